@@ -1,0 +1,201 @@
+/**
+ * Gateway overhead benchmark: the simulated provider, the gateway and this load generator each run in their own
+ * process (as in production), and every scenario is measured straight against the provider and through the
+ * gateway, side by side in the same run.
+ *
+ *   npm run bench:gateway -- [--seconds 10] [--soak 600] [--only chat]
+ *
+ * Prints added latency (p50, p99) and throughput at concurrency 1 and 32, and with --soak N the gateway's memory
+ * every 10 s over N seconds of load.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as hdr from 'hdr-histogram-js';
+import { Pool } from 'undici';
+import { newKey } from '../../src/keys/keys.js';
+import { openStore } from '../../src/store/open.js';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '8' },
+    soak: { type: 'string', default: '0' },
+    only: { type: 'string' },
+    concurrency: { type: 'string', default: '1,32' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const SOAK = Number(args.soak);
+const CONCURRENCY = args.concurrency!.split(',').map(Number);
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+function startProcess(argv: string[], readyLine: RegExp): Promise<{ proc: ChildProcess; line: string }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...argv], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = out.match(readyLine);
+      if (m) resolve({ proc, line: m[0] });
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`process exited (${code}): ${out}`)));
+  });
+}
+
+interface Scenario {
+  name: string;
+  path: string;
+  anthropic: boolean;
+  body: object;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'chat',
+    path: '/v1/chat/completions',
+    anthropic: false,
+    body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say something short. [[sim:tokens=40]]' }] },
+  },
+  {
+    name: 'chat-stream',
+    path: '/v1/chat/completions',
+    anthropic: false,
+    body: {
+      model: 'gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: 'Say something short. [[sim:tokens=40]]' }],
+    },
+  },
+  {
+    name: 'messages-stream',
+    path: '/v1/messages',
+    anthropic: true,
+    body: {
+      model: 'claude-haiku-4-5',
+      max_tokens: 256,
+      stream: true,
+      messages: [{ role: 'user', content: 'Say something short. [[sim:tokens=40]]' }],
+    },
+  },
+];
+
+interface Result {
+  p50: number;
+  p99: number;
+  rps: number;
+  errors: number;
+}
+
+async function load(origin: string, s: Scenario, key: string, concurrency: number, seconds: number): Promise<Result> {
+  const pool = new Pool(origin, { connections: concurrency, pipelining: 1 });
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (s.anthropic) {
+    headers['x-api-key'] = key;
+    headers['anthropic-version'] = '2023-06-01';
+  } else headers.authorization = `Bearer ${key}`;
+  const body = JSON.stringify(s.body);
+  const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  let count = 0;
+  let errors = 0;
+  const run = async (until: number, record: boolean) => {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < until) {
+          const t0 = performance.now();
+          const res = await pool.request({ path: s.path, method: 'POST', headers, body });
+          await res.body.dump({ limit: Infinity });
+          if (res.statusCode !== 200) errors++;
+          if (record) {
+            hist.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+            count++;
+          }
+        }
+      }),
+    );
+  };
+  await run(performance.now() + 1500, false); // warm-up: JIT, connection pools, SQLite pages
+  const start = performance.now();
+  await run(start + seconds * 1000, true);
+  const elapsed = (performance.now() - start) / 1000;
+  await pool.close();
+  return { p50: hist.getValueAtPercentile(50) / 1000, p99: hist.getValueAtPercentile(99) / 1000, rps: count / elapsed, errors };
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+const fmt = (n: number, d = 2) => n.toFixed(d).padStart(8);
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'goodhart-bench-'));
+  const procs: ChildProcess[] = [];
+  try {
+    const sim = await startProcess(['sim', '--port', '0'], /http:\/\/127\.0\.0\.1:\d+/);
+    procs.push(sim.proc);
+    const simUrl = sim.line;
+    const cfg = join(dir, 'goodhart.yaml');
+    writeFileSync(
+      cfg,
+      `providers:\n  openai: { type: openai, baseUrl: "${simUrl}/v1", apiKey: sk-sim-openai }\n  anthropic: { type: anthropic, baseUrl: "${simUrl}", apiKey: sk-ant-sim }\n`,
+    );
+    const db = join(dir, 'bench.db');
+    const store = await openStore(db);
+    const made = newKey({ userId: 'bench', teamId: 'perf' });
+    await store.createKey(made.record);
+    await store.close();
+    const gw = await startProcess(['serve', '--config', cfg, '--db', db, '--port', '0'], /http:\/\/127\.0\.0\.1:\d+/);
+    procs.push(gw.proc);
+    const gwUrl = gw.line;
+
+    console.log(`\nGoodhart gateway benchmark: ${SECONDS}s per run after 1.5s warm-up; node ${process.version}; ${new Date().toISOString()}`);
+    console.log('Latency is the whole request (streams: until the last byte); "added" = through gateway − direct.\n');
+    console.log('scenario         conc | direct p50 |  gw p50 | added p50 | direct p99 |  gw p99 | added p99 | direct rps |  gw rps | gw/direct');
+    console.log('-----------------------+------------+---------+-----------+------------+---------+-----------+------------+---------+----------');
+    for (const s of SCENARIOS) {
+      if (args.only && s.name !== args.only) continue;
+      for (const c of CONCURRENCY) {
+        const direct = await load(simUrl, s, s.anthropic ? 'sk-ant-sim' : 'sk-sim-openai', c, SECONDS);
+        const through = await load(gwUrl, s, made.key, c, SECONDS);
+        if (direct.errors || through.errors) console.log(`  (errors: direct ${direct.errors}, gateway ${through.errors})`);
+        console.log(
+          `${s.name.padEnd(16)} ${String(c).padStart(4)} | ${fmt(direct.p50)}ms | ${fmt(through.p50)} | ${fmt(through.p50 - direct.p50, 3)} | ${fmt(direct.p99)}ms | ${fmt(through.p99)} | ${fmt(through.p99 - direct.p99, 3)} | ${fmt(direct.rps, 0)}   | ${fmt(through.rps, 0)} | ${fmt((100 * through.rps) / direct.rps, 1)}%`,
+        );
+      }
+    }
+
+    if (SOAK > 0) {
+      console.log(`\nSoak: chat-stream through the gateway at concurrency 16 for ${SOAK}s; gateway RSS every 10 s`);
+      const pid = gw.proc.pid!;
+      const samples: { t: number; rss: number }[] = [{ t: 0, rss: rssMb(pid) }];
+      const t0 = performance.now();
+      const sampler = setInterval(() => samples.push({ t: Math.round((performance.now() - t0) / 1000), rss: rssMb(pid) }), 10_000);
+      const soak = await load(gwUrl, SCENARIOS[1]!, made.key, 16, SOAK);
+      clearInterval(sampler);
+      samples.push({ t: Math.round((performance.now() - t0) / 1000), rss: rssMb(pid) });
+      console.log(samples.map((x) => `  t=${String(x.t).padStart(4)}s  rss=${x.rss.toFixed(1)} MB`).join('\n'));
+      const half = samples.slice(Math.floor(samples.length / 2));
+      const first = half[0]!;
+      const last = half.at(-1)!;
+      const slope = ((last.rss - first.rss) / Math.max(1, last.t - first.t)) * 60;
+      console.log(
+        `  ${soak.rps.toFixed(0)} req/s sustained, ${soak.errors} errors; RSS min ${Math.min(...samples.map((x) => x.rss)).toFixed(1)} / max ${Math.max(...samples.map((x) => x.rss)).toFixed(1)} MB; second-half slope ${slope.toFixed(2)} MB/min`,
+      );
+    }
+  } finally {
+    for (const p of procs) p.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

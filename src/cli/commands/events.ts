@@ -1,0 +1,78 @@
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import { GoodhartError } from '../../errors.js';
+import { checkTimeZone, formatWallTime } from '../../report/dates.js';
+import { formatCost, formatCount } from '../../report/format.js';
+import { defaultDbPath, openStore } from '../../store/open.js';
+import type { UsageEvent } from '../../usage/event.js';
+import { addFilterOptions, type FilterOptions, toEventFilter } from './report.js';
+
+/** Without --limit, the newest 100: enough to see what is happening, short enough for a terminal. */
+export const DEFAULT_EVENTS_LIMIT = 100;
+
+export interface EventsOptions extends FilterOptions {
+  json?: boolean;
+  /** The newest N events (printed oldest first). A string as typed on the command line, or a number. */
+  limit?: string | number;
+}
+
+function parseLimit(value: string | number | undefined): number {
+  if (value === undefined) return DEFAULT_EVENTS_LIMIT;
+  const n = typeof value === 'number' ? value : /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new GoodhartError('invalid_request', 400, `--limit: expected a positive whole number, got "${value}".`);
+  }
+  return n;
+}
+
+/** A compact table, one event per line; no prompt or response text exists to show. */
+export function formatEventsTable(events: readonly UsageEvent[], timeZone: string): string {
+  if (events.length === 0) return 'No usage events match.';
+  const table = new Table({
+    head: [`Time (${timeZone})`, 'Source', 'User', 'Team', 'Model', 'Input', 'Output', 'Cost USD', 'Status'],
+    colAligns: ['left', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'right'],
+    style: { head: [], border: [], compact: true },
+  });
+  for (const e of events) {
+    table.push([
+      formatWallTime(e.startedAt, timeZone),
+      e.source,
+      e.userId ?? '-',
+      e.teamId ?? '-',
+      e.modelServed ?? e.modelRequested ?? '-',
+      formatCount(e.inputTokens),
+      formatCount(e.outputTokens),
+      formatCost(e.costUsd ?? 0, 1, e.costUsd === null ? 1 : 0),
+      e.errorClass === null ? String(e.status) : `${e.status} ${e.errorClass}`,
+    ]);
+  }
+  return table.toString();
+}
+
+/** `goodhart events`: the newest events matching the filters, oldest first. */
+export async function runEvents(opts: EventsOptions): Promise<string> {
+  const timeZone = checkTimeZone(opts.tz ?? 'UTC');
+  const filter = toEventFilter(opts, timeZone);
+  const limit = parseLimit(opts.limit);
+  const store = await openStore(opts.db ?? defaultDbPath(), { mustExist: true });
+  try {
+    const events = (await store.listEvents({ ...filter, limit, order: 'desc' })).reverse();
+    if (opts.json === true) return JSON.stringify(events, null, 2);
+    const table = formatEventsTable(events, timeZone);
+    return events.length === limit ? `${table}\nShowing the newest ${limit} events; use --limit for more.` : table;
+  } finally {
+    await store.close();
+  }
+}
+
+export function registerEvents(program: Command): Command {
+  const cmd = program
+    .command('events')
+    .description('List recent usage events (metadata only)')
+    .option('--json', 'print a JSON array of events')
+    .option('--limit <n>', `how many of the newest events (default ${DEFAULT_EVENTS_LIMIT})`);
+  addFilterOptions(cmd).action(async (options: EventsOptions) => {
+    process.stdout.write(`${await runEvents(options)}\n`);
+  });
+  return cmd;
+}

@@ -1,0 +1,118 @@
+import type { Command } from 'commander';
+import { GoodhartError } from '../../errors.js';
+import { newKey } from '../../keys/keys.js';
+import { openStore } from '../../store/open.js';
+import type { KeyRecord } from '../../store/types.js';
+import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
+import Table from 'cli-table3';
+
+export interface CreateKeyOptions extends ConfigOptions {
+  user: string;
+  team?: string;
+  project?: string;
+  name?: string;
+}
+
+/** Creates a key; checks the user, team and project against the config when it declares them. */
+export async function createKey(opts: CreateKeyOptions): Promise<{ key: string; record: KeyRecord }> {
+  const { config } = resolveConfig(opts);
+  const declaredUser = config.users.find((u) => u.id === opts.user);
+  if (config.users.length > 0 && !declaredUser) {
+    throw new GoodhartError('invalid_request', 400, `User "${opts.user}" is not declared in the config. Add it under \`users:\` or use one of: ${config.users.map((u) => u.id).join(', ')}.`);
+  }
+  const team = opts.team ?? declaredUser?.team ?? null;
+  if (team !== null && config.teams.length > 0 && !config.teams.some((t) => t.id === team)) {
+    throw new GoodhartError('invalid_request', 400, `Team "${team}" is not declared in the config. Add it under \`teams:\` or use one of: ${config.teams.map((t) => t.id).join(', ')}.`);
+  }
+  if (opts.project && config.projects.length > 0 && !config.projects.some((p) => p.id === opts.project)) {
+    throw new GoodhartError('invalid_request', 400, `Project "${opts.project}" is not declared in the config. Add it under \`projects:\`.`);
+  }
+  const store = await openStore(resolveDb(opts, config));
+  try {
+    const made = newKey({ userId: opts.user, teamId: team, projectId: opts.project ?? null, name: opts.name ?? null });
+    await store.createKey(made.record);
+    return made;
+  } finally {
+    await store.close();
+  }
+}
+
+function publicView(k: KeyRecord) {
+  return {
+    id: k.id,
+    prefix: k.prefix,
+    user: k.userId,
+    team: k.teamId,
+    project: k.projectId,
+    name: k.name,
+    createdAt: new Date(k.createdAt).toISOString(),
+    revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt).toISOString(),
+  };
+}
+
+export function registerKeys(program: Command): void {
+  const keys = program.command('keys').description('Create, list and revoke Goodhart virtual keys');
+  keys
+    .command('create')
+    .description('Create a key for a user; the key is printed once and only its hash is stored')
+    .requiredOption('--user <id>', 'the person the key belongs to')
+    .option('--team <id>', 'their team (default: the team the config gives the user)')
+    .option('--project <id>', 'the project usage is attributed to')
+    .option('--name <text>', 'a label, e.g. "laptop" or "ci"')
+    .option('--json', 'print JSON')
+    .option('--config <file>', 'config file')
+    .option('--db <path>', 'database path')
+    .action(async (opts: CreateKeyOptions & { json?: boolean }) => {
+      const { key, record } = await createKey(opts);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ key, ...publicView(record) })}\n`);
+      } else {
+        process.stdout.write(
+          `${key}\n\nKey ${record.prefix}… for user ${record.userId}${record.teamId ? ` (team ${record.teamId})` : ''}. It is shown once: store it now.\n`,
+        );
+      }
+    });
+  keys
+    .command('list')
+    .description('List keys (prefixes only; keys themselves are never stored)')
+    .option('--json', 'print JSON')
+    .option('--config <file>', 'config file')
+    .option('--db <path>', 'database path')
+    .action(async (opts: ConfigOptions & { json?: boolean }) => {
+      const { config } = resolveConfig(opts);
+      const store = await openStore(resolveDb(opts, config));
+      try {
+        const rows = (await store.listKeys()).map(publicView);
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+          return;
+        }
+        const table = new Table({ head: ['id', 'prefix', 'user', 'team', 'project', 'name', 'created', 'revoked'] });
+        for (const r of rows) {
+          table.push([r.id, `${r.prefix}…`, r.user, r.team ?? '', r.project ?? '', r.name ?? '', r.createdAt.slice(0, 19), r.revokedAt?.slice(0, 19) ?? '']);
+        }
+        process.stdout.write(`${table.toString()}\n`);
+      } finally {
+        await store.close();
+      }
+    });
+  keys
+    .command('revoke <idOrPrefix>')
+    .description('Revoke a key by id or prefix; a running gateway refuses it within 2 seconds')
+    .option('--json', 'print JSON')
+    .option('--config <file>', 'config file')
+    .option('--db <path>', 'database path')
+    .action(async (idOrPrefix: string, opts: ConfigOptions & { json?: boolean }) => {
+      const { config } = resolveConfig(opts);
+      const store = await openStore(resolveDb(opts, config));
+      try {
+        const revoked = await store.revokeKey(idOrPrefix, Date.now());
+        if (!revoked) {
+          throw new GoodhartError('not_found', 404, `No active key matches "${idOrPrefix}". See \`goodhart keys list\`.`);
+        }
+        process.stdout.write(opts.json ? `${JSON.stringify(publicView(revoked))}\n` : `Revoked ${revoked.prefix}… (user ${revoked.userId}).\n`);
+      } finally {
+        await store.close();
+      }
+    });
+}

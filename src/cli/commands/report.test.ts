@@ -1,0 +1,299 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { makeTestEvent } from '../../store/store-contract.js';
+import type { UsageEvent } from '../../usage/event.js';
+import { registerEvents, runEvents } from './events.js';
+import { registerReport, runReport } from './report.js';
+
+const at = (iso: string): number => Date.parse(iso);
+const dir = mkdtempSync(join(tmpdir(), 'goodhart-cli-'));
+const db = join(dir, 'goodhart.db');
+const savedTz = process.env['TZ'];
+
+const e1 = makeTestEvent({
+  id: 'e1',
+  startedAt: at('2025-03-10T09:00:00Z'),
+  endedAt: at('2025-03-10T09:00:02Z'),
+  userId: 'alice',
+  teamId: 'core',
+  sessionId: 's1',
+  inputTokens: 1000,
+  cacheReadTokens: 200,
+  cacheWrite5mTokens: 50,
+  outputTokens: 300,
+  costUsd: 0.0125,
+});
+const e2 = makeTestEvent({
+  id: 'e2',
+  source: 'claude-code',
+  startedAt: at('2025-03-10T23:30:00Z'),
+  endedAt: at('2025-03-10T23:30:05Z'),
+  userId: 'bob',
+  teamId: 'data',
+  sessionId: 's1',
+  provider: 'anthropic',
+  endpoint: 'messages',
+  modelRequested: 'claude-sonnet-4',
+  modelServed: 'claude-sonnet-4-20250514',
+  inputTokens: 2000,
+  cacheReadTokens: 1500,
+  cacheWrite1hTokens: 100,
+  outputTokens: 500,
+  reasoningTokens: 120,
+  costUsd: 0.05,
+});
+const e3 = makeTestEvent({
+  id: 'e3',
+  startedAt: at('2025-03-11T10:00:00Z'),
+  endedAt: at('2025-03-11T10:00:01Z'),
+  userId: 'alice',
+  teamId: 'core',
+  sessionId: 's2',
+  modelRequested: 'mystery-1',
+  modelServed: 'mystery-1',
+  inputTokens: 10,
+  outputTokens: 5,
+  costUsd: null,
+});
+const e4 = makeTestEvent({
+  id: 'e4',
+  startedAt: at('2025-04-02T12:00:00Z'),
+  endedAt: at('2025-04-02T12:00:03Z'),
+  userId: 'bob',
+  teamId: 'data',
+  sessionId: null,
+  inputTokens: 4000,
+  outputTokens: 1000,
+  costUsd: 0.2,
+  usageEstimated: true,
+  status: 502,
+  errorClass: 'upstream_5xx',
+});
+const all: UsageEvent[] = [e1, e2, e3, e4];
+
+beforeAll(async () => {
+  process.env['TZ'] = 'UTC';
+  const store = new SqliteStore(db);
+  await store.insertEvents(all);
+  await store.close();
+});
+afterAll(() => {
+  if (savedTz === undefined) delete process.env['TZ'];
+  else process.env['TZ'] = savedTz;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('goodhart report --json (golden)', () => {
+  it('daily in UTC', async () => {
+    const out = await runReport({ kind: 'daily', json: true, db });
+    const expected = {
+      report: 'daily',
+      timeZone: 'UTC',
+      since: null,
+      until: null,
+      rows: [
+        {
+          key: '2025-03-10',
+          requests: 2,
+          inputTokens: 3000,
+          cacheReadTokens: 1700,
+          cacheWrite5mTokens: 50,
+          cacheWrite1hTokens: 100,
+          outputTokens: 800,
+          reasoningTokens: 120,
+          costUsd: 0.0625,
+          unpricedRequests: 0,
+          estimatedRequests: 0,
+          firstAt: at('2025-03-10T09:00:00Z'),
+          lastAt: at('2025-03-10T23:30:00Z'),
+          models: ['claude-sonnet-4-20250514', 'gpt-4o-2024-08-06'],
+        },
+        {
+          key: '2025-03-11',
+          requests: 1,
+          inputTokens: 10,
+          cacheReadTokens: 0,
+          cacheWrite5mTokens: 0,
+          cacheWrite1hTokens: 0,
+          outputTokens: 5,
+          reasoningTokens: 0,
+          costUsd: 0,
+          unpricedRequests: 1,
+          estimatedRequests: 0,
+          firstAt: at('2025-03-11T10:00:00Z'),
+          lastAt: at('2025-03-11T10:00:00Z'),
+          models: ['mystery-1'],
+        },
+        {
+          key: '2025-04-02',
+          requests: 1,
+          inputTokens: 4000,
+          cacheReadTokens: 0,
+          cacheWrite5mTokens: 0,
+          cacheWrite1hTokens: 0,
+          outputTokens: 1000,
+          reasoningTokens: 0,
+          costUsd: 0.2,
+          unpricedRequests: 0,
+          estimatedRequests: 1,
+          firstAt: at('2025-04-02T12:00:00Z'),
+          lastAt: at('2025-04-02T12:00:00Z'),
+          models: ['gpt-4o-2024-08-06'],
+        },
+      ],
+      totals: {
+        requests: 4,
+        inputTokens: 7010,
+        cacheReadTokens: 1700,
+        cacheWrite5mTokens: 50,
+        cacheWrite1hTokens: 100,
+        outputTokens: 1805,
+        reasoningTokens: 120,
+        costUsd: 0.2625,
+        unpricedRequests: 1,
+        estimatedRequests: 1,
+        firstAt: at('2025-03-10T09:00:00Z'),
+        lastAt: at('2025-04-02T12:00:00Z'),
+        models: ['claude-sonnet-4-20250514', 'gpt-4o-2024-08-06', 'mystery-1'],
+      },
+    };
+    expect(out).toBe(JSON.stringify(expected, null, 2));
+  });
+
+  it('does not depend on the machine time zone', async () => {
+    const utc = await runReport({ kind: 'daily', json: true, db });
+    process.env['TZ'] = 'Pacific/Auckland';
+    try {
+      expect(await runReport({ kind: 'daily', json: true, db })).toBe(utc);
+    } finally {
+      process.env['TZ'] = 'UTC';
+    }
+  });
+
+  it('daily in Europe/Berlin moves 23:30 UTC to the next day', async () => {
+    const out = JSON.parse(await runReport({ kind: 'daily', json: true, db, tz: 'Europe/Berlin' })) as {
+      rows: { key: string; requests: number; costUsd: number; unpricedRequests: number }[];
+    };
+    expect(out.rows.map((r) => [r.key, r.requests, r.costUsd, r.unpricedRequests])).toEqual([
+      ['2025-03-10', 1, 0.0125, 0],
+      ['2025-03-11', 2, 0.05, 1],
+      ['2025-04-02', 1, 0.2, 0],
+    ]);
+  });
+
+  it('monthly and session', async () => {
+    const monthly = JSON.parse(await runReport({ kind: 'monthly', json: true, db })) as { rows: { key: string; requests: number; costUsd: number }[] };
+    expect(monthly.rows.map((r) => [r.key, r.requests, r.costUsd])).toEqual([
+      ['2025-03', 3, 0.0625],
+      ['2025-04', 1, 0.2],
+    ]);
+    const session = JSON.parse(await runReport({ kind: 'session', json: true, db })) as { rows: { key: string; requests: number; costUsd: number }[] };
+    expect(session.rows.map((r) => [r.key, r.requests, r.costUsd])).toEqual([
+      ['(none)', 1, 0.2],
+      ['s1', 2, 0.0625],
+      ['s2', 1, 0],
+    ]);
+  });
+
+  it('applies date and dimension filters; a YYYY-MM-DD --until includes that day', async () => {
+    const keys = async (o: Parameters<typeof runReport>[0]): Promise<[string, number][]> =>
+      (JSON.parse(await runReport(o)) as { rows: { key: string; requests: number }[] }).rows.map((r) => [r.key, r.requests]);
+    expect(await keys({ kind: 'daily', json: true, db, until: '2025-03-10' })).toEqual([['2025-03-10', 2]]);
+    expect(await keys({ kind: 'daily', json: true, db, since: '2025-03-11', team: 'core' })).toEqual([['2025-03-11', 1]]);
+    expect(await keys({ kind: 'daily', json: true, db, source: 'claude-code' })).toEqual([['2025-03-10', 1]]);
+    expect(await keys({ kind: 'monthly', json: true, db, model: 'gpt-4o' })).toEqual([['2025-03', 1], ['2025-04', 1]]);
+    expect(await keys({ kind: 'session', json: true, db, user: 'alice', project: 'web' })).toEqual([['s1', 1], ['s2', 1]]);
+    const out = JSON.parse(await runReport({ kind: 'daily', json: true, db, since: '2025-03-10T12:00:00Z', until: '2025-03-11' })) as Record<string, unknown>;
+    expect([out['since'], out['until']]).toEqual(['2025-03-10T12:00:00.000Z', '2025-03-12T00:00:00.000Z']);
+  });
+});
+
+describe('goodhart report (table)', () => {
+  it('prints a titled table with a total line and the unpriced note', async () => {
+    const out = await runReport({ kind: 'daily', db });
+    const lines = out.split('\n');
+    expect(lines[0]).toBe('Usage by day (UTC)');
+    expect(lines.find((l) => l.includes('Total'))).toBe(
+      '│ Total      │        4 │ 7,010 │      1,700 │                 150 │  1,805 │       120 │ 0.2625 (+1 n/a) │',
+    );
+    expect(lines.at(-1)).toBe('n/a: 1 of 4 requests (25%) used models with no known price; their cost is not included.');
+  });
+});
+
+describe('user errors', () => {
+  it('name the option and the expected format', async () => {
+    await expect(runReport({ kind: 'daily', db, since: '03/10/2025' })).rejects.toThrow(
+      /^--since: expected YYYY-MM-DD \(a day in --tz\) or an ISO 8601 timestamp/,
+    );
+    await expect(runReport({ kind: 'daily', db, until: '2025-02-30' })).rejects.toThrow(/^--until: .*no such day/);
+    await expect(runReport({ kind: 'daily', db, tz: 'Berlin' })).rejects.toThrow(/^--tz: unknown time zone "Berlin"/);
+    await expect(runReport({ kind: 'daily', db, source: 'cursor' })).rejects.toThrow(/^--source: unknown source "cursor"\. Use one of: gateway/);
+    await expect(runEvents({ db, limit: '0' })).rejects.toThrow(/^--limit: expected a positive whole number/);
+  });
+
+  it('report a missing database instead of creating an empty one', async () => {
+    await expect(runReport({ kind: 'daily', db: join(dir, 'nope', 'x.db') })).rejects.toMatchObject({
+      code: 'config_invalid',
+      message: expect.stringMatching(/No Goodhart database at .*x\.db/),
+    });
+  });
+});
+
+describe('goodhart events', () => {
+  it('--json gives the newest N events, oldest first, with every field', async () => {
+    expect(JSON.parse(await runEvents({ db, json: true, limit: '2' }))).toEqual([e3, e4]);
+    expect(JSON.parse(await runEvents({ db, json: true }))).toEqual(all);
+    expect(JSON.parse(await runEvents({ db, json: true, since: '2025-03-10T23:00:00Z', until: '2025-03-11' }))).toEqual([e2, e3]);
+  });
+
+  it('prints a compact table in the chosen time zone', async () => {
+    const out = await runEvents({ db, limit: 2, tz: 'Asia/Kolkata' });
+    expect(out).toBe(
+      [
+        '┌─────────────────────┬─────────┬───────┬──────┬───────────────────┬───────┬────────┬──────────┬──────────────────┐',
+        '│ Time (Asia/Kolkata) │ Source  │ User  │ Team │ Model             │ Input │ Output │ Cost USD │           Status │',
+        '├─────────────────────┼─────────┼───────┼──────┼───────────────────┼───────┼────────┼──────────┼──────────────────┤',
+        '│ 2025-03-11 15:30:00 │ gateway │ alice │ core │ mystery-1         │    10 │      5 │      n/a │              200 │',
+        '│ 2025-04-02 17:30:00 │ gateway │ bob   │ data │ gpt-4o-2024-08-06 │ 4,000 │  1,000 │   0.2000 │ 502 upstream_5xx │',
+        '└─────────────────────┴─────────┴───────┴──────┴───────────────────┴───────┴────────┴──────────┴──────────────────┘',
+        'Showing the newest 2 events; use --limit for more.',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('commander registration', () => {
+  const stdout: string[] = [];
+  afterEach(() => {
+    vi.restoreAllMocks();
+    stdout.length = 0;
+  });
+  const program = (): Command => {
+    const p = new Command('goodhart').exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+    registerReport(p);
+    registerEvents(p);
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stdout.push(String(chunk));
+      return true;
+    });
+    return p;
+  };
+
+  it('runs `report daily --json` and `events --json --limit 1`', async () => {
+    await program().parseAsync(['report', 'daily', '--json', '--db', db, '--tz', 'UTC', '--team', 'data'], { from: 'user' });
+    await program().parseAsync(['events', '--json', '--limit', '1', '--db', db], { from: 'user' });
+    const [report, events] = stdout;
+    expect((JSON.parse(report ?? '') as { rows: { key: string }[] }).rows.map((r) => r.key)).toEqual(['2025-03-10', '2025-04-02']);
+    expect(JSON.parse(events ?? '')).toEqual([e4]);
+  });
+
+  it('rejects an unknown period', async () => {
+    await expect(program().parseAsync(['report', 'weekly', '--db', db], { from: 'user' })).rejects.toMatchObject({
+      code: 'commander.invalidArgument',
+    });
+  });
+});

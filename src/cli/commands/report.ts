@@ -1,0 +1,106 @@
+import { Argument, type Command } from 'commander';
+import { GoodhartError } from '../../errors.js';
+import { checkTimeZone, parseRange } from '../../report/dates.js';
+import { formatAggregatesTable, toJson } from '../../report/format.js';
+import { defaultDbPath, openStore } from '../../store/open.js';
+import type { EventFilter, GroupBy } from '../../store/types.js';
+import { EVENT_SOURCES, type EventSource } from '../../usage/event.js';
+
+export const REPORT_KINDS = {
+  daily: { groupBy: 'day', label: 'Date', title: 'Usage by day' },
+  monthly: { groupBy: 'month', label: 'Month', title: 'Usage by month' },
+  session: { groupBy: 'session', label: 'Session', title: 'Usage by session' },
+} as const satisfies Record<string, { groupBy: GroupBy; label: string; title: string }>;
+export type ReportKind = keyof typeof REPORT_KINDS;
+
+/** Options shared by every read command that filters events. */
+export interface FilterOptions {
+  since?: string;
+  until?: string;
+  team?: string;
+  user?: string;
+  project?: string;
+  model?: string;
+  source?: string;
+  /** IANA time zone for dates and day/month buckets; default UTC. */
+  tz?: string;
+  /** SQLite path; default `defaultDbPath()`. */
+  db?: string;
+}
+
+export interface ReportOptions extends FilterOptions {
+  kind: ReportKind;
+  json?: boolean;
+}
+
+function isEventSource(value: string): value is EventSource {
+  return (EVENT_SOURCES as readonly string[]).includes(value);
+}
+
+/** Turns CLI filter options into a store filter, with errors that name the option. */
+export function toEventFilter(opts: FilterOptions, timeZone: string): EventFilter {
+  const filter: EventFilter = parseRange({ since: opts.since, until: opts.until, timeZone });
+  if (opts.team !== undefined) filter.teamId = opts.team;
+  if (opts.user !== undefined) filter.userId = opts.user;
+  if (opts.project !== undefined) filter.projectId = opts.project;
+  if (opts.model !== undefined) filter.model = opts.model;
+  if (opts.source !== undefined) {
+    if (!isEventSource(opts.source)) {
+      throw new GoodhartError(
+        'invalid_request',
+        400,
+        `--source: unknown source "${opts.source}". Use one of: ${EVENT_SOURCES.join(', ')}.`,
+      );
+    }
+    filter.source = opts.source;
+  }
+  return filter;
+}
+
+const isoOrNull = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** `goodhart report …`: aggregates the store and returns the text (or JSON) to print. */
+export async function runReport(opts: ReportOptions): Promise<string> {
+  const kind = REPORT_KINDS[opts.kind];
+  if (kind === undefined) {
+    throw new GoodhartError('invalid_request', 400, `Unknown report "${opts.kind}". Use one of: ${Object.keys(REPORT_KINDS).join(', ')}.`);
+  }
+  const timeZone = checkTimeZone(opts.tz ?? 'UTC');
+  const filter = toEventFilter(opts, timeZone);
+  const store = await openStore(opts.db ?? defaultDbPath(), { mustExist: true });
+  try {
+    const rows = await store.aggregate(kind.groupBy, filter, { timeZone });
+    if (opts.json === true) {
+      return toJson(rows, { report: opts.kind, timeZone, since: isoOrNull(filter.since), until: isoOrNull(filter.until) });
+    }
+    return `${kind.title} (${timeZone})\n${formatAggregatesTable(rows, { groupLabel: kind.label })}`;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Adds the options every filtering read command takes. */
+export function addFilterOptions(cmd: Command): Command {
+  return cmd
+    .option('--since <date>', 'from this day (YYYY-MM-DD, midnight in --tz) or ISO 8601 time')
+    .option('--until <date>', 'up to and including this day (YYYY-MM-DD), or before this ISO 8601 time')
+    .option('--team <team>', 'only this team')
+    .option('--user <user>', 'only this user')
+    .option('--project <project>', 'only this project')
+    .option('--model <model>', 'only this model (requested or served name)')
+    .option('--source <source>', `only this source (${EVENT_SOURCES.join(', ')})`)
+    .option('--tz <zone>', 'IANA time zone for dates and day boundaries', 'UTC')
+    .option('--db <path>', 'SQLite database (default: $GOODHART_DB or ./.goodhart/goodhart.db)');
+}
+
+export function registerReport(program: Command): Command {
+  const cmd = program
+    .command('report')
+    .description('Usage and cost totals by day, month or session')
+    .addArgument(new Argument('<period>', 'how to group').choices(Object.keys(REPORT_KINDS)))
+    .option('--json', 'print JSON instead of a table');
+  addFilterOptions(cmd).action(async (period: ReportKind, options: Omit<ReportOptions, 'kind'>) => {
+    process.stdout.write(`${await runReport({ ...options, kind: period })}\n`);
+  });
+  return cmd;
+}

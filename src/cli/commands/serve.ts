@@ -1,0 +1,97 @@
+import type { Command } from 'commander';
+import { GoodhartError } from '../../errors.js';
+import { createGateway, type Gateway } from '../../gateway/server.js';
+import { openStore } from '../../store/open.js';
+import type { Store } from '../../store/types.js';
+import type { GoodhartConfig } from '../../config/schema.js';
+import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
+import { runDemo } from '../../demo/demo.js';
+
+export interface ServeOptions extends ConfigOptions {
+  port?: string;
+  host?: string;
+  demo?: boolean;
+}
+
+export function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new GoodhartError('invalid_request', 400, `--port must be a whole number from 0 to 65535 (got "${value}").`);
+  }
+  return n;
+}
+
+export interface Running {
+  url: string;
+  gateway: Gateway;
+  store: Store;
+  /** Stops accepting, finishes in-flight requests, writes every pending event, closes the store. */
+  stop(): Promise<void>;
+}
+
+export async function startGateway(config: GoodhartConfig, db: string, port?: number, host?: string): Promise<Running> {
+  const store = await openStore(db);
+  const gateway = await createGateway({ config, store });
+  const url = await gateway.listen(port ?? config.server.port, host ?? config.server.host);
+  return {
+    url,
+    gateway,
+    store,
+    async stop() {
+      await gateway.close();
+      await store.close();
+    },
+  };
+}
+
+/** SIGTERM/SIGINT: drain and exit 0; a second signal exits at once. */
+export function stopOnSignals(running: { stop(): Promise<void> }, log: (s: string) => void): void {
+  let stopping = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log(`\n${sig}: finishing in-flight requests and writing pending usage events…`);
+    running.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log(`shutdown failed: ${String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the gateway (OpenAI- and Anthropic-compatible, metered)')
+    .option('--config <file>', 'YAML config (default: $GOODHART_CONFIG, ./goodhart.yaml, or provider env variables)')
+    .option('--port <n>', 'port to listen on (default 8787)')
+    .option('--host <addr>', 'address to bind (default 127.0.0.1)')
+    .option('--db <path>', 'SQLite file (default ./.goodhart/goodhart.db or $GOODHART_DB)')
+    .option('--demo', 'run offline with a simulated provider, a demo organisation and a little traffic')
+    .action(async (opts: ServeOptions) => {
+      const port = parsePort(opts.port);
+      const log = (s: string) => process.stderr.write(`${s}\n`);
+      if (opts.demo) {
+        const demo = await runDemo({ port, host: opts.host, db: opts.db, log });
+        stopOnSignals(demo, log);
+        return;
+      }
+      const { config, file } = resolveConfig(opts);
+      const providers = Object.keys(config.providers);
+      const running = await startGateway(config, resolveDb(opts, config), port, opts.host);
+      log(`Goodhart gateway listening on ${running.url}`);
+      log(`  config: ${file ?? '(none: providers from environment variables)'}; store: ${resolveDb(opts, config)}`);
+      log(
+        providers.length > 0
+          ? `  providers: ${providers.map((p) => `${p} (${config.providers[p]!.type})`).join(', ')}`
+          : '  WARNING: no provider configured. Set OPENAI_API_KEY / ANTHROPIC_API_KEY or write a config (`goodhart init`).',
+      );
+      log(`  OpenAI SDKs: OPENAI_BASE_URL=${running.url}/v1   Anthropic SDKs, Claude Code: ANTHROPIC_BASE_URL=${running.url}`);
+      stopOnSignals(running, log);
+    });
+}

@@ -1,0 +1,51 @@
+/** What `goodhart init` writes: every section, commented, valid as it stands. */
+export const CONFIG_TEMPLATE = `# yaml-language-server: $schema=./node_modules/goodhart/schema/goodhart.schema.json
+# Goodhart configuration. Validated at start: a mistake is reported with its path and line, and the server
+# does not start. \${VAR} is replaced by the environment variable VAR (\${VAR:-default} gives a default).
+
+server:
+  host: 127.0.0.1          # 0.0.0.0 to accept connections from other machines
+  port: 8787
+  bodyLimitBytes: 33554432 # 32 MiB: larger request bodies get 413
+  upstreamTimeoutMs: 600000 # 10 min to the first byte / between stream chunks, then 504
+
+# db: ./.goodhart/goodhart.db   # SQLite file (default; or set GOODHART_DB)
+
+providers:
+  openai:
+    type: openai                       # openai | anthropic | openai-compatible
+    baseUrl: \${OPENAI_BASE_URL:-https://api.openai.com/v1}
+    apiKey: \${OPENAI_API_KEY:-}
+  anthropic:
+    type: anthropic
+    baseUrl: \${ANTHROPIC_BASE_URL:-https://api.anthropic.com}
+    apiKey: \${ANTHROPIC_API_KEY:-}
+  # A self-hosted or third-party OpenAI-compatible server (vLLM, Ollama, OpenRouter, Azure OpenAI):
+  # local:
+  #   type: openai-compatible
+  #   baseUrl: http://localhost:11434/v1
+  #   models: ["llama3.1:*"]          # names (or prefix* globs) it serves
+  # azure:
+  #   type: openai-compatible
+  #   baseUrl: https://YOUR-RESOURCE.openai.azure.com/openai/deployments/YOUR-DEPLOYMENT
+  #   query: { api-version: "2024-10-21" }
+  #   headers: { api-key: "\${AZURE_OPENAI_API_KEY:-}" }
+  #   models: ["gpt-4o-azure"]
+
+# Models that need routing or prices the catalogue does not have:
+models: []
+#  - name: llama3.1:70b          # what clients send
+#    provider: local
+#    price: { input: 0.0, output: 0.0 }   # USD per million tokens (self-hosted: your cost, or 0)
+
+# Who is who. Keys are created with: goodhart keys create --user alice
+teams:
+  - id: platform
+    name: Platform
+users:
+  - id: alice
+    team: platform
+projects: []
+#  - id: checkout
+#    team: platform
+`;

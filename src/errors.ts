@@ -1,0 +1,33 @@
+/**
+ * The one error type. Thrown anywhere; turned into an HTTP response (in the wire format the client expects)
+ * in exactly one place: gateway/errors.ts.
+ */
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_json'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'model_not_found'
+  | 'payload_too_large'
+  | 'rate_limited'
+  | 'budget_exceeded'
+  | 'upstream_unreachable'
+  | 'upstream_timeout'
+  | 'upstream_error'
+  | 'config_invalid'
+  | 'internal';
+
+export class GoodhartError extends Error {
+  readonly code: ErrorCode;
+  readonly httpStatus: number;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, httpStatus: number, message: string, opts: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'GoodhartError';
+    this.code = code;
+    this.httpStatus = httpStatus;
+    this.retryable = opts.retryable ?? false;
+  }
+}

@@ -1,0 +1,98 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { GoodhartError } from '../errors.js';
+import { hashKey } from '../keys/keys.js';
+import type { KeyRecord, Store } from '../store/types.js';
+
+/** The key a client sent: `Authorization: Bearer …` (OpenAI SDKs) or `x-api-key` (Anthropic SDKs, Claude Code). */
+export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+  const auth = headers.authorization;
+  if (typeof auth === 'string' && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') {
+    return auth.slice(7).trim();
+  }
+  const x = headers['x-api-key'];
+  return typeof x === 'string' && x.length > 0 ? x.trim() : undefined;
+}
+
+/**
+ * Keys held in memory so authentication is one hash and one Map lookup on the request path.
+ * The store's keys version is polled (every `refreshMs`) so keys created or revoked by `goodhart keys …` in another
+ * process take effect within that interval; an unknown key triggers at most one extra check per `missCheckMs`, so a
+ * key created a moment ago works on first use while a flood of bad keys costs nothing.
+ */
+export class KeyCache {
+  private byHash = new Map<string, KeyRecord>();
+  private version = -1;
+  private timer: NodeJS.Timeout | undefined;
+  private lastMissCheck = 0;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly refreshMs = 2000,
+    private readonly missCheckMs = 250,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => {
+      this.refresh().catch(() => {
+        /* the store is briefly busy; the next tick retries */
+      });
+    }, this.refreshMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  refresh(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        const v = await this.store.keysVersion();
+        if (v === this.version) return;
+        const next = new Map<string, KeyRecord>();
+        for (const k of await this.store.listKeys()) if (k.revokedAt === null) next.set(k.hash, k);
+        this.byHash = next;
+        this.version = v;
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  /** Resolves the caller's key or throws 401 with what to do. Synchronous when the key is known. */
+  authenticate(headers: IncomingHttpHeaders): KeyRecord | Promise<KeyRecord> {
+    const key = presentedKey(headers);
+    if (key === undefined) {
+      throw new GoodhartError(
+        'unauthorized',
+        401,
+        'No Goodhart key was sent. Send it as `Authorization: Bearer gh_…` or `x-api-key: gh_…` (set OPENAI_API_KEY or ANTHROPIC_API_KEY to your Goodhart key); create one with `goodhart keys create --user YOU --team TEAM`.',
+      );
+    }
+    const hash = hashKey(key);
+    const hit = this.byHash.get(hash);
+    if (hit) return hit;
+    const now = Date.now();
+    if (now - this.lastMissCheck < this.missCheckMs) throw unknownKey(key);
+    this.lastMissCheck = now;
+    return this.refresh().then(() => {
+      const found = this.byHash.get(hash);
+      if (!found) throw unknownKey(key);
+      return found;
+    });
+  }
+}
+
+function unknownKey(key: string): GoodhartError {
+  const looksProvider = key.startsWith('sk-');
+  return new GoodhartError(
+    'unauthorized',
+    401,
+    looksProvider
+      ? 'This looks like a provider API key. Goodhart holds the provider keys itself; send your Goodhart key (gh_…) instead. Ask your Goodhart admin for one, or run `goodhart keys create`.'
+      : 'Unknown or revoked Goodhart key. Check the key, or ask your Goodhart admin for a new one (`goodhart keys create --user YOU --team TEAM`).',
+  );
+}

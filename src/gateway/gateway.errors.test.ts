@@ -1,0 +1,191 @@
+import { createServer } from 'node:net';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../testing/harness.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+let h: Harness;
+let deadPort: number;
+beforeAll(async () => {
+  deadPort = await freePort();
+  h = await startHarness({
+    config: (simUrl) => ({
+      server: { bodyLimitBytes: 64 * 1024 },
+      providers: {
+        openai: { type: 'openai', baseUrl: `${simUrl}/v1`, apiKey: 'sk-sim-openai' },
+        anthropic: { type: 'anthropic', baseUrl: simUrl, apiKey: 'sk-ant-sim', timeoutMs: 300 },
+        gone: { type: 'openai-compatible', baseUrl: `http://127.0.0.1:${deadPort}/v1`, models: ['local-*'] },
+      },
+    }),
+  });
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+  request(h.url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${h.key}`, ...headers },
+    body,
+  });
+
+describe('errors in the wire format the client expects', () => {
+  it('401 for an unknown key, in OpenAI format via the OpenAI SDK', async () => {
+    const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: 'gh_not-a-real-key', maxRetries: 0 });
+    const err = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((err as InstanceType<typeof OpenAI.AuthenticationError>).message).toMatch(/Unknown or revoked Goodhart key/);
+  });
+
+  it('401 for a provider key sent by mistake, in Anthropic format via the Anthropic SDK', async () => {
+    const client = new Anthropic({ baseURL: h.url, apiKey: 'sk-ant-sim', maxRetries: 0 });
+    const err = await client.messages
+      .create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.AuthenticationError);
+    const body = (err as InstanceType<typeof Anthropic.AuthenticationError>).error as { type: string; error: { type: string; message: string } };
+    expect(body.type).toBe('error');
+    expect(body.error.type).toBe('authentication_error');
+    expect(body.error.message).toMatch(/provider API key/);
+  });
+
+  it('a revoked key stops working', async () => {
+    const key = await h.addKey('bob');
+    const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: key, maxRetries: 0 });
+    await client.embeddings.create({ model: 'text-embedding-3-small', input: 'ok' });
+    const keys = await h.store.listKeys();
+    await h.store.revokeKey(keys.find((k) => k.userId === 'bob')!.id, Date.now());
+    await h.gateway.keys.refresh();
+    await expect(client.embeddings.create({ model: 'text-embedding-3-small', input: 'ok' })).rejects.toBeInstanceOf(
+      OpenAI.AuthenticationError,
+    );
+  });
+
+  it('400 for malformed JSON, 400 for a body without a model; the server keeps serving', async () => {
+    let res = await post('/v1/chat/completions', '{"model": "gpt-4o-mini", "messages": [');
+    expect(res.statusCode).toBe(400);
+    const body = (await res.body.json()) as { error: { type: string; message: string } };
+    expect(body.error.type).toBe('invalid_request_error');
+    expect(body.error.message).toMatch(/not valid JSON/);
+
+    res = await post('/v1/messages', '[1,2,3]');
+    expect(res.statusCode).toBe(400);
+    expect(((await res.body.json()) as { type: string }).type).toBe('error');
+
+    res = await post('/v1/messages', '{"max_tokens": 5, "messages": []}');
+    expect(res.statusCode).toBe(400);
+    expect(JSON.stringify(await res.body.json())).toMatch(/needs a \\"model\\"/);
+
+    const deep = '['.repeat(200_00) + ']'.repeat(200_00);
+    res = await post('/v1/chat/completions', deep);
+    expect([400, 413]).toContain(res.statusCode);
+    await res.body.dump();
+
+    const ok = await h.openai.embeddings.create({ model: 'text-embedding-3-small', input: 'still alive' });
+    expect(ok.data).toHaveLength(1);
+  });
+
+  it('413 for a body over the configured limit, before anything is forwarded', async () => {
+    const before = h.sim.requests;
+    const big = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(100 * 1024) }] });
+    const res = await post('/v1/chat/completions', big);
+    expect(res.statusCode).toBe(413);
+    const body = (await res.body.json()) as { error: { message: string } };
+    expect(body.error.message).toMatch(/larger than this gateway accepts \(65536 bytes\)/);
+    expect(h.sim.requests).toBe(before);
+  });
+
+  it('404 for an unknown model, and 400 for a model on the other wire', async () => {
+    const err = await h.openai.chat.completions
+      .create({ model: 'gpt-99-imaginary-preview', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    // gpt-* is routed to OpenAI, which answers 404 model_not_found itself: passed through with its status.
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(404);
+
+    const unknown = await h.openai.chat.completions
+      .create({ model: 'mistral-large', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((unknown as Error).message).toMatch(/not served by any configured provider/);
+
+    const wrongWire = await h.openai.chat.completions
+      .create({ model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect(wrongWire).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((wrongWire as Error).message).toMatch(/POST \/v1\/messages/);
+  });
+
+  it('502 when the provider cannot be reached, recorded on the event', async () => {
+    const err = await h.openai.chat.completions
+      .create({ model: 'local-llama', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    expect((err as Error).message).toMatch(/could not be reached/);
+    const ev = (await h.events()).at(-1)!;
+    expect(ev.status).toBe(502);
+    expect(ev.errorClass).toBe('upstream_unreachable');
+    expect(ev.costUsd).toBe(0);
+  });
+
+  it('504 when the provider does not answer in time', async () => {
+    const err = await h.anthropic.messages
+      .create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'x [[sim:hang]]' }] })
+      .catch((e: unknown) => e);
+    expect((err as InstanceType<typeof Anthropic.APIError>).status).toBe(504);
+    const body = (err as InstanceType<typeof Anthropic.APIError>).error as { error: { type: string } };
+    expect(body.error.type).toBe('timeout_error');
+  });
+
+  it('passes provider errors through with their status and body', async () => {
+    const err = await h.openai.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x [[sim:status=429]]' }] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    const ev = (await h.events()).at(-1)!;
+    expect(ev.status).toBe(429);
+    expect(ev.errorClass).toBe('upstream_rate_limited');
+
+    const err2 = await h.anthropic.messages
+      .create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'x [[sim:status=529]]' }] })
+      .catch((e: unknown) => e);
+    expect((err2 as InstanceType<typeof Anthropic.APIError>).status).toBe(529);
+    expect(((err2 as InstanceType<typeof Anthropic.APIError>).error as { error: { type: string } }).error.type).toBe(
+      'overloaded_error',
+    );
+  });
+
+  it('never leaks provider keys into responses or events', async () => {
+    const res = await post('/v1/chat/completions', JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
+    const text = JSON.stringify(res.headers) + (await res.body.text());
+    expect(text).not.toContain('sk-sim-openai');
+    const events = JSON.stringify(await h.events());
+    expect(events).not.toContain('sk-sim-openai');
+    expect(events).not.toContain('sk-ant-sim');
+    expect(events).not.toContain(h.key);
+  });
+
+  it('answers unknown routes with 404 in the right format and serves /healthz and /v1/models', async () => {
+    const res = await request(`${h.url}/v1/fine_tuning/jobs`, { method: 'GET' });
+    expect(res.statusCode).toBe(404);
+    expect(((await res.body.json()) as { error: { message: string } }).error.message).toMatch(/No route GET/);
+    const health = await request(`${h.url}/healthz`);
+    expect(await health.body.json()).toEqual({ status: 'ok' });
+    const models = await h.openai.models.list();
+    const ids = models.data.map((m) => m.id);
+    expect(ids).toContain('gpt-4o-mini');
+  });
+});

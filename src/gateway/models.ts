@@ -1,0 +1,74 @@
+import type { GoodhartConfig } from '../config/schema.js';
+import type { Wire } from './providers/types.js';
+import type { ModelRouter } from './router.js';
+import type { Upstreams } from './upstream.js';
+
+interface Listed {
+  id: string;
+  owned_by: string;
+  created: number;
+}
+
+/** Upstream model lists change rarely: refetched at most once a minute per provider. */
+const CACHE_MS = 60_000;
+const cache = new WeakMap<Upstreams, Map<string, { at: number; models: Listed[] }>>();
+
+async function upstreamModels(router: ModelRouter, upstreams: Upstreams): Promise<Listed[]> {
+  let perProvider = cache.get(upstreams);
+  if (!perProvider) cache.set(upstreams, (perProvider = new Map()));
+  const out: Listed[] = [];
+  await Promise.all(
+    router.list().map(async (p) => {
+      const hit = perProvider.get(p.id);
+      if (hit && Date.now() - hit.at < CACHE_MS) {
+        out.push(...hit.models);
+        return;
+      }
+      const path = p.adapter.paths.models;
+      if (!path) return;
+      try {
+        const headers: Record<string, string> = { ...(p.config.headers ?? {}), ...p.adapter.upstreamHeaders(p.config.apiKey) };
+        if (p.adapter.wire === 'anthropic') headers['anthropic-version'] = '2023-06-01';
+        const res = await upstreams.request(p, path, {
+          method: 'GET',
+          headers,
+          signal: AbortSignal.timeout(5000),
+          timeoutMs: 5000,
+        });
+        const body = (await res.body.json()) as { data?: { id?: unknown; created?: unknown; created_at?: unknown }[] };
+        const models: Listed[] = [];
+        if (res.statusCode < 400 && Array.isArray(body.data)) {
+          for (const m of body.data) {
+            if (typeof m?.id !== 'string') continue;
+            const created =
+              typeof m.created === 'number' ? m.created : typeof m.created_at === 'string' ? Date.parse(m.created_at) / 1000 : 0;
+            models.push({ id: m.id, owned_by: p.id, created: Math.floor(created) || 0 });
+          }
+        }
+        perProvider.set(p.id, { at: Date.now(), models });
+        out.push(...models);
+      } catch {
+        /* a provider that cannot list its models still serves them; the list is best effort */
+      }
+    }),
+  );
+  return out;
+}
+
+/** GET /v1/models: configured models plus what each provider lists, in the caller's wire format. */
+export async function listModels(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams, wire: Wire): Promise<object> {
+  const seen = new Map<string, Listed>();
+  for (const m of config.models) seen.set(m.name, { id: m.name, owned_by: m.provider, created: 0 });
+  for (const m of await upstreamModels(router, upstreams)) if (!seen.has(m.id)) seen.set(m.id, m);
+  const models = [...seen.values()];
+  if (wire === 'anthropic') {
+    const data = models.map((m) => ({
+      type: 'model',
+      id: m.id,
+      display_name: m.id,
+      created_at: new Date(m.created * 1000).toISOString(),
+    }));
+    return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+  }
+  return { object: 'list', data: models.map((m) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.owned_by })) };
+}

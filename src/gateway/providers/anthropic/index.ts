@@ -1,0 +1,130 @@
+import { convertAnthropicUsage, createAnthropicStreamUsage } from '../../../usage/convert-anthropic-usage.js';
+import { estimateAnthropicInput } from '../../../usage/estimate.js';
+import type { Endpoint } from '../../../usage/event.js';
+import type { NormalisedUsage } from '../../../usage/types.js';
+import type { SseEvent } from '../../sse.js';
+import type { PreparedBody, ProviderAdapter, RequestInfo, StreamMeter } from '../types.js';
+
+function tryParse(s: string): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(s);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Anthropic message streams: input and cache buckets arrive in `message_start`, the final cumulative
+ * `output_tokens` in `message_delta`. Only those two events are parsed.
+ */
+class AnthropicStreamMeter implements StreamMeter {
+  private id: string | null = null;
+  private model: string | null = null;
+  private first: number | null = null;
+  private readonly acc = createAnthropicStreamUsage();
+  private sawStart = false;
+  private sawDelta = false;
+  private readonly deltas: string[] = [];
+
+  onEvent(ev: SseEvent, now: number): boolean {
+    switch (ev.event) {
+      case 'content_block_delta':
+        if (this.first === null) this.first = now;
+        this.deltas.push(ev.data);
+        break;
+      case 'message_start': {
+        const message = tryParse(ev.data)?.message as Record<string, unknown> | undefined;
+        if (typeof message?.id === 'string') this.id = message.id;
+        if (typeof message?.model === 'string') this.model = message.model;
+        if (message?.usage) {
+          this.acc.onMessageStart(message.usage);
+          this.sawStart = true;
+        }
+        break;
+      }
+      case 'message_delta': {
+        const usage = tryParse(ev.data)?.usage;
+        if (usage) {
+          this.acc.onMessageDelta(usage);
+          this.sawDelta = true;
+        }
+        break;
+      }
+    }
+    return false;
+  }
+
+  usage(): NormalisedUsage | null {
+    // Without message_delta the output count is message_start's placeholder: not a real report.
+    return this.sawStart && this.sawDelta ? this.acc.result() : null;
+  }
+  partialInput(): NormalisedUsage | null {
+    return this.sawStart ? this.acc.result() : null;
+  }
+  outputText(): string {
+    const parts: string[] = [];
+    for (const d of this.deltas) {
+      const delta = tryParse(d)?.delta as Record<string, unknown> | undefined;
+      for (const k of ['text', 'partial_json', 'thinking']) {
+        const v = delta?.[k];
+        if (typeof v === 'string') parts.push(v);
+      }
+    }
+    return parts.join('');
+  }
+  firstTokenAt(): number | null {
+    return this.first;
+  }
+  modelServed(): string | null {
+    return this.model;
+  }
+  providerRequestId(): string | null {
+    return this.id;
+  }
+}
+
+function readInfo(_endpoint: Endpoint, json: Record<string, unknown>): RequestInfo {
+  const metadata = json.metadata;
+  const user =
+    metadata && typeof metadata === 'object' ? (metadata as Record<string, unknown>).user_id : undefined;
+  return {
+    model: typeof json.model === 'string' ? json.model : null,
+    stream: json.stream === true,
+    clientUser: typeof user === 'string' && user.length > 0 ? user : null,
+  };
+}
+
+function prepare(
+  _endpoint: Endpoint,
+  json: Record<string, unknown>,
+  raw: Buffer,
+  upstreamModel: string | null,
+): PreparedBody {
+  if (upstreamModel !== null && upstreamModel !== json.model) {
+    json.model = upstreamModel;
+    return { body: JSON.stringify(json), dropUsageChunk: false };
+  }
+  return { body: raw, dropUsageChunk: false };
+}
+
+export const anthropicAdapter: ProviderAdapter = {
+  wire: 'anthropic',
+  paths: {
+    messages: '/v1/messages',
+    'messages.count_tokens': '/v1/messages/count_tokens',
+    models: '/v1/models',
+  },
+  defaultModels: ['claude-*'],
+  upstreamHeaders: (apiKey): Record<string, string> => (apiKey ? { 'x-api-key': apiKey } : {}),
+  readInfo,
+  prepare,
+  usageFromBody(endpoint, json) {
+    // count_tokens is free: it reports a count, not billed usage.
+    if (endpoint === 'messages.count_tokens') return null;
+    const usage = json && typeof json === 'object' ? (json as Record<string, unknown>).usage : undefined;
+    return usage ? convertAnthropicUsage(usage) : null;
+  },
+  createStreamMeter: () => new AnthropicStreamMeter(),
+  estimateInput: (_endpoint, json) => estimateAnthropicInput(json),
+};

@@ -1,0 +1,422 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GoodhartError } from '../errors.js';
+import type { KeyRecord } from '../store/types.js';
+import { countTextTokens } from '../usage/estimate.js';
+import type { Endpoint, UsageEvent } from '../usage/event.js';
+import type { Pricer } from '../usage/pricing.js';
+import type { NormalisedUsage } from '../usage/types.js';
+import type { AdmissionResult, Policy } from '../policy/types.js';
+import type { KeyCache } from './auth.js';
+import type { JsonBody } from './body.js';
+import type { ProviderAdapter, StreamMeter, Wire } from './providers/types.js';
+import type { ModelRouter, ResolvedProvider, Route } from './router.js';
+import { SseSplitter } from './sse.js';
+import { isTimeout, upstreamError, type Upstreams } from './upstream.js';
+
+export interface EventSink {
+  enqueue(event: UsageEvent): void;
+}
+
+export interface ProxyDeps {
+  router: ModelRouter;
+  keys: KeyCache;
+  upstreams: Upstreams;
+  pricer: Pricer;
+  events: EventSink;
+  upstreamTimeoutMs: number;
+  now: () => number;
+  /** Governance (budgets, tiers, rate limits). Absent: every authenticated request is admitted. */
+  policy?: Policy;
+}
+
+/** Client headers that carry protocol meaning upstream. Everything else (auth, cookies, x-goodhart-*) stays here. */
+const FORWARDED_REQUEST_HEADERS = ['anthropic-version', 'anthropic-beta', 'openai-beta', 'openai-organization', 'openai-project'];
+
+/** Upstream response headers not passed back: hop-by-hop, or recomputed by Goodhart. */
+const DROPPED_RESPONSE_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'content-encoding',
+  'set-cookie',
+  'date',
+  'server',
+]);
+
+/** Error bodies are small; 1 MiB is plenty and bounds memory against a hostile upstream. */
+const MAX_ERROR_BODY = 1024 * 1024;
+/** Non-streamed JSON responses (embeddings of many inputs can be large): 64 MiB. */
+const MAX_JSON_RESPONSE = 64 * 1024 * 1024;
+
+const TAG_RE = /^[A-Za-z0-9][A-Za-z0-9_.:/=-]{0,63}$/;
+
+export function parseTags(header: string | string[] | undefined): string[] {
+  if (header === undefined) return [];
+  const text = Array.isArray(header) ? header.join(',') : header;
+  const tags = [...new Set(text.split(',').map((t) => t.trim()).filter((t) => t.length > 0))];
+  const bad = tags.find((t) => !TAG_RE.test(t));
+  if (bad !== undefined || tags.length > 20) {
+    throw new GoodhartError(
+      'invalid_request',
+      400,
+      bad !== undefined
+        ? `x-goodhart-tags: "${bad.slice(0, 80)}" is not a valid tag. Use up to 20 comma-separated tags of letters, digits and _ . : / = - (at most 64 characters each).`
+        : 'x-goodhart-tags: at most 20 tags per request.',
+    );
+  }
+  return tags;
+}
+
+function headerString(h: string | string[] | undefined): string | null {
+  const v = Array.isArray(h) ? h[0] : h;
+  return v !== undefined && v.length > 0 ? v.slice(0, 256) : null;
+}
+
+function upstreamRequestHeaders(
+  clientHeaders: IncomingHttpHeaders,
+  provider: ResolvedProvider,
+  adapter: ProviderAdapter,
+): Record<string, string> {
+  const h: Record<string, string> = { 'content-type': 'application/json', 'accept-encoding': 'identity' };
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const v = clientHeaders[name];
+    if (typeof v === 'string') h[name] = v;
+  }
+  if (adapter.wire === 'anthropic' && h['anthropic-version'] === undefined) h['anthropic-version'] = '2023-06-01';
+  if (provider.config.headers) Object.assign(h, provider.config.headers);
+  Object.assign(h, adapter.upstreamHeaders(provider.config.apiKey));
+  return h;
+}
+
+function responseHeaders(upstream: IncomingHttpHeaders, requestId: string): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(upstream)) {
+    if (v !== undefined && !DROPPED_RESPONSE_HEADERS.has(k)) out[k] = v;
+  }
+  out['x-goodhart-request-id'] = requestId;
+  return out;
+}
+
+async function readBounded(body: AsyncIterable<Buffer>, limit: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) throw new GoodhartError('upstream_error', 502, `The provider's response exceeded ${limit} bytes.`);
+    parts.push(chunk);
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+function classify(status: number): string | null {
+  if (status < 400) return null;
+  if (status === 429) return 'upstream_rate_limited';
+  return status >= 500 ? 'upstream_5xx' : 'upstream_4xx';
+}
+
+/** What one proxied request accumulates; turned into exactly one UsageEvent at the end. */
+interface Meter {
+  id: string;
+  startedAt: number;
+  key: KeyRecord;
+  endpoint: Endpoint;
+  tags: string[];
+  session: string | null;
+  route: Route | null;
+  modelRequested: string | null;
+  streamed: boolean;
+  firstTokenAt: number | null;
+  modelServed: string | null;
+  providerRequestId: string | null;
+  usage: NormalisedUsage | null;
+  estimated: boolean;
+  status: number;
+  errorClass: string | null;
+  clientAborted: boolean;
+  admission: AdmissionResult | null;
+}
+
+export class Proxy {
+  constructor(private readonly deps: ProxyDeps) {}
+
+  /** Handles one metered POST route. Every authenticated request produces exactly one usage event. */
+  async handle(endpoint: Endpoint, wire: Wire, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const startedAt = this.deps.now();
+    const authed = this.deps.keys.authenticate(req.headers);
+    const key = authed instanceof Promise ? await authed : authed;
+    const m: Meter = {
+      id: randomUUID(),
+      startedAt,
+      key,
+      endpoint,
+      tags: [],
+      session: headerString(req.headers['x-goodhart-session']),
+      route: null,
+      modelRequested: null,
+      streamed: false,
+      firstTokenAt: null,
+      modelServed: null,
+      providerRequestId: null,
+      usage: null,
+      estimated: false,
+      status: 0,
+      errorClass: null,
+      clientAborted: false,
+      admission: null,
+    };
+    try {
+      await this.forward(m, wire, req, reply);
+    } catch (err) {
+      m.status = err instanceof GoodhartError ? err.httpStatus : 500;
+      m.errorClass = err instanceof GoodhartError ? err.code : 'internal';
+      throw err;
+    } finally {
+      this.record(m);
+    }
+  }
+
+  private async forward(m: Meter, wire: Wire, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    m.tags = parseTags(req.headers['x-goodhart-tags']);
+    const body = req.body as JsonBody | undefined;
+    if (!body || body.json === null || typeof body.json !== 'object' || Array.isArray(body.json)) {
+      throw new GoodhartError('invalid_request', 400, 'The request body must be a JSON object.');
+    }
+    const json = body.json as Record<string, unknown>;
+    const model = json.model;
+    if (typeof model !== 'string' || model.length === 0) {
+      throw new GoodhartError('invalid_request', 400, 'The request body needs a "model" (a string naming the model to use).');
+    }
+    m.modelRequested = model.slice(0, 256);
+    let route = this.deps.router.resolve(model, wire);
+    let upstreamModel = route.upstreamModel;
+    if (this.deps.policy) {
+      const admitted = this.deps.policy.admit({
+        key: m.key,
+        endpoint: m.endpoint,
+        model,
+        provider: route.provider.id,
+        providerType: route.provider.type,
+        tags: m.tags,
+        body: json,
+        bodyBytes: body.raw.length,
+        now: m.startedAt,
+      });
+      const admission = admitted instanceof Promise ? await admitted : admitted;
+      m.admission = admission;
+      if (admission.model !== undefined && admission.model !== model) {
+        route = this.deps.router.resolve(admission.model, wire);
+        upstreamModel = route.upstreamModel ?? admission.model;
+      }
+      if (Object.keys(admission.headers).length > 0) reply.headers(admission.headers);
+    }
+    m.route = route;
+    const { provider } = route;
+    const adapter = provider.adapter;
+    const path = adapter.paths[m.endpoint];
+    if (path === undefined) {
+      throw new GoodhartError('not_found', 404, `Provider "${provider.id}" does not offer ${m.endpoint}.`);
+    }
+    const info = adapter.readInfo(m.endpoint, json);
+    m.session ??= info.clientUser?.slice(0, 256) ?? null;
+    const prepared = adapter.prepare(m.endpoint, json, body.raw, upstreamModel);
+
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) {
+        m.clientAborted = true;
+        abort.abort();
+      }
+    };
+    reply.raw.on('close', onClose);
+
+    const timeoutMs = provider.config.timeoutMs ?? this.deps.upstreamTimeoutMs;
+    let res;
+    try {
+      res = await this.deps.upstreams.request(provider, path, {
+        method: 'POST',
+        headers: upstreamRequestHeaders(req.headers, provider, adapter),
+        body: prepared.body,
+        signal: abort.signal,
+        timeoutMs,
+      });
+    } catch (err) {
+      if (m.clientAborted) {
+        this.estimate(m, adapter, json, null);
+        m.errorClass = 'client_aborted';
+        reply.hijack();
+        return;
+      }
+      throw err;
+    }
+
+    m.status = res.statusCode;
+    const contentType = String(res.headers['content-type'] ?? '');
+    if (res.statusCode >= 400) {
+      // Pass the provider's own error through, status and body, so SDK error handling works unchanged.
+      m.errorClass = classify(res.statusCode);
+      const errBody = await readBounded(res.body, MAX_ERROR_BODY).catch(() => Buffer.alloc(0));
+      reply.code(res.statusCode).headers(responseHeaders(res.headers, m.id)).send(errBody);
+      return;
+    }
+
+    if (info.stream && contentType.includes('text/event-stream')) {
+      m.streamed = true;
+      await this.pipeStream(m, adapter, json, prepared, res, reply, abort);
+      return;
+    }
+
+    let buf: Buffer;
+    try {
+      buf = await readBounded(res.body, MAX_JSON_RESPONSE);
+    } catch (err) {
+      if (m.clientAborted) {
+        this.estimate(m, adapter, json, null);
+        m.errorClass = 'client_aborted';
+        reply.hijack();
+        return;
+      }
+      throw upstreamError(err, provider, timeoutMs);
+    }
+    m.firstTokenAt = this.deps.now();
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(buf.toString('utf8'));
+    } catch {
+      /* not JSON: passed through as is, metered as unknown */
+    }
+    if (parsed && typeof parsed === 'object') {
+      const p = parsed as Record<string, unknown>;
+      m.modelServed = typeof p.model === 'string' ? p.model : null;
+      m.providerRequestId = typeof p.id === 'string' ? p.id : null;
+    }
+    m.usage = adapter.usageFromBody(m.endpoint, parsed);
+    if (m.usage === null && m.endpoint !== 'messages.count_tokens') this.estimate(m, adapter, json, null);
+    reply.code(res.statusCode).headers(responseHeaders(res.headers, m.id)).send(buf);
+  }
+
+  private async pipeStream(
+    m: Meter,
+    adapter: ProviderAdapter,
+    json: Record<string, unknown>,
+    prepared: Parameters<ProviderAdapter['createStreamMeter']>[1],
+    res: Awaited<ReturnType<Upstreams['request']>>,
+    reply: FastifyReply,
+    abort: AbortController,
+  ): Promise<void> {
+    const meter = adapter.createStreamMeter(m.endpoint, prepared);
+    const splitter = new SseSplitter();
+    const out = reply.raw;
+    reply.hijack();
+    out.writeHead(res.statusCode, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...responseHeaders(res.headers, m.id) });
+    let broken = false;
+    try {
+      for await (const chunk of res.body) {
+        const now = this.deps.now();
+        const events = splitter.push((chunk as Buffer).toString('utf8'));
+        if (events.length === 0) continue;
+        let text = '';
+        for (const ev of events) if (!meter.onEvent(ev, now)) text += ev.raw;
+        if (text.length > 0 && !out.destroyed) out.write(text);
+      }
+    } catch (err) {
+      if (!m.clientAborted) {
+        broken = true;
+        m.errorClass = isTimeout(err) ? 'upstream_timeout' : 'upstream_disconnected';
+      }
+    }
+    this.collectStream(m, meter);
+    if (m.clientAborted) {
+      m.errorClass = 'client_aborted';
+    }
+    if (m.usage === null) {
+      this.estimate(m, adapter, json, meter);
+      if (!m.clientAborted && !broken) m.errorClass ??= 'usage_missing';
+    }
+    if (broken) {
+      // Mirror what the provider did: the client sees a cut stream, not a clean end that hides the failure.
+      out.destroy();
+      abort.abort();
+    } else if (!out.destroyed) {
+      out.end();
+    }
+  }
+
+  private collectStream(m: Meter, meter: StreamMeter): void {
+    m.firstTokenAt = meter.firstTokenAt();
+    m.modelServed = meter.modelServed();
+    m.providerRequestId = meter.providerRequestId();
+    m.usage = meter.usage();
+  }
+
+  /** The provider never reported usage: count with a real tokenizer, keep whatever the provider did report. */
+  private estimate(m: Meter, adapter: ProviderAdapter, json: Record<string, unknown>, meter: StreamMeter | null): void {
+    const partial = meter?.partialInput() ?? null;
+    const output = meter ? countTextTokens(meter.outputText()) : 0;
+    const input = partial ? partial.input : estimatedInput(adapter.estimateInput(m.endpoint, json));
+    m.usage = {
+      input,
+      output: { total: output, text: output, reasoning: 0 },
+      raw: partial?.raw ?? null,
+    };
+    m.estimated = true;
+  }
+
+  private record(m: Meter): void {
+    const usage = m.usage;
+    const provider = m.route?.provider;
+    // No usage means nothing was generated (refused before or by the provider): it costs nothing.
+    let costUsd: number | null = 0;
+    if (usage && provider) {
+      // A config price is keyed by the name clients use; the catalogue knows the provider's (dated) name best.
+      const model = m.route?.price ? m.modelRequested : (m.modelServed ?? m.route?.upstreamModel ?? m.modelRequested);
+      costUsd = model ? this.deps.pricer.price(usage, model, catalogueProvider(provider)).costUsd : null;
+    }
+    m.admission?.settle({ usage, costUsd, model: m.modelServed ?? m.modelRequested ?? '' });
+    this.deps.events.enqueue({
+      id: m.id,
+      source: 'gateway',
+      providerRequestId: m.providerRequestId,
+      startedAt: m.startedAt,
+      firstTokenAt: m.firstTokenAt,
+      endedAt: this.deps.now(),
+      userId: m.key.userId,
+      teamId: m.key.teamId,
+      projectId: m.key.projectId,
+      keyId: m.key.id,
+      sessionId: m.session,
+      tags: m.tags,
+      repo: null,
+      branch: null,
+      provider: provider?.id ?? 'none',
+      endpoint: m.endpoint,
+      modelRequested: m.modelRequested,
+      modelServed: m.modelServed,
+      inputTokens: usage?.input.total ?? 0,
+      cacheReadTokens: usage?.input.cacheRead ?? 0,
+      cacheWrite5mTokens: usage?.input.cacheWrite5m ?? 0,
+      cacheWrite1hTokens: usage?.input.cacheWrite1h ?? 0,
+      outputTokens: usage?.output.total ?? 0,
+      reasoningTokens: usage?.output.reasoning ?? 0,
+      costUsd,
+      usageEstimated: m.estimated,
+      status: m.status,
+      errorClass: m.errorClass,
+      streamed: m.streamed,
+      clientAborted: m.clientAborted,
+      rawUsage: usage?.raw ? JSON.stringify(usage.raw) : null,
+    });
+  }
+}
+
+function estimatedInput(total: number): NormalisedUsage['input'] {
+  return { total, noCache: total, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 };
+}
+
+/** The price catalogue's provider id: OpenAI-compatible servers are matched by model name alone. */
+function catalogueProvider(p: ResolvedProvider): string {
+  return p.type === 'openai-compatible' ? p.id : p.type;
+}
+

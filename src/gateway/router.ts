@@ -1,0 +1,112 @@
+import type { GoodhartConfig, ModelPrice, ProviderConfig, ProviderType } from '../config/schema.js';
+import { GoodhartError } from '../errors.js';
+import { PROVIDER_ADAPTERS } from './providers/registry.js';
+import type { ProviderAdapter, Wire } from './providers/types.js';
+
+export interface ResolvedProvider {
+  id: string;
+  type: ProviderType;
+  config: ProviderConfig;
+  adapter: ProviderAdapter;
+}
+
+export interface Route {
+  provider: ResolvedProvider;
+  /** The name to send upstream, or null to send the client's unchanged. */
+  upstreamModel: string | null;
+  price: ModelPrice | undefined;
+}
+
+function globToTest(glob: string): (name: string) => boolean {
+  if (!glob.includes('*')) return (name) => name === glob;
+  const re = new RegExp(`^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return (name) => re.test(name);
+}
+
+/** 10k distinct names is far beyond any real catalogue; the bound stops random names from growing the cache. */
+const CACHE_LIMIT = 10_000;
+
+/**
+ * Decides which provider serves a model. Resolution order: an entry in `models:`; a `provider-id/model` prefix;
+ * the providers' `models` globs (or their type's defaults), in the order the providers are declared.
+ * Results are cached: the request path does one Map lookup.
+ */
+export class ModelRouter {
+  private readonly providers: ResolvedProvider[];
+  private readonly matchers: { provider: ResolvedProvider; test: (name: string) => boolean }[] = [];
+  private readonly cache = new Map<string, Route | GoodhartError>();
+
+  constructor(private readonly config: GoodhartConfig) {
+    this.providers = Object.entries(config.providers).map(([id, cfg]) => ({
+      id,
+      type: cfg.type,
+      config: cfg,
+      adapter: PROVIDER_ADAPTERS[cfg.type],
+    }));
+    for (const provider of this.providers) {
+      const globs = provider.config.models ?? provider.adapter.defaultModels;
+      for (const g of globs) this.matchers.push({ provider, test: globToTest(g) });
+    }
+  }
+
+  list(): ResolvedProvider[] {
+    return this.providers;
+  }
+
+  /** Throws GoodhartError (404 unknown model, 400 wrong wire). */
+  resolve(model: string, wire: Wire): Route {
+    const key = `${wire}\u0000${model}`;
+    let hit = this.cache.get(key);
+    if (hit === undefined) {
+      hit = this.compute(model, wire);
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(key, hit);
+    }
+    if (hit instanceof GoodhartError) throw hit;
+    return hit;
+  }
+
+  private byId(id: string): ResolvedProvider | undefined {
+    return this.providers.find((p) => p.id === id);
+  }
+
+  private compute(model: string, wire: Wire): Route | GoodhartError {
+    const candidates: Route[] = [];
+    const declared = this.config.models.find((m) => m.name === model);
+    if (declared) {
+      const provider = this.byId(declared.provider)!;
+      candidates.push({ provider, upstreamModel: declared.upstreamName ?? null, price: declared.price });
+    }
+    const slash = model.indexOf('/');
+    if (slash > 0) {
+      const provider = this.byId(model.slice(0, slash));
+      const rest = model.slice(slash + 1);
+      if (provider && rest) {
+        const price = this.config.models.find((m) => m.name === rest && m.provider === provider.id)?.price;
+        candidates.push({ provider, upstreamModel: rest, price });
+      }
+    }
+    for (const m of this.matchers) {
+      if (m.test(model)) candidates.push({ provider: m.provider, upstreamModel: null, price: undefined });
+    }
+    const route = candidates.find((c) => c.provider.adapter.wire === wire);
+    if (route) return route;
+    const other = candidates[0];
+    if (other) {
+      const path = other.provider.adapter.wire === 'anthropic' ? 'POST /v1/messages' : 'POST /v1/chat/completions';
+      return new GoodhartError(
+        'invalid_request',
+        400,
+        `Model "${model}" is served by provider "${other.provider.id}", which speaks the ${other.provider.adapter.wire === 'anthropic' ? 'Anthropic Messages' : 'OpenAI'} API. Call ${path} with it instead.`,
+      );
+    }
+    const known = this.providers.map((p) => p.id);
+    return new GoodhartError(
+      'model_not_found',
+      404,
+      known.length === 0
+        ? `Model "${model}" is not available: no provider is configured. Set OPENAI_API_KEY or ANTHROPIC_API_KEY, or add providers to the config file.`
+        : `Model "${model}" is not served by any configured provider (${known.join(', ')}). Check the name, add it under \`models:\` in the config, or prefix it with a provider id, like "${known[0]}/${model}".`,
+    );
+  }
+}

@@ -1,0 +1,94 @@
+import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+import { GoodhartError } from '../errors.js';
+import type { ResolvedProvider } from './router.js';
+
+interface Target {
+  pool: Pool;
+  basePath: string;
+  query: string;
+}
+
+/**
+ * One keep-alive connection pool per provider. Requests are made with undici's `request`, whose body is a stream:
+ * streamed responses are forwarded chunk by chunk, never buffered whole.
+ */
+export class Upstreams {
+  private readonly targets = new Map<string, Target>();
+
+  target(provider: ResolvedProvider): Target {
+    let t = this.targets.get(provider.id);
+    if (!t) {
+      const url = new URL(provider.config.baseUrl);
+      const query = new URLSearchParams(provider.config.query ?? {}).toString();
+      t = {
+        pool: new Pool(url.origin, {
+          // Keep idle sockets a little under typical provider/load-balancer idle timeouts.
+          keepAliveTimeout: 30_000,
+          keepAliveMaxTimeout: 120_000,
+          connect: { timeout: 10_000 },
+        }),
+        basePath: url.pathname.replace(/\/+$/, ''),
+        query: query ? `?${query}` : '',
+      };
+      this.targets.set(provider.id, t);
+    }
+    return t;
+  }
+
+  async request(
+    provider: ResolvedProvider,
+    path: string,
+    opts: {
+      method: 'GET' | 'POST';
+      headers: Record<string, string>;
+      body?: Buffer | string;
+      signal: AbortSignal;
+      timeoutMs: number;
+    },
+  ): Promise<Dispatcher.ResponseData> {
+    const t = this.target(provider);
+    try {
+      return await t.pool.request({
+        path: t.basePath + path + t.query,
+        method: opts.method,
+        headers: opts.headers,
+        body: opts.body ?? null,
+        signal: opts.signal,
+        headersTimeout: opts.timeoutMs,
+        bodyTimeout: opts.timeoutMs,
+      });
+    } catch (err) {
+      throw upstreamError(err, provider, opts.timeoutMs);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.targets.values()].map((t) => t.pool.close().catch(() => undefined)));
+    this.targets.clear();
+  }
+}
+
+export function isTimeout(err: unknown): boolean {
+  return err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
+}
+
+/** Maps a failure to reach the provider to 502/504 with what the operator can check. */
+export function upstreamError(err: unknown, provider: ResolvedProvider, timeoutMs: number): unknown {
+  if (err instanceof GoodhartError) return err;
+  if (err instanceof Error && err.name === 'AbortError') return err;
+  if (isTimeout(err)) {
+    return new GoodhartError(
+      'upstream_timeout',
+      504,
+      `Provider "${provider.id}" did not answer within ${timeoutMs} ms. Retry later; operators can raise server.upstreamTimeoutMs or providers.${provider.id}.timeoutMs.`,
+      { retryable: true, cause: err },
+    );
+  }
+  const code = (err as { code?: string } | null)?.code ?? (err instanceof Error ? err.message : String(err));
+  return new GoodhartError(
+    'upstream_unreachable',
+    502,
+    `Provider "${provider.id}" could not be reached at ${provider.config.baseUrl} (${code}). Retry later; operators should check providers.${provider.id}.baseUrl and the network.`,
+    { retryable: true, cause: err },
+  );
+}

@@ -1,0 +1,39 @@
+import type { KeyRecord } from '../store/types.js';
+import type { Endpoint } from '../usage/event.js';
+import type { NormalisedUsage } from '../usage/types.js';
+
+/** What the gateway knows about a request before forwarding it: everything a policy decision may use. */
+export interface AdmissionRequest {
+  key: KeyRecord;
+  endpoint: Endpoint;
+  /** The model the client asked for, and the provider that would serve it. */
+  model: string;
+  provider: string;
+  providerType: string;
+  tags: readonly string[];
+  /** The parsed request body (read-only: policies must not edit it; a downgrade returns `model`). */
+  body: Readonly<Record<string, unknown>>;
+  /** Size of the request body in bytes: an upper bound on its input tokens (a token is at least one byte). */
+  bodyBytes: number;
+  now: number;
+}
+
+export interface AdmissionResult {
+  /** Serve from this model instead (hard cap with action `downgrade`, or routing). */
+  model?: string;
+  /** Response headers to add (budget remaining/reset, warnings, downgrade notice). */
+  headers: Record<string, string>;
+  /**
+   * Called exactly once when the request is over, with what it really consumed (null usage when nothing was
+   * generated). Releases the reservation and books the real cost.
+   */
+  settle(outcome: { usage: NormalisedUsage | null; costUsd: number | null; model: string }): void;
+}
+
+/**
+ * The gateway's one hook for governance. `admit` throws a GoodhartError (403 tier not allowed, 429 budget or
+ * rate limit) to refuse. It may return synchronously: the common case must not cost a promise tick.
+ */
+export interface Policy {
+  admit(req: AdmissionRequest): AdmissionResult | Promise<AdmissionResult>;
+}

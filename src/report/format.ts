@@ -1,0 +1,119 @@
+import Table from 'cli-table3';
+import type { UsageAggregate } from '../store/types.js';
+
+/** The sums of a set of aggregate rows (the "Total" line). `firstAt`/`lastAt` are null for no rows. */
+export interface AggregateTotals {
+  requests: number;
+  inputTokens: number;
+  cacheReadTokens: number;
+  cacheWrite5mTokens: number;
+  cacheWrite1hTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  costUsd: number;
+  unpricedRequests: number;
+  estimatedRequests: number;
+  firstAt: number | null;
+  lastAt: number | null;
+  models: string[];
+}
+
+export function totalOf(rows: readonly UsageAggregate[]): AggregateTotals {
+  const total: AggregateTotals = {
+    requests: 0,
+    inputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWrite5mTokens: 0,
+    cacheWrite1hTokens: 0,
+    outputTokens: 0,
+    reasoningTokens: 0,
+    costUsd: 0,
+    unpricedRequests: 0,
+    estimatedRequests: 0,
+    firstAt: null,
+    lastAt: null,
+    models: [],
+  };
+  const models = new Set<string>();
+  for (const r of rows) {
+    total.requests += r.requests;
+    total.inputTokens += r.inputTokens;
+    total.cacheReadTokens += r.cacheReadTokens;
+    total.cacheWrite5mTokens += r.cacheWrite5mTokens;
+    total.cacheWrite1hTokens += r.cacheWrite1hTokens;
+    total.outputTokens += r.outputTokens;
+    total.reasoningTokens += r.reasoningTokens;
+    total.costUsd += r.costUsd;
+    total.unpricedRequests += r.unpricedRequests;
+    total.estimatedRequests += r.estimatedRequests;
+    total.firstAt = total.firstAt === null ? r.firstAt : Math.min(total.firstAt, r.firstAt);
+    total.lastAt = total.lastAt === null ? r.lastAt : Math.max(total.lastAt, r.lastAt);
+    for (const m of r.models) models.add(m);
+  }
+  total.models = [...models].sort();
+  total.costUsd = roundUsd(total.costUsd);
+  return total;
+}
+
+/** Drops float noise from summed costs (0.1 + 0.2) at a nano-dollar, far below any price's precision. */
+export function roundUsd(usd: number): number {
+  return Math.round(usd * 1e9) / 1e9;
+}
+
+/** `1234567` → `1,234,567`, independent of the machine's locale. */
+export function formatCount(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** Cost with 4 decimals; events without a price are shown as "n/a" instead of being counted as free. */
+export function formatCost(costUsd: number, requests: number, unpricedRequests: number): string {
+  if (requests > 0 && unpricedRequests === requests) return 'n/a';
+  const cost = roundUsd(costUsd).toFixed(4);
+  return unpricedRequests === 0 ? cost : `${cost} (+${formatCount(unpricedRequests)} n/a)`;
+}
+
+type Counts = Omit<AggregateTotals, 'firstAt' | 'lastAt' | 'models'>;
+
+function cells(label: string, r: Counts): string[] {
+  return [
+    label,
+    formatCount(r.requests),
+    formatCount(r.inputTokens),
+    formatCount(r.cacheReadTokens),
+    formatCount(r.cacheWrite5mTokens + r.cacheWrite1hTokens),
+    formatCount(r.outputTokens),
+    formatCount(r.reasoningTokens),
+    formatCost(r.costUsd, r.requests, r.unpricedRequests),
+  ];
+}
+
+/** A plain-text table of aggregate rows with a total line; notes how many requests had no price. */
+export function formatAggregatesTable(rows: readonly UsageAggregate[], opts: { groupLabel: string }): string {
+  if (rows.length === 0) return 'No usage events match.';
+  const table = new Table({
+    head: [opts.groupLabel, 'Requests', 'Input', 'Cache read', 'Cache write (5m+1h)', 'Output', 'Reasoning', 'Cost USD'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    // No colours: output is the same in a terminal, a pipe and a test.
+    style: { head: [], border: [] },
+  });
+  for (const r of rows) table.push(cells(r.key, r));
+  const total = totalOf(rows);
+  table.push(cells('Total', total));
+  const lines = [table.toString()];
+  if (total.unpricedRequests > 0) {
+    const share = Math.round((total.unpricedRequests / total.requests) * 1000) / 10;
+    lines.push(
+      `n/a: ${formatCount(total.unpricedRequests)} of ${formatCount(total.requests)} requests (${share}%) used models with no known price; their cost is not included.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Machine-readable report: `{ ...meta, rows, totals }`, costs rounded to a nano-dollar. */
+export function toJson(rows: readonly UsageAggregate[], meta: Record<string, unknown> = {}): string {
+  return JSON.stringify(
+    { ...meta, rows: rows.map((r) => ({ ...r, costUsd: roundUsd(r.costUsd) })), totals: totalOf(rows) },
+    null,
+    2,
+  );
+}

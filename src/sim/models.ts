@@ -1,0 +1,81 @@
+/**
+ * The models the simulator serves. Real, current names so that the price catalogue (@pydantic/genai-prices)
+ * prices them and the demo can build its config from this list.
+ */
+export type SimProviderId = 'openai' | 'anthropic';
+
+export interface SimModel {
+  readonly id: string;
+  readonly provider: SimProviderId;
+  readonly kind: 'chat' | 'embedding';
+  /** OpenAI: reports hidden reasoning tokens (o-series, gpt-5). Anthropic: accepts `thinking`. */
+  readonly reasoning: boolean;
+  /** Embedding width of the real model; `dimensions` may ask for fewer. */
+  readonly dimensions?: number;
+  readonly displayName: string;
+  /** Release date, for `created` / `created_at` in model listings. */
+  readonly released: string;
+}
+
+export const SIM_MODELS = [
+  { id: 'gpt-4o', provider: 'openai', kind: 'chat', reasoning: false, displayName: 'GPT-4o', released: '2024-05-13' },
+  { id: 'gpt-4o-mini', provider: 'openai', kind: 'chat', reasoning: false, displayName: 'GPT-4o mini', released: '2024-07-18' },
+  { id: 'gpt-4.1', provider: 'openai', kind: 'chat', reasoning: false, displayName: 'GPT-4.1', released: '2025-04-14' },
+  { id: 'gpt-4.1-mini', provider: 'openai', kind: 'chat', reasoning: false, displayName: 'GPT-4.1 mini', released: '2025-04-14' },
+  { id: 'gpt-4.1-nano', provider: 'openai', kind: 'chat', reasoning: false, displayName: 'GPT-4.1 nano', released: '2025-04-14' },
+  { id: 'gpt-5', provider: 'openai', kind: 'chat', reasoning: true, displayName: 'GPT-5', released: '2025-08-07' },
+  { id: 'gpt-5-mini', provider: 'openai', kind: 'chat', reasoning: true, displayName: 'GPT-5 mini', released: '2025-08-07' },
+  { id: 'gpt-5-nano', provider: 'openai', kind: 'chat', reasoning: true, displayName: 'GPT-5 nano', released: '2025-08-07' },
+  { id: 'o3', provider: 'openai', kind: 'chat', reasoning: true, displayName: 'o3', released: '2025-04-16' },
+  { id: 'o4-mini', provider: 'openai', kind: 'chat', reasoning: true, displayName: 'o4-mini', released: '2025-04-16' },
+  {
+    id: 'text-embedding-3-small',
+    provider: 'openai',
+    kind: 'embedding',
+    reasoning: false,
+    dimensions: 1536,
+    displayName: 'text-embedding-3-small',
+    released: '2024-01-25',
+  },
+  {
+    id: 'text-embedding-3-large',
+    provider: 'openai',
+    kind: 'embedding',
+    reasoning: false,
+    dimensions: 3072,
+    displayName: 'text-embedding-3-large',
+    released: '2024-01-25',
+  },
+  { id: 'claude-opus-4-1', provider: 'anthropic', kind: 'chat', reasoning: true, displayName: 'Claude Opus 4.1', released: '2025-08-05' },
+  { id: 'claude-sonnet-4-5', provider: 'anthropic', kind: 'chat', reasoning: true, displayName: 'Claude Sonnet 4.5', released: '2025-09-29' },
+  { id: 'claude-haiku-4-5', provider: 'anthropic', kind: 'chat', reasoning: true, displayName: 'Claude Haiku 4.5', released: '2025-10-15' },
+  {
+    id: 'claude-3-5-haiku-20241022',
+    provider: 'anthropic',
+    kind: 'chat',
+    reasoning: false,
+    displayName: 'Claude Haiku 3.5',
+    released: '2024-10-22',
+  },
+  {
+    id: 'claude-sonnet-4-20250514',
+    provider: 'anthropic',
+    kind: 'chat',
+    reasoning: true,
+    displayName: 'Claude Sonnet 4',
+    released: '2025-05-14',
+  },
+] as const satisfies readonly SimModel[];
+
+export type SimModelId = (typeof SIM_MODELS)[number]['id'];
+
+const BY_ID: ReadonlyMap<string, SimModel> = new Map(SIM_MODELS.map((m) => [m.id, m]));
+
+export function findModel(id: string): SimModel | undefined {
+  return BY_ID.get(id);
+}
+
+/** Unix seconds of a model's release date, as OpenAI's `created`. */
+export function releasedUnix(model: SimModel): number {
+  return Math.floor(Date.parse(`${model.released}T00:00:00Z`) / 1000);
+}

@@ -1,0 +1,51 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { GoodhartError } from '../errors.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
+import type { Store } from './types.js';
+
+/** Where the database lives when neither --db nor a config says: `$GOODHART_DB`, else `./.goodhart/goodhart.db`. */
+export function defaultDbPath(): string {
+  const fromEnv = process.env['GOODHART_DB'];
+  return fromEnv !== undefined && fromEnv.trim() !== '' ? fromEnv : './.goodhart/goodhart.db';
+}
+
+/**
+ * Opens the store a location names: a `postgres://` URL, or a SQLite file path (parent folders are created;
+ * `:memory:` gives a private in-memory database). With `mustExist`, a missing SQLite file is an error instead
+ * of a new empty database: read-only commands use it so a mistyped --db is reported, not silently empty.
+ */
+export async function openStore(location: string, opts: { mustExist?: boolean } = {}): Promise<Store> {
+  if (/^postgres(ql)?:\/\//i.test(location)) {
+    throw new GoodhartError(
+      'config_invalid',
+      500,
+      `Postgres support is not built yet (location ${redactUrl(location)}). Use a SQLite file path for --db / GOODHART_DB for now.`,
+    );
+  }
+  if (location.trim() === '') {
+    throw new GoodhartError('config_invalid', 500, 'The database location is empty. Pass --db PATH or set GOODHART_DB.');
+  }
+  if (location !== ':memory:') {
+    const path = resolve(location);
+    if (opts.mustExist === true && !existsSync(path)) {
+      throw new GoodhartError(
+        'config_invalid',
+        500,
+        `No Goodhart database at ${path}. Run \`goodhart serve\` (or an import) first, or point --db / GOODHART_DB at the right file.`,
+      );
+    }
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (cause) {
+      throw new GoodhartError('config_invalid', 500, `Cannot create the folder for the database ${path}: ${String(cause)}. Pass another --db PATH or GOODHART_DB.`, { cause });
+    }
+    return new SqliteStore(path);
+  }
+  return new SqliteStore(location);
+}
+
+/** A connection URL without its password, safe for an error message. */
+function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}

@@ -1,0 +1,116 @@
+/**
+ * Schema migrations for the Postgres store, applied in order at open (see `migrate` in postgres-store.ts). The
+ * `schema_migrations` table records each applied version. Never edit a released migration: append a new one.
+ *
+ * Text columns use the "C" collation so that `ORDER BY id` and group keys compare byte-wise, as SQLite does,
+ * whatever the database's default collation is.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: events (partitioned by month of started_at), the hourly rollup, keys, meta.
+  `
+  -- started_at is epoch milliseconds, as in SQLite and UsageEvent: no conversion on the hot path, and monthly
+  -- partitions are plain bigint ranges (bounds computed in UTC by partitions.ts).
+  --
+  -- The primary key of a partitioned table must contain the partition key, so it is (id, started_at): a
+  -- duplicate id is only recognised when it comes with the same started_at. That holds for every replay
+  -- Goodhart makes (the event writer's retries, re-imports of the same files): events are immutable, and an
+  -- event's id and started_at are fixed together when it is created.
+  CREATE TABLE events (
+    id                    TEXT COLLATE "C" NOT NULL,
+    source                TEXT COLLATE "C" NOT NULL,
+    provider_request_id   TEXT COLLATE "C",
+    started_at            BIGINT NOT NULL,
+    first_token_at        BIGINT,
+    ended_at              BIGINT NOT NULL,
+    user_id               TEXT COLLATE "C",
+    team_id               TEXT COLLATE "C",
+    project_id            TEXT COLLATE "C",
+    key_id                TEXT COLLATE "C",
+    session_id            TEXT COLLATE "C",
+    tags                  JSONB NOT NULL DEFAULT '[]',
+    repo                  TEXT COLLATE "C",
+    branch                TEXT COLLATE "C",
+    provider              TEXT COLLATE "C" NOT NULL,
+    endpoint              TEXT COLLATE "C" NOT NULL,
+    model_requested       TEXT COLLATE "C",
+    model_served          TEXT COLLATE "C",
+    input_tokens          BIGINT NOT NULL DEFAULT 0,
+    cache_read_tokens     BIGINT NOT NULL DEFAULT 0,
+    cache_write_5m_tokens BIGINT NOT NULL DEFAULT 0,
+    cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0,
+    output_tokens         BIGINT NOT NULL DEFAULT 0,
+    reasoning_tokens      BIGINT NOT NULL DEFAULT 0,
+    cost_usd              DOUBLE PRECISION,
+    usage_estimated       BOOLEAN NOT NULL DEFAULT false,
+    status                INTEGER NOT NULL,
+    error_class           TEXT COLLATE "C",
+    streamed              BOOLEAN NOT NULL DEFAULT false,
+    client_aborted        BOOLEAN NOT NULL DEFAULT false,
+    -- Text, not JSONB: kept byte for byte as the provider sent it, for re-pricing.
+    raw_usage             TEXT,
+    PRIMARY KEY (id, started_at)
+  ) PARTITION BY RANGE (started_at);
+
+  -- Safety net only: the store creates the month's partition before inserting into it, and moves any rows
+  -- found here into a partition when it creates one.
+  CREATE TABLE events_default PARTITION OF events DEFAULT;
+
+  -- The same indexes as SQLite's, created on the parent so every partition gets them.
+  CREATE INDEX idx_events_started_at      ON events (started_at, id);
+  CREATE INDEX idx_events_user            ON events (user_id, started_at);
+  CREATE INDEX idx_events_team            ON events (team_id, started_at);
+  CREATE INDEX idx_events_project         ON events (project_id, started_at);
+  CREATE INDEX idx_events_session         ON events (session_id, started_at);
+  CREATE INDEX idx_events_model_served    ON events (model_served, started_at);
+  CREATE INDEX idx_events_model_requested ON events (model_requested, started_at);
+  CREATE INDEX idx_events_source          ON events (source, started_at);
+
+  -- Sums per UTC hour and per combination of the dimensions reports filter or group on, maintained in the
+  -- same statement as the event insert from the rows actually inserted (never from ignored duplicates).
+  -- Both model columns are kept: the model filter matches either, the model group uses served-else-requested.
+  CREATE TABLE usage_hourly (
+    hour_start            BIGINT NOT NULL,
+    user_id               TEXT COLLATE "C",
+    team_id               TEXT COLLATE "C",
+    project_id            TEXT COLLATE "C",
+    model_requested       TEXT COLLATE "C",
+    model_served          TEXT COLLATE "C",
+    provider              TEXT COLLATE "C" NOT NULL,
+    source                TEXT COLLATE "C" NOT NULL,
+    requests              BIGINT NOT NULL,
+    input_tokens          BIGINT NOT NULL,
+    cache_read_tokens     BIGINT NOT NULL,
+    cache_write_5m_tokens BIGINT NOT NULL,
+    cache_write_1h_tokens BIGINT NOT NULL,
+    output_tokens         BIGINT NOT NULL,
+    reasoning_tokens      BIGINT NOT NULL,
+    cost_usd              DOUBLE PRECISION NOT NULL,
+    unpriced              BIGINT NOT NULL,
+    estimated             BIGINT NOT NULL,
+    first_at              BIGINT NOT NULL,
+    last_at               BIGINT NOT NULL,
+    -- NULLS NOT DISTINCT (PostgreSQL 15+): a null team is one group, so the upsert finds its row.
+    CONSTRAINT usage_hourly_key UNIQUE NULLS NOT DISTINCT
+      (hour_start, user_id, team_id, project_id, model_requested, model_served, provider, source)
+  );
+
+  CREATE TABLE keys (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    hash        TEXT COLLATE "C" NOT NULL UNIQUE,
+    prefix      TEXT COLLATE "C" NOT NULL,
+    user_id     TEXT COLLATE "C" NOT NULL,
+    team_id     TEXT COLLATE "C",
+    project_id  TEXT COLLATE "C",
+    name        TEXT,
+    created_at  BIGINT NOT NULL,
+    revoked_at  BIGINT
+  );
+  CREATE INDEX idx_keys_prefix ON keys (prefix);
+
+  CREATE TABLE meta (
+    key   TEXT COLLATE "C" PRIMARY KEY,
+    value BIGINT NOT NULL
+  );
+  INSERT INTO meta (key, value) VALUES ('keys_version', 0);
+  `,
+];

@@ -1,0 +1,447 @@
+import Database from 'better-sqlite3';
+import { GoodhartError } from '../../errors.js';
+import type { Endpoint, EventSource, UsageEvent } from '../../usage/event.js';
+import type { EventFilter, GroupBy, KeyRecord, Store, UsageAggregate } from '../types.js';
+import { SLOT_MS, localDate, localDateFormatter } from './local-date.js';
+import { MIGRATIONS } from './migrations.js';
+
+/**
+ * How long a statement waits for another connection's lock before failing with SQLITE_BUSY. WAL lets readers
+ * run beside the one writer, but two writers (serve + an importer) still take turns; a batch insert of 500
+ * events takes milliseconds, so 5 s only runs out when something is badly stuck.
+ */
+const BUSY_TIMEOUT_MS = 5_000;
+
+/** The model an event is reported under: what the provider served, else what the client asked for. */
+const MODEL_EXPR = 'COALESCE(model_served, model_requested)';
+
+const NONE_KEY = '(none)';
+
+const GROUP_COLUMNS = {
+  session: 'session_id',
+  team: 'team_id',
+  user: 'user_id',
+  project: 'project_id',
+  model: MODEL_EXPR,
+} as const satisfies Record<Exclude<GroupBy, 'day' | 'month'>, string>;
+
+interface EventRow {
+  id: string;
+  source: string;
+  provider_request_id: string | null;
+  started_at: number;
+  first_token_at: number | null;
+  ended_at: number;
+  user_id: string | null;
+  team_id: string | null;
+  project_id: string | null;
+  key_id: string | null;
+  session_id: string | null;
+  tags: string;
+  repo: string | null;
+  branch: string | null;
+  provider: string;
+  endpoint: string;
+  model_requested: string | null;
+  model_served: string | null;
+  input_tokens: number;
+  cache_read_tokens: number;
+  cache_write_5m_tokens: number;
+  cache_write_1h_tokens: number;
+  output_tokens: number;
+  reasoning_tokens: number;
+  cost_usd: number | null;
+  usage_estimated: number;
+  status: number;
+  error_class: string | null;
+  streamed: number;
+  client_aborted: number;
+  raw_usage: string | null;
+}
+
+interface KeyRow {
+  id: string;
+  hash: string;
+  prefix: string;
+  user_id: string;
+  team_id: string | null;
+  project_id: string | null;
+  name: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/** One row of the aggregate SQL: a group value (or a UTC 15-minute slot) and its sums. */
+interface AggregateRow {
+  group_key: string | number | null;
+  requests: number;
+  input_tokens: number;
+  cache_read_tokens: number;
+  cache_write_5m_tokens: number;
+  cache_write_1h_tokens: number;
+  output_tokens: number;
+  reasoning_tokens: number;
+  cost_usd: number;
+  unpriced: number;
+  estimated: number;
+  first_at: number;
+  last_at: number;
+  /** JSON array of the distinct models (may contain null). */
+  models: string;
+}
+
+const AGGREGATE_COLUMNS = `
+  COUNT(*) AS requests,
+  COALESCE(SUM(input_tokens), 0) AS input_tokens,
+  COALESCE(SUM(cache_read_tokens), 0) AS cache_read_tokens,
+  COALESCE(SUM(cache_write_5m_tokens), 0) AS cache_write_5m_tokens,
+  COALESCE(SUM(cache_write_1h_tokens), 0) AS cache_write_1h_tokens,
+  COALESCE(SUM(output_tokens), 0) AS output_tokens,
+  COALESCE(SUM(reasoning_tokens), 0) AS reasoning_tokens,
+  COALESCE(SUM(cost_usd), 0) AS cost_usd,
+  SUM(cost_usd IS NULL) AS unpriced,
+  SUM(usage_estimated) AS estimated,
+  MIN(started_at) AS first_at,
+  MAX(started_at) AS last_at,
+  json_group_array(DISTINCT ${MODEL_EXPR}) AS models`;
+
+const INSERT_EVENT_SQL = `
+  INSERT OR IGNORE INTO events (
+    id, source, provider_request_id, started_at, first_token_at, ended_at,
+    user_id, team_id, project_id, key_id, session_id, tags, repo, branch,
+    provider, endpoint, model_requested, model_served,
+    input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens,
+    cost_usd, usage_estimated, status, error_class, streamed, client_aborted, raw_usage
+  ) VALUES (
+    @id, @source, @provider_request_id, @started_at, @first_token_at, @ended_at,
+    @user_id, @team_id, @project_id, @key_id, @session_id, @tags, @repo, @branch,
+    @provider, @endpoint, @model_requested, @model_served,
+    @input_tokens, @cache_read_tokens, @cache_write_5m_tokens, @cache_write_1h_tokens, @output_tokens, @reasoning_tokens,
+    @cost_usd, @usage_estimated, @status, @error_class, @streamed, @client_aborted, @raw_usage
+  )`;
+
+/**
+ * The embedded default store: one SQLite file in WAL mode, so `goodhart report` in another process reads while
+ * `goodhart serve` writes. better-sqlite3 is synchronous; the async methods only keep the Store shape.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly insertMany: (events: readonly UsageEvent[]) => number;
+
+  constructor(path: string) {
+    this.path = path;
+    try {
+      this.db = new Database(path);
+    } catch (cause) {
+      throw new GoodhartError('config_invalid', 500, `Cannot open the SQLite database at ${path}: ${String(cause)}. Check the path (--db or GOODHART_DB) and its permissions.`, { cause });
+    }
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL is safe in WAL mode: a power cut may lose the last commits, never corrupt the file.
+    this.db.pragma('synchronous = NORMAL');
+    this.migrate();
+
+    const insert = this.db.prepare(INSERT_EVENT_SQL);
+    this.insertMany = this.db.transaction((events: readonly UsageEvent[]) => {
+      let inserted = 0;
+      for (const event of events) inserted += insert.run(toRow(event)).changes;
+      return inserted;
+    });
+  }
+
+  private migrate(): void {
+    const version = (): number => Number(this.db.pragma('user_version', { simple: true }));
+    if (version() === MIGRATIONS.length) return;
+    // IMMEDIATE takes the write lock first, so two processes opening a new file don't both migrate it.
+    this.db
+      .transaction(() => {
+        const current = version();
+        if (current > MIGRATIONS.length) {
+          throw new GoodhartError(
+            'config_invalid',
+            500,
+            `The database at ${this.path} has schema version ${current}, newer than this goodhart supports (${MIGRATIONS.length}). Upgrade goodhart, or point --db / GOODHART_DB at another file.`,
+          );
+        }
+        for (const sql of MIGRATIONS.slice(current)) this.db.exec(sql);
+        this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+      })
+      .immediate();
+  }
+
+  private statement(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  async insertEvents(events: readonly UsageEvent[]): Promise<number> {
+    if (events.length === 0) return 0;
+    return this.insertMany(events);
+  }
+
+  async listEvents(filter: EventFilter & { limit?: number; order?: 'asc' | 'desc' }): Promise<UsageEvent[]> {
+    const { where, params } = whereClause(filter);
+    const dir = filter.order === 'desc' ? 'DESC' : 'ASC';
+    let sql = `SELECT * FROM events ${where} ORDER BY started_at ${dir}, id ${dir}`;
+    if (filter.limit !== undefined) {
+      if (!Number.isInteger(filter.limit) || filter.limit < 0) {
+        throw new GoodhartError('invalid_request', 400, `limit must be a non-negative integer, got ${filter.limit}`);
+      }
+      sql += ` LIMIT ${filter.limit}`;
+    }
+    return (this.statement(sql).all(params) as EventRow[]).map(fromRow);
+  }
+
+  async aggregate(groupBy: GroupBy, filter: EventFilter, opts: { timeZone?: string } = {}): Promise<UsageAggregate[]> {
+    const { where, params } = whereClause(filter);
+    if (groupBy === 'day' || groupBy === 'month') {
+      const fmt = localDateFormatter(opts.timeZone ?? 'UTC');
+      const sql = `SELECT CAST(started_at / ${SLOT_MS} AS INTEGER) AS group_key, ${AGGREGATE_COLUMNS}
+        FROM events ${where} GROUP BY 1`;
+      const buckets = new Map<string, UsageAggregate>();
+      for (const row of this.statement(sql).all(params) as AggregateRow[]) {
+        const date = localDate(fmt, Number(row.group_key) * SLOT_MS);
+        const key = groupBy === 'day' ? date : date.slice(0, 7);
+        const slot = toAggregate(key, row);
+        const bucket = buckets.get(key);
+        buckets.set(key, bucket === undefined ? slot : mergeAggregates(bucket, slot));
+      }
+      return [...buckets.values()].sort((a, b) => compareKeys(a.key, b.key));
+    }
+    const sql = `SELECT ${GROUP_COLUMNS[groupBy]} AS group_key, ${AGGREGATE_COLUMNS}
+      FROM events ${where} GROUP BY 1`;
+    return (this.statement(sql).all(params) as AggregateRow[])
+      .map((row) => toAggregate(row.group_key === null ? NONE_KEY : String(row.group_key), row))
+      .sort((a, b) => b.costUsd - a.costUsd || b.requests - a.requests || compareKeys(a.key, b.key));
+  }
+
+  async createKey(key: KeyRecord): Promise<void> {
+    try {
+      this.db.transaction(() => {
+        this.statement(
+          `INSERT INTO keys (id, hash, prefix, user_id, team_id, project_id, name, created_at, revoked_at)
+           VALUES (@id, @hash, @prefix, @user_id, @team_id, @project_id, @name, @created_at, @revoked_at)`,
+        ).run(keyToRow(key));
+        this.bumpKeysVersion();
+      })();
+    } catch (cause) {
+      if (cause instanceof Database.SqliteError && cause.code.startsWith('SQLITE_CONSTRAINT')) {
+        throw new GoodhartError('invalid_request', 409, `A key with id ${key.id} or the same hash already exists.`, { cause });
+      }
+      throw cause;
+    }
+  }
+
+  async findKeyByHash(hash: string): Promise<KeyRecord | undefined> {
+    const row = this.statement('SELECT * FROM keys WHERE hash = ?').get(hash) as KeyRow | undefined;
+    return row === undefined ? undefined : keyFromRow(row);
+  }
+
+  async listKeys(): Promise<KeyRecord[]> {
+    return (this.statement('SELECT * FROM keys ORDER BY created_at, id').all() as KeyRow[]).map(keyFromRow);
+  }
+
+  async revokeKey(idOrPrefix: string, at: number): Promise<KeyRecord | undefined> {
+    return this.db.transaction((): KeyRecord | undefined => {
+      let rows = this.statement('SELECT * FROM keys WHERE id = ?').all(idOrPrefix) as KeyRow[];
+      if (rows.length === 0) rows = this.statement('SELECT * FROM keys WHERE prefix = ?').all(idOrPrefix) as KeyRow[];
+      const [row, ...more] = rows;
+      if (row === undefined) return undefined;
+      if (more.length > 0) {
+        throw new GoodhartError(
+          'invalid_request',
+          400,
+          `The prefix ${idOrPrefix} matches ${rows.length} keys (${rows.map((r) => r.id).join(', ')}). Revoke by id instead.`,
+        );
+      }
+      if (row.revoked_at !== null) return keyFromRow(row);
+      this.statement('UPDATE keys SET revoked_at = ? WHERE id = ?').run(at, row.id);
+      this.bumpKeysVersion();
+      return keyFromRow({ ...row, revoked_at: at });
+    }).immediate();
+  }
+
+  async keysVersion(): Promise<number> {
+    const row = this.statement(`SELECT value FROM meta WHERE key = 'keys_version'`).get() as { value: number } | undefined;
+    return row?.value ?? 0;
+  }
+
+  private bumpKeysVersion(): void {
+    this.statement(`UPDATE meta SET value = value + 1 WHERE key = 'keys_version'`).run();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function whereClause(filter: EventFilter): { where: string; params: Record<string, string | number> } {
+  const clauses: string[] = [];
+  const params: Record<string, string | number> = {};
+  const add = (clause: string, name: string, value: string | number | undefined): void => {
+    if (value === undefined) return;
+    clauses.push(clause);
+    params[name] = value;
+  };
+  add('started_at >= @since', 'since', filter.since);
+  add('started_at < @until', 'until', filter.until);
+  add('team_id = @team', 'team', filter.teamId);
+  add('user_id = @user', 'user', filter.userId);
+  add('project_id = @project', 'project', filter.projectId);
+  // Either name matches, so `--model gpt-4o` finds events served as the dated snapshot too.
+  add('(model_served = @model OR model_requested = @model)', 'model', filter.model);
+  add('source = @source', 'source', filter.source);
+  add('session_id = @session', 'session', filter.sessionId);
+  return { where: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params };
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function toAggregate(key: string, row: AggregateRow): UsageAggregate {
+  const models = (JSON.parse(row.models) as (string | null)[]).filter((m): m is string => m !== null).sort();
+  return {
+    key,
+    requests: row.requests,
+    inputTokens: row.input_tokens,
+    cacheReadTokens: row.cache_read_tokens,
+    cacheWrite5mTokens: row.cache_write_5m_tokens,
+    cacheWrite1hTokens: row.cache_write_1h_tokens,
+    outputTokens: row.output_tokens,
+    reasoningTokens: row.reasoning_tokens,
+    costUsd: row.cost_usd,
+    unpricedRequests: row.unpriced,
+    estimatedRequests: row.estimated,
+    firstAt: row.first_at,
+    lastAt: row.last_at,
+    models,
+  };
+}
+
+function mergeAggregates(a: UsageAggregate, b: UsageAggregate): UsageAggregate {
+  return {
+    key: a.key,
+    requests: a.requests + b.requests,
+    inputTokens: a.inputTokens + b.inputTokens,
+    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+    cacheWrite5mTokens: a.cacheWrite5mTokens + b.cacheWrite5mTokens,
+    cacheWrite1hTokens: a.cacheWrite1hTokens + b.cacheWrite1hTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    reasoningTokens: a.reasoningTokens + b.reasoningTokens,
+    costUsd: a.costUsd + b.costUsd,
+    unpricedRequests: a.unpricedRequests + b.unpricedRequests,
+    estimatedRequests: a.estimatedRequests + b.estimatedRequests,
+    firstAt: Math.min(a.firstAt, b.firstAt),
+    lastAt: Math.max(a.lastAt, b.lastAt),
+    models: [...new Set([...a.models, ...b.models])].sort(),
+  };
+}
+
+function toRow(e: UsageEvent): EventRow {
+  return {
+    id: e.id,
+    source: e.source,
+    provider_request_id: e.providerRequestId,
+    started_at: e.startedAt,
+    first_token_at: e.firstTokenAt,
+    ended_at: e.endedAt,
+    user_id: e.userId,
+    team_id: e.teamId,
+    project_id: e.projectId,
+    key_id: e.keyId,
+    session_id: e.sessionId,
+    tags: JSON.stringify(e.tags),
+    repo: e.repo,
+    branch: e.branch,
+    provider: e.provider,
+    endpoint: e.endpoint,
+    model_requested: e.modelRequested,
+    model_served: e.modelServed,
+    input_tokens: e.inputTokens,
+    cache_read_tokens: e.cacheReadTokens,
+    cache_write_5m_tokens: e.cacheWrite5mTokens,
+    cache_write_1h_tokens: e.cacheWrite1hTokens,
+    output_tokens: e.outputTokens,
+    reasoning_tokens: e.reasoningTokens,
+    cost_usd: e.costUsd,
+    usage_estimated: e.usageEstimated ? 1 : 0,
+    status: e.status,
+    error_class: e.errorClass,
+    streamed: e.streamed ? 1 : 0,
+    client_aborted: e.clientAborted ? 1 : 0,
+    raw_usage: e.rawUsage,
+  };
+}
+
+// Rows are trusted: only toRow() writes them, so source and endpoint hold the values it was given.
+function fromRow(r: EventRow): UsageEvent {
+  return {
+    id: r.id,
+    source: r.source as EventSource,
+    providerRequestId: r.provider_request_id,
+    startedAt: r.started_at,
+    firstTokenAt: r.first_token_at,
+    endedAt: r.ended_at,
+    userId: r.user_id,
+    teamId: r.team_id,
+    projectId: r.project_id,
+    keyId: r.key_id,
+    sessionId: r.session_id,
+    tags: JSON.parse(r.tags) as string[],
+    repo: r.repo,
+    branch: r.branch,
+    provider: r.provider,
+    endpoint: r.endpoint as Endpoint,
+    modelRequested: r.model_requested,
+    modelServed: r.model_served,
+    inputTokens: r.input_tokens,
+    cacheReadTokens: r.cache_read_tokens,
+    cacheWrite5mTokens: r.cache_write_5m_tokens,
+    cacheWrite1hTokens: r.cache_write_1h_tokens,
+    outputTokens: r.output_tokens,
+    reasoningTokens: r.reasoning_tokens,
+    costUsd: r.cost_usd,
+    usageEstimated: r.usage_estimated !== 0,
+    status: r.status,
+    errorClass: r.error_class,
+    streamed: r.streamed !== 0,
+    clientAborted: r.client_aborted !== 0,
+    rawUsage: r.raw_usage,
+  };
+}
+
+function keyToRow(k: KeyRecord): KeyRow {
+  return {
+    id: k.id,
+    hash: k.hash,
+    prefix: k.prefix,
+    user_id: k.userId,
+    team_id: k.teamId,
+    project_id: k.projectId,
+    name: k.name,
+    created_at: k.createdAt,
+    revoked_at: k.revokedAt,
+  };
+}
+
+function keyFromRow(r: KeyRow): KeyRecord {
+  return {
+    id: r.id,
+    hash: r.hash,
+    prefix: r.prefix,
+    userId: r.user_id,
+    teamId: r.team_id,
+    projectId: r.project_id,
+    name: r.name,
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+  };
+}

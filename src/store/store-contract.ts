@@ -1,0 +1,423 @@
+/**
+ * The behaviour every Store must have, as a vitest suite. Each store's test file calls
+ * `runStoreContract('sqlite', () => …)`; `makeStore` must return a new, empty store on every call.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { GoodhartError } from '../errors.js';
+import type { UsageEvent } from '../usage/event.js';
+import type { KeyRecord, Store, UsageAggregate } from './types.js';
+
+let nextId = 0;
+
+/** A complete, plausible gateway event; override what the test is about. */
+export function makeTestEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
+  nextId += 1;
+  const startedAt = overrides.startedAt ?? Date.parse('2025-03-10T12:00:00Z');
+  return {
+    id: `evt-${String(nextId).padStart(6, '0')}`,
+    source: 'gateway',
+    providerRequestId: null,
+    startedAt,
+    firstTokenAt: null,
+    endedAt: startedAt + 1_000,
+    userId: 'alice',
+    teamId: 'core',
+    projectId: 'web',
+    keyId: null,
+    sessionId: null,
+    tags: [],
+    repo: null,
+    branch: null,
+    provider: 'openai',
+    endpoint: 'chat.completions',
+    modelRequested: 'gpt-4o',
+    modelServed: 'gpt-4o-2024-08-06',
+    inputTokens: 100,
+    cacheReadTokens: 0,
+    cacheWrite5mTokens: 0,
+    cacheWrite1hTokens: 0,
+    outputTokens: 10,
+    reasoningTokens: 0,
+    costUsd: 0.01,
+    usageEstimated: false,
+    status: 200,
+    errorClass: null,
+    streamed: false,
+    clientAborted: false,
+    rawUsage: null,
+    ...overrides,
+  };
+}
+
+export function makeTestKey(overrides: Partial<KeyRecord> = {}): KeyRecord {
+  return {
+    id: 'key_1',
+    hash: 'a'.repeat(64),
+    prefix: 'gh_abc123',
+    userId: 'alice',
+    teamId: 'core',
+    projectId: null,
+    name: 'laptop',
+    createdAt: Date.parse('2025-03-01T00:00:00Z'),
+    revokedAt: null,
+    ...overrides,
+  };
+}
+
+const at = (iso: string): number => Date.parse(iso);
+
+/** `{ key: [requests, costUsd] }`, so an assertion reads like the report it checks. */
+function byKey(rows: UsageAggregate[]): Record<string, [number, number]> {
+  return Object.fromEntries(rows.map((r) => [r.key, [r.requests, Math.round(r.costUsd * 1e9) / 1e9]]));
+}
+
+export function runStoreContract(name: string, makeStore: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    const open: Store[] = [];
+    const fresh = async (): Promise<Store> => {
+      const store = await makeStore();
+      open.push(store);
+      return store;
+    };
+    afterEach(async () => {
+      await Promise.all(open.splice(0).map((s) => s.close()));
+    });
+
+    describe('events', () => {
+      it('round-trips every field', async () => {
+        const store = await fresh();
+        const full = makeTestEvent({
+          source: 'claude-code',
+          providerRequestId: 'msg_01',
+          firstTokenAt: at('2025-03-10T12:00:00.250Z'),
+          keyId: 'key_1',
+          sessionId: 'sess-1',
+          tags: ['ci', 'nightly'],
+          repo: 'github.com/acme/web',
+          branch: 'main',
+          provider: 'anthropic',
+          endpoint: 'messages',
+          inputTokens: 1234,
+          cacheReadTokens: 1000,
+          cacheWrite5mTokens: 50,
+          cacheWrite1hTokens: 25,
+          outputTokens: 321,
+          reasoningTokens: 120,
+          costUsd: 0.012345,
+          usageEstimated: true,
+          status: 499,
+          errorClass: 'client_aborted',
+          streamed: true,
+          clientAborted: true,
+          rawUsage: '{"input_tokens":159}',
+        });
+        const bare = makeTestEvent({
+          userId: null,
+          teamId: null,
+          projectId: null,
+          modelRequested: null,
+          modelServed: null,
+          costUsd: null,
+          startedAt: at('2025-03-10T12:00:01Z'),
+        });
+        expect(await store.insertEvents([full, bare])).toBe(2);
+        expect(await store.listEvents({})).toEqual([full, bare]);
+      });
+
+      it('inserts idempotently on id and returns only the new count', async () => {
+        const store = await fresh();
+        const events = [makeTestEvent(), makeTestEvent(), makeTestEvent()];
+        expect(await store.insertEvents(events)).toBe(3);
+        expect(await store.insertEvents(events)).toBe(0);
+        const extra = makeTestEvent();
+        expect(await store.insertEvents([...events, extra])).toBe(1);
+        expect(await store.insertEvents([])).toBe(0);
+        expect((await store.listEvents({})).map((e) => e.id)).toEqual([...events, extra].map((e) => e.id));
+      });
+
+      it('lists by startedAt then id, with limit and descending order', async () => {
+        const store = await fresh();
+        const t = at('2025-03-10T10:00:00Z');
+        const late = makeTestEvent({ id: 'a-late', startedAt: t + 2 });
+        const tieB = makeTestEvent({ id: 'b-tie', startedAt: t });
+        const tieA = makeTestEvent({ id: 'a-tie', startedAt: t });
+        await store.insertEvents([late, tieB, tieA]);
+        expect((await store.listEvents({})).map((e) => e.id)).toEqual(['a-tie', 'b-tie', 'a-late']);
+        expect((await store.listEvents({ limit: 2 })).map((e) => e.id)).toEqual(['a-tie', 'b-tie']);
+        expect((await store.listEvents({ limit: 2, order: 'desc' })).map((e) => e.id)).toEqual(['a-late', 'b-tie']);
+      });
+
+      it('filters by time (until exclusive), team, user, project, model, source and session', async () => {
+        const store = await fresh();
+        const t0 = at('2025-03-10T00:00:00Z');
+        const e1 = makeTestEvent({ id: 'e1', startedAt: t0, teamId: 'core', userId: 'alice', sessionId: 's1' });
+        const e2 = makeTestEvent({ id: 'e2', startedAt: t0 + 1000, teamId: 'data', userId: 'bob', projectId: 'etl' });
+        const e3 = makeTestEvent({
+          id: 'e3',
+          startedAt: t0 + 2000,
+          source: 'codex',
+          modelRequested: 'o3',
+          modelServed: null,
+          sessionId: 's1',
+        });
+        await store.insertEvents([e1, e2, e3]);
+        const ids = async (f: Parameters<Store['listEvents']>[0]): Promise<string[]> =>
+          (await store.listEvents(f)).map((e) => e.id);
+        expect(await ids({ since: t0 + 1000 })).toEqual(['e2', 'e3']);
+        expect(await ids({ until: t0 + 1000 })).toEqual(['e1']);
+        expect(await ids({ since: t0 + 1000, until: t0 + 2000 })).toEqual(['e2']);
+        expect(await ids({ teamId: 'data' })).toEqual(['e2']);
+        expect(await ids({ userId: 'alice' })).toEqual(['e1', 'e3']);
+        expect(await ids({ projectId: 'etl' })).toEqual(['e2']);
+        // The model filter matches the served or the requested name.
+        expect(await ids({ model: 'gpt-4o' })).toEqual(['e1', 'e2']);
+        expect(await ids({ model: 'gpt-4o-2024-08-06' })).toEqual(['e1', 'e2']);
+        expect(await ids({ model: 'o3' })).toEqual(['e3']);
+        expect(await ids({ source: 'codex' })).toEqual(['e3']);
+        expect(await ids({ sessionId: 's1' })).toEqual(['e1', 'e3']);
+        expect(await ids({ sessionId: 's1', source: 'gateway' })).toEqual(['e1']);
+        expect(await ids({ teamId: 'nobody' })).toEqual([]);
+      });
+    });
+
+    describe('aggregate by day and month in a time zone', () => {
+      // 23:30 UTC is the next day in Berlin (UTC+1 in early March) and the same day in New York (UTC-4 after
+      // 9 March). Kolkata is +5:30 and Kathmandu +5:45: the 15-minute slots must land on the right side.
+      const events = (): UsageEvent[] => [
+        makeTestEvent({ startedAt: at('2025-03-10T12:00:00Z'), costUsd: 0.5, inputTokens: 10 }),
+        makeTestEvent({ startedAt: at('2025-03-10T18:14:59Z'), costUsd: 0.01, inputTokens: 20 }),
+        makeTestEvent({ startedAt: at('2025-03-10T18:15:00Z'), costUsd: 0.02, inputTokens: 40 }),
+        makeTestEvent({ startedAt: at('2025-03-10T18:29:59Z'), costUsd: 0.04, inputTokens: 80 }),
+        makeTestEvent({ startedAt: at('2025-03-10T18:30:00Z'), costUsd: 0.08, inputTokens: 160 }),
+        makeTestEvent({ startedAt: at('2025-03-10T23:30:00Z'), costUsd: 1, inputTokens: 320 }),
+        makeTestEvent({ startedAt: at('2025-03-11T01:00:00Z'), costUsd: 0.25, inputTokens: 640 }),
+      ];
+
+      it('buckets days in UTC by default', async () => {
+        const store = await fresh();
+        await store.insertEvents(events());
+        const rows = await store.aggregate('day', {});
+        expect(byKey(rows)).toEqual({ '2025-03-10': [6, 1.65], '2025-03-11': [1, 0.25] });
+        expect(rows.map((r) => r.inputTokens)).toEqual([630, 640]);
+        expect(rows.map((r) => r.key)).toEqual(['2025-03-10', '2025-03-11']);
+      });
+
+      it('moves 23:30 UTC to the next day in Europe/Berlin', async () => {
+        const store = await fresh();
+        await store.insertEvents(events());
+        const rows = await store.aggregate('day', {}, { timeZone: 'Europe/Berlin' });
+        expect(byKey(rows)).toEqual({ '2025-03-10': [5, 0.65], '2025-03-11': [2, 1.25] });
+      });
+
+      it('keeps the evening UTC events on the same day in America/New_York', async () => {
+        const store = await fresh();
+        await store.insertEvents(events());
+        const rows = await store.aggregate('day', {}, { timeZone: 'America/New_York' });
+        expect(byKey(rows)).toEqual({ '2025-03-10': [7, 1.9] });
+        expect(rows[0]?.inputTokens).toBe(1270);
+      });
+
+      it('splits on the half hour in Asia/Kolkata and the quarter hour in Asia/Kathmandu', async () => {
+        const store = await fresh();
+        await store.insertEvents(events());
+        const kolkata = await store.aggregate('day', {}, { timeZone: 'Asia/Kolkata' });
+        expect(byKey(kolkata)).toEqual({ '2025-03-10': [4, 0.57], '2025-03-11': [3, 1.33] });
+        const kathmandu = await store.aggregate('day', {}, { timeZone: 'Asia/Kathmandu' });
+        expect(byKey(kathmandu)).toEqual({ '2025-03-10': [2, 0.51], '2025-03-11': [5, 1.39] });
+        expect(kathmandu.map((r) => r.inputTokens)).toEqual([30, 1240]);
+      });
+
+      it('buckets months in the time zone', async () => {
+        const store = await fresh();
+        await store.insertEvents([
+          makeTestEvent({ startedAt: at('2025-01-15T12:00:00Z'), costUsd: 1 }),
+          makeTestEvent({ startedAt: at('2025-01-31T23:30:00Z'), costUsd: 2 }),
+          makeTestEvent({ startedAt: at('2025-02-10T12:00:00Z'), costUsd: 4 }),
+        ]);
+        expect(byKey(await store.aggregate('month', {}))).toEqual({ '2025-01': [2, 3], '2025-02': [1, 4] });
+        expect(byKey(await store.aggregate('month', {}, { timeZone: 'Europe/Berlin' }))).toEqual({
+          '2025-01': [1, 1],
+          '2025-02': [2, 6],
+        });
+        expect(byKey(await store.aggregate('month', {}, { timeZone: 'America/New_York' }))).toEqual({
+          '2025-01': [2, 3],
+          '2025-02': [1, 4],
+        });
+      });
+
+      it('reports firstAt, lastAt, models and estimated counts of a merged bucket', async () => {
+        const store = await fresh();
+        await store.insertEvents([
+          makeTestEvent({ startedAt: at('2025-03-10T08:00:00Z'), modelServed: 'b-model' }),
+          makeTestEvent({ startedAt: at('2025-03-10T20:00:00Z'), modelServed: 'a-model', usageEstimated: true }),
+          makeTestEvent({ startedAt: at('2025-03-10T21:00:00Z'), modelServed: 'a-model' }),
+        ]);
+        const [row] = await store.aggregate('day', {});
+        expect(row).toMatchObject({
+          key: '2025-03-10',
+          requests: 3,
+          estimatedRequests: 1,
+          firstAt: at('2025-03-10T08:00:00Z'),
+          lastAt: at('2025-03-10T21:00:00Z'),
+          models: ['a-model', 'b-model'],
+        });
+      });
+
+      it('applies filters before bucketing', async () => {
+        const store = await fresh();
+        await store.insertEvents([
+          ...events(),
+          makeTestEvent({ startedAt: at('2025-03-10T12:00:00Z'), teamId: 'data', costUsd: 100 }),
+        ]);
+        const rows = await store.aggregate('day', { teamId: 'core', since: at('2025-03-10T18:15:00Z') });
+        expect(byKey(rows)).toEqual({ '2025-03-10': [4, 1.14], '2025-03-11': [1, 0.25] });
+      });
+
+      it('rejects an unknown time zone with a GoodhartError', async () => {
+        const store = await fresh();
+        await expect(store.aggregate('day', {}, { timeZone: 'Mars/Olympus' })).rejects.toBeInstanceOf(GoodhartError);
+      });
+
+      it('returns no rows for no events', async () => {
+        const store = await fresh();
+        expect(await store.aggregate('day', {})).toEqual([]);
+        expect(await store.aggregate('team', {})).toEqual([]);
+      });
+    });
+
+    describe('aggregate by group', () => {
+      it('sums every token kind per team and shows null groups as (none)', async () => {
+        const store = await fresh();
+        await store.insertEvents([
+          makeTestEvent({
+            teamId: 'core',
+            inputTokens: 1000,
+            cacheReadTokens: 600,
+            cacheWrite5mTokens: 100,
+            cacheWrite1hTokens: 50,
+            outputTokens: 200,
+            reasoningTokens: 80,
+            costUsd: 0.5,
+          }),
+          makeTestEvent({
+            teamId: 'core',
+            inputTokens: 10,
+            cacheReadTokens: 1,
+            cacheWrite5mTokens: 2,
+            cacheWrite1hTokens: 3,
+            outputTokens: 4,
+            reasoningTokens: 5,
+            costUsd: 0.25,
+          }),
+          makeTestEvent({ teamId: null, costUsd: 2 }),
+        ]);
+        const rows = await store.aggregate('team', {});
+        expect(rows.map((r) => r.key)).toEqual(['(none)', 'core']);
+        expect(rows[1]).toMatchObject({
+          key: 'core',
+          requests: 2,
+          inputTokens: 1010,
+          cacheReadTokens: 601,
+          cacheWrite5mTokens: 102,
+          cacheWrite1hTokens: 53,
+          outputTokens: 204,
+          reasoningTokens: 85,
+          costUsd: 0.75,
+          unpricedRequests: 0,
+        });
+      });
+
+      it('groups by session, user, project and model', async () => {
+        const store = await fresh();
+        await store.insertEvents([
+          makeTestEvent({ sessionId: 's1', userId: 'alice', projectId: 'web', costUsd: 1 }),
+          makeTestEvent({ sessionId: 's1', userId: 'bob', projectId: 'web', costUsd: 2 }),
+          makeTestEvent({ sessionId: 's2', userId: 'bob', projectId: null, modelServed: null, costUsd: 4 }),
+          makeTestEvent({ sessionId: null, userId: 'carol', modelRequested: null, modelServed: null, costUsd: 8 }),
+        ]);
+        expect(byKey(await store.aggregate('session', {}))).toEqual({ '(none)': [1, 8], s2: [1, 4], s1: [2, 3] });
+        expect((await store.aggregate('session', {})).map((r) => r.key)).toEqual(['(none)', 's2', 's1']);
+        expect(byKey(await store.aggregate('user', {}))).toEqual({ carol: [1, 8], bob: [2, 6], alice: [1, 1] });
+        expect(byKey(await store.aggregate('project', {}))).toEqual({ '(none)': [1, 4], web: [3, 11] });
+        // Served name when known, else the requested one; neither is (none).
+        expect(byKey(await store.aggregate('model', {}))).toEqual({
+          '(none)': [1, 8],
+          'gpt-4o': [1, 4],
+          'gpt-4o-2024-08-06': [2, 3],
+        });
+        const [s1] = (await store.aggregate('session', { sessionId: 's1' }));
+        expect(s1?.models).toEqual(['gpt-4o-2024-08-06']);
+      });
+
+      it('counts unpriced events separately and leaves them out of costUsd', async () => {
+        const store = await fresh();
+        await store.insertEvents([
+          makeTestEvent({ teamId: 'core', costUsd: 0.3 }),
+          makeTestEvent({ teamId: 'core', costUsd: null, modelServed: 'mystery-1' }),
+          makeTestEvent({ teamId: 'data', costUsd: null, modelServed: 'mystery-1' }),
+          makeTestEvent({ teamId: 'data', costUsd: null, modelServed: 'mystery-1' }),
+        ]);
+        const teams = await store.aggregate('team', {});
+        expect(teams.map((r) => [r.key, r.requests, r.costUsd, r.unpricedRequests])).toEqual([
+          ['core', 2, 0.3, 1],
+          ['data', 2, 0, 2],
+        ]);
+        const [day] = await store.aggregate('day', {});
+        expect(day).toMatchObject({ requests: 4, costUsd: 0.3, unpricedRequests: 3 });
+      });
+    });
+
+    describe('keys', () => {
+      it('creates, finds, lists and revokes keys, bumping the version on each change', async () => {
+        const store = await fresh();
+        const v0 = await store.keysVersion();
+        const key = makeTestKey();
+        const other = makeTestKey({ id: 'key_2', hash: 'b'.repeat(64), prefix: 'gh_def456', teamId: null, name: null });
+        await store.createKey(key);
+        const v1 = await store.keysVersion();
+        expect(v1).toBeGreaterThan(v0);
+        await store.createKey(other);
+        const v2 = await store.keysVersion();
+        expect(v2).toBeGreaterThan(v1);
+
+        expect(await store.findKeyByHash(key.hash)).toEqual(key);
+        expect(await store.findKeyByHash('c'.repeat(64))).toBeUndefined();
+        expect(await store.listKeys()).toEqual([key, other]);
+
+        const revokedAt = at('2025-03-05T00:00:00Z');
+        expect(await store.revokeKey('key_1', revokedAt)).toEqual({ ...key, revokedAt });
+        const v3 = await store.keysVersion();
+        expect(v3).toBeGreaterThan(v2);
+        expect(await store.findKeyByHash(key.hash)).toEqual({ ...key, revokedAt });
+
+        expect(await store.revokeKey('gh_def456', revokedAt + 1)).toEqual({ ...other, revokedAt: revokedAt + 1 });
+        expect(await store.keysVersion()).toBeGreaterThan(v3);
+      });
+
+      it('returns undefined when revoking an unknown key and leaves the version alone', async () => {
+        const store = await fresh();
+        await store.createKey(makeTestKey());
+        const v = await store.keysVersion();
+        expect(await store.revokeKey('key_nope', 1)).toBeUndefined();
+        expect(await store.keysVersion()).toBe(v);
+      });
+
+      it('keeps the first revocation time when a key is revoked twice', async () => {
+        const store = await fresh();
+        await store.createKey(makeTestKey());
+        await store.revokeKey('key_1', 100);
+        const v = await store.keysVersion();
+        expect((await store.revokeKey('key_1', 200))?.revokedAt).toBe(100);
+        expect(await store.keysVersion()).toBe(v);
+      });
+
+      it('rejects a duplicate id or hash', async () => {
+        const store = await fresh();
+        await store.createKey(makeTestKey());
+        await expect(store.createKey(makeTestKey({ hash: 'f'.repeat(64) }))).rejects.toBeInstanceOf(GoodhartError);
+        await expect(store.createKey(makeTestKey({ id: 'key_9' }))).rejects.toBeInstanceOf(GoodhartError);
+        expect(await store.listKeys()).toHaveLength(1);
+      });
+    });
+  });
+}

@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { configSchema, type GoodhartConfigInput } from '../config/schema.js';
+import { createGateway, type Gateway } from '../gateway/server.js';
+import { newKey } from '../keys/keys.js';
+import { startSimProvider, type SimOptions, type SimProvider } from '../sim/index.js';
+import { EventWriter } from '../store/event-writer.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/types.js';
+import type { UsageEvent } from '../usage/event.js';
+
+export interface Harness {
+  url: string;
+  sim: SimProvider;
+  store: Store;
+  gateway: Gateway;
+  key: string;
+  openai: OpenAI;
+  anthropic: Anthropic;
+  /** Writes pending events and returns them all, oldest first. */
+  events(): Promise<UsageEvent[]>;
+  /** Adds a key for another user. */
+  addKey(userId: string, teamId?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real gateway (fastify on a random port, SQLite in a temp folder, the batching writer) in front of the
+ * simulated provider, with the official SDKs pointed at it. Used by tests and benchmarks alike.
+ */
+export async function startHarness(
+  opts: { config?: (simUrl: string) => Partial<GoodhartConfigInput>; sim?: SimOptions } = {},
+): Promise<Harness> {
+  const sim = await startSimProvider(opts.sim);
+  const dir = mkdtempSync(join(tmpdir(), 'goodhart-test-'));
+  const store = await openStore(join(dir, 'goodhart.db'));
+  const config = configSchema.parse({
+    providers: {
+      openai: { type: 'openai', baseUrl: `${sim.url}/v1`, apiKey: 'sk-sim-openai' },
+      anthropic: { type: 'anthropic', baseUrl: sim.url, apiKey: 'sk-ant-sim' },
+    },
+    ...opts.config?.(sim.url),
+  });
+  const writer = new EventWriter(store, { flushIntervalMs: 50 });
+  const gateway = await createGateway({ config, store, events: writer, keyRefreshMs: 100 });
+  const url = await gateway.listen(0, '127.0.0.1');
+  const addKey = async (userId: string, teamId = 'platform') => {
+    const made = newKey({ userId, teamId, projectId: 'checkout' });
+    await store.createKey(made.record);
+    await gateway.keys.refresh();
+    return made.key;
+  };
+  const key = await addKey('alice');
+  return {
+    url,
+    sim,
+    store,
+    gateway,
+    key,
+    openai: new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 }),
+    anthropic: new Anthropic({ baseURL: url, apiKey: key, maxRetries: 0 }),
+    async events() {
+      await writer.drain();
+      return store.listEvents({});
+    },
+    addKey,
+    async close() {
+      await gateway.close();
+      await store.close();
+      await sim.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,244 @@
+import { calcPrice, findProvider } from '@pydantic/genai-prices';
+import type { ModelPrice, Provider, TieredPrices } from '@pydantic/genai-prices';
+import { z } from 'zod';
+import type { NormalisedUsage } from './types.js';
+
+/**
+ * Prices one request's usage in USD: config overrides first, then the bundled `@pydantic/genai-prices` catalogue.
+ *
+ * The catalogue's `calcPrice` is the authority for catalogue prices. Its usage keys: `input_tokens` is the TOTAL
+ * input (cache included), `cache_read_tokens`, `cache_write_tokens` (all writes), and `cache_write_1h_tokens` /
+ * `cache_write_5m_tokens` as subsets of the writes, each billed at its own price when the model has one
+ * (`cache_write_1h_mtok`) and otherwise at the parent's (`cache_write_mtok`, else `input_mtok`).
+ * Tiered prices (Anthropic's long context) reprice the WHOLE request once total input exceeds the tier start
+ * (`> 200_000`), for every token type, which is Anthropic's published rule.
+ */
+
+/** Per-million-token USD prices for a model the catalogue lacks (self-hosted) or that the config re-prices. */
+export const modelPriceOverrideSchema = z
+  .object({
+    input: z.number().nonnegative().describe('USD per million input tokens (uncached)'),
+    output: z.number().nonnegative().describe('USD per million output tokens (reasoning included)'),
+    cacheRead: z.number().nonnegative().optional().describe('USD per million cache-read tokens (default: input)'),
+    cacheWrite5m: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe('USD per million 5-minute cache-write tokens (default: input)'),
+    cacheWrite1h: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe('USD per million 1-hour cache-write tokens (default: cacheWrite5m)'),
+  })
+  .strict();
+export type ModelPriceOverride = z.infer<typeof modelPriceOverrideSchema>;
+
+export const PRICE_SOURCES = ['catalogue', 'override', 'none'] as const;
+export type PriceSource = (typeof PRICE_SOURCES)[number];
+
+/** USD per token type. `input` is the uncached input; `cacheWrite` covers both 5-minute and 1-hour writes. */
+export interface PriceBreakdown {
+  input: number;
+  cacheRead: number;
+  cacheWrite: number;
+  output: number;
+}
+
+export interface PriceResult {
+  /** USD; null when neither the config nor the catalogue knows the model. */
+  costUsd: number | null;
+  source: PriceSource;
+  /** Present when every part of the price is one of the four token types (always for overrides). */
+  breakdown?: PriceBreakdown;
+}
+
+export interface Pricer {
+  /**
+   * `provider` is the catalogue id ('openai', 'anthropic', 'deepseek', …) or any other name for an
+   * OpenAI-compatible server, whose models are then looked up by model name alone.
+   * `at` selects historical catalogue prices (importers re-pricing old events); default now.
+   */
+  price(usage: NormalisedUsage, model: string, provider: string, at?: Date): PriceResult;
+}
+
+/**
+ * Model names come from clients, so the memo could grow without bound; past this many distinct (provider, model)
+ * pairs it starts over. A deployment sees tens of models; 10k is far above that and a few MB at most.
+ */
+const MAX_MEMO_ENTRIES = 10_000;
+
+type Resolved =
+  | { kind: 'override'; price: ModelPriceOverride }
+  /** A copy of the matched provider holding only the matched model, so re-matching it is a single test. */
+  | { kind: 'catalogue'; provider: Provider }
+  | { kind: 'none' };
+
+const NONE: PriceResult = { costUsd: null, source: 'none' };
+
+export function createPricer(overrides: Record<string, ModelPriceOverride> = {}): Pricer {
+  // A Map, not the record: a model named "constructor" must not find Object.prototype.constructor.
+  const overrideMap = new Map<string, ModelPriceOverride>();
+  for (const [name, value] of Object.entries(overrides)) {
+    const parsed = modelPriceOverrideSchema.safeParse(value);
+    if (!parsed.success) {
+      throw new Error(`Invalid price override for model "${name}": ${z.prettifyError(parsed.error)}`);
+    }
+    overrideMap.set(name, parsed.data);
+  }
+
+  const memo = new Map<string, Resolved>();
+
+  const resolve = (model: string, provider: string): Resolved => {
+    const key = `${provider}\u0000${model}`;
+    const hit = memo.get(key);
+    if (hit) return hit;
+    const resolved = resolveUncached(model, provider, overrideMap);
+    if (memo.size >= MAX_MEMO_ENTRIES) memo.clear();
+    memo.set(key, resolved);
+    return resolved;
+  };
+
+  return {
+    price(usage, model, provider, at) {
+      const resolved = resolve(model, provider);
+      const t = tokens(usage);
+      if (resolved.kind === 'override') return priceOverride(t, resolved.price);
+      if (resolved.kind === 'none') return NONE;
+      return priceCatalogue(t, model, resolved.provider, at);
+    },
+  };
+}
+
+function resolveUncached(model: string, provider: string, overrides: Map<string, ModelPriceOverride>): Resolved {
+  const override = overrides.get(`${provider}/${model}`) ?? overrides.get(model);
+  if (override) return { kind: 'override', price: override };
+
+  const probe = { input_tokens: 0, output_tokens: 0 };
+  const match = (name: string, providerId?: string): Resolved | null => {
+    const r = safeCalc(probe, name, providerId === undefined ? {} : { providerId });
+    if (!r) return null;
+    return {
+      kind: 'catalogue',
+      provider: { ...r.provider, models: [r.model], fallback_model_providers: undefined },
+    };
+  };
+
+  // A provider the catalogue knows is authoritative for its models: no guessing across providers.
+  if (findProvider({ providerId: provider })) return match(model, provider) ?? { kind: 'none' };
+  // An OpenAI-compatible server: the model name alone, then without an "org/" prefix (vLLM, OpenRouter style).
+  const slash = model.lastIndexOf('/');
+  return match(model) ?? (slash > 0 ? match(model.slice(slash + 1)) : null) ?? { kind: 'none' };
+}
+
+interface Tokens {
+  /** Total input, cache included. */
+  input: number;
+  noCache: number;
+  cacheRead: number;
+  cacheWrite5m: number;
+  cacheWrite1h: number;
+  /** Total output, reasoning included. */
+  output: number;
+  reasoning: number;
+}
+
+/** Counts made safe for the catalogue, which throws when a part exceeds its total or a count is negative. */
+function tokens(u: NormalisedUsage): Tokens {
+  const cacheRead = safe(u.input.cacheRead);
+  const cacheWrite5m = safe(u.input.cacheWrite5m);
+  const cacheWrite1h = safe(u.input.cacheWrite1h);
+  const parts = cacheRead + cacheWrite5m + cacheWrite1h;
+  const input = Math.max(safe(u.input.total), safe(u.input.noCache) + parts);
+  const reasoning = safe(u.output.reasoning);
+  const output = Math.max(safe(u.output.total), reasoning);
+  return { input, noCache: input - parts, cacheRead, cacheWrite5m, cacheWrite1h, output, reasoning };
+}
+
+function safe(n: number): number {
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+function priceOverride(t: Tokens, p: ModelPriceOverride): PriceResult {
+  const write5m = p.cacheWrite5m ?? p.input;
+  const write1h = p.cacheWrite1h ?? write5m;
+  const breakdown: PriceBreakdown = {
+    input: (t.noCache * p.input) / 1e6,
+    cacheRead: (t.cacheRead * (p.cacheRead ?? p.input)) / 1e6,
+    cacheWrite: (t.cacheWrite5m * write5m + t.cacheWrite1h * write1h) / 1e6,
+    output: (t.output * p.output) / 1e6,
+  };
+  return { costUsd: sum(breakdown), source: 'override', breakdown };
+}
+
+function priceCatalogue(t: Tokens, model: string, provider: Provider, at: Date | undefined): PriceResult {
+  const r = safeCalc(
+    {
+      input_tokens: t.input,
+      cache_read_tokens: t.cacheRead,
+      cache_write_tokens: t.cacheWrite5m + t.cacheWrite1h,
+      cache_write_5m_tokens: t.cacheWrite5m,
+      cache_write_1h_tokens: t.cacheWrite1h,
+      output_tokens: t.output,
+      output_reasoning_tokens: t.reasoning,
+    },
+    model,
+    at === undefined ? { provider } : { provider, timestamp: at },
+  );
+  if (!r) return NONE;
+  const breakdown = breakdownFromCatalogue(t, r.model_price);
+  // Only claim a breakdown that accounts for the whole price (a model may carry prices we do not split out).
+  const agrees = breakdown !== null && Math.abs(sum(breakdown) - r.total_price) <= 1e-9 * Math.max(1, r.total_price);
+  return agrees ? { costUsd: r.total_price, source: 'catalogue', breakdown } : { costUsd: r.total_price, source: 'catalogue' };
+}
+
+type CalcArgs = Parameters<typeof calcPrice>;
+
+/** The catalogue throws on usage it considers inconsistent and on corrupt data; metering must not. */
+function safeCalc(usage: CalcArgs[0], model: string, options: NonNullable<CalcArgs[2]>): ReturnType<typeof calcPrice> {
+  try {
+    return calcPrice(usage, model, options);
+  } catch {
+    return null;
+  }
+}
+
+/** The same arithmetic as the catalogue, per token type, for the breakdown. */
+function breakdownFromCatalogue(t: Tokens, prices: ModelPrice): PriceBreakdown | null {
+  const rate = (key: string): number | undefined => {
+    const p = prices[key];
+    if (p === undefined) return undefined;
+    if (typeof p === 'number') return p;
+    return tierRate(p, t.input);
+  };
+  const input = rate('input_mtok');
+  const output = rate('output_mtok');
+  if (input === undefined || (output === undefined && t.output > 0)) return null;
+  const write = rate('cache_write_mtok') ?? input;
+  const out = output ?? 0;
+  return {
+    input: (t.noCache * input) / 1e6,
+    cacheRead: (t.cacheRead * (rate('cache_read_mtok') ?? input)) / 1e6,
+    cacheWrite:
+      (t.cacheWrite5m * (rate('cache_write_5m_mtok') ?? write) + t.cacheWrite1h * (rate('cache_write_1h_mtok') ?? write)) /
+      1e6,
+    output: ((t.output - t.reasoning) * out + t.reasoning * (rate('output_reasoning_mtok') ?? out)) / 1e6,
+  };
+}
+
+/** The highest tier whose start the total input exceeds, else the base price (tiers may come unsorted). */
+function tierRate(p: TieredPrices, totalInput: number): number {
+  let rate = p.base;
+  let start = -1;
+  for (const tier of p.tiers) {
+    if (totalInput > tier.start && tier.start > start) {
+      rate = tier.price;
+      start = tier.start;
+    }
+  }
+  return rate;
+}
+
+function sum(b: PriceBreakdown): number {
+  return b.input + b.cacheRead + b.cacheWrite + b.output;
+}
