@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { uuidv7 } from '../keys/ids.js';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GoodhartError } from '../errors.js';
@@ -148,7 +148,7 @@ export class Proxy {
     const authed = this.deps.keys.authenticate(req.headers);
     const key = authed instanceof Promise ? await authed : authed;
     const m: Meter = {
-      id: randomUUID(),
+      id: uuidv7(startedAt),
       startedAt,
       key,
       endpoint,

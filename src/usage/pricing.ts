@@ -70,9 +70,45 @@ const MAX_MEMO_ENTRIES = 10_000;
 
 type Resolved =
   | { kind: 'override'; price: ModelPriceOverride }
-  /** A copy of the matched provider holding only the matched model, so re-matching it is a single test. */
-  | { kind: 'catalogue'; provider: Provider }
+  /**
+   * A copy of the matched provider holding only the matched model, so re-matching it is a single test;
+   * `name` is the model name that matched (the requested one, or it without an "org/" prefix).
+   */
+  | {
+      kind: 'catalogue';
+      provider: Provider;
+      name: string;
+      /**
+       * The model's current prices when every one of them is a per-token rate this module computes itself (see
+       * FAST_KEYS): later requests priced "now" skip the catalogue call. undefined = not looked at yet.
+       */
+      current?: ModelPrice | null;
+    }
   | { kind: 'none' };
+
+/**
+ * Price keys whose arithmetic breakdownFromCatalogue reproduces exactly (tiers included). A model carrying any other
+ * non-zero price (per request, per search, audio…) always goes through the catalogue.
+ */
+const FAST_KEYS = new Set([
+  'input_mtok',
+  'output_mtok',
+  'cache_read_mtok',
+  'cache_write_mtok',
+  'cache_write_5m_mtok',
+  'cache_write_1h_mtok',
+  'output_reasoning_mtok',
+]);
+/** Priced per web search or stored search: never incurred by a plain completion's tokens. */
+const IGNORABLE_KEYS = new Set(['web_searches_kcount', 'storage_searches_kcount']);
+
+function fastPrices(prices: ModelPrice): ModelPrice | null {
+  for (const [key, value] of Object.entries(prices)) {
+    if (value === undefined || value === 0 || FAST_KEYS.has(key) || IGNORABLE_KEYS.has(key)) continue;
+    return null;
+  }
+  return prices;
+}
 
 const NONE: PriceResult = { costUsd: null, source: 'none' };
 
@@ -105,7 +141,14 @@ export function createPricer(overrides: Record<string, ModelPriceOverride> = {})
       const t = tokens(usage);
       if (resolved.kind === 'override') return priceOverride(t, resolved.price);
       if (resolved.kind === 'none') return NONE;
-      return priceCatalogue(t, model, resolved.provider, at);
+      if (at === undefined && resolved.current) {
+        const breakdown = breakdownFromCatalogue(t, resolved.current);
+        if (breakdown) return { costUsd: sum(breakdown), source: 'catalogue', breakdown };
+      }
+      const result = priceCatalogue(t, resolved.name, resolved.provider, at);
+      if (at === undefined && resolved.current === undefined) resolved.current = result.prices ? fastPrices(result.prices) : null;
+      delete result.prices;
+      return result;
     },
   };
 }
@@ -121,6 +164,7 @@ function resolveUncached(model: string, provider: string, overrides: Map<string,
     return {
       kind: 'catalogue',
       provider: { ...r.provider, models: [r.model], fallback_model_providers: undefined },
+      name,
     };
   };
 
@@ -171,7 +215,12 @@ function priceOverride(t: Tokens, p: ModelPriceOverride): PriceResult {
   return { costUsd: sum(breakdown), source: 'override', breakdown };
 }
 
-function priceCatalogue(t: Tokens, model: string, provider: Provider, at: Date | undefined): PriceResult {
+function priceCatalogue(
+  t: Tokens,
+  model: string,
+  provider: Provider,
+  at: Date | undefined,
+): PriceResult & { prices?: ModelPrice } {
   const r = safeCalc(
     {
       input_tokens: t.input,
@@ -185,11 +234,13 @@ function priceCatalogue(t: Tokens, model: string, provider: Provider, at: Date |
     model,
     at === undefined ? { provider } : { provider, timestamp: at },
   );
-  if (!r) return NONE;
+  if (!r) return { ...NONE };
   const breakdown = breakdownFromCatalogue(t, r.model_price);
   // Only claim a breakdown that accounts for the whole price (a model may carry prices we do not split out).
   const agrees = breakdown !== null && Math.abs(sum(breakdown) - r.total_price) <= 1e-9 * Math.max(1, r.total_price);
-  return agrees ? { costUsd: r.total_price, source: 'catalogue', breakdown } : { costUsd: r.total_price, source: 'catalogue' };
+  const result: PriceResult & { prices?: ModelPrice } = { costUsd: r.total_price, source: 'catalogue', prices: r.model_price };
+  if (agrees) result.breakdown = breakdown;
+  return result;
 }
 
 type CalcArgs = Parameters<typeof calcPrice>;
@@ -220,7 +271,8 @@ function breakdownFromCatalogue(t: Tokens, prices: ModelPrice): PriceBreakdown |
     input: (t.noCache * input) / 1e6,
     cacheRead: (t.cacheRead * (rate('cache_read_mtok') ?? input)) / 1e6,
     cacheWrite:
-      (t.cacheWrite5m * (rate('cache_write_5m_mtok') ?? write) + t.cacheWrite1h * (rate('cache_write_1h_mtok') ?? write)) /
+      (t.cacheWrite5m * (rate('cache_write_5m_mtok') ?? write) +
+        t.cacheWrite1h * (rate('cache_write_1h_mtok') ?? write)) /
       1e6,
     output: ((t.output - t.reasoning) * out + t.reasoning * (rate('output_reasoning_mtok') ?? out)) / 1e6,
   };
