@@ -29,6 +29,15 @@ export interface ProxyDeps {
   now: () => number;
   /** Governance (budgets, tiers, rate limits). Absent: every authenticated request is admitted. */
   policy?: Policy;
+  /**
+   * Sees each finished request's body and event (waste detection fingerprints, routing quality checks). Called on
+   * the request's tail, after its event is queued: it must only queue work, never compute on the spot.
+   */
+  observers?: readonly RequestObserver[];
+}
+
+export interface RequestObserver {
+  observe(body: Readonly<Record<string, unknown>>, event: Readonly<UsageEvent>): void;
 }
 
 /** Client headers that carry protocol meaning upstream. Everything else (auth, cookies, x-goodhart-*) stays here. */
@@ -137,6 +146,7 @@ interface Meter {
   errorClass: string | null;
   clientAborted: boolean;
   admission: AdmissionResult | null;
+  body: Record<string, unknown> | null;
 }
 
 export class Proxy {
@@ -166,6 +176,7 @@ export class Proxy {
       errorClass: null,
       clientAborted: false,
       admission: null,
+      body: null,
     };
     try {
       await this.forward(m, wire, req, reply);
@@ -185,6 +196,7 @@ export class Proxy {
       throw new GoodhartError('invalid_request', 400, 'The request body must be a JSON object.');
     }
     const json = body.json as Record<string, unknown>;
+    m.body = json;
     const model = json.model;
     if (typeof model !== 'string' || model.length === 0) {
       throw new GoodhartError('invalid_request', 400, 'The request body needs a "model" (a string naming the model to use).');
@@ -202,6 +214,7 @@ export class Proxy {
         tags: m.tags,
         body: json,
         bodyBytes: body.raw.length,
+        headers: req.headers,
         now: m.startedAt,
       });
       const admission = admitted instanceof Promise ? await admitted : admitted;
@@ -375,7 +388,7 @@ export class Proxy {
       costUsd = model ? this.deps.pricer.price(usage, model, catalogueProvider(provider)).costUsd : null;
     }
     m.admission?.settle({ usage, costUsd, model: m.modelServed ?? m.modelRequested ?? '' });
-    this.deps.events.enqueue({
+    const event: UsageEvent = {
       id: m.id,
       source: 'gateway',
       providerRequestId: m.providerRequestId,
@@ -407,7 +420,10 @@ export class Proxy {
       streamed: m.streamed,
       clientAborted: m.clientAborted,
       rawUsage: usage?.raw ? JSON.stringify(usage.raw) : null,
-    });
+    };
+    this.deps.events.enqueue(event);
+    const observers = this.deps.observers;
+    if (observers && m.body) for (const o of observers) o.observe(m.body, event);
   }
 }
 

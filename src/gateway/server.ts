@@ -8,7 +8,7 @@ import { KeyCache } from './auth.js';
 import { registerJsonBody } from './body.js';
 import { installErrorHandling } from './errors.js';
 import { listModels } from './models.js';
-import { Proxy, type EventSink } from './proxy.js';
+import { Proxy, type EventSink, type RequestObserver } from './proxy.js';
 import { ModelRouter } from './router.js';
 import { Upstreams } from './upstream.js';
 
@@ -23,6 +23,8 @@ export interface GatewayOptions {
   keyRefreshMs?: number;
   /** Governance hook: budgets, tiers, rate limits (see src/policy/types.ts). */
   policy?: Policy;
+  /** Tail observers of each finished request (see RequestObserver in proxy.ts). */
+  observers?: readonly RequestObserver[];
 }
 
 export interface Gateway {
@@ -66,6 +68,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     upstreamTimeoutMs: config.server.upstreamTimeoutMs,
     now,
     ...(opts.policy ? { policy: opts.policy } : {}),
+    ...(opts.observers ? { observers: opts.observers } : {}),
   });
 
   app.post('/v1/chat/completions', (req, reply) => proxy.handle('chat.completions', 'openai', req, reply));

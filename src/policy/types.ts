@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { KeyRecord } from '../store/types.js';
 import type { Endpoint } from '../usage/event.js';
 import type { NormalisedUsage } from '../usage/types.js';
@@ -15,6 +16,8 @@ export interface AdmissionRequest {
   body: Readonly<Record<string, unknown>>;
   /** Size of the request body in bytes: an upper bound on its input tokens (a token is at least one byte). */
   bodyBytes: number;
+  /** The client's request headers (e.g. `x-goodhart-route: off` pins the model). */
+  headers: Readonly<IncomingHttpHeaders>;
   now: number;
 }
 

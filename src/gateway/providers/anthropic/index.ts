@@ -3,29 +3,17 @@ import { estimateAnthropicInput } from '../../../usage/estimate.js';
 import type { Endpoint } from '../../../usage/event.js';
 import type { NormalisedUsage } from '../../../usage/types.js';
 import type { SseEvent } from '../../sse.js';
-import type { PreparedBody, ProviderAdapter, RequestInfo, StreamMeter } from '../types.js';
-
-function tryParse(s: string): Record<string, unknown> | null {
-  try {
-    const v: unknown = JSON.parse(s);
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
+import { asString, BaseStreamMeter, parseObject } from '../meter-base.js';
+import type { PreparedBody, ProviderAdapter, RequestInfo } from '../types.js';
 
 /**
  * Anthropic message streams: input and cache buckets arrive in `message_start`, the final cumulative
  * `output_tokens` in `message_delta`. Only those two events are parsed.
  */
-class AnthropicStreamMeter implements StreamMeter {
-  private id: string | null = null;
-  private model: string | null = null;
-  private first: number | null = null;
+class AnthropicStreamMeter extends BaseStreamMeter {
   private readonly acc = createAnthropicStreamUsage();
   private sawStart = false;
   private sawDelta = false;
-  private readonly deltas: string[] = [];
 
   onEvent(ev: SseEvent, now: number): boolean {
     switch (ev.event) {
@@ -34,9 +22,9 @@ class AnthropicStreamMeter implements StreamMeter {
         this.deltas.push(ev.data);
         break;
       case 'message_start': {
-        const message = tryParse(ev.data)?.message as Record<string, unknown> | undefined;
-        if (typeof message?.id === 'string') this.id = message.id;
-        if (typeof message?.model === 'string') this.model = message.model;
+        const message = parseObject(ev.data)?.message as Record<string, unknown> | undefined;
+        this.id = asString(message?.id) ?? this.id;
+        this.model = asString(message?.model) ?? this.model;
         if (message?.usage) {
           this.acc.onMessageStart(message.usage);
           this.sawStart = true;
@@ -44,7 +32,7 @@ class AnthropicStreamMeter implements StreamMeter {
         break;
       }
       case 'message_delta': {
-        const usage = tryParse(ev.data)?.usage;
+        const usage = parseObject(ev.data)?.usage;
         if (usage) {
           this.acc.onMessageDelta(usage);
           this.sawDelta = true;
@@ -55,32 +43,19 @@ class AnthropicStreamMeter implements StreamMeter {
     return false;
   }
 
-  usage(): NormalisedUsage | null {
+  override usage(): NormalisedUsage | null {
     // Without message_delta the output count is message_start's placeholder: not a real report.
     return this.sawStart && this.sawDelta ? this.acc.result() : null;
   }
-  partialInput(): NormalisedUsage | null {
+  override partialInput(): NormalisedUsage | null {
     return this.sawStart ? this.acc.result() : null;
   }
-  outputText(): string {
-    const parts: string[] = [];
-    for (const d of this.deltas) {
-      const delta = tryParse(d)?.delta as Record<string, unknown> | undefined;
-      for (const k of ['text', 'partial_json', 'thinking']) {
-        const v = delta?.[k];
-        if (typeof v === 'string') parts.push(v);
-      }
+  protected deltaText(payload: Record<string, unknown>, out: string[]): void {
+    const delta = payload.delta as Record<string, unknown> | undefined;
+    for (const k of ['text', 'partial_json', 'thinking']) {
+      const v = delta?.[k];
+      if (typeof v === 'string') out.push(v);
     }
-    return parts.join('');
-  }
-  firstTokenAt(): number | null {
-    return this.first;
-  }
-  modelServed(): string | null {
-    return this.model;
-  }
-  providerRequestId(): string | null {
-    return this.id;
   }
 }
 

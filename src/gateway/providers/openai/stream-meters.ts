@@ -1,45 +1,30 @@
 import { convertOpenAIChatUsage } from '../../../usage/convert-openai-chat-usage.js';
 import { convertOpenAIResponsesUsage } from '../../../usage/convert-openai-responses-usage.js';
-import type { NormalisedUsage } from '../../../usage/types.js';
 import type { SseEvent } from '../../sse.js';
-import type { StreamMeter } from '../types.js';
-
-function tryParse(s: string): Record<string, unknown> | null {
-  try {
-    const v: unknown = JSON.parse(s);
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+import { asString, BaseStreamMeter, parseObject } from '../meter-base.js';
 
 /**
  * OpenAI chat completion chunks. Only the first chunk (id, model) and the usage chunk are parsed; the rest are
  * kept as strings and parsed only if the stream breaks off and its output has to be estimated.
  */
-export class OpenAIChatStreamMeter implements StreamMeter {
-  private id: string | null = null;
-  private model: string | null = null;
-  private first: number | null = null;
-  private reported: NormalisedUsage | null = null;
+export class OpenAIChatStreamMeter extends BaseStreamMeter {
   private seenFirst = false;
-  private readonly deltas: string[] = [];
 
-  constructor(private readonly dropUsageChunk: boolean) {}
+  constructor(private readonly dropUsageChunk: boolean) {
+    super();
+  }
 
   onEvent(ev: SseEvent, now: number): boolean {
     const d = ev.data;
     if (d.length === 0 || d === '[DONE]') return false;
     if (!this.seenFirst) {
       this.seenFirst = true;
-      const j = tryParse(d);
-      this.id = str(j?.id);
-      this.model = str(j?.model);
+      const j = parseObject(d);
+      this.id = asString(j?.id);
+      this.model = asString(j?.model);
     }
     if (d.includes('"usage":{')) {
-      const j = tryParse(d);
+      const j = parseObject(d);
       const usage = j ? convertOpenAIChatUsage(j.usage) : null;
       if (usage) this.reported = usage;
       const choices = j?.choices;
@@ -50,45 +35,25 @@ export class OpenAIChatStreamMeter implements StreamMeter {
     return false;
   }
 
-  usage(): NormalisedUsage | null {
-    return this.reported;
-  }
-  partialInput(): NormalisedUsage | null {
-    return null;
-  }
-  outputText(): string {
-    const parts: string[] = [];
-    for (const d of this.deltas) {
-      const choices = tryParse(d)?.choices;
-      if (!Array.isArray(choices)) continue;
-      for (const c of choices as Record<string, unknown>[]) {
-        const delta = c?.delta as Record<string, unknown> | undefined;
-        if (!delta) continue;
-        for (const k of ['content', 'reasoning_content', 'reasoning', 'refusal']) {
-          const s = str(delta[k]);
-          if (s) parts.push(s);
-        }
-        if (Array.isArray(delta.tool_calls)) {
-          for (const t of delta.tool_calls as Record<string, unknown>[]) {
-            const fn = t?.function as Record<string, unknown> | undefined;
-            const name = str(fn?.name);
-            const args = str(fn?.arguments);
-            if (name) parts.push(name);
-            if (args) parts.push(args);
-          }
-        }
+  protected deltaText(payload: Record<string, unknown>, out: string[]): void {
+    const choices = payload.choices;
+    if (!Array.isArray(choices)) return;
+    for (const c of choices as Record<string, unknown>[]) {
+      const delta = c?.delta as Record<string, unknown> | undefined;
+      if (!delta) continue;
+      for (const k of ['content', 'reasoning_content', 'reasoning', 'refusal']) {
+        const s = asString(delta[k]);
+        if (s) out.push(s);
+      }
+      if (!Array.isArray(delta.tool_calls)) continue;
+      for (const t of delta.tool_calls as Record<string, unknown>[]) {
+        const fn = t?.function as Record<string, unknown> | undefined;
+        const name = asString(fn?.name);
+        const args = asString(fn?.arguments);
+        if (name) out.push(name);
+        if (args) out.push(args);
       }
     }
-    return parts.join('');
-  }
-  firstTokenAt(): number | null {
-    return this.first;
-  }
-  modelServed(): string | null {
-    return this.model;
-  }
-  providerRequestId(): string | null {
-    return this.id;
   }
 }
 
@@ -105,13 +70,7 @@ function isContentChunk(d: string): boolean {
 const RESPONSES_FINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
 /** OpenAI Responses API events: usage comes whole in `response.completed` (or incomplete/failed). */
-export class OpenAIResponsesStreamMeter implements StreamMeter {
-  private id: string | null = null;
-  private model: string | null = null;
-  private first: number | null = null;
-  private reported: NormalisedUsage | null = null;
-  private readonly deltas: string[] = [];
-
+export class OpenAIResponsesStreamMeter extends BaseStreamMeter {
   onEvent(ev: SseEvent, now: number): boolean {
     const name = ev.event;
     if (name.endsWith('.delta')) {
@@ -120,9 +79,9 @@ export class OpenAIResponsesStreamMeter implements StreamMeter {
       return false;
     }
     if (name === 'response.created' || RESPONSES_FINAL.has(name)) {
-      const response = tryParse(ev.data)?.response as Record<string, unknown> | undefined;
-      this.id = str(response?.id) ?? this.id;
-      this.model = str(response?.model) ?? this.model;
+      const response = parseObject(ev.data)?.response as Record<string, unknown> | undefined;
+      this.id = asString(response?.id) ?? this.id;
+      this.model = asString(response?.model) ?? this.model;
       if (RESPONSES_FINAL.has(name) && response?.usage) {
         this.reported = convertOpenAIResponsesUsage(response.usage) ?? this.reported;
       }
@@ -130,22 +89,8 @@ export class OpenAIResponsesStreamMeter implements StreamMeter {
     return false;
   }
 
-  usage(): NormalisedUsage | null {
-    return this.reported;
-  }
-  partialInput(): NormalisedUsage | null {
-    return null;
-  }
-  outputText(): string {
-    return this.deltas.map((d) => str(tryParse(d)?.delta) ?? '').join('');
-  }
-  firstTokenAt(): number | null {
-    return this.first;
-  }
-  modelServed(): string | null {
-    return this.model;
-  }
-  providerRequestId(): string | null {
-    return this.id;
+  protected deltaText(payload: Record<string, unknown>, out: string[]): void {
+    const s = asString(payload.delta);
+    if (s) out.push(s);
   }
 }
