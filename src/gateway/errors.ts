@@ -32,6 +32,7 @@ const OPENAI_CODE: Partial<Record<ErrorCode, string>> = {
   model_not_found: 'model_not_found',
   payload_too_large: 'request_too_large',
   budget_exceeded: 'budget_exceeded',
+  rate_limited: 'rate_limit_exceeded',
   invalid_json: 'invalid_json',
 };
 
@@ -78,6 +79,7 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
       return;
     }
     if (g.code === 'rate_limited' || g.code === 'budget_exceeded') reply.header('retry-after', '60');
+    if (g.headers !== undefined) reply.headers(g.headers);
     void reply.code(g.httpStatus).send(errorBody(g, wireOf(req.url)));
   });
   app.setNotFoundHandler((req, reply) => {

@@ -13,7 +13,9 @@ import type { JsonBody } from './body.js';
 import type { ProviderAdapter, StreamMeter, Wire } from './providers/types.js';
 import type { ModelRouter, ResolvedProvider, Route } from './router.js';
 import { SseSplitter } from './sse.js';
-import { isTimeout, upstreamError, type Upstreams } from './upstream.js';
+import type { PreparedBody } from './providers/types.js';
+import type { UpstreamCall } from './upstream-call.js';
+import { ClientGone, isTimeout, upstreamError, type Upstreams } from './upstream.js';
 
 export interface EventSink {
   enqueue(event: UsageEvent): void;
@@ -107,17 +109,6 @@ function responseHeaders(upstream: IncomingHttpHeaders, requestId: string): Outg
   }
   out['x-goodhart-request-id'] = requestId;
   return out;
-}
-
-async function readBounded(body: AsyncIterable<Buffer>, limit: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) throw new GoodhartError('upstream_error', 502, `The provider's response exceeded ${limit} bytes.`);
-    parts.push(chunk);
-  }
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
 function classify(status: number): string | null {
@@ -236,25 +227,22 @@ export class Proxy {
     m.session ??= info.clientUser?.slice(0, 256) ?? null;
     const prepared = adapter.prepare(m.endpoint, json, body.raw, upstreamModel);
 
-    const abort = new AbortController();
+    const timeoutMs = provider.config.timeoutMs ?? this.deps.upstreamTimeoutMs;
+    const call = this.deps.upstreams.dispatch(provider, path, {
+      headers: upstreamRequestHeaders(req.headers, provider, adapter),
+      body: prepared.body,
+      timeoutMs,
+    });
     const onClose = () => {
       if (!reply.raw.writableFinished) {
         m.clientAborted = true;
-        abort.abort();
+        call.abort(new ClientGone());
       }
     };
     reply.raw.on('close', onClose);
 
-    const timeoutMs = provider.config.timeoutMs ?? this.deps.upstreamTimeoutMs;
-    let res;
     try {
-      res = await this.deps.upstreams.request(provider, path, {
-        method: 'POST',
-        headers: upstreamRequestHeaders(req.headers, provider, adapter),
-        body: prepared.body,
-        signal: abort.signal,
-        timeoutMs,
-      });
+      await call.started;
     } catch (err) {
       if (m.clientAborted) {
         this.estimate(m, adapter, json, null);
@@ -262,28 +250,28 @@ export class Proxy {
         reply.hijack();
         return;
       }
-      throw err;
+      throw upstreamError(err, provider, timeoutMs);
     }
 
-    m.status = res.statusCode;
-    const contentType = String(res.headers['content-type'] ?? '');
-    if (res.statusCode >= 400) {
+    m.status = call.status;
+    const contentType = String(call.headers['content-type'] ?? '');
+    if (call.status >= 400) {
       // Pass the provider's own error through, status and body, so SDK error handling works unchanged.
-      m.errorClass = classify(res.statusCode);
-      const errBody = await readBounded(res.body, MAX_ERROR_BODY).catch(() => Buffer.alloc(0));
-      reply.code(res.statusCode).headers(responseHeaders(res.headers, m.id)).send(errBody);
+      m.errorClass = classify(call.status);
+      const errBody = await call.readAll(MAX_ERROR_BODY).catch(() => Buffer.alloc(0));
+      reply.code(call.status).headers(responseHeaders(call.headers, m.id)).send(errBody);
       return;
     }
 
     if (info.stream && contentType.includes('text/event-stream')) {
       m.streamed = true;
-      await this.pipeStream(m, adapter, json, prepared, res, reply, abort);
+      await this.pipeStream(m, adapter, json, prepared, call, reply);
       return;
     }
 
     let buf: Buffer;
     try {
-      buf = await readBounded(res.body, MAX_JSON_RESPONSE);
+      buf = await call.readAll(MAX_JSON_RESPONSE);
     } catch (err) {
       if (m.clientAborted) {
         this.estimate(m, adapter, json, null);
@@ -307,38 +295,43 @@ export class Proxy {
     }
     m.usage = adapter.usageFromBody(m.endpoint, parsed);
     if (m.usage === null && m.endpoint !== 'messages.count_tokens') this.estimate(m, adapter, json, null);
-    reply.code(res.statusCode).headers(responseHeaders(res.headers, m.id)).send(buf);
+    reply.code(call.status).headers(responseHeaders(call.headers, m.id)).send(buf);
   }
 
   private async pipeStream(
     m: Meter,
     adapter: ProviderAdapter,
     json: Record<string, unknown>,
-    prepared: Parameters<ProviderAdapter['createStreamMeter']>[1],
-    res: Awaited<ReturnType<Upstreams['request']>>,
+    prepared: PreparedBody,
+    call: UpstreamCall,
     reply: FastifyReply,
-    abort: AbortController,
   ): Promise<void> {
     const meter = adapter.createStreamMeter(m.endpoint, prepared);
     const splitter = new SseSplitter();
     const out = reply.raw;
     reply.hijack();
-    out.writeHead(res.statusCode, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...responseHeaders(res.headers, m.id) });
+    out.writeHead(call.status, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...responseHeaders(call.headers, m.id) });
+    const onDrain = () => call.resume();
+    out.on('drain', onDrain);
     let broken = false;
     try {
-      for await (const chunk of res.body) {
+      call.consume((chunk) => {
+        const events = splitter.push(chunk.toString('utf8'));
+        if (events.length === 0) return;
         const now = this.deps.now();
-        const events = splitter.push((chunk as Buffer).toString('utf8'));
-        if (events.length === 0) continue;
         let text = '';
         for (const ev of events) if (!meter.onEvent(ev, now)) text += ev.raw;
-        if (text.length > 0 && !out.destroyed) out.write(text);
-      }
+        // Backpressure: a slow client pauses reading from the provider instead of buffering its stream here.
+        if (text.length > 0 && !out.destroyed && !out.write(text)) call.pause();
+      });
+      await call.ended;
     } catch (err) {
       if (!m.clientAborted) {
         broken = true;
         m.errorClass = isTimeout(err) ? 'upstream_timeout' : 'upstream_disconnected';
       }
+    } finally {
+      out.off('drain', onDrain);
     }
     this.collectStream(m, meter);
     if (m.clientAborted) {
@@ -351,7 +344,6 @@ export class Proxy {
     if (broken) {
       // Mirror what the provider did: the client sees a cut stream, not a clean end that hides the failure.
       out.destroy();
-      abort.abort();
     } else if (!out.destroyed) {
       out.end();
     }

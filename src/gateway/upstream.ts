@@ -1,4 +1,5 @@
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+import { UpstreamCall } from './upstream-call.js';
 import { GoodhartError } from '../errors.js';
 import type { ResolvedProvider } from './router.js';
 
@@ -35,16 +36,11 @@ export class Upstreams {
     return t;
   }
 
+  /** Small requests (model lists): undici's promise API is fine off the hot path. */
   async request(
     provider: ResolvedProvider,
     path: string,
-    opts: {
-      method: 'GET' | 'POST';
-      headers: Record<string, string>;
-      body?: Buffer | string;
-      signal: AbortSignal;
-      timeoutMs: number;
-    },
+    opts: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: Buffer | string; signal: AbortSignal; timeoutMs: number },
   ): Promise<Dispatcher.ResponseData> {
     const t = this.target(provider);
     try {
@@ -62,6 +58,28 @@ export class Upstreams {
     }
   }
 
+  /** The metered request path: starts a POST and returns its call at once (see UpstreamCall). */
+  dispatch(
+    provider: ResolvedProvider,
+    path: string,
+    opts: { headers: Record<string, string>; body: Buffer | string; timeoutMs: number },
+  ): UpstreamCall {
+    const t = this.target(provider);
+    const call = new UpstreamCall();
+    t.pool.dispatch(
+      {
+        path: t.basePath + path + t.query,
+        method: 'POST',
+        headers: opts.headers,
+        body: opts.body,
+        headersTimeout: opts.timeoutMs,
+        bodyTimeout: opts.timeoutMs,
+      },
+      call,
+    );
+    return call;
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.targets.values()].map((t) => t.pool.close().catch(() => undefined)));
     this.targets.clear();
@@ -75,7 +93,7 @@ export function isTimeout(err: unknown): boolean {
 /** Maps a failure to reach the provider to 502/504 with what the operator can check. */
 export function upstreamError(err: unknown, provider: ResolvedProvider, timeoutMs: number): unknown {
   if (err instanceof GoodhartError) return err;
-  if (err instanceof Error && err.name === 'AbortError') return err;
+  if (err instanceof Error && (err.name === 'AbortError' || err instanceof ClientGone)) return err;
   if (isTimeout(err)) {
     return new GoodhartError(
       'upstream_timeout',
@@ -91,4 +109,12 @@ export function upstreamError(err: unknown, provider: ResolvedProvider, timeoutM
     `Provider "${provider.id}" could not be reached at ${provider.config.baseUrl} (${code}). Retry later; operators should check providers.${provider.id}.baseUrl and the network.`,
     { retryable: true, cause: err },
   );
+}
+
+/** The reason an upstream call is aborted when the client went away. */
+export class ClientGone extends Error {
+  constructor() {
+    super('the client closed the connection');
+    this.name = 'ClientGone';
+  }
 }
