@@ -87,6 +87,8 @@ const SCENARIOS: Scenario[] = [
 ];
 
 interface Result {
+  /** Requests sent, warm-up included (for CPU per request). */
+  total: number;
   p50: number;
   p99: number;
   rps: number;
@@ -103,6 +105,7 @@ async function load(origin: string, s: Scenario, key: string, concurrency: numbe
   const body = JSON.stringify(s.body);
   const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   let count = 0;
+  let total = 0;
   let errors = 0;
   const run = async (until: number, record: boolean) => {
     await Promise.all(
@@ -111,6 +114,7 @@ async function load(origin: string, s: Scenario, key: string, concurrency: numbe
           const t0 = performance.now();
           const res = await pool.request({ path: s.path, method: 'POST', headers, body });
           await res.body.dump({ limit: Infinity });
+          total++;
           if (res.statusCode !== 200) errors++;
           if (record) {
             hist.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
@@ -125,7 +129,13 @@ async function load(origin: string, s: Scenario, key: string, concurrency: numbe
   await run(start + seconds * 1000, true);
   const elapsed = (performance.now() - start) / 1000;
   await pool.close();
-  return { p50: hist.getValueAtPercentile(50) / 1000, p99: hist.getValueAtPercentile(99) / 1000, rps: count / elapsed, errors };
+  return { total, p50: hist.getValueAtPercentile(50) / 1000, p99: hist.getValueAtPercentile(99) / 1000, rps: count / elapsed, errors };
+}
+
+/** CPU time (user + system) a process has used, in ms: robust to other load on the machine, unlike latency. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
 function rssMb(pid: number): number {
@@ -159,16 +169,20 @@ async function main(): Promise<void> {
 
     console.log(`\nGoodhart gateway benchmark: ${SECONDS}s per run after 1.5s warm-up; node ${process.version}; ${new Date().toISOString()}`);
     console.log('Latency is the whole request (streams: until the last byte); "added" = through gateway − direct.\n');
-    console.log('scenario         conc | direct p50 |  gw p50 | added p50 | direct p99 |  gw p99 | added p99 | direct rps |  gw rps | gw/direct');
-    console.log('-----------------------+------------+---------+-----------+------------+---------+-----------+------------+---------+----------');
+    console.log('scenario         conc | direct p50 |  gw p50 | added p50 | direct p99 |  gw p99 | added p99 | direct rps |  gw rps | gw/direct | gw CPU/req | sim CPU/req');
+    console.log('-----------------------+------------+---------+-----------+------------+---------+-----------+------------+---------+-----------+------------+------------');
     for (const s of SCENARIOS) {
       if (args.only && s.name !== args.only) continue;
       for (const c of CONCURRENCY) {
+        const sim0 = cpuMs(sim.proc.pid!);
         const direct = await load(simUrl, s, s.anthropic ? 'sk-ant-sim' : 'sk-sim-openai', c, SECONDS);
+        const simCpu = (cpuMs(sim.proc.pid!) - sim0) / direct.total;
+        const gw0 = cpuMs(gw.proc.pid!);
         const through = await load(gwUrl, s, made.key, c, SECONDS);
+        const gwCpu = (cpuMs(gw.proc.pid!) - gw0) / through.total;
         if (direct.errors || through.errors) console.log(`  (errors: direct ${direct.errors}, gateway ${through.errors})`);
         console.log(
-          `${s.name.padEnd(16)} ${String(c).padStart(4)} | ${fmt(direct.p50)}ms | ${fmt(through.p50)} | ${fmt(through.p50 - direct.p50, 3)} | ${fmt(direct.p99)}ms | ${fmt(through.p99)} | ${fmt(through.p99 - direct.p99, 3)} | ${fmt(direct.rps, 0)}   | ${fmt(through.rps, 0)} | ${fmt((100 * through.rps) / direct.rps, 1)}%`,
+          `${s.name.padEnd(16)} ${String(c).padStart(4)} | ${fmt(direct.p50)}ms | ${fmt(through.p50)} | ${fmt(through.p50 - direct.p50, 3)} | ${fmt(direct.p99)}ms | ${fmt(through.p99)} | ${fmt(through.p99 - direct.p99, 3)} | ${fmt(direct.rps, 0)}   | ${fmt(through.rps, 0)} | ${fmt((100 * through.rps) / direct.rps, 1)}%  | ${fmt(gwCpu * 1000, 0)} µs  | ${fmt(simCpu * 1000, 0)} µs`,
         );
       }
     }
@@ -182,13 +196,19 @@ async function main(): Promise<void> {
       const soak = await load(gwUrl, SCENARIOS[1]!, made.key, 16, SOAK);
       clearInterval(sampler);
       samples.push({ t: Math.round((performance.now() - t0) / 1000), rss: rssMb(pid) });
-      console.log(samples.map((x) => `  t=${String(x.t).padStart(4)}s  rss=${x.rss.toFixed(1)} MB`).join('\n'));
-      const half = samples.slice(Math.floor(samples.length / 2));
-      const first = half[0]!;
-      const last = half.at(-1)!;
-      const slope = ((last.rss - first.rss) / Math.max(1, last.t - first.t)) * 60;
+      // RSS swings with GC cycles; the floor of each minute shows whether memory is retained over time.
+      const minutes = new Map<number, number[]>();
+      for (const x of samples) {
+        const m = Math.floor(x.t / 60);
+        minutes.set(m, [...(minutes.get(m) ?? []), x.rss]);
+      }
+      console.log('  minute | RSS min MB | RSS max MB');
+      for (const [m, xs] of minutes) {
+        console.log(`  ${String(m).padStart(6)} | ${fmt(Math.min(...xs), 1)}   | ${fmt(Math.max(...xs), 1)}`);
+      }
+      const floors = [...minutes.values()].map((xs) => Math.min(...xs));
       console.log(
-        `  ${soak.rps.toFixed(0)} req/s sustained, ${soak.errors} errors; RSS min ${Math.min(...samples.map((x) => x.rss)).toFixed(1)} / max ${Math.max(...samples.map((x) => x.rss)).toFixed(1)} MB; second-half slope ${slope.toFixed(2)} MB/min`,
+        `  ${soak.rps.toFixed(0)} req/s sustained, ${soak.errors} errors; per-minute RSS floor first ${floors[0]!.toFixed(1)} MB, last ${floors.at(-1)!.toFixed(1)} MB, highest ${Math.max(...floors).toFixed(1)} MB`,
       );
     }
   } finally {
