@@ -5,7 +5,6 @@ import { openStore } from '../../store/open.js';
 import type { Store } from '../../store/types.js';
 import type { GoodhartConfig } from '../../config/schema.js';
 import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
-import { runDemo } from '../../demo/demo.js';
 
 export interface ServeOptions extends ConfigOptions {
   port?: string;
@@ -32,7 +31,8 @@ export interface Running {
 
 export async function startGateway(config: GoodhartConfig, db: string, port?: number, host?: string): Promise<Running> {
   const store = await openStore(db);
-  const gateway = await createGateway({ config, store });
+  // Warnings and internal errors to stderr as JSON lines; never request bodies or headers (keys).
+  const gateway = await createGateway({ config, store, logger: { level: process.env.GOODHART_LOG_LEVEL ?? 'warn' } });
   const url = await gateway.listen(port ?? config.server.port, host ?? config.server.host);
   return {
     url,
@@ -77,6 +77,8 @@ export function registerServe(program: Command): void {
       const port = parsePort(opts.port);
       const log = (s: string) => process.stderr.write(`${s}\n`);
       if (opts.demo) {
+        // Loaded on demand: the simulated provider and its tokenizer tables are not needed to serve real traffic.
+        const { runDemo } = await import('../../demo/demo.js');
         const demo = await runDemo({ port, host: opts.host, db: opts.db, log });
         stopOnSignals(demo, log);
         return;

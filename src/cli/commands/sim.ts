@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startSimProvider } from '../../sim/index.js';
 import { parsePort } from './serve.js';
 
 function nonNegative(name: string, v: string | undefined): number | undefined {
@@ -18,6 +17,7 @@ export function registerSim(program: Command): void {
     .option('--first-token-ms <ms>', 'delay before the first token')
     .option('--inter-token-ms <ms>', 'delay between stream chunks')
     .action(async (opts: { port?: string; host: string; firstTokenMs?: string; interTokenMs?: string }) => {
+      const { startSimProvider } = await import('../../sim/index.js');
       const sim = await startSimProvider({
         port: parsePort(opts.port) ?? 0,
         host: opts.host,
