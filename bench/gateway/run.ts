@@ -3,10 +3,11 @@
  * process (as in production), and every scenario is measured straight against the provider and through the
  * gateway, side by side in the same run.
  *
- *   npm run bench:gateway -- [--seconds 10] [--soak 600] [--only chat]
+ *   npm run bench:gateway -- [--seconds 10] [--soak 600] [--only chat] [--policy]
  *
  * Prints added latency (p50, p99) and throughput at concurrency 1 and 32, and with --soak N the gateway's memory
- * every 10 s over N seconds of load.
+ * every 10 s over N seconds of load. With --policy a second gateway runs with governance configured (budgets on
+ * org, every team and every user, a per-key rate limit, model tiers) and each scenario gets a "+policy" row.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,8 +25,25 @@ const { values: args } = parseArgs({
     soak: { type: 'string', default: '0' },
     only: { type: 'string' },
     concurrency: { type: 'string', default: '1,32' },
+    policy: { type: 'boolean', default: false },
   },
 });
+
+/**
+ * Governance as a deployment would have it, far from every limit (the common case): three budgets and a rate
+ * limit apply to each request, and the model is checked against the tiers.
+ */
+const POLICY_CONFIG = `
+budgets:
+  - { id: org-month, scope: org, amount: 1000000, period: month }
+  - { id: per-team-day, scope: "team:*", amount: 100000, period: day }
+  - { id: per-user-day, scope: "user:*", amount: 10000, period: day, action: downgrade, downgradeTo: gpt-4o-mini }
+rateLimits:
+  - { id: per-key, scope: "key:*", rpm: 100000000, tpm: 100000000000 }
+tiers:
+  economy: [gpt-4o-mini, "claude-haiku-*"]
+  standard: ["gpt-*", "claude-*"]
+`;
 const SECONDS = Number(args.seconds);
 const SOAK = Number(args.soak);
 const CONCURRENCY = args.concurrency!.split(',').map(Number);
@@ -166,6 +184,16 @@ async function main(): Promise<void> {
     const gw = await startProcess(['serve', '--config', cfg, '--db', db, '--port', '0'], /http:\/\/127\.0\.0\.1:\d+/);
     procs.push(gw.proc);
     const gwUrl = gw.line;
+    let gwp: { proc: ChildProcess; line: string } | undefined;
+    if (args.policy) {
+      const cfgPolicy = join(dir, 'goodhart-policy.yaml');
+      writeFileSync(cfgPolicy, readFileSync(cfg, 'utf8') + POLICY_CONFIG);
+      gwp = await startProcess(['serve', '--config', cfgPolicy, '--db', join(dir, 'bench-policy.db'), '--port', '0'], /http:\/\/127\.0\.0\.1:\d+/);
+      procs.push(gwp.proc);
+      const ps = await openStore(join(dir, 'bench-policy.db'));
+      await ps.createKey(made.record);
+      await ps.close();
+    }
 
     console.log(`\nGoodhart gateway benchmark: ${SECONDS}s per run after 1.5s warm-up; node ${process.version}; ${new Date().toISOString()}`);
     console.log('Latency is the whole request (streams: until the last byte); "added" = through gateway − direct.\n');
@@ -184,6 +212,15 @@ async function main(): Promise<void> {
         console.log(
           `${s.name.padEnd(16)} ${String(c).padStart(4)} | ${fmt(direct.p50)}ms | ${fmt(through.p50)} | ${fmt(through.p50 - direct.p50, 3)} | ${fmt(direct.p99)}ms | ${fmt(through.p99)} | ${fmt(through.p99 - direct.p99, 3)} | ${fmt(direct.rps, 0)}   | ${fmt(through.rps, 0)} | ${fmt((100 * through.rps) / direct.rps, 1)}%  | ${fmt(gwCpu * 1000, 0)} µs  | ${fmt(simCpu * 1000, 0)} µs`,
         );
+        if (gwp) {
+          const p0 = cpuMs(gwp.proc.pid!);
+          const governed = await load(gwp.line, s, made.key, c, SECONDS);
+          const pCpu = (cpuMs(gwp.proc.pid!) - p0) / governed.total;
+          if (governed.errors) console.log(`  (errors: gateway+policy ${governed.errors})`);
+          console.log(
+            `${`${s.name}+policy`.padEnd(16)} ${String(c).padStart(4)} | ${fmt(direct.p50)}ms | ${fmt(governed.p50)} | ${fmt(governed.p50 - direct.p50, 3)} | ${fmt(direct.p99)}ms | ${fmt(governed.p99)} | ${fmt(governed.p99 - direct.p99, 3)} | ${fmt(direct.rps, 0)}   | ${fmt(governed.rps, 0)} | ${fmt((100 * governed.rps) / direct.rps, 1)}%  | ${fmt(pCpu * 1000, 0)} µs  |`,
+          );
+        }
       }
     }
 

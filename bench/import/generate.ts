@@ -192,3 +192,30 @@ function* sessionLines(g: Gen, o: SessionOptions): Generator<string> {
     if (g.chance(0.05)) yield `{"type":"summary","summary":${JSON.stringify(g.text(60))},"leafUuid":"${parent}"}`;
   }
 }
+
+/**
+ * Appends about `totalBytes` of new session activity, spread over every tenth file: what a day of work adds to an
+ * existing corpus. Returns the bytes appended.
+ */
+export function appendToCorpus(files: readonly CorpusFile[], totalBytes: number, seed = 7): number {
+  const g = new Gen(seed);
+  const chosen = files.filter((_, i) => i % 10 === 0);
+  const per = Math.ceil(totalBytes / Math.max(1, chosen.length));
+  let appended = 0;
+  for (const f of chosen) {
+    const cwd = '/home/dev/src/appended';
+    const sessionId = g.uuid();
+    const parts: string[] = [];
+    let bytes = 0;
+    for (const line of sessionLines(g, { cwd, sessionId, target: per, start: Date.parse('2026-05-01T08:00:00Z'), sidechain: false })) {
+      parts.push(line, '\n');
+      bytes += Buffer.byteLength(line) + 1;
+      if (bytes >= per) break;
+    }
+    const fd = openSync(f.path, 'a');
+    writeSync(fd, parts.join(''));
+    closeSync(fd);
+    appended += bytes;
+  }
+  return appended;
+}

@@ -2,10 +2,16 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { GoodhartError } from '../errors.js';
+import { registerAccess } from './commands/access.js';
+import { registerAudit } from './commands/audit.js';
+import { registerBudgets } from './commands/budgets.js';
+import { registerDirectory } from './commands/directory.js';
 import { registerEvents } from './commands/events.js';
+import { registerImport } from './commands/import.js';
 import { registerInit } from './commands/init.js';
 import { registerKeys } from './commands/keys.js';
 import { registerReport } from './commands/report.js';
+import { registerRouting } from './commands/routing.js';
 import { registerServe } from './commands/serve.js';
 import { registerSim } from './commands/sim.js';
 
@@ -22,8 +28,14 @@ export function buildProgram(): Command {
   registerInit(program);
   registerKeys(program);
   registerReport(program);
+  registerRouting(program);
   registerEvents(program);
   registerSim(program);
+  registerBudgets(program);
+  registerAccess(program);
+  registerDirectory(program);
+  registerAudit(program);
+  registerImport(program);
   return program;
 }
 

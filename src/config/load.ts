@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { GoodhartError } from '../errors.js';
+import { checkGovernanceReferences } from '../policy/config.js';
 import { configSchema, type GoodhartConfig, type GoodhartConfigInput } from './schema.js';
 
 type Env = Record<string, string | undefined>;
@@ -87,6 +88,7 @@ function checkReferences(cfg: GoodhartConfig): { path: (string | number)[]; mess
     });
   check(cfg.users, 'users');
   check(cfg.projects, 'projects');
+  problems.push(...checkGovernanceReferences(cfg));
   return problems;
 }
 

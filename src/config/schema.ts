@@ -1,10 +1,13 @@
 import { z } from 'zod';
+import { governanceShape } from '../policy/config.js';
+import { idSchema } from './id.js';
+import { defaultRoutingConfig, routingSchema } from '../route/config.js';
+import { detectConfigSchema } from '../detect/config.js';
+import { outcomesConfigSchema } from '../outcomes/config.js';
 import { modelPriceOverrideSchema, type ModelPriceOverride } from '../usage/pricing.js';
 
-/** Ids people type in the CLI and see in reports: short, no spaces, no surprises in URLs or SQL. */
-const id = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$/, 'use letters, digits, "_", ".", "@" or "-" (at most 128 characters)');
+/** Ids people type in the CLI and see in reports (one definition, shared with governance and the admin API). */
+const id = idSchema;
 
 /** Per-million-token prices in USD, for self-hosted or not-yet-catalogued models (one schema, shared with pricing). */
 export const modelPriceSchema = modelPriceOverrideSchema;
@@ -45,15 +48,53 @@ const modelSchema = z
     provider: id.describe('A key of `providers`'),
     upstreamName: z.string().min(1).optional().describe('The name sent upstream, when it differs (e.g. an Azure deployment)'),
     price: modelPriceSchema.optional().describe('Overrides the price catalogue for this model'),
+    maxOutputTokens: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('Most output tokens the model can return: the worst case budgets reserve when a request sets no max_tokens'),
   })
   .strict();
 export type ModelConfig = z.infer<typeof modelSchema>;
 
-const teamSchema = z.object({ id, name: z.string().optional() }).strict();
-const userSchema = z
-  .object({ id, team: id.optional(), email: z.string().optional(), name: z.string().optional() })
+export const teamSchema = z.object({ id, name: z.string().optional() }).strict();
+export const userSchema = z
+  .object({
+    id,
+    team: id.optional(),
+    email: z.string().optional(),
+    name: z.string().optional(),
+    role: id.optional().describe('Governance role (member, senior, lead, admin, finance…); default: defaultRole'),
+  })
   .strict();
-const projectSchema = z.object({ id, team: id.optional(), repo: z.string().optional() }).strict();
+export const projectSchema = z.object({ id, team: id.optional(), repo: z.string().optional() }).strict();
+
+/**
+ * Audit mode attribution: who a piece of imported usage belongs to. The first rule whose every given `match` field
+ * equals the event's (case-insensitive) wins; without a match the user is the email, else the OS user.
+ */
+const identitySchema = z
+  .object({
+    match: z
+      .object({
+        osUser: z.string().min(1).optional().describe('Login name on the machine the logs come from'),
+        gitEmail: z.string().min(1).optional().describe('`git config user.email` in the directory the agent ran in'),
+        email: z.string().min(1).optional().describe('Account email (OTel user.email, Claude Code analytics, usage APIs)'),
+        account: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Account or user id: OTel user.account_uuid / user.id, OpenAI user_id, Anthropic account_id'),
+        apiKey: z.string().min(1).optional().describe('Provider API key id or name (usage APIs)'),
+      })
+      .strict()
+      .refine((m) => Object.values(m).some((v) => v !== undefined), 'give at least one of osUser, gitEmail, email, account, apiKey'),
+    user: id.describe('The Goodhart user the usage is attributed to'),
+    team: id.optional(),
+  })
+  .strict();
+export type IdentityRule = z.infer<typeof identitySchema>;
 
 export const serverSchema = z
   .object({
@@ -77,9 +118,21 @@ export const configSchema = z
     db: z.string().optional().describe('SQLite file path (default ./.goodhart/goodhart.db, or $GOODHART_DB)'),
     providers: z.record(id, providerSchema).default({}),
     models: z.array(modelSchema).default([]),
+    fallbacks: z
+      .record(z.string().min(1), z.array(z.string().min(1)).min(1))
+      .default({})
+      .describe(
+        'Model → equivalent models (or provider-id/model) tried in order when its provider answers 429 or 5xx, times out or cannot be reached, before anything reached the client',
+      ),
     teams: z.array(teamSchema).default([]),
     users: z.array(userSchema).default([]),
     projects: z.array(projectSchema).default([]),
+    identities: z.array(identitySchema).default([]).describe('Attribution of imported usage (goodhart import, OTLP)'),
+    detect: detectConfigSchema.prefault({}).describe('Waste detection: fingerprints and thresholds (README: Waste detection)'),
+    // Governance: budgets, rate limits, tiers, roles, alerts, admin keys (src/policy/config.ts).
+    ...governanceShape,
+    routing: routingSchema.default(defaultRoutingConfig()).describe('Right-sizing: route simple requests down a model ladder (src/route/)'),
+    outcomes: outcomesConfigSchema.prefault({}).describe('Outcomes: git authors → people, linking windows, webhook secrets (README: Outcomes)'),
   })
   .strict();
 

@@ -48,4 +48,27 @@ users:
 projects: []
 #  - id: checkout
 #    team: platform
+
+# Governance (see README, "Governance"). Periods are calendar-aligned in this time zone.
+# timeZone: Europe/Berlin
+# budgets:
+#   - id: platform-monthly
+#     scope: team:platform          # org | team:ID | user:ID | project:ID | key:ID | tag:TAG  (ID * = each)
+#     amount: 500                   # USD (or tokens with unit: tokens)
+#     period: month                 # day | week | month | quarter | year | none
+#     thresholds: [50, 80, 100]     # alerts + warning header, once per threshold per period
+#     action: block                 # block (429) | downgrade (with downgradeTo, from downgradeAt %)
+#     contact: "#ai-budget"
+# rateLimits:
+#   - { id: per-key, scope: "key:*", rpm: 120, tpm: 400000 }
+# tiers:
+#   economy: [gpt-4o-mini, gpt-4.1-nano, "claude-haiku-*"]
+#   standard: [gpt-4.1, "claude-sonnet-*"]
+#   premium: [gpt-5, o3, "claude-opus-*"]
+# alerts:
+#   sinks:
+#     - { type: slack, url: "\${SLACK_WEBHOOK_URL}" }
+# admin:
+#   keys:
+#     - { id: ops, key: "\${GOODHART_ADMIN_KEY}", role: admin }
 `;

@@ -8,12 +8,12 @@ import type { Endpoint, UsageEvent } from '../usage/event.js';
 import type { Pricer } from '../usage/pricing.js';
 import type { NormalisedUsage } from '../usage/types.js';
 import type { AdmissionResult, Policy } from '../policy/types.js';
+import type { GatewayMetrics } from './metrics.js';
 import type { KeyCache } from './auth.js';
 import type { JsonBody } from './body.js';
-import type { ProviderAdapter, StreamMeter, Wire } from './providers/types.js';
+import type { PreparedBody, ProviderAdapter, RequestInfo, StreamMeter, Wire } from './providers/types.js';
 import type { ModelRouter, ResolvedProvider, Route } from './router.js';
 import { SseSplitter } from './sse.js';
-import type { PreparedBody } from './providers/types.js';
 import type { UpstreamCall } from './upstream-call.js';
 import { ClientGone, isTimeout, upstreamError, type Upstreams } from './upstream.js';
 
@@ -36,6 +36,9 @@ export interface ProxyDeps {
    * the request's tail, after its event is queued: it must only queue work, never compute on the spot.
    */
   observers?: readonly RequestObserver[];
+  metrics?: GatewayMetrics;
+  /** Model → equivalent models tried in order when its provider fails before answering (config `fallbacks`). */
+  fallbacks?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface RequestObserver {
@@ -138,6 +141,13 @@ interface Meter {
   clientAborted: boolean;
   admission: AdmissionResult | null;
   body: Record<string, unknown> | null;
+  /** performance.now() marks for the gateway's own overhead (metrics only). */
+  receivedAt: number;
+  dispatchedAt: number | null;
+  bodyDoneAt: number | null;
+  sentAt: number | null;
+  /** The first target that failed and why, when an equivalent model served the request instead. */
+  fallbackFrom: string | null;
 }
 
 export class Proxy {
@@ -168,6 +178,11 @@ export class Proxy {
       clientAborted: false,
       admission: null,
       body: null,
+      receivedAt: performance.now(),
+      dispatchedAt: null,
+      bodyDoneAt: null,
+      sentAt: null,
+      fallbackFrom: null,
     };
     try {
       await this.forward(m, wire, req, reply);
@@ -216,41 +231,64 @@ export class Proxy {
       }
       if (Object.keys(admission.headers).length > 0) reply.headers(admission.headers);
     }
-    m.route = route;
-    const { provider } = route;
-    const adapter = provider.adapter;
-    const path = adapter.paths[m.endpoint];
-    if (path === undefined) {
-      throw new GoodhartError('not_found', 404, `Provider "${provider.id}" does not offer ${m.endpoint}.`);
-    }
-    const info = adapter.readInfo(m.endpoint, json);
-    m.session ??= info.clientUser?.slice(0, 256) ?? null;
-    const prepared = adapter.prepare(m.endpoint, json, body.raw, upstreamModel);
-
-    const timeoutMs = provider.config.timeoutMs ?? this.deps.upstreamTimeoutMs;
-    const call = this.deps.upstreams.dispatch(provider, path, {
-      headers: upstreamRequestHeaders(req.headers, provider, adapter),
-      body: prepared.body,
-      timeoutMs,
-    });
+    const target = typeof json.model === 'string' ? json.model : model;
+    const alternatives = this.deps.fallbacks?.[m.admission?.model ?? model] ?? [];
+    // Each attempt prepares its own copy: preparing edits the body (model name, stream usage option).
+    const pristine = alternatives.length > 0 ? { ...json } : json;
+    let attempt = 0;
+    let call: UpstreamCall | undefined;
     const onClose = () => {
       if (!reply.raw.writableFinished) {
         m.clientAborted = true;
-        call.abort(new ClientGone());
+        call?.abort(new ClientGone());
       }
     };
     reply.raw.on('close', onClose);
-
-    try {
-      await call.started;
-    } catch (err) {
-      if (m.clientAborted) {
-        this.estimate(m, adapter, json, null);
-        m.errorClass = 'client_aborted';
-        reply.hijack();
-        return;
+    let provider = route.provider;
+    let adapter = provider.adapter;
+    let prepared: PreparedBody;
+    let info: RequestInfo;
+    let timeoutMs: number;
+    for (;;) {
+      m.route = route;
+      provider = route.provider;
+      adapter = provider.adapter;
+      const path = adapter.paths[m.endpoint];
+      if (path === undefined) {
+        throw new GoodhartError('not_found', 404, `Provider "${provider.id}" does not offer ${m.endpoint}.`);
       }
-      throw upstreamError(err, provider, timeoutMs);
+      info = adapter.readInfo(m.endpoint, json);
+      m.session ??= info.clientUser?.slice(0, 256) ?? null;
+      prepared = adapter.prepare(m.endpoint, attempt === 0 ? json : { ...pristine }, body.raw, upstreamModel);
+      timeoutMs = provider.config.timeoutMs ?? this.deps.upstreamTimeoutMs;
+      m.dispatchedAt ??= performance.now();
+      call = this.deps.upstreams.dispatch(provider, path, {
+        headers: upstreamRequestHeaders(req.headers, provider, adapter),
+        body: prepared.body,
+        timeoutMs,
+      });
+      let failure: string | null = null;
+      try {
+        await call.started;
+        if (call.status === 429 || call.status >= 500) failure = `${classify(call.status)} (${call.status})`;
+      } catch (err) {
+        if (m.clientAborted) {
+          this.estimate(m, adapter, json, null);
+          m.errorClass = 'client_aborted';
+          reply.hijack();
+          return;
+        }
+        if (attempt >= alternatives.length) throw upstreamError(err, provider, timeoutMs);
+        failure = isTimeout(err) ? 'upstream_timeout' : 'upstream_unreachable';
+      }
+      // Fall back only before anything reached the client, and only to models the config names as equivalent.
+      const next = failure !== null ? this.nextAlternative(alternatives, attempt, wire) : null;
+      if (failure === null || next === null) break;
+      m.fallbackFrom ??= `${provider.id}/${upstreamModel ?? target}: ${failure}`;
+      call.abort(new Error('falling back to an equivalent model'));
+      attempt = next.index + 1;
+      route = next.route;
+      upstreamModel = route.upstreamModel ?? next.model;
     }
 
     m.status = call.status;
@@ -282,6 +320,7 @@ export class Proxy {
       throw upstreamError(err, provider, timeoutMs);
     }
     m.firstTokenAt = this.deps.now();
+    m.bodyDoneAt = performance.now();
     let parsed: unknown = null;
     try {
       parsed = JSON.parse(buf.toString('utf8'));
@@ -296,6 +335,20 @@ export class Proxy {
     m.usage = adapter.usageFromBody(m.endpoint, parsed);
     if (m.usage === null && m.endpoint !== 'messages.count_tokens') this.estimate(m, adapter, json, null);
     reply.code(call.status).headers(responseHeaders(call.headers, m.id)).send(buf);
+    m.sentAt = performance.now();
+  }
+
+  /** The next configured alternative this wire can serve, skipping names that no provider serves. */
+  private nextAlternative(alternatives: readonly string[], from: number, wire: Wire): { index: number; model: string; route: Route } | null {
+    for (let i = from; i < alternatives.length; i++) {
+      const model = alternatives[i]!;
+      try {
+        return { index: i, model, route: this.deps.router.resolve(model, wire) };
+      } catch {
+        /* not served on this wire: config validation names it; skip here */
+      }
+    }
+    return null;
   }
 
   private async pipeStream(
@@ -375,8 +428,9 @@ export class Proxy {
     // No usage means nothing was generated (refused before or by the provider): it costs nothing.
     let costUsd: number | null = 0;
     if (usage && provider) {
-      // A config price is keyed by the name clients use; the catalogue knows the provider's (dated) name best.
-      const model = m.route?.price ? m.modelRequested : (m.modelServed ?? m.route?.upstreamModel ?? m.modelRequested);
+      // A config price is keyed by the name clients use (or the policy chose: a downgrade); the catalogue knows the
+      // provider's (dated) name best.
+      const model = m.route?.price ? (m.admission?.model ?? m.modelRequested) : (m.modelServed ?? m.route?.upstreamModel ?? m.modelRequested);
       costUsd = model ? this.deps.pricer.price(usage, model, catalogueProvider(provider)).costUsd : null;
     }
     m.admission?.settle({ usage, costUsd, model: m.modelServed ?? m.modelRequested ?? '' });
@@ -414,6 +468,11 @@ export class Proxy {
       rawUsage: usage?.raw ? JSON.stringify(usage.raw) : null,
     };
     this.deps.events.enqueue(event);
+    this.deps.metrics?.onEvent(
+      event,
+      m.dispatchedAt === null ? null : m.dispatchedAt - m.receivedAt,
+      m.sentAt === null || m.bodyDoneAt === null ? null : m.sentAt - m.bodyDoneAt,
+    );
     const observers = this.deps.observers;
     if (observers && m.body) for (const o of observers) o.observe(m.body, event);
   }

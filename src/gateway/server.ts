@@ -1,12 +1,15 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { installGovernance, type Governance } from '../admin/install.js';
 import type { GoodhartConfig } from '../config/schema.js';
 import { EventWriter } from '../store/event-writer.js';
 import type { Store } from '../store/types.js';
 import type { Policy } from '../policy/types.js';
+import { registerOtlpRoutes } from '../importers/otlp/index.js';
 import { createPricer, type ModelPriceOverride } from '../usage/pricing.js';
 import { KeyCache } from './auth.js';
 import { registerJsonBody } from './body.js';
 import { installErrorHandling } from './errors.js';
+import { GatewayMetrics } from './metrics.js';
 import { listModels } from './models.js';
 import { Proxy, type EventSink, type RequestObserver } from './proxy.js';
 import { ModelRouter } from './router.js';
@@ -18,7 +21,8 @@ export interface GatewayOptions {
   /** Where usage events go; default: a batching EventWriter on `store`. */
   events?: EventSink & { close?: () => Promise<void> };
   now?: () => number;
-  logger?: boolean;
+  /** fastify/pino logger options; default off (tests). `serve` logs warnings and errors to stderr. */
+  logger?: boolean | { level: string };
   /** How often keys created/revoked elsewhere are picked up (ms). */
   keyRefreshMs?: number;
   /** Governance hook: budgets, tiers, rate limits (see src/policy/types.ts). */
@@ -30,6 +34,8 @@ export interface GatewayOptions {
 export interface Gateway {
   app: FastifyInstance;
   keys: KeyCache;
+  /** Budgets, tiers, rate limits and the admin API; null when a custom `policy` was given (or the store has none). */
+  governance: Governance | null;
   /** Starts listening; resolves to the base URL (http://host:port). */
   listen(port?: number, host?: string): Promise<string>;
   /** Stops accepting, finishes in-flight requests, writes every pending event, closes upstream pools. */
@@ -59,16 +65,22 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const router = new ModelRouter(config);
   const upstreams = new Upstreams();
   const events = opts.events ?? new EventWriter(store);
+  const metrics = new GatewayMetrics(() => (events instanceof EventWriter ? events.stats().queued : 0));
+  const pricer = createPricer(overrides);
+  const governance = opts.policy ? null : await installGovernance(app, { config, store, keys, pricer, now });
+  const policy = opts.policy ?? governance?.policy;
   const proxy = new Proxy({
     router,
     keys,
     upstreams,
-    pricer: createPricer(overrides),
+    pricer,
     events,
     upstreamTimeoutMs: config.server.upstreamTimeoutMs,
     now,
-    ...(opts.policy ? { policy: opts.policy } : {}),
+    ...(policy ? { policy } : {}),
     ...(opts.observers ? { observers: opts.observers } : {}),
+    metrics,
+    fallbacks: config.fallbacks,
   });
 
   app.post('/v1/chat/completions', (req, reply) => proxy.handle('chat.completions', 'openai', req, reply));
@@ -83,10 +95,25 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     return listModels(config, router, upstreams, wire);
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Ready = the store answers. A load balancer stops sending traffic to a replica whose store is unreachable.
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await store.keysVersion();
+      return { status: 'ready', store: store.kind };
+    } catch (err) {
+      return reply.code(503).send({ status: 'not_ready', store: store.kind, error: err instanceof Error ? err.message : String(err) });
+    }
+  });
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  registerOtlpRoutes(app, { keys, events, store, pricer: createPricer(overrides), rules: config });
 
   return {
     app,
     keys,
+    governance,
     async listen(port = config.server.port, host = config.server.host) {
       await app.listen({ port, host });
       const addr = app.server.address();
@@ -97,6 +124,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       await app.close();
       keys.stop();
       await events.close?.();
+      await governance?.close();
       await upstreams.close();
     },
   };

@@ -149,6 +149,11 @@ describe('timing', () => {
       expect(arrivals[0]).toBeGreaterThanOrEqual(38);
       const span = (arrivals[arrivals.length - 1] ?? 0) - (arrivals[0] ?? 0);
       expect(span).toBeGreaterThanOrEqual(15 * (arrivals.length - 1) - 5);
+      // the itl directive overrides the server's pacing
+      t = performance.now();
+      const fast = await client.chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: '[[sim:tokens=20,itl=0,ttft=0]]' }] });
+      for await (const chunk of fast) void chunk;
+      expect(performance.now() - t).toBeLessThan(15 * (arrivals.length - 1));
     } finally {
       await paced.close();
     }

@@ -2,7 +2,7 @@
  * What a route handler returns: data describing the answer, sent by server.ts. Handlers stay free of I/O,
  * which keeps them testable and keeps every socket concern (delays, dying, hanging) in one place.
  */
-import { anthropicErrorType, errorBody, scriptedErrorMessage, SimError } from './errors.js';
+import { errorBody, scriptedErrorMessage, SimError } from './errors.js';
 import type { Directives } from './directives.js';
 import type { SimProviderId } from './models.js';
 import type { AnthropicPromptCache, OpenAIPrefixCache } from './prompt-cache.js';
@@ -65,9 +65,7 @@ export function scriptedReply(directives: Directives, provider: SimProviderId, c
   const status = directives.status;
   const headers: Record<string, string> = {};
   if (status === 429) headers['retry-after'] = String(directives.retryAfter ?? 1);
-  const error = new SimError(status, scriptedErrorMessage(provider, status), {
-    anthropicType: anthropicErrorType(status),
-  });
+  const error = new SimError(status, scriptedErrorMessage(provider, status));
   return { kind: 'json', status, body: errorBody(provider, error, ctx.requestId), headers, delayMs: 0 };
 }
 

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GoodhartError } from '../errors.js';
+import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './types.js';
 
@@ -16,13 +17,8 @@ export function defaultDbPath(): string {
  * of a new empty database: read-only commands use it so a mistyped --db is reported, not silently empty.
  */
 export async function openStore(location: string, opts: { mustExist?: boolean } = {}): Promise<Store> {
-  if (/^postgres(ql)?:\/\//i.test(location)) {
-    throw new GoodhartError(
-      'config_invalid',
-      500,
-      `Postgres support is not built yet (location ${redactUrl(location)}). Use a SQLite file path for --db / GOODHART_DB for now.`,
-    );
-  }
+  // Errors from PostgresStore.open name the URL with its password redacted.
+  if (/^postgres(ql)?:\/\//i.test(location)) return PostgresStore.open(location);
   if (location.trim() === '') {
     throw new GoodhartError('config_invalid', 500, 'The database location is empty. Pass --db PATH or set GOODHART_DB.');
   }
@@ -43,9 +39,4 @@ export async function openStore(location: string, opts: { mustExist?: boolean } 
     return new SqliteStore(path);
   }
   return new SqliteStore(location);
-}
-
-/** A connection URL without its password, safe for an error message. */
-function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
 }

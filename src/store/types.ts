@@ -1,3 +1,4 @@
+import type { OutcomeEvent, OutcomeFilter } from '../outcomes/event.js';
 import type { EventSource, UsageEvent } from '../usage/event.js';
 
 /** Filters shared by event queries and reports. Times are epoch milliseconds, `until` exclusive. */
@@ -76,4 +77,98 @@ export interface Store {
   keysVersion(): Promise<number>;
 
   close(): Promise<void>;
+}
+
+/**
+ * Where an importer got to in one log file. The next run starts at `offset` when the file only grew; a different
+ * inode, a smaller size or a different hash of its first bytes means it was rotated or rewritten, and it is read
+ * again from the start (deterministic event ids make that safe).
+ */
+export interface ImportFileState {
+  source: string;
+  path: string;
+  /** Bytes consumed, always at a line boundary: the next run starts reading here. */
+  offset: number;
+  /** File size when last read. */
+  size: number;
+  inode: number;
+  mtimeMs: number;
+  /** SHA-256 (hex) of the first `headBytes` bytes of the file. */
+  headHash: string;
+  headBytes: number;
+  /** The parser's state at `offset` as JSON (Codex: session, current model, last cumulative totals), or null. */
+  context: string | null;
+  updatedAt: number;
+}
+
+/** One batch of an import, written in one transaction: its events and the file states they bring up to date. */
+export interface ImportBatch {
+  events: readonly UsageEvent[];
+  states: readonly ImportFileState[];
+}
+
+export interface ImportBatchResult {
+  /** Events whose id was new. */
+  inserted: number;
+  /** Events that replaced a stored event with the same id because they rank higher (see commitImportBatch). */
+  replaced: number;
+}
+
+/**
+ * Incremental imports. Not (yet) part of `Store`: the Postgres store does not implement it, and importers check
+ * for it with `supportsImports`.
+ */
+export interface ImportStateStore {
+  getImportState(source: string, path: string): Promise<ImportFileState | undefined>;
+  listImportStates(source: string): Promise<ImportFileState[]>;
+  /**
+   * Writes events and file states in one transaction. An event whose id is new is inserted. An event whose id
+   * exists replaces the stored one only when it ranks higher: an event without the `sidechain` tag beats one with
+   * it, then the larger token sum (input + cache reads + cache writes + output) wins; otherwise it is ignored.
+   * That is Claude Code's rule for the several lines it writes per response, kept across incremental runs.
+   */
+  commitImportBatch(batch: ImportBatch): Promise<ImportBatchResult>;
+  /**
+   * The same, but null at once when another connection holds the write lock, so parallel importers keep parsing
+   * instead of waiting. Optional: without it, importers wait in commitImportBatch.
+   */
+  tryCommitImportBatch?(batch: ImportBatch): Promise<ImportBatchResult | null>;
+}
+
+/** A point of a cumulative counter (OTLP CUMULATIVE sums). Times are epoch nanoseconds as decimal strings. */
+export interface CounterPoint {
+  /** Identity of the series: metric name, resource and point attributes, as a stable string. */
+  seriesKey: string;
+  startTimeNs: string;
+  timeNs: string;
+  value: number;
+}
+
+export interface CounterStore {
+  /**
+   * For each point, the increase since the last point stored for its series, and remembers the point:
+   * the first point of a series counts in full; a point not newer than the stored one (a replay, a retry, an
+   * out-of-order batch) counts 0; a new start time or a value lower than the stored one is a reset and counts in
+   * full. One transaction for the whole batch.
+   */
+  advanceCounters(points: readonly CounterPoint[]): Promise<number[]>;
+}
+
+export interface OutcomeStore {
+  /** Inserts outcomes; an id that already exists is ignored. Returns how many were new. */
+  insertOutcomes(outcomes: readonly OutcomeEvent[]): Promise<number>;
+  /** Outcomes ordered by `at` then id. */
+  listOutcomes(filter: OutcomeFilter & { limit?: number }): Promise<OutcomeEvent[]>;
+}
+
+/** What audit mode (file and API importers, the OTLP receiver) needs from a store. */
+export type AuditStore = Store & ImportStateStore & CounterStore & OutcomeStore;
+
+export function supportsImports(store: Store): store is AuditStore {
+  const s = store as Partial<AuditStore>;
+  return (
+    typeof s.commitImportBatch === 'function' &&
+    typeof s.advanceCounters === 'function' &&
+    typeof s.insertOutcomes === 'function'
+  );
 }

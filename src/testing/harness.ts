@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { configSchema, type GoodhartConfigInput } from '../config/schema.js';
+import type { RequestObserver } from '../gateway/proxy.js';
 import { createGateway, type Gateway } from '../gateway/server.js';
 import { newKey } from '../keys/keys.js';
 import { startSimProvider, type SimOptions, type SimProvider } from '../sim/index.js';
 import { EventWriter } from '../store/event-writer.js';
 import { openStore } from '../store/open.js';
+import type { Policy } from '../policy/types.js';
 import type { Store } from '../store/types.js';
 import type { UsageEvent } from '../usage/event.js';
 
@@ -32,7 +34,16 @@ export interface Harness {
  * simulated provider, with the official SDKs pointed at it. Used by tests and benchmarks alike.
  */
 export async function startHarness(
-  opts: { config?: (simUrl: string) => Partial<GoodhartConfigInput>; sim?: SimOptions } = {},
+  opts: {
+    config?: (simUrl: string) => Partial<GoodhartConfigInput>;
+    sim?: SimOptions;
+    /** The gateway's clock (budget periods, grants, rate windows). */
+    now?: () => number;
+    /** A custom governance hook instead of the built-in one. */
+    policy?: Policy;
+    /** Tail observers of each finished request (routing's quality guard, waste detection). */
+    observers?: readonly RequestObserver[];
+  } = {},
 ): Promise<Harness> {
   const sim = await startSimProvider(opts.sim);
   const dir = mkdtempSync(join(tmpdir(), 'goodhart-test-'));
@@ -45,7 +56,15 @@ export async function startHarness(
     ...opts.config?.(sim.url),
   });
   const writer = new EventWriter(store, { flushIntervalMs: 50 });
-  const gateway = await createGateway({ config, store, events: writer, keyRefreshMs: 100 });
+  const gateway = await createGateway({
+    config,
+    store,
+    events: writer,
+    keyRefreshMs: 100,
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.policy ? { policy: opts.policy } : {}),
+    ...(opts.observers ? { observers: opts.observers } : {}),
+  });
   const url = await gateway.listen(0, '127.0.0.1');
   const addKey = async (userId: string, teamId = 'platform') => {
     const made = newKey({ userId, teamId, projectId: 'checkout' });

@@ -75,7 +75,9 @@ export function estimateOpenAIChatInput(body: unknown): number {
     tally.tokens(TOKENS_REPLY_PRIMING);
   }
   const tools = body['tools'];
-  if (Array.isArray(tools)) for (const t of tools) tally.json(isRecord(t) && t['function'] !== undefined ? t['function'] : t);
+  if (Array.isArray(tools)) {
+    for (const t of tools) tally.json(isRecord(t) && t['function'] !== undefined ? t['function'] : t);
+  }
   const functions = body['functions'];
   if (Array.isArray(functions)) for (const f of functions) tally.json(f);
   return tally.total();
@@ -148,7 +150,7 @@ export function estimateEmbeddingsInput(body: unknown): number {
   return tally.total();
 }
 
-/** A string, or an array of content parts (chat `text`/`image_url`/`refusal`, Responses `input_text`/`input_image`…). */
+/** A string, or content parts: chat `text`/`image_url`/`refusal`, Responses `input_text`/`input_image`/…. */
 function openAIContent(tally: Tally, content: unknown): void {
   if (typeof content === 'string') return tally.text(content);
   if (!Array.isArray(content)) return;
@@ -197,7 +199,9 @@ function anthropicContent(tally: Tally, content: unknown, depth: number): void {
         const source = block['source'];
         // Plain-text documents carry their text; PDFs (base64/url) are pages of images, not countable here.
         if (isRecord(source) && source['type'] === 'text') tally.text(source['data']);
-        else if (isRecord(source) && source['type'] === 'content') anthropicContent(tally, source['content'], depth + 1);
+        else if (isRecord(source) && source['type'] === 'content') {
+          anthropicContent(tally, source['content'], depth + 1);
+        }
         tally.text(block['title']);
         tally.text(block['context']);
         break;

@@ -292,8 +292,47 @@ describe('commander registration', () => {
   });
 
   it('rejects an unknown period', async () => {
-    await expect(program().parseAsync(['report', 'weekly', '--db', db], { from: 'user' })).rejects.toMatchObject({
+    await expect(program().parseAsync(['report', 'yearly', '--db', db], { from: 'user' })).rejects.toMatchObject({
       code: 'commander.invalidArgument',
     });
+  });
+});
+
+describe('goodhart report weekly, teams, users, models, projects, --csv', () => {
+  const rowsOf = async (o: Parameters<typeof runReport>[0]): Promise<[string, number, number][]> =>
+    (JSON.parse(await runReport({ ...o, json: true })) as { rows: { key: string; requests: number; costUsd: number }[] }).rows.map((r) => [
+      r.key,
+      r.requests,
+      r.costUsd,
+    ]);
+
+  it('groups by ISO week (keyed by its Monday), team, user, model and project, biggest cost first', async () => {
+    expect(await rowsOf({ kind: 'weekly', db })).toEqual([
+      ['2025-03-10', 3, 0.0625],
+      ['2025-03-31', 1, 0.2],
+    ]);
+    expect(await rowsOf({ kind: 'teams', db })).toEqual([
+      ['data', 2, 0.25],
+      ['core', 2, 0.0125],
+    ]);
+    expect(await rowsOf({ kind: 'users', db, since: '2025-03-11' })).toEqual([
+      ['bob', 1, 0.2],
+      ['alice', 1, 0],
+    ]);
+    expect(await rowsOf({ kind: 'models', db, team: 'data' })).toEqual([
+      ['gpt-4o-2024-08-06', 1, 0.2],
+      ['claude-sonnet-4-20250514', 1, 0.05],
+    ]);
+    expect(await rowsOf({ kind: 'projects', db, source: 'gateway' })).toEqual([['web', 3, 0.2125]]);
+  });
+
+  it('prints CSV with a header line', async () => {
+    const csv = await runReport({ kind: 'teams', csv: true, db });
+    expect(csv.split('\r\n')).toEqual([
+      'Team,requests,inputTokens,cacheReadTokens,cacheWrite5mTokens,cacheWrite1hTokens,outputTokens,reasoningTokens,costUsd,unpricedRequests,estimatedRequests,firstAt,lastAt,models',
+      'data,2,6000,1500,0,100,1500,120,0.25,0,1,2025-03-10T23:30:00.000Z,2025-04-02T12:00:00.000Z,claude-sonnet-4-20250514 gpt-4o-2024-08-06',
+      'core,2,1010,200,50,0,305,0,0.0125,1,0,2025-03-10T09:00:00.000Z,2025-03-11T10:00:00.000Z,gpt-4o-2024-08-06 mystery-1',
+    ]);
+    await expect(runReport({ kind: 'teams', csv: true, json: true, db })).rejects.toThrow(/Choose one of --json and --csv/);
   });
 });

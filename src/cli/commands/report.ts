@@ -1,15 +1,23 @@
 import { Argument, type Command } from 'commander';
 import { GoodhartError } from '../../errors.js';
 import { checkTimeZone, parseRange } from '../../report/dates.js';
+import { toCsv } from '../../report/csv.js';
 import { formatAggregatesTable, toJson } from '../../report/format.js';
+import { foldWeeks } from '../../report/weeks.js';
 import { defaultDbPath, openStore } from '../../store/open.js';
 import type { EventFilter, GroupBy } from '../../store/types.js';
 import { EVENT_SOURCES, type EventSource } from '../../usage/event.js';
 
+/** Every report: the store group it reads, its column label and title. `weekly` folds daily rows (weeks.ts). */
 export const REPORT_KINDS = {
   daily: { groupBy: 'day', label: 'Date', title: 'Usage by day' },
+  weekly: { groupBy: 'day', label: 'Week of', title: 'Usage by week (Monday to Sunday)' },
   monthly: { groupBy: 'month', label: 'Month', title: 'Usage by month' },
   session: { groupBy: 'session', label: 'Session', title: 'Usage by session' },
+  teams: { groupBy: 'team', label: 'Team', title: 'Usage by team' },
+  users: { groupBy: 'user', label: 'User', title: 'Usage by user' },
+  models: { groupBy: 'model', label: 'Model', title: 'Usage by model' },
+  projects: { groupBy: 'project', label: 'Project', title: 'Usage by project' },
 } as const satisfies Record<string, { groupBy: GroupBy; label: string; title: string }>;
 export type ReportKind = keyof typeof REPORT_KINDS;
 
@@ -31,6 +39,7 @@ export interface FilterOptions {
 export interface ReportOptions extends FilterOptions {
   kind: ReportKind;
   json?: boolean;
+  csv?: boolean;
 }
 
 function isEventSource(value: string): value is EventSource {
@@ -69,7 +78,12 @@ export async function runReport(opts: ReportOptions): Promise<string> {
   const filter = toEventFilter(opts, timeZone);
   const store = await openStore(opts.db ?? defaultDbPath(), { mustExist: true });
   try {
-    const rows = await store.aggregate(kind.groupBy, filter, { timeZone });
+    if (opts.json === true && opts.csv === true) {
+      throw new GoodhartError('invalid_request', 400, 'Choose one of --json and --csv.');
+    }
+    const stored = await store.aggregate(kind.groupBy, filter, { timeZone });
+    const rows = opts.kind === 'weekly' ? foldWeeks(stored) : stored;
+    if (opts.csv === true) return toCsv(rows, kind.label).trimEnd();
     if (opts.json === true) {
       return toJson(rows, { report: opts.kind, timeZone, since: isoOrNull(filter.since), until: isoOrNull(filter.until) });
     }
@@ -96,9 +110,10 @@ export function addFilterOptions(cmd: Command): Command {
 export function registerReport(program: Command): Command {
   const cmd = program
     .command('report')
-    .description('Usage and cost totals by day, month or session')
+    .description('Usage and cost totals by day, week, month, session, team, user, model or project')
     .addArgument(new Argument('<period>', 'how to group').choices(Object.keys(REPORT_KINDS)))
-    .option('--json', 'print JSON instead of a table');
+    .option('--json', 'print JSON instead of a table')
+    .option('--csv', 'print CSV instead of a table');
   addFilterOptions(cmd).action(async (period: ReportKind, options: Omit<ReportOptions, 'kind'>) => {
     process.stdout.write(`${await runReport({ ...options, kind: period })}\n`);
   });

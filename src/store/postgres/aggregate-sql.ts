@@ -137,25 +137,37 @@ export function aggregateSql(
     return { text: outer('', parts), params, usesRollup: true };
   }
 
-  // l0/l1: local wall time of the hour's first and last millisecond. The hour lies on one local date (month)
+  // Sums per (hour, model) first, so the local-date arithmetic below runs once per distinct hour, not per row.
+  // l0/l1: local wall time of an hour's first and last millisecond. The hour lies on one local date (month)
   // when both format the same and no offset change happens inside it (l1 - l0 is then exactly 59:59.999).
   const fmt = `'${DATE_FORMATS[groupBy]}'`;
   const cte = `WITH h AS MATERIALIZED (
-      SELECT r.*, to_char(l0, ${fmt}) AS k0,
+      SELECT hour_start, ${MODEL_EXPR} AS model, ${ROLLUP_SUMS}
+      FROM usage_hourly ${hourFilter} GROUP BY 1, 2
+    ), hk AS MATERIALIZED (
+      SELECT hour_start, to_char(l0, ${fmt}) AS k0,
         to_char(l0, ${fmt}) = to_char(l1, ${fmt}) AND l1 - l0 = interval '3599.999 seconds' AS whole
       FROM (
-        SELECT u.*,
+        SELECT hour_start,
           to_timestamp(hour_start / 1000.0) AT TIME ZONE ${tz} AS l0,
           to_timestamp((hour_start + ${HOUR_MS - 1}) / 1000.0) AT TIME ZONE ${tz} AS l1
-        FROM usage_hourly u ${hourFilter}
-      ) r
+        FROM (SELECT DISTINCT hour_start FROM h) d
+      ) x
     )`;
-  parts.push(`SELECT k0 AS k, ${MODEL_EXPR} AS model, ${ROLLUP_SUMS} FROM h WHERE whole GROUP BY 1, 2`);
-  parts.push(`SELECT ${rawKey} AS k, ${MODEL_EXPR} AS model, ${RAW_SUMS}
-    FROM events JOIN (SELECT DISTINCT hour_start FROM h WHERE NOT whole) split
-      ON started_at >= split.hour_start AND started_at < split.hour_start + ${HOUR_MS}
-    ${dims.length === 0 ? '' : `WHERE ${dims.join(' AND ')}`}
-    GROUP BY 1, 2`);
+  parts.push(`SELECT hk.k0 AS k, h.model, h.requests, h.input_tokens, h.cache_read_tokens, h.cache_write_5m_tokens,
+      h.cache_write_1h_tokens, h.output_tokens, h.reasoning_tokens, h.cost_usd, h.unpriced, h.estimated,
+      h.first_at, h.last_at
+    FROM h JOIN hk USING (hour_start) WHERE hk.whole`);
+  // Split hours are read with one index range scan of events each: the aggregate inside LATERAL keeps the
+  // planner from flattening it into a join, where (unable to estimate how few hours split) it may scan all events.
+  parts.push(`SELECT e.* FROM (SELECT hour_start FROM hk WHERE NOT whole) split,
+      LATERAL (
+        SELECT ${rawKey} AS k, ${MODEL_EXPR} AS model, ${RAW_SUMS}
+        FROM events
+        WHERE started_at >= split.hour_start AND started_at < split.hour_start + ${HOUR_MS}
+          ${dims.map((d) => `AND ${d}`).join(' ')}
+        GROUP BY 1, 2
+      ) e`);
   return { text: outer(cte, parts), params, usesRollup: true };
 }
 

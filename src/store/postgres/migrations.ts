@@ -11,10 +11,15 @@ export const MIGRATIONS: readonly string[] = [
   -- started_at is epoch milliseconds, as in SQLite and UsageEvent: no conversion on the hot path, and monthly
   -- partitions are plain bigint ranges (bounds computed in UTC by partitions.ts).
   --
-  -- The primary key of a partitioned table must contain the partition key, so it is (id, started_at): a
-  -- duplicate id is only recognised when it comes with the same started_at. That holds for every replay
-  -- Goodhart makes (the event writer's retries, re-imports of the same files): events are immutable, and an
-  -- event's id and started_at are fixed together when it is created.
+  -- The primary key of a partitioned table must contain the partition key, so events' is (id, started_at), which
+  -- alone would let one id be stored twice with two start times. Importers do produce that: Claude Code writes
+  -- several lines, with different timestamps, for one response. So event_ids, an unpartitioned table, keeps ids
+  -- unique as SQLite does: an insert claims the id there first and only a claimed id reaches events.
+  CREATE TABLE event_ids (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    started_at  BIGINT NOT NULL
+  );
+
   CREATE TABLE events (
     id                    TEXT COLLATE "C" NOT NULL,
     source                TEXT COLLATE "C" NOT NULL,
@@ -112,5 +117,60 @@ export const MIGRATIONS: readonly string[] = [
     value BIGINT NOT NULL
   );
   INSERT INTO meta (key, value) VALUES ('keys_version', 0);
+  `,
+  // 2: audit mode: importer file offsets, OTLP cumulative counter series, outcome events (as SQLite's 2).
+  `
+  CREATE TABLE import_files (
+    source      TEXT COLLATE "C" NOT NULL,
+    path        TEXT COLLATE "C" NOT NULL,
+    "offset"    BIGINT NOT NULL,
+    size        BIGINT NOT NULL,
+    inode       BIGINT NOT NULL,
+    mtime_ms    DOUBLE PRECISION NOT NULL,
+    head_hash   TEXT NOT NULL,
+    head_bytes  BIGINT NOT NULL,
+    context     TEXT,
+    updated_at  BIGINT NOT NULL,
+    PRIMARY KEY (source, path)
+  );
+
+  -- Nanosecond times are decimal strings (they exceed 2^53), compared as numbers in code.
+  CREATE TABLE counter_series (
+    series_key     TEXT COLLATE "C" PRIMARY KEY,
+    start_time_ns  TEXT NOT NULL,
+    time_ns        TEXT NOT NULL,
+    value          DOUBLE PRECISION NOT NULL
+  );
+
+  CREATE TABLE outcomes (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    kind        TEXT COLLATE "C" NOT NULL,
+    user_id     TEXT COLLATE "C",
+    team_id     TEXT COLLATE "C",
+    repo        TEXT COLLATE "C",
+    session_id  TEXT COLLATE "C",
+    at          BIGINT NOT NULL,
+    count       DOUBLE PRECISION NOT NULL,
+    source      TEXT COLLATE "C" NOT NULL,
+    attrs       JSONB NOT NULL DEFAULT '{}'
+  );
+  CREATE INDEX idx_outcomes_at   ON outcomes (at, id);
+  CREATE INDEX idx_outcomes_user ON outcomes (user_id, at);
+  CREATE INDEX idx_outcomes_team ON outcomes (team_id, at);
+  `,
+  // 3: outcomes of shipped work (git, webhooks, the API), as SQLite's 4.
+  `
+  ALTER TABLE outcomes
+    ADD COLUMN project_id    TEXT COLLATE "C",
+    ADD COLUMN branch        TEXT COLLATE "C",
+    ADD COLUMN sha           TEXT COLLATE "C",
+    ADD COLUMN pr_number     BIGINT,
+    ADD COLUMN tickets       JSONB,
+    ADD COLUMN lines_added   BIGINT,
+    ADD COLUMN lines_removed BIGINT,
+    ADD COLUMN files_changed BIGINT,
+    ADD COLUMN ai_coauthored BOOLEAN,
+    ADD COLUMN ai_tools      JSONB,
+    ADD COLUMN reverts_sha   TEXT COLLATE "C";
   `,
 ];

@@ -42,7 +42,7 @@ export function partitionsFor(startedAts: Iterable<number>): MonthPartition[] {
  * and writer behind it). Rows of that month that reached the default partition are moved over first, or the
  * attach would fail on them.
  */
-export async function ensurePartition(sql: Sql<Record<string, unknown>>, p: MonthPartition): Promise<void> {
+export async function ensurePartition<T extends Record<string, unknown>>(sql: Sql<T>, p: MonthPartition): Promise<void> {
   await sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(hashtext('goodhart:partitions:' || current_schema()))`;
     const [row] = await tx`SELECT to_regclass(${p.name}) IS NOT NULL AS present`;

@@ -1,3 +1,5 @@
+import { rollupMigrationSql } from './rollups.js';
+
 /**
  * Schema migrations for the SQLite store, applied in order at open. The database's `PRAGMA user_version`
  * records how many have run. Never edit a released migration: append a new one.
@@ -43,9 +45,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX idx_events_team            ON events (team_id, started_at);
   CREATE INDEX idx_events_project         ON events (project_id, started_at);
   CREATE INDEX idx_events_session         ON events (session_id, started_at);
-  CREATE INDEX idx_events_model_served    ON events (model_served, started_at);
-  CREATE INDEX idx_events_model_requested ON events (model_requested, started_at);
-  CREATE INDEX idx_events_source          ON events (source, started_at);
+  -- No index on model or source: every index costs each insert on the gateway's write path, and model/source
+  -- filters are always combined with a time range, which idx_events_started_at serves.
 
   CREATE TABLE keys (
     id          TEXT PRIMARY KEY,
@@ -66,4 +67,104 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO meta (key, value) VALUES ('keys_version', 0);
   `,
+  // 2: audit mode: importer file offsets, OTLP cumulative counter series, outcome events.
+  `
+  CREATE TABLE import_files (
+    source      TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    "offset"    INTEGER NOT NULL,
+    size        INTEGER NOT NULL,
+    inode       INTEGER NOT NULL,
+    mtime_ms    REAL NOT NULL,
+    head_hash   TEXT NOT NULL,
+    head_bytes  INTEGER NOT NULL,
+    context     TEXT,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (source, path)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE counter_series (
+    series_key     TEXT PRIMARY KEY,
+    start_time_ns  TEXT NOT NULL,
+    time_ns        TEXT NOT NULL,
+    value          REAL NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE outcomes (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    user_id     TEXT,
+    team_id     TEXT,
+    repo        TEXT,
+    session_id  TEXT,
+    at          INTEGER NOT NULL,
+    count       REAL NOT NULL,
+    source      TEXT NOT NULL,
+    attrs       TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE INDEX idx_outcomes_at   ON outcomes (at, id);
+  CREATE INDEX idx_outcomes_user ON outcomes (user_id, at);
+  CREATE INDEX idx_outcomes_team ON outcomes (team_id, at);
+  `,
+  // 3: waste detection: findings, request fingerprints (no text: keyed hashes and counts), the fingerprint secret.
+  `
+  CREATE TABLE findings (
+    id            TEXT PRIMARY KEY,
+    rule          TEXT NOT NULL,
+    subject_kind  TEXT NOT NULL,
+    subject_id    TEXT NOT NULL,
+    user_id       TEXT,
+    team_id       TEXT,
+    session_id    TEXT,
+    start_at      INTEGER NOT NULL,
+    end_at        INTEGER NOT NULL,
+    wasted_usd    REAL NOT NULL,
+    waste_method  TEXT NOT NULL,
+    confidence    REAL NOT NULL,
+    summary       TEXT NOT NULL,
+    suggestion    TEXT NOT NULL,
+    evidence      TEXT NOT NULL,
+    detected_at   INTEGER NOT NULL
+  );
+  CREATE INDEX idx_findings_start ON findings (start_at);
+  CREATE INDEX idx_findings_user  ON findings (user_id, start_at);
+  CREATE INDEX idx_findings_team  ON findings (team_id, start_at);
+
+  CREATE TABLE fingerprints (
+    event_id        TEXT PRIMARY KEY,
+    at              INTEGER NOT NULL,
+    user_id         TEXT,
+    session_id      TEXT,
+    human_turn      INTEGER NOT NULL,
+    prompt          BLOB,
+    features        TEXT,
+    blocks          BLOB,
+    tool_step       INTEGER,
+    tools_declared  INTEGER NOT NULL DEFAULT 0,
+    complexity      REAL
+  );
+  CREATE INDEX idx_fingerprints_at ON fingerprints (at);
+
+  CREATE TABLE detect_secrets (
+    name   TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  // 4: outcomes of shipped work (git, webhooks, the API): where, which change, how big, whether AI co-wrote it.
+  `
+  ALTER TABLE outcomes ADD COLUMN project_id    TEXT;
+  ALTER TABLE outcomes ADD COLUMN branch        TEXT;
+  ALTER TABLE outcomes ADD COLUMN sha           TEXT;
+  ALTER TABLE outcomes ADD COLUMN pr_number     INTEGER;
+  ALTER TABLE outcomes ADD COLUMN tickets       TEXT;
+  ALTER TABLE outcomes ADD COLUMN lines_added   INTEGER;
+  ALTER TABLE outcomes ADD COLUMN lines_removed INTEGER;
+  ALTER TABLE outcomes ADD COLUMN files_changed INTEGER;
+  ALTER TABLE outcomes ADD COLUMN ai_coauthored INTEGER;
+  ALTER TABLE outcomes ADD COLUMN ai_tools      TEXT;
+  ALTER TABLE outcomes ADD COLUMN reverts_sha   TEXT;
+  `,
+  // 5: hourly rollups at three levels (model; team and source; user, team, project and source), filled from the
+  // events already stored and kept up to date by triggers on events. See rollups.ts (frozen with this migration).
+  rollupMigrationSql(),
 ];

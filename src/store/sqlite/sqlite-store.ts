@@ -1,8 +1,24 @@
 import Database from 'better-sqlite3';
 import { GoodhartError } from '../../errors.js';
 import type { Endpoint, EventSource, UsageEvent } from '../../usage/event.js';
-import type { EventFilter, GroupBy, KeyRecord, Store, UsageAggregate } from '../types.js';
-import { SLOT_MS, localDate, localDateFormatter } from './local-date.js';
+import type { OutcomeEvent, OutcomeFilter } from '../../outcomes/event.js';
+import type {
+  CounterPoint,
+  CounterStore,
+  EventFilter,
+  GroupBy,
+  ImportBatch,
+  ImportBatchResult,
+  ImportFileState,
+  ImportStateStore,
+  KeyRecord,
+  OutcomeStore,
+  Store,
+  UsageAggregate,
+} from '../types.js';
+import { SqliteAggregator } from './aggregate.js';
+import { SqliteAuditTables } from './audit-tables.js';
+import { SqliteFindingsTables } from './findings-tables.js';
 import { MIGRATIONS } from './migrations.js';
 
 /**
@@ -11,19 +27,6 @@ import { MIGRATIONS } from './migrations.js';
  * events takes milliseconds, so 5 s only runs out when something is badly stuck.
  */
 const BUSY_TIMEOUT_MS = 5_000;
-
-/** The model an event is reported under: what the provider served, else what the client asked for. */
-const MODEL_EXPR = 'COALESCE(model_served, model_requested)';
-
-const NONE_KEY = '(none)';
-
-const GROUP_COLUMNS = {
-  session: 'session_id',
-  team: 'team_id',
-  user: 'user_id',
-  project: 'project_id',
-  model: MODEL_EXPR,
-} as const satisfies Record<Exclude<GroupBy, 'day' | 'month'>, string>;
 
 interface EventRow {
   id: string;
@@ -71,40 +74,6 @@ interface KeyRow {
   revoked_at: number | null;
 }
 
-/** One row of the aggregate SQL: a group value (or a UTC 15-minute slot) and its sums. */
-interface AggregateRow {
-  group_key: string | number | null;
-  requests: number;
-  input_tokens: number;
-  cache_read_tokens: number;
-  cache_write_5m_tokens: number;
-  cache_write_1h_tokens: number;
-  output_tokens: number;
-  reasoning_tokens: number;
-  cost_usd: number;
-  unpriced: number;
-  estimated: number;
-  first_at: number;
-  last_at: number;
-  /** JSON array of the distinct models (may contain null). */
-  models: string;
-}
-
-const AGGREGATE_COLUMNS = `
-  COUNT(*) AS requests,
-  COALESCE(SUM(input_tokens), 0) AS input_tokens,
-  COALESCE(SUM(cache_read_tokens), 0) AS cache_read_tokens,
-  COALESCE(SUM(cache_write_5m_tokens), 0) AS cache_write_5m_tokens,
-  COALESCE(SUM(cache_write_1h_tokens), 0) AS cache_write_1h_tokens,
-  COALESCE(SUM(output_tokens), 0) AS output_tokens,
-  COALESCE(SUM(reasoning_tokens), 0) AS reasoning_tokens,
-  COALESCE(SUM(cost_usd), 0) AS cost_usd,
-  SUM(cost_usd IS NULL) AS unpriced,
-  SUM(usage_estimated) AS estimated,
-  MIN(started_at) AS first_at,
-  MAX(started_at) AS last_at,
-  json_group_array(DISTINCT ${MODEL_EXPR}) AS models`;
-
 const INSERT_EVENT_SQL = `
   INSERT OR IGNORE INTO events (
     id, source, provider_request_id, started_at, first_token_at, ended_at,
@@ -124,14 +93,21 @@ const INSERT_EVENT_SQL = `
  * The embedded default store: one SQLite file in WAL mode, so `goodhart report` in another process reads while
  * `goodhart serve` writes. better-sqlite3 is synchronous; the async methods only keep the Store shape.
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, ImportStateStore, CounterStore, OutcomeStore {
   readonly kind = 'sqlite' as const;
   readonly path: string;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly insertMany: (events: readonly UsageEvent[]) => number;
+  /** Importer file states, OTLP counter series and outcomes (audit mode). */
+  private readonly audit: SqliteAuditTables;
+  /** Waste detection: findings, fingerprints, the fingerprint secret (see src/detect/store.ts, `findingsStoreOf`). */
+  readonly findings: SqliteFindingsTables;
+  /** Reports: from the hourly rollups where they can answer (see aggregate.ts, rollups.ts). */
+  private readonly aggregator: SqliteAggregator;
 
-  constructor(path: string) {
+  /** `rollups: false` reads every report from raw events (tests and the benchmark compare both). */
+  constructor(path: string, opts: { rollups?: boolean } = {}) {
     this.path = path;
     try {
       this.db = new Database(path);
@@ -150,6 +126,9 @@ export class SqliteStore implements Store {
       for (const event of events) inserted += insert.run(toRow(event)).changes;
       return inserted;
     });
+    this.audit = new SqliteAuditTables(this.db);
+    this.findings = new SqliteFindingsTables(this.db);
+    this.aggregator = new SqliteAggregator(this.db, opts.rollups ?? true);
   }
 
   private migrate(): void {
@@ -200,26 +179,7 @@ export class SqliteStore implements Store {
   }
 
   async aggregate(groupBy: GroupBy, filter: EventFilter, opts: { timeZone?: string } = {}): Promise<UsageAggregate[]> {
-    const { where, params } = whereClause(filter);
-    if (groupBy === 'day' || groupBy === 'month') {
-      const fmt = localDateFormatter(opts.timeZone ?? 'UTC');
-      const sql = `SELECT CAST(started_at / ${SLOT_MS} AS INTEGER) AS group_key, ${AGGREGATE_COLUMNS}
-        FROM events ${where} GROUP BY 1`;
-      const buckets = new Map<string, UsageAggregate>();
-      for (const row of this.statement(sql).all(params) as AggregateRow[]) {
-        const date = localDate(fmt, Number(row.group_key) * SLOT_MS);
-        const key = groupBy === 'day' ? date : date.slice(0, 7);
-        const slot = toAggregate(key, row);
-        const bucket = buckets.get(key);
-        buckets.set(key, bucket === undefined ? slot : mergeAggregates(bucket, slot));
-      }
-      return [...buckets.values()].sort((a, b) => compareKeys(a.key, b.key));
-    }
-    const sql = `SELECT ${GROUP_COLUMNS[groupBy]} AS group_key, ${AGGREGATE_COLUMNS}
-      FROM events ${where} GROUP BY 1`;
-    return (this.statement(sql).all(params) as AggregateRow[])
-      .map((row) => toAggregate(row.group_key === null ? NONE_KEY : String(row.group_key), row))
-      .sort((a, b) => b.costUsd - a.costUsd || b.requests - a.requests || compareKeys(a.key, b.key));
+    return this.aggregator.aggregate(groupBy, filter, opts.timeZone ?? 'UTC');
   }
 
   async createKey(key: KeyRecord): Promise<void> {
@@ -277,6 +237,34 @@ export class SqliteStore implements Store {
     this.statement(`UPDATE meta SET value = value + 1 WHERE key = 'keys_version'`).run();
   }
 
+  async getImportState(source: string, path: string): Promise<ImportFileState | undefined> {
+    return this.audit.getImportState(source, path);
+  }
+
+  async listImportStates(source: string): Promise<ImportFileState[]> {
+    return this.audit.listImportStates(source);
+  }
+
+  async commitImportBatch(batch: ImportBatch): Promise<ImportBatchResult> {
+    return this.audit.commitImportBatch(batch);
+  }
+
+  async tryCommitImportBatch(batch: ImportBatch): Promise<ImportBatchResult | null> {
+    return this.audit.tryCommitImportBatch(batch, BUSY_TIMEOUT_MS);
+  }
+
+  async advanceCounters(points: readonly CounterPoint[]): Promise<number[]> {
+    return this.audit.advanceCounters(points);
+  }
+
+  async insertOutcomes(outcomes: readonly OutcomeEvent[]): Promise<number> {
+    return this.audit.insertOutcomes(outcomes);
+  }
+
+  async listOutcomes(filter: OutcomeFilter & { limit?: number }): Promise<OutcomeEvent[]> {
+    return this.audit.listOutcomes(filter);
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
@@ -300,49 +288,6 @@ function whereClause(filter: EventFilter): { where: string; params: Record<strin
   add('source = @source', 'source', filter.source);
   add('session_id = @session', 'session', filter.sessionId);
   return { where: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params };
-}
-
-function compareKeys(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function toAggregate(key: string, row: AggregateRow): UsageAggregate {
-  const models = (JSON.parse(row.models) as (string | null)[]).filter((m): m is string => m !== null).sort();
-  return {
-    key,
-    requests: row.requests,
-    inputTokens: row.input_tokens,
-    cacheReadTokens: row.cache_read_tokens,
-    cacheWrite5mTokens: row.cache_write_5m_tokens,
-    cacheWrite1hTokens: row.cache_write_1h_tokens,
-    outputTokens: row.output_tokens,
-    reasoningTokens: row.reasoning_tokens,
-    costUsd: row.cost_usd,
-    unpricedRequests: row.unpriced,
-    estimatedRequests: row.estimated,
-    firstAt: row.first_at,
-    lastAt: row.last_at,
-    models,
-  };
-}
-
-function mergeAggregates(a: UsageAggregate, b: UsageAggregate): UsageAggregate {
-  return {
-    key: a.key,
-    requests: a.requests + b.requests,
-    inputTokens: a.inputTokens + b.inputTokens,
-    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
-    cacheWrite5mTokens: a.cacheWrite5mTokens + b.cacheWrite5mTokens,
-    cacheWrite1hTokens: a.cacheWrite1hTokens + b.cacheWrite1hTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    reasoningTokens: a.reasoningTokens + b.reasoningTokens,
-    costUsd: a.costUsd + b.costUsd,
-    unpricedRequests: a.unpricedRequests + b.unpricedRequests,
-    estimatedRequests: a.estimatedRequests + b.estimatedRequests,
-    firstAt: Math.min(a.firstAt, b.firstAt),
-    lastAt: Math.max(a.lastAt, b.lastAt),
-    models: [...new Set([...a.models, ...b.models])].sort(),
-  };
 }
 
 function toRow(e: UsageEvent): EventRow {

@@ -1,0 +1,154 @@
+/**
+ * Import benchmark: a generated Claude Code corpus (≥ 1 GB by default), our first import, our re-import after
+ * appending 1%, and `ccusage daily --json` on the same files, in the same run. Our import runs as its own process
+ * (the built CLI, bundled here with esbuild so the figures are not tsx's), so its peak RSS is its own.
+ *
+ *   npm run bench:import -- [--gb 1.05] [--dir /tmp/x] [--keep]
+ *
+ * Peak RSS is VmHWM from /proc, sampled every 20 ms while each process runs (it is a high-water mark, so the last
+ * sample before exit is the peak up to then).
+ */
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { appendToCorpus, generateCorpus } from './generate.js';
+
+const { values: args } = parseArgs({
+  options: { gb: { type: 'string', default: '1.05' }, dir: { type: 'string' }, keep: { type: 'boolean', default: false } },
+});
+const ROOT = new URL('../../', import.meta.url).pathname;
+const require = createRequire(import.meta.url);
+
+interface Run {
+  ms: number;
+  peakRssMb: number;
+  stdout: string;
+}
+
+function measure(cmd: string, argv: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let peak = 0;
+    const sample = (): void => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+      } catch {
+        // exited
+      }
+    };
+    const timer = setInterval(sample, 20);
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('exit', (code) => {
+      clearInterval(timer);
+      const ms = performance.now() - started;
+      if (code !== 0) reject(new Error(`${cmd} ${argv.join(' ')} exited ${code}: ${err}`));
+      else resolve({ ms, peakRssMb: peak, stdout: out });
+    });
+  });
+}
+
+/** The CLI as users run it once built: one ES module (dependencies external), plus the import worker next to it. */
+async function buildCli(into: string): Promise<string> {
+  const esbuild = (await import('esbuild')) as typeof import('esbuild');
+  const out = join(into, 'dist', 'cli');
+  await esbuild.build({
+    entryPoints: { main: join(ROOT, 'src/cli/main.ts'), 'file-worker': join(ROOT, 'src/importers/file-worker.ts') },
+    outdir: out,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  cpSync(join(ROOT, 'package.json'), join(into, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(into, 'node_modules'));
+  return join(out, 'main.js');
+}
+
+function ccusageBinary(): string {
+  const pkg = require.resolve(`@ccusage/ccusage-${process.platform}-${process.arch}/package.json`);
+  return join(dirname(pkg), 'bin', 'ccusage');
+}
+
+function readAll(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) n += readFileSync(join(e.parentPath, e.name)).length;
+  }
+  return n;
+}
+
+interface DayTotals {
+  date: string;
+  tokens: number;
+}
+
+async function main(): Promise<void> {
+  const base = args.dir ?? mkdtempSync(join(tmpdir(), 'goodhart-bench-import-'));
+  mkdirSync(base, { recursive: true });
+  const corpus = join(base, 'claude');
+  const home = join(base, 'home');
+  mkdirSync(home, { recursive: true });
+  const db = join(base, 'bench.db');
+  for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+  try {
+    const targetBytes = Math.round(Number(args.gb) * 1e9);
+    let t = performance.now();
+    rmSync(corpus, { recursive: true, force: true });
+    const files = generateCorpus({ root: corpus, targetBytes });
+    const bytes = files.reduce((a, f) => a + f.bytes, 0);
+    console.log(`corpus: ${files.length} files, ${(bytes / 1e9).toFixed(2)} GB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const main = await buildCli(join(base, 'cli'));
+    // Warm the page cache for everyone alike.
+    readAll(corpus);
+
+    const env = { PATH: process.env['PATH'] ?? '', HOME: home, CLAUDE_CONFIG_DIR: corpus, NO_COLOR: '1' };
+    const ccusage = (): Promise<Run> => measure(ccusageBinary(), ['daily', '--json', '--offline', '--timezone', 'UTC'], env);
+    const ours = (): Promise<Run> => measure(process.execPath, [main, 'import', 'claude-code', corpus, '--db', db, '--json'], env);
+
+    const cc1 = await ccusage();
+    const first = await ours();
+    const noop = await ours();
+    t = performance.now();
+    const appended = appendToCorpus(files, Math.round(bytes * 0.01));
+    console.log(`appended ${(appended / 1e6).toFixed(1)} MB to ${Math.ceil(files.length / 10)} files in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    readAll(corpus);
+    const again = await ours();
+    const cc2 = await ccusage();
+
+    const s1 = JSON.parse(first.stdout) as { eventsAdded: number; durationMs: number; linesRead: number };
+    const s2 = JSON.parse(again.stdout) as { eventsAdded: number; durationMs: number; bytesRead: number; filesRead: number };
+    const ccFull = Math.min(cc1.ms, cc2.ms);
+    const row = (name: string, r: Run, note: string) =>
+      `| ${name.padEnd(38)} | ${(r.ms / 1000).toFixed(2).padStart(7)} s | ${r.peakRssMb.toFixed(0).padStart(6)} MB | ${note}`;
+    console.log('');
+    console.log(`| ${'run'.padEnd(38)} | ${'wall'.padStart(9)} | ${'peak RSS'.padStart(9)} | notes`);
+    console.log(`|${'-'.repeat(40)}|${'-'.repeat(11)}|${'-'.repeat(11)}|------`);
+    console.log(row('ccusage daily --json (before append)', cc1, ''));
+    console.log(row('goodhart import claude-code (first)', first, `${s1.eventsAdded} events, ${s1.linesRead} lines; import work ${s1.durationMs} ms; ${(first.ms / ccFull).toFixed(2)}× ccusage (target ≤ 2×)`));
+    console.log(row('goodhart import (nothing changed)', noop, ''));
+    console.log(row('goodhart import (after +1%)', again, `${s2.filesRead} files, ${(s2.bytesRead / 1e6).toFixed(1)} MB read, ${s2.eventsAdded} events; ${(ccFull / again.ms).toFixed(1)}× faster than ccusage (target ≥ 20×)`));
+    console.log(row('ccusage daily --json (after append)', cc2, ''));
+
+    // Same corpus, same numbers: ccusage's per-day token totals against ours.
+    const theirs = (JSON.parse(cc2.stdout) as { daily: { period?: string; date?: string; totalTokens: number }[] }).daily.map((d) => ({ date: d.period ?? d.date ?? '', tokens: d.totalTokens }));
+    const report = await measure(process.execPath, [main, 'report', 'daily', '--db', db, '--json', '--source', 'claude-code'], env);
+    const mine: DayTotals[] = (JSON.parse(report.stdout) as { rows: { key: string; inputTokens: number; outputTokens: number }[] }).rows.map((r) => ({ date: r.key, tokens: r.inputTokens + r.outputTokens }));
+    const same = JSON.stringify(theirs) === JSON.stringify(mine);
+    console.log(`\nper-day token totals equal to ccusage's on this corpus: ${same ? 'yes' : 'NO'} (${mine.length} days)`);
+    if (!same) process.exitCode = 1;
+  } finally {
+    if (!args.keep && args.dir === undefined) rmSync(base, { recursive: true, force: true });
+    else if (!args.keep) for (const d of [corpus, join(base, 'cli')]) if (existsSync(d)) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+await main();

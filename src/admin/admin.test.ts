@@ -1,0 +1,162 @@
+import Database from 'better-sqlite3';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../testing/harness.js';
+
+/**
+ * Roles, tiers, access requests and the audit log, end to end: the official SDK for model calls, the admin API
+ * over HTTP with people's own keys and an admin key, and an injected clock for grant expiry.
+ */
+
+const ADMIN_KEY = 'admin-secret-key-0123456789';
+const clock = { t: Date.parse('2025-06-02T09:00:00Z') };
+let h: Harness;
+const keys: Record<string, string> = {};
+const client = (who: string) => new OpenAI({ baseURL: `${h.url}/v1`, apiKey: keys[who]!, maxRetries: 0 });
+
+async function api(who: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${h.url}/admin/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${who === 'admin' ? ADMIN_KEY : keys[who]}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+const gpt5 = (who: string) => client(who).chat.completions.create({ model: 'gpt-5', max_tokens: 50, messages: [{ role: 'user', content: 'Plan it.' }] });
+
+beforeAll(async () => {
+  h = await startHarness({
+    now: () => clock.t,
+    config: () => ({
+      teams: [{ id: 'platform' }, { id: 'other' }],
+      users: [
+        { id: 'alice', team: 'platform', role: 'member' },
+        { id: 'lena', team: 'platform', role: 'lead' },
+        { id: 'otto', team: 'other', role: 'lead' },
+      ],
+      tiers: { economy: ['gpt-4o-mini'], premium: ['gpt-5', 'o3'] },
+      admin: { keys: [{ id: 'ops', key: ADMIN_KEY, role: 'admin' }] },
+    }),
+  });
+  keys.alice = h.key;
+  keys.lena = await h.addKey('lena');
+  keys.otto = await h.addKey('otto', 'other');
+});
+afterAll(async () => {
+  await h.close();
+});
+
+describe('tiers, access requests and time-boxed grants', () => {
+  let requestId = '';
+
+  it('refuses a premium model to a member with a 403 that says how to ask', async () => {
+    await expect(client('alice').chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })).resolves.toBeDefined();
+    const err = (await gpt5('alice').catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(err.message).toContain('Model "gpt-5" is in the "premium" tier, which your role "member" does not include');
+    expect(err.message).toContain('goodhart access request --tier premium');
+    const events = await h.events();
+    expect(events.find((e) => e.modelRequested === 'gpt-5')).toMatchObject({ status: 403, errorClass: 'model_not_allowed', costUsd: 0 });
+  });
+
+  it('a member asks, with a justification', async () => {
+    expect((await api('alice', 'POST', '/access-requests', { tier: 'premium', justification: 'short' })).status).toBe(400);
+    const res = await api('alice', 'POST', '/access-requests', { tier: 'premium', justification: 'Benchmarking the new planner agent on gpt-5', hours: 24 });
+    expect(res.status).toBe(201);
+    expect(res.json).toMatchObject({ userId: 'alice', teamId: 'platform', tier: 'premium', status: 'pending', hours: 24 });
+    requestId = res.json.id;
+  });
+
+  it('only a lead of the same team, or an admin, may decide; never the requester', async () => {
+    expect((await api('alice', 'POST', `/access-requests/${requestId}/approve`, {})).status).toBe(403);
+    const otto = await api('otto', 'POST', `/access-requests/${requestId}/approve`, {});
+    expect(otto.status).toBe(403);
+    expect(otto.json.error.message).toContain('a lead decides for their own team only');
+    const pending = await api('lena', 'GET', '/access-requests?status=pending');
+    expect(pending.json.data.map((r: { id: string }) => r.id)).toEqual([requestId]);
+    const ok = await api('lena', 'POST', `/access-requests/${requestId}/approve`, { note: 'for the benchmark only' });
+    expect(ok.status).toBe(200);
+    expect(ok.json).toMatchObject({ status: 'approved', decidedBy: 'user:lena', note: 'for the benchmark only' });
+    expect((await api('lena', 'POST', `/access-requests/${requestId}/deny`, {})).status).toBe(409);
+  });
+
+  it('the grant opens the tier at once, and closes by itself when it expires', async () => {
+    await expect(gpt5('alice')).resolves.toMatchObject({ model: expect.stringMatching(/^gpt-5/) });
+    const grants = await api('alice', 'GET', '/grants');
+    expect(grants.json.data).toHaveLength(1);
+    expect(grants.json.data[0]).toMatchObject({ userId: 'alice', tier: 'premium', expiresAt: clock.t + 24 * 3_600_000 });
+    clock.t += 24 * 3_600_000 - 1;
+    await expect(gpt5('alice')).resolves.toBeDefined();
+    clock.t += 1;
+    await expect(gpt5('alice')).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((await api('alice', 'GET', '/grants')).json.data).toEqual([]);
+  });
+});
+
+describe('admin API permissions and the audit log', () => {
+  const budget = { scope: 'team:platform', amount: 100, period: 'month' };
+
+  it('checks roles: a member cannot set budgets, an admin key can', async () => {
+    const denied = await api('alice', 'PUT', '/budgets/platform-monthly', budget);
+    expect(denied.status).toBe(403);
+    expect(denied.json.error.message).toContain('needs the "budgets" permission');
+    const me = await api('admin', 'GET', '/me');
+    expect(me.json).toMatchObject({ actor: 'admin-key:ops', role: 'admin' });
+    const set = await api('admin', 'PUT', '/budgets/platform-monthly', budget);
+    expect(set.status).toBe(200);
+    expect(set.json).toMatchObject({ kind: 'budget', id: 'platform-monthly', source: 'admin', data: { amount: 100, unit: 'usd', thresholds: [50, 80, 100] } });
+    expect((await api('admin', 'PUT', '/budgets/platform-monthly', { ...budget, amount: 250 })).status).toBe(200);
+    expect((await api('admin', 'PUT', '/budgets/bad', { ...budget, scope: 'galaxy:far' })).status).toBe(400);
+    // The budget applies at once: the next response says where the team stands.
+    const { response } = await client('alice').chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    expect(response.headers.get('x-goodhart-budget')).toBe('platform-monthly; scope=team:platform; unit=usd');
+    expect(Number(response.headers.get('x-goodhart-budget-remaining'))).toBeLessThan(250);
+  });
+
+  it('records who changed what, when, with the before and after', async () => {
+    expect((await api('lena', 'GET', '/audit-log')).status).toBe(403);
+    const log = await api('admin', 'GET', '/audit-log');
+    expect(log.status).toBe(200);
+    const entries = log.json.data as { seq: number; actor: string; action: string; at: number; before: any; after: any; targetId: string }[];
+    expect(entries.map((e) => e.action)).toEqual(['budget.set', 'budget.set', 'access.approve', 'access.request']);
+    const [raise, create, approve, request] = entries;
+    expect(create).toMatchObject({ actor: 'admin-key:ops', targetId: 'platform-monthly', before: null, after: { amount: 100 } });
+    expect(raise).toMatchObject({ before: { amount: 100 }, after: { amount: 250 }, at: clock.t });
+    expect(approve).toMatchObject({ actor: 'user:lena', before: { status: 'pending' }, after: { status: 'approved', grant: { tier: 'premium' } } });
+    expect(request).toMatchObject({ actor: 'user:alice', before: null, after: { justification: 'Benchmarking the new planner agent on gpt-5' } });
+  });
+
+  it('cannot be edited or deleted: not through the API, not even in SQL', async () => {
+    for (const [method, path] of [
+      ['DELETE', '/audit-log'],
+      ['PUT', '/audit-log'],
+      ['PATCH', '/audit-log/1'],
+      ['DELETE', '/audit-log/1'],
+    ] as const) {
+      const res = await api('admin', method, path, method === 'DELETE' ? undefined : { action: 'nothing happened' });
+      expect(res.status).toBe(405);
+      expect(res.json.error.message).toContain('append-only');
+    }
+    const db = new Database((h.store as unknown as { path: string }).path);
+    try {
+      expect(() => db.prepare("UPDATE gov_audit SET actor = 'someone-else'").run()).toThrow(/append-only/);
+      expect(() => db.prepare('DELETE FROM gov_audit').run()).toThrow(/append-only/);
+    } finally {
+      db.close();
+    }
+    expect((await api('admin', 'GET', '/audit-log')).json.data).toHaveLength(4);
+  });
+
+  it('keys created and revoked through the API are audited without the key itself', async () => {
+    const made = await api('admin', 'POST', '/keys', { user: 'bob', team: 'platform', name: 'ci' });
+    expect(made.status).toBe(201);
+    expect(made.json.key).toMatch(/^gh_/);
+    await expect(new OpenAI({ baseURL: `${h.url}/v1`, apiKey: made.json.key, maxRetries: 0 }).models.list()).resolves.toBeDefined();
+    expect((await api('admin', 'POST', `/keys/${made.json.id}/revoke`)).status).toBe(200);
+    const log = (await api('admin', 'GET', '/audit-log?kind=key')).json.data;
+    expect(log.map((e: { action: string }) => e.action)).toEqual(['key.revoke', 'key.create']);
+    expect(JSON.stringify(log)).not.toContain(made.json.key);
+  });
+});

@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import Table from 'cli-table3';
+import { GoodhartError } from '../errors.js';
+
+/**
+ * The governance commands are thin clients of a running gateway's admin API: one writer (the gateway) applies
+ * every change at once, checks the caller's role and audits it. The caller is whoever the key belongs to: an
+ * admin key from the config, or a person's own gh_ key.
+ */
+export interface AdminOptions {
+  url?: string;
+  key?: string;
+  json?: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Adds --url, --key and --json to a command. */
+export function adminOptions(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'the gateway (default $GOODHART_URL or http://127.0.0.1:8787)')
+    .option('--key <key>', 'admin key or your own gh_ key (default $GOODHART_ADMIN_KEY, else $GOODHART_API_KEY)')
+    .option('--json', 'print JSON');
+}
+
+export async function adminCall(opts: AdminOptions, method: string, path: string, body?: unknown, env: Env = process.env): Promise<any> {
+  const base = (opts.url ?? env['GOODHART_URL'] ?? 'http://127.0.0.1:8787').replace(/\/+$/, '');
+  const key = opts.key ?? env['GOODHART_ADMIN_KEY'] ?? env['GOODHART_API_KEY'];
+  if (key === undefined || key === '') {
+    throw new GoodhartError('unauthorized', 401, 'No key for the admin API. Pass --key, or set GOODHART_ADMIN_KEY (an admin key) or GOODHART_API_KEY (your gh_ key).');
+  }
+  let res: Response;
+  try {
+    res = await fetch(`${base}/admin/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (cause) {
+    throw new GoodhartError('upstream_unreachable', 502, `Cannot reach the gateway at ${base} (${String(cause)}). Is \`goodhart serve\` running? Pass --url or set GOODHART_URL.`, { cause });
+  }
+  const text = await res.text();
+  const json = text ? (JSON.parse(text) as any) : null;
+  if (!res.ok) {
+    const message = json?.error?.message ?? `HTTP ${res.status}`;
+    throw new GoodhartError(res.status === 403 ? 'forbidden' : res.status === 404 ? 'not_found' : 'invalid_request', res.status, message);
+  }
+  return json;
+}
+
+/** Prints rows as a table, or JSON with --json. */
+export function print(opts: AdminOptions, data: unknown, columns?: readonly string[], rows?: (string | number)[][]): void {
+  if (opts.json || columns === undefined || rows === undefined) {
+    process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+    return;
+  }
+  if (rows.length === 0) {
+    process.stdout.write('(none)\n');
+    return;
+  }
+  const table = new Table({ head: [...columns] });
+  for (const r of rows) table.push(r.map(String));
+  process.stdout.write(`${table.toString()}\n`);
+}
+
+export const list = (v: string): string[] =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
+export function num(name: string): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new GoodhartError('invalid_request', 400, `${name} must be a number (got "${v}").`);
+    return n;
+  };
+}
+
+export const iso = (ms: number | null | undefined): string => (typeof ms === 'number' ? new Date(ms).toISOString().slice(0, 19).replace('T', ' ') : '');

@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import { adminCall, adminOptions, list, num, print, type AdminOptions } from '../admin-client.js';
+
+interface SetOptions extends AdminOptions {
+  scope: string;
+  amount: number;
+  unit?: string;
+  period?: string;
+  thresholds?: string[];
+  action?: string;
+  downgradeTo?: string;
+  downgradeAt?: number;
+  hybridPercentile?: number;
+  hybridLookback?: number;
+  contact?: string;
+}
+
+/** The admin API body for `budgets set`: only what was given, so the config schema's defaults apply. */
+export function budgetBody(o: SetOptions): Record<string, unknown> {
+  const body: Record<string, unknown> = { scope: o.scope, amount: o.amount };
+  if (o.unit !== undefined) body['unit'] = o.unit;
+  if (o.period !== undefined) body['period'] = o.period;
+  if (o.thresholds !== undefined) body['thresholds'] = o.thresholds.map(Number);
+  if (o.action !== undefined) body['action'] = o.action;
+  if (o.downgradeTo !== undefined) body['downgradeTo'] = o.downgradeTo;
+  if (o.downgradeAt !== undefined) body['downgradeAt'] = o.downgradeAt;
+  if (o.hybridPercentile !== undefined || o.hybridLookback !== undefined) {
+    body['hybrid'] = {
+      ...(o.hybridPercentile !== undefined ? { percentile: o.hybridPercentile } : {}),
+      ...(o.hybridLookback !== undefined ? { lookback: o.hybridLookback } : {}),
+    };
+  }
+  if (o.contact !== undefined) body['contact'] = o.contact;
+  return body;
+}
+
+export function registerBudgets(program: Command): void {
+  const budgets = program.command('budgets').description('Budgets: list, status, set, delete (through the admin API of a running gateway)');
+  adminOptions(budgets.command('list').description('Budgets in force (config and admin API)')).action(async (o: AdminOptions) => {
+    const { data } = await adminCall(o, 'GET', '/budgets');
+    print(
+      o,
+      data,
+      ['id', 'scope', 'amount', 'unit', 'period', 'action', 'thresholds', 'source'],
+      data.map((b: any) => [b.id, b.data.scope, b.data.amount, b.data.unit ?? 'usd', b.data.period ?? 'month', b.data.action ?? 'block', (b.data.thresholds ?? [50, 80, 100]).join('/'), b.source]),
+    );
+  });
+  adminOptions(budgets.command('status').description('Where each budget stands now: spent, reserved by requests in flight, left')).action(
+    async (o: AdminOptions) => {
+      const { data } = await adminCall(o, 'GET', '/status/budgets');
+      print(
+        o,
+        data,
+        ['budget', 'scope', 'amount', 'spent', 'reserved', 'remaining', 'resets'],
+        data.map((s: any) => [s.budget, s.scope, s.amount, s.spent.toFixed(6), s.reserved.toFixed(6), s.remaining.toFixed(6), s.resetsAt ?? 'never']),
+      );
+    },
+  );
+  adminOptions(
+    budgets
+      .command('set <id>')
+      .description('Create or replace a budget; it applies at once, and the change is audited')
+      .requiredOption('--scope <scope>', 'org, team:ID, user:ID, project:ID, key:ID or tag:TAG (ID * = one per value)')
+      .requiredOption('--amount <n>', 'USD, or tokens with --unit tokens', num('--amount'))
+      .option('--unit <unit>', 'usd (default) or tokens')
+      .option('--period <period>', 'day, week, month (default), quarter, year or none')
+      .option('--thresholds <list>', 'alert percentages, e.g. 50,80,100', list)
+      .option('--action <action>', 'at the cap: block (default) or downgrade')
+      .option('--downgrade-to <model>', 'the cheaper model (or tier) for action downgrade')
+      .option('--downgrade-at <percent>', 'from this percentage requests are downgraded (default 80)', num('--downgrade-at'))
+      .option('--hybrid-percentile <p>', 'hybrid budget: add this percentile of trailing spend', num('--hybrid-percentile'))
+      .option('--hybrid-lookback <n>', 'hybrid budget: over this many past periods', num('--hybrid-lookback'))
+      .option('--contact <text>', 'whom to ask for more (shown when the budget refuses)'),
+  ).action(async (id: string, o: SetOptions) => {
+    const saved = await adminCall(o, 'PUT', `/budgets/${encodeURIComponent(id)}`, budgetBody(o));
+    print(o, saved);
+  });
+  adminOptions(budgets.command('delete <id>').description('Remove a budget (also one the config declares)')).action(async (id: string, o: AdminOptions) => {
+    await adminCall(o, 'DELETE', `/budgets/${encodeURIComponent(id)}`);
+    if (!o.json) process.stdout.write(`Deleted budget ${id}.\n`);
+  });
+}

@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { postJson, redactUrl } from '../../alerts/send.js';
+import { GoodhartError } from '../../errors.js';
+import { collectDigest, digestMarkdown, digestWebhookBody, digestWeek } from '../../report/digest.js';
+import { openReportSources } from '../../report/sources.js';
+import { openStore } from '../../store/open.js';
+import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
+
+export interface DigestOptions extends ConfigOptions {
+  user: string;
+  week?: string;
+  send?: boolean;
+  /** A webhook for this person only (their DM bot, their mailer), instead of the config's webhook sinks. */
+  to?: string;
+  now?: number;
+}
+
+/**
+ * `goodhart digest --user U`: the person's weekly digest in Markdown; with `--send`, delivered through the alert
+ * sinks' webhook sender. Digests are personal, so they go to `webhook` sinks (whose receiver gets the recipient
+ * and delivers to them) or to `--to`, never to a Slack channel sink, where everyone would read them.
+ */
+export async function runDigest(opts: DigestOptions): Promise<{ markdown: string; sent: string[] }> {
+  const { config } = resolveConfig(opts);
+  const store = await openStore(resolveDb(opts, config), { mustExist: true });
+  const sources = await openReportSources(config, store);
+  try {
+    const week = digestWeek(opts.week, opts.now ?? Date.now(), config.timeZone);
+    const data = await collectDigest(sources, opts.user, week);
+    const markdown = digestMarkdown(data);
+    if (opts.send !== true && opts.to === undefined) return { markdown, sent: [] };
+    const targets = opts.to !== undefined ? [{ url: opts.to }] : config.alerts.sinks.filter((s) => s.type === 'webhook');
+    if (targets.length === 0) {
+      throw new GoodhartError(
+        'config_invalid',
+        500,
+        'No webhook sink to deliver the digest to. Add one under alerts.sinks (type: webhook) whose receiver delivers to the recipient, or pass --to URL. Slack sinks post to a channel, so digests never go there.',
+      );
+    }
+    const user = config.users.find((u) => u.id === opts.user);
+    const body = JSON.stringify(digestWebhookBody(data, markdown, { email: user?.email, name: user?.name }));
+    const sent: string[] = [];
+    for (const t of targets) {
+      const r = await postJson(t, body, { maxAttempts: config.alerts.maxAttempts, initialBackoffMs: config.alerts.initialBackoffMs, userAgent: 'goodhart-digest' });
+      if (!r.ok) throw new GoodhartError('upstream_unreachable', 502, `Digest for ${opts.user} to ${redactUrl(t.url)} failed after ${r.attempts} attempts (${r.last}).`, { retryable: true });
+      sent.push(redactUrl(t.url));
+    }
+    return { markdown, sent };
+  } finally {
+    await sources.close();
+    await store.close();
+  }
+}
+
+export function registerDigest(program: Command): void {
+  program
+    .command('digest')
+    .description('A person’s weekly digest: their usage, what it produced, and suggestions from their own findings')
+    .requiredOption('--user <id>', 'whose digest')
+    .option('--week <YYYY-MM-DD>', 'any day of the week (default: the last complete week)')
+    .option('--send', 'deliver it to the config’s webhook alert sinks (not Slack channel sinks: digests are personal)')
+    .option('--to <url>', 'deliver it to this webhook instead')
+    .option('--config <file>', 'YAML config')
+    .option('--db <path>', 'database (default: the config’s db, $GOODHART_DB or ./.goodhart/goodhart.db)')
+    .action(async (o: DigestOptions) => {
+      const { markdown, sent } = await runDigest(o);
+      process.stdout.write(markdown);
+      if (sent.length > 0) process.stderr.write(`Sent to ${sent.join(', ')}\n`);
+    });
+}

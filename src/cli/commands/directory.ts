@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import type { ENTITY_PATHS } from '../../admin/routes.js';
+import { adminCall, adminOptions, list, num, print, type AdminOptions } from '../admin-client.js';
+
+/**
+ * `goodhart teams|users|projects|tiers|roles|rate-limits list|set|delete`: the directory and rules the admin API
+ * manages on top of the config. Each `set` sends the whole entity (created or replaced) and is audited.
+ */
+interface Field {
+  flag: string;
+  key: string;
+  help: string;
+  parse?: (v: string) => unknown;
+}
+
+interface Spec {
+  description: string;
+  fields: Field[];
+  /** Table columns beyond id and source. */
+  columns: string[];
+}
+
+const DIRECTORY = {
+  teams: { description: 'Teams', fields: [{ flag: '--name <text>', key: 'name', help: 'display name' }], columns: ['name'] },
+  users: {
+    description: 'People: their team and governance role',
+    fields: [
+      { flag: '--team <id>', key: 'team', help: 'their team' },
+      { flag: '--role <role>', key: 'role', help: 'member, senior, lead, admin, finance…' },
+      { flag: '--email <email>', key: 'email', help: 'email' },
+      { flag: '--name <text>', key: 'name', help: 'display name' },
+    ],
+    columns: ['team', 'role', 'email'],
+  },
+  projects: {
+    description: 'Projects usage is attributed to',
+    fields: [
+      { flag: '--team <id>', key: 'team', help: 'owning team' },
+      { flag: '--repo <url>', key: 'repo', help: 'repository' },
+    ],
+    columns: ['team', 'repo'],
+  },
+  tiers: {
+    description: 'Model tiers (economy, standard, premium…)',
+    fields: [{ flag: '--models <list>', key: 'models', help: 'comma-separated model names or prefix* globs', parse: list }],
+    columns: ['models'],
+  },
+  roles: {
+    description: 'Roles: the tiers they allow, and admin permissions',
+    fields: [
+      { flag: '--tiers <list>', key: 'tiers', help: 'comma-separated tiers', parse: list },
+      { flag: '--permissions <list>', key: 'permissions', help: 'approve, manage, budgets, audit', parse: list },
+    ],
+    columns: ['tiers', 'permissions'],
+  },
+  'rate-limits': {
+    description: 'Requests and tokens per minute, per key, user or team',
+    fields: [
+      { flag: '--scope <scope>', key: 'scope', help: 'key:*, user:*, team:ID…' },
+      { flag: '--rpm <n>', key: 'rpm', help: 'requests per minute', parse: num('--rpm') },
+      { flag: '--tpm <n>', key: 'tpm', help: 'tokens per minute', parse: num('--tpm') },
+    ],
+    columns: ['scope', 'rpm', 'tpm'],
+  },
+} satisfies Record<Exclude<keyof typeof ENTITY_PATHS, 'budgets'>, Spec>;
+
+const cell = (v: unknown): string => (v === undefined || v === null ? '' : Array.isArray(v) ? v.join(',') : String(v));
+
+export function registerDirectory(program: Command): void {
+  for (const [path, spec] of Object.entries(DIRECTORY) as [string, Spec][]) {
+    const group = program.command(path).description(`${spec.description}: list, set, delete (admin API)`);
+    adminOptions(group.command('list').description(`List ${path}`)).action(async (o: AdminOptions) => {
+      const { data } = await adminCall(o, 'GET', `/${path}`);
+      print(o, data, ['id', ...spec.columns, 'source'], data.map((e: any) => [e.id, ...spec.columns.map((c) => cell(e.data[c])), e.source]));
+    });
+    const set = group.command('set <id>').description(`Create or replace one (audited)`);
+    for (const f of spec.fields) {
+      if (f.parse) set.option(f.flag, f.help, f.parse);
+      else set.option(f.flag, f.help);
+    }
+    adminOptions(set).action(async (id: string, o: AdminOptions & Record<string, unknown>) => {
+      const body: Record<string, unknown> = {};
+      for (const f of spec.fields) {
+        const optionName = f.flag.slice(2).split(' ')[0]!.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+        if (o[optionName] !== undefined) body[f.key] = o[optionName];
+      }
+      print(o, await adminCall(o, 'PUT', `/${path}/${encodeURIComponent(id)}`, body));
+    });
+    adminOptions(group.command('delete <id>').description('Remove one (also one the config declares)')).action(async (id: string, o: AdminOptions) => {
+      await adminCall(o, 'DELETE', `/${path}/${encodeURIComponent(id)}`);
+      if (!o.json) process.stdout.write(`Deleted ${path.replace(/s$/, '')} ${id}.\n`);
+    });
+  }
+}

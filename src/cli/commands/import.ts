@@ -1,0 +1,178 @@
+import { availableParallelism, homedir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { GoodhartError } from '../../errors.js';
+import { createLocalAttributor } from '../../importers/attribution.js';
+import { createGitLookup } from '../../importers/git-info.js';
+import { terminalProgress } from '../../importers/progress.js';
+import { FILE_IMPORTERS } from '../../importers/registry.js';
+import { DEFAULT_MAX_WHOLE_FILE, runFileImport } from '../../importers/run-file-import.js';
+import { formatSummaryLine, type ImportSummary } from '../../importers/summary.js';
+import { FILE_SOURCES, type FileSource } from '../../importers/types.js';
+import { USAGE_APIS, type UsageApiSource } from '../../importers/usage-api/registry.js';
+import { runUsageApiImport } from '../../importers/usage-api/run.js';
+import type { WorkerRecipe } from '../../importers/worker-recipe.js';
+import { openStore } from '../../store/open.js';
+import { supportsImports, type AuditStore } from '../../store/types.js';
+import { createPricer, type ModelPriceOverride } from '../../usage/pricing.js';
+import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
+
+interface CommonOptions extends ConfigOptions {
+  json?: boolean;
+}
+
+interface FileOptions extends CommonOptions {
+  full?: boolean;
+  osUser?: string;
+  account?: string;
+  maxLineMb?: string;
+}
+
+interface ApiOptions extends CommonOptions {
+  adminKey?: string;
+  baseUrl?: string;
+  since?: string;
+  until?: string;
+  file?: string[];
+}
+
+async function withStore<T>(
+  opts: CommonOptions,
+  fn: (store: AuditStore, config: ReturnType<typeof resolveConfig>['config'], dbPath: string | undefined) => Promise<T>,
+): Promise<T> {
+  const { config } = resolveConfig(opts);
+  const location = resolveDb(opts, config);
+  const store = await openStore(location);
+  try {
+    if (!supportsImports(store)) {
+      throw new GoodhartError('config_invalid', 500, `Imports need the SQLite store for now (this database is ${store.kind}). Pass --db PATH to a SQLite file.`);
+    }
+    // Worker threads open the same SQLite file; an in-memory database exists only on this connection.
+    const dbPath = store.kind === 'sqlite' && location !== ':memory:' ? resolve(location) : undefined;
+    return await fn(store, config, dbPath);
+  } finally {
+    await store.close();
+  }
+}
+
+function priceOverrides(config: ReturnType<typeof resolveConfig>['config']): Record<string, ModelPriceOverride> {
+  const overrides: Record<string, ModelPriceOverride> = {};
+  for (const m of config.models) if (m.price) overrides[m.name] = m.price;
+  return overrides;
+}
+
+const pricerFor = (config: ReturnType<typeof resolveConfig>['config']) => createPricer(priceOverrides(config));
+
+/**
+ * Threads reading and parsing log files: one per core up to 4 (the main thread writes SQLite meanwhile; past
+ * 4 the single writer is the limit).
+ */
+const WORKERS = Math.min(4, Math.max(1, availableParallelism()));
+
+function print(summary: ImportSummary, json: boolean | undefined): void {
+  if (json === true) {
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`${formatSummaryLine(summary)}\n`);
+  for (const p of summary.problems.slice(0, 10)) process.stderr.write(`  ${p.file}:${p.line}: ${p.reason}\n`);
+  if (summary.problems.length > 10) process.stderr.write(`  …and more (--json lists up to ${summary.problems.length})\n`);
+}
+
+/** `goodhart import claude-code|codex|gemini [DIR…]`. */
+export async function importFilesCommand(source: FileSource, dirs: string[], opts: FileOptions): Promise<ImportSummary> {
+  const importer = FILE_IMPORTERS[source];
+  const home = homedir();
+  const roots = dirs.length > 0 ? dirs : importer.defaultRoots(process.env, home);
+  const maxLineMb = opts.maxLineMb === undefined ? undefined : Number(opts.maxLineMb);
+  if (maxLineMb !== undefined && !(maxLineMb > 0)) {
+    throw new GoodhartError('invalid_request', 400, `--max-line-mb must be a positive number of megabytes, got "${opts.maxLineMb}".`);
+  }
+  let osUser: string | null = opts.osUser ?? null;
+  if (osUser === null) {
+    try {
+      osUser = userInfo().username;
+    } catch {
+      osUser = process.env['USER'] ?? null;
+    }
+  }
+  const maxLineBytes = maxLineMb === undefined ? undefined : Math.round(maxLineMb * 1024 * 1024);
+  const globalGitConfig = join(home, '.gitconfig');
+  const identity = { osUser, account: opts.account ?? null };
+  return withStore(opts, (store, config, dbPath) => {
+    const recipe: WorkerRecipe = {
+      source,
+      config: { identities: config.identities, users: config.users, projects: config.projects },
+      priceOverrides: priceOverrides(config),
+      identity,
+      globalGitConfig,
+      maxLineBytes,
+      maxWholeFileBytes: DEFAULT_MAX_WHOLE_FILE,
+      dbPath,
+    };
+    return runFileImport({
+      importer,
+      roots,
+      store,
+      pricer: pricerFor(config),
+      attribute: createLocalAttributor(config, identity, createGitLookup({ globalConfig: globalGitConfig })),
+      progress: opts.json === true ? undefined : terminalProgress(`import ${source}`),
+      full: opts.full === true,
+      ...(maxLineBytes === undefined ? {} : { maxLineBytes }),
+      workers: { count: WORKERS, recipe },
+    });
+  });
+}
+
+/** `goodhart import openai-usage|anthropic-usage|anthropic-claude-code`. */
+export async function importApiCommand(source: UsageApiSource, opts: ApiOptions): Promise<ImportSummary> {
+  return withStore(opts, (store, config) =>
+    runUsageApiImport({
+      api: USAGE_APIS[source],
+      store,
+      pricer: pricerFor(config),
+      rules: config,
+      adminKey: opts.adminKey,
+      baseUrl: opts.baseUrl,
+      since: opts.since,
+      until: opts.until,
+      files: opts.file ?? [],
+    }),
+  );
+}
+
+const addCommon = (cmd: Command): Command =>
+  cmd
+    .option('--db <path>', 'SQLite database (default: $GOODHART_DB or ./.goodhart/goodhart.db)')
+    .option('--config <file>', 'goodhart.yaml with `identities:` and `projects:` for attribution')
+    .option('--json', 'print the summary as JSON');
+
+export function registerImport(program: Command): Command {
+  const cmd = program
+    .command('import')
+    .description('Audit mode: import usage from coding agents\' logs and providers\' usage APIs (re-runs add only what is new)');
+  for (const source of FILE_SOURCES) {
+    addCommon(
+      cmd
+        .command(`${source} [dirs...]`)
+        .description(`Import ${source} logs (default: the locations ${source} writes to)`)
+        .option('--full', 'read every file from the start instead of where the last run stopped (still never double counts)')
+        .option('--os-user <name>', 'the OS user the logs belong to, for attribution (default: the current user)')
+        .option('--account <id>', 'the account the logs belong to, for attribution (matches `identities[].match.account`)')
+        .option('--max-line-mb <mb>', 'skip lines longer than this (default 16)'),
+    ).action(async (dirs: string[], options: FileOptions) => print(await importFilesCommand(source, dirs, options), options.json));
+  }
+  for (const [source, api] of Object.entries(USAGE_APIS) as [UsageApiSource, (typeof USAGE_APIS)[UsageApiSource]][]) {
+    addCommon(
+      cmd
+        .command(source)
+        .description(api.description)
+        .option('--admin-key <key>', `admin API key (default: $${api.keyEnv})`)
+        .option('--base-url <url>', `API base URL (default: ${api.defaultBaseUrl})`)
+        .option('--since <date>', 'first day to import (YYYY-MM-DD or ISO 8601; default: 30 days ago)')
+        .option('--until <date>', 'import up to this time (default: now)')
+        .option('--file <files...>', 'read saved API responses (JSON files) instead of calling the API'),
+    ).action(async (options: ApiOptions) => print(await importApiCommand(source, options), options.json));
+  }
+  return cmd;
+}

@@ -1,0 +1,89 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import { GoodhartError } from '../../errors.js';
+import { checkTimeZone, parseRange } from '../../report/dates.js';
+import { formatCount } from '../../report/format.js';
+import { summariseSavings, type SavingsBucket, type SavingsReport } from '../../route/savings.js';
+import { SqliteDecisionStore } from '../../route/sqlite-decisions.js';
+import { defaultDbPath } from '../../store/open.js';
+
+export interface SavingsOptions {
+  since?: string;
+  until?: string;
+  team?: string;
+  tz?: string;
+  db?: string;
+  json?: boolean;
+}
+
+const usd = (b: SavingsBucket) => (b.requests === 0 ? '-' : b.savedUsd.toFixed(4) + (b.unpriced > 0 ? ` (+${b.unpriced} n/a)` : ''));
+
+export function formatSavings(report: SavingsReport): string {
+  if (report.rows.length === 0) return 'No routing decisions match (is routing in shadow or on mode for anyone?).';
+  const table = new Table({
+    head: ['Team', 'Requested → routed', 'Routed (on)', 'Saved USD', 'Would route (shadow)', 'Would save USD', 'Misses'],
+    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', 'right'],
+    style: { head: [], border: [] },
+  });
+  for (const r of report.rows) {
+    table.push([
+      r.teamId ?? '(none)',
+      `${r.modelRequested} → ${r.modelRouted}`,
+      formatCount(r.realised.requests),
+      usd(r.realised),
+      formatCount(r.potential.requests),
+      usd(r.potential),
+      formatCount(r.misses),
+    ]);
+  }
+  const t = report.total;
+  table.push(['Total', '', formatCount(t.realised.requests), usd(t.realised), formatCount(t.potential.requests), usd(t.potential), formatCount(t.misses)]);
+  return [
+    table.toString(),
+    'Saved: the requests priced at the requested model minus their cost on the routed one (same token counts).',
+  ].join('\n');
+}
+
+/** `goodhart routing savings`: realised (on) and potential (shadow) savings per team and model pair. */
+export async function runRoutingSavings(opts: SavingsOptions): Promise<string> {
+  const timeZone = checkTimeZone(opts.tz ?? 'UTC');
+  const range = parseRange({ since: opts.since, until: opts.until, timeZone });
+  const db = opts.db ?? defaultDbPath();
+  if (/^postgres(ql)?:\/\//i.test(db)) {
+    throw new GoodhartError('invalid_request', 400, 'Routing decisions are kept in the SQLite store only for now; pass --db with the SQLite file the gateway used.');
+  }
+  if (db !== ':memory:' && !existsSync(resolve(db))) {
+    throw new GoodhartError('config_invalid', 500, `No Goodhart database at ${resolve(db)}. Run \`goodhart serve\` first, or point --db / GOODHART_DB at the right file.`);
+  }
+  const store = new SqliteDecisionStore(db);
+  try {
+    const decisions = await store.listDecisions({ ...range, ...(opts.team !== undefined ? { teamId: opts.team } : {}) });
+    const report = summariseSavings(decisions);
+    if (opts.json === true) {
+      const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+      return JSON.stringify({ report: 'routing-savings', since: iso(range.since), until: iso(range.until), ...report }, null, 2);
+    }
+    return formatSavings(report);
+  } finally {
+    await store.close();
+  }
+}
+
+export function registerRouting(program: Command): Command {
+  const routing = program.command('routing').description('Right-sizing: what routing to cheaper models saved or would save');
+  routing
+    .command('savings')
+    .description('Realised (mode on) and potential (shadow) savings per team and model')
+    .option('--since <date>', 'from this day (YYYY-MM-DD, midnight in --tz) or ISO 8601 time')
+    .option('--until <date>', 'up to and including this day (YYYY-MM-DD), or before this ISO 8601 time')
+    .option('--team <team>', 'only this team')
+    .option('--tz <zone>', 'IANA time zone for dates', 'UTC')
+    .option('--db <path>', 'SQLite database (default: $GOODHART_DB or ./.goodhart/goodhart.db)')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (options: SavingsOptions) => {
+      process.stdout.write(`${await runRoutingSavings(options)}\n`);
+    });
+  return routing;
+}

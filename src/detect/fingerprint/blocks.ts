@@ -1,0 +1,77 @@
+import { createHmac } from 'node:crypto';
+import type { FingerprintKeys } from './keys.js';
+
+/**
+ * Keyed, chained hashes of the context a request carries, in 4 KB blocks (about 1,000 tokens, two of Mooncake's
+ * 512-token prefix blocks). Block i's hash covers block i and the hash of block i-1, so equal hashes mean an equal
+ * prefix up to there: exactly what a provider's prompt cache can reuse. 4 KB rather than 2 KB halves what is stored
+ * per request (a 200k-token context is 200 hashes, 1.2 KB) and still resolves any prefix worth caching. A re-sent
+ * document shows up as a run of known hashes; cache reads on the event show whether it was billed as a cache hit.
+ *
+ * Only whole blocks are hashed (the growing tail is not). Each hash is 48 bits of HMAC-SHA256: no text can be
+ * recovered from it, and with 48 bits two different prefixes collide about once in 10^14 pairs.
+ */
+
+export const BLOCK_CHARS = 4096;
+/**
+ * 256 blocks = 1 MiB of context, past the largest context windows in use; beyond it the prefix is already unique
+ * and hashing more only costs time on the observer's batch.
+ */
+export const MAX_BLOCKS = 256;
+
+export class BlockChain {
+  private readonly out: number[] = [];
+  private prev = Buffer.alloc(8);
+  private pending = '';
+
+  constructor(private readonly keys: FingerprintKeys) {}
+
+  /** Appends text to the context; hashes every block it completes. */
+  push(text: string): void {
+    if (this.out.length >= MAX_BLOCKS || text.length === 0) return;
+    let buf = this.pending.length > 0 ? this.pending + text : text;
+    let at = 0;
+    while (buf.length - at >= BLOCK_CHARS && this.out.length < MAX_BLOCKS) {
+      this.hashBlock(buf.slice(at, at + BLOCK_CHARS));
+      at += BLOCK_CHARS;
+    }
+    buf = at > 0 ? buf.slice(at) : buf;
+    this.pending = this.out.length < MAX_BLOCKS ? buf : '';
+  }
+
+  /** The hashes of every whole block so far. */
+  hashes(): number[] {
+    return this.out.slice();
+  }
+
+  /** An independent copy (a shared system prompt hashed once, then extended per conversation). */
+  clone(): BlockChain {
+    const c = new BlockChain(this.keys);
+    c.out.push(...this.out);
+    c.prev = this.prev;
+    c.pending = this.pending;
+    return c;
+  }
+
+  get length(): number {
+    return this.out.length;
+  }
+
+  private hashBlock(block: string): void {
+    const digest = createHmac('sha256', this.keys.blocks).update(this.prev).update(block, 'utf8').digest();
+    this.prev = digest.subarray(0, 8);
+    this.out.push(digest.readUIntBE(0, 6));
+  }
+}
+
+/** Block hashes of a whole context at once. */
+export function hashBlocks(keys: FingerprintKeys, pieces: Iterable<string>): number[] {
+  const chain = new BlockChain(keys);
+  for (const p of pieces) chain.push(p);
+  return chain.hashes();
+}
+
+/** A keyed 48-bit hash of one agent step: the tool calls the model made and the results it got back. */
+export function hashToolStep(keys: FingerprintKeys, calls: string, results: string): number {
+  return createHmac('sha256', keys.steps).update(calls, 'utf8').update('\u0000').update(results, 'utf8').digest().readUIntBE(0, 6);
+}

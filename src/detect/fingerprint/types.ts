@@ -1,0 +1,34 @@
+import type { TextFeatures } from './text.js';
+
+/**
+ * What is kept of a request's text: a keyed MinHash of the new human turn, keyed hashes of its context blocks and
+ * of its latest tool step, and a few counts. Nothing here can be turned back into text, and without the
+ * installation's secret nothing can even be compared with a guess.
+ */
+export interface FingerprintCore {
+  /** The request carries a new human turn (a typed prompt), not only tool results or a continuation. */
+  humanTurn: boolean;
+  /** Keyed MinHash (64 slots) of the new turn's text; null when there is none or it is too short to compare. */
+  prompt: Uint32Array | null;
+  /** Numeric features of the new turn for the complexity heuristic; null without a human turn. */
+  features: TextFeatures | null;
+  /** Chained keyed hashes (48-bit) of the context's whole 4 KB blocks, oldest first. */
+  blocks: number[];
+  /** Keyed hash (48-bit) of the latest tool calls and their results; null when the request carries none. */
+  toolStep: number | null;
+  /** Tool definitions the request offers the model (an agent, not a chat). */
+  toolsDeclared: number;
+  /**
+   * The routing classifier's complexity score of the new turn (src/route: 0…1, the estimated chance a cheaper tier
+   * gets it wrong), computed while the text is at hand; null without a human turn.
+   */
+  complexity: number | null;
+}
+
+export interface Fingerprint extends FingerprintCore {
+  eventId: string;
+  /** The event's startedAt (epoch ms): retention deletes by it. */
+  at: number;
+  userId: string | null;
+  sessionId: string | null;
+}

@@ -1,0 +1,129 @@
+/**
+ * Budget forecasts: a pure function of a daily spend series, the period's length and the budget's amount.
+ * Governance (src/policy) and the dashboard call it with whatever scope the budget has (user, team, project, key).
+ *
+ * Method: the daily rate is the mean of the last `RATE_DAYS` days (the period's so far, preceded by `history` when
+ * the period has just begun), its spread their standard deviation. Over R remaining days the projection's variance
+ * is R·σ² (day-to-day noise) + R²·σ²/n (uncertainty of the rate itself). Weekends and holidays are inside σ, which
+ * makes the interval honest rather than tight. Exhaustion dates solve spent + rate·t (± the interval) = amount.
+ */
+
+export interface ForecastInput {
+  /** Spend per day of the current period so far, first day first; the last day may be partial. */
+  daily: readonly number[];
+  /** How much of the last day has elapsed (0 < f ≤ 1); default 1. */
+  lastDayFraction?: number;
+  /** Days in the whole period (a 31-day month: 31). */
+  periodDays: number;
+  /** The budget. */
+  amount: number;
+  /** Daily spend before the period, oldest first: used for the rate when the period has few days yet. */
+  history?: readonly number[];
+  /** Coverage of the interval, default 0.8 (10th to 90th percentile). */
+  level?: number;
+}
+
+export interface Forecast {
+  spent: number;
+  elapsedDays: number;
+  remainingDays: number;
+  dailyRate: number;
+  /** Projected spend at the period's end, and its interval. */
+  projected: number;
+  low: number;
+  high: number;
+  /**
+   * Days from the period's start (fractional) when the budget runs out: at the projected rate, at the upper
+   * projection (earliest) and at the lower one (latest). Null: not within this period.
+   */
+  exhaustion: { day: number | null; earliest: number | null; latest: number | null };
+  /** The upper projection reaches the budget: time to warn. */
+  alert: boolean;
+  level: number;
+}
+
+/** Two weeks: long enough to contain a weekly rhythm twice, short enough to follow a change of habits. */
+export const RATE_DAYS = 14;
+
+/** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
+export function normalQuantile(p: number): number {
+  if (!(p > 0 && p < 1)) throw new Error(`quantile needs 0 < p < 1, got ${p}`);
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const tail = (q: number): number =>
+    (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
+  if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
+  const q = p - 0.5;
+  const r = q * q;
+  return ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) /
+    (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+}
+
+export function forecastSpend(input: ForecastInput): Forecast {
+  const level = input.level ?? 0.8;
+  const frac = input.lastDayFraction ?? 1;
+  if (!(frac > 0 && frac <= 1)) throw new Error(`lastDayFraction must be in (0, 1], got ${frac}`);
+  if (!(input.periodDays > 0)) throw new Error(`periodDays must be positive, got ${input.periodDays}`);
+  const spent = input.daily.reduce((a, b) => a + b, 0);
+  const elapsed = input.daily.length === 0 ? 0 : input.daily.length - 1 + frac;
+  const remaining = Math.max(0, input.periodDays - elapsed);
+
+  // Complete days only for the rate (a partial day scaled up would be noisy), newest RATE_DAYS of history + period.
+  const complete = frac === 1 ? input.daily : input.daily.slice(0, -1);
+  const series = [...(input.history ?? []), ...complete].slice(-RATE_DAYS);
+  let rate = 0;
+  let sd = 0;
+  if (series.length > 0) {
+    rate = series.reduce((a, b) => a + b, 0) / series.length;
+    sd = series.length > 1 ? Math.sqrt(series.reduce((a, v) => a + (v - rate) ** 2, 0) / (series.length - 1)) : rate;
+  } else if (elapsed > 0) {
+    rate = spent / elapsed;
+    sd = rate;
+  }
+  const n = Math.max(1, series.length);
+  const z = normalQuantile(0.5 + level / 2);
+  const spread = (t: number): number => Math.sqrt(t * sd * sd + (t * t * sd * sd) / n);
+  const at = (t: number, k: number): number => spent + rate * t + k * z * spread(t);
+
+  const projected = at(remaining, 0);
+  const low = Math.max(spent, at(remaining, -1));
+  const high = at(remaining, 1);
+
+  /** The first t in [0, remaining] with at(t, k) ≥ amount (monotone for k ≥ 0; searched on a grid then bisected). */
+  const cross = (k: number): number | null => {
+    if (spent >= input.amount) return elapsed;
+    const steps = 64;
+    let prev = 0;
+    for (let i = 1; i <= steps; i++) {
+      const t = (remaining * i) / steps;
+      if (at(t, k) >= input.amount) {
+        let lo = prev;
+        let hi = t;
+        for (let j = 0; j < 40; j++) {
+          const mid = (lo + hi) / 2;
+          if (at(mid, k) >= input.amount) hi = mid;
+          else lo = mid;
+        }
+        return elapsed + hi;
+      }
+      prev = t;
+    }
+    return null;
+  };
+  const round = (v: number | null): number | null => (v === null ? null : Math.round(v * 100) / 100);
+  return {
+    spent,
+    elapsedDays: elapsed,
+    remainingDays: remaining,
+    dailyRate: rate,
+    projected,
+    low,
+    high,
+    exhaustion: { day: round(cross(0)), earliest: round(cross(1)), latest: round(cross(-1)) },
+    alert: high >= input.amount,
+    level,
+  };
+}

@@ -1,0 +1,72 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { UsageEvent } from '../usage/event.js';
+
+/**
+ * Prometheus metrics for `GET /metrics`. Updated once per request from its finished event (a few counter
+ * increments: no I/O, no allocation beyond label lookups).
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'endpoint' | 'provider' | 'status' | 'error_class'>;
+  private readonly tokens: Counter<'provider' | 'type'>;
+  private readonly cost: Counter<'provider'>;
+  private readonly blocks: Counter<'reason'>;
+  private readonly overhead: Histogram<'phase'>;
+
+  constructor(queueDepth: () => number) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'goodhart_requests_total',
+      help: 'Metered requests, by endpoint, provider, HTTP status and error class',
+      labelNames: ['endpoint', 'provider', 'status', 'error_class'],
+      registers,
+    });
+    this.tokens = new Counter({
+      name: 'goodhart_tokens_total',
+      help: 'Tokens metered, by provider and bucket (input includes cache read/write; output includes reasoning)',
+      labelNames: ['provider', 'type'],
+      registers,
+    });
+    this.cost = new Counter({ name: 'goodhart_cost_usd_total', help: 'Cost metered, USD', labelNames: ['provider'], registers });
+    this.blocks = new Counter({
+      name: 'goodhart_refused_total',
+      help: 'Requests refused by governance (budget, rate limit, tier)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.overhead = new Histogram({
+      name: 'goodhart_gateway_overhead_seconds',
+      help: "Time the gateway itself adds: 'before' = request received to upstream dispatched; 'after' = upstream body complete to response sent (non-streamed)",
+      labelNames: ['phase'],
+      // The gateway's own work is sub-millisecond; buckets resolve it, with a tail for GC pauses and store flushes.
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+      registers,
+    });
+    new Gauge({
+      name: 'goodhart_event_queue_depth',
+      help: 'Usage events waiting to be written to the store',
+      registers,
+      collect() {
+        this.set(queueDepth());
+      },
+    });
+  }
+
+  onEvent(e: Readonly<UsageEvent>, beforeMs: number | null, afterMs: number | null): void {
+    this.requests.inc({ endpoint: e.endpoint, provider: e.provider, status: String(e.status), error_class: e.errorClass ?? '' });
+    if (e.status === 429 || e.status === 403) {
+      if (e.errorClass === 'budget_exceeded' || e.errorClass === 'rate_limited' || e.errorClass === 'forbidden') {
+        this.blocks.inc({ reason: e.errorClass });
+      }
+    }
+    if (e.inputTokens > 0) this.tokens.inc({ provider: e.provider, type: 'input' }, e.inputTokens);
+    if (e.cacheReadTokens > 0) this.tokens.inc({ provider: e.provider, type: 'cache_read' }, e.cacheReadTokens);
+    const writes = e.cacheWrite5mTokens + e.cacheWrite1hTokens;
+    if (writes > 0) this.tokens.inc({ provider: e.provider, type: 'cache_write' }, writes);
+    if (e.outputTokens > 0) this.tokens.inc({ provider: e.provider, type: 'output' }, e.outputTokens);
+    if (e.reasoningTokens > 0) this.tokens.inc({ provider: e.provider, type: 'reasoning' }, e.reasoningTokens);
+    if (e.costUsd) this.cost.inc({ provider: e.provider }, e.costUsd);
+    if (beforeMs !== null) this.overhead.observe({ phase: 'before' }, beforeMs / 1000);
+    if (afterMs !== null) this.overhead.observe({ phase: 'after' }, afterMs / 1000);
+  }
+}

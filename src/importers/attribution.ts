@@ -1,0 +1,97 @@
+import { basename } from 'node:path';
+import type { GoodhartConfig, IdentityRule } from '../config/schema.js';
+import type { GitInfo } from './git-info.js';
+
+/**
+ * Who and what a piece of imported usage belongs to. Pure: the identities it is given were looked up at the edges
+ * (OS user, git config, the log or API row itself).
+ */
+export interface Identity {
+  osUser?: string | null;
+  gitEmail?: string | null;
+  email?: string | null;
+  account?: string | null;
+  apiKey?: string | null;
+}
+
+export interface Attribution {
+  userId: string | null;
+  teamId: string | null;
+}
+
+type Rules = Pick<GoodhartConfig, 'identities' | 'users'>;
+
+const MATCH_KEYS = ['osUser', 'gitEmail', 'email', 'account', 'apiKey'] as const satisfies readonly (keyof Identity & keyof IdentityRule['match'])[];
+
+const same = (a: string | null | undefined, b: string): boolean => a != null && a.toLowerCase() === b.toLowerCase();
+
+/**
+ * The first `identities` rule whose every given field matches, else a configured user whose `email` is the account
+ * or git email; null when nothing in the config names this identity.
+ */
+export function matchIdentity(id: Identity, rules: Rules): Attribution | null {
+  for (const rule of rules.identities) {
+    const given = MATCH_KEYS.filter((k) => rule.match[k] !== undefined);
+    if (given.every((k) => same(id[k], rule.match[k]!))) return { userId: rule.user, teamId: rule.team ?? null };
+  }
+  for (const user of rules.users) {
+    if (user.email !== undefined && (same(id.email, user.email) || same(id.gitEmail, user.email))) {
+      return { userId: user.id, teamId: user.team ?? null };
+    }
+  }
+  return null;
+}
+
+/** `matchIdentity`, else the email, the OS user or the account as the user id, with no team. */
+export function resolveIdentity(id: Identity, rules: Rules): Attribution {
+  return matchIdentity(id, rules) ?? { userId: id.email ?? id.gitEmail ?? id.osUser ?? id.account ?? id.apiKey ?? null, teamId: null };
+}
+
+export interface ProjectAttribution {
+  projectId: string | null;
+  /** `host/owner/name` of the git remote, else the working directory. */
+  repo: string | null;
+}
+
+/**
+ * A remote URL in a comparable form: `git@github.com:acme/app.git`, `https://user@github.com/acme/app` and
+ * `ssh://git@github.com/acme/app.git` are all `github.com/acme/app`.
+ */
+export function normaliseRemote(url: string): string {
+  let s = url.trim();
+  const scp = /^[^/@:]+@([^:/]+):(.+)$/.exec(s);
+  if (scp) s = `${scp[1]}/${scp[2]}`;
+  else s = s.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/^[^@/]*@/, '');
+  return s.replace(/\.git\/?$/, '').replace(/\/+$/, '').replace(/:\d+\//, '/').toLowerCase();
+}
+
+/** The project of a working directory: a configured project with the same repo, else the repo's or folder's name. */
+export function resolveProject(cwd: string | null, remoteUrl: string | null, projects: GoodhartConfig['projects']): ProjectAttribution {
+  const repo = remoteUrl !== null ? normaliseRemote(remoteUrl) : cwd;
+  if (remoteUrl !== null) {
+    const found = projects.find((p) => p.repo !== undefined && normaliseRemote(p.repo) === repo);
+    if (found) return { projectId: found.id, repo };
+  }
+  const name = repo === null ? null : basename(repo);
+  return { projectId: name === '' ? null : name, repo };
+}
+
+/** Attribution for a local log, with git lookups done once per directory. */
+export function createLocalAttributor(
+  config: Rules & Pick<GoodhartConfig, 'projects'>,
+  identity: { osUser: string | null; account?: string | null },
+  git: (cwd: string) => GitInfo,
+): (cwd: string | null, repoUrl: string | null) => Attribution & ProjectAttribution {
+  const cache = new Map<string, Attribution & ProjectAttribution>();
+  return (cwd, repoUrl) => {
+    const key = `${cwd ?? ''}\u0000${repoUrl ?? ''}`;
+    let hit = cache.get(key);
+    if (hit === undefined) {
+      const info = cwd === null ? { remoteUrl: null, email: null } : git(cwd);
+      const who = resolveIdentity({ osUser: identity.osUser, account: identity.account ?? null, gitEmail: info.email }, config);
+      hit = { ...who, ...resolveProject(cwd, repoUrl ?? info.remoteUrl, config.projects) };
+      cache.set(key, hit);
+    }
+    return hit;
+  };
+}

@@ -1,0 +1,66 @@
+import { convertAnthropicUsage } from '../../usage/convert-anthropic-usage.js';
+import { isRecord } from '../../usage/usage-fields.js';
+import { compactRaw, parseJsonObject, parseTimestamp, str } from '../json-line.js';
+import type { LineResult } from '../types.js';
+
+/**
+ * One line of a Claude Code session log (`~/.claude/projects/<cwd>/<session>.jsonl`) → usage, per
+ * ../shared/reference/formats.md:
+ * - usage is `message.usage`, Anthropic's disjoint buckets with the 5m/1h cache-write split;
+ * - lines of the model `<synthetic>` and `isApiErrorMessage` lines are never billed: skipped;
+ * - one line per content block repeats `message.id` + `requestId`: the key is that pair, so all of a response's
+ *   lines get one event id (which of them wins is the store's rank rule: main chain, then larger token sum);
+ *   lines missing either half of the pair are not deduplicated (keyed by their own `uuid`, else their position),
+ *   as ccusage does;
+ * - `isSidechain` (subagent) lines are tagged `sidechain`;
+ * - `costUSD` (old versions) is the cost Claude Code computed; `speed: "fast"` bills at FAST_MODE_MULTIPLIER.
+ *
+ * `where` identifies the line in its file, for lines that carry nothing unique.
+ */
+
+/**
+ * Anthropic bills fast mode (Opus research preview) at 6× the standard per-token prices, every token type.
+ */
+export const FAST_MODE_MULTIPLIER = 6;
+
+export function parseClaudeLine(line: string, where: string): LineResult {
+  const obj = parseJsonObject(line);
+  if (typeof obj === 'string') return obj;
+  const message = obj['message'];
+  if (!isRecord(message) || !isRecord(message['usage'])) return 'no_usage';
+  const usageRaw = message['usage'];
+  if (message['model'] === '<synthetic>') return 'synthetic';
+  if (obj['isApiErrorMessage'] === true) return 'api_error';
+  const at = parseTimestamp(obj['timestamp']);
+  if (at === null) return 'bad_shape';
+  const usage = convertAnthropicUsage(usageRaw);
+  if (usage === null) return 'no_usage';
+  usage.raw = compactRaw(usageRaw);
+
+  const messageId = str(message['id']);
+  const requestId = str(obj['requestId']);
+  const key = messageId !== null && requestId !== null ? `m\u0000${messageId}\u0000${requestId}` : `l\u0000${str(obj['uuid']) ?? where}`;
+  const sidechain = obj['isSidechain'] === true;
+  const speed = usageRaw['speed'] ?? obj['speed'] ?? message['speed'];
+  const fast = speed === 'fast';
+  const cost = obj['costUSD'];
+  const tags: string[] = [];
+  if (sidechain) tags.push('sidechain');
+  if (fast) tags.push('fast');
+  return {
+    key,
+    at,
+    provider: 'anthropic',
+    endpoint: 'messages',
+    model: str(message['model']),
+    usage,
+    providerRequestId: messageId ?? requestId,
+    sessionId: str(obj['sessionId']),
+    cwd: str(obj['cwd']),
+    branch: str(obj['gitBranch']),
+    repoUrl: null,
+    tags,
+    reportedCostUsd: typeof cost === 'number' && Number.isFinite(cost) && cost >= 0 ? cost : null,
+    priceMultiplier: fast ? FAST_MODE_MULTIPLIER : 1,
+  };
+}

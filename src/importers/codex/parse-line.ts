@@ -1,0 +1,112 @@
+import { basename } from 'node:path';
+import { isRecord } from '../../usage/usage-fields.js';
+import { compactRaw, parseJsonObject, parseTimestamp, str } from '../json-line.js';
+import type { LineParser, LineResult } from '../types.js';
+import { convertCodexUsage, readCodexCounts, sameCounts, subtractCounts, type CodexCounts } from './convert-usage.js';
+
+/**
+ * A Codex CLI rollout file (`~/.codex/sessions/YYYY/MM/DD/rollout-….jsonl`), line by line, per formats.md:
+ * - `session_meta` gives the session id, cwd and git branch/remote;
+ * - `turn_context.payload.model` is the model of the following turns (it can change mid-session);
+ * - `event_msg` / `token_count` carries `info.last_token_usage` (this turn) and `info.total_token_usage`
+ *   (cumulative). The turn's usage is `last_token_usage`, else the increase of the cumulative total. A
+ *   `token_count` repeating the previous total is the same turn reported twice: skipped as a duplicate;
+ *   `info: null` (rate limits only) carries no usage.
+ * The event key is the session and its cumulative total, so a rewritten file or a re-import maps to the same ids.
+ * A file with no `turn_context` is priced as FALLBACK_MODEL, as ccusage does, and tagged `model-guessed`.
+ */
+export const FALLBACK_MODEL = 'gpt-5';
+
+export interface CodexContext {
+  sessionId: string | null;
+  cwd: string | null;
+  branch: string | null;
+  repoUrl: string | null;
+  model: string | null;
+  total: CodexCounts | null;
+}
+
+const INTERESTING = ['token_count', 'turn_context', 'session_meta'] as const;
+
+export function createCodexParser(path: string, saved: unknown): LineParser & { state: CodexContext } {
+  const state: CodexContext = isCodexContext(saved)
+    ? { ...saved }
+    : { sessionId: null, cwd: null, branch: null, repoUrl: null, model: null, total: null };
+  const fileSession = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i.exec(basename(path))?.[1] ?? basename(path);
+
+  const parse = (line: string, where: string): LineResult => {
+    if (!INTERESTING.some((w) => line.includes(w))) return 'no_usage';
+    const obj = parseJsonObject(line);
+    if (typeof obj === 'string') return obj;
+    const payload = obj['payload'];
+    if (!isRecord(payload)) return 'no_usage';
+    if (obj['type'] === 'session_meta') {
+      state.sessionId = str(payload['id']) ?? state.sessionId;
+      state.cwd = str(payload['cwd']) ?? state.cwd;
+      const git = payload['git'];
+      if (isRecord(git)) {
+        state.branch = str(git['branch']) ?? state.branch;
+        state.repoUrl = str(git['repository_url']) ?? state.repoUrl;
+      }
+      return null;
+    }
+    if (obj['type'] === 'turn_context') {
+      state.model = str(payload['model']) ?? state.model;
+      state.cwd = str(payload['cwd']) ?? state.cwd;
+      return null;
+    }
+    if (obj['type'] !== 'event_msg' || payload['type'] !== 'token_count') return 'no_usage';
+    const info = payload['info'];
+    if (!isRecord(info)) return 'no_usage';
+    const at = parseTimestamp(obj['timestamp']);
+    if (at === null) return 'bad_shape';
+    const total = readCodexCounts(info['total_token_usage']);
+    const last = readCodexCounts(info['last_token_usage']);
+    if (total === null && last === null) return 'bad_shape';
+    const prev = state.total;
+    if (total !== null) {
+      if (prev !== null && sameCounts(total, prev)) return 'duplicate';
+      state.total = total;
+    }
+    const turn = last ?? subtractCounts(total!, prev);
+    const session = state.sessionId ?? fileSession;
+    const key =
+      total !== null
+        ? `t\u0000${session}\u0000${total.input}\u0000${total.cached}\u0000${total.output}\u0000${total.reasoning}\u0000${total.total}`
+        : `l\u0000${where}`;
+    const model = state.model ?? str(info['model']);
+    return {
+      key,
+      at,
+      provider: 'openai',
+      endpoint: 'responses',
+      model: model ?? FALLBACK_MODEL,
+      // raw: the turn's own counts (re-pricing must never see the cumulative total).
+      usage: convertCodexUsage(turn, last !== null ? compactRaw(info['last_token_usage']) : codexRaw(turn)),
+      providerRequestId: null,
+      sessionId: session,
+      cwd: state.cwd,
+      branch: state.branch,
+      repoUrl: state.repoUrl,
+      tags: model === null ? ['model-guessed'] : [],
+      reportedCostUsd: null,
+      priceMultiplier: 1,
+    };
+  };
+
+  return { state, parse, context: () => state };
+}
+
+function codexRaw(c: CodexCounts): Record<string, number> {
+  return {
+    input_tokens: c.input,
+    cached_input_tokens: c.cached,
+    output_tokens: c.output,
+    reasoning_output_tokens: c.reasoning,
+    total_tokens: c.total,
+  };
+}
+
+function isCodexContext(v: unknown): v is CodexContext {
+  return isRecord(v) && 'model' in v && 'total' in v && 'sessionId' in v;
+}

@@ -1,0 +1,186 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+
+/**
+ * Reads a file's complete lines from a byte offset with bounded memory: one buffer that starts at `chunkBytes` and
+ * grows only while a single line needs it, up to `maxLineBytes`; a longer line is skipped (counted) without ever
+ * being held whole.
+ *
+ * With a `needle`, only lines containing it are handed over; the others are counted and never decoded. The needle
+ * is searched across the whole buffer, not line by line, which is what makes skipping fast: most bytes of an agent
+ * log are tool output in lines that carry no usage.
+ */
+export interface ReadLinesOptions {
+  /** Start of the first line to read. */
+  from: number;
+  needle?: Buffer | null;
+  /** Default 4 MiB: large reads, few system calls. */
+  chunkBytes?: number;
+  /**
+   * Default 16 MiB. No agent writes a usage line anywhere near that (a line is one API response's metadata plus at
+   * most one content block); longer lines are tool output or garbage, and holding them would let one file take
+   * unbounded memory.
+   */
+  maxLineBytes?: number;
+  /** Called after each buffer with the bytes consumed so far (for a progress bar). */
+  onProgress?: (consumedBytes: number) => void;
+}
+
+export interface LineHandler {
+  /**
+   * One complete line `buf[start, end)` (no newline), starting at byte `offset` of the file. `lineNo` is 1-based,
+   * counted from `from`. For the final bytes of a file with no newline after them, `tail` is true and the handler
+   * returns whether they were a complete record (then they are consumed; otherwise the next run reads them again,
+   * as a writer may still be appending to that line).
+   */
+  (buf: Buffer, start: number, end: number, offset: number, lineNo: number, tail: boolean): boolean | void;
+}
+
+export interface ReadLinesResult {
+  /** Where the next read must start: just after the last consumed line. */
+  offset: number;
+  bytesRead: number;
+  /** Complete lines seen (handed over or not), including skipped long lines. */
+  lines: number;
+  /** Lines longer than maxLineBytes, skipped. */
+  tooLong: number;
+  /** Line numbers (counted from `from`) of the first few skipped long lines. */
+  tooLongAt: number[];
+}
+
+const DEFAULT_CHUNK = 4 << 20;
+const DEFAULT_MAX_LINE = 16 << 20;
+const NL = 10;
+
+export function readLines(path: string, opts: ReadLinesOptions, onLine: LineHandler): ReadLinesResult {
+  const chunk = opts.chunkBytes ?? DEFAULT_CHUNK;
+  const maxLine = Math.max(opts.maxLineBytes ?? DEFAULT_MAX_LINE, 1);
+  const needle = opts.needle ?? null;
+  let buf = scratch(Math.min(chunk, maxLine + 1));
+  const fd = openSync(path, 'r');
+  const result: ReadLinesResult = { offset: opts.from, bytesRead: 0, lines: 0, tooLong: 0, tooLongAt: [] };
+  /** File offset of buf[0]. */
+  let base = opts.from;
+  /** Valid bytes in buf. */
+  let len = 0;
+  /** Skipping the rest of a too-long line until its newline. */
+  let skipping = false;
+  try {
+    for (;;) {
+      if (len === buf.length) {
+        // No newline in a full buffer: grow up to the line cap, else skip this line.
+        if (buf.length <= maxLine) {
+          const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, maxLine + 1));
+          buf.copy(bigger, 0, 0, len);
+          buf = bigger;
+          spare = bigger;
+        } else {
+          skipping = true;
+          base += len;
+          len = 0;
+        }
+      }
+      const n = readSync(fd, buf, len, buf.length - len, base + len);
+      if (n === 0) break;
+      result.bytesRead += n;
+      let pos = 0;
+      const end = len + n;
+      if (skipping) {
+        const nl = buf.indexOf(NL, len);
+        if (nl < 0 || nl >= end) {
+          base += end;
+          len = 0;
+          continue;
+        }
+        skipping = false;
+        countTooLong(result);
+        pos = nl + 1;
+        result.offset = base + pos;
+      }
+      const lastNl = buf.lastIndexOf(NL, end - 1);
+      if (lastNl >= pos) {
+        pos = scan(buf, pos, lastNl, base, needle, result, onLine);
+        result.offset = base + pos;
+      }
+      // Keep the incomplete last line at the front of the buffer.
+      if (pos > 0) {
+        buf.copy(buf, 0, pos, end);
+        base += pos;
+        len = end - pos;
+      } else {
+        len = end;
+      }
+      opts.onProgress?.(result.bytesRead);
+    }
+    // Unconsumed bytes at the end (an unterminated line, maybe still being written): offer them as a tail record,
+    // unless they are the start of a too-long line, which the next run skips again.
+    if (!skipping && len > 0) {
+      const matches = needle === null || buf.subarray(0, len).indexOf(needle) >= 0;
+      if (matches && onLine(buf, 0, len, base, result.lines + 1, true) === true) {
+        result.lines += 1;
+        result.offset = base + len;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return result;
+}
+
+/**
+ * One read buffer per thread, reused across files (thousands of small session files would otherwise allocate a
+ * chunk each). It only grows while a line needs it, and never past maxLineBytes + 1.
+ */
+let spare: Buffer | null = null;
+function scratch(size: number): Buffer {
+  if (spare === null || spare.length < size) spare = Buffer.allocUnsafe(size);
+  return spare.length === size ? spare : spare.subarray(0, size);
+}
+
+function countTooLong(result: ReadLinesResult): void {
+  result.lines += 1;
+  result.tooLong += 1;
+  if (result.tooLongAt.length < 20) result.tooLongAt.push(result.lines);
+}
+
+/** Hands over the complete lines in buf[pos, lastNl]; returns the start of the first unconsumed byte (lastNl + 1). */
+function scan(
+  buf: Buffer,
+  pos: number,
+  lastNl: number,
+  base: number,
+  needle: Buffer | null,
+  result: ReadLinesResult,
+  onLine: LineHandler,
+): number {
+  while (pos <= lastNl) {
+    let start = pos;
+    if (needle !== null) {
+      const hit = buf.indexOf(needle, pos);
+      if (hit < 0 || hit > lastNl) {
+        result.lines += countNewlines(buf, pos, lastNl);
+        return lastNl + 1;
+      }
+      const lineStart = hit === 0 ? 0 : buf.lastIndexOf(NL, hit - 1) + 1;
+      if (lineStart > pos) {
+        result.lines += countNewlines(buf, pos, lineStart - 1);
+        start = lineStart;
+      }
+    }
+    const end = buf.indexOf(NL, start);
+    result.lines += 1;
+    onLine(buf, start, end, base + start, result.lines, false);
+    pos = end + 1;
+  }
+  return pos;
+}
+
+/** Newlines in buf[from, to] (inclusive). */
+function countNewlines(buf: Buffer, from: number, to: number): number {
+  let n = 0;
+  let i = buf.indexOf(NL, from);
+  while (i >= 0 && i <= to) {
+    n += 1;
+    i = buf.indexOf(NL, i + 1);
+  }
+  return n;
+}

@@ -1,0 +1,98 @@
+import { isRecord, readCount } from '../../usage/usage-fields.js';
+
+/** Scalar attribute values of an OTLP `KeyValue[]` (arrays and maps are not needed and not walked). */
+export type Attrs = Map<string, string | number | boolean>;
+
+export function attrs(list: unknown): Attrs {
+  const out: Attrs = new Map();
+  if (!Array.isArray(list)) return out;
+  for (const kv of list) {
+    if (!isRecord(kv) || typeof kv['key'] !== 'string') continue;
+    const v = scalar(kv['value']);
+    if (v !== undefined) out.set(kv['key'], v);
+  }
+  return out;
+}
+
+/** An `AnyValue`'s scalar: string, bool, int (a decimal string in OTLP/JSON; a number is accepted too), double. */
+export function scalar(value: unknown): string | number | boolean | undefined {
+  if (!isRecord(value)) return undefined;
+  if (typeof value['stringValue'] === 'string') return value['stringValue'];
+  if (typeof value['boolValue'] === 'boolean') return value['boolValue'];
+  const i = value['intValue'];
+  if (typeof i === 'string' && /^-?\d+$/.test(i)) return Number(i);
+  if (typeof i === 'number' && Number.isFinite(i)) return i;
+  const d = value['doubleValue'];
+  if (typeof d === 'number' && Number.isFinite(d)) return d;
+  if (typeof d === 'string' && d.trim() !== '' && Number.isFinite(Number(d))) return Number(d);
+  return undefined;
+}
+
+export const attrString = (a: Attrs, ...keys: string[]): string | null => {
+  for (const k of keys) {
+    const v = a.get(k);
+    if (typeof v === 'string' && v !== '') return v;
+    if (typeof v === 'number') return String(v);
+  }
+  return null;
+};
+
+/** A token count attribute (Claude Code sends some counts as strings). */
+export const attrCount = (a: Attrs, ...keys: string[]): number | undefined => {
+  for (const k of keys) {
+    const v = readCount(a.get(k));
+    if (v !== undefined) return v;
+  }
+  return undefined;
+};
+
+/** A 64-bit unix-nanosecond time (decimal string or number) as a decimal string, or null. */
+export function nanos(value: unknown): string | null {
+  if (typeof value === 'string' && /^\d+$/.test(value)) return value.replace(/^0+(?=\d)/, '');
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return BigInt(Math.round(value)).toString();
+  return null;
+}
+
+export const nanosToMs = (ns: string): number => Number(BigInt(ns) / 1_000_000n);
+
+/** A stable string of attributes for series identity: sorted `key=value` pairs. */
+export function attrsKey(a: Attrs, skip: ReadonlySet<string> = new Set()): string {
+  return [...a.entries()]
+    .filter(([k]) => !skip.has(k))
+    .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join('\u0001');
+}
+
+/** The catalogue provider id of a GenAI `gen_ai.provider.name` / `gen_ai.system` value. */
+export function catalogueProvider(name: string | null): string {
+  switch (name) {
+    case null:
+      return 'unknown';
+    case 'aws.bedrock':
+      return 'aws';
+    case 'gcp.vertex_ai':
+    case 'gcp.gemini':
+    case 'gcp.gen_ai':
+    case 'gemini':
+    case 'vertex_ai':
+      return 'google';
+    case 'azure.ai.openai':
+    case 'az.ai.openai':
+    case 'azure.ai.inference':
+      return 'azure';
+    default:
+      return name;
+  }
+}
+
+/** Who a resource (and its record) belongs to, from the standard and Claude Code attributes. */
+export function identityOf(resource: Attrs, record: Attrs = new Map()) {
+  const get = (...keys: string[]) => attrString(record, ...keys) ?? attrString(resource, ...keys);
+  return {
+    email: get('user.email', 'enduser.email'),
+    account: get('user.account_uuid', 'user.id', 'enduser.id'),
+    team: get('team.id'),
+    session: get('session.id', 'gen_ai.conversation.id'),
+  };
+}

@@ -1,0 +1,177 @@
+import type { OutcomeKind } from '../../outcomes/event.js';
+import { isRecord } from '../../usage/usage-fields.js';
+import { attrString, attrs, attrsKey, identityOf, nanos, nanosToMs, type Attrs } from './attributes.js';
+import { list } from './map-spans.js';
+import type { MappedBatch, OtelIdentity, OtelUsage } from './types.js';
+
+/**
+ * Claude Code metrics → usage and outcome events, in two steps around the store:
+ * 1. `extractPoints` reads every data point of the metrics this maps (sum, gauge, histogram; asInt or asDouble)
+ *    with its series identity and temporality;
+ * 2. the caller turns each point into an increase: a DELTA point is its own value; a CUMULATIVE point goes through
+ *    the store's counter series (`advanceCounters`: difference from the last value, reset → full value, replay → 0);
+ * 3. `buildFromPoints` makes the events: `claude_code.token.usage` points of one model and interval become one
+ *    usage event (types input/output/cacheRead/cacheCreation), priced by `claude_code.cost.usage` of the same model
+ *    and interval when sent; commits, pull requests, lines of code, sessions and edit decisions become outcomes.
+ * Ids come from series identity and timestamps, so a replayed DELTA batch maps to ids the store already has.
+ */
+export const AGGREGATION_TEMPORALITY_DELTA = 1;
+export const AGGREGATION_TEMPORALITY_CUMULATIVE = 2;
+
+const OUTCOME_METRICS: Record<string, OutcomeKind> = {
+  'claude_code.commit.count': 'commit',
+  'claude_code.pull_request.count': 'pull_request',
+  'claude_code.lines_of_code.count': 'lines_of_code',
+  'claude_code.session.count': 'session',
+  'claude_code.code_edit_tool.decision': 'edit_decision',
+};
+const TOKEN_METRIC = 'claude_code.token.usage';
+const COST_METRIC = 'claude_code.cost.usage';
+
+export interface MetricPoint {
+  metric: string;
+  seriesKey: string;
+  /** Resource identity plus the point's attributes except its type (groups a request's token types). */
+  groupKey: string;
+  resource: Attrs;
+  point: Attrs;
+  startNs: string;
+  timeNs: string;
+  value: number;
+  cumulative: boolean;
+}
+
+export function extractPoints(request: unknown): { points: MetricPoint[]; rejected: number } {
+  const points: MetricPoint[] = [];
+  let rejected = 0;
+  for (const rm of list(request, 'resourceMetrics')) {
+    const resource = attrs(isRecord(rm['resource']) ? rm['resource']['attributes'] : undefined);
+    const resourceKey = attrsKey(resource);
+    for (const sm of list(rm, 'scopeMetrics')) {
+      for (const metric of list(sm, 'metrics')) {
+        const name = typeof metric['name'] === 'string' ? metric['name'] : '';
+        if (name !== TOKEN_METRIC && name !== COST_METRIC && !(name in OUTCOME_METRICS)) continue;
+        const data = ['sum', 'gauge', 'histogram'].map((k) => metric[k]).find(isRecord);
+        if (data === undefined) {
+          rejected += 1;
+          continue;
+        }
+        // Gauges carry no temporality; a gauge of a counter is its current total, like CUMULATIVE.
+        const temporality = data['aggregationTemporality'];
+        const cumulative = temporality === AGGREGATION_TEMPORALITY_CUMULATIVE || temporality === 'AGGREGATION_TEMPORALITY_CUMULATIVE' || isRecord(metric['gauge']);
+        for (const dp of list(data, 'dataPoints')) {
+          const point = attrs(dp['attributes']);
+          const value = pointValue(dp);
+          const timeNs = nanos(dp['timeUnixNano']);
+          const startNs = nanos(dp['startTimeUnixNano']) ?? '0';
+          if (value === null || timeNs === null || value < 0) {
+            rejected += 1;
+            continue;
+          }
+          points.push({
+            metric: name,
+            seriesKey: `${name}\u0002${resourceKey}\u0002${attrsKey(point)}`,
+            groupKey: `${resourceKey}\u0002${attrsKey(point, new Set(['type']))}`,
+            resource,
+            point,
+            startNs,
+            timeNs,
+            value,
+            cumulative,
+          });
+        }
+      }
+    }
+  }
+  return { points, rejected };
+}
+
+/** asInt (decimal string or number), asDouble, or a histogram's sum. */
+function pointValue(dp: Record<string, unknown>): number | null {
+  for (const k of ['asInt', 'asDouble', 'sum']) {
+    const v = dp[k];
+    const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+    if (Number.isFinite(n)) return n;
+  }
+  return null;
+}
+
+const TOKEN_TYPES = new Set(['input', 'output', 'cacheRead', 'cacheCreation']);
+
+/**
+ * Events from points whose increase is known (`increase[i]` for `points[i]`). Usage of sessions in
+ * `coveredSessions` (their `api_request` log events are received, one per request) is left out: counting it here
+ * too would double it; their outcomes are kept.
+ */
+export function buildFromPoints(points: readonly MetricPoint[], increase: readonly number[], coveredSessions: (session: string) => boolean): MappedBatch {
+  const out: MappedBatch = { usage: [], outcomes: [], rejected: 0 };
+  const groups = new Map<string, OtelUsage>();
+  const costs = new Map<string, number>();
+  points.forEach((p, i) => {
+    const inc = increase[i] ?? 0;
+    if (inc <= 0) return;
+    const who = identityOf(p.resource, p.point);
+    const identity: OtelIdentity = { email: who.email, account: who.account, team: who.team };
+    const at = nanosToMs(p.timeNs);
+    const interval = p.cumulative ? p.timeNs : `${p.startNs}-${p.timeNs}`;
+    const kind = OUTCOME_METRICS[p.metric];
+    if (kind !== undefined) {
+      const a: Record<string, string> = {};
+      for (const [k, v] of p.point) if (['type', 'decision', 'language', 'tool_name', 'model'].includes(k)) a[k === 'tool_name' ? 'tool' : k] = String(v);
+      out.outcomes.push({ key: `${p.seriesKey}\u0002${interval}`, kind, count: inc, at, sessionId: who.session, identity, attrs: a });
+      return;
+    }
+    if (who.session !== null && coveredSessions(who.session)) return;
+    const groupKey = `${p.groupKey}\u0002${interval}`;
+    if (p.metric === COST_METRIC) {
+      costs.set(groupKey, (costs.get(groupKey) ?? 0) + inc);
+      return;
+    }
+    const type = attrString(p.point, 'type');
+    if (type === null || !TOKEN_TYPES.has(type)) {
+      out.rejected += 1;
+      return;
+    }
+    let u = groups.get(groupKey);
+    if (u === undefined) {
+      u = {
+        key: `ccm\u0002${groupKey}`,
+        at: p.cumulative ? at : nanosToMs(p.startNs === '0' ? p.timeNs : p.startNs),
+        endedAt: at,
+        provider: 'anthropic',
+        endpoint: 'messages',
+        model: attrString(p.point, 'model'),
+        usage: {
+          input: { total: 0, noCache: 0, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 },
+          output: { total: 0, text: 0, reasoning: 0 },
+          raw: {},
+        },
+        reportedCostUsd: null,
+        providerRequestId: null,
+        sessionId: who.session,
+        identity,
+        tags: ['claude-code', 'otel-metric'],
+        errorClass: null,
+      };
+      groups.set(groupKey, u);
+    }
+    const n = Math.round(inc);
+    (u.usage.raw as Record<string, number>)[type] = n;
+    if (type === 'output') {
+      u.usage.output.total += n;
+      u.usage.output.text += n;
+    } else {
+      u.usage.input.total += n;
+      if (type === 'input') u.usage.input.noCache += n;
+      else if (type === 'cacheRead') u.usage.input.cacheRead += n;
+      // Claude Code does not say which TTL; Anthropic's default is 5 minutes.
+      else u.usage.input.cacheWrite5m += n;
+    }
+  });
+  for (const [groupKey, u] of groups) {
+    const cost = costs.get(groupKey);
+    if (cost !== undefined) u.reportedCostUsd = cost;
+    out.usage.push(u);
+  }
+  return out;
+}

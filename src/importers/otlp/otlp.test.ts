@@ -1,0 +1,215 @@
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { supportsImports, type AuditStore } from '../../store/types.js';
+import { startHarness, type Harness } from '../../testing/harness.js';
+import { encodeProtobuf } from './proto.js';
+
+/** Payloads shaped as Claude Code's exporter (OpenTelemetry JS SDK) and GenAI-instrumented SDKs send them. */
+const kv = (key: string, v: string | number | boolean) => ({
+  key,
+  value: typeof v === 'string' ? { stringValue: v } : typeof v === 'boolean' ? { boolValue: v } : Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v },
+});
+const T0 = 1_775_700_000_000_000_000n; // 2026-04-09T01:46:40Z in ns
+const ns = (secondsAfter: number) => String(T0 + BigInt(secondsAfter) * 1_000_000_000n);
+const RESOURCE = { attributes: [kv('service.name', 'claude-code'), kv('service.version', '2.1.97'), kv('team.id', 'payments')] };
+const SESSION = [kv('session.id', 'sess-otel-1'), kv('user.email', 'ann@acme.dev'), kv('user.account_uuid', 'acct-1'), kv('organization.id', 'org-1')];
+
+function metrics(temporality: 1 | 2, start: number, end: number, values: { input: number; output: number; cacheRead: number; cacheCreation: number; cost: number; commits: number; added: number }, session = SESSION) {
+  const point = (v: number, extra: ReturnType<typeof kv>[] = []) => ({ attributes: [...session, ...extra], startTimeUnixNano: ns(start), timeUnixNano: ns(end), asDouble: v });
+  const sum = (name: string, unit: string, dataPoints: ReturnType<typeof point>[]) => ({ name, unit, sum: { dataPoints, aggregationTemporality: temporality, isMonotonic: true } });
+  const model = kv('model', 'claude-sonnet-4-6');
+  return {
+    resourceMetrics: [
+      {
+        resource: RESOURCE,
+        scopeMetrics: [
+          {
+            scope: { name: 'com.anthropic.claude_code', version: '2.1.97' },
+            metrics: [
+              sum('claude_code.token.usage', 'tokens', [
+                point(values.input, [kv('type', 'input'), model]),
+                point(values.output, [kv('type', 'output'), model]),
+                point(values.cacheRead, [kv('type', 'cacheRead'), model]),
+                point(values.cacheCreation, [kv('type', 'cacheCreation'), model]),
+              ]),
+              sum('claude_code.cost.usage', 'USD', [point(values.cost, [model])]),
+              sum('claude_code.commit.count', 'count', [point(values.commits)]),
+              sum('claude_code.lines_of_code.count', 'count', [point(values.added, [kv('type', 'added')]), point(3, [kv('type', 'removed')])]),
+              { name: 'claude_code.active_time.total', unit: 's', sum: { dataPoints: [point(12.5, [kv('type', 'cli')])], aggregationTemporality: temporality } },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+let h: Harness;
+let store: AuditStore;
+beforeAll(async () => {
+  h = await startHarness({
+    config: () => ({ identities: [{ match: { email: 'ann@acme.dev' }, user: 'ann', team: 'core' }] }),
+  });
+  if (!supportsImports(h.store)) throw new Error('the harness store must support imports');
+  store = h.store;
+});
+afterAll(async () => h.close());
+
+const post = (path: string, body: unknown, headers: Record<string, string> = {}, key: string | null = h.key) =>
+  fetch(`${h.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...headers },
+    body: body instanceof Uint8Array ? Buffer.from(body) : JSON.stringify(body),
+  });
+
+const otelEvents = async () => (await h.events()).filter((e) => e.source === 'otel');
+
+describe('OTLP/HTTP receiver', () => {
+  it('refuses requests without a Goodhart key and bodies that are not OTLP', async () => {
+    expect((await post('/v1/metrics', metrics(1, 0, 60, { input: 1, output: 1, cacheRead: 0, cacheCreation: 0, cost: 0, commits: 0, added: 0 }), {}, null)).status).toBe(401);
+    expect((await post('/v1/metrics', 'x', { 'content-encoding': 'gzip' })).status).toBe(400);
+    expect((await post('/v1/traces', new Uint8Array([0xff, 0xff, 0xff]), { 'content-type': 'application/x-protobuf' })).status).toBe(400);
+  });
+
+  it('maps Claude Code DELTA metrics to one priced usage event and outcomes; a replayed batch adds nothing', async () => {
+    const batch = metrics(1, 0, 60, { input: 1200, output: 340, cacheRead: 50_000, cacheCreation: 2_000, cost: 0.0321, commits: 2, added: 40 });
+    const res = await post('/v1/metrics', batch);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({});
+    expect((await post('/v1/metrics', batch)).status).toBe(200);
+    const events = await otelEvents();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      inputTokens: 1200 + 50_000 + 2_000,
+      cacheReadTokens: 50_000,
+      cacheWrite5mTokens: 2_000,
+      outputTokens: 340,
+      costUsd: 0.0321,
+      modelServed: 'claude-sonnet-4-6',
+      sessionId: 'sess-otel-1',
+      userId: 'ann',
+      teamId: 'core',
+      keyId: expect.any(String),
+      startedAt: Number(T0 / 1_000_000n),
+      endedAt: Number(T0 / 1_000_000n) + 60_000,
+    });
+    const outcomes = await store.listOutcomes({});
+    expect(outcomes.map((o) => [o.kind, o.count, o.attrs['type'] ?? null, o.userId]).sort()).toEqual([
+      ['commit', 2, null, 'ann'],
+      ['lines_of_code', 3, 'removed', 'ann'],
+      ['lines_of_code', 40, 'added', 'ann'],
+    ]);
+  });
+
+  it('turns CUMULATIVE points into increases: replays count nothing, a reset counts its new value', async () => {
+    const session = [kv('session.id', 'sess-cumulative'), kv('user.email', 'bob@acme.dev')];
+    const send = (end: number, input: number, commits: number) =>
+      post('/v1/metrics', metrics(2, 0, end, { input, output: 10, cacheRead: 0, cacheCreation: 0, cost: 0, commits, added: 0 }, session));
+    await send(60, 1000, 1);
+    await send(120, 1500, 1);
+    await send(120, 1500, 1); // an exporter retry of the same export
+    await send(180, 200, 3); // the input counter restarted from zero (lower than before)
+    const events = (await otelEvents()).filter((e) => e.sessionId === 'sess-cumulative');
+    // Each series on its own: output stayed at 10 throughout, so after its first point it adds nothing.
+    expect(events.map((e) => [e.inputTokens, e.outputTokens])).toEqual([
+      [1000, 10],
+      [500, 0],
+      [200, 0],
+    ]);
+    expect(events.every((e) => e.userId === 'bob@acme.dev' && e.teamId === 'payments')).toBe(true);
+    const commits = (await store.listOutcomes({ kind: 'commit' })).filter((o) => o.sessionId === 'sess-cumulative');
+    expect(commits.map((o) => o.count)).toEqual([1, 2]);
+  });
+
+  it('maps api_request log events (with or without the claude_code. prefix); metrics of those sessions are not counted twice', async () => {
+    const record = (name: string, seq: number, input: number) => ({
+      timeUnixNano: ns(300 + seq),
+      attributes: [
+        kv('event.name', name),
+        kv('event.timestamp', new Date(Number((T0 + BigInt(300 + seq) * 1_000_000_000n) / 1_000_000n)).toISOString()),
+        kv('event.sequence', seq),
+        kv('session.id', 'sess-logs'),
+        kv('user.email', 'ann@acme.dev'),
+        kv('prompt.id', 'p-1'),
+        kv('model', 'claude-opus-4-6'),
+        kv('input_tokens', String(input)),
+        kv('output_tokens', '250'),
+        kv('cache_read_tokens', '30000'),
+        kv('cache_creation_tokens', '1200'),
+        kv('cost_usd', '0.0789'),
+        kv('duration_ms', '4200'),
+      ],
+      body: { stringValue: name },
+    });
+    const logs = { resourceLogs: [{ resource: RESOURCE, scopeLogs: [{ scope: { name: 'com.anthropic.claude_code.events' }, logRecords: [record('claude_code.api_request', 1, 900), record('api_request', 2, 40), record('claude_code.user_prompt', 3, 0)] }] }] };
+    expect((await post('/v1/logs', logs)).status).toBe(200);
+    expect((await post('/v1/logs', logs)).status).toBe(200);
+    const session = [kv('session.id', 'sess-logs'), kv('user.email', 'ann@acme.dev')];
+    await post('/v1/metrics', metrics(1, 300, 360, { input: 940, output: 500, cacheRead: 60_000, cacheCreation: 2400, cost: 0.1578, commits: 1, added: 0 }, session));
+    const events = (await otelEvents()).filter((e) => e.sessionId === 'sess-logs');
+    expect(events.map((e) => [e.inputTokens, e.outputTokens, e.costUsd, e.tags])).toEqual([
+      [900 + 30_000 + 1200, 250, 0.0789, ['claude-code', 'otel-log']],
+      [40 + 30_000 + 1200, 250, 0.0789, ['claude-code', 'otel-log']],
+    ]);
+    expect(events[0]!.endedAt - events[0]!.startedAt).toBe(4200);
+    expect((await store.listOutcomes({ kind: 'commit' })).some((o) => o.sessionId === 'sess-logs')).toBe(true);
+  });
+
+  it('maps GenAI spans sent as gzipped protobuf; agent and tool spans are not counted', async () => {
+    const span = (spanId: string, op: string, extra: ReturnType<typeof kv>[]) => ({
+      traceId: '5b8efff798038103d269b633813fc60c',
+      spanId,
+      name: `${op} gpt-4o`,
+      kind: 3,
+      startTimeUnixNano: ns(1000),
+      endTimeUnixNano: ns(1002),
+      attributes: [kv('gen_ai.operation.name', op), ...extra],
+      status: {},
+    });
+    const traces = {
+      resourceSpans: [
+        {
+          resource: { attributes: [kv('service.name', 'support-bot'), kv('user.email', 'carol@acme.dev')] },
+          scopeSpans: [
+            {
+              scope: { name: 'opentelemetry.instrumentation.openai_v2' },
+              spans: [
+                span('eee19b7ec3c1b174', 'chat', [
+                  kv('gen_ai.provider.name', 'openai'),
+                  kv('gen_ai.request.model', 'gpt-4o'),
+                  kv('gen_ai.response.model', 'gpt-4o-2024-08-06'),
+                  kv('gen_ai.response.id', 'chatcmpl-123'),
+                  kv('gen_ai.usage.input_tokens', 1500),
+                  kv('gen_ai.usage.cache_read.input_tokens', 1024),
+                  kv('gen_ai.usage.output_tokens', 200),
+                  kv('gen_ai.conversation.id', 'conv-9'),
+                ]),
+                // Deprecated names from older instrumentations.
+                span('eee19b7ec3c1b175', 'chat', [kv('gen_ai.system', 'anthropic'), kv('gen_ai.request.model', 'claude-haiku-4-5'), kv('gen_ai.usage.prompt_tokens', 80), kv('gen_ai.usage.completion_tokens', 20)]),
+                span('eee19b7ec3c1b176', 'invoke_agent', [kv('gen_ai.usage.input_tokens', 1580), kv('gen_ai.usage.output_tokens', 220)]),
+                span('eee19b7ec3c1b177', 'execute_tool', [kv('gen_ai.tool.name', 'search')]),
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const body = gzipSync(encodeProtobuf('traces', traces));
+    const res = await post('/v1/traces', body, { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/x-protobuf');
+    await post('/v1/traces', body, { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' });
+    const spans = (await otelEvents()).filter((e) => e.tags.includes('otel-span')).sort((a, b) => b.inputTokens - a.inputTokens);
+    expect(spans.map((e) => [e.provider, e.modelServed, e.inputTokens, e.cacheReadTokens, e.outputTokens, e.userId, e.sessionId])).toEqual([
+      ['openai', 'gpt-4o-2024-08-06', 1500, 1024, 200, 'carol@acme.dev', 'conv-9'],
+      ['anthropic', 'claude-haiku-4-5', 80, 0, 20, 'carol@acme.dev', null],
+    ]);
+    expect(spans[0]!.costUsd).toBeGreaterThan(0);
+  });
+
+  it('reports malformed data points as a partial success', async () => {
+    const bad = { resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'claude_code.commit.count', sum: { aggregationTemporality: 1, dataPoints: [{ asInt: '1' }, { timeUnixNano: ns(5), asInt: 'x' }] } }] }] }] };
+    const res = await post('/v1/metrics', bad);
+    expect(await res.json()).toEqual({ partialSuccess: { rejectedDataPoints: '2', errorMessage: '2 malformed items skipped' } });
+  });
+});

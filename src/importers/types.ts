@@ -1,0 +1,83 @@
+import type { NormalisedUsage } from '../usage/types.js';
+import type { Endpoint } from '../usage/event.js';
+
+/** Sources read from agents' log files on disk. */
+export const FILE_SOURCES = ['claude-code', 'codex', 'gemini'] as const;
+export type FileSource = (typeof FILE_SOURCES)[number];
+
+/** Why a line produced no usage event. Every skipped line is counted under exactly one reason. */
+export const SKIP_REASONS = [
+  /** Carries no usage (user prompts, tool results, metadata): the normal case, not a problem. */
+  'no_usage',
+  /** The same request already counted (Claude Code's per-content-block lines, Codex's repeated totals). */
+  'duplicate',
+  'invalid_json',
+  /** Valid JSON, but not the shape the format documents (no timestamp, counts not numbers…). */
+  'bad_shape',
+  'too_long',
+  'too_deep',
+  /** Claude Code's `<synthetic>` model: messages it made up itself, never billed. */
+  'synthetic',
+  /** Claude Code's `isApiErrorMessage`: an error shown as a message, never billed. */
+  'api_error',
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+/** Problems worth showing with their file and line (not `no_usage` or `duplicate`). */
+export const PROBLEM_REASONS: ReadonlySet<SkipReason> = new Set(['invalid_json', 'bad_shape', 'too_long', 'too_deep']);
+
+/** One metered request read from a log line, before attribution and pricing. */
+export interface ParsedUsage {
+  /**
+   * What makes it unique within its source, for the deterministic event id: Claude Code's message id + request id,
+   * Codex's session + cumulative totals. Lines that carry nothing unique use their file and byte offset.
+   */
+  key: string;
+  /** Epoch ms. */
+  at: number;
+  provider: string;
+  endpoint: Endpoint;
+  model: string | null;
+  usage: NormalisedUsage;
+  providerRequestId: string | null;
+  sessionId: string | null;
+  cwd: string | null;
+  branch: string | null;
+  /** A git remote URL the log itself names (Codex's session_meta), else found from cwd. */
+  repoUrl: string | null;
+  tags: string[];
+  /** A cost the agent computed itself (old Claude Code `costUSD`); used when present. */
+  reportedCostUsd: number | null;
+  /** Billing multiplier (Claude Code `speed: "fast"`). */
+  priceMultiplier: number;
+}
+
+/** What a parser makes of one line: usage, a skip reason, or null for a line that only updated its context. */
+export type LineResult = ParsedUsage | SkipReason | null;
+
+export interface LineParser {
+  /** `where` names the line (`path@byteOffset`), for keys of lines that carry nothing unique. */
+  parse(line: string, where: string): LineResult;
+  /** The parser's state to resume from on the next incremental run (JSON-serialisable), or null. */
+  context(): unknown;
+}
+
+export interface FileImporter {
+  source: FileSource;
+  /**
+   * Bytes every line this importer needs contains; lines without them are counted and skipped undecoded.
+   * Null: every line is parsed.
+   */
+  needle: Buffer | null;
+  /** Where the agent writes its logs, from the environment (first match wins per root, duplicates removed). */
+  defaultRoots(env: NodeJS.ProcessEnv, home: string): string[];
+  /** Whether a file found under a root is one of this agent's logs. */
+  accepts(path: string): boolean;
+  /** A parser for one file, resuming from `context` (what `context()` returned last time) when given. */
+  newParser(path: string, context: unknown): LineParser;
+  /**
+   * For formats that are one JSON document per file (Gemini's `*.json` chats), not JSONL: all records in it.
+   * Such files are read whole (up to a size cap) whenever they change.
+   */
+  parseWholeFile?(path: string, text: string): LineResult[];
+}

@@ -1,0 +1,194 @@
+import { readFileSync } from 'node:fs';
+import { GoodhartError } from '../../errors.js';
+import type { OutcomeEvent } from '../../outcomes/event.js';
+import type { AuditStore } from '../../store/types.js';
+import type { EventSource, UsageEvent } from '../../usage/event.js';
+import type { Pricer } from '../../usage/pricing.js';
+import { resolveIdentity, type Identity } from '../attribution.js';
+import { stableId } from '../ids.js';
+import { createPriceMemo } from '../price-memo.js';
+import { addProblem, countSkip, emptySummary, type ImportSummary } from '../summary.js';
+import type { ApiUsageRow, ConvertedPage, UsageApi } from './types.js';
+import type { GoodhartConfig } from '../../config/schema.js';
+
+/**
+ * Pages through a provider's usage API (or reads saved responses) and writes one event per usage row, priced at
+ * per-request rates (see PriceMemo.priceAggregate), plus outcome events. Ids are derived from each row's bucket and
+ * grouping, so importing an overlapping range again only adds what is new.
+ */
+export interface UsageApiImportOptions {
+  api: UsageApi & { eventSource: EventSource };
+  store: AuditStore;
+  pricer: Pricer;
+  rules: Pick<GoodhartConfig, 'identities' | 'users'>;
+  adminKey?: string | undefined;
+  baseUrl?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  /** Saved responses to read instead of calling the API. */
+  files?: readonly string[];
+  fetch?: typeof fetch;
+  env?: NodeJS.ProcessEnv;
+  now?: () => number;
+  /** Retries of a 429/5xx response, with backoff (Retry-After honoured). */
+  retries?: number;
+}
+
+export type UsageApiSummary = ImportSummary & { reportedCostUsd: number; pricedCostUsd: number; outcomesAdded: number };
+
+const MAX_PAGES = 10_000;
+
+export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<UsageApiSummary> {
+  const started = performance.now();
+  const now = opts.now ?? Date.now;
+  const summary: UsageApiSummary = { ...emptySummary(opts.api.eventSource), reportedCostUsd: 0, pricedCostUsd: 0, outcomesAdded: 0 };
+  const memo = createPriceMemo(opts.pricer);
+  const events = new Map<string, UsageEvent>();
+  const outcomes: OutcomeEvent[] = [];
+  let rows = 0;
+
+  const take = (page: ConvertedPage, where: string): void => {
+    summary.linesRead += page.rows.length + page.bad;
+    if (page.bad > 0) {
+      countSkip(summary, 'bad_shape', page.bad);
+      addProblem(summary, where, 0, `${page.bad} result rows not in the documented shape`);
+    }
+    summary.reportedCostUsd += page.reportedCostUsd;
+    for (const row of page.rows) {
+      rows += 1;
+      const e = toEvent(opts.api.eventSource, row, memo, opts.rules);
+      summary.pricedCostUsd += e.costUsd ?? 0;
+      events.set(e.id, e);
+    }
+    for (const o of page.outcomes) {
+      const who = resolveIdentity({ email: o.email, apiKey: o.apiKey }, opts.rules);
+      const { email: _e, apiKey: _k, ...rest } = o;
+      outcomes.push({ ...rest, userId: who.userId, teamId: who.teamId });
+    }
+  };
+
+  if (opts.files !== undefined && opts.files.length > 0) {
+    for (const file of opts.files) {
+      summary.files += 1;
+      summary.filesRead += 1;
+      let body: unknown;
+      try {
+        const text = readFileSync(file, 'utf8');
+        summary.bytesRead += Buffer.byteLength(text);
+        body = JSON.parse(text);
+      } catch (err) {
+        countSkip(summary, err instanceof SyntaxError ? 'invalid_json' : 'bad_shape');
+        addProblem(summary, file, 0, err instanceof SyntaxError ? 'invalid_json' : `unreadable: ${String(err)}`);
+        continue;
+      }
+      for (const page of Array.isArray(body) ? body : [body]) take(opts.api.convertPage(page), file);
+    }
+  } else {
+    const env = opts.env ?? process.env;
+    const key = opts.adminKey ?? env[opts.api.keyEnv];
+    if (key === undefined || key.trim() === '') {
+      throw new GoodhartError('config_invalid', 500, `No admin key. Pass --admin-key or set ${opts.api.keyEnv} (an organization admin key, not a project API key), or import saved responses with --file.`);
+    }
+    const until = opts.until === undefined ? new Date(now()) : parseDate(opts.until, '--until');
+    const since = opts.since === undefined ? new Date(until.getTime() - 30 * 86_400_000) : parseDate(opts.since, '--since');
+    const doFetch = opts.fetch ?? fetch;
+    for (const first of opts.api.requests(opts.baseUrl ?? opts.api.defaultBaseUrl, since, until)) {
+      let url: URL | null = first;
+      for (let n = 0; url !== null && n < MAX_PAGES; n++) {
+        const body = await getJson(doFetch, url, opts.api.headers(key), opts.retries ?? 3);
+        summary.filesRead += 1;
+        const page = opts.api.convertPage(body);
+        take(page, url.pathname);
+        url = page.hasMore && page.nextPage !== null ? opts.api.nextUrl(first, page.nextPage) : null;
+      }
+    }
+    summary.files = summary.filesRead;
+  }
+
+  const all = [...events.values()];
+  if (all.length > 0) {
+    const r = await opts.store.commitImportBatch({ events: all, states: [] });
+    summary.eventsAdded = r.inserted;
+    summary.eventsUpdated = r.replaced;
+  }
+  summary.duplicates = rows - summary.eventsAdded;
+  summary.outcomesAdded = await opts.store.insertOutcomes(outcomes);
+  summary.durationMs = Math.round(performance.now() - started);
+  return summary;
+}
+
+function toEvent(source: EventSource, row: ApiUsageRow, memo: ReturnType<typeof createPriceMemo>, rules: UsageApiImportOptions['rules']): UsageEvent {
+  const identity: Identity = { account: row.account, apiKey: row.apiKey, email: row.email };
+  const who = resolveIdentity(identity, rules);
+  const catalogue = row.model === null ? null : memo.priceAggregate(row.usage, row.model, row.provider, row.at, row.longContext);
+  const u = row.usage;
+  return {
+    id: stableId(source, row.key),
+    source,
+    providerRequestId: null,
+    startedAt: row.at,
+    firstTokenAt: null,
+    endedAt: row.endedAt,
+    userId: who.userId,
+    teamId: who.teamId,
+    projectId: row.projectId,
+    keyId: null,
+    sessionId: null,
+    tags: row.tags,
+    repo: null,
+    branch: null,
+    provider: row.provider,
+    endpoint: row.provider === 'openai' ? 'chat.completions' : 'messages',
+    modelRequested: row.model,
+    modelServed: row.model,
+    inputTokens: u.input.total,
+    cacheReadTokens: u.input.cacheRead,
+    cacheWrite5mTokens: u.input.cacheWrite5m,
+    cacheWrite1hTokens: u.input.cacheWrite1h,
+    outputTokens: u.output.total,
+    reasoningTokens: u.output.reasoning,
+    costUsd: row.reportedCostUsd ?? (catalogue === null ? null : catalogue * row.priceMultiplier),
+    usageEstimated: false,
+    status: 200,
+    errorClass: null,
+    streamed: false,
+    clientAborted: false,
+    rawUsage: JSON.stringify(u.raw),
+  };
+}
+
+function parseDate(value: string, option: string): Date {
+  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+  if (!Number.isFinite(ms)) throw new GoodhartError('invalid_request', 400, `${option}: "${value}" is not a date. Use YYYY-MM-DD or ISO 8601.`);
+  return new Date(ms);
+}
+
+async function getJson(doFetch: typeof fetch, url: URL, headers: Record<string, string>, retries: number): Promise<unknown> {
+  for (let attempt = 0; ; attempt++) {
+    let res: Response;
+    try {
+      res = await doFetch(url, { headers, signal: AbortSignal.timeout(60_000) });
+    } catch (cause) {
+      if (attempt < retries) {
+        await sleep(backoff(attempt, null));
+        continue;
+      }
+      throw new GoodhartError('upstream_unreachable', 502, `Cannot reach ${url.origin}: ${String(cause)}. Check --base-url and the network.`, { cause, retryable: true });
+    }
+    if (res.ok) return res.json();
+    const text = await res.text().catch(() => '');
+    if ((res.status === 429 || res.status >= 500) && attempt < retries) {
+      await sleep(backoff(attempt, res.headers.get('retry-after')));
+      continue;
+    }
+    const hint = res.status === 401 || res.status === 403 ? ' The admin key was refused: it must be an organization admin key (sk-admin-… / sk-ant-admin…).' : '';
+    throw new GoodhartError('upstream_error', 502, `${url.pathname} answered ${res.status}: ${text.slice(0, 300)}.${hint}`);
+  }
+}
+
+function backoff(attempt: number, retryAfter: string | null): number {
+  const s = retryAfter === null ? NaN : Number(retryAfter);
+  return Number.isFinite(s) ? Math.min(s * 1000, 60_000) : Math.min(500 * 2 ** attempt, 10_000);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,53 @@
+import type { OutcomeEvent } from '../../outcomes/event.js';
+import type { NormalisedUsage } from '../../usage/types.js';
+
+/** One row of a provider's usage report (a model's usage in one time bucket for one grouping), before pricing. */
+export interface ApiUsageRow {
+  /** Bucket start + every grouping value: unique within the source, stable across re-imports. */
+  key: string;
+  /** Bucket start and end, epoch ms. */
+  at: number;
+  endedAt: number;
+  provider: string;
+  model: string | null;
+  usage: NormalisedUsage;
+  /** Who, as the provider names them: user or account id, API key id or name, email. */
+  account: string | null;
+  apiKey: string | null;
+  email: string | null;
+  projectId: string | null;
+  tags: string[];
+  /** Cost the provider itself reported for the row (Claude Code analytics' estimate), USD. */
+  reportedCostUsd: number | null;
+  /** Billing multiplier on catalogue prices (Batch API: 0.5). */
+  priceMultiplier: number;
+  /** Anthropic's `context_window: "200k-1M"`: priced at the long-context rates. */
+  longContext: boolean;
+}
+
+/** What one page of a usage or cost API response holds. */
+export interface ConvertedPage {
+  rows: ApiUsageRow[];
+  /** Outcome events without attribution (Claude Code analytics), keyed like rows. */
+  outcomes: (Omit<OutcomeEvent, 'userId' | 'teamId'> & { email: string | null; apiKey: string | null })[];
+  /** USD the provider's cost report states for the page (cost endpoints), compared against the priced rows. */
+  reportedCostUsd: number;
+  /** Result rows that were not the documented shape. */
+  bad: number;
+  hasMore: boolean;
+  nextPage: string | null;
+}
+
+export interface UsageApi {
+  /** Shown in `goodhart import --help`. */
+  description: string;
+  /** Environment variable holding the admin key. */
+  keyEnv: string;
+  defaultBaseUrl: string;
+  /** The first request of each series to page through, for the time range. */
+  requests(baseUrl: string, since: Date, until: Date): URL[];
+  headers(adminKey: string): Record<string, string>;
+  /** The next page's URL (`page=<cursor>` on the same request). */
+  nextUrl(url: URL, cursor: string): URL;
+  convertPage(page: unknown): ConvertedPage;
+}

@@ -1,0 +1,221 @@
+import { writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GoodhartError } from '../../errors.js';
+import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { createPricer } from '../../usage/pricing.js';
+import { tempDir } from '../testing.js';
+import { USAGE_APIS } from './registry.js';
+import { runUsageApiImport, type UsageApiImportOptions } from './run.js';
+
+/** Recorded responses in the documented shapes, replayed by a local server (pagination and a 429 included). */
+const DAY = 1_775_692_800; // 2026-04-09T00:00:00Z
+const openaiUsagePages: Record<string, unknown> = {
+  first: {
+    object: 'page',
+    data: [
+      {
+        object: 'bucket',
+        start_time: DAY,
+        end_time: DAY + 86_400,
+        results: [
+          { object: 'organization.usage.completions.result', input_tokens: 1_000_000, input_cached_tokens: 400_000, output_tokens: 100_000, num_model_requests: 420, project_id: 'proj_web', user_id: 'user-ann', api_key_id: 'key_1', model: 'gpt-4o-2024-08-06', batch: false },
+          { object: 'organization.usage.completions.result', input_tokens: 1_000_000, input_cached_tokens: 400_000, output_tokens: 100_000, num_model_requests: 10, project_id: 'proj_web', user_id: 'user-ann', api_key_id: 'key_1', model: 'gpt-4o-2024-08-06', batch: true },
+        ],
+      },
+    ],
+    has_more: true,
+    next_page: 'page_AAA',
+  },
+  page_AAA: {
+    object: 'page',
+    data: [
+      {
+        object: 'bucket',
+        start_time: DAY + 86_400,
+        end_time: DAY + 2 * 86_400,
+        results: [
+          { object: 'organization.usage.completions.result', input_tokens: 20_000, input_cached_tokens: 0, output_tokens: 5_000, num_model_requests: 3, project_id: 'proj_api', user_id: null, api_key_id: 'key_2', model: 'gpt-4o-mini-2024-07-18', batch: false },
+          { object: 'organization.usage.completions.result', input_tokens: 'lots' },
+        ],
+      },
+    ],
+    has_more: false,
+    next_page: null,
+  },
+};
+const openaiCosts = {
+  object: 'page',
+  data: [{ object: 'bucket', start_time: DAY, end_time: DAY + 86_400, results: [{ object: 'organization.costs.result', amount: { value: 4.5, currency: 'usd' }, line_item: 'gpt-4o', project_id: 'proj_web' }] }],
+  has_more: false,
+  next_page: null,
+};
+const anthropicUsage = {
+  data: [
+    {
+      starting_at: '2026-04-09T00:00:00Z',
+      ending_at: '2026-04-10T00:00:00Z',
+      results: [
+        { uncached_input_tokens: 2_000_000, cache_creation: { ephemeral_1h_input_tokens: 0, ephemeral_5m_input_tokens: 1_000_000 }, cache_read_input_tokens: 10_000_000, output_tokens: 500_000, server_tool_use: { web_search_requests: 4 }, api_key_id: 'apikey_01', workspace_id: 'wrkspc_01', model: 'claude-sonnet-4-6', service_tier: 'standard', context_window: '0-200k' },
+        { uncached_input_tokens: 1_000_000, cache_creation: { ephemeral_1h_input_tokens: 0, ephemeral_5m_input_tokens: 0 }, cache_read_input_tokens: 0, output_tokens: 100_000, api_key_id: 'apikey_01', workspace_id: 'wrkspc_01', model: 'claude-sonnet-4-6', service_tier: 'batch', context_window: '0-200k' },
+      ],
+    },
+  ],
+  has_more: false,
+  next_page: null,
+};
+const anthropicCosts = {
+  data: [{ starting_at: '2026-04-09T00:00:00Z', ending_at: '2026-04-10T00:00:00Z', results: [{ currency: 'USD', amount: '2025.50', workspace_id: 'wrkspc_01', description: 'Claude Sonnet 4.6 Usage - Input Tokens' }] }],
+  has_more: false,
+  next_page: null,
+};
+const claudeCodeDay = (page: 1 | 2) => ({
+  data:
+    page === 1
+      ? [
+          {
+            date: '2026-04-09T00:00:00Z',
+            actor: { type: 'user_actor', email_address: 'ann@acme.dev' },
+            organization_id: 'org-1',
+            customer_type: 'api',
+            terminal_type: 'vscode',
+            core_metrics: { num_sessions: 3, lines_of_code: { added: 120, removed: 30 }, commits_by_claude_code: 4, pull_requests_by_claude_code: 1 },
+            tool_actions: { edit_tool: { accepted: 10, rejected: 2 }, write_tool: { accepted: 3, rejected: 0 } },
+            model_breakdown: [{ model: 'claude-sonnet-4-6', tokens: { input: 1000, output: 2000, cache_read: 30_000, cache_creation: 4000 }, estimated_cost: { currency: 'USD', amount: 612 } }],
+          },
+        ]
+      : [{ date: '2026-04-09T00:00:00Z', actor: { type: 'api_actor', api_key_name: 'ci-bot' }, core_metrics: { commits_by_claude_code: 1 }, model_breakdown: [] }],
+  has_more: page === 1,
+  next_page: page === 1 ? 'cc_page_2' : null,
+});
+
+const seen: { path: string; headers: IncomingMessage['headers'] }[] = [];
+let server: Server;
+let base = '';
+let throttled = false;
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    seen.push({ path: `${url.pathname}${url.search}`, headers: req.headers });
+    const send = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (url.pathname === '/v1/organization/usage/completions') {
+      // The first call is rate limited once: the importer must wait and retry.
+      if (!throttled) {
+        throttled = true;
+        res.writeHead(429, { 'retry-after': '0' }).end('{"error":{"message":"slow down"}}');
+        return;
+      }
+      return send(openaiUsagePages[url.searchParams.get('page') ?? 'first']);
+    }
+    if (url.pathname === '/v1/organization/costs') return send(openaiCosts);
+    if (url.pathname === '/v1/organizations/usage_report/messages') return send(anthropicUsage);
+    if (url.pathname === '/v1/organizations/cost_report') return send(anthropicCosts);
+    if (url.pathname === '/v1/organizations/usage_report/claude_code') {
+      if (url.searchParams.get('starting_at') !== '2026-04-09') return send({ data: [], has_more: false, next_page: null });
+      return send(claudeCodeDay(url.searchParams.get('page') === 'cc_page_2' ? 2 : 1));
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+const { dir, cleanup } = tempDir('usage-api');
+afterAll(cleanup);
+let n = 0;
+const run = (source: keyof typeof USAGE_APIS, store: SqliteStore, extra: Partial<UsageApiImportOptions> = {}) =>
+  runUsageApiImport({
+    api: USAGE_APIS[source],
+    store,
+    pricer: createPricer(),
+    rules: { identities: [{ match: { email: 'ann@acme.dev' }, user: 'ann', team: 'core' }, { match: { account: 'user-ann' }, user: 'ann', team: 'core' }], users: [] },
+    adminKey: 'sk-admin-test',
+    baseUrl: source === 'openai-usage' ? `${base}/v1` : base,
+    since: '2026-04-09',
+    until: '2026-04-11',
+    env: {},
+    ...extra,
+  });
+
+describe('provider usage API importers', () => {
+  it('OpenAI: pages through usage (after a 429), one event per row, batch at half price, costs for comparison', async () => {
+    const store = new SqliteStore(join(dir, `o-${++n}.db`));
+    const s = await run('openai-usage', store);
+    expect(s).toMatchObject({ source: 'openai-usage', eventsAdded: 3, linesRead: 4, skipped: { bad_shape: 1 }, reportedCostUsd: 4.5 });
+    const usagePaths = seen.filter((x) => x.path.startsWith('/v1/organization/usage/completions'));
+    expect(usagePaths.map((x) => new URL(x.path, 'http://x').searchParams.get('page'))).toEqual([null, null, 'page_AAA']);
+    expect(usagePaths[0]!.headers.authorization).toBe('Bearer sk-admin-test');
+    expect(new URL(usagePaths[0]!.path, 'http://x').searchParams.getAll('group_by[]')).toEqual(['project_id', 'user_id', 'api_key_id', 'model', 'batch']);
+    const events = (await store.listEvents({})).sort((a, b) => b.inputTokens - a.inputTokens || (b.costUsd ?? 0) - (a.costUsd ?? 0));
+    // gpt-4o: 600k uncached × $2.50/M + 400k cached × $1.25/M + 100k output × $10/M = $3.00; batch half.
+    expect(events.map((e) => [e.modelServed, e.inputTokens, e.cacheReadTokens, e.outputTokens, Math.round(e.costUsd! * 1e6) / 1e6, e.userId, e.teamId, e.projectId])).toEqual([
+      ['gpt-4o-2024-08-06', 1_000_000, 400_000, 100_000, 3, 'ann', 'core', 'proj_web'],
+      ['gpt-4o-2024-08-06', 1_000_000, 400_000, 100_000, 1.5, 'ann', 'core', 'proj_web'],
+      ['gpt-4o-mini-2024-07-18', 20_000, 0, 5_000, 0.006, 'key_2', null, 'proj_api'],
+    ]);
+    expect(events[0]!.tags).toEqual(['requests=420']);
+    // An overlapping re-import adds nothing.
+    throttled = true;
+    expect(await run('openai-usage', store)).toMatchObject({ eventsAdded: 0, duplicates: 3 });
+    await store.close();
+  });
+
+  it('Anthropic: disjoint buckets, 5m/1h writes, per-request rates for a daily sum, batch at half price, cents', async () => {
+    const store = new SqliteStore(join(dir, `a-${++n}.db`));
+    const s = await run('anthropic-usage', store);
+    expect(s).toMatchObject({ eventsAdded: 2, reportedCostUsd: 20.255 });
+    const hit = seen.find((x) => x.path.startsWith('/v1/organizations/usage_report/messages'))!;
+    expect(hit.headers['x-api-key']).toBe('sk-admin-test');
+    expect(hit.headers['anthropic-version']).toBe('2023-06-01');
+    const events = (await store.listEvents({})).sort((a, b) => b.inputTokens - a.inputTokens);
+    // 2M × $3 + 10M × $0.30 + 1M × $3.75 + 0.5M × $15 per million = $20.25 (never repriced at a long-context tier).
+    expect(events.map((e) => [e.inputTokens, e.cacheWrite5mTokens, e.outputTokens, Math.round(e.costUsd! * 1e6) / 1e6, e.userId, e.projectId])).toEqual([
+      [13_000_000, 1_000_000, 500_000, 20.25, 'apikey_01', 'wrkspc_01'],
+      [1_000_000, 0, 100_000, 2.25, 'apikey_01', 'wrkspc_01'],
+    ]);
+    await store.close();
+  });
+
+  it("Claude Code analytics: one call per day, paged; Anthropic's estimate as the cost; outcomes", async () => {
+    const store = new SqliteStore(join(dir, `c-${++n}.db`));
+    const s = await run('anthropic-claude-code', store);
+    expect(s).toMatchObject({ source: 'anthropic-usage', eventsAdded: 1, outcomesAdded: 9 });
+    const days = seen.filter((x) => x.path.startsWith('/v1/organizations/usage_report/claude_code')).map((x) => new URL(x.path, 'http://x').searchParams);
+    expect(days.map((p) => [p.get('starting_at'), p.get('page')])).toEqual([
+      ['2026-04-09', null],
+      ['2026-04-09', 'cc_page_2'],
+      ['2026-04-10', null],
+    ]);
+    const [e] = await store.listEvents({});
+    expect(e).toMatchObject({ userId: 'ann', teamId: 'core', inputTokens: 35_000, cacheReadTokens: 30_000, cacheWrite5mTokens: 4000, outputTokens: 2000, costUsd: 6.12, tags: ['claude-code-analytics'] });
+    const outcomes = await store.listOutcomes({});
+    const summary = outcomes.map((o) => `${o.userId}:${o.kind}:${o.count}:${o.attrs['type'] ?? o.attrs['decision'] ?? ''}`).sort();
+    expect(summary).toEqual([
+      'ann:commit:4:',
+      'ann:edit_decision:10:accept',
+      'ann:edit_decision:2:reject',
+      'ann:edit_decision:3:accept',
+      'ann:lines_of_code:120:added',
+      'ann:lines_of_code:30:removed',
+      'ann:pull_request:1:',
+      'ann:session:3:',
+      'ci-bot:commit:1:',
+    ]);
+    await store.close();
+  });
+
+  it('reads saved responses with --file and needs no key for them; without either it says how to fix it', async () => {
+    const store = new SqliteStore(join(dir, `f-${++n}.db`));
+    const file = join(dir, 'saved-openai.json');
+    writeFileSync(file, JSON.stringify([openaiUsagePages['first'], openaiUsagePages['page_AAA'], openaiCosts]));
+    const s = await run('openai-usage', store, { files: [file], adminKey: undefined });
+    expect(s).toMatchObject({ files: 1, eventsAdded: 3, reportedCostUsd: 4.5 });
+    const err = await run('anthropic-usage', store, { adminKey: undefined }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GoodhartError);
+    expect((err as Error).message).toMatch(/--admin-key or set ANTHROPIC_ADMIN_KEY/);
+    await store.close();
+  });
+});

@@ -1,0 +1,66 @@
+import { Worker } from 'node:worker_threads';
+import type { WorkerMessage } from './file-worker.js';
+import type { FileResult, FileTask } from './process-file.js';
+import type { WorkerRecipe } from './worker-recipe.js';
+
+/**
+ * Runs file tasks on worker threads that also write the events (see file-worker.ts), several tasks in flight per
+ * worker so none waits while the main thread is busy. Yields each file's result (without events) as it finishes;
+ * returns the insert totals. A worker error fails the import; what was committed stays valid (ids are
+ * deterministic and offsets are written with their events).
+ */
+export async function runInWorkers(
+  tasks: readonly FileTask[],
+  recipe: WorkerRecipe,
+  count: number,
+  onFile: (r: FileResult) => Promise<void> | void,
+): Promise<{ inserted: number; replaced: number }> {
+  const workers = Array.from({ length: Math.max(1, Math.min(count, tasks.length)) }, () => startWorker(recipe));
+  const IN_FLIGHT = 4;
+  let next = 0;
+  const totals = { inserted: 0, replaced: 0 };
+  try {
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            let inFlight = 0;
+            const feed = (): void => {
+              while (inFlight < IN_FLIGHT && next < tasks.length) {
+                w.postMessage(tasks[next++]);
+                inFlight += 1;
+              }
+              if (inFlight === 0) w.postMessage('finish');
+            };
+            w.on('message', (m: WorkerMessage) => {
+              if (m.kind === 'file') {
+                inFlight -= 1;
+                Promise.resolve(onFile(m.result)).then(feed, reject);
+              } else if (m.kind === 'done') {
+                totals.inserted += m.inserted;
+                totals.replaced += m.replaced;
+                resolve();
+              } else reject(new Error(`import worker failed: ${m.message}`));
+            });
+            w.on('error', reject);
+            w.on('exit', (code) => (code === 0 ? undefined : reject(new Error(`import worker exited with code ${code}`))));
+            feed();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return totals;
+}
+
+/**
+ * Built, the worker is file-worker.js next to this file. Run from sources under tsx (development, benchmarks), the
+ * worker thread does not inherit tsx's loader hooks, so it registers them before importing file-worker.ts.
+ */
+function startWorker(recipe: WorkerRecipe): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./file-worker.js', import.meta.url), { workerData: recipe });
+  const script = new URL('./file-worker.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(script)}); });`;
+  return new Worker(boot, { eval: true, workerData: recipe });
+}

@@ -1,0 +1,35 @@
+import type { GoodhartConfig } from '../config/schema.js';
+import { createPricer, type ModelPriceOverride } from '../usage/pricing.js';
+import { createLocalAttributor } from './attribution.js';
+import { createGitLookup } from './git-info.js';
+import { createPriceMemo } from './price-memo.js';
+import type { FileContext } from './process-file.js';
+import { FILE_IMPORTERS } from './registry.js';
+import type { FileSource } from './types.js';
+
+/**
+ * Everything a file import needs, as plain data, so worker threads can build the same FileContext as the main
+ * thread (functions do not cross thread boundaries).
+ */
+export interface WorkerRecipe {
+  source: FileSource;
+  config: Pick<GoodhartConfig, 'identities' | 'users' | 'projects'>;
+  priceOverrides: Record<string, ModelPriceOverride>;
+  identity: { osUser: string | null; account: string | null };
+  /** ~/.gitconfig, for `user.email`; null: repository configs only. */
+  globalGitConfig: string | null;
+  maxLineBytes?: number | undefined;
+  maxWholeFileBytes: number;
+  /** The SQLite file workers write to (their own connections). Without it, imports run on the main thread. */
+  dbPath?: string | undefined;
+}
+
+export function contextFromRecipe(r: WorkerRecipe): FileContext {
+  return {
+    importer: FILE_IMPORTERS[r.source],
+    memo: createPriceMemo(createPricer(r.priceOverrides)),
+    attribute: createLocalAttributor(r.config, r.identity, createGitLookup(r.globalGitConfig === null ? {} : { globalConfig: r.globalGitConfig })),
+    maxLineBytes: r.maxLineBytes,
+    maxWholeFileBytes: r.maxWholeFileBytes,
+  };
+}

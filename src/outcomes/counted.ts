@@ -1,0 +1,97 @@
+import type { OutcomeEvent, OutcomeKind } from './event.js';
+import type { Who } from './people.js';
+
+/**
+ * Which stored outcomes count as shipped work. Pure; applied when metrics are computed, never at import, so a
+ * changed revert window or people mapping applies to all history at once.
+ *
+ * - Shipped work is commits, merged pull requests, closed tickets, deployments and custom outcomes. Telemetry
+ *   counts (lines of code, sessions, edit decisions, pull requests *opened*) describe activity, not outcomes.
+ * - A revert never counts, and a commit or merged pull request reverted within `revertWindowMs` stops counting.
+ * - Claude Code's OTel commit counts are a fallback: used for a person and week only when git or a webhook
+ *   reported none of their commits that week (they describe the same commits).
+ * - People are resolved again from the author recorded with the outcome (`attrs.authorEmail` / `authorLogin`).
+ */
+export const SHIPPED_KINDS = ['commit', 'pull_request_merged', 'ticket_closed', 'deployment', 'custom'] as const satisfies readonly OutcomeKind[];
+export type ShippedKind = (typeof SHIPPED_KINDS)[number];
+
+export interface CountedOutcome extends OutcomeEvent {
+  kind: ShippedKind;
+  tickets: string[];
+}
+
+export interface CountedResult {
+  counted: CountedOutcome[];
+  /** Commits and pull requests that were reverted within the window. */
+  reverted: OutcomeEvent[];
+  reverts: number;
+  /** OTel commit counts left out because git or a webhook reported that person's commits that week. */
+  telemetryReplaced: number;
+}
+
+const WEEK_MS = 7 * 86_400_000;
+/** Monday 00:00 UTC of the week `at` is in (epoch 0 was a Thursday). */
+export function weekStart(at: number): number {
+  return Math.floor((at - 4 * 86_400_000) / WEEK_MS) * WEEK_MS + 4 * 86_400_000;
+}
+
+const isShipped = (k: OutcomeKind): k is ShippedKind => (SHIPPED_KINDS as readonly string[]).includes(k);
+
+export function countOutcomes(
+  all: readonly OutcomeEvent[],
+  opts: { revertWindowMs: number; resolve?: (p: { email?: string | null; login?: string | null; host?: string | null }) => Who; teamOf?: (userId: string) => string | null },
+): CountedResult {
+  const people = all.map((o) => reattribute(o, opts));
+  // Reverts name the sha in full, or abbreviated (7+ characters): index by repository and the first 7.
+  const revertsOf = new Map<string, { sha: string; at: number }[]>();
+  const key = (repo: string | null, sha: string): string => `${repo ?? ''}\u0000${sha.slice(0, 7).toLowerCase()}`;
+  for (const o of people) {
+    if (!o.revertsSha) continue;
+    const list = revertsOf.get(key(o.repo, o.revertsSha)) ?? [];
+    list.push({ sha: o.revertsSha.toLowerCase(), at: o.at });
+    revertsOf.set(key(o.repo, o.revertsSha), list);
+  }
+  const reverted = new Set<string>();
+  const revertedList: OutcomeEvent[] = [];
+  for (const o of people) {
+    if (!o.sha || o.revertsSha || (o.kind !== 'commit' && o.kind !== 'pull_request_merged')) continue;
+    const sha = o.sha.toLowerCase();
+    const hit = revertsOf.get(key(o.repo, sha))?.some((r) => sha.startsWith(r.sha) && r.at >= o.at && r.at - o.at <= opts.revertWindowMs);
+    if (hit === true) {
+      reverted.add(o.id);
+      revertedList.push(o);
+    }
+  }
+  const gitWeeks = new Set<string>();
+  for (const o of people) if (o.kind === 'commit' && o.source !== 'otel') gitWeeks.add(`${o.userId ?? ''}\u0000${weekStart(o.at)}`);
+  let telemetryReplaced = 0;
+  let reverts = 0;
+  const counted: CountedOutcome[] = [];
+  for (const o of people) {
+    if (!isShipped(o.kind)) continue;
+    if (o.revertsSha) {
+      reverts += 1;
+      continue;
+    }
+    if (reverted.has(o.id)) continue;
+    if (o.source === 'otel' && gitWeeks.has(`${o.userId ?? ''}\u0000${weekStart(o.at)}`)) {
+      telemetryReplaced += o.count;
+      continue;
+    }
+    counted.push({ ...o, kind: o.kind, tickets: o.tickets ?? [] });
+  }
+  return { counted, reverted: revertedList, reverts, telemetryReplaced };
+}
+
+function reattribute(o: OutcomeEvent, opts: Parameters<typeof countOutcomes>[1]): OutcomeEvent {
+  let { userId, teamId } = o;
+  const email = o.attrs['authorEmail'];
+  const login = o.attrs['authorLogin'];
+  if (opts.resolve !== undefined && (email !== undefined || login !== undefined)) {
+    const who = opts.resolve({ email: email ?? null, login: login ?? null, host: o.attrs['authorHost'] ?? null });
+    userId = who.userId;
+    teamId = who.teamId ?? teamId;
+  }
+  if (teamId === null && userId !== null && opts.teamOf !== undefined) teamId = opts.teamOf(userId);
+  return userId === o.userId && teamId === o.teamId ? o : { ...o, userId, teamId };
+}

@@ -1,0 +1,106 @@
+import { GoodhartError } from '../errors.js';
+import type { OutcomeStore, Store } from '../store/types.js';
+import { analyseOutcomes, lookaheadMs, type AnalysisConfig } from './analyse.js';
+import type { ShippedKind } from './counted.js';
+import type { LinkMethod } from './link.js';
+import type { EfficiencyRow } from './metrics.js';
+import type { OutcomeQuestion } from './questions.js';
+import { loadSpendSlices } from './slices.js';
+
+/**
+ * The efficiency view that replaces a leaderboard. Who sees what:
+ * - a person sees their own numbers, their own outcomes with the spend linked to each, and their own questions;
+ * - a lead sees their team in aggregate, and how many questions it has (not whose);
+ * - an admin (or finance: the `audit` permission) sees every team in aggregate and the organisation.
+ * Nobody is shown a ranking of people. The dashboard calls `outcomesView` with `viewerFromActor(actor)`.
+ */
+export type OutcomeViewer = { role: 'person'; userId: string } | { role: 'lead'; teamId: string } | { role: 'admin' };
+
+/** From the admin API's actor (src/policy/service.ts): manage/audit → admin, approve + team → lead, else person. */
+export function viewerFromActor(actor: { userId: string | null; teamId: string | null; permissions: ReadonlySet<string> }): OutcomeViewer {
+  if (actor.permissions.has('manage') || actor.permissions.has('audit')) return { role: 'admin' };
+  if (actor.permissions.has('approve') && actor.teamId !== null) return { role: 'lead', teamId: actor.teamId };
+  if (actor.userId !== null) return { role: 'person', userId: actor.userId };
+  throw new GoodhartError('forbidden', 403, 'This key belongs to no person or team, so it has no outcomes to see. Use a personal key, or an admin key with the audit permission.');
+}
+
+export interface MyOutcome {
+  id: string;
+  kind: ShippedKind;
+  at: number;
+  repo: string | null;
+  prNumber: number | null;
+  branch: string | null;
+  tickets: string[];
+  aiCoAuthored: boolean | null;
+  /** Spend linked to it, and by which rules. */
+  linkedUsd: number;
+  methods: LinkMethod[];
+}
+
+export interface OutcomeView {
+  viewer: OutcomeViewer;
+  since: number;
+  until: number;
+  /** person: one row (theirs); lead: one row (the team); admin: every team, then the organisation. */
+  rows: EfficiencyRow[];
+  /** Only the person's own questions; leads and admins get `openQuestions` counts instead. */
+  questions: OutcomeQuestion[];
+  /** Open questions per team (lead: their team only). */
+  openQuestions: Record<string, number>;
+  /** person only. */
+  myOutcomes: MyOutcome[];
+  reverted: number;
+}
+
+export async function outcomesView(
+  store: Store & Pick<OutcomeStore, 'listOutcomes'>,
+  config: AnalysisConfig,
+  viewer: OutcomeViewer,
+  range: { since: number; until: number },
+  now = Date.now(),
+): Promise<OutcomeView> {
+  if (!(range.until > range.since)) throw new GoodhartError('invalid_request', 400, 'The period is empty: `until` must be after `since`.');
+  const [slices, outcomes] = await Promise.all([
+    loadSpendSlices(store, {
+      since: range.since,
+      until: range.until,
+      ...(viewer.role === 'person' ? { userId: viewer.userId } : viewer.role === 'lead' ? { teamId: viewer.teamId } : {}),
+    }),
+    store.listOutcomes({ since: range.since, until: range.until + lookaheadMs(config) }),
+  ]);
+  const a = analyseOutcomes({ slices, outcomes, since: range.since, until: range.until, config, now });
+  const openQuestions: Record<string, number> = {};
+  for (const q of a.questions) openQuestions[q.teamId ?? '(none)'] = (openQuestions[q.teamId ?? '(none)'] ?? 0) + 1;
+  const base = { viewer, since: range.since, until: range.until, reverted: a.reverted };
+  if (viewer.role === 'person') {
+    const mine = a.counted.filter((o) => o.userId === viewer.userId);
+    const linked = new Map<string, { usd: number; methods: Set<LinkMethod> }>();
+    for (const l of a.links) {
+      const e = linked.get(l.outcomeId) ?? { usd: 0, methods: new Set<LinkMethod>() };
+      e.usd += l.usd;
+      e.methods.add(l.method);
+      linked.set(l.outcomeId, e);
+    }
+    return {
+      ...base,
+      rows: a.rows('user').filter((r) => r.subject.id === viewer.userId),
+      questions: a.questions.filter((q) => q.userId === viewer.userId),
+      openQuestions: {},
+      myOutcomes: mine.map((o) => ({
+        id: o.id, kind: o.kind, at: o.at, repo: o.repo, prNumber: o.prNumber ?? null, branch: o.branch ?? null, tickets: o.tickets,
+        aiCoAuthored: o.aiCoAuthored ?? null, linkedUsd: linked.get(o.id)?.usd ?? 0, methods: [...(linked.get(o.id)?.methods ?? [])],
+      })),
+    };
+  }
+  if (viewer.role === 'lead') {
+    return {
+      ...base,
+      rows: a.rows('team').filter((r) => r.subject.id === viewer.teamId),
+      questions: [],
+      openQuestions: { [viewer.teamId]: openQuestions[viewer.teamId] ?? 0 },
+      myOutcomes: [],
+    };
+  }
+  return { ...base, rows: [...a.rows('team'), ...a.rows('org')], questions: [], openQuestions, myOutcomes: [] };
+}

@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { idSchema } from '../config/id.js';
+import { projectSchema, teamSchema, userSchema, type GoodhartConfig } from '../config/schema.js';
+import { budgetSchema, DEFAULT_ROLES, rateLimitSchema, roleSchema, tierModelsSchema, type BudgetConfig, type RateLimitConfig, type RoleConfig } from './config.js';
+import type { GovernanceSpec } from './rules.js';
+import type { EntityKind, OverlayRecord } from './store.js';
+
+/**
+ * The effective directory: what the config declares, with what the admin API set on top (an overlay record
+ * replaces the config's entity of the same kind and id; a null record removes it). Pure.
+ */
+
+/** Admin API bodies and overlay data, one schema per kind; every entity carries its `id`. */
+export const ENTITY_SCHEMAS = {
+  team: teamSchema,
+  user: userSchema,
+  project: projectSchema,
+  budget: budgetSchema,
+  tier: z.object({ id: idSchema, models: tierModelsSchema }).strict(),
+  role: roleSchema.extend({ id: idSchema }).strict(),
+  rateLimit: rateLimitSchema,
+} as const satisfies Record<EntityKind, z.ZodType>;
+
+export type Entity = Record<string, unknown> & { id: string };
+
+export interface EntityView {
+  kind: EntityKind;
+  id: string;
+  data: Entity;
+  /** `config`: as declared in the file; `admin`: set through the admin API. */
+  source: 'config' | 'admin';
+}
+
+/** The config's own entities of a kind, each with its id. */
+export function configEntities(config: GoodhartConfig, kind: EntityKind): Entity[] {
+  switch (kind) {
+    case 'team':
+      return config.teams;
+    case 'user':
+      return config.users;
+    case 'project':
+      return config.projects;
+    case 'budget':
+      return config.budgets;
+    case 'rateLimit':
+      return config.rateLimits;
+    case 'tier':
+      return Object.entries(config.tiers).map(([id, models]) => ({ id, models }));
+    case 'role':
+      return Object.entries(config.roles ?? DEFAULT_ROLES).map(([id, r]) => ({ id, ...r }));
+  }
+}
+
+export class Directory {
+  private readonly overlay = new Map<string, OverlayRecord>();
+
+  constructor(
+    private readonly config: GoodhartConfig,
+    records: readonly OverlayRecord[] = [],
+  ) {
+    for (const r of records) this.overlay.set(`${r.kind}\u0000${r.id}`, r);
+  }
+
+  /** A copy with one more overlay record (validated by the caller). */
+  with(record: OverlayRecord): Directory {
+    return new Directory(this.config, [...this.overlay.values(), record]);
+  }
+
+  list(kind: EntityKind): EntityView[] {
+    const out: EntityView[] = [];
+    const seen = new Set<string>();
+    for (const e of configEntities(this.config, kind)) {
+      seen.add(e.id);
+      const o = this.overlay.get(`${kind}\u0000${e.id}`);
+      if (o === undefined) out.push({ kind, id: e.id, data: e, source: 'config' });
+      else if (o.data !== null) out.push({ kind, id: e.id, data: o.data as Entity, source: 'admin' });
+    }
+    for (const o of this.overlay.values()) {
+      if (o.kind === kind && !seen.has(o.id) && o.data !== null) out.push({ kind, id: o.id, data: o.data as Entity, source: 'admin' });
+    }
+    return out;
+  }
+
+  get(kind: EntityKind, id: string): EntityView | undefined {
+    return this.list(kind).find((e) => e.id === id);
+  }
+
+  /** The rules the engine enforces. Overlay data was validated when it was set; it is parsed again for defaults. */
+  spec(): GovernanceSpec {
+    const users = new Map<string, { role?: string | undefined; team?: string | undefined }>();
+    for (const u of this.list('user')) {
+      const parsed = userSchema.parse(u.data);
+      users.set(parsed.id, { role: parsed.role, team: parsed.team });
+    }
+    const tiers: Record<string, string[]> = {};
+    for (const t of this.list('tier')) tiers[t.id] = ENTITY_SCHEMAS.tier.parse(t.data).models;
+    const roles: Record<string, RoleConfig> = {};
+    for (const r of this.list('role')) {
+      const { id: _id, ...role } = ENTITY_SCHEMAS.role.parse(r.data);
+      roles[r.id] = role;
+    }
+    const budgets: BudgetConfig[] = this.list('budget').map((b) => budgetSchema.parse(b.data));
+    const rateLimits: RateLimitConfig[] = this.list('rateLimit').map((r) => rateLimitSchema.parse(r.data));
+    // A role in use cannot vanish (a tier a role names may: it is then never matched).
+    for (const [id, u] of users) {
+      if (u.role !== undefined && roles[u.role] === undefined) throw new Error(`user "${id}" has role "${u.role}", which does not exist`);
+    }
+    if (roles[this.config.defaultRole] === undefined) throw new Error(`the default role "${this.config.defaultRole}" does not exist`);
+    return {
+      timeZone: this.config.timeZone,
+      budgets,
+      rateLimits,
+      tiers,
+      roles,
+      defaultRole: this.config.defaultRole,
+      untieredModels: this.config.access.untieredModels,
+      users,
+    };
+  }
+}
+
+/** Whether any governance is configured: without it a Postgres-backed gateway runs without the admin API. */
+export function governanceConfigured(config: GoodhartConfig): boolean {
+  return (
+    config.budgets.length > 0 ||
+    config.rateLimits.length > 0 ||
+    Object.keys(config.tiers).length > 0 ||
+    config.admin.keys.length > 0 ||
+    config.alerts.sinks.length > 0
+  );
+}

@@ -1,0 +1,241 @@
+import { describe, expect, it } from 'vitest';
+import { configSchema, type GoodhartConfigInput } from '../config/schema.js';
+import { GoodhartError } from '../errors.js';
+import type { KeyRecord } from '../store/types.js';
+import type { Endpoint } from '../usage/event.js';
+import { createPricer } from '../usage/pricing.js';
+import type { NormalisedUsage } from '../usage/types.js';
+import { Directory } from './directory.js';
+import { GovernanceEngine, type BudgetAlert } from './engine.js';
+import type { AdmissionResult } from './types.js';
+
+/** The engine alone, with an injected clock: budgets, periods, thresholds, downgrades, hybrid amounts. */
+
+const KEY: KeyRecord = {
+  id: 'k1',
+  hash: 'h',
+  prefix: 'gh_test',
+  userId: 'alice',
+  teamId: 'platform',
+  projectId: 'checkout',
+  name: null,
+  createdAt: 0,
+  revokedAt: null,
+};
+
+/** $1 per million tokens in and out: a request of N tokens costs N µ$. */
+const pricer = createPricer({ flat: { input: 1, output: 1 }, cheap: { input: 0.1, output: 0.1 } });
+
+function engine(cfg: Partial<GoodhartConfigInput>, clock: { t: number }, alerts: BudgetAlert[] = []): GovernanceEngine {
+  const config = configSchema.parse(cfg);
+  return new GovernanceEngine({
+    spec: new Directory(config).spec(),
+    pricer,
+    now: () => clock.t,
+    reservationTtlMs: 600_000,
+    onAlert: (a) => alerts.push(a),
+    maxWaitMs: 0,
+  });
+}
+
+function admit(
+  e: GovernanceEngine,
+  t: number,
+  opts: { model?: string; maxTokens?: number; endpoint?: Endpoint; tags?: string[]; body?: Record<string, unknown> } = {},
+): AdmissionResult {
+  const endpoint = opts.endpoint ?? 'chat.completions';
+  const body = opts.body ?? { model: opts.model ?? 'flat', max_tokens: opts.maxTokens ?? 1000, messages: [{ role: 'user', content: 'hi' }] };
+  const r = e.admit({
+    key: KEY,
+    endpoint,
+    model: opts.model ?? 'flat',
+    provider: 'openai',
+    providerType: 'openai',
+    tags: opts.tags ?? [],
+    body,
+    bodyBytes: Buffer.byteLength(JSON.stringify(body)),
+    headers: {},
+    now: t,
+  });
+  if (r instanceof Promise) throw new Error('expected a synchronous admission');
+  return r;
+}
+
+const usage = (input: number, output: number): NormalisedUsage => ({
+  input: { total: input, noCache: input, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 },
+  output: { total: output, text: output, reasoning: 0 },
+  raw: null,
+});
+
+/** A request that really used `tokens` flat tokens (= `tokens` µ$). */
+function spend(e: GovernanceEngine, t: number, tokens: number, model = 'flat'): AdmissionResult {
+  const r = admit(e, t, { model, maxTokens: tokens });
+  r.settle({ usage: usage(0, tokens), costUsd: tokens / 1e6, model });
+  return r;
+}
+
+const refused = (f: () => unknown): GoodhartError => {
+  try {
+    f();
+  } catch (err) {
+    if (err instanceof GoodhartError) return err;
+    throw err;
+  }
+  throw new Error('expected a refusal');
+};
+
+const at = (s: string) => Date.parse(s);
+
+/** What `admit` reserves for a default body far from the limit: its bytes (+64 framing) and max_tokens, in µ$. */
+const reservation = (maxTokens: number) =>
+  (Buffer.byteLength(JSON.stringify({ model: 'flat', max_tokens: maxTokens, messages: [{ role: 'user', content: 'hi' }] })) + 64 + maxTokens) / 1e6;
+
+describe('budget periods with an injected clock (Europe/Berlin)', () => {
+  const cfg = (period: 'day' | 'week' | 'month' | 'quarter', amount = 0.01): Partial<GoodhartConfigInput> => ({
+    timeZone: 'Europe/Berlin',
+    budgets: [{ id: 'team', scope: 'team:platform', amount, period, thresholds: [] }],
+  });
+
+  it('a day budget resets at local midnight, not UTC midnight', () => {
+    const clock = { t: at('2025-03-09T22:30:00Z') }; // 23:30 in Berlin
+    const e = engine(cfg('day'), clock);
+    spend(e, clock.t, 9000); // $0.009 of $0.01
+    expect(refused(() => admit(e, clock.t, { maxTokens: 2000 })).code).toBe('budget_exceeded');
+    // 23:59:59 Berlin: still the same day.
+    expect(refused(() => admit(e, at('2025-03-09T22:59:59Z'), { maxTokens: 2000 })).httpStatus).toBe(429);
+    // 00:00 Berlin (23:00 UTC, an hour before UTC midnight): a new day with the whole budget.
+    const fresh = admit(e, at('2025-03-09T23:00:00Z'), { maxTokens: 2000 });
+    expect(fresh.headers['x-goodhart-budget-reset']).toBe('2025-03-10T23:00:00.000Z');
+    expect(Number(fresh.headers['x-goodhart-budget-remaining'])).toBeCloseTo(0.01 - reservation(2000), 9);
+  });
+
+  it('a request that started before midnight is booked on the day it started', () => {
+    const clock = { t: at('2025-03-09T22:59:00Z') };
+    const e = engine(cfg('day'), clock);
+    const late = admit(e, clock.t, { maxTokens: 9000 });
+    clock.t = at('2025-03-09T23:01:00Z'); // settles after midnight
+    late.settle({ usage: usage(0, 9000), costUsd: 0.009, model: 'flat' });
+    // The new day is untouched: 9000 µ$ still fit, and only this request's own reservation is taken.
+    const next = admit(e, clock.t, { maxTokens: 9000 });
+    expect(Number(next.headers['x-goodhart-budget-remaining'])).toBeCloseTo(0.01 - reservation(9000), 9);
+  });
+
+  it('week, month and quarter windows follow the local calendar', () => {
+    const t = at('2025-06-30T22:30:00Z'); // Tuesday 1 July, 00:30 in Berlin
+    for (const [period, reset] of [
+      ['week', '2025-07-06T22:00:00.000Z'], // Monday 7 July, 00:00 Berlin
+      ['month', '2025-07-31T22:00:00.000Z'],
+      ['quarter', '2025-09-30T22:00:00.000Z'],
+    ] as const) {
+      const e = engine(cfg(period), { t });
+      expect(admit(e, t).headers['x-goodhart-budget-reset']).toBe(reset);
+    }
+  });
+
+  it('a changed amount keeps the real spend of the window; a changed period recomputes it', () => {
+    const clock = { t: at('2025-05-10T10:00:00Z') };
+    const config = configSchema.parse(cfg('month'));
+    const e = engine(cfg('month'), clock);
+    spend(e, at('2025-05-02T10:00:00Z'), 6000); // earlier this month
+    spend(e, clock.t, 3000); // today
+    // Raise the amount: the month's 9000 µ$ stay spent.
+    e.setSpec({ ...new Directory(config).spec(), budgets: [{ ...config.budgets[0]!, amount: 0.02 }] });
+    expect(Number(admit(e, clock.t, { maxTokens: 1 }).headers['x-goodhart-budget-remaining'])).toBeCloseTo(0.02 - 0.009 - reservation(1), 9);
+    // Make it a day budget: only today's 3000 µ$ (and the request in flight) count now, not the month's.
+    e.setSpec({ ...new Directory(config).spec(), budgets: [{ ...config.budgets[0]!, period: 'day' }] });
+    const r = admit(e, clock.t, { maxTokens: 1 });
+    expect(Number(r.headers['x-goodhart-budget-remaining'])).toBeCloseTo(0.01 - 0.003 - 2 * reservation(1), 9);
+  });
+});
+
+describe('soft thresholds and hard caps', () => {
+  it('alerts once per threshold per period, warns in a header, and alerts 100% when a request is refused', () => {
+    const clock = { t: at('2025-05-10T10:00:00Z') };
+    const alerts: BudgetAlert[] = [];
+    const e = engine({ budgets: [{ id: 'org', scope: 'org', amount: 0.01, period: 'month', contact: '#ai-budget' }] }, clock, alerts);
+    spend(e, clock.t, 4000);
+    expect(alerts).toEqual([]);
+    spend(e, clock.t, 1500); // 55%
+    spend(e, clock.t, 100); // still 56%: no second 50% alert
+    expect(alerts.map((a) => a.threshold)).toEqual([50]);
+    const warned = spend(e, clock.t, 2500); // admitted at 56%: warning header; settles at 81%
+    expect(warned.headers['x-goodhart-budget-warning']).toBe('budget org (org) is at 56% of $0.0100; resets 2025-06-01T00:00:00.000Z');
+    expect(alerts.map((a) => a.threshold)).toEqual([50, 80]);
+    const err = refused(() => admit(e, clock.t, { maxTokens: 5000 }));
+    expect(err.message).toContain('To get more, ask #ai-budget');
+    expect(alerts.map((a) => [a.threshold, a.reason])).toEqual([
+      [50, 'threshold'],
+      [80, 'threshold'],
+      [100, 'blocked'],
+    ]);
+    refused(() => admit(e, clock.t, { maxTokens: 5000 }));
+    expect(alerts).toHaveLength(3);
+    // Next month: the thresholds are armed again.
+    spend(e, at('2025-06-02T00:00:00Z'), 5000);
+    expect(alerts.map((a) => a.threshold)).toEqual([50, 80, 100, 50]);
+  });
+
+  it('downgrade mode serves the cheaper model past the downgrade point, and says so', () => {
+    const clock = { t: at('2025-05-10T10:00:00Z') };
+    const e = engine(
+      { budgets: [{ id: 'team', scope: 'team:platform', amount: 0.01, action: 'downgrade', downgradeAt: 80, downgradeTo: 'cheap' }] },
+      clock,
+    );
+    spend(e, clock.t, 7000);
+    const r = admit(e, clock.t, { maxTokens: 2000 });
+    expect(r.model).toBe('cheap');
+    expect(r.headers['x-goodhart-downgraded']).toBe('flat -> cheap; budget=team');
+    r.settle({ usage: usage(0, 2000), costUsd: 0.0002, model: 'cheap' });
+    // 100% still blocks, downgraded or not.
+    expect(refused(() => admit(e, clock.t, { maxTokens: 40_000 })).code).toBe('budget_exceeded');
+  });
+
+  it('counts every route: an exhausted budget refuses embeddings, responses, messages and even free count_tokens', () => {
+    const clock = { t: at('2025-05-10T10:00:00Z') };
+    const e = engine({ budgets: [{ id: 'org', scope: 'org', amount: 0.001, period: 'day' }] }, clock);
+    const emb = admit(e, clock.t, { endpoint: 'embeddings', body: { model: 'flat', input: 'x'.repeat(100) } });
+    emb.settle({ usage: usage(1000, 0), costUsd: 0.001, model: 'flat' });
+    for (const endpoint of ['chat.completions', 'responses', 'messages', 'embeddings', 'messages.count_tokens'] as const) {
+      expect(refused(() => admit(e, clock.t, { endpoint, body: { model: 'flat', input: 'x', messages: [] } })).code).toBe('budget_exceeded');
+    }
+  });
+
+  it('tag budgets and token budgets', () => {
+    const clock = { t: at('2025-05-10T10:00:00Z') };
+    const e = engine({ budgets: [{ id: 'search', scope: 'tag:search', amount: 3000, unit: 'tokens', period: 'day' }] }, clock);
+    const r = admit(e, clock.t, { tags: ['search'], maxTokens: 1000 });
+    expect(r.headers['x-goodhart-budget']).toBe('search; scope=tag:search; unit=tokens');
+    r.settle({ usage: usage(500, 1500), costUsd: 0.002, model: 'flat' });
+    expect(refused(() => admit(e, clock.t, { tags: ['search'], maxTokens: 1000 })).message).toContain('2,000 tokens spent');
+    expect(() => admit(e, clock.t, { tags: ['other'], maxTokens: 1000 })).not.toThrow();
+  });
+
+  it('refuses a model without a price under a USD budget instead of letting it through', () => {
+    const e = engine({ budgets: [{ id: 'org', scope: 'org', amount: 1 }] }, { t: 0 });
+    const err = refused(() => admit(e, at('2025-05-10T10:00:00Z'), { model: 'my-llama' }));
+    expect(err.httpStatus).toBe(403);
+    expect(err.message).toContain('has no price');
+  });
+});
+
+describe('hybrid budgets and leaked reservations', () => {
+  it('adds the percentile of the scope’s own trailing spend to the baseline', () => {
+    const clock = { t: at('2025-05-14T10:00:00Z') }; // a Wednesday
+    const e = engine({ budgets: [{ id: 'hyb', scope: 'user:alice', amount: 0.01, period: 'week', hybrid: { percentile: 90, lookback: 4 } }] }, clock);
+    // Past weeks' spend (as loaded from the store at start): 1, 2, 3 and 10 m$ → p90 of 4 values is the 4th.
+    const mondays = ['2025-05-05', '2025-04-28', '2025-04-21', '2025-04-14'];
+    void e.state.load(mondays.map((d, i) => ({ day: at(`${d}T00:00:00Z`), scopeKey: 'user:alice', usd: [0.001, 0.002, 0.003, 0.01][i]!, tokens: 0 })));
+    const r = admit(e, clock.t, { maxTokens: 1 });
+    expect(Number(r.headers['x-goodhart-budget-remaining'])).toBeCloseTo(0.02 - reservation(1), 9);
+  });
+
+  it('releases a reservation whose request never settled once it is older than the upstream timeout', () => {
+    const clock = { t: at('2025-05-10T10:00:00Z') };
+    const e = engine({ budgets: [{ id: 'org', scope: 'org', amount: 0.01, period: 'day' }] }, clock);
+    admit(e, clock.t, { maxTokens: 9000 }); // never settled
+    expect(refused(() => admit(e, clock.t, { maxTokens: 9000 })).code).toBe('budget_exceeded');
+    expect(e.sweep(clock.t + 599_000)).toBe(0);
+    expect(e.sweep(clock.t + 600_001)).toBe(1);
+    expect(() => admit(e, clock.t + 600_001, { maxTokens: 9000 })).not.toThrow();
+  });
+});

@@ -1,0 +1,391 @@
+import { GoodhartError } from '../errors.js';
+import type { KeyRecord } from '../store/types.js';
+import type { Pricer } from '../usage/pricing.js';
+import { checkAccess, TierIndex, type Grant } from './access.js';
+import { hybridAmount } from './budget-math.js';
+import { budgetHeaders, budgetRefusal, HEADER_DOWNGRADED, rateRefusal, unpricedRefusal, type Standing } from './messages.js';
+import { MemoryBudgetState } from './memory-state.js';
+import { periodWindow, previousWindows, type Period, type Window } from './period.js';
+import { Quote } from './quote.js';
+import { RateLimiter, type RateLine } from './rate-limit.js';
+import { compileBudget, compileRateLimit, roleOf, RuleIndex, type BudgetRule, type GovernanceSpec, type Match, type RateRule } from './rules.js';
+import { scopeKey as scopeKeyOf, subjectScopeKeys, type Subject } from './scope.js';
+import { andThen, type Amounts, type BudgetState, type MaybePromise, type ReserveOutcome } from './state.js';
+import { ThresholdTracker, type Applied, type BudgetAlert } from './thresholds.js';
+import type { AdmissionRequest, AdmissionResult, Policy } from './types.js';
+import { WorstCasePricer } from './worst-case.js';
+
+export type { BudgetAlert } from './thresholds.js';
+export { historyNeededSince } from './rules.js';
+
+export interface EngineOptions {
+  spec: GovernanceSpec;
+  pricer: Pricer;
+  now: () => number;
+  state?: BudgetState;
+  /** `models[].maxOutputTokens` from the config. */
+  outputLimits?: ReadonlyMap<string, number>;
+  /** Reservations older than this were leaked by a request that never settled: the sweeper releases them. */
+  reservationTtlMs: number;
+  onAlert?: (alert: BudgetAlert) => void;
+  /** How long a request may wait near a limit for requests in flight to settle (default DEFAULT_MAX_WAIT_MS). */
+  maxWaitMs?: number;
+}
+
+interface View {
+  version: number;
+  subject: Subject;
+  scopeKeys: string[];
+  budgets: Match<BudgetRule>[];
+  rates: Match<RateRule>[];
+  roleId: string;
+  role: GovernanceSpec['roles'][string] | undefined;
+}
+
+/** One admission in progress. */
+interface Ctx {
+  req: AdmissionRequest;
+  view: View;
+  scopeKeys: string[];
+  rates: Match<RateRule>[];
+  applied: Applied[];
+  quote: Quote;
+  model: string;
+  cost: Amounts;
+  downgradedBy: BudgetRule | null;
+  /** Set once the request has waited for requests in flight: when waiting must stop (real time). */
+  waitUntil: number | null;
+}
+
+/**
+ * Near a limit, a request that would fit once requests in flight settle (their reservations are worst cases,
+ * their real costs are usually lower) waits for them instead of being refused: under load, a budget with room
+ * left does not answer "exceeded". 15 s covers ordinary completions; a request still waiting then is refused.
+ */
+export const DEFAULT_MAX_WAIT_MS = 15_000;
+
+const ZERO: Amounts = Object.freeze({ usd: 0, tokens: 0 });
+/** Per-value budgets (`user:*`) listed by `status`: bounded, since values come from keys and tags. */
+const MAX_LISTED_INSTANCES = 100_000;
+
+/**
+ * The governance Policy: tiers, budgets and rate limits checked before a request is forwarded, the worst case
+ * reserved, the real cost settled afterwards. With the in-memory state the whole admission is synchronous: no
+ * promise, no store query, and no tokenizer unless a budget or limit is close.
+ */
+export class GovernanceEngine implements Policy {
+  readonly state: BudgetState;
+  readonly rates = new RateLimiter();
+  private readonly worst: WorstCasePricer;
+  private readonly thresholds: ThresholdTracker;
+  private spec!: GovernanceSpec;
+  private version = 0;
+  private budgets!: RuleIndex<BudgetRule>;
+  private rateRules!: RuleIndex<RateRule>;
+  private rulesById = new Map<string, BudgetRule>();
+  private tiers!: TierIndex;
+  private readonly views = new WeakMap<KeyRecord, View>();
+  private readonly windows = new Map<Period, Window>();
+  private readonly hybrid = new Map<string, { start: number; amount: number }>();
+  private readonly instances = new Set<string>();
+  private grants = new Map<string, Grant[]>();
+  /** Requests waiting near a limit; woken by every settlement. */
+  private readonly waiters = new Set<() => void>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: EngineOptions) {
+    this.state = opts.state ?? new MemoryBudgetState(opts.spec.timeZone);
+    this.worst = new WorstCasePricer(opts.pricer);
+    this.thresholds = new ThresholdTracker(opts.onAlert);
+    this.setSpec(opts.spec);
+  }
+
+  current(): GovernanceSpec {
+    return this.spec;
+  }
+
+  /** Applies new rules at once. Spend carries over; counters whose meaning changed are rebuilt from the ledger. */
+  setSpec(spec: GovernanceSpec): void {
+    if (this.spec !== undefined && spec.timeZone !== this.spec.timeZone) {
+      throw new GoodhartError('invalid_request', 400, 'The time zone cannot change while the gateway runs: change `timeZone` in the config and restart.');
+    }
+    const budgets = spec.budgets.map((b) => compileBudget(b, spec.timeZone));
+    this.spec = spec;
+    this.budgets = new RuleIndex(budgets);
+    this.rulesById = new Map(budgets.map((b) => [b.id, b]));
+    this.rateRules = new RuleIndex(spec.rateLimits.map(compileRateLimit));
+    this.tiers = new TierIndex(spec.tiers);
+    this.hybrid.clear();
+    this.version++;
+    const live = (instance: string) => this.rulesById.has(instance.slice(0, instance.indexOf('|')));
+    for (const i of this.instances) if (!live(i)) this.instances.delete(i);
+    void this.state.retain(live);
+  }
+
+  setGrants(grants: readonly Grant[]): void {
+    const next = new Map<string, Grant[]>();
+    for (const g of grants) next.set(g.userId, [...(next.get(g.userId) ?? []), g]);
+    this.grants = next;
+  }
+
+  start(): void {
+    const every = Math.min(30_000, Math.max(1000, Math.floor(this.opts.reservationTtlMs / 4)));
+    this.sweeper = setInterval(() => void this.sweep(this.opts.now()), every);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Releases leaked reservations (requests that never settled) and forgets idle rate counters. */
+  sweep(now: number): MaybePromise<number> {
+    this.rates.prune(now);
+    return this.state.expire(now - this.opts.reservationTtlMs);
+  }
+
+  admit(req: AdmissionRequest): MaybePromise<AdmissionResult> {
+    const view = this.view(req.key);
+    if (!this.tiers.empty || this.spec.untieredModels === 'deny') this.checkTier(view, req.model, req.now);
+    let { scopeKeys, budgets, rates } = view;
+    if (req.tags.length > 0) {
+      scopeKeys = [...scopeKeys, ...req.tags.map((t) => `tag:${t}`)];
+      if (this.budgets.hasTagRules) budgets = [...budgets, ...this.budgets.forTags(req.tags)];
+      if (this.rateRules.hasTagRules) rates = [...rates, ...this.rateRules.forTags(req.tags)];
+    }
+    const applied = budgets.map((m) => this.apply(m, req.now));
+    const quote = new Quote(req, this.worst, this.opts.outputLimits);
+    const c: Ctx = { req, view, scopeKeys, rates, applied, quote, model: req.model, cost: quote.cost(req.model), downgradedBy: null, waitUntil: null };
+    this.refuseUnpriced(c);
+    return andThen(this.reserve(c, false), (o) => this.afterReserve(c, o, 0));
+  }
+
+  /** Budget instances and where they stand now (admin API, `goodhart budgets status`). */
+  async status(now: number): Promise<(Standing & { instance: string })[]> {
+    const out: (Standing & { instance: string })[] = [];
+    for (const rule of this.rulesById.values()) {
+      const keys = rule.scope.each
+        ? [...this.instances].filter((i) => i.startsWith(`${rule.id}|`)).map((i) => i.slice(rule.id.length + 1))
+        : [scopeKeyOf(rule.scope.kind, rule.scope.id)];
+      for (const scopeKey of keys) {
+        const a = this.apply({ rule, scopeKey }, now);
+        const [snap] = await this.state.peek([a.line]);
+        out.push({ instance: a.line.instance, rule, scopeKey, window: a.line.window, amount: a.amount, spent: snap!.spent, reserved: snap!.reserved });
+      }
+    }
+    return out;
+  }
+
+  private reserve(c: Ctx, full: boolean): MaybePromise<ReserveOutcome> {
+    // `full`: a downgraded request may use its downgrade budgets up to 100%, not only up to the downgrade point.
+    const lines = c.applied.map((a) => (full && a.rule.downgradeAt < 1 ? { ...a.line, limit: a.amount } : a.line));
+    return this.state.reserve(lines, c.cost, c.scopeKeys, c.req.now);
+  }
+
+  /** Step 0: reserved on the byte bound; 1: on the exact count; 2: on the downgrade model. */
+  private afterReserve(c: Ctx, o: ReserveOutcome, step: 0 | 1 | 2): MaybePromise<AdmissionResult> {
+    if (o.ok) return this.admitted(c, o.reservation, o.snapshots);
+    if (step === 0 && c.quote.countExactly()) {
+      c.cost = c.quote.cost(c.model);
+      return andThen(this.reserve(c, false), (next) => this.afterReserve(c, next, 1));
+    }
+    const failed = c.applied[o.failed]!;
+    if (step < 2 && failed.rule.cfg.action === 'downgrade') {
+      const target = this.downgradeTarget(failed.rule, c);
+      const cost = target === null ? null : c.quote.cost(target);
+      if (target !== null && cost !== null && (!Number.isNaN(cost.usd) || !c.applied.some((a) => a.rule.unit === 'usd'))) {
+        this.thresholds.exhausted(failed, o.snapshots[o.failed]!, failed.rule.downgradeAt, c.req.now);
+        c.model = target;
+        c.cost = Number.isNaN(cost.usd) ? { usd: 0, tokens: cost.tokens } : cost;
+        c.downgradedBy = failed.rule;
+        return andThen(this.reserve(c, true), (next) => this.afterReserve(c, next, 2));
+      }
+    }
+    const snap = o.snapshots[o.failed]!;
+    const fitsWhenSettled = snap.reserved > 0 && snap.spent + c.cost[failed.rule.unit] <= failed.line.limit;
+    const maxWait = this.opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+    const mayWait = c.waitUntil === null ? maxWait > 0 : Date.now() < c.waitUntil;
+    if (fitsWhenSettled && mayWait) return this.waitForSettlements(c, o, step, maxWait);
+    return this.refuse(c, o);
+  }
+
+  /** Waits for a settlement, then tries again; refused when the wait runs out. */
+  private waitForSettlements(c: Ctx, o: ReserveOutcome & { ok: false }, step: 0 | 1 | 2, maxWait: number): Promise<AdmissionResult> {
+    c.waitUntil ??= Date.now() + maxWait;
+    const left = Math.max(1, c.waitUntil - Date.now());
+    return new Promise<AdmissionResult>((resolve, reject) => {
+      let done = false;
+      const wake = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        try {
+          const retry = andThen(this.reserve(c, step === 2), (next) => this.afterReserve(c, next, step === 0 ? 1 : step));
+          if (retry instanceof Promise) retry.then(resolve, reject);
+          else resolve(retry);
+        } catch (err) {
+          reject(err);
+        }
+      };
+      const timer = setTimeout(() => {
+        if (done) return;
+        done = true;
+        this.waiters.delete(wake);
+        reject(this.refusal(c, o));
+      }, left);
+      this.waiters.add(wake);
+    });
+  }
+
+  private refuse(c: Ctx, o: ReserveOutcome & { ok: false }): never {
+    throw this.refusal(c, o);
+  }
+
+  private refusal(c: Ctx, o: ReserveOutcome & { ok: false }): GoodhartError {
+    const a = c.applied[o.failed]!;
+    const snap = o.snapshots[o.failed]!;
+    const s: Standing = { rule: a.rule, scopeKey: a.line.scopeKey, window: a.line.window, amount: a.amount, spent: snap.spent, reserved: snap.reserved };
+    this.thresholds.exhausted(a, snap, 1, c.req.now);
+    const headers: Record<string, string> = {};
+    budgetHeaders([s], headers);
+    if (Number.isFinite(s.window.end)) headers['retry-after'] = String(Math.max(1, Math.ceil((s.window.end - c.req.now) / 1000)));
+    return new GoodhartError('budget_exceeded', 429, budgetRefusal(s, c.cost[a.rule.unit], this.spec.timeZone), { headers });
+  }
+
+  private admitted(c: Ctx, reservation: Parameters<BudgetState['settle']>[0], snapshots: readonly { spent: number; reserved: number }[]): AdmissionResult {
+    // Rate limits after budgets: a refusal here releases the reservation just made.
+    const rateLines: RateLine[] = c.rates.map((m) => ({ counter: `${m.rule.id}|${m.scopeKey}`, rule: m.rule, scope: m.scopeKey }));
+    let rateTokens = 0;
+    if (rateLines.length > 0) {
+      rateTokens = c.quote.rateTokens();
+      let refusal = this.rates.admit(rateLines, rateTokens, c.req.now);
+      if (refusal !== null && refusal.what === 'tpm' && c.quote.countExactly()) {
+        rateTokens = c.quote.rateTokens();
+        refusal = this.rates.admit(rateLines, rateTokens, c.req.now);
+      }
+      if (refusal !== null) {
+        void this.state.settle(reservation, ZERO);
+        throw new GoodhartError('rate_limited', 429, rateRefusal(refusal), { headers: { 'retry-after': String(refusal.retryAfterS) } });
+      }
+    }
+    const headers: Record<string, string> = {};
+    if (c.applied.length > 0) {
+      budgetHeaders(
+        c.applied.map((a, i) => ({ rule: a.rule, scopeKey: a.line.scopeKey, window: a.line.window, amount: a.amount, spent: snapshots[i]!.spent, reserved: snapshots[i]!.reserved })),
+        headers,
+      );
+    }
+    if (c.downgradedBy !== null) headers[HEADER_DOWNGRADED] = `${c.req.model} -> ${c.model}; budget=${c.downgradedBy.id}`;
+    let settled = false;
+    const result: AdmissionResult = {
+      headers,
+      settle: ({ usage, costUsd }) => {
+        if (settled) return;
+        settled = true;
+        const tokens = usage ? usage.input.total + usage.output.total : 0;
+        const now = this.opts.now();
+        if (rateLines.length > 0) this.rates.settle(rateLines, rateTokens, tokens, now);
+        const after = andThen(this.state.settle(reservation, { usd: costUsd ?? 0, tokens }), (a) => {
+          if (a.length > 0) this.thresholds.settled(c.applied, a, now);
+        });
+        if (after instanceof Promise) after.catch(() => {});
+        if (this.waiters.size > 0) for (const wake of [...this.waiters]) queueMicrotask(wake);
+      },
+    };
+    if (c.model !== c.req.model) result.model = c.model;
+    return result;
+  }
+
+  private view(key: KeyRecord): View {
+    const cached = this.views.get(key);
+    if (cached !== undefined && cached.version === this.version) return cached;
+    // The key's team, as the usage event records it: spend is booked where reports and stored history find it.
+    const subject: Subject = { keyId: key.id, userId: key.userId, teamId: key.teamId, projectId: key.projectId, tags: [] };
+    const { id: roleId, role } = roleOf(this.spec, key.userId);
+    const view: View = {
+      version: this.version,
+      subject,
+      scopeKeys: subjectScopeKeys(subject),
+      budgets: this.budgets.forSubject(subject),
+      rates: this.rateRules.forSubject(subject),
+      roleId,
+      role,
+    };
+    this.views.set(key, view);
+    return view;
+  }
+
+  private checkTier(view: View, model: string, now: number): void {
+    const decision = checkAccess({
+      model,
+      tier: this.tiers.tierOf(model),
+      roleId: view.roleId,
+      role: view.role,
+      grants: this.grants.get(view.subject.userId) ?? [],
+      now,
+      untiered: this.spec.untieredModels,
+    });
+    if (!decision.ok) throw new GoodhartError('model_not_allowed', 403, decision.message);
+  }
+
+  private apply(m: Match<BudgetRule>, now: number): Applied {
+    const { rule, scopeKey } = m;
+    const window = this.window(rule.period, now);
+    const instance = `${rule.id}|${scopeKey}`;
+    if (rule.scope.each && this.instances.size < MAX_LISTED_INSTANCES) this.instances.add(instance);
+    let amount = rule.cfg.amount;
+    const h = rule.cfg.hybrid;
+    if (h) {
+      const cached = this.hybrid.get(instance);
+      if (cached !== undefined && cached.start === window.start) amount = cached.amount;
+      else {
+        // Once per instance and period. Until an asynchronous state answers, the baseline applies (the lower bound).
+        const past = previousWindows(rule.period, window, h.lookback, this.spec.timeZone);
+        const spend = this.state.windowSpend(scopeKey, rule.unit, past);
+        const store = (s: number[]) => this.hybrid.set(instance, { start: window.start, amount: hybridAmount(rule.cfg.amount, s, h.percentile) });
+        if (spend instanceof Promise) spend.then(store, () => {});
+        else {
+          store(spend);
+          amount = this.hybrid.get(instance)!.amount;
+        }
+      }
+    }
+    return { rule, amount, line: { instance, fingerprint: rule.fingerprint, scopeKey, unit: rule.unit, window, limit: amount * rule.downgradeAt } };
+  }
+
+  private window(period: Period, now: number): Window {
+    const w = this.windows.get(period);
+    if (w !== undefined && now >= w.start && now < w.end) return w;
+    const next = periodWindow(period, now, this.spec.timeZone);
+    this.windows.set(period, next);
+    return next;
+  }
+
+  /** A USD budget cannot account for a model without a price: refused, never waved through. */
+  private refuseUnpriced(c: Ctx): void {
+    if (!Number.isNaN(c.cost.usd)) return;
+    const usd = c.applied.find((a) => a.rule.unit === 'usd');
+    if (usd === undefined) {
+      c.cost = { usd: 0, tokens: c.cost.tokens };
+      return;
+    }
+    const s: Standing = { rule: usd.rule, scopeKey: usd.line.scopeKey, window: usd.line.window, amount: usd.amount, spent: 0, reserved: 0 };
+    throw new GoodhartError('forbidden', 403, unpricedRefusal(c.req.model, s));
+  }
+
+  /** `downgradeTo`: a model, a tier (its first concrete model), or a map by provider id or type. */
+  private downgradeTarget(rule: BudgetRule, c: Ctx): string | null {
+    const to = rule.cfg.downgradeTo;
+    if (to === undefined) return null;
+    let name: string | null = typeof to === 'string' ? to : (to[c.req.provider] ?? to[c.req.providerType] ?? null);
+    if (name !== null && this.spec.tiers[name] !== undefined) name = this.tiers.concreteModel(name);
+    if (name === null || name === c.req.model) return null;
+    try {
+      if (!this.tiers.empty || this.spec.untieredModels === 'deny') this.checkTier(c.view, name, c.req.now);
+    } catch {
+      return null;
+    }
+    return name;
+  }
+}

@@ -1,0 +1,101 @@
+import { formatWallTime } from '../report/dates.js';
+import { formatAmount, headerAmount, percentOf } from './budget-math.js';
+import type { Window } from './period.js';
+import type { RateRefusal } from './rate-limit.js';
+import type { BudgetRule } from './rules.js';
+
+/** Texts and headers people and clients see: what happened, where they stand, what to do. */
+
+export const HEADER_REMAINING = 'x-goodhart-budget-remaining';
+export const HEADER_RESET = 'x-goodhart-budget-reset';
+export const HEADER_BUDGET = 'x-goodhart-budget';
+export const HEADER_WARNING = 'x-goodhart-budget-warning';
+export const HEADER_DOWNGRADED = 'x-goodhart-downgraded';
+
+/** One budget as it stands for a request: the numbers headers and messages are made of. */
+export interface Standing {
+  rule: BudgetRule;
+  scopeKey: string;
+  window: Window;
+  amount: number;
+  spent: number;
+  reserved: number;
+}
+
+export function resetText(window: Window, timeZone: string): string {
+  if (!Number.isFinite(window.end)) return 'never (an all-time budget)';
+  return `${formatWallTime(window.end, timeZone)} ${timeZone}`;
+}
+
+const isoCache = new Map<number, string>();
+export function resetIso(window: Window): string | null {
+  if (!Number.isFinite(window.end)) return null;
+  let s = isoCache.get(window.end);
+  if (s === undefined) {
+    if (isoCache.size > 1000) isoCache.clear();
+    s = new Date(window.end).toISOString();
+    isoCache.set(window.end, s);
+  }
+  return s;
+}
+
+function label(s: Standing): string {
+  return `"${s.rule.id}" (${s.scopeKey}, ${s.rule.period === 'none' ? 'all time' : `per ${s.rule.period}`})`;
+}
+
+/** Headers for an admitted request: the tightest budget's remaining amount and reset, and a warning past a threshold. */
+export function budgetHeaders(standings: readonly Standing[], headers: Record<string, string>): void {
+  let tightest: Standing | undefined;
+  let tightestShare = Number.POSITIVE_INFINITY;
+  let warn: Standing | undefined;
+  let warnShare = -1;
+  for (const s of standings) {
+    const used = s.spent + s.reserved;
+    const share = s.amount > 0 ? (s.amount - used) / s.amount : 0;
+    if (share < tightestShare) {
+      tightest = s;
+      tightestShare = share;
+    }
+    const first = s.rule.thresholds[0];
+    const spentShare = s.amount > 0 ? s.spent / s.amount : 1;
+    if (first !== undefined && spentShare >= first && spentShare > warnShare) {
+      warn = s;
+      warnShare = spentShare;
+    }
+  }
+  if (tightest === undefined) return;
+  headers[HEADER_REMAINING] = headerAmount(tightest.rule.unit, tightest.amount - tightest.spent - tightest.reserved);
+  const reset = resetIso(tightest.window);
+  if (reset !== null) headers[HEADER_RESET] = reset;
+  headers[HEADER_BUDGET] = `${tightest.rule.id}; scope=${tightest.scopeKey}; unit=${tightest.rule.unit}`;
+  if (warn !== undefined) {
+    headers[HEADER_WARNING] =
+      `budget ${warn.rule.id} (${warn.scopeKey}) is at ${percentOf(warn.spent, warn.amount)}% of ${formatAmount(warn.rule.unit, warn.amount)}` +
+      (resetIso(warn.window) ? `; resets ${resetIso(warn.window)}` : '');
+  }
+}
+
+export function budgetRefusal(s: Standing, cost: number, timeZone: string): string {
+  const unit = s.rule.unit;
+  const left = Math.max(0, s.amount - s.spent - s.reserved);
+  const ask = s.rule.cfg.contact
+    ? `To get more, ask ${s.rule.cfg.contact}`
+    : 'To get more, ask a Goodhart admin or someone in finance to raise it (`goodhart budgets set`)';
+  return (
+    `Budget ${label(s)} cannot cover this request: ${formatAmount(unit, s.spent)} spent and ${formatAmount(unit, s.reserved)} reserved by requests in flight, ` +
+    `of ${formatAmount(unit, s.amount)}; ${formatAmount(unit, left)} left, and this request may cost up to ${formatAmount(unit, cost)}. ` +
+    `It resets ${resetText(s.window, timeZone)}. ${ask}. A smaller max_tokens or a cheaper model may still fit.`
+  );
+}
+
+export function unpricedRefusal(model: string, s: Standing): string {
+  return `Model "${model}" has no price, so USD budget ${label(s)} cannot account for it. Ask the operator to give it one under \`models:\` in the config (price: { input, output } in USD per million tokens; 0 for self-hosted).`;
+}
+
+export function rateRefusal(r: RateRefusal): string {
+  const what = r.what === 'rpm' ? 'requests per minute' : 'tokens per minute';
+  if (r.tooLarge) {
+    return `Rate limit "${r.line.rule.id}" (${r.line.scope}) allows ${r.limit} ${what}, and this request alone may use more (input plus max output). Send less, or set a smaller max_tokens.`;
+  }
+  return `Rate limit "${r.line.rule.id}" (${r.line.scope}): ${r.used} of ${r.limit} ${what} used in the last minute. Retry in ${r.retryAfterS} s.`;
+}

@@ -1,0 +1,62 @@
+import type { Amounts } from './state.js';
+import type { AdmissionRequest } from './types.js';
+import { billed, cheapInputBound, declaredMaxOutput, exactInputBound, generates, modelOutputLimit, type WorstCasePricer } from './worst-case.js';
+
+const NO_LIMITS: ReadonlyMap<string, number> = new Map();
+
+/** The catalogue's provider id: OpenAI-compatible servers are matched by model name alone (as the proxy prices). */
+export const catalogueProvider = (provider: string, type: string): string => (type === 'openai-compatible' ? provider : type);
+
+/**
+ * The worst-case cost of one request, refined on demand: first from the body's byte count (free), then, only
+ * when that does not fit a budget or a limit, from a real token count.
+ */
+export class Quote {
+  readonly bill: boolean;
+  /** The output cap the client declared (× `n` choices), or null. */
+  readonly declared: number | null;
+  /** Input tokens: an upper bound, exact once `countExactly` has run. */
+  input: number;
+  private counted: boolean;
+  private readonly provider: string;
+
+  constructor(
+    private readonly req: AdmissionRequest,
+    private readonly pricer: WorstCasePricer,
+    private readonly outputLimits: ReadonlyMap<string, number> = NO_LIMITS,
+  ) {
+    this.bill = billed(req.endpoint);
+    this.declared = declaredMaxOutput(req.endpoint, req.body);
+    this.input = this.bill ? cheapInputBound(req.bodyBytes) : 0;
+    this.counted = !this.bill;
+    this.provider = catalogueProvider(req.provider, req.providerType);
+  }
+
+  /** Counts the input with the tokenizer; true when that lowered the bound (worth trying again). */
+  countExactly(): boolean {
+    if (this.counted) return false;
+    this.counted = true;
+    const exact = exactInputBound(this.req.endpoint, this.req.providerType, this.req.body);
+    if (exact >= this.input) return false;
+    this.input = exact;
+    return true;
+  }
+
+  output(model: string): number {
+    if (!generates(this.req.endpoint)) return 0;
+    return this.declared ?? modelOutputLimit(model, this.outputLimits);
+  }
+
+  /** USD (NaN when the model has no price) and tokens. Anthropic input is priced as 1-hour cache writes, its dearest. */
+  cost(model: string): Amounts {
+    if (!this.bill) return { usd: 0, tokens: 0 };
+    const output = this.output(model);
+    const usd = this.pricer.cost(model, this.provider, this.input, output, this.req.providerType === 'anthropic');
+    return { usd: usd ?? Number.NaN, tokens: this.input + output };
+  }
+
+  /** Tokens a per-minute limit reserves: input and the declared output (undeclared output is counted as it comes). */
+  rateTokens(): number {
+    return this.bill ? this.input + (this.declared ?? 0) : 0;
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Requests and tokens per minute, as sliding windows: the count of the previous whole minute, weighted by how
+ * much of it still lies within the last 60 s, plus the current minute's (Cloudflare's approximation: no burst of
+ * twice the limit across a minute boundary, two numbers per counter instead of a log of timestamps).
+ * Tokens are reserved up front (input + declared max output) and settled to the real count.
+ */
+const MINUTE = 60_000;
+/** Counters idle this long (and with nothing in flight) are forgotten: they would read zero anyway. */
+const IDLE_MS = 2 * MINUTE;
+
+export interface RateRule {
+  id: string;
+  rpm?: number | undefined;
+  tpm?: number | undefined;
+}
+
+/** One rule applied to one concrete scope value (`user:alice` under rule `per-user`). */
+export interface RateLine {
+  counter: string;
+  rule: RateRule;
+  scope: string;
+}
+
+export interface RateRefusal {
+  line: RateLine;
+  what: 'rpm' | 'tpm';
+  used: number;
+  limit: number;
+  retryAfterS: number;
+  /** The request alone needs more tokens than the whole per-minute limit. */
+  tooLarge: boolean;
+}
+
+interface Cell {
+  minute: number;
+  prevReq: number;
+  currReq: number;
+  prevTok: number;
+  currTok: number;
+  inflightTok: number;
+  lastAt: number;
+}
+
+function roll(c: Cell, now: number): void {
+  const minute = Math.floor(now / MINUTE);
+  if (minute === c.minute) return;
+  if (minute === c.minute + 1) {
+    c.prevReq = c.currReq;
+    c.prevTok = c.currTok;
+  } else {
+    c.prevReq = 0;
+    c.prevTok = 0;
+  }
+  c.currReq = 0;
+  c.currTok = 0;
+  c.minute = minute;
+}
+
+function weightOfPrevious(c: Cell, now: number): number {
+  return 1 - (now - c.minute * MINUTE) / MINUTE;
+}
+
+/** In-memory counters for one process (a shared store would implement the same two calls). */
+export class RateLimiter {
+  private readonly cells = new Map<string, Cell>();
+
+  private cell(key: string, now: number): Cell {
+    let c = this.cells.get(key);
+    if (c === undefined) {
+      c = { minute: Math.floor(now / MINUTE), prevReq: 0, currReq: 0, prevTok: 0, currTok: 0, inflightTok: 0, lastAt: now };
+      this.cells.set(key, c);
+    } else roll(c, now);
+    c.lastAt = now;
+    return c;
+  }
+
+  /** Checks every line, then counts the request on all of them; nothing is counted when one refuses. */
+  admit(lines: readonly RateLine[], tokens: number, now: number): RateRefusal | null {
+    for (const line of lines) {
+      const c = this.cell(line.counter, now);
+      const w = weightOfPrevious(c, now);
+      const retryAfterS = Math.max(1, Math.ceil(((c.minute + 1) * MINUTE - now) / 1000));
+      const { rpm, tpm } = line.rule;
+      if (rpm !== undefined) {
+        const used = c.prevReq * w + c.currReq;
+        if (used + 1 > rpm) return { line, what: 'rpm', used: Math.ceil(used), limit: rpm, retryAfterS, tooLarge: false };
+      }
+      if (tpm !== undefined) {
+        const used = c.prevTok * w + c.currTok + c.inflightTok;
+        if (tokens > tpm) return { line, what: 'tpm', used: Math.ceil(used), limit: tpm, retryAfterS, tooLarge: true };
+        if (used + tokens > tpm) return { line, what: 'tpm', used: Math.ceil(used), limit: tpm, retryAfterS, tooLarge: false };
+      }
+    }
+    for (const line of lines) {
+      const c = this.cells.get(line.counter)!;
+      c.currReq += 1;
+      if (line.rule.tpm !== undefined) c.inflightTok += tokens;
+    }
+    return null;
+  }
+
+  /** Replaces a request's reserved tokens by the tokens it really used. */
+  settle(lines: readonly RateLine[], reservedTokens: number, actualTokens: number, now: number): void {
+    for (const line of lines) {
+      if (line.rule.tpm === undefined) continue;
+      const c = this.cell(line.counter, now);
+      c.inflightTok = Math.max(0, c.inflightTok - reservedTokens);
+      c.currTok += actualTokens;
+    }
+  }
+
+  /** Current usage of a counter (for the admin API and tests). */
+  usage(counter: string, now: number): { requests: number; tokens: number } {
+    const c = this.cells.get(counter);
+    if (c === undefined) return { requests: 0, tokens: 0 };
+    roll(c, now);
+    const w = weightOfPrevious(c, now);
+    return { requests: c.prevReq * w + c.currReq, tokens: c.prevTok * w + c.currTok + c.inflightTok };
+  }
+
+  prune(now: number): void {
+    for (const [key, c] of this.cells) if (c.inflightTok === 0 && now - c.lastAt > IDLE_MS) this.cells.delete(key);
+  }
+}

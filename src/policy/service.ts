@@ -1,0 +1,291 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { GoodhartConfig } from '../config/schema.js';
+import { GoodhartError } from '../errors.js';
+import type { Grant } from './access.js';
+import type { Permission } from './config.js';
+import { Directory, ENTITY_SCHEMAS, type EntityView } from './directory.js';
+import type { GovernanceEngine } from './engine.js';
+import { historyNeededSince } from './rules.js';
+import { dayWindows } from './period.js';
+import type { AccessRequest, AccessStatus, AuditEntry, AuditFilter, EntityKind, GovernanceStore } from './store.js';
+
+/**
+ * Governance operations behind the admin API and the CLI: each checks the caller's permission, writes the change
+ * and its audit entry together, and applies it to the running engine at once.
+ */
+
+/** Who calls: a person with their own key, or an admin key from the config. */
+export interface Actor {
+  /** `user:alice` or `admin-key:ops`: what the audit log records. */
+  id: string;
+  userId: string | null;
+  teamId: string | null;
+  roleId: string;
+  permissions: ReadonlySet<Permission>;
+}
+
+/** Who may write each kind. */
+const WRITE_PERMISSION = {
+  team: 'manage',
+  user: 'manage',
+  project: 'manage',
+  tier: 'manage',
+  role: 'manage',
+  rateLimit: 'manage',
+  budget: 'budgets',
+} as const satisfies Record<EntityKind, Permission>;
+
+/** Everyone may read tiers and roles: a person needs them to know what to ask for. */
+const PUBLIC_KINDS: ReadonlySet<EntityKind> = new Set(['tier', 'role']);
+
+export const accessRequestBody = z
+  .object({
+    tier: z.string().min(1).optional(),
+    model: z.string().min(1).optional(),
+    justification: z.string().trim().min(10, 'say in a sentence what the access is for (at least 10 characters)').max(2000),
+    hours: z.number().positive().optional().describe('How long the access is needed (default access.defaultHours)'),
+    user: z.string().min(1).optional().describe('Admin keys only: whom the request is for'),
+  })
+  .strict()
+  .refine((b) => (b.tier === undefined) !== (b.model === undefined), { message: 'ask for exactly one of tier or model' });
+
+export const decisionBody = z
+  .object({ note: z.string().max(2000).optional(), hours: z.number().positive().optional() })
+  .strict();
+
+export function forbidden(message: string): GoodhartError {
+  return new GoodhartError('forbidden', 403, message);
+}
+
+export class GovernanceService {
+  private directory: Directory;
+  private loadedSince: number;
+  /** Serialises writes: each change reads the state the previous one left. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly config: GoodhartConfig,
+    private readonly store: GovernanceStore,
+    readonly engine: GovernanceEngine,
+    private readonly now: () => number,
+    directory: Directory,
+    loadedSince: number,
+  ) {
+    this.directory = directory;
+    this.loadedSince = loadedSince;
+  }
+
+  /**
+   * Loads the overlay, grants and the stored spend the budgets' windows need, then applies them to the engine.
+   * Everything before `now` is in the store (the previous process drained its events on shutdown); everything
+   * after is booked by this process's settlements: counted once either way.
+   */
+  static async open(config: GoodhartConfig, store: GovernanceStore, engine: GovernanceEngine, now: () => number): Promise<GovernanceService> {
+    const directory = new Directory(config, await store.loadOverlay());
+    const t0 = now();
+    const spec = directory.spec();
+    const since = await resolveSince(store, historyNeededSince(spec, t0), t0);
+    const days = dayWindows(since, t0, config.timeZone);
+    await engine.state.load(await store.spendByDay(days, t0));
+    engine.setSpec(spec);
+    engine.setGrants(await store.listGrants({ activeAt: t0 }));
+    return new GovernanceService(config, store, engine, now, directory, days[0]?.start ?? t0);
+  }
+
+  list(actor: Actor, kind: EntityKind): EntityView[] {
+    if (!PUBLIC_KINDS.has(kind) && actor.permissions.size === 0) {
+      throw forbidden(`Listing ${kind}s needs an admin, lead or finance role (yours: ${actor.roleId}).`);
+    }
+    return this.directory.list(kind);
+  }
+
+  get(actor: Actor, kind: EntityKind, id: string): EntityView {
+    const found = this.list(actor, kind).find((e) => e.id === id);
+    if (!found) throw new GoodhartError('not_found', 404, `No ${kind} "${id}".`);
+    return found;
+  }
+
+  /** Creates or replaces an entity; the body is validated with the config's own schema. */
+  set(actor: Actor, kind: EntityKind, id: string, body: unknown): Promise<EntityView> {
+    this.need(actor, WRITE_PERMISSION[kind], kind);
+    const parsed = ENTITY_SCHEMAS[kind].safeParse({ ...(body as object), id });
+    if (!parsed.success) throw new GoodhartError('invalid_request', 400, `Invalid ${kind}: ${z.prettifyError(parsed.error)}`);
+    const data = parsed.data as Record<string, unknown>;
+    return this.serial(async () => {
+      const before = this.directory.get(kind, id)?.data ?? null;
+      await this.apply(actor, kind, id, data, before, `${kind}.set`);
+      return this.directory.get(kind, id)!;
+    });
+  }
+
+  remove(actor: Actor, kind: EntityKind, id: string): Promise<void> {
+    this.need(actor, WRITE_PERMISSION[kind], kind);
+    return this.serial(async () => {
+      const before = this.directory.get(kind, id);
+      if (!before) throw new GoodhartError('not_found', 404, `No ${kind} "${id}".`);
+      await this.apply(actor, kind, id, null, before.data, `${kind}.delete`);
+    });
+  }
+
+  async requestAccess(actor: Actor, body: unknown): Promise<AccessRequest> {
+    const b = parseBody(accessRequestBody, body, 'access request');
+    const userId = actor.userId ?? b.user;
+    if (userId === undefined) throw new GoodhartError('invalid_request', 400, 'An admin key asking on someone’s behalf must name the `user`.');
+    if (actor.userId !== null && b.user !== undefined && b.user !== actor.userId) throw forbidden('You can only ask for access for yourself.');
+    const spec = this.engine.current();
+    if (b.tier !== undefined && spec.tiers[b.tier] === undefined) {
+      throw new GoodhartError('invalid_request', 400, `No tier "${b.tier}". Tiers: ${Object.keys(spec.tiers).join(', ') || '(none configured)'}.`);
+    }
+    const hours = Math.min(b.hours ?? this.config.access.defaultHours, this.config.access.maxHours);
+    const request: AccessRequest = {
+      id: `ar_${randomUUID().slice(0, 8)}`,
+      userId,
+      teamId: actor.userId !== null ? actor.teamId : (spec.users.get(userId)?.team ?? null),
+      tier: b.tier ?? null,
+      model: b.model ?? null,
+      justification: b.justification,
+      hours,
+      status: 'pending',
+      createdAt: this.now(),
+      decidedAt: null,
+      decidedBy: null,
+      note: null,
+      grantId: null,
+    };
+    await this.store.commit({ accessRequest: request, audit: this.audit(actor, 'access.request', 'accessRequest', request.id, null, request) });
+    return request;
+  }
+
+  async listAccess(actor: Actor, status?: AccessStatus): Promise<AccessRequest[]> {
+    const filter = status === undefined ? {} : { status };
+    if (actor.permissions.has('manage') || actor.permissions.has('audit')) return this.store.listAccessRequests(filter);
+    if (actor.permissions.has('approve') && actor.teamId !== null) {
+      const [team, own] = await Promise.all([
+        this.store.listAccessRequests({ ...filter, teamId: actor.teamId }),
+        actor.userId === null ? [] : this.store.listAccessRequests({ ...filter, userId: actor.userId }),
+      ]);
+      return [...new Map([...team, ...own].map((r) => [r.id, r])).values()].sort((a, b) => b.createdAt - a.createdAt);
+    }
+    if (actor.userId === null) return [];
+    return this.store.listAccessRequests({ ...filter, userId: actor.userId });
+  }
+
+  /** A lead decides for their own team, an admin (manage) for anyone; nobody decides their own request. */
+  decide(actor: Actor, id: string, decision: 'approve' | 'deny', body: unknown): Promise<AccessRequest> {
+    const b = parseBody(decisionBody, body ?? {}, 'decision');
+    this.need(actor, 'approve', 'access requests');
+    return this.serial(async () => {
+      const request = await this.store.getAccessRequest(id);
+      if (!request) throw new GoodhartError('not_found', 404, `No access request "${id}". See \`goodhart access list\`.`);
+      if (request.status !== 'pending') throw new GoodhartError('invalid_request', 409, `Access request ${id} was already ${request.status}.`);
+      if (request.userId === actor.userId) throw forbidden('You cannot decide your own access request: ask your team lead or an admin.');
+      if (!actor.permissions.has('manage') && (request.teamId === null || request.teamId !== actor.teamId)) {
+        throw forbidden(`Access request ${id} is from team ${request.teamId ?? '(none)'}; a lead decides for their own team only, an admin for any.`);
+      }
+      const now = this.now();
+      const hours = Math.min(b.hours ?? request.hours, this.config.access.maxHours);
+      const grant: Grant | undefined =
+        decision === 'approve'
+          ? { id: `gr_${randomUUID().slice(0, 8)}`, userId: request.userId, tier: request.tier, model: request.model, createdAt: now, expiresAt: now + hours * 3_600_000, grantedBy: actor.id, requestId: id }
+          : undefined;
+      const after: AccessRequest = {
+        ...request,
+        status: decision === 'approve' ? 'approved' : 'denied',
+        decidedAt: now,
+        decidedBy: actor.id,
+        note: b.note ?? null,
+        grantId: grant?.id ?? null,
+      };
+      await this.store.commit({
+        accessRequest: after,
+        ...(grant ? { grant } : {}),
+        audit: this.audit(actor, `access.${decision}`, 'accessRequest', id, request, grant ? { ...after, grant } : after),
+      });
+      if (grant) await this.reloadGrants();
+      return after;
+    });
+  }
+
+  async listGrants(actor: Actor, activeOnly: boolean): Promise<Grant[]> {
+    const filter = activeOnly ? { activeAt: this.now() } : {};
+    if (actor.permissions.size > 0) return this.store.listGrants(filter);
+    return actor.userId === null ? [] : this.store.listGrants({ ...filter, userId: actor.userId });
+  }
+
+  /** Ends a grant now (it would also end by itself at its expiry). */
+  revokeGrant(actor: Actor, id: string): Promise<Grant> {
+    this.need(actor, 'manage', 'grants');
+    return this.serial(async () => {
+      const grant = (await this.store.listGrants({})).find((g) => g.id === id);
+      if (!grant) throw new GoodhartError('not_found', 404, `No grant "${id}".`);
+      const after = { ...grant, expiresAt: Math.min(grant.expiresAt, this.now()) };
+      await this.store.commit({ grant: after, audit: this.audit(actor, 'grant.revoke', 'grant', id, grant, after) });
+      await this.reloadGrants();
+      return after;
+    });
+  }
+
+  listAudit(actor: Actor, filter: AuditFilter): Promise<AuditEntry[]> {
+    if (!actor.permissions.has('audit') && !actor.permissions.has('manage')) throw forbidden(`The audit log needs the audit permission (admin or finance; yours: ${actor.roleId}).`);
+    return this.store.listAudit(filter);
+  }
+
+  /** Records a change made elsewhere (keys created or revoked through the admin API) in the audit log. */
+  recordAudit(actor: Actor, action: string, targetKind: string, targetId: string, before: unknown, after: unknown): Promise<AuditEntry> {
+    return this.store.commit({ audit: this.audit(actor, action, targetKind, targetId, before, after) });
+  }
+
+  need(actor: Actor, permission: Permission, what: string): void {
+    if (actor.permissions.has(permission) || (permission === 'budgets' && actor.permissions.has('manage'))) return;
+    throw forbidden(`Changing ${what} needs the "${permission}" permission, which role "${actor.roleId}" does not have. Ask an admin.`);
+  }
+
+  private async apply(actor: Actor, kind: EntityKind, id: string, data: Record<string, unknown> | null, before: unknown, action: string): Promise<void> {
+    const now = this.now();
+    const overlay = { kind, id, data, updatedAt: now, updatedBy: actor.id };
+    const next = this.directory.with(overlay);
+    let spec;
+    try {
+      spec = next.spec();
+    } catch (err) {
+      throw new GoodhartError('invalid_request', 400, `That change leaves the rules inconsistent: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    // History first, so a new or longer budget window starts from its true spend the moment it applies.
+    const since = await resolveSince(this.store, historyNeededSince(spec, now), now);
+    if (since < this.loadedSince) {
+      const days = dayWindows(since, this.loadedSince, spec.timeZone);
+      await this.engine.state.load(await this.store.spendByDay(days, this.loadedSince));
+      this.loadedSince = days[0]?.start ?? this.loadedSince;
+    }
+    await this.store.commit({ overlay, audit: this.audit(actor, action, kind, id, before, data) });
+    this.directory = next;
+    this.engine.setSpec(spec);
+  }
+
+  private async reloadGrants(): Promise<void> {
+    this.engine.setGrants(await this.store.listGrants({ activeAt: this.now() }));
+  }
+
+  private audit(actor: Actor, action: string, targetKind: string, targetId: string, before: unknown, after: unknown): Omit<AuditEntry, 'seq'> {
+    return { at: this.now(), actor: actor.id, actorRole: actor.roleId, action, targetKind, targetId, before, after };
+  }
+
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(f, f);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+}
+
+/** 0 (all time) means "from the first stored gateway event". */
+async function resolveSince(store: GovernanceStore, since: number, now: number): Promise<number> {
+  if (since > 0) return since;
+  return (await store.firstGatewayEventAt()) ?? now;
+}
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const r = schema.safeParse(body);
+  if (!r.success) throw new GoodhartError('invalid_request', 400, `Invalid ${what}: ${z.prettifyError(r.error)}`);
+  return r.data;
+}

@@ -1,0 +1,79 @@
+import type { Unit } from './config.js';
+import type { Window } from './period.js';
+
+/**
+ * Budget state: what has been spent and reserved, per budget instance and window. This process keeps it in
+ * memory (memory-state.ts); a shared store (Redis, issue 8) implements the same interface with each call one
+ * atomic script, which is why the calls may return promises. The engine never awaits when they do not.
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
+export interface Amounts {
+  usd: number;
+  tokens: number;
+}
+
+/** One budget instance applied to one request. */
+export interface BudgetLine {
+  /** `ruleId|scopeKey`: one per budget, or one per value for `team:*`-style scopes. */
+  instance: string;
+  /** Changes when the budget's scope, unit or period changes: its counter is then rebuilt from the ledger. */
+  fingerprint: string;
+  scopeKey: string;
+  unit: Unit;
+  window: Window;
+  /** The reservation must keep spent + reserved within this (the amount, or the downgrade point). */
+  limit: number;
+}
+
+export interface LineSnapshot {
+  spent: number;
+  reserved: number;
+}
+
+/** Opaque to the engine except for when the request started. */
+export interface Reservation {
+  readonly startedAt: number;
+}
+
+export type ReserveOutcome =
+  | { ok: true; reservation: Reservation; snapshots: LineSnapshot[] }
+  | { ok: false; failed: number; snapshots: LineSnapshot[] };
+
+/** Historical spend of one scope value on one local day (loaded from stored gateway events). */
+export interface LedgerRow {
+  day: number;
+  scopeKey: string;
+  usd: number;
+  tokens: number;
+}
+
+export interface BudgetState {
+  /**
+   * All or nothing: reserves `cost` on every line if each has room under its limit. `scopeKeys` are every scope
+   * value the request belongs to (its spend is booked under all of them, budget or not).
+   */
+  reserve(lines: readonly BudgetLine[], cost: Amounts, scopeKeys: readonly string[], at: number): MaybePromise<ReserveOutcome>;
+  /** Books the real cost and releases the reservation; a second call is ignored. Returns the lines' new state. */
+  settle(reservation: Reservation, actual: Amounts): MaybePromise<{ line: BudgetLine; snapshot: LineSnapshot }[]>;
+  /** Releases reservations made before `before` that were never settled (their request died); returns how many. */
+  expire(before: number): MaybePromise<number>;
+  /** Current spent/reserved of lines, without reserving (status, headers of refused requests). */
+  peek(lines: readonly BudgetLine[]): MaybePromise<LineSnapshot[]>;
+  /** Spend booked for one scope value in each window (hybrid budgets' trailing periods). */
+  windowSpend(scopeKey: string, unit: Unit, windows: readonly Window[]): MaybePromise<number[]>;
+  /** Adds stored history for days nothing has been booked on yet (idempotent per day range, see the engine). */
+  load(rows: readonly LedgerRow[]): MaybePromise<void>;
+  /** Forgets counters of budget instances that no longer exist. */
+  retain(isLive: (instance: string) => boolean): MaybePromise<void>;
+  /** Reservations in flight (tests, status). */
+  inFlight(): number;
+}
+
+/**
+ * Continues with `f` at once when `v` is a plain value; only a real promise costs a promise.
+ * (Not named `then`: a module exporting `then` is a thenable, and `await import()` of it goes wrong.)
+ */
+export function andThen<T, U>(v: MaybePromise<T>, f: (value: T) => MaybePromise<U>): MaybePromise<U> {
+  return v instanceof Promise ? v.then(f) : f(v);
+}

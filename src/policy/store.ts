@@ -1,0 +1,91 @@
+import type { Grant } from './access.js';
+import type { Window } from './period.js';
+import type { LedgerRow } from './state.js';
+
+/**
+ * Where governance keeps what the admin API changes: entities added or edited on top of the config (the
+ * "overlay"), access requests, grants, the append-only audit log, sent alerts; and where it reads past
+ * gateway spend from. SQLite implements it in src/store/sqlite/governance-store.ts.
+ */
+
+/** What the admin API manages on top of the config file. */
+export const ENTITY_KINDS = ['team', 'user', 'project', 'budget', 'tier', 'role', 'rateLimit'] as const;
+export type EntityKind = (typeof ENTITY_KINDS)[number];
+
+/** An entity as the admin API last set it; `data: null` removes one the config declares. */
+export interface OverlayRecord {
+  kind: EntityKind;
+  id: string;
+  data: Record<string, unknown> | null;
+  updatedAt: number;
+  updatedBy: string;
+}
+
+export interface AuditEntry {
+  /** Assigned by the store, increasing. */
+  seq: number;
+  at: number;
+  /** `user:alice` (their own key) or `admin-key:ops`. */
+  actor: string;
+  actorRole: string;
+  /** e.g. `budget.set`, `budget.delete`, `access.approve`, `key.revoke`. */
+  action: string;
+  targetKind: string;
+  targetId: string;
+  before: unknown;
+  after: unknown;
+}
+
+export const ACCESS_STATUSES = ['pending', 'approved', 'denied'] as const;
+export type AccessStatus = (typeof ACCESS_STATUSES)[number];
+
+export interface AccessRequest {
+  id: string;
+  userId: string;
+  teamId: string | null;
+  tier: string | null;
+  model: string | null;
+  justification: string;
+  /** How long the access is asked for. */
+  hours: number;
+  status: AccessStatus;
+  createdAt: number;
+  decidedAt: number | null;
+  decidedBy: string | null;
+  note: string | null;
+  grantId: string | null;
+}
+
+export interface GovernanceChange {
+  audit: Omit<AuditEntry, 'seq'>;
+  overlay?: OverlayRecord;
+  accessRequest?: AccessRequest;
+  grant?: Grant;
+}
+
+export interface AuditFilter {
+  since?: number;
+  until?: number;
+  actor?: string;
+  targetKind?: string;
+  targetId?: string;
+  limit?: number;
+}
+
+export interface GovernanceStore {
+  loadOverlay(): Promise<OverlayRecord[]>;
+  /** Applies a change and appends its audit entry in one transaction; returns the entry. */
+  commit(change: GovernanceChange): Promise<AuditEntry>;
+  /** Newest first. */
+  listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
+  listAccessRequests(filter: { status?: AccessStatus; userId?: string; teamId?: string }): Promise<AccessRequest[]>;
+  getAccessRequest(id: string): Promise<AccessRequest | undefined>;
+  listGrants(filter: { activeAt?: number; userId?: string }): Promise<Grant[]>;
+  /** Records that an alert went out; false when `dedupKey` was already recorded (also by an earlier process). */
+  claimAlert(dedupKey: string, at: number, payload: unknown): Promise<boolean>;
+  /** When the first stored gateway event started (all-time budgets load history from there). */
+  firstGatewayEventAt(): Promise<number | null>;
+  /** Stored gateway spend per scope value ("org", "team:x", "tag:y"…) per day window, for events before `until`. */
+  spendByDay(days: readonly Window[], until: number): Promise<LedgerRow[]>;
+  close(): Promise<void>;
+}

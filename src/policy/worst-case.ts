@@ -1,0 +1,191 @@
+import type { Endpoint } from '../usage/event.js';
+import {
+  estimateAnthropicInput,
+  estimateEmbeddingsInput,
+  estimateOpenAIChatInput,
+  estimateResponsesInput,
+} from '../usage/estimate.js';
+import type { Pricer } from '../usage/pricing.js';
+import type { NormalisedUsage } from '../usage/types.js';
+
+/**
+ * The most a request can cost, known before it is forwarded: input tokens (a byte count far from any limit, a
+ * real tokenizer count close to one) plus the output the request allows (`max_tokens` & co., else the model's
+ * output limit). Reserved against budgets up front and settled to the real cost afterwards.
+ */
+
+/**
+ * Tokens never counted by the request body: a provider's hidden prompt framing (tool-use system prompts are
+ * counted by their JSON definitions, which are longer in bytes than in tokens). 64 is several times the framing
+ * OpenAI and Anthropic add to a request.
+ */
+export const FRAMING_TOKENS = 64;
+
+/**
+ * Anthropic publishes no tokenizer, and its counts for the same text run higher than o200k's (by 10-30% for
+ * English and code in our measurements of Claude 3-4). Exact counts for Anthropic are scaled by this, so that
+ * a reservation stays an upper bound.
+ */
+export const ANTHROPIC_TOKEN_FACTOR = 1.35;
+
+/**
+ * An upper bound on input tokens from the body size alone: every token is at least one byte, and the JSON
+ * syntax around each message (`{"role":"user","content":""}`) is longer than the framing tokens it stands for.
+ * Not an upper bound for images given by URL (a short URL, ~800-1600 tokens): those are counted as images on
+ * the exact path, which is taken whenever a budget is close.
+ */
+export function cheapInputBound(bodyBytes: number): number {
+  return bodyBytes + FRAMING_TOKENS;
+}
+
+/** Input tokens counted with the tokenizer (o200k), scaled for Anthropic; images at their flat token cost. */
+export function exactInputBound(endpoint: Endpoint, providerType: string, body: Record<string, unknown>): number {
+  switch (endpoint) {
+    case 'chat.completions':
+      return estimateOpenAIChatInput(body) + FRAMING_TOKENS;
+    case 'responses':
+      return estimateResponsesInput(body) + FRAMING_TOKENS;
+    case 'embeddings':
+      return estimateEmbeddingsInput(body) + FRAMING_TOKENS;
+    case 'messages':
+    case 'messages.count_tokens': {
+      const counted = estimateAnthropicInput(body);
+      return (providerType === 'anthropic' ? Math.ceil(counted * ANTHROPIC_TOKEN_FACTOR) : counted) + FRAMING_TOKENS;
+    }
+    default:
+      return 0;
+  }
+}
+
+/** Routes that generate nothing (embeddings) or cost nothing (count_tokens) reserve no output. */
+export function generates(endpoint: Endpoint): boolean {
+  return endpoint === 'chat.completions' || endpoint === 'responses' || endpoint === 'messages';
+}
+
+/** Free routes: Anthropic does not bill count_tokens. */
+export function billed(endpoint: Endpoint): boolean {
+  return endpoint !== 'messages.count_tokens' && endpoint !== 'models';
+}
+
+const positiveInt = (v: unknown): number | null =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : null;
+
+/** The output cap the client declared, times the number of choices asked for (chat `n`); null when none. */
+export function declaredMaxOutput(endpoint: Endpoint, body: Readonly<Record<string, unknown>>): number | null {
+  switch (endpoint) {
+    case 'chat.completions': {
+      const cap = positiveInt(body['max_completion_tokens']) ?? positiveInt(body['max_tokens']);
+      const n = positiveInt(body['n']) ?? 1;
+      return cap === null ? null : cap * Math.max(1, n);
+    }
+    case 'responses':
+      return positiveInt(body['max_output_tokens']);
+    case 'messages':
+      return positiveInt(body['max_tokens']);
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Published maximum output tokens by model family (provider docs, 2025), longest prefix first. Used when a
+ * request declares no cap; `models[].maxOutputTokens` in the config overrides it.
+ */
+const OUTPUT_LIMITS: readonly [prefix: string, tokens: number][] = [
+  ['gpt-4o-mini', 16_384],
+  ['gpt-4o', 16_384],
+  ['gpt-4.1', 32_768],
+  ['gpt-5', 128_000],
+  ['o1', 100_000],
+  ['o3', 100_000],
+  ['o4-mini', 100_000],
+  ['claude-opus-4', 32_000],
+  ['claude-sonnet-4', 64_000],
+  ['claude-haiku-4', 64_000],
+  ['claude-3-7-sonnet', 64_000],
+  ['claude-3-5', 8_192],
+  ['claude-3', 4_096],
+];
+
+/** Unknown models (self-hosted, new): 32k covers the output limit of most; set maxOutputTokens to be exact. */
+export const DEFAULT_OUTPUT_LIMIT = 32_768;
+
+export function modelOutputLimit(model: string, overrides: ReadonlyMap<string, number>): number {
+  const own = overrides.get(model);
+  if (own !== undefined) return own;
+  const bare = model.slice(model.lastIndexOf('/') + 1);
+  for (const [prefix, tokens] of OUTPUT_LIMITS) if (bare.startsWith(prefix)) return tokens;
+  return DEFAULT_OUTPUT_LIMIT;
+}
+
+interface Rates {
+  /** USD per token: uncached input, 1-hour cache write (the dearest input), output. */
+  input: number;
+  write: number;
+  output: number;
+  /** Input size beyond which the price is tiered (long context): priced by the full pricer there. */
+  flatUpTo: number;
+}
+
+const PROBE = 1_000_000;
+
+function usageOf(input: number, output: number, writes: boolean): NormalisedUsage {
+  return {
+    input: { total: input, noCache: writes ? 0 : input, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: writes ? input : 0 },
+    output: { total: output, text: output, reasoning: 0 },
+    raw: null,
+  };
+}
+
+/**
+ * Worst-case prices without the catalogue on the request path: per-token rates are derived once per model
+ * (the catalogue takes 10-20 µs a call), and only inputs past a tiered price's start use the full pricer.
+ */
+export class WorstCasePricer {
+  private readonly rates = new Map<string, Rates | null>();
+
+  constructor(private readonly pricer: Pricer) {}
+
+  /** USD, or null when the model has no price. `cacheWrites`: input may be billed as (dearer) cache writes. */
+  cost(model: string, provider: string, input: number, output: number, cacheWrites: boolean): number | null {
+    const key = `${provider}\u0000${model}`;
+    let r = this.rates.get(key);
+    if (r === undefined) {
+      r = this.derive(model, provider);
+      if (this.rates.size >= 10_000) this.rates.clear();
+      this.rates.set(key, r);
+    }
+    if (r === null) return null;
+    if (input > r.flatUpTo) {
+      const full = this.pricer.price(usageOf(input, output, cacheWrites), model, provider).costUsd;
+      const plain = cacheWrites ? this.pricer.price(usageOf(input, output, false), model, provider).costUsd : full;
+      return full === null || plain === null ? null : Math.max(full, plain);
+    }
+    return input * (cacheWrites ? Math.max(r.input, r.write) : r.input) + output * r.output;
+  }
+
+  private derive(model: string, provider: string): Rates | null {
+    const per = (input: number, output: number, writes: boolean, n: number): number | null => {
+      const c = this.pricer.price(usageOf(input, output, writes), model, provider).costUsd;
+      return c === null ? null : c / n;
+    };
+    const input = per(1000, 0, false, 1000);
+    const output = per(0, PROBE, false, PROBE);
+    const write = per(1000, 0, true, 1000);
+    if (input === null || output === null || write === null) return null;
+    const same = (n: number) => Math.abs((per(n, 0, false, n) ?? input) - input) <= input * 1e-9 + 1e-18;
+    let flatUpTo = Number.POSITIVE_INFINITY;
+    if (!same(8 * PROBE)) {
+      // Binary search the first input size with another rate (tiers start at 128k or 200k in practice).
+      let lo = 1000;
+      let hi = 8 * PROBE;
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (same(mid)) lo = mid;
+        else hi = mid;
+      }
+      flatUpTo = lo;
+    }
+    return { input, write, output, flatUpTo };
+  }
+}

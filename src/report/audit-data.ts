@@ -1,0 +1,110 @@
+import type { Finding } from '../detect/types.js';
+import type { Window } from '../policy/period.js';
+import { summariseSavings, type SavingsReport } from '../route/savings.js';
+import type { UsageAggregate } from '../store/types.js';
+import { loadBudgetStatuses, type BudgetStatus } from './budget-status.js';
+import { totalOf, type AggregateTotals } from './format.js';
+import { costPerOutcome, outcomeTotals, type CostPerOutcome, type OutcomeTotals } from './outcomes.js';
+import { changePercent, dayLabels, monthWindow, previousMonth, seriesOf } from './series.js';
+import type { ReportSources } from './sources.js';
+
+/**
+ * Everything the periodic audit shows, gathered from the report sources for one month. Each section is either
+ * available with its numbers, or carries a plain note saying why not (the capability is not built or not fed).
+ */
+
+export type Section<T> = { available: true; data: T } | { available: false; note: string };
+
+export interface AuditData {
+  period: string;
+  timeZone: string;
+  window: Window;
+  generatedAt: number;
+  /** True when the month is not over yet: figures are to date. */
+  partial: boolean;
+  spend: {
+    totals: AggregateTotals;
+    previousMonthUsd: number;
+    changePercent: number | null;
+    daily: { labels: string[]; values: number[] };
+    /** The last six months, oldest first, this one included. */
+    months: { key: string; costUsd: number }[];
+  };
+  teams: UsageAggregate[];
+  models: UsageAggregate[];
+  budgets: Section<BudgetStatus[]>;
+  findings: Section<{ top: Finding[]; count: number; wastedUsd: number }>;
+  outcomes: Section<{ totals: OutcomeTotals; cost: CostPerOutcome }>;
+  routing: Section<SavingsReport>;
+}
+
+const TOP_FINDINGS = 10;
+
+export async function collectAudit(src: ReportSources, opts: { period: string; now: number }): Promise<AuditData> {
+  const tz = src.timeZone;
+  const window = monthWindow(opts.period, tz);
+  const until = Math.min(window.end, opts.now);
+  const range = { since: window.start, until };
+  const prev = previousMonth(window, tz);
+  const [daily, prevRows, teams, models] = await Promise.all([
+    src.store.aggregate('day', range, { timeZone: tz }),
+    src.store.aggregate('month', { since: prev.start, until: prev.end }, { timeZone: tz }),
+    src.store.aggregate('team', range, { timeZone: tz }),
+    src.store.aggregate('model', range, { timeZone: tz }),
+  ]);
+  let sixStart = window.start;
+  for (let i = 0; i < 5; i++) sixStart = previousMonth({ start: sixStart, end: sixStart }, tz).start;
+  const months = (await src.store.aggregate('month', { since: sixStart, until }, { timeZone: tz })).map((r) => ({ key: r.key, costUsd: r.costUsd }));
+  const totals = totalOf(daily);
+  const previousMonthUsd = prevRows.reduce((a, r) => a + r.costUsd, 0);
+  const labels = dayLabels(window.start, window.end, tz);
+
+  return {
+    period: opts.period,
+    timeZone: tz,
+    window,
+    generatedAt: opts.now,
+    partial: opts.now < window.end,
+    spend: { totals, previousMonthUsd, changePercent: changePercent(totals.costUsd, previousMonthUsd), daily: { labels, values: seriesOf(daily, labels) }, months },
+    teams,
+    models,
+    budgets: await budgetsSection(src, window, opts.now),
+    findings: await findingsSection(src, range),
+    outcomes: await outcomesSection(src, range, totals.costUsd),
+    routing: await routingSection(src, range),
+  };
+}
+
+async function budgetsSection(src: ReportSources, window: Window, now: number): Promise<AuditData['budgets']> {
+  const budgets = src.budgets();
+  if (budgets.length === 0) return { available: false, note: 'No budgets are configured (`budgets:` in goodhart.yaml, or `goodhart budgets set`).' };
+  // A past month is judged as it stood at its end.
+  const at = Math.min(now, window.end - 1);
+  return { available: true, data: await loadBudgetStatuses({ store: src.store, budgets, now: at, timeZone: src.timeZone }) };
+}
+
+async function findingsSection(src: ReportSources, range: { since: number; until: number }): Promise<AuditData['findings']> {
+  if (src.findings === null) return { available: false, note: 'This store keeps no waste findings (waste detection needs the SQLite store for now).' };
+  const all = await src.findings.listFindings(range);
+  if (all.length === 0) {
+    return { available: false, note: 'No waste findings for this period. Run `goodhart detect --since …` over it, or turn on live detection in the gateway.' };
+  }
+  const top = [...all].sort((a, b) => b.wastedUsd - a.wastedUsd || b.confidence - a.confidence).slice(0, TOP_FINDINGS);
+  return { available: true, data: { top, count: all.length, wastedUsd: all.reduce((a, f) => a + f.wastedUsd, 0) } };
+}
+
+async function outcomesSection(src: ReportSources, range: { since: number; until: number }, costUsd: number): Promise<AuditData['outcomes']> {
+  if (src.outcomes === null) return { available: false, note: 'This store keeps no outcome events yet.' };
+  const totals = outcomeTotals(await src.outcomes.listOutcomes(range));
+  if (totals.records === 0) {
+    return { available: false, note: 'No outcomes (commits, pull requests, lines) were recorded for this period, so there is no cost per outcome. Send OpenTelemetry from Claude Code or import outcomes to fill it.' };
+  }
+  return { available: true, data: { totals, cost: costPerOutcome(costUsd, totals) } };
+}
+
+async function routingSection(src: ReportSources, range: { since: number; until: number }): Promise<AuditData['routing']> {
+  if (src.decisions === null) return { available: false, note: 'Routing decisions are kept beside the SQLite store only; this store has none.' };
+  const report = summariseSavings(await src.decisions.listDecisions(range));
+  if (report.rows.length === 0) return { available: false, note: 'No routing decisions in this period: routing is off (set `routing.mode: shadow` to see what it would save).' };
+  return { available: true, data: report };
+}

@@ -1,0 +1,182 @@
+import { forecastSpend, RATE_DAYS } from '../detect/forecast/index.js';
+import { hybridAmount } from '../policy/budget-math.js';
+import type { BudgetConfig } from '../policy/config.js';
+import { dayWindows, periodWindow, previousWindows, type Window } from '../policy/period.js';
+import { parseScope, type ScopeKind } from '../policy/scope.js';
+import type { EventFilter, Store } from '../store/types.js';
+import { dayLabels, lastDayFraction, seriesOf, valueOf, type Unit } from './series.js';
+
+/**
+ * Where each budget stands and where it will be at the end of its period, computed from the store (gateway
+ * events: what budgets enforce). The arithmetic is `budgetStanding` (pure); `loadBudgetStatuses` reads the store.
+ */
+
+export interface Projection {
+  /** Projected spend at the period's end, and its interval (equal for a run-rate projection). */
+  projected: number;
+  low: number;
+  high: number;
+  /** ISO date (local) when the budget runs out at the projected rate, or null within this period. */
+  exhaustionDate: string | null;
+  /** `trend`: the forecast over daily spend (detect/forecast); `run-rate`: spent so far scaled to the period. */
+  method: 'trend' | 'run-rate';
+}
+
+export interface BudgetStatus {
+  budget: string;
+  /** The scope instance: `org`, `team:core`, `user:alice`… */
+  scope: string;
+  unit: Unit;
+  period: string;
+  action: string;
+  amount: number;
+  spent: number | null;
+  usedPercent: number | null;
+  windowStart: number;
+  windowEnd: number | null;
+  projection: Projection | null;
+  /** Why a number is missing or approximate. */
+  note: string | null;
+}
+
+export interface StandingInput {
+  amount: number;
+  /** Values per local day of the window so far (the last one partial). */
+  daily: readonly number[];
+  /** Values per local day before the window (for the rate when the period has just begun). */
+  history: readonly number[];
+  /** Local dates of the window's days, all of them (so the length is the period's). */
+  periodLabels: readonly string[];
+  lastDayFraction: number;
+}
+
+/** Pure: spent, share used and the trend forecast of one budget instance. */
+export function budgetStanding(i: StandingInput): { spent: number; usedPercent: number; projection: Projection } {
+  const f = forecastSpend({
+    daily: i.daily,
+    history: i.history,
+    periodDays: i.periodLabels.length,
+    amount: i.amount,
+    lastDayFraction: i.lastDayFraction,
+  });
+  const day = f.exhaustion.day;
+  const exhaustionDate = day === null ? null : (i.periodLabels[Math.min(i.periodLabels.length - 1, Math.floor(day))] ?? null);
+  return {
+    spent: f.spent,
+    usedPercent: percent(f.spent, i.amount),
+    projection: { projected: f.projected, low: f.low, high: f.high, exhaustionDate, method: 'trend' },
+  };
+}
+
+/** Pure: a run-rate projection (spent so far, scaled to the whole period). */
+export function runRate(spent: number, amount: number, elapsedDays: number, periodLabels: readonly string[]): Projection {
+  const days = periodLabels.length;
+  const rate = elapsedDays > 0 ? spent / elapsedDays : 0;
+  const projected = spent + rate * Math.max(0, days - elapsedDays);
+  let exhaustionDate: string | null = null;
+  if (spent >= amount) exhaustionDate = periodLabels[Math.max(0, Math.ceil(elapsedDays) - 1)] ?? null;
+  else if (rate > 0 && projected >= amount) exhaustionDate = periodLabels[Math.min(days - 1, Math.floor(amount / rate))] ?? null;
+  return { projected, low: projected, high: projected, exhaustionDate, method: 'run-rate' };
+}
+
+const percent = (spent: number, amount: number): number => (amount > 0 ? Math.round((spent / amount) * 1000) / 10 : 0);
+
+export interface BudgetQuery {
+  store: Store;
+  budgets: readonly BudgetConfig[];
+  now: number;
+  timeZone: string;
+  /** Which scope values the viewer may see (default: all). */
+  visible?: (kind: ScopeKind, id: string | null) => boolean;
+  /** Per-value budgets (`user:*`): at most this many instances, the most used first. */
+  maxInstances?: number;
+}
+
+const FILTER_KEYS = { team: 'teamId', user: 'userId', project: 'projectId' } as const satisfies Partial<Record<ScopeKind, keyof EventFilter>>;
+type Dim = keyof typeof FILTER_KEYS;
+const GROUP_OF = { team: 'team', user: 'user', project: 'project' } as const satisfies Record<Dim, 'team' | 'user' | 'project'>;
+const DAY_MS = 86_400_000;
+
+export async function loadBudgetStatuses(q: BudgetQuery): Promise<BudgetStatus[]> {
+  const out: BudgetStatus[] = [];
+  const visible = q.visible ?? (() => true);
+  for (const b of q.budgets) {
+    const scope = parseScope(b.scope);
+    if (scope === null) continue;
+    const window = periodWindow(b.period, q.now, q.timeZone);
+    const base = {
+      budget: b.id,
+      unit: b.unit,
+      period: b.period,
+      action: b.action,
+      amount: b.amount,
+      windowStart: window.start,
+      windowEnd: Number.isFinite(window.end) ? window.end : null,
+    };
+    if (scope.kind === 'key' || scope.kind === 'tag') {
+      if (!visible(scope.kind, scope.id)) continue;
+      out.push({ ...base, scope: b.scope, spent: null, usedPercent: null, projection: null, note: 'Spend per key or tag is enforced by the gateway but not broken down in reports yet.' });
+      continue;
+    }
+    const gateway: EventFilter = { source: 'gateway' };
+    if (scope.kind !== 'org' && scope.each) {
+      const rows = await q.store.aggregate(GROUP_OF[scope.kind], { ...gateway, since: window.start, until: q.now }, { timeZone: q.timeZone });
+      const labels = window.start > 0 ? dayLabels(window.start, window.end, q.timeZone) : [];
+      const elapsed = Math.max(0, (q.now - window.start) / DAY_MS);
+      const shown = rows.filter((r) => r.key !== '(none)' && visible(scope.kind, r.key)).slice(0, q.maxInstances ?? 50);
+      for (const r of shown) {
+        const spent = valueOf(r, b.unit);
+        out.push({
+          ...base,
+          scope: `${scope.kind}:${r.key}`,
+          spent,
+          usedPercent: percent(spent, b.amount),
+          projection: labels.length > 0 ? runRate(spent, b.amount, elapsed, labels) : null,
+          note: b.hybrid ? 'Hybrid budget: the baseline amount is shown; the gateway adds each value’s own trailing percentile.' : null,
+        });
+      }
+      continue;
+    }
+    if (!visible(scope.kind, scope.id)) continue;
+    const filter: EventFilter = { ...gateway };
+    if (scope.kind !== 'org') filter[FILTER_KEYS[scope.kind]] = scope.id!;
+    out.push({ ...base, scope: b.scope, ...(await standingOf(q, b, window, filter)) });
+  }
+  return out;
+}
+
+async function standingOf(
+  q: BudgetQuery,
+  b: BudgetConfig,
+  window: Window,
+  filter: EventFilter,
+): Promise<Pick<BudgetStatus, 'amount' | 'spent' | 'usedPercent' | 'projection' | 'note'>> {
+  let amount = b.amount;
+  let note: string | null = null;
+  if (b.hybrid) {
+    const trailing: number[] = [];
+    for (const w of previousWindows(b.period, window, b.hybrid.lookback, q.timeZone)) {
+      const rows = await q.store.aggregate('month', { ...filter, since: w.start, until: w.end }, { timeZone: q.timeZone });
+      trailing.push(rows.reduce((a, r) => a + valueOf(r, b.unit), 0));
+    }
+    amount = hybridAmount(b.amount, trailing, b.hybrid.percentile);
+    note = `Hybrid: ${b.amount} + p${b.hybrid.percentile} of the last ${b.hybrid.lookback} periods.`;
+  }
+  if (b.period === 'none') {
+    const rows = await q.store.aggregate('month', { ...filter, until: q.now }, { timeZone: q.timeZone });
+    const spent = rows.reduce((a, r) => a + valueOf(r, b.unit), 0);
+    return { amount, spent, usedPercent: percent(spent, amount), projection: null, note: note ?? 'All-time budget: no period end to forecast.' };
+  }
+  const historyFrom = dayWindows(window.start - RATE_DAYS * DAY_MS, window.start, q.timeZone)[0]?.start ?? window.start;
+  const rows = await q.store.aggregate('day', { ...filter, since: historyFrom, until: q.now }, { timeZone: q.timeZone });
+  const periodLabels = dayLabels(window.start, window.end, q.timeZone);
+  const elapsedLabels = dayLabels(window.start, q.now, q.timeZone);
+  const standing = budgetStanding({
+    amount,
+    daily: seriesOf(rows, elapsedLabels, b.unit),
+    history: seriesOf(rows, dayLabels(historyFrom, window.start, q.timeZone), b.unit),
+    periodLabels,
+    lastDayFraction: lastDayFraction(q.now, q.timeZone),
+  });
+  return { amount, ...standing, note };
+}

@@ -1,0 +1,45 @@
+import type { UsageAggregate } from '../store/types.js';
+import { roundUsd } from './format.js';
+
+/**
+ * CSV of aggregate rows (RFC 4180: CRLF line ends, fields quoted when they hold a comma, quote or line break),
+ * one header line, no total line: spreadsheets sum columns themselves. Times are ISO 8601 UTC.
+ */
+
+const COLUMNS = [
+  'requests',
+  'inputTokens',
+  'cacheReadTokens',
+  'cacheWrite5mTokens',
+  'cacheWrite1hTokens',
+  'outputTokens',
+  'reasoningTokens',
+  'costUsd',
+  'unpricedRequests',
+  'estimatedRequests',
+] as const satisfies readonly (keyof UsageAggregate)[];
+
+export function csvField(value: string | number): string {
+  const s = String(value);
+  // A leading =, +, - or @ makes spreadsheets evaluate the cell: prefix a quote (OWASP's CSV injection advice).
+  const safe = /^[=+\-@\t\r]/.test(s) && typeof value === 'string' ? `'${s}` : s;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+export function toCsv(rows: readonly UsageAggregate[], keyLabel: string): string {
+  const lines = [[keyLabel, ...COLUMNS, 'firstAt', 'lastAt', 'models'].map(csvField).join(',')];
+  for (const r of rows) {
+    lines.push(
+      [
+        r.key,
+        ...COLUMNS.map((c) => (c === 'costUsd' ? roundUsd(r.costUsd) : r[c])),
+        new Date(r.firstAt).toISOString(),
+        new Date(r.lastAt).toISOString(),
+        r.models.join(' '),
+      ]
+        .map(csvField)
+        .join(','),
+    );
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}

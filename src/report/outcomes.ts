@@ -1,0 +1,62 @@
+import type { OutcomeEvent } from '../outcomes/event.js';
+
+/** What AI-assisted work produced in a period, and what it cost per unit. Pure. */
+export interface OutcomeTotals {
+  /** Outcome records read (0: nothing is recorded for this scope and period). */
+  records: number;
+  commits: number;
+  pullRequests: number;
+  linesAdded: number;
+  linesRemoved: number;
+  sessions: number;
+  editsAccepted: number;
+  editsRejected: number;
+}
+
+export function outcomeTotals(outcomes: readonly OutcomeEvent[]): OutcomeTotals {
+  const t: OutcomeTotals = { records: 0, commits: 0, pullRequests: 0, linesAdded: 0, linesRemoved: 0, sessions: 0, editsAccepted: 0, editsRejected: 0 };
+  for (const o of outcomes) {
+    t.records++;
+    switch (o.kind) {
+      case 'commit':
+        t.commits += o.count;
+        break;
+      case 'pull_request':
+        t.pullRequests += o.count;
+        break;
+      case 'lines_of_code':
+        if (o.attrs['type'] === 'removed') t.linesRemoved += o.count;
+        else t.linesAdded += o.count;
+        break;
+      case 'session':
+        t.sessions += o.count;
+        break;
+      case 'edit_decision':
+        if (o.attrs['decision'] === 'reject') t.editsRejected += o.count;
+        else t.editsAccepted += o.count;
+        break;
+    }
+  }
+  return t;
+}
+
+export interface CostPerOutcome {
+  perCommit: number | null;
+  perPullRequest: number | null;
+  /** Per 1,000 lines added. */
+  perKiloLine: number | null;
+  /** Accepted share of offered edits (0…1), when edits were recorded. */
+  editAcceptance: number | null;
+}
+
+const per = (cost: number, n: number): number | null => (n > 0 ? cost / n : null);
+
+export function costPerOutcome(costUsd: number, t: OutcomeTotals): CostPerOutcome {
+  const edits = t.editsAccepted + t.editsRejected;
+  return {
+    perCommit: per(costUsd, t.commits),
+    perPullRequest: per(costUsd, t.pullRequests),
+    perKiloLine: per(costUsd, t.linesAdded / 1000),
+    editAcceptance: edits > 0 ? t.editsAccepted / edits : null,
+  };
+}

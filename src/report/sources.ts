@@ -1,0 +1,55 @@
+import type { GoodhartConfig } from '../config/schema.js';
+import { findingsStoreOf, type FindingsStore } from '../detect/store.js';
+import type { BudgetConfig } from '../policy/config.js';
+import { Directory } from '../policy/directory.js';
+import type { RouteDecisionStore } from '../route/decisions.js';
+import { SqliteDecisionStore } from '../route/sqlite-decisions.js';
+import { SqliteGovernanceStore } from '../store/sqlite/governance-store.js';
+import { supportsImports, type OutcomeStore, type Store } from '../store/types.js';
+
+/**
+ * What reports read besides usage events, each part null when this store does not (yet) keep it: the audit, the
+ * digest and the dashboard say so instead of showing numbers they do not have.
+ */
+export interface ReportSources {
+  store: Store;
+  timeZone: string;
+  /** Effective budgets: the config's, with the admin API's changes on top. */
+  budgets(): readonly BudgetConfig[];
+  findings: FindingsStore | null;
+  outcomes: Pick<OutcomeStore, 'listOutcomes'> | null;
+  decisions: Pick<RouteDecisionStore, 'listDecisions'> | null;
+  close(): Promise<void>;
+}
+
+const sqlitePath = (store: Store): string | null => {
+  const path = store.kind === 'sqlite' ? (store as { path?: unknown }).path : undefined;
+  return typeof path === 'string' ? path : null;
+};
+
+/** For the CLI (audit, digest): reads the governance overlay and routing decisions kept beside a SQLite store. */
+export async function openReportSources(config: GoodhartConfig, store: Store): Promise<ReportSources> {
+  const path = sqlitePath(store);
+  let budgets: readonly BudgetConfig[] = config.budgets;
+  let decisions: SqliteDecisionStore | null = null;
+  if (path !== null) {
+    const gov = new SqliteGovernanceStore(path);
+    try {
+      budgets = new Directory(config, await gov.loadOverlay()).spec().budgets;
+    } finally {
+      await gov.close();
+    }
+    decisions = new SqliteDecisionStore(path);
+  }
+  return {
+    store,
+    timeZone: config.timeZone,
+    budgets: () => budgets,
+    findings: findingsStoreOf(store) ?? null,
+    outcomes: supportsImports(store) ? store : null,
+    decisions,
+    async close() {
+      await decisions?.close();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import type { Finding, RuleId } from '../detect/types.js';
+
+/**
+ * Two or three suggestions for one person's weekly digest, drawn from their own findings (the costliest kinds of
+ * waste first, in the detector's own words), else general ones that say plainly that nothing was found. Pure.
+ */
+export interface Suggestion {
+  /** The rule it comes from, or null for a general suggestion. */
+  rule: RuleId | null;
+  text: string;
+  /** Estimated avoidable spend behind it (0 for general ones). */
+  wastedUsd: number;
+  findings: number;
+}
+
+export interface UsageShape {
+  costUsd: number;
+  requests: number;
+  /** Cost per model, biggest first. */
+  models: readonly { model: string; costUsd: number }[];
+  /** Cache reads as a share of input tokens (0…1), when there was input. */
+  cacheShare: number | null;
+}
+
+const usd = (n: number): string => `$${n.toFixed(2)}`;
+
+export function digestSuggestions(findings: readonly Finding[], usage: UsageShape, max = 3): Suggestion[] {
+  const byRule = new Map<RuleId, Finding[]>();
+  for (const f of findings) byRule.set(f.rule, [...(byRule.get(f.rule) ?? []), f]);
+  const specific: Suggestion[] = [...byRule.entries()]
+    .map(([rule, fs]) => {
+      const wasted = fs.reduce((a, f) => a + f.wastedUsd, 0);
+      const worst = [...fs].sort((a, b) => b.wastedUsd - a.wastedUsd || b.confidence - a.confidence)[0]!;
+      const times = fs.length === 1 ? 'once' : `${fs.length} times`;
+      const cost = wasted > 0 ? `, about ${usd(wasted)} avoidable` : '';
+      return { rule, text: `${worst.suggestion} (${rule}: ${times} this week${cost}; e.g. ${worst.summary})`, wastedUsd: wasted, findings: fs.length };
+    })
+    .sort((a, b) => b.wastedUsd - a.wastedUsd || b.findings - a.findings || a.rule.localeCompare(b.rule));
+  const out = specific.slice(0, max);
+  if (out.length >= 2) return out;
+
+  const general: Suggestion[] = [];
+  const none = (text: string): Suggestion => ({ rule: null, text, wastedUsd: 0, findings: 0 });
+  if (specific.length === 0) {
+    general.push(none('No waste patterns were detected in your usage this week: nothing to change on that front.'));
+  }
+  const top = usage.models[0];
+  if (top !== undefined && usage.costUsd > 0 && top.costUsd / usage.costUsd >= 0.6 && usage.models.length > 0) {
+    general.push(
+      none(`${Math.round((top.costUsd / usage.costUsd) * 100)}% of your spend went to ${top.model}. For routine edits, lookups and summaries, try a smaller model first and keep ${top.model} for the hard parts.`),
+    );
+  }
+  if (usage.cacheShare !== null && usage.cacheShare < 0.2 && usage.requests >= 20) {
+    general.push(
+      none(`Only ${Math.round(usage.cacheShare * 100)}% of your input was read from the prompt cache. Long-running sessions with a stable start (system prompt, files) are cheaper than many fresh ones.`),
+    );
+  }
+  if (usage.requests === 0) general.push(none('No usage was recorded for you this week.'));
+  return [...out, ...general].slice(0, max);
+}

@@ -1,0 +1,49 @@
+import type { RequestFeatures } from './features.js';
+import type { ModelCapabilities } from './config.js';
+
+/**
+ * What a routing target must support for a given request. Built-in values from the providers' model pages
+ * (November 2026); `routing.capabilities` in the config adds or corrects models. A model in neither is assumed
+ * to have none of the capabilities and a 32k window: routing to an unknown model only ever takes plain requests.
+ */
+export const BUILTIN_CAPABILITIES: Readonly<Record<string, ModelCapabilities>> = {
+  'gpt-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 400_000 },
+  'gpt-5-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 400_000 },
+  'gpt-5-nano': { tools: true, vision: true, jsonSchema: true, contextTokens: 400_000 },
+  'gpt-4.1': { tools: true, vision: true, jsonSchema: true, contextTokens: 1_047_576 },
+  'gpt-4.1-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 1_047_576 },
+  'gpt-4.1-nano': { tools: true, vision: true, jsonSchema: true, contextTokens: 1_047_576 },
+  'gpt-4o': { tools: true, vision: true, jsonSchema: true, contextTokens: 128_000 },
+  'gpt-4o-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 128_000 },
+  o3: { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000 },
+  'o4-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000 },
+  'claude-opus-4-1': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000 },
+  'claude-sonnet-4-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000 },
+  // Structured outputs (output_format json_schema) came after Sonnet 4; its 1M window is a beta header away.
+  'claude-sonnet-4-20250514': { tools: true, vision: true, jsonSchema: false, contextTokens: 200_000 },
+  'claude-haiku-4-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000 },
+  'claude-3-5-haiku-20241022': { tools: true, vision: false, jsonSchema: false, contextTokens: 200_000 },
+};
+
+const UNKNOWN: ModelCapabilities = { tools: false, vision: false, jsonSchema: false, contextTokens: 32_000 };
+
+export function capabilitiesOf(model: string, overrides: Readonly<Record<string, ModelCapabilities>>): ModelCapabilities {
+  return overrides[model] ?? BUILTIN_CAPABILITIES[model] ?? UNKNOWN;
+}
+
+/**
+ * Input tokens, estimated high on purpose: UTF-8 bytes / 2 (English runs ~4 bytes a token, CJK 2-3), so a
+ * request anywhere near a cheaper model's window stays where it is.
+ */
+export function generousInputTokens(bodyBytes: number): number {
+  return Math.ceil(bodyBytes / 2);
+}
+
+/** The first capability `caps` lacks for this request ("tools", "vision", "json_schema", "context"), or null. */
+export function missingCapability(f: RequestFeatures, bodyBytes: number, caps: ModelCapabilities): string | null {
+  if ((f.tools > 0 || f.toolTurns > 0) && !caps.tools) return 'tools';
+  if (f.images + f.files > 0 && !caps.vision) return 'vision';
+  if (f.jsonSchema && !caps.jsonSchema) return 'json_schema';
+  if (generousInputTokens(bodyBytes) + (f.maxOutputTokens ?? 0) > caps.contextTokens) return 'context';
+  return null;
+}

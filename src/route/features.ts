@@ -1,0 +1,273 @@
+import type { Endpoint } from '../usage/event.js';
+import { isRecord } from '../usage/usage-fields.js';
+
+/**
+ * Features of one request body for the complexity classifier (classifier.ts). Pure, CPU only, bounded work: the
+ * new user text is scanned up to NEW_TEXT_LIMIT characters; the rest of the conversation is only measured
+ * (lengths, counts), never scanned, so a 1 MB agent transcript costs one walk over its messages.
+ */
+
+/** The new user text scanned for wording, code and math. Past 4k characters (a page) more text says little more about difficulty, and costs scan time. */
+export const NEW_TEXT_LIMIT = 4_000;
+/** Nesting deeper than any real message (tool_result → content → blocks) is not followed. */
+const MAX_DEPTH = 6;
+
+export interface RequestFeatures {
+  /** Characters of the new user text (the last user message, tool results excluded). */
+  newChars: number;
+  /** Characters of everything else: system prompt, earlier turns, tool results. */
+  contextChars: number;
+  /** Messages (or Responses input items) in the conversation. */
+  turns: number;
+  /** Fenced code blocks plus code-looking lines in the new text. */
+  codeLines: number;
+  /** Math signals in the new text: operators between numbers, LaTeX, equations, units of computation. */
+  mathSignals: number;
+  /** Numbers in the new text. */
+  numbers: number;
+  /** Multi-step or analytical wording ("step by step", "prove", "compare", "design"…). */
+  multiStep: number;
+  /** Simple-task wording ("summarize", "translate", "fix the typo", "classify"…). */
+  simpleTask: number;
+  /** Lettered answer options (A. … D.): a multiple-choice question. */
+  choices: number;
+  /** Negated questions ("which is NOT", "EXCEPT"): harder to answer than they look. */
+  negations: number;
+  /** Sentences in the new text. */
+  sentences: number;
+  /** Share of words of 9 letters or more: technical vocabulary. */
+  longWordShare: number;
+  /** The output size the client asked for (max_tokens & co.), null when unset. */
+  maxOutputTokens: number | null;
+  tools: number;
+  /** tool_choice forces a tool ("required", "any", a named tool). */
+  toolChoiceForced: boolean;
+  /** Tool calls and results already in the conversation: an agent loop. */
+  toolTurns: number;
+  /** JSON schema / structured output requested. */
+  jsonSchema: boolean;
+  /** JSON mode without a schema (`json_object`). */
+  jsonMode: boolean;
+  images: number;
+  /** Documents or files attached (PDF, input_file). */
+  files: number;
+  /** Reasoning effort asked for: 0 none/minimal/low or unset, 1 medium, 2 high; Anthropic thinking budget counts. */
+  reasoning: number;
+}
+
+export interface Extracted {
+  features: RequestFeatures;
+  /** The new user text, at most NEW_TEXT_LIMIT characters (the end, where the question usually is). */
+  newText: string;
+  /** Its distinct lower-cased words (2+ letters): the lexical input of the classifier. */
+  words: string[];
+}
+
+interface Walk {
+  context: number;
+  images: number;
+  files: number;
+  toolTurns: number;
+}
+
+/** Characters of text in a content value (string, OpenAI parts, Anthropic blocks), counting media and tools. */
+function measure(content: unknown, w: Walk, depth: number, parts?: string[]): number {
+  if (typeof content === 'string') {
+    parts?.push(content);
+    return content.length;
+  }
+  if (!Array.isArray(content) || depth > MAX_DEPTH) return 0;
+  let n = 0;
+  for (const part of content) {
+    if (typeof part === 'string') {
+      parts?.push(part);
+      n += part.length;
+      continue;
+    }
+    if (!isRecord(part)) continue;
+    const type = part['type'];
+    switch (type) {
+      case 'image':
+      case 'image_url':
+      case 'input_image':
+        w.images++;
+        break;
+      case 'document':
+      case 'file':
+      case 'input_file':
+        w.files++;
+        break;
+      case 'tool_use':
+      case 'server_tool_use':
+      case 'tool_result':
+      case 'function_call':
+      case 'function_call_output':
+        // Tool traffic is context, never the new question, even inside the last user message.
+        w.toolTurns++;
+        w.context += jsonLength(part['input']) + measure(part['content'], w, depth + 1) + strLen(part['output']);
+        break;
+      default: {
+        const text = part['text'];
+        if (typeof text === 'string') {
+          parts?.push(text);
+          n += text.length;
+        }
+      }
+    }
+  }
+  return n;
+}
+
+function strLen(v: unknown): number {
+  return typeof v === 'string' ? v.length : 0;
+}
+
+function jsonLength(v: unknown): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v === 'string') return v.length;
+  // Tool inputs are small objects; a rough size is enough and avoids serialising large ones.
+  return isRecord(v) ? Object.keys(v).length * 16 : 16;
+}
+
+function readNumber(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null;
+}
+
+function reasoningLevel(body: Readonly<Record<string, unknown>>): number {
+  const effort = isRecord(body['reasoning']) ? body['reasoning']['effort'] : body['reasoning_effort'];
+  if (effort === 'high') return 2;
+  if (effort === 'medium') return 1;
+  const thinking = body['thinking'];
+  if (isRecord(thinking) && thinking['type'] === 'enabled') {
+    const budget = readNumber(thinking['budget_tokens']) ?? 0;
+    return budget >= 8_000 ? 2 : 1;
+  }
+  return 0;
+}
+
+const CODE_FENCE = /```/g;
+const CODE_LINE =
+  /^\s*(?:(?:def|class|function|const|let|var|import|from|return|if|for|while|public|private|fn|func|package|#include|SELECT|INSERT|UPDATE)\b|[}\]);]\s*$|.*[{;]\s*$|.*=>)/gm;
+const MATH =
+  /\d\s*[+\-*/^×÷=<>]\s*\(?\d|\\(?:frac|sqrt|sum|int|cdot|times|pi|alpha|theta)|\$[^$\n]{1,80}\$|\b(?:equation|integral|derivative|probability|percent|ratio|average|remainder|sqrt|log|matrix|polynomial|prime|modulo)\b|%/gi;
+const NUMBER = /\d+(?:[.,]\d+)*/g;
+const MULTI_STEP =
+  /\b(?:step[- ]by[- ]step|prove|proof|derive|explain (?:why|how)|why does|compare|contrast|analy[sz]e|evaluate|design|architect|implement|refactor|debug|optimi[sz]e|trade-?offs?|pros and cons|plan|strategy|justify|in detail|first,? .{0,60}then|multiple steps|reason(?:ing)? about)\b/gi;
+const SIMPLE_TASK =
+  /\b(?:summari[sz]e|tl;?dr|translate|rephrase|reword|paraphrase|fix (?:the )?(?:typo|grammar|spelling)|spell[- ]check|proofread|classify|categori[sz]e|extract|list|format|convert|capitali[sz]e|sentiment|title for|one word|yes or no|true or false|define|what is the capital)\b/gi;
+const CHOICE = /^\s*\(?[A-Ea-e][.)]\s+\S/gm;
+const NEGATION = /\b(?:NOT|EXCEPT|LEAST|FALSE)\b/g;
+const SENTENCE_END = /[.!?](?:\s|$)/g;
+const WORD = /[A-Za-z]{2,}/g;
+
+function count(re: RegExp, text: string): number {
+  re.lastIndex = 0;
+  let n = 0;
+  while (re.exec(text) !== null) n++;
+  return n;
+}
+
+/** Distinct lower-cased words of 2+ letters, and how many of all the words are long (9+ letters). */
+function scanWords(text: string): { words: string[]; total: number; long: number } {
+  const seen = new Set<string>();
+  let total = 0;
+  let long = 0;
+  WORD.lastIndex = 0;
+  for (let m = WORD.exec(text); m !== null; m = WORD.exec(text)) {
+    const w = m[0];
+    total++;
+    if (w.length >= 9) long++;
+    seen.add(w.toLowerCase());
+  }
+  return { words: [...seen], total, long };
+}
+
+/**
+ * Reads a request body of any metered endpoint: chat completions `messages`, Responses `instructions` + `input`,
+ * Anthropic `system` + `messages`. Never throws: a malformed body gives empty features.
+ */
+export function extractFeatures(body: Readonly<Record<string, unknown>>, endpoint: Endpoint): Extracted {
+  const w: Walk = { context: 0, images: 0, files: 0, toolTurns: 0 };
+  let turns = 0;
+  const parts: string[] = [];
+  let newChars = 0;
+
+  w.context += measure(body['system'], w, 0) + strLen(body['instructions']);
+  const list = endpoint === 'responses' ? body['input'] : body['messages'];
+  if (typeof list === 'string') {
+    turns = 1;
+    newChars = list.length;
+    parts.push(list);
+  } else if (Array.isArray(list)) {
+    turns = list.length;
+    let last = -1;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const m: unknown = list[i];
+      if (isRecord(m) && m['role'] === 'user') {
+        last = i;
+        break;
+      }
+    }
+    for (let i = 0; i < list.length; i++) {
+      const m: unknown = list[i];
+      if (!isRecord(m)) continue;
+      const role = m['role'];
+      if (role === 'tool' || role === 'function' || (m['type'] !== undefined && m['type'] !== 'message')) {
+        // chat `tool` results; Responses function_call / function_call_output / reasoning items
+        w.toolTurns++;
+        w.context += measure(m['content'], w, 1) + strLen(m['output']) + strLen(m['arguments']);
+        continue;
+      }
+      if (Array.isArray(m['tool_calls'])) w.toolTurns += (m['tool_calls'] as unknown[]).length;
+      if (i === last) newChars = measure(m['content'], w, 0, parts);
+      else w.context += measure(m['content'], w, 0);
+    }
+  }
+
+  let newText = parts.length === 1 ? parts[0]! : parts.join('\n');
+  if (newText.length > NEW_TEXT_LIMIT) newText = newText.slice(newText.length - NEW_TEXT_LIMIT);
+
+  const ws = scanWords(newText);
+  const fences = count(CODE_FENCE, newText);
+
+  const tools = Array.isArray(body['tools']) ? (body['tools'] as unknown[]).length : Array.isArray(body['functions']) ? (body['functions'] as unknown[]).length : 0;
+  const choice = body['tool_choice'];
+  const toolChoiceForced =
+    choice === 'required' || choice === 'any' || (isRecord(choice) && choice['type'] !== 'auto' && choice['type'] !== 'none');
+  const format = isRecord(body['response_format'])
+    ? body['response_format']['type']
+    : isRecord(body['text']) && isRecord(body['text']['format'])
+      ? body['text']['format']['type']
+      : isRecord(body['output_format'])
+        ? body['output_format']['type']
+        : undefined;
+
+  return {
+    newText,
+    words: ws.words,
+    features: {
+      newChars,
+      contextChars: w.context,
+      turns,
+      codeLines: Math.floor(fences / 2) * 4 + count(CODE_LINE, newText),
+      mathSignals: count(MATH, newText),
+      numbers: count(NUMBER, newText),
+      multiStep: count(MULTI_STEP, newText),
+      simpleTask: count(SIMPLE_TASK, newText),
+      choices: count(CHOICE, newText),
+      negations: count(NEGATION, newText),
+      sentences: count(SENTENCE_END, newText),
+      longWordShare: ws.total > 0 ? ws.long / ws.total : 0,
+      maxOutputTokens:
+        readNumber(body['max_tokens']) ?? readNumber(body['max_completion_tokens']) ?? readNumber(body['max_output_tokens']),
+      tools,
+      toolChoiceForced: tools > 0 && toolChoiceForced,
+      toolTurns: w.toolTurns,
+      jsonSchema: format === 'json_schema',
+      jsonMode: format === 'json_object',
+      images: w.images,
+      files: w.files,
+      reasoning: reasoningLevel(body),
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import { uuidv7 } from '../keys/ids.js';
+import type { AdmissionRequest, AdmissionResult, Policy } from '../policy/types.js';
+import type { Endpoint } from '../usage/event.js';
+import type { Pricer } from '../usage/pricing.js';
+import type { NormalisedUsage } from '../usage/types.js';
+import { capabilitiesOf, missingCapability } from './capabilities.js';
+import { scoreRequest } from './classifier.js';
+import type { RouteMode, RoutingConfig } from './config.js';
+import type { RouteDecision } from './decisions.js';
+import type { QualityGuard } from './guard.js';
+import { Ladders } from './ladder.js';
+
+/**
+ * Right-sizing as a Policy: scores the request, and when it is simple enough steps it down its ladder
+ * (`routing.thresholds[k]` or lower: k + 1 tiers), never past a model that lacks a capability the request needs.
+ *
+ * - off: nothing, not even a score.
+ * - shadow: decides and records what routing would have done and saved; the request, response and headers are
+ *   exactly those of no routing at all.
+ * - on: serves the cheaper model and says so in `x-goodhart-routed-from` and `x-goodhart-route-reason`; a request
+ *   left alone gets the reason only (pinned, capability=…, guard, complex).
+ *
+ * `x-goodhart-route: off` on the request pins the model in every mode.
+ */
+
+export const ROUTED_FROM_HEADER = 'x-goodhart-routed-from';
+export const ROUTE_REASON_HEADER = 'x-goodhart-route-reason';
+export const ROUTE_PIN_HEADER = 'x-goodhart-route';
+
+/** Only conversations are routed; embeddings and token counts are tied to their model. */
+const ROUTABLE: ReadonlySet<Endpoint> = new Set(['chat.completions', 'responses', 'messages']);
+
+const NOTHING: AdmissionResult = Object.freeze({ headers: Object.freeze({}) as Record<string, string>, settle() {} });
+
+export interface DecisionSink {
+  add(decision: RouteDecision): void;
+}
+
+export interface RoutingPolicyDeps {
+  config: RoutingConfig;
+  /** Prices the model a request did not go to (the same pricer, with the same overrides, as the gateway). */
+  pricer: Pricer;
+  decisions?: DecisionSink;
+  guard?: QualityGuard;
+}
+
+export class RoutingPolicy implements Policy {
+  private readonly ladders: Ladders;
+  private readonly modes: {
+    keys: Readonly<Record<string, RouteMode>>;
+    projects: Readonly<Record<string, RouteMode>>;
+    teams: Readonly<Record<string, RouteMode>>;
+  };
+
+  constructor(private readonly deps: RoutingPolicyDeps) {
+    this.ladders = new Ladders(deps.config.ladders);
+    this.modes = { keys: deps.config.keys, projects: deps.config.projects, teams: deps.config.teams };
+  }
+
+  /** The most specific mode set for this key: key, then project, then team, then the organisation default. */
+  modeFor(key: AdmissionRequest['key']): RouteMode {
+    const { keys, projects, teams } = this.modes;
+    return (
+      (Object.hasOwn(keys, key.id) ? keys[key.id] : undefined) ??
+      (key.projectId !== null && Object.hasOwn(projects, key.projectId) ? projects[key.projectId] : undefined) ??
+      (key.teamId !== null && Object.hasOwn(teams, key.teamId) ? teams[key.teamId] : undefined) ??
+      this.deps.config.mode
+    );
+  }
+
+  admit(req: AdmissionRequest): AdmissionResult {
+    const mode = this.modeFor(req.key);
+    if (mode === 'off' || !ROUTABLE.has(req.endpoint)) return NOTHING;
+    const rung = this.ladders.find(req.model);
+    if (rung === undefined || rung.index === rung.ladder.length - 1) return NOTHING;
+    const kept = (reason: string): AdmissionResult =>
+      mode === 'on' ? { headers: { [ROUTE_REASON_HEADER]: reason }, settle() {} } : NOTHING;
+
+    const pin = req.headers[ROUTE_PIN_HEADER];
+    if (typeof pin === 'string' && pin.trim().toLowerCase() === 'off') return kept('pinned');
+
+    const { score, taskClass, features } = scoreRequest(req.body, req.endpoint);
+    if (this.deps.guard?.isDisabled(req.key.teamId, taskClass, req.now)) return kept(`guard; class=${taskClass}`);
+
+    const thresholds = this.deps.config.thresholds;
+    let steps = 0;
+    while (steps < thresholds.length && score <= thresholds[steps]!) steps++;
+    if (steps === 0) return kept(`complex; score=${score.toFixed(3)}; class=${taskClass}`);
+
+    // The cheapest rung the classifier allows, moved back up past any model missing a needed capability.
+    let target = Math.min(rung.index + steps, rung.ladder.length - 1);
+    let missing: string | null = null;
+    for (; target > rung.index; target--) {
+      missing = missingCapability(features, req.bodyBytes, capabilitiesOf(rung.ladder[target]!, this.deps.config.capabilities));
+      if (missing === null) break;
+    }
+    if (target === rung.index) return kept(`capability=${missing ?? 'unknown'}`);
+
+    const routed = rung.prefix + rung.ladder[target]!;
+    const decision: RouteDecision = {
+      id: uuidv7(req.now),
+      at: req.now,
+      mode,
+      applied: mode === 'on',
+      keyId: req.key.id,
+      userId: req.key.userId,
+      teamId: req.key.teamId,
+      projectId: req.key.projectId,
+      provider: req.provider,
+      endpoint: req.endpoint,
+      taskClass,
+      score: Math.round(score * 10_000) / 10_000,
+      modelRequested: req.model,
+      modelRouted: routed,
+      requestedCostUsd: null,
+      routedCostUsd: null,
+      missAt: null,
+    };
+    const catalogue = req.providerType === 'openai-compatible' ? req.provider : req.providerType;
+    const settle = (outcome: { usage: NormalisedUsage | null; costUsd: number | null }) => {
+      const other = (model: string) => (outcome.usage ? this.deps.pricer.price(outcome.usage, model, catalogue).costUsd : 0);
+      const actual = outcome.usage ? outcome.costUsd : 0;
+      decision.requestedCostUsd = decision.applied ? other(decision.modelRequested) : actual;
+      decision.routedCostUsd = decision.applied ? actual : other(decision.modelRouted);
+      this.deps.decisions?.add(decision);
+    };
+    if (mode === 'shadow') return { headers: NOTHING.headers, settle };
+
+    this.deps.guard?.noteRouted(req.body, {
+      decisionId: decision.id,
+      teamId: req.key.teamId,
+      taskClass,
+      family: rung.family,
+      routedIndex: target,
+    });
+    return {
+      model: routed,
+      headers: {
+        [ROUTED_FROM_HEADER]: req.model,
+        [ROUTE_REASON_HEADER]: `simple; score=${score.toFixed(3)}; threshold=${thresholds[steps - 1]!.toFixed(3)}; class=${taskClass}; tiers=${target - rung.index}`,
+      },
+      settle,
+    };
+  }
+}

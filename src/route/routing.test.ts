@@ -1,0 +1,249 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { startHarness, type Harness } from '../testing/harness.js';
+import { configSchema } from '../config/schema.js';
+import { MemoryDecisionStore } from './decisions.js';
+import { createRouting, type Routing } from './index.js';
+import { ROUTE_REASON_HEADER, ROUTED_FROM_HEADER } from './policy.js';
+
+const open: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  vi.useRealTimers();
+  for (const x of open.splice(0).reverse()) await x.close();
+});
+
+async function setup(routing: Record<string, unknown>): Promise<{ h: Harness; r: Routing; store: MemoryDecisionStore }> {
+  const store = new MemoryDecisionStore();
+  const providers = {
+    openai: { type: 'openai', baseUrl: 'http://sim.invalid/v1' },
+    anthropic: { type: 'anthropic', baseUrl: 'http://sim.invalid' },
+  } as const;
+  const r = createRouting(configSchema.parse({ providers, routing }), store, { flushIntervalMs: 20 });
+  const h = await startHarness({ policy: r.policy, observers: [r.guard] });
+  open.push(h, r);
+  return { h, r, store };
+}
+
+async function baseline(): Promise<Harness> {
+  const h = await startHarness();
+  open.push(h);
+  return h;
+}
+
+const SIMPLE = 'What is the capital of France?';
+
+/** The same requests, as raw HTTP, so that every byte the client gets can be compared. */
+const WIRE_REQUESTS = [
+  { path: '/v1/chat/completions', body: { model: 'gpt-5', messages: [{ role: 'user', content: SIMPLE }] } },
+  { path: '/v1/chat/completions', body: { model: 'gpt-5', stream: true, messages: [{ role: 'user', content: SIMPLE }] } },
+  { path: '/v1/responses', body: { model: 'gpt-5', input: SIMPLE } },
+  { path: '/v1/messages', body: { model: 'claude-opus-4-1', max_tokens: 200, messages: [{ role: 'user', content: SIMPLE }] } },
+  { path: '/v1/messages', body: { model: 'claude-opus-4-1', max_tokens: 200, stream: true, messages: [{ role: 'user', content: SIMPLE }] } },
+];
+
+async function send(h: Harness, path: string, body: unknown, extra: Record<string, string> = {}) {
+  const res = await fetch(`${h.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${h.key}`, 'anthropic-version': '2023-06-01', ...extra },
+    body: JSON.stringify(body),
+  });
+  const headers: Record<string, string> = {};
+  res.headers.forEach((v, k) => {
+    if (!['x-goodhart-request-id', 'date', 'keep-alive', 'connection'].includes(k)) headers[k] = v;
+  });
+  return { status: res.status, headers, bytes: Buffer.from(await res.arrayBuffer()) };
+}
+
+describe('routing in shadow mode', () => {
+  it('changes nothing on the wire: same upstream model, same bytes and headers to the client', async () => {
+    const plain = await baseline();
+    const { h, r, store } = await setup({ mode: 'shadow' });
+    // Same simulator seed on both sides; a frozen clock makes `created` fields equal too.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-11-02T10:00:00Z') });
+    for (const req of WIRE_REQUESTS) {
+      const a = await send(plain, req.path, req.body);
+      const b = await send(h, req.path, req.body);
+      expect(b.status).toBe(200);
+      expect(b.headers).toEqual(a.headers);
+      expect(Object.keys(b.headers).filter((k) => k.startsWith('x-goodhart-rout'))).toEqual([]);
+      expect(b.bytes.equals(a.bytes)).toBe(true);
+    }
+    vi.useRealTimers();
+
+    const served = (await h.events()).map((e) => [e.modelRequested, e.modelServed]);
+    expect(served).toEqual((await plain.events()).map((e) => [e.modelRequested, e.modelServed]));
+    expect(served.every(([req, got]) => req === got)).toBe(true);
+
+    // …while every one of them is recorded with what routing would have done and saved.
+    await r.writer.flush();
+    expect(store.rows).toHaveLength(WIRE_REQUESTS.length);
+    for (const d of store.rows) {
+      expect(d).toMatchObject({ mode: 'shadow', applied: false, userId: 'alice', teamId: 'platform', missAt: null });
+      expect(['gpt-5-mini', 'gpt-5-nano', 'claude-sonnet-4-20250514', 'claude-haiku-4-5']).toContain(d.modelRouted);
+      expect(d.routedCostUsd!).toBeLessThan(d.requestedCostUsd!);
+    }
+    const events = await h.events();
+    expect(store.rows.map((d) => d.requestedCostUsd)).toEqual(events.map((e) => e.costUsd));
+  });
+});
+
+describe('routing on', () => {
+  it('serves a simple request from a cheaper tier and says so in the headers', async () => {
+    const { h, r, store } = await setup({ mode: 'on' });
+    const { data, response } = await h.openai.chat.completions
+      .create({ model: 'gpt-5', messages: [{ role: 'user', content: SIMPLE }] })
+      .withResponse();
+    expect(data.model).toBe('gpt-5-nano');
+    expect(response.headers.get(ROUTED_FROM_HEADER)).toBe('gpt-5');
+    expect(response.headers.get(ROUTE_REASON_HEADER)).toMatch(/^simple; score=0\.\d+; threshold=0\.\d+; class=\w+; tiers=2$/);
+
+    const msg = await h.anthropic.messages
+      .create({ model: 'claude-opus-4-1', max_tokens: 100, messages: [{ role: 'user', content: 'Translate "thank you" into French.' }] })
+      .withResponse();
+    expect(msg.data.model).toBe('claude-haiku-4-5');
+    expect(msg.response.headers.get(ROUTED_FROM_HEADER)).toBe('claude-opus-4-1');
+
+    const events = await h.events();
+    expect(events.map((e) => [e.modelRequested, e.modelServed])).toEqual([
+      ['gpt-5', 'gpt-5-nano'],
+      ['claude-opus-4-1', 'claude-haiku-4-5'],
+    ]);
+    await r.writer.flush();
+    expect(store.rows.map((d) => [d.applied, d.modelRequested, d.modelRouted])).toEqual([
+      [true, 'gpt-5', 'gpt-5-nano'],
+      [true, 'claude-opus-4-1', 'claude-haiku-4-5'],
+    ]);
+    // The routed cost is what the request really cost; the requested one prices the same tokens at gpt-5.
+    expect(store.rows[0]!.routedCostUsd).toBe(events[0]!.costUsd);
+    expect(store.rows[0]!.requestedCostUsd!).toBeCloseTo(events[0]!.costUsd! * (1.25 / 0.05), 9);
+  });
+
+  it('keeps complex requests on the model asked for, with the reason', async () => {
+    const { h } = await setup({ mode: 'on' });
+    const { data, response } = await h.openai.chat.completions
+      .create({
+        model: 'gpt-5',
+        messages: [{ role: 'user', content: 'Design a sharded job queue; compare designs and analyze the trade-offs step by step.' }],
+      })
+      .withResponse();
+    expect(data.model).toBe('gpt-5');
+    expect(response.headers.get(ROUTED_FROM_HEADER)).toBeNull();
+    expect(response.headers.get(ROUTE_REASON_HEADER)).toMatch(/^complex; score=/);
+  });
+
+  it('never reroutes a request pinned with x-goodhart-route: off', async () => {
+    const { h, store, r } = await setup({ mode: 'on' });
+    const { data, response } = await h.openai.chat.completions
+      .create({ model: 'gpt-5', messages: [{ role: 'user', content: SIMPLE }] }, { headers: { 'x-goodhart-route': 'off' } })
+      .withResponse();
+    expect(data.model).toBe('gpt-5');
+    expect(response.headers.get(ROUTED_FROM_HEADER)).toBeNull();
+    expect(response.headers.get(ROUTE_REASON_HEADER)).toBe('pinned');
+    await r.writer.flush();
+    expect(store.rows).toEqual([]);
+  });
+
+  it('never reroutes to a model that lacks a capability the request needs', async () => {
+    const none = { tools: false, vision: false, jsonSchema: false, contextTokens: 2_000 };
+    // Thresholds of 1 would route everything: only capabilities hold these requests back.
+    const { h } = await setup({ mode: 'on', thresholds: [1, 1], capabilities: { 'gpt-5-mini': none, 'gpt-5-nano': none } });
+    const user = (content: unknown) => [{ role: 'user' as const, content }];
+    const cases: [string, Record<string, unknown>][] = [
+      ['tools', { messages: user('hi'), tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }] }],
+      ['vision', { messages: user([{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }]) }],
+      ['json_schema', { messages: user('hi'), response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' } } } }],
+      ['context', { messages: user('lorem ipsum '.repeat(500)) }],
+    ];
+    for (const [capability, body] of cases) {
+      const res = await send(h, '/v1/chat/completions', { model: 'gpt-5', ...body });
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.bytes.toString()).model).toBe('gpt-5');
+      expect(res.headers[ROUTED_FROM_HEADER]).toBeUndefined();
+      expect(res.headers[ROUTE_REASON_HEADER]).toBe(`capability=${capability}`);
+    }
+    // Anthropic, built-in table: Sonnet 4 has no structured outputs, so a one-tier step is refused.
+    const { h: h2 } = await setup({ mode: 'on', thresholds: [1] });
+    const res = await send(h2, '/v1/messages', {
+      model: 'claude-opus-4-1',
+      max_tokens: 100,
+      messages: user('hi'),
+      output_format: { type: 'json_schema', schema: { type: 'object' } },
+    });
+    expect(JSON.parse(res.bytes.toString()).model).toBe('claude-opus-4-1');
+    expect(res.headers[ROUTE_REASON_HEADER]).toBe('capability=json_schema');
+    // The control: the same plain request is routed.
+    const plain = await send(h, '/v1/chat/completions', { model: 'gpt-5', messages: user('hi') });
+    expect(plain.headers[ROUTED_FROM_HEADER]).toBe('gpt-5');
+  });
+
+  it('takes the mode from the key, then project, then team, then the organisation', async () => {
+    const { h } = await setup({ mode: 'on', teams: { search: 'off' } });
+    const bob = await h.addKey('bob', 'search');
+    const res = await fetch(`${h.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${bob}` },
+      body: JSON.stringify({ model: 'gpt-5', messages: [{ role: 'user', content: SIMPLE }] }),
+    });
+    expect(((await res.json()) as { model: string }).model).toBe('gpt-5');
+    expect(res.headers.get(ROUTE_REASON_HEADER)).toBeNull();
+  });
+});
+
+describe('quality guard', () => {
+  it('counts re-asks on the premium model as misses and stops routing that class for that team', async () => {
+    const { h, r, store } = await setup({ mode: 'on', qualityGuard: { minMisses: 2, maxMissRate: 0.1 } });
+    const ask = async (key: string, content: string, pin = false) => {
+      const res = await fetch(`${h.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...(pin ? { 'x-goodhart-route': 'off' } : {}) },
+        body: JSON.stringify({ model: 'gpt-5', messages: [{ role: 'user', content }] }),
+      });
+      const model = ((await res.json()) as { model: string }).model;
+      await new Promise((resolve) => setImmediate(resolve)); // the request's tail (observers) has run
+      r.guard.drain();
+      return { routed: model !== 'gpt-5', reason: res.headers.get(ROUTE_REASON_HEADER) };
+    };
+    const bob = await h.addKey('bob', 'search');
+    const other = 'Who wrote the novel One Hundred Years of Solitude, and where was the author born?';
+    const questions = [
+      'In which year did the Berlin Wall fall, and what was the name of the country it divided?',
+      'Which river flows through the city of Vienna, and into which sea does it finally drain?',
+    ];
+
+    // Not misses: a different question on premium, and someone else re-asking.
+    expect((await ask(h.key, other)).routed).toBe(true);
+    await ask(h.key, 'Tell me a joke about databases and the people who run them', true);
+    await ask(bob, other, true);
+    expect(r.guard.trips(Date.now())).toEqual([]);
+
+    for (const q of questions) {
+      expect((await ask(h.key, q)).routed).toBe(true);
+      expect((await ask(h.key, `${q} Please be precise.`, true)).routed).toBe(false);
+    }
+    const trips = r.guard.trips(Date.now());
+    expect(trips).toEqual([expect.objectContaining({ teamId: 'platform', taskClass: 'chat', misses: 2, routed: 3 })]);
+
+    // Alice's team no longer gets that class routed; Bob's team still does.
+    const next = 'Which planet in the solar system has the most moons, and what is the largest of them called?';
+    expect(await ask(h.key, next)).toEqual({ routed: false, reason: 'guard; class=chat' });
+    expect((await ask(bob, next)).routed).toBe(true);
+
+    await r.writer.flush();
+    const missed = store.rows.filter((d) => d.missAt !== null);
+    expect(missed.map((d) => [d.userId, d.taskClass])).toEqual([
+      ['alice', 'chat'],
+      ['alice', 'chat'],
+    ]);
+  });
+});
+
+describe('routing config at start', () => {
+  it('refuses a ladder that steps to a model no provider serves', () => {
+    const config = configSchema.parse({
+      providers: { local: { type: 'openai-compatible', baseUrl: 'http://localhost:8000/v1', models: ['big-model'] } },
+      routing: { mode: 'on', ladders: { local: ['big-model', 'small-model'] } },
+    });
+    expect(() => createRouting(config, new MemoryDecisionStore())).toThrow(
+      /routing\.ladders\.local: "small-model" is not served by any configured provider on the openai wire/,
+    );
+  });
+});

@@ -1,0 +1,195 @@
+import type postgres from 'postgres';
+import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
+import { counterDelta, shippedWork, type ShippedWorkRow } from '../sqlite/audit-tables.js';
+import type { CounterPoint, ImportFileState } from '../types.js';
+
+/**
+ * The Postgres side of audit mode: importer file states, OTLP counter series and outcome events (migration 2),
+ * with the same behaviour as SQLite's (sqlite/audit-tables.ts, whose pure `counterDelta` rule is shared).
+ * Event writes of an import batch stay in PostgresStore, next to the rollup they must keep in step.
+ */
+
+/** Any postgres.js client or transaction of the store (its int8 parser is the only custom type). */
+type Db = postgres.Sql<{ int8: number }> | postgres.TransactionSql<{ int8: number }>;
+
+interface ImportFileRow {
+  source: string;
+  path: string;
+  offset: number;
+  size: number;
+  inode: number;
+  mtime_ms: number;
+  head_hash: string;
+  head_bytes: number;
+  context: string | null;
+  updated_at: number;
+}
+
+interface OutcomeRow extends ShippedWorkRow {
+  id: string;
+  kind: string;
+  user_id: string | null;
+  team_id: string | null;
+  repo: string | null;
+  session_id: string | null;
+  at: number;
+  count: number;
+  source: string;
+  attrs: Record<string, string>;
+}
+
+interface SeriesRow {
+  series_key: string;
+  start_time_ns: string;
+  time_ns: string;
+  value: number;
+}
+
+export async function putImportStates(db: Db, states: readonly ImportFileState[]): Promise<void> {
+  for (const s of states) {
+    await db`
+      INSERT INTO import_files (source, path, "offset", size, inode, mtime_ms, head_hash, head_bytes, context, updated_at)
+      VALUES (${s.source}, ${s.path}, ${s.offset}, ${s.size}, ${s.inode}, ${s.mtimeMs}, ${s.headHash}, ${s.headBytes},
+        ${s.context}, ${s.updatedAt})
+      ON CONFLICT (source, path) DO UPDATE SET "offset" = EXCLUDED."offset", size = EXCLUDED.size,
+        inode = EXCLUDED.inode, mtime_ms = EXCLUDED.mtime_ms, head_hash = EXCLUDED.head_hash,
+        head_bytes = EXCLUDED.head_bytes, context = EXCLUDED.context, updated_at = EXCLUDED.updated_at`;
+  }
+}
+
+export async function getImportState(db: Db, source: string, path: string): Promise<ImportFileState | undefined> {
+  const [row] = await db<ImportFileRow[]>`SELECT * FROM import_files WHERE source = ${source} AND path = ${path}`;
+  return row === undefined ? undefined : stateFromRow(row);
+}
+
+export async function listImportStates(db: Db, source: string): Promise<ImportFileState[]> {
+  const rows = await db<ImportFileRow[]>`SELECT * FROM import_files WHERE source = ${source} ORDER BY path`;
+  return rows.map(stateFromRow);
+}
+
+/**
+ * In one transaction: lock the batch's series (advisory locks in key order, so replicas receiving overlapping
+ * batches take turns instead of deadlocking, even for series not stored yet), read them, apply the points in
+ * order, write back the series that moved.
+ */
+export async function advanceCounters(sql: postgres.Sql<{ int8: number }>, points: readonly CounterPoint[]): Promise<number[]> {
+  if (points.length === 0) return [];
+  const keys = [...new Set(points.map((p) => p.seriesKey))].sort();
+  return sql.begin(async (tx) => {
+    await tx`
+      SELECT count(pg_advisory_xact_lock(hashtext('goodhart:counter:' || k)))
+      FROM (SELECT k FROM unnest(${keys}::text[]) AS k ORDER BY k) AS ordered`;
+    const rows = await tx<SeriesRow[]>`
+      SELECT series_key, start_time_ns, time_ns, value FROM counter_series WHERE series_key = ANY(${keys}::text[])`;
+    const series = new Map(rows.map((r) => [r.series_key, r]));
+    const moved = new Map<string, SeriesRow>();
+    const deltas = points.map((p) => {
+      const delta = counterDelta(series.get(p.seriesKey), p);
+      if (delta !== null) {
+        const row = { series_key: p.seriesKey, start_time_ns: p.startTimeNs, time_ns: p.timeNs, value: p.value };
+        series.set(p.seriesKey, row);
+        moved.set(p.seriesKey, row);
+      }
+      return delta ?? 0;
+    });
+    if (moved.size > 0) {
+      const rows = [...moved.values()];
+      await tx`
+        INSERT INTO counter_series (series_key, start_time_ns, time_ns, value)
+        SELECT * FROM unnest(${rows.map((r) => r.series_key)}::text[], ${rows.map((r) => r.start_time_ns)}::text[],
+          ${rows.map((r) => r.time_ns)}::text[], ${rows.map((r) => r.value)}::float8[])
+        ON CONFLICT (series_key) DO UPDATE SET start_time_ns = EXCLUDED.start_time_ns, time_ns = EXCLUDED.time_ns,
+          value = EXCLUDED.value`;
+    }
+    return deltas;
+  });
+}
+
+export async function insertOutcomes(db: Db, outcomes: readonly OutcomeEvent[]): Promise<number> {
+  if (outcomes.length === 0) return 0;
+  const col = <T>(f: (o: OutcomeEvent) => T): T[] => outcomes.map(f);
+  const [row] = await db<{ inserted: number }[]>`
+    WITH ins AS (
+      INSERT INTO outcomes (id, kind, user_id, team_id, repo, session_id, at, count, source, attrs,
+        project_id, branch, sha, pr_number, tickets, lines_added, lines_removed, files_changed, ai_coauthored, ai_tools,
+        reverts_sha)
+      SELECT id, kind, user_id, team_id, repo, session_id, at, count, source, attrs::jsonb,
+        project_id, branch, sha, pr_number, tickets::jsonb, lines_added, lines_removed, files_changed,
+        ai_coauthored <> 0, ai_tools::jsonb, reverts_sha
+      FROM unnest(${col((o) => o.id)}::text[], ${col((o) => o.kind)}::text[], ${col((o) => o.userId)}::text[],
+        ${col((o) => o.teamId)}::text[], ${col((o) => o.repo)}::text[], ${col((o) => o.sessionId)}::text[],
+        ${col((o) => o.at)}::int8[], ${col((o) => o.count)}::float8[], ${col((o) => o.source)}::text[],
+        ${col((o) => JSON.stringify(o.attrs))}::text[],
+        ${col((o) => o.projectId ?? null)}::text[], ${col((o) => o.branch ?? null)}::text[],
+        ${col((o) => o.sha ?? null)}::text[], ${col((o) => o.prNumber ?? null)}::int8[], ${col((o) => jsonList(o.tickets))}::text[],
+        ${col((o) => o.linesAdded ?? null)}::int8[], ${col((o) => o.linesRemoved ?? null)}::int8[],
+        ${col((o) => o.filesChanged ?? null)}::int8[],
+        ${col((o) => (o.aiCoAuthored === undefined || o.aiCoAuthored === null ? null : o.aiCoAuthored ? 1 : 0))}::int2[],
+        ${col((o) => jsonList(o.aiTools))}::text[], ${col((o) => o.revertsSha ?? null)}::text[])
+        AS b(id, kind, user_id, team_id, repo, session_id, at, count, source, attrs, project_id, branch, sha, pr_number,
+          tickets, lines_added, lines_removed, files_changed, ai_coauthored, ai_tools, reverts_sha)
+      ORDER BY id
+      ON CONFLICT DO NOTHING
+      RETURNING 1
+    )
+    SELECT count(*)::int4 AS inserted FROM ins`;
+  return row?.inserted ?? 0;
+}
+
+export async function listOutcomes(db: Db, filter: OutcomeFilter & { limit?: number }): Promise<OutcomeEvent[]> {
+  const clauses: string[] = [];
+  const params: (string | number)[] = [];
+  const add = (column: string, op: string, value: string | number | undefined): void => {
+    if (value === undefined) return;
+    params.push(value);
+    clauses.push(`${column} ${op} $${params.length}`);
+  };
+  add('at', '>=', filter.since);
+  add('at', '<', filter.until);
+  add('kind', '=', filter.kind);
+  add('user_id', '=', filter.userId);
+  add('team_id', '=', filter.teamId);
+  add('repo', '=', filter.repo);
+  add('source', '=', filter.source);
+  let text = `SELECT * FROM outcomes ${clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY at, id`;
+  if (filter.limit !== undefined && Number.isInteger(filter.limit) && filter.limit >= 0) text += ` LIMIT ${filter.limit}`;
+  const rows = await db.unsafe<OutcomeRow[]>(text, params, { prepare: true });
+  return rows.map(outcomeFromRow);
+}
+
+function stateFromRow(r: ImportFileRow): ImportFileState {
+  return {
+    source: r.source,
+    path: r.path,
+    offset: r.offset,
+    size: r.size,
+    inode: r.inode,
+    mtimeMs: r.mtime_ms,
+    headHash: r.head_hash,
+    headBytes: r.head_bytes,
+    context: r.context,
+    updatedAt: r.updated_at,
+  };
+}
+
+// Rows are trusted: only insertOutcomes writes them.
+function outcomeFromRow(r: OutcomeRow): OutcomeEvent {
+  return {
+    id: r.id,
+    kind: r.kind as OutcomeKind,
+    userId: r.user_id,
+    teamId: r.team_id,
+    repo: r.repo,
+    sessionId: r.session_id,
+    at: r.at,
+    count: r.count,
+    source: r.source as OutcomeSource,
+    attrs: r.attrs,
+    ...shippedWork(r),
+  };
+}
+
+/** An empty list is stored as NULL, like any field the source did not know. */
+function jsonList(list: readonly string[] | undefined): string | null {
+  return list === undefined || list.length === 0 ? null : JSON.stringify(list);
+}

@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeTestEvent } from '../store-contract.js';
+import { supportsImports, type ImportFileState } from '../types.js';
+import { SqliteStore } from './sqlite-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'goodhart-audit-'));
+let n = 0;
+const fresh = (): SqliteStore => new SqliteStore(join(dir, `a-${++n}.db`));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const state = (over: Partial<ImportFileState> = {}): ImportFileState => ({
+  source: 'claude-code',
+  path: '/logs/a.jsonl',
+  offset: 100,
+  size: 100,
+  inode: 42,
+  mtimeMs: 1.5,
+  headHash: 'ab',
+  headBytes: 100,
+  context: null,
+  updatedAt: 7,
+  ...over,
+});
+
+describe('SqliteStore audit tables', () => {
+  it('supports imports', () => {
+    const store = fresh();
+    expect(supportsImports(store)).toBe(true);
+  });
+
+  it('keeps the better of two events with one id: main over sidechain, then the larger token sum', async () => {
+    const store = fresh();
+    const base = { id: 'cc-1', source: 'claude-code' as const, inputTokens: 100, outputTokens: 5 };
+    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, tags: ['sidechain'], outputTokens: 900 })], states: [] })).toEqual({ inserted: 1, replaced: 0 });
+    // A main-chain line beats a sidechain one even with fewer tokens.
+    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, outputTokens: 20 })], states: [] })).toEqual({ inserted: 0, replaced: 1 });
+    // A smaller main-chain line, and any sidechain line, are ignored.
+    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, outputTokens: 10 }), makeTestEvent({ ...base, tags: ['sidechain'], outputTokens: 5000 })], states: [] })).toEqual({ inserted: 0, replaced: 0 });
+    // A larger main-chain line replaces it.
+    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, outputTokens: 50, costUsd: 0.5 })], states: [] })).toEqual({ inserted: 0, replaced: 1 });
+    const [e] = await store.listEvents({});
+    expect(e).toMatchObject({ id: 'cc-1', outputTokens: 50, costUsd: 0.5, tags: [] });
+    expect(await store.listEvents({})).toHaveLength(1);
+  });
+
+  it('stores file states with the batch and replaces them', async () => {
+    const store = fresh();
+    await store.commitImportBatch({ events: [], states: [state()] });
+    await store.commitImportBatch({ events: [], states: [state({ offset: 250, size: 300, context: '{"m":"x"}' })] });
+    expect(await store.getImportState('claude-code', '/logs/a.jsonl')).toEqual(state({ offset: 250, size: 300, context: '{"m":"x"}' }));
+    expect(await store.getImportState('codex', '/logs/a.jsonl')).toBeUndefined();
+    expect(await store.listImportStates('claude-code')).toHaveLength(1);
+  });
+
+  it('turns cumulative points into increases; replays, resets and restarts', async () => {
+    const store = fresh();
+    const p = (timeNs: string, value: number, startTimeNs = '1000') => ({ seriesKey: 's', startTimeNs, timeNs, value });
+    expect(await store.advanceCounters([p('2000', 10), p('3000', 15)])).toEqual([10, 5]);
+    // The same batch again (an exporter retry) adds nothing; an older point adds nothing.
+    expect(await store.advanceCounters([p('2000', 10), p('3000', 15), p('2500', 12)])).toEqual([0, 0, 0]);
+    // Lower than before: the counter was reset, the new value counts in full.
+    expect(await store.advanceCounters([p('4000', 3)])).toEqual([3]);
+    // A new start time (the process restarted) counts in full; a point of the old series afterwards adds nothing.
+    expect(await store.advanceCounters([p('6000', 7, '5000'), p('4500', 20)])).toEqual([7, 0]);
+    // 64-bit nanosecond times beyond 2^53 compare exactly.
+    const big = '1763900000000000001';
+    expect(await store.advanceCounters([{ seriesKey: 'b', startTimeNs: '1', timeNs: big, value: 1 }, { seriesKey: 'b', startTimeNs: '1', timeNs: '1763900000000000002', value: 4 }])).toEqual([1, 3]);
+  });
+
+  it('inserts outcomes idempotently and filters them', async () => {
+    const store = fresh();
+    const o = { id: 'o1', kind: 'commit' as const, userId: 'ann', teamId: 'core', repo: null, sessionId: 's', at: 1000, count: 2, source: 'otel' as const, attrs: { model: 'x' } };
+    expect(await store.insertOutcomes([o, { ...o, id: 'o2', kind: 'pull_request', at: 2000, count: 1 }])).toBe(2);
+    expect(await store.insertOutcomes([o])).toBe(0);
+    expect(await store.listOutcomes({ kind: 'commit' })).toEqual([o]);
+    expect((await store.listOutcomes({ since: 1500 })).map((x) => x.id)).toEqual(['o2']);
+  });
+
+  it('keeps the shipped-work fields of outcomes (git, webhooks)', async () => {
+    const store = fresh();
+    const shipped = {
+      id: 'c1', kind: 'commit' as const, userId: 'ann', teamId: 'core', repo: 'github.com/acme/app', sessionId: null,
+      at: 5000, count: 1, source: 'git' as const, attrs: {}, projectId: 'app', branch: 'feat/PROJ-7', sha: 'a'.repeat(40),
+      prNumber: 12, tickets: ['PROJ-7'], linesAdded: 30, linesRemoved: 4, filesChanged: 3, aiCoAuthored: true,
+      aiTools: ['claude'], revertsSha: 'b'.repeat(40),
+    };
+    // Mixed batch: unknown fields stay absent, false stays false, every shipped-work field round-trips.
+    const plain = { ...shipped, id: 'c2', at: 6000, aiCoAuthored: false, projectId: undefined, branch: undefined, sha: undefined, prNumber: undefined, tickets: undefined, linesAdded: undefined, linesRemoved: undefined, filesChanged: undefined, aiTools: undefined, revertsSha: undefined };
+    expect(await store.insertOutcomes([shipped, plain])).toBe(2);
+    const [a, b] = await store.listOutcomes({ source: 'git' });
+    expect(a).toEqual(shipped);
+    expect(b).toStrictEqual({ id: 'c2', kind: 'commit', userId: 'ann', teamId: 'core', repo: 'github.com/acme/app', sessionId: null, at: 6000, count: 1, source: 'git', attrs: {}, aiCoAuthored: false });
+  });
+});

@@ -1,0 +1,342 @@
+import Database from 'better-sqlite3';
+import type { Grant } from '../../policy/access.js';
+import type { Window } from '../../policy/period.js';
+import type { LedgerRow } from '../../policy/state.js';
+import type {
+  AccessRequest,
+  AccessStatus,
+  AuditEntry,
+  AuditFilter,
+  EntityKind,
+  GovernanceChange,
+  GovernanceStore,
+  OverlayRecord,
+} from '../../policy/store.js';
+
+/**
+ * Governance tables in the same SQLite file as the events, through a connection of their own. Their schema has
+ * its own version (in `governance_meta`, not `PRAGMA user_version`), so governance migrations and the core
+ * store's are appended independently and never collide.
+ *
+ * The audit log is append-only in the database itself: triggers refuse UPDATE and DELETE, so neither the API
+ * (which offers no such call) nor a stray statement can rewrite history.
+ */
+const GOVERNANCE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE gov_overlay (
+    kind        TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    data        TEXT,
+    updated_at  INTEGER NOT NULL,
+    updated_by  TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+  );
+  CREATE TABLE gov_audit (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    at           INTEGER NOT NULL,
+    actor        TEXT NOT NULL,
+    actor_role   TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    target_kind  TEXT NOT NULL,
+    target_id    TEXT NOT NULL,
+    before_json  TEXT,
+    after_json   TEXT
+  );
+  CREATE INDEX idx_gov_audit_at ON gov_audit (at);
+  CREATE TRIGGER gov_audit_no_update BEFORE UPDATE ON gov_audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  CREATE TRIGGER gov_audit_no_delete BEFORE DELETE ON gov_audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  CREATE TABLE gov_access_requests (
+    id             TEXT PRIMARY KEY,
+    user_id        TEXT NOT NULL,
+    team_id        TEXT,
+    tier           TEXT,
+    model          TEXT,
+    justification  TEXT NOT NULL,
+    hours          REAL NOT NULL,
+    status         TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    decided_at     INTEGER,
+    decided_by     TEXT,
+    note           TEXT,
+    grant_id       TEXT
+  );
+  CREATE INDEX idx_gov_access_status ON gov_access_requests (status, created_at);
+  CREATE TABLE gov_grants (
+    id          TEXT PRIMARY KEY,
+    user_id     TEXT NOT NULL,
+    tier        TEXT,
+    model       TEXT,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    granted_by  TEXT NOT NULL,
+    request_id  TEXT
+  );
+  CREATE INDEX idx_gov_grants_expiry ON gov_grants (expires_at);
+  CREATE TABLE gov_alerts (
+    dedup_key  TEXT PRIMARY KEY,
+    at         INTEGER NOT NULL,
+    payload    TEXT NOT NULL
+  );
+  `,
+];
+
+interface AuditRow {
+  seq: number;
+  at: number;
+  actor: string;
+  actor_role: string;
+  action: string;
+  target_kind: string;
+  target_id: string;
+  before_json: string | null;
+  after_json: string | null;
+}
+
+interface AccessRow {
+  id: string;
+  user_id: string;
+  team_id: string | null;
+  tier: string | null;
+  model: string | null;
+  justification: string;
+  hours: number;
+  status: string;
+  created_at: number;
+  decided_at: number | null;
+  decided_by: string | null;
+  note: string | null;
+  grant_id: string | null;
+}
+
+interface GrantRow {
+  id: string;
+  user_id: string;
+  tier: string | null;
+  model: string | null;
+  created_at: number;
+  expires_at: number;
+  granted_by: string;
+  request_id: string | null;
+}
+
+const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
+const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
+
+const toAudit = (r: AuditRow): AuditEntry => ({
+  seq: r.seq,
+  at: r.at,
+  actor: r.actor,
+  actorRole: r.actor_role,
+  action: r.action,
+  targetKind: r.target_kind,
+  targetId: r.target_id,
+  before: parse(r.before_json),
+  after: parse(r.after_json),
+});
+
+const toAccess = (r: AccessRow): AccessRequest => ({
+  id: r.id,
+  userId: r.user_id,
+  teamId: r.team_id,
+  tier: r.tier,
+  model: r.model,
+  justification: r.justification,
+  hours: r.hours,
+  status: r.status as AccessStatus,
+  createdAt: r.created_at,
+  decidedAt: r.decided_at,
+  decidedBy: r.decided_by,
+  note: r.note,
+  grantId: r.grant_id,
+});
+
+const toGrant = (r: GrantRow): Grant => ({
+  id: r.id,
+  userId: r.user_id,
+  tier: r.tier,
+  model: r.model,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  grantedBy: r.granted_by,
+  requestId: r.request_id,
+});
+
+export class SqliteGovernanceStore implements GovernanceStore {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec('CREATE TABLE IF NOT EXISTS governance_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)');
+    const row = this.db.prepare("SELECT value FROM governance_meta WHERE key = 'schema_version'").get() as { value: number } | undefined;
+    const applied = row?.value ?? 0;
+    this.db.transaction(() => {
+      for (let i = applied; i < GOVERNANCE_MIGRATIONS.length; i++) this.db.exec(GOVERNANCE_MIGRATIONS[i]!);
+      this.db
+        .prepare("INSERT INTO governance_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .run(GOVERNANCE_MIGRATIONS.length);
+    })();
+  }
+
+  async loadOverlay(): Promise<OverlayRecord[]> {
+    const rows = this.db.prepare('SELECT kind, id, data, updated_at, updated_by FROM gov_overlay ORDER BY kind, id').all() as {
+      kind: string;
+      id: string;
+      data: string | null;
+      updated_at: number;
+      updated_by: string;
+    }[];
+    return rows.map((r) => ({
+      kind: r.kind as EntityKind,
+      id: r.id,
+      data: parse(r.data) as Record<string, unknown> | null,
+      updatedAt: r.updated_at,
+      updatedBy: r.updated_by,
+    }));
+  }
+
+  async commit(change: GovernanceChange): Promise<AuditEntry> {
+    return this.db.transaction((): AuditEntry => {
+      const { overlay, accessRequest: a, grant: g, audit } = change;
+      if (overlay) {
+        this.db
+          .prepare(
+            `INSERT INTO gov_overlay (kind, id, data, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+          )
+          .run(overlay.kind, overlay.id, json(overlay.data), overlay.updatedAt, overlay.updatedBy);
+      }
+      if (a) {
+        this.db
+          .prepare(
+            `INSERT INTO gov_access_requests (id, user_id, team_id, tier, model, justification, hours, status, created_at, decided_at, decided_by, note, grant_id)
+             VALUES (@id, @userId, @teamId, @tier, @model, @justification, @hours, @status, @createdAt, @decidedAt, @decidedBy, @note, @grantId)
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, decided_at = excluded.decided_at,
+               decided_by = excluded.decided_by, note = excluded.note, grant_id = excluded.grant_id`,
+          )
+          .run(a);
+      }
+      if (g) {
+        this.db
+          .prepare(
+            `INSERT INTO gov_grants (id, user_id, tier, model, created_at, expires_at, granted_by, request_id)
+             VALUES (@id, @userId, @tier, @model, @createdAt, @expiresAt, @grantedBy, @requestId)
+             ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at`,
+          )
+          .run(g);
+      }
+      const info = this.db
+        .prepare(
+          `INSERT INTO gov_audit (at, actor, actor_role, action, target_kind, target_id, before_json, after_json)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(audit.at, audit.actor, audit.actorRole, audit.action, audit.targetKind, audit.targetId, json(audit.before), json(audit.after));
+      return { ...audit, seq: Number(info.lastInsertRowid) };
+    })();
+  }
+
+  async listAudit(f: AuditFilter): Promise<AuditEntry[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (f.since !== undefined) (where.push('at >= ?'), params.push(f.since));
+    if (f.until !== undefined) (where.push('at < ?'), params.push(f.until));
+    if (f.actor !== undefined) (where.push('actor = ?'), params.push(f.actor));
+    if (f.targetKind !== undefined) (where.push('target_kind = ?'), params.push(f.targetKind));
+    if (f.targetId !== undefined) (where.push('target_id = ?'), params.push(f.targetId));
+    const sql = `SELECT * FROM gov_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...params, f.limit ?? 1000) as AuditRow[]).map(toAudit);
+  }
+
+  async listAccessRequests(f: { status?: AccessStatus; userId?: string; teamId?: string }): Promise<AccessRequest[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (f.status !== undefined) (where.push('status = ?'), params.push(f.status));
+    if (f.userId !== undefined) (where.push('user_id = ?'), params.push(f.userId));
+    if (f.teamId !== undefined) (where.push('team_id = ?'), params.push(f.teamId));
+    const sql = `SELECT * FROM gov_access_requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id`;
+    return (this.db.prepare(sql).all(...params) as AccessRow[]).map(toAccess);
+  }
+
+  async getAccessRequest(id: string): Promise<AccessRequest | undefined> {
+    const row = this.db.prepare('SELECT * FROM gov_access_requests WHERE id = ?').get(id) as AccessRow | undefined;
+    return row ? toAccess(row) : undefined;
+  }
+
+  async listGrants(f: { activeAt?: number; userId?: string }): Promise<Grant[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (f.activeAt !== undefined) (where.push('expires_at > ?'), params.push(f.activeAt));
+    if (f.userId !== undefined) (where.push('user_id = ?'), params.push(f.userId));
+    const sql = `SELECT * FROM gov_grants ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id`;
+    return (this.db.prepare(sql).all(...params) as GrantRow[]).map(toGrant);
+  }
+
+  async claimAlert(dedupKey: string, at: number, payload: unknown): Promise<boolean> {
+    const info = this.db.prepare('INSERT OR IGNORE INTO gov_alerts (dedup_key, at, payload) VALUES (?, ?, ?)').run(dedupKey, at, JSON.stringify(payload));
+    return info.changes === 1;
+  }
+
+  async firstGatewayEventAt(): Promise<number | null> {
+    if (!this.hasEvents()) return null;
+    const row = this.db.prepare("SELECT MIN(started_at) AS first FROM events WHERE source = 'gateway'").get() as { first: number | null };
+    return row.first;
+  }
+
+  /**
+   * One pass over the events of the range (the started_at index, one range per day): sums per day and per
+   * (user, team, project, key, tags) combination, folded into scope values here.
+   */
+  async spendByDay(days: readonly Window[], until: number): Promise<LedgerRow[]> {
+    if (days.length === 0 || !this.hasEvents()) return [];
+    const rows = this.db
+      .prepare(
+        `WITH d(s, e) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))
+         SELECT d.s AS day, ev.user_id, ev.team_id, ev.project_id, ev.key_id, ev.tags,
+                COALESCE(SUM(ev.cost_usd), 0) AS usd, COALESCE(SUM(ev.input_tokens + ev.output_tokens), 0) AS tokens
+         FROM d JOIN events ev ON ev.started_at >= d.s AND ev.started_at < MIN(d.e, ?)
+         WHERE ev.source = 'gateway'
+         GROUP BY d.s, ev.user_id, ev.team_id, ev.project_id, ev.key_id, ev.tags`,
+      )
+      .all(JSON.stringify(days.map((w) => [w.start, Number.isFinite(w.end) ? w.end : Number.MAX_SAFE_INTEGER])), until) as {
+      day: number;
+      user_id: string | null;
+      team_id: string | null;
+      project_id: string | null;
+      key_id: string | null;
+      tags: string;
+      usd: number;
+      tokens: number;
+    }[];
+    const sums = new Map<string, LedgerRow>();
+    const add = (day: number, scopeKey: string, usd: number, tokens: number) => {
+      const k = `${day}|${scopeKey}`;
+      const row = sums.get(k);
+      if (row) {
+        row.usd += usd;
+        row.tokens += tokens;
+      } else sums.set(k, { day, scopeKey, usd, tokens });
+    };
+    for (const r of rows) {
+      add(r.day, 'org', r.usd, r.tokens);
+      if (r.user_id !== null) add(r.day, `user:${r.user_id}`, r.usd, r.tokens);
+      if (r.team_id !== null) add(r.day, `team:${r.team_id}`, r.usd, r.tokens);
+      if (r.project_id !== null) add(r.day, `project:${r.project_id}`, r.usd, r.tokens);
+      if (r.key_id !== null) add(r.day, `key:${r.key_id}`, r.usd, r.tokens);
+      for (const t of (JSON.parse(r.tags) as string[]) ?? []) add(r.day, `tag:${t}`, r.usd, r.tokens);
+    }
+    return [...sums.values()];
+  }
+
+  /** A private `:memory:` database has no events table: no history to load. */
+  private hasEvents(): boolean {
+    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get() !== undefined;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
