@@ -3,7 +3,10 @@ import { installGovernance, type Governance } from '../admin/install.js';
 import type { GoodhartConfig } from '../config/schema.js';
 import { EventWriter } from '../store/event-writer.js';
 import type { Store } from '../store/types.js';
+import { composePolicies } from '../policy/compose.js';
 import type { Policy } from '../policy/types.js';
+import { createRouting, MemoryDecisionStore, type Routing } from '../route/index.js';
+import { SqliteDecisionStore } from '../route/sqlite-decisions.js';
 import { registerOtlpRoutes } from '../importers/otlp/index.js';
 import { createPricer, type ModelPriceOverride } from '../usage/pricing.js';
 import { KeyCache } from './auth.js';
@@ -42,6 +45,15 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** Routing runs when any mode is not `off`; its decisions go to the SQLite file (in memory on other stores). */
+function startRouting(config: GoodhartConfig, store: Store): Routing | null {
+  const r = config.routing;
+  const modes = [r.mode, ...Object.values(r.teams), ...Object.values(r.projects), ...Object.values(r.keys)];
+  if (modes.every((m) => m === 'off')) return null;
+  const path = store.kind === 'sqlite' ? (store as { path?: unknown }).path : undefined;
+  return createRouting(config, typeof path === 'string' && path !== ':memory:' ? new SqliteDecisionStore(path) : new MemoryDecisionStore());
+}
+
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config, store } = opts;
   const now = opts.now ?? Date.now;
@@ -68,7 +80,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics(() => (events instanceof EventWriter ? events.stats().queued : 0));
   const pricer = createPricer(overrides);
   const governance = opts.policy ? null : await installGovernance(app, { config, store, keys, pricer, now });
-  const policy = opts.policy ?? governance?.policy;
+  const routing = opts.policy ? null : startRouting(config, store);
+  const policies: Policy[] = [];
+  if (governance) policies.push(governance.policy);
+  if (routing) policies.push(routing.policy);
+  // Governance first: a request refused by a budget or tier is never routed; routing sees the model governance chose.
+  const policy = opts.policy ?? (policies.length > 1 ? composePolicies(...policies) : policies[0]);
+  const observers = [...(opts.observers ?? []), ...(routing ? [routing.guard] : [])];
   const proxy = new Proxy({
     router,
     keys,
@@ -78,7 +96,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     upstreamTimeoutMs: config.server.upstreamTimeoutMs,
     now,
     ...(policy ? { policy } : {}),
-    ...(opts.observers ? { observers: opts.observers } : {}),
+    ...(observers.length > 0 ? { observers } : {}),
     metrics,
     fallbacks: config.fallbacks,
   });
@@ -125,6 +143,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       keys.stop();
       await events.close?.();
       await governance?.close();
+      await routing?.close();
       await upstreams.close();
     },
   };
