@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { GoodhartError } from '../errors.js';
+import { configJsonSchema } from './json-schema.js';
+import { configFromEnv, loadConfigFile, parseConfig } from './load.js';
+import { CONFIG_TEMPLATE } from './template.js';
+
+function errorOf(fn: () => unknown): GoodhartError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof GoodhartError) return err;
+    throw err;
+  }
+  throw new Error('expected a GoodhartError');
+}
+
+describe('config loading', () => {
+  it('substitutes ${ENV} and ${ENV:-default} in values, and keeps $${ literal', () => {
+    const cfg = parseConfig(
+      [
+        'providers:',
+        '  openai:',
+        '    type: openai',
+        '    baseUrl: ${BASE:-https://api.openai.com/v1}',
+        '    apiKey: ${KEY}',
+        '    headers: { x-note: "cost $${NOT_A_VAR}" }',
+      ].join('\n'),
+      'goodhart.yaml',
+      { KEY: 'sk-secret' },
+    );
+    expect(cfg.providers.openai).toMatchObject({ baseUrl: 'https://api.openai.com/v1', apiKey: 'sk-secret' });
+    expect(cfg.providers.openai!.headers).toEqual({ 'x-note': 'cost ${NOT_A_VAR}' });
+    expect(cfg.server.port).toBe(8787);
+  });
+
+  it('names the file, the path, the line and the fix', () => {
+    const text = ['server:', '  port: 8787', 'providers:', '  openai:', '    type: openai', '    baseUrl: not-a-url'].join('\n');
+    const err = errorOf(() => parseConfig(text, 'prod.yaml', {}));
+    expect(err.code).toBe('config_invalid');
+    expect(err.message).toContain('prod.yaml');
+    expect(err.message).toContain('providers.openai.baseUrl (line 6)');
+    expect(err.message).toMatch(/http\(s\) URL/);
+  });
+
+  it('explains an unset variable, an unknown key and a dangling reference', () => {
+    expect(errorOf(() => parseConfig('providers:\n  o: { type: openai, baseUrl: "${MISSING}" }', 'a.yaml', {})).message).toMatch(
+      /providers\.o\.baseUrl refers to \$\{MISSING\}, which is not set\. Fix: export MISSING/,
+    );
+    const unknown = errorOf(() => parseConfig('sever:\n  port: 1', 'b.yaml', {}));
+    expect(unknown.message).toMatch(/\(root\) \(line 1\): unknown key "sever"/);
+    const dangling = errorOf(() => parseConfig('models:\n  - { name: m, provider: nope }', 'c.yaml', {}));
+    expect(dangling.message).toMatch(/models\[0\]\.provider \(line 2\): provider "nope" is not declared/);
+    const syntax = errorOf(() => parseConfig('providers: [unclosed', 'd.yaml', {}));
+    expect(syntax.message).toMatch(/d\.yaml: YAML syntax error/);
+  });
+
+  it('reports a missing file with the way out', () => {
+    expect(errorOf(() => loadConfigFile('/nonexistent/goodhart.yaml')).message).toMatch(/no such file\. Fix: run `goodhart init`/);
+  });
+
+  it('builds providers from the SDK environment variables when there is no file', () => {
+    const cfg = configFromEnv({ OPENAI_API_KEY: 'sk-1', ANTHROPIC_BASE_URL: 'http://127.0.0.1:9999' });
+    expect(Object.keys(cfg.providers)).toEqual(['openai', 'anthropic']);
+    expect(cfg.providers.openai!.baseUrl).toBe('https://api.openai.com/v1');
+    expect(cfg.providers.anthropic!.baseUrl).toBe('http://127.0.0.1:9999');
+    expect(configFromEnv({}).providers).toEqual({});
+  });
+
+  it('accepts the template `goodhart init` writes', () => {
+    const cfg = parseConfig(CONFIG_TEMPLATE, 'goodhart.yaml', {});
+    expect(Object.keys(cfg.providers)).toEqual(['openai', 'anthropic']);
+  });
+
+  it('publishes the JSON Schema generated from the config schema (run `npm run schema` after changing it)', () => {
+    const published = JSON.parse(readFileSync(new URL('../../schema/goodhart.schema.json', import.meta.url), 'utf8'));
+    expect(published).toEqual(JSON.parse(JSON.stringify(configJsonSchema())));
+  });
+});
