@@ -7,6 +7,7 @@ import { composePolicies } from '../policy/compose.js';
 import type { Policy } from '../policy/types.js';
 import { createRouting, MemoryDecisionStore, type Routing } from '../route/index.js';
 import { SqliteDecisionStore } from '../route/sqlite-decisions.js';
+import { registerDashboard } from '../dashboard-server/index.js';
 import { registerOtlpRoutes } from '../importers/otlp/index.js';
 import { createPricer, type ModelPriceOverride } from '../usage/pricing.js';
 import { KeyCache } from './auth.js';
@@ -127,6 +128,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     return metrics.registry.metrics();
   });
   registerOtlpRoutes(app, { keys, events, store, pricer: createPricer(overrides), rules: config });
+  await registerDashboard(app, { config, store, keys, governance, now });
 
   return {
     app,
@@ -139,7 +141,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       return `http://${host.includes(':') ? `[${host}]` : host}:${actual}`;
     },
     async close() {
-      await app.close();
+      // close() waits for every connection; keep-alive connections whose last response finished after it began
+      // would hold it open until their idle timeout, so they are closed as they become idle.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
       keys.stop();
       await events.close?.();
       await governance?.close();

@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newKey } from '../keys/keys.js';
+import { startSimProvider, type SimProvider } from '../sim/index.js';
+import { openStore } from '../store/open.js';
+
+const MAIN = new URL('./main.ts', import.meta.url).pathname;
+
+function serve(args: string[]): Promise<{ proc: ChildProcess; url: string; output: () => string }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ proc, url: m[1]!, output: () => out });
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+  });
+}
+
+let sim: SimProvider;
+let dir: string;
+beforeAll(async () => {
+  sim = await startSimProvider({ interTokenMs: 2 });
+  dir = mkdtempSync(join(tmpdir(), 'goodhart-serve-'));
+});
+afterAll(async () => {
+  await sim.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('goodhart serve as a process', () => {
+  it('writes every acknowledged usage event before exiting on SIGTERM, including requests still streaming', async () => {
+    const cfg = join(dir, 'goodhart.yaml');
+    writeFileSync(cfg, `providers:\n  openai: { type: openai, baseUrl: "${sim.url}/v1", apiKey: sk-sim-openai }\n`);
+    const db = join(dir, 'g.db');
+    const store = await openStore(db);
+    const { key, record } = newKey({ userId: 'alice', teamId: 'platform' });
+    await store.createKey(record);
+    await store.close();
+
+    const { proc, url } = await serve(['--config', cfg, '--db', db, '--port', '0']);
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
+    const quick = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `q${i}` }] }),
+      ),
+    );
+    // Streams in flight when the signal arrives must finish and be metered too.
+    const streams = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        client.chat.completions.create({
+          model: 'gpt-4o-mini',
+          stream: true,
+          messages: [{ role: 'user', content: 'long [[sim:tokens=300]]' }],
+        }),
+      ),
+    );
+    const exited = new Promise<number | null>((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    let streamed = 0;
+    for (const s of streams) for await (const c of s) streamed += c.choices.length;
+    expect(await exited).toBe(0);
+    expect(streamed).toBeGreaterThan(5 * 50);
+
+    const after = await openStore(db);
+    const events = await after.listEvents({});
+    await after.close();
+    expect(events).toHaveLength(45);
+    expect(events.filter((e) => e.streamed && !e.usageEstimated)).toHaveLength(5);
+    const promptTokens = quick.reduce((a, r) => a + r.usage!.prompt_tokens, 0);
+    expect(events.filter((e) => !e.streamed).reduce((a, e) => a + e.inputTokens, 0)).toBe(promptTokens);
+  }, 60_000);
+
+  it('refuses to start on an invalid config, naming the problem, with exit code 78', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'server:\n  port: "eighty"\n');
+    await expect(serve(['--config', bad, '--db', join(dir, 'x.db')])).rejects.toThrow(/exited with 78: .*bad\.yaml.*server\.port \(line 2\)/s);
+  });
+});
