@@ -5,7 +5,15 @@ import { GoodhartError } from '../errors.js';
 import type { KeyCache } from '../gateway/auth.js';
 import { Directory, governanceConfigured } from '../policy/directory.js';
 import { GovernanceEngine } from '../policy/engine.js';
+import { RedisBudgetState } from '../policy/redis/budget-state.js';
+import { claimAlertInRedis, connectRedis, type SharedRedis } from '../policy/redis/connection.js';
+import { GOVERNANCE_CHANNEL, NotifyingGovernanceStore } from '../policy/redis/notify.js';
+import { RedisRateState } from '../policy/redis/rate-state.js';
 import { GovernanceService } from '../policy/service.js';
+import type { GovernanceStore } from '../policy/store.js';
+import type { BudgetAlert } from '../policy/thresholds.js';
+import { PostgresGovernanceStore } from '../store/postgres/governance-store.js';
+import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { SqliteGovernanceStore } from '../store/sqlite/governance-store.js';
 import type { Store } from '../store/types.js';
 import type { Pricer } from '../usage/pricing.js';
@@ -16,6 +24,8 @@ export interface Governance {
   policy: GovernanceEngine;
   service: GovernanceService;
   alerts: AlertDispatcher;
+  /** The shared budget state's connection, when replicas share one (for /readyz); null in a single process. */
+  redis: SharedRedis | null;
   /** Stops the sweeper, delivers queued alerts, closes the governance store. */
   close(): Promise<void>;
 }
@@ -29,30 +39,50 @@ export interface GovernanceOptions {
   log?: (message: string) => void;
 }
 
+/** How often replicas re-read the governance overlay and grants when no change was announced. */
+const RELOAD_EVERY_MS = 60_000;
+
+/** The governance tables next to the events: in the SQLite file, or in the Postgres database. */
+async function openGovernanceStore(store: Store): Promise<GovernanceStore | null> {
+  if (store instanceof PostgresStore) return PostgresGovernanceStore.open(store.location.url, { searchPath: store.location.searchPath });
+  const path = store.kind === 'sqlite' ? (store as { path?: unknown }).path : undefined;
+  return typeof path === 'string' ? new SqliteGovernanceStore(path) : null;
+}
+
 /**
  * Everything governance needs in a running gateway, in one call: the policy the proxy consults, stored history
- * loaded into it, the alert dispatcher, and the admin API routes on `app`.
- * Null when the store has no governance persistence (Postgres, for now) and the config asks for none.
+ * loaded into it, the alert dispatcher, and the admin API routes on `app`. With `redis` configured, budgets,
+ * rate limits and alert de-duplication are shared by every replica through Redis; otherwise they live in this
+ * process. Null when the store keeps no governance tables (a custom Store) and the config asks for none.
  */
 export async function installGovernance(app: FastifyInstance, opts: GovernanceOptions): Promise<Governance | null> {
   const { config, store, keys, now } = opts;
-  const path = store.kind === 'sqlite' ? (store as { path?: unknown }).path : undefined;
-  if (typeof path !== 'string') {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const gstore = await openGovernanceStore(store);
+  if (gstore === null) {
     if (!governanceConfigured(config)) return null;
-    throw new GoodhartError(
-      'config_invalid',
-      500,
-      `Budgets, tiers, rate limits and the admin API keep their state in SQLite for now; this gateway uses a ${store.kind} store. Use a SQLite --db, or remove those sections from the config.`,
-    );
+    throw new GoodhartError('config_invalid', 500, `Budgets, tiers, rate limits and the admin API need a SQLite or Postgres store; this gateway uses a ${store.kind} store.`);
   }
-  const gstore = new SqliteGovernanceStore(path);
+  let redis: SharedRedis | null = null;
+  try {
+    if (config.redis) redis = await connectRedis(config.redis.url, config.redis.keyPrefix, log);
+  } catch (err) {
+    await gstore.close();
+    throw err;
+  }
+  if (redis === null && store.kind !== 'sqlite' && governanceConfigured(config)) {
+    log('goodhart: no redis configured: budgets and rate limits are counted per process. Several replicas need `redis.url` (README: Running several replicas).');
+  }
+  const shared = redis;
   const alerts = new AlertDispatcher({
     sinks: config.alerts.sinks,
     timeZone: config.timeZone,
     maxAttempts: config.alerts.maxAttempts,
     initialBackoffMs: config.alerts.initialBackoffMs,
-    claim: (key, at, payload) => gstore.claimAlert(key, at, payload),
-    ...(opts.log ? { log: opts.log } : {}),
+    // Redis answers first (one round trip, shared by replicas); the store keeps the durable record.
+    claim: async (key, at, payload) =>
+      (shared === null || (await claimAlertInRedis(shared, key, at, (payload as BudgetAlert).windowEnd))) && gstore.claimAlert(key, at, payload),
+    log,
   });
   const outputLimits = new Map<string, number>();
   for (const m of config.models) if (m.maxOutputTokens !== undefined) outputLimits.set(m.name, m.maxOutputTokens);
@@ -63,18 +93,52 @@ export async function installGovernance(app: FastifyInstance, opts: GovernanceOp
     outputLimits,
     // The upstream timeout bounds a request's silence; a reservation older than it belongs to a request that died.
     reservationTtlMs: config.server.upstreamTimeoutMs,
+    log,
+    ...(shared
+      ? {
+          state: new RedisBudgetState({
+            shared,
+            url: shared.url,
+            timeZone: config.timeZone,
+            history: gstore,
+            now,
+            reservationTtlMs: config.server.upstreamTimeoutMs,
+          }),
+          rates: new RedisRateState(shared, shared.url),
+        }
+      : {}),
     ...(config.alerts.sinks.length > 0 ? { onAlert: (a) => alerts.publish(a) } : {}),
   });
-  const service = await GovernanceService.open(config, gstore, engine, now);
+  let service: GovernanceService;
+  try {
+    service = await GovernanceService.open(config, shared ? new NotifyingGovernanceStore(gstore, shared, log) : gstore, engine, now);
+  } catch (err) {
+    await gstore.close();
+    await shared?.close();
+    throw err;
+  }
   engine.start();
+  let reloader: NodeJS.Timeout | undefined;
+  if (shared) {
+    // Admin API changes made through another replica: announced on Redis, and re-read every minute regardless
+    // (an announcement sent while this replica was reconnecting is lost).
+    const reload = () => service.reload().catch((err: unknown) => log(`goodhart: reloading governance changes failed: ${String(err)}`));
+    shared.subscribe(GOVERNANCE_CHANNEL, () => void reload());
+    reloader = setInterval(() => void reload(), RELOAD_EVERY_MS);
+    reloader.unref();
+  }
   registerAdminRoutes(app, { service, auth: new AdminAuth(config, keys, () => engine.current()), store, keys, now });
   return {
     policy: engine,
     service,
     alerts,
+    redis: shared,
     async close() {
+      clearInterval(reloader);
       engine.stop();
       await alerts.close();
+      // Redis first: it waits for the last settlements, which may still read the store (seeding a day).
+      await shared?.close();
       await gstore.close();
     },
   };

@@ -112,10 +112,35 @@ export const serverSchema = z
   })
   .strict();
 
+/**
+ * Redis, shared by gateway replicas: budget reservations and spend, rate-limit counters, alert de-duplication.
+ * Without it each process keeps budgets in memory, which is right for one process and wrong for several.
+ */
+export const redisSchema = z
+  .object({
+    url: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379/0')
+      .describe('redis://[:password@]host:port/db (or rediss:// for TLS); default $GOODHART_REDIS_URL'),
+    keyPrefix: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[A-Za-z0-9_:.{}-]+$/, 'use letters, digits and _ : . - { } only')
+      .default('goodhart:')
+      .describe('Prefix of every key Goodhart writes: several deployments may share one Redis under different prefixes'),
+  })
+  .strict();
+export type RedisConfig = z.infer<typeof redisSchema>;
+
 export const configSchema = z
   .object({
     server: serverSchema.default(serverSchema.parse({})),
-    db: z.string().optional().describe('SQLite file path (default ./.goodhart/goodhart.db, or $GOODHART_DB)'),
+    db: z
+      .string()
+      .optional()
+      .describe('SQLite file path, or a postgres:// URL for several replicas (default ./.goodhart/goodhart.db, or $GOODHART_DB)'),
+    redis: redisSchema.optional().describe('Shared budget state for several gateway replicas (README: Running several replicas)'),
     providers: z.record(id, providerSchema).default({}),
     models: z.array(modelSchema).default([]),
     fallbacks: z

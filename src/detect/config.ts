@@ -32,10 +32,10 @@ export const detectConfigSchema = z
     rephraseLoop: z
       .object({
         /**
-         * 0.45 estimated Jaccard: a rewording keeps most content words (typically 0.5–0.9); two different prompts on
+         * 0.4 estimated Jaccard: a rewording keeps most content words (typically 0.4–0.9); two different prompts on
          * one codebase share about 0.1–0.3.
          */
-        similarity: share.default(0.45),
+        similarity: share.default(0.4),
         /** 4 prompts = the original and three rewordings: two tries is normal iteration, four is a loop. */
         minPrompts: positiveInt.default(4),
         /** 10 minutes between consecutive rewordings: beyond it the person went and did something else. */
@@ -55,7 +55,8 @@ export const detectConfigSchema = z
         maxCacheShare: share.default(0.2),
         /** 5 uncached re-sends of a document in a day: once or twice is a person checking; five is a habit. */
         minRequests: positiveInt.default(5),
-        minWastedUsd: usd.default(0.5),
+        /** 20 cents a day: a habit that costs less is not worth a note yet. */
+        minWastedUsd: usd.default(0.2),
       })
       .strict()
       .prefault({}),
@@ -84,7 +85,8 @@ export const detectConfigSchema = z
         minRequests: positiveInt.default(8),
         /** More than half of the day's premium requests were simple: a habit, not an occasional question. */
         minShare: share.default(0.5),
-        minWastedUsd: usd.default(0.2),
+        /** Cents: a small premium model (o3) costs a few tenths of a cent per quick question; the habit is the point. */
+        minWastedUsd: usd.default(0.01),
       })
       .strict()
       .prefault({}),
@@ -99,7 +101,10 @@ export const detectConfigSchema = z
         maxGapMinutes: positiveInt.default(30),
         /** Share of the run in hours where the person is usually not active (learned from their own human turns). */
         minOffHoursShare: share.default(0.6),
-        minWastedUsd: usd.default(0.5),
+        /** A cached loop on a small model costs cents a night; found early, it never grows into a bill. */
+        minWastedUsd: usd.default(0.02),
+        /** …or at least this many requests, whatever they cost: a loop that size holds rate limits and only grows. */
+        orMinRequests: positiveInt.default(100),
       })
       .strict()
       .prefault({}),
@@ -121,7 +126,7 @@ export const detectConfigSchema = z
         windowMinutes: positiveInt.default(15),
         /** Median output per session below this (tokens): sessions abandoned after a look. */
         maxMedianOutput: positiveInt.default(2_000),
-        minWastedUsd: usd.default(0.25),
+        minWastedUsd: usd.default(0.1),
       })
       .strict()
       .prefault({}),
@@ -132,10 +137,11 @@ export const detectConfigSchema = z
         days: positiveInt.default(3),
         /** Days before the window that form the person's baseline. */
         baselineDays: positiveInt.default(21),
-        /** Daily spend in the window at least 3× the baseline median… */
+        /** Daily tokens in the window at least 3× the person's usual day (median of active baseline days)… */
         minRatio: z.number().positive().default(3),
-        minExcessUsd: usd.default(30),
-        /** …and cost per human turn at least 2× baseline: the jump is not explained by more work being asked for. */
+        /** …costing at least $5 more than usual (cached tokens are cheap; below this it is not worth a note)… */
+        minExcessUsd: usd.default(5),
+        /** …and tokens per prompt at least 2× usual: the jump is not explained by more work being asked for. */
         minCostPerTurnRatio: z.number().positive().default(2),
       })
       .strict()
@@ -147,9 +153,11 @@ export const detectConfigSchema = z
         minWeeks: positiveInt.default(3),
         /** Robust z (median/MAD): 5 is rare under any plausible day-to-day noise. */
         z: z.number().positive().default(5),
-        minRatio: z.number().positive().default(3),
+        /** 4× the usual level: busy honest days reach 2–3× (more sessions, a long run); runaways go far beyond. */
+        minRatio: z.number().positive().default(4),
+        /** Per day: $20 for a person (light users spend a few dollars a day), more for groups that spend more. */
         minUsd: z
-          .object({ user: usd.default(50), team: usd.default(200), project: usd.default(200), model: usd.default(300) })
+          .object({ user: usd.default(20), team: usd.default(100), project: usd.default(100), model: usd.default(300) })
           .strict()
           .prefault({}),
         hourly: z

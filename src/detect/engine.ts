@@ -2,7 +2,7 @@ import { createPricer, type Pricer } from '../usage/pricing.js';
 import type { ComplexityClassifier } from './complexity.js';
 import { defaultDetectConfig, type DetectConfig } from './config.js';
 import { DETECTORS } from './registry.js';
-import { RULE_IDS, type DetectInput, type Detector, type Finding, type RuleId } from './types.js';
+import { RULE_IDS, type DetectInput, type Detector, type Finding, type OutcomeInput, type RuleId } from './types.js';
 import { MINUTE } from './util.js';
 
 /**
@@ -46,6 +46,11 @@ export class DetectionEngine {
       this.nextTick = this.clock - (this.clock % MINUTE) + MINUTE;
     }
     for (const d of this.detectors) d.observe(input);
+  }
+
+  /** An outcome (commit, pull request…); does not move the clock. */
+  pushOutcome(outcome: OutcomeInput): void {
+    for (const d of this.detectors) d.observeOutcome?.(outcome);
   }
 
   /** Moves the clock without a request (a live engine on a timer), closing windows that ended. */

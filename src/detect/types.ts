@@ -64,6 +64,17 @@ export interface DetectInput {
   fp: Fingerprint | null;
 }
 
+/**
+ * An outcome (src/outcomes: a commit, a merged pull request…) as detectors see it. Optional: detectors that weigh
+ * spend against delivered work (period-end surges) use outcomes when a store has them, and work without.
+ */
+export interface OutcomeInput {
+  userId: string | null;
+  at: number;
+  kind: string;
+  count: number;
+}
+
 /** What every detector may use besides the events: configuration and pricing (for counterfactual costs). */
 export interface DetectContext {
   config: DetectConfig;
@@ -81,6 +92,8 @@ export interface DetectContext {
  */
 export interface Detector {
   observe(input: DetectInput): void;
+  /** Outcomes, pushed before the events of the same day (order within a day does not matter). */
+  observeOutcome?(outcome: OutcomeInput): void;
   advance(now: number): void;
   finish(now: number): void;
 }

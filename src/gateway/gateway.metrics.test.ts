@@ -43,6 +43,6 @@ describe('/metrics and /readyz', () => {
   it('is ready while the store answers', async () => {
     const res = await request(`${h.url}/readyz`);
     expect(res.statusCode).toBe(200);
-    expect(await res.body.json()).toEqual({ status: 'ready', store: 'sqlite' });
+    expect(await res.body.json()).toEqual({ status: 'ready', store: 'sqlite', checks: { store: 'ok' } });
   });
 });

@@ -9,6 +9,7 @@ import { createRouting, MemoryDecisionStore, type Routing } from '../route/index
 import { SqliteDecisionStore } from '../route/sqlite-decisions.js';
 import { registerDashboard } from '../dashboard-server/index.js';
 import { registerOtlpRoutes } from '../importers/otlp/index.js';
+import { registerOutcomeRoutes } from '../outcomes/routes.js';
 import { createPricer, type ModelPriceOverride } from '../usage/pricing.js';
 import { KeyCache } from './auth.js';
 import { registerJsonBody } from './body.js';
@@ -114,14 +115,25 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     return listModels(config, router, upstreams, wire);
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
-  // Ready = the store answers. A load balancer stops sending traffic to a replica whose store is unreachable.
+  // Ready = the store answers, and Redis when budgets are shared through it. A load balancer stops sending traffic
+  // to a replica that cannot meter (store) or check budgets (Redis); each failing dependency is named.
   app.get('/readyz', async (_req, reply) => {
-    try {
-      await store.keysVersion();
-      return { status: 'ready', store: store.kind };
-    } catch (err) {
-      return reply.code(503).send({ status: 'not_ready', store: store.kind, error: err instanceof Error ? err.message : String(err) });
-    }
+    const checks: Record<string, () => Promise<unknown>> = { store: () => store.keysVersion() };
+    const redis = governance?.redis;
+    if (redis) checks['redis'] = () => redis.ping();
+    const results = await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => {
+        try {
+          await check();
+          return [name, 'ok'] as const;
+        } catch (err) {
+          return [name, `unreachable: ${err instanceof Error ? err.message : String(err)}`] as const;
+        }
+      }),
+    );
+    const failed = results.filter(([, r]) => r !== 'ok').map(([name]) => name);
+    const body = { status: failed.length === 0 ? 'ready' : 'not_ready', store: store.kind, checks: Object.fromEntries(results), ...(failed.length > 0 ? { error: `${failed.join(' and ')} unreachable` } : {}) };
+    return failed.length === 0 ? body : reply.code(503).send(body);
   });
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', metrics.registry.contentType);
@@ -129,6 +141,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   registerOtlpRoutes(app, { keys, events, store, pricer: createPricer(overrides), rules: config });
   await registerDashboard(app, { config, store, keys, governance, now });
+  registerOutcomeRoutes(app, { keys, store, config, now });
 
   return {
     app,

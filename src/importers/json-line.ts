@@ -36,10 +36,11 @@ export function compactRaw(value: unknown, depth = 2): unknown {
   if (typeof value === 'string') return value.length > 256 ? value.slice(0, 256) : value;
   if (typeof value !== 'object' || Array.isArray(value) || depth === 0) return undefined;
   const out: Record<string, unknown> = {};
+  const src = value as Record<string, unknown>;
   let n = 0;
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+  for (const k in src) {
     if (n++ >= 64) break;
-    const c = compactRaw(v, depth - 1);
+    const c = compactRaw(src[k], depth - 1);
     if (c !== undefined) out[k] = c;
   }
   return out;

@@ -7,10 +7,10 @@ import { budgetHeaders, budgetRefusal, HEADER_DOWNGRADED, rateRefusal, unpricedR
 import { MemoryBudgetState } from './memory-state.js';
 import { periodWindow, previousWindows, type Period, type Window } from './period.js';
 import { Quote } from './quote.js';
-import { RateLimiter, type RateLine } from './rate-limit.js';
+import { admitRates, RateLimiter, type RateLine, type RateState } from './rate-limit.js';
 import { compileBudget, compileRateLimit, roleOf, RuleIndex, type BudgetRule, type GovernanceSpec, type Match, type RateRule } from './rules.js';
 import { scopeKey as scopeKeyOf, subjectScopeKeys, type Subject } from './scope.js';
-import { andThen, type Amounts, type BudgetState, type MaybePromise, type ReserveOutcome } from './state.js';
+import { andThen, detach, type Amounts, type BudgetState, type MaybePromise, type Reservation, type ReserveOutcome } from './state.js';
 import { ThresholdTracker, type Applied, type BudgetAlert } from './thresholds.js';
 import type { AdmissionRequest, AdmissionResult, Policy } from './types.js';
 import { WorstCasePricer } from './worst-case.js';
@@ -23,6 +23,10 @@ export interface EngineOptions {
   pricer: Pricer;
   now: () => number;
   state?: BudgetState;
+  /** Rate counters; default in memory (one process). */
+  rates?: RateState;
+  /** Where failures off the request path (a shared state's settlement, the sweeper) are reported. */
+  log?: (message: string) => void;
   /** `models[].maxOutputTokens` from the config. */
   outputLimits?: ReadonlyMap<string, number>;
   /** Reservations older than this were leaked by a request that never settled: the sweeper releases them. */
@@ -75,7 +79,8 @@ const MAX_LISTED_INSTANCES = 100_000;
  */
 export class GovernanceEngine implements Policy {
   readonly state: BudgetState;
-  readonly rates = new RateLimiter();
+  readonly rates: RateState;
+  private readonly log: (message: string) => void;
   private readonly worst: WorstCasePricer;
   private readonly thresholds: ThresholdTracker;
   private spec!: GovernanceSpec;
@@ -95,6 +100,9 @@ export class GovernanceEngine implements Policy {
 
   constructor(private readonly opts: EngineOptions) {
     this.state = opts.state ?? new MemoryBudgetState(opts.spec.timeZone);
+    this.rates = opts.rates ?? new RateLimiter();
+    this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
+    this.state.watchSettlements?.(() => this.wakeWaiters());
     this.worst = new WorstCasePricer(opts.pricer);
     this.thresholds = new ThresholdTracker(opts.onAlert);
     this.setSpec(opts.spec);
@@ -130,7 +138,7 @@ export class GovernanceEngine implements Policy {
 
   start(): void {
     const every = Math.min(30_000, Math.max(1000, Math.floor(this.opts.reservationTtlMs / 4)));
-    this.sweeper = setInterval(() => void this.sweep(this.opts.now()), every);
+    this.sweeper = setInterval(() => detach(this.sweep(this.opts.now()), this.log, 'releasing expired reservations'), every);
     this.sweeper.unref();
   }
 
@@ -228,12 +236,15 @@ export class GovernanceEngine implements Policy {
           reject(err);
         }
       };
+      // A shared state is polled too: reservations of a process that died expire without any settlement.
+      const poll = this.state.pollMs ?? Number.POSITIVE_INFINITY;
       const timer = setTimeout(() => {
         if (done) return;
+        if (left > poll && Date.now() < c.waitUntil!) return wake();
         done = true;
         this.waiters.delete(wake);
         reject(this.refusal(c, o));
-      }, left);
+      }, Math.min(left, poll));
       this.waiters.add(wake);
     });
   }
@@ -253,22 +264,18 @@ export class GovernanceEngine implements Policy {
     return new GoodhartError('budget_exceeded', 429, budgetRefusal(s, c.cost[a.rule.unit], this.spec.timeZone), { headers });
   }
 
-  private admitted(c: Ctx, reservation: Parameters<BudgetState['settle']>[0], snapshots: readonly { spent: number; reserved: number }[]): AdmissionResult {
+  private admitted(c: Ctx, reservation: Reservation, snapshots: readonly { spent: number; reserved: number }[]): MaybePromise<AdmissionResult> {
     // Rate limits after budgets: a refusal here releases the reservation just made.
     const rateLines: RateLine[] = c.rates.map((m) => ({ counter: `${m.rule.id}|${m.scopeKey}`, rule: m.rule, scope: m.scopeKey }));
-    let rateTokens = 0;
-    if (rateLines.length > 0) {
-      rateTokens = c.quote.rateTokens();
-      let refusal = this.rates.admit(rateLines, rateTokens, c.req.now);
-      if (refusal !== null && refusal.what === 'tpm' && c.quote.countExactly()) {
-        rateTokens = c.quote.rateTokens();
-        refusal = this.rates.admit(rateLines, rateTokens, c.req.now);
-      }
-      if (refusal !== null) {
-        void this.state.settle(reservation, ZERO);
-        throw new GoodhartError('rate_limited', 429, rateRefusal(refusal), { headers: { 'retry-after': String(refusal.retryAfterS) } });
-      }
-    }
+    if (rateLines.length === 0) return this.result(c, reservation, snapshots, rateLines, 0);
+    return andThen(admitRates(this.rates, rateLines, c.quote, c.req.now), ({ refusal, tokens }) => {
+      if (refusal === null) return this.result(c, reservation, snapshots, rateLines, tokens);
+      detach(this.state.settle(reservation, ZERO), this.log, 'releasing a reservation');
+      throw new GoodhartError('rate_limited', 429, rateRefusal(refusal), { headers: { 'retry-after': String(refusal.retryAfterS) } });
+    });
+  }
+
+  private result(c: Ctx, reservation: Reservation, snapshots: readonly { spent: number; reserved: number }[], rateLines: RateLine[], rateTokens: number): AdmissionResult {
     const headers: Record<string, string> = {};
     if (c.applied.length > 0) {
       budgetHeaders(
@@ -285,16 +292,21 @@ export class GovernanceEngine implements Policy {
         settled = true;
         const tokens = usage ? usage.input.total + usage.output.total : 0;
         const now = this.opts.now();
-        if (rateLines.length > 0) this.rates.settle(rateLines, rateTokens, tokens, now);
+        if (rateLines.length > 0) detach(this.rates.settle(rateLines, rateTokens, tokens, now, c.req.now), this.log, 'settling rate limits');
         const after = andThen(this.state.settle(reservation, { usd: costUsd ?? 0, tokens }), (a) => {
           if (a.length > 0) this.thresholds.settled(c.applied, a, now);
+          this.wakeWaiters();
         });
-        if (after instanceof Promise) after.catch(() => {});
-        if (this.waiters.size > 0) for (const wake of [...this.waiters]) queueMicrotask(wake);
+        detach(after, this.log, 'settling a budget reservation');
       },
     };
     if (c.model !== c.req.model) result.model = c.model;
     return result;
+  }
+
+  /** Requests waiting near a limit try again (after a settlement here, or one elsewhere for a shared state). */
+  private wakeWaiters(): void {
+    if (this.waiters.size > 0) for (const wake of [...this.waiters]) queueMicrotask(wake);
   }
 
   private view(key: KeyRecord): View {

@@ -1,10 +1,12 @@
+import { andThen, type MaybePromise } from './state.js';
+
 /**
  * Requests and tokens per minute, as sliding windows: the count of the previous whole minute, weighted by how
  * much of it still lies within the last 60 s, plus the current minute's (Cloudflare's approximation: no burst of
  * twice the limit across a minute boundary, two numbers per counter instead of a log of timestamps).
  * Tokens are reserved up front (input + declared max output) and settled to the real count.
  */
-const MINUTE = 60_000;
+export const MINUTE = 60_000;
 /** Counters idle this long (and with nothing in flight) are forgotten: they would read zero anyway. */
 const IDLE_MS = 2 * MINUTE;
 
@@ -60,8 +62,36 @@ function weightOfPrevious(c: Cell, now: number): number {
   return 1 - (now - c.minute * MINUTE) / MINUTE;
 }
 
-/** In-memory counters for one process (a shared store would implement the same two calls). */
-export class RateLimiter {
+/** Rate counters: in memory for one process (RateLimiter), in Redis for replicas (redis/rate-state.ts). */
+export interface RateState {
+  /** Checks every line, then counts the request on all of them; nothing is counted when one refuses. */
+  admit(lines: readonly RateLine[], tokens: number, now: number): MaybePromise<RateRefusal | null>;
+  /** Replaces a request's reserved tokens by the tokens it really used (`admittedAt`: when `admit` counted it). */
+  settle(lines: readonly RateLine[], reservedTokens: number, actualTokens: number, now: number, admittedAt: number): MaybePromise<void>;
+  /** Forgets idle counters. */
+  prune(now: number): void;
+}
+
+/**
+ * Rate limits of one request: checked on the byte bound of its input first (free), and on the exact token count
+ * only when the bound would be refused for tokens per minute.
+ */
+export function admitRates(
+  rates: RateState,
+  lines: readonly RateLine[],
+  quote: { rateTokens(): number; countExactly(): boolean },
+  now: number,
+): MaybePromise<{ refusal: RateRefusal | null; tokens: number }> {
+  const tokens = quote.rateTokens();
+  return andThen(rates.admit(lines, tokens, now), (refusal) => {
+    if (refusal === null || refusal.what !== 'tpm' || !quote.countExactly()) return { refusal, tokens };
+    const exact = quote.rateTokens();
+    return andThen(rates.admit(lines, exact, now), (again) => ({ refusal: again, tokens: exact }));
+  });
+}
+
+/** In-memory counters for one process. */
+export class RateLimiter implements RateState {
   private readonly cells = new Map<string, Cell>();
 
   private cell(key: string, now: number): Cell {

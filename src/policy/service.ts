@@ -87,7 +87,8 @@ export class GovernanceService {
     const spec = directory.spec();
     const since = await resolveSince(store, historyNeededSince(spec, t0), t0);
     const days = dayWindows(since, t0, config.timeZone);
-    await engine.state.load(await store.spendByDay(days, t0));
+    // A shared state seeds itself from the store, per day and once across replicas (redis/budget-state.ts).
+    if (!engine.state.seedsItself) await engine.state.load(await store.spendByDay(days, t0));
     engine.setSpec(spec);
     engine.setGrants(await store.listGrants({ activeAt: t0 }));
     return new GovernanceService(config, store, engine, now, directory, days[0]?.start ?? t0);
@@ -253,7 +254,7 @@ export class GovernanceService {
     }
     // History first, so a new or longer budget window starts from its true spend the moment it applies.
     const since = await resolveSince(this.store, historyNeededSince(spec, now), now);
-    if (since < this.loadedSince) {
+    if (since < this.loadedSince && !this.engine.state.seedsItself) {
       const days = dayWindows(since, this.loadedSince, spec.timeZone);
       await this.engine.state.load(await this.store.spendByDay(days, this.loadedSince));
       this.loadedSince = days[0]?.start ?? this.loadedSince;
@@ -261,6 +262,20 @@ export class GovernanceService {
     await this.store.commit({ overlay, audit: this.audit(actor, action, kind, id, before, data) });
     this.directory = next;
     this.engine.setSpec(spec);
+  }
+
+  /**
+   * Re-reads what another replica may have changed (the overlay, grants) and applies it here: replicas share the
+   * governance store, and each applies its own admin API changes at once but learns of the others' only so.
+   */
+  reload(): Promise<void> {
+    return this.serial(async () => {
+      const directory = new Directory(this.config, await this.store.loadOverlay());
+      const spec = directory.spec();
+      this.directory = directory;
+      this.engine.setSpec(spec);
+      await this.reloadGrants();
+    });
   }
 
   private async reloadGrants(): Promise<void> {

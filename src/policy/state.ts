@@ -66,8 +66,20 @@ export interface BudgetState {
   load(rows: readonly LedgerRow[]): MaybePromise<void>;
   /** Forgets counters of budget instances that no longer exist. */
   retain(isLive: (instance: string) => boolean): MaybePromise<void>;
-  /** Reservations in flight (tests, status). */
+  /** Reservations in flight (tests, status); a shared state counts this process's. */
   inFlight(): number;
+  /**
+   * True for a shared state (Redis) that seeds its counters from the store itself, per window and idempotently:
+   * the service then loads no history into it (replicas starting at different times would each add it).
+   */
+  readonly seedsItself?: boolean;
+  /**
+   * A shared state calls `wake` when any process settles, so requests waiting near a limit retry at once instead
+   * of only when this process settles something.
+   */
+  watchSettlements?(wake: () => void): void;
+  /** How often a waiting request retries anyway (reservations of a dead process expire without a settlement). */
+  readonly pollMs?: number;
 }
 
 /**
@@ -76,4 +88,9 @@ export interface BudgetState {
  */
 export function andThen<T, U>(v: MaybePromise<T>, f: (value: T) => MaybePromise<U>): MaybePromise<U> {
   return v instanceof Promise ? v.then(f) : f(v);
+}
+
+/** Runs a call off the request path: a promise it returns is not awaited, and its failure is logged, not thrown. */
+export function detach(v: MaybePromise<unknown>, log: (message: string) => void, what: string): void {
+  if (v instanceof Promise) v.catch((err: unknown) => log(`goodhart: ${what} failed: ${err instanceof Error ? err.message : String(err)}`));
 }

@@ -5,6 +5,7 @@ import type { UsageAggregate } from '../store/types.js';
 import { loadBudgetStatuses, type BudgetStatus } from './budget-status.js';
 import { totalOf, type AggregateTotals } from './format.js';
 import { costPerOutcome, outcomeTotals, type CostPerOutcome, type OutcomeTotals } from './outcomes.js';
+import { formatWallTime } from './dates.js';
 import { changePercent, dayLabels, monthWindow, previousMonth, seriesOf } from './series.js';
 import type { ReportSources } from './sources.js';
 
@@ -52,9 +53,10 @@ export async function collectAudit(src: ReportSources, opts: { period: string; n
     src.store.aggregate('team', range, { timeZone: tz }),
     src.store.aggregate('model', range, { timeZone: tz }),
   ]);
-  let sixStart = window.start;
-  for (let i = 0; i < 5; i++) sixStart = previousMonth({ start: sixStart, end: sixStart }, tz).start;
-  const months = (await src.store.aggregate('month', { since: sixStart, until }, { timeZone: tz })).map((r) => ({ key: r.key, costUsd: r.costUsd }));
+  const starts = [window.start];
+  for (let i = 0; i < 5; i++) starts.unshift(previousMonth({ start: starts[0]!, end: starts[0]! }, tz).start);
+  const byMonth = new Map((await src.store.aggregate('month', { since: starts[0]!, until }, { timeZone: tz })).map((r) => [r.key, r.costUsd]));
+  const months = starts.map((t) => formatWallTime(t, tz).slice(0, 7)).map((key) => ({ key, costUsd: byMonth.get(key) ?? 0 }));
   const totals = totalOf(daily);
   const previousMonthUsd = prevRows.reduce((a, r) => a + r.costUsd, 0);
   const labels = dayLabels(window.start, window.end, tz);

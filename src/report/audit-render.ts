@@ -76,7 +76,10 @@ export function auditBlocks(d: AuditData): Block[] {
         head: ['Outcome', 'Count', 'Cost each'],
         rows: [
           ['Commits', formatCount(o.totals.commits), o.cost.perCommit === null ? 'n/a' : money(o.cost.perCommit)],
-          ['Pull requests', formatCount(o.totals.pullRequests), o.cost.perPullRequest === null ? 'n/a' : money(o.cost.perPullRequest)],
+          o.totals.pullRequestsMerged > 0
+            ? ['Pull requests merged', formatCount(o.totals.pullRequestsMerged), o.cost.perPullRequest === null ? 'n/a' : money(o.cost.perPullRequest)]
+            : ['Pull requests opened', formatCount(o.totals.pullRequests), o.cost.perPullRequest === null ? 'n/a' : money(o.cost.perPullRequest)],
+          ['Tickets closed', formatCount(o.totals.ticketsClosed), o.cost.perTicket === null ? 'n/a' : money(o.cost.perTicket)],
           ['Lines added (per 1,000)', formatCount(o.totals.linesAdded), o.cost.perKiloLine === null ? 'n/a' : money(o.cost.perKiloLine)],
           ['Edits accepted', `${formatCount(o.totals.editsAccepted)} of ${formatCount(o.totals.editsAccepted + o.totals.editsRejected)}`, o.cost.editAcceptance === null ? 'n/a' : `${Math.round(o.cost.editAcceptance * 100)}% accepted`],
         ],

@@ -60,7 +60,7 @@ export function budgetStanding(i: StandingInput): { spent: number; usedPercent: 
     lastDayFraction: i.lastDayFraction,
   });
   const day = f.exhaustion.day;
-  const exhaustionDate = day === null ? null : (i.periodLabels[Math.min(i.periodLabels.length - 1, Math.floor(day))] ?? null);
+  const exhaustionDate = day === null ? null : (i.periodLabels[dayIndex(day, i.periodLabels.length)] ?? null);
   return {
     spent: f.spent,
     usedPercent: percent(f.spent, i.amount),
@@ -75,9 +75,12 @@ export function runRate(spent: number, amount: number, elapsedDays: number, peri
   const projected = spent + rate * Math.max(0, days - elapsedDays);
   let exhaustionDate: string | null = null;
   if (spent >= amount) exhaustionDate = periodLabels[Math.max(0, Math.ceil(elapsedDays) - 1)] ?? null;
-  else if (rate > 0 && projected >= amount) exhaustionDate = periodLabels[Math.min(days - 1, Math.floor(amount / rate))] ?? null;
+  else if (rate > 0 && projected >= amount) exhaustionDate = periodLabels[dayIndex(amount / rate, days)] ?? null;
   return { projected, low: projected, high: projected, exhaustionDate, method: 'run-rate' };
 }
+
+/** The day a fractional day count from the period's start falls in: 24.3 is the 25th day, and so is 25.0 (its end). */
+const dayIndex = (d: number, days: number): number => Math.min(days - 1, Math.max(0, Math.ceil(d) - 1));
 
 const percent = (spent: number, amount: number): number => (amount > 0 ? Math.round((spent / amount) * 1000) / 10 : 0);
 
@@ -90,6 +93,8 @@ export interface BudgetQuery {
   visible?: (kind: ScopeKind, id: string | null) => boolean;
   /** Per-value budgets (`user:*`): at most this many instances, the most used first. */
   maxInstances?: number;
+  /** Narrows the per-value budgets' query (a team page: `{ teamId }`), so it reads only the rows it can show. */
+  within?: EventFilter;
 }
 
 const FILTER_KEYS = { team: 'teamId', user: 'userId', project: 'projectId' } as const satisfies Partial<Record<ScopeKind, keyof EventFilter>>;
@@ -120,7 +125,7 @@ export async function loadBudgetStatuses(q: BudgetQuery): Promise<BudgetStatus[]
     }
     const gateway: EventFilter = { source: 'gateway' };
     if (scope.kind !== 'org' && scope.each) {
-      const rows = await q.store.aggregate(GROUP_OF[scope.kind], { ...gateway, since: window.start, until: q.now }, { timeZone: q.timeZone });
+      const rows = await q.store.aggregate(GROUP_OF[scope.kind], { ...q.within, ...gateway, since: window.start, until: q.now }, { timeZone: q.timeZone });
       const labels = window.start > 0 ? dayLabels(window.start, window.end, q.timeZone) : [];
       const elapsed = Math.max(0, (q.now - window.start) / DAY_MS);
       const shown = rows.filter((r) => r.key !== '(none)' && visible(scope.kind, r.key)).slice(0, q.maxInstances ?? 50);

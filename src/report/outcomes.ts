@@ -5,7 +5,12 @@ export interface OutcomeTotals {
   /** Outcome records read (0: nothing is recorded for this scope and period). */
   records: number;
   commits: number;
+  /** Pull requests opened (Claude Code telemetry). */
   pullRequests: number;
+  /** Pull/merge requests merged (GitHub, GitLab webhooks). */
+  pullRequestsMerged: number;
+  ticketsClosed: number;
+  deployments: number;
   linesAdded: number;
   linesRemoved: number;
   sessions: number;
@@ -14,7 +19,7 @@ export interface OutcomeTotals {
 }
 
 export function outcomeTotals(outcomes: readonly OutcomeEvent[]): OutcomeTotals {
-  const t: OutcomeTotals = { records: 0, commits: 0, pullRequests: 0, linesAdded: 0, linesRemoved: 0, sessions: 0, editsAccepted: 0, editsRejected: 0 };
+  const t: OutcomeTotals = { records: 0, commits: 0, pullRequests: 0, pullRequestsMerged: 0, ticketsClosed: 0, deployments: 0, linesAdded: 0, linesRemoved: 0, sessions: 0, editsAccepted: 0, editsRejected: 0 };
   for (const o of outcomes) {
     t.records++;
     switch (o.kind) {
@@ -23,6 +28,17 @@ export function outcomeTotals(outcomes: readonly OutcomeEvent[]): OutcomeTotals 
         break;
       case 'pull_request':
         t.pullRequests += o.count;
+        break;
+      case 'pull_request_merged':
+        t.pullRequestsMerged += o.count;
+        break;
+      case 'ticket_closed':
+        t.ticketsClosed += o.count;
+        break;
+      case 'deployment':
+        t.deployments += o.count;
+        break;
+      case 'custom':
         break;
       case 'lines_of_code':
         if (o.attrs['type'] === 'removed') t.linesRemoved += o.count;
@@ -42,7 +58,9 @@ export function outcomeTotals(outcomes: readonly OutcomeEvent[]): OutcomeTotals 
 
 export interface CostPerOutcome {
   perCommit: number | null;
+  /** Per merged pull request when merges are recorded, else per pull request opened. */
   perPullRequest: number | null;
+  perTicket: number | null;
   /** Per 1,000 lines added. */
   perKiloLine: number | null;
   /** Accepted share of offered edits (0…1), when edits were recorded. */
@@ -55,7 +73,8 @@ export function costPerOutcome(costUsd: number, t: OutcomeTotals): CostPerOutcom
   const edits = t.editsAccepted + t.editsRejected;
   return {
     perCommit: per(costUsd, t.commits),
-    perPullRequest: per(costUsd, t.pullRequests),
+    perPullRequest: per(costUsd, t.pullRequestsMerged > 0 ? t.pullRequestsMerged : t.pullRequests),
+    perTicket: per(costUsd, t.ticketsClosed),
     perKiloLine: per(costUsd, t.linesAdded / 1000),
     editAcceptance: edits > 0 ? t.editsAccepted / edits : null,
   };

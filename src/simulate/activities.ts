@@ -45,14 +45,25 @@ export function answerOutput(w: World, rng: Rng): number {
   return Math.min(4_000, rng.pick(w.traces.long).output);
 }
 
-/** Repository context an agent reads at the start: a Mooncake prefix (capped at 24k tokens). */
-export function repoBlocks(w: World, rng: Rng): number[] {
-  return rng.pick(w.traces.long).blocks.slice(0, 48);
+/**
+ * Repository context an agent reads at the start: a Mooncake prefix (capped at 24k tokens), one of four per project
+ * (the same files are read again in every session of a codebase).
+ */
+export function repoContext(w: World, rng: Rng, p: Person): { key: string; blocks: number[] } {
+  const variant = rng.int(0, 3);
+  const row = w.traces.long[(hashTeam(p.teamId) * 7 + variant * 977) % w.traces.long.length]!;
+  return { key: `${p.teamId}:${variant}`, blocks: row.blocks.slice(0, 48) };
+}
+
+function hashTeam(team: string): number {
+  let h = 0;
+  for (let i = 0; i < team.length; i++) h = (h * 31 + team.charCodeAt(i)) >>> 0;
+  return h;
 }
 
 /** A normal agent session: a task, follow-ups, tool steps with distinct results, think time between turns. */
 export function runSession(w: World, rng: Rng, p: Person, start: number, plan: SessionPlan): SessionResult {
-  const s = new AgentSession(w, p, start, plan.model ?? p.agentModel, { repoBlocks: repoBlocks(w, rng), ...(plan.tags ? { tags: plan.tags } : {}) });
+  const s = new AgentSession(w, p, start, plan.model ?? p.agentModel, { repo: repoContext(w, rng, p), ...(plan.tags ? { tags: plan.tags } : {}) });
   let prompt = plan.firstPrompt ?? taskPrompt(rng, p.vocab);
   const seed = rng.int(0, 1e9);
   for (let turn = 0; turn < plan.turns; turn++) {

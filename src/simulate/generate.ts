@@ -1,5 +1,3 @@
-import type { Fingerprint } from '../detect/fingerprint/types.js';
-import type { UsageEvent } from '../usage/event.js';
 import { HOUR, MINUTE, askDocument, pickDocument, runChat, runSession } from './activities.js';
 import * as inject from './injected.js';
 import { buildOrg, type Org, type Person } from './org.js';
@@ -45,9 +43,9 @@ function isWorkday(p: Person, day: number): boolean {
   return day % 7 < 5 && !p.pto.has(day);
 }
 
-/** The last `n` days of a calendar month (UTC dates of the simulated days), with 24+ days of history before. */
+/** The last `n` days of a calendar month (UTC dates of the simulated days), with 21+ days of history before. */
 function monthEndWindow(start: number, day: number, n = 3): number | null {
-  if (day < 24) return null;
+  if (day < 21) return null;
   const d = new Date(start + day * DAY);
   const daysInMonth = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
   return d.getUTCDate() > daysInMonth - n ? d.getUTCFullYear() * 12 + d.getUTCMonth() : null;
@@ -70,6 +68,7 @@ function personDay(w: World, rng: Rng, p: Person, day: number, start: number, su
   // An honest crunch: more tasks (sessions, chats), each as long as usual.
   const crunch = p.crunch && month !== null ? rng.uniform(1.5, 3.5) : 1;
 
+  if (crunch > 1 && working) w.label('honest-spike', p, null, workStart, workStart + workLength + 4 * HOUR);
   if (working || weekend) {
     const scale = (weekend ? 0.3 : 1) * crunch * rng.lognormal(1, 0.25);
     let prompts = 0;
@@ -92,10 +91,13 @@ function personDay(w: World, rng: Rng, p: Person, day: number, start: number, su
       askDocument(w, rng, p, doc, reqs, rng.pick(['claude-sonnet-4-5', 'gpt-5']));
     }
     // Normal iteration: a prompt tried two or three times with different wording (below the rephrase threshold).
-    if (rng.chance(0.1)) runSession(w, rng, p, at(), { turns: 1, steps: 3 });
+    if (rng.chance(0.12)) inject.rephraseLoop(w, rng, p, at(), rng.int(2, 3));
     if (heavy && rng.chance(0.08)) {
-      // An overnight autonomous run started before leaving: long, irregular, every step different.
-      runSession(w, rng, p, workStart + workLength - 30 * MINUTE, { turns: 1, steps: rng.uniform(40, 90) });
+      // An overnight autonomous run started before leaving: long, irregular, every step different, and it ships.
+      const run = runSession(w, rng, p, workStart + workLength - 30 * MINUTE, { turns: 1, steps: rng.uniform(40, 90) });
+      w.label('honest-spike', p, run.session.id, workStart + workLength - 30 * MINUTE, run.end);
+      w.outcome(p, 'commit', Math.round(run.end), rng.int(2, 6));
+      w.outcome(p, 'pull_request', Math.round(run.end), 1);
     }
     // Outcomes follow the work done (prompts), with the person's own productivity.
     const commits = rng.poisson(p.commitsPerDay * Math.min(2.5, prompts / Math.max(1, p.sessionsPerDay * 3 + p.chatsPerDay)) * crunch);
@@ -149,22 +151,30 @@ function personDay(w: World, rng: Rng, p: Person, day: number, start: number, su
   }
 }
 
-export interface Batch {
-  events: UsageEvent[];
-  fingerprints: Fingerprint[];
+/** Requests in startedAt order, and the outcomes recorded up to the same time. */
+export interface SimBatch {
+  records: SimRecord[];
+  outcomes: SimOutcome[];
 }
 
 /**
  * Generates the simulation. Yields batches in startedAt order (each batch: everything that can no longer be
  * preceded by a later day's events); returns the summary with labels and outcomes.
  */
-export function* simulate(opts: SimulateOptions): Generator<SimRecord[], SimulationSummary> {
+export function* simulate(opts: SimulateOptions): Generator<SimBatch, SimulationSummary> {
   const start = opts.start ?? DEFAULT_START;
   const root = new Rng(opts.seed, 1);
   const traces = loadTraces(root.fork(1), opts.dataDir);
   const org: Org = buildOrg(root.fork(2), opts.people, opts.days, isWorkday);
   const w = new World(root.fork(3), opts.secret ?? `simulated-secret-${opts.seed}-0123456789`, traces, start);
   const surges = new Map<string, SurgeSpan>();
+  const outcomes: SimOutcome[] = [];
+  const takeOutcomes = (before: number): SimOutcome[] => {
+    const ready = w.pendingOutcomes.filter((o) => o.at < before).sort((a, b) => a.at - b.at);
+    w.pendingOutcomes = w.pendingOutcomes.filter((o) => o.at >= before);
+    outcomes.push(...ready);
+    return ready;
+  };
   const order = (a: SimRecord, b: SimRecord): number => a.event.startedAt - b.event.startedAt || (a.event.id < b.event.id ? -1 : 1);
   for (let day = 0; day < opts.days; day++) {
     for (const p of org.people) personDay(w, new Rng(opts.seed ^ (p.index * 7919 + 1), day + 17), p, day, start, surges);
@@ -175,10 +185,10 @@ export function* simulate(opts: SimulateOptions): Generator<SimRecord[], Simulat
     while (cut < w.pending.length && w.pending[cut]!.event.startedAt < boundary) cut++;
     const ready = w.pending.slice(0, cut);
     w.pending = w.pending.slice(cut);
-    if (ready.length > 0) yield ready;
+    yield { records: ready, outcomes: takeOutcomes(boundary) };
   }
   w.pending.sort(order);
-  if (w.pending.length > 0) yield w.pending;
+  yield { records: w.pending, outcomes: takeOutcomes(Number.POSITIVE_INFINITY) };
   w.pending = [];
   for (const [key, span] of surges) {
     const p = org.people.find((x) => x.id === key.split(':')[0])!;
@@ -198,7 +208,7 @@ export function* simulate(opts: SimulateOptions): Generator<SimRecord[], Simulat
     traces: traces.source,
     events: w.events,
     labels: w.labels,
-    outcomes: w.outcomes,
+    outcomes,
     archetypes,
     honestHeavy: org.people.filter((p) => p.archetype === 'heavy' && p.carrier === null).map((p) => p.id),
     carriers,

@@ -9,9 +9,12 @@ import { AgentSession, type World } from './world.js';
  * regular), so some instances are weak enough to be missed: recall is measured, not built in.
  */
 
-/** 4–7 prompts, each a rewording of the one before, in one session or in fresh sessions abandoned one by one. */
-export function rephraseLoop(w: World, rng: Rng, p: Person, start: number): void {
-  const n = rng.int(4, 7);
+/**
+ * 4–7 prompts, each a rewording of the one before, in one session or in fresh sessions abandoned one by one. With
+ * `tries` given (2–3), the honest look-alike: ordinary iteration, not labelled.
+ */
+export function rephraseLoop(w: World, rng: Rng, p: Person, start: number, tries?: number): void {
+  const n = tries ?? rng.int(4, 7);
   const sameSession = rng.chance(0.6);
   let text = taskPrompt(rng, p.vocab);
   let s = new AgentSession(w, p, start, p.agentModel);
@@ -33,7 +36,7 @@ export function rephraseLoop(w: World, rng: Rng, p: Person, start: number): void
     }
     end = s.t;
   }
-  w.label('rephrase-loop', p, sameSession ? s.id : null, start, end);
+  if (tries === undefined) w.label('rephrase-loop', p, sameSession ? s.id : null, start, end);
 }
 
 /** A large document asked about 6–18 times over a few hours, never from the prompt cache. */

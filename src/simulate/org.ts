@@ -86,6 +86,7 @@ export function buildOrg(rng: Rng, peopleCount: number, days: number, isWorkday:
       const heavy = archetype === 'heavy';
       const anthropic = rng.chance(0.65);
       const agentModel = anthropic ? (heavy && rng.chance(0.35) ? 'claude-opus-4-1' : 'claude-sonnet-4-5') : heavy && rng.chance(0.3) ? 'gpt-5' : 'gpt-5.2-codex';
+      const premiumChat = heavy && rng.chance(0.4);
       people.push({
         index,
         id: `u${String(index + 1).padStart(4, '0')}`,
@@ -99,8 +100,9 @@ export function buildOrg(rng: Rng, peopleCount: number, days: number, isWorkday:
         sessionsPerDay: heavy ? rng.uniform(4, 8) : archetype === 'normal' ? rng.uniform(1.5, 3.5) : rng.uniform(0.3, 1.2),
         chatsPerDay: heavy ? rng.uniform(4, 10) : archetype === 'normal' ? rng.uniform(2, 7) : rng.uniform(0.5, 3),
         agentModel,
-        chatModel: heavy && rng.chance(0.4) ? rng.pick(['claude-opus-4-1', 'o3']) : rng.pick(['claude-sonnet-4-5', 'gpt-5', 'gpt-5-mini', 'claude-haiku-4-5', 'gemini-2.5-flash']),
-        simpleShare: rng.uniform(0.1, 0.45),
+        chatModel: premiumChat ? rng.pick(['claude-opus-4-1', 'o3']) : rng.pick(['claude-sonnet-4-5', 'gpt-5', 'gpt-5-mini', 'claude-haiku-4-5', 'gemini-2.5-flash']),
+        // Heavy users on a premium chat model use it for hard questions; a few quick ones slip through.
+        simpleShare: premiumChat ? rng.uniform(0.05, 0.25) : rng.uniform(0.1, 0.45),
         onCall: rng.chance(heavy ? 0.3 : 0.1),
         scheduledJob: heavy && rng.chance(0.25),
         crunch: heavy && rng.chance(0.5),

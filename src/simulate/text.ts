@@ -108,9 +108,25 @@ export function simplePrompt(rng: Rng): string {
   return rng.pick(SIMPLE)(rng);
 }
 
+const DOC_QUESTIONS = [
+  (w: () => string, n: number): string => `what does section ${n} say about ${w()} ${w()}`,
+  (w: () => string): string => `is there anything on ${w()} limits or ${w()} retention`,
+  (w: () => string): string => `list the requirements for the ${w()} ${w()}`,
+  (w: () => string): string => `does it mention how ${w()} and ${w()} interact`,
+  (w: () => string, n: number): string => `summarize chapter ${n}`,
+  (w: () => string): string => `who owns the ${w()} according to this`,
+  (w: () => string): string => `find every place the ${w()} ${w()} is defined`,
+  (w: () => string): string => `compare the ${w()} proposal with the current ${w()}`,
+  (w: () => string): string => `what are the open questions about ${w()}`,
+  (w: () => string, n: number): string => `explain table ${n} in plain words`,
+  (w: () => string): string => `which deadlines apply to the ${w()} migration`,
+  (w: () => string): string => `draft three test cases for the ${w()} rules described here`,
+];
+
 /** A question about a large document pasted before it. */
 export function docQuestion(rng: Rng, vocab: readonly string[]): string {
-  return `In the document above, what does section ${rng.int(1, 12)} say about the ${rng.pick(vocab)} ${rng.pick(vocab)} and the ${rng.pick(vocab)}?`;
+  const w = (): string => (rng.chance(0.6) ? rng.pick(vocab) : rng.pick(NOUNS));
+  return rng.pick(DOC_QUESTIONS)(w, rng.int(1, 12));
 }
 
 const FILLERS = ['please', 'again', 'no,', 'I mean', 'actually', 'just', 'again:', 'that is not it.', 'try again:'];

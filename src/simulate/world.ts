@@ -11,8 +11,12 @@ import type { Traces } from './traces.js';
 
 /** The simulator's shared state: the event sink, ids, labels, outcomes, and text → fingerprint plumbing. */
 
+/**
+ * A labelled span. `honest-spike` marks unusual but legitimate spend (an overnight autonomous run that ships): no
+ * waste rule should fire on it, and a spend anomaly on it is a true anomaly.
+ */
 export interface Label {
-  rule: RuleId;
+  rule: RuleId | 'honest-spike';
   userId: string;
   teamId: string;
   sessionId: string | null;
@@ -58,7 +62,7 @@ export interface Request {
 const FILLER = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor '.repeat(4096);
 /** Synthetic text of about `tokens` tokens whose identity is `id`: what gets hashed into context blocks. */
 export function synth(id: string, tokens: number): string {
-  return `§${id}§${FILLER.slice(0, Math.min(FILLER.length, Math.max(0, Math.round(tokens * 4))))}`;
+  return `<${id}>${FILLER.slice(0, Math.min(FILLER.length, Math.max(0, Math.round(tokens * 4))))}`;
 }
 
 export const providerOf = (model: string): string => (model.startsWith('claude') ? 'anthropic' : model.startsWith('gemini') ? 'google' : 'openai');
@@ -69,8 +73,8 @@ const TOKENS_PER_SECOND = 70;
 export class World {
   readonly pricer: Pricer = createPricer();
   readonly labels: Label[] = [];
-  readonly outcomes: SimOutcome[] = [];
   pending: SimRecord[] = [];
+  pendingOutcomes: SimOutcome[] = [];
   events = 0;
   private sessions = 0;
   private readonly agentPrefixes = new Map<string, BlockChain>();
@@ -94,13 +98,18 @@ export class World {
     return `${ts.slice(0, 8)}-${ts.slice(8, 12)}-7${n.slice(0, 3)}-8${n.slice(3, 6)}-${n.slice(6)}000`;
   }
 
-  /** A chain already holding an agent's system prompt and tool definitions (hashed once per agent). */
-  agentPrefix(kind: string, tokens: number): BlockChain {
-    let chain = this.agentPrefixes.get(kind);
+  /**
+   * A chain already holding an agent's system prompt and tool definitions and, when given, the repository context it
+   * reads first (a Mooncake prefix per project): hashed once, cloned per session.
+   */
+  agentPrefix(kind: string, tokens: number, repo?: { key: string; blocks: readonly number[] }): BlockChain {
+    const key = repo === undefined ? kind : `${kind}:${repo.key}`;
+    let chain = this.agentPrefixes.get(key);
     if (chain === undefined) {
       chain = new BlockChain(deriveKeys(this.secret));
       chain.push(synth(`system-${kind}`, tokens));
-      this.agentPrefixes.set(kind, chain);
+      if (repo !== undefined) this.pushTraceBlocks(chain, repo.blocks);
+      this.agentPrefixes.set(key, chain);
     }
     return chain.clone();
   }
@@ -192,13 +201,13 @@ export class World {
     return { end, event };
   }
 
-  label(rule: RuleId, p: Person, sessionId: string | null, start: number, end: number): void {
+  label(rule: Label['rule'], p: Person, sessionId: string | null, start: number, end: number): void {
     this.labels.push({ rule, userId: p.id, teamId: p.teamId, sessionId, start, end });
   }
 
   outcome(p: Person, kind: SimOutcome['kind'], at: number, count: number): void {
     if (count <= 0) return;
-    this.outcomes.push({
+    this.pendingOutcomes.push({
       id: `o-${p.id}-${kind}-${at}`,
       kind,
       userId: p.id,
@@ -230,17 +239,13 @@ export class AgentSession {
     readonly person: Person,
     start: number,
     readonly model: string,
-    opts: { repoBlocks?: readonly number[]; tags?: string[] } = {},
+    opts: { repo?: { key: string; blocks: readonly number[] }; tags?: string[] } = {},
   ) {
     this.id = w.sessionId(person);
     this.t = start;
     const kind = providerOf(model) === 'anthropic' ? 'claude-code' : 'codex';
-    this.chain = w.agentPrefix(kind, kind === 'claude-code' ? 14_000 : 9_000);
-    this.context = kind === 'claude-code' ? 14_000 : 9_000;
-    if (opts.repoBlocks) {
-      w.pushTraceBlocks(this.chain, opts.repoBlocks);
-      this.context += opts.repoBlocks.length * 512;
-    }
+    this.chain = w.agentPrefix(kind, kind === 'claude-code' ? 14_000 : 9_000, opts.repo);
+    this.context = (kind === 'claude-code' ? 14_000 : 9_000) + (opts.repo?.blocks.length ?? 0) * 512;
     this.tags = opts.tags ?? [];
   }
 

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GoodhartError } from '../errors.js';
-import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './types.js';
 
@@ -17,8 +16,9 @@ export function defaultDbPath(): string {
  * of a new empty database: read-only commands use it so a mistyped --db is reported, not silently empty.
  */
 export async function openStore(location: string, opts: { mustExist?: boolean } = {}): Promise<Store> {
-  // Errors from PostgresStore.open name the URL with its password redacted.
-  if (/^postgres(ql)?:\/\//i.test(location)) return PostgresStore.open(location);
+  // Errors from PostgresStore.open name the URL with its password redacted. Loaded on demand: a SQLite report
+  // (`goodhart report daily`) should not pay for loading the Postgres driver.
+  if (/^postgres(ql)?:\/\//i.test(location)) return (await import('./postgres/postgres-store.js')).PostgresStore.open(location);
   if (location.trim() === '') {
     throw new GoodhartError('config_invalid', 500, 'The database location is empty. Pass --db PATH or set GOODHART_DB.');
   }

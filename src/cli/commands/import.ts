@@ -75,6 +75,11 @@ function print(summary: ImportSummary, json: boolean | undefined): void {
     return;
   }
   process.stdout.write(`${formatSummaryLine(summary)}\n`);
+  if ('reportedCostUsd' in summary && typeof summary.reportedCostUsd === 'number' && 'pricedCostUsd' in summary) {
+    // Usage APIs: the provider's own cost report next to what Goodhart priced the usage rows at.
+    const priced = Number(summary.pricedCostUsd);
+    process.stdout.write(`  cost: $${priced.toFixed(2)} priced from usage; $${summary.reportedCostUsd.toFixed(2)} in the provider's cost report\n`);
+  }
   for (const p of summary.problems.slice(0, 10)) process.stderr.write(`  ${p.file}:${p.line}: ${p.reason}\n`);
   if (summary.problems.length > 10) process.stderr.write(`  …and more (--json lists up to ${summary.problems.length})\n`);
 }

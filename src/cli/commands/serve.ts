@@ -3,7 +3,9 @@ import { GoodhartError } from '../../errors.js';
 import { createGateway, type Gateway } from '../../gateway/server.js';
 import { openStore } from '../../store/open.js';
 import type { Store } from '../../store/types.js';
-import type { GoodhartConfig } from '../../config/schema.js';
+import { redisSchema, type GoodhartConfig } from '../../config/schema.js';
+import { redactRedisUrl } from '../../policy/redis/connection.js';
+import { redactUrl as redactDb } from '../../store/postgres/postgres-store.js';
 import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
 
 export interface ServeOptions extends ConfigOptions {
@@ -29,10 +31,28 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+/** `redis.url` from the config, else $GOODHART_REDIS_URL (validated here, once, at start). */
+export function withRedisFromEnv(config: GoodhartConfig, env: Record<string, string | undefined> = process.env): GoodhartConfig {
+  const url = env['GOODHART_REDIS_URL'];
+  if (config.redis !== undefined || url === undefined || url.trim() === '') return config;
+  const parsed = redisSchema.safeParse({ url: url.trim() });
+  if (!parsed.success) {
+    throw new GoodhartError('config_invalid', 500, `GOODHART_REDIS_URL: ${parsed.error.issues[0]?.message ?? 'invalid'}. Fix: set it to redis://host:6379/0, or unset it.`);
+  }
+  return { ...config, redis: parsed.data };
+}
+
 export async function startGateway(config: GoodhartConfig, db: string, port?: number, host?: string): Promise<Running> {
+  config = withRedisFromEnv(config);
   const store = await openStore(db);
   // Warnings and internal errors to stderr as JSON lines; never request bodies or headers (keys).
-  const gateway = await createGateway({ config, store, logger: { level: process.env.GOODHART_LOG_LEVEL ?? 'warn' } });
+  let gateway: Gateway;
+  try {
+    gateway = await createGateway({ config, store, logger: { level: process.env.GOODHART_LOG_LEVEL ?? 'warn' } });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const url = await gateway.listen(port ?? config.server.port, host ?? config.server.host);
   return {
     url,
@@ -71,7 +91,7 @@ export function registerServe(program: Command): void {
     .option('--config <file>', 'YAML config (default: $GOODHART_CONFIG, ./goodhart.yaml, or provider env variables)')
     .option('--port <n>', 'port to listen on (default 8787)')
     .option('--host <addr>', 'address to bind (default 127.0.0.1)')
-    .option('--db <path>', 'SQLite file (default ./.goodhart/goodhart.db or $GOODHART_DB)')
+    .option('--db <path>', 'SQLite file, or postgres://… for several replicas (default ./.goodhart/goodhart.db or $GOODHART_DB)')
     .option('--demo', 'run offline with a simulated provider, a demo organisation and a little traffic')
     .action(async (opts: ServeOptions) => {
       const port = parsePort(opts.port);
@@ -87,7 +107,8 @@ export function registerServe(program: Command): void {
       const providers = Object.keys(config.providers);
       const running = await startGateway(config, resolveDb(opts, config), port, opts.host);
       log(`Goodhart gateway listening on ${running.url}`);
-      log(`  config: ${file ?? '(none: providers from environment variables)'}; store: ${resolveDb(opts, config)}`);
+      const shared = running.gateway.governance?.redis;
+      log(`  config: ${file ?? '(none: providers from environment variables)'}; store: ${redactDb(resolveDb(opts, config))}${shared ? `; budgets shared through ${redactRedisUrl(shared.url)}` : ''}`);
       log(
         providers.length > 0
           ? `  providers: ${providers.map((p) => `${p} (${config.providers[p]!.type})`).join(', ')}`

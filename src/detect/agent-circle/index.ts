@@ -38,13 +38,15 @@ interface Stretch {
 
 /** A session quiet for 30 minutes is over (a person would type a new prompt to continue). */
 const SESSION_GAP = 30 * MINUTE;
-/** Six consecutive steps with only two distinct ones: a two-step cycle repeated three times. */
+/** A two-step cycle three times over: A B A B A B. */
 const CYCLE_STEPS = 6;
 
-function lastDistinct(ring: readonly number[], n: number): number {
-  const seen = new Set<number>();
-  for (let i = ring.length - n; i < ring.length; i++) seen.add(ring[i]!);
-  return seen.size;
+/** Whether the last `n` steps alternate between two different steps. */
+function alternates(ring: readonly number[], n: number): boolean {
+  const from = ring.length - n;
+  if (from < 0 || ring[from] === ring[from + 1]) return false;
+  for (let i = from + 2; i < ring.length; i++) if (ring[i] !== ring[i - 2]) return false;
+  return true;
 }
 
 function create(ctx: DetectContext): Detector {
@@ -122,7 +124,7 @@ function create(ctx: DetectContext): Detector {
         s.repeatedSteps++;
         if (n > s.maxRepeat) s.maxRepeat = n;
         // Two steps taking turns (A B A B A B) is the same loop with a period of two.
-        if (s.maxRepeat < cfg.repeats && s.ring.length >= CYCLE_STEPS && lastDistinct(s.ring, CYCLE_STEPS) <= 2) s.maxRepeat = cfg.repeats;
+        if (s.maxRepeat < cfg.repeats && alternates(s.ring, CYCLE_STEPS)) s.maxRepeat = cfg.repeats;
         if (s.maxRepeat >= cfg.repeats) {
           if (s.loopLastAt === 0) {
             const second = s.seconds.get(h);

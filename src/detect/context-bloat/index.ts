@@ -16,8 +16,8 @@ import { ACTIVITY_GAP, MINUTE, costOf, eventUsage, evidence, makeFinding, modelO
 
 /** A 4 KB block is about 1,000 tokens (4 characters a token for English and code). */
 const TOKENS_PER_BLOCK = 1_024;
-/** Every 2nd block hash is remembered (and the last): the repeated length is then known to within 2 blocks. */
-const SAMPLE = 2;
+/** Every 4th block hash is remembered (and the last): the repeated length is then known to within 4 blocks (4k tokens). */
+const SAMPLE = 4;
 
 /** One activity day of uncached re-sends (see ACTIVITY_GAP). */
 interface DayBucket {
@@ -39,6 +39,11 @@ interface UserState {
   cur: Map<number, number>;
   old: Map<number, number>;
   rotatedAt: number;
+  /** The person's previous large request: most requests extend it (the next agent step), which needs no lookups. */
+  prev: readonly number[] | null;
+  prevAt: number;
+  /** When the remembered samples of `prev` were last refreshed. */
+  refreshedAt: number;
   bucket: DayBucket | null;
 }
 
@@ -49,7 +54,10 @@ function create(ctx: DetectContext): Detector {
   const users = new Map<string, UserState>();
   const open = new Set<string>();
 
-  const seenAt = (u: UserState, h: number): number | undefined => u.cur.get(h) ?? u.old.get(h);
+  // Keys folded to 31 bits so V8 keeps them as small integers (a 48-bit double key hashes several times slower);
+  // a false match needs a fold collision within one person's last hour of blocks.
+  const fold = (h: number): number => h % 0x7fffffff;
+  const seenAt = (u: UserState, h: number): number | undefined => u.cur.get(fold(h)) ?? u.old.get(fold(h));
 
   const evaluate = (userId: string, u: UserState, now: number): void => {
     const b = u.bucket;
@@ -89,7 +97,7 @@ function create(ctx: DetectContext): Detector {
       if (e.userId === null || fp === null || fp.blocks.length < minBlocks) return;
       let u = users.get(e.userId);
       if (u === undefined) {
-        u = { teamId: e.teamId, cur: new Map(), old: new Map(), rotatedAt: e.startedAt, bucket: null };
+        u = { teamId: e.teamId, cur: new Map(), old: new Map(), rotatedAt: e.startedAt, prev: null, prevAt: 0, refreshedAt: 0, bucket: null };
         users.set(e.userId, u);
       }
       const t = e.startedAt;
@@ -99,11 +107,16 @@ function create(ctx: DetectContext): Detector {
         u.rotatedAt = t;
       }
       const blocks = fp.blocks;
+      // Fast path: the same prefix as the person's previous large request (hashes are chained: one comparison at
+      // the shorter length proves the whole shared prefix), which was itself within the window.
+      const prev = u.prev;
+      const shared = prev === null || t - u.prevAt > window ? 0 : Math.min(prev.length, blocks.length);
+      const extends_ = shared > 0 && prev![shared - 1] === blocks[shared - 1];
       // Longest remembered prefix: binary search over the sampled positions (prefix hashes are chained, so a match
       // at position i implies a match at every earlier one).
-      let lo = 0;
+      let lo = extends_ ? Math.floor(shared / SAMPLE) : 0;
       let hi = Math.floor((blocks.length - SAMPLE) / SAMPLE);
-      let matched = 0;
+      let matched = extends_ ? shared : 0;
       while (lo <= hi) {
         const mid = (lo + hi) >> 1;
         const i = mid * SAMPLE + SAMPLE - 1;
@@ -115,8 +128,13 @@ function create(ctx: DetectContext): Detector {
       }
       const lastAt = seenAt(u, blocks[blocks.length - 1]!);
       if (lastAt !== undefined && t - lastAt <= window) matched = blocks.length;
-      for (let i = SAMPLE - 1; i < blocks.length; i += SAMPLE) u.cur.set(blocks[i]!, t);
-      u.cur.set(blocks[blocks.length - 1]!, t);
+      // Remember the samples: all of them now and then, otherwise only those past the shared prefix.
+      const refresh = !extends_ || t - u.refreshedAt > window / 4;
+      for (let i = refresh ? SAMPLE - 1 : Math.floor(shared / SAMPLE) * SAMPLE + SAMPLE - 1; i < blocks.length; i += SAMPLE) u.cur.set(fold(blocks[i]!), t);
+      u.cur.set(fold(blocks[blocks.length - 1]!), t);
+      if (refresh) u.refreshedAt = t;
+      u.prev = blocks;
+      u.prevAt = t;
 
       const repeated = Math.min(matched * TOKENS_PER_BLOCK, e.inputTokens);
       if (matched < minBlocks || e.cacheReadTokens >= cfg.maxCacheShare * repeated) return;

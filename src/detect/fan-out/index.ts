@@ -65,7 +65,7 @@ function create(ctx: DetectContext): Detector {
     // "At once": most of them running at the same time. Sessions opened one after another, each abandoned before the
     // next, are retries (rephrase loops), not a fan-out.
     const concurrent = maxConcurrent(stats);
-    if (concurrent < Math.ceil(cfg.minSessions / 2)) return;
+    if (concurrent < Math.ceil((2 * cfg.minSessions) / 3)) return;
     const medianOutput = median(stats.map((s) => s.output));
     if (medianOutput > cfg.maxMedianOutput) return;
     const best = stats.reduce((a, s) => (s.output > a.output ? s : a));
@@ -121,7 +121,7 @@ function create(ctx: DetectContext): Detector {
         while (u.starts.length > 0 && t - u.starts[0]!.first > window) u.starts.shift();
         u.starts.push(s);
         const current = u.bursts[u.bursts.length - 1];
-        if (current !== undefined && t - current.lastStart <= window) {
+        if (current !== undefined && t - current.first <= window) {
           current.sessions.add(s.id);
           current.lastStart = t;
         } else if (u.starts.length >= cfg.minSessions) {

@@ -23,6 +23,7 @@ export class BlockChain {
   private readonly out: number[] = [];
   private prev = Buffer.alloc(8);
   private pending = '';
+  private snapshot: readonly number[] = [];
 
   constructor(private readonly keys: FingerprintKeys) {}
 
@@ -39,9 +40,10 @@ export class BlockChain {
     this.pending = this.out.length < MAX_BLOCKS ? buf : '';
   }
 
-  /** The hashes of every whole block so far. */
+  /** The hashes of every whole block so far (an immutable snapshot, shared until the chain grows). */
   hashes(): number[] {
-    return this.out.slice();
+    if (this.snapshot.length !== this.out.length) this.snapshot = Object.freeze(this.out.slice());
+    return this.snapshot as number[];
   }
 
   /** An independent copy (a shared system prompt hashed once, then extended per conversation). */

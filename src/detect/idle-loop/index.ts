@@ -74,7 +74,7 @@ function create(ctx: DetectContext): Detector {
     const offShare = known ? quiet / run.count : 0;
     if (known && offShare < cfg.minOffHoursShare) return;
     const wasted = run.cost - run.firstCost;
-    if (wasted < cfg.minWastedUsd) return;
+    if (wasted < cfg.minWastedUsd && run.count < cfg.orMinRequests) return;
     const hours = (run.last - run.first) / HOUR;
     ctx.emit(
       makeFinding(

@@ -1,24 +1,31 @@
 import { periodWindow } from '../../policy/period.js';
-import type { DetectContext, Detector, DetectorDefinition, DetectInput } from '../types.js';
+import type { DetectContext, Detector, DetectorDefinition, DetectInput, OutcomeInput } from '../types.js';
 import { DayClock, costOf, evidence, makeFinding, median, usd } from '../util.js';
 
 /**
- * Period-end surges: a person's spend jumps in the last days before a reporting period closes, without a matching
- * rise in what they asked for.
+ * Period-end surges: a person's usage jumps, day after day, in the last days before a reporting period closes,
+ * without a matching rise in what they asked for or what they shipped.
  *
- * Rationale: when token counts are read at month end (leaderboards, quotas "use it or lose it"), usage gets pumped
- * just before: long agent runs on busywork, huge contexts, nobody typing. A deadline crunch also raises spend, but
- * with more prompts (more work asked for): the cost per human turn stays about the same. So the rule needs both a
- * jump in daily spend (≥ 3× the person's own median, and ≥ $30 more) and a jump in cost per human turn (≥ 2×).
+ * Rationale: when token counts are read at month end (leaderboards, "use it or lose it" quotas), usage gets pumped
+ * just before: long agent runs on busywork, huge contexts, nobody typing. Usage is measured in tokens, because tokens
+ * are what such numbers count (cached tokens are cheap, so dollars understate the pumping). A deadline crunch also
+ * raises usage, but with more prompts (more work asked for) and, where outcomes are recorded, more commits and
+ * merged pull requests. So the rule needs all of:
+ * - daily tokens in the window ≥ 3× the person's usual day, on at least two of its days (one big day is a spend
+ *   anomaly, not a pattern), and at least $5 more spend than usual;
+ * - tokens per prompt ≥ 2× usual: the rise is not explained by more work being asked for;
+ * - when the person has outcomes: outcomes per day rose less than half as much as usage.
  *
- * Not flagged: crunches where prompts rise with spend; people without enough history (5 active days); a period that
- * has not closed yet.
+ * Not flagged: crunches where prompts or outcomes rise with usage; one long run; people without 5 active days of
+ * history; a period that has not closed yet.
  */
 
 interface Day {
   cost: number;
+  tokens: number;
   human: number;
-  firstId: string;
+  outcomes: number;
+  firstId: string | null;
   lastAt: number;
   firstAt: number;
 }
@@ -30,6 +37,12 @@ interface UserState {
 
 /** Fewer active baseline days than this and there is no "usual" to compare with. */
 const MIN_BASELINE_DAYS = 5;
+/** A window day counts as surging at 2× the usual day's tokens. */
+const SURGE_DAY = 2;
+/** Outcome units: a merged pull request weighs three commits; other kinds (lines, sessions) are not units of work. */
+const OUTCOME_UNITS: Record<string, number> = { commit: 1, pull_request: 3 };
+/** Below this many outcome units in the baseline, outcomes are too sparse to compare. */
+const MIN_BASELINE_OUTCOMES = 3;
 
 function create(ctx: DetectContext): Detector {
   const cfg = ctx.config.periodEndSurge;
@@ -39,44 +52,69 @@ function create(ctx: DetectContext): Detector {
   let lastDay = Number.NaN;
   let lastDayEnd = 0;
 
+  const dayOf = (userId: string, teamId: string | null, at: number): Day => {
+    let u = users.get(userId);
+    if (u === undefined) {
+      u = { teamId, days: new Map() };
+      users.set(userId, u);
+    }
+    const { index } = clock.day(at);
+    let d = u.days.get(index);
+    if (d === undefined) {
+      d = { cost: 0, tokens: 0, human: 0, outcomes: 0, firstId: null, firstAt: at, lastAt: at };
+      u.days.set(index, d);
+    }
+    return d;
+  };
+
   const evaluate = (closedDay: number, periodEnd: number, now: number): void => {
     const winFrom = closedDay - cfg.days + 1;
     const baseFrom = winFrom - cfg.baselineDays;
     for (const [userId, u] of users) {
-      const base: number[] = [];
-      let baseCost = 0;
-      let baseHuman = 0;
-      let winCost = 0;
-      let winHuman = 0;
-      let winActive = 0;
+      const baseTokens: number[] = [];
+      const base = { cost: 0, tokens: 0, human: 0, outcomes: 0 };
+      const win = { cost: 0, tokens: 0, human: 0, outcomes: 0, active: 0 };
+      const winTokens: number[] = [];
       let first = Number.POSITIVE_INFINITY;
       let last = 0;
       const ids: string[] = [];
       for (const [d, day] of u.days) {
         if (d < baseFrom) u.days.delete(d);
         else if (d < winFrom) {
-          if (day.cost > 0) base.push(day.cost);
-          baseCost += day.cost;
-          baseHuman += day.human;
+          if (day.cost > 0) baseTokens.push(day.tokens);
+          base.cost += day.cost;
+          base.tokens += day.tokens;
+          base.human += day.human;
+          base.outcomes += day.outcomes;
         } else if (d <= closedDay) {
-          winCost += day.cost;
-          winHuman += day.human;
-          if (day.cost > 0) winActive++;
+          win.cost += day.cost;
+          win.tokens += day.tokens;
+          win.human += day.human;
+          win.outcomes += day.outcomes;
+          if (day.cost <= 0) continue;
+          win.active++;
+          winTokens.push(day.tokens);
           first = Math.min(first, day.firstAt);
           last = Math.max(last, day.lastAt);
-          ids.push(day.firstId);
+          if (day.firstId !== null) ids.push(day.firstId);
         }
       }
-      if (base.length < MIN_BASELINE_DAYS || baseHuman === 0 || winActive === 0) continue;
-      const usual = median(base);
-      const daily = winCost / winActive;
-      const excess = winCost - usual * winActive;
-      if (daily < cfg.minRatio * usual || excess < cfg.minExcessUsd) continue;
-      const basePerTurn = baseCost / baseHuman;
-      const winPerTurn = winHuman > 0 ? winCost / winHuman : Number.POSITIVE_INFINITY;
-      if (winPerTurn < cfg.minCostPerTurnRatio * basePerTurn) continue;
-      const wasted = Math.max(0, Math.min(excess, winCost - 1.5 * basePerTurn * winHuman));
-      const ratio = daily / usual;
+      if (baseTokens.length < MIN_BASELINE_DAYS || base.human === 0 || win.active === 0) continue;
+      const usualTokens = median(baseTokens);
+      const ratio = win.tokens / win.active / usualTokens;
+      const usualCost = base.cost / baseTokens.length;
+      const excess = win.cost - usualCost * win.active;
+      const surgeDays = winTokens.filter((t) => t >= SURGE_DAY * usualTokens).length;
+      if (ratio < cfg.minRatio || excess < cfg.minExcessUsd || surgeDays < Math.min(2, cfg.days)) continue;
+      const basePerPrompt = base.tokens / base.human;
+      const winPerPrompt = win.human > 0 ? win.tokens / win.human : Number.POSITIVE_INFINITY;
+      if (winPerPrompt < cfg.minCostPerTurnRatio * basePerPrompt) continue;
+      const baseOutcomeRate = base.outcomes / baseTokens.length;
+      const outcomeRatio = base.outcomes >= MIN_BASELINE_OUTCOMES ? win.outcomes / win.active / baseOutcomeRate : null;
+      if (outcomeRatio !== null && outcomeRatio >= ratio / 2) continue;
+      // Waste: spend beyond what the prompts made would usually cost (1.5× slack), capped at the spend above usual.
+      const usualCostPerPrompt = base.cost / base.human;
+      const wasted = Math.max(0, Math.min(excess, win.cost - 1.5 * usualCostPerPrompt * win.human));
       ctx.emit(
         makeFinding(
           {
@@ -88,20 +126,21 @@ function create(ctx: DetectContext): Detector {
             start: first,
             end: last,
             evidence: evidence(
-              { windowDays: cfg.days, activeDays: winActive, prompts: winHuman, baselineDays: base.length, baselinePrompts: baseHuman },
+              { windowDays: cfg.days, activeDays: win.active, surgeDays, prompts: win.human, baselineDays: baseTokens.length, baselinePrompts: base.human, outcomes: win.outcomes, baselineOutcomes: base.outcomes },
               {
-                dailySpendRatio: ratio,
-                costPerPromptRatio: Number.isFinite(winPerTurn) ? winPerTurn / basePerTurn : 999,
-                windowSpendUsd: winCost,
-                usualDailyUsd: usual,
+                dailyTokenRatio: ratio,
+                tokensPerPromptRatio: Number.isFinite(winPerPrompt) ? winPerPrompt / basePerPrompt : 999,
+                ...(outcomeRatio !== null ? { outcomeRateRatio: outcomeRatio } : {}),
+                windowSpendUsd: win.cost,
+                usualDailyUsd: usualCost,
               },
               ids,
             ),
             wastedUsd: wasted,
             wasteMethod:
-              'Spend in the window above 1.5× the prompts made times the usual cost per prompt (capped at the spend above the usual daily level).',
-            confidence: 0.55 + Math.min(0.2, 0.04 * (ratio - cfg.minRatio)) + (winHuman < baseHuman / cfg.baselineDays ? 0.15 : 0.05),
-            summary: `In the last ${cfg.days} days before the ${cfg.period} closed (${new Date(periodEnd).toISOString().slice(0, 10)}), spend ran at ${ratio.toFixed(1)}× your usual day (${usd(daily)}/day vs ${usd(usual)}) while prompts did not rise with it.`,
+              'Spend in the window above 1.5× (prompts made × the usual cost per prompt), capped at the spend above the usual daily level.',
+            confidence: 0.55 + Math.min(0.2, 0.03 * (ratio - cfg.minRatio)) + (outcomeRatio !== null ? 0.15 : 0.05),
+            summary: `In the last ${cfg.days} days before the ${cfg.period} closed (${new Date(periodEnd).toISOString().slice(0, 10)}), usage ran at ${ratio.toFixed(1)}× your usual day in tokens (${usd(win.cost)} in all) while prompts${outcomeRatio !== null ? ' and shipped work' : ''} did not rise with it.`,
             suggestion:
               'If this was a real push (a release, a migration), link it to its pull requests or tickets so it shows as delivered work; if the runs were started to use up an allowance or move a usage number, they are not needed: Goodhart measures outcomes, not tokens.',
           },
@@ -120,8 +159,7 @@ function create(ctx: DetectContext): Detector {
     }
     while (now >= lastDayEnd) {
       const closedEnd = lastDayEnd;
-      const closedStart = closedEnd - 1;
-      if (periodWindow(cfg.period, closedStart, tz).end === closedEnd) evaluate(lastDay, closedEnd, now);
+      if (periodWindow(cfg.period, closedEnd - 1, tz).end === closedEnd) evaluate(lastDay, closedEnd, now);
       const next = clock.day(closedEnd);
       lastDay = next.index;
       lastDayEnd = next.window.end;
@@ -131,25 +169,20 @@ function create(ctx: DetectContext): Detector {
   return {
     observe({ event: e, fp }: DetectInput): void {
       if (e.userId === null) return;
-      let u = users.get(e.userId);
-      if (u === undefined) {
-        u = { teamId: e.teamId, days: new Map() };
-        users.set(e.userId, u);
-      }
-      const { index } = clock.day(e.startedAt);
-      let d = u.days.get(index);
-      if (d === undefined) {
-        d = { cost: 0, human: 0, firstId: e.id, firstAt: e.startedAt, lastAt: e.endedAt };
-        u.days.set(index, d);
-      }
+      const d = dayOf(e.userId, e.teamId, e.startedAt);
       d.cost += costOf(e);
+      d.tokens += e.inputTokens + e.outputTokens;
       if (fp !== null && fp.humanTurn) d.human++;
+      d.firstId ??= e.id;
       d.lastAt = e.endedAt;
     },
-    advance: rollTo,
-    finish(now: number): void {
-      rollTo(now);
+    observeOutcome(o: OutcomeInput): void {
+      const units = OUTCOME_UNITS[o.kind];
+      if (o.userId === null || units === undefined) return;
+      dayOf(o.userId, null, o.at).outcomes += units * o.count;
     },
+    advance: rollTo,
+    finish: rollTo,
   };
 }
 
@@ -157,6 +190,6 @@ export const periodEndSurge: DetectorDefinition = {
   rule: 'period-end-surge',
   title: 'Period-end surges',
   rationale:
-    'Spend in the last 3 days of a reporting period at 3× the person\'s usual day (and $30 more) while the cost per prompt doubles: usage pumped before the numbers are read. Deadline crunches raise prompts with spend and are not flagged.',
+    "Usage (tokens) in the last 3 days of a reporting period at 3× the person's usual day, on at least two of those days, with tokens per prompt doubled and, where outcomes are recorded, no matching rise in shipped work: usage pumped before the numbers are read. Crunches that raise prompts or outcomes with usage are not flagged.",
   create,
 };

@@ -1,6 +1,6 @@
 import { similarity } from '../fingerprint/text.js';
 import type { DetectContext, Detector, DetectorDefinition, DetectInput } from '../types.js';
-import { MINUTE, costOf, evidence, hasExemptTag, makeFinding, usd } from '../util.js';
+import { MINUTE, costOf, evidence, hasExemptTag, makeFinding, median, usd } from '../util.js';
 
 /**
  * Rephrase loops: one person sends near-duplicate prompts, one after another, within minutes.
@@ -35,14 +35,19 @@ interface Episode {
 
 interface UserState {
   recent: Turn[];
-  /** The open turn of each session, so the agent steps after a prompt are charged to it. */
+  /** The open turn of each session, so the agent steps after a prompt are charged to it (its `end` is the session's last activity). */
   bySession: Map<string, Turn>;
-  sessionLastAt: Map<string, number>;
   open: Set<Episode>;
   teamId: string | null;
 }
 
 const RECENT = 16;
+/** Reading an answer and rewording takes time: a near-duplicate sooner than this after the last try is a parallel launch. */
+const MIN_THINK_MS = 15_000;
+/** …and the tries of a person come, on the median, at least this far apart. */
+const MIN_MEDIAN_GAP_MS = 40_000;
+/** Intervals this regular (coefficient of variation) are a timer: people vary by far more. */
+const TIMER_CV = 0.15;
 
 function create(ctx: DetectContext): Detector {
   const cfg = ctx.config.rephraseLoop;
@@ -59,7 +64,7 @@ function create(ctx: DetectContext): Detector {
       const prev = kept[kept.length - 1]!;
       const t = ep.turns[i]!;
       const sameSession = prev.sessionId === t.sessionId;
-      const prevLast = prev.sessionId === null ? prev.end : (u.sessionLastAt.get(prev.sessionId) ?? prev.end);
+      const prevLast = prev.sessionId === null ? prev.end : (u.bySession.get(prev.sessionId)?.end ?? prev.end);
       if (sameSession || prevLast <= t.at + 5_000) kept.push(t);
     }
     if (kept.length < cfg.minPrompts) return;
@@ -67,7 +72,8 @@ function create(ctx: DetectContext): Detector {
     for (let i = 1; i < kept.length; i++) gaps.push(kept[i]!.at - kept[i - 1]!.at);
     const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
     const sd = Math.sqrt(gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / gaps.length);
-    if (kept.length >= 5 && sd / mean < 0.2) return; // a timer, not a person: idle loops report it
+    if (sd / mean < TIMER_CV) return; // a timer, not a person: idle loops report it
+    if (median(gaps) < MIN_MEDIAN_GAP_MS) return; // faster than anyone reads and rewords: parallel launches (fan-out)
     const superseded = kept.slice(1, -1);
     const wasted = superseded.reduce((a, t) => a + t.cost, 0);
     if (wasted < cfg.minWastedUsd) return;
@@ -118,10 +124,9 @@ function create(ctx: DetectContext): Detector {
       if (e.userId === null) return;
       let u = users.get(e.userId);
       if (u === undefined) {
-        u = { recent: [], bySession: new Map(), sessionLastAt: new Map(), open: new Set(), teamId: e.teamId };
+        u = { recent: [], bySession: new Map(), open: new Set(), teamId: e.teamId };
         users.set(e.userId, u);
       }
-      if (e.sessionId !== null) u.sessionLastAt.set(e.sessionId, Math.max(u.sessionLastAt.get(e.sessionId) ?? 0, e.endedAt));
       if (fp === null || !fp.humanTurn) {
         if (e.sessionId !== null) {
           const turn = u.bySession.get(e.sessionId);
@@ -133,6 +138,9 @@ function create(ctx: DetectContext): Detector {
         return;
       }
       if (fp.prompt === null || hasExemptTag(e, exempt)) {
+        // A prompt too short to compare still starts a new turn: later steps are not charged to the previous one.
+        const turn = e.sessionId === null ? undefined : u.bySession.get(e.sessionId);
+        if (turn !== undefined) turn.end = Math.max(turn.end, e.endedAt);
         if (e.sessionId !== null) u.bySession.delete(e.sessionId);
         return;
       }
@@ -149,7 +157,7 @@ function create(ctx: DetectContext): Detector {
       let best: Turn | null = null;
       let bestSim = cfg.similarity;
       for (const p of u.recent) {
-        if (p.failed || p.end > e.startedAt || e.startedAt - p.end > maxGap) continue;
+        if (p.failed || e.startedAt - p.end < MIN_THINK_MS || e.startedAt - p.end > maxGap) continue;
         const s = similarity(p.sig, fp.prompt);
         if (s >= bestSim) {
           best = p;
@@ -173,10 +181,7 @@ function create(ctx: DetectContext): Detector {
       u.recent.push(turn);
       if (u.recent.length > RECENT) u.recent.shift();
       if (e.sessionId !== null) u.bySession.set(e.sessionId, turn);
-      if (u.sessionLastAt.size > 256) {
-        for (const [s, at] of u.sessionLastAt) if (e.startedAt - at > 2 * maxGap) u.sessionLastAt.delete(s);
-        for (const [s, t] of u.bySession) if (e.startedAt - t.end > 2 * maxGap) u.bySession.delete(s);
-      }
+      if (u.bySession.size > 256) for (const [s, t] of u.bySession) if (e.startedAt - t.end > 2 * maxGap) u.bySession.delete(s);
     },
     advance: (now) => closeStale(now),
     finish: (now) => closeStale(now, true),

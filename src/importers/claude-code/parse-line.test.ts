@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ParsedUsage } from '../types.js';
-import { FAST_MODE_MULTIPLIER, parseClaudeLine } from './parse-line.js';
+import { FAST_MODE_MULTIPLIER, parseClaudeLine, parseWithoutContent } from './parse-line.js';
 
 const line = (over: Record<string, unknown> = {}, message: Record<string, unknown> = {}, usage: Record<string, unknown> = {}): string =>
   JSON.stringify({
@@ -67,6 +67,18 @@ describe('parseClaudeLine', () => {
     expect(parseClaudeLine('\u0000\u00ff garbage', '')).toBe('invalid_json');
     expect(parseClaudeLine('[1,2]', '')).toBe('bad_shape');
     expect(parseClaudeLine(line({ timestamp: 'yesterday' }), '')).toBe('bad_shape');
+  });
+
+  it('parses the same with message.content cut out, and falls back when the cut would be wrong', () => {
+    const tricky = line({}, { content: [{ type: 'tool_use', input: { a: [1], stop_reason: 'x', usage: { output_tokens: 999 } } }], stop_reason: 'end_turn' });
+    const r = parsed(tricky);
+    expect(r.usage.output.total).toBe(12);
+    // The first `],"stop_reason"` is inside the tool input: the cut would be wrong, so the whole line was parsed.
+    expect(parseWithoutContent(tricky)).toMatchObject({ message: { content: [{ input: { stop_reason: 'x' } }], stop_reason: 'end_turn' } });
+    const real = '{"message":{"id":"m","content":[{"type":"text","text":"a ] b \\"quoted\\""}],"stop_reason":null,"usage":{"output_tokens":3}},"uuid":"u"}';
+    expect(parseWithoutContent(real)).toEqual({ message: { id: 'm', content: [], stop_reason: null, usage: { output_tokens: 3 } }, uuid: 'u' });
+    // No stop_reason after the content: parsed whole.
+    expect(parseWithoutContent('{"message":{"content":[{"t":1}],"usage":{}}}')).toEqual({ message: { content: [{ t: 1 }], usage: {} } });
   });
 
   it('keeps a bounded copy of a hostile usage object', () => {

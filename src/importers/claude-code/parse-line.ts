@@ -24,7 +24,7 @@ import type { LineResult } from '../types.js';
 export const FAST_MODE_MULTIPLIER = 6;
 
 export function parseClaudeLine(line: string, where: string): LineResult {
-  const obj = parseJsonObject(line);
+  const obj = parseWithoutContent(line);
   if (typeof obj === 'string') return obj;
   const message = obj['message'];
   if (!isRecord(message) || !isRecord(message['usage'])) return 'no_usage';
@@ -63,4 +63,23 @@ export function parseClaudeLine(line: string, where: string): LineResult {
     reportedCostUsd: typeof cost === 'number' && Number.isFinite(cost) && cost >= 0 ? cost : null,
     priceMultiplier: fast ? FAST_MODE_MULTIPLIER : 1,
   };
+}
+
+/**
+ * JSON.parse of the line with `message.content` (the text, thinking and tool input: most of the bytes, none of
+ * them needed) cut out first, which halves an import's parsing time. Claude Code writes the Anthropic message's
+ * keys in the API's order, `…"content":[…],"stop_reason":…`. The cut keeps the line valid JSON only when it removes
+ * exactly one complete array; a cut anywhere else (another key named so inside a tool input, a future key order)
+ * leaves unbalanced brackets, the parse fails, and the whole line is parsed instead.
+ */
+export function parseWithoutContent(line: string): ReturnType<typeof parseJsonObject> {
+  const start = line.indexOf('"content":[');
+  if (start > 0) {
+    const end = line.indexOf('],"stop_reason"', start);
+    if (end > 0) {
+      const slim = parseJsonObject(`${line.slice(0, start + 11)}${line.slice(end)}`);
+      if (typeof slim !== 'string') return slim;
+    }
+  }
+  return parseJsonObject(line);
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { GoodhartConfig } from '../../config/schema.js';
 import { GoodhartError } from '../../errors.js';
 import type { OutcomeEvent } from '../../outcomes/event.js';
 import type { AuditStore } from '../../store/types.js';
@@ -9,7 +10,6 @@ import { stableId } from '../ids.js';
 import { createPriceMemo } from '../price-memo.js';
 import { addProblem, countSkip, emptySummary, type ImportSummary } from '../summary.js';
 import type { ApiUsageRow, ConvertedPage, UsageApi } from './types.js';
-import type { GoodhartConfig } from '../../config/schema.js';
 
 /**
  * Pages through a provider's usage API (or reads saved responses) and writes one event per usage row, priced at

@@ -20,7 +20,10 @@ export function git(dir: string, args: readonly string[], input?: string): Promi
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.on('error', (cause) => reject(gitMissing(cause)));
     child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(gitFailed(dir, args, err))));
-    child.stdin.end(input ?? '');
+    // git may exit before reading its input (an error, or a command that reads none): its exit code says what happened.
+    child.stdin.on('error', () => {});
+    if (input === undefined) child.stdin.end();
+    else child.stdin.end(input);
   });
 }
 

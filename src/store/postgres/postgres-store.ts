@@ -235,10 +235,13 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
   private readonly rollups: boolean;
   /** Partitions known to exist, so a batch only pays for partition DDL the first time it sees a month. */
   private readonly partitions = new Set<string>();
+  /** Where the store lives, for the governance tables' own connection (store/postgres/governance-store.ts). */
+  readonly location: { readonly url: string; readonly searchPath: string | undefined };
 
-  private constructor(sql: Sql, rollups: boolean) {
+  private constructor(sql: Sql, rollups: boolean, location: { url: string; searchPath: string | undefined }) {
     this.sql = sql;
     this.rollups = rollups;
+    this.location = location;
   }
 
   /** Connects, applies pending migrations, and creates this and next month's partitions. */
@@ -259,7 +262,7 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
         ...(opts.searchPath === undefined ? {} : { search_path: opts.searchPath }),
       },
     });
-    const store = new PostgresStore(sql, opts.rollups ?? true);
+    const store = new PostgresStore(sql, opts.rollups ?? true, { url, searchPath: opts.searchPath });
     try {
       await store.migrate(url);
       const now = Date.now();

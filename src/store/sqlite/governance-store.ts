@@ -12,6 +12,7 @@ import type {
   GovernanceStore,
   OverlayRecord,
 } from '../../policy/store.js';
+import { foldSpendRows, type SpendRow } from '../spend-rows.js';
 
 /**
  * Governance tables in the same SQLite file as the events, through a connection of their own. Their schema has
@@ -301,34 +302,8 @@ export class SqliteGovernanceStore implements GovernanceStore {
          WHERE ev.source = 'gateway'
          GROUP BY d.s, ev.user_id, ev.team_id, ev.project_id, ev.key_id, ev.tags`,
       )
-      .all(JSON.stringify(days.map((w) => [w.start, Number.isFinite(w.end) ? w.end : Number.MAX_SAFE_INTEGER])), until) as {
-      day: number;
-      user_id: string | null;
-      team_id: string | null;
-      project_id: string | null;
-      key_id: string | null;
-      tags: string;
-      usd: number;
-      tokens: number;
-    }[];
-    const sums = new Map<string, LedgerRow>();
-    const add = (day: number, scopeKey: string, usd: number, tokens: number) => {
-      const k = `${day}|${scopeKey}`;
-      const row = sums.get(k);
-      if (row) {
-        row.usd += usd;
-        row.tokens += tokens;
-      } else sums.set(k, { day, scopeKey, usd, tokens });
-    };
-    for (const r of rows) {
-      add(r.day, 'org', r.usd, r.tokens);
-      if (r.user_id !== null) add(r.day, `user:${r.user_id}`, r.usd, r.tokens);
-      if (r.team_id !== null) add(r.day, `team:${r.team_id}`, r.usd, r.tokens);
-      if (r.project_id !== null) add(r.day, `project:${r.project_id}`, r.usd, r.tokens);
-      if (r.key_id !== null) add(r.day, `key:${r.key_id}`, r.usd, r.tokens);
-      for (const t of (JSON.parse(r.tags) as string[]) ?? []) add(r.day, `tag:${t}`, r.usd, r.tokens);
-    }
-    return [...sums.values()];
+      .all(JSON.stringify(days.map((w) => [w.start, Number.isFinite(w.end) ? w.end : Number.MAX_SAFE_INTEGER])), until) as SpendRow[];
+    return foldSpendRows(rows);
   }
 
   /** A private `:memory:` database has no events table: no history to load. */

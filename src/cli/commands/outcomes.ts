@@ -1,0 +1,107 @@
+import type { Command } from 'commander';
+import { GoodhartError } from '../../errors.js';
+import { formatImportSummary, formatView } from '../../outcomes/format.js';
+import { importGit } from '../../outcomes/git/import.js';
+import { outcomesView, type OutcomeViewer } from '../../outcomes/view.js';
+import { parseRange } from '../../report/dates.js';
+import { openStore } from '../../store/open.js';
+import { supportsImports } from '../../store/types.js';
+import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
+
+interface ImportGitCliOptions extends ConfigOptions {
+  since?: string;
+  all?: boolean;
+  ref?: string;
+  full?: boolean;
+  json?: boolean;
+}
+
+interface ReportCliOptions extends ConfigOptions {
+  team?: string;
+  user?: string;
+  since?: string;
+  until?: string;
+  json?: boolean;
+}
+
+/**
+ * Eight weeks by default: enough weeks for a trend (four against four) and a correlation, recent enough that the
+ * people and projects are the current ones.
+ */
+const DEFAULT_WEEKS = 8;
+const WEEK_MS = 7 * 86_400_000;
+
+/** `goodhart outcomes import-git [REPO…]`. */
+export async function importGitCommand(repos: string[], opts: ImportGitCliOptions): Promise<string> {
+  const { config } = resolveConfig(opts);
+  const store = await openStore(resolveDb(opts, config));
+  try {
+    if (!supportsImports(store)) throw new GoodhartError('config_invalid', 500, `This ${store.kind} store keeps no outcomes.`);
+    const summary = await importGit({
+      store,
+      config,
+      repos,
+      ...(opts.since !== undefined ? { since: opts.since } : {}),
+      ...(opts.all === true ? { all: true } : {}),
+      ...(opts.ref !== undefined ? { ref: opts.ref } : {}),
+      ...(opts.full === true ? { full: true } : {}),
+    });
+    return opts.json === true ? JSON.stringify(summary, null, 2) : formatImportSummary(summary);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * `goodhart outcomes report`: the CLI reads the database directly, so it may show any view; it shows the one a
+ * person (`--user`), a lead (`--team`) or an admin (neither) would see, and never a ranking of people.
+ */
+export async function outcomesReportCommand(opts: ReportCliOptions, now = Date.now()): Promise<string> {
+  if (opts.team !== undefined && opts.user !== undefined) {
+    throw new GoodhartError('invalid_request', 400, 'Give --team (a team in aggregate) or --user (one person\'s own view), not both.');
+  }
+  const { config } = resolveConfig(opts);
+  const range = parseRange({ since: opts.since, until: opts.until, timeZone: 'UTC' });
+  const until = range.until ?? now;
+  const since = range.since ?? until - DEFAULT_WEEKS * WEEK_MS;
+  const viewer: OutcomeViewer =
+    opts.user !== undefined ? { role: 'person', userId: opts.user } : opts.team !== undefined ? { role: 'lead', teamId: opts.team } : { role: 'admin' };
+  const store = await openStore(resolveDb(opts, config), { mustExist: true });
+  try {
+    if (!supportsImports(store)) throw new GoodhartError('config_invalid', 500, `This ${store.kind} store keeps no outcomes.`);
+    const view = await outcomesView(store, config, viewer, { since, until }, now);
+    return opts.json === true ? JSON.stringify(view, null, 2) : formatView(view);
+  } finally {
+    await store.close();
+  }
+}
+
+export function registerOutcomes(program: Command): void {
+  const cmd = program.command('outcomes').description('What AI spend bought: commits, merged pull requests, tickets, deployments');
+  cmd
+    .command('import-git [repos...]')
+    .description('Import commits and merged pull requests from local git clones (re-runs read only new commits)')
+    .option('--since <when>', 'only commits since (git syntax: 2026-01-01, "3 months ago")')
+    .option('--all', 'every branch and tag, not only HEAD')
+    .option('--ref <ref>', 'this branch or ref instead of HEAD')
+    .option('--full', 'read the whole history again (never double counts)')
+    .option('--json', 'print the summary as JSON')
+    .option('--config <file>', 'goodhart.yaml with outcomes.people and projects')
+    .option('--db <path>', 'database (default ./.goodhart/goodhart.db or $GOODHART_DB)')
+    .action(async (repos: string[], opts: ImportGitCliOptions) => {
+      process.stdout.write(`${await importGitCommand(repos, opts)}\n`);
+    });
+  cmd
+    .command('report')
+    .description('Efficiency per team: outcomes, cost per outcome and its trend (a person: --user, their own)')
+    .option('--team <id>', 'one team, in aggregate (what its lead sees)')
+    .option('--user <id>', 'one person\'s own view, with their outcomes and questions')
+    .option('--since <date>', `start (YYYY-MM-DD; default ${DEFAULT_WEEKS} weeks ago)`)
+    .option('--until <date>', 'end (default now)')
+    .option('--json', 'print the view as JSON')
+    .option('--config <file>', 'goodhart.yaml')
+    .option('--db <path>', 'database (default ./.goodhart/goodhart.db or $GOODHART_DB)')
+    .action(async (opts: ReportCliOptions) => {
+      process.stdout.write(`${await outcomesReportCommand(opts)}\n`);
+    });
+}

@@ -1,0 +1,153 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { GoodhartError } from '../errors.js';
+import type { Governance } from '../admin/install.js';
+import type { JsonBody } from '../gateway/body.js';
+import { RULE_IDS } from '../detect/types.js';
+import type { Store } from '../store/types.js';
+import type { GovernanceSpec } from '../policy/rules.js';
+import { checkSameOrigin, type Caller, type DashboardAuth } from './auth.js';
+import { budgetsView, findingsView, monthRange, orgView, teamView, userView, type ViewContext } from './views.js';
+import { canSeeBudget, canSeeOrg, canSeeUser, findingsScope, teamAccess, type Visibility } from './visibility.js';
+
+/**
+ * The dashboard's JSON API under /api. Every route authenticates the session, checks what the caller may see
+ * (visibility.ts) and answers 403 otherwise; the page hides what it cannot show, but this is where it is enforced.
+ */
+export interface ApiDeps {
+  auth: DashboardAuth;
+  store: Store;
+  governance: Governance | null;
+  spec: () => GovernanceSpec;
+  context: () => ViewContext;
+}
+
+const name = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9_.:@/=-]*$/, 'letters, digits and _.:@/=- only');
+const monthQuery = z.object({ month: z.string().regex(/^\d{4}-\d{2}$/, 'YYYY-MM').optional() }).strict();
+const findingsQuery = monthQuery.extend({ team: name.optional(), user: name.optional(), rule: z.enum(RULE_IDS).optional() }).strict();
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new GoodhartError('invalid_request', 400, `Invalid ${what}: ${z.prettifyError(r.error)}`);
+  return r.data;
+}
+
+const forbidden = (what: string, v: Visibility): GoodhartError =>
+  new GoodhartError('forbidden', 403, `You may not see ${what}: ${v.scope === 'self' ? 'members see their own detail and their team’s totals' : v.scope === 'team' ? 'leads see their own team' : 'sign in with a person’s key'}.`);
+
+export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void {
+  const { auth } = deps;
+  /** Team of a person: the directory's, else the team on their keys. */
+  let keyTeams: { version: number; teams: Map<string, string> } = { version: -1, teams: new Map() };
+  const teamOfFn = async (): Promise<(userId: string) => string | null> => {
+    const version = await deps.store.keysVersion();
+    if (version !== keyTeams.version) {
+      const teams = new Map<string, string>();
+      for (const k of await deps.store.listKeys()) if (k.teamId !== null && !teams.has(k.userId)) teams.set(k.userId, k.teamId);
+      keyTeams = { version, teams };
+    }
+    const spec = deps.spec();
+    return (userId) => spec.users.get(userId)?.team ?? keyTeams.teams.get(userId) ?? null;
+  };
+  const budgetVisible = (c: Caller, teamOf: (u: string) => string | null) => (kind: Parameters<typeof canSeeBudget>[1], id: string | null) =>
+    canSeeBudget(c.visibility, kind, id, teamOf);
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.url.startsWith('/api/')) void reply.header('cache-control', 'no-store');
+  });
+
+  app.post('/api/session', async (req, reply) => {
+    checkSameOrigin(req);
+    const { key } = parse(z.object({ key: z.string().min(8).max(512) }).strict(), (req.body as JsonBody | undefined)?.json ?? {}, 'sign-in');
+    const c = await auth.signIn(req, reply, key.trim());
+    return me(c, deps, await teamOfFn());
+  });
+  app.delete('/api/session', async (req, reply) => {
+    auth.signOut(req, reply);
+    return reply.code(204).send();
+  });
+  app.get('/api/me', async (req) => me(await auth.caller(req), deps, await teamOfFn()));
+
+  app.get('/api/org', async (req) => {
+    const c = await auth.caller(req);
+    if (!canSeeOrg(c.visibility)) throw forbidden('the organisation overview', c.visibility);
+    const { month } = parse(monthQuery, req.query, 'query');
+    const ctx = deps.context();
+    return orgView(ctx, monthRange(month, ctx.now, ctx.timeZone), budgetVisible(c, await teamOfFn()));
+  });
+
+  app.get('/api/teams/:team', async (req) => {
+    const c = await auth.caller(req);
+    const { team } = parse(z.object({ team: name }), req.params, 'team');
+    const access = teamAccess(c.visibility, team);
+    if (access === false) throw forbidden(`team ${team}`, c.visibility);
+    const { month } = parse(monthQuery, req.query, 'query');
+    const ctx = deps.context();
+    return teamView(ctx, monthRange(month, ctx.now, ctx.timeZone), team, access === 'detail', budgetVisible(c, await teamOfFn()));
+  });
+
+  app.get('/api/users/:user', async (req) => {
+    const c = await auth.caller(req);
+    const asked = parse(z.object({ user: name }), req.params, 'user').user;
+    const user = asked === 'me' ? c.actor.userId : asked;
+    if (user === null) throw new GoodhartError('not_found', 404, 'An admin key is nobody’s usage: pick a team or a person.');
+    const teamOf = await teamOfFn();
+    if (!canSeeUser(c.visibility, user, teamOf(user))) throw forbidden(`${user}’s usage`, c.visibility);
+    const { month } = parse(monthQuery, req.query, 'query');
+    const ctx = deps.context();
+    return userView(ctx, monthRange(month, ctx.now, ctx.timeZone), user);
+  });
+
+  app.get('/api/findings', async (req) => {
+    const c = await auth.caller(req);
+    const q = parse(findingsQuery, req.query, 'query');
+    const scope = findingsScope(c.visibility, { teamId: q.team, userId: q.user }, await teamOfFn());
+    if (scope === null) throw forbidden('those findings', c.visibility);
+    const ctx = deps.context();
+    return findingsView(ctx, monthRange(q.month, ctx.now, ctx.timeZone), { ...scope, ...(q.rule ? { rule: q.rule } : {}) });
+  });
+
+  app.get('/api/budgets', async (req) => {
+    const c = await auth.caller(req);
+    const v = c.visibility;
+    if (v.scope === 'none') throw forbidden('budgets', v);
+    const within = v.scope === 'team' ? { teamId: v.teamId } : v.scope === 'self' ? { userId: v.userId } : undefined;
+    return { data: await budgetsView(deps.context(), budgetVisible(c, await teamOfFn()), within ? { within } : {}) };
+  });
+
+  app.get('/api/access-requests', async (req) => {
+    const c = await auth.caller(req);
+    if (deps.governance === null) return { available: false, data: [] };
+    return { available: true, data: await deps.governance.service.listAccess(c.actor) };
+  });
+  for (const decision of ['approve', 'deny'] as const) {
+    app.post(`/api/access-requests/:id/${decision}`, async (req: FastifyRequest) => {
+      checkSameOrigin(req);
+      const c = await auth.caller(req);
+      if (deps.governance === null) throw new GoodhartError('not_found', 404, 'Access requests need governance (budgets, tiers) configured on this gateway.');
+      const { id } = parse(z.object({ id: z.string().regex(/^ar_[0-9a-f]{8}$/) }), req.params, 'id');
+      return deps.governance.service.decide(c.actor, id, decision, (req.body as JsonBody | undefined)?.json ?? {});
+    });
+  }
+}
+
+/** Who the caller is and what the page may offer them (the API checks again on each call). */
+async function me(c: Caller, deps: ApiDeps, teamOf: (u: string) => string | null) {
+  const v = c.visibility;
+  let teams: string[] = [];
+  if (v.scope === 'all') {
+    const ctx = deps.context();
+    const r = monthRange(undefined, ctx.now, ctx.timeZone);
+    const seen = await ctx.store.aggregate('team', { since: r.start, until: r.until }, { timeZone: ctx.timeZone });
+    const declared = [...new Set([...deps.spec().users.values()].map((u) => u.team).filter((t): t is string => t !== undefined))];
+    teams = [...new Set([...declared, ...seen.map((s) => s.key).filter((k) => k !== '(none)')])].sort();
+  } else if (v.teamId !== null) teams = [v.teamId];
+  return {
+    actor: c.actor.id,
+    user: c.actor.userId,
+    team: c.actor.teamId ?? (c.actor.userId !== null ? teamOf(c.actor.userId) : null),
+    role: c.actor.roleId,
+    scope: v.scope,
+    can: { org: canSeeOrg(v), approve: c.actor.permissions.has('approve'), teams, teamDetail: v.scope !== 'self' },
+  };
+}

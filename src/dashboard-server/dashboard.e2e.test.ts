@@ -1,0 +1,203 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Finding } from '../detect/types.js';
+import { startHarness, type Harness } from '../testing/harness.js';
+import { makeTestEvent } from '../store/store-contract.js';
+import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { roundUsd } from '../report/format.js';
+import { runAuditReport } from '../cli/commands/audit-report.js';
+
+/**
+ * The dashboard in a real browser (Debian's chromium, driven by playwright-core): sign in as a member, a lead and
+ * finance, check what each sees and may not see, approve an access request, and read a chart's numbers against
+ * the store. Screenshots of the main pages go to test-artifacts/ (kept by CI as artefacts, ignored by git).
+ */
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-artifacts');
+const NOW = Date.parse('2026-10-20T12:00:00Z');
+const at = (iso: string): number => Date.parse(iso);
+const OCT = { since: at('2026-10-01T00:00:00Z'), until: NOW };
+
+let h: Harness;
+let browser: Browser;
+const keys: Record<string, string> = {};
+let requestId = '';
+
+const finding = (id: string, userId: string, teamId: string, day: string, wastedUsd: number): Finding => ({
+  id, rule: 'rephrase-loop', subject: { kind: 'user', id: userId }, userId, teamId, sessionId: 's1',
+  start: at(`2026-10-${day}T09:00:00Z`), end: at(`2026-10-${day}T09:20:00Z`),
+  evidence: { counts: { requests: 6, repeats: 5 }, ratios: { similarity: 0.93 }, requestIds: ['r1', 'r2'] },
+  wastedUsd, wasteMethod: 'the cost of the 5 repeats', confidence: 0.85,
+  summary: 'Asked nearly the same question 6 times in 20 minutes.', suggestion: 'Say what was wrong with the first answer instead of asking again.', detectedAt: NOW,
+});
+
+beforeAll(async () => {
+  h = await startHarness({
+    now: () => NOW,
+    config: () => ({
+      timeZone: 'UTC',
+      teams: [{ id: 'core' }, { id: 'data' }],
+      users: [
+        { id: 'alice', team: 'core', role: 'member' },
+        { id: 'bob', team: 'core', role: 'lead' },
+        { id: 'carol', team: 'data', role: 'member' },
+        { id: 'fin', role: 'finance' },
+      ],
+      budgets: [
+        { id: 'org-month', scope: 'org', amount: 600, period: 'month' },
+        { id: 'core-month', scope: 'team:core', amount: 150, period: 'month' },
+      ],
+      tiers: { standard: ['gpt-4o-mini*'], premium: ['gpt-4o', 'gpt-4o-2*', 'claude-sonnet-4*'] },
+    }),
+  });
+  for (const [user, team] of [['alice', 'core'], ['bob', 'core'], ['carol', 'data'], ['fin', null]] as const) keys[user] = await h.addKey(user, team ?? undefined);
+  const events = [];
+  for (let d = 1; d <= 20; d++) {
+    const day = String(d).padStart(2, '0');
+    events.push(
+      makeTestEvent({ id: `a-${day}`, userId: 'alice', teamId: 'core', startedAt: at(`2026-10-${day}T10:00:00Z`), costUsd: 1 + (d % 4) }),
+      makeTestEvent({ id: `b-${day}`, userId: 'bob', teamId: 'core', startedAt: at(`2026-10-${day}T11:00:00Z`), costUsd: 0.5, modelRequested: 'claude-sonnet-4', modelServed: 'claude-sonnet-4-20250514', provider: 'anthropic' }),
+      makeTestEvent({ id: `c-${day}`, userId: 'carol', teamId: 'data', startedAt: at(`2026-10-${day}T12:00:00Z`), costUsd: 10 + d, modelRequested: 'gpt-4o-mini', modelServed: 'gpt-4o-mini-2024-07-18' }),
+    );
+  }
+  await h.store.insertEvents(events);
+  const sqlite = h.store as SqliteStore;
+  await sqlite.findings.upsertFindings([finding('f-alice', 'alice', 'core', '07', 4.5), finding('f-carol', 'carol', 'data', '09', 12)]);
+  await sqlite.insertOutcomes([
+    { id: 'o1', kind: 'commit', userId: 'alice', teamId: 'core', repo: null, sessionId: null, at: at('2026-10-08T12:00:00Z'), count: 12, source: 'otel', attrs: {} },
+    { id: 'o2', kind: 'pull_request', userId: 'alice', teamId: 'core', repo: null, sessionId: null, at: at('2026-10-09T12:00:00Z'), count: 3, source: 'otel', attrs: {} },
+  ]);
+  const res = await h.gateway.app.inject({
+    method: 'POST',
+    url: '/admin/v1/access-requests',
+    headers: { authorization: `Bearer ${keys['alice']}`, 'content-type': 'application/json' },
+    payload: { tier: 'premium', justification: 'Migrating the billing engine needs the larger model for a week' },
+  });
+  requestId = res.json().id as string;
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await h?.close();
+});
+
+async function signIn(user: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(h.url);
+  await page.fill('input[name=key]', keys[user]!);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#who button');
+  return page;
+}
+
+/** The numbers a chart draws (its first dataset), straight from the Chart.js instance. */
+async function chartData(page: Page, id: string): Promise<{ labels: string[]; values: number[] }> {
+  const canvas = page.locator(`canvas[data-chart="${id}"]`);
+  await canvas.waitFor();
+  await page.waitForFunction(`document.querySelector('canvas[data-chart="${id}"]')?.ghChart !== undefined`);
+  return canvas.evaluate((el) => {
+    const chart = (el as unknown as { ghChart: { data: { labels: string[]; datasets: { data: number[] }[] } } }).ghChart;
+    return { labels: chart.data.labels, values: chart.data.datasets[0]!.data };
+  });
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
+const navLinks = (page: Page) => page.locator('#nav a').allTextContents();
+
+describe('dashboard in Chromium', () => {
+  it('a member sees their own usage, their findings and suggestions, and is refused anyone else', async () => {
+    const page = await signIn('alice');
+    await page.waitForSelector('h1:has-text("My usage")');
+    expect(await navLinks(page)).toEqual(['Team core', 'My usage', 'Findings', 'Budgets & access']);
+    const daily = await chartData(page, 'user-daily');
+    const stored = await h.store.aggregate('day', { ...OCT, userId: 'alice' });
+    expect(daily.values.slice(0, 20)).toEqual(stored.map((r) => roundUsd(r.costUsd)));
+    // Her own finding (with its evidence), not carol's.
+    await expect(page.locator('[data-findings]').getAttribute('data-findings')).resolves.toBe('1');
+    await expect(page.locator('text=similarity: 0.93').count()).resolves.toBe(1);
+    await expect(page.locator('text=Say what was wrong with the first answer').count()).resolves.toBeGreaterThan(0);
+    await shot(page, 'member-my-usage');
+
+    await page.goto(`${h.url}/#/users/carol`);
+    await expect(page.locator('p.error').textContent()).resolves.toMatch(/You may not see carol’s usage/);
+    await page.goto(`${h.url}/#/org`);
+    await expect(page.locator('p.error').textContent()).resolves.toMatch(/may not see the organisation overview/);
+    await page.goto(`${h.url}/#/teams/core`);
+    await page.waitForSelector('h1:has-text("Team core")');
+    await expect(page.locator('text=Per-person figures are for the team lead').count()).resolves.toBe(1);
+    await expect(page.locator('a[href="#/users/bob"]').count()).resolves.toBe(0);
+    // The API itself refuses, whatever the page shows.
+    const status = await page.evaluate(async () => (await fetch('/api/users/bob')).status);
+    expect(status).toBe(403);
+    await page.context().close();
+  });
+
+  it('a lead sees their team and its people, and approves an access request', async () => {
+    const page = await signIn('bob');
+    await page.goto(`${h.url}/#/teams/core`);
+    await page.waitForSelector('h1:has-text("Team core")');
+    await expect(page.locator('a[href="#/users/alice"]').count()).resolves.toBe(1);
+    const mix = await chartData(page, 'team-models');
+    const models = await h.store.aggregate('model', { ...OCT, teamId: 'core' });
+    expect(mix.labels).toEqual(models.map((m) => m.key));
+    expect(mix.values).toEqual(models.map((m) => roundUsd(m.costUsd)));
+    await shot(page, 'lead-team');
+    const other = await page.evaluate(async () => (await fetch('/api/teams/data')).status);
+    expect(other).toBe(403);
+
+    await page.goto(`${h.url}/#/budgets`);
+    await page.waitForSelector(`button[data-approve="${requestId}"]`);
+    await shot(page, 'lead-budgets-access');
+    await page.click(`button[data-approve="${requestId}"]`);
+    await page.waitForSelector('span[data-status="approved"]');
+    const decided = await h.gateway.governance!.service.listAccess({ id: 'test', userId: null, teamId: null, roleId: 'admin', permissions: new Set(['manage']) });
+    expect(decided.find((r) => r.id === requestId)).toMatchObject({ status: 'approved', decidedBy: 'user:bob' });
+    await page.context().close();
+  });
+
+  it('finance sees the organisation; the daily chart draws what the store holds', async () => {
+    const page = await signIn('fin');
+    await page.waitForSelector('h1:has-text("Organisation")');
+    expect(await navLinks(page)).toEqual(['Organisation', 'Team core', 'Team data', 'My usage', 'Findings', 'Budgets & access']);
+    const daily = await chartData(page, 'org-daily');
+    const stored = await h.store.aggregate('day', OCT);
+    expect(daily.labels.length).toBe(31);
+    expect(daily.values.slice(0, 20)).toEqual(stored.map((r) => roundUsd(r.costUsd)));
+    expect(daily.values.slice(20)).toEqual(Array(11).fill(0));
+    const forecast = await chartData(page, 'org-forecast');
+    const total = stored.reduce((a, r) => a + r.costUsd, 0);
+    expect(forecast.values[19]).toBeCloseTo(total, 2);
+    await shot(page, 'finance-org');
+    await page.goto(`${h.url}/#/findings`);
+    await page.waitForSelector('[data-findings="2"]');
+    await shot(page, 'finance-findings');
+    await page.click('#who button');
+    await page.waitForSelector('form.login');
+    expect(await page.evaluate(async () => (await fetch('/api/org')).status)).toBe(401);
+    await page.context().close();
+  });
+
+  it('the HTML audit is one file that renders its charts with no network', async () => {
+    const config = join(ARTIFACTS, 'audit-config.yaml');
+    writeFileSync(config, 'timeZone: UTC\nteams: [{ id: core }, { id: data }]\nbudgets:\n  - { id: org-month, scope: org, amount: 600, period: month }\n');
+    const html = await runAuditReport({ period: '2026-10', db: (h.store as SqliteStore).path, config, format: 'html', now: NOW });
+    writeFileSync(join(ARTIFACTS, 'audit-2026-10.html'), html);
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, offline: true });
+    const page = await context.newPage();
+    await page.setContent(html);
+    expect(await page.locator('svg').count()).toBe(3);
+    const bars = await page.locator('svg rect[data-value]').evaluateAll((els) => els.slice(0, 20).map((e) => Number(e.getAttribute('data-value'))));
+    const stored = await h.store.aggregate('day', OCT);
+    expect(bars).toEqual(stored.map((r) => r.costUsd));
+    await page.screenshot({ path: join(ARTIFACTS, 'audit-html.png'), fullPage: true });
+    await context.close();
+  });
+});

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../testing/harness.js';
+import { makeTestEvent } from '../store/store-contract.js';
+
+/**
+ * The dashboard API through the real gateway (fastify inject): sign-in, the session cookie, and what each role may
+ * see, enforced by the server.
+ */
+const NOW = Date.parse('2026-10-20T12:00:00Z');
+const at = (iso: string): number => Date.parse(iso);
+let h: Harness;
+const keys: Record<string, string> = {};
+
+beforeAll(async () => {
+  h = await startHarness({
+    now: () => NOW,
+    config: () => ({
+      timeZone: 'UTC',
+      teams: [{ id: 'core' }, { id: 'data' }],
+      users: [
+        { id: 'alice', team: 'core', role: 'member' },
+        { id: 'bob', team: 'core', role: 'lead' },
+        { id: 'carol', team: 'data', role: 'member' },
+        { id: 'fin', role: 'finance' },
+      ],
+      budgets: [
+        { id: 'org-month', scope: 'org', amount: 1000, period: 'month' },
+        { id: 'core-month', scope: 'team:core', amount: 50, period: 'month' },
+        { id: 'per-user', scope: 'user:*', amount: 30, period: 'month' },
+      ],
+      tiers: { standard: ['gpt-4o-mini*'], premium: ['gpt-4o', 'gpt-4o-2*'] },
+    }),
+  });
+  keys['alice'] = h.key; // the harness's own key: alice, team platform → re-created below for core
+  for (const [user, team] of [['alice', 'core'], ['bob', 'core'], ['carol', 'data'], ['fin', null]] as const) {
+    keys[user] = await h.addKey(user, team ?? undefined);
+  }
+  await h.store.insertEvents([
+    makeTestEvent({ id: 'a1', userId: 'alice', teamId: 'core', startedAt: at('2026-10-02T10:00:00Z'), costUsd: 4 }),
+    makeTestEvent({ id: 'a2', userId: 'alice', teamId: 'core', startedAt: at('2026-10-19T10:00:00Z'), costUsd: 6 }),
+    makeTestEvent({ id: 'b1', userId: 'bob', teamId: 'core', startedAt: at('2026-10-05T10:00:00Z'), costUsd: 2, modelServed: 'claude-sonnet-4', provider: 'anthropic' }),
+    makeTestEvent({ id: 'c1', userId: 'carol', teamId: 'data', startedAt: at('2026-10-05T11:00:00Z'), costUsd: 20 }),
+    makeTestEvent({ id: 'old', userId: 'carol', teamId: 'data', startedAt: at('2026-09-30T23:00:00Z'), costUsd: 100 }),
+  ]);
+});
+afterAll(async () => h.close());
+
+async function signIn(user: string): Promise<string> {
+  const res = await h.gateway.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/json' }, payload: { key: keys[user] } });
+  expect(res.statusCode, res.body).toBe(200);
+  const cookie = String(res.headers['set-cookie']);
+  expect(cookie).toMatch(/^gh_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=86400$/);
+  return cookie.split(';')[0]!;
+}
+
+const get = (cookie: string, url: string) => h.gateway.app.inject({ method: 'GET', url, headers: { cookie } });
+
+describe('dashboard API', () => {
+  it('refuses without a session, and a wrong key at sign-in', async () => {
+    expect((await h.gateway.app.inject({ method: 'GET', url: '/api/me' })).statusCode).toBe(401);
+    const bad = await h.gateway.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/json' }, payload: { key: 'gh_not_a_real_key_000000' } });
+    expect(bad.statusCode).toBe(401);
+    // A form post (not JSON) or another origin cannot sign in or act.
+    const form = await h.gateway.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'key=x' });
+    // (The body parser already refuses what is not JSON; the route would answer 415.)
+    expect([400, 415]).toContain(form.statusCode);
+    expect(form.headers['set-cookie']).toBeUndefined();
+    const cross = await h.gateway.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/json', origin: 'https://evil.example', host: 'localhost' }, payload: { key: keys['alice'] } });
+    expect(cross.statusCode).toBe(403);
+  });
+
+  it('a member sees their own detail and their team in aggregate, and gets 403 on anyone else', async () => {
+    const alice = await signIn('alice');
+    const me = (await get(alice, '/api/me')).json();
+    expect(me).toMatchObject({ user: 'alice', team: 'core', role: 'member', scope: 'self', can: { org: false, approve: false, teams: ['core'] } });
+    const own = (await get(alice, '/api/users/me')).json();
+    expect(own.spend.totals.costUsd).toBe(10);
+    expect(own.spend.daily.values[1]).toBe(4); // 2 October
+    expect(own.budgets.map((b: { scope: string; spent: number }) => [b.scope, b.spent])).toEqual([['user:alice', 10]]);
+    expect((await get(alice, '/api/users/bob')).statusCode).toBe(403);
+    expect((await get(alice, '/api/users/carol')).statusCode).toBe(403);
+    expect((await get(alice, '/api/org')).statusCode).toBe(403);
+    expect((await get(alice, '/api/teams/data')).statusCode).toBe(403);
+    expect((await get(alice, '/api/findings?user=bob')).statusCode).toBe(403);
+    const team = (await get(alice, '/api/teams/core')).json();
+    expect(team.spend.totals.costUsd).toBe(12);
+    expect(team.users).toBeNull();
+    expect(team.findings).toBeNull();
+    expect(team.budgets.map((b: { scope: string }) => b.scope)).toEqual(['team:core']);
+  });
+
+  it('a lead sees their team and its people, not another team', async () => {
+    const bob = await signIn('bob');
+    const team = (await get(bob, '/api/teams/core')).json();
+    expect(team.users.map((u: { key: string; costUsd: number }) => [u.key, u.costUsd])).toEqual([
+      ['alice', 10],
+      ['bob', 2],
+    ]);
+    expect(team.budgets.map((b: { scope: string }) => b.scope).sort()).toEqual(['team:core', 'user:alice', 'user:bob']);
+    expect((await get(bob, '/api/users/alice')).statusCode).toBe(200);
+    expect((await get(bob, '/api/users/carol')).statusCode).toBe(403);
+    expect((await get(bob, '/api/teams/data')).statusCode).toBe(403);
+    expect((await get(bob, '/api/org')).statusCode).toBe(403);
+  });
+
+  it('finance sees the organisation, with the forecast against the org budget', async () => {
+    const fin = await signIn('fin');
+    const org = (await get(fin, '/api/org?month=2026-10')).json();
+    expect(org.spend.totals.costUsd).toBe(32);
+    expect(org.teams.map((t: { key: string; costUsd: number }) => [t.key, t.costUsd])).toEqual([
+      ['data', 20],
+      ['core', 12],
+    ]);
+    expect(org.budgets).toMatchObject([{ budget: 'org-month', scope: 'org', spent: 32, amount: 1000 }]);
+    expect(org.spend.forecast.projected).toBeGreaterThan(32);
+    expect((await get(fin, '/api/users/carol')).statusCode).toBe(200);
+    const sept = (await get(fin, '/api/org?month=2026-09')).json();
+    expect([sept.spend.totals.costUsd, sept.spend.forecast]).toEqual([100, null]);
+    expect((await get(fin, '/api/org?month=October')).statusCode).toBe(400);
+  });
+
+  it('a lead approves a team member’s access request; a member cannot', async () => {
+    const request = await h.gateway.app.inject({
+      method: 'POST',
+      url: '/admin/v1/access-requests',
+      headers: { authorization: `Bearer ${keys['alice']}`, 'content-type': 'application/json' },
+      payload: { tier: 'premium', justification: 'Refactoring the billing engine needs the big model' },
+    });
+    expect(request.statusCode, request.body).toBe(201);
+    const id = request.json().id as string;
+    const alice = await signIn('alice');
+    const post = (cookie: string, url: string) => h.gateway.app.inject({ method: 'POST', url, headers: { cookie, 'content-type': 'application/json' }, payload: {} });
+    expect((await post(alice, `/api/access-requests/${id}/approve`)).statusCode).toBe(403);
+    const bob = await signIn('bob');
+    const listed = (await get(bob, '/api/access-requests')).json();
+    expect(listed.data.map((r: { id: string; status: string }) => [r.id, r.status])).toContainEqual([id, 'pending']);
+    const approved = await post(bob, `/api/access-requests/${id}/approve`);
+    expect(approved.statusCode, approved.body).toBe(200);
+    expect(approved.json()).toMatchObject({ id, status: 'approved', decidedBy: 'user:bob' });
+  });
+
+  it('ends the session on sign-out and when the key is revoked', async () => {
+    const carol = await signIn('carol');
+    expect((await get(carol, '/api/me')).statusCode).toBe(200);
+    await h.gateway.app.inject({ method: 'DELETE', url: '/api/session', headers: { cookie: carol } });
+    expect((await get(carol, '/api/me')).statusCode).toBe(401);
+    const again = await signIn('carol');
+    const key = (await h.store.listKeys()).find((k) => k.userId === 'carol')!;
+    await h.store.revokeKey(key.id, NOW);
+    expect((await get(again, '/api/me')).statusCode).toBe(401);
+  });
+
+  it('serves the page with a strict content security policy', async () => {
+    const page = await h.gateway.app.inject({ method: 'GET', url: '/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.body).toContain('/assets/app.js');
+    const js = await h.gateway.app.inject({ method: 'GET', url: '/assets/app.js' });
+    expect(js.statusCode).toBe(200);
+    expect(js.body.length).toBeGreaterThan(50_000); // Chart.js is bundled in
+  });
+});

@@ -1,0 +1,74 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { AdminAuth } from '../admin/auth.js';
+import type { Governance } from '../admin/install.js';
+import type { GoodhartConfig } from '../config/schema.js';
+import { findingsStoreOf } from '../detect/store.js';
+import type { KeyCache } from '../gateway/auth.js';
+import { Directory } from '../policy/directory.js';
+import { supportsImports, type Store } from '../store/types.js';
+import { registerDashboardApi } from './api.js';
+import { DashboardAuth } from './auth.js';
+import { loadAssets, type Asset } from './bundle.js';
+import { SessionTable } from './sessions.js';
+
+/**
+ * The web dashboard, served by the gateway: the page at `/` (with /assets/app.js and /assets/app.css) and its
+ * JSON API under /api. One call from the gateway: `await registerDashboard(app, { config, store, keys, governance, now })`.
+ */
+export interface DashboardDeps {
+  config: GoodhartConfig;
+  store: Store;
+  keys: KeyCache;
+  /** Live budgets, roles and access requests; null without governance (roles then come from the config). */
+  governance: Governance | null;
+  now: () => number;
+}
+
+/** The page runs only our own script and style, is never framed, and sends no referrer. */
+const PAGE_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+
+export async function registerDashboard(app: FastifyInstance, deps: DashboardDeps): Promise<void> {
+  // Loaded on the first page view, not at start: a gateway that nobody opens in a browser pays nothing.
+  let assets: Promise<Map<string, Asset>> | undefined;
+  const staticSpec = new Directory(deps.config).spec();
+  const spec = () => deps.governance?.policy.current() ?? staticSpec;
+  const auth = new DashboardAuth({
+    config: deps.config,
+    store: deps.store,
+    spec,
+    adminAuth: new AdminAuth(deps.config, deps.keys, spec),
+    sessions: new SessionTable(deps.now),
+  });
+  const findings = findingsStoreOf(deps.store) ?? null;
+  const outcomes = supportsImports(deps.store) ? deps.store : null;
+  registerDashboardApi(app, {
+    auth,
+    store: deps.store,
+    governance: deps.governance,
+    spec,
+    context: () => ({
+      store: deps.store,
+      timeZone: deps.config.timeZone,
+      now: deps.now(),
+      budgets: () => spec().budgets,
+      findings,
+      outcomes,
+    }),
+  });
+
+  const serve = (name: string) => async (_req: unknown, reply: FastifyReply) => {
+    assets ??= loadAssets();
+    const a = (await assets).get(name)!;
+    void reply.headers({ 'content-type': a.type, 'cache-control': name === 'index.html' ? 'no-cache' : 'public, max-age=300', ...PAGE_HEADERS });
+    return reply.send(a.body);
+  };
+  app.get('/', serve('index.html'));
+  app.get('/assets/app.js', serve('app.js'));
+  app.get('/assets/app.css', serve('app.css'));
+}

@@ -1,0 +1,192 @@
+import { forecastSpend, RATE_DAYS } from '../detect/forecast/index.js';
+import type { FindingsStore } from '../detect/store.js';
+import type { Finding, RuleId } from '../detect/types.js';
+import type { BudgetConfig } from '../policy/config.js';
+import { dayWindows } from '../policy/period.js';
+import type { ScopeKind } from '../policy/scope.js';
+import { loadBudgetStatuses, type BudgetStatus } from '../report/budget-status.js';
+import { formatWallTime } from '../report/dates.js';
+import { roundUsd, totalOf, type AggregateTotals } from '../report/format.js';
+import { costPerOutcome, outcomeTotals, type CostPerOutcome, type OutcomeTotals } from '../report/outcomes.js';
+import { dayLabels, lastDayFraction, monthWindow, seriesOf } from '../report/series.js';
+import { digestSuggestions, type Suggestion } from '../report/suggestions.js';
+import type { EventFilter, OutcomeStore, Store, UsageAggregate } from '../store/types.js';
+
+/**
+ * The dashboard's data: one function per page, each a handful of aggregate queries (answered from the hourly
+ * rollups) shaped for the page. Callers have already checked what the viewer may see; these only read.
+ */
+export interface ViewContext {
+  store: Store;
+  timeZone: string;
+  now: number;
+  budgets: () => readonly BudgetConfig[];
+  findings: FindingsStore | null;
+  outcomes: Pick<OutcomeStore, 'listOutcomes'> | null;
+}
+
+export interface MonthRange {
+  month: string;
+  start: number;
+  end: number;
+  /** min(end, now): figures are to date in the current month. */
+  until: number;
+  labels: string[];
+}
+
+export function monthRange(month: string | undefined, now: number, timeZone: string): MonthRange {
+  const m = month ?? formatWallTime(now, timeZone).slice(0, 7);
+  const w = monthWindow(m, timeZone, 'month');
+  return { month: m, start: w.start, end: w.end, until: Math.min(w.end, now), labels: dayLabels(w.start, w.end, timeZone) };
+}
+
+export interface Series {
+  labels: string[];
+  values: number[];
+}
+
+export interface SpendBlock {
+  totals: AggregateTotals;
+  daily: Series;
+  /** Days of the month elapsed (today included): the page draws spend to date and the projection after. */
+  elapsedDays: number;
+  /** Month-end projection of spend (detect/forecast), null for a past month. */
+  forecast: { projected: number; low: number; high: number } | null;
+}
+
+export interface Mix {
+  key: string;
+  requests: number;
+  costUsd: number;
+}
+
+const mix = (rows: readonly UsageAggregate[]): Mix[] => rows.map((r) => ({ key: r.key, requests: r.requests, costUsd: roundUsd(r.costUsd) }));
+
+/** Daily spend of the month (with the days before it for the forecast's rate) and the month-end projection. */
+async function spend(ctx: ViewContext, r: MonthRange, filter: EventFilter): Promise<SpendBlock> {
+  const current = ctx.now;
+  const historyFrom = dayWindows(r.start - RATE_DAYS * 86_400_000, r.start, ctx.timeZone)[0]?.start ?? r.start;
+  const rows = await ctx.store.aggregate('day', { ...filter, since: historyFrom, until: r.until }, { timeZone: ctx.timeZone });
+  const inMonth = new Set(r.labels);
+  const totals = totalOf(rows.filter((x) => inMonth.has(x.key)));
+  const values = seriesOf(rows, r.labels).map(roundUsd);
+  const elapsedDays = current < r.end ? dayLabels(r.start, current, ctx.timeZone).length : r.labels.length;
+  let forecast: SpendBlock['forecast'] = null;
+  if (current < r.end) {
+    const elapsed = dayLabels(r.start, current, ctx.timeZone);
+    const f = forecastSpend({
+      daily: seriesOf(rows, elapsed),
+      history: seriesOf(rows, dayLabels(historyFrom, r.start, ctx.timeZone)),
+      periodDays: r.labels.length,
+      amount: Number.POSITIVE_INFINITY,
+      lastDayFraction: lastDayFraction(current, ctx.timeZone),
+    });
+    forecast = { projected: roundUsd(f.projected), low: roundUsd(f.low), high: roundUsd(f.high) };
+  }
+  return { totals, daily: { labels: r.labels, values }, elapsedDays, forecast };
+}
+
+export interface OutcomesBlock {
+  available: boolean;
+  note: string | null;
+  totals: OutcomeTotals | null;
+  cost: CostPerOutcome | null;
+}
+
+async function outcomes(ctx: ViewContext, r: MonthRange, filter: { teamId?: string; userId?: string }, costUsd: number): Promise<OutcomesBlock> {
+  if (ctx.outcomes === null) return { available: false, note: 'This store keeps no outcome events yet.', totals: null, cost: null };
+  const totals = outcomeTotals(await ctx.outcomes.listOutcomes({ ...filter, since: r.start, until: r.until }));
+  if (totals.records === 0) return { available: false, note: 'No outcomes (commits, pull requests, lines) recorded for this month.', totals, cost: null };
+  return { available: true, note: null, totals, cost: costPerOutcome(costUsd, totals) };
+}
+
+export interface FindingsBlock {
+  available: boolean;
+  note: string | null;
+  findings: Finding[];
+  wastedUsd: number;
+}
+
+export async function findingsView(ctx: ViewContext, r: MonthRange, filter: { teamId?: string; userId?: string; rule?: RuleId }, limit = 200): Promise<FindingsBlock> {
+  if (ctx.findings === null) return { available: false, note: 'Waste detection keeps its findings in the SQLite store; this store has none.', findings: [], wastedUsd: 0 };
+  const all = await ctx.findings.listFindings({ ...filter, since: r.start, until: r.until });
+  const findings = [...all].sort((a, b) => b.wastedUsd - a.wastedUsd || b.start - a.start).slice(0, limit);
+  return { available: true, note: all.length === 0 ? 'No findings this month.' : null, findings, wastedUsd: roundUsd(all.reduce((a, f) => a + f.wastedUsd, 0)) };
+}
+
+export async function budgetsView(
+  ctx: ViewContext,
+  visible: (kind: ScopeKind, id: string | null) => boolean,
+  opts: { at?: number; within?: EventFilter } = {},
+): Promise<BudgetStatus[]> {
+  return loadBudgetStatuses({
+    store: ctx.store,
+    budgets: ctx.budgets(),
+    now: opts.at ?? ctx.now,
+    timeZone: ctx.timeZone,
+    visible,
+    ...(opts.within ? { within: opts.within } : {}),
+  });
+}
+
+export async function orgView(ctx: ViewContext, r: MonthRange, visible: (kind: ScopeKind, id: string | null) => boolean) {
+  const range = { since: r.start, until: r.until };
+  const [s, teams, models, budgets] = await Promise.all([
+    spend(ctx, r, {}),
+    ctx.store.aggregate('team', range, { timeZone: ctx.timeZone }),
+    ctx.store.aggregate('model', range, { timeZone: ctx.timeZone }),
+    budgetsView(ctx, (kind, id) => kind === 'org' && visible(kind, id), { at: Math.min(ctx.now, r.end - 1) }),
+  ]);
+  return { month: r.month, timeZone: ctx.timeZone, spend: s, teams: mix(teams), models: mix(models), budgets };
+}
+
+export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, detail: boolean, visible: (kind: ScopeKind, id: string | null) => boolean) {
+  const range = { since: r.start, until: r.until, teamId };
+  const [s, models, users, budgets] = await Promise.all([
+    spend(ctx, r, { teamId }),
+    ctx.store.aggregate('model', range, { timeZone: ctx.timeZone }),
+    detail ? ctx.store.aggregate('user', range, { timeZone: ctx.timeZone }) : Promise.resolve(null),
+    budgetsView(ctx, (kind, id) => (kind === 'team' ? id === teamId : kind === 'user' && detail) && visible(kind, id), { at: Math.min(ctx.now, r.end - 1), within: { teamId } }),
+  ]);
+  return {
+    month: r.month,
+    timeZone: ctx.timeZone,
+    team: teamId,
+    detail,
+    spend: s,
+    models: mix(models),
+    users: users === null ? null : mix(users),
+    budgets: budgets.filter((b) => b.scope === `team:${teamId}` || (detail && b.scope.startsWith('user:'))),
+    findings: detail ? await findingsView(ctx, r, { teamId }, 50) : null,
+    outcomes: await outcomes(ctx, r, { teamId }, s.totals.costUsd),
+  };
+}
+
+export async function userView(ctx: ViewContext, r: MonthRange, userId: string) {
+  const range = { since: r.start, until: r.until, userId };
+  const [s, models, budgets, findings] = await Promise.all([
+    spend(ctx, r, { userId }),
+    ctx.store.aggregate('model', range, { timeZone: ctx.timeZone }),
+    budgetsView(ctx, (kind, id) => kind === 'user' && id === userId, { at: Math.min(ctx.now, r.end - 1), within: { userId } }),
+    findingsView(ctx, r, { userId }, 50),
+  ]);
+  const t = s.totals;
+  const input = t.inputTokens + t.cacheReadTokens;
+  const suggestions: Suggestion[] = digestSuggestions(findings.findings, {
+    costUsd: t.costUsd,
+    requests: t.requests,
+    models: models.map((m) => ({ model: m.key, costUsd: m.costUsd })),
+    cacheShare: input > 0 ? t.cacheReadTokens / input : null,
+  });
+  return {
+    month: r.month,
+    timeZone: ctx.timeZone,
+    user: userId,
+    spend: s,
+    models: mix(models),
+    budgets,
+    findings,
+    outcomes: await outcomes(ctx, r, { userId }, t.costUsd),
+    suggestions,
+  };
+}

@@ -1,0 +1,98 @@
+import {
+  ArcElement,
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  DoughnutController,
+  Filler,
+  Legend,
+  LineController,
+  LineElement,
+  LinearScale,
+  PointElement,
+  Tooltip,
+  type ChartConfiguration,
+} from 'chart.js';
+import { h, usd } from './dom.js';
+
+/**
+ * Charts (Chart.js, bundled). Each canvas keeps its chart as `canvas.ghChart` and shows its numbers in a table
+ * under "Numbers" (for screen readers, for copying, and for the end-to-end tests that check them against the store).
+ */
+Chart.register(ArcElement, BarController, BarElement, CategoryScale, DoughnutController, Filler, Legend, LineController, LineElement, LinearScale, PointElement, Tooltip);
+Chart.defaults.animation = false;
+Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", sans-serif';
+
+const PALETTE = ['#3b6fb6', '#e07b39', '#4f9d69', '#b5527c', '#8c6bb1', '#c9a227', '#5aa5b8', '#7a7a7a'];
+
+export type ChartCanvas = HTMLCanvasElement & { ghChart?: Chart };
+
+function mount(id: string, config: ChartConfiguration, rows: [string, string][], small = false): HTMLElement {
+  const canvas = h('canvas', { 'data-chart': id, role: 'img', 'aria-label': id }) as ChartCanvas;
+  const wrap = h('div', { class: small ? 'chart small' : 'chart' }, canvas);
+  const numbers = h('details', { class: 'numbers' }, h('summary', {}, 'Numbers'), h('table', { 'data-chart-table': id }, h('tbody', {}, rows.map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', { class: 'num' }, v))))));
+  // Drawn once in the document, so the canvas has a size.
+  queueMicrotask(() => {
+    canvas.ghChart = new Chart(canvas, { ...config, options: { responsive: true, maintainAspectRatio: false, ...config.options } });
+  });
+  return h('div', {}, wrap, numbers);
+}
+
+const money = { ticks: { callback: (v: string | number) => usd(Number(v)) } };
+
+/** Spend per day of the month. */
+export function dailySpend(id: string, labels: string[], values: number[]): HTMLElement {
+  return mount(
+    id,
+    { type: 'bar', data: { labels: labels.map((l) => l.slice(5)), datasets: [{ label: 'Spend per day', data: values, backgroundColor: PALETTE[0] }] }, options: { plugins: { legend: { display: false } }, scales: { y: money } } },
+    labels.map((l, i) => [l, usd(values[i])]),
+  );
+}
+
+/** Cumulative spend so far, the projection to the month's end, and the budget as a line. */
+export function forecastChart(id: string, labels: string[], daily: number[], elapsed: number, forecast: { projected: number } | null, budget: number | null): HTMLElement {
+  const cumulative: (number | null)[] = [];
+  let sum = 0;
+  daily.forEach((v, i) => {
+    sum += v;
+    cumulative.push(i < elapsed ? Math.round(sum * 100) / 100 : null);
+  });
+  const spent = elapsed > 0 ? (cumulative[elapsed - 1] ?? 0) : 0;
+  const projection = labels.map((_, i) => {
+    if (forecast === null || i < elapsed - 1) return null;
+    const days = labels.length - elapsed;
+    return days <= 0 ? spent : Math.round((spent + ((forecast.projected - spent) * (i - elapsed + 1)) / days) * 100) / 100;
+  });
+  const datasets: ChartConfiguration<'line'>['data']['datasets'] = [
+    { label: 'Spent so far', data: cumulative, borderColor: PALETTE[0], backgroundColor: 'rgba(59,111,182,0.12)', fill: true, pointRadius: 0 },
+  ];
+  if (forecast !== null) datasets.push({ label: 'Projected', data: projection, borderColor: PALETTE[1], borderDash: [6, 4], pointRadius: 0 });
+  if (budget !== null) datasets.push({ label: 'Budget', data: labels.map(() => budget), borderColor: '#c0392b', borderDash: [2, 3], pointRadius: 0 });
+  const rows: [string, string][] = [['Spent so far', usd(spent)]];
+  if (forecast !== null) rows.push(['Projected at month end', usd(forecast.projected)]);
+  if (budget !== null) rows.push(['Budget', usd(budget)]);
+  return mount(id, { type: 'line', data: { labels: labels.map((l) => l.slice(5)), datasets }, options: { scales: { y: money } } } as ChartConfiguration, rows);
+}
+
+/** Shares of spend (model mix, teams). */
+export function mixChart(id: string, labels: string[], values: number[]): HTMLElement {
+  return mount(
+    id,
+    { type: 'doughnut', data: { labels, datasets: [{ data: values, backgroundColor: labels.map((_, i) => PALETTE[i % PALETTE.length]!) }] }, options: { plugins: { legend: { position: 'right' } } } },
+    labels.map((l, i) => [l, usd(values[i])]),
+    true,
+  );
+}
+
+/** Budget against spent and projected, side by side. */
+export function budgetBars(id: string, budget: number | null, spent: number, projected: number | null): HTMLElement {
+  const labels = ['Budget', 'Spent', 'Projected'];
+  const values = [budget ?? 0, spent, projected ?? 0];
+  return mount(
+    id,
+    { type: 'bar', data: { labels, datasets: [{ label: 'USD', data: values, backgroundColor: ['#9aa4b2', PALETTE[0]!, PALETTE[1]!] }] }, options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: money } } },
+    labels.map((l, i) => [l, budget === null && i === 0 ? 'no budget' : projected === null && i === 2 ? 'n/a' : usd(values[i])]),
+    true,
+  );
+}

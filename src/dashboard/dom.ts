@@ -1,0 +1,44 @@
+/** Tiny DOM helpers: every text goes through textContent, never innerHTML. */
+type Child = Node | string | number | null | undefined | false;
+
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | boolean | ((e: Event) => void) | undefined> = {},
+  ...children: (Child | Child[])[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === false) continue;
+    if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(typeof c === 'string' || typeof c === 'number' ? String(c) : c);
+  }
+  return el;
+}
+
+const usdFmt = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const countFmt = new Intl.NumberFormat('en-US');
+
+export const usd = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : usdFmt.format(n));
+export const count = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : countFmt.format(n));
+export const pct = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : `${n}%`);
+export const dateTime = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+
+export function table(head: string[], rows: Child[][], numeric: number[] = []): HTMLTableElement {
+  const cls = (i: number) => (numeric.includes(i) ? 'num' : undefined);
+  return h(
+    'table',
+    {},
+    h('thead', {}, h('tr', {}, head.map((t, i) => h('th', { class: cls(i) }, t)))),
+    h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c, i) => h('td', { class: cls(i) }, c))))),
+  );
+}
+
+export const card = (title: string, ...children: (Child | Child[])[]): HTMLElement => h('section', { class: 'card' }, h('h2', {}, title), ...children);
+export const note = (text: string): HTMLElement => h('p', { class: 'note' }, text);
+export const kpi = (label: string, value: string, sub?: string): HTMLElement =>
+  h('div', { class: 'kpi' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value), sub ? h('div', { class: 'sub' }, sub) : null);

@@ -1,0 +1,109 @@
+import { api, ApiError, type Me } from './api.js';
+import { h } from './dom.js';
+import { budgetsPage, findingsPage, orgPage, teamPage, userPage } from './pages.js';
+
+/** The dashboard's shell: sign-in, navigation by the URL's hash, one page at a time. */
+const app = document.getElementById('app')!;
+const nav = document.getElementById('nav')!;
+const who = document.getElementById('who')!;
+let me: Me | null = null;
+
+function loginForm(message?: string): HTMLElement {
+  const input = h('input', { type: 'password', name: 'key', autocomplete: 'off', placeholder: 'gh_…', 'aria-label': 'Goodhart key', required: true });
+  const form = h('form', { class: 'login card' },
+    h('h1', {}, 'Sign in'),
+    h('p', { class: 'muted' }, 'Use your Goodhart key (the gh_… key your tools use). It is checked once; the browser then keeps only a session cookie.'),
+    message ? h('p', { class: 'error' }, message) : null,
+    input,
+    h('button', { class: 'primary', type: 'submit' }, 'Sign in'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      me = await api<Me>('/api/session', { method: 'POST', body: { key: input.value } });
+      location.hash = home(me);
+      await render();
+    } catch (err) {
+      app.replaceChildren(loginForm(err instanceof Error ? err.message : String(err)));
+    }
+  });
+  return form;
+}
+
+function home(m: Me): string {
+  if (m.can.org) return '#/org';
+  if (m.user !== null) return '#/me';
+  return m.can.teams[0] ? `#/teams/${m.can.teams[0]}` : '#/findings';
+}
+
+function renderNav(m: Me, route: string): void {
+  const link = (href: string, text: string) => h('a', { href, class: route === href || route.startsWith(`${href}/`) ? 'active' : undefined }, text);
+  nav.replaceChildren(
+    ...(m.can.org ? [link('#/org', 'Organisation')] : []),
+    ...m.can.teams.slice(0, 8).map((t) => link(`#/teams/${encodeURIComponent(t)}`, `Team ${t}`)),
+    ...(m.user !== null ? [link('#/me', 'My usage')] : []),
+    link('#/findings', 'Findings'),
+    link('#/budgets', 'Budgets & access'),
+  );
+  const out = h('button', { onclick: signOut }, 'Sign out');
+  who.replaceChildren(h('span', {}, `${m.user ?? m.actor} · ${m.role}`), out);
+}
+
+async function signOut(): Promise<void> {
+  await api('/api/session', { method: 'DELETE' }).catch(() => undefined);
+  me = null;
+  nav.replaceChildren();
+  who.replaceChildren();
+  location.hash = '#/login';
+  app.replaceChildren(loginForm());
+}
+
+async function page(route: string, m: Me): Promise<HTMLElement> {
+  const [, section, arg] = route.split('/');
+  const month = new URLSearchParams(location.hash.split('?')[1] ?? '').get('month') ?? undefined;
+  switch (section) {
+    case 'org':
+      return orgPage(month);
+    case 'teams':
+      return teamPage(decodeURIComponent(arg ?? ''), month);
+    case 'users':
+      return userPage(decodeURIComponent(arg ?? ''), month);
+    case 'me':
+      return userPage('me', month);
+    case 'findings':
+      return findingsPage(month);
+    case 'budgets':
+      return budgetsPage(m, () => void render());
+    default:
+      location.hash = home(m);
+      return h('p', { class: 'muted' }, 'Loading…');
+  }
+}
+
+async function render(): Promise<void> {
+  if (me === null) {
+    try {
+      me = await api<Me>('/api/me');
+    } catch {
+      nav.replaceChildren();
+      who.replaceChildren();
+      app.replaceChildren(loginForm());
+      return;
+    }
+  }
+  const route = (location.hash || home(me)).split('?')[0]!;
+  renderNav(me, route);
+  try {
+    app.replaceChildren(await page(route, me));
+    app.dataset['page'] = route;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      me = null;
+      app.replaceChildren(loginForm('Your session ended. Sign in again.'));
+      return;
+    }
+    app.replaceChildren(h('p', { class: 'error', 'data-status': err instanceof ApiError ? String(err.status) : '' }, err instanceof Error ? err.message : String(err)));
+  }
+}
+
+window.addEventListener('hashchange', () => void render());
+void render();

@@ -1,0 +1,141 @@
+import { api, type Me } from './api.js';
+import { budgetBars, dailySpend, forecastChart, mixChart } from './charts.js';
+import { card, count, dateTime, h, kpi, note, pct, table, usd } from './dom.js';
+
+/** One function per page: fetch the page's data from /api, build its elements. Types mirror the server's views. */
+
+interface Totals { requests: number; costUsd: number; inputTokens: number; cacheReadTokens: number; outputTokens: number; unpricedRequests: number }
+interface Spend { totals: Totals; daily: { labels: string[]; values: number[] }; elapsedDays: number; forecast: { projected: number; low: number; high: number } | null }
+interface Mix { key: string; requests: number; costUsd: number }
+interface Budget { budget: string; scope: string; unit: 'usd' | 'tokens'; period: string; amount: number; spent: number | null; usedPercent: number | null; projection: { projected: number; exhaustionDate: string | null; method: string } | null; note: string | null }
+interface Finding { id: string; rule: string; subject: { kind: string; id: string }; userId: string | null; teamId: string | null; start: number; end: number; wastedUsd: number; confidence: number; summary: string; suggestion: string; wasteMethod: string; evidence: { counts: Record<string, number>; ratios: Record<string, number>; requestIds: string[] } }
+interface Findings { available: boolean; note: string | null; findings: Finding[]; wastedUsd: number }
+interface Outcomes { available: boolean; note: string | null; totals: { commits: number; pullRequests: number; linesAdded: number } | null; cost: { perCommit: number | null; perPullRequest: number | null; perKiloLine: number | null } | null }
+interface AccessRequest { id: string; userId: string; teamId: string | null; tier: string | null; model: string | null; justification: string; hours: number; status: string; createdAt: number; decidedBy: string | null }
+
+const q = (month: string | undefined): string => (month ? `?month=${encodeURIComponent(month)}` : '');
+const amount = (b: Budget, n: number | null): string => (b.unit === 'usd' ? usd(n) : `${count(n === null ? null : Math.round(n))} tokens`);
+const status = (b: Budget): HTMLElement => {
+  const used = b.usedPercent ?? 0;
+  const projected = b.projection ? (b.projection.projected / b.amount) * 100 : used;
+  const cls = used >= 100 ? 'bad' : projected >= 100 ? 'warn' : 'ok';
+  return h('span', { class: `pill ${cls}` }, used >= 100 ? 'over' : projected >= 100 ? 'will run out' : 'on track');
+};
+
+function kpis(s: Spend, extra: HTMLElement[] = []): HTMLElement {
+  const t = s.totals;
+  return h('div', { class: 'kpis' },
+    kpi('Spend this month', usd(t.costUsd), `${count(t.requests)} requests`),
+    kpi('Projected at month end', s.forecast ? usd(s.forecast.projected) : 'month over', s.forecast ? `${usd(s.forecast.low)} – ${usd(s.forecast.high)}` : undefined),
+    kpi('Tokens', count(t.inputTokens + t.cacheReadTokens + t.outputTokens), `${count(t.cacheReadTokens)} from cache`),
+    ...extra);
+}
+
+export function budgetsTable(budgets: Budget[]): HTMLElement {
+  if (budgets.length === 0) return note('No budget applies here.');
+  return table(['Budget', 'Scope', 'Period', 'Amount', 'Spent', 'Used', 'Projected', 'Runs out', ''],
+    budgets.map((b) => [b.budget, b.scope, b.period, amount(b, b.amount), amount(b, b.spent), pct(b.usedPercent), b.projection ? amount(b, b.projection.projected) : 'n/a', b.projection?.exhaustionDate ?? '—', b.note ? h('span', { class: 'muted', title: b.note }, 'ⓘ') : status(b)]),
+    [3, 4, 5, 6]);
+}
+
+export function findingsList(f: Findings, showWho: boolean): HTMLElement {
+  if (!f.available || f.findings.length === 0) return note(f.note ?? 'No findings.');
+  return h('div', {},
+    h('p', { class: 'muted', 'data-findings': String(f.findings.length) }, `${f.findings.length} finding${f.findings.length === 1 ? '' : 's'}, ${usd(f.wastedUsd)} estimated avoidable.`),
+    table(['When', 'Rule', ...(showWho ? ['Who'] : []), 'Avoidable', 'What happened', 'Evidence'],
+      f.findings.map((x) => [
+        dateTime(x.start), x.rule, ...(showWho ? [x.userId ?? `${x.subject.kind} ${x.subject.id}`] : []), usd(x.wastedUsd),
+        h('div', {}, x.summary, h('div', { class: 'muted' }, `→ ${x.suggestion}`)),
+        h('div', { class: 'evidence' },
+          Object.entries({ ...x.evidence.counts, ...x.evidence.ratios }).map(([k, v]) => h('div', {}, `${k}: ${Number.isInteger(v) ? v : v.toFixed(2)}`)),
+          h('div', {}, `confidence ${x.confidence.toFixed(2)}; ${x.wasteMethod}`),
+          x.evidence.requestIds.length > 0 ? h('div', { title: x.evidence.requestIds.join('\n') }, `${x.evidence.requestIds.length} request ids`) : null),
+      ]), [showWho ? 3 : 2]));
+}
+
+function outcomesCard(o: Outcomes): HTMLElement {
+  if (!o.available || o.totals === null || o.cost === null) return card('Outcomes', note(o.note ?? 'No outcomes recorded.'));
+  return card('Outcomes', table(['Outcome', 'Count', 'Cost each'], [
+    ['Commits', count(o.totals.commits), usd(o.cost.perCommit)],
+    ['Pull requests', count(o.totals.pullRequests), usd(o.cost.perPullRequest)],
+    ['Lines added (per 1,000)', count(o.totals.linesAdded), usd(o.cost.perKiloLine)],
+  ], [1, 2]));
+}
+
+export async function orgPage(month?: string): Promise<HTMLElement> {
+  const d = await api<{ month: string; spend: Spend; teams: Mix[]; models: Mix[]; budgets: Budget[] }>(`/api/org${q(month)}`);
+  const orgBudget = d.budgets.find((b) => b.scope === 'org' && b.unit === 'usd' && b.period === 'month');
+  return h('div', {},
+    h('h1', {}, `Organisation, ${d.month}`),
+    kpis(d.spend, orgBudget ? [kpi('Org budget', usd(orgBudget.amount), `${pct(orgBudget.usedPercent)} used`)] : []),
+    h('div', { class: 'grid' },
+      card('Spend per day', dailySpend('org-daily', d.spend.daily.labels, d.spend.daily.values)),
+      card('Forecast against budget', forecastChart('org-forecast', d.spend.daily.labels, d.spend.daily.values, d.spend.elapsedDays, d.spend.forecast, orgBudget?.amount ?? null),
+        orgBudget ? null : note('No monthly org budget in USD is configured: the projection is shown without one.'))),
+    h('div', { class: 'grid' },
+      card('Spend by team', d.teams.length ? table(['Team', 'Requests', 'Spend'], d.teams.map((t) => [t.key === '(none)' ? t.key : h('a', { href: `#/teams/${encodeURIComponent(t.key)}` }, t.key), count(t.requests), usd(t.costUsd)]), [1, 2]) : note('No usage this month.')),
+      card('Model mix', d.models.length ? mixChart('org-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd)) : note('No usage this month.'))),
+    card('Org budgets', budgetsTable(d.budgets)));
+}
+
+export async function teamPage(team: string, month?: string): Promise<HTMLElement> {
+  const d = await api<{ month: string; detail: boolean; spend: Spend; models: Mix[]; users: Mix[] | null; budgets: Budget[]; findings: Findings | null; outcomes: Outcomes }>(`/api/teams/${encodeURIComponent(team)}${q(month)}`);
+  const tb = d.budgets.find((b) => b.scope === `team:${team}` && b.unit === 'usd');
+  return h('div', {},
+    h('h1', {}, `Team ${team}, ${d.month}`),
+    kpis(d.spend),
+    h('div', { class: 'grid' },
+      card('Budget, spend and forecast', budgetBars('team-budget', tb?.amount ?? null, d.spend.totals.costUsd, tb?.projection?.projected ?? d.spend.forecast?.projected ?? null), tb ? null : note('No USD budget for this team.')),
+      card('Model mix', d.models.length ? mixChart('team-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd)) : note('No usage this month.'))),
+    card('Spend per day', dailySpend('team-daily', d.spend.daily.labels, d.spend.daily.values)),
+    d.users ? card('People', table(['Person', 'Requests', 'Spend'], d.users.map((u) => [u.key === '(none)' ? u.key : h('a', { href: `#/users/${encodeURIComponent(u.key)}` }, u.key), count(u.requests), usd(u.costUsd)]), [1, 2]))
+      : card('People', note('Per-person figures are for the team lead, finance and admins; you see the team’s totals.')),
+    card('Budgets', budgetsTable(d.budgets)),
+    d.findings ? card('Findings', findingsList(d.findings, true)) : null,
+    outcomesCard(d.outcomes));
+}
+
+export async function userPage(user: string, month?: string): Promise<HTMLElement> {
+  const d = await api<{ month: string; user: string; spend: Spend; models: Mix[]; budgets: Budget[]; findings: Findings; outcomes: Outcomes; suggestions: { text: string }[] }>(`/api/users/${encodeURIComponent(user)}${q(month)}`);
+  return h('div', {},
+    h('h1', {}, `${user === 'me' ? 'My usage' : `Usage of ${d.user}`}, ${d.month}`),
+    kpis(d.spend),
+    h('div', { class: 'grid' },
+      card('Spend per day', dailySpend('user-daily', d.spend.daily.labels, d.spend.daily.values)),
+      card('Model mix', d.models.length ? mixChart('user-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd)) : note('No usage this month.'))),
+    card('Suggestions', h('ol', {}, d.suggestions.map((s) => h('li', {}, s.text)))),
+    card('Budgets', budgetsTable(d.budgets)),
+    card('Findings', findingsList(d.findings, false)),
+    outcomesCard(d.outcomes));
+}
+
+export async function findingsPage(month?: string): Promise<HTMLElement> {
+  const f = await api<Findings>(`/api/findings${q(month)}`);
+  return h('div', {}, h('h1', {}, 'Findings'), card('Waste findings you may see, largest first', findingsList(f, true)));
+}
+
+export async function budgetsPage(me: Me, rerender: () => void): Promise<HTMLElement> {
+  const [budgets, access] = await Promise.all([
+    api<{ data: Budget[] }>('/api/budgets'),
+    api<{ available: boolean; data: AccessRequest[] }>('/api/access-requests'),
+  ]);
+  const decide = (id: string, decision: 'approve' | 'deny') => async () => {
+    try {
+      await api(`/api/access-requests/${id}/${decision}`, { method: 'POST', body: {} });
+      rerender();
+    } catch (err) {
+      alert(err instanceof Error ? err.message : String(err));
+    }
+  };
+  const rows = access.data.map((r) => [
+    r.id, r.userId, r.teamId ?? '—', r.tier ?? r.model ?? '', r.justification, `${r.hours} h`, h('span', { class: 'pill', 'data-status': r.status }, r.status),
+    me.can.approve && r.status === 'pending' && r.userId !== me.user
+      ? h('span', {}, h('button', { class: 'primary', 'data-approve': r.id, onclick: decide(r.id, 'approve') }, 'Approve'), ' ', h('button', { class: 'danger', 'data-deny': r.id, onclick: decide(r.id, 'deny') }, 'Deny'))
+      : r.decidedBy ?? '',
+  ]);
+  return h('div', {},
+    h('h1', {}, 'Budgets and access'),
+    card('Budgets', budgetsTable(budgets.data)),
+    card('Access requests', !access.available ? note('Access requests need governance configured on this gateway.')
+      : rows.length === 0 ? note('No access requests.') : table(['Id', 'Person', 'Team', 'Asks for', 'Why', 'For', 'Status', ''], rows)));
+}

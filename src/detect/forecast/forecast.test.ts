@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { forecastSpend, normalQuantile } from './index.js';
+
+describe('forecastSpend', () => {
+  it('projects a steady rate exactly, with a narrow interval', () => {
+    const f = forecastSpend({ daily: Array(10).fill(100), periodDays: 30, amount: 5_000 });
+    expect(f.spent).toBe(1_000);
+    expect(f.projected).toBeCloseTo(3_000, 6);
+    expect(f.high - f.low).toBeLessThan(1e-6);
+    expect(f.alert).toBe(false);
+    expect(f.exhaustion.day).toBeNull();
+  });
+
+  it('finds the exhaustion day and alerts when the upper projection crosses the budget', () => {
+    const daily = [90, 110, 100, 95, 105, 100, 100, 98, 102, 100];
+    const f = forecastSpend({ daily, periodDays: 30, amount: 2_500 });
+    expect(f.projected).toBeCloseTo(3_000, 0);
+    expect(f.alert).toBe(true);
+    // 1,000 spent after 10 days at ~100/day: 2,500 is reached around day 25.
+    expect(f.exhaustion.day!).toBeCloseTo(25, 0);
+    expect(f.exhaustion.earliest!).toBeLessThanOrEqual(f.exhaustion.day!);
+    expect(f.exhaustion.latest!).toBeGreaterThanOrEqual(f.exhaustion.day!);
+  });
+
+  it('widens the interval with noisy spend and uses history at the start of a period', () => {
+    const noisy = forecastSpend({ daily: [0, 300, 0, 250, 20], periodDays: 30, amount: 10_000 });
+    expect(noisy.high - noisy.low).toBeGreaterThan(1_000);
+    const fresh = forecastSpend({ daily: [50], lastDayFraction: 0.5, periodDays: 31, amount: 2_000, history: Array(14).fill(80) });
+    expect(fresh.dailyRate).toBe(80);
+    expect(fresh.projected).toBeCloseTo(50 + 80 * 30.5, 6);
+  });
+
+  it('reports an exhausted budget as exhausted now', () => {
+    const f = forecastSpend({ daily: [600, 600], periodDays: 7, amount: 1_000 });
+    expect(f.exhaustion.day).toBe(2);
+    expect(f.alert).toBe(true);
+  });
+
+  it('uses correct normal quantiles', () => {
+    expect(normalQuantile(0.9)).toBeCloseTo(1.2816, 4);
+    expect(normalQuantile(0.975)).toBeCloseTo(1.96, 3);
+    expect(normalQuantile(0.5)).toBeCloseTo(0, 9);
+  });
+});

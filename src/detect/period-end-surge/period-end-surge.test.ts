@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import type { DetectInput, OutcomeInput } from '../types.js';
+import { DAY, HOUR, prompt, run, step } from '../testing.js';
+
+/** September 2026: baseline from Monday the 7th; the month closes after Wednesday the 30th. */
+const SEP7 = Date.UTC(2026, 8, 7);
+const WINDOW = [28, 29, 30].map((d) => Date.UTC(2026, 8, d));
+
+/** One day's usage: `prompts` typed prompts and `steps` agent steps of `tokens` input tokens each, $0.01 per 1k tokens. */
+function day(at: number, prompts: number, steps: number, tokens = 20_000): DetectInput[] {
+  const out: DetectInput[] = [];
+  for (let i = 0; i < prompts; i++) {
+    out.push(prompt(`task ${at / DAY}-${i}: update the ${['ledger', 'queue', 'router'][i % 3]} handler and its tests`, { startedAt: at + 9 * HOUR + i * 20 * 60_000, sessionId: `s${at}-${i}`, inputTokens: tokens, costUsd: tokens / 100_000 }));
+  }
+  for (let i = 0; i < steps; i++) {
+    out.push(step(`Edit {"n":${i}}`, `ok ${at}-${i}`, { startedAt: at + 9 * HOUR + i * 90_000 + 30_000, sessionId: `s${at}-0`, inputTokens: tokens, costUsd: tokens / 100_000 }));
+  }
+  return out;
+}
+
+function baseline(): DetectInput[] {
+  const out: DetectInput[] = [];
+  for (let d = 0; d < 21; d++) if (d % 7 < 5) out.push(...day(SEP7 + d * DAY, 8, 40));
+  return out;
+}
+
+const commits = (at: number, n: number): OutcomeInput => ({ userId: 'alice', at: at + 17 * HOUR, kind: 'commit', count: n });
+
+describe('period-end-surge', () => {
+  it('flags usage pumped in the last days of the month with no more prompts', () => {
+    const surge = WINDOW.flatMap((d) => day(d, 8, 240, 60_000));
+    const findings = run('period-end-surge', [...baseline(), ...surge]);
+    expect(findings).toHaveLength(1);
+    const f = findings[0]!;
+    expect(f.evidence.ratios['dailyTokenRatio']).toBeGreaterThan(10);
+    expect(f.summary).toContain('2026-10-01');
+    expect(f.wastedUsd).toBeGreaterThan(100);
+  });
+
+  it('does not flag a crunch: three times the usage with three times the prompts', () => {
+    const crunch = WINDOW.flatMap((d) => day(d, 24, 120));
+    expect(run('period-end-surge', [...baseline(), ...crunch])).toEqual([]);
+  });
+
+  it('does not flag long autonomous runs that ship: outcomes rose with usage', () => {
+    const base = baseline();
+    const baseOutcomes = Array.from({ length: 21 }, (_, d) => d).filter((d) => d % 7 < 5).map((d) => commits(SEP7 + d * DAY, 3));
+    const surge = WINDOW.flatMap((d) => day(d, 8, 240, 60_000));
+    const shipped = WINDOW.map((d) => commits(d, 40));
+    expect(run('period-end-surge', [...base, ...surge], {}, [...baseOutcomes, ...shipped])).toEqual([]);
+    // The same surge without the extra outcomes is flagged.
+    expect(run('period-end-surge', [...base, ...surge], {}, [...baseOutcomes, ...WINDOW.map((d) => commits(d, 3))])).toHaveLength(1);
+  });
+
+  it('does not flag one big day (a spend anomaly, not a pattern)', () => {
+    const one = [...day(WINDOW[0]!, 8, 40), ...day(WINDOW[1]!, 8, 400, 60_000), ...day(WINDOW[2]!, 8, 40)];
+    expect(run('period-end-surge', [...baseline(), ...one])).toEqual([]);
+  });
+});

@@ -1,0 +1,74 @@
+import Table from 'cli-table3';
+import { formatCount } from '../report/format.js';
+import type { RepoImportSummary } from './git/import.js';
+import type { EfficiencyRow } from './metrics.js';
+import type { OutcomeView } from './view.js';
+
+/** Terminal output for outcomes: the efficiency view and import summaries. No colours (same in a pipe and a test). */
+
+const money = (n: number | null): string => (n === null ? '–' : n >= 100 ? `$${n.toFixed(0)}` : `$${n.toFixed(2)}`);
+const pct = (n: number | null): string => (n === null ? '–' : `${Math.round(n * 100)}%`);
+const compact = (n: number | null): string =>
+  n === null ? '–' : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(0)}k` : n.toFixed(0);
+
+function trendCell(r: EfficiencyRow): string {
+  const { change, direction } = r.trend;
+  if (change === null) return '–';
+  const arrow = direction === 'improving' ? '↓' : direction === 'worsening' ? '↑' : '→';
+  return `${arrow} ${change > 0 ? '+' : ''}${Math.round(change * 100)}%`;
+}
+
+export function formatEfficiencyTable(rows: readonly EfficiencyRow[], label = 'Team'): string {
+  const table = new Table({
+    head: [label, 'Spend', 'Commits', 'PRs', 'Tickets', 'Deploys', 'Cost/outcome', 'Cost/PR', 'Tokens/outcome', 'Linked', 'AI co-auth.', 'r(spend,out)', 'Trend'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    style: { head: [], border: [], compact: true },
+  });
+  for (const r of rows) {
+    table.push([
+      r.subject.kind === 'org' ? 'Organisation' : r.subject.id,
+      money(r.spendUsd),
+      formatCount(r.outcomes.commits),
+      formatCount(r.outcomes.mergedPrs),
+      formatCount(r.outcomes.tickets),
+      formatCount(r.outcomes.deployments),
+      money(r.costPerOutcome),
+      money(r.costPerMergedPr),
+      compact(r.tokensPerOutcome),
+      pct(r.linkedShare),
+      pct(r.aiCoAuthoredShare),
+      r.spendOutcomeCorrelation === null ? '–' : r.spendOutcomeCorrelation.toFixed(2),
+      trendCell(r),
+    ]);
+  }
+  return table.toString();
+}
+
+export function formatView(view: OutcomeView): string {
+  const period = `${new Date(view.since).toISOString().slice(0, 10)} – ${new Date(view.until - 1).toISOString().slice(0, 10)}`;
+  const who = view.viewer.role === 'person' ? `your outcomes (${view.viewer.userId})` : view.viewer.role === 'lead' ? `team ${view.viewer.teamId}` : 'every team';
+  const lines = [`Outcomes, ${who}, ${period} (UTC weeks). Cost per outcome = all AI spend / outcomes; Trend = cost per outcome, later weeks vs earlier.`];
+  if (view.rows.length === 0) lines.push('No spend and no outcomes in this period.');
+  else lines.push(formatEfficiencyTable(view.rows, view.viewer.role === 'person' ? 'Person' : 'Team'));
+  if (view.reverted > 0) lines.push(`${view.reverted} change(s) reverted within the revert window are not counted.`);
+  for (const q of view.questions) lines.push(`? ${q.summary}\n  ${q.suggestion}`);
+  const open = Object.entries(view.openQuestions).filter(([, n]) => n > 0);
+  if (open.length > 0) lines.push(`Open questions (weeks of large spend with nothing linked; shown to each person): ${open.map(([t, n]) => `${t} ${n}`).join(', ')}.`);
+  return lines.join('\n');
+}
+
+export function formatImportSummary(rows: readonly RepoImportSummary[]): string {
+  return rows
+    .map((r) => {
+      const head = `${r.repo}${r.projectId !== null ? ` (project ${r.projectId})` : ''}: ${r.incremental ? 'new commits only' : 'full history'}`;
+      const body = `  ${formatCount(r.commits)} commits (${formatCount(r.aiCoAuthored)} AI co-authored, ${formatCount(r.reverts)} reverts), ${formatCount(r.prMerges)} merged pull requests, ${formatCount(r.syncMerges)} other merges; ${formatCount(r.inserted)} new outcome(s) stored.`;
+      const extra = [
+        r.skippedRecords > 0 ? `  ${r.skippedRecords} unreadable log record(s) skipped.` : '',
+        r.unmappedAuthors.length > 0
+          ? `  ${r.unmappedAuthors.length} author(s) map to no person, kept under their email: ${r.unmappedAuthors.slice(0, 5).join(', ')}${r.unmappedAuthors.length > 5 ? '…' : ''}. Add them to outcomes.people.`
+          : '',
+      ].filter((l) => l !== '');
+      return [head, body, ...extra].join('\n');
+    })
+    .join('\n');
+}

@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway, type Gateway } from '../gateway/server.js';
+import { newKey } from '../keys/keys.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { outcomeIds } from './ids.js';
+import { testConfig } from './testing.js';
+import { signGithub } from './webhooks/verify.js';
+
+/**
+ * The receivers through the real gateway (fastify in-process, SQLite): payloads in GitHub's and GitLab's
+ * documented shapes (fixtures/), signed as GitHub signs them, and forged ones refused.
+ */
+const GH_SECRET = 'gh-webhook-secret-0123456789abcdef';
+const GL_TOKEN = 'gl-webhook-token-0123456789abcdef';
+const fixture = (name: string): Buffer => readFileSync(new URL(`./webhooks/fixtures/${name}`, import.meta.url));
+
+const config = testConfig({
+  users: [{ id: 'ann', team: 'core' }, { id: 'bob', team: 'core' }, { id: 'dana', team: 'api' }, { id: 'ci-bot' }],
+  outcomes: {
+    people: [
+      { user: 'ann', emails: ['ann@acme.com'], logins: ['ann-gh'] },
+      { user: 'bob', logins: ['bob-gh'] },
+      { user: 'dana', emails: ['dana@acme.com'] },
+    ],
+    trustedPosters: ['ci-bot'],
+    webhooks: { github: { secrets: ['an-older-secret-being-rotated-out', GH_SECRET] }, gitlab: { tokens: [GL_TOKEN] } },
+  },
+});
+
+describe('outcome receivers', () => {
+  let store: SqliteStore;
+  let gateway: Gateway;
+  let annKey: string;
+  let botKey: string;
+
+  beforeAll(async () => {
+    store = new SqliteStore(':memory:');
+    gateway = await createGateway({ config, store, now: () => Date.parse('2026-03-11T00:00:00Z') });
+    const ann = newKey({ userId: 'ann', teamId: 'core', projectId: null });
+    const bot = newKey({ userId: 'ci-bot', teamId: null, projectId: null });
+    await store.createKey(ann.record);
+    await store.createKey(bot.record);
+    await gateway.keys.refresh();
+    annKey = ann.key;
+    botKey = bot.key;
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+    await store.close();
+  });
+
+  const github = (event: string, body: Buffer, signature = signGithub(body, GH_SECRET), contentType = 'application/json') =>
+    gateway.app.inject({
+      method: 'POST',
+      url: '/v1/outcomes/github',
+      headers: { 'content-type': contentType, 'x-github-event': event, 'x-github-delivery': 'd-1', 'x-hub-signature-256': signature },
+      payload: body,
+    });
+
+  it('records a merged pull request from a signed GitHub delivery, once', async () => {
+    const body = fixture('github-pull_request-closed.json');
+    const res = await github('pull_request', body);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ received: 1, inserted: 1 });
+    expect((await github('pull_request', body)).json()).toEqual({ received: 1, inserted: 0 });
+    const [pr] = await store.listOutcomes({ kind: 'pull_request_merged' });
+    expect(pr).toMatchObject({
+      id: outcomeIds.pullRequest('github.com/acme/app', 42), userId: 'ann', teamId: 'core', repo: 'github.com/acme/app', projectId: 'app',
+      source: 'github', at: Date.parse('2026-03-10T16:03:10Z'), branch: 'feature/proj-123-rate-limit', prNumber: 42,
+      sha: '9f1c2a7e4b6d8f0a1c3e5b7d9f1a3c5e7b9d1f3a', linesAdded: 120, linesRemoved: 14, filesChanged: 5, aiCoAuthored: true, aiTools: ['claude'],
+    });
+    expect(pr?.tickets?.sort()).toEqual(['PROJ-123', 'github.com/acme/app#17']);
+  });
+
+  it('refuses forged, missing and replayed-with-another-body signatures (401), storing nothing', async () => {
+    const body = fixture('github-pull_request-closed.json');
+    const forged = Buffer.from(body.toString('utf8').replace('"number": 42', '"number": 43'));
+    const cases = [
+      await github('pull_request', forged, signGithub(forged, 'not-the-secret-at-all-0000')),
+      await github('pull_request', forged, signGithub(body, GH_SECRET)),
+      await github('pull_request', forged, ''),
+      await github('pull_request', forged, 'sha1=' + 'a'.repeat(40)),
+    ];
+    for (const res of cases) {
+      expect(res.statusCode).toBe(401);
+      expect(res.json().error.message).toMatch(/X-Hub-Signature-256/);
+    }
+    expect(await store.listOutcomes({ kind: 'pull_request_merged' })).toHaveLength(1);
+  });
+
+  it('records pushed commits, successful deployments and completed issues; ignores the rest', async () => {
+    expect((await github('push', fixture('github-push.json'))).json()).toEqual({ received: 2, inserted: 2 });
+    const commits = await store.listOutcomes({ kind: 'commit' });
+    expect(commits.map((c) => [c.sha?.slice(0, 7), c.at, c.branch, c.filesChanged, c.aiCoAuthored, c.userId])).toEqual([
+      ['3c5e7b9', Date.parse('2026-03-09T09:15:00Z'), 'feature/proj-123-rate-limit', 3, true, 'ann'],
+      ['5e7b9d1', Date.parse('2026-03-09T10:40:00Z'), 'feature/proj-123-rate-limit', 1, false, 'ann'],
+    ]);
+    expect((await github('deployment_status', fixture('github-deployment_status.json'))).json()).toEqual({ received: 1, inserted: 1 });
+    expect((await store.listOutcomes({ kind: 'deployment' }))[0]).toMatchObject({ userId: 'bob', attrs: { environment: 'production' }, sha: '9f1c2a7e4b6d8f0a1c3e5b7d9f1a3c5e7b9d1f3a' });
+    expect((await github('issues', fixture('github-issues-closed.json'))).json()).toEqual({ received: 1, inserted: 1 });
+    expect((await store.listOutcomes({ kind: 'ticket_closed' }))[0]).toMatchObject({ userId: 'ann', tickets: ['github.com/acme/app#17'] });
+    const ping = Buffer.from(JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 }));
+    expect((await github('ping', ping)).json()).toEqual({ received: 0, inserted: 0, ignored: 'event ping' });
+  });
+
+  it('accepts GitHub\'s form-encoded deliveries', async () => {
+    const json = JSON.parse(fixture('github-pull_request-closed.json').toString('utf8')) as { number: number; pull_request: { number: number } };
+    json.number = 44;
+    json.pull_request.number = 44;
+    const body = Buffer.from(`payload=${encodeURIComponent(JSON.stringify(json))}`);
+    const res = await github('pull_request', body, signGithub(body, GH_SECRET), 'application/x-www-form-urlencoded');
+    expect(res.json()).toEqual({ received: 1, inserted: 1 });
+  });
+
+  it('records a merged GitLab merge request with the right token, refuses a wrong one', async () => {
+    const body = fixture('gitlab-merge_request-merge.json');
+    const send = (token: string) =>
+      gateway.app.inject({ method: 'POST', url: '/v1/outcomes/gitlab', headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Merge Request Hook', 'x-gitlab-token': token }, payload: body });
+    expect((await send('wrong-token-0123456789abcdef')).statusCode).toBe(401);
+    expect((await send('')).statusCode).toBe(401);
+    const res = await send(GL_TOKEN);
+    expect(res.json()).toEqual({ received: 1, inserted: 1 });
+    const mr = (await store.listOutcomes({ source: 'gitlab' }))[0];
+    expect(mr).toMatchObject({
+      kind: 'pull_request_merged', repo: 'gitlab.com/acme/platform/api', prNumber: 12, branch: 'eng-7-pagination', userId: 'dana', teamId: 'api',
+      at: Date.parse('2026-03-10T15:20:02Z'), sha: 'b6d8f0a1c3e5b7d9f1a3c5e7b9d1f3a9f1c2a7e4',
+    });
+    expect(mr?.tickets?.sort()).toEqual(['ENG-7', 'gitlab.com/acme/platform/api#31']);
+  });
+
+  describe('POST /v1/outcomes', () => {
+    const post = (body: unknown, key?: string) =>
+      gateway.app.inject({ method: 'POST', url: '/v1/outcomes', headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) }, payload: JSON.stringify(body) });
+
+    it('needs a Goodhart key', async () => {
+      expect((await post({ kind: 'ticket_closed', ticket: 'PROJ-1' })).statusCode).toBe(401);
+    });
+
+    it('explains what is wrong with a body (400)', async () => {
+      const res = await post({ kind: 'commit', repo: 'github.com/acme/app' }, annKey);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.message).toBe('Invalid outcome: (body): a commit needs repo and sha. See README "Outcomes" for the fields.');
+      const bad = await post({ outcomes: [{ kind: 'custom', externalId: 'x' }, { kind: 'shipped', at: 'yesterday' }] }, annKey);
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error.message).toMatch(/outcomes\.1\.kind: .*outcomes\.1\.at/);
+    });
+
+    it('records for the key owner; only trusted posters record for others', async () => {
+      const res = await post({ kind: 'ticket_closed', ticket: 'PROJ-9', at: '2026-03-10T12:00:00Z' }, annKey);
+      expect(res.json()).toEqual({ received: 1, inserted: 1 });
+      expect((await store.listOutcomes({ source: 'api' }))[0]).toMatchObject({ userId: 'ann', teamId: 'core', tickets: ['PROJ-9'], attrs: { postedBy: 'ann' } });
+      const forOthers = await post({ kind: 'ticket_closed', ticket: 'PROJ-10', user: 'bob' }, annKey);
+      expect(forOthers.statusCode).toBe(403);
+      expect(forOthers.json().error.message).toMatch(/trustedPosters/);
+      const batch = await post({ outcomes: [{ kind: 'ticket_closed', ticket: 'PROJ-10', user: 'bob' }, { kind: 'custom', externalId: 'design-doc-4', user: 'dana', count: 2 }] }, botKey);
+      expect(batch.json()).toEqual({ received: 2, inserted: 2 });
+      const custom = (await store.listOutcomes({ kind: 'custom' }))[0];
+      expect(custom).toMatchObject({ userId: 'dana', teamId: 'api', count: 2, attrs: { postedBy: 'ci-bot' } });
+    });
+  });
+
+  it('answers 404 with what to configure when a receiver is not set up', async () => {
+    const bare = new SqliteStore(':memory:');
+    const g = await createGateway({ config: testConfig({}), store: bare });
+    const res = await g.app.inject({ method: 'POST', url: '/v1/outcomes/github', headers: { 'x-github-event': 'ping' }, payload: '{}' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.message).toMatch(/outcomes\.webhooks\.github\.secrets/);
+    await g.close();
+    await bare.close();
+  });
+});

@@ -1,0 +1,56 @@
+import { MINUTE, type RateLine, type RateRefusal, type RateState } from '../rate-limit.js';
+import { redisUnavailable, type SharedRedis } from './connection.js';
+import { RATE_ADMIT, RATE_SETTLE, Script } from './scripts.js';
+
+/**
+ * Rate limits shared by replicas: the same sliding-window approximation as the in-memory RateLimiter, on
+ * per-minute keys that expire by themselves. One difference, for robustness: a request's reserved tokens are
+ * counted in the minute it was admitted and corrected there when it settles, instead of being held apart as "in
+ * flight" (a counter of tokens in flight would leak when a replica dies; a minute's key simply expires).
+ */
+
+const admitScript = new Script(RATE_ADMIT);
+const settleScript = new Script(RATE_SETTLE);
+
+export class RedisRateState implements RateState {
+  constructor(
+    private readonly shared: SharedRedis,
+    private readonly url: string,
+  ) {}
+
+  async admit(lines: readonly RateLine[], tokens: number, now: number): Promise<RateRefusal | null> {
+    const args: (string | number)[] = [this.shared.prefix, now, Math.round(tokens), lines.length];
+    for (const l of lines) args.push(l.counter, l.rule.rpm ?? '', l.rule.tpm ?? '');
+    const reply = (await this.run(admitScript, args)) as (string | number)[];
+    if (reply[0] === 0) return null;
+    const line = lines[Number(reply[1]) - 1]!;
+    const what = reply[2] === 1 ? 'rpm' : 'tpm';
+    const minute = Math.floor(now / MINUTE);
+    return {
+      line,
+      what,
+      used: Math.ceil(Number(reply[3])),
+      limit: (what === 'rpm' ? line.rule.rpm : line.rule.tpm) ?? 0,
+      retryAfterS: Math.max(1, Math.ceil(((minute + 1) * MINUTE - now) / 1000)),
+      tooLarge: reply[4] === 1,
+    };
+  }
+
+  async settle(lines: readonly RateLine[], reservedTokens: number, actualTokens: number, _now: number, admittedAt: number): Promise<void> {
+    const delta = Math.round(actualTokens) - Math.round(reservedTokens);
+    const counters = lines.filter((l) => l.rule.tpm !== undefined).map((l) => l.counter);
+    if (delta === 0 || counters.length === 0) return;
+    await this.shared.track(this.run(settleScript, [this.shared.prefix, Math.floor(admittedAt / MINUTE), delta, ...counters]));
+  }
+
+  /** Minute keys expire in Redis. */
+  prune(): void {}
+
+  private async run(script: Script, args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await script.run(this.shared.redis, args);
+    } catch (err) {
+      throw redisUnavailable(this.url, err);
+    }
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The shared budget state, rate limits and alert claims against the machine's real Redis (.ci/run starts it), with
+ * a real SQLite store as the spend history. Two RedisBudgetState objects on two connections stand for two
+ * replicas. Every key is under a prefix of its own, deleted at the end.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../store/open.js';
+import { SqliteGovernanceStore } from '../../store/sqlite/governance-store.js';
+import { makeTestEvent } from '../../store/store-contract.js';
+import type { Store } from '../../store/types.js';
+import { periodWindow } from '../period.js';
+import type { RateLine } from '../rate-limit.js';
+import type { BudgetLine, Reservation } from '../state.js';
+import { RedisBudgetState } from './budget-state.js';
+import { claimAlertInRedis, connectRedis, type SharedRedis } from './connection.js';
+import { RedisRateState } from './rate-state.js';
+
+const URL = process.env['GOODHART_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const PREFIX = `ghtest:${randomBytes(4).toString('hex')}:`;
+const TZ = 'America/New_York';
+const clock = { t: Date.parse('2025-03-12T15:00:00Z') };
+const now = () => clock.t;
+const TTL = 60_000;
+
+let admin: Redis;
+let dir: string;
+let store: Store;
+let history: SqliteGovernanceStore;
+const shared: SharedRedis[] = [];
+
+async function replica(): Promise<RedisBudgetState> {
+  const s = await connectRedis(URL, PREFIX, () => {});
+  shared.push(s);
+  return new RedisBudgetState({ shared: s, url: URL, timeZone: TZ, history, now, reservationTtlMs: TTL });
+}
+
+async function keys(pattern = '*'): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await admin.scan(cursor, 'MATCH', `${PREFIX}${pattern}`, 'COUNT', 1000);
+    cursor = next;
+    out.push(...batch);
+  } while (cursor !== '0');
+  return out;
+}
+
+async function wipe(pattern = '*'): Promise<void> {
+  const found = await keys(pattern);
+  if (found.length > 0) await admin.del(...found);
+}
+
+const line = (scopeKey: string, limit: number, period: 'day' | 'month' = 'day', unit: 'usd' | 'tokens' = 'usd'): BudgetLine => ({
+  instance: `b-${scopeKey}-${period}`,
+  fingerprint: 'f',
+  scopeKey,
+  unit,
+  window: periodWindow(period, now(), TZ),
+  limit,
+});
+
+beforeAll(async () => {
+  admin = new Redis(URL, { lazyConnect: true });
+  try {
+    await admin.connect();
+  } catch (cause) {
+    throw new Error(`Redis is not reachable at ${URL} (${String(cause)}). Start it (as .ci/run does) or set GOODHART_TEST_REDIS_URL.`);
+  }
+  dir = mkdtempSync(join(tmpdir(), 'goodhart-redis-'));
+  store = await openStore(join(dir, 'goodhart.db'));
+  // Today in New York: $1 by alice, $2 by bob (team core). Earlier this month: $4 by alice.
+  await store.insertEvents([
+    makeTestEvent({ startedAt: Date.parse('2025-03-12T05:00:00Z'), userId: 'alice', costUsd: 1, inputTokens: 100, outputTokens: 50 }),
+    makeTestEvent({ startedAt: Date.parse('2025-03-12T09:00:00Z'), userId: 'bob', costUsd: 2 }),
+    makeTestEvent({ startedAt: Date.parse('2025-03-03T12:00:00Z'), userId: 'alice', costUsd: 4 }),
+  ]);
+  history = new SqliteGovernanceStore(join(dir, 'goodhart.db'));
+});
+
+afterAll(async () => {
+  if (admin === undefined) return;
+  await wipe();
+  await Promise.all(shared.map((s) => s.close()));
+  await admin.quit();
+  await history?.close();
+  await store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('RedisBudgetState', () => {
+  it('starts each window from the spend in the store, and re-seeding never counts it twice', async () => {
+    const [a, b] = [await replica(), await replica()];
+    const lines = [line('team:core', 100), line('user:alice', 100, 'month'), line('user:alice', 1000, 'day', 'tokens')];
+    // Both replicas build the same counters at once: one seeds, the other finds the day seeded.
+    const [pa, pb] = await Promise.all([a.peek(lines), b.peek(lines)]);
+    expect(pa).toEqual([{ spent: 3, reserved: 0 }, { spent: 5, reserved: 0 }, { spent: 150, reserved: 0 }]);
+    expect(pb).toEqual(pa);
+    // A settlement is booked once, in every window of every scope it belongs to.
+    const r = await a.reserve(lines, { usd: 0.5, tokens: 60 }, ['org', 'team:core', 'user:alice'], now());
+    expect(r.ok).toBe(true);
+    await a.settle((r as { reservation: Reservation }).reservation, { usd: 0.25, tokens: 40 });
+    expect(await b.peek(lines)).toEqual([{ spent: 3.25, reserved: 0 }, { spent: 5.25, reserved: 0 }, { spent: 190, reserved: 0 }]);
+    // Counters lost: rebuilt from the ledger days (not re-read from the store), same numbers.
+    await wipe('w:*');
+    expect(await b.peek(lines)).toEqual([{ spent: 3.25, reserved: 0 }, { spent: 5.25, reserved: 0 }, { spent: 190, reserved: 0 }]);
+    // Redis emptied, the settled request's event now written: everything re-derived from the store, once.
+    await store.insertEvents([makeTestEvent({ startedAt: now() - 1000, userId: 'alice', costUsd: 0.25, inputTokens: 30, outputTokens: 10 })]);
+    await wipe();
+    const [again, twice] = await Promise.all([a.peek(lines), b.peek(lines)]);
+    expect(again).toEqual([{ spent: 3.25, reserved: 0 }, { spent: 5.25, reserved: 0 }, { spent: 190, reserved: 0 }]);
+    expect(twice).toEqual(again);
+    expect(await a.peek(lines)).toEqual(again);
+  });
+
+  it('reserves all budgets of a request or none, and two replicas together never pass a limit', async () => {
+    const [a, b] = [await replica(), await replica()];
+    const tight = line('team:tight', 10);
+    const roomy = line('user:carol', 1000);
+    const attempts = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? a : b).reserve([roomy, tight], { usd: 0.5, tokens: 0 }, ['team:tight', 'user:carol'], now())),
+    );
+    expect(attempts.filter((o) => o.ok)).toHaveLength(20);
+    const refused = attempts.find((o) => !o.ok);
+    expect(refused).toMatchObject({ ok: false, failed: 1 });
+    // The roomy budget holds only what was admitted: a refusal reserves nothing anywhere.
+    expect(await a.peek([roomy, tight])).toEqual([{ spent: 0, reserved: 10 }, { spent: 0, reserved: 10 }]);
+    expect(a.inFlight() + b.inFlight()).toBe(20);
+    for (const [i, o] of attempts.entries()) if (o.ok) await (i % 2 === 0 ? a : b).settle(o.reservation, { usd: 0.1, tokens: 0 });
+    expect(await b.peek([roomy, tight])).toEqual([{ spent: expect.closeTo(2, 12), reserved: 0 }, { spent: expect.closeTo(2, 12), reserved: 0 }]);
+    expect(a.inFlight() + b.inFlight()).toBe(0);
+  });
+
+  it('releases the reservations of a replica that died once they are older than the upstream timeout', async () => {
+    const [dead, alive] = [await replica(), await replica()];
+    const l = line('user:dora', 1);
+    for (let i = 0; i < 4; i++) expect((await dead.reserve([l], { usd: 0.25, tokens: 0 }, ['user:dora'], now())).ok).toBe(true);
+    expect((await alive.reserve([l], { usd: 0.25, tokens: 0 }, ['user:dora'], now())).ok).toBe(false);
+    clock.t += TTL + 1;
+    const o = await alive.reserve([l], { usd: 0.25, tokens: 0 }, ['user:dora'], now());
+    expect(o.ok).toBe(true);
+    expect(o.snapshots).toEqual([{ spent: 0, reserved: 0.25 }]);
+    // The sweeper releases what no request touches; a late settlement books its spend but releases nothing twice.
+    clock.t += TTL + 1;
+    expect(await alive.expire(now() - TTL)).toBe(1);
+    expect(await alive.peek([l])).toEqual([{ spent: 0, reserved: 0 }]);
+    await alive.settle((o as { reservation: Reservation }).reservation, { usd: 0.2, tokens: 0 });
+    expect(await alive.peek([l])).toEqual([{ spent: 0.2, reserved: 0 }]);
+  });
+
+  it('counts a reservation from when it was made, not from when its request started waiting', async () => {
+    const s = await replica();
+    const l = line('user:fred', 1);
+    // Requests that started almost a TTL ago (they waited near the limit) reserve now: the reservations hold.
+    for (let i = 0; i < 4; i++) expect((await s.reserve([l], { usd: 0.25, tokens: 0 }, ['user:fred'], now() - TTL + 10)).ok).toBe(true);
+    clock.t += 100;
+    expect(await s.reserve([l], { usd: 0.25, tokens: 0 }, ['user:fred'], now())).toMatchObject({ ok: false, snapshots: [{ spent: 0, reserved: 1 }] });
+  });
+});
+
+describe('RedisRateState', () => {
+  it('counts requests per minute across replicas', async () => {
+    const a = new RedisRateState(shared[0]!, URL);
+    const b = new RedisRateState(shared[1]!, URL);
+    const lines: RateLine[] = [{ counter: 'rpm|user:erin', rule: { id: 'rpm', rpm: 5, tpm: 1000 }, scope: 'user:erin' }];
+    const t = Math.floor(now() / 60_000) * 60_000 + 1000;
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).admit(lines, 10, t)));
+    expect(results.filter((r) => r === null)).toHaveLength(5);
+    expect(results.find((r) => r !== null)).toMatchObject({ what: 'rpm', used: 5, limit: 5, retryAfterS: 59 });
+    expect(await a.admit(lines, 10, t + 60_000)).toMatchObject({ what: 'rpm' }); // the previous minute still weighs
+    expect(await a.admit(lines, 2000, t + 120_000)).toMatchObject({ what: 'tpm', tooLarge: true });
+    expect(await a.admit(lines, 10, t + 120_000)).toBeNull();
+  });
+});
+
+describe('alert de-duplication', () => {
+  it('lets one replica claim an alert until its period ends', async () => {
+    const end = now() + 3_600_000;
+    const claims = await Promise.all(shared.map((s) => claimAlertInRedis(s, 'b|team:x|0|10|80', now(), end)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    const ttl = await admin.pttl(`${PREFIX}alert:b|team:x|0|10|80`);
+    expect(ttl).toBeGreaterThan(3_600_000);
+    expect(ttl).toBeLessThanOrEqual(3_600_000 + 86_400_000);
+  });
+});

@@ -1,0 +1,124 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAuditReport } from '../cli/commands/audit-report.js';
+import { runDigest } from '../cli/commands/digest.js';
+import type { Finding } from '../detect/types.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { makeTestEvent } from '../store/store-contract.js';
+import { digestSuggestions } from './suggestions.js';
+
+const at = (iso: string): number => Date.parse(iso);
+const dir = mkdtempSync(join(tmpdir(), 'goodhart-audit-'));
+const db = join(dir, 'goodhart.db');
+const configFile = join(dir, 'goodhart.yaml');
+const NOW = at('2026-11-03T09:00:00Z');
+
+const finding = (id: string, userId: string, rule: Finding['rule'], day: string, wastedUsd: number, suggestion: string): Finding => ({
+  id, rule, subject: { kind: 'user', id: userId }, userId, teamId: 'core', sessionId: null,
+  start: at(`2026-10-${day}T09:00:00Z`), end: at(`2026-10-${day}T10:00:00Z`),
+  evidence: { counts: { requests: 4 }, ratios: {}, requestIds: [] }, wastedUsd, wasteMethod: 'repeats', confidence: 0.9,
+  summary: `${rule} on ${day}`, suggestion, detectedAt: NOW,
+});
+
+beforeAll(async () => {
+  writeFileSync(
+    configFile,
+    `timeZone: UTC
+teams: [{ id: core }, { id: data }]
+users:
+  - { id: alice, team: core, email: alice@example.com }
+budgets:
+  - { id: org-month, scope: org, amount: 100, period: month }
+  - { id: core-month, scope: team:core, amount: 40, period: month }
+`,
+  );
+  const store = new SqliteStore(db);
+  const events = [];
+  for (let d = 1; d <= 30; d++) {
+    const day = String(d).padStart(2, '0');
+    events.push(makeTestEvent({ id: `oct-${day}`, userId: 'alice', teamId: 'core', startedAt: at(`2026-10-${day}T10:00:00Z`), costUsd: 1 }));
+    events.push(makeTestEvent({ id: `oct-c-${day}`, userId: 'carol', teamId: 'data', startedAt: at(`2026-10-${day}T11:00:00Z`), costUsd: 2, modelRequested: 'claude-sonnet-4', modelServed: 'claude-sonnet-4-20250514', provider: 'anthropic' }));
+    events.push(makeTestEvent({ id: `sep-${day}`, userId: 'alice', teamId: 'core', startedAt: at(`2026-09-${day}T10:00:00Z`), costUsd: 2 }));
+  }
+  // The digest's week (Mon 26 Oct – Sun 1 Nov): two more for alice.
+  events.push(makeTestEvent({ id: 'nov-01', userId: 'alice', teamId: 'core', startedAt: at('2026-11-01T10:00:00Z'), costUsd: 3 }));
+  await store.insertEvents(events);
+  await store.findings.upsertFindings([
+    finding('f1', 'alice', 'rephrase-loop', '27', 2.5, 'Say what was wrong instead of asking again.'),
+    finding('f2', 'alice', 'rephrase-loop', '28', 1.5, 'Say what was wrong instead of asking again.'),
+    finding('f3', 'alice', 'context-bloat', '29', 0.75, 'Start a new session when the task changes.'),
+    finding('f4', 'carol', 'premium-overkill', '10', 9, 'Use a smaller model for short lookups.'),
+  ]);
+  await store.insertOutcomes([{ id: 'o1', kind: 'commit', userId: 'alice', teamId: 'core', repo: null, sessionId: null, at: at('2026-10-20T12:00:00Z'), count: 30, source: 'otel', attrs: {} }]);
+  await store.close();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('goodhart audit', () => {
+  it('reports spend and trend, budgets with forecasts, findings, cost per outcome and model mix; says what is missing', async () => {
+    const md = await runAuditReport({ period: '2026-10', db, config: configFile, now: NOW });
+    expect(md).toContain('# AI spend audit: 2026-10');
+    expect(md).toContain('Spend $90.00 over 60 requests; previous month $60.00 (+50%).');
+    expect(md).toContain('| org-month | org | month | $100.00 | $90.00 | 90% |');
+    expect(md).toContain('| core-month | team:core | month | $40.00 | $30.00 | 75% |');
+    expect(md).toContain('| data | 30 | $60.00 | 66.7% |');
+    expect(md).toContain('4 findings, $13.75 estimated avoidable.');
+    expect(md).toMatch(/\| Commits \| 30 \| \$3\.00 \|/);
+    expect(md).toContain('> No routing decisions in this period');
+    expect(md).toContain('| claude-sonnet-4-20250514 | 30 | $60.00 | 66.7% |');
+  });
+
+  it('writes one self-contained HTML file with SVG charts of the same numbers', async () => {
+    const html = await runAuditReport({ period: '2026-10', db, config: configFile, format: 'html', now: NOW });
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).not.toMatch(/<script|<link|src=|href="http/);
+    expect((html.match(/<svg /g) ?? []).length).toBe(3);
+    const bars = [...html.matchAll(/data-label="(\d\d)" data-value="([\d.]+)"/g)].map((m) => [m[1], Number(m[2])]);
+    expect(bars.slice(0, 2)).toEqual([['01', 3], ['02', 3]]);
+    await expect(runAuditReport({ period: '2026-13', db, config: configFile })).rejects.toThrow(/--period|month/);
+    await expect(runAuditReport({ period: '2026-10', db, config: configFile, format: 'pdf' })).rejects.toThrow(/--format: use md or html/);
+  });
+});
+
+describe('goodhart digest', () => {
+  it('writes a person’s week with suggestions from their own findings, and delivers it to a webhook', async () => {
+    const received: { body: unknown; headers: IncomingMessage['headers'] }[] = [];
+    const server = createServer((req, res) => {
+      let data = '';
+      req.on('data', (c: Buffer) => (data += c.toString()));
+      req.on('end', () => {
+        received.push({ body: JSON.parse(data), headers: req.headers });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const { markdown, sent } = await runDigest({ user: 'alice', db, config: configFile, now: NOW, to: `http://127.0.0.1:${port}/digest` });
+    server.close();
+    expect(markdown).toContain('# Your AI usage, week of 2026-10-26');
+    expect(markdown).toContain('6 requests, $8.00 (+14.3% on the week before).');
+    expect(markdown).toContain('1. Say what was wrong instead of asking again. (rephrase-loop: 2 times this week, about $4.00 avoidable');
+    expect(markdown).toContain('2. Start a new session when the task changes.');
+    expect(markdown).not.toContain('carol');
+    expect(sent).toEqual([`http://127.0.0.1:${port}`]);
+    expect(received[0]?.body).toMatchObject({ type: 'goodhart.digest.weekly', recipient: { user: 'alice', email: 'alice@example.com' }, weekOf: '2026-10-26', costUsd: 8 });
+  });
+
+  it('refuses to send without a webhook sink', async () => {
+    await expect(runDigest({ user: 'alice', db, config: configFile, now: NOW, send: true })).rejects.toThrow(/No webhook sink/);
+  });
+});
+
+describe('digest suggestions', () => {
+  it('are honest and general when there are no findings', () => {
+    const s = digestSuggestions([], { costUsd: 10, requests: 40, models: [{ model: 'claude-opus-4', costUsd: 9 }], cacheShare: 0.05 });
+    expect(s.map((x) => x.text)).toEqual([
+      'No waste patterns were detected in your usage this week: nothing to change on that front.',
+      '90% of your spend went to claude-opus-4. For routine edits, lookups and summaries, try a smaller model first and keep claude-opus-4 for the hard parts.',
+      'Only 5% of your input was read from the prompt cache. Long-running sessions with a stable start (system prompt, files) are cheaper than many fresh ones.',
+    ]);
+  });
+});

@@ -1,0 +1,127 @@
+import { expect, it } from 'vitest';
+import type { GovernanceStore } from '../policy/store.js';
+import { makeTestEvent } from './store-contract.js';
+import type { Store } from './types.js';
+
+/**
+ * What every GovernanceStore must do, run against SQLite and Postgres alike (governance-store.test.ts beside each).
+ * `raw` runs a statement on the database directly, around the store, to prove the audit log refuses rewrites.
+ */
+export interface GovernanceFixture {
+  gov: GovernanceStore;
+  /** The event store the governance tables sit next to (for spend history). */
+  store: Store;
+  raw(sql: string): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+const audit = (at: number, action: string, targetId: string, actor = 'admin-key:ops') => ({
+  at,
+  actor,
+  actorRole: 'admin',
+  action,
+  targetKind: 'budget',
+  targetId,
+  before: null,
+  after: { amount: at },
+});
+
+export function runGovernanceStoreContract(open: () => Promise<GovernanceFixture>): void {
+  it('keeps the overlay, one record per entity, with each change in the audit log', async () => {
+    const f = await open();
+    const a = await f.gov.commit({ overlay: { kind: 'budget', id: 'b1', data: { amount: 5 }, updatedAt: 1, updatedBy: 'x' }, audit: audit(1, 'budget.set', 'b1') });
+    const b = await f.gov.commit({ overlay: { kind: 'budget', id: 'b1', data: { amount: 7 }, updatedAt: 2, updatedBy: 'y' }, audit: audit(2, 'budget.set', 'b1') });
+    await f.gov.commit({ overlay: { kind: 'team', id: 'core', data: null, updatedAt: 3, updatedBy: 'y' }, audit: audit(3, 'team.delete', 'core', 'user:alice') });
+    expect(b.seq).toBeGreaterThan(a.seq);
+    expect(await f.gov.loadOverlay()).toEqual([
+      { kind: 'budget', id: 'b1', data: { amount: 7 }, updatedAt: 2, updatedBy: 'y' },
+      { kind: 'team', id: 'core', data: null, updatedAt: 3, updatedBy: 'y' },
+    ]);
+    expect((await f.gov.listAudit({})).map((e) => e.action)).toEqual(['team.delete', 'budget.set', 'budget.set']);
+    expect(await f.gov.listAudit({ actor: 'user:alice' })).toMatchObject([{ targetId: 'core', before: null, after: { amount: 3 } }]);
+    expect((await f.gov.listAudit({ since: 2, until: 3 })).map((e) => e.at)).toEqual([2]);
+    expect((await f.gov.listAudit({ targetKind: 'budget', targetId: 'b1', limit: 1 })).map((e) => e.at)).toEqual([2]);
+    await f.close();
+  });
+
+  it('refuses to rewrite or delete audit entries, in the database itself', async () => {
+    const f = await open();
+    await f.gov.commit({ audit: audit(1, 'key.revoke', 'k1') });
+    await expect(f.raw("UPDATE gov_audit SET actor = 'someone-else'")).rejects.toThrow(/append-only/);
+    await expect(f.raw('DELETE FROM gov_audit')).rejects.toThrow(/append-only/);
+    expect(await f.gov.listAudit({})).toMatchObject([{ actor: 'admin-key:ops', action: 'key.revoke' }]);
+    await f.close();
+  });
+
+  it('stores access requests and grants, and lists them by status, person, team and expiry', async () => {
+    const f = await open();
+    const req = {
+      id: 'ar_1',
+      userId: 'bob',
+      teamId: 'core',
+      tier: 'premium',
+      model: null,
+      justification: 'benchmarks for the launch',
+      hours: 8,
+      status: 'pending' as const,
+      createdAt: 10,
+      decidedAt: null,
+      decidedBy: null,
+      note: null,
+      grantId: null,
+    };
+    await f.gov.commit({ accessRequest: req, audit: audit(10, 'access.request', 'ar_1') });
+    await f.gov.commit({ accessRequest: { ...req, id: 'ar_2', userId: 'cat', teamId: 'web', createdAt: 11 }, audit: audit(11, 'access.request', 'ar_2') });
+    const grant = { id: 'gr_1', userId: 'bob', tier: 'premium', model: null, createdAt: 20, expiresAt: 100, grantedBy: 'user:lead', requestId: 'ar_1' };
+    await f.gov.commit({ accessRequest: { ...req, status: 'approved', decidedAt: 20, decidedBy: 'user:lead', note: 'ok', grantId: 'gr_1' }, grant, audit: audit(20, 'access.approve', 'ar_1') });
+    expect(await f.gov.getAccessRequest('ar_1')).toEqual({ ...req, status: 'approved', decidedAt: 20, decidedBy: 'user:lead', note: 'ok', grantId: 'gr_1' });
+    expect(await f.gov.getAccessRequest('nope')).toBeUndefined();
+    expect((await f.gov.listAccessRequests({})).map((r) => r.id)).toEqual(['ar_2', 'ar_1']);
+    expect((await f.gov.listAccessRequests({ status: 'pending' })).map((r) => r.id)).toEqual(['ar_2']);
+    expect((await f.gov.listAccessRequests({ teamId: 'core', userId: 'bob' })).map((r) => r.id)).toEqual(['ar_1']);
+    expect(await f.gov.listGrants({ activeAt: 50, userId: 'bob' })).toEqual([grant]);
+    await f.gov.commit({ grant: { ...grant, expiresAt: 40 }, audit: audit(40, 'grant.revoke', 'gr_1') });
+    expect(await f.gov.listGrants({ activeAt: 50 })).toEqual([]);
+    expect(await f.gov.listGrants({})).toEqual([{ ...grant, expiresAt: 40 }]);
+    await f.close();
+  });
+
+  it('claims each alert once, also from a second connection', async () => {
+    const f = await open();
+    expect(await f.gov.claimAlert('b|team:core|0|10|80', 5, { threshold: 80 })).toBe(true);
+    expect(await f.gov.claimAlert('b|team:core|0|10|80', 6, { threshold: 80 })).toBe(false);
+    expect(await f.gov.claimAlert('b|team:core|0|10|100', 6, { threshold: 100 })).toBe(true);
+    await f.close();
+  });
+
+  it('reads stored gateway spend per day and scope, before a cutoff, without imported usage', async () => {
+    const f = await open();
+    const day1 = { start: Date.parse('2025-03-10T00:00:00Z'), end: Date.parse('2025-03-11T00:00:00Z') };
+    const day2 = { start: day1.end, end: Date.parse('2025-03-12T00:00:00Z') };
+    expect(await f.gov.firstGatewayEventAt()).toBeNull();
+    await f.store.insertEvents([
+      makeTestEvent({ startedAt: day1.start + 1000, userId: 'alice', teamId: 'core', keyId: 'k1', tags: ['search'], costUsd: 1, inputTokens: 10, outputTokens: 5 }),
+      makeTestEvent({ startedAt: day1.start + 2000, userId: 'bob', teamId: 'core', projectId: null, costUsd: 2, inputTokens: 1, outputTokens: 1 }),
+      makeTestEvent({ startedAt: day2.start + 1000, userId: 'alice', teamId: 'core', costUsd: 4 }),
+      makeTestEvent({ startedAt: day2.start + 9000, userId: 'alice', teamId: 'core', costUsd: 8 }),
+      makeTestEvent({ source: 'claude-code', startedAt: day1.start + 3000, userId: 'alice', costUsd: 16 }),
+    ]);
+    expect(await f.gov.firstGatewayEventAt()).toBe(day1.start + 1000);
+    const rows = await f.gov.spendByDay([day1, day2], day2.start + 5000);
+    const byKey = Object.fromEntries(rows.map((r) => [`${r.day === day1.start ? 'd1' : 'd2'} ${r.scopeKey}`, [r.usd, r.tokens]]));
+    expect(byKey).toEqual({
+      'd1 org': [3, 17],
+      'd1 user:alice': [1, 15],
+      'd1 user:bob': [2, 2],
+      'd1 team:core': [3, 17],
+      'd1 project:web': [1, 15],
+      'd1 key:k1': [1, 15],
+      'd1 tag:search': [1, 15],
+      'd2 org': [4, 110],
+      'd2 user:alice': [4, 110],
+      'd2 team:core': [4, 110],
+      'd2 project:web': [4, 110],
+    });
+    await f.close();
+  });
+}

@@ -1,0 +1,61 @@
+/**
+ * The Postgres governance tables against the machine's real PostgreSQL, each case in a schema of its own (dropped
+ * at the end), through the same contract as SQLite's; plus what only Postgres has to show.
+ */
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runGovernanceStoreContract } from '../governance-store-contract.js';
+import { PostgresGovernanceStore } from './governance-store.js';
+import { PostgresStore } from './postgres-store.js';
+
+const PG_URL = process.env['GOODHART_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const RUN = `gh_gov_${randomBytes(4).toString('hex')}`;
+const schemas: string[] = [];
+let admin: postgres.Sql;
+
+beforeAll(async () => {
+  admin = postgres(PG_URL, { max: 2, connect_timeout: 5, onnotice: () => {} });
+  await admin`SELECT 1`.catch((cause: unknown) => {
+    throw new Error(`PostgreSQL is not reachable at ${PG_URL} (${String(cause)}): start it as .ci/run does, or set GOODHART_TEST_PG_URL.`);
+  });
+});
+afterAll(async () => {
+  for (const s of schemas) await admin`DROP SCHEMA IF EXISTS ${admin(s)} CASCADE`;
+  await admin.end({ timeout: 5 });
+});
+
+async function freshSchema(): Promise<string> {
+  const schema = `${RUN}_${schemas.length + 1}`;
+  schemas.push(schema);
+  await admin`CREATE SCHEMA ${admin(schema)}`;
+  return schema;
+}
+
+describe('PostgresGovernanceStore', () => {
+  runGovernanceStoreContract(async () => {
+    const schema = await freshSchema();
+    const store = await PostgresStore.open(PG_URL, { searchPath: schema, max: 2 });
+    const gov = await PostgresGovernanceStore.open(PG_URL, { searchPath: schema });
+    return {
+      gov,
+      store,
+      raw: (sql) => admin.unsafe(`SET search_path TO ${schema}; ${sql}`),
+      async close() {
+        await gov.close();
+        await store.close();
+      },
+    };
+  });
+
+  it('migrates once when replicas start together, and refuses TRUNCATE of the audit log', async () => {
+    const schema = await freshSchema();
+    const stores = await Promise.all([1, 2, 3].map(() => PostgresGovernanceStore.open(PG_URL, { searchPath: schema })));
+    const rows = await admin`SELECT version FROM ${admin(schema)}.governance_migrations`;
+    expect(rows.map((r) => r['version'])).toEqual([1]);
+    await stores[0]!.commit({ audit: { at: 1, actor: 'a', actorRole: 'admin', action: 'x', targetKind: 'k', targetId: 'i', before: null, after: null } });
+    await expect(admin.unsafe(`TRUNCATE ${schema}.gov_audit`)).rejects.toThrow(/append-only/);
+    expect(await stores[2]!.listAudit({})).toHaveLength(1);
+    await Promise.all(stores.map((s) => s.close()));
+  });
+});

@@ -1,0 +1,315 @@
+import postgres from 'postgres';
+import { GoodhartError } from '../../errors.js';
+import type { Grant } from '../../policy/access.js';
+import type { Window } from '../../policy/period.js';
+import type { LedgerRow } from '../../policy/state.js';
+import type {
+  AccessRequest,
+  AccessStatus,
+  AuditEntry,
+  AuditFilter,
+  EntityKind,
+  GovernanceChange,
+  GovernanceStore,
+  OverlayRecord,
+} from '../../policy/store.js';
+import { foldSpendRows, type SpendRow } from '../spend-rows.js';
+import { redactUrl } from './postgres-store.js';
+
+/**
+ * Governance tables on Postgres, with the behaviour of the SQLite ones (sqlite/governance-store.ts): the admin
+ * API's overlay, access requests, grants, sent alerts, and the append-only audit log, whose UPDATE, DELETE and
+ * TRUNCATE a trigger refuses in the database itself. Versioned on their own (`governance_migrations`, under an
+ * advisory lock), so replicas starting together migrate once and the core store's migrations never collide.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE gov_overlay (
+    kind        TEXT COLLATE "C" NOT NULL,
+    id          TEXT COLLATE "C" NOT NULL,
+    data        TEXT,
+    updated_at  BIGINT NOT NULL,
+    updated_by  TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+  );
+  CREATE TABLE gov_audit (
+    seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at           BIGINT NOT NULL,
+    actor        TEXT NOT NULL,
+    actor_role   TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    target_kind  TEXT NOT NULL,
+    target_id    TEXT NOT NULL,
+    before_json  TEXT,
+    after_json   TEXT
+  );
+  CREATE INDEX idx_gov_audit_at ON gov_audit (at);
+  CREATE FUNCTION gov_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+  CREATE TRIGGER gov_audit_no_change BEFORE UPDATE OR DELETE ON gov_audit
+    FOR EACH ROW EXECUTE FUNCTION gov_audit_append_only();
+  CREATE TRIGGER gov_audit_no_truncate BEFORE TRUNCATE ON gov_audit
+    FOR EACH STATEMENT EXECUTE FUNCTION gov_audit_append_only();
+  CREATE TABLE gov_access_requests (
+    id             TEXT COLLATE "C" PRIMARY KEY,
+    user_id        TEXT NOT NULL,
+    team_id        TEXT,
+    tier           TEXT,
+    model          TEXT,
+    justification  TEXT NOT NULL,
+    hours          DOUBLE PRECISION NOT NULL,
+    status         TEXT NOT NULL,
+    created_at     BIGINT NOT NULL,
+    decided_at     BIGINT,
+    decided_by     TEXT,
+    note           TEXT,
+    grant_id       TEXT
+  );
+  CREATE INDEX idx_gov_access_status ON gov_access_requests (status, created_at);
+  CREATE TABLE gov_grants (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    user_id     TEXT NOT NULL,
+    tier        TEXT,
+    model       TEXT,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    granted_by  TEXT NOT NULL,
+    request_id  TEXT
+  );
+  CREATE INDEX idx_gov_grants_expiry ON gov_grants (expires_at);
+  CREATE TABLE gov_alerts (
+    dedup_key  TEXT COLLATE "C" PRIMARY KEY,
+    at         BIGINT NOT NULL,
+    payload    TEXT NOT NULL
+  );
+  `,
+];
+
+const TYPES = { int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } };
+type Sql = postgres.Sql<{ int8: number }>;
+
+const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
+const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
+
+interface AuditRow {
+  seq: number;
+  at: number;
+  actor: string;
+  actor_role: string;
+  action: string;
+  target_kind: string;
+  target_id: string;
+  before_json: string | null;
+  after_json: string | null;
+}
+
+export class PostgresGovernanceStore implements GovernanceStore {
+  private constructor(private readonly sql: Sql) {}
+
+  /** Connects (a small pool of its own: governance writes are rare) and applies pending migrations. */
+  static async open(url: string, opts: { searchPath?: string | undefined } = {}): Promise<PostgresGovernanceStore> {
+    const sql = postgres(url, {
+      max: 3,
+      connect_timeout: 10,
+      types: TYPES,
+      onnotice: () => {},
+      ...(opts.searchPath === undefined ? {} : { connection: { search_path: opts.searchPath } }),
+    });
+    try {
+      await sql.begin(async (tx) => {
+        await tx`SELECT pg_advisory_xact_lock(hashtext('goodhart:governance-migrate:' || current_schema()))`;
+        await tx`CREATE TABLE IF NOT EXISTS governance_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`;
+        const [row] = await tx`SELECT COALESCE(max(version), 0)::int4 AS version FROM governance_migrations`;
+        const current = Number(row?.['version'] ?? 0);
+        if (current > MIGRATIONS.length) {
+          throw new GoodhartError('config_invalid', 500, `The governance tables at ${redactUrl(url)} are version ${current}, newer than this goodhart supports (${MIGRATIONS.length}). Upgrade goodhart.`);
+        }
+        for (let i = current; i < MIGRATIONS.length; i++) {
+          await tx.unsafe(MIGRATIONS[i]!);
+          await tx`INSERT INTO governance_migrations (version) VALUES (${i + 1})`;
+        }
+      });
+    } catch (cause) {
+      await sql.end({ timeout: 1 }).catch(() => {});
+      if (cause instanceof GoodhartError) throw cause;
+      throw new GoodhartError('config_invalid', 500, `Cannot set up the governance tables at ${redactUrl(url)}: ${String(cause)}. Check that the user may create tables and functions.`, { cause });
+    }
+    return new PostgresGovernanceStore(sql);
+  }
+
+  async loadOverlay(): Promise<OverlayRecord[]> {
+    const rows = await this.sql<{ kind: string; id: string; data: string | null; updated_at: number; updated_by: string }[]>`
+      SELECT kind, id, data, updated_at, updated_by FROM gov_overlay ORDER BY kind, id`;
+    return rows.map((r) => ({ kind: r.kind as EntityKind, id: r.id, data: parse(r.data) as Record<string, unknown> | null, updatedAt: r.updated_at, updatedBy: r.updated_by }));
+  }
+
+  async commit(change: GovernanceChange): Promise<AuditEntry> {
+    return this.sql.begin(async (tx): Promise<AuditEntry> => {
+      const { overlay: o, accessRequest: a, grant: g, audit } = change;
+      if (o) {
+        await tx`INSERT INTO gov_overlay (kind, id, data, updated_at, updated_by) VALUES (${o.kind}, ${o.id}, ${json(o.data)}, ${o.updatedAt}, ${o.updatedBy})
+          ON CONFLICT (kind, id) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by`;
+      }
+      if (a) {
+        await tx`INSERT INTO gov_access_requests (id, user_id, team_id, tier, model, justification, hours, status, created_at, decided_at, decided_by, note, grant_id)
+          VALUES (${a.id}, ${a.userId}, ${a.teamId}, ${a.tier}, ${a.model}, ${a.justification}, ${a.hours}, ${a.status}, ${a.createdAt}, ${a.decidedAt}, ${a.decidedBy}, ${a.note}, ${a.grantId})
+          ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, decided_at = EXCLUDED.decided_at, decided_by = EXCLUDED.decided_by, note = EXCLUDED.note, grant_id = EXCLUDED.grant_id`;
+      }
+      if (g) {
+        await tx`INSERT INTO gov_grants (id, user_id, tier, model, created_at, expires_at, granted_by, request_id)
+          VALUES (${g.id}, ${g.userId}, ${g.tier}, ${g.model}, ${g.createdAt}, ${g.expiresAt}, ${g.grantedBy}, ${g.requestId})
+          ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at`;
+      }
+      const [row] = await tx<{ seq: number }[]>`
+        INSERT INTO gov_audit (at, actor, actor_role, action, target_kind, target_id, before_json, after_json)
+        VALUES (${audit.at}, ${audit.actor}, ${audit.actorRole}, ${audit.action}, ${audit.targetKind}, ${audit.targetId}, ${json(audit.before)}, ${json(audit.after)})
+        RETURNING seq`;
+      return { ...audit, seq: row!.seq };
+    });
+  }
+
+  async listAudit(f: AuditFilter): Promise<AuditEntry[]> {
+    const { where, params } = clauses([
+      ['at >=', f.since],
+      ['at <', f.until],
+      ['actor =', f.actor],
+      ['target_kind =', f.targetKind],
+      ['target_id =', f.targetId],
+    ]);
+    params.push(f.limit ?? 1000);
+    const rows = await this.sql.unsafe<AuditRow[]>(`SELECT * FROM gov_audit ${where} ORDER BY seq DESC LIMIT $${params.length}`, params);
+    return rows.map((r) => ({
+      seq: r.seq,
+      at: r.at,
+      actor: r.actor,
+      actorRole: r.actor_role,
+      action: r.action,
+      targetKind: r.target_kind,
+      targetId: r.target_id,
+      before: parse(r.before_json),
+      after: parse(r.after_json),
+    }));
+  }
+
+  async listAccessRequests(f: { status?: AccessStatus; userId?: string; teamId?: string }): Promise<AccessRequest[]> {
+    const { where, params } = clauses([
+      ['status =', f.status],
+      ['user_id =', f.userId],
+      ['team_id =', f.teamId],
+    ]);
+    return (await this.sql.unsafe<AccessRow[]>(`SELECT * FROM gov_access_requests ${where} ORDER BY created_at DESC, id`, params)).map(toAccess);
+  }
+
+  async getAccessRequest(id: string): Promise<AccessRequest | undefined> {
+    const [row] = await this.sql<AccessRow[]>`SELECT * FROM gov_access_requests WHERE id = ${id}`;
+    return row ? toAccess(row) : undefined;
+  }
+
+  async listGrants(f: { activeAt?: number; userId?: string }): Promise<Grant[]> {
+    const { where, params } = clauses([
+      ['expires_at >', f.activeAt],
+      ['user_id =', f.userId],
+    ]);
+    const rows = await this.sql.unsafe<GrantRow[]>(`SELECT * FROM gov_grants ${where} ORDER BY created_at DESC, id`, params);
+    return rows.map((r) => ({
+      id: r.id,
+      userId: r.user_id,
+      tier: r.tier,
+      model: r.model,
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+      grantedBy: r.granted_by,
+      requestId: r.request_id,
+    }));
+  }
+
+  async claimAlert(dedupKey: string, at: number, payload: unknown): Promise<boolean> {
+    const rows = await this.sql`INSERT INTO gov_alerts (dedup_key, at, payload) VALUES (${dedupKey}, ${at}, ${JSON.stringify(payload)}) ON CONFLICT DO NOTHING RETURNING 1`;
+    return rows.length === 1;
+  }
+
+  async firstGatewayEventAt(): Promise<number | null> {
+    if (!(await this.hasEvents())) return null;
+    const [row] = await this.sql<{ first: number | null }[]>`SELECT min(started_at) AS first FROM events WHERE source = 'gateway'`;
+    return row?.first ?? null;
+  }
+
+  /** One pass over the range (the started_at index), summed per day and dimension combination, folded into scopes. */
+  async spendByDay(days: readonly Window[], until: number): Promise<LedgerRow[]> {
+    if (days.length === 0 || !(await this.hasEvents())) return [];
+    const starts = days.map((w) => w.start);
+    const ends = days.map((w) => (Number.isFinite(w.end) ? w.end : Number.MAX_SAFE_INTEGER));
+    const rows = await this.sql<SpendRow[]>`
+      WITH d(s, e) AS (SELECT * FROM unnest(${starts}::int8[], ${ends}::int8[]))
+      SELECT d.s AS day, ev.user_id, ev.team_id, ev.project_id, ev.key_id, ev.tags::text AS tags,
+             COALESCE(sum(ev.cost_usd), 0)::float8 AS usd, COALESCE(sum(ev.input_tokens + ev.output_tokens), 0)::float8 AS tokens
+      FROM d JOIN events ev ON ev.started_at >= d.s AND ev.started_at < LEAST(d.e, ${until}::int8)
+      WHERE ev.source = 'gateway'
+      GROUP BY d.s, ev.user_id, ev.team_id, ev.project_id, ev.key_id, ev.tags::text`;
+    return foldSpendRows(rows);
+  }
+
+  async close(): Promise<void> {
+    await this.sql.end({ timeout: 5 });
+  }
+
+  private async hasEvents(): Promise<boolean> {
+    const [row] = await this.sql<{ t: string | null }[]>`SELECT to_regclass('events')::text AS t`;
+    return row?.t !== null && row?.t !== undefined;
+  }
+}
+
+interface AccessRow {
+  id: string;
+  user_id: string;
+  team_id: string | null;
+  tier: string | null;
+  model: string | null;
+  justification: string;
+  hours: number;
+  status: string;
+  created_at: number;
+  decided_at: number | null;
+  decided_by: string | null;
+  note: string | null;
+  grant_id: string | null;
+}
+
+interface GrantRow {
+  id: string;
+  user_id: string;
+  tier: string | null;
+  model: string | null;
+  created_at: number;
+  expires_at: number;
+  granted_by: string;
+  request_id: string | null;
+}
+
+const toAccess = (r: AccessRow): AccessRequest => ({
+  id: r.id,
+  userId: r.user_id,
+  teamId: r.team_id,
+  tier: r.tier,
+  model: r.model,
+  justification: r.justification,
+  hours: r.hours,
+  status: r.status as AccessStatus,
+  createdAt: r.created_at,
+  decidedAt: r.decided_at,
+  decidedBy: r.decided_by,
+  note: r.note,
+  grantId: r.grant_id,
+});
+
+/** `WHERE a = $1 AND b < $2` from the filters that are set. */
+function clauses(filters: readonly (readonly [string, string | number | undefined])[]): { where: string; params: (string | number)[] } {
+  const parts: string[] = [];
+  const params: (string | number)[] = [];
+  for (const [op, value] of filters) {
+    if (value === undefined) continue;
+    params.push(value);
+    parts.push(`${op} $${params.length}`);
+  }
+  return { where: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', params };
+}
