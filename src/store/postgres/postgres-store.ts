@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { GoodhartError } from '../../errors.js';
-import type { Endpoint, EventSource, UsageEvent } from '../../usage/event.js';
+import type { UsageEvent } from '../../usage/event.js';
 import { localDateFormatter } from '../sqlite/local-date.js';
 import type { OutcomeEvent, OutcomeFilter } from '../../outcomes/event.js';
 import type {
@@ -17,6 +17,7 @@ import type {
   Store,
   UsageAggregate,
 } from '../types.js';
+import { eventFromRow, eventToRow, keyFromRow, keyToRow, type KeyRow, type StoredEventRow } from '../rows.js';
 import { HOUR_MS, aggregateSql } from './aggregate-sql.js';
 import * as audit from './audit-tables.js';
 import { MIGRATIONS } from './migrations.js';
@@ -159,52 +160,6 @@ const INSERT_EVENTS_IDS_SQL = insertEventsSql('ids');
 
 const EVENT_SELECT = `SELECT ${EVENT_COLUMNS.map(([name]) => name).join(', ')} FROM events`;
 
-interface EventRow {
-  id: string;
-  source: string;
-  provider_request_id: string | null;
-  started_at: number;
-  first_token_at: number | null;
-  ended_at: number;
-  user_id: string | null;
-  team_id: string | null;
-  project_id: string | null;
-  key_id: string | null;
-  session_id: string | null;
-  /** JSONB, parsed by postgres.js. */
-  tags: string[];
-  repo: string | null;
-  branch: string | null;
-  provider: string;
-  endpoint: string;
-  model_requested: string | null;
-  model_served: string | null;
-  input_tokens: number;
-  cache_read_tokens: number;
-  cache_write_5m_tokens: number;
-  cache_write_1h_tokens: number;
-  output_tokens: number;
-  reasoning_tokens: number;
-  cost_usd: number | null;
-  usage_estimated: boolean;
-  status: number;
-  error_class: string | null;
-  streamed: boolean;
-  client_aborted: boolean;
-  raw_usage: string | null;
-}
-
-interface KeyRow {
-  id: string;
-  hash: string;
-  prefix: string;
-  user_id: string;
-  team_id: string | null;
-  project_id: string | null;
-  name: string | null;
-  created_at: number;
-  revoked_at: number | null;
-}
 
 interface AggregateRow {
   group_key: string | null;
@@ -392,8 +347,8 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
       }
       text += ` LIMIT ${filter.limit}`;
     }
-    const rows = await this.sql.unsafe<EventRow[]>(text, params, { prepare: true });
-    return rows.map(fromRow);
+    const rows = await this.sql.unsafe<StoredEventRow[]>(text, params, { prepare: true });
+    return rows.map(eventFromRow);
   }
 
   async aggregate(groupBy: GroupBy, filter: EventFilter, opts: { timeZone?: string } = {}): Promise<UsageAggregate[]> {
@@ -473,7 +428,7 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
 function eventColumns(events: readonly UsageEvent[]): (string | number | null)[][] {
   const columns = EVENT_COLUMNS.map((): (string | number | null)[] => []);
   for (const event of events) {
-    const row = toRow(event);
+    const row = eventToRow(event);
     EVENT_COLUMNS.forEach(([name], i) => columns[i]!.push(row[name]));
   }
   return columns;
@@ -507,14 +462,14 @@ function rankOf(e: UsageEvent): [number, number] {
 async function replaceIfBetter(tx: TxSql, event: UsageEvent): Promise<boolean> {
   const [claim] = await tx<{ started_at: number }[]>`SELECT started_at FROM event_ids WHERE id = ${event.id} FOR UPDATE`;
   if (claim === undefined) return false;
-  const [oldRow] = await tx.unsafe<EventRow[]>(`${EVENT_SELECT} WHERE id = $1 AND started_at = $2`, [event.id, claim.started_at], { prepare: true });
+  const [oldRow] = await tx.unsafe<StoredEventRow[]>(`${EVENT_SELECT} WHERE id = $1 AND started_at = $2`, [event.id, claim.started_at], { prepare: true });
   if (oldRow === undefined) return false;
-  const old = fromRow(oldRow);
+  const old = eventFromRow(oldRow);
   const [newSide, newTokens] = rankOf(event);
   const [oldSide, oldTokens] = rankOf(old);
   if (!(newSide > oldSide || (newSide === oldSide && newTokens > oldTokens))) return false;
 
-  const row = toRow(event);
+  const row = eventToRow(event);
   // tags go as JSON text cast in SQL: postgres.js would JSON.stringify a jsonb parameter a second time.
   const names = EVENT_COLUMNS.map(([name]) => name).filter((name) => name !== 'id');
   await tx.unsafe(
@@ -651,103 +606,3 @@ function toAggregate(key: string, row: AggregateRow): UsageAggregate {
 
 type EventParams = Record<EventColumn, string | number | null>;
 
-function toRow(e: UsageEvent): EventParams {
-  return {
-    id: e.id,
-    source: e.source,
-    provider_request_id: e.providerRequestId,
-    started_at: e.startedAt,
-    first_token_at: e.firstTokenAt,
-    ended_at: e.endedAt,
-    user_id: e.userId,
-    team_id: e.teamId,
-    project_id: e.projectId,
-    key_id: e.keyId,
-    session_id: e.sessionId,
-    tags: JSON.stringify(e.tags),
-    repo: e.repo,
-    branch: e.branch,
-    provider: e.provider,
-    endpoint: e.endpoint,
-    model_requested: e.modelRequested,
-    model_served: e.modelServed,
-    input_tokens: e.inputTokens,
-    cache_read_tokens: e.cacheReadTokens,
-    cache_write_5m_tokens: e.cacheWrite5mTokens,
-    cache_write_1h_tokens: e.cacheWrite1hTokens,
-    output_tokens: e.outputTokens,
-    reasoning_tokens: e.reasoningTokens,
-    cost_usd: e.costUsd,
-    usage_estimated: e.usageEstimated ? 1 : 0,
-    status: e.status,
-    error_class: e.errorClass,
-    streamed: e.streamed ? 1 : 0,
-    client_aborted: e.clientAborted ? 1 : 0,
-    raw_usage: e.rawUsage,
-  };
-}
-
-// Rows are trusted: only toRow() writes them, so source and endpoint hold the values it was given.
-function fromRow(r: EventRow): UsageEvent {
-  return {
-    id: r.id,
-    source: r.source as EventSource,
-    providerRequestId: r.provider_request_id,
-    startedAt: r.started_at,
-    firstTokenAt: r.first_token_at,
-    endedAt: r.ended_at,
-    userId: r.user_id,
-    teamId: r.team_id,
-    projectId: r.project_id,
-    keyId: r.key_id,
-    sessionId: r.session_id,
-    tags: r.tags,
-    repo: r.repo,
-    branch: r.branch,
-    provider: r.provider,
-    endpoint: r.endpoint as Endpoint,
-    modelRequested: r.model_requested,
-    modelServed: r.model_served,
-    inputTokens: r.input_tokens,
-    cacheReadTokens: r.cache_read_tokens,
-    cacheWrite5mTokens: r.cache_write_5m_tokens,
-    cacheWrite1hTokens: r.cache_write_1h_tokens,
-    outputTokens: r.output_tokens,
-    reasoningTokens: r.reasoning_tokens,
-    costUsd: r.cost_usd,
-    usageEstimated: r.usage_estimated,
-    status: r.status,
-    errorClass: r.error_class,
-    streamed: r.streamed,
-    clientAborted: r.client_aborted,
-    rawUsage: r.raw_usage,
-  };
-}
-
-function keyToRow(k: KeyRecord): KeyRow {
-  return {
-    id: k.id,
-    hash: k.hash,
-    prefix: k.prefix,
-    user_id: k.userId,
-    team_id: k.teamId,
-    project_id: k.projectId,
-    name: k.name,
-    created_at: k.createdAt,
-    revoked_at: k.revokedAt,
-  };
-}
-
-function keyFromRow(r: KeyRow): KeyRecord {
-  return {
-    id: r.id,
-    hash: r.hash,
-    prefix: r.prefix,
-    userId: r.user_id,
-    teamId: r.team_id,
-    projectId: r.project_id,
-    name: r.name,
-    createdAt: r.created_at,
-    revokedAt: r.revoked_at,
-  };
-}

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { GoodhartError } from '../../errors.js';
-import type { Endpoint, EventSource, UsageEvent } from '../../usage/event.js';
+import type { UsageEvent } from '../../usage/event.js';
 import type { OutcomeEvent, OutcomeFilter } from '../../outcomes/event.js';
 import type {
   CounterPoint,
@@ -16,6 +16,7 @@ import type {
   Store,
   UsageAggregate,
 } from '../types.js';
+import { eventFromRow, eventToRow, keyFromRow, keyToRow, type EventRow, type KeyRow } from '../rows.js';
 import { SqliteAggregator } from './aggregate.js';
 import { SqliteAuditTables } from './audit-tables.js';
 import { SqliteFindingsTables } from './findings-tables.js';
@@ -28,51 +29,6 @@ import { MIGRATIONS } from './migrations.js';
  */
 const BUSY_TIMEOUT_MS = 5_000;
 
-interface EventRow {
-  id: string;
-  source: string;
-  provider_request_id: string | null;
-  started_at: number;
-  first_token_at: number | null;
-  ended_at: number;
-  user_id: string | null;
-  team_id: string | null;
-  project_id: string | null;
-  key_id: string | null;
-  session_id: string | null;
-  tags: string;
-  repo: string | null;
-  branch: string | null;
-  provider: string;
-  endpoint: string;
-  model_requested: string | null;
-  model_served: string | null;
-  input_tokens: number;
-  cache_read_tokens: number;
-  cache_write_5m_tokens: number;
-  cache_write_1h_tokens: number;
-  output_tokens: number;
-  reasoning_tokens: number;
-  cost_usd: number | null;
-  usage_estimated: number;
-  status: number;
-  error_class: string | null;
-  streamed: number;
-  client_aborted: number;
-  raw_usage: string | null;
-}
-
-interface KeyRow {
-  id: string;
-  hash: string;
-  prefix: string;
-  user_id: string;
-  team_id: string | null;
-  project_id: string | null;
-  name: string | null;
-  created_at: number;
-  revoked_at: number | null;
-}
 
 const INSERT_EVENT_SQL = `
   INSERT OR IGNORE INTO events (
@@ -126,7 +82,7 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
     const insert = this.db.prepare(INSERT_EVENT_SQL);
     this.insertMany = this.db.transaction((events: readonly UsageEvent[]) => {
       let inserted = 0;
-      for (const event of events) inserted += insert.run(toRow(event)).changes;
+      for (const event of events) inserted += insert.run(eventToRow(event)).changes;
       return inserted;
     });
     this.audit = new SqliteAuditTables(this.db);
@@ -178,7 +134,7 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
       }
       sql += ` LIMIT ${filter.limit}`;
     }
-    return (this.statement(sql).all(params) as EventRow[]).map(fromRow);
+    return (this.statement(sql).all(params) as EventRow[]).map(eventFromRow);
   }
 
   async aggregate(groupBy: GroupBy, filter: EventFilter, opts: { timeZone?: string } = {}): Promise<UsageAggregate[]> {
@@ -293,103 +249,3 @@ function whereClause(filter: EventFilter): { where: string; params: Record<strin
   return { where: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params };
 }
 
-function toRow(e: UsageEvent): EventRow {
-  return {
-    id: e.id,
-    source: e.source,
-    provider_request_id: e.providerRequestId,
-    started_at: e.startedAt,
-    first_token_at: e.firstTokenAt,
-    ended_at: e.endedAt,
-    user_id: e.userId,
-    team_id: e.teamId,
-    project_id: e.projectId,
-    key_id: e.keyId,
-    session_id: e.sessionId,
-    tags: JSON.stringify(e.tags),
-    repo: e.repo,
-    branch: e.branch,
-    provider: e.provider,
-    endpoint: e.endpoint,
-    model_requested: e.modelRequested,
-    model_served: e.modelServed,
-    input_tokens: e.inputTokens,
-    cache_read_tokens: e.cacheReadTokens,
-    cache_write_5m_tokens: e.cacheWrite5mTokens,
-    cache_write_1h_tokens: e.cacheWrite1hTokens,
-    output_tokens: e.outputTokens,
-    reasoning_tokens: e.reasoningTokens,
-    cost_usd: e.costUsd,
-    usage_estimated: e.usageEstimated ? 1 : 0,
-    status: e.status,
-    error_class: e.errorClass,
-    streamed: e.streamed ? 1 : 0,
-    client_aborted: e.clientAborted ? 1 : 0,
-    raw_usage: e.rawUsage,
-  };
-}
-
-// Rows are trusted: only toRow() writes them, so source and endpoint hold the values it was given.
-function fromRow(r: EventRow): UsageEvent {
-  return {
-    id: r.id,
-    source: r.source as EventSource,
-    providerRequestId: r.provider_request_id,
-    startedAt: r.started_at,
-    firstTokenAt: r.first_token_at,
-    endedAt: r.ended_at,
-    userId: r.user_id,
-    teamId: r.team_id,
-    projectId: r.project_id,
-    keyId: r.key_id,
-    sessionId: r.session_id,
-    tags: JSON.parse(r.tags) as string[],
-    repo: r.repo,
-    branch: r.branch,
-    provider: r.provider,
-    endpoint: r.endpoint as Endpoint,
-    modelRequested: r.model_requested,
-    modelServed: r.model_served,
-    inputTokens: r.input_tokens,
-    cacheReadTokens: r.cache_read_tokens,
-    cacheWrite5mTokens: r.cache_write_5m_tokens,
-    cacheWrite1hTokens: r.cache_write_1h_tokens,
-    outputTokens: r.output_tokens,
-    reasoningTokens: r.reasoning_tokens,
-    costUsd: r.cost_usd,
-    usageEstimated: r.usage_estimated !== 0,
-    status: r.status,
-    errorClass: r.error_class,
-    streamed: r.streamed !== 0,
-    clientAborted: r.client_aborted !== 0,
-    rawUsage: r.raw_usage,
-  };
-}
-
-function keyToRow(k: KeyRecord): KeyRow {
-  return {
-    id: k.id,
-    hash: k.hash,
-    prefix: k.prefix,
-    user_id: k.userId,
-    team_id: k.teamId,
-    project_id: k.projectId,
-    name: k.name,
-    created_at: k.createdAt,
-    revoked_at: k.revokedAt,
-  };
-}
-
-function keyFromRow(r: KeyRow): KeyRecord {
-  return {
-    id: r.id,
-    hash: r.hash,
-    prefix: r.prefix,
-    userId: r.user_id,
-    teamId: r.team_id,
-    projectId: r.project_id,
-    name: r.name,
-    createdAt: r.created_at,
-    revokedAt: r.revoked_at,
-  };
-}

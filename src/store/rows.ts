@@ -1,0 +1,159 @@
+import type { Endpoint, EventSource, UsageEvent } from '../usage/event.js';
+import type { KeyRecord } from './types.js';
+
+/**
+ * The column form of events and keys, shared by the SQLite and Postgres stores. Written rows hold tags as JSON text
+ * and flags as 0/1 (both engines accept them); rows read back may hold parsed JSON and real booleans (Postgres).
+ */
+export interface EventRow {
+  id: string;
+  source: string;
+  provider_request_id: string | null;
+  started_at: number;
+  first_token_at: number | null;
+  ended_at: number;
+  user_id: string | null;
+  team_id: string | null;
+  project_id: string | null;
+  key_id: string | null;
+  session_id: string | null;
+  tags: string;
+  repo: string | null;
+  branch: string | null;
+  provider: string;
+  endpoint: string;
+  model_requested: string | null;
+  model_served: string | null;
+  input_tokens: number;
+  cache_read_tokens: number;
+  cache_write_5m_tokens: number;
+  cache_write_1h_tokens: number;
+  output_tokens: number;
+  reasoning_tokens: number;
+  cost_usd: number | null;
+  usage_estimated: number;
+  status: number;
+  error_class: string | null;
+  streamed: number;
+  client_aborted: number;
+  raw_usage: string | null;
+}
+
+type Flag = 'usage_estimated' | 'streamed' | 'client_aborted';
+/** A row as an engine returns it: JSON parsed or not, flags as 0/1 or booleans. */
+export type StoredEventRow = Omit<EventRow, 'tags' | Flag> & { tags: string | string[] } & Record<Flag, number | boolean>;
+
+export function eventToRow(e: UsageEvent): EventRow {
+  return {
+    id: e.id,
+    source: e.source,
+    provider_request_id: e.providerRequestId,
+    started_at: e.startedAt,
+    first_token_at: e.firstTokenAt,
+    ended_at: e.endedAt,
+    user_id: e.userId,
+    team_id: e.teamId,
+    project_id: e.projectId,
+    key_id: e.keyId,
+    session_id: e.sessionId,
+    tags: JSON.stringify(e.tags),
+    repo: e.repo,
+    branch: e.branch,
+    provider: e.provider,
+    endpoint: e.endpoint,
+    model_requested: e.modelRequested,
+    model_served: e.modelServed,
+    input_tokens: e.inputTokens,
+    cache_read_tokens: e.cacheReadTokens,
+    cache_write_5m_tokens: e.cacheWrite5mTokens,
+    cache_write_1h_tokens: e.cacheWrite1hTokens,
+    output_tokens: e.outputTokens,
+    reasoning_tokens: e.reasoningTokens,
+    cost_usd: e.costUsd,
+    usage_estimated: e.usageEstimated ? 1 : 0,
+    status: e.status,
+    error_class: e.errorClass,
+    streamed: e.streamed ? 1 : 0,
+    client_aborted: e.clientAborted ? 1 : 0,
+    raw_usage: e.rawUsage,
+  };
+}
+
+const flag = (v: number | boolean): boolean => v === true || v === 1;
+
+// Rows are trusted: only eventToRow() writes them, so source and endpoint hold the values it was given.
+export function eventFromRow(r: StoredEventRow): UsageEvent {
+  return {
+    id: r.id,
+    source: r.source as EventSource,
+    providerRequestId: r.provider_request_id,
+    startedAt: r.started_at,
+    firstTokenAt: r.first_token_at,
+    endedAt: r.ended_at,
+    userId: r.user_id,
+    teamId: r.team_id,
+    projectId: r.project_id,
+    keyId: r.key_id,
+    sessionId: r.session_id,
+    tags: typeof r.tags === 'string' ? (JSON.parse(r.tags) as string[]) : r.tags,
+    repo: r.repo,
+    branch: r.branch,
+    provider: r.provider,
+    endpoint: r.endpoint as Endpoint,
+    modelRequested: r.model_requested,
+    modelServed: r.model_served,
+    inputTokens: r.input_tokens,
+    cacheReadTokens: r.cache_read_tokens,
+    cacheWrite5mTokens: r.cache_write_5m_tokens,
+    cacheWrite1hTokens: r.cache_write_1h_tokens,
+    outputTokens: r.output_tokens,
+    reasoningTokens: r.reasoning_tokens,
+    costUsd: r.cost_usd,
+    usageEstimated: flag(r.usage_estimated),
+    status: r.status,
+    errorClass: r.error_class,
+    streamed: flag(r.streamed),
+    clientAborted: flag(r.client_aborted),
+    rawUsage: r.raw_usage,
+  };
+}
+
+export interface KeyRow {
+  id: string;
+  hash: string;
+  prefix: string;
+  user_id: string;
+  team_id: string | null;
+  project_id: string | null;
+  name: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export function keyToRow(k: KeyRecord): KeyRow {
+  return {
+    id: k.id,
+    hash: k.hash,
+    prefix: k.prefix,
+    user_id: k.userId,
+    team_id: k.teamId,
+    project_id: k.projectId,
+    name: k.name,
+    created_at: k.createdAt,
+    revoked_at: k.revokedAt,
+  };
+}
+
+export function keyFromRow(r: KeyRow): KeyRecord {
+  return {
+    id: r.id,
+    hash: r.hash,
+    prefix: r.prefix,
+    userId: r.user_id,
+    teamId: r.team_id,
+    projectId: r.project_id,
+    name: r.name,
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+  };
+}
