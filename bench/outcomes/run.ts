@@ -128,7 +128,7 @@ for (const u of maxxers) {
 }
 
 const outcomes: OutcomeEvent[] = summary.outcomes.map((o) => ({
-  id: o.id, kind: o.kind === 'pull_request' ? 'pull_request_merged' : 'commit', userId: o.userId, teamId: o.teamId, repo: o.repo,
+  id: o.id, kind: o.kind, userId: o.userId, teamId: o.teamId, repo: o.repo,
   sessionId: null, at: o.at, count: o.count, source: 'api', attrs: { simulated: 'true' },
 }));
 const since = summary.start;

@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   await gateway.close();
 
   if (existsSync(CLI)) {
-    for (const extra of [[], ['--since', '2026-10-01']]) {
+    for (const extra of [[], ['--since', '2026-10-01'], ['--tz', 'Europe/Berlin'], ['--team', 'team-03']]) {
       rows.push(
         await time(`goodhart report daily ${extra.join(' ')} (child process, cold)`, async () => {
           const r = spawnSync(process.execPath, [CLI, 'report', 'daily', '--db', DB, ...extra], { encoding: 'utf8' });

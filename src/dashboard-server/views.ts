@@ -117,7 +117,7 @@ export async function findingsView(ctx: ViewContext, r: MonthRange, filter: { te
 export async function budgetsView(
   ctx: ViewContext,
   visible: (kind: ScopeKind, id: string | null) => boolean,
-  opts: { at?: number; within?: EventFilter } = {},
+  opts: { at?: number; within?: EventFilter; kinds?: readonly ScopeKind[] } = {},
 ): Promise<BudgetStatus[]> {
   return loadBudgetStatuses({
     store: ctx.store,
@@ -126,6 +126,7 @@ export async function budgetsView(
     timeZone: ctx.timeZone,
     visible,
     ...(opts.within ? { within: opts.within } : {}),
+    ...(opts.kinds ? { kinds: opts.kinds } : {}),
   });
 }
 
@@ -135,7 +136,7 @@ export async function orgView(ctx: ViewContext, r: MonthRange, visible: (kind: S
     spend(ctx, r, {}),
     ctx.store.aggregate('team', range, { timeZone: ctx.timeZone }),
     ctx.store.aggregate('model', range, { timeZone: ctx.timeZone }),
-    budgetsView(ctx, (kind, id) => kind === 'org' && visible(kind, id), { at: Math.min(ctx.now, r.end - 1) }),
+    budgetsView(ctx, (kind, id) => kind === 'org' && visible(kind, id), { at: Math.min(ctx.now, r.end - 1), kinds: ['org'] }),
   ]);
   return { month: r.month, timeZone: ctx.timeZone, spend: s, teams: mix(teams), models: mix(models), budgets };
 }
@@ -146,7 +147,7 @@ export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, 
     spend(ctx, r, { teamId }),
     ctx.store.aggregate('model', range, { timeZone: ctx.timeZone }),
     detail ? ctx.store.aggregate('user', range, { timeZone: ctx.timeZone }) : Promise.resolve(null),
-    budgetsView(ctx, (kind, id) => (kind === 'team' ? id === teamId : kind === 'user' && detail) && visible(kind, id), { at: Math.min(ctx.now, r.end - 1), within: { teamId } }),
+    budgetsView(ctx, (kind, id) => (kind === 'team' ? id === teamId : kind === 'user' && detail) && visible(kind, id), { at: Math.min(ctx.now, r.end - 1), within: { teamId }, kinds: detail ? ['team', 'user'] : ['team'] }),
   ]);
   return {
     month: r.month,
@@ -167,7 +168,7 @@ export async function userView(ctx: ViewContext, r: MonthRange, userId: string) 
   const [s, models, budgets, findings] = await Promise.all([
     spend(ctx, r, { userId }),
     ctx.store.aggregate('model', range, { timeZone: ctx.timeZone }),
-    budgetsView(ctx, (kind, id) => kind === 'user' && id === userId, { at: Math.min(ctx.now, r.end - 1), within: { userId } }),
+    budgetsView(ctx, (kind, id) => kind === 'user' && id === userId, { at: Math.min(ctx.now, r.end - 1), within: { userId }, kinds: ['user'] }),
     findingsView(ctx, r, { userId }, 50),
   ]);
   const t = s.totals;

@@ -93,6 +93,8 @@ export interface BudgetQuery {
   visible?: (kind: ScopeKind, id: string | null) => boolean;
   /** Per-value budgets (`user:*`): at most this many instances, the most used first. */
   maxInstances?: number;
+  /** Only budgets of these scope kinds (an org page needs no per-person instances). Default: all. */
+  kinds?: readonly ScopeKind[];
   /** Narrows the per-value budgets' query (a team page: `{ teamId }`), so it reads only the rows it can show. */
   within?: EventFilter;
 }
@@ -107,7 +109,7 @@ export async function loadBudgetStatuses(q: BudgetQuery): Promise<BudgetStatus[]
   const visible = q.visible ?? (() => true);
   for (const b of q.budgets) {
     const scope = parseScope(b.scope);
-    if (scope === null) continue;
+    if (scope === null || (q.kinds !== undefined && !q.kinds.includes(scope.kind))) continue;
     const window = periodWindow(b.period, q.now, q.timeZone);
     const base = {
       budget: b.id,

@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import type { UsageAggregate } from '../store/types.js';
+import { boxTable } from './box-table.js';
 
 /** The sums of a set of aggregate rows (the "Total" line). `firstAt`/`lastAt` are null for no rows. */
 export interface AggregateTotals {
@@ -90,16 +91,19 @@ function cells(label: string, r: Counts): string[] {
 /** A plain-text table of aggregate rows with a total line; notes how many requests had no price. */
 export function formatAggregatesTable(rows: readonly UsageAggregate[], opts: { groupLabel: string }): string {
   if (rows.length === 0) return 'No usage events match.';
-  const table = new Table({
-    head: [opts.groupLabel, 'Requests', 'Input', 'Cache read', 'Cache write (5m+1h)', 'Output', 'Reasoning', 'Cost USD'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
-    // No colours: output is the same in a terminal, a pipe and a test.
-    style: { head: [], border: [] },
-  });
-  for (const r of rows) table.push(cells(r.key, r));
+  const head = [opts.groupLabel, 'Requests', 'Input', 'Cache read', 'Cache write (5m+1h)', 'Output', 'Reasoning', 'Cost USD'];
+  const aligns = ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'] as const;
   const total = totalOf(rows);
-  table.push(cells('Total', total));
-  const lines = [table.toString()];
+  const body = [...rows.map((r) => cells(r.key, r)), cells('Total', total)];
+  // ASCII cells (dates, ids, numbers) are drawn directly; anything else is measured by cli-table3.
+  let text = boxTable(head, body, aligns);
+  if (text === null) {
+    // No colours: output is the same in a terminal, a pipe and a test.
+    const table = new Table({ head, colAligns: [...aligns], style: { head: [], border: [] } });
+    for (const r of body) table.push(r);
+    text = table.toString();
+  }
+  const lines = [text];
   if (total.unpricedRequests > 0) {
     const share = Math.round((total.unpricedRequests / total.requests) * 1000) / 10;
     lines.push(

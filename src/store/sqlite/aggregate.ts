@@ -2,8 +2,8 @@ import type Database from 'better-sqlite3';
 import type { EventFilter, GroupBy, UsageAggregate } from '../types.js';
 import { DayBuckets } from './day-buckets.js';
 import { SLOT_MS, localDateFormatter } from './local-date.js';
-import { planRollup } from './rollup-plan.js';
-import { HOUR_MS } from './rollups.js';
+import { planRollup, type RollupPart } from './rollup-plan.js';
+import { DAY_MS, HOUR_MS } from './rollups.js';
 
 /**
  * `SqliteStore.aggregate`. Every part of the answer is read as rows of (group key, model, sums) and folded here:
@@ -16,6 +16,8 @@ import { HOUR_MS } from './rollups.js';
 
 /** The model an event is reported under: what the provider served, else what the client asked for. */
 const MODEL_EXPR = 'COALESCE(model_served, model_requested)';
+/** The same in rollup rows, where a missing value is '' (see rollups.ts). */
+const ROLLUP_MODEL_EXPR = "COALESCE(NULLIF(model_served, ''), NULLIF(model_requested, ''))";
 const NONE_KEY = '(none)';
 
 const GROUP_COLUMNS = {
@@ -25,6 +27,13 @@ const GROUP_COLUMNS = {
   project: 'project_id',
   model: MODEL_EXPR,
 } as const satisfies Record<Exclude<GroupBy, 'day' | 'month'>, string>;
+
+const ROLLUP_GROUP_COLUMNS = {
+  team: "NULLIF(team_id, '')",
+  user: "NULLIF(user_id, '')",
+  project: "NULLIF(project_id, '')",
+  model: ROLLUP_MODEL_EXPR,
+} as const satisfies Record<Exclude<GroupBy, 'day' | 'month' | 'session'>, string>;
 
 const RAW_SUMS = `COUNT(*) AS requests, SUM(input_tokens) AS input_tokens, SUM(cache_read_tokens) AS cache_read_tokens,
   SUM(cache_write_5m_tokens) AS cache_write_5m_tokens, SUM(cache_write_1h_tokens) AS cache_write_1h_tokens,
@@ -95,7 +104,7 @@ export class SqliteAggregator {
 
   aggregate(groupBy: GroupBy, filter: EventFilter, timeZone: string): UsageAggregate[] {
     const timeGroup = groupBy === 'day' || groupBy === 'month';
-    if (timeGroup) localDateFormatter(timeZone); // an unknown zone fails before any query
+    if (timeGroup && timeZone !== 'UTC') localDateFormatter(timeZone); // an unknown zone fails before any query
     const dims = dimWhere(filter);
     const rawKey = timeGroup ? `CAST(started_at / ${SLOT_MS} AS INTEGER)` : GROUP_COLUMNS[groupBy];
     const raw = (since: number | undefined, until: number | undefined): PartRow[] => {
@@ -112,66 +121,111 @@ export class SqliteAggregator {
       return this.all(`SELECT ${rawKey} AS k, ${MODEL_EXPR} AS model, ${RAW_SUMS} FROM events ${whereOf(clauses)} GROUP BY 1, 2`, params);
     };
 
-    const plan = this.rollups ? planRollup(groupBy, filter) : null;
-    // Rows keyed by slot (raw, time groups), by hour (rollup, time groups), or by group value.
-    const slotRows: PartRow[] = [];
-    const hourRows: PartRow[] = [];
-    const groupRows: PartRow[] = [];
-    const rawInto = timeGroup ? slotRows : groupRows;
-    if (plan === null) {
-      rawInto.push(...raw(filter.since, filter.until));
-    } else {
-      for (const r of plan.raw) rawInto.push(...raw(r.since, r.until));
-      const clauses = [...dims.clauses];
-      const params: Params = { ...dims.params };
-      if (plan.hourFrom !== undefined) {
-        clauses.push('hour_start >= @hourFrom');
-        params['hourFrom'] = plan.hourFrom;
-      }
-      if (plan.hourTo !== undefined) {
-        clauses.push('hour_start < @hourTo');
-        params['hourTo'] = plan.hourTo;
-      }
-      const key = timeGroup ? 'hour_start' : GROUP_COLUMNS[groupBy];
-      const rows = this.all(`SELECT ${key} AS k, ${MODEL_EXPR} AS model, ${ROLLUP_SUMS} FROM ${plan.level.table} ${whereOf(clauses)} GROUP BY 1, 2`, params);
-      (timeGroup ? hourRows : groupRows).push(...rows);
-    }
-
+    const utcDays = timeGroup && (timeZone === 'UTC' || localDateFormatter(timeZone).resolvedOptions().timeZone === 'UTC');
+    const plan = this.rollups ? planRollup(groupBy, filter, { utcDays }) : null;
     if (!timeGroup) {
-      return fold(groupRows.map((r) => [r.k === null ? NONE_KEY : String(r.k), r] as const)).sort(
+      const rows: PartRow[] = [];
+      if (plan === null) rows.push(...raw(filter.since, filter.until));
+      else {
+        for (const r of plan.raw) rows.push(...raw(r.since, r.until));
+        const key = ROLLUP_GROUP_COLUMNS[groupBy as keyof typeof ROLLUP_GROUP_COLUMNS];
+        for (const part of plan.parts) rows.push(...this.rollup(part, key, dims, {}));
+      }
+      return fold(rows.map((r) => [r.k === null ? NONE_KEY : String(r.k), r] as const)).sort(
         (a, b) => b.costUsd - a.costUsd || b.requests - a.requests || compareKeys(a.key, b.key),
       );
     }
 
-    let min = Number.POSITIVE_INFINITY;
-    let max = Number.NEGATIVE_INFINITY;
-    for (const t of [...slotRows.map((r) => Number(r.k) * SLOT_MS), ...hourRows.map((r) => Number(r.k))]) {
-      if (t < min) min = t;
-      if (t > max) max = t;
+    // Day and month groups: the local days the range covers, as Intl calls once per day, not per row.
+    // Two subqueries: SQLite answers a lone MIN or MAX from the index end, but scans the table for both at once.
+    const bounds = this.db.prepare('SELECT (SELECT MIN(started_at) FROM events) AS lo, (SELECT MAX(started_at) FROM events) AS hi').get() as {
+      lo: number | null;
+      hi: number | null;
+    };
+    if (bounds.lo === null || bounds.hi === null) return [];
+    const lo = Math.max(bounds.lo, filter.since ?? bounds.lo);
+    const hi = Math.min(bounds.hi, (filter.until ?? bounds.hi + 1) - 1);
+    if (lo > hi) return [];
+    const days = DayBuckets.cover(timeZone, lo - HOUR_MS, hi + HOUR_MS);
+    const label = (i: number): string => (groupBy === 'day' ? days.labels[i]! : days.labels[i]!.slice(0, 7));
+    const keyed: (readonly [string, PartRow])[] = [];
+    const slots = (rows: PartRow[]): void => {
+      for (const r of rows) keyed.push([label(days.indexOf(Number(r.k) * SLOT_MS)), r]);
+    };
+    if (plan === null) {
+      slots(raw(filter.since, filter.until));
+      return fold(keyed).sort((a, b) => compareKeys(a.key, b.key));
     }
-    if (min > max) return [];
-    const days = DayBuckets.cover(timeZone, min, max + HOUR_MS);
-    const label = (t: number): string => (groupBy === 'day' ? days.dateOf(t) : days.dateOf(t).slice(0, 7));
-    const keyed: (readonly [string, PartRow])[] = slotRows.map((r) => [label(Number(r.k) * SLOT_MS), r] as const);
-    const split: number[] = [];
-    for (const r of hourRows) {
-      const hour = Number(r.k);
-      const key = label(hour);
-      if (key === label(hour + HOUR_MS - 1)) keyed.push([key, r]);
-      else split.push(hour);
-    }
-    if (split.length > 0) {
-      const hours = [...new Set(split)];
-      const rows = this.all(
-        `SELECT CAST(e.started_at / ${SLOT_MS} AS INTEGER) AS k, COALESCE(e.model_served, e.model_requested) AS model, ${RAW_SUMS}
-         FROM json_each(@hours) h JOIN events e ON e.started_at >= h.value AND e.started_at < h.value + ${HOUR_MS}
-         ${whereOf(dims.clauses)} GROUP BY 1, 2`,
-        { ...dims.params, hours: JSON.stringify(hours) },
-      );
-      for (const r of rows) keyed.push([label(Number(r.k) * SLOT_MS), r]);
+    for (const r of plan.raw) slots(raw(r.since, r.until));
+    const segments = daySegments(days.starts);
+    // An hour a local midnight cuts (zones at +5:30, +5:45, a 30-minute DST shift) is read from events by slot.
+    const splitAll = days.starts.filter((t) => t % HOUR_MS !== 0).map((t) => Math.floor(t / HOUR_MS) * HOUR_MS);
+    for (const part of plan.parts) {
+      if (part.grain === 'day') {
+        // UTC days (planned in UTC only) are whole local days.
+        for (const r of this.rollup(part, 'period_start', dims, {})) keyed.push([label(days.indexOf(Number(r.k))), r]);
+        continue;
+      }
+      const split = splitAll.filter((h) => (part.from === undefined || h >= part.from) && (part.to === undefined || h < part.to));
+      const params: Params = { split: JSON.stringify(split) };
+      const key = segments
+        .map((g, i) => {
+          params[`s${i}`] = g.start;
+          params[`n${i}`] = g.index;
+          params[`l${i}`] = g.length;
+          const value = `@n${i} + CAST((period_start - @s${i}) / @l${i} AS INTEGER)`;
+          return i === segments.length - 1 ? `ELSE ${value}` : `WHEN period_start < @s${i + 1} THEN ${value}`;
+        })
+        .join(' ');
+      const expr = segments.length === 1 ? key.replace(/^ELSE /, '') : `CASE ${key} END`;
+      for (const r of this.rollup(part, expr, dims, params, 'period_start NOT IN (SELECT value FROM json_each(@split))')) {
+        keyed.push([label(Number(r.k)), r]);
+      }
+      if (split.length > 0) {
+        slots(
+          this.all(
+            `SELECT CAST(e.started_at / ${SLOT_MS} AS INTEGER) AS k, COALESCE(e.model_served, e.model_requested) AS model, ${RAW_SUMS}
+             FROM json_each(@hours) h JOIN events e ON e.started_at >= h.value AND e.started_at < h.value + ${HOUR_MS}
+             ${whereOf(dims.clauses)} GROUP BY 1, 2`,
+            { ...dims.params, hours: JSON.stringify(split) },
+          ),
+        );
+      }
     }
     return fold(keyed).sort((a, b) => compareKeys(a.key, b.key));
   }
+
+  /** (key, model) sums of one rollup part. */
+  private rollup(part: RollupPart, key: string, dims: { clauses: string[]; params: Params }, extra: Params, condition?: string): PartRow[] {
+    const clauses = [...dims.clauses];
+    const params: Params = { ...dims.params, ...extra };
+    if (part.from !== undefined) {
+      clauses.push('period_start >= @from');
+      params['from'] = part.from;
+    }
+    if (part.to !== undefined) {
+      clauses.push('period_start < @to');
+      params['to'] = part.to;
+    }
+    if (condition !== undefined) clauses.push(condition);
+    return this.all(`SELECT ${key} AS k, ${ROLLUP_MODEL_EXPR} AS model, ${ROLLUP_SUMS} FROM ${part.table} ${whereOf(clauses)} GROUP BY 1, 2`, params);
+  }
+}
+
+/**
+ * Runs of local days of equal length (24 hours, or a DST day of 23 or 25), each as its first day's start, index
+ * and the length: a day's index is then arithmetic on an hour's start, computed in SQL, so a 92-day report reads
+ * 92 rows per model instead of 2,208.
+ */
+export function daySegments(starts: readonly number[]): { start: number; index: number; length: number }[] {
+  const out: { start: number; index: number; length: number }[] = [];
+  for (let i = 0; i < starts.length; i++) {
+    const length = (starts[i + 1] ?? starts[i]! + DAY_MS) - starts[i]!;
+    const last = out.at(-1);
+    if (last !== undefined && last.length === length && starts[i]! === last.start + (i - last.index) * length) continue;
+    out.push({ start: starts[i]!, index: i, length });
+  }
+  return out;
 }
 
 function compareKeys(a: string, b: string): number {

@@ -14,11 +14,11 @@ export class DayBuckets {
 
   /** Days covering [from, to] (both inclusive). */
   static cover(timeZone: string, from: number, to: number): DayBuckets {
-    const fmt = localDateFormatter(timeZone);
-    const utc = fmt.resolvedOptions().timeZone === 'UTC';
+    // UTC needs no Intl (loading its time zone data is a good part of a small report's run).
+    const utc = timeZone === 'UTC' || localDateFormatter(timeZone).resolvedOptions().timeZone === 'UTC';
     const starts: number[] = [];
     const labels: string[] = [];
-    let label = localDate(fmt, from);
+    let label = utc ? new Date(from).toISOString().slice(0, 10) : localDate(localDateFormatter(timeZone), from);
     for (;;) {
       const [y, m, d] = label.split('-').map(Number) as [number, number, number];
       const start = utc ? Date.UTC(y, m - 1, d) : wallTimeToEpoch({ year: y, month: m, day: d, hour: 0, minute: 0, second: 0 }, timeZone);

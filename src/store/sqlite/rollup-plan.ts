@@ -1,17 +1,25 @@
 import type { EventFilter, GroupBy } from '../types.js';
-import { HOUR_MS, ROLLUP_LEVELS, type RollupDim, type RollupLevel } from './rollups.js';
+import { DAY_MS, HOUR_MS, ROLLUP_LEVELS, tableOf, type Grain, type RollupDim, type RollupLevel } from './rollups.js';
 
 /**
- * Which rollup answers an aggregate, and which parts must be read from raw events: pure, so the choice is
- * testable without a database. The hours lying wholly inside [since, until) come from the smallest level whose
- * dimensions cover the filter and the group; the partial hours at either end from `events`. Session groups and
- * session filters need raw events (no level has a session column).
+ * Which rollups answer an aggregate, and which parts must be read from raw events: pure, so the choice is
+ * testable without a database. The level is the smallest whose dimensions cover the filter and the group. The
+ * range is cut into the whole UTC days (daily rows), the whole hours around them (hourly rows) and the partial
+ * hours at either end (raw events). Daily rows serve only where a UTC day lies on one report bucket: always for
+ * team, user, project and model groups, for day and month groups only in UTC. Session groups and session filters
+ * need raw events (no rollup has a session column).
  */
+export interface RollupPart {
+  table: string;
+  grain: Grain;
+  /** [from, to), either bound open. */
+  from: number | undefined;
+  to: number | undefined;
+}
+
 export interface RollupPlan {
   level: RollupLevel;
-  /** Whole hours read from the rollup: [hourFrom, hourTo), either bound open. */
-  hourFrom: number | undefined;
-  hourTo: number | undefined;
+  parts: RollupPart[];
   /** Ranges read from raw events (the partial hours at the ends). */
   raw: { since: number; until: number }[];
 }
@@ -39,20 +47,30 @@ export function neededDims(groupBy: Exclude<GroupBy, 'session'>, filter: EventFi
   return dims;
 }
 
-const floorHour = (t: number): number => Math.floor(t / HOUR_MS) * HOUR_MS;
-const ceilHour = (t: number): number => Math.ceil(t / HOUR_MS) * HOUR_MS;
+const floorTo = (t: number, ms: number): number => Math.floor(t / ms) * ms;
+const ceilTo = (t: number, ms: number): number => Math.ceil(t / ms) * ms;
+const before = (a: number | undefined, b: number | undefined): boolean => a === undefined || b === undefined || a < b;
 
-/** The plan, or null when the whole answer must come from raw events. */
-export function planRollup(groupBy: GroupBy, filter: EventFilter): RollupPlan | null {
+/** The plan, or null when the whole answer must come from raw events. `utcDays`: daily rows may serve day/month groups. */
+export function planRollup(groupBy: GroupBy, filter: EventFilter, opts: { utcDays?: boolean } = {}): RollupPlan | null {
   if (groupBy === 'session' || filter.sessionId !== undefined) return null;
   const dims = neededDims(groupBy, filter);
   const level = ROLLUP_LEVELS.find((l) => [...dims].every((d) => (l.dims as readonly RollupDim[]).includes(d)));
   if (level === undefined) return null;
-  const hourFrom = filter.since === undefined ? undefined : ceilHour(filter.since);
-  const hourTo = filter.until === undefined ? undefined : floorHour(filter.until);
-  if (hourFrom !== undefined && hourTo !== undefined && hourFrom >= hourTo) return null;
+  const hourFrom = filter.since === undefined ? undefined : ceilTo(filter.since, HOUR_MS);
+  const hourTo = filter.until === undefined ? undefined : floorTo(filter.until, HOUR_MS);
+  if (!before(hourFrom, hourTo)) return null;
   const raw: RollupPlan['raw'] = [];
   if (filter.since !== undefined && hourFrom !== undefined && filter.since < hourFrom) raw.push({ since: filter.since, until: hourFrom });
   if (filter.until !== undefined && hourTo !== undefined && hourTo < filter.until) raw.push({ since: hourTo, until: filter.until });
-  return { level, hourFrom, hourTo, raw };
+
+  const part = (grain: Grain, from: number | undefined, to: number | undefined): RollupPart => ({ table: tableOf(level, grain), grain, from, to });
+  const daily = (groupBy !== 'day' && groupBy !== 'month') || opts.utcDays === true;
+  const dayFrom = hourFrom === undefined ? undefined : ceilTo(hourFrom, DAY_MS);
+  const dayTo = hourTo === undefined ? undefined : floorTo(hourTo, DAY_MS);
+  if (!daily || !before(dayFrom, dayTo)) return { level, parts: [part('hour', hourFrom, hourTo)], raw };
+  const parts = [part('day', dayFrom, dayTo)];
+  if (hourFrom !== undefined && dayFrom !== undefined && hourFrom < dayFrom) parts.push(part('hour', hourFrom, dayFrom));
+  if (hourTo !== undefined && dayTo !== undefined && dayTo < hourTo) parts.push(part('hour', dayTo, hourTo));
+  return { level, parts, raw };
 }

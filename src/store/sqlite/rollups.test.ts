@@ -4,7 +4,7 @@ import type { UsageEvent } from '../../usage/event.js';
 import { makeTestEvent } from '../store-contract.js';
 import type { EventFilter, GroupBy, UsageAggregate } from '../types.js';
 import { planRollup } from './rollup-plan.js';
-import { ROLLUP_LEVELS } from './rollups.js';
+import { ROLLUP_TABLES } from './rollups.js';
 import { SqliteStore } from './sqlite-store.js';
 
 const at = (iso: string): number => Date.parse(iso);
@@ -58,18 +58,23 @@ function tableTotals(path: string, table: string): { requests: number; cost: num
 }
 
 describe('SQLite hourly rollups', () => {
-  it('plans the smallest level that covers the filter and group, and raw reads for partial hours', () => {
-    expect(planRollup('day', {})?.level.table).toBe('usage_hourly_model');
-    expect(planRollup('model', { source: 'codex' })?.level.table).toBe('usage_hourly_team');
-    expect(planRollup('team', {})?.level.table).toBe('usage_hourly_team');
-    expect(planRollup('day', { userId: 'bob' })?.level.table).toBe('usage_hourly');
-    expect(planRollup('project', {})?.level.table).toBe('usage_hourly');
+  it('plans the smallest level that covers the filter and group: whole UTC days, whole hours, raw partial hours', () => {
+    const tables = (p: ReturnType<typeof planRollup>) => p?.parts.map((x) => x.table);
+    expect(tables(planRollup('day', {}))).toEqual(['usage_hourly_model']);
+    expect(tables(planRollup('day', {}, { utcDays: true }))).toEqual(['usage_daily_model']);
+    expect(tables(planRollup('model', { source: 'codex' }))).toEqual(['usage_daily_team']);
+    expect(tables(planRollup('team', {}))).toEqual(['usage_daily_team']);
+    expect(tables(planRollup('day', { userId: 'bob' }))).toEqual(['usage_hourly']);
+    expect(tables(planRollup('project', {}))).toEqual(['usage_daily']);
     expect(planRollup('session', {})).toBeNull();
     expect(planRollup('day', { sessionId: 's1' })).toBeNull();
     expect(planRollup('day', { since: at('2025-04-01T10:05:00Z'), until: at('2025-04-01T10:55:00Z') })).toBeNull();
-    expect(planRollup('day', { since: at('2025-04-01T10:05:00Z'), until: at('2025-04-02T00:00:00Z') })).toMatchObject({
-      hourFrom: at('2025-04-01T11:00:00Z'),
-      hourTo: at('2025-04-02T00:00:00Z'),
+    expect(planRollup('team', { since: at('2025-04-01T10:05:00Z'), until: at('2025-04-03T05:00:00Z') })).toMatchObject({
+      parts: [
+        { table: 'usage_daily_team', from: at('2025-04-02T00:00:00Z'), to: at('2025-04-03T00:00:00Z') },
+        { table: 'usage_hourly_team', from: at('2025-04-01T11:00:00Z'), to: at('2025-04-02T00:00:00Z') },
+        { table: 'usage_hourly_team', from: at('2025-04-03T00:00:00Z'), to: at('2025-04-03T05:00:00Z') },
+      ],
       raw: [{ since: at('2025-04-01T10:05:00Z'), until: at('2025-04-01T11:00:00Z') }],
     });
   });
@@ -126,14 +131,14 @@ describe('SQLite hourly rollups', () => {
           const fromRollup = await rolled.aggregate(groupBy, filter, { timeZone });
           expect(fromRollup.length, label).toBeGreaterThan(0);
           expect(comparable(fromRollup), label).toEqual(comparable(await raw.aggregate(groupBy, filter, { timeZone })));
-          if (planRollup(groupBy, filter) !== null) planned += 1;
+          if (planRollup(groupBy, filter, { utcDays: timeZone === 'UTC' }) !== null) planned += 1;
         }
       }
     }
     expect(planned).toBeGreaterThan(100);
     const total = (await raw.aggregate('month', {})).reduce((a, r) => ({ requests: a.requests + r.requests, cost: a.cost + r.costUsd }), { requests: 0, cost: 0 });
-    for (const level of ROLLUP_LEVELS) {
-      expect(tableTotals(path, level.table), level.table).toEqual({ requests: events.length, cost: Math.round(total.cost * 1e6) / 1e6 });
+    for (const table of ROLLUP_TABLES) {
+      expect(tableTotals(path, table), table).toEqual({ requests: events.length, cost: Math.round(total.cost * 1e6) / 1e6 });
     }
     await Promise.all([rolled.close(), raw.close()]);
   });
@@ -145,7 +150,7 @@ describe('SQLite hourly rollups', () => {
     await store.close();
     // Back to schema 4 without rollups, as a database written by the previous release.
     const db = new Database(path);
-    for (const l of ROLLUP_LEVELS) db.exec(`DROP TABLE ${l.table}`);
+    for (const table of ROLLUP_TABLES) db.exec(`DROP TABLE ${table}`);
     db.exec('DROP TRIGGER events_rollup_insert; DROP TRIGGER events_rollup_update; DROP TRIGGER events_rollup_delete');
     db.pragma(`user_version = ${Number(db.pragma('user_version', { simple: true })) - 1}`);
     db.close();
@@ -154,5 +159,19 @@ describe('SQLite hourly rollups', () => {
     expect(comparable(await reopened.aggregate('day', {}))).toEqual(comparable(await raw.aggregate('day', {})));
     expect(tableTotals(path, 'usage_hourly').requests).toBe(200);
     await Promise.all([reopened.close(), raw.close()]);
+  });
+});
+
+describe('day segments', () => {
+  it('groups runs of equal-length local days, a DST day on its own', async () => {
+    const { DayBuckets } = await import('./day-buckets.js');
+    const { daySegments } = await import('./aggregate.js');
+    const days = DayBuckets.cover('Europe/Berlin', at('2026-10-23T00:00:00Z'), at('2026-10-28T00:00:00Z'));
+    expect(days.labels).toEqual(['2026-10-23', '2026-10-24', '2026-10-25', '2026-10-26', '2026-10-27', '2026-10-28']);
+    expect(daySegments(days.starts)).toEqual([
+      { start: at('2026-10-22T22:00:00Z'), index: 0, length: 86_400_000 },
+      { start: at('2026-10-24T22:00:00Z'), index: 2, length: 90_000_000 }, // 25 hours: clocks go back
+      { start: at('2026-10-25T23:00:00Z'), index: 3, length: 86_400_000 },
+    ]);
   });
 });
