@@ -36,6 +36,8 @@ export const detectConfigSchema = z
          * one codebase share about 0.1–0.3.
          */
         similarity: share.default(0.4),
+        /** …and the episode's links average at least 0.5: a chain of barely-similar prompts is a conversation. */
+        minMeanSimilarity: share.default(0.5),
         /** 4 prompts = the original and three rewordings: two tries is normal iteration, four is a loop. */
         minPrompts: positiveInt.default(4),
         /** 10 minutes between consecutive rewordings: beyond it the person went and did something else. */
@@ -81,8 +83,8 @@ export const detectConfigSchema = z
         maxComplexity: share.default(SIMPLE_ROUTER_SCORE),
         /** An answer longer than this (tokens) means the request was not a quick one, whatever its wording. */
         maxOutputTokens: positiveInt.default(600),
-        /** 8 simple premium prompts in a day: a few quick questions on the default model are not worth a note. */
-        minRequests: positiveInt.default(8),
+        /** 10 simple premium prompts in a day: a few quick questions on the default model are not worth a note. */
+        minRequests: positiveInt.default(10),
         /** More than half of the day's premium requests were simple: a habit, not an occasional question. */
         minShare: share.default(0.5),
         /** Cents: a small premium model (o3) costs a few tenths of a cent per quick question; the habit is the point. */
@@ -124,8 +126,11 @@ export const detectConfigSchema = z
         /** 6 sessions started within the window: people run 2–4 agents in parallel productively. */
         minSessions: positiveInt.default(6),
         windowMinutes: positiveInt.default(15),
-        /** Median output per session below this (tokens): sessions abandoned after a look. */
-        maxMedianOutput: positiveInt.default(2_000),
+        /**
+         * Median output per session at most 1,500 tokens: a few short answers, then abandoned. A working agent
+         * session writes several thousand.
+         */
+        maxMedianOutput: positiveInt.default(1_500),
         minWastedUsd: usd.default(0.1),
       })
       .strict()

@@ -1,4 +1,4 @@
-import type { Store } from '../store/types.js';
+import { supportsImports, type Store } from '../store/types.js';
 import type { Pricer } from '../usage/pricing.js';
 import type { DetectConfig } from './config.js';
 import { DetectionEngine } from './engine.js';
@@ -43,10 +43,13 @@ export async function detectHistory(store: Store, findings: FindingsStore, run: 
   let fingerprints = 0;
   for (let t = from; t < run.until; t += DAY) {
     const until = Math.min(run.until, t + DAY);
-    const [page, fps] = await Promise.all([
+    const [page, fps, outcomes] = await Promise.all([
       store.listEvents({ since: t, until }),
       findings.listFingerprints({ since: t, until }),
+      supportsImports(store) ? store.listOutcomes({ since: t, until }) : Promise.resolve([]),
     ]);
+    // Outcomes first: detectors that use them aggregate by day, and the day closes only on a later event.
+    for (const o of outcomes) engine.pushOutcome(o);
     const byId = new Map(fps.map((f) => [f.eventId, f]));
     fingerprints += fps.length;
     events += page.length;

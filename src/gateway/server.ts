@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { installGovernance, type Governance } from '../admin/install.js';
 import type { GoodhartConfig } from '../config/schema.js';
 import { EventWriter } from '../store/event-writer.js';
+import { SqliteWorkerInserter } from '../store/sqlite/worker-inserter.js';
 import type { Store } from '../store/types.js';
 import { composePolicies } from '../policy/compose.js';
 import type { Policy } from '../policy/types.js';
@@ -78,7 +79,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   await keys.start();
   const router = new ModelRouter(config);
   const upstreams = new Upstreams();
-  const events = opts.events ?? new EventWriter(store);
+  // A SQLite file is written from a worker thread (see SqliteWorkerInserter); other stores do their I/O async.
+  const sqlitePath = store.kind === 'sqlite' ? (store as { path?: unknown }).path : undefined;
+  const inserter = !opts.events && typeof sqlitePath === 'string' && sqlitePath !== ':memory:' ? new SqliteWorkerInserter(sqlitePath) : null;
+  const events = opts.events ?? new EventWriter(inserter ?? store);
   const metrics = new GatewayMetrics(() => (events instanceof EventWriter ? events.stats().queued : 0));
   const pricer = createPricer(overrides);
   const governance = opts.policy ? null : await installGovernance(app, { config, store, keys, pricer, now });
@@ -164,6 +168,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       keys.stop();
       await events.close?.();
+      await inserter?.close();
       await governance?.close();
       await routing?.close();
       await upstreams.close();

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../util/start-worker.js';
 import type { WorkerMessage } from './file-worker.js';
 import type { FileResult, FileTask } from './process-file.js';
 import type { WorkerRecipe } from './worker-recipe.js';
@@ -15,7 +16,7 @@ export async function runInWorkers(
   count: number,
   onFile: (r: FileResult) => Promise<void> | void,
 ): Promise<{ inserted: number; replaced: number }> {
-  const workers = Array.from({ length: Math.max(1, Math.min(count, tasks.length)) }, () => startWorker(recipe));
+  const workers = Array.from({ length: Math.max(1, Math.min(count, tasks.length)) }, () => startFileWorker(recipe));
   const IN_FLIGHT = 4;
   let next = 0;
   const totals = { inserted: 0, replaced: 0 };
@@ -54,13 +55,6 @@ export async function runInWorkers(
   return totals;
 }
 
-/**
- * Built, the worker is file-worker.js next to this file. Run from sources under tsx (development, benchmarks), the
- * worker thread does not inherit tsx's loader hooks, so it registers them before importing file-worker.ts.
- */
-function startWorker(recipe: WorkerRecipe): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./file-worker.js', import.meta.url), { workerData: recipe });
-  const script = new URL('./file-worker.ts', import.meta.url).href;
-  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(script)}); });`;
-  return new Worker(boot, { eval: true, workerData: recipe });
+function startFileWorker(recipe: WorkerRecipe): Worker {
+  return startWorker(import.meta.url, 'file-worker', recipe);
 }

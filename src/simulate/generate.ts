@@ -97,12 +97,12 @@ function personDay(w: World, rng: Rng, p: Person, day: number, start: number, su
       const run = runSession(w, rng, p, workStart + workLength - 30 * MINUTE, { turns: 1, steps: rng.uniform(40, 90) });
       w.label('honest-spike', p, run.session.id, workStart + workLength - 30 * MINUTE, run.end);
       w.outcome(p, 'commit', Math.round(run.end), rng.int(2, 6));
-      w.outcome(p, 'pull_request', Math.round(run.end), 1);
+      w.outcome(p, 'pull_request_merged', Math.round(run.end), 1);
     }
     // Outcomes follow the work done (prompts), with the person's own productivity.
     const commits = rng.poisson(p.commitsPerDay * Math.min(2.5, prompts / Math.max(1, p.sessionsPerDay * 3 + p.chatsPerDay)) * crunch);
     w.outcome(p, 'commit', Math.round(workStart + workLength), commits);
-    w.outcome(p, 'pull_request', Math.round(workStart + workLength), rng.poisson(commits / 4));
+    w.outcome(p, 'pull_request_merged', Math.round(workStart + workLength), rng.poisson(commits / 4));
   }
   if (p.onCall && rng.chance(0.12)) {
     // Paged at night: a few prompts, irregular, human.

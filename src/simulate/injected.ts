@@ -161,12 +161,12 @@ export function surgeSessions(w: World, rng: Rng, p: Person, dayStart: number, d
   return { first, last };
 }
 
-/** A runaway day: the premium model for every agent session and three times the sessions. */
+/** A runaway day: the premium model for every agent session and three times the sessions (at least ten). */
 export function spendSpike(w: World, rng: Rng, p: Person, dayStart: number, dayLength: number): void {
-  const model = p.agentModel.startsWith('claude') ? 'claude-opus-4-1' : 'gpt-5';
+  const model = p.agentModel.startsWith('claude') ? 'claude-opus-4-1' : 'o1';
   let first = Number.POSITIVE_INFINITY;
   let last = 0;
-  for (let i = 0, n = Math.max(6, Math.round(p.sessionsPerDay * 3)); i < n; i++) {
+  for (let i = 0, n = Math.max(10, Math.round(p.sessionsPerDay * 3)); i < n; i++) {
     const at = dayStart + rng.next() * dayLength * 0.85;
     const r = runSession(w, rng, p, at, { turns: rng.int(3, 8), steps: 9, model });
     first = Math.min(first, at);

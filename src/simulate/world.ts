@@ -3,6 +3,7 @@ import { fingerprintTurn } from '../detect/fingerprint/fingerprint.js';
 import { deriveKeys } from '../detect/fingerprint/keys.js';
 import type { Fingerprint, FingerprintCore } from '../detect/fingerprint/types.js';
 import type { RuleId } from '../detect/types.js';
+import type { OutcomeEvent } from '../outcomes/event.js';
 import type { UsageEvent } from '../usage/event.js';
 import { createPricer, type Pricer } from '../usage/pricing.js';
 import type { Person } from './org.js';
@@ -24,18 +25,14 @@ export interface Label {
   end: number;
 }
 
-/** An outcome in the shape of src/outcomes/event.ts (source `simulate`), for the outcomes engineer to load. */
-export interface SimOutcome {
-  id: string;
-  kind: 'commit' | 'pull_request';
+/**
+ * A simulated outcome: an OutcomeEvent (src/outcomes/event.ts) recorded as if posted to `POST /v1/outcomes` (source
+ * `api`), marked `attrs.origin = goodhart-simulate`.
+ */
+export interface SimOutcome extends OutcomeEvent {
+  kind: 'commit' | 'pull_request_merged';
   userId: string;
   teamId: string;
-  repo: string;
-  sessionId: string | null;
-  at: number;
-  count: number;
-  source: 'simulate';
-  attrs: Record<string, string>;
 }
 
 export interface SimRecord {
@@ -216,8 +213,9 @@ export class World {
       sessionId: null,
       at,
       count,
-      source: 'simulate',
-      attrs: {},
+      source: 'api',
+      attrs: { origin: 'goodhart-simulate' },
+      projectId: p.projectId,
     });
   }
 }

@@ -2,7 +2,7 @@ import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'n
 import { join } from 'node:path';
 import type { Fingerprint } from '../detect/fingerprint/types.js';
 import type { FindingsStore } from '../detect/store.js';
-import type { Store } from '../store/types.js';
+import { supportsImports, type Store } from '../store/types.js';
 import { simulate, type SimulateOptions, type SimulationSummary } from './generate.js';
 import type { SimOutcome } from './world.js';
 
@@ -35,8 +35,9 @@ export interface SimulationFiles {
 }
 
 /**
- * Runs the simulator into a sink. Labels (with the honest heavy users and carriers) go to `labels.json`, outcomes to
- * `outcomes.jsonl` (the shape of src/outcomes/event.ts with source `simulate`) in `labelsDir`.
+ * Runs the simulator into a sink. Labels (with the honest heavy users and carriers) go to `labels-seedN.json`,
+ * outcomes to `outcomes-seedN.jsonl` (OutcomeEvent, source `api`, `attrs.origin = goodhart-simulate`) in `labelsDir`;
+ * a store that keeps outcomes gets them too.
  */
 export async function runSimulation(opts: SimulateOptions, sink: SimulationSink, labelsDir: string): Promise<SimulationFiles> {
   mkdirSync(labelsDir, { recursive: true });
@@ -63,6 +64,7 @@ export async function runSimulation(opts: SimulateOptions, sink: SimulationSink,
       }
     }
     for (const o of outs as SimOutcome[]) await outcomes.write(o);
+    if (sink.kind === 'store' && outs.length > 0 && supportsImports(sink.store)) await sink.store.insertOutcomes(outs);
     next = gen.next();
   }
   await outcomes.close();

@@ -43,7 +43,7 @@ const DEFAULTS = {
  * retries with backoff; events are only ever dropped when the queue is full.
  */
 export class EventWriter {
-  private readonly store: Store;
+  private readonly store: Pick<Store, 'insertEvents'>;
   private readonly opts: Required<Omit<EventWriterOptions, 'log'>>;
   private readonly log: (message: string) => void;
 
@@ -63,7 +63,7 @@ export class EventWriter {
   private failedFlushes = 0;
   private dropped = 0;
 
-  constructor(store: Store, opts: EventWriterOptions = {}) {
+  constructor(store: Pick<Store, 'insertEvents'>, opts: EventWriterOptions = {}) {
     this.store = store;
     this.opts = {
       flushIntervalMs: opts.flushIntervalMs ?? DEFAULTS.flushIntervalMs,

@@ -15,8 +15,13 @@ export interface FingerprintObserverOptions {
   store: FindingsStore;
   secret: string;
   retentionDays: number;
-  /** Requests hashed per event-loop turn. 64: a batch of typical bodies takes a few ms. */
+  /** At most this many requests hashed per event-loop turn (default 64). */
   batchSize?: number;
+  /**
+   * …and at most this long (ms) per turn, default 8: a 1 MB agent transcript takes a few ms to hash, so a batch of
+   * them must not hold requests back for longer than a frame.
+   */
+  sliceMs?: number;
   /**
    * Pending requests beyond which new ones are not fingerprinted (counted in `dropped`): under overload the gateway
    * keeps serving and detection loses a little recall, never the other way round. 5,000 bodies of a few hundred KB
@@ -66,10 +71,12 @@ export class FingerprintObserver implements RequestObserver {
   private async drain(): Promise<void> {
     this.scheduled = false;
     const size = this.opts.batchSize ?? 64;
+    const sliceMs = this.opts.sliceMs ?? 8;
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, size);
       const fps: Fingerprint[] = [];
-      for (const { body, event } of batch) {
+      const started = performance.now();
+      for (let n = 0; n < size && this.queue.length > 0 && performance.now() - started < sliceMs; n++) {
+        const { body, event } = this.queue.shift()!;
         try {
           const core = fingerprintRequest(body, event.endpoint, this.opts.secret);
           if (core !== null) fps.push({ ...core, eventId: event.id, at: event.startedAt, userId: event.userId, sessionId: event.sessionId });

@@ -14,7 +14,7 @@ import { DayClock, costOf, evidence, makeFinding, median, usd } from '../util.js
  * - daily tokens in the window ≥ 3× the person's usual day, on at least two of its days (one big day is a spend
  *   anomaly, not a pattern), and at least $5 more spend than usual;
  * - tokens per prompt ≥ 2× usual: the rise is not explained by more work being asked for;
- * - when the person has outcomes: outcomes per day rose less than half as much as usage.
+ * - when the person has outcomes: no significant rise in shipped work (one-sided Poisson test at 5%).
  *
  * Not flagged: crunches where prompts or outcomes rise with usage; one long run; people without 5 active days of
  * history; a period that has not closed yet.
@@ -39,8 +39,29 @@ interface UserState {
 const MIN_BASELINE_DAYS = 5;
 /** A window day counts as surging at 2× the usual day's tokens. */
 const SURGE_DAY = 2;
-/** Outcome units: a merged pull request weighs three commits; other kinds (lines, sessions) are not units of work. */
-const OUTCOME_UNITS: Record<string, number> = { commit: 1, pull_request: 3 };
+/**
+ * Kinds counted as shipped work, one each (weighting a pull request as several commits would make the counts
+ * overdispersed and the Poisson test below too eager); lines and sessions are not units of work.
+ */
+const OUTCOME_UNITS: Record<string, number> = { commit: 1, pull_request: 1, pull_request_merged: 1, ticket_closed: 1, deployment: 1 };
+/**
+ * Shipped work significantly up in the window (a one-sided Poisson test at 5% against the baseline rate): a push that
+ * delivered, whatever the tokens did. A test, not a ratio: three days of a few commits each are too few for ratios.
+ */
+const SHIPPED_P = 0.05;
+
+/** P(X ≥ k) for X ~ Poisson(lambda). */
+export function poissonUpperTail(k: number, lambda: number): number {
+  if (k <= 0) return 1;
+  if (lambda <= 0) return 0;
+  let term = Math.exp(-lambda);
+  let below = term;
+  for (let i = 1; i < k; i++) {
+    term *= lambda / i;
+    below += term;
+  }
+  return Math.max(0, 1 - below);
+}
 /** Below this many outcome units in the baseline, outcomes are too sparse to compare. */
 const MIN_BASELINE_OUTCOMES = 3;
 
@@ -111,7 +132,8 @@ function create(ctx: DetectContext): Detector {
       if (winPerPrompt < cfg.minCostPerTurnRatio * basePerPrompt) continue;
       const baseOutcomeRate = base.outcomes / baseTokens.length;
       const outcomeRatio = base.outcomes >= MIN_BASELINE_OUTCOMES ? win.outcomes / win.active / baseOutcomeRate : null;
-      if (outcomeRatio !== null && outcomeRatio >= ratio / 2) continue;
+      if (process.env.PE_DEBUG && outcomeRatio !== null) console.log("PE", userId, closedDay, win.outcomes, win.active, base.outcomes, baseTokens.length, (baseOutcomeRate * win.active).toFixed(1), poissonUpperTail(Math.round(win.outcomes), baseOutcomeRate * win.active).toFixed(4), ratio.toFixed(1));
+      if (outcomeRatio !== null && poissonUpperTail(Math.round(win.outcomes), baseOutcomeRate * win.active) < SHIPPED_P) continue;
       // Waste: spend beyond what the prompts made would usually cost (1.5× slack), capped at the spend above usual.
       const usualCostPerPrompt = base.cost / base.human;
       const wasted = Math.max(0, Math.min(excess, win.cost - 1.5 * usualCostPerPrompt * win.human));
@@ -190,6 +212,6 @@ export const periodEndSurge: DetectorDefinition = {
   rule: 'period-end-surge',
   title: 'Period-end surges',
   rationale:
-    "Usage (tokens) in the last 3 days of a reporting period at 3× the person's usual day, on at least two of those days, with tokens per prompt doubled and, where outcomes are recorded, no matching rise in shipped work: usage pumped before the numbers are read. Crunches that raise prompts or outcomes with usage are not flagged.",
+    "Usage (tokens) in the last 3 days of a reporting period at 3× the person's usual day, on at least two of those days, with tokens per prompt doubled and, where outcomes are recorded, no significant rise in shipped work: usage pumped before the numbers are read. Crunches that raise prompts or outcomes with usage are not flagged.",
   create,
 };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DetectInput, OutcomeInput } from '../types.js';
 import { DAY, HOUR, prompt, run, step } from '../testing.js';
+import { poissonUpperTail } from './index.js';
 
 /** September 2026: baseline from Monday the 7th; the month closes after Wednesday the 30th. */
 const SEP7 = Date.UTC(2026, 8, 7);
@@ -55,5 +56,12 @@ describe('period-end-surge', () => {
   it('does not flag one big day (a spend anomaly, not a pattern)', () => {
     const one = [...day(WINDOW[0]!, 8, 40), ...day(WINDOW[1]!, 8, 400, 60_000), ...day(WINDOW[2]!, 8, 40)];
     expect(run('period-end-surge', [...baseline(), ...one])).toEqual([]);
+  });
+
+  it('tests shipped work with a Poisson upper tail', () => {
+    expect(poissonUpperTail(0, 3)).toBe(1);
+    expect(poissonUpperTail(1, 2)).toBeCloseTo(1 - Math.exp(-2), 12);
+    expect(poissonUpperTail(12, 4)).toBeLessThan(0.01);
+    expect(poissonUpperTail(5, 4)).toBeGreaterThan(0.3);
   });
 });

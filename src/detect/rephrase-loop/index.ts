@@ -79,6 +79,7 @@ function create(ctx: DetectContext): Detector {
     if (wasted < cfg.minWastedUsd) return;
     const total = kept.reduce((a, t) => a + t.cost, 0);
     const meanSim = ep.sims.reduce((a, b) => a + b, 0) / ep.sims.length;
+    if (meanSim < cfg.minMeanSimilarity) return;
     const sessions = new Set(kept.map((t) => t.sessionId));
     const first = kept[0]!;
     const last = kept[kept.length - 1]!;
