@@ -15,6 +15,7 @@ import type {
 } from '../../policy/store.js';
 import { foldSpendRows, type SpendRow } from '../spend-rows.js';
 import { redactUrl } from './postgres-store.js';
+import { toAccess, toGrant, type AccessRow, type GrantRow } from '../governance-rows.js';
 
 /**
  * Governance tables on Postgres, with the behaviour of the SQLite ones (sqlite/governance-store.ts): the admin
@@ -211,16 +212,7 @@ export class PostgresGovernanceStore implements GovernanceStore {
       ['user_id =', f.userId],
     ]);
     const rows = await this.sql.unsafe<GrantRow[]>(`SELECT * FROM gov_grants ${where} ORDER BY created_at DESC, id`, params);
-    return rows.map((r) => ({
-      id: r.id,
-      userId: r.user_id,
-      tier: r.tier,
-      model: r.model,
-      createdAt: r.created_at,
-      expiresAt: r.expires_at,
-      grantedBy: r.granted_by,
-      requestId: r.request_id,
-    }));
+    return rows.map(toGrant);
   }
 
   async claimAlert(dedupKey: string, at: number, payload: unknown): Promise<boolean> {
@@ -258,49 +250,6 @@ export class PostgresGovernanceStore implements GovernanceStore {
     return row?.t !== null && row?.t !== undefined;
   }
 }
-
-interface AccessRow {
-  id: string;
-  user_id: string;
-  team_id: string | null;
-  tier: string | null;
-  model: string | null;
-  justification: string;
-  hours: number;
-  status: string;
-  created_at: number;
-  decided_at: number | null;
-  decided_by: string | null;
-  note: string | null;
-  grant_id: string | null;
-}
-
-interface GrantRow {
-  id: string;
-  user_id: string;
-  tier: string | null;
-  model: string | null;
-  created_at: number;
-  expires_at: number;
-  granted_by: string;
-  request_id: string | null;
-}
-
-const toAccess = (r: AccessRow): AccessRequest => ({
-  id: r.id,
-  userId: r.user_id,
-  teamId: r.team_id,
-  tier: r.tier,
-  model: r.model,
-  justification: r.justification,
-  hours: r.hours,
-  status: r.status as AccessStatus,
-  createdAt: r.created_at,
-  decidedAt: r.decided_at,
-  decidedBy: r.decided_by,
-  note: r.note,
-  grantId: r.grant_id,
-});
 
 /** `WHERE a = $1 AND b < $2` from the filters that are set. */
 function clauses(filters: readonly (readonly [string, string | number | undefined])[]): { where: string; params: (string | number)[] } {

@@ -13,6 +13,7 @@ import type {
   OverlayRecord,
 } from '../../policy/store.js';
 import { foldSpendRows, type SpendRow } from '../spend-rows.js';
+import { toAccess, toGrant, type AccessRow, type GrantRow } from '../governance-rows.js';
 
 /**
  * Governance tables in the same SQLite file as the events, through a connection of their own. Their schema has
@@ -95,33 +96,6 @@ interface AuditRow {
   after_json: string | null;
 }
 
-interface AccessRow {
-  id: string;
-  user_id: string;
-  team_id: string | null;
-  tier: string | null;
-  model: string | null;
-  justification: string;
-  hours: number;
-  status: string;
-  created_at: number;
-  decided_at: number | null;
-  decided_by: string | null;
-  note: string | null;
-  grant_id: string | null;
-}
-
-interface GrantRow {
-  id: string;
-  user_id: string;
-  tier: string | null;
-  model: string | null;
-  created_at: number;
-  expires_at: number;
-  granted_by: string;
-  request_id: string | null;
-}
-
 const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
 const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
 
@@ -135,33 +109,6 @@ const toAudit = (r: AuditRow): AuditEntry => ({
   targetId: r.target_id,
   before: parse(r.before_json),
   after: parse(r.after_json),
-});
-
-const toAccess = (r: AccessRow): AccessRequest => ({
-  id: r.id,
-  userId: r.user_id,
-  teamId: r.team_id,
-  tier: r.tier,
-  model: r.model,
-  justification: r.justification,
-  hours: r.hours,
-  status: r.status as AccessStatus,
-  createdAt: r.created_at,
-  decidedAt: r.decided_at,
-  decidedBy: r.decided_by,
-  note: r.note,
-  grantId: r.grant_id,
-});
-
-const toGrant = (r: GrantRow): Grant => ({
-  id: r.id,
-  userId: r.user_id,
-  tier: r.tier,
-  model: r.model,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  grantedBy: r.granted_by,
-  requestId: r.request_id,
 });
 
 export class SqliteGovernanceStore implements GovernanceStore {
