@@ -11,10 +11,10 @@ import { DayClock, costOf, evidence, makeFinding, median, usd } from '../util.js
  * are what such numbers count (cached tokens are cheap, so dollars understate the pumping). A deadline crunch also
  * raises usage, but with more prompts (more work asked for) and, where outcomes are recorded, more commits and
  * merged pull requests. So the rule needs all of:
- * - daily tokens in the window ≥ 3× the person's usual day, on at least two of its days (one big day is a spend
- *   anomaly, not a pattern), and at least $5 more spend than usual;
+ * - daily tokens in the window ≥ 3× the person's usual day, every active day of it at least 2× (sustained: one big
+ *   day is a spend anomaly, not a pattern; a busy day next to a quiet one is a week), and at least $5 more spend;
  * - tokens per prompt ≥ 2× usual: the rise is not explained by more work being asked for;
- * - when the person has outcomes: no significant rise in shipped work (one-sided Poisson test at 5%).
+ * - when the person has outcomes: no significant rise in shipped work (one-sided quasi-Poisson test at 5%).
  *
  * Not flagged: crunches where prompts or outcomes rise with usage; one long run; people without 5 active days of
  * history; a period that has not closed yet.
@@ -45,8 +45,9 @@ const SURGE_DAY = 2;
  */
 const OUTCOME_UNITS: Record<string, number> = { commit: 1, pull_request: 1, pull_request_merged: 1, ticket_closed: 1, deployment: 1 };
 /**
- * Shipped work significantly up in the window (a one-sided Poisson test at 5% against the baseline rate): a push that
- * delivered, whatever the tokens did. A test, not a ratio: three days of a few commits each are too few for ratios.
+ * Shipped work significantly up in the window (a one-sided quasi-Poisson test at 5% against the baseline rate, the
+ * counts scaled by the baseline's own overdispersion: commits come in bursts): a push that delivered, whatever the
+ * tokens did. A test, not a ratio: three days of a few commits each are too few for ratios.
  */
 const SHIPPED_P = 0.05;
 
@@ -93,6 +94,7 @@ function create(ctx: DetectContext): Detector {
     const baseFrom = winFrom - cfg.baselineDays;
     for (const [userId, u] of users) {
       const baseTokens: number[] = [];
+      const baseOutcomeDays: number[] = [];
       const base = { cost: 0, tokens: 0, human: 0, outcomes: 0 };
       const win = { cost: 0, tokens: 0, human: 0, outcomes: 0, active: 0 };
       const winTokens: number[] = [];
@@ -102,7 +104,10 @@ function create(ctx: DetectContext): Detector {
       for (const [d, day] of u.days) {
         if (d < baseFrom) u.days.delete(d);
         else if (d < winFrom) {
-          if (day.cost > 0) baseTokens.push(day.tokens);
+          if (day.cost > 0) {
+            baseTokens.push(day.tokens);
+            baseOutcomeDays.push(day.outcomes);
+          }
           base.cost += day.cost;
           base.tokens += day.tokens;
           base.human += day.human;
@@ -126,14 +131,19 @@ function create(ctx: DetectContext): Detector {
       const usualCost = base.cost / baseTokens.length;
       const excess = win.cost - usualCost * win.active;
       const surgeDays = winTokens.filter((t) => t >= SURGE_DAY * usualTokens).length;
-      if (ratio < cfg.minRatio || excess < cfg.minExcessUsd || surgeDays < Math.min(2, cfg.days)) continue;
+      // Sustained: every active day of the window surges, and at least two do (one big day is an anomaly, not this).
+      if (ratio < cfg.minRatio || excess < cfg.minExcessUsd || surgeDays < Math.max(win.active, Math.min(2, cfg.days))) continue;
       const basePerPrompt = base.tokens / base.human;
       const winPerPrompt = win.human > 0 ? win.tokens / win.human : Number.POSITIVE_INFINITY;
       if (winPerPrompt < cfg.minCostPerTurnRatio * basePerPrompt) continue;
       const baseOutcomeRate = base.outcomes / baseTokens.length;
       const outcomeRatio = base.outcomes >= MIN_BASELINE_OUTCOMES ? win.outcomes / win.active / baseOutcomeRate : null;
-      if (process.env.PE_DEBUG && outcomeRatio !== null) console.log("PE", userId, closedDay, win.outcomes, win.active, base.outcomes, baseTokens.length, (baseOutcomeRate * win.active).toFixed(1), poissonUpperTail(Math.round(win.outcomes), baseOutcomeRate * win.active).toFixed(4), ratio.toFixed(1));
-      if (outcomeRatio !== null && poissonUpperTail(Math.round(win.outcomes), baseOutcomeRate * win.active) < SHIPPED_P) continue;
+      if (outcomeRatio !== null) {
+        const mean = baseOutcomeDays.reduce((a, b) => a + b, 0) / baseOutcomeDays.length;
+        const variance = baseOutcomeDays.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, baseOutcomeDays.length - 1);
+        const dispersion = mean > 0 ? Math.max(1, variance / mean) : 1;
+        if (poissonUpperTail(Math.round(win.outcomes / dispersion), (baseOutcomeRate * win.active) / dispersion) < SHIPPED_P) continue;
+      }
       // Waste: spend beyond what the prompts made would usually cost (1.5× slack), capped at the spend above usual.
       const usualCostPerPrompt = base.cost / base.human;
       const wasted = Math.max(0, Math.min(excess, win.cost - 1.5 * usualCostPerPrompt * win.human));
@@ -212,6 +222,6 @@ export const periodEndSurge: DetectorDefinition = {
   rule: 'period-end-surge',
   title: 'Period-end surges',
   rationale:
-    "Usage (tokens) in the last 3 days of a reporting period at 3× the person's usual day, on at least two of those days, with tokens per prompt doubled and, where outcomes are recorded, no significant rise in shipped work: usage pumped before the numbers are read. Crunches that raise prompts or outcomes with usage are not flagged.",
+    "Usage (tokens) in the last 3 days of a reporting period at 3× the person's usual day, sustained on every active day of them, with tokens per prompt doubled and, where outcomes are recorded, no significant rise in shipped work: usage pumped before the numbers are read. Crunches that raise prompts or outcomes with usage are not flagged.",
   create,
 };
