@@ -42,7 +42,8 @@ export interface ProxyDeps {
 }
 
 export interface RequestObserver {
-  observe(body: Readonly<Record<string, unknown>>, event: Readonly<UsageEvent>): void;
+  /** `raw` is the request body's bytes as received (`body` is their parse): neither may be modified. */
+  observe(body: Readonly<Record<string, unknown>>, event: Readonly<UsageEvent>, raw: Buffer): void;
 }
 
 /** Client headers that carry protocol meaning upstream. Everything else (auth, cookies, x-goodhart-*) stays here. */
@@ -141,6 +142,7 @@ interface Meter {
   clientAborted: boolean;
   admission: AdmissionResult | null;
   body: Record<string, unknown> | null;
+  raw: Buffer | null;
   /** performance.now() marks for the gateway's own overhead (metrics only). */
   receivedAt: number;
   dispatchedAt: number | null;
@@ -178,6 +180,7 @@ export class Proxy {
       clientAborted: false,
       admission: null,
       body: null,
+      raw: null,
       receivedAt: performance.now(),
       dispatchedAt: null,
       bodyDoneAt: null,
@@ -203,6 +206,7 @@ export class Proxy {
     }
     const json = body.json as Record<string, unknown>;
     m.body = json;
+    m.raw = body.raw;
     const model = json.model;
     if (typeof model !== 'string' || model.length === 0) {
       throw new GoodhartError('invalid_request', 400, 'The request body needs a "model" (a string naming the model to use).');
@@ -474,7 +478,7 @@ export class Proxy {
       m.sentAt === null || m.bodyDoneAt === null ? null : m.sentAt - m.bodyDoneAt,
     );
     const observers = this.deps.observers;
-    if (observers && m.body) for (const o of observers) o.observe(m.body, event);
+    if (observers && m.body && m.raw) for (const o of observers) o.observe(m.body, event, m.raw);
   }
 }
 

@@ -2,7 +2,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { installGovernance, type Governance } from '../admin/install.js';
 import type { GoodhartConfig } from '../config/schema.js';
 import { EventWriter } from '../store/event-writer.js';
-import { SqliteWorkerInserter } from '../store/sqlite/worker-inserter.js';
+import { storeSpec } from '../store/open.js';
+import { FingerprintObserver } from '../detect/fingerprint/observer.js';
+import { findingsStoreOf } from '../detect/store.js';
 import type { Store } from '../store/types.js';
 import { composePolicies } from '../policy/compose.js';
 import type { Policy } from '../policy/types.js';
@@ -20,6 +22,7 @@ import { listModels } from './models.js';
 import { Proxy, type EventSink, type RequestObserver } from './proxy.js';
 import { ModelRouter } from './router.js';
 import { Upstreams } from './upstream.js';
+import { TailWorker } from './tail/tail-worker.js';
 
 export interface GatewayOptions {
   config: GoodhartConfig;
@@ -57,6 +60,30 @@ function startRouting(config: GoodhartConfig, store: Store): Routing | null {
   return createRouting(config, typeof path === 'string' && path !== ':memory:' ? new SqliteDecisionStore(path) : new MemoryDecisionStore());
 }
 
+/**
+ * The gateway's tail thread (src/gateway/tail): writes a SQLite file's events, and fingerprints requests for waste
+ * detection (config `detect.fingerprints`) wherever the store can be reopened on a thread. A store held in memory
+ * (tests) is fingerprinted on this thread instead, between requests.
+ */
+async function startTail(
+  config: GoodhartConfig,
+  store: Store,
+  writeEvents: boolean,
+  log: (message: string) => void,
+): Promise<{ tail: TailWorker | null; fingerprints: RequestObserver | null }> {
+  const cfg = config.detect.fingerprints;
+  const findings = cfg.enabled ? findingsStoreOf(store) : undefined;
+  const secret = findings ? (cfg.secret ?? (await findings.fingerprintSecret())) : null;
+  const spec = storeSpec(store);
+  if (spec === null) {
+    const inline = findings && secret ? new FingerprintObserver({ store: findings, secret, retentionDays: cfg.retentionDays }) : null;
+    return { tail: null, fingerprints: inline };
+  }
+  if (secret === null && !(writeEvents && spec.kind === 'sqlite')) return { tail: null, fingerprints: null };
+  const tail = await TailWorker.start({ spec, fingerprints: secret ? { secret, retentionDays: cfg.retentionDays } : null, log });
+  return { tail, fingerprints: secret ? tail : null };
+}
+
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config, store } = opts;
   const now = opts.now ?? Date.now;
@@ -79,10 +106,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   await keys.start();
   const router = new ModelRouter(config);
   const upstreams = new Upstreams();
-  // A SQLite file is written from a worker thread (see SqliteWorkerInserter); other stores do their I/O async.
-  const sqlitePath = store.kind === 'sqlite' ? (store as { path?: unknown }).path : undefined;
-  const inserter = !opts.events && typeof sqlitePath === 'string' && sqlitePath !== ':memory:' ? new SqliteWorkerInserter(sqlitePath) : null;
-  const events = opts.events ?? new EventWriter(inserter ?? store);
+  const { tail, fingerprints } = await startTail(config, store, !opts.events, (m) => app.log.warn(m));
+  // A SQLite file is written from the tail thread; other stores do their I/O asynchronously from here.
+  const events = opts.events ?? new EventWriter(store.kind === 'sqlite' && tail ? tail : store);
   const metrics = new GatewayMetrics(() => (events instanceof EventWriter ? events.stats().queued : 0));
   const pricer = createPricer(overrides);
   const governance = opts.policy ? null : await installGovernance(app, { config, store, keys, pricer, now });
@@ -92,7 +118,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   if (routing) policies.push(routing.policy);
   // Governance first: a request refused by a budget or tier is never routed; routing sees the model governance chose.
   const policy = opts.policy ?? (policies.length > 1 ? composePolicies(...policies) : policies[0]);
-  const observers = [...(opts.observers ?? []), ...(routing ? [routing.guard] : [])];
+  const observers = [...(opts.observers ?? []), ...(fingerprints ? [fingerprints] : []), ...(routing ? [routing.guard] : [])];
   const proxy = new Proxy({
     router,
     keys,
@@ -168,7 +194,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       keys.stop();
       await events.close?.();
-      await inserter?.close();
+      await tail?.close();
+      if (fingerprints instanceof FingerprintObserver) await fingerprints.close();
       await governance?.close();
       await routing?.close();
       await upstreams.close();

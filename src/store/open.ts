@@ -40,3 +40,22 @@ export async function openStore(location: string, opts: { mustExist?: boolean } 
   }
   return new SqliteStore(location);
 }
+
+/** Where a store lives, so another thread can open the same one (the gateway's writer thread); null: in memory. */
+export type StoreSpec = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; searchPath?: string | undefined };
+
+export function storeSpec(store: Store): StoreSpec | null {
+  if (store instanceof SqliteStore) return store.path === ':memory:' ? null : { kind: 'sqlite', path: store.path };
+  const location = (store as { location?: { url: string; searchPath: string | undefined } }).location;
+  return store.kind === 'postgres' && location ? { kind: 'postgres', url: location.url, searchPath: location.searchPath } : null;
+}
+
+/** Opens the store a StoreSpec names (already migrated by whoever made the spec). */
+export async function reopenStore(spec: StoreSpec, opts: { maxConnections?: number } = {}): Promise<Store> {
+  if (spec.kind === 'sqlite') return new SqliteStore(spec.path);
+  const { PostgresStore } = await import('./postgres/postgres-store.js');
+  return PostgresStore.open(spec.url, {
+    ...(opts.maxConnections === undefined ? {} : { max: opts.maxConnections }),
+    ...(spec.searchPath === undefined ? {} : { searchPath: spec.searchPath }),
+  });
+}

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { GoodhartError } from '../../errors.js';
-import { createFingerprintObserver } from '../../detect/fingerprint/observer.js';
-import { findingsStoreOf } from '../../detect/store.js';
 import { createGateway, type Gateway } from '../../gateway/server.js';
 import { openStore } from '../../store/open.js';
 import type { Store } from '../../store/types.js';
@@ -49,18 +47,13 @@ export async function startGateway(config: GoodhartConfig, db: string, port?: nu
   const store = await openStore(db);
   // Warnings and internal errors to stderr as JSON lines; never request bodies or headers (keys).
   let gateway: Gateway;
-  // Waste-detection fingerprints (keyed hashes, no text), recorded off the request path; null when disabled.
-  const findings = findingsStoreOf(store);
-  const fingerprints = findings ? await createFingerprintObserver(findings, config.detect.fingerprints) : null;
   try {
     gateway = await createGateway({
       config,
       store,
       logger: { level: process.env.GOODHART_LOG_LEVEL ?? 'warn' },
-      ...(fingerprints ? { observers: [fingerprints] } : {}),
     });
   } catch (err) {
-    await fingerprints?.close();
     await store.close();
     throw err;
   }
@@ -71,7 +64,6 @@ export async function startGateway(config: GoodhartConfig, db: string, port?: nu
     store,
     async stop() {
       await gateway.close();
-      await fingerprints?.close();
       await store.close();
     },
   };

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
 import type { UsageEvent } from '../../usage/event.js';
 import type { CounterPoint, ImportBatch, ImportBatchResult, ImportFileState } from '../types.js';
+import type { RollupBatch } from './rollups.js';
 
 /**
  * The SQLite side of audit mode: importer file states, OTLP counter series and outcome events (migration 2).
@@ -98,7 +99,10 @@ export class SqliteAuditTables {
   private readonly advanceTx: Database.Transaction<(points: readonly CounterPoint[]) => number[]>;
   private readonly outcomesTx: Database.Transaction<(outcomes: readonly OutcomeEvent[]) => number>;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    rollups: RollupBatch,
+  ) {
     const placeholders = EVENT_COLUMNS.map(() => '?').join(', ');
     this.insertEvent = db.prepare(`INSERT OR IGNORE INTO events (${EVENT_COLUMNS.join(', ')}) VALUES (${placeholders})`);
     // Every column but id, then the id and the new event's rank.
@@ -135,11 +139,16 @@ export class SqliteAuditTables {
         const values = eventValues(e);
         if (this.insertEvent.run(values).changes > 0) {
           inserted += 1;
+          rollups.add(e);
           continue;
         }
         const [sideRank, tokens] = rankOf(e);
+        // A replacement moves its rollup sums by the update trigger, which must see the sums of every event
+        // inserted before it (the stored duplicate may be one of this batch's).
+        rollups.flush();
         replaced += this.replaceEvent.run([...values.slice(1), e.id, sideRank, tokens]).changes;
       }
+      rollups.flush();
       for (const s of batch.states) this.putState.run(stateToRow(s));
       return { inserted, replaced };
     });

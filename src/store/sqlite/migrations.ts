@@ -167,4 +167,6 @@ export const MIGRATIONS: readonly string[] = [
   // 5: hourly rollups at three levels (model; team and source; user, team, project and source), filled from the
   // events already stored and kept up to date by triggers on events. See rollups.ts (frozen with this migration).
   rollupMigrationSql(),
+  // 6: inserts maintain the rollups per batch (RollupBatch in rollups.ts), not by a trigger per event.
+  `DROP TRIGGER events_rollup_insert;`,
 ];

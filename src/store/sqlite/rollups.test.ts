@@ -101,8 +101,14 @@ describe('SQLite hourly rollups', () => {
       outputTokens: e.outputTokens + 1,
       costUsd: i % 3 === 0 ? null : 0.5,
     }));
-    const result = await rolled.commitImportBatch({ events: replaced, states: [] });
-    expect(result.replaced).toBe(40);
+    // …and a batch may hold a new event and its better duplicate (a later line of the same message): the second
+    // replaces the first before the batch commits, and the rollups count only the second.
+    const fresh = makeTestEvent({ id: 'fresh', startedAt: at('2025-04-02T08:00:00Z'), userId: 'erin', inputTokens: 10, outputTokens: 1, costUsd: 0.01 });
+    const better = { ...fresh, inputTokens: 900, outputTokens: 90, costUsd: 0.25 };
+    const result = await rolled.commitImportBatch({ events: [...replaced, fresh, better], states: [] });
+    expect(result).toEqual({ inserted: 1, replaced: 41 });
+    expect(await rolled.aggregate('user', { userId: 'erin' })).toMatchObject([{ requests: 1, inputTokens: 900, outputTokens: 90, costUsd: 0.25 }]);
+    events.push(better);
 
     const since = at('2025-03-20T17:45:30.123Z');
     const until = at('2025-04-28T06:10:00Z');
@@ -151,8 +157,8 @@ describe('SQLite hourly rollups', () => {
     // Back to schema 4 without rollups, as a database written by the previous release.
     const db = new Database(path);
     for (const table of ROLLUP_TABLES) db.exec(`DROP TABLE ${table}`);
-    db.exec('DROP TRIGGER events_rollup_insert; DROP TRIGGER events_rollup_update; DROP TRIGGER events_rollup_delete');
-    db.pragma(`user_version = ${Number(db.pragma('user_version', { simple: true })) - 1}`);
+    db.exec('DROP TRIGGER IF EXISTS events_rollup_insert; DROP TRIGGER events_rollup_update; DROP TRIGGER events_rollup_delete');
+    db.pragma('user_version = 4'); // migration 5 created the rollups
     db.close();
     const reopened = new SqliteStore(path);
     const raw = new SqliteStore(path, { rollups: false });

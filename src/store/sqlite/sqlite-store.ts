@@ -21,6 +21,7 @@ import { SqliteAggregator } from './aggregate.js';
 import { SqliteAuditTables } from './audit-tables.js';
 import { SqliteFindingsTables } from './findings-tables.js';
 import { MIGRATIONS } from './migrations.js';
+import { RollupBatch } from './rollups.js';
 
 /**
  * How long a statement waits for another connection's lock before failing with SQLITE_BUSY. WAL lets readers
@@ -80,12 +81,18 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
     this.migrate();
 
     const insert = this.db.prepare(INSERT_EVENT_SQL);
+    const rollups = new RollupBatch(this.db);
     this.insertMany = this.db.transaction((events: readonly UsageEvent[]) => {
       let inserted = 0;
-      for (const event of events) inserted += insert.run(eventToRow(event)).changes;
+      for (const event of events) {
+        if (insert.run(eventToRow(event)).changes === 0) continue;
+        inserted++;
+        rollups.add(event);
+      }
+      rollups.flush();
       return inserted;
     });
-    this.audit = new SqliteAuditTables(this.db);
+    this.audit = new SqliteAuditTables(this.db, rollups);
     this.findings = new SqliteFindingsTables(this.db);
     this.aggregator = new SqliteAggregator(this.db, opts.rollups ?? true);
   }

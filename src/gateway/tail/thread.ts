@@ -1,0 +1,88 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { fingerprintRequest } from '../../detect/fingerprint/fingerprint.js';
+import type { Fingerprint } from '../../detect/fingerprint/types.js';
+import { findingsStoreOf } from '../../detect/store.js';
+import { reopenStore } from '../../store/open.js';
+import type { FromThread, ThreadData, ToThread } from './protocol.js';
+
+/**
+ * The gateway's tail thread: the work a request leaves behind once its response is sent. It writes usage event
+ * batches to a SQLite file (better-sqlite3 is synchronous: on the main thread a batch of 500 with its rollups
+ * blocked requests for tens of milliseconds) and fingerprints request bodies for waste detection (parse, keyed
+ * MinHash, block hashes, complexity score, then the insert). Messages are handled strictly in order, one at a time.
+ */
+
+const data = workerData as ThreadData;
+const port = parentPort!;
+const send = (m: FromThread): void => port.postMessage(m);
+
+const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+// Two connections are plenty on Postgres: one batch at a time is written from here.
+const store = await reopenStore(data.spec, { maxConnections: 2 });
+const findings = data.fingerprints ? findingsStoreOf(store) : undefined;
+
+async function fingerprint(buf: Buffer, items: Extract<ToThread, { kind: 'fingerprints' }>['items'], secret: string): Promise<FromThread> {
+  const fps: Fingerprint[] = [];
+  let failed = 0;
+  for (const it of items) {
+    try {
+      const json: unknown = JSON.parse(buf.toString('utf8', it.offset, it.offset + it.length));
+      if (json === null || typeof json !== 'object' || Array.isArray(json)) continue;
+      const core = fingerprintRequest(json as Record<string, unknown>, it.endpoint, secret);
+      if (core !== null) fps.push({ ...core, eventId: it.eventId, at: it.at, userId: it.userId, sessionId: it.sessionId });
+    } catch {
+      failed++;
+    }
+  }
+  let written = 0;
+  try {
+    if (fps.length > 0) written = await findings!.insertFingerprints(fps);
+  } catch (err) {
+    send({ kind: 'log', message: `writing request fingerprints failed: ${describe(err)}` });
+    failed += fps.length;
+  }
+  return { kind: 'fingerprints', bytes: buf.length, written, failed };
+}
+
+async function handle(msg: ToThread): Promise<void> {
+  switch (msg.kind) {
+    case 'events':
+      try {
+        send({ kind: 'events', id: msg.id, inserted: await store.insertEvents(msg.events) });
+      } catch (err) {
+        send({ kind: 'events', id: msg.id, error: describe(err) });
+      }
+      return;
+    case 'fingerprints': {
+      const buf = Buffer.from(msg.buf);
+      send(findings && data.fingerprints ? await fingerprint(buf, msg.items, data.fingerprints.secret) : { kind: 'fingerprints', bytes: buf.length, written: 0, failed: 0 });
+      return;
+    }
+    case 'drain':
+      send({ kind: 'drained', id: msg.id });
+      return;
+  }
+}
+
+let chain = Promise.resolve();
+port.on('message', (msg: ToThread) => {
+  chain = chain.then(() => handle(msg));
+});
+
+// Retention: fingerprints older than the configured days are deleted, at start (after downtime) and then hourly.
+if (findings && data.fingerprints) {
+  const { retentionDays, sweepMs } = data.fingerprints;
+  const sweep = (): void => {
+    chain = chain.then(() =>
+      findings.deleteFingerprintsBefore(Date.now() - retentionDays * 86_400_000).then(
+        () => {},
+        (err: unknown) => send({ kind: 'log', message: `fingerprint retention sweep failed: ${describe(err)}` }),
+      ),
+    );
+  };
+  sweep();
+  setInterval(sweep, sweepMs).unref();
+}
+
+send({ kind: 'ready' });
