@@ -45,7 +45,14 @@ describe('fallbacks', () => {
     expect(res.model).toBe('gpt-4o-mini');
     expect(hits).toBe(before + 1);
     const ev = (await h.events()).at(-1)!;
-    expect(ev).toMatchObject({ status: 200, provider: 'openai', modelRequested: 'team-gpt', modelServed: 'gpt-4o-mini', errorClass: null });
+    expect(ev).toMatchObject({
+      status: 200,
+      provider: 'openai',
+      modelRequested: 'team-gpt',
+      modelServed: 'gpt-4o-mini',
+      errorClass: null,
+      fallbackFrom: 'flaky/team-gpt: upstream_5xx (503)',
+    });
     expect(ev.inputTokens).toBe(res.usage!.prompt_tokens);
 
     const stream = await h.openai.chat.completions.create({
@@ -65,6 +72,7 @@ describe('fallbacks', () => {
   it('falls back when the provider cannot be reached', async () => {
     const res = await h.openai.chat.completions.create({ model: 'old-gpt', messages: [{ role: 'user', content: 'hi' }] });
     expect(res.model).toBe('gpt-4o-mini');
+    expect((await h.events()).at(-1)!.fallbackFrom).toBe('gone/old-gpt: upstream_unreachable');
   });
 
   it('passes the error through when no fallback is configured', async () => {
@@ -73,5 +81,7 @@ describe('fallbacks', () => {
       .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x [[sim:status=503]]' }] })
       .catch((e: unknown) => e);
     expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect((await h.events()).at(-1)).toMatchObject({ status: 503, errorClass: 'upstream_5xx' });
+    expect((await h.events()).at(-1)!.fallbackFrom).toBeUndefined();
   });
 });

@@ -12,6 +12,8 @@ export class GatewayMetrics {
   private readonly cost: Counter<'provider'>;
   private readonly blocks: Counter<'reason'>;
   private readonly overhead: Histogram<'phase'>;
+  private readonly overheadBefore: { observe(v: number): void };
+  private readonly overheadAfter: { observe(v: number): void };
 
   constructor(queueDepth: () => number) {
     const registers = [this.registry];
@@ -42,6 +44,8 @@ export class GatewayMetrics {
       buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
       registers,
     });
+    this.overheadBefore = this.overhead.labels('before');
+    this.overheadAfter = this.overhead.labels('after');
     new Gauge({
       name: 'goodhart_event_queue_depth',
       help: 'Usage events waiting to be written to the store',
@@ -52,21 +56,39 @@ export class GatewayMetrics {
     });
   }
 
+  /**
+   * Label children by their label values, so a request costs a Map lookup per series instead of prom-client hashing
+   * a labels object per call. Series are bounded: endpoints, providers, statuses and error classes are few.
+   */
+  private readonly children = new Map<string, { inc(n?: number): void }>();
+
+  private child(counter: Counter<string>, labels: string[]): { inc(n?: number): void } {
+    const id = `${counter === this.requests ? 'r' : counter === this.tokens ? 't' : counter === this.cost ? 'c' : 'b'}\u0000${labels.join('\u0000')}`;
+    let c = this.children.get(id);
+    if (c === undefined) {
+      c = counter.labels(...labels);
+      this.children.set(id, c);
+    }
+    return c;
+  }
+
+
   onEvent(e: Readonly<UsageEvent>, beforeMs: number | null, afterMs: number | null): void {
-    this.requests.inc({ endpoint: e.endpoint, provider: e.provider, status: String(e.status), error_class: e.errorClass ?? '' });
+    const p = e.provider;
+    this.child(this.requests, [e.endpoint, p, String(e.status), e.errorClass ?? '']).inc();
     if (e.status === 429 || e.status === 403) {
       if (e.errorClass === 'budget_exceeded' || e.errorClass === 'rate_limited' || e.errorClass === 'forbidden') {
-        this.blocks.inc({ reason: e.errorClass });
+        this.child(this.blocks, [e.errorClass]).inc();
       }
     }
-    if (e.inputTokens > 0) this.tokens.inc({ provider: e.provider, type: 'input' }, e.inputTokens);
-    if (e.cacheReadTokens > 0) this.tokens.inc({ provider: e.provider, type: 'cache_read' }, e.cacheReadTokens);
+    if (e.inputTokens > 0) this.child(this.tokens, [p, 'input']).inc(e.inputTokens);
+    if (e.cacheReadTokens > 0) this.child(this.tokens, [p, 'cache_read']).inc(e.cacheReadTokens);
     const writes = e.cacheWrite5mTokens + e.cacheWrite1hTokens;
-    if (writes > 0) this.tokens.inc({ provider: e.provider, type: 'cache_write' }, writes);
-    if (e.outputTokens > 0) this.tokens.inc({ provider: e.provider, type: 'output' }, e.outputTokens);
-    if (e.reasoningTokens > 0) this.tokens.inc({ provider: e.provider, type: 'reasoning' }, e.reasoningTokens);
-    if (e.costUsd) this.cost.inc({ provider: e.provider }, e.costUsd);
-    if (beforeMs !== null) this.overhead.observe({ phase: 'before' }, beforeMs / 1000);
-    if (afterMs !== null) this.overhead.observe({ phase: 'after' }, afterMs / 1000);
+    if (writes > 0) this.child(this.tokens, [p, 'cache_write']).inc(writes);
+    if (e.outputTokens > 0) this.child(this.tokens, [p, 'output']).inc(e.outputTokens);
+    if (e.reasoningTokens > 0) this.child(this.tokens, [p, 'reasoning']).inc(e.reasoningTokens);
+    if (e.costUsd) this.child(this.cost, [p]).inc(e.costUsd);
+    if (beforeMs !== null) this.overheadBefore.observe(beforeMs / 1000);
+    if (afterMs !== null) this.overheadAfter.observe(afterMs / 1000);
   }
 }

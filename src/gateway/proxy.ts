@@ -470,6 +470,7 @@ export class Proxy {
       streamed: m.streamed,
       clientAborted: m.clientAborted,
       rawUsage: usage?.raw ? JSON.stringify(usage.raw) : null,
+      ...(m.fallbackFrom !== null ? { fallbackFrom: m.fallbackFrom } : {}),
     };
     this.deps.events.enqueue(event);
     this.deps.metrics?.onEvent(

@@ -1,11 +1,12 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hash, randomBytes, randomUUID } from 'node:crypto';
 import type { KeyRecord } from '../store/types.js';
 
 /** Virtual keys look like `gh_` + 32 url-safe characters (192 bits of randomness). */
 export const KEY_PREFIX = 'gh_';
 
+/** SHA-256, hex. `crypto.hash` (Node ≥ 20.12) is the one-shot form: half the cost of createHash on every request. */
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
 /**

@@ -37,6 +37,7 @@ export interface EventRow {
   streamed: number;
   client_aborted: number;
   raw_usage: string | null;
+  fallback_from: string | null;
 }
 
 type Flag = 'usage_estimated' | 'streamed' | 'client_aborted';
@@ -76,6 +77,7 @@ export function eventToRow(e: UsageEvent): EventRow {
     streamed: e.streamed ? 1 : 0,
     client_aborted: e.clientAborted ? 1 : 0,
     raw_usage: e.rawUsage,
+    fallback_from: e.fallbackFrom ?? null,
   };
 }
 
@@ -115,6 +117,7 @@ export function eventFromRow(r: StoredEventRow): UsageEvent {
     streamed: flag(r.streamed),
     clientAborted: flag(r.client_aborted),
     rawUsage: r.raw_usage,
+    ...(r.fallback_from ? { fallbackFrom: r.fallback_from } : {}),
   };
 }
 

@@ -110,6 +110,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
           streamed: true,
           clientAborted: true,
           rawUsage: '{"input_tokens":159}',
+          fallbackFrom: 'anthropic/claude-opus-4-1: upstream_5xx (529)',
         });
         const bare = makeTestEvent({
           userId: null,

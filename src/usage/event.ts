@@ -70,4 +70,11 @@ export interface UsageEvent {
 
   /** The provider's raw usage object as JSON text (kept for re-pricing), or null. */
   rawUsage: string | null;
+
+  /**
+   * Set when the gateway's fallback served the request (config `fallbacks`): the first target that failed and why,
+   * as `provider/model: reason` (e.g. `openai/gpt-4o: upstream_5xx (503)`). Absent or null otherwise; only the
+   * gateway sets it.
+   */
+  fallbackFrom?: string | null;
 }

@@ -173,4 +173,8 @@ export const MIGRATIONS: readonly string[] = [
     ADD COLUMN ai_tools      JSONB,
     ADD COLUMN reverts_sha   TEXT COLLATE "C";
   `,
+  // 4: which target failed when the gateway's fallback served a request (UsageEvent.fallbackFrom), as SQLite's 7.
+  `
+  ALTER TABLE events ADD COLUMN fallback_from TEXT COLLATE "C";
+  `,
 ];

@@ -83,6 +83,7 @@ const EVENT_COLUMNS = [
   ['streamed', 'int2'],
   ['client_aborted', 'int2'],
   ['raw_usage', 'text'],
+  ['fallback_from', 'text'],
 ] as const;
 
 type EventColumn = (typeof EVENT_COLUMNS)[number][0];

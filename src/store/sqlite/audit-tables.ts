@@ -14,7 +14,7 @@ const EVENT_COLUMNS = [
   'user_id', 'team_id', 'project_id', 'key_id', 'session_id', 'tags', 'repo', 'branch',
   'provider', 'endpoint', 'model_requested', 'model_served',
   'input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens',
-  'cost_usd', 'usage_estimated', 'status', 'error_class', 'streamed', 'client_aborted', 'raw_usage',
+  'cost_usd', 'usage_estimated', 'status', 'error_class', 'streamed', 'client_aborted', 'raw_usage', 'fallback_from',
 ] as const;
 
 /** Positional values in EVENT_COLUMNS order (positional binding is about twice as fast as named for wide rows). */
@@ -25,6 +25,7 @@ function eventValues(e: UsageEvent): unknown[] {
     e.provider, e.endpoint, e.modelRequested, e.modelServed,
     e.inputTokens, e.cacheReadTokens, e.cacheWrite5mTokens, e.cacheWrite1hTokens, e.outputTokens, e.reasoningTokens,
     e.costUsd, e.usageEstimated ? 1 : 0, e.status, e.errorClass, e.streamed ? 1 : 0, e.clientAborted ? 1 : 0, e.rawUsage,
+    e.fallbackFrom ?? null,
   ];
 }
 

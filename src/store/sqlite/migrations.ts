@@ -169,4 +169,6 @@ export const MIGRATIONS: readonly string[] = [
   rollupMigrationSql(),
   // 6: inserts maintain the rollups per batch (RollupBatch in rollups.ts), not by a trigger per event.
   `DROP TRIGGER events_rollup_insert;`,
+  // 7: which target failed when the gateway's fallback served a request (UsageEvent.fallbackFrom).
+  `ALTER TABLE events ADD COLUMN fallback_from TEXT;`,
 ];

@@ -158,6 +158,7 @@ describe('SQLite hourly rollups', () => {
     const db = new Database(path);
     for (const table of ROLLUP_TABLES) db.exec(`DROP TABLE ${table}`);
     db.exec('DROP TRIGGER IF EXISTS events_rollup_insert; DROP TRIGGER events_rollup_update; DROP TRIGGER events_rollup_delete');
+    db.exec('ALTER TABLE events DROP COLUMN fallback_from'); // migration 7
     db.pragma('user_version = 4'); // migration 5 created the rollups
     db.close();
     const reopened = new SqliteStore(path);
