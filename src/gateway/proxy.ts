@@ -325,6 +325,9 @@ export class Proxy {
     }
     m.firstTokenAt = this.deps.now();
     m.bodyDoneAt = performance.now();
+    // The client gets its answer first; reading the usage out of it is the gateway's own business.
+    reply.code(call.status).headers(responseHeaders(call.headers, m.id)).send(buf);
+    m.sentAt = performance.now();
     let parsed: unknown = null;
     try {
       parsed = JSON.parse(buf.toString('utf8'));
@@ -338,8 +341,6 @@ export class Proxy {
     }
     m.usage = adapter.usageFromBody(m.endpoint, parsed);
     if (m.usage === null && m.endpoint !== 'messages.count_tokens') this.estimate(m, adapter, json, null);
-    reply.code(call.status).headers(responseHeaders(call.headers, m.id)).send(buf);
-    m.sentAt = performance.now();
   }
 
   /** The next configured alternative this wire can serve, skipping names that no provider serves. */

@@ -104,7 +104,7 @@ beforeAll(async () => {
   oneRequest = (usage.prompt_tokens * 0.15 + usage.completion_tokens * 0.6) / 1e6;
   worstCase = ((usage.prompt_tokens + 10 + 64) * 0.15 + OUT_TOKENS * 0.6) / 1e6;
   const store = await PostgresStore.open(pg.url);
-  for (const user of ['bob', 'carol', 'dave', 'eve']) {
+  for (const user of ['bob', 'carol', 'dave', 'eve', 'frank']) {
     const k = newKey({ userId: user, teamId: 'platform' });
     await store.createKey(k.record);
     keys[user] = k.key;
@@ -139,6 +139,8 @@ describe('two gateway processes on Postgres and Redis', () => {
 
   it('share one budget under 200 concurrent requests: never overspent, and used to what it affords', async () => {
     [a, b] = await Promise.all([replica(), replica()]);
+    // Both replicas warm (JIT, pools) before the burst, so neither takes the whole budget just by being first.
+    for (const r of [a, b]) await Promise.all(Array.from({ length: 10 }, () => ask(r.url, 'frank', 0)));
     const budget = oneRequest * AFFORDS.bob;
     const outcomes = await Promise.all(Array.from({ length: 200 }, (_, i) => ask((i % 2 ? a : b).url, 'bob', 1500)));
     const served = outcomes.filter((o) => o.status === 200).length;
