@@ -41,7 +41,8 @@ export const ROLLUP_TABLES: readonly string[] = ROLLUP_LEVELS.flatMap((l) => (Ob
 /** Dimensions with an index `(dim, period_start)` on each table that has them: the filters dashboards use. */
 const INDEXED_DIMS: readonly RollupDim[] = ['user_id', 'team_id', 'project_id'];
 
-const SUMS = [
+/** The sums each rollup row keeps, with the SQL that gives an event's contribution (rollup-batch.ts mirrors it). */
+export const SUMS = [
   ['requests', '1'],
   ['input_tokens', 'input_tokens'],
   ['cache_read_tokens', 'cache_read_tokens'],
@@ -130,6 +131,20 @@ const WATCHED = [
 ];
 
 const EVERY: readonly [RollupLevel, Grain][] = ROLLUP_LEVELS.flatMap((l) => (Object.keys(GRAINS) as Grain[]).map((g) => [l, g] as [RollupLevel, Grain]));
+
+/**
+ * Migration 6: the insert trigger again, skipped while `rollup_deferred` holds a row. An importer inserts that row
+ * at the start of its write transaction and deletes it before committing, so no other connection ever sees it
+ * (WAL readers see committed data only; writers wait for the lock), and adds the rollups of the events it inserted
+ * itself, summed per rollup row (rollup-batch.ts): six upserts per rollup row instead of six per event.
+ */
+export function deferrableInsertTriggerSql(): string {
+  return `CREATE TABLE rollup_deferred (one INTEGER PRIMARY KEY CHECK (one = 1));
+DROP TRIGGER events_rollup_insert;
+CREATE TRIGGER events_rollup_insert AFTER INSERT ON events WHEN NOT EXISTS (SELECT 1 FROM rollup_deferred) BEGIN
+  ${EVERY.map(([l, g]) => addRow(l, g, 'NEW')).join('\n  ')}
+END;`;
+}
 
 /** Migration 5: the rollup tables, filled from the events already stored, and the triggers that maintain them. */
 export function rollupMigrationSql(): string {

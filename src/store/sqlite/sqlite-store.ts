@@ -208,10 +208,6 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
     return this.audit.commitImportBatch(batch);
   }
 
-  async tryCommitImportBatch(batch: ImportBatch): Promise<ImportBatchResult | null> {
-    return this.audit.tryCommitImportBatch(batch, BUSY_TIMEOUT_MS);
-  }
-
   async advanceCounters(points: readonly CounterPoint[]): Promise<number[]> {
     return this.audit.advanceCounters(points);
   }
