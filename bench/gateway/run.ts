@@ -3,13 +3,18 @@
  * process (as in production), and every scenario is measured straight against the provider and through the
  * gateway, side by side in the same run.
  *
- *   npm run bench:gateway -- [--seconds 10] [--soak 600] [--only chat] [--policy]
+ *   npm run bench:gateway -- [--seconds 10] [--soak 600] [--only chat] [--policy] [--client wrk|node]
+ *
+ * The load comes from wrk (Debian package `wrk`: C, one thread) when it is installed, else from an undici client in
+ * this process (`--client node` forces it). On a 2-core machine the load generator shares the cores with the
+ * gateway and the simulator, so its own cost per request moves the ratio: undici spends about as much CPU per
+ * request as the simulator does, wrk a fraction of it.
  *
  * Prints added latency (p50, p99) and throughput at concurrency 1 and 32, and with --soak N the gateway's memory
  * every 10 s over N seconds of load. With --policy a second gateway runs with governance configured (budgets on
  * org, every team and every user, a per-key rate limit, model tiers) and each scenario gets a "+policy" row.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,8 +31,21 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     concurrency: { type: 'string', default: '1,32' },
     policy: { type: 'boolean', default: false },
+    client: { type: 'string' },
   },
 });
+
+function hasWrk(): boolean {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch (err) {
+    // wrk --version prints its usage and exits 1: it is there.
+    return (err as { status?: number }).status === 1;
+  }
+}
+const CLIENT = args.client ?? (hasWrk() ? 'wrk' : 'node');
+if (CLIENT !== 'wrk' && CLIENT !== 'node') throw new Error('--client must be wrk or node');
 
 /**
  * Governance as a deployment would have it, far from every limit (the common case): three budgets and a rate
@@ -51,7 +69,8 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 
 function startProcess(argv: string[], readyLine: RegExp): Promise<{ proc: ChildProcess; line: string }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...argv], {
+    // The built CLI, as deployed (`npm run bench:gateway` builds first): no tsx loader in the measured processes.
+    const proc = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), ...argv], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -150,6 +169,36 @@ async function load(origin: string, s: Scenario, key: string, concurrency: numbe
   return { total, p50: hist.getValueAtPercentile(50) / 1000, p99: hist.getValueAtPercentile(99) / 1000, rps: count / elapsed, errors };
 }
 
+/** One wrk run: `seconds` of load at `concurrency` connections from one thread, latency percentiles from wrk. */
+function wrkRun(origin: string, s: Scenario, key: string, concurrency: number, seconds: number, dir: string): Result {
+  const script = join(dir, `wrk-${s.name}-${key.slice(0, 6)}.lua`);
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  if (s.anthropic) {
+    headers['x-api-key'] = key;
+    headers['anthropic-version'] = '2023-06-01';
+  } else headers['Authorization'] = `Bearer ${key}`;
+  writeFileSync(
+    script,
+    [`wrk.method = "POST"`, `wrk.body = ${JSON.stringify(JSON.stringify(s.body))}`, ...Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)].join('\n'),
+  );
+  const out = execFileSync('wrk', ['-t1', `-c${concurrency}`, `-d${seconds}s`, '--latency', '-s', script, origin + s.path], { encoding: 'utf8' });
+  const ms = (label: string): number => {
+    const m = new RegExp(`\\s${label}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    if (!m) throw new Error(`wrk printed no ${label}th percentile:\n${out}`);
+    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+  };
+  const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+  const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) + Number(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1).reduce((a, b) => a + Number(b), 0) ?? 0);
+  return { total, p50: ms('50'), p99: ms('99'), rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN), errors };
+}
+
+/** A measured run after a warm-up (JIT, connection pools, SQLite pages), with the configured client. */
+async function measure(origin: string, s: Scenario, key: string, concurrency: number, seconds: number, dir: string): Promise<Result> {
+  if (CLIENT === 'node') return load(origin, s, key, concurrency, seconds);
+  wrkRun(origin, s, key, concurrency, 2, dir);
+  return wrkRun(origin, s, key, concurrency, seconds, dir);
+}
+
 /** CPU time (user + system) a process has used, in ms: robust to other load on the machine, unlike latency. */
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -195,7 +244,7 @@ async function main(): Promise<void> {
       await ps.close();
     }
 
-    console.log(`\nGoodhart gateway benchmark: ${SECONDS}s per run after 1.5s warm-up; node ${process.version}; ${new Date().toISOString()}`);
+    console.log(`\nGoodhart gateway benchmark: ${SECONDS}s per run after a warm-up; load from ${CLIENT === 'wrk' ? 'wrk (1 thread)' : 'an undici client in this process'}; node ${process.version}; ${new Date().toISOString()}`);
     console.log('Latency is the whole request (streams: until the last byte); "added" = through gateway − direct.\n');
     console.log('scenario         conc | direct p50 |  gw p50 | added p50 | direct p99 |  gw p99 | added p99 | direct rps |  gw rps | gw/direct | gw CPU/req | sim CPU/req');
     console.log('-----------------------+------------+---------+-----------+------------+---------+-----------+------------+---------+-----------+------------+------------');
@@ -203,10 +252,10 @@ async function main(): Promise<void> {
       if (args.only && s.name !== args.only) continue;
       for (const c of CONCURRENCY) {
         const sim0 = cpuMs(sim.proc.pid!);
-        const direct = await load(simUrl, s, s.anthropic ? 'sk-ant-sim' : 'sk-sim-openai', c, SECONDS);
+        const direct = await measure(simUrl, s, s.anthropic ? 'sk-ant-sim' : 'sk-sim-openai', c, SECONDS, dir);
         const simCpu = (cpuMs(sim.proc.pid!) - sim0) / direct.total;
         const gw0 = cpuMs(gw.proc.pid!);
-        const through = await load(gwUrl, s, made.key, c, SECONDS);
+        const through = await measure(gwUrl, s, made.key, c, SECONDS, dir);
         const gwCpu = (cpuMs(gw.proc.pid!) - gw0) / through.total;
         if (direct.errors || through.errors) console.log(`  (errors: direct ${direct.errors}, gateway ${through.errors})`);
         console.log(
@@ -214,7 +263,7 @@ async function main(): Promise<void> {
         );
         if (gwp) {
           const p0 = cpuMs(gwp.proc.pid!);
-          const governed = await load(gwp.line, s, made.key, c, SECONDS);
+          const governed = await measure(gwp.line, s, made.key, c, SECONDS, dir);
           const pCpu = (cpuMs(gwp.proc.pid!) - p0) / governed.total;
           if (governed.errors) console.log(`  (errors: gateway+policy ${governed.errors})`);
           console.log(

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
 import { configFromEnv, loadConfigFile } from '../config/load.js';
+import { configPath } from './config-path.js';
 import type { GoodhartConfig } from '../config/schema.js';
 import { defaultDbPath } from '../store/open.js';
 
@@ -8,12 +8,9 @@ export interface ConfigOptions {
   db?: string;
 }
 
-/** Which config file applies: --config, else $GOODHART_CONFIG, else ./goodhart.yaml when present. */
-export function configPath(opts: ConfigOptions, env = process.env): string | undefined {
-  if (opts.config) return opts.config;
-  if (env.GOODHART_CONFIG) return env.GOODHART_CONFIG;
-  return existsSync('goodhart.yaml') ? 'goodhart.yaml' : undefined;
-}
+// In its own module so that commands which may not need the config (`import` without a file) can find out
+// without loading the YAML parser and the schema.
+export { configPath };
 
 /** Loads the config once, at start; with no file, providers come from the SDKs' standard environment variables. */
 export function resolveConfig(opts: ConfigOptions, env = process.env): { config: GoodhartConfig; file: string | undefined } {

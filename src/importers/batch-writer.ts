@@ -2,6 +2,7 @@ import type { AuditStore, ImportFileState } from '../store/types.js';
 import type { UsageEvent } from '../usage/event.js';
 import { betterEvent } from './build-event.js';
 import type { FileResult } from './process-file.js';
+import type { WriteLock } from './write-lock.js';
 
 /**
  * Collects processed files and writes their events and new offsets in large transactions. Events with one id
@@ -20,8 +21,8 @@ export class BatchWriter {
     private readonly now: () => number,
     /** Events per transaction: large enough that commits cost nothing, small enough to bound memory. */
     private readonly batchSize = 20_000,
-    /** Other connections write the same database at the same time (worker threads). */
-    private readonly shared = false,
+    /** Taken around each transaction when other threads write the same database (import workers). */
+    private readonly lock: WriteLock | null = null,
   ) {}
 
   async add(r: FileResult): Promise<void> {
@@ -31,17 +32,25 @@ export class BatchWriter {
     }
     if (r.state !== null) this.states.push({ ...r.state, updatedAt: this.now() });
     if (this.pending.size >= this.batchSize || this.states.length >= 2000) {
-      // With `shared`, other writers may hold the lock: try without waiting, and wait only once far behind.
-      await this.flush(!this.shared || this.pending.size >= 4 * this.batchSize);
+      // Another thread may be writing: try without waiting, and wait only once far behind.
+      await this.flush(this.lock === null || this.pending.size >= 4 * this.batchSize);
     }
   }
 
-  /** Writes what is held; with `wait` false, leaves it held when the database is busy. */
+  /** Writes what is held; with `wait` false, leaves it held when another import thread is writing. */
   async flush(wait = true): Promise<void> {
     if (this.pending.size === 0 && this.states.length === 0) return;
+    if (this.lock !== null) {
+      if (!wait && !this.lock.tryAcquire()) return;
+      if (wait) this.lock.acquire();
+    }
     const batch = { events: [...this.pending.values()], states: this.states };
-    const result = wait || this.store.tryCommitImportBatch === undefined ? await this.store.commitImportBatch(batch) : await this.store.tryCommitImportBatch(batch);
-    if (result === null) return;
+    let result;
+    try {
+      result = await this.store.commitImportBatch(batch);
+    } finally {
+      this.lock?.release();
+    }
     this.pending.clear();
     this.states = [];
     this.inserted += result.inserted;

@@ -8,6 +8,7 @@ import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { BatchWriter } from './batch-writer.js';
 import { processFile, type FileTask } from './process-file.js';
 import { contextFromRecipe, type WorkerRecipe } from './worker-recipe.js';
+import { WriteLock } from './write-lock.js';
 
 export type WorkerMessage =
   | { kind: 'file'; result: Omit<ReturnType<typeof processFile>, 'events'> & { events: [] } }
@@ -17,7 +18,7 @@ export type WorkerMessage =
 const recipe = workerData as WorkerRecipe;
 const ctx = contextFromRecipe(recipe);
 const store = new SqliteStore(recipe.dbPath!);
-const writer = new BatchWriter(store, Date.now, 10_000, true);
+const writer = new BatchWriter(store, Date.now, 10_000, new WriteLock(recipe.writeLock));
 let queue: Promise<void> = Promise.resolve();
 const post = (m: WorkerMessage): void => parentPort!.postMessage(m);
 

@@ -3,7 +3,7 @@ import type { Pricer } from '../usage/pricing.js';
 import type { Attribution, ProjectAttribution } from './attribution.js';
 import { BatchWriter } from './batch-writer.js';
 import { hashHead, planRead } from './file-state.js';
-import { createPriceMemo } from './price-memo.js';
+import { createPriceMemo, type PriceMemo } from './price-memo.js';
 import { processFile, type FileContext, type FileResult, type FileTask } from './process-file.js';
 import { addProblem, countSkip, emptySummary, type ImportSummary } from './summary.js';
 import type { FileImporter, SkipReason } from './types.js';
@@ -31,7 +31,8 @@ export interface FileImportOptions {
   importer: FileImporter;
   roots: readonly string[];
   store: AuditStore;
-  pricer: Pricer;
+  /** Or a loader, called only when something is to be priced on this thread (the catalogue takes a while to load). */
+  pricer: Pricer | (() => Promise<Pricer>);
   /** Project and person for a record's working directory (and remote, when the log names one). */
   attribute: (cwd: string | null, repoUrl: string | null) => Attribution & ProjectAttribution;
   progress?: ImportProgress | undefined;
@@ -56,6 +57,12 @@ export interface FileImportOptions {
 export const DEFAULT_MAX_WHOLE_FILE = 256 << 20;
 /** Below this much to read, starting workers (each loads the price catalogue) costs more than it saves. */
 const WORKER_THRESHOLD_BYTES = 32 << 20;
+
+/** Nothing to read: nothing to price. */
+const NO_PRICES: PriceMemo = {
+  price: () => null,
+  priceAggregate: () => null,
+};
 
 export async function runFileImport(opts: FileImportOptions): Promise<ImportSummary> {
   const started = performance.now();
@@ -103,9 +110,10 @@ export async function runFileImport(opts: FileImportOptions): Promise<ImportSumm
     summary.eventsAdded = totals.inserted;
     summary.eventsUpdated = totals.replaced;
   } else {
+    const pricer = tasks.length === 0 ? null : typeof opts.pricer === 'function' ? await opts.pricer() : opts.pricer;
     const ctx: FileContext = {
       importer,
-      memo: createPriceMemo(opts.pricer),
+      memo: pricer === null ? NO_PRICES : createPriceMemo(pricer),
       attribute: opts.attribute,
       maxLineBytes: opts.maxLineBytes,
       maxWholeFileBytes: opts.maxWholeFileBytes ?? DEFAULT_MAX_WHOLE_FILE,

@@ -3,6 +3,7 @@ import { startWorker } from '../util/start-worker.js';
 import type { WorkerMessage } from './file-worker.js';
 import type { FileResult, FileTask } from './process-file.js';
 import type { WorkerRecipe } from './worker-recipe.js';
+import { WriteLock } from './write-lock.js';
 
 /**
  * Runs file tasks on worker threads that also write the events (see file-worker.ts), several tasks in flight per
@@ -16,7 +17,8 @@ export async function runInWorkers(
   count: number,
   onFile: (r: FileResult) => Promise<void> | void,
 ): Promise<{ inserted: number; replaced: number }> {
-  const workers = Array.from({ length: Math.max(1, Math.min(count, tasks.length)) }, () => startFileWorker(recipe));
+  const shared: WorkerRecipe = { ...recipe, writeLock: new WriteLock().buffer };
+  const workers = Array.from({ length: Math.max(1, Math.min(count, tasks.length)) }, () => startFileWorker(shared));
   const IN_FLIGHT = 4;
   let next = 0;
   const totals = { inserted: 0, replaced: 0 };

@@ -22,6 +22,8 @@ export interface WorkerRecipe {
   maxWholeFileBytes: number;
   /** The SQLite file workers write to (their own connections). Without it, imports run on the main thread. */
   dbPath?: string | undefined;
+  /** The workers' shared write lock (write-lock.ts), set by the pool. */
+  writeLock?: SharedArrayBuffer | undefined;
 }
 
 export function contextFromRecipe(r: WorkerRecipe): FileContext {

@@ -128,11 +128,6 @@ export interface ImportStateStore {
    * That is Claude Code's rule for the several lines it writes per response, kept across incremental runs.
    */
   commitImportBatch(batch: ImportBatch): Promise<ImportBatchResult>;
-  /**
-   * The same, but null at once when another connection holds the write lock, so parallel importers keep parsing
-   * instead of waiting. Optional: without it, importers wait in commitImportBatch.
-   */
-  tryCommitImportBatch?(batch: ImportBatch): Promise<ImportBatchResult | null>;
 }
 
 /** A point of a cumulative counter (OTLP CUMULATIVE sums). Times are epoch nanoseconds as decimal strings. */

@@ -2,22 +2,24 @@ import { availableParallelism, homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { GoodhartError } from '../../errors.js';
-import { createLocalAttributor } from '../../importers/attribution.js';
-import { createGitLookup } from '../../importers/git-info.js';
-import { terminalProgress } from '../../importers/progress.js';
-import { FILE_IMPORTERS } from '../../importers/registry.js';
-import { DEFAULT_MAX_WHOLE_FILE, runFileImport } from '../../importers/run-file-import.js';
+import { importConfigOf, NO_FILE_IMPORT_CONFIG, type ImportConfig } from '../../importers/import-config.js';
 import { formatSummaryLine, type ImportSummary } from '../../importers/summary.js';
 import { FILE_SOURCES, type FileSource } from '../../importers/types.js';
 import { USAGE_APIS, type UsageApiSource } from '../../importers/usage-api/registry.js';
-import { runUsageApiImport } from '../../importers/usage-api/run.js';
 import type { WorkerRecipe } from '../../importers/worker-recipe.js';
-import { openStore } from '../../store/open.js';
 import { supportsImports, type AuditStore } from '../../store/types.js';
-import { createPricer, type ModelPriceOverride } from '../../usage/pricing.js';
-import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
+import type { Pricer } from '../../usage/pricing.js';
+import { configPath } from '../config-path.js';
 
-interface CommonOptions extends ConfigOptions {
+/**
+ * `goodhart import …`. An incremental re-import takes tens of milliseconds of work, so this module loads what a
+ * run needs when it needs it: the YAML parser and the config schema only when a config file applies, the price
+ * catalogue only when something is to be priced, the usage-API modules only for those commands.
+ */
+
+interface CommonOptions {
+  config?: string;
+  db?: string;
   json?: boolean;
 }
 
@@ -26,6 +28,7 @@ interface FileOptions extends CommonOptions {
   osUser?: string;
   account?: string;
   maxLineMb?: string;
+  fingerprints?: boolean;
 }
 
 interface ApiOptions extends CommonOptions {
@@ -36,12 +39,16 @@ interface ApiOptions extends CommonOptions {
   file?: string[];
 }
 
-async function withStore<T>(
-  opts: CommonOptions,
-  fn: (store: AuditStore, config: ReturnType<typeof resolveConfig>['config'], dbPath: string | undefined) => Promise<T>,
-): Promise<T> {
-  const { config } = resolveConfig(opts);
-  const location = resolveDb(opts, config);
+async function importConfig(opts: CommonOptions): Promise<ImportConfig> {
+  if (configPath(opts) === undefined) return NO_FILE_IMPORT_CONFIG;
+  const { resolveConfig } = await import('../context.js');
+  return importConfigOf(resolveConfig(opts).config);
+}
+
+async function withStore<T>(opts: CommonOptions, fn: (store: AuditStore, config: ImportConfig, dbPath: string | undefined) => Promise<T>): Promise<T> {
+  const config = await importConfig(opts);
+  const { defaultDbPath, openStore } = await import('../../store/open.js');
+  const location = opts.db ?? config.db ?? defaultDbPath();
   const store = await openStore(location);
   try {
     if (!supportsImports(store)) {
@@ -55,13 +62,7 @@ async function withStore<T>(
   }
 }
 
-function priceOverrides(config: ReturnType<typeof resolveConfig>['config']): Record<string, ModelPriceOverride> {
-  const overrides: Record<string, ModelPriceOverride> = {};
-  for (const m of config.models) if (m.price) overrides[m.name] = m.price;
-  return overrides;
-}
-
-const pricerFor = (config: ReturnType<typeof resolveConfig>['config']) => createPricer(priceOverrides(config));
+const loadPricer = (config: ImportConfig) => async (): Promise<Pricer> => (await import('../../usage/pricing.js')).createPricer(config.priceOverrides);
 
 /**
  * Threads reading and parsing log files: one per core up to 4 (the main thread writes SQLite meanwhile; past
@@ -86,6 +87,7 @@ function print(summary: ImportSummary, json: boolean | undefined): void {
 
 /** `goodhart import claude-code|codex|gemini [DIR…]`. */
 export async function importFilesCommand(source: FileSource, dirs: string[], opts: FileOptions): Promise<ImportSummary> {
+  const { FILE_IMPORTERS } = await import('../../importers/registry.js');
   const importer = FILE_IMPORTERS[source];
   const home = homedir();
   const roots = dirs.length > 0 ? dirs : importer.defaultRoots(process.env, home);
@@ -104,11 +106,17 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
   const maxLineBytes = maxLineMb === undefined ? undefined : Math.round(maxLineMb * 1024 * 1024);
   const globalGitConfig = join(home, '.gitconfig');
   const identity = { osUser, account: opts.account ?? null };
+  const [{ createLocalAttributor }, { createGitLookup }, { DEFAULT_MAX_WHOLE_FILE, runFileImport }] = await Promise.all([
+    import('../../importers/attribution.js'),
+    import('../../importers/git-info.js'),
+    import('../../importers/run-file-import.js'),
+  ]);
+  const progress = opts.json !== true && process.stderr.isTTY ? (await import('../../importers/progress.js')).terminalProgress(`import ${source}`) : undefined;
   return withStore(opts, (store, config, dbPath) => {
     const recipe: WorkerRecipe = {
       source,
       config: { identities: config.identities, users: config.users, projects: config.projects },
-      priceOverrides: priceOverrides(config),
+      priceOverrides: config.priceOverrides,
       identity,
       globalGitConfig,
       maxLineBytes,
@@ -119,9 +127,9 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
       importer,
       roots,
       store,
-      pricer: pricerFor(config),
+      pricer: loadPricer(config),
       attribute: createLocalAttributor(config, identity, createGitLookup({ globalConfig: globalGitConfig })),
-      progress: opts.json === true ? undefined : terminalProgress(`import ${source}`),
+      progress,
       full: opts.full === true,
       ...(maxLineBytes === undefined ? {} : { maxLineBytes }),
       workers: { count: WORKERS, recipe },
@@ -131,11 +139,13 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
 
 /** `goodhart import openai-usage|anthropic-usage|anthropic-claude-code`. */
 export async function importApiCommand(source: UsageApiSource, opts: ApiOptions): Promise<ImportSummary> {
-  return withStore(opts, (store, config) =>
+  const info = USAGE_APIS[source];
+  const [api, { runUsageApiImport }] = await Promise.all([info.load(), import('../../importers/usage-api/run.js')]);
+  return withStore(opts, async (store, config) =>
     runUsageApiImport({
-      api: USAGE_APIS[source],
+      api: { ...info, ...api },
       store,
-      pricer: pricerFor(config),
+      pricer: await loadPricer(config)(),
       rules: config,
       adminKey: opts.adminKey,
       baseUrl: opts.baseUrl,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { convertAnthropicUsage } from '../../usage/convert-anthropic-usage.js';
+import { convertBucketReport, pageOf, reportUrl, type BucketReport } from './paging.js';
 import type { ApiUsageRow, ConvertedPage, UsageApi } from './types.js';
 
 /**
@@ -29,47 +30,25 @@ const costResult = z.looseObject({
   amount: z.union([z.string(), z.number()]),
   currency: z.string().nullish(),
 });
-const page = z.looseObject({
-  data: z.array(z.looseObject({ starting_at: z.string(), ending_at: z.string(), results: z.array(z.unknown()) })),
-  has_more: z.boolean().nullish(),
-  next_page: z.string().nullish(),
-});
+const report: BucketReport<{ starting_at: string; ending_at: string; results: unknown[] }, z.infer<typeof costResult>, z.infer<typeof usageResult>> = {
+  page: pageOf(z.looseObject({ starting_at: z.string(), ending_at: z.string(), results: z.array(z.unknown()) })),
+  span(b) {
+    const at = Date.parse(b.starting_at);
+    const endedAt = Date.parse(b.ending_at);
+    return Number.isFinite(at) && Number.isFinite(endedAt) ? [at, endedAt] : null;
+  },
+  cost: costResult,
+  // A decimal string in cents.
+  usdOf(c) {
+    const cents = Number(c.amount);
+    return Number.isFinite(cents) ? cents / 100 : null;
+  },
+  usage: usageResult,
+  row: (at, endedAt, r) => anthropicRow(at, endedAt, r),
+};
 
 export function convertAnthropicUsagePage(body: unknown): ConvertedPage {
-  const parsed = page.safeParse(body);
-  const out: ConvertedPage = { rows: [], outcomes: [], reportedCostUsd: 0, bad: 0, hasMore: false, nextPage: null };
-  if (!parsed.success) {
-    out.bad = 1;
-    return out;
-  }
-  out.hasMore = parsed.data.has_more === true;
-  out.nextPage = parsed.data.next_page ?? null;
-  for (const bucket of parsed.data.data) {
-    const at = Date.parse(bucket.starting_at);
-    const endedAt = Date.parse(bucket.ending_at);
-    if (!Number.isFinite(at) || !Number.isFinite(endedAt)) {
-      out.bad += bucket.results.length;
-      continue;
-    }
-    for (const raw of bucket.results) {
-      const cost = costResult.safeParse(raw);
-      if (cost.success) {
-        const cents = Number(cost.data.amount);
-        if (Number.isFinite(cents)) out.reportedCostUsd += cents / 100;
-        else out.bad += 1;
-        continue;
-      }
-      const r = usageResult.safeParse(raw);
-      if (!r.success) {
-        out.bad += 1;
-        continue;
-      }
-      const row = anthropicRow(at, endedAt, r.data);
-      if (row === null) out.bad += 1;
-      else out.rows.push(row);
-    }
-  }
-  return out;
+  return convertBucketReport(body, report);
 }
 
 function anthropicRow(at: number, endedAt: number, r: z.infer<typeof usageResult>): ApiUsageRow | null {
@@ -111,34 +90,19 @@ function anthropicRow(at: number, endedAt: number, r: z.infer<typeof usageResult
 }
 
 export const anthropicUsageApi: UsageApi = {
-  description: 'Import Anthropic organization usage (and costs, for comparison) with an admin key',
-  keyEnv: 'ANTHROPIC_ADMIN_KEY',
-  defaultBaseUrl: 'https://api.anthropic.com',
   requests(baseUrl, since, until) {
-    const base = baseUrl.replace(/\/+$/, '');
-    const usage = new URL(`${base}/v1/organizations/usage_report/messages`);
-    for (const [k, v] of [
-      ['starting_at', since.toISOString()],
-      ['ending_at', until.toISOString()],
-      ['bucket_width', '1d'],
-      ['limit', '31'],
-      ['group_by[]', 'model'],
-      ['group_by[]', 'api_key_id'],
-      ['group_by[]', 'workspace_id'],
-      ['group_by[]', 'service_tier'],
-      ['group_by[]', 'context_window'],
-    ] as const) usage.searchParams.append(k, v);
-    const costs = new URL(`${base}/v1/organizations/cost_report`);
-    for (const [k, v] of [['starting_at', since.toISOString()], ['ending_at', until.toISOString()], ['limit', '31']] as const) {
-      costs.searchParams.append(k, v);
-    }
-    return [usage, costs];
+    const range = [['starting_at', since.toISOString()], ['ending_at', until.toISOString()]] as const;
+    const groups = ['model', 'api_key_id', 'workspace_id', 'service_tier', 'context_window'].map((g) => ['group_by[]', g] as const);
+    return [
+      reportUrl(baseUrl, '/v1/organizations/usage_report/messages', [...range, ['bucket_width', '1d'], ['limit', '31'], ...groups]),
+      reportUrl(baseUrl, '/v1/organizations/cost_report', [...range, ['limit', '31']]),
+    ];
   },
-  headers: (key) => ({ 'x-api-key': key, 'anthropic-version': '2023-06-01' }),
-  nextUrl(url, cursor) {
-    const next = new URL(url);
-    next.searchParams.set('page', cursor);
-    return next;
-  },
+  headers: anthropicAdminHeaders,
   convertPage: convertAnthropicUsagePage,
 };
+
+/** Anthropic's Admin API headers (usage and cost reports, Claude Code analytics). */
+export function anthropicAdminHeaders(key: string): Record<string, string> {
+  return { 'x-api-key': key, 'anthropic-version': '2023-06-01' };
+}

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { convertAnthropicUsage } from '../../usage/convert-anthropic-usage.js';
 import { stableId } from '../ids.js';
+import { anthropicAdminHeaders } from './anthropic.js';
+import { convertPage, pageOf, reportUrl } from './paging.js';
 import type { ApiUsageRow, ConvertedPage, UsageApi } from './types.js';
 
 /**
@@ -36,25 +38,17 @@ const row = z.looseObject({
     )
     .nullish(),
 });
-const page = z.looseObject({ data: z.array(z.unknown()), has_more: z.boolean().nullish(), next_page: z.string().nullish() });
+const page = pageOf(z.unknown());
 
 const DAY_MS = 86_400_000;
 
 export function convertClaudeCodeAnalyticsPage(body: unknown): ConvertedPage {
-  const parsed = page.safeParse(body);
-  const out: ConvertedPage = { rows: [], outcomes: [], reportedCostUsd: 0, bad: 0, hasMore: false, nextPage: null };
-  if (!parsed.success) {
-    out.bad = 1;
-    return out;
-  }
-  out.hasMore = parsed.data.has_more === true;
-  out.nextPage = parsed.data.next_page ?? null;
-  for (const raw of parsed.data.data) {
+  return convertPage(body, page, (raw, out) => {
     const r = row.safeParse(raw);
     const at = r.success ? Date.parse(r.data.date.length === 10 ? `${r.data.date}T00:00:00Z` : r.data.date) : NaN;
     if (!r.success || !Number.isFinite(at)) {
       out.bad += 1;
-      continue;
+      return;
     }
     const d = r.data;
     const email = d.actor.type === 'user_actor' ? (d.actor.email_address ?? null) : null;
@@ -112,31 +106,18 @@ export function convertClaudeCodeAnalyticsPage(body: unknown): ConvertedPage {
       outcome('edit_decision', v.accepted, { tool, decision: 'accept' });
       outcome('edit_decision', v.rejected, { tool, decision: 'reject' });
     }
-  }
-  return out;
+  });
 }
 
 export const claudeCodeAnalyticsApi: UsageApi = {
-  description: "Import Anthropic's Claude Code analytics (per-user tokens, cost estimates, commits, PRs, lines) with an admin key",
-  keyEnv: 'ANTHROPIC_ADMIN_KEY',
-  defaultBaseUrl: 'https://api.anthropic.com',
   requests(baseUrl, since, until) {
-    const base = baseUrl.replace(/\/+$/, '');
     const urls: URL[] = [];
     // One day per call; the API's days are UTC dates.
     for (let day = Math.floor(since.getTime() / DAY_MS) * DAY_MS; day < until.getTime(); day += DAY_MS) {
-      const url = new URL(`${base}/v1/organizations/usage_report/claude_code`);
-      url.searchParams.set('starting_at', new Date(day).toISOString().slice(0, 10));
-      url.searchParams.set('limit', '1000');
-      urls.push(url);
+      urls.push(reportUrl(baseUrl, '/v1/organizations/usage_report/claude_code', [['starting_at', new Date(day).toISOString().slice(0, 10)], ['limit', '1000']]));
     }
     return urls;
   },
-  headers: (key) => ({ 'x-api-key': key, 'anthropic-version': '2023-06-01' }),
-  nextUrl(url, cursor) {
-    const next = new URL(url);
-    next.searchParams.set('page', cursor);
-    return next;
-  },
+  headers: anthropicAdminHeaders,
   convertPage: convertClaudeCodeAnalyticsPage,
 };

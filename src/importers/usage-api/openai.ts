@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { inclusiveUsage } from '../../usage/usage-fields.js';
+import { convertBucketReport, pageOf, reportUrl, type BucketReport } from './paging.js';
 import type { ApiUsageRow, ConvertedPage, UsageApi } from './types.js';
 
 /**
@@ -26,47 +27,27 @@ const costResult = z.looseObject({
   line_item: z.string().nullish(),
   project_id: z.string().nullish(),
 });
-const page = z.looseObject({
-  data: z.array(z.looseObject({ start_time: z.number(), end_time: z.number(), results: z.array(z.unknown()) })),
-  has_more: z.boolean().nullish(),
-  next_page: z.string().nullish(),
-});
+const report: BucketReport<{ start_time: number; end_time: number; results: unknown[] }, z.infer<typeof costResult>, z.infer<typeof usageResult>> = {
+  page: pageOf(z.looseObject({ start_time: z.number(), end_time: z.number(), results: z.array(z.unknown()) })),
+  span: (b) => [b.start_time * 1000, b.end_time * 1000],
+  cost: costResult,
+  usdOf: (c) => c.amount.value,
+  usage: usageResult,
+  row: (at, endedAt, r, raw) => (r.input_tokens == null && r.output_tokens == null ? null : openAIRow(at, endedAt, r, raw)),
+};
 
 export function convertOpenAIUsagePage(body: unknown): ConvertedPage {
-  const parsed = page.safeParse(body);
-  const out: ConvertedPage = { rows: [], outcomes: [], reportedCostUsd: 0, bad: 0, hasMore: false, nextPage: null };
-  if (!parsed.success) {
-    out.bad = 1;
-    return out;
-  }
-  out.hasMore = parsed.data.has_more === true;
-  out.nextPage = parsed.data.next_page ?? null;
-  for (const bucket of parsed.data.data) {
-    for (const raw of bucket.results) {
-      const cost = costResult.safeParse(raw);
-      if (cost.success) {
-        out.reportedCostUsd += cost.data.amount.value;
-        continue;
-      }
-      const r = usageResult.safeParse(raw);
-      if (!r.success || (r.data.input_tokens == null && r.data.output_tokens == null)) {
-        out.bad += 1;
-        continue;
-      }
-      out.rows.push(openAIRow(bucket.start_time, bucket.end_time, r.data, raw));
-    }
-  }
-  return out;
+  return convertBucketReport(body, report);
 }
 
-function openAIRow(start: number, end: number, r: z.infer<typeof usageResult>, raw: unknown): ApiUsageRow {
+function openAIRow(at: number, endedAt: number, r: z.infer<typeof usageResult>, raw: unknown): ApiUsageRow {
   const tags = [`requests=${r.num_model_requests ?? 0}`];
   if (r.batch === true) tags.push('batch');
   if (r.service_tier) tags.push(`tier=${r.service_tier}`);
   return {
-    key: ['openai', start, r.project_id, r.user_id, r.api_key_id, r.model, r.batch, r.service_tier].map((v) => v ?? '').join('\u0000'),
-    at: start * 1000,
-    endedAt: end * 1000,
+    key: ['openai', at / 1000, r.project_id, r.user_id, r.api_key_id, r.model, r.batch, r.service_tier].map((v) => v ?? '').join('\u0000'),
+    at,
+    endedAt,
     provider: 'openai',
     model: r.model ?? null,
     usage: inclusiveUsage({ input: r.input_tokens ?? 0, cacheRead: r.input_cached_tokens ?? 0, output: r.output_tokens ?? 0 }, raw),
@@ -85,34 +66,11 @@ function openAIRow(start: number, end: number, r: z.infer<typeof usageResult>, r
 const unix = (d: Date): string => String(Math.floor(d.getTime() / 1000));
 
 export const openAIUsageApi: UsageApi = {
-  description: 'Import OpenAI organization usage (and costs, for comparison) with an admin key',
-  keyEnv: 'OPENAI_ADMIN_KEY',
-  defaultBaseUrl: 'https://api.openai.com/v1',
   requests(baseUrl, since, until) {
-    const base = baseUrl.replace(/\/+$/, '');
-    const usage = new URL(`${base}/organization/usage/completions`);
-    for (const [k, v] of [
-      ['start_time', unix(since)],
-      ['end_time', unix(until)],
-      ['bucket_width', '1d'],
-      ['limit', '31'],
-      ['group_by[]', 'project_id'],
-      ['group_by[]', 'user_id'],
-      ['group_by[]', 'api_key_id'],
-      ['group_by[]', 'model'],
-      ['group_by[]', 'batch'],
-    ] as const) usage.searchParams.append(k, v);
-    const costs = new URL(`${base}/organization/costs`);
-    for (const [k, v] of [['start_time', unix(since)], ['end_time', unix(until)], ['bucket_width', '1d'], ['limit', '31']] as const) {
-      costs.searchParams.append(k, v);
-    }
-    return [usage, costs];
+    const range = [['start_time', unix(since)], ['end_time', unix(until)], ['bucket_width', '1d'], ['limit', '31']] as const;
+    const groups = ['project_id', 'user_id', 'api_key_id', 'model', 'batch'].map((g) => ['group_by[]', g] as const);
+    return [reportUrl(baseUrl, '/organization/usage/completions', [...range, ...groups]), reportUrl(baseUrl, '/organization/costs', range)];
   },
   headers: (key) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json' }),
-  nextUrl(url, cursor) {
-    const next = new URL(url);
-    next.searchParams.set('page', cursor);
-    return next;
-  },
   convertPage: convertOpenAIUsagePage,
 };

@@ -1,17 +1,36 @@
-import type { EventSource } from '../../usage/event.js';
-import { anthropicUsageApi } from './anthropic.js';
-import { claudeCodeAnalyticsApi } from './claude-code-analytics.js';
-import { openAIUsageApi } from './openai.js';
-import type { UsageApi } from './types.js';
+import type { UsageApi, UsageApiInfo } from './types.js';
 
 export const USAGE_API_SOURCES = ['openai-usage', 'anthropic-usage', 'anthropic-claude-code'] as const;
 export type UsageApiSource = (typeof USAGE_API_SOURCES)[number];
 
+export interface UsageApiEntry extends UsageApiInfo {
+  /** The implementation, loaded on demand: `goodhart import claude-code` never loads these modules or their schemas. */
+  load(): Promise<UsageApi>;
+}
+
 /** Every provider usage API importer, with the event source its events carry. */
 export const USAGE_APIS = {
-  'openai-usage': { ...openAIUsageApi, eventSource: 'openai-usage' },
-  'anthropic-usage': { ...anthropicUsageApi, eventSource: 'anthropic-usage' },
+  'openai-usage': {
+    description: 'Import OpenAI organization usage (and costs, for comparison) with an admin key',
+    keyEnv: 'OPENAI_ADMIN_KEY',
+    defaultBaseUrl: 'https://api.openai.com/v1',
+    eventSource: 'openai-usage',
+    load: async () => (await import('./openai.js')).openAIUsageApi,
+  },
+  'anthropic-usage': {
+    description: 'Import Anthropic organization usage (and costs, for comparison) with an admin key',
+    keyEnv: 'ANTHROPIC_ADMIN_KEY',
+    defaultBaseUrl: 'https://api.anthropic.com',
+    eventSource: 'anthropic-usage',
+    load: async () => (await import('./anthropic.js')).anthropicUsageApi,
+  },
   // Claude Code analytics is Anthropic usage too (tagged `claude-code-analytics`): a separate --source would
   // need a new EventSource; `--source anthropic-usage` with the tag tells them apart.
-  'anthropic-claude-code': { ...claudeCodeAnalyticsApi, eventSource: 'anthropic-usage' },
-} as const satisfies Record<UsageApiSource, UsageApi & { eventSource: EventSource }>;
+  'anthropic-claude-code': {
+    description: "Import Anthropic's Claude Code analytics (per-user tokens, cost estimates, commits, PRs, lines) with an admin key",
+    keyEnv: 'ANTHROPIC_ADMIN_KEY',
+    defaultBaseUrl: 'https://api.anthropic.com',
+    eventSource: 'anthropic-usage',
+    load: async () => (await import('./claude-code-analytics.js')).claudeCodeAnalyticsApi,
+  },
+} as const satisfies Record<UsageApiSource, UsageApiEntry>;

@@ -9,7 +9,8 @@ import { resolveIdentity, type Identity } from '../attribution.js';
 import { stableId } from '../ids.js';
 import { createPriceMemo } from '../price-memo.js';
 import { addProblem, countSkip, emptySummary, type ImportSummary } from '../summary.js';
-import type { ApiUsageRow, ConvertedPage, UsageApi } from './types.js';
+import { nextPageUrl } from './paging.js';
+import type { ApiUsageRow, ConvertedPage, UsageApi, UsageApiInfo } from './types.js';
 
 /**
  * Pages through a provider's usage API (or reads saved responses) and writes one event per usage row, priced at
@@ -17,7 +18,7 @@ import type { ApiUsageRow, ConvertedPage, UsageApi } from './types.js';
  * grouping, so importing an overlapping range again only adds what is new.
  */
 export interface UsageApiImportOptions {
-  api: UsageApi & { eventSource: EventSource };
+  api: UsageApi & UsageApiInfo;
   store: AuditStore;
   pricer: Pricer;
   rules: Pick<GoodhartConfig, 'identities' | 'users'>;
@@ -99,7 +100,7 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
         summary.filesRead += 1;
         const page = opts.api.convertPage(body);
         take(page, url.pathname);
-        url = page.hasMore && page.nextPage !== null ? opts.api.nextUrl(first, page.nextPage) : null;
+        url = page.hasMore && page.nextPage !== null ? nextPageUrl(first, page.nextPage) : null;
       }
     }
     summary.files = summary.filesRead;

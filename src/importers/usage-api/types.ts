@@ -1,4 +1,5 @@
 import type { OutcomeEvent } from '../../outcomes/event.js';
+import type { EventSource } from '../../usage/event.js';
 import type { NormalisedUsage } from '../../usage/types.js';
 
 /** One row of a provider's usage report (a model's usage in one time bucket for one grouping), before pricing. */
@@ -38,16 +39,21 @@ export interface ConvertedPage {
   nextPage: string | null;
 }
 
-export interface UsageApi {
+/** What the CLI and the runner know about a usage API before loading it. */
+export interface UsageApiInfo {
   /** Shown in `goodhart import --help`. */
   description: string;
   /** Environment variable holding the admin key. */
   keyEnv: string;
   defaultBaseUrl: string;
+  /** The event source its events carry. */
+  eventSource: EventSource;
+}
+
+/** How to call one usage API; paged with `page=<next_page>` (paging.ts). */
+export interface UsageApi {
   /** The first request of each series to page through, for the time range. */
   requests(baseUrl: string, since: Date, until: Date): URL[];
   headers(adminKey: string): Record<string, string>;
-  /** The next page's URL (`page=<cursor>` on the same request). */
-  nextUrl(url: URL, cursor: string): URL;
   convertPage(page: unknown): ConvertedPage;
 }

@@ -126,9 +126,9 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 const { dir, cleanup } = tempDir('usage-api');
 afterAll(cleanup);
 let n = 0;
-const run = (source: keyof typeof USAGE_APIS, store: SqliteStore, extra: Partial<UsageApiImportOptions> = {}) =>
+const run = async (source: keyof typeof USAGE_APIS, store: SqliteStore, extra: Partial<UsageApiImportOptions> = {}) =>
   runUsageApiImport({
-    api: USAGE_APIS[source],
+    api: { ...USAGE_APIS[source], ...(await USAGE_APIS[source].load()) },
     store,
     pricer: createPricer(),
     rules: { identities: [{ match: { email: 'ann@acme.dev' }, user: 'ann', team: 'core' }, { match: { account: 'user-ann' }, user: 'ann', team: 'core' }], users: [] },

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
+import { RollupBatch } from './rollup-batch.js';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
 import type { UsageEvent } from '../../usage/event.js';
 import type { CounterPoint, ImportBatch, ImportBatchResult, ImportFileState } from '../types.js';
-import type { RollupBatch } from './rollups.js';
 
 /**
  * The SQLite side of audit mode: importer file states, OTLP counter series and outcome events (migration 2).
@@ -100,10 +100,7 @@ export class SqliteAuditTables {
   private readonly advanceTx: Database.Transaction<(points: readonly CounterPoint[]) => number[]>;
   private readonly outcomesTx: Database.Transaction<(outcomes: readonly OutcomeEvent[]) => number>;
 
-  constructor(
-    private readonly db: Database.Database,
-    rollups: RollupBatch,
-  ) {
+  constructor(private readonly db: Database.Database) {
     const placeholders = EVENT_COLUMNS.map(() => '?').join(', ');
     this.insertEvent = db.prepare(`INSERT OR IGNORE INTO events (${EVENT_COLUMNS.join(', ')}) VALUES (${placeholders})`);
     // Every column but id, then the id and the new event's rank.
@@ -133,23 +130,31 @@ export class SqliteAuditTables {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
 
+    const deferRollups = db.prepare('INSERT INTO rollup_deferred (one) VALUES (1)');
+    const undeferRollups = db.prepare('DELETE FROM rollup_deferred');
+    const rollups = new RollupBatch(db);
     this.commitTx = db.transaction((batch: ImportBatch): ImportBatchResult => {
       let inserted = 0;
       let replaced = 0;
+      const existing: UsageEvent[] = [];
+      // New events: the insert trigger is deferred and their rollups summed here (rollup-batch.ts). The row in
+      // rollup_deferred never commits: it is deleted below, in this same transaction.
+      rollups.clear();
+      deferRollups.run();
       for (const e of batch.events) {
-        const values = eventValues(e);
-        if (this.insertEvent.run(values).changes > 0) {
+        if (this.insertEvent.run(eventValues(e)).changes > 0) {
           inserted += 1;
           rollups.add(e);
-          continue;
-        }
+        } else existing.push(e);
+      }
+      undeferRollups.run();
+      rollups.flush();
+      // Ids already stored: replaced when the new record ranks higher (the update trigger moves their rollups).
+      for (const e of existing) {
+        const values = eventValues(e);
         const [sideRank, tokens] = rankOf(e);
-        // A replacement moves its rollup sums by the update trigger, which must see the sums of every event
-        // inserted before it (the stored duplicate may be one of this batch's).
-        rollups.flush();
         replaced += this.replaceEvent.run([...values.slice(1), e.id, sideRank, tokens]).changes;
       }
-      rollups.flush();
       for (const s of batch.states) this.putState.run(stateToRow(s));
       return { inserted, replaced };
     });
@@ -200,22 +205,6 @@ export class SqliteAuditTables {
       this.bulk = true;
     }
     return this.commitTx.immediate(batch);
-  }
-
-  /**
-   * commitImportBatch without waiting for another connection's write lock: null when the database is busy. Lets a
-   * worker keep parsing while another writes, instead of sleeping in SQLite's busy handler.
-   */
-  tryCommitImportBatch(batch: ImportBatch, waitMs: number): ImportBatchResult | null {
-    this.db.pragma('busy_timeout = 0');
-    try {
-      return this.commitImportBatch(batch);
-    } catch (err) {
-      if (err instanceof Error && 'code' in err && (err.code === 'SQLITE_BUSY' || err.code === 'SQLITE_LOCKED')) return null;
-      throw err;
-    } finally {
-      this.db.pragma(`busy_timeout = ${waitMs}`);
-    }
   }
 
   advanceCounters(points: readonly CounterPoint[]): number[] {

@@ -1,4 +1,4 @@
-import { rollupMigrationSql } from './rollups.js';
+import { deferrableInsertTriggerSql, rollupMigrationSql } from './rollups.js';
 
 /**
  * Schema migrations for the SQLite store, applied in order at open. The database's `PRAGMA user_version`
@@ -167,8 +167,9 @@ export const MIGRATIONS: readonly string[] = [
   // 5: hourly rollups at three levels (model; team and source; user, team, project and source), filled from the
   // events already stored and kept up to date by triggers on events. See rollups.ts (frozen with this migration).
   rollupMigrationSql(),
-  // 6: inserts maintain the rollups per batch (RollupBatch in rollups.ts), not by a trigger per event.
-  `DROP TRIGGER events_rollup_insert;`,
+  // 6: the rollup insert trigger can be deferred inside one write transaction (bulk imports sum the rollups of a
+  // batch themselves: a third of the insert time). See rollups.ts and rollup-batch.ts.
+  deferrableInsertTriggerSql(),
   // 7: which target failed when the gateway's fallback served a request (UsageEvent.fallbackFrom).
   `ALTER TABLE events ADD COLUMN fallback_from TEXT;`,
 ];

@@ -149,17 +149,48 @@ describe('SQLite hourly rollups', () => {
     await Promise.all([rolled.close(), raw.close()]);
   });
 
+  it('writes the same rollup rows from an import batch (trigger deferred, sums per row) as the insert trigger', async () => {
+    const viaTrigger = `/tmp/gh-rollup-trigger-${process.pid}-${Date.now()}.db`;
+    const viaBatch = `/tmp/gh-rollup-batch-${process.pid}-${Date.now()}.db`;
+    const events = randomEvents(2500);
+    const a = new SqliteStore(viaTrigger);
+    const b = new SqliteStore(viaBatch);
+    await a.insertEvents(events);
+    // Overlapping batches: ids already stored are not counted again; a failed batch leaves nothing behind.
+    for (let i = 0; i < events.length; i += 700) expect((await b.commitImportBatch({ events: events.slice(Math.max(0, i - 100), i + 700), states: [] })).replaced).toBe(0);
+    const unbindable = { ...makeTestEvent({ id: 'bad', startedAt: at('2025-04-02T09:00:00Z') }), rawUsage: {} as unknown as string };
+    const good = makeTestEvent({ id: 'rolled-back', startedAt: at('2025-04-02T09:00:00Z'), costUsd: 7 });
+    await expect(b.commitImportBatch({ events: [good, unbindable], states: [] })).rejects.toThrow(/bind/);
+    // The trigger still runs for everyone else (the deferral never outlives an import transaction).
+    const late = makeTestEvent({ id: 'late', startedAt: at('2025-04-02T09:30:00Z'), costUsd: 0.25 });
+    await Promise.all([a.insertEvents([late]), b.insertEvents([late])]);
+    await Promise.all([a.close(), b.close()]);
+    const dump = (path: string, table: string): unknown[] => {
+      const db = new Database(path, { readonly: true });
+      const rows = (db.prepare(`SELECT * FROM ${table} ORDER BY 1, 2, 3, 4, 5, 6, 7`).all() as Record<string, number>[]).map((r) => ({ ...r, cost_usd: Math.round((r.cost_usd ?? 0) * 1e9) }));
+      expect(db.prepare('SELECT COUNT(*) AS n FROM rollup_deferred').get()).toEqual({ n: 0 });
+      db.close();
+      return rows;
+    };
+    for (const table of ROLLUP_TABLES) {
+      const rows = dump(viaBatch, table);
+      expect(rows.length, table).toBeGreaterThan(10);
+      expect(rows, table).toEqual(dump(viaTrigger, table));
+    }
+  });
+
   it('fills the rollups from events stored before the migration', async () => {
     const path = `/tmp/gh-rollup-old-${process.pid}-${Date.now()}.db`;
     const store = new SqliteStore(path);
     await store.insertEvents(randomEvents(200));
     await store.close();
-    // Back to schema 4 without rollups, as a database written by the previous release.
+    // Back to schema 4 without rollups (before migrations 5 and 6), as a database written by an earlier release.
     const db = new Database(path);
     for (const table of ROLLUP_TABLES) db.exec(`DROP TABLE ${table}`);
-    db.exec('DROP TRIGGER IF EXISTS events_rollup_insert; DROP TRIGGER events_rollup_update; DROP TRIGGER events_rollup_delete');
+    db.exec('DROP TRIGGER events_rollup_insert; DROP TRIGGER events_rollup_update; DROP TRIGGER events_rollup_delete');
+    db.exec('DROP TABLE rollup_deferred'); // migration 6
     db.exec('ALTER TABLE events DROP COLUMN fallback_from'); // migration 7
-    db.pragma('user_version = 4'); // migration 5 created the rollups
+    db.pragma('user_version = 4');
     db.close();
     const reopened = new SqliteStore(path);
     const raw = new SqliteStore(path, { rollups: false });

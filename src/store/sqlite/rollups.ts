@@ -1,22 +1,20 @@
-import type Database from 'better-sqlite3';
-import type { UsageEvent } from '../../usage/event.js';
-
 /**
  * Rollups of the SQLite store: sums per UTC hour and per UTC day, for each combination of the dimensions reports
  * filter or group on, like Postgres's `usage_hourly`, at three levels so that each report reads the smallest table
  * that can answer it (an org-wide report needs no per-person rows: 10 million events are a few thousand rows
- * there). Triggers on `events` keep every table up to date when a stored event is replaced (an importer's better
- * duplicate, audit-tables.ts) or deleted, whichever code path does it. Inserts, the hot path, are summed per batch
- * instead (RollupBatch, below, in the inserting transaction): a trigger costs six upserts per event, which made an
- * insert about four times dearer; a batch of hundreds of events from a few people and models is a few upserts.
+ * there). Triggers on `events` keep every table up to date in the statement that writes the event, so an insert,
+ * an importer's replacement of a stored event (audit-tables.ts) or a delete can never leave a rollup behind,
+ * whichever code path wrote it. The two bulk writers (the gateway's event batches, imports) defer the insert trigger
+ * inside their own transaction and sum their batch per rollup row instead (rollup-batch.ts, migration 6): the trigger
+ * costs six upserts per event, which made an insert about four times dearer.
  *
  * Dimension columns hold '' for a missing value (SQLite primary keys cannot hold NULL, and ids are never empty):
  * the upsert then matches on the plain columns, which is several times cheaper per event than a computed key.
  * Readers turn '' back into NULL.
  *
- * FROZEN: migration 5 creates these tables and triggers from ROLLUP_LEVELS and GRAINS (migration 6 drops the
- * insert trigger). Changing either means a new migration that rebuilds them; the planner (rollup-plan.ts) and
- * RollupBatch read the same lists.
+ * FROZEN: migration 5 creates these tables and triggers from ROLLUP_LEVELS and GRAINS (migration 6 makes the
+ * insert trigger deferrable). Changing either means a new migration that rebuilds them; the planner
+ * (rollup-plan.ts) and RollupBatch (rollup-batch.ts) read the same lists.
  */
 
 export const HOUR_MS = 3_600_000;
@@ -46,7 +44,8 @@ export const ROLLUP_TABLES: readonly string[] = ROLLUP_LEVELS.flatMap((l) => (Ob
 /** Dimensions with an index `(dim, period_start)` on each table that has them: the filters dashboards use. */
 const INDEXED_DIMS: readonly RollupDim[] = ['user_id', 'team_id', 'project_id'];
 
-const SUMS = [
+/** The sums each rollup row keeps, with the SQL that gives an event's contribution (rollup-batch.ts mirrors it). */
+export const SUMS = [
   ['requests', '1'],
   ['input_tokens', 'input_tokens'],
   ['cache_read_tokens', 'cache_read_tokens'],
@@ -136,6 +135,20 @@ const WATCHED = [
 
 const EVERY: readonly [RollupLevel, Grain][] = ROLLUP_LEVELS.flatMap((l) => (Object.keys(GRAINS) as Grain[]).map((g) => [l, g] as [RollupLevel, Grain]));
 
+/**
+ * Migration 6: the insert trigger again, skipped while `rollup_deferred` holds a row. An importer inserts that row
+ * at the start of its write transaction and deletes it before committing, so no other connection ever sees it
+ * (WAL readers see committed data only; writers wait for the lock), and adds the rollups of the events it inserted
+ * itself, summed per rollup row (rollup-batch.ts): six upserts per rollup row instead of six per event.
+ */
+export function deferrableInsertTriggerSql(): string {
+  return `CREATE TABLE rollup_deferred (one INTEGER PRIMARY KEY CHECK (one = 1));
+DROP TRIGGER events_rollup_insert;
+CREATE TRIGGER events_rollup_insert AFTER INSERT ON events WHEN NOT EXISTS (SELECT 1 FROM rollup_deferred) BEGIN
+  ${EVERY.map(([l, g]) => addRow(l, g, 'NEW')).join('\n  ')}
+END;`;
+}
+
 /** Migration 5: the rollup tables, filled from the events already stored, and the triggers that maintain them. */
 export function rollupMigrationSql(): string {
   return [
@@ -153,91 +166,3 @@ END;`,
   ].join('\n');
 }
 
-/** The event field behind each rollup dimension. */
-const DIM_FIELD = {
-  user_id: 'userId',
-  team_id: 'teamId',
-  project_id: 'projectId',
-  source: 'source',
-  model_requested: 'modelRequested',
-  model_served: 'modelServed',
-} as const satisfies Record<RollupDim, keyof UsageEvent>;
-
-interface Accumulated {
-  values: (number | string)[];
-}
-
-/** Index of each sum in a rollup row's values, after period_start and the level's dimensions. */
-const SUM_NAMES = SUMS.map(([name]) => name);
-
-function upsertSql(level: RollupLevel, grain: Grain): string {
-  const cols = columns(level);
-  return `INSERT INTO ${tableOf(level, grain)} (${cols}) VALUES (${cols.split(', ').map(() => '?').join(', ')})
-    ON CONFLICT (period_start, ${level.dims.join(', ')}) DO UPDATE SET
-      ${SUM_NAMES.map((n) => `${n} = ${n} + excluded.${n}`).join(', ')},
-      first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at)`;
-}
-
-/**
- * Rollup maintenance for inserted events, batched: `add` each event the batch's transaction inserted, then `flush`
- * before it commits. Events sharing a rollup row are summed here, and each row is upserted once per flush, with the
- * same sums the old insert trigger added one event at a time.
- */
-export class RollupBatch {
-  private readonly tables: { fields: readonly (keyof UsageEvent)[]; ms: number; stmt: Database.Statement; rows: Map<string, Accumulated> }[];
-
-  constructor(db: Database.Database) {
-    this.tables = EVERY.map(([level, grain]) => ({
-      fields: level.dims.map((d) => DIM_FIELD[d]),
-      ms: GRAINS[grain],
-      stmt: db.prepare(upsertSql(level, grain)),
-      rows: new Map(),
-    }));
-  }
-
-  add(e: UsageEvent): void {
-    const at = e.startedAt;
-    const unpriced = e.costUsd === null ? 1 : 0;
-    const estimated = e.usageEstimated ? 1 : 0;
-    for (const t of this.tables) {
-      const period = at - (((at % t.ms) + t.ms) % t.ms);
-      let key = String(period);
-      for (const f of t.fields) key += `\u0000${(e[f] as string | null) ?? ''}`;
-      const acc = t.rows.get(key);
-      if (acc === undefined) {
-        t.rows.set(key, {
-          values: [
-            period,
-            ...t.fields.map((f) => (e[f] as string | null) ?? ''),
-            1, e.inputTokens, e.cacheReadTokens, e.cacheWrite5mTokens, e.cacheWrite1hTokens, e.outputTokens,
-            e.reasoningTokens, e.costUsd ?? 0, unpriced, estimated, at, at,
-          ],
-        });
-        continue;
-      }
-      const v = acc.values as number[];
-      let i = 1 + t.fields.length;
-      v[i++]! += 1;
-      v[i++]! += e.inputTokens;
-      v[i++]! += e.cacheReadTokens;
-      v[i++]! += e.cacheWrite5mTokens;
-      v[i++]! += e.cacheWrite1hTokens;
-      v[i++]! += e.outputTokens;
-      v[i++]! += e.reasoningTokens;
-      v[i++]! += e.costUsd ?? 0;
-      v[i++]! += unpriced;
-      v[i++]! += estimated;
-      if (at < v[i]!) v[i] = at;
-      i++;
-      if (at > v[i]!) v[i] = at;
-    }
-  }
-
-  /** Upserts what was added since the last flush; call inside the transaction that inserted the events. */
-  flush(): void {
-    for (const t of this.tables) {
-      for (const acc of t.rows.values()) t.stmt.run(acc.values);
-      t.rows.clear();
-    }
-  }
-}

@@ -21,7 +21,7 @@ import { SqliteAggregator } from './aggregate.js';
 import { SqliteAuditTables } from './audit-tables.js';
 import { SqliteFindingsTables } from './findings-tables.js';
 import { MIGRATIONS } from './migrations.js';
-import { RollupBatch } from './rollups.js';
+import { RollupBatch } from './rollup-batch.js';
 
 /**
  * How long a statement waits for another connection's lock before failing with SQLITE_BUSY. WAL lets readers
@@ -81,18 +81,25 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
     this.migrate();
 
     const insert = this.db.prepare(INSERT_EVENT_SQL);
+    // The gateway's batches sum their rollups per row, like imports (rollup-batch.ts): the insert trigger is deferred
+    // inside this transaction only, by a row in rollup_deferred that never commits.
     const rollups = new RollupBatch(this.db);
+    const defer = this.db.prepare('INSERT INTO rollup_deferred (one) VALUES (1)');
+    const undefer = this.db.prepare('DELETE FROM rollup_deferred');
     this.insertMany = this.db.transaction((events: readonly UsageEvent[]) => {
       let inserted = 0;
+      rollups.clear();
+      defer.run();
       for (const event of events) {
         if (insert.run(eventToRow(event)).changes === 0) continue;
         inserted++;
         rollups.add(event);
       }
+      undefer.run();
       rollups.flush();
       return inserted;
     });
-    this.audit = new SqliteAuditTables(this.db, rollups);
+    this.audit = new SqliteAuditTables(this.db);
     this.findings = new SqliteFindingsTables(this.db);
     this.aggregator = new SqliteAggregator(this.db, opts.rollups ?? true);
   }
@@ -213,10 +220,6 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
 
   async commitImportBatch(batch: ImportBatch): Promise<ImportBatchResult> {
     return this.audit.commitImportBatch(batch);
-  }
-
-  async tryCommitImportBatch(batch: ImportBatch): Promise<ImportBatchResult | null> {
-    return this.audit.tryCommitImportBatch(batch, BUSY_TIMEOUT_MS);
   }
 
   async advanceCounters(points: readonly CounterPoint[]): Promise<number[]> {

@@ -1,0 +1,38 @@
+import type { GoodhartConfig } from '../config/schema.js';
+import type { ModelPriceOverride } from '../usage/pricing.js';
+
+/**
+ * The part of the config an import uses. Without a config file it is the schema's defaults, written out here so
+ * that `goodhart import` loads neither the YAML parser nor the schema (a third of an incremental re-import's time);
+ * import-config.test.ts checks these equal what the schema gives.
+ */
+export interface ImportConfig {
+  identities: GoodhartConfig['identities'];
+  users: GoodhartConfig['users'];
+  projects: GoodhartConfig['projects'];
+  priceOverrides: Record<string, ModelPriceOverride>;
+  db: string | undefined;
+  fingerprints: { enabled: boolean; retentionDays: number; secret?: string | undefined };
+}
+
+export const NO_FILE_IMPORT_CONFIG: Readonly<ImportConfig> = Object.freeze({
+  identities: [],
+  users: [],
+  projects: [],
+  priceOverrides: {},
+  db: undefined,
+  fingerprints: { enabled: true, retentionDays: 30 },
+});
+
+export function importConfigOf(config: GoodhartConfig): ImportConfig {
+  const priceOverrides: Record<string, ModelPriceOverride> = {};
+  for (const m of config.models) if (m.price) priceOverrides[m.name] = m.price;
+  return {
+    identities: config.identities,
+    users: config.users,
+    projects: config.projects,
+    priceOverrides,
+    db: config.db,
+    fingerprints: config.detect.fingerprints,
+  };
+}
