@@ -44,6 +44,11 @@ export interface FileImportOptions {
   /** Events per transaction. */
   batchSize?: number;
   /**
+   * Waste-detection fingerprints of the requests (prompts and tool calls hashed with `secret`, the text dropped),
+   * kept from `since` (the retention); null or absent: none.
+   */
+  fingerprints?: { secret: string; since: number } | null;
+  /**
    * Worker threads that read, parse and write (to `recipe.dbPath`, the same database as `store`), built from
    * `recipe` (the same settings as the options above).
    */
@@ -117,6 +122,7 @@ export async function runFileImport(opts: FileImportOptions): Promise<ImportSumm
       attribute: opts.attribute,
       maxLineBytes: opts.maxLineBytes,
       maxWholeFileBytes: opts.maxWholeFileBytes ?? DEFAULT_MAX_WHOLE_FILE,
+      fingerprints: opts.fingerprints ?? null,
     };
     for (const t of tasks) {
       const r = processFile(t, ctx);
