@@ -64,56 +64,80 @@ export function skipValue(buf: Buffer, i: number, end: number, maxDepth = 256): 
   return j > i ? j : -1;
 }
 
-export interface Member {
-  /** The key as written (between its quotes, escapes not decoded). */
-  key: string;
-  /** The value's bytes: [start, end). */
+/** A JSON value's bytes [start, end), with its members or elements when it was read that deep. */
+export interface JsonNode {
   start: number;
   end: number;
+  /** Object members, when read (`depth` > 0). */
+  members?: Member[];
+  /** Array elements, when read (`depth` > 0). */
+  items?: JsonNode[];
 }
 
-/** The members of the object starting at `i` (after spaces), or null when it is not a well-formed object. */
-export function objectMembers(buf: Buffer, i: number, end: number): Member[] | null {
+export interface Member extends JsonNode {
+  /** The key as written (between its quotes, escapes not decoded). */
+  key: string;
+}
+
+/**
+ * The value starting at `i` (after spaces), its objects and arrays read `depth` levels deep (deeper ones are
+ * skipped whole), in one pass: every string is searched once. With `stopAt`, the top object's members are read up
+ * to that key (its value and the members after it are not read, and `end` is where reading stopped). Null when
+ * malformed.
+ */
+export function readNode(buf: Buffer, i: number, end: number, depth: number, stopAt?: string): JsonNode | null {
   i = skipSpace(buf, i, end);
-  if (buf[i] !== 0x7b) return null;
-  const out: Member[] = [];
+  const c = buf[i];
+  if (depth <= 0 || (c !== 0x7b && c !== 0x5b)) {
+    const e = skipValue(buf, i, end);
+    return e < 0 ? null : { start: i, end: e };
+  }
+  const start = i;
+  if (c === 0x5b) {
+    const items: JsonNode[] = [];
+    i = skipSpace(buf, i + 1, end);
+    if (buf[i] === 0x5d) return { start, end: i + 1, items };
+    for (;;) {
+      const item = readNode(buf, i, end, depth - 1);
+      if (item === null) return null;
+      items.push(item);
+      i = skipSpace(buf, item.end, end);
+      if (buf[i] === 0x5d) return { start, end: i + 1, items };
+      if (buf[i] !== 0x2c) return null;
+      i = i + 1;
+    }
+  }
+  const members: Member[] = [];
   i = skipSpace(buf, i + 1, end);
-  if (buf[i] === 0x7d) return out;
+  if (buf[i] === 0x7d) return { start, end: i + 1, members };
   for (;;) {
     if (buf[i] !== QUOTE) return null;
     const keyEnd = skipString(buf, i, end);
     if (keyEnd < 0) return null;
     const key = buf.toString('latin1', i + 1, keyEnd - 1);
+    if (key === stopAt) return { start, end: i, members };
     i = skipSpace(buf, keyEnd, end);
     if (buf[i] !== 0x3a) return null;
-    const start = skipSpace(buf, i + 1, end);
-    const valueEnd = skipValue(buf, start, end);
-    if (valueEnd < 0) return null;
-    out.push({ key, start, end: valueEnd });
-    i = skipSpace(buf, valueEnd, end);
-    if (buf[i] === 0x7d) return out;
+    const value = readNode(buf, i + 1, end, depth - 1);
+    if (value === null) return null;
+    members.push({ key, ...value });
+    i = skipSpace(buf, value.end, end);
+    if (buf[i] === 0x7d) return { start, end: i + 1, members };
     if (buf[i] !== 0x2c) return null;
     i = skipSpace(buf, i + 1, end);
   }
 }
 
+/** The members of the object starting at `i`, or null when it is not a well-formed object (see readNode). */
+export function objectMembers(buf: Buffer, i: number, end: number, stopAt?: string): Member[] | null {
+  const node = readNode(buf, i, end, 1, stopAt);
+  return node?.members ?? null;
+}
+
 /** The [start, end) of each element of the array starting at `i`, or null when it is not a well-formed array. */
 export function arrayElements(buf: Buffer, i: number, end: number): [number, number][] | null {
-  i = skipSpace(buf, i, end);
-  if (buf[i] !== 0x5b) return null;
-  const out: [number, number][] = [];
-  i = skipSpace(buf, i + 1, end);
-  if (buf[i] === 0x5d) return out;
-  for (;;) {
-    const start = i;
-    const valueEnd = skipValue(buf, start, end);
-    if (valueEnd < 0) return null;
-    out.push([start, valueEnd]);
-    i = skipSpace(buf, valueEnd, end);
-    if (buf[i] === 0x5d) return out;
-    if (buf[i] !== 0x2c) return null;
-    i = skipSpace(buf, i + 1, end);
-  }
+  const node = readNode(buf, i, end, 1);
+  return node?.items?.map((n) => [n.start, n.end] as [number, number]) ?? null;
 }
 
 export const memberOf = (members: readonly Member[], key: string): Member | undefined => members.find((m) => m.key === key);

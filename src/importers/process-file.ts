@@ -22,6 +22,8 @@ export interface FileTask {
   from: number;
   /** The saved context (`ImportFileState.context`) when resuming at `from > 0`. */
   context: string | null;
+  /** The head hash the plan just checked (an appended file's head is unchanged): not read again. */
+  head?: { bytes: number; hash: string } | undefined;
 }
 
 export interface FileResult {
@@ -182,7 +184,7 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
     size: task.size,
     inode: task.inode,
     mtimeMs: task.mtimeMs,
-    headHash: hashHead(task.path, headBytes),
+    headHash: task.head !== undefined && task.head.bytes === headBytes ? task.head.hash : hashHead(task.path, headBytes),
     headBytes,
     context: JSON.stringify({ lines, parser: parserContext, ...(transcriptContext === undefined ? {} : { transcript: transcriptContext }) } satisfies SavedContext),
   };

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { BlockChain, MAX_BLOCKS } from '../detect/fingerprint/blocks.js';
 import { fingerprintTurn } from '../detect/fingerprint/fingerprint.js';
 import { deriveKeys } from '../detect/fingerprint/keys.js';
@@ -11,10 +10,9 @@ import type { FingerprintCore } from '../detect/fingerprint/types.js';
  * - the tool step: the calls of the model's previous answer and the results sent back (as digests, see below);
  * - the context: everything before the new turn, hashed into chained 4 KB blocks as it goes by.
  *
- * Tool results are usually most of a log's bytes. They enter the tool step as an unkeyed SHA-256 of their bytes
- * as written in the log, which is equal exactly when the result is; only the keyed hash of the step is kept. They
- * enter the context as written too (JSON escapes included): block hashes match within a source, not across sources,
- * as the README says. The chain cannot be saved between runs, so a file read in several runs starts a new chain
+ * Tool results are usually most of a log's bytes. They are hashed as written in the log (JSON escapes included,
+ * one character per byte: never decoded), into the step's keyed hash and the context: equal exactly when the result
+ * is. Step and block hashes match within a source, not across sources, as the README says. The chain cannot be saved between runs, so a file read in several runs starts a new chain
  * at each resume (context bloat across that point is missed; nothing else is affected).
  */
 /**
@@ -28,7 +26,7 @@ export const IMPORT_CONTEXT_BLOCKS = Math.min(64, MAX_BLOCKS);
 export class Conversation {
   /** What the person typed since the last request. */
   typed: string[] = [];
-  /** Digests of the tool results sent since the last request. */
+  /** The tool results sent since the last request, as written (one character per byte). */
   results: string[] = [];
   /** The tool calls of the model's last answer. */
   calls: string[] = [];
@@ -73,9 +71,10 @@ export class Conversation {
     this.chars += chars;
   }
 
-  /** A tool result, by its bytes as written. */
-  result(bytes: Buffer | string): void {
-    this.results.push(createHash('sha256').update(bytes).digest('base64url').slice(0, 22));
+  /** A tool result, as written: part of the next tool step, and context after it. */
+  result(written: string): void {
+    this.results.push(written);
+    this.hold(written);
   }
 
   /** The fingerprint of a request made now; what it carried becomes context. */

@@ -1,6 +1,6 @@
 import type { FingerprintCore } from '../../detect/fingerprint/types.js';
 import { isRecord } from '../../usage/usage-fields.js';
-import { arrayElements, isStringValue, memberOf, objectMembers, type Member } from '../json-bytes.js';
+import { isStringValue, memberOf, readNode, type Member } from '../json-bytes.js';
 import { parseJsonObject, str } from '../json-line.js';
 import { Conversations, type Conversation } from '../transcript.js';
 import type { LineResult, TranscriptHasher } from '../types.js';
@@ -94,12 +94,12 @@ function answerBlocks(buf: Buffer, start: number, end: number): Block[] | null {
   if (find(buf, THINKING, at, at + CONTENT.length + THINKING.length) === at + CONTENT.length && !within(buf, TOOL_USE, at, end) && !within(buf, TEXT, at, end)) {
     return [{ text: '[thinking]', chars: 0, call: null }];
   }
-  const elements = arrayElements(buf, at + CONTENT.length - 1, end);
-  if (elements === null) return null;
+  const elements = readNode(buf, at + CONTENT.length - 1, end, 2)?.items;
+  if (elements === undefined) return null;
   const out: Block[] = [];
-  for (const [s, e] of elements) {
-    const m = objectMembers(buf, s, e);
-    if (m === null) return null;
+  for (const element of elements) {
+    const m = element.members;
+    if (m === undefined) return null;
     const type = memberOf(m, 'type');
     if (isStringValue(buf, type, 'tool_use')) {
       const input = memberOf(m, 'input');
@@ -158,12 +158,12 @@ interface UserLine {
  * tool results are left as byte ranges, hashed as written.
  */
 function readUserLine(buf: Buffer, start: number, end: number): UserLine | null | undefined {
-  const top = objectMembers(buf, start, end);
-  if (top === null) return undefined;
+  // One pass, four levels deep (line, message, content, block). `toolUseResult` (Claude Code's own copy of the tool
+  // output, often the larger half of the line) is the last key it writes: the members are read up to it.
+  const top = readNode(buf, start, end, 4, 'toolUseResult')?.members;
+  if (top === undefined) return undefined;
   if (!isStringValue(buf, memberOf(top, 'type'), 'user')) return null;
-  const message = memberOf(top, 'message');
-  const members = message === undefined ? null : objectMembers(buf, message.start, message.end);
-  const content = members === null ? undefined : memberOf(members, 'content');
+  const content = memberOf(memberOf(top, 'message')?.members ?? [], 'content');
   if (content === undefined) return undefined;
   const line: UserLine = {
     sessionId: stringAt(buf, memberOf(top, 'sessionId')),
@@ -179,14 +179,13 @@ function readUserLine(buf: Buffer, start: number, end: number): UserLine | null 
     line.texts.push(text);
     return line;
   }
-  const elements = arrayElements(buf, content.start, content.end);
-  if (elements === null) return undefined;
-  for (const [s, e] of elements) {
-    const block = objectMembers(buf, s, e);
-    if (block === null) return undefined;
+  if (content.items === undefined) return undefined;
+  for (const element of content.items) {
+    const block = element.members;
+    if (block === undefined) return undefined;
     if (isStringValue(buf, memberOf(block, 'type'), 'tool_result')) {
       const value = memberOf(block, 'content');
-      line.results.push(value === undefined ? [s, s] : buf[value.start] === 0x22 ? [value.start + 1, value.end - 1] : [value.start, value.end]);
+      line.results.push(value === undefined ? [element.start, element.start] : buf[value.start] === 0x22 ? [value.start + 1, value.end - 1] : [value.start, value.end]);
     } else line.texts.push(stringAt(buf, memberOf(block, 'text')) ?? `[${stringAt(buf, memberOf(block, 'type')) ?? 'block'}]`);
   }
   return line;
@@ -195,11 +194,7 @@ function readUserLine(buf: Buffer, start: number, end: number): UserLine | null 
 function applyUserLine(buf: Buffer, u: UserLine, conversation: (s: string | null, side: boolean) => Conversation): void {
   const c = conversation(u.sessionId, u.sidechain);
   if (u.compact) c.restart();
-  for (const [from, to] of u.results) {
-    c.result(buf.subarray(from, to));
-    if (c.hashing) c.hold(buf.toString('latin1', from, to));
-    else c.hold('', to - from);
-  }
+  for (const [from, to] of u.results) c.result(buf.toString('latin1', from, to));
   // Text beside tool results is Claude Code's own (an interruption notice): part of the step, not a turn.
   if (u.results.length > 0) for (const t of u.texts) c.hold(t);
   else typedOrContext(c, u.texts.join('\n'), u.meta);
@@ -230,9 +225,7 @@ function userObject(obj: Record<string, unknown>, conversation: (s: string | nul
     if (!isRecord(b)) continue;
     if (b['type'] === 'tool_result') {
       // The same bytes the byte reader hashes, for a writer that writes compact JSON as Claude Code does.
-      const raw = Buffer.from(typeof b['content'] === 'string' ? JSON.stringify(b['content']).slice(1, -1) : JSON.stringify(b['content'] ?? null));
-      c.result(raw);
-      c.hold(raw.toString('latin1'));
+      c.result(asWritten(typeof b['content'] === 'string' ? JSON.stringify(b['content']).slice(1, -1) : JSON.stringify(b['content'] ?? null)));
       results++;
     } else typed.push(typeof b['text'] === 'string' ? b['text'] : `[${str(b['type']) ?? 'block'}]`);
   }

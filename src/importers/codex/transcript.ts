@@ -43,7 +43,6 @@ export function createCodexTranscript(_path: string, context: unknown, secret: s
       c.calls.push((id === null ? undefined : open.get(id)) ?? '');
       if (id !== null) open.delete(id);
       c.result(output);
-      c.hold(output);
     } else if (type === 'message') {
       const text = contentText(p['content']);
       if (p['role'] === 'assistant') c.push(text);

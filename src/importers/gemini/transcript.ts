@@ -38,7 +38,6 @@ class GeminiChat {
         for (const { call, result } of this.lastCalls) {
           c.calls.push(call);
           c.result(result);
-          c.hold(result);
         }
       }
       this.lastCalls = [];
