@@ -115,7 +115,7 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
           if (event !== null && res !== null && typeof res !== 'string') byKey.set(res.key, event);
         }
         if (ctx.fingerprints !== null && importer.transcriptOfWholeFile !== undefined) {
-          for (const { key, core } of importer.transcriptOfWholeFile(task.path, text, ctx.fingerprints.secret)) {
+          for (const { key, core } of importer.transcriptOfWholeFile(task.path, text, ctx.fingerprints)) {
             const event = byKey.get(key);
             if (event !== undefined) fingerprint(core, event);
           }
@@ -124,7 +124,7 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
     } else {
       const parser = importer.newParser(task.path, task.from > 0 ? saved.parser : null);
       const fp = ctx.fingerprints;
-      const transcript = fp !== null && importer.newTranscript !== undefined ? importer.newTranscript(task.path, task.from > 0 ? saved.transcript : undefined, fp.secret) : null;
+      const transcript = fp !== null && importer.newTranscript !== undefined ? importer.newTranscript(task.path, task.from > 0 ? saved.transcript : undefined, fp) : null;
       const needles = importer.needle === null ? [] : [importer.needle, ...(transcript === null ? [] : (importer.transcriptNeedles ?? []))];
       /** Where the lines a fingerprint still waits for begin: the next run reads again from there (see TranscriptHasher.pending). */
       let resumeAt: { offset: number; lines: number; parser: unknown } | null = null;

@@ -43,6 +43,8 @@ export class Conversation {
   constructor(
     private readonly secret: string,
     resume: { chars?: unknown; lastKey?: unknown } = {},
+    /** Requests before this (epoch ms) get no fingerprint (past the retention): only their context is kept. */
+    private readonly since = 0,
   ) {
     this.chain = new BlockChain(deriveKeys(secret));
     this.chars = typeof resume.chars === 'number' ? resume.chars : 0;
@@ -77,9 +79,9 @@ export class Conversation {
     this.hold(written);
   }
 
-  /** The fingerprint of a request made now; what it carried becomes context. */
-  request(toolsDeclared: number): FingerprintCore {
-    const core = fingerprintTurn(
+  /** The fingerprint of a request made at `at`, null before `since`; what it carried becomes context. */
+  request(toolsDeclared: number, at: number): FingerprintCore | null {
+    const core = at < this.since ? null : fingerprintTurn(
       {
         newText: this.typed.length > 0 ? this.typed.join('\n') : null,
         toolCalls: this.results.length > 0 ? this.calls.join('\n') : '',
@@ -89,7 +91,7 @@ export class Conversation {
       },
       this.secret,
     );
-    core.blocks = this.chain.hashes();
+    if (core !== null) core.blocks = this.chain.hashes();
     for (const t of this.held) this.chain.push(`${t}\n`);
     this.chars += this.heldChars;
     this.held = [];
@@ -122,13 +124,14 @@ export class Conversations {
   constructor(
     private readonly secret: string,
     private readonly resume: unknown,
+    private readonly since = 0,
   ) {}
 
   get(key: string): Conversation {
     let c = this.byKey.get(key);
     if (c === undefined) {
       const saved = typeof this.resume === 'object' && this.resume !== null ? (this.resume as Record<string, unknown>)[key] : undefined;
-      c = new Conversation(this.secret, typeof saved === 'object' && saved !== null ? (saved as Record<string, unknown>) : {});
+      c = new Conversation(this.secret, typeof saved === 'object' && saved !== null ? (saved as Record<string, unknown>) : {}, this.since);
       this.byKey.set(key, c);
     }
     return c;

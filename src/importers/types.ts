@@ -84,6 +84,12 @@ export interface TranscriptHasher {
   context(): unknown;
 }
 
+/** The installation's fingerprint secret, and the retention cutoff (epoch ms): older requests get no fingerprint. */
+export interface FingerprintSettings {
+  secret: string;
+  since: number;
+}
+
 /** A request's fingerprint from a whole-file format, keyed like its usage record. */
 export interface KeyedFingerprint {
   key: string;
@@ -111,7 +117,7 @@ export interface FileImporter {
   /** Lines the transcript hasher reads besides the usage lines (Claude Code: its `"type":"user"` lines). */
   transcriptNeedles?: readonly Buffer[];
   /** A transcript hasher for one file, resuming from `context` (what `context()` returned last time). */
-  newTranscript?(path: string, context: unknown, secret: string): TranscriptHasher;
+  newTranscript?(path: string, context: unknown, fingerprints: FingerprintSettings): TranscriptHasher;
   /** Fingerprints of a whole-file format's requests. */
-  transcriptOfWholeFile?(path: string, text: string, secret: string): KeyedFingerprint[];
+  transcriptOfWholeFile?(path: string, text: string, fingerprints: FingerprintSettings): KeyedFingerprint[];
 }

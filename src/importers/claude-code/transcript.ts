@@ -3,7 +3,7 @@ import { isRecord } from '../../usage/usage-fields.js';
 import { isStringValue, memberOf, readNode, type Member } from '../json-bytes.js';
 import { parseJsonObject, str } from '../json-line.js';
 import { Conversations, type Conversation } from '../transcript.js';
-import type { LineResult, TranscriptHasher } from '../types.js';
+import type { FingerprintSettings, LineResult, TranscriptHasher } from '../types.js';
 
 /**
  * Fingerprints from a Claude Code session log (see ../transcript.ts for what a fingerprint takes from a log):
@@ -25,8 +25,8 @@ export const CLAUDE_CODE_TOOLS = 16;
 
 export const USER_NEEDLE = Buffer.from('"type":"user"');
 
-export function createClaudeTranscript(_path: string, context: unknown, secret: string): TranscriptHasher {
-  const convs = new Conversations(secret, context);
+export function createClaudeTranscript(_path: string, context: unknown, fingerprints: FingerprintSettings): TranscriptHasher {
+  const convs = new Conversations(fingerprints.secret, context, fingerprints.since);
   const conversation = (sessionId: string | null, sidechain: boolean): Conversation => convs.get(`${sessionId ?? '-'}:${sidechain ? 'side' : 'main'}`);
 
   const assistant = (buf: Buffer, start: number, end: number, text: string, usage: LineResult | undefined): FingerprintCore | null => {
@@ -35,7 +35,7 @@ export function createClaudeTranscript(_path: string, context: unknown, secret: 
     let fp: FingerprintCore | null = null;
     if (usage.key !== c.lastKey) {
       c.lastKey = usage.key;
-      fp = c.request(CLAUDE_CODE_TOOLS);
+      fp = c.request(CLAUDE_CODE_TOOLS, usage.at);
     }
     for (const block of answerBlocks(buf, start, end) ?? answerBlocksParsed(text)) {
       if (block.call !== null) {

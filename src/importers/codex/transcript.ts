@@ -2,7 +2,7 @@ import type { FingerprintCore } from '../../detect/fingerprint/types.js';
 import { isRecord } from '../../usage/usage-fields.js';
 import { parseJsonObject, str } from '../json-line.js';
 import { Conversations } from '../transcript.js';
-import type { LineResult, TranscriptHasher } from '../types.js';
+import type { FingerprintSettings, LineResult, TranscriptHasher } from '../types.js';
 
 /**
  * Fingerprints from a Codex CLI rollout file (see ../transcript.ts for what a fingerprint takes from a log):
@@ -22,8 +22,8 @@ export const CODEX_TOOLS = 6;
 /** Calls remembered until their output arrives; a file never has this many open at once. */
 const MAX_OPEN_CALLS = 256;
 
-export function createCodexTranscript(_path: string, context: unknown, secret: string): TranscriptHasher {
-  const convs = new Conversations(secret, context);
+export function createCodexTranscript(_path: string, context: unknown, fingerprints: FingerprintSettings): TranscriptHasher {
+  const convs = new Conversations(fingerprints.secret, context, fingerprints.since);
   const c = convs.get('main');
   const open = new Map<string, string>();
 
@@ -52,7 +52,7 @@ export function createCodexTranscript(_path: string, context: unknown, secret: s
 
   return {
     line(_buf, _start, _end, text, usage: LineResult | undefined): FingerprintCore | null {
-      if (usage !== undefined && usage !== null && typeof usage !== 'string') return c.request(CODEX_TOOLS);
+      if (usage !== undefined && usage !== null && typeof usage !== 'string') return c.request(CODEX_TOOLS, usage.at);
       if (text === null || !(text.includes('"response_item"') || text.includes('"user_message"'))) return null;
       const obj = parseJsonObject(text);
       if (typeof obj === 'string' || !isRecord(obj['payload'])) return null;

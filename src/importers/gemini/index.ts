@@ -17,5 +17,5 @@ export const geminiImporter: FileImporter = {
   newParser: (path, context) => createGeminiLineParser(path, context),
   parseWholeFile: (path, text) => (path.endsWith('.json') ? parseGeminiChat(path, text) : []),
   newTranscript: createGeminiTranscript,
-  transcriptOfWholeFile: (path, text, secret) => (path.endsWith('.json') ? geminiChatFingerprints(path, text, secret) : []),
+  transcriptOfWholeFile: (path, text, fingerprints) => (path.endsWith('.json') ? geminiChatFingerprints(path, text, fingerprints) : []),
 };

@@ -1,9 +1,9 @@
 import { basename } from 'node:path';
 import type { FingerprintCore } from '../../detect/fingerprint/types.js';
 import { isRecord } from '../../usage/usage-fields.js';
-import { parseJsonObject, str } from '../json-line.js';
+import { parseJsonObject, parseTimestamp, str } from '../json-line.js';
 import { Conversation, Conversations } from '../transcript.js';
-import type { KeyedFingerprint, LineResult, TranscriptHasher } from '../types.js';
+import type { FingerprintSettings, KeyedFingerprint, LineResult, TranscriptHasher } from '../types.js';
 import { convertGeminiTokens } from './parse.js';
 
 /**
@@ -41,7 +41,7 @@ class GeminiChat {
         }
       }
       this.lastCalls = [];
-      fp = c.request(GEMINI_TOOLS);
+      fp = c.request(GEMINI_TOOLS, parseTimestamp(m['timestamp']) ?? 0);
     }
     c.push(contentText(m['content']));
     for (const t of Array.isArray(m['toolCalls']) ? m['toolCalls'] : []) {
@@ -55,11 +55,11 @@ class GeminiChat {
 }
 
 /** A whole `.json` chat file. */
-export function geminiChatFingerprints(path: string, text: string, secret: string): KeyedFingerprint[] {
+export function geminiChatFingerprints(path: string, text: string, fingerprints: FingerprintSettings): KeyedFingerprint[] {
   const doc = parseJsonObject(text);
   if (typeof doc === 'string' || !Array.isArray(doc['messages'])) return [];
   const session = str(doc['sessionId']) ?? basename(path);
-  const chat = new GeminiChat(new Conversation(secret));
+  const chat = new GeminiChat(new Conversation(fingerprints.secret, {}, fingerprints.since));
   const out: KeyedFingerprint[] = [];
   doc['messages'].forEach((m, i) => {
     if (!isRecord(m)) return;
@@ -70,8 +70,8 @@ export function geminiChatFingerprints(path: string, text: string, secret: strin
 }
 
 /** A `.jsonl` chat file, line by line (requests are the parser's records). */
-export function createGeminiTranscript(_path: string, context: unknown, secret: string): TranscriptHasher {
-  const convs = new Conversations(secret, context);
+export function createGeminiTranscript(_path: string, context: unknown, fingerprints: FingerprintSettings): TranscriptHasher {
+  const convs = new Conversations(fingerprints.secret, context, fingerprints.since);
   const chat = new GeminiChat(convs.get('main'));
   return {
     line(_buf, _start, _end, text, usage: LineResult | undefined) {
