@@ -61,12 +61,13 @@ class Session {
   }
 }
 
+/** The same request reworded (most content words kept, as people do when an answer misses). */
 const REPHRASES = [
   'make the login page remember the user email address after logout and show it in the email field',
-  'the login page should remember the email address of the user after logout and prefill the email field',
-  'after logout, remember the user email address and prefill it in the login page email field please',
-  'please make the login page prefill the email field with the remembered user email address after logout',
-  'remember the email address after the user logs out and show it prefilled in the login page email field',
+  'the login page should remember the user email address after logout and show it in the email field',
+  'after logout, make the login page remember the user email address and show it in the email field',
+  'make the login page remember the email address of the user after logout and show it in the email field',
+  'please make the login page remember the user email address after logout and show it in the email field again',
 ];
 const DISTINCT = [
   'add a dark mode toggle to the settings page and persist the choice in local storage',
@@ -104,6 +105,9 @@ function agentRun(id: string, start: number, outputs: readonly string[]): Sessio
 describe('detection on imported Claude Code logs', () => {
   const root = join(dir, 'claude');
   const db = join(dir, 'audit.db');
+  // A fixed secret: MinHash similarities are estimates, and with a random one the test would vary from run to run.
+  const config = join(dir, 'goodhart.yaml');
+  writeFileSync(config, 'detect:\n  fingerprints:\n    secret: detect-on-import-test-secret-0123\n');
   const circle = 'FAIL checkout.test.ts\n  expected total 42.00, received 40.00\nTests: 1 failed, 57 passed';
   const sessions = [
     conversation('sess-rephrase', REPHRASES, T0),
@@ -114,15 +118,15 @@ describe('detection on imported Claude Code logs', () => {
   const paths = sessions.map((s) => s.write(root));
 
   it('finds the rephrase loop and the agent circle, not their honest look-alikes, and stores no text', async () => {
-    const summary = await importFilesCommand('claude-code', [root], { db, json: true, osUser: 'ada' });
+    const summary = await importFilesCommand('claude-code', [root], { db, config, json: true, osUser: 'ada' });
     expect(summary.eventsAdded).toBe(5 * 2 + 5 * 2 + 7 + 7);
-    await runDetect({ db, since: iso(T0 - DAY).slice(0, 10) });
-    const findings = JSON.parse(await runFindings({ db, json: true })) as Finding[];
+    await runDetect({ db, config, since: iso(T0 - DAY).slice(0, 10) });
+    const findings = JSON.parse(await runFindings({ db, config, json: true })) as Finding[];
     const by = (rule: string) => findings.filter((f) => f.rule === rule).map((f) => f.sessionId);
     expect(by('rephrase-loop')).toEqual(['sess-rephrase']);
     expect(by('agent-circle')).toEqual(['sess-circle']);
     const loop = findings.find((f) => f.rule === 'rephrase-loop')!;
-    expect(loop.evidence.counts['prompts']).toBeGreaterThanOrEqual(4);
+    expect(loop.evidence.counts).toMatchObject({ prompts: 5 });
     expect(loop.wastedUsd).toBeGreaterThan(0);
 
     const bytes = readFileSync(db).toString('latin1') + readFileSync(`${db}-wal`, { flag: 'a+' }).toString('latin1');
@@ -132,10 +136,10 @@ describe('detection on imported Claude Code logs', () => {
   it('fingerprints a prompt whose answer arrives after an import, in the next run', async () => {
     const late = new Session('sess-late').prompt(T0 + 8 * 3_600_000, REPHRASES[0]!);
     const path = late.write(root);
-    const first = await importFilesCommand('claude-code', [root], { db, json: true, osUser: 'ada' });
+    const first = await importFilesCommand('claude-code', [root], { db, config, json: true, osUser: 'ada' });
     expect(first.eventsAdded).toBe(0);
     appendFileSync(path, `${new Session('sess-late').answer(T0 + 8 * 3_600_000 + 3_000).lines.join('\n')}\n`);
-    const second = await importFilesCommand('claude-code', [root], { db, json: true, osUser: 'ada' });
+    const second = await importFilesCommand('claude-code', [root], { db, config, json: true, osUser: 'ada' });
     expect(second.eventsAdded).toBe(1);
     const { SqliteStore } = await import('../../store/sqlite/sqlite-store.js');
     const store = new SqliteStore(db);
