@@ -33,6 +33,8 @@ export interface CorpusOptions {
   /** Session files (not counting subagent files). */
   sessions?: number;
   projects?: number;
+  /** Start of the first session (epoch ms); default 2026-03-01T08:00Z. */
+  start?: number;
 }
 
 export interface CorpusFile {
@@ -87,7 +89,7 @@ export function generateCorpus(opts: CorpusOptions): CorpusFile[] {
   const projects = opts.projects ?? 40;
   const perSession = opts.targetBytes / sessions;
   const files: CorpusFile[] = [];
-  let t = Date.parse('2026-03-01T08:00:00Z');
+  let t = opts.start ?? Date.parse('2026-03-01T08:00:00Z');
   for (let s = 0; s < sessions; s++) {
     const cwd = `/home/dev/src/project-${s % projects}`;
     const dir = join(opts.root, 'projects', cwd.replace(/[/.]/g, '-'));
@@ -197,7 +199,7 @@ function* sessionLines(g: Gen, o: SessionOptions): Generator<string> {
  * Appends about `totalBytes` of new session activity, spread over every tenth file: what a day of work adds to an
  * existing corpus. Returns the bytes appended.
  */
-export function appendToCorpus(files: readonly CorpusFile[], totalBytes: number, seed = 7): number {
+export function appendToCorpus(files: readonly CorpusFile[], totalBytes: number, seed = 7, start = Date.parse('2026-05-01T08:00:00Z')): number {
   const g = new Gen(seed);
   const chosen = files.filter((_, i) => i % 10 === 0);
   const per = Math.ceil(totalBytes / Math.max(1, chosen.length));
@@ -207,7 +209,7 @@ export function appendToCorpus(files: readonly CorpusFile[], totalBytes: number,
     const sessionId = g.uuid();
     const parts: string[] = [];
     let bytes = 0;
-    for (const line of sessionLines(g, { cwd, sessionId, target: per, start: Date.parse('2026-05-01T08:00:00Z'), sidechain: false })) {
+    for (const line of sessionLines(g, { cwd, sessionId, target: per, start, sidechain: false })) {
       parts.push(line, '\n');
       bytes += Buffer.byteLength(line) + 1;
       if (bytes >= per) break;

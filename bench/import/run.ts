@@ -1,17 +1,20 @@
 /**
  * Import benchmark: a generated Claude Code corpus (≥ 1 GB by default), our first import, our re-import after
- * appending 1%, and `ccusage daily --json` on the same files, in the same run. Our import runs as its own process
- * (the built CLI, bundled here with esbuild so the figures are not tsx's), so its peak RSS is its own.
+ * appending 1%, and `ccusage daily --json` on the same files, in the same run. Our import runs as its own process:
+ * the CLI as `npm run build` builds it (tsc into a temporary folder, the same files `bin` points at), never tsx.
+ * Imports record waste-detection fingerprints (the default); one more first import without them shows their cost.
  *
  *   npm run bench:import -- [--gb 1.05] [--dir /tmp/x] [--keep]
  *
+ * The corpus is dated the last five weeks, so most fingerprints fall inside the 30-day retention and are stored.
  * Peak RSS is VmHWM from /proc, sampled every 20 ms while each process runs (it is a high-water mark, so the last
- * sample before exit is the peak up to then).
+ * sample before exit is the peak up to then). CPU is user + system time of all threads from /proc.
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { ccusageBinary } from '../../scripts/ccusage.js';
 import { parseArgs } from 'node:util';
 import { appendToCorpus, generateCorpus } from './generate.js';
@@ -63,22 +66,16 @@ function measure(cmd: string, argv: string[], env: NodeJS.ProcessEnv): Promise<R
   });
 }
 
-/** The CLI as users run it once built: one ES module (dependencies external), plus the import worker next to it. */
+/** The CLI as users run it once built: `tsc -p tsconfig.build.json` into `into/dist` (bin: dist/cli/main.js). */
 async function buildCli(into: string): Promise<string> {
-  const esbuild = (await import('esbuild')) as typeof import('esbuild');
-  const out = join(into, 'dist', 'cli');
-  await esbuild.build({
-    entryPoints: { main: join(ROOT, 'src/cli/main.ts'), 'file-worker': join(ROOT, 'src/importers/file-worker.ts') },
-    outdir: out,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    packages: 'external',
-    logLevel: 'warning',
+  const out = join(into, 'dist');
+  await new Promise<void>((resolve, reject) => {
+    const tsc = spawn(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', out], { stdio: 'inherit' });
+    tsc.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`tsc exited ${code}`))));
   });
   cpSync(join(ROOT, 'package.json'), join(into, 'package.json'));
   symlinkSync(join(ROOT, 'node_modules'), join(into, 'node_modules'));
-  return join(out, 'main.js');
+  return join(out, 'cli', 'main.js');
 }
 
 function ccusageBin(): string {
@@ -93,6 +90,15 @@ function readAll(dir: string): number {
     if (e.isFile()) n += readFileSync(join(e.parentPath, e.name)).length;
   }
   return n;
+}
+
+function countFingerprints(path: string): number {
+  const sqlite = new Database(path, { readonly: true });
+  try {
+    return (sqlite.prepare('SELECT COUNT(*) AS n FROM fingerprints').get() as { n: number }).n;
+  } finally {
+    sqlite.close();
+  }
 }
 
 interface DayTotals {
@@ -112,7 +118,9 @@ async function main(): Promise<void> {
     const targetBytes = Math.round(Number(args.gb) * 1e9);
     let t = performance.now();
     rmSync(corpus, { recursive: true, force: true });
-    const files = generateCorpus({ root: corpus, targetBytes });
+    const DAY = 86_400_000;
+    const today = Math.floor(Date.now() / DAY) * DAY;
+    const files = generateCorpus({ root: corpus, targetBytes, start: today - 37 * DAY + 8 * 3_600_000 });
     const bytes = files.reduce((a, f) => a + f.bytes, 0);
     console.log(`corpus: ${files.length} files, ${(bytes / 1e9).toFixed(2)} GB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     const main = await buildCli(join(base, 'cli'));
@@ -121,31 +129,43 @@ async function main(): Promise<void> {
 
     const env = { PATH: process.env['PATH'] ?? '', HOME: home, CLAUDE_CONFIG_DIR: corpus, NO_COLOR: '1' };
     const ccusage = (): Promise<Run> => measure(ccusageBin(), ['daily', '--json', '--offline', '--timezone', 'UTC'], env);
-    const ours = (): Promise<Run> => measure(process.execPath, [main, 'import', 'claude-code', corpus, '--db', db, '--json'], env);
+    const ours = (extra: string[] = [], into = db): Promise<Run> => measure(process.execPath, [main, 'import', 'claude-code', corpus, '--db', into, '--json', ...extra], env);
+    const load = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    console.log(`load average before: ${load()}`);
 
     const cc1 = await ccusage();
     const first = await ours();
     const noop = await ours();
+    const plainDb = join(base, 'plain.db');
+    for (const f of [plainDb, `${plainDb}-wal`, `${plainDb}-shm`]) rmSync(f, { force: true });
+    const plain = await ours(['--no-fingerprints'], plainDb);
     t = performance.now();
-    const appended = appendToCorpus(files, Math.round(bytes * 0.01));
+    const appended = appendToCorpus(files, Math.round(bytes * 0.01), 7, Date.now() - 6 * 3_600_000);
     console.log(`appended ${(appended / 1e6).toFixed(1)} MB to ${Math.ceil(files.length / 10)} files in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     readAll(corpus);
     const again = await ours();
+    const againPlain = await ours(['--no-fingerprints'], plainDb);
     const cc2 = await ccusage();
 
     const s1 = JSON.parse(first.stdout) as { eventsAdded: number; durationMs: number; linesRead: number };
     const s2 = JSON.parse(again.stdout) as { eventsAdded: number; durationMs: number; bytesRead: number; filesRead: number };
     const s0 = JSON.parse(noop.stdout) as { durationMs: number };
     const ccFull = Math.min(cc1.ms, cc2.ms);
+    const ccCpu = Math.min(cc1.cpuS, cc2.cpuS);
+    const sp = JSON.parse(plain.stdout) as { durationMs: number };
     const row = (name: string, r: Run, note: string) =>
       `| ${name.padEnd(38)} | ${(r.ms / 1000).toFixed(2).padStart(7)} s | ${r.cpuS.toFixed(2).padStart(6)} s | ${r.peakRssMb.toFixed(0).padStart(6)} MB | ${note}`;
+    const fps = countFingerprints(db);
     console.log('');
     console.log(`| ${'run'.padEnd(38)} | ${'wall'.padStart(9)} | ${'CPU'.padStart(8)} | ${'peak RSS'.padStart(9)} | notes`);
     console.log(`|${'-'.repeat(40)}|${'-'.repeat(11)}|${'-'.repeat(10)}|${'-'.repeat(11)}|------`);
     console.log(row('ccusage daily --json (before append)', cc1, ''));
-    console.log(row('goodhart import claude-code (first)', first, `${s1.eventsAdded} events, ${s1.linesRead} lines; import work ${s1.durationMs} ms; ${(first.ms / ccFull).toFixed(2)}× ccusage (target ≤ 2×)`));
+    console.log(row('goodhart import claude-code (first)', first, `${s1.eventsAdded} events, ${fps} fingerprints, ${s1.linesRead} lines; import work ${s1.durationMs} ms; ${(first.ms / ccFull).toFixed(2)}× ccusage wall, ${(first.cpuS / ccCpu).toFixed(2)}× CPU (target ≤ 2×)`));
     console.log(row('goodhart import (nothing changed)', noop, `import work ${s0.durationMs} ms (the rest is process start-up)`));
-    console.log(row('goodhart import (after +1%)', again, `${s2.filesRead} files, ${(s2.bytesRead / 1e6).toFixed(1)} MB read, ${s2.eventsAdded} events; import work ${s2.durationMs} ms; ${(ccFull / again.ms).toFixed(1)}× faster than ccusage wall to wall, ${(ccFull / s2.durationMs).toFixed(1)}× on import work (target ≥ 20×)`));
+    console.log(row('… first, --no-fingerprints', plain, `import work ${sp.durationMs} ms; ${(plain.ms / ccFull).toFixed(2)}× ccusage wall, ${(plain.cpuS / ccCpu).toFixed(2)}× CPU`));
+    console.log(row('goodhart import (after +1%)', again, `${s2.filesRead} files, ${(s2.bytesRead / 1e6).toFixed(1)} MB read, ${s2.eventsAdded} events; import work ${s2.durationMs} ms; ${(ccFull / again.ms).toFixed(1)}× faster than ccusage wall to wall, ${(ccCpu / again.cpuS).toFixed(1)}× in CPU (target ≥ 20×)`));
+    const s3 = JSON.parse(againPlain.stdout) as { eventsAdded: number; durationMs: number };
+    console.log(row('… after +1%, --no-fingerprints', againPlain, `${s3.eventsAdded} events; import work ${s3.durationMs} ms; ${(ccFull / againPlain.ms).toFixed(1)}× faster than ccusage wall to wall, ${(ccCpu / againPlain.cpuS).toFixed(1)}× in CPU`));
     console.log(row('ccusage daily --json (after append)', cc2, ''));
 
     // Same corpus, same numbers: ccusage's per-day token totals against ours.
@@ -154,6 +174,7 @@ async function main(): Promise<void> {
     const mine: DayTotals[] = (JSON.parse(report.stdout) as { rows: { key: string; inputTokens: number; outputTokens: number }[] }).rows.map((r) => ({ date: r.key, tokens: r.inputTokens + r.outputTokens }));
     const same = JSON.stringify(theirs) === JSON.stringify(mine);
     console.log(`\nper-day token totals equal to ccusage's on this corpus: ${same ? 'yes' : 'NO'} (${mine.length} days)`);
+    console.log(`load average after: ${load()}`);
     if (!same) process.exitCode = 1;
   } finally {
     if (!args.keep && args.dir === undefined) rmSync(base, { recursive: true, force: true });

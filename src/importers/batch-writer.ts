@@ -1,3 +1,4 @@
+import type { Fingerprint } from '../detect/fingerprint/types.js';
 import type { AuditStore, ImportFileState } from '../store/types.js';
 import type { UsageEvent } from '../usage/event.js';
 import { betterEvent } from './build-event.js';
@@ -15,6 +16,7 @@ export class BatchWriter {
   replaced = 0;
   private readonly pending = new Map<string, UsageEvent>();
   private states: ImportFileState[] = [];
+  private fingerprints: Fingerprint[] = [];
 
   constructor(
     private readonly store: AuditStore,
@@ -30,6 +32,7 @@ export class BatchWriter {
       const held = this.pending.get(e.id);
       this.pending.set(e.id, held === undefined ? e : betterEvent(held, e));
     }
+    for (const f of r.fingerprints) this.fingerprints.push(f);
     if (r.state !== null) this.states.push({ ...r.state, updatedAt: this.now() });
     if (this.pending.size >= this.batchSize || this.states.length >= 2000) {
       // Another thread may be writing: try without waiting, and wait only once far behind.
@@ -39,12 +42,12 @@ export class BatchWriter {
 
   /** Writes what is held; with `wait` false, leaves it held when another import thread is writing. */
   async flush(wait = true): Promise<void> {
-    if (this.pending.size === 0 && this.states.length === 0) return;
+    if (this.pending.size === 0 && this.states.length === 0 && this.fingerprints.length === 0) return;
     if (this.lock !== null) {
       if (!wait && !this.lock.tryAcquire()) return;
       if (wait) this.lock.acquire();
     }
-    const batch = { events: [...this.pending.values()], states: this.states };
+    const batch = { events: [...this.pending.values()], states: this.states, fingerprints: this.fingerprints };
     let result;
     try {
       result = await this.store.commitImportBatch(batch);
@@ -53,6 +56,7 @@ export class BatchWriter {
     }
     this.pending.clear();
     this.states = [];
+    this.fingerprints = [];
     this.inserted += result.inserted;
     this.replaced += result.replaced;
   }

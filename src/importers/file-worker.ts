@@ -11,7 +11,7 @@ import { contextFromRecipe, type WorkerRecipe } from './worker-recipe.js';
 import { WriteLock } from './write-lock.js';
 
 export type WorkerMessage =
-  | { kind: 'file'; result: Omit<ReturnType<typeof processFile>, 'events'> & { events: [] } }
+  | { kind: 'file'; result: Omit<ReturnType<typeof processFile>, 'events' | 'fingerprints'> & { events: []; fingerprints: [] } }
   | { kind: 'done'; inserted: number; replaced: number }
   | { kind: 'error'; message: string };
 
@@ -33,7 +33,8 @@ parentPort?.on('message', (msg: FileTask | 'finish') => {
       }
       const result = processFile(msg, ctx);
       await writer.add(result);
-      post({ kind: 'file', result: { ...result, events: [] } });
+      // Counts only: events and fingerprints were written here.
+      post({ kind: 'file', result: { ...result, events: [], fingerprints: [] } });
     })
     .catch((err: unknown) => post({ kind: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
 });

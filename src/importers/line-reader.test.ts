@@ -39,7 +39,7 @@ describe('readLines', () => {
 
   it('starts at an offset and counts lines without the needle without handing them over', () => {
     const p = file('{"a":1}\n{"usage":{"x":1}}\n{"b":2}\n{"c":3}\n{"usage":{"y":2}}\n');
-    const { lines, result } = collect(p, { from: 8, needle: Buffer.from('usage":'), chunkBytes: 7 });
+    const { lines, result } = collect(p, { from: 8, needles: [Buffer.from('usage":')], chunkBytes: 7 });
     expect(lines.map((l) => [l.text, l.offset, l.lineNo])).toEqual([
       ['{"usage":{"x":1}}', 8, 1],
       ['{"usage":{"y":2}}', 42, 4],

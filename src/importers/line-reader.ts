@@ -5,14 +5,15 @@ import { closeSync, openSync, readSync } from 'node:fs';
  * grows only while a single line needs it, up to `maxLineBytes`; a longer line is skipped (counted) without ever
  * being held whole.
  *
- * With a `needle`, only lines containing it are handed over; the others are counted and never decoded. The needle
- * is searched across the whole buffer, not line by line, which is what makes skipping fast: most bytes of an agent
- * log are tool output in lines that carry no usage.
+ * With `needles`, only lines containing one of them are handed over (with a mask of which); the others are counted
+ * and never decoded. Needles are searched across the whole buffer, not line by line, which is what makes skipping
+ * fast: most bytes of an agent log are in lines that carry nothing an importer reads.
  */
 export interface ReadLinesOptions {
   /** Start of the first line to read. */
   from: number;
-  needle?: Buffer | null;
+  /** Hand over only lines containing one of these (bit i of the mask: needle i occurs in the line). */
+  needles?: readonly Buffer[];
   /** Default 4 MiB: large reads, few system calls. */
   chunkBytes?: number;
   /**
@@ -32,7 +33,7 @@ export interface LineHandler {
    * returns whether they were a complete record (then they are consumed; otherwise the next run reads them again,
    * as a writer may still be appending to that line).
    */
-  (buf: Buffer, start: number, end: number, offset: number, lineNo: number, tail: boolean): boolean | void;
+  (buf: Buffer, start: number, end: number, offset: number, lineNo: number, tail: boolean, mask: number): boolean | void;
 }
 
 export interface ReadLinesResult {
@@ -54,7 +55,8 @@ const NL = 10;
 export function readLines(path: string, opts: ReadLinesOptions, onLine: LineHandler): ReadLinesResult {
   const chunk = opts.chunkBytes ?? DEFAULT_CHUNK;
   const maxLine = Math.max(opts.maxLineBytes ?? DEFAULT_MAX_LINE, 1);
-  const needle = opts.needle ?? null;
+  const needles = opts.needles ?? [];
+  const hits = new Array<number>(needles.length);
   let buf = scratch(Math.min(chunk, maxLine + 1));
   const fd = openSync(path, 'r');
   const result: ReadLinesResult = { offset: opts.from, bytesRead: 0, lines: 0, tooLong: 0, tooLongAt: [] };
@@ -98,7 +100,7 @@ export function readLines(path: string, opts: ReadLinesOptions, onLine: LineHand
       }
       const lastNl = buf.lastIndexOf(NL, end - 1);
       if (lastNl >= pos) {
-        pos = scan(buf, pos, lastNl, base, needle, result, onLine);
+        pos = scan(buf, pos, lastNl, base, needles, hits.fill(-1), result, onLine);
         result.offset = base + pos;
       }
       // Keep the incomplete last line at the front of the buffer.
@@ -114,8 +116,10 @@ export function readLines(path: string, opts: ReadLinesOptions, onLine: LineHand
     // Unconsumed bytes at the end (an unterminated line, maybe still being written): offer them as a tail record,
     // unless they are the start of a too-long line, which the next run skips again.
     if (!skipping && len > 0) {
-      const matches = needle === null || buf.subarray(0, len).indexOf(needle) >= 0;
-      if (matches && onLine(buf, 0, len, base, result.lines + 1, true) === true) {
+      const tail = buf.subarray(0, len);
+      let mask = 0;
+      needles.forEach((n, i) => (mask |= tail.indexOf(n) >= 0 ? 1 << i : 0));
+      if ((needles.length === 0 || mask !== 0) && onLine(buf, 0, len, base, result.lines + 1, true, mask) === true) {
         result.lines += 1;
         result.offset = base + len;
       }
@@ -142,33 +146,47 @@ function countTooLong(result: ReadLinesResult): void {
   if (result.tooLongAt.length < 20) result.tooLongAt.push(result.lines);
 }
 
-/** Hands over the complete lines in buf[pos, lastNl]; returns the start of the first unconsumed byte (lastNl + 1). */
+/**
+ * Hands over the complete lines in buf[pos, lastNl]; returns the start of the first unconsumed byte (lastNl + 1).
+ * `hits[i]` caches where needle i next occurs (-1: not searched yet), so each needle is searched once per buffer.
+ */
 function scan(
   buf: Buffer,
   pos: number,
   lastNl: number,
   base: number,
-  needle: Buffer | null,
+  needles: readonly Buffer[],
+  hits: number[],
   result: ReadLinesResult,
   onLine: LineHandler,
 ): number {
+  const none = buf.length + 1;
   while (pos <= lastNl) {
     let start = pos;
-    if (needle !== null) {
-      const hit = buf.indexOf(needle, pos);
-      if (hit < 0 || hit > lastNl) {
+    if (needles.length > 0) {
+      let first = none;
+      for (let i = 0; i < needles.length; i++) {
+        if (hits[i]! < pos) {
+          const h = buf.indexOf(needles[i]!, pos);
+          hits[i] = h < 0 ? none : h;
+        }
+        if (hits[i]! < first) first = hits[i]!;
+      }
+      if (first > lastNl) {
         result.lines += countNewlines(buf, pos, lastNl);
         return lastNl + 1;
       }
-      const lineStart = hit === 0 ? 0 : buf.lastIndexOf(NL, hit - 1) + 1;
+      const lineStart = first === 0 ? 0 : buf.lastIndexOf(NL, first - 1) + 1;
       if (lineStart > pos) {
         result.lines += countNewlines(buf, pos, lineStart - 1);
         start = lineStart;
       }
     }
     const end = buf.indexOf(NL, start);
+    let mask = 0;
+    for (let i = 0; i < needles.length; i++) if (hits[i]! < end) mask |= 1 << i;
     result.lines += 1;
-    onLine(buf, start, end, base + start, result.lines, false);
+    onLine(buf, start, end, base + start, result.lines, false, mask);
     pos = end + 1;
   }
   return pos;

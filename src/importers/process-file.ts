@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Fingerprint } from '../detect/fingerprint/types.js';
 import type { ImportFileState } from '../store/types.js';
 import type { UsageEvent } from '../usage/event.js';
 import type { Attribution, ProjectAttribution } from './attribution.js';
@@ -7,6 +8,7 @@ import { HEAD_BYTES, hashHead } from './file-state.js';
 import { readLines } from './line-reader.js';
 import type { PriceMemo } from './price-memo.js';
 import { PROBLEM_REASONS, type FileImporter, type LineResult, type SkipReason } from './types.js';
+import type { FingerprintCore } from '../detect/fingerprint/types.js';
 
 /**
  * One file of an import, start to finish: read from `from`, parse, attribute, price, and deduplicate within the
@@ -20,6 +22,8 @@ export interface FileTask {
   from: number;
   /** The saved context (`ImportFileState.context`) when resuming at `from > 0`. */
   context: string | null;
+  /** The head hash the plan just checked (an appended file's head is unchanged): not read again. */
+  head?: { bytes: number; hash: string } | undefined;
 }
 
 export interface FileResult {
@@ -33,6 +37,8 @@ export interface FileResult {
   linesRead: number;
   skipped: Partial<Record<SkipReason, number>>;
   problems: { file: string; line: number; reason: string }[];
+  /** Waste-detection fingerprints of the requests read (no text). */
+  fingerprints: Fingerprint[];
   /** The state to save, or null when the file could not be read. */
   state: Omit<ImportFileState, 'updatedAt'> | null;
 }
@@ -43,19 +49,22 @@ export interface FileContext {
   attribute: (cwd: string | null, repoUrl: string | null) => Attribution & ProjectAttribution;
   maxLineBytes?: number | undefined;
   maxWholeFileBytes: number;
+  /** Fingerprint the requests (with this secret), keeping those at or after `since` (the retention); null: none. */
+  fingerprints: { secret: string; since: number } | null;
 }
 
 interface SavedContext {
   lines: number;
   parser: unknown;
+  transcript?: unknown;
 }
 
 const MAX_PROBLEMS_PER_FILE = 50;
 
 export function processFile(task: FileTask, ctx: FileContext): FileResult {
   const { importer } = ctx;
-  const r: FileResult = { path: task.path, events: [], usageRecords: 0, parserDuplicates: 0, bytesRead: 0, linesRead: 0, skipped: {}, problems: [], state: null };
-  const saved = task.from > 0 ? savedContext(task.context) : { lines: 0, parser: null };
+  const r: FileResult = { path: task.path, events: [], usageRecords: 0, parserDuplicates: 0, bytesRead: 0, linesRead: 0, skipped: {}, problems: [], fingerprints: [], state: null };
+  const saved: SavedContext = task.from > 0 ? savedContext(task.context) : { lines: 0, parser: null };
   const byId = new Map<string, UsageEvent>();
   const skip = (reason: SkipReason, n = 1): void => {
     if (n > 0) r.skipped[reason] = (r.skipped[reason] ?? 0) + n;
@@ -63,24 +72,31 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
   const problem = (line: number, reason: string): void => {
     if (r.problems.length < MAX_PROBLEMS_PER_FILE) r.problems.push({ file: task.path, line, reason });
   };
-  const handle = (result: LineResult, lineNo: number): void => {
-    if (result === null) return;
+  const handle = (result: LineResult, lineNo: number): UsageEvent | null => {
+    if (result === null) return null;
     if (typeof result === 'string') {
       if (result === 'duplicate') r.parserDuplicates += 1;
       else skip(result);
       if (PROBLEM_REASONS.has(result)) problem(saved.lines + lineNo, result);
-      return;
+      return null;
     }
     r.usageRecords += 1;
     const catalogue = result.model === null ? null : ctx.memo.price(result.usage, result.model, result.provider, result.at);
     const event = toUsageEvent(importer.source, result, ctx.attribute(result.cwd, result.repoUrl), catalogue);
     const held = byId.get(event.id);
     byId.set(event.id, held === undefined ? event : betterEvent(held, event));
+    return event;
+  };
+  const fingerprint = (core: FingerprintCore, event: UsageEvent): void => {
+    if (event.startedAt >= ctx.fingerprints!.since) {
+      r.fingerprints.push({ ...core, eventId: event.id, at: event.startedAt, userId: event.userId, sessionId: event.sessionId });
+    }
   };
 
   let offset: number;
   let lines: number;
   let parserContext: unknown = null;
+  let transcriptContext: unknown = undefined;
   try {
     if (importer.parseWholeFile !== undefined && task.path.endsWith('.json')) {
       offset = task.size;
@@ -93,20 +109,49 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
         r.bytesRead = Buffer.byteLength(text);
         const results = importer.parseWholeFile(task.path, text);
         r.linesRead = results.length;
-        for (const res of results) handle(res, 0);
+        const byKey = new Map<string, UsageEvent>();
+        for (const res of results) {
+          const event = handle(res, 0);
+          if (event !== null && res !== null && typeof res !== 'string') byKey.set(res.key, event);
+        }
+        if (ctx.fingerprints !== null && importer.transcriptOfWholeFile !== undefined) {
+          for (const { key, core } of importer.transcriptOfWholeFile(task.path, text, ctx.fingerprints)) {
+            const event = byKey.get(key);
+            if (event !== undefined) fingerprint(core, event);
+          }
+        }
       }
     } else {
       const parser = importer.newParser(task.path, task.from > 0 ? saved.parser : null);
+      const fp = ctx.fingerprints;
+      const transcript = fp !== null && importer.newTranscript !== undefined ? importer.newTranscript(task.path, task.from > 0 ? saved.transcript : undefined, fp) : null;
+      const needles = importer.needle === null ? [] : [importer.needle, ...(transcript === null ? [] : (importer.transcriptNeedles ?? []))];
+      /** Where the lines a fingerprint still waits for begin: the next run reads again from there (see TranscriptHasher.pending). */
+      let resumeAt: { offset: number; lines: number; parser: unknown } | null = null;
       let handed = 0;
       const read = readLines(
         task.path,
-        { from: task.from, needle: importer.needle, ...(ctx.maxLineBytes === undefined ? {} : { maxLineBytes: ctx.maxLineBytes }) },
-        (buf, start, end, at, lineNo, tail) => {
-          const result = parser.parse(buf.toString('utf8', start, end), `${task.path}@${at}`);
-          // An unfinished last line (the agent is still writing it) is left for the next run.
-          if (tail && (result === 'invalid_json' || result === 'too_deep')) return false;
-          handed += 1;
-          handle(result, lineNo);
+        { from: task.from, needles, ...(ctx.maxLineBytes === undefined ? {} : { maxLineBytes: ctx.maxLineBytes }) },
+        (buf, start, end, at, lineNo, tail, mask) => {
+          const usageLine = needles.length === 0 || (mask & 1) !== 0;
+          let text: string | null = null;
+          let result: LineResult | undefined;
+          if (usageLine) {
+            text = buf.toString('utf8', start, end);
+            result = parser.parse(text, `${task.path}@${at}`);
+            // An unfinished last line (the agent is still writing it) is left for the next run.
+            if (tail && (result === 'invalid_json' || result === 'too_deep')) return false;
+            handed += 1;
+          }
+          const event = result === undefined ? null : handle(result, lineNo);
+          if (transcript !== null) {
+            const core = transcript.line(buf, start, end, text, result);
+            if (core !== null && event !== null) fingerprint(core, event);
+            // The line that starts a wait changes no parser state (it only holds text), so the parser's state after
+            // it is the state to resume from at its start; the transcript keeps its own (Conversation.saved).
+            if (!transcript.pending()) resumeAt = null;
+            else if (resumeAt === null) resumeAt = { offset: at, lines: saved.lines + lineNo - 1, parser: clone(parser.context()) };
+          }
           return true;
         },
       );
@@ -114,11 +159,17 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
       r.linesRead = read.lines;
       skip('too_long', read.tooLong);
       for (const at of read.tooLongAt) problem(saved.lines + at, 'too_long');
-      // Lines without the needle were counted by the reader and never decoded: they carry no usage.
+      // Lines without the usage needle were either never decoded or only read for fingerprints: they carry no usage.
       skip('no_usage', read.lines - handed - read.tooLong);
       offset = read.offset;
       lines = saved.lines + read.lines;
       parserContext = parser.context();
+      transcriptContext = transcript?.context();
+      const rewind = resumeAt as { offset: number; lines: number; parser: unknown } | null;
+      if (rewind !== null) {
+        ({ offset, lines } = rewind);
+        parserContext = rewind.parser;
+      }
     }
   } catch (err) {
     problem(0, `unreadable: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
@@ -133,17 +184,22 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
     size: task.size,
     inode: task.inode,
     mtimeMs: task.mtimeMs,
-    headHash: hashHead(task.path, headBytes),
+    headHash: task.head !== undefined && task.head.bytes === headBytes ? task.head.hash : hashHead(task.path, headBytes),
     headBytes,
-    context: JSON.stringify({ lines, parser: parserContext } satisfies SavedContext),
+    context: JSON.stringify({ lines, parser: parserContext, ...(transcriptContext === undefined ? {} : { transcript: transcriptContext }) } satisfies SavedContext),
   };
   return r;
+}
+
+/** A copy of a parser's state as it is now (parsers may keep updating the object they return). */
+function clone(v: unknown): unknown {
+  return v === null || v === undefined ? v : JSON.parse(JSON.stringify(v));
 }
 
 function savedContext(context: string | null): SavedContext {
   try {
     const v = JSON.parse(context ?? 'null') as Partial<SavedContext> | null;
-    return { lines: typeof v?.lines === 'number' ? v.lines : 0, parser: v?.parser ?? null };
+    return { lines: typeof v?.lines === 'number' ? v.lines : 0, parser: v?.parser ?? null, transcript: v?.transcript };
   } catch {
     return { lines: 0, parser: null };
   }

@@ -44,6 +44,11 @@ export interface FileImportOptions {
   /** Events per transaction. */
   batchSize?: number;
   /**
+   * Waste-detection fingerprints of the requests (prompts and tool calls hashed with `secret`, the text dropped),
+   * kept from `since` (the retention); null or absent: none.
+   */
+  fingerprints?: { secret: string; since: number } | null;
+  /**
    * Worker threads that read, parse and write (to `recipe.dbPath`, the same database as `store`), built from
    * `recipe` (the same settings as the options above).
    */
@@ -77,10 +82,11 @@ export async function runFileImport(opts: FileImportOptions): Promise<ImportSumm
   const tasks: FileTask[] = [];
   for (const f of files) {
     const prev = saved.get(f.path);
-    const plan = planRead(prev, f, (bytes) => hashHead(f.path, bytes));
+    let head: FileTask['head'];
+    const plan = planRead(prev, f, (bytes) => (head = { bytes, hash: hashHead(f.path, bytes) }).hash);
     if (plan.kind === 'unchanged') continue;
     if (prev !== undefined && plan.from === 0) summary.filesRestarted += 1;
-    tasks.push({ ...f, from: plan.from, context: plan.from > 0 ? (prev?.context ?? null) : null });
+    tasks.push({ ...f, from: plan.from, context: plan.from > 0 ? (prev?.context ?? null) : null, ...(plan.from > 0 && head !== undefined ? { head } : {}) });
   }
   // Largest first: the long files start early and the workers finish together.
   tasks.sort((a, b) => b.size - b.from - (a.size - a.from));
@@ -117,6 +123,7 @@ export async function runFileImport(opts: FileImportOptions): Promise<ImportSumm
       attribute: opts.attribute,
       maxLineBytes: opts.maxLineBytes,
       maxWholeFileBytes: opts.maxWholeFileBytes ?? DEFAULT_MAX_WHOLE_FILE,
+      fingerprints: opts.fingerprints ?? null,
     };
     for (const t of tasks) {
       const r = processFile(t, ctx);

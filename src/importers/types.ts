@@ -1,3 +1,4 @@
+import type { FingerprintCore } from '../detect/fingerprint/types.js';
 import type { NormalisedUsage } from '../usage/types.js';
 import type { Endpoint } from '../usage/event.js';
 
@@ -62,6 +63,39 @@ export interface LineParser {
   context(): unknown;
 }
 
+/**
+ * Waste-detection fingerprints of one file's requests, made from the prompts and tool calls in its lines as they are
+ * read (transcript.ts per agent). The text is hashed with the installation's secret and dropped; nothing of it is
+ * kept, not even in the saved context.
+ */
+export interface TranscriptHasher {
+  /**
+   * One line the reader handed over: its bytes, its decoded text when the usage parser decoded it, and what the
+   * parser made of it (undefined: not parsed). Returns the fingerprint of the request this line's usage opens.
+   */
+  line(buf: Buffer, start: number, end: number, text: string | null, usage: LineResult | undefined): FingerprintCore | null;
+  /**
+   * True while lines read since the last request hold a new turn or tool results that no fingerprint has taken yet.
+   * The import then saves the file's offset at the first of them, so the next run reads them again with the request
+   * that follows (no text is ever saved to carry them over).
+   */
+  pending(): boolean;
+  /** State to resume from (ids and counts, never text). */
+  context(): unknown;
+}
+
+/** The installation's fingerprint secret, and the retention cutoff (epoch ms): older requests get no fingerprint. */
+export interface FingerprintSettings {
+  secret: string;
+  since: number;
+}
+
+/** A request's fingerprint from a whole-file format, keyed like its usage record. */
+export interface KeyedFingerprint {
+  key: string;
+  core: FingerprintCore;
+}
+
 export interface FileImporter {
   source: FileSource;
   /**
@@ -80,4 +114,10 @@ export interface FileImporter {
    * Such files are read whole (up to a size cap) whenever they change.
    */
   parseWholeFile?(path: string, text: string): LineResult[];
+  /** Lines the transcript hasher reads besides the usage lines (Claude Code: its `"type":"user"` lines). */
+  transcriptNeedles?: readonly Buffer[];
+  /** A transcript hasher for one file, resuming from `context` (what `context()` returned last time). */
+  newTranscript?(path: string, context: unknown, fingerprints: FingerprintSettings): TranscriptHasher;
+  /** Fingerprints of a whole-file format's requests. */
+  transcriptOfWholeFile?(path: string, text: string, fingerprints: FingerprintSettings): KeyedFingerprint[];
 }

@@ -22,6 +22,7 @@ export interface WorkerRecipe {
   maxWholeFileBytes: number;
   /** The SQLite file workers write to (their own connections). Without it, imports run on the main thread. */
   dbPath?: string | undefined;
+  fingerprints: { secret: string; since: number } | null;
   /** The workers' shared write lock (write-lock.ts), set by the pool. */
   writeLock?: SharedArrayBuffer | undefined;
 }
@@ -33,5 +34,6 @@ export function contextFromRecipe(r: WorkerRecipe): FileContext {
     attribute: createLocalAttributor(r.config, r.identity, createGitLookup(r.globalGitConfig === null ? {} : { globalConfig: r.globalGitConfig })),
     maxLineBytes: r.maxLineBytes,
     maxWholeFileBytes: r.maxWholeFileBytes,
+    fingerprints: r.fingerprints,
   };
 }

@@ -1,3 +1,4 @@
+import type { Fingerprint } from '../detect/fingerprint/types.js';
 import type { OutcomeEvent, OutcomeFilter } from '../outcomes/event.js';
 import type { EventSource, UsageEvent } from '../usage/event.js';
 
@@ -105,6 +106,8 @@ export interface ImportFileState {
 export interface ImportBatch {
   events: readonly UsageEvent[];
   states: readonly ImportFileState[];
+  /** Waste-detection fingerprints of the events (no text); an event id already fingerprinted is left as it is. */
+  fingerprints?: readonly Fingerprint[];
 }
 
 export interface ImportBatchResult {

@@ -1,6 +1,7 @@
 import { availableParallelism, homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { findingsStoreOf } from '../../detect/store.js';
 import { GoodhartError } from '../../errors.js';
 import { importConfigOf, NO_FILE_IMPORT_CONFIG, type ImportConfig } from '../../importers/import-config.js';
 import { formatSummaryLine, type ImportSummary } from '../../importers/summary.js';
@@ -62,6 +63,17 @@ async function withStore<T>(opts: CommonOptions, fn: (store: AuditStore, config:
   }
 }
 
+/**
+ * Fingerprints as the gateway records them (`detect.fingerprints`): the configured secret, else the database's
+ * own; kept for the retention period, so older requests get none (the retention sweep would delete them).
+ */
+async function fingerprintSettings(store: AuditStore, config: ImportConfig): Promise<{ secret: string; since: number } | null> {
+  const findings = findingsStoreOf(store);
+  const secret = config.fingerprints.secret ?? (await findings?.fingerprintSecret());
+  if (secret === undefined) return null;
+  return { secret, since: Date.now() - config.fingerprints.retentionDays * 86_400_000 };
+}
+
 const loadPricer = (config: ImportConfig) => async (): Promise<Pricer> => (await import('../../usage/pricing.js')).createPricer(config.priceOverrides);
 
 /**
@@ -112,7 +124,8 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
     import('../../importers/run-file-import.js'),
   ]);
   const progress = opts.json !== true && process.stderr.isTTY ? (await import('../../importers/progress.js')).terminalProgress(`import ${source}`) : undefined;
-  return withStore(opts, (store, config, dbPath) => {
+  return withStore(opts, async (store, config, dbPath) => {
+    const fingerprints = opts.fingerprints === false || !config.fingerprints.enabled ? null : await fingerprintSettings(store, config);
     const recipe: WorkerRecipe = {
       source,
       config: { identities: config.identities, users: config.users, projects: config.projects },
@@ -121,6 +134,7 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
       globalGitConfig,
       maxLineBytes,
       maxWholeFileBytes: DEFAULT_MAX_WHOLE_FILE,
+      fingerprints,
       dbPath,
     };
     return runFileImport({
@@ -133,6 +147,7 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
       full: opts.full === true,
       ...(maxLineBytes === undefined ? {} : { maxLineBytes }),
       workers: { count: WORKERS, recipe },
+      fingerprints,
     });
   });
 }
@@ -174,7 +189,8 @@ export function registerImport(program: Command): Command {
         .option('--full', 'read every file from the start instead of where the last run stopped (still never double counts)')
         .option('--os-user <name>', 'the OS user the logs belong to, for attribution (default: the current user)')
         .option('--account <id>', 'the account the logs belong to, for attribution (matches `identities[].match.account`)')
-        .option('--max-line-mb <mb>', 'skip lines longer than this (default 16)'),
+        .option('--max-line-mb <mb>', 'skip lines longer than this (default 16)')
+        .option('--no-fingerprints', 'do not record waste-detection fingerprints of the prompts and tool calls (no text is stored either way)'),
     ).action(async (dirs: string[], options: FileOptions) => print(await importFilesCommand(source, dirs, options), options.json));
   }
   for (const [source, api] of Object.entries(USAGE_APIS) as [UsageApiSource, (typeof USAGE_APIS)[UsageApiSource]][]) {

@@ -170,10 +170,12 @@ describe('goodhart import claude-code (fixture corpus)', () => {
 
 describe('goodhart import claude-code on worker threads', () => {
   it('gives the same events as the main thread, written by the workers themselves', async () => {
+    const fingerprints = { secret: 'worker-test-secret-0123456789', since: 0 };
     const inline = freshStore();
-    await importInto(inline.store, 'claude-code', [FIXTURES.claude]);
+    await importInto(inline.store, 'claude-code', [FIXTURES.claude], { fingerprints });
     const threaded = freshStore();
     const s = await importInto(threaded.store, 'claude-code', [FIXTURES.claude], {
+      fingerprints,
       workerThresholdBytes: 0,
       workers: {
         count: 2,
@@ -184,6 +186,7 @@ describe('goodhart import claude-code on worker threads', () => {
           identity: { osUser: 'dev', account: null },
           globalGitConfig: null,
           maxWholeFileBytes: 1 << 20,
+          fingerprints,
           dbPath: threaded.path,
         },
       },
@@ -192,6 +195,9 @@ describe('goodhart import claude-code on worker threads', () => {
     const strip = (e: { id: string; outputTokens: number; costUsd: number | null; tags: string[] }) => [e.id, e.outputTokens, e.costUsd, e.tags];
     expect((await threaded.store.listEvents({})).map(strip)).toEqual((await inline.store.listEvents({})).map(strip));
     expect((await threaded.store.listImportStates('claude-code')).map((x) => x.offset)).toEqual((await inline.store.listImportStates('claude-code')).map((x) => x.offset));
+    const fps = await threaded.store.findings.listFingerprints({ since: 0, until: Number.MAX_SAFE_INTEGER });
+    expect(fps.length).toBeGreaterThan(0);
+    expect(fps).toEqual(await inline.store.findings.listFingerprints({ since: 0, until: Number.MAX_SAFE_INTEGER }));
     await inline.store.close();
     await threaded.store.close();
   });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { FileImporter } from '../types.js';
 import { createCodexParser } from './parse-line.js';
+import { createCodexTranscript } from './transcript.js';
 
 /** Codex CLI: `${CODEX_HOME:-~/.codex}/sessions/` and `archived_sessions/`, JSONL rollout files. */
 export const codexImporter: FileImporter = {
@@ -12,4 +13,5 @@ export const codexImporter: FileImporter = {
   },
   accepts: (path) => path.endsWith('.jsonl'),
   newParser: (path, context) => createCodexParser(path, context),
+  newTranscript: createCodexTranscript,
 };

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import type { FileImporter } from '../types.js';
 import { createGeminiLineParser, parseGeminiChat } from './parse.js';
+import { createGeminiTranscript, geminiChatFingerprints } from './transcript.js';
 
 /** Gemini CLI: `$GEMINI_DATA_DIR` (its `tmp/` when it has one), default `~/.gemini/tmp/`; `*\/chats/*.json(l)`. */
 export const geminiImporter: FileImporter = {
@@ -15,4 +16,6 @@ export const geminiImporter: FileImporter = {
   accepts: (path) => path.includes(`${sep}chats${sep}`) && (path.endsWith('.json') || path.endsWith('.jsonl')),
   newParser: (path, context) => createGeminiLineParser(path, context),
   parseWholeFile: (path, text) => (path.endsWith('.json') ? parseGeminiChat(path, text) : []),
+  newTranscript: createGeminiTranscript,
+  transcriptOfWholeFile: (path, text, fingerprints) => (path.endsWith('.json') ? geminiChatFingerprints(path, text, fingerprints) : []),
 };

@@ -45,12 +45,19 @@ export function registerOtlpRoutes(app: FastifyInstance, deps: OtlpDeps): void {
   const memo = createPriceMemo(deps.pricer);
   const rules = deps.rules ?? { identities: [], users: [] };
   const sessionsWithLogs = new Set<string>();
-  const remember = (sessions: Set<string>): void => {
+  const remember = (sessions: Set<string>, into = sessionsWithLogs): void => {
     for (const s of sessions) {
-      if (sessionsWithLogs.size >= MAX_SESSIONS) sessionsWithLogs.clear();
-      sessionsWithLogs.add(s);
+      if (into.size >= MAX_SESSIONS) into.clear();
+      into.add(s);
     }
   };
+  /**
+   * Resources (an SDK in a process) whose GenAI spans carried usage. Their `gen_ai.client.token.usage` histogram
+   * describes the same requests, so it is not counted: the spans are the per-request record. Kept in memory, like
+   * the sessions above: a metrics batch that arrives before any span of its process since the gateway started is
+   * counted (SDKs export spans every few seconds and metrics every minute, so this is at most the first minute).
+   */
+  const resourcesWithSpans = new Set<string>();
 
   const handle = (signal: Signal) => async (req: FastifyRequest, reply: FastifyReply) => {
     const authed = deps.keys.authenticate(req.headers);
@@ -59,7 +66,10 @@ export function registerOtlpRoutes(app: FastifyInstance, deps: OtlpDeps): void {
     const body = decode(signal, req.body as Buffer, req.headers['content-encoding'], protobuf);
 
     let batch: MappedBatch;
-    if (signal === 'traces') batch = mapSpans(body);
+    if (signal === 'traces') {
+      batch = mapSpans(body);
+      remember(batch.spanResources ?? new Set(), resourcesWithSpans);
+    }
     else if (signal === 'logs') {
       const logs = mapLogs(body);
       remember(logs.sessions);
@@ -74,7 +84,7 @@ export function registerOtlpRoutes(app: FastifyInstance, deps: OtlpDeps): void {
       const increases = points.map((p) => p.value);
       const advanced = await store.advanceCounters(cumulative.map((i) => ({ seriesKey: points[i]!.seriesKey, startTimeNs: points[i]!.startNs, timeNs: points[i]!.timeNs, value: points[i]!.value })));
       cumulative.forEach((i, j) => (increases[i] = advanced[j] ?? 0));
-      batch = buildFromPoints(points, increases, (s) => sessionsWithLogs.has(s));
+      batch = buildFromPoints(points, increases, (s) => sessionsWithLogs.has(s), (r) => resourcesWithSpans.has(r));
       batch.rejected += rejected;
     }
 

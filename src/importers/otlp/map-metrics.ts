@@ -1,18 +1,19 @@
 import type { OutcomeKind } from '../../outcomes/event.js';
 import { isRecord } from '../../usage/usage-fields.js';
-import { attrString, attrs, attrsKey, identityOf, nanos, nanosToMs, type Attrs } from './attributes.js';
+import { attrString, attrs, attrsKey, catalogueProvider, identityOf, nanos, nanosToMs, type Attrs } from './attributes.js';
 import { list } from './map-spans.js';
 import type { MappedBatch, OtelIdentity, OtelUsage } from './types.js';
 
 /**
- * Claude Code metrics → usage and outcome events, in two steps around the store:
+ * Claude Code metrics and the GenAI token histogram → usage and outcome events, in two steps around the store:
  * 1. `extractPoints` reads every data point of the metrics this maps (sum, gauge, histogram; asInt or asDouble)
  *    with its series identity and temporality;
  * 2. the caller turns each point into an increase: a DELTA point is its own value; a CUMULATIVE point goes through
  *    the store's counter series (`advanceCounters`: difference from the last value, reset → full value, replay → 0);
  * 3. `buildFromPoints` makes the events: `claude_code.token.usage` points of one model and interval become one
  *    usage event (types input/output/cacheRead/cacheCreation), priced by `claude_code.cost.usage` of the same model
- *    and interval when sent; commits, pull requests, lines of code, sessions and edit decisions become outcomes.
+ *    and interval when sent; commits, pull requests, lines of code, sessions and edit decisions become outcomes;
+ *    `gen_ai.client.token.usage` points (input and output) of one resource, model and interval become one event.
  * Ids come from series identity and timestamps, so a replayed DELTA batch maps to ids the store already has.
  */
 export const AGGREGATION_TEMPORALITY_DELTA = 1;
@@ -27,12 +28,21 @@ const OUTCOME_METRICS: Record<string, OutcomeKind> = {
 };
 const TOKEN_METRIC = 'claude_code.token.usage';
 const COST_METRIC = 'claude_code.cost.usage';
+/**
+ * The GenAI semantic conventions' histogram of tokens per request (`gen_ai.token.type` input|output): its `sum` is
+ * the tokens of the interval's requests. Instrumented SDKs also record the same requests as spans with
+ * `gen_ai.usage.*`; the spans are the better record (per request, with ids and cache tokens), so points from a
+ * resource whose spans carried usage are not counted (see `coveredResource`).
+ */
+const GENAI_TOKEN_METRIC = 'gen_ai.client.token.usage';
+const GENAI_TYPE = 'gen_ai.token.type';
 
 export interface MetricPoint {
   metric: string;
   seriesKey: string;
   /** Resource identity plus the point's attributes except its type (groups a request's token types). */
   groupKey: string;
+  resourceKey: string;
   resource: Attrs;
   point: Attrs;
   startNs: string;
@@ -50,7 +60,7 @@ export function extractPoints(request: unknown): { points: MetricPoint[]; reject
     for (const sm of list(rm, 'scopeMetrics')) {
       for (const metric of list(sm, 'metrics')) {
         const name = typeof metric['name'] === 'string' ? metric['name'] : '';
-        if (name !== TOKEN_METRIC && name !== COST_METRIC && !(name in OUTCOME_METRICS)) continue;
+        if (name !== TOKEN_METRIC && name !== COST_METRIC && name !== GENAI_TOKEN_METRIC && !(name in OUTCOME_METRICS)) continue;
         const data = ['sum', 'gauge', 'histogram'].map((k) => metric[k]).find(isRecord);
         if (data === undefined) {
           rejected += 1;
@@ -71,7 +81,8 @@ export function extractPoints(request: unknown): { points: MetricPoint[]; reject
           points.push({
             metric: name,
             seriesKey: `${name}\u0002${resourceKey}\u0002${attrsKey(point)}`,
-            groupKey: `${resourceKey}\u0002${attrsKey(point, new Set(['type']))}`,
+            groupKey: `${resourceKey}\u0002${attrsKey(point, new Set(['type', GENAI_TYPE]))}`,
+            resourceKey,
             resource,
             point,
             startNs,
@@ -101,9 +112,15 @@ const TOKEN_TYPES = new Set(['input', 'output', 'cacheRead', 'cacheCreation']);
 /**
  * Events from points whose increase is known (`increase[i]` for `points[i]`). Usage of sessions in
  * `coveredSessions` (their `api_request` log events are received, one per request) is left out: counting it here
- * too would double it; their outcomes are kept.
+ * too would double it; their outcomes are kept. Likewise `gen_ai.client.token.usage` of a resource in
+ * `coveredResource` (its GenAI spans are received, one per request).
  */
-export function buildFromPoints(points: readonly MetricPoint[], increase: readonly number[], coveredSessions: (session: string) => boolean): MappedBatch {
+export function buildFromPoints(
+  points: readonly MetricPoint[],
+  increase: readonly number[],
+  coveredSessions: (session: string) => boolean,
+  coveredResource: (resourceKey: string) => boolean = () => false,
+): MappedBatch {
   const out: MappedBatch = { usage: [], outcomes: [], rejected: 0 };
   const groups = new Map<string, OtelUsage>();
   const costs = new Map<string, number>();
@@ -121,8 +138,47 @@ export function buildFromPoints(points: readonly MetricPoint[], increase: readon
       out.outcomes.push({ key: `${p.seriesKey}\u0002${interval}`, kind, count: inc, at, sessionId: who.session, identity, attrs: a });
       return;
     }
-    if (who.session !== null && coveredSessions(who.session)) return;
     const groupKey = `${p.groupKey}\u0002${interval}`;
+    if (p.metric === GENAI_TOKEN_METRIC) {
+      if (coveredResource(p.resourceKey)) return;
+      const type = attrString(p.point, GENAI_TYPE);
+      if (type !== 'input' && type !== 'output') {
+        out.rejected += 1;
+        return;
+      }
+      let u = groups.get(groupKey);
+      if (u === undefined) {
+        const op = attrString(p.point, 'gen_ai.operation.name');
+        u = {
+          key: `genai-metric\u0002${groupKey}`,
+          at: p.cumulative ? at : nanosToMs(p.startNs === '0' ? p.timeNs : p.startNs),
+          endedAt: at,
+          provider: catalogueProvider(attrString(p.point, 'gen_ai.provider.name', 'gen_ai.system') ?? attrString(p.resource, 'gen_ai.provider.name', 'gen_ai.system')),
+          endpoint: op === 'embeddings' ? 'embeddings' : 'chat.completions',
+          model: attrString(p.point, 'gen_ai.response.model', 'gen_ai.request.model'),
+          usage: emptyUsage(),
+          reportedCostUsd: null,
+          providerRequestId: null,
+          sessionId: who.session,
+          identity,
+          tags: ['otel-metric', 'gen_ai.client.token.usage'],
+          errorClass: null,
+        };
+        groups.set(groupKey, u);
+      }
+      const n = Math.round(inc);
+      (u.usage.raw as Record<string, number>)[type] = n;
+      // The semantic conventions count input tokens with the cached ones included; the metric does not split them.
+      if (type === 'input') {
+        u.usage.input.total += n;
+        u.usage.input.noCache += n;
+      } else {
+        u.usage.output.total += n;
+        u.usage.output.text += n;
+      }
+      return;
+    }
+    if (who.session !== null && coveredSessions(who.session)) return;
     if (p.metric === COST_METRIC) {
       costs.set(groupKey, (costs.get(groupKey) ?? 0) + inc);
       return;
@@ -141,11 +197,7 @@ export function buildFromPoints(points: readonly MetricPoint[], increase: readon
         provider: 'anthropic',
         endpoint: 'messages',
         model: attrString(p.point, 'model'),
-        usage: {
-          input: { total: 0, noCache: 0, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 },
-          output: { total: 0, text: 0, reasoning: 0 },
-          raw: {},
-        },
+        usage: emptyUsage(),
         reportedCostUsd: null,
         providerRequestId: null,
         sessionId: who.session,
@@ -174,4 +226,12 @@ export function buildFromPoints(points: readonly MetricPoint[], increase: readon
     out.usage.push(u);
   }
   return out;
+}
+
+function emptyUsage(): OtelUsage['usage'] {
+  return {
+    input: { total: 0, noCache: 0, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 },
+    output: { total: 0, text: 0, reasoning: 0 },
+    raw: {},
+  };
 }

@@ -1,5 +1,5 @@
 import { inclusiveUsage, isRecord } from '../../usage/usage-fields.js';
-import { attrCount, attrString, attrs, catalogueProvider, identityOf, nanos, nanosToMs } from './attributes.js';
+import { attrCount, attrString, attrs, attrsKey, catalogueProvider, identityOf, nanos, nanosToMs } from './attributes.js';
 import type { MappedBatch, OtelUsage } from './types.js';
 
 /**
@@ -13,14 +13,17 @@ import type { MappedBatch, OtelUsage } from './types.js';
 const MODEL_CALLS = new Set(['chat', 'generate_content', 'text_completion', 'embeddings']);
 
 export function mapSpans(request: unknown): MappedBatch {
-  const out: MappedBatch = { usage: [], outcomes: [], rejected: 0 };
+  const out: MappedBatch = { usage: [], outcomes: [], rejected: 0, spanResources: new Set() };
   for (const rs of list(request, 'resourceSpans')) {
     const resource = attrs(isRecord(rs['resource']) ? rs['resource']['attributes'] : undefined);
     for (const ss of list(rs, 'scopeSpans')) {
       for (const span of list(ss, 'spans')) {
         const r = mapSpan(span, resource);
         if (r === 'rejected') out.rejected += 1;
-        else if (r !== null) out.usage.push(r);
+        else if (r !== null) {
+          out.usage.push(r);
+          out.spanResources!.add(attrsKey(resource));
+        }
       }
     }
   }

@@ -207,6 +207,58 @@ describe('OTLP/HTTP receiver', () => {
     expect(spans[0]!.costUsd).toBeGreaterThan(0);
   });
 
+  it('maps the GenAI token histogram of a service that sends no spans; not of one whose spans carry the same usage', async () => {
+    const histogram = (service: string, temporality: 1 | 2, start: number, end: number, input: number, output: number, count: number) => ({
+      resourceMetrics: [
+        {
+          resource: { attributes: [kv('service.name', service), kv('user.email', 'dan@acme.dev')] },
+          scopeMetrics: [
+            {
+              scope: { name: 'opentelemetry.instrumentation.openai_v2' },
+              metrics: [
+                {
+                  name: 'gen_ai.client.token.usage',
+                  unit: '{token}',
+                  histogram: {
+                    aggregationTemporality: temporality,
+                    dataPoints: (['input', 'output'] as const).map((type) => ({
+                      attributes: [kv('gen_ai.operation.name', 'chat'), kv('gen_ai.provider.name', 'openai'), kv('gen_ai.request.model', 'gpt-4o'), kv('gen_ai.response.model', 'gpt-4o-2024-08-06'), kv('gen_ai.token.type', type)],
+                      startTimeUnixNano: ns(start),
+                      timeUnixNano: ns(end),
+                      count: String(count),
+                      sum: type === 'input' ? input : output,
+                      bucketCounts: ['0', String(count)],
+                      explicitBounds: [1],
+                    })),
+                  },
+                },
+                // Another metric of the same instrumentation: not usage.
+                { name: 'gen_ai.client.operation.duration', unit: 's', histogram: { aggregationTemporality: temporality, dataPoints: [{ startTimeUnixNano: ns(start), timeUnixNano: ns(end), count: '3', sum: 4.2 }] } },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const metricsOnly = async () => (await otelEvents()).filter((e) => e.tags.includes('gen_ai.client.token.usage'));
+    // DELTA, sent twice (an exporter retry): one event.
+    await post('/v1/metrics', histogram('report-worker', 1, 2000, 2060, 5000, 800, 4));
+    await post('/v1/metrics', histogram('report-worker', 1, 2000, 2060, 5000, 800, 4));
+    // CUMULATIVE: the increase only.
+    await post('/v1/metrics', histogram('batch-summariser', 2, 2000, 2060, 1000, 100, 1));
+    await post('/v1/metrics', histogram('batch-summariser', 2, 2000, 2120, 3500, 400, 3));
+    expect((await metricsOnly()).map((e) => [e.provider, e.modelServed, e.inputTokens, e.outputTokens, e.userId, e.costUsd! > 0]).sort()).toEqual([
+      ['openai', 'gpt-4o-2024-08-06', 1000, 100, 'dan@acme.dev', true],
+      ['openai', 'gpt-4o-2024-08-06', 2500, 300, 'dan@acme.dev', true],
+      ['openai', 'gpt-4o-2024-08-06', 5000, 800, 'dan@acme.dev', true],
+    ]);
+    // A service whose spans carry the usage (the span test's resource, with its user): its histogram adds nothing.
+    const withSpans = histogram('support-bot', 1, 3000, 3060, 1580, 220, 2);
+    withSpans.resourceMetrics[0]!.resource.attributes = [kv('service.name', 'support-bot'), kv('user.email', 'carol@acme.dev')];
+    await post('/v1/metrics', withSpans);
+    expect(await metricsOnly()).toHaveLength(3);
+  });
+
   it('reports malformed data points as a partial success', async () => {
     const bad = { resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'claude_code.commit.count', sum: { aggregationTemporality: 1, dataPoints: [{ asInt: '1' }, { timeUnixNano: ns(5), asInt: 'x' }] } }] }] }] };
     const res = await post('/v1/metrics', bad);

@@ -43,4 +43,6 @@ export interface MappedBatch {
   outcomes: OtelOutcome[];
   /** Items (spans, data points, log records) that were malformed and skipped. */
   rejected: number;
+  /** Resources (attrsKey) whose spans carried GenAI usage: their `gen_ai.client.token.usage` is not counted again. */
+  spanResources?: Set<string>;
 }

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { Fingerprint } from '../../detect/fingerprint/types.js';
 import { RollupBatch } from './rollup-batch.js';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
 import type { UsageEvent } from '../../usage/event.js';
@@ -100,7 +101,11 @@ export class SqliteAuditTables {
   private readonly advanceTx: Database.Transaction<(points: readonly CounterPoint[]) => number[]>;
   private readonly outcomesTx: Database.Transaction<(outcomes: readonly OutcomeEvent[]) => number>;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    /** Writes an import batch's fingerprints, inside its transaction (the findings tables own their format). */
+    private readonly writeFingerprints: (fps: readonly Fingerprint[]) => unknown = () => undefined,
+  ) {
     const placeholders = EVENT_COLUMNS.map(() => '?').join(', ');
     this.insertEvent = db.prepare(`INSERT OR IGNORE INTO events (${EVENT_COLUMNS.join(', ')}) VALUES (${placeholders})`);
     // Every column but id, then the id and the new event's rank.
@@ -155,6 +160,7 @@ export class SqliteAuditTables {
         const [sideRank, tokens] = rankOf(e);
         replaced += this.replaceEvent.run([...values.slice(1), e.id, sideRank, tokens]).changes;
       }
+      if (batch.fingerprints !== undefined && batch.fingerprints.length > 0) this.writeFingerprints(batch.fingerprints);
       for (const s of batch.states) this.putState.run(stateToRow(s));
       return { inserted, replaced };
     });

@@ -166,6 +166,11 @@ export class SqliteFindingsTables implements FindingsStore {
   }
 
   async insertFingerprints(fps: readonly Fingerprint[]): Promise<number> {
+    return this.insertFingerprintsNow(fps);
+  }
+
+  /** insertFingerprints, synchronously: inside another transaction (an import batch) it joins that one. */
+  insertFingerprintsNow(fps: readonly Fingerprint[]): number {
     return fps.length === 0 ? 0 : this.insertFps(fps);
   }
 

@@ -99,8 +99,8 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
       rollups.flush();
       return inserted;
     });
-    this.audit = new SqliteAuditTables(this.db);
     this.findings = new SqliteFindingsTables(this.db);
+    this.audit = new SqliteAuditTables(this.db, (fps) => this.findings.insertFingerprintsNow(fps));
     this.aggregator = new SqliteAggregator(this.db, opts.rollups ?? true);
   }
 
