@@ -30,6 +30,18 @@ describe('prompt fingerprints', () => {
     expect(similarity(sig(PROMPT), sig(other))).toBeLessThan(0.15);
   });
 
+  it('is exact for short prompts and close for long ones (bottom-k sketch)', () => {
+    const words = (from: number, n: number) => Array.from({ length: n }, (_, i) => `w${(from + i).toString(36)}x`).join(' ');
+    // 10 distinct content words: 10 unigrams + 9 bigrams; two more words add 2 unigrams and 2 bigrams.
+    const a = sig(words(0, 10));
+    expect(Array.from(a).filter((v) => v !== 0xffffffff)).toHaveLength(19);
+    expect(Array.from(a)).toEqual(Array.from(a).sort((x, y) => x - y));
+    expect(similarity(a, sig(words(0, 12)))).toBe(19 / 23);
+    // 3,000 words each, 1,500 shared in one run: 2,999 shingles each, 1,499 shared of 4,499 (J = 0.333).
+    const est = similarity(sig(words(0, 3000)), sig(words(1500, 3000)));
+    expect(Math.abs(est - 1499 / 4499)).toBeLessThan(0.15);
+  });
+
   it('is keyed: another installation’s secret gives unrelated signatures', () => {
     expect(similarity(sig(PROMPT), sig(PROMPT, 'another-installation-secret-42'))).toBeLessThan(0.1);
   });

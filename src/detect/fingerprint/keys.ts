@@ -26,8 +26,9 @@ export function deriveKeys(secret: string): FingerprintKeys {
   if (secret.length < MIN_SECRET_LENGTH) {
     throw new Error(`The fingerprint secret must be at least ${MIN_SECRET_LENGTH} characters (use 32 random bytes, base64).`);
   }
-  const derive = (label: string): Buffer => createHmac('sha256', secret).update(`goodhart-fingerprint:${label}:v1`).digest();
-  const keys: FingerprintKeys = { words: sipKey(derive('words')), blocks: derive('blocks'), steps: derive('steps') };
+  const derive = (label: string, version = 1): Buffer => createHmac('sha256', secret).update(`goodhart-fingerprint:${label}:v${version}`).digest();
+  // words v2: prompt signatures became bottom-k sketches; a new key keeps them from ever matching v1 signatures.
+  const keys: FingerprintKeys = { words: sipKey(derive('words', 2)), blocks: derive('blocks'), steps: derive('steps') };
   if (cache.size > 16) cache.clear();
   cache.set(secret, keys);
   return keys;

@@ -1,4 +1,5 @@
 import { sip32, type SipKey } from './siphash.js';
+import { forEachWord } from './words.js';
 
 /**
  * Text → keyed MinHash signature and a handful of numeric features. The text itself goes no further than this
@@ -9,7 +10,7 @@ import { sip32, type SipKey } from './siphash.js';
  * the auth test that fails"); bigrams keep two prompts that merely share vocabulary apart.
  */
 
-/** 64 slots: the Jaccard estimate's standard error is at most 0.0625 (1/(2·√64)); 256 bytes per prompt. */
+/** 64 hashes: the Jaccard estimate's standard error is at most 0.0625 (1/(2·√64)); 256 bytes per prompt. */
 export const MINHASH_SLOTS = 64;
 
 /** Fewer content words than this and a prompt is an acknowledgement ("yes", "go on"), not something to compare. */
@@ -42,7 +43,6 @@ const SIMPLE = new Set(
 );
 
 const SYSTEM_REMINDER = /<system-reminder>[\s\S]*?<\/system-reminder>/g;
-const WORD = /[\p{L}\p{N}_]+/gu;
 const CODE_LINE = /[{};]\s*$|^\s*(def|class|function|const|let|var|import|return|if|for|while)\b|=>|```/m;
 
 export interface TextFeatures {
@@ -61,16 +61,11 @@ export interface TextFingerprint {
   features: TextFeatures;
 }
 
-/** Public per-slot constants: the secret is in the shingle hash (SipHash), these only spread it over 64 slots. */
-const SLOT_SEEDS = (() => {
-  const out = new Uint32Array(MINHASH_SLOTS);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < MINHASH_SLOTS; i++) {
-    x = (x + 0x6d2b79f5) >>> 0;
-    out[i] = fmix32(x);
-  }
-  return out;
-})();
+/** Keeps unigram and bigram hashes apart (public constants: the secret is in the word hashes). */
+const UNIGRAM = 0x5bd1e995;
+const BIGRAM = 0x27d4eb2f;
+/** The empty-slot marker of a signature; a real hash of this value is stored one lower. */
+const EMPTY = 0xffffffff;
 
 function fmix32(h: number): number {
   h ^= h >>> 16;
@@ -91,12 +86,11 @@ export function textFeatures(text: string): TextFeatures {
   let words = 0;
   let reasoningHits = 0;
   let simpleHits = 0;
-  for (const m of text.toLowerCase().matchAll(WORD)) {
+  forEachWord(text.toLowerCase(), (w) => {
     words++;
-    const w = m[0];
     if (REASONING.has(w)) reasoningHits++;
     else if (SIMPLE.has(w)) simpleHits++;
-  }
+  });
   let codeLines = 0;
   for (const line of text.split('\n')) if (CODE_LINE.test(line)) codeLines++;
   let questions = 0;
@@ -104,31 +98,69 @@ export function textFeatures(text: string): TextFeatures {
   return { words, codeLines, reasoningHits, simpleHits, questions };
 }
 
-/** The keyed MinHash signature of a text (already cleaned), or null when it is too short to compare. */
+/**
+ * The keyed MinHash signature of a text (already cleaned), or null when it is too short to compare. A bottom-k
+ * sketch: the MINHASH_SLOTS smallest distinct shingle hashes, ascending, EMPTY-padded when the text has fewer.
+ * One hash per shingle (a k-permutation MinHash computes 64), and for a prompt of fewer than 64 shingles the
+ * sketch is the whole set, so its similarity is exact. Each distinct word is SipHashed once under the secret; a
+ * bigram's hash mixes its two word hashes.
+ */
 export function minhash(key: SipKey, text: string): Uint32Array | null {
-  const content: string[] = [];
-  for (const m of text.toLowerCase().matchAll(WORD)) if (!STOP_WORDS.has(m[0])) content.push(m[0]);
-  if (content.length < MIN_CONTENT_WORDS) return null;
-  const sig = new Uint32Array(MINHASH_SLOTS).fill(0xffffffff);
-  const seen = new Set<number>();
-  const add = (h: number): void => {
-    if (seen.has(h)) return;
-    seen.add(h);
-    for (let k = 0; k < MINHASH_SLOTS; k++) {
-      const v = fmix32((h ^ SLOT_SEEDS[k]!) >>> 0);
-      if (v < sig[k]!) sig[k] = v;
+  const sig = new Uint32Array(MINHASH_SLOTS).fill(EMPTY);
+  let size = 0;
+  const add = (v: number): void => {
+    if (v === EMPTY) v = EMPTY - 1;
+    if (size === MINHASH_SLOTS && v >= sig[MINHASH_SLOTS - 1]!) return;
+    let lo = 0;
+    let hi = size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sig[mid]! < v) lo = mid + 1;
+      else hi = mid;
     }
+    if (lo < size && sig[lo] === v) return;
+    sig.copyWithin(lo + 1, lo, size === MINHASH_SLOTS ? MINHASH_SLOTS - 1 : size);
+    sig[lo] = v;
+    if (size < MINHASH_SLOTS) size++;
   };
-  for (let i = 0; i < content.length; i++) {
-    add(sip32(key, content[i]!));
-    if (i > 0) add(sip32(key, `${content[i - 1]!} ${content[i]!}`));
-  }
-  return sig;
+  const words = new Map<string, number>();
+  let content = 0;
+  let prev = 0;
+  forEachWord(text.toLowerCase(), (w) => {
+    if (STOP_WORDS.has(w)) return;
+    let h = words.get(w);
+    if (h === undefined) {
+      h = sip32(key, w);
+      words.set(w, h);
+    }
+    add(fmix32(h ^ UNIGRAM));
+    if (content > 0) add(fmix32((Math.imul(prev, 0x9e3779b1) + h) ^ BIGRAM));
+    prev = h;
+    content++;
+  });
+  return content < MIN_CONTENT_WORDS ? null : sig;
 }
 
-/** Estimated Jaccard similarity of the two shingle sets: the share of slots whose minimums agree. */
+/**
+ * Estimated Jaccard similarity of the two shingle sets: of the union's MINHASH_SLOTS smallest hashes (read off both
+ * sketches in one merge), the share found in both. Exact when the union has fewer shingles than that.
+ */
 export function similarity(a: Uint32Array, b: Uint32Array): number {
-  let same = 0;
-  for (let k = 0; k < MINHASH_SLOTS; k++) if (a[k] === b[k]) same++;
-  return same / MINHASH_SLOTS;
+  let i = 0;
+  let j = 0;
+  let seen = 0;
+  let both = 0;
+  while (seen < MINHASH_SLOTS) {
+    const x = i < MINHASH_SLOTS ? a[i]! : EMPTY;
+    const y = j < MINHASH_SLOTS ? b[j]! : EMPTY;
+    if (x === EMPTY && y === EMPTY) break;
+    if (x === y) {
+      both++;
+      i++;
+      j++;
+    } else if (x < y) i++;
+    else j++;
+    seen++;
+  }
+  return seen === 0 ? 0 : both / seen;
 }
