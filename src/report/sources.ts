@@ -18,7 +18,7 @@ export interface ReportSources {
   budgets(): readonly BudgetConfig[];
   findings: FindingsStore | null;
   outcomes: Pick<OutcomeStore, 'listOutcomes'> | null;
-  decisions: Pick<RouteDecisionStore, 'listDecisions'> | null;
+  decisions: Pick<RouteDecisionStore, 'savingsGroups'> | null;
   close(): Promise<void>;
 }
 

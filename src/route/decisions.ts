@@ -1,5 +1,6 @@
 import type { Endpoint } from '../usage/event.js';
 import type { TaskClass } from './classifier.js';
+import { groupDecisions, type SavingsGroup } from './savings.js';
 
 /**
  * One routing decision that stepped (or, in shadow mode, would have stepped) a request down a ladder. Requests
@@ -43,6 +44,8 @@ export interface RouteDecisionStore {
   markMiss(id: string, at: number): Promise<void>;
   /** Ordered by `at`, then id. */
   listDecisions(filter: DecisionFilter): Promise<RouteDecision[]>;
+  /** Decisions summed per team, model pair and mode (savings.ts savingsFromGroups turns them into a report). */
+  savingsGroups(filter: DecisionFilter): Promise<SavingsGroup[]>;
   close(): Promise<void>;
 }
 
@@ -64,6 +67,10 @@ export class MemoryDecisionStore implements RouteDecisionStore {
       .filter((r) => f.teamId === undefined || r.teamId === f.teamId)
       .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1))
       .map((r) => ({ ...r }));
+  }
+
+  async savingsGroups(f: DecisionFilter): Promise<SavingsGroup[]> {
+    return groupDecisions(await this.listDecisions(f));
   }
 
   async close(): Promise<void> {}

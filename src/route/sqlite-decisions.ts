@@ -3,6 +3,7 @@ import { GoodhartError } from '../errors.js';
 import type { Endpoint } from '../usage/event.js';
 import type { TaskClass } from './classifier.js';
 import type { DecisionFilter, RouteDecision, RouteDecisionStore } from './decisions.js';
+import type { SavingsGroup } from './savings.js';
 
 /**
  * Routing decisions in the same SQLite file as the events, on a connection of their own (WAL lets both write in
@@ -85,22 +86,53 @@ export class SqliteDecisionStore implements RouteDecisionStore {
   }
 
   async listDecisions(f: DecisionFilter): Promise<RouteDecision[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (clause: string, value: unknown) => {
-      where.push(clause);
-      params.push(value);
-    };
-    if (f.since !== undefined) add('at >= ?', f.since);
-    if (f.until !== undefined) add('at < ?', f.until);
-    if (f.teamId !== undefined) add('team_id = ?', f.teamId);
-    const sql = `SELECT * FROM route_decisions ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at, id`;
-    return (this.db.prepare(sql).all(...params) as Row[]).map(fromRow);
+    const { clause, params } = whereOf(f);
+    return (this.db.prepare(`SELECT * FROM route_decisions ${clause} ORDER BY at, id`).all(...params) as Row[]).map(fromRow);
+  }
+
+  async savingsGroups(f: DecisionFilter): Promise<SavingsGroup[]> {
+    const { clause, params } = whereOf(f);
+    const priced = 'requested_cost_usd IS NOT NULL AND routed_cost_usd IS NOT NULL';
+    const rows = this.db
+      .prepare(
+        `SELECT team_id, model_requested, model_routed, applied, COUNT(*) AS requests,
+           SUM(CASE WHEN ${priced} THEN 0 ELSE 1 END) AS unpriced,
+           TOTAL(CASE WHEN ${priced} THEN requested_cost_usd END) AS requested_usd,
+           TOTAL(CASE WHEN ${priced} THEN routed_cost_usd END) AS routed_usd,
+           COUNT(miss_at) AS misses
+         FROM route_decisions ${clause}
+         GROUP BY team_id, model_requested, model_routed, applied`,
+      )
+      .all(...params) as { team_id: string | null; model_requested: string; model_routed: string; applied: number; requests: number; unpriced: number; requested_usd: number; routed_usd: number; misses: number }[];
+    return rows.map((r) => ({
+      teamId: r.team_id,
+      modelRequested: r.model_requested,
+      modelRouted: r.model_routed,
+      applied: r.applied === 1,
+      requests: r.requests,
+      unpriced: r.unpriced,
+      requestedUsd: r.requested_usd,
+      routedUsd: r.routed_usd,
+      misses: r.misses,
+    }));
   }
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+function whereOf(f: DecisionFilter): { clause: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (clause: string, value: unknown) => {
+    where.push(clause);
+    params.push(value);
+  };
+  if (f.since !== undefined) add('at >= ?', f.since);
+  if (f.until !== undefined) add('at < ?', f.until);
+  if (f.teamId !== undefined) add('team_id = ?', f.teamId);
+  return { clause: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
 }
 
 function toRow(d: RouteDecision): Row {

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { GoodhartError } from '../../errors.js';
 import { checkTimeZone, parseRange } from '../../report/dates.js';
 import { formatCount } from '../../report/format.js';
-import { summariseSavings, type SavingsBucket, type SavingsReport } from '../../route/savings.js';
+import { savingsFromGroups, type SavingsBucket, type SavingsReport } from '../../route/savings.js';
 import { SqliteDecisionStore } from '../../route/sqlite-decisions.js';
 import { defaultDbPath } from '../../store/open.js';
 
@@ -59,8 +59,7 @@ export async function runRoutingSavings(opts: SavingsOptions): Promise<string> {
   }
   const store = new SqliteDecisionStore(db);
   try {
-    const decisions = await store.listDecisions({ ...range, ...(opts.team !== undefined ? { teamId: opts.team } : {}) });
-    const report = summariseSavings(decisions);
+    const report = savingsFromGroups(await store.savingsGroups({ ...range, ...(opts.team !== undefined ? { teamId: opts.team } : {}) }));
     if (opts.json === true) {
       const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
       return JSON.stringify({ report: 'routing-savings', since: iso(range.since), until: iso(range.until), ...report }, null, 2);
