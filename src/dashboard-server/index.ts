@@ -5,7 +5,7 @@ import type { GoodhartConfig } from '../config/schema.js';
 import { findingsStoreOf } from '../detect/store.js';
 import type { KeyCache } from '../gateway/auth.js';
 import { Directory } from '../policy/directory.js';
-import { SqliteDecisionStore } from '../route/sqlite-decisions.js';
+import { openDecisionStore } from '../route/open.js';
 import { supportsImports, type Store } from '../store/types.js';
 import { registerDashboardApi } from './api.js';
 import { DashboardAuth } from './auth.js';
@@ -48,10 +48,9 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
   });
   const findings = findingsStoreOf(deps.store) ?? null;
   const outcomes = supportsImports(deps.store) ? deps.store : null;
-  // Routing decisions live in the SQLite file beside the events (route/sqlite-decisions.ts), on a read connection
-  // of the dashboard's own; a Postgres or in-memory store keeps none the dashboard could read.
-  const path = deps.store.kind === 'sqlite' ? (deps.store as { path?: unknown }).path : undefined;
-  const decisions = typeof path === 'string' && path !== ':memory:' ? new SqliteDecisionStore(path) : null;
+  // Routing decisions live beside the events (SQLite file or Postgres database), read on a connection of the
+  // dashboard's own; an in-memory store keeps none the dashboard could read.
+  const decisions = await openDecisionStore(deps.store);
   if (decisions) app.addHook('onClose', async () => decisions.close());
   registerDashboardApi(app, {
     auth,

@@ -113,7 +113,7 @@ export interface RoutingBlock {
 
 /** Right-sizing savings of the month, for everyone (org) or one team: one GROUP BY over the stored decisions. */
 export async function routingView(ctx: ViewContext, r: MonthRange, filter: { teamId?: string }): Promise<RoutingBlock> {
-  if (ctx.decisions === null) return { available: false, note: 'Routing decisions are kept beside the SQLite store only; this store has none.', savings: null };
+  if (ctx.decisions === null) return { available: false, note: 'This store keeps no routing decisions (an in-memory database).', savings: null };
   const savings = savingsFromGroups(await ctx.decisions.savingsGroups({ ...filter, since: r.start, until: r.until }));
   if (savings.rows.length === 0) {
     return { available: false, note: 'No routing decisions this month: routing is off here (`routing.mode: shadow` shows what it would save without changing anything).', savings };
