@@ -78,8 +78,8 @@ function routingCard(r: Routing, perTeam: boolean): HTMLElement {
   const team = (t: string | null) => t ?? '(none)';
   return card('Routing savings',
     h('div', { class: 'kpis' },
-      kpi('Saved by routing', usdFine(s.total.realised.savedUsd), `${count(s.total.realised.requests)} requests served by a cheaper model`),
-      kpi('Shadow: would save', usdFine(s.total.potential.savedUsd), `${count(s.total.potential.requests)} requests routing would send down`),
+      kpi('Saved by routing', usdFine(s.total.realised.savedUsd), `${count(s.total.realised.requests)} request${s.total.realised.requests === 1 ? '' : 's'} served by a cheaper model`),
+      kpi('Shadow: would save', usdFine(s.total.potential.savedUsd), `${count(s.total.potential.requests)} request${s.total.potential.requests === 1 ? '' : 's'} routing would send down`),
       kpi('Re-asked on premium', count(s.total.misses), 'routed answers the quality guard saw asked again')),
     perTeam ? h('h3', {}, 'By team') : null,
     perTeam
