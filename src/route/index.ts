@@ -28,7 +28,7 @@ export interface Routing {
   writer: DecisionWriter;
   /** Resolves when the guard has its stored state back (trips in force, the period's counts); never rejects. */
   ready: Promise<void>;
-  /** Writes pending decisions and misses, then closes the decision store. */
+  /** Stops reading trips back, writes pending decisions, misses and trips, then closes the decision store. */
   close(): Promise<void>;
 }
 
