@@ -9,9 +9,10 @@
  * also taken from the train calibration (ROUTER_CALIBRATION) to show the share they really give. A random router's
  * routed accuracy is the weak model's base accuracy. Then the classifier's latency per request.
  */
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { scoreRequest } from '../../src/route/classifier.js';
-import { ROUTER_CALIBRATION } from '../../src/route/weights.js';
+import { ROUTER_CALIBRATION, ROUTER_WEIGHTS } from '../../src/route/weights.js';
 import { asChatBody, loadExamples, type Example } from './data.js';
 
 const { values: args } = parseArgs({ options: { json: { type: 'boolean', default: false } } });
@@ -36,8 +37,16 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
-function latency(bodies: readonly Record<string, unknown>[], rounds: number): { p50: number; p99: number; max: number; mean: number } {
+/**
+ * Wall-clock per call (p50/p99/max: includes whatever else the shared machine runs), and CPU time per call over the
+ * whole run (process.cpuUsage: user + system), which load does not inflate.
+ */
+function latency(bodies: readonly Record<string, unknown>[], rounds: number): { p50: number; p99: number; max: number; mean: number; cpuMean: number } {
   for (const b of bodies.slice(0, 500)) scoreRequest(b, 'chat.completions'); // warm-up (JIT)
+  const cpu0 = process.cpuUsage();
+  for (let r = 0; r < rounds; r++) for (const b of bodies) scoreRequest(b, 'chat.completions');
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMean = (cpu.user + cpu.system) / (rounds * bodies.length);
   const us: number[] = [];
   for (let r = 0; r < rounds; r++) {
     for (const b of bodies) {
@@ -47,7 +56,7 @@ function latency(bodies: readonly Record<string, unknown>[], rounds: number): { 
     }
   }
   us.sort((a, b) => a - b);
-  return { p50: percentile(us, 0.5), p99: percentile(us, 0.99), max: us[us.length - 1]!, mean: us.reduce((a, b) => a + b, 0) / us.length };
+  return { p50: percentile(us, 0.5), p99: percentile(us, 0.99), max: us[us.length - 1]!, mean: us.reduce((a, b) => a + b, 0) / us.length, cpuMean };
 }
 
 /** A long agent transcript: 80 turns with tool calls and 4 KB tool results, 8 tools, a 6 KB question. */
@@ -98,6 +107,17 @@ function main(): void {
       gsm8kRouted: r.filter((x) => x.e.source === 'gsm8k').length,
     };
   });
+  // Per dataset: thresholds set within that dataset's held-out prompts, so each row routes 20/40/60% of them.
+  const datasets = (['gsm8k', 'mmlu'] as const).map((name) => {
+    const sub = scored.filter((x) => (name === 'gsm8k' ? x.e.source === 'gsm8k' : x.e.source.startsWith('mmlu/')));
+    const subBase = rate(sub, (e) => e.weakCorrect);
+    return {
+      dataset: name,
+      prompts: sub.length,
+      baseAccuracy: subBase,
+      rows: SHARES.map((share) => ({ share, weakCorrect: rate(routed(sub, share), (e) => e.weakCorrect), random: subBase })),
+    };
+  });
   const calibrated = (['route20', 'route40', 'route60'] as const).map((k) => {
     const t = ROUTER_CALIBRATION[k];
     const r = scored.filter((s) => s.score <= t);
@@ -106,7 +126,8 @@ function main(): void {
   const lat = latency(bodies, 3);
   const agent = agentBody();
   const agentLat = latency(Array.from({ length: 200 }, () => agent), 1);
-  const result = { heldOut: test.length, train: train.length, baseAccuracy: base, rows, calibrated, latencyUs: lat, agentLatencyUs: agentLat };
+  const model = { words: Object.keys(ROUTER_WEIGHTS.words).length, dense: Object.keys(ROUTER_WEIGHTS.dense).length, jsonBytes: JSON.stringify(ROUTER_WEIGHTS).length };
+  const result = { heldOut: test.length, train: train.length, baseAccuracy: base, rows, datasets, calibrated, latencyUs: lat, agentLatencyUs: agentLat, model };
 
   if (args.json) {
     console.log(JSON.stringify(result, null, 2));
@@ -128,13 +149,23 @@ function main(): void {
         ? 'None of the routed are GSM8K word problems (their numbers keep them on premium); all are MMLU.'
         : `Of the routed, ${at40.gsm8kRouted} are GSM8K (${pct(at40.gsm8k)} correct), the rest MMLU.`),
   );
+  console.log('\nPer dataset (thresholds set within the dataset, so each row routes that share of its prompts):');
+  console.log('dataset | prompts | routed | weak correct (classifier) | random router');
+  console.log('--------|---------|--------|---------------------------|--------------');
+  for (const d of datasets) {
+    for (const r of d.rows) {
+      console.log(`${d.dataset.padEnd(7)} | ${String(d.prompts).padStart(7)} | ${pct(r.share).padStart(6)} | ${pct(r.weakCorrect).padStart(25)} | ${pct(r.random).padStart(13)}`);
+    }
+  }
   console.log('* knows the MMLU subject / dataset of each prompt, which a real request does not carry: a reference ceiling');
   console.log('  for routing by topic. "no loss": the weak model was right or the strong model was wrong too.\n');
   console.log('Thresholds calibrated on the train split (as shipped in weights.ts), applied to held-out:');
   for (const c of calibrated) console.log(`  ${c.target}: score ≤ ${c.threshold} routes ${pct(c.share)}, weak correct ${pct(c.weakCorrect)}`);
   const f = (x: number) => `${x.toFixed(1)} µs`;
-  console.log(`\nClassifier latency per request (held-out prompts, ${3 * test.length} calls): p50 ${f(lat.p50)}, p99 ${f(lat.p99)}, max ${f(lat.max)}, mean ${f(lat.mean)}`);
-  console.log(`Long agent transcript (81 messages, ~190 KB, 8 tools): p50 ${f(agentLat.p50)}, p99 ${f(agentLat.p99)}`);
+  console.log(`\nClassifier latency per request (held-out prompts, ${3 * test.length} calls): p50 ${f(lat.p50)}, p99 ${f(lat.p99)}, max ${f(lat.max)}, mean ${f(lat.mean)}; CPU ${f(lat.cpuMean)} per call`);
+  console.log(`Long agent transcript (81 messages, ~190 KB, 8 tools): p50 ${f(agentLat.p50)}, p99 ${f(agentLat.p99)}; CPU ${f(agentLat.cpuMean)} per call`);
+  console.log(`Model: ${model.dense} dense weights + ${model.words} word weights, ${(model.jsonBytes / 1024).toFixed(1)} KB as JSON (src/route/weights.ts)`);
+  console.log(`Machine load (1/5/15 min): ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} cores`);
 }
 
 main();

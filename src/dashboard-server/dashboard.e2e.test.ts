@@ -8,6 +8,9 @@ import { makeTestEvent } from '../store/store-contract.js';
 import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { roundUsd } from '../report/format.js';
 import { runAuditReport } from '../cli/commands/audit-report.js';
+import type { RouteDecision } from '../route/decisions.js';
+import { summariseSavings, type SavingsReport } from '../route/savings.js';
+import { SqliteDecisionStore } from '../route/sqlite-decisions.js';
 
 /**
  * The dashboard in a real browser (Debian's chromium, driven by playwright-core): sign in as a member, a lead and
@@ -33,6 +36,24 @@ const finding = (id: string, userId: string, teamId: string, day: string, wasted
   wastedUsd, wasteMethod: 'the cost of the 5 repeats', confidence: 0.85,
   summary: 'Asked nearly the same question 6 times in 20 minutes.', suggestion: 'Say what was wrong with the first answer instead of asking again.', detectedAt: NOW,
 });
+
+/** Routing decisions as the gateway stores them: core routes (on) and shadows, data only shadows; one in September. */
+const decision = (id: string, over: Partial<RouteDecision>): RouteDecision => ({
+  id, at: at('2026-10-05T10:00:00Z'), mode: 'on', applied: true, keyId: 'k', userId: 'alice', teamId: 'core', projectId: null,
+  provider: 'openai', endpoint: 'chat.completions', taskClass: 'chat', score: 0.1, modelRequested: 'gpt-4o', modelRouted: 'gpt-4o-mini',
+  requestedCostUsd: 0.05, routedCostUsd: 0.003, missAt: null, ...over,
+});
+const DECISIONS: RouteDecision[] = [
+  decision('rd1', {}),
+  decision('rd2', { at: at('2026-10-06T10:00:00Z'), requestedCostUsd: 0.125, routedCostUsd: 0.0075, missAt: at('2026-10-06T10:04:00Z') }),
+  decision('rd3', { at: at('2026-10-07T10:00:00Z'), userId: 'bob', mode: 'shadow', applied: false, modelRequested: 'claude-sonnet-4-20250514', modelRouted: 'claude-haiku-4-5', provider: 'anthropic', requestedCostUsd: 0.3, routedCostUsd: 0.1 }),
+  decision('rd4', { at: at('2026-10-08T10:00:00Z'), userId: 'carol', teamId: 'data', mode: 'shadow', applied: false, requestedCostUsd: 1.5, routedCostUsd: 0.09 }),
+  decision('rd5', { at: at('2026-10-09T10:00:00Z'), userId: 'carol', teamId: 'data', mode: 'shadow', applied: false, requestedCostUsd: 2.25, routedCostUsd: 0.135 }),
+  decision('rd-sep', { at: at('2026-09-29T10:00:00Z'), requestedCostUsd: 40, routedCostUsd: 1 }),
+];
+/** The page's money format for savings (pages.ts usdFine). */
+const usdFine = (n: number): string => (Math.abs(n) < 10 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`);
+let savingsOct: SavingsReport;
 
 beforeAll(async () => {
   h = await startHarness({
@@ -70,6 +91,11 @@ beforeAll(async () => {
     { id: 'o1', kind: 'commit', userId: 'alice', teamId: 'core', repo: null, sessionId: null, at: at('2026-10-08T12:00:00Z'), count: 12, source: 'otel', attrs: {} },
     { id: 'o2', kind: 'pull_request', userId: 'alice', teamId: 'core', repo: null, sessionId: null, at: at('2026-10-09T12:00:00Z'), count: 3, source: 'otel', attrs: {} },
   ]);
+  const decisions = new SqliteDecisionStore(sqlite.path);
+  await decisions.insertDecisions(DECISIONS);
+  // What the store holds for October, summed in memory from the raw rows (the page's figures come from SQL).
+  savingsOct = summariseSavings(await decisions.listDecisions(OCT));
+  await decisions.close();
   const res = await h.gateway.app.inject({
     method: 'POST',
     url: '/admin/v1/access-requests',
@@ -116,6 +142,13 @@ async function chartData(page: Page, id: string): Promise<{ labels: string[]; va
   });
 }
 
+/** The cells of the routing card's per-model-pair table. */
+const routingRows = async (page: Page): Promise<string[][]> => {
+  await page.waitForSelector('[data-routing="models"] tbody tr');
+  return page.locator('[data-routing="models"] tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+};
+const kpiValue = (page: Page, label: string) => page.locator(`.kpi:has(.label:text-is("${label}")) .value`).textContent();
+
 const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
 const navLinks = (page: Page) => page.locator('#nav a').allTextContents();
 
@@ -141,6 +174,9 @@ describe('dashboard in Chromium', () => {
     await page.goto(`${h.url}/#/teams/core`);
     await page.waitForSelector('h1:has-text("Team core")');
     await expect(page.locator('text=Per-person figures are for the team lead').count()).resolves.toBe(1);
+    // Her team's routing savings (team totals per model pair), none of team data's.
+    const core = savingsOct.rows.filter((r) => r.teamId === 'core');
+    expect(await routingRows(page)).toEqual(core.map((r) => [`${r.modelRequested} → ${r.modelRouted}`, String(r.realised.requests), r.realised.requests ? usdFine(r.realised.savedUsd) : '—', String(r.potential.requests), r.potential.requests ? usdFine(r.potential.savedUsd) : '—', String(r.misses)]));
     await expect(page.locator('a[href="#/users/bob"]').count()).resolves.toBe(0);
     // The API itself refuses, whatever the page shows.
     const status = await page.evaluate(async () => (await fetch('/api/users/bob')).status);
@@ -183,6 +219,14 @@ describe('dashboard in Chromium', () => {
     const forecast = await chartData(page, 'org-forecast');
     const total = stored.reduce((a, r) => a + r.costUsd, 0);
     expect(forecast.values[19]).toBeCloseTo(total, 2);
+
+    // Routing savings: the October decisions of both teams (September's is outside the month), as the store holds them.
+    expect(savingsOct.total).toMatchObject({ realised: { requests: 2 }, potential: { requests: 3 }, misses: 1 });
+    expect(await routingRows(page)).toEqual(savingsOct.rows.map((r) => [r.teamId ?? '(none)', `${r.modelRequested} → ${r.modelRouted}`, String(r.realised.requests), r.realised.requests ? usdFine(r.realised.savedUsd) : '—', String(r.potential.requests), r.potential.requests ? usdFine(r.potential.savedUsd) : '—', String(r.misses)]));
+    expect(await kpiValue(page, 'Saved by routing')).toBe(usdFine(savingsOct.total.realised.savedUsd));
+    expect(await kpiValue(page, 'Shadow: would save')).toBe(usdFine(savingsOct.total.potential.savedUsd));
+    const exact = await page.locator('[data-routing="models"] [data-usd]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-usd'))));
+    expect(exact).toEqual(savingsOct.rows.flatMap((r) => [r.realised.savedUsd, r.potential.savedUsd]));
     await shot(page, 'finance-org');
     await page.goto(`${h.url}/#/findings`);
     await page.waitForSelector('[data-findings="2"]');

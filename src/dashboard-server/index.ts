@@ -5,6 +5,7 @@ import type { GoodhartConfig } from '../config/schema.js';
 import { findingsStoreOf } from '../detect/store.js';
 import type { KeyCache } from '../gateway/auth.js';
 import { Directory } from '../policy/directory.js';
+import { openDecisionStore } from '../route/open.js';
 import { supportsImports, type Store } from '../store/types.js';
 import { registerDashboardApi } from './api.js';
 import { DashboardAuth } from './auth.js';
@@ -47,6 +48,10 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
   });
   const findings = findingsStoreOf(deps.store) ?? null;
   const outcomes = supportsImports(deps.store) ? deps.store : null;
+  // Routing decisions live beside the events (SQLite file or Postgres database), read on a connection of the
+  // dashboard's own; an in-memory store keeps none the dashboard could read.
+  const decisions = await openDecisionStore(deps.store);
+  if (decisions) app.addHook('onClose', async () => decisions.close());
   registerDashboardApi(app, {
     auth,
     store: deps.store,
@@ -59,6 +64,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
       budgets: () => spec().budgets,
       findings,
       outcomes,
+      decisions,
     }),
   });
 

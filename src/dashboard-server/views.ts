@@ -10,6 +10,8 @@ import { roundUsd, totalOf, type AggregateTotals } from '../report/format.js';
 import { costPerOutcome, outcomeTotals, type CostPerOutcome, type OutcomeTotals } from '../report/outcomes.js';
 import { dayLabels, lastDayFraction, monthWindow, seriesOf } from '../report/series.js';
 import { digestSuggestions, type Suggestion } from '../report/suggestions.js';
+import type { RouteDecisionStore } from '../route/decisions.js';
+import { savingsFromGroups, type SavingsReport } from '../route/savings.js';
 import type { EventFilter, OutcomeStore, Store, UsageAggregate } from '../store/types.js';
 
 /**
@@ -23,6 +25,8 @@ export interface ViewContext {
   budgets: () => readonly BudgetConfig[];
   findings: FindingsStore | null;
   outcomes: Pick<OutcomeStore, 'listOutcomes'> | null;
+  /** Routing decisions (kept beside the SQLite store); null when this store keeps none. */
+  decisions: Pick<RouteDecisionStore, 'savingsGroups'> | null;
 }
 
 export interface MonthRange {
@@ -100,6 +104,23 @@ async function outcomes(ctx: ViewContext, r: MonthRange, filter: { teamId?: stri
   return { available: true, note: null, totals, cost: costPerOutcome(costUsd, totals) };
 }
 
+export interface RoutingBlock {
+  available: boolean;
+  note: string | null;
+  /** Realised (mode on) and potential (shadow) savings per team and model pair, and the quality guard's misses. */
+  savings: SavingsReport | null;
+}
+
+/** Right-sizing savings of the month, for everyone (org) or one team: one GROUP BY over the stored decisions. */
+export async function routingView(ctx: ViewContext, r: MonthRange, filter: { teamId?: string }): Promise<RoutingBlock> {
+  if (ctx.decisions === null) return { available: false, note: 'This store keeps no routing decisions (an in-memory database).', savings: null };
+  const savings = savingsFromGroups(await ctx.decisions.savingsGroups({ ...filter, since: r.start, until: r.until }));
+  if (savings.rows.length === 0) {
+    return { available: false, note: 'No routing decisions this month: routing is off here (`routing.mode: shadow` shows what it would save without changing anything).', savings };
+  }
+  return { available: true, note: null, savings };
+}
+
 export interface FindingsBlock {
   available: boolean;
   note: string | null;
@@ -132,13 +153,14 @@ export async function budgetsView(
 
 export async function orgView(ctx: ViewContext, r: MonthRange, visible: (kind: ScopeKind, id: string | null) => boolean) {
   const range = { since: r.start, until: r.until };
-  const [s, teams, models, budgets] = await Promise.all([
+  const [s, teams, models, budgets, routing] = await Promise.all([
     spend(ctx, r, {}),
     ctx.store.aggregate('team', range, { timeZone: ctx.timeZone }),
     ctx.store.aggregate('model', range, { timeZone: ctx.timeZone }),
     budgetsView(ctx, (kind, id) => kind === 'org' && visible(kind, id), { at: Math.min(ctx.now, r.end - 1), kinds: ['org'] }),
+    routingView(ctx, r, {}),
   ]);
-  return { month: r.month, timeZone: ctx.timeZone, spend: s, teams: mix(teams), models: mix(models), budgets };
+  return { month: r.month, timeZone: ctx.timeZone, spend: s, teams: mix(teams), models: mix(models), budgets, routing };
 }
 
 export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, detail: boolean, visible: (kind: ScopeKind, id: string | null) => boolean) {
@@ -160,6 +182,8 @@ export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, 
     budgets: budgets.filter((b) => b.scope === `team:${teamId}` || (detail && b.scope.startsWith('user:'))),
     findings: detail ? await findingsView(ctx, r, { teamId }, 50) : null,
     outcomes: await outcomes(ctx, r, { teamId }, s.totals.costUsd),
+    // Team totals per model pair, no per-person figures: members of the team may see them like the team's spend.
+    routing: await routingView(ctx, r, { teamId }),
   };
 }
 

@@ -11,6 +11,9 @@ interface Budget { budget: string; scope: string; unit: 'usd' | 'tokens'; period
 interface Finding { id: string; rule: string; subject: { kind: string; id: string }; userId: string | null; teamId: string | null; start: number; end: number; wastedUsd: number; confidence: number; summary: string; suggestion: string; wasteMethod: string; evidence: { counts: Record<string, number>; ratios: Record<string, number>; requestIds: string[] } }
 interface Findings { available: boolean; note: string | null; findings: Finding[]; wastedUsd: number }
 interface Outcomes { available: boolean; note: string | null; totals: { commits: number; pullRequests: number; linesAdded: number } | null; cost: { perCommit: number | null; perPullRequest: number | null; perKiloLine: number | null } | null }
+interface Bucket { requests: number; requestedUsd: number; routedUsd: number; savedUsd: number; unpriced: number }
+interface SavingsRow { teamId: string | null; modelRequested: string; modelRouted: string; realised: Bucket; potential: Bucket; misses: number }
+interface Routing { available: boolean; note: string | null; savings: { rows: SavingsRow[]; teams: { teamId: string | null; realised: Bucket; potential: Bucket; misses: number }[]; total: { realised: Bucket; potential: Bucket; misses: number } } | null }
 interface AccessRequest { id: string; userId: string; teamId: string | null; tier: string | null; model: string | null; justification: string; hours: number; status: string; createdAt: number; decidedBy: string | null }
 
 const q = (month: string | undefined): string => (month ? `?month=${encodeURIComponent(month)}` : '');
@@ -62,8 +65,37 @@ function outcomesCard(o: Outcomes): HTMLElement {
   ], [1, 2]));
 }
 
+/** Savings are often fractions of a cent per request: four decimals below $10, cents above. */
+const usdFine = (n: number): string => (Math.abs(n) < 10 ? `$${n.toFixed(4)}` : usd(n));
+const saved = (b: Bucket, kind: 'realised' | 'potential'): HTMLElement =>
+  h('span', { 'data-usd': String(b.savedUsd), 'data-kind': kind, title: b.unpriced > 0 ? `${b.unpriced} request(s) with no price are counted but not in the dollars` : undefined },
+    b.requests === 0 ? '—' : usdFine(b.savedUsd) + (b.unpriced > 0 ? ' *' : ''));
+
+/** Right-sizing: realised (routing on) and potential (shadow) savings, per team (org page) and per model pair. */
+function routingCard(r: Routing, perTeam: boolean): HTMLElement {
+  if (!r.available || r.savings === null) return card('Routing savings', note(r.note ?? 'No routing decisions.'));
+  const s = r.savings;
+  const team = (t: string | null) => t ?? '(none)';
+  return card('Routing savings',
+    h('div', { class: 'kpis' },
+      kpi('Saved by routing', usdFine(s.total.realised.savedUsd), `${count(s.total.realised.requests)} request${s.total.realised.requests === 1 ? '' : 's'} served by a cheaper model`),
+      kpi('Shadow: would save', usdFine(s.total.potential.savedUsd), `${count(s.total.potential.requests)} request${s.total.potential.requests === 1 ? '' : 's'} routing would send down`),
+      kpi('Re-asked on premium', count(s.total.misses), 'routed answers the quality guard saw asked again')),
+    perTeam ? h('h3', {}, 'By team') : null,
+    perTeam
+      ? table(['Team', 'Routed', 'Saved', 'Would route', 'Would save', 'Misses'],
+          s.teams.map((t) => [team(t.teamId), count(t.realised.requests), saved(t.realised, 'realised'), count(t.potential.requests), saved(t.potential, 'potential'), count(t.misses)]), [1, 2, 3, 4, 5])
+      : null,
+    h('div', { 'data-routing': 'models' },
+      h('h3', {}, 'By model'),
+      table([...(perTeam ? ['Team'] : []), 'Requested → routed', 'Routed', 'Saved', 'Would route', 'Would save', 'Misses'],
+        s.rows.map((x) => [...(perTeam ? [team(x.teamId)] : []), `${x.modelRequested} → ${x.modelRouted}`, count(x.realised.requests), saved(x.realised, 'realised'), count(x.potential.requests), saved(x.potential, 'potential'), count(x.misses)]),
+        perTeam ? [2, 3, 4, 5, 6] : [1, 2, 3, 4, 5])),
+    note('Saved: the requests priced at the requested model minus their price at the routed one, for the same tokens. Shadow mode changes nothing; it records what routing would have done.'));
+}
+
 export async function orgPage(month?: string): Promise<HTMLElement> {
-  const d = await api<{ month: string; spend: Spend; teams: Mix[]; models: Mix[]; budgets: Budget[] }>(`/api/org${q(month)}`);
+  const d = await api<{ month: string; spend: Spend; teams: Mix[]; models: Mix[]; budgets: Budget[]; routing: Routing }>(`/api/org${q(month)}`);
   const orgBudget = d.budgets.find((b) => b.scope === 'org' && b.unit === 'usd' && b.period === 'month');
   return h('div', {},
     h('h1', {}, `Organisation, ${d.month}`),
@@ -75,11 +107,12 @@ export async function orgPage(month?: string): Promise<HTMLElement> {
     h('div', { class: 'grid' },
       card('Spend by team', d.teams.length ? table(['Team', 'Requests', 'Spend'], d.teams.map((t) => [t.key === '(none)' ? t.key : h('a', { href: `#/teams/${encodeURIComponent(t.key)}` }, t.key), count(t.requests), usd(t.costUsd)]), [1, 2]) : note('No usage this month.')),
       card('Model mix', d.models.length ? mixChart('org-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd)) : note('No usage this month.'))),
-    card('Org budgets', budgetsTable(d.budgets)));
+    card('Org budgets', budgetsTable(d.budgets)),
+    routingCard(d.routing, true));
 }
 
 export async function teamPage(team: string, month?: string): Promise<HTMLElement> {
-  const d = await api<{ month: string; detail: boolean; spend: Spend; models: Mix[]; users: Mix[] | null; budgets: Budget[]; findings: Findings | null; outcomes: Outcomes }>(`/api/teams/${encodeURIComponent(team)}${q(month)}`);
+  const d = await api<{ month: string; detail: boolean; spend: Spend; models: Mix[]; users: Mix[] | null; budgets: Budget[]; findings: Findings | null; outcomes: Outcomes; routing: Routing }>(`/api/teams/${encodeURIComponent(team)}${q(month)}`);
   const tb = d.budgets.find((b) => b.scope === `team:${team}` && b.unit === 'usd');
   return h('div', {},
     h('h1', {}, `Team ${team}, ${d.month}`),
@@ -92,7 +125,8 @@ export async function teamPage(team: string, month?: string): Promise<HTMLElemen
       : card('People', note('Per-person figures are for the team lead, finance and admins; you see the team’s totals.')),
     card('Budgets', budgetsTable(d.budgets)),
     d.findings ? card('Findings', findingsList(d.findings, true)) : null,
-    outcomesCard(d.outcomes));
+    outcomesCard(d.outcomes),
+    routingCard(d.routing, false));
 }
 
 export async function userPage(user: string, month?: string): Promise<HTMLElement> {

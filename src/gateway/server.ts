@@ -9,7 +9,7 @@ import type { Store } from '../store/types.js';
 import { composePolicies } from '../policy/compose.js';
 import type { Policy } from '../policy/types.js';
 import { createRouting, MemoryDecisionStore, type Routing } from '../route/index.js';
-import { SqliteDecisionStore } from '../route/sqlite-decisions.js';
+import { openDecisionStore } from '../route/open.js';
 import { registerDashboard } from '../dashboard-server/index.js';
 import { registerOtlpRoutes } from '../importers/otlp/index.js';
 import { registerOutcomeRoutes } from '../outcomes/routes.js';
@@ -51,13 +51,17 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** Routing runs when any mode is not `off`; its decisions go to the SQLite file (in memory on other stores). */
-function startRouting(config: GoodhartConfig, store: Store): Routing | null {
+/**
+ * Routing runs when any mode is not `off`; its decisions and the quality guard's trips go beside the events (SQLite
+ * file or Postgres database; memory for `:memory:`). Starts once the guard has its stored trips back.
+ */
+async function startRouting(config: GoodhartConfig, store: Store, now: () => number): Promise<Routing | null> {
   const r = config.routing;
   const modes = [r.mode, ...Object.values(r.teams), ...Object.values(r.projects), ...Object.values(r.keys)];
   if (modes.every((m) => m === 'off')) return null;
-  const path = store.kind === 'sqlite' ? (store as { path?: unknown }).path : undefined;
-  return createRouting(config, typeof path === 'string' && path !== ':memory:' ? new SqliteDecisionStore(path) : new MemoryDecisionStore());
+  const routing = createRouting(config, (await openDecisionStore(store)) ?? new MemoryDecisionStore(), { now });
+  await routing.ready;
+  return routing;
 }
 
 /**
@@ -114,7 +118,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics(() => (events instanceof EventWriter ? events.stats().queued : 0));
   const pricer = createPricer(overrides);
   const governance = opts.policy ? null : await installGovernance(app, { config, store, keys, pricer, now });
-  const routing = opts.policy ? null : startRouting(config, store);
+  const routing = opts.policy ? null : await startRouting(config, store, now);
   const policies: Policy[] = [];
   if (governance) policies.push(governance.policy);
   if (routing) policies.push(routing.policy);

@@ -1,6 +1,6 @@
 import type { Finding } from '../detect/types.js';
 import type { Window } from '../policy/period.js';
-import { summariseSavings, type SavingsReport } from '../route/savings.js';
+import { savingsFromGroups, type SavingsReport } from '../route/savings.js';
 import type { UsageAggregate } from '../store/types.js';
 import { loadBudgetStatuses, type BudgetStatus } from './budget-status.js';
 import { totalOf, type AggregateTotals } from './format.js';
@@ -105,8 +105,8 @@ async function outcomesSection(src: ReportSources, range: { since: number; until
 }
 
 async function routingSection(src: ReportSources, range: { since: number; until: number }): Promise<AuditData['routing']> {
-  if (src.decisions === null) return { available: false, note: 'Routing decisions are kept beside the SQLite store only; this store has none.' };
-  const report = summariseSavings(await src.decisions.listDecisions(range));
+  if (src.decisions === null) return { available: false, note: 'This store keeps no routing decisions (an in-memory database).' };
+  const report = savingsFromGroups(await src.decisions.savingsGroups(range));
   if (report.rows.length === 0) return { available: false, note: 'No routing decisions in this period: routing is off (set `routing.mode: shadow` to see what it would save).' };
   return { available: true, data: report };
 }

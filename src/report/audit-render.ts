@@ -90,11 +90,11 @@ export function auditBlocks(d: AuditData): Block[] {
     ...section(d.routing, 'Routing savings', (r) => [
       {
         kind: 'table',
-        head: ['Team', 'Requested → routed', 'Routed', 'Saved', 'Would route (shadow)', 'Would save'],
-        rows: r.rows.map((x) => [x.teamId ?? '(none)', `${x.modelRequested} → ${x.modelRouted}`, formatCount(x.realised.requests), money(x.realised.savedUsd), formatCount(x.potential.requests), money(x.potential.savedUsd)]),
-        align: ['l', 'l', 'r', 'r', 'r', 'r'],
+        head: ['Team', 'Requested → routed', 'Routed', 'Saved', 'Would route (shadow)', 'Would save', 'Re-asked'],
+        rows: r.rows.map((x) => [x.teamId ?? '(none)', `${x.modelRequested} → ${x.modelRouted}`, formatCount(x.realised.requests), money(x.realised.savedUsd), formatCount(x.potential.requests), money(x.potential.savedUsd), formatCount(x.misses)]),
+        align: ['l', 'l', 'r', 'r', 'r', 'r', 'r'],
       },
-      { kind: 'p', text: `Total saved ${money(r.total.realised.savedUsd)}; shadow mode says ${money(r.total.potential.savedUsd)} more was possible.` },
+      { kind: 'p', text: `Total saved ${money(r.total.realised.savedUsd)} on ${formatCount(r.total.realised.requests)} routed requests; shadow mode says ${money(r.total.potential.savedUsd)} more was possible on ${formatCount(r.total.potential.requests)}. ${r.total.misses === 1 ? '1 routed answer was' : `${formatCount(r.total.misses)} routed answers were`} asked again on a premium model (the quality guard's misses).` },
     ]),
     { kind: 'h2', text: 'Model mix' },
   ];

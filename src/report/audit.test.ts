@@ -9,6 +9,8 @@ import type { Finding } from '../detect/types.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { makeTestEvent } from '../store/store-contract.js';
 import { digestSuggestions } from './suggestions.js';
+import type { RouteDecision } from '../route/decisions.js';
+import { SqliteDecisionStore } from '../route/sqlite-decisions.js';
 
 const at = (iso: string): number => Date.parse(iso);
 const dir = mkdtempSync(join(tmpdir(), 'goodhart-audit-'));
@@ -54,6 +56,20 @@ budgets:
   ]);
   await store.insertOutcomes([{ id: 'o1', kind: 'commit', userId: 'alice', teamId: 'core', repo: null, sessionId: null, at: at('2026-10-20T12:00:00Z'), count: 30, source: 'otel', attrs: {} }]);
   await store.close();
+  // Routing in November: team core routes (on), team data only shadows; one routed answer was asked again.
+  const decision = (id: string, over: Partial<RouteDecision>): RouteDecision => ({
+    id, at: at('2026-11-02T10:00:00Z'), mode: 'on', applied: true, keyId: 'k', userId: 'alice', teamId: 'core', projectId: null,
+    provider: 'openai', endpoint: 'chat.completions', taskClass: 'chat', score: 0.1, modelRequested: 'gpt-5', modelRouted: 'gpt-5-mini',
+    requestedCostUsd: 12.5, routedCostUsd: 2.5, missAt: null, ...over,
+  });
+  const decisions = new SqliteDecisionStore(db);
+  await decisions.insertDecisions([
+    decision('d1', {}),
+    decision('d2', { missAt: at('2026-11-02T10:05:00Z') }),
+    decision('d3', { teamId: 'data', userId: 'carol', mode: 'shadow', applied: false, requestedCostUsd: 8, routedCostUsd: 1.75 }),
+    decision('d-oct', { at: at('2026-10-31T23:59:00Z'), requestedCostUsd: 1000, routedCostUsd: 1 }),
+  ]);
+  await decisions.close();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -67,8 +83,18 @@ describe('goodhart audit', () => {
     expect(md).toContain('| data | 30 | $60.00 | 66.7% |');
     expect(md).toContain('4 findings, $13.75 estimated avoidable.');
     expect(md).toMatch(/\| Commits \| 30 \| \$3\.00 \|/);
-    expect(md).toContain('> No routing decisions in this period');
+    expect(md).toContain('| core | gpt-5 → gpt-5-mini | 1 | $999.00 | 0 | $0.00 | 0 |');
     expect(md).toContain('| claude-sonnet-4-20250514 | 30 | $60.00 | 66.7% |');
+  });
+
+  it('shows realised and potential routing savings per team and model pair, and the misses', async () => {
+    const md = await runAuditReport({ period: '2026-11', db, config: configFile, now: NOW });
+    expect(md).toContain('## Routing savings');
+    expect(md).toContain('| core | gpt-5 → gpt-5-mini | 2 | $20.00 | 0 | $0.00 | 1 |');
+    expect(md).toContain('| data | gpt-5 → gpt-5-mini | 0 | $0.00 | 1 | $6.25 | 0 |');
+    expect(md).toContain('Total saved $20.00 on 2 routed requests; shadow mode says $6.25 more was possible on 1. 1 routed answer was asked again');
+    const none = await runAuditReport({ period: '2026-09', db, config: configFile, now: NOW });
+    expect(none).toContain('> No routing decisions in this period');
   });
 
   it('writes one self-contained HTML file with SVG charts of the same numbers', async () => {

@@ -3,7 +3,7 @@ import { findingsStoreOf, type FindingsStore } from '../detect/store.js';
 import type { BudgetConfig } from '../policy/config.js';
 import { Directory } from '../policy/directory.js';
 import type { RouteDecisionStore } from '../route/decisions.js';
-import { SqliteDecisionStore } from '../route/sqlite-decisions.js';
+import { openDecisionStore } from '../route/open.js';
 import { SqliteGovernanceStore } from '../store/sqlite/governance-store.js';
 import { supportsImports, type OutcomeStore, type Store } from '../store/types.js';
 
@@ -18,7 +18,7 @@ export interface ReportSources {
   budgets(): readonly BudgetConfig[];
   findings: FindingsStore | null;
   outcomes: Pick<OutcomeStore, 'listOutcomes'> | null;
-  decisions: Pick<RouteDecisionStore, 'listDecisions'> | null;
+  decisions: Pick<RouteDecisionStore, 'savingsGroups'> | null;
   close(): Promise<void>;
 }
 
@@ -27,11 +27,10 @@ const sqlitePath = (store: Store): string | null => {
   return typeof path === 'string' ? path : null;
 };
 
-/** For the CLI (audit, digest): reads the governance overlay and routing decisions kept beside a SQLite store. */
+/** For the CLI (audit, digest): reads the governance overlay kept beside a SQLite store, and the routing decisions beside any store. */
 export async function openReportSources(config: GoodhartConfig, store: Store): Promise<ReportSources> {
   const path = sqlitePath(store);
   let budgets: readonly BudgetConfig[] = config.budgets;
-  let decisions: SqliteDecisionStore | null = null;
   if (path !== null) {
     const gov = new SqliteGovernanceStore(path);
     try {
@@ -39,8 +38,8 @@ export async function openReportSources(config: GoodhartConfig, store: Store): P
     } finally {
       await gov.close();
     }
-    decisions = new SqliteDecisionStore(path);
   }
+  const decisions = await openDecisionStore(store);
   return {
     store,
     timeZone: config.timeZone,

@@ -1,5 +1,7 @@
 import type { Endpoint } from '../usage/event.js';
 import type { TaskClass } from './classifier.js';
+import type { GuardTrip } from './guard.js';
+import { groupDecisions, type SavingsGroup } from './savings.js';
 
 /**
  * One routing decision that stepped (or, in shadow mode, would have stepped) a request down a ladder. Requests
@@ -31,23 +33,44 @@ export interface RouteDecision {
   missAt: number | null;
 }
 
+/** A routed (mode on) decision as the quality guard counts it: when, for which team and class, and if re-asked. */
+export interface GuardHistoryRow {
+  teamId: string | null;
+  taskClass: TaskClass;
+  at: number;
+  missAt: number | null;
+}
+
 export interface DecisionFilter {
   since?: number;
   until?: number;
   teamId?: string;
 }
 
-/** Where decisions live: SQLite beside the events (sqlite-decisions.ts), or memory in tests. */
+/**
+ * Where decisions live: SQLite beside the events (sqlite-decisions.ts), Postgres beside the events
+ * (postgres-decisions.ts), or memory (tests, `:memory:` stores). Also keeps the quality guard's trips, so a
+ * restart (or another replica) does not route a class the guard stopped.
+ */
 export interface RouteDecisionStore {
   insertDecisions(decisions: readonly RouteDecision[]): Promise<void>;
   markMiss(id: string, at: number): Promise<void>;
   /** Ordered by `at`, then id. */
   listDecisions(filter: DecisionFilter): Promise<RouteDecision[]>;
+  /** Decisions summed per team, model pair and mode (savings.ts savingsFromGroups turns them into a report). */
+  savingsGroups(filter: DecisionFilter): Promise<SavingsGroup[]>;
+  /** Routed (applied) decisions from `since` on, ordered by `at`: what the guard's counters are rebuilt from. */
+  guardHistory(since: number): Promise<GuardHistoryRow[]>;
+  /** Records a trip; for a team and class already tripped, the later `until` wins. */
+  saveTrip(trip: GuardTrip): Promise<void>;
+  /** Trips still in force at `now`. */
+  activeTrips(now: number): Promise<GuardTrip[]>;
   close(): Promise<void>;
 }
 
 export class MemoryDecisionStore implements RouteDecisionStore {
   readonly rows: RouteDecision[] = [];
+  readonly trips = new Map<string, GuardTrip>();
 
   async insertDecisions(decisions: readonly RouteDecision[]): Promise<void> {
     for (const d of decisions) if (!this.rows.some((r) => r.id === d.id)) this.rows.push({ ...d });
@@ -66,6 +89,29 @@ export class MemoryDecisionStore implements RouteDecisionStore {
       .map((r) => ({ ...r }));
   }
 
+  async savingsGroups(f: DecisionFilter): Promise<SavingsGroup[]> {
+    return groupDecisions(await this.listDecisions(f));
+  }
+
+  async guardHistory(since: number): Promise<GuardHistoryRow[]> {
+    return (await this.listDecisions({ since }))
+      .filter((d) => d.applied)
+      .map((d) => ({ teamId: d.teamId, taskClass: d.taskClass, at: d.at, missAt: d.missAt }));
+  }
+
+  async saveTrip(t: GuardTrip): Promise<void> {
+    const key = `${t.teamId ?? ''}\u0000${t.taskClass}`;
+    const old = this.trips.get(key);
+    if (!old || old.until < t.until) this.trips.set(key, { ...t });
+  }
+
+  async activeTrips(now: number): Promise<GuardTrip[]> {
+    return [...this.trips.entries()]
+      .filter(([, t]) => now < t.until)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, t]) => ({ ...t }));
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -73,12 +119,13 @@ export class MemoryDecisionStore implements RouteDecisionStore {
 const MAX_QUEUED = 50_000;
 
 /**
- * Takes decisions and misses off the request path and writes them in batches, every `intervalMs`. A failed write
+ * Takes decisions, misses and guard trips off the request path and writes them in batches, every `intervalMs`. A failed write
  * keeps its batch for the next tick; past MAX_QUEUED the oldest are dropped (routing keeps working regardless).
  */
 export class DecisionWriter {
   private queue: RouteDecision[] = [];
   private misses: { id: string; at: number }[] = [];
+  private trips: GuardTrip[] = [];
   private flushing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   dropped = 0;
@@ -104,21 +151,30 @@ export class DecisionWriter {
     if (this.misses.length < MAX_QUEUED) this.misses.push({ id, at });
   }
 
+  trip(t: GuardTrip): void {
+    if (this.trips.length < MAX_QUEUED) this.trips.push({ ...t });
+  }
+
   /** Writes everything queued so far (tests and shutdown). */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
-    if (this.queue.length === 0 && this.misses.length === 0) return;
+    if (this.queue.length === 0 && this.misses.length === 0 && this.trips.length === 0) return;
     const batch = this.queue;
     const misses = this.misses;
+    const trips = this.trips;
     this.queue = [];
     this.misses = [];
+    this.trips = [];
     this.flushing = (async () => {
       try {
         await this.store.insertDecisions(batch);
         for (const m of misses) await this.store.markMiss(m.id, m.at);
+        for (const t of trips) await this.store.saveTrip(t);
       } catch (err) {
+        // Writing again is harmless: decisions are inserted once by id, a miss sets one column, a trip keeps the later end.
         this.queue = [...batch, ...this.queue].slice(-MAX_QUEUED);
         this.misses = [...misses, ...this.misses].slice(-MAX_QUEUED);
+        this.trips = [...trips, ...this.trips].slice(-MAX_QUEUED);
         this.log(`routing decisions not written yet (${batch.length} queued): ${String(err)}`);
       }
     })();

@@ -4,6 +4,7 @@ import { similarity } from '../detect/fingerprint/text.js';
 import type { RequestObserver } from '../gateway/proxy.js';
 import type { UsageEvent } from '../usage/event.js';
 import type { TaskClass } from './classifier.js';
+import type { GuardHistoryRow } from './decisions.js';
 import type { QualityGuardConfig } from './config.js';
 import { extractFeatures } from './features.js';
 import type { Ladders } from './ladder.js';
@@ -13,7 +14,11 @@ import type { Ladders } from './ladder.js';
  * person on a more capable model of the same ladder (pinned with `x-goodhart-route: off`, or named outright) is
  * a routing miss: the cheap answer was not good enough. When a team's misses for a task class pass both a count
  * and a rate over the period, routing stops for that class and team for `disableHours`; `trips()` lists those
- * for findings. State is in memory: a restart gives every class a fresh chance.
+ * for findings. Trips are written to the decision store as they happen (`onTrip`), and `restore()` puts back, after
+ * a restart, the trips still in force and the period's routed and missed counts (rebuilt from the stored
+ * decisions); `adoptTrips()` takes trips other replicas wrote. What stays per process: the recent routed
+ * questions' signatures (under a per-process secret), so a re-ask is judged only on the replica, and within the
+ * process lifetime, of the routed answer.
  *
  * Near-duplicates are judged by waste detection's keyed MinHash of the new user text (src/detect/fingerprint), under
  * a per-process secret: the signatures live only here, so they need not match stored fingerprints, and no text is
@@ -73,7 +78,38 @@ export class QualityGuard implements RequestObserver {
     private readonly config: QualityGuardConfig,
     private readonly ladders: Ladders,
     private readonly onMiss: (decisionId: string, at: number) => void = () => {},
+    private readonly onTrip: (trip: GuardTrip) => void = () => {},
   ) {}
+
+  /**
+   * After a restart: the stored routed decisions of the last period (ordered by time) become the routed and missed
+   * counts, and the stored trips still in force stop their classes again. Stored history counts every routed
+   * request, where the live guard skips failed ones and texts too short to fingerprint, so after a restart a
+   * class's miss rate can read a little lower than it would have: it never trips sooner than live.
+   */
+  restore(history: readonly GuardHistoryRow[], trips: readonly GuardTrip[]): void {
+    const misses = new Map<string, number[]>();
+    for (const h of history) {
+      const key = classKey(h.teamId, h.taskClass);
+      push(this.routedAt, key, h.at);
+      if (h.missAt !== null) push(misses, key, h.missAt);
+    }
+    for (const [key, xs] of misses) {
+      const merged = [...(this.missedAt.get(key) ?? []), ...xs].sort((a, b) => a - b);
+      this.missedAt.set(key, merged);
+    }
+    for (const xs of this.routedAt.values()) xs.sort((a, b) => a - b);
+    this.adoptTrips(trips);
+  }
+
+  /** Trips recorded elsewhere (the store: an earlier run, another replica); the later end wins. */
+  adoptTrips(trips: readonly GuardTrip[]): void {
+    for (const t of trips) {
+      const key = classKey(t.teamId, t.taskClass);
+      const old = this.tripped.get(key);
+      if (!old || old.until < t.until) this.tripped.set(key, { ...t });
+    }
+  }
 
   /** Called by the routing policy, on the request path: one WeakMap set. */
   noteRouted(body: object, note: RoutedNote): void {
@@ -160,14 +196,16 @@ export class QualityGuard implements RequestObserver {
     const misses = trim(this.missedAt.get(key)!, since);
     const routed = trim(this.routedAt.get(key) ?? [], since);
     if (misses >= this.config.minMisses && misses / Math.max(routed, 1) >= this.config.maxMissRate) {
-      this.tripped.set(key, {
+      const trip: GuardTrip = {
         teamId: r.teamId,
         taskClass: r.taskClass,
         misses,
         routed,
         trippedAt: at,
         until: at + this.config.disableHours * 3_600_000,
-      });
+      };
+      this.tripped.set(key, trip);
+      this.onTrip({ ...trip });
     }
   }
 }

@@ -20,13 +20,15 @@ export type { RequestFeatures } from './features.js';
 export { RoutingPolicy, ROUTED_FROM_HEADER, ROUTE_PIN_HEADER, ROUTE_REASON_HEADER } from './policy.js';
 export { QualityGuard, type GuardTrip } from './guard.js';
 export { summariseSavings, type SavingsReport } from './savings.js';
-export { MemoryDecisionStore, type RouteDecision, type RouteDecisionStore } from './decisions.js';
+export { MemoryDecisionStore, type GuardHistoryRow, type RouteDecision, type RouteDecisionStore } from './decisions.js';
 
 export interface Routing {
   policy: RoutingPolicy;
   guard: QualityGuard;
   writer: DecisionWriter;
-  /** Writes pending decisions and misses, then closes the decision store. */
+  /** Resolves when the guard has its stored state back (trips in force, the period's counts); never rejects. */
+  ready: Promise<void>;
+  /** Stops reading trips back, writes pending decisions, misses and trips, then closes the decision store. */
   close(): Promise<void>;
 }
 
@@ -64,18 +66,49 @@ export function checkLadders(config: GoodhartConfig): void {
   }
 }
 
-export function createRouting(config: GoodhartConfig, store: RouteDecisionStore, opts: { flushIntervalMs?: number } = {}): Routing {
+/** How often trips written by other replicas are read back: a tripped class keeps routing elsewhere at most this long. */
+const TRIP_REFRESH_MS = 60_000;
+
+export interface RoutingOptions {
+  flushIntervalMs?: number;
+  tripRefreshMs?: number;
+  now?: () => number;
+  log?: (message: string) => void;
+}
+
+export function createRouting(config: GoodhartConfig, store: RouteDecisionStore, opts: RoutingOptions = {}): Routing {
   checkLadders(config);
+  const now = opts.now ?? Date.now;
+  const log = opts.log ?? ((m: string) => console.error(`[goodhart] ${m}`));
   const overrides: Record<string, ModelPriceOverride> = {};
   for (const m of config.models) if (m.price) overrides[m.name] = m.price;
-  const writer = new DecisionWriter(store, opts.flushIntervalMs);
-  const guard = new QualityGuard(config.routing.qualityGuard, new Ladders(config.routing.ladders), (id, at) => writer.miss(id, at));
+  const writer = new DecisionWriter(store, opts.flushIntervalMs, log);
+  const guardConfig = config.routing.qualityGuard;
+  const guard = new QualityGuard(guardConfig, new Ladders(config.routing.ladders), (id, at) => writer.miss(id, at), (t) => writer.trip(t));
   const policy = new RoutingPolicy({ config: config.routing, pricer: createPricer(overrides), decisions: writer, guard });
+  // A store that cannot be read at start leaves the guard empty (routing works; a stopped class may route again
+  // until it trips anew), said once on stderr rather than refusing to start the gateway.
+  const ready = (async () => {
+    const at = now();
+    const [history, trips] = await Promise.all([store.guardHistory(at - guardConfig.periodHours * 3_600_000), store.activeTrips(at)]);
+    // Only what was decided before this start: anything newer is already in the live counts.
+    guard.restore(history.filter((h) => h.at < at), trips);
+  })().catch((err: unknown) => log(`quality guard state not restored: ${String(err)}`));
+  const refresh = setInterval(() => {
+    store.activeTrips(now()).then(
+      (trips) => guard.adoptTrips(trips),
+      () => {}, // the next tick tries again; the writer already reports an unreachable store
+    );
+  }, opts.tripRefreshMs ?? TRIP_REFRESH_MS);
+  refresh.unref();
   return {
     policy,
     guard,
     writer,
+    ready,
     async close() {
+      clearInterval(refresh);
+      await ready;
       await writer.close();
       await store.close();
     },

@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startHarness, type Harness } from '../testing/harness.js';
 import { configSchema } from '../config/schema.js';
-import { MemoryDecisionStore } from './decisions.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryDecisionStore, type RouteDecisionStore } from './decisions.js';
+import { SqliteDecisionStore } from './sqlite-decisions.js';
 import { createRouting, type Routing } from './index.js';
 import { ROUTE_REASON_HEADER, ROUTED_FROM_HEADER } from './policy.js';
 
@@ -11,13 +15,16 @@ afterEach(async () => {
   for (const x of open.splice(0).reverse()) await x.close();
 });
 
-async function setup(routing: Record<string, unknown>): Promise<{ h: Harness; r: Routing; store: MemoryDecisionStore }> {
-  const store = new MemoryDecisionStore();
+async function setup<S extends RouteDecisionStore = MemoryDecisionStore>(
+  routing: Record<string, unknown>,
+  store: S = new MemoryDecisionStore() as RouteDecisionStore as S,
+): Promise<{ h: Harness; r: Routing; store: S }> {
   const providers = {
     openai: { type: 'openai', baseUrl: 'http://sim.invalid/v1' },
     anthropic: { type: 'anthropic', baseUrl: 'http://sim.invalid' },
   } as const;
   const r = createRouting(configSchema.parse({ providers, routing }), store, { flushIntervalMs: 20 });
+  await r.ready;
   const h = await startHarness({ policy: r.policy, observers: [r.guard] });
   open.push(h, r);
   return { h, r, store };
@@ -188,7 +195,59 @@ describe('routing on', () => {
   });
 });
 
+/** Asks as `key`, optionally pinned to the premium model; waits for the guard to have looked at it. */
+async function asker(h: Harness, r: Routing) {
+  return async (key: string, content: string, pin = false) => {
+    const res = await fetch(`${h.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...(pin ? { 'x-goodhart-route': 'off' } : {}) },
+      body: JSON.stringify({ model: 'gpt-5', messages: [{ role: 'user', content }] }),
+    });
+    const model = ((await res.json()) as { model: string }).model;
+    await new Promise((resolve) => setImmediate(resolve)); // the request's tail (observers) has run
+    r.guard.drain();
+    return { routed: model !== 'gpt-5', reason: res.headers.get(ROUTE_REASON_HEADER) };
+  };
+}
+
 describe('quality guard', () => {
+  it('remembers across a restart: the period’s misses count on, and a stopped class stays stopped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'goodhart-guard-'));
+    const db = join(dir, 'goodhart.db');
+    const guard = { mode: 'on', qualityGuard: { minMisses: 2, maxMissRate: 0.1 } };
+    const questions = [
+      'In which year did the Berlin Wall fall, and what was the name of the country it divided?',
+      'Which river flows through the city of Vienna, and into which sea does it finally drain?',
+    ];
+    const next = 'Which planet in the solar system has the most moons, and what is the largest of them called?';
+    try {
+      // First run: one miss (not enough to trip). The gateway stops; its decisions are in the file.
+      const first = await setup(guard, new SqliteDecisionStore(db));
+      let ask = await asker(first.h, first.r);
+      expect((await ask(first.h.key, questions[0]!)).routed).toBe(true);
+      expect((await ask(first.h.key, `${questions[0]} Please be precise.`, true)).routed).toBe(false);
+      expect(first.r.guard.trips(Date.now())).toEqual([]);
+      for (const x of open.splice(0).reverse()) await x.close();
+
+      // Second run on the same file: the earlier miss still counts, so the second trips the class.
+      const second = await setup(guard, new SqliteDecisionStore(db));
+      ask = await asker(second.h, second.r);
+      expect((await ask(second.h.key, questions[1]!)).routed).toBe(true);
+      expect((await ask(second.h.key, `${questions[1]} Please be precise.`, true)).routed).toBe(false);
+      expect(second.r.guard.trips(Date.now())).toEqual([expect.objectContaining({ teamId: 'platform', taskClass: 'chat', misses: 2, routed: 2 })]);
+      for (const x of open.splice(0).reverse()) await x.close();
+
+      // Third run: the trip was written; the class stays stopped for the team without a new miss.
+      const third = await setup(guard, new SqliteDecisionStore(db));
+      ask = await asker(third.h, third.r);
+      expect(third.r.guard.trips(Date.now())).toEqual([expect.objectContaining({ teamId: 'platform', taskClass: 'chat', misses: 2 })]);
+      expect(await ask(third.h.key, next)).toEqual({ routed: false, reason: 'guard; class=chat' });
+    } finally {
+      for (const x of open.splice(0).reverse()) await x.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('counts re-asks on the premium model as misses and stops routing that class for that team', async () => {
     const { h, r, store } = await setup({ mode: 'on', qualityGuard: { minMisses: 2, maxMissRate: 0.1 } });
     const ask = async (key: string, content: string, pin = false) => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runRoutingSavings } from '../cli/commands/routing.js';
 import { configSchema } from '../config/schema.js';
 import type { RouteDecision } from './decisions.js';
-import { summariseSavings } from './savings.js';
+import { savingsFromGroups, summariseSavings } from './savings.js';
 import { SqliteDecisionStore } from './sqlite-decisions.js';
 
 let n = 0;
@@ -70,6 +70,12 @@ describe('routing savings', () => {
       await store.insertDecisions(DECISIONS.slice(0, 1)); // a replay is ignored
       await store.markMiss('d001', 1);
       expect((await store.listDecisions({ teamId: 'search' })).map((d) => d.id)).toEqual(['d004', 'd005']);
+      // The GROUP BY in SQLite sums to what the in-memory summary of the same rows gives.
+      const stored = await store.listDecisions({});
+      expect(savingsFromGroups(await store.savingsGroups({}))).toEqual(summariseSavings(stored));
+      expect(savingsFromGroups(await store.savingsGroups({ teamId: 'platform', since: DECISIONS[1]!.at }))).toEqual(
+        summariseSavings(stored.filter((d) => d.teamId === 'platform' && d.at >= DECISIONS[1]!.at)),
+      );
       await store.close();
 
       const json = JSON.parse(await runRoutingSavings({ db, json: true, team: 'platform' })) as ReturnType<typeof summariseSavings>;

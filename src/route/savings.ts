@@ -38,17 +38,6 @@ const emptyBucket = (): SavingsBucket => ({ requests: 0, requestedUsd: 0, routed
 /** Drops float noise from sums at a nano-dollar. */
 const round = (usd: number) => Math.round(usd * 1e9) / 1e9;
 
-function add(b: SavingsBucket, d: RouteDecision): void {
-  b.requests++;
-  if (d.requestedCostUsd === null || d.routedCostUsd === null) {
-    b.unpriced++;
-    return;
-  }
-  b.requestedUsd += d.requestedCostUsd;
-  b.routedUsd += d.routedCostUsd;
-  b.savedUsd += d.requestedCostUsd - d.routedCostUsd;
-}
-
 function merge(into: SavingsBucket, b: SavingsBucket): void {
   into.requests += b.requests;
   into.requestedUsd += b.requestedUsd;
@@ -61,17 +50,66 @@ function rounded(b: SavingsBucket): SavingsBucket {
   return { ...b, requestedUsd: round(b.requestedUsd), routedUsd: round(b.routedUsd), savedUsd: round(b.savedUsd) };
 }
 
-export function summariseSavings(decisions: readonly RouteDecision[]): SavingsReport {
-  const rows = new Map<string, SavingsRow>();
+/**
+ * Decisions summed per team, model pair and mode: what a store can compute in one GROUP BY (sqlite-decisions.ts),
+ * so a month of decisions never has to be loaded to be summarised.
+ */
+export interface SavingsGroup {
+  teamId: string | null;
+  modelRequested: string;
+  modelRouted: string;
+  /** True: mode on (realised); false: shadow (potential). */
+  applied: boolean;
+  requests: number;
+  /** Decisions with a null cost on either side: counted in requests, not in the dollars. */
+  unpriced: number;
+  requestedUsd: number;
+  routedUsd: number;
+  misses: number;
+}
+
+/** The same grouping in memory (tests, the in-memory store). */
+export function groupDecisions(decisions: readonly RouteDecision[]): SavingsGroup[] {
+  const groups = new Map<string, SavingsGroup>();
   for (const d of decisions) {
-    const key = `${d.teamId ?? ''}\u0000${d.modelRequested}\u0000${d.modelRouted}`;
+    const key = `${d.teamId ?? ''}\u0000${d.modelRequested}\u0000${d.modelRouted}\u0000${d.applied ? 1 : 0}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = { teamId: d.teamId, modelRequested: d.modelRequested, modelRouted: d.modelRouted, applied: d.applied, requests: 0, unpriced: 0, requestedUsd: 0, routedUsd: 0, misses: 0 };
+      groups.set(key, g);
+    }
+    g.requests++;
+    if (d.missAt !== null) g.misses++;
+    if (d.requestedCostUsd === null || d.routedCostUsd === null) g.unpriced++;
+    else {
+      g.requestedUsd += d.requestedCostUsd;
+      g.routedUsd += d.routedCostUsd;
+    }
+  }
+  return [...groups.values()];
+}
+
+export function summariseSavings(decisions: readonly RouteDecision[]): SavingsReport {
+  return savingsFromGroups(groupDecisions(decisions));
+}
+
+export function savingsFromGroups(groups: readonly SavingsGroup[]): SavingsReport {
+  const rows = new Map<string, SavingsRow>();
+  for (const g of groups) {
+    const key = `${g.teamId ?? ''}\u0000${g.modelRequested}\u0000${g.modelRouted}`;
     let row = rows.get(key);
     if (!row) {
-      row = { teamId: d.teamId, modelRequested: d.modelRequested, modelRouted: d.modelRouted, realised: emptyBucket(), potential: emptyBucket(), misses: 0 };
+      row = { teamId: g.teamId, modelRequested: g.modelRequested, modelRouted: g.modelRouted, realised: emptyBucket(), potential: emptyBucket(), misses: 0 };
       rows.set(key, row);
     }
-    add(d.applied ? row.realised : row.potential, d);
-    if (d.missAt !== null) row.misses++;
+    merge(g.applied ? row.realised : row.potential, {
+      requests: g.requests,
+      requestedUsd: g.requestedUsd,
+      routedUsd: g.routedUsd,
+      savedUsd: g.requestedUsd - g.routedUsd,
+      unpriced: g.unpriced,
+    });
+    row.misses += g.misses;
   }
   const teams = new Map<string, SavingsReport['teams'][number]>();
   const total = { realised: emptyBucket(), potential: emptyBucket(), misses: 0 };

@@ -2,13 +2,16 @@ import Database from 'better-sqlite3';
 import { GoodhartError } from '../errors.js';
 import type { Endpoint } from '../usage/event.js';
 import type { TaskClass } from './classifier.js';
-import type { DecisionFilter, RouteDecision, RouteDecisionStore } from './decisions.js';
+import type { DecisionFilter, GuardHistoryRow, RouteDecision, RouteDecisionStore } from './decisions.js';
+import type { GuardTrip } from './guard.js';
+import type { SavingsGroup } from './savings.js';
 
 /**
  * Routing decisions in the same SQLite file as the events, on a connection of their own (WAL lets both write in
  * turn). The table is created here rather than in the store's migrations: it belongs to routing, which the
- * Postgres store does not serve yet, and it never joins the events table. `IF NOT EXISTS` is its migration 1;
- * a later change adds a numbered step here.
+ * Postgres store keeps in its own tables too (postgres-decisions.ts), and it never joins the events table.
+ * `IF NOT EXISTS` makes each step idempotent: step 1 the decisions, step 2 the quality guard's trips (a new table,
+ * so a file from before it simply gains it).
  */
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS route_decisions (
@@ -31,6 +34,17 @@ const SCHEMA = `
     miss_at             INTEGER
   );
   CREATE INDEX IF NOT EXISTS idx_route_decisions_at ON route_decisions (at, id);
+
+  -- team_key: the team id, '' for keys without a team (a primary key column cannot be NULL in Postgres; kept alike).
+  CREATE TABLE IF NOT EXISTS route_guard_trips (
+    team_key    TEXT NOT NULL,
+    task_class  TEXT NOT NULL,
+    misses      INTEGER NOT NULL,
+    routed      INTEGER NOT NULL,
+    tripped_at  INTEGER NOT NULL,
+    until       INTEGER NOT NULL,
+    PRIMARY KEY (team_key, task_class)
+  );
 `;
 
 interface Row {
@@ -85,22 +99,95 @@ export class SqliteDecisionStore implements RouteDecisionStore {
   }
 
   async listDecisions(f: DecisionFilter): Promise<RouteDecision[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (clause: string, value: unknown) => {
-      where.push(clause);
-      params.push(value);
-    };
-    if (f.since !== undefined) add('at >= ?', f.since);
-    if (f.until !== undefined) add('at < ?', f.until);
-    if (f.teamId !== undefined) add('team_id = ?', f.teamId);
-    const sql = `SELECT * FROM route_decisions ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at, id`;
-    return (this.db.prepare(sql).all(...params) as Row[]).map(fromRow);
+    const { clause, params } = whereOf(f);
+    return (this.db.prepare(`SELECT * FROM route_decisions ${clause} ORDER BY at, id`).all(...params) as Row[]).map(fromRow);
+  }
+
+  async savingsGroups(f: DecisionFilter): Promise<SavingsGroup[]> {
+    const { clause, params } = whereOf(f);
+    const priced = 'requested_cost_usd IS NOT NULL AND routed_cost_usd IS NOT NULL';
+    const rows = this.db
+      .prepare(
+        `SELECT team_id, model_requested, model_routed, applied, COUNT(*) AS requests,
+           SUM(CASE WHEN ${priced} THEN 0 ELSE 1 END) AS unpriced,
+           TOTAL(CASE WHEN ${priced} THEN requested_cost_usd END) AS requested_usd,
+           TOTAL(CASE WHEN ${priced} THEN routed_cost_usd END) AS routed_usd,
+           COUNT(miss_at) AS misses
+         FROM route_decisions ${clause}
+         GROUP BY team_id, model_requested, model_routed, applied`,
+      )
+      .all(...params) as { team_id: string | null; model_requested: string; model_routed: string; applied: number; requests: number; unpriced: number; requested_usd: number; routed_usd: number; misses: number }[];
+    return rows.map((r) => ({
+      teamId: r.team_id,
+      modelRequested: r.model_requested,
+      modelRouted: r.model_routed,
+      applied: r.applied === 1,
+      requests: r.requests,
+      unpriced: r.unpriced,
+      requestedUsd: r.requested_usd,
+      routedUsd: r.routed_usd,
+      misses: r.misses,
+    }));
+  }
+
+  async guardHistory(since: number): Promise<GuardHistoryRow[]> {
+    const rows = this.db
+      .prepare('SELECT team_id, task_class, at, miss_at FROM route_decisions WHERE at >= ? AND applied = 1 ORDER BY at, id')
+      .all(since) as { team_id: string | null; task_class: string; at: number; miss_at: number | null }[];
+    return rows.map((r) => ({ teamId: r.team_id, taskClass: r.task_class as TaskClass, at: r.at, missAt: r.miss_at }));
+  }
+
+  async saveTrip(t: GuardTrip): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO route_guard_trips VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (team_key, task_class) DO UPDATE SET misses = excluded.misses, routed = excluded.routed,
+           tripped_at = excluded.tripped_at, until = excluded.until WHERE excluded.until > route_guard_trips.until`,
+      )
+      .run(t.teamId ?? '', t.taskClass, t.misses, t.routed, t.trippedAt, t.until);
+  }
+
+  async activeTrips(now: number): Promise<GuardTrip[]> {
+    const rows = this.db.prepare('SELECT * FROM route_guard_trips WHERE until > ? ORDER BY team_key, task_class').all(now) as TripRow[];
+    return rows.map(tripFromRow);
   }
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+export interface TripRow {
+  team_key: string;
+  task_class: string;
+  misses: number;
+  routed: number;
+  tripped_at: number;
+  until: number;
+}
+
+export function tripFromRow(r: TripRow): GuardTrip {
+  return {
+    teamId: r.team_key === '' ? null : r.team_key,
+    taskClass: r.task_class as TaskClass,
+    misses: r.misses,
+    routed: r.routed,
+    trippedAt: r.tripped_at,
+    until: r.until,
+  };
+}
+
+function whereOf(f: DecisionFilter): { clause: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (clause: string, value: unknown) => {
+    where.push(clause);
+    params.push(value);
+  };
+  if (f.since !== undefined) add('at >= ?', f.since);
+  if (f.until !== undefined) add('at < ?', f.until);
+  if (f.teamId !== undefined) add('team_id = ?', f.teamId);
+  return { clause: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
 }
 
 function toRow(d: RouteDecision): Row {

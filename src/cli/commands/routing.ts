@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { GoodhartError } from '../../errors.js';
 import { checkTimeZone, parseRange } from '../../report/dates.js';
 import { formatCount } from '../../report/format.js';
-import { summariseSavings, type SavingsBucket, type SavingsReport } from '../../route/savings.js';
+import { savingsFromGroups, type SavingsBucket, type SavingsReport } from '../../route/savings.js';
+import type { RouteDecisionStore } from '../../route/decisions.js';
 import { SqliteDecisionStore } from '../../route/sqlite-decisions.js';
 import { defaultDbPath } from '../../store/open.js';
 
@@ -51,16 +52,18 @@ export async function runRoutingSavings(opts: SavingsOptions): Promise<string> {
   const timeZone = checkTimeZone(opts.tz ?? 'UTC');
   const range = parseRange({ since: opts.since, until: opts.until, timeZone });
   const db = opts.db ?? defaultDbPath();
+  let store: RouteDecisionStore;
   if (/^postgres(ql)?:\/\//i.test(db)) {
-    throw new GoodhartError('invalid_request', 400, 'Routing decisions are kept in the SQLite store only for now; pass --db with the SQLite file the gateway used.');
+    // The routing tables only (route_migrations), not the whole event store: `?search_path=` in the URL applies.
+    store = await (await import('../../route/postgres-decisions.js')).PostgresDecisionStore.open(db);
+  } else {
+    if (db !== ':memory:' && !existsSync(resolve(db))) {
+      throw new GoodhartError('config_invalid', 500, `No Goodhart database at ${resolve(db)}. Run \`goodhart serve\` first, or point --db / GOODHART_DB at the right file.`);
+    }
+    store = new SqliteDecisionStore(db);
   }
-  if (db !== ':memory:' && !existsSync(resolve(db))) {
-    throw new GoodhartError('config_invalid', 500, `No Goodhart database at ${resolve(db)}. Run \`goodhart serve\` first, or point --db / GOODHART_DB at the right file.`);
-  }
-  const store = new SqliteDecisionStore(db);
   try {
-    const decisions = await store.listDecisions({ ...range, ...(opts.team !== undefined ? { teamId: opts.team } : {}) });
-    const report = summariseSavings(decisions);
+    const report = savingsFromGroups(await store.savingsGroups({ ...range, ...(opts.team !== undefined ? { teamId: opts.team } : {}) }));
     if (opts.json === true) {
       const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
       return JSON.stringify({ report: 'routing-savings', since: iso(range.since), until: iso(range.until), ...report }, null, 2);
@@ -80,7 +83,7 @@ export function registerRouting(program: Command): Command {
     .option('--until <date>', 'up to and including this day (YYYY-MM-DD), or before this ISO 8601 time')
     .option('--team <team>', 'only this team')
     .option('--tz <zone>', 'IANA time zone for dates', 'UTC')
-    .option('--db <path>', 'SQLite database (default: $GOODHART_DB or ./.goodhart/goodhart.db)')
+    .option('--db <path>', 'SQLite database or postgres:// URL (default: $GOODHART_DB or ./.goodhart/goodhart.db)')
     .option('--json', 'print JSON instead of a table')
     .action(async (options: SavingsOptions) => {
       process.stdout.write(`${await runRoutingSavings(options)}\n`);

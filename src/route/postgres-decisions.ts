@@ -1,0 +1,244 @@
+import postgres from 'postgres';
+import { GoodhartError } from '../errors.js';
+import { redactUrl } from '../store/postgres/postgres-store.js';
+import type { Endpoint } from '../usage/event.js';
+import type { TaskClass } from './classifier.js';
+import type { DecisionFilter, GuardHistoryRow, RouteDecision, RouteDecisionStore } from './decisions.js';
+import type { GuardTrip } from './guard.js';
+import type { SavingsGroup } from './savings.js';
+import { tripFromRow, type TripRow } from './sqlite-decisions.js';
+
+/**
+ * Routing decisions and the quality guard's trips on Postgres, with the behaviour of the SQLite tables
+ * (sqlite-decisions.ts), for gateways on the Postgres store: every replica writes its decisions here, reads the
+ * trips the others wrote, and a restart finds both. Versioned on their own (`route_migrations`, under an advisory
+ * lock), like the governance tables, so the core store's migrations never collide with them.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE route_decisions (
+    id                  TEXT COLLATE "C" PRIMARY KEY,
+    at                  BIGINT NOT NULL,
+    mode                TEXT NOT NULL,
+    applied             BOOLEAN NOT NULL,
+    key_id              TEXT COLLATE "C" NOT NULL,
+    user_id             TEXT COLLATE "C" NOT NULL,
+    team_id             TEXT COLLATE "C",
+    project_id          TEXT COLLATE "C",
+    provider            TEXT NOT NULL,
+    endpoint            TEXT NOT NULL,
+    task_class          TEXT NOT NULL,
+    score               DOUBLE PRECISION NOT NULL,
+    model_requested     TEXT COLLATE "C" NOT NULL,
+    model_routed        TEXT COLLATE "C" NOT NULL,
+    requested_cost_usd  DOUBLE PRECISION,
+    routed_cost_usd     DOUBLE PRECISION,
+    miss_at             BIGINT
+  );
+  CREATE INDEX route_decisions_at ON route_decisions (at, id);
+  CREATE TABLE route_guard_trips (
+    team_key    TEXT COLLATE "C" NOT NULL,
+    task_class  TEXT NOT NULL,
+    misses      INTEGER NOT NULL,
+    routed      INTEGER NOT NULL,
+    tripped_at  BIGINT NOT NULL,
+    until       BIGINT NOT NULL,
+    PRIMARY KEY (team_key, task_class)
+  );
+  `,
+];
+
+const TYPES = { int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } };
+type Sql = postgres.Sql<{ int8: number }>;
+
+/** Column order of the batch arrays in insertDecisions, with each array's SQL type. */
+const COLUMNS = [
+  ['id', 'text'],
+  ['at', 'int8'],
+  ['mode', 'text'],
+  ['applied', 'int2'], // 1/0: postgres.js sends a JS boolean[] parameter as a scalar
+  ['key_id', 'text'],
+  ['user_id', 'text'],
+  ['team_id', 'text'],
+  ['project_id', 'text'],
+  ['provider', 'text'],
+  ['endpoint', 'text'],
+  ['task_class', 'text'],
+  ['score', 'float8'],
+  ['model_requested', 'text'],
+  ['model_routed', 'text'],
+  ['requested_cost_usd', 'float8'],
+  ['routed_cost_usd', 'float8'],
+  ['miss_at', 'int8'],
+] as const;
+
+const INSERT_SQL = `INSERT INTO route_decisions (${COLUMNS.map(([c]) => c).join(', ')})
+  SELECT ${COLUMNS.map(([c]) => (c === 'applied' ? 'b.applied <> 0' : `b.${c}`)).join(', ')}
+  FROM unnest(${COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')}) AS b(${COLUMNS.map(([c]) => c).join(', ')})
+  ON CONFLICT (id) DO NOTHING`;
+
+interface Row {
+  id: string;
+  at: number;
+  mode: string;
+  applied: boolean;
+  key_id: string;
+  user_id: string;
+  team_id: string | null;
+  project_id: string | null;
+  provider: string;
+  endpoint: string;
+  task_class: string;
+  score: number;
+  model_requested: string;
+  model_routed: string;
+  requested_cost_usd: number | null;
+  routed_cost_usd: number | null;
+  miss_at: number | null;
+}
+
+export class PostgresDecisionStore implements RouteDecisionStore {
+  private constructor(private readonly sql: Sql) {}
+
+  /** Connects (a small pool of its own) and applies pending migrations. */
+  static async open(url: string, opts: { searchPath?: string | undefined } = {}): Promise<PostgresDecisionStore> {
+    const sql = postgres(url, {
+      max: 2,
+      connect_timeout: 10,
+      types: TYPES,
+      onnotice: () => {},
+      ...(opts.searchPath === undefined ? {} : { connection: { search_path: opts.searchPath } }),
+    });
+    try {
+      await sql.begin(async (tx) => {
+        await tx`SELECT pg_advisory_xact_lock(hashtext('goodhart:route-migrate:' || current_schema()))`;
+        await tx`CREATE TABLE IF NOT EXISTS route_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`;
+        const [row] = await tx`SELECT COALESCE(max(version), 0)::int4 AS version FROM route_migrations`;
+        const current = Number(row?.['version'] ?? 0);
+        if (current > MIGRATIONS.length) {
+          throw new GoodhartError('config_invalid', 500, `The routing tables at ${redactUrl(url)} are version ${current}, newer than this goodhart supports (${MIGRATIONS.length}). Upgrade goodhart.`);
+        }
+        for (let i = current; i < MIGRATIONS.length; i++) {
+          await tx.unsafe(MIGRATIONS[i]!);
+          await tx`INSERT INTO route_migrations (version) VALUES (${i + 1})`;
+        }
+      });
+    } catch (cause) {
+      await sql.end({ timeout: 1 }).catch(() => {});
+      if (cause instanceof GoodhartError) throw cause;
+      throw new GoodhartError('config_invalid', 500, `Cannot set up the routing tables at ${redactUrl(url)}: ${String(cause)}. Check that the user may create tables.`, { cause });
+    }
+    return new PostgresDecisionStore(sql);
+  }
+
+  async insertDecisions(decisions: readonly RouteDecision[]): Promise<void> {
+    if (decisions.length === 0) return;
+    const rows = decisions.map(toRow);
+    const arrays = COLUMNS.map(([c]) => rows.map((r) => (c === 'applied' ? (r.applied ? 1 : 0) : r[c])));
+    await this.sql.unsafe(INSERT_SQL, arrays as never[], { prepare: true });
+  }
+
+  async markMiss(id: string, at: number): Promise<void> {
+    await this.sql`UPDATE route_decisions SET miss_at = ${at} WHERE id = ${id}`;
+  }
+
+  async listDecisions(f: DecisionFilter): Promise<RouteDecision[]> {
+    const rows = await this.sql<Row[]>`SELECT * FROM route_decisions WHERE ${this.where(f)} ORDER BY at, id`;
+    return rows.map(fromRow);
+  }
+
+  async savingsGroups(f: DecisionFilter): Promise<SavingsGroup[]> {
+    const rows = await this.sql<{ team_id: string | null; model_requested: string; model_routed: string; applied: boolean; requests: number; unpriced: number; requested_usd: number; routed_usd: number; misses: number }[]>`
+      SELECT team_id, model_requested, model_routed, applied, count(*)::int8 AS requests,
+        count(*) FILTER (WHERE requested_cost_usd IS NULL OR routed_cost_usd IS NULL)::int8 AS unpriced,
+        COALESCE(sum(requested_cost_usd) FILTER (WHERE requested_cost_usd IS NOT NULL AND routed_cost_usd IS NOT NULL), 0)::float8 AS requested_usd,
+        COALESCE(sum(routed_cost_usd) FILTER (WHERE requested_cost_usd IS NOT NULL AND routed_cost_usd IS NOT NULL), 0)::float8 AS routed_usd,
+        count(miss_at)::int8 AS misses
+      FROM route_decisions WHERE ${this.where(f)}
+      GROUP BY team_id, model_requested, model_routed, applied`;
+    return rows.map((r) => ({
+      teamId: r.team_id,
+      modelRequested: r.model_requested,
+      modelRouted: r.model_routed,
+      applied: r.applied,
+      requests: r.requests,
+      unpriced: r.unpriced,
+      requestedUsd: r.requested_usd,
+      routedUsd: r.routed_usd,
+      misses: r.misses,
+    }));
+  }
+
+  async guardHistory(since: number): Promise<GuardHistoryRow[]> {
+    const rows = await this.sql<{ team_id: string | null; task_class: string; at: number; miss_at: number | null }[]>`
+      SELECT team_id, task_class, at, miss_at FROM route_decisions WHERE at >= ${since} AND applied ORDER BY at, id`;
+    return rows.map((r) => ({ teamId: r.team_id, taskClass: r.task_class as TaskClass, at: r.at, missAt: r.miss_at }));
+  }
+
+  async saveTrip(t: GuardTrip): Promise<void> {
+    await this.sql`
+      INSERT INTO route_guard_trips VALUES (${t.teamId ?? ''}, ${t.taskClass}, ${t.misses}, ${t.routed}, ${t.trippedAt}, ${t.until})
+      ON CONFLICT (team_key, task_class) DO UPDATE SET misses = excluded.misses, routed = excluded.routed,
+        tripped_at = excluded.tripped_at, until = excluded.until WHERE excluded.until > route_guard_trips.until`;
+  }
+
+  async activeTrips(now: number): Promise<GuardTrip[]> {
+    const rows = await this.sql<TripRow[]>`SELECT * FROM route_guard_trips WHERE until > ${now} ORDER BY team_key, task_class`;
+    return rows.map(tripFromRow);
+  }
+
+  async close(): Promise<void> {
+    await this.sql.end({ timeout: 5 });
+  }
+
+  private where(f: DecisionFilter): postgres.PendingQuery<postgres.Row[]> {
+    const sql = this.sql;
+    return sql`${f.since === undefined ? sql`TRUE` : sql`at >= ${f.since}`}
+      AND ${f.until === undefined ? sql`TRUE` : sql`at < ${f.until}`}
+      AND ${f.teamId === undefined ? sql`TRUE` : sql`team_id = ${f.teamId}`}`;
+  }
+}
+
+function toRow(d: RouteDecision): Row {
+  return {
+    id: d.id,
+    at: d.at,
+    mode: d.mode,
+    applied: d.applied,
+    key_id: d.keyId,
+    user_id: d.userId,
+    team_id: d.teamId,
+    project_id: d.projectId,
+    provider: d.provider,
+    endpoint: d.endpoint,
+    task_class: d.taskClass,
+    score: d.score,
+    model_requested: d.modelRequested,
+    model_routed: d.modelRouted,
+    requested_cost_usd: d.requestedCostUsd,
+    routed_cost_usd: d.routedCostUsd,
+    miss_at: d.missAt,
+  };
+}
+
+function fromRow(r: Row): RouteDecision {
+  return {
+    id: r.id,
+    at: r.at,
+    mode: r.mode === 'on' ? 'on' : 'shadow',
+    applied: r.applied,
+    keyId: r.key_id,
+    userId: r.user_id,
+    teamId: r.team_id,
+    projectId: r.project_id,
+    provider: r.provider,
+    endpoint: r.endpoint as Endpoint,
+    taskClass: r.task_class as TaskClass,
+    score: r.score,
+    modelRequested: r.model_requested,
+    modelRouted: r.model_routed,
+    requestedCostUsd: r.requested_cost_usd,
+    routedCostUsd: r.routed_cost_usd,
+    missAt: r.miss_at,
+  };
+}
