@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { GoodhartError } from '../errors.js';
-import { redactUrl } from '../store/postgres/postgres-store.js';
+import { openSideTables, type SideSql } from '../store/postgres/side-tables.js';
 import type { Endpoint } from '../usage/event.js';
 import type { TaskClass } from './classifier.js';
 import type { DecisionFilter, GuardHistoryRow, RouteDecision, RouteDecisionStore } from './decisions.js';
@@ -48,8 +48,7 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-const TYPES = { int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } };
-type Sql = postgres.Sql<{ int8: number }>;
+type Sql = SideSql;
 
 /** Column order of the batch arrays in insertDecisions, with each array's SQL type. */
 const COLUMNS = [
@@ -102,32 +101,7 @@ export class PostgresDecisionStore implements RouteDecisionStore {
 
   /** Connects (a small pool of its own) and applies pending migrations. */
   static async open(url: string, opts: { searchPath?: string | undefined } = {}): Promise<PostgresDecisionStore> {
-    const sql = postgres(url, {
-      max: 2,
-      connect_timeout: 10,
-      types: TYPES,
-      onnotice: () => {},
-      ...(opts.searchPath === undefined ? {} : { connection: { search_path: opts.searchPath } }),
-    });
-    try {
-      await sql.begin(async (tx) => {
-        await tx`SELECT pg_advisory_xact_lock(hashtext('goodhart:route-migrate:' || current_schema()))`;
-        await tx`CREATE TABLE IF NOT EXISTS route_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`;
-        const [row] = await tx`SELECT COALESCE(max(version), 0)::int4 AS version FROM route_migrations`;
-        const current = Number(row?.['version'] ?? 0);
-        if (current > MIGRATIONS.length) {
-          throw new GoodhartError('config_invalid', 500, `The routing tables at ${redactUrl(url)} are version ${current}, newer than this goodhart supports (${MIGRATIONS.length}). Upgrade goodhart.`);
-        }
-        for (let i = current; i < MIGRATIONS.length; i++) {
-          await tx.unsafe(MIGRATIONS[i]!);
-          await tx`INSERT INTO route_migrations (version) VALUES (${i + 1})`;
-        }
-      });
-    } catch (cause) {
-      await sql.end({ timeout: 1 }).catch(() => {});
-      if (cause instanceof GoodhartError) throw cause;
-      throw new GoodhartError('config_invalid', 500, `Cannot set up the routing tables at ${redactUrl(url)}: ${String(cause)}. Check that the user may create tables.`, { cause });
-    }
+    const sql = await openSideTables(url, { name: 'route', migrations: MIGRATIONS, max: 2, searchPath: opts.searchPath });
     return new PostgresDecisionStore(sql);
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { forEachWord } from './words.js';
+import { createRng as rng } from '../../sim/random.js';
 
 const words = (s: string): string[] => {
   const out: string[] = [];
@@ -7,17 +8,6 @@ const words = (s: string): string[] => {
   return out;
 };
 const regexWords = (s: string): string[] => [...s.matchAll(/[\p{L}\p{N}_]+/gu)].map((m) => m[0]);
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('forEachWord', () => {
   it('splits like /[\\p{L}\\p{N}_]+/gu on code, prose and non-Latin scripts', () => {

@@ -1,4 +1,3 @@
-import postgres from 'postgres';
 import { GoodhartError } from '../../errors.js';
 import type { Grant } from '../../policy/access.js';
 import type { Window } from '../../policy/period.js';
@@ -14,7 +13,7 @@ import type {
   OverlayRecord,
 } from '../../policy/store.js';
 import { foldSpendRows, type SpendRow } from '../spend-rows.js';
-import { redactUrl } from './postgres-store.js';
+import { openSideTables, type SideSql } from './side-tables.js';
 import { toAccess, toGrant, type AccessRow, type GrantRow } from '../governance-rows.js';
 
 /**
@@ -86,8 +85,7 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-const TYPES = { int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } };
-type Sql = postgres.Sql<{ int8: number }>;
+type Sql = SideSql;
 
 const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
 const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
@@ -109,32 +107,7 @@ export class PostgresGovernanceStore implements GovernanceStore {
 
   /** Connects (a small pool of its own: governance writes are rare) and applies pending migrations. */
   static async open(url: string, opts: { searchPath?: string | undefined } = {}): Promise<PostgresGovernanceStore> {
-    const sql = postgres(url, {
-      max: 3,
-      connect_timeout: 10,
-      types: TYPES,
-      onnotice: () => {},
-      ...(opts.searchPath === undefined ? {} : { connection: { search_path: opts.searchPath } }),
-    });
-    try {
-      await sql.begin(async (tx) => {
-        await tx`SELECT pg_advisory_xact_lock(hashtext('goodhart:governance-migrate:' || current_schema()))`;
-        await tx`CREATE TABLE IF NOT EXISTS governance_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`;
-        const [row] = await tx`SELECT COALESCE(max(version), 0)::int4 AS version FROM governance_migrations`;
-        const current = Number(row?.['version'] ?? 0);
-        if (current > MIGRATIONS.length) {
-          throw new GoodhartError('config_invalid', 500, `The governance tables at ${redactUrl(url)} are version ${current}, newer than this goodhart supports (${MIGRATIONS.length}). Upgrade goodhart.`);
-        }
-        for (let i = current; i < MIGRATIONS.length; i++) {
-          await tx.unsafe(MIGRATIONS[i]!);
-          await tx`INSERT INTO governance_migrations (version) VALUES (${i + 1})`;
-        }
-      });
-    } catch (cause) {
-      await sql.end({ timeout: 1 }).catch(() => {});
-      if (cause instanceof GoodhartError) throw cause;
-      throw new GoodhartError('config_invalid', 500, `Cannot set up the governance tables at ${redactUrl(url)}: ${String(cause)}. Check that the user may create tables and functions.`, { cause });
-    }
+    const sql = await openSideTables(url, { name: 'governance', migrations: MIGRATIONS, max: 3, searchPath: opts.searchPath, needs: 'create tables and functions' });
     return new PostgresGovernanceStore(sql);
   }
 

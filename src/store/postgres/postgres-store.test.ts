@@ -14,6 +14,7 @@ import { supportsImports, type EventFilter, type GroupBy, type ImportFileState, 
 import { aggregateSql } from './aggregate-sql.js';
 import { MIGRATIONS } from './migrations.js';
 import { PostgresStore, redactUrl, type PostgresStoreOptions } from './postgres-store.js';
+import { createRng as rng } from '../../sim/random.js';
 
 const PG_URL = process.env['GOODHART_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RUN = `gh_test_${randomBytes(4).toString('hex')}`;
@@ -188,16 +189,6 @@ describe('PostgresStore', () => {
 });
 
 describe('hourly rollup', () => {
-  /** Deterministic pseudo-random numbers (mulberry32), so a failure reproduces. */
-  function rng(seed: number): () => number {
-    let s = seed;
-    return () => {
-      s = (s + 0x6d2b79f5) | 0;
-      let t = Math.imul(s ^ (s >>> 15), 1 | s);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   /**
    * Events over ten weeks spanning month ends and the spring DST changes of Europe, America and Lord Howe

@@ -6,19 +6,9 @@ import type { EventFilter, GroupBy, UsageAggregate } from '../types.js';
 import { planRollup } from './rollup-plan.js';
 import { ROLLUP_TABLES } from './rollups.js';
 import { SqliteStore } from './sqlite-store.js';
+import { createRng as rng } from '../../sim/random.js';
 
 const at = (iso: string): number => Date.parse(iso);
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Ten weeks across month ends and spring DST changes, with null dimensions, unpriced and estimated events. */
 function randomEvents(count: number): UsageEvent[] {
