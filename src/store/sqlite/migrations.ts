@@ -167,4 +167,14 @@ export const MIGRATIONS: readonly string[] = [
   // 5: hourly rollups at three levels (model; team and source; user, team, project and source), filled from the
   // events already stored and kept up to date by triggers on events. See rollups.ts (frozen with this migration).
   rollupMigrationSql(),
+  // 6: live waste detection (src/detect/live): which process runs it (a lease) and how far it has read the events.
+  `
+  CREATE TABLE detect_live (
+    name         TEXT PRIMARY KEY,
+    holder       TEXT NOT NULL,
+    lease_until  INTEGER NOT NULL,
+    cursor       TEXT,
+    updated_at   INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
