@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { GoodhartError } from '../../errors.js';
 import { createFingerprintObserver } from '../../detect/fingerprint/observer.js';
 import { findingsStoreOf } from '../../detect/store.js';
+import { startLiveDetection, type LiveRunner } from '../../detect/live/runner.js';
 import { createGateway, type Gateway } from '../../gateway/server.js';
 import { openStore } from '../../store/open.js';
 import type { Store } from '../../store/types.js';
@@ -29,6 +30,8 @@ export interface Running {
   url: string;
   gateway: Gateway;
   store: Store;
+  /** Waste detection as events arrive (a worker thread); null when `detect.live.enabled` is false. */
+  live: LiveRunner | null;
   /** Stops accepting, finishes in-flight requests, writes every pending event, closes the store. */
   stop(): Promise<void>;
 }
@@ -65,13 +68,17 @@ export async function startGateway(config: GoodhartConfig, db: string, port?: nu
     throw err;
   }
   const url = await gateway.listen(port ?? config.server.port, host ?? config.server.host);
+  // Off the request path: its own thread and store connection, reading what the gateway (and OTLP, imports) stored.
+  const live = await startLiveDetection({ config, db, store, budgets: () => gateway.governance?.policy.current().budgets ?? config.budgets });
   return {
     url,
     gateway,
     store,
+    live,
     async stop() {
       await gateway.close();
       await fingerprints?.close();
+      await live?.close();
       await store.close();
     },
   };
