@@ -104,6 +104,7 @@ export class LiveDetector {
   };
   readonly holder: string;
   private state: LiveState | null = null;
+  private aborted = false;
   private readonly now: () => number;
   private readonly log: (m: string) => void;
   private readonly cfg: DetectConfig['live'];
@@ -123,6 +124,7 @@ export class LiveDetector {
   /** One round: take or keep the lease, read, detect, store, alert. Errors are logged; the next tick retries. */
   async tick(): Promise<void> {
     const started = performance.now();
+    if (this.aborted) return;
     try {
       if (this.state === null) {
         this.state = await this.lead();
@@ -149,11 +151,17 @@ export class LiveDetector {
     }
   }
 
+  /** Makes a running warm-up stop at its next day (shutdown should not wait for weeks of history). */
+  abort(): void {
+    this.aborted = true;
+  }
+
   /** Gives the lease up so another replica takes over at once (at shutdown). */
   async close(): Promise<void> {
-    if (this.state === null) return;
+    this.aborted = true;
     this.state = null;
     this.stats.leader = false;
+    // Also after a warm-up cut short: the lease was taken before it began. A no-op when another process has it.
     await this.deps.source.releaseLease(LEASE, this.holder).catch(() => {});
   }
 
@@ -186,6 +194,7 @@ export class LiveDetector {
       outcomesSeen: new Map(), lateDays: new Set(), lastLateAt: 0, lastRedetect: now, lastForecast: 0,
     };
     for (let t = from; t <= now; t += DAY) {
+      if (this.aborted) return null;
       const range = { since: t, until: t + DAY };
       const [events, fps, outcomes] = await Promise.all([
         source.listEventsUpTo(range, mark),

@@ -46,6 +46,7 @@ port.on('message', (m: ToLive) => {
   else if (m.type === 'stop') {
     stopping = true;
     clearTimeout(timer);
+    live.detector.abort();
     void running
       .then(() => live.close())
       .then(() => store.close())
