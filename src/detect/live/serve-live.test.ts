@@ -1,15 +1,18 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGateway, type Running } from '../../cli/commands/serve.js';
 import { configSchema } from '../../config/schema.js';
 import { newKey } from '../../keys/keys.js';
 import { startSimProvider, type SimProvider } from '../../sim/index.js';
-import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { openStore } from '../../store/open.js';
+import { liveSourceOf } from '../store.js';
 import { MIN, prompt, step } from '../testing.js';
 import type { DetectInput } from '../types.js';
 import { openLive } from './setup.js';
@@ -18,7 +21,7 @@ import { openLive } from './setup.js';
  * `goodhart serve` detects as traffic arrives: a worker thread with its own connection warms up from the stored
  * history, then reads what the gateway stores, and an agent looping through the gateway (official Anthropic SDK,
  * simulated provider) becomes a finding and a webhook call within seconds. A second process on the same database
- * stands by until serve stops and gives the lease up.
+ * stands by until serve stops and gives the lease up. On a SQLite file and on Postgres.
  */
 
 let receiver: Server;
@@ -26,9 +29,11 @@ let receiverUrl = '';
 const received: { path: string; body: any }[] = [];
 let sim: SimProvider;
 let dir = '';
-let db = '';
-let running: Running;
+let running: Running | undefined;
 const key = newKey({ userId: 'alice', teamId: 'core' });
+const PG_URL = process.env['GOODHART_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SCHEMA = `gh_serve_live_${randomBytes(4).toString('hex')}`;
+let admin: postgres.Sql;
 
 const TRIES = [
   'fix the failing ledger sync test in src/billing/ledger.ts so the retry does not loop forever on an empty batch',
@@ -72,23 +77,42 @@ beforeAll(async () => {
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   sim = await startSimProvider();
   dir = mkdtempSync(join(tmpdir(), 'goodhart-serve-live-'));
-  db = join(dir, 'goodhart.db');
-  const seed = new SqliteStore(db);
-  await seed.createKey(key.record);
-  const past = history(Date.now() - 2 * 60 * MIN);
-  await seed.insertEvents(past.map((x) => x.event));
-  await seed.findings.insertFingerprints(past.flatMap((x) => (x.fp ? [x.fp] : [])));
-  await seed.close();
+  admin = postgres(PG_URL, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  await admin`CREATE SCHEMA ${admin(SCHEMA)}`.catch((cause: unknown) => {
+    throw new Error(`PostgreSQL is not reachable at ${PG_URL} (${String(cause)}): start it as .ci/run does, or set GOODHART_TEST_PG_URL.`);
+  });
+});
+beforeEach(() => {
+  received.length = 0;
 });
 afterAll(async () => {
   await running?.stop().catch(() => {});
   await sim.close();
   await new Promise((resolve) => receiver.close(resolve));
   rmSync(dir, { recursive: true, force: true });
+  await admin`DROP SCHEMA IF EXISTS ${admin(SCHEMA)} CASCADE`;
+  await admin.end({ timeout: 5 });
 });
 
-describe('serve with live detection', () => {
+/** The key, and bob's loop of two hours ago, in a new database. */
+async function seed(db: string): Promise<void> {
+  const store = await openStore(db);
+  await store.createKey(key.record);
+  const past = history(Date.now() - 2 * 60 * MIN);
+  await store.insertEvents(past.map((x) => x.event));
+  await liveSourceOf(store)!.insertFingerprints(past.flatMap((x) => (x.fp ? [x.fp] : [])));
+  await store.close();
+}
+
+const DBS: [string, () => string][] = [
+  ['a SQLite file', () => join(dir, 'goodhart.db')],
+  ['Postgres', () => `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}search_path=${SCHEMA}`],
+];
+
+describe.each(DBS)('serve with live detection on %s', (_name, location) => {
   it('warms up from history, then finds an agent loop made through the gateway within seconds', async () => {
+    const db = location();
+    await seed(db);
     const config = configSchema.parse({
       providers: { anthropic: { type: 'anthropic', baseUrl: sim.url, apiKey: 'sk-ant-sim' } },
       alerts: { sinks: [{ type: 'webhook', url: `${receiverUrl}/hook` }, { type: 'slack', url: `${receiverUrl}/slack` }], initialBackoffMs: 10 },
@@ -132,11 +156,12 @@ describe('serve with live detection', () => {
     expect(received.filter((r) => r.path === '/hook').map((r) => r.body.finding.rule).sort()).toEqual(['agent-circle', 'rephrase-loop']);
 
     // A second process on the same database stands by while serve holds the lease, and takes over once it stops.
-    const other = new SqliteStore(db);
+    const other = await openStore(db);
     const standby = (await openLive({ config, store: other, budgets: () => [], log: () => {}, holder: 'standby' }))!;
     await standby.detector.tick();
     expect(standby.detector.stats.leader).toBe(false);
     await running.stop();
+    running = undefined;
     await standby.detector.tick();
     expect(standby.detector.stats).toMatchObject({ leader: true, warmupEvents: 17 });
     await standby.close();
