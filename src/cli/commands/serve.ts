@@ -134,6 +134,7 @@ export function registerServe(program: Command): void {
           : '  WARNING: no provider configured. Set OPENAI_API_KEY / ANTHROPIC_API_KEY or write a config (`goodhart init`).',
       );
       log(`  OpenAI SDKs: OPENAI_BASE_URL=${running.url}/v1   Anthropic SDKs, Claude Code: ANTHROPIC_BASE_URL=${running.url}`);
+      if (running.live) log(`  waste detection: live, every ${config.detect.live.intervalSeconds} s (one replica at a time)`);
       stopOnSignals(running, log);
     });
 }

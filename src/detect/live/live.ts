@@ -77,6 +77,7 @@ const PAGE = 5_000;
 const MAX_PER_TICK = 200_000;
 /** Outcomes (commits, merged PRs) that arrive up to a day late still count for their day. */
 const OUTCOME_SLACK = DAY;
+const OUTCOME_SWEEP_MS = 10 * MINUTE;
 const LEASE = 'live';
 
 interface LiveState {
@@ -91,6 +92,9 @@ interface LiveState {
   /** Findings that start before this come from a window the warm-up cut: never stored or sent. */
   floor: number;
   outcomesSeen: Map<string, number>;
+  /** Outcomes with `at` before this have been read; the last sweep of the whole slack window. */
+  outcomesUpTo: number;
+  lastOutcomeSweep: number;
   lateDays: Set<number>;
   lastLateAt: number;
   lastRedetect: number;
@@ -191,7 +195,7 @@ export class LiveDetector {
       engine, cursor: mark, buffer: new ReorderBuffer(), released: watermark, tick: 0, unsaved: [],
       // A window open at `from` was cut by it: its finding would carry the wrong start (and id).
       floor: from + DAY,
-      outcomesSeen: new Map(), lateDays: new Set(), lastLateAt: 0, lastRedetect: now, lastForecast: 0,
+      outcomesSeen: new Map(), outcomesUpTo: watermark, lastOutcomeSweep: now, lateDays: new Set(), lastLateAt: 0, lastRedetect: now, lastForecast: 0,
     };
     for (let t = from; t <= now; t += DAY) {
       if (this.aborted) return null;
@@ -250,7 +254,12 @@ export class LiveDetector {
     const { store, source } = this.deps;
     const watermark = Math.max(s.released, this.now() - this.cfg.reorderSeconds * 1000);
     if (supportsImports(store)) {
-      const outcomes = await store.listOutcomes({ since: Math.max(0, s.released - OUTCOME_SLACK), until: watermark });
+      // What arrived since the last tick; every 10 minutes the whole last day again, for outcomes recorded late.
+      const full = this.now() - s.lastOutcomeSweep >= OUTCOME_SWEEP_MS;
+      if (full) s.lastOutcomeSweep = this.now();
+      const since = full ? s.released - OUTCOME_SLACK : s.outcomesUpTo;
+      const outcomes = await store.listOutcomes({ since: Math.max(0, since), until: watermark });
+      s.outcomesUpTo = watermark;
       for (const o of outcomes) {
         if (s.outcomesSeen.has(o.id)) continue;
         s.outcomesSeen.set(o.id, o.at);

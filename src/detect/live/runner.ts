@@ -56,8 +56,14 @@ export async function startLiveDetection(o: LiveRunnerOptions): Promise<LiveRunn
   }
   const budgets = o.budgets ?? (() => o.config.budgets);
   const path = o.store.kind === 'sqlite' ? (o.store as { path?: unknown }).path : undefined;
-  if (o.store.kind === 'sqlite' && (path === ':memory:' || typeof path !== 'string')) return inline(o, budgets, log);
-  return worker(o, budgets, log);
+  try {
+    if (o.store.kind === 'sqlite' && (path === ':memory:' || typeof path !== 'string')) return await inline(o, budgets, log);
+    return await worker(o, budgets, log);
+  } catch (err) {
+    // The gateway serves without it: detection is never a reason for traffic to stop.
+    log(`goodhart: live waste detection did not start: ${err instanceof Error ? err.message : String(err)}. \`goodhart detect\` still works on demand.`);
+    return null;
+  }
 }
 
 async function inline(o: LiveRunnerOptions, budgets: () => readonly BudgetConfig[], log: (m: string) => void): Promise<LiveRunner | null> {
