@@ -14,7 +14,7 @@ import type { Fingerprint } from '../fingerprint/types.js';
 import { detectHistory, lookbackDays } from '../history.js';
 import type { FindingsStore, LiveSource } from '../store.js';
 import type { Finding } from '../types.js';
-import { DAY, HOUR, MINUTE } from '../util.js';
+import { DAY, DayClock, HOUR, MINUTE } from '../util.js';
 import { ReorderBuffer } from './reorder.js';
 
 /**
@@ -92,9 +92,10 @@ interface LiveState {
   /** Findings that start before this come from a window the warm-up cut: never stored or sent. */
   floor: number;
   outcomesSeen: Map<string, number>;
-  /** Outcomes with `at` before this have been read; the last sweep of the whole slack window. */
-  outcomesUpTo: number;
+  /** When outcomes were last read. */
   lastOutcomeSweep: number;
+  /** Calendar days in the detectors' zone (cached: the zone arithmetic is not free). */
+  days: DayClock;
   lateDays: Set<number>;
   lastLateAt: number;
   lastRedetect: number;
@@ -195,7 +196,7 @@ export class LiveDetector {
       engine, cursor: mark, buffer: new ReorderBuffer(), released: watermark, tick: 0, unsaved: [],
       // A window open at `from` was cut by it: its finding would carry the wrong start (and id).
       floor: from + DAY,
-      outcomesSeen: new Map(), outcomesUpTo: watermark, lastOutcomeSweep: now, lateDays: new Set(), lastLateAt: 0, lastRedetect: now, lastForecast: 0,
+      outcomesSeen: new Map(), lastOutcomeSweep: now, days: new DayClock(detect.timeZone), lateDays: new Set(), lastLateAt: 0, lastRedetect: now, lastForecast: 0,
     };
     for (let t = from; t <= now; t += DAY) {
       if (this.aborted) return null;
@@ -238,7 +239,7 @@ export class LiveDetector {
           s.buffer.add(e, s.tick);
         } else {
           this.stats.tooLate++;
-          s.lateDays.add(periodWindow('day', e.startedAt, this.deps.detect.timeZone).start);
+          s.lateDays.add(s.days.day(e.startedAt).window.start);
           s.lastLateAt = this.now();
         }
       }
@@ -253,13 +254,12 @@ export class LiveDetector {
   private async advance(s: LiveState): Promise<void> {
     const { store, source } = this.deps;
     const watermark = Math.max(s.released, this.now() - this.cfg.reorderSeconds * 1000);
-    if (supportsImports(store)) {
-      // What arrived since the last tick; every 10 minutes the whole last day again, for outcomes recorded late.
-      const full = this.now() - s.lastOutcomeSweep >= OUTCOME_SWEEP_MS;
-      if (full) s.lastOutcomeSweep = this.now();
-      const since = full ? s.released - OUTCOME_SLACK : s.outcomesUpTo;
-      const outcomes = await store.listOutcomes({ since: Math.max(0, since), until: watermark });
-      s.outcomesUpTo = watermark;
+    // Outcomes every 10 minutes, the whole last day each time (outcomes are often recorded late: a nightly git
+    // import), and always before the clock crosses midnight: only the period-end rule uses them, by day.
+    const newDay = s.days.day(s.released).window.end <= watermark;
+    if (supportsImports(store) && (newDay || this.now() - s.lastOutcomeSweep >= OUTCOME_SWEEP_MS)) {
+      s.lastOutcomeSweep = this.now();
+      const outcomes = await store.listOutcomes({ since: Math.max(0, s.released - OUTCOME_SLACK), until: watermark });
       for (const o of outcomes) {
         if (s.outcomesSeen.has(o.id)) continue;
         s.outcomesSeen.set(o.id, o.at);

@@ -25,6 +25,17 @@ const cursorOf = (s: string): number => {
 export class SqliteFindingsTables implements FindingsStore, LiveSource {
   private readonly upsertMany: (rows: readonly Finding[]) => number;
   private readonly insertFps: (rows: readonly Fingerprint[]) => number;
+  /** Statements live detection runs every tick, prepared once (preparing costs more than running them). */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (st === undefined) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
 
   constructor(private readonly db: Database.Database) {
     const upsert = db.prepare(`INSERT OR REPLACE INTO findings (id, rule, subject_kind, subject_id, user_id, team_id, session_id,
@@ -91,46 +102,46 @@ export class SqliteFindingsTables implements FindingsStore, LiveSource {
   }
 
   async listFingerprints(filter: { since: number; until: number }): Promise<Fingerprint[]> {
-    const rows = this.db
-      .prepare('SELECT * FROM fingerprints WHERE at >= ? AND at < ? ORDER BY at, event_id')
+    const rows = this
+      .stmt('SELECT * FROM fingerprints WHERE at >= ? AND at < ? ORDER BY at, event_id')
       .all(filter.since, filter.until) as FingerprintRow[];
     return rows.map(fingerprintFromRow);
   }
 
   async fingerprintsOf(eventIds: readonly string[]): Promise<Fingerprint[]> {
     if (eventIds.length === 0) return [];
-    const rows = this.db
-      .prepare('SELECT * FROM fingerprints WHERE event_id IN (SELECT value FROM json_each(?))')
+    const rows = this
+      .stmt('SELECT * FROM fingerprints WHERE event_id IN (SELECT value FROM json_each(?))')
       .all(JSON.stringify(eventIds)) as FingerprintRow[];
     return rows.map(fingerprintFromRow);
   }
 
   async deleteFingerprintsBefore(before: number): Promise<number> {
-    return this.db.prepare('DELETE FROM fingerprints WHERE at < ?').run(before).changes;
+    return this.stmt('DELETE FROM fingerprints WHERE at < ?').run(before).changes;
   }
 
   async fingerprintSecret(): Promise<string> {
     // INSERT OR IGNORE then SELECT: two processes racing on a new database agree on whichever row won.
-    this.db.prepare("INSERT OR IGNORE INTO detect_secrets (name, value) VALUES ('fingerprint', ?)").run(randomBytes(32).toString('base64'));
-    const row = this.db.prepare("SELECT value FROM detect_secrets WHERE name = 'fingerprint'").get() as { value: string };
+    this.stmt("INSERT OR IGNORE INTO detect_secrets (name, value) VALUES ('fingerprint', ?)").run(randomBytes(32).toString('base64'));
+    const row = this.stmt("SELECT value FROM detect_secrets WHERE name = 'fingerprint'").get() as { value: string };
     return row.value;
   }
 
   async feedMark(): Promise<string> {
-    const row = this.db.prepare('SELECT COALESCE(max(rowid), 0) AS m FROM events').get() as { m: number };
+    const row = this.stmt('SELECT COALESCE(max(rowid), 0) AS m FROM events').get() as { m: number };
     return String(row.m);
   }
 
   async readFeed(after: string, upTo: string, limit: number): Promise<{ events: UsageEvent[]; next: string }> {
-    const rows = this.db
-      .prepare('SELECT rowid AS seq, * FROM events WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?')
+    const rows = this
+      .stmt('SELECT rowid AS seq, * FROM events WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?')
       .all(cursorOf(after), cursorOf(upTo), limit) as (EventRow & { seq: number })[];
     return { events: rows.map(eventFromRow), next: rows.length === 0 ? after : String(rows[rows.length - 1]!.seq) };
   }
 
   async listEventsUpTo(filter: { since: number; until: number }, upTo: string): Promise<UsageEvent[]> {
-    const rows = this.db
-      .prepare('SELECT * FROM events WHERE started_at >= ? AND started_at < ? AND rowid <= ? ORDER BY started_at, id')
+    const rows = this
+      .stmt('SELECT * FROM events WHERE started_at >= ? AND started_at < ? AND rowid <= ? ORDER BY started_at, id')
       .all(filter.since, filter.until, cursorOf(upTo)) as EventRow[];
     return rows.map(eventFromRow);
   }
@@ -138,8 +149,8 @@ export class SqliteFindingsTables implements FindingsStore, LiveSource {
   async acquireLease(name: string, holder: string, ttlMs: number): Promise<{ cursor: string | null } | null> {
     const now = Date.now();
     // One statement: insert, or take over when this holder has it or it expired; RETURNING says who has it now.
-    const row = this.db
-      .prepare(`INSERT INTO detect_live (name, holder, lease_until, cursor, updated_at) VALUES (@name, @holder, @until, NULL, @now)
+    const row = this
+      .stmt(`INSERT INTO detect_live (name, holder, lease_until, cursor, updated_at) VALUES (@name, @holder, @until, NULL, @now)
         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, lease_until = excluded.lease_until, updated_at = excluded.updated_at
         WHERE detect_live.holder = excluded.holder OR detect_live.lease_until < @now
         RETURNING cursor`)
@@ -150,13 +161,13 @@ export class SqliteFindingsTables implements FindingsStore, LiveSource {
   async saveCursor(name: string, holder: string, cursor: string, ttlMs: number): Promise<boolean> {
     const now = Date.now();
     return (
-      this.db
-        .prepare('UPDATE detect_live SET cursor = ?, lease_until = ?, updated_at = ? WHERE name = ? AND holder = ?')
+      this
+        .stmt('UPDATE detect_live SET cursor = ?, lease_until = ?, updated_at = ? WHERE name = ? AND holder = ?')
         .run(cursor, now + ttlMs, now, name, holder).changes === 1
     );
   }
 
   async releaseLease(name: string, holder: string): Promise<void> {
-    this.db.prepare('UPDATE detect_live SET lease_until = 0 WHERE name = ? AND holder = ?').run(name, holder);
+    this.stmt('UPDATE detect_live SET lease_until = 0 WHERE name = ? AND holder = ?').run(name, holder);
   }
 }
