@@ -8,7 +8,7 @@ import { findingFromRow, findingToRow, fingerprintFromRow, fingerprintToRow, typ
 import { eventFromRow, type StoredEventRow } from '../rows.js';
 
 /**
- * The Postgres side of waste detection (migration 4), with the behaviour of SQLite's (sqlite/findings-tables.ts):
+ * The Postgres side of waste detection (migration 5), with the behaviour of SQLite's (sqlite/findings-tables.ts):
  * findings, request fingerprints, the fingerprint secret, live detection's lease and feed. Exposed as
  * `store.findings` on PostgresStore, on the store's own connection pool.
  *
@@ -177,7 +177,7 @@ export class PostgresFindingsTables implements FindingsStore, LiveSource {
 
   async listEventsUpTo(filter: { since: number; until: number }, upTo: string): Promise<UsageEvent[]> {
     const b = parseCursor(upTo);
-    // Events stored before migration 4 have no transaction id: they are all older than any mark.
+    // Events stored before migration 5 have no transaction id: they are all older than any mark.
     const rows = await this.sql.unsafe<StoredEventRow[]>(
       `SELECT e.* FROM events e JOIN event_ids i ON i.id = e.id AND i.started_at = e.started_at
        WHERE e.started_at >= $1 AND e.started_at < $2 AND (i.xact IS NULL OR (i.xact, i.id) <= ($3::xid8, $4))
