@@ -7,12 +7,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { BatchWriter } from './batch-writer.js';
 import { processFile, type FileTask } from './process-file.js';
+import type { PriceBookEntry } from './price-memo.js';
 import { contextFromRecipe, type WorkerRecipe } from './worker-recipe.js';
 import { WriteLock } from './write-lock.js';
 
 export type WorkerMessage =
-  | { kind: 'file'; result: Omit<ReturnType<typeof processFile>, 'events' | 'fingerprints'> & { events: []; fingerprints: [] } }
-  | { kind: 'done'; inserted: number; replaced: number }
+  | { kind: 'file'; result: Omit<ReturnType<typeof processFile>, 'events' | 'fingerprints' | 'deferred'> & { events: []; fingerprints: []; deferred: [] } }
+  | { kind: 'done'; inserted: number; replaced: number; priceBook: PriceBookEntry[] }
   | { kind: 'error'; message: string };
 
 const recipe = workerData as WorkerRecipe;
@@ -28,13 +29,13 @@ parentPort?.on('message', (msg: FileTask | 'finish') => {
       if (msg === 'finish') {
         await writer.flush();
         await store.close();
-        post({ kind: 'done', inserted: writer.inserted, replaced: writer.replaced });
+        post({ kind: 'done', inserted: writer.inserted, replaced: writer.replaced, priceBook: ctx.memo.learnt > 0 ? ctx.memo.book() : [] });
         return;
       }
       const result = processFile(msg, ctx);
       await writer.add(result);
       // Counts only: events and fingerprints were written here.
-      post({ kind: 'file', result: { ...result, events: [], fingerprints: [] } });
+      post({ kind: 'file', result: { ...result, events: [], fingerprints: [], deferred: [] } });
     })
     .catch((err: unknown) => post({ kind: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
 });
