@@ -1,5 +1,5 @@
-import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
 
 export interface FoundFile {
   path: string;
@@ -15,34 +15,25 @@ export interface FoundFile {
  */
 export function listFiles(roots: readonly string[], accepts: (path: string) => boolean): FoundFile[] {
   const seen = new Map<string, FoundFile>();
-  // Names and one lstat per entry, not `withFileTypes`: a file's size and times are needed anyway, and building a
-  // Dirent per entry as well costs more than the listing's system calls (a re-import lists thousands of files).
+  // Paths by concatenation, not path.join (which normalises every one; a re-import lists thousands of files), from
+  // roots and names that are already normal.
   const visit = (dir: string, depth: number): void => {
     if (depth > 32) return;
-    let names: string[];
+    let entries;
     try {
-      names = readdirSync(dir);
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch {
       return;
     }
-    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-    for (const name of names) {
-      const p = prefix + name;
-      let st: Stats | undefined;
-      try {
-        st = lstatSync(p, { throwIfNoEntry: false });
-        if (st?.isDirectory()) {
-          visit(p, depth + 1);
-          continue;
-        }
-        if (st === undefined || !(st.isFile() || st.isSymbolicLink()) || !accepts(p) || seen.has(p)) continue;
-        // A link to a file counts as that file; a link to a directory is not followed.
-        if (st.isSymbolicLink()) st = statSync(p, { throwIfNoEntry: false });
-      } catch {
-        // Vanished or unreadable between listing and stat: nothing to import.
-        continue;
+    const prefix = dir.endsWith(sep) ? dir : dir + sep;
+    for (const e of entries) {
+      const p = prefix + e.name;
+      if (e.isDirectory()) visit(p, depth + 1);
+      else if ((e.isFile() || e.isSymbolicLink()) && accepts(p) && !seen.has(p)) {
+        // A link to a file counts as that file; a link to a directory is not followed (not a Dirent directory).
+        const st = statSync(p, { throwIfNoEntry: false });
+        if (st?.isFile()) seen.set(p, { path: p, size: st.size, inode: st.ino, mtimeMs: st.mtimeMs });
       }
-      if (st?.isFile()) seen.set(p, { path: p, size: st.size, inode: st.ino, mtimeMs: st.mtimeMs });
     }
   };
   const done = new Set<string>();
