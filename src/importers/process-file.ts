@@ -108,7 +108,20 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
   };
   const fingerprint = (core: FingerprintCore, event: UsageEvent): void => {
     if (event.startedAt >= ctx.fingerprints!.since) {
-      r.fingerprints.push({ ...core, eventId: event.id, at: event.startedAt, userId: event.userId, sessionId: event.sessionId });
+      // Field by field, not `...core`: a spread of these objects takes V8's slow path, a few µs per request.
+      r.fingerprints.push({
+        humanTurn: core.humanTurn,
+        prompt: core.prompt,
+        features: core.features,
+        blocks: core.blocks,
+        toolStep: core.toolStep,
+        toolsDeclared: core.toolsDeclared,
+        complexity: core.complexity,
+        eventId: event.id,
+        at: event.startedAt,
+        userId: event.userId,
+        sessionId: event.sessionId,
+      });
     }
   };
 
