@@ -12,7 +12,7 @@ import { contextFromRecipe, type WorkerRecipe } from './worker-recipe.js';
 import { WriteLock } from './write-lock.js';
 
 export type WorkerMessage =
-  | { kind: 'file'; result: Omit<ReturnType<typeof processFile>, 'events' | 'fingerprints' | 'deferred'> & { events: []; fingerprints: []; deferred: [] } }
+  | { kind: 'file'; result: Omit<ReturnType<typeof processFile>, 'events' | 'fingerprints' | 'deferred' | 'state'> & { events: []; fingerprints: []; deferred: []; state: null } }
   | { kind: 'done'; inserted: number; replaced: number; priceBook: PriceBookEntry[] }
   | { kind: 'error'; message: string };
 
@@ -34,8 +34,8 @@ parentPort?.on('message', (msg: FileTask | 'finish') => {
       }
       const result = processFile(msg, ctx);
       await writer.add(result);
-      // Counts only: events and fingerprints were written here.
-      post({ kind: 'file', result: { ...result, events: [], fingerprints: [], deferred: [] } });
+      // Counts only: events, fingerprints and the file's state (its parser context can be kilobytes) were written here.
+      post({ kind: 'file', result: { ...result, events: [], fingerprints: [], deferred: [], state: null } });
     })
     .catch((err: unknown) => post({ kind: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
 });

@@ -54,9 +54,27 @@ const TARGETS: readonly [RollupLevel, Grain][] = ROLLUP_LEVELS.flatMap((l) => GR
 const GRAIN_MS: readonly number[] = GRAIN_NAMES.map((g) => GRAINS[g]);
 const LEVEL_DIMS: readonly ((e: UsageEvent) => string | null)[][] = ROLLUP_LEVELS.map((l) => l.dims.map((d) => DIM_OF[d]));
 
+/** Adds an event's sums and time to a row that has `dims` dimensions. */
+function accumulate(row: Row, dims: number, sums: readonly number[], at: number): void {
+  const v = row.values;
+  const base = 1 + dims;
+  for (let i = 0; i < sums.length; i++) v[base + i] = (v[base + i] as number) + sums[i]!;
+  const first = base + sums.length;
+  if (at < (v[first] as number)) v[first] = at;
+  if (at > (v[first + 1] as number)) v[first + 1] = at;
+}
+
 export class RollupBatch {
   private readonly rows: Map<string, Row>[] = TARGETS.map(() => new Map());
   private readonly upserts: Database.Statement[];
+  /**
+   * The last event's dimensions per level and rollup row per target: consecutive events (one session's requests)
+   * mostly fall in the same rows, which then take no key building and no lookup.
+   */
+  private lastDims: (string[] | undefined)[] = LEVEL_DIMS.map(() => undefined);
+  private lastDimKey: string[] = LEVEL_DIMS.map(() => '');
+  private lastRow: (Row | undefined)[] = TARGETS.map(() => undefined);
+  private lastPeriod: number[] = TARGETS.map(() => Number.NaN);
 
   constructor(db: Database.Database) {
     this.upserts = TARGETS.map(([level, grain]) => {
@@ -80,29 +98,46 @@ export class RollupBatch {
     const sums = sumsOf(e);
     const at = e.startedAt;
     let t = 0;
-    for (const fns of LEVEL_DIMS) {
-      const dims = new Array<string>(fns.length);
-      let dimKey = '';
-      for (let i = 0; i < fns.length; i++) {
-        const value = fns[i]!(e) ?? '';
-        dims[i] = value;
-        dimKey += `\u0000${value}`;
+    for (let level = 0; level < LEVEL_DIMS.length; level++) {
+      const fns = LEVEL_DIMS[level]!;
+      let dims = this.lastDims[level];
+      if (dims !== undefined) {
+        for (let i = 0; i < fns.length; i++) {
+          if ((fns[i]!(e) ?? '') !== dims[i]) {
+            dims = undefined;
+            break;
+          }
+        }
+      }
+      const sameDims = dims !== undefined;
+      if (dims === undefined) {
+        dims = new Array<string>(fns.length);
+        let dimKey = '';
+        for (let i = 0; i < fns.length; i++) {
+          const value = fns[i]!(e) ?? '';
+          dims[i] = value;
+          dimKey += `\u0000${value}`;
+        }
+        this.lastDims[level] = dims;
+        this.lastDimKey[level] = dimKey;
       }
       for (const ms of GRAIN_MS) {
+        const target = t++;
         const period = at - (((at % ms) + ms) % ms);
-        const key = `${period}${dimKey}`;
-        const rows = this.rows[t++]!;
-        const row = rows.get(key);
-        if (row === undefined) {
-          rows.set(key, { values: [period, ...dims, ...sums, at, at] });
+        const last = this.lastRow[target];
+        if (sameDims && last !== undefined && this.lastPeriod[target] === period) {
+          accumulate(last, dims.length, sums, at);
           continue;
         }
-        const v = row.values;
-        const base = 1 + dims.length;
-        for (let i = 0; i < sums.length; i++) v[base + i] = (v[base + i] as number) + sums[i]!;
-        const first = base + sums.length;
-        if (at < (v[first] as number)) v[first] = at;
-        if (at > (v[first + 1] as number)) v[first + 1] = at;
+        const rows = this.rows[target]!;
+        const key = `${period}${this.lastDimKey[level]!}`;
+        let row = rows.get(key);
+        if (row === undefined) {
+          row = { values: [period, ...dims, ...sums, at, at] };
+          rows.set(key, row);
+        } else accumulate(row, dims.length, sums, at);
+        this.lastRow[target] = row;
+        this.lastPeriod[target] = period;
       }
     }
   }
@@ -110,6 +145,13 @@ export class RollupBatch {
   /** Forgets what was added (a transaction that failed before its flush). */
   clear(): void {
     for (const rows of this.rows) rows.clear();
+    this.forgetLast();
+  }
+
+  private forgetLast(): void {
+    this.lastDims.fill(undefined);
+    this.lastRow.fill(undefined);
+    this.lastPeriod.fill(Number.NaN);
   }
 
   /** Writes the summed rows (inside the caller's transaction) and starts over. */
@@ -119,5 +161,6 @@ export class RollupBatch {
       for (const row of rows.values()) stmt.run(row.values);
       rows.clear();
     });
+    this.forgetLast();
   }
 }
