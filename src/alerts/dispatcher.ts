@@ -3,15 +3,28 @@ import { FORMATS, type SinkType } from './format.js';
 import { postJson, redactUrl } from './send.js';
 
 /**
- * Delivers budget alerts to webhook sinks off the request path: `publish` only queues. Each alert is claimed once
- * (by its dedup key, in the store, so a restart does not resend) and then posted to every sink, each retried
- * with exponential backoff on network errors, 429 and 5xx, until `maxAttempts`.
+ * Delivers alerts to webhook sinks off the request path: `publish` only queues. Each alert is claimed once (by its
+ * dedup key, in the store, so a restart does not resend) and then posted to every sink that takes it, each retried
+ * with exponential backoff on network errors, 429 and 5xx, until `maxAttempts`. Budget thresholds come from the
+ * gateway (`publish`); waste findings and budget forecasts from live detection (`publishOutbound`, src/alerts/findings.ts).
  */
 
 export interface Sink {
   type: SinkType;
   url: string;
   headers?: Record<string, string> | undefined;
+  /** How much of a waste finding this sink gets (default: team for slack, person for webhook). */
+  findings?: 'off' | 'team' | 'person' | undefined;
+}
+
+/** An alert with its body already shaped per sink. */
+export interface OutboundAlert {
+  dedupKey: string;
+  at: number;
+  /** What the store records about it (never prompt text: there is none). */
+  payload: unknown;
+  /** The JSON body for this sink, or null when this sink does not take it. */
+  render(sink: Sink): object | null;
 }
 
 export interface DispatcherOptions {
@@ -47,8 +60,13 @@ export class AlertDispatcher {
     this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
   }
 
-  /** Queues an alert; never throws, never waits. */
+  /** Queues a budget alert; never throws, never waits. */
   publish(alert: BudgetAlert): void {
+    this.publishOutbound({ dedupKey: alert.dedupKey, at: alert.at, payload: alert, render: (s) => FORMATS[s.type](alert, this.opts.timeZone) });
+  }
+
+  /** Queues any alert; never throws, never waits. */
+  publishOutbound(alert: OutboundAlert): void {
     if (this.closed) return;
     this.stats.published++;
     const p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.deliver(alert));
@@ -66,9 +84,9 @@ export class AlertDispatcher {
     await this.drain();
   }
 
-  private async deliver(alert: BudgetAlert): Promise<void> {
+  private async deliver(alert: OutboundAlert): Promise<void> {
     try {
-      const fresh = await this.opts.claim(alert.dedupKey, alert.at, alert);
+      const fresh = await this.opts.claim(alert.dedupKey, alert.at, alert.payload);
       if (!fresh) {
         this.stats.duplicates++;
         return;
@@ -80,8 +98,10 @@ export class AlertDispatcher {
     await Promise.all(this.opts.sinks.map((s) => this.send(s, alert)));
   }
 
-  private async send(sink: Sink, alert: BudgetAlert): Promise<void> {
-    const body = JSON.stringify(FORMATS[sink.type](alert, this.opts.timeZone));
+  private async send(sink: Sink, alert: OutboundAlert): Promise<void> {
+    const shaped = alert.render(sink);
+    if (shaped === null) return;
+    const body = JSON.stringify(shaped);
     const r = await postJson(sink, body, this.opts);
     this.stats.attempts += r.attempts;
     if (r.ok) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SIMPLE_ROUTER_SCORE } from './complexity.js';
+import { RULE_IDS } from './types.js';
 
 /**
  * The `detect:` section of goodhart.yaml. Every threshold has a default and a reason; the rationale of each rule is
@@ -26,6 +27,49 @@ export const detectConfigSchema = z
       })
       .strict()
       .default({ enabled: true, retentionDays: 30 }),
+    live: z
+      .object({
+        enabled: z.boolean().default(true).describe('Run the detectors inside `goodhart serve` as events arrive (one replica of several)'),
+        /**
+         * 30 s: the detectors' windows close on minutes (a rephrase loop ends 10 minutes after the last try), so
+         * reading more often finds nothing sooner; each tick is one indexed read of what arrived since the last.
+         */
+        intervalSeconds: positiveInt.max(3600).default(30).describe('How often new events are read and run through the detectors'),
+        /**
+         * 5 minutes: events are stored when a request ends, so a long stream arrives after shorter requests that
+         * started later. Holding each event this long lets the detectors see them in start order (and its
+         * fingerprint, written beside it, arrive). Costs memory for this much traffic and delays findings as much.
+         */
+        reorderSeconds: positiveInt.max(3600).default(300).describe('How long events are held so they reach the detectors in start order'),
+        /**
+         * An hour: events that arrive later than this after they started (an import of older logs, an OTLP
+         * exporter that was down) no longer fit the running state; their days are detected again from history.
+         */
+        lateMinutes: positiveInt.default(60).describe('Events arriving later than this are re-detected with their whole day'),
+        /** Re-detecting a day replays the weeks of baseline before it: at most this often. */
+        redetectMinutes: positiveInt.default(30).describe('At most this often, days that received late events are re-detected'),
+        /** Budget forecasts move slowly (daily spend); checking every 15 minutes catches a crossing the same hour. */
+        forecastMinutes: positiveInt.default(15).describe('How often budget forecasts are checked for a projected overrun'),
+        alerts: z
+          .object({
+            /** Findings go to the alert sinks (each sink's `findings` says how much of them it gets). */
+            findings: z.boolean().default(true),
+            /**
+             * $1: below it a finding is worth reading in `goodhart findings`, not a message in a channel. Spend
+             * anomalies claim no waste and are sent regardless (they are already gated at $20 a day and more).
+             */
+            minWastedUsd: usd.default(1),
+            rules: z.array(z.enum(RULE_IDS)).default([...RULE_IDS]),
+            /** A finding that ended longer ago than this is history (a first start, an import): stored, not sent. */
+            maxAgeHours: positiveInt.default(24),
+            /** Budgets whose upper projection reaches the amount: once per budget instance and period. */
+            forecasts: z.boolean().default(true),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     timeZone: z.string().default('UTC').describe('IANA zone for day boundaries and reporting periods'),
     /** Tagged requests are declared jobs (nightly evals, batch runs): budgeted, never reported as loops or surges. */
     exemptTags: z.array(z.string()).default(['scheduled', 'batch', 'eval']),

@@ -101,6 +101,10 @@ const sinkSchema = z
     type: z.enum(['webhook', 'slack']).describe('webhook: JSON body; slack: a Slack-compatible incoming webhook'),
     url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
     headers: z.record(z.string(), z.string()).optional(),
+    findings: z
+      .enum(['off', 'team', 'person'])
+      .optional()
+      .describe('Waste findings and budget forecasts here: person (names the person), team (the team only, the default for slack) or off; default for webhook: person'),
   })
   .strict();
 

@@ -43,7 +43,7 @@ function parseRules(value: string | undefined): RuleId[] | undefined {
 function requireFindings(store: Store): FindingsStore {
   const f = findingsStoreOf(store);
   if (f === undefined) {
-    throw new GoodhartError('config_invalid', 500, `The ${store.kind} store does not keep findings yet. Use a SQLite database (--db PATH) for detection.`);
+    throw new GoodhartError('config_invalid', 500, `This ${store.kind} store keeps no findings. Use a SQLite file or a postgres:// database (--db) for detection.`);
   }
   return f;
 }
@@ -116,7 +116,7 @@ export function registerDetect(program: Command): void {
     .option('--json', 'print the findings as JSON')
     .option('--dry-run', 'detect and print, store nothing')
     .option('--config <file>', 'YAML config (thresholds under detect:)')
-    .option('--db <path>', 'SQLite file (default ./.goodhart/goodhart.db or $GOODHART_DB)')
+    .option('--db <path>', 'SQLite file or postgres://… (default ./.goodhart/goodhart.db or $GOODHART_DB)')
     .action(async (opts: DetectOptions) => {
       process.stdout.write(`${await runDetect(opts)}\n`);
     });
@@ -135,7 +135,7 @@ export function registerFindings(program: Command): void {
     .option('--tz <zone>', 'IANA time zone for times (default: detect.timeZone, UTC)')
     .option('--json', 'print a JSON array')
     .option('--config <file>', 'YAML config')
-    .option('--db <path>', 'SQLite file (default ./.goodhart/goodhart.db or $GOODHART_DB)')
+    .option('--db <path>', 'SQLite file or postgres://… (default ./.goodhart/goodhart.db or $GOODHART_DB)')
     .action(async (opts: FindingsOptions) => {
       process.stdout.write(`${await runFindings(opts)}\n`);
     });

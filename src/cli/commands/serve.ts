@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { GoodhartError } from '../../errors.js';
+import { startLiveDetection, type LiveRunner } from '../../detect/live/runner.js';
 import { createGateway, type Gateway } from '../../gateway/server.js';
 import { openStore } from '../../store/open.js';
 import type { Store } from '../../store/types.js';
@@ -27,6 +28,8 @@ export interface Running {
   url: string;
   gateway: Gateway;
   store: Store;
+  /** Waste detection as events arrive (a worker thread); null when `detect.live.enabled` is false. */
+  live: LiveRunner | null;
   /** Stops accepting, finishes in-flight requests, writes every pending event, closes the store. */
   stop(): Promise<void>;
 }
@@ -58,12 +61,16 @@ export async function startGateway(config: GoodhartConfig, db: string, port?: nu
     throw err;
   }
   const url = await gateway.listen(port ?? config.server.port, host ?? config.server.host);
+  // Off the request path: its own thread and store connection, reading what the gateway (and OTLP, imports) stored.
+  const live = await startLiveDetection({ config, db, store, budgets: () => gateway.governance?.policy.current().budgets ?? config.budgets });
   return {
     url,
     gateway,
     store,
+    live,
     async stop() {
       await gateway.close();
+      await live?.close();
       await store.close();
     },
   };
@@ -119,6 +126,7 @@ export function registerServe(program: Command): void {
           : '  WARNING: no provider configured. Set OPENAI_API_KEY / ANTHROPIC_API_KEY or write a config (`goodhart init`).',
       );
       log(`  OpenAI SDKs: OPENAI_BASE_URL=${running.url}/v1   Anthropic SDKs, Claude Code: ANTHROPIC_BASE_URL=${running.url}`);
+      if (running.live) log(`  waste detection: live, every ${config.detect.live.intervalSeconds} s (one replica at a time)`);
       stopOnSignals(running, log);
     });
 }

@@ -1,7 +1,7 @@
 import type { Endpoint } from '../../usage/event.js';
 import { requestComplexity, textComplexity } from '../complexity.js';
 import { hashBlocks, hashToolStep } from './blocks.js';
-import { extractParts, type RequestParts } from './extract.js';
+import { extractParts } from './extract.js';
 import { deriveKeys } from './keys.js';
 import { cleanText, minhash, textFeatures, type TextFingerprint } from './text.js';
 import type { FingerprintCore } from './types.js';
@@ -32,7 +32,11 @@ export interface TurnParts {
   toolsDeclared?: number;
 }
 
-export function fingerprintTurn(parts: TurnParts, secret: string): FingerprintCore {
+/**
+ * `complexity` scores the turn's text when the caller has nothing better; the gateway passes one that scores the
+ * whole request body instead (the classifier is not run twice).
+ */
+export function fingerprintTurn(parts: TurnParts, secret: string, complexity?: () => number | null): FingerprintCore {
   const keys = deriveKeys(secret);
   const text = parts.newText !== undefined && parts.newText !== null ? cleanText(parts.newText) : null;
   const humanTurn = text !== null && text.trim().length > 0;
@@ -45,15 +49,8 @@ export function fingerprintTurn(parts: TurnParts, secret: string): FingerprintCo
     blocks: parts.context ? hashBlocks(keys, parts.context) : [],
     toolStep: calls.length > 0 || results.length > 0 ? hashToolStep(keys, calls, results) : null,
     toolsDeclared: parts.toolsDeclared ?? 0,
-    complexity: humanTurn ? textComplexity(text, parts.toolsDeclared ?? 0, parts.contextChars ?? 0) : null,
+    complexity: humanTurn ? (complexity?.() ?? textComplexity(text, parts.toolsDeclared ?? 0, parts.contextChars ?? 0)) : null,
   };
-}
-
-function fromParts(p: RequestParts, secret: string): FingerprintCore {
-  return fingerprintTurn(
-    { newText: p.newText, toolCalls: p.toolCalls, toolResults: p.toolResults, context: p.context, toolsDeclared: p.toolsDeclared },
-    secret,
-  );
 }
 
 /** The fingerprint of a parsed request body; null for endpoints without a conversation (embeddings, count_tokens). */
@@ -62,9 +59,12 @@ export function fingerprintRequest(
   endpoint: Endpoint,
   secret: string,
 ): FingerprintCore | null {
-  const parts = extractParts(body, endpoint);
-  if (parts === null) return null;
-  const core = fromParts({ ...parts }, secret);
+  const p = extractParts(body, endpoint);
+  if (p === null) return null;
   // The router scores the real body (tools, reasoning settings, attachments), not a text-only stand-in.
-  return core.humanTurn ? { ...core, complexity: requestComplexity(body, endpoint) } : core;
+  return fingerprintTurn(
+    { newText: p.newText, toolCalls: p.toolCalls, toolResults: p.toolResults, context: p.context, toolsDeclared: p.toolsDeclared },
+    secret,
+    () => requestComplexity(body, endpoint),
+  );
 }

@@ -177,4 +177,66 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE events ADD COLUMN fallback_from TEXT COLLATE "C";
   `,
+  // 5: waste detection (as SQLite's 3 and 8): findings, request fingerprints (keyed hashes and counts, no text), the
+  // fingerprint secret, and live detection's lease and feed.
+  `
+  CREATE TABLE findings (
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    rule          TEXT COLLATE "C" NOT NULL,
+    subject_kind  TEXT COLLATE "C" NOT NULL,
+    subject_id    TEXT COLLATE "C" NOT NULL,
+    user_id       TEXT COLLATE "C",
+    team_id       TEXT COLLATE "C",
+    session_id    TEXT COLLATE "C",
+    start_at      BIGINT NOT NULL,
+    end_at        BIGINT NOT NULL,
+    wasted_usd    DOUBLE PRECISION NOT NULL,
+    waste_method  TEXT NOT NULL,
+    confidence    DOUBLE PRECISION NOT NULL,
+    summary       TEXT NOT NULL,
+    suggestion    TEXT NOT NULL,
+    evidence      JSONB NOT NULL,
+    detected_at   BIGINT NOT NULL
+  );
+  CREATE INDEX idx_findings_start ON findings (start_at);
+  CREATE INDEX idx_findings_user  ON findings (user_id, start_at);
+  CREATE INDEX idx_findings_team  ON findings (team_id, start_at);
+
+  CREATE TABLE fingerprints (
+    event_id        TEXT COLLATE "C" PRIMARY KEY,
+    at              BIGINT NOT NULL,
+    user_id         TEXT COLLATE "C",
+    session_id      TEXT COLLATE "C",
+    human_turn      BOOLEAN NOT NULL,
+    prompt          BYTEA,
+    features        JSONB,
+    blocks          BYTEA,
+    tool_step       BIGINT,
+    tools_declared  INTEGER NOT NULL DEFAULT 0,
+    complexity      DOUBLE PRECISION
+  );
+  CREATE INDEX idx_fingerprints_at ON fingerprints (at);
+
+  CREATE TABLE detect_secrets (
+    name   TEXT COLLATE "C" PRIMARY KEY,
+    value  TEXT NOT NULL
+  );
+
+  CREATE TABLE detect_live (
+    name         TEXT COLLATE "C" PRIMARY KEY,
+    holder       TEXT NOT NULL,
+    lease_until  BIGINT NOT NULL,
+    cursor       TEXT,
+    updated_at   BIGINT NOT NULL
+  );
+
+  -- The feed of live detection: the id of the transaction that stored each event. Read only below the oldest
+  -- transaction still running (pg_snapshot_xmin), a position every later commit is above, so nothing committed
+  -- late is skipped. Added without a default first (no table rewrite: rows stored before it keep NULL and are read
+  -- by time at a warm-up), then the default applies to new rows. One index entry per event, appended at its right
+  -- edge (transaction ids only grow).
+  ALTER TABLE event_ids ADD COLUMN xact xid8;
+  ALTER TABLE event_ids ALTER COLUMN xact SET DEFAULT pg_current_xact_id();
+  CREATE INDEX idx_event_ids_xact ON event_ids (xact, id) WHERE xact IS NOT NULL;
+  `,
 ];

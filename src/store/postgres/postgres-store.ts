@@ -20,6 +20,7 @@ import type {
 import { eventFromRow, eventToRow, keyFromRow, keyToRow, type KeyRow, type StoredEventRow } from '../rows.js';
 import { HOUR_MS, aggregateSql } from './aggregate-sql.js';
 import * as audit from './audit-tables.js';
+import { PostgresFindingsTables } from './findings-tables.js';
 import { MIGRATIONS } from './migrations.js';
 import { ensurePartition, partitionsFor } from './partitions.js';
 
@@ -193,11 +194,14 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
   private readonly partitions = new Set<string>();
   /** Where the store lives, for the governance tables' own connection (store/postgres/governance-store.ts). */
   readonly location: { readonly url: string; readonly searchPath: string | undefined };
+  /** Waste detection: findings, fingerprints, the fingerprint secret, live detection's feed (src/detect/store.ts). */
+  readonly findings: PostgresFindingsTables;
 
   private constructor(sql: Sql, rollups: boolean, location: { url: string; searchPath: string | undefined }) {
     this.sql = sql;
     this.rollups = rollups;
     this.location = location;
+    this.findings = new PostgresFindingsTables(sql);
   }
 
   /** Connects, applies pending migrations, and creates this and next month's partitions. */

@@ -1,126 +1,58 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Fingerprint } from '../../detect/fingerprint/types.js';
-import { MINHASH_SLOTS } from '../../detect/fingerprint/text.js';
-import type { FindingsStore } from '../../detect/store.js';
-import type { Evidence, Finding, FindingFilter, RuleId, SubjectKind } from '../../detect/types.js';
+import type { FindingsStore, LiveSource } from '../../detect/store.js';
+import type { Finding, FindingFilter } from '../../detect/types.js';
+import type { UsageEvent } from '../../usage/event.js';
+import { findingFromRow, findingToRow, fingerprintFromRow, fingerprintToRow, type FindingRow, type FingerprintRow } from '../findings-rows.js';
+import { eventFromRow, type EventRow } from '../rows.js';
 
 /**
- * The SQLite side of waste detection (migration 3): findings, request fingerprints and the fingerprint secret.
- * Kept apart from SqliteStore, which only exposes it as `store.findings`.
+ * The SQLite side of waste detection (migrations 3 and 6): findings, request fingerprints, the fingerprint secret,
+ * and live detection's feed and lease. Kept apart from SqliteStore, which only exposes it as `store.findings`.
  *
- * Fingerprints are binary: the MinHash signature as 64 little-endian uint32 (256 bytes), block hashes as 6-byte
- * big-endian integers. None of it is text, and none of it can be turned back into text.
+ * The feed's cursor is the events table's rowid: SQLite has one writer at a time and events are never deleted, so
+ * rowids grow in commit order and every event stored after a cursor has a larger one. (An import that replaces a
+ * stored event updates it in place: the feed does not see the replacement.)
  */
 
-interface FindingRow {
-  id: string;
-  rule: string;
-  subject_kind: string;
-  subject_id: string;
-  user_id: string | null;
-  team_id: string | null;
-  session_id: string | null;
-  start_at: number;
-  end_at: number;
-  wasted_usd: number;
-  waste_method: string;
-  confidence: number;
-  summary: string;
-  suggestion: string;
-  evidence: string;
-  detected_at: number;
-}
+const cursorOf = (s: string): number => {
+  const n = Number(s);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not a SQLite feed cursor: "${s}"`);
+  return n;
+};
 
-interface FingerprintRow {
-  event_id: string;
-  at: number;
-  user_id: string | null;
-  session_id: string | null;
-  human_turn: number;
-  prompt: Buffer | null;
-  features: string | null;
-  blocks: Buffer | null;
-  tool_step: number | null;
-  tools_declared: number;
-  complexity: number | null;
-}
-
-function toFinding(r: FindingRow): Finding {
-  return {
-    id: r.id,
-    rule: r.rule as RuleId,
-    subject: { kind: r.subject_kind as SubjectKind, id: r.subject_id },
-    userId: r.user_id,
-    teamId: r.team_id,
-    sessionId: r.session_id,
-    start: r.start_at,
-    end: r.end_at,
-    evidence: JSON.parse(r.evidence) as Evidence,
-    wastedUsd: r.wasted_usd,
-    wasteMethod: r.waste_method,
-    confidence: r.confidence,
-    summary: r.summary,
-    suggestion: r.suggestion,
-    detectedAt: r.detected_at,
-  };
-}
-
-function packBlocks(blocks: readonly number[]): Buffer | null {
-  if (blocks.length === 0) return null;
-  const buf = Buffer.alloc(blocks.length * 6);
-  blocks.forEach((b, i) => buf.writeUIntBE(b, i * 6, 6));
-  return buf;
-}
-
-function unpackBlocks(buf: Buffer | null): number[] {
-  const out: number[] = [];
-  if (buf !== null) for (let i = 0; i + 6 <= buf.length; i += 6) out.push(buf.readUIntBE(i, 6));
-  return out;
-}
-
-function packPrompt(sig: Uint32Array | null): Buffer | null {
-  if (sig === null) return null;
-  const buf = Buffer.alloc(MINHASH_SLOTS * 4);
-  for (let i = 0; i < MINHASH_SLOTS; i++) buf.writeUInt32LE(sig[i]!, i * 4);
-  return buf;
-}
-
-function unpackPrompt(buf: Buffer | null): Uint32Array | null {
-  if (buf === null || buf.length !== MINHASH_SLOTS * 4) return null;
-  const sig = new Uint32Array(MINHASH_SLOTS);
-  for (let i = 0; i < MINHASH_SLOTS; i++) sig[i] = buf.readUInt32LE(i * 4);
-  return sig;
-}
-
-export class SqliteFindingsTables implements FindingsStore {
+export class SqliteFindingsTables implements FindingsStore, LiveSource {
   private readonly upsertMany: (rows: readonly Finding[]) => number;
   private readonly insertFps: (rows: readonly Fingerprint[]) => number;
+  /** Statements live detection runs every tick, prepared once (preparing costs more than running them). */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (st === undefined) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
 
   constructor(private readonly db: Database.Database) {
     const upsert = db.prepare(`INSERT OR REPLACE INTO findings (id, rule, subject_kind, subject_id, user_id, team_id, session_id,
       start_at, end_at, wasted_usd, waste_method, confidence, summary, suggestion, evidence, detected_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      VALUES (@id, @rule, @subject_kind, @subject_id, @user_id, @team_id, @session_id, @start_at, @end_at, @wasted_usd,
+      @waste_method, @confidence, @summary, @suggestion, @evidence, @detected_at)`);
     this.upsertMany = db.transaction((rows: readonly Finding[]) => {
       let n = 0;
-      for (const f of rows) {
-        n += upsert.run(
-          f.id, f.rule, f.subject.kind, f.subject.id, f.userId, f.teamId, f.sessionId, f.start, f.end, f.wastedUsd,
-          f.wasteMethod, f.confidence, f.summary, f.suggestion, JSON.stringify(f.evidence), f.detectedAt,
-        ).changes;
-      }
+      for (const f of rows) n += upsert.run(findingToRow(f)).changes;
       return n;
     });
     const insert = db.prepare(`INSERT OR IGNORE INTO fingerprints (event_id, at, user_id, session_id, human_turn, prompt,
-      features, blocks, tool_step, tools_declared, complexity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      features, blocks, tool_step, tools_declared, complexity) VALUES (@event_id, @at, @user_id, @session_id, @human_turn,
+      @prompt, @features, @blocks, @tool_step, @tools_declared, @complexity)`);
     this.insertFps = db.transaction((rows: readonly Fingerprint[]) => {
       let n = 0;
-      for (const f of rows) {
-        n += insert.run(
-          f.eventId, f.at, f.userId, f.sessionId, f.humanTurn ? 1 : 0, packPrompt(f.prompt),
-          f.features === null ? null : JSON.stringify(f.features), packBlocks(f.blocks), f.toolStep, f.toolsDeclared, f.complexity,
-        ).changes;
-      }
+      for (const f of rows) n += insert.run(fingerprintToRow(f)).changes;
       return n;
     });
   }
@@ -154,7 +86,7 @@ export class SqliteFindingsTables implements FindingsStore {
     }
     const limit = filter.limit !== undefined && Number.isSafeInteger(filter.limit) && filter.limit >= 0 ? ` LIMIT ${filter.limit}` : '';
     const sql = `SELECT * FROM findings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY start_at DESC, id${limit}`;
-    return (this.db.prepare(sql).all(...params) as FindingRow[]).map(toFinding);
+    return (this.db.prepare(sql).all(...params) as FindingRow[]).map(findingFromRow);
   }
 
   async deleteFindings(filter: { since: number; until: number; rules: readonly string[] }): Promise<number> {
@@ -175,32 +107,72 @@ export class SqliteFindingsTables implements FindingsStore {
   }
 
   async listFingerprints(filter: { since: number; until: number }): Promise<Fingerprint[]> {
-    const rows = this.db
-      .prepare('SELECT * FROM fingerprints WHERE at >= ? AND at < ? ORDER BY at, event_id')
+    const rows = this
+      .stmt('SELECT * FROM fingerprints WHERE at >= ? AND at < ? ORDER BY at, event_id')
       .all(filter.since, filter.until) as FingerprintRow[];
-    return rows.map((r) => ({
-      eventId: r.event_id,
-      at: r.at,
-      userId: r.user_id,
-      sessionId: r.session_id,
-      humanTurn: r.human_turn === 1,
-      prompt: unpackPrompt(r.prompt),
-      features: r.features === null ? null : (JSON.parse(r.features) as Fingerprint['features']),
-      blocks: unpackBlocks(r.blocks),
-      toolStep: r.tool_step,
-      toolsDeclared: r.tools_declared,
-      complexity: r.complexity,
-    }));
+    return rows.map(fingerprintFromRow);
+  }
+
+  async fingerprintsOf(eventIds: readonly string[]): Promise<Fingerprint[]> {
+    if (eventIds.length === 0) return [];
+    const rows = this
+      .stmt('SELECT * FROM fingerprints WHERE event_id IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify(eventIds)) as FingerprintRow[];
+    return rows.map(fingerprintFromRow);
   }
 
   async deleteFingerprintsBefore(before: number): Promise<number> {
-    return this.db.prepare('DELETE FROM fingerprints WHERE at < ?').run(before).changes;
+    return this.stmt('DELETE FROM fingerprints WHERE at < ?').run(before).changes;
   }
 
   async fingerprintSecret(): Promise<string> {
     // INSERT OR IGNORE then SELECT: two processes racing on a new database agree on whichever row won.
-    this.db.prepare("INSERT OR IGNORE INTO detect_secrets (name, value) VALUES ('fingerprint', ?)").run(randomBytes(32).toString('base64'));
-    const row = this.db.prepare("SELECT value FROM detect_secrets WHERE name = 'fingerprint'").get() as { value: string };
+    this.stmt("INSERT OR IGNORE INTO detect_secrets (name, value) VALUES ('fingerprint', ?)").run(randomBytes(32).toString('base64'));
+    const row = this.stmt("SELECT value FROM detect_secrets WHERE name = 'fingerprint'").get() as { value: string };
     return row.value;
+  }
+
+  async feedMark(): Promise<string> {
+    const row = this.stmt('SELECT COALESCE(max(rowid), 0) AS m FROM events').get() as { m: number };
+    return String(row.m);
+  }
+
+  async readFeed(after: string, upTo: string, limit: number): Promise<{ events: UsageEvent[]; next: string }> {
+    const rows = this
+      .stmt('SELECT rowid AS seq, * FROM events WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?')
+      .all(cursorOf(after), cursorOf(upTo), limit) as (EventRow & { seq: number })[];
+    return { events: rows.map(eventFromRow), next: rows.length === 0 ? after : String(rows[rows.length - 1]!.seq) };
+  }
+
+  async listEventsUpTo(filter: { since: number; until: number }, upTo: string): Promise<UsageEvent[]> {
+    const rows = this
+      .stmt('SELECT * FROM events WHERE started_at >= ? AND started_at < ? AND rowid <= ? ORDER BY started_at, id')
+      .all(filter.since, filter.until, cursorOf(upTo)) as EventRow[];
+    return rows.map(eventFromRow);
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<{ cursor: string | null } | null> {
+    const now = Date.now();
+    // One statement: insert, or take over when this holder has it or it expired; RETURNING says who has it now.
+    const row = this
+      .stmt(`INSERT INTO detect_live (name, holder, lease_until, cursor, updated_at) VALUES (@name, @holder, @until, NULL, @now)
+        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, lease_until = excluded.lease_until, updated_at = excluded.updated_at
+        WHERE detect_live.holder = excluded.holder OR detect_live.lease_until < @now
+        RETURNING cursor`)
+      .get({ name, holder, until: now + ttlMs, now }) as { cursor: string | null } | undefined;
+    return row === undefined ? null : { cursor: row.cursor };
+  }
+
+  async saveCursor(name: string, holder: string, cursor: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    return (
+      this
+        .stmt('UPDATE detect_live SET cursor = ?, lease_until = ?, updated_at = ? WHERE name = ? AND holder = ?')
+        .run(cursor, now + ttlMs, now, name, holder).changes === 1
+    );
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    this.stmt('UPDATE detect_live SET lease_until = 0 WHERE name = ? AND holder = ?').run(name, holder);
   }
 }

@@ -172,7 +172,17 @@ export const MIGRATIONS: readonly string[] = [
   deferrableInsertTriggerSql(),
   // 7: which target failed when the gateway's fallback served a request (UsageEvent.fallbackFrom).
   `ALTER TABLE events ADD COLUMN fallback_from TEXT;`,
-  // 8: the importers' price book: per-token rates learnt from the price catalogue, so that a re-import need not
+  // 8: live waste detection (src/detect/live): which process runs it (a lease) and how far it has read the events.
+  `
+  CREATE TABLE detect_live (
+    name         TEXT PRIMARY KEY,
+    holder       TEXT NOT NULL,
+    lease_until  INTEGER NOT NULL,
+    cursor       TEXT,
+    updated_at   INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  // 9: the importers' price book: per-token rates learnt from the price catalogue, so that a re-import need not
   // load it (src/importers/price-book.ts). One row, under the key of the catalogue version it was learnt from.
   `CREATE TABLE import_price_book (
     catalogue  TEXT PRIMARY KEY,

@@ -207,7 +207,8 @@ describe('SQLite hourly rollups', () => {
     db.exec('DROP TRIGGER events_rollup_insert; DROP TRIGGER events_rollup_update; DROP TRIGGER events_rollup_delete');
     db.exec('DROP TABLE rollup_deferred'); // migration 6
     db.exec('ALTER TABLE events DROP COLUMN fallback_from'); // migration 7
-    db.exec('DROP TABLE import_price_book'); // migration 8
+    db.exec('DROP TABLE detect_live'); // migration 8
+    db.exec('DROP TABLE import_price_book'); // migration 9
     db.pragma('user_version = 4');
     db.close();
     const reopened = new SqliteStore(path);

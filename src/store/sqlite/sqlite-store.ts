@@ -78,6 +78,10 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
     // 64 MiB of page cache per connection (SQLite's default is 2 MiB): the hot pages of the event indexes and the
     // rollups of a multi-gigabyte database stay in memory, so inserts do not slow down as the file grows.
     this.db.pragma('cache_size = -65536');
+    // Statement journals in memory: every insert into events opens one (the table has triggers), and as a temporary
+    // file it cost about ten write system calls per event (measured: 11 pwrite calls and 30 µs of CPU an event in
+    // batches of 500; 1 and 22 µs in memory). Temporary sort tables of reports stay small (rollups, one row a group).
+    this.db.pragma('temp_store = MEMORY');
     this.migrate();
 
     const insert = this.db.prepare(INSERT_EVENT_SQL);

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { makeFinding } from '../store/findings-store-contract.js';
+import { detailOf, findingAlert, summaryText } from './findings.js';
+
+const anomaly = makeFinding({
+  id: 'a1',
+  rule: 'spend-anomaly',
+  subject: { kind: 'user', id: 'dana' },
+  userId: 'dana',
+  teamId: 'web',
+  start: Date.UTC(2026, 8, 7),
+  end: Date.UTC(2026, 8, 8),
+  wastedUsd: 0,
+  summary: 'user dana spent $180.00 on a day whose usual level (same weekday, last 4 weeks) is $12.00 (robust z 9.1).',
+  suggestion: 'Worth a quick look at what drove the day.',
+  evidence: { counts: { weeksOfBaseline: 4 }, ratios: { excessUsd: 168 }, requestIds: ['ev-1'] },
+});
+
+describe('finding alerts', () => {
+  it('defaults: Slack gets the team, a webhook the person; either can be set', () => {
+    expect(detailOf({ type: 'slack' })).toBe('team');
+    expect(detailOf({ type: 'webhook' })).toBe('person');
+    expect(detailOf({ type: 'slack', findings: 'person' })).toBe('person');
+    expect(detailOf({ type: 'webhook', findings: 'off' })).toBe('off');
+  });
+
+  it('takes the person out of a summary that names them, at team level', () => {
+    expect(summaryText(anomaly, 'team')).toBe('One person spent $180.00 on a day whose usual level (same weekday, last 4 weeks) is $12.00 (robust z 9.1).');
+    expect(summaryText(anomaly, 'person')).toBe(anomaly.summary);
+    // Any other mention of the id: a neutral line instead.
+    expect(summaryText({ ...anomaly, summary: 'Spend of dana doubled.' }, 'team')).toBe('Spend anomalies found for one person (details for them and their lead in the dashboard).');
+    // A team's anomaly names the team: nothing personal to hide.
+    const team = { ...anomaly, subject: { kind: 'team' as const, id: 'web' }, userId: null, summary: 'team web spent $900.00 on a day…' };
+    expect(summaryText(team, 'team')).toBe(team.summary);
+  });
+
+  it('renders per sink: Slack text without ids, webhook JSON with them, nothing for a sink that is off', () => {
+    const a = findingAlert(anomaly, 'UTC');
+    expect(a.dedupKey).toBe('finding|a1');
+    const text = (a.render({ type: 'slack', url: 'http://x' }) as { text: string }).text;
+    expect(text).toBe(
+      ':chart_with_upwards_trend: Spend anomalies: one person on team web, unusual spend (no waste claimed), 2026-09-07 00:00:00 to 2026-09-08 00:00:00 UTC. One person spent $180.00 on a day whose usual level (same weekday, last 4 weeks) is $12.00 (robust z 9.1). Suggestion: Worth a quick look at what drove the day.',
+    );
+    const team = a.render({ type: 'webhook', url: 'http://x', findings: 'team' }) as any;
+    expect(team.finding).toMatchObject({ subject: { kind: 'team', id: 'web' }, userId: null, sessionId: null, evidence: { requestIds: [] } });
+    expect(JSON.stringify(team)).not.toContain('dana');
+    const person = a.render({ type: 'webhook', url: 'http://x' }) as any;
+    expect(person.finding).toMatchObject({ subject: { kind: 'user', id: 'dana' }, userId: 'dana', evidence: { requestIds: ['ev-1'] } });
+    expect(a.render({ type: 'slack', url: 'http://x', findings: 'off' })).toBeNull();
+  });
+});

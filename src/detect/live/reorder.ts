@@ -1,0 +1,53 @@
+import type { UsageEvent } from '../../usage/event.js';
+
+/**
+ * Events wait here until the stream's watermark passes their start, then leave in start order. The store hands
+ * events over in the order requests ENDED (a ten-minute stream arrives after the quick requests that started
+ * during it); detectors want them in the order they STARTED. Pure, no I/O.
+ *
+ * An event also stays for at least one tick after it arrived (`tick` < the releasing tick), so the fingerprint the
+ * gateway writes beside it has been written when the event is released, even for an event that arrives late.
+ */
+export class ReorderBuffer {
+  private items: { event: UsageEvent; tick: number }[] = [];
+
+  constructor(private readonly maxItems = 200_000) {}
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  /** The earliest start held, or +∞ when empty: the stream's clock may not pass it. */
+  earliest(): number {
+    let min = Number.POSITIVE_INFINITY;
+    for (const item of this.items) if (item.event.startedAt < min) min = item.event.startedAt;
+    return min;
+  }
+
+  add(event: UsageEvent, tick: number): void {
+    this.items.push({ event, tick });
+  }
+
+  /**
+   * Events that started before `watermark` and arrived before tick `tick`, by startedAt then id. Beyond
+   * `maxItems` held, the oldest leave early whatever their tick: memory stays bounded under a flood.
+   */
+  release(watermark: number, tick: number): UsageEvent[] {
+    const out: UsageEvent[] = [];
+    const keep: { event: UsageEvent; tick: number }[] = [];
+    for (const item of this.items) {
+      if (item.event.startedAt < watermark && item.tick < tick) out.push(item.event);
+      else keep.push(item);
+    }
+    if (keep.length > this.maxItems) {
+      keep.sort((a, b) => byStart(a.event, b.event));
+      for (const item of keep.splice(0, keep.length - this.maxItems)) out.push(item.event);
+    }
+    this.items = keep;
+    return out.sort(byStart);
+  }
+}
+
+export function byStart(a: UsageEvent, b: UsageEvent): number {
+  return a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}

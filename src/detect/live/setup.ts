@@ -1,0 +1,94 @@
+import { AlertDispatcher } from '../../alerts/dispatcher.js';
+import { detailOf } from '../../alerts/findings.js';
+import type { GoodhartConfig } from '../../config/schema.js';
+import type { BudgetConfig } from '../../policy/config.js';
+import type { GovernanceStore } from '../../policy/store.js';
+import { PostgresGovernanceStore } from '../../store/postgres/governance-store.js';
+import { PostgresStore } from '../../store/postgres/postgres-store.js';
+import { SqliteGovernanceStore } from '../../store/sqlite/governance-store.js';
+import type { Store } from '../../store/types.js';
+import { createPricer, type ModelPriceOverride } from '../../usage/pricing.js';
+import { liveSourceOf } from '../store.js';
+import { LiveDetector } from './live.js';
+
+/**
+ * A LiveDetector wired to a store and the config: prices (with the config's overrides), the alert sinks that take
+ * findings, and a place to record sent alerts (the governance tables, where budget alerts are recorded too, so a
+ * restart or another replica never resends one). Used by the worker thread, and in-process for in-memory stores.
+ */
+export interface Live {
+  detector: LiveDetector;
+  dispatcher: AlertDispatcher | null;
+  /** Gives the lease up, delivers queued alerts (waiting at most `drainMs`), closes what it opened. */
+  close(drainMs?: number): Promise<void>;
+}
+
+export interface LiveSetup {
+  config: GoodhartConfig;
+  store: Store;
+  budgets: () => readonly BudgetConfig[];
+  log: (message: string) => void;
+  now?: () => number;
+  holder?: string;
+  /** Send timeouts and backoffs of the dispatcher (tests shorten them). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** The governance tables next to the events (as the gateway opens them), or null for other stores. */
+async function openClaims(store: Store): Promise<GovernanceStore | null> {
+  if (store instanceof PostgresStore) return PostgresGovernanceStore.open(store.location.url, { searchPath: store.location.searchPath });
+  const path = store.kind === 'sqlite' ? (store as { path?: unknown }).path : undefined;
+  return typeof path === 'string' && path !== ':memory:' ? new SqliteGovernanceStore(path) : null;
+}
+
+export async function openLive(o: LiveSetup): Promise<Live | null> {
+  const source = liveSourceOf(o.store);
+  if (source === undefined) return null;
+  const overrides: Record<string, ModelPriceOverride> = {};
+  for (const m of o.config.models) if (m.price) overrides[m.name] = m.price;
+  const sinks = o.config.alerts.sinks.filter((s) => detailOf(s) !== 'off');
+  let claims: GovernanceStore | null = null;
+  let dispatcher: AlertDispatcher | null = null;
+  if (sinks.length > 0) {
+    claims = await openClaims(o.store);
+    // Without governance tables (an in-memory store) a sent alert is remembered by this process only.
+    const sent = new Set<string>();
+    const gstore = claims;
+    dispatcher = new AlertDispatcher({
+      sinks,
+      timeZone: o.config.timeZone,
+      maxAttempts: o.config.alerts.maxAttempts,
+      initialBackoffMs: o.config.alerts.initialBackoffMs,
+      claim: async (key, at, payload) => {
+        if (gstore !== null) return gstore.claimAlert(key, at, payload);
+        if (sent.has(key)) return false;
+        sent.add(key);
+        return true;
+      },
+      log: o.log,
+      ...(o.sleep ? { sleep: o.sleep } : {}),
+    });
+  }
+  const d = dispatcher;
+  const detector = new LiveDetector({
+    store: o.store,
+    source,
+    detect: o.config.detect,
+    pricer: createPricer(overrides),
+    timeZone: o.config.timeZone,
+    budgets: o.budgets,
+    publish: d === null ? null : (a) => d.publishOutbound(a),
+    log: o.log,
+    ...(o.now ? { now: o.now } : {}),
+    ...(o.holder ? { holder: o.holder } : {}),
+  });
+  return {
+    detector,
+    dispatcher,
+    async close(drainMs = 10_000) {
+      await detector.close();
+      if (d !== null) await Promise.race([d.close(), new Promise((r) => setTimeout(r, drainMs).unref())]);
+      await claims?.close();
+    },
+  };
+}
