@@ -100,7 +100,9 @@ export function readLines(path: string, opts: ReadLinesOptions, onLine: LineHand
       }
       const lastNl = buf.lastIndexOf(NL, end - 1);
       if (lastNl >= pos) {
-        pos = scan(buf, pos, lastNl, base, needles, hits.fill(-1), result, onLine);
+        // A view that ends at the last newline: needle searches must not run on into the stale rest of the reused
+        // buffer (a few kilobytes appended to a file would otherwise search megabytes of an earlier file's bytes).
+        pos = scan(buf.subarray(0, lastNl + 1), pos, lastNl, base, needles, hits.fill(-1), result, onLine);
         result.offset = base + pos;
       }
       // Keep the incomplete last line at the front of the buffer.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPricer } from '../usage/pricing.js';
 import type { NormalisedUsage } from '../usage/types.js';
+import { parseBook, serialiseBook } from './price-book.js';
 import { createPriceMemo } from './price-memo.js';
 
 const usage = (noCache: number, cacheRead: number, w5: number, w1: number, out: number, reasoning: number): NormalisedUsage => ({
@@ -47,5 +48,68 @@ describe('createPriceMemo', () => {
 
   it('returns null for a model without a price', () => {
     expect(memo.price(usage(10, 0, 0, 0, 10, 0), 'no-such-model-xyz', 'anthropic', Date.now())).toBeNull();
+  });
+});
+
+describe('the price book', () => {
+  const DAY = 86_400_000;
+  const u = usage(1200, 40_000, 900, 300, 800, 0);
+  const long = usage(150_000, 90_000, 0, 0, 500, 0); // above Sonnet 4.5's 200k tier: priced by the pricer itself
+  const TIERED = 'claude-sonnet-4-5-20250929';
+
+  it('prices from a stored book without a pricer, the same as with one, on days the book covers', () => {
+    const learner = createPriceMemo(createPricer());
+    const day = Date.parse('2026-05-04T10:00:00Z');
+    const want = learner.price(u, 'claude-sonnet-4-6', 'anthropic', day);
+    learner.price(u, 'no-such-model-xyz', 'anthropic', day);
+    learner.price(u, TIERED, 'anthropic', day);
+    expect(learner.learnt).toBe(3);
+    const book = parseBook(serialiseBook(learner.book()));
+    expect(book).toEqual(learner.book());
+
+    const reader = createPriceMemo(null, book);
+    // No dated price after 2026-03-13 for this model: the book covers every later day.
+    for (const at of [day, day + 30 * DAY, day + 400 * DAY + 3_600_000]) {
+      expect(reader.priceIfKnown(u, 'claude-sonnet-4-6', 'anthropic', at)).toBeCloseTo(createPricer().price(u, 'claude-sonnet-4-6', 'anthropic', new Date(at)).costUsd!, 12);
+    }
+    expect(reader.priceIfKnown(u, 'claude-sonnet-4-6', 'anthropic', day)).toBe(want);
+    expect(reader.priceIfKnown(u, 'no-such-model-xyz', 'anthropic', day + 9 * DAY)).toBeNull();
+    // Not covered: a day before the one learnt, another model, a request past the linear tier.
+    expect(reader.priceIfKnown(u, 'claude-sonnet-4-6', 'anthropic', day - DAY)).toBeUndefined();
+    expect(reader.priceIfKnown(u, 'claude-opus-4-6', 'anthropic', day)).toBeUndefined();
+    expect(reader.priceIfKnown(u, TIERED, 'anthropic', day)).toBeTypeOf('number');
+    expect(reader.priceIfKnown(long, TIERED, 'anthropic', day)).toBeUndefined();
+    expect(reader.learnt).toBe(0);
+    expect(() => reader.price(u, 'claude-opus-4-6', 'anthropic', day)).toThrow(/no pricer/);
+
+    reader.attach(createPricer());
+    expect(reader.price(long, TIERED, 'anthropic', day)).toBe(createPricer().price(long, TIERED, 'anthropic', new Date(day)).costUsd);
+    reader.price(u, 'claude-sonnet-4-6', 'anthropic', day - 5 * DAY);
+    // The earlier day has the same price up to the same (no) change: the entry widens instead of a new one.
+    expect(reader.book().filter((e) => e.model === 'claude-sonnet-4-6')).toMatchObject([{ from: Math.floor((day - 5 * DAY) / DAY) * DAY, until: null }]);
+    expect(reader.learnt).toBe(1);
+  });
+
+  it('keeps a price only until the next dated price of the model', () => {
+    // claude-sonnet-4-6 has a dated price from 2026-03-13 in the catalogue.
+    const change = Date.parse('2026-03-13T00:00:00Z');
+    const learner = createPriceMemo(createPricer());
+    learner.price(u, 'claude-sonnet-4-6', 'anthropic', change - 10 * DAY);
+    expect(learner.book()).toMatchObject([{ until: change }]);
+    const reader = createPriceMemo(null, learner.book());
+    expect(reader.priceIfKnown(u, 'claude-sonnet-4-6', 'anthropic', change - DAY + 5)).toBeTypeOf('number');
+    expect(reader.priceIfKnown(u, 'claude-sonnet-4-6', 'anthropic', change + 5)).toBeUndefined();
+  });
+
+  it('never keeps time-of-day prices', () => {
+    const memo = createPriceMemo(createPricer());
+    memo.price(u, 'deepseek-chat', 'deepseek', Date.parse('2026-06-01T12:00:00Z'));
+    expect(memo.book()).toEqual([]);
+  });
+
+  it('reads nothing from a book of another shape', () => {
+    expect(parseBook('{"format":1,"entries":[{"provider":"anthropic","model":"m","from":0,"until":null,"price":{"noCache":"x"}}]}')).toEqual([]);
+    expect(parseBook('not json')).toEqual([]);
+    expect(parseBook(null)).toEqual([]);
   });
 });

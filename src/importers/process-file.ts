@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { Fingerprint } from '../detect/fingerprint/types.js';
 import type { ImportFileState } from '../store/types.js';
 import type { UsageEvent } from '../usage/event.js';
+import type { NormalisedUsage } from '../usage/types.js';
 import type { Attribution, ProjectAttribution } from './attribution.js';
 import { betterEvent, toUsageEvent } from './build-event.js';
 import { HEAD_BYTES, hashHead } from './file-state.js';
 import { readLines } from './line-reader.js';
-import type { PriceMemo } from './price-memo.js';
+import type { LearningPriceMemo, PriceMemo } from './price-memo.js';
 import { PROBLEM_REASONS, type FileImporter, type LineResult, type SkipReason } from './types.js';
 import type { FingerprintCore } from '../detect/fingerprint/types.js';
 
@@ -41,11 +42,26 @@ export interface FileResult {
   fingerprints: Fingerprint[];
   /** The state to save, or null when the file could not be read. */
   state: Omit<ImportFileState, 'updatedAt'> | null;
+  /**
+   * Events whose price needs the price catalogue, which the memo did not have loaded (see LearningPriceMemo): the
+   * caller prices them (`priceDeferred`) before writing them. Empty when the memo has its pricer.
+   */
+  deferred: DeferredPrice[];
+}
+
+/** An event to price once the catalogue is loaded: its cost is then the catalogue's price times `multiplier`. */
+export interface DeferredPrice {
+  event: UsageEvent;
+  usage: NormalisedUsage;
+  model: string;
+  provider: string;
+  at: number;
+  multiplier: number;
 }
 
 export interface FileContext {
   importer: FileImporter;
-  memo: PriceMemo;
+  memo: PriceMemo & Partial<Pick<LearningPriceMemo, 'priceIfKnown'>>;
   attribute: (cwd: string | null, repoUrl: string | null) => Attribution & ProjectAttribution;
   maxLineBytes?: number | undefined;
   maxWholeFileBytes: number;
@@ -63,7 +79,7 @@ const MAX_PROBLEMS_PER_FILE = 50;
 
 export function processFile(task: FileTask, ctx: FileContext): FileResult {
   const { importer } = ctx;
-  const r: FileResult = { path: task.path, events: [], usageRecords: 0, parserDuplicates: 0, bytesRead: 0, linesRead: 0, skipped: {}, problems: [], fingerprints: [], state: null };
+  const r: FileResult = { path: task.path, events: [], usageRecords: 0, parserDuplicates: 0, bytesRead: 0, linesRead: 0, skipped: {}, problems: [], fingerprints: [], state: null, deferred: [] };
   const saved: SavedContext = task.from > 0 ? savedContext(task.context) : { lines: 0, parser: null };
   const byId = new Map<string, UsageEvent>();
   const skip = (reason: SkipReason, n = 1): void => {
@@ -81,15 +97,31 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
       return null;
     }
     r.usageRecords += 1;
-    const catalogue = result.model === null ? null : ctx.memo.price(result.usage, result.model, result.provider, result.at);
-    const event = toUsageEvent(importer.source, result, ctx.attribute(result.cwd, result.repoUrl), catalogue);
+    // A cost the log reports itself is the event's cost (toUsageEvent): the catalogue is not asked.
+    const model = result.reportedCostUsd === null ? result.model : null;
+    const catalogue = model === null ? null : ctx.memo.priceIfKnown === undefined ? ctx.memo.price(result.usage, model, result.provider, result.at) : ctx.memo.priceIfKnown(result.usage, model, result.provider, result.at);
+    const event = toUsageEvent(importer.source, result, ctx.attribute(result.cwd, result.repoUrl), catalogue ?? null);
+    if (catalogue === undefined) r.deferred.push({ event, usage: result.usage, model: model!, provider: result.provider, at: result.at, multiplier: result.priceMultiplier });
     const held = byId.get(event.id);
     byId.set(event.id, held === undefined ? event : betterEvent(held, event));
     return event;
   };
   const fingerprint = (core: FingerprintCore, event: UsageEvent): void => {
     if (event.startedAt >= ctx.fingerprints!.since) {
-      r.fingerprints.push({ ...core, eventId: event.id, at: event.startedAt, userId: event.userId, sessionId: event.sessionId });
+      // Field by field, not `...core`: a spread of these objects takes V8's slow path, a few µs per request.
+      r.fingerprints.push({
+        humanTurn: core.humanTurn,
+        prompt: core.prompt,
+        features: core.features,
+        blocks: core.blocks,
+        toolStep: core.toolStep,
+        toolsDeclared: core.toolsDeclared,
+        complexity: core.complexity,
+        eventId: event.id,
+        at: event.startedAt,
+        userId: event.userId,
+        sessionId: event.sessionId,
+      });
     }
   };
 
@@ -194,6 +226,15 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
 /** A copy of a parser's state as it is now (parsers may keep updating the object they return). */
 function clone(v: unknown): unknown {
   return v === null || v === undefined ? v : JSON.parse(JSON.stringify(v));
+}
+
+/** Prices the deferred events of a file with a memo that now has its pricer. */
+export function priceDeferred(r: FileResult, memo: PriceMemo): void {
+  for (const d of r.deferred) {
+    const usd = memo.price(d.usage, d.model, d.provider, d.at);
+    d.event.costUsd = usd === null ? null : usd * d.multiplier;
+  }
+  r.deferred = [];
 }
 
 function savedContext(context: string | null): SavedContext {

@@ -3,8 +3,9 @@ import type { Pricer } from '../usage/pricing.js';
 import type { Attribution, ProjectAttribution } from './attribution.js';
 import { BatchWriter } from './batch-writer.js';
 import { hashHead, planRead } from './file-state.js';
-import { createPriceMemo, type PriceMemo } from './price-memo.js';
-import { processFile, type FileContext, type FileResult, type FileTask } from './process-file.js';
+import { parseBook, priceBookStoreOf, serialiseBook } from './price-book.js';
+import { createPriceMemo } from './price-memo.js';
+import { priceDeferred, processFile, type FileContext, type FileResult, type FileTask } from './process-file.js';
 import { addProblem, countSkip, emptySummary, type ImportSummary } from './summary.js';
 import type { FileImporter, SkipReason } from './types.js';
 import { listFiles } from './walk.js';
@@ -53,6 +54,11 @@ export interface FileImportOptions {
    * `recipe` (the same settings as the options above).
    */
   workers?: { count: number; recipe: WorkerRecipe } | undefined;
+  /**
+   * The key of the price book to use (price-book.ts: the catalogue version and the overrides): rates learnt by
+   * earlier runs price this one without loading the catalogue, and what this run learns is kept. Absent: no book.
+   */
+  priceBookKey?: string | null;
   /** Use the workers only when at least this much is to be read (default 32 MiB; tests use 0). */
   workerThresholdBytes?: number;
   now?: () => number;
@@ -62,12 +68,6 @@ export interface FileImportOptions {
 export const DEFAULT_MAX_WHOLE_FILE = 256 << 20;
 /** Below this much to read, starting workers (each loads the price catalogue) costs more than it saves. */
 const WORKER_THRESHOLD_BYTES = 32 << 20;
-
-/** Nothing to read: nothing to price. */
-const NO_PRICES: PriceMemo = {
-  price: () => null,
-  priceAggregate: () => null,
-};
 
 export async function runFileImport(opts: FileImportOptions): Promise<ImportSummary> {
   const started = performance.now();
@@ -110,16 +110,22 @@ export async function runFileImport(opts: FileImportOptions): Promise<ImportSumm
     opts.progress?.update(doneBytes);
   };
 
+  // The price book: what earlier runs learnt from the catalogue (`--full` re-learns it).
+  const books = opts.priceBookKey === undefined || opts.priceBookKey === null ? undefined : priceBookStoreOf(store);
+  const bookKey = opts.priceBookKey ?? '';
+  const book = books === undefined || opts.full === true || tasks.length === 0 ? [] : parseBook(await books.readPriceBook(bookKey));
+  const memo = createPriceMemo(typeof opts.pricer === 'function' ? null : opts.pricer, book);
+
   const w = opts.workers;
   if (w !== undefined && w.count > 0 && w.recipe.dbPath !== undefined && totalBytes >= (opts.workerThresholdBytes ?? WORKER_THRESHOLD_BYTES)) {
-    const totals = await runInWorkers(tasks, w.recipe, w.count, count);
+    const totals = await runInWorkers(tasks, { ...w.recipe, priceBook: book }, w.count, count);
     summary.eventsAdded = totals.inserted;
     summary.eventsUpdated = totals.replaced;
+    memo.addToBook(totals.priceBook);
   } else {
-    const pricer = tasks.length === 0 ? null : typeof opts.pricer === 'function' ? await opts.pricer() : opts.pricer;
     const ctx: FileContext = {
       importer,
-      memo: pricer === null ? NO_PRICES : createPriceMemo(pricer),
+      memo,
       attribute: opts.attribute,
       maxLineBytes: opts.maxLineBytes,
       maxWholeFileBytes: opts.maxWholeFileBytes ?? DEFAULT_MAX_WHOLE_FILE,
@@ -128,12 +134,18 @@ export async function runFileImport(opts: FileImportOptions): Promise<ImportSumm
     for (const t of tasks) {
       const r = processFile(t, ctx);
       count(r);
+      if (r.deferred.length > 0) {
+        // A model or day the book does not cover: load the catalogue now (once), and price what waited for it.
+        if (!memo.hasPricer && typeof opts.pricer === 'function') memo.attach(await opts.pricer());
+        priceDeferred(r, memo);
+      }
       await writer.add(r);
     }
     await writer.flush();
     summary.eventsAdded = writer.inserted;
     summary.eventsUpdated = writer.replaced;
   }
+  if (books !== undefined && memo.learnt > 0) await books.writePriceBook(bookKey, serialiseBook(memo.book()));
   opts.progress?.stop();
   summary.duplicates += usageRecords - summary.eventsAdded;
   summary.durationMs = Math.round(performance.now() - started);

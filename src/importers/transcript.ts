@@ -45,6 +45,9 @@ export class Conversation {
     resume: { chars?: unknown; lastKey?: unknown } = {},
     /** Requests before this (epoch ms) get no fingerprint (past the retention): only their context is kept. */
     private readonly since = 0,
+    /** The agent session it belongs to (Conversations.get), and what to tell when it makes a request. */
+    readonly session: string | null = null,
+    private readonly onRequest: (c: Conversation) => void = () => undefined,
   ) {
     this.chain = new BlockChain(deriveKeys(secret));
     this.chars = typeof resume.chars === 'number' ? resume.chars : 0;
@@ -92,6 +95,21 @@ export class Conversation {
       this.secret,
     );
     if (core !== null) core.blocks = this.chain.hashes();
+    this.settle();
+    this.onRequest(this);
+    return core;
+  }
+
+  /**
+   * Gives up waiting for the request the pending turn was for: what it held becomes context, as after a request,
+   * and a later run no longer reads it again.
+   */
+  abandon(): void {
+    if (this.pending) this.settle();
+  }
+
+  /** The turn is over (requested or abandoned): its text is context from now on. */
+  private settle(): void {
     for (const t of this.held) this.chain.push(`${t}\n`);
     this.chars += this.heldChars;
     this.held = [];
@@ -100,7 +118,6 @@ export class Conversation {
     this.typed = [];
     this.results = [];
     this.calls = [];
-    return core;
   }
 
   /** The agent compacted the conversation: the context starts over from its summary. */
@@ -127,14 +144,25 @@ export class Conversations {
     private readonly since = 0,
   ) {}
 
-  get(key: string): Conversation {
+  /** The conversation `key` of agent session `session` (null: the file holds one session). */
+  get(key: string, session: string | null = null): Conversation {
     let c = this.byKey.get(key);
     if (c === undefined) {
       const saved = typeof this.resume === 'object' && this.resume !== null ? (this.resume as Record<string, unknown>)[key] : undefined;
-      c = new Conversation(this.secret, typeof saved === 'object' && saved !== null ? (saved as Record<string, unknown>) : {}, this.since);
+      c = new Conversation(this.secret, typeof saved === 'object' && saved !== null ? (saved as Record<string, unknown>) : {}, this.since, session, (r) => this.requested(r));
       this.byKey.set(key, c);
     }
     return c;
+  }
+
+  /**
+   * A request in one session means the log has moved on from the others: their unanswered turns will not be
+   * answered here, so they are abandoned rather than waited for (which would make every later run read the file
+   * again from there, more of it each time it grows). A session's own chains (main and sidechain) wait for each
+   * other: a main chain waits for its subagent's result.
+   */
+  private requested(by: Conversation): void {
+    for (const c of this.byKey.values()) if (c.session !== by.session && c.pending) c.abandon();
   }
 
   pending(): boolean {

@@ -1,5 +1,5 @@
 import { readdirSync, realpathSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve, sep } from 'node:path';
 
 export interface FoundFile {
   path: string;
@@ -15,6 +15,8 @@ export interface FoundFile {
  */
 export function listFiles(roots: readonly string[], accepts: (path: string) => boolean): FoundFile[] {
   const seen = new Map<string, FoundFile>();
+  // Paths by concatenation, not path.join (which normalises every one; a re-import lists thousands of files), from
+  // roots and names that are already normal.
   const visit = (dir: string, depth: number): void => {
     if (depth > 32) return;
     let entries;
@@ -23,16 +25,14 @@ export function listFiles(roots: readonly string[], accepts: (path: string) => b
     } catch {
       return;
     }
+    const prefix = dir.endsWith(sep) ? dir : dir + sep;
     for (const e of entries) {
-      const p = join(dir, e.name);
+      const p = prefix + e.name;
       if (e.isDirectory()) visit(p, depth + 1);
       else if ((e.isFile() || e.isSymbolicLink()) && accepts(p) && !seen.has(p)) {
-        try {
-          const st = statSync(p);
-          if (st.isFile()) seen.set(p, { path: p, size: st.size, inode: st.ino, mtimeMs: st.mtimeMs });
-        } catch {
-          // Vanished between listing and stat: nothing to import.
-        }
+        // A link to a file counts as that file; a link to a directory is not followed (not a Dirent directory).
+        const st = statSync(p, { throwIfNoEntry: false });
+        if (st?.isFile()) seen.set(p, { path: p, size: st.size, inode: st.ino, mtimeMs: st.mtimeMs });
       }
     }
   };

@@ -2,7 +2,7 @@ import type { GoodhartConfig } from '../config/schema.js';
 import { createPricer, type ModelPriceOverride } from '../usage/pricing.js';
 import { createLocalAttributor } from './attribution.js';
 import { createGitLookup } from './git-info.js';
-import { createPriceMemo } from './price-memo.js';
+import { createPriceMemo, type LearningPriceMemo, type PriceBookEntry } from './price-memo.js';
 import type { FileContext } from './process-file.js';
 import { FILE_IMPORTERS } from './registry.js';
 import type { FileSource } from './types.js';
@@ -23,14 +23,16 @@ export interface WorkerRecipe {
   /** The SQLite file workers write to (their own connections). Without it, imports run on the main thread. */
   dbPath?: string | undefined;
   fingerprints: { secret: string; since: number } | null;
+  /** What earlier runs learnt from the price catalogue (price-book.ts). */
+  priceBook?: PriceBookEntry[] | undefined;
   /** The workers' shared write lock (write-lock.ts), set by the pool. */
   writeLock?: SharedArrayBuffer | undefined;
 }
 
-export function contextFromRecipe(r: WorkerRecipe): FileContext {
+export function contextFromRecipe(r: WorkerRecipe): FileContext & { memo: LearningPriceMemo } {
   return {
     importer: FILE_IMPORTERS[r.source],
-    memo: createPriceMemo(createPricer(r.priceOverrides)),
+    memo: createPriceMemo(createPricer(r.priceOverrides), r.priceBook ?? []),
     attribute: createLocalAttributor(r.config, r.identity, createGitLookup(r.globalGitConfig === null ? {} : { globalConfig: r.globalGitConfig })),
     maxLineBytes: r.maxLineBytes,
     maxWholeFileBytes: r.maxWholeFileBytes,

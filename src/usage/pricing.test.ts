@@ -227,3 +227,41 @@ describe('memoised lookup', () => {
     expect(first).toBeCloseTo((1000 * 3 + 1000 * 0.3 + 1000 * 15) / M, 10);
   });
 });
+
+describe('nextChange', () => {
+  const DAY = 86_400_000;
+  const u = usage({ noCache: 1000, cacheRead: 2000, cacheWrite5m: 300, output: 700 });
+
+  it('is the start of the next dated catalogue price, and the price holds until then', () => {
+    const pricer = createPricer();
+    let checked = 0;
+    for (const providerId of ['anthropic', 'openai', 'google']) {
+      for (const m of findProvider({ providerId })?.models ?? []) {
+        if (!Array.isArray(m.prices)) continue;
+        const starts = m.prices.flatMap((p) => (p.constraint?.type === 'start_date' ? [new Date(p.constraint.start_date).getTime()] : []));
+        if (starts.length !== m.prices.length - 1) continue; // also time-of-day prices: the next test
+        for (const start of starts) {
+          const at = new Date(start - 3 * DAY);
+          expect(pricer.nextChange(m.id, providerId, at)).toBe(start);
+          const before = pricer.price(u, m.id, providerId, at).costUsd;
+          for (const t of [start - 2 * DAY, start - 1]) expect(pricer.price(u, m.id, providerId, new Date(t)).costUsd).toBe(before);
+          expect(pricer.nextChange(m.id, providerId, new Date(start))).toBeGreaterThan(start);
+          checked += 1;
+        }
+      }
+    }
+    // The catalogue holds dated prices (Anthropic's Sonnet and Opus 4.6 among them): the loop tested something.
+    expect(checked).toBeGreaterThan(2);
+  });
+
+  it('is the instant asked about when the price depends on the time of day', () => {
+    const at = new Date('2026-06-01T12:00:00Z');
+    expect(createPricer().nextChange('deepseek-chat', 'deepseek', at)).toBe(at.getTime());
+  });
+
+  it('never comes for an override or a model without a price', () => {
+    const pricer = createPricer({ 'my-model': { input: 1, output: 2 } });
+    expect(pricer.nextChange('my-model', 'vllm', new Date())).toBe(Number.POSITIVE_INFINITY);
+    expect(pricer.nextChange('no-such-model', 'ollama', new Date())).toBe(Number.POSITIVE_INFINITY);
+  });
+});

@@ -1,5 +1,5 @@
 import { calcPrice, findProvider } from '@pydantic/genai-prices';
-import type { ModelPrice, Provider, TieredPrices } from '@pydantic/genai-prices';
+import type { ModelInfo, ModelPrice, Provider, TieredPrices } from '@pydantic/genai-prices';
 import { z } from 'zod';
 import type { NormalisedUsage } from './types.js';
 
@@ -60,6 +60,13 @@ export interface Pricer {
    * `at` selects historical catalogue prices (importers re-pricing old events); default now.
    */
   price(usage: NormalisedUsage, model: string, provider: string, at?: Date): PriceResult;
+  /**
+   * The first instant (epoch ms) after `at` at which this model's price may differ from its price at `at`:
+   * the next dated price in the catalogue, +Infinity when there is none (a config override or a model without a
+   * price never changes), or `at` itself when the price depends on the time of day. Callers that keep prices
+   * (the importers' price memo) keep them until then.
+   */
+  nextChange(model: string, provider: string, at: Date): number;
 }
 
 /**
@@ -150,7 +157,30 @@ export function createPricer(overrides: Record<string, ModelPriceOverride> = {})
       delete result.prices;
       return result;
     },
+    nextChange(model, provider, at) {
+      const resolved = resolve(model, provider);
+      if (resolved.kind !== 'catalogue') return Number.POSITIVE_INFINITY;
+      return nextCatalogueChange(resolved.provider.models[0]?.prices, at.getTime());
+    },
   };
+}
+
+/**
+ * The catalogue picks a model's price by its `constraint`s (genai-prices: the last entry whose constraint holds,
+ * a start date holding from that instant on): a dated price changes the price at its start, a time-of-day price
+ * within every day.
+ */
+function nextCatalogueChange(prices: ModelInfo['prices'] | undefined, at: number): number {
+  if (!Array.isArray(prices)) return Number.POSITIVE_INFINITY;
+  let next = Number.POSITIVE_INFINITY;
+  for (const { constraint } of prices) {
+    if (constraint === undefined || constraint === null) continue;
+    if (constraint.type !== 'start_date') return at;
+    const start = new Date(constraint.start_date).getTime();
+    if (Number.isNaN(start)) return at;
+    if (start > at && start < next) next = start;
+  }
+  return next;
 }
 
 function resolveUncached(model: string, provider: string, overrides: Map<string, ModelPriceOverride>): Resolved {

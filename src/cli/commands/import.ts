@@ -118,10 +118,11 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
   const maxLineBytes = maxLineMb === undefined ? undefined : Math.round(maxLineMb * 1024 * 1024);
   const globalGitConfig = join(home, '.gitconfig');
   const identity = { osUser, account: opts.account ?? null };
-  const [{ createLocalAttributor }, { createGitLookup }, { DEFAULT_MAX_WHOLE_FILE, runFileImport }] = await Promise.all([
+  const [{ createLocalAttributor }, { createGitLookup }, { DEFAULT_MAX_WHOLE_FILE, runFileImport }, { priceBookKey }] = await Promise.all([
     import('../../importers/attribution.js'),
     import('../../importers/git-info.js'),
     import('../../importers/run-file-import.js'),
+    import('../../importers/price-book.js'),
   ]);
   const progress = opts.json !== true && process.stderr.isTTY ? (await import('../../importers/progress.js')).terminalProgress(`import ${source}`) : undefined;
   return withStore(opts, async (store, config, dbPath) => {
@@ -142,6 +143,7 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
       roots,
       store,
       pricer: loadPricer(config),
+      priceBookKey: priceBookKey(config.priceOverrides),
       attribute: createLocalAttributor(config, identity, createGitLookup({ globalConfig: globalGitConfig })),
       progress,
       full: opts.full === true,

@@ -150,4 +150,32 @@ describe('detection on imported Claude Code logs', () => {
     expect(fps[0]!.prompt).not.toBeNull();
     void paths;
   });
+
+  it('stops waiting for an answer in a session the log has moved on from: later runs read only what was appended', async () => {
+    const other = join(dir, 'moved-on');
+    const at = T0 + 10 * 3_600_000;
+    // A session that ends on a tool result (the request it was for never came), then another session in the same file.
+    const path = new Session('sess-gone').prompt(at, 'list the open invoices').answer(at + 2_000, { name: 'Bash', input: { command: 'ls' } }).result(at + 3_000, 'invoices.csv').write(other);
+    const run = () => importFilesCommand('claude-code', [other], { db, config, json: true, osUser: 'ada' });
+    await run();
+    const next = new Session('sess-next').prompt(at + 60_000, 'export the invoices as PDF').answer(at + 64_000, { name: 'Bash', input: { command: 'make pdf' } });
+    next.result(at + 70_000, 'done').answer(at + 75_000);
+    appendFileSync(path, `${next.lines.join('\n')}\n`);
+    // This run reads again from the unanswered result (it waited for it), then sees the other session's requests.
+    const second = await run();
+    expect(second.eventsAdded).toBe(2);
+    const more = `${new Session('sess-next').prompt(at + 90_000, 'and email them').answer(at + 95_000).lines.join('\n')}\n`;
+    appendFileSync(path, more);
+    const third = await run();
+    expect(third).toMatchObject({ filesRead: 1, bytesRead: Buffer.byteLength(more), eventsAdded: 1 });
+    const { SqliteStore } = await import('../../store/sqlite/sqlite-store.js');
+    const store = new SqliteStore(db);
+    const fps = await store.findings.listFingerprints({ since: at + 50_000, until: at + 100_000 });
+    await store.close();
+    expect(fps.map((f) => [f.sessionId, f.humanTurn, f.toolStep !== null])).toEqual([
+      ['sess-next', true, false],
+      ['sess-next', false, true],
+      ['sess-next', true, false],
+    ]);
+  });
 });

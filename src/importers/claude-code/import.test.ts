@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runReport } from '../../cli/commands/report.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { createPricer } from '../../usage/pricing.js';
+import { parseBook } from '../price-book.js';
 import { FIXTURES, copyFixture, importInto, tempDir } from '../testing.js';
 
 const { dir, cleanup } = tempDir('cc-import');
@@ -118,6 +120,42 @@ describe('goodhart import claude-code (fixture corpus)', () => {
     await store.close();
   });
 
+  it('prices a re-import from the price book, loading the catalogue only for what the book does not cover', async () => {
+    const { store } = freshStore();
+    const logs = copyFixture(FIXTURES.claude, join(dir, `copy-${++n}`));
+    let loads = 0;
+    const pricer = async () => {
+      loads += 1;
+      return createPricer();
+    };
+    await importInto(store, 'claude-code', [logs], { pricer, priceBookKey: 'test-catalogue' });
+    expect(loads).toBe(1);
+    const book = parseBook(await store.readPriceBook('test-catalogue'));
+    expect(book.map((e) => e.model).sort()).toEqual(['claude-haiku-4-5-20251001', 'claude-opus-4-6', 'claude-sonnet-4-5-20250929', 'claude-sonnet-4-6']);
+    expect(await store.readPriceBook('another-catalogue')).toBeNull();
+
+    // New lines of a model and days the book covers (no dated price after 2026-03-13): the catalogue stays unloaded.
+    const main = join(logs, MAIN);
+    appendFileSync(main, assistant('p-1', '2026-04-20T08:00:00.000Z', 'req_P', 'msg_P', 42) + assistant('p-2', '2026-05-02T08:00:00.000Z', 'req_Q', 'msg_Q', 4200));
+    expect(await importInto(store, 'claude-code', [logs], { pricer, priceBookKey: 'test-catalogue' })).toMatchObject({ eventsAdded: 2 });
+    expect(loads).toBe(1);
+    // A model the book lacks: loaded once for it.
+    const opus = { message: { model: 'claude-opus-4-1-20250805', id: 'msg_R', content: [], usage: { input_tokens: 9, cache_read_input_tokens: 1000, output_tokens: 70 } } };
+    appendFileSync(main, assistant('p-3', '2026-05-03T08:00:00.000Z', 'req_R', 'msg_R', 70, opus));
+    expect(await importInto(store, 'claude-code', [logs], { pricer, priceBookKey: 'test-catalogue' })).toMatchObject({ eventsAdded: 1 });
+    expect(loads).toBe(2);
+    expect(parseBook(await store.readPriceBook('test-catalogue')).map((e) => e.model).sort()).toEqual(['claude-haiku-4-5-20251001', 'claude-opus-4-1-20250805', 'claude-opus-4-6', 'claude-sonnet-4-5-20250929', 'claude-sonnet-4-6']);
+
+    // Every cost equals a fresh import's, priced by the catalogue itself.
+    const fresh = freshStore();
+    await importInto(fresh.store, 'claude-code', [logs]);
+    const costs = async (st: SqliteStore) => (await st.listEvents({})).map((e) => [e.providerRequestId, e.costUsd]).sort();
+    const want = await costs(fresh.store);
+    expect(want.find(([id]) => id === 'msg_Q')?.[1]).toBeGreaterThan(0);
+    expect(await costs(store)).toEqual(want);
+    await Promise.all([store.close(), fresh.store.close()]);
+  });
+
   it('starts over on a rewritten file without double counting, and waits for an unfinished last line', async () => {
     const { store } = freshStore();
     const logs = copyFixture(FIXTURES.claude, join(dir, `copy-${++n}`));
@@ -176,6 +214,7 @@ describe('goodhart import claude-code on worker threads', () => {
     const threaded = freshStore();
     const s = await importInto(threaded.store, 'claude-code', [FIXTURES.claude], {
       fingerprints,
+      priceBookKey: 'test-catalogue',
       workerThresholdBytes: 0,
       workers: {
         count: 2,
@@ -198,6 +237,8 @@ describe('goodhart import claude-code on worker threads', () => {
     const fps = await threaded.store.findings.listFingerprints({ since: 0, until: Number.MAX_SAFE_INTEGER });
     expect(fps.length).toBeGreaterThan(0);
     expect(fps).toEqual(await inline.store.findings.listFingerprints({ since: 0, until: Number.MAX_SAFE_INTEGER }));
+    // What the workers learnt of prices is kept for the next run.
+    expect(parseBook(await threaded.store.readPriceBook('test-catalogue')).map((e) => e.model).sort()).toEqual(['claude-haiku-4-5-20251001', 'claude-opus-4-6', 'claude-sonnet-4-5-20250929', 'claude-sonnet-4-6']);
     await inline.store.close();
     await threaded.store.close();
   });

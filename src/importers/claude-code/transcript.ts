@@ -27,7 +27,7 @@ export const USER_NEEDLE = Buffer.from('"type":"user"');
 
 export function createClaudeTranscript(_path: string, context: unknown, fingerprints: FingerprintSettings): TranscriptHasher {
   const convs = new Conversations(fingerprints.secret, context, fingerprints.since);
-  const conversation = (sessionId: string | null, sidechain: boolean): Conversation => convs.get(`${sessionId ?? '-'}:${sidechain ? 'side' : 'main'}`);
+  const conversation = (sessionId: string | null, sidechain: boolean): Conversation => convs.get(`${sessionId ?? '-'}:${sidechain ? 'side' : 'main'}`, sessionId ?? '-');
 
   const assistant = (buf: Buffer, start: number, end: number, text: string, usage: LineResult | undefined): FingerprintCore | null => {
     if (usage === undefined || usage === null || typeof usage === 'string') return null;

@@ -91,6 +91,8 @@ export class SqliteAuditTables {
   private readonly replaceEvent: Database.Statement;
   private readonly putState: Database.Statement;
   private readonly getState: Database.Statement;
+  private readonly getPriceBook: Database.Statement;
+  private readonly putPriceBook: Database.Transaction<(key: string, book: string) => void>;
   private readonly listStates: Database.Statement;
   private readonly getSeries: Database.Statement;
   private readonly putSeries: Database.Statement;
@@ -122,6 +124,13 @@ export class SqliteAuditTables {
     );
     this.getState = db.prepare('SELECT * FROM import_files WHERE source = ? AND path = ?');
     this.listStates = db.prepare('SELECT * FROM import_files WHERE source = ? ORDER BY path');
+    this.getPriceBook = db.prepare('SELECT book FROM import_price_book WHERE catalogue = ?').pluck();
+    const dropBooks = db.prepare('DELETE FROM import_price_book WHERE catalogue <> ?');
+    const putBook = db.prepare('INSERT OR REPLACE INTO import_price_book (catalogue, book) VALUES (?, ?)');
+    this.putPriceBook = db.transaction((key: string, book: string) => {
+      dropBooks.run(key);
+      putBook.run(key, book);
+    });
     this.getSeries = db.prepare('SELECT start_time_ns, time_ns, value FROM counter_series WHERE series_key = ?');
     this.putSeries = db.prepare(
       `INSERT INTO counter_series (series_key, start_time_ns, time_ns, value) VALUES (?, ?, ?, ?)
@@ -196,6 +205,14 @@ export class SqliteAuditTables {
 
   listImportStates(source: string): ImportFileState[] {
     return (this.listStates.all(source) as ImportFileRow[]).map(stateFromRow);
+  }
+
+  readPriceBook(key: string): string | null {
+    return (this.getPriceBook.get(key) as string | undefined) ?? null;
+  }
+
+  writePriceBook(key: string, book: string): void {
+    this.putPriceBook.immediate(key, book);
   }
 
   commitImportBatch(batch: ImportBatch): ImportBatchResult {

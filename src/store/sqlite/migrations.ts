@@ -182,4 +182,10 @@ export const MIGRATIONS: readonly string[] = [
     updated_at   INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 9: the importers' price book: per-token rates learnt from the price catalogue, so that a re-import need not
+  // load it (src/importers/price-book.ts). One row, under the key of the catalogue version it was learnt from.
+  `CREATE TABLE import_price_book (
+    catalogue  TEXT PRIMARY KEY,
+    book       TEXT NOT NULL
+  ) WITHOUT ROWID;`,
 ];

@@ -169,6 +169,33 @@ describe('SQLite hourly rollups', () => {
     }
   });
 
+  it('sums runs of one session’s events (same dimensions, hour after hour) as the raw events do', async () => {
+    // RollupBatch reuses the last event's row while dimensions and hour stay the same: runs across hour and day ends,
+    // with another session's event cutting in now and then.
+    const path = `/tmp/gh-rollup-runs-${process.pid}-${Date.now()}.db`;
+    const rolled = new SqliteStore(path);
+    const raw = new SqliteStore(path, { rollups: false });
+    const rand = rng(11);
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+    const events: UsageEvent[] = [];
+    let t = at('2025-05-01T22:00:00Z');
+    const person = () => ({ userId: pick(['alice', 'bob', null]), teamId: pick(['core', null]), projectId: pick(['web', 'etl']), modelRequested: pick(['sonnet', 'opus']), modelServed: pick(['sonnet', 'opus']) });
+    for (let run = 0; run < 60; run++) {
+      const who = person();
+      for (let k = Math.floor(rand() * 30); k >= 0; k--) {
+        t += Math.floor(rand() * 10 * 60_000);
+        const cut = rand() < 0.1;
+        events.push(makeTestEvent({ id: `run-${events.length}`, startedAt: t, ...(cut ? person() : who), inputTokens: Math.floor(rand() * 900), outputTokens: Math.floor(rand() * 90), costUsd: rand() < 0.1 ? null : 0.001 * k }));
+      }
+    }
+    for (let i = 0; i < events.length; i += 200) await rolled.commitImportBatch({ events: events.slice(i, i + 200), states: [] });
+    for (const groupBy of ['day', 'user', 'team', 'project', 'model'] as const) {
+      expect(comparable(await rolled.aggregate(groupBy, {})), groupBy).toEqual(comparable(await raw.aggregate(groupBy, {})));
+    }
+    for (const table of ROLLUP_TABLES) expect(tableTotals(path, table).requests, table).toBe(events.length);
+    await Promise.all([rolled.close(), raw.close()]);
+  });
+
   it('fills the rollups from events stored before the migration', async () => {
     const path = `/tmp/gh-rollup-old-${process.pid}-${Date.now()}.db`;
     const store = new SqliteStore(path);
@@ -181,6 +208,7 @@ describe('SQLite hourly rollups', () => {
     db.exec('DROP TABLE rollup_deferred'); // migration 6
     db.exec('ALTER TABLE events DROP COLUMN fallback_from'); // migration 7
     db.exec('DROP TABLE detect_live'); // migration 8
+    db.exec('DROP TABLE import_price_book'); // migration 9
     db.pragma('user_version = 4');
     db.close();
     const reopened = new SqliteStore(path);

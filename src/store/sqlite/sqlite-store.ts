@@ -222,6 +222,15 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
     return this.audit.listImportStates(source);
   }
 
+  /** The importers' price book (src/importers/price-book.ts). */
+  async readPriceBook(key: string): Promise<string | null> {
+    return this.audit.readPriceBook(key);
+  }
+
+  async writePriceBook(key: string, book: string): Promise<void> {
+    this.audit.writePriceBook(key, book);
+  }
+
   async commitImportBatch(batch: ImportBatch): Promise<ImportBatchResult> {
     return this.audit.commitImportBatch(batch);
   }
