@@ -10,6 +10,7 @@ import { readLines } from './line-reader.js';
 import type { LearningPriceMemo, PriceMemo } from './price-memo.js';
 import { PROBLEM_REASONS, type FileImporter, type LineResult, type SkipReason } from './types.js';
 import type { FingerprintCore } from '../detect/fingerprint/types.js';
+import { fingerprintOf } from '../detect/fingerprint/fingerprint.js';
 
 /**
  * One file of an import, start to finish: read from `from`, parse, attribute, price, and deduplicate within the
@@ -108,20 +109,7 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
   };
   const fingerprint = (core: FingerprintCore, event: UsageEvent): void => {
     if (event.startedAt >= ctx.fingerprints!.since) {
-      // Field by field, not `...core`: a spread of these objects takes V8's slow path, a few µs per request.
-      r.fingerprints.push({
-        humanTurn: core.humanTurn,
-        prompt: core.prompt,
-        features: core.features,
-        blocks: core.blocks,
-        toolStep: core.toolStep,
-        toolsDeclared: core.toolsDeclared,
-        complexity: core.complexity,
-        eventId: event.id,
-        at: event.startedAt,
-        userId: event.userId,
-        sessionId: event.sessionId,
-      });
+      r.fingerprints.push(fingerprintOf(core, { eventId: event.id, at: event.startedAt, userId: event.userId, sessionId: event.sessionId }));
     }
   };
 

@@ -4,7 +4,7 @@ import { hashBlocks, hashToolStep } from './blocks.js';
 import { extractParts } from './extract.js';
 import { deriveKeys } from './keys.js';
 import { cleanText, minhash, textFeatures, type TextFingerprint } from './text.js';
-import type { FingerprintCore } from './types.js';
+import type { Fingerprint, FingerprintCore } from './types.js';
 
 /**
  * The public fingerprint API. The gateway's observer calls `fingerprintRequest` on parsed request bodies; the
@@ -67,4 +67,24 @@ export function fingerprintRequest(
     secret,
     () => requestComplexity(body, endpoint),
   );
+}
+
+/**
+ * A request's fingerprint with its event's identity. Field by field, not `{ ...core, … }`: a spread of these objects
+ * takes V8's slow path (about 4 µs against 0.15 µs), once per request at the gateway and per turn in an import.
+ */
+export function fingerprintOf(core: FingerprintCore, event: { eventId: string; at: number; userId: string | null; sessionId: string | null }): Fingerprint {
+  return {
+    humanTurn: core.humanTurn,
+    prompt: core.prompt,
+    features: core.features,
+    blocks: core.blocks,
+    toolStep: core.toolStep,
+    toolsDeclared: core.toolsDeclared,
+    complexity: core.complexity,
+    eventId: event.eventId,
+    at: event.at,
+    userId: event.userId,
+    sessionId: event.sessionId,
+  };
 }

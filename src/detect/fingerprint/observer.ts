@@ -1,7 +1,7 @@
 import type { RequestObserver } from '../../gateway/proxy.js';
 import type { UsageEvent } from '../../usage/event.js';
 import type { FindingsStore } from '../store.js';
-import { fingerprintRequest } from './fingerprint.js';
+import { fingerprintOf, fingerprintRequest } from './fingerprint.js';
 import type { Fingerprint } from './types.js';
 
 /**
@@ -79,7 +79,7 @@ export class FingerprintObserver implements RequestObserver {
         const { body, event } = this.queue.shift()!;
         try {
           const core = fingerprintRequest(body, event.endpoint, this.opts.secret);
-          if (core !== null) fps.push({ ...core, eventId: event.id, at: event.startedAt, userId: event.userId, sessionId: event.sessionId });
+          if (core !== null) fps.push(fingerprintOf(core, { eventId: event.id, at: event.startedAt, userId: event.userId, sessionId: event.sessionId }));
         } catch (err) {
           this.opts.onError?.(err);
         }

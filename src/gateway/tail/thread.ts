@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { fingerprintRequest } from '../../detect/fingerprint/fingerprint.js';
+import { fingerprintOf, fingerprintRequest } from '../../detect/fingerprint/fingerprint.js';
 import type { Fingerprint } from '../../detect/fingerprint/types.js';
 import { findingsStoreOf } from '../../detect/store.js';
 import { reopenStore } from '../../store/open.js';
@@ -30,7 +30,7 @@ async function fingerprint(buf: Buffer, items: Extract<ToThread, { kind: 'finger
       const json: unknown = JSON.parse(buf.toString('utf8', it.offset, it.offset + it.length));
       if (json === null || typeof json !== 'object' || Array.isArray(json)) continue;
       const core = fingerprintRequest(json as Record<string, unknown>, it.endpoint, secret);
-      if (core !== null) fps.push({ ...core, eventId: it.eventId, at: it.at, userId: it.userId, sessionId: it.sessionId });
+      if (core !== null) fps.push(fingerprintOf(core, it));
     } catch {
       failed++;
     }
