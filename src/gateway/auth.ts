@@ -19,8 +19,13 @@ export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
  * process take effect within that interval; an unknown key triggers at most one extra check per `missCheckMs`, so a
  * key created a moment ago works on first use while a flood of bad keys costs nothing.
  */
+/** Presented keys remembered with their record, so a known key is not hashed on every request. */
+const MAX_PRESENTED = 10_000;
+
 export class KeyCache {
   private byHash = new Map<string, KeyRecord>();
+  /** Key → record for keys seen since the last change of the key set (cleared with it, so a revocation applies). */
+  private byPresented = new Map<string, KeyRecord>();
   private version = -1;
   private timer: NodeJS.Timeout | undefined;
   private lastMissCheck = 0;
@@ -54,6 +59,7 @@ export class KeyCache {
         const next = new Map<string, KeyRecord>();
         for (const k of await this.store.listKeys()) if (k.revokedAt === null) next.set(k.hash, k);
         this.byHash = next;
+        this.byPresented = new Map();
         this.version = v;
       } finally {
         this.refreshing = undefined;
@@ -72,9 +78,15 @@ export class KeyCache {
         'No Goodhart key was sent. Send it as `Authorization: Bearer gh_…` or `x-api-key: gh_…` (set OPENAI_API_KEY or ANTHROPIC_API_KEY to your Goodhart key); create one with `goodhart keys create --user YOU --team TEAM`.',
       );
     }
+    const known = this.byPresented.get(key);
+    if (known) return known;
     const hash = hashKey(key);
     const hit = this.byHash.get(hash);
-    if (hit) return hit;
+    if (hit) {
+      if (this.byPresented.size >= MAX_PRESENTED) this.byPresented.clear();
+      this.byPresented.set(key, hit);
+      return hit;
+    }
     const now = Date.now();
     if (now - this.lastMissCheck < this.missCheckMs) throw unknownKey(key);
     this.lastMissCheck = now;

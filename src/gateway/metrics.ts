@@ -62,33 +62,37 @@ export class GatewayMetrics {
    */
   private readonly children = new Map<string, { inc(n?: number): void }>();
 
-  private child(counter: Counter<string>, labels: string[]): { inc(n?: number): void } {
-    const id = `${counter === this.requests ? 'r' : counter === this.tokens ? 't' : counter === this.cost ? 'c' : 'b'}\u0000${labels.join('\u0000')}`;
+  /** The counter's child for these label values; `id` names the series (labels are only built on first sight). */
+  private child(counter: Counter<string>, id: string, labels: () => string[]): { inc(n?: number): void } {
     let c = this.children.get(id);
     if (c === undefined) {
-      c = counter.labels(...labels);
+      c = counter.labels(...labels());
       this.children.set(id, c);
     }
     return c;
   }
 
-
   onEvent(e: Readonly<UsageEvent>, beforeMs: number | null, afterMs: number | null): void {
     const p = e.provider;
-    this.child(this.requests, [e.endpoint, p, String(e.status), e.errorClass ?? '']).inc();
+    const errorClass = e.errorClass ?? '';
+    this.child(this.requests, `r\u0000${e.endpoint}\u0000${p}\u0000${e.status}\u0000${errorClass}`, () => [e.endpoint, p, String(e.status), errorClass]).inc();
     if (e.status === 429 || e.status === 403) {
       if (e.errorClass === 'budget_exceeded' || e.errorClass === 'rate_limited' || e.errorClass === 'forbidden') {
-        this.child(this.blocks, [e.errorClass]).inc();
+        this.child(this.blocks, `b\u0000${errorClass}`, () => [errorClass]).inc();
       }
     }
-    if (e.inputTokens > 0) this.child(this.tokens, [p, 'input']).inc(e.inputTokens);
-    if (e.cacheReadTokens > 0) this.child(this.tokens, [p, 'cache_read']).inc(e.cacheReadTokens);
+    if (e.inputTokens > 0) this.tokenSeries(p, 'input').inc(e.inputTokens);
+    if (e.cacheReadTokens > 0) this.tokenSeries(p, 'cache_read').inc(e.cacheReadTokens);
     const writes = e.cacheWrite5mTokens + e.cacheWrite1hTokens;
-    if (writes > 0) this.child(this.tokens, [p, 'cache_write']).inc(writes);
-    if (e.outputTokens > 0) this.child(this.tokens, [p, 'output']).inc(e.outputTokens);
-    if (e.reasoningTokens > 0) this.child(this.tokens, [p, 'reasoning']).inc(e.reasoningTokens);
-    if (e.costUsd) this.child(this.cost, [p]).inc(e.costUsd);
+    if (writes > 0) this.tokenSeries(p, 'cache_write').inc(writes);
+    if (e.outputTokens > 0) this.tokenSeries(p, 'output').inc(e.outputTokens);
+    if (e.reasoningTokens > 0) this.tokenSeries(p, 'reasoning').inc(e.reasoningTokens);
+    if (e.costUsd) this.child(this.cost, `c\u0000${p}`, () => [p]).inc(e.costUsd);
     if (beforeMs !== null) this.overheadBefore.observe(beforeMs / 1000);
     if (afterMs !== null) this.overheadAfter.observe(afterMs / 1000);
+  }
+
+  private tokenSeries(provider: string, type: string): { inc(n?: number): void } {
+    return this.child(this.tokens, `t\u0000${provider}\u0000${type}`, () => [provider, type]);
   }
 }
