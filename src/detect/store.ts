@@ -36,13 +36,27 @@ export interface FindingsStore {
  * Postgres: the inserting transaction's id and the event id, read only below the oldest transaction still running,
  * so a transaction that commits late can never be skipped.
  */
+/** An event by its id and start (Postgres finds it in its month's partition by both). */
+export interface EventRef {
+  id: string;
+  startedAt: number;
+}
+
 export interface LiveSource {
   /** A cursor covering every event stored and final now (in Postgres: written by a finished transaction). */
   feedMark(): Promise<string>;
-  /** Events stored after `after` and up to `upTo`, in storage order, at most `limit`; `next` is the last one's cursor. */
-  readFeed(after: string, upTo: string, limit: number): Promise<{ events: UsageEvent[]; next: string }>;
-  /** Events started in [since, until) and stored up to `upTo`, by startedAt then id (the warm-up at start). */
-  listEventsUpTo(filter: { since: number; until: number }, upTo: string): Promise<UsageEvent[]>;
+  /**
+   * The events stored after `after` and up to `upTo` (ids and starts only: `eventsOf` reads them whole when they are
+   * released), in storage order, at most `limit`; `next` is the last one's cursor.
+   */
+  readFeed(after: string, upTo: string, limit: number): Promise<{ events: EventRef[]; next: string }>;
+  /** These stored events (those that still exist), in no particular order: the reorder buffer holds only ids. */
+  eventsOf(refs: readonly EventRef[]): Promise<UsageEvent[]>;
+  /**
+   * Events started in [since, until) and stored up to `upTo`, by startedAt then id (the warm-up at start), at most
+   * `limit`, after the event `after` when given (the last of the previous page).
+   */
+  listEventsUpTo(filter: { since: number; until: number; after?: EventRef; limit?: number }, upTo: string): Promise<UsageEvent[]>;
   /**
    * Takes the lease `name` for `holder`, or renews it when `holder` has it; another holder's lease is taken only
    * once it expired. Null when another holder has it; else the cursor saved with it (null the first time).

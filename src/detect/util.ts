@@ -28,6 +28,34 @@ export function evidence(counts: Record<string, number>, ratios: Record<string, 
   return { counts, ratios: round(ratios), requestIds: sampleIds(ids) };
 }
 
+/**
+ * Ids of a growing run in bounded memory: every `step`-th id is kept, and when 200 are kept every other one is
+ * dropped and the step doubles, so what remains stays evenly spaced (the last id is kept apart). An agent left
+ * running for a day is millions of requests in one bucket; its evidence needs twenty of them.
+ */
+export class IdSample {
+  private kept: string[] = [];
+  private step = 1;
+  private seen = 0;
+  private last: string | null = null;
+
+  add(id: string): void {
+    if (this.seen++ % this.step === 0) {
+      this.kept.push(id);
+      if (this.kept.length >= 200) {
+        this.kept = this.kept.filter((_, i) => i % 2 === 0);
+        this.step *= 2;
+      }
+    }
+    this.last = id;
+  }
+
+  /** The kept ids, then the last one added. */
+  ids(): string[] {
+    return this.last === null || this.kept.at(-1) === this.last ? [...this.kept] : [...this.kept, this.last];
+  }
+}
+
 /** The first, the last and evenly spaced ids in between. */
 export function sampleIds(ids: readonly string[]): string[] {
   if (ids.length <= MAX_REQUEST_IDS) return [...ids];

@@ -1,5 +1,5 @@
 import type { DetectContext, Detector, DetectorDefinition, DetectInput } from '../types.js';
-import { ACTIVITY_GAP, MINUTE, costOf, eventUsage, evidence, makeFinding, modelOf, newActivityDay, priceAs, usd } from '../util.js';
+import { ACTIVITY_GAP, IdSample, MINUTE, costOf, eventUsage, evidence, makeFinding, modelOf, newActivityDay, priceAs, usd } from '../util.js';
 
 /**
  * Context bloat: the same large prefix (a document, a code dump, a long conversation) sent again and again without
@@ -28,7 +28,7 @@ interface DayBucket {
   outputTokens: number;
   cost: number;
   wasted: number;
-  ids: string[];
+  ids: IdSample;
   first: number;
   last: number;
 }
@@ -77,7 +77,7 @@ function create(ctx: DetectContext): Detector {
           evidence: evidence(
             { requests: b.requests, repeatedTokens: b.repeatedTokens, uncachedInputTokens: b.uncachedTokens },
             { outputPerInput: b.outputTokens / Math.max(1, b.inputTokens), costUsd: b.cost },
-            b.ids,
+            b.ids.ids(),
           ),
           wastedUsd: b.wasted,
           wasteMethod:
@@ -150,7 +150,7 @@ function create(ctx: DetectContext): Detector {
 
       if (u.bucket !== null && newActivityDay(u.bucket.first, u.bucket.last, t)) evaluate(e.userId, u, t);
       if (u.bucket === null) {
-        u.bucket = { requests: 0, repeatedTokens: 0, uncachedTokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, wasted: 0, ids: [], first: t, last: t };
+        u.bucket = { requests: 0, repeatedTokens: 0, uncachedTokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, wasted: 0, ids: new IdSample(), first: t, last: t };
         open.add(e.userId);
       }
       const b = u.bucket;
@@ -161,7 +161,7 @@ function create(ctx: DetectContext): Detector {
       b.outputTokens += e.outputTokens;
       b.cost += costOf(e);
       b.wasted += wasted;
-      b.ids.push(e.id);
+      b.ids.add(e.id);
       b.last = e.endedAt;
     },
     advance(now: number): void {

@@ -15,7 +15,7 @@ import { detectHistory, lookbackDays } from '../history.js';
 import type { FindingsStore, LiveSource } from '../store.js';
 import type { Finding } from '../types.js';
 import { DAY, DayClock, HOUR, MINUTE } from '../util.js';
-import { ReorderBuffer } from './reorder.js';
+import { byStart, ReorderBuffer } from './reorder.js';
 
 /**
  * Live detection: the detectors run as events arrive, in the background of `goodhart serve` (a worker thread, see
@@ -74,6 +74,8 @@ export interface LiveStats {
 
 /** Events per read of the feed, and at most this many per tick (the rest next tick): bounded memory and ticks. */
 const PAGE = 5_000;
+/** Events per read of the warm-up. */
+const WARMUP_PAGE = 2_000;
 const MAX_PER_TICK = 200_000;
 /** Outcomes (commits, merged PRs) that arrive up to a day late still count for their day. */
 const OUTCOME_SLACK = DAY;
@@ -201,21 +203,23 @@ export class LiveDetector {
     for (let t = from; t <= now; t += DAY) {
       if (this.aborted) return null;
       const range = { since: t, until: t + DAY };
-      const [events, fps, outcomes] = await Promise.all([
-        source.listEventsUpTo(range, mark),
-        source.listFingerprints(range),
-        supportsImports(store) ? store.listOutcomes(range) : Promise.resolve([]),
-      ]);
-      for (const o of outcomes) {
+      for (const o of supportsImports(store) ? await store.listOutcomes(range) : []) {
         s.outcomesSeen.set(o.id, o.at);
         engine.pushOutcome(o);
       }
-      const byId = new Map(fps.map((f) => [f.eventId, f]));
-      for (const event of events) {
-        if (event.startedAt < watermark) engine.push({ event, fp: byId.get(event.id) ?? null });
-        else s.buffer.add(event, 0);
+      // A page of events at a time, with their fingerprints: a busy day is millions of events.
+      for (let after: UsageEvent | undefined; ; ) {
+        const events = await source.listEventsUpTo({ ...range, limit: WARMUP_PAGE, ...(after ? { after } : {}) }, mark);
+        if (events.length === 0) break;
+        const fps = new Map((await source.fingerprintsOf(events.map((e) => e.id))).map((f) => [f.eventId, f]));
+        for (const event of events) {
+          if (event.startedAt < watermark) engine.push({ event, fp: fps.get(event.id) ?? null });
+          else s.buffer.add(event, 0);
+        }
+        this.stats.warmupEvents += events.length;
+        after = events[events.length - 1];
+        if (events.length < WARMUP_PAGE) break;
       }
-      this.stats.warmupEvents += events.length;
       // Long warm-ups keep the lease.
       if (!(await source.saveCursor(LEASE, this.holder, mark, this.ttlMs))) return null;
     }
@@ -267,18 +271,29 @@ export class LiveDetector {
       }
       for (const [id, at] of s.outcomesSeen) if (at < watermark - 2 * OUTCOME_SLACK) s.outcomesSeen.delete(id);
     }
-    const events = s.buffer.release(watermark, s.tick);
-    const fps = new Map<string, Fingerprint>();
-    await this.guard('reading fingerprints', async () => {
-      for (let i = 0; i < events.length; i += 1_000) {
-        for (const f of await source.fingerprintsOf(events.slice(i, i + 1_000).map((e) => e.id))) fps.set(f.eventId, f);
+    // Released in start order, read back a thousand at a time: a tick's memory is one page of events, not the
+    // hundreds of thousands a busy gateway stores between ticks.
+    const refs = s.buffer.release(watermark, s.tick);
+    for (let i = 0; i < refs.length; i += 1_000) {
+      const page = refs.slice(i, i + 1_000);
+      let events: UsageEvent[];
+      try {
+        events = (await source.eventsOf(page)).sort(byStart);
+      } catch (err) {
+        // The rest is held again (released next tick) rather than lost; the clock does not move this tick.
+        for (const r of refs.slice(i)) s.buffer.add(r, -1);
+        throw err;
       }
-    });
-    for (const e of events) {
-      // Late (it arrived after the clock passed its start), within lateMinutes: pushed as if it started at the
-      // clock, because detectors assume their clock never goes back.
-      const event: UsageEvent = e.startedAt < s.released ? { ...e, startedAt: s.released, endedAt: Math.max(e.endedAt, s.released) } : e;
-      s.engine.push({ event, fp: fps.get(e.id) ?? null });
+      const fps = new Map<string, Fingerprint>();
+      await this.guard('reading fingerprints', async () => {
+        for (const f of await source.fingerprintsOf(page.map((e) => e.id))) fps.set(f.eventId, f);
+      });
+      for (const e of events) {
+        // Late (it arrived after the clock passed its start), within lateMinutes: pushed as if it started at the
+        // clock, because detectors assume their clock never goes back.
+        const event: UsageEvent = e.startedAt < s.released ? { ...e, startedAt: s.released, endedAt: Math.max(e.endedAt, s.released) } : e;
+        s.engine.push({ event, fp: fps.get(e.id) ?? null });
+      }
     }
     // The clock moves to the watermark, but not past an event still held (one that arrived this tick).
     s.released = Math.max(s.released, Math.min(watermark, s.buffer.earliest()));

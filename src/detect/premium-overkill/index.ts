@@ -1,6 +1,6 @@
 import { heuristicComplexity } from '../complexity.js';
 import type { DetectContext, Detector, DetectorDefinition, DetectInput } from '../types.js';
-import { ACTIVITY_GAP, costOf, evidence, globMatcher, makeFinding, modelOf, newActivityDay, priceAs, usd } from '../util.js';
+import { ACTIVITY_GAP, IdSample, costOf, evidence, globMatcher, makeFinding, modelOf, newActivityDay, priceAs, usd } from '../util.js';
 
 /**
  * Premium overkill: simple requests (a cheap complexity heuristic) served by premium models, day after day.
@@ -24,7 +24,7 @@ interface DayBucket {
   cost: number;
   cheaper: number;
   score: number;
-  ids: string[];
+  ids: IdSample;
   first: number;
   last: number;
   models: Set<string>;
@@ -71,7 +71,7 @@ function create(ctx: DetectContext): Detector {
           evidence: evidence(
             { premiumPrompts: b.premium, simplePrompts: b.simple },
             { simpleShare: b.simple / b.premium, meanComplexity: b.score / b.simple, costUsd: b.cost, cheaperCostUsd: b.cheaper },
-            b.ids,
+            b.ids.ids(),
           ),
           wastedUsd: wasted,
           wasteMethod: `Price of the simple requests on ${models} minus the price of the same token counts on ${alternatives} (catalogue prices).`,
@@ -96,7 +96,7 @@ function create(ctx: DetectContext): Detector {
       }
       if (u.bucket !== null && newActivityDay(u.bucket.started, u.bucket.lastAt, e.startedAt)) evaluate(e.userId, e.startedAt);
       if (u.bucket === null) {
-        u.bucket = { started: e.startedAt, lastAt: e.startedAt, premium: 0, simple: 0, cost: 0, cheaper: 0, score: 0, ids: [], first: e.startedAt, last: e.endedAt, models: new Set(), alternatives: new Set() };
+        u.bucket = { started: e.startedAt, lastAt: e.startedAt, premium: 0, simple: 0, cost: 0, cheaper: 0, score: 0, ids: new IdSample(), first: e.startedAt, last: e.endedAt, models: new Set(), alternatives: new Set() };
         open.add(e.userId);
       }
       const b = u.bucket;
@@ -113,7 +113,7 @@ function create(ctx: DetectContext): Detector {
       b.score += score;
       b.cost += costOf(e);
       b.cheaper += altCost;
-      b.ids.push(e.id);
+      b.ids.add(e.id);
       b.models.add(model);
       b.alternatives.add(alt);
       if (b.simple === 1) b.first = e.startedAt;

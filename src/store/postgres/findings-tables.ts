@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type postgres from 'postgres';
 import type { Fingerprint } from '../../detect/fingerprint/types.js';
-import type { FindingsStore, LiveSource } from '../../detect/store.js';
+import type { EventRef, FindingsStore, LiveSource } from '../../detect/store.js';
 import type { Finding, FindingFilter } from '../../detect/types.js';
 import type { UsageEvent } from '../../usage/event.js';
 import { findingFromRow, findingToRow, fingerprintFromRow, fingerprintToRow, type FindingRow, type FingerprintRow } from '../findings-rows.js';
@@ -154,35 +154,46 @@ export class PostgresFindingsTables implements FindingsStore, LiveSource {
     return `${row!.h}/`;
   }
 
-  async readFeed(after: string, upTo: string, limit: number): Promise<{ events: UsageEvent[]; next: string }> {
+  async readFeed(after: string, upTo: string, limit: number): Promise<{ events: EventRef[]; next: string }> {
     const a = parseCursor(after);
     const b = parseCursor(upTo);
-    // The page's ids first, in index order (the plain bounds on xact, implied by the row comparisons, let the
-    // planner prove the partial index applies), then their events: each page costs its own size, however far
-    // behind the cursor is. Not prepared: every read is planned for its own range.
-    const rows = await this.sql.unsafe<(StoredEventRow & { feed_xact: string })[]>(
-      `WITH page AS MATERIALIZED (
-         SELECT xact, id, started_at FROM event_ids
-         WHERE xact IS NOT NULL AND xact >= $1::xid8 AND xact <= $3::xid8
-           AND (xact, id) > ($1::xid8, $2) AND (xact, id) <= ($3::xid8, $4)
-         ORDER BY xact, id LIMIT $5)
-       SELECT p.xact::text AS feed_xact, e.* FROM page p JOIN events e ON e.id = p.id AND e.started_at = p.started_at
-       ORDER BY p.xact, p.id`,
+    // Ids and starts in index order, from event_ids alone (the plain bounds on xact, implied by the row comparisons,
+    // let the planner prove the partial index applies): each page costs its own size, however far behind the cursor
+    // is. Not prepared: every read is planned for its own range.
+    const rows = await this.sql.unsafe<{ feed_xact: string; id: string; started_at: number }[]>(
+      `SELECT xact::text AS feed_xact, id, started_at FROM event_ids
+       WHERE xact IS NOT NULL AND xact >= $1::xid8 AND xact <= $3::xid8
+         AND (xact, id) > ($1::xid8, $2) AND (xact, id) <= ($3::xid8, $4)
+       ORDER BY xact, id LIMIT $5`,
       [a.xact, a.id, b.xact, b.id, limit],
       { prepare: false },
     );
     const last = rows[rows.length - 1];
-    return { events: rows.map(eventFromRow), next: last === undefined ? after : `${last.feed_xact}/${last.id}` };
+    return { events: rows.map((r) => ({ id: r.id, startedAt: Number(r.started_at) })), next: last === undefined ? after : `${last.feed_xact}/${last.id}` };
   }
 
-  async listEventsUpTo(filter: { since: number; until: number }, upTo: string): Promise<UsageEvent[]> {
+  async eventsOf(refs: readonly EventRef[]): Promise<UsageEvent[]> {
+    if (refs.length === 0) return [];
+    // By id and start: the primary key of each monthly partition.
+    const rows = await this.sql.unsafe<StoredEventRow[]>(
+      `SELECT e.* FROM unnest($1::text[], $2::int8[]) AS r(id, started_at) JOIN events e ON e.id = r.id AND e.started_at = r.started_at`,
+      [refs.map((r) => r.id) as unknown as string, refs.map((r) => r.startedAt) as unknown as string],
+      { prepare: true },
+    );
+    return rows.map(eventFromRow);
+  }
+
+  async listEventsUpTo(filter: { since: number; until: number; after?: EventRef; limit?: number }, upTo: string): Promise<UsageEvent[]> {
+    const after = filter.after ?? { startedAt: filter.since, id: '' };
     const b = parseCursor(upTo);
     // Events stored before migration 5 have no transaction id: they are all older than any mark.
     const rows = await this.sql.unsafe<StoredEventRow[]>(
       `SELECT e.* FROM events e JOIN event_ids i ON i.id = e.id AND i.started_at = e.started_at
        WHERE e.started_at >= $1 AND e.started_at < $2 AND (i.xact IS NULL OR (i.xact, i.id) <= ($3::xid8, $4))
-       ORDER BY e.started_at, e.id`,
-      [filter.since, filter.until, b.xact, b.id],
+         AND (e.started_at, e.id) > ($5::int8, $6)
+       ORDER BY e.started_at, e.id
+       LIMIT $7`,
+      [filter.since, filter.until, b.xact, b.id, after.startedAt, after.id, filter.limit ?? null],
       { prepare: false },
     );
     return rows.map(eventFromRow);

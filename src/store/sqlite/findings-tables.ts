@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Fingerprint } from '../../detect/fingerprint/types.js';
-import type { FindingsStore, LiveSource } from '../../detect/store.js';
+import type { EventRef, FindingsStore, LiveSource } from '../../detect/store.js';
 import type { Finding, FindingFilter } from '../../detect/types.js';
 import type { UsageEvent } from '../../usage/event.js';
 import { findingFromRow, findingToRow, fingerprintFromRow, fingerprintToRow, type FindingRow, type FingerprintRow } from '../findings-rows.js';
@@ -137,17 +137,27 @@ export class SqliteFindingsTables implements FindingsStore, LiveSource {
     return String(row.m);
   }
 
-  async readFeed(after: string, upTo: string, limit: number): Promise<{ events: UsageEvent[]; next: string }> {
+  async readFeed(after: string, upTo: string, limit: number): Promise<{ events: EventRef[]; next: string }> {
     const rows = this
-      .stmt('SELECT rowid AS seq, * FROM events WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?')
-      .all(cursorOf(after), cursorOf(upTo), limit) as (EventRow & { seq: number })[];
-    return { events: rows.map(eventFromRow), next: rows.length === 0 ? after : String(rows[rows.length - 1]!.seq) };
+      .stmt('SELECT rowid AS seq, id, started_at FROM events WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?')
+      .all(cursorOf(after), cursorOf(upTo), limit) as { seq: number; id: string; started_at: number }[];
+    return {
+      events: rows.map((r) => ({ id: r.id, startedAt: r.started_at })),
+      next: rows.length === 0 ? after : String(rows[rows.length - 1]!.seq),
+    };
   }
 
-  async listEventsUpTo(filter: { since: number; until: number }, upTo: string): Promise<UsageEvent[]> {
+  async eventsOf(refs: readonly EventRef[]): Promise<UsageEvent[]> {
+    if (refs.length === 0) return [];
+    const rows = this.stmt('SELECT * FROM events WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(refs.map((r) => r.id))) as EventRow[];
+    return rows.map(eventFromRow);
+  }
+
+  async listEventsUpTo(filter: { since: number; until: number; after?: EventRef; limit?: number }, upTo: string): Promise<UsageEvent[]> {
+    const after = filter.after ?? { startedAt: filter.since, id: '' };
     const rows = this
-      .stmt('SELECT * FROM events WHERE started_at >= ? AND started_at < ? AND rowid <= ? ORDER BY started_at, id')
-      .all(filter.since, filter.until, cursorOf(upTo)) as EventRow[];
+      .stmt('SELECT * FROM events WHERE (started_at, id) > (?, ?) AND started_at >= ? AND started_at < ? AND rowid <= ? ORDER BY started_at, id LIMIT ?')
+      .all(after.startedAt, after.id, filter.since, filter.until, cursorOf(upTo), filter.limit ?? -1) as EventRow[];
     return rows.map(eventFromRow);
   }
 
