@@ -4,14 +4,14 @@ import type { Fingerprint } from '../detect/fingerprint/types.js';
 import type { FindingsStore, LiveSource } from '../detect/store.js';
 import type { Finding } from '../detect/types.js';
 import { makeTestEvent } from './store-contract.js';
-import type { Store } from './types.js';
+import type { ImportStateStore, Store } from './types.js';
 
 /**
  * What the findings tables of every store must do (findings, fingerprints, the secret, live detection's feed and
  * lease), run against SQLite and Postgres alike by findings-tables.test.ts beside each.
  */
 export interface FindingsFixture {
-  store: Store;
+  store: Store & ImportStateStore;
   findings: FindingsStore & LiveSource;
   close(): Promise<void>;
 }
@@ -75,6 +75,15 @@ export function runFindingsStoreContract(open: () => Promise<FindingsFixture>): 
     expect(await f.deleteFindings({ since: 0, until: 6_000, rules: ['rephrase-loop'] })).toBe(1);
     expect(await f.deleteFindings({ since: 0, until: 6_000, rules: [] })).toBe(0);
     expect((await f.listFindings({})).map((x) => x.id)).toEqual(['f3', 'f2']);
+    await close();
+  });
+
+  it('writes an import batch’s fingerprints with its events', async () => {
+    const { store, findings: f, close } = await open();
+    const e = makeTestEvent({ id: 'imp-1', startedAt: 5_000, source: 'claude-code' });
+    const fp = fingerprint('imp-1', 5_000);
+    expect(await store.commitImportBatch({ events: [e], states: [], fingerprints: [fp] })).toEqual({ inserted: 1, replaced: 0 });
+    expect(await f.fingerprintsOf(['imp-1'])).toEqual([fp]);
     await close();
   });
 

@@ -149,7 +149,10 @@ function attribute(identity: OtelIdentity, key: KeyRecord, rules: NonNullable<Ot
 
 function toEvent(u: OtelUsage, key: KeyRecord, rules: NonNullable<OtlpDeps['rules']>, memo: ReturnType<typeof createPriceMemo>): UsageEvent {
   const who = attribute(u.identity, key, rules);
-  const catalogue = u.model === null ? null : memo.price(u.usage, u.model, u.provider, u.endedAt);
+  // Metric points are sums over an interval (many requests): priced at per-request rates, never repriced because
+  // the sum crosses a long-context tier. Spans and events are single requests.
+  const aggregate = u.tags.includes('otel-metric');
+  const catalogue = u.model === null ? null : aggregate ? memo.priceAggregate(u.usage, u.model, u.provider, u.endedAt) : memo.price(u.usage, u.model, u.provider, u.endedAt);
   return {
     id: stableId('otel', u.key),
     source: 'otel',

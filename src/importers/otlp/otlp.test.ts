@@ -257,6 +257,17 @@ describe('OTLP/HTTP receiver', () => {
     withSpans.resourceMetrics[0]!.resource.attributes = [kv('service.name', 'support-bot'), kv('user.email', 'carol@acme.dev')];
     await post('/v1/metrics', withSpans);
     expect(await metricsOnly()).toHaveLength(3);
+
+    // A minute of forty requests summing 300k input tokens is priced at the per-request rate: the sum never
+    // crosses Sonnet 4.5's long-context tier (which doubles the input rate of a single request above 200k).
+    const busy = histogram('bulk-writer', 1, 4000, 4060, 300_000, 4_000, 40);
+    for (const dp of busy.resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.histogram.dataPoints) {
+      dp.attributes = dp.attributes.map((a) => (a.key.endsWith('.model') ? kv(a.key, 'claude-sonnet-4-5') : a.key === 'gen_ai.provider.name' ? kv(a.key, 'anthropic') : a));
+    }
+    await post('/v1/metrics', busy);
+    const summed = (await metricsOnly()).find((e) => e.modelServed === 'claude-sonnet-4-5')!;
+    expect(summed.inputTokens).toBe(300_000);
+    expect(summed.costUsd).toBeCloseTo((300_000 * 3 + 4_000 * 15) / 1e6, 9); // $3 / $15 per million
   });
 
   it('reports malformed data points as a partial success', async () => {

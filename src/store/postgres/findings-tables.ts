@@ -96,27 +96,7 @@ export class PostgresFindingsTables implements FindingsStore, LiveSource {
    * every batch size (prepared once per connection), binary columns as hex.
    */
   async insertFingerprints(fps: readonly Fingerprint[]): Promise<number> {
-    if (fps.length === 0) return 0;
-    const cols: (string | number | null)[][] = Array.from({ length: 11 }, () => []);
-    for (const f of fps) {
-      const r = fingerprintToRow(f);
-      const values = [
-        r.event_id, r.at, r.user_id, r.session_id, f.humanTurn ? 1 : 0, r.prompt?.toString('hex') ?? null, r.features,
-        r.blocks?.toString('hex') ?? null, r.tool_step, r.tools_declared, r.complexity,
-      ];
-      values.forEach((v, i) => cols[i]!.push(v));
-    }
-    const result = await this.sql.unsafe(
-      `INSERT INTO fingerprints (event_id, at, user_id, session_id, human_turn, prompt, features, blocks, tool_step, tools_declared, complexity)
-       SELECT event_id, at, user_id, session_id, human_turn <> 0, decode(prompt, 'hex'), features::jsonb, decode(blocks, 'hex'),
-         tool_step, tools_declared, complexity
-       FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::int2[], $6::text[], $7::text[], $8::text[], $9::int8[], $10::int4[], $11::float8[])
-         AS b(event_id, at, user_id, session_id, human_turn, prompt, features, blocks, tool_step, tools_declared, complexity)
-       ON CONFLICT (event_id) DO NOTHING`,
-      cols as unknown as string[],
-      { prepare: true },
-    );
-    return result.count;
+    return insertFingerprintsWith(this.sql, fps);
   }
 
   async listFingerprints(filter: { since: number; until: number }): Promise<Fingerprint[]> {
@@ -222,4 +202,32 @@ export class PostgresFindingsTables implements FindingsStore, LiveSource {
   async releaseLease(name: string, holder: string): Promise<void> {
     await this.sql`UPDATE detect_live SET lease_until = 0 WHERE name = ${name} AND holder = ${holder}`;
   }
+}
+
+/**
+ * Inserts fingerprints (an event id already present is ignored) with a connection or inside a transaction: an
+ * import writes them in the transaction of its events.
+ */
+export async function insertFingerprintsWith(sql: Pick<Sql, 'unsafe'>, fps: readonly Fingerprint[]): Promise<number> {
+  if (fps.length === 0) return 0;
+  const cols: (string | number | null)[][] = Array.from({ length: 11 }, () => []);
+  for (const f of fps) {
+    const r = fingerprintToRow(f);
+    const values = [
+      r.event_id, r.at, r.user_id, r.session_id, f.humanTurn ? 1 : 0, r.prompt?.toString('hex') ?? null, r.features,
+      r.blocks?.toString('hex') ?? null, r.tool_step, r.tools_declared, r.complexity,
+    ];
+    values.forEach((v, i) => cols[i]!.push(v));
+  }
+  const result = await sql.unsafe(
+    `INSERT INTO fingerprints (event_id, at, user_id, session_id, human_turn, prompt, features, blocks, tool_step, tools_declared, complexity)
+     SELECT event_id, at, user_id, session_id, human_turn <> 0, decode(prompt, 'hex'), features::jsonb, decode(blocks, 'hex'),
+       tool_step, tools_declared, complexity
+     FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::int2[], $6::text[], $7::text[], $8::text[], $9::int8[], $10::int4[], $11::float8[])
+       AS b(event_id, at, user_id, session_id, human_turn, prompt, features, blocks, tool_step, tools_declared, complexity)
+     ON CONFLICT (event_id) DO NOTHING`,
+    cols as unknown as string[],
+    { prepare: true },
+  );
+  return result.count;
 }

@@ -20,7 +20,7 @@ import type {
 import { eventFromRow, eventToRow, keyFromRow, keyToRow, type KeyRow, type StoredEventRow } from '../rows.js';
 import { HOUR_MS, aggregateSql } from './aggregate-sql.js';
 import * as audit from './audit-tables.js';
-import { PostgresFindingsTables } from './findings-tables.js';
+import { insertFingerprintsWith, PostgresFindingsTables } from './findings-tables.js';
 import { MIGRATIONS } from './migrations.js';
 import { ensurePartition, partitionsFor } from './partitions.js';
 
@@ -324,6 +324,8 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
             if (await replaceIfBetter(tx, event)) replaced += 1;
           }
         }
+        // Fingerprints in the same transaction as their events and the file offsets (as in SQLite).
+        if (batch.fingerprints && batch.fingerprints.length > 0) await insertFingerprintsWith(tx, batch.fingerprints);
         await audit.putImportStates(tx, batch.states);
         return { inserted, replaced };
       }),
