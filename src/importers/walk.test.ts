@@ -22,6 +22,9 @@ describe('listFiles', () => {
   symlinkSync(join(dir, 'elsewhere', 'linked.jsonl'), join(root, 'p2', 'link.jsonl'));
   symlinkSync(join(dir, 'elsewhere'), join(root, 'p2', 'dir-link'));
   symlinkSync(root, join(root, 'p1', 'loop'));
+  // A link to itself (ELOOP on stat) and a dangling link: skipped, never fatal.
+  symlinkSync(join(root, 'p1', 'self.jsonl'), join(root, 'p1', 'self.jsonl'));
+  symlinkSync(join(dir, 'nowhere.jsonl'), join(root, 'p1', 'dangling.jsonl'));
   const accepts = (p: string): boolean => p.endsWith('.jsonl');
 
   it('lists accepted files under the roots with size, inode and mtime, sorted by path, links to files included', () => {

@@ -31,7 +31,12 @@ export function listFiles(roots: readonly string[], accepts: (path: string) => b
       if (e.isDirectory()) visit(p, depth + 1);
       else if ((e.isFile() || e.isSymbolicLink()) && accepts(p) && !seen.has(p)) {
         // A link to a file counts as that file; a link to a directory is not followed (not a Dirent directory).
-        const st = statSync(p, { throwIfNoEntry: false });
+        let st;
+        try {
+          st = statSync(p, { throwIfNoEntry: false });
+        } catch {
+          continue; // a link loop (ELOOP) or an unreadable target: skipped like a missing one, never fatal
+        }
         if (st?.isFile()) seen.set(p, { path: p, size: st.size, inode: st.ino, mtimeMs: st.mtimeMs });
       }
     }
