@@ -89,24 +89,38 @@ async function inline(o: LiveRunnerOptions, budgets: () => readonly BudgetConfig
   };
 }
 
-async function worker(o: LiveRunnerOptions, budgets: () => readonly BudgetConfig[], log: (m: string) => void): Promise<LiveRunner> {
+async function worker(o: LiveRunnerOptions, budgets: () => readonly BudgetConfig[], log: (m: string) => void): Promise<LiveRunner | null> {
   const w: Worker = startWorker(import.meta.url, 'worker', { config: o.config, db: o.db, ...(o.holder ? { holder: o.holder } : {}) });
   let last: LiveStats | null = null;
   let seq = 0;
   const waiting = new Map<number, (s: LiveStats) => void>();
   let stopped!: () => void;
   const hasStopped = new Promise<void>((r) => (stopped = r));
+  // Started once the thread has opened its store (or stopped at once: a store without findings); a thread that
+  // fails on the way rejects, so the caller says live detection did not start.
+  let settle!: { ready: (started: boolean) => void; fail: (err: Error) => void };
+  const started = new Promise<boolean>((ready, fail) => (settle = { ready, fail }));
   w.on('message', (m: FromLive) => {
-    if (m.type === 'log') log(m.message);
+    if (m.type === 'ready') settle.ready(true);
+    else if (m.type === 'log') log(m.message);
     else if (m.type === 'stats') last = m.stats;
     else if (m.type === 'ticked') {
       last = m.stats;
       waiting.get(m.id)?.(m.stats);
       waiting.delete(m.id);
-    } else if (m.type === 'stopped') stopped();
+    } else if (m.type === 'stopped') {
+      settle.ready(false);
+      stopped();
+    }
   });
-  w.on('error', (err) => log(`goodhart: live detection stopped: ${err.message}`));
-  w.on('exit', () => stopped());
+  w.on('error', (err) => {
+    settle.fail(err);
+    log(`goodhart: live detection stopped: ${err.message}`);
+  });
+  w.on('exit', () => {
+    settle.fail(new Error('its thread exited'));
+    stopped();
+  });
   // The worker thread must not keep the process alive on its own: serve's shutdown stops it.
   w.unref();
   let sent = '';
@@ -116,6 +130,7 @@ async function worker(o: LiveRunnerOptions, budgets: () => readonly BudgetConfig
     sent = now;
     w.postMessage({ type: 'budgets', budgets: budgets() } satisfies ToLive);
   };
+  if (!(await started)) return null;
   postBudgets();
   const timer = setInterval(postBudgets, BUDGETS_EVERY_MS);
   timer.unref();

@@ -261,7 +261,7 @@ describe('OTLP/HTTP receiver', () => {
     // A minute of forty requests summing 300k input tokens is priced at the per-request rate: the sum never
     // crosses Sonnet 4.5's long-context tier (which doubles the input rate of a single request above 200k).
     const busy = histogram('bulk-writer', 1, 4000, 4060, 300_000, 4_000, 40);
-    for (const dp of busy.resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.histogram.dataPoints) {
+    for (const dp of busy.resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.histogram.dataPoints as { attributes: ReturnType<typeof kv>[] }[]) {
       dp.attributes = dp.attributes.map((a) => (a.key.endsWith('.model') ? kv(a.key, 'claude-sonnet-4-5') : a.key === 'gen_ai.provider.name' ? kv(a.key, 'anthropic') : a));
     }
     await post('/v1/metrics', busy);
