@@ -29,7 +29,9 @@ export type ToThread =
   /** `buf` holds the raw request bodies back to back; it is transferred, not copied. */
   | { kind: 'fingerprints'; buf: ArrayBuffer; items: FingerprintItem[] }
   /** Answered once everything posted before it is done. */
-  | { kind: 'drain'; id: number };
+  | { kind: 'drain'; id: number }
+  /** Closes the store (answered as `drained`); nothing may follow. */
+  | { kind: 'close'; id: number };
 
 export type FromThread =
   | { kind: 'ready' }

@@ -29,7 +29,8 @@ export interface TailWorkerOptions {
  * The main thread's side of the gateway's tail thread (thread.ts). On the request path it only keeps a reference to
  * the request's raw body; every `flushMs` the bodies are copied into one buffer that is transferred to the thread,
  * which parses, hashes and writes them. Usage events for a SQLite file go through it as well (`insertEvents`, the
- * EventWriter's store), so one thread holds the file's only writing connection.
+ * EventWriter's store): the file's busiest writer. (The gateway's thread still writes what is rare: keys, OTLP
+ * counters, outcomes, governance; SQLite's busy timeout makes the two take turns.)
  */
 export class TailWorker implements Pick<Store, 'insertEvents'>, RequestObserver {
   private worker: Worker | null = null;
@@ -194,10 +195,11 @@ export class TailWorker implements Pick<Store, 'insertEvents'>, RequestObserver 
     if (this.worker !== null) await this.request((id) => ({ kind: 'drain', id }));
   }
 
-  /** Drains, then ends the thread. Call after the EventWriter has written its last batch. */
+  /** Drains, closes the thread's store, then ends the thread. Call after the EventWriter has written its last batch. */
   async close(): Promise<void> {
     try {
-      await this.drain();
+      this.flush();
+      if (this.worker !== null) await this.request((id) => ({ kind: 'close', id }));
     } finally {
       this.closing = true;
     }

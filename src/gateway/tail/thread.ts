@@ -62,6 +62,10 @@ async function handle(msg: ToThread): Promise<void> {
     case 'drain':
       send({ kind: 'drained', id: msg.id });
       return;
+    case 'close':
+      await store.close().catch((err: unknown) => send({ kind: 'log', message: `closing the store failed: ${describe(err)}` }));
+      send({ kind: 'drained', id: msg.id });
+      return;
   }
 }
 
