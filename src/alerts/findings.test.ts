@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeFinding } from '../store/findings-store-contract.js';
-import { detailOf, findingAlert, summaryText } from './findings.js';
+import type { BudgetStatus } from '../report/budget-status.js';
+import { detailOf, findingAlert, forecastText, summaryText } from './findings.js';
 
 const anomaly = makeFinding({
   id: 'a1',
@@ -47,5 +48,18 @@ describe('finding alerts', () => {
     const person = a.render({ type: 'webhook', url: 'http://x' }) as any;
     expect(person.finding).toMatchObject({ subject: { kind: 'user', id: 'dana' }, userId: 'dana', evidence: { requestIds: ['ev-1'] } });
     expect(a.render({ type: 'slack', url: 'http://x', findings: 'off' })).toBeNull();
+  });
+
+  it('names no person’s budget at team detail, a key budget included', () => {
+    const status = (scope: string): BudgetStatus => ({
+      budget: 'per-key', scope, unit: 'usd', period: 'month', action: 'block', amount: 90, spent: 84, usedPercent: 93,
+      windowStart: Date.UTC(2026, 8, 1), windowEnd: Date.UTC(2026, 9, 1), note: null,
+      projection: { projected: 173.79, low: 150, high: 190, method: 'trend', exhaustionDate: '2026-09-16' },
+    });
+    for (const scope of ['key:0f3a9c', 'user:dana']) {
+      expect(forecastText(status(scope), 'team')).not.toContain(scope);
+      expect(forecastText(status(scope), 'person')).toContain(scope);
+    }
+    expect(forecastText(status('team:web'), 'team')).toContain('team:web');
   });
 });

@@ -116,8 +116,12 @@ export function forecastCrosses(s: BudgetStatus): boolean {
   return s.projection !== null && s.spent !== null && s.windowEnd !== null && s.spent < s.amount && s.projection.high >= s.amount;
 }
 
+/** At team detail a budget of one person's (`user:…`, or a key, which is one person's) is not named. */
 function scopeText(scope: string, detail: 'team' | 'person'): string {
-  return detail === 'team' && scope.startsWith('user:') ? "one person's budget" : scope;
+  if (detail !== 'team') return scope;
+  if (scope.startsWith('user:')) return "one person's budget";
+  if (scope.startsWith('key:')) return "one person's key budget";
+  return scope;
 }
 
 export function forecastText(s: BudgetStatus, detail: 'team' | 'person'): string {
