@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { UsageEvent } from '../../usage/event.js';
 import { makeTestEvent } from '../store-contract.js';
+import { eventToRow } from '../rows.js';
 import type { EventFilter, GroupBy, UsageAggregate } from '../types.js';
 import { planRollup } from './rollup-plan.js';
 import { ROLLUP_TABLES } from './rollups.js';
@@ -143,18 +144,25 @@ describe('SQLite hourly rollups', () => {
     const viaTrigger = `/tmp/gh-rollup-trigger-${process.pid}-${Date.now()}.db`;
     const viaBatch = `/tmp/gh-rollup-batch-${process.pid}-${Date.now()}.db`;
     const events = randomEvents(2500);
-    const a = new SqliteStore(viaTrigger);
+    // The reference: the insert trigger itself, a row at a time through a plain connection (no store, no deferral).
+    await new SqliteStore(viaTrigger).close();
+    const a = new Database(viaTrigger);
+    const rowOf = (e: UsageEvent) => eventToRow(e) as unknown as Record<string, unknown>;
+    const cols = Object.keys(rowOf(events[0]!));
+    const insert = a.prepare(`INSERT INTO events (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`);
+    a.transaction(() => events.forEach((e) => insert.run(rowOf(e))))();
     const b = new SqliteStore(viaBatch);
-    await a.insertEvents(events);
     // Overlapping batches: ids already stored are not counted again; a failed batch leaves nothing behind.
     for (let i = 0; i < events.length; i += 700) expect((await b.commitImportBatch({ events: events.slice(Math.max(0, i - 100), i + 700), states: [] })).replaced).toBe(0);
     const unbindable = { ...makeTestEvent({ id: 'bad', startedAt: at('2025-04-02T09:00:00Z') }), rawUsage: {} as unknown as string };
     const good = makeTestEvent({ id: 'rolled-back', startedAt: at('2025-04-02T09:00:00Z'), costUsd: 7 });
     await expect(b.commitImportBatch({ events: [good, unbindable], states: [] })).rejects.toThrow(/bind/);
-    // The trigger still runs for everyone else (the deferral never outlives an import transaction).
+    // The gateway's batches sum the same way (and the deferral never outlives a transaction: `a` had none).
     const late = makeTestEvent({ id: 'late', startedAt: at('2025-04-02T09:30:00Z'), costUsd: 0.25 });
-    await Promise.all([a.insertEvents([late]), b.insertEvents([late])]);
-    await Promise.all([a.close(), b.close()]);
+    insert.run(rowOf(late));
+    await b.insertEvents([late]);
+    a.close();
+    await b.close();
     const dump = (path: string, table: string): unknown[] => {
       const db = new Database(path, { readonly: true });
       const rows = (db.prepare(`SELECT * FROM ${table} ORDER BY 1, 2, 3, 4, 5, 6, 7`).all() as Record<string, number>[]).map((r) => ({ ...r, cost_usd: Math.round((r.cost_usd ?? 0) * 1e9) }));
