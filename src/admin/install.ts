@@ -13,7 +13,7 @@ import { GovernanceService } from '../policy/service.js';
 import type { GovernanceStore } from '../policy/store.js';
 import type { BudgetAlert } from '../policy/thresholds.js';
 import { PostgresGovernanceStore } from '../store/postgres/governance-store.js';
-import { PostgresStore } from '../store/postgres/postgres-store.js';
+import { storeSpec } from '../store/open.js';
 import { SqliteGovernanceStore } from '../store/sqlite/governance-store.js';
 import type { Store } from '../store/types.js';
 import type { Pricer } from '../usage/pricing.js';
@@ -42,11 +42,14 @@ export interface GovernanceOptions {
 /** How often replicas re-read the governance overlay and grants when no change was announced. */
 const RELOAD_EVERY_MS = 60_000;
 
-/** The governance tables next to the events: in the SQLite file, or in the Postgres database. */
-async function openGovernanceStore(store: Store): Promise<GovernanceStore | null> {
-  if (store instanceof PostgresStore) return PostgresGovernanceStore.open(store.location.url, { searchPath: store.location.searchPath });
-  const path = store.kind === 'sqlite' ? (store as { path?: unknown }).path : undefined;
-  return typeof path === 'string' ? new SqliteGovernanceStore(path) : null;
+/**
+ * The governance tables next to the events: in the SQLite file, or in the Postgres database; for a store held in
+ * memory, tables in memory of their own (`inMemory: false` gives null instead).
+ */
+export async function openGovernanceStore(store: Store, opts: { inMemory?: boolean } = {}): Promise<GovernanceStore | null> {
+  const spec = storeSpec(store);
+  if (spec === null) return store.kind === 'sqlite' && opts.inMemory !== false ? new SqliteGovernanceStore(':memory:') : null;
+  return spec.kind === 'sqlite' ? new SqliteGovernanceStore(spec.path) : PostgresGovernanceStore.open(spec.url, { searchPath: spec.searchPath });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { storeSpec } from '../store/open.js';
 import type { GoodhartConfig } from '../config/schema.js';
 import { findingsStoreOf, type FindingsStore } from '../detect/store.js';
 import type { BudgetConfig } from '../policy/config.js';
@@ -23,8 +24,8 @@ export interface ReportSources {
 }
 
 const sqlitePath = (store: Store): string | null => {
-  const path = store.kind === 'sqlite' ? (store as { path?: unknown }).path : undefined;
-  return typeof path === 'string' ? path : null;
+  const spec = storeSpec(store);
+  return spec?.kind === 'sqlite' ? spec.path : null;
 };
 
 /** For the CLI (audit, digest): reads the governance overlay kept beside a SQLite store, and the routing decisions beside any store. */

@@ -1,3 +1,4 @@
+import { storeSpec } from '../../store/open.js';
 import type { Worker } from 'node:worker_threads';
 import type { GoodhartConfig } from '../../config/schema.js';
 import type { BudgetConfig } from '../../policy/config.js';
@@ -55,9 +56,9 @@ export async function startLiveDetection(o: LiveRunnerOptions): Promise<LiveRunn
     return null;
   }
   const budgets = o.budgets ?? (() => o.config.budgets);
-  const path = o.store.kind === 'sqlite' ? (o.store as { path?: unknown }).path : undefined;
   try {
-    if (o.store.kind === 'sqlite' && (path === ':memory:' || typeof path !== 'string')) return await inline(o, budgets, log);
+    // A store in memory cannot be opened again on a thread: detection then runs on this one, between requests.
+    if (storeSpec(o.store) === null) return await inline(o, budgets, log);
     return await worker(o, budgets, log);
   } catch (err) {
     // The gateway serves without it: detection is never a reason for traffic to stop.

@@ -3,9 +3,7 @@ import { detailOf } from '../../alerts/findings.js';
 import type { GoodhartConfig } from '../../config/schema.js';
 import type { BudgetConfig } from '../../policy/config.js';
 import type { GovernanceStore } from '../../policy/store.js';
-import { PostgresGovernanceStore } from '../../store/postgres/governance-store.js';
-import { PostgresStore } from '../../store/postgres/postgres-store.js';
-import { SqliteGovernanceStore } from '../../store/sqlite/governance-store.js';
+import { openGovernanceStore } from '../../admin/install.js';
 import type { Store } from '../../store/types.js';
 import { createPricer, type ModelPriceOverride } from '../../usage/pricing.js';
 import { liveSourceOf } from '../store.js';
@@ -34,13 +32,6 @@ export interface LiveSetup {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** The governance tables next to the events (as the gateway opens them), or null for other stores. */
-async function openClaims(store: Store): Promise<GovernanceStore | null> {
-  if (store instanceof PostgresStore) return PostgresGovernanceStore.open(store.location.url, { searchPath: store.location.searchPath });
-  const path = store.kind === 'sqlite' ? (store as { path?: unknown }).path : undefined;
-  return typeof path === 'string' && path !== ':memory:' ? new SqliteGovernanceStore(path) : null;
-}
-
 export async function openLive(o: LiveSetup): Promise<Live | null> {
   const source = liveSourceOf(o.store);
   if (source === undefined) return null;
@@ -50,7 +41,7 @@ export async function openLive(o: LiveSetup): Promise<Live | null> {
   let claims: GovernanceStore | null = null;
   let dispatcher: AlertDispatcher | null = null;
   if (sinks.length > 0) {
-    claims = await openClaims(o.store);
+    claims = await openGovernanceStore(o.store, { inMemory: false });
     // Without governance tables (an in-memory store) a sent alert is remembered by this process only.
     const sent = new Set<string>();
     const gstore = claims;

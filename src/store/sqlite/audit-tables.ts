@@ -221,10 +221,8 @@ export class SqliteAuditTables {
       // Import batches touch pages all over the events indexes (ids are hashes). With SQLite's default 2 MB page
       // cache, a large transaction spills dirty pages to the WAL again and again (millions of writes for a 1 GB
       // import); a cache that holds the transaction's pages writes each once. It is a ceiling, filled on demand,
-      // and only on connections that import. Statement journals (the rollup triggers on events need them) go to
-      // memory instead of a temporary file: a file costs a write system call per page, twice the insert time.
+      // and only on connections that import. (Statement journals are in memory on every connection: sqlite-store.ts.)
       this.db.pragma(`cache_size = -${IMPORT_CACHE_KIB}`);
-      this.db.pragma('temp_store = MEMORY');
       this.bulk = true;
     }
     return this.commitTx.immediate(batch);
