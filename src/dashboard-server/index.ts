@@ -6,11 +6,14 @@ import { findingsStoreOf } from '../detect/store.js';
 import type { KeyCache } from '../gateway/auth.js';
 import { Directory } from '../policy/directory.js';
 import { openDecisionStore } from '../route/open.js';
+import { storeSpec } from '../store/open.js';
 import { supportsImports, type Store } from '../store/types.js';
 import { registerDashboardApi } from './api.js';
 import { DashboardAuth } from './auth.js';
 import { loadAssets, type Asset } from './bundle.js';
+import { ReaderThread } from './reader.js';
 import { SessionTable } from './sessions.js';
+import type { ViewContext } from './views.js';
 
 /**
  * The web dashboard, served by the gateway: the page at `/` (with /assets/app.js and /assets/app.css) and its
@@ -46,25 +49,35 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
     adminAuth: new AdminAuth(deps.config, deps.keys, spec),
     sessions: new SessionTable(deps.now),
   });
-  const findings = findingsStoreOf(deps.store) ?? null;
-  const outcomes = supportsImports(deps.store) ? deps.store : null;
-  // Routing decisions live beside the events (SQLite file or Postgres database), read on a connection of the
-  // dashboard's own; an in-memory store keeps none the dashboard could read.
-  const decisions = await openDecisionStore(deps.store);
-  if (decisions) app.addHook('onClose', async () => decisions.close());
+  const where = storeSpec(deps.store);
+  let reads: Pick<ViewContext, 'store' | 'findings' | 'outcomes' | 'decisions'>;
+  if (where?.kind === 'sqlite') {
+    // A SQLite file is read on the dashboard's own thread: its queries are synchronous (reader.ts).
+    const reader = new ReaderThread(where.path);
+    app.addHook('onClose', async () => reader.close());
+    reads = { store: reader, findings: reader, outcomes: reader, decisions: reader };
+  } else {
+    // Postgres reads are asynchronous I/O; routing decisions live in tables of their own, on a connection of the
+    // dashboard's own. An in-memory store keeps no decisions the dashboard could read.
+    const decisions = await openDecisionStore(deps.store);
+    if (decisions) app.addHook('onClose', async () => decisions.close());
+    reads = {
+      store: deps.store,
+      findings: findingsStoreOf(deps.store) ?? null,
+      outcomes: supportsImports(deps.store) ? deps.store : null,
+      decisions,
+    };
+  }
   registerDashboardApi(app, {
     auth,
     store: deps.store,
     governance: deps.governance,
     spec,
     context: () => ({
-      store: deps.store,
+      ...reads,
       timeZone: deps.config.timeZone,
       now: deps.now(),
       budgets: () => spec().budgets,
-      findings,
-      outcomes,
-      decisions,
     }),
   });
 

@@ -19,11 +19,11 @@ import type { EventFilter, OutcomeStore, Store, UsageAggregate } from '../store/
  * rollups) shaped for the page. Callers have already checked what the viewer may see; these only read.
  */
 export interface ViewContext {
-  store: Store;
+  store: Pick<Store, 'aggregate'>;
   timeZone: string;
   now: number;
   budgets: () => readonly BudgetConfig[];
-  findings: FindingsStore | null;
+  findings: Pick<FindingsStore, 'listFindings'> | null;
   outcomes: Pick<OutcomeStore, 'listOutcomes'> | null;
   /** Routing decisions (kept beside the SQLite store); null when this store keeps none. */
   decisions: Pick<RouteDecisionStore, 'savingsGroups'> | null;

@@ -85,7 +85,7 @@ const dayIndex = (d: number, days: number): number => Math.min(days - 1, Math.ma
 const percent = (spent: number, amount: number): number => (amount > 0 ? Math.round((spent / amount) * 1000) / 10 : 0);
 
 export interface BudgetQuery {
-  store: Store;
+  store: Pick<Store, 'aggregate'>;
   budgets: readonly BudgetConfig[];
   now: number;
   timeZone: string;

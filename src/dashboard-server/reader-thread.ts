@@ -1,0 +1,41 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { GoodhartError } from '../errors.js';
+import { findingsStoreOf } from '../detect/store.js';
+import { SqliteDecisionStore } from '../route/sqlite-decisions.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { DashboardReads, FromReader, ToReader } from './reader.js';
+
+/** The dashboard's reader thread (see reader.ts): its own connections to the gateway's SQLite file, reads only. */
+
+const { path } = workerData as { path: string };
+const port = parentPort!;
+const store = new SqliteStore(path);
+const findings = findingsStoreOf(store)!;
+const decisions = new SqliteDecisionStore(path);
+
+const reads: DashboardReads = {
+  aggregate: (...a) => store.aggregate(...a),
+  listFindings: (...a) => findings.listFindings(...a),
+  listOutcomes: (...a) => store.listOutcomes(...a),
+  savingsGroups: (...a) => decisions.savingsGroups(...a),
+};
+
+port.on('message', (m: ToReader) => {
+  if (m.kind === 'close') {
+    void Promise.allSettled([store.close(), decisions.close()]).then(() => port.close());
+    return;
+  }
+  const { id } = m;
+  // The method name comes from our own main thread; the check keeps a wrong one an error, not a crash.
+  const fn = Object.hasOwn(reads, m.method) ? (reads[m.method] as (...args: unknown[]) => Promise<unknown>) : null;
+  const answer = fn ? Promise.resolve().then(() => fn(...m.args)) : Promise.reject(new Error(`no dashboard read named ${String(m.method)}`));
+  answer.then(
+    (result) => port.postMessage({ kind: 'result', id, result } satisfies FromReader),
+    (err: unknown) =>
+      port.postMessage(
+        (err instanceof GoodhartError
+          ? { kind: 'error', id, message: err.message, code: err.code, status: err.httpStatus }
+          : { kind: 'error', id, message: err instanceof Error ? err.message : String(err) }) satisfies FromReader,
+      ),
+  );
+});
