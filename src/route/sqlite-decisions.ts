@@ -11,7 +11,8 @@ import type { SavingsGroup } from './savings.js';
  * turn). The table is created here rather than in the store's migrations: it belongs to routing, which the
  * Postgres store keeps in its own tables too (postgres-decisions.ts), and it never joins the events table.
  * `IF NOT EXISTS` makes each step idempotent: step 1 the decisions, step 2 the quality guard's trips (a new table,
- * so a file from before it simply gains it).
+ * so a file from before it simply gains it). Step 3, the hourly savings rollup, is filled from the decisions
+ * already there when it is created (ROLLUP_SCHEMA).
  */
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS route_decisions (
@@ -47,6 +48,41 @@ const SCHEMA = `
   );
 `;
 
+/**
+ * Savings per UTC hour, team, model pair and mode: what `savingsGroups` sums, kept as decisions are written (in the
+ * same transaction), so a month's savings read a few thousand rows instead of every decision (a gateway routing in
+ * shadow mode writes one per request). team_key is '' for keys without a team.
+ */
+const ROLLUP_TABLE = 'route_savings_hourly';
+const ROLLUP_SCHEMA = `
+  CREATE TABLE ${ROLLUP_TABLE} (
+    hour             INTEGER NOT NULL,
+    team_key         TEXT NOT NULL,
+    model_requested  TEXT NOT NULL,
+    model_routed     TEXT NOT NULL,
+    applied          INTEGER NOT NULL,
+    requests         INTEGER NOT NULL,
+    unpriced         INTEGER NOT NULL,
+    requested_usd    REAL NOT NULL,
+    routed_usd       REAL NOT NULL,
+    misses           INTEGER NOT NULL,
+    PRIMARY KEY (hour, team_key, model_requested, model_routed, applied)
+  ) WITHOUT ROWID;
+  INSERT INTO ${ROLLUP_TABLE}
+    SELECT at - (((at % 3600000) + 3600000) % 3600000), IFNULL(team_id, ''), model_requested, model_routed, applied, COUNT(*),
+      SUM(CASE WHEN requested_cost_usd IS NOT NULL AND routed_cost_usd IS NOT NULL THEN 0 ELSE 1 END),
+      TOTAL(CASE WHEN requested_cost_usd IS NOT NULL AND routed_cost_usd IS NOT NULL THEN requested_cost_usd END),
+      TOTAL(CASE WHEN requested_cost_usd IS NOT NULL AND routed_cost_usd IS NOT NULL THEN routed_cost_usd END),
+      COUNT(miss_at)
+    FROM route_decisions GROUP BY 1, 2, 3, 4, 5;
+`;
+
+const HOUR = 3_600_000;
+const floorHour = (t: number): number => t - (((t % HOUR) + HOUR) % HOUR);
+const ceilHour = (t: number): number => (floorHour(t) === t ? t : floorHour(t) + HOUR);
+const groupKey = (g: Pick<SavingsGroup, 'teamId' | 'modelRequested' | 'modelRouted' | 'applied'>): string =>
+  `${g.teamId ?? ''}\u0000${g.modelRequested}\u0000${g.modelRouted}\u0000${g.applied ? 1 : 0}`;
+
 interface Row {
   id: string;
   at: number;
@@ -71,6 +107,9 @@ export class SqliteDecisionStore implements RouteDecisionStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
   private readonly insertMany: (ds: readonly RouteDecision[]) => void;
+  private readonly addToRollup: Database.Statement;
+  private readonly missInRollup: Database.Statement;
+  private readonly markMissTx: (id: string, at: number) => void;
 
   constructor(path: string) {
     try {
@@ -85,8 +124,55 @@ export class SqliteDecisionStore implements RouteDecisionStore {
       `INSERT OR IGNORE INTO route_decisions VALUES (@id, @at, @mode, @applied, @key_id, @user_id, @team_id, @project_id,
         @provider, @endpoint, @task_class, @score, @model_requested, @model_routed, @requested_cost_usd, @routed_cost_usd, @miss_at)`,
     );
+    this.db
+      .transaction(() => {
+        const exists = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(ROLLUP_TABLE);
+        if (exists === undefined) this.db.exec(ROLLUP_SCHEMA);
+      })
+      .immediate();
+    this.addToRollup = this.db.prepare(
+      `INSERT INTO ${ROLLUP_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (hour, team_key, model_requested, model_routed, applied) DO UPDATE SET
+         requests = requests + excluded.requests, unpriced = unpriced + excluded.unpriced,
+         requested_usd = requested_usd + excluded.requested_usd, routed_usd = routed_usd + excluded.routed_usd,
+         misses = misses + excluded.misses`,
+    );
+    this.missInRollup = this.db.prepare(
+      `UPDATE ${ROLLUP_TABLE} SET misses = misses + 1
+       WHERE hour = ? AND team_key = ? AND model_requested = ? AND model_routed = ? AND applied = ?`,
+    );
+    // Each batch sums its new decisions per rollup row and writes each row once; a decision already stored (same
+    // id: a retried batch) is neither inserted nor counted.
     this.insertMany = this.db.transaction((ds: readonly RouteDecision[]) => {
-      for (const d of ds) this.insert.run(toRow(d));
+      const sums = new Map<string, { hour: number } & SavingsGroup>();
+      for (const d of ds) {
+        if (this.insert.run(toRow(d)).changes === 0) continue;
+        const hour = floorHour(d.at);
+        const key = `${hour}\u0000${groupKey(d)}`;
+        let g = sums.get(key);
+        if (!g) {
+          g = { hour, teamId: d.teamId, modelRequested: d.modelRequested, modelRouted: d.modelRouted, applied: d.applied, requests: 0, unpriced: 0, requestedUsd: 0, routedUsd: 0, misses: 0 };
+          sums.set(key, g);
+        }
+        g.requests++;
+        if (d.missAt !== null) g.misses++;
+        if (d.requestedCostUsd === null || d.routedCostUsd === null) g.unpriced++;
+        else {
+          g.requestedUsd += d.requestedCostUsd;
+          g.routedUsd += d.routedCostUsd;
+        }
+      }
+      for (const g of sums.values()) {
+        this.addToRollup.run(g.hour, g.teamId ?? '', g.modelRequested, g.modelRouted, g.applied ? 1 : 0, g.requests, g.unpriced, g.requestedUsd, g.routedUsd, g.misses);
+      }
+    });
+    const find = this.db.prepare('SELECT at, team_id, model_requested, model_routed, applied, miss_at FROM route_decisions WHERE id = ?');
+    const setMiss = this.db.prepare('UPDATE route_decisions SET miss_at = ? WHERE id = ?');
+    this.markMissTx = this.db.transaction((id: string, at: number) => {
+      const d = find.get(id) as Pick<Row, 'at' | 'team_id' | 'model_requested' | 'model_routed' | 'applied' | 'miss_at'> | undefined;
+      if (d === undefined) return;
+      if (d.miss_at === null) this.missInRollup.run(floorHour(d.at), d.team_id ?? '', d.model_requested, d.model_routed, d.applied);
+      setMiss.run(at, id);
     });
   }
 
@@ -95,7 +181,7 @@ export class SqliteDecisionStore implements RouteDecisionStore {
   }
 
   async markMiss(id: string, at: number): Promise<void> {
-    this.db.prepare('UPDATE route_decisions SET miss_at = ? WHERE id = ?').run(at, id);
+    this.markMissTx(id, at);
   }
 
   async listDecisions(f: DecisionFilter): Promise<RouteDecision[]> {
@@ -103,7 +189,48 @@ export class SqliteDecisionStore implements RouteDecisionStore {
     return (this.db.prepare(`SELECT * FROM route_decisions ${clause} ORDER BY at, id`).all(...params) as Row[]).map(fromRow);
   }
 
+  /**
+   * Whole UTC hours come from the rollup, the partial hours at either end of the range from the decisions
+   * themselves; the parts are summed per group.
+   */
   async savingsGroups(f: DecisionFilter): Promise<SavingsGroup[]> {
+    const h0 = f.since === undefined ? undefined : ceilHour(f.since);
+    const h1 = f.until === undefined ? undefined : floorHour(f.until);
+    if (h0 !== undefined && h1 !== undefined && h0 >= h1) return this.rawGroups(f);
+    const team = f.teamId === undefined ? {} : { teamId: f.teamId };
+    const parts = [this.rolledGroups({ ...team, ...(h0 === undefined ? {} : { since: h0 }), ...(h1 === undefined ? {} : { until: h1 }) })];
+    if (f.since !== undefined && f.since < h0!) parts.push(this.rawGroups({ ...team, since: f.since, until: h0! }));
+    if (f.until !== undefined && h1! < f.until) parts.push(this.rawGroups({ ...team, since: h1!, until: f.until }));
+    if (parts.length === 1) return parts[0]!;
+    const merged = new Map<string, SavingsGroup>();
+    for (const g of parts.flat()) {
+      const m = merged.get(groupKey(g));
+      if (!m) merged.set(groupKey(g), { ...g });
+      else {
+        m.requests += g.requests;
+        m.unpriced += g.unpriced;
+        m.requestedUsd += g.requestedUsd;
+        m.routedUsd += g.routedUsd;
+        m.misses += g.misses;
+      }
+    }
+    return [...merged.values()];
+  }
+
+  private rolledGroups(f: DecisionFilter): SavingsGroup[] {
+    const { clause, params } = whereOf(f, 'hour', 'team_key');
+    const rows = this.db
+      .prepare(
+        `SELECT team_key, model_requested, model_routed, applied, SUM(requests) AS requests, SUM(unpriced) AS unpriced,
+           TOTAL(requested_usd) AS requested_usd, TOTAL(routed_usd) AS routed_usd, SUM(misses) AS misses
+         FROM ${ROLLUP_TABLE} ${clause}
+         GROUP BY team_key, model_requested, model_routed, applied`,
+      )
+      .all(...params) as (Omit<GroupRow, 'team_id'> & { team_key: string })[];
+    return rows.map((r) => groupFromRow({ ...r, team_id: r.team_key === '' ? null : r.team_key }));
+  }
+
+  private rawGroups(f: DecisionFilter): SavingsGroup[] {
     const { clause, params } = whereOf(f);
     const priced = 'requested_cost_usd IS NOT NULL AND routed_cost_usd IS NOT NULL';
     const rows = this.db
@@ -116,18 +243,8 @@ export class SqliteDecisionStore implements RouteDecisionStore {
          FROM route_decisions ${clause}
          GROUP BY team_id, model_requested, model_routed, applied`,
       )
-      .all(...params) as { team_id: string | null; model_requested: string; model_routed: string; applied: number; requests: number; unpriced: number; requested_usd: number; routed_usd: number; misses: number }[];
-    return rows.map((r) => ({
-      teamId: r.team_id,
-      modelRequested: r.model_requested,
-      modelRouted: r.model_routed,
-      applied: r.applied === 1,
-      requests: r.requests,
-      unpriced: r.unpriced,
-      requestedUsd: r.requested_usd,
-      routedUsd: r.routed_usd,
-      misses: r.misses,
-    }));
+      .all(...params) as GroupRow[];
+    return rows.map(groupFromRow);
   }
 
   async guardHistory(since: number): Promise<GuardHistoryRow[]> {
@@ -157,6 +274,30 @@ export class SqliteDecisionStore implements RouteDecisionStore {
   }
 }
 
+interface GroupRow {
+  team_id: string | null;
+  model_requested: string;
+  model_routed: string;
+  applied: number;
+  requests: number;
+  unpriced: number;
+  requested_usd: number;
+  routed_usd: number;
+  misses: number;
+}
+
+const groupFromRow = (r: GroupRow): SavingsGroup => ({
+  teamId: r.team_id,
+  modelRequested: r.model_requested,
+  modelRouted: r.model_routed,
+  applied: r.applied === 1,
+  requests: r.requests,
+  unpriced: r.unpriced,
+  requestedUsd: r.requested_usd,
+  routedUsd: r.routed_usd,
+  misses: r.misses,
+});
+
 export interface TripRow {
   team_key: string;
   task_class: string;
@@ -177,16 +318,16 @@ export function tripFromRow(r: TripRow): GuardTrip {
   };
 }
 
-function whereOf(f: DecisionFilter): { clause: string; params: unknown[] } {
+function whereOf(f: DecisionFilter, at = 'at', team = 'team_id'): { clause: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
   const add = (clause: string, value: unknown) => {
     where.push(clause);
     params.push(value);
   };
-  if (f.since !== undefined) add('at >= ?', f.since);
-  if (f.until !== undefined) add('at < ?', f.until);
-  if (f.teamId !== undefined) add('team_id = ?', f.teamId);
+  if (f.since !== undefined) add(`${at} >= ?`, f.since);
+  if (f.until !== undefined) add(`${at} < ?`, f.until);
+  if (f.teamId !== undefined) add(`${team} = ?`, f.teamId);
   return { clause: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
 }
 
