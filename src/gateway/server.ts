@@ -55,11 +55,18 @@ export interface Gateway {
  * Routing runs when any mode is not `off`; its decisions and the quality guard's trips go beside the events (SQLite
  * file or Postgres database; memory for `:memory:`). Starts once the guard has its stored trips back.
  */
-async function startRouting(config: GoodhartConfig, store: Store, now: () => number): Promise<Routing | null> {
+async function startRouting(config: GoodhartConfig, store: Store, now: () => number, tail: TailWorker | null): Promise<Routing | null> {
   const r = config.routing;
   const modes = [r.mode, ...Object.values(r.teams), ...Object.values(r.projects), ...Object.values(r.keys)];
   if (modes.every((m) => m === 'off')) return null;
-  const routing = createRouting(config, (await openDecisionStore(store)) ?? new MemoryDecisionStore(), { now });
+  const durable = await openDecisionStore(store);
+  // A SQLite file's decisions are written from the tail thread, in small batches (a routed request each: 2,500
+  // at once held this thread for ~13 ms); Postgres writes are asynchronous I/O from here.
+  const viaTail = durable !== null && tail !== null && store.kind === 'sqlite';
+  const routing = createRouting(config, viaTail ? tail.decisionStore(durable) : (durable ?? new MemoryDecisionStore()), {
+    now,
+    ...(viaTail ? { flushIntervalMs: 50 } : {}),
+  });
   await routing.ready;
   return routing;
 }
@@ -118,7 +125,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics(() => (events instanceof EventWriter ? events.stats().queued : 0));
   const pricer = createPricer(overrides);
   const governance = opts.policy ? null : await installGovernance(app, { config, store, keys, pricer, now });
-  const routing = opts.policy ? null : await startRouting(config, store, now);
+  const routing = opts.policy ? null : await startRouting(config, store, now, tail);
   const policies: Policy[] = [];
   if (governance) policies.push(governance.policy);
   if (routing) policies.push(routing.policy);
@@ -200,10 +207,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       keys.stop();
       await events.close?.();
+      // Routing's last decisions go through the tail thread: written before it closes.
+      await routing?.close();
       await tail?.close();
       if (fingerprints instanceof FingerprintObserver) await fingerprints.close();
       await governance?.close();
-      await routing?.close();
       await upstreams.close();
     },
   };

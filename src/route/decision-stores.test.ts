@@ -7,8 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryDecisionStore, type RouteDecision, type RouteDecisionStore } from './decisions.js';
 import type { GuardTrip } from './guard.js';
 import { PostgresDecisionStore } from './postgres-decisions.js';
@@ -19,6 +20,7 @@ import { createGateway } from '../gateway/server.js';
 import { newKey } from '../keys/keys.js';
 import { startSimProvider } from '../sim/index.js';
 import { PostgresStore } from '../store/postgres/postgres-store.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 
 const PG_URL = process.env['GOODHART_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = `gh_route_${randomBytes(4).toString('hex')}`;
@@ -146,6 +148,54 @@ describe('a gateway on the Postgres store', () => {
       await store.close();
       await sim.close();
       await admin`DROP SCHEMA IF EXISTS ${admin(schema)} CASCADE`;
+    }
+  });
+});
+
+describe('a gateway on a SQLite file', () => {
+  it('writes its routing decisions and misses from the writer thread, never from the request thread', async () => {
+    const sim = await startSimProvider();
+    const db = join(dir, 'gateway.db');
+    const store = new SqliteStore(db);
+    const onRequestThread = vi.spyOn(SqliteDecisionStore.prototype, 'insertDecisions');
+    const missOnRequestThread = vi.spyOn(SqliteDecisionStore.prototype, 'markMiss');
+    try {
+      const config = configSchema.parse({
+        providers: { openai: { type: 'openai', baseUrl: `${sim.url}/v1`, apiKey: 'sk-sim-openai' } },
+        routing: { mode: 'on' },
+      });
+      const gateway = await createGateway({ config, store });
+      const url = await gateway.listen(0, '127.0.0.1');
+      const made = newKey({ userId: 'alice', teamId: 'platform', projectId: null });
+      await store.createKey(made.record);
+      await gateway.keys.refresh();
+      const ask = async (content: string, pin: boolean) => {
+        const res = await fetch(`${url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${made.key}`, ...(pin ? { 'x-goodhart-route': 'off' } : {}) },
+          body: JSON.stringify({ model: 'gpt-5', messages: [{ role: 'user', content }] }),
+        });
+        return { from: res.headers.get('x-goodhart-routed-from'), model: ((await res.json()) as { model: string }).model };
+      };
+      const q = 'In which year did the Berlin Wall fall, and what was the name of the country it divided?';
+      expect((await ask(q, false)).from).toBe('gpt-5');
+      // The same person re-asking on the premium model within minutes: a miss for the routed decision.
+      expect((await ask(`${q} Please be precise.`, true)).model).toMatch(/^gpt-5(-\d|$)/);
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the guard matches the re-ask after the response
+      await gateway.close(); // writes pending decisions, then closes the writer thread
+      const raw = new Database(db, { readonly: true });
+      const rows = raw.prepare('SELECT user_id, team_id, applied, model_requested, miss_at IS NOT NULL AS missed FROM route_decisions').all();
+      const rolled = raw.prepare('SELECT team_key, requests, misses FROM route_savings_hourly').all();
+      raw.close();
+      expect(rows).toEqual([{ user_id: 'alice', team_id: 'platform', applied: 1, model_requested: 'gpt-5', missed: 1 }]);
+      expect(rolled).toEqual([{ team_key: 'platform', requests: 1, misses: 1 }]);
+      expect(onRequestThread).not.toHaveBeenCalled();
+      expect(missOnRequestThread).not.toHaveBeenCalled();
+    } finally {
+      onRequestThread.mockRestore();
+      missOnRequestThread.mockRestore();
+      await store.close();
+      await sim.close();
     }
   });
 });

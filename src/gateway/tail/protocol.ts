@@ -1,3 +1,5 @@
+import type { RouteDecision } from '../../route/decisions.js';
+import type { GuardTrip } from '../../route/guard.js';
 import type { StoreSpec } from '../../store/open.js';
 import type { Endpoint, UsageEvent } from '../../usage/event.js';
 
@@ -28,6 +30,8 @@ export type ToThread =
   | { kind: 'events'; id: number; events: UsageEvent[] }
   /** `buf` holds the raw request bodies back to back; it is transferred, not copied. */
   | { kind: 'fingerprints'; buf: ArrayBuffer; items: FingerprintItem[] }
+  /** Routing decisions, a quality-guard miss or a trip, for a SQLite file (answered as `done`). */
+  | { kind: 'decisions'; id: number; write: { insert: RouteDecision[] } | { miss: { id: string; at: number } } | { trip: GuardTrip } }
   /** Answered once everything posted before it is done. */
   | { kind: 'drain'; id: number }
   /** Closes the store (answered as `drained`); nothing may follow. */
@@ -38,4 +42,5 @@ export type FromThread =
   | { kind: 'events'; id: number; inserted?: number; error?: string }
   | { kind: 'fingerprints'; bytes: number; written: number; failed: number }
   | { kind: 'drained'; id: number }
+  | { kind: 'done'; id: number; error?: string }
   | { kind: 'log'; message: string };

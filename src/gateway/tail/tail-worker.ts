@@ -1,5 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { GoodhartError } from '../../errors.js';
+import type { RouteDecision, RouteDecisionStore } from '../../route/decisions.js';
+import type { GuardTrip } from '../../route/guard.js';
 import type { Store } from '../../store/types.js';
 import type { UsageEvent } from '../../usage/event.js';
 import { startWorker } from '../../util/start-worker.js';
@@ -104,11 +106,12 @@ export class TailWorker implements Pick<Store, 'insertEvents'>, RequestObserver 
   private onMessage(m: FromThread): void {
     switch (m.kind) {
       case 'events':
+      case 'done':
       case 'drained': {
         const w = this.waiting.get(m.id);
         if (!w) return;
         this.waiting.delete(m.id);
-        if (m.kind === 'events' && m.error !== undefined) w.reject(new GoodhartError('internal', 500, `writing usage events failed: ${m.error}`));
+        if (m.kind !== 'drained' && m.error !== undefined) w.reject(new GoodhartError('internal', 500, `${m.kind === 'events' ? 'writing usage events' : 'writing routing decisions'} failed: ${m.error}`));
         else w.resolve(m.kind === 'events' ? (m.inserted ?? 0) : 0);
         return;
       }
@@ -138,6 +141,25 @@ export class TailWorker implements Pick<Store, 'insertEvents'>, RequestObserver 
 
   insertEvents(events: readonly UsageEvent[]): Promise<number> {
     return this.request((id) => ({ kind: 'events', id, events: events as UsageEvent[] }));
+  }
+
+  /**
+   * A decision store for routing that writes through this thread (a SQLite file: its inserts are synchronous) and
+   * reads from `reads`: the quality guard's history at start and its trips once a minute, small and rare.
+   */
+  decisionStore(reads: RouteDecisionStore): RouteDecisionStore {
+    const write = (w: Extract<ToThread, { kind: 'decisions' }>['write']): Promise<void> =>
+      this.request((id) => ({ kind: 'decisions', id, write: w })).then(() => undefined);
+    return {
+      insertDecisions: (ds: readonly RouteDecision[]) => (ds.length === 0 ? Promise.resolve() : write({ insert: ds as RouteDecision[] })),
+      markMiss: (id: string, at: number) => write({ miss: { id, at } }),
+      saveTrip: (t: GuardTrip) => write({ trip: t }),
+      listDecisions: (f) => reads.listDecisions(f),
+      savingsGroups: (f) => reads.savingsGroups(f),
+      guardHistory: (since) => reads.guardHistory(since),
+      activeTrips: (now) => reads.activeTrips(now),
+      close: () => reads.close(),
+    };
   }
 
   /** RequestObserver: on the request path, a reference to the raw body is kept; nothing is parsed or copied here. */

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { fingerprintOf, fingerprintRequest } from '../../detect/fingerprint/fingerprint.js';
 import type { Fingerprint } from '../../detect/fingerprint/types.js';
 import { findingsStoreOf } from '../../detect/store.js';
+import { SqliteDecisionStore } from '../../route/sqlite-decisions.js';
 import { reopenStore } from '../../store/open.js';
 import type { FromThread, ThreadData, ToThread } from './protocol.js';
 
@@ -9,7 +10,8 @@ import type { FromThread, ThreadData, ToThread } from './protocol.js';
  * The gateway's tail thread: the work a request leaves behind once its response is sent. It writes usage event
  * batches to a SQLite file (better-sqlite3 is synchronous: on the main thread a batch of 500 with its rollups
  * blocked requests for tens of milliseconds) and fingerprints request bodies for waste detection (parse, keyed
- * MinHash, block hashes, complexity score, then the insert). Messages are handled strictly in order, one at a time.
+ * MinHash, block hashes, complexity score, then the insert), and writes routing decisions to the same file. Messages
+ * are handled strictly in order, one at a time.
  */
 
 const data = workerData as ThreadData;
@@ -21,6 +23,8 @@ const describe = (err: unknown): string => (err instanceof Error ? err.message :
 // Two connections are plenty on Postgres: one batch at a time is written from here.
 const store = await reopenStore(data.spec, { maxConnections: 2 });
 const findings = data.fingerprints ? findingsStoreOf(store) : undefined;
+// Routing decisions of a SQLite file (route/sqlite-decisions.ts), opened when routing first writes.
+let decisions: SqliteDecisionStore | null = null;
 
 async function fingerprint(buf: Buffer, items: Extract<ToThread, { kind: 'fingerprints' }>['items'], secret: string): Promise<FromThread> {
   const fps: Fingerprint[] = [];
@@ -59,10 +63,24 @@ async function handle(msg: ToThread): Promise<void> {
       send(findings && data.fingerprints ? await fingerprint(buf, msg.items, data.fingerprints.secret) : { kind: 'fingerprints', bytes: buf.length, written: 0, failed: 0 });
       return;
     }
+    case 'decisions':
+      try {
+        if (data.spec.kind !== 'sqlite') throw new Error('routing decisions go through the writer thread only for a SQLite file');
+        decisions ??= new SqliteDecisionStore(data.spec.path);
+        const w = msg.write;
+        if ('insert' in w) await decisions.insertDecisions(w.insert);
+        else if ('miss' in w) await decisions.markMiss(w.miss.id, w.miss.at);
+        else await decisions.saveTrip(w.trip);
+        send({ kind: 'done', id: msg.id });
+      } catch (err) {
+        send({ kind: 'done', id: msg.id, error: describe(err) });
+      }
+      return;
     case 'drain':
       send({ kind: 'drained', id: msg.id });
       return;
     case 'close':
+      await decisions?.close();
       await store.close().catch((err: unknown) => send({ kind: 'log', message: `closing the store failed: ${describe(err)}` }));
       send({ kind: 'drained', id: msg.id });
       return;
