@@ -196,6 +196,13 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
     return r;
   }
   r.events = [...byId.values()];
+  // A request's fingerprint is read at its first line; several lines of one request merge into one event, whose
+  // start may be a later line's. The fingerprint takes its event's start: that is how the store tells which copy
+  // of a request (this file's, or another file's) a fingerprint belongs to (ofStoredCopy).
+  r.fingerprints = r.fingerprints.map((f) => {
+    const at = byId.get(f.eventId)?.startedAt;
+    return at === undefined || at === f.at ? f : { ...f, at };
+  });
   const headBytes = Math.min(HEAD_BYTES, task.size);
   r.state = {
     source: importer.source,

@@ -145,3 +145,14 @@ function unpackPrompt(buf: Buffer | null): Uint32Array | null {
   for (let i = 0; i < MINHASH_SLOTS; i++) sig[i] = buf.readUInt32LE(i * 4);
   return sig;
 }
+
+/**
+ * The fingerprints of an import batch that belong to the stored copy of their event. One request can appear in
+ * several files (Claude Code copies a subagent's lines into the session's log); the copy that ranks highest is the
+ * event kept, whatever order the files were read in (one thread or several), and its fingerprint (computed in
+ * that copy's context, with its start time) is the one kept with it. A fingerprint and its copy share `at`. Copies
+ * with the same start time keep the fingerprint written first.
+ */
+export function ofStoredCopy(fps: readonly Fingerprint[], storedStart: (eventId: string) => number | undefined): Fingerprint[] {
+  return fps.filter((f) => storedStart(f.eventId) === f.at);
+}

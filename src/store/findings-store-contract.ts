@@ -87,6 +87,26 @@ export function runFindingsStoreContract(open: () => Promise<FindingsFixture>): 
     await close();
   });
 
+  it('keeps the fingerprint of the stored copy of an imported request, whatever order the copies come in', async () => {
+    const { store, findings: f, close } = await open();
+    // One request logged twice (a subagent's sidechain file and the session's log), at different times and in
+    // different contexts: the main-chain copy is the event kept, so its fingerprint is the one kept.
+    const main = (id: string) => makeTestEvent({ id, startedAt: 7_000, source: 'claude-code', tags: [] });
+    const side = (id: string) => makeTestEvent({ id, startedAt: 7_002, source: 'claude-code', tags: ['sidechain'] });
+    const fpMain = (id: string) => fingerprint(id, 7_000, { humanTurn: false, complexity: null });
+    const fpSide = (id: string) => fingerprint(id, 7_002, { humanTurn: true, complexity: 0.5 });
+    await store.commitImportBatch({ events: [side('dup-a')], states: [], fingerprints: [fpSide('dup-a')] });
+    expect(await store.commitImportBatch({ events: [main('dup-a')], states: [], fingerprints: [fpMain('dup-a')] })).toEqual({ inserted: 0, replaced: 1 });
+    await store.commitImportBatch({ events: [main('dup-b')], states: [], fingerprints: [fpMain('dup-b')] });
+    expect(await store.commitImportBatch({ events: [side('dup-b')], states: [], fingerprints: [fpSide('dup-b')] })).toEqual({ inserted: 0, replaced: 0 });
+    await store.commitImportBatch({ events: [side('dup-c'), main('dup-c')], states: [], fingerprints: [fpSide('dup-c'), fpMain('dup-c')] });
+    for (const id of ['dup-a', 'dup-b', 'dup-c']) {
+      expect((await store.listEvents({})).find((e) => e.id === id)?.startedAt, id).toBe(7_000);
+      expect(await f.fingerprintsOf([id]), id).toEqual([fpMain(id)]);
+    }
+    await close();
+  });
+
   it('keeps fingerprints bit for bit, ignores a repeated event id, deletes past retention', async () => {
     const { findings: f, close } = await open();
     const a = fingerprint('e1', 1_000);

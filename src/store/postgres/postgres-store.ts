@@ -20,6 +20,7 @@ import type {
 import { eventFromRow, eventToRow, keyFromRow, keyToRow, type KeyRow, type StoredEventRow } from '../rows.js';
 import { HOUR_MS, aggregateSql } from './aggregate-sql.js';
 import * as audit from './audit-tables.js';
+import { ofStoredCopy } from '../findings-rows.js';
 import { insertFingerprintsWith, PostgresFindingsTables } from './findings-tables.js';
 import { MIGRATIONS } from './migrations.js';
 import { ensurePartition, partitionsFor } from './partitions.js';
@@ -314,18 +315,40 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
       this.sql.begin(async (tx) => {
         let inserted = 0;
         let replaced = 0;
+        // Where each id's stored copy started, as far as this batch decides it (see ofStoredCopy).
+        const startOf = new Map<string, number>();
         if (batch.events.length > 0) {
           const rows = await tx.unsafe<{ id: string }[]>(INSERT_EVENTS_IDS_SQL, eventColumns(batch.events), { prepare: true });
           const fresh = new Set(rows.map((r) => r.id));
           inserted = fresh.size;
           for (const event of batch.events) {
             // The first occurrence of a new id is the one inserted; every other line competes with what is stored.
-            if (fresh.delete(event.id)) continue;
-            if (await replaceIfBetter(tx, event)) replaced += 1;
+            if (fresh.delete(event.id)) startOf.set(event.id, event.startedAt);
+            else if (await replaceIfBetter(tx, event)) {
+              replaced += 1;
+              startOf.set(event.id, event.startedAt);
+            }
           }
         }
-        // Fingerprints in the same transaction as their events and the file offsets (as in SQLite).
-        if (batch.fingerprints && batch.fingerprints.length > 0) await insertFingerprintsWith(tx, batch.fingerprints);
+        // Fingerprints in the same transaction as their events and the file offsets (as in SQLite), each only with
+        // the copy of its event that is stored.
+        if (batch.fingerprints && batch.fingerprints.length > 0) {
+          const ask = [...new Set(batch.fingerprints.map((f) => f.eventId).filter((id) => !startOf.has(id)))];
+          if (ask.length > 0) {
+            for (const r of await tx<{ id: string; started_at: string }[]>`SELECT id, started_at FROM event_ids WHERE id = ANY(${ask}::text[])`) {
+              startOf.set(r.id, Number(r.started_at));
+            }
+          }
+          const kept = ofStoredCopy(batch.fingerprints, (id) => startOf.get(id));
+          if (kept.length > 0) {
+            await tx.unsafe(
+              'DELETE FROM fingerprints f USING unnest($1::text[], $2::int8[]) AS k(id, at) WHERE f.event_id = k.id AND f.at <> k.at',
+              [kept.map((f) => f.eventId), kept.map((f) => f.at)] as unknown as string[],
+              { prepare: true },
+            );
+            await insertFingerprintsWith(tx, kept);
+          }
+        }
         await audit.putImportStates(tx, batch.states);
         return { inserted, replaced };
       }),

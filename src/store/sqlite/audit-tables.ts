@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Fingerprint } from '../../detect/fingerprint/types.js';
 import { RollupBatch } from './rollup-batch.js';
+import { ofStoredCopy } from '../findings-rows.js';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
 import type { UsageEvent } from '../../usage/event.js';
 import type { CounterPoint, ImportBatch, ImportBatchResult, ImportFileState } from '../types.js';
@@ -144,6 +145,8 @@ export class SqliteAuditTables {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
 
+    const storedStart = db.prepare('SELECT started_at FROM events WHERE id = ?').pluck();
+    const dropOtherCopy = db.prepare('DELETE FROM fingerprints WHERE event_id = ? AND at <> ?');
     const deferRollups = db.prepare('INSERT INTO rollup_deferred (one) VALUES (1)');
     const undeferRollups = db.prepare('DELETE FROM rollup_deferred');
     const rollups = new RollupBatch(db);
@@ -151,6 +154,10 @@ export class SqliteAuditTables {
       let inserted = 0;
       let replaced = 0;
       const existing: UsageEvent[] = [];
+      // Where each id's stored copy started, as far as this batch decides it (see `ofStoredCopy`); ids new in this
+      // batch have no other copy's fingerprint stored.
+      const startOf = new Map<string, number>();
+      const fresh = new Set<string>();
       // New events: the insert trigger is deferred and their rollups summed here (rollup-batch.ts). The row in
       // rollup_deferred never commits: it is deleted below, in this same transaction.
       rollups.clear();
@@ -159,6 +166,8 @@ export class SqliteAuditTables {
         if (this.insertEvent.run(eventValues(e)).changes > 0) {
           inserted += 1;
           rollups.add(e);
+          startOf.set(e.id, e.startedAt);
+          fresh.add(e.id);
         } else existing.push(e);
       }
       undeferRollups.run();
@@ -167,9 +176,17 @@ export class SqliteAuditTables {
       for (const e of existing) {
         const values = eventValues(e);
         const [sideRank, tokens] = rankOf(e);
-        replaced += this.replaceEvent.run([...values.slice(1), e.id, sideRank, tokens]).changes;
+        if (this.replaceEvent.run([...values.slice(1), e.id, sideRank, tokens]).changes > 0) {
+          replaced += 1;
+          startOf.set(e.id, e.startedAt);
+          fresh.delete(e.id);
+        }
       }
-      if (batch.fingerprints !== undefined && batch.fingerprints.length > 0) this.writeFingerprints(batch.fingerprints);
+      if (batch.fingerprints !== undefined && batch.fingerprints.length > 0) {
+        const kept = ofStoredCopy(batch.fingerprints, (id) => startOf.get(id) ?? (storedStart.get(id) as number | undefined));
+        for (const f of kept) if (!fresh.has(f.eventId)) dropOtherCopy.run(f.eventId, f.at);
+        this.writeFingerprints(kept);
+      }
       for (const s of batch.states) this.putState.run(stateToRow(s));
       return { inserted, replaced };
     });
