@@ -21,6 +21,7 @@ import { newKey } from '../keys/keys.js';
 import { startSimProvider } from '../sim/index.js';
 import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { Store } from '../store/types.js';
 
 const PG_URL = process.env['GOODHART_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = `gh_route_${randomBytes(4).toString('hex')}`;
@@ -114,6 +115,20 @@ describe.each(STORES)('%s decision store', (_name, open, durable) => {
   });
 });
 
+/** A gateway with routing on over the simulated provider, and a key for alice of team platform. */
+async function routedGateway(store: Store, simUrl: string) {
+  const config = configSchema.parse({
+    providers: { openai: { type: 'openai', baseUrl: `${simUrl}/v1`, apiKey: 'sk-sim-openai' } },
+    routing: { mode: 'on' },
+  });
+  const gateway = await createGateway({ config, store });
+  const url = await gateway.listen(0, '127.0.0.1');
+  const made = newKey({ userId: 'alice', teamId: 'platform', projectId: null });
+  await store.createKey(made.record);
+  await gateway.keys.refresh();
+  return { gateway, url, made };
+}
+
 describe('a gateway on the Postgres store', () => {
   it('writes its routing decisions beside the events, where the next start (and other replicas) read them', async () => {
     const schema = `${SCHEMA}_gw`;
@@ -121,15 +136,7 @@ describe('a gateway on the Postgres store', () => {
     const sim = await startSimProvider();
     const store = await PostgresStore.open(PG_URL, { searchPath: schema, max: 2 });
     try {
-      const config = configSchema.parse({
-        providers: { openai: { type: 'openai', baseUrl: `${sim.url}/v1`, apiKey: 'sk-sim-openai' } },
-        routing: { mode: 'on' },
-      });
-      const gateway = await createGateway({ config, store });
-      const url = await gateway.listen(0, '127.0.0.1');
-      const made = newKey({ userId: 'alice', teamId: 'platform', projectId: null });
-      await store.createKey(made.record);
-      await gateway.keys.refresh();
+      const { gateway, url, made } = await routedGateway(store, sim.url);
       const res = await fetch(`${url}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${made.key}` },
@@ -160,15 +167,7 @@ describe('a gateway on a SQLite file', () => {
     const onRequestThread = vi.spyOn(SqliteDecisionStore.prototype, 'insertDecisions');
     const missOnRequestThread = vi.spyOn(SqliteDecisionStore.prototype, 'markMiss');
     try {
-      const config = configSchema.parse({
-        providers: { openai: { type: 'openai', baseUrl: `${sim.url}/v1`, apiKey: 'sk-sim-openai' } },
-        routing: { mode: 'on' },
-      });
-      const gateway = await createGateway({ config, store });
-      const url = await gateway.listen(0, '127.0.0.1');
-      const made = newKey({ userId: 'alice', teamId: 'platform', projectId: null });
-      await store.createKey(made.record);
-      await gateway.keys.refresh();
+      const { gateway, url, made } = await routedGateway(store, sim.url);
       const ask = async (content: string, pin: boolean) => {
         const res = await fetch(`${url}/v1/chat/completions`, {
           method: 'POST',

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createRng as rng } from '../sim/random.js';
 import type { RouteDecision } from './decisions.js';
 import { groupDecisions, savingsFromGroups } from './savings.js';
 import { SqliteDecisionStore } from './sqlite-decisions.js';
@@ -16,16 +17,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const T0 = Date.parse('2026-11-02T00:00:00Z');
 const HOUR = 3_600_000;
-
-function rng(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function decisions(n: number, rand: () => number): RouteDecision[] {
   const teams = ['core', 'data', null] as const;

@@ -78,15 +78,20 @@ export function groupDecisions(decisions: readonly RouteDecision[]): SavingsGrou
       g = { teamId: d.teamId, modelRequested: d.modelRequested, modelRouted: d.modelRouted, applied: d.applied, requests: 0, unpriced: 0, requestedUsd: 0, routedUsd: 0, misses: 0 };
       groups.set(key, g);
     }
-    g.requests++;
-    if (d.missAt !== null) g.misses++;
-    if (d.requestedCostUsd === null || d.routedCostUsd === null) g.unpriced++;
-    else {
-      g.requestedUsd += d.requestedCostUsd;
-      g.routedUsd += d.routedCostUsd;
-    }
+    countDecision(g, d);
   }
   return [...groups.values()];
+}
+
+/** Adds one decision to its group's sums (a decision with an unpriced side counts in requests only). */
+export function countDecision(g: SavingsGroup, d: RouteDecision): void {
+  g.requests++;
+  if (d.missAt !== null) g.misses++;
+  if (d.requestedCostUsd === null || d.routedCostUsd === null) g.unpriced++;
+  else {
+    g.requestedUsd += d.requestedCostUsd;
+    g.routedUsd += d.routedCostUsd;
+  }
 }
 
 export function summariseSavings(decisions: readonly RouteDecision[]): SavingsReport {

@@ -4,7 +4,7 @@ import type { Endpoint } from '../usage/event.js';
 import type { TaskClass } from './classifier.js';
 import type { DecisionFilter, GuardHistoryRow, RouteDecision, RouteDecisionStore } from './decisions.js';
 import type { GuardTrip } from './guard.js';
-import type { SavingsGroup } from './savings.js';
+import { countDecision, type SavingsGroup } from './savings.js';
 
 /**
  * Routing decisions in the same SQLite file as the events, on a connection of their own (WAL lets both write in
@@ -154,13 +154,7 @@ export class SqliteDecisionStore implements RouteDecisionStore {
           g = { hour, teamId: d.teamId, modelRequested: d.modelRequested, modelRouted: d.modelRouted, applied: d.applied, requests: 0, unpriced: 0, requestedUsd: 0, routedUsd: 0, misses: 0 };
           sums.set(key, g);
         }
-        g.requests++;
-        if (d.missAt !== null) g.misses++;
-        if (d.requestedCostUsd === null || d.routedCostUsd === null) g.unpriced++;
-        else {
-          g.requestedUsd += d.requestedCostUsd;
-          g.routedUsd += d.routedCostUsd;
-        }
+        countDecision(g, d);
       }
       for (const g of sums.values()) {
         this.addToRollup.run(g.hour, g.teamId ?? '', g.modelRequested, g.modelRouted, g.applied ? 1 : 0, g.requests, g.unpriced, g.requestedUsd, g.routedUsd, g.misses);
