@@ -76,12 +76,35 @@ describe('SQLite savings rollup', () => {
     await first.insertDecisions(all);
     await first.close();
     const raw = new Database(path);
-    raw.exec('DROP TABLE route_savings_hourly');
+    // As a file from before the rollup: no table, no triggers. (A file with only some of them is rebuilt alike.)
+    raw.exec('DROP TRIGGER route_savings_insert; DROP TRIGGER route_savings_update; DROP TRIGGER route_savings_delete; DROP TABLE route_savings_hourly');
     raw.close();
     const reopened = new SqliteDecisionStore(path);
     const f = { since: T0 + 3 * HOUR + 17, until: T0 + 40 * HOUR - 5 };
     expect(savingsFromGroups(await reopened.savingsGroups(f))).toEqual(savingsFromGroups(groupDecisions(all.filter(inRange(f)))));
     expect(savingsFromGroups(await reopened.savingsGroups({})).total.potential.requests).toBe(all.filter((d) => !d.applied).length);
     await reopened.close();
+  });
+
+  it('stays exact for writers that know nothing of it: raw inserts, updates and deletes of decisions', async () => {
+    const path = join(dir, 'c.db');
+    const all = decisions(300, rng(9));
+    const store = new SqliteDecisionStore(path);
+    await store.insertDecisions(all.slice(0, 200));
+    // Another writer (an older goodhart, a script) on the same file: plain SQL on the decisions table.
+    const raw = new Database(path);
+    const insert = raw.prepare(`INSERT INTO route_decisions VALUES (@id, @at, @mode, @applied, @keyId, @userId, @teamId, @projectId,
+      @provider, @endpoint, @taskClass, @score, @modelRequested, @modelRouted, @requestedCostUsd, @routedCostUsd, @missAt)`);
+    for (const d of all.slice(200)) insert.run({ ...d, applied: d.applied ? 1 : 0 });
+    raw.prepare("UPDATE route_decisions SET team_id = 'moved', miss_at = 1 WHERE id IN ('d3', 'd4', 'd250')").run();
+    raw.prepare("DELETE FROM route_decisions WHERE id IN ('d5', 'd260')").run();
+    raw.close();
+    const truth = all
+      .filter((d) => d.id !== 'd5' && d.id !== 'd260')
+      .map((d) => (['d3', 'd4', 'd250'].includes(d.id) ? { ...d, teamId: 'moved', missAt: 1 } : d));
+    for (const f of [{}, { teamId: 'moved' }, { since: T0 + 7 * HOUR + 1, until: T0 + 31 * HOUR - 1 }]) {
+      expect(savingsFromGroups(await store.savingsGroups(f)), JSON.stringify(f)).toEqual(savingsFromGroups(groupDecisions(truth.filter(inRange(f)))));
+    }
+    await store.close();
   });
 });

@@ -4,7 +4,7 @@ import type { Endpoint } from '../usage/event.js';
 import type { TaskClass } from './classifier.js';
 import type { DecisionFilter, GuardHistoryRow, RouteDecision, RouteDecisionStore } from './decisions.js';
 import type { GuardTrip } from './guard.js';
-import { countDecision, type SavingsGroup } from './savings.js';
+import type { SavingsGroup } from './savings.js';
 
 /**
  * Routing decisions in the same SQLite file as the events, on a connection of their own (WAL lets both write in
@@ -49,11 +49,32 @@ const SCHEMA = `
 `;
 
 /**
- * Savings per UTC hour, team, model pair and mode: what `savingsGroups` sums, kept as decisions are written (in the
- * same transaction), so a month's savings read a few thousand rows instead of every decision (a gateway routing in
- * shadow mode writes one per request). team_key is '' for keys without a team.
+ * Savings per UTC hour, team, model pair and mode: what `savingsGroups` sums, so a month's savings read a few
+ * thousand rows instead of every decision (a gateway routing in shadow mode writes one per request). Kept by
+ * triggers, so every writer of the file keeps it exact (an older goodhart included): an insert adds the decision,
+ * an update moves it (a miss), a delete takes it away; an ignored duplicate fires nothing. team_key is '' for keys
+ * without a team. Created, with its triggers, and filled from the decisions already there, in one transaction.
  */
 const ROLLUP_TABLE = 'route_savings_hourly';
+const ROLLUP_TRIGGERS = ['route_savings_insert', 'route_savings_update', 'route_savings_delete'];
+const PRICED = (r: string): string => `${r}.requested_cost_usd IS NOT NULL AND ${r}.routed_cost_usd IS NOT NULL`;
+/** A decision's row as a rollup insert: added to the row of its hour, team, models and mode. */
+const ADD = (r: 'NEW'): string => `
+  INSERT INTO ${ROLLUP_TABLE} VALUES (${r}.at - (((${r}.at % 3600000) + 3600000) % 3600000), IFNULL(${r}.team_id, ''),
+    ${r}.model_requested, ${r}.model_routed, ${r}.applied, 1, CASE WHEN ${PRICED(r)} THEN 0 ELSE 1 END,
+    CASE WHEN ${PRICED(r)} THEN ${r}.requested_cost_usd ELSE 0 END, CASE WHEN ${PRICED(r)} THEN ${r}.routed_cost_usd ELSE 0 END,
+    ${r}.miss_at IS NOT NULL)
+  ON CONFLICT (hour, team_key, model_requested, model_routed, applied) DO UPDATE SET
+    requests = requests + 1, unpriced = unpriced + excluded.unpriced, requested_usd = requested_usd + excluded.requested_usd,
+    routed_usd = routed_usd + excluded.routed_usd, misses = misses + excluded.misses;`;
+/** The same taken away. */
+const SUBTRACT = (r: 'OLD'): string => `
+  UPDATE ${ROLLUP_TABLE} SET requests = requests - 1, unpriced = unpriced - (CASE WHEN ${PRICED(r)} THEN 0 ELSE 1 END),
+    requested_usd = requested_usd - (CASE WHEN ${PRICED(r)} THEN ${r}.requested_cost_usd ELSE 0 END),
+    routed_usd = routed_usd - (CASE WHEN ${PRICED(r)} THEN ${r}.routed_cost_usd ELSE 0 END),
+    misses = misses - (${r}.miss_at IS NOT NULL)
+  WHERE hour = ${r}.at - (((${r}.at % 3600000) + 3600000) % 3600000) AND team_key = IFNULL(${r}.team_id, '')
+    AND model_requested = ${r}.model_requested AND model_routed = ${r}.model_routed AND applied = ${r}.applied;`;
 const ROLLUP_SCHEMA = `
   CREATE TABLE ${ROLLUP_TABLE} (
     hour             INTEGER NOT NULL,
@@ -75,6 +96,10 @@ const ROLLUP_SCHEMA = `
       TOTAL(CASE WHEN requested_cost_usd IS NOT NULL AND routed_cost_usd IS NOT NULL THEN routed_cost_usd END),
       COUNT(miss_at)
     FROM route_decisions GROUP BY 1, 2, 3, 4, 5;
+  ${ROLLUP_TRIGGERS.map((t) => `DROP TRIGGER IF EXISTS ${t};`).join('\n  ')}
+  CREATE TRIGGER route_savings_insert AFTER INSERT ON route_decisions BEGIN ${ADD('NEW')} END;
+  CREATE TRIGGER route_savings_update AFTER UPDATE ON route_decisions BEGIN ${SUBTRACT('OLD')} ${ADD('NEW')} END;
+  CREATE TRIGGER route_savings_delete AFTER DELETE ON route_decisions BEGIN ${SUBTRACT('OLD')} END;
 `;
 
 const HOUR = 3_600_000;
@@ -107,9 +132,6 @@ export class SqliteDecisionStore implements RouteDecisionStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
   private readonly insertMany: (ds: readonly RouteDecision[]) => void;
-  private readonly addToRollup: Database.Statement;
-  private readonly missInRollup: Database.Statement;
-  private readonly markMissTx: (id: string, at: number) => void;
 
   constructor(path: string) {
     try {
@@ -124,49 +146,21 @@ export class SqliteDecisionStore implements RouteDecisionStore {
       `INSERT OR IGNORE INTO route_decisions VALUES (@id, @at, @mode, @applied, @key_id, @user_id, @team_id, @project_id,
         @provider, @endpoint, @task_class, @score, @model_requested, @model_routed, @requested_cost_usd, @routed_cost_usd, @miss_at)`,
     );
-    this.db
-      .transaction(() => {
-        const exists = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(ROLLUP_TABLE);
-        if (exists === undefined) this.db.exec(ROLLUP_SCHEMA);
-      })
-      .immediate();
-    this.addToRollup = this.db.prepare(
-      `INSERT INTO ${ROLLUP_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (hour, team_key, model_requested, model_routed, applied) DO UPDATE SET
-         requests = requests + excluded.requests, unpriced = unpriced + excluded.unpriced,
-         requested_usd = requested_usd + excluded.requested_usd, routed_usd = routed_usd + excluded.routed_usd,
-         misses = misses + excluded.misses`,
-    );
-    this.missInRollup = this.db.prepare(
-      `UPDATE ${ROLLUP_TABLE} SET misses = misses + 1
-       WHERE hour = ? AND team_key = ? AND model_requested = ? AND model_routed = ? AND applied = ?`,
-    );
-    // Each batch sums its new decisions per rollup row and writes each row once; a decision already stored (same
-    // id: a retried batch) is neither inserted nor counted.
+    // Only a file without the rollup takes the write lock here (opening must not wait on another connection's
+    // long write); the check is repeated inside, where two processes opening the same old file take turns.
+    const rollupParts = this.db
+      .prepare(`SELECT COUNT(*) FROM sqlite_master WHERE name IN ('${ROLLUP_TABLE}', ${ROLLUP_TRIGGERS.map((t) => `'${t}'`).join(', ')})`)
+      .pluck();
+    const complete = (): boolean => rollupParts.get() === 1 + ROLLUP_TRIGGERS.length;
+    if (!complete()) {
+      this.db
+        .transaction(() => {
+          if (!complete()) this.db.exec(`DROP TABLE IF EXISTS ${ROLLUP_TABLE}; ${ROLLUP_SCHEMA}`);
+        })
+        .immediate();
+    }
     this.insertMany = this.db.transaction((ds: readonly RouteDecision[]) => {
-      const sums = new Map<string, { hour: number } & SavingsGroup>();
-      for (const d of ds) {
-        if (this.insert.run(toRow(d)).changes === 0) continue;
-        const hour = floorHour(d.at);
-        const key = `${hour}\u0000${groupKey(d)}`;
-        let g = sums.get(key);
-        if (!g) {
-          g = { hour, teamId: d.teamId, modelRequested: d.modelRequested, modelRouted: d.modelRouted, applied: d.applied, requests: 0, unpriced: 0, requestedUsd: 0, routedUsd: 0, misses: 0 };
-          sums.set(key, g);
-        }
-        countDecision(g, d);
-      }
-      for (const g of sums.values()) {
-        this.addToRollup.run(g.hour, g.teamId ?? '', g.modelRequested, g.modelRouted, g.applied ? 1 : 0, g.requests, g.unpriced, g.requestedUsd, g.routedUsd, g.misses);
-      }
-    });
-    const find = this.db.prepare('SELECT at, team_id, model_requested, model_routed, applied, miss_at FROM route_decisions WHERE id = ?');
-    const setMiss = this.db.prepare('UPDATE route_decisions SET miss_at = ? WHERE id = ?');
-    this.markMissTx = this.db.transaction((id: string, at: number) => {
-      const d = find.get(id) as Pick<Row, 'at' | 'team_id' | 'model_requested' | 'model_routed' | 'applied' | 'miss_at'> | undefined;
-      if (d === undefined) return;
-      if (d.miss_at === null) this.missInRollup.run(floorHour(d.at), d.team_id ?? '', d.model_requested, d.model_routed, d.applied);
-      setMiss.run(at, id);
+      for (const d of ds) this.insert.run(toRow(d));
     });
   }
 
@@ -175,7 +169,7 @@ export class SqliteDecisionStore implements RouteDecisionStore {
   }
 
   async markMiss(id: string, at: number): Promise<void> {
-    this.markMissTx(id, at);
+    this.db.prepare('UPDATE route_decisions SET miss_at = ? WHERE id = ?').run(at, id);
   }
 
   async listDecisions(f: DecisionFilter): Promise<RouteDecision[]> {
@@ -218,7 +212,7 @@ export class SqliteDecisionStore implements RouteDecisionStore {
         `SELECT team_key, model_requested, model_routed, applied, SUM(requests) AS requests, SUM(unpriced) AS unpriced,
            TOTAL(requested_usd) AS requested_usd, TOTAL(routed_usd) AS routed_usd, SUM(misses) AS misses
          FROM ${ROLLUP_TABLE} ${clause}
-         GROUP BY team_key, model_requested, model_routed, applied`,
+         GROUP BY team_key, model_requested, model_routed, applied HAVING SUM(requests) > 0`,
       )
       .all(...params) as (Omit<GroupRow, 'team_id'> & { team_key: string })[];
     return rows.map((r) => groupFromRow({ ...r, team_id: r.team_key === '' ? null : r.team_key }));
