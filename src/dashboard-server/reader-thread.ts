@@ -3,7 +3,7 @@ import { GoodhartError } from '../errors.js';
 import { findingsStoreOf } from '../detect/store.js';
 import { SqliteDecisionStore } from '../route/sqlite-decisions.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import type { DashboardReads, FromReader, ToReader } from './reader.js';
+import { errorText, type DashboardReads, type FromReader, type ToReader } from './reader.js';
 
 /** The dashboard's reader thread (see reader.ts): its own connections to the gateway's SQLite file, reads only. */
 
@@ -34,8 +34,8 @@ port.on('message', (m: ToReader) => {
     (err: unknown) =>
       port.postMessage(
         (err instanceof GoodhartError
-          ? { kind: 'error', id, message: err.message, code: err.code, status: err.httpStatus }
-          : { kind: 'error', id, message: err instanceof Error ? err.message : String(err) }) satisfies FromReader,
+          ? { kind: 'error', id, message: err.message, code: err.code, status: err.httpStatus, retryable: err.retryable }
+          : { kind: 'error', id, message: errorText(err) }) satisfies FromReader,
       ),
   );
 });

@@ -77,6 +77,12 @@ describe('dashboard reader thread', () => {
     expect((await reader.aggregate('user', {})).map((r) => r.key).sort()).toEqual(['alice', 'carol']);
   });
 
+  it('fails reads with the reason when its thread cannot open the file', async () => {
+    const broken = new ReaderThread(join(dir, 'no-such-folder', 'goodhart.db'));
+    await expect(broken.aggregate('day', {})).rejects.toThrow(/reader thread failed: Cannot open the SQLite database at .*no-such-folder/);
+    await broken.close();
+  });
+
   it('starts a new thread on the next read after its thread died', async () => {
     await reader.aggregate('team', {});
     const worker = (reader as unknown as { worker: { terminate(): Promise<number> } | null }).worker;

@@ -17,7 +17,17 @@ export type ReadMethod = keyof DashboardReads;
 export type ToReader = { kind: 'call'; id: number; method: ReadMethod; args: unknown[] } | { kind: 'close' };
 export type FromReader =
   | { kind: 'result'; id: number; result: unknown }
-  | { kind: 'error'; id: number; message: string; code?: ErrorCode; status?: number };
+  | { kind: 'error'; id: number; message: string; code?: ErrorCode; status?: number; retryable?: boolean };
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (err !== null && typeof err === 'object') {
+    const o = err as { message?: unknown; code?: unknown };
+    if (typeof o.message === 'string' && o.message !== '') return o.message;
+    if (typeof o.code === 'string') return o.code;
+  }
+  return String(err);
+}
 
 /**
  * The dashboard's reads of a SQLite file, answered on a thread of its own (reader-thread.ts). better-sqlite3 is
@@ -58,9 +68,10 @@ export class ReaderThread implements DashboardReads {
       if (!w) return;
       this.waiting.delete(m.id);
       if (m.kind === 'result') w.resolve(m.result);
-      else w.reject(m.code !== undefined && m.status !== undefined ? new GoodhartError(m.code, m.status, m.message) : new Error(m.message));
+      else w.reject(m.code !== undefined && m.status !== undefined ? new GoodhartError(m.code, m.status, m.message, { retryable: m.retryable ?? false }) : new Error(m.message));
     });
-    worker.on('error', (err) => this.failAll(new Error(`the dashboard's reader thread failed: ${err.message}`)));
+    // What a thread throws arrives cloned: a SqliteError as a plain object with its code, not always a message.
+    worker.on('error', (err: unknown) => this.failAll(new Error(`the dashboard's reader thread failed: ${errorText(err)}`)));
     worker.on('exit', () => {
       if (this.worker === worker) this.worker = null;
       this.failAll(new Error("the dashboard's reader thread exited"));

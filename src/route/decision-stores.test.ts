@@ -180,7 +180,7 @@ describe('a gateway on a SQLite file', () => {
       expect((await ask(q, false)).from).toBe('gpt-5');
       // The same person re-asking on the premium model within minutes: a miss for the routed decision.
       expect((await ask(`${q} Please be precise.`, true)).model).toMatch(/^gpt-5(-\d|$)/);
-      await new Promise((resolve) => setTimeout(resolve, 20)); // the guard matches the re-ask after the response
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the guard matches the re-ask after the response
       await gateway.close(); // writes pending decisions, then closes the writer thread
       const raw = new Database(db, { readonly: true });
       const rows = raw.prepare('SELECT user_id, team_id, applied, model_requested, miss_at IS NOT NULL AS missed FROM route_decisions').all();

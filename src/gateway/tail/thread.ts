@@ -80,7 +80,7 @@ async function handle(msg: ToThread): Promise<void> {
       send({ kind: 'drained', id: msg.id });
       return;
     case 'close':
-      await decisions?.close();
+      await decisions?.close().catch((err: unknown) => send({ kind: 'log', message: `closing the routing decisions failed: ${describe(err)}` }));
       await store.close().catch((err: unknown) => send({ kind: 'log', message: `closing the store failed: ${describe(err)}` }));
       send({ kind: 'drained', id: msg.id });
       return;
