@@ -16,7 +16,8 @@ export class BatchWriter {
   replaced = 0;
   private readonly pending = new Map<string, UsageEvent>();
   private states: ImportFileState[] = [];
-  private fingerprints: Fingerprint[] = [];
+  /** The fingerprint of each held event's copy (the copy `betterEvent` keeps), by event id. */
+  private fingerprints = new Map<string, Fingerprint>();
 
   constructor(
     private readonly store: AuditStore,
@@ -28,11 +29,20 @@ export class BatchWriter {
   ) {}
 
   async add(r: FileResult): Promise<void> {
+    // A request logged in several files: the copy kept is the better one, whichever file came first, and its
+    // fingerprint (read in that file's context) goes with it.
+    const kept = new Set<string>();
     for (const e of r.events) {
       const held = this.pending.get(e.id);
-      this.pending.set(e.id, held === undefined ? e : betterEvent(held, e));
+      const better = held === undefined ? e : betterEvent(held, e);
+      this.pending.set(e.id, better);
+      if (better === e) kept.add(e.id);
     }
-    for (const f of r.fingerprints) this.fingerprints.push(f);
+    for (const f of r.fingerprints) {
+      if (!kept.has(f.eventId)) continue;
+      kept.delete(f.eventId); // the first of this file's fingerprints for the id
+      this.fingerprints.set(f.eventId, f);
+    }
     if (r.state !== null) this.states.push({ ...r.state, updatedAt: this.now() });
     if (this.pending.size >= this.batchSize || this.states.length >= 2000) {
       // Another thread may be writing: try without waiting, and wait only once far behind.
@@ -42,12 +52,12 @@ export class BatchWriter {
 
   /** Writes what is held; with `wait` false, leaves it held when another import thread is writing. */
   async flush(wait = true): Promise<void> {
-    if (this.pending.size === 0 && this.states.length === 0 && this.fingerprints.length === 0) return;
+    if (this.pending.size === 0 && this.states.length === 0 && this.fingerprints.size === 0) return;
     if (this.lock !== null) {
       if (!wait && !this.lock.tryAcquire()) return;
       if (wait) this.lock.acquire();
     }
-    const batch = { events: [...this.pending.values()], states: this.states, fingerprints: this.fingerprints };
+    const batch = { events: [...this.pending.values()], states: this.states, fingerprints: [...this.fingerprints.values()] };
     let result;
     try {
       result = await this.store.commitImportBatch(batch);
@@ -56,7 +66,7 @@ export class BatchWriter {
     }
     this.pending.clear();
     this.states = [];
-    this.fingerprints = [];
+    this.fingerprints.clear();
     this.inserted += result.inserted;
     this.replaced += result.replaced;
   }

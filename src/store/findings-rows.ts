@@ -147,11 +147,13 @@ function unpackPrompt(buf: Buffer | null): Uint32Array | null {
 }
 
 /**
- * The fingerprints of an import batch that belong to the stored copy of their event. One request can appear in
- * several files (Claude Code copies a subagent's lines into the session's log); the copy that ranks highest is the
- * event kept, whatever order the files were read in (one thread or several), and its fingerprint (computed in
- * that copy's context, with its start time) is the one kept with it. A fingerprint and its copy share `at`. Copies
- * with the same start time keep the fingerprint written first.
+ * The fingerprints of an import batch that go with the copy of their event this batch stored. One request can be
+ * logged in several files (Claude Code copies a subagent's lines into the session's log); the copy that ranks
+ * highest is the event kept, whatever order the files are read in (on one thread or several), and the fingerprint
+ * computed in that copy's context is kept with it (the importer's BatchWriter holds one per id, of the better
+ * copy). `storedStart` knows the ids whose event this batch inserted or replaced, with the stored copy's start; a
+ * fingerprint shares `at` with its copy. Fingerprints of copies that lost are dropped; the store deletes the
+ * fingerprint of a copy that a batch replaced.
  */
 export function ofStoredCopy(fps: readonly Fingerprint[], storedStart: (eventId: string) => number | undefined): Fingerprint[] {
   return fps.filter((f) => storedStart(f.eventId) === f.at);

@@ -104,6 +104,17 @@ export function runFindingsStoreContract(open: () => Promise<FindingsFixture>): 
       expect((await store.listEvents({})).find((e) => e.id === id)?.startedAt, id).toBe(7_000);
       expect(await f.fingerprintsOf([id]), id).toEqual([fpMain(id)]);
     }
+    // Copies written with the same time (the fingerprints differ by context only): the stored copy decides.
+    const sideSameTime = (id: string) => ({ ...side(id), startedAt: 7_000 });
+    const fpSideSameTime = (id: string) => ({ ...fpSide(id), at: 7_000 });
+    await store.commitImportBatch({ events: [sideSameTime('dup-d')], states: [], fingerprints: [fpSideSameTime('dup-d')] });
+    await store.commitImportBatch({ events: [main('dup-d')], states: [], fingerprints: [fpMain('dup-d')] });
+    await store.commitImportBatch({ events: [main('dup-e')], states: [], fingerprints: [fpMain('dup-e')] });
+    await store.commitImportBatch({ events: [sideSameTime('dup-e')], states: [], fingerprints: [fpSideSameTime('dup-e')] });
+    for (const id of ['dup-d', 'dup-e']) {
+      expect((await store.listEvents({})).find((e) => e.id === id)?.tags, id).toEqual([]);
+      expect(await f.fingerprintsOf([id]), id).toEqual([fpMain(id)]);
+    }
     await close();
   });
 

@@ -315,8 +315,9 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
       this.sql.begin(async (tx) => {
         let inserted = 0;
         let replaced = 0;
-        // Where each id's stored copy started, as far as this batch decides it (see ofStoredCopy).
+        // Where the copy this batch stored (inserted or replaced) starts, by id (see ofStoredCopy).
         const startOf = new Map<string, number>();
+        const replacedIds = new Set<string>();
         if (batch.events.length > 0) {
           const rows = await tx.unsafe<{ id: string }[]>(INSERT_EVENTS_IDS_SQL, eventColumns(batch.events), { prepare: true });
           const fresh = new Set(rows.map((r) => r.id));
@@ -327,25 +328,17 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
             else if (await replaceIfBetter(tx, event)) {
               replaced += 1;
               startOf.set(event.id, event.startedAt);
+              replacedIds.add(event.id);
             }
           }
         }
         // Fingerprints in the same transaction as their events and the file offsets (as in SQLite), each only with
         // the copy of its event that is stored.
         if (batch.fingerprints && batch.fingerprints.length > 0) {
-          const ask = [...new Set(batch.fingerprints.map((f) => f.eventId).filter((id) => !startOf.has(id)))];
-          if (ask.length > 0) {
-            for (const r of await tx<{ id: string; started_at: string }[]>`SELECT id, started_at FROM event_ids WHERE id = ANY(${ask}::text[])`) {
-              startOf.set(r.id, Number(r.started_at));
-            }
-          }
           const kept = ofStoredCopy(batch.fingerprints, (id) => startOf.get(id));
           if (kept.length > 0) {
-            await tx.unsafe(
-              'DELETE FROM fingerprints f USING unnest($1::text[], $2::int8[]) AS k(id, at) WHERE f.event_id = k.id AND f.at <> k.at',
-              [kept.map((f) => f.eventId), kept.map((f) => f.at)] as unknown as string[],
-              { prepare: true },
-            );
+            const replacedCopies = kept.map((f) => f.eventId).filter((id) => replacedIds.has(id));
+            if (replacedCopies.length > 0) await tx`DELETE FROM fingerprints WHERE event_id = ANY(${replacedCopies}::text[])`;
             await insertFingerprintsWith(tx, kept);
           }
         }

@@ -145,8 +145,7 @@ export class SqliteAuditTables {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
 
-    const storedStart = db.prepare('SELECT started_at FROM events WHERE id = ?').pluck();
-    const dropOtherCopy = db.prepare('DELETE FROM fingerprints WHERE event_id = ? AND at <> ?');
+    const dropReplacedCopy = db.prepare('DELETE FROM fingerprints WHERE event_id = ?');
     const deferRollups = db.prepare('INSERT INTO rollup_deferred (one) VALUES (1)');
     const undeferRollups = db.prepare('DELETE FROM rollup_deferred');
     const rollups = new RollupBatch(db);
@@ -154,10 +153,9 @@ export class SqliteAuditTables {
       let inserted = 0;
       let replaced = 0;
       const existing: UsageEvent[] = [];
-      // Where each id's stored copy started, as far as this batch decides it (see `ofStoredCopy`); ids new in this
-      // batch have no other copy's fingerprint stored.
+      // Where the copy this batch stored (inserted or replaced) starts, by id (see `ofStoredCopy`).
       const startOf = new Map<string, number>();
-      const fresh = new Set<string>();
+      const replacedIds = new Set<string>();
       // New events: the insert trigger is deferred and their rollups summed here (rollup-batch.ts). The row in
       // rollup_deferred never commits: it is deleted below, in this same transaction.
       rollups.clear();
@@ -167,7 +165,6 @@ export class SqliteAuditTables {
           inserted += 1;
           rollups.add(e);
           startOf.set(e.id, e.startedAt);
-          fresh.add(e.id);
         } else existing.push(e);
       }
       undeferRollups.run();
@@ -179,12 +176,12 @@ export class SqliteAuditTables {
         if (this.replaceEvent.run([...values.slice(1), e.id, sideRank, tokens]).changes > 0) {
           replaced += 1;
           startOf.set(e.id, e.startedAt);
-          fresh.delete(e.id);
+          replacedIds.add(e.id);
         }
       }
       if (batch.fingerprints !== undefined && batch.fingerprints.length > 0) {
-        const kept = ofStoredCopy(batch.fingerprints, (id) => startOf.get(id) ?? (storedStart.get(id) as number | undefined));
-        for (const f of kept) if (!fresh.has(f.eventId)) dropOtherCopy.run(f.eventId, f.at);
+        const kept = ofStoredCopy(batch.fingerprints, (id) => startOf.get(id));
+        for (const f of kept) if (replacedIds.has(f.eventId)) dropReplacedCopy.run(f.eventId);
         this.writeFingerprints(kept);
       }
       for (const s of batch.states) this.putState.run(stateToRow(s));
