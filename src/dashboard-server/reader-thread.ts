@@ -5,7 +5,7 @@ import { SqliteDecisionStore } from '../route/sqlite-decisions.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { errorText, type DashboardReads, type FromReader, type ToReader } from './reader.js';
 
-/** The dashboard's reader thread (see reader.ts): its own connections to the gateway's SQLite file, reads only. */
+/** The dashboard's reader thread (see reader.ts): connections of its own to the gateway's SQLite file, used to read. */
 
 const { path } = workerData as { path: string };
 const port = parentPort!;
