@@ -1,12 +1,11 @@
 import postgres from 'postgres';
 import { GoodhartError } from '../errors.js';
 import { openSideTables, type SideSql } from '../store/postgres/side-tables.js';
-import type { Endpoint } from '../usage/event.js';
 import type { TaskClass } from './classifier.js';
 import type { DecisionFilter, GuardHistoryRow, RouteDecision, RouteDecisionStore } from './decisions.js';
 import type { GuardTrip } from './guard.js';
 import type { SavingsGroup } from './savings.js';
-import { tripFromRow, type TripRow } from './sqlite-decisions.js';
+import { decisionFromRow, decisionToRow, savingsGroupFromRow, tripFromRow, type DecisionRow, type SavingsGroupRow, type TripRow } from './decision-rows.js';
 
 /**
  * Routing decisions and the quality guard's trips on Postgres, with the behaviour of the SQLite tables
@@ -76,26 +75,6 @@ const INSERT_SQL = `INSERT INTO route_decisions (${COLUMNS.map(([c]) => c).join(
   FROM unnest(${COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')}) AS b(${COLUMNS.map(([c]) => c).join(', ')})
   ON CONFLICT (id) DO NOTHING`;
 
-interface Row {
-  id: string;
-  at: number;
-  mode: string;
-  applied: boolean;
-  key_id: string;
-  user_id: string;
-  team_id: string | null;
-  project_id: string | null;
-  provider: string;
-  endpoint: string;
-  task_class: string;
-  score: number;
-  model_requested: string;
-  model_routed: string;
-  requested_cost_usd: number | null;
-  routed_cost_usd: number | null;
-  miss_at: number | null;
-}
-
 export class PostgresDecisionStore implements RouteDecisionStore {
   private constructor(private readonly sql: Sql) {}
 
@@ -107,8 +86,8 @@ export class PostgresDecisionStore implements RouteDecisionStore {
 
   async insertDecisions(decisions: readonly RouteDecision[]): Promise<void> {
     if (decisions.length === 0) return;
-    const rows = decisions.map(toRow);
-    const arrays = COLUMNS.map(([c]) => rows.map((r) => (c === 'applied' ? (r.applied ? 1 : 0) : r[c])));
+    const rows = decisions.map(decisionToRow);
+    const arrays = COLUMNS.map(([c]) => rows.map((r) => r[c]));
     await this.sql.unsafe(INSERT_SQL, arrays as never[], { prepare: true });
   }
 
@@ -117,12 +96,12 @@ export class PostgresDecisionStore implements RouteDecisionStore {
   }
 
   async listDecisions(f: DecisionFilter): Promise<RouteDecision[]> {
-    const rows = await this.sql<Row[]>`SELECT * FROM route_decisions WHERE ${this.where(f)} ORDER BY at, id`;
-    return rows.map(fromRow);
+    const rows = await this.sql<DecisionRow[]>`SELECT * FROM route_decisions WHERE ${this.where(f)} ORDER BY at, id`;
+    return rows.map(decisionFromRow);
   }
 
   async savingsGroups(f: DecisionFilter): Promise<SavingsGroup[]> {
-    const rows = await this.sql<{ team_id: string | null; model_requested: string; model_routed: string; applied: boolean; requests: number; unpriced: number; requested_usd: number; routed_usd: number; misses: number }[]>`
+    const rows = await this.sql<SavingsGroupRow[]>`
       SELECT team_id, model_requested, model_routed, applied, count(*)::int8 AS requests,
         count(*) FILTER (WHERE requested_cost_usd IS NULL OR routed_cost_usd IS NULL)::int8 AS unpriced,
         COALESCE(sum(requested_cost_usd) FILTER (WHERE requested_cost_usd IS NOT NULL AND routed_cost_usd IS NOT NULL), 0)::float8 AS requested_usd,
@@ -130,17 +109,7 @@ export class PostgresDecisionStore implements RouteDecisionStore {
         count(miss_at)::int8 AS misses
       FROM route_decisions WHERE ${this.where(f)}
       GROUP BY team_id, model_requested, model_routed, applied`;
-    return rows.map((r) => ({
-      teamId: r.team_id,
-      modelRequested: r.model_requested,
-      modelRouted: r.model_routed,
-      applied: r.applied,
-      requests: r.requests,
-      unpriced: r.unpriced,
-      requestedUsd: r.requested_usd,
-      routedUsd: r.routed_usd,
-      misses: r.misses,
-    }));
+    return rows.map(savingsGroupFromRow);
   }
 
   async guardHistory(since: number): Promise<GuardHistoryRow[]> {
@@ -171,48 +140,4 @@ export class PostgresDecisionStore implements RouteDecisionStore {
       AND ${f.until === undefined ? sql`TRUE` : sql`at < ${f.until}`}
       AND ${f.teamId === undefined ? sql`TRUE` : sql`team_id = ${f.teamId}`}`;
   }
-}
-
-function toRow(d: RouteDecision): Row {
-  return {
-    id: d.id,
-    at: d.at,
-    mode: d.mode,
-    applied: d.applied,
-    key_id: d.keyId,
-    user_id: d.userId,
-    team_id: d.teamId,
-    project_id: d.projectId,
-    provider: d.provider,
-    endpoint: d.endpoint,
-    task_class: d.taskClass,
-    score: d.score,
-    model_requested: d.modelRequested,
-    model_routed: d.modelRouted,
-    requested_cost_usd: d.requestedCostUsd,
-    routed_cost_usd: d.routedCostUsd,
-    miss_at: d.missAt,
-  };
-}
-
-function fromRow(r: Row): RouteDecision {
-  return {
-    id: r.id,
-    at: r.at,
-    mode: r.mode === 'on' ? 'on' : 'shadow',
-    applied: r.applied,
-    keyId: r.key_id,
-    userId: r.user_id,
-    teamId: r.team_id,
-    projectId: r.project_id,
-    provider: r.provider,
-    endpoint: r.endpoint as Endpoint,
-    taskClass: r.task_class as TaskClass,
-    score: r.score,
-    modelRequested: r.model_requested,
-    modelRouted: r.model_routed,
-    requestedCostUsd: r.requested_cost_usd,
-    routedCostUsd: r.routed_cost_usd,
-    missAt: r.miss_at,
-  };
 }

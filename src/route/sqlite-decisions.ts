@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
 import { GoodhartError } from '../errors.js';
-import type { Endpoint } from '../usage/event.js';
 import type { TaskClass } from './classifier.js';
 import type { DecisionFilter, GuardHistoryRow, RouteDecision, RouteDecisionStore } from './decisions.js';
 import type { GuardTrip } from './guard.js';
 import type { SavingsGroup } from './savings.js';
+import { decisionFromRow, decisionToRow, savingsGroupFromRow, tripFromRow, type DecisionRow, type SavingsGroupRow, type TripRow } from './decision-rows.js';
 
 /**
  * Routing decisions in the same SQLite file as the events, on a connection of their own (WAL lets both write in
@@ -108,26 +108,6 @@ const ceilHour = (t: number): number => (floorHour(t) === t ? t : floorHour(t) +
 const groupKey = (g: Pick<SavingsGroup, 'teamId' | 'modelRequested' | 'modelRouted' | 'applied'>): string =>
   `${g.teamId ?? ''}\u0000${g.modelRequested}\u0000${g.modelRouted}\u0000${g.applied ? 1 : 0}`;
 
-interface Row {
-  id: string;
-  at: number;
-  mode: string;
-  applied: number;
-  key_id: string;
-  user_id: string;
-  team_id: string | null;
-  project_id: string | null;
-  provider: string;
-  endpoint: string;
-  task_class: string;
-  score: number;
-  model_requested: string;
-  model_routed: string;
-  requested_cost_usd: number | null;
-  routed_cost_usd: number | null;
-  miss_at: number | null;
-}
-
 export class SqliteDecisionStore implements RouteDecisionStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
@@ -160,7 +140,7 @@ export class SqliteDecisionStore implements RouteDecisionStore {
         .immediate();
     }
     this.insertMany = this.db.transaction((ds: readonly RouteDecision[]) => {
-      for (const d of ds) this.insert.run(toRow(d));
+      for (const d of ds) this.insert.run(decisionToRow(d));
     });
   }
 
@@ -174,7 +154,7 @@ export class SqliteDecisionStore implements RouteDecisionStore {
 
   async listDecisions(f: DecisionFilter): Promise<RouteDecision[]> {
     const { clause, params } = whereOf(f);
-    return (this.db.prepare(`SELECT * FROM route_decisions ${clause} ORDER BY at, id`).all(...params) as Row[]).map(fromRow);
+    return (this.db.prepare(`SELECT * FROM route_decisions ${clause} ORDER BY at, id`).all(...params) as DecisionRow[]).map(decisionFromRow);
   }
 
   /**
@@ -214,8 +194,8 @@ export class SqliteDecisionStore implements RouteDecisionStore {
          FROM ${ROLLUP_TABLE} ${clause}
          GROUP BY team_key, model_requested, model_routed, applied HAVING SUM(requests) > 0`,
       )
-      .all(...params) as (Omit<GroupRow, 'team_id'> & { team_key: string })[];
-    return rows.map((r) => groupFromRow({ ...r, team_id: r.team_key === '' ? null : r.team_key }));
+      .all(...params) as (Omit<SavingsGroupRow, 'team_id'> & { team_key: string })[];
+    return rows.map((r) => savingsGroupFromRow({ ...r, team_id: r.team_key === '' ? null : r.team_key }));
   }
 
   private rawGroups(f: DecisionFilter): SavingsGroup[] {
@@ -231,8 +211,8 @@ export class SqliteDecisionStore implements RouteDecisionStore {
          FROM route_decisions ${clause}
          GROUP BY team_id, model_requested, model_routed, applied`,
       )
-      .all(...params) as GroupRow[];
-    return rows.map(groupFromRow);
+      .all(...params) as SavingsGroupRow[];
+    return rows.map(savingsGroupFromRow);
   }
 
   async guardHistory(since: number): Promise<GuardHistoryRow[]> {
@@ -262,50 +242,6 @@ export class SqliteDecisionStore implements RouteDecisionStore {
   }
 }
 
-interface GroupRow {
-  team_id: string | null;
-  model_requested: string;
-  model_routed: string;
-  applied: number;
-  requests: number;
-  unpriced: number;
-  requested_usd: number;
-  routed_usd: number;
-  misses: number;
-}
-
-const groupFromRow = (r: GroupRow): SavingsGroup => ({
-  teamId: r.team_id,
-  modelRequested: r.model_requested,
-  modelRouted: r.model_routed,
-  applied: r.applied === 1,
-  requests: r.requests,
-  unpriced: r.unpriced,
-  requestedUsd: r.requested_usd,
-  routedUsd: r.routed_usd,
-  misses: r.misses,
-});
-
-export interface TripRow {
-  team_key: string;
-  task_class: string;
-  misses: number;
-  routed: number;
-  tripped_at: number;
-  until: number;
-}
-
-export function tripFromRow(r: TripRow): GuardTrip {
-  return {
-    teamId: r.team_key === '' ? null : r.team_key,
-    taskClass: r.task_class as TaskClass,
-    misses: r.misses,
-    routed: r.routed,
-    trippedAt: r.tripped_at,
-    until: r.until,
-  };
-}
-
 function whereOf(f: DecisionFilter, at = 'at', team = 'team_id'): { clause: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -317,48 +253,4 @@ function whereOf(f: DecisionFilter, at = 'at', team = 'team_id'): { clause: stri
   if (f.until !== undefined) add(`${at} < ?`, f.until);
   if (f.teamId !== undefined) add(`${team} = ?`, f.teamId);
   return { clause: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
-}
-
-function toRow(d: RouteDecision): Row {
-  return {
-    id: d.id,
-    at: d.at,
-    mode: d.mode,
-    applied: d.applied ? 1 : 0,
-    key_id: d.keyId,
-    user_id: d.userId,
-    team_id: d.teamId,
-    project_id: d.projectId,
-    provider: d.provider,
-    endpoint: d.endpoint,
-    task_class: d.taskClass,
-    score: d.score,
-    model_requested: d.modelRequested,
-    model_routed: d.modelRouted,
-    requested_cost_usd: d.requestedCostUsd,
-    routed_cost_usd: d.routedCostUsd,
-    miss_at: d.missAt,
-  };
-}
-
-function fromRow(r: Row): RouteDecision {
-  return {
-    id: r.id,
-    at: r.at,
-    mode: r.mode === 'on' ? 'on' : 'shadow',
-    applied: r.applied === 1,
-    keyId: r.key_id,
-    userId: r.user_id,
-    teamId: r.team_id,
-    projectId: r.project_id,
-    provider: r.provider,
-    endpoint: r.endpoint as Endpoint,
-    taskClass: r.task_class as TaskClass,
-    score: r.score,
-    modelRequested: r.model_requested,
-    modelRouted: r.model_routed,
-    requestedCostUsd: r.requested_cost_usd,
-    routedCostUsd: r.routed_cost_usd,
-    missAt: r.miss_at,
-  };
 }

@@ -1,0 +1,125 @@
+import type { Endpoint } from '../usage/event.js';
+import type { TaskClass } from './classifier.js';
+import type { RouteDecision } from './decisions.js';
+import type { GuardTrip } from './guard.js';
+import type { SavingsGroup } from './savings.js';
+
+/**
+ * The rows of the routing tables, shared by the SQLite and Postgres decision stores: the same columns in both.
+ * `applied` is a boolean in Postgres and 0/1 in SQLite; rows read from either are accepted.
+ */
+
+export interface DecisionRow {
+  id: string;
+  at: number;
+  mode: string;
+  applied: boolean | number;
+  key_id: string;
+  user_id: string;
+  team_id: string | null;
+  project_id: string | null;
+  provider: string;
+  endpoint: string;
+  task_class: string;
+  score: number;
+  model_requested: string;
+  model_routed: string;
+  requested_cost_usd: number | null;
+  routed_cost_usd: number | null;
+  miss_at: number | null;
+}
+
+const isTrue = (v: boolean | number): boolean => v === true || v === 1;
+
+/** A decision as a row; `applied` as 0/1, which both stores take. */
+export function decisionToRow(d: RouteDecision): DecisionRow & { applied: number } {
+  return {
+    id: d.id,
+    at: d.at,
+    mode: d.mode,
+    applied: d.applied ? 1 : 0,
+    key_id: d.keyId,
+    user_id: d.userId,
+    team_id: d.teamId,
+    project_id: d.projectId,
+    provider: d.provider,
+    endpoint: d.endpoint,
+    task_class: d.taskClass,
+    score: d.score,
+    model_requested: d.modelRequested,
+    model_routed: d.modelRouted,
+    requested_cost_usd: d.requestedCostUsd,
+    routed_cost_usd: d.routedCostUsd,
+    miss_at: d.missAt,
+  };
+}
+
+export function decisionFromRow(r: DecisionRow): RouteDecision {
+  return {
+    id: r.id,
+    at: r.at,
+    mode: r.mode === 'on' ? 'on' : 'shadow',
+    applied: isTrue(r.applied),
+    keyId: r.key_id,
+    userId: r.user_id,
+    teamId: r.team_id,
+    projectId: r.project_id,
+    provider: r.provider,
+    endpoint: r.endpoint as Endpoint,
+    taskClass: r.task_class as TaskClass,
+    score: r.score,
+    modelRequested: r.model_requested,
+    modelRouted: r.model_routed,
+    requestedCostUsd: r.requested_cost_usd,
+    routedCostUsd: r.routed_cost_usd,
+    missAt: r.miss_at,
+  };
+}
+
+/** A row of savings summed per team, model pair and mode (`savingsGroups`). */
+export interface SavingsGroupRow {
+  team_id: string | null;
+  model_requested: string;
+  model_routed: string;
+  applied: boolean | number;
+  requests: number;
+  unpriced: number;
+  requested_usd: number;
+  routed_usd: number;
+  misses: number;
+}
+
+export function savingsGroupFromRow(r: SavingsGroupRow): SavingsGroup {
+  return {
+    teamId: r.team_id,
+    modelRequested: r.model_requested,
+    modelRouted: r.model_routed,
+    applied: isTrue(r.applied),
+    requests: r.requests,
+    unpriced: r.unpriced,
+    requestedUsd: r.requested_usd,
+    routedUsd: r.routed_usd,
+    misses: r.misses,
+  };
+}
+
+/** team_key: the team id, '' for keys without a team (a primary key column cannot be NULL in Postgres). */
+export interface TripRow {
+  team_key: string;
+  task_class: string;
+  misses: number;
+  routed: number;
+  tripped_at: number;
+  until: number;
+}
+
+export function tripFromRow(r: TripRow): GuardTrip {
+  return {
+    teamId: r.team_key === '' ? null : r.team_key,
+    taskClass: r.task_class as TaskClass,
+    misses: r.misses,
+    routed: r.routed,
+    trippedAt: r.tripped_at,
+    until: r.until,
+  };
+}
