@@ -250,17 +250,7 @@ describe('quality guard', () => {
 
   it('counts re-asks on the premium model as misses and stops routing that class for that team', async () => {
     const { h, r, store } = await setup({ mode: 'on', qualityGuard: { minMisses: 2, maxMissRate: 0.1 } });
-    const ask = async (key: string, content: string, pin = false) => {
-      const res = await fetch(`${h.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...(pin ? { 'x-goodhart-route': 'off' } : {}) },
-        body: JSON.stringify({ model: 'gpt-5', messages: [{ role: 'user', content }] }),
-      });
-      const model = ((await res.json()) as { model: string }).model;
-      await new Promise((resolve) => setImmediate(resolve)); // the request's tail (observers) has run
-      r.guard.drain();
-      return { routed: model !== 'gpt-5', reason: res.headers.get(ROUTE_REASON_HEADER) };
-    };
+    const ask = await asker(h, r);
     const bob = await h.addKey('bob', 'search');
     const other = 'Who wrote the novel One Hundred Years of Solitude, and where was the author born?';
     const questions = [
