@@ -115,30 +115,21 @@ export function parseBook(text: string | null): PriceBookEntry[] {
 }
 
 function rates(v: unknown): Rates | null {
-  if (typeof v !== 'object' || v === null) return null;
-  const r = v as Record<string, unknown>;
-  if (!RATE_KEYS.every((k) => isNum(r[k]))) return null;
-  if (r['linearUpTo'] !== null && !isNum(r['linearUpTo'])) return null;
-  const out: Rates = {
-    noCache: r['noCache'] as number,
-    cacheRead: r['cacheRead'] as number,
-    cacheWrite5m: r['cacheWrite5m'] as number,
-    cacheWrite1h: r['cacheWrite1h'] as number,
-    text: r['text'] as number,
-    reasoning: r['reasoning'] as number,
-    linearUpTo: r['linearUpTo'] === null ? Number.POSITIVE_INFINITY : (r['linearUpTo'] as number),
+  const six = (o: unknown): Omit<Rates, 'linearUpTo' | 'long'> | null => {
+    if (typeof o !== 'object' || o === null) return null;
+    const r = o as Record<string, unknown>;
+    if (!RATE_KEYS.every((k) => isNum(r[k]))) return null;
+    return Object.fromEntries(RATE_KEYS.map((k) => [k, r[k] as number])) as Omit<Rates, 'linearUpTo' | 'long'>;
   };
+  const base = six(v);
+  if (base === null) return null;
+  const r = v as Record<string, unknown>;
+  if (r['linearUpTo'] !== null && !isNum(r['linearUpTo'])) return null;
+  const out: Rates = { ...base, linearUpTo: r['linearUpTo'] === null ? Number.POSITIVE_INFINITY : (r['linearUpTo'] as number) };
   if (r['long'] !== undefined) {
-    const long = r['long'] as Record<string, unknown> | null;
-    if (typeof long !== 'object' || long === null || !RATE_KEYS.every((k) => isNum(long[k]))) return null;
-    out.long = {
-      noCache: long['noCache'] as number,
-      cacheRead: long['cacheRead'] as number,
-      cacheWrite5m: long['cacheWrite5m'] as number,
-      cacheWrite1h: long['cacheWrite1h'] as number,
-      text: long['text'] as number,
-      reasoning: long['reasoning'] as number,
-    };
+    const long = six(r['long']);
+    if (long === null) return null;
+    out.long = long;
   }
   return out;
 }
