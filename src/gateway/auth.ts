@@ -13,14 +13,15 @@ export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
   return typeof x === 'string' && x.length > 0 ? x.trim() : undefined;
 }
 
-/**
- * Keys held in memory so authentication is one hash and one Map lookup on the request path.
- * The store's keys version is polled (every `refreshMs`) so keys created or revoked by `goodhart keys …` in another
- * process take effect within that interval; an unknown key triggers at most one extra check per `missCheckMs`, so a
- * key created a moment ago works on first use while a flood of bad keys costs nothing.
- */
-/** Presented keys remembered with their record, so a known key is not hashed on every request. */
+/** Presented keys remembered with their record (at most this many), so a known key is not hashed on every request. */
 const MAX_PRESENTED = 10_000;
+
+/**
+ * Keys held in memory so authentication is one Map lookup on the request path (a key seen before), or one hash and
+ * one lookup. The store's keys version is polled (every `refreshMs`) so keys created or revoked by `goodhart keys …`
+ * in another process take effect within that interval; an unknown key triggers at most one extra check per
+ * `missCheckMs`, so a key created a moment ago works on first use while a flood of bad keys costs nothing.
+ */
 
 export class KeyCache {
   private byHash = new Map<string, KeyRecord>();
