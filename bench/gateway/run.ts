@@ -3,7 +3,7 @@
  * process (as in production), and every scenario is measured straight against the provider and through the
  * gateway, side by side in the same run.
  *
- *   npm run bench:gateway -- [--seconds 10] [--soak 600] [--only chat] [--policy] [--client wrk|node]
+ *   npm run bench:gateway -- [--seconds 10] [--soak 600] [--only chat] [--policy] [--client wrk|node] [--no-live]
  *
  * The load comes from wrk (Debian package `wrk`: C, one thread) when it is installed, else from an undici client in
  * this process (`--client node` forces it). On a 2-core machine the load generator shares the cores with the
@@ -13,6 +13,7 @@
  * Prints added latency (p50, p99) and throughput at concurrency 1 and 32, and with --soak N the gateway's memory
  * every 10 s over N seconds of load. With --policy a second gateway runs with governance configured (budgets on
  * org, every team and every user, a per-key rate limit, model tiers) and each scenario gets a "+policy" row.
+ * --no-live serves with live waste detection off (`detect.live.enabled: false`): what its thread costs the gateway.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '1,32' },
     policy: { type: 'boolean', default: false },
     client: { type: 'string' },
+    'no-live': { type: 'boolean', default: false },
   },
 });
 
@@ -223,7 +225,8 @@ async function main(): Promise<void> {
     const cfg = join(dir, 'goodhart.yaml');
     writeFileSync(
       cfg,
-      `providers:\n  openai: { type: openai, baseUrl: "${simUrl}/v1", apiKey: sk-sim-openai }\n  anthropic: { type: anthropic, baseUrl: "${simUrl}", apiKey: sk-ant-sim }\n`,
+      `providers:\n  openai: { type: openai, baseUrl: "${simUrl}/v1", apiKey: sk-sim-openai }\n  anthropic: { type: anthropic, baseUrl: "${simUrl}", apiKey: sk-ant-sim }\n` +
+        (args['no-live'] ? 'detect:\n  live: { enabled: false }\n' : ''),
     );
     const db = join(dir, 'bench.db');
     const store = await openStore(db);
@@ -244,7 +247,7 @@ async function main(): Promise<void> {
       await ps.close();
     }
 
-    console.log(`\nGoodhart gateway benchmark: ${SECONDS}s per run after a warm-up; load from ${CLIENT === 'wrk' ? 'wrk (1 thread)' : 'an undici client in this process'}; node ${process.version}; ${new Date().toISOString()}`);
+    console.log(`\nGoodhart gateway benchmark: ${SECONDS}s per run after a warm-up; load from ${CLIENT === 'wrk' ? 'wrk (1 thread)' : 'an undici client in this process'}; live detection ${args['no-live'] ? 'off' : 'on'}; node ${process.version}; ${new Date().toISOString()}`);
     console.log('Latency is the whole request (streams: until the last byte); "added" = through gateway − direct.\n');
     console.log('scenario         conc | direct p50 |  gw p50 | added p50 | direct p99 |  gw p99 | added p99 | direct rps |  gw rps | gw/direct | gw CPU/req | sim CPU/req');
     console.log('-----------------------+------------+---------+-----------+------------+---------+-----------+------------+---------+-----------+------------+------------');
