@@ -5,7 +5,7 @@ import type { TaskClass } from './classifier.js';
 import type { DecisionFilter, GuardHistoryRow, RouteDecision, RouteDecisionStore } from './decisions.js';
 import type { GuardTrip } from './guard.js';
 import type { SavingsGroup } from './savings.js';
-import { decisionFromRow, decisionToRow, savingsGroupFromRow, tripFromRow, type DecisionRow, type SavingsGroupRow, type TripRow } from './decision-rows.js';
+import { decisionFromRow, decisionToRow, savingsByHours, savingsGroupFromRow, tripFromRow, type DecisionRow, type SavingsGroupRow, type TripRow } from './decision-rows.js';
 
 /**
  * Routing decisions and the quality guard's trips on Postgres, with the behaviour of the SQLite tables
@@ -13,6 +13,25 @@ import { decisionFromRow, decisionToRow, savingsGroupFromRow, tripFromRow, type 
  * trips the others wrote, and a restart finds both. Versioned on their own (`route_migrations`, under an advisory
  * lock), like the governance tables, so the core store's migrations never collide with them.
  */
+const PRICED = 'requested_cost_usd IS NOT NULL AND routed_cost_usd IS NOT NULL';
+/**
+ * Adds (sign 1) or takes away (-1) the decisions of `from` to the rows of their hour, team, models and mode. Sorted,
+ * so two replicas' statements lock the rows they share in the same order.
+ */
+function ROLLUP_UPSERT(from: string, sign: 1 | -1): string {
+  const s = sign === 1 ? '' : '-';
+  return `INSERT INTO route_savings_hourly AS r
+      SELECT at - (((at % 3600000) + 3600000) % 3600000), COALESCE(team_id, ''), model_requested, model_routed, applied,
+        ${s}count(*), ${s}count(*) FILTER (WHERE NOT (${PRICED})),
+        ${s}COALESCE(sum(requested_cost_usd) FILTER (WHERE ${PRICED}), 0), ${s}COALESCE(sum(routed_cost_usd) FILTER (WHERE ${PRICED}), 0),
+        ${s}count(miss_at)
+      FROM ${from} GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+      ON CONFLICT (hour, team_key, model_requested, model_routed, applied) DO UPDATE SET
+        requests = r.requests + excluded.requests, unpriced = r.unpriced + excluded.unpriced,
+        requested_usd = r.requested_usd + excluded.requested_usd, routed_usd = r.routed_usd + excluded.routed_usd,
+        misses = r.misses + excluded.misses;`;
+}
+
 const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE route_decisions (
@@ -44,6 +63,42 @@ const MIGRATIONS: readonly string[] = [
     until       BIGINT NOT NULL,
     PRIMARY KEY (team_key, task_class)
   );
+  `,
+  // 2: the hourly savings rollup (as SQLite's, sqlite-decisions.ts), kept by statement-level triggers: one grouped
+  // upsert per statement (a gateway's batch of decisions), not one per decision. Filled from the decisions already
+  // there; CREATE TRIGGER locks out writers until this commits, so none is counted twice or missed.
+  `
+  CREATE TABLE route_savings_hourly (
+    hour             BIGINT NOT NULL,
+    team_key         TEXT COLLATE "C" NOT NULL,
+    model_requested  TEXT COLLATE "C" NOT NULL,
+    model_routed     TEXT COLLATE "C" NOT NULL,
+    applied          BOOLEAN NOT NULL,
+    requests         BIGINT NOT NULL,
+    unpriced         BIGINT NOT NULL,
+    requested_usd    DOUBLE PRECISION NOT NULL,
+    routed_usd       DOUBLE PRECISION NOT NULL,
+    misses           BIGINT NOT NULL,
+    PRIMARY KEY (hour, team_key, model_requested, model_routed, applied)
+  );
+  CREATE FUNCTION route_savings_apply() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+      ${ROLLUP_UPSERT('old_rows', -1)}
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+      ${ROLLUP_UPSERT('new_rows', 1)}
+    END IF;
+    RETURN NULL;
+  END
+  $fn$;
+  CREATE TRIGGER route_savings_insert AFTER INSERT ON route_decisions REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION route_savings_apply();
+  CREATE TRIGGER route_savings_update AFTER UPDATE ON route_decisions REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION route_savings_apply();
+  CREATE TRIGGER route_savings_delete AFTER DELETE ON route_decisions REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION route_savings_apply();
+  ${ROLLUP_UPSERT('route_decisions', 1)}
   `,
 ];
 
@@ -100,7 +155,21 @@ export class PostgresDecisionStore implements RouteDecisionStore {
     return rows.map(decisionFromRow);
   }
 
+  /** Whole UTC hours from the rollup, the partial hours at the ends from the decisions (savingsByHours). */
   async savingsGroups(f: DecisionFilter): Promise<SavingsGroup[]> {
+    return savingsByHours(f, (r) => this.rolledGroups(r), (r) => this.rawGroups(r));
+  }
+
+  private async rolledGroups(f: DecisionFilter): Promise<SavingsGroup[]> {
+    const rows = await this.sql<(Omit<SavingsGroupRow, 'team_id'> & { team_key: string })[]>`
+      SELECT team_key, model_requested, model_routed, applied, sum(requests)::int8 AS requests, sum(unpriced)::int8 AS unpriced,
+        sum(requested_usd)::float8 AS requested_usd, sum(routed_usd)::float8 AS routed_usd, sum(misses)::int8 AS misses
+      FROM route_savings_hourly WHERE ${this.where(f, 'hour', 'team_key')}
+      GROUP BY team_key, model_requested, model_routed, applied HAVING sum(requests) > 0`;
+    return rows.map((r) => savingsGroupFromRow({ ...r, team_id: r.team_key === '' ? null : r.team_key }));
+  }
+
+  private async rawGroups(f: DecisionFilter): Promise<SavingsGroup[]> {
     const rows = await this.sql<SavingsGroupRow[]>`
       SELECT team_id, model_requested, model_routed, applied, count(*)::int8 AS requests,
         count(*) FILTER (WHERE requested_cost_usd IS NULL OR routed_cost_usd IS NULL)::int8 AS unpriced,
@@ -134,10 +203,10 @@ export class PostgresDecisionStore implements RouteDecisionStore {
     await this.sql.end({ timeout: 5 });
   }
 
-  private where(f: DecisionFilter): postgres.PendingQuery<postgres.Row[]> {
+  private where(f: DecisionFilter, at = 'at', team = 'team_id'): postgres.PendingQuery<postgres.Row[]> {
     const sql = this.sql;
-    return sql`${f.since === undefined ? sql`TRUE` : sql`at >= ${f.since}`}
-      AND ${f.until === undefined ? sql`TRUE` : sql`at < ${f.until}`}
-      AND ${f.teamId === undefined ? sql`TRUE` : sql`team_id = ${f.teamId}`}`;
+    return sql`${f.since === undefined ? sql`TRUE` : sql`${sql(at)} >= ${f.since}`}
+      AND ${f.until === undefined ? sql`TRUE` : sql`${sql(at)} < ${f.until}`}
+      AND ${f.teamId === undefined ? sql`TRUE` : sql`${sql(team)} = ${f.teamId}`}`;
   }
 }

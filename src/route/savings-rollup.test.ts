@@ -1,19 +1,103 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng as rng } from '../sim/random.js';
-import type { RouteDecision } from './decisions.js';
+import type { RouteDecision, RouteDecisionStore } from './decisions.js';
+import { PostgresDecisionStore } from './postgres-decisions.js';
 import { groupDecisions, savingsFromGroups } from './savings.js';
 import { SqliteDecisionStore } from './sqlite-decisions.js';
 
 /**
- * The SQLite decision store sums savings from an hourly rollup plus the partial hours at the ends of a range: the
- * answer must equal summing the same decisions one by one, for any range, team, retried batch and miss.
+ * The SQLite and Postgres decision stores sum savings from an hourly rollup plus the partial hours at the ends of a
+ * range: the answer must equal summing the same decisions one by one, for any range, team, retried batch and miss,
+ * also after other writers changed the decisions with plain SQL, and for a database from before the rollup.
  */
 const dir = mkdtempSync(join(tmpdir(), 'goodhart-savings-rollup-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const PG_URL = process.env['GOODHART_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SCHEMA = `gh_savings_${randomBytes(4).toString('hex')}`;
+let admin: postgres.Sql;
+
+beforeAll(async () => {
+  admin = postgres(PG_URL, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  await admin`SELECT 1`.catch((cause: unknown) => {
+    throw new Error(`PostgreSQL is not reachable at ${PG_URL} (${String(cause)}): start it as .ci/run does, or set GOODHART_TEST_PG_URL.`);
+  });
+});
+afterAll(async () => {
+  await admin`SELECT nspname FROM pg_namespace WHERE nspname LIKE ${`${SCHEMA}%`}`.then((rows) =>
+    Promise.all(rows.map((r) => admin`DROP SCHEMA ${admin(r['nspname'] as string)} CASCADE`)),
+  );
+  await admin.end({ timeout: 5 });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A store of one kind in a database of its own (`name`), and plain SQL on that database as another writer. */
+interface Kind {
+  open(name: string): Promise<RouteDecisionStore>;
+  /** Runs SQL on the database. */
+  exec(name: string, sql: string): Promise<void>;
+  /** Inserts a decision with plain SQL. */
+  insertRaw(name: string, d: RouteDecision): Promise<void>;
+  /** Makes the database one from before the rollup: no table, no triggers. */
+  unroll(name: string): Promise<void>;
+}
+
+const sqlite: Kind = {
+  open: async (name) => new SqliteDecisionStore(join(dir, `${name}.db`)),
+  exec: async (name, sql) => {
+    const raw = new Database(join(dir, `${name}.db`));
+    raw.prepare(sql).run();
+    raw.close();
+  },
+  insertRaw: (name, d) => {
+    const raw = new Database(join(dir, `${name}.db`));
+    raw.prepare(`INSERT INTO route_decisions VALUES (${Array(17).fill('?').join(', ')})`).run(...rawValues(d));
+    raw.close();
+    return Promise.resolve();
+  },
+  unroll: async (name) => {
+    const raw = new Database(join(dir, `${name}.db`));
+    raw.exec('DROP TRIGGER route_savings_insert; DROP TRIGGER route_savings_update; DROP TRIGGER route_savings_delete; DROP TABLE route_savings_hourly');
+    raw.close();
+  },
+};
+
+/** A decision's columns in table order (applied as SQLite's 0/1). */
+const rawValues = (d: RouteDecision): unknown[] => [
+  d.id, d.at, d.mode, d.applied ? 1 : 0, d.keyId, d.userId, d.teamId, d.projectId, d.provider, d.endpoint, d.taskClass, d.score,
+  d.modelRequested, d.modelRouted, d.requestedCostUsd, d.routedCostUsd, d.missAt,
+];
+
+async function inSchema(name: string, run: (tx: postgres.TransactionSql) => Promise<unknown>): Promise<void> {
+  await admin.begin(async (tx) => {
+    await tx.unsafe(`SET LOCAL search_path = ${SCHEMA}_${name}`);
+    await run(tx);
+  });
+}
+
+const pg: Kind = {
+  open: async (name) => {
+    await admin`CREATE SCHEMA IF NOT EXISTS ${admin(`${SCHEMA}_${name}`)}`;
+    return PostgresDecisionStore.open(PG_URL, { searchPath: `${SCHEMA}_${name}` });
+  },
+  exec: (name, sql) => inSchema(name, (tx) => tx.unsafe(sql)),
+  insertRaw: (name, d) =>
+    inSchema(name, (tx) => {
+      const values = rawValues(d);
+      values[3] = d.applied;
+      return tx.unsafe(`INSERT INTO route_decisions VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')})`, values as never[]);
+    }),
+  unroll: async (name) => {
+    // As a database at routing migration 1: migration 2 (the rollup) applies again on the next open.
+    await admin.unsafe(`SET search_path = ${SCHEMA}_${name}`);
+    await admin.unsafe('DROP TABLE route_savings_hourly; DROP FUNCTION route_savings_apply() CASCADE; DELETE FROM route_migrations WHERE version >= 2');
+    await admin.unsafe('SET search_path = public');
+  },
+};
 
 const T0 = Date.parse('2026-11-02T00:00:00Z');
 const HOUR = 3_600_000;
@@ -36,11 +120,11 @@ function decisions(n: number, rand: () => number): RouteDecision[] {
 const inRange = (f: { since?: number; until?: number; teamId?: string }) => (d: RouteDecision) =>
   (f.since === undefined || d.at >= f.since) && (f.until === undefined || d.at < f.until) && (f.teamId === undefined || d.teamId === f.teamId);
 
-describe('SQLite savings rollup', () => {
+describe.each([['SQLite', sqlite], ['Postgres', pg]] as const)('%s savings rollup', (_name, kind) => {
   it('equals summing the decisions one by one, for any range and team', async () => {
     const rand = rng(11);
     const all = decisions(3_000, rand);
-    const store = new SqliteDecisionStore(join(dir, 'a.db'));
+    const store = await kind.open('a');
     // In three batches, the second sent twice (a retried flush): stored and counted once.
     await store.insertDecisions(all.slice(0, 1_000));
     await store.insertDecisions(all.slice(1_000, 2_000));
@@ -70,16 +154,12 @@ describe('SQLite savings rollup', () => {
   });
 
   it('is filled from the decisions already there when a file from before it is opened', async () => {
-    const path = join(dir, 'b.db');
     const all = decisions(500, rng(5));
-    const first = new SqliteDecisionStore(path);
+    const first = await kind.open('b');
     await first.insertDecisions(all);
     await first.close();
-    const raw = new Database(path);
-    // As a file from before the rollup: no table, no triggers. (A file with only some of them is rebuilt alike.)
-    raw.exec('DROP TRIGGER route_savings_insert; DROP TRIGGER route_savings_update; DROP TRIGGER route_savings_delete; DROP TABLE route_savings_hourly');
-    raw.close();
-    const reopened = new SqliteDecisionStore(path);
+    await kind.unroll('b');
+    const reopened = await kind.open('b');
     const f = { since: T0 + 3 * HOUR + 17, until: T0 + 40 * HOUR - 5 };
     expect(savingsFromGroups(await reopened.savingsGroups(f))).toEqual(savingsFromGroups(groupDecisions(all.filter(inRange(f)))));
     expect(savingsFromGroups(await reopened.savingsGroups({})).total.potential.requests).toBe(all.filter((d) => !d.applied).length);
@@ -87,18 +167,13 @@ describe('SQLite savings rollup', () => {
   });
 
   it('stays exact for writers that know nothing of it: raw inserts, updates and deletes of decisions', async () => {
-    const path = join(dir, 'c.db');
     const all = decisions(300, rng(9));
-    const store = new SqliteDecisionStore(path);
+    const store = await kind.open('c');
     await store.insertDecisions(all.slice(0, 200));
-    // Another writer (an older goodhart, a script) on the same file: plain SQL on the decisions table.
-    const raw = new Database(path);
-    const insert = raw.prepare(`INSERT INTO route_decisions VALUES (@id, @at, @mode, @applied, @keyId, @userId, @teamId, @projectId,
-      @provider, @endpoint, @taskClass, @score, @modelRequested, @modelRouted, @requestedCostUsd, @routedCostUsd, @missAt)`);
-    for (const d of all.slice(200)) insert.run({ ...d, applied: d.applied ? 1 : 0 });
-    raw.prepare("UPDATE route_decisions SET team_id = 'moved', miss_at = 1 WHERE id IN ('d3', 'd4', 'd250')").run();
-    raw.prepare("DELETE FROM route_decisions WHERE id IN ('d5', 'd260')").run();
-    raw.close();
+    // Another writer (an older goodhart, a script) on the same database: plain SQL on the decisions table.
+    for (const d of all.slice(200)) await kind.insertRaw('c', d);
+    await kind.exec('c', "UPDATE route_decisions SET team_id = 'moved', miss_at = 1 WHERE id IN ('d3', 'd4', 'd250')");
+    await kind.exec('c', "DELETE FROM route_decisions WHERE id IN ('d5', 'd260')");
     const truth = all
       .filter((d) => d.id !== 'd5' && d.id !== 'd260')
       .map((d) => (['d3', 'd4', 'd250'].includes(d.id) ? { ...d, teamId: 'moved', missAt: 1 } : d));

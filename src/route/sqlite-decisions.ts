@@ -4,15 +4,15 @@ import type { TaskClass } from './classifier.js';
 import type { DecisionFilter, GuardHistoryRow, RouteDecision, RouteDecisionStore } from './decisions.js';
 import type { GuardTrip } from './guard.js';
 import type { SavingsGroup } from './savings.js';
-import { decisionFromRow, decisionToRow, savingsGroupFromRow, tripFromRow, type DecisionRow, type SavingsGroupRow, type TripRow } from './decision-rows.js';
+import { decisionFromRow, decisionToRow, savingsByHours, savingsGroupFromRow, tripFromRow, type DecisionRow, type SavingsGroupRow, type TripRow } from './decision-rows.js';
 
 /**
  * Routing decisions in the same SQLite file as the events, on a connection of their own (WAL lets both write in
  * turn). The table is created here rather than in the store's migrations: it belongs to routing, which the
- * Postgres store keeps in its own tables too (postgres-decisions.ts), and it never joins the events table.
- * `IF NOT EXISTS` makes each step idempotent: step 1 the decisions, step 2 the quality guard's trips (a new table,
- * so a file from before it simply gains it). Step 3, the hourly savings rollup, is filled from the decisions
- * already there when it is created (ROLLUP_SCHEMA).
+ * Postgres store keeps in its own tables too (postgres-decisions.ts, with the same rollup), and it never joins the
+ * events table. `IF NOT EXISTS` makes each step idempotent: step 1 the decisions, step 2 the quality guard's trips
+ * (a new table, so a file from before it simply gains it). Step 3, the hourly savings rollup, is filled from the
+ * decisions already there when it is created (ROLLUP_SCHEMA).
  */
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS route_decisions (
@@ -102,12 +102,6 @@ const ROLLUP_SCHEMA = `
   CREATE TRIGGER route_savings_delete AFTER DELETE ON route_decisions BEGIN ${SUBTRACT('OLD')} END;
 `;
 
-const HOUR = 3_600_000;
-const floorHour = (t: number): number => t - (((t % HOUR) + HOUR) % HOUR);
-const ceilHour = (t: number): number => (floorHour(t) === t ? t : floorHour(t) + HOUR);
-const groupKey = (g: Pick<SavingsGroup, 'teamId' | 'modelRequested' | 'modelRouted' | 'applied'>): string =>
-  `${g.teamId ?? ''}\u0000${g.modelRequested}\u0000${g.modelRouted}\u0000${g.applied ? 1 : 0}`;
-
 export class SqliteDecisionStore implements RouteDecisionStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
@@ -157,32 +151,9 @@ export class SqliteDecisionStore implements RouteDecisionStore {
     return (this.db.prepare(`SELECT * FROM route_decisions ${clause} ORDER BY at, id`).all(...params) as DecisionRow[]).map(decisionFromRow);
   }
 
-  /**
-   * Whole UTC hours come from the rollup, the partial hours at either end of the range from the decisions
-   * themselves; the parts are summed per group.
-   */
+  /** Whole UTC hours from the rollup, the partial hours at the ends from the decisions (savingsByHours). */
   async savingsGroups(f: DecisionFilter): Promise<SavingsGroup[]> {
-    const h0 = f.since === undefined ? undefined : ceilHour(f.since);
-    const h1 = f.until === undefined ? undefined : floorHour(f.until);
-    if (h0 !== undefined && h1 !== undefined && h0 >= h1) return this.rawGroups(f);
-    const team = f.teamId === undefined ? {} : { teamId: f.teamId };
-    const parts = [this.rolledGroups({ ...team, ...(h0 === undefined ? {} : { since: h0 }), ...(h1 === undefined ? {} : { until: h1 }) })];
-    if (f.since !== undefined && f.since < h0!) parts.push(this.rawGroups({ ...team, since: f.since, until: h0! }));
-    if (f.until !== undefined && h1! < f.until) parts.push(this.rawGroups({ ...team, since: h1!, until: f.until }));
-    if (parts.length === 1) return parts[0]!;
-    const merged = new Map<string, SavingsGroup>();
-    for (const g of parts.flat()) {
-      const m = merged.get(groupKey(g));
-      if (!m) merged.set(groupKey(g), { ...g });
-      else {
-        m.requests += g.requests;
-        m.unpriced += g.unpriced;
-        m.requestedUsd += g.requestedUsd;
-        m.routedUsd += g.routedUsd;
-        m.misses += g.misses;
-      }
-    }
-    return [...merged.values()];
+    return savingsByHours(f, (r) => this.rolledGroups(r), (r) => this.rawGroups(r));
   }
 
   private rolledGroups(f: DecisionFilter): SavingsGroup[] {
