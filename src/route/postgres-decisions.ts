@@ -7,12 +7,6 @@ import type { GuardTrip } from './guard.js';
 import type { SavingsGroup } from './savings.js';
 import { decisionFromRow, decisionToRow, savingsByHours, savingsGroupFromRow, tripFromRow, type DecisionRow, type SavingsGroupRow, type TripRow } from './decision-rows.js';
 
-/**
- * Routing decisions and the quality guard's trips on Postgres, with the behaviour of the SQLite tables
- * (sqlite-decisions.ts), for gateways on the Postgres store: every replica writes its decisions here, reads the
- * trips the others wrote, and a restart finds both. Versioned on their own (`route_migrations`, under an advisory
- * lock), like the governance tables, so the core store's migrations never collide with them.
- */
 const PRICED = 'requested_cost_usd IS NOT NULL AND routed_cost_usd IS NOT NULL';
 /**
  * Adds (sign 1) or takes away (-1) the decisions of `from` to the rows of their hour, team, models and mode. Sorted,
@@ -32,6 +26,12 @@ function ROLLUP_UPSERT(from: string, sign: 1 | -1): string {
         misses = r.misses + excluded.misses;`;
 }
 
+/**
+ * Routing decisions and the quality guard's trips on Postgres, with the behaviour of the SQLite tables
+ * (sqlite-decisions.ts), for gateways on the Postgres store: every replica writes its decisions here, reads the
+ * trips the others wrote, and a restart finds both. Versioned on their own (`route_migrations`, under an advisory
+ * lock), like the governance tables, so the core store's migrations never collide with them.
+ */
 const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE route_decisions (
