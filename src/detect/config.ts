@@ -46,12 +46,6 @@ export const detectConfigSchema = z
          * exporter that was down) no longer fit the running state; their days are detected again from history.
          */
         lateMinutes: positiveInt.default(60).describe('Events arriving later than this are re-detected with their whole day'),
-        /**
-         * 256 MB: four weeks of a 500-person organisation's detector state is about 25 MB, but each tick leaves the
-         * garbage of the events it read (a busy gateway's 30 s is 200,000 events, some 400 MB of objects), which V8
-         * collects lazily up to the limit it is given. Past the limit the thread restarts with twice as much.
-         */
-        maxHeapMb: positiveInt.min(16).default(256).describe('Heap limit of the live-detection thread in MB: memory stays bounded; if the detectors outgrow it, the thread restarts with twice the limit and logs it'),
         /** Re-detecting a day replays the weeks of baseline before it: at most this often. */
         redetectMinutes: positiveInt.default(30).describe('At most this often, days that received late events are re-detected'),
         /** Budget forecasts move slowly (daily spend); checking every 15 minutes catches a crossing the same hour. */

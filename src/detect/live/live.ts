@@ -104,11 +104,6 @@ interface LiveState {
   lastForecast: number;
 }
 
-/** Who holds the lease: this host and process, and a random part for each runner in it. */
-export function newHolder(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-}
-
 export class LiveDetector {
   readonly stats: LiveStats = {
     leader: false, warmups: 0, warmupEvents: 0, events: 0, late: 0, tooLate: 0, redetections: 0,
@@ -124,7 +119,7 @@ export class LiveDetector {
   constructor(private readonly deps: LiveDeps) {
     this.now = deps.now ?? Date.now;
     this.log = deps.log ?? ((m) => process.stderr.write(`${m}\n`));
-    this.holder = deps.holder ?? newHolder();
+    this.holder = deps.holder ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.cfg = deps.detect.live;
   }
 

@@ -5,7 +5,7 @@ import type { BudgetConfig } from '../../policy/config.js';
 import type { Store } from '../../store/types.js';
 import { startWorker } from '../../util/start-worker.js';
 import { liveSourceOf } from '../store.js';
-import { newHolder, type LiveStats } from './live.js';
+import type { LiveStats } from './live.js';
 import { openLive, type Live } from './setup.js';
 
 /**
@@ -45,8 +45,6 @@ export interface LiveRunnerOptions {
 
 /** How often the budgets in force are posted to the worker (forecasts are checked every 15 minutes). */
 const BUDGETS_EVERY_MS = 60_000;
-/** Restarts after the thread runs out of heap, each with twice the limit; after these it stays stopped (and says so). */
-const MAX_HEAP_RESTARTS = 4;
 /** A worker that does not stop within this long is terminated (alerts still queued are dropped, and logged). */
 const STOP_TIMEOUT_MS = 15_000;
 
@@ -93,11 +91,7 @@ async function inline(o: LiveRunnerOptions, budgets: () => readonly BudgetConfig
 }
 
 async function worker(o: LiveRunnerOptions, budgets: () => readonly BudgetConfig[], log: (m: string) => void): Promise<LiveRunner | null> {
-  // One holder for every thread this runner starts: a restarted thread takes its predecessor's lease at once.
-  const holder = o.holder ?? newHolder();
-  let heapMb = o.config.detect.live.maxHeapMb;
-  let restarts = 0;
-  let closing = false;
+  const w: Worker = startWorker(import.meta.url, 'worker', { config: o.config, db: o.db, ...(o.holder ? { holder: o.holder } : {}) });
   let last: LiveStats | null = null;
   let seq = 0;
   const waiting = new Map<number, (s: LiveStats) => void>();
@@ -107,6 +101,29 @@ async function worker(o: LiveRunnerOptions, budgets: () => readonly BudgetConfig
   // fails on the way rejects, so the caller says live detection did not start.
   let settle!: { ready: (started: boolean) => void; fail: (err: Error) => void };
   const started = new Promise<boolean>((ready, fail) => (settle = { ready, fail }));
+  w.on('message', (m: FromLive) => {
+    if (m.type === 'ready') settle.ready(true);
+    else if (m.type === 'log') log(m.message);
+    else if (m.type === 'stats') last = m.stats;
+    else if (m.type === 'ticked') {
+      last = m.stats;
+      waiting.get(m.id)?.(m.stats);
+      waiting.delete(m.id);
+    } else if (m.type === 'stopped') {
+      settle.ready(false);
+      stopped();
+    }
+  });
+  w.on('error', (err) => {
+    settle.fail(err);
+    log(`goodhart: live detection stopped: ${err.message}`);
+  });
+  w.on('exit', () => {
+    settle.fail(new Error('its thread exited'));
+    stopped();
+  });
+  // The worker thread must not keep the process alive on its own: serve's shutdown stops it.
+  w.unref();
   let sent = '';
   const postBudgets = (): void => {
     const now = JSON.stringify(budgets());
@@ -114,55 +131,6 @@ async function worker(o: LiveRunnerOptions, budgets: () => readonly BudgetConfig
     sent = now;
     w.postMessage({ type: 'budgets', budgets: budgets() } satisfies ToLive);
   };
-
-  const spawn = (): Worker => {
-    // V8 collects the thread's garbage before this limit instead of letting its heap grow with each tick's events.
-    const t: Worker = startWorker(import.meta.url, 'worker', { config: o.config, db: o.db, holder }, { resourceLimits: { maxOldGenerationSizeMb: heapMb } });
-    let restart = false;
-    t.on('message', (m: FromLive) => {
-      if (m.type === 'ready') {
-        settle.ready(true);
-        if (restarts > 0) {
-          // A restarted thread: the budgets in force, and the ticks its predecessor did not answer.
-          sent = '';
-          postBudgets();
-          for (const id of waiting.keys()) t.postMessage({ type: 'tick', id } satisfies ToLive);
-        }
-      } else if (m.type === 'log') log(m.message);
-      else if (m.type === 'stats') last = m.stats;
-      else if (m.type === 'ticked') {
-        last = m.stats;
-        waiting.get(m.id)?.(m.stats);
-        waiting.delete(m.id);
-      } else if (m.type === 'stopped') {
-        settle.ready(false);
-        stopped();
-      }
-    });
-    t.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY' && !closing && restarts < MAX_HEAP_RESTARTS) {
-        restart = true;
-        log(`goodhart: live detection outgrew its ${heapMb} MB heap; restarting it with ${2 * heapMb} MB (set detect.live.maxHeapMb to at least that).`);
-        return;
-      }
-      settle.fail(err);
-      log(`goodhart: live detection stopped: ${err.message}`);
-    });
-    t.on('exit', () => {
-      if (restart) {
-        restarts++;
-        heapMb *= 2;
-        w = spawn();
-        return;
-      }
-      settle.fail(new Error('its thread exited'));
-      stopped();
-    });
-    // The worker thread must not keep the process alive on its own: serve's shutdown stops it.
-    t.unref();
-    return t;
-  };
-  let w = spawn();
   if (!(await started)) return null;
   postBudgets();
   const timer = setInterval(postBudgets, BUDGETS_EVERY_MS);
@@ -179,7 +147,6 @@ async function worker(o: LiveRunnerOptions, budgets: () => readonly BudgetConfig
     },
     stats: () => last,
     async close() {
-      closing = true;
       clearInterval(timer);
       w.postMessage({ type: 'stop' } satisfies ToLive);
       const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), STOP_TIMEOUT_MS).unref());
