@@ -9,17 +9,17 @@ import { decisionFromRow, decisionToRow, savingsByHours, savingsGroupFromRow, tr
 
 const PRICED = 'requested_cost_usd IS NOT NULL AND routed_cost_usd IS NOT NULL';
 /**
- * Adds (sign 1) or takes away (-1) the decisions of `from` to the rows of their hour, team, models and mode. Sorted,
- * so two replicas' statements lock the rows they share in the same order.
+ * Adds to the rollup the decisions of `rows`, a query with a `sign` column (1 to add a decision, -1 to take it
+ * away), per hour, team, models and mode. One statement, sorted, so two replicas' statements lock the rows they
+ * share in the same order (an update's old and new rows included).
  */
-function ROLLUP_UPSERT(from: string, sign: 1 | -1): string {
-  const s = sign === 1 ? '' : '-';
+function ROLLUP_UPSERT(rows: string): string {
   return `INSERT INTO route_savings_hourly AS r
       SELECT at - (((at % 3600000) + 3600000) % 3600000), COALESCE(team_id, ''), model_requested, model_routed, applied,
-        ${s}count(*), ${s}count(*) FILTER (WHERE NOT (${PRICED})),
-        ${s}COALESCE(sum(requested_cost_usd) FILTER (WHERE ${PRICED}), 0), ${s}COALESCE(sum(routed_cost_usd) FILTER (WHERE ${PRICED}), 0),
-        ${s}count(miss_at)
-      FROM ${from} GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+        sum(sign), COALESCE(sum(sign) FILTER (WHERE NOT (${PRICED})), 0),
+        COALESCE(sum(sign * requested_cost_usd) FILTER (WHERE ${PRICED}), 0), COALESCE(sum(sign * routed_cost_usd) FILTER (WHERE ${PRICED}), 0),
+        COALESCE(sum(sign) FILTER (WHERE miss_at IS NOT NULL), 0)
+      FROM (${rows}) AS d GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
       ON CONFLICT (hour, team_key, model_requested, model_routed, applied) DO UPDATE SET
         requests = r.requests + excluded.requests, unpriced = r.unpriced + excluded.unpriced,
         requested_usd = r.requested_usd + excluded.requested_usd, routed_usd = r.routed_usd + excluded.routed_usd,
@@ -83,11 +83,12 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE FUNCTION route_savings_apply() RETURNS trigger LANGUAGE plpgsql AS $fn$
   BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-      ${ROLLUP_UPSERT('old_rows', -1)}
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-      ${ROLLUP_UPSERT('new_rows', 1)}
+    IF TG_OP = 'INSERT' THEN
+      ${ROLLUP_UPSERT('SELECT *, 1 AS sign FROM new_rows')}
+    ELSIF TG_OP = 'DELETE' THEN
+      ${ROLLUP_UPSERT('SELECT *, -1 AS sign FROM old_rows')}
+    ELSE
+      ${ROLLUP_UPSERT('SELECT *, -1 AS sign FROM old_rows UNION ALL SELECT *, 1 FROM new_rows')}
     END IF;
     RETURN NULL;
   END
@@ -98,7 +99,7 @@ const MIGRATIONS: readonly string[] = [
     FOR EACH STATEMENT EXECUTE FUNCTION route_savings_apply();
   CREATE TRIGGER route_savings_delete AFTER DELETE ON route_decisions REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION route_savings_apply();
-  ${ROLLUP_UPSERT('route_decisions', 1)}
+  ${ROLLUP_UPSERT('SELECT *, 1 AS sign FROM route_decisions')}
   `,
 ];
 
