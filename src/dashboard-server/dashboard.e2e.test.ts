@@ -118,6 +118,8 @@ afterAll(async () => {
 
 async function signIn(user: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // Under the test's own 20 s: a step that hangs fails naming its selector, not as a bare test timeout.
+  context.setDefaultTimeout(8_000);
   const page = await context.newPage();
   // Script errors and CSP violations show up here; 401/403 answers the tests provoke are expected.
   page.on('console', (m) => {
