@@ -261,4 +261,30 @@ describe.each(STORES)('live detection on %s', (_name, makeStore) => {
     await live.close();
     await s.close();
   });
+
+  it('reads and releases at most maxPerTick events a tick, and catches up in ticks that follow at once', async () => {
+    const s = await makeStore();
+    const clock = { t: T0 - 60 * MIN };
+    const live = (await openLive({ config: configWith(), store: s, budgets: () => [], log: () => {}, now: () => clock.t, holder: 'A', maxPerTick: 50 }))!;
+    await live.detector.tick();
+    // 120 requests over two minutes, stored as they end.
+    const events = Array.from({ length: 120 }, (_, i) => event({ userId: 'carol', teamId: 'core', startedAt: T0 + i * 1_000 }));
+    for (let i = 0; i < events.length; i += 10) await s.insertEvents(events.slice(i, i + 10));
+
+    clock.t = T0 + 10 * MIN;
+    const rounds: [number, boolean][] = [];
+    await live.detector.catchUp(() => rounds.push([live.detector.stats.events, live.detector.stats.backlog]));
+    expect(rounds).toEqual([[50, true], [100, true], [120, false]]);
+    // Read in this round: held to the next scheduled tick, however many ticks the round took.
+    expect(live.detector.stats.watermark).toBe(T0);
+
+    // The next round releases them, 50 a tick, in start order: the clock stops at the first one still held.
+    clock.t = T0 + 20 * MIN;
+    const clocks: number[] = [];
+    await live.detector.catchUp(() => clocks.push(live.detector.stats.watermark!));
+    expect(clocks).toEqual([T0 + 50_000, T0 + 100_000, clock.t - 300_000]);
+    expect(live.detector.stats).toMatchObject({ events: 120, backlog: false, buffered: 0 });
+    await live.close();
+    await s.close();
+  });
 });

@@ -71,7 +71,7 @@ async function inline(o: LiveRunnerOptions, budgets: () => readonly BudgetConfig
   const live: Live | null = await openLive({ config: o.config, store: o.store, budgets, log, ...(o.holder ? { holder: o.holder } : {}) });
   if (live === null) return null;
   let running: Promise<void> = Promise.resolve();
-  const tick = (): Promise<void> => (running = running.then(() => live.detector.tick()));
+  const tick = (): Promise<void> => (running = running.then(() => live.detector.catchUp()));
   const timer = setInterval(() => void tick(), o.config.detect.live.intervalSeconds * 1000);
   timer.unref();
   void tick();

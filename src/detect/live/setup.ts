@@ -30,6 +30,8 @@ export interface LiveSetup {
   holder?: string;
   /** Send timeouts and backoffs of the dispatcher (tests shorten them). */
   sleep?: (ms: number) => Promise<void>;
+  /** Events per tick at most (LiveDeps.maxPerTick; tests make it small). */
+  maxPerTick?: number;
 }
 
 export async function openLive(o: LiveSetup): Promise<Live | null> {
@@ -72,6 +74,7 @@ export async function openLive(o: LiveSetup): Promise<Live | null> {
     log: o.log,
     ...(o.now ? { now: o.now } : {}),
     ...(o.holder ? { holder: o.holder } : {}),
+    ...(o.maxPerTick ? { maxPerTick: o.maxPerTick } : {}),
   });
   return {
     detector,
