@@ -13,7 +13,9 @@ import type { Store } from '../../store/types.js';
 import { liveSourceOf } from '../store.js';
 import { DAY, MIN, T0, event, prompt, step } from '../testing.js';
 import type { DetectInput } from '../types.js';
+import { LiveDetector } from './live.js';
 import { openLive, type Live } from './setup.js';
+import { createPricer } from '../../usage/pricing.js';
 
 /**
  * Live detection end to end, in-process, on SQLite and on Postgres: events stored the way the gateway stores them
@@ -284,6 +286,32 @@ describe.each(STORES)('live detection on %s', (_name, makeStore) => {
     await live.detector.catchUp(() => clocks.push(live.detector.stats.watermark!));
     expect(clocks).toEqual([T0 + 50_000, T0 + 100_000, clock.t - 300_000]);
     expect(live.detector.stats).toMatchObject({ events: 120, backlog: false, buffered: 0 });
+    await live.close();
+    await s.close();
+  });
+
+  it('stops catching up when the lease is lost or a tick fails: the next scheduled tick goes on', async () => {
+    const s = await makeStore();
+    const clock = { t: T0 - 60 * MIN };
+    const config = configWith();
+    const source = liveSourceOf(s)!;
+    let keepLease = true;
+    // The store's own source, but the lease can be taken away (another replica took it over).
+    const lossy = Object.assign(Object.create(source) as typeof source, {
+      saveCursor: (...a: Parameters<typeof source.saveCursor>) => (keepLease ? source.saveCursor(...a) : Promise.resolve(false)),
+    });
+    const live = new LiveDetector({
+      store: s, source: lossy, detect: config.detect, pricer: createPricer(), timeZone: 'UTC', budgets: () => [], publish: null,
+      now: () => clock.t, holder: 'A', log: () => {}, maxPerTick: 50,
+    });
+    await live.tick();
+    await s.insertEvents(Array.from({ length: 120 }, (_, i) => event({ userId: 'dan', teamId: 'core', startedAt: T0 + i * 1_000 })));
+    clock.t = T0 + 10 * MIN;
+    keepLease = false;
+    let ticks = 0;
+    await live.catchUp(() => ticks++);
+    expect(ticks).toBe(1);
+    expect(live.stats).toMatchObject({ leader: false, backlog: false, events: 50 });
     await live.close();
     await s.close();
   });

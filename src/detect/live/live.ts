@@ -132,7 +132,7 @@ export class LiveDetector {
     this.log = deps.log ?? ((m) => process.stderr.write(`${m}\n`));
     this.holder = deps.holder ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.cfg = deps.detect.live;
-    this.maxPerTick = deps.maxPerTick ?? MAX_PER_TICK;
+    this.maxPerTick = Math.max(1, Math.floor(deps.maxPerTick ?? MAX_PER_TICK));
   }
 
   /** Lease length: three ticks, and at least 90 s, so a slow tick or a GC pause does not hand it over. */
@@ -147,6 +147,8 @@ export class LiveDetector {
    */
   async tick(opts: { continuing?: boolean } = {}): Promise<void> {
     const started = performance.now();
+    // Set again only by a tick that reached its limit; a tick that fails or loses the lease ends any catching up.
+    this.stats.backlog = false;
     if (this.aborted) return;
     try {
       if (this.state === null) {
@@ -156,7 +158,6 @@ export class LiveDetector {
       }
       const s = this.state;
       if (opts.continuing !== true) s.tick++;
-      this.stats.backlog = false;
       await this.readFeed(s);
       await this.advance(s);
       await this.flush(s);
@@ -166,8 +167,10 @@ export class LiveDetector {
         this.log('goodhart: live detection: another process took the lease; standing by.');
         this.state = null;
         this.stats.leader = false;
+        this.stats.backlog = false;
       }
     } catch (err) {
+      this.stats.backlog = false;
       this.log(`goodhart: live detection tick failed (retrying next tick): ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       this.stats.buffered = this.state?.buffer.size ?? 0;
@@ -177,13 +180,16 @@ export class LiveDetector {
 
   /**
    * Ticks until the backlog is read (one tick when there is none), yielding to the event loop between ticks and
-   * calling `between` after each (the detection thread collects its garbage there).
+   * calling `between` after each (the detection thread collects its garbage there). A round lasts one interval at
+   * most: under more traffic than the detectors keep up with, the next scheduled tick starts a new round, so what
+   * this one read is released and the clock moves on.
    */
   async catchUp(between: () => void = () => {}): Promise<void> {
+    const until = performance.now() + this.cfg.intervalSeconds * 1000;
     for (let continuing = false; ; continuing = true) {
       await this.tick({ continuing });
       between();
-      if (!this.stats.backlog || this.aborted) return;
+      if (!this.stats.backlog || this.aborted || performance.now() >= until) return;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }

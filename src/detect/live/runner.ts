@@ -84,6 +84,8 @@ async function inline(o: LiveRunnerOptions, budgets: () => readonly BudgetConfig
     stats: () => live.detector.stats,
     async close() {
       clearInterval(timer);
+      // A round of catching up stops at its next tick.
+      live.detector.abort();
       await running;
       await live.close(5_000);
     },

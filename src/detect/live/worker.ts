@@ -30,9 +30,10 @@ if (live === null) {
 /**
  * A full collection of this thread's heap after a tick, once 10,000 events were read since the last one. V8
  * otherwise lets the garbage of the events the ticks read (objects held minutes in the detectors' windows, so
- * promoted before they die) grow the heap to several times what is live before it collects. Only this thread's
- * isolate is collected: the gateway's thread never waits for it. (`--expose-gc` set now only adds `gc` to contexts
- * created from now on.) Where the runtime refuses the flag, V8's own schedule applies.
+ * promoted before they die) grow the heap to several times what is live before it collects. The call collects
+ * this thread's isolate only: the gateway's thread never waits for it. `--expose-gc` is a process-wide V8 flag, so
+ * it is set just long enough to create one context that has `gc`, then cleared. Where the runtime refuses it, V8's
+ * own schedule applies.
  */
 const collect = ((): (() => void) => {
   try {
@@ -41,6 +42,8 @@ const collect = ((): (() => void) => {
     return typeof gc === 'function' ? (gc as () => void) : () => {};
   } catch {
     return () => {};
+  } finally {
+    setFlagsFromString('--no-expose-gc');
   }
 })();
 const COLLECT_AFTER_EVENTS = 10_000;
