@@ -2,7 +2,7 @@ import type { Endpoint } from '../usage/event.js';
 import type { TaskClass } from './classifier.js';
 import type { DecisionFilter, RouteDecision } from './decisions.js';
 import type { GuardTrip } from './guard.js';
-import type { SavingsGroup } from './savings.js';
+import { mergeGroups, type SavingsGroup } from './savings.js';
 
 /**
  * The rows of the routing tables, shared by the SQLite and Postgres decision stores: the same columns in both.
@@ -127,8 +127,6 @@ export function tripFromRow(r: TripRow): GuardTrip {
 const HOUR = 3_600_000;
 const floorHour = (t: number): number => t - (((t % HOUR) + HOUR) % HOUR);
 const ceilHour = (t: number): number => (floorHour(t) === t ? t : floorHour(t) + HOUR);
-const groupKey = (g: Pick<SavingsGroup, 'teamId' | 'modelRequested' | 'modelRouted' | 'applied'>): string =>
-  `${g.teamId ?? ''}\u0000${g.modelRequested}\u0000${g.modelRouted}\u0000${g.applied ? 1 : 0}`;
 
 /**
  * Savings of a range from an hourly rollup (both stores keep one, `route_savings_hourly`): the whole UTC hours from
@@ -146,18 +144,5 @@ export async function savingsByHours(
   const parts = [rolled({ ...team, ...(h0 === undefined ? {} : { since: h0 }), ...(h1 === undefined ? {} : { until: h1 }) })];
   if (f.since !== undefined && f.since < h0!) parts.push(raw({ ...team, since: f.since, until: h0! }));
   if (f.until !== undefined && h1! < f.until) parts.push(raw({ ...team, since: h1!, until: f.until }));
-  if (parts.length === 1) return parts[0]!;
-  const merged = new Map<string, SavingsGroup>();
-  for (const g of (await Promise.all(parts)).flat()) {
-    const m = merged.get(groupKey(g));
-    if (!m) merged.set(groupKey(g), { ...g });
-    else {
-      m.requests += g.requests;
-      m.unpriced += g.unpriced;
-      m.requestedUsd += g.requestedUsd;
-      m.routedUsd += g.routedUsd;
-      m.misses += g.misses;
-    }
-  }
-  return [...merged.values()];
+  return parts.length === 1 ? parts[0]! : mergeGroups((await Promise.all(parts)).flat());
 }

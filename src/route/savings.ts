@@ -68,11 +68,15 @@ export interface SavingsGroup {
   misses: number;
 }
 
+/** What a savings group is per: team, model pair and mode. */
+const groupKey = (g: Pick<SavingsGroup, 'teamId' | 'modelRequested' | 'modelRouted' | 'applied'>): string =>
+  `${g.teamId ?? ''}\u0000${g.modelRequested}\u0000${g.modelRouted}\u0000${g.applied ? 1 : 0}`;
+
 /** The same grouping in memory (tests, the in-memory store). */
 export function groupDecisions(decisions: readonly RouteDecision[]): SavingsGroup[] {
   const groups = new Map<string, SavingsGroup>();
   for (const d of decisions) {
-    const key = `${d.teamId ?? ''}\u0000${d.modelRequested}\u0000${d.modelRouted}\u0000${d.applied ? 1 : 0}`;
+    const key = groupKey(d);
     let g = groups.get(key);
     if (!g) {
       g = { teamId: d.teamId, modelRequested: d.modelRequested, modelRouted: d.modelRouted, applied: d.applied, requests: 0, unpriced: 0, requestedUsd: 0, routedUsd: 0, misses: 0 };
@@ -84,7 +88,7 @@ export function groupDecisions(decisions: readonly RouteDecision[]): SavingsGrou
 }
 
 /** Adds one decision to its group's sums (a decision with an unpriced side counts in requests only). */
-export function countDecision(g: SavingsGroup, d: RouteDecision): void {
+function countDecision(g: SavingsGroup, d: RouteDecision): void {
   g.requests++;
   if (d.missAt !== null) g.misses++;
   if (d.requestedCostUsd === null || d.routedCostUsd === null) g.unpriced++;
@@ -92,6 +96,23 @@ export function countDecision(g: SavingsGroup, d: RouteDecision): void {
     g.requestedUsd += d.requestedCostUsd;
     g.routedUsd += d.routedCostUsd;
   }
+}
+
+/** Groups of the same team, model pair and mode summed into one (parts of a range read from different tables). */
+export function mergeGroups(groups: readonly SavingsGroup[]): SavingsGroup[] {
+  const merged = new Map<string, SavingsGroup>();
+  for (const g of groups) {
+    const m = merged.get(groupKey(g));
+    if (!m) merged.set(groupKey(g), { ...g });
+    else {
+      m.requests += g.requests;
+      m.unpriced += g.unpriced;
+      m.requestedUsd += g.requestedUsd;
+      m.routedUsd += g.routedUsd;
+      m.misses += g.misses;
+    }
+  }
+  return [...merged.values()];
 }
 
 export function summariseSavings(decisions: readonly RouteDecision[]): SavingsReport {
