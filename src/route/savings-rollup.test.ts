@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng as rng } from '../sim/random.js';
+import { decisionToRow } from './decision-rows.js';
 import type { RouteDecision, RouteDecisionStore } from './decisions.js';
 import { PostgresDecisionStore } from './postgres-decisions.js';
 import { groupDecisions, savingsFromGroups } from './savings.js';
@@ -66,11 +67,8 @@ const sqlite: Kind = {
   },
 };
 
-/** A decision's columns in table order (applied as SQLite's 0/1). */
-const rawValues = (d: RouteDecision): unknown[] => [
-  d.id, d.at, d.mode, d.applied ? 1 : 0, d.keyId, d.userId, d.teamId, d.projectId, d.provider, d.endpoint, d.taskClass, d.score,
-  d.modelRequested, d.modelRouted, d.requestedCostUsd, d.routedCostUsd, d.missAt,
-];
+/** A decision's columns in table order (the stores' own row mapping; applied as SQLite's 0/1). */
+const rawValues = (d: RouteDecision): unknown[] => Object.values(decisionToRow(d));
 
 async function inSchema(name: string, run: (tx: postgres.TransactionSql) => Promise<unknown>): Promise<void> {
   await admin.begin(async (tx) => {
@@ -91,12 +89,9 @@ const pg: Kind = {
       values[3] = d.applied;
       return tx.unsafe(`INSERT INTO route_decisions VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')})`, values as never[]);
     }),
-  unroll: async (name) => {
-    // As a database at routing migration 1: migration 2 (the rollup) applies again on the next open.
-    await admin.unsafe(`SET search_path = ${SCHEMA}_${name}`);
-    await admin.unsafe('DROP TABLE route_savings_hourly; DROP FUNCTION route_savings_apply() CASCADE; DELETE FROM route_migrations WHERE version >= 2');
-    await admin.unsafe('SET search_path = public');
-  },
+  // As a database at routing migration 1: migration 2 (the rollup) applies again on the next open.
+  unroll: (name) =>
+    inSchema(name, (tx) => tx.unsafe('DROP TABLE route_savings_hourly; DROP FUNCTION route_savings_apply() CASCADE; DELETE FROM route_migrations WHERE version >= 2')),
 };
 
 const T0 = Date.parse('2026-11-02T00:00:00Z');
