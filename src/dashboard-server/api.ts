@@ -63,7 +63,7 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     return me(c, deps, await teamOfFn());
   });
   app.delete('/api/session', async (req, reply) => {
-    auth.signOut(req, reply);
+    await auth.signOut(req, reply);
     return reply.code(204).send();
   });
   app.get('/api/me', async (req) => me(await auth.caller(req), deps, await teamOfFn()));

@@ -34,7 +34,7 @@ export class DashboardAuth {
     const actor = authed instanceof Promise ? await authed : authed;
     const keyHash = hashKey(key);
     const record = actor.userId === null ? undefined : await this.deps.store.findKeyByHash(keyHash);
-    const token = this.deps.sessions.create({
+    const token = await this.deps.sessions.create({
       keyHash,
       actorId: actor.id,
       userId: actor.userId,
@@ -45,14 +45,14 @@ export class DashboardAuth {
     return { actor, visibility: visibilityOf(actor) };
   }
 
-  signOut(req: FastifyRequest, reply: FastifyReply): void {
-    this.deps.sessions.delete(readCookie(req.headers.cookie, SESSION_COOKIE));
+  async signOut(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    await this.deps.sessions.delete(readCookie(req.headers.cookie, SESSION_COOKIE));
     void reply.header('set-cookie', clearedCookie(isHttps(req)));
   }
 
   /** The caller of an API request, or 401. */
   async caller(req: FastifyRequest): Promise<Caller> {
-    const s = this.deps.sessions.get(readCookie(req.headers.cookie, SESSION_COOKIE));
+    const s = await this.deps.sessions.get(readCookie(req.headers.cookie, SESSION_COOKIE));
     if (s === undefined) throw new GoodhartError('unauthorized', 401, 'Not signed in, or the session ended. Sign in with your Goodhart key.');
     const spec = this.deps.spec();
     let actor: Actor;
@@ -62,7 +62,7 @@ export class DashboardAuth {
     } else {
       const key = await this.deps.store.findKeyByHash(s.keyHash);
       if (key === undefined || key.revokedAt !== null) {
-        this.deps.sessions.delete(readCookie(req.headers.cookie, SESSION_COOKIE));
+        await this.deps.sessions.delete(readCookie(req.headers.cookie, SESSION_COOKIE));
         throw new GoodhartError('unauthorized', 401, 'The key you signed in with was revoked. Ask your Goodhart admin for a new one.');
       }
       const user = spec.users.get(key.userId);

@@ -12,7 +12,7 @@ import { registerDashboardApi } from './api.js';
 import { DashboardAuth } from './auth.js';
 import { loadAssets, type Asset } from './bundle.js';
 import { ReaderThread } from './reader.js';
-import { SessionTable } from './sessions.js';
+import { openSessionRecords, SessionTable } from './sessions.js';
 import type { ViewContext } from './views.js';
 
 /**
@@ -42,12 +42,14 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
   let assets: Promise<Map<string, Asset>> | undefined;
   const staticSpec = new Directory(deps.config).spec();
   const spec = () => deps.governance?.policy.current() ?? staticSpec;
+  const sessions = await openSessionRecords(deps.store);
+  app.addHook('onClose', async () => sessions.close());
   const auth = new DashboardAuth({
     config: deps.config,
     store: deps.store,
     spec,
     adminAuth: new AdminAuth(deps.config, deps.keys, spec),
-    sessions: new SessionTable(deps.now),
+    sessions: new SessionTable(deps.now, sessions),
   });
   const where = storeSpec(deps.store);
   let reads: Pick<ViewContext, 'store' | 'findings' | 'outcomes' | 'decisions'>;

@@ -1,10 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { GoodhartError } from '../errors.js';
+import { storeSpec } from '../store/open.js';
+import type { Store } from '../store/types.js';
 
 /**
- * Dashboard sign-in sessions, server side: the cookie holds 32 random bytes; the table holds only their SHA-256,
+ * Dashboard sign-in sessions, server side: the cookie holds 32 random bytes; the records hold only their SHA-256,
  * the key's hash and identity, and the times. A session ends on logout, after `idleMs` without a request, or
- * `maxMs` after sign-in, whichever comes first. In memory: a restart signs everyone out, which is acceptable for
- * a dashboard and means no session secret to store or rotate.
+ * `maxMs` after sign-in, whichever comes first.
+ *
+ * Where the records live (openSessionRecords): on Postgres, in a table every replica reads, so a load balancer may
+ * send a person's requests to any replica and a sign-out on one ends the session on all. On SQLite (one process)
+ * and in memory, in this process: a restart signs everyone out, which is acceptable for a dashboard and means no
+ * session secret to store or rotate.
  */
 export interface Session {
   /** SHA-256 of the key used to sign in: each request checks it is still valid (not revoked). */
@@ -35,48 +42,114 @@ export const DEFAULT_LIMITS: SessionLimits = { idleMs: 8 * 3_600_000, maxMs: 24 
 
 const digest = (token: string): string => createHash('sha256').update(token).digest('hex');
 
-export class SessionTable {
+/** A session's last request is written back at most this often: an API call is a read, not a write, most of the time. */
+export const TOUCH_EVERY_MS = 60_000;
+
+/** Where sessions are kept, by the SHA-256 (hex) of their token. */
+export interface SessionRecords {
+  /** Stores a new session; drops those expired at `at` and, beyond `limits.maxSessions`, the oldest. */
+  add(id: string, s: Session, limits: SessionLimits, at: number): Promise<void>;
+  find(id: string): Promise<Session | undefined>;
+  /** Records a request at `at`. */
+  touch(id: string, at: number): Promise<void>;
+  remove(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Sessions of this process: a Map in sign-in order, so the oldest are the first dropped. */
+export class MemorySessionRecords implements SessionRecords {
   private readonly sessions = new Map<string, Session>();
 
+  async add(id: string, s: Session, limits: SessionLimits, at: number): Promise<void> {
+    for (const [k, v] of this.sessions) if (expired(v, limits, at)) this.sessions.delete(k);
+    while (this.sessions.size >= limits.maxSessions) {
+      const oldest = this.sessions.keys().next().value;
+      if (oldest === undefined) break;
+      this.sessions.delete(oldest);
+    }
+    this.sessions.set(id, { ...s });
+  }
+
+  async find(id: string): Promise<Session | undefined> {
+    const s = this.sessions.get(id);
+    return s === undefined ? undefined : { ...s };
+  }
+
+  async touch(id: string, at: number): Promise<void> {
+    const s = this.sessions.get(id);
+    if (s !== undefined) s.seenAt = Math.max(s.seenAt, at);
+  }
+
+  async remove(id: string): Promise<void> {
+    this.sessions.delete(id);
+  }
+
+  async close(): Promise<void> {
+    this.sessions.clear();
+  }
+}
+
+const expired = (s: Session, limits: SessionLimits, at: number): boolean => at - s.seenAt > limits.idleMs || at - s.createdAt > limits.maxMs;
+
+export class SessionTable {
   constructor(
     private readonly now: () => number,
+    private readonly records: SessionRecords = new MemorySessionRecords(),
     private readonly limits: SessionLimits = DEFAULT_LIMITS,
   ) {}
 
   /** Starts a session; returns the token for the cookie (never stored). */
-  create(s: Omit<Session, 'createdAt' | 'seenAt'>): string {
+  async create(s: Omit<Session, 'createdAt' | 'seenAt'>): Promise<string> {
     const token = randomBytes(32).toString('base64url');
     const at = this.now();
-    if (this.sessions.size >= this.limits.maxSessions) {
-      const oldest = this.sessions.keys().next().value;
-      if (oldest !== undefined) this.sessions.delete(oldest);
-    }
-    this.sessions.set(digest(token), { ...s, createdAt: at, seenAt: at });
+    await unavailableAs503(this.records.add(digest(token), { ...s, createdAt: at, seenAt: at }, this.limits, at));
     return token;
   }
 
   /** The live session of a token (and marks it seen), or undefined. */
-  get(token: string | undefined): Session | undefined {
+  async get(token: string | undefined): Promise<Session | undefined> {
     if (token === undefined || token.length < 20 || token.length > 100) return undefined;
     const id = digest(token);
-    const s = this.sessions.get(id);
+    const s = await unavailableAs503(this.records.find(id));
     if (s === undefined) return undefined;
     const at = this.now();
-    if (at - s.seenAt > this.limits.idleMs || at - s.createdAt > this.limits.maxMs) {
-      this.sessions.delete(id);
+    if (expired(s, this.limits, at)) {
+      await unavailableAs503(this.records.remove(id));
       return undefined;
     }
-    s.seenAt = at;
+    if (at - s.seenAt >= TOUCH_EVERY_MS) {
+      await unavailableAs503(this.records.touch(id, at));
+      s.seenAt = at;
+    }
     return s;
   }
 
-  delete(token: string | undefined): void {
-    if (token !== undefined) this.sessions.delete(digest(token));
+  async delete(token: string | undefined): Promise<void> {
+    if (token !== undefined) await unavailableAs503(this.records.remove(digest(token)));
   }
+}
 
-  get size(): number {
-    return this.sessions.size;
+/** A database that cannot be reached is a 503 the person can retry, not an internal error. */
+async function unavailableAs503<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (cause) {
+    if (cause instanceof GoodhartError) throw cause;
+    throw new GoodhartError('internal', 503, 'The dashboard cannot reach its database to check your session. Try again in a moment.', { retryable: true, cause });
   }
+}
+
+/**
+ * The session records for a store: on Postgres a table of their own beside the events (dashboard_migrations), read by
+ * every replica; otherwise in this process (SQLite serves one process; its file is written by the event writer's
+ * thread, and a sign-in must never wait on that thread's lock).
+ */
+export async function openSessionRecords(store: Store): Promise<SessionRecords> {
+  const spec = storeSpec(store);
+  if (spec?.kind !== 'postgres') return new MemorySessionRecords();
+  // Loaded on demand, as the Postgres store itself is: a SQLite gateway never loads the driver.
+  const { PostgresSessionRecords } = await import('./postgres-sessions.js');
+  return PostgresSessionRecords.open(spec.url, { searchPath: spec.searchPath });
 }
 
 /** The value of one cookie in a Cookie header. */

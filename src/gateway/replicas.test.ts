@@ -185,6 +185,28 @@ describe('two gateway processes on Postgres and Redis', () => {
     expect((await ask(b.url, 'eve', 0)).status).toBe(429);
   }, 30_000);
 
+  it('keep a dashboard session across replicas: signed in on one, served by the other, signed out everywhere', async () => {
+    const signIn = await request(`${a.url}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ key: keys['eve'] }),
+    });
+    expect(signIn.statusCode).toBe(200);
+    await signIn.body.dump();
+    const cookie = String(signIn.headers['set-cookie']).split(';')[0]!;
+    expect(cookie).toMatch(/^gh_session=/);
+    const me = async (p: Proc) => {
+      const res = await request(`${p.url}/api/me`, { headers: { cookie } });
+      return { status: res.statusCode, body: (await res.body.json()) as { user?: string } };
+    };
+    // A load balancer sends the next calls to B.
+    expect(await me(b)).toMatchObject({ status: 200, body: { user: 'eve' } });
+    const out = await request(`${b.url}/api/session`, { method: 'DELETE', headers: { cookie } });
+    expect(out.statusCode).toBe(204);
+    await out.body.dump();
+    expect((await me(a)).status).toBe(401);
+  }, 30_000);
+
   it('lose no reservation to a replica killed mid-request: it expires, and the other replica keeps serving', async () => {
     const budget = oneRequest * AFFORDS.carol;
     // Eight slow requests in flight on A (reserved), then A is killed.
