@@ -137,6 +137,9 @@ export async function savingsByHours(
   rolled: (f: DecisionFilter) => SavingsGroup[] | Promise<SavingsGroup[]>,
   raw: (f: DecisionFilter) => SavingsGroup[] | Promise<SavingsGroup[]>,
 ): Promise<SavingsGroup[]> {
+  // No team is named '' (decisions without a team have none, which the rollup keys as ''): match nothing, as the
+  // decisions themselves do, rather than the rollup's teamless rows.
+  if (f.teamId === '') return [];
   const h0 = f.since === undefined ? undefined : ceilHour(f.since);
   const h1 = f.until === undefined ? undefined : floorHour(f.until);
   if (h0 !== undefined && h1 !== undefined && h0 >= h1) return raw(f);

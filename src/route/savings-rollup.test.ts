@@ -138,6 +138,8 @@ describe.each([['SQLite', sqlite], ['Postgres', pg]] as const)('%s savings rollu
       ranges.push({ since: a, until: b, ...(i % 3 === 0 ? { teamId: 'core' } : {}) });
     }
     ranges.push({ since: T0 + 2 * HOUR, until: T0 + 7 * HOUR }); // whole hours only
+    // No team is named '': nothing, though the rollup keys teamless decisions so.
+    ranges.push({ teamId: '' }, { since: T0 + HOUR / 2, until: T0 + 20 * HOUR + 5, teamId: '' });
     for (const f of ranges) {
       const got = savingsFromGroups(await store.savingsGroups(f));
       expect(got, JSON.stringify(f)).toEqual(savingsFromGroups(groupDecisions(truth.filter(inRange(f)))));
