@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../testing/harness.js';
+import { configSchema } from '../config/schema.js';
+import { createGateway } from '../gateway/server.js';
+import { EventWriter } from '../store/event-writer.js';
 import { makeTestEvent } from '../store/store-contract.js';
 
 /**
@@ -148,6 +151,23 @@ describe('dashboard API', () => {
     const key = (await h.store.listKeys()).find((k) => k.userId === 'carol')!;
     await h.store.revokeKey(key.id, NOW);
     expect((await get(again, '/api/me')).statusCode).toBe(401);
+  });
+
+  it('keeps a session across a restart of the gateway (sessions live in the SQLite file)', async () => {
+    const cookie = await signIn('bob');
+    // A second gateway on the same file stands in for the restarted one (it has no memory of the first).
+    const config = configSchema.parse({ providers: { openai: { type: 'openai', baseUrl: `${h.sim.url}/v1`, apiKey: 'sk-sim-openai' } } });
+    const restarted = await createGateway({ config, store: h.store, events: new EventWriter(h.store), now: () => NOW + 3_600_000 });
+    try {
+      const me = await restarted.app.inject({ method: 'GET', url: '/api/me', headers: { cookie } });
+      expect(me.statusCode, me.body).toBe(200);
+      expect(me.json()).toMatchObject({ user: 'bob' });
+      // Signed out through the new one, the session is gone for the old one too.
+      expect((await restarted.app.inject({ method: 'DELETE', url: '/api/session', headers: { cookie } })).statusCode).toBe(204);
+      expect((await get(cookie, '/api/me')).statusCode).toBe(401);
+    } finally {
+      await restarted.close();
+    }
   });
 
   it('serves the page with a strict content security policy', async () => {

@@ -42,22 +42,15 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
   let assets: Promise<Map<string, Asset>> | undefined;
   const staticSpec = new Directory(deps.config).spec();
   const spec = () => deps.governance?.policy.current() ?? staticSpec;
-  const sessions = await openSessionRecords(deps.store);
-  app.addHook('onClose', async () => sessions.close());
-  const auth = new DashboardAuth({
-    config: deps.config,
-    store: deps.store,
-    spec,
-    adminAuth: new AdminAuth(deps.config, deps.keys, spec),
-    sessions: new SessionTable(deps.now, sessions),
-  });
   const where = storeSpec(deps.store);
   let reads: Pick<ViewContext, 'store' | 'findings' | 'outcomes' | 'decisions'>;
+  let reader: ReaderThread | undefined;
   if (where?.kind === 'sqlite') {
     // A SQLite file is read on the dashboard's own thread: its queries are synchronous (reader.ts).
-    const reader = new ReaderThread(where.path);
-    app.addHook('onClose', async () => reader.close());
-    reads = { store: reader, findings: reader, outcomes: reader, decisions: reader };
+    const thread = new ReaderThread(where.path);
+    reader = thread;
+    app.addHook('onClose', async () => thread.close());
+    reads = { store: thread, findings: thread, outcomes: thread, decisions: thread };
   } else {
     // Postgres reads are asynchronous I/O; routing decisions live in tables of their own, on a connection of the
     // dashboard's own. An in-memory store keeps no decisions the dashboard could read.
@@ -70,6 +63,15 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
       decisions,
     };
   }
+  const sessions = await openSessionRecords(deps.store, reader);
+  app.addHook('onClose', async () => sessions.close());
+  const auth = new DashboardAuth({
+    config: deps.config,
+    store: deps.store,
+    spec,
+    adminAuth: new AdminAuth(deps.config, deps.keys, spec),
+    sessions: new SessionTable(deps.now, sessions),
+  });
   registerDashboardApi(app, {
     auth,
     store: deps.store,

@@ -1,5 +1,5 @@
 import { openSideTables, type SideSql } from '../store/postgres/side-tables.js';
-import type { Session, SessionLimits, SessionRecords } from './sessions.js';
+import { sessionFromRow, type Session, type SessionLimits, type SessionRecords, type SessionRow } from './sessions.js';
 
 /**
  * Dashboard sessions on Postgres, shared by every replica: signed in through one, a person may be sent to any other
@@ -19,16 +19,6 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX dashboard_sessions_created ON dashboard_sessions (created_at);`,
 ];
-
-interface SessionRow {
-  key_hash: string;
-  actor_id: string;
-  user_id: string | null;
-  key_team_id: string | null;
-  admin_role: string | null;
-  created_at: number;
-  seen_at: number;
-}
 
 export class PostgresSessionRecords implements SessionRecords {
   private constructor(private readonly sql: SideSql) {}
@@ -52,9 +42,7 @@ export class PostgresSessionRecords implements SessionRecords {
   async find(id: string): Promise<Session | undefined> {
     const [r] = await this.sql<SessionRow[]>`
       SELECT key_hash, actor_id, user_id, key_team_id, admin_role, created_at, seen_at FROM dashboard_sessions WHERE id = ${id}`;
-    return r === undefined
-      ? undefined
-      : { keyHash: r.key_hash, actorId: r.actor_id, userId: r.user_id, keyTeamId: r.key_team_id, adminRole: r.admin_role, createdAt: r.created_at, seenAt: r.seen_at };
+    return r === undefined ? undefined : sessionFromRow(r);
   }
 
   async touch(id: string, at: number): Promise<void> {

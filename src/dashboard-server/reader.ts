@@ -4,6 +4,7 @@ import { GoodhartError, type ErrorCode } from '../errors.js';
 import type { RouteDecisionStore } from '../route/decisions.js';
 import type { OutcomeStore, Store } from '../store/types.js';
 import { startWorker } from '../util/start-worker.js';
+import type { SessionRecords } from './sessions.js';
 
 /** The reads behind the dashboard's pages: aggregates (from the rollups), findings, outcomes, routing savings. */
 export interface DashboardReads {
@@ -13,7 +14,15 @@ export interface DashboardReads {
   savingsGroups: RouteDecisionStore['savingsGroups'];
 }
 
-export type ReadMethod = keyof DashboardReads;
+/** Dashboard sessions in the SQLite file (sqlite-sessions.ts), kept through the same thread: rare, small writes. */
+export interface SessionCalls {
+  addSession: SessionRecords['add'];
+  findSession: SessionRecords['find'];
+  touchSession: SessionRecords['touch'];
+  removeSession: SessionRecords['remove'];
+}
+
+export type ReadMethod = keyof DashboardReads | keyof SessionCalls;
 export type ToReader = { kind: 'call'; id: number; method: ReadMethod; args: unknown[] } | { kind: 'close' };
 export type FromReader =
   | { kind: 'result'; id: number; result: unknown }
@@ -48,6 +57,17 @@ export class ReaderThread implements DashboardReads {
   listFindings: FindingsStore['listFindings'] = (...args) => this.call('listFindings', args) as ReturnType<FindingsStore['listFindings']>;
   listOutcomes: OutcomeStore['listOutcomes'] = (...args) => this.call('listOutcomes', args) as ReturnType<OutcomeStore['listOutcomes']>;
   savingsGroups: RouteDecisionStore['savingsGroups'] = (...args) => this.call('savingsGroups', args) as ReturnType<RouteDecisionStore['savingsGroups']>;
+
+  /** The sessions table of the file, through this thread (closed with it). */
+  sessions(): SessionRecords {
+    return {
+      add: async (...args) => void (await this.call('addSession', args)),
+      find: (...args) => this.call('findSession', args) as ReturnType<SessionRecords['find']>,
+      touch: async (...args) => void (await this.call('touchSession', args)),
+      remove: async (...args) => void (await this.call('removeSession', args)),
+      close: async () => {},
+    };
+  }
 
   private call(method: ReadMethod, args: unknown[]): Promise<unknown> {
     if (this.closed) return Promise.reject(new GoodhartError('internal', 503, 'The gateway is shutting down: try again in a moment.'));

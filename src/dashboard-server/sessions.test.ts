@@ -1,18 +1,24 @@
 /**
- * Dashboard sessions through one contract on both kinds of records (this process's memory; Postgres on the machine's
- * real server, in a schema of its own): sign-in, idle and absolute expiry, sign-out, the cap, and how rarely a
- * request writes. On Postgres, two tables on one schema stand in for two replicas behind a load balancer.
+ * Dashboard sessions through one contract on every kind of records (this process's memory; the SQLite file through
+ * the dashboard's reader thread; Postgres on the machine's real server, in a schema of its own): sign-in, idle and
+ * absolute expiry, sign-out, the cap, and how rarely a request writes. On SQLite, a new reader thread stands in for a
+ * restarted gateway; on Postgres, two tables on one schema stand in for two replicas behind a load balancer.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresSessionRecords } from './postgres-sessions.js';
+import { ReaderThread } from './reader.js';
 import { MemorySessionRecords, SessionTable, TOUCH_EVERY_MS, type Session, type SessionLimits, type SessionRecords } from './sessions.js';
 
 const PG_URL = process.env['GOODHART_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = `gh_sessions_${randomBytes(4).toString('hex')}`;
+const dir = mkdtempSync(join(tmpdir(), 'goodhart-sessions-'));
 let admin: postgres.Sql;
-const opened: SessionRecords[] = [];
+const opened: { close(): Promise<void> }[] = [];
 
 beforeAll(async () => {
   admin = postgres(PG_URL, { max: 1, connect_timeout: 5, onnotice: () => {} });
@@ -25,6 +31,7 @@ afterAll(async () => {
   await Promise.all(opened.map((r) => r.close()));
   await admin`DROP SCHEMA IF EXISTS ${admin(SCHEMA)} CASCADE`;
   await admin.end({ timeout: 5 });
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const HOUR = 3_600_000;
@@ -47,6 +54,14 @@ function counting(inner: SessionRecords): SessionRecords & { writes: number } {
 
 const kinds: [string, () => Promise<SessionRecords>][] = [
   ['memory', async () => new MemorySessionRecords()],
+  [
+    'sqlite',
+    async () => {
+      const reader = new ReaderThread(join(dir, `${randomBytes(4).toString('hex')}.db`));
+      opened.push(reader);
+      return reader.sessions();
+    },
+  ],
   [
     'postgres',
     async () => {
@@ -121,6 +136,18 @@ describe.each(kinds)('dashboard sessions (%s)', (kind, open) => {
     const alive = await Promise.all(tokens.map(async (t) => (await table.get(t))?.actorId ?? null));
     expect(alive).toEqual([null, null, 'user:p2', 'user:p3', 'user:p4']);
   });
+
+  if (kind === 'sqlite') {
+    it('survive a restart of the gateway', async () => {
+      const path = join(dir, 'restart.db');
+      const before = new ReaderThread(path);
+      const token = await new SessionTable(() => T0, before.sessions(), LIMITS).create(ALICE);
+      await before.close();
+      const after = new ReaderThread(path);
+      opened.push(after);
+      expect((await new SessionTable(() => T0 + HOUR, after.sessions(), LIMITS).get(token))?.actorId).toBe('user:alice');
+    });
+  }
 
   if (kind === 'postgres') {
     it('are shared by replicas: signed in on one, known on the other; signed out on the other, gone on both', async () => {

@@ -8,10 +8,9 @@ import type { Store } from '../store/types.js';
  * the key's hash and identity, and the times. A session ends on logout, after `idleMs` without a request, or
  * `maxMs` after sign-in, whichever comes first.
  *
- * Where the records live (openSessionRecords): on Postgres, in a table every replica reads, so a load balancer may
- * send a person's requests to any replica and a sign-out on one ends the session on all. On SQLite (one process)
- * and in memory, in this process: a restart signs everyone out, which is acceptable for a dashboard and means no
- * session secret to store or rotate.
+ * Where the records live (openSessionRecords): in the database, so a restart keeps people signed in; on Postgres
+ * every replica reads them, so a load balancer may send a person's requests to any replica and a sign-out on one
+ * ends the session on all. A store held in memory keeps them in memory. No session secret to store or rotate.
  */
 export interface Session {
   /** SHA-256 of the key used to sign in: each request checks it is still valid (not revoked). */
@@ -26,6 +25,27 @@ export interface Session {
   createdAt: number;
   seenAt: number;
 }
+
+/** A session as the SQLite and Postgres tables (`dashboard_sessions`) keep it, by the SHA-256 of its token. */
+export interface SessionRow {
+  key_hash: string;
+  actor_id: string;
+  user_id: string | null;
+  key_team_id: string | null;
+  admin_role: string | null;
+  created_at: number;
+  seen_at: number;
+}
+
+export const sessionFromRow = (r: SessionRow): Session => ({
+  keyHash: r.key_hash,
+  actorId: r.actor_id,
+  userId: r.user_id,
+  keyTeamId: r.key_team_id,
+  adminRole: r.admin_role,
+  createdAt: r.created_at,
+  seenAt: r.seen_at,
+});
 
 export const SESSION_COOKIE = 'gh_session';
 
@@ -141,11 +161,12 @@ async function unavailableAs503<T>(p: Promise<T>): Promise<T> {
 
 /**
  * The session records for a store: on Postgres a table of their own beside the events (dashboard_migrations), read by
- * every replica; otherwise in this process (SQLite serves one process; its file is written by the event writer's
- * thread, and a sign-in must never wait on that thread's lock).
+ * every replica; in a SQLite file, a table there written through the dashboard's reader thread (`sqliteVia`: a
+ * sign-in must never wait on the event writer's lock on the gateway's thread); for a store in memory, in memory.
  */
-export async function openSessionRecords(store: Store): Promise<SessionRecords> {
+export async function openSessionRecords(store: Store, sqliteVia?: { sessions(): SessionRecords }): Promise<SessionRecords> {
   const spec = storeSpec(store);
+  if (spec?.kind === 'sqlite' && sqliteVia !== undefined) return sqliteVia.sessions();
   if (spec?.kind !== 'postgres') return new MemorySessionRecords();
   // Loaded on demand, as the Postgres store itself is: a SQLite gateway never loads the driver.
   const { PostgresSessionRecords } = await import('./postgres-sessions.js');
