@@ -85,6 +85,8 @@ function measure(cmd: string, argv: string[], env: NodeJS.ProcessEnv): Promise<R
  * the import command's bundle (`npm run build:cli`).
  */
 async function buildCli(into: string): Promise<string> {
+  // A fresh build: an earlier run's (`--keep`) would leave stale files and its node_modules link.
+  rmSync(into, { recursive: true, force: true });
   const out = join(into, 'dist');
   await new Promise<void>((resolve, reject) => {
     const tsc = spawn(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', out], { stdio: 'inherit' });
