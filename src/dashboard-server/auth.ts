@@ -34,6 +34,10 @@ export class DashboardAuth {
     const actor = authed instanceof Promise ? await authed : authed;
     const keyHash = hashKey(key);
     const record = actor.userId === null ? undefined : await this.deps.store.findKeyByHash(keyHash);
+    // The gateway's key cache learns of a revocation within seconds; the store knows at once.
+    if (actor.userId !== null && (record === undefined || record.revokedAt !== null)) {
+      throw new GoodhartError('unauthorized', 401, 'That key was revoked. Ask your Goodhart admin for a new one.');
+    }
     const token = await this.deps.sessions.create({
       keyHash,
       actorId: actor.id,

@@ -151,6 +151,10 @@ describe('dashboard API', () => {
     const key = (await h.store.listKeys()).find((k) => k.userId === 'carol')!;
     await h.store.revokeKey(key.id, NOW);
     expect((await get(again, '/api/me')).statusCode).toBe(401);
+    // Nor can it sign in again, though the gateway's key cache has not yet heard of the revocation.
+    const retry = await h.gateway.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/json' }, payload: { key: keys['carol'] } });
+    expect(retry.statusCode, retry.body).toBe(401);
+    expect(retry.headers['set-cookie']).toBeUndefined();
   });
 
   it('keeps a session across a restart of the gateway (sessions live in the SQLite file)', async () => {
