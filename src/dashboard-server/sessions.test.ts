@@ -8,29 +8,23 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pgSchema } from '../testing/replicas.js';
 import { PostgresSessionRecords } from './postgres-sessions.js';
 import { ReaderThread } from './reader.js';
 import { MemorySessionRecords, SessionTable, TOUCH_EVERY_MS, type Session, type SessionLimits, type SessionRecords } from './sessions.js';
 
 const PG_URL = process.env['GOODHART_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const SCHEMA = `gh_sessions_${randomBytes(4).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'goodhart-sessions-'));
-let admin: postgres.Sql;
+let pg: Awaited<ReturnType<typeof pgSchema>>;
 const opened: { close(): Promise<void> }[] = [];
 
 beforeAll(async () => {
-  admin = postgres(PG_URL, { max: 1, connect_timeout: 5, onnotice: () => {} });
-  await admin`SELECT 1`.catch((cause: unknown) => {
-    throw new Error(`PostgreSQL is not reachable at ${PG_URL} (${String(cause)}): start it as .ci/run does, or set GOODHART_TEST_PG_URL.`);
-  });
-  await admin`CREATE SCHEMA ${admin(SCHEMA)}`;
+  pg = await pgSchema(PG_URL, 'sessions');
 });
 afterAll(async () => {
   await Promise.all(opened.map((r) => r.close()));
-  await admin`DROP SCHEMA IF EXISTS ${admin(SCHEMA)} CASCADE`;
-  await admin.end({ timeout: 5 });
+  await pg?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -65,7 +59,7 @@ const kinds: [string, () => Promise<SessionRecords>][] = [
   [
     'postgres',
     async () => {
-      const r = await PostgresSessionRecords.open(`${PG_URL}?search_path=${SCHEMA}`);
+      const r = await PostgresSessionRecords.open(pg.url);
       opened.push(r);
       return r;
     },
@@ -159,12 +153,12 @@ describe.each(kinds)('dashboard sessions (%s)', (kind, open) => {
       await b.delete(token);
       expect(await a.get(token)).toBeUndefined();
       // Only the token's SHA-256 is stored, never the token.
-      const rows = await admin<{ id: string }[]>`SELECT id FROM ${admin(SCHEMA)}.dashboard_sessions`;
+      const rows = await pg.sql<{ id: string }[]>`SELECT id FROM ${pg.sql(pg.schema)}.dashboard_sessions`;
       expect(rows.some((r) => r.id.includes(token))).toBe(false);
     });
 
     it('answer 503 when the database cannot be reached', async () => {
-      const records = await PostgresSessionRecords.open(`${PG_URL}?search_path=${SCHEMA}`);
+      const records = await PostgresSessionRecords.open(pg.url);
       const table = new SessionTable(() => T0, records, LIMITS);
       const token = await table.create(ALICE);
       await records.close();
