@@ -85,11 +85,16 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
     void reply.code(g.httpStatus).send(errorBody(g, wireOf(req.url)));
   });
   app.setNotFoundHandler((req, reply) => {
-    const g = new GoodhartError(
-      'not_found',
-      404,
-      `No route ${req.method} ${req.url.split('?')[0]}. Goodhart serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/messages, /v1/messages/count_tokens and GET /v1/models; point your SDK's base URL at this server (OpenAI: http://HOST:PORT/v1, Anthropic: http://HOST:PORT).`,
-    );
+    const g = new GoodhartError('not_found', 404, `No route ${req.method} ${req.url.split('?')[0]}. ${whatIsServed(req.url)}`);
     void reply.code(404).send(errorBody(g, wireOf(req.url)));
   });
+}
+
+/** What a mistyped path was probably meant for: the dashboard's API, the admin API, or the provider APIs. */
+function whatIsServed(url: string): string {
+  if (url.startsWith('/api/')) {
+    return 'The dashboard API serves POST and DELETE /api/session, GET /api/me, /api/org, /api/teams/TEAM, /api/users/USER (or me), /api/findings, /api/budgets, /api/access-requests, and POST /api/access-requests/ID/approve|deny (README: Dashboard).';
+  }
+  if (url.startsWith('/admin')) return 'The admin API is under /admin/v1 (README: Admin API and CLI).';
+  return "Goodhart serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/messages, /v1/messages/count_tokens and GET /v1/models; point your SDK's base URL at this server (OpenAI: http://HOST:PORT/v1, Anthropic: http://HOST:PORT).";
 }

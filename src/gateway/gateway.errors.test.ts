@@ -181,7 +181,13 @@ describe('errors in the wire format the client expects', () => {
   it('answers unknown routes with 404 in the right format and serves /healthz and /v1/models', async () => {
     const res = await request(`${h.url}/v1/fine_tuning/jobs`, { method: 'GET' });
     expect(res.statusCode).toBe(404);
-    expect(((await res.body.json()) as { error: { message: string } }).error.message).toMatch(/No route GET/);
+    expect(((await res.body.json()) as { error: { message: string } }).error.message).toMatch(/No route GET \/v1\/fine_tuning\/jobs\. Goodhart serves POST \/v1\/chat\/completions/);
+    // A mistyped dashboard or admin path is pointed at its own API, not the providers'.
+    for (const [path, hint] of [['/api/team/core', /dashboard API serves .*\/api\/teams\/TEAM/], ['/admin/budgets', /admin API is under \/admin\/v1/]] as const) {
+      const miss = await request(`${h.url}${path}`, { method: 'GET' });
+      expect(miss.statusCode).toBe(404);
+      expect(((await miss.body.json()) as { error: { message: string } }).error.message).toMatch(hint);
+    }
     const health = await request(`${h.url}/healthz`);
     expect(await health.body.json()).toEqual({ status: 'ok' });
     const models = await h.openai.models.list();
