@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { GoodhartError } from '../errors.js';
 import { findingsStoreOf } from '../detect/store.js';
 import { SqliteDecisionStore } from '../route/sqlite-decisions.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import { errorText, type DashboardReads, type FromReader, type SessionCalls, type ToReader } from './reader.js';
+import { answerCalls } from '../util/call-thread.js';
+import type { DashboardReads, SessionCalls } from './reader.js';
 import { SqliteSessionRecords } from './sqlite-sessions.js';
 
 /**
@@ -32,22 +32,4 @@ const reads: DashboardReads & SessionCalls = {
   removeSession: (...a) => sessionTable().remove(...a),
 };
 
-port.on('message', (m: ToReader) => {
-  if (m.kind === 'close') {
-    void Promise.allSettled([store.close(), decisions.close(), sessions?.close()]).then(() => port.close());
-    return;
-  }
-  const { id } = m;
-  // The method name comes from our own main thread; the check keeps a wrong one an error, not a crash.
-  const fn = Object.hasOwn(reads, m.method) ? (reads[m.method] as (...args: unknown[]) => Promise<unknown>) : null;
-  const answer = fn ? Promise.resolve().then(() => fn(...m.args)) : Promise.reject(new Error(`no dashboard read named ${String(m.method)}`));
-  answer.then(
-    (result) => port.postMessage({ kind: 'result', id, result } satisfies FromReader),
-    (err: unknown) =>
-      port.postMessage(
-        (err instanceof GoodhartError
-          ? { kind: 'error', id, message: err.message, code: err.code, status: err.httpStatus, retryable: err.retryable }
-          : { kind: 'error', id, message: errorText(err) }) satisfies FromReader,
-      ),
-  );
-});
+answerCalls(port, reads, { sequential: false, close: () => Promise.allSettled([store.close(), decisions.close(), sessions?.close()]) });

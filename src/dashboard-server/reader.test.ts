@@ -85,7 +85,7 @@ describe('dashboard reader thread', () => {
 
   it('starts a new thread on the next read after its thread died', async () => {
     await reader.aggregate('team', {});
-    const worker = (reader as unknown as { worker: { terminate(): Promise<number> } | null }).worker;
+    const worker = (reader as unknown as { thread: { worker: { terminate(): Promise<number> } | null } }).thread.worker;
     expect(worker).not.toBeNull();
     await worker!.terminate();
     expect((await reader.aggregate('team', {})).map((r) => [r.key, r.costUsd])).toEqual([['data', 20], ['core', 10]]);

@@ -1,9 +1,8 @@
-import type { Worker } from 'node:worker_threads';
 import type { FindingsStore } from '../detect/store.js';
-import { GoodhartError, type ErrorCode } from '../errors.js';
+import { GoodhartError } from '../errors.js';
 import type { RouteDecisionStore } from '../route/decisions.js';
 import type { OutcomeStore, Store } from '../store/types.js';
-import { startWorker } from '../util/start-worker.js';
+import { CallThread } from '../util/call-thread.js';
 import type { SessionRecords } from './sessions.js';
 
 /** The reads behind the dashboard's pages: aggregates (from the rollups), findings, outcomes, routing savings. */
@@ -23,21 +22,6 @@ export interface SessionCalls {
 }
 
 export type ReadMethod = keyof DashboardReads | keyof SessionCalls;
-export type ToReader = { kind: 'call'; id: number; method: ReadMethod; args: unknown[] } | { kind: 'close' };
-export type FromReader =
-  | { kind: 'result'; id: number; result: unknown }
-  | { kind: 'error'; id: number; message: string; code?: ErrorCode; status?: number; retryable?: boolean };
-
-export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (err !== null && typeof err === 'object') {
-    const o = err as { message?: unknown; code?: unknown };
-    if (typeof o.message === 'string' && o.message !== '') return o.message;
-    if (typeof o.code === 'string') return o.code;
-  }
-  return String(err);
-}
-
 /**
  * The dashboard's reads of a SQLite file, answered on a thread of its own (reader-thread.ts). better-sqlite3 is
  * synchronous: a month of aggregates over millions of events takes tens of milliseconds, and on the gateway's
@@ -46,12 +30,18 @@ export function errorText(err: unknown): string {
  * asynchronous I/O already and do not come here.
  */
 export class ReaderThread implements DashboardReads {
-  private worker: Worker | null = null;
-  private seq = 0;
-  private closed = false;
-  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly thread: CallThread;
 
-  constructor(private readonly path: string) {}
+  constructor(path: string) {
+    this.thread = new CallThread({
+      from: import.meta.url,
+      name: 'reader-thread',
+      data: { path },
+      label: "the dashboard's reader thread",
+      closedError: () => new GoodhartError('internal', 503, 'The gateway is shutting down: try again in a moment.'),
+      failedError: (why) => new Error(why),
+    });
+  }
 
   aggregate: Store['aggregate'] = (...args) => this.call('aggregate', args) as ReturnType<Store['aggregate']>;
   listFindings: FindingsStore['listFindings'] = (...args) => this.call('listFindings', args) as ReturnType<FindingsStore['listFindings']>;
@@ -70,53 +60,11 @@ export class ReaderThread implements DashboardReads {
   }
 
   private call(method: ReadMethod, args: unknown[]): Promise<unknown> {
-    if (this.closed) return Promise.reject(new GoodhartError('internal', 503, 'The gateway is shutting down: try again in a moment.'));
-    const worker = (this.worker ??= this.spawn());
-    return new Promise((resolve, reject) => {
-      const id = ++this.seq;
-      this.waiting.set(id, { resolve, reject });
-      worker.postMessage({ kind: 'call', id, method, args } satisfies ToReader);
-    });
-  }
-
-  private spawn(): Worker {
-    const worker = startWorker(import.meta.url, 'reader-thread', { path: this.path });
-    // An idle reader must not keep a stopping gateway alive.
-    worker.unref();
-    worker.on('message', (m: FromReader) => {
-      const w = this.waiting.get(m.id);
-      if (!w) return;
-      this.waiting.delete(m.id);
-      if (m.kind === 'result') w.resolve(m.result);
-      else w.reject(m.code !== undefined && m.status !== undefined ? new GoodhartError(m.code, m.status, m.message, { retryable: m.retryable ?? false }) : new Error(m.message));
-    });
-    // What a thread throws arrives cloned: a SqliteError as a plain object with its code, not always a message.
-    worker.on('error', (err: unknown) => this.failAll(new Error(`the dashboard's reader thread failed: ${errorText(err)}`)));
-    worker.on('exit', () => {
-      if (this.worker === worker) this.worker = null;
-      this.failAll(new Error("the dashboard's reader thread exited"));
-    });
-    return worker;
-  }
-
-  private failAll(err: Error): void {
-    for (const w of this.waiting.values()) w.reject(err);
-    this.waiting.clear();
+    return this.thread.call(method, args);
   }
 
   /** Ends the thread (its connections close with it); reads still waiting fail. */
-  async close(): Promise<void> {
-    this.closed = true;
-    const worker = this.worker;
-    this.worker = null;
-    if (worker === null) return;
-    worker.postMessage({ kind: 'close' } satisfies ToReader);
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => void worker.terminate().then(() => resolve(), () => resolve()), 2000);
-      worker.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+  close(): Promise<void> {
+    return this.thread.close();
   }
 }

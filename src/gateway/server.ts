@@ -182,7 +182,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-  registerOtlpRoutes(app, { keys, events, store, pricer: createPricer(overrides), rules: config });
+  registerOtlpRoutes(app, { keys, events, store, priceOverrides: overrides, rules: config });
   await registerDashboard(app, { config, store, keys, governance, now });
   registerOutcomeRoutes(app, { keys, store, config, now });
 

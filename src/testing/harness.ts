@@ -43,11 +43,13 @@ export async function startHarness(
     policy?: Policy;
     /** Tail observers of each finished request (routing's quality guard, waste detection). */
     observers?: readonly RequestObserver[];
+    /** A store held in memory (`:memory:`) instead of a SQLite file: what runs on the gateway's thread then. */
+    memoryStore?: boolean;
   } = {},
 ): Promise<Harness> {
   const sim = await startSimProvider(opts.sim);
   const dir = mkdtempSync(join(tmpdir(), 'goodhart-test-'));
-  const store = await openStore(join(dir, 'goodhart.db'));
+  const store = await openStore(opts.memoryStore === true ? ':memory:' : join(dir, 'goodhart.db'));
   const config = configSchema.parse({
     providers: {
       openai: { type: 'openai', baseUrl: `${sim.url}/v1`, apiKey: 'sk-sim-openai' },

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { supportsImports, type AuditStore } from '../../store/types.js';
 import { startHarness, type Harness } from '../../testing/harness.js';
 import { encodeProtobuf } from './proto.js';
@@ -268,6 +268,46 @@ describe('OTLP/HTTP receiver', () => {
     const summed = (await metricsOnly()).find((e) => e.modelServed === 'claude-sonnet-4-5')!;
     expect(summed.inputTokens).toBe(300_000);
     expect(summed.costUsd).toBeCloseTo((300_000 * 3 + 4_000 * 15) / 1e6, 9); // $3 / $15 per million
+  });
+
+  it('stores a batch on its own thread before answering; a store in memory takes it through the event writer', async () => {
+    const apiRequests = (session: string, n: number) => ({
+      resourceLogs: [{
+        resource: RESOURCE,
+        scopeLogs: [{
+          scope: { name: 'com.anthropic.claude_code.events' },
+          logRecords: Array.from({ length: n }, (_, i) => ({
+            timeUnixNano: ns(900 + i),
+            body: { stringValue: 'claude_code.api_request' },
+            attributes: [kv('event.name', 'api_request'), kv('session.id', session), kv('user.email', 'ann@acme.dev'), kv('model', 'claude-sonnet-4-6'),
+              kv('input_tokens', '100'), kv('output_tokens', String(i)), kv('cost_usd', '0.001'), kv('request_id', `req-${session}-${i}`)],
+          })),
+        }],
+      }],
+    });
+    // The file store: processed and stored on the OTLP thread (its own connection, in parts of 5,000 events)
+    // before the answer; the gateway's thread writes none of them.
+    const written = vi.spyOn(store, 'insertEvents');
+    try {
+      expect((await post('/v1/logs', gzipSync(JSON.stringify(apiRequests('sess-bulk', 12_000))), { 'content-encoding': 'gzip' })).status).toBe(200);
+      const stored = await store.listEvents({ sessionId: 'sess-bulk' });
+      expect(stored).toHaveLength(12_000);
+      expect(stored.reduce((a, e) => a + e.outputTokens, 0)).toBe((11_999 * 12_000) / 2);
+      await h.events();
+      expect(written.mock.calls.flatMap(([events]) => events).filter((e) => e.sessionId === 'sess-bulk')).toHaveLength(0);
+    } finally {
+      written.mockRestore();
+    }
+
+    const mem = await startHarness({ memoryStore: true, config: () => ({ identities: [{ match: { email: 'ann@acme.dev' }, user: 'ann', team: 'core' }] }) });
+    try {
+      const res = await fetch(`${mem.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${mem.key}` }, body: JSON.stringify(apiRequests('sess-mem', 3)) });
+      expect(res.status).toBe(200);
+      const events = (await mem.events()).filter((e) => e.sessionId === 'sess-mem');
+      expect(events.map((e) => [e.userId, e.teamId, e.outputTokens])).toEqual([['ann', 'core', 0], ['ann', 'core', 1], ['ann', 'core', 2]]);
+    } finally {
+      await mem.close();
+    }
   });
 
   it('reports malformed data points as a partial success', async () => {

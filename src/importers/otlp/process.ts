@@ -1,0 +1,183 @@
+import { gunzipSync } from 'node:zlib';
+import type { GoodhartConfig } from '../../config/schema.js';
+import { GoodhartError } from '../../errors.js';
+import type { OutcomeEvent } from '../../outcomes/event.js';
+import { supportsImports, type KeyRecord, type Store } from '../../store/types.js';
+import type { UsageEvent } from '../../usage/event.js';
+import type { Pricer } from '../../usage/pricing.js';
+import { matchIdentity } from '../attribution.js';
+import { stableId } from '../ids.js';
+import { createPriceMemo } from '../price-memo.js';
+import { buildFromPoints, extractPoints } from './map-metrics.js';
+import { mapLogs } from './map-logs.js';
+import { mapSpans } from './map-spans.js';
+import { decodeProtobuf, type Signal } from './proto.js';
+import type { MappedBatch, OtelIdentity, OtelOutcome, OtelUsage } from './types.js';
+
+/**
+ * One OTLP export request, start to finish once authenticated: decode (gzip, JSON or protobuf), map (pure modules),
+ * resolve cumulative counters in the store, price and attribute the usage events, hand them to `write`, and store the
+ * outcomes. What was seen across requests (sessions that send per-request log events, resources that send spans) is
+ * kept in the processor. Runs on the OTLP thread (thread.ts) for a store in a file or on Postgres, so a large batch
+ * never holds the gateway's thread; inline for a store in memory.
+ */
+export interface OtlpRequest {
+  signal: Signal;
+  body: Uint8Array;
+  encoding: string | string[] | undefined;
+  protobuf: boolean;
+  key: KeyRecord;
+}
+
+export interface OtlpProcessorDeps {
+  store: Store;
+  pricer: Pricer;
+  /** `identities:` and `users:` of the config, to attribute telemetry by email or account. */
+  rules: Pick<GoodhartConfig, 'identities' | 'users'>;
+  /** Where the usage events go: the gateway's event writer (inline), or the store itself (the OTLP thread). */
+  write: (events: UsageEvent[]) => void | Promise<void>;
+}
+
+/**
+ * 64 MiB: the largest decompressed request accepted. OTLP exporters batch at most a few MB (the collector's default
+ * limit is 4 MB compressed); a body that inflates past this is a mistake or a gzip bomb.
+ */
+const MAX_INFLATED_BYTES = 64 << 20;
+/** Sessions whose usage arrives as per-request log events, remembered so their metrics are not counted again. */
+const MAX_SESSIONS = 100_000;
+
+export function createOtlpProcessor(deps: OtlpProcessorDeps): (r: OtlpRequest) => Promise<{ rejected: number }> {
+  const memo = createPriceMemo(deps.pricer);
+  const rules = deps.rules;
+  const sessionsWithLogs = new Set<string>();
+  const remember = (sessions: Set<string>, into = sessionsWithLogs): void => {
+    for (const s of sessions) {
+      if (into.size >= MAX_SESSIONS) into.clear();
+      into.add(s);
+    }
+  };
+  /**
+   * Resources (an SDK in a process) whose GenAI spans carried usage. Their `gen_ai.client.token.usage` histogram
+   * describes the same requests, so it is not counted: the spans are the per-request record. Kept in memory, like
+   * the sessions above: a metrics batch that arrives before any span of its process since the gateway started is
+   * counted (SDKs export spans every few seconds and metrics every minute, so this is at most the first minute).
+   */
+  const resourcesWithSpans = new Set<string>();
+
+  return async ({ signal, body: raw, encoding, protobuf, key }) => {
+    const body = decode(signal, Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), encoding, protobuf);
+    let batch: MappedBatch;
+    if (signal === 'traces') {
+      batch = mapSpans(body);
+      remember(batch.spanResources ?? new Set(), resourcesWithSpans);
+    }
+    else if (signal === 'logs') {
+      const logs = mapLogs(body);
+      remember(logs.sessions);
+      batch = logs;
+    } else {
+      const store = deps.store;
+      if (!supportsImports(store)) {
+        throw new GoodhartError('internal', 501, `OTLP metrics need a store with counter series (this one is ${store.kind}); use SQLite.`);
+      }
+      const { points, rejected } = extractPoints(body);
+      const cumulative = points.flatMap((p, i) => (p.cumulative ? [i] : []));
+      const increases = points.map((p) => p.value);
+      const advanced = await store.advanceCounters(cumulative.map((i) => ({ seriesKey: points[i]!.seriesKey, startTimeNs: points[i]!.startNs, timeNs: points[i]!.timeNs, value: points[i]!.value })));
+      cumulative.forEach((i, j) => (increases[i] = advanced[j] ?? 0));
+      batch = buildFromPoints(points, increases, (s) => sessionsWithLogs.has(s), (r) => resourcesWithSpans.has(r));
+      batch.rejected += rejected;
+    }
+
+    if (batch.usage.length > 0) await deps.write(batch.usage.map((u) => toEvent(u, key, rules, memo)));
+    if (batch.outcomes.length > 0) {
+      if (!supportsImports(deps.store)) throw new GoodhartError('internal', 501, 'Outcome events need the SQLite store.');
+      await deps.store.insertOutcomes(batch.outcomes.map((o) => toOutcome(o, key, rules)));
+    }
+    return { rejected: batch.rejected };
+  };
+}
+
+function decode(signal: Signal, raw: Buffer, encoding: string | string[] | undefined, protobuf: boolean): unknown {
+  let bytes = raw ?? Buffer.alloc(0);
+  if (typeof encoding === 'string' && /^(x-)?gzip$/i.test(encoding.trim())) {
+    try {
+      bytes = gunzipSync(bytes, { maxOutputLength: MAX_INFLATED_BYTES });
+    } catch (cause) {
+      const tooBig = (cause as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+      throw new GoodhartError(tooBig ? 'payload_too_large' : 'invalid_request', tooBig ? 413 : 400, tooBig ? `The ${signal} request inflates past ${MAX_INFLATED_BYTES >> 20} MiB; send smaller batches.` : `The ${signal} request says Content-Encoding: gzip but is not valid gzip.`, { cause });
+    }
+  } else if (typeof encoding === 'string' && encoding.trim() !== '' && encoding.trim().toLowerCase() !== 'identity') {
+    throw new GoodhartError('invalid_request', 415, `Unsupported Content-Encoding "${encoding}": send gzip or none.`);
+  }
+  if (bytes.length === 0) return {};
+  try {
+    return protobuf ? decodeProtobuf(signal, bytes) : JSON.parse(bytes.toString('utf8'));
+  } catch (cause) {
+    throw new GoodhartError('invalid_request', 400, `The ${signal} request is not valid OTLP/${protobuf ? 'protobuf' : 'JSON'} (${cause instanceof Error ? cause.message : String(cause)}). Set OTEL_EXPORTER_OTLP_PROTOCOL to http/protobuf or http/json.`, { cause });
+  }
+}
+
+/** The config's identities first; else the email or account the telemetry names; else the key's owner. */
+function attribute(identity: OtelIdentity, key: KeyRecord, rules: OtlpProcessorDeps['rules']): { userId: string | null; teamId: string | null } {
+  const matched = matchIdentity({ email: identity.email, account: identity.account }, rules);
+  if (matched !== null) return { userId: matched.userId, teamId: matched.teamId ?? identity.team ?? key.teamId };
+  return { userId: identity.email ?? identity.account ?? key.userId, teamId: identity.team ?? key.teamId };
+}
+
+function toEvent(u: OtelUsage, key: KeyRecord, rules: OtlpProcessorDeps['rules'], memo: ReturnType<typeof createPriceMemo>): UsageEvent {
+  const who = attribute(u.identity, key, rules);
+  // Metric points are sums over an interval (many requests): priced at per-request rates, never repriced because
+  // the sum crosses a long-context tier. Spans and events are single requests.
+  const aggregate = u.tags.includes('otel-metric');
+  const catalogue = u.model === null ? null : aggregate ? memo.priceAggregate(u.usage, u.model, u.provider, u.endedAt) : memo.price(u.usage, u.model, u.provider, u.endedAt);
+  return {
+    id: stableId('otel', u.key),
+    source: 'otel',
+    providerRequestId: u.providerRequestId,
+    startedAt: u.at,
+    firstTokenAt: null,
+    endedAt: u.endedAt,
+    userId: who.userId,
+    teamId: who.teamId,
+    projectId: key.projectId,
+    keyId: key.id,
+    sessionId: u.sessionId,
+    tags: u.tags,
+    repo: null,
+    branch: null,
+    provider: u.provider,
+    endpoint: u.endpoint,
+    modelRequested: u.model,
+    modelServed: u.model,
+    inputTokens: u.usage.input.total,
+    cacheReadTokens: u.usage.input.cacheRead,
+    cacheWrite5mTokens: u.usage.input.cacheWrite5m,
+    cacheWrite1hTokens: u.usage.input.cacheWrite1h,
+    outputTokens: u.usage.output.total,
+    reasoningTokens: u.usage.output.reasoning,
+    costUsd: u.reportedCostUsd ?? catalogue,
+    usageEstimated: false,
+    status: u.errorClass === null ? 200 : 0,
+    errorClass: u.errorClass,
+    streamed: false,
+    clientAborted: false,
+    rawUsage: JSON.stringify(u.usage.raw),
+  };
+}
+
+function toOutcome(o: OtelOutcome, key: KeyRecord, rules: OtlpProcessorDeps['rules']): OutcomeEvent {
+  const who = attribute(o.identity, key, rules);
+  return {
+    id: stableId('otel-outcome', o.key),
+    kind: o.kind,
+    userId: who.userId,
+    teamId: who.teamId,
+    repo: null,
+    sessionId: o.sessionId,
+    at: o.at,
+    count: o.count,
+    source: 'otel',
+    attrs: o.attrs,
+  };
+}
