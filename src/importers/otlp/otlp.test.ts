@@ -1,8 +1,22 @@
+import type { Worker } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { supportsImports, type AuditStore } from '../../store/types.js';
 import { startHarness, type Harness } from '../../testing/harness.js';
 import { encodeProtobuf } from './proto.js';
+
+// The threads the gateway starts, recorded so a test can stop the OTLP thread as a crash would.
+const { otlpWorkers } = vi.hoisted(() => ({ otlpWorkers: [] as Worker[] }));
+vi.mock('../../util/start-worker.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../util/start-worker.js')>();
+  return {
+    startWorker: (from: string, name: string, data: unknown): Worker => {
+      const w = real.startWorker(from, name, data);
+      if (name === 'otlp-thread') otlpWorkers.push(w);
+      return w;
+    },
+  };
+});
 
 /** Payloads shaped as Claude Code's exporter (OpenTelemetry JS SDK) and GenAI-instrumented SDKs send them. */
 const kv = (key: string, v: string | number | boolean) => ({
@@ -61,6 +75,32 @@ const post = (path: string, body: unknown, headers: Record<string, string> = {},
     headers: { 'content-type': 'application/json', ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...headers },
     body: body instanceof Uint8Array ? Buffer.from(body) : JSON.stringify(body),
   });
+
+/** `n` Claude Code api_request log events of one session. */
+const apiRequestsOf = (session: string, n: number) => ({
+  resourceLogs: [{
+    resource: RESOURCE,
+    scopeLogs: [{
+      scope: { name: 'com.anthropic.claude_code.events' },
+      logRecords: Array.from({ length: n }, (_, i) => ({
+        timeUnixNano: ns(900 + i),
+        body: { stringValue: 'claude_code.api_request' },
+        attributes: [kv('event.name', 'api_request'), kv('session.id', session), kv('user.email', 'ann@acme.dev'), kv('model', 'claude-sonnet-4-6'),
+          kv('input_tokens', '100'), kv('output_tokens', String(i)), kv('cost_usd', '0.001'), kv('request_id', `req-${session}-${i}`)],
+      })),
+    }],
+  }],
+});
+
+/** The gateway's current OTLP thread (a first request starts it), to stop it as a crash would. */
+async function otlpThread(): Promise<Worker> {
+  for (let i = 0; i < 100; i++) {
+    const w = otlpWorkers.at(-1);
+    if (w !== undefined) return w;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('no OTLP thread started');
+}
 
 const otelEvents = async () => (await h.events()).filter((e) => e.source === 'otel');
 
@@ -271,25 +311,11 @@ describe('OTLP/HTTP receiver', () => {
   });
 
   it('stores a batch on its own thread before answering; a store in memory takes it through the event writer', async () => {
-    const apiRequests = (session: string, n: number) => ({
-      resourceLogs: [{
-        resource: RESOURCE,
-        scopeLogs: [{
-          scope: { name: 'com.anthropic.claude_code.events' },
-          logRecords: Array.from({ length: n }, (_, i) => ({
-            timeUnixNano: ns(900 + i),
-            body: { stringValue: 'claude_code.api_request' },
-            attributes: [kv('event.name', 'api_request'), kv('session.id', session), kv('user.email', 'ann@acme.dev'), kv('model', 'claude-sonnet-4-6'),
-              kv('input_tokens', '100'), kv('output_tokens', String(i)), kv('cost_usd', '0.001'), kv('request_id', `req-${session}-${i}`)],
-          })),
-        }],
-      }],
-    });
     // The file store: processed and stored on the OTLP thread (its own connection, in parts of 5,000 events)
     // before the answer; the gateway's thread writes none of them.
     const written = vi.spyOn(store, 'insertEvents');
     try {
-      expect((await post('/v1/logs', gzipSync(JSON.stringify(apiRequests('sess-bulk', 12_000))), { 'content-encoding': 'gzip' })).status).toBe(200);
+      expect((await post('/v1/logs', gzipSync(JSON.stringify(apiRequestsOf('sess-bulk', 12_000))), { 'content-encoding': 'gzip' })).status).toBe(200);
       const stored = await store.listEvents({ sessionId: 'sess-bulk' });
       expect(stored).toHaveLength(12_000);
       expect(stored.reduce((a, e) => a + e.outputTokens, 0)).toBe((11_999 * 12_000) / 2);
@@ -301,13 +327,27 @@ describe('OTLP/HTTP receiver', () => {
 
     const mem = await startHarness({ memoryStore: true, config: () => ({ identities: [{ match: { email: 'ann@acme.dev' }, user: 'ann', team: 'core' }] }) });
     try {
-      const res = await fetch(`${mem.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${mem.key}` }, body: JSON.stringify(apiRequests('sess-mem', 3)) });
+      const res = await fetch(`${mem.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${mem.key}` }, body: JSON.stringify(apiRequestsOf('sess-mem', 3)) });
       expect(res.status).toBe(200);
       const events = (await mem.events()).filter((e) => e.sessionId === 'sess-mem');
       expect(events.map((e) => [e.userId, e.teamId, e.outputTokens])).toEqual([['ann', 'core', 0], ['ann', 'core', 1], ['ann', 'core', 2]]);
     } finally {
       await mem.close();
     }
+  });
+
+  it('answers 503 (retryable) for a batch whose thread died, and starts a new thread for the next', async () => {
+    const big = gzipSync(JSON.stringify(apiRequestsOf('sess-died', 40_000)));
+    const pending = post('/v1/logs', big, { 'content-encoding': 'gzip' });
+    // The thread is busy with the batch for a second or more; kill it meanwhile.
+    const thread = await otlpThread();
+    await new Promise((r) => setTimeout(r, 150));
+    await thread.terminate();
+    const res = await pending;
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/could not store the batch \(the OTLP thread exited\); send it again/);
+    expect((await post('/v1/logs', apiRequestsOf('sess-after', 2))).status).toBe(200);
+    expect(await store.listEvents({ sessionId: 'sess-after' })).toHaveLength(2);
   });
 
   it('reports malformed data points as a partial success', async () => {
