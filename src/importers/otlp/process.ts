@@ -70,8 +70,7 @@ export function createOtlpProcessor(deps: OtlpProcessorDeps): (r: OtlpRequest) =
     if (signal === 'traces') {
       batch = mapSpans(body);
       remember(batch.spanResources ?? new Set(), resourcesWithSpans);
-    }
-    else if (signal === 'logs') {
+    } else if (signal === 'logs') {
       const logs = mapLogs(body);
       remember(logs.sessions);
       batch = logs;
