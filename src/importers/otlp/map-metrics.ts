@@ -9,7 +9,8 @@ import type { MappedBatch, OtelIdentity, OtelUsage } from './types.js';
  * 1. `extractPoints` reads every data point of the metrics this maps (sum, gauge, histogram; asInt or asDouble)
  *    with its series identity and temporality;
  * 2. the caller turns each point into an increase: a DELTA point is its own value; a CUMULATIVE point goes through
- *    the store's counter series (`advanceCounters`: difference from the last value, reset → full value, replay → 0);
+ *    the store's counter series (`advanceCounters`: difference from the last value, reset → full value, the last
+ *    point again → its increase again, for a retried batch whose events were not stored; older points → 0);
  * 3. `buildFromPoints` makes the events: `claude_code.token.usage` points of one model and interval become one
  *    usage event (types input/output/cacheRead/cacheCreation), priced by `claude_code.cost.usage` of the same model
  *    and interval when sent; commits, pull requests, lines of code, sessions and edit decisions become outcomes;

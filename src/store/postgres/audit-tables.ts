@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
-import { counterDelta, shippedWork, type ShippedWorkRow } from '../sqlite/audit-tables.js';
+import { counterDelta, shippedWork, type SeriesRow as SqliteSeriesRow, type ShippedWorkRow } from '../sqlite/audit-tables.js';
 import type { CounterPoint, ImportFileState } from '../types.js';
 
 /**
@@ -38,11 +38,8 @@ interface OutcomeRow extends ShippedWorkRow {
   attrs: Record<string, string>;
 }
 
-interface SeriesRow {
+interface SeriesRow extends SqliteSeriesRow {
   series_key: string;
-  start_time_ns: string;
-  time_ns: string;
-  value: number;
 }
 
 export async function putImportStates(db: Db, states: readonly ImportFileState[]): Promise<void> {
@@ -80,13 +77,13 @@ export async function advanceCounters(sql: postgres.Sql<{ int8: number }>, point
       SELECT count(pg_advisory_xact_lock(hashtext('goodhart:counter:' || k)))
       FROM (SELECT k FROM unnest(${keys}::text[]) AS k ORDER BY k) AS ordered`;
     const rows = await tx<SeriesRow[]>`
-      SELECT series_key, start_time_ns, time_ns, value FROM counter_series WHERE series_key = ANY(${keys}::text[])`;
+      SELECT series_key, start_time_ns, time_ns, value, last_delta FROM counter_series WHERE series_key = ANY(${keys}::text[])`;
     const series = new Map(rows.map((r) => [r.series_key, r]));
     const moved = new Map<string, SeriesRow>();
     const deltas = points.map((p) => {
-      const delta = counterDelta(series.get(p.seriesKey), p);
+      const delta = counterDelta(series.get(p.seriesKey), p, !moved.has(p.seriesKey));
       if (delta !== null) {
-        const row = { series_key: p.seriesKey, start_time_ns: p.startTimeNs, time_ns: p.timeNs, value: p.value };
+        const row = { series_key: p.seriesKey, start_time_ns: p.startTimeNs, time_ns: p.timeNs, value: p.value, last_delta: delta };
         series.set(p.seriesKey, row);
         moved.set(p.seriesKey, row);
       }
@@ -95,11 +92,11 @@ export async function advanceCounters(sql: postgres.Sql<{ int8: number }>, point
     if (moved.size > 0) {
       const rows = [...moved.values()];
       await tx`
-        INSERT INTO counter_series (series_key, start_time_ns, time_ns, value)
+        INSERT INTO counter_series (series_key, start_time_ns, time_ns, value, last_delta)
         SELECT * FROM unnest(${rows.map((r) => r.series_key)}::text[], ${rows.map((r) => r.start_time_ns)}::text[],
-          ${rows.map((r) => r.time_ns)}::text[], ${rows.map((r) => r.value)}::float8[])
+          ${rows.map((r) => r.time_ns)}::text[], ${rows.map((r) => r.value)}::float8[], ${rows.map((r) => r.last_delta)}::float8[])
         ON CONFLICT (series_key) DO UPDATE SET start_time_ns = EXCLUDED.start_time_ns, time_ns = EXCLUDED.time_ns,
-          value = EXCLUDED.value`;
+          value = EXCLUDED.value, last_delta = EXCLUDED.last_delta`;
     }
     return deltas;
   });

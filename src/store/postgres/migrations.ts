@@ -239,4 +239,6 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE event_ids ALTER COLUMN xact SET DEFAULT pg_current_xact_id();
   CREATE INDEX idx_event_ids_xact ON event_ids (xact, id) WHERE xact IS NOT NULL;
   `,
+  // The increase the last point of an OTLP counter series added, as SQLite's 10.
+  `ALTER TABLE counter_series ADD COLUMN last_delta float8;`,
 ];

@@ -350,9 +350,12 @@ describe('audit mode (imports, counters, outcomes)', () => {
     const store = await openIn(await freshSchema());
     const p = (timeNs: string, value: number, startTimeNs = '1000') => ({ seriesKey: 's', startTimeNs, timeNs, value });
     expect(await store.advanceCounters([p('2000', 10), p('3000', 15)])).toEqual([10, 5]);
-    expect(await store.advanceCounters([p('2000', 10), p('3000', 15), p('2500', 12)])).toEqual([0, 0, 0]);
+    expect(await store.advanceCounters([p('2000', 10), p('3000', 15), p('2500', 12)])).toEqual([0, 5, 0]);
     expect(await store.advanceCounters([p('4000', 3)])).toEqual([3]);
     expect(await store.advanceCounters([p('6000', 7, '5000'), p('4500', 20)])).toEqual([7, 0]);
+    // A point twice in one call counts once; the same again in the next call gives its increase again.
+    expect(await store.advanceCounters([p('7000', 9, '5000'), p('7000', 9, '5000')])).toEqual([2, 0]);
+    expect(await store.advanceCounters([p('7000', 9, '5000')])).toEqual([2]);
     const big = '1763900000000000001';
     expect(await store.advanceCounters([{ seriesKey: 'b', startTimeNs: '1', timeNs: big, value: 1 }, { seriesKey: 'b', startTimeNs: '1', timeNs: '1763900000000000002', value: 4 }])).toEqual([1, 3]);
     await store.close();
@@ -363,9 +366,16 @@ describe('audit mode (imports, counters, outcomes)', () => {
     const [a, b] = await Promise.all([openIn(schema), openIn(schema)]);
     const points = Array.from({ length: 20 }, (_, i) => ({ seriesKey: `k${i % 4}`, startTimeNs: '1', timeNs: String(100 + i), value: i }));
     const [da, db] = await Promise.all([a!.advanceCounters(points), b!.advanceCounters([...points].reverse())]);
-    const total = [...da!, ...db!].reduce((x, y) => x + y, 0);
-    // Each series ends at its last value, counted once in all: 16 + 17 + 18 + 19.
-    expect(total).toBe(70);
+    // Downstream a point's increase is an event whose id comes from the point: counted once per point, however many
+    // stores saw it. Each point has one increase wherever it is not 0, and each series ends at its last value.
+    const byPoint = new Map<string, number>();
+    for (const [i, d] of [...da!.map((d, i) => [i, d] as const), ...db!.map((d, i) => [points.length - 1 - i, d] as const)]) {
+      if (d === 0) continue;
+      const k = `${points[i]!.seriesKey}@${points[i]!.timeNs}`;
+      expect(byPoint.get(k) ?? d, k).toBe(d);
+      byPoint.set(k, d);
+    }
+    expect([...byPoint.values()].reduce((x, y) => x + y, 0)).toBe(16 + 17 + 18 + 19);
     await a!.close();
     await b!.close();
   });

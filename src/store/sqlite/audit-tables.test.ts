@@ -59,12 +59,16 @@ describe('SqliteStore audit tables', () => {
     const store = fresh();
     const p = (timeNs: string, value: number, startTimeNs = '1000') => ({ seriesKey: 's', startTimeNs, timeNs, value });
     expect(await store.advanceCounters([p('2000', 10), p('3000', 15)])).toEqual([10, 5]);
-    // The same batch again (an exporter retry) adds nothing; an older point adds nothing.
-    expect(await store.advanceCounters([p('2000', 10), p('3000', 15), p('2500', 12)])).toEqual([0, 0, 0]);
+    // The same batch again (an exporter retry): the point stored last gives its increase again (its events have the
+    // ids of the first attempt's: stored now if that attempt's were not), older points add nothing.
+    expect(await store.advanceCounters([p('2000', 10), p('3000', 15), p('2500', 12)])).toEqual([0, 5, 0]);
     // Lower than before: the counter was reset, the new value counts in full.
     expect(await store.advanceCounters([p('4000', 3)])).toEqual([3]);
     // A new start time (the process restarted) counts in full; a point of the old series afterwards adds nothing.
     expect(await store.advanceCounters([p('6000', 7, '5000'), p('4500', 20)])).toEqual([7, 0]);
+    // A point twice in one call counts once; the same again in the next call gives its increase again.
+    expect(await store.advanceCounters([p('7000', 9, '5000'), p('7000', 9, '5000')])).toEqual([2, 0]);
+    expect(await store.advanceCounters([p('7000', 9, '5000')])).toEqual([2]);
     // 64-bit nanosecond times beyond 2^53 compare exactly.
     const big = '1763900000000000001';
     expect(await store.advanceCounters([{ seriesKey: 'b', startTimeNs: '1', timeNs: big, value: 1 }, { seriesKey: 'b', startTimeNs: '1', timeNs: '1763900000000000002', value: 4 }])).toEqual([1, 3]);

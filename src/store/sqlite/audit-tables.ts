@@ -77,10 +77,12 @@ interface OutcomeRow {
   reverts_sha: string | null;
 }
 
-interface SeriesRow {
+export interface SeriesRow {
   start_time_ns: string;
   time_ns: string;
   value: number;
+  /** The increase the stored point added (null: stored before this was kept). */
+  last_delta: number | null;
 }
 
 /** 256 MiB: the page cache of a connection that imports (see commitImportBatch). */
@@ -132,11 +134,11 @@ export class SqliteAuditTables {
       dropBooks.run(key);
       putBook.run(key, book);
     });
-    this.getSeries = db.prepare('SELECT start_time_ns, time_ns, value FROM counter_series WHERE series_key = ?');
+    this.getSeries = db.prepare('SELECT start_time_ns, time_ns, value, last_delta FROM counter_series WHERE series_key = ?');
     this.putSeries = db.prepare(
-      `INSERT INTO counter_series (series_key, start_time_ns, time_ns, value) VALUES (?, ?, ?, ?)
+      `INSERT INTO counter_series (series_key, start_time_ns, time_ns, value, last_delta) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (series_key) DO UPDATE SET start_time_ns = excluded.start_time_ns, time_ns = excluded.time_ns,
-         value = excluded.value`,
+         value = excluded.value, last_delta = excluded.last_delta`,
     );
     this.insertOutcome = db.prepare(
       `INSERT OR IGNORE INTO outcomes (id, kind, user_id, team_id, repo, session_id, at, count, source, attrs,
@@ -188,14 +190,18 @@ export class SqliteAuditTables {
       return { inserted, replaced };
     });
 
-    this.advanceTx = db.transaction((points: readonly CounterPoint[]): number[] =>
-      points.map((p) => {
+    this.advanceTx = db.transaction((points: readonly CounterPoint[]): number[] => {
+      const moved = new Set<string>();
+      return points.map((p) => {
         const prev = this.getSeries.get(p.seriesKey) as SeriesRow | undefined;
-        const delta = counterDelta(prev, p);
-        if (delta !== null) this.putSeries.run(p.seriesKey, p.startTimeNs, p.timeNs, p.value);
+        const delta = counterDelta(prev, p, !moved.has(p.seriesKey));
+        if (delta !== null) {
+          this.putSeries.run(p.seriesKey, p.startTimeNs, p.timeNs, p.value, delta);
+          moved.add(p.seriesKey);
+        }
         return delta ?? 0;
-      }),
-    );
+      });
+    });
 
     this.outcomesTx = db.transaction((outcomes: readonly OutcomeEvent[]): number => {
       let n = 0;
@@ -274,9 +280,17 @@ export class SqliteAuditTables {
 /**
  * The increase a cumulative point adds over the stored one, or null when the point must not move the series
  * (not newer than what is stored). Nanosecond times are compared as integers of any length.
+ *
+ * The very point stored last, sent again in a later call, gives the increase it gave then: a batch is retried when
+ * storing its events failed after its counters moved, and its events and outcomes (ids derived from the records) are
+ * then stored, or ignored when the first attempt stored them after all. So are the same points received by two
+ * replicas. An older point sent again adds nothing.
  */
-export function counterDelta(prev: SeriesRow | undefined, p: CounterPoint): number | null {
+export function counterDelta(prev: SeriesRow | undefined, p: CounterPoint, storedBefore = true): number | null {
   if (prev === undefined) return p.value;
+  // `storedBefore`: the stored point is from an earlier call (a point twice in one batch adds nothing the second time).
+  const same = prev.start_time_ns === p.startTimeNs && prev.time_ns === p.timeNs && prev.value === p.value;
+  if (same && storedBefore && prev.last_delta !== null) return prev.last_delta;
   if (prev.start_time_ns !== p.startTimeNs) {
     // A new start time is a restart of the process that counts: unless it is older than the series we hold.
     return compareNs(p.startTimeNs, prev.start_time_ns) < 0 ? null : p.value;

@@ -188,4 +188,7 @@ export const MIGRATIONS: readonly string[] = [
     catalogue  TEXT PRIMARY KEY,
     book       TEXT NOT NULL
   ) WITHOUT ROWID;`,
+  // 10: the increase the last point of an OTLP counter series added, so that the same point sent again (a retried
+  // batch whose events were not stored) gives the same increase instead of none (audit-tables.ts, counterDelta).
+  `ALTER TABLE counter_series ADD COLUMN last_delta REAL;`,
 ];
