@@ -1,4 +1,5 @@
 import type { Endpoint } from '../usage/event.js';
+import { storable } from '../store/rows.js';
 import type { TaskClass } from './classifier.js';
 import type { DecisionFilter, RouteDecision } from './decisions.js';
 import type { GuardTrip } from './guard.js';
@@ -38,16 +39,16 @@ export function decisionToRow(d: RouteDecision): DecisionRow & { applied: number
     at: d.at,
     mode: d.mode,
     applied: d.applied ? 1 : 0,
-    key_id: d.keyId,
-    user_id: d.userId,
-    team_id: d.teamId,
-    project_id: d.projectId,
+    key_id: storable(d.keyId),
+    user_id: storable(d.userId),
+    team_id: storable(d.teamId),
+    project_id: storable(d.projectId),
     provider: d.provider,
     endpoint: d.endpoint,
     task_class: d.taskClass,
     score: d.score,
-    model_requested: d.modelRequested,
-    model_routed: d.modelRouted,
+    model_requested: storable(d.modelRequested),
+    model_routed: storable(d.modelRouted),
     requested_cost_usd: d.requestedCostUsd,
     routed_cost_usd: d.routedCostUsd,
     miss_at: d.missAt,

@@ -1,4 +1,5 @@
 import type { Fingerprint } from '../detect/fingerprint/types.js';
+import { storable, storableJson } from './rows.js';
 import { MINHASH_SLOTS } from '../detect/fingerprint/text.js';
 import type { Evidence, Finding, RuleId, SubjectKind } from '../detect/types.js';
 
@@ -50,10 +51,10 @@ export function findingToRow(f: Finding): FindingRow {
     id: f.id,
     rule: f.rule,
     subject_kind: f.subject.kind,
-    subject_id: f.subject.id,
-    user_id: f.userId,
-    team_id: f.teamId,
-    session_id: f.sessionId,
+    subject_id: storable(f.subject.id),
+    user_id: storable(f.userId),
+    team_id: storable(f.teamId),
+    session_id: storable(f.sessionId),
     start_at: f.start,
     end_at: f.end,
     wasted_usd: f.wastedUsd,
@@ -61,7 +62,7 @@ export function findingToRow(f: Finding): FindingRow {
     confidence: f.confidence,
     summary: f.summary,
     suggestion: f.suggestion,
-    evidence: JSON.stringify(f.evidence),
+    evidence: storableJson(f.evidence),
     detected_at: f.detectedAt,
   };
 }
@@ -91,8 +92,8 @@ export function fingerprintToRow(f: Fingerprint): FingerprintRow {
   return {
     event_id: f.eventId,
     at: f.at,
-    user_id: f.userId,
-    session_id: f.sessionId,
+    user_id: storable(f.userId),
+    session_id: storable(f.sessionId),
     human_turn: f.humanTurn ? 1 : 0,
     prompt: packPrompt(f.prompt),
     features: f.features === null ? null : JSON.stringify(f.features),

@@ -132,6 +132,9 @@ export function runFindingsStoreContract(open: () => Promise<FindingsFixture>): 
     expect(await f.fingerprintsOf([])).toEqual([]);
     expect(await f.deleteFingerprintsBefore(2_500)).toBe(2);
     expect((await f.listFingerprints({ since: 0, until: 10_000 })).map((x) => x.eventId)).toEqual(['e3']);
+    // A session id a client sent with U+0000 in it (Postgres refuses it) is kept without it.
+    expect(await f.insertFingerprints([fingerprint('e4', 4_000, { sessionId: 'se\u0000ss' })])).toBe(1);
+    expect((await f.fingerprintsOf(['e4']))[0]?.sessionId).toBe('sess');
     await close();
   });
 

@@ -44,26 +44,43 @@ type Flag = 'usage_estimated' | 'streamed' | 'client_aborted';
 /** A row as an engine returns it: JSON parsed or not, flags as 0/1 or booleans. */
 export type StoredEventRow = Omit<EventRow, 'tags' | Flag> & { tags: string | string[] } & Record<Flag, number | boolean>;
 
+/**
+ * Text as both stores can keep it: without U+0000, which Postgres refuses in text and jsonb. A client can put it in a
+ * model name or a session id (`user`, OTLP attributes…), and one such value would fail its whole batch, and with it
+ * every other request's event in that batch, again at each retry. SQLite would keep it; both drop it alike.
+ */
+export function storable(s: string): string;
+export function storable(s: string | null): string | null;
+export function storable(s: string | null): string | null {
+  return s !== null && s.includes('\u0000') ? s.replaceAll('\u0000', '') : s;
+}
+
+/** JSON text of a value with U+0000 dropped from its strings (JSON.stringify writes it as an escape jsonb refuses). */
+export function storableJson(v: unknown): string {
+  const text = JSON.stringify(v);
+  return text.includes('\\u0000') ? JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' ? storable(x) : x)) : text;
+}
+
 export function eventToRow(e: UsageEvent): EventRow {
   return {
     id: e.id,
     source: e.source,
-    provider_request_id: e.providerRequestId,
+    provider_request_id: storable(e.providerRequestId),
     started_at: e.startedAt,
     first_token_at: e.firstTokenAt,
     ended_at: e.endedAt,
-    user_id: e.userId,
-    team_id: e.teamId,
-    project_id: e.projectId,
-    key_id: e.keyId,
-    session_id: e.sessionId,
-    tags: JSON.stringify(e.tags),
-    repo: e.repo,
-    branch: e.branch,
-    provider: e.provider,
+    user_id: storable(e.userId),
+    team_id: storable(e.teamId),
+    project_id: storable(e.projectId),
+    key_id: storable(e.keyId),
+    session_id: storable(e.sessionId),
+    tags: storableJson(e.tags),
+    repo: storable(e.repo),
+    branch: storable(e.branch),
+    provider: storable(e.provider),
     endpoint: e.endpoint,
-    model_requested: e.modelRequested,
-    model_served: e.modelServed,
+    model_requested: storable(e.modelRequested),
+    model_served: storable(e.modelServed),
     input_tokens: e.inputTokens,
     cache_read_tokens: e.cacheReadTokens,
     cache_write_5m_tokens: e.cacheWrite5mTokens,
@@ -73,11 +90,11 @@ export function eventToRow(e: UsageEvent): EventRow {
     cost_usd: e.costUsd,
     usage_estimated: e.usageEstimated ? 1 : 0,
     status: e.status,
-    error_class: e.errorClass,
+    error_class: storable(e.errorClass),
     streamed: e.streamed ? 1 : 0,
     client_aborted: e.clientAborted ? 1 : 0,
     raw_usage: e.rawUsage,
-    fallback_from: e.fallbackFrom ?? null,
+    fallback_from: storable(e.fallbackFrom ?? null),
   };
 }
 

@@ -84,6 +84,18 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
     });
 
     describe('events', () => {
+      it('stores text a client sent with U+0000 in it, without it, and the rest of its batch', async () => {
+        const store = await fresh();
+        const poisoned = makeTestEvent({ sessionId: 'a\u0000b', modelRequested: 'gpt-4o\u0000', tags: ['x\u0000y'], providerRequestId: '\u0000id', status: 404 });
+        const plain = makeTestEvent({ sessionId: 'plain' });
+        expect(await store.insertEvents([poisoned, plain])).toBe(2);
+        const got = await store.listEvents({});
+        expect(got.map((e) => [e.sessionId, e.modelRequested, e.tags, e.providerRequestId])).toEqual([
+          ['ab', 'gpt-4o', ['xy'], 'id'],
+          ['plain', plain.modelRequested, plain.tags, plain.providerRequestId],
+        ]);
+      });
+
       it('round-trips every field', async () => {
         const store = await fresh();
         const full = makeTestEvent({

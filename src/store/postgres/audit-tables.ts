@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
 import { counterDelta, shippedWork, type SeriesRow as SqliteSeriesRow, type ShippedWorkRow } from '../sqlite/audit-tables.js';
+import { storable, storableJson } from '../rows.js';
 import type { CounterPoint, ImportFileState } from '../types.js';
 
 /**
@@ -104,7 +105,11 @@ export async function advanceCounters(sql: postgres.Sql<{ int8: number }>, point
 
 export async function insertOutcomes(db: Db, outcomes: readonly OutcomeEvent[]): Promise<number> {
   if (outcomes.length === 0) return 0;
-  const col = <T>(f: (o: OutcomeEvent) => T): T[] => outcomes.map(f);
+  // Text without U+0000, which Postgres refuses (rows.ts): outcome attributes come from OTLP payloads and webhooks.
+  const col = <T>(f: (o: OutcomeEvent) => T): T[] => outcomes.map((o) => {
+    const v = f(o);
+    return (typeof v === 'string' ? storable(v) : v) as T;
+  });
   const [row] = await db<{ inserted: number }[]>`
     WITH ins AS (
       INSERT INTO outcomes (id, kind, user_id, team_id, repo, session_id, at, count, source, attrs,
@@ -116,7 +121,7 @@ export async function insertOutcomes(db: Db, outcomes: readonly OutcomeEvent[]):
       FROM unnest(${col((o) => o.id)}::text[], ${col((o) => o.kind)}::text[], ${col((o) => o.userId)}::text[],
         ${col((o) => o.teamId)}::text[], ${col((o) => o.repo)}::text[], ${col((o) => o.sessionId)}::text[],
         ${col((o) => o.at)}::int8[], ${col((o) => o.count)}::float8[], ${col((o) => o.source)}::text[],
-        ${col((o) => JSON.stringify(o.attrs))}::text[],
+        ${col((o) => storableJson(o.attrs))}::text[],
         ${col((o) => o.projectId ?? null)}::text[], ${col((o) => o.branch ?? null)}::text[],
         ${col((o) => o.sha ?? null)}::text[], ${col((o) => o.prNumber ?? null)}::int8[], ${col((o) => jsonList(o.tickets))}::text[],
         ${col((o) => o.linesAdded ?? null)}::int8[], ${col((o) => o.linesRemoved ?? null)}::int8[],
@@ -188,5 +193,5 @@ function outcomeFromRow(r: OutcomeRow): OutcomeEvent {
 
 /** An empty list is stored as NULL, like any field the source did not know. */
 function jsonList(list: readonly string[] | undefined): string | null {
-  return list === undefined || list.length === 0 ? null : JSON.stringify(list);
+  return list === undefined || list.length === 0 ? null : storableJson(list);
 }

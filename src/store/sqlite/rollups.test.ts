@@ -217,6 +217,7 @@ describe('SQLite hourly rollups', () => {
     db.exec('ALTER TABLE events DROP COLUMN fallback_from'); // migration 7
     db.exec('DROP TABLE detect_live'); // migration 8
     db.exec('DROP TABLE import_price_book'); // migration 9
+    db.exec('ALTER TABLE counter_series DROP COLUMN last_delta'); // migration 10
     db.pragma('user_version = 4');
     db.close();
     const reopened = new SqliteStore(path);
