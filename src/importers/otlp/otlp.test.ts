@@ -4,8 +4,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { supportsImports, type AuditStore } from '../../store/types.js';
 import { startHarness, type Harness } from '../../testing/harness.js';
 import { createPricer } from '../../usage/pricing.js';
+import { storeSpec } from '../../store/open.js';
 import { createOtlpProcessor } from './process.js';
 import { encodeProtobuf } from './proto.js';
+import { OtlpThread } from './thread.js';
 
 // The threads the gateway starts, recorded so a test can stop the OTLP thread as a crash would.
 const { otlpWorkers } = vi.hoisted(() => ({ otlpWorkers: [] as Worker[] }));
@@ -375,6 +377,23 @@ describe('OTLP/HTTP receiver', () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/could not store the batch \(the OTLP thread exited\); send it again/);
     expect((await post('/v1/logs', apiRequestsOf('sess-after', 2))).status).toBe(200);
     expect(await store.listEvents({ sessionId: 'sess-after' })).toHaveLength(2);
+  });
+
+  it('refuses a batch with 429 and Retry-After while too many wait for the thread', async () => {
+    const thread = new OtlpThread({ spec: storeSpec(store)!, priceOverrides: {}, rules: { identities: [], users: [] } }, { requests: 1, bytes: 1 << 30 });
+    try {
+      const key = (await store.listKeys())[0]!;
+      const request = (session: string) => ({ signal: 'logs' as const, body: Buffer.from(JSON.stringify(apiRequestsOf(session, 2_000))), encoding: undefined, protobuf: false, key });
+      const results = await Promise.allSettled([thread.process(request('sess-q1')), thread.process(request('sess-q2')), thread.process(request('sess-q3'))]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+      expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ httpStatus: 429, retryable: true, headers: { 'retry-after': '5' } });
+      // Once the first is stored, the next is taken.
+      await thread.process(request('sess-q2'));
+      expect((await store.listEvents({ sessionId: 'sess-q2' })).length).toBe(2_000);
+      expect(await store.listEvents({ sessionId: 'sess-q3' })).toEqual([]);
+    } finally {
+      await thread.close();
+    }
   });
 
   it('reports malformed data points as a partial success', async () => {

@@ -17,10 +17,26 @@ export interface OtlpThreadData {
  * store connection of the thread's own. A request the thread could not answer (it died, the store failed) is a 503,
  * which OTLP exporters retry.
  */
+/**
+ * Requests waiting for the thread, and their bytes, beyond which a new one is refused with 429 and Retry-After (OTLP
+ * exporters retry it): a burst of large batches must not pile up in memory while the thread works through them.
+ */
+export interface OtlpQueueLimits {
+  requests: number;
+  bytes: number;
+}
+
+export const DEFAULT_QUEUE_LIMITS: OtlpQueueLimits = { requests: 64, bytes: 256 << 20 };
+
 export class OtlpThread {
   private readonly thread: CallThread;
+  private waiting = 0;
+  private waitingBytes = 0;
 
-  constructor(data: OtlpThreadData) {
+  constructor(
+    data: OtlpThreadData,
+    private readonly limits: OtlpQueueLimits = DEFAULT_QUEUE_LIMITS,
+  ) {
     this.thread = new CallThread({
       from: import.meta.url,
       name: 'otlp-thread',
@@ -31,8 +47,22 @@ export class OtlpThread {
     });
   }
 
-  process(request: OtlpRequest): Promise<{ rejected: number }> {
-    return this.thread.call('process', [request]) as Promise<{ rejected: number }>;
+  async process(request: OtlpRequest): Promise<{ rejected: number }> {
+    const bytes = request.body.byteLength;
+    if (this.waiting >= this.limits.requests || (this.waiting > 0 && this.waitingBytes + bytes > this.limits.bytes)) {
+      throw new GoodhartError('rate_limited', 429, `Goodhart is still storing ${this.waiting} earlier telemetry batches; send this one again in a few seconds.`, {
+        retryable: true,
+        headers: { 'retry-after': '5' },
+      });
+    }
+    this.waiting += 1;
+    this.waitingBytes += bytes;
+    try {
+      return (await this.thread.call('process', [request])) as { rejected: number };
+    } finally {
+      this.waiting -= 1;
+      this.waitingBytes -= bytes;
+    }
   }
 
   /** Ends the thread once the requests it holds are answered (the gateway closes after its requests). */
