@@ -31,7 +31,9 @@ export class PostgresSessionRecords implements SessionRecords {
   async add(id: string, s: Session, limits: SessionLimits, at: number): Promise<void> {
     await this.sql.begin(async (tx) => {
       await tx`DELETE FROM dashboard_sessions WHERE seen_at < ${at - limits.idleMs} OR created_at < ${at - limits.maxMs}`;
-      // Beyond the cap the oldest go, so a flood of sign-ins cannot fill the table.
+      // Beyond the caps the oldest go (the actor's own first), so a flood of sign-ins cannot fill the table.
+      await tx`DELETE FROM dashboard_sessions WHERE id IN (
+        SELECT id FROM dashboard_sessions WHERE actor_id = ${s.actorId} ORDER BY created_at DESC, id OFFSET ${Math.max(0, limits.maxPerActor - 1)})`;
       await tx`DELETE FROM dashboard_sessions WHERE id IN (
         SELECT id FROM dashboard_sessions ORDER BY created_at DESC, id OFFSET ${Math.max(0, limits.maxSessions - 1)})`;
       await tx`INSERT INTO dashboard_sessions (id, key_hash, actor_id, user_id, key_team_id, admin_role, created_at, seen_at)

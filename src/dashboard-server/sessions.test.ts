@@ -30,7 +30,7 @@ afterAll(async () => {
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-12-01T09:00:00Z');
-const LIMITS: SessionLimits = { idleMs: 8 * HOUR, maxMs: 24 * HOUR, maxSessions: 3 };
+const LIMITS: SessionLimits = { idleMs: 8 * HOUR, maxMs: 24 * HOUR, maxSessions: 3, maxPerActor: 3 };
 const ALICE: Omit<Session, 'createdAt' | 'seenAt'> = { keyHash: 'kh-alice', actorId: 'user:alice', userId: 'alice', keyTeamId: 'platform', adminRole: null };
 
 /** Records that count their writes (add, touch, remove), so a test can see how often a request writes. */
@@ -129,6 +129,20 @@ describe.each(kinds)('dashboard sessions (%s)', (kind, open) => {
     }
     const alive = await Promise.all(tokens.map(async (t) => (await table.get(t))?.actorId ?? null));
     expect(alive).toEqual([null, null, 'user:p2', 'user:p3', 'user:p4']);
+  });
+
+  it('drop a person signing in over and over to their own newest sessions, not anyone else’s', async () => {
+    let now = T0 + 150 * HOUR;
+    const table = new SessionTable(() => now, await open(), { ...LIMITS, maxSessions: 100, maxPerActor: 2 });
+    const bob = await table.create({ ...ALICE, actorId: 'user:bob', userId: 'bob' });
+    const alice: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      now += 1_000;
+      alice.push(await table.create(ALICE));
+    }
+    const alive = await Promise.all(alice.map(async (t) => (await table.get(t)) !== undefined));
+    expect(alive).toEqual([false, false, false, true, true]);
+    expect((await table.get(bob))?.actorId).toBe('user:bob');
   });
 
   if (kind === 'sqlite') {

@@ -56,9 +56,14 @@ export interface SessionLimits {
   maxMs: number;
   /** Oldest sessions are dropped beyond this, so a flood of sign-ins cannot exhaust memory. */
   maxSessions: number;
+  /**
+   * A person's (or admin key's) oldest sessions are dropped beyond this, so one key signing in over and over drops
+   * its own sessions, not everyone's (which the overall cap alone would).
+   */
+  maxPerActor: number;
 }
 
-export const DEFAULT_LIMITS: SessionLimits = { idleMs: 8 * 3_600_000, maxMs: 24 * 3_600_000, maxSessions: 10_000 };
+export const DEFAULT_LIMITS: SessionLimits = { idleMs: 8 * 3_600_000, maxMs: 24 * 3_600_000, maxSessions: 10_000, maxPerActor: 20 };
 
 const digest = (token: string): string => createHash('sha256').update(token).digest('hex');
 
@@ -67,7 +72,7 @@ export const TOUCH_EVERY_MS = 60_000;
 
 /** Where sessions are kept, by the SHA-256 (hex) of their token. */
 export interface SessionRecords {
-  /** Stores a new session; drops those expired at `at` and, beyond `limits.maxSessions`, the oldest. */
+  /** Stores a new session; drops those expired at `at` and, beyond the limits (its actor's, then all), the oldest. */
   add(id: string, s: Session, limits: SessionLimits, at: number): Promise<void>;
   find(id: string): Promise<Session | undefined>;
   /** Records a request at `at`. */
@@ -82,6 +87,8 @@ export class MemorySessionRecords implements SessionRecords {
 
   async add(id: string, s: Session, limits: SessionLimits, at: number): Promise<void> {
     for (const [k, v] of this.sessions) if (expired(v, limits, at)) this.sessions.delete(k);
+    const own = [...this.sessions].filter(([, v]) => v.actorId === s.actorId);
+    for (const [k] of own.slice(0, Math.max(0, own.length - (limits.maxPerActor - 1)))) this.sessions.delete(k);
     while (this.sessions.size >= limits.maxSessions) {
       const oldest = this.sessions.keys().next().value;
       if (oldest === undefined) break;

@@ -34,13 +34,17 @@ export class SqliteSessionRecords implements SessionRecords {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     const expire = this.db.prepare<[number, number]>('DELETE FROM dashboard_sessions WHERE seen_at < ? OR created_at < ?');
-    // Beyond the cap the oldest go, so a flood of sign-ins cannot fill the table.
+    // Beyond the caps the oldest go (the actor's own first), so a flood of sign-ins cannot fill the table.
+    const capActor = this.db.prepare<[string, number]>(
+      'DELETE FROM dashboard_sessions WHERE id IN (SELECT id FROM dashboard_sessions WHERE actor_id = ? ORDER BY created_at DESC, id LIMIT -1 OFFSET ?)',
+    );
     const cap = this.db.prepare<[number]>('DELETE FROM dashboard_sessions WHERE id IN (SELECT id FROM dashboard_sessions ORDER BY created_at DESC, id LIMIT -1 OFFSET ?)');
     const insert = this.db.prepare<[string, string, string, string | null, string | null, string | null, number, number]>(
       'INSERT INTO dashboard_sessions (id, key_hash, actor_id, user_id, key_team_id, admin_role, created_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.addTx = this.db.transaction((id: string, s: Session, limits: SessionLimits, at: number) => {
       expire.run(at - limits.idleMs, at - limits.maxMs);
+      capActor.run(s.actorId, Math.max(0, limits.maxPerActor - 1));
       cap.run(Math.max(0, limits.maxSessions - 1));
       insert.run(id, s.keyHash, s.actorId, s.userId, s.keyTeamId, s.adminRole, s.createdAt, s.seenAt);
     });
