@@ -22,6 +22,7 @@ import { OtlpThread } from './thread.js';
  */
 export interface OtlpDeps {
   keys: { authenticate(headers: FastifyRequest['headers']): KeyRecord | Promise<KeyRecord> };
+  /** The gateway's event sink: used for a store in memory only (otherwise the OTLP thread stores the events itself). */
   events: { enqueue(e: UsageEvent): void };
   store: Store;
   /** The config's per-model prices (`models[].price`), for the catalogue the processor prices with. */
