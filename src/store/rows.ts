@@ -61,26 +61,40 @@ export function storableJson(v: unknown): string {
   return text.includes('\\u0000') ? JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' ? storable(x) : x)) : text;
 }
 
+const EVENT_TEXT = ['providerRequestId', 'userId', 'teamId', 'projectId', 'keyId', 'sessionId', 'repo', 'branch', 'provider', 'modelRequested', 'modelServed', 'errorClass', 'fallbackFrom'] as const;
+
+/**
+ * The event as the stores keep it: its text without U+0000 (see storable). Applied where events enter a store, so
+ * the row and the rollups it counts in (summed in JS as well as in SQL) agree. The same object when it has none.
+ */
+export function storableEvent(e: UsageEvent): UsageEvent {
+  const dirty = EVENT_TEXT.some((f) => e[f]?.includes('\u0000') === true) || e.tags.some((t) => t.includes('\u0000'));
+  if (!dirty) return e;
+  const clean: UsageEvent = { ...e, tags: e.tags.map((t) => storable(t)) };
+  for (const f of EVENT_TEXT) if (typeof e[f] === 'string') (clean as unknown as Record<string, string>)[f] = storable(e[f]);
+  return clean;
+}
+
 export function eventToRow(e: UsageEvent): EventRow {
   return {
     id: e.id,
     source: e.source,
-    provider_request_id: storable(e.providerRequestId),
+    provider_request_id: e.providerRequestId,
     started_at: e.startedAt,
     first_token_at: e.firstTokenAt,
     ended_at: e.endedAt,
-    user_id: storable(e.userId),
-    team_id: storable(e.teamId),
-    project_id: storable(e.projectId),
-    key_id: storable(e.keyId),
-    session_id: storable(e.sessionId),
-    tags: storableJson(e.tags),
-    repo: storable(e.repo),
-    branch: storable(e.branch),
-    provider: storable(e.provider),
+    user_id: e.userId,
+    team_id: e.teamId,
+    project_id: e.projectId,
+    key_id: e.keyId,
+    session_id: e.sessionId,
+    tags: JSON.stringify(e.tags),
+    repo: e.repo,
+    branch: e.branch,
+    provider: e.provider,
     endpoint: e.endpoint,
-    model_requested: storable(e.modelRequested),
-    model_served: storable(e.modelServed),
+    model_requested: e.modelRequested,
+    model_served: e.modelServed,
     input_tokens: e.inputTokens,
     cache_read_tokens: e.cacheReadTokens,
     cache_write_5m_tokens: e.cacheWrite5mTokens,
@@ -90,11 +104,11 @@ export function eventToRow(e: UsageEvent): EventRow {
     cost_usd: e.costUsd,
     usage_estimated: e.usageEstimated ? 1 : 0,
     status: e.status,
-    error_class: storable(e.errorClass),
+    error_class: e.errorClass,
     streamed: e.streamed ? 1 : 0,
     client_aborted: e.clientAborted ? 1 : 0,
     raw_usage: e.rawUsage,
-    fallback_from: storable(e.fallbackFrom ?? null),
+    fallback_from: e.fallbackFrom ?? null,
   };
 }
 

@@ -13,11 +13,6 @@ export interface OtlpThreadData {
 }
 
 /**
- * The gateway's side of the OTLP thread (otlp-thread.ts): export requests are processed there one at a time, on a
- * store connection of the thread's own. A request the thread could not answer (it died, the store failed) is a 503,
- * which OTLP exporters retry.
- */
-/**
  * Requests waiting for the thread, and their bytes, beyond which a new one is refused with 429 and Retry-After (OTLP
  * exporters retry it): a burst of large batches must not pile up in memory while the thread works through them.
  */
@@ -28,6 +23,11 @@ export interface OtlpQueueLimits {
 
 export const DEFAULT_QUEUE_LIMITS: OtlpQueueLimits = { requests: 64, bytes: 256 << 20 };
 
+/**
+ * The gateway's side of the OTLP thread (otlp-thread.ts): export requests are processed there one at a time, on a
+ * store connection of the thread's own. A request the thread could not answer (it died, the store failed) is a 503,
+ * which OTLP exporters retry.
+ */
 export class OtlpThread {
   private readonly thread: CallThread;
   private waiting = 0;

@@ -70,8 +70,10 @@ export async function listImportStates(db: Db, source: string): Promise<ImportFi
  * batches take turns instead of deadlocking, even for series not stored yet), read them, apply the points in
  * order, write back the series that moved.
  */
-export async function advanceCounters(sql: postgres.Sql<{ int8: number }>, points: readonly CounterPoint[]): Promise<number[]> {
-  if (points.length === 0) return [];
+export async function advanceCounters(sql: postgres.Sql<{ int8: number }>, given: readonly CounterPoint[]): Promise<number[]> {
+  if (given.length === 0) return [];
+  // Series keys hold attribute values from the payload: without U+0000, which Postgres refuses (rows.ts, storable).
+  const points = given.map((p) => (p.seriesKey.includes('\u0000') ? { ...p, seriesKey: storable(p.seriesKey) } : p));
   const keys = [...new Set(points.map((p) => p.seriesKey))].sort();
   return sql.begin(async (tx) => {
     await tx`

@@ -332,6 +332,13 @@ describe('audit mode (imports, counters, outcomes)', () => {
       expect(await store.aggregate(g, {}), g).toEqual(await raw.aggregate(g, {}));
     }
     expect(await rollupTotals(schema)).toEqual({ requests: 2, input: 200, cost: 0.5 });
+    // A log line with U+0000 in its text (Postgres refuses it): stored without it, replaced by a better line, and the
+    // rollup follows (it is keyed by the same text).
+    const nul = { id: 'cc-3', source: 'claude-code' as const, userId: 'u\u0000x', modelRequested: 'm\u0000', startedAt: feb, outputTokens: 3 };
+    expect(await store.commitImportBatch({ events: [makeTestEvent(nul)], states: [] })).toEqual({ inserted: 1, replaced: 0 });
+    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...nul, outputTokens: 30 })], states: [] })).toEqual({ inserted: 0, replaced: 1 });
+    expect((await store.aggregate('user', {})).find((r) => r.key === 'ux')?.outputTokens).toBe(30);
+    for (const g of ['user', 'model'] as const) expect(await store.aggregate(g, {}), g).toEqual(await raw.aggregate(g, {}));
     await store.close();
     await raw.close();
   });
@@ -358,6 +365,9 @@ describe('audit mode (imports, counters, outcomes)', () => {
     expect(await store.advanceCounters([p('7000', 9, '5000')])).toEqual([2]);
     const big = '1763900000000000001';
     expect(await store.advanceCounters([{ seriesKey: 'b', startTimeNs: '1', timeNs: big, value: 1 }, { seriesKey: 'b', startTimeNs: '1', timeNs: '1763900000000000002', value: 4 }])).toEqual([1, 3]);
+    // A series key with U+0000 from an attribute (Postgres refuses it in text) is kept without it.
+    expect(await store.advanceCounters([{ seriesKey: 'n\u0000', startTimeNs: '1', timeNs: '10', value: 4 }])).toEqual([4]);
+    expect(await store.advanceCounters([{ seriesKey: 'n\u0000', startTimeNs: '1', timeNs: '20', value: 9 }])).toEqual([5]);
     await store.close();
   });
 

@@ -17,7 +17,7 @@ import type {
   Store,
   UsageAggregate,
 } from '../types.js';
-import { eventFromRow, eventToRow, keyFromRow, keyToRow, type KeyRow, type StoredEventRow } from '../rows.js';
+import { eventFromRow, eventToRow, keyFromRow, keyToRow, storableEvent, type KeyRow, type StoredEventRow } from '../rows.js';
 import { HOUR_MS, aggregateSql } from './aggregate-sql.js';
 import * as audit from './audit-tables.js';
 import { ofStoredCopy } from '../findings-rows.js';
@@ -286,8 +286,9 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
     }
   }
 
-  async insertEvents(events: readonly UsageEvent[]): Promise<number> {
-    if (events.length === 0) return 0;
+  async insertEvents(given: readonly UsageEvent[]): Promise<number> {
+    if (given.length === 0) return 0;
+    const events = given.map(storableEvent);
     await this.ensurePartitions(events.map((e) => e.startedAt));
     return withDeadlockRetry(async () => {
       const [result] = await this.sql.unsafe(INSERT_EVENTS_COUNT_SQL, eventColumns(events), { prepare: true });
@@ -308,8 +309,9 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
    * other event (an id already stored, or a later line of the same id in this batch) then replaces the stored
    * event if it ranks higher, in batch order, exactly as SQLite does.
    */
-  async commitImportBatch(batch: ImportBatch): Promise<ImportBatchResult> {
-    if (batch.events.length === 0 && batch.states.length === 0) return { inserted: 0, replaced: 0 };
+  async commitImportBatch(given: ImportBatch): Promise<ImportBatchResult> {
+    if (given.events.length === 0 && given.states.length === 0) return { inserted: 0, replaced: 0 };
+    const batch = { ...given, events: given.events.map(storableEvent) };
     await this.ensurePartitions(batch.events.map((e) => e.startedAt));
     return withDeadlockRetry(() =>
       this.sql.begin(async (tx) => {

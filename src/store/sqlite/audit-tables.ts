@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { storableEvent } from '../rows.js';
 import type { Fingerprint } from '../../detect/fingerprint/types.js';
 import { RollupBatch } from './rollup-batch.js';
 import { ofStoredCopy } from '../findings-rows.js';
@@ -245,7 +246,7 @@ export class SqliteAuditTables {
       this.db.pragma(`cache_size = -${IMPORT_CACHE_KIB}`);
       this.bulk = true;
     }
-    return this.commitTx.immediate(batch);
+    return this.commitTx.immediate({ ...batch, events: batch.events.map(storableEvent) });
   }
 
   advanceCounters(points: readonly CounterPoint[]): number[] {

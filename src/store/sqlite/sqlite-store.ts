@@ -16,7 +16,7 @@ import type {
   Store,
   UsageAggregate,
 } from '../types.js';
-import { eventFromRow, eventToRow, keyFromRow, keyToRow, type EventRow, type KeyRow } from '../rows.js';
+import { eventFromRow, eventToRow, keyFromRow, keyToRow, type EventRow, type KeyRow, storableEvent } from '../rows.js';
 import { SqliteAggregator } from './aggregate.js';
 import { SqliteAuditTables } from './audit-tables.js';
 import { SqliteFindingsTables } from './findings-tables.js';
@@ -139,7 +139,7 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
 
   async insertEvents(events: readonly UsageEvent[]): Promise<number> {
     if (events.length === 0) return 0;
-    return this.insertMany(events);
+    return this.insertMany(events.map(storableEvent));
   }
 
   async listEvents(filter: EventFilter & { limit?: number; order?: 'asc' | 'desc' }): Promise<UsageEvent[]> {
