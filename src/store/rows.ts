@@ -1,3 +1,4 @@
+import type { OutcomeEvent } from '../outcomes/event.js';
 import type { Endpoint, EventSource, UsageEvent } from '../usage/event.js';
 import type { KeyRecord } from './types.js';
 
@@ -190,4 +191,21 @@ export function keyFromRow(r: KeyRow): KeyRecord {
     createdAt: r.created_at,
     revokedAt: r.revoked_at,
   };
+}
+
+/**
+ * An outcome's values in the column order both stores' `outcomes` tables are written in (id, kind, user_id, team_id,
+ * repo, session_id, at, count, source, attrs, project_id, branch, sha, pr_number, tickets, lines_added,
+ * lines_removed, files_changed, ai_coauthored, ai_tools, reverts_sha), its text without U+0000 (OTLP payloads and
+ * webhooks supply it).
+ */
+export function outcomeValues(o: OutcomeEvent): (string | number | null)[] {
+  // An empty list is stored as NULL, like any field the source did not know.
+  const list = (l: readonly string[] | undefined): string | null => (l === undefined || l.length === 0 ? null : storableJson(l));
+  return [
+    storable(o.id), o.kind, storable(o.userId), storable(o.teamId), storable(o.repo), storable(o.sessionId), o.at, o.count, o.source,
+    storableJson(o.attrs), storable(o.projectId ?? null), storable(o.branch ?? null), storable(o.sha ?? null), o.prNumber ?? null,
+    list(o.tickets), o.linesAdded ?? null, o.linesRemoved ?? null, o.filesChanged ?? null,
+    o.aiCoAuthored === undefined || o.aiCoAuthored === null ? null : o.aiCoAuthored ? 1 : 0, list(o.aiTools), storable(o.revertsSha ?? null),
+  ];
 }

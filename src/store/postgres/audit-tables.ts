@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
 import { counterDelta, shippedWork, type SeriesRow as SqliteSeriesRow, type ShippedWorkRow } from '../sqlite/audit-tables.js';
-import { storable, storableJson } from '../rows.js';
+import { outcomeValues, storable } from '../rows.js';
 import type { CounterPoint, ImportFileState } from '../types.js';
 
 /**
@@ -107,11 +107,9 @@ export async function advanceCounters(sql: postgres.Sql<{ int8: number }>, given
 
 export async function insertOutcomes(db: Db, outcomes: readonly OutcomeEvent[]): Promise<number> {
   if (outcomes.length === 0) return 0;
-  // Text without U+0000, which Postgres refuses (rows.ts): outcome attributes come from OTLP payloads and webhooks.
-  const col = <T>(f: (o: OutcomeEvent) => T): T[] => outcomes.map((o) => {
-    const v = f(o);
-    return (typeof v === 'string' ? storable(v) : v) as T;
-  });
+  // One array per column, from the values both stores write (rows.ts: U+0000 dropped, which Postgres refuses).
+  const rows = outcomes.map(outcomeValues);
+  const col = (i: number): (string | number | null)[] => rows.map((r) => r[i]!);
   const [row] = await db<{ inserted: number }[]>`
     WITH ins AS (
       INSERT INTO outcomes (id, kind, user_id, team_id, repo, session_id, at, count, source, attrs,
@@ -120,16 +118,10 @@ export async function insertOutcomes(db: Db, outcomes: readonly OutcomeEvent[]):
       SELECT id, kind, user_id, team_id, repo, session_id, at, count, source, attrs::jsonb,
         project_id, branch, sha, pr_number, tickets::jsonb, lines_added, lines_removed, files_changed,
         ai_coauthored <> 0, ai_tools::jsonb, reverts_sha
-      FROM unnest(${col((o) => o.id)}::text[], ${col((o) => o.kind)}::text[], ${col((o) => o.userId)}::text[],
-        ${col((o) => o.teamId)}::text[], ${col((o) => o.repo)}::text[], ${col((o) => o.sessionId)}::text[],
-        ${col((o) => o.at)}::int8[], ${col((o) => o.count)}::float8[], ${col((o) => o.source)}::text[],
-        ${col((o) => storableJson(o.attrs))}::text[],
-        ${col((o) => o.projectId ?? null)}::text[], ${col((o) => o.branch ?? null)}::text[],
-        ${col((o) => o.sha ?? null)}::text[], ${col((o) => o.prNumber ?? null)}::int8[], ${col((o) => jsonList(o.tickets))}::text[],
-        ${col((o) => o.linesAdded ?? null)}::int8[], ${col((o) => o.linesRemoved ?? null)}::int8[],
-        ${col((o) => o.filesChanged ?? null)}::int8[],
-        ${col((o) => (o.aiCoAuthored === undefined || o.aiCoAuthored === null ? null : o.aiCoAuthored ? 1 : 0))}::int2[],
-        ${col((o) => jsonList(o.aiTools))}::text[], ${col((o) => o.revertsSha ?? null)}::text[])
+      FROM unnest(${col(0)}::text[], ${col(1)}::text[], ${col(2)}::text[], ${col(3)}::text[], ${col(4)}::text[],
+        ${col(5)}::text[], ${col(6)}::int8[], ${col(7)}::float8[], ${col(8)}::text[], ${col(9)}::text[], ${col(10)}::text[],
+        ${col(11)}::text[], ${col(12)}::text[], ${col(13)}::int8[], ${col(14)}::text[], ${col(15)}::int8[], ${col(16)}::int8[],
+        ${col(17)}::int8[], ${col(18)}::int2[], ${col(19)}::text[], ${col(20)}::text[])
         AS b(id, kind, user_id, team_id, repo, session_id, at, count, source, attrs, project_id, branch, sha, pr_number,
           tickets, lines_added, lines_removed, files_changed, ai_coauthored, ai_tools, reverts_sha)
       ORDER BY id
@@ -193,7 +185,3 @@ function outcomeFromRow(r: OutcomeRow): OutcomeEvent {
   };
 }
 
-/** An empty list is stored as NULL, like any field the source did not know. */
-function jsonList(list: readonly string[] | undefined): string | null {
-  return list === undefined || list.length === 0 ? null : storableJson(list);
-}

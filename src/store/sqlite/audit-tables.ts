@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { storableEvent } from '../rows.js';
+import { outcomeValues, storableEvent } from '../rows.js';
 import type { Fingerprint } from '../../detect/fingerprint/types.js';
 import { RollupBatch } from './rollup-batch.js';
 import { ofStoredCopy } from '../findings-rows.js';
@@ -207,13 +207,7 @@ export class SqliteAuditTables {
     this.outcomesTx = db.transaction((outcomes: readonly OutcomeEvent[]): number => {
       let n = 0;
       for (const o of outcomes) {
-        n += this.insertOutcome.run(
-          o.id, o.kind, o.userId, o.teamId, o.repo, o.sessionId, o.at, o.count, o.source, JSON.stringify(o.attrs),
-          o.projectId ?? null, o.branch ?? null, o.sha ?? null, o.prNumber ?? null, jsonList(o.tickets),
-          o.linesAdded ?? null, o.linesRemoved ?? null, o.filesChanged ?? null,
-          o.aiCoAuthored === undefined || o.aiCoAuthored === null ? null : o.aiCoAuthored ? 1 : 0, jsonList(o.aiTools),
-          o.revertsSha ?? null,
-        ).changes;
+        n += this.insertOutcome.run(outcomeValues(o)).changes;
       }
       return n;
     });
@@ -357,11 +351,6 @@ function outcomeFromRow(r: OutcomeRow): OutcomeEvent {
       ai_coauthored: r.ai_coauthored === null ? null : r.ai_coauthored !== 0,
     }),
   };
-}
-
-/** An empty list is stored as NULL, like any field the source did not know. */
-function jsonList(list: readonly string[] | undefined): string | null {
-  return list === undefined || list.length === 0 ? null : JSON.stringify(list);
 }
 
 /** The stored columns of shipped work, decoded (booleans and lists), as both stores read them. */
