@@ -45,6 +45,8 @@ export async function startHarness(
     observers?: readonly RequestObserver[];
     /** A store held in memory (`:memory:`) instead of a SQLite file: what runs on the gateway's thread then. */
     memoryStore?: boolean;
+    /** How often the gateway's key cache re-reads the keys (default 100 ms; `addKey` refreshes it at once). */
+    keyRefreshMs?: number;
   } = {},
 ): Promise<Harness> {
   const sim = await startSimProvider(opts.sim);
@@ -62,7 +64,7 @@ export async function startHarness(
     config,
     store,
     events: writer,
-    keyRefreshMs: 100,
+    keyRefreshMs: opts.keyRefreshMs ?? 100,
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.policy ? { policy: opts.policy } : {}),
     ...(opts.observers ? { observers: opts.observers } : {}),
