@@ -10,12 +10,18 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * A token count: a finite, non-negative number (or numeric string), truncated to an integer.
- * Anything else (null, undefined, negative, NaN, objects) is `undefined`, meaning "not reported".
+ * Above this a "count" is garbage, not tokens (a request's context is at most millions): kept, it would overflow the
+ * stores' 64-bit integer columns and their rollups (Postgres then refuses the whole batch, at every retry).
+ */
+export const MAX_COUNT = 1e12;
+
+/**
+ * A token count: a finite, non-negative number (or numeric string) up to MAX_COUNT, truncated to an integer.
+ * Anything else (null, undefined, negative, NaN, absurdly large, objects) is `undefined`, meaning "not reported".
  */
 export function readCount(value: unknown): number | undefined {
   const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
-  if (!Number.isFinite(n) || n < 0) return undefined;
+  if (!Number.isFinite(n) || n < 0 || n > MAX_COUNT) return undefined;
   return Math.floor(n);
 }
 

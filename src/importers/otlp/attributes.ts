@@ -46,11 +46,15 @@ export const attrCount = (a: Attrs, ...keys: string[]): number | undefined => {
   return undefined;
 };
 
-/** A 64-bit unix-nanosecond time (decimal string or number) as a decimal string, or null. */
+/** The last instant a JavaScript Date holds (year 275760), in nanoseconds: later "times" are garbage. */
+const MAX_NANOS = 8_640_000_000_000_000_000_000n;
+
+/** A 64-bit unix-nanosecond time (decimal string or number) as a decimal string, or null (also beyond MAX_NANOS). */
 export function nanos(value: unknown): string | null {
-  if (typeof value === 'string' && /^\d+$/.test(value)) return value.replace(/^0+(?=\d)/, '');
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return BigInt(Math.round(value)).toString();
-  return null;
+  let digits: string | null = null;
+  if (typeof value === 'string' && /^\d+$/.test(value)) digits = value.replace(/^0+(?=\d)/, '');
+  else if (typeof value === 'number' && Number.isFinite(value) && value >= 0) digits = BigInt(Math.round(value)).toString();
+  return digits !== null && BigInt(digits) <= MAX_NANOS ? digits : null;
 }
 
 export const nanosToMs = (ns: string): number => Number(BigInt(ns) / 1_000_000n);

@@ -396,6 +396,20 @@ describe('OTLP/HTTP receiver', () => {
     }
   });
 
+  it('rejects records whose counts or times no store could hold, and keeps the rest of the batch', async () => {
+    const good = apiRequestsOf('sess-absurd', 1);
+    const records = good.resourceLogs[0]!.scopeLogs[0]!.logRecords;
+    const base = records[0]!;
+    const absurd = [
+      { ...base, attributes: base.attributes.map((x) => (x.key === 'input_tokens' ? kv('input_tokens', '1e30') : x.key === 'output_tokens' ? kv('output_tokens', '1e30') : x.key === 'request_id' ? kv('request_id', 'r-big') : x)) },
+      { ...base, timeUnixNano: '9'.repeat(30), attributes: base.attributes.map((x) => (x.key === 'request_id' ? kv('request_id', 'r-late') : x)) },
+    ];
+    records.push(...absurd);
+    const res = await post('/v1/logs', good);
+    expect(await res.json()).toEqual({ partialSuccess: { rejectedLogRecords: '2', errorMessage: '2 malformed items skipped' } });
+    expect((await store.listEvents({ sessionId: 'sess-absurd' })).map((e) => [e.inputTokens, e.outputTokens])).toEqual([[100, 0]]);
+  });
+
   it('reports malformed data points as a partial success', async () => {
     const bad = { resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'claude_code.commit.count', sum: { aggregationTemporality: 1, dataPoints: [{ asInt: '1' }, { timeUnixNano: ns(5), asInt: 'x' }] } }] }] }] };
     const res = await post('/v1/metrics', bad);
