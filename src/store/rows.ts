@@ -1,5 +1,6 @@
 import type { OutcomeEvent } from '../outcomes/event.js';
 import type { Endpoint, EventSource, UsageEvent } from '../usage/event.js';
+import { MAX_COUNT } from '../usage/usage-fields.js';
 import type { KeyRecord } from './types.js';
 
 /**
@@ -64,15 +65,30 @@ export function storableJson(v: unknown): string {
 
 const EVENT_TEXT = ['providerRequestId', 'userId', 'teamId', 'projectId', 'keyId', 'sessionId', 'repo', 'branch', 'provider', 'modelRequested', 'modelServed', 'errorClass', 'fallbackFrom'] as const;
 
+const EVENT_COUNTS = ['inputTokens', 'cacheReadTokens', 'cacheWrite5mTokens', 'cacheWrite1hTokens', 'outputTokens', 'reasoningTokens'] as const;
+const EVENT_TIMES = ['startedAt', 'endedAt'] as const;
+/** Counts (as the usage readers accept them) and times (a Date's range) the stores' 64-bit columns and rollups hold. */
+const MAX_STORED_COUNT = MAX_COUNT;
+const MAX_STORED_TIME = 8.64e15;
+const badCount = (n: number): boolean => !Number.isSafeInteger(n) || n < 0 || n > MAX_STORED_COUNT;
+const badTime = (t: number | null): boolean => t !== null && (!Number.isSafeInteger(t) || Math.abs(t) > MAX_STORED_TIME);
+
 /**
- * The event as the stores keep it: its text without U+0000 (see storable). Applied where events enter a store, so
- * the row and the rollups it counts in (summed in JS as well as in SQL) agree. The same object when it has none.
+ * The event as the stores keep it, applied where events enter a store, so the row and the rollups it counts in
+ * (summed in JS as well as in SQL) agree: text without U+0000 (see storable); counts and times a 64-bit column holds
+ * (the sources already refuse absurd ones: this is the last guard, as one such value fails its whole batch on
+ * Postgres, at every retry). The same object when nothing needs it.
  */
 export function storableEvent(e: UsageEvent): UsageEvent {
-  const dirty = EVENT_TEXT.some((f) => e[f]?.includes('\u0000') === true) || e.tags.some((t) => t.includes('\u0000'));
-  if (!dirty) return e;
+  const text = EVENT_TEXT.some((f) => e[f]?.includes('\u0000') === true) || e.tags.some((t) => t.includes('\u0000'));
+  const numbers = EVENT_COUNTS.some((f) => badCount(e[f])) || EVENT_TIMES.some((f) => badTime(e[f])) || badTime(e.firstTokenAt);
+  if (!text && !numbers) return e;
   const clean: UsageEvent = { ...e, tags: e.tags.map((t) => storable(t)) };
   for (const f of EVENT_TEXT) if (typeof e[f] === 'string') (clean as unknown as Record<string, string>)[f] = storable(e[f]);
+  for (const f of EVENT_COUNTS) if (badCount(e[f])) clean[f] = Number.isFinite(e[f]) ? Math.min(MAX_STORED_COUNT, Math.max(0, Math.floor(e[f]))) : 0;
+  const clampTime = (t: number): number => (Number.isFinite(t) ? Math.max(-MAX_STORED_TIME, Math.min(MAX_STORED_TIME, Math.floor(t))) : 0);
+  for (const f of EVENT_TIMES) if (badTime(e[f])) clean[f] = clampTime(e[f]);
+  if (badTime(e.firstTokenAt)) clean.firstTokenAt = null;
   return clean;
 }
 

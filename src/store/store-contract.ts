@@ -96,6 +96,16 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         ]);
       });
 
+      it('stores counts and times no column could hold as the nearest it can, and the rest of their batch', async () => {
+        const store = await fresh();
+        const absurd = makeTestEvent({ inputTokens: 1e30, outputTokens: Number.NaN, startedAt: 1e20, endedAt: 1e20, firstTokenAt: 1e20 });
+        const plain = makeTestEvent({ outputTokens: 7 });
+        expect(await store.insertEvents([absurd, plain])).toBe(2);
+        const got = new Map((await store.listEvents({})).map((e) => [e.id, e]));
+        expect(got.get(absurd.id)).toMatchObject({ inputTokens: 1e12, outputTokens: 0, startedAt: 8.64e15, firstTokenAt: null });
+        expect(got.get(plain.id)?.outputTokens).toBe(7);
+      });
+
       it('round-trips every field', async () => {
         const store = await fresh();
         const full = makeTestEvent({
