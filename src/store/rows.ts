@@ -47,15 +47,26 @@ type Flag = 'usage_estimated' | 'streamed' | 'client_aborted';
 export type StoredEventRow = Omit<EventRow, 'tags' | Flag> & { tags: string | string[] } & Record<Flag, number | boolean>;
 
 /**
- * Text as both stores can keep it: without U+0000, which Postgres refuses in text and jsonb. A client can put it in a
- * model name or a session id (`user`, OTLP attributes…), and one such value would fail its whole batch, and with it
- * every other request's event in that batch, again at each retry. SQLite would keep it; both drop it alike.
+ * The longest identifier kept (a session, a model, a user…), in UTF-16 units: at most 2 KB of UTF-8, which a Postgres
+ * index entry holds (a longer, incompressible value fails the insert: "index row requires … bytes").
+ */
+export const MAX_ID_CHARS = 512;
+
+/**
+ * An identifier as both stores can keep it: without U+0000, which Postgres refuses in text and jsonb, and at most
+ * MAX_ID_CHARS long. A client can put either in a model name or a session id (`user`, OTLP attributes…), and one
+ * such value would fail its whole batch, and with it every other request's event in that batch, again at each
+ * retry. SQLite would keep them; both stores cut them alike.
  */
 export function storable(s: string): string;
 export function storable(s: string | null): string | null;
 export function storable(s: string | null): string | null {
-  return s !== null && s.includes('\u0000') ? s.replaceAll('\u0000', '') : s;
+  if (s === null) return s;
+  const clean = s.includes('\u0000') ? s.replaceAll('\u0000', '') : s;
+  return clean.length > MAX_ID_CHARS ? clean.slice(0, MAX_ID_CHARS) : clean;
 }
+
+const needsStorable = (s: string | null | undefined): boolean => typeof s === 'string' && (s.length > MAX_ID_CHARS || s.includes('\u0000'));
 
 /** JSON text of a value with U+0000 dropped from its strings (JSON.stringify writes it as an escape jsonb refuses). */
 export function storableJson(v: unknown): string {
@@ -75,12 +86,12 @@ const badTime = (t: number | null): boolean => t !== null && (!Number.isSafeInte
 
 /**
  * The event as the stores keep it, applied where events enter a store, so the row and the rollups it counts in
- * (summed in JS as well as in SQL) agree: text without U+0000 (see storable); counts and times a 64-bit column holds
+ * (summed in JS as well as in SQL) agree: identifiers as `storable` keeps them; counts and times a 64-bit column holds
  * (the sources already refuse absurd ones: this is the last guard, as one such value fails its whole batch on
  * Postgres, at every retry). The same object when nothing needs it.
  */
 export function storableEvent(e: UsageEvent): UsageEvent {
-  const text = EVENT_TEXT.some((f) => e[f]?.includes('\u0000') === true) || e.tags.some((t) => t.includes('\u0000'));
+  const text = EVENT_TEXT.some((f) => needsStorable(e[f])) || e.tags.some(needsStorable);
   const numbers = EVENT_COUNTS.some((f) => badCount(e[f])) || EVENT_TIMES.some((f) => badTime(e[f])) || badTime(e.firstTokenAt);
   if (!text && !numbers) return e;
   const clean: UsageEvent = { ...e, tags: e.tags.map((t) => storable(t)) };

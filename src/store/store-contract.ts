@@ -96,6 +96,26 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         ]);
       });
 
+      it('stores identifiers too long for an index cut to 512 characters, and the rest of their batch', async () => {
+        const store = await fresh();
+        // Random, so Postgres cannot compress them into an index entry (a xorshift, seeded per string).
+        const long = (seed: number) => {
+          let x = seed * 2654435761;
+          return Array.from({ length: 30_000 }, () => {
+            x ^= x << 13;
+            x ^= x >>> 17;
+            x ^= x << 5;
+            return String.fromCharCode(33 + ((x >>> 0) % 89));
+          }).join('');
+        };
+        const huge = makeTestEvent({ sessionId: long(1), modelRequested: long(2), userId: long(3), tags: [long(4)] });
+        const plain = makeTestEvent({ sessionId: 'plain' });
+        expect(await store.insertEvents([huge, plain])).toBe(2);
+        const got = new Map((await store.listEvents({})).map((e) => [e.id, e]));
+        expect(got.get(huge.id)).toMatchObject({ sessionId: long(1).slice(0, 512), modelRequested: long(2).slice(0, 512), userId: long(3).slice(0, 512), tags: [long(4).slice(0, 512)] });
+        expect(got.get(plain.id)?.sessionId).toBe('plain');
+      });
+
       it('stores counts and times no column could hold as the nearest it can, and the rest of their batch', async () => {
         const store = await fresh();
         const absurd = makeTestEvent({ inputTokens: 1e30, outputTokens: Number.NaN, startedAt: 1e20, endedAt: 1e20, firstTokenAt: 1e20 });
