@@ -71,7 +71,7 @@ const needsStorable = (s: string | null | undefined): boolean => typeof s === 's
 /** JSON text of a value with U+0000 dropped from its strings (JSON.stringify writes it as an escape jsonb refuses). */
 export function storableJson(v: unknown): string {
   const text = JSON.stringify(v);
-  return text.includes('\\u0000') ? JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' ? storable(x) : x)) : text;
+  return text.includes('\\u0000') ? JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' ? x.replaceAll('\u0000', '') : x)) : text;
 }
 
 const EVENT_TEXT = ['providerRequestId', 'userId', 'teamId', 'projectId', 'keyId', 'sessionId', 'repo', 'branch', 'provider', 'modelRequested', 'modelServed', 'errorClass', 'fallbackFrom'] as const;
