@@ -47,59 +47,102 @@ type Flag = 'usage_estimated' | 'streamed' | 'client_aborted';
 export type StoredEventRow = Omit<EventRow, 'tags' | Flag> & { tags: string | string[] } & Record<Flag, number | boolean>;
 
 /**
- * The longest identifier kept (a session, a model, a user…), in UTF-16 units: at most 2 KB of UTF-8, which a Postgres
- * index entry holds (a longer, incompressible value fails the insert: "index row requires … bytes").
+ * The most UTF-8 bytes of an identifier kept (a session, a model, a user…). Postgres caps an index entry at 2,704
+ * bytes, and the hourly rollup's unique key holds seven identifiers at once (user, team, project, both models,
+ * provider, source): 7 × 256 bytes fit with room to spare. A longer value failed the insert of its whole batch.
  */
-export const MAX_ID_CHARS = 512;
+export const MAX_ID_BYTES = 256;
+
+/** A lone UTF-16 surrogate (half of a pair): not text, and refused by Postgres jsonb as an escape. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** The longest prefix of `s` of at most `maxBytes` UTF-8 bytes, never splitting a surrogate pair. */
+function cutUtf8(s: string, maxBytes: number): string {
+  if (s.length * 3 <= maxBytes || Buffer.byteLength(s) <= maxBytes) return s;
+  let bytes = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < s.length;
+    const size = pair ? 4 : c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+    if (bytes + size > maxBytes) return s.slice(0, i);
+    bytes += size;
+    if (pair) i++;
+  }
+  return s;
+}
 
 /**
- * An identifier as both stores can keep it: without U+0000, which Postgres refuses in text and jsonb, and at most
- * MAX_ID_CHARS long. A client can put either in a model name or a session id (`user`, OTLP attributes…), and one
- * such value would fail its whole batch, and with it every other request's event in that batch, again at each
- * retry. SQLite would keep them; both stores cut them alike.
+ * An identifier as both stores can keep it: without U+0000 (which Postgres refuses in text and jsonb), lone
+ * surrogates replaced (U+FFFD), and at most MAX_ID_BYTES of UTF-8. A client can put any of these in a model name or a
+ * session id (`user`, OTLP attributes…), and one such value would fail its whole batch, and with it every other
+ * request's event in that batch, again at each retry. SQLite would keep them; both stores keep them alike.
  */
 export function storable(s: string): string;
 export function storable(s: string | null): string | null;
 export function storable(s: string | null): string | null {
   if (s === null) return s;
-  const clean = s.includes('\u0000') ? s.replaceAll('\u0000', '') : s;
-  return clean.length > MAX_ID_CHARS ? clean.slice(0, MAX_ID_CHARS) : clean;
+  return cutUtf8(cleanText(s), MAX_ID_BYTES);
 }
 
-const needsStorable = (s: string | null | undefined): boolean => typeof s === 'string' && (s.length > MAX_ID_CHARS || s.includes('\u0000'));
+/** Text without U+0000 and with lone surrogates replaced: what Postgres takes in text and jsonb. */
+function cleanText(s: string): string {
+  const noNul = s.includes('\u0000') ? s.replaceAll('\u0000', '') : s;
+  return noNul.replace(LONE_SURROGATE, '\ufffd');
+}
 
-/** JSON text of a value with U+0000 dropped from its strings (JSON.stringify writes it as an escape jsonb refuses). */
+const SUSPECT = /[\u0000\ud800-\udfff]/;
+/** Whether storable would change `s` (cheap for the short, clean identifiers of nearly every event). */
+const needsStorable = (s: string | null | undefined): boolean =>
+  typeof s === 'string' && (s.length * 3 > MAX_ID_BYTES || SUSPECT.test(s)) && storable(s) !== s;
+
+/** A JSON value with its strings and object keys cleaned (cleanText). */
+function cleanJson(v: unknown): unknown {
+  if (typeof v === 'string') return cleanText(v);
+  if (Array.isArray(v)) return v.map(cleanJson);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [cleanText(k), cleanJson(x)]));
+  return v;
+}
+
+/** JSON text of a value that Postgres jsonb takes: U+0000 and lone surrogates (written as escapes) cleaned from its strings and keys. */
 export function storableJson(v: unknown): string {
   const text = JSON.stringify(v);
-  return text.includes('\\u0000') ? JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' ? x.replaceAll('\u0000', '') : x)) : text;
+  return /\\u0000|\\ud[89a-f][0-9a-f]{2}/i.test(text) ? JSON.stringify(cleanJson(v)) : text;
 }
 
 const EVENT_TEXT = ['providerRequestId', 'userId', 'teamId', 'projectId', 'keyId', 'sessionId', 'repo', 'branch', 'provider', 'modelRequested', 'modelServed', 'errorClass', 'fallbackFrom'] as const;
 
 const EVENT_COUNTS = ['inputTokens', 'cacheReadTokens', 'cacheWrite5mTokens', 'cacheWrite1hTokens', 'outputTokens', 'reasoningTokens'] as const;
 const EVENT_TIMES = ['startedAt', 'endedAt'] as const;
-/** Counts (as the usage readers accept them) and times (a Date's range) the stores' 64-bit columns and rollups hold. */
+/** Counts (as the usage readers accept them) the stores' 64-bit columns and rollups hold. */
 const MAX_STORED_COUNT = MAX_COUNT;
-const MAX_STORED_TIME = 8.64e15;
+/**
+ * Times from 1970 to the end of 2099. Reports bucket the span of the stored events into days: one event dated in year
+ * 9999 (a clock bug, or a hostile timestamp) made an unfiltered daily report build millions of days, then fail.
+ */
+export const MAX_STORED_TIME = Date.UTC(2100, 0, 1) - 1;
 const badCount = (n: number): boolean => !Number.isSafeInteger(n) || n < 0 || n > MAX_STORED_COUNT;
-const badTime = (t: number | null): boolean => t !== null && (!Number.isSafeInteger(t) || Math.abs(t) > MAX_STORED_TIME);
+const badTime = (t: number | null): boolean => t !== null && (!Number.isSafeInteger(t) || t < 0 || t > MAX_STORED_TIME);
+/** No request costs a billion dollars; a float sum of absurd costs overflows Postgres' rollups (an error, not Infinity). */
+const MAX_STORED_COST = 1e9;
+const badCost = (c: number | null): boolean => c !== null && (!Number.isFinite(c) || c < 0 || c > MAX_STORED_COST);
 
 /**
  * The event as the stores keep it, applied where events enter a store, so the row and the rollups it counts in
- * (summed in JS as well as in SQL) agree: identifiers as `storable` keeps them; counts and times a 64-bit column holds
+ * (summed in JS as well as in SQL) agree: identifiers as `storable` keeps them; counts, times and costs the columns hold
  * (the sources already refuse absurd ones: this is the last guard, as one such value fails its whole batch on
  * Postgres, at every retry). The same object when nothing needs it.
  */
 export function storableEvent(e: UsageEvent): UsageEvent {
   const text = EVENT_TEXT.some((f) => needsStorable(e[f])) || e.tags.some(needsStorable);
-  const numbers = EVENT_COUNTS.some((f) => badCount(e[f])) || EVENT_TIMES.some((f) => badTime(e[f])) || badTime(e.firstTokenAt);
+  const numbers = EVENT_COUNTS.some((f) => badCount(e[f])) || EVENT_TIMES.some((f) => badTime(e[f])) || badTime(e.firstTokenAt) || badCost(e.costUsd);
   if (!text && !numbers) return e;
   const clean: UsageEvent = { ...e, tags: e.tags.map((t) => storable(t)) };
   for (const f of EVENT_TEXT) if (typeof e[f] === 'string') (clean as unknown as Record<string, string>)[f] = storable(e[f]);
   for (const f of EVENT_COUNTS) if (badCount(e[f])) clean[f] = Number.isFinite(e[f]) ? Math.min(MAX_STORED_COUNT, Math.max(0, Math.floor(e[f]))) : 0;
-  const clampTime = (t: number): number => (Number.isFinite(t) ? Math.max(-MAX_STORED_TIME, Math.min(MAX_STORED_TIME, Math.floor(t))) : 0);
+  const clampTime = (t: number): number => (Number.isFinite(t) ? Math.max(0, Math.min(MAX_STORED_TIME, Math.floor(t))) : 0);
   for (const f of EVENT_TIMES) if (badTime(e[f])) clean[f] = clampTime(e[f]);
   if (badTime(e.firstTokenAt)) clean.firstTokenAt = null;
+  if (badCost(e.costUsd)) clean.costUsd = e.costUsd !== null && Number.isFinite(e.costUsd) && e.costUsd > MAX_STORED_COST ? MAX_STORED_COST : null;
   return clean;
 }
 

@@ -96,7 +96,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         ]);
       });
 
-      it('stores identifiers too long for an index cut to 512 characters, and the rest of their batch', async () => {
+      it('stores identifiers too long for an index cut to 256 bytes of UTF-8, and the rest of their batch', async () => {
         const store = await fresh();
         // Random, so Postgres cannot compress them into an index entry (a xorshift, seeded per string).
         const long = (seed: number) => {
@@ -109,21 +109,32 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
           }).join('');
         };
         const huge = makeTestEvent({ sessionId: long(1), modelRequested: long(2), userId: long(3), tags: [long(4)] });
+        // Seven identifiers share one index entry in the hourly rollup: multi-byte ones, a lone surrogate and a pair at
+        // the cut (never split) too.
+        const cjk = '中'.repeat(600);
+        const wide = makeTestEvent({ modelRequested: cjk, modelServed: cjk, userId: `${'u'.repeat(255)}😀`, teamId: 'a\ud800b', provider: 'é'.repeat(300) });
         const plain = makeTestEvent({ sessionId: 'plain' });
-        expect(await store.insertEvents([huge, plain])).toBe(2);
+        expect(await store.insertEvents([huge, wide, plain])).toBe(3);
         const got = new Map((await store.listEvents({})).map((e) => [e.id, e]));
-        expect(got.get(huge.id)).toMatchObject({ sessionId: long(1).slice(0, 512), modelRequested: long(2).slice(0, 512), userId: long(3).slice(0, 512), tags: [long(4).slice(0, 512)] });
+        expect(got.get(huge.id)).toMatchObject({ sessionId: long(1).slice(0, 256), modelRequested: long(2).slice(0, 256), userId: long(3).slice(0, 256), tags: [long(4).slice(0, 256)] });
+        expect(got.get(wide.id)).toMatchObject({ modelRequested: '中'.repeat(85), modelServed: '中'.repeat(85), userId: 'u'.repeat(255), teamId: 'a\ufffdb', provider: 'é'.repeat(128) });
         expect(got.get(plain.id)?.sessionId).toBe('plain');
+        expect((await store.aggregate('model', {})).map((r) => r.key)).toContain('中'.repeat(85));
       });
 
       it('stores counts and times no column could hold as the nearest it can, and the rest of their batch', async () => {
         const store = await fresh();
         const absurd = makeTestEvent({ inputTokens: 1e30, outputTokens: Number.NaN, startedAt: 1e20, endedAt: 1e20, firstTokenAt: 1e20 });
-        const plain = makeTestEvent({ outputTokens: 7 });
-        expect(await store.insertEvents([absurd, plain])).toBe(2);
+        // Two costs whose float sum overflows (an error on Postgres, not Infinity), in the same hour and group.
+        const costly = [makeTestEvent({ costUsd: 1e308 }), makeTestEvent({ costUsd: 1e308 }), makeTestEvent({ costUsd: Number.POSITIVE_INFINITY })];
+        const plain = makeTestEvent({ outputTokens: 7, costUsd: 0.5 });
+        expect(await store.insertEvents([absurd, ...costly, plain])).toBe(5);
         const got = new Map((await store.listEvents({})).map((e) => [e.id, e]));
-        expect(got.get(absurd.id)).toMatchObject({ inputTokens: 1e12, outputTokens: 0, startedAt: 8.64e15, firstTokenAt: null });
+        expect(got.get(absurd.id)).toMatchObject({ inputTokens: 1e12, outputTokens: 0, startedAt: Date.UTC(2100, 0, 1) - 1, firstTokenAt: null });
+        expect(costly.map((e) => got.get(e.id)?.costUsd)).toEqual([1e9, 1e9, null]);
         expect(got.get(plain.id)?.outputTokens).toBe(7);
+        // And the rollups still sum.
+        expect((await store.aggregate('day', {})).reduce((a, r) => a + r.costUsd, 0)).toBe(2e9 + 0.5 + (absurd.costUsd ?? 0));
       });
 
       it('round-trips every field', async () => {

@@ -1,4 +1,5 @@
 import { isRecord, readCount } from '../../usage/usage-fields.js';
+import { MAX_STORED_TIME } from '../../store/rows.js';
 
 /** Scalar attribute values of an OTLP `KeyValue[]` (arrays and maps are not needed and not walked). */
 export type Attrs = Map<string, string | number | boolean>;
@@ -46,10 +47,10 @@ export const attrCount = (a: Attrs, ...keys: string[]): number | undefined => {
   return undefined;
 };
 
-/** The last instant a JavaScript Date holds (year 275760), in nanoseconds: later "times" are garbage. */
-const MAX_NANOS = 8_640_000_000_000_000_000_000n;
+/** The latest time the stores keep (the end of 2099), in nanoseconds: later "times" are garbage. */
+const MAX_NANOS = BigInt(MAX_STORED_TIME) * 1_000_000n;
 
-/** A 64-bit unix-nanosecond time (decimal string or number) as a decimal string, or null (also beyond MAX_NANOS). */
+/** A unix-nanosecond time (decimal string or number) as a decimal string, or null (also beyond MAX_NANOS). */
 export function nanos(value: unknown): string | null {
   let digits: string | null = null;
   if (typeof value === 'string' && /^\d+$/.test(value)) digits = value.replace(/^0+(?=\d)/, '');

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
 import { counterDelta, shippedWork, type SeriesRow as SqliteSeriesRow, type ShippedWorkRow } from '../sqlite/audit-tables.js';
-import { MAX_ID_CHARS, outcomeValues } from '../rows.js';
+import { outcomeValues } from '../rows.js';
 import type { CounterPoint, ImportFileState } from '../types.js';
 
 /**
@@ -71,11 +71,13 @@ export async function listImportStates(db: Db, source: string): Promise<ImportFi
  * batches take turns instead of deadlocking, even for series not stored yet), read them, apply the points in
  * order, write back the series that moved.
  */
+const MAX_SERIES_KEY_BYTES = 2_000;
+
 export async function advanceCounters(sql: postgres.Sql<{ int8: number }>, given: readonly CounterPoint[]): Promise<number[]> {
   if (given.length === 0) return [];
   // Series keys hold attribute values from the payload. One with U+0000 (which Postgres refuses) or too long for an
-  // index entry is kept as its hash: still one key per series.
-  const points = given.map((p) => (p.seriesKey.length > MAX_ID_CHARS || p.seriesKey.includes('\u0000') ? { ...p, seriesKey: `sha256:${createHash('sha256').update(p.seriesKey).digest('hex')}` } : p));
+  // index entry (2,704 bytes) is kept as its hash: still one key per series.
+  const points = given.map((p) => (p.seriesKey.includes('\u0000') || Buffer.byteLength(p.seriesKey) > MAX_SERIES_KEY_BYTES ? { ...p, seriesKey: `sha256:${createHash('sha256').update(p.seriesKey).digest('hex')}` } : p));
   const keys = [...new Set(points.map((p) => p.seriesKey))].sort();
   return sql.begin(async (tx) => {
     await tx`

@@ -404,8 +404,8 @@ describe('audit mode (imports, counters, outcomes)', () => {
     expect(await store.listOutcomes({ kind: 'commit' })).toEqual([o]);
     expect((await store.listOutcomes({ since: 1500 })).map((x) => x.id)).toEqual(['o2']);
     // U+0000 from a payload (Postgres refuses it in text and jsonb) is dropped, not a failed batch.
-    expect(await store.insertOutcomes([{ ...o, id: 'o3', sessionId: 's\u0000', attrs: { model: 'x\u0000y' }, tickets: ['T\u0000-1'] }])).toBe(1);
-    expect((await store.listOutcomes({ kind: 'commit' })).find((x) => x.id === 'o3')).toMatchObject({ sessionId: 's', attrs: { model: 'xy' }, tickets: ['T-1'] });
+    expect(await store.insertOutcomes([{ ...o, id: 'o3', sessionId: 's\u0000', attrs: { model: 'x\u0000y', 'k\u0000': 'lone \ud800' }, tickets: ['T\u0000-1'] }])).toBe(1);
+    expect((await store.listOutcomes({ kind: 'commit' })).find((x) => x.id === 'o3')).toMatchObject({ sessionId: 's', attrs: { model: 'xy', k: 'lone \ufffd' }, tickets: ['T-1'] });
     await store.close();
   });
 

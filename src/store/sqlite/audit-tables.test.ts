@@ -82,8 +82,8 @@ describe('SqliteStore audit tables', () => {
     expect(await store.listOutcomes({ kind: 'commit' })).toEqual([o]);
     expect((await store.listOutcomes({ since: 1500 })).map((x) => x.id)).toEqual(['o2']);
     // Stored as Postgres stores it: without U+0000 (rows.ts, outcomeValues).
-    expect(await store.insertOutcomes([{ ...o, id: 'o3', sessionId: 's\u0000', attrs: { model: 'x\u0000y' }, tickets: ['T\u0000-1'] }])).toBe(1);
-    expect((await store.listOutcomes({ kind: 'commit' })).find((x) => x.id === 'o3')).toMatchObject({ sessionId: 's', attrs: { model: 'xy' }, tickets: ['T-1'] });
+    expect(await store.insertOutcomes([{ ...o, id: 'o3', sessionId: 's\u0000', attrs: { model: 'x\u0000y', 'k\u0000': 'lone \ud800' }, tickets: ['T\u0000-1'] }])).toBe(1);
+    expect((await store.listOutcomes({ kind: 'commit' })).find((x) => x.id === 'o3')).toMatchObject({ sessionId: 's', attrs: { model: 'xy', k: 'lone \ufffd' }, tickets: ['T-1'] });
   });
 
   it('keeps the shipped-work fields of outcomes (git, webhooks)', async () => {
