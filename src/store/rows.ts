@@ -113,14 +113,13 @@ const EVENT_TEXT = ['providerRequestId', 'userId', 'teamId', 'projectId', 'keyId
 
 const EVENT_COUNTS = ['inputTokens', 'cacheReadTokens', 'cacheWrite5mTokens', 'cacheWrite1hTokens', 'outputTokens', 'reasoningTokens'] as const;
 const EVENT_TIMES = ['startedAt', 'endedAt'] as const;
-/** Counts (as the usage readers accept them) the stores' 64-bit columns and rollups hold. */
-const MAX_STORED_COUNT = MAX_COUNT;
 /**
  * Times from 1970 to the end of 2099. Reports bucket the span of the stored events into days: one event dated in year
  * 9999 (a clock bug, or a hostile timestamp) made an unfiltered daily report build millions of days, then fail.
  */
 export const MAX_STORED_TIME = Date.UTC(2100, 0, 1) - 1;
-const badCount = (n: number): boolean => !Number.isSafeInteger(n) || n < 0 || n > MAX_STORED_COUNT;
+/** Counts past what the usage readers accept (MAX_COUNT) would overflow the 64-bit rollup sums. */
+const badCount = (n: number): boolean => !Number.isSafeInteger(n) || n < 0 || n > MAX_COUNT;
 const badTime = (t: number | null): boolean => t !== null && (!Number.isSafeInteger(t) || t < 0 || t > MAX_STORED_TIME);
 /** No request costs a billion dollars; a float sum of absurd costs overflows Postgres' rollups (an error, not Infinity). */
 const MAX_STORED_COST = 1e9;
@@ -138,7 +137,7 @@ export function storableEvent(e: UsageEvent): UsageEvent {
   if (!text && !numbers) return e;
   const clean: UsageEvent = { ...e, tags: e.tags.map((t) => storable(t)) };
   for (const f of EVENT_TEXT) if (typeof e[f] === 'string') (clean as unknown as Record<string, string>)[f] = storable(e[f]);
-  for (const f of EVENT_COUNTS) if (badCount(e[f])) clean[f] = Number.isFinite(e[f]) ? Math.min(MAX_STORED_COUNT, Math.max(0, Math.floor(e[f]))) : 0;
+  for (const f of EVENT_COUNTS) if (badCount(e[f])) clean[f] = Number.isFinite(e[f]) ? Math.min(MAX_COUNT, Math.max(0, Math.floor(e[f]))) : 0;
   const clampTime = (t: number): number => (Number.isFinite(t) ? Math.max(0, Math.min(MAX_STORED_TIME, Math.floor(t))) : 0);
   for (const f of EVENT_TIMES) if (badTime(e[f])) clean[f] = clampTime(e[f]);
   if (badTime(e.firstTokenAt)) clean.firstTokenAt = null;

@@ -66,17 +66,18 @@ export async function listImportStates(db: Db, source: string): Promise<ImportFi
   return rows.map(stateFromRow);
 }
 
+/** Series keys past this many bytes are stored as their hash: a btree index entry holds at most 2,704. */
+const MAX_SERIES_KEY_BYTES = 2_000;
+
 /**
  * In one transaction: lock the batch's series (advisory locks in key order, so replicas receiving overlapping
  * batches take turns instead of deadlocking, even for series not stored yet), read them, apply the points in
  * order, write back the series that moved.
  */
-const MAX_SERIES_KEY_BYTES = 2_000;
-
 export async function advanceCounters(sql: postgres.Sql<{ int8: number }>, given: readonly CounterPoint[]): Promise<number[]> {
   if (given.length === 0) return [];
   // Series keys hold attribute values from the payload. One with U+0000 (which Postgres refuses) or too long for an
-  // index entry (2,704 bytes) is kept as its hash: still one key per series.
+  // index entry is kept as its hash: still one key per series.
   const points = given.map((p) => (p.seriesKey.includes('\u0000') || Buffer.byteLength(p.seriesKey) > MAX_SERIES_KEY_BYTES ? { ...p, seriesKey: `sha256:${createHash('sha256').update(p.seriesKey).digest('hex')}` } : p));
   const keys = [...new Set(points.map((p) => p.seriesKey))].sort();
   return sql.begin(async (tx) => {
