@@ -1,7 +1,7 @@
 import type { OutcomeEvent } from '../outcomes/event.js';
 import type { Endpoint, EventSource, UsageEvent } from '../usage/event.js';
 import { MAX_COUNT } from '../usage/usage-fields.js';
-import type { KeyRecord } from './types.js';
+import type { EventFilter, KeyRecord } from './types.js';
 
 /**
  * The column form of events and keys, shared by the SQLite and Postgres stores. Written rows hold tags as JSON text
@@ -82,6 +82,19 @@ export function storable(s: string | null): string | null;
 export function storable(s: string | null): string | null {
   if (s === null) return s;
   return cutUtf8(cleanText(s), MAX_ID_BYTES);
+}
+
+/**
+ * A filter as the stored values it must match: its identifiers cut and cleaned as `storable` keeps them. A session or
+ * model filter longer than MAX_ID_BYTES matched nothing (the stored value is cut), and one with U+0000 was an error on
+ * Postgres.
+ */
+export function storableFilter<F extends EventFilter>(f: F): F {
+  const keys = ['teamId', 'userId', 'projectId', 'model', 'sessionId'] as const;
+  if (!keys.some((k) => needsStorable(f[k]))) return f;
+  const clean = { ...f };
+  for (const k of keys) if (typeof f[k] === 'string') clean[k] = storable(f[k]);
+  return clean;
 }
 
 /** Text without U+0000 and with lone surrogates replaced: what Postgres takes in text and jsonb. */

@@ -120,6 +120,16 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         expect(got.get(wide.id)).toMatchObject({ modelRequested: '中'.repeat(85), modelServed: '中'.repeat(85), userId: 'u'.repeat(255), teamId: 'a\ufffdb', provider: 'é'.repeat(128) });
         expect(got.get(plain.id)?.sessionId).toBe('plain');
         expect((await store.aggregate('model', {})).map((r) => r.key)).toContain('中'.repeat(85));
+        // A filter with the whole value finds what was kept of it, in listings and in reports (rollup or raw).
+        expect((await store.listEvents({ sessionId: long(1) })).map((e) => e.id)).toEqual([huge.id]);
+        expect((await store.listEvents({ userId: `${'u'.repeat(255)}😀`, teamId: 'a\ud800b' })).map((e) => e.id)).toEqual([wide.id]);
+        expect((await store.aggregate('day', { model: cjk })).map((r) => r.requests)).toEqual([1]);
+        expect((await store.aggregate('session', { sessionId: long(1) })).map((r) => r.requests)).toEqual([1]);
+        // U+0000 in a filter is no error on Postgres: it matches what was stored without it.
+        const nul = makeTestEvent({ sessionId: 'a\u0000b' });
+        await store.insertEvents([nul]);
+        expect((await store.listEvents({ sessionId: 'a\u0000b' })).map((e) => e.id)).toEqual([nul.id]);
+        expect((await store.aggregate('user', { sessionId: 'a\u0000b' })).map((r) => r.requests)).toEqual([1]);
       });
 
       it('stores counts and times no column could hold as the nearest it can, and the rest of their batch', async () => {

@@ -17,7 +17,7 @@ import type {
   Store,
   UsageAggregate,
 } from '../types.js';
-import { eventFromRow, eventToRow, keyFromRow, keyToRow, storableEvent, type KeyRow, type StoredEventRow } from '../rows.js';
+import { eventFromRow, eventToRow, keyFromRow, keyToRow, storableEvent, storableFilter, type KeyRow, type StoredEventRow } from '../rows.js';
 import { HOUR_MS, aggregateSql } from './aggregate-sql.js';
 import * as audit from './audit-tables.js';
 import { ofStoredCopy } from '../findings-rows.js';
@@ -363,7 +363,7 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
   }
 
   async listEvents(filter: EventFilter & { limit?: number; order?: 'asc' | 'desc' }): Promise<UsageEvent[]> {
-    const { where, params } = whereClause(filter);
+    const { where, params } = whereClause(storableFilter(filter));
     const dir = filter.order === 'desc' ? 'DESC' : 'ASC';
     let text = `${EVENT_SELECT} ${where} ORDER BY started_at ${dir}, id ${dir}`;
     if (filter.limit !== undefined) {
@@ -379,7 +379,7 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
   async aggregate(groupBy: GroupBy, filter: EventFilter, opts: { timeZone?: string } = {}): Promise<UsageAggregate[]> {
     // Validated and canonicalised by Intl, exactly as the SQLite store does, so both read the same zone.
     const timeZone = localDateFormatter(opts.timeZone ?? 'UTC').resolvedOptions().timeZone;
-    const plan = aggregateSql(groupBy, filter, { timeZone, rollups: this.rollups });
+    const plan = aggregateSql(groupBy, storableFilter(filter), { timeZone, rollups: this.rollups });
     let rows: AggregateRow[];
     try {
       rows = await this.sql.unsafe<AggregateRow[]>(plan.text, plan.params, { prepare: true });

@@ -16,7 +16,7 @@ import type {
   Store,
   UsageAggregate,
 } from '../types.js';
-import { eventFromRow, eventToRow, keyFromRow, keyToRow, type EventRow, type KeyRow, storableEvent } from '../rows.js';
+import { eventFromRow, eventToRow, keyFromRow, keyToRow, type EventRow, type KeyRow, storableEvent, storableFilter } from '../rows.js';
 import { SqliteAggregator } from './aggregate.js';
 import { SqliteAuditTables } from './audit-tables.js';
 import { SqliteFindingsTables } from './findings-tables.js';
@@ -143,7 +143,7 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
   }
 
   async listEvents(filter: EventFilter & { limit?: number; order?: 'asc' | 'desc' }): Promise<UsageEvent[]> {
-    const { where, params } = whereClause(filter);
+    const { where, params } = whereClause(storableFilter(filter));
     const dir = filter.order === 'desc' ? 'DESC' : 'ASC';
     let sql = `SELECT * FROM events ${where} ORDER BY started_at ${dir}, id ${dir}`;
     if (filter.limit !== undefined) {
@@ -156,7 +156,7 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
   }
 
   async aggregate(groupBy: GroupBy, filter: EventFilter, opts: { timeZone?: string } = {}): Promise<UsageAggregate[]> {
-    return this.aggregator.aggregate(groupBy, filter, opts.timeZone ?? 'UTC');
+    return this.aggregator.aggregate(groupBy, storableFilter(filter), opts.timeZone ?? 'UTC');
   }
 
   async createKey(key: KeyRecord): Promise<void> {
