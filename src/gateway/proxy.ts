@@ -1,5 +1,6 @@
 import { uuidv7 } from '../keys/ids.js';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GoodhartError } from '../errors.js';
 import type { KeyRecord } from '../store/types.js';
@@ -13,7 +14,7 @@ import type { KeyCache } from './auth.js';
 import type { JsonBody } from './body.js';
 import type { PreparedBody, ProviderAdapter, RequestInfo, StreamMeter, Wire } from './providers/types.js';
 import type { ModelRouter, ResolvedProvider, Route } from './router.js';
-import { SseSplitter } from './sse.js';
+import { parseEvent, SseSplitter } from './sse.js';
 import type { UpstreamCall } from './upstream-call.js';
 import { ClientGone, isTimeout, upstreamError, type Upstreams } from './upstream.js';
 
@@ -366,6 +367,8 @@ export class Proxy {
   ): Promise<void> {
     const meter = adapter.createStreamMeter(m.endpoint, prepared);
     const splitter = new SseSplitter();
+    // A character's bytes may be split across network reads: decoded alone, each half would become U+FFFD.
+    const decoder = new StringDecoder('utf8');
     const out = reply.raw;
     reply.hijack();
     out.writeHead(call.status, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...responseHeaders(call.headers, m.id) });
@@ -374,7 +377,7 @@ export class Proxy {
     let broken = false;
     try {
       call.consume((chunk) => {
-        const events = splitter.push(chunk.toString('utf8'));
+        const events = splitter.push(decoder.write(chunk));
         if (events.length === 0) return;
         const now = this.deps.now();
         let text = '';
@@ -383,6 +386,9 @@ export class Proxy {
         if (text.length > 0 && !out.destroyed && !out.write(text)) call.pause();
       });
       await call.ended;
+      // A last event without its blank line (`data: [DONE]\n`) is still the provider's: metered and forwarded.
+      const rest = splitter.rest() + decoder.end();
+      if (rest.length > 0 && !meter.onEvent(parseEvent(rest), this.deps.now()) && !out.destroyed) out.write(rest);
     } catch (err) {
       if (!m.clientAborted) {
         broken = true;

@@ -23,7 +23,7 @@ export class OpenAIChatStreamMeter extends BaseStreamMeter {
       this.id = asString(j?.id);
       this.model = asString(j?.model);
     }
-    if (d.includes('"usage":{')) {
+    if (memberValueStarts(d, 'usage', '{')) {
       const j = parseObject(d);
       const usage = j ? convertOpenAIChatUsage(j.usage) : null;
       if (usage) this.reported = usage;
@@ -60,11 +60,45 @@ export class OpenAIChatStreamMeter extends BaseStreamMeter {
 /** A chunk that carries generated text, reasoning or a tool call (not the role-only opener). */
 function isContentChunk(d: string): boolean {
   return (
-    (d.includes('"content":"') && !d.includes('"content":""')) ||
-    d.includes('"tool_calls":[') ||
-    d.includes('"reasoning_content":"') ||
-    d.includes('"reasoning":"')
+    nonEmptyString(d, 'content') ||
+    memberValueStarts(d, 'tool_calls', '[') ||
+    memberValueStarts(d, 'reasoning_content', '"') ||
+    memberValueStarts(d, 'reasoning', '"')
   );
+}
+
+const isJsonSpace = (c: number): boolean => c === 32 || c === 10 || c === 13 || c === 9;
+
+/**
+ * Whether some member `"name"` of the JSON text `d` has a value starting with `open` (`{`, `[` or `"`), with any
+ * JSON whitespace around the colon: servers that write `"usage": {` (Python's json.dumps: llama.cpp, vLLM's older
+ * releases) are read like OpenAI's compact `"usage":{`. A scan, not a parse: most chunks are never parsed. A string
+ * value that merely contains `"name":` is escaped (`\"name\":`), so it cannot match.
+ */
+function memberValueStarts(d: string, name: string, open: string): boolean {
+  return valueAfter(d, name, open) !== -1;
+}
+
+/** Like memberValueStarts(d, name, '"'), for a string value that is not empty. */
+function nonEmptyString(d: string, name: string): boolean {
+  for (let at = valueAfter(d, name, '"'); at !== -1; at = valueAfter(d, name, '"', at)) {
+    if (d.charCodeAt(at + 1) !== 34) return true;
+  }
+  return false;
+}
+
+/** The index of the first value of a member `"name"` that starts with `open`, searching from `from`; -1 if none. */
+function valueAfter(d: string, name: string, open: string, from = 0): number {
+  const key = `"${name}"`;
+  for (let i = d.indexOf(key, from); i !== -1; i = d.indexOf(key, i + 1)) {
+    let j = i + key.length;
+    while (isJsonSpace(d.charCodeAt(j))) j++;
+    if (d.charCodeAt(j) !== 58 /* : */) continue;
+    j++;
+    while (isJsonSpace(d.charCodeAt(j))) j++;
+    if (d[j] === open) return j;
+  }
+  return -1;
 }
 
 const RESPONSES_FINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
