@@ -1,11 +1,20 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GoodhartError, type ErrorCode } from '../errors.js';
 import type { Wire } from './providers/types.js';
 
-/** Anthropic clients call /v1/messages…; every other route answers in OpenAI's error format. */
-export function wireOf(url: string): Wire {
-  return url.startsWith('/v1/messages') || url.startsWith('/anthropic/') ? 'anthropic' : 'openai';
+/**
+ * The error format the client reads: Anthropic's for its routes, also behind a wrong prefix (`/v1/v1/messages` from
+ * ANTHROPIC_BASE_URL=…/v1, `//v1/messages`), and for any request with the `anthropic-version` header Anthropic's
+ * SDKs send on every call (a 401 on GET /v1/models); OpenAI's for the rest.
+ */
+export function wireOf(url: string, headers: IncomingHttpHeaders = {}): Wire {
+  const path = url.split('?')[0]!;
+  if (ANTHROPIC_PATH.test(path) || path.startsWith('/anthropic/')) return 'anthropic';
+  return headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
 }
+const ANTHROPIC_PATH = /\/v1\/messages(\/count_tokens)?\/?$/;
 
 const OPENAI_TYPE: Record<number, string> = {
   400: 'invalid_request_error',
@@ -15,6 +24,7 @@ const OPENAI_TYPE: Record<number, string> = {
   405: 'invalid_request_error',
   409: 'invalid_request_error',
   413: 'invalid_request_error',
+  415: 'invalid_request_error',
   429: 'rate_limit_error',
 };
 
@@ -24,6 +34,7 @@ const ANTHROPIC_TYPE: Record<number, string> = {
   403: 'permission_error',
   404: 'not_found_error',
   413: 'request_too_large',
+  415: 'invalid_request_error',
   429: 'rate_limit_error',
   504: 'timeout_error',
   529: 'overloaded_error',
@@ -82,12 +93,32 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
     }
     if (g.code === 'rate_limited' || g.code === 'budget_exceeded') reply.header('retry-after', '60');
     if (g.headers !== undefined) reply.headers(g.headers);
-    void reply.code(g.httpStatus).send(errorBody(g, wireOf(req.url)));
+    void reply.code(g.httpStatus).send(errorBody(g, wireOf(req.url, req.headers)));
   });
   app.setNotFoundHandler((req, reply) => {
     const g = new GoodhartError('not_found', 404, `No route ${req.method} ${req.url.split('?')[0]}. ${whatIsServed(req.url)}`);
-    void reply.code(404).send(errorBody(g, wireOf(req.url)));
+    void reply.code(404).send(errorBody(g, wireOf(req.url, req.headers)));
   });
+}
+
+/**
+ * Requests Node refuses before any route sees them (fastify's `clientErrorHandler`): headers too large, a request
+ * that took too long to arrive, bytes that are not HTTP. Answered in OpenAI's error format (the headers that would tell
+ * the wire were not read) with what to change, where the default said only "Client Error".
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'The request headers are larger than this server accepts (16 KiB in all). Send fewer or shorter headers (cookies, x-goodhart-tags).']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'The request took longer than 5 minutes to arrive. Send it again on a faster connection, or send less.']
+        : [400, 'Bad Request', `The request is not valid HTTP/1.1 (${err.code ?? 'malformed'}). Check the request line, the headers and Content-Length or Transfer-Encoding.`];
+  const body = JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_http_request' } });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }
 
 /** What a mistyped path was probably meant for: the dashboard's API, the admin API, or the provider APIs. */
@@ -96,5 +127,8 @@ function whatIsServed(url: string): string {
     return 'The dashboard API serves POST and DELETE /api/session, GET /api/me, /api/org, /api/teams/TEAM, /api/users/USER (or me), /api/findings, /api/budgets, /api/access-requests, and POST /api/access-requests/ID/approve|deny (README: Dashboard).';
   }
   if (url.startsWith('/admin')) return 'The admin API is under /admin/v1 (README: Admin API and CLI).';
+  if (url.startsWith('/v1/v1/')) {
+    return 'The path has /v1 twice: the base URL is http://HOST:PORT/v1 for OpenAI clients, and http://HOST:PORT (no /v1) for Anthropic clients and ANTHROPIC_BASE_URL.';
+  }
   return "Goodhart serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/messages, /v1/messages/count_tokens and GET /v1/models; point your SDK's base URL at this server (OpenAI: http://HOST:PORT/v1, Anthropic: http://HOST:PORT).";
 }

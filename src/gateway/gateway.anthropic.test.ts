@@ -159,5 +159,19 @@ describe('Anthropic messages through the gateway', () => {
     });
     ev = await lastEvent();
     expect(ev.sessionId).toBe('claude-code-session-9');
+    // A header's UTF-8 bytes (as curl sends them) are the same session as the same text in metadata.user_id.
+    const session = 'café-セッション';
+    await h.anthropic.messages.create(
+      { model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] },
+      { headers: { 'x-goodhart-session': Buffer.from(session).toString('latin1') } },
+    );
+    await h.anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 50, metadata: { user_id: session }, messages: [{ role: 'user', content: 'hi' }] });
+    expect((await h.events()).slice(-2).map((e) => e.sessionId)).toEqual([session, session]);
+    // Bytes that are not UTF-8 are kept as they came.
+    await h.anthropic.messages.create(
+      { model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] },
+      { headers: { 'x-goodhart-session': 'caf\xe9' } },
+    );
+    expect((await lastEvent()).sessionId).toBe('caf\xe9');
   });
 });

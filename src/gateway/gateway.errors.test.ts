@@ -1,4 +1,5 @@
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { request } from 'undici';
@@ -12,6 +13,15 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+async function waitFor<T>(get: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 100; i++) {
+    const v = await get();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('not found in time');
 }
 
 let h: Harness;
@@ -62,6 +72,47 @@ describe('errors in the wire format the client expects', () => {
     expect(body.error.message).toMatch(/provider API key/);
   });
 
+  it('refuses a request without a valid key before reading its body', async () => {
+    // Headers announce 60 KB (under the 64 KB limit); 1 KB is sent and the rest never comes: the answer can only be the key check's.
+    const { port } = new URL(h.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer gh_unknown\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n`);
+        socket.write('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"' + 'x'.repeat(1000));
+      });
+      let got = '';
+      socket.on('data', (d) => {
+        got += String(d);
+        if (got.includes('\r\n\r\n{')) {
+          socket.destroy();
+          resolve(got);
+        }
+      });
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+    expect(answer).toContain('invalid_api_key');
+  });
+
+  it('says what to fix for headers too large and bytes that are not HTTP, and keeps serving', async () => {
+    const { port } = new URL(h.url);
+    const raw = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.end(text));
+        let got = '';
+        socket.on('data', (d) => (got += String(d)));
+        socket.on('close', () => resolve(got));
+        socket.on('error', reject);
+      });
+    const huge = await raw(`GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(huge).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(huge.slice(huge.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: { code: 'headers_too_large', type: 'invalid_request_error' } });
+    const garbage = await raw('\u0000\u0001 not http at all\r\n\r\n');
+    expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
+    expect(garbage).toContain('is not valid HTTP/1.1');
+    expect((await request(`${h.url}/healthz`)).statusCode).toBe(200);
+  });
+
   it('a revoked key stops working', async () => {
     const key = await h.addKey('bob');
     const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: key, maxRetries: 0 });
@@ -98,6 +149,26 @@ describe('errors in the wire format the client expects', () => {
     expect(ok.data).toHaveLength(1);
   });
 
+  it('reads compressed and BOM-prefixed bodies, and refuses an encoding it cannot read or a body too large once decoded', async () => {
+    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'zipped [[sim:tokens=7]]' }] });
+    for (const [encoding, bytes] of [['gzip', gzipSync(body)], ['deflate', deflateSync(body)], ['br', brotliCompressSync(body)], ['identity', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(body)])]] as const) {
+      const res = await post('/v1/chat/completions', bytes as unknown as string, { 'content-encoding': encoding });
+      const json = (await res.body.json()) as { usage: { completion_tokens: number } };
+      expect([encoding, res.statusCode, json.usage.completion_tokens]).toEqual([encoding, 200, 7]);
+    }
+    const zstd = await post('/v1/chat/completions', body, { 'content-encoding': 'zstd' });
+    expect(zstd.statusCode).toBe(415);
+    expect(((await zstd.body.json()) as { error: { message: string } }).error.message).toMatch(/Content-Encoding "zstd" is not supported/);
+    // 1 MB of JSON in 1 KB of gzip: the 64 KB limit holds for what it decodes to.
+    const bomb = gzipSync(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(1 << 20) }] }));
+    const big = await post('/v1/chat/completions', bomb as unknown as string, { 'content-encoding': 'gzip' });
+    expect(big.statusCode).toBe(413);
+    expect(((await big.body.json()) as { error: { message: string } }).error.message).toMatch(/once decompressed/);
+    const broken = await post('/v1/chat/completions', 'not gzip at all', { 'content-encoding': 'gzip' });
+    expect(broken.statusCode).toBe(400);
+    await broken.body.dump();
+  });
+
   it('413 for a body over the configured limit, before anything is forwarded', async () => {
     const before = h.sim.requests;
     const big = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(100 * 1024) }] });
@@ -127,6 +198,35 @@ describe('errors in the wire format the client expects', () => {
       .catch((e: unknown) => e);
     expect(wrongWire).toBeInstanceOf(OpenAI.BadRequestError);
     expect((wrongWire as Error).message).toMatch(/POST \/v1\/messages/);
+  });
+
+  it("names the refused request's event in x-goodhart-request-id, as an answered request's", async () => {
+    const res = await post('/v1/chat/completions', JSON.stringify({ model: 'mistral-large', messages: [{ role: 'user', content: 'x' }] }));
+    expect(res.statusCode).toBe(404);
+    await res.body.dump();
+    const id = res.headers['x-goodhart-request-id'];
+    expect(typeof id).toBe('string');
+    const ev = await waitFor(async () => (await h.events()).find((e) => e.id === id));
+    expect([ev.status, ev.modelRequested, ev.errorClass]).toEqual([404, 'mistral-large', 'model_not_found']);
+  });
+
+  it('answers Anthropic clients in their format behind a doubled /v1, and on any route they call', async () => {
+    // ANTHROPIC_BASE_URL=http://HOST:PORT/v1, the mistake the README warns about.
+    const doubled = new Anthropic({ baseURL: `${h.url}/v1`, apiKey: h.key, maxRetries: 0 });
+    const err = await doubled.messages.create({ model: 'claude-haiku-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.NotFoundError);
+    const body = (err as InstanceType<typeof Anthropic.APIError>).error as { type: string; error: { type: string; message: string } };
+    expect(body.type).toBe('error');
+    expect(body.error.type).toBe('not_found_error');
+    expect(body.error.message).toMatch(/\/v1 twice.*no \/v1\) for Anthropic clients/);
+    const wrongKey = new Anthropic({ baseURL: h.url, apiKey: 'gh_not_a_key', maxRetries: 0 });
+    const denied = await wrongKey.models.list().catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect(((denied as InstanceType<typeof Anthropic.APIError>).error as { error: { type: string } }).error.type).toBe('authentication_error');
+    // An OpenAI route that merely ends in /messages is not Anthropic's.
+    const threads = await request(`${h.url}/v1/threads/t1/messages`, { method: 'GET' });
+    const openaiShaped = (await threads.body.json()) as { type?: string; error: { code: string } };
+    expect([openaiShaped.type, openaiShaped.error.code]).toEqual([undefined, 'not_found']);
   });
 
   it('502 when the provider cannot be reached, recorded on the event', async () => {

@@ -1,5 +1,6 @@
 import { uuidv7 } from '../keys/ids.js';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { isUtf8 } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GoodhartError } from '../errors.js';
@@ -88,7 +89,17 @@ export function parseTags(header: string | string[] | undefined): string[] {
 
 function headerString(h: string | string[] | undefined): string | null {
   const v = Array.isArray(h) ? h[0] : h;
-  return v !== undefined && v.length > 0 ? v.slice(0, 256) : null;
+  return v !== undefined && v.length > 0 ? utf8Header(v).slice(0, 256) : null;
+}
+
+/**
+ * Node reads header bytes as latin1: `café` sent as UTF-8 arrives as `cafÃ©`. Bytes that are valid UTF-8 are read as
+ * UTF-8, so a session id matches the same id sent in the body (`user`, `metadata.user_id`); others are kept as sent.
+ */
+function utf8Header(v: string): string {
+  if (!/[\x80-\xff]/.test(v) || /[^\x00-\xff]/.test(v)) return v;
+  const bytes = Buffer.from(v, 'latin1');
+  return isUtf8(bytes) ? bytes.toString('utf8') : v;
 }
 
 function upstreamRequestHeaders(
@@ -193,6 +204,8 @@ export class Proxy {
     } catch (err) {
       m.status = err instanceof GoodhartError ? err.httpStatus : 500;
       m.errorClass = err instanceof GoodhartError ? err.code : 'internal';
+      // The refusal's event is recorded under this id, as an answered request's is.
+      if (!reply.sent && !reply.raw.headersSent) reply.header('x-goodhart-request-id', m.id);
       throw err;
     } finally {
       this.record(m);

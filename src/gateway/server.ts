@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { installGovernance, type Governance } from '../admin/install.js';
 import type { GoodhartConfig } from '../config/schema.js';
 import { EventWriter } from '../store/event-writer.js';
@@ -16,7 +16,7 @@ import { registerOutcomeRoutes } from '../outcomes/routes.js';
 import { createPricer, type ModelPriceOverride } from '../usage/pricing.js';
 import { KeyCache } from './auth.js';
 import { registerJsonBody } from './body.js';
-import { installErrorHandling } from './errors.js';
+import { clientErrorHandler, installErrorHandling } from './errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { listModels } from './models.js';
 import { Proxy, type EventSink, type RequestObserver } from './proxy.js';
@@ -104,11 +104,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     logger: opts.logger ?? false,
     // Longer than typical load balancer idle timeouts (60 s), so the LB closes idle connections first.
     keepAliveTimeout: 72_000,
-    // Streams may legitimately last many minutes; upstream timeouts bound each request instead.
-    requestTimeout: 0,
+    // Receiving a request (headers and body) may take at most Node's default of 5 minutes: a client sending a byte
+    // every few seconds is cut off. It does not bound the response: streams may last as long as the upstream allows.
+    requestTimeout: 300_000,
     return503OnClosing: true,
+    clientErrorHandler,
   });
-  registerJsonBody(app);
+  registerJsonBody(app, bodyLimit);
   installErrorHandling(app, bodyLimit);
 
   const overrides: Record<string, ModelPriceOverride> = {};
@@ -146,11 +148,22 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     fallbacks: config.fallbacks,
   });
 
-  app.post('/v1/chat/completions', (req, reply) => proxy.handle('chat.completions', 'openai', req, reply));
-  app.post('/v1/responses', (req, reply) => proxy.handle('responses', 'openai', req, reply));
-  app.post('/v1/embeddings', (req, reply) => proxy.handle('embeddings', 'openai', req, reply));
-  app.post('/v1/messages', (req, reply) => proxy.handle('messages', 'anthropic', req, reply));
-  app.post('/v1/messages/count_tokens', (req, reply) => proxy.handle('messages.count_tokens', 'anthropic', req, reply));
+  // The key is checked as soon as the headers are in: a request without a valid one is refused before its body is
+  // read (a 10 MB body took 76-150 ms to parse before its 401). `handle` finds the key again in the cache.
+  const keyFirst = { onRequest: (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    try {
+      const authed = keys.authenticate(req.headers);
+      if (authed instanceof Promise) authed.then(() => done(), done);
+      else done();
+    } catch (err) {
+      done(err as Error);
+    }
+  } };
+  app.post('/v1/chat/completions', keyFirst, (req, reply) => proxy.handle('chat.completions', 'openai', req, reply));
+  app.post('/v1/responses', keyFirst, (req, reply) => proxy.handle('responses', 'openai', req, reply));
+  app.post('/v1/embeddings', keyFirst, (req, reply) => proxy.handle('embeddings', 'openai', req, reply));
+  app.post('/v1/messages', keyFirst, (req, reply) => proxy.handle('messages', 'anthropic', req, reply));
+  app.post('/v1/messages/count_tokens', keyFirst, (req, reply) => proxy.handle('messages.count_tokens', 'anthropic', req, reply));
   app.get('/v1/models', async (req) => {
     const authed = keys.authenticate(req.headers);
     if (authed instanceof Promise) await authed;
