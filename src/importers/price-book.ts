@@ -23,8 +23,11 @@ export function priceBookStoreOf(store: object): PriceBookStore | undefined {
   return typeof s.readPriceBook === 'function' && typeof s.writePriceBook === 'function' ? (s as PriceBookStore) : undefined;
 }
 
-/** Bumped when the memo's rates change meaning (what it learns, how it prices): older books are then not read. */
-const BOOK_FORMAT = 1;
+/**
+ * Bumped when the memo's rates change meaning (what it learns, how it prices) or the pricer corrects the catalogue
+ * (2: Sonnet 4's long-context tiers, pricing.ts): older books are then not read.
+ */
+const BOOK_FORMAT = 2;
 
 /**
  * The key of the book for these overrides: the catalogue package's version (read from its package.json, without

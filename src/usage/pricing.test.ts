@@ -94,6 +94,20 @@ describe('catalogue prices against published prices', () => {
     expect(r.breakdown?.cacheRead).toBeCloseTo(0.114, 10);
   });
 
+  it('Sonnet 4 (20250514) long context at Anthropic\'s published rates, which the bundled catalogue lacks', () => {
+    // 10 uncached + 208k 5-minute writes + 2k 1-hour writes > 200k: $6 input, $7.50 and $12 writes, $22.50 output.
+    const long = usage({ noCache: 10, cacheWrite5m: 208_000, cacheWrite1h: 2000, output: 1000 });
+    for (const at of [undefined, new Date('2025-09-01T00:00:00Z')]) {
+      const r = pricer.price(long, 'claude-sonnet-4-20250514', 'anthropic', at);
+      expect(r.costUsd).toBeCloseTo((10 * 6 + 208_000 * 7.5 + 2000 * 12 + 1000 * 22.5) / M, 10);
+    }
+    // Below 200k, the base prices.
+    expect(pricer.price(usage({ noCache: 100_000, cacheRead: 50_000, output: 1000 }), 'claude-sonnet-4-0', 'anthropic').costUsd).toBeCloseTo(
+      (100_000 * 3 + 50_000 * 0.3 + 1000 * 15) / M,
+      10,
+    );
+  });
+
   it('gpt-4o-mini: $0.15 / $0.075 cached / $0.60, via the chat converter', () => {
     const u = convertOpenAIChatUsage({ prompt_tokens: 10_000, completion_tokens: 2000, prompt_tokens_details: { cached_tokens: 4000 } });
     if (!u) throw new Error('no usage');

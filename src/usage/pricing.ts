@@ -187,13 +187,12 @@ function resolveUncached(model: string, provider: string, overrides: Map<string,
   const override = overrides.get(`${provider}/${model}`) ?? overrides.get(model);
   if (override) return { kind: 'override', price: override };
 
-  const probe = { input_tokens: 0, output_tokens: 0 };
   const match = (name: string, providerId?: string): Resolved | null => {
-    const r = safeCalc(probe, name, providerId === undefined ? {} : { providerId });
+    const r = safeCalc(PROBE, name, providerId === undefined ? {} : { providerId });
     if (!r) return null;
     return {
       kind: 'catalogue',
-      provider: { ...r.provider, models: [r.model], fallback_model_providers: undefined },
+      provider: { ...r.provider, models: [corrected(r.provider.id, r.model)], fallback_model_providers: undefined },
       name,
     };
   };
@@ -203,6 +202,33 @@ function resolveUncached(model: string, provider: string, overrides: Map<string,
   // An OpenAI-compatible server: the model name alone, then without an "org/" prefix (vLLM, OpenRouter style).
   const slash = model.lastIndexOf('/');
   return match(model) ?? (slash > 0 ? match(model.slice(slash + 1)) : null) ?? { kind: 'none' };
+}
+
+const PROBE = { input_tokens: 0, output_tokens: 0 };
+
+/**
+ * Where the bundled catalogue lacks a published price rule: a model priced as another whose base prices are the
+ * same, for the tiers the other carries. Anthropic bills Claude Sonnet 4 above 200k input tokens (its 1M-context
+ * beta) at the same long-context rates as Sonnet 4.5 ($6 / $22.50 per million, cache rates alike); genai-prices
+ * 0.1.8 has Sonnet 4 flat, which priced such a request at half. Applied only while the base prices agree and the
+ * model still has no tiers of its own, so a catalogue that fixes it, or changes either model, wins.
+ */
+const SAME_TIERS_AS: Record<string, Record<string, string>> = { anthropic: { 'claude-sonnet-4-0': 'claude-sonnet-4-5' } };
+
+function corrected(providerId: string, model: ModelInfo): ModelInfo {
+  const like = SAME_TIERS_AS[providerId]?.[model.id];
+  if (like === undefined || Array.isArray(model.prices)) return model;
+  const other = safeCalc(PROBE, like, { providerId })?.model.prices;
+  if (other === undefined || Array.isArray(other)) return model;
+  const own = model.prices as Record<string, unknown>;
+  const theirs = other as Record<string, unknown>;
+  const keys = new Set([...Object.keys(own), ...Object.keys(theirs)]);
+  for (const k of keys) {
+    const mine = own[k];
+    const base = (v: unknown): unknown => (v !== null && typeof v === 'object' ? (v as TieredPrices).base : v);
+    if (typeof mine === 'object' || base(theirs[k]) !== mine) return model;
+  }
+  return { ...model, prices: other };
 }
 
 interface Tokens {
