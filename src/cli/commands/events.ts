@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { GoodhartError } from '../../errors.js';
 import { checkTimeZone, formatWallTime } from '../../report/dates.js';
 import { formatCost, formatCount } from '../../report/format.js';
-import { defaultDbPath, openStore } from '../../store/open.js';
+import { openStore } from '../../store/open.js';
+import { readDb } from '../read-db.js';
 import type { UsageEvent } from '../../usage/event.js';
 import { addFilterOptions, type FilterOptions, toEventFilter } from './report.js';
 
@@ -54,7 +55,7 @@ export async function runEvents(opts: EventsOptions): Promise<string> {
   const timeZone = checkTimeZone(opts.tz ?? 'UTC');
   const filter = toEventFilter(opts, timeZone);
   const limit = parseLimit(opts.limit);
-  const store = await openStore(opts.db ?? defaultDbPath(), { mustExist: true });
+  const store = await openStore(await readDb(opts), { mustExist: true });
   try {
     const events = (await store.listEvents({ ...filter, limit, order: 'desc' })).reverse();
     if (opts.json === true) return JSON.stringify(events, null, 2);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -240,6 +240,17 @@ describe('user errors', () => {
       code: 'config_invalid',
       message: expect.stringMatching(/No Goodhart database at .*x\.db/),
     });
+  });
+});
+
+describe('which database', () => {
+  it("reads the config's db, as serve and import do; --db wins", async () => {
+    const config = join(dir, 'with-db.yaml');
+    writeFileSync(config, `db: ${JSON.stringify(db)}\n`);
+    const viaConfig = JSON.parse(await runReport({ kind: 'daily', config, json: true })) as { rows: { requests: number }[] };
+    expect(viaConfig.rows.reduce((n, r) => n + r.requests, 0)).toBe(4);
+    expect(JSON.parse(await runEvents({ config, json: true })).map((e: UsageEvent) => e.id)).toEqual(['e1', 'e2', 'e3', 'e4']);
+    await expect(runReport({ kind: 'daily', config, db: join(dir, 'other.db') })).rejects.toMatchObject({ message: expect.stringMatching(/No Goodhart database at .*other\.db/) });
   });
 });
 

@@ -4,7 +4,8 @@ import { checkTimeZone, parseRange } from '../../report/dates.js';
 import { toCsv } from '../../report/csv.js';
 import { formatAggregatesTable, toJson } from '../../report/format.js';
 import { foldWeeks } from '../../report/weeks.js';
-import { defaultDbPath, openStore } from '../../store/open.js';
+import { openStore } from '../../store/open.js';
+import { readDb } from '../read-db.js';
 import type { EventFilter, GroupBy } from '../../store/types.js';
 import { EVENT_SOURCES, type EventSource } from '../../usage/event.js';
 
@@ -32,8 +33,10 @@ export interface FilterOptions {
   source?: string;
   /** IANA time zone for dates and day/month buckets; default UTC. */
   tz?: string;
-  /** SQLite path; default `defaultDbPath()`. */
+  /** SQLite path or postgres:// URL; default the config's `db` (readDb). */
   db?: string;
+  /** The config file whose `db` applies. */
+  config?: string;
 }
 
 export interface ReportOptions extends FilterOptions {
@@ -76,7 +79,7 @@ export async function runReport(opts: ReportOptions): Promise<string> {
   }
   const timeZone = checkTimeZone(opts.tz ?? 'UTC');
   const filter = toEventFilter(opts, timeZone);
-  const store = await openStore(opts.db ?? defaultDbPath(), { mustExist: true });
+  const store = await openStore(await readDb(opts), { mustExist: true });
   try {
     if (opts.json === true && opts.csv === true) {
       throw new GoodhartError('invalid_request', 400, 'Choose one of --json and --csv.');
@@ -104,7 +107,8 @@ export function addFilterOptions(cmd: Command): Command {
     .option('--model <model>', 'only this model (requested or served name)')
     .option('--source <source>', `only this source (${EVENT_SOURCES.join(', ')})`)
     .option('--tz <zone>', 'IANA time zone for dates and day boundaries', 'UTC')
-    .option('--db <path>', 'SQLite database (default: $GOODHART_DB or ./.goodhart/goodhart.db)');
+    .option('--db <path>', 'SQLite file or postgres://… (default: the config’s db, $GOODHART_DB or ./.goodhart/goodhart.db)')
+    .option('--config <file>', 'YAML config whose db to read (default $GOODHART_CONFIG or ./goodhart.yaml)');
 }
 
 export function registerReport(program: Command): Command {

@@ -8,7 +8,7 @@ import { formatCount } from '../../report/format.js';
 import { savingsFromGroups, type SavingsBucket, type SavingsReport } from '../../route/savings.js';
 import type { RouteDecisionStore } from '../../route/decisions.js';
 import { SqliteDecisionStore } from '../../route/sqlite-decisions.js';
-import { defaultDbPath } from '../../store/open.js';
+import { readDb } from '../read-db.js';
 
 export interface SavingsOptions {
   since?: string;
@@ -16,6 +16,7 @@ export interface SavingsOptions {
   team?: string;
   tz?: string;
   db?: string;
+  config?: string;
   json?: boolean;
 }
 
@@ -51,7 +52,7 @@ export function formatSavings(report: SavingsReport): string {
 export async function runRoutingSavings(opts: SavingsOptions): Promise<string> {
   const timeZone = checkTimeZone(opts.tz ?? 'UTC');
   const range = parseRange({ since: opts.since, until: opts.until, timeZone });
-  const db = opts.db ?? defaultDbPath();
+  const db = await readDb(opts);
   let store: RouteDecisionStore;
   if (/^postgres(ql)?:\/\//i.test(db)) {
     // The routing tables only (route_migrations), not the whole event store: `?search_path=` in the URL applies.
@@ -83,7 +84,8 @@ export function registerRouting(program: Command): Command {
     .option('--until <date>', 'up to and including this day (YYYY-MM-DD), or before this ISO 8601 time')
     .option('--team <team>', 'only this team')
     .option('--tz <zone>', 'IANA time zone for dates', 'UTC')
-    .option('--db <path>', 'SQLite database or postgres:// URL (default: $GOODHART_DB or ./.goodhart/goodhart.db)')
+    .option('--db <path>', 'SQLite database or postgres:// URL (default: the config’s db, $GOODHART_DB or ./.goodhart/goodhart.db)')
+    .option('--config <file>', 'YAML config whose db to read (default $GOODHART_CONFIG or ./goodhart.yaml)')
     .option('--json', 'print JSON instead of a table')
     .action(async (options: SavingsOptions) => {
       process.stdout.write(`${await runRoutingSavings(options)}\n`);
