@@ -34,6 +34,30 @@ describe('config loading', () => {
     expect(cfg.server.port).toBe(8787);
   });
 
+  it('reads ${ENV} as a number or true/false where the schema wants one, and as text where it wants text', () => {
+    const text = [
+      'server:',
+      '  port: ${PORT:-8787}',
+      'providers:',
+      '  openai: { type: openai, baseUrl: "https://api.openai.com/v1", apiKey: "${KEY}" }',
+      'detect:',
+      '  live:',
+      '    enabled: ${LIVE:-false}',
+      'budgets:',
+      '  - id: org',
+      '    scope: org',
+      '    amount: ${BUDGET}',
+      '    period: month',
+    ].join('\n');
+    const cfg = parseConfig(text, 'goodhart.yaml', { KEY: '12345', BUDGET: '250.5', PORT: '9000' });
+    expect([cfg.server.port, cfg.providers.openai!.apiKey, cfg.detect.live.enabled, cfg.budgets[0]!.amount]).toEqual([9000, '12345', false, 250.5]);
+    expect(parseConfig(text, 'goodhart.yaml', { KEY: 'k', BUDGET: '1', LIVE: 'TRUE' }).server.port).toBe(8787);
+    // A variable that is not a number says so, and what to do.
+    expect(errorOf(() => parseConfig(text, 'goodhart.yaml', { KEY: 'k', BUDGET: 'lots' })).message).toMatch(
+      /budgets\[0\]\.amount \(line 11\): .*Fix: the value comes from \$\{…\}: set that variable \(or its :-default\) to a number/,
+    );
+  });
+
   it('names the file, the path, the line and the fix', () => {
     const text = ['server:', '  port: 8787', 'providers:', '  openai:', '    type: openai', '    baseUrl: not-a-url'].join('\n');
     const err = errorOf(() => parseConfig(text, 'prod.yaml', {}));

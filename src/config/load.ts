@@ -24,15 +24,42 @@ function substitute(value: string, env: Env, where: string, file: string): strin
   });
 }
 
-function substituteDeep(node: unknown, env: Env, path: string, file: string): unknown {
-  if (typeof node === 'string') return substitute(node, env, path || '(root)', file);
-  if (Array.isArray(node)) return node.map((v, i) => substituteDeep(v, env, `${path}[${i}]`, file));
+/** Substitutes every string; `substituted` collects the paths of the strings that held a reference. */
+function substituteDeep(node: unknown, env: Env, path: string, file: string, substituted: Set<string>): unknown {
+  if (typeof node === 'string') {
+    const out = substitute(node, env, path || '(root)', file);
+    if (out !== node) substituted.add(path);
+    return out;
+  }
+  if (Array.isArray(node)) return node.map((v, i) => substituteDeep(v, env, `${path}[${i}]`, file, substituted));
   if (node && typeof node === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(node)) out[k] = substituteDeep(v, env, path ? `${path}.${k}` : k, file);
+    for (const [k, v] of Object.entries(node)) out[k] = substituteDeep(v, env, path ? `${path}.${k}` : k, file, substituted);
     return out;
   }
   return node;
+}
+
+/**
+ * Substitution yields text; where the schema wants a number or true/false and the text came from `${…}`
+ * (`port: ${PORT:-8787}`, `enabled: ${LIVE:-false}`), the text is read as one. Only there: an API key of digits stays
+ * text where the schema wants text. Returns whether anything changed.
+ */
+function typeSubstituted(root: unknown, issues: readonly z.core.$ZodIssue[], substituted: ReadonlySet<string>): boolean {
+  let changed = false;
+  for (const issue of issues) {
+    if (issue.code !== 'invalid_type' || (issue.expected !== 'number' && issue.expected !== 'boolean')) continue;
+    if (!substituted.has(formatPath(issue.path)) || issue.path.length === 0) continue;
+    let parent = root as Record<PropertyKey, unknown>;
+    for (const key of issue.path.slice(0, -1)) parent = parent[key as PropertyKey] as Record<PropertyKey, unknown>;
+    const last = issue.path.at(-1) as PropertyKey;
+    const text = String(parent[last]).trim();
+    const value = issue.expected === 'boolean' ? ({ true: true, false: false } as Record<string, boolean>)[text.toLowerCase()] : text === '' ? NaN : Number(text);
+    if (value === undefined || (typeof value === 'number' && !Number.isFinite(value))) continue;
+    parent[last] = value;
+    changed = true;
+  }
+  return changed;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -65,6 +92,13 @@ function zodMessage(issue: z.core.$ZodIssue): string {
     return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}. Fix: remove ${issue.keys.length > 1 ? 'them' : 'it'} or check the spelling against schema/goodhart.schema.json`;
   }
   return issue.message;
+}
+
+/** What to do when a value that came from `${…}` is not of the type the schema wants. */
+function envHint(issue: z.core.$ZodIssue, fromEnv: ReadonlySet<string>): string {
+  if (issue.code !== 'invalid_type' || !fromEnv.has(formatPath(issue.path))) return '';
+  const want = issue.expected === 'number' ? 'a number' : issue.expected === 'boolean' ? 'true or false' : issue.expected;
+  return `. Fix: the value comes from \${…}: set that variable (or its :-default) to ${want}`;
 }
 
 /** Cross-references zod cannot see: models name existing providers, users name existing teams. */
@@ -100,11 +134,16 @@ export function parseConfig(text: string, file: string, env: Env = process.env):
     const e = doc.errors[0]!;
     throw new GoodhartError('config_invalid', 500, `${file}: YAML syntax error: ${e.message}`);
   }
-  const substituted = substituteDeep(doc.toJS() ?? {}, env, '', file);
-  const result = configSchema.safeParse(substituted);
+  const fromEnv = new Set<string>();
+  const substituted = substituteDeep(doc.toJS() ?? {}, env, '', file, fromEnv);
+  let result = configSchema.safeParse(substituted);
+  // A union may only report the next level's types once these parse: a few rounds at most.
+  for (let round = 0; round < 4 && !result.success && typeSubstituted(substituted, result.error.issues, fromEnv); round++) {
+    result = configSchema.safeParse(substituted);
+  }
   const problems = result.success
     ? checkReferences(result.data).map((p) => ({ path: p.path as PropertyKey[], message: p.message }))
-    : result.error.issues.map((i) => ({ path: i.path, message: zodMessage(i) }));
+    : result.error.issues.map((i) => ({ path: i.path, message: zodMessage(i) + envHint(i, fromEnv) }));
   if (problems.length > 0) {
     const lines = problems.slice(0, 10).map((p) => {
       const line = lineOf(doc, counter, p.path);
