@@ -20,7 +20,7 @@ const file = (path: string, sidechain: boolean): FileResult => ({
 
 async function batchOf(files: FileResult[]): Promise<ImportBatch> {
   const batches: ImportBatch[] = [];
-  const store = { commitImportBatch: async (b: ImportBatch) => (batches.push(b), { inserted: b.events.length, replaced: 0 }) } as unknown as AuditStore;
+  const store = { commitImportBatch: async (b: ImportBatch) => (batches.push(b), { inserted: b.events.length, replaced: 0, metered: 0 }) } as unknown as AuditStore;
   const writer = new BatchWriter(store, () => 0);
   for (const f of files) await writer.add(f);
   await writer.flush();

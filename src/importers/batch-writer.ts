@@ -14,6 +14,8 @@ import type { WriteLock } from './write-lock.js';
 export class BatchWriter {
   inserted = 0;
   replaced = 0;
+  /** Events the gateway had metered already (ImportBatchResult.metered): not stored. */
+  metered = 0;
   private readonly pending = new Map<string, UsageEvent>();
   private states: ImportFileState[] = [];
   /** The fingerprint of each held event's copy (the copy `betterEvent` keeps), by event id. */
@@ -69,5 +71,6 @@ export class BatchWriter {
     this.fingerprints.clear();
     this.inserted += result.inserted;
     this.replaced += result.replaced;
+    this.metered += result.metered;
   }
 }

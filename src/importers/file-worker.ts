@@ -27,7 +27,7 @@ export type FileCounts = Omit<FileResult, 'events' | 'fingerprints' | 'deferred'
 
 export type WorkerMessage =
   | { kind: 'files'; results: FileCounts[] }
-  | { kind: 'done'; inserted: number; replaced: number; priceBook: PriceBookEntry[] }
+  | { kind: 'done'; inserted: number; replaced: number; metered: number; priceBook: PriceBookEntry[] }
   | { kind: 'error'; message: string };
 
 /** How often results are sent back (the progress bar's pace). */
@@ -56,7 +56,7 @@ async function run(): Promise<void> {
   await writer.flush();
   await store.close();
   if (pending.length > 0) post({ kind: 'files', results: pending });
-  post({ kind: 'done', inserted: writer.inserted, replaced: writer.replaced, priceBook: ctx.memo.learnt > 0 ? ctx.memo.book() : [] });
+  post({ kind: 'done', inserted: writer.inserted, replaced: writer.replaced, metered: writer.metered, priceBook: ctx.memo.learnt > 0 ? ctx.memo.book() : [] });
 }
 
 run().catch((err: unknown) => post({ kind: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }));

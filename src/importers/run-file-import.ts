@@ -121,6 +121,7 @@ export async function runFileImport(opts: FileImportOptions): Promise<ImportSumm
     const totals = await runInWorkers(tasks, { ...w.recipe, priceBook: book }, w.count, count);
     summary.eventsAdded = totals.inserted;
     summary.eventsUpdated = totals.replaced;
+    summary.meteredByGateway = totals.metered;
     memo.addToBook(totals.priceBook);
   } else {
     const ctx: FileContext = {
@@ -144,6 +145,7 @@ export async function runFileImport(opts: FileImportOptions): Promise<ImportSumm
     await writer.flush();
     summary.eventsAdded = writer.inserted;
     summary.eventsUpdated = writer.replaced;
+    summary.meteredByGateway = writer.metered;
   }
   if (books !== undefined && memo.learnt > 0) await books.writePriceBook(bookKey, serialiseBook(memo.book()));
   opts.progress?.stop();

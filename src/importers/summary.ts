@@ -15,8 +15,10 @@ export interface ImportSummary {
   eventsAdded: number;
   /** Stored events replaced by a better record of the same request (Claude Code's rank rule). */
   eventsUpdated: number;
-  /** Records of a request already counted (this run or an earlier one). */
+  /** Records of a request already counted (this run or an earlier one), the gateway's included. */
   duplicates: number;
+  /** Of the duplicates, requests the gateway metered itself (the agent logged what it got through the gateway). */
+  meteredByGateway: number;
   /** Lines that produced no event, by reason (duplicates are counted above, not here). */
   skipped: Partial<Record<SkipReason, number>>;
   /** The first problems, with where they are (`file:line`, line numbers from the start of the file). */
@@ -37,6 +39,7 @@ export function emptySummary(source: string): ImportSummary {
     eventsAdded: 0,
     eventsUpdated: 0,
     duplicates: 0,
+    meteredByGateway: 0,
     skipped: {},
     problems: [],
     durationMs: 0,
@@ -63,6 +66,7 @@ export function formatSummaryLine(s: ImportSummary): string {
   return (
     `${s.source}: ${fmt(s.files)} files (${fmt(s.filesRead)} read${restarted}), ${fmt(s.linesRead)} lines, ` +
     `${fmt(s.eventsAdded)} events added${updated}, ${fmt(s.duplicates)} duplicates` +
+    `${s.meteredByGateway > 0 ? ` (${fmt(s.meteredByGateway)} already metered by the gateway)` : ''}` +
     `${skipped === '' ? '' : `; skipped: ${skipped}`} in ${(s.durationMs / 1000).toFixed(1)} s`
   );
 }

@@ -17,10 +17,10 @@ export async function runInWorkers(
   recipe: WorkerRecipe,
   count: number,
   onFile: (r: FileResult) => Promise<void> | void,
-): Promise<{ inserted: number; replaced: number; priceBook: PriceBookEntry[] }> {
+): Promise<{ inserted: number; replaced: number; metered: number; priceBook: PriceBookEntry[] }> {
   const input: WorkerInput = { recipe: { ...recipe, writeLock: new WriteLock().buffer }, tasks, next: new SharedArrayBuffer(4) };
   const workers = Array.from({ length: Math.max(1, Math.min(count, tasks.length)) }, () => startWorker(import.meta.url, 'file-worker', input));
-  const totals = { inserted: 0, replaced: 0, priceBook: [] as PriceBookEntry[] };
+  const totals = { inserted: 0, replaced: 0, metered: 0, priceBook: [] as PriceBookEntry[] };
   try {
     await Promise.all(
       workers.map(
@@ -37,6 +37,7 @@ export async function runInWorkers(
               } else if (m.kind === 'done') {
                 totals.inserted += m.inserted;
                 totals.replaced += m.replaced;
+                totals.metered += m.metered;
                 totals.priceBook.push(...m.priceBook);
                 handed.then(resolve, reject);
               } else reject(new Error(`import worker failed: ${m.message}`));

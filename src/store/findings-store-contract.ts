@@ -82,7 +82,7 @@ export function runFindingsStoreContract(open: () => Promise<FindingsFixture>): 
     const { store, findings: f, close } = await open();
     const e = makeTestEvent({ id: 'imp-1', startedAt: 5_000, source: 'claude-code' });
     const fp = fingerprint('imp-1', 5_000);
-    expect(await store.commitImportBatch({ events: [e], states: [], fingerprints: [fp] })).toEqual({ inserted: 1, replaced: 0 });
+    expect(await store.commitImportBatch({ events: [e], states: [], fingerprints: [fp] })).toEqual({ inserted: 1, replaced: 0, metered: 0 });
     expect(await f.fingerprintsOf(['imp-1'])).toEqual([fp]);
     await close();
   });
@@ -96,9 +96,9 @@ export function runFindingsStoreContract(open: () => Promise<FindingsFixture>): 
     const fpMain = (id: string) => fingerprint(id, 7_000, { humanTurn: false, complexity: null });
     const fpSide = (id: string) => fingerprint(id, 7_002, { humanTurn: true, complexity: 0.5 });
     await store.commitImportBatch({ events: [side('dup-a')], states: [], fingerprints: [fpSide('dup-a')] });
-    expect(await store.commitImportBatch({ events: [main('dup-a')], states: [], fingerprints: [fpMain('dup-a')] })).toEqual({ inserted: 0, replaced: 1 });
+    expect(await store.commitImportBatch({ events: [main('dup-a')], states: [], fingerprints: [fpMain('dup-a')] })).toEqual({ inserted: 0, replaced: 1, metered: 0 });
     await store.commitImportBatch({ events: [main('dup-b')], states: [], fingerprints: [fpMain('dup-b')] });
-    expect(await store.commitImportBatch({ events: [side('dup-b')], states: [], fingerprints: [fpSide('dup-b')] })).toEqual({ inserted: 0, replaced: 0 });
+    expect(await store.commitImportBatch({ events: [side('dup-b')], states: [], fingerprints: [fpSide('dup-b')] })).toEqual({ inserted: 0, replaced: 0, metered: 0 });
     await store.commitImportBatch({ events: [side('dup-c'), main('dup-c')], states: [], fingerprints: [fpSide('dup-c'), fpMain('dup-c')] });
     for (const id of ['dup-a', 'dup-b', 'dup-c']) {
       expect((await store.listEvents({})).find((e) => e.id === id)?.startedAt, id).toBe(7_000);

@@ -291,3 +291,18 @@ export function outcomeValues(o: OutcomeEvent): (string | number | null)[] {
     o.aiCoAuthored === undefined || o.aiCoAuthored === null ? null : o.aiCoAuthored ? 1 : 0, list(o.aiTools), storable(o.revertsSha ?? null),
   ];
 }
+
+/**
+ * The provider's request ids of the imported events in a batch: the gateway may have metered those requests already
+ * (an agent logs what it got through the gateway too). See ImportBatchResult.metered.
+ */
+export function meteringCandidates(events: readonly UsageEvent[]): string[] {
+  const ids = new Set<string>();
+  for (const e of events) if (e.source !== 'gateway' && e.providerRequestId !== null) ids.add(e.providerRequestId);
+  return [...ids];
+}
+
+/** An imported event whose request the gateway metered (its provider request id is among `gateway`'s). */
+export function meteredByGateway(e: UsageEvent, gateway: ReadonlySet<string>): boolean {
+  return e.source !== 'gateway' && e.providerRequestId !== null && gateway.has(e.providerRequestId);
+}

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GoodhartError } from '../errors.js';
 import type { UsageEvent } from '../usage/event.js';
-import type { KeyRecord, Store, UsageAggregate } from './types.js';
+import type { AuditStore, KeyRecord, Store, UsageAggregate } from './types.js';
 
 let nextId = 0;
 
@@ -484,4 +484,26 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       });
     });
   });
+}
+
+/**
+ * An import of an agent's log does not store a request the gateway metered (same provider request id): Claude Code
+ * logs the responses it got through the gateway too. Other sources' events, and imported events without a provider
+ * id, are stored as before. For the stores that take imports (SQLite and Postgres).
+ */
+export async function checkMeteredImports(store: Store & Pick<AuditStore, 'commitImportBatch'>): Promise<void> {
+  const t = Date.UTC(2025, 5, 1, 12);
+  await store.insertEvents([makeTestEvent({ id: 'gw-1', source: 'gateway', providerRequestId: 'msg_01', startedAt: t, outputTokens: 40, costUsd: 0.4 })]);
+  const logged = [
+    makeTestEvent({ id: 'cc-a', source: 'claude-code', providerRequestId: 'msg_01', startedAt: t + 900, outputTokens: 40, costUsd: 0.4 }),
+    makeTestEvent({ id: 'cc-b', source: 'claude-code', providerRequestId: 'msg_02', startedAt: t + 1000, outputTokens: 7 }),
+    makeTestEvent({ id: 'cc-c', source: 'claude-code', providerRequestId: null, startedAt: t + 1100, outputTokens: 9 }),
+  ];
+  expect(await store.commitImportBatch({ events: logged, states: [] })).toEqual({ inserted: 2, replaced: 0, metered: 1 });
+  expect((await store.listEvents({})).map((e) => e.id)).toEqual(['gw-1', 'cc-b', 'cc-c']);
+  // The reports count the request once, at the gateway's cost.
+  const [day] = await store.aggregate('day', {});
+  expect([day?.requests, day?.outputTokens]).toEqual([3, 56]);
+  // Importing the same log again adds nothing and still finds it metered.
+  expect(await store.commitImportBatch({ events: logged, states: [] })).toEqual({ inserted: 0, replaced: 0, metered: 1 });
 }

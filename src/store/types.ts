@@ -115,6 +115,11 @@ export interface ImportBatchResult {
   inserted: number;
   /** Events that replaced a stored event with the same id because they rank higher (see commitImportBatch). */
   replaced: number;
+  /**
+   * Events not stored because the gateway already metered the same request (a gateway event with the same
+   * `providerRequestId`): Claude Code logs the responses it got through the gateway too.
+   */
+  metered: number;
 }
 
 /**

@@ -1,10 +1,11 @@
-import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runReport } from '../../cli/commands/report.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { createPricer } from '../../usage/pricing.js';
 import { parseBook } from '../price-book.js';
+import { formatSummaryLine } from '../summary.js';
 import { FIXTURES, copyFixture, importInto, tempDir } from '../testing.js';
 
 const { dir, cleanup } = tempDir('cc-import');
@@ -241,5 +242,34 @@ describe('goodhart import claude-code on worker threads', () => {
     expect(parseBook(await threaded.store.readPriceBook('test-catalogue')).map((e) => e.model).sort()).toEqual(['claude-haiku-4-5-20251001', 'claude-opus-4-6', 'claude-sonnet-4-5-20250929', 'claude-sonnet-4-6']);
     await inline.store.close();
     await threaded.store.close();
+  });
+});
+
+describe('a request that went through the gateway and is in the agent log too', () => {
+  it('is counted once: the gateway metered it, the import says so', async () => {
+    const { startHarness } = await import('../../testing/harness.js');
+    const h = await startHarness();
+    try {
+      const m = await h.anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'hi [[sim:tokens=12]]' }] });
+      let gateway;
+      for (let i = 0; i < 100 && gateway === undefined; i++) {
+        gateway = (await h.events()).find((e) => e.providerRequestId === m.id);
+        if (gateway === undefined) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(gateway?.outputTokens).toBe(12);
+      // Claude Code logs the same response (its message id), and one that did not go through the gateway.
+      const root = join(dir, 'through-gateway');
+      const file = join(root, MAIN);
+      mkdirSync(join(root, 'projects/-home-dev-acme-app'), { recursive: true });
+      writeFileSync(file, assistant('u1', new Date().toISOString(), 'req_1', m.id, 12) + assistant('u2', new Date().toISOString(), 'req_2', 'msg_direct', 30));
+      const s = await importInto(h.store as SqliteStore, 'claude-code', [root]);
+      expect(s).toMatchObject({ eventsAdded: 1, duplicates: 1, meteredByGateway: 1 });
+      expect(formatSummaryLine(s)).toContain('1 duplicates (1 already metered by the gateway)');
+      const stored = await h.store.listEvents({});
+      expect(stored.filter((e) => e.providerRequestId === m.id).map((e) => e.source)).toEqual(['gateway']);
+      expect(stored.filter((e) => e.providerRequestId === 'msg_direct').map((e) => e.source)).toEqual(['claude-code']);
+    } finally {
+      await h.close();
+    }
   });
 });

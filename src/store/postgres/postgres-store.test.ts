@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageEvent } from '../../usage/event.js';
 import { openStore } from '../open.js';
 import { SqliteStore } from '../sqlite/sqlite-store.js';
-import { makeTestEvent, runStoreContract } from '../store-contract.js';
+import { checkMeteredImports, makeTestEvent, runStoreContract } from '../store-contract.js';
 import { supportsImports, type EventFilter, type GroupBy, type ImportFileState, type UsageAggregate } from '../types.js';
 import { aggregateSql } from './aggregate-sql.js';
 import { MIGRATIONS } from './migrations.js';
@@ -298,6 +298,10 @@ describe('audit mode (imports, counters, outcomes)', () => {
     ...over,
   });
 
+  it('does not store an imported request the gateway already metered', async () => {
+    await checkMeteredImports(await openIn(await freshSchema()));
+  });
+
   it('keeps the better of two events with one id, across start times and partitions, and the rollup with it', async () => {
     const schema = await freshSchema();
     const store = await openIn(schema);
@@ -307,11 +311,11 @@ describe('audit mode (imports, counters, outcomes)', () => {
     const base = { id: 'cc-1', source: 'claude-code' as const, inputTokens: 100, outputTokens: 5 };
     const jan = at('2025-01-31T23:59:00Z');
     const feb = at('2025-02-01T00:01:00Z');
-    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, startedAt: jan, tags: ['sidechain'], outputTokens: 900 })], states: [] })).toEqual({ inserted: 1, replaced: 0 });
+    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, startedAt: jan, tags: ['sidechain'], outputTokens: 900 })], states: [] })).toEqual({ inserted: 1, replaced: 0, metered: 0 });
     // A main-chain line beats a sidechain one even with fewer tokens; it also moves the event to February.
-    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, startedAt: feb, outputTokens: 20, modelServed: 'other' })], states: [] })).toEqual({ inserted: 0, replaced: 1 });
+    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, startedAt: feb, outputTokens: 20, modelServed: 'other' })], states: [] })).toEqual({ inserted: 0, replaced: 1, metered: 0 });
     // A smaller main-chain line, and any sidechain line, are ignored.
-    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, outputTokens: 10 }), makeTestEvent({ ...base, tags: ['sidechain'], outputTokens: 5000 })], states: [] })).toEqual({ inserted: 0, replaced: 0 });
+    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, outputTokens: 10 }), makeTestEvent({ ...base, tags: ['sidechain'], outputTokens: 5000 })], states: [] })).toEqual({ inserted: 0, replaced: 0, metered: 0 });
     // Within one batch: the first line of a new id is inserted, a better later line replaces it.
     expect(await store.commitImportBatch({
       events: [
@@ -320,7 +324,7 @@ describe('audit mode (imports, counters, outcomes)', () => {
         makeTestEvent({ id: 'cc-2', startedAt: feb + 5, outputTokens: 2, costUsd: null }),
       ],
       states: [],
-    })).toEqual({ inserted: 1, replaced: 2 });
+    })).toEqual({ inserted: 1, replaced: 2, metered: 0 });
     const events = await store.listEvents({});
     expect(events.map((e) => [e.id, e.startedAt, e.outputTokens, e.tags])).toEqual([
       ['cc-2', feb + 5, 2, []],
@@ -335,8 +339,8 @@ describe('audit mode (imports, counters, outcomes)', () => {
     // A log line with U+0000 in its text (Postgres refuses it): stored without it, replaced by a better line, and the
     // rollup follows (it is keyed by the same text).
     const nul = { id: 'cc-3', source: 'claude-code' as const, userId: 'u\u0000x', modelRequested: 'm\u0000', startedAt: feb, outputTokens: 3 };
-    expect(await store.commitImportBatch({ events: [makeTestEvent(nul)], states: [] })).toEqual({ inserted: 1, replaced: 0 });
-    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...nul, outputTokens: 30 })], states: [] })).toEqual({ inserted: 0, replaced: 1 });
+    expect(await store.commitImportBatch({ events: [makeTestEvent(nul)], states: [] })).toEqual({ inserted: 1, replaced: 0, metered: 0 });
+    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...nul, outputTokens: 30 })], states: [] })).toEqual({ inserted: 0, replaced: 1, metered: 0 });
     expect((await store.aggregate('user', {})).find((r) => r.key === 'ux')?.outputTokens).toBe(30);
     for (const g of ['user', 'model'] as const) expect(await store.aggregate(g, {}), g).toEqual(await raw.aggregate(g, {}));
     await store.close();

@@ -17,7 +17,7 @@ import type {
   Store,
   UsageAggregate,
 } from '../types.js';
-import { eventFromRow, eventToRow, keyFromRow, keyToRow, storableEvent, storableFilter, type KeyRow, type StoredEventRow } from '../rows.js';
+import { eventFromRow, eventToRow, keyFromRow, keyToRow, meteredByGateway, meteringCandidates, storableEvent, storableFilter, type KeyRow, type StoredEventRow } from '../rows.js';
 import { HOUR_MS, aggregateSql } from './aggregate-sql.js';
 import * as audit from './audit-tables.js';
 import { ofStoredCopy } from '../findings-rows.js';
@@ -310,13 +310,25 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
    * event if it ranks higher, in batch order, exactly as SQLite does.
    */
   async commitImportBatch(given: ImportBatch): Promise<ImportBatchResult> {
-    if (given.events.length === 0 && given.states.length === 0) return { inserted: 0, replaced: 0 };
-    const batch = { ...given, events: given.events.map(storableEvent) };
-    await this.ensurePartitions(batch.events.map((e) => e.startedAt));
+    if (given.events.length === 0 && given.states.length === 0) return { inserted: 0, replaced: 0, metered: 0 };
+    const all = given.events.map(storableEvent);
+    await this.ensurePartitions(all.map((e) => e.startedAt));
     return withDeadlockRetry(() =>
       this.sql.begin(async (tx) => {
         let inserted = 0;
         let replaced = 0;
+        // Requests the gateway already metered (ImportBatchResult.metered) are not stored again.
+        const candidates = meteringCandidates(all);
+        const seen =
+          candidates.length === 0
+            ? null
+            : new Set(
+                (await tx<{ id: string }[]>`
+                  SELECT DISTINCT provider_request_id AS id FROM events
+                  WHERE source = 'gateway' AND provider_request_id = ANY(${candidates}::text[])`).map((r) => r.id),
+              );
+        const batch = { ...given, events: seen === null || seen.size === 0 ? all : all.filter((e) => !meteredByGateway(e, seen)) };
+        const metered = all.length - batch.events.length;
         // Where the copy this batch stored (inserted or replaced) starts, by id (see ofStoredCopy).
         const startOf = new Map<string, number>();
         const replacedIds = new Set<string>();
@@ -345,7 +357,7 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
           }
         }
         await audit.putImportStates(tx, batch.states);
-        return { inserted, replaced };
+        return { inserted, replaced, metered };
       }),
     );
   }

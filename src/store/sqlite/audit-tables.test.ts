@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeTestEvent } from '../store-contract.js';
+import { checkMeteredImports, makeTestEvent } from '../store-contract.js';
 import { supportsImports, type ImportFileState } from '../types.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -31,16 +31,20 @@ describe('SqliteStore audit tables', () => {
     expect(supportsImports(store)).toBe(true);
   });
 
+  it('does not store an imported request the gateway already metered', async () => {
+    await checkMeteredImports(fresh());
+  });
+
   it('keeps the better of two events with one id: main over sidechain, then the larger token sum', async () => {
     const store = fresh();
     const base = { id: 'cc-1', source: 'claude-code' as const, inputTokens: 100, outputTokens: 5 };
-    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, tags: ['sidechain'], outputTokens: 900 })], states: [] })).toEqual({ inserted: 1, replaced: 0 });
+    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, tags: ['sidechain'], outputTokens: 900 })], states: [] })).toEqual({ inserted: 1, replaced: 0, metered: 0 });
     // A main-chain line beats a sidechain one even with fewer tokens.
-    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, outputTokens: 20 })], states: [] })).toEqual({ inserted: 0, replaced: 1 });
+    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, outputTokens: 20 })], states: [] })).toEqual({ inserted: 0, replaced: 1, metered: 0 });
     // A smaller main-chain line, and any sidechain line, are ignored.
-    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, outputTokens: 10 }), makeTestEvent({ ...base, tags: ['sidechain'], outputTokens: 5000 })], states: [] })).toEqual({ inserted: 0, replaced: 0 });
+    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, outputTokens: 10 }), makeTestEvent({ ...base, tags: ['sidechain'], outputTokens: 5000 })], states: [] })).toEqual({ inserted: 0, replaced: 0, metered: 0 });
     // A larger main-chain line replaces it.
-    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, outputTokens: 50, costUsd: 0.5 })], states: [] })).toEqual({ inserted: 0, replaced: 1 });
+    expect(await store.commitImportBatch({ events: [makeTestEvent({ ...base, outputTokens: 50, costUsd: 0.5 })], states: [] })).toEqual({ inserted: 0, replaced: 1, metered: 0 });
     const [e] = await store.listEvents({});
     expect(e).toMatchObject({ id: 'cc-1', outputTokens: 50, costUsd: 0.5, tags: [] });
     expect(await store.listEvents({})).toHaveLength(1);

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { outcomeValues, storableEvent } from '../rows.js';
+import { meteredByGateway, meteringCandidates, outcomeValues, storableEvent } from '../rows.js';
 import type { Fingerprint } from '../../detect/fingerprint/types.js';
 import { RollupBatch } from './rollup-batch.js';
 import { ofStoredCopy } from '../findings-rows.js';
@@ -152,9 +152,16 @@ export class SqliteAuditTables {
     const deferRollups = db.prepare('INSERT INTO rollup_deferred (one) VALUES (1)');
     const undeferRollups = db.prepare('DELETE FROM rollup_deferred');
     const rollups = new RollupBatch(db);
-    this.commitTx = db.transaction((batch: ImportBatch): ImportBatchResult => {
+    const gatewayRequests = db
+      .prepare(`SELECT provider_request_id FROM events WHERE source = 'gateway' AND provider_request_id IN (SELECT value FROM json_each(?))`)
+      .pluck();
+    this.commitTx = db.transaction((given: ImportBatch): ImportBatchResult => {
       let inserted = 0;
       let replaced = 0;
+      const candidates = meteringCandidates(given.events);
+      const seen = candidates.length === 0 ? null : new Set(gatewayRequests.all(JSON.stringify(candidates)) as string[]);
+      const batch = seen === null || seen.size === 0 ? given : { ...given, events: given.events.filter((e) => !meteredByGateway(e, seen)) };
+      const metered = given.events.length - batch.events.length;
       const existing: UsageEvent[] = [];
       // Where the copy this batch stored (inserted or replaced) starts, by id (see `ofStoredCopy`).
       const startOf = new Map<string, number>();
@@ -188,7 +195,7 @@ export class SqliteAuditTables {
         this.writeFingerprints(kept);
       }
       for (const s of batch.states) this.putState.run(stateToRow(s));
-      return { inserted, replaced };
+      return { inserted, replaced, metered };
     });
 
     this.advanceTx = db.transaction((points: readonly CounterPoint[]): number[] => {
@@ -231,7 +238,7 @@ export class SqliteAuditTables {
   }
 
   commitImportBatch(batch: ImportBatch): ImportBatchResult {
-    if (batch.events.length === 0 && batch.states.length === 0) return { inserted: 0, replaced: 0 };
+    if (batch.events.length === 0 && batch.states.length === 0) return { inserted: 0, replaced: 0, metered: 0 };
     if (!this.bulk) {
       // Import batches touch pages all over the events indexes (ids are hashes). With SQLite's default 2 MB page
       // cache, a large transaction spills dirty pages to the WAL again and again (millions of writes for a 1 GB

@@ -97,7 +97,7 @@ describe('SQLite hourly rollups', () => {
     const fresh = makeTestEvent({ id: 'fresh', startedAt: at('2025-04-02T08:00:00Z'), userId: 'erin', inputTokens: 10, outputTokens: 1, costUsd: 0.01 });
     const better = { ...fresh, inputTokens: 900, outputTokens: 90, costUsd: 0.25 };
     const result = await rolled.commitImportBatch({ events: [...replaced, fresh, better], states: [] });
-    expect(result).toEqual({ inserted: 1, replaced: 41 });
+    expect(result).toEqual({ inserted: 1, replaced: 41, metered: 0 });
     expect(await rolled.aggregate('user', { userId: 'erin' })).toMatchObject([{ requests: 1, inputTokens: 900, outputTokens: 90, costUsd: 0.25 }]);
     events.push(better);
 
@@ -218,6 +218,7 @@ describe('SQLite hourly rollups', () => {
     db.exec('DROP TABLE detect_live'); // migration 8
     db.exec('DROP TABLE import_price_book'); // migration 9
     db.exec('ALTER TABLE counter_series DROP COLUMN last_delta'); // migration 10
+    db.exec('DROP INDEX idx_events_gateway_request'); // migration 11
     db.pragma('user_version = 4');
     db.close();
     const reopened = new SqliteStore(path);
