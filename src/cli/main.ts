@@ -71,6 +71,32 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
   return program;
 }
 
+/**
+ * What the operating system refused, said as what to do (they printed a stack trace): a port in use or not allowed,
+ * a host that does not resolve, a folder that does not exist.
+ */
+function systemError(err: unknown): GoodhartError | null {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string };
+  if (!(err instanceof Error) || typeof e.code !== 'string') return null;
+  const where = e.port !== undefined ? `${e.address ?? ''}:${e.port}` : (e.hostname ?? e.address ?? '');
+  switch (e.code) {
+    case 'EADDRINUSE':
+      return new GoodhartError('config_invalid', 500, `Cannot listen on ${where}: the port is in use (another goodhart, or another server). Stop it, or choose another port with --port.`);
+    case 'EACCES':
+      if (e.syscall === 'listen') return new GoodhartError('config_invalid', 500, `Not allowed to listen on ${where} (ports below 1024 need privileges). Choose another port with --port.`);
+      return new GoodhartError('config_invalid', 500, `Permission denied: ${e.path ?? e.message}. Check the file's permissions, or choose another path.`);
+    case 'EADDRNOTAVAIL':
+      return new GoodhartError('config_invalid', 500, `Cannot listen on ${where}: that address is not on this machine. Use --host 127.0.0.1, 0.0.0.0 or one of this machine's addresses.`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new GoodhartError('config_invalid', 500, `The host "${where}" does not resolve. Use an IP address (127.0.0.1, 0.0.0.0) or a name this machine resolves.`);
+    case 'ENOENT':
+      return e.path === undefined ? null : new GoodhartError('config_invalid', 500, `No such file or folder: ${e.path}. Create the folder first, or choose another path.`);
+    default:
+      return null;
+  }
+}
+
 /** A GoodhartError, also one from the import bundle (which carries its own copy of the class). */
 function goodhartError(err: unknown): GoodhartError | null {
   if (err instanceof GoodhartError) return err;
@@ -82,7 +108,7 @@ async function main(): Promise<void> {
     await (await buildProgram(process.argv)).parseAsync(process.argv);
   } catch (err) {
     if (err instanceof CommanderError) process.exit(err.exitCode);
-    const known = goodhartError(err);
+    const known = goodhartError(err) ?? systemError(err);
     if (known !== null) {
       process.stderr.write(`goodhart: ${known.message}\n`);
       process.exit(known.code === 'config_invalid' ? 78 : 1);

@@ -84,4 +84,18 @@ describe('goodhart serve as a process', () => {
     writeFileSync(bad, 'server:\n  port: "eighty"\n');
     await expect(serve(['--config', bad, '--db', join(dir, 'x.db')])).rejects.toThrow(/exited with 78: .*bad\.yaml.*server\.port \(line 2\)/s);
   });
+
+  it('says what to do, without a stack trace, for a port in use and a file that is not a database', async () => {
+    const cfg = join(dir, 'plain.yaml');
+    writeFileSync(cfg, `providers:\n  openai: { type: openai, baseUrl: "${sim.url}/v1", apiKey: sk-sim-openai }\n`);
+    const port = new URL(sim.url).port;
+    const inUse = await serve(['--config', cfg, '--db', join(dir, 'p.db'), '--port', port]).catch((e: Error) => e.message);
+    expect(inUse).toMatch(/exited with 78: goodhart: Cannot listen on 127\.0\.0\.1:\d+: the port is in use.*choose another port with --port/s);
+    expect(inUse).not.toMatch(/\n\s+at /);
+    const notDb = join(dir, 'notes.txt');
+    writeFileSync(notDb, 'not a database, '.repeat(100));
+    const wrongFile = await serve(['--config', cfg, '--db', notDb, '--port', '0']).catch((e: Error) => e.message);
+    expect(wrongFile).toMatch(/exited with 78: goodhart: .*notes\.txt is not a SQLite database/s);
+    expect(wrongFile).not.toMatch(/\n\s+at /);
+  });
 });

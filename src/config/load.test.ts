@@ -79,6 +79,13 @@ describe('config loading', () => {
     expect(syntax.message).toMatch(/d\.yaml: YAML syntax error/);
   });
 
+  it('refuses a document of aliases that expands without bound, saying so', () => {
+    const laughs = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefgh'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`)].join('\n');
+    const err = errorOf(() => parseConfig(laughs, 'lol.yaml', {}));
+    expect(err.code).toBe('config_invalid');
+    expect(err.message).toMatch(/lol\.yaml: YAML error: .*Fix: use fewer aliases/);
+  });
+
   it('reports a missing file with the way out', () => {
     expect(errorOf(() => loadConfigFile('/nonexistent/goodhart.yaml')).message).toMatch(/no such file\. Fix: run `goodhart init`/);
   });

@@ -135,7 +135,14 @@ export function parseConfig(text: string, file: string, env: Env = process.env):
     throw new GoodhartError('config_invalid', 500, `${file}: YAML syntax error: ${e.message}`);
   }
   const fromEnv = new Set<string>();
-  const substituted = substituteDeep(doc.toJS() ?? {}, env, '', file, fromEnv);
+  let js: unknown;
+  try {
+    js = doc.toJS();
+  } catch (err) {
+    // The yaml library refuses documents whose aliases would expand past a bound ("billion laughs").
+    throw new GoodhartError('config_invalid', 500, `${file}: YAML error: ${err instanceof Error ? err.message : String(err)}. Fix: use fewer aliases (*name); write the values out.`);
+  }
+  const substituted = substituteDeep(js ?? {}, env, '', file, fromEnv);
   let result = configSchema.safeParse(substituted);
   // A union may only report the next level's types once these parse: a few rounds at most.
   for (let round = 0; round < 4 && !result.success && typeSubstituted(substituted, result.error.issues, fromEnv); round++) {

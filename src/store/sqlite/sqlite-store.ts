@@ -72,7 +72,15 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
       throw new GoodhartError('config_invalid', 500, `Cannot open the SQLite database at ${path}: ${String(cause)}. Check the path (--db or GOODHART_DB) and its permissions.`, { cause });
     }
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    this.db.pragma('journal_mode = WAL');
+    try {
+      this.db.pragma('journal_mode = WAL');
+    } catch (cause) {
+      this.db.close();
+      if (cause instanceof Database.SqliteError && cause.code === 'SQLITE_NOTADB') {
+        throw new GoodhartError('config_invalid', 500, `${path} is not a SQLite database (another kind of file, or a damaged one). Point --db or GOODHART_DB at a Goodhart database, or at a new path to create one.`, { cause });
+      }
+      throw cause;
+    }
     // NORMAL is safe in WAL mode: a power cut may lose the last commits, never corrupt the file.
     this.db.pragma('synchronous = NORMAL');
     // 64 MiB of page cache per connection (SQLite's default is 2 MiB): the hot pages of the event indexes and the
