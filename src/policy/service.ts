@@ -200,6 +200,7 @@ export class GovernanceService {
       };
       await this.store.commit({
         accessRequest: after,
+        decidesPending: true,
         ...(grant ? { grant } : {}),
         audit: this.audit(actor, `access.${decision}`, 'accessRequest', id, request, grant ? { ...after, grant } : after),
       });

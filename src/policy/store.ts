@@ -1,3 +1,4 @@
+import { GoodhartError } from '../errors.js';
 import type { Grant } from './access.js';
 import type { Window } from './period.js';
 import type { LedgerRow } from './state.js';
@@ -60,7 +61,17 @@ export interface GovernanceChange {
   audit: Omit<AuditEntry, 'seq'>;
   overlay?: OverlayRecord;
   accessRequest?: AccessRequest;
+  /**
+   * The change decides `accessRequest`: it applies only while the stored request is still pending, else the whole
+   * change is refused (409) and nothing of it is kept. Two replicas deciding at once: one wins, never both.
+   */
+  decidesPending?: boolean;
   grant?: Grant;
+}
+
+/** The refusal of a decision whose request another decision settled first (GovernanceChange.decidesPending). */
+export function alreadyDecided(id: string): GoodhartError {
+  return new GoodhartError('invalid_request', 409, `Access request ${id} was decided by someone else a moment ago: reload it to see the decision.`);
 }
 
 export interface AuditFilter {

@@ -86,6 +86,30 @@ export function runGovernanceStoreContract(open: () => Promise<GovernanceFixture
     await f.close();
   });
 
+  it('lets one decision of a pending request win when two come at once; the other leaves nothing behind', async () => {
+    const f = await open();
+    const req = { id: 'ar_9', userId: 'bob', teamId: 'core', tier: 'premium', model: null, justification: 'x', hours: 8, status: 'pending' as const, createdAt: 10, decidedAt: null, decidedBy: null, note: null, grantId: null };
+    await f.gov.commit({ accessRequest: req, audit: audit(10, 'access.request', 'ar_9') });
+    const grant = { id: 'gr_9', userId: 'bob', tier: 'premium', model: null, createdAt: 20, expiresAt: 1e15, grantedBy: 'user:lead', requestId: 'ar_9' };
+    const approve = f.gov.commit({ accessRequest: { ...req, status: 'approved', decidedAt: 20, decidedBy: 'user:lead', note: null, grantId: 'gr_9' }, decidesPending: true, grant, audit: audit(20, 'access.approve', 'ar_9') });
+    const deny = f.gov.commit({ accessRequest: { ...req, status: 'denied', decidedAt: 20, decidedBy: 'user:other-lead', note: null, grantId: null }, decidesPending: true, audit: audit(20, 'access.deny', 'ar_9') });
+    const [a, d] = await Promise.allSettled([approve, deny]);
+    // Whichever came first won; the other was refused with a 409.
+    const won = [a, d].filter((r) => r.status === 'fulfilled');
+    const lost = [a, d].filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    expect([won.length, lost.length]).toEqual([1, 1]);
+    expect(lost[0]!.reason).toMatchObject({ httpStatus: 409, message: expect.stringMatching(/was decided by someone else/) });
+    const stored = await f.gov.getAccessRequest('ar_9');
+    const grants = await f.gov.listGrants({ activeAt: 30 });
+    const decisions = (await f.gov.listAudit({ targetId: 'ar_9' })).map((e) => e.action).filter((x) => x !== 'access.request');
+    if (a.status === 'fulfilled') {
+      expect([stored?.status, grants.map((g) => g.id), decisions]).toEqual(['approved', ['gr_9'], ['access.approve']]);
+    } else {
+      expect([stored?.status, grants.map((g) => g.id), decisions]).toEqual(['denied', [], ['access.deny']]);
+    }
+    await f.close();
+  });
+
   it('claims each alert once, also from a second connection', async () => {
     const f = await open();
     expect(await f.gov.claimAlert('b|team:core|0|10|80', 5, { threshold: 80 })).toBe(true);

@@ -12,6 +12,7 @@ import type {
   GovernanceStore,
   OverlayRecord,
 } from '../../policy/store.js';
+import { alreadyDecided } from '../../policy/store.js';
 import { foldSpendRows, type SpendRow } from '../spend-rows.js';
 import { openSideTables, type SideSql } from './side-tables.js';
 import { toAccess, toGrant, type AccessRow, type GrantRow } from '../governance-rows.js';
@@ -125,9 +126,13 @@ export class PostgresGovernanceStore implements GovernanceStore {
           ON CONFLICT (kind, id) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by`;
       }
       if (a) {
-        await tx`INSERT INTO gov_access_requests (id, user_id, team_id, tier, model, justification, hours, status, created_at, decided_at, decided_by, note, grant_id)
+        // A concurrent decision holds the row until it commits; this one then sees its status (read committed).
+        const written = await tx`INSERT INTO gov_access_requests (id, user_id, team_id, tier, model, justification, hours, status, created_at, decided_at, decided_by, note, grant_id)
           VALUES (${a.id}, ${a.userId}, ${a.teamId}, ${a.tier}, ${a.model}, ${a.justification}, ${a.hours}, ${a.status}, ${a.createdAt}, ${a.decidedAt}, ${a.decidedBy}, ${a.note}, ${a.grantId})
-          ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, decided_at = EXCLUDED.decided_at, decided_by = EXCLUDED.decided_by, note = EXCLUDED.note, grant_id = EXCLUDED.grant_id`;
+          ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, decided_at = EXCLUDED.decided_at, decided_by = EXCLUDED.decided_by, note = EXCLUDED.note, grant_id = EXCLUDED.grant_id
+          WHERE ${change.decidesPending !== true} OR gov_access_requests.status = 'pending'
+          RETURNING id`;
+        if (written.length === 0) throw alreadyDecided(a.id);
       }
       if (g) {
         await tx`INSERT INTO gov_grants (id, user_id, tier, model, created_at, expires_at, granted_by, request_id)

@@ -12,6 +12,7 @@ import type {
   GovernanceStore,
   OverlayRecord,
 } from '../../policy/store.js';
+import { alreadyDecided } from '../../policy/store.js';
 import { foldSpendRows, type SpendRow } from '../spend-rows.js';
 import { toAccess, toGrant, type AccessRow, type GrantRow } from '../governance-rows.js';
 
@@ -159,14 +160,17 @@ export class SqliteGovernanceStore implements GovernanceStore {
           .run(overlay.kind, overlay.id, json(overlay.data), overlay.updatedAt, overlay.updatedBy);
       }
       if (a) {
-        this.db
+        const { changes } = this.db
           .prepare(
             `INSERT INTO gov_access_requests (id, user_id, team_id, tier, model, justification, hours, status, created_at, decided_at, decided_by, note, grant_id)
              VALUES (@id, @userId, @teamId, @tier, @model, @justification, @hours, @status, @createdAt, @decidedAt, @decidedBy, @note, @grantId)
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, decided_at = excluded.decided_at,
-               decided_by = excluded.decided_by, note = excluded.note, grant_id = excluded.grant_id`,
+               decided_by = excluded.decided_by, note = excluded.note, grant_id = excluded.grant_id
+             WHERE @pendingOnly = 0 OR gov_access_requests.status = 'pending'`,
           )
-          .run(a);
+          .run({ ...a, pendingOnly: change.decidesPending === true ? 1 : 0 });
+        // Thrown inside the transaction: the grant and the audit entry are not written either.
+        if (changes === 0) throw alreadyDecided(a.id);
       }
       if (g) {
         this.db
