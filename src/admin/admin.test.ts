@@ -35,6 +35,7 @@ beforeAll(async () => {
         { id: 'alice', team: 'platform', role: 'member' },
         { id: 'lena', team: 'platform', role: 'lead' },
         { id: 'otto', team: 'other', role: 'lead' },
+        { id: 'fiona', team: 'other', role: 'finance' },
       ],
       tiers: { economy: ['gpt-4o-mini'], premium: ['gpt-5', 'o3'] },
       admin: { keys: [{ id: 'ops', key: ADMIN_KEY, role: 'admin' }] },
@@ -43,6 +44,7 @@ beforeAll(async () => {
   keys.alice = h.key;
   keys.lena = await h.addKey('lena');
   keys.otto = await h.addKey('otto', 'other');
+  keys.fiona = await h.addKey('fiona', 'other');
 });
 afterAll(async () => {
   await h.close();
@@ -113,6 +115,22 @@ describe('admin API permissions and the audit log', () => {
     const { response } = await client('alice').chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
     expect(response.headers.get('x-goodhart-budget')).toBe('platform-monthly; scope=team:platform; unit=usd');
     expect(Number(response.headers.get('x-goodhart-budget-remaining'))).toBeLessThan(250);
+  });
+
+  it('reads as it writes: a lead sees no directory, budget, budget status or grant of other people', async () => {
+    const status = async (who: string, path: string) => (await api(who, 'GET', path)).status;
+    expect(await Promise.all(['/users', '/teams', '/budgets', '/status/budgets'].map((p) => status('lena', p)))).toEqual([403, 403, 403, 403]);
+    expect((await api('lena', 'GET', '/status/budgets')).json.error.message).toContain('needs the "budgets" permission');
+    // Alice's grant (approved above) is hers and the admin's to see, not her lead's.
+    const grantsOf = async (who: string) => ((await api(who, 'GET', '/grants?active=false')).json.data as { userId: string }[]).map((g) => g.userId);
+    expect(await grantsOf('alice')).toEqual(['alice']);
+    expect(await grantsOf('lena')).toEqual([]);
+    expect(await grantsOf('admin')).toContain('alice');
+    // Finance reads budgets and where they stand, and the grants (it reads the audit log), but not the directory.
+    expect(await Promise.all(['/budgets', '/status/budgets', '/users'].map((p) => status('fiona', p)))).toEqual([200, 200, 403]);
+    expect(await grantsOf('fiona')).toContain('alice');
+    expect(await Promise.all(['/users', '/tiers'].map((p) => status('admin', p)))).toEqual([200, 200]);
+    expect(await status('alice', '/tiers')).toBe(200);
   });
 
   it('records who changed what, when, with the before and after', async () => {

@@ -96,7 +96,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
 
   app.get(`${PREFIX}/status/budgets`, async (req) => {
     const a = await actor(req);
-    if (a.permissions.size === 0) throw new GoodhartError('forbidden', 403, `Budget status needs an admin, lead or finance role (yours: ${a.roleId}).`);
+    if (!service.may(a, 'budgets')) throw new GoodhartError('forbidden', 403, `Budget status, which names each person's spend, needs the "budgets" permission (finance or admin; yours: ${a.roleId}). Your team's budgets are on the dashboard.`);
     const rows = await service.engine.status(deps.now());
     return {
       data: rows.map((s) => ({

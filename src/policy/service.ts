@@ -95,8 +95,11 @@ export class GovernanceService {
   }
 
   list(actor: Actor, kind: EntityKind): EntityView[] {
-    if (!PUBLIC_KINDS.has(kind) && actor.permissions.size === 0) {
-      throw forbidden(`Listing ${kind}s needs an admin, lead or finance role (yours: ${actor.roleId}).`);
+    // Read as written (README: Admin API): the directory and rules with `manage`, budgets with `budgets` or `manage`.
+    // A lead's `approve` reads none of them: their team is on the dashboard, without other teams' people.
+    const permission = WRITE_PERMISSION[kind];
+    if (!PUBLIC_KINDS.has(kind) && !this.may(actor, permission)) {
+      throw forbidden(`Listing ${kind}s needs the "${permission}" permission, which role "${actor.roleId}" does not have.`);
     }
     return this.directory.list(kind);
   }
@@ -211,7 +214,8 @@ export class GovernanceService {
 
   async listGrants(actor: Actor, activeOnly: boolean): Promise<Grant[]> {
     const filter = activeOnly ? { activeAt: this.now() } : {};
-    if (actor.permissions.size > 0) return this.store.listGrants(filter);
+    // Everyone's with `manage` or `audit` (the audit log holds them all anyway); otherwise one's own.
+    if (actor.permissions.has('manage') || actor.permissions.has('audit')) return this.store.listGrants(filter);
     return actor.userId === null ? [] : this.store.listGrants({ ...filter, userId: actor.userId });
   }
 
@@ -238,8 +242,13 @@ export class GovernanceService {
     return this.store.commit({ audit: this.audit(actor, action, targetKind, targetId, before, after) });
   }
 
+  /** Whether the actor has `permission` (`manage` includes `budgets`). */
+  may(actor: Actor, permission: Permission): boolean {
+    return actor.permissions.has(permission) || (permission === 'budgets' && actor.permissions.has('manage'));
+  }
+
   need(actor: Actor, permission: Permission, what: string): void {
-    if (actor.permissions.has(permission) || (permission === 'budgets' && actor.permissions.has('manage'))) return;
+    if (this.may(actor, permission)) return;
     throw forbidden(`Changing ${what} needs the "${permission}" permission, which role "${actor.roleId}" does not have. Ask an admin.`);
   }
 
