@@ -32,7 +32,8 @@ export class AdminAuth {
     const toActor = (k: { userId: string; teamId: string | null }) => {
       const spec = this.spec();
       const user = spec.users.get(k.userId);
-      return this.actor(`user:${k.userId}`, k.userId, k.teamId ?? user?.team ?? null, user?.role ?? spec.defaultRole);
+      // The directory's team first, as on the dashboard: a person moved to another team leads that one.
+      return this.actor(`user:${k.userId}`, k.userId, user?.team ?? k.teamId ?? null, user?.role ?? spec.defaultRole);
     };
     return key instanceof Promise ? key.then(toActor) : toActor(key);
   }

@@ -71,7 +71,9 @@ export class DashboardAuth {
       }
       const user = spec.users.get(key.userId);
       const roleId = user?.role ?? spec.defaultRole;
-      actor = { id: s.actorId, userId: key.userId, teamId: key.teamId ?? user?.team ?? null, roleId, permissions: new Set(spec.roles[roleId]?.permissions ?? []) };
+      // The directory says which team a person leads or belongs to (it can change after the key was made); the
+      // key's team only for people the directory does not list.
+      actor = { id: s.actorId, userId: key.userId, teamId: user?.team ?? key.teamId ?? null, roleId, permissions: new Set(spec.roles[roleId]?.permissions ?? []) };
     }
     return { actor, visibility: visibilityOf(actor) };
   }

@@ -108,6 +108,19 @@ describe('dashboard API', () => {
     expect((await get(bob, '/api/org')).statusCode).toBe(403);
   });
 
+  it("follows the directory's team, not the team stamped on the key, for what a lead sees", async () => {
+    // A key made with --team data for bob, whom the directory lists as core's lead (moved, or a typo at creation).
+    keys['bob-old'] = await h.addKey('bob', 'data');
+    const bob = await (async () => {
+      const res = await h.gateway.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/json' }, payload: { key: keys['bob-old'] } });
+      expect(res.statusCode).toBe(200);
+      return String(res.headers['set-cookie']).split(';')[0]!;
+    })();
+    expect((await get(bob, '/api/teams/core')).json().users.map((u: { key: string }) => u.key)).toEqual(['alice', 'bob']);
+    expect((await get(bob, '/api/teams/data')).statusCode).toBe(403);
+    expect((await get(bob, '/api/users/carol')).statusCode).toBe(403);
+  });
+
   it('finance sees the organisation, with the forecast against the org budget', async () => {
     const fin = await signIn('fin');
     const org = (await get(fin, '/api/org?month=2026-10')).json();
