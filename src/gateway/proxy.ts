@@ -240,6 +240,7 @@ export class Proxy {
         bodyBytes: body.raw.length,
         headers: req.headers,
         now: m.startedAt,
+        servable: (other) => this.deps.router.serves(other, wire),
       });
       const admission = admitted instanceof Promise ? await admitted : admitted;
       m.admission = admission;

@@ -66,6 +66,16 @@ export class ModelRouter {
     return hit;
   }
 
+  /** Whether a provider on this wire serves `model` (resolve would not throw). */
+  serves(model: string, wire: Wire): boolean {
+    try {
+      this.resolve(model, wire);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private byId(id: string): ResolvedProvider | undefined {
     return this.providers.find((p) => p.id === id);
   }

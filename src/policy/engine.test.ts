@@ -61,6 +61,14 @@ function admit(
   return r;
 }
 
+/** A chat request for `flat` with a `servable` answer from the gateway's router. */
+function admitWith(e: GovernanceEngine, t: number, extra: { servable: (model: string) => boolean }): AdmissionResult {
+  const body = { model: 'flat', max_tokens: 1000, messages: [{ role: 'user', content: 'hi' }] };
+  const r = e.admit({ key: KEY, endpoint: 'chat.completions', model: 'flat', provider: 'openai', providerType: 'openai', tags: [], body, bodyBytes: 80, headers: {}, now: t, servable: extra.servable });
+  if (r instanceof Promise) throw new Error('expected a synchronous admission');
+  return r;
+}
+
 const usage = (input: number, output: number): NormalisedUsage => ({
   input: { total: input, noCache: input, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 },
   output: { total: output, text: output, reasoning: 0 },
@@ -188,6 +196,37 @@ describe('soft thresholds and hard caps', () => {
     r.settle({ usage: usage(0, 2000), costUsd: 0.0002, model: 'cheap' });
     // 100% still blocks, downgraded or not.
     expect(refused(() => admit(e, clock.t, { maxTokens: 40_000 })).code).toBe('budget_exceeded');
+  });
+
+  it('past the downgrade point, serves as asked what no downgrade model serves, up to 100%', () => {
+    const clock = { t: at('2025-05-10T10:00:00Z') };
+    const alerts: BudgetAlert[] = [];
+    const e = engine(
+      { budgets: [{ id: 'team', scope: 'team:platform', amount: 0.01, action: 'downgrade', downgradeAt: 50, downgradeTo: 'cheap' }] },
+      clock,
+      alerts,
+    );
+    spend(e, clock.t, 6000); // 60%: past the downgrade point
+    // The downgrade model itself, an embedding, a token count, and a request on a wire the downgrade model is not on.
+    const asked = [
+      admit(e, clock.t, { model: 'cheap', maxTokens: 500 }),
+      admit(e, clock.t, { endpoint: 'embeddings', body: { model: 'flat', input: 'x'.repeat(100) } }),
+      admit(e, clock.t, { endpoint: 'messages.count_tokens', body: { model: 'flat', messages: [] } }),
+      admitWith(e, clock.t, { servable: (m) => m !== 'cheap' }),
+    ];
+    expect(asked.map((r) => [r.model ?? null, r.headers['x-goodhart-downgraded'] ?? null])).toEqual([
+      [null, null],
+      [null, null],
+      [null, null],
+      [null, null],
+    ]);
+    for (const r of asked) r.settle({ usage: usage(0, 0), costUsd: 0, model: 'flat' });
+    // A chat request the downgrade model can serve is still downgraded.
+    expect(admitWith(e, clock.t, { servable: () => true }).model).toBe('cheap');
+    // No alert claims the budget is used up: it is at 60%.
+    expect(alerts.some((a) => a.threshold === 100)).toBe(false);
+    // Up to 100%, not past it.
+    expect(refused(() => admit(e, clock.t, { model: 'cheap', maxTokens: 100_000 })).code).toBe('budget_exceeded');
   });
 
   it('counts every route: an exhausted budget refuses embeddings, responses, messages and even free count_tokens', () => {

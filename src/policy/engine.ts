@@ -15,6 +15,9 @@ import { ThresholdTracker, type Applied, type BudgetAlert } from './thresholds.j
 import type { AdmissionRequest, AdmissionResult, Policy } from './types.js';
 import { WorstCasePricer } from './worst-case.js';
 
+/** downgradeTarget: serve the request as asked, up to 100% of the budget. */
+const AS_ASKED = Symbol('as asked');
+
 export type { BudgetAlert } from './thresholds.js';
 export { historyNeededSince } from './rules.js';
 
@@ -200,6 +203,11 @@ export class GovernanceEngine implements Policy {
     const failed = c.applied[o.failed]!;
     if (step < 2 && failed.rule.cfg.action === 'downgrade') {
       const target = this.downgradeTarget(failed.rule, c);
+      if (target === AS_ASKED) {
+        // Already the downgrade model, or a request no downgrade model serves (embeddings, count_tokens, another
+        // provider's wire): past the downgrade point it may still use the budget up to 100%, as asked.
+        return andThen(this.reserve(c, true), (next) => this.afterReserve(c, next, 2));
+      }
       const cost = target === null ? null : c.quote.cost(target);
       if (target !== null && cost !== null && (!Number.isNaN(cost.usd) || !c.applied.some((a) => a.rule.unit === 'usd'))) {
         this.thresholds.exhausted(failed, o.snapshots[o.failed]!, failed.rule.downgradeAt, c.req.now);
@@ -386,13 +394,19 @@ export class GovernanceEngine implements Policy {
     throw new GoodhartError('forbidden', 403, unpricedRefusal(c.req.model, s));
   }
 
-  /** `downgradeTo`: a model, a tier (its first concrete model), or a map by provider id or type. */
-  private downgradeTarget(rule: BudgetRule, c: Ctx): string | null {
+  /**
+   * `downgradeTo`: a model, a tier (its first concrete model), or a map by provider id or type. AS_ASKED when the
+   * request is for that model already, or when it cannot serve this request (embeddings and token counts are never
+   * downgraded; a model on another wire cannot answer it); null when there is none for this provider.
+   */
+  private downgradeTarget(rule: BudgetRule, c: Ctx): string | typeof AS_ASKED | null {
     const to = rule.cfg.downgradeTo;
     if (to === undefined) return null;
     let name: string | null = typeof to === 'string' ? to : (to[c.req.provider] ?? to[c.req.providerType] ?? null);
     if (name !== null && this.spec.tiers[name] !== undefined) name = this.tiers.concreteModel(name);
-    if (name === null || name === c.req.model) return null;
+    if (name === null) return null;
+    if (name === c.req.model || c.req.endpoint === 'embeddings' || c.req.endpoint === 'messages.count_tokens') return AS_ASKED;
+    if (c.req.servable !== undefined && !c.req.servable(name)) return AS_ASKED;
     try {
       if (!this.tiers.empty || this.spec.untieredModels === 'deny') this.checkTier(c.view, name, c.req.now);
     } catch {

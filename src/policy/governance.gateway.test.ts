@@ -74,6 +74,23 @@ describe('downgrade mode', () => {
     expect(events.map((e) => e.costUsd).sort()).toEqual([0.0002, 0.007]);
   });
 
+  it('past the downgrade point, serves as asked what the downgrade model cannot: Anthropic, embeddings, the model itself', async () => {
+    // Alice's team stands at 72% (the test above): the downgrade model itself, asked for 9000 tokens, takes it past
+    // 80%, as asked (it was refused: "no downgrade target").
+    const cheap = await chat(h.openai, 9000, 'cheap');
+    expect([cheap.response.status, cheap.response.headers.get('x-goodhart-downgraded')]).toEqual([200, null]);
+    // Past 80%. "cheap" is an OpenAI model: no answer to /v1/messages, nor to embeddings.
+    const anthropic = new Anthropic({ baseURL: h.url, apiKey: h.key, maxRetries: 0 });
+    const m = await anthropic.messages.create({ model: 'claude', max_tokens: 5, messages: [{ role: 'user', content: 'Go. [[sim:tokens=5]]' }] }).withResponse();
+    expect([m.response.status, m.response.headers.get('x-goodhart-downgraded'), m.data.model]).toEqual([200, null, expect.stringMatching(/^claude-haiku-4-5/)]);
+    const counted = await anthropic.messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'How long?' }] });
+    expect(counted.input_tokens).toBeGreaterThan(0);
+    const emb = await h.openai.embeddings.create({ model: 'emb', input: 'x' }).withResponse();
+    expect([emb.response.status, emb.response.headers.get('x-goodhart-downgraded')]).toEqual([200, null]);
+    // A chat request for the dear model is still downgraded.
+    expect((await chat(h.openai, 100)).response.headers.get('x-goodhart-downgraded')).toBe('dear -> cheap; budget=platform-q');
+  });
+
   it('resets at the quarter boundary in the configured zone (Paris midnight, not UTC)', async () => {
     clock.t = Date.parse('2025-03-31T21:59:59Z'); // 23:59:59 in Paris
     expect((await chat(h.openai, 1000)).response.headers.get('x-goodhart-downgraded')).not.toBeNull();

@@ -19,6 +19,11 @@ export interface AdmissionRequest {
   /** The client's request headers (e.g. `x-goodhart-route: off` pins the model). */
   headers: Readonly<IncomingHttpHeaders>;
   now: number;
+  /**
+   * Whether `model` could serve this request in its place (a provider on the same wire serves it). Absent: any
+   * model is taken to. A budget's downgrade model that cannot is not used: the request is served as asked.
+   */
+  servable?: (model: string) => boolean;
 }
 
 export interface AdmissionResult {
