@@ -3,7 +3,8 @@ import type { Finding } from '../detect/types.js';
 import { formatAmount } from '../policy/budget-math.js';
 import { formatWallTime } from '../report/dates.js';
 import type { BudgetStatus } from '../report/budget-status.js';
-import type { OutboundAlert, Sink } from './dispatcher.js';
+import type { OutboundAlert } from './dispatcher.js';
+import { detailOf } from './format.js';
 
 /**
  * Waste findings and budget forecasts as alerts: pure. Nothing here holds prompt text (findings have none); what a
@@ -18,11 +19,7 @@ import type { OutboundAlert, Sink } from './dispatcher.js';
  * - `off`: nothing of detection on this sink (budget thresholds still go there).
  */
 
-export type FindingsDetail = 'off' | 'team' | 'person';
-
-export function detailOf(sink: Pick<Sink, 'type' | 'findings'>): FindingsDetail {
-  return sink.findings ?? (sink.type === 'slack' ? 'team' : 'person');
-}
+export { detailOf, type FindingsDetail } from './format.js';
 
 const PERSONAL = new Set(['user', 'session', 'key']);
 

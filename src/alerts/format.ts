@@ -7,6 +7,13 @@ import type { BudgetAlert } from '../policy/thresholds.js';
 export const SINK_TYPES = ['webhook', 'slack'] as const;
 export type SinkType = (typeof SINK_TYPES)[number];
 
+/** How much of a person a sink hears (its `findings` setting): Slack channels default to the team, webhooks to the person. */
+export type FindingsDetail = 'off' | 'team' | 'person';
+
+export function detailOf(sink: { type: SinkType; findings?: FindingsDetail | undefined }): FindingsDetail {
+  return sink.findings ?? (sink.type === 'slack' ? 'team' : 'person');
+}
+
 function periodText(a: BudgetAlert): string {
   return a.period === 'none' ? 'in total' : `this ${a.period}`;
 }
@@ -15,22 +22,34 @@ function resetText(a: BudgetAlert, timeZone: string): string {
   return Number.isFinite(a.windowEnd) ? `Resets ${formatWallTime(a.windowEnd, timeZone)} ${timeZone}.` : 'It does not reset.';
 }
 
+/**
+ * Whether a sink hears whose budget this is: a person's (`user:…`, `key:…`) only where the sink takes people's
+ * detail (`findings: person`, the default for webhooks); a team channel (Slack's default `team`) hears "a personal
+ * budget", as it does for forecasts and findings.
+ */
+export type BudgetDetail = 'person' | 'team';
+const isPersonal = (scope: string): boolean => scope.startsWith('user:') || scope.startsWith('key:');
+
 /** One line people read in a channel or an inbox. */
-export function alertText(a: BudgetAlert, timeZone: string): string {
+export function alertText(a: BudgetAlert, timeZone: string, detail: BudgetDetail = 'person'): string {
+  const name = detail === 'team' && isPersonal(a.scope) ? 'A personal budget' : `Budget "${a.budgetId}" (${a.scope})`;
   const head =
     a.reason === 'blocked'
-      ? `Budget "${a.budgetId}" (${a.scope}) is used up to ${a.threshold}% ${periodText(a)}: requests are being ${a.threshold < 100 ? 'downgraded' : 'refused'}`
-      : `Budget "${a.budgetId}" (${a.scope}) reached ${a.threshold}% ${periodText(a)}`;
+      ? `${name} is used up to ${a.threshold}% ${periodText(a)}: requests are being ${a.threshold < 100 ? 'downgraded' : 'refused'}`
+      : `${name} reached ${a.threshold}% ${periodText(a)}`;
   const ask = a.contact ? ` Contact: ${a.contact}.` : '';
   return `${head}: ${formatAmount(a.unit, a.spent)} spent of ${formatAmount(a.unit, a.amount)}. ${resetText(a, timeZone)}${ask}`;
 }
 
-export function webhookBody(a: BudgetAlert, timeZone: string): object {
+export function webhookBody(a: BudgetAlert, timeZone: string, detail: BudgetDetail = 'person'): object {
+  const hide = detail === 'team' && isPersonal(a.scope);
   return {
     type: 'goodhart.budget.threshold',
-    id: a.dedupKey,
-    text: alertText(a, timeZone),
-    budget: { id: a.budgetId, scope: a.scope, unit: a.unit, period: a.period, amount: a.amount, contact: a.contact },
+    id: hide ? null : a.dedupKey,
+    text: alertText(a, timeZone, detail),
+    budget: hide
+      ? { id: null, scope: a.scope.slice(0, a.scope.indexOf(':')), unit: a.unit, period: a.period, amount: a.amount, contact: a.contact }
+      : { id: a.budgetId, scope: a.scope, unit: a.unit, period: a.period, amount: a.amount, contact: a.contact },
     threshold: a.threshold,
     reason: a.reason,
     spent: a.spent,
@@ -42,9 +61,9 @@ export function webhookBody(a: BudgetAlert, timeZone: string): object {
 }
 
 /** Slack (and Mattermost, Rocket.Chat, Discord's /slack endpoint) incoming webhooks: `text` is required. */
-export function slackBody(a: BudgetAlert, timeZone: string): object {
+export function slackBody(a: BudgetAlert, timeZone: string, detail: BudgetDetail = 'team'): object {
   const icon = a.reason === 'blocked' || a.threshold >= 100 ? ':no_entry:' : ':warning:';
-  return { text: `${icon} ${alertText(a, timeZone)}` };
+  return { text: `${icon} ${alertText(a, timeZone, detail)}` };
 }
 
-export const FORMATS = { webhook: webhookBody, slack: slackBody } as const satisfies Record<SinkType, (a: BudgetAlert, tz: string) => object>;
+export const FORMATS = { webhook: webhookBody, slack: slackBody } as const satisfies Record<SinkType, (a: BudgetAlert, tz: string, detail: BudgetDetail) => object>;
