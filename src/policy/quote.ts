@@ -1,6 +1,7 @@
 import type { Amounts } from './state.js';
 import type { AdmissionRequest } from './types.js';
-import { billed, cheapInputBound, declaredMaxOutput, exactInputBound, generates, modelOutputLimit, type WorstCasePricer } from './worst-case.js';
+import { imageTokens } from '../usage/estimate.js';
+import { billed, cheapInputBound, choicesOf, declaredMaxOutput, exactInputBound, generates, modelOutputLimit, type WorstCasePricer } from './worst-case.js';
 
 const NO_LIMITS: ReadonlyMap<string, number> = new Map();
 
@@ -15,6 +16,8 @@ export class Quote {
   readonly bill: boolean;
   /** The output cap the client declared (× `n` choices), or null. */
   readonly declared: number | null;
+  /** Choices asked for (chat `n`), each generating up to the output cap. */
+  private readonly choices: number;
   /** Input tokens: an upper bound, exact once `countExactly` has run. */
   input: number;
   private counted: boolean;
@@ -27,7 +30,9 @@ export class Quote {
   ) {
     this.bill = billed(req.endpoint);
     this.declared = declaredMaxOutput(req.endpoint, req.body);
-    this.input = this.bill ? cheapInputBound(req.bodyBytes) : 0;
+    this.choices = req.endpoint === 'chat.completions' ? choicesOf(req.body) : 1;
+    // Images given by URL are a few bytes for hundreds of tokens: their estimates are added to the byte bound.
+    this.input = this.bill ? cheapInputBound(req.bodyBytes) + imageTokens(req.endpoint, req.body) : 0;
     this.counted = !this.bill;
     this.provider = catalogueProvider(req.provider, req.providerType);
   }
@@ -44,7 +49,8 @@ export class Quote {
 
   output(model: string): number {
     if (!generates(this.req.endpoint)) return 0;
-    return this.declared ?? modelOutputLimit(model, this.outputLimits);
+    // Without a declared cap, each of the `n` choices may reach the model's limit.
+    return this.declared ?? modelOutputLimit(model, this.outputLimits) * this.choices;
   }
 
   /** USD (NaN when the model has no price) and tokens. Anthropic input is priced as 1-hour cache writes, its dearest. */

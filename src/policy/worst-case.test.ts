@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createPricer } from '../usage/pricing.js';
+import type { KeyRecord } from '../store/types.js';
+import type { Endpoint } from '../usage/event.js';
+import { Quote } from './quote.js';
 import { cheapInputBound, declaredMaxOutput, exactInputBound, modelOutputLimit, WorstCasePricer } from './worst-case.js';
 
 describe('worst-case cost of a request', () => {
@@ -41,5 +44,28 @@ describe('worst-case cost of a request', () => {
     const small = cat.cost('claude-sonnet-4-5', 'anthropic', 100_000, 0, false)!;
     const large = cat.cost('claude-sonnet-4-5', 'anthropic', 300_000, 0, false)!;
     expect(large / 300_000).toBeGreaterThan((small / 100_000) * 1.5);
+  });
+});
+
+describe('the quote a budget reserves', () => {
+  const pricer = new WorstCasePricer(createPricer({ flat: { input: 1, output: 1 } }));
+  const quote = (endpoint: Endpoint, body: Record<string, unknown>) =>
+    new Quote({ key: {} as KeyRecord, endpoint, model: 'flat', provider: 'openai', providerType: 'openai', tags: [], body, bodyBytes: Buffer.byteLength(JSON.stringify(body)), headers: {}, now: 0 }, pricer);
+
+  it('counts images given by URL on the cheap bound too (a short URL is hundreds of tokens)', () => {
+    const parts = Array.from({ length: 20 }, (_, i) => ({ type: 'image_url', image_url: { url: `https://x.test/${i}.png` } }));
+    const body = { model: 'flat', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'text', text: 'what?' }, ...parts] }] };
+    const q = quote('chat.completions', body);
+    expect(q.input).toBeGreaterThanOrEqual(20 * 765);
+    // Never below the exact count, which the engine takes close to a limit.
+    expect(q.input).toBeGreaterThanOrEqual(exactInputBound('chat.completions', 'openai', body));
+    const anthropic = { model: 'flat', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://x.test/a.png' } }] }] };
+    expect(quote('messages', anthropic).input).toBeGreaterThanOrEqual(1600);
+  });
+
+  it('reserves the output limit once per choice when n is asked for without a cap', () => {
+    const body = { model: 'flat', n: 8, messages: [{ role: 'user', content: 'hi' }] };
+    expect(quote('chat.completions', body).output('flat')).toBe(8 * 32_768);
+    expect(quote('chat.completions', { ...body, max_tokens: 100 }).output('flat')).toBe(800);
   });
 });

@@ -31,8 +31,7 @@ export const ANTHROPIC_TOKEN_FACTOR = 1.35;
 /**
  * An upper bound on input tokens from the body size alone: every token is at least one byte, and the JSON
  * syntax around each message (`{"role":"user","content":""}`) is longer than the framing tokens it stands for.
- * Not an upper bound for images given by URL (a short URL, ~800-1600 tokens): those are counted as images on
- * the exact path, which is taken whenever a budget is close.
+ * Images given by URL (a short URL, 765-1,600 tokens) are added at their estimates by the caller (Quote).
  */
 export function cheapInputBound(bodyBytes: number): number {
   return bodyBytes + FRAMING_TOKENS;
@@ -70,13 +69,17 @@ export function billed(endpoint: Endpoint): boolean {
 const positiveInt = (v: unknown): number | null =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : null;
 
+/** Choices a chat request asks for (`n`, at least 1). */
+export function choicesOf(body: Readonly<Record<string, unknown>>): number {
+  return Math.max(1, positiveInt(body['n']) ?? 1);
+}
+
 /** The output cap the client declared, times the number of choices asked for (chat `n`); null when none. */
 export function declaredMaxOutput(endpoint: Endpoint, body: Readonly<Record<string, unknown>>): number | null {
   switch (endpoint) {
     case 'chat.completions': {
       const cap = positiveInt(body['max_completion_tokens']) ?? positiveInt(body['max_tokens']);
-      const n = positiveInt(body['n']) ?? 1;
-      return cap === null ? null : cap * Math.max(1, n);
+      return cap === null ? null : cap * choicesOf(body);
     }
     case 'responses':
       return positiveInt(body['max_output_tokens']);

@@ -54,9 +54,8 @@ export function countTextTokens(text: string): number {
 }
 
 /** OpenAI chat completions: messages (string or content parts), names, tool calls, tool definitions. */
-export function estimateOpenAIChatInput(body: unknown): number {
+export function estimateOpenAIChatInput(body: unknown, tally: Tally = new Tally()): number {
   if (!isRecord(body)) return 0;
-  const tally = new Tally();
   const messages = body['messages'];
   if (Array.isArray(messages)) {
     for (const m of messages) {
@@ -84,9 +83,8 @@ export function estimateOpenAIChatInput(body: unknown): number {
 }
 
 /** Anthropic Messages: system (string or blocks), messages (string or blocks), tool definitions. */
-export function estimateAnthropicInput(body: unknown): number {
+export function estimateAnthropicInput(body: unknown, tally: Tally = new Tally()): number {
   if (!isRecord(body)) return 0;
-  const tally = new Tally();
   anthropicContent(tally, body['system'], 0);
   const messages = body['messages'];
   if (Array.isArray(messages)) {
@@ -104,9 +102,8 @@ export function estimateAnthropicInput(body: unknown): number {
 }
 
 /** OpenAI Responses: instructions, input (string or items: messages, function calls and outputs), tools. */
-export function estimateResponsesInput(body: unknown): number {
+export function estimateResponsesInput(body: unknown, tally: Tally = new Tally()): number {
   if (!isRecord(body)) return 0;
-  const tally = new Tally();
   tally.text(body['instructions']);
   const input = body['input'];
   if (typeof input === 'string') {
@@ -160,7 +157,7 @@ function openAIContent(tally: Tally, content: unknown): void {
     const type = part['type'];
     if (type === 'image_url' || type === 'input_image') {
       const detail = isRecord(part['image_url']) ? part['image_url']['detail'] : part['detail'];
-      tally.tokens(detail === 'low' ? OPENAI_IMAGE_TOKENS_LOW : OPENAI_IMAGE_TOKENS);
+      tally.image(detail === 'low' ? OPENAI_IMAGE_TOKENS_LOW : OPENAI_IMAGE_TOKENS);
       continue;
     }
     tally.text(part['text']);
@@ -182,7 +179,7 @@ function anthropicContent(tally: Tally, content: unknown, depth: number): void {
     if (!isRecord(block)) continue;
     switch (block['type']) {
       case 'image':
-        tally.tokens(ANTHROPIC_IMAGE_TOKENS);
+        tally.image(ANTHROPIC_IMAGE_TOKENS);
         break;
       case 'tool_use':
       case 'server_tool_use':
@@ -213,7 +210,7 @@ function anthropicContent(tally: Tally, content: unknown, depth: number): void {
 }
 
 /** Tokens counted so far, with the character budget and the extrapolation past it. */
-class Tally {
+export class Tally {
   #tokens = 0;
   #countedChars = 0;
   #countedTokens = 0;
@@ -221,6 +218,11 @@ class Tally {
 
   tokens(n: number): void {
     this.#tokens += n;
+  }
+
+  /** An image's tokens (a flat estimate: see OPENAI_IMAGE_TOKENS). */
+  image(n: number): void {
+    this.tokens(n);
   }
 
   /** Counts `value` when it is a string; anything else is ignored. */
@@ -275,5 +277,37 @@ function encodeCount(text: string): number {
     return countTokens(text, ENCODE_OPTIONS);
   } catch {
     return Math.ceil(text.length / 4); // never expected; an estimate must not fail
+  }
+}
+
+/** Counts only images (their flat estimates), never text: a walk of the body's parts, without the tokenizer. */
+class ImageTally extends Tally {
+  #images = 0;
+  override tokens(): void {}
+  override text(): void {}
+  override json(): void {}
+  override image(n: number): void {
+    this.#images += n;
+  }
+  override total(): number {
+    return this.#images;
+  }
+}
+
+/**
+ * The flat token estimates of a request's images (what estimate*Input counts for them), without counting any text:
+ * a byte bound does not cover an image given by URL (60 bytes, 765-1,600 tokens).
+ */
+export function imageTokens(endpoint: string, body: unknown): number {
+  switch (endpoint) {
+    case 'chat.completions':
+      return estimateOpenAIChatInput(body, new ImageTally());
+    case 'responses':
+      return estimateResponsesInput(body, new ImageTally());
+    case 'messages':
+    case 'messages.count_tokens':
+      return estimateAnthropicInput(body, new ImageTally());
+    default:
+      return 0;
   }
 }
