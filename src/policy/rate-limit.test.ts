@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter, type RateLine } from './rate-limit.js';
+import { RateLimiter, retryAfterSeconds, type RateLine } from './rate-limit.js';
 
 const line = (rpm?: number, tpm?: number): RateLine => ({ counter: 'r|user:alice', rule: { id: 'r', rpm, tpm }, scope: 'user:alice' });
 
@@ -11,7 +11,12 @@ describe('sliding-window rate limits', () => {
     for (let i = 0; i < 10; i++) expect(r.admit(l, 0, t0 + i)).toBeNull();
     const refusal = r.admit(l, 0, t0 + 10);
     expect(refusal).toMatchObject({ what: 'rpm', used: 10, limit: 10 });
-    expect(refusal!.retryAfterS).toBe(60);
+    // Not at the next minute (the previous one then still counts whole) but 6 s into it, when 10 × 0.9 + 1 fits.
+    expect(refusal!.retryAfterS).toBe(66);
+    const probe = new RateLimiter();
+    for (let i = 0; i < 10; i++) probe.admit(l, 0, t0 + i);
+    expect(probe.admit(l, 0, t0 + 10 + 65_000)?.what).toBe('rpm');
+    expect(probe.admit(l, 0, t0 + 10 + 66_000)).toBeNull();
     // 30 s into the next minute half of the previous minute still counts: 5 of 10 used.
     for (let i = 0; i < 5; i++) expect(r.admit(l, 0, t0 + 90_000)).toBeNull();
     expect(r.admit(l, 0, t0 + 90_000)?.what).toBe('rpm');
@@ -38,5 +43,16 @@ describe('sliding-window rate limits', () => {
     expect(r.admit([a, b], 0, 0)).toBeNull();
     expect(r.admit([a, b], 0, 1)?.line.counter).toBe('b|team:t');
     expect(r.usage('a|key:k', 1).requests).toBe(1);
+  });
+});
+
+describe('retry-after of a sliding window', () => {
+  it('is when the request first fits, for requests and for tokens', () => {
+    const minute = 60_000 * 500;
+    // 30 s into a minute, 20 of 20 used by the previous minute's 40 × 0.5: room for one when 40 × w ≤ 19, at 31.5 s.
+    expect(retryAfterSeconds(40, 0, 1, 20, minute + 30_000)).toBe(2);
+    // Tokens: 900 this minute, 500 asked under 1000: the next minute, once 900 × w ≤ 500 (26.7 s into it).
+    expect(retryAfterSeconds(0, 900, 500, 1000, minute + 10_000)).toBe(50 + 27);
+    expect(retryAfterSeconds(0, 0, 1, 10, minute)).toBe(1);
   });
 });

@@ -62,6 +62,24 @@ function weightOfPrevious(c: Cell, now: number): number {
   return 1 - (now - c.minute * MINUTE) / MINUTE;
 }
 
+/**
+ * Seconds until `need` more fits under `limit` with nothing else arriving: the previous minute's weight falls as
+ * time passes, and at the next minute the current one becomes the previous. (The next minute boundary, which it used
+ * to say, is when the previous minute still counts almost whole: a client that waited that long was refused again.)
+ */
+export function retryAfterSeconds(prev: number, curr: number, need: number, limit: number, now: number): number {
+  const into = now - Math.floor(now / MINUTE) * MINUTE;
+  let wait: number;
+  if (curr + need <= limit) {
+    // Within this minute, once prev × (1 − t/60 s) has fallen far enough.
+    wait = prev > 0 ? MINUTE * (1 - (limit - need - curr) / prev) - into : 0;
+  } else {
+    // In the next minute, once this minute's count, as the previous one, has fallen far enough.
+    wait = MINUTE - into + (curr > 0 ? Math.max(0, MINUTE * (1 - (limit - need) / curr)) : 0);
+  }
+  return Math.max(1, Math.ceil(wait / 1000));
+}
+
 /** Rate counters: in memory for one process (RateLimiter), in Redis for replicas (redis/rate-state.ts). */
 export interface RateState {
   /** Checks every line, then counts the request on all of them; nothing is counted when one refuses. */
@@ -109,14 +127,14 @@ export class RateLimiter implements RateState {
     for (const line of lines) {
       const c = this.cell(line.counter, now);
       const w = weightOfPrevious(c, now);
-      const retryAfterS = Math.max(1, Math.ceil(((c.minute + 1) * MINUTE - now) / 1000));
       const { rpm, tpm } = line.rule;
       if (rpm !== undefined) {
         const used = c.prevReq * w + c.currReq;
-        if (used + 1 > rpm) return { line, what: 'rpm', used: Math.ceil(used), limit: rpm, retryAfterS, tooLarge: false };
+        if (used + 1 > rpm) return { line, what: 'rpm', used: Math.ceil(used), limit: rpm, retryAfterS: retryAfterSeconds(c.prevReq, c.currReq, 1, rpm, now), tooLarge: false };
       }
       if (tpm !== undefined) {
         const used = c.prevTok * w + c.currTok + c.inflightTok;
+        const retryAfterS = retryAfterSeconds(c.prevTok, c.currTok + c.inflightTok, tokens, tpm, now);
         if (tokens > tpm) return { line, what: 'tpm', used: Math.ceil(used), limit: tpm, retryAfterS, tooLarge: true };
         if (used + tokens > tpm) return { line, what: 'tpm', used: Math.ceil(used), limit: tpm, retryAfterS, tooLarge: false };
       }

@@ -1,4 +1,4 @@
-import { MINUTE, type RateLine, type RateRefusal, type RateState } from '../rate-limit.js';
+import { MINUTE, retryAfterSeconds, type RateLine, type RateRefusal, type RateState } from '../rate-limit.js';
 import { redisUnavailable, type SharedRedis } from './connection.js';
 import { RATE_ADMIT, RATE_SETTLE, Script } from './scripts.js';
 
@@ -25,13 +25,13 @@ export class RedisRateState implements RateState {
     if (reply[0] === 0) return null;
     const line = lines[Number(reply[1]) - 1]!;
     const what = reply[2] === 1 ? 'rpm' : 'tpm';
-    const minute = Math.floor(now / MINUTE);
+    const limit = (what === 'rpm' ? line.rule.rpm : line.rule.tpm) ?? 0;
     return {
       line,
       what,
       used: Math.ceil(Number(reply[3])),
-      limit: (what === 'rpm' ? line.rule.rpm : line.rule.tpm) ?? 0,
-      retryAfterS: Math.max(1, Math.ceil(((minute + 1) * MINUTE - now) / 1000)),
+      limit,
+      retryAfterS: retryAfterSeconds(Number(reply[5] ?? 0), Number(reply[6] ?? 0), what === 'rpm' ? 1 : Math.round(tokens), limit, now),
       tooLarge: reply[4] === 1,
     };
   }

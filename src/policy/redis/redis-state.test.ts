@@ -170,7 +170,8 @@ describe('RedisRateState', () => {
     const t = Math.floor(now() / 60_000) * 60_000 + 1000;
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).admit(lines, 10, t)));
     expect(results.filter((r) => r === null)).toHaveLength(5);
-    expect(results.find((r) => r !== null)).toMatchObject({ what: 'rpm', used: 5, limit: 5, retryAfterS: 59 });
+    // 59 s to the next minute, then 12 s more until 5 × (1 − 12/60) + 1 fits.
+    expect(results.find((r) => r !== null)).toMatchObject({ what: 'rpm', used: 5, limit: 5, retryAfterS: 71 });
     expect(await a.admit(lines, 10, t + 60_000)).toMatchObject({ what: 'rpm' }); // the previous minute still weighs
     expect(await a.admit(lines, 2000, t + 120_000)).toMatchObject({ what: 'tpm', tooLarge: true });
     expect(await a.admit(lines, 10, t + 120_000)).toBeNull();

@@ -255,12 +255,12 @@ for i = 1, n do
   local prev = redis.call('HMGET', P .. 'rl:' .. c .. ':' .. (minute - 1), 'q', 't')
   if rpm then
     local used = num(prev[1]) * w + num(cur[1])
-    if used + 1 > rpm then return {1, i, 1, fmt(used), 0} end
+    if used + 1 > rpm then return {1, i, 1, fmt(used), 0, fmt(num(prev[1])), fmt(num(cur[1]))} end
   end
   if tpm then
     local used = num(prev[2]) * w + num(cur[2])
-    if tokens > tpm then return {1, i, 2, fmt(used), 1} end
-    if used + tokens > tpm then return {1, i, 2, fmt(used), 0} end
+    if tokens > tpm then return {1, i, 2, fmt(used), 1, fmt(num(prev[2])), fmt(num(cur[2]))} end
+    if used + tokens > tpm then return {1, i, 2, fmt(used), 0, fmt(num(prev[2])), fmt(num(cur[2]))} end
   end
   keys[i] = { P .. 'rl:' .. c .. ':' .. minute, tpm ~= nil }
 end
