@@ -62,9 +62,9 @@ projects: []
 # rateLimits:
 #   - { id: per-key, scope: "key:*", rpm: 120, tpm: 400000 }
 # tiers:
-#   economy: [gpt-4o-mini, gpt-4.1-nano, "claude-haiku-*"]
-#   standard: [gpt-4.1, "claude-sonnet-*"]
-#   premium: [gpt-5, o3, "claude-opus-*"]
+#   economy: ["gpt-4o-mini*", "gpt-4.1-nano*", "gpt-5-nano*", "claude-haiku-*"]   # the first tier listing a model wins;
+#   standard: ["gpt-4.1*", "gpt-5-mini*", "claude-sonnet-*"]                     # * covers snapshots (gpt-5-2025-08-07)
+#   premium: ["gpt-5*", "o3*", "o1*", "claude-opus-*"]
 # alerts:
 #   sinks:
 #     - { type: slack, url: "\${SLACK_WEBHOOK_URL}" }

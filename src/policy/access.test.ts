@@ -46,3 +46,17 @@ describe('tiers, roles and grants', () => {
     expect(checkAccess({ ...base, untiered: 'deny' }).ok).toBe(false);
   });
 });
+
+describe("the README's tier example", () => {
+  it('puts dated snapshots and variants in their tier, the first tier listing a model winning', () => {
+    const t = new TierIndex({
+      economy: ['gpt-4o-mini*', 'gpt-4.1-nano*', 'gpt-5-nano*', 'claude-haiku-*'],
+      standard: ['gpt-4.1*', 'gpt-5-mini*', 'claude-sonnet-*'],
+      premium: ['gpt-5*', 'o3*', 'o1*', 'claude-opus-*'],
+    });
+    const of = (models: string[]) => models.map((m) => t.tierOf(m));
+    expect(of(['gpt-5-2025-08-07', 'gpt-5-pro', 'o3-pro', 'openai/gpt-5'])).toEqual(['premium', 'premium', 'premium', 'premium']);
+    expect(of(['gpt-5-mini-2025-08-07', 'gpt-4.1', 'gpt-4.1-2025-04-14', 'claude-sonnet-4-5'])).toEqual(['standard', 'standard', 'standard', 'standard']);
+    expect(of(['gpt-4.1-nano', 'gpt-4o-mini-2024-07-18', 'gpt-5-nano'])).toEqual(['economy', 'economy', 'economy']);
+  });
+});
