@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism, homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -82,6 +83,13 @@ const loadPricer = (config: ImportConfig) => async (): Promise<Pricer> => (await
  */
 const WORKERS = Math.min(4, Math.max(1, availableParallelism()));
 
+function mustExist(paths: readonly string[], what: string): void {
+  const missing = paths.filter((p) => !existsSync(p));
+  if (missing.length > 0) {
+    throw new GoodhartError('invalid_request', 400, `No such ${what}: ${missing.map((p) => resolve(p)).join(', ')}. Check the path${missing.length > 1 ? 's' : ''}.`);
+  }
+}
+
 function print(summary: ImportSummary, json: boolean | undefined): void {
   if (json === true) {
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -94,6 +102,10 @@ function print(summary: ImportSummary, json: boolean | undefined): void {
     process.stdout.write(`  cost: $${priced.toFixed(2)} priced from usage; $${summary.reportedCostUsd.toFixed(2)} in the provider's cost report\n`);
   }
   for (const p of summary.problems.slice(0, 10)) process.stderr.write(`  ${p.file}:${p.line}: ${p.reason}\n`);
+  if ((summary.skipped.too_long ?? 0) > 0) {
+    // The next run starts past a skipped line: only --full reads it again.
+    process.stderr.write('  Lines longer than --max-line-mb (default 16) were skipped: to read them, run again with a larger --max-line-mb and --full.\n');
+  }
   if (summary.problems.length > 10) process.stderr.write(`  …and more (--json lists up to ${summary.problems.length})\n`);
 }
 
@@ -103,6 +115,8 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
   const importer = FILE_IMPORTERS[source];
   const home = homedir();
   const roots = dirs.length > 0 ? dirs : importer.defaultRoots(process.env, home);
+  // A folder named on the command line that is not there is a typo, not "0 files": said, before anything runs.
+  mustExist(dirs, 'folder or file');
   const maxLineMb = opts.maxLineMb === undefined ? undefined : Number(opts.maxLineMb);
   if (maxLineMb !== undefined && !(maxLineMb > 0)) {
     throw new GoodhartError('invalid_request', 400, `--max-line-mb must be a positive number of megabytes, got "${opts.maxLineMb}".`);
@@ -157,6 +171,7 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
 /** `goodhart import openai-usage|anthropic-usage|anthropic-claude-code`. */
 export async function importApiCommand(source: UsageApiSource, opts: ApiOptions): Promise<ImportSummary> {
   const info = USAGE_APIS[source];
+  mustExist(opts.file ?? [], 'file');
   const [api, { runUsageApiImport }] = await Promise.all([info.load(), import('../../importers/usage-api/run.js')]);
   return withStore(opts, async (store, config) =>
     runUsageApiImport({

@@ -179,3 +179,20 @@ describe('detection on imported Claude Code logs', () => {
     ]);
   });
 });
+
+describe('paths named on the command line', () => {
+  it('are refused when they do not exist, naming them, before anything is imported', async () => {
+    const { dir: here, cleanup: done } = tempDir('missing-roots');
+    try {
+      const db = join(here, 'g.db');
+      await expect(importFilesCommand('claude-code', [join(here, 'claud', 'projects')], { db, json: true })).rejects.toMatchObject({
+        httpStatus: 400,
+        message: expect.stringMatching(/^No such folder or file: .*claud\/projects\. Check the path\.$/),
+      });
+      const { importApiCommand } = await import('../../cli/commands/import.js');
+      await expect(importApiCommand('openai-usage', { db, json: true, file: [join(here, 'page.jsn')] })).rejects.toMatchObject({ message: expect.stringMatching(/No such file: .*page\.jsn/) });
+    } finally {
+      done();
+    }
+  });
+});
