@@ -58,7 +58,7 @@ export function print(opts: AdminOptions, data: unknown, columns?: readonly stri
     process.stdout.write('(none)\n');
     return;
   }
-  const table = new Table({ head: [...columns] });
+  const table = new Table({ head: [...columns], style: { head: [], border: [] } });
   for (const r of rows) table.push(r.map(String));
   process.stdout.write(`${table.toString()}\n`);
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { GoodhartError } from '../../errors.js';
-import { newKey } from '../../keys/keys.js';
+import { idSchema } from '../../config/id.js';
+import { hashKey, newKey } from '../../keys/keys.js';
 import { openStore } from '../../store/open.js';
 import type { KeyRecord } from '../../store/types.js';
 import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
@@ -14,13 +15,23 @@ export interface CreateKeyOptions extends ConfigOptions {
 }
 
 /** Creates a key; checks the user, team and project against the config when it declares them. */
-export async function createKey(opts: CreateKeyOptions): Promise<{ key: string; record: KeyRecord }> {
+export async function createKey(opts: CreateKeyOptions, warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<{ key: string; record: KeyRecord }> {
+  // The config's rules for ids, also when it declares no users: an empty or spaced id cannot be named in a filter.
+  for (const [flag, value] of [['--user', opts.user], ['--team', opts.team], ['--project', opts.project]] as const) {
+    if (value === undefined) continue;
+    const checked = idSchema.safeParse(value);
+    if (!checked.success) throw new GoodhartError('invalid_request', 400, `${flag} "${value}": ${checked.error.issues[0]?.message ?? 'not a valid id'}.`);
+  }
   const { config } = resolveConfig(opts);
   const declaredUser = config.users.find((u) => u.id === opts.user);
   if (config.users.length > 0 && !declaredUser) {
     throw new GoodhartError('invalid_request', 400, `User "${opts.user}" is not declared in the config. Add it under \`users:\` or use one of: ${config.users.map((u) => u.id).join(', ')}.`);
   }
   const team = opts.team ?? declaredUser?.team ?? null;
+  if (opts.team !== undefined && declaredUser?.team !== undefined && declaredUser.team !== opts.team) {
+    // Allowed (usage on this key is attributed to --team), but the dashboard and approvals follow the config's team.
+    warn(`Note: the config puts ${opts.user} in team ${declaredUser.team}; this key's usage is attributed to team ${opts.team}.`);
+  }
   if (team !== null && config.teams.length > 0 && !config.teams.some((t) => t.id === team)) {
     throw new GoodhartError('invalid_request', 400, `Team "${team}" is not declared in the config. Add it under \`teams:\` or use one of: ${config.teams.map((t) => t.id).join(', ')}.`);
   }
@@ -87,7 +98,7 @@ export function registerKeys(program: Command): void {
           process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
           return;
         }
-        const table = new Table({ head: ['id', 'prefix', 'user', 'team', 'project', 'name', 'created', 'revoked'] });
+        const table = new Table({ head: ['id', 'prefix', 'user', 'team', 'project', 'name', 'created', 'revoked'], style: { head: [], border: [] } });
         for (const r of rows) {
           table.push([r.id, `${r.prefix}…`, r.user, r.team ?? '', r.project ?? '', r.name ?? '', r.createdAt.slice(0, 19), r.revokedAt?.slice(0, 19) ?? '']);
         }
@@ -98,7 +109,7 @@ export function registerKeys(program: Command): void {
     });
   keys
     .command('revoke <idOrPrefix>')
-    .description('Revoke a key by id or prefix; a running gateway refuses it within 2 seconds')
+    .description('Revoke a key by id, prefix (as `keys list` shows it) or the whole key; a running gateway refuses it within 2 seconds')
     .option('--json', 'print JSON')
     .option('--config <file>', 'config file')
     .option('--db <path>', 'database path')
@@ -106,11 +117,18 @@ export function registerKeys(program: Command): void {
       const { config } = resolveConfig(opts);
       const store = await openStore(resolveDb(opts, config));
       try {
-        const revoked = await store.revokeKey(idOrPrefix, Date.now());
+        // The prefix as `keys list` prints it ends in "…"; a whole key (a leaked one) is found by its hash.
+        let which = idOrPrefix.trim().replace(/(…|\.\.\.)$/, '');
+        if (which.startsWith('gh_') && which.length > 20) which = (await store.findKeyByHash(hashKey(which)))?.id ?? which;
+        const now = Date.now();
+        const revoked = await store.revokeKey(which, now);
         if (!revoked) {
-          throw new GoodhartError('not_found', 404, `No active key matches "${idOrPrefix}". See \`goodhart keys list\`.`);
+          throw new GoodhartError('not_found', 404, `No key matches "${idOrPrefix}". See \`goodhart keys list\`.`);
         }
-        process.stdout.write(opts.json ? `${JSON.stringify(publicView(revoked))}\n` : `Revoked ${revoked.prefix}… (user ${revoked.userId}).\n`);
+        const already = revoked.revokedAt !== null && revoked.revokedAt < now;
+        if (opts.json) process.stdout.write(`${JSON.stringify({ ...publicView(revoked), alreadyRevoked: already })}\n`);
+        else if (already) process.stdout.write(`Key ${revoked.prefix}… (user ${revoked.userId}) was already revoked on ${new Date(revoked.revokedAt!).toISOString().slice(0, 19)}.\n`);
+        else process.stdout.write(`Revoked ${revoked.prefix}… (user ${revoked.userId}).\n`);
       } finally {
         await store.close();
       }

@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { createKey, registerKeys } from './keys.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'goodhart-keys-'));
+const db = join(dir, 'g.db');
+const config = join(dir, 'goodhart.yaml');
+writeFileSync(config, 'teams: [{ id: platform }, { id: data }]\nusers:\n  - { id: alice, team: platform }\n');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** `goodhart keys …` as the CLI runs it; what it printed. */
+async function keys(...args: string[]): Promise<string> {
+  const program = new Command().exitOverride();
+  registerKeys(program);
+  let out = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  try {
+    await program.parseAsync(['node', 'goodhart', 'keys', ...args, '--db', db, '--config', config]);
+  } finally {
+    spy.mockRestore();
+  }
+  return out;
+}
+
+describe('goodhart keys', () => {
+  it('refuses ids the config could not name, and notes a team the config disagrees with', async () => {
+    await expect(createKey({ user: '', db, config })).rejects.toMatchObject({ message: expect.stringMatching(/^--user "": use letters, digits/) });
+    await expect(createKey({ user: 'alice', team: 'the team', db, config })).rejects.toMatchObject({ message: expect.stringMatching(/^--team "the team"/) });
+    const notes: string[] = [];
+    const made = await createKey({ user: 'alice', team: 'data', db, config }, (l) => notes.push(l));
+    expect(made.record.teamId).toBe('data');
+    expect(notes).toEqual(['Note: the config puts alice in team platform; this key\'s usage is attributed to team data.']);
+  });
+
+  it('revokes by the whole key (a leaked one), by the prefix as listed, and says when it already was', async () => {
+    const { key, record } = await createKey({ user: 'alice', db, config });
+    expect(await keys('revoke', key)).toBe(`Revoked ${record.prefix}… (user alice).\n`);
+    expect(await keys('revoke', `${record.prefix}…`)).toMatch(new RegExp(`^Key ${record.prefix}… \\(user alice\\) was already revoked on \\d{4}-`));
+    const listed = await keys('list');
+    expect(listed).not.toMatch(/\u001b\[/); // no colour codes in a pipe
+    expect(listed).toContain(record.id);
+  });
+});
