@@ -86,6 +86,16 @@ describe('config loading', () => {
     expect(err.message).toMatch(/lol\.yaml: YAML error: .*Fix: use fewer aliases/);
   });
 
+  it('refuses ids declared twice, and a budget for a team, user or project that is not declared', () => {
+    const twice = errorOf(() => parseConfig('teams: [{ id: a }, { id: a }]\nmodels:\n  - { name: m, provider: p, price: { input: 1, output: 1 } }\n  - { name: m, provider: p, price: { input: 5, output: 5 } }\nproviders:\n  p: { type: openai-compatible, baseUrl: "http://x.test/v1" }', 'e.yaml', {}));
+    expect(twice.message).toMatch(/teams\[1\] \(line 1\): team "a" is declared twice/);
+    expect(twice.message).toMatch(/models\[1\] \(line 4\): model "m" is declared twice/);
+    const typo = errorOf(() => parseConfig('teams: [{ id: platform }]\nbudgets:\n  - { id: b, scope: "team:platfrom", amount: 5 }', 'f.yaml', {}));
+    expect(typo.message).toMatch(/budgets\[0\]\.scope \(line 3\): team "platfrom" is not declared under `teams:`, so this budget would never apply\. Fix: use one of platform/);
+    // Wildcards, and kinds the config does not declare at all, are fine.
+    expect(parseConfig('teams: [{ id: platform }]\nbudgets:\n  - { id: b, scope: "team:*", amount: 5 }\n  - { id: c, scope: "user:bob", amount: 5 }', 'g.yaml', {}).budgets).toHaveLength(2);
+  });
+
   it('reports a missing file with the way out', () => {
     expect(errorOf(() => loadConfigFile('/nonexistent/goodhart.yaml')).message).toMatch(/no such file\. Fix: run `goodhart init`/);
   });

@@ -122,6 +122,30 @@ function checkReferences(cfg: GoodhartConfig): { path: (string | number)[]; mess
     });
   check(cfg.users, 'users');
   check(cfg.projects, 'projects');
+  // One entry per id: a second one silently won (a model's price) or lost (a user's team) before.
+  const once = <T>(list: readonly T[], key: string, idOf: (x: T) => string, what: string) => {
+    const seen = new Set<string>();
+    list.forEach((x, i) => {
+      const id = idOf(x);
+      if (seen.has(id)) problems.push({ path: [key, i], message: `${what} "${id}" is declared twice. Fix: keep one entry` });
+      seen.add(id);
+    });
+  };
+  once(cfg.teams, 'teams', (t) => t.id, 'team');
+  once(cfg.users, 'users', (u) => u.id, 'user');
+  once(cfg.projects, 'projects', (p) => p.id, 'project');
+  once(cfg.models, 'models', (m) => m.name, 'model');
+  // A budget for a team, user or project the config does not declare (a typo) would never apply.
+  const declared: Record<string, Set<string>> = { team: teams, user: new Set(cfg.users.map((u) => u.id)), project: new Set(cfg.projects.map((p) => p.id)) };
+  cfg.budgets.forEach((b, i) => {
+    const colon = b.scope.indexOf(':');
+    const kind = colon === -1 ? '' : b.scope.slice(0, colon);
+    const id = b.scope.slice(colon + 1);
+    const known = declared[kind];
+    if (known === undefined || known.size === 0 || id === '*' || known.has(id)) return;
+    const plural = `${kind}s`;
+    problems.push({ path: ['budgets', i, 'scope'], message: `${kind} "${id}" is not declared under \`${plural}:\`, so this budget would never apply. Fix: use one of ${[...known].slice(0, 10).join(', ')}, or declare it` });
+  });
   problems.push(...checkGovernanceReferences(cfg));
   return problems;
 }
