@@ -50,9 +50,17 @@ export class TierIndex {
     return hit;
   }
 
-  /** A concrete model of a tier (its first entry without a wildcard), for `downgradeTo: TIER`. */
+  /**
+   * A concrete model of a tier, for `downgradeTo: TIER`: its first entry without a wildcard, else the first written
+   * as NAME* (which lists NAME itself and its snapshots: "gpt-4o-mini*" gives gpt-4o-mini; "claude-haiku-*" names
+   * no model).
+   */
   concreteModel(tier: string): string | null {
-    return this.table[tier]?.find((m) => !m.includes('*')) ?? null;
+    const models = this.table[tier] ?? [];
+    const exact = models.find((m) => !m.includes('*'));
+    if (exact !== undefined) return exact;
+    const stem = models.map((m) => (m.indexOf('*') === m.length - 1 ? m.slice(0, -1) : '')).find((m) => m !== '' && !/[-_.:/@]$/.test(m));
+    return stem ?? null;
   }
 }
 

@@ -229,6 +229,32 @@ describe('soft thresholds and hard caps', () => {
     expect(refused(() => admit(e, clock.t, { model: 'cheap', maxTokens: 100_000 })).code).toBe('budget_exceeded');
   });
 
+  it('downgrades to a tier written with * (NAME* lists NAME), and says so when a downgrade budget has no target', () => {
+    const clock = { t: at('2025-05-10T10:00:00Z') };
+    const alerts: BudgetAlert[] = [];
+    const e = engine(
+      {
+        tiers: { economy: ['cheap*', 'tiny-*'], premium: ['flat*'] },
+        budgets: [
+          { id: 'team', scope: 'team:platform', amount: 0.01, action: 'downgrade', downgradeAt: 50, downgradeTo: 'economy' },
+          { id: 'org', scope: 'org', amount: 1, action: 'downgrade', downgradeAt: 50, downgradeTo: { anthropic: 'claude-haiku-4-5' }, thresholds: [] },
+        ],
+        roles: { member: { tiers: ['economy', 'premium'] } },
+      },
+      clock,
+      alerts,
+    );
+    spend(e, clock.t, 6000);
+    expect(admit(e, clock.t, { maxTokens: 500 }).model).toBe('cheap');
+    // The org budget's target is for another provider: past its point a request from here is refused, saying why.
+    const e2 = engine({ budgets: [{ id: 'org', scope: 'org', amount: 0.01, action: 'downgrade', downgradeAt: 50, downgradeTo: { anthropic: 'claude-haiku-4-5' } }] }, clock, alerts);
+    spend(e2, clock.t, 4000);
+    spend(e2, clock.t, 900); // just under the point
+    const err = refused(() => admit(e2, clock.t, { maxTokens: 500 }));
+    expect(err.message).toMatch(/^Budget "org" \(org, per month\) would pass its downgrade point with this request \(50%: \$0\.00500 of \$0\.0100; \$0\.00490 spent\), and it has no downgrade model for this request/);
+    expect(alerts.some((a) => a.budgetId === 'org' && a.threshold === 100)).toBe(false);
+  });
+
   it('counts every route: an exhausted budget refuses embeddings, responses, messages and even free count_tokens', () => {
     const clock = { t: at('2025-05-10T10:00:00Z') };
     const e = engine({ budgets: [{ id: 'org', scope: 'org', amount: 0.001, period: 'day' }] }, clock);

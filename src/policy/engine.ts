@@ -3,7 +3,7 @@ import type { KeyRecord } from '../store/types.js';
 import type { Pricer } from '../usage/pricing.js';
 import { checkAccess, TierIndex, type Grant } from './access.js';
 import { hybridAmount } from './budget-math.js';
-import { budgetHeaders, budgetRefusal, HEADER_DOWNGRADED, rateRefusal, unpricedRefusal, type Standing } from './messages.js';
+import { budgetHeaders, budgetRefusal, downgradePointRefusal, HEADER_DOWNGRADED, rateRefusal, unpricedRefusal, type Standing } from './messages.js';
 import { MemoryBudgetState } from './memory-state.js';
 import { periodWindow, previousWindows, type Period, type Window } from './period.js';
 import { Quote } from './quote.js';
@@ -265,11 +265,14 @@ export class GovernanceEngine implements Policy {
     const a = c.applied[o.failed]!;
     const snap = o.snapshots[o.failed]!;
     const s: Standing = { rule: a.rule, scopeKey: a.line.scopeKey, window: a.line.window, amount: a.amount, spent: snap.spent, reserved: snap.reserved };
-    this.thresholds.exhausted(a, snap, 1, c.req.now);
+    const cost = c.cost[a.rule.unit];
+    // Refused at a downgrade point, not at 100%: a downgrade budget with no downgrade model for this request.
+    const atPoint = a.rule.downgradeAt < 1 && snap.spent + snap.reserved + cost <= a.amount;
+    this.thresholds.exhausted(a, snap, atPoint ? a.rule.downgradeAt : 1, c.req.now);
     const headers: Record<string, string> = {};
     budgetHeaders([s], headers);
     if (Number.isFinite(s.window.end)) headers['retry-after'] = String(Math.max(1, Math.ceil((s.window.end - c.req.now) / 1000)));
-    return new GoodhartError('budget_exceeded', 429, budgetRefusal(s, c.cost[a.rule.unit], this.spec.timeZone), { headers });
+    return new GoodhartError('budget_exceeded', 429, atPoint ? downgradePointRefusal(s, this.spec.timeZone) : budgetRefusal(s, cost, this.spec.timeZone), { headers });
   }
 
   private admitted(c: Ctx, reservation: Reservation, snapshots: readonly { spent: number; reserved: number }[]): MaybePromise<AdmissionResult> {

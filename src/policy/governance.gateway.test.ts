@@ -161,8 +161,11 @@ describe('rate limits', () => {
     expect(err.message).toContain('Rate limit "per-key"');
     expect(err.message).toContain('30 of 30 requests per minute');
     expect(err.code).toBe('rate_limit_exceeded');
-    expect(err.headers?.get('retry-after')).toBe('60');
-    clock.t += 120_000;
+    // When the request first fits: 2 s into the next minute, 30 × (1 − 2/60) + 1 = 30.
+    expect(err.headers?.get('retry-after')).toBe('62');
+    clock.t += 61_000;
+    await expect(ask()).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    clock.t += 1_000;
     await expect(ask()).resolves.toBeDefined();
   });
 });

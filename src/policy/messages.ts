@@ -88,6 +88,17 @@ export function budgetRefusal(s: Standing, cost: number, timeZone: string): stri
   );
 }
 
+/** A downgrade budget past its downgrade point, with no downgrade model for this request (see `downgradeTo`). */
+export function downgradePointRefusal(s: Standing, timeZone: string): string {
+  const unit = s.rule.unit;
+  const point = s.amount * s.rule.downgradeAt;
+  return (
+    `Budget ${label(s)} would pass its downgrade point with this request (${Math.round(s.rule.downgradeAt * 100)}%: ${formatAmount(unit, point)} of ${formatAmount(unit, s.amount)}; ` +
+    `${formatAmount(unit, s.spent)} spent), and it has no downgrade model for ${s.rule.cfg.downgradeTo === undefined ? 'any request' : 'this request'}. ` +
+    `Ask for a model of a cheaper tier, or ask an admin to set downgradeTo for this provider. It resets ${resetText(s.window, timeZone)}.`
+  );
+}
+
 export function unpricedRefusal(model: string, s: Standing): string {
   return `Model "${model}" has no price, so USD budget ${label(s)} cannot account for it. Ask the operator to give it one under \`models:\` in the config (price: { input, output } in USD per million tokens; 0 for self-hosted).`;
 }
