@@ -56,3 +56,20 @@ describe('retry-after of a sliding window', () => {
     expect(retryAfterSeconds(0, 0, 1, 10, minute)).toBe(1);
   });
 });
+
+describe('a request two limits refuse', () => {
+  it('is told to wait until both clear, not only the first', () => {
+    const r = new RateLimiter();
+    const l = [line(5, 1000)];
+    const t0 = 60_000 * 700;
+    for (let i = 0; i < 5; i++) {
+      expect(r.admit(l, 200, t0)).toBeNull();
+      r.settle(l, 200, 200, t0);
+    }
+    // 6 s into the next minute: requests clear at 6 s (5 × 0.8 + 1 = 5), tokens at 30 s (1000 × 0.5 + 500 = 1000).
+    const refusal = r.admit(l, 500, t0 + 66_000);
+    expect(refusal).toMatchObject({ what: 'rpm', retryAfterS: 24 });
+    expect(r.admit(l, 500, t0 + 66_000 + 23_000)?.what).toBe('tpm');
+    expect(r.admit(l, 500, t0 + 66_000 + 24_000)).toBeNull();
+  });
+});

@@ -80,6 +80,14 @@ export function retryAfterSeconds(prev: number, curr: number, need: number, limi
   return Math.max(1, Math.ceil(wait / 1000));
 }
 
+/**
+ * The refusal to report of all the checks that refused: the first, with the wait until the last of them clears (a
+ * client that waited only for the first was refused again by the next).
+ */
+export function firstRefusal(refusals: readonly RateRefusal[]): RateRefusal {
+  return { ...refusals[0]!, retryAfterS: Math.max(...refusals.map((r) => r.retryAfterS)) };
+}
+
 /** Rate counters: in memory for one process (RateLimiter), in Redis for replicas (redis/rate-state.ts). */
 export interface RateState {
   /** Checks every line, then counts the request on all of them; nothing is counted when one refuses. */
@@ -124,21 +132,24 @@ export class RateLimiter implements RateState {
 
   /** Checks every line, then counts the request on all of them; nothing is counted when one refuses. */
   admit(lines: readonly RateLine[], tokens: number, now: number): RateRefusal | null {
+    const refusals: RateRefusal[] = [];
     for (const line of lines) {
       const c = this.cell(line.counter, now);
       const w = weightOfPrevious(c, now);
       const { rpm, tpm } = line.rule;
       if (rpm !== undefined) {
         const used = c.prevReq * w + c.currReq;
-        if (used + 1 > rpm) return { line, what: 'rpm', used: Math.ceil(used), limit: rpm, retryAfterS: retryAfterSeconds(c.prevReq, c.currReq, 1, rpm, now), tooLarge: false };
+        if (used + 1 > rpm) refusals.push({ line, what: 'rpm', used: Math.ceil(used), limit: rpm, retryAfterS: retryAfterSeconds(c.prevReq, c.currReq, 1, rpm, now), tooLarge: false });
       }
       if (tpm !== undefined) {
         const used = c.prevTok * w + c.currTok + c.inflightTok;
-        const retryAfterS = retryAfterSeconds(c.prevTok, c.currTok + c.inflightTok, tokens, tpm, now);
-        if (tokens > tpm) return { line, what: 'tpm', used: Math.ceil(used), limit: tpm, retryAfterS, tooLarge: true };
-        if (used + tokens > tpm) return { line, what: 'tpm', used: Math.ceil(used), limit: tpm, retryAfterS, tooLarge: false };
+        if (tokens > tpm || used + tokens > tpm) {
+          const retryAfterS = retryAfterSeconds(c.prevTok, c.currTok + c.inflightTok, tokens, tpm, now);
+          refusals.push({ line, what: 'tpm', used: Math.ceil(used), limit: tpm, retryAfterS, tooLarge: tokens > tpm });
+        }
       }
     }
+    if (refusals.length > 0) return firstRefusal(refusals);
     for (const line of lines) {
       const c = this.cells.get(line.counter)!;
       c.currReq += 1;

@@ -1,4 +1,4 @@
-import { MINUTE, retryAfterSeconds, type RateLine, type RateRefusal, type RateState } from '../rate-limit.js';
+import { firstRefusal, MINUTE, retryAfterSeconds, type RateLine, type RateRefusal, type RateState } from '../rate-limit.js';
 import { redisUnavailable, type SharedRedis } from './connection.js';
 import { RATE_ADMIT, RATE_SETTLE, Script } from './scripts.js';
 
@@ -23,17 +23,16 @@ export class RedisRateState implements RateState {
     for (const l of lines) args.push(l.counter, l.rule.rpm ?? '', l.rule.tpm ?? '');
     const reply = (await this.run(admitScript, args)) as (string | number)[];
     if (reply[0] === 0) return null;
-    const line = lines[Number(reply[1]) - 1]!;
-    const what = reply[2] === 1 ? 'rpm' : 'tpm';
-    const limit = (what === 'rpm' ? line.rule.rpm : line.rule.tpm) ?? 0;
-    return {
-      line,
-      what,
-      used: Math.ceil(Number(reply[3])),
-      limit,
-      retryAfterS: retryAfterSeconds(Number(reply[5] ?? 0), Number(reply[6] ?? 0), what === 'rpm' ? 1 : Math.round(tokens), limit, now),
-      tooLarge: reply[4] === 1,
-    };
+    // Six numbers per refusing check: the first is reported, with the wait until every one of them clears.
+    const refusals: RateRefusal[] = [];
+    for (let at = 1; at + 5 < reply.length; at += 6) {
+      const line = lines[Number(reply[at]) - 1]!;
+      const what = reply[at + 1] === 1 ? 'rpm' : 'tpm';
+      const limit = (what === 'rpm' ? line.rule.rpm : line.rule.tpm) ?? 0;
+      const retryAfterS = retryAfterSeconds(Number(reply[at + 4]), Number(reply[at + 5]), what === 'rpm' ? 1 : Math.round(tokens), limit, now);
+      refusals.push({ line, what, used: Math.ceil(Number(reply[at + 2])), limit, retryAfterS, tooLarge: reply[at + 3] === 1 });
+    }
+    return firstRefusal(refusals);
   }
 
   async settle(lines: readonly RateLine[], reservedTokens: number, actualTokens: number, _now: number, admittedAt: number): Promise<void> {

@@ -175,6 +175,11 @@ describe('RedisRateState', () => {
     expect(await a.admit(lines, 10, t + 60_000)).toMatchObject({ what: 'rpm' }); // the previous minute still weighs
     expect(await a.admit(lines, 2000, t + 120_000)).toMatchObject({ what: 'tpm', tooLarge: true });
     expect(await a.admit(lines, 10, t + 120_000)).toBeNull();
+    // Two limits refusing at once: the wait is until both clear (requests at 6 s, tokens at 24 s into the minute).
+    const both: RateLine[] = [{ counter: 'both|user:erin', rule: { id: 'both', rpm: 5, tpm: 1000 }, scope: 'user:erin' }];
+    const m = Math.floor(now() / 60_000) * 60_000 + 5 * 60_000;
+    for (let i = 0; i < 5; i++) expect(await b.admit(both, 200, m)).toBeNull();
+    expect(await a.admit(both, 500, m + 66_000)).toMatchObject({ what: 'rpm', retryAfterS: 24 });
   });
 });
 

@@ -248,6 +248,9 @@ local now, tokens, n = num(ARGV[2]), num(ARGV[3]), tonumber(ARGV[4])
 local minute = math.floor(now / 60000)
 local w = 1 - (now - minute * 60000) / 60000
 local keys = {}
+-- Every check that refuses, six numbers each (line, 1 rpm | 2 tpm, used, too large, previous minute, this minute):
+-- the caller reports the first and waits for the last of them to clear.
+local refused = {1}
 for i = 1, n do
   local b = 4 + (i - 1) * 3
   local c, rpm, tpm = ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
@@ -255,15 +258,19 @@ for i = 1, n do
   local prev = redis.call('HMGET', P .. 'rl:' .. c .. ':' .. (minute - 1), 'q', 't')
   if rpm then
     local used = num(prev[1]) * w + num(cur[1])
-    if used + 1 > rpm then return {1, i, 1, fmt(used), 0, fmt(num(prev[1])), fmt(num(cur[1]))} end
+    if used + 1 > rpm then
+      for _, v in ipairs({i, 1, fmt(used), 0, fmt(num(prev[1])), fmt(num(cur[1]))}) do table.insert(refused, v) end
+    end
   end
   if tpm then
     local used = num(prev[2]) * w + num(cur[2])
-    if tokens > tpm then return {1, i, 2, fmt(used), 1, fmt(num(prev[2])), fmt(num(cur[2]))} end
-    if used + tokens > tpm then return {1, i, 2, fmt(used), 0, fmt(num(prev[2])), fmt(num(cur[2]))} end
+    if tokens > tpm or used + tokens > tpm then
+      for _, v in ipairs({i, 2, fmt(used), tokens > tpm and 1 or 0, fmt(num(prev[2])), fmt(num(cur[2]))}) do table.insert(refused, v) end
+    end
   end
   keys[i] = { P .. 'rl:' .. c .. ':' .. minute, tpm ~= nil }
 end
+if #refused > 1 then return refused end
 for _, k in ipairs(keys) do
   redis.call('HINCRBY', k[1], 'q', 1)
   if k[2] then redis.call('HINCRBY', k[1], 't', ARGV[3]) end
