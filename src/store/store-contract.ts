@@ -506,4 +506,15 @@ export async function checkMeteredImports(store: Store & Pick<AuditStore, 'commi
   expect([day?.requests, day?.outputTokens]).toEqual([3, 56]);
   // Importing the same log again adds nothing and still finds it metered.
   expect(await store.commitImportBatch({ events: logged, states: [] })).toEqual({ inserted: 0, replaced: 0, metered: 1 });
+  // A copy imported before the gateway's event was stored (an older release, a late gateway write) is removed when
+  // the log is read again, from the reports as well.
+  const early = makeTestEvent({ id: 'cc-early', source: 'claude-code', providerRequestId: 'msg_09', startedAt: t + 2000, outputTokens: 100 });
+  expect(await store.commitImportBatch({ events: [early], states: [] })).toEqual({ inserted: 1, replaced: 0, metered: 0 });
+  await store.insertEvents([makeTestEvent({ id: 'gw-9', source: 'gateway', providerRequestId: 'msg_09', startedAt: t + 1900, outputTokens: 100 })]);
+  expect((await store.aggregate('day', {}))[0]?.requests).toBe(5);
+  expect(await store.commitImportBatch({ events: [early], states: [] })).toEqual({ inserted: 0, replaced: 0, metered: 1 });
+  expect((await store.listEvents({})).map((e) => e.id)).toEqual(['gw-1', 'cc-b', 'cc-c', 'gw-9']);
+  const [after] = await store.aggregate('day', {});
+  expect([after?.requests, after?.outputTokens]).toEqual([4, 156]);
+  expect((await store.aggregate('day', { source: 'claude-code' }))[0]?.outputTokens).toBe(16);
 }

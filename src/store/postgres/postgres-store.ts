@@ -329,6 +329,7 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
               );
         const batch = { ...given, events: seen === null || seen.size === 0 ? all : all.filter((e) => !meteredByGateway(e, seen)) };
         const metered = all.length - batch.events.length;
+        if (metered > 0) await dropImportedCopies(tx, all.filter((e) => meteredByGateway(e, seen!)).map((e) => e.id));
         // Where the copy this batch stored (inserted or replaced) starts, by id (see ofStoredCopy).
         const startOf = new Map<string, number>();
         const replacedIds = new Set<string>();
@@ -520,6 +521,23 @@ async function replaceIfBetter(tx: TxSql, event: UsageEvent): Promise<boolean> {
   return true;
 }
 
+/**
+ * Removes imported events whose request the gateway metered, stored before its event was (an import before this check
+ * existed, or a late gateway write): with their id claim, rollup contribution and fingerprints. One query when, as
+ * nearly always, none is stored.
+ */
+async function dropImportedCopies(tx: TxSql, ids: readonly string[]): Promise<void> {
+  const claims = await tx<{ id: string; started_at: number }[]>`SELECT id, started_at FROM event_ids WHERE id = ANY(${ids as string[]}::text[]) FOR UPDATE`;
+  for (const claim of claims) {
+    const [row] = await tx.unsafe<StoredEventRow[]>(`${EVENT_SELECT} WHERE id = $1 AND started_at = $2`, [claim.id, claim.started_at], { prepare: true });
+    if (row === undefined || row.source === 'gateway') continue;
+    await tx`DELETE FROM events WHERE id = ${claim.id} AND started_at = ${claim.started_at}`;
+    await tx`DELETE FROM event_ids WHERE id = ${claim.id}`;
+    await tx`DELETE FROM fingerprints WHERE event_id = ${claim.id}`;
+    await moveRollup(tx, eventFromRow(row), null);
+  }
+}
+
 /** The rollup row an event counts in, and what it adds there (`sign` -1 takes it away). */
 function rollupDelta(e: UsageEvent, sign: 1 | -1): (string | number | null)[] {
   return [
@@ -541,9 +559,9 @@ const ROLLUP_KEY_MATCH = `hour_start = $1 AND user_id IS NOT DISTINCT FROM $2 AN
  * cannot be un-applied. The upserts hold those rows' locks until commit, so no concurrent insert into them can
  * be missed by the re-derivation.
  */
-async function moveRollup(tx: TxSql, old: UsageEvent, now: UsageEvent): Promise<void> {
-  const deltas = [rollupDelta(old, -1), rollupDelta(now, 1)];
-  const sameKey = deltas[0]!.slice(0, 8).every((v, i) => v === deltas[1]![i]);
+async function moveRollup(tx: TxSql, old: UsageEvent, now: UsageEvent | null): Promise<void> {
+  const deltas = now === null ? [rollupDelta(old, -1)] : [rollupDelta(old, -1), rollupDelta(now, 1)];
+  const sameKey = now !== null && deltas[0]!.slice(0, 8).every((v, i) => v === deltas[1]![i]);
   const rows = sameKey
     ? [deltas[0]!.map((v, i) => (i >= 8 && i < 18 ? Number(v) + Number(deltas[1]![i]) : i >= 18 ? deltas[1]![i]! : v))]
     : deltas;

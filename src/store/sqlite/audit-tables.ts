@@ -155,6 +155,9 @@ export class SqliteAuditTables {
     const gatewayRequests = db
       .prepare(`SELECT provider_request_id FROM events WHERE source = 'gateway' AND provider_request_id IN (SELECT value FROM json_each(?))`)
       .pluck();
+    // A copy stored before the gateway's event was (an import before this check existed, or a late gateway write):
+    // removed when the log is read again (`--full`); the delete trigger takes it out of the rollups.
+    const dropImportedCopy = db.prepare(`DELETE FROM events WHERE id = ? AND source <> 'gateway'`);
     this.commitTx = db.transaction((given: ImportBatch): ImportBatchResult => {
       let inserted = 0;
       let replaced = 0;
@@ -162,6 +165,11 @@ export class SqliteAuditTables {
       const seen = candidates.length === 0 ? null : new Set(gatewayRequests.all(JSON.stringify(candidates)) as string[]);
       const batch = seen === null || seen.size === 0 ? given : { ...given, events: given.events.filter((e) => !meteredByGateway(e, seen)) };
       const metered = given.events.length - batch.events.length;
+      if (metered > 0) {
+        for (const e of given.events) {
+          if (meteredByGateway(e, seen!) && dropImportedCopy.run(e.id).changes > 0) dropReplacedCopy.run(e.id);
+        }
+      }
       const existing: UsageEvent[] = [];
       // Where the copy this batch stored (inserted or replaced) starts, by id (see `ofStoredCopy`).
       const startOf = new Map<string, number>();
