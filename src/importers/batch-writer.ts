@@ -28,6 +28,8 @@ export class BatchWriter {
     private readonly batchSize = 20_000,
     /** Taken around each transaction when other threads write the same database (import workers). */
     private readonly lock: WriteLock | null = null,
+    /** `--full`: refresh stored events with what this run read (ImportBatch.refresh). */
+    private readonly refresh = false,
   ) {}
 
   async add(r: FileResult): Promise<void> {
@@ -59,7 +61,7 @@ export class BatchWriter {
       if (!wait && !this.lock.tryAcquire()) return;
       if (wait) this.lock.acquire();
     }
-    const batch = { events: [...this.pending.values()], states: this.states, fingerprints: [...this.fingerprints.values()] };
+    const batch = { events: [...this.pending.values()], states: this.states, fingerprints: [...this.fingerprints.values()], refresh: this.refresh };
     let result;
     try {
       result = await this.store.commitImportBatch(batch);

@@ -39,7 +39,7 @@ const post = (m: WorkerMessage): void => parentPort!.postMessage(m);
 async function run(): Promise<void> {
   const ctx = contextFromRecipe(recipe);
   const store = new SqliteStore(recipe.dbPath!);
-  const writer = new BatchWriter(store, Date.now, 10_000, new WriteLock(recipe.writeLock));
+  const writer = new BatchWriter(store, Date.now, 10_000, new WriteLock(recipe.writeLock), recipe.refresh === true);
   const counter = new Int32Array(next);
   let pending: FileCounts[] = [];
   let reported = performance.now();

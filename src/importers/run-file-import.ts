@@ -93,7 +93,7 @@ export async function runFileImport(opts: FileImportOptions): Promise<ImportSumm
   const totalBytes = tasks.reduce((sum, t) => sum + Math.max(0, t.size - t.from), 0);
   opts.progress?.start(totalBytes, tasks.length);
 
-  const writer = new BatchWriter(store, now, opts.batchSize);
+  const writer = new BatchWriter(store, now, opts.batchSize, null, opts.full === true);
   let usageRecords = 0;
   let doneBytes = 0;
   const byPath = new Map(tasks.map((t) => [t.path, t]));
@@ -118,7 +118,7 @@ export async function runFileImport(opts: FileImportOptions): Promise<ImportSumm
 
   const w = opts.workers;
   if (w !== undefined && w.count > 0 && w.recipe.dbPath !== undefined && totalBytes >= (opts.workerThresholdBytes ?? WORKER_THRESHOLD_BYTES)) {
-    const totals = await runInWorkers(tasks, { ...w.recipe, priceBook: book }, w.count, count);
+    const totals = await runInWorkers(tasks, { ...w.recipe, priceBook: book, refresh: opts.full === true }, w.count, count);
     summary.eventsAdded = totals.inserted;
     summary.eventsUpdated = totals.replaced;
     summary.meteredByGateway = totals.metered;

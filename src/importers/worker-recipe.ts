@@ -25,6 +25,8 @@ export interface WorkerRecipe {
   fingerprints: { secret: string; since: number } | null;
   /** What earlier runs learnt from the price catalogue (price-book.ts). */
   priceBook?: PriceBookEntry[] | undefined;
+  /** `--full`: stored events are refreshed by records of the same rank (ImportBatch.refresh). */
+  refresh?: boolean | undefined;
   /** The workers' shared write lock (write-lock.ts), set by the pool. */
   writeLock?: SharedArrayBuffer | undefined;
 }

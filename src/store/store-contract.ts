@@ -518,3 +518,20 @@ export async function checkMeteredImports(store: Store & Pick<AuditStore, 'commi
   expect([after?.requests, after?.outputTokens]).toEqual([4, 156]);
   expect((await store.aggregate('day', { source: 'claude-code' }))[0]?.outputTokens).toBe(16);
 }
+
+/**
+ * `import --full` after the config changed: a record of the same rank replaces the stored event only when it refreshes
+ * what the config decides (its price, its person), and only on a full re-read.
+ */
+export async function checkRefreshedImports(store: Store & Pick<AuditStore, 'commitImportBatch'>): Promise<void> {
+  const first = makeTestEvent({ id: 'cc-r', source: 'claude-code', startedAt: Date.UTC(2025, 5, 2), outputTokens: 30, costUsd: null, userId: 'dev' });
+  await store.commitImportBatch({ events: [first], states: [] });
+  const priced = { ...first, costUsd: 0.25, userId: 'ada' };
+  expect(await store.commitImportBatch({ events: [priced], states: [] })).toMatchObject({ replaced: 0 });
+  expect(await store.commitImportBatch({ events: [priced], states: [], refresh: true })).toMatchObject({ replaced: 1 });
+  expect(await store.commitImportBatch({ events: [priced], states: [], refresh: true })).toMatchObject({ replaced: 0 });
+  expect((await store.listEvents({})).map((e) => [e.costUsd, e.userId])).toEqual([[0.25, 'ada']]);
+  const [day] = await store.aggregate('day', {});
+  expect([day?.requests, day?.costUsd, day?.unpricedRequests]).toEqual([1, 0.25, 0]);
+  expect((await store.aggregate('user', {})).map((r) => r.key)).toEqual(['ada']);
+}

@@ -108,6 +108,11 @@ export interface ImportBatch {
   states: readonly ImportFileState[];
   /** Waste-detection fingerprints of the events (no text); an event id already fingerprinted is left as it is. */
   fingerprints?: readonly Fingerprint[];
+  /**
+   * A full re-read (`import --full`): a stored event is replaced by a record of the same rank too, so prices and
+   * identity rules changed since the first import apply to it (they were kept as first stored).
+   */
+  refresh?: boolean;
 }
 
 export interface ImportBatchResult {

@@ -203,7 +203,7 @@ export function registerImport(program: Command): Command {
       cmd
         .command(`${source} [dirs...]`)
         .description(`Import ${source} logs (default: the locations ${source} writes to)`)
-        .option('--full', 'read every file from the start instead of where the last run stopped (still never double counts)')
+        .option('--full', 'read every file from the start instead of where the last run stopped, and apply the current prices and identities to what is stored (still never double counts)')
         .option('--os-user <name>', 'the OS user the logs belong to, for attribution (default: the current user)')
         .option('--account <id>', 'the account the logs belong to, for attribution (matches `identities[].match.account`)')
         .option('--max-line-mb <mb>', 'skip lines longer than this (default 16)')

@@ -273,3 +273,27 @@ describe('a request that went through the gateway and is in the agent log too', 
     }
   });
 });
+
+describe('import --full after the config changed', () => {
+  it('applies a price given since, and the identity rules, to the events already stored', async () => {
+    const { store } = freshStore();
+    const root = join(dir, 'reprice');
+    mkdirSync(join(root, 'projects/-home-dev-acme-app'), { recursive: true });
+    const local = (uuid: string, id: string) => assistant(uuid, '2025-10-01T10:00:00.000Z', `req_${uuid}`, id, 1000).replace('claude-sonnet-4-6', 'my-local-model');
+    writeFileSync(join(root, MAIN), local('u1', 'msg_l1') + local('u2', 'msg_l2'));
+    const first = await importInto(store, 'claude-code', [root]);
+    expect(first.eventsAdded).toBe(2);
+    expect((await store.listEvents({})).map((e) => [e.costUsd, e.userId])).toEqual([[null, 'dev'], [null, 'dev']]);
+    // The model gets a price and the OS user a person; a plain re-run reads nothing new, a full one refreshes.
+    const pricer = createPricer({ 'my-local-model': { input: 1, output: 2 } });
+    const config = { identities: [{ match: { osUser: 'dev' }, user: 'ada' }], users: [], projects: [] };
+    expect((await importInto(store, 'claude-code', [root], { pricer, config })).eventsUpdated).toBe(0);
+    const full = await importInto(store, 'claude-code', [root], { pricer, config, full: true });
+    expect([full.eventsAdded, full.eventsUpdated]).toEqual([0, 2]);
+    // 3 + 781 + 42,507 input tokens at $1 (no cache rates given: input's), 1,000 output at $2, per million.
+    const each = ((3 + 781 + 42_507) * 1 + 1000 * 2) / 1e6;
+    expect((await store.listEvents({})).map((e) => [e.costUsd, e.userId])).toEqual([[expect.closeTo(each, 12), 'ada'], [expect.closeTo(each, 12), 'ada']]);
+    expect((await store.aggregate('day', {}))[0]?.costUsd).toBeCloseTo(2 * each, 12);
+    await store.close();
+  });
+});

@@ -340,7 +340,7 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
           for (const event of batch.events) {
             // The first occurrence of a new id is the one inserted; every other line competes with what is stored.
             if (fresh.delete(event.id)) startOf.set(event.id, event.startedAt);
-            else if (await replaceIfBetter(tx, event)) {
+            else if (await replaceIfBetter(tx, event, batch.refresh === true)) {
               replaced += 1;
               startOf.set(event.id, event.startedAt);
               replacedIds.add(event.id);
@@ -497,7 +497,7 @@ function rankOf(e: UsageEvent): [number, number] {
  * Replaces the stored event with `event` (same id) when `event` ranks higher, moving it to another partition if
  * its start time changed, and moves its contribution in the hourly rollup from the old row to the new one.
  */
-async function replaceIfBetter(tx: TxSql, event: UsageEvent): Promise<boolean> {
+async function replaceIfBetter(tx: TxSql, event: UsageEvent, orEqual = false): Promise<boolean> {
   const [claim] = await tx<{ started_at: number }[]>`SELECT started_at FROM event_ids WHERE id = ${event.id} FOR UPDATE`;
   if (claim === undefined) return false;
   const [oldRow] = await tx.unsafe<StoredEventRow[]>(`${EVENT_SELECT} WHERE id = $1 AND started_at = $2`, [event.id, claim.started_at], { prepare: true });
@@ -505,7 +505,12 @@ async function replaceIfBetter(tx: TxSql, event: UsageEvent): Promise<boolean> {
   const old = eventFromRow(oldRow);
   const [newSide, newTokens] = rankOf(event);
   const [oldSide, oldTokens] = rankOf(old);
-  if (!(newSide > oldSide || (newSide === oldSide && newTokens > oldTokens))) return false;
+  const higher = newSide > oldSide || (newSide === oldSide && newTokens > oldTokens);
+  // A record of the same rank replaces the stored one only where what the config decides differs (price, person).
+  const refreshes =
+    orEqual && newSide === oldSide && newTokens === oldTokens &&
+    (old.costUsd !== event.costUsd || old.userId !== event.userId || old.teamId !== event.teamId || old.projectId !== event.projectId);
+  if (!higher && !refreshes) return false;
 
   const row = eventToRow(event);
   // tags go as JSON text cast in SQL: postgres.js would JSON.stringify a jsonb parameter a second time.

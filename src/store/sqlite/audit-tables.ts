@@ -93,6 +93,7 @@ export class SqliteAuditTables {
   private bulk = false;
   private readonly insertEvent: Database.Statement;
   private readonly replaceEvent: Database.Statement;
+  private readonly refreshEvent: Database.Statement;
   private readonly putState: Database.Statement;
   private readonly getState: Database.Statement;
   private readonly getPriceBook: Database.Statement;
@@ -118,6 +119,12 @@ export class SqliteAuditTables {
     this.replaceEvent = db.prepare(
       `UPDATE events SET ${EVENT_COLUMNS.slice(1).map((c) => `${c} = ?`).join(', ')}
        WHERE id = ? AND (?, ?) > ${STORED_RANK}`,
+    );
+    // A record of the same rank replaces the stored one only where what the config decides differs (price, person).
+    this.refreshEvent = db.prepare(
+      `UPDATE events SET ${EVENT_COLUMNS.slice(1).map((c) => `${c} = ?`).join(', ')}
+       WHERE id = ? AND ((?, ?) > ${STORED_RANK} OR ((?, ?) = ${STORED_RANK}
+         AND (cost_usd IS NOT ? OR user_id IS NOT ? OR team_id IS NOT ? OR project_id IS NOT ?)))`,
     );
     this.putState = db.prepare(
       `INSERT INTO import_files (source, path, "offset", size, inode, mtime_ms, head_hash, head_bytes, context, updated_at)
@@ -191,7 +198,11 @@ export class SqliteAuditTables {
       for (const e of existing) {
         const values = eventValues(e);
         const [sideRank, tokens] = rankOf(e);
-        if (this.replaceEvent.run([...values.slice(1), e.id, sideRank, tokens]).changes > 0) {
+        const changed =
+          batch.refresh === true
+            ? this.refreshEvent.run([...values.slice(1), e.id, sideRank, tokens, sideRank, tokens, e.costUsd, e.userId, e.teamId, e.projectId]).changes
+            : this.replaceEvent.run([...values.slice(1), e.id, sideRank, tokens]).changes;
+        if (changed > 0) {
           replaced += 1;
           startOf.set(e.id, e.startedAt);
           replacedIds.add(e.id);
