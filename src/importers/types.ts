@@ -21,6 +21,8 @@ export const SKIP_REASONS = [
   'synthetic',
   /** Claude Code's `isApiErrorMessage`: an error shown as a message, never billed. */
   'api_error',
+  /** A usage-API row of a saved response outside --since/--until. */
+  'out_of_range',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 

@@ -48,6 +48,11 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
   const outcomes: OutcomeEvent[] = [];
   let rows = 0;
 
+  // Saved responses may cover more than asked: --since/--until keep the buckets that start within them.
+  const fromFiles = opts.files !== undefined && opts.files.length > 0;
+  const lo = fromFiles && opts.since !== undefined ? parseDate(opts.since, '--since').getTime() : Number.NEGATIVE_INFINITY;
+  const hi = fromFiles && opts.until !== undefined ? parseDate(opts.until, '--until').getTime() : Number.POSITIVE_INFINITY;
+  const inRange = (at: number): boolean => at >= lo && at < hi;
   const take = (page: ConvertedPage, where: string): void => {
     summary.linesRead += page.rows.length + page.bad;
     if (page.bad > 0) {
@@ -56,12 +61,17 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
     }
     summary.reportedCostUsd += page.reportedCostUsd;
     for (const row of page.rows) {
+      if (!inRange(row.at)) {
+        countSkip(summary, 'out_of_range');
+        continue;
+      }
       rows += 1;
       const e = toEvent(opts.api.eventSource, row, memo, opts.rules);
       summary.pricedCostUsd += e.costUsd ?? 0;
       events.set(e.id, e);
     }
     for (const o of page.outcomes) {
+      if (!inRange(o.at)) continue;
       const who = resolveIdentity({ email: o.email, apiKey: o.apiKey }, opts.rules);
       const { email: _e, apiKey: _k, ...rest } = o;
       outcomes.push({ ...rest, userId: who.userId, teamId: who.teamId });

@@ -213,6 +213,11 @@ describe('provider usage API importers', () => {
     writeFileSync(file, JSON.stringify([openaiUsagePages['first'], openaiUsagePages['page_AAA'], openaiCosts]));
     const s = await run('openai-usage', store, { files: [file], adminKey: undefined });
     expect(s).toMatchObject({ files: 1, eventsAdded: 3, reportedCostUsd: 4.5 });
+    // --since/--until apply to saved responses too: only the rows of buckets that start within them.
+    const second = new Date((DAY + 86_400) * 1000).toISOString().slice(0, 10);
+    const ranged = await run('openai-usage', new SqliteStore(join(dir, `f-${++n}.db`)), { files: [file], adminKey: undefined, since: second });
+    // The first day's two rows are left out; the second day's gpt-4o-mini row is kept.
+    expect([ranged.eventsAdded, ranged.skipped.out_of_range]).toEqual([1, 2]);
     const err = await run('anthropic-usage', store, { adminKey: undefined }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GoodhartError);
     expect((err as Error).message).toMatch(/--admin-key or set ANTHROPIC_ADMIN_KEY/);
