@@ -29,6 +29,7 @@ describe('budget arithmetic', () => {
   it('formats money and tokens for people and for headers', () => {
     expect(formatAmount('usd', 1234.5)).toBe('$1234.50');
     expect(formatAmount('usd', 0.0301)).toBe('$0.0301');
+    expect(formatAmount('usd', 1e295)).toBe('$1.00e+295');
     expect(formatAmount('usd', 0.000301)).toBe('$0.000301');
     expect(formatAmount('usd', 0)).toBe('$0');
     expect(formatAmount('tokens', 1234567.4)).toBe('1,234,567 tokens');

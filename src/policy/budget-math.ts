@@ -39,6 +39,8 @@ export function formatAmount(unit: Unit, n: number): string {
   if (unit === 'tokens') return `${Math.round(n).toLocaleString('en-US')} tokens`;
   const abs = Math.abs(n);
   if (abs < 1e-9) return '$0';
+  // Beyond any real budget (a max_tokens of 1e300): digits, not "1.0000000000000001e+295".
+  if (abs >= 1e12) return `$${n.toExponential(2)}`;
   if (abs >= 1) return `$${n.toFixed(2)}`;
   return `$${n.toFixed(Math.min(9, 2 - Math.floor(Math.log10(abs))))}`;
 }

@@ -52,7 +52,11 @@ export function registerBudgets(program: Command): void {
         o,
         data,
         ['budget', 'scope', 'amount', 'spent', 'reserved', 'remaining', 'resets'],
-        data.map((s: any) => [s.budget, s.scope, s.amount, s.spent.toFixed(6), s.reserved.toFixed(6), s.remaining.toFixed(6), s.resetsAt ?? 'never']),
+        // Token budgets in whole tokens, USD ones to the micro-dollar.
+        data.map((s: any) => {
+          const fmt = (n: number): string => (s.unit === 'tokens' ? String(Math.round(n)) : n.toFixed(6));
+          return [s.budget, s.scope, s.amount, fmt(s.spent), fmt(s.reserved), fmt(s.remaining), s.resetsAt ?? 'never'];
+        }),
       );
     },
   );
