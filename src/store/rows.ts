@@ -298,11 +298,14 @@ export function outcomeValues(o: OutcomeEvent): (string | number | null)[] {
  */
 export function meteringCandidates(events: readonly UsageEvent[]): string[] {
   const ids = new Set<string>();
-  for (const e of events) if (e.source !== 'gateway' && e.providerRequestId !== null) ids.add(e.providerRequestId);
+  for (const e of events) if (mayBeMetered(e)) ids.add(e.providerRequestId!);
   return [...ids];
 }
 
+/** Imported Messages calls (Claude Code's): the only imports the gateway's events are indexed for (migration 11). */
+const mayBeMetered = (e: UsageEvent): boolean => e.source !== 'gateway' && e.endpoint === 'messages' && e.providerRequestId !== null;
+
 /** An imported event whose request the gateway metered (its provider request id is among `gateway`'s). */
 export function meteredByGateway(e: UsageEvent, gateway: ReadonlySet<string>): boolean {
-  return e.source !== 'gateway' && e.providerRequestId !== null && gateway.has(e.providerRequestId);
+  return mayBeMetered(e) && gateway.has(e.providerRequestId!);
 }

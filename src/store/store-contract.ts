@@ -493,11 +493,13 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
  */
 export async function checkMeteredImports(store: Store & Pick<AuditStore, 'commitImportBatch'>): Promise<void> {
   const t = Date.UTC(2025, 5, 1, 12);
-  await store.insertEvents([makeTestEvent({ id: 'gw-1', source: 'gateway', providerRequestId: 'msg_01', startedAt: t, outputTokens: 40, costUsd: 0.4 })]);
+  // Claude Code calls the Messages API: what the gateway's events are looked up for.
+  const msg = (o: Partial<UsageEvent>): UsageEvent => makeTestEvent({ endpoint: 'messages', provider: 'anthropic', ...o });
+  await store.insertEvents([msg({ id: 'gw-1', source: 'gateway', providerRequestId: 'msg_01', startedAt: t, outputTokens: 40, costUsd: 0.4 })]);
   const logged = [
-    makeTestEvent({ id: 'cc-a', source: 'claude-code', providerRequestId: 'msg_01', startedAt: t + 900, outputTokens: 40, costUsd: 0.4 }),
-    makeTestEvent({ id: 'cc-b', source: 'claude-code', providerRequestId: 'msg_02', startedAt: t + 1000, outputTokens: 7 }),
-    makeTestEvent({ id: 'cc-c', source: 'claude-code', providerRequestId: null, startedAt: t + 1100, outputTokens: 9 }),
+    msg({ id: 'cc-a', source: 'claude-code', providerRequestId: 'msg_01', startedAt: t + 900, outputTokens: 40, costUsd: 0.4 }),
+    msg({ id: 'cc-b', source: 'claude-code', providerRequestId: 'msg_02', startedAt: t + 1000, outputTokens: 7 }),
+    msg({ id: 'cc-c', source: 'claude-code', providerRequestId: null, startedAt: t + 1100, outputTokens: 9 }),
   ];
   expect(await store.commitImportBatch({ events: logged, states: [] })).toEqual({ inserted: 2, replaced: 0, metered: 1 });
   expect((await store.listEvents({})).map((e) => e.id)).toEqual(['gw-1', 'cc-b', 'cc-c']);
@@ -508,9 +510,9 @@ export async function checkMeteredImports(store: Store & Pick<AuditStore, 'commi
   expect(await store.commitImportBatch({ events: logged, states: [] })).toEqual({ inserted: 0, replaced: 0, metered: 1 });
   // A copy imported before the gateway's event was stored (an older release, a late gateway write) is removed when
   // the log is read again, from the reports as well.
-  const early = makeTestEvent({ id: 'cc-early', source: 'claude-code', providerRequestId: 'msg_09', startedAt: t + 2000, outputTokens: 100 });
+  const early = msg({ id: 'cc-early', source: 'claude-code', providerRequestId: 'msg_09', startedAt: t + 2000, outputTokens: 100 });
   expect(await store.commitImportBatch({ events: [early], states: [] })).toEqual({ inserted: 1, replaced: 0, metered: 0 });
-  await store.insertEvents([makeTestEvent({ id: 'gw-9', source: 'gateway', providerRequestId: 'msg_09', startedAt: t + 1900, outputTokens: 100 })]);
+  await store.insertEvents([msg({ id: 'gw-9', source: 'gateway', providerRequestId: 'msg_09', startedAt: t + 1900, outputTokens: 100 })]);
   expect((await store.aggregate('day', {}))[0]?.requests).toBe(5);
   expect(await store.commitImportBatch({ events: [early], states: [] })).toEqual({ inserted: 0, replaced: 0, metered: 1 });
   expect((await store.listEvents({})).map((e) => e.id)).toEqual(['gw-1', 'cc-b', 'cc-c', 'gw-9']);

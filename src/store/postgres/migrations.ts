@@ -242,5 +242,6 @@ export const MIGRATIONS: readonly string[] = [
   // The increase the last point of an OTLP counter series added, as SQLite's 10.
   `ALTER TABLE counter_series ADD COLUMN last_delta float8;`,
   // The gateway's events by the provider's id of the request, as SQLite's 11.
-  `CREATE INDEX idx_events_gateway_request ON events (provider_request_id) WHERE source = 'gateway' AND provider_request_id IS NOT NULL;`,
+  `CREATE INDEX idx_events_gateway_request ON events (provider_request_id)
+     WHERE source = 'gateway' AND endpoint = 'messages' AND provider_request_id IS NOT NULL;`,
 ];

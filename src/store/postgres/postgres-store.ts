@@ -325,7 +325,7 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
             : new Set(
                 (await tx<{ id: string }[]>`
                   SELECT DISTINCT provider_request_id AS id FROM events
-                  WHERE source = 'gateway' AND provider_request_id = ANY(${candidates}::text[])`).map((r) => r.id),
+                  WHERE source = 'gateway' AND endpoint = 'messages' AND provider_request_id = ANY(${candidates}::text[])`).map((r) => r.id),
               );
         const batch = { ...given, events: seen === null || seen.size === 0 ? all : all.filter((e) => !meteredByGateway(e, seen)) };
         const metered = all.length - batch.events.length;

@@ -160,7 +160,7 @@ export class SqliteAuditTables {
     const undeferRollups = db.prepare('DELETE FROM rollup_deferred');
     const rollups = new RollupBatch(db);
     const gatewayRequests = db
-      .prepare(`SELECT provider_request_id FROM events WHERE source = 'gateway' AND provider_request_id IN (SELECT value FROM json_each(?))`)
+      .prepare(`SELECT provider_request_id FROM events WHERE source = 'gateway' AND endpoint = 'messages' AND provider_request_id IN (SELECT value FROM json_each(?))`)
       .pluck();
     // A copy stored before the gateway's event was (an import before this check existed, or a late gateway write):
     // removed when the log is read again (`--full`); the delete trigger takes it out of the rollups.

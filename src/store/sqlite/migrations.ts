@@ -191,7 +191,10 @@ export const MIGRATIONS: readonly string[] = [
   // 10: the increase the last point of an OTLP counter series added, so that the same point sent again (a retried
   // batch whose events were not stored) gives the same increase instead of none (audit-tables.ts, counterDelta).
   `ALTER TABLE counter_series ADD COLUMN last_delta REAL;`,
-  // 11: the gateway's events by the provider's id of the request (Anthropic's msg_…), so an import of the agent's
-  // log finds a request the gateway already metered and does not count it twice (audit-tables.ts, commitImportBatch).
-  `CREATE INDEX idx_events_gateway_request ON events (provider_request_id) WHERE source = 'gateway' AND provider_request_id IS NOT NULL;`,
+  // 11: the gateway's Messages events by the provider's id of the request (Anthropic's msg_…), so an import of Claude
+  // Code's log finds a request the gateway already metered and does not count it twice (audit-tables.ts,
+  // commitImportBatch). Messages only: Claude Code calls nothing else, and the ids are random, so each indexed
+  // insert lands on a page of its own (measured: 15 → 24 µs of CPU per gateway event when every one was indexed).
+  `CREATE INDEX idx_events_gateway_request ON events (provider_request_id)
+     WHERE source = 'gateway' AND endpoint = 'messages' AND provider_request_id IS NOT NULL;`,
 ];
