@@ -13,6 +13,16 @@ export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
   return typeof x === 'string' && x.length > 0 ? x.trim() : undefined;
 }
 
+/**
+ * The `x-api-key` sent beside a Bearer token, when they differ: Claude Code sends both when ANTHROPIC_AUTH_TOKEN and
+ * ANTHROPIC_API_KEY are both set, and the Goodhart key may be either.
+ */
+function otherKey(headers: IncomingHttpHeaders, first: string): string | undefined {
+  const x = headers['x-api-key'];
+  const v = typeof x === 'string' ? x.trim() : '';
+  return v.length > 0 && v !== first ? v : undefined;
+}
+
 /** Presented keys remembered with their record (at most this many), so a known key is not hashed on every request. */
 const MAX_PRESENTED = 10_000;
 
@@ -88,11 +98,15 @@ export class KeyCache {
       this.byPresented.set(key, hit);
       return hit;
     }
+    const other = otherKey(headers, key);
+    const otherHash = other === undefined ? undefined : hashKey(other);
+    const viaOther = otherHash === undefined ? undefined : this.byHash.get(otherHash);
+    if (viaOther) return viaOther;
     const now = Date.now();
     if (now - this.lastMissCheck < this.missCheckMs) throw unknownKey(key);
     this.lastMissCheck = now;
     return this.refresh().then(() => {
-      const found = this.byHash.get(hash);
+      const found = this.byHash.get(hash) ?? (otherHash === undefined ? undefined : this.byHash.get(otherHash));
       if (!found) throw unknownKey(key);
       return found;
     });

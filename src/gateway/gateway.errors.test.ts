@@ -72,6 +72,17 @@ describe('errors in the wire format the client expects', () => {
     expect(body.error.message).toMatch(/provider API key/);
   });
 
+  it('takes the Goodhart key from x-api-key when a Bearer token that is not one is sent too', async () => {
+    // A client with both headers (a proxy's token in Authorization, the Goodhart key in x-api-key).
+    const body = JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
+    const send = (apiKey: string) =>
+      request(`${h.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', authorization: 'Bearer corp-proxy-token-123', 'x-api-key': apiKey }, body });
+    const ok = await send(h.key);
+    expect([ok.statusCode, ((await ok.body.json()) as { type: string }).type]).toEqual([200, 'message']);
+    const bad = await send('gh_not_a_key_at_all');
+    expect([bad.statusCode, ((await bad.body.json()) as { error: { type: string } }).error.type]).toEqual([401, 'authentication_error']);
+  });
+
   it('refuses a request without a valid key before reading its body', async () => {
     // Headers announce 60 KB (under the 64 KB limit); 1 KB is sent and the rest never comes: the answer can only be the key check's.
     const { port } = new URL(h.url);
