@@ -252,6 +252,14 @@ describe('errors in the wire format the client expects', () => {
     expect(ev.costUsd).toBe(0);
   });
 
+  it('502 that says the provider closed the connection, when it did so before answering', async () => {
+    const err = await h.openai.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x [[sim:die-after=0]]' }] }, { maxRetries: 0 })
+      .catch((e: unknown) => e);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    expect((err as Error).message).toMatch(/closed the connection before answering/);
+  });
+
   it('504 when the provider does not answer in time', async () => {
     const err = await h.anthropic.messages
       .create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'x [[sim:hang]]' }] })

@@ -103,6 +103,15 @@ export function upstreamError(err: unknown, provider: ResolvedProvider, timeoutM
     );
   }
   const code = (err as { code?: string } | null)?.code ?? (err instanceof Error ? err.message : String(err));
+  // Connected, then the provider closed the connection before answering: not a wrong address.
+  if (CLOSED_EARLY.has(code)) {
+    return new GoodhartError(
+      'upstream_unreachable',
+      502,
+      `Provider "${provider.id}" at ${provider.config.baseUrl} closed the connection before answering (${code}). Retry; if it keeps happening, the provider (or a proxy in front of it) is failing.`,
+      { retryable: true, cause: err },
+    );
+  }
   return new GoodhartError(
     'upstream_unreachable',
     502,
@@ -110,6 +119,9 @@ export function upstreamError(err: unknown, provider: ResolvedProvider, timeoutM
     { retryable: true, cause: err },
   );
 }
+
+/** undici's codes for a connection the other side closed (or reset) after it was made. */
+const CLOSED_EARLY = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 /** The reason an upstream call is aborted when the client went away. */
 export class ClientGone extends Error {
