@@ -130,5 +130,5 @@ function whatIsServed(url: string): string {
   if (url.startsWith('/v1/v1/')) {
     return 'The path has /v1 twice: the base URL is http://HOST:PORT/v1 for OpenAI clients, and http://HOST:PORT (no /v1) for Anthropic clients and ANTHROPIC_BASE_URL.';
   }
-  return "Goodhart serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/messages, /v1/messages/count_tokens and GET /v1/models; point your SDK's base URL at this server (OpenAI: http://HOST:PORT/v1, Anthropic: http://HOST:PORT).";
+  return "Goodhart serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/messages, /v1/messages/count_tokens and GET /v1/models[/ID]; point your SDK's base URL at this server (OpenAI: http://HOST:PORT/v1, Anthropic: http://HOST:PORT).";
 }

@@ -312,5 +312,10 @@ describe('errors in the wire format the client expects', () => {
     const models = await h.openai.models.list();
     const ids = models.data.map((m) => m.id);
     expect(ids).toContain('gpt-4o-mini');
+    // models.retrieve, in each SDK's shape; a model not listed is a 404 in the caller's format.
+    expect(await h.openai.models.retrieve('gpt-4o-mini')).toMatchObject({ id: 'gpt-4o-mini', object: 'model' });
+    expect(await h.anthropic.models.retrieve('claude-haiku-4-5')).toMatchObject({ id: 'claude-haiku-4-5', type: 'model' });
+    await expect(h.openai.models.retrieve('no-such-model')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(h.anthropic.models.retrieve('no-such-model')).rejects.toBeInstanceOf(Anthropic.NotFoundError);
   });
 });

@@ -55,20 +55,30 @@ async function upstreamModels(router: ModelRouter, upstreams: Upstreams): Promis
   return out;
 }
 
-/** GET /v1/models: configured models plus what each provider lists, in the caller's wire format. */
-export async function listModels(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams, wire: Wire): Promise<object> {
+async function allModels(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams): Promise<Listed[]> {
   const seen = new Map<string, Listed>();
   for (const m of config.models) seen.set(m.name, { id: m.name, owned_by: m.provider, created: 0 });
   for (const m of await upstreamModels(router, upstreams)) if (!seen.has(m.id)) seen.set(m.id, m);
-  const models = [...seen.values()];
-  if (wire === 'anthropic') {
-    const data = models.map((m) => ({
-      type: 'model',
-      id: m.id,
-      display_name: m.id,
-      created_at: new Date(m.created * 1000).toISOString(),
-    }));
-    return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
-  }
-  return { object: 'list', data: models.map((m) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.owned_by })) };
+  return [...seen.values()];
+}
+
+/** One model object in the caller's wire format. */
+function modelObject(m: Listed, wire: Wire): object {
+  return wire === 'anthropic'
+    ? { type: 'model', id: m.id, display_name: m.id, created_at: new Date(m.created * 1000).toISOString() }
+    : { id: m.id, object: 'model', created: m.created, owned_by: m.owned_by };
+}
+
+/** GET /v1/models: configured models plus what each provider lists, in the caller's wire format. */
+export async function listModels(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams, wire: Wire): Promise<object> {
+  const models = await allModels(config, router, upstreams);
+  const data = models.map((m) => modelObject(m, wire)) as { id: string }[];
+  if (wire === 'anthropic') return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+  return { object: 'list', data };
+}
+
+/** GET /v1/models/{id} (the SDKs' `models.retrieve`): one listed model, or null. */
+export async function findModel(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams, wire: Wire, id: string): Promise<object | null> {
+  const found = (await allModels(config, router, upstreams)).find((m) => m.id === id);
+  return found === undefined ? null : modelObject(found, wire);
 }

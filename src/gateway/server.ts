@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { GoodhartError } from '../errors.js';
 import { installGovernance, type Governance } from '../admin/install.js';
 import type { GoodhartConfig } from '../config/schema.js';
 import { EventWriter } from '../store/event-writer.js';
@@ -18,7 +19,7 @@ import { KeyCache } from './auth.js';
 import { registerJsonBody } from './body.js';
 import { clientErrorHandler, installErrorHandling } from './errors.js';
 import { GatewayMetrics } from './metrics.js';
-import { listModels } from './models.js';
+import { findModel, listModels } from './models.js';
 import { Proxy, type EventSink, type RequestObserver } from './proxy.js';
 import { ModelRouter } from './router.js';
 import { Upstreams } from './upstream.js';
@@ -169,6 +170,16 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     if (authed instanceof Promise) await authed;
     const wire = typeof req.headers['anthropic-version'] === 'string' ? 'anthropic' : 'openai';
     return listModels(config, router, upstreams, wire);
+  });
+  // Model ids may hold a slash (OpenRouter's "openai/gpt-4o"): the rest of the path is the id.
+  app.get<{ Params: { '*': string } }>('/v1/models/*', async (req) => {
+    const authed = keys.authenticate(req.headers);
+    if (authed instanceof Promise) await authed;
+    const wire = typeof req.headers['anthropic-version'] === 'string' ? 'anthropic' : 'openai';
+    const id = req.params['*'];
+    const found = await findModel(config, router, upstreams, wire, id);
+    if (found === null) throw new GoodhartError('model_not_found', 404, `Model "${id.slice(0, 200)}" is not listed by this gateway. GET /v1/models lists what it serves.`);
+    return found;
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   // Ready = the store answers, and Redis when budgets are shared through it. A load balancer stops sending traffic
