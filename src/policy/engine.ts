@@ -171,6 +171,21 @@ export class GovernanceEngine implements Policy {
     return andThen(this.reserve(c, false), (o) => this.afterReserve(c, o, 0));
   }
 
+  /**
+   * Scope values that have spend in the store (`user:bob`…): the per-value budgets (`user:*`) list their instances
+   * for them in `status` from the start, not only once each sends a request after a restart.
+   */
+  noteSpenders(scopeKeys: Iterable<string>): void {
+    const perValue = [...this.rulesById.values()].filter((r) => r.scope.each);
+    if (perValue.length === 0) return;
+    for (const key of new Set(scopeKeys)) {
+      for (const rule of perValue) {
+        if (this.instances.size >= MAX_LISTED_INSTANCES) return;
+        if (key.startsWith(`${rule.scope.kind}:`)) this.instances.add(`${rule.id}|${key}`);
+      }
+    }
+  }
+
   /** Budget instances and where they stand now (admin API, `goodhart budgets status`). */
   async status(now: number): Promise<(Standing & { instance: string })[]> {
     const out: (Standing & { instance: string })[] = [];

@@ -56,8 +56,11 @@ describe('seeding budgets from stored spend', () => {
     expect(spent['core-day|team:core']).toBe(1 + 2);
     expect(spent['core-week|team:core']).toBe(1 + 2 + 4 + 8);
     expect(spent['search-tokens|tag:search']).toBe(150);
-    // Per-user instances appear as users make requests; their history is there already.
-    expect(spent['users-month|user:alice']).toBeUndefined();
+    // Per-user instances are listed from the start for everyone with stored gateway spend (not only once they send a
+    // request after a restart), with that spend; an imported-only user is not governed.
+    expect(spent['users-month|user:alice']).toBe(1 + 4 + 8 + 16);
+    expect(spent['users-month|user:bob']).toBe(2);
+    expect(Object.keys(spent).filter((k) => k.startsWith('users-month|')).sort()).toEqual(['users-month|user:alice', 'users-month|user:bob']);
     const ledger = gateway.governance!.policy.state;
     const month = { start: Date.parse('2025-03-01T05:00:00Z'), end: Date.parse('2025-04-01T04:00:00Z') };
     expect(ledger.windowSpend('user:alice', 'usd', [month])).toEqual([1 + 4 + 8 + 16]);

@@ -87,9 +87,11 @@ export class GovernanceService {
     const spec = directory.spec();
     const since = await resolveSince(store, historyNeededSince(spec, t0), t0);
     const days = dayWindows(since, t0, config.timeZone);
+    const history = await store.spendByDay(days, t0);
     // A shared state seeds itself from the store, per day and once across replicas (redis/budget-state.ts).
-    if (!engine.state.seedsItself) await engine.state.load(await store.spendByDay(days, t0));
+    if (!engine.state.seedsItself) await engine.state.load(history);
     engine.setSpec(spec);
+    engine.noteSpenders(history.map((r) => r.scopeKey));
     engine.setGrants(await store.listGrants({ activeAt: t0 }));
     return new GovernanceService(config, store, engine, now, directory, days[0]?.start ?? t0);
   }
