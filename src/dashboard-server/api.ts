@@ -112,7 +112,9 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     const v = c.visibility;
     if (v.scope === 'none') throw forbidden('budgets', v);
     const within = v.scope === 'team' ? { teamId: v.teamId } : v.scope === 'self' ? { userId: v.userId } : undefined;
-    return { data: await budgetsView(deps.context(), budgetVisible(c, await teamOfFn()), within ? { within } : {}) };
+    // The viewer's own person and team are under the per-value budgets (user:*, team:*) before they spend anything.
+    const always = [...(c.actor.userId !== null ? [{ kind: 'user' as const, id: c.actor.userId }] : []), ...(c.actor.teamId !== null ? [{ kind: 'team' as const, id: c.actor.teamId }] : [])];
+    return { data: await budgetsView(deps.context(), budgetVisible(c, await teamOfFn()), { ...(within ? { within } : {}), always }) };
   });
 
   app.get('/api/access-requests', async (req) => {

@@ -239,6 +239,32 @@ describe('dashboard in Chromium', () => {
     await page.context().close();
   });
 
+  it('draws the page the person is on, not a slower one they left; an ended session clears who was signed in', async () => {
+    const page = await signIn('fin');
+    await page.waitForSelector('h1:has-text("Organisation")');
+    // The organisation's data arrives late; the person has moved on to the findings by then.
+    await page.route('**/api/org*', async (route) => {
+      await new Promise((r) => setTimeout(r, 600));
+      await route.continue();
+    });
+    await page.evaluate("location.hash = '#/org?month=2026-09'");
+    await page.evaluate("location.hash = '#/findings'");
+    await page.waitForSelector('[data-findings="2"]');
+    await page.waitForTimeout(900); // past the late answer
+    expect(await page.locator('#app').getAttribute('data-page')).toBe('#/findings');
+    expect(await page.locator('h1:has-text("Organisation")').count()).toBe(0);
+    await page.unroute('**/api/org*');
+    // The session ends elsewhere: the next page shows the sign-in, and nobody in the header.
+    await page.evaluate(async () => {
+      await fetch('/api/session', { method: 'DELETE' });
+    });
+    await page.evaluate("location.hash = '#/org'");
+    await page.waitForSelector('form.login');
+    expect(await page.locator('#who').innerText()).toBe('');
+    expect(await page.locator('nav a').count()).toBe(0);
+    await page.context().close();
+  });
+
   it('the HTML audit is one file that renders its charts with no network', async () => {
     const config = join(ARTIFACTS, 'audit-config.yaml');
     writeFileSync(config, 'timeZone: UTC\nteams: [{ id: core }, { id: data }]\nbudgets:\n  - { id: org-month, scope: org, amount: 600, period: month }\n');

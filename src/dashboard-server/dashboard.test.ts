@@ -27,6 +27,7 @@ beforeAll(async () => {
         { id: 'bob', team: 'core', role: 'lead' },
         { id: 'carol', team: 'data', role: 'member' },
         { id: 'fin', role: 'finance' },
+        { id: 'dave', team: 'data', role: 'member' },
       ],
       budgets: [
         { id: 'org-month', scope: 'org', amount: 1000, period: 'month' },
@@ -37,7 +38,7 @@ beforeAll(async () => {
     }),
   });
   keys['alice'] = h.key; // the harness's own key: alice, team platform → re-created below for core
-  for (const [user, team] of [['alice', 'core'], ['bob', 'core'], ['carol', 'data'], ['fin', null]] as const) {
+  for (const [user, team] of [['alice', 'core'], ['bob', 'core'], ['carol', 'data'], ['fin', null], ['dave', 'data']] as const) {
     keys[user] = await h.addKey(user, team ?? undefined);
   }
   await h.store.insertEvents([
@@ -94,6 +95,14 @@ describe('dashboard API', () => {
     expect(team.budgets.map((b: { scope: string }) => b.scope)).toEqual(['team:core']);
   });
 
+  it('a person who has not spent yet still sees the per-person budget that applies to them', async () => {
+    const dave = await signIn('dave');
+    const own = (await get(dave, '/api/users/me')).json();
+    expect(own.budgets.map((b: { scope: string; spent: number; amount: number }) => [b.scope, b.spent, b.amount])).toEqual([['user:dave', 0, 30]]);
+    const listed = (await get(dave, '/api/budgets')).json();
+    expect(listed.data.map((b: { scope: string }) => b.scope)).toContain('user:dave');
+  });
+
   it('a lead sees their team and its people, not another team', async () => {
     const bob = await signIn('bob');
     const team = (await get(bob, '/api/teams/core')).json();
@@ -135,6 +144,11 @@ describe('dashboard API', () => {
     const sept = (await get(fin, '/api/org?month=2026-09')).json();
     expect([sept.spend.totals.costUsd, sept.spend.forecast]).toEqual([100, null]);
     expect((await get(fin, '/api/org?month=October')).statusCode).toBe(400);
+    // A month that is not one says so in the page's terms, not the command line's (--tz, YYYY-MM-DD).
+    for (const bad of ['2026-13', '1969-12']) {
+      const res = await get(fin, `/api/org?month=${bad}`);
+      expect([res.statusCode, res.json().error.message]).toEqual([400, `month=${bad} is not a month: use YYYY-MM, e.g. 2026-10.`]);
+    }
   });
 
   it('a lead approves a team member’s access request; a member cannot', async () => {

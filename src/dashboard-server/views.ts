@@ -1,3 +1,4 @@
+import { GoodhartError } from '../errors.js';
 import { forecastSpend, RATE_DAYS } from '../detect/forecast/index.js';
 import type { FindingsStore } from '../detect/store.js';
 import type { Finding, RuleId } from '../detect/types.js';
@@ -39,6 +40,9 @@ export interface MonthRange {
 }
 
 export function monthRange(month: string | undefined, now: number, timeZone: string): MonthRange {
+  if (month !== undefined && !/^(19[7-9]\d|20\d\d)-(0[1-9]|1[0-2])$/.test(month)) {
+    throw new GoodhartError('invalid_request', 400, `month=${month.slice(0, 20)} is not a month: use YYYY-MM, e.g. ${formatWallTime(now, timeZone).slice(0, 7)}.`);
+  }
   const m = month ?? formatWallTime(now, timeZone).slice(0, 7);
   const w = monthWindow(m, timeZone, 'month');
   return { month: m, start: w.start, end: w.end, until: Math.min(w.end, now), labels: dayLabels(w.start, w.end, timeZone) };
@@ -138,7 +142,7 @@ export async function findingsView(ctx: ViewContext, r: MonthRange, filter: { te
 export async function budgetsView(
   ctx: ViewContext,
   visible: (kind: ScopeKind, id: string | null) => boolean,
-  opts: { at?: number; within?: EventFilter; kinds?: readonly ScopeKind[] } = {},
+  opts: { at?: number; within?: EventFilter; kinds?: readonly ScopeKind[]; always?: readonly { kind: ScopeKind; id: string }[] } = {},
 ): Promise<BudgetStatus[]> {
   return loadBudgetStatuses({
     store: ctx.store,
@@ -148,6 +152,7 @@ export async function budgetsView(
     visible,
     ...(opts.within ? { within: opts.within } : {}),
     ...(opts.kinds ? { kinds: opts.kinds } : {}),
+    ...(opts.always ? { always: opts.always } : {}),
   });
 }
 
@@ -192,7 +197,7 @@ export async function userView(ctx: ViewContext, r: MonthRange, userId: string) 
   const [s, models, budgets, findings] = await Promise.all([
     spend(ctx, r, { userId }),
     ctx.store.aggregate('model', range, { timeZone: ctx.timeZone }),
-    budgetsView(ctx, (kind, id) => kind === 'user' && id === userId, { at: Math.min(ctx.now, r.end - 1), within: { userId }, kinds: ['user'] }),
+    budgetsView(ctx, (kind, id) => kind === 'user' && id === userId, { at: Math.min(ctx.now, r.end - 1), within: { userId }, kinds: ['user'], always: [{ kind: 'user', id: userId }] }),
     findingsView(ctx, r, { userId }, 50),
   ]);
   const t = s.totals;

@@ -39,7 +39,16 @@ function mount(id: string, config: ChartConfiguration, rows: [string, string][],
   return h('div', {}, wrap, numbers);
 }
 
-const money = { ticks: { callback: (v: string | number) => usd(Number(v)) } };
+/**
+ * Axis labels in dollars with as many decimals as the tick step needs: a person spending cents a day gets $0.002,
+ * $0.004… rather than $0.00 on every tick.
+ */
+function moneyTick(v: string | number, _i: number, ticks: readonly { value: number }[]): string {
+  const step = ticks.length > 1 ? Math.abs(ticks[1]!.value - ticks[0]!.value) : Math.abs(Number(v));
+  const digits = step > 0 && step < 0.01 ? Math.min(6, Math.ceil(-Math.log10(step))) : 2;
+  return new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: digits, maximumFractionDigits: digits }).format(Number(v));
+}
+const money = { ticks: { callback: moneyTick } };
 
 /** Spend per day of the month. */
 export function dailySpend(id: string, labels: string[], values: number[]): HTMLElement {

@@ -79,29 +79,42 @@ async function page(route: string, m: Me): Promise<HTMLElement> {
   }
 }
 
+/** Counts navigations: a page whose data arrives after the person has moved on is not drawn over the newer one. */
+let navigation = 0;
+
+function signedOut(message?: string): void {
+  me = null;
+  nav.replaceChildren();
+  who.replaceChildren();
+  app.replaceChildren(loginForm(message));
+}
+
 async function render(): Promise<void> {
+  const mine = ++navigation;
   if (me === null) {
     try {
       me = await api<Me>('/api/me');
     } catch {
-      nav.replaceChildren();
-      who.replaceChildren();
-      app.replaceChildren(loginForm());
+      if (mine === navigation) signedOut();
       return;
     }
   }
+  if (mine !== navigation) return;
   const route = (location.hash || home(me)).split('?')[0]!;
   renderNav(me, route);
   try {
-    app.replaceChildren(await page(route, me));
+    const content = await page(route, me);
+    if (mine !== navigation) return;
+    app.replaceChildren(content);
     app.dataset['page'] = route;
   } catch (err) {
+    if (mine !== navigation) return;
     if (err instanceof ApiError && err.status === 401) {
-      me = null;
-      app.replaceChildren(loginForm('Your session ended. Sign in again.'));
+      signedOut('Your session ended. Sign in again.');
       return;
     }
-    app.replaceChildren(h('p', { class: 'error', 'data-status': err instanceof ApiError ? String(err.status) : '' }, err instanceof Error ? err.message : String(err)));
+    const message = err instanceof TypeError ? 'The Goodhart server cannot be reached. Check that it is running, then reload the page.' : err instanceof Error ? err.message : String(err);
+    app.replaceChildren(h('p', { class: 'error', 'data-status': err instanceof ApiError ? String(err.status) : '' }, message));
   }
 }
 

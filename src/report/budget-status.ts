@@ -97,6 +97,11 @@ export interface BudgetQuery {
   kinds?: readonly ScopeKind[];
   /** Narrows the per-value budgets' query (a team page: `{ teamId }`), so it reads only the rows it can show. */
   within?: EventFilter;
+  /**
+   * Scope values whose per-value budgets (`user:*`, `team:*`) are listed even with no spend in the window: the
+   * viewer's own. A person who has not spent yet is still under the budget.
+   */
+  always?: readonly { kind: ScopeKind; id: string }[];
 }
 
 const FILTER_KEYS = { team: 'teamId', user: 'userId', project: 'projectId' } as const satisfies Partial<Record<ScopeKind, keyof EventFilter>>;
@@ -130,9 +135,15 @@ export async function loadBudgetStatuses(q: BudgetQuery): Promise<BudgetStatus[]
       const rows = await q.store.aggregate(GROUP_OF[scope.kind], { ...q.within, ...gateway, since: window.start, until: q.now }, { timeZone: q.timeZone });
       const labels = window.start > 0 ? dayLabels(window.start, window.end, q.timeZone) : [];
       const elapsed = Math.max(0, (q.now - window.start) / DAY_MS);
-      const shown = rows.filter((r) => r.key !== '(none)' && visible(scope.kind, r.key)).slice(0, q.maxInstances ?? 50);
+      const shown: { key: string; spent: number }[] = rows
+        .filter((r) => r.key !== '(none)' && visible(scope.kind, r.key))
+        .slice(0, q.maxInstances ?? 50)
+        .map((r) => ({ key: r.key, spent: valueOf(r, b.unit) }));
+      for (const a of q.always ?? []) {
+        if (a.kind === scope.kind && visible(a.kind, a.id) && !shown.some((r) => r.key === a.id)) shown.push({ key: a.id, spent: 0 });
+      }
       for (const r of shown) {
-        const spent = valueOf(r, b.unit);
+        const spent = r.spent;
         out.push({
           ...base,
           scope: `${scope.kind}:${r.key}`,
