@@ -159,6 +159,8 @@ export async function budgetsPage(me: Me, rerender: () => void): Promise<HTMLEle
       rerender();
     } catch (err) {
       alert(err instanceof Error ? err.message : String(err));
+      // Decided elsewhere in the meantime (409), or refused: show the requests as they stand now.
+      rerender();
     }
   };
   const rows = access.data.map((r) => [
