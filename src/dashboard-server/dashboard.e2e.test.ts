@@ -242,6 +242,9 @@ describe('dashboard in Chromium', () => {
   it('draws the page the person is on, not a slower one they left; an ended session clears who was signed in', async () => {
     const page = await signIn('fin');
     await page.waitForSelector('h1:has-text("Organisation")');
+    // For screen readers: the page in the nav, and what a chart shows.
+    expect(await page.locator('nav a[aria-current=page]').innerText()).toBe('Organisation');
+    expect(await page.locator('canvas[data-chart="org-daily"]').getAttribute('aria-label')).toBe('Spend per day this month: see the numbers below');
     // The organisation's data arrives late; the person has moved on to the findings by then.
     await page.route('**/api/org*', async (route) => {
       await new Promise((r) => setTimeout(r, 600));

@@ -28,8 +28,11 @@ const PALETTE = ['#3b6fb6', '#e07b39', '#4f9d69', '#b5527c', '#8c6bb1', '#c9a227
 
 export type ChartCanvas = HTMLCanvasElement & { ghChart?: Chart };
 
-function mount(id: string, config: ChartConfiguration, rows: [string, string][], small = false): HTMLElement {
-  const canvas = h('canvas', { 'data-chart': id, role: 'img', 'aria-label': id }) as ChartCanvas;
+/** What each kind of chart shows, for screen readers (the numbers themselves are in the table under it). */
+const TITLES = { daily: 'Spend per day this month', forecast: 'Spend so far, projection to month end, and budget', mix: 'Share of spend', budget: 'Budget, spent and projected' } as const;
+
+function mount(id: string, kind: keyof typeof TITLES, config: ChartConfiguration, rows: [string, string][], small = false): HTMLElement {
+  const canvas = h('canvas', { 'data-chart': id, role: 'img', 'aria-label': `${TITLES[kind]}: see the numbers below` }) as ChartCanvas;
   const wrap = h('div', { class: small ? 'chart small' : 'chart' }, canvas);
   const numbers = h('details', { class: 'numbers' }, h('summary', {}, 'Numbers'), h('table', { 'data-chart-table': id }, h('tbody', {}, rows.map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', { class: 'num' }, v))))));
   // Drawn once in the document, so the canvas has a size.
@@ -54,6 +57,7 @@ const money = { ticks: { callback: moneyTick } };
 export function dailySpend(id: string, labels: string[], values: number[]): HTMLElement {
   return mount(
     id,
+    'daily',
     { type: 'bar', data: { labels: labels.map((l) => l.slice(5)), datasets: [{ label: 'Spend per day', data: values, backgroundColor: PALETTE[0] }] }, options: { plugins: { legend: { display: false } }, scales: { y: money } } },
     labels.map((l, i) => [l, usd(values[i])]),
   );
@@ -81,13 +85,14 @@ export function forecastChart(id: string, labels: string[], daily: number[], ela
   const rows: [string, string][] = [['Spent so far', usd(spent)]];
   if (forecast !== null) rows.push(['Projected at month end', usd(forecast.projected)]);
   if (budget !== null) rows.push(['Budget', usd(budget)]);
-  return mount(id, { type: 'line', data: { labels: labels.map((l) => l.slice(5)), datasets }, options: { scales: { y: money } } } as ChartConfiguration, rows);
+  return mount(id, 'forecast', { type: 'line', data: { labels: labels.map((l) => l.slice(5)), datasets }, options: { scales: { y: money } } } as ChartConfiguration, rows);
 }
 
 /** Shares of spend (model mix, teams). */
 export function mixChart(id: string, labels: string[], values: number[]): HTMLElement {
   return mount(
     id,
+    'mix',
     { type: 'doughnut', data: { labels, datasets: [{ data: values, backgroundColor: labels.map((_, i) => PALETTE[i % PALETTE.length]!) }] }, options: { plugins: { legend: { position: 'right' } } } },
     labels.map((l, i) => [l, usd(values[i])]),
     true,
@@ -100,6 +105,7 @@ export function budgetBars(id: string, budget: number | null, spent: number, pro
   const values = [budget ?? 0, spent, projected ?? 0];
   return mount(
     id,
+    'budget',
     { type: 'bar', data: { labels, datasets: [{ label: 'USD', data: values, backgroundColor: ['#9aa4b2', PALETTE[0]!, PALETTE[1]!] }] }, options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: money } } },
     labels.map((l, i) => [l, budget === null && i === 0 ? 'no budget' : projected === null && i === 2 ? 'n/a' : usd(values[i])]),
     true,

@@ -36,7 +36,10 @@ function home(m: Me): string {
 }
 
 function renderNav(m: Me, route: string): void {
-  const link = (href: string, text: string) => h('a', { href, class: route === href || route.startsWith(`${href}/`) ? 'active' : undefined }, text);
+  const link = (href: string, text: string) => {
+    const active = route === href || route.startsWith(`${href}/`);
+    return h('a', { href, class: active ? 'active' : undefined, 'aria-current': active ? 'page' : undefined }, text);
+  };
   nav.replaceChildren(
     ...(m.can.org ? [link('#/org', 'Organisation')] : []),
     ...m.can.teams.slice(0, 8).map((t) => link(`#/teams/${encodeURIComponent(t)}`, `Team ${t}`)),
@@ -107,6 +110,12 @@ async function render(): Promise<void> {
     if (mine !== navigation) return;
     app.replaceChildren(content);
     app.dataset['page'] = route;
+    // Keyboard users land on the new page's heading, not back at the top of the document.
+    const heading = app.querySelector('h1');
+    if (heading !== null && (document.activeElement === null || document.activeElement === document.body || nav.contains(document.activeElement))) {
+      heading.setAttribute('tabindex', '-1');
+      heading.focus({ preventScroll: true });
+    }
   } catch (err) {
     if (mine !== navigation) return;
     if (err instanceof ApiError && err.status === 401) {
