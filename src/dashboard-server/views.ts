@@ -201,7 +201,8 @@ export async function userView(ctx: ViewContext, r: MonthRange, userId: string) 
     findingsView(ctx, r, { userId }, 50),
   ]);
   const t = s.totals;
-  const input = t.inputTokens + t.cacheReadTokens;
+  // Stored input counts every input token, cache reads and writes included.
+  const input = t.inputTokens;
   const suggestions: Suggestion[] = digestSuggestions(findings.findings, {
     costUsd: t.costUsd,
     requests: t.requests,

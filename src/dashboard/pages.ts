@@ -30,7 +30,7 @@ function kpis(s: Spend, extra: HTMLElement[] = []): HTMLElement {
   return h('div', { class: 'kpis' },
     kpi('Spend this month', usd(t.costUsd), `${count(t.requests)} requests`),
     kpi('Projected at month end', s.forecast ? usd(s.forecast.projected) : 'month over', s.forecast ? `${usd(s.forecast.low)} – ${usd(s.forecast.high)}` : undefined),
-    kpi('Tokens', count(t.inputTokens + t.cacheReadTokens + t.outputTokens), `${count(t.cacheReadTokens)} from cache`),
+    kpi('Tokens', count(t.inputTokens + t.outputTokens), `${count(t.cacheReadTokens)} input from cache`),
     ...extra);
 }
 

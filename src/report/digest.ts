@@ -50,7 +50,8 @@ export async function collectDigest(src: ReportSources, userId: string, week: Wi
   const previousWeekUsd = prevRows.reduce((a, r) => a + r.costUsd, 0);
   const labels = dayLabels(week.start, week.end, tz);
   const modelRows = models.map((m) => ({ model: m.key, costUsd: m.costUsd, requests: m.requests }));
-  const input = totals.inputTokens + totals.cacheReadTokens;
+  // Stored input counts every input token, cache reads and writes included.
+  const input = totals.inputTokens;
   return {
     userId,
     week,
@@ -86,7 +87,7 @@ export function digestMarkdown(d: DigestData): string {
     '',
     t.requests === 0
       ? 'No requests were recorded for you this week.'
-      : `${formatCount(t.requests)} requests, ${money(t.costUsd)}${change}. ${formatCount(t.inputTokens + t.cacheReadTokens)} input tokens (${formatCount(t.cacheReadTokens)} from the cache), ${formatCount(t.outputTokens)} output.`,
+      : `${formatCount(t.requests)} requests, ${money(t.costUsd)}${change}. ${formatCount(t.inputTokens)} input tokens (${formatCount(t.cacheReadTokens)} from the cache), ${formatCount(t.outputTokens)} output.`,
     '',
   ];
   if (t.requests > 0) {
