@@ -101,6 +101,13 @@ describe('outcome receivers', () => {
     expect((await store.listOutcomes({ kind: 'deployment' }))[0]).toMatchObject({ userId: 'bob', attrs: { environment: 'production' }, sha: '9f1c2a7e4b6d8f0a1c3e5b7d9f1a3c5e7b9d1f3a' });
     expect((await github('issues', fixture('github-issues-closed.json'))).json()).toEqual({ received: 1, inserted: 1 });
     expect((await store.listOutcomes({ kind: 'ticket_closed' }))[0]).toMatchObject({ userId: 'ann', tickets: ['github.com/acme/app#17'] });
+    // Closed as a duplicate, or not planned: nothing shipped.
+    for (const reason of ['duplicate', 'not_planned']) {
+      const issue = JSON.parse(fixture('github-issues-closed.json').toString('utf8')) as { issue: { number: number; state_reason?: string } };
+      issue.issue.number = reason === 'duplicate' ? 18 : 19;
+      issue.issue.state_reason = reason;
+      expect((await github('issues', Buffer.from(JSON.stringify(issue)))).json()).toMatchObject({ received: 0, inserted: 0, ignored: `issue closed (${reason})` });
+    }
     const ping = Buffer.from(JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 }));
     expect((await github('ping', ping)).json()).toEqual({ received: 0, inserted: 0, ignored: 'event ping' });
   });

@@ -137,7 +137,10 @@ export function githubOutcomes(event: string, payload: unknown, ctx: WebhookCont
     }
     case 'issues': {
       const p = ctx.parse(issuesEvent, payload, 'issues');
-      if (p.action !== 'closed' || p.issue.state_reason === 'not_planned') return { outcomes: [], ignored: `issue ${p.action}${p.issue.state_reason ? ` (${p.issue.state_reason})` : ''}` };
+      // Closed as completed only (GitHub's state_reason; older payloads have none): not_planned, duplicate and the
+      // like closed nothing that shipped.
+      const reason = p.issue.state_reason ?? 'completed';
+      if (p.action !== 'closed' || reason !== 'completed') return { outcomes: [], ignored: `issue ${p.action}${p.issue.state_reason ? ` (${p.issue.state_reason})` : ''}` };
       const repo = normaliseRemote(p.repository.html_url);
       const host = hostOf(p.repository.html_url);
       const person = p.issue.assignee?.login ?? p.sender.login;
