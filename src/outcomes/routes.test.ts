@@ -166,6 +166,31 @@ describe('outcome receivers', () => {
       const custom = (await store.listOutcomes({ kind: 'custom' }))[0];
       expect(custom).toMatchObject({ userId: 'dana', teamId: 'api', count: 2, attrs: { postedBy: 'ci-bot' } });
     });
+
+    it("cannot book another team's outcomes, or name another author, without being a trusted poster", async () => {
+      const otherTeam = await post({ kind: 'custom', externalId: 'x-1', team: 'api', count: 1000 }, annKey);
+      expect([otherTeam.statusCode, otherTeam.json().error.message]).toEqual([403, expect.stringMatching(/^outcomes\[0\]\.team: your key may record outcomes only for your own team \(core\)/)]);
+      expect((await post({ kind: 'custom', externalId: 'x-2', team: 'core', count: 1 }, annKey)).statusCode).toBe(200);
+      // An author in the attributes would re-attribute it in reports: dropped from an untrusted post.
+      await post({ kind: 'custom', externalId: 'x-3', count: 500, attrs: { authorEmail: 'dana@acme.com', note: 'kept' } }, annKey);
+      const mine = (await store.listOutcomes({ kind: 'custom' })).find((o) => o.id.endsWith('x-3') || JSON.stringify(o.attrs).includes('kept'));
+      expect(mine?.attrs).toEqual({ note: 'kept', postedBy: 'ann' });
+    });
+
+    it("a signed webhook delivery replaces an API post's claim of the same pull request", async () => {
+      // Ann claims PR 43 through the API before GitHub's delivery of it, by bob, arrives.
+      await post({ kind: 'pull_request_merged', repo: 'https://github.com/acme/app', prNumber: 43 }, annKey);
+      const pr = JSON.parse(fixture('github-pull_request-closed.json').toString('utf8')) as { number: number; pull_request: { number: number; user: { login: string } } };
+      pr.number = 43;
+      pr.pull_request.number = 43;
+      pr.pull_request.user.login = 'bob-gh';
+      expect((await github('pull_request', Buffer.from(JSON.stringify(pr)))).json()).toEqual({ received: 1, inserted: 1 });
+      const stored = (await store.listOutcomes({ kind: 'pull_request_merged' })).find((o) => o.prNumber === 43);
+      expect([stored?.userId, stored?.source]).toEqual(['bob', 'github']);
+      // And an API post after it changes nothing.
+      expect((await post({ kind: 'pull_request_merged', repo: 'https://github.com/acme/app', prNumber: 43 }, annKey)).json()).toEqual({ received: 1, inserted: 0 });
+      expect((await store.listOutcomes({ kind: 'pull_request_merged' })).find((o) => o.prNumber === 43)?.userId).toBe('bob');
+    });
   });
 
   it('answers 404 with what to configure when a receiver is not set up', async () => {

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GoodhartError } from '../errors.js';
 import type { UsageEvent } from '../usage/event.js';
-import type { AuditStore, KeyRecord, Store, UsageAggregate } from './types.js';
+import type { AuditStore, KeyRecord, OutcomeStore, Store, UsageAggregate } from './types.js';
 
 let nextId = 0;
 
@@ -536,4 +536,15 @@ export async function checkRefreshedImports(store: Store & Pick<AuditStore, 'com
   const [day] = await store.aggregate('day', {});
   expect([day?.requests, day?.costUsd, day?.unpricedRequests]).toEqual([1, 0.25, 0]);
   expect((await store.aggregate('user', {})).map((r) => r.key)).toEqual(['ada']);
+}
+
+/** An outcome posted through the API gives way to the provider's webhook delivery of the same one, and only to it. */
+export async function checkOutcomeOverride(store: Pick<OutcomeStore, 'insertOutcomes' | 'listOutcomes'>): Promise<void> {
+  const claim = { id: 'pr-43', kind: 'pull_request_merged' as const, userId: 'ann', teamId: 'core', repo: 'github.com/acme/app', sessionId: null, at: 1000, count: 1, source: 'api' as const, attrs: { postedBy: 'ann' } };
+  expect(await store.insertOutcomes([claim])).toBe(1);
+  const delivered = { ...claim, userId: 'bob', source: 'github' as const, attrs: {} };
+  expect(await store.insertOutcomes([delivered])).toBe(1);
+  expect(await store.insertOutcomes([claim])).toBe(0);
+  expect(await store.insertOutcomes([{ ...delivered, userId: 'carl' }])).toBe(0);
+  expect((await store.listOutcomes({})).map((o) => [o.id, o.userId, o.source])).toEqual([['pr-43', 'bob', 'github']]);
 }

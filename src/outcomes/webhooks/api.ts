@@ -78,7 +78,11 @@ export function apiOutcomes(items: readonly ApiOutcome[], poster: Poster, ctx: W
       throw new GoodhartError('forbidden', 403, `outcomes[${i}].user: your key may record outcomes only for you (${poster.userId}). Leave out "user", or have an admin add your user to outcomes.trustedPosters.`);
     }
     const userId = o.user ?? poster.userId;
-    const teamId = o.team ?? (o.user === undefined ? poster.teamId : ctx.teamOf(userId));
+    const ownTeam = o.user === undefined ? poster.teamId : ctx.teamOf(userId);
+    if (o.team !== undefined && o.team !== ownTeam && !poster.trusted) {
+      throw new GoodhartError('forbidden', 403, `outcomes[${i}].team: your key may record outcomes only for your own team (${ownTeam ?? 'none'}). Leave out "team", or have an admin add your user to outcomes.trustedPosters.`);
+    }
+    const teamId = o.team ?? ownTeam;
     const repo = o.repo === undefined ? null : o.repo.startsWith('/') ? o.repo : normaliseRemote(o.repo);
     const at = o.at === undefined ? ctx.time(null) : typeof o.at === 'number' ? o.at : ctx.time(o.at);
     const ticket = o.ticket;
@@ -91,11 +95,18 @@ export function apiOutcomes(items: readonly ApiOutcome[], poster: Poster, ctx: W
       : outcomeIds.custom(userId, o.externalId!);
     return {
       id, kind: o.kind, userId, teamId, repo, sessionId: null, at, count: o.kind === 'custom' ? o.count : 1, source: 'api',
-      attrs: { ...(o.attrs ?? {}), postedBy: poster.userId },
+      // Attributes that name a person re-attribute an outcome in reports (counted.ts): only a trusted poster's count.
+      attrs: { ...(poster.trusted ? (o.attrs ?? {}) : withoutAuthors(o.attrs ?? {})), postedBy: poster.userId },
       projectId: o.project ?? (repo === null || repo.startsWith('/') ? null : ctx.project(repo)),
       branch: o.branch ?? null, sha: o.sha ?? null, prNumber: o.prNumber ?? null, tickets,
       linesAdded: o.linesAdded ?? null, linesRemoved: o.linesRemoved ?? null, filesChanged: o.filesChanged ?? null,
       aiCoAuthored: o.aiCoAuthored ?? null, aiTools: o.aiTools ?? [],
     };
   });
+}
+
+/** The attributes reports read as the outcome's author (counted.ts `reattribute`), left out of an untrusted post. */
+const AUTHOR_ATTRS = new Set(['authorEmail', 'authorLogin', 'authorHost']);
+function withoutAuthors(attrs: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(attrs).filter(([k]) => !AUTHOR_ATTRS.has(k)));
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
-import { counterDelta, shippedWork, type SeriesRow as SqliteSeriesRow, type ShippedWorkRow } from '../sqlite/audit-tables.js';
+import { counterDelta, OUTCOME_OVERRIDE, shippedWork, type SeriesRow as SqliteSeriesRow, type ShippedWorkRow } from '../sqlite/audit-tables.js';
 import { outcomeValues } from '../rows.js';
 import type { CounterPoint, ImportFileState } from '../types.js';
 
@@ -130,7 +130,7 @@ export async function insertOutcomes(db: Db, outcomes: readonly OutcomeEvent[]):
         AS b(id, kind, user_id, team_id, repo, session_id, at, count, source, attrs, project_id, branch, sha, pr_number,
           tickets, lines_added, lines_removed, files_changed, ai_coauthored, ai_tools, reverts_sha)
       ORDER BY id
-      ON CONFLICT DO NOTHING
+      ON CONFLICT (id) DO UPDATE SET ${db.unsafe(OUTCOME_OVERRIDE)}
       RETURNING 1
     )
     SELECT count(*)::int4 AS inserted FROM ins`;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkMeteredImports, checkRefreshedImports, makeTestEvent } from '../store-contract.js';
+import { checkMeteredImports, checkOutcomeOverride, checkRefreshedImports, makeTestEvent } from '../store-contract.js';
 import { supportsImports, type ImportFileState } from '../types.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -33,6 +33,10 @@ describe('SqliteStore audit tables', () => {
 
   it('does not store an imported request the gateway already metered', async () => {
     await checkMeteredImports(fresh());
+  });
+
+  it('lets a webhook delivery replace an API claim of the same outcome, and nothing else', async () => {
+    await checkOutcomeOverride(fresh());
   });
 
   it('refreshes a stored event with the current price and person on a full re-read only', async () => {

@@ -89,6 +89,14 @@ export interface SeriesRow {
 /** 256 MiB: the page cache of a connection that imports (see commitImportBatch). */
 const IMPORT_CACHE_KIB = 256 * 1024;
 
+/**
+ * A record of a commit, merged PR, closed ticket or deployment posted through the outcomes API is someone's word; the
+ * provider's signed webhook delivery of the same one (same id) replaces it, so a key holder cannot claim another
+ * person's work first. Anything else already stored is kept (retries, replays).
+ */
+export const OUTCOME_OVERRIDE = `kind = excluded.kind, user_id = excluded.user_id, team_id = excluded.team_id, repo = excluded.repo, session_id = excluded.session_id, at = excluded.at, count = excluded.count, source = excluded.source, attrs = excluded.attrs, project_id = excluded.project_id, branch = excluded.branch, sha = excluded.sha, pr_number = excluded.pr_number, tickets = excluded.tickets, lines_added = excluded.lines_added, lines_removed = excluded.lines_removed, files_changed = excluded.files_changed, ai_coauthored = excluded.ai_coauthored, ai_tools = excluded.ai_tools, reverts_sha = excluded.reverts_sha
+         WHERE outcomes.source = 'api' AND excluded.source <> 'api'`;
+
 export class SqliteAuditTables {
   private bulk = false;
   private readonly insertEvent: Database.Statement;
@@ -149,10 +157,11 @@ export class SqliteAuditTables {
          value = excluded.value, last_delta = excluded.last_delta`,
     );
     this.insertOutcome = db.prepare(
-      `INSERT OR IGNORE INTO outcomes (id, kind, user_id, team_id, repo, session_id, at, count, source, attrs,
+      `INSERT INTO outcomes (id, kind, user_id, team_id, repo, session_id, at, count, source, attrs,
          project_id, branch, sha, pr_number, tickets, lines_added, lines_removed, files_changed, ai_coauthored, ai_tools,
          reverts_sha)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET ${OUTCOME_OVERRIDE}`,
     );
 
     const dropReplacedCopy = db.prepare('DELETE FROM fingerprints WHERE event_id = ?');
