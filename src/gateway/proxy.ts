@@ -164,14 +164,46 @@ interface Meter {
   fallbackFrom: string | null;
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller's key, checked as soon as the headers are in (Proxy.checkKey). */
+    goodhartKey: KeyRecord | null;
+  }
+}
+
 export class Proxy {
   constructor(private readonly deps: ProxyDeps) {}
+
+  /**
+   * The metered routes' `onRequest` hook: the key is checked as soon as the headers are in, so a request without a
+   * valid one is refused before its body is read (a 10 MB body took 76-150 ms to parse before its 401), and kept on
+   * the request for `handle`.
+   */
+  readonly checkKey = (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
+    try {
+      const authed = this.deps.keys.authenticate(req.headers);
+      if (!(authed instanceof Promise)) {
+        req.goodhartKey = authed;
+        done();
+        return;
+      }
+      authed.then((key) => {
+        req.goodhartKey = key;
+        done();
+      }, done);
+    } catch (err) {
+      done(err as Error);
+    }
+  };
 
   /** Handles one metered POST route. Every authenticated request produces exactly one usage event. */
   async handle(endpoint: Endpoint, wire: Wire, req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const startedAt = this.deps.now();
-    const authed = this.deps.keys.authenticate(req.headers);
-    const key = authed instanceof Promise ? await authed : authed;
+    let key = req.goodhartKey;
+    if (key === null) {
+      const authed = this.deps.keys.authenticate(req.headers);
+      key = authed instanceof Promise ? await authed : authed;
+    }
     const m: Meter = {
       id: uuidv7(startedAt),
       startedAt,

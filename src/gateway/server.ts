@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { GoodhartError } from '../errors.js';
 import { installGovernance, type Governance } from '../admin/install.js';
 import type { GoodhartConfig } from '../config/schema.js';
@@ -17,7 +17,8 @@ import { registerOutcomeRoutes } from '../outcomes/routes.js';
 import { createPricer, type ModelPriceOverride } from '../usage/pricing.js';
 import { KeyCache } from './auth.js';
 import { registerJsonBody } from './body.js';
-import { clientErrorHandler, installErrorHandling } from './errors.js';
+import { clientErrorHandler, installErrorHandling, wireOf } from './errors.js';
+import type { Wire } from './providers/types.js';
 import { GatewayMetrics } from './metrics.js';
 import { findModel, listModels } from './models.js';
 import { Proxy, type EventSink, type RequestObserver } from './proxy.js';
@@ -149,33 +150,23 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     fallbacks: config.fallbacks,
   });
 
-  // The key is checked as soon as the headers are in: a request without a valid one is refused before its body is
-  // read (a 10 MB body took 76-150 ms to parse before its 401). `handle` finds the key again in the cache.
-  const keyFirst = { onRequest: (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
-    try {
-      const authed = keys.authenticate(req.headers);
-      if (authed instanceof Promise) authed.then(() => done(), done);
-      else done();
-    } catch (err) {
-      done(err as Error);
-    }
-  } };
+  app.decorateRequest('goodhartKey', null);
+  const keyFirst = { onRequest: proxy.checkKey };
   app.post('/v1/chat/completions', keyFirst, (req, reply) => proxy.handle('chat.completions', 'openai', req, reply));
   app.post('/v1/responses', keyFirst, (req, reply) => proxy.handle('responses', 'openai', req, reply));
   app.post('/v1/embeddings', keyFirst, (req, reply) => proxy.handle('embeddings', 'openai', req, reply));
   app.post('/v1/messages', keyFirst, (req, reply) => proxy.handle('messages', 'anthropic', req, reply));
   app.post('/v1/messages/count_tokens', keyFirst, (req, reply) => proxy.handle('messages.count_tokens', 'anthropic', req, reply));
-  app.get('/v1/models', async (req) => {
+  /** The models routes answer any key, in Anthropic's shape to a request with `anthropic-version` (wireOf). */
+  const modelsWire = async (req: FastifyRequest): Promise<Wire> => {
     const authed = keys.authenticate(req.headers);
     if (authed instanceof Promise) await authed;
-    const wire = typeof req.headers['anthropic-version'] === 'string' ? 'anthropic' : 'openai';
-    return listModels(config, router, upstreams, wire);
-  });
+    return wireOf(req.url, req.headers);
+  };
+  app.get('/v1/models', async (req) => listModels(config, router, upstreams, await modelsWire(req)));
   // Model ids may hold a slash (OpenRouter's "openai/gpt-4o"): the rest of the path is the id.
   app.get<{ Params: { '*': string } }>('/v1/models/*', async (req) => {
-    const authed = keys.authenticate(req.headers);
-    if (authed instanceof Promise) await authed;
-    const wire = typeof req.headers['anthropic-version'] === 'string' ? 'anthropic' : 'openai';
+    const wire = await modelsWire(req);
     const id = req.params['*'];
     const found = await findModel(config, router, upstreams, wire, id);
     if (found === null) throw new GoodhartError('model_not_found', 404, `Model "${id.slice(0, 200)}" is not listed by this gateway. GET /v1/models lists what it serves.`);
