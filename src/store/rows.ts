@@ -305,7 +305,18 @@ export function meteringCandidates(events: readonly UsageEvent[]): string[] {
 /** Imported Messages calls (Claude Code's): the only imports the gateway's events are indexed for (migration 11). */
 const mayBeMetered = (e: UsageEvent): boolean => e.source !== 'gateway' && e.endpoint === 'messages' && e.providerRequestId !== null;
 
-/** An imported event whose request the gateway metered (its provider request id is among `gateway`'s). */
-export function meteredByGateway(e: UsageEvent, gateway: ReadonlySet<string>): boolean {
-  return mayBeMetered(e) && gateway.has(e.providerRequestId!);
+/**
+ * An import batch's events split by the provider ids the gateway's events hold (`gateway`, looked up for
+ * meteringCandidates): those to store, and the ids of those the gateway metered (not stored; an earlier copy of
+ * them is removed).
+ */
+export function splitMetered(events: readonly UsageEvent[], gateway: ReadonlySet<string>): { kept: readonly UsageEvent[]; meteredIds: string[] } {
+  if (gateway.size === 0) return { kept: events, meteredIds: [] };
+  const kept: UsageEvent[] = [];
+  const meteredIds: string[] = [];
+  for (const e of events) {
+    if (mayBeMetered(e) && gateway.has(e.providerRequestId!)) meteredIds.push(e.id);
+    else kept.push(e);
+  }
+  return { kept, meteredIds };
 }

@@ -17,7 +17,7 @@ import type {
   Store,
   UsageAggregate,
 } from '../types.js';
-import { eventFromRow, eventToRow, keyFromRow, keyToRow, meteredByGateway, meteringCandidates, storableEvent, storableFilter, type KeyRow, type StoredEventRow } from '../rows.js';
+import { eventFromRow, eventToRow, keyFromRow, keyToRow, meteringCandidates, splitMetered, storableEvent, storableFilter, type KeyRow, type StoredEventRow } from '../rows.js';
 import { HOUR_MS, aggregateSql } from './aggregate-sql.js';
 import * as audit from './audit-tables.js';
 import { ofStoredCopy } from '../findings-rows.js';
@@ -319,17 +319,16 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
         let replaced = 0;
         // Requests the gateway already metered (ImportBatchResult.metered) are not stored again.
         const candidates = meteringCandidates(all);
-        const seen =
+        const gateway =
           candidates.length === 0
-            ? null
-            : new Set(
-                (await tx<{ id: string }[]>`
-                  SELECT DISTINCT provider_request_id AS id FROM events
-                  WHERE source = 'gateway' AND endpoint = 'messages' AND provider_request_id = ANY(${candidates}::text[])`).map((r) => r.id),
-              );
-        const batch = { ...given, events: seen === null || seen.size === 0 ? all : all.filter((e) => !meteredByGateway(e, seen)) };
-        const metered = all.length - batch.events.length;
-        if (metered > 0) await dropImportedCopies(tx, all.filter((e) => meteredByGateway(e, seen!)).map((e) => e.id));
+            ? []
+            : (await tx<{ id: string }[]>`
+                SELECT DISTINCT provider_request_id AS id FROM events
+                WHERE source = 'gateway' AND endpoint = 'messages' AND provider_request_id = ANY(${candidates}::text[])`).map((r) => r.id);
+        const { kept, meteredIds } = splitMetered(all, new Set(gateway));
+        if (meteredIds.length > 0) await dropImportedCopies(tx, meteredIds);
+        const batch = { ...given, events: kept };
+        const metered = meteredIds.length;
         // Where the copy this batch stored (inserted or replaced) starts, by id (see ofStoredCopy).
         const startOf = new Map<string, number>();
         const replacedIds = new Set<string>();

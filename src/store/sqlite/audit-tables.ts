@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { meteredByGateway, meteringCandidates, outcomeValues, storableEvent } from '../rows.js';
+import { meteringCandidates, outcomeValues, splitMetered, storableEvent } from '../rows.js';
 import type { Fingerprint } from '../../detect/fingerprint/types.js';
 import { RollupBatch } from './rollup-batch.js';
 import { ofStoredCopy } from '../findings-rows.js';
@@ -178,14 +178,10 @@ export class SqliteAuditTables {
       let inserted = 0;
       let replaced = 0;
       const candidates = meteringCandidates(given.events);
-      const seen = candidates.length === 0 ? null : new Set(gatewayRequests.all(JSON.stringify(candidates)) as string[]);
-      const batch = seen === null || seen.size === 0 ? given : { ...given, events: given.events.filter((e) => !meteredByGateway(e, seen)) };
-      const metered = given.events.length - batch.events.length;
-      if (metered > 0) {
-        for (const e of given.events) {
-          if (meteredByGateway(e, seen!) && dropImportedCopy.run(e.id).changes > 0) dropReplacedCopy.run(e.id);
-        }
-      }
+      const { kept, meteredIds } = splitMetered(given.events, new Set(candidates.length === 0 ? [] : (gatewayRequests.all(JSON.stringify(candidates)) as string[])));
+      for (const id of meteredIds) if (dropImportedCopy.run(id).changes > 0) dropReplacedCopy.run(id);
+      const batch = { ...given, events: kept };
+      const metered = meteredIds.length;
       const existing: UsageEvent[] = [];
       // Where the copy this batch stored (inserted or replaced) starts, by id (see `ofStoredCopy`).
       const startOf = new Map<string, number>();
