@@ -1,5 +1,5 @@
 import type { BudgetAlert } from '../policy/thresholds.js';
-import { detailOf, FORMATS, type SinkType } from './format.js';
+import { renderBudgetAlert, type SinkType } from './format.js';
 import { postJson, redactUrl } from './send.js';
 
 /**
@@ -62,7 +62,7 @@ export class AlertDispatcher {
 
   /** Queues a budget alert; never throws, never waits. */
   publish(alert: BudgetAlert): void {
-    this.publishOutbound({ dedupKey: alert.dedupKey, at: alert.at, payload: alert, render: (s) => FORMATS[s.type](alert, this.opts.timeZone, detailOf(s) === 'person' ? 'person' : 'team') });
+    this.publishOutbound({ dedupKey: alert.dedupKey, at: alert.at, payload: alert, render: (s) => renderBudgetAlert(alert, s, this.opts.timeZone) });
   }
 
   /** Queues any alert; never throws, never waits. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BudgetAlert } from '../policy/thresholds.js';
-import { detailOf, FORMATS } from './format.js';
+import { renderBudgetAlert } from './format.js';
 
 /** Threshold alerts of a person's budget, as each kind of sink hears them. */
 const alert: BudgetAlert = {
@@ -19,7 +19,7 @@ const alert: BudgetAlert = {
   contact: null,
 };
 const render = (sink: { type: 'slack' | 'webhook'; findings?: 'off' | 'team' | 'person' }, a = alert) =>
-  JSON.stringify(FORMATS[sink.type](a, 'UTC', detailOf(sink) === 'person' ? 'person' : 'team'));
+  JSON.stringify(renderBudgetAlert(a, sink, 'UTC'));
 
 describe('budget threshold alerts of a person', () => {
   it('name nobody in a team channel (Slack by default, or findings: team/off)', () => {

@@ -67,3 +67,8 @@ export function slackBody(a: BudgetAlert, timeZone: string, detail: BudgetDetail
 }
 
 export const FORMATS = { webhook: webhookBody, slack: slackBody } as const satisfies Record<SinkType, (a: BudgetAlert, tz: string, detail: BudgetDetail) => object>;
+
+/** A budget alert's body for one sink: its format, with as much of the person as the sink takes (detailOf). */
+export function renderBudgetAlert(a: BudgetAlert, sink: { type: SinkType; findings?: FindingsDetail | undefined }, timeZone: string): object {
+  return FORMATS[sink.type](a, timeZone, detailOf(sink) === 'person' ? 'person' : 'team');
+}

@@ -83,6 +83,9 @@ export function countOutcomes(
   return { counted, reverted: revertedList, reverts, telemetryReplaced };
 }
 
+/** The attributes that name an outcome's author, which reports attribute it by (`reattribute`). */
+export const AUTHOR_ATTRS: ReadonlySet<string> = new Set(['authorEmail', 'authorLogin', 'authorHost']);
+
 function reattribute(o: OutcomeEvent, opts: Parameters<typeof countOutcomes>[1]): OutcomeEvent {
   let { userId, teamId } = o;
   const email = o.attrs['authorEmail'];

@@ -3,7 +3,7 @@ import { idSchema } from '../../config/id.js';
 import { GoodhartError } from '../../errors.js';
 import { normaliseRemote } from '../../importers/attribution.js';
 import { AI_TOOLS } from '../ai-coauthor.js';
-import { SHIPPED_KINDS } from '../counted.js';
+import { AUTHOR_ATTRS, SHIPPED_KINDS } from '../counted.js';
 import type { OutcomeEvent } from '../event.js';
 import { outcomeIds } from '../ids.js';
 import { ticketsOf } from '../tickets.js';
@@ -105,8 +105,7 @@ export function apiOutcomes(items: readonly ApiOutcome[], poster: Poster, ctx: W
   });
 }
 
-/** The attributes reports read as the outcome's author (counted.ts `reattribute`), left out of an untrusted post. */
-const AUTHOR_ATTRS = new Set(['authorEmail', 'authorLogin', 'authorHost']);
+/** An untrusted post's attributes without those that name an author (counted.ts AUTHOR_ATTRS). */
 function withoutAuthors(attrs: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(attrs).filter(([k]) => !AUTHOR_ATTRS.has(k)));
 }
