@@ -4,12 +4,12 @@ import { configPath } from './config-path.js';
 /**
  * The database a read command (`report`, `events`, `routing savings`) opens: --db, else the `db` of the config file
  * that applies (see configPath), as `serve` and `import` would, else $GOODHART_DB, else ./.goodhart/goodhart.db. The
- * config (the YAML parser and the schema) is loaded only when a file applies.
+ * config (the YAML parser and the schema, through context.ts) is loaded only when a file applies.
  */
 export async function readDb(opts: { config?: string | undefined; db?: string | undefined }, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   if (opts.db !== undefined) return opts.db;
   const file = configPath(opts, env);
   if (file === undefined) return defaultDbPath();
-  const { loadConfigFile } = await import('../config/load.js');
-  return loadConfigFile(file, env).db ?? defaultDbPath();
+  const { resolveConfig, resolveDb } = await import('./context.js');
+  return resolveDb(opts, resolveConfig(opts, env).config);
 }
