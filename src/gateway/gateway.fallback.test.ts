@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import OpenAI from 'openai';
+import { configSchema } from '../config/schema.js';
+import { checkFallbacks, ModelRouter } from './router.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../testing/harness.js';
 
@@ -23,13 +25,18 @@ beforeAll(async () => {
       providers: {
         openai: { type: 'openai', baseUrl: `${simUrl}/v1`, apiKey: 'sk-sim-openai' },
         anthropic: { type: 'anthropic', baseUrl: simUrl, apiKey: 'sk-ant-sim' },
-        flaky: { type: 'openai-compatible', baseUrl: failingUrl, models: ['team-gpt'] },
+        flaky: { type: 'openai-compatible', baseUrl: failingUrl, models: ['team-gpt', 'cheap-gpt', 'local-*'] },
         gone: { type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', models: ['old-gpt'] },
       },
+      // A self-hosted model priced in config, served by the simulator under another name.
+      models: [{ name: 'tiny-local', provider: 'openai', upstreamName: 'gpt-4o-mini', price: { input: 0.01, output: 0.02 } }],
       fallbacks: {
-        'team-gpt': ['claude-haiku-4-5', 'gpt-4o-mini'],
+        'team-gpt': ['gpt-4o-mini'],
         'old-gpt': ['gpt-4o-mini'],
+        'local-big': ['tiny-local'],
       },
+      // Simple requests for gpt-5 step down to cheap-gpt, whose provider is down and which has no fallback.
+      routing: { mode: 'on', ladders: { house: ['gpt-5', 'cheap-gpt'] } },
     }),
   });
 });
@@ -83,5 +90,49 @@ describe('fallbacks', () => {
     expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
     expect((await h.events()).at(-1)).toMatchObject({ status: 503, errorClass: 'upstream_5xx' });
     expect((await h.events()).at(-1)!.fallbackFrom).toBeUndefined();
+  });
+
+  it('serves a routed request from the model asked for when the cheaper one fails, and says it was not routed', async () => {
+    const before = hits;
+    const { data, response } = await h.openai.chat.completions
+      .create({ model: 'gpt-5', messages: [{ role: 'user', content: 'What is the capital of France?' }] })
+      .withResponse();
+    expect(hits).toBe(before + 1); // cheap-gpt was tried first
+    expect(data.model).toBe('gpt-5');
+    expect(response.headers.get('x-goodhart-routed-from')).toBeNull();
+    expect(response.headers.get('x-goodhart-route-reason')).toMatch(/^simple;/);
+    const ev = (await h.events()).at(-1)!;
+    expect(ev).toMatchObject({ status: 200, modelRequested: 'gpt-5', modelServed: 'gpt-5', fallbackFrom: 'flaky/cheap-gpt: upstream_5xx (503)' });
+    // Priced as gpt-5 ($1.25 / $10 per million), the model that served it.
+    expect(ev.costUsd).toBeCloseTo((ev.inputTokens * 1.25 + ev.outputTokens * 10) / 1e6, 12);
+  });
+
+  it('prices a fallback to a model priced in config at that price', async () => {
+    const res = await h.openai.chat.completions.create({ model: 'local-big', messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.model).toBe('gpt-4o-mini');
+    const ev = (await h.events()).at(-1)!;
+    expect(ev.fallbackFrom).toBe('flaky/local-big: upstream_5xx (503)');
+    expect(ev.inputTokens).toBeGreaterThan(0);
+    expect(ev.costUsd).toBeCloseTo((ev.inputTokens * 0.01 + ev.outputTokens * 0.02) / 1e6, 15);
+  });
+});
+
+describe('fallbacks in config', () => {
+  const check = (fallbacks: Record<string, string[]>): void => {
+    const config = configSchema.parse({
+      providers: {
+        openai: { type: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk' },
+        anthropic: { type: 'anthropic', baseUrl: 'http://127.0.0.1:9', apiKey: 'sk-ant' },
+      },
+      fallbacks,
+    });
+    checkFallbacks(config, new ModelRouter(config));
+  };
+
+  it('are refused at start when they could never be used', () => {
+    expect(() => check({ 'gpt-4o': ['gpt-4o-mini'], 'claude-sonnet-4-5': ['claude-haiku-4-5'] })).not.toThrow();
+    expect(() => check({ 'gpt-4o': ['claude-sonnet-4-5'] })).toThrow(/fallbacks\.gpt-4o: "claude-sonnet-4-5" speaks the anthropic API and "gpt-4o" the openai API/);
+    expect(() => check({ 'gpt-4o': ['no-such-model'] })).toThrow(/fallbacks\.gpt-4o: no configured provider serves "no-such-model"/);
+    expect(() => check({ 'no-such-model': ['gpt-4o'] })).toThrow(/fallbacks\.no-such-model: no configured provider serves "no-such-model", so its fallbacks would never be tried/);
   });
 });

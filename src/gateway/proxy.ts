@@ -18,6 +18,7 @@ import type { ModelRouter, ResolvedProvider, Route } from './router.js';
 import { parseEvent, SseSplitter } from './sse.js';
 import type { UpstreamCall } from './upstream-call.js';
 import { ClientGone, isTimeout, upstreamError, type Upstreams } from './upstream.js';
+import { ROUTED_FROM_HEADER } from '../route/policy.js';
 
 export interface EventSink {
   enqueue(event: UsageEvent): void;
@@ -143,6 +144,8 @@ interface Meter {
   session: string | null;
   route: Route | null;
   modelRequested: string | null;
+  /** The name `route` was resolved from: the model asked for, the policy's choice, or a fallback. */
+  servedAs: string | null;
   streamed: boolean;
   firstTokenAt: number | null;
   modelServed: string | null;
@@ -213,6 +216,7 @@ export class Proxy {
       session: headerString(req.headers['x-goodhart-session']),
       route: null,
       modelRequested: null,
+      servedAs: null,
       streamed: false,
       firstTokenAt: null,
       modelServed: null,
@@ -258,6 +262,7 @@ export class Proxy {
       throw new GoodhartError('invalid_request', 400, 'The request body needs a "model" (a string naming the model to use).');
     }
     m.modelRequested = model.slice(0, 256);
+    let servedAs = model;
     let route = this.deps.router.resolve(model, wire);
     let upstreamModel = route.upstreamModel;
     if (this.deps.policy) {
@@ -277,13 +282,14 @@ export class Proxy {
       const admission = admitted instanceof Promise ? await admitted : admitted;
       m.admission = admission;
       if (admission.model !== undefined && admission.model !== model) {
+        servedAs = admission.model;
         route = this.deps.router.resolve(admission.model, wire);
         upstreamModel = route.upstreamModel ?? admission.model;
       }
       if (Object.keys(admission.headers).length > 0) reply.headers(admission.headers);
     }
     const target = typeof json.model === 'string' ? json.model : model;
-    const alternatives = this.deps.fallbacks?.[m.admission?.model ?? model] ?? [];
+    const alternatives = this.alternatives(servedAs, m.admission?.fallbackTo);
     // Each attempt prepares its own copy: preparing edits the body (model name, stream usage option).
     const pristine = alternatives.length > 0 ? { ...json } : json;
     let attempt = 0;
@@ -302,6 +308,7 @@ export class Proxy {
     let timeoutMs: number;
     for (;;) {
       m.route = route;
+      m.servedAs = servedAs;
       provider = route.provider;
       adapter = provider.adapter;
       const path = adapter.paths[m.endpoint];
@@ -339,7 +346,10 @@ export class Proxy {
       call.abort(new Error('falling back to an equivalent model'));
       attempt = next.index + 1;
       route = next.route;
+      servedAs = next.model;
       upstreamModel = route.upstreamModel ?? next.model;
+      // Served as asked after all: the routing that stepped it down did not happen.
+      if (servedAs === m.admission?.fallbackTo) reply.removeHeader(ROUTED_FROM_HEADER);
     }
 
     m.status = call.status;
@@ -388,6 +398,17 @@ export class Proxy {
     }
     m.usage = adapter.usageFromBody(m.endpoint, parsed);
     if (m.usage === null && m.endpoint !== 'messages.count_tokens') this.estimate(m, adapter, json, null);
+  }
+
+  /**
+   * What to try, in order, when `model`'s provider fails before answering: its configured fallbacks, then the model
+   * a policy stepped down from (routing) and that model's fallbacks.
+   */
+  private alternatives(model: string, fallbackTo: string | undefined): readonly string[] {
+    const own = this.deps.fallbacks?.[model] ?? [];
+    if (fallbackTo === undefined) return own;
+    const all = [...own, fallbackTo, ...(this.deps.fallbacks?.[fallbackTo] ?? [])];
+    return all.filter((m, i) => m !== model && all.indexOf(m) === i);
   }
 
   /** The next configured alternative this wire can serve, skipping names that no provider serves. */
@@ -487,10 +508,10 @@ export class Proxy {
     if (usage && provider) {
       // A config price is keyed by the name clients use (or the policy chose: a downgrade); the catalogue knows the
       // provider's (dated) name best.
-      const model = m.route?.price ? (m.admission?.model ?? m.modelRequested) : (m.modelServed ?? m.route?.upstreamModel ?? m.modelRequested);
+      const model = m.route?.price ? (m.route.priceName ?? m.servedAs) : (m.modelServed ?? m.route?.upstreamModel ?? m.modelRequested);
       costUsd = model ? this.deps.pricer.price(usage, model, catalogueProvider(provider)).costUsd : null;
     }
-    m.admission?.settle({ usage, costUsd, model: m.modelServed ?? m.modelRequested ?? '' });
+    m.admission?.settle({ usage, costUsd, model: m.servedAs ?? m.modelRequested ?? '' });
     const event: UsageEvent = {
       id: m.id,
       source: 'gateway',

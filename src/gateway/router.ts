@@ -15,6 +15,8 @@ export interface Route {
   /** The name to send upstream, or null to send the client's unchanged. */
   upstreamModel: string | null;
   price: ModelPrice | undefined;
+  /** The `models:` entry whose `price` applies (the pricer's overrides are keyed by it), when `price` is set. */
+  priceName?: string;
 }
 
 function globToTest(glob: string): (name: string) => boolean {
@@ -85,7 +87,7 @@ export class ModelRouter {
     const declared = this.config.models.find((m) => m.name === model);
     if (declared) {
       const provider = this.byId(declared.provider)!;
-      candidates.push({ provider, upstreamModel: declared.upstreamName ?? null, price: declared.price });
+      candidates.push({ provider, upstreamModel: declared.upstreamName ?? null, price: declared.price, priceName: declared.name });
     }
     const slash = model.indexOf('/');
     if (slash > 0) {
@@ -93,7 +95,7 @@ export class ModelRouter {
       const rest = model.slice(slash + 1);
       if (provider && rest) {
         const price = this.config.models.find((m) => m.name === rest && m.provider === provider.id)?.price;
-        candidates.push({ provider, upstreamModel: rest, price });
+        candidates.push({ provider, upstreamModel: rest, price, priceName: rest });
       }
     }
     for (const m of this.matchers) {
@@ -118,5 +120,35 @@ export class ModelRouter {
         ? `Model "${model}" is not available: no provider is configured. Set OPENAI_API_KEY or ANTHROPIC_API_KEY, or add providers to the config file.`
         : `Model "${model}" is not served by any configured provider (${known.join(', ')}). Check the name, add it under \`models:\` in the config, or prefix it with a provider id, like "${known[0]}/${model}".`,
     );
+  }
+}
+
+/** The wires on which some provider serves `model`. */
+function wiresServing(router: ModelRouter, model: string): Wire[] {
+  return (['openai', 'anthropic'] as const).filter((wire) => router.serves(model, wire));
+}
+
+/**
+ * Fails fast on `fallbacks` that could never be used: a model no provider serves, or an alternative no provider
+ * serves on a wire the model is asked for on (a fallback is tried for the same request, so on the same wire).
+ */
+export function checkFallbacks(config: GoodhartConfig, router: ModelRouter): void {
+  const bad = (model: string, why: string): GoodhartError =>
+    new GoodhartError('config_invalid', 500, `fallbacks.${model}: ${why}`);
+  for (const [model, alternatives] of Object.entries(config.fallbacks)) {
+    const wires = wiresServing(router, model);
+    if (wires.length === 0) {
+      throw bad(model, `no configured provider serves "${model}", so its fallbacks would never be tried. Fix the name, or add it to a provider's \`models\` or to \`models:\`.`);
+    }
+    for (const alternative of alternatives) {
+      if (wires.some((wire) => router.serves(alternative, wire))) continue;
+      const served = wiresServing(router, alternative);
+      throw bad(
+        model,
+        served.length === 0
+          ? `no configured provider serves "${alternative}". Fix the name, or add it to a provider's \`models\` or to \`models:\`.`
+          : `"${alternative}" speaks the ${served.join(' and ')} API and "${model}" the ${wires.join(' and ')} API: a fallback answers the same request, so it must be served on the same API. Name a model of that API instead.`,
+      );
+    }
   }
 }

@@ -11,6 +11,7 @@ import { composePolicies } from '../policy/compose.js';
 import type { Policy } from '../policy/types.js';
 import { createRouting, MemoryDecisionStore, type Routing } from '../route/index.js';
 import { openDecisionStore } from '../route/open.js';
+import { routingConfigured } from '../route/config.js';
 import { registerDashboard } from '../dashboard-server/index.js';
 import { registerOtlpRoutes } from '../importers/otlp/index.js';
 import { registerOutcomeRoutes } from '../outcomes/routes.js';
@@ -22,7 +23,7 @@ import type { Wire } from './providers/types.js';
 import { GatewayMetrics } from './metrics.js';
 import { findModel, listModels } from './models.js';
 import { Proxy, type EventSink, type RequestObserver } from './proxy.js';
-import { ModelRouter } from './router.js';
+import { checkFallbacks, ModelRouter } from './router.js';
 import { Upstreams } from './upstream.js';
 import { TailWorker } from './tail/tail-worker.js';
 
@@ -58,9 +59,7 @@ export interface Gateway {
  * file or Postgres database; memory for `:memory:`). Starts once the guard has its stored trips back.
  */
 async function startRouting(config: GoodhartConfig, store: Store, now: () => number, tail: TailWorker | null): Promise<Routing | null> {
-  const r = config.routing;
-  const modes = [r.mode, ...Object.values(r.teams), ...Object.values(r.projects), ...Object.values(r.keys)];
-  if (modes.every((m) => m === 'off')) return null;
+  if (!routingConfigured(config.routing)) return null;
   const durable = await openDecisionStore(store);
   // A SQLite file's decisions are written from the tail thread, in small batches (a routed request each: 2,500
   // at once held this thread for ~13 ms); Postgres writes are asynchronous I/O from here.
@@ -101,6 +100,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config, store } = opts;
   const now = opts.now ?? Date.now;
   const bodyLimit = config.server.bodyLimitBytes;
+  const router = new ModelRouter(config);
+  checkFallbacks(config, router);
   const app = Fastify({
     bodyLimit,
     logger: opts.logger ?? false,
@@ -119,7 +120,6 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   for (const m of config.models) if (m.price) overrides[m.name] = m.price;
   const keys = new KeyCache(store, opts.keyRefreshMs);
   await keys.start();
-  const router = new ModelRouter(config);
   const upstreams = new Upstreams();
   const { tail, fingerprints } = await startTail(config, store, !opts.events, (m) => app.log.warn(m));
   // A SQLite file is written from the tail thread; other stores do their I/O asynchronously from here.

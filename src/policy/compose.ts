@@ -85,9 +85,12 @@ function combine(req: AdmissionRequest, done: readonly AdmissionResult[]): Admis
   const headers: Record<string, string> = {};
   for (const r of done) Object.assign(headers, r.headers);
   const model = currentModel(req, done);
+  // The model to serve after all is the one the last policy that changed the model stepped down from, if it names one.
+  const chose = done.findLast((r) => r.model !== undefined);
   let settled = false;
   return {
     ...(model !== req.model ? { model } : {}),
+    ...(chose?.fallbackTo !== undefined ? { fallbackTo: chose.fallbackTo } : {}),
     headers,
     settle(outcome) {
       if (settled) return;

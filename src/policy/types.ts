@@ -29,13 +29,24 @@ export interface AdmissionRequest {
 export interface AdmissionResult {
   /** Serve from this model instead (hard cap with action `downgrade`, or routing). */
   model?: string;
+  /**
+   * The model to serve after all when `model` (and its configured fallbacks) fail before answering: routing names
+   * the model it stepped down from, so a cheaper model's outage never fails a request the asked-for model would
+   * serve. A budget downgrade names none (the downgrade is the point).
+   */
+  fallbackTo?: string;
   /** Response headers to add (budget remaining/reset, warnings, downgrade notice). */
   headers: Record<string, string>;
   /**
    * Called exactly once when the request is over, with what it really consumed (null usage when nothing was
    * generated). Releases the reservation and books the real cost.
    */
-  settle(outcome: { usage: NormalisedUsage | null; costUsd: number | null; model: string }): void;
+  settle(outcome: {
+    usage: NormalisedUsage | null;
+    costUsd: number | null;
+    /** The model the gateway served the request from: `model`, or a fallback (`fallbackTo`, or one in config). */
+    model: string;
+  }): void;
 }
 
 /**

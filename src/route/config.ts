@@ -89,3 +89,8 @@ export type ModelCapabilities = z.output<typeof capabilitySchema>;
 export function defaultRoutingConfig(): RoutingConfig {
   return routingSchema.parse({});
 }
+
+/** Whether routing runs for anyone: some mode (organisation, team, project or key) is not `off`. */
+export function routingConfigured(r: RoutingConfig): boolean {
+  return [r.mode, ...Object.values(r.teams), ...Object.values(r.projects), ...Object.values(r.keys)].some((m) => m !== 'off');
+}

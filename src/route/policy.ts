@@ -117,11 +117,15 @@ export class RoutingPolicy implements Policy {
       missAt: null,
     };
     const catalogue = req.providerType === 'openai-compatible' ? req.provider : req.providerType;
-    const settle = (outcome: { usage: NormalisedUsage | null; costUsd: number | null }) => {
-      const other = (model: string) => (outcome.usage ? this.deps.pricer.price(outcome.usage, model, catalogue).costUsd : 0);
-      const actual = outcome.usage ? outcome.costUsd : 0;
-      decision.requestedCostUsd = decision.applied ? other(decision.modelRequested) : actual;
-      decision.routedCostUsd = decision.applied ? actual : other(decision.modelRouted);
+    // Priced by the model's own name: the catalogue does not know "openai/gpt-5" (the prefix names the provider).
+    const unprefixed = (model: string) => (rung.prefix !== '' && model.startsWith(rung.prefix) ? model.slice(rung.prefix.length) : model);
+    const settle = (outcome: { usage: NormalisedUsage | null; costUsd: number | null; model: string }) => {
+      // Nothing generated (the provider failed, the client left first) saves nothing: not a decision worth counting.
+      // Nor is a routed request served as asked after all, because the cheaper model failed (fallbackTo).
+      if (outcome.usage === null || (decision.applied && outcome.model === decision.modelRequested)) return;
+      const other = (model: string) => (outcome.usage ? this.deps.pricer.price(outcome.usage, unprefixed(model), catalogue).costUsd : 0);
+      decision.requestedCostUsd = decision.applied ? other(decision.modelRequested) : outcome.costUsd;
+      decision.routedCostUsd = decision.applied ? outcome.costUsd : other(decision.modelRouted);
       this.deps.decisions?.add(decision);
     };
     if (mode === 'shadow') return { headers: NOTHING.headers, settle };
@@ -135,6 +139,7 @@ export class RoutingPolicy implements Policy {
     });
     return {
       model: routed,
+      fallbackTo: req.model,
       headers: {
         [ROUTED_FROM_HEADER]: req.model,
         [ROUTE_REASON_HEADER]: `simple; score=${score.toFixed(3)}; threshold=${thresholds[steps - 1]!.toFixed(3)}; class=${taskClass}; tiers=${target - rung.index}`,

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startHarness, type Harness } from '../testing/harness.js';
 import { configSchema } from '../config/schema.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { runFindings } from '../cli/commands/detect.js';
+import { runRoutingSavings } from '../cli/commands/routing.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryDecisionStore, type RouteDecisionStore } from './decisions.js';
@@ -91,6 +93,17 @@ describe('routing in shadow mode', () => {
     const events = await h.events();
     expect(store.rows.map((d) => d.requestedCostUsd)).toEqual(events.map((e) => e.costUsd));
   });
+
+  it('records no decision for a request the provider failed: nothing was generated, nothing would be saved', async () => {
+    const { h, r, store } = await setup({ mode: 'shadow', thresholds: [0.3, 0.27] });
+    const res = await send(h, '/v1/chat/completions', { model: 'gpt-5', messages: [{ role: 'user', content: `${SIMPLE} [[sim:status=503]]` }] });
+    expect(res.status).toBe(503);
+    await send(h, '/v1/chat/completions', { model: 'gpt-5', messages: [{ role: 'user', content: SIMPLE }] });
+    await r.writer.flush();
+    expect((await h.events()).map((e) => e.status)).toEqual([503, 200]);
+    expect(store.rows).toHaveLength(1);
+    expect(store.rows[0]!.requestedCostUsd).toBeGreaterThan(0);
+  });
 });
 
 describe('routing on', () => {
@@ -122,6 +135,39 @@ describe('routing on', () => {
     // The routed cost is what the request really cost; the requested one prices the same tokens at gpt-5.
     expect(store.rows[0]!.routedCostUsd).toBe(events[0]!.costUsd);
     expect(store.rows[0]!.requestedCostUsd!).toBeCloseTo(events[0]!.costUsd! * (1.25 / 0.05), 9);
+  });
+
+  it('routes dated snapshots and provider-prefixed names, priced; a request that fails is no decision', async () => {
+    // Thresholds that also route the failing request (its [[sim:…]] directive scores 0.26).
+    const { h, r, store } = await setup({ mode: 'on', thresholds: [0.3, 0.27] });
+    const ask = (model: string, text = SIMPLE) => h.openai.chat.completions.create({ model, messages: [{ role: 'user', content: text }] }).withResponse();
+    const dated = await ask('gpt-5-2025-08-07');
+    expect(dated.data.model).toBe('gpt-5-nano');
+    expect(dated.response.headers.get(ROUTED_FROM_HEADER)).toBe('gpt-5-2025-08-07');
+    const prefixed = await ask('openai/gpt-5');
+    expect(prefixed.response.headers.get(ROUTED_FROM_HEADER)).toBe('openai/gpt-5');
+    const msg = await h.anthropic.messages.create({ model: 'claude-opus-4-1-20250805', max_tokens: 100, messages: [{ role: 'user', content: SIMPLE }] });
+    expect(msg.model).toBe('claude-haiku-4-5');
+    const failed = await ask('gpt-5', `${SIMPLE} [[sim:status=503]]`).catch((e: { status: number; headers: Headers }) => e);
+    // Routed to nano, which failed; tried again on gpt-5 as asked, which failed too: not routed after all.
+    expect(failed).toMatchObject({ status: 503 });
+    expect((failed as { headers: Headers }).headers.get(ROUTE_REASON_HEADER)).toMatch(/^simple;.*tiers=2$/);
+    expect((failed as { headers: Headers }).headers.get(ROUTED_FROM_HEADER)).toBeNull();
+
+    await r.writer.flush();
+    const events = await h.events();
+    expect(events).toHaveLength(4);
+    expect(events[3]).toMatchObject({ status: 503, modelRequested: 'gpt-5', fallbackFrom: 'openai/gpt-5-nano: upstream_5xx (503)' });
+    expect(store.rows.map((d) => [d.modelRequested, d.modelRouted])).toEqual([
+      ['gpt-5-2025-08-07', 'gpt-5-nano'],
+      ['openai/gpt-5', 'openai/gpt-5-nano'],
+      ['claude-opus-4-1-20250805', 'claude-haiku-4-5'],
+    ]);
+    // gpt-5 is $1.25 per million input tokens against nano's $0.05, output $10 against $0.40: 25× either way.
+    for (const [i, d] of store.rows.entries()) {
+      expect(d.routedCostUsd).toBe(events[i]!.costUsd);
+      expect(d.requestedCostUsd!).toBeCloseTo(events[i]!.costUsd! * (i < 2 ? 25 : 15), 9);
+    }
   });
 
   it('keeps complex requests on the model asked for, with the reason', async () => {
@@ -242,6 +288,17 @@ describe('quality guard', () => {
       ask = await asker(third.h, third.r);
       expect(third.r.guard.trips(Date.now())).toEqual([expect.objectContaining({ teamId: 'platform', taskClass: 'chat', misses: 2 })]);
       expect(await ask(third.h.key, next)).toEqual({ routed: false, reason: 'guard; class=chat' });
+
+      // …and says so where people look: routing savings and findings (where routing is configured).
+      const stopped = /^Routing stopped for team platform, chat requests: 2 of 2 routed were asked again on the premium model; they go to the model asked for until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(quality guard\)\.$/m;
+      expect(await runRoutingSavings({ db })).toMatch(stopped);
+      expect(JSON.parse(await runRoutingSavings({ db, json: true })).stopped).toEqual([expect.objectContaining({ teamId: 'platform', taskClass: 'chat', misses: 2, routed: 2 })]);
+      expect(await runRoutingSavings({ db, team: 'search' })).not.toMatch(/Routing stopped/);
+      const config = join(dir, 'goodhart.yaml');
+      writeFileSync(config, 'routing: { mode: shadow, teams: { platform: on } }\n');
+      expect(await runFindings({ db, config })).toMatch(stopped);
+      writeFileSync(config, 'routing: { mode: off }\n');
+      expect(await runFindings({ db, config })).not.toMatch(/Routing stopped/);
     } finally {
       for (const x of open.splice(0).reverse()) await x.close();
       rmSync(dir, { recursive: true, force: true });

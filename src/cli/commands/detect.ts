@@ -7,7 +7,9 @@ import { GoodhartError } from '../../errors.js';
 import { checkTimeZone, parseRange } from '../../report/dates.js';
 import { openStore } from '../../store/open.js';
 import type { Store } from '../../store/types.js';
+import { routingConfigured } from '../../route/config.js';
 import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
+import { formatStopped, openDecisions } from './routing.js';
 
 export interface DetectOptions extends ConfigOptions {
   since?: string;
@@ -96,12 +98,24 @@ export async function runFindings(opts: FindingsOptions): Promise<string> {
     if (!Number.isSafeInteger(n) || n < 1) throw new GoodhartError('invalid_request', 400, `--limit: expected a positive whole number, got "${opts.limit}".`);
     filter.limit = n;
   }
-  const store = await openStore(resolveDb(opts, config), { mustExist: true });
+  const db = resolveDb(opts, config);
+  const store = await openStore(db, { mustExist: true });
+  let table: string;
   try {
     const found = await listFindings(requireFindings(store), filter);
-    return opts.json === true ? JSON.stringify(found, null, 2) : formatFindingsTable(found, timeZone);
+    if (opts.json === true) return JSON.stringify(found, null, 2);
+    table = formatFindingsTable(found, timeZone);
   } finally {
     await store.close();
+  }
+  // Where routing runs, the task classes its quality guard stopped routing for (README: Right-sizing).
+  if (!routingConfigured(config.routing) || (filter.rule !== undefined) || opts.user !== undefined) return table;
+  const decisions = await openDecisions(db);
+  try {
+    const stopped = (await decisions.activeTrips(Date.now())).filter((t) => opts.team === undefined || t.teamId === opts.team);
+    return [table, ...formatStopped(stopped, timeZone)].join('\n');
+  } finally {
+    await decisions.close();
   }
 }
 

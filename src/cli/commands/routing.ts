@@ -3,10 +3,11 @@ import { resolve } from 'node:path';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { GoodhartError } from '../../errors.js';
-import { checkTimeZone, parseRange } from '../../report/dates.js';
+import { checkTimeZone, formatWallTime, parseRange } from '../../report/dates.js';
 import { formatCount } from '../../report/format.js';
 import { savingsFromGroups, type SavingsBucket, type SavingsReport } from '../../route/savings.js';
 import type { RouteDecisionStore } from '../../route/decisions.js';
+import type { GuardTrip } from '../../route/guard.js';
 import { SqliteDecisionStore } from '../../route/sqlite-decisions.js';
 import { readDb } from '../read-db.js';
 
@@ -48,28 +49,41 @@ export function formatSavings(report: SavingsReport): string {
   ].join('\n');
 }
 
+/** The routing tables of a Goodhart database (SQLite file or postgres:// URL), for reading. */
+export async function openDecisions(db: string): Promise<RouteDecisionStore> {
+  if (/^postgres(ql)?:\/\//i.test(db)) {
+    // The routing tables only (route_migrations), not the whole event store: `?search_path=` in the URL applies.
+    return (await import('../../route/postgres-decisions.js')).PostgresDecisionStore.open(db);
+  }
+  if (db !== ':memory:' && !existsSync(resolve(db))) {
+    throw new GoodhartError('config_invalid', 500, `No Goodhart database at ${resolve(db)}. Run \`goodhart serve\` first, or point --db / GOODHART_DB at the right file.`);
+  }
+  return new SqliteDecisionStore(db);
+}
+
+/** The task classes the quality guard stopped routing for, one line each (none: no lines). */
+export function formatStopped(trips: readonly GuardTrip[], timeZone: string): string[] {
+  const until = (ms: number) => `${formatWallTime(ms, timeZone)} ${timeZone}`;
+  return trips.map(
+    (t) =>
+      `Routing stopped for team ${t.teamId ?? '(none)'}, ${t.taskClass} requests: ${t.misses} of ${t.routed} routed were asked again on the premium model; they go to the model asked for until ${until(t.until)} (quality guard).`,
+  );
+}
+
 /** `goodhart routing savings`: realised (on) and potential (shadow) savings per team and model pair. */
 export async function runRoutingSavings(opts: SavingsOptions): Promise<string> {
   const timeZone = checkTimeZone(opts.tz ?? 'UTC');
   const range = parseRange({ since: opts.since, until: opts.until, timeZone });
-  const db = await readDb(opts);
-  let store: RouteDecisionStore;
-  if (/^postgres(ql)?:\/\//i.test(db)) {
-    // The routing tables only (route_migrations), not the whole event store: `?search_path=` in the URL applies.
-    store = await (await import('../../route/postgres-decisions.js')).PostgresDecisionStore.open(db);
-  } else {
-    if (db !== ':memory:' && !existsSync(resolve(db))) {
-      throw new GoodhartError('config_invalid', 500, `No Goodhart database at ${resolve(db)}. Run \`goodhart serve\` first, or point --db / GOODHART_DB at the right file.`);
-    }
-    store = new SqliteDecisionStore(db);
-  }
+  const store = await openDecisions(await readDb(opts));
   try {
     const report = savingsFromGroups(await store.savingsGroups({ ...range, ...(opts.team !== undefined ? { teamId: opts.team } : {}) }));
+    const stopped = (await store.activeTrips(Date.now())).filter((t) => opts.team === undefined || t.teamId === opts.team);
     if (opts.json === true) {
       const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
-      return JSON.stringify({ report: 'routing-savings', since: iso(range.since), until: iso(range.until), ...report }, null, 2);
+      const trips = stopped.map((t) => ({ ...t, trippedAt: iso(t.trippedAt), until: iso(t.until) }));
+      return JSON.stringify({ report: 'routing-savings', since: iso(range.since), until: iso(range.until), ...report, stopped: trips }, null, 2);
     }
-    return formatSavings(report);
+    return [formatSavings(report), ...formatStopped(stopped, timeZone)].join('\n');
   } finally {
     await store.close();
   }
