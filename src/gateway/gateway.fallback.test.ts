@@ -114,6 +114,12 @@ describe('fallbacks', () => {
     expect(ev.fallbackFrom).toBe('flaky/local-big: upstream_5xx (503)');
     expect(ev.inputTokens).toBeGreaterThan(0);
     expect(ev.costUsd).toBeCloseTo((ev.inputTokens * 0.01 + ev.outputTokens * 0.02) / 1e6, 15);
+
+    // Named with its provider, it has the same price.
+    await h.openai.chat.completions.create({ model: 'openai/tiny-local', messages: [{ role: 'user', content: 'hi' }] });
+    const named = (await h.events()).at(-1)!;
+    expect(named.inputTokens).toBeGreaterThan(0);
+    expect(named.costUsd).toBeCloseTo((named.inputTokens * 0.01 + named.outputTokens * 0.02) / 1e6, 15);
   });
 });
 

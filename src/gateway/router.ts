@@ -94,8 +94,9 @@ export class ModelRouter {
       const provider = this.byId(model.slice(0, slash));
       const rest = model.slice(slash + 1);
       if (provider && rest) {
-        const price = this.config.models.find((m) => m.name === rest && m.provider === provider.id)?.price;
-        candidates.push({ provider, upstreamModel: rest, price, priceName: rest });
+        // A model declared for this provider keeps its upstream name and price when named with the provider.
+        const entry = this.config.models.find((m) => m.name === rest && m.provider === provider.id);
+        candidates.push({ provider, upstreamModel: entry?.upstreamName ?? rest, price: entry?.price, priceName: rest });
       }
     }
     for (const m of this.matchers) {
