@@ -106,6 +106,7 @@ export async function installGovernance(app: FastifyInstance, opts: GovernanceOp
             history: gstore,
             now,
             reservationTtlMs: config.server.upstreamTimeoutMs,
+            log,
           }),
           rates: new RedisRateState(shared, shared.url),
         }

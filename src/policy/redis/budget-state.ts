@@ -35,6 +35,10 @@ export interface RedisBudgetStateOptions {
   now: () => number;
   /** A reservation older than this belonged to a request that died: it is released (the upstream timeout). */
   reservationTtlMs: number;
+  /** Where held settlements are reported (see hold). */
+  log?: (message: string) => void;
+  /** Called after held settlements were booked (tests). */
+  onHeldBooked?: () => void;
 }
 
 interface RedisReservation extends Reservation {
@@ -58,6 +62,16 @@ const NO_END = Number.MAX_SAFE_INTEGER;
 const WAIT_ANNOUNCE_MS = 20_000;
 /** Days per SEED call: keeps one script (which blocks Redis while it runs) short. */
 const SEED_CHUNK = 31;
+
+/** Settlements held while Redis does not answer, at most (a request each: bounded memory in a long outage). */
+const MAX_HELD = 100_000;
+const HELD_RETRY_MS = 1_000;
+
+/** A command ioredis refused without sending it: Redis is not connected and commands are not queued. */
+function neverSent(err: unknown): boolean {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  return cause instanceof Error && cause.message.includes("Stream isn't writeable");
+}
 
 const amount = (x: number): string => (Number.isFinite(x) ? String(x) : '0');
 const endOf = (w: Window): number => (Number.isFinite(w.end) ? w.end : NO_END);
@@ -84,6 +98,9 @@ export class RedisBudgetState implements BudgetState {
   private local = 0;
   /** Builds and seedings under way in this process, by window or day: concurrent requests share one. */
   private readonly pending = new Map<string, Promise<void>>();
+  private held: { r: RedisReservation; actual: Amounts }[] = [];
+  private heldDropped = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: RedisBudgetStateOptions) {
     this.shared = opts.shared;
@@ -111,10 +128,65 @@ export class RedisBudgetState implements BudgetState {
     if (r.settled) return Promise.resolve([]);
     r.settled = true;
     this.local--;
-    return this.shared.track(this.book(r, actual));
+    return this.shared.track(
+      this.book(r, actual).catch((err: unknown) => {
+        if (!neverSent(err)) throw err;
+        this.hold(r, actual);
+        return [];
+      }),
+    );
   }
 
-  private async book(r: RedisReservation, actual: Amounts): Promise<{ line: BudgetLine; snapshot: LineSnapshot }[]> {
+  /**
+   * A settlement that never reached Redis (it was down: commands are refused, not queued) is held and booked once
+   * it answers again, so the spend of requests that finished during an outage is not lost for the rest of the
+   * period. Only a command that was never sent is retried: one that timed out may have run, and booking twice would
+   * overcount. A retry never seeds a day: when Redis lost its data meanwhile, the day is seeded from the store on
+   * first use, which holds the request's event if it was written by then (else it is missed, as the class says).
+   */
+  private hold(r: RedisReservation, actual: Amounts): void {
+    if (this.held.length >= MAX_HELD) {
+      this.heldDropped++;
+      return;
+    }
+    if (this.held.length === 0 && this.heldDropped === 0) this.opts.log?.(`goodhart: Redis does not answer: budget settlements are held and booked when it answers again.`);
+    this.held.push({ r, actual });
+    this.retryTimer ??= setTimeout(() => void this.retryHeld(), HELD_RETRY_MS).unref();
+  }
+
+  private async retryHeld(): Promise<void> {
+    const batch = this.held;
+    this.held = [];
+    let booked = 0;
+    for (const [i, h] of batch.entries()) {
+      try {
+        await this.book(h.r, h.actual, true);
+        booked++;
+      } catch (err) {
+        if (!neverSent(err)) {
+          this.opts.log?.(`goodhart: booking a held budget settlement failed: ${err instanceof Error ? err.message : String(err)}`);
+          continue;
+        }
+        // Still down: the rest waits for the next try.
+        this.held = [...batch.slice(i), ...this.held];
+        break;
+      }
+    }
+    this.retryTimer = null;
+    if (this.held.length > 0) this.retryTimer = setTimeout(() => void this.retryHeld(), HELD_RETRY_MS).unref();
+    else if (booked > 0 || this.heldDropped > 0) {
+      this.opts.log?.(`goodhart: Redis answers again: ${booked} held budget settlement(s) booked${this.heldDropped > 0 ? `, ${this.heldDropped} dropped (more than ${MAX_HELD} were held)` : ''}.`);
+      this.heldDropped = 0;
+    }
+    if (booked > 0) this.opts.onHeldBooked?.();
+  }
+
+  /** Settlements held while Redis did not answer (see hold). */
+  heldSettlements(): number {
+    return this.held.length;
+  }
+
+  private async book(r: RedisReservation, actual: Amounts, retry = false): Promise<{ line: BudgetLine; snapshot: LineSnapshot }[]> {
     const day = this.days.dayOf(r.startedAt);
     const args = [
       this.shared.prefix,
@@ -132,6 +204,7 @@ export class RedisBudgetState implements BudgetState {
     ];
     let reply = (await this.run(settleScript, args)) as (string | number)[];
     if (reply[0] === 0) {
+      if (retry) return [];
       await this.seed([day]);
       reply = (await this.run(settleScript, args)) as (string | number)[];
     }

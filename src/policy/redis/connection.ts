@@ -35,7 +35,7 @@ export function redisUnavailable(url: string, cause: unknown): GoodhartError {
   return new GoodhartError(
     'internal',
     503,
-    `Budgets are shared through Redis at ${redactRedisUrl(url)}, which does not answer (${reason}); the request was not forwarded. Try again shortly; operators: check the Redis server, redis.url / GOODHART_REDIS_URL, and GET /readyz.`,
+    `Budgets are shared through Redis at ${redactRedisUrl(url)}, which does not answer (${reason}). Try again shortly; operators: check the Redis server, redis.url / GOODHART_REDIS_URL, and GET /readyz.`,
     { retryable: true, cause },
   );
 }

@@ -4,6 +4,7 @@
  * replicas. Every key is under a prefix of its own, deleted at the end.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,6 +160,69 @@ describe('RedisBudgetState', () => {
     for (let i = 0; i < 4; i++) expect((await s.reserve([l], { usd: 0.25, tokens: 0 }, ['user:fred'], now() - TTL + 10)).ok).toBe(true);
     clock.t += 100;
     expect(await s.reserve([l], { usd: 0.25, tokens: 0 }, ['user:fred'], now())).toMatchObject({ ok: false, snapshots: [{ spent: 0, reserved: 1 }] });
+  });
+});
+
+/** A TCP relay to Redis that can be cut (an outage: connections dropped and refused) and put back on its port. */
+async function cuttableRelay(): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
+  const target = new globalThis.URL(URL);
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
+  const cut = async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of sockets) s.destroy();
+    await closed;
+  };
+  return { url: `redis://127.0.0.1:${port}`, cut, restore: () => listen(port), close: cut };
+}
+
+describe('RedisBudgetState during a Redis outage', () => {
+  it('holds the settlements of requests that finish while Redis is down and books them once it answers', async () => {
+    const relay = await cuttableRelay();
+    const logged: string[] = [];
+    const s = await connectRedis(relay.url, PREFIX, () => {});
+    let booked = (): void => {};
+    const state = new RedisBudgetState({
+      shared: s, url: relay.url, timeZone: TZ, history, now, reservationTtlMs: TTL,
+      log: (m) => logged.push(m),
+      onHeldBooked: () => booked(),
+    });
+    try {
+      const l = line('user:gina', 10);
+      const rs = [];
+      for (let i = 0; i < 3; i++) {
+        const o = await state.reserve([l], { usd: 1, tokens: 0 }, ['user:gina'], now());
+        expect(o.ok).toBe(true);
+        rs.push((o as { reservation: Reservation }).reservation);
+      }
+      await relay.cut();
+      while (s.redis.status === 'ready') await new Promise((r) => setTimeout(r, 10));
+      // The requests finish during the outage: their settlements cannot reach Redis.
+      for (const r of rs) expect(await state.settle(r, { usd: 0.25, tokens: 0 })).toEqual([]);
+      expect(state.heldSettlements()).toBe(3);
+      expect(logged).toEqual(['goodhart: Redis does not answer: budget settlements are held and booked when it answers again.']);
+      const done = new Promise<void>((resolve) => (booked = resolve));
+      await relay.restore();
+      await done;
+      expect(state.heldSettlements()).toBe(0);
+      // Their spend is booked and their reservations released, once.
+      expect(await state.peek([l])).toEqual([{ spent: 0.75, reserved: 0 }]);
+      expect(logged.at(-1)).toBe('goodhart: Redis answers again: 3 held budget settlement(s) booked.');
+    } finally {
+      await s.close();
+      await relay.close();
+    }
   });
 });
 
