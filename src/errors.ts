@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'upstream_timeout'
   | 'upstream_error'
   | 'config_invalid'
+  | 'unavailable'
   | 'internal';
 
 export class GoodhartError extends Error {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -77,6 +78,56 @@ describe('goodhart serve as a process', () => {
     expect(events.filter((e) => e.streamed && !e.usageEstimated)).toHaveLength(5);
     const promptTokens = quick.reduce((a, r) => a + r.usage!.prompt_tokens, 0);
     expect(events.filter((e) => !e.streamed).reduce((a, e) => a + e.inputTokens, 0)).toBe(promptTokens);
+  }, 60_000);
+
+  it('drains on SIGHUP too, answering requests that arrive meanwhile with a 503 in the client\'s format', async () => {
+    const cfg = join(dir, 'hup.yaml');
+    writeFileSync(cfg, `providers:\n  openai: { type: openai, baseUrl: "${sim.url}/v1", apiKey: sk-sim-openai }\n  anthropic: { type: anthropic, baseUrl: "${sim.url}", apiKey: sk-ant-sim }\n`);
+    const db = join(dir, 'hup.db');
+    const store = await openStore(db);
+    const { key, record } = newKey({ userId: 'alice', teamId: 'platform' });
+    await store.createKey(record);
+    await store.close();
+    const { proc, url, output } = await serve(['--config', cfg, '--db', db, '--port', '0']);
+    // Requests already arriving when the signal comes (their first bytes sent): answered, in their wire's format.
+    const arriving = (path: string, body: object) => {
+      const socket = connect(Number(new URL(url).port), '127.0.0.1');
+      const text = JSON.stringify(body);
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\n`);
+      let response = '';
+      socket.on('data', (d: Buffer) => (response += d.toString()));
+      const ended = new Promise<void>((r) => socket.once('close', () => r()));
+      return {
+        finish: () => socket.write(`Content-Type: application/json\r\nAuthorization: Bearer ${key}\r\nanthropic-version: 2023-06-01\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`),
+        response: () => ended.then(() => response),
+      };
+    };
+    const chat = arriving('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'late' }] });
+    const msg = arriving('/v1/messages', { model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'late' }] });
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
+    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'long [[sim:tokens=300]]' }] });
+    const exited = new Promise<number | null>((r) => proc.once('exit', r));
+    proc.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 200));
+    chat.finish();
+    msg.finish();
+    const late = await chat.response();
+    expect(late).toMatch(/^HTTP\/1\.1 503 /);
+    expect(late).toMatch(/\r\nconnection: close\r\n/i);
+    expect(JSON.parse(late.slice(late.indexOf('\r\n\r\n') + 4)).error.message).toMatch(/^This Goodhart server is shutting down/);
+    const lateMsg = await msg.response();
+    expect(lateMsg).toMatch(/^HTTP\/1\.1 503 /);
+    expect(JSON.parse(lateMsg.slice(lateMsg.indexOf('\r\n\r\n') + 4))).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringMatching(/shutting down/) } });
+    let chunks = 0;
+    for await (const c of stream) chunks += c.choices.length;
+    expect(chunks).toBeGreaterThan(50);
+    expect(await exited).toBe(0);
+    expect(output()).toMatch(/SIGHUP: Goodhart does not reload its config/);
+    const after = await openStore(db);
+    const events = await after.listEvents({});
+    await after.close();
+    // The stream that finished during the drain (the two refused were turned away before their key was read).
+    expect(events.map((e) => [e.status, e.streamed, e.usageEstimated])).toEqual([[200, true, false]]);
   }, 60_000);
 
   it('refuses to start on an invalid config, naming the problem, with exit code 78', async () => {

@@ -110,11 +110,20 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     // Receiving a request (headers and body) may take at most Node's default of 5 minutes: a client sending a byte
     // every few seconds is cut off. It does not bound the response: streams may last as long as the upstream allows.
     requestTimeout: 300_000,
-    return503OnClosing: true,
+    // Refused while closing by the hook below, in the client's error format (fastify's own 503 is its format).
+    return503OnClosing: false,
     clientErrorHandler,
   });
   registerJsonBody(app, bodyLimit);
   installErrorHandling(app, bodyLimit);
+  let closing = false;
+  app.addHook('onRequest', (_req, reply, done) => {
+    if (!closing) return done();
+    // Requests that arrive on open keep-alive connections while the replica drains: another replica (or this one,
+    // restarted) will serve them. The connection closes after this answer.
+    reply.header('connection', 'close');
+    done(new GoodhartError('unavailable', 503, 'This Goodhart server is shutting down (finishing the requests in flight). Send the request again: another replica, or this one once restarted, will serve it.', { retryable: true }));
+  });
 
   const overrides: Record<string, ModelPriceOverride> = {};
   for (const m of config.models) if (m.price) overrides[m.name] = m.price;
@@ -212,6 +221,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       return `http://${host.includes(':') ? `[${host}]` : host}:${actual}`;
     },
     async close() {
+      closing = true;
       // close() waits for every connection; keep-alive connections whose last response finished after it began
       // would hold it open until their idle timeout, so they are closed as they become idle.
       const sweep = setInterval(() => app.server.closeIdleConnections(), 50);

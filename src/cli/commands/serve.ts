@@ -76,12 +76,16 @@ export async function startGateway(config: GoodhartConfig, db: string, port?: nu
   };
 }
 
-/** SIGTERM/SIGINT: drain and exit 0; a second signal exits at once. */
+/**
+ * SIGTERM/SIGINT/SIGHUP: drain and exit 0; a second signal exits at once. SIGHUP (a closed terminal, or an operator
+ * expecting a reload) drains too rather than dropping requests in flight: the config is read at start only.
+ */
 export function stopOnSignals(running: { stop(): Promise<void> }, log: (s: string) => void): void {
   let stopping = false;
   const onSignal = (sig: NodeJS.Signals) => {
     if (stopping) process.exit(1);
     stopping = true;
+    if (sig === 'SIGHUP') log('\nSIGHUP: Goodhart does not reload its config; start it again to apply changes.');
     log(`\n${sig}: finishing in-flight requests and writing pending usage events…`);
     running.stop().then(
       () => process.exit(0),
@@ -93,6 +97,7 @@ export function stopOnSignals(running: { stop(): Promise<void> }, log: (s: strin
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  process.once('SIGHUP', onSignal);
 }
 
 export function registerServe(program: Command): void {
