@@ -77,9 +77,37 @@ function normalise(err: FastifyError | Error, bodyLimit: number): GoodhartError 
   if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
     return new GoodhartError('invalid_request', f.statusCode, `Bad request: ${f.message}`);
   }
+  const db = databaseUnavailable(err);
+  if (db !== null) {
+    return new GoodhartError(
+      'unavailable',
+      503,
+      `The database does not answer (${db}), so this could not be done. Try again shortly; operators: check the database (db / GOODHART_DB) and GET /readyz.`,
+      { retryable: true, cause: err, headers: { 'retry-after': '5' } },
+    );
+  }
   return new GoodhartError('internal', 500, 'Goodhart hit an internal error; it has been logged. Retry, and report it if it persists.', {
     cause: err,
   });
+}
+
+/** Node's and postgres.js's codes for a connection that failed or was lost. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED']);
+
+/**
+ * What says a database is out of reach (its connection failed, Postgres is shutting down or starting, a SQLite file
+ * locked past the busy timeout), or null for any other error (a bug: a 500).
+ */
+function databaseUnavailable(err: unknown): string | null {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code !== 'string') continue;
+    if (CONNECTION_CODES.has(code)) return code;
+    // Postgres: 08xxx connection exceptions, 57P01-57P03 shutting down or not yet accepting connections.
+    if (/^(08\d{3}|57P0[1-3])$/.test(code)) return `Postgres ${code}: ${e.message}`;
+    if (code === 'SQLITE_BUSY') return 'the SQLite file is locked by another process';
+  }
+  return null;
 }
 
 /** The one place where errors become HTTP responses. */

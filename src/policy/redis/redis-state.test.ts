@@ -4,13 +4,13 @@
  * replicas. Every key is under a prefix of its own, deleted at the end.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../store/open.js';
+import { startRelay } from '../../testing/relay.js';
 import { SqliteGovernanceStore } from '../../store/sqlite/governance-store.js';
 import { makeTestEvent } from '../../store/store-contract.js';
 import type { Store } from '../../store/types.js';
@@ -163,38 +163,16 @@ describe('RedisBudgetState', () => {
   });
 });
 
-/** A TCP relay to Redis that can be cut (an outage: connections dropped and refused) and put back on its port. */
-async function cuttableRelay(): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
-  const target = new globalThis.URL(URL);
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(Number(target.port || 6379), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => sockets.delete(s));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  await listen(0);
-  const port = (server.address() as AddressInfo).port;
-  const cut = async () => {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const s of sockets) s.destroy();
-    await closed;
-  };
-  return { url: `redis://127.0.0.1:${port}`, cut, restore: () => listen(port), close: cut };
-}
-
 describe('RedisBudgetState during a Redis outage', () => {
   it('holds the settlements of requests that finish while Redis is down and books them once it answers', async () => {
-    const relay = await cuttableRelay();
+    const target = new globalThis.URL(URL);
+    const relay = await startRelay(target.hostname, Number(target.port || 6379));
+    const url = `redis://${relay.host}:${relay.port}`;
     const logged: string[] = [];
-    const s = await connectRedis(relay.url, PREFIX, () => {});
+    const s = await connectRedis(url, PREFIX, () => {});
     let booked = (): void => {};
     const state = new RedisBudgetState({
-      shared: s, url: relay.url, timeZone: TZ, history, now, reservationTtlMs: TTL,
+      shared: s, url, timeZone: TZ, history, now, reservationTtlMs: TTL,
       log: (m) => logged.push(m),
       onHeldBooked: () => booked(),
     });
