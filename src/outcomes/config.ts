@@ -62,7 +62,7 @@ export const outcomesConfigSchema = z
     trustedPosters: z
       .array(id)
       .default([])
-      .describe('Users (CI, ticket bridges) whose keys may POST /v1/outcomes for other people; everyone else posts their own'),
+      .describe('Users (CI, ticket bridges, an OpenTelemetry collector) whose keys may POST /v1/outcomes, or send OTLP telemetry, for other people; everyone else posts their own'),
     webhooks: z
       .object({
         github: z

@@ -4,7 +4,7 @@ import { storeSpec } from '../../store/open.js';
 import type { KeyRecord, Store } from '../../store/types.js';
 import type { UsageEvent } from '../../usage/event.js';
 import { createPricer, type ModelPriceOverride } from '../../usage/pricing.js';
-import { createOtlpProcessor, type OtlpRequest } from './process.js';
+import { createOtlpProcessor, type OtlpRequest, type OtlpRules } from './process.js';
 import type { Signal } from './proto.js';
 import { OtlpThread } from './thread.js';
 
@@ -28,11 +28,11 @@ export interface OtlpDeps {
   /** The config's per-model prices (`models[].price`), for the catalogue the processor prices with. */
   priceOverrides?: Record<string, ModelPriceOverride>;
   /** `identities:` and `users:` of the config, to attribute telemetry by email or account. */
-  rules?: Pick<GoodhartConfig, 'identities' | 'users'>;
+  rules?: Pick<GoodhartConfig, 'identities' | 'users'> & { outcomes?: { trustedPosters: readonly string[] } };
 }
 
 export function registerOtlpRoutes(app: FastifyInstance, deps: OtlpDeps): void {
-  const rules = { identities: deps.rules?.identities ?? [], users: deps.rules?.users ?? [] };
+  const rules: OtlpRules = { identities: deps.rules?.identities ?? [], users: deps.rules?.users ?? [], trustedPosters: deps.rules?.outcomes?.trustedPosters ?? [] };
   const overrides = deps.priceOverrides ?? {};
   const spec = storeSpec(deps.store);
   let ingest: (r: OtlpRequest) => Promise<{ rejected: number }>;

@@ -66,7 +66,8 @@ let h: Harness;
 let store: AuditStore;
 beforeAll(async () => {
   h = await startHarness({
-    config: () => ({ identities: [{ match: { email: 'ann@acme.dev' }, user: 'ann', team: 'core' }] }),
+    // The harness's key (alice) is a collector's, trusted to send everyone's telemetry.
+    config: () => ({ identities: [{ match: { email: 'ann@acme.dev' }, user: 'ann', team: 'core' }], outcomes: { trustedPosters: ['alice'] } }),
   });
   if (!supportsImports(h.store)) throw new Error('the harness store must support imports');
   store = h.store;
@@ -170,7 +171,7 @@ describe('OTLP/HTTP receiver', () => {
     const processOne = createOtlpProcessor({
       store,
       pricer: createPricer(),
-      rules: { identities: [], users: [] },
+      rules: { identities: [], users: [], trustedPosters: [] },
       write: async (events) => {
         if (failures-- > 0) throw new Error('disk full');
         await store.insertEvents(events);
@@ -354,7 +355,7 @@ describe('OTLP/HTTP receiver', () => {
       written.mockRestore();
     }
 
-    const mem = await startHarness({ memoryStore: true, config: () => ({ identities: [{ match: { email: 'ann@acme.dev' }, user: 'ann', team: 'core' }] }) });
+    const mem = await startHarness({ memoryStore: true, config: () => ({ identities: [{ match: { email: 'ann@acme.dev' }, user: 'ann', team: 'core' }], outcomes: { trustedPosters: ['alice'] } }) });
     try {
       const res = await fetch(`${mem.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${mem.key}` }, body: JSON.stringify(apiRequestsOf('sess-mem', 3)) });
       expect(res.status).toBe(200);
@@ -379,8 +380,16 @@ describe('OTLP/HTTP receiver', () => {
     expect(await store.listEvents({ sessionId: 'sess-after' })).toHaveLength(2);
   });
 
+  it("books a person's own key's telemetry to that person and team, whoever the telemetry names", async () => {
+    const bob = await h.addKey('bob', 'payments');
+    expect((await post('/v1/logs', apiRequestsOf('sess-bob-own', 2), {}, bob)).status).toBe(200);
+    const events = await store.listEvents({ sessionId: 'sess-bob-own' });
+    // The records name ann@acme.dev (mapped to ann, team core by identities): anyone could name anyone.
+    expect(events.map((e) => [e.userId, e.teamId, e.outputTokens])).toEqual([['bob', 'payments', 0], ['bob', 'payments', 1]]);
+  });
+
   it('refuses a batch with 429 and Retry-After while too many wait for the thread', async () => {
-    const thread = new OtlpThread({ spec: storeSpec(store)!, priceOverrides: {}, rules: { identities: [], users: [] } }, { requests: 1, bytes: 1 << 30 });
+    const thread = new OtlpThread({ spec: storeSpec(store)!, priceOverrides: {}, rules: { identities: [], users: [], trustedPosters: [] } }, { requests: 1, bytes: 1 << 30 });
     try {
       const key = (await store.listKeys())[0]!;
       const request = (session: string) => ({ signal: 'logs' as const, body: Buffer.from(JSON.stringify(apiRequestsOf(session, 2_000))), encoding: undefined, protobuf: false, key });

@@ -29,11 +29,16 @@ export interface OtlpRequest {
   key: KeyRecord;
 }
 
+/** Whom telemetry is attributed to (see `attribute`). */
+export interface OtlpRules extends Pick<GoodhartConfig, 'identities' | 'users'> {
+  /** Users whose keys may send telemetry about other people (a collector): `outcomes.trustedPosters`. */
+  trustedPosters: readonly string[];
+}
+
 export interface OtlpProcessorDeps {
   store: Store;
   pricer: Pricer;
-  /** `identities:` and `users:` of the config, to attribute telemetry by email or account. */
-  rules: Pick<GoodhartConfig, 'identities' | 'users'>;
+  rules: OtlpRules;
   /** Where the usage events go: the gateway's event writer (inline), or the store itself (the OTLP thread). */
   write: (events: UsageEvent[]) => void | Promise<void>;
 }
@@ -117,14 +122,19 @@ function decode(signal: Signal, raw: Buffer, encoding: string | string[] | undef
   }
 }
 
-/** The config's identities first; else the email or account the telemetry names; else the key's owner. */
-function attribute(identity: OtelIdentity, key: KeyRecord, rules: OtlpProcessorDeps['rules']): { userId: string | null; teamId: string | null } {
+/**
+ * A person's key books telemetry to its owner and their team, whatever user or team the telemetry names: anyone
+ * could name anyone. A trusted sender's key (a collector forwarding everyone's telemetry, `outcomes.trustedPosters`)
+ * books it by the config's identities first; else the email or account the telemetry names; else the key's owner.
+ */
+function attribute(identity: OtelIdentity, key: KeyRecord, rules: OtlpRules): { userId: string | null; teamId: string | null } {
+  if (!rules.trustedPosters.includes(key.userId)) return { userId: key.userId, teamId: key.teamId };
   const matched = matchIdentity({ email: identity.email, account: identity.account }, rules);
   if (matched !== null) return { userId: matched.userId, teamId: matched.teamId ?? identity.team ?? key.teamId };
   return { userId: identity.email ?? identity.account ?? key.userId, teamId: identity.team ?? key.teamId };
 }
 
-function toEvent(u: OtelUsage, key: KeyRecord, rules: OtlpProcessorDeps['rules'], memo: ReturnType<typeof createPriceMemo>): UsageEvent {
+function toEvent(u: OtelUsage, key: KeyRecord, rules: OtlpRules, memo: ReturnType<typeof createPriceMemo>): UsageEvent {
   const who = attribute(u.identity, key, rules);
   // Metric points are sums over an interval (many requests): priced at per-request rates, never repriced because
   // the sum crosses a long-context tier. Spans and events are single requests.
@@ -165,7 +175,7 @@ function toEvent(u: OtelUsage, key: KeyRecord, rules: OtlpProcessorDeps['rules']
   };
 }
 
-function toOutcome(o: OtelOutcome, key: KeyRecord, rules: OtlpProcessorDeps['rules']): OutcomeEvent {
+function toOutcome(o: OtelOutcome, key: KeyRecord, rules: OtlpRules): OutcomeEvent {
   const who = attribute(o.identity, key, rules);
   return {
     id: stableId('otel-outcome', o.key),

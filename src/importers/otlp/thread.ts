@@ -1,15 +1,14 @@
-import type { GoodhartConfig } from '../../config/schema.js';
 import { GoodhartError } from '../../errors.js';
 import type { StoreSpec } from '../../store/open.js';
 import type { ModelPriceOverride } from '../../usage/pricing.js';
 import { CallThread } from '../../util/call-thread.js';
-import type { OtlpRequest } from './process.js';
+import type { OtlpRequest, OtlpRules } from './process.js';
 
 /** What the OTLP thread starts with: plain data (functions do not cross threads). */
 export interface OtlpThreadData {
   spec: StoreSpec;
   priceOverrides: Record<string, ModelPriceOverride>;
-  rules: Pick<GoodhartConfig, 'identities' | 'users'>;
+  rules: OtlpRules;
 }
 
 /**
