@@ -15,6 +15,10 @@ import type { MappedBatch, OtelIdentity, OtelUsage } from './types.js';
  *    usage event (types input/output/cacheRead/cacheCreation), priced by `claude_code.cost.usage` of the same model
  *    and interval when sent; commits, pull requests, lines of code, sessions and edit decisions become outcomes;
  *    `gen_ai.client.token.usage` points (input and output) of one resource, model and interval become one event.
+ * An interval is told by its end (`timeUnixNano`). The OpenTelemetry JS SDK (Claude Code's) stamps a DELTA series
+ * that is new in an interval with the time of its first recording, so one model's token types and its cost, exported
+ * together, can carry different start times: they are one interval all the same (the export's), starting at the
+ * earliest of them.
  * Ids come from series identity and timestamps, so a replayed DELTA batch maps to ids the store already has.
  */
 export const AGGREGATION_TEMPORALITY_DELTA = 1;
@@ -123,23 +127,26 @@ export function buildFromPoints(
   coveredResource: (resourceKey: string) => boolean = () => false,
 ): MappedBatch {
   const out: MappedBatch = { usage: [], outcomes: [], rejected: 0 };
-  const groups = new Map<string, OtelUsage>();
-  const costs = new Map<string, number>();
+  // By attributes and interval end. An event's key and start are known once all its points are read.
+  const groups = new Map<string, UsageGroup>();
+  const costs = new Map<string, { usd: number; startNs: string | null }>();
   points.forEach((p, i) => {
     const inc = increase[i] ?? 0;
     if (inc <= 0) return;
     const who = identityOf(p.resource, p.point);
     const identity: OtelIdentity = { email: who.email, account: who.account, team: who.team };
     const at = nanosToMs(p.timeNs);
-    const interval = p.cumulative ? p.timeNs : `${p.startNs}-${p.timeNs}`;
     const kind = OUTCOME_METRICS[p.metric];
     if (kind !== undefined) {
+      // Outcomes are per series: the series' own interval names one.
+      const interval = p.cumulative ? p.timeNs : `${p.startNs}-${p.timeNs}`;
       const a: Record<string, string> = {};
       for (const [k, v] of p.point) if (['type', 'decision', 'language', 'tool_name', 'model'].includes(k)) a[k === 'tool_name' ? 'tool' : k] = String(v);
       out.outcomes.push({ key: `${p.seriesKey}\u0002${interval}`, kind, count: inc, at, sessionId: who.session, identity, attrs: a });
       return;
     }
-    const groupKey = `${p.groupKey}\u0002${interval}`;
+    const groupKey = `${p.groupKey}\u0002${p.cumulative ? 'cumulative' : 'delta'}\u0002${p.timeNs}`;
+    const start = p.cumulative || p.startNs === '0' ? null : p.startNs;
     if (p.metric === GENAI_TOKEN_METRIC) {
       if (coveredResource(p.resourceKey)) return;
       const type = attrString(p.point, GENAI_TYPE);
@@ -147,26 +154,33 @@ export function buildFromPoints(
         out.rejected += 1;
         return;
       }
-      let u = groups.get(groupKey);
-      if (u === undefined) {
+      let g = groups.get(groupKey);
+      if (g === undefined) {
         const op = attrString(p.point, 'gen_ai.operation.name');
-        u = {
-          key: `genai-metric\u0002${groupKey}`,
-          at: p.cumulative ? at : nanosToMs(p.startNs === '0' ? p.timeNs : p.startNs),
-          endedAt: at,
-          provider: catalogueProvider(attrString(p.point, 'gen_ai.provider.name', 'gen_ai.system') ?? attrString(p.resource, 'gen_ai.provider.name', 'gen_ai.system')),
-          endpoint: op === 'embeddings' ? 'embeddings' : 'chat.completions',
-          model: attrString(p.point, 'gen_ai.response.model', 'gen_ai.request.model'),
-          usage: emptyUsage(),
-          reportedCostUsd: null,
-          providerRequestId: null,
-          sessionId: who.session,
-          identity,
-          tags: ['otel-metric', 'gen_ai.client.token.usage'],
-          errorClass: null,
+        g = {
+          prefix: 'genai-metric',
+          first: p,
+          startNs: null,
+          u: {
+            key: '',
+            at,
+            endedAt: at,
+            provider: catalogueProvider(attrString(p.point, 'gen_ai.provider.name', 'gen_ai.system') ?? attrString(p.resource, 'gen_ai.provider.name', 'gen_ai.system')),
+            endpoint: op === 'embeddings' ? 'embeddings' : 'chat.completions',
+            model: attrString(p.point, 'gen_ai.response.model', 'gen_ai.request.model'),
+            usage: emptyUsage(),
+            reportedCostUsd: null,
+            providerRequestId: null,
+            sessionId: who.session,
+            identity,
+            tags: ['otel-metric', 'gen_ai.client.token.usage'],
+            errorClass: null,
+          },
         };
-        groups.set(groupKey, u);
+        groups.set(groupKey, g);
       }
+      g.startNs = earlier(g.startNs, start);
+      const u = g.u;
       const n = Math.round(inc);
       (u.usage.raw as Record<string, number>)[type] = n;
       // The semantic conventions count input tokens with the cached ones included; the metric does not split them.
@@ -181,7 +195,10 @@ export function buildFromPoints(
     }
     if (who.session !== null && coveredSessions(who.session)) return;
     if (p.metric === COST_METRIC) {
-      costs.set(groupKey, (costs.get(groupKey) ?? 0) + inc);
+      const c = costs.get(groupKey) ?? { usd: 0, startNs: null };
+      c.usd += inc;
+      c.startNs = earlier(c.startNs, start);
+      costs.set(groupKey, c);
       return;
     }
     const type = attrString(p.point, 'type');
@@ -189,25 +206,32 @@ export function buildFromPoints(
       out.rejected += 1;
       return;
     }
-    let u = groups.get(groupKey);
-    if (u === undefined) {
-      u = {
-        key: `ccm\u0002${groupKey}`,
-        at: p.cumulative ? at : nanosToMs(p.startNs === '0' ? p.timeNs : p.startNs),
-        endedAt: at,
-        provider: 'anthropic',
-        endpoint: 'messages',
-        model: attrString(p.point, 'model'),
-        usage: emptyUsage(),
-        reportedCostUsd: null,
-        providerRequestId: null,
-        sessionId: who.session,
-        identity,
-        tags: ['claude-code', 'otel-metric'],
-        errorClass: null,
+    let g = groups.get(groupKey);
+    if (g === undefined) {
+      g = {
+        prefix: 'ccm',
+        first: p,
+        startNs: null,
+        u: {
+          key: '',
+          at,
+          endedAt: at,
+          provider: 'anthropic',
+          endpoint: 'messages',
+          model: attrString(p.point, 'model'),
+          usage: emptyUsage(),
+          reportedCostUsd: null,
+          providerRequestId: null,
+          sessionId: who.session,
+          identity,
+          tags: ['claude-code', 'otel-metric'],
+          errorClass: null,
+        },
       };
-      groups.set(groupKey, u);
+      groups.set(groupKey, g);
     }
+    g.startNs = earlier(g.startNs, start);
+    const u = g.u;
     const n = Math.round(inc);
     (u.usage.raw as Record<string, number>)[type] = n;
     if (type === 'output') {
@@ -221,12 +245,33 @@ export function buildFromPoints(
       else u.usage.input.cacheWrite5m += n;
     }
   });
-  for (const [groupKey, u] of groups) {
+  for (const [groupKey, { prefix, first, startNs, u }] of groups) {
     const cost = costs.get(groupKey);
-    if (cost !== undefined) u.reportedCostUsd = cost;
+    if (cost !== undefined) u.reportedCostUsd = cost.usd;
+    // A DELTA event runs from the earliest start of its points (none sent: its end) to its end. Its key is the one
+    // it had when every point carried that start, so a batch stored before maps to the same id.
+    const start = earlier(startNs, cost?.startNs ?? null);
+    if (!first.cumulative) u.at = nanosToMs(start ?? first.timeNs);
+    u.key = `${prefix}\u0002${first.groupKey}\u0002${first.cumulative ? first.timeNs : `${start ?? '0'}-${first.timeNs}`}`;
     out.usage.push(u);
   }
   return out;
+}
+
+/** A usage event being built: the first point read for it (attributes, temporality, interval end). */
+interface UsageGroup {
+  prefix: 'ccm' | 'genai-metric';
+  first: MetricPoint;
+  /** The earliest start time of its DELTA points (null: none sent one, or CUMULATIVE). */
+  startNs: string | null;
+  u: OtelUsage;
+}
+
+/** The earlier of two nanosecond times (null: none). */
+function earlier(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return BigInt(b) < BigInt(a) ? b : a;
 }
 
 function emptyUsage(): OtelUsage['usage'] {

@@ -146,6 +146,37 @@ describe('OTLP/HTTP receiver', () => {
     ]);
   });
 
+  it('keeps the reported cost of DELTA series first recorded at different moments of one export (the JS SDK gives them their own start)', async () => {
+    // As the OpenTelemetry JS SDK exported them (captured): a series new in the interval starts at its first recording.
+    const split = (session: string, starts: { input: number; output: number; cacheRead?: number; cacheCreation?: number; cost: number }, values: { input: number; output: number; cacheRead?: number; cacheCreation?: number; cost: number }) => {
+      const attrs = [kv('session.id', session), kv('user.email', 'erin@example.com'), kv('model', 'claude-sonnet-4-5-20250929')];
+      const point = (start: number, v: number, extra: ReturnType<typeof kv>[] = []) => ({ attributes: [...attrs, ...extra], startTimeUnixNano: String(T0 + BigInt(start) * 1_000_000n), timeUnixNano: String(T0 + 32_000_000n), asDouble: v });
+      const types = (['input', 'output', 'cacheRead', 'cacheCreation'] as const).filter((t) => values[t] !== undefined);
+      return {
+        resourceMetrics: [{
+          resource: { attributes: [kv('service.name', 'claude-code')] },
+          scopeMetrics: [{
+            scope: { name: 'com.anthropic.claude_code' },
+            metrics: [
+              { name: 'claude_code.token.usage', unit: 'tokens', sum: { aggregationTemporality: 1, isMonotonic: true, dataPoints: types.map((t) => point(starts[t]!, values[t]!, [kv('type', t)])) } },
+              { name: 'claude_code.cost.usage', unit: 'USD', sum: { aggregationTemporality: 1, isMonotonic: true, dataPoints: [point(starts.cost, values.cost)] } },
+            ],
+          }],
+        }],
+      };
+    };
+    // Two requests in one interval; only the second wrote to the cache, so that series starts 31 ms later.
+    const cacheLate = split('sess-split-1', { input: 0, output: 0, cacheRead: 0, cacheCreation: 31, cost: 0 }, { input: 2010, output: 400, cacheRead: 2000, cacheCreation: 5000, cost: 0.03135 });
+    // The cost series first recorded after the token series.
+    const costLate = split('sess-split-2', { input: 0, output: 0, cost: 31 }, { input: 2010, output: 400, cost: 0.03135 });
+    for (const batch of [cacheLate, costLate, cacheLate, costLate]) expect((await post('/v1/metrics', batch)).status).toBe(200);
+    const events = (await otelEvents()).filter((e) => e.sessionId?.startsWith('sess-split-')).sort((a, b) => a.sessionId!.localeCompare(b.sessionId!));
+    expect(events.map((e) => [e.sessionId, e.inputTokens, e.cacheReadTokens, e.cacheWrite5mTokens, e.outputTokens, e.costUsd, e.startedAt, e.endedAt])).toEqual([
+      ['sess-split-1', 2010 + 2000 + 5000, 2000, 5000, 400, 0.03135, Number(T0 / 1_000_000n), Number(T0 / 1_000_000n) + 32],
+      ['sess-split-2', 2010, 0, 0, 400, 0.03135, Number(T0 / 1_000_000n), Number(T0 / 1_000_000n) + 32],
+    ]);
+  });
+
   it('turns CUMULATIVE points into increases: replays count nothing, a reset counts its new value', async () => {
     const session = [kv('session.id', 'sess-cumulative'), kv('user.email', 'bob@acme.dev')];
     const send = (end: number, input: number, commits: number) =>
