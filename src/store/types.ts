@@ -147,6 +147,7 @@ export interface ImportStateStore {
 export interface CounterPoint {
   /** Identity of the series: metric name, resource and point attributes, as a stable string. */
   seriesKey: string;
+  /** Where the counter counts from; with `seriesKey`, the series (a sender's own, a restart's new one). */
   startTimeNs: string;
   timeNs: string;
   value: number;
@@ -154,10 +155,11 @@ export interface CounterPoint {
 
 export interface CounterStore {
   /**
-   * For each point, the increase since the last point stored for its series, and remembers the point:
-   * the first point of a series counts in full; a point not newer than the stored one (a replay, a retry, an
-   * out-of-order batch) counts 0; a new start time or a value lower than the stored one is a reset and counts in
-   * full. One transaction for the whole batch.
+   * For each point, the increase since the last point stored for its series (its key and start time), and
+   * remembers the point: the first point of a series counts in full (so does a new start time: a restarted process,
+   * or another sender with the same attributes); a point not newer than the stored one (a replay, a retry, an
+   * out-of-order batch) counts 0; a value lower than the stored one is a reset and counts in full. One transaction
+   * for the whole batch.
    */
   advanceCounters(points: readonly CounterPoint[]): Promise<number[]>;
 }

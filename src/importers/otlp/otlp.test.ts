@@ -197,6 +197,27 @@ describe('OTLP/HTTP receiver', () => {
     expect(commits.map((o) => o.count)).toEqual([1, 2]);
   });
 
+  it('counts two CUMULATIVE senders with the same attributes each in full (two processes without a session id)', async () => {
+    const who = [kv('user.email', 'gus@acme.dev')];
+    const send = (start: number, end: number, input: number, output: number, commits: number) =>
+      post('/v1/metrics', metrics(2, start, end, { input, output, cacheRead: 0, cacheCreation: 0, cost: 0, commits, added: 0 }, who));
+    // Two overlapping processes (started at 0 s and 30 s) export in turn; the second one's last batch is retried.
+    await send(0, 60, 1000, 10, 1);
+    await send(30, 90, 300, 5, 1);
+    await send(0, 120, 1600, 20, 2);
+    await send(30, 150, 700, 5, 3);
+    await send(30, 150, 700, 5, 3);
+    const events = (await otelEvents()).filter((e) => e.userId === 'gus@acme.dev').sort((a, b) => a.endedAt - b.endedAt);
+    expect(events.map((e) => [e.inputTokens, e.outputTokens])).toEqual([
+      [1000, 10],
+      [300, 5],
+      [600, 10],
+      [400, 0],
+    ]);
+    const commits = (await store.listOutcomes({ kind: 'commit', userId: 'gus@acme.dev' })).map((o) => o.count);
+    expect(commits.reduce((a, b) => a + b, 0)).toBe(2 + 3);
+  });
+
   it('stores a CUMULATIVE batch retried after its events could not be stored (its counters had already moved)', async () => {
     let failures = 1;
     const processOne = createOtlpProcessor({

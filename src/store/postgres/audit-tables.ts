@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
-import { counterDelta, OUTCOME_OVERRIDE, shippedWork, type SeriesRow as SqliteSeriesRow, type ShippedWorkRow } from '../sqlite/audit-tables.js';
+import { counterDelta, OUTCOME_OVERRIDE, seriesOf, shippedWork, type SeriesRow as SqliteSeriesRow, type ShippedWorkRow } from '../sqlite/audit-tables.js';
 import { outcomeValues } from '../rows.js';
 import type { CounterPoint, ImportFileState } from '../types.js';
 
@@ -80,20 +80,24 @@ export async function advanceCounters(sql: postgres.Sql<{ int8: number }>, given
   // index entry is kept as its hash: still one key per series.
   const points = given.map((p) => (p.seriesKey.includes('\u0000') || Buffer.byteLength(p.seriesKey) > MAX_SERIES_KEY_BYTES ? { ...p, seriesKey: `sha256:${createHash('sha256').update(p.seriesKey).digest('hex')}` } : p));
   const keys = [...new Set(points.map((p) => p.seriesKey))].sort();
+  // A series is its key and its start time (seriesOf); locks are per key, which covers all its start times.
+  const wanted = [...new Map(points.map((p) => [seriesOf(p), p])).values()];
   return sql.begin(async (tx) => {
     await tx`
       SELECT count(pg_advisory_xact_lock(hashtext('goodhart:counter:' || k)))
       FROM (SELECT k FROM unnest(${keys}::text[]) AS k ORDER BY k) AS ordered`;
     const rows = await tx<SeriesRow[]>`
-      SELECT series_key, start_time_ns, time_ns, value, last_delta FROM counter_series WHERE series_key = ANY(${keys}::text[])`;
-    const series = new Map(rows.map((r) => [r.series_key, r]));
+      SELECT series_key, start_time_ns, time_ns, value, last_delta FROM counter_series
+      WHERE (series_key, start_time_ns) IN (
+        SELECT * FROM unnest(${wanted.map((p) => p.seriesKey)}::text[], ${wanted.map((p) => p.startTimeNs)}::text[]))`;
+    const series = new Map(rows.map((r) => [seriesOf({ seriesKey: r.series_key, startTimeNs: r.start_time_ns }), r]));
     const moved = new Map<string, SeriesRow>();
     const deltas = points.map((p) => {
-      const delta = counterDelta(series.get(p.seriesKey), p, !moved.has(p.seriesKey));
+      const delta = counterDelta(series.get(seriesOf(p)), p, !moved.has(seriesOf(p)));
       if (delta !== null) {
         const row = { series_key: p.seriesKey, start_time_ns: p.startTimeNs, time_ns: p.timeNs, value: p.value, last_delta: delta };
-        series.set(p.seriesKey, row);
-        moved.set(p.seriesKey, row);
+        series.set(seriesOf(p), row);
+        moved.set(seriesOf(p), row);
       }
       return delta ?? 0;
     });
@@ -103,8 +107,8 @@ export async function advanceCounters(sql: postgres.Sql<{ int8: number }>, given
         INSERT INTO counter_series (series_key, start_time_ns, time_ns, value, last_delta)
         SELECT * FROM unnest(${rows.map((r) => r.series_key)}::text[], ${rows.map((r) => r.start_time_ns)}::text[],
           ${rows.map((r) => r.time_ns)}::text[], ${rows.map((r) => r.value)}::float8[], ${rows.map((r) => r.last_delta)}::float8[])
-        ON CONFLICT (series_key) DO UPDATE SET start_time_ns = EXCLUDED.start_time_ns, time_ns = EXCLUDED.time_ns,
-          value = EXCLUDED.value, last_delta = EXCLUDED.last_delta`;
+        ON CONFLICT (series_key, start_time_ns) DO UPDATE SET time_ns = EXCLUDED.time_ns, value = EXCLUDED.value,
+          last_delta = EXCLUDED.last_delta`;
     }
     return deltas;
   });

@@ -244,4 +244,9 @@ export const MIGRATIONS: readonly string[] = [
   // The gateway's events by the provider's id of the request, as SQLite's 11.
   `CREATE INDEX idx_events_gateway_request ON events (provider_request_id)
      WHERE source = 'gateway' AND endpoint = 'messages' AND provider_request_id IS NOT NULL;`,
+  // An OTLP counter series is its attributes and its start time, as SQLite's 12.
+  `
+  ALTER TABLE counter_series DROP CONSTRAINT counter_series_pkey;
+  ALTER TABLE counter_series ADD PRIMARY KEY (series_key, start_time_ns);
+  `,
 ];

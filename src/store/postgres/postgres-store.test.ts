@@ -371,10 +371,16 @@ describe('audit mode (imports, counters, outcomes)', () => {
     expect(await store.advanceCounters([p('2000', 10), p('3000', 15)])).toEqual([10, 5]);
     expect(await store.advanceCounters([p('2000', 10), p('3000', 15), p('2500', 12)])).toEqual([0, 5, 0]);
     expect(await store.advanceCounters([p('4000', 3)])).toEqual([3]);
-    expect(await store.advanceCounters([p('6000', 7, '5000'), p('4500', 20)])).toEqual([7, 0]);
+    // A new start time (a restart, or another sender with the same attributes) is a series of its own.
+    expect(await store.advanceCounters([p('6000', 7, '5000'), p('4500', 20)])).toEqual([7, 17]);
     // A point twice in one call counts once; the same again in the next call gives its increase again.
     expect(await store.advanceCounters([p('7000', 9, '5000'), p('7000', 9, '5000')])).toEqual([2, 0]);
     expect(await store.advanceCounters([p('7000', 9, '5000')])).toEqual([2]);
+    // Two senders with the same attributes taking turns: each series moves on its own, nothing is lost or counted
+    // twice, and the last point of either sent again gives its increase again.
+    const q = (startTimeNs: string, timeNs: string, value: number) => ({ seriesKey: 't', startTimeNs, timeNs, value });
+    expect(await store.advanceCounters([q('100', '200', 4), q('150', '250', 10), q('100', '300', 6), q('150', '350', 11), q('100', '300', 6)])).toEqual([4, 10, 2, 1, 0]);
+    expect(await store.advanceCounters([q('150', '350', 11), q('100', '300', 6)])).toEqual([1, 2]);
     const big = '1763900000000000001';
     expect(await store.advanceCounters([{ seriesKey: 'b', startTimeNs: '1', timeNs: big, value: 1 }, { seriesKey: 'b', startTimeNs: '1', timeNs: '1763900000000000002', value: 4 }])).toEqual([1, 3]);
     // Series keys with U+0000 from an attribute (Postgres refuses it in text), or too long for an index entry, are kept
@@ -386,6 +392,22 @@ describe('audit mode (imports, counters, outcomes)', () => {
       expect(await store.advanceCounters([{ seriesKey: key, startTimeNs: '1', timeNs: '10', value: 4 }]), key.slice(0, 3)).toEqual([4]);
       expect(await store.advanceCounters([{ seriesKey: key, startTimeNs: '1', timeNs: '20', value: 9 }]), key.slice(0, 3)).toEqual([5]);
     }
+    await store.close();
+  });
+
+  it('keeps counting the series stored before they were told apart by start time', async () => {
+    const schema = await freshSchema();
+    await (await openIn(schema)).close();
+    // Back to the schema before: one row per series key.
+    await admin.unsafe(`SET search_path TO ${schema};
+      ALTER TABLE counter_series DROP CONSTRAINT counter_series_pkey, ADD PRIMARY KEY (series_key);
+      INSERT INTO counter_series VALUES ('s', '1000', '3000', 15, 5);
+      DELETE FROM schema_migrations WHERE version = ${MIGRATIONS.length};
+      RESET search_path;`);
+    const store = await openIn(schema);
+    expect(await store.advanceCounters([{ seriesKey: 's', startTimeNs: '1000', timeNs: '3000', value: 15 }])).toEqual([5]);
+    expect(await store.advanceCounters([{ seriesKey: 's', startTimeNs: '1000', timeNs: '4000', value: 22 }])).toEqual([7]);
+    expect(await store.advanceCounters([{ seriesKey: 's', startTimeNs: '2000', timeNs: '4000', value: 4 }])).toEqual([4]);
     await store.close();
   });
 

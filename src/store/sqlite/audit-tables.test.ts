@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkMeteredImports, checkOutcomeOverride, checkRefreshedImports, makeTestEvent } from '../store-contract.js';
 import { supportsImports, type ImportFileState } from '../types.js';
@@ -76,14 +77,38 @@ describe('SqliteStore audit tables', () => {
     expect(await store.advanceCounters([p('2000', 10), p('3000', 15), p('2500', 12)])).toEqual([0, 5, 0]);
     // Lower than before: the counter was reset, the new value counts in full.
     expect(await store.advanceCounters([p('4000', 3)])).toEqual([3]);
-    // A new start time (the process restarted) counts in full; a point of the old series afterwards adds nothing.
-    expect(await store.advanceCounters([p('6000', 7, '5000'), p('4500', 20)])).toEqual([7, 0]);
+    // A new start time (the process restarted, or another sender with the same attributes) is a series of its own:
+    // it counts in full, and a later point of the series before it still counts its own increase.
+    expect(await store.advanceCounters([p('6000', 7, '5000'), p('4500', 20)])).toEqual([7, 17]);
     // A point twice in one call counts once; the same again in the next call gives its increase again.
     expect(await store.advanceCounters([p('7000', 9, '5000'), p('7000', 9, '5000')])).toEqual([2, 0]);
     expect(await store.advanceCounters([p('7000', 9, '5000')])).toEqual([2]);
+    // Two senders with the same attributes taking turns: each series moves on its own, nothing is lost or counted
+    // twice, and the last point of either sent again gives its increase again.
+    const q = (startTimeNs: string, timeNs: string, value: number) => ({ seriesKey: 't', startTimeNs, timeNs, value });
+    expect(await store.advanceCounters([q('100', '200', 4), q('150', '250', 10), q('100', '300', 6), q('150', '350', 11), q('100', '300', 6)])).toEqual([4, 10, 2, 1, 0]);
+    expect(await store.advanceCounters([q('150', '350', 11), q('100', '300', 6)])).toEqual([1, 2]);
     // 64-bit nanosecond times beyond 2^53 compare exactly.
     const big = '1763900000000000001';
     expect(await store.advanceCounters([{ seriesKey: 'b', startTimeNs: '1', timeNs: big, value: 1 }, { seriesKey: 'b', startTimeNs: '1', timeNs: '1763900000000000002', value: 4 }])).toEqual([1, 3]);
+  });
+
+  it('keeps counting the series stored before they were told apart by start time (migration 12)', async () => {
+    const path = join(dir, `a-${++n}.db`);
+    const store = new SqliteStore(path);
+    await store.close();
+    // Back to schema 11: one row per series key.
+    const db = new Database(path);
+    db.exec(`DROP TABLE counter_series;
+      CREATE TABLE counter_series (series_key TEXT PRIMARY KEY, start_time_ns TEXT NOT NULL, time_ns TEXT NOT NULL, value REAL NOT NULL, last_delta REAL) WITHOUT ROWID;
+      INSERT INTO counter_series VALUES ('s', '1000', '3000', 15, 5);`);
+    db.pragma('user_version = 11');
+    db.close();
+    const reopened = new SqliteStore(path);
+    expect(await reopened.advanceCounters([{ seriesKey: 's', startTimeNs: '1000', timeNs: '3000', value: 15 }])).toEqual([5]);
+    expect(await reopened.advanceCounters([{ seriesKey: 's', startTimeNs: '1000', timeNs: '4000', value: 22 }])).toEqual([7]);
+    expect(await reopened.advanceCounters([{ seriesKey: 's', startTimeNs: '2000', timeNs: '4000', value: 4 }])).toEqual([4]);
+    await reopened.close();
   });
 
   it('inserts outcomes idempotently and filters them', async () => {

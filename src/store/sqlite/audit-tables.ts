@@ -150,11 +150,11 @@ export class SqliteAuditTables {
       dropBooks.run(key);
       putBook.run(key, book);
     });
-    this.getSeries = db.prepare('SELECT start_time_ns, time_ns, value, last_delta FROM counter_series WHERE series_key = ?');
+    this.getSeries = db.prepare('SELECT start_time_ns, time_ns, value, last_delta FROM counter_series WHERE series_key = ? AND start_time_ns = ?');
     this.putSeries = db.prepare(
       `INSERT INTO counter_series (series_key, start_time_ns, time_ns, value, last_delta) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (series_key) DO UPDATE SET start_time_ns = excluded.start_time_ns, time_ns = excluded.time_ns,
-         value = excluded.value, last_delta = excluded.last_delta`,
+       ON CONFLICT (series_key, start_time_ns) DO UPDATE SET time_ns = excluded.time_ns, value = excluded.value,
+         last_delta = excluded.last_delta`,
     );
     this.insertOutcome = db.prepare(
       `INSERT INTO outcomes (id, kind, user_id, team_id, repo, session_id, at, count, source, attrs,
@@ -225,11 +225,11 @@ export class SqliteAuditTables {
     this.advanceTx = db.transaction((points: readonly CounterPoint[]): number[] => {
       const moved = new Set<string>();
       return points.map((p) => {
-        const prev = this.getSeries.get(p.seriesKey) as SeriesRow | undefined;
-        const delta = counterDelta(prev, p, !moved.has(p.seriesKey));
+        const prev = this.getSeries.get(p.seriesKey, p.startTimeNs) as SeriesRow | undefined;
+        const delta = counterDelta(prev, p, !moved.has(seriesOf(p)));
         if (delta !== null) {
           this.putSeries.run(p.seriesKey, p.startTimeNs, p.timeNs, p.value, delta);
-          moved.add(p.seriesKey);
+          moved.add(seriesOf(p));
         }
         return delta ?? 0;
       });
@@ -304,8 +304,17 @@ export class SqliteAuditTables {
 }
 
 /**
- * The increase a cumulative point adds over the stored one, or null when the point must not move the series
- * (not newer than what is stored). Nanosecond times are compared as integers of any length.
+ * A counter series is its attributes and its start time: the point a CUMULATIVE counter counts from, set when the
+ * process that counts starts it. Two senders with the same attributes (overlapping processes of one service or user,
+ * without an instance or session id) have different start times, so each counts in a series of its own; a restarted
+ * process starts a new series, which counts in full; a late point of the process before it still moves its own.
+ */
+export const seriesOf = (p: Pick<CounterPoint, 'seriesKey' | 'startTimeNs'>): string => `${p.startTimeNs} ${p.seriesKey}`;
+
+/**
+ * The increase a cumulative point adds over the stored point of its series (same key and start time), or null when
+ * the point must not move the series (not newer than what is stored). Nanosecond times are compared as integers of
+ * any length.
  *
  * The very point stored last, sent again in a later call, gives the increase it gave then: a batch is retried when
  * storing its events failed after its counters moved, and its events and outcomes (ids derived from the records) are
@@ -317,10 +326,6 @@ export function counterDelta(prev: SeriesRow | undefined, p: CounterPoint, store
   // `storedBefore`: the stored point is from an earlier call (a point twice in one batch adds nothing the second time).
   const same = prev.start_time_ns === p.startTimeNs && prev.time_ns === p.timeNs && prev.value === p.value;
   if (same && storedBefore && prev.last_delta !== null) return prev.last_delta;
-  if (prev.start_time_ns !== p.startTimeNs) {
-    // A new start time is a restart of the process that counts: unless it is older than the series we hold.
-    return compareNs(p.startTimeNs, prev.start_time_ns) < 0 ? null : p.value;
-  }
   if (compareNs(p.timeNs, prev.time_ns) <= 0) return null;
   if (p.value < prev.value) return p.value;
   return p.value - prev.value;

@@ -197,4 +197,22 @@ export const MIGRATIONS: readonly string[] = [
   // insert lands on a page of its own (measured: 15 → 24 µs of CPU per gateway event when every one was indexed).
   `CREATE INDEX idx_events_gateway_request ON events (provider_request_id)
      WHERE source = 'gateway' AND endpoint = 'messages' AND provider_request_id IS NOT NULL;`,
+  // 12: an OTLP counter series is its attributes and its start time (the point a cumulative counter counts from), so
+  // two senders with the same attributes (two processes of one service, without an instance id) each keep their own
+  // series instead of taking the row from each other and losing their increases (audit-tables.ts, counterDelta).
+  // The stored rows keep their start: each becomes the series of that start.
+  `
+  CREATE TABLE counter_series_by_start (
+    series_key     TEXT NOT NULL,
+    start_time_ns  TEXT NOT NULL,
+    time_ns        TEXT NOT NULL,
+    value          REAL NOT NULL,
+    last_delta     REAL,
+    PRIMARY KEY (series_key, start_time_ns)
+  ) WITHOUT ROWID;
+  INSERT INTO counter_series_by_start (series_key, start_time_ns, time_ns, value, last_delta)
+    SELECT series_key, start_time_ns, time_ns, value, last_delta FROM counter_series;
+  DROP TABLE counter_series;
+  ALTER TABLE counter_series_by_start RENAME TO counter_series;
+  `,
 ];
