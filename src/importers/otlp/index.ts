@@ -1,11 +1,13 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GoodhartConfig } from '../../config/schema.js';
+import { GoodhartError } from '../../errors.js';
+import { presentedKey } from '../../gateway/auth.js';
 import { storeSpec } from '../../store/open.js';
 import type { KeyRecord, Store } from '../../store/types.js';
 import type { UsageEvent } from '../../usage/event.js';
 import { createPricer, type ModelPriceOverride } from '../../usage/pricing.js';
-import { createOtlpProcessor, type OtlpRequest, type OtlpRules } from './process.js';
-import type { Signal } from './proto.js';
+import { createOtlpProcessor, SMALLER_BATCHES, type OtlpRequest, type OtlpRules } from './process.js';
+import { encodeStatus, type Signal } from './proto.js';
 import { OtlpThread } from './thread.js';
 
 /**
@@ -18,7 +20,7 @@ import { OtlpThread } from './thread.js';
  * events to the gateway's event writer.
  *
  * Registered as an encapsulated plugin with its own content-type parser (raw bytes: protobuf and gzip), so the
- * gateway's JSON body parser is untouched.
+ * gateway's JSON body parser is untouched, and its own error handler: errors are OTLP's google.rpc.Status.
  */
 export interface OtlpDeps {
   keys: { authenticate(headers: FastifyRequest['headers']): KeyRecord | Promise<KeyRecord> };
@@ -52,6 +54,13 @@ export function registerOtlpRoutes(app: FastifyInstance, deps: OtlpDeps): void {
   }
 
   const handle = (signal: Signal) => async (req: FastifyRequest, reply: FastifyReply) => {
+    if (presentedKey(req.headers) === undefined) {
+      throw new GoodhartError(
+        'unauthorized',
+        401,
+        'No Goodhart key was sent. Set OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer gh_…" (your Goodhart key) where the exporter runs; create a key with `goodhart keys create --user YOU --team TEAM`.',
+      );
+    }
     const authed = deps.keys.authenticate(req.headers);
     const key = authed instanceof Promise ? await authed : authed;
     const protobuf = isProtobuf(req.headers['content-type']);
@@ -62,6 +71,8 @@ export function registerOtlpRoutes(app: FastifyInstance, deps: OtlpDeps): void {
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, raw, done) => done(null, raw));
+    const bodyLimit = app.initialConfig.bodyLimit ?? 1 << 20;
+    scope.setErrorHandler((err: FastifyError, req, reply) => sendError(err, req, reply, bodyLimit));
     scope.post('/v1/traces', handle('traces'));
     scope.post('/v1/metrics', handle('metrics'));
     scope.post('/v1/logs', handle('logs'));
@@ -81,4 +92,41 @@ function respond(reply: FastifyReply, protobuf: boolean, rejected: number, signa
   const field = signal === 'traces' ? 'rejectedSpans' : signal === 'logs' ? 'rejectedLogRecords' : 'rejectedDataPoints';
   const body = rejected > 0 ? { partialSuccess: { [field]: String(rejected), errorMessage: `${rejected} malformed items skipped` } } : {};
   return reply.code(200).header('content-type', 'application/json').send(body);
+}
+
+/** gRPC status codes by HTTP status, for google.rpc.Status (exporters may log the code; they act on the HTTP status). */
+const GRPC_CODE: Record<number, number> = { 400: 3, 401: 16, 403: 7, 404: 5, 413: 8, 415: 3, 429: 8, 501: 12, 503: 14, 504: 4 };
+
+/**
+ * The OTLP routes' errors as OTLP/HTTP specifies them: a google.rpc.Status in the request's encoding (protobuf for a
+ * protobuf request, else JSON), whose message exporters log. The gateway's OpenAI-style body (gateway/errors.ts, which
+ * answers everything else) would not decode as one. Errors fastify raises itself (a body over the limit) get the
+ * hint an exporter's operator can act on.
+ */
+function sendError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply, bodyLimit: number): void {
+  const g = otlpError(err, bodyLimit);
+  if (g.httpStatus >= 500 && g.code === 'internal') req.log.error({ err }, 'internal error');
+  if (reply.sent || reply.raw.headersSent) {
+    reply.raw.destroy();
+    return;
+  }
+  if (g.headers !== undefined) void reply.headers(g.headers);
+  const status = { code: GRPC_CODE[g.httpStatus] ?? (g.httpStatus >= 500 ? 13 : 2), message: g.message };
+  const protobuf = isProtobuf(req.headers['content-type']);
+  void reply
+    .code(g.httpStatus)
+    .header('content-type', protobuf ? 'application/x-protobuf' : 'application/json')
+    .send(protobuf ? Buffer.from(encodeStatus(status)) : status);
+}
+
+function otlpError(err: FastifyError | Error, bodyLimit: number): GoodhartError {
+  if (err instanceof GoodhartError) return err;
+  const f = err as FastifyError;
+  if (f.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || f.statusCode === 413) {
+    return new GoodhartError('payload_too_large', 413, `The export request is larger than this gateway accepts (${bodyLimit} bytes). ${SMALLER_BATCHES} Or ask the operator to raise server.bodyLimitBytes.`);
+  }
+  if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
+    return new GoodhartError('invalid_request', f.statusCode, `Bad request: ${f.message}`);
+  }
+  return new GoodhartError('internal', 500, 'Goodhart hit an internal error; it has been logged. Report it if it persists.', { cause: err });
 }

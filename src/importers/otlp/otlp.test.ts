@@ -6,7 +6,7 @@ import { startHarness, type Harness } from '../../testing/harness.js';
 import { createPricer } from '../../usage/pricing.js';
 import { storeSpec } from '../../store/open.js';
 import { createOtlpProcessor } from './process.js';
-import { encodeProtobuf } from './proto.js';
+import { decodeStatus, encodeProtobuf } from './proto.js';
 import { OtlpThread } from './thread.js';
 
 // The threads the gateway starts, recorded so a test can stop the OTLP thread as a crash would.
@@ -114,6 +114,37 @@ describe('OTLP/HTTP receiver', () => {
     expect((await post('/v1/metrics', metrics(1, 0, 60, { input: 1, output: 1, cacheRead: 0, cacheCreation: 0, cost: 0, commits: 0, added: 0 }), {}, null)).status).toBe(401);
     expect((await post('/v1/metrics', 'x', { 'content-encoding': 'gzip' })).status).toBe(400);
     expect((await post('/v1/traces', new Uint8Array([0xff, 0xff, 0xff]), { 'content-type': 'application/x-protobuf' })).status).toBe(400);
+  });
+
+  it("answers errors as a google.rpc.Status in the encoding of the request, saying what the exporter's operator can change", async () => {
+    const protobuf = { 'content-type': 'application/x-protobuf' };
+    /** The google.rpc.Status of an error response, as an exporter decodes it. */
+    const statusOf = async (res: Response) => {
+      const type = res.headers.get('content-type') ?? '';
+      return { status: res.status, type, ...(type.includes('protobuf') ? decodeStatus(new Uint8Array(await res.arrayBuffer())) : ((await res.json()) as { code: number; message: string })) };
+    };
+    // No key: how exporters send one, not the SDKs' variables.
+    for (const headers of [{}, protobuf]) {
+      const s = await statusOf(await post('/v1/metrics', headers === protobuf ? encodeProtobuf('metrics', {}) : {}, headers, null));
+      expect(s).toMatchObject({ status: 401, code: 16, type: headers === protobuf ? 'application/x-protobuf' : expect.stringMatching(/^application\/json/) });
+      expect(s.message).toContain('OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer gh_…"');
+      expect(s.message).not.toContain('OPENAI_API_KEY');
+    }
+    expect(await statusOf(await post('/v1/traces', new Uint8Array([0xff, 0xff, 0xff]), protobuf))).toMatchObject({ status: 400, code: 3, type: 'application/x-protobuf', message: expect.stringMatching(/not valid OTLP\/protobuf/) });
+
+    // Too large, or inflating past 64 MiB: lower the exporter's batch size (prompt caching is no help here).
+    const bomb = await statusOf(await post('/v1/logs', gzipSync(Buffer.alloc(65 << 20)), { ...protobuf, 'content-encoding': 'gzip' }));
+    expect(bomb).toMatchObject({ status: 413, code: 8, message: expect.stringMatching(/inflates past 64 MiB\. Lower the exporter's batch size: OTEL_BSP_MAX_EXPORT_BATCH_SIZE/) });
+    const small = await startHarness({ memoryStore: true, config: () => ({ server: { bodyLimitBytes: 2_000 } }) });
+    try {
+      const big = encodeProtobuf('logs', apiRequestsOf('sess-too-big', 50));
+      const res = await fetch(`${small.url}/v1/logs`, { method: 'POST', headers: { ...protobuf, authorization: `Bearer ${small.key}` }, body: Buffer.from(big) });
+      const s = await statusOf(res);
+      expect(s).toMatchObject({ status: 413, type: 'application/x-protobuf', message: expect.stringMatching(/OTEL_BLRP_MAX_EXPORT_BATCH_SIZE/) });
+      expect(s.message).not.toMatch(/prompt caching/);
+    } finally {
+      await small.close();
+    }
   });
 
   it('maps Claude Code DELTA metrics to one priced usage event and outcomes; a replayed batch adds nothing', async () => {
@@ -427,7 +458,7 @@ describe('OTLP/HTTP receiver', () => {
     await thread.terminate();
     const res = await pending;
     expect(res.status).toBe(503);
-    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/could not store the batch \(the OTLP thread exited\); send it again/);
+    expect(await res.json()).toEqual({ code: 14, message: expect.stringMatching(/could not store the batch \(the OTLP thread exited\); send it again/) });
     expect((await post('/v1/logs', apiRequestsOf('sess-after', 2))).status).toBe(200);
     expect(await store.listEvents({ sessionId: 'sess-after' })).toHaveLength(2);
   });

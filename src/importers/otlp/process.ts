@@ -48,6 +48,9 @@ export interface OtlpProcessorDeps {
  * limit is 4 MB compressed); a body that inflates past this is a mistake or a gzip bomb.
  */
 const MAX_INFLATED_BYTES = 64 << 20;
+/** How to send smaller export requests, for a 413. */
+export const SMALLER_BATCHES =
+  "Lower the exporter's batch size: OTEL_BSP_MAX_EXPORT_BATCH_SIZE (spans) or OTEL_BLRP_MAX_EXPORT_BATCH_SIZE (logs), or a shorter OTEL_METRIC_EXPORT_INTERVAL (metrics).";
 /** Sessions whose usage arrives as per-request log events, remembered so their metrics are not counted again. */
 const MAX_SESSIONS = 100_000;
 
@@ -109,7 +112,7 @@ function decode(signal: Signal, raw: Buffer, encoding: string | string[] | undef
       bytes = gunzipSync(bytes, { maxOutputLength: MAX_INFLATED_BYTES });
     } catch (cause) {
       const tooBig = (cause as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
-      throw new GoodhartError(tooBig ? 'payload_too_large' : 'invalid_request', tooBig ? 413 : 400, tooBig ? `The ${signal} request inflates past ${MAX_INFLATED_BYTES >> 20} MiB; send smaller batches.` : `The ${signal} request says Content-Encoding: gzip but is not valid gzip.`, { cause });
+      throw new GoodhartError(tooBig ? 'payload_too_large' : 'invalid_request', tooBig ? 413 : 400, tooBig ? `The ${signal} request inflates past ${MAX_INFLATED_BYTES >> 20} MiB. ${SMALLER_BATCHES}` : `The ${signal} request says Content-Encoding: gzip but is not valid gzip.`, { cause });
     }
   } else if (typeof encoding === 'string' && encoding.trim() !== '' && encoding.trim().toLowerCase() !== 'identity') {
     throw new GoodhartError('invalid_request', 415, `Unsupported Content-Encoding "${encoding}": send gzip or none.`);

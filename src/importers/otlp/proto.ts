@@ -102,6 +102,9 @@ const DESCRIPTOR = {
             eventName: f('string', 12),
           },
         },
+
+        // google.rpc.Status: the body of every OTLP/HTTP error response (its `details` are not sent).
+        RpcStatus: { fields: { code: f('int32', 1), message: f('string', 2) } },
       },
     },
   },
@@ -116,6 +119,19 @@ export const OTLP_MESSAGES = {
 } as const;
 
 export type Signal = keyof typeof OTLP_MESSAGES;
+
+const RPC_STATUS = root.lookupType('otlp.RpcStatus');
+
+/** A google.rpc.Status as protobuf (OTLP/HTTP's error body for a protobuf request). */
+export function encodeStatus(status: { code: number; message: string }): Uint8Array {
+  return RPC_STATUS.encode(RPC_STATUS.fromObject(status)).finish();
+}
+
+/** A google.rpc.Status from protobuf (tests, as an exporter reads it). */
+export function decodeStatus(bytes: Uint8Array): { code: number; message: string } {
+  const o = RPC_STATUS.toObject(RPC_STATUS.decode(bytes), { defaults: true }) as { code: number; message: string };
+  return { code: o.code, message: o.message };
+}
 
 /**
  * A protobuf request as OTLP/JSON would have it: 64-bit integers as decimal strings, ids as hex, other bytes
