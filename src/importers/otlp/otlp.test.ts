@@ -147,6 +147,24 @@ describe('OTLP/HTTP receiver', () => {
     }
   });
 
+  it('refuses JSON bodies that are not shaped as an export request with 400 saying what is wrong', async () => {
+    // JSON of the wrong shape: 400 saying what is wrong, not a success that stored nothing.
+    const wrong: [string, unknown, RegExp][] = [
+      ['/v1/traces', { resourceSpans: 'x' }, /resourceSpans is a string \("x"\), not an array/],
+      ['/v1/metrics', null, /the body is null, not an ExportMetricsServiceRequest object/],
+      ['/v1/logs', [1, 2], /the body is an array, not an ExportLogsServiceRequest object/],
+      ['/v1/metrics', { resourceMetrics: [{ scopeMetrics: [{ metrics: [7] }] }] }, /resourceMetrics\[0\]\.scopeMetrics\[0\]\.metrics\[0\] is a number, not an object/],
+    ];
+    for (const [path, body, message] of wrong) {
+      const res = await post(path, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(await res.json()).toEqual({ code: 3, message: expect.stringMatching(message) });
+    }
+    // An empty request is a valid one, as are lists sent as null (proto3 JSON's empty).
+    expect((await post('/v1/traces', { resourceSpans: [] })).status).toBe(200);
+    expect((await post('/v1/logs', { resourceLogs: [{ scopeLogs: null }] })).status).toBe(200);
+  });
+
   it('maps Claude Code DELTA metrics to one priced usage event and outcomes; a replayed batch adds nothing', async () => {
     const batch = metrics(1, 0, 60, { input: 1200, output: 340, cacheRead: 50_000, cacheCreation: 2_000, cost: 0.0321, commits: 2, added: 40 });
     const res = await post('/v1/metrics', batch);

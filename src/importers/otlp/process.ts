@@ -12,6 +12,7 @@ import { buildFromPoints, extractPoints } from './map-metrics.js';
 import { mapLogs } from './map-logs.js';
 import { mapSpans } from './map-spans.js';
 import { decodeProtobuf, type Signal } from './proto.js';
+import { shapeError } from './shape.js';
 import type { MappedBatch, OtelIdentity, OtelOutcome, OtelUsage } from './types.js';
 
 /**
@@ -118,11 +119,18 @@ function decode(signal: Signal, raw: Buffer, encoding: string | string[] | undef
     throw new GoodhartError('invalid_request', 415, `Unsupported Content-Encoding "${encoding}": send gzip or none.`);
   }
   if (bytes.length === 0) return {};
+  let body: unknown;
   try {
-    return protobuf ? decodeProtobuf(signal, bytes) : JSON.parse(bytes.toString('utf8'));
+    body = protobuf ? decodeProtobuf(signal, bytes) : JSON.parse(bytes.toString('utf8'));
   } catch (cause) {
     throw new GoodhartError('invalid_request', 400, `The ${signal} request is not valid OTLP/${protobuf ? 'protobuf' : 'JSON'} (${cause instanceof Error ? cause.message : String(cause)}). Set OTEL_EXPORTER_OTLP_PROTOCOL to http/protobuf or http/json.`, { cause });
   }
+  // A protobuf message has its shape by construction; JSON may be anything.
+  const wrong = protobuf ? null : shapeError(signal, body);
+  if (wrong !== null) {
+    throw new GoodhartError('invalid_request', 400, `The ${signal} request is not OTLP/JSON: ${wrong}. Send what an OpenTelemetry exporter sends (OTEL_EXPORTER_OTLP_PROTOCOL=http/json or http/protobuf).`);
+  }
+  return body;
 }
 
 /**
