@@ -548,3 +548,14 @@ export async function checkOutcomeOverride(store: Pick<OutcomeStore, 'insertOutc
   expect(await store.insertOutcomes([{ ...delivered, userId: 'carl' }])).toBe(0);
   expect((await store.listOutcomes({})).map((o) => [o.id, o.userId, o.source])).toEqual([['pr-43', 'bob', 'github']]);
 }
+
+/** Claude Code analytics reports a day's totals so far: a later report of the same day replaces the stored count. */
+export async function checkOutcomeSnapshots(store: Pick<OutcomeStore, 'insertOutcomes' | 'listOutcomes'>): Promise<void> {
+  const day = { id: 'acc-ann-commit', kind: 'commit' as const, userId: 'ann', teamId: 'core', repo: null, sessionId: null, at: 1000, count: 4, source: 'anthropic-claude-code' as const, attrs: {} };
+  expect(await store.insertOutcomes([day])).toBe(1);
+  expect(await store.insertOutcomes([day])).toBe(0);
+  expect(await store.insertOutcomes([{ ...day, count: 7, teamId: 'web' }])).toBe(1);
+  // Only the same source replaces it: anything else with that id is kept out.
+  expect(await store.insertOutcomes([{ ...day, count: 99, source: 'otel' as const }])).toBe(0);
+  expect((await store.listOutcomes({})).map((o) => [o.id, o.count, o.teamId, o.source])).toEqual([['acc-ann-commit', 7, 'web', 'anthropic-claude-code']]);
+}

@@ -35,7 +35,12 @@ export interface UsageApiImportOptions {
   retries?: number;
 }
 
-export type UsageApiSummary = ImportSummary & { reportedCostUsd: number; pricedCostUsd: number; outcomesAdded: number };
+export type UsageApiSummary = ImportSummary & {
+  reportedCostUsd: number;
+  pricedCostUsd: number;
+  /** Outcomes stored: new ones, and days already stored whose counts changed (a day reported again as it grew). */
+  outcomesAdded: number;
+};
 
 const MAX_PAGES = 10_000;
 

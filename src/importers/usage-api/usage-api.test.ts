@@ -71,6 +71,8 @@ const anthropicCosts = {
   has_more: false,
   next_page: null,
 };
+/** Later in the day the same day's report has grown: more commits and sessions. */
+let ccGrown = false;
 const claudeCodeDay = (page: 1 | 2) => ({
   data:
     page === 1
@@ -81,7 +83,7 @@ const claudeCodeDay = (page: 1 | 2) => ({
             organization_id: 'org-1',
             customer_type: 'api',
             terminal_type: 'vscode',
-            core_metrics: { num_sessions: 3, lines_of_code: { added: 120, removed: 30 }, commits_by_claude_code: 4, pull_requests_by_claude_code: 1 },
+            core_metrics: { num_sessions: ccGrown ? 5 : 3, lines_of_code: { added: 120, removed: 30 }, commits_by_claude_code: ccGrown ? 6 : 4, pull_requests_by_claude_code: 1 },
             tool_actions: { edit_tool: { accepted: 10, rejected: 2 }, write_tool: { accepted: 3, rejected: 0 } },
             model_breakdown: [{ model: 'claude-sonnet-4-6', tokens: { input: 1000, output: 2000, cache_read: 30_000, cache_creation: 4000 }, estimated_cost: { currency: 'USD', amount: 612 } }],
           },
@@ -204,6 +206,16 @@ describe('provider usage API importers', () => {
       'ann:session:3:',
       'ci-bot:commit:1:',
     ]);
+    // The same day reported again once it has grown: its counts replace the stored ones, nothing is added twice.
+    ccGrown = true;
+    try {
+      expect(await run('anthropic-claude-code', store)).toMatchObject({ eventsAdded: 0, outcomesAdded: 2 });
+    } finally {
+      ccGrown = false;
+    }
+    const again = (await store.listOutcomes({})).filter((o) => o.userId === 'ann' && (o.kind === 'commit' || o.kind === 'session'));
+    expect(again.map((o) => `${o.kind}:${o.count}`).sort()).toEqual(['commit:6', 'session:5']);
+    expect(await store.listOutcomes({})).toHaveLength(9);
     await store.close();
   });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkMeteredImports, checkOutcomeOverride, checkRefreshedImports, makeTestEvent } from '../store-contract.js';
+import { checkMeteredImports, checkOutcomeOverride, checkOutcomeSnapshots, checkRefreshedImports, makeTestEvent } from '../store-contract.js';
 import { supportsImports, type ImportFileState } from '../types.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -38,6 +38,10 @@ describe('SqliteStore audit tables', () => {
 
   it('lets a webhook delivery replace an API claim of the same outcome, and nothing else', async () => {
     await checkOutcomeOverride(fresh());
+  });
+
+  it("replaces a Claude Code analytics day's count with a later report of it", async () => {
+    await checkOutcomeSnapshots(fresh());
   });
 
   it('refreshes a stored event with the current price and person on a full re-read only', async () => {
