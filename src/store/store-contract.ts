@@ -536,6 +536,11 @@ export async function checkRefreshedImports(store: Store & Pick<AuditStore, 'com
   const [day] = await store.aggregate('day', {});
   expect([day?.requests, day?.costUsd, day?.unpricedRequests]).toEqual([1, 0.25, 0]);
   expect((await store.aggregate('user', {})).map((r) => r.key)).toEqual(['ada']);
+  // An importer given a source of its own moves its stored events there, rollups included.
+  const moved = { ...priced, source: 'anthropic-claude-code' as const };
+  expect(await store.commitImportBatch({ events: [moved], states: [], refresh: true })).toMatchObject({ replaced: 1 });
+  expect((await store.aggregate('day', { source: 'claude-code' })).length).toBe(0);
+  expect((await store.aggregate('day', { source: 'anthropic-claude-code' }))[0]?.costUsd).toBe(0.25);
 }
 
 /** An outcome posted through the API gives way to the provider's webhook delivery of the same one, and only to it. */

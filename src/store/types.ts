@@ -109,8 +109,9 @@ export interface ImportBatch {
   /** Waste-detection fingerprints of the events (no text); an event id already fingerprinted is left as it is. */
   fingerprints?: readonly Fingerprint[];
   /**
-   * A full re-read (`import --full`): a stored event is replaced by a record of the same rank too, so prices and
-   * identity rules changed since the first import apply to it (they were kept as first stored).
+   * A full re-read (`import --full`, a usage API's range): a stored event is replaced by a record of the same rank
+   * too, so prices and identity rules changed since the first import apply to it (they were kept as first stored),
+   * and so does a source given to an importer since.
    */
   refresh?: boolean;
 }

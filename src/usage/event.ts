@@ -8,6 +8,8 @@ export const EVENT_SOURCES = [
   'gemini',
   'openai-usage',
   'anthropic-usage',
+  /** Anthropic's Claude Code analytics: Claude Code's share of the spend `anthropic-usage` reports, per person. */
+  'anthropic-claude-code',
   'otel',
 ] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];

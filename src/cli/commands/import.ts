@@ -7,6 +7,7 @@ import { GoodhartError } from '../../errors.js';
 import { importConfigOf, NO_FILE_IMPORT_CONFIG, type ImportConfig } from '../../importers/import-config.js';
 import { formatSummaryLine, type ImportSummary } from '../../importers/summary.js';
 import { FILE_SOURCES, type FileSource } from '../../importers/types.js';
+import { formatCostLine, isUsageApiSummary } from '../../importers/usage-api/cost-line.js';
 import { USAGE_APIS, type UsageApiSource } from '../../importers/usage-api/registry.js';
 import type { WorkerRecipe } from '../../importers/worker-recipe.js';
 import { supportsImports, type AuditStore } from '../../store/types.js';
@@ -96,11 +97,8 @@ function print(summary: ImportSummary, json: boolean | undefined): void {
     return;
   }
   process.stdout.write(`${formatSummaryLine(summary)}\n`);
-  if ('reportedCostUsd' in summary && typeof summary.reportedCostUsd === 'number' && 'pricedCostUsd' in summary) {
-    // Usage APIs: the provider's own cost report next to what Goodhart priced the usage rows at.
-    const priced = Number(summary.pricedCostUsd);
-    process.stdout.write(`  cost: $${priced.toFixed(2)} priced from usage; $${summary.reportedCostUsd.toFixed(2)} in the provider's cost report\n`);
-  }
+  // Usage APIs: what the usage rows cost next to the provider's own cost report, when one was read.
+  if (isUsageApiSummary(summary)) process.stdout.write(`${formatCostLine(summary)}\n`);
   for (const p of summary.problems.slice(0, 10)) process.stderr.write(`  ${p.file}:${p.line}: ${p.reason}\n`);
   if ((summary.skipped.too_long ?? 0) > 0) {
     // The next run starts past a skipped line: only --full reads it again.

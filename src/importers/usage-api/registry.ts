@@ -15,6 +15,7 @@ export const USAGE_APIS = {
     keyEnv: 'OPENAI_ADMIN_KEY',
     defaultBaseUrl: 'https://api.openai.com/v1',
     eventSource: 'openai-usage',
+    costReport: true,
     load: async () => (await import('./openai.js')).openAIUsageApi,
   },
   'anthropic-usage': {
@@ -22,15 +23,19 @@ export const USAGE_APIS = {
     keyEnv: 'ANTHROPIC_ADMIN_KEY',
     defaultBaseUrl: 'https://api.anthropic.com',
     eventSource: 'anthropic-usage',
+    costReport: true,
     load: async () => (await import('./anthropic.js')).anthropicUsageApi,
   },
-  // Claude Code analytics is Anthropic usage too (tagged `claude-code-analytics`): a separate --source would
-  // need a new EventSource; `--source anthropic-usage` with the tag tells them apart.
+  // Claude Code analytics reports part of the same Anthropic spend as the usage report, per person: a source of its
+  // own, so that reports read one or the other instead of adding both.
   'anthropic-claude-code': {
     description: "Import Anthropic's Claude Code analytics (per-user tokens, cost estimates, commits, PRs, lines) with an admin key",
     keyEnv: 'ANTHROPIC_ADMIN_KEY',
     defaultBaseUrl: 'https://api.anthropic.com',
-    eventSource: 'anthropic-usage',
+    eventSource: 'anthropic-claude-code',
+    // Stored as anthropic-usage until it had a source of its own: the same ids, so a re-import moves those events.
+    idSource: 'anthropic-usage',
+    costReport: false,
     load: async () => (await import('./claude-code-analytics.js')).claudeCodeAnalyticsApi,
   },
 } as const satisfies Record<UsageApiSource, UsageApiEntry>;

@@ -3,7 +3,7 @@ import type { GoodhartConfig } from '../../config/schema.js';
 import { GoodhartError } from '../../errors.js';
 import type { OutcomeEvent } from '../../outcomes/event.js';
 import type { AuditStore } from '../../store/types.js';
-import type { EventSource, UsageEvent } from '../../usage/event.js';
+import type { UsageEvent } from '../../usage/event.js';
 import type { Pricer } from '../../usage/pricing.js';
 import { resolveIdentity, type Identity } from '../attribution.js';
 import { stableId } from '../ids.js';
@@ -36,8 +36,13 @@ export interface UsageApiImportOptions {
 }
 
 export type UsageApiSummary = ImportSummary & {
+  /** USD in the provider's cost report, over `costReportRows` rows (0: none was read). */
   reportedCostUsd: number;
+  costReportRows: number;
+  /** USD of the usage rows priced from the catalogue. */
   pricedCostUsd: number;
+  /** USD of the usage rows that carry the provider's own estimate (Claude Code analytics), taken as it is. */
+  estimatedCostUsd: number;
   /** Outcomes stored: new ones, and days already stored whose counts changed (a day reported again as it grew). */
   outcomesAdded: number;
 };
@@ -47,7 +52,7 @@ const MAX_PAGES = 10_000;
 export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<UsageApiSummary> {
   const started = performance.now();
   const now = opts.now ?? Date.now;
-  const summary: UsageApiSummary = { ...emptySummary(opts.api.eventSource), reportedCostUsd: 0, pricedCostUsd: 0, outcomesAdded: 0 };
+  const summary: UsageApiSummary = { ...emptySummary(opts.api.eventSource), reportedCostUsd: 0, costReportRows: 0, pricedCostUsd: 0, estimatedCostUsd: 0, outcomesAdded: 0 };
   const memo = createPriceMemo(opts.pricer);
   const events = new Map<string, UsageEvent>();
   const outcomes: OutcomeEvent[] = [];
@@ -65,14 +70,16 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
       addProblem(summary, where, 0, `${page.bad} result rows not in the documented shape`);
     }
     summary.reportedCostUsd += page.reportedCostUsd;
+    summary.costReportRows += page.costRows;
     for (const row of page.rows) {
       if (!inRange(row.at)) {
         countSkip(summary, 'out_of_range');
         continue;
       }
       rows += 1;
-      const e = toEvent(opts.api.eventSource, row, memo, opts.rules);
-      summary.pricedCostUsd += e.costUsd ?? 0;
+      const e = toEvent(opts.api, row, memo, opts.rules);
+      if (row.reportedCostUsd === null) summary.pricedCostUsd += e.costUsd ?? 0;
+      else summary.estimatedCostUsd += e.costUsd ?? 0;
       events.set(e.id, e);
     }
     for (const o of page.outcomes) {
@@ -123,7 +130,9 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
 
   const all = [...events.values()];
   if (all.length > 0) {
-    const r = await opts.store.commitImportBatch({ events: all, states: [] });
+    // The API is read again in full for the range: a stored row takes the current prices, identity rules and
+    // source (Claude Code analytics was stored as anthropic-usage before it had a source of its own).
+    const r = await opts.store.commitImportBatch({ events: all, states: [], refresh: true });
     summary.eventsAdded = r.inserted;
     summary.eventsUpdated = r.replaced;
   }
@@ -133,13 +142,14 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
   return summary;
 }
 
-function toEvent(source: EventSource, row: ApiUsageRow, memo: ReturnType<typeof createPriceMemo>, rules: UsageApiImportOptions['rules']): UsageEvent {
+function toEvent(api: UsageApiInfo, row: ApiUsageRow, memo: ReturnType<typeof createPriceMemo>, rules: UsageApiImportOptions['rules']): UsageEvent {
+  const source = api.eventSource;
   const identity: Identity = { account: row.account, apiKey: row.apiKey, email: row.email };
   const who = resolveIdentity(identity, rules);
   const catalogue = row.model === null ? null : memo.priceAggregate(row.usage, row.model, row.provider, row.at, row.longContext);
   const u = row.usage;
   return {
-    id: stableId(source, row.key),
+    id: stableId(api.idSource ?? source, row.key),
     source,
     providerRequestId: null,
     startedAt: row.at,

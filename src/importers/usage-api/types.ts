@@ -33,6 +33,8 @@ export interface ConvertedPage {
   outcomes: (Omit<OutcomeEvent, 'userId' | 'teamId'> & { email: string | null; apiKey: string | null })[];
   /** USD the provider's cost report states for the page (cost endpoints), compared against the priced rows. */
   reportedCostUsd: number;
+  /** Cost report rows read (0: the page is not a cost report). */
+  costRows: number;
   /** Result rows that were not the documented shape. */
   bad: number;
   hasMore: boolean;
@@ -48,6 +50,10 @@ export interface UsageApiInfo {
   defaultBaseUrl: string;
   /** The event source its events carry. */
   eventSource: EventSource;
+  /** The source whose name seeds event ids, when not `eventSource` (ids must not change across releases). */
+  idSource?: EventSource;
+  /** Whether it reads the provider's cost report too (compared against the priced rows in the summary). */
+  costReport: boolean;
 }
 
 /** How to call one usage API; paged with `page=<next_page>` (paging.ts). */

@@ -7,6 +7,7 @@ import { GoodhartError } from '../../errors.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { createPricer } from '../../usage/pricing.js';
 import { tempDir } from '../testing.js';
+import { formatCostLine } from './cost-line.js';
 import { USAGE_APIS } from './registry.js';
 import { runUsageApiImport, type UsageApiImportOptions } from './run.js';
 
@@ -168,7 +169,8 @@ describe('provider usage API importers', () => {
   it('Anthropic: disjoint buckets, 5m/1h writes, per-request rates for a daily sum, batch at half price, cents', async () => {
     const store = new SqliteStore(join(dir, `a-${++n}.db`));
     const s = await run('anthropic-usage', store);
-    expect(s).toMatchObject({ eventsAdded: 2, reportedCostUsd: 20.255 });
+    expect(s).toMatchObject({ eventsAdded: 2, reportedCostUsd: 20.255, costReportRows: 1 });
+    expect(formatCostLine(s)).toBe("  cost: $22.50 priced from usage; $20.25 in the provider's cost report");
     const hit = seen.find((x) => x.path.startsWith('/v1/organizations/usage_report/messages'))!;
     expect(hit.headers['x-api-key']).toBe('sk-admin-test');
     expect(hit.headers['anthropic-version']).toBe('2023-06-01');
@@ -184,7 +186,9 @@ describe('provider usage API importers', () => {
   it("Claude Code analytics: one call per day, paged; Anthropic's estimate as the cost; outcomes", async () => {
     const store = new SqliteStore(join(dir, `c-${++n}.db`));
     const s = await run('anthropic-claude-code', store);
-    expect(s).toMatchObject({ source: 'anthropic-usage', eventsAdded: 1, outcomesAdded: 9 });
+    // A source of its own, and the cost is Anthropic's estimate: no cost report was read, and the summary says so.
+    expect(s).toMatchObject({ source: 'anthropic-claude-code', eventsAdded: 1, outcomesAdded: 9, pricedCostUsd: 0, estimatedCostUsd: 6.12, costReportRows: 0 });
+    expect(formatCostLine(s)).toBe('  cost: $6.12 as the provider estimated it; no cost report read');
     const days = seen.filter((x) => x.path.startsWith('/v1/organizations/usage_report/claude_code')).map((x) => new URL(x.path, 'http://x').searchParams);
     expect(days.map((p) => [p.get('starting_at'), p.get('page')])).toEqual([
       ['2026-04-09', null],
@@ -219,12 +223,33 @@ describe('provider usage API importers', () => {
     await store.close();
   });
 
+  it('keeps Claude Code analytics apart from the usage report it overlaps, and moves events stored under anthropic-usage', async () => {
+    const store = new SqliteStore(join(dir, `s-${++n}.db`));
+    await run('anthropic-usage', store);
+    const analytics = await run('anthropic-claude-code', store);
+    const cost = async (source: 'anthropic-usage' | 'anthropic-claude-code') => (await store.aggregate('day', { source })).reduce((t, r) => t + r.costUsd, 0);
+    expect([await cost('anthropic-usage'), await cost('anthropic-claude-code')]).toEqual([22.5, 6.12]);
+    expect(analytics.eventsAdded).toBe(1);
+    // A database imported before analytics had its own source: the same event under anthropic-usage.
+    const legacy = new SqliteStore(join(dir, `s-${++n}.db`));
+    const [e] = await store.listEvents({ source: 'anthropic-claude-code' });
+    await legacy.commitImportBatch({ events: [{ ...e!, source: 'anthropic-usage' }], states: [] });
+    expect(await run('anthropic-claude-code', legacy)).toMatchObject({ eventsAdded: 0, eventsUpdated: 1 });
+    expect((await legacy.listEvents({})).map((x) => [x.id, x.source])).toEqual([[e!.id, 'anthropic-claude-code']]);
+    await Promise.all([store.close(), legacy.close()]);
+  });
+
   it('reads saved responses with --file and needs no key for them; without either it says how to fix it', async () => {
     const store = new SqliteStore(join(dir, `f-${++n}.db`));
     const file = join(dir, 'saved-openai.json');
     writeFileSync(file, JSON.stringify([openaiUsagePages['first'], openaiUsagePages['page_AAA'], openaiCosts]));
     const s = await run('openai-usage', store, { files: [file], adminKey: undefined });
     expect(s).toMatchObject({ files: 1, eventsAdded: 3, reportedCostUsd: 4.5 });
+    // Saved usage pages without the cost report: nothing to compare with, said as such.
+    const usageOnly = join(dir, 'saved-openai-usage.json');
+    writeFileSync(usageOnly, JSON.stringify([openaiUsagePages['first']]));
+    const alone = await run('openai-usage', new SqliteStore(join(dir, `f-${++n}.db`)), { files: [usageOnly], adminKey: undefined });
+    expect(formatCostLine(alone)).toBe('  cost: $4.50 priced from usage; no cost report read');
     // --since/--until apply to saved responses too: only the rows of buckets that start within them.
     const second = new Date((DAY + 86_400) * 1000).toISOString().slice(0, 10);
     const ranged = await run('openai-usage', new SqliteStore(join(dir, `f-${++n}.db`)), { files: [file], adminKey: undefined, since: second });

@@ -505,10 +505,11 @@ async function replaceIfBetter(tx: TxSql, event: UsageEvent, orEqual = false): P
   const [newSide, newTokens] = rankOf(event);
   const [oldSide, oldTokens] = rankOf(old);
   const higher = newSide > oldSide || (newSide === oldSide && newTokens > oldTokens);
-  // A record of the same rank replaces the stored one only where what the config decides differs (price, person).
+  // A record of the same rank replaces the stored one only where what the config decides differs (price, person),
+  // or its source (an importer given a source of its own).
   const refreshes =
     orEqual && newSide === oldSide && newTokens === oldTokens &&
-    (old.costUsd !== event.costUsd || old.userId !== event.userId || old.teamId !== event.teamId || old.projectId !== event.projectId);
+    (old.costUsd !== event.costUsd || old.userId !== event.userId || old.teamId !== event.teamId || old.projectId !== event.projectId || old.source !== event.source);
   if (!higher && !refreshes) return false;
 
   const row = eventToRow(event);

@@ -133,11 +133,12 @@ export class SqliteAuditTables {
       `UPDATE events SET ${EVENT_COLUMNS.slice(1).map((c) => `${c} = ?`).join(', ')}
        WHERE id = ? AND (?, ?) > ${STORED_RANK}`,
     );
-    // A record of the same rank replaces the stored one only where what the config decides differs (price, person).
+    // A record of the same rank replaces the stored one only where what the config decides differs (price, person),
+    // or its source (an importer given a source of its own).
     this.refreshEvent = db.prepare(
       `UPDATE events SET ${EVENT_COLUMNS.slice(1).map((c) => `${c} = ?`).join(', ')}
        WHERE id = ? AND ((?, ?) > ${STORED_RANK} OR ((?, ?) = ${STORED_RANK}
-         AND (cost_usd IS NOT ? OR user_id IS NOT ? OR team_id IS NOT ? OR project_id IS NOT ?)))`,
+         AND (cost_usd IS NOT ? OR user_id IS NOT ? OR team_id IS NOT ? OR project_id IS NOT ? OR source IS NOT ?)))`,
     );
     this.putState = db.prepare(
       `INSERT INTO import_files (source, path, "offset", size, inode, mtime_ms, head_hash, head_bytes, context, updated_at)
@@ -210,7 +211,7 @@ export class SqliteAuditTables {
         const [sideRank, tokens] = rankOf(e);
         const changed =
           batch.refresh === true
-            ? this.refreshEvent.run([...values.slice(1), e.id, sideRank, tokens, sideRank, tokens, e.costUsd, e.userId, e.teamId, e.projectId]).changes
+            ? this.refreshEvent.run([...values.slice(1), e.id, sideRank, tokens, sideRank, tokens, e.costUsd, e.userId, e.teamId, e.projectId, e.source]).changes
             : this.replaceEvent.run([...values.slice(1), e.id, sideRank, tokens]).changes;
         if (changed > 0) {
           replaced += 1;

@@ -1,0 +1,19 @@
+import type { UsageApiSummary } from './run.js';
+
+const usd = (n: number): string => `$${n.toFixed(2)}`;
+
+/**
+ * The summary's second line: what the usage rows cost, priced from the catalogue or as the provider estimated them
+ * (Claude Code analytics), next to the provider's cost report when one was read, and saying so when none was.
+ */
+export function formatCostLine(s: Pick<UsageApiSummary, 'pricedCostUsd' | 'estimatedCostUsd' | 'reportedCostUsd' | 'costReportRows'>): string {
+  const parts: string[] = [];
+  if (s.pricedCostUsd > 0 || s.estimatedCostUsd === 0) parts.push(`${usd(s.pricedCostUsd)} priced from usage`);
+  if (s.estimatedCostUsd > 0) parts.push(`${usd(s.estimatedCostUsd)} as the provider estimated it`);
+  parts.push(s.costReportRows > 0 ? `${usd(s.reportedCostUsd)} in the provider's cost report` : 'no cost report read');
+  return `  cost: ${parts.join('; ')}`;
+}
+
+export function isUsageApiSummary<S extends object>(s: S): s is S & UsageApiSummary {
+  return 'pricedCostUsd' in s && 'estimatedCostUsd' in s && 'reportedCostUsd' in s && 'costReportRows' in s;
+}
