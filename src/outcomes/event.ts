@@ -39,7 +39,10 @@ export interface OutcomeEvent {
   /** `host/owner/name` of the remote (normalised as importers do), else the repository's absolute path. */
   repo: string | null;
   sessionId: string | null;
-  /** Epoch milliseconds: the end of the interval the count covers; for a commit its author time. */
+  /**
+   * Epoch milliseconds: the end of the interval the count covers (a whole day's totals, Claude Code analytics: the
+   * day's start, so they fall within it); for a commit its author time.
+   */
   at: number;
   /** How many (commits, pull requests, lines, sessions…) in the interval; 1 for one piece of shipped work. */
   count: number;

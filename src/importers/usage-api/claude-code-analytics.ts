@@ -90,7 +90,8 @@ export function convertClaudeCodeAnalyticsPage(body: unknown): ConvertedPage {
         apiKey,
         repo: null,
         sessionId: null,
-        at: at + DAY_MS,
+        // The day's start: a day's counts fall within that day (its end is the next day's first instant).
+        at,
         count,
         source: 'anthropic-claude-code',
         attrs: d.terminal_type ? { ...attrs, terminal_type: d.terminal_type } : attrs,

@@ -220,6 +220,9 @@ describe('provider usage API importers', () => {
     const again = (await store.listOutcomes({})).filter((o) => o.userId === 'ann' && (o.kind === 'commit' || o.kind === 'session'));
     expect(again.map((o) => `${o.kind}:${o.count}`).sort()).toEqual(['commit:6', 'session:5']);
     expect(await store.listOutcomes({})).toHaveLength(9);
+    // Dated within their day, so a report of that day shows them.
+    const day = Date.parse('2026-04-09T00:00:00Z');
+    expect(await store.listOutcomes({ since: day, until: day + 86_400_000 })).toHaveLength(9);
     await store.close();
   });
 
@@ -255,6 +258,11 @@ describe('provider usage API importers', () => {
     const ranged = await run('openai-usage', new SqliteStore(join(dir, `f-${++n}.db`)), { files: [file], adminKey: undefined, since: second });
     // The first day's two rows are left out; the second day's gpt-4o-mini row is kept.
     expect([ranged.eventsAdded, ranged.skipped.out_of_range]).toEqual([1, 2]);
+    // A saved analytics day imported for that day alone keeps its outcomes.
+    const ccFile = join(dir, 'saved-cc.json');
+    writeFileSync(ccFile, JSON.stringify([claudeCodeDay(1), claudeCodeDay(2)]));
+    const oneDay = await run('anthropic-claude-code', new SqliteStore(join(dir, `f-${++n}.db`)), { files: [ccFile], adminKey: undefined, since: '2026-04-09', until: '2026-04-10' });
+    expect([oneDay.eventsAdded, oneDay.outcomesAdded]).toEqual([1, 9]);
     const err = await run('anthropic-usage', store, { adminKey: undefined }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GoodhartError);
     expect((err as Error).message).toMatch(/--admin-key or set ANTHROPIC_ADMIN_KEY/);
