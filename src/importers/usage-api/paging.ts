@@ -13,7 +13,7 @@ export function pageOf<T extends z.ZodType>(item: T) {
 }
 
 export function emptyPage(): ConvertedPage {
-  return { rows: [], outcomes: [], reportedCostUsd: 0, costRows: 0, bad: 0, hasMore: false, nextPage: null };
+  return { rows: [], outcomes: [], costs: [], bad: 0, hasMore: false, nextPage: null };
 }
 
 type Page<I> = { data: I[]; has_more?: boolean | null | undefined; next_page?: string | null | undefined };
@@ -59,10 +59,7 @@ export function convertBucketReport<B extends { results: unknown[] }, C, U>(body
       if (cost.success) {
         const usd = report.usdOf(cost.data);
         if (usd === null) out.bad += 1;
-        else {
-          out.reportedCostUsd += usd;
-          out.costRows += 1;
-        }
+        else out.costs.push({ at: span[0], usd });
         continue;
       }
       const usage = report.usage.safeParse(raw);

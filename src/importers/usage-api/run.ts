@@ -69,8 +69,11 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
       countSkip(summary, 'bad_shape', page.bad);
       addProblem(summary, where, 0, `${page.bad} result rows not in the documented shape`);
     }
-    summary.reportedCostUsd += page.reportedCostUsd;
-    summary.costReportRows += page.costRows;
+    for (const c of page.costs) {
+      if (!inRange(c.at)) continue;
+      summary.reportedCostUsd += c.usd;
+      summary.costReportRows += 1;
+    }
     for (const row of page.rows) {
       if (!inRange(row.at)) {
         countSkip(summary, 'out_of_range');

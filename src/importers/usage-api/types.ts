@@ -31,10 +31,11 @@ export interface ConvertedPage {
   rows: ApiUsageRow[];
   /** Outcome events without attribution (Claude Code analytics), keyed like rows. */
   outcomes: (Omit<OutcomeEvent, 'userId' | 'teamId'> & { email: string | null; apiKey: string | null })[];
-  /** USD the provider's cost report states for the page (cost endpoints), compared against the priced rows. */
-  reportedCostUsd: number;
-  /** Cost report rows read (0: the page is not a cost report). */
-  costRows: number;
+  /**
+   * The provider's cost report rows of the page (cost endpoints), USD with the start of their bucket (so a range
+   * keeps the same buckets as the usage rows), compared against the priced rows.
+   */
+  costs: { at: number; usd: number }[];
   /** Result rows that were not the documented shape. */
   bad: number;
   hasMore: boolean;

@@ -256,8 +256,9 @@ describe('provider usage API importers', () => {
     // --since/--until apply to saved responses too: only the rows of buckets that start within them.
     const second = new Date((DAY + 86_400) * 1000).toISOString().slice(0, 10);
     const ranged = await run('openai-usage', new SqliteStore(join(dir, `f-${++n}.db`)), { files: [file], adminKey: undefined, since: second });
-    // The first day's two rows are left out; the second day's gpt-4o-mini row is kept.
+    // The first day's two rows are left out; the second day's gpt-4o-mini row is kept; so is the first day's cost.
     expect([ranged.eventsAdded, ranged.skipped.out_of_range]).toEqual([1, 2]);
+    expect([ranged.reportedCostUsd, ranged.costReportRows]).toEqual([0, 0]);
     // A saved analytics day imported for that day alone keeps its outcomes.
     const ccFile = join(dir, 'saved-cc.json');
     writeFileSync(ccFile, JSON.stringify([claudeCodeDay(1), claudeCodeDay(2)]));
