@@ -60,8 +60,18 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
 
   // Saved responses may cover more than asked: --since/--until keep the buckets that start within them.
   const fromFiles = opts.files !== undefined && opts.files.length > 0;
-  const lo = fromFiles && opts.since !== undefined ? parseDate(opts.since, '--since').getTime() : Number.NEGATIVE_INFINITY;
-  const hi = fromFiles && opts.until !== undefined ? parseDate(opts.until, '--until').getTime() : Number.POSITIVE_INFINITY;
+  const sinceDate = opts.since === undefined ? undefined : parseDate(opts.since, '--since');
+  const untilDate = opts.until === undefined ? undefined : parseDate(opts.until, '--until');
+  if (sinceDate !== undefined && untilDate !== undefined && sinceDate.getTime() >= untilDate.getTime()) {
+    throw new GoodhartError(
+      'invalid_request',
+      400,
+      `--since ${opts.since} is not before --until ${opts.until}: nothing to import. --until is exclusive (--since 2026-10-01 --until 2026-10-02 is one day).`,
+    );
+  }
+  const baseUrl = checkBaseUrl(opts.baseUrl ?? opts.api.defaultBaseUrl, opts.api.defaultBaseUrl);
+  const lo = fromFiles && sinceDate !== undefined ? sinceDate.getTime() : Number.NEGATIVE_INFINITY;
+  const hi = fromFiles && untilDate !== undefined ? untilDate.getTime() : Number.POSITIVE_INFINITY;
   const inRange = (at: number): boolean => at >= lo && at < hi;
   const take = (page: ConvertedPage, where: string): void => {
     summary.linesRead += page.rows.length + page.bad;
@@ -115,17 +125,31 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
     if (key === undefined || key.trim() === '') {
       throw new GoodhartError('config_invalid', 500, `No admin key. Pass --admin-key or set ${opts.api.keyEnv} (an organization admin key, not a project API key), or import saved responses with --file.`);
     }
-    const until = opts.until === undefined ? new Date(now()) : parseDate(opts.until, '--until');
-    const since = opts.since === undefined ? new Date(until.getTime() - 30 * 86_400_000) : parseDate(opts.since, '--since');
+    const until = untilDate ?? new Date(now());
+    const since = sinceDate ?? new Date(until.getTime() - 30 * 86_400_000);
+    if (since.getTime() >= until.getTime()) {
+      throw new GoodhartError('invalid_request', 400, `--since ${opts.since ?? ''} is not before --until (default: now): nothing to import.`);
+    }
     const doFetch = opts.fetch ?? fetch;
-    for (const first of opts.api.requests(opts.baseUrl ?? opts.api.defaultBaseUrl, since, until)) {
+    for (const first of opts.api.requests(baseUrl, since, until)) {
       let url: URL | null = first;
+      // A server that keeps answering has_more with a cursor it gave before would be followed for ever.
+      const cursors = new Set<string>();
       for (let n = 0; url !== null && n < MAX_PAGES; n++) {
         const body = await getJson(doFetch, url, opts.api.headers(key), opts.retries ?? 3);
         summary.filesRead += 1;
         const page = opts.api.convertPage(body);
         take(page, url.pathname);
-        url = page.hasMore && page.nextPage !== null ? nextPageUrl(first, page.nextPage) : null;
+        if (!page.hasMore || page.nextPage === null) break;
+        if (cursors.has(page.nextPage)) {
+          throw new GoodhartError(
+            'upstream_error',
+            502,
+            `${first.pathname} answered has_more with next_page "${page.nextPage.slice(0, 100)}", a page it had already given: stopped instead of reading the same pages again. Nothing was stored; try again later, or import a shorter range.`,
+          );
+        }
+        cursors.add(page.nextPage);
+        url = nextPageUrl(first, page.nextPage);
       }
     }
     summary.files = summary.filesRead;
@@ -186,6 +210,20 @@ function toEvent(api: UsageApiInfo, row: ApiUsageRow, memo: ReturnType<typeof cr
   };
 }
 
+/** `--base-url` as an http(s) URL, checked before any request (a bare host made `new URL` throw a TypeError). */
+function checkBaseUrl(value: string, example: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(value);
+  } catch {
+    url = null;
+  }
+  if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.host === '') {
+    throw new GoodhartError('invalid_request', 400, `--base-url: "${value}" is not an http(s) URL. Write it whole, with its scheme, e.g. --base-url ${example}.`);
+  }
+  return value;
+}
+
 function parseDate(value: string, option: string): Date {
   const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
   if (!Number.isFinite(ms)) throw new GoodhartError('invalid_request', 400, `${option}: "${value}" is not a date. Use YYYY-MM-DD or ISO 8601.`);
@@ -204,7 +242,25 @@ async function getJson(doFetch: typeof fetch, url: URL, headers: Record<string, 
       }
       throw new GoodhartError('upstream_unreachable', 502, `Cannot reach ${url.origin}: ${String(cause)}. Check --base-url and the network.`, { cause, retryable: true });
     }
-    if (res.ok) return res.json();
+    if (res.ok) {
+      // A 200 whose body is cut short or not JSON (a proxy's page, a dropped connection): retried like a 5xx.
+      let text: string;
+      try {
+        text = await res.text();
+        return JSON.parse(text) as unknown;
+      } catch (cause) {
+        if (attempt < retries) {
+          await sleep(backoff(attempt, null));
+          continue;
+        }
+        throw new GoodhartError(
+          'upstream_error',
+          502,
+          `${url.pathname} answered 200 but its body is not complete JSON (${cause instanceof Error ? cause.message : String(cause)}), ${retries + 1} times. Try again later; if it persists, check --base-url points at the provider's API and not a proxy's page.`,
+          { cause, retryable: true },
+        );
+      }
+    }
     const text = await res.text().catch(() => '');
     if ((res.status === 429 || res.status >= 500) && attempt < retries) {
       await sleep(backoff(attempt, res.headers.get('retry-after')));

@@ -103,6 +103,11 @@ beforeAll(async () => {
     const url = new URL(req.url ?? '/', 'http://x');
     seen.push({ path: `${url.pathname}${url.search}`, headers: req.headers });
     const send = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    // Misbehaving servers: a 200 cut short, and has_more with the same cursor on every page.
+    if (url.pathname.startsWith('/truncated/')) {
+      return res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[{"start_time":177569');
+    }
+    if (url.pathname.startsWith('/loop/')) return send({ data: [], has_more: true, next_page: 'page_same' });
     if (url.pathname === '/v1/organization/usage/completions') {
       // The first call is rate limited once: the importer must wait and retry.
       if (!throttled) {
@@ -240,6 +245,29 @@ describe('provider usage API importers', () => {
     expect(await run('anthropic-claude-code', legacy)).toMatchObject({ eventsAdded: 0, eventsUpdated: 1 });
     expect((await legacy.listEvents({})).map((x) => [x.id, x.source])).toEqual([[e!.id, 'anthropic-claude-code']]);
     await Promise.all([store.close(), legacy.close()]);
+  });
+
+  it('says what is wrong, without a stack trace, for a body cut short, a looping cursor, a bare host and a reversed range', async () => {
+    const store = new SqliteStore(join(dir, `e-${++n}.db`));
+    const fail = (extra: Partial<UsageApiImportOptions>) => run('openai-usage', store, extra).catch((e: unknown) => e);
+    const hits = () => seen.filter((x) => x.path.startsWith('/truncated/')).length;
+    const truncated = await fail({ baseUrl: `${base}/truncated/v1`, retries: 1 });
+    expect(truncated).toBeInstanceOf(GoodhartError);
+    expect((truncated as Error).message).toMatch(/answered 200 but its body is not complete JSON .*2 times/);
+    // Retried like a 5xx, then given up on.
+    expect(hits()).toBe(2);
+    const loop = await fail({ baseUrl: `${base}/loop/v1` });
+    expect(loop).toBeInstanceOf(GoodhartError);
+    expect((loop as Error).message).toMatch(/has_more with next_page "page_same", a page it had already given/);
+    expect(seen.filter((x) => x.path.startsWith('/loop/')).length).toBe(2);
+    const bare = await fail({ baseUrl: 'api.openai.com/v1' });
+    expect(bare).toBeInstanceOf(GoodhartError);
+    expect((bare as Error).message).toBe('--base-url: "api.openai.com/v1" is not an http(s) URL. Write it whole, with its scheme, e.g. --base-url https://api.openai.com/v1.');
+    const reversed = await fail({ since: '2026-04-11', until: '2026-04-09' });
+    expect(reversed).toBeInstanceOf(GoodhartError);
+    expect((reversed as Error).message).toMatch(/^--since 2026-04-11 is not before --until 2026-04-09/);
+    expect(await store.listEvents({})).toEqual([]);
+    await store.close();
   });
 
   it('reads saved responses with --file and needs no key for them; without either it says how to fix it', async () => {
