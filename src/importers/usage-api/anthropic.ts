@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { convertAnthropicUsage } from '../../usage/convert-anthropic-usage.js';
+import { bucketKey } from './bucket-check.js';
 import { convertBucketReport, pageOf, reportUrl, type BucketReport } from './paging.js';
 import type { ApiUsageRow, ConvertedPage, UsageApi } from './types.js';
 
@@ -70,7 +71,7 @@ function anthropicRow(at: number, endedAt: number, r: z.infer<typeof usageResult
   const searches = r.server_tool_use?.web_search_requests ?? 0;
   if (searches > 0) tags.push(`web_search_requests=${searches}`);
   return {
-    key: ['anthropic', at, r.api_key_id, r.workspace_id, r.account_id, r.model, r.service_tier, r.context_window, r.inference_geo]
+    key: ['anthropic', bucketKey(at, endedAt, 'ms'), r.api_key_id, r.workspace_id, r.account_id, r.model, r.service_tier, r.context_window, r.inference_geo]
       .map((v) => v ?? '')
       .join('\u0000'),
     at,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { inclusiveUsage } from '../../usage/usage-fields.js';
+import { bucketKey } from './bucket-check.js';
 import { convertBucketReport, pageOf, reportUrl, type BucketReport } from './paging.js';
 import type { ApiUsageRow, ConvertedPage, UsageApi } from './types.js';
 
@@ -45,7 +46,7 @@ function openAIRow(at: number, endedAt: number, r: z.infer<typeof usageResult>, 
   if (r.batch === true) tags.push('batch');
   if (r.service_tier) tags.push(`tier=${r.service_tier}`);
   return {
-    key: ['openai', at / 1000, r.project_id, r.user_id, r.api_key_id, r.model, r.batch, r.service_tier].map((v) => v ?? '').join('\u0000'),
+    key: ['openai', bucketKey(at, endedAt, 's'), r.project_id, r.user_id, r.api_key_id, r.model, r.batch, r.service_tier].map((v) => v ?? '').join('\u0000'),
     at,
     endedAt,
     provider: 'openai',

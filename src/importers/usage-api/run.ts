@@ -3,12 +3,13 @@ import type { GoodhartConfig } from '../../config/schema.js';
 import { GoodhartError } from '../../errors.js';
 import type { OutcomeEvent } from '../../outcomes/event.js';
 import type { AuditStore } from '../../store/types.js';
-import type { UsageEvent } from '../../usage/event.js';
+import type { EventSource, UsageEvent } from '../../usage/event.js';
 import type { Pricer } from '../../usage/pricing.js';
 import { resolveIdentity, type Identity } from '../attribution.js';
 import { stableId } from '../ids.js';
 import { createPriceMemo } from '../price-memo.js';
 import { addProblem, countSkip, emptySummary, type ImportSummary } from '../summary.js';
+import { doubleCountingReason } from './bucket-check.js';
 import { nextPageUrl } from './paging.js';
 import type { ApiUsageRow, ConvertedPage, UsageApi, UsageApiInfo } from './types.js';
 
@@ -48,6 +49,7 @@ export type UsageApiSummary = ImportSummary & {
 };
 
 const MAX_PAGES = 10_000;
+const DAY_MS = 86_400_000;
 
 export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<UsageApiSummary> {
   const started = performance.now();
@@ -157,6 +159,8 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
 
   const all = [...events.values()];
   if (all.length > 0) {
+    const reason = await doubleCounting(opts.store, opts.api.eventSource, all);
+    if (reason !== null) throw new GoodhartError('invalid_request', 400, `${opts.api.eventSource}: ${reason} Nothing was stored.`);
     // The API is read again in full for the range: a stored row takes the current prices, identity rules and
     // source (Claude Code analytics was stored as anthropic-usage before it had a source of its own).
     const r = await opts.store.commitImportBatch({ events: all, states: [], refresh: true });
@@ -208,6 +212,22 @@ function toEvent(api: UsageApiInfo, row: ApiUsageRow, memo: ReturnType<typeof cr
     clientAborted: false,
     rawUsage: JSON.stringify(u.raw),
   };
+}
+
+/** Why storing `events` would count a bucket already stored twice (bucket-check.ts), or null. */
+async function doubleCounting(store: AuditStore, source: EventSource, events: readonly UsageEvent[]): Promise<string | null> {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const e of events) {
+    lo = Math.min(lo, e.startedAt);
+    hi = Math.max(hi, e.endedAt);
+  }
+  // A stored bucket overlapping the first one imported starts at most a day (the widest bucket) before it.
+  const stored = (await store.listEvents({ source, since: lo - DAY_MS, until: hi }))
+    // Claude Code analytics stored as anthropic-usage by earlier releases: other rows, not the usage report's.
+    .filter((e) => source !== 'anthropic-usage' || !e.tags.includes('claude-code-analytics'));
+  const rowOf = (e: UsageEvent) => ({ id: e.id, at: e.startedAt, endedAt: e.endedAt });
+  return doubleCountingReason(events.map(rowOf), stored.map(rowOf));
 }
 
 /** `--base-url` as an http(s) URL, checked before any request (a bare host made `new URL` throw a TypeError). */

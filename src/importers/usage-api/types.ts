@@ -4,7 +4,7 @@ import type { NormalisedUsage } from '../../usage/types.js';
 
 /** One row of a provider's usage report (a model's usage in one time bucket for one grouping), before pricing. */
 export interface ApiUsageRow {
-  /** Bucket start + every grouping value: unique within the source, stable across re-imports. */
+  /** Bucket start (and width, unless a day) + every grouping value: unique within the source, stable across re-imports. */
   key: string;
   /** Bucket start and end, epoch ms. */
   at: number;

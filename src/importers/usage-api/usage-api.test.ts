@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GoodhartError } from '../../errors.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { createPricer } from '../../usage/pricing.js';
+import { stableId } from '../ids.js';
 import { tempDir } from '../testing.js';
 import { formatCostLine } from './cost-line.js';
 import { USAGE_APIS } from './registry.js';
@@ -267,6 +268,32 @@ describe('provider usage API importers', () => {
     expect(reversed).toBeInstanceOf(GoodhartError);
     expect((reversed as Error).message).toMatch(/^--since 2026-04-11 is not before --until 2026-04-09/);
     expect(await store.listEvents({})).toEqual([]);
+    await store.close();
+  });
+
+  it('refuses a day already stored at another bucket width or grouping instead of counting it twice', async () => {
+    const store = new SqliteStore(join(dir, `w-${++n}.db`));
+    const daily = join(dir, 'daily.json');
+    writeFileSync(daily, JSON.stringify(openaiUsagePages['first']));
+    expect(await run('openai-usage', store, { files: [daily], adminKey: undefined })).toMatchObject({ eventsAdded: 2 });
+    // Daily rows keep the ids earlier releases gave them, so databases imported before are still deduplicated.
+    const first = (openaiUsagePages['first'] as { data: { results: Record<string, unknown>[] }[] }).data[0]!.results[0]!;
+    const oldKey = ['openai', DAY, 'proj_web', 'user-ann', 'key_1', first['model'], false, undefined].map((v) => v ?? '').join('\u0000');
+    expect((await store.listEvents({})).map((e) => e.id)).toContain(stableId('openai-usage', oldKey));
+    // The same day saved hourly: the 00:00 hour was taken for the day's row and the other hours added to it.
+    const hour = (h: number, results: unknown[]) => ({ object: 'bucket', start_time: DAY + h * 3600, end_time: DAY + (h + 1) * 3600, results });
+    const hourly = join(dir, 'hourly.json');
+    const r = first;
+    writeFileSync(hourly, JSON.stringify({ data: [hour(0, [{ ...r, input_tokens: 10, output_tokens: 1 }]), hour(1, [{ ...r, input_tokens: 20, output_tokens: 2 }])], has_more: false }));
+    const err = await run('openai-usage', store, { files: [hourly], adminKey: undefined }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GoodhartError);
+    expect((err as Error).message).toMatch(/^openai-usage: 2026-04-09 is already stored in 1-day buckets and this import has 1-hour buckets from 2026-04-09T00:00Z.*Nothing was stored\.$/);
+    // The same day grouped without users: one row per model holding the users' tokens.
+    const byModel = join(dir, 'by-model.json');
+    writeFileSync(byModel, JSON.stringify({ data: [{ start_time: DAY, end_time: DAY + 86_400, results: [{ ...r, user_id: null, api_key_id: null, project_id: null, batch: null }] }], has_more: false }));
+    const grouped = await run('openai-usage', store, { files: [byModel], adminKey: undefined }).catch((e: unknown) => e);
+    expect((grouped as Error).message).toMatch(/already stored with other groups than this import has \(2 of its 2 stored rows are not in it\)/);
+    expect((await store.listEvents({})).map((e) => e.inputTokens)).toEqual([1_000_000, 1_000_000]);
     await store.close();
   });
 
