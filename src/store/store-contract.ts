@@ -564,3 +564,16 @@ export async function checkOutcomeSnapshots(store: Pick<OutcomeStore, 'insertOut
   expect(await store.insertOutcomes([{ ...day, count: 99, source: 'otel' as const }])).toBe(0);
   expect((await store.listOutcomes({})).map((o) => [o.id, o.count, o.teamId, o.source])).toEqual([['acc-ann-commit', 7, 'web', 'anthropic-claude-code']]);
 }
+
+/** A usage API's bucket read again grouped otherwise: the rows it no longer has are removed with the new ones stored. */
+export async function checkDroppedImports(store: Store & Pick<AuditStore, 'commitImportBatch'>): Promise<void> {
+  const at = Date.UTC(2025, 5, 3);
+  const old = makeTestEvent({ id: 'oa-all', source: 'openai-usage', startedAt: at, endedAt: at + 86_400_000, inputTokens: 900, outputTokens: 100, costUsd: 1 });
+  const gw = makeTestEvent({ id: 'gw-1', source: 'gateway', startedAt: at + 5, costUsd: 0.5 });
+  await store.commitImportBatch({ events: [old, gw], states: [] });
+  const split = [makeTestEvent({ ...old, id: 'oa-default', inputTokens: 600, costUsd: 0.7 }), makeTestEvent({ ...old, id: 'oa-flex', inputTokens: 300, costUsd: 0.15 })];
+  expect(await store.commitImportBatch({ events: split, states: [], drop: ['oa-all', 'gw-1', 'never-stored'] })).toMatchObject({ inserted: 2, dropped: 1 });
+  expect((await store.listEvents({})).map((e) => e.id).sort()).toEqual(['gw-1', 'oa-default', 'oa-flex']);
+  const [day] = await store.aggregate('day', { source: 'openai-usage' });
+  expect([day?.requests, day?.inputTokens, day?.costUsd]).toEqual([2, 900, 0.85]);
+}

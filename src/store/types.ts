@@ -114,6 +114,11 @@ export interface ImportBatch {
    * and so does a source given to an importer since.
    */
   refresh?: boolean;
+  /**
+   * Ids of imported events to remove first, in the same transaction (rollups and fingerprints with them): a usage
+   * API's bucket read again without them, because it is grouped otherwise now. Gateway events are never removed.
+   */
+  drop?: readonly string[];
 }
 
 export interface ImportBatchResult {
@@ -126,6 +131,8 @@ export interface ImportBatchResult {
    * `providerRequestId`): Claude Code logs the responses it got through the gateway too.
    */
   metered: number;
+  /** Of `drop`, the events that were stored and are removed. */
+  dropped?: number;
 }
 
 /**

@@ -7,7 +7,7 @@ import { GoodhartError } from '../../errors.js';
 import { importConfigOf, NO_FILE_IMPORT_CONFIG, type ImportConfig } from '../../importers/import-config.js';
 import { formatSummaryLine, type ImportSummary } from '../../importers/summary.js';
 import { FILE_SOURCES, type FileSource } from '../../importers/types.js';
-import { formatCostLine, isUsageApiSummary } from '../../importers/usage-api/cost-line.js';
+import { formatCostLine, formatRemovedLine, isUsageApiSummary } from '../../importers/usage-api/cost-line.js';
 import { USAGE_APIS, type UsageApiSource } from '../../importers/usage-api/registry.js';
 import type { WorkerRecipe } from '../../importers/worker-recipe.js';
 import { supportsImports, type AuditStore } from '../../store/types.js';
@@ -98,7 +98,11 @@ function print(summary: ImportSummary, json: boolean | undefined): void {
   }
   process.stdout.write(`${formatSummaryLine(summary)}\n`);
   // Usage APIs: what the usage rows cost next to the provider's own cost report, when one was read.
-  if (isUsageApiSummary(summary)) process.stdout.write(`${formatCostLine(summary)}\n`);
+  if (isUsageApiSummary(summary)) {
+    process.stdout.write(`${formatCostLine(summary)}\n`);
+    const removed = formatRemovedLine(summary);
+    if (removed !== null) process.stdout.write(`${removed}\n`);
+  }
   for (const p of summary.problems.slice(0, 10)) process.stderr.write(`  ${p.file}:${p.line}: ${p.reason}\n`);
   if ((summary.skipped.too_long ?? 0) > 0) {
     // The next run starts past a skipped line: only --full reads it again.

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { bucketKey, doubleCountingReason, nominalWidth } from './bucket-check.js';
+import { bucketKey, checkBuckets, nominalWidth } from './bucket-check.js';
+
+const doubleCountingReason = (incoming: Parameters<typeof checkBuckets>[0], stored: Parameters<typeof checkBuckets>[1]) => checkBuckets(incoming, stored, false).reason;
 
 const D = Date.parse('2026-04-09T00:00:00Z');
 const H = 3_600_000;
@@ -28,6 +30,11 @@ describe('bucket check', () => {
     const stored = [row('ann', D, 24 * H), row('bob', D, 24 * H)];
     expect(doubleCountingReason([row('ann', D, 24 * H), row('bob', D, 24 * H), row('cy', D, 24 * H)], stored)).toBeNull();
     expect(doubleCountingReason([row('all-users', D, 24 * H)], stored)).toMatch(/other groups than this import has \(2 of its 2 stored rows are not in it\)/);
+    // The API's whole answer for the day replaces the rows it no longer has; widths still may not mix.
+    expect(checkBuckets([row('all-users', D, 24 * H)], stored, true)).toEqual({ reason: null, drop: ['ann', 'bob'] });
+    expect(checkBuckets([row('h0', D, H)], stored, true).reason).toMatch(/already stored in 1-day buckets/);
+    // Hours stored from a file, then the API's day: the day replaces them.
+    expect(checkBuckets([row('day', D, 24 * H)], [row('h0', D, H), row('h5', D + 5 * H, H)], true)).toEqual({ reason: null, drop: ['h0', 'h5'] });
     // The current day stored while it was under way, read again when complete.
     expect(doubleCountingReason([row('ann', D, 24 * H)], [row('ann', D, 10 * H)])).toBeNull();
   });

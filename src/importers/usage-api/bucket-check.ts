@@ -67,20 +67,32 @@ function bucketsOf(rows: readonly BucketRow[]): Bucket[] {
   return [...byStart.values()].sort((a, b) => a.at - b.at || a.endedAt - b.endedAt);
 }
 
+export interface BucketCheck {
+  /** Why storing the import would count usage twice; null when it would not. */
+  reason: string | null;
+  /** Stored rows of buckets the import holds whole, that it no longer has: to remove (`replace` only). */
+  drop: string[];
+}
+
 /**
- * Why importing `incoming` beside `stored` (the same source's rows from one bucket width before the import's first
- * bucket to its last) would count usage twice, or null when it would not:
+ * Whether importing `incoming` beside `stored` (the same source's rows from one bucket width before the import's
+ * first bucket to its last) would count usage twice:
  * - two buckets of different spans overlap (another width, or buckets not aligned as before), within the import or
- *   with what is stored;
+ *   with what is stored: refused, except stored buckets that lie within one of the API's whole answer (`replace`),
+ *   whose rows are to be removed;
  * - a bucket already stored comes again without one of its stored rows: grouped otherwise (a report of the same
- *   day again holds every group it held before, with counts that only grow).
+ *   day again holds every group it held before, with counts that only grow). With `replace` (the API's complete
+ *   answer for the bucket) the stored rows it no longer has are to be removed; otherwise (saved responses, which may
+ *   hold part of a bucket) refused.
  */
-export function doubleCountingReason(incoming: readonly BucketRow[], stored: readonly BucketRow[]): string | null {
+export function checkBuckets(incoming: readonly BucketRow[], stored: readonly BucketRow[], replace: boolean): BucketCheck {
+  const refuse = (reason: string): BucketCheck => ({ reason, drop: [] });
+  const drop: string[] = [];
   const mine = bucketsOf(incoming);
   for (let i = 1; i < mine.length; i++) {
     const [a, b] = [mine[i - 1]!, mine[i]!];
     if (b.at < a.endedAt) {
-      return `the responses hold ${describeWidth(a.endedAt - a.at)} and ${describeWidth(b.endedAt - b.at)} buckets of the same time (${when(b)}): they would count it twice. Import them separately, each into a database of its own (--db).`;
+      return refuse(`the responses hold ${describeWidth(a.endedAt - a.at)} and ${describeWidth(b.endedAt - b.at)} buckets of the same time (${when(b)}): they would count it twice. Import them separately, each into a database of its own (--db).`);
     }
   }
   for (const s of bucketsOf(stored)) {
@@ -94,14 +106,20 @@ export function doubleCountingReason(incoming: readonly BucketRow[], stored: rea
     }
     for (let i = lo; i < mine.length && mine[i]!.at < s.endedAt; i++) {
       const m = mine[i]!;
-      if (m.at !== s.at || m.endedAt !== s.endedAt) {
-        return `${when(s)} is already stored in ${describeWidth(s.endedAt - s.at)} buckets and this import has ${describeWidth(m.endedAt - m.at)} buckets from ${when(m)}: storing both would count that time twice. Import it in ${describeWidth(s.endedAt - s.at)} buckets, as stored (goodhart asks the API for 1-day ones), or into a database of its own (--db).`;
+      if (replace && s.at >= m.at && s.endedAt <= m.endedAt && (s.at !== m.at || s.endedAt !== m.endedAt)) {
+        // Narrower buckets (an hourly file) within one the API answered whole: replaced by it.
+        drop.push(...s.ids);
+        break;
       }
-      const missing = [...s.ids].filter((id) => !m.ids.has(id)).length;
-      if (missing > 0) {
-        return `${when(s)} is already stored with other groups than this import has (${missing} of its ${s.ids.size} stored rows are not in it): the responses were grouped otherwise (group_by), and storing both would count that time twice. Import it grouped as it was first (as goodhart asks the API), or into a database of its own (--db).`;
+      if (m.at !== s.at || m.endedAt !== s.endedAt) {
+        return refuse(`${when(s)} is already stored in ${describeWidth(s.endedAt - s.at)} buckets and this import has ${describeWidth(m.endedAt - m.at)} buckets from ${when(m)}: storing both would count that time twice. Import it in ${describeWidth(s.endedAt - s.at)} buckets, as stored (goodhart asks the API for 1-day ones), or into a database of its own (--db).`);
+      }
+      const missing = [...s.ids].filter((id) => !m.ids.has(id));
+      if (missing.length > 0 && replace) drop.push(...missing);
+      else if (missing.length > 0) {
+        return refuse(`${when(s)} is already stored with other groups than this import has (${missing.length} of its ${s.ids.size} stored rows are not in it): the responses were grouped otherwise (group_by), and storing both would count that time twice. Import it grouped as it was first (as goodhart asks the API), or into a database of its own (--db).`);
       }
     }
   }
-  return null;
+  return { reason: null, drop };
 }

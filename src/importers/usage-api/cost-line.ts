@@ -14,6 +14,12 @@ export function formatCostLine(s: Pick<UsageApiSummary, 'pricedCostUsd' | 'estim
   return `  cost: ${parts.join('; ')}`;
 }
 
+/** Rows a day read again from the API replaced (it reports them in other buckets or groups now), or null. */
+export function formatRemovedLine(s: Pick<UsageApiSummary, 'eventsRemoved'>): string | null {
+  if (s.eventsRemoved === 0) return null;
+  return `  ${s.eventsRemoved.toLocaleString('en-US')} stored rows of those days removed: the API now reports them in other buckets or groups`;
+}
+
 export function isUsageApiSummary<S extends object>(s: S): s is S & UsageApiSummary {
-  return 'pricedCostUsd' in s && 'estimatedCostUsd' in s && 'reportedCostUsd' in s && 'costReportRows' in s;
+  return 'pricedCostUsd' in s && 'estimatedCostUsd' in s && 'reportedCostUsd' in s && 'costReportRows' in s && 'eventsRemoved' in s;
 }

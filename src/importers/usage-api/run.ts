@@ -9,7 +9,7 @@ import { resolveIdentity, type Identity } from '../attribution.js';
 import { stableId } from '../ids.js';
 import { createPriceMemo } from '../price-memo.js';
 import { addProblem, countSkip, emptySummary, type ImportSummary } from '../summary.js';
-import { doubleCountingReason } from './bucket-check.js';
+import { checkBuckets, type BucketCheck } from './bucket-check.js';
 import { nextPageUrl } from './paging.js';
 import type { ApiUsageRow, ConvertedPage, UsageApi, UsageApiInfo } from './types.js';
 
@@ -44,6 +44,8 @@ export type UsageApiSummary = ImportSummary & {
   pricedCostUsd: number;
   /** USD of the usage rows that carry the provider's own estimate (Claude Code analytics), taken as it is. */
   estimatedCostUsd: number;
+  /** Stored rows of a bucket read again from the API that it no longer has (grouped otherwise now): removed. */
+  eventsRemoved: number;
   /** Outcomes stored: new ones, and days already stored whose counts changed (a day reported again as it grew). */
   outcomesAdded: number;
 };
@@ -54,7 +56,7 @@ const DAY_MS = 86_400_000;
 export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<UsageApiSummary> {
   const started = performance.now();
   const now = opts.now ?? Date.now;
-  const summary: UsageApiSummary = { ...emptySummary(opts.api.eventSource), reportedCostUsd: 0, costReportRows: 0, pricedCostUsd: 0, estimatedCostUsd: 0, outcomesAdded: 0 };
+  const summary: UsageApiSummary = { ...emptySummary(opts.api.eventSource), reportedCostUsd: 0, costReportRows: 0, pricedCostUsd: 0, estimatedCostUsd: 0, eventsRemoved: 0, outcomesAdded: 0 };
   const memo = createPriceMemo(opts.pricer);
   const events = new Map<string, UsageEvent>();
   const outcomes: OutcomeEvent[] = [];
@@ -158,12 +160,16 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
   }
 
   const all = [...events.values()];
+  let drop: string[] = [];
   if (all.length > 0) {
-    const reason = await doubleCounting(opts.store, opts.api.eventSource, all);
-    if (reason !== null) throw new GoodhartError('invalid_request', 400, `${opts.api.eventSource}: ${reason} Nothing was stored.`);
+    // The API's answer for a bucket is whole; saved responses may hold part of one.
+    const check = await checkStoredBuckets(opts.store, opts.api.eventSource, all, !fromFiles);
+    if (check.reason !== null) throw new GoodhartError('invalid_request', 400, `${opts.api.eventSource}: ${check.reason} Nothing was stored.`);
+    drop = check.drop;
     // The API is read again in full for the range: a stored row takes the current prices, identity rules and
     // source (Claude Code analytics was stored as anthropic-usage before it had a source of its own).
-    const r = await opts.store.commitImportBatch({ events: all, states: [], refresh: true });
+    const r = await opts.store.commitImportBatch({ events: all, states: [], refresh: true, ...(drop.length === 0 ? {} : { drop }) });
+    summary.eventsRemoved = r.dropped ?? 0;
     summary.eventsAdded = r.inserted;
     summary.eventsUpdated = r.replaced;
   }
@@ -214,8 +220,8 @@ function toEvent(api: UsageApiInfo, row: ApiUsageRow, memo: ReturnType<typeof cr
   };
 }
 
-/** Why storing `events` would count a bucket already stored twice (bucket-check.ts), or null. */
-async function doubleCounting(store: AuditStore, source: EventSource, events: readonly UsageEvent[]): Promise<string | null> {
+/** Whether storing `events` would count a bucket already stored twice, and what to remove (bucket-check.ts). */
+async function checkStoredBuckets(store: AuditStore, source: EventSource, events: readonly UsageEvent[], replace: boolean): Promise<BucketCheck> {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (const e of events) {
@@ -227,7 +233,7 @@ async function doubleCounting(store: AuditStore, source: EventSource, events: re
     // Claude Code analytics stored as anthropic-usage by earlier releases: other rows, not the usage report's.
     .filter((e) => source !== 'anthropic-usage' || !e.tags.includes('claude-code-analytics'));
   const rowOf = (e: UsageEvent) => ({ id: e.id, at: e.startedAt, endedAt: e.endedAt });
-  return doubleCountingReason(events.map(rowOf), stored.map(rowOf));
+  return checkBuckets(events.map(rowOf), stored.map(rowOf), replace);
 }
 
 /** `--base-url` as an http(s) URL, checked before any request (a bare host made `new URL` throw a TypeError). */

@@ -8,7 +8,7 @@ import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { createPricer } from '../../usage/pricing.js';
 import { stableId } from '../ids.js';
 import { tempDir } from '../testing.js';
-import { formatCostLine } from './cost-line.js';
+import { formatCostLine, formatRemovedLine } from './cost-line.js';
 import { USAGE_APIS } from './registry.js';
 import { runUsageApiImport, type UsageApiImportOptions } from './run.js';
 
@@ -295,6 +295,17 @@ describe('provider usage API importers', () => {
     expect((grouped as Error).message).toMatch(/already stored with other groups than this import has \(2 of its 2 stored rows are not in it\)/);
     expect((await store.listEvents({})).map((e) => e.inputTokens)).toEqual([1_000_000, 1_000_000]);
     await store.close();
+    // The API's answer for a day is whole: it replaces the hours a file stored of it instead of being refused.
+    const hours = new SqliteStore(join(dir, `w-${++n}.db`));
+    expect(await run('openai-usage', hours, { files: [hourly], adminKey: undefined })).toMatchObject({ eventsAdded: 2 });
+    const api = await run('openai-usage', hours);
+    expect(api).toMatchObject({ eventsAdded: 3, eventsRemoved: 2 });
+    expect(formatRemovedLine(api)).toBe('  2 stored rows of those days removed: the API now reports them in other buckets or groups');
+    expect((await hours.aggregate('day', { source: 'openai-usage' })).map((d) => [d.key, d.requests, d.inputTokens])).toEqual([
+      ['2026-04-09', 2, 2_000_000],
+      ['2026-04-10', 1, 20_000],
+    ]);
+    await hours.close();
   });
 
   it('reads saved responses with --file and needs no key for them; without either it says how to fix it', async () => {

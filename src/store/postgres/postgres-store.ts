@@ -310,13 +310,14 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
    * event if it ranks higher, in batch order, exactly as SQLite does.
    */
   async commitImportBatch(given: ImportBatch): Promise<ImportBatchResult> {
-    if (given.events.length === 0 && given.states.length === 0) return { inserted: 0, replaced: 0, metered: 0 };
+    if (given.events.length === 0 && given.states.length === 0 && given.drop === undefined) return { inserted: 0, replaced: 0, metered: 0 };
     const all = given.events.map(storableEvent);
     await this.ensurePartitions(all.map((e) => e.startedAt));
     return withDeadlockRetry(() =>
       this.sql.begin(async (tx) => {
         let inserted = 0;
         let replaced = 0;
+        const dropped = given.drop === undefined || given.drop.length === 0 ? 0 : await dropImportedCopies(tx, given.drop);
         // Requests the gateway already metered (ImportBatchResult.metered) are not stored again.
         const candidates = meteringCandidates(all);
         const gateway =
@@ -357,7 +358,7 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
           }
         }
         await audit.putImportStates(tx, batch.states);
-        return { inserted, replaced, metered };
+        return { inserted, replaced, metered, ...(given.drop === undefined ? {} : { dropped }) };
       }),
     );
   }
@@ -528,10 +529,11 @@ async function replaceIfBetter(tx: TxSql, event: UsageEvent, orEqual = false): P
 
 /**
  * Removes imported events whose request the gateway metered, stored before its event was (an import before this check
- * existed, or a late gateway write): with their id claim, rollup contribution and fingerprints. One query when, as
- * nearly always, none is stored.
+ * existed, or a late gateway write), or that an import drops (ImportBatch.drop): with their id claim, rollup
+ * contribution and fingerprints. One query when, as nearly always, none is stored. Returns how many it removed.
  */
-async function dropImportedCopies(tx: TxSql, ids: readonly string[]): Promise<void> {
+async function dropImportedCopies(tx: TxSql, ids: readonly string[]): Promise<number> {
+  let n = 0;
   const claims = await tx<{ id: string; started_at: number }[]>`SELECT id, started_at FROM event_ids WHERE id = ANY(${ids as string[]}::text[]) FOR UPDATE`;
   for (const claim of claims) {
     const [row] = await tx.unsafe<StoredEventRow[]>(`${EVENT_SELECT} WHERE id = $1 AND started_at = $2`, [claim.id, claim.started_at], { prepare: true });
@@ -540,7 +542,9 @@ async function dropImportedCopies(tx: TxSql, ids: readonly string[]): Promise<vo
     await tx`DELETE FROM event_ids WHERE id = ${claim.id}`;
     await tx`DELETE FROM fingerprints WHERE event_id = ${claim.id}`;
     await moveRollup(tx, eventFromRow(row), null);
+    n += 1;
   }
+  return n;
 }
 
 /** The rollup row an event counts in, and what it adds there (`sign` -1 takes it away). */

@@ -183,6 +183,12 @@ export class SqliteAuditTables {
     this.commitTx = db.transaction((given: ImportBatch): ImportBatchResult => {
       let inserted = 0;
       let replaced = 0;
+      let dropped = 0;
+      for (const id of given.drop ?? []) {
+        if (dropImportedCopy.run(id).changes === 0) continue;
+        dropReplacedCopy.run(id);
+        dropped += 1;
+      }
       const candidates = meteringCandidates(given.events);
       const { kept, meteredIds } = splitMetered(given.events, new Set(candidates.length === 0 ? [] : (gatewayRequests.all(JSON.stringify(candidates)) as string[])));
       for (const id of meteredIds) if (dropImportedCopy.run(id).changes > 0) dropReplacedCopy.run(id);
@@ -225,7 +231,7 @@ export class SqliteAuditTables {
         this.writeFingerprints(kept);
       }
       for (const s of batch.states) this.putState.run(stateToRow(s));
-      return { inserted, replaced, metered };
+      return { inserted, replaced, metered, ...(given.drop === undefined ? {} : { dropped }) };
     });
 
     this.advanceTx = db.transaction((points: readonly CounterPoint[]): number[] => {
@@ -268,7 +274,7 @@ export class SqliteAuditTables {
   }
 
   commitImportBatch(batch: ImportBatch): ImportBatchResult {
-    if (batch.events.length === 0 && batch.states.length === 0) return { inserted: 0, replaced: 0, metered: 0 };
+    if (batch.events.length === 0 && batch.states.length === 0 && batch.drop === undefined) return { inserted: 0, replaced: 0, metered: 0 };
     if (!this.bulk) {
       // Import batches touch pages all over the events indexes (ids are hashes). With SQLite's default 2 MB page
       // cache, a large transaction spills dirty pages to the WAL again and again (millions of writes for a 1 GB
