@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Unit } from '../config.js';
 import { DayClock, dayWindows, type Window } from '../period.js';
 import type { Amounts, BudgetLine, BudgetState, LedgerRow, LineSnapshot, Reservation, ReserveOutcome } from '../state.js';
-import { redisUnavailable, type SharedRedis } from './connection.js';
+import { neverSent, redisUnavailable, type SharedRedis } from './connection.js';
 import { BUILD, RESERVE, SEED, SETTLE, SWEEP, Script } from './scripts.js';
 
 /**
@@ -66,12 +66,6 @@ const SEED_CHUNK = 31;
 /** Settlements held while Redis does not answer, at most (a request each: bounded memory in a long outage). */
 const MAX_HELD = 100_000;
 const HELD_RETRY_MS = 1_000;
-
-/** A command ioredis refused without sending it: Redis is not connected and commands are not queued. */
-function neverSent(err: unknown): boolean {
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-  return cause instanceof Error && cause.message.includes("Stream isn't writeable");
-}
 
 const amount = (x: number): string => (Number.isFinite(x) ? String(x) : '0');
 const endOf = (w: Window): number => (Number.isFinite(w.end) ? w.end : NO_END);

@@ -30,6 +30,12 @@ export function redactRedisUrl(url: string): string {
   return url.replace(/^(rediss?:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
 }
 
+/** A command ioredis refused without sending it: Redis is not connected and commands are not queued. */
+export function neverSent(err: unknown): boolean {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  return cause instanceof Error && cause.message.includes("Stream isn't writeable");
+}
+
 export function redisUnavailable(url: string, cause: unknown): GoodhartError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new GoodhartError(

@@ -1,5 +1,5 @@
 import { firstRefusal, MINUTE, retryAfterSeconds, type RateLine, type RateRefusal, type RateState } from '../rate-limit.js';
-import { redisUnavailable, type SharedRedis } from './connection.js';
+import { neverSent, redisUnavailable, type SharedRedis } from './connection.js';
 import { RATE_ADMIT, RATE_SETTLE, Script } from './scripts.js';
 
 /**
@@ -39,7 +39,13 @@ export class RedisRateState implements RateState {
     const delta = Math.round(actualTokens) - Math.round(reservedTokens);
     const counters = lines.filter((l) => l.rule.tpm !== undefined).map((l) => l.counter);
     if (delta === 0 || counters.length === 0) return;
-    await this.shared.track(this.run(settleScript, [this.shared.prefix, Math.floor(admittedAt / MINUTE), delta, ...counters]));
+    // While Redis does not answer, a minute's token correction is dropped rather than logged for every request: the
+    // window it corrects is over within a minute (budgets hold their settlements, see RedisBudgetState.hold).
+    await this.shared.track(
+      this.run(settleScript, [this.shared.prefix, Math.floor(admittedAt / MINUTE), delta, ...counters]).catch((err: unknown) => {
+        if (!neverSent(err)) throw err;
+      }),
+    );
   }
 
   /** Minute keys expire in Redis. */
