@@ -577,3 +577,21 @@ export async function checkDroppedImports(store: Store & Pick<AuditStore, 'commi
   const [day] = await store.aggregate('day', { source: 'openai-usage' });
   expect([day?.requests, day?.inputTokens, day?.costUsd]).toEqual([2, 900, 0.85]);
 }
+
+/** OpenTelemetry events of some sessions by tag (the OTLP receiver's log-or-metrics check): ids and sessions. */
+export async function checkOtelTagged(store: Store & Pick<AuditStore, 'otelTagged'>): Promise<void> {
+  const at = Date.UTC(2025, 5, 4);
+  await store.insertEvents([
+    makeTestEvent({ id: 'ot-log-1', source: 'otel', sessionId: 's1', startedAt: at, tags: ['claude-code', 'otel-log'] }),
+    makeTestEvent({ id: 'ot-log-2', source: 'otel', sessionId: 's1', startedAt: at + 1, tags: ['claude-code', 'otel-log'] }),
+    makeTestEvent({ id: 'ot-metric', source: 'otel', sessionId: 's2', startedAt: at, tags: ['claude-code', 'otel-metric'] }),
+    // Not OpenTelemetry, or tagged otherwise (a tag that contains the other's name is not it).
+    makeTestEvent({ id: 'gw-log', source: 'gateway', sessionId: 's2', startedAt: at, tags: ['otel-log'] }),
+    makeTestEvent({ id: 'ot-other', source: 'otel', sessionId: 's3', startedAt: at, tags: ['otel-log-x'] }),
+  ]);
+  const ids = async (sessions: string[], tag: string, limit = 100) => (await store.otelTagged(sessions, tag, limit)).map((r) => `${r.sessionId}:${r.id}`).sort();
+  if (JSON.stringify(await ids(['s1', 's2', 's3'], 'otel-log')) !== JSON.stringify(['s1:ot-log-1', 's1:ot-log-2'])) throw new Error(`otel-log: ${JSON.stringify(await ids(['s1', 's2', 's3'], 'otel-log'))}`);
+  if (JSON.stringify(await ids(['s1', 's2'], 'otel-metric')) !== JSON.stringify(['s2:ot-metric'])) throw new Error('otel-metric');
+  if ((await ids(['s1'], 'otel-log', 1)).length !== 1) throw new Error('limit');
+  if ((await ids([], 'otel-log')).length !== 0) throw new Error('no sessions');
+}

@@ -170,6 +170,12 @@ export interface CounterStore {
    * for the whole batch.
    */
   advanceCounters(points: readonly CounterPoint[]): Promise<number[]>;
+  /**
+   * The OpenTelemetry events (source `otel`) of these sessions that carry `tag`: their ids and sessions. The OTLP
+   * receiver asks which sessions send per-request log events (`otel-log`), and which metric events (`otel-metric`)
+   * describe the same requests, across restarts and replicas.
+   */
+  otelTagged(sessions: readonly string[], tag: string, limit: number): Promise<{ id: string; sessionId: string }[]>;
 }
 
 export interface OutcomeStore {
@@ -187,6 +193,7 @@ export function supportsImports(store: Store): store is AuditStore {
   return (
     typeof s.commitImportBatch === 'function' &&
     typeof s.advanceCounters === 'function' &&
+    typeof s.otelTagged === 'function' &&
     typeof s.insertOutcomes === 'function'
   );
 }

@@ -326,6 +326,30 @@ describe('OTLP/HTTP receiver', () => {
     expect((await store.listOutcomes({ kind: 'commit' })).some((o) => o.sessionId === 'sess-logs')).toBe(true);
   });
 
+  it('counts a session once when its metrics and its log events reach different replicas, or a restarted one', async () => {
+    // Two processors on one store: two replicas (or one before and after a restart) remember nothing of each other.
+    const replica = () => createOtlpProcessor({ store, pricer: createPricer(), rules: { identities: [], users: [], trustedPosters: [] }, write: async (events) => void (await store.insertEvents(events)) });
+    const [a, b] = [replica(), replica()];
+    const key = (await store.listKeys())[0]!;
+    const send = (p: ReturnType<typeof replica>, signal: 'logs' | 'metrics', body: unknown) => p({ signal, body: Buffer.from(JSON.stringify(body)), encoding: undefined, protobuf: false, key });
+    const session = [kv('session.id', 'sess-apart'), kv('user.email', 'ann@acme.dev')];
+    const tokens = { input: 200, output: 1, cacheRead: 0, cacheCreation: 0, cost: 0.002, commits: 1, added: 0 };
+    // The first minute's metrics reach A before any log event of the session was stored: counted for now.
+    await send(a, 'metrics', metrics(1, 840, 900, tokens, session));
+    expect((await store.listEvents({ sessionId: 'sess-apart' })).map((e) => e.tags)).toEqual([['claude-code', 'otel-metric']]);
+    // Its log events reach B: they are the per-request record, and the metric event of the same requests goes.
+    await send(b, 'logs', apiRequestsOf('sess-apart', 2));
+    // The next minute's metrics reach A again: the session's log events are stored, so they are not counted.
+    await send(a, 'metrics', metrics(1, 900, 960, tokens, session));
+    const events = await store.listEvents({ sessionId: 'sess-apart' });
+    expect(events.map((e) => [e.tags, e.inputTokens, e.outputTokens])).toEqual([
+      [['claude-code', 'otel-log'], 100, 0],
+      [['claude-code', 'otel-log'], 100, 1],
+    ]);
+    // Outcomes come from the metrics either way.
+    expect((await store.listOutcomes({ kind: 'commit' })).filter((o) => o.sessionId === 'sess-apart').map((o) => o.count)).toEqual([1, 1]);
+  });
+
   it('maps GenAI spans sent as gzipped protobuf; agent and tool spans are not counted', async () => {
     const span = (spanId: string, op: string, extra: ReturnType<typeof kv>[]) => ({
       traceId: '5b8efff798038103d269b633813fc60c',

@@ -8,6 +8,7 @@ import type { Pricer } from '../../usage/pricing.js';
 import { matchIdentity } from '../attribution.js';
 import { stableId } from '../ids.js';
 import { createPriceMemo } from '../price-memo.js';
+import { identityOf } from './attributes.js';
 import { buildFromPoints, extractPoints } from './map-metrics.js';
 import { mapLogs } from './map-logs.js';
 import { mapSpans } from './map-spans.js';
@@ -81,7 +82,15 @@ export function createOtlpProcessor(deps: OtlpProcessorDeps): (r: OtlpRequest) =
       remember(batch.spanResources ?? new Set(), resourcesWithSpans);
     } else if (signal === 'logs') {
       const logs = mapLogs(body);
+      const fresh = [...logs.sessions].filter((s) => !sessionsWithLogs.has(s));
       remember(logs.sessions);
+      // Metric events stored for these sessions before their first log events reached this process (the metrics
+      // came first, went to another replica, or before a restart) describe the same requests: removed.
+      const store = deps.store;
+      if (fresh.length > 0 && supportsImports(store)) {
+        const metric = await store.otelTagged(fresh, 'otel-metric', 100_000);
+        if (metric.length > 0) await store.commitImportBatch({ events: [], states: [], drop: metric.map((e) => e.id) });
+      }
       batch = logs;
     } else {
       const store = deps.store;
@@ -89,6 +98,13 @@ export function createOtlpProcessor(deps: OtlpProcessorDeps): (r: OtlpRequest) =
         throw new GoodhartError('internal', 501, `OTLP metrics need a store with counter series (this one is ${store.kind}); use SQLite.`);
       }
       const { points, rejected } = extractPoints(body);
+      // Sessions whose log events are stored (by another replica, or before a restart) are covered as well.
+      const unknown = new Set<string>();
+      for (const p of points) {
+        const session = identityOf(p.resource, p.point).session;
+        if (session !== null && !sessionsWithLogs.has(session)) unknown.add(session);
+      }
+      for (const session of unknown) if ((await store.otelTagged([session], 'otel-log', 1)).length > 0) remember(new Set([session]));
       const cumulative = points.flatMap((p, i) => (p.cumulative ? [i] : []));
       const increases = points.map((p) => p.value);
       const advanced = await store.advanceCounters(cumulative.map((i) => ({ seriesKey: points[i]!.seriesKey, startTimeNs: points[i]!.startNs, timeNs: points[i]!.timeNs, value: points[i]!.value })));

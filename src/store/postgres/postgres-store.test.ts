@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageEvent } from '../../usage/event.js';
 import { openStore } from '../open.js';
 import { SqliteStore } from '../sqlite/sqlite-store.js';
-import { checkDroppedImports, checkMeteredImports, checkOutcomeOverride, checkOutcomeSnapshots, checkRefreshedImports, makeTestEvent, runStoreContract } from '../store-contract.js';
+import { checkDroppedImports, checkOtelTagged, checkMeteredImports, checkOutcomeOverride, checkOutcomeSnapshots, checkRefreshedImports, makeTestEvent, runStoreContract } from '../store-contract.js';
 import { supportsImports, type EventFilter, type GroupBy, type ImportFileState, type UsageAggregate } from '../types.js';
 import { aggregateSql } from './aggregate-sql.js';
 import { MIGRATIONS } from './migrations.js';
@@ -308,6 +308,10 @@ describe('audit mode (imports, counters, outcomes)', () => {
 
   it("replaces a Claude Code analytics day's count with a later report of it", async () => {
     await checkOutcomeSnapshots(await openIn(await freshSchema()));
+  });
+
+  it('finds OpenTelemetry events of sessions by tag', async () => {
+    await checkOtelTagged(await openIn(await freshSchema()));
   });
 
   it('removes the imported events a batch drops, with their rollups, and never a gateway event', async () => {

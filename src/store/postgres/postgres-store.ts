@@ -367,6 +367,14 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
     return withDeadlockRetry(() => audit.advanceCounters(this.sql, points));
   }
 
+  async otelTagged(sessions: readonly string[], tag: string, limit: number): Promise<{ id: string; sessionId: string }[]> {
+    if (sessions.length === 0) return [];
+    return this.sql<{ id: string; sessionId: string }[]>`
+      SELECT id, session_id AS "sessionId" FROM events
+      WHERE session_id = ANY(${sessions as string[]}::text[]) AND source = 'otel' AND tags ? ${tag}
+      LIMIT ${limit}`;
+  }
+
   async insertOutcomes(outcomes: readonly OutcomeEvent[]): Promise<number> {
     return audit.insertOutcomes(this.sql, outcomes);
   }

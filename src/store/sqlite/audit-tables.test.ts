@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkDroppedImports, checkMeteredImports, checkOutcomeOverride, checkOutcomeSnapshots, checkRefreshedImports, makeTestEvent } from '../store-contract.js';
+import { checkDroppedImports, checkOtelTagged, checkMeteredImports, checkOutcomeOverride, checkOutcomeSnapshots, checkRefreshedImports, makeTestEvent } from '../store-contract.js';
 import { supportsImports, type ImportFileState } from '../types.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -42,6 +42,10 @@ describe('SqliteStore audit tables', () => {
 
   it("replaces a Claude Code analytics day's count with a later report of it", async () => {
     await checkOutcomeSnapshots(fresh());
+  });
+
+  it('finds OpenTelemetry events of sessions by tag', async () => {
+    await checkOtelTagged(fresh());
   });
 
   it('removes the imported events a batch drops, with their rollups, and never a gateway event', async () => {

@@ -247,6 +247,17 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
     return this.audit.advanceCounters(points);
   }
 
+  async otelTagged(sessions: readonly string[], tag: string, limit: number): Promise<{ id: string; sessionId: string }[]> {
+    if (sessions.length === 0) return [];
+    // By the session index; tags are a JSON array of strings, matched as written.
+    const rows = this.db
+      .prepare(
+        `SELECT id, session_id AS sessionId FROM events WHERE session_id IN (SELECT value FROM json_each(?)) AND source = 'otel' AND instr(tags, ?) > 0 LIMIT ?`,
+      )
+      .all(JSON.stringify(sessions), JSON.stringify(tag), limit) as { id: string; sessionId: string }[];
+    return rows;
+  }
+
   async insertOutcomes(outcomes: readonly OutcomeEvent[]): Promise<number> {
     return this.audit.insertOutcomes(outcomes);
   }
