@@ -22,6 +22,8 @@ const usageResult = z.looseObject({
   model: z.string().nullish(),
   batch: z.boolean().nullish(),
   service_tier: z.string().nullish(),
+  input_audio_tokens: count,
+  output_audio_tokens: count,
 });
 const costResult = z.looseObject({
   amount: z.looseObject({ value: z.coerce.number(), currency: z.string().nullish() }),
@@ -34,7 +36,8 @@ const report: BucketReport<{ start_time: number; end_time: number; results: unkn
   cost: costResult,
   usdOf: (c) => c.amount.value,
   usage: usageResult,
-  row: (at, endedAt, r, raw) => (r.input_tokens == null && r.output_tokens == null ? null : openAIRow(at, endedAt, r, raw)),
+  row: (at, endedAt, r, raw) =>
+    r.input_tokens == null && r.output_tokens == null && r.input_audio_tokens == null && r.output_audio_tokens == null ? null : openAIRow(at, endedAt, r, raw),
 };
 
 export function convertOpenAIUsagePage(body: unknown): ConvertedPage {
@@ -45,20 +48,26 @@ function openAIRow(at: number, endedAt: number, r: z.infer<typeof usageResult>, 
   const tags = [`requests=${r.num_model_requests ?? 0}`];
   if (r.batch === true) tags.push('batch');
   if (r.service_tier) tags.push(`tier=${r.service_tier}`);
+  const audioIn = r.input_audio_tokens ?? 0;
+  const audioOut = r.output_audio_tokens ?? 0;
+  if (audioIn + audioOut > 0) tags.push('audio');
   return {
     key: ['openai', bucketKey(at, endedAt, 's'), r.project_id, r.user_id, r.api_key_id, r.model, r.batch, r.service_tier].map((v) => v ?? '').join('\u0000'),
     at,
     endedAt,
     provider: 'openai',
     model: r.model ?? null,
-    usage: inclusiveUsage({ input: r.input_tokens ?? 0, cacheRead: r.input_cached_tokens ?? 0, output: r.output_tokens ?? 0 }, raw),
+    // input_tokens and output_tokens count text; audio tokens come beside them, counted in with them and priced at
+    // the text rates (the events keep no audio bucket: realtime audio costs several times more, so a lower bound).
+    usage: inclusiveUsage({ input: (r.input_tokens ?? 0) + audioIn, cacheRead: r.input_cached_tokens ?? 0, output: (r.output_tokens ?? 0) + audioOut }, raw),
     account: r.user_id ?? null,
     apiKey: r.api_key_id ?? null,
     email: null,
     projectId: r.project_id ?? null,
     tags,
     reportedCostUsd: null,
-    // The Batch API costs half; flex processing too.
+    // The Batch API costs half; flex processing too. Priority processing costs more, by a rate per model the
+    // catalogue does not have: priced at the standard rate (tagged tier=priority).
     priceMultiplier: r.batch === true || r.service_tier === 'flex' ? 0.5 : 1,
     longContext: false,
   };
@@ -69,7 +78,8 @@ const unix = (d: Date): string => String(Math.floor(d.getTime() / 1000));
 export const openAIUsageApi: UsageApi = {
   requests(baseUrl, since, until) {
     const range = [['start_time', unix(since)], ['end_time', unix(until)], ['bucket_width', '1d'], ['limit', '31']] as const;
-    const groups = ['project_id', 'user_id', 'api_key_id', 'model', 'batch'].map((g) => ['group_by[]', g] as const);
+    // service_tier: flex processing is billed at half the standard rate.
+    const groups = ['project_id', 'user_id', 'api_key_id', 'model', 'batch', 'service_tier'].map((g) => ['group_by[]', g] as const);
     return [reportUrl(baseUrl, '/organization/usage/completions', [...range, ...groups]), reportUrl(baseUrl, '/organization/costs', range)];
   },
   headers: (key) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json' }),

@@ -40,6 +40,9 @@ const openaiUsagePages: Record<string, unknown> = {
         end_time: DAY + 2 * 86_400,
         results: [
           { object: 'organization.usage.completions.result', input_tokens: 20_000, input_cached_tokens: 0, output_tokens: 5_000, num_model_requests: 3, project_id: 'proj_api', user_id: null, api_key_id: 'key_2', model: 'gpt-4o-mini-2024-07-18', batch: false },
+          // Flex processing is billed at half; audio tokens come beside the text ones.
+          { object: 'organization.usage.completions.result', input_tokens: 100_000, input_cached_tokens: 0, output_tokens: 10_000, num_model_requests: 5, project_id: 'proj_api', user_id: null, api_key_id: 'key_3', model: 'gpt-4o-mini-2024-07-18', batch: false, service_tier: 'flex' },
+          { object: 'organization.usage.completions.result', input_tokens: 1_000, input_cached_tokens: 0, output_tokens: 0, input_audio_tokens: 500_000, output_audio_tokens: 20_000, num_model_requests: 2, project_id: 'proj_api', user_id: null, api_key_id: 'key_4', model: 'gpt-4o-mini-2024-07-18', batch: false, service_tier: 'default' },
           { object: 'organization.usage.completions.result', input_tokens: 'lots' },
         ],
       },
@@ -153,22 +156,26 @@ describe('provider usage API importers', () => {
   it('OpenAI: pages through usage (after a 429), one event per row, batch at half price, costs for comparison', async () => {
     const store = new SqliteStore(join(dir, `o-${++n}.db`));
     const s = await run('openai-usage', store);
-    expect(s).toMatchObject({ source: 'openai-usage', eventsAdded: 3, linesRead: 4, skipped: { bad_shape: 1 }, reportedCostUsd: 4.5 });
+    expect(s).toMatchObject({ source: 'openai-usage', eventsAdded: 5, linesRead: 6, skipped: { bad_shape: 1 }, reportedCostUsd: 4.5 });
     const usagePaths = seen.filter((x) => x.path.startsWith('/v1/organization/usage/completions'));
     expect(usagePaths.map((x) => new URL(x.path, 'http://x').searchParams.get('page'))).toEqual([null, null, 'page_AAA']);
     expect(usagePaths[0]!.headers.authorization).toBe('Bearer sk-admin-test');
-    expect(new URL(usagePaths[0]!.path, 'http://x').searchParams.getAll('group_by[]')).toEqual(['project_id', 'user_id', 'api_key_id', 'model', 'batch']);
+    expect(new URL(usagePaths[0]!.path, 'http://x').searchParams.getAll('group_by[]')).toEqual(['project_id', 'user_id', 'api_key_id', 'model', 'batch', 'service_tier']);
     const events = (await store.listEvents({})).sort((a, b) => b.inputTokens - a.inputTokens || (b.costUsd ?? 0) - (a.costUsd ?? 0));
     // gpt-4o: 600k uncached × $2.50/M + 400k cached × $1.25/M + 100k output × $10/M = $3.00; batch half.
     expect(events.map((e) => [e.modelServed, e.inputTokens, e.cacheReadTokens, e.outputTokens, Math.round(e.costUsd! * 1e6) / 1e6, e.userId, e.teamId, e.projectId])).toEqual([
       ['gpt-4o-2024-08-06', 1_000_000, 400_000, 100_000, 3, 'ann', 'core', 'proj_web'],
       ['gpt-4o-2024-08-06', 1_000_000, 400_000, 100_000, 1.5, 'ann', 'core', 'proj_web'],
+      // gpt-4o-mini at $0.15 / $0.60 per million: audio counted in and priced at the text rates (a lower bound)…
+      ['gpt-4o-mini-2024-07-18', 501_000, 0, 20_000, 0.08715, 'key_4', null, 'proj_api'],
+      // …and flex at half: (100k × 0.15 + 10k × 0.60) / 1M / 2.
+      ['gpt-4o-mini-2024-07-18', 100_000, 0, 10_000, 0.0105, 'key_3', null, 'proj_api'],
       ['gpt-4o-mini-2024-07-18', 20_000, 0, 5_000, 0.006, 'key_2', null, 'proj_api'],
     ]);
-    expect(events[0]!.tags).toEqual(['requests=420']);
+    expect(events.map((e) => e.tags)).toEqual([['requests=420'], ['requests=10', 'batch'], ['requests=2', 'tier=default', 'audio'], ['requests=5', 'tier=flex'], ['requests=3']]);
     // An overlapping re-import adds nothing.
     throttled = true;
-    expect(await run('openai-usage', store)).toMatchObject({ eventsAdded: 0, duplicates: 3 });
+    expect(await run('openai-usage', store)).toMatchObject({ eventsAdded: 0, duplicates: 5 });
     await store.close();
   });
 
@@ -299,11 +306,11 @@ describe('provider usage API importers', () => {
     const hours = new SqliteStore(join(dir, `w-${++n}.db`));
     expect(await run('openai-usage', hours, { files: [hourly], adminKey: undefined })).toMatchObject({ eventsAdded: 2 });
     const api = await run('openai-usage', hours);
-    expect(api).toMatchObject({ eventsAdded: 3, eventsRemoved: 2 });
+    expect(api).toMatchObject({ eventsAdded: 5, eventsRemoved: 2 });
     expect(formatRemovedLine(api)).toBe('  2 stored rows of those days removed: the API now reports them in other buckets or groups');
     expect((await hours.aggregate('day', { source: 'openai-usage' })).map((d) => [d.key, d.requests, d.inputTokens])).toEqual([
       ['2026-04-09', 2, 2_000_000],
-      ['2026-04-10', 1, 20_000],
+      ['2026-04-10', 3, 621_000],
     ]);
     await hours.close();
   });
@@ -313,7 +320,7 @@ describe('provider usage API importers', () => {
     const file = join(dir, 'saved-openai.json');
     writeFileSync(file, JSON.stringify([openaiUsagePages['first'], openaiUsagePages['page_AAA'], openaiCosts]));
     const s = await run('openai-usage', store, { files: [file], adminKey: undefined });
-    expect(s).toMatchObject({ files: 1, eventsAdded: 3, reportedCostUsd: 4.5 });
+    expect(s).toMatchObject({ files: 1, eventsAdded: 5, reportedCostUsd: 4.5 });
     // Saved usage pages without the cost report: nothing to compare with, said as such.
     const usageOnly = join(dir, 'saved-openai-usage.json');
     writeFileSync(usageOnly, JSON.stringify([openaiUsagePages['first']]));
@@ -322,8 +329,8 @@ describe('provider usage API importers', () => {
     // --since/--until apply to saved responses too: only the rows of buckets that start within them.
     const second = new Date((DAY + 86_400) * 1000).toISOString().slice(0, 10);
     const ranged = await run('openai-usage', new SqliteStore(join(dir, `f-${++n}.db`)), { files: [file], adminKey: undefined, since: second });
-    // The first day's two rows are left out; the second day's gpt-4o-mini row is kept; so is the first day's cost.
-    expect([ranged.eventsAdded, ranged.skipped.out_of_range]).toEqual([1, 2]);
+    // The first day's two rows are left out; the second day's gpt-4o-mini rows are kept; so is the first day's cost.
+    expect([ranged.eventsAdded, ranged.skipped.out_of_range]).toEqual([3, 2]);
     expect([ranged.reportedCostUsd, ranged.costReportRows]).toEqual([0, 0]);
     // A saved analytics day imported for that day alone keeps its outcomes.
     const ccFile = join(dir, 'saved-cc.json');
