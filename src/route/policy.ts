@@ -57,11 +57,17 @@ export class RoutingPolicy implements Policy {
     this.modes = { keys: deps.config.keys, projects: deps.config.projects, teams: deps.config.teams };
   }
 
-  /** The most specific mode set for this key: key, then project, then team, then the organisation default. */
+  /**
+   * The most specific mode set for this key: key (by id, or by the prefix `keys list` shows, with or without its
+   * "…"), then project, then team, then the organisation default.
+   */
   modeFor(key: AdmissionRequest['key']): RouteMode {
     const { keys, projects, teams } = this.modes;
+    const byKey = (name: string) => (Object.hasOwn(keys, name) ? keys[name] : undefined);
     return (
-      (Object.hasOwn(keys, key.id) ? keys[key.id] : undefined) ??
+      byKey(key.id) ??
+      byKey(key.prefix) ??
+      byKey(`${key.prefix}…`) ??
       (key.projectId !== null && Object.hasOwn(projects, key.projectId) ? projects[key.projectId] : undefined) ??
       (key.teamId !== null && Object.hasOwn(teams, key.teamId) ? teams[key.teamId] : undefined) ??
       this.deps.config.mode
@@ -88,13 +94,18 @@ export class RoutingPolicy implements Policy {
     if (steps === 0) return kept(`complex; score=${score.toFixed(3)}; class=${taskClass}`);
 
     // The cheapest rung the classifier allows, moved back up past any model missing a needed capability.
-    let target = Math.min(rung.index + steps, rung.ladder.length - 1);
+    const cheapest = Math.min(rung.index + steps, rung.ladder.length - 1);
+    let target = cheapest;
     let missing: string | null = null;
+    let held: string | null = null;
     for (; target > rung.index; target--) {
       missing = missingCapability(features, req.bodyBytes, capabilitiesOf(rung.ladder[target]!, this.deps.config.capabilities));
       if (missing === null) break;
+      held = missing;
     }
     if (target === rung.index) return kept(`capability=${missing ?? 'unknown'}`);
+    // Fewer tiers than the score allows: say what held it (a capability a cheaper model lacks, or the ladder's end).
+    const limit = target - rung.index < steps ? (held !== null ? `; held by capability=${held}` : '; ladder end') : '';
 
     const routed = rung.prefix + rung.ladder[target]!;
     const decision: RouteDecision = {
@@ -142,7 +153,7 @@ export class RoutingPolicy implements Policy {
       fallbackTo: req.model,
       headers: {
         [ROUTED_FROM_HEADER]: req.model,
-        [ROUTE_REASON_HEADER]: `simple; score=${score.toFixed(3)}; threshold=${thresholds[steps - 1]!.toFixed(3)}; class=${taskClass}; tiers=${target - rung.index}`,
+        [ROUTE_REASON_HEADER]: `simple; score=${score.toFixed(3)}; threshold=${thresholds[steps - 1]!.toFixed(3)}; class=${taskClass}; tiers=${target - rung.index}${limit}`,
       },
       settle,
     };

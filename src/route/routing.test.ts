@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { MemoryDecisionStore, type RouteDecisionStore } from './decisions.js';
 import { SqliteDecisionStore } from './sqlite-decisions.js';
 import { createRouting, type Routing } from './index.js';
-import { ROUTE_REASON_HEADER, ROUTED_FROM_HEADER } from './policy.js';
+import { ROUTE_REASON_HEADER, ROUTED_FROM_HEADER, RoutingPolicy } from './policy.js';
+import { routingSchema } from './config.js';
+import { createPricer } from '../usage/pricing.js';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -226,6 +228,24 @@ describe('routing on', () => {
     // The control: the same plain request is routed.
     const plain = await send(h, '/v1/chat/completions', { model: 'gpt-5', messages: user('hi') });
     expect(plain.headers[ROUTED_FROM_HEADER]).toBe('gpt-5');
+
+    // Routed fewer tiers than the score allows: the reason says what held it.
+    const { h: h3 } = await setup({ mode: 'on', thresholds: [1, 1], capabilities: { 'gpt-5-nano': none } });
+    const held = await send(h3, '/v1/chat/completions', { model: 'gpt-5', ...cases[0]![1] });
+    expect(JSON.parse(held.bytes.toString()).model).toBe('gpt-5-mini');
+    expect(held.headers[ROUTE_REASON_HEADER]).toMatch(/; tiers=1; held by capability=tools$/);
+    const { h: h4 } = await setup({ mode: 'on', thresholds: [1, 1], ladders: { short: ['gpt-5', 'gpt-5-mini'] } });
+    const end = await send(h4, '/v1/chat/completions', { model: 'gpt-5', messages: user('hi') });
+    expect(end.headers[ROUTE_REASON_HEADER]).toMatch(/; tiers=1; ladder end$/);
+  });
+
+  it('finds a key set in routing.keys by its id, or by the prefix keys list shows', () => {
+    const policy = new RoutingPolicy({ config: routingSchema.parse({ mode: 'off', keys: { 'key-1': 'on', 'gh_abc123…': 'shadow', gh_def456: 'on' } }), pricer: createPricer() });
+    const key = (id: string, prefix: string) => ({ id, prefix, hash: '', userId: 'u', teamId: null, projectId: null, name: null, createdAt: 0, revokedAt: null });
+    expect(policy.modeFor(key('key-1', 'gh_zzz999'))).toBe('on');
+    expect(policy.modeFor(key('key-2', 'gh_abc123'))).toBe('shadow');
+    expect(policy.modeFor(key('key-3', 'gh_def456'))).toBe('on');
+    expect(policy.modeFor(key('key-4', 'gh_xyz000'))).toBe('off');
   });
 
   it('takes the mode from the key, then project, then team, then the organisation', async () => {
