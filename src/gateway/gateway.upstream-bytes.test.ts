@@ -38,6 +38,13 @@ function openAIStream(model: string, withUsage: boolean): string {
 
 function anthropicStream(model: string): string {
   const ev = (name: string, d: unknown) => `event: ${name}\ndata: ${JSON.stringify(d)}\n\n`;
+  if (model === 'rawclaude-overloaded') {
+    // What Anthropic sends when it is overloaded after the stream started: an error event, then the end.
+    return (
+      ev('message_start', { type: 'message_start', message: { id: 'msg_over', type: 'message', role: 'assistant', model, content: [], usage: { input_tokens: 12, output_tokens: 1 } } }) +
+      ev('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })
+    );
+  }
   return (
     ev('message_start', { type: 'message_start', message: { id: 'msg_raw', type: 'message', role: 'assistant', model, content: [], usage: { input_tokens: 12, output_tokens: 1 } } }) +
     ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }) +
@@ -68,7 +75,7 @@ beforeAll(async () => {
         raw: { type: 'openai-compatible', baseUrl: `${rawUrl}/v1`, models: ['raw-*'] },
         rawant: { type: 'anthropic', baseUrl: rawUrl, models: ['rawclaude-*'] },
       },
-      models: ['raw-split', 'raw-pretty', 'raw-notail', 'rawclaude-split'].map((name) => ({ name, provider: name.startsWith('rawclaude') ? 'rawant' : 'raw', price })),
+      models: ['raw-split', 'raw-pretty', 'raw-notail', 'rawclaude-split', 'rawclaude-overloaded'].map((name) => ({ name, provider: name.startsWith('rawclaude') ? 'rawant' : 'raw', price })),
     }),
   });
 });
@@ -117,6 +124,16 @@ describe('streams in any valid shape', () => {
     expect(e.firstTokenAt).not.toBeNull();
     // $1 and $2 per million tokens.
     expect(e.costUsd).toBeCloseTo(0.001 + 0.0014, 10);
+  });
+
+  it('records an error the provider sent inside the stream as what it was, not as missing usage', async () => {
+    const err = await h.anthropic.messages
+      .stream({ model: 'rawclaude-overloaded', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] })
+      .finalMessage()
+      .catch((e: unknown) => e);
+    expect(String(err)).toMatch(/overloaded/i);
+    const e = await eventOf('rawclaude-overloaded');
+    expect([e.errorClass, e.usageEstimated, e.inputTokens]).toEqual(['upstream_stream_error: overloaded_error', true, 12]);
   });
 
   it('forwards a last event that has no blank line after it', async () => {

@@ -468,6 +468,9 @@ export class Proxy {
     if (m.clientAborted) {
       m.errorClass = 'client_aborted';
     }
+    // An error the provider sent inside the stream (Anthropic's overloaded_error after message_start).
+    const failure = meter.streamError();
+    if (failure !== null && !m.clientAborted && !broken) m.errorClass ??= `upstream_stream_error: ${failure}`;
     if (m.usage === null) {
       this.estimate(m, adapter, json, meter);
       if (!m.clientAborted && !broken) m.errorClass ??= 'usage_missing';

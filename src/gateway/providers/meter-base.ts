@@ -24,6 +24,7 @@ export abstract class BaseStreamMeter implements StreamMeter {
   protected first: number | null = null;
   protected reported: NormalisedUsage | null = null;
   protected readonly deltas: string[] = [];
+  protected failure: string | null = null;
 
   abstract onEvent(ev: SseEvent, now: number): boolean;
   /** The text, reasoning and tool-call arguments in one delta payload. */
@@ -51,5 +52,14 @@ export abstract class BaseStreamMeter implements StreamMeter {
   }
   providerRequestId(): string | null {
     return this.id;
+  }
+  streamError(): string | null {
+    return this.failure;
+  }
+  /** Notes an error event's type (`{"error":{"type":…}}` or `{"type":"error","error":{"type":…}}`). */
+  protected noteError(data: string): void {
+    const error = parseObject(data)?.error;
+    const type = error && typeof error === 'object' ? asString((error as Record<string, unknown>).type) ?? asString((error as Record<string, unknown>).code) : null;
+    this.failure = (type ?? 'error').slice(0, 64);
   }
 }

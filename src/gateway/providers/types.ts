@@ -29,6 +29,8 @@ export interface StreamMeter {
   firstTokenAt(): number | null;
   modelServed(): string | null;
   providerRequestId(): string | null;
+  /** The error type of an error the provider sent inside the stream (`overloaded_error`, `server_error`), else null. */
+  streamError(): string | null;
 }
 
 export interface PreparedBody {

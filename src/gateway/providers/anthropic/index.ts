@@ -31,6 +31,9 @@ class AnthropicStreamMeter extends BaseStreamMeter {
         }
         break;
       }
+      case 'error':
+        this.noteError(ev.data);
+        break;
       case 'message_delta': {
         const usage = parseObject(ev.data)?.usage;
         if (usage) {

@@ -31,6 +31,8 @@ export class OpenAIChatStreamMeter extends BaseStreamMeter {
       if (this.dropUsageChunk && Array.isArray(choices) && choices.length === 0) return true;
     }
     if (this.first === null && isContentChunk(d)) this.first = now;
+    // An error mid-stream comes as a chunk of its own: {"error": {…}}.
+    if (d.startsWith('{"error"') || ev.event === 'error') this.noteError(d);
     this.deltas.push(d);
     return false;
   }
@@ -110,6 +112,10 @@ export class OpenAIResponsesStreamMeter extends BaseStreamMeter {
     if (name.endsWith('.delta')) {
       if (this.first === null) this.first = now;
       this.deltas.push(ev.data);
+      return false;
+    }
+    if (name === 'error') {
+      this.noteError(ev.data);
       return false;
     }
     if (name === 'response.created' || RESPONSES_FINAL.has(name)) {
