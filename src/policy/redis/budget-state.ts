@@ -37,7 +37,7 @@ export interface RedisBudgetStateOptions {
   reservationTtlMs: number;
   /** Where held settlements are reported (see hold). */
   log?: (message: string) => void;
-  /** Called after held settlements were booked (tests). */
+  /** Called when a retry has taken every held settlement (tests). */
   onHeldBooked?: () => void;
 }
 
@@ -123,7 +123,7 @@ export class RedisBudgetState implements BudgetState {
     r.settled = true;
     this.local--;
     return this.shared.track(
-      this.book(r, actual).catch((err: unknown) => {
+      this.book(r, actual).then((booked) => booked ?? [], (err: unknown) => {
         if (!neverSent(err)) throw err;
         this.hold(r, actual);
         return [];
@@ -152,10 +152,11 @@ export class RedisBudgetState implements BudgetState {
     const batch = this.held;
     this.held = [];
     let booked = 0;
+    let reseeded = 0;
     for (const [i, h] of batch.entries()) {
       try {
-        await this.book(h.r, h.actual, true);
-        booked++;
+        if ((await this.book(h.r, h.actual, true)) === null) reseeded++;
+        else booked++;
       } catch (err) {
         if (!neverSent(err)) {
           this.opts.log?.(`goodhart: booking a held budget settlement failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -168,11 +169,15 @@ export class RedisBudgetState implements BudgetState {
     }
     this.retryTimer = null;
     if (this.held.length > 0) this.retryTimer = setTimeout(() => void this.retryHeld(), HELD_RETRY_MS).unref();
-    else if (booked > 0 || this.heldDropped > 0) {
-      this.opts.log?.(`goodhart: Redis answers again: ${booked} held budget settlement(s) booked${this.heldDropped > 0 ? `, ${this.heldDropped} dropped (more than ${MAX_HELD} were held)` : ''}.`);
+    else if (booked > 0 || reseeded > 0 || this.heldDropped > 0) {
+      const notes = [
+        ...(reseeded > 0 ? [`${reseeded} not booked (Redis restarted empty: their days were read from the store again)`] : []),
+        ...(this.heldDropped > 0 ? [`${this.heldDropped} dropped (more than ${MAX_HELD} were held)`] : []),
+      ];
+      this.opts.log?.(`goodhart: Redis answers again: ${booked} held budget settlement(s) booked${notes.map((n) => `, ${n}`).join('')}.`);
       this.heldDropped = 0;
     }
-    if (booked > 0) this.opts.onHeldBooked?.();
+    if (this.held.length === 0 && booked + reseeded > 0) this.opts.onHeldBooked?.();
   }
 
   /** Settlements held while Redis did not answer (see hold). */
@@ -180,7 +185,8 @@ export class RedisBudgetState implements BudgetState {
     return this.held.length;
   }
 
-  private async book(r: RedisReservation, actual: Amounts, retry = false): Promise<{ line: BudgetLine; snapshot: LineSnapshot }[]> {
+  /** Books a settlement; a held one (`retry`) gives null when it is not booked (see hold). */
+  private async book(r: RedisReservation, actual: Amounts, retry = false): Promise<{ line: BudgetLine; snapshot: LineSnapshot }[] | null> {
     const day = this.days.dayOf(r.startedAt);
     const args = [
       this.shared.prefix,
@@ -195,10 +201,13 @@ export class RedisBudgetState implements BudgetState {
       r.wins.length,
       ...r.wins,
       WAIT_ANNOUNCE_MS,
+      // A held settlement books only on a day seeded before its request started: a day seeded since (Redis lost its
+      // data) was read from the store, which may hold the request's event already.
+      retry ? r.startedAt : 0,
     ];
     let reply = (await this.run(settleScript, args)) as (string | number)[];
     if (reply[0] === 0) {
-      if (retry) return [];
+      if (retry) return null;
       await this.seed([day]);
       reply = (await this.run(settleScript, args)) as (string | number)[];
     }

@@ -207,6 +207,42 @@ describe('RedisBudgetState during a Redis outage', () => {
   });
 });
 
+describe('RedisBudgetState when Redis comes back empty', () => {
+  it('does not book held settlements on a day read again from the store, which holds their events', async () => {
+    const target = new globalThis.URL(URL);
+    const relay = await startRelay(target.hostname, Number(target.port || 6379));
+    const url = `redis://${relay.host}:${relay.port}`;
+    const logged: string[] = [];
+    const s = await connectRedis(url, PREFIX, () => {});
+    let booked = (): void => {};
+    const state = new RedisBudgetState({ shared: s, url, timeZone: TZ, history, now, reservationTtlMs: TTL, log: (m) => logged.push(m), onHeldBooked: () => booked() });
+    try {
+      const l = line('user:hana', 10);
+      const rs = [];
+      for (let i = 0; i < 3; i++) rs.push(((await state.reserve([l], { usd: 1, tokens: 0 }, ['user:hana'], now())) as { reservation: Reservation }).reservation);
+      await relay.cut();
+      while (s.redis.status === 'ready') await new Promise((r) => setTimeout(r, 10));
+      for (const r of rs) await state.settle(r, { usd: 0.25, tokens: 0 });
+      // Their events are written meanwhile; Redis restarts empty, and a new request seeds the day from the store.
+      await store.insertEvents(rs.map((_, i) => makeTestEvent({ startedAt: now() + i, userId: 'hana', costUsd: 0.25 })));
+      await wipe();
+      clock.t += 5_000;
+      const done = new Promise<void>((resolve) => (booked = resolve));
+      await relay.restore();
+      while (s.redis.status !== 'ready') await new Promise((r) => setTimeout(r, 10));
+      expect(await state.peek([l])).toEqual([{ spent: 0.75, reserved: 0 }]);
+      await done;
+      // The held settlements are not booked on top of what the store already says.
+      expect(state.heldSettlements()).toBe(0);
+      expect(await state.peek([l])).toEqual([{ spent: 0.75, reserved: 0 }]);
+      expect(logged.at(-1)).toBe('goodhart: Redis answers again: 0 held budget settlement(s) booked, 3 not booked (Redis restarted empty: their days were read from the store again).');
+    } finally {
+      await s.close();
+      await relay.close();
+    }
+  });
+});
+
 describe('RedisRateState', () => {
   it('counts requests per minute across replicas', async () => {
     const a = new RedisRateState(shared[0]!, URL);

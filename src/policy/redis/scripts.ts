@@ -117,14 +117,20 @@ return after
 /**
  * Settlement: books the real cost on the request's day and on every counted window of each of its scopes, and
  * releases its reservation. ARGV: P, startedAt, dayStart, member ('' when none), usd, tokens (actual), grace,
- * nScopes, scopes…, nWins, wins… (the reservation's windows), waitMs (how long a refused request may wait).
- * Reply: {0} the day is not seeded (seed it, then call again); {1, released, then su st ru rt per win}.
+ * nScopes, scopes…, nWins, wins… (the reservation's windows), waitMs (how long a refused request may wait), and
+ * seededBy: 0, or a time the day must have been seeded by (a held settlement: see RedisBudgetState.hold).
+ * Reply: {0} the day is not seeded, or was seeded after seededBy (seed it, then call again; or drop a held one);
+ * {1, released, then su st ru rt per win}.
  */
 export const SETTLE = `${PRELUDE}
 local at, day, member = num(ARGV[2]), ARGV[3], ARGV[4]
-local au, atok, grace, wait = ARGV[5], ARGV[6], num(ARGV[7]), num(ARGV[10 + tonumber(ARGV[8]) + tonumber(ARGV[9 + tonumber(ARGV[8])])])
+local tail = 10 + tonumber(ARGV[8]) + tonumber(ARGV[9 + tonumber(ARGV[8])])
+local au, atok, grace, wait = ARGV[5], ARGV[6], num(ARGV[7]), num(ARGV[tail])
+local seededBy = num(ARGV[tail + 1])
 local dk = P .. 'd:' .. day
-if redis.call('HEXISTS', dk, '_seed') == 0 then return {0} end
+local seeded = redis.call('HGET', dk, '_seed')
+if not seeded then return {0} end
+if seededBy > 0 and num(seeded) > seededBy then return {0} end
 local ns = tonumber(ARGV[8])
 local spend = num(au) ~= 0 or num(atok) ~= 0
 for i = 1, ns do
