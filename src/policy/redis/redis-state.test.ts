@@ -229,7 +229,7 @@ describe('RedisBudgetState when Redis comes back empty', () => {
       clock.t += 5_000;
       const done = new Promise<void>((resolve) => (booked = resolve));
       await relay.restore();
-      while (s.redis.status !== 'ready') await new Promise((r) => setTimeout(r, 10));
+      while ((s.redis.status as string) !== 'ready') await new Promise((r) => setTimeout(r, 10));
       expect(await state.peek([l])).toEqual([{ spent: 0.75, reserved: 0 }]);
       await done;
       // The held settlements are not booked on top of what the store already says.
