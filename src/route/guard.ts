@@ -116,6 +116,11 @@ export class QualityGuard implements RequestObserver {
     this.notes.set(body, note);
   }
 
+  /** The routed request was served by the model asked for after all (the cheaper one failed): not a routed answer. */
+  forget(body: object): void {
+    this.notes.delete(body);
+  }
+
   /** Called by the routing policy, on the request path: one Map get. */
   isDisabled(teamId: string | null, taskClass: TaskClass, now: number): boolean {
     const trip = this.tripped.get(classKey(teamId, taskClass));

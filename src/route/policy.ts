@@ -133,7 +133,11 @@ export class RoutingPolicy implements Policy {
     const settle = (outcome: { usage: NormalisedUsage | null; costUsd: number | null; model: string }) => {
       // Nothing generated (the provider failed, the client left first) saves nothing: not a decision worth counting.
       // Nor is a routed request served as asked after all, because the cheaper model failed (fallbackTo).
-      if (outcome.usage === null || (decision.applied && outcome.model === decision.modelRequested)) return;
+      if (outcome.usage === null || (decision.applied && outcome.model === decision.modelRequested)) {
+        // Nor is it a routed answer the quality guard should judge re-asks against.
+        this.deps.guard?.forget(req.body);
+        return;
+      }
       const other = (model: string) => (outcome.usage ? this.deps.pricer.price(outcome.usage, unprefixed(model), catalogue).costUsd : 0);
       decision.requestedCostUsd = decision.applied ? other(decision.modelRequested) : outcome.costUsd;
       decision.routedCostUsd = decision.applied ? outcome.costUsd : other(decision.modelRouted);

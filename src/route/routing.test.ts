@@ -277,6 +277,27 @@ async function asker(h: Harness, r: Routing) {
 }
 
 describe('quality guard', () => {
+  it('does not judge re-asks against a routed request the model asked for answered (the cheaper one was down)', async () => {
+    const gone = { type: 'openai-compatible' as const, baseUrl: 'http://127.0.0.1:9/v1', models: ['cheap-gpt'] };
+    const providers = { openai: { type: 'openai', baseUrl: 'http://sim.invalid/v1' }, anthropic: { type: 'anthropic', baseUrl: 'http://sim.invalid' }, gone };
+    const routing = { mode: 'on', ladders: { house: ['gpt-5', 'cheap-gpt'] }, qualityGuard: { minMisses: 2, maxMissRate: 0.1 } };
+    const r = createRouting(configSchema.parse({ providers, routing }), new MemoryDecisionStore(), { flushIntervalMs: 20 });
+    await r.ready;
+    const h = await startHarness({
+      policy: r.policy,
+      observers: [r.guard],
+      config: (sim) => ({ providers: { openai: { type: 'openai', baseUrl: `${sim}/v1`, apiKey: 'sk-sim-openai' }, anthropic: { type: 'anthropic', baseUrl: sim, apiKey: 'sk-ant-sim' }, gone } }),
+    });
+    open.push(h, r);
+    const ask = await asker(h, r);
+    for (const q of ['In which year did the Berlin Wall fall, and what was the name of the country it divided?', 'Which river flows through the city of Vienna, and into which sea does it finally drain?']) {
+      // cheap-gpt cannot be reached: gpt-5 answers, as asked; then the same question again, pinned to gpt-5.
+      expect((await ask(h.key, q)).routed).toBe(false);
+      expect((await ask(h.key, `${q} Please be precise.`, true)).routed).toBe(false);
+    }
+    expect(r.guard.trips(Date.now())).toEqual([]);
+  });
+
   it('remembers across a restart: the period’s misses count on, and a stopped class stays stopped', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'goodhart-guard-'));
     const db = join(dir, 'goodhart.db');
