@@ -27,9 +27,14 @@ beforeAll(async () => {
         anthropic: { type: 'anthropic', baseUrl: simUrl, apiKey: 'sk-ant-sim' },
         flaky: { type: 'openai-compatible', baseUrl: failingUrl, models: ['team-gpt', 'cheap-gpt', 'local-*'] },
         gone: { type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', models: ['old-gpt'] },
+        gpu: { type: 'openai-compatible', baseUrl: `${simUrl}/v1`, apiKey: 'sk-sim-openai', models: [] },
       },
       // A self-hosted model priced in config, served by the simulator under another name.
-      models: [{ name: 'tiny-local', provider: 'openai', upstreamName: 'gpt-4o-mini', price: { input: 0.01, output: 0.02 } }],
+      // The same model hosted on a second provider at another price.
+      models: [
+        { name: 'tiny-local', provider: 'openai', upstreamName: 'gpt-4o-mini', price: { input: 0.01, output: 0.02 } },
+        { name: 'tiny-local', provider: 'gpu', upstreamName: 'gpt-4o-mini', price: { input: 100, output: 100 } },
+      ],
       fallbacks: {
         'team-gpt': ['gpt-4o-mini'],
         'old-gpt': ['gpt-4o-mini'],
@@ -120,6 +125,10 @@ describe('fallbacks', () => {
     const named = (await h.events()).at(-1)!;
     expect(named.inputTokens).toBeGreaterThan(0);
     expect(named.costUsd).toBeCloseTo((named.inputTokens * 0.01 + named.outputTokens * 0.02) / 1e6, 15);
+    // Named with the other provider, the other price (it was priced by whichever entry came last).
+    await h.openai.chat.completions.create({ model: 'gpu/tiny-local', messages: [{ role: 'user', content: 'hi' }] });
+    const other = (await h.events()).at(-1)!;
+    expect(other.costUsd).toBeCloseTo(((other.inputTokens + other.outputTokens) * 100) / 1e6, 12);
   });
 });
 

@@ -15,7 +15,7 @@ export interface Route {
   /** The name to send upstream, or null to send the client's unchanged. */
   upstreamModel: string | null;
   price: ModelPrice | undefined;
-  /** The `models:` entry whose `price` applies (the pricer's overrides are keyed by it), when `price` is set. */
+  /** The pricer's key of the `models:` entry whose `price` applies (`provider/name`, config/prices.ts), when `price` is set. */
   priceName?: string;
 }
 
@@ -87,7 +87,7 @@ export class ModelRouter {
     const declared = this.config.models.find((m) => m.name === model);
     if (declared) {
       const provider = this.byId(declared.provider)!;
-      candidates.push({ provider, upstreamModel: declared.upstreamName ?? null, price: declared.price, priceName: declared.name });
+      candidates.push({ provider, upstreamModel: declared.upstreamName ?? null, price: declared.price, priceName: `${provider.id}/${declared.name}` });
     }
     const slash = model.indexOf('/');
     if (slash > 0) {
@@ -96,7 +96,7 @@ export class ModelRouter {
       if (provider && rest) {
         // A model declared for this provider keeps its upstream name and price when named with the provider.
         const entry = this.config.models.find((m) => m.name === rest && m.provider === provider.id);
-        candidates.push({ provider, upstreamModel: entry?.upstreamName ?? rest, price: entry?.price, priceName: rest });
+        candidates.push({ provider, upstreamModel: entry?.upstreamName ?? rest, price: entry?.price, priceName: `${provider.id}/${rest}` });
       }
     }
     for (const m of this.matchers) {

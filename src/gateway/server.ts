@@ -1,3 +1,4 @@
+import { priceOverridesOf } from '../config/prices.js';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { GoodhartError } from '../errors.js';
 import { installGovernance, type Governance } from '../admin/install.js';
@@ -15,7 +16,7 @@ import { routingConfigured } from '../route/config.js';
 import { registerDashboard } from '../dashboard-server/index.js';
 import { registerOtlpRoutes } from '../importers/otlp/index.js';
 import { registerOutcomeRoutes } from '../outcomes/routes.js';
-import { createPricer, type ModelPriceOverride } from '../usage/pricing.js';
+import { createPricer } from '../usage/pricing.js';
 import { KeyCache } from './auth.js';
 import { registerJsonBody } from './body.js';
 import { clientErrorHandler, installErrorHandling, wireOf } from './errors.js';
@@ -125,8 +126,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     done(new GoodhartError('unavailable', 503, 'This Goodhart server is shutting down (finishing the requests in flight). Send the request again: another replica, or this one once restarted, will serve it.', { retryable: true }));
   });
 
-  const overrides: Record<string, ModelPriceOverride> = {};
-  for (const m of config.models) if (m.price) overrides[m.name] = m.price;
+  const overrides = priceOverridesOf(config.models);
   const keys = new KeyCache(store, opts.keyRefreshMs);
   await keys.start();
   const upstreams = new Upstreams();

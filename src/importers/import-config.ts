@@ -1,3 +1,4 @@
+import { priceOverridesOf } from '../config/prices.js';
 import type { GoodhartConfig } from '../config/schema.js';
 import type { ModelPriceOverride } from '../usage/pricing.js';
 
@@ -25,8 +26,7 @@ export const NO_FILE_IMPORT_CONFIG: Readonly<ImportConfig> = Object.freeze({
 });
 
 export function importConfigOf(config: GoodhartConfig): ImportConfig {
-  const priceOverrides: Record<string, ModelPriceOverride> = {};
-  for (const m of config.models) if (m.price) priceOverrides[m.name] = m.price;
+  const priceOverrides = priceOverridesOf(config.models);
   return {
     identities: config.identities,
     users: config.users,

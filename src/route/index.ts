@@ -1,8 +1,9 @@
+import { priceOverridesOf } from '../config/prices.js';
 import type { GoodhartConfig } from '../config/schema.js';
 import { GoodhartError } from '../errors.js';
 import { ModelRouter } from '../gateway/router.js';
 import type { Wire } from '../gateway/providers/types.js';
-import { createPricer, type ModelPriceOverride } from '../usage/pricing.js';
+import { createPricer } from '../usage/pricing.js';
 import { DecisionWriter, type RouteDecisionStore } from './decisions.js';
 import { QualityGuard } from './guard.js';
 import { Ladders } from './ladder.js';
@@ -80,8 +81,7 @@ export function createRouting(config: GoodhartConfig, store: RouteDecisionStore,
   checkLadders(config);
   const now = opts.now ?? Date.now;
   const log = opts.log ?? ((m: string) => console.error(`[goodhart] ${m}`));
-  const overrides: Record<string, ModelPriceOverride> = {};
-  for (const m of config.models) if (m.price) overrides[m.name] = m.price;
+  const overrides = priceOverridesOf(config.models);
   const writer = new DecisionWriter(store, opts.flushIntervalMs, log);
   const guardConfig = config.routing.qualityGuard;
   const guard = new QualityGuard(guardConfig, new Ladders(config.routing.ladders), (id, at) => writer.miss(id, at), (t) => writer.trip(t));

@@ -1,3 +1,4 @@
+import { priceOverridesOf } from '../../config/prices.js';
 import { AlertDispatcher } from '../../alerts/dispatcher.js';
 import { detailOf } from '../../alerts/findings.js';
 import type { GoodhartConfig } from '../../config/schema.js';
@@ -5,7 +6,7 @@ import type { BudgetConfig } from '../../policy/config.js';
 import type { GovernanceStore } from '../../policy/store.js';
 import { openGovernanceStore } from '../../admin/install.js';
 import type { Store } from '../../store/types.js';
-import { createPricer, type ModelPriceOverride } from '../../usage/pricing.js';
+import { createPricer } from '../../usage/pricing.js';
 import { liveSourceOf } from '../store.js';
 import { LiveDetector } from './live.js';
 
@@ -37,8 +38,7 @@ export interface LiveSetup {
 export async function openLive(o: LiveSetup): Promise<Live | null> {
   const source = liveSourceOf(o.store);
   if (source === undefined) return null;
-  const overrides: Record<string, ModelPriceOverride> = {};
-  for (const m of o.config.models) if (m.price) overrides[m.name] = m.price;
+  const overrides = priceOverridesOf(o.config.models);
   const sinks = o.config.alerts.sinks.filter((s) => detailOf(s) !== 'off');
   let claims: GovernanceStore | null = null;
   let dispatcher: AlertDispatcher | null = null;
