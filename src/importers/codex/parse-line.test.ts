@@ -27,6 +27,10 @@ describe('Codex rollout parser', () => {
     expect(first.model).toBe('gpt-5-codex');
     expect(p.parse(tc('2026-04-09T10:00:06Z', [1000, 250, 125, 75], [1000, 250, 125, 75]), 'c')).toBe('duplicate');
     expect(p.parse('{"type":"event_msg","payload":{"type":"token_count","info":null}}', 'd')).toBe('no_usage');
+    // Not parsed, but not an object either: counted as invalid, not as a line without usage.
+    expect(p.parse('{"type":"response_item","payload":{"type":"message"}}\r', 'd')).toBe('no_usage');
+    expect(p.parse('\u0000\u0007PK\u0003\u0004 garbage', 'd')).toBe('invalid_json');
+    expect(p.parse('{"type":"response_item","payload":{"type":"mess', 'd')).toBe('invalid_json');
     // No last_token_usage: the difference of the cumulative totals.
     const third = p.parse(tc('2026-04-09T10:01:05Z', [3000, 1250, 325, 175], null), 'e') as ParsedUsage;
     expect(third.usage.input).toMatchObject({ total: 2000, cacheRead: 1000 });
@@ -58,7 +62,7 @@ describe('Codex rollout parser', () => {
     expect(second).toMatchObject({ filesRestarted: 0, eventsAdded: 4 });
     const whole = new SqliteStore(join(dir, 'whole.db'));
     const s = await importInto(whole, 'codex', [join(dir, 'split')]);
-    expect(s).toMatchObject({ eventsAdded: 5, duplicates: 1, skipped: { no_usage: 3 } });
+    expect(s).toMatchObject({ eventsAdded: 5, duplicates: 1, skipped: { no_usage: 2, invalid_json: 1 } });
     const strip = (e: { id: string; modelServed: string | null; inputTokens: number; outputTokens: number; costUsd: number | null }) => [e.id, e.modelServed, e.inputTokens, e.outputTokens, e.costUsd];
     expect((await split.listEvents({})).map(strip)).toEqual((await whole.listEvents({})).map(strip));
     const [first] = await whole.listEvents({});

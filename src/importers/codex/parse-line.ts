@@ -35,7 +35,9 @@ export function createCodexParser(path: string, saved: unknown): LineParser & { 
   const fileSession = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i.exec(basename(path))?.[1] ?? basename(path);
 
   const parse = (line: string, where: string): LineResult => {
-    if (!INTERESTING.some((w) => line.includes(w))) return 'no_usage';
+    // Lines without usage are not parsed (most of a log), but one that is not even shaped as a JSON object (binary
+    // garbage, a line cut short) is counted as invalid, with its file and line, as every importer's are.
+    if (!INTERESTING.some((w) => line.includes(w))) return objectShaped(line) ? 'no_usage' : 'invalid_json';
     const obj = parseJsonObject(line);
     if (typeof obj === 'string') return obj;
     const payload = obj['payload'];
@@ -109,4 +111,10 @@ function codexRaw(c: CodexCounts): Record<string, number> {
 
 function isCodexContext(v: unknown): v is CodexContext {
   return isRecord(v) && 'model' in v && 'total' in v && 'sessionId' in v;
+}
+
+/** Whether a line starts with `{` and ends with `}` (blanks and a CR aside). */
+function objectShaped(line: string): boolean {
+  const t = line.trim();
+  return t.startsWith('{') && t.endsWith('}');
 }
