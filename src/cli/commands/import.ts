@@ -111,6 +111,19 @@ function print(summary: ImportSummary, json: boolean | undefined): void {
   if (summary.problems.length > 10) process.stderr.write(`  …and more (--json lists up to ${summary.problems.length})\n`);
 }
 
+/** Where each agent keeps its logs, said when none were found (a wrong variable or folder is the usual cause). */
+const LOG_HOMES: Record<FileSource, string> = {
+  'claude-code': 'Claude Code keeps them in projects/ under $CLAUDE_CONFIG_DIR, else ~/.config/claude and ~/.claude',
+  codex: 'Codex keeps them in sessions/ and archived_sessions/ under $CODEX_HOME, else ~/.codex',
+  gemini: 'Gemini CLI keeps them in tmp/*/chats/ under $GEMINI_DATA_DIR, else ~/.gemini',
+};
+
+export async function noLogsHint(source: FileSource, dirs: readonly string[]): Promise<string> {
+  const { FILE_IMPORTERS } = await import('../../importers/registry.js');
+  const roots = dirs.length > 0 ? dirs : FILE_IMPORTERS[source].defaultRoots(process.env, homedir());
+  return `  No ${source} log files were found under ${roots.map((r) => resolve(r)).join(', ')}. ${LOG_HOMES[source]}: name the folder that holds them, or set the variable.`;
+}
+
 /** `goodhart import claude-code|codex|gemini [DIR…]`. */
 export async function importFilesCommand(source: FileSource, dirs: string[], opts: FileOptions): Promise<ImportSummary> {
   const { FILE_IMPORTERS } = await import('../../importers/registry.js');
@@ -210,7 +223,11 @@ export function registerImport(program: Command): Command {
         .option('--account <id>', 'the account the logs belong to, for attribution (matches `identities[].match.account`)')
         .option('--max-line-mb <mb>', 'skip lines longer than this (default 16)')
         .option('--no-fingerprints', 'do not record waste-detection fingerprints of the prompts and tool calls (no text is stored either way)'),
-    ).action(async (dirs: string[], options: FileOptions) => print(await importFilesCommand(source, dirs, options), options.json));
+    ).action(async (dirs: string[], options: FileOptions) => {
+      const summary = await importFilesCommand(source, dirs, options);
+      print(summary, options.json);
+      if (summary.files === 0 && options.json !== true) process.stderr.write(`${await noLogsHint(source, dirs)}\n`);
+    });
   }
   for (const [source, api] of Object.entries(USAGE_APIS) as [UsageApiSource, (typeof USAGE_APIS)[UsageApiSource]][]) {
     addCommon(
