@@ -292,7 +292,12 @@ async function getJson(doFetch: typeof fetch, url: URL, headers: Record<string, 
       await sleep(backoff(attempt, res.headers.get('retry-after')));
       continue;
     }
-    const hint = res.status === 401 || res.status === 403 ? ' The admin key was refused: it must be an organization admin key (sk-admin-… / sk-ant-admin…).' : '';
+    const hint =
+      res.status === 401 || res.status === 403
+        ? ' The admin key was refused: it must be an organization admin key (sk-admin-… / sk-ant-admin…).'
+        : res.status === 404
+          ? ` Check --base-url: OpenAI's ends in /v1 (https://api.openai.com/v1), Anthropic's does not (https://api.anthropic.com); this import asked ${url.origin}${url.pathname}.`
+          : '';
     throw new GoodhartError('upstream_error', 502, `${url.pathname} answered ${res.status}: ${text.slice(0, 300)}.${hint}`);
   }
 }

@@ -268,6 +268,9 @@ describe('provider usage API importers', () => {
     expect(loop).toBeInstanceOf(GoodhartError);
     expect((loop as Error).message).toMatch(/has_more with next_page "page_same", a page it had already given/);
     expect(seen.filter((x) => x.path.startsWith('/loop/')).length).toBe(2);
+    // OpenAI's base URL without its /v1: the provider's 404, and what to check.
+    const noV1 = await fail({ baseUrl: base });
+    expect((noV1 as Error).message).toMatch(/answered 404: \. Check --base-url: OpenAI's ends in \/v1 \(https:\/\/api\.openai\.com\/v1\), Anthropic's does not .*this import asked http:\/\/127\.0\.0\.1:\d+\/organization\/usage\/completions\.$/);
     const bare = await fail({ baseUrl: 'api.openai.com/v1' });
     expect(bare).toBeInstanceOf(GoodhartError);
     expect((bare as Error).message).toBe('--base-url: "api.openai.com/v1" is not an http(s) URL. Write it whole, with its scheme, e.g. --base-url https://api.openai.com/v1.');
