@@ -52,6 +52,7 @@ function mapSpan(span: Record<string, unknown>, resource: ReturnType<typeof attr
     provider: catalogueProvider(attrString(a, 'gen_ai.provider.name', 'gen_ai.system')),
     endpoint: op === 'embeddings' ? 'embeddings' : 'chat.completions',
     model: attrString(a, 'gen_ai.response.model', 'gen_ai.request.model'),
+    modelRequested: attrString(a, 'gen_ai.request.model', 'gen_ai.response.model'),
     usage: inclusiveUsage(
       {
         input,

@@ -395,9 +395,9 @@ describe('OTLP/HTTP receiver', () => {
     expect(res.headers.get('content-type')).toBe('application/x-protobuf');
     await post('/v1/traces', body, { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' });
     const spans = (await otelEvents()).filter((e) => e.tags.includes('otel-span')).sort((a, b) => b.inputTokens - a.inputTokens);
-    expect(spans.map((e) => [e.provider, e.modelServed, e.inputTokens, e.cacheReadTokens, e.outputTokens, e.userId, e.sessionId])).toEqual([
-      ['openai', 'gpt-4o-2024-08-06', 1500, 1024, 200, 'carol@acme.dev', 'conv-9'],
-      ['anthropic', 'claude-haiku-4-5', 80, 0, 20, 'carol@acme.dev', null],
+    expect(spans.map((e) => [e.provider, e.modelRequested, e.modelServed, e.inputTokens, e.cacheReadTokens, e.outputTokens, e.userId, e.sessionId])).toEqual([
+      ['openai', 'gpt-4o', 'gpt-4o-2024-08-06', 1500, 1024, 200, 'carol@acme.dev', 'conv-9'],
+      ['anthropic', 'claude-haiku-4-5', 'claude-haiku-4-5', 80, 0, 20, 'carol@acme.dev', null],
     ]);
     expect(spans[0]!.costUsd).toBeGreaterThan(0);
   });

@@ -184,7 +184,7 @@ function toEvent(u: OtelUsage, key: KeyRecord, rules: OtlpRules, memo: ReturnTyp
     branch: null,
     provider: u.provider,
     endpoint: u.endpoint,
-    modelRequested: u.model,
+    modelRequested: u.modelRequested ?? u.model,
     modelServed: u.model,
     inputTokens: u.usage.input.total,
     cacheReadTokens: u.usage.input.cacheRead,

@@ -17,7 +17,10 @@ export interface OtelUsage {
   endedAt: number;
   provider: string;
   endpoint: Endpoint;
+  /** The model that served it (priced by it). */
   model: string | null;
+  /** The model asked for, when the record names it apart (a span's gen_ai.request.model); else `model`. */
+  modelRequested?: string | null;
   usage: NormalisedUsage;
   /** Cost the emitter computed (Claude Code `cost_usd`, `claude_code.cost.usage`), USD. */
   reportedCostUsd: number | null;
