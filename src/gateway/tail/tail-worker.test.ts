@@ -6,6 +6,10 @@ import { fingerprintRequest } from '../../detect/fingerprint/fingerprint.js';
 import { event } from '../../detect/testing.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { startHarness } from '../../testing/harness.js';
+import postgres from 'postgres';
+import { findingsStoreOf } from '../../detect/store.js';
+import { openStore } from '../../store/open.js';
+import { startRelay } from '../../testing/relay.js';
 import { TailWorker } from './tail-worker.js';
 
 const dirs: string[] = [];
@@ -71,6 +75,38 @@ describe('the gateway tail thread', () => {
     expect(await store.findings.listFingerprints({ since: 0, until: now + 100 })).toHaveLength(fit);
     await store.close();
   });
+
+  it('waits for Postgres to answer again before giving up on fingerprints', async () => {
+    const PG_URL = process.env['GOODHART_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+    const schema = `gh_tail_${Date.now().toString(36)}`;
+    const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    await admin`CREATE SCHEMA ${admin(schema)}`;
+    const target = new URL(PG_URL);
+    const relay = await startRelay(target.hostname, Number(target.port || 5432));
+    const via = new URL(PG_URL);
+    via.host = `${relay.host}:${relay.port}`;
+    const store = await openStore(`${PG_URL}${PG_URL.includes('?') ? '&' : '?'}search_path=${schema}`);
+    try {
+      const secret = await findingsStoreOf(store)!.fingerprintSecret();
+      const logged: string[] = [];
+      const tail = await TailWorker.start({ spec: { kind: 'postgres', url: via.toString(), searchPath: schema }, fingerprints: { secret, retentionDays: 30 }, log: (m) => logged.push(m) });
+      await relay.cut();
+      const now = Date.now();
+      const body = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'why does the ledger sync loop forever on an empty batch' }] };
+      for (let i = 0; i < 5; i++) tail.observe(body, event({ id: `pg-${i}`, startedAt: now + i, endpoint: 'chat.completions' }), Buffer.from(JSON.stringify(body)));
+      await new Promise((r) => setTimeout(r, 800)); // posted to the thread, whose first writes fail
+      await relay.restore();
+      await tail.close();
+      expect([tail.written, tail.failed]).toEqual([5, 0]);
+      expect(logged.filter((m) => m.startsWith('writing request fingerprints'))).toEqual([]);
+      expect(await findingsStoreOf(store)!.listFingerprints({ since: 0, until: now + 100 })).toHaveLength(5);
+    } finally {
+      await store.close();
+      await relay.close();
+      await admin`DROP SCHEMA IF EXISTS ${admin(schema)} CASCADE`;
+      await admin.end({ timeout: 5 });
+    }
+  }, 30_000);
 
   it('refuses to start on a store it cannot open, saying so', async () => {
     await expect(TailWorker.start({ spec: { kind: 'sqlite', path: '/proc/no/such/dir/x.db' }, fingerprints: null })).rejects.toThrow(/writer thread could not start/);

@@ -26,6 +26,9 @@ const findings = data.fingerprints ? findingsStoreOf(store) : undefined;
 // Routing decisions of a SQLite file (route/sqlite-decisions.ts), opened when routing first writes.
 let decisions: SqliteDecisionStore | null = null;
 
+/** Retries of a failed fingerprint write: 0.25 s doubling to 8 s, about 25 s in all. */
+const FINGERPRINT_RETRIES = 7;
+
 async function fingerprint(buf: Buffer, items: Extract<ToThread, { kind: 'fingerprints' }>['items'], secret: string): Promise<FromThread> {
   const fps: Fingerprint[] = [];
   let failed = 0;
@@ -40,11 +43,20 @@ async function fingerprint(buf: Buffer, items: Extract<ToThread, { kind: 'finger
     }
   }
   let written = 0;
-  try {
-    if (fps.length > 0) written = await findings!.insertFingerprints(fps);
-  } catch (err) {
-    send({ kind: 'log', message: `writing request fingerprints failed: ${describe(err)}` });
-    failed += fps.length;
+  // A database that does not answer for a while (a Postgres restart) is waited for, as events are: retried for
+  // about 25 s before the batch is given up. Requests meanwhile wait on the main thread within its byte bound.
+  for (let attempt = 0; fps.length > 0; attempt++) {
+    try {
+      written = await findings!.insertFingerprints(fps);
+      break;
+    } catch (err) {
+      if (attempt >= FINGERPRINT_RETRIES) {
+        send({ kind: 'log', message: `writing request fingerprints failed: ${describe(err)}` });
+        failed += fps.length;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(8_000, 250 * 2 ** attempt)));
+    }
   }
   return { kind: 'fingerprints', bytes: buf.length, written, failed };
 }
