@@ -183,6 +183,24 @@ describe('soft thresholds and hard caps', () => {
     expect(alerts.map((a) => a.threshold)).toEqual([50, 80, 100, 50]);
   });
 
+  it('announces one large request refused early as the refusal only: the thresholds below still alert when spend gets there', () => {
+    const clock = { t: at('2025-05-10T10:00:00Z') };
+    const alerts: BudgetAlert[] = [];
+    const e = engine({ budgets: [{ id: 'org', scope: 'org', amount: 0.01, period: 'month', thresholds: [10, 20, 50, 80, 100] }] }, clock, alerts);
+    spend(e, clock.t, 2500); // 25%
+    expect(alerts.map((a) => [a.threshold, a.reason])).toEqual([[10, 'threshold'], [20, 'threshold']]);
+    refused(() => admit(e, clock.t, { maxTokens: 9000 })); // would cost more than is left
+    refused(() => admit(e, clock.t, { maxTokens: 9000 }));
+    expect(alerts.map((a) => [a.threshold, a.reason, a.spent])).toEqual([
+      [10, 'threshold', 0.0025],
+      [20, 'threshold', 0.0025],
+      [100, 'blocked', 0.0025],
+    ]);
+    spend(e, clock.t, 3000); // 55%: its own crossing
+    spend(e, clock.t, 3000); // 85%
+    expect(alerts.slice(3).map((a) => [a.threshold, a.reason])).toEqual([[50, 'threshold'], [80, 'threshold']]);
+  });
+
   it('downgrade mode serves the cheaper model past the downgrade point, and says so', () => {
     const clock = { t: at('2025-05-10T10:00:00Z') };
     const e = engine(

@@ -37,7 +37,7 @@ export interface Applied {
  * reported, each once; the alert sinks deduplicate again by `dedupKey` in the store, across restarts.
  */
 export class ThresholdTracker {
-  private readonly levels = new Map<string, { start: number; amount: number; level: number }>();
+  private readonly levels = new Map<string, { start: number; amount: number; level: number; blocked: number }>();
 
   constructor(private readonly onAlert: ((alert: BudgetAlert) => void) | undefined) {}
 
@@ -52,45 +52,60 @@ export class ThresholdTracker {
   }
 
   /**
-   * A request did not fit under `fraction` of this budget (1: refused; the downgrade point: downgraded), so the
-   * budget is used up to there: thresholds up to that fraction count as reached.
+   * A request did not fit under `fraction` of this budget (1: refused; the downgrade point: downgraded). The
+   * thresholds the spend itself reached are announced as after a settlement; the refusal is announced once, as the
+   * highest threshold at or under `fraction` with reason `blocked`. The thresholds between are not taken as reached:
+   * one large request refused at 25% spent announced 10, 20, 50 and 80% at once, and then never when spend got there.
    */
   exhausted(a: Applied, snapshot: LineSnapshot, fraction: number, now: number): void {
     if (this.onAlert === undefined) return;
-    let level = reachedLevel(snapshot.spent, a.amount, a.rule.thresholds);
+    this.raise(a, reachedLevel(snapshot.spent, a.amount, a.rule.thresholds), snapshot.spent, now);
+    let top = -1;
     a.rule.thresholds.forEach((t, i) => {
-      if (t <= fraction) level = Math.max(level, i);
+      if (t <= fraction) top = i;
     });
-    this.raise(a, level, snapshot.spent, now);
+    const seen = this.seen(a);
+    if (top <= seen.level || top <= seen.blocked) return;
+    seen.blocked = top;
+    this.emit(a, top, snapshot.spent, now);
+  }
+
+  private seen(a: Applied): { start: number; amount: number; level: number; blocked: number } {
+    const { instance, window } = a.line;
+    let seen = this.levels.get(instance);
+    if (seen === undefined || seen.start !== window.start || seen.amount !== a.amount) {
+      seen = { start: window.start, amount: a.amount, level: -1, blocked: -1 };
+      this.levels.set(instance, seen);
+    }
+    return seen;
   }
 
   private raise(a: Applied, level: number, spent: number, now: number): void {
     if (level < 0) return;
-    const { instance, window } = a.line;
-    let seen = this.levels.get(instance);
-    if (seen === undefined || seen.start !== window.start || seen.amount !== a.amount) {
-      seen = { start: window.start, amount: a.amount, level: -1 };
-      this.levels.set(instance, seen);
-    }
-    for (let i = seen.level + 1; i <= level; i++) {
-      const fraction = a.rule.thresholds[i]!;
-      const threshold = Math.round(fraction * 100);
-      this.onAlert!({
-        dedupKey: `${instance}|${window.start}|${a.amount}|${threshold}`,
-        budgetId: a.rule.id,
-        scope: a.line.scopeKey,
-        unit: a.rule.unit,
-        period: a.rule.period,
-        amount: a.amount,
-        spent,
-        threshold,
-        reason: spent >= fraction * a.amount ? 'threshold' : 'blocked',
-        windowStart: window.start,
-        windowEnd: window.end,
-        at: now,
-        contact: a.rule.cfg.contact ?? null,
-      });
-    }
+    const seen = this.seen(a);
+    // A threshold announced as blocked is not announced again when the spend reaches it (the sinks' dedupKey too).
+    for (let i = seen.level + 1; i <= level; i++) if (i !== seen.blocked) this.emit(a, i, spent, now);
     seen.level = Math.max(seen.level, level);
+  }
+
+  private emit(a: Applied, i: number, spent: number, now: number): void {
+    const { instance, window } = a.line;
+    const fraction = a.rule.thresholds[i]!;
+    const threshold = Math.round(fraction * 100);
+    this.onAlert!({
+      dedupKey: `${instance}|${window.start}|${a.amount}|${threshold}`,
+      budgetId: a.rule.id,
+      scope: a.line.scopeKey,
+      unit: a.rule.unit,
+      period: a.rule.period,
+      amount: a.amount,
+      spent,
+      threshold,
+      reason: spent >= fraction * a.amount ? 'threshold' : 'blocked',
+      windowStart: window.start,
+      windowEnd: window.end,
+      at: now,
+      contact: a.rule.cfg.contact ?? null,
+    });
   }
 }
