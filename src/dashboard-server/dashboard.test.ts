@@ -33,6 +33,7 @@ beforeAll(async () => {
         { id: 'org-month', scope: 'org', amount: 1000, period: 'month' },
         { id: 'core-month', scope: 'team:core', amount: 50, period: 'month' },
         { id: 'per-user', scope: 'user:*', amount: 30, period: 'month' },
+        { id: 'per-team', scope: 'team:*', amount: 80, period: 'month' },
       ],
       tiers: { standard: ['gpt-4o-mini*'], premium: ['gpt-4o', 'gpt-4o-2*'] },
     }),
@@ -92,7 +93,19 @@ describe('dashboard API', () => {
     expect(team.spend.totals.costUsd).toBe(12);
     expect(team.users).toBeNull();
     expect(team.findings).toBeNull();
-    expect(team.budgets.map((b: { scope: string }) => b.scope)).toEqual(['team:core']);
+    expect(team.budgets.map((b: { budget: string; scope: string }) => `${b.budget} ${b.scope}`)).toEqual(['core-month team:core', 'per-team team:core']);
+  });
+
+  it("a member sees their team's budgets at the team's spend, not their own", async () => {
+    const alice = await signIn('alice');
+    const listed = (await get(alice, '/api/budgets')).json();
+    const spent = Object.fromEntries(listed.data.map((b: { scope: string; spent: number }) => [b.scope, b.spent]));
+    // alice spent $10 of core's $12 this month (bob $2); a per-team budget reads the team's whole spend.
+    expect([spent['team:core'], spent['user:alice']]).toEqual([12, 10]);
+    expect(listed.data.filter((b: { scope: string }) => b.scope === 'team:core').map((b: { budget: string; spent: number }) => [b.budget, b.spent]).sort()).toEqual([
+      ['core-month', 12],
+      ['per-team', 12],
+    ]);
   });
 
   it('a person who has not spent yet still sees the per-person budget that applies to them', async () => {
@@ -110,7 +123,7 @@ describe('dashboard API', () => {
       ['alice', 10],
       ['bob', 2],
     ]);
-    expect(team.budgets.map((b: { scope: string }) => b.scope).sort()).toEqual(['team:core', 'user:alice', 'user:bob']);
+    expect(team.budgets.map((b: { scope: string }) => b.scope).sort()).toEqual(['team:core', 'team:core', 'user:alice', 'user:bob']);
     expect((await get(bob, '/api/users/alice')).statusCode).toBe(200);
     expect((await get(bob, '/api/users/carol')).statusCode).toBe(403);
     expect((await get(bob, '/api/teams/data')).statusCode).toBe(403);

@@ -109,6 +109,17 @@ type Dim = keyof typeof FILTER_KEYS;
 const GROUP_OF = { team: 'team', user: 'user', project: 'project' } as const satisfies Record<Dim, 'team' | 'user' | 'project'>;
 const DAY_MS = 86_400_000;
 
+/**
+ * The part of `within` that only leaves out other instances, never part of one's spend: a person's page may read
+ * `user:*` budgets for that person alone, but a `team:*` budget's spend is the whole team's (a member saw their own
+ * spend as the team's), and a `project:*` budget's the whole project's.
+ */
+function narrowing(kind: Dim, within: EventFilter | undefined): EventFilter {
+  if (within === undefined || kind === 'project') return {};
+  if (kind === 'team') return within.teamId === undefined ? {} : { teamId: within.teamId };
+  return within;
+}
+
 export async function loadBudgetStatuses(q: BudgetQuery): Promise<BudgetStatus[]> {
   const out: BudgetStatus[] = [];
   const visible = q.visible ?? (() => true);
@@ -132,7 +143,7 @@ export async function loadBudgetStatuses(q: BudgetQuery): Promise<BudgetStatus[]
     }
     const gateway: EventFilter = { source: 'gateway' };
     if (scope.kind !== 'org' && scope.each) {
-      const rows = await q.store.aggregate(GROUP_OF[scope.kind], { ...q.within, ...gateway, since: window.start, until: q.now }, { timeZone: q.timeZone });
+      const rows = await q.store.aggregate(GROUP_OF[scope.kind], { ...narrowing(scope.kind, q.within), ...gateway, since: window.start, until: q.now }, { timeZone: q.timeZone });
       const labels = window.start > 0 ? dayLabels(window.start, window.end, q.timeZone) : [];
       const elapsed = Math.max(0, (q.now - window.start) / DAY_MS);
       const shown: { key: string; spent: number }[] = rows
