@@ -79,6 +79,9 @@ function create(ctx: DetectContext): Detector {
     if (u === undefined) {
       u = { teamId, days: new Map() };
       users.set(userId, u);
+    } else if (teamId !== null) {
+      // An outcome seen first knows no team: the person's events do.
+      u.teamId = teamId;
     }
     const { index } = clock.day(at);
     let d = u.days.get(index);

@@ -36,6 +36,13 @@ describe('period-end-surge', () => {
     expect(f.evidence.ratios['dailyTokenRatio']).toBeGreaterThan(10);
     expect(f.summary).toContain('2026-10-01');
     expect(f.wastedUsd).toBeGreaterThan(100);
+    expect(f.teamId).toBe('team-a');
+  });
+
+  it("keeps the person's team when an outcome of theirs comes before their first request", () => {
+    const surge = WINDOW.flatMap((d) => day(d, 8, 240, 60_000));
+    const findings = run('period-end-surge', [...baseline(), ...surge], {}, [commits(SEP7 - 3 * DAY, 1)]);
+    expect(findings.map((f) => [f.userId, f.teamId])).toEqual([['alice', 'team-a']]);
   });
 
   it('does not flag a crunch: three times the usage with three times the prompts', () => {
