@@ -131,6 +131,27 @@ export function buildFromPoints(
   // By attributes and interval end. An event's key and start are known once all its points are read.
   const groups = new Map<string, UsageGroup>();
   const costs = new Map<string, { usd: number; startNs: string | null }>();
+  /** The group of `groupKey`, made from its first point. */
+  const groupOf = (
+    groupKey: string,
+    prefix: UsageGroup['prefix'],
+    first: MetricPoint,
+    at: number,
+    sessionId: string | null,
+    identity: OtelIdentity,
+    what: Pick<OtelUsage, 'provider' | 'endpoint' | 'model' | 'tags'>,
+  ): UsageGroup => {
+    const found = groups.get(groupKey);
+    if (found !== undefined) return found;
+    const g: UsageGroup = {
+      prefix,
+      first,
+      startNs: null,
+      u: { key: '', at, endedAt: at, ...what, usage: emptyUsage(), reportedCostUsd: null, providerRequestId: null, sessionId, identity, errorClass: null },
+    };
+    groups.set(groupKey, g);
+    return g;
+  };
   points.forEach((p, i) => {
     const inc = increase[i] ?? 0;
     if (inc <= 0) return;
@@ -155,31 +176,13 @@ export function buildFromPoints(
         out.rejected += 1;
         return;
       }
-      let g = groups.get(groupKey);
-      if (g === undefined) {
-        const op = attrString(p.point, 'gen_ai.operation.name');
-        g = {
-          prefix: 'genai-metric',
-          first: p,
-          startNs: null,
-          u: {
-            key: '',
-            at,
-            endedAt: at,
-            provider: catalogueProvider(attrString(p.point, 'gen_ai.provider.name', 'gen_ai.system') ?? attrString(p.resource, 'gen_ai.provider.name', 'gen_ai.system')),
-            endpoint: op === 'embeddings' ? 'embeddings' : 'chat.completions',
-            model: attrString(p.point, 'gen_ai.response.model', 'gen_ai.request.model'),
-            usage: emptyUsage(),
-            reportedCostUsd: null,
-            providerRequestId: null,
-            sessionId: who.session,
-            identity,
-            tags: ['otel-metric', 'gen_ai.client.token.usage'],
-            errorClass: null,
-          },
-        };
-        groups.set(groupKey, g);
-      }
+      const op = attrString(p.point, 'gen_ai.operation.name');
+      const g = groupOf(groupKey, 'genai-metric', p, at, who.session, identity, {
+        provider: catalogueProvider(attrString(p.point, 'gen_ai.provider.name', 'gen_ai.system') ?? attrString(p.resource, 'gen_ai.provider.name', 'gen_ai.system')),
+        endpoint: op === 'embeddings' ? 'embeddings' : 'chat.completions',
+        model: attrString(p.point, 'gen_ai.response.model', 'gen_ai.request.model'),
+        tags: ['otel-metric', 'gen_ai.client.token.usage'],
+      });
       g.startNs = earlier(g.startNs, start);
       const u = g.u;
       const n = Math.round(inc);
@@ -207,30 +210,7 @@ export function buildFromPoints(
       out.rejected += 1;
       return;
     }
-    let g = groups.get(groupKey);
-    if (g === undefined) {
-      g = {
-        prefix: 'ccm',
-        first: p,
-        startNs: null,
-        u: {
-          key: '',
-          at,
-          endedAt: at,
-          provider: 'anthropic',
-          endpoint: 'messages',
-          model: attrString(p.point, 'model'),
-          usage: emptyUsage(),
-          reportedCostUsd: null,
-          providerRequestId: null,
-          sessionId: who.session,
-          identity,
-          tags: ['claude-code', 'otel-metric'],
-          errorClass: null,
-        },
-      };
-      groups.set(groupKey, g);
-    }
+    const g = groupOf(groupKey, 'ccm', p, at, who.session, identity, { provider: 'anthropic', endpoint: 'messages', model: attrString(p.point, 'model'), tags: ['claude-code', 'otel-metric'] });
     g.startNs = earlier(g.startNs, start);
     const u = g.u;
     const n = Math.round(inc);
