@@ -163,82 +163,81 @@ describe('RedisBudgetState', () => {
   });
 });
 
-describe('RedisBudgetState during a Redis outage', () => {
-  it('holds the settlements of requests that finish while Redis is down and books them once it answers', async () => {
-    const target = new globalThis.URL(URL);
-    const relay = await startRelay(target.hostname, Number(target.port || 6379));
-    const url = `redis://${relay.host}:${relay.port}`;
-    const logged: string[] = [];
-    const s = await connectRedis(url, PREFIX, () => {});
-    let booked = (): void => {};
-    const state = new RedisBudgetState({
-      shared: s, url, timeZone: TZ, history, now, reservationTtlMs: TTL,
-      log: (m) => logged.push(m),
-      onHeldBooked: () => booked(),
-    });
-    try {
-      const l = line('user:gina', 10);
-      const rs = [];
-      for (let i = 0; i < 3; i++) {
-        const o = await state.reserve([l], { usd: 1, tokens: 0 }, ['user:gina'], now());
-        expect(o.ok).toBe(true);
-        rs.push((o as { reservation: Reservation }).reservation);
-      }
-      await relay.cut();
-      while (s.redis.status === 'ready') await new Promise((r) => setTimeout(r, 10));
-      // The requests finish during the outage: their settlements cannot reach Redis.
-      for (const r of rs) expect(await state.settle(r, { usd: 0.25, tokens: 0 })).toEqual([]);
-      // A rate limit's token correction is dropped quietly (its minute is soon over), not an error per request.
-      const rates = new RedisRateState(s, url);
-      await expect(rates.settle([{ counter: 'tpm|user:gina', rule: { id: 'tpm', tpm: 1000 }, scope: 'user:gina' }], 10, 50, now(), now())).resolves.toBeUndefined();
-      expect(state.heldSettlements()).toBe(3);
-      expect(logged).toEqual(['goodhart: Redis does not answer: budget settlements are held and booked when it answers again.']);
-      const done = new Promise<void>((resolve) => (booked = resolve));
-      await relay.restore();
-      await done;
-      expect(state.heldSettlements()).toBe(0);
-      // Their spend is booked and their reservations released, once.
-      expect(await state.peek([l])).toEqual([{ spent: 0.75, reserved: 0 }]);
-      expect(logged.at(-1)).toBe('goodhart: Redis answers again: 3 held budget settlement(s) booked.');
-    } finally {
-      await s.close();
-      await relay.close();
-    }
-  });
-});
-
-describe('RedisBudgetState when Redis comes back empty', () => {
-  it('does not book held settlements on a day read again from the store, which holds their events', async () => {
-    const target = new globalThis.URL(URL);
-    const relay = await startRelay(target.hostname, Number(target.port || 6379));
-    const url = `redis://${relay.host}:${relay.port}`;
-    const logged: string[] = [];
-    const s = await connectRedis(url, PREFIX, () => {});
-    let booked = (): void => {};
-    const state = new RedisBudgetState({ shared: s, url, timeZone: TZ, history, now, reservationTtlMs: TTL, log: (m) => logged.push(m), onHeldBooked: () => booked() });
-    try {
-      const l = line('user:hana', 10);
-      const rs = [];
-      for (let i = 0; i < 3; i++) rs.push(((await state.reserve([l], { usd: 1, tokens: 0 }, ['user:hana'], now())) as { reservation: Reservation }).reservation);
-      await relay.cut();
-      while (s.redis.status === 'ready') await new Promise((r) => setTimeout(r, 10));
-      for (const r of rs) await state.settle(r, { usd: 0.25, tokens: 0 });
-      // Their events are written meanwhile; Redis restarts empty, and a new request seeds the day from the store.
-      await store.insertEvents(rs.map((_, i) => makeTestEvent({ startedAt: now() + i, userId: 'hana', costUsd: 0.25 })));
-      await wipe();
-      clock.t += 5_000;
-      const done = new Promise<void>((resolve) => (booked = resolve));
+/**
+ * A replica whose Redis connection goes through a relay the test cuts: three $1 reservations of `user` made, then
+ * Redis out of reach, the requests settled at $0.25 each during the outage (held).
+ */
+async function outage(user: string) {
+  const target = new globalThis.URL(URL);
+  const relay = await startRelay(target.hostname, Number(target.port || 6379));
+  const url = `redis://${relay.host}:${relay.port}`;
+  const logged: string[] = [];
+  const s = await connectRedis(url, PREFIX, () => {});
+  let booked = (): void => {};
+  const state = new RedisBudgetState({ shared: s, url, timeZone: TZ, history, now, reservationTtlMs: TTL, log: (m) => logged.push(m), onHeldBooked: () => booked() });
+  const l = line(`user:${user}`, 10);
+  const rs: Reservation[] = [];
+  for (let i = 0; i < 3; i++) {
+    const o = await state.reserve([l], { usd: 1, tokens: 0 }, [`user:${user}`], now());
+    expect(o.ok).toBe(true);
+    rs.push((o as { reservation: Reservation }).reservation);
+  }
+  await relay.cut();
+  while (s.redis.status === 'ready') await new Promise((r) => setTimeout(r, 10));
+  // The requests finish during the outage: their settlements cannot reach Redis.
+  for (const r of rs) expect(await state.settle(r, { usd: 0.25, tokens: 0 })).toEqual([]);
+  return {
+    s, url, state, l, rs, logged,
+    /** Puts Redis back and waits until it answers; `retried` resolves once the held settlements were retried. */
+    async restore(): Promise<{ retried: Promise<void> }> {
+      const retried = new Promise<void>((resolve) => (booked = resolve));
       await relay.restore();
       while ((s.redis.status as string) !== 'ready') await new Promise((r) => setTimeout(r, 10));
-      expect(await state.peek([l])).toEqual([{ spent: 0.75, reserved: 0 }]);
-      await done;
-      // The held settlements are not booked on top of what the store already says.
-      expect(state.heldSettlements()).toBe(0);
-      expect(await state.peek([l])).toEqual([{ spent: 0.75, reserved: 0 }]);
-      expect(logged.at(-1)).toBe('goodhart: Redis answers again: 0 held budget settlement(s) booked, 3 not booked (Redis restarted empty: their days were read from the store again).');
-    } finally {
+      return { retried };
+    },
+    async close(): Promise<void> {
       await s.close();
       await relay.close();
+    },
+  };
+}
+
+describe('RedisBudgetState during a Redis outage', () => {
+  it('holds the settlements of requests that finish while Redis is down and books them once it answers', async () => {
+    const o = await outage('gina');
+    try {
+      // A rate limit's token correction is dropped quietly (its minute is soon over), not an error per request.
+      const rates = new RedisRateState(o.s, o.url);
+      await expect(rates.settle([{ counter: 'tpm|user:gina', rule: { id: 'tpm', tpm: 1000 }, scope: 'user:gina' }], 10, 50, now(), now())).resolves.toBeUndefined();
+      expect(o.state.heldSettlements()).toBe(3);
+      expect(o.logged).toEqual(['goodhart: Redis does not answer: budget settlements are held and booked when it answers again.']);
+      await (await o.restore()).retried;
+      expect(o.state.heldSettlements()).toBe(0);
+      // Their spend is booked and their reservations released, once.
+      expect(await o.state.peek([o.l])).toEqual([{ spent: 0.75, reserved: 0 }]);
+      expect(o.logged.at(-1)).toBe('goodhart: Redis answers again: 3 held budget settlement(s) booked.');
+    } finally {
+      await o.close();
+    }
+  });
+
+  it('does not book held settlements on a day read again from the store, which holds their events', async () => {
+    const o = await outage('hana');
+    try {
+      // Their events are written meanwhile; Redis restarts empty, and a new request seeds the day from the store.
+      await store.insertEvents(o.rs.map((_, i) => makeTestEvent({ startedAt: now() + i, userId: 'hana', costUsd: 0.25 })));
+      await wipe();
+      clock.t += 5_000;
+      const { retried } = await o.restore();
+      // The next request, before the held retry (a second later), seeds the day.
+      expect(await o.state.peek([o.l])).toEqual([{ spent: 0.75, reserved: 0 }]);
+      await retried;
+      // The held settlements are not booked on top of what the store already says.
+      expect(o.state.heldSettlements()).toBe(0);
+      expect(await o.state.peek([o.l])).toEqual([{ spent: 0.75, reserved: 0 }]);
+      expect(o.logged.at(-1)).toBe('goodhart: Redis answers again: 0 held budget settlement(s) booked, 3 not booked (Redis restarted empty: their days were read from the store again).');
+    } finally {
+      await o.close();
     }
   });
 });
