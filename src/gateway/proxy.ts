@@ -509,8 +509,8 @@ export class Proxy {
     // No usage means nothing was generated (refused before or by the provider): it costs nothing.
     let costUsd: number | null = 0;
     if (usage && provider) {
-      // A config price is keyed by the name clients use (or the policy chose: a downgrade); the catalogue knows the
-      // provider's (dated) name best.
+      // A config price is the served route's `models:` entry's (keyed provider/name, config/prices.ts); the catalogue
+      // knows the provider's (dated) name best.
       const model = m.route?.price ? (m.route.priceName ?? m.servedAs) : (m.modelServed ?? m.route?.upstreamModel ?? m.modelRequested);
       costUsd = model ? this.deps.pricer.price(usage, model, catalogueProvider(provider)).costUsd : null;
     }
