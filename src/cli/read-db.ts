@@ -13,3 +13,15 @@ export async function readDb(opts: { config?: string | undefined; db?: string | 
   const { resolveConfig, resolveDb } = await import('./context.js');
   return resolveDb(opts, resolveConfig(opts, env).config);
 }
+
+/**
+ * The time zone a read command's days are in: --tz, else the `timeZone` of the config file that applies (the zone
+ * budgets, the audit and the dashboard use), else UTC.
+ */
+export async function readTimeZone(opts: { config?: string | undefined; tz?: string | undefined }, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (opts.tz !== undefined) return opts.tz;
+  const file = configPath(opts, env);
+  if (file === undefined) return 'UTC';
+  const { resolveConfig } = await import('./context.js');
+  return resolveConfig(opts, env).config.timeZone;
+}

@@ -4,7 +4,7 @@ import { GoodhartError } from '../../errors.js';
 import { checkTimeZone, formatWallTime } from '../../report/dates.js';
 import { formatCost, formatCount } from '../../report/format.js';
 import { openStore } from '../../store/open.js';
-import { readDb } from '../read-db.js';
+import { readDb, readTimeZone } from '../read-db.js';
 import type { UsageEvent } from '../../usage/event.js';
 import { addFilterOptions, type FilterOptions, toEventFilter } from './report.js';
 
@@ -52,7 +52,7 @@ export function formatEventsTable(events: readonly UsageEvent[], timeZone: strin
 
 /** `goodhart events`: the newest events matching the filters, oldest first. */
 export async function runEvents(opts: EventsOptions): Promise<string> {
-  const timeZone = checkTimeZone(opts.tz ?? 'UTC');
+  const timeZone = checkTimeZone(await readTimeZone(opts));
   const filter = toEventFilter(opts, timeZone);
   const limit = parseLimit(opts.limit);
   const store = await openStore(await readDb(opts), { mustExist: true });

@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
@@ -172,6 +172,16 @@ describe('goodhart report --json (golden)', () => {
     } finally {
       process.env['TZ'] = 'UTC';
     }
+  });
+
+  it("takes its days in the config's timeZone when a config applies and --tz is not given", async () => {
+    const file = join(dirname(db), 'berlin.yaml');
+    writeFileSync(file, `timeZone: Europe/Berlin\ndb: ${JSON.stringify(db)}\n`);
+    const viaConfig = JSON.parse(await runReport({ kind: 'daily', json: true, config: file })) as { timeZone: string; rows: unknown[] };
+    const viaTz = JSON.parse(await runReport({ kind: 'daily', json: true, db, tz: 'Europe/Berlin' })) as { timeZone: string; rows: unknown[] };
+    expect(viaConfig.timeZone).toBe('Europe/Berlin');
+    expect(viaConfig.rows).toEqual(viaTz.rows);
+    expect(JSON.parse(await runReport({ kind: 'daily', json: true, config: file, tz: 'UTC' })).timeZone).toBe('UTC');
   });
 
   it('daily in Europe/Berlin moves 23:30 UTC to the next day', async () => {

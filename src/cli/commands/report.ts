@@ -5,7 +5,7 @@ import { toCsv } from '../../report/csv.js';
 import { formatAggregatesTable, toJson } from '../../report/format.js';
 import { foldWeeks } from '../../report/weeks.js';
 import { openStore } from '../../store/open.js';
-import { readDb } from '../read-db.js';
+import { readDb, readTimeZone } from '../read-db.js';
 import type { EventFilter, GroupBy } from '../../store/types.js';
 import { EVENT_SOURCES, type EventSource } from '../../usage/event.js';
 
@@ -77,7 +77,7 @@ export async function runReport(opts: ReportOptions): Promise<string> {
   if (kind === undefined) {
     throw new GoodhartError('invalid_request', 400, `Unknown report "${opts.kind}". Use one of: ${Object.keys(REPORT_KINDS).join(', ')}.`);
   }
-  const timeZone = checkTimeZone(opts.tz ?? 'UTC');
+  const timeZone = checkTimeZone(await readTimeZone(opts));
   const filter = toEventFilter(opts, timeZone);
   const store = await openStore(await readDb(opts), { mustExist: true });
   try {
@@ -106,7 +106,7 @@ export function addFilterOptions(cmd: Command): Command {
     .option('--project <project>', 'only this project')
     .option('--model <model>', 'only this model (requested or served name)')
     .option('--source <source>', `only this source (${EVENT_SOURCES.join(', ')})`)
-    .option('--tz <zone>', 'IANA time zone for dates and day boundaries', 'UTC')
+    .option('--tz <zone>', "IANA time zone for dates and day boundaries (default: the config's timeZone, else UTC)")
     .option('--db <path>', 'SQLite file or postgres://… (default: the config’s db, $GOODHART_DB or ./.goodhart/goodhart.db)')
     .option('--config <file>', 'YAML config whose db to read (default $GOODHART_CONFIG or ./goodhart.yaml)');
 }
