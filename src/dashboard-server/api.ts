@@ -91,8 +91,10 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     const asked = parse(z.object({ user: name }), req.params, 'user').user;
     const user = asked === 'me' ? c.actor.userId : asked;
     if (user === null) throw new GoodhartError('not_found', 404, 'An admin key is nobody’s usage: pick a team or a person.');
-    const teamOf = await teamOfFn();
-    if (!canSeeUser(c.visibility, user, teamOf(user))) throw forbidden(`${user}’s usage`, c.visibility);
+    // A person neither in the directory nor on a key (attributed by an import's identities) is on the team of their
+    // latest event: the team whose page lists them.
+    const team = (await teamOfFn())(user) ?? (await deps.store.listEvents({ userId: user, limit: 1, order: 'desc' }))[0]?.teamId ?? null;
+    if (!canSeeUser(c.visibility, user, team)) throw forbidden(`${user}’s usage`, c.visibility);
     const { month } = parse(monthQuery, req.query, 'query');
     const ctx = deps.context();
     return userView(ctx, monthRange(month, ctx.now, ctx.timeZone), user);

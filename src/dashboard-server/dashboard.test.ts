@@ -3,6 +3,7 @@ import { startHarness, type Harness } from '../testing/harness.js';
 import { configSchema } from '../config/schema.js';
 import { createGateway } from '../gateway/server.js';
 import { EventWriter } from '../store/event-writer.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { makeTestEvent } from '../store/store-contract.js';
 
 /**
@@ -126,6 +127,21 @@ describe('dashboard API', () => {
     expect(team.budgets.map((b: { scope: string }) => b.scope).sort()).toEqual(['team:core', 'team:core', 'user:alice', 'user:bob']);
     expect((await get(bob, '/api/users/alice')).statusCode).toBe(200);
     expect((await get(bob, '/api/users/carol')).statusCode).toBe(403);
+    // Someone known only by their imported events (an import's identities), listed on the team page, can be opened
+    // from it; one on another team cannot. (Removed again: the other tests count this month's events.)
+    const store = h.store as SqliteStore;
+    const imported = [
+      makeTestEvent({ id: 'i1', source: 'claude-code', userId: 'imported-ivy', teamId: 'core', startedAt: at('2026-10-20T10:00:00Z'), costUsd: 1 }),
+      makeTestEvent({ id: 'i2', source: 'claude-code', userId: 'imported-olaf', teamId: 'data', startedAt: at('2026-10-20T10:00:00Z'), costUsd: 1 }),
+    ];
+    await store.commitImportBatch({ events: imported, states: [] });
+    try {
+      expect((await get(bob, '/api/teams/core')).json().users.map((u: { key: string }) => u.key)).toContain('imported-ivy');
+      expect((await get(bob, '/api/users/imported-ivy')).statusCode).toBe(200);
+      expect((await get(bob, '/api/users/imported-olaf')).statusCode).toBe(403);
+    } finally {
+      await store.commitImportBatch({ events: [], states: [], drop: imported.map((e) => e.id) });
+    }
     expect((await get(bob, '/api/teams/data')).statusCode).toBe(403);
     expect((await get(bob, '/api/org')).statusCode).toBe(403);
   });
