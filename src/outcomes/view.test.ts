@@ -104,5 +104,8 @@ describe('outcomes view', () => {
     expect(table).toMatch(/│ data +│ \$80\.00 │ +0 │/);
     expect(table).toMatch(/│ Organisation │ \$90\.00 │ +2 │ +1 │ +1 │ +0 │ +\$30\.00 │/);
     expect(table).not.toContain('Open questions');
+    // Without --since: eight weeks back from midnight, not from the current time of day.
+    const recent = JSON.parse(await outcomesReportCommand({ db: dbPath, config: yaml, json: true }, Date.parse('2026-03-20T15:37:00Z'))) as OutcomeView;
+    expect(recent.since).toBe(Date.parse('2026-01-23T00:00:00Z'));
   });
 });

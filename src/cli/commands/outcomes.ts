@@ -29,7 +29,8 @@ interface ReportCliOptions extends ConfigOptions {
  * people and projects are the current ones.
  */
 const DEFAULT_WEEKS = 8;
-const WEEK_MS = 7 * 86_400_000;
+const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
 
 /** `goodhart outcomes import-git [REPO…]`. */
 export async function importGitCommand(repos: string[], opts: ImportGitCliOptions): Promise<string> {
@@ -63,7 +64,8 @@ export async function outcomesReportCommand(opts: ReportCliOptions, now = Date.n
   const { config } = resolveConfig(opts);
   const range = parseRange({ since: opts.since, until: opts.until, timeZone: 'UTC' });
   const until = range.until ?? now;
-  const since = range.since ?? until - DEFAULT_WEEKS * WEEK_MS;
+  // Whole days, as --since gives them: from midnight (UTC, the view's weeks) eight weeks back.
+  const since = range.since ?? Math.floor((until - DEFAULT_WEEKS * WEEK_MS) / DAY_MS) * DAY_MS;
   const viewer: OutcomeViewer =
     opts.user !== undefined ? { role: 'person', userId: opts.user } : opts.team !== undefined ? { role: 'lead', teamId: opts.team } : { role: 'admin' };
   const store = await openStore(resolveDb(opts, config), { mustExist: true });
