@@ -595,3 +595,13 @@ export async function checkOtelTagged(store: Store & Pick<AuditStore, 'otelTagge
   if ((await ids(['s1'], 'otel-log', 1)).length !== 1) throw new Error('limit');
   if ((await ids([], 'otel-log')).length !== 0) throw new Error('no sessions');
 }
+
+/** The audit-mode checks every store that takes imports passes, by title (run by the SQLite and Postgres tests). */
+export const AUDIT_CONTRACT: readonly [title: string, check: (store: AuditStore) => Promise<void>][] = [
+  ['does not store an imported request the gateway already metered', checkMeteredImports],
+  ['lets a webhook delivery replace an API claim of the same outcome, and nothing else', checkOutcomeOverride],
+  ["replaces a Claude Code analytics day's count with a later report of it", checkOutcomeSnapshots],
+  ['finds OpenTelemetry events of sessions by tag', checkOtelTagged],
+  ['removes the imported events a batch drops, with their rollups, and never a gateway event', checkDroppedImports],
+  ['refreshes a stored event with the current price and person on a full re-read only', checkRefreshedImports],
+];

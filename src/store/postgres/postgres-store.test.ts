@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageEvent } from '../../usage/event.js';
 import { openStore } from '../open.js';
 import { SqliteStore } from '../sqlite/sqlite-store.js';
-import { checkDroppedImports, checkOtelTagged, checkMeteredImports, checkOutcomeOverride, checkOutcomeSnapshots, checkRefreshedImports, makeTestEvent, runStoreContract } from '../store-contract.js';
+import { AUDIT_CONTRACT, makeTestEvent, runStoreContract } from '../store-contract.js';
 import { supportsImports, type EventFilter, type GroupBy, type ImportFileState, type UsageAggregate } from '../types.js';
 import { aggregateSql } from './aggregate-sql.js';
 import { MIGRATIONS } from './migrations.js';
@@ -298,28 +298,8 @@ describe('audit mode (imports, counters, outcomes)', () => {
     ...over,
   });
 
-  it('does not store an imported request the gateway already metered', async () => {
-    await checkMeteredImports(await openIn(await freshSchema()));
-  });
-
-  it('lets a webhook delivery replace an API claim of the same outcome, and nothing else', async () => {
-    await checkOutcomeOverride(await openIn(await freshSchema()));
-  });
-
-  it("replaces a Claude Code analytics day's count with a later report of it", async () => {
-    await checkOutcomeSnapshots(await openIn(await freshSchema()));
-  });
-
-  it('finds OpenTelemetry events of sessions by tag', async () => {
-    await checkOtelTagged(await openIn(await freshSchema()));
-  });
-
-  it('removes the imported events a batch drops, with their rollups, and never a gateway event', async () => {
-    await checkDroppedImports(await openIn(await freshSchema()));
-  });
-
-  it('refreshes a stored event with the current price and person on a full re-read only', async () => {
-    await checkRefreshedImports(await openIn(await freshSchema()));
+  it.each(AUDIT_CONTRACT)('%s', async (_title, check) => {
+    await check(await openIn(await freshSchema()));
   });
 
   it('keeps the better of two events with one id, across start times and partitions, and the rollup with it', async () => {

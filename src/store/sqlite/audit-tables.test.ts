@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkDroppedImports, checkOtelTagged, checkMeteredImports, checkOutcomeOverride, checkOutcomeSnapshots, checkRefreshedImports, makeTestEvent } from '../store-contract.js';
+import { AUDIT_CONTRACT, makeTestEvent } from '../store-contract.js';
 import { supportsImports, type ImportFileState } from '../types.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -32,28 +32,8 @@ describe('SqliteStore audit tables', () => {
     expect(supportsImports(store)).toBe(true);
   });
 
-  it('does not store an imported request the gateway already metered', async () => {
-    await checkMeteredImports(fresh());
-  });
-
-  it('lets a webhook delivery replace an API claim of the same outcome, and nothing else', async () => {
-    await checkOutcomeOverride(fresh());
-  });
-
-  it("replaces a Claude Code analytics day's count with a later report of it", async () => {
-    await checkOutcomeSnapshots(fresh());
-  });
-
-  it('finds OpenTelemetry events of sessions by tag', async () => {
-    await checkOtelTagged(fresh());
-  });
-
-  it('removes the imported events a batch drops, with their rollups, and never a gateway event', async () => {
-    await checkDroppedImports(fresh());
-  });
-
-  it('refreshes a stored event with the current price and person on a full re-read only', async () => {
-    await checkRefreshedImports(fresh());
+  it.each(AUDIT_CONTRACT)('%s', async (_title, check) => {
+    await check(fresh());
   });
 
   it('keeps the better of two events with one id: main over sidechain, then the larger token sum', async () => {
