@@ -94,8 +94,7 @@ export class RoutingPolicy implements Policy {
     if (steps === 0) return kept(`complex; score=${score.toFixed(3)}; class=${taskClass}`);
 
     // The cheapest rung the classifier allows, moved back up past any model missing a needed capability.
-    const cheapest = Math.min(rung.index + steps, rung.ladder.length - 1);
-    let target = cheapest;
+    let target = Math.min(rung.index + steps, rung.ladder.length - 1);
     let missing: string | null = null;
     let held: string | null = null;
     for (; target > rung.index; target--) {
