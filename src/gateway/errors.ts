@@ -63,16 +63,20 @@ export function errorBody(err: GoodhartError, wire: Wire): object {
   };
 }
 
-/** Errors fastify raises itself (body too large, bad content length…) expressed as GoodhartErrors. */
-function normalise(err: FastifyError | Error, bodyLimit: number): GoodhartError {
+/**
+ * Errors fastify raises itself (body too large, bad content length…) and a database out of reach expressed as
+ * GoodhartErrors; anything else is an internal error. `tooLarge` says what to do about a body over the limit (the
+ * OTLP routes tell exporters to send smaller batches).
+ */
+export function normalise(
+  err: FastifyError | Error,
+  bodyLimit: number,
+  tooLarge = 'Send less context (summarise, or use prompt caching), or ask the operator to raise server.bodyLimitBytes.',
+): GoodhartError {
   if (err instanceof GoodhartError) return err;
   const f = err as FastifyError;
   if (f.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || f.statusCode === 413) {
-    return new GoodhartError(
-      'payload_too_large',
-      413,
-      `The request body is larger than this gateway accepts (${bodyLimit} bytes). Send less context (summarise, or use prompt caching), or ask the operator to raise server.bodyLimitBytes.`,
-    );
+    return new GoodhartError('payload_too_large', 413, `The request body is larger than this gateway accepts (${bodyLimit} bytes). ${tooLarge}`);
   }
   if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
     return new GoodhartError('invalid_request', f.statusCode, `Bad request: ${f.message}`);

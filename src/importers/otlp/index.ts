@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { GoodhartConfig } from '../../config/schema.js';
 import { GoodhartError } from '../../errors.js';
 import { presentedKey } from '../../gateway/auth.js';
+import { normalise } from '../../gateway/errors.js';
 import { storeSpec } from '../../store/open.js';
 import type { KeyRecord, Store } from '../../store/types.js';
 import type { UsageEvent } from '../../usage/event.js';
@@ -104,7 +105,7 @@ const GRPC_CODE: Record<number, number> = { 400: 3, 401: 16, 403: 7, 404: 5, 413
  * hint an exporter's operator can act on.
  */
 function sendError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply, bodyLimit: number): void {
-  const g = otlpError(err, bodyLimit);
+  const g = normalise(err, bodyLimit, `${SMALLER_BATCHES} Or ask the operator to raise server.bodyLimitBytes.`);
   if (g.httpStatus >= 500 && g.code === 'internal') req.log.error({ err }, 'internal error');
   if (reply.sent || reply.raw.headersSent) {
     reply.raw.destroy();
@@ -117,16 +118,4 @@ function sendError(err: FastifyError | Error, req: FastifyRequest, reply: Fastif
     .code(g.httpStatus)
     .header('content-type', protobuf ? 'application/x-protobuf' : 'application/json')
     .send(protobuf ? Buffer.from(encodeStatus(status)) : status);
-}
-
-function otlpError(err: FastifyError | Error, bodyLimit: number): GoodhartError {
-  if (err instanceof GoodhartError) return err;
-  const f = err as FastifyError;
-  if (f.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || f.statusCode === 413) {
-    return new GoodhartError('payload_too_large', 413, `The export request is larger than this gateway accepts (${bodyLimit} bytes). ${SMALLER_BATCHES} Or ask the operator to raise server.bodyLimitBytes.`);
-  }
-  if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
-    return new GoodhartError('invalid_request', f.statusCode, `Bad request: ${f.message}`);
-  }
-  return new GoodhartError('internal', 500, 'Goodhart hit an internal error; it has been logged. Report it if it persists.', { cause: err });
 }
