@@ -130,6 +130,34 @@ describe('goodhart serve as a process', () => {
     expect(events.map((e) => [e.status, e.streamed, e.usageEstimated])).toEqual([[200, true, false]]);
   }, 60_000);
 
+  it('exits on SIGTERM without waiting for connections that never sent a request', async () => {
+    const cfg = join(dir, 'silent.yaml');
+    writeFileSync(cfg, `providers:\n  openai: { type: openai, baseUrl: "${sim.url}/v1", apiKey: sk-sim-openai }\n`);
+    const db = join(dir, 'silent.db');
+    const store = await openStore(db);
+    const { key, record } = newKey({ userId: 'alice', teamId: 'platform' });
+    await store.createKey(record);
+    await store.close();
+    const { proc, url } = await serve(['--config', cfg, '--db', db, '--port', '0']);
+    // What an HTTP client's pool may hold: a connection opened ahead of use. Node guards it with its headers timeout
+    // (a minute), which held the drain, and the events of answered requests with it, until then.
+    const silent = connect(Number(new URL(url).port), '127.0.0.1');
+    const silentClosed = new Promise<void>((r) => silent.once('close', () => r()));
+    silent.on('error', () => {});
+    await new Promise<void>((r) => silent.once('connect', () => r()));
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
+    const answered = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    const exited = new Promise<string>((r) => proc.once('exit', (code) => r(`exit ${code}`)));
+    proc.kill('SIGTERM');
+    const timer = new Promise<string>((r) => setTimeout(() => r('still draining after 15 s'), 15_000).unref());
+    expect(await Promise.race([exited, timer])).toBe('exit 0');
+    await silentClosed;
+    const after = await openStore(db);
+    const events = await after.listEvents({});
+    await after.close();
+    expect(events.map((e) => e.inputTokens)).toEqual([answered.usage!.prompt_tokens]);
+  }, 30_000);
+
   it('refuses to start on an invalid config, naming the problem, with exit code 78', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'server:\n  port: "eighty"\n');

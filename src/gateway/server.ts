@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { priceOverridesOf } from '../config/prices.js';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { GoodhartError } from '../errors.js';
@@ -118,6 +119,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   registerJsonBody(app, bodyLimit);
   installErrorHandling(app, bodyLimit);
   let closing = false;
+  // Node counts a connection that has not sent a byte as busy (its headers timeout, a minute, guards it), so
+  // closeIdleConnections leaves it open and close() would wait for it: HTTP clients open such connections ahead of
+  // use (undici did so beside a stream it then abandoned). Kept here to be closed when draining.
+  const sockets = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   app.addHook('onRequest', (_req, reply, done) => {
     if (!closing) return done();
     // Requests that arrive on open keep-alive connections while the replica drains: another replica (or this one,
@@ -224,7 +233,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       closing = true;
       // close() waits for every connection; keep-alive connections whose last response finished after it began
       // would hold it open until their idle timeout, so they are closed as they become idle.
-      const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+      const sweep = setInterval(() => {
+        app.server.closeIdleConnections();
+        for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+      }, 50);
       try {
         await app.close();
       } finally {
