@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../testing/harness.js';
 
@@ -80,11 +81,8 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  const t = Date.now();
   await h.close();
-  console.log('DBG h.close', Date.now() - t);
   await new Promise((r) => upstream.close(r));
-  console.log('DBG upstream.close', Date.now() - t);
 });
 
 async function chatText(model: string): Promise<{ text: string; usageChunks: number }> {
@@ -130,13 +128,12 @@ describe('streams in any valid shape', () => {
   });
 
   it('records an error the provider sent inside the stream as what it was, not as missing usage', async () => {
-    const res = await fetch(`${h.url}/v1/messages`, {
-      method: 'POST',
-      headers: { 'x-api-key': h.key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'rawclaude-overloaded', max_tokens: 10, stream: true, messages: [{ role: 'user', content: 'x' }] }),
-    });
-    // Passed through as the provider sent it.
-    expect(await res.text()).toContain('event: error\ndata: {"type":"error","error":{"type":"overloaded_error"');
+    const err = await h.anthropic.messages
+      .stream({ model: 'rawclaude-overloaded', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] })
+      .finalMessage()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    expect(String(err)).toMatch(/overloaded/i);
     const e = await eventOf('rawclaude-overloaded');
     expect([e.errorClass, e.usageEstimated, e.inputTokens]).toEqual(['upstream_stream_error: overloaded_error', true, 12]);
   });
