@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,15 +11,17 @@ import { openStore } from '../store/open.js';
 
 const MAIN = new URL('./main.ts', import.meta.url).pathname;
 
-function serve(args: string[]): Promise<{ proc: ChildProcess; url: string; output: () => string }> {
+function serve(args: string[], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; url: string; output: () => string; stdout: () => string }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let out = '';
+    let stdout = '';
     const onData = (d: Buffer) => {
       out += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ proc, url: m[1]!, output: () => out });
+      if (m) resolve({ proc, url: m[1]!, output: () => out, stdout: () => stdout });
     };
+    proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     proc.stdout!.on('data', onData);
     proc.stderr!.on('data', onData);
     proc.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
@@ -156,6 +158,64 @@ describe('goodhart serve as a process', () => {
     const events = await after.listEvents({});
     await after.close();
     expect(events.map((e) => e.inputTokens)).toEqual([answered.usage!.prompt_tokens]);
+  }, 30_000);
+
+  it('drains when its terminal goes away, though every write to the terminal then fails', async () => {
+    const cfg = join(dir, 'tty.yaml');
+    writeFileSync(cfg, `providers:\n  openai: { type: openai, baseUrl: "${sim.url}/v1", apiKey: sk-sim-openai }\n`);
+    const db = join(dir, 'tty.db');
+    const store = await openStore(db);
+    const { key, record } = newKey({ userId: 'alice', teamId: 'platform' });
+    await store.createKey(record);
+    await store.close();
+    // `script` runs serve on a terminal of its own (a pty); killing it closes the terminal as a dropped ssh session
+    // does: serve gets SIGHUP, and its log lines after that fail with EIO (which used to end the process at once).
+    const command = [process.execPath, '--import', 'tsx', MAIN, 'serve', '--config', cfg, '--db', db, '--port', '0'].join(' ');
+    const term = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/bash' } });
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      term.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      term.once('exit', () => reject(new Error(`script exited: ${out}`)));
+    });
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
+    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'long [[sim:tokens=300]]' }] });
+    term.kill('SIGKILL');
+    let chunks = 0;
+    for await (const c of stream) chunks += c.choices.length;
+    expect(chunks).toBeGreaterThan(50);
+    // Gone once drained: no process serves this database any more.
+    const serving = () => spawnSync('pgrep', ['-f', db]).status === 0;
+    for (let i = 0; i < 150 && serving(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(serving()).toBe(false);
+    const after = await openStore(db);
+    const events = await after.listEvents({});
+    await after.close();
+    expect(events.map((e) => [e.status, e.streamed, e.usageEstimated, e.outputTokens])).toEqual([[200, true, false, 300]]);
+  }, 30_000);
+
+  it('logs JSON lines to stderr, as the README says, and never a key', async () => {
+    const cfg = join(dir, 'log.yaml');
+    writeFileSync(cfg, `providers:\n  openai: { type: openai, baseUrl: "${sim.url}/v1", apiKey: sk-sim-openai }\n`);
+    const db = join(dir, 'log.db');
+    const store = await openStore(db);
+    const { key, record } = newKey({ userId: 'alice', teamId: 'platform' });
+    await store.createKey(record);
+    await store.close();
+    const { proc, url, output, stdout } = await serve(['--config', cfg, '--db', db, '--port', '0'], { GOODHART_LOG_LEVEL: 'info' });
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    const exited = new Promise<number | null>((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const lines = output().split('\n').filter((l) => l.startsWith('{'));
+    expect(lines.map((l) => JSON.parse(l) as { req?: { url?: string } }).filter((l) => l.req?.url === '/v1/chat/completions')).toHaveLength(1);
+    expect(stdout()).toBe('');
+    expect(output()).not.toContain(key);
+    expect(output()).not.toContain('sk-sim-openai');
   }, 30_000);
 
   it('refuses to start on an invalid config, naming the problem, with exit code 78', async () => {

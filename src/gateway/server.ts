@@ -36,7 +36,7 @@ export interface GatewayOptions {
   events?: EventSink & { close?: () => Promise<void> };
   now?: () => number;
   /** fastify/pino logger options; default off (tests). `serve` logs warnings and errors to stderr. */
-  logger?: boolean | { level: string };
+  logger?: boolean | { level: string; stream?: NodeJS.WritableStream };
   /** How often keys created/revoked elsewhere are picked up (ms). */
   keyRefreshMs?: number;
   /** Governance hook: budgets, tiers, rate limits (see src/policy/types.ts). */

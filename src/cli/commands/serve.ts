@@ -54,7 +54,8 @@ export async function startGateway(config: GoodhartConfig, db: string, port?: nu
     gateway = await createGateway({
       config,
       store,
-      logger: { level: process.env.GOODHART_LOG_LEVEL ?? 'warn' },
+      // Through process.stderr (pino writes to stdout by default), whose errors outliveTerminal() handles.
+      logger: { level: process.env.GOODHART_LOG_LEVEL ?? 'warn', stream: process.stderr },
     });
   } catch (err) {
     await store.close();
@@ -100,6 +101,15 @@ export function stopOnSignals(running: { stop(): Promise<void> }, log: (s: strin
   process.once('SIGHUP', onSignal);
 }
 
+/**
+ * A terminal that went away (a closed window, a dropped ssh session) fails every later write to it with EIO, and
+ * an unhandled stream error ends the process at once: requests in flight cut, pending events lost. What would have
+ * been printed is lost instead; the drain that SIGHUP starts goes on.
+ */
+function outliveTerminal(): void {
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -111,6 +121,7 @@ export function registerServe(program: Command): void {
     .option('--demo', 'run offline with a simulated provider, a demo organisation and a little traffic')
     .action(async (opts: ServeOptions) => {
       const port = parsePort(opts.port);
+      outliveTerminal();
       const log = (s: string) => process.stderr.write(`${s}\n`);
       if (opts.demo) {
         // Loaded on demand: the simulated provider and its tokenizer tables are not needed to serve real traffic.
