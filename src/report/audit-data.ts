@@ -26,6 +26,9 @@ export interface AuditData {
   spend: {
     totals: AggregateTotals;
     previousMonthUsd: number;
+    /** The previous month to the same point as this one (its whole spend when this month is over). */
+    previousToDateUsd: number;
+    /** This month against `previousToDateUsd`: a month not over is compared with as much of the one before. */
     changePercent: number | null;
     daily: { labels: string[]; values: number[] };
     /** The last six months, oldest first, this one included. */
@@ -47,9 +50,11 @@ export async function collectAudit(src: ReportSources, opts: { period: string; n
   const until = Math.min(window.end, opts.now);
   const range = { since: window.start, until };
   const prev = previousMonth(window, tz);
-  const [daily, prevRows, teams, models] = await Promise.all([
+  const prevToDate = Math.min(prev.start + (until - window.start), prev.end);
+  const [daily, prevRows, prevToDateRows, teams, models] = await Promise.all([
     src.store.aggregate('day', range, { timeZone: tz }),
     src.store.aggregate('month', { since: prev.start, until: prev.end }, { timeZone: tz }),
+    src.store.aggregate('month', { since: prev.start, until: prevToDate }, { timeZone: tz }),
     src.store.aggregate('team', range, { timeZone: tz }),
     src.store.aggregate('model', range, { timeZone: tz }),
   ]);
@@ -59,6 +64,7 @@ export async function collectAudit(src: ReportSources, opts: { period: string; n
   const months = starts.map((t) => formatWallTime(t, tz).slice(0, 7)).map((key) => ({ key, costUsd: byMonth.get(key) ?? 0 }));
   const totals = totalOf(daily);
   const previousMonthUsd = prevRows.reduce((a, r) => a + r.costUsd, 0);
+  const previousToDateUsd = prevToDateRows.reduce((a, r) => a + r.costUsd, 0);
   const labels = dayLabels(window.start, window.end, tz);
 
   return {
@@ -67,7 +73,7 @@ export async function collectAudit(src: ReportSources, opts: { period: string; n
     window,
     generatedAt: opts.now,
     partial: opts.now < window.end,
-    spend: { totals, previousMonthUsd, changePercent: changePercent(totals.costUsd, previousMonthUsd), daily: { labels, values: seriesOf(daily, labels) }, months },
+    spend: { totals, previousMonthUsd, previousToDateUsd, changePercent: changePercent(totals.costUsd, previousToDateUsd), daily: { labels, values: seriesOf(daily, labels) }, months },
     teams,
     models,
     budgets: await budgetsSection(src, window, opts.now),

@@ -49,7 +49,7 @@ export function auditBlocks(d: AuditData): Block[] {
     { kind: 'h2', text: 'Spend and trend' },
     {
       kind: 'p',
-      text: `Spend ${money(t.costUsd)} over ${formatCount(t.requests)} requests; previous month ${money(d.spend.previousMonthUsd)} (${pct(d.spend.changePercent)}).${t.unpricedRequests > 0 ? ` ${formatCount(t.unpricedRequests)} requests used models with no known price and are not in the dollars.` : ''}`,
+      text: `Spend ${money(t.costUsd)} over ${formatCount(t.requests)} ${t.requests === 1 ? 'request' : 'requests'}; ${d.partial ? `previous month to the same point ${money(d.spend.previousToDateUsd)} (${pct(d.spend.changePercent)}), all of it ${money(d.spend.previousMonthUsd)}` : `previous month ${money(d.spend.previousMonthUsd)} (${pct(d.spend.changePercent)})`}.${t.unpricedRequests > 0 ? ` ${formatCount(t.unpricedRequests)} requests used models with no known price and are not in the dollars.` : ''}`,
     },
     { kind: 'chart', svg: barChart({ title: `Spend per day, ${d.period}`, labels: d.spend.daily.labels.map((l) => l.slice(8)), values: d.spend.daily.values, format: money }) },
     { kind: 'chart', svg: barChart({ title: 'Spend per month (last six)', labels: d.spend.months.map((m) => m.key), values: d.spend.months.map((m) => m.costUsd), format: money, height: 200 }) },

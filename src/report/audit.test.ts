@@ -93,6 +93,9 @@ describe('goodhart audit', () => {
     expect(md).toContain('| core | gpt-5 → gpt-5-mini | 2 | $20.00 | 0 | $0.00 | 1 |');
     expect(md).toContain('| data | gpt-5 → gpt-5-mini | 0 | $0.00 | 1 | $6.25 | 0 |');
     expect(md).toContain('Total saved $20.00 on 2 routed requests; shadow mode says $6.25 more was possible on 1. 1 routed answer was asked again');
+    // November is two days and nine hours old: compared with October to the same point (alice's $1 on the 1st and
+    // 2nd, carol's $2), not with all of October's $90.
+    expect(md).toContain('Spend $3.00 over 1 request; previous month to the same point $6.00 (-50%), all of it $90.00.');
     const none = await runAuditReport({ period: '2026-09', db, config: configFile, now: NOW });
     expect(none).toContain('> No routing decisions in this period');
   });
