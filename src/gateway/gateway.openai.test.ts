@@ -215,6 +215,13 @@ describe('OpenAI responses and embeddings through the gateway', () => {
     expect(ev.outputTokens).toBe(res.usage!.output_tokens);
   });
 
+  it("names the session from Codex's session_id header (Codex sends no `user`), else its conversation_id", async () => {
+    await h.openai.responses.create({ model: 'gpt-5', input: 'hi' }, { headers: { session_id: '0199a1b2-codex', conversation_id: '0199a1b2-conv', originator: 'codex_cli_rs' } });
+    await h.openai.responses.create({ model: 'gpt-5', input: 'hi' }, { headers: { conversation_id: '0199a1b2-conv' } });
+    await h.openai.responses.create({ model: 'gpt-5', input: 'hi' }, { headers: { session_id: '0199a1b2-codex', 'x-goodhart-session': 'mine' } });
+    expect((await h.events()).slice(-3).map((e) => e.sessionId)).toEqual(['0199a1b2-codex', '0199a1b2-conv', 'mine']);
+  });
+
   it('meters embeddings at the embedding price', async () => {
     const res = await h.openai.embeddings.create({ model: 'text-embedding-3-small', input: ['alpha beta', 'gamma delta epsilon'] });
     expect(res.data).toHaveLength(2);

@@ -213,7 +213,8 @@ export class Proxy {
       key,
       endpoint,
       tags: [],
-      session: headerString(req.headers['x-goodhart-session']),
+      // Else Codex's own session headers: it sends no `user`.
+      session: headerString(req.headers['x-goodhart-session']) ?? headerString(req.headers['session_id']) ?? headerString(req.headers['conversation_id']),
       route: null,
       modelRequested: null,
       servedAs: null,
