@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'upstream_error'
   | 'config_invalid'
   | 'unavailable'
+  | 'loop_detected'
   | 'internal';
 
 export class GoodhartError extends Error {

@@ -1,6 +1,7 @@
 import type { GoodhartConfig } from '../config/schema.js';
 import type { Wire } from './providers/types.js';
 import type { ModelRouter } from './router.js';
+import { VIA_HEADER } from './via.js';
 import type { Upstreams } from './upstream.js';
 
 interface Listed {
@@ -13,7 +14,7 @@ interface Listed {
 const CACHE_MS = 60_000;
 const cache = new WeakMap<Upstreams, Map<string, { at: number; models: Listed[] }>>();
 
-async function upstreamModels(router: ModelRouter, upstreams: Upstreams): Promise<Listed[]> {
+async function upstreamModels(router: ModelRouter, upstreams: Upstreams, self: string): Promise<Listed[]> {
   let perProvider = cache.get(upstreams);
   if (!perProvider) cache.set(upstreams, (perProvider = new Map()));
   const out: Listed[] = [];
@@ -27,7 +28,7 @@ async function upstreamModels(router: ModelRouter, upstreams: Upstreams): Promis
       const path = p.adapter.paths.models;
       if (!path) return;
       try {
-        const headers: Record<string, string> = { ...(p.config.headers ?? {}), ...p.adapter.upstreamHeaders(p.config.apiKey) };
+        const headers: Record<string, string> = { ...(p.config.headers ?? {}), ...p.adapter.upstreamHeaders(p.config.apiKey), [VIA_HEADER]: self };
         if (p.adapter.wire === 'anthropic') headers['anthropic-version'] = '2023-06-01';
         const res = await upstreams.request(p, path, {
           method: 'GET',
@@ -55,10 +56,10 @@ async function upstreamModels(router: ModelRouter, upstreams: Upstreams): Promis
   return out;
 }
 
-async function allModels(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams): Promise<Listed[]> {
+async function allModels(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams, self: string): Promise<Listed[]> {
   const seen = new Map<string, Listed>();
   for (const m of config.models) seen.set(m.name, { id: m.name, owned_by: m.provider, created: 0 });
-  for (const m of await upstreamModels(router, upstreams)) if (!seen.has(m.id)) seen.set(m.id, m);
+  for (const m of await upstreamModels(router, upstreams, self)) if (!seen.has(m.id)) seen.set(m.id, m);
   return [...seen.values()];
 }
 
@@ -70,15 +71,15 @@ function modelObject(m: Listed, wire: Wire): object {
 }
 
 /** GET /v1/models: configured models plus what each provider lists, in the caller's wire format. */
-export async function listModels(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams, wire: Wire): Promise<object> {
-  const models = await allModels(config, router, upstreams);
+export async function listModels(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams, wire: Wire, self: string): Promise<object> {
+  const models = await allModels(config, router, upstreams, self);
   const data = models.map((m) => modelObject(m, wire)) as { id: string }[];
   if (wire === 'anthropic') return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
   return { object: 'list', data };
 }
 
 /** GET /v1/models/{id} (the SDKs' `models.retrieve`): one listed model, or null. */
-export async function findModel(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams, wire: Wire, id: string): Promise<object | null> {
-  const found = (await allModels(config, router, upstreams)).find((m) => m.id === id);
+export async function findModel(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams, wire: Wire, id: string, self: string): Promise<object | null> {
+  const found = (await allModels(config, router, upstreams, self)).find((m) => m.id === id);
   return found === undefined ? null : modelObject(found, wire);
 }

@@ -1,4 +1,5 @@
 import { uuidv7 } from '../keys/ids.js';
+import { loopError, VIA_HEADER, viaOf } from './via.js';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
@@ -42,6 +43,8 @@ export interface ProxyDeps {
   metrics?: GatewayMetrics;
   /** Model → equivalent models tried in order when its provider fails before answering (config `fallbacks`). */
   fallbacks?: Readonly<Record<string, readonly string[]>>;
+  /** This gateway's name in `x-goodhart-via` (via.ts). */
+  name: string;
 }
 
 export interface RequestObserver {
@@ -107,8 +110,9 @@ function upstreamRequestHeaders(
   clientHeaders: IncomingHttpHeaders,
   provider: ResolvedProvider,
   adapter: ProviderAdapter,
+  self: string,
 ): Record<string, string> {
-  const h: Record<string, string> = { 'content-type': 'application/json', 'accept-encoding': 'identity' };
+  const h: Record<string, string> = { 'content-type': 'application/json', 'accept-encoding': 'identity', [VIA_HEADER]: viaOf(clientHeaders, self) };
   for (const name of FORWARDED_REQUEST_HEADERS) {
     const v = clientHeaders[name];
     if (typeof v === 'string') h[name] = v;
@@ -183,6 +187,8 @@ export class Proxy {
    * the request for `handle`.
    */
   readonly checkKey = (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
+    const loop = loopError(req.headers, this.deps.name);
+    if (loop !== null) return done(loop);
     try {
       const authed = this.deps.keys.authenticate(req.headers);
       if (!(authed instanceof Promise)) {
@@ -322,7 +328,7 @@ export class Proxy {
       timeoutMs = provider.config.timeoutMs ?? this.deps.upstreamTimeoutMs;
       m.dispatchedAt ??= performance.now();
       call = this.deps.upstreams.dispatch(provider, path, {
-        headers: upstreamRequestHeaders(req.headers, provider, adapter),
+        headers: upstreamRequestHeaders(req.headers, provider, adapter, this.deps.name),
         body: prepared.body,
         timeoutMs,
       });

@@ -27,6 +27,7 @@ import { findModel, listModels } from './models.js';
 import { Proxy, type EventSink, type RequestObserver } from './proxy.js';
 import { checkFallbacks, ModelRouter } from './router.js';
 import { Upstreams } from './upstream.js';
+import { gatewayName, loopError } from './via.js';
 import { TailWorker } from './tail/tail-worker.js';
 
 export interface GatewayOptions {
@@ -139,6 +140,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const keys = new KeyCache(store, opts.keyRefreshMs);
   await keys.start();
   const upstreams = new Upstreams();
+  const name = gatewayName();
   const { tail, fingerprints } = await startTail(config, store, !opts.events, (m) => app.log.warn(m));
   // A SQLite file is written from the tail thread; other stores do their I/O asynchronously from here.
   // Through the tail thread, small frequent batches: posting 500 events at once held this thread for about a
@@ -166,6 +168,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ...(observers.length > 0 ? { observers } : {}),
     metrics,
     fallbacks: config.fallbacks,
+    name,
   });
 
   app.decorateRequest('goodhartKey', null);
@@ -177,16 +180,18 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   app.post('/v1/messages/count_tokens', keyFirst, (req, reply) => proxy.handle('messages.count_tokens', 'anthropic', req, reply));
   /** The models routes answer any key, in Anthropic's shape to a request with `anthropic-version` (wireOf). */
   const modelsWire = async (req: FastifyRequest): Promise<Wire> => {
+    const loop = loopError(req.headers, name);
+    if (loop !== null) throw loop;
     const authed = keys.authenticate(req.headers);
     if (authed instanceof Promise) await authed;
     return wireOf(req.url, req.headers);
   };
-  app.get('/v1/models', async (req) => listModels(config, router, upstreams, await modelsWire(req)));
+  app.get('/v1/models', async (req) => listModels(config, router, upstreams, await modelsWire(req), name));
   // Model ids may hold a slash (OpenRouter's "openai/gpt-4o"): the rest of the path is the id.
   app.get<{ Params: { '*': string } }>('/v1/models/*', async (req) => {
     const wire = await modelsWire(req);
     const id = req.params['*'];
-    const found = await findModel(config, router, upstreams, wire, id);
+    const found = await findModel(config, router, upstreams, wire, id, name);
     if (found === null) throw new GoodhartError('model_not_found', 404, `Model "${id.slice(0, 200)}" is not listed by this gateway. GET /v1/models lists what it serves.`);
     return found;
   });

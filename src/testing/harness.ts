@@ -47,6 +47,8 @@ export async function startHarness(
     memoryStore?: boolean;
     /** How often the gateway's key cache re-reads the keys (default 100 ms; `addKey` refreshes it at once). */
     keyRefreshMs?: number;
+    /** The port to listen on (default: any free one). */
+    port?: number;
   } = {},
 ): Promise<Harness> {
   const sim = await startSimProvider(opts.sim);
@@ -69,7 +71,7 @@ export async function startHarness(
     ...(opts.policy ? { policy: opts.policy } : {}),
     ...(opts.observers ? { observers: opts.observers } : {}),
   });
-  const url = await gateway.listen(0, '127.0.0.1');
+  const url = await gateway.listen(opts.port ?? 0, '127.0.0.1');
   const addKey = async (userId: string, teamId = 'platform') => {
     const made = newKey({ userId, teamId, projectId: 'checkout' });
     await store.createKey(made.record);
