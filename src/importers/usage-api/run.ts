@@ -130,7 +130,7 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
       throw new GoodhartError('config_invalid', 500, `No admin key. Pass --admin-key or set ${opts.api.keyEnv} (an organization admin key, not a project API key), or import saved responses with --file.`);
     }
     const until = untilDate ?? new Date(now());
-    const since = sinceDate ?? new Date(until.getTime() - 30 * 86_400_000);
+    const since = sinceDate ?? new Date(until.getTime() - 30 * DAY_MS);
     if (since.getTime() >= until.getTime()) {
       throw new GoodhartError('invalid_request', 400, `--since ${opts.since ?? ''} is not before --until (default: now): nothing to import.`);
     }
