@@ -25,9 +25,24 @@ describe('forecastSpend', () => {
   it('widens the interval with noisy spend and uses history at the start of a period', () => {
     const noisy = forecastSpend({ daily: [0, 300, 0, 250, 20], periodDays: 30, amount: 10_000 });
     expect(noisy.high - noisy.low).toBeGreaterThan(1_000);
+    // Fourteen days at 80, and 50 in the first half of today: 1,170 over 14.5 days.
     const fresh = forecastSpend({ daily: [50], lastDayFraction: 0.5, periodDays: 31, amount: 2_000, history: Array(14).fill(80) });
-    expect(fresh.dailyRate).toBe(80);
-    expect(fresh.projected).toBeCloseTo(50 + 80 * 30.5, 6);
+    expect(fresh.dailyRate).toBeCloseTo(1_170 / 14.5, 9);
+    expect(fresh.projected).toBeCloseTo(50 + (1_170 / 14.5) * 30.5, 6);
+  });
+
+  it('projects a first day from itself: a daily budget 80% spent by noon by someone new is forecast to run out', () => {
+    // No spend in the fortnight before (a new user, team or deployment): those zeros are no evidence of a zero rate.
+    const f = forecastSpend({ daily: [8], lastDayFraction: 0.5, periodDays: 1, amount: 10, history: Array(14).fill(0) });
+    expect(f.dailyRate).toBeCloseTo(16, 9);
+    expect(f.projected).toBeCloseTo(16, 9);
+    expect(f.alert).toBe(true);
+    expect(f.exhaustion.day).toBeCloseTo(0.63, 2);
+    // Not extrapolated from minutes: $1 by 00:30 is taken as $1 in a quarter of a day.
+    expect(forecastSpend({ daily: [1], lastDayFraction: 1 / 48, periodDays: 1, amount: 10 }).dailyRate).toBeCloseTo(4, 9);
+    // Quiet days after the first spend still count as zeros.
+    const back = forecastSpend({ daily: [8], lastDayFraction: 0.5, periodDays: 1, amount: 10, history: [0, 0, 20, 0, 0, 0] });
+    expect(back.dailyRate).toBeCloseTo(28 / 4.5, 9);
   });
 
   it('reports an exhausted budget as exhausted now', () => {

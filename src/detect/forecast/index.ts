@@ -2,8 +2,10 @@
  * Budget forecasts: a pure function of a daily spend series, the period's length and the budget's amount.
  * Governance (src/policy) and the dashboard call it with whatever scope the budget has (user, team, project, key).
  *
- * Method: the daily rate is the mean of the last `RATE_DAYS` days (the period's so far, preceded by `history` when
- * the period has just begun), its spread their standard deviation. Over R remaining days the projection's variance
+ * Method: the daily rate is the spend of the last `RATE_DAYS` days (the period's so far, preceded by `history` when
+ * the period has just begun) over the time they cover, the current day counted for the part of it that has passed;
+ * the spread is the standard deviation of the complete days. History before the scope's first spend is no evidence
+ * of a zero rate (a new user, team or deployment): it is left out, so a first day is projected from itself. Over R remaining days the projection's variance
  * is R·σ² (day-to-day noise) + R²·σ²/n (uncertainty of the rate itself). Weekends and holidays are inside σ, which
  * makes the interval honest rather than tight. Exhaustion dates solve spent + rate·t (± the interval) = amount.
  */
@@ -45,6 +47,9 @@ export interface Forecast {
 /** Two weeks: long enough to contain a weekly rhythm twice, short enough to follow a change of habits. */
 export const RATE_DAYS = 14;
 
+/** The least share of a day a partial day with no complete days beside it stands for in the rate. */
+const MIN_ALONE = 0.25;
+
 /** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
 export function normalQuantile(p: number): number {
   if (!(p > 0 && p < 1)) throw new Error(`quantile needs 0 < p < 1, got ${p}`);
@@ -71,18 +76,18 @@ export function forecastSpend(input: ForecastInput): Forecast {
   const elapsed = input.daily.length === 0 ? 0 : input.daily.length - 1 + frac;
   const remaining = Math.max(0, input.periodDays - elapsed);
 
-  // Complete days only for the rate (a partial day scaled up would be noisy), newest RATE_DAYS of history + period.
+  // Newest RATE_DAYS complete days of history + period, and the current day for its elapsed fraction (weighted by
+  // it, not scaled up: an hour's spend alone would be noisy). A partial day's spend is no sample for the spread.
   const complete = frac === 1 ? input.daily : input.daily.slice(0, -1);
-  const series = [...(input.history ?? []), ...complete].slice(-RATE_DAYS);
-  let rate = 0;
-  let sd = 0;
-  if (series.length > 0) {
-    rate = series.reduce((a, b) => a + b, 0) / series.length;
-    sd = series.length > 1 ? Math.sqrt(series.reduce((a, v) => a + (v - rate) ** 2, 0) / (series.length - 1)) : rate;
-  } else if (elapsed > 0) {
-    rate = spent / elapsed;
-    sd = rate;
-  }
+  const partial = frac === 1 || input.daily.length === 0 ? 0 : input.daily.at(-1)!;
+  const history = input.history ?? [];
+  const firstSpend = history.findIndex((v) => v > 0);
+  const series = [...(firstSpend < 0 ? [] : history.slice(firstSpend)), ...complete].slice(-RATE_DAYS);
+  // Alone, a partial day counts as at least MIN_ALONE of a day: $1 at 00:30 is not a rate of $48 a day.
+  const share = frac === 1 || input.daily.length === 0 ? 0 : series.length > 0 ? frac : Math.max(frac, MIN_ALONE);
+  const covered = series.length + share;
+  const rate = covered > 0 ? (series.reduce((a, b) => a + b, 0) + partial) / covered : 0;
+  const sd = series.length > 1 ? Math.sqrt(series.reduce((a, v) => a + (v - rate) ** 2, 0) / (series.length - 1)) : rate;
   const n = Math.max(1, series.length);
   const z = normalQuantile(0.5 + level / 2);
   const spread = (t: number): number => Math.sqrt(t * sd * sd + (t * t * sd * sd) / n);
