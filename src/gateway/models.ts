@@ -1,8 +1,8 @@
 import type { GoodhartConfig } from '../config/schema.js';
 import type { Wire } from './providers/types.js';
 import type { ModelRouter } from './router.js';
-import { VIA_HEADER } from './via.js';
 import type { Upstreams } from './upstream.js';
+import { VIA_HEADER } from './via.js';
 
 interface Listed {
   id: string;

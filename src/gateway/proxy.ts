@@ -1,5 +1,4 @@
 import { uuidv7 } from '../keys/ids.js';
-import { loopError, VIA_HEADER, viaOf } from './via.js';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
@@ -19,6 +18,7 @@ import type { ModelRouter, ResolvedProvider, Route } from './router.js';
 import { parseEvent, SseSplitter } from './sse.js';
 import type { UpstreamCall } from './upstream-call.js';
 import { ClientGone, isTimeout, upstreamError, type Upstreams } from './upstream.js';
+import { loopError, VIA_HEADER, viaOf } from './via.js';
 import { ROUTED_FROM_HEADER } from '../route/policy.js';
 
 export interface EventSink {
