@@ -2,8 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { GoodhartError } from '../errors.js';
+import { hashKey, newKey } from '../keys/keys.js';
 import { openStore } from '../store/open.js';
 import { runDemo } from './demo.js';
+
+const quiet = { port: 0, log: () => {}, initialRequests: 0, intervalMs: 0 };
 
 describe('goodhart serve --demo', () => {
   it('runs offline: simulated provider, demo organisation, keys, and traffic that lands in the store', async () => {
@@ -29,5 +33,66 @@ describe('goodhart serve --demo', () => {
     expect(events.every((e) => e.status === 200 && e.costUsd! > 0)).toBe(true);
     expect(new Set(events.map((e) => e.endpoint))).toEqual(new Set(['chat.completions', 'messages', 'responses', 'embeddings']));
     expect(byTeam.map((r) => r.key).sort()).toEqual(['payments', 'platform', 'research']);
+  }, 30_000);
+
+  it('never deletes a store it did not make: an existing gateway database is refused and left as it was', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'goodhart-demo-'));
+    const db = join(dir, 'prod.db');
+    const made = newKey({ userId: 'ada', teamId: 'platform', name: 'real' });
+    const store = await openStore(db);
+    await store.createKey(made.record);
+    await store.close();
+    try {
+      const err: unknown = await runDemo({ ...quiet, db }).then(
+        async (demo) => {
+          await demo.stop();
+          return null;
+        },
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(GoodhartError);
+      expect((err as GoodhartError).code).toBe('config_invalid');
+      expect((err as GoodhartError).message).toContain('not a database the demo made');
+      const after = await openStore(db, { mustExist: true });
+      const keys = await after.listKeys();
+      await after.close();
+      expect(keys.map((k) => k.id)).toEqual([made.record.id]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a Postgres URL, before connecting, without naming its password', async () => {
+    const lines: string[] = [];
+    const err: unknown = await runDemo({ ...quiet, log: (l) => lines.push(l), db: 'postgres://goodhart:s3cret-pw@127.0.0.1:1/prod' }).then(
+      async (demo) => {
+        await demo.stop();
+        return null;
+      },
+      (e: unknown) => e,
+    );
+    expect((err as GoodhartError).code).toBe('config_invalid');
+    expect((err as GoodhartError).message).toContain('deletes and recreates its database');
+    expect((err as GoodhartError).message).not.toContain('s3cret-pw');
+    expect(lines).toEqual([]);
+  });
+
+  it('starts afresh on a database it made: the last run\'s keys are gone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'goodhart-demo-'));
+    const db = join(dir, 'my-demo.db');
+    try {
+      const first = await runDemo({ ...quiet, db });
+      const oldKeys = Object.values(first.keys);
+      await first.stop();
+      const second = await runDemo({ ...quiet, db });
+      await second.stop();
+      const store = await openStore(db);
+      const hashes = (await store.listKeys()).map((k) => k.hash);
+      await store.close();
+      expect(hashes.sort()).toEqual(Object.values(second.keys).map(hashKey).sort());
+      expect(oldKeys.map(hashKey).filter((h) => hashes.includes(h))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 30_000);
 });

@@ -1,9 +1,9 @@
-import { rmSync } from 'node:fs';
 import { request } from 'undici';
 import { configSchema, type GoodhartConfigInput } from '../config/schema.js';
 import { newKey } from '../keys/keys.js';
 import { startSimProvider } from '../sim/index.js';
 import { startGateway } from '../cli/commands/serve.js';
+import { DEFAULT_DEMO_DB, resetDemoDb } from './demo-db.js';
 
 /** The demo organisation: small enough to read in a report, varied enough to show attribution. */
 const TEAMS = [
@@ -100,9 +100,9 @@ export interface DemoOptions {
  * counts and latency), a demo organisation with keys, and a little traffic, all offline.
  */
 export async function runDemo(opts: DemoOptions): Promise<{ url: string; keys: Record<string, string>; stop(): Promise<void> }> {
+  const db = opts.db ?? DEFAULT_DEMO_DB;
+  resetDemoDb(db);
   const sim = await startSimProvider({ firstTokenMs: 120, interTokenMs: 8 });
-  const db = opts.db ?? './.goodhart/demo.db';
-  if (db !== ':memory:') for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
   const input: GoodhartConfigInput = {
     server: { port: opts.port ?? 8787, host: opts.host ?? '127.0.0.1' },
     providers: {
