@@ -1,6 +1,6 @@
 /** `GET /v1/models` and `GET /v1/models/:id`, in the format of whichever provider's client asks. */
 import { SimError } from './errors.js';
-import { findModel, releasedUnix, SIM_MODELS, type SimModel } from './models.js';
+import { findModel, releasedUnix, SIM_MODEL_NAMES, type SimModel } from './models.js';
 import { jsonReply, type Reply, type SimContext } from './reply.js';
 
 function openaiModelObject(model: SimModel) {
@@ -16,7 +16,7 @@ const NO_DELAY = { ttftMs: 0, itlMs: 0, dieAfter: undefined };
 
 export function handleListModels(_body: unknown, ctx: SimContext): Reply {
   const provider = ctx.provider;
-  const models = SIM_MODELS.filter((m) => m.provider === provider);
+  const models = SIM_MODEL_NAMES.filter((m) => m.provider === provider);
   if (provider === 'openai') return jsonReply({ object: 'list', data: models.map(openaiModelObject) }, NO_DELAY, 0);
   // Anthropic lists newest first
   const data = [...models].sort((a, b) => b.released.localeCompare(a.released)).map(anthropicModelObject);
