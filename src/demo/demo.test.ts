@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GoodhartError } from '../errors.js';
 import { hashKey, newKey } from '../keys/keys.js';
 import { openStore } from '../store/open.js';
+import { DEFAULT_DEMO_DB } from './demo-db.js';
 import { runDemo } from './demo.js';
 
 const quiet = { port: 0, log: () => {}, initialRequests: 0, intervalMs: 0 };
@@ -95,4 +96,10 @@ describe('goodhart serve --demo', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
+
+  it('is introduced in the README with the warning that each start deletes its database', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const intro = readme.slice(readme.indexOf('npm run demo'), readme.indexOf('## Running it for real'));
+    expect(intro.replace(/\s+/g, ' ')).toContain(`deletes and recreates its database, \`${DEFAULT_DEMO_DB.slice(2)}\``);
+  });
 });
