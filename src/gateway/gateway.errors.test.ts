@@ -211,6 +211,21 @@ describe('errors in the wire format the client expects', () => {
     expect((wrongWire as Error).message).toMatch(/POST \/v1\/messages/);
   });
 
+  it('400 for a model name too long to be one, neither kept nor echoed (unknown names are cached)', async () => {
+    const model = `m-${'x'.repeat(60_000)}`;
+    const res = await fetch(`${h.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    const text = await res.text();
+    expect(res.status).toBe(400);
+    expect(text.length).toBeLessThan(400);
+    expect(JSON.parse(text).error.message).toMatch(/^The model name is 60002 characters long; model names are at most 256\./);
+    const ev = (await h.events()).at(-1)!;
+    expect([ev.status, ev.modelRequested!.length]).toEqual([400, 256]);
+  });
+
   it("names the refused request's event in x-goodhart-request-id, as an answered request's", async () => {
     const res = await post('/v1/chat/completions', JSON.stringify({ model: 'mistral-large', messages: [{ role: 'user', content: 'x' }] }));
     expect(res.statusCode).toBe(404);

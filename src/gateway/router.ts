@@ -29,6 +29,12 @@ function globToTest(glob: string): (name: string) => boolean {
 const CACHE_LIMIT = 10_000;
 
 /**
+ * Longer names are refused before they are cached or echoed: a 10 MB name held 29 MB per entry (the name, and a 404
+ * message quoting it twice), so a key holder could grow the gateway's memory until it crashed. Real names are short.
+ */
+export const MAX_MODEL_NAME = 256;
+
+/**
  * Decides which provider serves a model. Resolution order: an entry in `models:`; a `provider-id/model` prefix;
  * the providers' `models` globs (or their type's defaults), in the order the providers are declared.
  * Results are cached: the request path does one Map lookup.
@@ -57,6 +63,9 @@ export class ModelRouter {
 
   /** Throws GoodhartError (404 unknown model, 400 wrong wire). */
   resolve(model: string, wire: Wire): Route {
+    if (model.length > MAX_MODEL_NAME) {
+      throw new GoodhartError('invalid_request', 400, `The model name is ${model.length} characters long; model names are at most ${MAX_MODEL_NAME}. Check the "model" field (it begins "${model.slice(0, 40)}").`);
+    }
     const key = `${wire}\u0000${model}`;
     let hit = this.cache.get(key);
     if (hit === undefined) {
