@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { priceOverridesOf } from '../config/prices.js';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -44,7 +45,20 @@ export interface GatewayOptions {
   policy?: Policy;
   /** Tail observers of each finished request (see RequestObserver in proxy.ts). */
   observers?: readonly RequestObserver[];
+  /** How long a drain waits for requests still arriving (tests shorten it); see DRAIN_GRACE. */
+  drainGrace?: { headersMs: number; bodyMs: number };
 }
+
+/**
+ * Once the server stops accepting, Node no longer enforces its headers and request timeouts, so a client that never
+ * finishes sending would hold the drain (and the events of answered requests) until the process is killed. While
+ * draining, a connection that has sent nothing is closed at once; one whose request headers are still arriving
+ * after `headersMs`, or whose request body is after `bodyMs`, is cut. Requests being answered are never cut.
+ */
+const DRAIN_GRACE = { headersMs: 10_000, bodyMs: 30_000 };
+
+/** Node's own record of the response a connection is answering (null between requests): what closeIdleConnections reads. */
+type Connection = Socket & { _httpMessage?: ServerResponse | null };
 
 export interface Gateway {
   app: FastifyInstance;
@@ -120,11 +134,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   registerJsonBody(app, bodyLimit);
   installErrorHandling(app, bodyLimit);
   let closing = false;
-  // Node counts a connection that has not sent a byte as busy (its headers timeout, a minute, guards it), so
-  // closeIdleConnections leaves it open and close() would wait for it: HTTP clients open such connections ahead of
-  // use (undici did so beside a stream it then abandoned). Kept here to be closed when draining.
-  const sockets = new Set<Socket>();
-  app.server.on('connection', (socket: Socket) => {
+  // Node counts a connection whose request has not arrived as busy, so closeIdleConnections leaves it open, and
+  // close() would wait for it (HTTP clients open connections ahead of use: undici did beside a stream it then
+  // abandoned). Kept here to be closed when draining (DRAIN_GRACE).
+  const sockets = new Set<Connection>();
+  app.server.on('connection', (socket: Connection) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
@@ -238,9 +252,19 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       closing = true;
       // close() waits for every connection; keep-alive connections whose last response finished after it began
       // would hold it open until their idle timeout, so they are closed as they become idle.
+      const grace = opts.drainGrace ?? DRAIN_GRACE;
+      const drainStart = Date.now();
       const sweep = setInterval(() => {
         app.server.closeIdleConnections();
-        for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+        const waited = Date.now() - drainStart;
+        for (const socket of sockets) {
+          const res = socket._httpMessage;
+          if (res == null) {
+            if (socket.bytesRead === 0 || waited > grace.headersMs) socket.destroy();
+          } else if (!res.req.complete && waited > grace.bodyMs) {
+            socket.destroy();
+          }
+        }
       }, 50);
       try {
         await app.close();

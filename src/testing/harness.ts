@@ -49,6 +49,8 @@ export async function startHarness(
     keyRefreshMs?: number;
     /** The port to listen on (default: any free one). */
     port?: number;
+    /** How long a drain waits for requests still arriving (GatewayOptions.drainGrace). */
+    drainGrace?: { headersMs: number; bodyMs: number };
   } = {},
 ): Promise<Harness> {
   const sim = await startSimProvider(opts.sim);
@@ -70,6 +72,7 @@ export async function startHarness(
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.policy ? { policy: opts.policy } : {}),
     ...(opts.observers ? { observers: opts.observers } : {}),
+    ...(opts.drainGrace ? { drainGrace: opts.drainGrace } : {}),
   });
   const url = await gateway.listen(opts.port ?? 0, '127.0.0.1');
   const addKey = async (userId: string, teamId = 'platform') => {
