@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { budgetStanding, runRate } from './budget-status.js';
+import { budgetSchema } from '../policy/config.js';
+import { makeTestEvent } from '../store/store-contract.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { budgetStanding, loadBudgetStatuses, runRate } from './budget-status.js';
 import { dayLabels } from './series.js';
 import { barChart, escapeXml } from './svg-chart.js';
 
@@ -20,6 +23,22 @@ describe('budget standing', () => {
     expect(runRate(30, 100, 10, october)).toEqual({ projected: 93, low: 93, high: 93, exhaustionDate: null, method: 'run-rate' });
     expect(runRate(60, 100, 10, october).exhaustionDate).toBe('2026-10-17');
     expect(runRate(120, 100, 10, october).exhaustionDate).toBe('2026-10-10');
+  });
+
+  it('lists the most used instances of a per-person budget in its unit, and says how many more there are', async () => {
+    const store = new SqliteStore(':memory:');
+    const at = Date.parse('2026-10-05T10:00:00Z');
+    // Most expensive first is not most tokens first: carol spends the most on the fewest tokens.
+    await store.insertEvents([
+      makeTestEvent({ userId: 'alice', startedAt: at, inputTokens: 900, outputTokens: 0, costUsd: 1 }),
+      makeTestEvent({ userId: 'bob', startedAt: at, inputTokens: 500, outputTokens: 0, costUsd: 2 }),
+      makeTestEvent({ userId: 'carol', startedAt: at, inputTokens: 100, outputTokens: 0, costUsd: 9 }),
+    ]);
+    const budget = budgetSchema.parse({ id: 'per-person', scope: 'user:*', amount: 1000, unit: 'tokens', period: 'month' });
+    const statuses = await loadBudgetStatuses({ store, budgets: [budget], now: Date.parse('2026-10-10T00:00:00Z'), timeZone: 'UTC', maxInstances: 2 });
+    await store.close();
+    expect(statuses.map((s) => [s.scope, s.spent])).toEqual([['user:alice', 900], ['user:bob', 500], ['user:* (1 more)', null]]);
+    expect(statuses[2]!.note).toBe('1 more instance is not listed; the most used of those has 100 tokens (10%).');
   });
 
   it('labels the days of a month in a time zone, DST change included', () => {

@@ -1,5 +1,5 @@
 import { forecastSpend, RATE_DAYS } from '../detect/forecast/index.js';
-import { hybridAmount } from '../policy/budget-math.js';
+import { formatAmount, hybridAmount } from '../policy/budget-math.js';
 import type { BudgetConfig } from '../policy/config.js';
 import { dayWindows, periodWindow, previousWindows, type Window } from '../policy/period.js';
 import { parseScope, type ScopeKind } from '../policy/scope.js';
@@ -146,10 +146,13 @@ export async function loadBudgetStatuses(q: BudgetQuery): Promise<BudgetStatus[]
       const rows = await q.store.aggregate(GROUP_OF[scope.kind], { ...narrowing(scope.kind, q.within), ...gateway, since: window.start, until: q.now }, { timeZone: q.timeZone });
       const labels = window.start > 0 ? dayLabels(window.start, window.end, q.timeZone) : [];
       const elapsed = Math.max(0, (q.now - window.start) / DAY_MS);
-      const shown: { key: string; spent: number }[] = rows
+      // The most used first, in the budget's unit (rows come most expensive first).
+      const all = rows
         .filter((r) => r.key !== '(none)' && visible(scope.kind, r.key))
-        .slice(0, q.maxInstances ?? 50)
-        .map((r) => ({ key: r.key, spent: valueOf(r, b.unit) }));
+        .map((r) => ({ key: r.key, spent: valueOf(r, b.unit) }))
+        .sort((x, y) => y.spent - x.spent);
+      const shown = all.slice(0, q.maxInstances ?? 50);
+      const hidden = all.slice(shown.length);
       for (const a of q.always ?? []) {
         if (a.kind === scope.kind && visible(a.kind, a.id) && !shown.some((r) => r.key === a.id)) shown.push({ key: a.id, spent: 0 });
       }
@@ -162,6 +165,17 @@ export async function loadBudgetStatuses(q: BudgetQuery): Promise<BudgetStatus[]
           usedPercent: percent(spent, b.amount),
           projection: labels.length > 0 ? runRate(spent, b.amount, elapsed, labels) : null,
           note: b.hybrid ? 'Hybrid budget: the baseline amount is shown; the gateway adds each value’s own trailing percentile.' : null,
+        });
+      }
+      if (hidden.length > 0) {
+        const top = hidden[0]!.spent;
+        out.push({
+          ...base,
+          scope: `${scope.kind}:* (${hidden.length} more)`,
+          spent: null,
+          usedPercent: null,
+          projection: null,
+          note: `${hidden.length} more ${hidden.length === 1 ? 'instance is' : 'instances are'} not listed; the most used of those has ${formatAmount(b.unit, top)} (${percent(top, b.amount)}%).`,
         });
       }
       continue;
