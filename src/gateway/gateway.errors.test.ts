@@ -327,6 +327,12 @@ describe('errors in the wire format the client expects', () => {
     const models = await h.openai.models.list();
     const ids = models.data.map((m) => m.id);
     expect(ids).toContain('gpt-4o-mini');
+    // Each client is offered what it can call on its own API.
+    expect(ids.filter((id) => id.startsWith('claude-'))).toEqual([]);
+    const claudeIds = (await h.anthropic.models.list()).data.map((m) => m.id);
+    expect(claudeIds).toContain('claude-haiku-4-5');
+    expect(claudeIds.filter((id) => id.startsWith('gpt-'))).toEqual([]);
+    await expect(h.openai.models.retrieve('claude-haiku-4-5')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     // models.retrieve, in each SDK's shape; a model not listed is a 404 in the caller's format.
     expect(await h.openai.models.retrieve('gpt-4o-mini')).toMatchObject({ id: 'gpt-4o-mini', object: 'model' });
     expect(await h.anthropic.models.retrieve('claude-haiku-4-5')).toMatchObject({ id: 'claude-haiku-4-5', type: 'model' });
