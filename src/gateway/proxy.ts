@@ -55,7 +55,7 @@ export interface RequestObserver {
 /** Client headers that carry protocol meaning upstream. Everything else (auth, cookies, x-goodhart-*) stays here. */
 const FORWARDED_REQUEST_HEADERS = ['anthropic-version', 'anthropic-beta', 'openai-beta', 'openai-organization', 'openai-project'];
 
-/** Upstream response headers not passed back: hop-by-hop, or recomputed by Goodhart. */
+/** Upstream response headers not passed back: hop-by-hop, or recomputed by Goodhart (the body is sent decoded). */
 const DROPPED_RESPONSE_HEADERS = new Set([
   'connection',
   'keep-alive',
@@ -359,6 +359,14 @@ export class Proxy {
       if (servedAs === m.admission?.fallbackTo) reply.removeHeader(ROUTED_FROM_HEADER);
     }
 
+    if (call.undecodable !== null) {
+      call.abort(new Error('undecodable response'));
+      throw new GoodhartError(
+        'upstream_error',
+        502,
+        `Provider "${provider.id}" answered in Content-Encoding "${call.undecodable}", which Goodhart cannot decode (it asks for identity, and decodes gzip, deflate and br). Operators: turn compression off at the provider, or at the proxy in front of it.`,
+      );
+    }
     m.status = call.status;
     const contentType = String(call.headers['content-type'] ?? '');
     if (call.status >= 400) {

@@ -1,15 +1,20 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { GoodhartError } from '../errors.js';
+import { contentDecoding } from './content-decoding.js';
 
 /**
  * One upstream request on undici's raw dispatch API: no Readable stream, no async iterator, no AbortSignal per
  * request. Body chunks go straight to a sink (or a small buffer until one is set); the sink's caller pauses and
- * resumes the socket for backpressure.
+ * resumes the socket for backpressure. A body the provider compressed although asked not to (content-decoding.ts) goes
+ * through zlib streams first: the sink sees decoded bytes, and `ended` waits for the last of them.
  */
 export class UpstreamCall implements Dispatcher.DispatchHandler {
   status = 0;
   headers: IncomingHttpHeaders = {};
+  /** A content coding the body is in that Goodhart cannot decode (the caller refuses the response), else null. */
+  undecodable: string | null = null;
   /** Resolves when the response status and headers arrive; rejects if the request fails before. */
   readonly started: Promise<void>;
   /** Resolves when the body is complete; rejects if it breaks off. */
@@ -24,6 +29,10 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   private resolveEnd!: () => void;
   private rejectEnd!: (err: Error) => void;
   private isStarted = false;
+  /** The zlib streams the body goes through, first to last, when it is compressed. */
+  private decoders: Transform[] | null = null;
+  /** Decoding was stopped (aborted, or the body was not what its coding said): what is left goes nowhere. */
+  private discarding = false;
 
   constructor() {
     this.started = new Promise((resolve, reject) => {
@@ -64,11 +73,15 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
 
   pause(): void {
     this.controller?.pause();
+    this.decoders?.at(-1)!.pause();
   }
   resume(): void {
     this.controller?.resume();
+    this.decoders?.at(-1)!.resume();
   }
   abort(reason: Error): void {
+    // The compressed body may be all in while its decoding goes on: stop that too.
+    if (this.decoders) this.stopDecoding(reason);
     if (this.controller) this.controller.abort(reason);
     else this.pendingAbort = reason;
   }
@@ -81,17 +94,64 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.status = statusCode;
     this.headers = headers;
     this.isStarted = true;
+    // Decided here, before any body chunk: undici may deliver the whole body in the same tick as the headers.
+    const decoding = contentDecoding(headers['content-encoding']);
+    if (decoding !== null && 'unsupported' in decoding) this.undecodable = decoding.unsupported;
+    else if (decoding !== null) this.startDecoding(decoding.decoders);
     this.resolveStart();
   }
   onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.decoders) this.decoders[0]!.write(chunk);
+    else if (!this.discarding) this.deliver(chunk);
+  }
+  onResponseEnd(): void {
+    if (this.decoders) this.decoders[0]!.end();
+    else if (!this.discarding) this.resolveEnd();
+  }
+  onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
+    if (this.decoders) this.stopDecoding(error);
+    if (!this.isStarted) this.rejectStart(error);
+    this.rejectEnd(error);
+  }
+
+  private deliver(chunk: Buffer): void {
     if (this.sink) this.sink(chunk);
     else this.early.push(chunk);
   }
-  onResponseEnd(): void {
-    this.resolveEnd();
+
+  private startDecoding(decoders: Transform[]): void {
+    this.decoders = decoders;
+    for (let i = 0; i + 1 < decoders.length; i++) decoders[i]!.pipe(decoders[i + 1]!);
+    const last = decoders.at(-1)!;
+    last.on('data', (chunk: Buffer) => {
+      // A sink that throws (an SSE event past its size bound) ends the call, as it does when undici calls it.
+      try {
+        this.deliver(chunk);
+      } catch (err) {
+        this.abort(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    last.on('end', () => this.resolveEnd());
+    const coding = String(this.headers['content-encoding']).slice(0, 40);
+    for (const d of decoders) {
+      d.on('error', (err) => {
+        this.abort(
+          new GoodhartError(
+            'upstream_error',
+            502,
+            `The provider's response is not valid ${coding} data, as its Content-Encoding header says (${err.message}). Operators: turn compression off at the provider or the proxy in front of it.`,
+            { cause: err },
+          ),
+        );
+      });
+    }
   }
-  onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
-    if (!this.isStarted) this.rejectStart(error);
-    this.rejectEnd(error);
+
+  private stopDecoding(reason: Error): void {
+    const decoders = this.decoders!;
+    this.decoders = null;
+    this.discarding = true;
+    for (const d of decoders) d.destroy();
+    this.rejectEnd(reason);
   }
 }
