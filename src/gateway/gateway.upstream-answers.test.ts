@@ -4,11 +4,12 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../testing/harness.js';
+import { countTextTokens } from '../usage/estimate.js';
 
 /**
  * Upstreams that answer in ways the gateway does not ask for: a compressed body although the gateway sent
- * `accept-encoding: identity` (some servers and proxies do). The client and the meter must both see the real response.
- * One raw server; the model name picks its behaviour.
+ * `accept-encoding: identity` (some servers and proxies do), an answer without usage. The client and the meter must
+ * both see the real response. One raw server; the model name picks its behaviour.
  */
 const USAGE = { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500 };
 const TEXT = 'Bonjour, café 日本語';
@@ -76,6 +77,40 @@ async function encoded(req: IncomingMessage, res: ServerResponse, model: string)
   await trickle(res, body);
 }
 
+const ARGS = '{"city":"Paris","unit":"celsius"}';
+
+/** `nousage`: a complete answer in the endpoint's format, without its `usage`. */
+function withoutUsage(url: string, model: string): unknown {
+  if (url.endsWith('/responses')) {
+    return {
+      id: 'resp_answers',
+      object: 'response',
+      model,
+      status: 'completed',
+      output: [
+        { type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: TEXT, annotations: [] }] },
+        { type: 'function_call', id: 'fc_1', call_id: 'call_1', name: 'get_weather', arguments: ARGS, status: 'completed' },
+      ],
+    };
+  }
+  if (url.endsWith('/messages')) {
+    return {
+      id: 'msg_answers',
+      type: 'message',
+      role: 'assistant',
+      model,
+      content: [
+        { type: 'text', text: TEXT },
+        { type: 'tool_use', id: 'tu_1', name: 'get_weather', input: JSON.parse(ARGS) as unknown },
+      ],
+      stop_reason: 'tool_use',
+    };
+  }
+  const { usage: _, ...rest } = chatJson(model);
+  const message = { role: 'assistant', content: TEXT, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: ARGS } }] };
+  return { ...rest, choices: [{ index: 0, message, finish_reason: 'tool_calls' }] };
+}
+
 let upstream: Server;
 let h: Harness;
 beforeAll(async () => {
@@ -85,6 +120,7 @@ beforeAll(async () => {
     const j = JSON.parse(body) as { model: string };
     const model = j.model.replace(/^claude-/, '');
     if (model.startsWith('enc-')) await encoded(req, res, model);
+    else if (model === 'nousage') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(withoutUsage(req.url ?? '', model)));
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
@@ -92,8 +128,8 @@ beforeAll(async () => {
   h = await startHarness({
     config: () => ({
       providers: {
-        raw: { type: 'openai-compatible', baseUrl: `${rawUrl}/v1`, models: ['enc-*'] },
-        rawant: { type: 'anthropic', baseUrl: rawUrl, models: ['claude-enc-*'] },
+        raw: { type: 'openai-compatible', baseUrl: `${rawUrl}/v1`, models: ['enc-*', 'nousage'] },
+        rawant: { type: 'anthropic', baseUrl: rawUrl, models: ['claude-enc-*', 'claude-nousage'] },
       },
     }),
   });
@@ -103,9 +139,9 @@ afterAll(async () => {
   await new Promise((r) => upstream.close(r));
 });
 
-async function eventOf(model: string) {
+async function eventOf(model: string, endpoint?: string) {
   for (let i = 0; i < 100; i++) {
-    const e = (await h.events()).find((x) => x.modelRequested === model);
+    const e = (await h.events()).find((x) => x.modelRequested === model && (endpoint === undefined || x.endpoint === endpoint));
     if (e) return e;
     await sleep(20);
   }
@@ -164,5 +200,32 @@ describe('a compressed answer to a request for identity', () => {
     const err = await ask('enc-bad-json').catch((e: unknown) => e);
     expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
     expect(String(err)).toMatch(/not valid gzip data/);
+  });
+});
+
+describe('a complete answer without usage', () => {
+  // What a stream meter counts of the same answer streamed: the text, the tool's name and its arguments.
+  const generated = countTextTokens(TEXT) + countTextTokens('get_weather') + countTextTokens(ARGS);
+
+  it('has its output counted from the message and its tool calls (chat completions)', async () => {
+    const r = await ask('nousage');
+    expect(r.choices[0]?.message.tool_calls?.[0]).toMatchObject({ function: { arguments: ARGS } });
+    const e = await eventOf('nousage', 'chat.completions');
+    expect([e.outputTokens, e.usageEstimated, e.errorClass]).toEqual([generated, true, 'usage_missing']);
+    expect(e.inputTokens).toBeGreaterThan(0);
+  });
+
+  it('has its output counted from the output items (responses)', async () => {
+    const r = await h.openai.responses.create({ model: 'nousage', input: 'x' });
+    expect(r.output_text).toBe(TEXT);
+    const e = await eventOf('nousage', 'responses');
+    expect([e.outputTokens, e.usageEstimated, e.errorClass]).toEqual([generated, true, 'usage_missing']);
+  });
+
+  it('has its output counted from the content blocks (Anthropic messages)', async () => {
+    const m = await h.anthropic.messages.create({ model: 'claude-nousage', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] });
+    expect(m.content).toHaveLength(2);
+    const e = await eventOf('claude-nousage');
+    expect([e.outputTokens, e.usageEstimated, e.errorClass]).toEqual([generated, true, 'usage_missing']);
   });
 });

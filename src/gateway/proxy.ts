@@ -412,7 +412,11 @@ export class Proxy {
       m.providerRequestId = typeof p.id === 'string' ? p.id : null;
     }
     m.usage = adapter.usageFromBody(m.endpoint, parsed);
-    if (m.usage === null && m.endpoint !== 'messages.count_tokens') this.estimate(m, adapter, json, null);
+    if (m.usage === null && m.endpoint !== 'messages.count_tokens') {
+      // As for a stream that ended without usage: counted from the answer, and marked.
+      this.estimate(m, adapter, json, null, parsed);
+      m.errorClass ??= 'usage_missing';
+    }
   }
 
   /**
@@ -505,10 +509,13 @@ export class Proxy {
     m.usage = meter.usage();
   }
 
-  /** The provider never reported usage: count with a real tokenizer, keep whatever the provider did report. */
-  private estimate(m: Meter, adapter: ProviderAdapter, json: Record<string, unknown>, meter: StreamMeter | null): void {
+  /**
+   * The provider never reported usage: count with a real tokenizer, keep whatever the provider did report. The output
+   * is a stream's text so far, or a complete `response` body's; none when the request got no answer.
+   */
+  private estimate(m: Meter, adapter: ProviderAdapter, json: Record<string, unknown>, meter: StreamMeter | null, response?: unknown): void {
     const partial = meter?.partialInput() ?? null;
-    const output = meter ? countTextTokens(meter.outputText()) : 0;
+    const output = meter ? countTextTokens(meter.outputText()) : response !== undefined ? adapter.estimateOutput(m.endpoint, response) : 0;
     const input = partial ? partial.input : estimatedInput(adapter.estimateInput(m.endpoint, json));
     m.usage = {
       input,

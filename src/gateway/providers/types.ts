@@ -60,4 +60,6 @@ export interface ProviderAdapter {
   createStreamMeter(endpoint: Endpoint, prepared: PreparedBody): StreamMeter;
   /** Input tokens counted locally, for when the provider reports none. */
   estimateInput(endpoint: Endpoint, json: Record<string, unknown>): number;
+  /** Output tokens counted locally from a complete (non-streamed) response body, for when it carries no usage. */
+  estimateOutput(endpoint: Endpoint, response: unknown): number;
 }

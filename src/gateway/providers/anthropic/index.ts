@@ -1,5 +1,6 @@
 import { convertAnthropicUsage, createAnthropicStreamUsage } from '../../../usage/convert-anthropic-usage.js';
 import { estimateAnthropicInput } from '../../../usage/estimate.js';
+import { estimateAnthropicOutput } from '../../../usage/estimate-output.js';
 import type { Endpoint } from '../../../usage/event.js';
 import type { NormalisedUsage } from '../../../usage/types.js';
 import type { SseEvent } from '../../sse.js';
@@ -105,4 +106,5 @@ export const anthropicAdapter: ProviderAdapter = {
   },
   createStreamMeter: () => new AnthropicStreamMeter(),
   estimateInput: (_endpoint, json) => estimateAnthropicInput(json),
+  estimateOutput: (endpoint, response) => (endpoint === 'messages' ? estimateAnthropicOutput(response) : 0),
 };

@@ -5,6 +5,7 @@ import {
   estimateOpenAIChatInput,
   estimateResponsesInput,
 } from '../../../usage/estimate.js';
+import { estimateOpenAIChatOutput, estimateResponsesOutput } from '../../../usage/estimate-output.js';
 import type { Endpoint } from '../../../usage/event.js';
 import type { NormalisedUsage } from '../../../usage/types.js';
 import type { PreparedBody, ProviderAdapter, RequestInfo, StreamMeter } from '../types.js';
@@ -106,6 +107,17 @@ function estimateInput(endpoint: Endpoint, json: Record<string, unknown>): numbe
   }
 }
 
+function estimateOutput(endpoint: Endpoint, response: unknown): number {
+  switch (endpoint) {
+    case 'responses':
+      return estimateResponsesOutput(response);
+    case 'chat.completions':
+      return estimateOpenAIChatOutput(response);
+    default:
+      return 0; // embeddings generate no tokens
+  }
+}
+
 function makeOpenAIAdapter(defaultModels: readonly string[]): ProviderAdapter {
   return {
     wire: 'openai',
@@ -122,6 +134,7 @@ function makeOpenAIAdapter(defaultModels: readonly string[]): ProviderAdapter {
     usageFromBody,
     createStreamMeter,
     estimateInput,
+    estimateOutput,
   };
 }
 
