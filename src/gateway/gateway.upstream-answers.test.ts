@@ -8,8 +8,8 @@ import { countTextTokens } from '../usage/estimate.js';
 
 /**
  * Upstreams that answer in ways the gateway does not ask for: a compressed body although the gateway sent
- * `accept-encoding: identity` (some servers and proxies do), an answer without usage. The client and the meter must
- * both see the real response. One raw server; the model name picks its behaviour.
+ * `accept-encoding: identity` (some servers and proxies do), an answer without usage, an error body too large or cut
+ * off. The client and the meter must both see the real response, or an error that says what happened. One raw server; the model name picks its behaviour.
  */
 const USAGE = { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500 };
 const TEXT = 'Bonjour, café 日本語';
@@ -111,6 +111,23 @@ function withoutUsage(url: string, model: string): unknown {
   return { ...rest, choices: [{ index: 0, message, finish_reason: 'tool_calls' }] };
 }
 
+/** `errbig`: an error page over 1 MiB (Anthropic: a 529 with retry-after); `errcut`: a 503 cut mid-body; `errbomb`: 4 MiB gzipped to 4 KiB. */
+function failing(req: IncomingMessage, res: ServerResponse, model: string): void {
+  res.on('error', () => undefined);
+  if (model === 'errbig') {
+    const anthropic = req.url?.endsWith('/messages') === true;
+    res.writeHead(anthropic ? 529 : 500, { 'content-type': 'text/html', ...(anthropic ? { 'retry-after': '7' } : {}) });
+    res.end('<html>' + 'x'.repeat(2 * 1024 * 1024) + '</html>');
+  } else if (model === 'errbomb') {
+    res.writeHead(500, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    res.end(gzipSync(Buffer.alloc(4 * 1024 * 1024, 0x20)));
+  } else {
+    res.writeHead(503, { 'content-type': 'application/json', 'content-length': '5000' });
+    res.write('{"error":{"message":"Service Unavailable","type":"server_error"');
+    setTimeout(() => res.socket?.destroy(), 20);
+  }
+}
+
 let upstream: Server;
 let h: Harness;
 beforeAll(async () => {
@@ -120,6 +137,7 @@ beforeAll(async () => {
     const j = JSON.parse(body) as { model: string };
     const model = j.model.replace(/^claude-/, '');
     if (model.startsWith('enc-')) await encoded(req, res, model);
+    else if (model.startsWith('err')) failing(req, res, model);
     else if (model === 'nousage') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(withoutUsage(req.url ?? '', model)));
     else res.writeHead(404).end();
   });
@@ -128,8 +146,8 @@ beforeAll(async () => {
   h = await startHarness({
     config: () => ({
       providers: {
-        raw: { type: 'openai-compatible', baseUrl: `${rawUrl}/v1`, models: ['enc-*', 'nousage'] },
-        rawant: { type: 'anthropic', baseUrl: rawUrl, models: ['claude-enc-*', 'claude-nousage'] },
+        raw: { type: 'openai-compatible', baseUrl: `${rawUrl}/v1`, models: ['enc-*', 'nousage', 'err*'] },
+        rawant: { type: 'anthropic', baseUrl: rawUrl, models: ['claude-enc-*', 'claude-nousage', 'claude-err*'] },
       },
     }),
   });
@@ -227,5 +245,39 @@ describe('a complete answer without usage', () => {
     expect(m.content).toHaveLength(2);
     const e = await eventOf('claude-nousage');
     expect([e.outputTokens, e.usageEstimated, e.errorClass]).toEqual([generated, true, 'usage_missing']);
+  });
+});
+
+describe('an error body that cannot be passed on', () => {
+  type OpenAIError = InstanceType<typeof OpenAI.APIError>;
+
+  it('over 1 MiB is the same status with an error that says so, in OpenAI format', async () => {
+    const err = (await ask('errbig').catch((e: unknown) => e)) as OpenAIError;
+    expect(err).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(err.status).toBe(500);
+    expect(err.error).toMatchObject({ type: 'server_error', code: 'upstream_error', message: expect.stringMatching(/answered 500, but its error body was larger than the 1 MiB/) });
+    expect((await eventOf('errbig')).errorClass).toBe('upstream_5xx');
+  });
+
+  it('over 1 MiB is the same status with an error that says so, in Anthropic format, keeping retry-after', async () => {
+    const err = (await h.anthropic.messages.create({ model: 'claude-errbig', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    expect(err.status).toBe(529);
+    expect(err.headers?.get('retry-after')).toBe('7');
+    expect(err.error).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: expect.stringMatching(/answered 529, but its error body was larger/) } });
+  });
+
+  it('over 1 MiB once decompressed is refused the same way', async () => {
+    const err = (await ask('errbomb').catch((e: unknown) => e)) as OpenAIError;
+    expect(err.status).toBe(500);
+    expect(err.message).toMatch(/larger than the 1 MiB/);
+  });
+
+  it('cut off by the connection is the same status with an error that says so', async () => {
+    const err = (await ask('errcut').catch((e: unknown) => e)) as OpenAIError;
+    expect(err).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(err.status).toBe(503);
+    expect(err.message).toMatch(/answered 503, but its error body was cut off/);
+    expect((await eventOf('errcut')).errorClass).toBe('upstream_5xx');
   });
 });

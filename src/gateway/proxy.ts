@@ -16,7 +16,7 @@ import type { JsonBody } from './body.js';
 import type { PreparedBody, ProviderAdapter, RequestInfo, StreamMeter, Wire } from './providers/types.js';
 import type { ModelRouter, ResolvedProvider, Route } from './router.js';
 import { parseEvent, SseSplitter } from './sse.js';
-import type { UpstreamCall } from './upstream-call.js';
+import { ResponseTooLarge, type UpstreamCall } from './upstream-call.js';
 import { ClientGone, isTimeout, upstreamError, type Upstreams } from './upstream.js';
 import { loopError, VIA_HEADER, viaOf } from './via.js';
 import { ROUTED_FROM_HEADER } from '../route/policy.js';
@@ -246,7 +246,8 @@ export class Proxy {
       await this.forward(m, wire, req, reply);
     } catch (err) {
       m.status = err instanceof GoodhartError ? err.httpStatus : 500;
-      m.errorClass = err instanceof GoodhartError ? err.code : 'internal';
+      // Already set when the provider's answer was classified (a 5xx whose error body could not be read).
+      m.errorClass ??= err instanceof GoodhartError ? err.code : 'internal';
       // The refusal's event is recorded under this id, as an answered request's is.
       if (!reply.sent && !reply.raw.headersSent) reply.header('x-goodhart-request-id', m.id);
       throw err;
@@ -372,7 +373,17 @@ export class Proxy {
     if (call.status >= 400) {
       // Pass the provider's own error through, status and body, so SDK error handling works unchanged.
       m.errorClass = classify(call.status);
-      const errBody = await call.readAll(MAX_ERROR_BODY).catch(() => Buffer.alloc(0));
+      let errBody: Buffer;
+      try {
+        errBody = await call.readAll(MAX_ERROR_BODY);
+      } catch (err) {
+        if (m.clientAborted) {
+          m.errorClass = 'client_aborted';
+          reply.hijack();
+          return;
+        }
+        throw unreadableErrorBody(err, call, provider, timeoutMs);
+      }
       reply.code(call.status).headers(responseHeaders(call.headers, m.id)).send(errBody);
       return;
     }
@@ -580,6 +591,28 @@ export class Proxy {
     const observers = this.deps.observers;
     if (observers && m.body && m.raw) for (const o of observers) o.observe(m.body, event, m.raw);
   }
+}
+
+/**
+ * The provider answered an error status but its body cannot be passed on (over MAX_ERROR_BODY, or cut off): the client
+ * gets the same status with Goodhart's error in its own format, where it got an empty body ("500 status code (no
+ * body)" in OpenAI's SDK). The provider's retry-after is kept.
+ */
+function unreadableErrorBody(err: unknown, call: UpstreamCall, provider: ResolvedProvider, timeoutMs: number): GoodhartError {
+  const status = call.status;
+  const why =
+    err instanceof ResponseTooLarge
+      ? `its error body was larger than the ${err.limit / 1024 / 1024} MiB Goodhart passes on`
+      : isTimeout(err)
+        ? `its error body did not finish arriving within ${timeoutMs} ms`
+        : `its error body was cut off (${(err as { code?: string } | null)?.code ?? (err instanceof Error ? err.message : String(err))})`;
+  const retryAfter = call.headers['retry-after'];
+  return new GoodhartError(
+    'upstream_error',
+    status,
+    `Provider "${provider.id}" answered ${status}, but ${why}. ${status === 429 || status >= 500 ? 'Retry later; if it keeps happening, the provider (or a proxy in front of it) is failing.' : 'Operators: check the provider, or the proxy in front of it.'}`,
+    { retryable: status === 429 || status >= 500, cause: err, ...(typeof retryAfter === 'string' ? { headers: { 'retry-after': retryAfter } } : {}) },
+  );
 }
 
 function estimatedInput(total: number): NormalisedUsage['input'] {

@@ -4,6 +4,13 @@ import type { Dispatcher } from 'undici';
 import { GoodhartError } from '../errors.js';
 import { contentDecoding } from './content-decoding.js';
 
+/** `readAll`'s refusal of a body over its limit. */
+export class ResponseTooLarge extends GoodhartError {
+  constructor(readonly limit: number) {
+    super('upstream_error', 502, `The provider's response exceeded ${limit} bytes.`);
+  }
+}
+
 /**
  * One upstream request on undici's raw dispatch API: no Readable stream, no async iterator, no AbortSignal per
  * request. Body chunks go straight to a sink (or a small buffer until one is set); the sink's caller pauses and
@@ -62,7 +69,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.consume((chunk) => {
       size += chunk.length;
       if (size > limit) {
-        this.abort(new GoodhartError('upstream_error', 502, `The provider's response exceeded ${limit} bytes.`));
+        this.abort(new ResponseTooLarge(limit));
         return;
       }
       parts.push(chunk);
