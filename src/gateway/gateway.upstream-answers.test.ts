@@ -138,7 +138,11 @@ beforeAll(async () => {
     const model = j.model.replace(/^claude-/, '');
     if (model.startsWith('enc-')) await encoded(req, res, model);
     else if (model.startsWith('err')) failing(req, res, model);
-    else if (model === 'nousage') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(withoutUsage(req.url ?? '', model)));
+    else if (model === 'sse4json') {
+      // A stream, with its usage, to a request that asked for none.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      await trickle(res, Buffer.from(req.url?.endsWith('/messages') ? anthropicStream(model) : chatStream(model)));
+    } else if (model === 'nousage') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(withoutUsage(req.url ?? '', model)));
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
@@ -146,8 +150,8 @@ beforeAll(async () => {
   h = await startHarness({
     config: () => ({
       providers: {
-        raw: { type: 'openai-compatible', baseUrl: `${rawUrl}/v1`, models: ['enc-*', 'nousage', 'err*'] },
-        rawant: { type: 'anthropic', baseUrl: rawUrl, models: ['claude-enc-*', 'claude-nousage', 'claude-err*'] },
+        raw: { type: 'openai-compatible', baseUrl: `${rawUrl}/v1`, models: ['enc-*', 'nousage', 'err*', 'sse4json'] },
+        rawant: { type: 'anthropic', baseUrl: rawUrl, models: ['claude-enc-*', 'claude-nousage', 'claude-err*', 'claude-sse4json'] },
       },
     }),
   });
@@ -279,5 +283,22 @@ describe('an error body that cannot be passed on', () => {
     expect(err.status).toBe(503);
     expect(err.message).toMatch(/answered 503, but its error body was cut off/);
     expect((await eventOf('errcut')).errorClass).toBe('upstream_5xx');
+  });
+});
+
+describe('a stream to a request that did not ask for one', () => {
+  it.each([
+    ['/v1/chat/completions', 'sse4json', 'chatcmpl-answers'],
+    ['/v1/messages', 'claude-sse4json', 'msg_answers'],
+  ])('is passed through and metered from its usage (%s)', async (path, model, id) => {
+    const res = await fetch(`${h.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json', ...(model.startsWith('claude') ? { 'anthropic-version': '2023-06-01' } : {}) },
+      body: JSON.stringify({ model, max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    expect(await res.text()).toContain(JSON.stringify(TEXT).slice(1, -1));
+    const e = await eventOf(model);
+    expect([e.inputTokens, e.outputTokens, e.usageEstimated, e.errorClass, e.providerRequestId, e.streamed]).toEqual([1000, 500, false, null, id, false]);
   });
 });

@@ -411,6 +411,11 @@ export class Proxy {
     // The client gets its answer first; reading the usage out of it is the gateway's own business.
     reply.code(call.status).headers(responseHeaders(call.headers, m.id)).send(buf);
     m.sentAt = performance.now();
+    if (contentType.includes('text/event-stream')) {
+      // A stream the client did not ask for (some servers always stream): passed through as is, metered as a stream.
+      this.meterBufferedStream(m, adapter, json, prepared, buf);
+      return;
+    }
     let parsed: unknown = null;
     try {
       parsed = JSON.parse(buf.toString('utf8'));
@@ -510,6 +515,27 @@ export class Proxy {
       out.destroy();
     } else if (!out.destroyed) {
       out.end();
+    }
+  }
+
+  /** A whole SSE body, read at once: metered event by event as pipeStream meters one arriving. */
+  private meterBufferedStream(m: Meter, adapter: ProviderAdapter, json: Record<string, unknown>, prepared: PreparedBody, buf: Buffer): void {
+    const meter = adapter.createStreamMeter(m.endpoint, prepared);
+    const splitter = new SseSplitter();
+    const now = this.deps.now();
+    try {
+      for (const ev of splitter.push(buf.toString('utf8'))) meter.onEvent(ev, now);
+      const rest = splitter.rest();
+      if (rest.length > 0) meter.onEvent(parseEvent(rest), now);
+    } catch {
+      /* an event over the splitter's bound: metered from the events before it */
+    }
+    m.modelServed = meter.modelServed();
+    m.providerRequestId = meter.providerRequestId();
+    m.usage = meter.usage();
+    if (m.usage === null) {
+      this.estimate(m, adapter, json, meter);
+      m.errorClass ??= 'usage_missing';
     }
   }
 
