@@ -125,6 +125,9 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
     }
     if (g.code === 'rate_limited' || g.code === 'budget_exceeded') reply.header('retry-after', '60');
     if (g.headers !== undefined) reply.headers(g.headers);
+    // The official SDKs sleep the whole retry-after before retrying (hours, until a day budget resets: the client
+    // hangs, the person never sees why). Past a minute they are told not to retry, so the refusal shows at once.
+    if (g.httpStatus === 429 && !(Number(reply.getHeader('retry-after')) <= 60)) reply.header('x-should-retry', 'false');
     void reply.code(g.httpStatus).send(errorBody(g, wireOf(req.url, req.headers)));
   });
   app.setNotFoundHandler((req, reply) => {

@@ -118,6 +118,14 @@ describe('every route counts', () => {
       carol.anthropic.messages.create({ model: 'claude', max_tokens: 2000, messages: [{ role: 'user', content: 'Go.' }] }),
     ];
     for (const a of attempts) await expect(a).rejects.toMatchObject({ status: 429 });
+    // With their default retries, the SDKs show the refusal at once rather than sleeping until the budget resets
+    // (retry-after: hours); one request each reaches the gateway.
+    const before = (await h.events()).length;
+    const patient = { openai: new OpenAI({ baseURL: `${h.url}/v1`, apiKey: carol.openai.apiKey }), anthropic: new Anthropic({ baseURL: h.url, apiKey: carol.anthropic.apiKey }) };
+    const refused = (await patient.openai.chat.completions.create({ model: 'dear', max_tokens: 2000, messages: [{ role: 'user', content: 'Go.' }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    await expect(patient.anthropic.messages.create({ model: 'claude', max_tokens: 2000, messages: [{ role: 'user', content: 'Go.' }] })).rejects.toMatchObject({ status: 429 });
+    expect([refused.status, Number(refused.headers?.get('retry-after')) > 3600, refused.headers?.get('x-should-retry')]).toEqual([429, true, 'false']);
+    expect((await h.events()).length - before).toBe(2);
     // Free count_tokens still works while something is left…
     await expect(carol.anthropic.messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'hi' }] })).resolves.toBeDefined();
     // …and not once nothing is (here: the amount lowered below what was spent).
