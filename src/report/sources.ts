@@ -28,19 +28,22 @@ const sqlitePath = (store: Store): string | null => {
   return spec?.kind === 'sqlite' ? spec.path : null;
 };
 
-/** For the CLI (audit, digest): reads the governance overlay kept beside a SQLite store, and the routing decisions beside any store. */
+/**
+ * For the CLI (audit, digest): reads the governance overlay kept beside a SQLite store, and the routing decisions
+ * beside any store; only reads, so a SQLite file this user may not write is read as it is.
+ */
 export async function openReportSources(config: GoodhartConfig, store: Store): Promise<ReportSources> {
   const path = sqlitePath(store);
   let budgets: readonly BudgetConfig[] = config.budgets;
   if (path !== null) {
-    const gov = new SqliteGovernanceStore(path);
+    const gov = new SqliteGovernanceStore(path, { readOnly: true });
     try {
       budgets = new Directory(config, await gov.loadOverlay()).spec().budgets;
     } finally {
       await gov.close();
     }
   }
-  const decisions = await openDecisionStore(store);
+  const decisions = await openDecisionStore(store, { readOnly: true });
   return {
     store,
     timeZone: config.timeZone,

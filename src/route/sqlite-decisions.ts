@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import { GoodhartError } from '../errors.js';
 import type { TaskClass } from './classifier.js';
-import type { DecisionFilter, GuardHistoryRow, RouteDecision, RouteDecisionStore } from './decisions.js';
+import { connectSqlite, isReadOnlyError, outdatedReadOnlyError, readOnlyError, type SqliteConnection } from '../store/sqlite/connect.js';
+import { MemoryDecisionStore, type DecisionFilter, type GuardHistoryRow, type RouteDecision, type RouteDecisionStore } from './decisions.js';
 import type { GuardTrip } from './guard.js';
 import type { SavingsGroup } from './savings.js';
 import { decisionFromRow, decisionToRow, savingsByHours, savingsGroupFromRow, tripFromRow, type DecisionRow, type SavingsGroupRow, type TripRow } from './decision-rows.js';
@@ -102,37 +102,62 @@ const ROLLUP_SCHEMA = `
   CREATE TRIGGER route_savings_delete AFTER DELETE ON route_decisions BEGIN ${SUBTRACT('OLD')} END;
 `;
 
+/** The tables SCHEMA creates. */
+const ROUTE_TABLES = ['route_decisions', 'route_guard_trips'];
+const routeTables = (db: Database.Database): number =>
+  db.prepare(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN (${ROUTE_TABLES.map((t) => `'${t}'`).join(', ')})`).pluck().get() as number;
+
+/**
+ * The routing decisions of the file at path, for reports: a file this user may not write is opened read-only, and
+ * one that never had routing tables (no gateway routed through it) has no decisions.
+ */
+export function readDecisionStore(path: string): RouteDecisionStore {
+  const connection = connectSqlite(path, { readOnly: true });
+  if (connection.readOnly && routeTables(connection.db) === 0) {
+    connection.db.close();
+    return new MemoryDecisionStore();
+  }
+  return new SqliteDecisionStore(path, connection);
+}
+
 export class SqliteDecisionStore implements RouteDecisionStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
   private readonly insertMany: (ds: readonly RouteDecision[]) => void;
 
-  constructor(path: string) {
-    try {
-      this.db = new Database(path);
-    } catch (cause) {
-      throw new GoodhartError('config_invalid', 500, `Cannot open the SQLite database at ${path} for routing decisions: ${String(cause)}. Check --db / GOODHART_DB.`, { cause });
-    }
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('journal_mode = WAL');
-    this.db.exec(SCHEMA);
-    this.insert = this.db.prepare(
-      `INSERT OR IGNORE INTO route_decisions VALUES (@id, @at, @mode, @applied, @key_id, @user_id, @team_id, @project_id,
-        @provider, @endpoint, @task_class, @score, @model_requested, @model_routed, @requested_cost_usd, @routed_cost_usd, @miss_at)`,
-    );
+  /** `connection`: a read-only one (see readDecisionStore) must hold every routing table; nothing is created then. */
+  constructor(path: string, connection: SqliteConnection = connectSqlite(path)) {
+    this.db = connection.db;
     // Only a file without the rollup takes the write lock here (opening must not wait on another connection's
     // long write); the check is repeated inside, where two processes opening the same old file take turns.
     const rollupParts = this.db
       .prepare(`SELECT COUNT(*) FROM sqlite_master WHERE name IN ('${ROLLUP_TABLE}', ${ROLLUP_TRIGGERS.map((t) => `'${t}'`).join(', ')})`)
       .pluck();
     const complete = (): boolean => rollupParts.get() === 1 + ROLLUP_TRIGGERS.length;
-    if (!complete()) {
-      this.db
-        .transaction(() => {
-          if (!complete()) this.db.exec(`DROP TABLE IF EXISTS ${ROLLUP_TABLE}; ${ROLLUP_SCHEMA}`);
-        })
-        .immediate();
+    if (connection.readOnly) {
+      if (!complete() || routeTables(this.db) < ROUTE_TABLES.length) {
+        this.db.close();
+        throw outdatedReadOnlyError(path, 'routing tables');
+      }
+    } else {
+      try {
+        this.db.exec(SCHEMA);
+        if (!complete()) {
+          this.db
+            .transaction(() => {
+              if (!complete()) this.db.exec(`DROP TABLE IF EXISTS ${ROLLUP_TABLE}; ${ROLLUP_SCHEMA}`);
+            })
+            .immediate();
+        }
+      } catch (cause) {
+        this.db.close();
+        throw isReadOnlyError(cause) ? readOnlyError(path, cause) : cause;
+      }
     }
+    this.insert = this.db.prepare(
+      `INSERT OR IGNORE INTO route_decisions VALUES (@id, @at, @mode, @applied, @key_id, @user_id, @team_id, @project_id,
+        @provider, @endpoint, @task_class, @score, @model_requested, @model_routed, @requested_cost_usd, @routed_cost_usd, @miss_at)`,
+    );
     this.insertMany = this.db.transaction((ds: readonly RouteDecision[]) => {
       for (const d of ds) this.insert.run(decisionToRow(d));
     });

@@ -13,9 +13,10 @@ export function defaultDbPath(): string {
 /**
  * Opens the store a location names: a `postgres://` URL, or a SQLite file path (parent folders are created;
  * `:memory:` gives a private in-memory database). With `mustExist`, a missing SQLite file is an error instead
- * of a new empty database: read-only commands use it so a mistyped --db is reported, not silently empty.
+ * of a new empty database: read-only commands use it so a mistyped --db is reported, not silently empty. With
+ * `readOnly` (commands that only read), a SQLite file this user may not write is opened read-only, not refused.
  */
-export async function openStore(location: string, opts: { mustExist?: boolean } = {}): Promise<Store> {
+export async function openStore(location: string, opts: { mustExist?: boolean; readOnly?: boolean } = {}): Promise<Store> {
   // Errors from PostgresStore.open name the URL with its password redacted. Loaded on demand: a SQLite report
   // (`goodhart report daily`) should not pay for loading the Postgres driver.
   if (/^postgres(ql)?:\/\//i.test(location)) return (await import('./postgres/postgres-store.js')).PostgresStore.open(location);
@@ -36,7 +37,7 @@ export async function openStore(location: string, opts: { mustExist?: boolean } 
     } catch (cause) {
       throw new GoodhartError('config_invalid', 500, `Cannot create the folder for the database ${path}: ${String(cause)}. Pass another --db PATH or GOODHART_DB.`, { cause });
     }
-    return new SqliteStore(path);
+    return new SqliteStore(path, { readOnly: opts.readOnly });
   }
   return new SqliteStore(location);
 }

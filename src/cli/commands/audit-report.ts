@@ -25,7 +25,7 @@ export async function runAuditReport(opts: AuditReportOptions): Promise<string> 
   const { config } = resolveConfig(opts);
   const now = opts.now ?? Date.now();
   const period = opts.period ?? formatWallTime(now, config.timeZone).slice(0, 7);
-  const store = await openStore(resolveDb(opts, config), { mustExist: true });
+  const store = await openStore(resolveDb(opts, config), { mustExist: true, readOnly: true });
   const sources = await openReportSources(config, store);
   try {
     return FORMATS[format as keyof typeof FORMATS](await collectAudit(sources, { period, now }));

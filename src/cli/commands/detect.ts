@@ -99,7 +99,7 @@ export async function runFindings(opts: FindingsOptions): Promise<string> {
     filter.limit = n;
   }
   const db = resolveDb(opts, config);
-  const store = await openStore(db, { mustExist: true });
+  const store = await openStore(db, { mustExist: true, readOnly: true });
   let table: string;
   try {
     const found = await listFindings(requireFindings(store), filter);

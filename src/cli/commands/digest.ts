@@ -22,7 +22,7 @@ export interface DigestOptions extends ConfigOptions {
  */
 export async function runDigest(opts: DigestOptions): Promise<{ markdown: string; sent: string[] }> {
   const { config } = resolveConfig(opts);
-  const store = await openStore(resolveDb(opts, config), { mustExist: true });
+  const store = await openStore(resolveDb(opts, config), { mustExist: true, readOnly: true });
   const sources = await openReportSources(config, store);
   try {
     const week = digestWeek(opts.week, opts.now ?? Date.now(), config.timeZone);

@@ -55,7 +55,7 @@ export async function runEvents(opts: EventsOptions): Promise<string> {
   const timeZone = checkTimeZone(await readTimeZone(opts));
   const filter = toEventFilter(opts, timeZone);
   const limit = parseLimit(opts.limit);
-  const store = await openStore(await readDb(opts), { mustExist: true });
+  const store = await openStore(await readDb(opts), { mustExist: true, readOnly: true });
   try {
     const events = (await store.listEvents({ ...filter, limit, order: 'desc' })).reverse();
     if (opts.json === true) return JSON.stringify(events, null, 2);

@@ -91,7 +91,7 @@ export function registerKeys(program: Command): void {
     .option('--db <path>', 'database path')
     .action(async (opts: ConfigOptions & { json?: boolean }) => {
       const { config } = resolveConfig(opts);
-      const store = await openStore(resolveDb(opts, config));
+      const store = await openStore(resolveDb(opts, config), { readOnly: true });
       try {
         const rows = (await store.listKeys()).map(publicView);
         if (opts.json) {

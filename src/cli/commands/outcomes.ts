@@ -68,7 +68,7 @@ export async function outcomesReportCommand(opts: ReportCliOptions, now = Date.n
   const since = range.since ?? Math.floor((until - DEFAULT_WEEKS * WEEK_MS) / DAY_MS) * DAY_MS;
   const viewer: OutcomeViewer =
     opts.user !== undefined ? { role: 'person', userId: opts.user } : opts.team !== undefined ? { role: 'lead', teamId: opts.team } : { role: 'admin' };
-  const store = await openStore(resolveDb(opts, config), { mustExist: true });
+  const store = await openStore(resolveDb(opts, config), { mustExist: true, readOnly: true });
   try {
     if (!supportsImports(store)) throw new GoodhartError('config_invalid', 500, `This ${store.kind} store keeps no outcomes.`);
     const view = await outcomesView(store, config, viewer, { since, until }, now);

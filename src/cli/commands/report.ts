@@ -79,7 +79,7 @@ export async function runReport(opts: ReportOptions): Promise<string> {
   }
   const timeZone = checkTimeZone(await readTimeZone(opts));
   const filter = toEventFilter(opts, timeZone);
-  const store = await openStore(await readDb(opts), { mustExist: true });
+  const store = await openStore(await readDb(opts), { mustExist: true, readOnly: true });
   try {
     if (opts.json === true && opts.csv === true) {
       throw new GoodhartError('invalid_request', 400, 'Choose one of --json and --csv.');

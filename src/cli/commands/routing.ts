@@ -8,7 +8,7 @@ import { formatCount } from '../../report/format.js';
 import { savingsFromGroups, type SavingsBucket, type SavingsReport } from '../../route/savings.js';
 import type { RouteDecisionStore } from '../../route/decisions.js';
 import type { GuardTrip } from '../../route/guard.js';
-import { SqliteDecisionStore } from '../../route/sqlite-decisions.js';
+import { readDecisionStore } from '../../route/sqlite-decisions.js';
 import { readDb } from '../read-db.js';
 
 export interface SavingsOptions {
@@ -49,7 +49,7 @@ export function formatSavings(report: SavingsReport): string {
   ].join('\n');
 }
 
-/** The routing tables of a Goodhart database (SQLite file or postgres:// URL), for reading. */
+/** The routing tables of a Goodhart database (SQLite file or postgres:// URL), for reading (see readDecisionStore). */
 export async function openDecisions(db: string): Promise<RouteDecisionStore> {
   if (/^postgres(ql)?:\/\//i.test(db)) {
     // The routing tables only (route_migrations), not the whole event store: `?search_path=` in the URL applies.
@@ -58,7 +58,7 @@ export async function openDecisions(db: string): Promise<RouteDecisionStore> {
   if (db !== ':memory:' && !existsSync(resolve(db))) {
     throw new GoodhartError('config_invalid', 500, `No Goodhart database at ${resolve(db)}. Run \`goodhart serve\` first, or point --db / GOODHART_DB at the right file.`);
   }
-  return new SqliteDecisionStore(db);
+  return readDecisionStore(db);
 }
 
 /** The task classes the quality guard stopped routing for, one line each (none: no lines). */

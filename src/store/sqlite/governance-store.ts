@@ -15,6 +15,7 @@ import type {
 import { alreadyDecided } from '../../policy/store.js';
 import { foldSpendRows, type SpendRow } from '../spend-rows.js';
 import { toAccess, toGrant, type AccessRow, type GrantRow } from '../governance-rows.js';
+import { connectSqlite, isReadOnlyError, outdatedReadOnlyError, readOnlyError } from './connect.js';
 
 /**
  * Governance tables in the same SQLite file as the events, through a connection of their own. Their schema has
@@ -114,24 +115,47 @@ const toAudit = (r: AuditRow): AuditEntry => ({
 
 export class SqliteGovernanceStore implements GovernanceStore {
   private readonly db: Database.Database;
+  /** Opened read-only on a file that never had governance tables: nothing was ever changed through the admin API. */
+  private readonly absent: boolean = false;
 
-  constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('journal_mode = WAL');
+  /**
+   * `readOnly`: for reports (the audit, the digest), which only load the overlay; a file this user may not write is
+   * opened read-only, and one without the governance tables reads as an empty overlay.
+   */
+  constructor(path: string, opts: { readOnly?: boolean } = {}) {
+    const connection = connectSqlite(path, { readOnly: opts.readOnly });
+    this.db = connection.db;
     this.db.pragma('synchronous = NORMAL');
-    this.db.exec('CREATE TABLE IF NOT EXISTS governance_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)');
-    const row = this.db.prepare("SELECT value FROM governance_meta WHERE key = 'schema_version'").get() as { value: number } | undefined;
-    const applied = row?.value ?? 0;
-    this.db.transaction(() => {
-      for (let i = applied; i < GOVERNANCE_MIGRATIONS.length; i++) this.db.exec(GOVERNANCE_MIGRATIONS[i]!);
-      this.db
-        .prepare("INSERT INTO governance_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-        .run(GOVERNANCE_MIGRATIONS.length);
-    })();
+    const applied = (): number => {
+      const row = this.db.prepare("SELECT value FROM governance_meta WHERE key = 'schema_version'").get() as { value: number } | undefined;
+      return row?.value ?? 0;
+    };
+    if (connection.readOnly) {
+      const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'governance_meta'").get() !== undefined;
+      if (!hasMeta || applied() === 0) this.absent = true;
+      else if (applied() < GOVERNANCE_MIGRATIONS.length) {
+        this.db.close();
+        throw outdatedReadOnlyError(path, 'governance tables');
+      }
+      return;
+    }
+    try {
+      this.db.exec('CREATE TABLE IF NOT EXISTS governance_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)');
+      const from = applied();
+      this.db.transaction(() => {
+        for (let i = from; i < GOVERNANCE_MIGRATIONS.length; i++) this.db.exec(GOVERNANCE_MIGRATIONS[i]!);
+        this.db
+          .prepare("INSERT INTO governance_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+          .run(GOVERNANCE_MIGRATIONS.length);
+      })();
+    } catch (cause) {
+      this.db.close();
+      throw isReadOnlyError(cause) ? readOnlyError(path, cause) : cause;
+    }
   }
 
   async loadOverlay(): Promise<OverlayRecord[]> {
+    if (this.absent) return [];
     const rows = this.db.prepare('SELECT kind, id, data, updated_at, updated_by FROM gov_overlay ORDER BY kind, id').all() as {
       kind: string;
       id: string;

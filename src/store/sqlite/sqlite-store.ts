@@ -20,16 +20,9 @@ import { eventFromRow, eventToRow, keyFromRow, keyToRow, type EventRow, type Key
 import { SqliteAggregator } from './aggregate.js';
 import { SqliteAuditTables } from './audit-tables.js';
 import { SqliteFindingsTables } from './findings-tables.js';
+import { connectSqlite, isReadOnlyError, outdatedReadOnlyError, readOnlyError } from './connect.js';
 import { MIGRATIONS } from './migrations.js';
 import { RollupBatch } from './rollup-batch.js';
-
-/**
- * How long a statement waits for another connection's lock before failing with SQLITE_BUSY. WAL lets readers
- * run beside the one writer, but two writers (serve + an importer) still take turns; a batch insert of 500
- * events takes milliseconds, so 5 s only runs out when something is badly stuck.
- */
-const BUSY_TIMEOUT_MS = 5_000;
-
 
 const INSERT_EVENT_SQL = `
   INSERT OR IGNORE INTO events (
@@ -53,6 +46,8 @@ const INSERT_EVENT_SQL = `
 export class SqliteStore implements Store, ImportStateStore, CounterStore, OutcomeStore {
   readonly kind = 'sqlite' as const;
   readonly path: string;
+  /** Opened read-only (a read command on a file this user may not write): reads only. */
+  readonly readOnly: boolean;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly insertMany: (events: readonly UsageEvent[]) => number;
@@ -63,24 +58,15 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
   /** Reports: from the hourly rollups where they can answer (see aggregate.ts, rollups.ts). */
   private readonly aggregator: SqliteAggregator;
 
-  /** `rollups: false` reads every report from raw events (tests and the benchmark compare both). */
-  constructor(path: string, opts: { rollups?: boolean } = {}) {
+  /**
+   * `rollups: false` reads every report from raw events (tests and the benchmark compare both). `readOnly`: the
+   * command only reads, so a file this user may not write is opened read-only (see connectSqlite) instead of refused.
+   */
+  constructor(path: string, opts: { rollups?: boolean; readOnly?: boolean | undefined } = {}) {
     this.path = path;
-    try {
-      this.db = new Database(path);
-    } catch (cause) {
-      throw new GoodhartError('config_invalid', 500, `Cannot open the SQLite database at ${path}: ${String(cause)}. Check the path (--db or GOODHART_DB) and its permissions.`, { cause });
-    }
-    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    try {
-      this.db.pragma('journal_mode = WAL');
-    } catch (cause) {
-      this.db.close();
-      if (cause instanceof Database.SqliteError && cause.code === 'SQLITE_NOTADB') {
-        throw new GoodhartError('config_invalid', 500, `${path} is not a SQLite database (another kind of file, or a damaged one). Point --db or GOODHART_DB at a Goodhart database, or at a new path to create one.`, { cause });
-      }
-      throw cause;
-    }
+    const connection = connectSqlite(path, { readOnly: opts.readOnly });
+    this.db = connection.db;
+    this.readOnly = connection.readOnly;
     // NORMAL is safe in WAL mode: a power cut may lose the last commits, never corrupt the file.
     this.db.pragma('synchronous = NORMAL');
     // 64 MiB of page cache per connection (SQLite's default is 2 MiB): the hot pages of the event indexes and the
@@ -90,7 +76,12 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
     // file it cost about ten write system calls per event (measured: 11 pwrite calls and 30 µs of CPU an event in
     // batches of 500; 1 and 22 µs in memory). Temporary sort tables of reports stay small (rollups, one row a group).
     this.db.pragma('temp_store = MEMORY');
-    this.migrate();
+    try {
+      this.migrate();
+    } catch (cause) {
+      this.db.close();
+      throw isReadOnlyError(cause) ? readOnlyError(path, cause) : cause;
+    }
 
     const insert = this.db.prepare(INSERT_EVENT_SQL);
     // The gateway's batches sum their rollups per row, like imports (rollup-batch.ts): the insert trigger is deferred
@@ -118,18 +109,21 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
 
   private migrate(): void {
     const version = (): number => Number(this.db.pragma('user_version', { simple: true }));
-    if (version() === MIGRATIONS.length) return;
+    const newer = (current: number): GoodhartError =>
+      new GoodhartError(
+        'config_invalid',
+        500,
+        `The database at ${this.path} has schema version ${current}, newer than this goodhart supports (${MIGRATIONS.length}). Upgrade goodhart, or point --db / GOODHART_DB at another file.`,
+      );
+    const found = version();
+    if (found === MIGRATIONS.length) return;
+    if (found > MIGRATIONS.length) throw newer(found);
+    if (this.readOnly) throw outdatedReadOnlyError(this.path, 'tables');
     // IMMEDIATE takes the write lock first, so two processes opening a new file don't both migrate it.
     this.db
       .transaction(() => {
         const current = version();
-        if (current > MIGRATIONS.length) {
-          throw new GoodhartError(
-            'config_invalid',
-            500,
-            `The database at ${this.path} has schema version ${current}, newer than this goodhart supports (${MIGRATIONS.length}). Upgrade goodhart, or point --db / GOODHART_DB at another file.`,
-          );
-        }
+        if (current > MIGRATIONS.length) throw newer(current);
         for (const sql of MIGRATIONS.slice(current)) this.db.exec(sql);
         this.db.pragma(`user_version = ${MIGRATIONS.length}`);
       })
