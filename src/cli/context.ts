@@ -1,4 +1,4 @@
-import { configFromEnv, loadConfigFile } from '../config/load.js';
+import { configFromEnv, loadConfigFile, type ConfigUse } from '../config/load.js';
 import { configPath } from './config-path.js';
 import type { GoodhartConfig } from '../config/schema.js';
 import { defaultDbPath } from '../store/open.js';
@@ -12,10 +12,14 @@ export interface ConfigOptions {
 // without loading the YAML parser and the schema.
 export { configPath };
 
-/** Loads the config once, at start; with no file, providers come from the SDKs' standard environment variables. */
-export function resolveConfig(opts: ConfigOptions, env = process.env): { config: GoodhartConfig; file: string | undefined } {
+/**
+ * Loads the config once, at start; with no file, providers come from the SDKs' standard environment variables.
+ * `use`: 'read' (the default) for commands that call no provider, alert receiver or Redis: an unset `${VAR}` in the
+ * fields only the gateway reads (its API keys, admin keys, webhook URLs) does not stop them; `serve` needs them all.
+ */
+export function resolveConfig(opts: ConfigOptions, env = process.env, use: ConfigUse = 'read'): { config: GoodhartConfig; file: string | undefined } {
   const file = configPath(opts, env);
-  return { config: file ? loadConfigFile(file, env) : configFromEnv(env), file };
+  return { config: file ? loadConfigFile(file, env, use) : configFromEnv(env), file };
 }
 
 /** --db, else the config's `db`, else $GOODHART_DB, else ./.goodhart/goodhart.db. */

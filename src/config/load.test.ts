@@ -79,6 +79,28 @@ describe('config loading', () => {
     expect(syntax.message).toMatch(/d\.yaml: YAML syntax error/);
   });
 
+  it('lets commands that only read (use "read") run without the secrets only the gateway uses; serve needs them', () => {
+    const text = [
+      'db: ${DB:-./g.db}',
+      'providers:',
+      '  openai: { type: openai, baseUrl: "${OPENAI_BASE:-https://api.openai.com/v1}", apiKey: "${OPENAI_KEY}", headers: { x-org: "${ORG}" } }',
+      'admin:',
+      '  keys: [{ id: ops, key: "${GOODHART_ADMIN_KEY}" }]',
+      'alerts:',
+      '  sinks: [{ type: slack, url: "${SLACK_WEBHOOK_URL}" }]',
+      'outcomes:',
+      '  webhooks: { github: { secrets: ["${GITHUB_WEBHOOK_SECRET}"] } }',
+      'redis: { url: "${REDIS_URL}" }',
+    ].join('\n');
+    expect(parseConfig(text, 'goodhart.yaml', {}, 'read').db).toBe('./g.db');
+    expect(errorOf(() => parseConfig(text, 'goodhart.yaml', {})).message).toMatch(/providers\.openai\.apiKey refers to \$\{OPENAI_KEY\}, which is not set/);
+    expect(errorOf(() => parseConfig(text.replace('${REDIS_URL}', 'redis://r:6379'), 'goodhart.yaml', { OPENAI_KEY: 'k', ORG: 'o' }, 'serve')).message).toMatch(
+      /admin\.keys\[0\]\.key refers to \$\{GOODHART_ADMIN_KEY\}, which is not set/,
+    );
+    // What a read command may use stays required.
+    expect(errorOf(() => parseConfig('db: ${GOODHART_TEST_DB}', 'goodhart.yaml', {}, 'read')).message).toMatch(/db refers to \$\{GOODHART_TEST_DB\}, which is not set/);
+  });
+
   it('refuses a document of aliases that expands without bound, saying so', () => {
     const laughs = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefgh'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`)].join('\n');
     const err = errorOf(() => parseConfig(laughs, 'lol.yaml', {}));

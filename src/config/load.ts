@@ -7,34 +7,67 @@ import { configSchema, type GoodhartConfig, type GoodhartConfigInput } from './s
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * Who the config is loaded for. `serve` (the default) needs every `${VAR}` set. `read`: a command that never calls a
+ * provider, an alert receiver or Redis and serves no admin API or webhook (reports, keys, imports, the audit) does not
+ * need their secrets: an unset variable in one of the SERVE_ONLY fields is replaced by a stand-in that is never used.
+ */
+export type ConfigUse = 'serve' | 'read';
+
+/**
+ * The fields only the gateway reads (formatPath form), each with a stand-in its schema accepts. Everything else a
+ * read command may use (db, timeZone, budgets, identities, the fingerprint secret imports use), so an unset variable
+ * there stays an error.
+ */
+const SERVE_ONLY: readonly { path: RegExp; standIn: string }[] = [
+  { path: /^providers\.[^.]+\.(apiKey|baseUrl|headers\..+|query\..+)$/, standIn: 'http://unset.invalid/' },
+  { path: /^admin\.keys\[\d+\]\.key$/, standIn: 'unset-admin-key-never-used' },
+  { path: /^admin\.keys\[\d+\]\.sha256$/, standIn: '0'.repeat(64) },
+  { path: /^alerts\.sinks\[\d+\]\.(url|headers\..+)$/, standIn: 'http://unset.invalid/' },
+  { path: /^redis\.url$/, standIn: 'redis://unset.invalid/' },
+  { path: /^outcomes\.webhooks\.(github\.secrets|gitlab\.tokens)\[\d+\]$/, standIn: 'unset-secret-never-used' },
+];
+
 /** `${NAME}` or `${NAME:-default}`; `$${` escapes a literal `${`. */
 const ENV_REF = /\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-function substitute(value: string, env: Env, where: string, file: string): string {
+class UnsetVariable {
+  constructor(readonly name: string) {}
+}
+
+function substitute(value: string, env: Env): string {
   return value.replace(ENV_REF, (whole, escaped: string, name: string, fallback: string | undefined) => {
     if (escaped) return whole.slice(1);
     const v = env[name];
     if (v !== undefined && v !== '') return v;
     if (fallback !== undefined) return fallback;
-    throw new GoodhartError(
-      'config_invalid',
-      500,
-      `${file}: ${where} refers to \${${name}}, which is not set. Fix: export ${name}=… before starting, or write \${${name}:-default} in the file.`,
-    );
+    throw new UnsetVariable(name);
   });
 }
 
 /** Substitutes every string; `substituted` collects the paths of the strings that held a reference. */
-function substituteDeep(node: unknown, env: Env, path: string, file: string, substituted: Set<string>): unknown {
+function substituteDeep(node: unknown, env: Env, path: string, file: string, substituted: Set<string>, use: ConfigUse): unknown {
   if (typeof node === 'string') {
-    const out = substitute(node, env, path || '(root)', file);
+    let out: string;
+    try {
+      out = substitute(node, env);
+    } catch (err) {
+      if (!(err instanceof UnsetVariable)) throw err;
+      const standIn = use === 'read' ? SERVE_ONLY.find((f) => f.path.test(path))?.standIn : undefined;
+      if (standIn !== undefined) return standIn;
+      throw new GoodhartError(
+        'config_invalid',
+        500,
+        `${file}: ${path || '(root)'} refers to \${${err.name}}, which is not set. Fix: export ${err.name}=… before starting, or write \${${err.name}:-default} in the file.`,
+      );
+    }
     if (out !== node) substituted.add(path);
     return out;
   }
-  if (Array.isArray(node)) return node.map((v, i) => substituteDeep(v, env, `${path}[${i}]`, file, substituted));
+  if (Array.isArray(node)) return node.map((v, i) => substituteDeep(v, env, `${path}[${i}]`, file, substituted, use));
   if (node && typeof node === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(node)) out[k] = substituteDeep(v, env, path ? `${path}.${k}` : k, file, substituted);
+    for (const [k, v] of Object.entries(node)) out[k] = substituteDeep(v, env, path ? `${path}.${k}` : k, file, substituted, use);
     return out;
   }
   return node;
@@ -150,8 +183,11 @@ function checkReferences(cfg: GoodhartConfig): { path: (string | number)[]; mess
   return problems;
 }
 
-/** Parses and validates config text. Errors name the file, the path inside it, the line, and the fix. */
-export function parseConfig(text: string, file: string, env: Env = process.env): GoodhartConfig {
+/**
+ * Parses and validates config text. Errors name the file, the path inside it, the line, and the fix. `use`: see
+ * ConfigUse.
+ */
+export function parseConfig(text: string, file: string, env: Env = process.env, use: ConfigUse = 'serve'): GoodhartConfig {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -166,7 +202,7 @@ export function parseConfig(text: string, file: string, env: Env = process.env):
     // The yaml library refuses documents whose aliases would expand past a bound ("billion laughs").
     throw new GoodhartError('config_invalid', 500, `${file}: YAML error: ${err instanceof Error ? err.message : String(err)}. Fix: use fewer aliases (*name); write the values out.`);
   }
-  const substituted = substituteDeep(js ?? {}, env, '', file, fromEnv);
+  const substituted = substituteDeep(js ?? {}, env, '', file, fromEnv, use);
   let result = configSchema.safeParse(substituted);
   // A union may only report the next level's types once these parse: a few rounds at most.
   for (let round = 0; round < 4 && !result.success && typeSubstituted(substituted, result.error.issues, fromEnv); round++) {
@@ -186,7 +222,7 @@ export function parseConfig(text: string, file: string, env: Env = process.env):
   return result.data as GoodhartConfig;
 }
 
-export function loadConfigFile(file: string, env: Env = process.env): GoodhartConfig {
+export function loadConfigFile(file: string, env: Env = process.env, use: ConfigUse = 'serve'): GoodhartConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -200,7 +236,7 @@ export function loadConfigFile(file: string, env: Env = process.env): GoodhartCo
         : `${file}: cannot read it (${code ?? String(err)}).`,
     );
   }
-  return parseConfig(text, file, env);
+  return parseConfig(text, file, env, use);
 }
 
 /**

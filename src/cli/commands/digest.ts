@@ -21,7 +21,8 @@ export interface DigestOptions extends ConfigOptions {
  * and delivers to them) or to `--to`, never to a Slack channel sink, where everyone would read them.
  */
 export async function runDigest(opts: DigestOptions): Promise<{ markdown: string; sent: string[] }> {
-  const { config } = resolveConfig(opts);
+  // Sending uses the config's webhook sinks, whose URLs may come from ${VAR}s that must be set then.
+  const { config } = resolveConfig(opts, process.env, opts.send === true && opts.to === undefined ? 'serve' : 'read');
   const store = await openStore(resolveDb(opts, config), { mustExist: true, readOnly: true });
   const sources = await openReportSources(config, store);
   try {

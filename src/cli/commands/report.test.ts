@@ -262,6 +262,25 @@ describe('which database', () => {
     expect(JSON.parse(await runEvents({ config, json: true })).map((e: UsageEvent) => e.id)).toEqual(['e1', 'e2', 'e3', 'e4']);
     await expect(runReport({ kind: 'daily', config, db: join(dir, 'other.db') })).rejects.toMatchObject({ message: expect.stringMatching(/No Goodhart database at .*other\.db/) });
   });
+
+  it('does not need the secrets only serve uses: an admin key, a Slack URL, a provider key from unset variables', async () => {
+    const config = join(dir, 'with-secrets.yaml');
+    writeFileSync(
+      config,
+      [
+        `db: ${JSON.stringify(db)}`,
+        'providers:',
+        '  openai: { type: openai, baseUrl: "https://api.openai.com/v1", apiKey: "${GOODHART_TEST_UNSET_OPENAI_KEY}" }',
+        'admin:',
+        '  keys: [{ id: ops, key: "${GOODHART_TEST_UNSET_ADMIN_KEY}" }]',
+        'alerts:',
+        '  sinks: [{ type: slack, url: "${GOODHART_TEST_UNSET_SLACK_URL}" }]',
+      ].join('\n'),
+    );
+    const report = JSON.parse(await runReport({ kind: 'daily', config, json: true })) as { rows: { requests: number }[] };
+    expect(report.rows.reduce((n, r) => n + r.requests, 0)).toBe(4);
+    expect(JSON.parse(await runEvents({ config, json: true }))).toHaveLength(4);
+  });
 });
 
 describe('goodhart events', () => {

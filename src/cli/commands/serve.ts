@@ -130,7 +130,7 @@ export function registerServe(program: Command): void {
         stopOnSignals(demo, log);
         return;
       }
-      const { config, file } = resolveConfig(opts);
+      const { config, file } = resolveConfig(opts, process.env, 'serve');
       const providers = Object.keys(config.providers);
       const running = await startGateway(config, resolveDb(opts, config), port, opts.host);
       log(`Goodhart gateway listening on ${running.url}`);
