@@ -127,7 +127,8 @@ export class ModelRouter {
       'model_not_found',
       404,
       known.length === 0
-        ? `Model "${model}" is not available: no provider is configured. Set OPENAI_API_KEY or ANTHROPIC_API_KEY, or add providers to the config file.`
+        ? // The router cannot tell a config file from the environment, so the advice covers both, for whoever runs it.
+          `Model "${model}" is not available: this gateway has no provider configured. Whoever runs it: with a config file, declare providers under \`providers:\` in it (OPENAI_API_KEY and ANTHROPIC_API_KEY are read only when there is no config file); without one, set OPENAI_API_KEY or ANTHROPIC_API_KEY for \`goodhart serve\`.`
         : `Model "${model}" is not served by any configured provider (${known.join(', ')}). Check the name, add it under \`models:\` in the config, or prefix it with a provider id, like "${known[0]}/${model}".`,
     );
   }

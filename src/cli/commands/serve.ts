@@ -110,6 +110,17 @@ function outliveTerminal(): void {
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 }
 
+/**
+ * The startup line naming the providers, or the warning that there are none: with a config file, the SDK variables
+ * (OPENAI_API_KEY…) are not read (configFromEnv is used only without one), so the advice then is the file's `providers:`.
+ */
+export function providersLine(config: GoodhartConfig, file: string | undefined): string {
+  const providers = Object.entries(config.providers);
+  if (providers.length > 0) return `  providers: ${providers.map(([id, p]) => `${id} (${p.type})`).join(', ')}`;
+  if (file === undefined) return '  WARNING: no provider configured. Set OPENAI_API_KEY / ANTHROPIC_API_KEY or write a config (`goodhart init`).';
+  return `  WARNING: ${file} declares no providers, so every model request gets 404. Add them under \`providers:\` (\`goodhart init\` writes an example); OPENAI_API_KEY and ANTHROPIC_API_KEY are read only when there is no config file.`;
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -131,16 +142,11 @@ export function registerServe(program: Command): void {
         return;
       }
       const { config, file } = resolveConfig(opts, process.env, 'serve');
-      const providers = Object.keys(config.providers);
       const running = await startGateway(config, resolveDb(opts, config), port, opts.host);
       log(`Goodhart gateway listening on ${running.url}`);
       const shared = running.gateway.governance?.redis;
       log(`  config: ${file ?? '(none: providers from environment variables)'}; store: ${redactDb(resolveDb(opts, config))}${shared ? `; budgets shared through ${redactRedisUrl(shared.url)}` : ''}`);
-      log(
-        providers.length > 0
-          ? `  providers: ${providers.map((p) => `${p} (${config.providers[p]!.type})`).join(', ')}`
-          : '  WARNING: no provider configured. Set OPENAI_API_KEY / ANTHROPIC_API_KEY or write a config (`goodhart init`).',
-      );
+      log(providersLine(config, file));
       log(`  OpenAI SDKs: OPENAI_BASE_URL=${running.url}/v1   Anthropic SDKs, Claude Code: ANTHROPIC_BASE_URL=${running.url}`);
       if (running.live) log(`  waste detection: live, every ${config.detect.live.intervalSeconds} s (one replica at a time)`);
       stopOnSignals(running, log);
