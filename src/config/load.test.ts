@@ -72,7 +72,7 @@ describe('config loading', () => {
       /providers\.o\.baseUrl refers to \$\{MISSING\}, which is not set\. Fix: export MISSING/,
     );
     const unknown = errorOf(() => parseConfig('sever:\n  port: 1', 'b.yaml', {}));
-    expect(unknown.message).toMatch(/\(root\) \(line 1\): unknown key "sever"/);
+    expect(unknown.message).toMatch(/sever \(line 1\): unknown key "sever"/);
     const dangling = errorOf(() => parseConfig('models:\n  - { name: m, provider: nope }', 'c.yaml', {}));
     expect(dangling.message).toMatch(/models\[0\]\.provider \(line 2\): provider "nope" is not declared/);
     const syntax = errorOf(() => parseConfig('providers: [unclosed', 'd.yaml', {}));
@@ -99,6 +99,22 @@ describe('config loading', () => {
     );
     // What a read command may use stays required.
     expect(errorOf(() => parseConfig('db: ${GOODHART_TEST_DB}', 'goodhart.yaml', {}, 'read')).message).toMatch(/db refers to \$\{GOODHART_TEST_DB\}, which is not set/);
+  });
+
+  it('says what is wrong and the fix: a missing baseUrl (with its type\'s example), a wrong type, an unknown key at its line, a bare $VAR', () => {
+    const missing = errorOf(() => parseConfig('providers:\n  claude: { type: anthropic }\n  gpt:\n    type: openai', 'a.yaml', {})).message;
+    expect(missing).toContain('providers.claude.baseUrl (line 2): missing: every provider needs its API\'s base URL. Fix: add baseUrl, e.g. https://api.anthropic.com for type anthropic');
+    expect(missing).toContain('providers.gpt.baseUrl (line 3): missing: every provider needs its API\'s base URL. Fix: add baseUrl, e.g. https://api.openai.com/v1 for type openai');
+    const types = errorOf(() => parseConfig('server:\n  port: "8080x"\n  host: 1\ndetect:\n  live:\n    enabled: yes\nteams: platform', 'b.yaml', {})).message;
+    expect(types).toContain('server.port (line 2): expected a number, got the text "8080x". Fix: write a number, without quotes');
+    expect(types).toContain('server.host (line 3): expected text, got the number 1. Fix: write text; quote it');
+    expect(types).toContain('detect.live.enabled (line 6): expected true or false, got the text "yes". Fix: write true or false, without quotes');
+    expect(types).toContain('teams (line 7): expected a list, got the text "platform". Fix: write a list');
+    expect(types).not.toContain('Invalid input');
+    const unknown = errorOf(() => parseConfig('server:\n  prot: 8080\n  host: 0.0.0.0', 'c.yaml', {})).message;
+    expect(unknown).toContain('server.prot (line 2): unknown key "prot". Fix: remove it or check the spelling');
+    const bare = errorOf(() => parseConfig('providers:\n  openai:\n    type: openai\n    baseUrl: https://api.openai.com/v1\n    apiKey: $OPENAI_API_KEY', 'd.yaml', { OPENAI_API_KEY: 'sk-1' })).message;
+    expect(bare).toContain('providers.openai.apiKey (line 5): "$OPENAI_API_KEY" is not a variable here: only ${…} is replaced. Fix: write ${OPENAI_API_KEY}');
   });
 
   it('refuses a document of aliases that expands without bound, saying so', () => {

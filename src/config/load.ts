@@ -3,7 +3,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type
 import type { z } from 'zod';
 import { GoodhartError } from '../errors.js';
 import { checkGovernanceReferences } from '../policy/config.js';
-import { configSchema, type GoodhartConfig, type GoodhartConfigInput } from './schema.js';
+import { configSchema, PROVIDER_BASE_URLS, type GoodhartConfig, type GoodhartConfigInput } from './schema.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -74,6 +74,20 @@ function substituteDeep(node: unknown, env: Env, path: string, file: string, sub
 }
 
 /**
+ * Values that are a whole `$NAME`: shells expand that, this file does not (only `${NAME}`), so `apiKey: $OPENAI_API_KEY`
+ * would send the text "$OPENAI_API_KEY" as the key. No real value looks like that; a mistake that does is refused.
+ */
+function bareReferences(node: unknown, path: PropertyKey[] = []): { path: PropertyKey[]; message: string }[] {
+  if (typeof node === 'string') {
+    const name = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(node)?.[1];
+    return name === undefined ? [] : [{ path, message: `"$${name}" is not a variable here: only \${…} is replaced. Fix: write \${${name}}` }];
+  }
+  if (Array.isArray(node)) return node.flatMap((v, i) => bareReferences(v, [...path, i]));
+  if (node && typeof node === 'object') return Object.entries(node).flatMap(([k, v]) => bareReferences(v, [...path, k]));
+  return [];
+}
+
+/**
  * Substitution yields text; where the schema wants a number or true/false and the text came from `${…}`
  * (`port: ${PORT:-8787}`, `enabled: ${LIVE:-false}`), the text is read as one. Only there: an API key of digits stays
  * text where the schema wants text. Returns whether anything changed.
@@ -120,18 +134,72 @@ function lineOf(doc: Document, counter: LineCounter, path: readonly PropertyKey[
   return best === undefined ? undefined : counter.linePos(best).line;
 }
 
-function zodMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') {
-    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}. Fix: remove ${issue.keys.length > 1 ? 'them' : 'it'} or check the spelling against schema/goodhart.schema.json`;
+const MISSING = Symbol('missing');
+
+/** The value at `path` in the substituted document, or MISSING where a key on the way is absent. */
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let node = root;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, key)) return MISSING;
+    node = (node as Record<PropertyKey, unknown>)[key];
   }
-  return issue.message;
+  return node;
 }
 
-/** What to do when a value that came from `${…}` is not of the type the schema wants. */
-function envHint(issue: z.core.$ZodIssue, fromEnv: ReadonlySet<string>): string {
-  if (issue.code !== 'invalid_type' || !fromEnv.has(formatPath(issue.path))) return '';
-  const want = issue.expected === 'number' ? 'a number' : issue.expected === 'boolean' ? 'true or false' : issue.expected;
-  return `. Fix: the value comes from \${…}: set that variable (or its :-default) to ${want}`;
+/** What each type zod names is called in a message, and how to write one in YAML. */
+const TYPE_WORDS: Record<string, { want: string; fix: string }> = {
+  number: { want: 'a number', fix: 'write a number, without quotes' },
+  int: { want: 'a whole number', fix: 'write a whole number, without quotes' },
+  boolean: { want: 'true or false', fix: 'write true or false, without quotes' },
+  string: { want: 'text', fix: 'write text; quote it ("…") when it looks like a number or true/false' },
+  array: { want: 'a list', fix: 'write a list: [a, b], or one "- item" per line below the key' },
+  object: { want: 'a mapping', fix: 'write `key: value` lines, indented below it' },
+  record: { want: 'a mapping', fix: 'write `key: value` lines, indented below it' },
+};
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'nothing (an empty value)';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return `the text "${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`;
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v === 'number' ? 'the number ' : ''}${String(v)}`;
+}
+
+/** For a provider's baseUrl: the example for its type (OpenAI style ends in /v1, Anthropic style does not). */
+function baseUrlExample(root: unknown, path: readonly PropertyKey[]): string {
+  const type = valueAt(root, [...path.slice(0, -1), 'type']);
+  const ofType = (PROVIDER_BASE_URLS as Record<string, string>)[String(type)];
+  if (ofType !== undefined) return `e.g. ${ofType} for type ${String(type)}`;
+  return `e.g. ${PROVIDER_BASE_URLS.openai} (type openai), ${PROVIDER_BASE_URLS.anthropic} (type anthropic: no /v1)`;
+}
+
+/**
+ * An issue as a message that says what is wrong and how to fix it (zod's own, "Invalid input: expected number,
+ * received string", said neither). `root` is the substituted document the issue is about.
+ */
+function issueMessage(issue: z.core.$ZodIssue, root: unknown, fromEnv: ReadonlySet<string>): string {
+  const value = valueAt(root, issue.path);
+  const isBaseUrl = issue.path.length === 3 && issue.path[0] === 'providers' && issue.path[2] === 'baseUrl';
+  if (value === MISSING && issue.code === 'invalid_type') {
+    const key = String(issue.path.at(-1));
+    if (isBaseUrl) return `missing: every provider needs its API's base URL. Fix: add baseUrl, ${baseUrlExample(root, issue.path)}`;
+    return `missing: ${key} is required here. Fix: add \`${key}:\` (see schema/goodhart.schema.json)`;
+  }
+  if (isBaseUrl) return `${issue.message}, not ${describeValue(value)}. Fix: write the provider's API address, ${baseUrlExample(root, issue.path)}`;
+  if (issue.code !== 'invalid_type') return issue.message;
+  const words = TYPE_WORDS[issue.expected] ?? { want: issue.expected, fix: 'see schema/goodhart.schema.json' };
+  // A value from ${…}: the fix is in the environment, not the file.
+  const fix = fromEnv.has(formatPath(issue.path)) ? `the value comes from \${…}: set that variable (or its :-default) to ${words.want}` : words.fix;
+  return `expected ${words.want}, got ${describeValue(value)}. Fix: ${fix}`;
+}
+
+/** Zod's issues as problems; one per unknown key, at the key itself (its line, not its parent's). */
+function zodProblems(issues: readonly z.core.$ZodIssue[], root: unknown, fromEnv: ReadonlySet<string>): { path: PropertyKey[]; message: string }[] {
+  return issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: [...issue.path, key], message: `unknown key "${key}". Fix: remove it or check the spelling against schema/goodhart.schema.json` }))
+      : [{ path: [...issue.path], message: issueMessage(issue, root, fromEnv) }],
+  );
 }
 
 /** Cross-references zod cannot see: models name existing providers, users name existing teams. */
@@ -208,9 +276,12 @@ export function parseConfig(text: string, file: string, env: Env = process.env, 
   for (let round = 0; round < 4 && !result.success && typeSubstituted(substituted, result.error.issues, fromEnv); round++) {
     result = configSchema.safeParse(substituted);
   }
-  const problems = result.success
-    ? checkReferences(result.data).map((p) => ({ path: p.path as PropertyKey[], message: p.message }))
-    : result.error.issues.map((i) => ({ path: i.path, message: zodMessage(i) + envHint(i, fromEnv) }));
+  const problems = [
+    ...bareReferences(js),
+    ...(result.success
+      ? checkReferences(result.data).map((p) => ({ path: p.path as PropertyKey[], message: p.message }))
+      : zodProblems(result.error.issues, substituted, fromEnv)),
+  ];
   if (problems.length > 0) {
     const lines = problems.slice(0, 10).map((p) => {
       const line = lineOf(doc, counter, p.path);
@@ -249,14 +320,14 @@ export function configFromEnv(env: Env = process.env): GoodhartConfig {
   if (env.OPENAI_API_KEY || env.OPENAI_BASE_URL) {
     providers.openai = {
       type: 'openai',
-      baseUrl: env.OPENAI_BASE_URL || 'https://api.openai.com/v1',
+      baseUrl: env.OPENAI_BASE_URL || PROVIDER_BASE_URLS.openai,
       ...(env.OPENAI_API_KEY ? { apiKey: env.OPENAI_API_KEY } : {}),
     };
   }
   if (env.ANTHROPIC_API_KEY || env.ANTHROPIC_BASE_URL) {
     providers.anthropic = {
       type: 'anthropic',
-      baseUrl: env.ANTHROPIC_BASE_URL || 'https://api.anthropic.com',
+      baseUrl: env.ANTHROPIC_BASE_URL || PROVIDER_BASE_URLS.anthropic,
       ...(env.ANTHROPIC_API_KEY ? { apiKey: env.ANTHROPIC_API_KEY } : {}),
     };
   }

@@ -16,11 +16,22 @@ export type ModelPrice = ModelPriceOverride;
 export const PROVIDER_TYPES = ['openai', 'anthropic', 'openai-compatible'] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
+/**
+ * Each type's usual base URL, for defaults and error messages: the official SDKs' (OpenAI's ends in /v1, Anthropic's
+ * does not), and a local server's (Ollama) for openai-compatible.
+ */
+export const PROVIDER_BASE_URLS = {
+  openai: 'https://api.openai.com/v1',
+  anthropic: 'https://api.anthropic.com',
+  'openai-compatible': 'http://127.0.0.1:11434/v1',
+} as const satisfies Record<ProviderType, string>;
+
 const providerSchema = z
   .object({
     type: z.enum(PROVIDER_TYPES).describe('Wire format: openai, anthropic, or openai-compatible (vLLM, Ollama, OpenRouter, Azure OpenAI…)'),
     baseUrl: z
-      .url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://api.openai.com/v1' })
+      // load.ts adds the example for the provider's type (and says when it is missing).
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
       .describe('OpenAI style includes /v1 (like OPENAI_BASE_URL); Anthropic style does not (like ANTHROPIC_BASE_URL)'),
     apiKey: z.string().optional().describe('Use ${ENV_VAR}; never commit a key. Optional for local servers.'),
     /** Extra headers sent upstream, e.g. Azure's `api-key`, OpenRouter's `HTTP-Referer`. */
