@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -11,14 +11,14 @@ const config = join(dir, 'goodhart.yaml');
 writeFileSync(config, 'teams: [{ id: platform }, { id: data }]\nusers:\n  - { id: alice, team: platform }\n');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** `goodhart keys …` as the CLI runs it; what it printed. */
+/** `goodhart keys …` as the CLI runs it (on `db`, unless the arguments name another); what it printed. */
 async function keys(...args: string[]): Promise<string> {
   const program = new Command().exitOverride();
   registerKeys(program);
   let out = '';
   const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
   try {
-    await program.parseAsync(['node', 'goodhart', 'keys', ...args, '--db', db, '--config', config]);
+    await program.parseAsync(['node', 'goodhart', 'keys', ...args, ...(args.includes('--db') ? [] : ['--db', db]), '--config', config]);
   } finally {
     spy.mockRestore();
   }
@@ -33,6 +33,19 @@ describe('goodhart keys', () => {
     const made = await createKey({ user: 'alice', team: 'data', db, config }, (l) => notes.push(l));
     expect(made.record.teamId).toBe('data');
     expect(notes).toEqual(['Note: the config puts alice in team platform; this key\'s usage is attributed to team data.']);
+  });
+
+  it('refuses a team the config does not declare without first noting the team it would attribute usage to', async () => {
+    const notes: string[] = [];
+    await expect(createKey({ user: 'alice', team: 'nosuch', db, config }, (l) => notes.push(l))).rejects.toMatchObject({ message: expect.stringMatching(/^Team "nosuch" is not declared/) });
+    expect(notes).toEqual([]);
+  });
+
+  it('list and revoke refuse a database that does not exist instead of creating an empty one', async () => {
+    const typo = join(dir, 'typo.db');
+    await expect(keys('list', '--db', typo)).rejects.toMatchObject({ message: expect.stringMatching(/^No Goodhart database at .*typo\.db/) });
+    await expect(keys('revoke', 'abc', '--db', typo)).rejects.toMatchObject({ message: expect.stringMatching(/^No Goodhart database at .*typo\.db/) });
+    expect(existsSync(typo)).toBe(false);
   });
 
   it('revokes by the whole key (a leaked one), by the prefix as listed, and says when it already was', async () => {

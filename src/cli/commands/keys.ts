@@ -28,15 +28,16 @@ export async function createKey(opts: CreateKeyOptions, warn: (line: string) => 
     throw new GoodhartError('invalid_request', 400, `User "${opts.user}" is not declared in the config. Add it under \`users:\` or use one of: ${config.users.map((u) => u.id).join(', ')}.`);
   }
   const team = opts.team ?? declaredUser?.team ?? null;
-  if (opts.team !== undefined && declaredUser?.team !== undefined && declaredUser.team !== opts.team) {
-    // Allowed (usage on this key is attributed to --team), but the dashboard and approvals follow the config's team.
-    warn(`Note: the config puts ${opts.user} in team ${declaredUser.team}; this key's usage is attributed to team ${opts.team}.`);
-  }
   if (team !== null && config.teams.length > 0 && !config.teams.some((t) => t.id === team)) {
     throw new GoodhartError('invalid_request', 400, `Team "${team}" is not declared in the config. Add it under \`teams:\` or use one of: ${config.teams.map((t) => t.id).join(', ')}.`);
   }
   if (opts.project && config.projects.length > 0 && !config.projects.some((p) => p.id === opts.project)) {
     throw new GoodhartError('invalid_request', 400, `Project "${opts.project}" is not declared in the config. Add it under \`projects:\`.`);
+  }
+  // After the checks: a note about a key that is then refused only confused.
+  if (opts.team !== undefined && declaredUser?.team !== undefined && declaredUser.team !== opts.team) {
+    // Allowed (usage on this key is attributed to --team), but the dashboard and approvals follow the config's team.
+    warn(`Note: the config puts ${opts.user} in team ${declaredUser.team}; this key's usage is attributed to team ${opts.team}.`);
   }
   const store = await openStore(resolveDb(opts, config));
   try {
@@ -91,7 +92,7 @@ export function registerKeys(program: Command): void {
     .option('--db <path>', 'database path')
     .action(async (opts: ConfigOptions & { json?: boolean }) => {
       const { config } = resolveConfig(opts);
-      const store = await openStore(resolveDb(opts, config), { readOnly: true });
+      const store = await openStore(resolveDb(opts, config), { mustExist: true, readOnly: true });
       try {
         const rows = (await store.listKeys()).map(publicView);
         if (opts.json) {
@@ -115,7 +116,7 @@ export function registerKeys(program: Command): void {
     .option('--db <path>', 'database path')
     .action(async (idOrPrefix: string, opts: ConfigOptions & { json?: boolean }) => {
       const { config } = resolveConfig(opts);
-      const store = await openStore(resolveDb(opts, config));
+      const store = await openStore(resolveDb(opts, config), { mustExist: true });
       try {
         // The prefix as `keys list` prints it ends in "…"; a whole key (a leaked one) is found by its hash.
         let which = idOrPrefix.trim().replace(/(…|\.\.\.)$/, '');
