@@ -12,7 +12,8 @@ const ADMIN_KEY = 'admin-secret-key-0123456789';
 let h: Harness;
 let lena = '';
 
-async function run(key: string, ...args: string[]): Promise<any> {
+/** What the command printed, without --json. */
+async function runText(key: string, ...args: string[]): Promise<string> {
   const program = new Command().exitOverride();
   registerBudgets(program);
   registerAccess(program);
@@ -24,10 +25,15 @@ async function run(key: string, ...args: string[]): Promise<any> {
     return true;
   });
   try {
-    await program.parseAsync(['node', 'goodhart', ...args, '--url', h.url, '--key', key, '--json']);
+    await program.parseAsync(['node', 'goodhart', ...args, '--url', h.url, '--key', key]);
   } finally {
     spy.mockRestore();
   }
+  return out;
+}
+
+async function run(key: string, ...args: string[]): Promise<any> {
+  const out = await runText(key, ...args, '--json');
   return out.trim() === '' ? null : JSON.parse(out);
 }
 
@@ -81,5 +87,18 @@ describe('goodhart budgets, access, users, audit-log', () => {
     expect(log[0]).toMatchObject({ actor: 'admin-key:ops', before: { role: 'member' }, after: { role: 'senior' } });
     const onlyUsers = await run(ADMIN_KEY, 'audit-log', '--kind', 'user');
     expect(onlyUsers).toHaveLength(1);
+  });
+
+  // Last: the audit log test above counts the changes before these.
+  it('says what it set in a line, without --json', async () => {
+    expect(await runText(ADMIN_KEY, 'budgets', 'set', 'org-tokens', '--scope', 'org', '--amount', '2000000', '--unit', 'tokens', '--period', 'day')).toBe(
+      'Budget org-tokens set: org, 2,000,000 tokens a day; blocks at the cap; alerts at 50/80/100%. It applies at once.\n',
+    );
+    expect(await runText(ADMIN_KEY, 'budgets', 'set', 'platform-week', '--scope', 'team:platform', '--amount', '12.5', '--period', 'week', '--action', 'downgrade', '--downgrade-to', 'gpt-4o-mini')).toBe(
+      'Budget platform-week set: team:platform, $12.50 a week; downgrades to gpt-4o-mini from 80%, blocks at 100%; alerts at 50/80/100%. It applies at once.\n',
+    );
+    expect(await runText(ADMIN_KEY, 'teams', 'set', 'data', '--name', 'Data science')).toBe('Saved team data: name Data science.\n');
+    const [grant] = await run(ADMIN_KEY, 'access', 'grants');
+    expect(await runText(ADMIN_KEY, 'access', 'revoke', grant.id)).toBe(`Revoked grant ${grant.id} (alice, premium).\n`);
   });
 });

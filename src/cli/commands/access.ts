@@ -62,6 +62,8 @@ export function registerAccess(program: Command): void {
     },
   );
   adminOptions(access.command('revoke <grantId>').description('End a grant now')).action(async (id: string, o: AdminOptions) => {
-    print(o, await adminCall(o, 'POST', `/grants/${encodeURIComponent(id)}/revoke`));
+    const g = await adminCall(o, 'POST', `/grants/${encodeURIComponent(id)}/revoke`);
+    if (o.json) print(o, g);
+    else process.stdout.write(`Revoked grant ${g.id} (${g.userId}, ${g.tier ?? g.model}).\n`);
   });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { BudgetConfig } from '../../policy/config.js';
 import { adminCall, adminOptions, list, num, print, type AdminOptions } from '../admin-client.js';
 
 interface SetOptions extends AdminOptions {
@@ -32,6 +33,17 @@ export function budgetBody(o: SetOptions): Record<string, unknown> {
   }
   if (o.contact !== undefined) body['contact'] = o.contact;
   return body;
+}
+
+/** `budgets set` without --json: what now applies, in one line (the admin API answers with the stored budget). */
+export function budgetLine(saved: { id: string; data: BudgetConfig }): string {
+  const b = saved.data;
+  const amount = b.unit === 'tokens' ? `${b.amount.toLocaleString('en-US')} tokens` : `$${b.amount.toFixed(2)}`;
+  const period = b.period === 'none' ? 'in all' : `a ${b.period}`;
+  const hybrid = b.hybrid ? ` plus the p${b.hybrid.percentile} of the last ${b.hybrid.lookback} ${b.period}s` : '';
+  const downgradeTo = typeof b.downgradeTo === 'string' ? b.downgradeTo : Object.entries(b.downgradeTo ?? {}).map(([p, m]) => `${p}: ${m}`).join(', ');
+  const action = b.action === 'downgrade' ? `downgrades to ${downgradeTo} from ${b.downgradeAt}%, blocks at 100%` : 'blocks at the cap';
+  return `Budget ${saved.id} set: ${b.scope}, ${amount} ${period}${hybrid}; ${action}; alerts at ${b.thresholds.join('/')}%. It applies at once.`;
 }
 
 export function registerBudgets(program: Command): void {
@@ -77,7 +89,8 @@ export function registerBudgets(program: Command): void {
       .option('--contact <text>', 'whom to ask for more (shown when the budget refuses)'),
   ).action(async (id: string, o: SetOptions) => {
     const saved = await adminCall(o, 'PUT', `/budgets/${encodeURIComponent(id)}`, budgetBody(o));
-    print(o, saved);
+    if (o.json) print(o, saved);
+    else process.stdout.write(`${budgetLine(saved)}\n`);
   });
   adminOptions(budgets.command('delete <id>').description('Remove a budget (also one the config declares)')).action(async (id: string, o: AdminOptions) => {
     await adminCall(o, 'DELETE', `/budgets/${encodeURIComponent(id)}`);

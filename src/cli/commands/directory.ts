@@ -84,7 +84,12 @@ export function registerDirectory(program: Command): void {
         const optionName = f.flag.slice(2).split(' ')[0]!.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
         if (o[optionName] !== undefined) body[f.key] = o[optionName];
       }
-      print(o, await adminCall(o, 'PUT', `/${path}/${encodeURIComponent(id)}`, body));
+      const saved = await adminCall(o, 'PUT', `/${path}/${encodeURIComponent(id)}`, body);
+      if (o.json) print(o, saved);
+      else {
+        const fields = spec.columns.filter((c) => saved.data[c] !== undefined).map((c) => `${c} ${cell(saved.data[c])}`);
+        process.stdout.write(`Saved ${path.replace(/s$/, '')} ${id}${fields.length > 0 ? `: ${fields.join(', ')}` : ''}.\n`);
+      }
     });
     adminOptions(group.command('delete <id>').description('Remove one (also one the config declares)')).action(async (id: string, o: AdminOptions) => {
       await adminCall(o, 'DELETE', `/${path}/${encodeURIComponent(id)}`);
