@@ -19,7 +19,7 @@ import { parseEvent, SseSplitter } from './sse.js';
 import { ResponseTooLarge, type UpstreamCall } from './upstream-call.js';
 import { ClientGone, isTimeout, upstreamError, type Upstreams } from './upstream.js';
 import { loopError, VIA_HEADER, viaOf } from './via.js';
-import { ROUTED_FROM_HEADER } from '../route/policy.js';
+import { ROUTE_PIN_HEADER, ROUTED_FROM_HEADER } from '../route/policy.js';
 
 export interface EventSink {
   enqueue(event: UsageEvent): void;
@@ -273,20 +273,23 @@ export class Proxy {
     let servedAs = model;
     let route = this.deps.router.resolve(model, wire);
     let upstreamModel = route.upstreamModel;
-    if (this.deps.policy) {
-      const admitted = this.deps.policy.admit({
+    const policy = this.deps.policy;
+    const ask = (asked: string, r: Route, headers: IncomingHttpHeaders) =>
+      policy!.admit({
         key: m.key,
         endpoint: m.endpoint,
-        model,
-        provider: route.provider.id,
-        providerType: route.provider.type,
+        model: asked,
+        provider: r.provider.id,
+        providerType: r.provider.type,
         tags: m.tags,
         body: json,
         bodyBytes: body.raw.length,
-        headers: req.headers,
+        headers,
         now: m.startedAt,
         servable: (other) => this.deps.router.serves(other, wire),
       });
+    if (policy) {
+      const admitted = ask(model, route, req.headers);
       const admission = admitted instanceof Promise ? await admitted : admitted;
       m.admission = admission;
       if (admission.model !== undefined && admission.model !== model) {
@@ -297,7 +300,9 @@ export class Proxy {
       if (Object.keys(admission.headers).length > 0) reply.headers(admission.headers);
     }
     const target = typeof json.model === 'string' ? json.model : model;
-    const alternatives = this.alternatives(servedAs, m.admission?.fallbackTo);
+    // The model a policy stepped down from: admitted (tier, budget at its price) with the request.
+    const covered = m.admission?.fallbackTo;
+    const alternatives = this.alternatives(servedAs, covered);
     // Each attempt prepares its own copy: preparing edits the body (model name, stream usage option).
     const pristine = alternatives.length > 0 ? { ...json } : json;
     let attempt = 0;
@@ -348,7 +353,28 @@ export class Proxy {
         failure = isTimeout(err) ? 'upstream_timeout' : 'upstream_unreachable';
       }
       // Fall back only before anything reached the client, and only to models the config names as equivalent.
-      const next = failure !== null ? this.nextAlternative(alternatives, attempt, wire) : null;
+      let next = failure !== null ? this.nextAlternative(alternatives, attempt, wire) : null;
+      // Any other model is admitted as its own request, as routing off: its tier, and a budget reservation at its
+      // price (a dearer fallback served on the first model's reservation passed hard caps, and premium tiers). One
+      // the policy refuses is skipped.
+      while (next !== null && policy && next.model !== covered) {
+        let admission: AdmissionResult | null;
+        try {
+          const admitted = ask(next.model, next.route, { ...req.headers, [ROUTE_PIN_HEADER]: 'off' });
+          admission = admitted instanceof Promise ? await admitted : admitted;
+        } catch (err) {
+          if (!(err instanceof GoodhartError)) throw err;
+          admission = null;
+        }
+        if (admission !== null) {
+          m.admission?.settle({ usage: null, costUsd: null, model: servedAs });
+          m.admission = admission;
+          if (admission.model !== undefined && admission.model !== next.model) next = { ...next, model: admission.model, route: this.deps.router.resolve(admission.model, wire) };
+          if (Object.keys(admission.headers).length > 0) reply.headers(admission.headers);
+          break;
+        }
+        next = this.nextAlternative(alternatives, next.index + 1, wire);
+      }
       if (failure === null || next === null) break;
       m.fallbackFrom ??= `${provider.id}/${upstreamModel ?? target}: ${failure}`;
       call.abort(new Error('falling back to an equivalent model'));
@@ -357,7 +383,7 @@ export class Proxy {
       servedAs = next.model;
       upstreamModel = route.upstreamModel ?? next.model;
       // Served as asked after all: the routing that stepped it down did not happen.
-      if (servedAs === m.admission?.fallbackTo) reply.removeHeader(ROUTED_FROM_HEADER);
+      if (servedAs === covered) reply.removeHeader(ROUTED_FROM_HEADER);
     }
 
     if (call.undecodable !== null) {
