@@ -1,7 +1,7 @@
 import type { UsageEvent } from '../usage/event.js';
 import { defaultDetectConfig, type DetectConfigInput } from './config.js';
 import { DetectionEngine } from './engine.js';
-import { fingerprintTurn, type TurnParts } from './fingerprint/fingerprint.js';
+import { fingerprintOf, fingerprintRequest, fingerprintTurn, type TurnParts } from './fingerprint/fingerprint.js';
 import type { Fingerprint } from './fingerprint/types.js';
 import type { DetectInput, Finding, OutcomeInput, RuleId } from './types.js';
 
@@ -57,10 +57,31 @@ export function fingerprint(e: UsageEvent, parts: TurnParts, blocks?: number[]):
   return { ...core, ...(blocks ? { blocks } : {}), eventId: e.id, at: e.startedAt, userId: e.userId, sessionId: e.sessionId };
 }
 
+/** A report of about `chars` characters, different for each `seed`: sections, numbers, a few repeated phrases. */
+export function pastedDocument(seed: number, chars: number): string {
+  const topics = ['retention', 'audit records', 'invoices', 'ledger', 'on-call', 'tenants', 'backups', 'encryption', 'access reviews'];
+  const out: string[] = [`Operations handbook ${seed}\n`];
+  let n = out[0]!.length;
+  for (let i = 0; n < chars; i++) {
+    const k = (i * 7 + seed * 13) % topics.length;
+    const p = `Section ${seed}.${i}: ${topics[k]}. Records for tenant ${(i * 31 + seed * 17) % 977} are kept ${(i * 11 + seed) % 90} days; the ${topics[(k + 3) % topics.length]} job runs at ${(i + seed) % 24}:${((i * 7) % 60).toString().padStart(2, '0')} and reports to team ${(i * 3 + seed) % 41}.\n`;
+    out.push(p);
+    n += p.length;
+  }
+  return out.join('');
+}
+
 /** A request carrying a typed prompt. */
 export function prompt(text: string, over: Partial<UsageEvent> & { startedAt: number }, opts: { tools?: number; blocks?: number[] } = {}): DetectInput {
   const e = event(over);
   return { event: e, fp: fingerprint(e, { newText: text, toolsDeclared: opts.tools ?? 0 }, opts.blocks) };
+}
+
+/** A request whose newest (and only) message is `content`, fingerprinted from the Anthropic body a client sends. */
+export function pasted(content: string, over: Partial<UsageEvent> & { startedAt: number }): DetectInput {
+  const e = event(over);
+  const core = fingerprintRequest({ model: e.modelRequested, max_tokens: 1024, messages: [{ role: 'user', content }] }, 'messages', SECRET)!;
+  return { event: e, fp: fingerprintOf(core, { eventId: e.id, at: e.startedAt, userId: e.userId, sessionId: e.sessionId }) };
 }
 
 /** An agent step: the request carrying a tool call's result. */

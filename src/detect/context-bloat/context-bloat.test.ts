@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HOUR, MIN, T0, prompt, run } from '../testing.js';
+import { HOUR, MIN, T0, pasted, pastedDocument, prompt, run } from '../testing.js';
+import type { DetectInput } from '../types.js';
 
 /** A 40-block (≈40k-token) document: the same chained block hashes every time it is pasted. */
 const DOC = Array.from({ length: 40 }, (_, i) => 1_000_000 + i);
@@ -35,5 +36,48 @@ describe('context-bloat', () => {
     expect(run('context-bloat', asks(3))).toEqual([]);
     expect(run('context-bloat', asks(8, { blocks: OTHER }))).toEqual([]);
     expect(run('context-bloat', asks(8, { everyMs: 2 * HOUR }))).toEqual([]);
+  });
+});
+
+/** 45k tokens (about 180,000 characters) pasted into the newest message of a new conversation, with a question. */
+const QUESTIONS = [
+  'What does the handbook say about how long audit records are kept?',
+  'Which team gets the report from the backups job?',
+  'Summarise the encryption sections in five bullet points.',
+  'Is there any tenant whose records are kept for less than a week?',
+  'List the jobs that run between midnight and 6am.',
+  'Who reviews access, and how often?',
+];
+
+function pastes(opts: { cacheRead?: number; doc?: (i: number) => string; questionFirst?: boolean } = {}): DetectInput[] {
+  let t = T0;
+  return QUESTIONS.map((q, i) => {
+    const doc = opts.doc?.(i) ?? pastedDocument(7, 180_000);
+    const content = opts.questionFirst ? `${q}\n\n${doc}` : `${doc}\n\n${q}`;
+    const at = t;
+    t += 20_000 + ((i * 7_919) % 15_000); // every 20-35 s
+    // Sonnet 4.5 without a cache: $3/M input, $15/M output.
+    return pasted(content, { startedAt: at, endedAt: at + 9_000, inputTokens: 45_000, cacheReadTokens: opts.cacheRead ?? 0, outputTokens: 300, costUsd: (45_000 * 3 + 300 * 15) / 1e6 });
+  });
+}
+
+describe('context-bloat of a document pasted into the newest message', () => {
+  it('flags the same document pasted six times with different questions, the question after it or before it', () => {
+    for (const questionFirst of [false, true]) {
+      const findings = run('context-bloat', pastes({ questionFirst }));
+      expect(findings).toHaveLength(1);
+      const f = findings[0]!;
+      expect(f.evidence.counts['requests']).toBe(5);
+      // Five re-sends of the document at the cache discount ($2.70/M): all of its 45k tokens at most, and no less
+      // than the 36 blocks past the anchor and before the question that are sure to repeat.
+      expect(f.wastedUsd).toBeLessThanOrEqual((5 * 45_000 * 2.7) / 1e6 + 1e-9);
+      expect(f.wastedUsd).toBeGreaterThan((5 * 36 * 1_024 * 2.7) / 1e6);
+    }
+  });
+
+  it('does not flag the pasted document read from the prompt cache, six different documents, or three pastes', () => {
+    expect(run('context-bloat', pastes({ cacheRead: 44_000 }))).toEqual([]);
+    expect(run('context-bloat', pastes({ doc: (i) => pastedDocument(100 + i, 180_000) }))).toEqual([]);
+    expect(run('context-bloat', pastes().slice(0, 3))).toEqual([]);
   });
 });

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { fingerprintRequest, fingerprintText, fingerprintTurn } from './fingerprint.js';
+import { MAX_BLOCKS } from './blocks.js';
 import { sip32, sipBytes, sipKey } from './siphash.js';
 import { similarity } from './text.js';
+import { pastedDocument } from '../testing.js';
 
 const SECRET = 'fingerprint-test-secret-0123456789';
 const PROMPT = 'Refactor the invoice reconciliation job in billing/reconcile.ts so that it retries failed ledger writes with exponential backoff and reports the tenant id';
@@ -80,6 +82,27 @@ describe('fingerprintRequest', () => {
     const later = { ...body, messages: [...body.messages, { role: 'assistant', content: 'done' }, { role: 'user', content: 'now add tests for the backoff and run them' }] };
     const fp2 = fingerprintRequest(later, 'messages', SECRET)!;
     expect(fp2.blocks.slice(0, fp.blocks.length)).toEqual(fp.blocks);
+  });
+
+  it('a document pasted into the newest message gives the same blocks whatever question comes before or after it', () => {
+    const doc = pastedDocument(1, 170_000);
+    const questions = ['What does the retention section say about audit records?', 'Which ledger do the nightly invoices reconcile against, and who gets paged?', 'Summarise the on-call duties in three bullet points'];
+    const ask = (content: string) => fingerprintRequest({ model: 'claude-sonnet-4-5', system: 'You answer questions about documents.', messages: [{ role: 'user', content }] }, 'messages', SECRET)!;
+    const after = questions.map((q) => ask(`${doc}\n\n${q}`));
+    const before = questions.map((q) => ask(`${q}\n\n${doc}`));
+    const shared = (a: number[], b: number[]) => {
+      let n = 0;
+      while (n < Math.min(a.length, b.length) && a[n] === b[n]) n++;
+      return n;
+    };
+    // 170,000 characters are 41 whole blocks; the anchor skips at most the first 16 KB (4 blocks).
+    for (const fp of [...after, ...before]) expect(fp.blocks.length).toBeGreaterThanOrEqual(37);
+    for (const fp of [...after.slice(1), ...before]) expect(shared(after[0]!.blocks, fp.blocks)).toBeGreaterThanOrEqual(37);
+    // Another document of the same shape shares nothing; a short prompt adds no block to its context's.
+    expect(shared(after[0]!.blocks, ask(`${pastedDocument(2, 170_000)}\n\n${questions[0]}`).blocks)).toBe(0);
+    expect(ask(questions[0]!).blocks).toEqual([]);
+    // The per-request work stays bounded: a 2 MB paste hashes MAX_BLOCKS blocks, no more.
+    expect(ask(pastedDocument(3, 2_000_000)).blocks).toHaveLength(MAX_BLOCKS);
   });
 
   it('Anthropic: tool results are an agent step, hashed with the call that made them', () => {

@@ -25,7 +25,10 @@ export interface TurnParts {
   /** The tool calls of the previous model turn and the results they produced (any stable serialisation). */
   toolCalls?: string;
   toolResults?: string;
-  /** The context before this turn, in order (system prompt, earlier messages), when the importer can rebuild it. */
+  /**
+   * The context before this turn, in order (system prompt, earlier messages), when the importer can rebuild it.
+   * Given, the blocks also cover a new turn of 4 KB or more (a pasted document), hashed on after it.
+   */
   context?: Iterable<string>;
   /** Characters of context before the turn, when the importer knows the size but not the text (for the classifier). */
   contextChars?: number;
@@ -46,7 +49,7 @@ export function fingerprintTurn(parts: TurnParts, secret: string, complexity?: (
     humanTurn,
     prompt: humanTurn ? minhash(keys.words, text) : null,
     features: humanTurn ? textFeatures(text) : null,
-    blocks: parts.context ? hashBlocks(keys, parts.context) : [],
+    blocks: parts.context ? hashBlocks(keys, parts.context, humanTurn ? (parts.newText ?? null) : null) : [],
     toolStep: calls.length > 0 || results.length > 0 ? hashToolStep(keys, calls, results) : null,
     toolsDeclared: parts.toolsDeclared ?? 0,
     complexity: humanTurn ? (complexity?.() ?? textComplexity(text, parts.toolsDeclared ?? 0, parts.contextChars ?? 0)) : null,

@@ -12,7 +12,10 @@ export interface FingerprintCore {
   prompt: Uint32Array | null;
   /** Numeric features of the new turn for the complexity heuristic; null without a human turn. */
   features: TextFeatures | null;
-  /** Chained keyed hashes (48-bit) of the context's whole 4 KB blocks, oldest first. */
+  /**
+   * Chained keyed hashes (48-bit) of the context's whole 4 KB blocks, oldest first, then of a new turn of 4 KB or
+   * more (a pasted document), from a content-defined anchor in its first 16 KB (blocks.ts).
+   */
   blocks: number[];
   /** Keyed hash (48-bit) of the latest tool calls and their results; null when the request carries none. */
   toolStep: number | null;
