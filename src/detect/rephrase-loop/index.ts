@@ -12,7 +12,8 @@ import { MINUTE, costOf, evidence, hasExemptTag, makeFinding, median, usd } from
  *
  * Not flagged (honest look-alikes): a resend after the previous request FAILED (a retry after an error is the
  * right thing to do); the same prompt in parallel sessions (fan-out's business); prompts at machine-regular
- * intervals (idle loops'); two or three tries (normal iteration); prompts too short to compare ("yes", "go on").
+ * intervals (idle loops'); two or three tries (normal iteration); prompts too short to compare ("yes", "go on");
+ * different questions about one pasted document (PASTE_WORDS: context bloat when re-sent uncached).
  */
 
 interface Turn {
@@ -42,6 +43,14 @@ interface UserState {
 }
 
 const RECENT = 16;
+/**
+ * A new turn of this many words or more (25 KB or so, 5k-8k tokens: about what context-bloat calls large) is a
+ * pasted document, log or code dump with a question somewhere in it. Its signature is the paste's: the question is
+ * a few shingles among thousands, and past the first 64 KB it is not signed at all. The same document asked about
+ * six different ways signs as six identical prompts. Such turns are not compared; re-sending the paste is
+ * context-bloat's business. The cost: rewordings that each re-paste a document that size are not reported here.
+ */
+const PASTE_WORDS = 4_000;
 /** Reading an answer and rewording takes time: a near-duplicate sooner than this after the last try is a parallel launch. */
 const MIN_THINK_MS = 15_000;
 /** …and the tries of a person come, on the median, at least this far apart. */
@@ -138,8 +147,9 @@ function create(ctx: DetectContext): Detector {
         }
         return;
       }
-      if (fp.prompt === null || hasExemptTag(e, exempt)) {
-        // A prompt too short to compare still starts a new turn: later steps are not charged to the previous one.
+      if (fp.prompt === null || (fp.features !== null && fp.features.words >= PASTE_WORDS) || hasExemptTag(e, exempt)) {
+        // A prompt too short (or a paste too long) to compare still starts a new turn: later steps are not charged
+        // to the previous one.
         const turn = e.sessionId === null ? undefined : u.bySession.get(e.sessionId);
         if (turn !== undefined) turn.end = Math.max(turn.end, e.endedAt);
         if (e.sessionId !== null) u.bySession.delete(e.sessionId);
@@ -193,6 +203,6 @@ export const rephraseLoop: DetectorDefinition = {
   rule: 'rephrase-loop',
   title: 'Rephrase loops',
   rationale:
-    'Near-duplicate prompts from one person within minutes mean the answers keep missing; every retry re-runs the whole turn. Saying what was wrong, or restarting with a summary, converges faster. Retries after errors, parallel sessions, timers and two or three tries are not flagged.',
+    'Near-duplicate prompts from one person within minutes mean the answers keep missing; every retry re-runs the whole turn. Saying what was wrong, or restarting with a summary, converges faster. Retries after errors, parallel sessions, timers, two or three tries and questions about a pasted document (4,000 words or more: the paste, not the question, makes the signature) are not flagged.',
   create,
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MIN, T0, prompt, run, step } from '../testing.js';
+import { MIN, T0, pasted, pastedDocument, prompt, run, step } from '../testing.js';
 
 const BASE = 'fix the failing ledger sync test in src/billing/ledger.ts so the retry does not loop forever on an empty batch';
 const TRIES = [
@@ -53,6 +53,28 @@ describe('rephrase-loop', () => {
     ];
     expect(run('rephrase-loop', tries(followUps))).toEqual([]);
     expect(run('rephrase-loop', tries(TRIES.slice(0, 3)))).toEqual([]);
+  });
+
+  it('does not flag different questions about one pasted document (the paste repeats, the question does not)', () => {
+    const doc = pastedDocument(7, 180_000);
+    const questions = [
+      'What does the handbook say about how long audit records are kept?',
+      'Which team gets the report from the backups job?',
+      'Summarise the encryption sections in five bullet points.',
+      'Is there any tenant whose records are kept for less than a week?',
+      'List the jobs that run between midnight and 6am.',
+      'Who reviews access, and how often?',
+    ];
+    // Every 50-95 s, as a person reads each answer; 45k tokens each on Sonnet, uncached.
+    let t = T0;
+    const asks = questions.map((q, i) => {
+      const at = t;
+      t += 50_000 + ((i * 15_013) % 45_000);
+      return pasted(`${doc}\n\n${q}`, { startedAt: at, endedAt: at + 9_000, inputTokens: 45_000, outputTokens: 300, costUsd: 0.1395 });
+    });
+    expect(run('rephrase-loop', asks)).toEqual([]);
+    // What they do waste is the re-sent document, and that is reported.
+    expect(run('context-bloat', asks).map((f) => f.evidence.counts['requests'])).toEqual([5]);
   });
 
   it('does not flag the same prompt launched in parallel sessions (that is fan-out)', () => {
