@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { startHarness } from '../../testing/harness.js';
+import { findingsStoreOf } from '../store.js';
 import { HOUR, MIN, T0, pasted, pastedDocument, prompt, run } from '../testing.js';
 import type { DetectInput } from '../types.js';
 
@@ -80,4 +82,41 @@ describe('context-bloat of a document pasted into the newest message', () => {
     expect(run('context-bloat', pastes({ doc: (i) => pastedDocument(100 + i, 180_000) }))).toEqual([]);
     expect(run('context-bloat', pastes().slice(0, 3))).toEqual([]);
   });
+});
+
+describe('context-bloat through the gateway', () => {
+  it('flags a document pasted six times with the official Anthropic SDK, and reports no rephrase loop', async () => {
+    const h = await startHarness({ config: () => ({ detect: { fingerprints: { enabled: true, retentionDays: 30 } } }) });
+    try {
+      const doc = pastedDocument(9, 180_000);
+      for (const q of QUESTIONS) await h.anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: `${doc}\n\n${q}` }] });
+      const events = await h.events();
+      await h.gateway.close(); // drains the tail thread that writes the fingerprints
+      const fps = await findingsStoreOf(h.store)!.listFingerprints({ since: 0, until: Date.now() + 1 });
+      expect(fps).toHaveLength(6);
+      expect(events.every((e) => e.cacheReadTokens === 0 && e.inputTokens > 40_000)).toBe(true);
+      // The requests went out within a second; spread them as the tester did (20-35 s, then 50-95 s apart).
+      const spread = (gap: (i: number) => number) => {
+        let t = T0;
+        return events.map((e, i) => {
+          const at = t;
+          t += gap(i);
+          const fp = fps.find((f) => f.eventId === e.id)!;
+          return { event: { ...e, startedAt: at, endedAt: at + 9_000 }, fp: { ...fp, at } };
+        });
+      };
+      const fast = spread((i) => 20_000 + ((i * 7_919) % 15_000));
+      const [f, ...more] = run('context-bloat', fast);
+      expect(more).toEqual([]);
+      expect(f!.evidence.counts['requests']).toBe(5);
+      // The cache discount on the re-sent document ($3 - $0.30 per million on Sonnet 4.5): at most all the input of
+      // the five re-sends, at least the 36 blocks sure to repeat.
+      const input = events.slice(1).reduce((a, e) => a + e.inputTokens, 0);
+      expect(f!.wastedUsd).toBeLessThanOrEqual((input * 2.7) / 1e6 + 1e-9);
+      expect(f!.wastedUsd).toBeGreaterThan((5 * 36 * 1_024 * 2.7) / 1e6);
+      expect(run('rephrase-loop', spread((i) => 50_000 + ((i * 15_013) % 45_000)))).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  }, 30_000);
 });
