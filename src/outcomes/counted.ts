@@ -1,5 +1,6 @@
 import type { OutcomeEvent, OutcomeKind } from './event.js';
 import type { Who } from './people.js';
+import { revertedPrOf } from './reverts.js';
 
 /**
  * Which stored outcomes count as shipped work. Pure; applied when metrics are computed, never at import, so a
@@ -7,7 +8,8 @@ import type { Who } from './people.js';
  *
  * - Shipped work is commits, merged pull requests, closed tickets, deployments and custom outcomes. Telemetry
  *   counts (lines of code, sessions, edit decisions, pull requests *opened*) describe activity, not outcomes.
- * - A revert never counts, and a commit or merged pull request reverted within `revertWindowMs` stops counting.
+ * - A revert never counts, and a commit or merged pull request reverted within `revertWindowMs` stops counting:
+ *   by its sha (`This reverts commit X`), or, for a pull request, by its number (`attrs.revertsPr`, reverts.ts).
  * - Claude Code's OTel commit counts are a fallback: used for a person and week only when git or a webhook
  *   reported none of their commits that week (they describe the same commits).
  * - People are resolved again from the author recorded with the outcome (`attrs.authorEmail` / `authorLogin`).
@@ -42,22 +44,38 @@ export function countOutcomes(
   opts: { revertWindowMs: number; resolve?: (p: { email?: string | null; login?: string | null; host?: string | null }) => Who; teamOf?: (userId: string) => string | null },
 ): CountedResult {
   const people = all.map((o) => reattribute(o, opts));
+  const isRevert = (o: OutcomeEvent): boolean => !!o.revertsSha || revertedPrOf(o) !== null;
+  const inWindow = (o: OutcomeEvent, r: { at: number }): boolean => r.at >= o.at && r.at - o.at <= opts.revertWindowMs;
   // Reverts name the sha in full, or abbreviated (7+ characters): index by repository and the first 7.
   const revertsOf = new Map<string, { sha: string; at: number }[]>();
   const key = (repo: string | null, sha: string): string => `${repo ?? ''}\u0000${sha.slice(0, 7).toLowerCase()}`;
+  const addShaRevert = (repo: string | null, sha: string, at: number): void => {
+    const list = revertsOf.get(key(repo, sha)) ?? [];
+    list.push({ sha: sha.toLowerCase(), at });
+    revertsOf.set(key(repo, sha), list);
+  };
+  for (const o of people) if (o.revertsSha) addShaRevert(o.repo, o.revertsSha, o.at);
+  // A revert of pull request N (GitHub's or GitLab's Revert button) cancels that pull request, and through its
+  // merge or squash commit's sha whatever else records that commit (the squash commit of a push or of import-git).
+  const prReverts = new Map<string, { at: number }[]>();
+  const prKey = (repo: string | null, n: number): string => `${repo ?? ''}\u0000${n}`;
   for (const o of people) {
-    if (!o.revertsSha) continue;
-    const list = revertsOf.get(key(o.repo, o.revertsSha)) ?? [];
-    list.push({ sha: o.revertsSha.toLowerCase(), at: o.at });
-    revertsOf.set(key(o.repo, o.revertsSha), list);
+    const n = revertedPrOf(o);
+    if (n === null || o.repo === null) continue;
+    prReverts.set(prKey(o.repo, n), [...(prReverts.get(prKey(o.repo, n)) ?? []), { at: o.at }]);
+  }
+  for (const o of people) {
+    if (o.kind !== 'pull_request_merged' || isRevert(o) || !o.sha || o.prNumber == null) continue;
+    for (const r of prReverts.get(prKey(o.repo, o.prNumber)) ?? []) if (inWindow(o, r)) addShaRevert(o.repo, o.sha, r.at);
   }
   const reverted = new Set<string>();
   const revertedList: OutcomeEvent[] = [];
   for (const o of people) {
-    if (!o.sha || o.revertsSha || (o.kind !== 'commit' && o.kind !== 'pull_request_merged')) continue;
-    const sha = o.sha.toLowerCase();
-    const hit = revertsOf.get(key(o.repo, sha))?.some((r) => sha.startsWith(r.sha) && r.at >= o.at && r.at - o.at <= opts.revertWindowMs);
-    if (hit === true) {
+    if (isRevert(o) || (o.kind !== 'commit' && o.kind !== 'pull_request_merged')) continue;
+    const sha = o.sha?.toLowerCase() ?? null;
+    const bySha = sha !== null && revertsOf.get(key(o.repo, sha))?.some((r) => sha.startsWith(r.sha) && inWindow(o, r)) === true;
+    const byPr = o.kind === 'pull_request_merged' && o.prNumber != null && prReverts.get(prKey(o.repo, o.prNumber))?.some((r) => inWindow(o, r)) === true;
+    if (bySha || byPr) {
       reverted.add(o.id);
       revertedList.push(o);
     }
@@ -69,7 +87,7 @@ export function countOutcomes(
   const counted: CountedOutcome[] = [];
   for (const o of people) {
     if (!isShipped(o.kind)) continue;
-    if (o.revertsSha) {
+    if (isRevert(o)) {
       reverts += 1;
       continue;
     }

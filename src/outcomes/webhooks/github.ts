@@ -3,6 +3,7 @@ import { normaliseRemote } from '../../importers/attribution.js';
 import { detectAiTools } from '../ai-coauthor.js';
 import type { OutcomeEvent } from '../event.js';
 import { outcomeIds } from '../ids.js';
+import { githubRevert, REVERTS_PR_ATTR } from '../reverts.js';
 import { ticketsOf } from '../tickets.js';
 import type { WebhookContext, WebhookResult } from './types.js';
 
@@ -79,6 +80,10 @@ export function githubOutcomes(event: string, payload: unknown, ctx: WebhookCont
       const p = ctx.parse(pullRequestEvent, payload, 'pull_request');
       const pr = p.pull_request;
       if (p.action !== 'closed' || pr.merged !== true) return { outcomes: [], ignored: `pull_request ${p.action}${p.action === 'closed' ? ' without merge' : ''}` };
+      // A revert pull request is not work. Recorded when it names what it reverts (it never counts, and stops what
+      // it reverts from counting, counted.ts); ignored when it does not.
+      const revert = githubRevert({ title: pr.title, body: pr.body, headRef: pr.head.ref, fullName: p.repository.full_name });
+      if (revert !== null && revert.sha === null && revert.pr === null) return { outcomes: [], ignored: 'pull_request closed: a revert, of a change it does not name' };
       const repo = normaliseRemote(p.repository.html_url);
       const host = hostOf(p.repository.html_url);
       const who = ctx.who({ login: pr.user.login, host });
@@ -87,11 +92,12 @@ export function githubOutcomes(event: string, payload: unknown, ctx: WebhookCont
       return {
         outcomes: [{
           id: outcomeIds.pullRequest(repo, pr.number), kind: 'pull_request_merged', userId: who.userId, teamId: who.teamId, repo,
-          sessionId: null, at: ctx.time(pr.merged_at), count: 1, source: 'github', attrs: { authorLogin: pr.user.login, authorHost: host },
+          sessionId: null, at: ctx.time(pr.merged_at), count: 1, source: 'github',
+          attrs: { authorLogin: pr.user.login, authorHost: host, ...(revert?.pr != null ? { [REVERTS_PR_ATTR]: String(revert.pr) } : {}) },
           projectId: ctx.project(repo), branch: pr.head.ref, sha: pr.merge_commit_sha ?? null, prNumber: pr.number,
           tickets: ticketsOf({ text, branch: pr.head.ref, repo }, ctx.rules),
           linesAdded: pr.additions ?? null, linesRemoved: pr.deletions ?? null, filesChanged: pr.changed_files ?? null,
-          aiCoAuthored: ai.aiCoAuthored ? true : null, aiTools: ai.aiTools,
+          aiCoAuthored: ai.aiCoAuthored ? true : null, aiTools: ai.aiTools, revertsSha: revert?.sha ?? null,
         }],
       };
     }
@@ -104,16 +110,18 @@ export function githubOutcomes(event: string, payload: unknown, ctx: WebhookCont
       const outcomes = p.commits.map((c): OutcomeEvent => {
         const who = ctx.who({ email: c.author.email ?? null, login: c.author.username ?? null, host });
         const ai = detectAiTools(c.message, { name: c.author.name ?? '', email: c.author.email ?? '' });
-        const reverts = /\bThis reverts commit ([0-9a-f]{7,64})\b/.exec(c.message)?.[1] ?? null;
+        const [title, ...rest] = c.message.split('\n');
+        const revert = githubRevert({ title, body: rest.join('\n'), fullName: p.repository.full_name });
         const attrs: Record<string, string> = {};
         if (c.author.email) attrs['authorEmail'] = c.author.email;
         if (c.author.username) Object.assign(attrs, { authorLogin: c.author.username, authorHost: host });
+        if (revert?.pr != null) attrs[REVERTS_PR_ATTR] = String(revert.pr);
         return {
           id: outcomeIds.commit(repo, c.id), kind: 'commit', userId: who.userId, teamId: who.teamId, repo, sessionId: null,
           at: ctx.time(c.timestamp), count: 1, source: 'github', attrs, projectId: ctx.project(repo), branch, sha: c.id,
           tickets: ticketsOf({ text: c.message, repo }, ctx.rules),
           filesChanged: (c.added?.length ?? 0) + (c.removed?.length ?? 0) + (c.modified?.length ?? 0),
-          aiCoAuthored: ai.aiCoAuthored, aiTools: ai.aiTools, revertsSha: reverts,
+          aiCoAuthored: ai.aiCoAuthored, aiTools: ai.aiTools, revertsSha: revert?.sha ?? null,
         };
       });
       return { outcomes };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { normaliseRemote } from '../../importers/attribution.js';
 import { detectAiTools } from '../ai-coauthor.js';
 import { outcomeIds } from '../ids.js';
+import { gitlabRevert, REVERTS_PR_ATTR } from '../reverts.js';
 import { ticketsOf } from '../tickets.js';
 import type { WebhookContext, WebhookResult } from './types.js';
 
@@ -24,7 +25,7 @@ const mergeRequestEvent = z.object({
     merge_commit_sha: z.string().nullish(),
     updated_at: z.string().nullish(),
     merged_at: z.string().nullish(),
-    last_commit: z.object({ id: z.string(), author: z.object({ name: z.string().nullish(), email: z.string().nullish() }) }).nullish(),
+    last_commit: z.object({ id: z.string(), message: z.string().nullish(), author: z.object({ name: z.string().nullish(), email: z.string().nullish() }) }).nullish(),
   }),
 });
 
@@ -35,19 +36,25 @@ export function gitlabOutcomes(event: string, payload: unknown, ctx: WebhookCont
   if (mr.action !== 'merge') return { outcomes: [], ignored: `merge request ${mr.action ?? mr.state ?? 'update'}` };
   const repo = normaliseRemote(p.project.web_url);
   const host = repo.split('/')[0] ?? 'gitlab.com';
+  // GitLab's Revert button opens a merge request whose commit says `This reverts merge request !N` (or `This
+  // reverts commit X`): recorded so that it never counts and N stops counting (counted.ts); a `Revert "…"` that
+  // names nothing is ignored.
+  const revert = gitlabRevert({ title: mr.title, lastCommitMessage: mr.last_commit?.message, projectPath: repo.slice(host.length + 1) });
+  if (revert !== null && revert.sha === null && revert.pr === null) return { outcomes: [], ignored: 'merge request merge: a revert, of a change it does not name' };
   const email = mr.last_commit?.author.email ?? null;
   const loginName = email === null ? (p.user?.username ?? null) : null;
   const who = ctx.who({ email, login: loginName, host });
   const text = `${mr.title ?? ''}\n${mr.description ?? ''}`;
   const ai = detectAiTools(text);
   const attrs: Record<string, string> = email !== null ? { authorEmail: email } : loginName !== null ? { authorLogin: loginName, authorHost: host } : {};
+  if (revert?.pr != null) attrs[REVERTS_PR_ATTR] = String(revert.pr);
   return {
     outcomes: [{
       id: outcomeIds.pullRequest(repo, mr.iid), kind: 'pull_request_merged', userId: who.userId, teamId: who.teamId, repo,
       sessionId: null, at: ctx.time(mr.merged_at ?? mr.updated_at), count: 1, source: 'gitlab', attrs,
       projectId: ctx.project(repo), branch: mr.source_branch, sha: mr.merge_commit_sha ?? mr.last_commit?.id ?? null, prNumber: mr.iid,
       tickets: ticketsOf({ text, branch: mr.source_branch, repo }, ctx.rules),
-      aiCoAuthored: ai.aiCoAuthored ? true : null, aiTools: ai.aiTools,
+      aiCoAuthored: ai.aiCoAuthored ? true : null, aiTools: ai.aiTools, revertsSha: revert?.sha ?? null,
     }],
   };
 }
