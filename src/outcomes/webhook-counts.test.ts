@@ -161,6 +161,22 @@ describe('what the report counts after webhook deliveries', () => {
     expect(await counts('github.com/acme/ledger', 'alice')).toMatchObject({ prs: 1 });
   });
 
+  it('a push to main counts the commits it carries, not the merge commits', async () => {
+    const repo = 'acme/shop';
+    await github('pull_request', pullRequest(repo, 104, { title: 'Cart totals', head: 'feature/cart', mergeSha: sha('6'), mergedAt: '2026-03-07T10:00:00Z' }));
+    const res = await github('push', push(repo, 'main', [
+      { id: sha('1'), message: 'Cart totals', at: '2026-03-06T09:00:00Z' },
+      { id: sha('2'), message: 'Cart totals: tests', at: '2026-03-06T11:00:00Z' },
+      { id: sha('3'), message: "Merge branch 'main' into feature/cart", at: '2026-03-06T12:00:00Z' },
+      { id: sha('4'), message: "Merge remote-tracking branch 'origin/main' into feature/cart", at: '2026-03-06T12:30:00Z' },
+      { id: sha('5'), message: 'Cart totals: rounding (#103)', at: '2026-03-06T13:00:00Z' },
+      // GitHub's merge commit of #104: the pull request's merge_commit_sha, counted as the merged pull request.
+      { id: sha('6'), message: 'Merge pull request #104 from acme/feature/cart\n\nCart totals', at: '2026-03-07T10:00:00Z' },
+    ]));
+    expect(res).toEqual({ received: 3, inserted: 3 });
+    expect(await counts('github.com/acme/shop', 'alice')).toMatchObject({ commits: 3, prs: 1 });
+  });
+
   it("GitLab's Revert button: the revert merge request is not an outcome, and !7 stops counting", async () => {
     await gitlab(mergeRequest('payments', 7, { title: 'Refund API', mergeSha: sha('2'), lastCommit: { id: sha('3'), message: 'Refund API\n' }, mergedAt: '2026-03-06T10:00:00Z' }));
     expect(await counts('gitlab.com/acme/payments', 'dana')).toMatchObject({ prs: 1 });

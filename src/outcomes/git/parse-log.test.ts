@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RS, RecordSplitter, US, classifyCommit, parseRecord } from './parse-log.js';
+import { RS, RecordSplitter, US, classifyCommit, isMergeMessage, parseRecord } from './parse-log.js';
 
 const sha = (c: string) => c.repeat(40);
 const record = (body: string, stats: string, parents = sha('b')) => `${sha('a')}${US}${parents}${US}Ann${US}ann@acme.com${US}1772445600${US}1772449200${US}${body}${US}\n${stats}`;
@@ -34,5 +34,20 @@ describe('git log records', () => {
     expect(classifyCommit({ parents: two, message: "Merge branch 'main' into feature" })).toEqual({ kind: 'sync-merge' });
     expect(classifyCommit({ parents: [sha('b')], message: 'Add export (#9)' })).toEqual({ kind: 'commit', revertsSha: null, squashedPr: 9 });
     expect(classifyCommit({ parents: [sha('b')], message: `Revert "x"\n\nThis reverts commit ${sha('d')}.` })).toEqual({ kind: 'commit', revertsSha: sha('d'), squashedPr: null });
+  });
+
+  it('tells a merge by its message alone (push webhooks list no parents)', () => {
+    const merges = [
+      'Merge pull request #104 from acme/feature/cart\n\nCart totals',
+      "Merge branch 'eng-7' into 'main'\n\nSee merge request acme/api!12",
+      "Merge branch 'main' into feature",
+      "Merge branch 'main' of github.com:acme/app",
+      "Merge remote-tracking branch 'origin/main' into feature",
+      "Merge commit 'abc1234' into feature",
+      "Merge tag 'v1.2.0'",
+      'Merged in feature/x (pull request #5)',
+    ];
+    for (const m of merges) expect(isMergeMessage(m), m).toBe(true);
+    for (const m of ['Merge sort for the report rows', 'Merge pull request #3 from acme/x (#4)', 'Add export (#9)', 'Tests']) expect(isMergeMessage(m), m).toBe(false);
   });
 });

@@ -75,6 +75,21 @@ const BITBUCKET_MERGE = /^Merged in (\S+) \(pull request #(\d+)\)/;
 const SQUASH = /\(#(\d+)\)\s*$/;
 const REVERTS = /\bThis reverts commit ([0-9a-f]{7,64})\b/;
 
+/** git's own merge subjects: `git merge`, `git pull` (`Merge branch 'main' of …`), merging a commit or a tag. */
+const GIT_MERGE = /^Merge (?:(?:remote-tracking )?branch(?:es)? '[^']+'|commit '[0-9a-f]+'|tag '[^']+')/;
+
+/**
+ * Whether a commit known only by its message is a merge commit: what a push webhook sends (GitHub's push payload
+ * lists no parents). True for the subjects GitHub, GitLab, Bitbucket and git itself write on merges; not for a
+ * squash commit (`Title (#12)`), which is one commit of work. A commit someone wrote by hand with such a subject
+ * is taken for a merge: rarer than merges, and a merge counted as work would count every merged pull request twice.
+ */
+export function isMergeMessage(message: string): boolean {
+  const subject = message.split('\n', 1)[0] ?? '';
+  if (SQUASH.test(subject)) return false;
+  return GITHUB_MERGE.test(subject) || GITLAB_MERGE.test(subject) || BITBUCKET_MERGE.test(subject) || GIT_MERGE.test(subject);
+}
+
 export function classifyCommit(c: Pick<GitCommit, 'parents' | 'message'>): CommitClass {
   const subject = c.message.split('\n', 1)[0] ?? '';
   if (c.parents.length > 1) {

@@ -2,13 +2,14 @@ import { z } from 'zod';
 import { normaliseRemote } from '../../importers/attribution.js';
 import { detectAiTools } from '../ai-coauthor.js';
 import type { OutcomeEvent } from '../event.js';
+import { isMergeMessage } from '../git/parse-log.js';
 import { outcomeIds } from '../ids.js';
 import { githubRevert, REVERTS_PR_ATTR } from '../reverts.js';
 import { ticketsOf } from '../tickets.js';
 import type { WebhookContext, WebhookResult } from './types.js';
 
 /**
- * GitHub webhook payloads → outcomes. Pure. Handled: `pull_request` closed and merged, `push` (its commits),
+ * GitHub webhook payloads → outcomes. Pure. Handled: `pull_request` closed and merged, `push` (its commits but merges),
  * `deployment_status` success, `issues` closed as completed; `ping` and everything else are acknowledged and
  * ignored. Only the fields used are validated (GitHub adds fields freely); titles and bodies are read for ticket
  * ids and AI markers and then dropped.
@@ -107,7 +108,10 @@ export function githubOutcomes(event: string, payload: unknown, ctx: WebhookCont
       const repo = normaliseRemote(p.repository.html_url);
       const host = hostOf(p.repository.html_url);
       const branch = p.ref.slice('refs/heads/'.length);
-      const outcomes = p.commits.map((c): OutcomeEvent => {
+      // Merge commits are not work (import-git skips them too): a pull request's merge commit is its
+      // merge_commit_sha, counted as the merged pull request, and a sync merge's commits count on their own. The
+      // push payload lists no parents, so merges are known by the subject git, GitHub, GitLab or Bitbucket gives them.
+      const outcomes = p.commits.filter((c) => !isMergeMessage(c.message)).map((c): OutcomeEvent => {
         const who = ctx.who({ email: c.author.email ?? null, login: c.author.username ?? null, host });
         const ai = detectAiTools(c.message, { name: c.author.name ?? '', email: c.author.email ?? '' });
         const [title, ...rest] = c.message.split('\n');
