@@ -27,7 +27,8 @@ export interface Analysis {
   /** Counted outcomes of the period. */
   counted: CountedOutcome[];
   links: Link[];
-  reverted: number;
+  /** Commits and pull requests of the period reverted within the window (with whose they were). */
+  reverted: OutcomeEvent[];
   reverts: number;
   telemetryReplaced: number;
   questions: OutcomeQuestion[];
@@ -64,7 +65,7 @@ export function analyseOutcomes(input: AnalysisInput): Analysis {
   return {
     counted,
     links,
-    reverted: result.reverted.filter((r) => r.at >= input.since && r.at < input.until).length,
+    reverted: result.reverted.filter((r) => r.at >= input.since && r.at < input.until),
     reverts: result.reverts,
     telemetryReplaced: result.telemetryReplaced,
     questions,

@@ -50,6 +50,7 @@ export interface OutcomeView {
   openQuestions: Record<string, number>;
   /** person only. */
   myOutcomes: MyOutcome[];
+  /** Changes reverted within the window, of the viewer's scope only (theirs, their team's, the organisation's). */
   reverted: number;
 }
 
@@ -72,7 +73,8 @@ export async function outcomesView(
   const a = analyseOutcomes({ slices, outcomes, since: range.since, until: range.until, config, now });
   const openQuestions: Record<string, number> = {};
   for (const q of a.questions) openQuestions[q.teamId ?? '(none)'] = (openQuestions[q.teamId ?? '(none)'] ?? 0) + 1;
-  const base = { viewer, since: range.since, until: range.until, reverted: a.reverted };
+  const reverted = a.reverted.filter((o) => (viewer.role === 'person' ? o.userId === viewer.userId : viewer.role === 'lead' ? o.teamId === viewer.teamId : true)).length;
+  const base = { viewer, since: range.since, until: range.until, reverted };
   if (viewer.role === 'person') {
     const mine = a.counted.filter((o) => o.userId === viewer.userId);
     const linked = new Map<string, { usd: number; methods: Set<LinkMethod> }>();

@@ -151,6 +151,13 @@ describe('what the report counts after webhook deliveries', () => {
     expect(view.reverted).toBe(1);
   });
 
+  it("reports a reverted change only to its author, their team's lead and the organisation", async () => {
+    // By now alice's #200 (acme/billing) is the one change reverted, in team core.
+    expect([(await report({ user: 'alice' })).reverted, (await report({ team: 'core' })).reverted, (await report({})).reverted]).toEqual([1, 1, 1]);
+    expect([(await report({ user: 'bob' })).reverted, (await report({ team: 'api' })).reverted]).toEqual([0, 0]);
+    expect(await outcomesReportCommand({ db, config: yaml, since: '2026-03-01', until: '2026-03-15', user: 'bob' }, NOW)).not.toMatch(/reverted/);
+  });
+
   it('a revert pull request that names nothing it reverts is ignored; one in another repository cancels nothing here', async () => {
     const repo = 'acme/ledger';
     await github('pull_request', pullRequest(repo, 5, { title: 'Ledger export', head: 'export', mergeSha: sha('d'), mergedAt: '2026-03-05T10:00:00Z' }));
