@@ -167,6 +167,11 @@ describe('dashboard in Chromium', () => {
     await expect(page.locator('text=similarity: 0.93').count()).resolves.toBe(1);
     await expect(page.locator('text=Say what was wrong with the first answer').count()).resolves.toBeGreaterThan(0);
     await shot(page, 'member-my-usage');
+    // Her Outcomes card counts what `goodhart outcomes report` counts: Claude Code's 12 commits (no git history
+    // reported hers), and no merged pull request (the 3 it opened are not merged ones).
+    const outcomeRows = await page.locator('section.card:has(h2:text-is("Outcomes")) tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent ?? '')));
+    expect(outcomeRows).toEqual([['Commits', '12'], ['Merged pull requests', '0'], ['Tickets closed', '0'], ['Deployments', '0'], ['All outcomes', '12']]);
 
     // The page asks the API, which refuses (403); the page shows the refusal.
     await page.goto(`${h.url}/#/users/carol`);

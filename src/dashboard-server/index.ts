@@ -50,7 +50,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
     const thread = new ReaderThread(where.path);
     reader = thread;
     app.addHook('onClose', async () => thread.close());
-    reads = { store: thread, findings: thread, outcomes: thread, decisions: thread };
+    reads = { store: thread, findings: thread, outcomes: { source: thread, config: deps.config }, decisions: thread };
   } else {
     // Postgres reads are asynchronous I/O; routing decisions live in tables of their own, on a connection of the
     // dashboard's own. An in-memory store keeps no decisions the dashboard could read.
@@ -59,7 +59,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
     reads = {
       store: deps.store,
       findings: findingsStoreOf(deps.store) ?? null,
-      outcomes: supportsImports(deps.store) ? deps.store : null,
+      outcomes: supportsImports(deps.store) ? { source: deps.store, config: deps.config } : null,
       decisions,
     };
   }

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { findingsStoreOf } from '../detect/store.js';
+import { loadSpendSlices } from '../outcomes/slices.js';
 import { SqliteDecisionStore } from '../route/sqlite-decisions.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { answerCalls } from '../util/call-thread.js';
@@ -25,6 +26,7 @@ const reads: DashboardReads & SessionCalls = {
   aggregate: (...a) => store.aggregate(...a),
   listFindings: (...a) => findings.listFindings(...a),
   listOutcomes: (...a) => store.listOutcomes(...a),
+  spendSlices: (filter) => loadSpendSlices(store, filter),
   savingsGroups: (...a) => decisions.savingsGroups(...a),
   addSession: (...a) => sessionTable().add(...a),
   findSession: (...a) => sessionTable().find(...a),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Finding } from '../detect/types.js';
 import { GoodhartError } from '../errors.js';
+import { loadSpendSlices } from '../outcomes/slices.js';
 import type { RouteDecision } from '../route/decisions.js';
 import { SqliteDecisionStore } from '../route/sqlite-decisions.js';
 import { makeTestEvent } from '../store/store-contract.js';
@@ -64,6 +65,10 @@ describe('dashboard reader thread', () => {
     expect(found).toEqual(await store.findings.listFindings({ ...range, userId: 'carol' }));
     expect(found.map((f) => [f.id, f.wastedUsd, f.evidence.ratios])).toEqual([['f2', 12, { similarity: 0.93 }]]);
     expect((await reader.listOutcomes(range)).map((o) => [o.id, o.count])).toEqual([['o1', 3]]);
+    // Spend slices for the outcomes card are summed on the thread, as loadSpendSlices sums them on this one.
+    const slices = await reader.spendSlices({ ...range, teamId: 'core' });
+    expect(slices).toEqual(await loadSpendSlices(store, { ...range, teamId: 'core' }));
+    expect(slices.map((s) => [s.userId, s.costUsd])).toEqual([['alice', 4], ['alice', 6]]);
     const groups = await reader.savingsGroups({ teamId: 'data' });
     expect(groups).toEqual(await decisions.savingsGroups({ teamId: 'data' }));
     expect(groups.map((g) => [g.teamId, g.requests, g.requestedUsd, g.routedUsd])).toEqual([['data', 1, 0.3, 0.02]]);
@@ -106,6 +111,12 @@ describe('dashboard on a SQLite file', () => {
       expect(res.statusCode, res.body).toBe(200);
       expect((res.json() as { spend: { totals: { costUsd: number } } }).spend.totals.costUsd).toBe(7.25);
       expect(onGatewayThread).not.toHaveBeenCalled();
+      // The team page's Outcomes card reads the events and outcomes on the thread too.
+      const events = vi.spyOn(h.store, 'listEvents');
+      const team = await h.gateway.app.inject({ method: 'GET', url: '/api/teams/core', headers: { cookie } });
+      expect(team.statusCode, team.body).toBe(200);
+      expect((team.json() as { outcomes: { row: { spendUsd: number } | null } }).outcomes.row?.spendUsd).toBe(7.25);
+      expect([onGatewayThread.mock.calls.length, events.mock.calls.length]).toEqual([0, 0]);
     } finally {
       await h.close();
     }

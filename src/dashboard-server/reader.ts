@@ -1,17 +1,22 @@
 import type { FindingsStore } from '../detect/store.js';
 import { GoodhartError } from '../errors.js';
 import type { RouteDecisionStore } from '../route/decisions.js';
-import type { OutcomeStore, Store } from '../store/types.js';
+import type { SpendSlice } from '../outcomes/slices.js';
+import type { EventFilter, OutcomeStore, Store } from '../store/types.js';
 import { CallThread } from '../util/call-thread.js';
 import type { SessionRecords } from './sessions.js';
 
-/** The reads behind the dashboard's pages: aggregates (from the rollups), findings, outcomes, routing savings. */
+/** The reads behind the dashboard's pages: aggregates (from the rollups), findings, outcomes and spend slices, routing savings. */
 export interface DashboardReads {
   aggregate: Store['aggregate'];
   listFindings: FindingsStore['listFindings'];
   listOutcomes: OutcomeStore['listOutcomes'];
+  /** Spend summed into slices (src/outcomes/slices.ts) on the thread: a month of events never crosses it. */
+  spendSlices: SpendSliceRead;
   savingsGroups: RouteDecisionStore['savingsGroups'];
 }
+
+type SpendSliceRead = (filter: EventFilter & { since: number; until: number }) => Promise<SpendSlice[]>;
 
 /** Dashboard sessions in the SQLite file (sqlite-sessions.ts), kept through the same thread: rare, small writes. */
 export interface SessionCalls {
@@ -46,6 +51,7 @@ export class ReaderThread implements DashboardReads {
   aggregate: Store['aggregate'] = (...args) => this.call('aggregate', args) as ReturnType<Store['aggregate']>;
   listFindings: FindingsStore['listFindings'] = (...args) => this.call('listFindings', args) as ReturnType<FindingsStore['listFindings']>;
   listOutcomes: OutcomeStore['listOutcomes'] = (...args) => this.call('listOutcomes', args) as ReturnType<OutcomeStore['listOutcomes']>;
+  spendSlices: SpendSliceRead = (...args) => this.call('spendSlices', args) as ReturnType<SpendSliceRead>;
   savingsGroups: RouteDecisionStore['savingsGroups'] = (...args) => this.call('savingsGroups', args) as ReturnType<RouteDecisionStore['savingsGroups']>;
 
   /** The sessions table of the file, through this thread (closed with it). */

@@ -2,18 +2,20 @@ import { GoodhartError } from '../errors.js';
 import { forecastSpend, RATE_DAYS } from '../detect/forecast/index.js';
 import type { FindingsStore } from '../detect/store.js';
 import type { Finding, RuleId } from '../detect/types.js';
+import type { AnalysisConfig } from '../outcomes/analyse.js';
+import type { EfficiencyRow } from '../outcomes/metrics.js';
+import { outcomesView, type OutcomeViewer, type OutcomeViewSource } from '../outcomes/view.js';
 import type { BudgetConfig } from '../policy/config.js';
 import { dayWindows } from '../policy/period.js';
 import type { ScopeKind } from '../policy/scope.js';
 import { loadBudgetStatuses, type BudgetStatus } from '../report/budget-status.js';
 import { formatWallTime } from '../report/dates.js';
 import { roundUsd, totalOf, type AggregateTotals } from '../report/format.js';
-import { costPerOutcome, outcomeTotals, type CostPerOutcome, type OutcomeTotals } from '../report/outcomes.js';
 import { dayLabels, lastDayFraction, monthWindow, seriesOf } from '../report/series.js';
 import { digestSuggestions, type Suggestion } from '../report/suggestions.js';
 import type { RouteDecisionStore } from '../route/decisions.js';
 import { savingsFromGroups, type SavingsReport } from '../route/savings.js';
-import type { EventFilter, OutcomeStore, Store, UsageAggregate } from '../store/types.js';
+import type { EventFilter, Store, UsageAggregate } from '../store/types.js';
 
 /**
  * The dashboard's data: one function per page, each a handful of aggregate queries (answered from the hourly
@@ -25,7 +27,8 @@ export interface ViewContext {
   now: number;
   budgets: () => readonly BudgetConfig[];
   findings: Pick<FindingsStore, 'listFindings'> | null;
-  outcomes: Pick<OutcomeStore, 'listOutcomes'> | null;
+  /** Outcomes, read and counted as `goodhart outcomes report` does (src/outcomes/view.ts); null when this store keeps none. */
+  outcomes: { source: OutcomeViewSource; config: AnalysisConfig } | null;
   /** Routing decisions (kept beside the SQLite store); null when this store keeps none. */
   decisions: Pick<RouteDecisionStore, 'savingsGroups'> | null;
 }
@@ -97,15 +100,25 @@ async function spend(ctx: ViewContext, r: MonthRange, filter: EventFilter): Prom
 export interface OutcomesBlock {
   available: boolean;
   note: string | null;
-  totals: OutcomeTotals | null;
-  cost: CostPerOutcome | null;
+  /**
+   * The person's or team's row of `goodhart outcomes report --user U / --team T` for the month: what counts
+   * (merged pull requests, not opened ones; reverts applied), cost per outcome on all their spend.
+   */
+  row: EfficiencyRow | null;
+  /** Their changes reverted within the revert window this month, which are not counted. */
+  reverted: number;
 }
 
-async function outcomes(ctx: ViewContext, r: MonthRange, filter: { teamId?: string; userId?: string }, costUsd: number): Promise<OutcomesBlock> {
-  if (ctx.outcomes === null) return { available: false, note: 'This store keeps no outcome events yet.', totals: null, cost: null };
-  const totals = outcomeTotals(await ctx.outcomes.listOutcomes({ ...filter, since: r.start, until: r.until }));
-  if (totals.records === 0) return { available: false, note: 'No outcomes (commits, pull requests, lines) recorded for this month.', totals, cost: null };
-  return { available: true, note: null, totals, cost: costPerOutcome(costUsd, totals) };
+/** The same computation as `goodhart outcomes report` (outcomesView), for the month so far: both show the same numbers. */
+async function outcomes(ctx: ViewContext, r: MonthRange, viewer: OutcomeViewer): Promise<OutcomesBlock> {
+  if (ctx.outcomes === null) return { available: false, note: 'This store keeps no outcome events yet.', row: null, reverted: 0 };
+  if (!(r.until > r.start)) return { available: false, note: 'This month has not started.', row: null, reverted: 0 };
+  const view = await outcomesView(ctx.outcomes.source, ctx.outcomes.config, viewer, { since: r.start, until: r.until }, ctx.now);
+  const row = view.rows[0] ?? null;
+  if (row === null || (row.outcomes.total === 0 && view.reverted === 0)) {
+    return { available: false, note: 'No commits, merged pull requests, closed tickets or deployments counted for this month.', row, reverted: view.reverted };
+  }
+  return { available: true, note: null, row, reverted: view.reverted };
 }
 
 export interface RoutingBlock {
@@ -186,7 +199,7 @@ export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, 
     users: users === null ? null : mix(users),
     budgets: budgets.filter((b) => b.scope === `team:${teamId}` || (detail && b.scope.startsWith('user:'))),
     findings: detail ? await findingsView(ctx, r, { teamId }, 50) : null,
-    outcomes: await outcomes(ctx, r, { teamId }, s.totals.costUsd),
+    outcomes: await outcomes(ctx, r, { role: 'lead', teamId }),
     // Team totals per model pair, no per-person figures: members of the team may see them like the team's spend.
     routing: await routingView(ctx, r, { teamId }),
   };
@@ -217,7 +230,7 @@ export async function userView(ctx: ViewContext, r: MonthRange, userId: string) 
     models: mix(models),
     budgets,
     findings,
-    outcomes: await outcomes(ctx, r, { userId }, t.costUsd),
+    outcomes: await outcomes(ctx, r, { role: 'person', userId }),
     suggestions,
   };
 }

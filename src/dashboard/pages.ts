@@ -10,7 +10,9 @@ interface Mix { key: string; requests: number; costUsd: number }
 interface Budget { budget: string; scope: string; unit: 'usd' | 'tokens'; period: string; amount: number; spent: number | null; usedPercent: number | null; projection: { projected: number; exhaustionDate: string | null; method: string } | null; note: string | null }
 interface Finding { id: string; rule: string; subject: { kind: string; id: string }; userId: string | null; teamId: string | null; start: number; end: number; wastedUsd: number; confidence: number; summary: string; suggestion: string; wasteMethod: string; evidence: { counts: Record<string, number>; ratios: Record<string, number>; requestIds: string[] } }
 interface Findings { available: boolean; note: string | null; findings: Finding[]; wastedUsd: number }
-interface Outcomes { available: boolean; note: string | null; totals: { commits: number; pullRequests: number; linesAdded: number } | null; cost: { perCommit: number | null; perPullRequest: number | null; perKiloLine: number | null } | null }
+/** The row `goodhart outcomes report` prints (src/outcomes/metrics.ts EfficiencyRow), the fields the card shows. */
+interface OutcomeRow { linkedShare: number | null; outcomes: { commits: number; mergedPrs: number; tickets: number; deployments: number; total: number }; costPerOutcome: number | null; costPerCommit: number | null; costPerMergedPr: number | null; costPerTicket: number | null }
+interface Outcomes { available: boolean; note: string | null; row: OutcomeRow | null; reverted: number }
 interface Bucket { requests: number; requestedUsd: number; routedUsd: number; savedUsd: number; unpriced: number }
 interface SavingsRow { teamId: string | null; modelRequested: string; modelRouted: string; realised: Bucket; potential: Bucket; misses: number }
 interface Routing { available: boolean; note: string | null; savings: { rows: SavingsRow[]; teams: { teamId: string | null; realised: Bucket; potential: Bucket; misses: number }[]; total: { realised: Bucket; potential: Bucket; misses: number } } | null }
@@ -56,13 +58,24 @@ export function findingsList(f: Findings, showWho: boolean): HTMLElement {
       ]), [showWho ? 3 : 2]));
 }
 
+/**
+ * What `goodhart outcomes report` shows for the same person or team and month: merged pull requests (not opened
+ * ones), reverts not counted, cost each = all spend ÷ that kind. No lines of code: a pull request's lines are its
+ * commits' lines, and the report counts neither.
+ */
 function outcomesCard(o: Outcomes): HTMLElement {
-  if (!o.available || o.totals === null || o.cost === null) return card('Outcomes', note(o.note ?? 'No outcomes recorded.'));
-  return card('Outcomes', table(['Outcome', 'Count', 'Cost each'], [
-    ['Commits', count(o.totals.commits), usd(o.cost.perCommit)],
-    ['Pull requests', count(o.totals.pullRequests), usd(o.cost.perPullRequest)],
-    ['Lines added (per 1,000)', count(o.totals.linesAdded), usd(o.cost.perKiloLine)],
-  ], [1, 2]));
+  if (!o.available || o.row === null) return card('Outcomes', note(o.note ?? 'No outcomes recorded.'));
+  const r = o.row;
+  const linked = r.linkedShare === null ? null : Math.round(r.linkedShare * 100);
+  return card('Outcomes',
+    table(['Outcome', 'Count', 'Cost each'], [
+      ['Commits', count(r.outcomes.commits), usd(r.costPerCommit)],
+      ['Merged pull requests', count(r.outcomes.mergedPrs), usd(r.costPerMergedPr)],
+      ['Tickets closed', count(r.outcomes.tickets), usd(r.costPerTicket)],
+      ['Deployments', count(r.outcomes.deployments), '—'],
+      ['All outcomes', count(r.outcomes.total), usd(r.costPerOutcome)],
+    ], [1, 2]),
+    note(`${pct(linked)} of the spend is linked to an outcome.${o.reverted > 0 ? ` ${o.reverted} change(s) reverted within the revert window are not counted.` : ''}`));
 }
 
 /** Savings are often fractions of a cent per request: four decimals below $10, cents above. */

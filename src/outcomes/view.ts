@@ -1,18 +1,19 @@
 import { GoodhartError } from '../errors.js';
-import type { OutcomeStore, Store } from '../store/types.js';
+import type { EventFilter, OutcomeStore, Store } from '../store/types.js';
 import { analyseOutcomes, lookaheadMs, type AnalysisConfig } from './analyse.js';
 import type { ShippedKind } from './counted.js';
 import type { LinkMethod } from './link.js';
 import type { EfficiencyRow } from './metrics.js';
 import type { OutcomeQuestion } from './questions.js';
-import { loadSpendSlices } from './slices.js';
+import { loadSpendSlices, type SpendSlice } from './slices.js';
 
 /**
  * The efficiency view that replaces a leaderboard. Who sees what:
  * - a person sees their own numbers, their own outcomes with the spend linked to each, and their own questions;
  * - a lead sees their team in aggregate, and how many questions it has (not whose);
  * - an admin (or finance: the `audit` permission) sees every team in aggregate and the organisation.
- * Nobody is shown a ranking of people. The dashboard calls `outcomesView` with `viewerFromActor(actor)`.
+ * Nobody is shown a ranking of people. The dashboard's Outcomes card is the person view of a person's page and the
+ * lead view of a team's page (its API has checked the caller may see that page), so it shows what the CLI shows.
  */
 export type OutcomeViewer = { role: 'person'; userId: string } | { role: 'lead'; teamId: string } | { role: 'admin' };
 
@@ -54,20 +55,28 @@ export interface OutcomeView {
   reverted: number;
 }
 
+/**
+ * What the view reads: the outcomes, and the spend as slices (slices.ts), summed from the events here or by a
+ * reader that sums them where it reads them (the dashboard's reader thread, so only slices cross threads).
+ */
+export type OutcomeViewSource = Pick<OutcomeStore, 'listOutcomes'> &
+  (Pick<Store, 'listEvents'> | { spendSlices(filter: EventFilter & { since: number; until: number }): Promise<SpendSlice[]> });
+
 export async function outcomesView(
-  store: Store & Pick<OutcomeStore, 'listOutcomes'>,
+  store: OutcomeViewSource,
   config: AnalysisConfig,
   viewer: OutcomeViewer,
   range: { since: number; until: number },
   now = Date.now(),
 ): Promise<OutcomeView> {
   if (!(range.until > range.since)) throw new GoodhartError('invalid_request', 400, 'The period is empty: `until` must be after `since`.');
+  const filter = {
+    since: range.since,
+    until: range.until,
+    ...(viewer.role === 'person' ? { userId: viewer.userId } : viewer.role === 'lead' ? { teamId: viewer.teamId } : {}),
+  };
   const [slices, outcomes] = await Promise.all([
-    loadSpendSlices(store, {
-      since: range.since,
-      until: range.until,
-      ...(viewer.role === 'person' ? { userId: viewer.userId } : viewer.role === 'lead' ? { teamId: viewer.teamId } : {}),
-    }),
+    'spendSlices' in store ? store.spendSlices(filter) : loadSpendSlices(store, filter),
     store.listOutcomes({ since: range.since, until: range.until + lookaheadMs(config) }),
   ]);
   const a = analyseOutcomes({ slices, outcomes, since: range.since, until: range.until, config, now });
