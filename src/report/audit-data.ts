@@ -4,7 +4,7 @@ import { savingsFromGroups, type SavingsReport } from '../route/savings.js';
 import type { UsageAggregate } from '../store/types.js';
 import { loadBudgetStatuses, type BudgetStatus } from './budget-status.js';
 import { totalOf, type AggregateTotals } from './format.js';
-import { costPerOutcome, outcomeTotals, type CostPerOutcome, type OutcomeTotals } from './outcomes.js';
+import { costPerOutcome, countedOutcomeTotals, type CostPerOutcome, type OutcomeTotals } from './outcomes.js';
 import { formatWallTime } from './dates.js';
 import { changePercent, dayLabels, monthWindow, previousMonth, seriesOf } from './series.js';
 import type { ReportSources } from './sources.js';
@@ -103,7 +103,7 @@ async function findingsSection(src: ReportSources, range: { since: number; until
 
 async function outcomesSection(src: ReportSources, range: { since: number; until: number }, costUsd: number): Promise<AuditData['outcomes']> {
   if (src.outcomes === null) return { available: false, note: 'This store keeps no outcome events yet.' };
-  const totals = outcomeTotals(await src.outcomes.listOutcomes(range));
+  const totals = await countedOutcomeTotals(src.outcomes, src.analysis, range);
   if (totals.records === 0) {
     return { available: false, note: 'No outcomes (commits, pull requests, lines) were recorded for this period, so there is no cost per outcome. Send OpenTelemetry from Claude Code or import outcomes to fill it.' };
   }

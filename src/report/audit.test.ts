@@ -54,7 +54,12 @@ budgets:
     finding('f3', 'alice', 'context-bloat', '29', 0.75, 'Start a new session when the task changes.'),
     finding('f4', 'carol', 'premium-overkill', '10', 9, 'Use a smaller model for short lookups.'),
   ]);
-  await store.insertOutcomes([{ id: 'o1', kind: 'commit', userId: 'alice', teamId: 'core', repo: null, sessionId: null, at: at('2026-10-20T12:00:00Z'), count: 30, source: 'otel', attrs: {} }]);
+  await store.insertOutcomes([
+    { id: 'o1', kind: 'commit', userId: 'alice', teamId: 'core', repo: null, sessionId: null, at: at('2026-10-20T12:00:00Z'), count: 30, source: 'otel', attrs: {} },
+    // carol's commit, reverted the next day: neither counts, as in `goodhart outcomes report`.
+    { id: 'o2', kind: 'commit', userId: 'carol', teamId: 'data', repo: 'acme/api', sha: 'c0ffee1234567', sessionId: null, at: at('2026-10-21T12:00:00Z'), count: 1, source: 'git', attrs: {} },
+    { id: 'o3', kind: 'commit', userId: 'carol', teamId: 'data', repo: 'acme/api', sha: 'badf00d765432', revertsSha: 'c0ffee1234567', sessionId: null, at: at('2026-10-22T12:00:00Z'), count: 1, source: 'git', attrs: {} },
+  ]);
   await store.close();
   // Routing in November: team core routes (on), team data only shadows; one routed answer was asked again.
   const decision = (id: string, over: Partial<RouteDecision>): RouteDecision => ({

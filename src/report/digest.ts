@@ -3,7 +3,7 @@ import { periodWindow, type Window } from '../policy/period.js';
 import { formatWallTime, parseDateOption } from './dates.js';
 import { totalOf, type AggregateTotals } from './format.js';
 import { money } from './audit-render.js';
-import { outcomeTotals, type OutcomeTotals } from './outcomes.js';
+import { countedOutcomeTotals, type OutcomeTotals } from './outcomes.js';
 import { changePercent, dayLabels, seriesOf } from './series.js';
 import type { ReportSources } from './sources.js';
 import { digestSuggestions, type Suggestion } from './suggestions.js';
@@ -43,7 +43,7 @@ export async function collectDigest(src: ReportSources, userId: string, week: Wi
     src.store.aggregate('day', range, { timeZone: tz }),
     src.store.aggregate('model', range, { timeZone: tz }),
     src.store.aggregate('month', { since: prev.start, until: prev.end, userId }, { timeZone: tz }),
-    src.outcomes === null ? null : src.outcomes.listOutcomes({ since: week.start, until: week.end, userId }),
+    src.outcomes === null ? null : countedOutcomeTotals(src.outcomes, src.analysis, { since: week.start, until: week.end }, userId),
     src.findings === null ? null : src.findings.listFindings({ since: week.start, until: week.end, userId }),
   ]);
   const totals = totalOf(daily);
@@ -62,7 +62,7 @@ export async function collectDigest(src: ReportSources, userId: string, week: Wi
     changePercent: changePercent(totals.costUsd, previousWeekUsd),
     daily: { labels, values: seriesOf(daily, labels) },
     models: modelRows,
-    outcomes: outcomes === null ? null : outcomeTotals(outcomes),
+    outcomes,
     findings,
     suggestions: digestSuggestions(findings ?? [], {
       costUsd: totals.costUsd,

@@ -1,4 +1,8 @@
+import { lookaheadMs, type AnalysisConfig } from '../outcomes/analyse.js';
+import { countOutcomes, SHIPPED_KINDS } from '../outcomes/counted.js';
 import type { OutcomeEvent } from '../outcomes/event.js';
+import { createPeopleResolver } from '../outcomes/people.js';
+import type { OutcomeStore } from '../store/types.js';
 
 /** What AI-assisted work produced in a period, and what it cost per unit. Pure. */
 export interface OutcomeTotals {
@@ -78,4 +82,34 @@ export function costPerOutcome(costUsd: number, t: OutcomeTotals): CostPerOutcom
     perKiloLine: per(costUsd, t.linesAdded / 1000),
     editAcceptance: edits > 0 ? t.editsAccepted / edits : null,
   };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The totals of a period as `goodhart outcomes report` counts shipped work (counted.ts: reverts and what they revert
+ * left out, people resolved from the recorded author, telemetry commits only where git reported none), with the
+ * activity telemetry describes (pull requests opened, lines, sessions, edits) as recorded. Outcomes up to the revert
+ * window after the period are read, so a later revert still cancels. `userId`: one person's.
+ */
+export async function countedOutcomeTotals(
+  store: Pick<OutcomeStore, 'listOutcomes'>,
+  config: AnalysisConfig,
+  range: { since: number; until: number },
+  userId?: string,
+): Promise<OutcomeTotals> {
+  const all = await store.listOutcomes({ since: range.since, until: range.until + lookaheadMs(config) });
+  const teamOf = new Map(config.users.map((u) => [u.id, u.team ?? null]));
+  const { counted } = countOutcomes(all, {
+    revertWindowMs: config.outcomes.revertWindowDays * DAY_MS,
+    resolve: createPeopleResolver(config),
+    teamOf: (u) => teamOf.get(u) ?? null,
+  });
+  const inScope = (o: OutcomeEvent): boolean => o.at >= range.since && o.at < range.until && (userId === undefined || o.userId === userId);
+  const shipped = new Set<string>(SHIPPED_KINDS);
+  const activity = all.filter((o) => !shipped.has(o.kind) && inScope(o));
+  const work = counted.filter(inScope);
+  const a = outcomeTotals(activity);
+  const w = outcomeTotals(work);
+  return { ...a, records: activity.length + work.length, commits: w.commits, pullRequestsMerged: w.pullRequestsMerged, ticketsClosed: w.ticketsClosed, deployments: w.deployments };
 }

@@ -1,5 +1,6 @@
 import { storeSpec } from '../store/open.js';
 import type { GoodhartConfig } from '../config/schema.js';
+import type { AnalysisConfig } from '../outcomes/analyse.js';
 import { findingsStoreOf, type FindingsStore } from '../detect/store.js';
 import type { BudgetConfig } from '../policy/config.js';
 import { Directory } from '../policy/directory.js';
@@ -15,6 +16,8 @@ import { supportsImports, type OutcomeStore, type Store } from '../store/types.j
 export interface ReportSources {
   store: Store;
   timeZone: string;
+  /** How outcomes are counted (people, revert window), as `goodhart outcomes report` counts them. */
+  analysis: AnalysisConfig;
   /** Effective budgets: the config's, with the admin API's changes on top. */
   budgets(): readonly BudgetConfig[];
   findings: FindingsStore | null;
@@ -47,6 +50,7 @@ export async function openReportSources(config: GoodhartConfig, store: Store): P
   return {
     store,
     timeZone: config.timeZone,
+    analysis: config,
     budgets: () => budgets,
     findings: findingsStoreOf(store) ?? null,
     outcomes: supportsImports(store) ? store : null,
