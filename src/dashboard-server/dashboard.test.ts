@@ -5,6 +5,7 @@ import { createGateway } from '../gateway/server.js';
 import { EventWriter } from '../store/event-writer.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { makeTestEvent } from '../store/store-contract.js';
+import type { Finding } from '../detect/types.js';
 
 /**
  * The dashboard API through the real gateway (fastify inject): sign-in, the session cookie, and what each role may
@@ -115,6 +116,21 @@ describe('dashboard API', () => {
     expect(own.budgets.map((b: { scope: string; spent: number; amount: number }) => [b.scope, b.spent, b.amount])).toEqual([['user:dave', 0, 30]]);
     const listed = (await get(dave, '/api/budgets')).json();
     expect(listed.data.map((b: { scope: string }) => b.scope)).toContain('user:dave');
+  });
+
+  it("a person's suggestions name the month the page shows, not the digest's week", async () => {
+    const f = (id: string, day: string): Finding => ({
+      id, rule: 'rephrase-loop', subject: { kind: 'user', id: 'alice' }, userId: 'alice', teamId: 'core', sessionId: 's1',
+      start: at(`2026-09-${day}T09:00:00Z`), end: at(`2026-09-${day}T09:20:00Z`),
+      evidence: { counts: { requests: 6 }, ratios: {}, requestIds: [] }, wastedUsd: 1, wasteMethod: 'repeats', confidence: 0.8,
+      summary: 'Asked nearly the same question 6 times.', suggestion: 'Say what was wrong with the first answer.', detectedAt: NOW,
+    });
+    await (h.store as SqliteStore).findings.upsertFindings([f('s16', '16'), f('s24', '24'), f('s25', '25')]);
+    const alice = await signIn('alice');
+    const sept = (await get(alice, '/api/users/me?month=2026-09')).json();
+    expect(sept.suggestions[0].text).toContain('(rephrase-loop: 3 times in September 2026, about $3.00 avoidable;');
+    const oct = (await get(alice, '/api/users/me?month=2026-10')).json();
+    expect(oct.suggestions[0].text).toBe('No waste patterns were detected in your usage this month: nothing to change on that front.');
   });
 
   it('a lead sees their team and its people, not another team', async () => {

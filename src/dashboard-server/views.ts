@@ -51,6 +51,13 @@ export function monthRange(month: string | undefined, now: number, timeZone: str
   return { month: m, start: w.start, end: w.end, until: Math.min(w.end, now), labels: dayLabels(w.start, w.end, timeZone) };
 }
 
+/** How text names the month: `this month` while it runs, else `in September 2026` (the suggestions are the digest's, which says `this week`). */
+export function monthPhrase(r: MonthRange, now: number): string {
+  if (now >= r.start && now < r.end) return 'this month';
+  const [y, m] = r.month.split('-').map(Number) as [number, number];
+  return `in ${new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(Date.UTC(y, m - 1, 15))}`;
+}
+
 export interface Series {
   labels: string[];
   values: number[];
@@ -216,12 +223,16 @@ export async function userView(ctx: ViewContext, r: MonthRange, userId: string) 
   const t = s.totals;
   // Stored input counts every input token, cache reads and writes included.
   const input = t.inputTokens;
-  const suggestions: Suggestion[] = digestSuggestions(findings.findings, {
-    costUsd: t.costUsd,
-    requests: t.requests,
-    models: models.map((m) => ({ model: m.key, costUsd: m.costUsd })),
-    cacheShare: input > 0 ? t.cacheReadTokens / input : null,
-  });
+  const suggestions: Suggestion[] = digestSuggestions(
+    findings.findings,
+    {
+      costUsd: t.costUsd,
+      requests: t.requests,
+      models: models.map((m) => ({ model: m.key, costUsd: m.costUsd })),
+      cacheShare: input > 0 ? t.cacheReadTokens / input : null,
+    },
+    { when: monthPhrase(r, ctx.now) },
+  );
   return {
     month: r.month,
     timeZone: ctx.timeZone,

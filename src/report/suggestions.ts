@@ -1,8 +1,9 @@
 import type { Finding, RuleId } from '../detect/types.js';
 
 /**
- * Two or three suggestions for one person's weekly digest, drawn from their own findings (the costliest kinds of
- * waste first, in the detector's own words), else general ones that say plainly that nothing was found. Pure.
+ * Two or three suggestions for one person (the weekly digest, a month on the dashboard), drawn from their own
+ * findings (the costliest kinds of waste first, in the detector's own words), else general ones that say plainly
+ * that nothing was found. Pure.
  */
 export interface Suggestion {
   /** The rule it comes from, or null for a general suggestion. */
@@ -24,7 +25,14 @@ export interface UsageShape {
 
 const usd = (n: number): string => `$${n.toFixed(2)}`;
 
-export function digestSuggestions(findings: readonly Finding[], usage: UsageShape, max = 3): Suggestion[] {
+export interface SuggestionOptions {
+  /** The window the findings and usage cover, as the text says it: `this week` (the digest), `in September 2026`. */
+  when?: string;
+  max?: number;
+}
+
+export function digestSuggestions(findings: readonly Finding[], usage: UsageShape, opts: SuggestionOptions = {}): Suggestion[] {
+  const { when = 'this week', max = 3 } = opts;
   const byRule = new Map<RuleId, Finding[]>();
   for (const f of findings) byRule.set(f.rule, [...(byRule.get(f.rule) ?? []), f]);
   const specific: Suggestion[] = [...byRule.entries()]
@@ -33,7 +41,7 @@ export function digestSuggestions(findings: readonly Finding[], usage: UsageShap
       const worst = [...fs].sort((a, b) => b.wastedUsd - a.wastedUsd || b.confidence - a.confidence)[0]!;
       const times = fs.length === 1 ? 'once' : `${fs.length} times`;
       const cost = wasted > 0 ? `, about ${usd(wasted)} avoidable` : '';
-      return { rule, text: `${worst.suggestion} (${rule}: ${times} this week${cost}; e.g. ${worst.summary})`, wastedUsd: wasted, findings: fs.length };
+      return { rule, text: `${worst.suggestion} (${rule}: ${times} ${when}${cost}; e.g. ${worst.summary})`, wastedUsd: wasted, findings: fs.length };
     })
     .sort((a, b) => b.wastedUsd - a.wastedUsd || b.findings - a.findings || a.rule.localeCompare(b.rule));
   const out = specific.slice(0, max);
@@ -42,7 +50,7 @@ export function digestSuggestions(findings: readonly Finding[], usage: UsageShap
   const general: Suggestion[] = [];
   const none = (text: string): Suggestion => ({ rule: null, text, wastedUsd: 0, findings: 0 });
   if (specific.length === 0) {
-    general.push(none('No waste patterns were detected in your usage this week: nothing to change on that front.'));
+    general.push(none(`No waste patterns were detected in your usage ${when}: nothing to change on that front.`));
   }
   const top = usage.models[0];
   if (top !== undefined && usage.costUsd > 0 && top.costUsd / usage.costUsd >= 0.6 && usage.models.length > 0) {
@@ -55,6 +63,6 @@ export function digestSuggestions(findings: readonly Finding[], usage: UsageShap
       none(`Only ${Math.round(usage.cacheShare * 100)}% of your input was read from the prompt cache. Long-running sessions with a stable start (system prompt, files) are cheaper than many fresh ones.`),
     );
   }
-  if (usage.requests === 0) general.push(none('No usage was recorded for you this week.'));
+  if (usage.requests === 0) general.push(none(`No usage was recorded for you ${when}.`));
   return [...out, ...general].slice(0, max);
 }
