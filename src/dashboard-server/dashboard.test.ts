@@ -189,6 +189,11 @@ describe('dashboard API', () => {
     const sept = (await get(fin, '/api/org?month=2026-09')).json();
     expect([sept.spend.totals.costUsd, sept.spend.forecast]).toEqual([100, null]);
     expect((await get(fin, '/api/org?month=October')).statusCode).toBe(400);
+    // A month not begun has no data, nor a budget window of its own: it says so rather than show this month's.
+    for (const url of ['/api/org?month=2026-11', '/api/teams/core?month=2027-01', '/api/users/carol?month=2027-01', '/api/findings?month=2027-01']) {
+      const res = await get(fin, url);
+      expect([res.statusCode, res.json().error.message], url).toEqual([404, `${url.slice(-7)} has not begun: there is no data for it yet. The latest month is 2026-10.`]);
+    }
     // A month that is not one says so in the page's terms, not the command line's (--tz, YYYY-MM-DD).
     for (const bad of ['2026-13', '1969-12']) {
       const res = await get(fin, `/api/org?month=${bad}`);

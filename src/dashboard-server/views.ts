@@ -46,7 +46,10 @@ export function monthRange(month: string | undefined, now: number, timeZone: str
   if (month !== undefined && !/^(19[7-9]\d|20\d\d)-(0[1-9]|1[0-2])$/.test(month)) {
     throw new GoodhartError('invalid_request', 400, `month=${month.slice(0, 20)} is not a month: use YYYY-MM, e.g. ${formatWallTime(now, timeZone).slice(0, 7)}.`);
   }
-  const m = month ?? formatWallTime(now, timeZone).slice(0, 7);
+  const current = formatWallTime(now, timeZone).slice(0, 7);
+  const m = month ?? current;
+  // A month that has not begun has no data, and its budgets no window yet: the current one's would be shown under it.
+  if (m > current) throw new GoodhartError('not_found', 404, `${m} has not begun: there is no data for it yet. The latest month is ${current}.`);
   const w = monthWindow(m, timeZone, 'month');
   return { month: m, start: w.start, end: w.end, until: Math.min(w.end, now), labels: dayLabels(w.start, w.end, timeZone) };
 }
