@@ -143,8 +143,10 @@ async function me(c: Caller, deps: ApiDeps, teamOf: (u: string) => string | null
     const ctx = deps.context();
     const r = monthRange(undefined, ctx.now, ctx.timeZone);
     const seen = await ctx.store.aggregate('team', { since: r.start, until: r.until }, { timeZone: ctx.timeZone });
-    const declared = [...new Set([...deps.spec().users.values()].map((u) => u.team).filter((t): t is string => t !== undefined))];
-    teams = [...new Set([...declared, ...seen.map((s) => s.key).filter((k) => k !== '(none)')])].sort();
+    // Declared teams (with or without members), the teams of people the directory lists, and any with usage.
+    const spec = deps.spec();
+    const members = [...spec.users.values()].map((u) => u.team).filter((t): t is string => t !== undefined);
+    teams = [...new Set([...spec.teams, ...members, ...seen.map((s) => s.key).filter((k) => k !== '(none)')])].sort();
   } else if (v.teamId !== null) teams = [v.teamId];
   return {
     actor: c.actor.id,

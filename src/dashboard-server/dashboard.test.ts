@@ -23,7 +23,8 @@ beforeAll(async () => {
     keyRefreshMs: 3_600_000,
     config: () => ({
       timeZone: 'UTC',
-      teams: [{ id: 'core' }, { id: 'data' }],
+      // ops: declared, nobody in it yet and no usage.
+      teams: [{ id: 'core' }, { id: 'data' }, { id: 'ops' }],
       users: [
         { id: 'alice', team: 'core', role: 'member' },
         { id: 'bob', team: 'core', role: 'lead' },
@@ -177,6 +178,8 @@ describe('dashboard API', () => {
 
   it('finance sees the organisation, with the forecast against the org budget', async () => {
     const fin = await signIn('fin');
+    // The navigation offers every declared team, ops too (no member, no usage yet).
+    expect((await get(fin, '/api/me')).json().can.teams).toEqual(['core', 'data', 'ops']);
     const org = (await get(fin, '/api/org?month=2026-10')).json();
     expect(org.spend.totals.costUsd).toBe(32);
     expect(org.teams.map((t: { key: string; costUsd: number }) => [t.key, t.costUsd])).toEqual([

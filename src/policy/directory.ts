@@ -115,6 +115,7 @@ export class Directory {
       defaultRole: this.config.defaultRole,
       untieredModels: this.config.access.untieredModels,
       users,
+      teams: this.list('team').map((t) => t.id),
     };
   }
 }

@@ -16,6 +16,8 @@ export interface GovernanceSpec {
   untieredModels: 'allow' | 'deny';
   /** Role and team of each known user (config `users:` and the admin API). */
   users: ReadonlyMap<string, { role?: string | undefined; team?: string | undefined }>;
+  /** Ids of the declared teams (config `teams:` and the admin API), members or not. */
+  teams: readonly string[];
 }
 
 export interface BudgetRule {
