@@ -67,6 +67,18 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     return reply.code(204).send();
   });
   app.get('/api/me', async (req) => me(await auth.caller(req), deps, await teamOfFn()));
+  // Whether the browser is signed in, answered 200 either way: the page asks this on load, and a signed-out visitor
+  // is not an error (a 401 would be logged in the browser's console on every first visit).
+  app.get('/api/session', async (req) => {
+    let c: Caller;
+    try {
+      c = await auth.caller(req);
+    } catch (err) {
+      if (err instanceof GoodhartError && err.httpStatus === 401) return { signedIn: false };
+      throw err;
+    }
+    return { signedIn: true, me: await me(c, deps, await teamOfFn()) };
+  });
 
   app.get('/api/org', async (req) => {
     const c = await auth.caller(req);

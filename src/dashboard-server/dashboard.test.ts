@@ -68,6 +68,9 @@ const get = (cookie: string, url: string) => h.gateway.app.inject({ method: 'GET
 describe('dashboard API', () => {
   it('refuses without a session, and a wrong key at sign-in', async () => {
     expect((await h.gateway.app.inject({ method: 'GET', url: '/api/me' })).statusCode).toBe(401);
+    // The page's check on load: not signed in is an answer, not an error.
+    const session = await h.gateway.app.inject({ method: 'GET', url: '/api/session' });
+    expect([session.statusCode, session.json()]).toEqual([200, { signedIn: false }]);
     const bad = await h.gateway.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/json' }, payload: { key: 'gh_not_a_real_key_000000' } });
     expect(bad.statusCode).toBe(401);
     // A form post (not JSON) or another origin cannot sign in or act.
@@ -227,11 +230,14 @@ describe('dashboard API', () => {
   it('ends the session on sign-out and when the key is revoked', async () => {
     const carol = await signIn('carol');
     expect((await get(carol, '/api/me')).statusCode).toBe(200);
+    expect((await get(carol, '/api/session')).json()).toMatchObject({ signedIn: true, me: { user: 'carol', team: 'data' } });
     await h.gateway.app.inject({ method: 'DELETE', url: '/api/session', headers: { cookie: carol } });
     expect((await get(carol, '/api/me')).statusCode).toBe(401);
+    expect((await get(carol, '/api/session')).json()).toEqual({ signedIn: false });
     const again = await signIn('carol');
     const key = (await h.store.listKeys()).find((k) => k.userId === 'carol')!;
     await h.store.revokeKey(key.id, NOW);
+    expect((await get(again, '/api/session')).json()).toEqual({ signedIn: false });
     expect((await get(again, '/api/me')).statusCode).toBe(401);
     // Nor can it sign in again, though the gateway's key cache has not heard of the revocation.
     const retry = await h.gateway.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/json' }, payload: { key: keys['carol'] } });

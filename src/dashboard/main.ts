@@ -95,12 +95,17 @@ function signedOut(message?: string): void {
 async function render(): Promise<void> {
   const mine = ++navigation;
   if (me === null) {
+    let session: { signedIn: false } | { signedIn: true; me: Me };
     try {
-      me = await api<Me>('/api/me');
+      session = await api('/api/session');
     } catch {
+      session = { signedIn: false };
+    }
+    if (!session.signedIn) {
       if (mine === navigation) signedOut();
       return;
     }
+    me = session.me;
   }
   if (mine !== navigation) return;
   const route = (location.hash || home(me)).split('?')[0]!;

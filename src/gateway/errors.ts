@@ -159,7 +159,7 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): 
 /** What a mistyped path was probably meant for: the dashboard's API, the admin API, or the provider APIs. */
 function whatIsServed(url: string): string {
   if (url.startsWith('/api/')) {
-    return 'The dashboard API serves POST and DELETE /api/session, GET /api/me, /api/org, /api/teams/TEAM, /api/users/USER (or me), /api/findings, /api/budgets, /api/access-requests, and POST /api/access-requests/ID/approve|deny (README: Dashboard).';
+    return 'The dashboard API serves GET, POST and DELETE /api/session, GET /api/me, /api/org, /api/teams/TEAM, /api/users/USER (or me), /api/findings, /api/budgets, /api/access-requests, and POST /api/access-requests/ID/approve|deny (README: Dashboard).';
   }
   if (url.startsWith('/admin')) return 'The admin API is under /admin/v1 (README: Admin API and CLI).';
   if (url.startsWith('/v1/v1/')) {
