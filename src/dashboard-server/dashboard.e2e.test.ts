@@ -208,7 +208,30 @@ describe('dashboard in Chromium', () => {
     const models = await h.store.aggregate('model', { ...OCT, teamId: 'core' });
     expect(mix.labels).toEqual(models.map((m) => m.key));
     expect(mix.values).toEqual(models.map((m) => roundUsd(m.costUsd)));
+    expect(await page.locator('[data-imported]').count()).toBe(0);
     await shot(page, 'lead-team');
+
+    // Usage imported from a coding agent's logs: in the team's spend, not in its budget (the gateway's traffic). The
+    // page says how much was imported, and the budget chart draws the budget's own figures, not the month's spend.
+    const store = h.store as SqliteStore;
+    const imported = [makeTestEvent({ id: 'imp-core', source: 'claude-code', userId: 'alice', teamId: 'core', startedAt: at('2026-10-19T09:00:00Z'), costUsd: 900 })];
+    await store.commitImportBatch({ events: imported, states: [] });
+    try {
+      await page.reload();
+      await page.waitForSelector('h1:has-text("Team core")');
+      const gateway = roundUsd((await h.store.aggregate('month', { ...OCT, teamId: 'core', source: 'gateway' }))[0]!.costUsd);
+      const all = roundUsd((await h.store.aggregate('month', { ...OCT, teamId: 'core' }))[0]!.costUsd);
+      expect(await kpiValue(page, 'Spend this month')).toBe(`$${all.toLocaleString('en-US', { minimumFractionDigits: 2 })}`);
+      const notes = await page.locator('[data-imported]').allTextContents();
+      expect(notes).toHaveLength(2); // the budget chart's card and the budgets table's
+      expect(notes[0]).toBe(`Budgets count gateway traffic only (what the gateway enforces): $900.00 of the $${all.toLocaleString('en-US', { minimumFractionDigits: 2 })} spent in 2026-10 was imported (coding-agent logs, provider usage APIs, OTLP) and is not counted against them.`);
+      const bars = await chartData(page, 'team-budget');
+      expect(bars.labels).toEqual(['Budget', 'Spent (gateway)', 'Projected (gateway)']);
+      expect(bars.values.slice(0, 2)).toEqual([150, gateway]);
+      await shot(page, 'lead-team-imported');
+    } finally {
+      await store.commitImportBatch({ events: [], states: [], drop: imported.map((e) => e.id) });
+    }
     const other = await page.evaluate(async () => (await fetch('/api/teams/data')).status);
     expect(other).toBe(403);
 

@@ -102,6 +102,24 @@ describe('dashboard API', () => {
     expect(team.budgets.map((b: { budget: string; scope: string }) => `${b.budget} ${b.scope}`)).toEqual(['core-month team:core', 'per-team team:core']);
   });
 
+  it('says how much of the spend shown is imported, which budgets (gateway traffic) do not count', async () => {
+    const store = h.store as SqliteStore;
+    const imported = [makeTestEvent({ id: 'imp1', source: 'claude-code', userId: 'alice', teamId: 'core', startedAt: at('2026-10-20T09:00:00Z'), costUsd: 40 })];
+    await store.commitImportBatch({ events: imported, states: [] });
+    try {
+      const alice = await signIn('alice');
+      const team = (await get(alice, '/api/teams/core')).json();
+      // $12 through the gateway and $40 imported: the spend is $52, the team's budgets stay at the gateway's $12.
+      expect([team.spend.totals.costUsd, team.spend.importedUsd]).toEqual([52, 40]);
+      expect(team.budgets.map((b: { budget: string; spent: number }) => [b.budget, b.spent])).toEqual([['core-month', 12], ['per-team', 12]]);
+      expect((await get(alice, '/api/users/me')).json().spend).toMatchObject({ totals: { costUsd: 50 }, importedUsd: 40 });
+      expect((await get(await signIn('fin'), '/api/org')).json().spend).toMatchObject({ totals: { costUsd: 72 }, importedUsd: 40 });
+      expect((await get(await signIn('carol'), '/api/teams/data')).json().spend.importedUsd).toBe(0);
+    } finally {
+      await store.commitImportBatch({ events: [], states: [], drop: imported.map((e) => e.id) });
+    }
+  });
+
   it("a member sees their team's budgets at the team's spend, not their own", async () => {
     const alice = await signIn('alice');
     const listed = (await get(alice, '/api/budgets')).json();

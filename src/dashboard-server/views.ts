@@ -73,6 +73,11 @@ export interface SpendBlock {
   elapsedDays: number;
   /** Month-end projection of spend (detect/forecast), null for a past month. */
   forecast: { projected: number; low: number; high: number } | null;
+  /**
+   * The part of `totals.costUsd` that did not come through the gateway (coding-agent logs, provider usage APIs,
+   * OTLP). Budgets count gateway traffic only, what the gateway enforces: the page says so when this is above 0.
+   */
+  importedUsd: number;
 }
 
 export interface Mix {
@@ -87,9 +92,13 @@ const mix = (rows: readonly UsageAggregate[]): Mix[] => rows.map((r) => ({ key: 
 async function spend(ctx: ViewContext, r: MonthRange, filter: EventFilter): Promise<SpendBlock> {
   const current = ctx.now;
   const historyFrom = dayWindows(r.start - RATE_DAYS * 86_400_000, r.start, ctx.timeZone)[0]?.start ?? r.start;
-  const rows = await ctx.store.aggregate('day', { ...filter, since: historyFrom, until: r.until }, { timeZone: ctx.timeZone });
+  const [rows, gateway] = await Promise.all([
+    ctx.store.aggregate('day', { ...filter, since: historyFrom, until: r.until }, { timeZone: ctx.timeZone }),
+    ctx.store.aggregate('month', { ...filter, source: 'gateway', since: r.start, until: r.until }, { timeZone: ctx.timeZone }),
+  ]);
   const inMonth = new Set(r.labels);
   const totals = totalOf(rows.filter((x) => inMonth.has(x.key)));
+  const importedUsd = roundUsd(Math.max(0, totals.costUsd - gateway.reduce((a, x) => a + x.costUsd, 0)));
   const values = seriesOf(rows, r.labels).map(roundUsd);
   const elapsedDays = current < r.end ? dayLabels(r.start, current, ctx.timeZone).length : r.labels.length;
   let forecast: SpendBlock['forecast'] = null;
@@ -104,7 +113,7 @@ async function spend(ctx: ViewContext, r: MonthRange, filter: EventFilter): Prom
     });
     forecast = { projected: roundUsd(f.projected), low: roundUsd(f.low), high: roundUsd(f.high) };
   }
-  return { totals, daily: { labels: r.labels, values }, elapsedDays, forecast };
+  return { totals, daily: { labels: r.labels, values }, elapsedDays, forecast, importedUsd };
 }
 
 export interface OutcomesBlock {

@@ -99,9 +99,9 @@ export function mixChart(id: string, labels: string[], values: number[]): HTMLEl
   );
 }
 
-/** Budget against spent and projected, side by side. */
-export function budgetBars(id: string, budget: number | null, spent: number, projected: number | null): HTMLElement {
-  const labels = ['Budget', 'Spent', 'Projected'];
+/** Budget against spent and projected, side by side; `counted` names what the spent and projected bars count (`gateway`). */
+export function budgetBars(id: string, budget: number | null, spent: number, projected: number | null, counted: string | null = null): HTMLElement {
+  const labels = ['Budget', ...['Spent', 'Projected'].map((l) => (counted === null ? l : `${l} (${counted})`))];
   const values = [budget ?? 0, spent, projected ?? 0];
   return mount(
     id,

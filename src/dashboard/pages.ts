@@ -5,7 +5,7 @@ import { card, count, dateTime, h, kpi, note, pct, table, usd } from './dom.js';
 /** One function per page: fetch the page's data from /api, build its elements. Types mirror the server's views. */
 
 interface Totals { requests: number; costUsd: number; inputTokens: number; cacheReadTokens: number; outputTokens: number; unpricedRequests: number }
-interface Spend { totals: Totals; daily: { labels: string[]; values: number[] }; elapsedDays: number; forecast: { projected: number; low: number; high: number } | null }
+interface Spend { totals: Totals; daily: { labels: string[]; values: number[] }; elapsedDays: number; forecast: { projected: number; low: number; high: number } | null; importedUsd: number }
 interface Mix { key: string; requests: number; costUsd: number }
 interface Budget { budget: string; scope: string; unit: 'usd' | 'tokens'; period: string; amount: number; spent: number | null; usedPercent: number | null; projection: { projected: number; exhaustionDate: string | null; method: string } | null; note: string | null }
 interface Finding { id: string; rule: string; subject: { kind: string; id: string }; userId: string | null; teamId: string | null; start: number; end: number; wastedUsd: number; confidence: number; summary: string; suggestion: string; wasteMethod: string; evidence: { counts: Record<string, number>; ratios: Record<string, number>; requestIds: string[] } }
@@ -18,6 +18,7 @@ interface SavingsRow { teamId: string | null; modelRequested: string; modelRoute
 interface Routing { available: boolean; note: string | null; savings: { rows: SavingsRow[]; teams: { teamId: string | null; realised: Bucket; potential: Bucket; misses: number }[]; total: { realised: Bucket; potential: Bucket; misses: number } } | null }
 interface AccessRequest { id: string; userId: string; teamId: string | null; tier: string | null; model: string | null; justification: string; hours: number; status: string; createdAt: number; decidedBy: string | null }
 
+const roundCents = (n: number): number => Math.round(n * 100) / 100;
 const q = (month: string | undefined): string => (month ? `?month=${encodeURIComponent(month)}` : '');
 const amount = (b: Budget, n: number | null): string => (b.unit === 'usd' ? usd(n) : `${count(n === null ? null : Math.round(n))} tokens`);
 const status = (b: Budget): HTMLElement => {
@@ -36,8 +37,24 @@ function kpis(s: Spend, extra: HTMLElement[] = []): HTMLElement {
     ...extra);
 }
 
-export function budgetsTable(budgets: Budget[]): HTMLElement {
+/**
+ * Budgets count gateway traffic, what the gateway enforces; a month's spend also counts imported usage. When it has
+ * some, the budget cards say how much, so a budget "on track" beside a larger spend does not read as a contradiction.
+ */
+function gatewayOnly(s: Spend, month: string): HTMLElement | null {
+  if (s.importedUsd <= 0) return null;
+  const el = note(`Budgets count gateway traffic only (what the gateway enforces): ${usd(s.importedUsd)} of the ${usd(s.totals.costUsd)} spent in ${month} was imported (coding-agent logs, provider usage APIs, OTLP) and is not counted against them.`);
+  el.dataset['imported'] = String(s.importedUsd);
+  return el;
+}
+
+export function budgetsTable(budgets: Budget[], s?: { spend: Spend; month: string }): HTMLElement {
   if (budgets.length === 0) return note('No budget applies here.');
+  const imported = s ? gatewayOnly(s.spend, s.month) : null;
+  return h('div', {}, imported, budgetRowsTable(budgets));
+}
+
+function budgetRowsTable(budgets: Budget[]): HTMLElement {
   return table(['Budget', 'Scope', 'Period', 'Amount', 'Spent', 'Used', 'Projected', 'Runs out', ''],
     budgets.map((b) => [b.budget, b.scope, b.period, amount(b, b.amount), amount(b, b.spent), pct(b.usedPercent), b.projection ? amount(b, b.projection.projected) : 'n/a', b.projection?.exhaustionDate ?? '—', b.note ? h('span', { class: 'muted', title: b.note }, 'ⓘ') : status(b)]),
     [3, 4, 5, 6]);
@@ -112,31 +129,38 @@ export async function orgPage(month?: string): Promise<HTMLElement> {
   const orgBudget = d.budgets.find((b) => b.scope === 'org' && b.unit === 'usd' && b.period === 'month');
   return h('div', {},
     h('h1', {}, `Organisation, ${d.month}`),
-    kpis(d.spend, orgBudget ? [kpi('Org budget', usd(orgBudget.amount), `${pct(orgBudget.usedPercent)} used`)] : []),
+    kpis(d.spend, orgBudget ? [kpi('Org budget', usd(orgBudget.amount), `${pct(orgBudget.usedPercent)} used${d.spend.importedUsd > 0 ? ' (gateway traffic)' : ''}`)] : []),
     h('div', { class: 'grid' },
       card('Spend per day', dailySpend('org-daily', d.spend.daily.labels, d.spend.daily.values)),
       card('Forecast against budget', forecastChart('org-forecast', d.spend.daily.labels, d.spend.daily.values, d.spend.elapsedDays, d.spend.forecast, orgBudget?.amount ?? null),
-        orgBudget ? null : note('No monthly org budget in USD is configured: the projection is shown without one.'))),
+        orgBudget ? (d.spend.importedUsd > 0 ? note(`The lines are all spend, imported included; the budget counts only the ${usd(roundCents(d.spend.totals.costUsd - d.spend.importedUsd))} that went through the gateway.`) : null)
+          : note('No monthly org budget in USD is configured: the projection is shown without one.'))),
     h('div', { class: 'grid' },
       card('Spend by team', d.teams.length ? table(['Team', 'Requests', 'Spend'], d.teams.map((t) => [t.key === '(none)' ? t.key : h('a', { href: `#/teams/${encodeURIComponent(t.key)}` }, t.key), count(t.requests), usd(t.costUsd)]), [1, 2]) : note('No usage this month.')),
       card('Model mix', d.models.length ? mixChart('org-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd)) : note('No usage this month.'))),
-    card('Org budgets', budgetsTable(d.budgets)),
+    card('Org budgets', budgetsTable(d.budgets, { spend: d.spend, month: d.month })),
     routingCard(d.routing, true));
 }
 
 export async function teamPage(team: string, month?: string): Promise<HTMLElement> {
   const d = await api<{ month: string; detail: boolean; spend: Spend; models: Mix[]; users: Mix[] | null; budgets: Budget[]; findings: Findings | null; outcomes: Outcomes; routing: Routing }>(`/api/teams/${encodeURIComponent(team)}${q(month)}`);
-  const tb = d.budgets.find((b) => b.scope === `team:${team}` && b.unit === 'usd');
+  // The team's USD budget, a monthly one first: the chart draws its own spend and projection (gateway traffic, its
+  // window), not the month's spend from every source against it.
+  const usdBudgets = d.budgets.filter((b) => b.scope === `team:${team}` && b.unit === 'usd');
+  const tb = usdBudgets.find((b) => b.period === 'month') ?? usdBudgets[0];
   return h('div', {},
     h('h1', {}, `Team ${team}, ${d.month}`),
     kpis(d.spend),
     h('div', { class: 'grid' },
-      card('Budget, spend and forecast', budgetBars('team-budget', tb?.amount ?? null, d.spend.totals.costUsd, tb?.projection?.projected ?? d.spend.forecast?.projected ?? null), tb ? null : note('No USD budget for this team.')),
+      card(tb ? `Budget ${tb.budget} (${tb.period}), spend and forecast` : 'Spend and forecast',
+        tb ? budgetBars('team-budget', tb.amount, tb.spent ?? 0, tb.projection?.projected ?? null, d.spend.importedUsd > 0 ? 'gateway' : null)
+          : budgetBars('team-budget', null, d.spend.totals.costUsd, d.spend.forecast?.projected ?? null, null),
+        tb ? gatewayOnly(d.spend, d.month) : note('No USD budget for this team.')),
       card('Model mix', d.models.length ? mixChart('team-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd)) : note('No usage this month.'))),
     card('Spend per day', dailySpend('team-daily', d.spend.daily.labels, d.spend.daily.values)),
     d.users ? card('People', table(['Person', 'Requests', 'Spend'], d.users.map((u) => [u.key === '(none)' ? u.key : h('a', { href: `#/users/${encodeURIComponent(u.key)}` }, u.key), count(u.requests), usd(u.costUsd)]), [1, 2]))
       : card('People', note('Per-person figures are for the team lead, finance and admins; you see the team’s totals.')),
-    card('Budgets', budgetsTable(d.budgets)),
+    card('Budgets', budgetsTable(d.budgets, { spend: d.spend, month: d.month })),
     d.findings ? card('Findings', findingsList(d.findings, true)) : null,
     outcomesCard(d.outcomes),
     routingCard(d.routing, false));
@@ -151,7 +175,7 @@ export async function userPage(user: string, month?: string): Promise<HTMLElemen
       card('Spend per day', dailySpend('user-daily', d.spend.daily.labels, d.spend.daily.values)),
       card('Model mix', d.models.length ? mixChart('user-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd)) : note('No usage this month.'))),
     card('Suggestions', h('ol', {}, d.suggestions.map((s) => h('li', {}, s.text)))),
-    card('Budgets', budgetsTable(d.budgets)),
+    card('Budgets', budgetsTable(d.budgets, { spend: d.spend, month: d.month })),
     card('Findings', findingsList(d.findings, false)),
     outcomesCard(d.outcomes));
 }
