@@ -152,6 +152,29 @@ async function chartData(page: Page, id: string): Promise<{ labels: string[]; va
   });
 }
 
+/**
+ * How a chart's horizontal axis lays out its labels: the rotation, and each pair of neighbours whose text would
+ * touch (less than 8 px between them, measured in the canvas's own tick font).
+ */
+async function axisLabels(page: Page, id: string, axis: 'x' | 'y'): Promise<{ rotation: number; labels: string[]; touching: string[] }> {
+  await page.waitForFunction(`document.querySelector('canvas[data-chart="${id}"]')?.ghChart !== undefined`);
+  return page.locator(`canvas[data-chart="${id}"]`).evaluate((el, a) => {
+    type Scale = { labelRotation: number; ticks: { label: string }[]; getPixelForTick(i: number): number; _resolveTickFontOptions(i: number): { string: string } };
+    const chart = (el as unknown as { ghChart: { ctx: { font: string; save(): void; restore(): void; measureText(t: string): { width: number } }; scales: Record<string, Scale> } }).ghChart;
+    const scale = chart.scales[a]!;
+    chart.ctx.save();
+    chart.ctx.font = scale._resolveTickFontOptions(0).string; // Chart.js's own resolution of the tick font
+    const items = scale.ticks.map((t, i) => ({ label: String(t.label), at: scale.getPixelForTick(i), width: chart.ctx.measureText(String(t.label)).width }));
+    chart.ctx.restore();
+    const touching: string[] = [];
+    for (let i = 1; i < items.length; i++) {
+      const [l, r] = [items[i - 1]!, items[i]!];
+      if (r.at - l.at - (l.width + r.width) / 2 < 8) touching.push(`${l.label}|${r.label}`);
+    }
+    return { rotation: scale.labelRotation, labels: items.map((x) => x.label), touching };
+  }, axis);
+}
+
 /** The cells of the routing card's per-model-pair table. */
 const routingRows = async (page: Page): Promise<string[][]> => {
   await page.waitForSelector('[data-routing="models"] tbody tr');
@@ -229,6 +252,16 @@ describe('dashboard in Chromium', () => {
       expect(bars.labels).toEqual(['Budget', 'Spent (gateway)', 'Projected (gateway)']);
       expect(bars.values.slice(0, 2)).toEqual([150, gateway]);
       await shot(page, 'lead-team-imported');
+      // The model mix names each model in full (Chart.js's own legend cut them at the canvas's edge), and the budget
+      // chart's dollar labels stand apart, level, at a desktop width and in a narrow card ("$500.00$1,000.00$1,500.00").
+      expect(await page.locator('[data-legend="team-models"] li').allTextContents()).toEqual(models.map((m) => m.key));
+      for (const width of [1280, 820]) {
+        await page.setViewportSize({ width, height: 900 });
+        await page.waitForTimeout(200);
+        const x = await axisLabels(page, 'team-budget', 'x');
+        expect([width, x.rotation, x.touching], x.labels.join(' ')).toEqual([width, 0, []]);
+      }
+      await page.setViewportSize({ width: 1280, height: 900 });
     } finally {
       await store.commitImportBatch({ events: [], states: [], drop: imported.map((e) => e.id) });
     }

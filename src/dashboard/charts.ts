@@ -44,14 +44,17 @@ function mount(id: string, kind: keyof typeof TITLES, config: ChartConfiguration
 
 /**
  * Axis labels in dollars with as many decimals as the tick step needs: a person spending cents a day gets $0.002,
- * $0.004… rather than $0.00 on every tick.
+ * $0.004… rather than $0.00 on every tick, and whole-dollar steps none ($500, $1,000: "$1,000.00" is wide enough
+ * that neighbouring labels on a narrow axis ran together).
  */
-function moneyTick(v: string | number, _i: number, ticks: readonly { value: number }[]): string {
+export function moneyTick(v: string | number, _i: number, ticks: readonly { value: number }[]): string {
   const step = ticks.length > 1 ? Math.abs(ticks[1]!.value - ticks[0]!.value) : Math.abs(Number(v));
-  const digits = step > 0 && step < 0.01 ? Math.min(6, Math.ceil(-Math.log10(step))) : 2;
+  const digits = step > 0 && step < 0.01 ? Math.min(6, Math.ceil(-Math.log10(step))) : step >= 1 && Number.isInteger(step) && Number.isInteger(Number(v)) ? 0 : 2;
   return new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: digits, maximumFractionDigits: digits }).format(Number(v));
 }
 const money = { ticks: { callback: moneyTick } };
+/** A horizontal money axis: labels side by side need more room between them than Chart.js's default 3 px. */
+const moneyAcross = { ticks: { callback: moneyTick, autoSkipPadding: 16, maxRotation: 0 } };
 
 /** Spend per day of the month. */
 export function dailySpend(id: string, labels: string[], values: number[]): HTMLElement {
@@ -88,15 +91,27 @@ export function forecastChart(id: string, labels: string[], daily: number[], ela
   return mount(id, 'forecast', { type: 'line', data: { labels: labels.map((l) => l.slice(5)), datasets }, options: { scales: { y: money } } } as ChartConfiguration, rows);
 }
 
-/** Shares of spend (model mix, teams). */
+/**
+ * Shares of spend (model mix, teams). The legend is HTML beside the chart, not drawn in the canvas: Chart.js cuts a
+ * label at the canvas's edge ("claude-sonnet-", "gemini-2.5-flas"), where text in the page wraps.
+ */
 export function mixChart(id: string, labels: string[], values: number[]): HTMLElement {
-  return mount(
+  const colours = labels.map((_, i) => PALETTE[i % PALETTE.length]!);
+  const chart = mount(
     id,
     'mix',
-    { type: 'doughnut', data: { labels, datasets: [{ data: values, backgroundColor: labels.map((_, i) => PALETTE[i % PALETTE.length]!) }] }, options: { plugins: { legend: { position: 'right' } } } },
+    { type: 'doughnut', data: { labels, datasets: [{ data: values, backgroundColor: colours }] }, options: { plugins: { legend: { display: false } } } },
     labels.map((l, i) => [l, usd(values[i])]),
     true,
   );
+  const swatch = (colour: string): HTMLElement => {
+    const el = h('span', { class: 'swatch' });
+    el.style.backgroundColor = colour; // CSSOM: the page's CSP refuses style attributes
+    return el;
+  };
+  const legend = h('ul', { class: 'legend', 'data-legend': id }, labels.map((l, i) => h('li', {}, swatch(colours[i]!), h('span', { class: 'name' }, l))));
+  const numbers = chart.querySelector('details');
+  return h('div', {}, h('div', { class: 'mix' }, chart.firstElementChild, legend), numbers);
 }
 
 /** Budget against spent and projected, side by side; `counted` names what the spent and projected bars count (`gateway`). */
@@ -106,7 +121,7 @@ export function budgetBars(id: string, budget: number | null, spent: number, pro
   return mount(
     id,
     'budget',
-    { type: 'bar', data: { labels, datasets: [{ label: 'USD', data: values, backgroundColor: ['#9aa4b2', PALETTE[0]!, PALETTE[1]!] }] }, options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: money } } },
+    { type: 'bar', data: { labels, datasets: [{ label: 'USD', data: values, backgroundColor: ['#9aa4b2', PALETTE[0]!, PALETTE[1]!] }] }, options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: moneyAcross } } },
     labels.map((l, i) => [l, budget === null && i === 0 ? 'no budget' : projected === null && i === 2 ? 'n/a' : usd(values[i])]),
     true,
   );
