@@ -107,8 +107,9 @@ describe('dashboard Outcomes card', () => {
     expect((await page('bob', '/api/users/bob?month=2026-09')).outcomes).toMatchObject({ reverted: 0, row: { outcomes: { commits: 1, mergedPrs: 0 } } });
   });
 
-  it('says so for a month with nothing counted, and for a month not started', async () => {
+  it('says so for a month with nothing counted; a month not started is not a page', async () => {
     expect((await page('alice', '/api/users/alice?month=2026-08')).outcomes).toMatchObject({ available: false, note: expect.stringMatching(/^No commits/) });
-    expect((await page('alice', '/api/users/alice?month=2026-12')).outcomes).toMatchObject({ available: false, note: 'This month has not started.' });
+    const future = await gateway.app.inject({ method: 'GET', url: '/api/users/alice?month=2026-12', headers: { cookie: cookies['alice']! } });
+    expect(future.statusCode).toBe(404);
   });
 });
