@@ -36,7 +36,8 @@ export interface AuditData {
   };
   teams: UsageAggregate[];
   models: UsageAggregate[];
-  budgets: Section<BudgetStatus[]>;
+  /** Budget standings, and the part of the period's spend not from the gateway, which budgets do not count. */
+  budgets: Section<{ statuses: BudgetStatus[]; importedUsd: number }>;
   findings: Section<{ top: Finding[]; count: number; wastedUsd: number }>;
   outcomes: Section<{ totals: OutcomeTotals; cost: CostPerOutcome }>;
   routing: Section<SavingsReport>;
@@ -76,19 +77,21 @@ export async function collectAudit(src: ReportSources, opts: { period: string; n
     spend: { totals, previousMonthUsd, previousToDateUsd, changePercent: changePercent(totals.costUsd, previousToDateUsd), daily: { labels, values: seriesOf(daily, labels) }, months },
     teams,
     models,
-    budgets: await budgetsSection(src, window, opts.now),
+    budgets: await budgetsSection(src, window, opts.now, totals.costUsd),
     findings: await findingsSection(src, range),
     outcomes: await outcomesSection(src, range, totals.costUsd),
     routing: await routingSection(src, range),
   };
 }
 
-async function budgetsSection(src: ReportSources, window: Window, now: number): Promise<AuditData['budgets']> {
+async function budgetsSection(src: ReportSources, window: Window, now: number, spentUsd: number): Promise<AuditData['budgets']> {
   const budgets = src.budgets();
   if (budgets.length === 0) return { available: false, note: 'No budgets are configured (`budgets:` in goodhart.yaml, or `goodhart budgets set`).' };
   // A past month is judged as it stood at its end.
   const at = Math.min(now, window.end - 1);
-  return { available: true, data: await loadBudgetStatuses({ store: src.store, budgets, now: at, timeZone: src.timeZone }) };
+  const gateway = await src.store.aggregate('month', { source: 'gateway', since: window.start, until: Math.min(now, window.end) }, { timeZone: src.timeZone });
+  const importedUsd = Math.max(0, spentUsd - gateway.reduce((a, r) => a + r.costUsd, 0));
+  return { available: true, data: { statuses: await loadBudgetStatuses({ store: src.store, budgets, now: at, timeZone: src.timeZone }), importedUsd } };
 }
 
 async function findingsSection(src: ReportSources, range: { since: number; until: number }): Promise<AuditData['findings']> {

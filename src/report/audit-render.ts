@@ -54,8 +54,11 @@ export function auditBlocks(d: AuditData): Block[] {
     { kind: 'chart', svg: barChart({ title: `Spend per day, ${d.period}`, labels: d.spend.daily.labels.map((l) => l.slice(8)), values: d.spend.daily.values, format: money }) },
     { kind: 'chart', svg: barChart({ title: 'Spend per month (last six)', labels: d.spend.months.map((m) => m.key), values: d.spend.months.map((m) => m.costUsd), format: money, height: 200 }) },
     { kind: 'table', head: ['Month', 'Spend'], rows: d.spend.months.map((m) => [m.key, money(m.costUsd)]), align: ['l', 'r'] },
-    ...section(d.budgets, 'Budgets and forecasts', (rows) => [
-      { kind: 'table', head: ['Budget', 'Scope', 'Period', 'Amount', 'Spent', 'Used', 'Projected at period end', 'Runs out', 'Note'], rows: budgetRows(rows), align: ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'l', 'l'] },
+    ...section(d.budgets, 'Budgets and forecasts', (b) => [
+      { kind: 'table', head: ['Budget', 'Scope', 'Period', 'Amount', 'Spent', 'Used', 'Projected at period end', 'Runs out', 'Note'], rows: budgetRows(b.statuses), align: ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'l', 'l'] },
+      ...(b.importedUsd >= 0.005
+        ? [{ kind: 'note' as const, text: `Budgets count gateway traffic only (what the gateway enforces): ${money(b.importedUsd)} of the ${money(t.costUsd)} spent in ${d.period} was imported (coding-agent logs, provider usage APIs, OTLP) and is not counted against them.` }]
+        : []),
     ]),
     { kind: 'h2', text: 'Spend by team' },
     d.teams.length === 0

@@ -45,6 +45,8 @@ budgets:
     events.push(makeTestEvent({ id: `oct-c-${day}`, userId: 'carol', teamId: 'data', startedAt: at(`2026-10-${day}T11:00:00Z`), costUsd: 2, modelRequested: 'claude-sonnet-4', modelServed: 'claude-sonnet-4-20250514', provider: 'anthropic' }));
     events.push(makeTestEvent({ id: `sep-${day}`, userId: 'alice', teamId: 'core', startedAt: at(`2026-09-${day}T10:00:00Z`), costUsd: 2 }));
   }
+  // August: usage imported from Claude Code's logs only, which budgets (gateway traffic) do not count.
+  events.push(makeTestEvent({ id: 'aug-imported', source: 'claude-code', userId: 'alice', teamId: 'core', startedAt: at('2026-08-12T10:00:00Z'), costUsd: 5 }));
   // The digest's week (Mon 26 Oct – Sun 1 Nov): two more for alice.
   events.push(makeTestEvent({ id: 'nov-01', userId: 'alice', teamId: 'core', startedAt: at('2026-11-01T10:00:00Z'), costUsd: 3 }));
   await store.insertEvents(events);
@@ -101,6 +103,10 @@ describe('goodhart audit', () => {
     // November is two days and nine hours old: compared with October to the same point (alice's $1 on the 1st and
     // 2nd, carol's $2), not with all of October's $90.
     expect(md).toContain('Spend $3.00 over 1 request; previous month to the same point $6.00 (-50%), all of it $90.00.');
+    const august = await runAuditReport({ period: '2026-08', db, config: configFile, now: NOW });
+    expect(august).toContain('| org-month | org | month | $100.00 | $0.00 | 0% |');
+    expect(august).toContain('Budgets count gateway traffic only (what the gateway enforces): $5.00 of the $5.00 spent in 2026-08 was imported');
+    expect(md).not.toContain('Budgets count gateway traffic only');
     const none = await runAuditReport({ period: '2026-09', db, config: configFile, now: NOW });
     expect(none).toContain('> No routing decisions in this period');
   });
