@@ -1,4 +1,4 @@
-import { Tally } from './estimate.js';
+import { functionCall, Tally } from './estimate.js';
 import { isRecord } from './usage-fields.js';
 
 /**
@@ -84,8 +84,3 @@ function parts(tally: Tally, content: unknown): void {
   }
 }
 
-function functionCall(tally: Tally, fn: unknown): void {
-  if (!isRecord(fn)) return;
-  tally.text(fn['name']);
-  tally.text(fn['arguments']);
-}

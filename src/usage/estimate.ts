@@ -165,7 +165,8 @@ function openAIContent(tally: Tally, content: unknown): void {
   }
 }
 
-function functionCall(tally: Tally, fn: unknown): void {
+/** A function call's name and arguments (a request's history and a response alike). */
+export function functionCall(tally: Tally, fn: unknown): void {
   if (!isRecord(fn)) return;
   tally.text(fn['name']);
   tally.text(fn['arguments']);
