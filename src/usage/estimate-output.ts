@@ -83,4 +83,3 @@ function parts(tally: Tally, content: unknown): void {
     tally.text(part['refusal']);
   }
 }
-
