@@ -2,7 +2,7 @@ import { GoodhartError } from '../errors.js';
 import type { KeyRecord } from '../store/types.js';
 import type { Pricer } from '../usage/pricing.js';
 import { checkAccess, TierIndex, type Grant } from './access.js';
-import { hybridAmount } from './budget-math.js';
+import { percentile } from './budget-math.js';
 import { budgetHeaders, budgetRefusal, downgradePointRefusal, HEADER_DOWNGRADED, rateRefusal, unpricedRefusal, type Standing } from './messages.js';
 import { MemoryBudgetState } from './memory-state.js';
 import { periodWindow, previousWindows, type Period, type Window } from './period.js';
@@ -94,7 +94,11 @@ export class GovernanceEngine implements Policy {
   private tiers!: TierIndex;
   private readonly views = new WeakMap<KeyRecord, View>();
   private readonly windows = new Map<Period, Window>();
-  private readonly hybrid = new Map<string, { start: number; amount: number }>();
+  /**
+   * Hybrid budget instances: the percentile of their trailing spend for the current window (or the lookup in
+   * progress). Past windows do not change, so a rules reload keeps it unless the rule's meaning (`hybridKey`) did.
+   */
+  private readonly hybrid = new Map<string, { key: string; start: number; extra: number | Promise<number> }>();
   private readonly instances = new Set<string>();
   private grants = new Map<string, Grant[]>();
   /** Requests waiting near a limit; woken by every settlement. */
@@ -126,8 +130,14 @@ export class GovernanceEngine implements Policy {
     this.rulesById = new Map(budgets.map((b) => [b.id, b]));
     this.rateRules = new RuleIndex(spec.rateLimits.map(compileRateLimit));
     this.tiers = new TierIndex(spec.tiers);
-    this.hybrid.clear();
     this.version++;
+    // Kept across reloads (the service reloads every minute): a request is never checked against the baseline
+    // alone while the amount is looked up again. Only what no longer applies is forgotten.
+    const now = this.opts.now();
+    for (const [instance, h] of this.hybrid) {
+      const rule = this.rulesById.get(instance.slice(0, instance.indexOf('|')));
+      if (rule === undefined || hybridKey(rule) !== h.key || this.window(rule.period, now).start !== h.start) this.hybrid.delete(instance);
+    }
     const live = (instance: string) => this.rulesById.has(instance.slice(0, instance.indexOf('|')));
     for (const i of this.instances) if (!live(i)) this.instances.delete(i);
     void this.state.retain(live);
@@ -164,7 +174,14 @@ export class GovernanceEngine implements Policy {
       if (this.budgets.hasTagRules) budgets = [...budgets, ...this.budgets.forTags(req.tags)];
       if (this.rateRules.hasTagRules) rates = [...rates, ...this.rateRules.forTags(req.tags)];
     }
-    const applied = budgets.map((m) => this.apply(m, req.now));
+    const pending = budgets.map((m) => this.apply(m, req.now));
+    // A hybrid amount not known yet (an asynchronous state, first request of the period): waited for, never
+    // replaced by the baseline alone.
+    if (pending.some((a) => a instanceof Promise)) return Promise.all(pending).then((applied) => this.admitWithBudgets(req, view, scopeKeys, rates, applied));
+    return this.admitWithBudgets(req, view, scopeKeys, rates, pending as Applied[]);
+  }
+
+  private admitWithBudgets(req: AdmissionRequest, view: View, scopeKeys: string[], rates: Match<RateRule>[], applied: Applied[]): MaybePromise<AdmissionResult> {
     const quote = new Quote(req, this.worst, this.opts.outputLimits);
     const c: Ctx = { req, view, scopeKeys, rates, applied, quote, model: req.model, cost: quote.cost(req.model), downgradedBy: null, waitUntil: null };
     this.refuseUnpriced(c);
@@ -194,7 +211,7 @@ export class GovernanceEngine implements Policy {
         ? [...this.instances].filter((i) => i.startsWith(`${rule.id}|`)).map((i) => i.slice(rule.id.length + 1))
         : [scopeKeyOf(rule.scope.kind, rule.scope.id)];
       for (const scopeKey of keys) {
-        const a = this.apply({ rule, scopeKey }, now);
+        const a = await this.apply({ rule, scopeKey }, now);
         const [snap] = await this.state.peek([a.line]);
         out.push({ instance: a.line.instance, rule, scopeKey, window: a.line.window, amount: a.amount, spent: snap!.spent, reserved: snap!.reserved });
       }
@@ -367,29 +384,54 @@ export class GovernanceEngine implements Policy {
     if (!decision.ok) throw new GoodhartError('model_not_allowed', 403, decision.message);
   }
 
-  private apply(m: Match<BudgetRule>, now: number): Applied {
+  private apply(m: Match<BudgetRule>, now: number): MaybePromise<Applied> {
     const { rule, scopeKey } = m;
     const window = this.window(rule.period, now);
     const instance = `${rule.id}|${scopeKey}`;
     if (rule.scope.each && this.instances.size < MAX_LISTED_INSTANCES) this.instances.add(instance);
-    let amount = rule.cfg.amount;
-    const h = rule.cfg.hybrid;
-    if (h) {
-      const cached = this.hybrid.get(instance);
-      if (cached !== undefined && cached.start === window.start) amount = cached.amount;
-      else {
-        // Once per instance and period. Until an asynchronous state answers, the baseline applies (the lower bound).
-        const past = previousWindows(rule.period, window, h.lookback, this.spec.timeZone);
-        const spend = this.state.windowSpend(scopeKey, rule.unit, past);
-        const store = (s: number[]) => this.hybrid.set(instance, { start: window.start, amount: hybridAmount(rule.cfg.amount, s, h.percentile) });
-        if (spend instanceof Promise) spend.then(store, () => {});
-        else {
-          store(spend);
-          amount = this.hybrid.get(instance)!.amount;
-        }
-      }
+    const applied = (amount: number): Applied => ({
+      rule,
+      amount,
+      line: { instance, fingerprint: rule.fingerprint, scopeKey, unit: rule.unit, window, limit: amount * rule.downgradeAt },
+    });
+    if (rule.cfg.hybrid === undefined) return applied(rule.cfg.amount);
+    // The baseline plus the percentile of the trailing periods (budget-math.ts hybridAmount).
+    return andThen(this.hybridExtra(rule, instance, scopeKey, window), (extra) => applied(rule.cfg.amount + extra));
+  }
+
+  /** Looked up once per instance and period; concurrent requests share the lookup in progress. */
+  private hybridExtra(rule: BudgetRule, instance: string, scopeKey: string, window: Window): MaybePromise<number> {
+    const h = rule.cfg.hybrid!;
+    const key = hybridKey(rule);
+    const cached = this.hybrid.get(instance);
+    if (cached !== undefined && cached.start === window.start && cached.key === key) return cached.extra;
+    const past = previousWindows(rule.period, window, h.lookback, this.spec.timeZone);
+    const spend = this.state.windowSpend(scopeKey, rule.unit, past);
+    if (!(spend instanceof Promise)) {
+      const extra = percentile(spend, h.percentile);
+      this.hybrid.set(instance, { key, start: window.start, extra });
+      return extra;
     }
-    return { rule, amount, line: { instance, fingerprint: rule.fingerprint, scopeKey, unit: rule.unit, window, limit: amount * rule.downgradeAt } };
+    const entry: { key: string; start: number; extra: number | Promise<number> } = { key, start: window.start, extra: 0 };
+    entry.extra = spend.then(
+      (s) => {
+        const extra = percentile(s, h.percentile);
+        if (this.hybrid.get(instance) === entry) entry.extra = extra;
+        return extra;
+      },
+      (err: unknown) => {
+        if (this.hybrid.get(instance) === entry) this.hybrid.delete(instance); // the next request asks again
+        if (err instanceof GoodhartError) throw err;
+        throw new GoodhartError(
+          'unavailable',
+          503,
+          `Budget "${rule.id}" is hybrid: its amount for this ${rule.period} adds the spend of past periods, which could not be read from the store (${err instanceof Error ? err.message : String(err)}). Try again shortly.`,
+          { retryable: true, cause: err },
+        );
+      },
+    );
+    this.hybrid.set(instance, entry);
+    return entry.extra;
   }
 
   private window(period: Period, now: number): Window {
@@ -432,4 +474,9 @@ export class GovernanceEngine implements Policy {
     }
     return name;
   }
+}
+
+/** What a cached hybrid amount depends on besides the window: the budget's scope, unit, period and lookback. */
+function hybridKey(rule: BudgetRule): string {
+  return `${rule.fingerprint}|${rule.cfg.hybrid?.percentile}|${rule.cfg.hybrid?.lookback}`;
 }

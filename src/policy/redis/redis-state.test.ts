@@ -9,11 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.js';
 import { openStore } from '../../store/open.js';
 import { startRelay } from '../../testing/relay.js';
 import { SqliteGovernanceStore } from '../../store/sqlite/governance-store.js';
 import { makeTestEvent } from '../../store/store-contract.js';
-import type { Store } from '../../store/types.js';
+import type { KeyRecord, Store } from '../../store/types.js';
+import { createPricer } from '../../usage/pricing.js';
+import { Directory } from '../directory.js';
+import { GovernanceEngine, type BudgetAlert } from '../engine.js';
 import { periodWindow } from '../period.js';
 import type { RateLine } from '../rate-limit.js';
 import type { BudgetLine, Reservation } from '../state.js';
@@ -271,5 +275,42 @@ describe('alert de-duplication', () => {
     const ttl = await admin.pttl(`${PREFIX}alert:b|team:x|0|10|80`);
     expect(ttl).toBeGreaterThan(3_600_000);
     expect(ttl).toBeLessThanOrEqual(3_600_000 + 86_400_000);
+  });
+});
+
+describe('GovernanceEngine on the shared state', () => {
+  it('checks a hybrid budget against its full amount from the first request, and keeps it across rules reloads', async () => {
+    // $0.01 on each of the three days before today (New York): p90 of 3 days adds $0.01 to the $0.001 baseline.
+    await store.insertEvents(
+      ['2025-03-09', '2025-03-10', '2025-03-11'].map((d) => makeTestEvent({ startedAt: Date.parse(`${d}T15:00:00Z`), userId: 'dora', teamId: 'hyb', costUsd: 0.01 })),
+    );
+    const config = configSchema.parse({
+      timeZone: TZ,
+      budgets: [{ id: 'hyb', scope: 'user:dora', amount: 0.001, period: 'day', hybrid: { percentile: 90, lookback: 3 } }],
+    });
+    const spec = new Directory(config).spec();
+    const alerts: BudgetAlert[] = [];
+    const state = await replica();
+    const e = new GovernanceEngine({ spec, pricer: createPricer({ flat: { input: 1, output: 1 } }), now, state, reservationTtlMs: TTL, onAlert: (a) => alerts.push(a), maxWaitMs: 0 });
+    const key: KeyRecord = { id: 'kd', hash: 'h', prefix: 'gh_d', userId: 'dora', teamId: 'hyb', projectId: null, name: null, createdAt: 0, revokedAt: null };
+    // About $0.005 at $1 per million tokens: more than the baseline, well within $0.011.
+    const request = (maxTokens: number) => {
+      const body = { model: 'flat', max_tokens: maxTokens, messages: [{ role: 'user', content: 'hi' }] };
+      return e.admit({ key, endpoint: 'chat.completions', model: 'flat', provider: 'openai', providerType: 'openai', tags: [], body, bodyBytes: 80, headers: {}, now: now() });
+    };
+    const first = await request(5000);
+    expect(Number(first.headers['x-goodhart-budget-remaining'])).toBeGreaterThan(0.005);
+    first.settle({ usage: { input: { total: 10, noCache: 10, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 }, output: { total: 0, text: 0, reasoning: 0 }, raw: null }, costUsd: 0.006, model: 'flat' });
+    await new Promise((r) => setTimeout(r, 50));
+    // The periodic reload (service.reload) applies the same rules again: the amount is not the baseline meanwhile.
+    e.setSpec(new Directory(config).spec());
+    const [standing] = await e.status(now());
+    expect(standing!.amount).toBeCloseTo(0.011, 9);
+    const second = await request(2000); // $0.002 more: past the baseline long ago
+    expect(Number(second.headers['x-goodhart-budget-remaining'])).toBeCloseTo(0.011 - 0.006 - (2000 + 80 + 64) / 1e6, 9); // max_tokens + bytes + framing
+    second.settle({ usage: { input: { total: 10, noCache: 10, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 }, output: { total: 0, text: 0, reasoning: 0 }, raw: null }, costUsd: 0, model: 'flat' });
+    await new Promise((r) => setTimeout(r, 50));
+    // $0.006 of $0.011 is 54%: one alert, at 50%, of the full amount (no "100% of $0.00100").
+    expect(alerts.map((a) => [a.threshold, a.amount])).toEqual([[50, 0.011]]);
   });
 });
