@@ -82,9 +82,15 @@ export async function installGovernance(app: FastifyInstance, opts: GovernanceOp
     timeZone: config.timeZone,
     maxAttempts: config.alerts.maxAttempts,
     initialBackoffMs: config.alerts.initialBackoffMs,
-    // Redis answers first (one round trip, shared by replicas); the store keeps the durable record.
-    claim: async (key, at, payload) =>
-      (shared === null || (await claimAlertInRedis(shared, key, at, (payload as BudgetAlert).windowEnd))) && gstore.claimAlert(key, at, payload),
+    outbox: {
+      // Redis answers first (one round trip, shared by replicas); the store keeps the durable record.
+      claimAlert: async (key, at, payload, pending, leaseUntil) =>
+        (shared === null || (await claimAlertInRedis(shared, key, at, (payload as BudgetAlert).windowEnd))) &&
+        gstore.claimAlert(key, at, payload, pending, leaseUntil),
+      setAlertPending: (key, pending) => gstore.setAlertPending(key, pending),
+      takePendingAlerts: (now, since, leaseUntil, limit) => gstore.takePendingAlerts(now, since, leaseUntil, limit),
+    },
+    now,
     log,
   });
   const outputLimits = new Map<string, number>();
@@ -122,6 +128,7 @@ export async function installGovernance(app: FastifyInstance, opts: GovernanceOp
     throw err;
   }
   engine.start();
+  if (config.alerts.sinks.length > 0) alerts.start();
   let reloader: NodeJS.Timeout | undefined;
   if (shared) {
     // Admin API changes made through another replica: announced on Redis, and re-read every minute regardless

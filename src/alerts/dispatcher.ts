@@ -1,13 +1,49 @@
+import { createHash } from 'node:crypto';
+import type { GovernanceStore, PendingDelivery } from '../policy/store.js';
 import type { BudgetAlert } from '../policy/thresholds.js';
 import { renderBudgetAlert, type SinkType } from './format.js';
 import { postJson, redactUrl } from './send.js';
 
 /**
  * Delivers alerts to webhook sinks off the request path: `publish` only queues. Each alert is claimed once (by its
- * dedup key, in the store, so a restart does not resend) and then posted to every sink that takes it, each retried
- * with exponential backoff on network errors, 429 and 5xx, until `maxAttempts`. Budget thresholds come from the
- * gateway (`publish`); waste findings and budget forecasts from live detection (`publishOutbound`, src/alerts/findings.ts).
+ * dedup key, in the store, so neither a restart nor another replica sends it again) with the body each sink gets,
+ * then posted to every sink that takes it, each retried with exponential backoff on network errors, 429 and 5xx,
+ * until `maxAttempts`. A delivery still failing then stays pending in the store: every RETRY_EVERY_MS and at start
+ * (`start`), one process takes it over (a lease in the store) and tries again, for up to RETRY_FOR_MS.
+ * Budget thresholds come from the gateway (`publish`); waste findings and budget forecasts from live detection
+ * (`publishOutbound`, src/alerts/findings.ts).
  */
+
+/** A webhook down for a while: its alerts are tried again every 5 minutes (and at every start)… */
+export const RETRY_EVERY_MS = 5 * 60_000;
+/** …for a day; by then the alert's news is stale (a day budget's period is over). */
+export const RETRY_FOR_MS = 24 * 3_600_000;
+/** Pending alerts taken per sweep: a backlog is worked through sweep by sweep, never all at once. */
+const RETRY_BATCH = 100;
+
+/** Where alerts are recorded: the governance store's alert table, or `memoryOutbox` without one. */
+export type AlertOutbox = Pick<GovernanceStore, 'claimAlert' | 'setAlertPending' | 'takePendingAlerts'>;
+
+/** Without governance tables (an in-memory store): a sent alert is remembered by this process only, never retried. */
+export function memoryOutbox(): AlertOutbox {
+  const sent = new Set<string>();
+  return {
+    async claimAlert(key) {
+      if (sent.has(key)) return false;
+      sent.add(key);
+      return true;
+    },
+    async setAlertPending() {},
+    async takePendingAlerts() {
+      return [];
+    },
+  };
+}
+
+/** What a pending delivery names its sink by: its type and URL (hashed: webhook URLs carry secrets). */
+export function sinkId(sink: { type: SinkType; url: string }): string {
+  return createHash('sha256').update(`${sink.type} ${sink.url}`).digest('hex').slice(0, 16);
+}
 
 export interface Sink {
   type: SinkType;
@@ -32,8 +68,10 @@ export interface DispatcherOptions {
   timeZone: string;
   maxAttempts: number;
   initialBackoffMs: number;
-  /** Records the alert; false when it already went out (dedup across processes and restarts). */
-  claim: (dedupKey: string, at: number, payload: unknown) => Promise<boolean>;
+  /** Records alerts and what is left to deliver of them (dedup and retries across processes and restarts). */
+  outbox: AlertOutbox;
+  /** The clock alerts are stamped with (`at`); leases and the retry horizon are measured on it. */
+  now?: () => number;
   log?: (message: string) => void;
   /** Per attempt. A webhook that takes longer than 10 s is down for our purposes. */
   timeoutMs?: number;
@@ -54,10 +92,26 @@ export class AlertDispatcher {
   readonly stats: DeliveryStats = { published: 0, duplicates: 0, delivered: 0, failed: 0, attempts: 0 };
   private readonly pending = new Set<Promise<void>>();
   private readonly log: (message: string) => void;
+  private readonly now: () => number;
+  private readonly sinks = new Map<string, Sink>();
+  /** How long one process may take to deliver an alert before another may take it over (all attempts, plus a minute). */
+  private readonly leaseMs: number;
+  private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly opts: DispatcherOptions) {
     this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
+    this.now = opts.now ?? Date.now;
+    for (const s of opts.sinks) if (!this.sinks.has(sinkId(s))) this.sinks.set(sinkId(s), s);
+    this.leaseMs = deliveryBoundMs(opts) + 60_000;
+  }
+
+  /** Retries what earlier processes (or this one) left undelivered, now and every RETRY_EVERY_MS. */
+  start(): void {
+    if (this.closed || this.timer !== undefined) return;
+    this.track(this.retryPending());
+    this.timer = setInterval(() => this.track(this.retryPending()), RETRY_EVERY_MS);
+    this.timer.unref();
   }
 
   /** Queues a budget alert; never throws, never waits. */
@@ -69,24 +123,47 @@ export class AlertDispatcher {
   publishOutbound(alert: OutboundAlert): void {
     if (this.closed) return;
     this.stats.published++;
-    const p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.deliver(alert));
-    this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
+    this.track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.deliver(alert)));
   }
 
-  /** Resolves once every queued alert is delivered or given up. */
+  /** Resolves once every queued alert is delivered or left pending for a later retry. */
   async drain(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.timer);
     await this.drain();
   }
 
-  private async deliver(alert: OutboundAlert): Promise<void> {
+  /** Takes over alerts whose deliveries failed (here or in another process) and tries them again. */
+  async retryPending(): Promise<void> {
+    const now = this.now();
+    let taken;
     try {
-      const fresh = await this.opts.claim(alert.dedupKey, alert.at, alert.payload);
+      taken = await this.opts.outbox.takePendingAlerts(now, now - RETRY_FOR_MS, now + this.leaseMs, RETRY_BATCH);
+    } catch (err) {
+      this.log(`goodhart: could not read the alerts left to deliver (${String(err)}); trying again in ${RETRY_EVERY_MS / 60_000} minutes.`);
+      return;
+    }
+    // A sink no longer in the config is dropped: there is nowhere (and no credentials) to send to.
+    await Promise.all(taken.map(({ dedupKey, pending }) => this.attempt(dedupKey, pending.filter((d) => this.sinks.has(d.sink)))));
+  }
+
+  private track(p: Promise<void>): void {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  private async deliver(alert: OutboundAlert): Promise<void> {
+    const deliveries: PendingDelivery[] = [];
+    for (const [id, sink] of this.sinks) {
+      const shaped = alert.render(sink);
+      if (shaped !== null) deliveries.push({ sink: id, body: JSON.stringify(shaped) });
+    }
+    try {
+      const fresh = await this.opts.outbox.claimAlert(alert.dedupKey, alert.at, alert.payload, deliveries, this.now() + this.leaseMs);
       if (!fresh) {
         this.stats.duplicates++;
         return;
@@ -95,20 +172,43 @@ export class AlertDispatcher {
       this.log(`goodhart: alert ${alert.dedupKey} not sent: could not record it (${String(err)})`);
       return;
     }
-    await Promise.all(this.opts.sinks.map((s) => this.send(s, alert)));
+    await this.attempt(alert.dedupKey, deliveries);
   }
 
-  private async send(sink: Sink, alert: OutboundAlert): Promise<void> {
-    const shaped = alert.render(sink);
-    if (shaped === null) return;
-    const body = JSON.stringify(shaped);
-    const r = await postJson(sink, body, this.opts);
+  /** Posts each delivery; records what is still to deliver (nothing, once every sink took it). */
+  private async attempt(dedupKey: string, deliveries: readonly PendingDelivery[]): Promise<void> {
+    const ok = await Promise.all(deliveries.map((d) => this.send(d, dedupKey)));
+    const left = deliveries.filter((_, i) => !ok[i]);
+    try {
+      await this.opts.outbox.setAlertPending(dedupKey, left);
+    } catch (err) {
+      // The lease runs out and the deliveries still recorded as pending are tried again: some may go out twice.
+      this.log(`goodhart: alert ${dedupKey}: could not record its delivery (${String(err)})`);
+    }
+  }
+
+  private async send(d: PendingDelivery, dedupKey: string): Promise<boolean> {
+    const sink = this.sinks.get(d.sink)!;
+    const r = await postJson(sink, d.body, this.opts);
     this.stats.attempts += r.attempts;
     if (r.ok) {
       this.stats.delivered++;
-      return;
+      return true;
     }
     this.stats.failed++;
-    this.log(`goodhart: alert ${alert.dedupKey} to ${redactUrl(sink.url)} failed (${r.last}); giving up.`);
+    this.log(`goodhart: alert ${dedupKey} to ${redactUrl(sink.url)} failed (${r.last}); trying again in ${RETRY_EVERY_MS / 60_000} minutes and at the next start, for a day.`);
+    return false;
   }
+}
+
+/** The longest one delivery can take: every attempt timing out, with the backoffs between them. */
+function deliveryBoundMs(o: DispatcherOptions): number {
+  const timeout = o.timeoutMs ?? 10_000;
+  let total = 0;
+  let delay = o.initialBackoffMs;
+  for (let attempt = 1; attempt <= o.maxAttempts; attempt++) {
+    total += timeout + (attempt < o.maxAttempts ? delay : 0);
+    delay = Math.min(delay * 2, o.maxBackoffMs ?? 60_000);
+  }
+  return total;
 }

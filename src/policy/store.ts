@@ -74,6 +74,17 @@ export function alreadyDecided(id: string): GoodhartError {
   return new GoodhartError('invalid_request', 409, `Access request ${id} was decided by someone else a moment ago: reload it to see the decision.`);
 }
 
+/** One delivery of an alert still to make: the sink (alerts/dispatcher.ts sinkId) and the JSON body it gets. */
+export interface PendingDelivery {
+  sink: string;
+  body: string;
+}
+
+export interface PendingAlert {
+  dedupKey: string;
+  pending: PendingDelivery[];
+}
+
 export interface AuditFilter {
   since?: number;
   until?: number;
@@ -92,8 +103,18 @@ export interface GovernanceStore {
   listAccessRequests(filter: { status?: AccessStatus; userId?: string; teamId?: string }): Promise<AccessRequest[]>;
   getAccessRequest(id: string): Promise<AccessRequest | undefined>;
   listGrants(filter: { activeAt?: number; userId?: string }): Promise<Grant[]>;
-  /** Records that an alert went out; false when `dedupKey` was already recorded (also by an earlier process). */
-  claimAlert(dedupKey: string, at: number, payload: unknown): Promise<boolean>;
+  /**
+   * Records an alert with the deliveries still to make, leased to this process until `leaseUntil`; false when
+   * `dedupKey` was already recorded (also by an earlier process or another replica): then it is not sent again.
+   */
+  claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number): Promise<boolean>;
+  /** After an attempt: the deliveries of a claimed alert still to make ([] once all made), due for a retry at once. */
+  setAlertPending(dedupKey: string, pending: readonly PendingDelivery[]): Promise<void>;
+  /**
+   * Alerts from `since` on with deliveries still to make and no lease in force at `now` (their attempt failed, or
+   * the process making it died), leased to the caller until `leaseUntil`: two callers never take the same one.
+   */
+  takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number): Promise<PendingAlert[]>;
   /** When the first stored gateway event started (all-time budgets load history from there). */
   firstGatewayEventAt(): Promise<number | null>;
   /** Stored gateway spend per scope value ("org", "team:x", "tag:y"…) per day window, for events before `until`. */

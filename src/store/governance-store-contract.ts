@@ -112,9 +112,26 @@ export function runGovernanceStoreContract(open: () => Promise<GovernanceFixture
 
   it('claims each alert once, also from a second connection', async () => {
     const f = await open();
-    expect(await f.gov.claimAlert('b|team:core|0|10|80', 5, { threshold: 80 })).toBe(true);
-    expect(await f.gov.claimAlert('b|team:core|0|10|80', 6, { threshold: 80 })).toBe(false);
-    expect(await f.gov.claimAlert('b|team:core|0|10|100', 6, { threshold: 100 })).toBe(true);
+    expect(await f.gov.claimAlert('b|team:core|0|10|80', 5, { threshold: 80 }, [], 0)).toBe(true);
+    expect(await f.gov.claimAlert('b|team:core|0|10|80', 6, { threshold: 80 }, [], 0)).toBe(false);
+    expect(await f.gov.claimAlert('b|team:core|0|10|100', 6, { threshold: 100 }, [], 0)).toBe(true);
+    await f.close();
+  });
+
+  it('keeps an alert’s failed deliveries pending, and leases each to one taker at a time', async () => {
+    const f = await open();
+    const hook = { sink: 'hook', body: '{"threshold":80}' };
+    const slack = { sink: 'slack', body: '{"text":"80%"}' };
+    expect(await f.gov.claimAlert('a', 1000, {}, [hook, slack], 5000)).toBe(true);
+    expect(await f.gov.claimAlert('b', 1000, {}, [hook], 5000)).toBe(true);
+    expect(await f.gov.takePendingAlerts(2000, 0, 9000, 10)).toEqual([]); // leased to the process delivering them
+    await f.gov.setAlertPending('a', [slack]); // the hook took it; Slack was down
+    await f.gov.setAlertPending('b', []); // delivered
+    const [first, second] = await Promise.all([f.gov.takePendingAlerts(2000, 0, 9000, 10), f.gov.takePendingAlerts(2000, 0, 9000, 10)]);
+    expect([...first!, ...second!]).toEqual([{ dedupKey: 'a', pending: [slack] }]);
+    expect(await f.gov.takePendingAlerts(8999, 0, 20_000, 10)).toEqual([]); // still leased
+    expect(await f.gov.takePendingAlerts(9000, 1001, 20_000, 10)).toEqual([]); // older than the retry horizon
+    expect(await f.gov.takePendingAlerts(9000, 0, 20_000, 10)).toEqual([{ dedupKey: 'a', pending: [slack] }]);
     await f.close();
   });
 

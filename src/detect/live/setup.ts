@@ -1,5 +1,5 @@
 import { priceOverridesOf } from '../../config/prices.js';
-import { AlertDispatcher } from '../../alerts/dispatcher.js';
+import { AlertDispatcher, memoryOutbox } from '../../alerts/dispatcher.js';
 import { detailOf } from '../../alerts/findings.js';
 import type { GoodhartConfig } from '../../config/schema.js';
 import type { BudgetConfig } from '../../policy/config.js';
@@ -44,23 +44,18 @@ export async function openLive(o: LiveSetup): Promise<Live | null> {
   let dispatcher: AlertDispatcher | null = null;
   if (sinks.length > 0) {
     claims = await openGovernanceStore(o.store, { inMemory: false });
-    // Without governance tables (an in-memory store) a sent alert is remembered by this process only.
-    const sent = new Set<string>();
-    const gstore = claims;
     dispatcher = new AlertDispatcher({
-      sinks,
+      // Every sink: a pending budget alert this process retries may be for a sink that takes no findings.
+      sinks: o.config.alerts.sinks,
       timeZone: o.config.timeZone,
       maxAttempts: o.config.alerts.maxAttempts,
       initialBackoffMs: o.config.alerts.initialBackoffMs,
-      claim: async (key, at, payload) => {
-        if (gstore !== null) return gstore.claimAlert(key, at, payload);
-        if (sent.has(key)) return false;
-        sent.add(key);
-        return true;
-      },
+      outbox: claims ?? memoryOutbox(),
+      ...(o.now ? { now: o.now } : {}),
       log: o.log,
       ...(o.sleep ? { sleep: o.sleep } : {}),
     });
+    dispatcher.start();
   }
   const d = dispatcher;
   const detector = new LiveDetector({

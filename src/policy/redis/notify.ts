@@ -1,7 +1,7 @@
 import type { Grant } from '../access.js';
 import type { Window } from '../period.js';
 import type { LedgerRow } from '../state.js';
-import type { AccessRequest, AccessStatus, AuditEntry, AuditFilter, GovernanceChange, GovernanceStore, OverlayRecord } from '../store.js';
+import type { AccessRequest, AccessStatus, AuditEntry, AuditFilter, GovernanceChange, GovernanceStore, OverlayRecord, PendingAlert, PendingDelivery } from '../store.js';
 import type { SharedRedis } from './connection.js';
 
 /** The channel (under the key prefix) on which replicas announce a governance change committed to the store. */
@@ -41,8 +41,14 @@ export class NotifyingGovernanceStore implements GovernanceStore {
   listGrants(filter: { activeAt?: number; userId?: string }): Promise<Grant[]> {
     return this.inner.listGrants(filter);
   }
-  claimAlert(dedupKey: string, at: number, payload: unknown): Promise<boolean> {
-    return this.inner.claimAlert(dedupKey, at, payload);
+  claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number): Promise<boolean> {
+    return this.inner.claimAlert(dedupKey, at, payload, pending, leaseUntil);
+  }
+  setAlertPending(dedupKey: string, pending: readonly PendingDelivery[]): Promise<void> {
+    return this.inner.setAlertPending(dedupKey, pending);
+  }
+  takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number): Promise<PendingAlert[]> {
+    return this.inner.takePendingAlerts(now, since, leaseUntil, limit);
   }
   firstGatewayEventAt(): Promise<number | null> {
     return this.inner.firstGatewayEventAt();

@@ -11,6 +11,8 @@ import type {
   GovernanceChange,
   GovernanceStore,
   OverlayRecord,
+  PendingAlert,
+  PendingDelivery,
 } from '../../policy/store.js';
 import { alreadyDecided } from '../../policy/store.js';
 import { foldSpendRows, type SpendRow } from '../spend-rows.js';
@@ -84,12 +86,21 @@ const MIGRATIONS: readonly string[] = [
     payload    TEXT NOT NULL
   );
   `,
+  // Alerts are recorded when claimed and marked delivered only once every sink took them: one whose webhook was
+  // down is retried later (alerts/dispatcher.ts), also after a restart. Rows from before were delivered or given up.
+  `
+  ALTER TABLE gov_alerts ADD COLUMN pending TEXT;
+  ALTER TABLE gov_alerts ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;
+  CREATE INDEX idx_gov_alerts_pending ON gov_alerts (at) WHERE pending IS NOT NULL;
+  `,
 ];
 
 type Sql = SideSql;
 
 const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
 const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
+/** NULL once nothing is left to deliver. */
+const pendingJson = (p: readonly PendingDelivery[]): string | null => (p.length === 0 ? null : JSON.stringify(p));
 
 interface AuditRow {
   seq: number;
@@ -193,9 +204,26 @@ export class PostgresGovernanceStore implements GovernanceStore {
     return rows.map(toGrant);
   }
 
-  async claimAlert(dedupKey: string, at: number, payload: unknown): Promise<boolean> {
-    const rows = await this.sql`INSERT INTO gov_alerts (dedup_key, at, payload) VALUES (${dedupKey}, ${at}, ${JSON.stringify(payload)}) ON CONFLICT DO NOTHING RETURNING 1`;
+  async claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number): Promise<boolean> {
+    const rows = await this.sql`
+      INSERT INTO gov_alerts (dedup_key, at, payload, pending, lease_until)
+      VALUES (${dedupKey}, ${at}, ${JSON.stringify(payload)}, ${pendingJson(pending)}, ${leaseUntil})
+      ON CONFLICT DO NOTHING RETURNING 1`;
     return rows.length === 1;
+  }
+
+  async setAlertPending(dedupKey: string, pending: readonly PendingDelivery[]): Promise<void> {
+    await this.sql`UPDATE gov_alerts SET pending = ${pendingJson(pending)}, lease_until = 0 WHERE dedup_key = ${dedupKey}`;
+  }
+
+  async takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number): Promise<PendingAlert[]> {
+    // SKIP LOCKED: replicas sweeping at once take different rows, never the same one twice.
+    const rows = await this.sql<{ dedup_key: string; pending: string }[]>`
+      UPDATE gov_alerts SET lease_until = ${leaseUntil} WHERE dedup_key IN (
+        SELECT dedup_key FROM gov_alerts WHERE pending IS NOT NULL AND lease_until <= ${now} AND at >= ${since}
+        ORDER BY at LIMIT ${limit} FOR UPDATE SKIP LOCKED
+      ) RETURNING dedup_key, pending`;
+    return rows.map((r) => ({ dedupKey: r.dedup_key, pending: JSON.parse(r.pending) as PendingDelivery[] }));
   }
 
   async firstGatewayEventAt(): Promise<number | null> {

@@ -11,6 +11,8 @@ import type {
   GovernanceChange,
   GovernanceStore,
   OverlayRecord,
+  PendingAlert,
+  PendingDelivery,
 } from '../../policy/store.js';
 import { alreadyDecided } from '../../policy/store.js';
 import { foldSpendRows, type SpendRow } from '../spend-rows.js';
@@ -84,6 +86,13 @@ const GOVERNANCE_MIGRATIONS: readonly string[] = [
     payload    TEXT NOT NULL
   );
   `,
+  // Alerts are recorded when claimed and marked delivered only once every sink took them: one whose webhook was
+  // down is retried later (alerts/dispatcher.ts), also after a restart. Rows from before were delivered or given up.
+  `
+  ALTER TABLE gov_alerts ADD COLUMN pending TEXT;
+  ALTER TABLE gov_alerts ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX idx_gov_alerts_pending ON gov_alerts (at) WHERE pending IS NOT NULL;
+  `,
 ];
 
 interface AuditRow {
@@ -100,6 +109,9 @@ interface AuditRow {
 
 const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
 const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
+
+/** NULL once nothing is left to deliver. */
+const pendingJson = (p: readonly PendingDelivery[]): string | null => (p.length === 0 ? null : JSON.stringify(p));
 
 const toAudit = (r: AuditRow): AuditEntry => ({
   seq: r.seq,
@@ -251,9 +263,27 @@ export class SqliteGovernanceStore implements GovernanceStore {
     return (this.db.prepare(sql).all(...params) as GrantRow[]).map(toGrant);
   }
 
-  async claimAlert(dedupKey: string, at: number, payload: unknown): Promise<boolean> {
-    const info = this.db.prepare('INSERT OR IGNORE INTO gov_alerts (dedup_key, at, payload) VALUES (?, ?, ?)').run(dedupKey, at, JSON.stringify(payload));
+  async claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number): Promise<boolean> {
+    const info = this.db
+      .prepare('INSERT OR IGNORE INTO gov_alerts (dedup_key, at, payload, pending, lease_until) VALUES (?, ?, ?, ?, ?)')
+      .run(dedupKey, at, JSON.stringify(payload), pendingJson(pending), leaseUntil);
     return info.changes === 1;
+  }
+
+  async setAlertPending(dedupKey: string, pending: readonly PendingDelivery[]): Promise<void> {
+    this.db.prepare('UPDATE gov_alerts SET pending = ?, lease_until = 0 WHERE dedup_key = ?').run(pendingJson(pending), dedupKey);
+  }
+
+  async takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number): Promise<PendingAlert[]> {
+    // One statement: another connection (live detection's, another process on the file) cannot take the same rows.
+    const rows = this.db
+      .prepare(
+        `UPDATE gov_alerts SET lease_until = ? WHERE dedup_key IN (
+           SELECT dedup_key FROM gov_alerts WHERE pending IS NOT NULL AND lease_until <= ? AND at >= ? ORDER BY at LIMIT ?
+         ) RETURNING dedup_key, pending`,
+      )
+      .all(leaseUntil, now, since, limit) as { dedup_key: string; pending: string }[];
+    return rows.map((r) => ({ dedupKey: r.dedup_key, pending: JSON.parse(r.pending) as PendingDelivery[] }));
   }
 
   async firstGatewayEventAt(): Promise<number | null> {

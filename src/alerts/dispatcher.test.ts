@@ -1,0 +1,95 @@
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteGovernanceStore } from '../store/sqlite/governance-store.js';
+import { AlertDispatcher, type OutboundAlert, type Sink } from './dispatcher.js';
+
+/**
+ * Delivery through a real local webhook receiver and a real SQLite governance store: an alert whose webhook is down
+ * for every attempt stays pending and goes out once it is back (after a restart), exactly once across processes.
+ */
+
+let receiver: Server;
+let url = '';
+let up = false;
+const received: unknown[] = [];
+let dir = '';
+const stores: SqliteGovernanceStore[] = [];
+
+beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    let text = '';
+    req.on('data', (d: Buffer) => (text += d.toString()));
+    req.on('end', () => {
+      if (!up) return void res.writeHead(503).end('down');
+      received.push(JSON.parse(text));
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  dir = mkdtempSync(join(tmpdir(), 'goodhart-dispatch-'));
+});
+afterAll(async () => {
+  for (const s of stores) await s.close();
+  await new Promise((resolve) => receiver.close(resolve));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const clock = { t: Date.parse('2025-09-15T10:00:00Z') };
+
+/** A gateway process: its own connection to the file, its own dispatcher. */
+function replica(sinks: Sink[]): AlertDispatcher {
+  const store = new SqliteGovernanceStore(join(dir, 'goodhart.db'));
+  stores.push(store);
+  return new AlertDispatcher({ sinks, timeZone: 'UTC', maxAttempts: 2, initialBackoffMs: 1, outbox: store, now: () => clock.t, log: () => {} });
+}
+
+const alert = (key: string): OutboundAlert => ({ dedupKey: key, at: clock.t, payload: { key }, render: () => ({ text: key }) });
+
+describe('AlertDispatcher', () => {
+  it('retries an alert whose webhook was down for every attempt once it is back, after a restart, once', async () => {
+    const sinks: Sink[] = [{ type: 'webhook', url: `${url}/hook` }];
+    const first = replica(sinks);
+    first.publishOutbound(alert('b|team:x|0|10|80'));
+    await first.drain();
+    expect(first.stats).toMatchObject({ delivered: 0, failed: 1, attempts: 2 });
+    expect(received).toEqual([]);
+    await first.close();
+
+    up = true;
+    clock.t += 60_000;
+    // Two replicas start at once: both sweep, one delivers.
+    const [a, b] = [replica(sinks), replica(sinks)];
+    a.start();
+    b.start();
+    await Promise.all([a.drain(), b.drain()]);
+    expect(received).toEqual([{ text: 'b|team:x|0|10|80' }]);
+    // Recorded as delivered: neither a sweep nor the same alert published again sends it twice.
+    await Promise.all([a.retryPending(), b.retryPending()]);
+    a.publishOutbound(alert('b|team:x|0|10|80'));
+    await a.drain();
+    expect(received).toHaveLength(1);
+    expect(a.stats.duplicates + b.stats.duplicates).toBe(1);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('retries only the sink that failed', async () => {
+    up = true;
+    received.length = 0;
+    const d = replica([
+      { type: 'webhook', url: `${url}/hook` },
+      { type: 'slack', url: 'http://127.0.0.1:9/unreachable' },
+    ]);
+    d.publishOutbound(alert('b|team:y|0|10|50'));
+    await d.drain();
+    expect(d.stats).toMatchObject({ delivered: 1, failed: 1 });
+    await d.retryPending();
+    expect(d.stats).toMatchObject({ delivered: 1, failed: 2 });
+    expect(received).toEqual([{ text: 'b|team:y|0|10|50' }]);
+    await d.close();
+  });
+});
