@@ -1,5 +1,5 @@
 import { formatWallTime } from '../report/dates.js';
-import { formatAmount } from '../policy/budget-math.js';
+import { formatAmount, percentOf } from '../policy/budget-math.js';
 import type { BudgetAlert } from '../policy/thresholds.js';
 
 /** The two body formats alert sinks take: generic JSON, and Slack-compatible incoming webhooks. Pure. */
@@ -33,12 +33,21 @@ const isPersonal = (scope: string): boolean => scope.startsWith('user:') || scop
 /** One line people read in a channel or an inbox. */
 export function alertText(a: BudgetAlert, timeZone: string, detail: BudgetDetail = 'person'): string {
   const name = detail === 'team' && isPersonal(a.scope) ? 'A personal budget' : `Budget "${a.budgetId}" (${a.scope})`;
-  const head =
-    a.reason === 'blocked'
-      ? `${name} is used up to ${a.threshold}% ${periodText(a)}: requests are being ${a.threshold < 100 ? 'downgraded' : 'refused'}`
-      : `${name} reached ${a.threshold}% ${periodText(a)}`;
   const ask = a.contact ? ` Contact: ${a.contact}.` : '';
-  return `${head}: ${formatAmount(a.unit, a.spent)} spent of ${formatAmount(a.unit, a.amount)}. ${resetText(a, timeZone)}${ask}`;
+  if (a.blocked !== null) return `${name} ${blockedText(a, a.blocked)} ${resetText(a, timeZone)}${ask}`;
+  return `${name} reached ${a.threshold}% ${periodText(a)}: ${formatAmount(a.unit, a.spent)} spent of ${formatAmount(a.unit, a.amount)}. ${resetText(a, timeZone)}${ask}`;
+}
+
+/** What happened to one request, at the spend of the moment (not a threshold: spend has not reached one). */
+function blockedText(a: BudgetAlert, b: NonNullable<BudgetAlert['blocked']>): string {
+  const money = (n: number) => formatAmount(a.unit, n);
+  const left = Math.max(0, b.limit - a.spent - b.reserved);
+  const under = b.limit < a.amount ? `under its downgrade point (${a.threshold}%: ${money(b.limit)} of ${money(a.amount)})` : `of ${money(a.amount)}`;
+  const inFlight = b.reserved > 0 ? ` (${money(b.reserved)} reserved by requests in flight)` : '';
+  return (
+    `${b.action} a request at ${percentOf(a.spent, a.amount)}% spent ${periodText(a)} (${money(a.spent)}): ` +
+    `it could cost up to ${money(b.cost)}, more than the ${money(left)} left ${under}${inFlight}.`
+  );
 }
 
 export function webhookBody(a: BudgetAlert, timeZone: string, detail: BudgetDetail = 'person'): object {
@@ -52,6 +61,7 @@ export function webhookBody(a: BudgetAlert, timeZone: string, detail: BudgetDeta
       : { id: a.budgetId, scope: a.scope, unit: a.unit, period: a.period, amount: a.amount, contact: a.contact },
     threshold: a.threshold,
     reason: a.reason,
+    blocked: a.blocked,
     spent: a.spent,
     remaining: Math.max(0, a.amount - a.spent),
     periodStart: new Date(a.windowStart).toISOString(),

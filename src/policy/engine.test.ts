@@ -201,6 +201,38 @@ describe('soft thresholds and hard caps', () => {
     expect(alerts.slice(3).map((a) => [a.threshold, a.reason])).toEqual([[50, 'threshold'], [80, 'threshold']]);
   });
 
+  it('announces a refusal or a downgrade at the real spend, and each threshold when spend really reaches it', () => {
+    const clock = { t: at('2025-05-10T10:00:00Z') };
+    const alerts: BudgetAlert[] = [];
+    const e = engine({ budgets: [{ id: 'org', scope: 'org', amount: 0.01, period: 'day' }] }, clock, alerts);
+    spend(e, clock.t, 1000); // 10%
+    refused(() => admit(e, clock.t, { maxTokens: 100_000 })); // could cost $0.10
+    expect(alerts.map((a) => [a.threshold, a.reason, a.blocked?.action, a.spent])).toEqual([[100, 'blocked', 'refused', 0.001]]);
+    expect(alerts[0]!.blocked!.cost).toBeGreaterThan(0.1);
+    spend(e, clock.t, 4500); // 55%
+    spend(e, clock.t, 3000); // 85%
+    const last = admit(e, clock.t, { maxTokens: 1000 });
+    last.settle({ usage: usage(0, 1500), costUsd: 0.0015, model: 'flat' }); // 100%
+    expect(alerts.slice(1).map((a) => [a.threshold, a.reason])).toEqual([[50, 'threshold'], [80, 'threshold'], [100, 'threshold']]);
+    // Refused again at 100%: "reached 100%" said it.
+    refused(() => admit(e, clock.t, { maxTokens: 10 }));
+    expect(alerts).toHaveLength(4);
+
+    const down: BudgetAlert[] = [];
+    const d = engine(
+      { budgets: [{ id: 'team', scope: 'team:platform', amount: 0.01, period: 'day', thresholds: [50, 100], action: 'downgrade', downgradeAt: 80, downgradeTo: 'cheap' }] },
+      clock,
+      down,
+    );
+    spend(d, clock.t, 3100); // 31%
+    const r = admit(d, clock.t, { maxTokens: 6000 });
+    expect(r.model).toBe('cheap');
+    r.settle({ usage: usage(0, 0), costUsd: 0, model: 'cheap' });
+    expect(down.map((a) => [a.threshold, a.reason, a.blocked?.action, a.spent])).toEqual([[80, 'blocked', 'downgraded', 0.0031]]);
+    spend(d, clock.t, 2400); // 55%
+    expect(down.slice(1).map((a) => [a.threshold, a.reason])).toEqual([[50, 'threshold']]);
+  });
+
   it('downgrade mode serves the cheaper model past the downgrade point, and says so', () => {
     const clock = { t: at('2025-05-10T10:00:00Z') };
     const e = engine(

@@ -242,7 +242,9 @@ export class GovernanceEngine implements Policy {
       }
       const cost = target === null ? null : c.quote.cost(target);
       if (target !== null && cost !== null && (!Number.isNaN(cost.usd) || !c.applied.some((a) => a.rule.unit === 'usd'))) {
-        this.thresholds.exhausted(failed, o.snapshots[o.failed]!, failed.rule.downgradeAt, c.req.now);
+        const snap = o.snapshots[o.failed]!;
+        const blocked = { action: 'downgraded' as const, cost: c.cost[failed.rule.unit], limit: failed.line.limit, reserved: snap.reserved };
+        this.thresholds.exhausted(failed, snap, blocked, c.req.now);
         c.model = target;
         c.cost = Number.isNaN(cost.usd) ? { usd: 0, tokens: cost.tokens } : cost;
         c.downgradedBy = failed.rule;
@@ -300,7 +302,7 @@ export class GovernanceEngine implements Policy {
     const cost = c.cost[a.rule.unit];
     // Refused at a downgrade point, not at 100%: a downgrade budget with no downgrade model for this request.
     const atPoint = a.rule.downgradeAt < 1 && snap.spent + snap.reserved + cost <= a.amount;
-    this.thresholds.exhausted(a, snap, atPoint ? a.rule.downgradeAt : 1, c.req.now);
+    this.thresholds.exhausted(a, snap, { action: 'refused', cost, limit: atPoint ? a.amount * a.rule.downgradeAt : a.amount, reserved: snap.reserved }, c.req.now);
     const headers: Record<string, string> = {};
     budgetHeaders([s], headers);
     if (Number.isFinite(s.window.end)) headers['retry-after'] = String(Math.max(1, Math.ceil((s.window.end - c.req.now) / 1000)));

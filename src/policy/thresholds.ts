@@ -14,14 +14,26 @@ export interface BudgetAlert {
   period: Period;
   amount: number;
   spent: number;
-  /** Percent (50, 80, 100). */
+  /** Percent (50, 80, 100): the threshold spend reached; for `blocked`, the limit the request did not fit under. */
   threshold: number;
-  /** `blocked`: a request was refused (or downgraded) before spend itself reached the threshold. */
+  /** `threshold`: spend reached it. `blocked`: a request did not fit (see `blocked`); spend is where it is. */
   reason: 'threshold' | 'blocked';
+  /** A blocked request: refused or downgraded, its worst-case cost, and the limit (amount or downgrade point). */
+  blocked: Blocked | null;
   windowStart: number;
   windowEnd: number;
   at: number;
   contact: string | null;
+}
+
+export interface Blocked {
+  action: 'refused' | 'downgraded';
+  /** What the request could cost at most (its reservation). */
+  cost: number;
+  /** The amount, or the downgrade point, it did not fit under. */
+  limit: number;
+  /** Reserved by requests in flight then. */
+  reserved: number;
 }
 
 /** A budget instance as applied to one request. */
@@ -32,12 +44,20 @@ export interface Applied {
   amount: number;
 }
 
+/** Per budget instance and window: the highest threshold announced, and the blocks announced. */
+interface Seen {
+  start: number;
+  amount: number;
+  level: number;
+  blocked: Set<Blocked['action']>;
+}
+
 /**
  * Which thresholds of which budget instances have been announced in their current window. Only crossings are
  * reported, each once; the alert sinks deduplicate again by `dedupKey` in the store, across restarts.
  */
 export class ThresholdTracker {
-  private readonly levels = new Map<string, { start: number; amount: number; level: number; blocked: number }>();
+  private readonly levels = new Map<string, Seen>();
 
   constructor(private readonly onAlert: ((alert: BudgetAlert) => void) | undefined) {}
 
@@ -52,29 +72,37 @@ export class ThresholdTracker {
   }
 
   /**
-   * A request did not fit under `fraction` of this budget (1: refused; the downgrade point: downgraded). The
-   * thresholds the spend itself reached are announced as after a settlement; the refusal is announced once, as the
-   * highest threshold at or under `fraction` with reason `blocked`. The thresholds between are not taken as reached:
-   * one large request refused at 25% spent announced 10, 20, 50 and 80% at once, and then never when spend got there.
+   * A request did not fit under `blocked.limit` of this budget and was refused or downgraded. The thresholds the
+   * spend itself reached are announced as after a settlement; the block is announced once per window and action,
+   * as what it is (at the real spend, with the request's cost), and takes no threshold: each is still announced when
+   * spend reaches it (one large request refused at 10% spent announced 100% and hid the real 100% crossing; one
+   * downgraded at 31% announced 50% and hid the real one). Not announced when spend already reached a threshold at or
+   * past the limit: "reached 100%" says it.
    */
-  exhausted(a: Applied, snapshot: LineSnapshot, fraction: number, now: number): void {
+  exhausted(a: Applied, snapshot: LineSnapshot, blocked: Blocked, now: number): void {
     if (this.onAlert === undefined) return;
-    this.raise(a, reachedLevel(snapshot.spent, a.amount, a.rule.thresholds), snapshot.spent, now);
-    let top = -1;
-    a.rule.thresholds.forEach((t, i) => {
-      if (t <= fraction) top = i;
-    });
+    const level = reachedLevel(snapshot.spent, a.amount, a.rule.thresholds);
+    this.raise(a, level, snapshot.spent, now);
     const seen = this.seen(a);
-    if (top <= seen.level || top <= seen.blocked) return;
-    seen.blocked = top;
-    this.emit(a, top, snapshot.spent, now);
+    if (seen.blocked.has(blocked.action)) return;
+    seen.blocked.add(blocked.action);
+    if (level >= 0 && a.rule.thresholds[level]! * a.amount >= blocked.limit) return;
+    const { instance, window } = a.line;
+    this.onAlert({
+      ...this.base(a, snapshot.spent, now),
+      dedupKey: `${instance}|${window.start}|${a.amount}|${blocked.action}`,
+      // A downgrade point may be under 1% (downgradeAt: 0.1).
+      threshold: a.amount > 0 ? Math.round((blocked.limit / a.amount) * 10_000) / 100 : 100,
+      reason: 'blocked',
+      blocked,
+    });
   }
 
-  private seen(a: Applied): { start: number; amount: number; level: number; blocked: number } {
+  private seen(a: Applied): Seen {
     const { instance, window } = a.line;
     let seen = this.levels.get(instance);
     if (seen === undefined || seen.start !== window.start || seen.amount !== a.amount) {
-      seen = { start: window.start, amount: a.amount, level: -1, blocked: -1 };
+      seen = { start: window.start, amount: a.amount, level: -1, blocked: new Set() };
       this.levels.set(instance, seen);
     }
     return seen;
@@ -83,29 +111,33 @@ export class ThresholdTracker {
   private raise(a: Applied, level: number, spent: number, now: number): void {
     if (level < 0) return;
     const seen = this.seen(a);
-    // A threshold announced as blocked is not announced again when the spend reaches it (the sinks' dedupKey too).
-    for (let i = seen.level + 1; i <= level; i++) if (i !== seen.blocked) this.emit(a, i, spent, now);
+    for (let i = seen.level + 1; i <= level; i++) this.emit(a, i, spent, now);
     seen.level = Math.max(seen.level, level);
   }
 
   private emit(a: Applied, i: number, spent: number, now: number): void {
-    const { instance, window } = a.line;
-    const fraction = a.rule.thresholds[i]!;
-    const threshold = Math.round(fraction * 100);
+    const threshold = Math.round(a.rule.thresholds[i]! * 100);
     this.onAlert!({
-      dedupKey: `${instance}|${window.start}|${a.amount}|${threshold}`,
+      ...this.base(a, spent, now),
+      dedupKey: `${a.line.instance}|${a.line.window.start}|${a.amount}|${threshold}`,
+      threshold,
+      reason: 'threshold',
+      blocked: null,
+    });
+  }
+
+  private base(a: Applied, spent: number, now: number): Omit<BudgetAlert, 'dedupKey' | 'threshold' | 'reason' | 'blocked'> {
+    return {
       budgetId: a.rule.id,
       scope: a.line.scopeKey,
       unit: a.rule.unit,
       period: a.rule.period,
       amount: a.amount,
       spent,
-      threshold,
-      reason: spent >= fraction * a.amount ? 'threshold' : 'blocked',
-      windowStart: window.start,
-      windowEnd: window.end,
+      windowStart: a.line.window.start,
+      windowEnd: a.line.window.end,
       at: now,
       contact: a.rule.cfg.contact ?? null,
-    });
+    };
   }
 }
