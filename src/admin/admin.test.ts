@@ -178,3 +178,24 @@ describe('admin API permissions and the audit log', () => {
     expect(JSON.stringify(log)).not.toContain(made.json.key);
   });
 });
+
+// Last: the changes it makes would show in the audit log the tests above read.
+describe('downgrade models', () => {
+  it('refuses a downgrade model no provider serves or without a price, in the admin API and in the config', async () => {
+    const down = { scope: 'team:other', amount: 1, period: 'day', action: 'downgrade', downgradeAt: 80 };
+    const unpriced = await api('admin', 'PUT', '/budgets/other-daily', { ...down, downgradeTo: 'gpt-4o-mini-fake' });
+    expect(unpriced.status).toBe(400);
+    expect(unpriced.json.error.message).toContain('budget "other-daily": downgradeTo: "gpt-4o-mini-fake" has no price, so this USD budget cannot account for the requests downgraded to it');
+    const unserved = await api('admin', 'PUT', '/budgets/other-daily', { ...down, downgradeTo: { openai: 'llama-3-nowhere' } });
+    expect(unserved.status).toBe(400);
+    expect(unserved.json.error.message).toContain('budget "other-daily": downgradeTo.openai: no configured provider serves "llama-3-nowhere"');
+    // A tier is checked through its first model; a token budget needs no price.
+    expect((await api('admin', 'PUT', '/budgets/other-daily', { ...down, downgradeTo: 'economy' })).status).toBe(200);
+    expect((await api('admin', 'PUT', '/budgets/other-tokens', { ...down, unit: 'tokens', amount: 100_000, downgradeTo: 'gpt-4o-mini-fake' })).status).toBe(200);
+    expect((await api('admin', 'DELETE', '/budgets/other-daily')).status).toBe(204);
+    expect((await api('admin', 'DELETE', '/budgets/other-tokens')).status).toBe(204);
+    await expect(startHarness({ config: () => ({ budgets: [{ id: 'b', scope: 'org', amount: 1, action: 'downgrade', downgradeTo: 'gpt-4o-mini-fake' }] }) })).rejects.toThrow(
+      /budget "b": downgradeTo: "gpt-4o-mini-fake" has no price/,
+    );
+  });
+});

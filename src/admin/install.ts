@@ -3,8 +3,12 @@ import { AlertDispatcher } from '../alerts/dispatcher.js';
 import type { GoodhartConfig } from '../config/schema.js';
 import { GoodhartError } from '../errors.js';
 import type { KeyCache } from '../gateway/auth.js';
+import { ModelRouter } from '../gateway/router.js';
+import { downgradeProblems, type ModelLookup } from '../policy/downgrade-check.js';
 import { Directory, governanceConfigured } from '../policy/directory.js';
 import { GovernanceEngine } from '../policy/engine.js';
+import { catalogueProvider } from '../policy/quote.js';
+import type { GovernanceSpec } from '../policy/rules.js';
 import { RedisBudgetState } from '../policy/redis/budget-state.js';
 import { claimAlertInRedis, connectRedis, type SharedRedis } from '../policy/redis/connection.js';
 import { GOVERNANCE_CHANNEL, NotifyingGovernanceStore } from '../policy/redis/notify.js';
@@ -39,6 +43,18 @@ export interface GovernanceOptions {
   log?: (message: string) => void;
 }
 
+/** Which providers serve a model and whether it has a price there: the gateway's own routing and prices. */
+function modelLookup(config: GoodhartConfig, pricer: Pricer): ModelLookup {
+  const router = new ModelRouter(config);
+  const probe = { input: { total: 1, noCache: 1, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 }, output: { total: 1, text: 1, reasoning: 0 }, raw: null };
+  return (model) =>
+    (['openai', 'anthropic'] as const).flatMap((wire) => {
+      if (!router.serves(model, wire)) return [];
+      const { provider } = router.resolve(model, wire);
+      return [{ provider: provider.id, priced: pricer.price(probe, model, catalogueProvider(provider.id, provider.type)).costUsd !== null }];
+    });
+}
+
 /** How often replicas re-read the governance overlay and grants when no change was announced. */
 const RELOAD_EVERY_MS = 60_000;
 
@@ -61,6 +77,10 @@ export async function openGovernanceStore(store: Store, opts: { inMemory?: boole
 export async function installGovernance(app: FastifyInstance, opts: GovernanceOptions): Promise<Governance | null> {
   const { config, store, keys, now } = opts;
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const lookup = modelLookup(config, opts.pricer);
+  const checkDowngrades = (spec: Pick<GovernanceSpec, 'budgets' | 'tiers'>) => downgradeProblems(spec, lookup);
+  const problems = [...checkDowngrades(new Directory(config).spec()).values()];
+  if (problems.length > 0) throw new GoodhartError('config_invalid', 500, `Config: ${problems.join(' ')}`);
   const gstore = await openGovernanceStore(store);
   if (gstore === null) {
     if (!governanceConfigured(config)) return null;
@@ -121,7 +141,7 @@ export async function installGovernance(app: FastifyInstance, opts: GovernanceOp
   });
   let service: GovernanceService;
   try {
-    service = await GovernanceService.open(config, shared ? new NotifyingGovernanceStore(gstore, shared, log) : gstore, engine, now);
+    service = await GovernanceService.open(config, shared ? new NotifyingGovernanceStore(gstore, shared, log) : gstore, engine, now, checkDowngrades);
   } catch (err) {
     await gstore.close();
     await shared?.close();

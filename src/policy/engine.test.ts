@@ -301,8 +301,19 @@ describe('soft thresholds and hard caps', () => {
     spend(e2, clock.t, 4000);
     spend(e2, clock.t, 900); // just under the point
     const err = refused(() => admit(e2, clock.t, { maxTokens: 500 }));
-    expect(err.message).toMatch(/^Budget "org" \(org, per month\) would pass its downgrade point with this request \(50%: \$0\.00500 of \$0\.0100; \$0\.00490 spent\), and it has no downgrade model for this request/);
+    expect(err.message).toMatch(/^Budget "org" \(org, per month\) would pass its downgrade point with this request \(50%: \$0\.00500 of \$0\.0100; \$0\.00490 spent\), and it has no downgrade model for provider "openai" \(downgradeTo names one for anthropic only\)/);
     expect(alerts.some((a) => a.budgetId === 'org' && a.threshold === 100)).toBe(false);
+  });
+
+  it('says why a downgrade budget could not downgrade: its model has no price; a point under 1% keeps its decimal', () => {
+    const clock = { t: at('2025-05-10T10:00:00Z') };
+    const e = engine({ budgets: [{ id: 'team', scope: 'team:platform', amount: 1, action: 'downgrade', downgradeAt: 0.1, downgradeTo: 'no-price-model' }] }, clock);
+    spend(e, clock.t, 900); // 0.09%
+    const err = refused(() => admit(e, clock.t, { maxTokens: 500 }));
+    expect(err.message).toMatch(
+      /^Budget "team" \(team:platform, per month\) would pass its downgrade point with this request \(0\.1%: \$0\.00100 of \$1\.00; \$0\.000900 spent\), and its downgrade model "no-price-model" has no price, so a USD budget cannot account for it\. Ask an admin to give it a price under `models:`/,
+    );
+    expect(err.message).not.toContain('set downgradeTo for this provider');
   });
 
   it('counts every route: an exhausted budget refuses embeddings, responses, messages and even free count_tokens', () => {

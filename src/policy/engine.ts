@@ -60,6 +60,8 @@ interface Ctx {
   model: string;
   cost: Amounts;
   downgradedBy: BudgetRule | null;
+  /** Why a downgrade budget past its point could not downgrade this request (the refusal says so). */
+  noDowngrade: string | null;
   /** Set once the request has waited for requests in flight: when waiting must stop (real time). */
   waitUntil: number | null;
 }
@@ -183,7 +185,7 @@ export class GovernanceEngine implements Policy {
 
   private admitWithBudgets(req: AdmissionRequest, view: View, scopeKeys: string[], rates: Match<RateRule>[], applied: Applied[]): MaybePromise<AdmissionResult> {
     const quote = new Quote(req, this.worst, this.opts.outputLimits);
-    const c: Ctx = { req, view, scopeKeys, rates, applied, quote, model: req.model, cost: quote.cost(req.model), downgradedBy: null, waitUntil: null };
+    const c: Ctx = { req, view, scopeKeys, rates, applied, quote, model: req.model, cost: quote.cost(req.model), downgradedBy: null, noDowngrade: null, waitUntil: null };
     this.refuseUnpriced(c);
     return andThen(this.reserve(c, false), (o) => this.afterReserve(c, o, 0));
   }
@@ -240,15 +242,20 @@ export class GovernanceEngine implements Policy {
         // provider's wire): past the downgrade point it may still use the budget up to 100%, as asked.
         return andThen(this.reserve(c, true), (next) => this.afterReserve(c, next, 2));
       }
-      const cost = target === null ? null : c.quote.cost(target);
-      if (target !== null && cost !== null && (!Number.isNaN(cost.usd) || !c.applied.some((a) => a.rule.unit === 'usd'))) {
-        const snap = o.snapshots[o.failed]!;
-        const blocked = { action: 'downgraded' as const, cost: c.cost[failed.rule.unit], limit: failed.line.limit, reserved: snap.reserved };
-        this.thresholds.exhausted(failed, snap, blocked, c.req.now);
-        c.model = target;
-        c.cost = Number.isNaN(cost.usd) ? { usd: 0, tokens: cost.tokens } : cost;
-        c.downgradedBy = failed.rule;
-        return andThen(this.reserve(c, true), (next) => this.afterReserve(c, next, 2));
+      if (typeof target !== 'string') c.noDowngrade = target.why;
+      else {
+        const cost = c.quote.cost(target);
+        if (Number.isNaN(cost.usd) && c.applied.some((a) => a.rule.unit === 'usd')) {
+          c.noDowngrade = `its downgrade model "${target}" has no price, so a USD budget cannot account for it. Ask an admin to give it a price under \`models:\` in the config, or to set downgradeTo to a priced model`;
+        } else {
+          const snap = o.snapshots[o.failed]!;
+          const blocked = { action: 'downgraded' as const, cost: c.cost[failed.rule.unit], limit: failed.line.limit, reserved: snap.reserved };
+          this.thresholds.exhausted(failed, snap, blocked, c.req.now);
+          c.model = target;
+          c.cost = Number.isNaN(cost.usd) ? { usd: 0, tokens: cost.tokens } : cost;
+          c.downgradedBy = failed.rule;
+          return andThen(this.reserve(c, true), (next) => this.afterReserve(c, next, 2));
+        }
       }
     }
     const snap = o.snapshots[o.failed]!;
@@ -306,7 +313,8 @@ export class GovernanceEngine implements Policy {
     const headers: Record<string, string> = {};
     budgetHeaders([s], headers);
     if (Number.isFinite(s.window.end)) headers['retry-after'] = String(Math.max(1, Math.ceil((s.window.end - c.req.now) / 1000)));
-    return new GoodhartError('budget_exceeded', 429, atPoint ? downgradePointRefusal(s, this.spec.timeZone) : budgetRefusal(s, cost, this.spec.timeZone), { headers });
+    const why = c.noDowngrade ?? 'it has no downgrade model for this request. Ask for a model of a cheaper tier, or ask an admin to set downgradeTo for this provider';
+    return new GoodhartError('budget_exceeded', 429, atPoint ? downgradePointRefusal(s, why, this.spec.timeZone) : budgetRefusal(s, cost, this.spec.timeZone), { headers });
   }
 
   private admitted(c: Ctx, reservation: Reservation, snapshots: readonly { spent: number; reserved: number }[]): MaybePromise<AdmissionResult> {
@@ -459,20 +467,27 @@ export class GovernanceEngine implements Policy {
   /**
    * `downgradeTo`: a model, a tier (its first concrete model), or a map by provider id or type. AS_ASKED when the
    * request is for that model already, or when it cannot serve this request (embeddings and token counts are never
-   * downgraded; a model on another wire cannot answer it); null when there is none for this provider.
+   * downgraded; a model on another wire cannot answer it); why not, when there is none this request may use.
    */
-  private downgradeTarget(rule: BudgetRule, c: Ctx): string | typeof AS_ASKED | null {
+  private downgradeTarget(rule: BudgetRule, c: Ctx): string | typeof AS_ASKED | { why: string } {
     const to = rule.cfg.downgradeTo;
-    if (to === undefined) return null;
+    if (to === undefined) return { why: 'it has no downgrade model (downgradeTo is not set). Ask for a model of a cheaper tier, or ask an admin to set downgradeTo' };
     let name: string | null = typeof to === 'string' ? to : (to[c.req.provider] ?? to[c.req.providerType] ?? null);
-    if (name !== null && this.spec.tiers[name] !== undefined) name = this.tiers.concreteModel(name);
-    if (name === null) return null;
+    if (name === null) {
+      const named = Object.keys(to as Record<string, string>).join(', ');
+      return { why: `it has no downgrade model for provider "${c.req.provider}" (downgradeTo names one for ${named} only). Ask for a model of a cheaper tier, or ask an admin to add one for this provider to downgradeTo` };
+    }
+    if (this.spec.tiers[name] !== undefined) {
+      const tier = name;
+      name = this.tiers.concreteModel(tier);
+      if (name === null) return { why: `its downgrade tier "${tier}" lists no model by its exact name. Ask for a model of a cheaper tier, or ask an admin to list one in tier "${tier}"` };
+    }
     if (name === c.req.model || c.req.endpoint === 'embeddings' || c.req.endpoint === 'messages.count_tokens') return AS_ASKED;
     if (c.req.servable !== undefined && !c.req.servable(name)) return AS_ASKED;
     try {
       if (!this.tiers.empty || this.spec.untieredModels === 'deny') this.checkTier(c.view, name, c.req.now);
     } catch {
-      return null;
+      return { why: `its downgrade model "${name}" is in a tier your role may not use. Ask for a model of a cheaper tier, or for access to that model's tier (\`goodhart access request\`)` };
     }
     return name;
   }

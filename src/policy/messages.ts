@@ -88,14 +88,14 @@ export function budgetRefusal(s: Standing, cost: number, timeZone: string): stri
   );
 }
 
-/** A downgrade budget past its downgrade point, with no downgrade model for this request (see `downgradeTo`). */
-export function downgradePointRefusal(s: Standing, timeZone: string): string {
+/** A downgrade budget past its downgrade point that could not downgrade this request; `why` says why and what to do. */
+export function downgradePointRefusal(s: Standing, why: string, timeZone: string): string {
   const unit = s.rule.unit;
   const point = s.amount * s.rule.downgradeAt;
+  // The percentage as configured: a point under 1% (downgradeAt: 0.1) read "0%" rounded.
   return (
-    `Budget ${label(s)} would pass its downgrade point with this request (${Math.round(s.rule.downgradeAt * 100)}%: ${formatAmount(unit, point)} of ${formatAmount(unit, s.amount)}; ` +
-    `${formatAmount(unit, s.spent)} spent), and it has no downgrade model for ${s.rule.cfg.downgradeTo === undefined ? 'any request' : 'this request'}. ` +
-    `Ask for a model of a cheaper tier, or ask an admin to set downgradeTo for this provider. It resets ${resetText(s.window, timeZone)}.`
+    `Budget ${label(s)} would pass its downgrade point with this request (${s.rule.cfg.downgradeAt}%: ${formatAmount(unit, point)} of ${formatAmount(unit, s.amount)}; ` +
+    `${formatAmount(unit, s.spent)} spent), and ${why}. It resets ${resetText(s.window, timeZone)}.`
   );
 }
 

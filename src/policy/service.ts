@@ -6,7 +6,7 @@ import type { Grant } from './access.js';
 import type { Permission } from './config.js';
 import { Directory, ENTITY_SCHEMAS, type EntityView } from './directory.js';
 import type { GovernanceEngine } from './engine.js';
-import { historyNeededSince } from './rules.js';
+import { historyNeededSince, type GovernanceSpec } from './rules.js';
 import { dayWindows } from './period.js';
 import type { AccessRequest, AccessStatus, AuditEntry, AuditFilter, EntityKind, GovernanceStore } from './store.js';
 
@@ -14,6 +14,9 @@ import type { AccessRequest, AccessStatus, AuditEntry, AuditFilter, EntityKind, 
  * Governance operations behind the admin API and the CLI: each checks the caller's permission, writes the change
  * and its audit entry together, and applies it to the running engine at once.
  */
+
+/** Problems of a set of rules that the config schema cannot see (downgrade-check.ts), keyed by where they are. */
+export type SpecCheck = (spec: Pick<GovernanceSpec, 'budgets' | 'tiers'>) => ReadonlyMap<string, string>;
 
 /** Who calls: a person with their own key, or an admin key from the config. */
 export interface Actor {
@@ -71,6 +74,7 @@ export class GovernanceService {
     private readonly now: () => number,
     directory: Directory,
     loadedSince: number,
+    private readonly checkSpec: SpecCheck | undefined,
   ) {
     this.directory = directory;
     this.loadedSince = loadedSince;
@@ -81,7 +85,7 @@ export class GovernanceService {
    * Everything before `now` is in the store (the previous process drained its events on shutdown); everything
    * after is booked by this process's settlements: counted once either way.
    */
-  static async open(config: GoodhartConfig, store: GovernanceStore, engine: GovernanceEngine, now: () => number): Promise<GovernanceService> {
+  static async open(config: GoodhartConfig, store: GovernanceStore, engine: GovernanceEngine, now: () => number, checkSpec?: SpecCheck): Promise<GovernanceService> {
     const directory = new Directory(config, await store.loadOverlay());
     const t0 = now();
     const spec = directory.spec();
@@ -93,7 +97,7 @@ export class GovernanceService {
     engine.setSpec(spec);
     engine.noteSpenders(history.map((r) => r.scopeKey));
     engine.setGrants(await store.listGrants({ activeAt: t0 }));
-    return new GovernanceService(config, store, engine, now, directory, days[0]?.start ?? t0);
+    return new GovernanceService(config, store, engine, now, directory, days[0]?.start ?? t0, checkSpec);
   }
 
   list(actor: Actor, kind: EntityKind): EntityView[] {
@@ -263,6 +267,12 @@ export class GovernanceService {
       spec = next.spec();
     } catch (err) {
       throw new GoodhartError('invalid_request', 400, `That change leaves the rules inconsistent: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (this.checkSpec !== undefined) {
+      // Only what this change breaks: a problem the rules had already (stored before this check) blocks nothing else.
+      const had = this.checkSpec(this.engine.current());
+      const added = [...this.checkSpec(spec)].filter(([where, problem]) => had.get(where) !== problem).map(([, problem]) => problem);
+      if (added.length > 0) throw new GoodhartError('invalid_request', 400, `That change leaves a downgrade budget without a usable downgrade model: ${added.join(' ')}`);
     }
     // History first, so a new or longer budget window starts from its true spend the moment it applies.
     const since = await resolveSince(this.store, historyNeededSince(spec, now), now);
