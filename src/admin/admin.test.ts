@@ -63,6 +63,18 @@ describe('tiers, access requests and time-boxed grants', () => {
     expect(events.find((e) => e.modelRequested === 'gpt-5')).toMatchObject({ status: 403, errorClass: 'model_not_allowed', costUsd: 0 });
   });
 
+  it('lists a member only the models their role may use; a lead sees the premium tier too', async () => {
+    const listed = async (who: string) => (await client(who).models.list()).data.map((m) => m.id);
+    const member = await listed('alice');
+    expect(member).toContain('gpt-4o-mini');
+    expect(member).not.toContain('gpt-5');
+    expect(member).not.toContain('o3');
+    expect(await listed('lena')).toEqual(expect.arrayContaining(['gpt-4o-mini', 'gpt-5', 'o3']));
+    // Untiered models stay listed (untieredModels: allow).
+    expect(member.some((id) => id !== 'gpt-4o-mini' && id !== 'gpt-5' && id !== 'o3')).toBe(true);
+    await expect(client('alice').models.retrieve('gpt-5')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
   it('a member asks, with a justification', async () => {
     expect((await api('alice', 'POST', '/access-requests', { tier: 'premium', justification: 'short' })).status).toBe(400);
     const res = await api('alice', 'POST', '/access-requests', { tier: 'premium', justification: 'Benchmarking the new planner agent on gpt-5', hours: 24 });
@@ -86,6 +98,7 @@ describe('tiers, access requests and time-boxed grants', () => {
 
   it('the grant opens the tier at once, and closes by itself when it expires', async () => {
     await expect(gpt5('alice')).resolves.toMatchObject({ model: expect.stringMatching(/^gpt-5/) });
+    expect((await client('alice').models.list()).data.map((m) => m.id)).toContain('gpt-5');
     const grants = await api('alice', 'GET', '/grants');
     expect(grants.json.data).toHaveLength(1);
     expect(grants.json.data[0]).toMatchObject({ userId: 'alice', tier: 'premium', expiresAt: clock.t + 24 * 3_600_000 });

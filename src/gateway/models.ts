@@ -56,12 +56,18 @@ async function upstreamModels(router: ModelRouter, upstreams: Upstreams, self: s
   return out;
 }
 
-/** The models a client on `wire` can call: an OpenAI client is not offered Claude models, which it would get a 400 for. */
-async function allModels(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams, self: string, wire: Wire): Promise<Listed[]> {
+/** Whether the caller may use a model (governance's tiers for their role and grants); absent: every model. */
+export type ModelFilter = (model: string) => boolean;
+
+/**
+ * The models a client on `wire` can call: an OpenAI client is not offered Claude models, which it would get a 400
+ * for, nor a member premium models, which they would get a 403 for.
+ */
+async function allModels(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams, self: string, wire: Wire, allowed?: ModelFilter): Promise<Listed[]> {
   const seen = new Map<string, Listed>();
   for (const m of config.models) seen.set(m.name, { id: m.name, owned_by: m.provider, created: 0 });
   for (const m of await upstreamModels(router, upstreams, self)) if (!seen.has(m.id)) seen.set(m.id, m);
-  return [...seen.values()].filter((m) => router.serves(m.id, wire));
+  return [...seen.values()].filter((m) => router.serves(m.id, wire) && (allowed === undefined || allowed(m.id)));
 }
 
 /** One model object in the caller's wire format. */
@@ -72,15 +78,23 @@ function modelObject(m: Listed, wire: Wire): object {
 }
 
 /** GET /v1/models: configured models plus what each provider lists, in the caller's wire format. */
-export async function listModels(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams, wire: Wire, self: string): Promise<object> {
-  const models = await allModels(config, router, upstreams, self, wire);
+export async function listModels(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams, wire: Wire, self: string, allowed?: ModelFilter): Promise<object> {
+  const models = await allModels(config, router, upstreams, self, wire, allowed);
   const data = models.map((m) => modelObject(m, wire)) as { id: string }[];
   if (wire === 'anthropic') return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
   return { object: 'list', data };
 }
 
 /** GET /v1/models/{id} (the SDKs' `models.retrieve`): one listed model, or null. */
-export async function findModel(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams, wire: Wire, id: string, self: string): Promise<object | null> {
-  const found = (await allModels(config, router, upstreams, self, wire)).find((m) => m.id === id);
+export async function findModel(
+  config: GoodhartConfig,
+  router: ModelRouter,
+  upstreams: Upstreams,
+  wire: Wire,
+  id: string,
+  self: string,
+  allowed?: ModelFilter,
+): Promise<object | null> {
+  const found = (await allModels(config, router, upstreams, self, wire, allowed)).find((m) => m.id === id);
   return found === undefined ? null : modelObject(found, wire);
 }

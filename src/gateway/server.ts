@@ -24,7 +24,7 @@ import { registerJsonBody } from './body.js';
 import { clientErrorHandler, installErrorHandling, wireOf } from './errors.js';
 import type { Wire } from './providers/types.js';
 import { GatewayMetrics } from './metrics.js';
-import { findModel, listModels } from './models.js';
+import { findModel, listModels, type ModelFilter } from './models.js';
 import { Proxy, type EventSink, type RequestObserver } from './proxy.js';
 import { checkFallbacks, ModelRouter } from './router.js';
 import { Upstreams } from './upstream.js';
@@ -192,20 +192,28 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   app.post('/v1/embeddings', keyFirst, (req, reply) => proxy.handle('embeddings', 'openai', req, reply));
   app.post('/v1/messages', keyFirst, (req, reply) => proxy.handle('messages', 'anthropic', req, reply));
   app.post('/v1/messages/count_tokens', keyFirst, (req, reply) => proxy.handle('messages.count_tokens', 'anthropic', req, reply));
-  /** The models routes answer any key, in Anthropic's shape to a request with `anthropic-version` (wireOf). */
-  const modelsWire = async (req: FastifyRequest): Promise<Wire> => {
+  /**
+   * The models routes answer any key, in Anthropic's shape to a request with `anthropic-version` (wireOf), listing
+   * only the models the key's person may use when governance has tiers.
+   */
+  const modelsWire = async (req: FastifyRequest): Promise<{ wire: Wire; allowed: ModelFilter | undefined }> => {
     const loop = loopError(req.headers, name);
     if (loop !== null) throw loop;
     const authed = keys.authenticate(req.headers);
-    if (authed instanceof Promise) await authed;
-    return wireOf(req.url, req.headers);
+    const key = authed instanceof Promise ? await authed : authed;
+    const engine = governance?.policy;
+    const t = now();
+    return { wire: wireOf(req.url, req.headers), allowed: engine === undefined ? undefined : (model) => engine.allows(key, model, t) };
   };
-  app.get('/v1/models', async (req) => listModels(config, router, upstreams, await modelsWire(req), name));
+  app.get('/v1/models', async (req) => {
+    const { wire, allowed } = await modelsWire(req);
+    return listModels(config, router, upstreams, wire, name, allowed);
+  });
   // Model ids may hold a slash (OpenRouter's "openai/gpt-4o"): the rest of the path is the id.
   app.get<{ Params: { '*': string } }>('/v1/models/*', async (req) => {
-    const wire = await modelsWire(req);
+    const { wire, allowed } = await modelsWire(req);
     const id = req.params['*'];
-    const found = await findModel(config, router, upstreams, wire, id, name);
+    const found = await findModel(config, router, upstreams, wire, id, name, allowed);
     if (found === null) throw new GoodhartError('model_not_found', 404, `Model "${id.slice(0, 200)}" is not listed by this gateway. GET /v1/models lists what it serves.`);
     return found;
   });

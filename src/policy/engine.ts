@@ -381,6 +381,20 @@ export class GovernanceEngine implements Policy {
     return view;
   }
 
+  /**
+   * Whether the key's person may use `model` now (their role's tiers, their grants, `untieredModels`): GET /v1/models
+   * lists only those. Not on the request path; admission checks the same (checkTier).
+   */
+  allows(key: KeyRecord, model: string, now: number): boolean {
+    if (this.tiers.empty && this.spec.untieredModels !== 'deny') return true;
+    try {
+      this.checkTier(this.view(key), model, now);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private checkTier(view: View, model: string, now: number): void {
     const decision = checkAccess({
       model,
