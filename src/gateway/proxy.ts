@@ -19,7 +19,7 @@ import { parseEvent, SseSplitter } from './sse.js';
 import { ResponseTooLarge, type UpstreamCall } from './upstream-call.js';
 import { ClientGone, isTimeout, upstreamError, type Upstreams } from './upstream.js';
 import { loopError, VIA_HEADER, viaOf } from './via.js';
-import { ROUTE_PIN_HEADER, ROUTED_FROM_HEADER } from '../route/policy.js';
+import { ROUTED_FROM_HEADER } from '../route/policy.js';
 
 export interface EventSink {
   enqueue(event: UsageEvent): void;
@@ -274,7 +274,7 @@ export class Proxy {
     let route = this.deps.router.resolve(model, wire);
     let upstreamModel = route.upstreamModel;
     const policy = this.deps.policy;
-    const ask = (asked: string, r: Route, headers: IncomingHttpHeaders) =>
+    const ask = (asked: string, r: Route, fallback: boolean) =>
       policy!.admit({
         key: m.key,
         endpoint: m.endpoint,
@@ -284,12 +284,13 @@ export class Proxy {
         tags: m.tags,
         body: json,
         bodyBytes: body.raw.length,
-        headers,
+        headers: req.headers,
         now: m.startedAt,
         servable: (other) => this.deps.router.serves(other, wire),
+        ...(fallback ? { fallback } : {}),
       });
     if (policy) {
-      const admitted = ask(model, route, req.headers);
+      const admitted = ask(model, route, false);
       const admission = admitted instanceof Promise ? await admitted : admitted;
       m.admission = admission;
       if (admission.model !== undefined && admission.model !== model) {
@@ -300,8 +301,9 @@ export class Proxy {
       if (Object.keys(admission.headers).length > 0) reply.headers(admission.headers);
     }
     const target = typeof json.model === 'string' ? json.model : model;
-    // The model a policy stepped down from: admitted (tier, budget at its price) with the request.
-    const covered = m.admission?.fallbackTo;
+    // The model a policy stepped down from: admitted (tier, budget at its price) with the request, while that
+    // admission holds.
+    let covered = m.admission?.fallbackTo;
     const alternatives = this.alternatives(servedAs, covered);
     // Each attempt prepares its own copy: preparing edits the body (model name, stream usage option).
     const pristine = alternatives.length > 0 ? { ...json } : json;
@@ -354,13 +356,14 @@ export class Proxy {
       }
       // Fall back only before anything reached the client, and only to models the config names as equivalent.
       let next = failure !== null ? this.nextAlternative(alternatives, attempt, wire) : null;
-      // Any other model is admitted as its own request, as routing off: its tier, and a budget reservation at its
-      // price (a dearer fallback served on the first model's reservation passed hard caps, and premium tiers). One
-      // the policy refuses is skipped.
+      // Any other model is admitted as a fallback (AdmissionRequest.fallback): its tier, and a budget reservation at
+      // its price (a dearer fallback served on the first model's reservation passed hard caps, and premium tiers).
+      // One the policy refuses is skipped. The failed answer waits, paused, for the decision.
+      if (next !== null && policy && next.model !== covered) call.pause();
       while (next !== null && policy && next.model !== covered) {
         let admission: AdmissionResult | null;
         try {
-          const admitted = ask(next.model, next.route, { ...req.headers, [ROUTE_PIN_HEADER]: 'off' });
+          const admitted = ask(next.model, next.route, true);
           admission = admitted instanceof Promise ? await admitted : admitted;
         } catch (err) {
           if (!(err instanceof GoodhartError)) throw err;
@@ -369,12 +372,22 @@ export class Proxy {
         if (admission !== null) {
           m.admission?.settle({ usage: null, costUsd: null, model: servedAs });
           m.admission = admission;
+          covered = undefined;
           if (admission.model !== undefined && admission.model !== next.model) next = { ...next, model: admission.model, route: this.deps.router.resolve(admission.model, wire) };
           if (Object.keys(admission.headers).length > 0) reply.headers(admission.headers);
           break;
         }
         next = this.nextAlternative(alternatives, next.index + 1, wire);
       }
+      if (m.clientAborted) {
+        // Gone while a fallback was admitted: nothing more is sent upstream.
+        call.abort(new ClientGone());
+        this.estimate(m, adapter, json, null);
+        m.errorClass = 'client_aborted';
+        reply.hijack();
+        return;
+      }
+      if (failure !== null && next === null) call.resume();
       if (failure === null || next === null) break;
       m.fallbackFrom ??= `${provider.id}/${upstreamModel ?? target}: ${failure}`;
       call.abort(new Error('falling back to an equivalent model'));
@@ -383,7 +396,7 @@ export class Proxy {
       servedAs = next.model;
       upstreamModel = route.upstreamModel ?? next.model;
       // Served as asked after all: the routing that stepped it down did not happen.
-      if (servedAs === covered) reply.removeHeader(ROUTED_FROM_HEADER);
+      if (servedAs === model) reply.removeHeader(ROUTED_FROM_HEADER);
     }
 
     if (call.undecodable !== null) {
@@ -657,7 +670,9 @@ function unreadableErrorBody(err: unknown, call: UpstreamCall, provider: Resolve
       ? `its error body was larger than the ${err.limit / 1024 / 1024} MiB Goodhart passes on`
       : isTimeout(err)
         ? `its error body did not finish arriving within ${timeoutMs} ms`
-        : `its error body was cut off (${(err as { code?: string } | null)?.code ?? (err instanceof Error ? err.message : String(err))})`;
+        : err instanceof GoodhartError
+          ? `its error body could not be read: ${err.message.replace(/\.$/, '')}`
+          : `its error body was cut off (${(err as { code?: string } | null)?.code ?? (err instanceof Error ? err.message : String(err))})`;
   const retryAfter = call.headers['retry-after'];
   return new GoodhartError(
     'upstream_error',

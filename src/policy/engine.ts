@@ -171,10 +171,12 @@ export class GovernanceEngine implements Policy {
     const view = this.view(req.key);
     if (!this.tiers.empty || this.spec.untieredModels === 'deny') this.checkTier(view, req.model, req.now);
     let { scopeKeys, budgets, rates } = view;
+    // A fallback is the same request: it was counted against the rate limits when first admitted.
+    if (req.fallback === true) rates = [];
     if (req.tags.length > 0) {
       scopeKeys = [...scopeKeys, ...req.tags.map((t) => `tag:${t}`)];
       if (this.budgets.hasTagRules) budgets = [...budgets, ...this.budgets.forTags(req.tags)];
-      if (this.rateRules.hasTagRules) rates = [...rates, ...this.rateRules.forTags(req.tags)];
+      if (this.rateRules.hasTagRules && req.fallback !== true) rates = [...rates, ...this.rateRules.forTags(req.tags)];
     }
     const pending = budgets.map((m) => this.apply(m, req.now));
     // A hybrid amount not known yet (an asynchronous state, first request of the period): waited for, never

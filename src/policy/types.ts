@@ -24,6 +24,11 @@ export interface AdmissionRequest {
    * model is taken to. A budget's downgrade model that cannot is not used: the request is served as asked.
    */
   servable?: (model: string) => boolean;
+  /**
+   * A configured fallback for a request already admitted for another model, which failed before answering: checked
+   * for its tier and budgets (at its own price), not counted again against rate limits, never routed.
+   */
+  fallback?: boolean;
 }
 
 export interface AdmissionResult {

@@ -76,7 +76,8 @@ export class RoutingPolicy implements Policy {
 
   admit(req: AdmissionRequest): AdmissionResult {
     const mode = this.modeFor(req.key);
-    if (mode === 'off' || !ROUTABLE.has(req.endpoint)) return NOTHING;
+    // A fallback is served as configured: the equivalent model the config names, not a cheaper one.
+    if (mode === 'off' || req.fallback === true || !ROUTABLE.has(req.endpoint)) return NOTHING;
     const rung = this.ladders.find(req.model);
     if (rung === undefined || rung.index === rung.ladder.length - 1) return NOTHING;
     const kept = (reason: string): AdmissionResult =>
