@@ -40,6 +40,9 @@ describe('forecastSpend', () => {
     expect(f.exhaustion.day).toBeCloseTo(0.63, 2);
     // Not extrapolated from minutes: $1 by 00:30 is taken as $1 in a quarter of a day.
     expect(forecastSpend({ daily: [1], lastDayFraction: 1 / 48, periodDays: 1, amount: 10 }).dailyRate).toBeCloseTo(4, 9);
+    // The same on the 15th of a month as on the 1st: the period's own days before the first spend are no evidence either.
+    const fifteenth = forecastSpend({ daily: [...Array(14).fill(0), 8], lastDayFraction: 0.5, periodDays: 30, amount: 100, history: Array(14).fill(0) });
+    expect([fifteenth.dailyRate, fifteenth.alert]).toEqual([16, true]);
     // Quiet days after the first spend still count as zeros.
     const back = forecastSpend({ daily: [8], lastDayFraction: 0.5, periodDays: 1, amount: 10, history: [0, 0, 20, 0, 0, 0] });
     expect(back.dailyRate).toBeCloseTo(28 / 4.5, 9);

@@ -4,8 +4,9 @@
  *
  * Method: the daily rate is the spend of the last `RATE_DAYS` days (the period's so far, preceded by `history` when
  * the period has just begun) over the time they cover, the current day counted for the part of it that has passed;
- * the spread is the standard deviation of the complete days. History before the scope's first spend is no evidence
- * of a zero rate (a new user, team or deployment): it is left out, so a first day is projected from itself. Over R remaining days the projection's variance
+ * the spread is the standard deviation of the complete days. Days before the scope's first spend, in the history or
+ * the period, are no evidence of a zero rate (a new user, team or deployment): they are left out, so a first day is
+ * projected from itself. Over R remaining days the projection's variance
  * is R·σ² (day-to-day noise) + R²·σ²/n (uncertainty of the rate itself). Weekends and holidays are inside σ, which
  * makes the interval honest rather than tight. Exhaustion dates solve spent + rate·t (± the interval) = amount.
  */
@@ -80,9 +81,9 @@ export function forecastSpend(input: ForecastInput): Forecast {
   // it, not scaled up: an hour's spend alone would be noisy). A partial day's spend is no sample for the spread.
   const complete = frac === 1 ? input.daily : input.daily.slice(0, -1);
   const partial = frac === 1 || input.daily.length === 0 ? 0 : input.daily.at(-1)!;
-  const history = input.history ?? [];
-  const firstSpend = history.findIndex((v) => v > 0);
-  const series = [...(firstSpend < 0 ? [] : history.slice(firstSpend)), ...complete].slice(-RATE_DAYS);
+  const days = [...(input.history ?? []), ...complete];
+  const firstSpend = days.findIndex((v) => v > 0);
+  const series = (firstSpend < 0 ? [] : days.slice(firstSpend)).slice(-RATE_DAYS);
   // Alone, a partial day counts as at least MIN_ALONE of a day: $1 at 00:30 is not a rate of $48 a day.
   const share = frac === 1 || input.daily.length === 0 ? 0 : series.length > 0 ? frac : Math.max(frac, MIN_ALONE);
   const covered = series.length + share;
