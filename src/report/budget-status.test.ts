@@ -36,9 +36,12 @@ describe('budget standing', () => {
     ]);
     const budget = budgetSchema.parse({ id: 'per-person', scope: 'user:*', amount: 1000, unit: 'tokens', period: 'month' });
     const statuses = await loadBudgetStatuses({ store, budgets: [budget], now: Date.parse('2026-10-10T00:00:00Z'), timeZone: 'UTC', maxInstances: 2 });
-    await store.close();
     expect(statuses.map((s) => [s.scope, s.spent])).toEqual([['user:alice', 900], ['user:bob', 500], ['user:* (1 more)', null]]);
     expect(statuses[2]!.note).toBe('1 more instance is not listed; the most used of those has 100 tokens (10%).');
+    // The viewer's own instance is listed at its real use, and not counted among those not listed.
+    const mine = await loadBudgetStatuses({ store, budgets: [budget], now: Date.parse('2026-10-10T00:00:00Z'), timeZone: 'UTC', maxInstances: 1, always: [{ kind: 'user', id: 'carol' }] });
+    expect(mine.map((s) => [s.scope, s.spent])).toEqual([['user:alice', 900], ['user:carol', 100], ['user:* (1 more)', null]]);
+    await store.close();
   });
 
   it('labels the days of a month in a time zone, DST change included', () => {

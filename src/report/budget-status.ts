@@ -152,9 +152,12 @@ export async function loadBudgetStatuses(q: BudgetQuery): Promise<BudgetStatus[]
         .map((r) => ({ key: r.key, spent: valueOf(r, b.unit) }))
         .sort((x, y) => y.spent - x.spent);
       const shown = all.slice(0, q.maxInstances ?? 50);
-      const hidden = all.slice(shown.length);
+      let hidden = all.slice(shown.length);
+      // The viewer's own instance is always listed, at its real spend (0 if it has none yet).
       for (const a of q.always ?? []) {
-        if (a.kind === scope.kind && visible(a.kind, a.id) && !shown.some((r) => r.key === a.id)) shown.push({ key: a.id, spent: 0 });
+        if (a.kind !== scope.kind || !visible(a.kind, a.id) || shown.some((r) => r.key === a.id)) continue;
+        shown.push({ key: a.id, spent: hidden.find((r) => r.key === a.id)?.spent ?? 0 });
+        hidden = hidden.filter((r) => r.key !== a.id);
       }
       for (const r of shown) {
         const spent = r.spent;
