@@ -2,7 +2,7 @@
  * The demo's database: deleted and made anew at every start, so old demo keys and traffic never pile up. It may
  * only ever delete a database it made itself, never a real store that `--db` happens to name.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { GoodhartError } from '../errors.js';
@@ -56,6 +56,9 @@ export function resetDemoDb(location: string): void {
   }
   if (location === ':memory:') return;
   const path = resolve(location);
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new GoodhartError('config_invalid', 500, `${path} is a directory; --db names the demo's database file. ${HOW_TO}`);
+  }
   if (existsSync(path) && path !== resolve(DEFAULT_DEMO_DB) && !isDemoHeader(readHeader(path))) {
     throw new GoodhartError(
       'config_invalid',

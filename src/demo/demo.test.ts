@@ -58,6 +58,9 @@ describe('goodhart serve --demo', () => {
       const keys = await after.listKeys();
       await after.close();
       expect(keys.map((k) => k.id)).toEqual([made.record.id]);
+      // A directory is refused as clearly (it was a raw EISDIR).
+      const dirErr = await runDemo({ ...quiet, db: dir }).then(async (demo) => (await demo.stop(), null), (e: unknown) => e);
+      expect([(dirErr as GoodhartError).code, (dirErr as GoodhartError).message]).toEqual(['config_invalid', expect.stringContaining('is a directory; --db names the demo')]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
