@@ -37,6 +37,19 @@ export interface EngineOptions {
   onAlert?: (alert: BudgetAlert) => void;
   /** How long a request may wait near a limit for requests in flight to settle (default DEFAULT_MAX_WAIT_MS). */
   maxWaitMs?: number;
+  /** How long a request may wait for a hybrid budget's past spend to be read (default HYBRID_WAIT_MS). */
+  hybridWaitMs?: number;
+}
+
+/** A hybrid budget's extra amount (the percentile of past spend) for every instance, in one window. */
+interface HybridTable {
+  /** hybridKey of the rule it was computed for. */
+  key: string;
+  start: number;
+  /** By scope value; a value not in it spent nothing in the trailing periods. A lookup in progress is shared. */
+  extras: ReadonlyMap<string, number> | Promise<ReadonlyMap<string, number>>;
+  /** When the lookup started (real time). */
+  since: number;
 }
 
 interface View {
@@ -73,6 +86,15 @@ interface Ctx {
  */
 export const DEFAULT_MAX_WAIT_MS = 15_000;
 
+/**
+ * A hybrid budget's past spend is one grouped query per budget and period, shared by all its instances: well under
+ * a second normally. A request waits this long for it, then gets a retryable 503 (never the baseline alone): a
+ * store held up (a lock, a saturated pool) must not hold every new person's first request indefinitely.
+ */
+export const HYBRID_WAIT_MS = 5_000;
+/** A lookup still unanswered after this long is started again by the next request (its connection may be lost). */
+const HYBRID_LOOKUP_STALE_MS = 60_000;
+
 const ZERO: Amounts = Object.freeze({ usd: 0, tokens: 0 });
 /** Per-value budgets (`user:*`) listed by `status`: bounded, since values come from keys and tags. */
 const MAX_LISTED_INSTANCES = 100_000;
@@ -97,10 +119,11 @@ export class GovernanceEngine implements Policy {
   private readonly views = new WeakMap<KeyRecord, View>();
   private readonly windows = new Map<Period, Window>();
   /**
-   * Hybrid budget instances: the percentile of their trailing spend for the current window (or the lookup in
-   * progress). Past windows do not change, so a rules reload keeps it unless the rule's meaning (`hybridKey`) did.
+   * Hybrid budgets by rule id: the percentile of each instance's trailing spend for the current window (or the
+   * lookup in progress). Past windows do not change, so a rules reload keeps it unless the rule's meaning
+   * (`hybridKey`) did.
    */
-  private readonly hybrid = new Map<string, { key: string; start: number; extra: number | Promise<number> }>();
+  private readonly hybrid = new Map<string, HybridTable>();
   private readonly instances = new Set<string>();
   private grants = new Map<string, Grant[]>();
   /** Requests waiting near a limit; woken by every settlement. */
@@ -136,9 +159,9 @@ export class GovernanceEngine implements Policy {
     // Kept across reloads (the service reloads every minute): a request is never checked against the baseline
     // alone while the amount is looked up again. Only what no longer applies is forgotten.
     const now = this.opts.now();
-    for (const [instance, h] of this.hybrid) {
-      const rule = this.rulesById.get(instance.slice(0, instance.indexOf('|')));
-      if (rule === undefined || hybridKey(rule) !== h.key || this.window(rule.period, now).start !== h.start) this.hybrid.delete(instance);
+    for (const [id, h] of this.hybrid) {
+      const rule = this.rulesById.get(id);
+      if (rule === undefined || hybridKey(rule) !== h.key || this.window(rule.period, now).start !== h.start) this.hybrid.delete(id);
     }
     const live = (instance: string) => this.rulesById.has(instance.slice(0, instance.indexOf('|')));
     for (const i of this.instances) if (!live(i)) this.instances.delete(i);
@@ -422,42 +445,65 @@ export class GovernanceEngine implements Policy {
     });
     if (rule.cfg.hybrid === undefined) return applied(rule.cfg.amount);
     // The baseline plus the percentile of the trailing periods (budget-math.ts hybridAmount).
-    return andThen(this.hybridExtra(rule, instance, scopeKey, window), (extra) => applied(rule.cfg.amount + extra));
+    return andThen(this.hybridExtra(rule, scopeKey, window), (extra) => applied(rule.cfg.amount + extra));
   }
 
-  /** Looked up once per instance and period; concurrent requests share the lookup in progress. */
-  private hybridExtra(rule: BudgetRule, instance: string, scopeKey: string, window: Window): MaybePromise<number> {
-    const h = rule.cfg.hybrid!;
+  /**
+   * Looked up once per budget and period for all its instances (one query for every person of a `user:*` budget);
+   * concurrent requests share the lookup in progress, each waiting for it at most `hybridWaitMs`.
+   */
+  private hybridExtra(rule: BudgetRule, scopeKey: string, window: Window): MaybePromise<number> {
     const key = hybridKey(rule);
-    const cached = this.hybrid.get(instance);
-    if (cached !== undefined && cached.start === window.start && cached.key === key) return cached.extra;
-    const past = previousWindows(rule.period, window, h.lookback, this.spec.timeZone);
-    const spend = this.state.windowSpend(scopeKey, rule.unit, past);
-    if (!(spend instanceof Promise)) {
-      const extra = percentile(spend, h.percentile);
-      this.hybrid.set(instance, { key, start: window.start, extra });
-      return extra;
+    const cached = this.hybrid.get(rule.id);
+    if (cached !== undefined && cached.start === window.start && cached.key === key) {
+      if (!(cached.extras instanceof Promise)) return cached.extras.get(scopeKey) ?? 0;
+      if (Date.now() - cached.since < HYBRID_LOOKUP_STALE_MS) return this.waitForHybrid(rule, cached.extras, scopeKey);
     }
-    const entry: { key: string; start: number; extra: number | Promise<number> } = { key, start: window.start, extra: 0 };
-    entry.extra = spend.then(
+    const h = rule.cfg.hybrid!;
+    const past = previousWindows(rule.period, window, h.lookback, this.spec.timeZone);
+    const own = scopeKeyOf(rule.scope.kind, rule.scope.id);
+    const prefix = `${rule.scope.kind}:`;
+    const spend = this.state.windowSpend(rule.unit, past, rule.scope.each ? (k) => k.startsWith(prefix) : (k) => k === own);
+    const extrasOf = (s: Map<string, number[]>): ReadonlyMap<string, number> => new Map([...s].map(([k, v]) => [k, percentile(v, h.percentile)]));
+    if (!(spend instanceof Promise)) {
+      const extras = extrasOf(spend);
+      this.hybrid.set(rule.id, { key, start: window.start, extras, since: Date.now() });
+      return extras.get(scopeKey) ?? 0;
+    }
+    const entry: HybridTable = { key, start: window.start, extras: new Map(), since: Date.now() };
+    const lookup = spend.then(
       (s) => {
-        const extra = percentile(s, h.percentile);
-        if (this.hybrid.get(instance) === entry) entry.extra = extra;
-        return extra;
+        const extras = extrasOf(s);
+        if (this.hybrid.get(rule.id) === entry) entry.extras = extras;
+        return extras;
       },
       (err: unknown) => {
-        if (this.hybrid.get(instance) === entry) this.hybrid.delete(instance); // the next request asks again
-        if (err instanceof GoodhartError) throw err;
-        throw new GoodhartError(
-          'unavailable',
-          503,
-          `Budget "${rule.id}" is hybrid: its amount for this ${rule.period} adds the spend of past periods, which could not be read from the store (${err instanceof Error ? err.message : String(err)}). Try again shortly.`,
-          { retryable: true, cause: err },
-        );
+        if (this.hybrid.get(rule.id) === entry) this.hybrid.delete(rule.id); // the next request asks again
+        throw err instanceof GoodhartError ? err : hybridUnavailable(rule, err instanceof Error ? err.message : String(err), err);
       },
     );
-    this.hybrid.set(instance, entry);
-    return entry.extra;
+    lookup.catch(() => {}); // every waiter handles it; a lookup whose waiters all gave up must not be unhandled
+    entry.extras = lookup;
+    this.hybrid.set(rule.id, entry);
+    return this.waitForHybrid(rule, lookup, scopeKey);
+  }
+
+  /** Waits for a hybrid lookup in progress at most `hybridWaitMs`; the lookup goes on for the requests after. */
+  private waitForHybrid(rule: BudgetRule, lookup: Promise<ReadonlyMap<string, number>>, scopeKey: string): Promise<number> {
+    const waitMs = this.opts.hybridWaitMs ?? HYBRID_WAIT_MS;
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(hybridUnavailable(rule, `the store did not answer within ${waitMs / 1000} s`)), waitMs);
+      lookup.then(
+        (extras) => {
+          clearTimeout(timer);
+          resolve(extras.get(scopeKey) ?? 0);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
   }
 
   private window(period: Period, now: number): Window {
@@ -507,6 +553,15 @@ export class GovernanceEngine implements Policy {
     }
     return name;
   }
+}
+
+function hybridUnavailable(rule: BudgetRule, why: string, cause?: unknown): GoodhartError {
+  return new GoodhartError(
+    'unavailable',
+    503,
+    `Budget "${rule.id}" is hybrid: its amount for this ${rule.period} adds the spend of past periods, which could not be read from the store (${why}). Try again shortly.`,
+    { retryable: true, ...(cause === undefined ? {} : { cause }) },
+  );
 }
 
 /** What a cached hybrid amount depends on besides the window: the budget's scope, unit, period and lookback. */

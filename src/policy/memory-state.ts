@@ -107,14 +107,26 @@ export class MemoryBudgetState implements BudgetState {
     });
   }
 
-  windowSpend(scopeKey: string, unit: Unit, windows: readonly Window[]): number[] {
-    const out = windows.map(() => 0);
+  windowSpend(unit: Unit, windows: readonly Window[], accept: (scopeKey: string) => boolean): Map<string, number[]> {
+    const out = new Map<string, number[]>();
     for (const [day, scopes] of this.ledger) {
-      const a = scopes.get(scopeKey);
-      if (a === undefined) continue;
-      for (let i = 0; i < windows.length; i++) if (contains(windows[i]!, day)) out[i]! += a[unit];
+      const i = windows.findIndex((w) => contains(w, day));
+      if (i < 0) continue;
+      for (const [scopeKey, a] of scopes) {
+        if (!accept(scopeKey)) continue;
+        let spend = out.get(scopeKey);
+        if (spend === undefined) out.set(scopeKey, (spend = windows.map(() => 0)));
+        spend[i]! += a[unit];
+      }
     }
     return out;
+  }
+
+  /** Spend booked for one scope value in one window. */
+  private spentIn(scopeKey: string, unit: Unit, window: Window): number {
+    let spent = 0;
+    for (const [day, scopes] of this.ledger) if (contains(window, day)) spent += scopes.get(scopeKey)?.[unit] ?? 0;
+    return spent;
   }
 
   load(rows: readonly LedgerRow[]): void {
@@ -151,7 +163,7 @@ export class MemoryBudgetState implements BudgetState {
     c.scopeKey = line.scopeKey;
     c.unit = line.unit;
     c.window = line.window;
-    c.spent = this.windowSpend(line.scopeKey, line.unit, [line.window])[0]!;
+    c.spent = this.spentIn(line.scopeKey, line.unit, line.window);
     c.reserved = 0;
     for (const r of this.inflight.values()) {
       if (!r.expired && contains(line.window, r.startedAt) && r.scopeKeys.includes(line.scopeKey)) c.reserved += r.cost[line.unit];

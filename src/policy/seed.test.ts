@@ -63,6 +63,6 @@ describe('seeding budgets from stored spend', () => {
     expect(Object.keys(spent).filter((k) => k.startsWith('users-month|')).sort()).toEqual(['users-month|user:alice', 'users-month|user:bob']);
     const ledger = gateway.governance!.policy.state;
     const month = { start: Date.parse('2025-03-01T05:00:00Z'), end: Date.parse('2025-04-01T04:00:00Z') };
-    expect(ledger.windowSpend('user:alice', 'usd', [month])).toEqual([1 + 4 + 8 + 16]);
+    expect(ledger.windowSpend('usd', [month], (k) => k === 'user:alice')).toEqual(new Map([['user:alice', [1 + 4 + 8 + 16]]]));
   });
 });

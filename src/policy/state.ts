@@ -60,8 +60,11 @@ export interface BudgetState {
   expire(before: number): MaybePromise<number>;
   /** Current spent/reserved of lines, without reserving (status, headers of refused requests). */
   peek(lines: readonly BudgetLine[]): MaybePromise<LineSnapshot[]>;
-  /** Spend booked for one scope value in each window (hybrid budgets' trailing periods). */
-  windowSpend(scopeKey: string, unit: Unit, windows: readonly Window[]): MaybePromise<number[]>;
+  /**
+   * Spend booked in each window (hybrid budgets' trailing periods) for every scope value `scopes` accepts that has
+   * any: one call serves every instance of a per-value budget (`user:*`). A value left out spent nothing.
+   */
+  windowSpend(unit: Unit, windows: readonly Window[], scopes: (scopeKey: string) => boolean): MaybePromise<Map<string, number[]>>;
   /** Adds stored history for days nothing has been booked on yet (idempotent per day range, see the engine). */
   load(rows: readonly LedgerRow[]): MaybePromise<void>;
   /** Forgets counters of budget instances that no longer exist. */

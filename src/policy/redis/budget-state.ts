@@ -230,14 +230,17 @@ export class RedisBudgetState implements BudgetState {
     return snapshotsOf(await this.withCounters(lines, '', { usd: 0, tokens: 0 }), 1);
   }
 
-  /** Past windows (hybrid budgets' trailing periods) are complete in the store: read from there. */
-  async windowSpend(scopeKey: string, unit: Unit, windows: readonly Window[]): Promise<number[]> {
+  /** Past windows (hybrid budgets' trailing periods) are complete in the store: read from there, in one query. */
+  async windowSpend(unit: Unit, windows: readonly Window[], accept: (scopeKey: string) => boolean): Promise<Map<string, number[]>> {
     const rows = await this.opts.history.spendByDay(windows, this.opts.now());
-    const out = windows.map(() => 0);
+    const out = new Map<string, number[]>();
     for (const row of rows) {
-      if (row.scopeKey !== scopeKey) continue;
+      if (!accept(row.scopeKey)) continue;
       const i = windows.findIndex((w) => w.start === row.day);
-      if (i >= 0) out[i]! += row[unit];
+      if (i < 0) continue;
+      let spend = out.get(row.scopeKey);
+      if (spend === undefined) out.set(row.scopeKey, (spend = windows.map(() => 0)));
+      spend[i]! += row[unit];
     }
     return out;
   }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
+import { GoodhartError } from '../../errors.js';
 import { openStore } from '../../store/open.js';
 import { startRelay } from '../../testing/relay.js';
 import { SqliteGovernanceStore } from '../../store/sqlite/governance-store.js';
@@ -21,6 +22,7 @@ import { GovernanceEngine, type BudgetAlert } from '../engine.js';
 import { periodWindow } from '../period.js';
 import type { RateLine } from '../rate-limit.js';
 import type { BudgetLine, Reservation } from '../state.js';
+import type { SpendHistory } from './budget-state.js';
 import { RedisBudgetState } from './budget-state.js';
 import { claimAlertInRedis, connectRedis, type SharedRedis } from './connection.js';
 import { RedisRateState } from './rate-state.js';
@@ -312,5 +314,81 @@ describe('GovernanceEngine on the shared state', () => {
     await new Promise((r) => setTimeout(r, 50));
     // $0.006 of $0.011 is 54%: one alert, at 50%, of the full amount (no "100% of $0.00100").
     expect(alerts.map((a) => [a.threshold, a.amount])).toEqual([[50, 0.011]]);
+  });
+  /** A per-person hybrid budget on its own state, over a store whose reads of past days are counted and held at will. */
+  async function perPerson(people: string[]) {
+    // Three days before today (New York): the Nth person spent $0.001 * (N + 1) each day, so their p90 adds that.
+    await store.insertEvents(
+      ['2025-03-09', '2025-03-10', '2025-03-11'].flatMap((d) =>
+        people.map((u, i) => makeTestEvent({ startedAt: Date.parse(`${d}T15:00:00Z`), userId: u, teamId: 'fan', costUsd: 0.001 * (i + 1) })),
+      ),
+    );
+    const today = periodWindow('day', now(), TZ).start;
+    const h = { lookups: 0, gate: Promise.resolve() };
+    const counted: SpendHistory = {
+      firstGatewayEventAt: () => history.firstGatewayEventAt(),
+      spendByDay: async (days, until) => {
+        // The hybrid lookups, not the seeding of today.
+        if (days.some((d) => d.start < today)) {
+          h.lookups++;
+          await h.gate;
+        }
+        return history.spendByDay(days, until);
+      },
+    };
+    const s = await connectRedis(URL, PREFIX, () => {});
+    shared.push(s);
+    const state = new RedisBudgetState({ shared: s, url: URL, timeZone: TZ, history: counted, now, reservationTtlMs: TTL });
+    const config = configSchema.parse({
+      timeZone: TZ,
+      budgets: [{ id: 'fan', scope: 'user:*', amount: 0.001, period: 'day', hybrid: { percentile: 90, lookback: 3 } }],
+    });
+    const e = new GovernanceEngine({ spec: new Directory(config).spec(), pricer: createPricer({ flat: { input: 1, output: 1 } }), now, state, reservationTtlMs: TTL, maxWaitMs: 0, hybridWaitMs: 300 });
+    const request = (userId: string) => {
+      const key: KeyRecord = { id: `k-${userId}`, hash: 'h', prefix: 'gh_f', userId, teamId: 'fan', projectId: null, name: null, createdAt: 0, revokedAt: null };
+      const body = { model: 'flat', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] };
+      return e.admit({ key, endpoint: 'chat.completions', model: 'flat', provider: 'openai', providerType: 'openai', tags: [], body, bodyBytes: 80, headers: {}, now: now() });
+    };
+    return { e, h, request };
+  }
+
+  it("reads a per-person hybrid budget's past spend once for everyone's first requests, each with their own amount", async () => {
+    const people = Array.from({ length: 20 }, (_, i) => `fan${i}`);
+    const { e, h, request } = await perPerson(people);
+    const admitted = await Promise.all(people.map(request));
+    expect(h.lookups).toBe(1);
+    for (const a of admitted) a.settle({ usage: null, costUsd: 0, model: 'flat' });
+    await request('newcomer'); // no past spend: the baseline, from the same read
+    expect(h.lookups).toBe(1);
+    const amounts = Object.fromEntries((await e.status(now())).map((st) => [st.instance, st.amount]));
+    expect(amounts['fan|user:fan0']).toBeCloseTo(0.001 + 0.001, 9);
+    expect(amounts['fan|user:fan19']).toBeCloseTo(0.001 + 0.02, 9);
+    expect(amounts['fan|user:newcomer']).toBeCloseTo(0.001, 9);
+  });
+
+  it('refuses with a retryable 503 when the past spend is not read within hybridWaitMs, and uses the read once it answers', async () => {
+    const { h, request } = await perPerson(['held0', 'held1']);
+    // The store is held up (another session locks the events table): both first requests share one lookup.
+    let release!: () => void;
+    h.gate = new Promise<void>((r) => (release = r));
+    const t0 = Date.now();
+    const waited = await Promise.race([
+      Promise.allSettled([request('held0'), request('held1')]),
+      new Promise<'still waiting'>((r) => setTimeout(() => r('still waiting'), 2000)),
+    ]);
+    expect(waited).not.toBe('still waiting');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    for (const w of waited as PromiseSettledResult<unknown>[]) {
+      expect(w.status).toBe('rejected');
+      const err = (w as PromiseRejectedResult).reason as GoodhartError;
+      expect([err.code, err.httpStatus, err.retryable]).toEqual(['unavailable', 503, true]);
+      expect(err.message).toContain('did not answer within 0.3 s');
+    }
+    expect(h.lookups).toBe(1);
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    const after = await request('held1'); // $0.001 + $0.002: its full amount, not the baseline
+    expect(Number(after.headers['x-goodhart-budget-remaining'])).toBeCloseTo(0.003 - (10 + 80 + 64) / 1e6, 9);
+    expect(h.lookups).toBe(1);
   });
 });
