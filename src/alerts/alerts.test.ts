@@ -117,14 +117,15 @@ describe('budget alerts to webhook sinks', () => {
     expect(gateway.governance!.alerts.stats).toMatchObject({ delivered: 4, failed: 0, attempts: 6 });
   });
 
-  it('sends 100% when a request is refused, with the numbers in the generic JSON body', async () => {
+  it('sends the refusal when a request is refused, with the numbers in the generic JSON body and no threshold', async () => {
     await expect(spend(2000)).rejects.toMatchObject({ status: 429 });
     await gateway.governance!.alerts.drain();
     const last = hooks().at(-1);
     expect(last).toMatchObject({
       type: 'goodhart.budget.threshold',
-      threshold: 100,
+      threshold: null,
       reason: 'blocked',
+      blocked: { action: 'refused', limit: 0.01 },
       budget: { id: 'platform-daily', scope: 'team:platform', unit: 'usd', period: 'day', amount: 0.01, contact: '#ai-budget' },
       periodStart: '2025-09-14T15:00:00.000Z', // midnight in Tokyo
       periodEnd: '2025-09-15T15:00:00.000Z',
@@ -133,7 +134,7 @@ describe('budget alerts to webhook sinks', () => {
     expect(last.spent).toBeCloseTo(0.0083, 12);
     await expect(spend(2000)).rejects.toMatchObject({ status: 429 });
     await gateway.governance!.alerts.drain();
-    expect(hooks().map((b) => b.threshold)).toEqual([50, 80, 100]);
+    expect(hooks().map((b) => b.threshold)).toEqual([50, 80, null]);
     expect(slack()).toHaveLength(3);
   });
 
@@ -153,7 +154,7 @@ describe('budget alerts to webhook sinks', () => {
     expect(hooks().map((b) => [b.threshold, b.periodStart])).toEqual([
       [50, '2025-09-14T15:00:00.000Z'],
       [80, '2025-09-14T15:00:00.000Z'],
-      [100, '2025-09-14T15:00:00.000Z'],
+      [null, '2025-09-14T15:00:00.000Z'],
       [50, '2025-09-15T15:00:00.000Z'],
     ]);
   });

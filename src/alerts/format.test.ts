@@ -44,13 +44,20 @@ describe('budget threshold alerts of a person', () => {
 describe('blocked-request alerts', () => {
   it('say what happened to the request at the real spend, not a threshold reached', () => {
     const team = { ...alert, budgetId: 'platform-day', scope: 'team:platform', amount: 0.01, spent: 0.00103, dedupKey: 'platform-day|team:platform|0|0.01|refused' };
-    const refusedText = JSON.parse(render({ type: 'webhook' }, { ...team, threshold: 100, reason: 'blocked', blocked: { action: 'refused', cost: 0.16, limit: 0.01, reserved: 0 } })).text;
+    const refusedText = JSON.parse(render({ type: 'webhook' }, { ...team, threshold: null, reason: 'blocked', blocked: { action: 'refused', cost: 0.16, limit: 0.01, reserved: 0 } })).text;
     expect(refusedText).toBe(
       'Budget "platform-day" (team:platform) refused a request at 10% spent this day ($0.00103): it could cost up to $0.160, more than the $0.00897 left of $0.0100. Resets 2025-09-16 00:00:00 UTC.',
     );
-    const downgraded = { ...team, spent: 0.00312, threshold: 80, reason: 'blocked' as const, blocked: { action: 'downgraded' as const, cost: 0.006, limit: 0.008, reserved: 0.0001 } };
+    const downgraded = { ...team, spent: 0.00312, threshold: null, reason: 'blocked' as const, blocked: { action: 'downgraded' as const, cost: 0.006, limit: 0.008, reserved: 0.0001 } };
     expect(JSON.parse(render({ type: 'slack' }, downgraded)).text).toBe(
       ':no_entry: Budget "platform-day" (team:platform) downgraded a request at 31% spent this day ($0.00312): it could cost up to $0.00600, more than the $0.00478 left under its downgrade point (80%: $0.00800 of $0.0100) ($0.000100 reserved by requests in flight). Resets 2025-09-16 00:00:00 UTC.',
     );
+    // No threshold in the generic body: a consumer must not read a refusal at 10% spent as "reached 100%".
+    expect(JSON.parse(render({ type: 'webhook' }, downgraded))).toMatchObject({
+      threshold: null,
+      reason: 'blocked',
+      blocked: { action: 'downgraded', cost: 0.006, limit: 0.008, reserved: 0.0001 },
+      spent: 0.00312,
+    });
   });
 });

@@ -42,7 +42,9 @@ export function alertText(a: BudgetAlert, timeZone: string, detail: BudgetDetail
 function blockedText(a: BudgetAlert, b: NonNullable<BudgetAlert['blocked']>): string {
   const money = (n: number) => formatAmount(a.unit, n);
   const left = Math.max(0, b.limit - a.spent - b.reserved);
-  const under = b.limit < a.amount ? `under its downgrade point (${a.threshold}%: ${money(b.limit)} of ${money(a.amount)})` : `of ${money(a.amount)}`;
+  // A downgrade point may be under 1% (downgradeAt: 0.1).
+  const point = Math.round((b.limit / a.amount) * 10_000) / 100;
+  const under = b.limit < a.amount ? `under its downgrade point (${point}%: ${money(b.limit)} of ${money(a.amount)})` : `of ${money(a.amount)}`;
   const inFlight = b.reserved > 0 ? ` (${money(b.reserved)} reserved by requests in flight)` : '';
   return (
     `${b.action} a request at ${percentOf(a.spent, a.amount)}% spent ${periodText(a)} (${money(a.spent)}): ` +
@@ -72,7 +74,7 @@ export function webhookBody(a: BudgetAlert, timeZone: string, detail: BudgetDeta
 
 /** Slack (and Mattermost, Rocket.Chat, Discord's /slack endpoint) incoming webhooks: `text` is required. */
 export function slackBody(a: BudgetAlert, timeZone: string, detail: BudgetDetail = 'team'): object {
-  const icon = a.reason === 'blocked' || a.threshold >= 100 ? ':no_entry:' : ':warning:';
+  const icon = a.reason === 'blocked' || (a.threshold ?? 0) >= 100 ? ':no_entry:' : ':warning:';
   return { text: `${icon} ${alertText(a, timeZone, detail)}` };
 }
 

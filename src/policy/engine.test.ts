@@ -157,7 +157,7 @@ describe('budget periods with an injected clock (Europe/Berlin)', () => {
 });
 
 describe('soft thresholds and hard caps', () => {
-  it('alerts once per threshold per period, warns in a header, and alerts 100% when a request is refused', () => {
+  it('alerts once per threshold per period, warns in a header, and alerts the refusal when a request is refused', () => {
     const clock = { t: at('2025-05-10T10:00:00Z') };
     const alerts: BudgetAlert[] = [];
     const e = engine({ budgets: [{ id: 'org', scope: 'org', amount: 0.01, period: 'month', contact: '#ai-budget' }] }, clock, alerts);
@@ -174,13 +174,13 @@ describe('soft thresholds and hard caps', () => {
     expect(alerts.map((a) => [a.threshold, a.reason])).toEqual([
       [50, 'threshold'],
       [80, 'threshold'],
-      [100, 'blocked'],
+      [null, 'blocked'],
     ]);
     refused(() => admit(e, clock.t, { maxTokens: 5000 }));
     expect(alerts).toHaveLength(3);
     // Next month: the thresholds are armed again.
     spend(e, at('2025-06-02T00:00:00Z'), 5000);
-    expect(alerts.map((a) => a.threshold)).toEqual([50, 80, 100, 50]);
+    expect(alerts.map((a) => a.threshold)).toEqual([50, 80, null, 50]);
   });
 
   it('announces one large request refused early as the refusal only: the thresholds below still alert when spend gets there', () => {
@@ -194,7 +194,7 @@ describe('soft thresholds and hard caps', () => {
     expect(alerts.map((a) => [a.threshold, a.reason, a.spent])).toEqual([
       [10, 'threshold', 0.0025],
       [20, 'threshold', 0.0025],
-      [100, 'blocked', 0.0025],
+      [null, 'blocked', 0.0025],
     ]);
     spend(e, clock.t, 3000); // 55%: its own crossing
     spend(e, clock.t, 3000); // 85%
@@ -207,7 +207,7 @@ describe('soft thresholds and hard caps', () => {
     const e = engine({ budgets: [{ id: 'org', scope: 'org', amount: 0.01, period: 'day' }] }, clock, alerts);
     spend(e, clock.t, 1000); // 10%
     refused(() => admit(e, clock.t, { maxTokens: 100_000 })); // could cost $0.10
-    expect(alerts.map((a) => [a.threshold, a.reason, a.blocked?.action, a.spent])).toEqual([[100, 'blocked', 'refused', 0.001]]);
+    expect(alerts.map((a) => [a.threshold, a.reason, a.blocked?.action, a.spent])).toEqual([[null, 'blocked', 'refused', 0.001]]);
     expect(alerts[0]!.blocked!.cost).toBeGreaterThan(0.1);
     spend(e, clock.t, 4500); // 55%
     spend(e, clock.t, 3000); // 85%
@@ -228,9 +228,33 @@ describe('soft thresholds and hard caps', () => {
     const r = admit(d, clock.t, { maxTokens: 6000 });
     expect(r.model).toBe('cheap');
     r.settle({ usage: usage(0, 0), costUsd: 0, model: 'cheap' });
-    expect(down.map((a) => [a.threshold, a.reason, a.blocked?.action, a.spent])).toEqual([[80, 'blocked', 'downgraded', 0.0031]]);
+    expect(down.map((a) => [a.threshold, a.reason, a.blocked?.action, a.spent])).toEqual([[null, 'blocked', 'downgraded', 0.0031]]);
     spend(d, clock.t, 2400); // 55%
     expect(down.slice(1).map((a) => [a.threshold, a.reason])).toEqual([[50, 'threshold']]);
+  });
+
+  it('announces a refusal again once spend has reached a higher threshold: one oversized request refused early hides nothing later', () => {
+    const clock = { t: at('2025-05-10T10:00:00Z') };
+    const alerts: BudgetAlert[] = [];
+    const e = engine({ budgets: [{ id: 'org', scope: 'org', amount: 0.01, period: 'day' }] }, clock, alerts);
+    spend(e, clock.t, 1000); // 10%
+    refused(() => admit(e, clock.t, { maxTokens: 100_000 })); // one oversized request
+    spend(e, clock.t, 8600); // 96%
+    for (let i = 0; i < 5; i++) refused(() => admit(e, clock.t, { maxTokens: 1000 })); // now every ordinary request is refused
+    expect(alerts.map((a) => [a.threshold, a.reason, Math.round(a.spent * 1e6)])).toEqual([
+      [null, 'blocked', 1000],
+      [50, 'threshold', 9600],
+      [80, 'threshold', 9600],
+      [null, 'blocked', 9600], // once for this level, not five times
+    ]);
+    expect(alerts[3]!.dedupKey).not.toBe(alerts[0]!.dedupKey);
+    expect(alerts[3]!.blocked).toMatchObject({ action: 'refused', limit: 0.01 });
+    // Spend reaching 100% is still announced as such.
+    const last = admit(e, clock.t, { maxTokens: 100 });
+    last.settle({ usage: usage(0, 400), costUsd: 0.0004, model: 'flat' });
+    expect(alerts.slice(4).map((a) => [a.threshold, a.reason])).toEqual([[100, 'threshold']]);
+    refused(() => admit(e, clock.t, { maxTokens: 10 }));
+    expect(alerts).toHaveLength(5);
   });
 
   it('downgrade mode serves the cheaper model past the downgrade point, and says so', () => {

@@ -14,8 +14,11 @@ export interface BudgetAlert {
   period: Period;
   amount: number;
   spent: number;
-  /** Percent (50, 80, 100): the threshold spend reached; for `blocked`, the limit the request did not fit under. */
-  threshold: number;
+  /**
+   * Percent (50, 80, 100): the threshold spend reached. Null for `blocked`: spend reached no new threshold (a
+   * consumer reading `threshold: 100` would take a refusal at 10% spent for "reached 100%"); see `blocked.limit`.
+   */
+  threshold: number | null;
   /** `threshold`: spend reached it. `blocked`: a request did not fit (see `blocked`); spend is where it is. */
   reason: 'threshold' | 'blocked';
   /** A blocked request: refused or downgraded, its worst-case cost, and the limit (amount or downgrade point). */
@@ -44,12 +47,12 @@ export interface Applied {
   amount: number;
 }
 
-/** Per budget instance and window: the highest threshold announced, and the blocks announced. */
+/** Per budget instance and window: the highest threshold announced, and the spend level of the last block announced. */
 interface Seen {
   start: number;
   amount: number;
   level: number;
-  blocked: Set<Blocked['action']>;
+  blocked: Map<Blocked['action'], number>;
 }
 
 /**
@@ -73,26 +76,27 @@ export class ThresholdTracker {
 
   /**
    * A request did not fit under `blocked.limit` of this budget and was refused or downgraded. The thresholds the
-   * spend itself reached are announced as after a settlement; the block is announced once per window and action,
-   * as what it is (at the real spend, with the request's cost), and takes no threshold: each is still announced when
-   * spend reaches it (one large request refused at 10% spent announced 100% and hid the real 100% crossing; one
-   * downgraded at 31% announced 50% and hid the real one). Not announced when spend already reached a threshold at or
-   * past the limit: "reached 100%" says it.
+   * spend itself reached are announced as after a settlement; the block is announced as what it is (at the real
+   * spend, with the request's cost), and takes no threshold: each is still announced when spend reaches it (one large
+   * request refused at 10% spent announced 100% and hid the real 100% crossing; one downgraded at 31% announced 50%
+   * and hid the real one). A block is announced once per window, action and spend level (the highest threshold
+   * reached): one oversized request refused at 10% spent did not hide that the budget, at 96%, later refused every
+   * request. Not announced when spend already reached a threshold at or past the limit: "reached 100%" says it.
    */
   exhausted(a: Applied, snapshot: LineSnapshot, blocked: Blocked, now: number): void {
     if (this.onAlert === undefined) return;
     const level = reachedLevel(snapshot.spent, a.amount, a.rule.thresholds);
     this.raise(a, level, snapshot.spent, now);
     const seen = this.seen(a);
-    if (seen.blocked.has(blocked.action)) return;
-    seen.blocked.add(blocked.action);
+    if ((seen.blocked.get(blocked.action) ?? -2) >= level) return;
+    seen.blocked.set(blocked.action, level);
     if (level >= 0 && a.rule.thresholds[level]! * a.amount >= blocked.limit) return;
     const { instance, window } = a.line;
+    const from = level < 0 ? 0 : Math.round(a.rule.thresholds[level]! * 100);
     this.onAlert({
       ...this.base(a, snapshot.spent, now),
-      dedupKey: `${instance}|${window.start}|${a.amount}|${blocked.action}`,
-      // A downgrade point may be under 1% (downgradeAt: 0.1).
-      threshold: a.amount > 0 ? Math.round((blocked.limit / a.amount) * 10_000) / 100 : 100,
+      dedupKey: `${instance}|${window.start}|${a.amount}|${blocked.action}|${from}`,
+      threshold: null,
       reason: 'blocked',
       blocked,
     });
@@ -102,7 +106,7 @@ export class ThresholdTracker {
     const { instance, window } = a.line;
     let seen = this.levels.get(instance);
     if (seen === undefined || seen.start !== window.start || seen.amount !== a.amount) {
-      seen = { start: window.start, amount: a.amount, level: -1, blocked: new Set() };
+      seen = { start: window.start, amount: a.amount, level: -1, blocked: new Map() };
       this.levels.set(instance, seen);
     }
     return seen;
