@@ -72,7 +72,13 @@ describe('tiers, access requests and time-boxed grants', () => {
     expect(await listed('lena')).toEqual(expect.arrayContaining(['gpt-4o-mini', 'gpt-5', 'o3']));
     // Untiered models stay listed (untieredModels: allow).
     expect(member.some((id) => id !== 'gpt-4o-mini' && id !== 'gpt-5' && id !== 'o3')).toBe(true);
-    await expect(client('alice').models.retrieve('gpt-5')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    // Retrieving it answers as a request for it would: a 403 saying how to ask, not "not listed".
+    const denied = await client('alice').models.retrieve('gpt-5').catch((err: unknown) => err);
+    expect(denied).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    const chat = await gpt5('alice').catch((err: unknown) => err);
+    expect(denied).toMatchObject({ status: 403, code: 'model_not_allowed', message: (chat as Error).message });
+    expect((denied as Error).message).toMatch(/goodhart access request/);
+    await expect(client('alice').models.retrieve('no-such-model')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 
   it('a member asks, with a justification', async () => {

@@ -85,16 +85,11 @@ export async function listModels(config: GoodhartConfig, router: ModelRouter, up
   return { object: 'list', data };
 }
 
-/** GET /v1/models/{id} (the SDKs' `models.retrieve`): one listed model, or null. */
-export async function findModel(
-  config: GoodhartConfig,
-  router: ModelRouter,
-  upstreams: Upstreams,
-  wire: Wire,
-  id: string,
-  self: string,
-  allowed?: ModelFilter,
-): Promise<object | null> {
-  const found = (await allModels(config, router, upstreams, self, wire, allowed)).find((m) => m.id === id);
+/**
+ * GET /v1/models/{id} (the SDKs' `models.retrieve`): one model the gateway serves, or null. Whether the person may use
+ * it is the route's to say (a 403 as for a request, not "not listed").
+ */
+export async function findModel(config: GoodhartConfig, router: ModelRouter, upstreams: Upstreams, wire: Wire, id: string, self: string): Promise<object | null> {
+  const found = (await allModels(config, router, upstreams, self, wire)).find((m) => m.id === id);
   return found === undefined ? null : modelObject(found, wire);
 }

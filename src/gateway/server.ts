@@ -194,16 +194,20 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   app.post('/v1/messages/count_tokens', keyFirst, (req, reply) => proxy.handle('messages.count_tokens', 'anthropic', req, reply));
   /**
    * The models routes answer any key, in Anthropic's shape to a request with `anthropic-version` (wireOf), listing
-   * only the models the key's person may use when governance has tiers.
+   * only the models the key's person may use when governance has tiers; `mayUse` throws the 403 admission would give.
    */
-  const modelsWire = async (req: FastifyRequest): Promise<{ wire: Wire; allowed: ModelFilter | undefined }> => {
+  const modelsWire = async (req: FastifyRequest): Promise<{ wire: Wire; allowed: ModelFilter | undefined; mayUse: (model: string) => void }> => {
     const loop = loopError(req.headers, name);
     if (loop !== null) throw loop;
     const authed = keys.authenticate(req.headers);
     const key = authed instanceof Promise ? await authed : authed;
     const engine = governance?.policy;
     const t = now();
-    return { wire: wireOf(req.url, req.headers), allowed: engine === undefined ? undefined : (model) => engine.allows(key, model, t) };
+    return {
+      wire: wireOf(req.url, req.headers),
+      allowed: engine === undefined ? undefined : (model) => engine.allows(key, model, t),
+      mayUse: (model) => engine?.mayUse(key, model, t),
+    };
   };
   app.get('/v1/models', async (req) => {
     const { wire, allowed } = await modelsWire(req);
@@ -211,10 +215,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   // Model ids may hold a slash (OpenRouter's "openai/gpt-4o"): the rest of the path is the id.
   app.get<{ Params: { '*': string } }>('/v1/models/*', async (req) => {
-    const { wire, allowed } = await modelsWire(req);
+    const { wire, mayUse } = await modelsWire(req);
     const id = req.params['*'];
-    const found = await findModel(config, router, upstreams, wire, id, name, allowed);
+    const found = await findModel(config, router, upstreams, wire, id, name);
     if (found === null) throw new GoodhartError('model_not_found', 404, `Model "${id.slice(0, 200)}" is not listed by this gateway. GET /v1/models lists what it serves.`);
+    // Served, but not to this person: the same 403 as a request for it, saying how to ask for access.
+    mayUse(id);
     return found;
   });
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -411,13 +411,17 @@ export class GovernanceEngine implements Policy {
    * lists only those. Not on the request path; admission checks the same (checkTier).
    */
   allows(key: KeyRecord, model: string, now: number): boolean {
-    if (this.tiers.empty && this.spec.untieredModels !== 'deny') return true;
     try {
-      this.checkTier(this.view(key), model, now);
+      this.mayUse(key, model, now);
       return true;
     } catch {
       return false;
     }
+  }
+
+  /** Throws the 403 admission would give a request for `model` (GET /v1/models/{id} of a model the person may not use). */
+  mayUse(key: KeyRecord, model: string, now: number): void {
+    if (!this.tiers.empty || this.spec.untieredModels === 'deny') this.checkTier(this.view(key), model, now);
   }
 
   private checkTier(view: View, model: string, now: number): void {
