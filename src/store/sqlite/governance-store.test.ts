@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterAll, describe } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runGovernanceStoreContract } from '../governance-store-contract.js';
 import { openStore } from '../open.js';
 import { SqliteGovernanceStore } from './governance-store.js';
@@ -28,4 +30,92 @@ describe('SqliteGovernanceStore', () => {
       },
     };
   });
+});
+
+const MODULE = fileURLToPath(new URL('./governance-store.ts', import.meta.url));
+
+/**
+ * Runs `body` in a node process of its own, with the store class (`Store`), `paths` and `startAt` in scope; prints
+ * what `body` printed, or FAIL and the error.
+ */
+function inProcess(paths: readonly string[], startAt: number, body: string): Promise<string> {
+  const script = `import { SqliteGovernanceStore as Store } from ${JSON.stringify(MODULE)};
+    const paths = ${JSON.stringify(paths)};
+    const startAt = ${startAt};
+    try { ${body} } catch (e) { console.log('FAIL ' + e.message); }`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', () => resolve(out.trim()));
+  });
+}
+
+const schemaVersion = (path: string): number => {
+  const db = new Database(path);
+  try {
+    return (db.prepare("SELECT value FROM governance_meta WHERE key = 'schema_version'").get() as { value: number }).value;
+  } finally {
+    db.close();
+  }
+};
+
+/** The file as goodhart before the alert outbox leaves it: gov_alerts of three columns, schema_version 1. */
+function asBeforeTheOutbox(path: string): void {
+  const db = new Database(path);
+  const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'gov_alerts' AND sql IS NOT NULL").all() as { name: string }[];
+  for (const { name } of indexes) db.exec(`DROP INDEX ${name}`);
+  const columns = db.prepare("SELECT name FROM pragma_table_info('gov_alerts')").all() as { name: string }[];
+  for (const { name } of columns) if (!['dedup_key', 'at', 'payload'].includes(name)) db.exec(`ALTER TABLE gov_alerts DROP COLUMN ${name}`);
+  db.exec("UPDATE governance_meta SET value = 1 WHERE key = 'schema_version'");
+  db.close();
+}
+
+describe('SqliteGovernanceStore schema', () => {
+  it('opens a file again after goodhart before the alert outbox opened it (which writes schema_version 1 back)', async () => {
+    const path = join(dir, 'rollback.db');
+    const first = new SqliteGovernanceStore(path);
+    const current = schemaVersion(path);
+    await first.claimAlert('a', 1000, {}, [{ sink: 'hook', body: '{}' }], 0);
+    await first.close();
+    // What the older goodhart's constructor does on every open: a rollback, or an older replica restarting.
+    const db = new Database(path);
+    db.exec("UPDATE governance_meta SET value = 1 WHERE key = 'schema_version'");
+    db.close();
+    const again = new SqliteGovernanceStore(path);
+    expect(schemaVersion(path)).toBe(current);
+    expect(await again.takePendingAlerts(2000, 0, 9000, 10)).toEqual([{ dedupKey: 'a', pending: [{ sink: 'hook', body: '{}' }] }]);
+    await again.close();
+  });
+
+  it('refuses governance tables from a newer goodhart, also read-only, and leaves their version as it is', async () => {
+    const path = join(dir, 'newer.db');
+    await new SqliteGovernanceStore(path).close();
+    const current = schemaVersion(path);
+    const db = new Database(path);
+    db.exec(`UPDATE governance_meta SET value = ${current + 1} WHERE key = 'schema_version'`);
+    db.close();
+    expect(() => new SqliteGovernanceStore(path)).toThrow(`The governance tables in ${path} are version ${current + 1}, newer than this goodhart supports (${current}). Upgrade goodhart`);
+    expect(() => new SqliteGovernanceStore(path, { readOnly: true })).toThrow(/newer than this goodhart supports/);
+    expect(schemaVersion(path)).toBe(current + 1);
+  });
+
+  it('lets processes that open a file from before the alert outbox at the same moment all open it', async () => {
+    // Twenty files, opened by three processes at once each, one file every 100 ms: one round catches a race rarely.
+    const paths = Array.from({ length: 20 }, (_, i) => join(dir, `together-${i}.db`));
+    for (const path of paths) await new SqliteGovernanceStore(path).close();
+    const current = schemaVersion(paths[0]!);
+    for (const path of paths) asBeforeTheOutbox(path);
+    const startAt = Date.now() + 2500; // every process is running by then
+    const body = `const out = [];
+      for (let i = 0; i < paths.length; i++) {
+        while (Date.now() < startAt + i * 100) {}
+        try { new Store(paths[i]).close(); out.push('ok'); } catch (e) { out.push(e.message); }
+      }
+      console.log(out.join('\\n'));`;
+    const outs = await Promise.all([1, 2, 3].map(() => inProcess(paths, startAt, body)));
+    expect(outs.flatMap((o) => o.split('\n')).filter((line) => line !== 'ok')).toEqual([]);
+    expect(paths.map(schemaVersion)).toEqual(paths.map(() => current));
+  }, 30_000);
 });

@@ -14,10 +14,25 @@ import type {
   PendingAlert,
   PendingDelivery,
 } from '../../policy/store.js';
+import { GoodhartError } from '../../errors.js';
 import { alreadyDecided } from '../../policy/store.js';
 import { foldSpendRows, type SpendRow } from '../spend-rows.js';
 import { toAccess, toGrant, type AccessRow, type GrantRow } from '../governance-rows.js';
 import { connectSqlite, isReadOnlyError, outdatedReadOnlyError, readOnlyError } from './connect.js';
+
+/**
+ * A step of the schema: SQL, or a function for a step that must check what is there first. Every step after the
+ * first must be safe to run again on a file it already ran on: goodhart before the alert outbox (schema 1) writes
+ * schema_version = 1 back whenever it opens the file, so a file opened by an older replica, or after a rollback, has
+ * the later steps run on it again.
+ */
+type Migration = string | ((db: Database.Database) => void);
+
+/** ALTER TABLE … ADD COLUMN unless the column is there (SQLite has no ADD COLUMN IF NOT EXISTS). */
+function addColumn(db: Database.Database, table: string, column: string, definition: string): void {
+  const columns = db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[];
+  if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+}
 
 /**
  * Governance tables in the same SQLite file as the events, through a connection of their own. Their schema has
@@ -27,7 +42,7 @@ import { connectSqlite, isReadOnlyError, outdatedReadOnlyError, readOnlyError } 
  * The audit log is append-only in the database itself: triggers refuse UPDATE and DELETE, so neither the API
  * (which offers no such call) nor a stray statement can rewrite history.
  */
-const GOVERNANCE_MIGRATIONS: readonly string[] = [
+const GOVERNANCE_MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE gov_overlay (
     kind        TEXT NOT NULL,
@@ -88,11 +103,11 @@ const GOVERNANCE_MIGRATIONS: readonly string[] = [
   `,
   // Alerts are recorded when claimed and marked delivered only once every sink took them: one whose webhook was
   // down is retried later (alerts/dispatcher.ts), also after a restart. Rows from before were delivered or given up.
-  `
-  ALTER TABLE gov_alerts ADD COLUMN pending TEXT;
-  ALTER TABLE gov_alerts ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
-  CREATE INDEX idx_gov_alerts_pending ON gov_alerts (at) WHERE pending IS NOT NULL;
-  `,
+  (db) => {
+    addColumn(db, 'gov_alerts', 'pending', 'TEXT');
+    addColumn(db, 'gov_alerts', 'lease_until', 'INTEGER NOT NULL DEFAULT 0');
+    db.exec('CREATE INDEX IF NOT EXISTS idx_gov_alerts_pending ON gov_alerts (at) WHERE pending IS NOT NULL');
+  },
 ];
 
 interface AuditRow {
@@ -142,24 +157,45 @@ export class SqliteGovernanceStore implements GovernanceStore {
       const row = this.db.prepare("SELECT value FROM governance_meta WHERE key = 'schema_version'").get() as { value: number } | undefined;
       return row?.value ?? 0;
     };
+    const newer = (found: number): GoodhartError =>
+      new GoodhartError(
+        'config_invalid',
+        500,
+        `The governance tables in ${path} are version ${found}, newer than this goodhart supports (${GOVERNANCE_MIGRATIONS.length}). Upgrade goodhart, or point --db / GOODHART_DB at another file.`,
+      );
+    const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'governance_meta'").get() !== undefined;
+    const found = hasMeta ? applied() : 0;
+    if (found > GOVERNANCE_MIGRATIONS.length) {
+      this.db.close();
+      throw newer(found);
+    }
     if (connection.readOnly) {
-      const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'governance_meta'").get() !== undefined;
-      if (!hasMeta || applied() === 0) this.absent = true;
-      else if (applied() < GOVERNANCE_MIGRATIONS.length) {
+      if (found === 0) this.absent = true;
+      else if (found < GOVERNANCE_MIGRATIONS.length) {
         this.db.close();
         throw outdatedReadOnlyError(path, 'governance tables');
       }
       return;
     }
+    if (found === GOVERNANCE_MIGRATIONS.length) return;
     try {
-      this.db.exec('CREATE TABLE IF NOT EXISTS governance_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)');
-      const from = applied();
-      this.db.transaction(() => {
-        for (let i = from; i < GOVERNANCE_MIGRATIONS.length; i++) this.db.exec(GOVERNANCE_MIGRATIONS[i]!);
-        this.db
-          .prepare("INSERT INTO governance_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-          .run(GOVERNANCE_MIGRATIONS.length);
-      })();
+      // IMMEDIATE: the write lock first, then the version read under it, so two processes opening an older file at
+      // once migrate it one after the other (the second finds it done) instead of both from the version they read.
+      this.db
+        .transaction(() => {
+          this.db.exec('CREATE TABLE IF NOT EXISTS governance_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)');
+          const from = applied();
+          if (from > GOVERNANCE_MIGRATIONS.length) throw newer(from);
+          if (from === GOVERNANCE_MIGRATIONS.length) return;
+          for (const step of GOVERNANCE_MIGRATIONS.slice(from)) {
+            if (typeof step === 'string') this.db.exec(step);
+            else step(this.db);
+          }
+          this.db
+            .prepare("INSERT INTO governance_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)")
+            .run(GOVERNANCE_MIGRATIONS.length);
+        })
+        .immediate();
     } catch (cause) {
       this.db.close();
       throw isReadOnlyError(cause) ? readOnlyError(path, cause) : cause;
