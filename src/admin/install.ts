@@ -107,7 +107,7 @@ export async function installGovernance(app: FastifyInstance, opts: GovernanceOp
       claimAlert: async (key, at, payload, pending, leaseUntil) =>
         (shared === null || (await claimAlertInRedis(shared, key, at, (payload as BudgetAlert).windowEnd))) &&
         gstore.claimAlert(key, at, payload, pending, leaseUntil),
-      setAlertPending: (key, pending) => gstore.setAlertPending(key, pending),
+      setAlertPending: (key, pending, nextTry) => gstore.setAlertPending(key, pending, nextTry),
       takePendingAlerts: (now, since, leaseUntil, limit) => gstore.takePendingAlerts(now, since, leaseUntil, limit),
     },
     now,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteGovernanceStore } from '../store/sqlite/governance-store.js';
-import { AlertDispatcher, type OutboundAlert, type Sink } from './dispatcher.js';
+import { AlertDispatcher, RETRY_EVERY_MS, type OutboundAlert, type Sink } from './dispatcher.js';
 
 /**
  * Delivery through a real local webhook receiver and a real SQLite governance store: an alert whose webhook is down
@@ -16,6 +16,8 @@ let receiver: Server;
 let url = '';
 let up = false;
 const received: unknown[] = [];
+/** The paths of posts to /refused (answered 404, as a revoked Slack webhook does) and /slow-down (408). */
+const refused: string[] = [];
 let dir = '';
 const stores: SqliteGovernanceStore[] = [];
 
@@ -24,7 +26,10 @@ beforeAll(async () => {
     let text = '';
     req.on('data', (d: Buffer) => (text += d.toString()));
     req.on('end', () => {
-      if (!up) return void res.writeHead(503).end('down');
+      if (req.url === '/refused') return void (refused.push(req.url), res.writeHead(404).end('no_service'));
+      if (req.url === '/slow-down') return void (refused.push(req.url), res.writeHead(408).end());
+      // /down: a sink that stays down (503).
+      if (req.url === '/down' || !up) return void res.writeHead(503).end('down');
       received.push(JSON.parse(text));
       res.writeHead(200).end('ok');
     });
@@ -42,8 +47,8 @@ afterAll(async () => {
 const clock = { t: Date.parse('2025-09-15T10:00:00Z') };
 
 /** A gateway process: its own connection to the file, its own dispatcher. */
-function replica(sinks: Sink[]): AlertDispatcher {
-  const store = new SqliteGovernanceStore(join(dir, 'goodhart.db'));
+function replica(sinks: Sink[], file = 'goodhart.db'): AlertDispatcher {
+  const store = new SqliteGovernanceStore(join(dir, file));
   stores.push(store);
   return new AlertDispatcher({ sinks, timeZone: 'UTC', maxAttempts: 2, initialBackoffMs: 1, outbox: store, now: () => clock.t, log: () => {} });
 }
@@ -61,7 +66,7 @@ describe('AlertDispatcher', () => {
     await first.close();
 
     up = true;
-    clock.t += 60_000;
+    clock.t += RETRY_EVERY_MS;
     // Two replicas start at once: both sweep, one delivers.
     const [a, b] = [replica(sinks), replica(sinks)];
     a.start();
@@ -87,9 +92,61 @@ describe('AlertDispatcher', () => {
     d.publishOutbound(alert('b|team:y|0|10|50'));
     await d.drain();
     expect(d.stats).toMatchObject({ delivered: 1, failed: 1 });
+    await d.retryPending(); // not due yet
+    expect(d.stats).toMatchObject({ delivered: 1, failed: 1 });
+    clock.t += RETRY_EVERY_MS;
     await d.retryPending();
     expect(d.stats).toMatchObject({ delivered: 1, failed: 2 });
     expect(received).toEqual([{ text: 'b|team:y|0|10|50' }]);
+    await d.close();
+  });
+
+  it('reaches a newer alert through a backlog of alerts for a sink that stays down', async () => {
+    up = true;
+    received.length = 0;
+    const d = replica(
+      [
+        { type: 'slack', url: `${url}/down` },
+        { type: 'webhook', url: `${url}/hook` },
+      ],
+      'backlog.db',
+    );
+    // A sweep's worth (100) of alerts the webhook took and Slack did not: pending for Slack, due every 5 minutes.
+    for (let i = 0; i < 100; i++) {
+      d.publishOutbound(alert(`b|team:old|${i}|10|80`));
+      clock.t += 1000;
+    }
+    await d.drain();
+    expect(received).toHaveLength(100);
+    up = false; // the webhook's blip
+    d.publishOutbound(alert('b|team:new|0|10|100'));
+    await d.drain();
+    up = true;
+    received.length = 0;
+    for (let sweep = 0; sweep < 3; sweep++) {
+      clock.t += RETRY_EVERY_MS;
+      await d.retryPending();
+    }
+    expect(received).toEqual([{ text: 'b|team:new|0|10|100' }]);
+    await d.close();
+  });
+
+  it('does not try again a delivery the webhook refused for good (404), but does one it timed out (408)', async () => {
+    refused.length = 0;
+    const d = replica(
+      [
+        { type: 'slack', url: `${url}/refused` },
+        { type: 'webhook', url: `${url}/slow-down` },
+      ],
+      'refused.db',
+    );
+    d.publishOutbound(alert('b|team:z|0|10|80'));
+    await d.drain();
+    // maxAttempts 2: the 404 once, the 408 twice.
+    expect(refused.sort()).toEqual(['/refused', '/slow-down', '/slow-down']);
+    clock.t += RETRY_EVERY_MS;
+    await d.retryPending();
+    expect(refused.sort()).toEqual(['/refused', '/slow-down', '/slow-down', '/slow-down', '/slow-down']);
     await d.close();
   });
 });

@@ -7,15 +7,22 @@ import { postJson, redactUrl } from './send.js';
 /**
  * Delivers alerts to webhook sinks off the request path: `publish` only queues. Each alert is claimed once (by its
  * dedup key, in the store, so neither a restart nor another replica sends it again) with the body each sink gets,
- * then posted to every sink that takes it, each retried with exponential backoff on network errors, 429 and 5xx,
- * until `maxAttempts`. A delivery still failing then stays pending in the store: every RETRY_EVERY_MS and at start
- * (`start`), one process takes it over (a lease in the store) and tries again, for up to RETRY_FOR_MS.
+ * then posted to every sink that takes it, each retried with exponential backoff on network errors, 408, 429 and
+ * 5xx, until `maxAttempts`. A delivery still failing then stays pending in the store, due again RETRY_EVERY_MS later:
+ * every SWEEP_EVERY_MS and at start (`start`) each process takes over what is due (under a lease in the store, so
+ * one process at a time) and tries again, for up to RETRY_FOR_MS. A delivery the webhook refused for good (a 4xx
+ * but 408 and 429: a revoked Slack webhook answers 404) is not tried again.
  * Budget thresholds come from the gateway (`publish`); waste findings and budget forecasts from live detection
  * (`publishOutbound`, src/alerts/findings.ts).
  */
 
 /** A webhook down for a while: its alerts are tried again every 5 minutes (and at every start)… */
 export const RETRY_EVERY_MS = 5 * 60_000;
+/**
+ * How often each process looks for alerts due again. Each alert is due RETRY_EVERY_MS after its last failure; a sweep
+ * as often as that would find one that failed just after the previous sweep not yet due, and leave it for 10 minutes.
+ */
+export const SWEEP_EVERY_MS = 60_000;
 /** …for a day; by then the alert's news is stale (a day budget's period is over). */
 export const RETRY_FOR_MS = 24 * 3_600_000;
 /** Pending alerts taken per sweep: a backlog is worked through sweep by sweep, never all at once. */
@@ -106,11 +113,11 @@ export class AlertDispatcher {
     this.leaseMs = deliveryBoundMs(opts) + 60_000;
   }
 
-  /** Retries what earlier processes (or this one) left undelivered, now and every RETRY_EVERY_MS. */
+  /** Retries what earlier processes (or this one) left undelivered, now and every SWEEP_EVERY_MS. */
   start(): void {
     if (this.closed || this.timer !== undefined) return;
     this.track(this.retryPending());
-    this.timer = setInterval(() => this.track(this.retryPending()), RETRY_EVERY_MS);
+    this.timer = setInterval(() => this.track(this.retryPending()), SWEEP_EVERY_MS);
     this.timer.unref();
   }
 
@@ -144,7 +151,7 @@ export class AlertDispatcher {
     try {
       taken = await this.opts.outbox.takePendingAlerts(now, now - RETRY_FOR_MS, now + this.leaseMs, RETRY_BATCH);
     } catch (err) {
-      this.log(`goodhart: could not read the alerts left to deliver (${String(err)}); trying again in ${RETRY_EVERY_MS / 60_000} minutes.`);
+      this.log(`goodhart: could not read the alerts left to deliver (${String(err)}); trying again in ${SWEEP_EVERY_MS / 60_000} minute.`);
       return;
     }
     // A sink no longer in the config is dropped: there is nowhere (and no credentials) to send to.
@@ -175,29 +182,33 @@ export class AlertDispatcher {
     await this.attempt(alert.dedupKey, deliveries);
   }
 
-  /** Posts each delivery; records what is still to deliver (nothing, once every sink took it). */
+  /** Posts each delivery; records what is still to deliver (nothing, once every sink took it or refused it for good). */
   private async attempt(dedupKey: string, deliveries: readonly PendingDelivery[]): Promise<void> {
-    const ok = await Promise.all(deliveries.map((d) => this.send(d, dedupKey)));
-    const left = deliveries.filter((_, i) => !ok[i]);
+    const outcomes = await Promise.all(deliveries.map((d) => this.send(d, dedupKey)));
+    const left = deliveries.filter((_, i) => outcomes[i] === 'retry');
     try {
-      await this.opts.outbox.setAlertPending(dedupKey, left);
+      await this.opts.outbox.setAlertPending(dedupKey, left, this.now() + RETRY_EVERY_MS);
     } catch (err) {
       // The lease runs out and the deliveries still recorded as pending are tried again: some may go out twice.
       this.log(`goodhart: alert ${dedupKey}: could not record its delivery (${String(err)})`);
     }
   }
 
-  private async send(d: PendingDelivery, dedupKey: string): Promise<boolean> {
+  private async send(d: PendingDelivery, dedupKey: string): Promise<'delivered' | 'retry' | 'refused'> {
     const sink = this.sinks.get(d.sink)!;
     const r = await postJson(sink, d.body, this.opts);
     this.stats.attempts += r.attempts;
     if (r.ok) {
       this.stats.delivered++;
-      return true;
+      return 'delivered';
     }
     this.stats.failed++;
+    if (r.permanent) {
+      this.log(`goodhart: alert ${dedupKey} to ${redactUrl(sink.url)} was refused (${r.last}); not trying again: check the sink's url and headers.`);
+      return 'refused';
+    }
     this.log(`goodhart: alert ${dedupKey} to ${redactUrl(sink.url)} failed (${r.last}); trying again in ${RETRY_EVERY_MS / 60_000} minutes and at the next start, for a day.`);
-    return false;
+    return 'retry';
   }
 }
 

@@ -108,11 +108,12 @@ export interface GovernanceStore {
    * `dedupKey` was already recorded (also by an earlier process or another replica): then it is not sent again.
    */
   claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number): Promise<boolean>;
-  /** After an attempt: the deliveries of a claimed alert still to make ([] once all made), due for a retry at once. */
-  setAlertPending(dedupKey: string, pending: readonly PendingDelivery[]): Promise<void>;
+  /** After an attempt: the deliveries of a claimed alert still to make ([] once all made), due for a retry at `nextTry`. */
+  setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number): Promise<void>;
   /**
-   * Alerts from `since` on with deliveries still to make and no lease in force at `now` (their attempt failed, or
-   * the process making it died), leased to the caller until `leaseUntil`: two callers never take the same one.
+   * Alerts from `since` on with deliveries still to make and due at `now` (their retry time has come, or the
+   * process making them died and its lease ran out), the longest due first, leased to the caller until
+   * `leaseUntil`: two callers never take the same one.
    */
   takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number): Promise<PendingAlert[]>;
   /** When the first stored gateway event started (all-time budgets load history from there). */

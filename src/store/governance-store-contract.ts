@@ -125,13 +125,29 @@ export function runGovernanceStoreContract(open: () => Promise<GovernanceFixture
     expect(await f.gov.claimAlert('a', 1000, {}, [hook, slack], 5000)).toBe(true);
     expect(await f.gov.claimAlert('b', 1000, {}, [hook], 5000)).toBe(true);
     expect(await f.gov.takePendingAlerts(2000, 0, 9000, 10)).toEqual([]); // leased to the process delivering them
-    await f.gov.setAlertPending('a', [slack]); // the hook took it; Slack was down
-    await f.gov.setAlertPending('b', []); // delivered
+    await f.gov.setAlertPending('a', [slack], 2000); // the hook took it; Slack was down
+    await f.gov.setAlertPending('b', [], 2000); // delivered
     const [first, second] = await Promise.all([f.gov.takePendingAlerts(2000, 0, 9000, 10), f.gov.takePendingAlerts(2000, 0, 9000, 10)]);
     expect([...first!, ...second!]).toEqual([{ dedupKey: 'a', pending: [slack] }]);
     expect(await f.gov.takePendingAlerts(8999, 0, 20_000, 10)).toEqual([]); // still leased
     expect(await f.gov.takePendingAlerts(9000, 1001, 20_000, 10)).toEqual([]); // older than the retry horizon
     expect(await f.gov.takePendingAlerts(9000, 0, 20_000, 10)).toEqual([{ dedupKey: 'a', pending: [slack] }]);
+    await f.close();
+  });
+
+  it('hands out the alerts due longest first: one that failed again goes to the back, and waits until it is due', async () => {
+    const f = await open();
+    const hook = { sink: 'hook', body: '{}' };
+    for (const [key, at] of [['a', 1000], ['b', 1001], ['c', 1002]] as const) await f.gov.claimAlert(key, at, {}, [hook], 0);
+    const keys = (taken: { dedupKey: string }[]) => taken.map((t) => t.dedupKey).sort();
+    expect(keys(await f.gov.takePendingAlerts(2000, 0, 2100, 2))).toEqual(['a', 'b']);
+    await f.gov.setAlertPending('a', [hook], 4000); // failed again: due at 4000
+    await f.gov.setAlertPending('b', [hook], 3000);
+    expect(keys(await f.gov.takePendingAlerts(2500, 0, 2600, 2))).toEqual(['c']); // a and b are not due yet
+    await f.gov.setAlertPending('c', [hook], 2500);
+    expect(keys(await f.gov.takePendingAlerts(6000, 0, 6100, 1))).toEqual(['c']);
+    expect(keys(await f.gov.takePendingAlerts(6000, 0, 6100, 1))).toEqual(['b']);
+    expect(keys(await f.gov.takePendingAlerts(6000, 0, 6100, 1))).toEqual(['a']);
     await f.close();
   });
 

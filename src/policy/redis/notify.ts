@@ -44,8 +44,8 @@ export class NotifyingGovernanceStore implements GovernanceStore {
   claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number): Promise<boolean> {
     return this.inner.claimAlert(dedupKey, at, payload, pending, leaseUntil);
   }
-  setAlertPending(dedupKey: string, pending: readonly PendingDelivery[]): Promise<void> {
-    return this.inner.setAlertPending(dedupKey, pending);
+  setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number): Promise<void> {
+    return this.inner.setAlertPending(dedupKey, pending, nextTry);
   }
   takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number): Promise<PendingAlert[]> {
     return this.inner.takePendingAlerts(now, since, leaseUntil, limit);

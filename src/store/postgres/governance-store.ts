@@ -212,16 +212,17 @@ export class PostgresGovernanceStore implements GovernanceStore {
     return rows.length === 1;
   }
 
-  async setAlertPending(dedupKey: string, pending: readonly PendingDelivery[]): Promise<void> {
-    await this.sql`UPDATE gov_alerts SET pending = ${pendingJson(pending)}, lease_until = 0 WHERE dedup_key = ${dedupKey}`;
+  async setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number): Promise<void> {
+    await this.sql`UPDATE gov_alerts SET pending = ${pendingJson(pending)}, lease_until = ${nextTry} WHERE dedup_key = ${dedupKey}`;
   }
 
   async takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number): Promise<PendingAlert[]> {
-    // SKIP LOCKED: replicas sweeping at once take different rows, never the same one twice.
+    // SKIP LOCKED: replicas sweeping at once take different rows, never the same one twice. lease_until is when the
+    // alert is due: the longest due first, so a backlog a sink keeps refusing never hides a newer alert.
     const rows = await this.sql<{ dedup_key: string; pending: string }[]>`
       UPDATE gov_alerts SET lease_until = ${leaseUntil} WHERE dedup_key IN (
         SELECT dedup_key FROM gov_alerts WHERE pending IS NOT NULL AND lease_until <= ${now} AND at >= ${since}
-        ORDER BY at LIMIT ${limit} FOR UPDATE SKIP LOCKED
+        ORDER BY lease_until, at LIMIT ${limit} FOR UPDATE SKIP LOCKED
       ) RETURNING dedup_key, pending`;
     return rows.map((r) => ({ dedupKey: r.dedup_key, pending: JSON.parse(r.pending) as PendingDelivery[] }));
   }

@@ -306,16 +306,18 @@ export class SqliteGovernanceStore implements GovernanceStore {
     return info.changes === 1;
   }
 
-  async setAlertPending(dedupKey: string, pending: readonly PendingDelivery[]): Promise<void> {
-    this.db.prepare('UPDATE gov_alerts SET pending = ?, lease_until = 0 WHERE dedup_key = ?').run(pendingJson(pending), dedupKey);
+  async setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number): Promise<void> {
+    this.db.prepare('UPDATE gov_alerts SET pending = ?, lease_until = ? WHERE dedup_key = ?').run(pendingJson(pending), nextTry, dedupKey);
   }
 
   async takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number): Promise<PendingAlert[]> {
     // One statement: another connection (live detection's, another process on the file) cannot take the same rows.
+    // lease_until is when the alert is due: the longest due first, so alerts tried and failed a moment ago (a sink
+    // that keeps refusing) go to the back and a backlog never hides a newer alert from the sweeps.
     const rows = this.db
       .prepare(
         `UPDATE gov_alerts SET lease_until = ? WHERE dedup_key IN (
-           SELECT dedup_key FROM gov_alerts WHERE pending IS NOT NULL AND lease_until <= ? AND at >= ? ORDER BY at LIMIT ?
+           SELECT dedup_key FROM gov_alerts WHERE pending IS NOT NULL AND lease_until <= ? AND at >= ? ORDER BY lease_until, at LIMIT ?
          ) RETURNING dedup_key, pending`,
       )
       .all(leaseUntil, now, since, limit) as { dedup_key: string; pending: string }[];
