@@ -104,11 +104,11 @@ export async function installGovernance(app: FastifyInstance, opts: GovernanceOp
     initialBackoffMs: config.alerts.initialBackoffMs,
     outbox: {
       // Redis answers first (one round trip, shared by replicas); the store keeps the durable record.
-      claimAlert: async (key, at, payload, pending, leaseUntil) =>
+      claimAlert: async (key, at, payload, pending, leaseUntil, holder) =>
         (shared === null || (await claimAlertInRedis(shared, key, at, (payload as BudgetAlert).windowEnd))) &&
-        gstore.claimAlert(key, at, payload, pending, leaseUntil),
-      setAlertPending: (key, pending, nextTry) => gstore.setAlertPending(key, pending, nextTry),
-      takePendingAlerts: (now, since, leaseUntil, limit) => gstore.takePendingAlerts(now, since, leaseUntil, limit),
+        gstore.claimAlert(key, at, payload, pending, leaseUntil, holder),
+      setAlertPending: (key, pending, nextTry, holder) => gstore.setAlertPending(key, pending, nextTry, holder),
+      takePendingAlerts: (now, since, leaseUntil, limit, holder) => gstore.takePendingAlerts(now, since, leaseUntil, limit, holder),
     },
     now,
     log,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteGovernanceStore } from '../store/sqlite/governance-store.js';
-import { AlertDispatcher, RETRY_EVERY_MS, type OutboundAlert, type Sink } from './dispatcher.js';
+import { AlertDispatcher, RETRY_EVERY_MS, type DispatcherOptions, type OutboundAlert, type Sink } from './dispatcher.js';
 
 /**
  * Delivery through a real local webhook receiver and a real SQLite governance store: an alert whose webhook is down
@@ -18,6 +18,8 @@ let up = false;
 const received: unknown[] = [];
 /** The paths of posts to /refused (answered 404, as a revoked Slack webhook does) and /slow-down (408). */
 const refused: string[] = [];
+/** Posts to /trickle: answered 200 at once, then a body trickled over 4 s. */
+let trickled = 0;
 let dir = '';
 const stores: SqliteGovernanceStore[] = [];
 
@@ -26,6 +28,16 @@ beforeAll(async () => {
     let text = '';
     req.on('data', (d: Buffer) => (text += d.toString()));
     req.on('end', () => {
+      if (req.url === '/trickle') {
+        trickled++;
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        let chunks = 0;
+        const timer = setInterval(() => {
+          res.write('.');
+          if (++chunks === 8) (clearInterval(timer), res.end());
+        }, 500);
+        return void res.on('close', () => clearInterval(timer));
+      }
       if (req.url === '/refused') return void (refused.push(req.url), res.writeHead(404).end('no_service'));
       if (req.url === '/slow-down') return void (refused.push(req.url), res.writeHead(408).end());
       // /down: a sink that stays down (503).
@@ -40,6 +52,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const s of stores) await s.close();
+  receiver.closeAllConnections();
   await new Promise((resolve) => receiver.close(resolve));
   rmSync(dir, { recursive: true, force: true });
 });
@@ -47,10 +60,10 @@ afterAll(async () => {
 const clock = { t: Date.parse('2025-09-15T10:00:00Z') };
 
 /** A gateway process: its own connection to the file, its own dispatcher. */
-function replica(sinks: Sink[], file = 'goodhart.db'): AlertDispatcher {
+function replica(sinks: Sink[], file = 'goodhart.db', opts: Partial<DispatcherOptions> = {}): AlertDispatcher {
   const store = new SqliteGovernanceStore(join(dir, file));
   stores.push(store);
-  return new AlertDispatcher({ sinks, timeZone: 'UTC', maxAttempts: 2, initialBackoffMs: 1, outbox: store, now: () => clock.t, log: () => {} });
+  return new AlertDispatcher({ sinks, timeZone: 'UTC', maxAttempts: 2, initialBackoffMs: 1, outbox: store, now: () => clock.t, log: () => {}, ...opts });
 }
 
 const alert = (key: string): OutboundAlert => ({ dedupKey: key, at: clock.t, payload: { key }, render: () => ({ text: key }) });
@@ -149,4 +162,24 @@ describe('AlertDispatcher', () => {
     expect(refused.sort()).toEqual(['/refused', '/slow-down', '/slow-down', '/slow-down', '/slow-down']);
     await d.close();
   });
+
+  it('keeps its lease while a receiver trickles its answer: another replica does not send the alert again', async () => {
+    // A clock 20 times faster than real time: the lease (one 1 s attempt plus a minute) lasts 3 s of real time, and
+    // a body trickled over 4 s would outlast it were the attempt not ended at its 1 s deadline.
+    const started = Date.now();
+    const fast = { now: () => clock.t + (Date.now() - started) * 20, timeoutMs: 1000, maxAttempts: 1 };
+    const sinks: Sink[] = [{ type: 'webhook', url: `${url}/trickle` }];
+    const [a, b] = [replica(sinks, 'lease.db', fast), replica(sinks, 'lease.db', fast)];
+    let sent = false;
+    a.publishOutbound(alert('b|team:t|0|10|80'));
+    void a.drain().then(() => (sent = true));
+    while (!sent) {
+      await b.retryPending(); // b sweeping all along: it takes the alert over as soon as a's lease runs out
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await b.retryPending();
+    await b.drain();
+    expect([trickled, a.stats.delivered, b.stats.delivered]).toEqual([1, 1, 0]);
+    await Promise.all([a.close(), b.close()]);
+  }, 15_000);
 });

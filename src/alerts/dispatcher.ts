@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { GovernanceStore, PendingDelivery } from '../policy/store.js';
 import type { BudgetAlert } from '../policy/thresholds.js';
 import { renderBudgetAlert, type SinkType } from './format.js';
@@ -40,7 +40,9 @@ export function memoryOutbox(): AlertOutbox {
       sent.add(key);
       return true;
     },
-    async setAlertPending() {},
+    async setAlertPending() {
+      return true;
+    },
     async takePendingAlerts() {
       return [];
     },
@@ -103,6 +105,8 @@ export class AlertDispatcher {
   private readonly sinks = new Map<string, Sink>();
   /** How long one process may take to deliver an alert before another may take it over (all attempts, plus a minute). */
   private readonly leaseMs: number;
+  /** Names this dispatcher's leases in the store. */
+  private readonly holder = randomUUID();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -149,7 +153,7 @@ export class AlertDispatcher {
     const now = this.now();
     let taken;
     try {
-      taken = await this.opts.outbox.takePendingAlerts(now, now - RETRY_FOR_MS, now + this.leaseMs, RETRY_BATCH);
+      taken = await this.opts.outbox.takePendingAlerts(now, now - RETRY_FOR_MS, now + this.leaseMs, RETRY_BATCH, this.holder);
     } catch (err) {
       this.log(`goodhart: could not read the alerts left to deliver (${String(err)}); trying again in ${SWEEP_EVERY_MS / 60_000} minute.`);
       return;
@@ -170,7 +174,7 @@ export class AlertDispatcher {
       if (shaped !== null) deliveries.push({ sink: id, body: JSON.stringify(shaped) });
     }
     try {
-      const fresh = await this.opts.outbox.claimAlert(alert.dedupKey, alert.at, alert.payload, deliveries, this.now() + this.leaseMs);
+      const fresh = await this.opts.outbox.claimAlert(alert.dedupKey, alert.at, alert.payload, deliveries, this.now() + this.leaseMs, this.holder);
       if (!fresh) {
         this.stats.duplicates++;
         return;
@@ -187,7 +191,8 @@ export class AlertDispatcher {
     const outcomes = await Promise.all(deliveries.map((d) => this.send(d, dedupKey)));
     const left = deliveries.filter((_, i) => outcomes[i] === 'retry');
     try {
-      await this.opts.outbox.setAlertPending(dedupKey, left, this.now() + RETRY_EVERY_MS);
+      const held = await this.opts.outbox.setAlertPending(dedupKey, left, this.now() + RETRY_EVERY_MS, this.holder);
+      if (!held) this.log(`goodhart: alert ${dedupKey}: its lease ran out while this process was sending it and another took it over; that one records it.`);
     } catch (err) {
       // The lease runs out and the deliveries still recorded as pending are tried again: some may go out twice.
       this.log(`goodhart: alert ${dedupKey}: could not record its delivery (${String(err)})`);
@@ -212,7 +217,7 @@ export class AlertDispatcher {
   }
 }
 
-/** The longest one delivery can take: every attempt timing out, with the backoffs between them. */
+/** The longest one delivery can take: every attempt running to its deadline (send.ts), with the backoffs between them. */
 function deliveryBoundMs(o: DispatcherOptions): number {
   const timeout = o.timeoutMs ?? 10_000;
   let total = 0;

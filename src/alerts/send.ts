@@ -13,7 +13,10 @@ export interface WebhookTarget {
 export interface SendOptions {
   maxAttempts: number;
   initialBackoffMs: number;
-  /** Per attempt. A webhook that takes longer than 10 s is down for our purposes. */
+  /**
+   * Per attempt, from connecting to the answer's status: a webhook that takes longer than 10 s is down for our
+   * purposes. Its answer's body is read (to reuse the connection) until the same deadline, then dropped.
+   */
   timeoutMs?: number | undefined;
   /** Backoffs never exceed this (1 minute). */
   maxBackoffMs?: number | undefined;
@@ -49,21 +52,29 @@ export async function postJson(target: WebhookTarget, body: string, opts: SendOp
   for (let attempt = 1; attempt <= opts.maxAttempts; attempt++) {
     attempts++;
     let retry = true;
+    // One deadline for the whole attempt. undici's headersTimeout and bodyTimeout each measure a silence, so a
+    // receiver trickling its answer kept an attempt going for as long as it liked, past the dispatcher's lease
+    // (which counts on attempts ending at timeoutMs), and another replica sent the alert again.
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     try {
       const res = await request(target.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': opts.userAgent ?? 'goodhart-alerts', ...target.headers },
         body,
-        headersTimeout: opts.timeoutMs ?? 10_000,
-        bodyTimeout: opts.timeoutMs ?? 10_000,
+        signal: deadline.signal,
       });
-      await res.body.dump();
+      // The status decides; a body still coming at the deadline is dropped with its connection.
+      await res.body.dump().catch(() => {});
       if (res.statusCode < 300) return { ok: true, attempts, last: '', permanent: false };
       last = `HTTP ${res.statusCode}`;
       retry = transient(res.statusCode);
       if (!retry && res.statusCode >= 400) return { ok: false, attempts, last, permanent: true };
     } catch (err) {
       last = err instanceof Error ? err.message : String(err);
+    } finally {
+      clearTimeout(timer);
     }
     if (!retry || attempt === opts.maxAttempts) break;
     // Jitter (half the delay plus a random half) keeps gateways from retrying a recovering receiver in lockstep.

@@ -104,18 +104,23 @@ export interface GovernanceStore {
   getAccessRequest(id: string): Promise<AccessRequest | undefined>;
   listGrants(filter: { activeAt?: number; userId?: string }): Promise<Grant[]>;
   /**
-   * Records an alert with the deliveries still to make, leased to this process until `leaseUntil`; false when
-   * `dedupKey` was already recorded (also by an earlier process or another replica): then it is not sent again.
+   * Records an alert with the deliveries still to make, leased to `holder` (a process's dispatcher) until
+   * `leaseUntil`; false when `dedupKey` was already recorded (also by an earlier process or another replica): then it
+   * is not sent again.
    */
-  claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number): Promise<boolean>;
-  /** After an attempt: the deliveries of a claimed alert still to make ([] once all made), due for a retry at `nextTry`. */
-  setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number): Promise<void>;
+  claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number, holder: string): Promise<boolean>;
+  /**
+   * After an attempt, by the lease's holder: the deliveries of a claimed alert still to make ([] once all made), due
+   * for a retry at `nextTry`; the lease is given up. False, and nothing written, when the lease is no longer
+   * `holder`'s: it ran out and another process took the alert over, whose record this must not overwrite.
+   */
+  setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number, holder: string): Promise<boolean>;
   /**
    * Alerts from `since` on with deliveries still to make and due at `now` (their retry time has come, or the
-   * process making them died and its lease ran out), the longest due first, leased to the caller until
-   * `leaseUntil`: two callers never take the same one.
+   * process making them died and its lease ran out), the longest due first, leased to `holder` until `leaseUntil`:
+   * two callers never take the same one.
    */
-  takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number): Promise<PendingAlert[]>;
+  takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number, holder: string): Promise<PendingAlert[]>;
   /** When the first stored gateway event started (all-time budgets load history from there). */
   firstGatewayEventAt(): Promise<number | null>;
   /** Stored gateway spend per scope value ("org", "team:x", "tag:y"…) per day window, for events before `until`. */

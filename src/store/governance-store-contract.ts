@@ -112,9 +112,9 @@ export function runGovernanceStoreContract(open: () => Promise<GovernanceFixture
 
   it('claims each alert once, also from a second connection', async () => {
     const f = await open();
-    expect(await f.gov.claimAlert('b|team:core|0|10|80', 5, { threshold: 80 }, [], 0)).toBe(true);
-    expect(await f.gov.claimAlert('b|team:core|0|10|80', 6, { threshold: 80 }, [], 0)).toBe(false);
-    expect(await f.gov.claimAlert('b|team:core|0|10|100', 6, { threshold: 100 }, [], 0)).toBe(true);
+    expect(await f.gov.claimAlert('b|team:core|0|10|80', 5, { threshold: 80 }, [], 0, 'p1')).toBe(true);
+    expect(await f.gov.claimAlert('b|team:core|0|10|80', 6, { threshold: 80 }, [], 0, 'p1')).toBe(false);
+    expect(await f.gov.claimAlert('b|team:core|0|10|100', 6, { threshold: 100 }, [], 0, 'p1')).toBe(true);
     await f.close();
   });
 
@@ -122,32 +122,46 @@ export function runGovernanceStoreContract(open: () => Promise<GovernanceFixture
     const f = await open();
     const hook = { sink: 'hook', body: '{"threshold":80}' };
     const slack = { sink: 'slack', body: '{"text":"80%"}' };
-    expect(await f.gov.claimAlert('a', 1000, {}, [hook, slack], 5000)).toBe(true);
-    expect(await f.gov.claimAlert('b', 1000, {}, [hook], 5000)).toBe(true);
-    expect(await f.gov.takePendingAlerts(2000, 0, 9000, 10)).toEqual([]); // leased to the process delivering them
-    await f.gov.setAlertPending('a', [slack], 2000); // the hook took it; Slack was down
-    await f.gov.setAlertPending('b', [], 2000); // delivered
-    const [first, second] = await Promise.all([f.gov.takePendingAlerts(2000, 0, 9000, 10), f.gov.takePendingAlerts(2000, 0, 9000, 10)]);
+    expect(await f.gov.claimAlert('a', 1000, {}, [hook, slack], 5000, 'p1')).toBe(true);
+    expect(await f.gov.claimAlert('b', 1000, {}, [hook], 5000, 'p1')).toBe(true);
+    expect(await f.gov.takePendingAlerts(2000, 0, 9000, 10, 'p2')).toEqual([]); // leased to the process delivering them
+    expect(await f.gov.setAlertPending('a', [slack], 2000, 'p1')).toBe(true); // the hook took it; Slack was down
+    expect(await f.gov.setAlertPending('b', [], 2000, 'p1')).toBe(true); // delivered
+    const [first, second] = await Promise.all([f.gov.takePendingAlerts(2000, 0, 9000, 10, 'p2'), f.gov.takePendingAlerts(2000, 0, 9000, 10, 'p2')]);
     expect([...first!, ...second!]).toEqual([{ dedupKey: 'a', pending: [slack] }]);
-    expect(await f.gov.takePendingAlerts(8999, 0, 20_000, 10)).toEqual([]); // still leased
-    expect(await f.gov.takePendingAlerts(9000, 1001, 20_000, 10)).toEqual([]); // older than the retry horizon
-    expect(await f.gov.takePendingAlerts(9000, 0, 20_000, 10)).toEqual([{ dedupKey: 'a', pending: [slack] }]);
+    expect(await f.gov.takePendingAlerts(8999, 0, 20_000, 10, 'p2')).toEqual([]); // still leased
+    expect(await f.gov.takePendingAlerts(9000, 1001, 20_000, 10, 'p2')).toEqual([]); // older than the retry horizon
+    expect(await f.gov.takePendingAlerts(9000, 0, 20_000, 10, 'p2')).toEqual([{ dedupKey: 'a', pending: [slack] }]);
+    await f.close();
+  });
+
+  it('records an attempt only for the holder of the lease: one whose lease ran out does not undo the takeover', async () => {
+    const f = await open();
+    const hook = { sink: 'hook', body: '{}' };
+    await f.gov.claimAlert('a', 1000, {}, [hook], 5000, 'p1');
+    // p1 is still sending when its lease runs out; p2 takes the alert over until 9000.
+    expect(await f.gov.takePendingAlerts(6000, 0, 9000, 10, 'p2')).toEqual([{ dedupKey: 'a', pending: [hook] }]);
+    // p1's attempt fails: it would make the alert due at 6100, free for a third process while p2 is sending.
+    expect(await f.gov.setAlertPending('a', [hook], 6100, 'p1')).toBe(false);
+    expect(await f.gov.takePendingAlerts(7000, 0, 20_000, 10, 'p3')).toEqual([]);
+    expect(await f.gov.setAlertPending('a', [], 8000, 'p2')).toBe(true);
+    expect(await f.gov.takePendingAlerts(30_000, 0, 40_000, 10, 'p3')).toEqual([]);
     await f.close();
   });
 
   it('hands out the alerts due longest first: one that failed again goes to the back, and waits until it is due', async () => {
     const f = await open();
     const hook = { sink: 'hook', body: '{}' };
-    for (const [key, at] of [['a', 1000], ['b', 1001], ['c', 1002]] as const) await f.gov.claimAlert(key, at, {}, [hook], 0);
+    for (const [key, at] of [['a', 1000], ['b', 1001], ['c', 1002]] as const) await f.gov.claimAlert(key, at, {}, [hook], 0, 'p1');
     const keys = (taken: { dedupKey: string }[]) => taken.map((t) => t.dedupKey).sort();
-    expect(keys(await f.gov.takePendingAlerts(2000, 0, 2100, 2))).toEqual(['a', 'b']);
-    await f.gov.setAlertPending('a', [hook], 4000); // failed again: due at 4000
-    await f.gov.setAlertPending('b', [hook], 3000);
-    expect(keys(await f.gov.takePendingAlerts(2500, 0, 2600, 2))).toEqual(['c']); // a and b are not due yet
-    await f.gov.setAlertPending('c', [hook], 2500);
-    expect(keys(await f.gov.takePendingAlerts(6000, 0, 6100, 1))).toEqual(['c']);
-    expect(keys(await f.gov.takePendingAlerts(6000, 0, 6100, 1))).toEqual(['b']);
-    expect(keys(await f.gov.takePendingAlerts(6000, 0, 6100, 1))).toEqual(['a']);
+    expect(keys(await f.gov.takePendingAlerts(2000, 0, 2100, 2, 'p2'))).toEqual(['a', 'b']);
+    await f.gov.setAlertPending('a', [hook], 4000, 'p2'); // failed again: due at 4000
+    await f.gov.setAlertPending('b', [hook], 3000, 'p2');
+    expect(keys(await f.gov.takePendingAlerts(2500, 0, 2600, 2, 'p2'))).toEqual(['c']); // a and b are not due yet
+    await f.gov.setAlertPending('c', [hook], 2500, 'p2');
+    expect(keys(await f.gov.takePendingAlerts(6000, 0, 6100, 1, 'p2'))).toEqual(['c']);
+    expect(keys(await f.gov.takePendingAlerts(6000, 0, 6100, 1, 'p2'))).toEqual(['b']);
+    expect(keys(await f.gov.takePendingAlerts(6000, 0, 6100, 1, 'p2'))).toEqual(['a']);
     await f.close();
   });
 

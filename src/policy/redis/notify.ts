@@ -41,14 +41,14 @@ export class NotifyingGovernanceStore implements GovernanceStore {
   listGrants(filter: { activeAt?: number; userId?: string }): Promise<Grant[]> {
     return this.inner.listGrants(filter);
   }
-  claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number): Promise<boolean> {
-    return this.inner.claimAlert(dedupKey, at, payload, pending, leaseUntil);
+  claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number, holder: string): Promise<boolean> {
+    return this.inner.claimAlert(dedupKey, at, payload, pending, leaseUntil, holder);
   }
-  setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number): Promise<void> {
-    return this.inner.setAlertPending(dedupKey, pending, nextTry);
+  setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number, holder: string): Promise<boolean> {
+    return this.inner.setAlertPending(dedupKey, pending, nextTry, holder);
   }
-  takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number): Promise<PendingAlert[]> {
-    return this.inner.takePendingAlerts(now, since, leaseUntil, limit);
+  takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number, holder: string): Promise<PendingAlert[]> {
+    return this.inner.takePendingAlerts(now, since, leaseUntil, limit, holder);
   }
   firstGatewayEventAt(): Promise<number | null> {
     return this.inner.firstGatewayEventAt();

@@ -93,6 +93,9 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE gov_alerts ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;
   CREATE INDEX idx_gov_alerts_pending ON gov_alerts (at) WHERE pending IS NOT NULL;
   `,
+  // Who holds an alert's lease: a process whose lease ran out while it was sending must not overwrite the record of
+  // the one that took the alert over.
+  `ALTER TABLE gov_alerts ADD COLUMN lease_holder TEXT;`,
 ];
 
 type Sql = SideSql;
@@ -204,23 +207,26 @@ export class PostgresGovernanceStore implements GovernanceStore {
     return rows.map(toGrant);
   }
 
-  async claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number): Promise<boolean> {
+  async claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number, holder: string): Promise<boolean> {
     const rows = await this.sql`
-      INSERT INTO gov_alerts (dedup_key, at, payload, pending, lease_until)
-      VALUES (${dedupKey}, ${at}, ${JSON.stringify(payload)}, ${pendingJson(pending)}, ${leaseUntil})
+      INSERT INTO gov_alerts (dedup_key, at, payload, pending, lease_until, lease_holder)
+      VALUES (${dedupKey}, ${at}, ${JSON.stringify(payload)}, ${pendingJson(pending)}, ${leaseUntil}, ${holder})
       ON CONFLICT DO NOTHING RETURNING 1`;
     return rows.length === 1;
   }
 
-  async setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number): Promise<void> {
-    await this.sql`UPDATE gov_alerts SET pending = ${pendingJson(pending)}, lease_until = ${nextTry} WHERE dedup_key = ${dedupKey}`;
+  async setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number, holder: string): Promise<boolean> {
+    const rows = await this.sql`
+      UPDATE gov_alerts SET pending = ${pendingJson(pending)}, lease_until = ${nextTry}, lease_holder = NULL
+      WHERE dedup_key = ${dedupKey} AND lease_holder = ${holder} RETURNING 1`;
+    return rows.length === 1;
   }
 
-  async takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number): Promise<PendingAlert[]> {
+  async takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number, holder: string): Promise<PendingAlert[]> {
     // SKIP LOCKED: replicas sweeping at once take different rows, never the same one twice. lease_until is when the
     // alert is due: the longest due first, so a backlog a sink keeps refusing never hides a newer alert.
     const rows = await this.sql<{ dedup_key: string; pending: string }[]>`
-      UPDATE gov_alerts SET lease_until = ${leaseUntil} WHERE dedup_key IN (
+      UPDATE gov_alerts SET lease_until = ${leaseUntil}, lease_holder = ${holder} WHERE dedup_key IN (
         SELECT dedup_key FROM gov_alerts WHERE pending IS NOT NULL AND lease_until <= ${now} AND at >= ${since}
         ORDER BY lease_until, at LIMIT ${limit} FOR UPDATE SKIP LOCKED
       ) RETURNING dedup_key, pending`;

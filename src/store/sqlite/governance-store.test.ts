@@ -77,7 +77,7 @@ describe('SqliteGovernanceStore schema', () => {
     const path = join(dir, 'rollback.db');
     const first = new SqliteGovernanceStore(path);
     const current = schemaVersion(path);
-    await first.claimAlert('a', 1000, {}, [{ sink: 'hook', body: '{}' }], 0);
+    await first.claimAlert('a', 1000, {}, [{ sink: 'hook', body: '{}' }], 0, 'p1');
     await first.close();
     // What the older goodhart's constructor does on every open: a rollback, or an older replica restarting.
     const db = new Database(path);
@@ -85,7 +85,7 @@ describe('SqliteGovernanceStore schema', () => {
     db.close();
     const again = new SqliteGovernanceStore(path);
     expect(schemaVersion(path)).toBe(current);
-    expect(await again.takePendingAlerts(2000, 0, 9000, 10)).toEqual([{ dedupKey: 'a', pending: [{ sink: 'hook', body: '{}' }] }]);
+    expect(await again.takePendingAlerts(2000, 0, 9000, 10, 'p2')).toEqual([{ dedupKey: 'a', pending: [{ sink: 'hook', body: '{}' }] }]);
     await again.close();
   });
 

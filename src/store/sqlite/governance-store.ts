@@ -108,6 +108,9 @@ const GOVERNANCE_MIGRATIONS: readonly Migration[] = [
     addColumn(db, 'gov_alerts', 'lease_until', 'INTEGER NOT NULL DEFAULT 0');
     db.exec('CREATE INDEX IF NOT EXISTS idx_gov_alerts_pending ON gov_alerts (at) WHERE pending IS NOT NULL');
   },
+  // Who holds an alert's lease: a process whose lease ran out while it was sending must not overwrite the record of
+  // the one that took the alert over.
+  (db) => addColumn(db, 'gov_alerts', 'lease_holder', 'TEXT'),
 ];
 
 interface AuditRow {
@@ -299,28 +302,31 @@ export class SqliteGovernanceStore implements GovernanceStore {
     return (this.db.prepare(sql).all(...params) as GrantRow[]).map(toGrant);
   }
 
-  async claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number): Promise<boolean> {
+  async claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number, holder: string): Promise<boolean> {
     const info = this.db
-      .prepare('INSERT OR IGNORE INTO gov_alerts (dedup_key, at, payload, pending, lease_until) VALUES (?, ?, ?, ?, ?)')
-      .run(dedupKey, at, JSON.stringify(payload), pendingJson(pending), leaseUntil);
+      .prepare('INSERT OR IGNORE INTO gov_alerts (dedup_key, at, payload, pending, lease_until, lease_holder) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(dedupKey, at, JSON.stringify(payload), pendingJson(pending), leaseUntil, holder);
     return info.changes === 1;
   }
 
-  async setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number): Promise<void> {
-    this.db.prepare('UPDATE gov_alerts SET pending = ?, lease_until = ? WHERE dedup_key = ?').run(pendingJson(pending), nextTry, dedupKey);
+  async setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number, holder: string): Promise<boolean> {
+    const info = this.db
+      .prepare('UPDATE gov_alerts SET pending = ?, lease_until = ?, lease_holder = NULL WHERE dedup_key = ? AND lease_holder = ?')
+      .run(pendingJson(pending), nextTry, dedupKey, holder);
+    return info.changes === 1;
   }
 
-  async takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number): Promise<PendingAlert[]> {
+  async takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number, holder: string): Promise<PendingAlert[]> {
     // One statement: another connection (live detection's, another process on the file) cannot take the same rows.
     // lease_until is when the alert is due: the longest due first, so alerts tried and failed a moment ago (a sink
     // that keeps refusing) go to the back and a backlog never hides a newer alert from the sweeps.
     const rows = this.db
       .prepare(
-        `UPDATE gov_alerts SET lease_until = ? WHERE dedup_key IN (
+        `UPDATE gov_alerts SET lease_until = ?, lease_holder = ? WHERE dedup_key IN (
            SELECT dedup_key FROM gov_alerts WHERE pending IS NOT NULL AND lease_until <= ? AND at >= ? ORDER BY lease_until, at LIMIT ?
          ) RETURNING dedup_key, pending`,
       )
-      .all(leaseUntil, now, since, limit) as { dedup_key: string; pending: string }[];
+      .all(leaseUntil, holder, now, since, limit) as { dedup_key: string; pending: string }[];
     return rows.map((r) => ({ dedupKey: r.dedup_key, pending: JSON.parse(r.pending) as PendingDelivery[] }));
   }
 
