@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { AlertDispatcher } from '../alerts/dispatcher.js';
+import { AlertDispatcher, type AlertOutbox } from '../alerts/dispatcher.js';
 import type { GoodhartConfig } from '../config/schema.js';
 import { GoodhartError } from '../errors.js';
 import type { KeyCache } from '../gateway/auth.js';
@@ -69,6 +69,34 @@ export async function openGovernanceStore(store: Store, opts: { inMemory?: boole
 }
 
 /**
+ * Where budget alerts are recorded: the governance store, and with Redis also there (replicas with stores of their
+ * own share it). The store is claimed first: it is the durable record that keeps an alert until it is delivered. A
+ * Redis key claimed first, and a store that then failed to record the alert, left an alert neither sent nor pending
+ * that no replica could ever claim again.
+ */
+export function budgetAlertOutbox(gstore: GovernanceStore, shared: SharedRedis | null): AlertOutbox {
+  return {
+    async claimAlert(key, at, payload, pending, leaseUntil, holder) {
+      if (!(await gstore.claimAlert(key, at, payload, pending, leaseUntil, holder))) return false;
+      if (shared === null) return true;
+      let first: boolean;
+      try {
+        first = await claimAlertInRedis(shared, key, at, (payload as BudgetAlert).windowEnd);
+      } catch {
+        // Redis does not answer: the store's record stands, and the alert goes out (twice at worst, from replicas
+        // with stores of their own) rather than not at all.
+        return true;
+      }
+      // Another replica, with a store of its own, sends it: recorded here as nothing left to deliver.
+      if (!first) await gstore.setAlertPending(key, [], leaseUntil, holder);
+      return first;
+    },
+    setAlertPending: (key, pending, nextTry, holder) => gstore.setAlertPending(key, pending, nextTry, holder),
+    takePendingAlerts: (now, since, leaseUntil, limit, holder) => gstore.takePendingAlerts(now, since, leaseUntil, limit, holder),
+  };
+}
+
+/**
  * Everything governance needs in a running gateway, in one call: the policy the proxy consults, stored history
  * loaded into it, the alert dispatcher, and the admin API routes on `app`. With `redis` configured, budgets,
  * rate limits and alert de-duplication are shared by every replica through Redis; otherwise they live in this
@@ -102,14 +130,7 @@ export async function installGovernance(app: FastifyInstance, opts: GovernanceOp
     timeZone: config.timeZone,
     maxAttempts: config.alerts.maxAttempts,
     initialBackoffMs: config.alerts.initialBackoffMs,
-    outbox: {
-      // Redis answers first (one round trip, shared by replicas); the store keeps the durable record.
-      claimAlert: async (key, at, payload, pending, leaseUntil, holder) =>
-        (shared === null || (await claimAlertInRedis(shared, key, at, (payload as BudgetAlert).windowEnd))) &&
-        gstore.claimAlert(key, at, payload, pending, leaseUntil, holder),
-      setAlertPending: (key, pending, nextTry, holder) => gstore.setAlertPending(key, pending, nextTry, holder),
-      takePendingAlerts: (now, since, leaseUntil, limit, holder) => gstore.takePendingAlerts(now, since, leaseUntil, limit, holder),
-    },
+    outbox: budgetAlertOutbox(gstore, shared),
     now,
     log,
   });
