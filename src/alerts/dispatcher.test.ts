@@ -1,11 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteGovernanceStore } from '../store/sqlite/governance-store.js';
-import { AlertDispatcher, RETRY_EVERY_MS, type DispatcherOptions, type OutboundAlert, type Sink } from './dispatcher.js';
+import { AlertDispatcher, RETRY_EVERY_MS, sinkId, type DispatcherOptions, type OutboundAlert, type Sink } from './dispatcher.js';
 
 /**
  * Delivery through a real local webhook receiver and a real SQLite governance store: an alert whose webhook is down
@@ -20,6 +21,8 @@ const received: unknown[] = [];
 const refused: string[] = [];
 /** Posts to /trickle: answered 200 at once, then a body trickled over 4 s. */
 let trickled = 0;
+/** The x-route header of each post to /routed (one URL, routed by a header), with the body's text. */
+const routed: string[] = [];
 let dir = '';
 const stores: SqliteGovernanceStore[] = [];
 
@@ -38,6 +41,7 @@ beforeAll(async () => {
         }, 500);
         return void res.on('close', () => clearInterval(timer));
       }
+      if (req.url === '/routed') return void (routed.push(`${String(req.headers['x-route'])} ${(JSON.parse(text) as { text: string }).text}`), res.end());
       if (req.url === '/refused') return void (refused.push(req.url), res.writeHead(404).end('no_service'));
       if (req.url === '/slow-down') return void (refused.push(req.url), res.writeHead(408).end());
       // /down: a sink that stays down (503).
@@ -182,4 +186,44 @@ describe('AlertDispatcher', () => {
     expect([trickled, a.stats.delivered, b.stats.delivered]).toEqual([1, 1, 0]);
     await Promise.all([a.close(), b.close()]);
   }, 15_000);
+
+  it('sends to each sink on one URL that differ in their headers, and once to entries that differ only in case', async () => {
+    routed.length = 0;
+    const d = replica(
+      [
+        { type: 'webhook', url: `${url}/routed`, headers: { 'x-route': 'finance' } },
+        { type: 'webhook', url: `${url}/routed`, headers: { 'x-route': 'platform' } },
+        { type: 'webhook', url: `${url}/routed`, headers: { 'X-Route': 'finance' } },
+      ],
+      'routed.db',
+    );
+    d.publishOutbound(alert('b|team:r|0|10|80'));
+    await d.drain();
+    expect(routed.sort()).toEqual(['finance b|team:r|0|10|80', 'platform b|team:r|0|10|80']);
+    await d.close();
+  });
+
+  it('names a sink the same at every start, by all that makes it one: type, URL, headers and findings', () => {
+    const hook = { type: 'webhook' as const, url: 'https://hooks.example.com/x' };
+    expect(sinkId({ ...hook, headers: { A: '1', b: '2' } })).toBe(sinkId({ ...hook, headers: { B: '2', a: '1' } }));
+    expect(sinkId({ ...hook, headers: { a: '1' } })).not.toBe(sinkId({ ...hook, headers: { a: '2' } }));
+    expect(sinkId({ ...hook, findings: 'off' })).not.toBe(sinkId(hook));
+    expect(sinkId({ ...hook, findings: 'person' })).toBe(sinkId(hook)); // a webhook's default
+    // Without headers and with the default findings: the id of before, which pending deliveries already name.
+    expect(sinkId({ ...hook, headers: {} })).toBe(createHash('sha256').update(`webhook ${hook.url}`).digest('hex').slice(0, 16));
+  });
+
+  it('delivers what goodhart before headers counted left pending for a sink with headers, with its headers', async () => {
+    routed.length = 0;
+    const path = join(dir, 'legacy.db');
+    const store = new SqliteGovernanceStore(path);
+    stores.push(store);
+    // As the previous version recorded it: the sink named by its type and URL alone; due at once.
+    const legacy = createHash('sha256').update(`webhook ${url}/routed`).digest('hex').slice(0, 16);
+    await store.claimAlert('b|team:l|0|10|80', clock.t, {}, [{ sink: legacy, body: '{"text":"pending"}' }], 0, 'before');
+    const d = replica([{ type: 'webhook', url: `${url}/routed`, headers: { 'x-route': 'finance' } }], 'legacy.db');
+    await d.retryPending();
+    expect(routed).toEqual(['finance pending']);
+    await d.close();
+  });
 });

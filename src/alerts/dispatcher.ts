@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { GovernanceStore, PendingDelivery } from '../policy/store.js';
 import type { BudgetAlert } from '../policy/thresholds.js';
-import { renderBudgetAlert, type SinkType } from './format.js';
+import { detailOf, renderBudgetAlert, type SinkType } from './format.js';
 import { postJson, redactUrl } from './send.js';
 
 /**
@@ -49,9 +49,28 @@ export function memoryOutbox(): AlertOutbox {
   };
 }
 
-/** What a pending delivery names its sink by: its type and URL (hashed: webhook URLs carry secrets). */
-export function sinkId(sink: { type: SinkType; url: string }): string {
-  return createHash('sha256').update(`${sink.type} ${sink.url}`).digest('hex').slice(0, 16);
+const hash = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
+/**
+ * What a pending delivery names its sink by, the same at every start: a hash (webhook URLs and headers carry
+ * secrets) of all that makes a sink one of its own, its type, URL, headers (names in lower case, in order) and how
+ * much of a finding it gets. Sinks differing in any of them each get the alert (one URL can route by a header);
+ * identical entries get it once. A sink without headers and with the default findings keeps the id of goodhart
+ * before headers counted (`legacySinkId`), so what is pending for it stays its own.
+ */
+export function sinkId(sink: Pick<Sink, 'type' | 'url' | 'headers' | 'findings'>): string {
+  // Sorted by code unit (not by locale): the same order on every machine.
+  const headers = Object.entries(sink.headers ?? {})
+    .map(([name, value]) => `${name.toLowerCase()}: ${value}`)
+    .sort();
+  const findings = detailOf(sink);
+  if (headers.length === 0 && findings === detailOf({ type: sink.type })) return legacySinkId(sink);
+  return hash(`${sink.type} ${sink.url} ${JSON.stringify({ headers, findings })}`);
+}
+
+/** The id goodhart gave a sink before headers and findings counted: its type and URL. */
+function legacySinkId(sink: { type: SinkType; url: string }): string {
+  return hash(`${sink.type} ${sink.url}`);
 }
 
 export interface Sink {
@@ -103,6 +122,11 @@ export class AlertDispatcher {
   private readonly log: (message: string) => void;
   private readonly now: () => number;
   private readonly sinks = new Map<string, Sink>();
+  /**
+   * A sink's id by the id goodhart gave it before headers counted (sinkId), for deliveries it left pending: the first
+   * sink of that type and URL, the one it sent to.
+   */
+  private readonly legacyIds = new Map<string, string>();
   /** How long one process may take to deliver an alert before another may take it over (all attempts, plus a minute). */
   private readonly leaseMs: number;
   /** Names this dispatcher's leases in the store. */
@@ -113,7 +137,11 @@ export class AlertDispatcher {
   constructor(private readonly opts: DispatcherOptions) {
     this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
     this.now = opts.now ?? Date.now;
-    for (const s of opts.sinks) if (!this.sinks.has(sinkId(s))) this.sinks.set(sinkId(s), s);
+    for (const s of opts.sinks) {
+      const id = sinkId(s);
+      if (!this.sinks.has(id)) this.sinks.set(id, s);
+      if (!this.legacyIds.has(legacySinkId(s))) this.legacyIds.set(legacySinkId(s), id);
+    }
     this.leaseMs = deliveryBoundMs(opts) + 60_000;
   }
 
@@ -159,7 +187,14 @@ export class AlertDispatcher {
       return;
     }
     // A sink no longer in the config is dropped: there is nowhere (and no credentials) to send to.
-    await Promise.all(taken.map(({ dedupKey, pending }) => this.attempt(dedupKey, pending.filter((d) => this.sinks.has(d.sink)))));
+    await Promise.all(taken.map(({ dedupKey, pending }) => this.attempt(dedupKey, pending.flatMap((d) => this.known(d)))));
+  }
+
+  /** The delivery addressed to a sink of the config, by the id it has now; none for a sink no longer there. */
+  private known(d: PendingDelivery): PendingDelivery[] {
+    if (this.sinks.has(d.sink)) return [d];
+    const id = this.legacyIds.get(d.sink);
+    return id === undefined ? [] : [{ ...d, sink: id }];
   }
 
   private track(p: Promise<void>): void {
