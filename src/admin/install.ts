@@ -76,8 +76,8 @@ export async function openGovernanceStore(store: Store, opts: { inMemory?: boole
  */
 export function budgetAlertOutbox(gstore: GovernanceStore, shared: SharedRedis | null): AlertOutbox {
   return {
-    async claimAlert(key, at, payload, pending, leaseUntil, holder) {
-      if (!(await gstore.claimAlert(key, at, payload, pending, leaseUntil, holder))) return false;
+    async claimAlert(key, at, payload, pending, leaseUntil, holder, keepUntil) {
+      if (!(await gstore.claimAlert(key, at, payload, pending, leaseUntil, holder, keepUntil))) return false;
       if (shared === null) return true;
       let first: boolean;
       try {
@@ -93,6 +93,7 @@ export function budgetAlertOutbox(gstore: GovernanceStore, shared: SharedRedis |
     },
     setAlertPending: (key, pending, nextTry, holder) => gstore.setAlertPending(key, pending, nextTry, holder),
     takePendingAlerts: (now, since, leaseUntil, limit, holder) => gstore.takePendingAlerts(now, since, leaseUntil, limit, holder),
+    expireAlerts: (now, pendingSince) => gstore.expireAlerts(now, pendingSince),
   };
 }
 

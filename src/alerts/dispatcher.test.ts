@@ -4,9 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteGovernanceStore } from '../store/sqlite/governance-store.js';
-import { AlertDispatcher, RETRY_EVERY_MS, sinkId, type DispatcherOptions, type OutboundAlert, type Sink } from './dispatcher.js';
+import { AlertDispatcher, RETRY_EVERY_MS, RETRY_FOR_MS, sinkId, type DispatcherOptions, type OutboundAlert, type Sink } from './dispatcher.js';
 
 /**
  * Delivery through a real local webhook receiver and a real SQLite governance store: an alert whose webhook is down
@@ -220,10 +221,34 @@ describe('AlertDispatcher', () => {
     stores.push(store);
     // As the previous version recorded it: the sink named by its type and URL alone; due at once.
     const legacy = createHash('sha256').update(`webhook ${url}/routed`).digest('hex').slice(0, 16);
-    await store.claimAlert('b|team:l|0|10|80', clock.t, {}, [{ sink: legacy, body: '{"text":"pending"}' }], 0, 'before');
+    await store.claimAlert('b|team:l|0|10|80', clock.t, {}, [{ sink: legacy, body: '{"text":"pending"}' }], 0, 'before', null);
     const d = replica([{ type: 'webhook', url: `${url}/routed`, headers: { 'x-route': 'finance' } }], 'legacy.db');
     await d.retryPending();
     expect(routed).toEqual(['finance pending']);
+    await d.close();
+  });
+
+  it('gives up an alert its sink did not take within a day, and forgets it a day after its period', async () => {
+    const logs: string[] = [];
+    const d = replica([{ type: 'webhook', url: `${url}/down` }], 'kept.db', { log: (m) => logs.push(m) });
+    const periodEnd = clock.t + 2 * 3_600_000;
+    d.publishOutbound({ ...alert('b|team:k|0|10|80'), periodEnd });
+    await d.drain();
+    const rows = () => {
+      const db = new Database(join(dir, 'kept.db'), { readonly: true });
+      const found = db.prepare('SELECT dedup_key, pending IS NOT NULL AS pending FROM gov_alerts').all();
+      db.close();
+      return found;
+    };
+    expect(rows()).toEqual([{ dedup_key: 'b|team:k|0|10|80', pending: 1 }]);
+    clock.t += RETRY_FOR_MS + 1;
+    logs.length = 0;
+    await d.retryPending();
+    expect(logs).toEqual(['goodhart: 1 alert(s) given up: a sink did not take them within 24 hours (see the earlier failures).']);
+    expect(rows()).toEqual([{ dedup_key: 'b|team:k|0|10|80', pending: 0 }]); // still kept: not sent again this period
+    clock.t = periodEnd + 86_400_000 + 1;
+    await d.retryPending();
+    expect(rows()).toEqual([]);
     await d.close();
   });
 });

@@ -25,11 +25,18 @@ export const RETRY_EVERY_MS = 5 * 60_000;
 export const SWEEP_EVERY_MS = 60_000;
 /** …for a day; by then the alert's news is stale (a day budget's period is over). */
 export const RETRY_FOR_MS = 24 * 3_600_000;
+/**
+ * How long an alert without a period (a waste finding) is remembered as sent: 400 days, as Redis remembers an alert
+ * of a budget without periods (claimAlertInRedis). A finding is found again only within detection's look-back.
+ */
+export const KEEP_FOR_MS = 400 * 86_400_000;
+/** An alert of a period is remembered a day past its end, as Redis does: late settlements, replicas' clocks. */
+const KEEP_PAST_PERIOD_MS = 86_400_000;
 /** Pending alerts taken per sweep: a backlog is worked through sweep by sweep, never all at once. */
 const RETRY_BATCH = 100;
 
 /** Where alerts are recorded: the governance store's alert table, or `memoryOutbox` without one. */
-export type AlertOutbox = Pick<GovernanceStore, 'claimAlert' | 'setAlertPending' | 'takePendingAlerts'>;
+export type AlertOutbox = Pick<GovernanceStore, 'claimAlert' | 'setAlertPending' | 'takePendingAlerts' | 'expireAlerts'>;
 
 /** Without governance tables (an in-memory store): a sent alert is remembered by this process only, never retried. */
 export function memoryOutbox(): AlertOutbox {
@@ -45,6 +52,9 @@ export function memoryOutbox(): AlertOutbox {
     },
     async takePendingAlerts() {
       return [];
+    },
+    async expireAlerts() {
+      return { expired: 0, pruned: 0 };
     },
   };
 }
@@ -87,6 +97,11 @@ export interface OutboundAlert {
   at: number;
   /** What the store records about it (never prompt text: there is none). */
   payload: unknown;
+  /**
+   * When the period the alert is about ends (Infinity: a budget without periods). Its record, which keeps it from
+   * being sent twice, is kept a day past it (for good without an end); without a period, KEEP_FOR_MS.
+   */
+  periodEnd?: number | undefined;
   /** The JSON body for this sink, or null when this sink does not take it. */
   render(sink: Sink): object | null;
 }
@@ -155,7 +170,13 @@ export class AlertDispatcher {
 
   /** Queues a budget alert; never throws, never waits. */
   publish(alert: BudgetAlert): void {
-    this.publishOutbound({ dedupKey: alert.dedupKey, at: alert.at, payload: alert, render: (s) => renderBudgetAlert(alert, s, this.opts.timeZone) });
+    this.publishOutbound({
+      dedupKey: alert.dedupKey,
+      at: alert.at,
+      payload: alert,
+      periodEnd: alert.windowEnd,
+      render: (s) => renderBudgetAlert(alert, s, this.opts.timeZone),
+    });
   }
 
   /** Queues any alert; never throws, never waits. */
@@ -176,9 +197,18 @@ export class AlertDispatcher {
     await this.drain();
   }
 
-  /** Takes over alerts whose deliveries failed (here or in another process) and tries them again. */
+  /**
+   * Gives up what was not delivered within RETRY_FOR_MS and forgets alerts past their keeping; then takes over alerts
+   * whose deliveries failed (here or in another process) and are due, and tries them again.
+   */
   async retryPending(): Promise<void> {
     const now = this.now();
+    try {
+      const { expired } = await this.opts.outbox.expireAlerts(now, now - RETRY_FOR_MS);
+      if (expired > 0) this.log(`goodhart: ${expired} alert(s) given up: a sink did not take them within ${RETRY_FOR_MS / 3_600_000} hours (see the earlier failures).`);
+    } catch (err) {
+      this.log(`goodhart: could not clear old alerts (${String(err)}); trying again in ${SWEEP_EVERY_MS / 60_000} minute.`);
+    }
     let taken;
     try {
       taken = await this.opts.outbox.takePendingAlerts(now, now - RETRY_FOR_MS, now + this.leaseMs, RETRY_BATCH, this.holder);
@@ -209,7 +239,7 @@ export class AlertDispatcher {
       if (shaped !== null) deliveries.push({ sink: id, body: JSON.stringify(shaped) });
     }
     try {
-      const fresh = await this.opts.outbox.claimAlert(alert.dedupKey, alert.at, alert.payload, deliveries, this.now() + this.leaseMs, this.holder);
+      const fresh = await this.opts.outbox.claimAlert(alert.dedupKey, alert.at, alert.payload, deliveries, this.now() + this.leaseMs, this.holder, keepUntil(alert));
       if (!fresh) {
         this.stats.duplicates++;
         return;
@@ -250,6 +280,13 @@ export class AlertDispatcher {
     this.log(`goodhart: alert ${dedupKey} to ${redactUrl(sink.url)} failed (${r.last}); trying again in ${RETRY_EVERY_MS / 60_000} minutes and at the next start, for a day.`);
     return 'retry';
   }
+}
+
+/** Until when an alert's record is kept (null: for good). Never before its deliveries are given up. */
+function keepUntil(alert: OutboundAlert): number | null {
+  if (alert.periodEnd === undefined) return alert.at + KEEP_FOR_MS;
+  if (!Number.isFinite(alert.periodEnd)) return null;
+  return Math.max(alert.periodEnd + KEEP_PAST_PERIOD_MS, alert.at + RETRY_FOR_MS);
 }
 
 /** The longest one delivery can take: every attempt running to its deadline (send.ts), with the backoffs between them. */

@@ -138,6 +138,7 @@ export function forecastAlert(s: BudgetStatus, at: number): OutboundAlert {
   return {
     dedupKey: `forecast|${s.budget}|${s.scope}|${s.windowStart}|${s.amount}`,
     at,
+    periodEnd: s.windowEnd ?? Number.POSITIVE_INFINITY,
     payload: { type: 'goodhart.budget.forecast', budget: s.budget, scope: s.scope, high: p.high, amount: s.amount },
     render(sink) {
       const detail = detailOf(sink);

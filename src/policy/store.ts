@@ -105,10 +105,18 @@ export interface GovernanceStore {
   listGrants(filter: { activeAt?: number; userId?: string }): Promise<Grant[]>;
   /**
    * Records an alert with the deliveries still to make, leased to `holder` (a process's dispatcher) until
-   * `leaseUntil`; false when `dedupKey` was already recorded (also by an earlier process or another replica): then it
-   * is not sent again.
+   * `leaseUntil`, and kept until `keepUntil` (null: for good); false when `dedupKey` was already recorded (also by an
+   * earlier process or another replica): then it is not sent again.
    */
-  claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number, holder: string): Promise<boolean>;
+  claimAlert(
+    dedupKey: string,
+    at: number,
+    payload: unknown,
+    pending: readonly PendingDelivery[],
+    leaseUntil: number,
+    holder: string,
+    keepUntil: number | null,
+  ): Promise<boolean>;
   /**
    * After an attempt, by the lease's holder: the deliveries of a claimed alert still to make ([] once all made), due
    * for a retry at `nextTry`; the lease is given up. False, and nothing written, when the lease is no longer
@@ -121,6 +129,11 @@ export interface GovernanceStore {
    * two callers never take the same one.
    */
   takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number, holder: string): Promise<PendingAlert[]>;
+  /**
+   * Gives up the deliveries of alerts raised before `pendingSince` (`expired`: how many alerts had some left), then
+   * forgets the alerts kept until before `now` (`pruned`): raised again, they are sent again.
+   */
+  expireAlerts(now: number, pendingSince: number): Promise<{ expired: number; pruned: number }>;
   /** When the first stored gateway event started (all-time budgets load history from there). */
   firstGatewayEventAt(): Promise<number | null>;
   /** Stored gateway spend per scope value ("org", "team:x", "tag:y"…) per day window, for events before `until`. */

@@ -41,14 +41,25 @@ export class NotifyingGovernanceStore implements GovernanceStore {
   listGrants(filter: { activeAt?: number; userId?: string }): Promise<Grant[]> {
     return this.inner.listGrants(filter);
   }
-  claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number, holder: string): Promise<boolean> {
-    return this.inner.claimAlert(dedupKey, at, payload, pending, leaseUntil, holder);
+  claimAlert(
+    dedupKey: string,
+    at: number,
+    payload: unknown,
+    pending: readonly PendingDelivery[],
+    leaseUntil: number,
+    holder: string,
+    keepUntil: number | null,
+  ): Promise<boolean> {
+    return this.inner.claimAlert(dedupKey, at, payload, pending, leaseUntil, holder, keepUntil);
   }
   setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number, holder: string): Promise<boolean> {
     return this.inner.setAlertPending(dedupKey, pending, nextTry, holder);
   }
   takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number, holder: string): Promise<PendingAlert[]> {
     return this.inner.takePendingAlerts(now, since, leaseUntil, limit, holder);
+  }
+  expireAlerts(now: number, pendingSince: number): Promise<{ expired: number; pruned: number }> {
+    return this.inner.expireAlerts(now, pendingSince);
   }
   firstGatewayEventAt(): Promise<number | null> {
     return this.inner.firstGatewayEventAt();

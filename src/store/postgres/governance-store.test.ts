@@ -52,10 +52,30 @@ describe('PostgresGovernanceStore', () => {
     const schema = await freshSchema();
     const stores = await Promise.all([1, 2, 3].map(() => PostgresGovernanceStore.open(PG_URL, { searchPath: schema })));
     const rows = await admin`SELECT version FROM ${admin(schema)}.governance_migrations`;
-    expect(rows.map((r) => r['version'])).toEqual([1, 2, 3]);
+    expect(rows.map((r) => r['version'])).toEqual([1, 2, 3, 4]);
     await stores[0]!.commit({ audit: { at: 1, actor: 'a', actorRole: 'admin', action: 'x', targetKind: 'k', targetId: 'i', before: null, after: null } });
     await expect(admin.unsafe(`TRUNCATE ${schema}.gov_audit`)).rejects.toThrow(/append-only/);
     expect(await stores[2]!.listAudit({})).toHaveLength(1);
     await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it('keeps alerts recorded before they had a keeping time 400 days, and for good for a budget without periods', async () => {
+    const schema = await freshSchema();
+    await (await PostgresGovernanceStore.open(PG_URL, { searchPath: schema })).close();
+    // As before migration 4: no keep_until, and rows in gov_alerts.
+    await admin.unsafe(`ALTER TABLE ${schema}.gov_alerts DROP COLUMN keep_until; DELETE FROM ${schema}.governance_migrations WHERE version = 4`);
+    for (const [key, payload] of [
+      ['b|org|0|10|80', { period: 'none', threshold: 80 }],
+      ['b|org|5|10|80', { period: 'day', threshold: 80 }],
+      ['finding|f1', { type: 'goodhart.finding' }],
+    ] as const) {
+      await admin`INSERT INTO ${admin(schema)}.gov_alerts (dedup_key, at, payload) VALUES (${key}, 1000, ${JSON.stringify(payload)})`;
+    }
+    const gov = await PostgresGovernanceStore.open(PG_URL, { searchPath: schema });
+    const day = 86_400_000;
+    expect(await gov.expireAlerts(1000 + 400 * day, 0)).toEqual({ expired: 0, pruned: 0 });
+    expect(await gov.expireAlerts(1001 + 400 * day, 0)).toEqual({ expired: 0, pruned: 2 });
+    expect(await gov.claimAlert('b|org|0|10|80', 2000, {}, [], 0, 'p1', null)).toBe(false);
+    await gov.close();
   });
 });

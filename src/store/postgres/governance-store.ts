@@ -96,6 +96,14 @@ const MIGRATIONS: readonly string[] = [
   // Who holds an alert's lease: a process whose lease ran out while it was sending must not overwrite the record of
   // the one that took the alert over.
   `ALTER TABLE gov_alerts ADD COLUMN lease_holder TEXT;`,
+  // How long an alert is kept (NULL: for good, an alert of a budget without periods): past its period it is forgotten.
+  // Alerts from before are kept 400 days after they were raised (the longest a period, a year, needs), or for good
+  // for a budget without periods.
+  `
+  ALTER TABLE gov_alerts ADD COLUMN keep_until BIGINT;
+  UPDATE gov_alerts SET keep_until = at + ${400 * 86_400_000} WHERE payload NOT LIKE '%"period":"none"%';
+  CREATE INDEX idx_gov_alerts_keep ON gov_alerts (keep_until);
+  `,
 ];
 
 type Sql = SideSql;
@@ -207,12 +215,26 @@ export class PostgresGovernanceStore implements GovernanceStore {
     return rows.map(toGrant);
   }
 
-  async claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number, holder: string): Promise<boolean> {
+  async claimAlert(
+    dedupKey: string,
+    at: number,
+    payload: unknown,
+    pending: readonly PendingDelivery[],
+    leaseUntil: number,
+    holder: string,
+    keepUntil: number | null,
+  ): Promise<boolean> {
     const rows = await this.sql`
-      INSERT INTO gov_alerts (dedup_key, at, payload, pending, lease_until, lease_holder)
-      VALUES (${dedupKey}, ${at}, ${JSON.stringify(payload)}, ${pendingJson(pending)}, ${leaseUntil}, ${holder})
+      INSERT INTO gov_alerts (dedup_key, at, payload, pending, lease_until, lease_holder, keep_until)
+      VALUES (${dedupKey}, ${at}, ${JSON.stringify(payload)}, ${pendingJson(pending)}, ${leaseUntil}, ${holder}, ${keepUntil})
       ON CONFLICT DO NOTHING RETURNING 1`;
     return rows.length === 1;
+  }
+
+  async expireAlerts(now: number, pendingSince: number): Promise<{ expired: number; pruned: number }> {
+    const expired = await this.sql`UPDATE gov_alerts SET pending = NULL WHERE pending IS NOT NULL AND at < ${pendingSince}`;
+    const pruned = await this.sql`DELETE FROM gov_alerts WHERE keep_until < ${now}`;
+    return { expired: expired.count, pruned: pruned.count };
   }
 
   async setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number, holder: string): Promise<boolean> {

@@ -77,7 +77,7 @@ describe('SqliteGovernanceStore schema', () => {
     const path = join(dir, 'rollback.db');
     const first = new SqliteGovernanceStore(path);
     const current = schemaVersion(path);
-    await first.claimAlert('a', 1000, {}, [{ sink: 'hook', body: '{}' }], 0, 'p1');
+    await first.claimAlert('a', 1000, {}, [{ sink: 'hook', body: '{}' }], 0, 'p1', null);
     await first.close();
     // What the older goodhart's constructor does on every open: a rollback, or an older replica restarting.
     const db = new Database(path);
@@ -99,6 +99,24 @@ describe('SqliteGovernanceStore schema', () => {
     expect(() => new SqliteGovernanceStore(path)).toThrow(`The governance tables in ${path} are version ${current + 1}, newer than this goodhart supports (${current}). Upgrade goodhart`);
     expect(() => new SqliteGovernanceStore(path, { readOnly: true })).toThrow(/newer than this goodhart supports/);
     expect(schemaVersion(path)).toBe(current + 1);
+  });
+
+  it('keeps alerts recorded before they had a keeping time 400 days, and for good for a budget without periods', async () => {
+    const path = join(dir, 'kept.db');
+    await new SqliteGovernanceStore(path).close();
+    asBeforeTheOutbox(path);
+    const db = new Database(path);
+    const insert = db.prepare('INSERT INTO gov_alerts (dedup_key, at, payload) VALUES (?, 1000, ?)');
+    insert.run('b|org|0|10|80', JSON.stringify({ period: 'none', threshold: 80 }));
+    insert.run('b|org|5|10|80', JSON.stringify({ period: 'day', threshold: 80 }));
+    insert.run('finding|f1', JSON.stringify({ type: 'goodhart.finding' }));
+    db.close();
+    const gov = new SqliteGovernanceStore(path);
+    const day = 86_400_000;
+    expect(await gov.expireAlerts(1000 + 400 * day, 0)).toEqual({ expired: 0, pruned: 0 });
+    expect(await gov.expireAlerts(1001 + 400 * day, 0)).toEqual({ expired: 0, pruned: 2 });
+    expect(await gov.claimAlert('b|org|0|10|80', 2000, {}, [], 0, 'p1', null)).toBe(false);
+    await gov.close();
   });
 
   it('lets processes that open a file from before the alert outbox at the same moment all open it', async () => {

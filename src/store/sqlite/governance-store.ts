@@ -34,6 +34,9 @@ function addColumn(db: Database.Database, table: string, column: string, definit
   if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
 }
 
+/** How long an alert recorded before alerts had a keep_until is kept: 400 days, the longest a period (a year) needs. */
+const KEEP_BEFORE_MS = 400 * 86_400_000;
+
 /**
  * Governance tables in the same SQLite file as the events, through a connection of their own. Their schema has
  * its own version (in `governance_meta`, not `PRAGMA user_version`), so governance migrations and the core
@@ -111,6 +114,14 @@ const GOVERNANCE_MIGRATIONS: readonly Migration[] = [
   // Who holds an alert's lease: a process whose lease ran out while it was sending must not overwrite the record of
   // the one that took the alert over.
   (db) => addColumn(db, 'gov_alerts', 'lease_holder', 'TEXT'),
+  // How long an alert is kept (NULL: for good, an alert of a budget without periods): past its period it is forgotten.
+  // Alerts from before are kept 400 days after they were raised, or for good for a budget without periods; this
+  // runs again on a file an older goodhart wrote to (see Migration), for the rows it added.
+  (db) => {
+    addColumn(db, 'gov_alerts', 'keep_until', 'INTEGER');
+    db.exec(`UPDATE gov_alerts SET keep_until = at + ${KEEP_BEFORE_MS} WHERE keep_until IS NULL AND payload NOT LIKE '%"period":"none"%'`);
+    db.exec('CREATE INDEX IF NOT EXISTS idx_gov_alerts_keep ON gov_alerts (keep_until)');
+  },
 ];
 
 interface AuditRow {
@@ -302,11 +313,25 @@ export class SqliteGovernanceStore implements GovernanceStore {
     return (this.db.prepare(sql).all(...params) as GrantRow[]).map(toGrant);
   }
 
-  async claimAlert(dedupKey: string, at: number, payload: unknown, pending: readonly PendingDelivery[], leaseUntil: number, holder: string): Promise<boolean> {
+  async claimAlert(
+    dedupKey: string,
+    at: number,
+    payload: unknown,
+    pending: readonly PendingDelivery[],
+    leaseUntil: number,
+    holder: string,
+    keepUntil: number | null,
+  ): Promise<boolean> {
     const info = this.db
-      .prepare('INSERT OR IGNORE INTO gov_alerts (dedup_key, at, payload, pending, lease_until, lease_holder) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(dedupKey, at, JSON.stringify(payload), pendingJson(pending), leaseUntil, holder);
+      .prepare('INSERT OR IGNORE INTO gov_alerts (dedup_key, at, payload, pending, lease_until, lease_holder, keep_until) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(dedupKey, at, JSON.stringify(payload), pendingJson(pending), leaseUntil, holder, keepUntil);
     return info.changes === 1;
+  }
+
+  async expireAlerts(now: number, pendingSince: number): Promise<{ expired: number; pruned: number }> {
+    const expired = this.db.prepare('UPDATE gov_alerts SET pending = NULL WHERE pending IS NOT NULL AND at < ?').run(pendingSince).changes;
+    const pruned = this.db.prepare('DELETE FROM gov_alerts WHERE keep_until < ?').run(now).changes;
+    return { expired, pruned };
   }
 
   async setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number, holder: string): Promise<boolean> {
