@@ -85,7 +85,8 @@ describe('AlertDispatcher', () => {
 
     up = true;
     clock.t += RETRY_EVERY_MS;
-    // Two replicas start at once: both sweep, one delivers.
+    // Two replicas start at once: both sweep, one delivers. (In one thread their takes never interleave: that a take
+    // is atomic is shown by processes on one SQLite file and by Postgres replicas, in the stores' tests.)
     const [a, b] = [replica(sinks), replica(sinks)];
     a.start();
     b.start();

@@ -78,4 +78,25 @@ describe('PostgresGovernanceStore', () => {
     expect(await gov.claimAlert('b|org|0|10|80', 2000, {}, [], 0, 'p1', null)).toBe(false);
     await gov.close();
   });
+
+  it('hands each due alert to one taker when replicas take at once, each on connections of its own', async () => {
+    const schema = await freshSchema();
+    const stores = await Promise.all([1, 2, 3].map(() => PostgresGovernanceStore.open(PG_URL, { searchPath: schema })));
+    const keys = Array.from({ length: 150 }, (_, i) => `b|team:t${i}|0|10|80`);
+    for (const key of keys) await stores[0]!.claimAlert(key, 1000, {}, [{ sink: 'hook', body: '{}' }], 0, 'p0', null);
+    // Three takers per replica (its pool's three connections), two alerts a take, until none is left.
+    const takers = stores.flatMap((gov, r) =>
+      [1, 2, 3].map(async (t) => {
+        const taken: string[] = [];
+        for (;;) {
+          const batch = await gov.takePendingAlerts(2000, 0, 1e15, 2, `replica-${r}-${t}`);
+          if (batch.length === 0) return taken;
+          taken.push(...batch.map((a) => a.dedupKey));
+        }
+      }),
+    );
+    const taken = (await Promise.all(takers)).flat();
+    expect(taken.sort()).toEqual([...keys].sort());
+    await Promise.all(stores.map((s) => s.close()));
+  });
 });

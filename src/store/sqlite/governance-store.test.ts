@@ -136,4 +136,29 @@ describe('SqliteGovernanceStore schema', () => {
     expect(outs.flatMap((o) => o.split('\n')).filter((line) => line !== 'ok')).toEqual([]);
     expect(paths.map(schemaVersion)).toEqual(paths.map(() => current));
   }, 30_000);
+
+  it('hands each due alert to one of several processes taking from one file at once', async () => {
+    // Within one process the store's calls never interleave (better-sqlite3 is synchronous), so two connections in
+    // one test cannot catch a take that reads and then writes in two statements; processes can.
+    const path = join(dir, 'takers.db');
+    const gov = new SqliteGovernanceStore(path);
+    const keys = Array.from({ length: 300 }, (_, i) => `b|team:t${i}|0|10|80`);
+    for (const key of keys) await gov.claimAlert(key, 1000, {}, [{ sink: 'hook', body: '{}' }], 0, 'p0', null);
+    await gov.close();
+    const startAt = Date.now() + 2500;
+    const body = `const gov = new Store(paths[0]);
+      const holder = String(process.pid);
+      while (Date.now() < startAt) {}
+      const taken = [];
+      for (;;) {
+        const batch = await gov.takePendingAlerts(2000, 0, 1e15, 1, holder);
+        if (batch.length === 0) break;
+        taken.push(...batch.map((a) => a.dedupKey));
+      }
+      await gov.close();
+      console.log(JSON.stringify(taken));`;
+    const outs = await Promise.all([1, 2, 3].map(() => inProcess([path], startAt, body)));
+    const taken = outs.flatMap((o) => JSON.parse(o) as string[]);
+    expect(taken.sort()).toEqual([...keys].sort());
+  }, 30_000);
 });
