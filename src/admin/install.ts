@@ -76,19 +76,19 @@ export async function openGovernanceStore(store: Store, opts: { inMemory?: boole
  */
 export function budgetAlertOutbox(gstore: GovernanceStore, shared: SharedRedis | null): AlertOutbox {
   return {
-    async claimAlert(key, at, payload, pending, leaseUntil, holder, keepUntil) {
-      if (!(await gstore.claimAlert(key, at, payload, pending, leaseUntil, holder, keepUntil))) return false;
+    async claimAlert(claim) {
+      if (!(await gstore.claimAlert(claim))) return false;
       if (shared === null) return true;
       let first: boolean;
       try {
-        first = await claimAlertInRedis(shared, key, at, (payload as BudgetAlert).windowEnd);
+        first = await claimAlertInRedis(shared, claim.dedupKey, claim.at, (claim.payload as BudgetAlert).windowEnd);
       } catch {
         // Redis does not answer: the store's record stands, and the alert goes out (twice at worst, from replicas
         // with stores of their own) rather than not at all.
         return true;
       }
       // Another replica, with a store of its own, sends it: recorded here as nothing left to deliver.
-      if (!first) await gstore.setAlertPending(key, [], leaseUntil, holder);
+      if (!first) await gstore.setAlertPending(claim.dedupKey, [], claim.leaseUntil, claim.holder);
       return first;
     },
     setAlertPending: (key, pending, nextTry, holder) => gstore.setAlertPending(key, pending, nextTry, holder),

@@ -222,7 +222,7 @@ describe('AlertDispatcher', () => {
     stores.push(store);
     // As the previous version recorded it: the sink named by its type and URL alone; due at once.
     const legacy = createHash('sha256').update(`webhook ${url}/routed`).digest('hex').slice(0, 16);
-    await store.claimAlert('b|team:l|0|10|80', clock.t, {}, [{ sink: legacy, body: '{"text":"pending"}' }], 0, 'before', null);
+    await store.claimAlert({ dedupKey: 'b|team:l|0|10|80', at: clock.t, payload: {}, pending: [{ sink: legacy, body: '{"text":"pending"}' }], leaseUntil: 0, holder: 'before', keepUntil: null });
     const d = replica([{ type: 'webhook', url: `${url}/routed`, headers: { 'x-route': 'finance' } }], 'legacy.db');
     await d.retryPending();
     expect(routed).toEqual(['finance pending']);

@@ -42,9 +42,9 @@ export type AlertOutbox = Pick<GovernanceStore, 'claimAlert' | 'setAlertPending'
 export function memoryOutbox(): AlertOutbox {
   const sent = new Set<string>();
   return {
-    async claimAlert(key) {
-      if (sent.has(key)) return false;
-      sent.add(key);
+    async claimAlert({ dedupKey }) {
+      if (sent.has(dedupKey)) return false;
+      sent.add(dedupKey);
       return true;
     },
     async setAlertPending() {
@@ -239,7 +239,7 @@ export class AlertDispatcher {
       if (shaped !== null) deliveries.push({ sink: id, body: JSON.stringify(shaped) });
     }
     try {
-      const fresh = await this.opts.outbox.claimAlert(alert.dedupKey, alert.at, alert.payload, deliveries, this.now() + this.leaseMs, this.holder, keepUntil(alert));
+      const fresh = await this.opts.outbox.claimAlert({ dedupKey: alert.dedupKey, at: alert.at, payload: alert.payload, pending: deliveries, leaseUntil: this.now() + this.leaseMs, holder: this.holder, keepUntil: keepUntil(alert) });
       if (!fresh) {
         this.stats.duplicates++;
         return;

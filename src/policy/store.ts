@@ -75,6 +75,20 @@ export function alreadyDecided(id: string): GoodhartError {
 }
 
 /** One delivery of an alert still to make: the sink (alerts/dispatcher.ts sinkId) and the JSON body it gets. */
+/** An alert to record (GovernanceStore.claimAlert). */
+export interface AlertClaim {
+  dedupKey: string;
+  at: number;
+  payload: unknown;
+  /** The deliveries still to make. */
+  pending: readonly PendingDelivery[];
+  /** Leased to `holder` (a process's dispatcher) until then. */
+  leaseUntil: number;
+  holder: string;
+  /** Kept until then (null: for good). */
+  keepUntil: number | null;
+}
+
 export interface PendingDelivery {
   sink: string;
   body: string;
@@ -108,15 +122,7 @@ export interface GovernanceStore {
    * `leaseUntil`, and kept until `keepUntil` (null: for good); false when `dedupKey` was already recorded (also by an
    * earlier process or another replica): then it is not sent again.
    */
-  claimAlert(
-    dedupKey: string,
-    at: number,
-    payload: unknown,
-    pending: readonly PendingDelivery[],
-    leaseUntil: number,
-    holder: string,
-    keepUntil: number | null,
-  ): Promise<boolean>;
+  claimAlert(claim: AlertClaim): Promise<boolean>;
   /**
    * After an attempt, by the lease's holder: the deliveries of a claimed alert still to make ([] once all made), due
    * for a retry at `nextTry`; the lease is given up. False, and nothing written, when the lease is no longer

@@ -112,9 +112,9 @@ export function runGovernanceStoreContract(open: () => Promise<GovernanceFixture
 
   it('claims each alert once, also from a second connection', async () => {
     const f = await open();
-    expect(await f.gov.claimAlert('b|team:core|0|10|80', 5, { threshold: 80 }, [], 0, 'p1', null)).toBe(true);
-    expect(await f.gov.claimAlert('b|team:core|0|10|80', 6, { threshold: 80 }, [], 0, 'p1', null)).toBe(false);
-    expect(await f.gov.claimAlert('b|team:core|0|10|100', 6, { threshold: 100 }, [], 0, 'p1', null)).toBe(true);
+    expect(await f.gov.claimAlert({ dedupKey: 'b|team:core|0|10|80', at: 5, payload: { threshold: 80 }, pending: [], leaseUntil: 0, holder: 'p1', keepUntil: null })).toBe(true);
+    expect(await f.gov.claimAlert({ dedupKey: 'b|team:core|0|10|80', at: 6, payload: { threshold: 80 }, pending: [], leaseUntil: 0, holder: 'p1', keepUntil: null })).toBe(false);
+    expect(await f.gov.claimAlert({ dedupKey: 'b|team:core|0|10|100', at: 6, payload: { threshold: 100 }, pending: [], leaseUntil: 0, holder: 'p1', keepUntil: null })).toBe(true);
     await f.close();
   });
 
@@ -122,8 +122,8 @@ export function runGovernanceStoreContract(open: () => Promise<GovernanceFixture
     const f = await open();
     const hook = { sink: 'hook', body: '{"threshold":80}' };
     const slack = { sink: 'slack', body: '{"text":"80%"}' };
-    expect(await f.gov.claimAlert('a', 1000, {}, [hook, slack], 5000, 'p1', null)).toBe(true);
-    expect(await f.gov.claimAlert('b', 1000, {}, [hook], 5000, 'p1', null)).toBe(true);
+    expect(await f.gov.claimAlert({ dedupKey: 'a', at: 1000, payload: {}, pending: [hook, slack], leaseUntil: 5000, holder: 'p1', keepUntil: null })).toBe(true);
+    expect(await f.gov.claimAlert({ dedupKey: 'b', at: 1000, payload: {}, pending: [hook], leaseUntil: 5000, holder: 'p1', keepUntil: null })).toBe(true);
     expect(await f.gov.takePendingAlerts(2000, 0, 9000, 10, 'p2')).toEqual([]); // leased to the process delivering them
     expect(await f.gov.setAlertPending('a', [slack], 2000, 'p1')).toBe(true); // the hook took it; Slack was down
     expect(await f.gov.setAlertPending('b', [], 2000, 'p1')).toBe(true); // delivered
@@ -138,7 +138,7 @@ export function runGovernanceStoreContract(open: () => Promise<GovernanceFixture
   it('records an attempt only for the holder of the lease: one whose lease ran out does not undo the takeover', async () => {
     const f = await open();
     const hook = { sink: 'hook', body: '{}' };
-    await f.gov.claimAlert('a', 1000, {}, [hook], 5000, 'p1', null);
+    await f.gov.claimAlert({ dedupKey: 'a', at: 1000, payload: {}, pending: [hook], leaseUntil: 5000, holder: 'p1', keepUntil: null });
     // p1 is still sending when its lease runs out; p2 takes the alert over until 9000.
     expect(await f.gov.takePendingAlerts(6000, 0, 9000, 10, 'p2')).toEqual([{ dedupKey: 'a', pending: [hook] }]);
     // p1's attempt fails: it would make the alert due at 6100, free for a third process while p2 is sending.
@@ -152,25 +152,25 @@ export function runGovernanceStoreContract(open: () => Promise<GovernanceFixture
   it('gives up deliveries past the retry window, and forgets alerts kept until before now', async () => {
     const f = await open();
     const hook = { sink: 'hook', body: '{}' };
-    await f.gov.claimAlert('old', 1000, {}, [hook], 0, 'p1', 50_000);
-    await f.gov.claimAlert('new', 9000, {}, [hook], 0, 'p1', 60_000);
-    await f.gov.claimAlert('for good', 1000, {}, [], 0, 'p1', null); // a budget without periods
+    await f.gov.claimAlert({ dedupKey: 'old', at: 1000, payload: {}, pending: [hook], leaseUntil: 0, holder: 'p1', keepUntil: 50_000 });
+    await f.gov.claimAlert({ dedupKey: 'new', at: 9000, payload: {}, pending: [hook], leaseUntil: 0, holder: 'p1', keepUntil: 60_000 });
+    await f.gov.claimAlert({ dedupKey: 'for good', at: 1000, payload: {}, pending: [], leaseUntil: 0, holder: 'p1', keepUntil: null }); // a budget without periods
     expect(await f.gov.expireAlerts(10_000, 5000)).toEqual({ expired: 1, pruned: 0 });
     expect(await f.gov.takePendingAlerts(10_000, 0, 11_000, 10, 'p2')).toEqual([{ dedupKey: 'new', pending: [hook] }]);
     await f.gov.setAlertPending('new', [], 10_500, 'p2');
     expect(await f.gov.expireAlerts(55_000, 5000)).toEqual({ expired: 0, pruned: 1 });
     // Forgotten: raised again, it is recorded (and sent) again; the others are still remembered.
-    expect(await f.gov.claimAlert('old', 1000, {}, [], 0, 'p1', 50_000)).toBe(true);
-    expect(await f.gov.claimAlert('new', 9000, {}, [], 0, 'p1', 60_000)).toBe(false);
+    expect(await f.gov.claimAlert({ dedupKey: 'old', at: 1000, payload: {}, pending: [], leaseUntil: 0, holder: 'p1', keepUntil: 50_000 })).toBe(true);
+    expect(await f.gov.claimAlert({ dedupKey: 'new', at: 9000, payload: {}, pending: [], leaseUntil: 0, holder: 'p1', keepUntil: 60_000 })).toBe(false);
     expect(await f.gov.expireAlerts(1e15, 0)).toEqual({ expired: 0, pruned: 2 });
-    expect(await f.gov.claimAlert('for good', 1000, {}, [], 0, 'p1', null)).toBe(false);
+    expect(await f.gov.claimAlert({ dedupKey: 'for good', at: 1000, payload: {}, pending: [], leaseUntil: 0, holder: 'p1', keepUntil: null })).toBe(false);
     await f.close();
   });
 
   it('hands out the alerts due longest first: one that failed again goes to the back, and waits until it is due', async () => {
     const f = await open();
     const hook = { sink: 'hook', body: '{}' };
-    for (const [key, at] of [['a', 1000], ['b', 1001], ['c', 1002]] as const) await f.gov.claimAlert(key, at, {}, [hook], 0, 'p1', null);
+    for (const [key, at] of [['a', 1000], ['b', 1001], ['c', 1002]] as const) await f.gov.claimAlert({ dedupKey: key, at, payload: {}, pending: [hook], leaseUntil: 0, holder: 'p1', keepUntil: null });
     const keys = (taken: { dedupKey: string }[]) => taken.map((t) => t.dedupKey).sort();
     expect(keys(await f.gov.takePendingAlerts(2000, 0, 2100, 2, 'p2'))).toEqual(['a', 'b']);
     await f.gov.setAlertPending('a', [hook], 4000, 'p2'); // failed again: due at 4000

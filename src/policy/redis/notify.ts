@@ -1,7 +1,7 @@
 import type { Grant } from '../access.js';
 import type { Window } from '../period.js';
 import type { LedgerRow } from '../state.js';
-import type { AccessRequest, AccessStatus, AuditEntry, AuditFilter, GovernanceChange, GovernanceStore, OverlayRecord, PendingAlert, PendingDelivery } from '../store.js';
+import type { AccessRequest, AccessStatus, AlertClaim, AuditEntry, AuditFilter, GovernanceChange, GovernanceStore, OverlayRecord, PendingAlert, PendingDelivery } from '../store.js';
 import type { SharedRedis } from './connection.js';
 
 /** The channel (under the key prefix) on which replicas announce a governance change committed to the store. */
@@ -41,16 +41,8 @@ export class NotifyingGovernanceStore implements GovernanceStore {
   listGrants(filter: { activeAt?: number; userId?: string }): Promise<Grant[]> {
     return this.inner.listGrants(filter);
   }
-  claimAlert(
-    dedupKey: string,
-    at: number,
-    payload: unknown,
-    pending: readonly PendingDelivery[],
-    leaseUntil: number,
-    holder: string,
-    keepUntil: number | null,
-  ): Promise<boolean> {
-    return this.inner.claimAlert(dedupKey, at, payload, pending, leaseUntil, holder, keepUntil);
+  claimAlert(claim: AlertClaim): Promise<boolean> {
+    return this.inner.claimAlert(claim);
   }
   setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number, holder: string): Promise<boolean> {
     return this.inner.setAlertPending(dedupKey, pending, nextTry, holder);

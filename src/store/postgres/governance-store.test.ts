@@ -75,7 +75,7 @@ describe('PostgresGovernanceStore', () => {
     const day = 86_400_000;
     expect(await gov.expireAlerts(1000 + 400 * day, 0)).toEqual({ expired: 0, pruned: 0 });
     expect(await gov.expireAlerts(1001 + 400 * day, 0)).toEqual({ expired: 0, pruned: 2 });
-    expect(await gov.claimAlert('b|org|0|10|80', 2000, {}, [], 0, 'p1', null)).toBe(false);
+    expect(await gov.claimAlert({ dedupKey: 'b|org|0|10|80', at: 2000, payload: {}, pending: [], leaseUntil: 0, holder: 'p1', keepUntil: null })).toBe(false);
     await gov.close();
   });
 
@@ -83,7 +83,7 @@ describe('PostgresGovernanceStore', () => {
     const schema = await freshSchema();
     const stores = await Promise.all([1, 2, 3].map(() => PostgresGovernanceStore.open(PG_URL, { searchPath: schema })));
     const keys = Array.from({ length: 150 }, (_, i) => `b|team:t${i}|0|10|80`);
-    for (const key of keys) await stores[0]!.claimAlert(key, 1000, {}, [{ sink: 'hook', body: '{}' }], 0, 'p0', null);
+    for (const key of keys) await stores[0]!.claimAlert({ dedupKey: key, at: 1000, payload: {}, pending: [{ sink: 'hook', body: '{}' }], leaseUntil: 0, holder: 'p0', keepUntil: null });
     // Three takers per replica (its pool's three connections), two alerts a take, until none is left.
     const takers = stores.flatMap((gov, r) =>
       [1, 2, 3].map(async (t) => {

@@ -5,6 +5,7 @@ import type { LedgerRow } from '../../policy/state.js';
 import type {
   AccessRequest,
   AccessStatus,
+  AlertClaim,
   AuditEntry,
   AuditFilter,
   EntityKind,
@@ -215,15 +216,7 @@ export class PostgresGovernanceStore implements GovernanceStore {
     return rows.map(toGrant);
   }
 
-  async claimAlert(
-    dedupKey: string,
-    at: number,
-    payload: unknown,
-    pending: readonly PendingDelivery[],
-    leaseUntil: number,
-    holder: string,
-    keepUntil: number | null,
-  ): Promise<boolean> {
+  async claimAlert({ dedupKey, at, payload, pending, leaseUntil, holder, keepUntil }: AlertClaim): Promise<boolean> {
     const rows = await this.sql`
       INSERT INTO gov_alerts (dedup_key, at, payload, pending, lease_until, lease_holder, keep_until)
       VALUES (${dedupKey}, ${at}, ${JSON.stringify(payload)}, ${pendingJson(pending)}, ${leaseUntil}, ${holder}, ${keepUntil})

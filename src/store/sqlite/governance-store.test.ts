@@ -77,7 +77,7 @@ describe('SqliteGovernanceStore schema', () => {
     const path = join(dir, 'rollback.db');
     const first = new SqliteGovernanceStore(path);
     const current = schemaVersion(path);
-    await first.claimAlert('a', 1000, {}, [{ sink: 'hook', body: '{}' }], 0, 'p1', null);
+    await first.claimAlert({ dedupKey: 'a', at: 1000, payload: {}, pending: [{ sink: 'hook', body: '{}' }], leaseUntil: 0, holder: 'p1', keepUntil: null });
     await first.close();
     // What the older goodhart's constructor does on every open: a rollback, or an older replica restarting.
     const db = new Database(path);
@@ -115,7 +115,7 @@ describe('SqliteGovernanceStore schema', () => {
     const day = 86_400_000;
     expect(await gov.expireAlerts(1000 + 400 * day, 0)).toEqual({ expired: 0, pruned: 0 });
     expect(await gov.expireAlerts(1001 + 400 * day, 0)).toEqual({ expired: 0, pruned: 2 });
-    expect(await gov.claimAlert('b|org|0|10|80', 2000, {}, [], 0, 'p1', null)).toBe(false);
+    expect(await gov.claimAlert({ dedupKey: 'b|org|0|10|80', at: 2000, payload: {}, pending: [], leaseUntil: 0, holder: 'p1', keepUntil: null })).toBe(false);
     await gov.close();
   });
 
@@ -143,7 +143,7 @@ describe('SqliteGovernanceStore schema', () => {
     const path = join(dir, 'takers.db');
     const gov = new SqliteGovernanceStore(path);
     const keys = Array.from({ length: 300 }, (_, i) => `b|team:t${i}|0|10|80`);
-    for (const key of keys) await gov.claimAlert(key, 1000, {}, [{ sink: 'hook', body: '{}' }], 0, 'p0', null);
+    for (const key of keys) await gov.claimAlert({ dedupKey: key, at: 1000, payload: {}, pending: [{ sink: 'hook', body: '{}' }], leaseUntil: 0, holder: 'p0', keepUntil: null });
     await gov.close();
     const startAt = Date.now() + 2500;
     const body = `const gov = new Store(paths[0]);

@@ -5,6 +5,7 @@ import type { LedgerRow } from '../../policy/state.js';
 import type {
   AccessRequest,
   AccessStatus,
+  AlertClaim,
   AuditEntry,
   AuditFilter,
   EntityKind,
@@ -313,15 +314,7 @@ export class SqliteGovernanceStore implements GovernanceStore {
     return (this.db.prepare(sql).all(...params) as GrantRow[]).map(toGrant);
   }
 
-  async claimAlert(
-    dedupKey: string,
-    at: number,
-    payload: unknown,
-    pending: readonly PendingDelivery[],
-    leaseUntil: number,
-    holder: string,
-    keepUntil: number | null,
-  ): Promise<boolean> {
+  async claimAlert({ dedupKey, at, payload, pending, leaseUntil, holder, keepUntil }: AlertClaim): Promise<boolean> {
     const info = this.db
       .prepare('INSERT OR IGNORE INTO gov_alerts (dedup_key, at, payload, pending, lease_until, lease_holder, keep_until) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(dedupKey, at, JSON.stringify(payload), pendingJson(pending), leaseUntil, holder, keepUntil);
