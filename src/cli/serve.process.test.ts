@@ -39,15 +39,22 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A config naming the simulator, a database file, and alice's key in it. */
+async function prepare(name: string, dbFile: string, opts: { anthropic?: boolean } = {}): Promise<{ cfg: string; db: string; key: string }> {
+  const cfg = join(dir, `${name}.yaml`);
+  const anthropic = opts.anthropic === true ? `  anthropic: { type: anthropic, baseUrl: "${sim.url}", apiKey: sk-ant-sim }\n` : '';
+  writeFileSync(cfg, `providers:\n  openai: { type: openai, baseUrl: "${sim.url}/v1", apiKey: sk-sim-openai }\n${anthropic}`);
+  const db = join(dir, dbFile);
+  const store = await openStore(db);
+  const { key, record } = newKey({ userId: 'alice', teamId: 'platform' });
+  await store.createKey(record);
+  await store.close();
+  return { cfg, db, key };
+}
+
 describe('goodhart serve as a process', () => {
   it('writes every acknowledged usage event before exiting on SIGTERM, including requests still streaming', async () => {
-    const cfg = join(dir, 'goodhart.yaml');
-    writeFileSync(cfg, `providers:\n  openai: { type: openai, baseUrl: "${sim.url}/v1", apiKey: sk-sim-openai }\n`);
-    const db = join(dir, 'g.db');
-    const store = await openStore(db);
-    const { key, record } = newKey({ userId: 'alice', teamId: 'platform' });
-    await store.createKey(record);
-    await store.close();
+    const { cfg, db, key } = await prepare('goodhart', 'g.db');
 
     const { proc, url } = await serve(['--config', cfg, '--db', db, '--port', '0']);
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
@@ -83,13 +90,7 @@ describe('goodhart serve as a process', () => {
   }, 60_000);
 
   it('drains on SIGHUP too, answering requests that arrive meanwhile with a 503 in the client\'s format', async () => {
-    const cfg = join(dir, 'hup.yaml');
-    writeFileSync(cfg, `providers:\n  openai: { type: openai, baseUrl: "${sim.url}/v1", apiKey: sk-sim-openai }\n  anthropic: { type: anthropic, baseUrl: "${sim.url}", apiKey: sk-ant-sim }\n`);
-    const db = join(dir, 'hup.db');
-    const store = await openStore(db);
-    const { key, record } = newKey({ userId: 'alice', teamId: 'platform' });
-    await store.createKey(record);
-    await store.close();
+    const { cfg, db, key } = await prepare('hup', 'hup.db', { anthropic: true });
     const { proc, url, output } = await serve(['--config', cfg, '--db', db, '--port', '0']);
     // Requests already arriving when the signal comes (their first bytes sent): answered, in their wire's format.
     const arriving = (path: string, body: object) => {
@@ -133,13 +134,7 @@ describe('goodhart serve as a process', () => {
   }, 60_000);
 
   it('exits on SIGTERM without waiting for connections that never sent a request', async () => {
-    const cfg = join(dir, 'silent.yaml');
-    writeFileSync(cfg, `providers:\n  openai: { type: openai, baseUrl: "${sim.url}/v1", apiKey: sk-sim-openai }\n`);
-    const db = join(dir, 'silent.db');
-    const store = await openStore(db);
-    const { key, record } = newKey({ userId: 'alice', teamId: 'platform' });
-    await store.createKey(record);
-    await store.close();
+    const { cfg, db, key } = await prepare('silent', 'silent.db');
     const { proc, url } = await serve(['--config', cfg, '--db', db, '--port', '0']);
     // What an HTTP client's pool may hold: a connection opened ahead of use. Node guards it with its headers timeout
     // (a minute), which held the drain, and the events of answered requests with it, until then.
@@ -161,13 +156,7 @@ describe('goodhart serve as a process', () => {
   }, 30_000);
 
   it('drains when its terminal goes away, though every write to the terminal then fails', async () => {
-    const cfg = join(dir, 'tty.yaml');
-    writeFileSync(cfg, `providers:\n  openai: { type: openai, baseUrl: "${sim.url}/v1", apiKey: sk-sim-openai }\n`);
-    const db = join(dir, 'tty.db');
-    const store = await openStore(db);
-    const { key, record } = newKey({ userId: 'alice', teamId: 'platform' });
-    await store.createKey(record);
-    await store.close();
+    const { cfg, db, key } = await prepare('tty', 'tty.db');
     // `script` runs serve on a terminal of its own (a pty); killing it closes the terminal as a dropped ssh session
     // does: serve gets SIGHUP, and its log lines after that fail with EIO (which used to end the process at once).
     const command = [process.execPath, '--import', 'tsx', MAIN, 'serve', '--config', cfg, '--db', db, '--port', '0'].join(' ');
@@ -198,13 +187,7 @@ describe('goodhart serve as a process', () => {
   }, 30_000);
 
   it('logs JSON lines to stderr, as the README says, and never a key', async () => {
-    const cfg = join(dir, 'log.yaml');
-    writeFileSync(cfg, `providers:\n  openai: { type: openai, baseUrl: "${sim.url}/v1", apiKey: sk-sim-openai }\n`);
-    const db = join(dir, 'log.db');
-    const store = await openStore(db);
-    const { key, record } = newKey({ userId: 'alice', teamId: 'platform' });
-    await store.createKey(record);
-    await store.close();
+    const { cfg, db, key } = await prepare('log', 'log.db');
     const { proc, url, output, stdout } = await serve(['--config', cfg, '--db', db, '--port', '0'], { GOODHART_LOG_LEVEL: 'info' });
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
