@@ -1,4 +1,4 @@
-import { functionCall, Tally } from './estimate.js';
+import { anthropicContent, functionCall, openAIContent, Tally } from './estimate.js';
 import { isRecord } from './usage-fields.js';
 
 /**
@@ -17,7 +17,7 @@ export function estimateOpenAIChatOutput(body: unknown): number {
   for (const c of choices) {
     const message = isRecord(c) ? c['message'] : undefined;
     if (!isRecord(message)) continue;
-    parts(tally, message['content']);
+    openAIContent(tally, message['content']);
     // reasoning_content: DeepSeek, vLLM; reasoning: OpenRouter, Ollama.
     tally.text(message['reasoning_content']);
     tally.text(message['reasoning']);
@@ -41,8 +41,8 @@ export function estimateResponsesOutput(body: unknown): number {
   }
   for (const item of output) {
     if (!isRecord(item)) continue;
-    parts(tally, item['content']); // message: output_text and refusal parts; reasoning: reasoning_text parts
-    parts(tally, item['summary']); // reasoning summaries
+    openAIContent(tally, item['content']); // message: output_text and refusal parts; reasoning: reasoning_text parts
+    openAIContent(tally, item['summary']); // reasoning summaries
     tally.text(item['name']);
     tally.text(item['arguments']); // function_call
     tally.text(item['input']); // custom_tool_call
@@ -50,36 +50,10 @@ export function estimateResponsesOutput(body: unknown): number {
   return tally.total();
 }
 
-/** Anthropic Messages: text, thinking and tool-use blocks (the tool's name and its input as JSON). */
+/** Anthropic Messages: text, thinking and tool-use blocks (the tool's name and its input as JSON), as in a request. */
 export function estimateAnthropicOutput(body: unknown): number {
-  const content = isRecord(body) ? body['content'] : undefined;
-  if (!Array.isArray(content)) return 0;
   const tally = new Tally();
-  for (const block of content) {
-    if (!isRecord(block)) continue;
-    switch (block['type']) {
-      case 'tool_use':
-      case 'server_tool_use':
-        tally.text(block['name']);
-        tally.json(block['input']);
-        break;
-      case 'thinking':
-        tally.text(block['thinking']);
-        break;
-      default:
-        tally.text(block['text']);
-    }
-  }
+  // A response's content is always blocks: a bare string is not one.
+  if (isRecord(body) && Array.isArray(body['content'])) anthropicContent(tally, body['content'], 0);
   return tally.total();
-}
-
-/** A string, or parts carrying `text` or `refusal`. */
-function parts(tally: Tally, content: unknown): void {
-  if (typeof content === 'string') return tally.text(content);
-  if (!Array.isArray(content)) return;
-  for (const part of content) {
-    if (!isRecord(part)) continue;
-    tally.text(part['text']);
-    tally.text(part['refusal']);
-  }
 }

@@ -148,7 +148,7 @@ export function estimateEmbeddingsInput(body: unknown): number {
 }
 
 /** A string, or content parts: chat `text`/`image_url`/`refusal`, Responses `input_text`/`input_image`/…. */
-function openAIContent(tally: Tally, content: unknown): void {
+export function openAIContent(tally: Tally, content: unknown): void {
   if (typeof content === 'string') return tally.text(content);
   if (!Array.isArray(content)) return;
   for (const part of content) {
@@ -173,7 +173,7 @@ export function functionCall(tally: Tally, fn: unknown): void {
 }
 
 /** A string, or Anthropic content blocks: text, image, document, tool_use, tool_result, thinking. */
-function anthropicContent(tally: Tally, content: unknown, depth: number): void {
+export function anthropicContent(tally: Tally, content: unknown, depth: number): void {
   if (typeof content === 'string') return tally.text(content);
   if (!Array.isArray(content) || depth > MAX_DEPTH) return;
   for (const block of content) {
