@@ -65,22 +65,14 @@ const hash = (text: string): string => createHash('sha256').update(text).digest(
  * What a pending delivery names its sink by, the same at every start: a hash (webhook URLs and headers carry
  * secrets) of all that makes a sink one of its own, its type, URL, headers (names in lower case, in order) and how
  * much of a finding it gets. Sinks differing in any of them each get the alert (one URL can route by a header);
- * identical entries get it once. A sink without headers and with the default findings keeps the id of goodhart
- * before headers counted (`legacySinkId`), so what is pending for it stays its own.
+ * identical entries get it once.
  */
 export function sinkId(sink: Pick<Sink, 'type' | 'url' | 'headers' | 'findings'>): string {
   // Sorted by code unit (not by locale): the same order on every machine.
   const headers = Object.entries(sink.headers ?? {})
     .map(([name, value]) => `${name.toLowerCase()}: ${value}`)
     .sort();
-  const findings = detailOf(sink);
-  if (headers.length === 0 && findings === detailOf({ type: sink.type })) return legacySinkId(sink);
-  return hash(`${sink.type} ${sink.url} ${JSON.stringify({ headers, findings })}`);
-}
-
-/** The id goodhart gave a sink before headers and findings counted: its type and URL. */
-function legacySinkId(sink: { type: SinkType; url: string }): string {
-  return hash(`${sink.type} ${sink.url}`);
+  return hash(`${sink.type} ${sink.url} ${JSON.stringify({ headers, findings: detailOf(sink) })}`);
 }
 
 export interface Sink {
@@ -137,11 +129,6 @@ export class AlertDispatcher {
   private readonly log: (message: string) => void;
   private readonly now: () => number;
   private readonly sinks = new Map<string, Sink>();
-  /**
-   * A sink's id by the id goodhart gave it before headers counted (sinkId), for deliveries it left pending: the first
-   * sink of that type and URL, the one it sent to.
-   */
-  private readonly legacyIds = new Map<string, string>();
   /** How long one process may take to deliver an alert before another may take it over (all attempts, plus a minute). */
   private readonly leaseMs: number;
   /** Names this dispatcher's leases in the store. */
@@ -155,7 +142,6 @@ export class AlertDispatcher {
     for (const s of opts.sinks) {
       const id = sinkId(s);
       if (!this.sinks.has(id)) this.sinks.set(id, s);
-      if (!this.legacyIds.has(legacySinkId(s))) this.legacyIds.set(legacySinkId(s), id);
     }
     this.leaseMs = deliveryBoundMs(opts) + 60_000;
   }
@@ -217,14 +203,7 @@ export class AlertDispatcher {
       return;
     }
     // A sink no longer in the config is dropped: there is nowhere (and no credentials) to send to.
-    await Promise.all(taken.map(({ dedupKey, pending }) => this.attempt(dedupKey, pending.flatMap((d) => this.known(d)))));
-  }
-
-  /** The delivery addressed to a sink of the config, by the id it has now; none for a sink no longer there. */
-  private known(d: PendingDelivery): PendingDelivery[] {
-    if (this.sinks.has(d.sink)) return [d];
-    const id = this.legacyIds.get(d.sink);
-    return id === undefined ? [] : [{ ...d, sink: id }];
+    await Promise.all(taken.map(({ dedupKey, pending }) => this.attempt(dedupKey, pending.filter((d) => this.sinks.has(d.sink)))));
   }
 
   private track(p: Promise<void>): void {
