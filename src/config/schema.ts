@@ -102,7 +102,7 @@ const identitySchema = z
       .strict()
       .refine((m) => Object.values(m).some((v) => v !== undefined), 'give at least one of osUser, gitEmail, email, account, apiKey'),
     user: id.describe('The Goodhart user the usage is attributed to'),
-    team: id.optional(),
+    team: id.optional().describe("The team the usage is attributed to; default: the user's team in `users:`"),
   })
   .strict();
 export type IdentityRule = z.infer<typeof identitySchema>;

@@ -27,12 +27,15 @@ const same = (a: string | null | undefined, b: string): boolean => a != null && 
 
 /**
  * The first `identities` rule whose every given field matches, else a configured user whose `email` is the account
- * or git email; null when nothing in the config names this identity.
+ * or git email; null when nothing in the config names this identity. A rule's team is its own `team`, else the
+ * person's team in `users:` (as a key created for them, or a match on their email, would give).
  */
 export function matchIdentity(id: Identity, rules: Rules): Attribution | null {
   for (const rule of rules.identities) {
     const given = MATCH_KEYS.filter((k) => rule.match[k] !== undefined);
-    if (given.every((k) => same(id[k], rule.match[k]!))) return { userId: rule.user, teamId: rule.team ?? null };
+    if (given.every((k) => same(id[k], rule.match[k]!))) {
+      return { userId: rule.user, teamId: rule.team ?? rules.users.find((u) => u.id === rule.user)?.team ?? null };
+    }
   }
   for (const user of rules.users) {
     if (user.email !== undefined && (same(id.email, user.email) || same(id.gitEmail, user.email))) {
