@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchIdentity, resolveIdentity } from './attribution.js';
+import { matchIdentity, resolveIdentity, resolveProject } from './attribution.js';
 
 const users = [
   { id: 'carol', team: 'infra' },
@@ -20,5 +20,26 @@ describe('matchIdentity', () => {
   it('leaves the team empty for a rule naming someone not in users:', () => {
     const rules = { users, identities: [{ match: { osUser: 'dan' }, user: 'dan' }] };
     expect(resolveIdentity({ osUser: 'dan' }, rules)).toEqual({ userId: 'dan', teamId: null });
+  });
+});
+
+describe('resolveProject', () => {
+  it('names a Windows working directory by its last component on any machine', () => {
+    expect(resolveProject('C:\\Users\\alice\\src\\webapp', null, [])).toEqual({ projectId: 'webapp', repo: 'C:\\Users\\alice\\src\\webapp' });
+    expect(resolveProject('C:\\Users\\alice\\src\\webapp\\', null, []).projectId).toBe('webapp');
+    expect(resolveProject('c:/Users/alice/src/webapp', null, []).projectId).toBe('webapp');
+    expect(resolveProject('\\\\fileserver\\home\\alice\\webapp', null, []).projectId).toBe('webapp');
+    expect(resolveProject('C:\\', null, []).projectId).toBeNull();
+  });
+
+  it('names a POSIX working directory by its last component, a backslash being part of a name there', () => {
+    expect(resolveProject('/home/alice/src/webapp/', null, []).projectId).toBe('webapp');
+    expect(resolveProject('/home/alice/odd\\name', null, []).projectId).toBe('odd\\name');
+  });
+
+  it('prefers the git remote, and a configured project with that repo', () => {
+    const projects = [{ id: 'acme-app', repo: 'https://github.com/acme/app' }];
+    expect(resolveProject('C:\\src\\checkout', 'git@github.com:acme/app.git', projects)).toEqual({ projectId: 'acme-app', repo: 'github.com/acme/app' });
+    expect(resolveProject('C:\\src\\checkout', 'git@github.com:acme/tools.git', projects)).toEqual({ projectId: 'tools', repo: 'github.com/acme/tools' });
   });
 });

@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { posix, win32 } from 'node:path';
 import type { GoodhartConfig, IdentityRule } from '../config/schema.js';
 import type { GitInfo } from './git-info.js';
 
@@ -75,8 +75,17 @@ export function resolveProject(cwd: string | null, remoteUrl: string | null, pro
     const found = projects.find((p) => p.repo !== undefined && normaliseRemote(p.repo) === repo);
     if (found) return { projectId: found.id, repo };
   }
-  const name = repo === null ? null : basename(repo);
+  const name = repo === null ? null : lastComponent(repo);
   return { projectId: name === '' ? null : name, repo };
+}
+
+/**
+ * The last component of a path as the machine that wrote the log spells it, whatever this one is: a log written on
+ * Windows (`C:\Users\ada\app`, `\\server\share\app`) read on Linux, and the other way round. A POSIX path
+ * keeps a backslash as part of a name, as POSIX does.
+ */
+function lastComponent(path: string): string {
+  return /^(?:[A-Za-z]:[\\/]|\\\\)/.test(path) ? win32.basename(path) : posix.basename(path);
 }
 
 /** Attribution for a local log, with git lookups done once per directory. */
