@@ -1,7 +1,7 @@
 import type { GoodhartConfig } from '../config/schema.js';
 import { createPricer, type ModelPriceOverride } from '../usage/pricing.js';
 import { createLocalAttributor } from './attribution.js';
-import { createGitLookup } from './git-info.js';
+import { createGitLookup, type GitScope } from './git-info.js';
 import { createPriceMemo, type LearningPriceMemo, type PriceBookEntry } from './price-memo.js';
 import type { FileContext } from './process-file.js';
 import { FILE_IMPORTERS } from './registry.js';
@@ -16,8 +16,8 @@ export interface WorkerRecipe {
   config: Pick<GoodhartConfig, 'identities' | 'users' | 'projects'>;
   priceOverrides: Record<string, ModelPriceOverride>;
   identity: { osUser: string | null; account: string | null };
-  /** ~/.gitconfig, for `user.email`; null: repository configs only. */
-  globalGitConfig: string | null;
+  /** Whose git settings give `user.email` besides the repository's own (git-info.ts). */
+  gitScope: GitScope;
   maxLineBytes?: number | undefined;
   maxWholeFileBytes: number;
   /** The SQLite file workers write to (their own connections). Without it, imports run on the main thread. */
@@ -35,7 +35,7 @@ export function contextFromRecipe(r: WorkerRecipe): FileContext & { memo: Learni
   return {
     importer: FILE_IMPORTERS[r.source],
     memo: createPriceMemo(createPricer(r.priceOverrides), r.priceBook ?? []),
-    attribute: createLocalAttributor(r.config, r.identity, createGitLookup(r.globalGitConfig === null ? {} : { globalConfig: r.globalGitConfig })),
+    attribute: createLocalAttributor(r.config, r.identity, createGitLookup({ scope: r.gitScope })),
     maxLineBytes: r.maxLineBytes,
     maxWholeFileBytes: r.maxWholeFileBytes,
     fingerprints: r.fingerprints,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism, homedir, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { findingsStoreOf } from '../../detect/store.js';
 import { GoodhartError } from '../../errors.js';
@@ -145,7 +145,7 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
     }
   }
   const maxLineBytes = maxLineMb === undefined ? undefined : Math.round(maxLineMb * 1024 * 1024);
-  const globalGitConfig = join(home, '.gitconfig');
+  const gitScope = 'user' as const;
   const identity = { osUser, account: opts.account ?? null };
   const [{ createLocalAttributor }, { createGitLookup }, { DEFAULT_MAX_WHOLE_FILE, runFileImport }, { priceBookKey }] = await Promise.all([
     import('../../importers/attribution.js'),
@@ -161,7 +161,7 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
       config: { identities: config.identities, users: config.users, projects: config.projects },
       priceOverrides: config.priceOverrides,
       identity,
-      globalGitConfig,
+      gitScope,
       maxLineBytes,
       maxWholeFileBytes: DEFAULT_MAX_WHOLE_FILE,
       fingerprints,
@@ -173,7 +173,7 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
       store,
       pricer: loadPricer(config),
       priceBookKey: priceBookKey(config.priceOverrides),
-      attribute: createLocalAttributor(config, identity, createGitLookup({ globalConfig: globalGitConfig })),
+      attribute: createLocalAttributor(config, identity, createGitLookup({ scope: gitScope })),
       progress,
       full: opts.full === true,
       ...(maxLineBytes === undefined ? {} : { maxLineBytes }),

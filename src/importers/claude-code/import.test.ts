@@ -224,7 +224,7 @@ describe('goodhart import claude-code on worker threads', () => {
           config: { identities: [], users: [], projects: [] },
           priceOverrides: {},
           identity: { osUser: 'dev', account: null },
-          globalGitConfig: null,
+          gitScope: 'repository',
           maxWholeFileBytes: 1 << 20,
           fingerprints,
           dbPath: threaded.path,
