@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { findingsStoreOf } from '../../detect/store.js';
 import { GoodhartError } from '../../errors.js';
+import type { GitScope } from '../../importers/git-info.js';
 import { importConfigOf, NO_FILE_IMPORT_CONFIG, type ImportConfig } from '../../importers/import-config.js';
 import { formatSummaryLine, type ImportSummary } from '../../importers/summary.js';
 import { FILE_SOURCES, type FileSource } from '../../importers/types.js';
@@ -136,16 +137,17 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
   if (maxLineMb !== undefined && !(maxLineMb > 0)) {
     throw new GoodhartError('invalid_request', 400, `--max-line-mb must be a positive number of megabytes, got "${opts.maxLineMb}".`);
   }
-  let osUser: string | null = opts.osUser ?? null;
-  if (osUser === null) {
-    try {
-      osUser = userInfo().username;
-    } catch {
-      osUser = process.env['USER'] ?? null;
-    }
+  let me: string | null;
+  try {
+    me = userInfo().username;
+  } catch {
+    me = process.env['USER'] ?? null;
   }
+  const osUser = opts.osUser ?? me;
   const maxLineBytes = maxLineMb === undefined ? undefined : Math.round(maxLineMb * 1024 * 1024);
-  const gitScope = 'user' as const;
+  // Someone else's logs (--os-user names another user): the importer's own ~/.gitconfig, XDG and system files say
+  // nothing about their author, so only each repository's own config gives a git email.
+  const gitScope: GitScope = opts.osUser !== undefined && opts.osUser !== me ? 'repository' : 'user';
   const identity = { osUser, account: opts.account ?? null };
   const [{ createLocalAttributor }, { createGitLookup }, { DEFAULT_MAX_WHOLE_FILE, runFileImport }, { priceBookKey }] = await Promise.all([
     import('../../importers/attribution.js'),
@@ -219,7 +221,7 @@ export function registerImport(program: Command): Command {
         .command(`${source} [dirs...]`)
         .description(`Import ${source} logs (default: the locations ${source} writes to)`)
         .option('--full', 'read every file from the start instead of where the last run stopped, and apply the current prices and identities to what is stored (still never double counts)')
-        .option('--os-user <name>', 'the OS user the logs belong to, for attribution (default: the current user)')
+        .option('--os-user <name>', 'the OS user the logs belong to, for attribution (default: the current user); another user\'s logs get no git email from your own ~/.gitconfig, only from each repository\'s config')
         .option('--account <id>', 'the account the logs belong to, for attribution (matches `identities[].match.account`)')
         .option('--max-line-mb <mb>', 'skip lines longer than this (default 16)')
         .option('--no-fingerprints', 'do not record waste-detection fingerprints of the prompts and tool calls (no text is stored either way)'),
