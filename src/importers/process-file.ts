@@ -153,14 +153,15 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
         task.path,
         { from: task.from, needles, ...(ctx.maxLineBytes === undefined ? {} : { maxLineBytes: ctx.maxLineBytes }) },
         (buf, start, end, at, lineNo, tail, mask) => {
+          // An unfinished last line (the agent is still writing it) is left for the next run, whoever would read it:
+          // the usage parser or only the transcript (a user line), which must not take half a line either.
+          if (tail && !isCompleteJson(buf, start, end)) return false;
           const usageLine = needles.length === 0 || (mask & 1) !== 0;
           let text: string | null = null;
           let result: LineResult | undefined;
           if (usageLine) {
             text = buf.toString('utf8', start, end);
             result = parser.parse(text, `${task.path}@${at}`);
-            // An unfinished last line (the agent is still writing it) is left for the next run.
-            if (tail && (result === 'invalid_json' || result === 'too_deep')) return false;
             handed += 1;
           }
           const event = result === undefined ? null : handle(result, lineNo);
@@ -216,6 +217,19 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
     context: JSON.stringify({ lines, parser: parserContext, ...(transcriptContext === undefined ? {} : { transcript: transcriptContext }) } satisfies SavedContext),
   };
   return r;
+}
+
+/**
+ * Whether the bytes of a file's last line, which has no newline after it yet, are a whole JSON value: only then is it
+ * consumed. Parsed again for this (once per file and run at most), as a parser may not parse a line it skips.
+ */
+function isCompleteJson(buf: Buffer, start: number, end: number): boolean {
+  try {
+    JSON.parse(buf.toString('utf8', start, end));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A copy of a parser's state as it is now (parsers may keep updating the object they return). */

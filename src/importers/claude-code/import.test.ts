@@ -175,6 +175,23 @@ describe('goodhart import claude-code (fixture corpus)', () => {
     await store.close();
   });
 
+  it('waits for an unfinished last user line with fingerprints on, as without them', async () => {
+    const user = line({ type: 'user', sessionId: '0a1b2c3d-1111-4aaa-8bbb-000000000001', uuid: 'u-9', timestamp: '2026-04-12T09:00:00.000Z', message: { role: 'user', content: 'and now the tests' } });
+    for (const fingerprints of [{ secret: 'partial-line-test-secret-0123456789', since: 0 }, null]) {
+      const { store } = freshStore();
+      const root = join(dir, `partial-${++n}`, 'projects', 'p');
+      mkdirSync(root, { recursive: true });
+      const path = join(root, 's.jsonl');
+      writeFileSync(path, assistant('p-1', '2026-04-12T08:59:00.000Z', 'req_P', 'msg_P', 5) + user.slice(0, 40));
+      const first = await importInto(store, 'claude-code', [join(dir, `partial-${n}`)], { fingerprints });
+      expect(first).toMatchObject({ linesRead: 1, eventsAdded: 1, problems: [] });
+      appendFileSync(path, user.slice(40));
+      const second = await importInto(store, 'claude-code', [join(dir, `partial-${n}`)], { fingerprints });
+      expect(second).toMatchObject({ linesRead: 1, skipped: { no_usage: 1 }, problems: [] });
+      await store.close();
+    }
+  });
+
   it('survives a hostile file: huge lines, binary garbage, deep nesting, with the good lines still counted', async () => {
     const { store } = freshStore();
     const hostile = join(dir, `hostile-${++n}`, 'projects', 'x');
