@@ -71,6 +71,22 @@ describe('readLines', () => {
     expect(result).toMatchObject({ offset: 3, lines: 1, tooLong: 0 });
   });
 
+  it('skips a UTF-8 byte-order mark at the start of the file, and only there', () => {
+    const bom = '\uFEFF';
+    const p = file(`${bom}{"a":1}\n${bom}{"b":2}\n{"c":`);
+    for (const chunkBytes of [1, 2, 4, 64]) {
+      const { lines, result } = collect(p, { from: 0, chunkBytes }, false);
+      expect(lines.map((l) => [l.text, l.offset, l.lineNo, l.tail])).toEqual([
+        ['{"a":1}', 3, 1, false],
+        [`${bom}{"b":2}`, 11, 2, false],
+        ['{"c":', 22, 3, true],
+      ]);
+      expect(result).toMatchObject({ offset: 22, lines: 2 });
+    }
+    expect(collect(file(`${bom}{"a":1}`), { from: 0 }).lines.map((l) => [l.text, l.offset, l.tail])).toEqual([['{"a":1}', 3, true]]);
+    expect(collect(p, { from: 11 }, false).lines.map((l) => l.text)).toEqual([`${bom}{"b":2}`, '{"c":']);
+  });
+
   it('handles binary garbage as ordinary bytes', () => {
     const garbage = Buffer.from([0, 255, 254, 10, 0x7b, 0x7d, 10, 1, 2, 3]);
     const { lines, result } = collect(file(garbage), { from: 0 }, false);

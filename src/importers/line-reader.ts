@@ -48,6 +48,8 @@ export interface ReadLinesResult {
   tooLongAt: number[];
 }
 
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
 const DEFAULT_CHUNK = 4 << 20;
 const DEFAULT_MAX_LINE = 16 << 20;
 const NL = 10;
@@ -66,6 +68,8 @@ export function readLines(path: string, opts: ReadLinesOptions, onLine: LineHand
   let len = 0;
   /** Skipping the rest of a too-long line until its newline. */
   let skipping = false;
+  /** Reading from the start of the file, and its first bytes not yet looked at for a byte-order mark. */
+  let bomUnchecked = opts.from === 0;
   try {
     for (;;) {
       if (len === buf.length) {
@@ -84,8 +88,13 @@ export function readLines(path: string, opts: ReadLinesOptions, onLine: LineHand
       const n = readSync(fd, buf, len, buf.length - len, base + len);
       if (n === 0) break;
       result.bytesRead += n;
-      let pos = 0;
       const end = len + n;
+      let pos = 0;
+      if (bomUnchecked && (base > 0 || end >= BOM.length)) {
+        // A UTF-8 byte-order mark (editors on Windows write one) is not part of the first line.
+        bomUnchecked = false;
+        if (base === 0 && buf[0] === BOM[0] && buf[1] === BOM[1] && buf[2] === BOM[2]) pos = BOM.length;
+      }
       if (skipping) {
         const nl = buf.indexOf(NL, len);
         if (nl < 0 || nl >= end) {

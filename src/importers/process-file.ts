@@ -125,8 +125,10 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
         skip('too_long');
         problem(0, 'too_long');
       } else {
-        const text = readFileSync(task.path, 'utf8');
-        r.bytesRead = Buffer.byteLength(text);
+        const read = readFileSync(task.path, 'utf8');
+        r.bytesRead = Buffer.byteLength(read);
+        // A byte-order mark (U+FEFF) before the document is not JSON: JSON.parse would refuse the whole file.
+        const text = read.charCodeAt(0) === 0xfeff ? read.slice(1) : read;
         const results = importer.parseWholeFile(task.path, text);
         r.linesRead = results.length;
         const byKey = new Map<string, UsageEvent>();

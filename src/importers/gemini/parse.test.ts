@@ -30,4 +30,16 @@ describe('Gemini CLI chats', () => {
     expect(again).toMatchObject({ eventsAdded: 0, duplicates: 2 });
     await store.close();
   });
+
+  it('reads a chat file that starts with a byte-order mark', async () => {
+    const { cpSync, readFileSync, writeFileSync } = await import('node:fs');
+    const root = join(dir, 'bom');
+    cpSync(join(FIXTURES.gemini, 'tmp'), root, { recursive: true });
+    const chat = join(root, '5f2a9c', 'chats', 'session-2026-04-09T12-00-7d1f0c2e.json');
+    writeFileSync(chat, `\uFEFF${readFileSync(chat, 'utf8')}`);
+    const store = new SqliteStore(join(dir, 'bom.db'));
+    const s = await importInto(store, 'gemini', [root]);
+    expect(s).toMatchObject({ eventsAdded: 2, problems: [] });
+    await store.close();
+  });
 });
