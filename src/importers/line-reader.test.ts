@@ -47,6 +47,15 @@ describe('readLines', () => {
     expect(result).toMatchObject({ offset: 60, lines: 4 });
   });
 
+  it('counts the lines it skips that are not shaped as JSON objects, with their numbers', () => {
+    const p = file('{"a":1}\n\u0000garbage\n  {"b":2} \r\n\n{"usage":{"x":1}}\n{"cut\n{"c":3}\n');
+    for (const chunkBytes of [1, 3, 7, 64]) {
+      const { lines, result } = collect(p, { from: 0, needles: [Buffer.from('usage":')], chunkBytes });
+      expect(lines.map((l) => l.lineNo)).toEqual([5]);
+      expect(result).toMatchObject({ lines: 7, malformed: 3, malformedAt: [2, 4, 6] });
+    }
+  });
+
   it('skips lines over the cap without holding them, and keeps reading after them', () => {
     const long = 'x'.repeat(1000);
     const p = file(`short\n${long}\nafter\n${long}${long}\nlast\n`);

@@ -6,7 +6,7 @@ import type { NormalisedUsage } from '../usage/types.js';
 import type { Attribution, ProjectAttribution } from './attribution.js';
 import { betterEvent, toUsageEvent } from './build-event.js';
 import { HEAD_BYTES, hashHead } from './file-state.js';
-import { readLines } from './line-reader.js';
+import { objectShaped, readLines } from './line-reader.js';
 import type { LearningPriceMemo, PriceMemo } from './price-memo.js';
 import { PROBLEM_REASONS, type FileImporter, type LineResult, type SkipReason } from './types.js';
 import type { FingerprintCore } from '../detect/fingerprint/types.js';
@@ -151,6 +151,8 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
       /** Where the lines a fingerprint still waits for begin: the next run reads again from there (see TranscriptHasher.pending). */
       let resumeAt: { offset: number; lines: number; parser: unknown } | null = null;
       let handed = 0;
+      /** Lines handed over for the transcript only, and not shaped as JSON objects. */
+      let malformed = 0;
       const read = readLines(
         task.path,
         { from: task.from, needles, ...(ctx.maxLineBytes === undefined ? {} : { maxLineBytes: ctx.maxLineBytes }) },
@@ -159,6 +161,13 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
           // the usage parser or only the transcript (a user line), which must not take half a line either.
           if (tail && !isCompleteJson(buf, start, end)) return false;
           const usageLine = needles.length === 0 || (mask & 1) !== 0;
+          // A line read only for the transcript is held to what the reader holds the lines it skips to (malformed
+          // when not shaped as a JSON object), so it counts the same with fingerprints on or off.
+          if (!usageLine && !objectShaped(buf, start, end)) {
+            malformed += 1;
+            problem(saved.lines + lineNo, 'invalid_json');
+            return true;
+          }
           let text: string | null = null;
           let result: LineResult | undefined;
           if (usageLine) {
@@ -182,8 +191,11 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
       r.linesRead = read.lines;
       skip('too_long', read.tooLong);
       for (const at of read.tooLongAt) problem(saved.lines + at, 'too_long');
-      // Lines without the usage needle were either never decoded or only read for fingerprints: they carry no usage.
-      skip('no_usage', read.lines - handed - read.tooLong);
+      // Lines without the usage needle were either never decoded or only read for fingerprints: they carry no usage,
+      // unless they are not even shaped as JSON (binary garbage, a cut line), which is a problem to show.
+      skip('invalid_json', read.malformed + malformed);
+      for (const at of read.malformedAt) problem(saved.lines + at, 'invalid_json');
+      skip('no_usage', read.lines - handed - read.tooLong - read.malformed - malformed);
       offset = read.offset;
       lines = saved.lines + read.lines;
       parserContext = parser.context();

@@ -208,6 +208,28 @@ describe('goodhart import claude-code (fixture corpus)', () => {
     await store.close();
   });
 
+  it('counts a line that is not JSON as invalid, with its file and line, though it has no usage to read', async () => {
+    const root = join(dir, `garbage-${++n}`);
+    mkdirSync(join(root, 'projects', 'x'), { recursive: true });
+    const user = line({ type: 'user', sessionId: 's', uuid: 'u-1', timestamp: '2026-04-09T04:59:00.000Z', message: { role: 'user', content: 'hi' } });
+    const lines = [
+      Buffer.from(user),
+      Buffer.from([0x00, 0x07, 0x50, 0x4b, 0x03, 0x04, 0x0a]), // binary, no needle
+      Buffer.from(`{"type":"summary","summary":"fine"}  \r\n`),
+      Buffer.from('PK\u0003"type":"user" not json\n'), // the transcript's needle, but not JSON
+      Buffer.from(assistant('g-1', '2026-04-09T05:00:00.000Z', 'req_Z', 'msg_Z', 7)),
+      Buffer.from('{"type":"progress","cut short\n'),
+    ];
+    writeFileSync(join(root, 'projects', 'x', 'g.jsonl'), Buffer.concat(lines));
+    for (const fingerprints of [{ secret: 'garbage-line-test-secret-0123456789', since: 0 }, null]) {
+      const { store } = freshStore();
+      const s = await importInto(store, 'claude-code', [root], { fingerprints });
+      expect(s).toMatchObject({ linesRead: 6, eventsAdded: 1, skipped: { no_usage: 2, invalid_json: 3 } });
+      expect(s.problems.map((p) => [p.file.endsWith('g.jsonl'), p.line, p.reason]).sort()).toEqual([[true, 2, 'invalid_json'], [true, 4, 'invalid_json'], [true, 6, 'invalid_json']]);
+      await store.close();
+    }
+  });
+
   it('`goodhart report --source` separates imported sources', async () => {
     const { store, path } = freshStore();
     await importInto(store, 'claude-code', [FIXTURES.claude]);
