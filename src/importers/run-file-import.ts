@@ -74,7 +74,7 @@ export async function runFileImport(opts: FileImportOptions): Promise<ImportSumm
   const { importer, store } = opts;
   const now = opts.now ?? Date.now;
   const summary = emptySummary(importer.source);
-  const files = listFiles(opts.roots, importer.accepts);
+  const files = listFiles(opts.roots, importer.accepts, (dir, code) => addProblem(summary, dir, 0, `unreadable: ${code}`));
   summary.files = files.length;
 
   const saved = new Map<string, ImportFileState>();

@@ -11,9 +11,15 @@ export interface FoundFile {
 /**
  * Files under the roots (recursively) that `accepts` takes, each once, sorted by path. Missing roots are skipped;
  * symbolic links to directories are not followed (no cycles); roots are resolved so overlapping roots
- * (`~/.config/claude` linked to `~/.claude`) list a file once.
+ * (`~/.config/claude` linked to `~/.claude`) list a file once. A directory that cannot be listed (EACCES: another
+ * user's) is told to `unreadable` with the error's code, as an unreadable file is reported when it is read; one
+ * removed while the walk runs is not.
  */
-export function listFiles(roots: readonly string[], accepts: (path: string) => boolean): FoundFile[] {
+export function listFiles(
+  roots: readonly string[],
+  accepts: (path: string) => boolean,
+  unreadable: (dir: string, code: string) => void = () => undefined,
+): FoundFile[] {
   const seen = new Map<string, FoundFile>();
   // Paths by concatenation, not path.join (which normalises every one; a re-import lists thousands of files), from
   // roots and names that are already normal.
@@ -22,7 +28,9 @@ export function listFiles(roots: readonly string[], accepts: (path: string) => b
     let entries;
     try {
       entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
+    } catch (err) {
+      const code = errorCode(err);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') unreadable(dir, code);
       return;
     }
     const prefix = dir.endsWith(sep) ? dir : dir + sep;
@@ -46,7 +54,10 @@ export function listFiles(roots: readonly string[], accepts: (path: string) => b
     let real: string;
     try {
       real = realpathSync(resolve(root));
-    } catch {
+    } catch (err) {
+      // A missing root is the usual case (an agent never used here); one behind a folder this user may not enter is not.
+      const code = errorCode(err);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') unreadable(resolve(root), code);
       continue;
     }
     if (done.has(real)) continue;
@@ -57,3 +68,5 @@ export function listFiles(roots: readonly string[], accepts: (path: string) => b
   }
   return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
+
+const errorCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? String(err);
