@@ -65,12 +65,13 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
   // Saved responses may cover more than asked: --since/--until keep the buckets that start within them.
   const fromFiles = opts.files !== undefined && opts.files.length > 0;
   const sinceDate = opts.since === undefined ? undefined : parseDate(opts.since, '--since');
-  const untilDate = opts.until === undefined ? undefined : parseDate(opts.until, '--until');
+  // A YYYY-MM-DD --until includes that day, as `goodhart report --until` does.
+  const untilDate = opts.until === undefined ? undefined : parseDate(opts.until, '--until', true);
   if (sinceDate !== undefined && untilDate !== undefined && sinceDate.getTime() >= untilDate.getTime()) {
     throw new GoodhartError(
       'invalid_request',
       400,
-      `--since ${opts.since} is not before --until ${opts.until}: nothing to import. --until is exclusive (--since 2026-10-01 --until 2026-10-02 is one day).`,
+      `--since ${opts.since} is not before --until ${opts.until}: nothing to import. A YYYY-MM-DD --until includes that day (--since 2026-10-01 --until 2026-10-01 is one day).`,
     );
   }
   const baseUrl = checkBaseUrl(opts.baseUrl ?? opts.api.defaultBaseUrl, opts.api.defaultBaseUrl);
@@ -250,10 +251,12 @@ function checkBaseUrl(value: string, example: string): string {
   return value;
 }
 
-function parseDate(value: string, option: string): Date {
-  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+/** A YYYY-MM-DD day starts at 00:00 UTC (the APIs' daily buckets); with `endOfDay`, the range ends as the day does. */
+function parseDate(value: string, option: string, endOfDay = false): Date {
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(value);
+  const ms = Date.parse(day ? `${value}T00:00:00Z` : value);
   if (!Number.isFinite(ms)) throw new GoodhartError('invalid_request', 400, `${option}: "${value}" is not a date. Use YYYY-MM-DD or ISO 8601.`);
-  return new Date(ms);
+  return new Date(day && endOfDay ? ms + DAY_MS : ms);
 }
 
 async function getJson(doFetch: typeof fetch, url: URL, headers: Record<string, string>, retries: number): Promise<unknown> {

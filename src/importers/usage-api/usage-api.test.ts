@@ -147,7 +147,7 @@ const run = async (source: keyof typeof USAGE_APIS, store: SqliteStore, extra: P
     adminKey: 'sk-admin-test',
     baseUrl: source === 'openai-usage' ? `${base}/v1` : base,
     since: '2026-04-09',
-    until: '2026-04-11',
+    until: '2026-04-10',
     env: {},
     ...extra,
   });
@@ -276,7 +276,7 @@ describe('provider usage API importers', () => {
     expect((bare as Error).message).toBe('--base-url: "api.openai.com/v1" is not an http(s) URL. Write it whole, with its scheme, e.g. --base-url https://api.openai.com/v1.');
     const reversed = await fail({ since: '2026-04-11', until: '2026-04-09' });
     expect(reversed).toBeInstanceOf(GoodhartError);
-    expect((reversed as Error).message).toMatch(/^--since 2026-04-11 is not before --until 2026-04-09/);
+    expect((reversed as Error).message).toMatch(/^--since 2026-04-11 is not before --until 2026-04-09: nothing to import\. A YYYY-MM-DD --until includes that day/);
     expect(await store.listEvents({})).toEqual([]);
     await store.close();
   });
@@ -338,7 +338,8 @@ describe('provider usage API importers', () => {
     // A saved analytics day imported for that day alone keeps its outcomes.
     const ccFile = join(dir, 'saved-cc.json');
     writeFileSync(ccFile, JSON.stringify([claudeCodeDay(1), claudeCodeDay(2)]));
-    const oneDay = await run('anthropic-claude-code', new SqliteStore(join(dir, `f-${++n}.db`)), { files: [ccFile], adminKey: undefined, since: '2026-04-09', until: '2026-04-10' });
+    // --until is the last day imported, as in `goodhart report`: the same day as --since is that one day.
+    const oneDay = await run('anthropic-claude-code', new SqliteStore(join(dir, `f-${++n}.db`)), { files: [ccFile], adminKey: undefined, since: '2026-04-09', until: '2026-04-09' });
     expect([oneDay.eventsAdded, oneDay.outcomesAdded]).toEqual([1, 9]);
     const err = await run('anthropic-usage', store, { adminKey: undefined }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GoodhartError);
