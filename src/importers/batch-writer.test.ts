@@ -36,4 +36,16 @@ describe('BatchWriter', () => {
       expect(b.fingerprints).toEqual([fp('dup', false)]);
     }
   });
+
+  it('keeps the earlier of two equal copies (a Codex fork re-dates its parent\'s requests), in either file order', async () => {
+    const at = (path: string, startedAt: number): FileResult => {
+      const f = file(path, false);
+      return { ...f, events: [{ ...f.events[0]!, startedAt, sessionId: path }], fingerprints: [{ ...fp('dup', false), at: startedAt, sessionId: path }] };
+    };
+    for (const order of [[at('parent.jsonl', 7_000), at('fork.jsonl', 9_000)], [at('fork.jsonl', 9_000), at('parent.jsonl', 7_000)]]) {
+      const b = await batchOf(order);
+      expect(b.events.map((e) => [e.startedAt, e.sessionId])).toEqual([[7_000, 'parent.jsonl']]);
+      expect(b.fingerprints?.map((f) => f.sessionId)).toEqual(['parent.jsonl']);
+    }
+  });
 });

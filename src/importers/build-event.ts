@@ -47,9 +47,15 @@ export function toUsageEvent(
   };
 }
 
-/** Claude Code's rule for several records of one request: main chain over sidechain, then the larger token sum. */
+/**
+ * Which of several records of one request to keep: the main chain over a sidechain (Claude Code), then the larger
+ * token sum (Claude Code's per-block lines), then the earlier start: a copy of a request in a later log (a Codex fork
+ * starts with its parent's history, re-dated to the fork) is not where and when it happened. The store's rank.
+ */
 export function betterEvent(a: UsageEvent, b: UsageEvent): UsageEvent {
   const side = (e: UsageEvent): number => (e.tags.includes('sidechain') ? 0 : 1);
   if (side(a) !== side(b)) return side(a) > side(b) ? a : b;
-  return b.inputTokens + b.outputTokens > a.inputTokens + a.outputTokens ? b : a;
+  const tokens = (b.inputTokens + b.outputTokens) - (a.inputTokens + a.outputTokens);
+  if (tokens !== 0) return tokens > 0 ? b : a;
+  return b.startedAt < a.startedAt ? b : a;
 }

@@ -543,6 +543,22 @@ export async function checkRefreshedImports(store: Store & Pick<AuditStore, 'com
   expect((await store.aggregate('day', { source: 'anthropic-claude-code' }))[0]?.costUsd).toBe(0.25);
 }
 
+/**
+ * A request logged again later, re-dated (a Codex fork starts with copies of its parent's requests, stamped at the
+ * fork): the copy with the earlier start is kept, whichever is imported first, and the rollups follow it.
+ */
+export async function checkEarlierCopyKept(store: Store & Pick<AuditStore, 'commitImportBatch'>): Promise<void> {
+  const day = Date.UTC(2025, 5, 5, 9);
+  const original = makeTestEvent({ id: 'cx-1', source: 'codex', startedAt: day, sessionId: 'parent', inputTokens: 1000, outputTokens: 100, costUsd: 0.01 });
+  const copy = { ...original, startedAt: day + 5 * 86_400_000, sessionId: 'fork' };
+  expect(await store.commitImportBatch({ events: [copy], states: [] })).toMatchObject({ inserted: 1, replaced: 0 });
+  expect(await store.commitImportBatch({ events: [original], states: [] })).toMatchObject({ inserted: 0, replaced: 1 });
+  expect(await store.commitImportBatch({ events: [copy], states: [] })).toMatchObject({ inserted: 0, replaced: 0 });
+  expect(await store.commitImportBatch({ events: [copy], states: [], refresh: true })).toMatchObject({ replaced: 0 });
+  expect((await store.listEvents({})).map((e) => [e.startedAt, e.sessionId])).toEqual([[day, 'parent']]);
+  expect((await store.aggregate('day', {})).map((d) => [d.key, d.requests])).toEqual([['2025-06-05', 1]]);
+}
+
 /** An outcome posted through the API gives way to the provider's webhook delivery of the same one, and only to it. */
 export async function checkOutcomeOverride(store: Pick<OutcomeStore, 'insertOutcomes' | 'listOutcomes'>): Promise<void> {
   const claim = { id: 'pr-43', kind: 'pull_request_merged' as const, userId: 'ann', teamId: 'core', repo: 'github.com/acme/app', sessionId: null, at: 1000, count: 1, source: 'api' as const, attrs: { postedBy: 'ann' } };
@@ -604,4 +620,5 @@ export const AUDIT_CONTRACT: readonly [title: string, check: (store: AuditStore)
   ['finds OpenTelemetry events of sessions by tag', checkOtelTagged],
   ['removes the imported events a batch drops, with their rollups, and never a gateway event', checkDroppedImports],
   ['refreshes a stored event with the current price and person on a full re-read only', checkRefreshedImports],
+  ['keeps the earlier of two copies of a request, whichever came first', checkEarlierCopyKept],
 ];

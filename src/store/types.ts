@@ -145,8 +145,10 @@ export interface ImportStateStore {
   /**
    * Writes events and file states in one transaction. An event whose id is new is inserted. An event whose id
    * exists replaces the stored one only when it ranks higher: an event without the `sidechain` tag beats one with
-   * it, then the larger token sum (input + cache reads + cache writes + output) wins; otherwise it is ignored.
-   * That is Claude Code's rule for the several lines it writes per response, kept across incremental runs.
+   * it, then the larger token sum (input + cache reads + cache writes + output) wins, then the earlier start;
+   * otherwise it is ignored. That is Claude Code's rule for the several lines it writes per response, kept across
+   * incremental runs; the earlier start keeps a request where and when it happened when a later log holds a re-dated
+   * copy of it (a Codex fork's copy of its parent's history), whichever file is imported first.
    */
   commitImportBatch(batch: ImportBatch): Promise<ImportBatchResult>;
 }

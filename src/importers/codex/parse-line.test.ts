@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
@@ -16,6 +16,40 @@ const tc = (ts: string, total: number[] | null, last: number[] | null): string =
   if (last) info['last_token_usage'] = u(last);
   return JSON.stringify({ timestamp: ts, type: 'event_msg', payload: { type: 'token_count', info } });
 };
+
+/**
+ * A session and a fork of it, as Codex writes them: the fork's file starts with its own session_meta (naming the
+ * parent in `forked_from_id`), then the parent's history copied in, its session_meta and token_counts included,
+ * every line re-stamped at the fork; then the fork's own turn. Padded so the fork is the larger file (read first).
+ */
+const PARENT = '0199c000-0000-7000-8000-00000000000a';
+const FORK = '0199c500-0000-7000-8000-00000000000b';
+function writeForkedSessions(root: string): { parent: string; fork: string } {
+  const row = (timestamp: string, type: string, payload: unknown) => JSON.stringify({ timestamp, type, payload });
+  const meta = (at: string, id: string, started: string, extra: Record<string, unknown> = {}) => row(at, 'session_meta', { id, timestamp: started, cwd: '/w/app', originator: 'codex_cli_rs', cli_version: '0.60.0', ...extra });
+  const turns = (at: (i: number) => string) => [
+    row(at(0), 'turn_context', { cwd: '/w/app', model: 'gpt-5-codex' }),
+    tc(at(1), [1000, 0, 100, 0], [1000, 0, 100, 0]),
+    tc(at(2), [3000, 1000, 300, 0], [2000, 1000, 200, 0]),
+  ];
+  const parentLines = [meta('2026-11-20T09:00:00.000Z', PARENT, '2026-11-20T09:00:00.000Z'), ...turns((i) => ['2026-11-20T09:00:01.000Z', '2026-11-20T09:00:05.000Z', '2026-11-20T09:05:05.000Z'][i]!)];
+  const forkAt = '2026-11-25T12:00:00.100Z';
+  const forkLines = [
+    meta('2026-11-25T12:00:00.000Z', FORK, '2026-11-25T12:00:00.000Z', { forked_from_id: PARENT }),
+    meta(forkAt, PARENT, '2026-11-20T09:00:00.000Z'),
+    ...turns(() => forkAt),
+    row('2026-11-25T12:00:00.100Z', 'response_item', { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'x'.repeat(4000) }] }),
+    row('2026-11-25T12:01:00.000Z', 'turn_context', { cwd: '/w/app', model: 'gpt-5-codex' }),
+    tc('2026-11-25T12:01:05.000Z', [8000, 3000, 400, 0], [5000, 2000, 100, 0]),
+  ];
+  mkdirSync(join(root, '2026', '11', '20'), { recursive: true });
+  mkdirSync(join(root, '2026', '11', '25'), { recursive: true });
+  const parent = join(root, '2026', '11', '20', `rollout-2026-11-20T09-00-00-${PARENT}.jsonl`);
+  const fork = join(root, '2026', '11', '25', `rollout-2026-11-25T12-00-00-${FORK}.jsonl`);
+  writeFileSync(parent, `${parentLines.join('\n')}\n`);
+  writeFileSync(fork, `${forkLines.join('\n')}\n`);
+  return { parent, fork };
+}
 
 describe('Codex rollout parser', () => {
   it('uses last_token_usage, else the increase of the cumulative total; repeated totals are duplicates', () => {
@@ -69,5 +103,23 @@ describe('Codex rollout parser', () => {
     expect(first).toMatchObject({ repo: 'github.com/acme/repo', projectId: 'repo', branch: 'main', sessionId: '0199a7c2-5b1e-7d30-9a4f-1c2d3e4f5a6b' });
     await split.close();
     await whole.close();
+  });
+
+  it("dates a forked session's copy of its parent's requests as the parent's, in one run or two, in either order", async () => {
+    const daily = async (store: SqliteStore) => (await store.aggregate('day', {})).map((d) => [d.key, d.requests, d.inputTokens]);
+    const want = [['2026-11-20', 2, 3000], ['2026-11-25', 1, 5000]];
+    const root = join(dir, 'forked');
+    const { parent, fork } = writeForkedSessions(root);
+    const once = new SqliteStore(join(dir, 'fork-once.db'));
+    expect(await importInto(once, 'codex', [root])).toMatchObject({ eventsAdded: 3 });
+    expect(await daily(once)).toEqual(want);
+    for (const [first, second] of [[fork, parent], [parent, fork]] as const) {
+      const twice = new SqliteStore(join(dir, `fork-${first === fork ? 'fork' : 'parent'}-first.db`));
+      await importInto(twice, 'codex', [first]);
+      await importInto(twice, 'codex', [second]);
+      expect(await daily(twice)).toEqual(want);
+      await twice.close();
+    }
+    await once.close();
   });
 });

@@ -496,9 +496,18 @@ async function withDeadlockRetry<T>(run: () => Promise<T>): Promise<T> {
 
 const SIDECHAIN_TAG = 'sidechain';
 
-/** The replace rule's rank: a main-chain line beats a sidechain one, then the larger token sum wins. */
-function rankOf(e: UsageEvent): [number, number] {
-  return [e.tags.includes(SIDECHAIN_TAG) ? 0 : 1, e.inputTokens + e.outputTokens];
+/**
+ * The replace rule's rank: a main-chain line beats a sidechain one, then the larger token sum wins, then the earlier
+ * start (a later log's re-dated copy of a request never takes the original's place), as in SQLite.
+ */
+function rankOf(e: UsageEvent): [number, number, number] {
+  return [e.tags.includes(SIDECHAIN_TAG) ? 0 : 1, e.inputTokens + e.outputTokens, -e.startedAt];
+}
+
+/** -1, 0 or 1 as rank `a` is below, equal to or above rank `b`. */
+function compareRanks(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! > b[i]! ? 1 : -1;
+  return 0;
 }
 
 /**
@@ -511,13 +520,12 @@ async function replaceIfBetter(tx: TxSql, event: UsageEvent, orEqual = false): P
   const [oldRow] = await tx.unsafe<StoredEventRow[]>(`${EVENT_SELECT} WHERE id = $1 AND started_at = $2`, [event.id, claim.started_at], { prepare: true });
   if (oldRow === undefined) return false;
   const old = eventFromRow(oldRow);
-  const [newSide, newTokens] = rankOf(event);
-  const [oldSide, oldTokens] = rankOf(old);
-  const higher = newSide > oldSide || (newSide === oldSide && newTokens > oldTokens);
+  const order = compareRanks(rankOf(event), rankOf(old));
+  const higher = order > 0;
   // A record of the same rank replaces the stored one only where what the config decides differs (price, person),
   // or its source (an importer given a source of its own).
   const refreshes =
-    orEqual && newSide === oldSide && newTokens === oldTokens &&
+    orEqual && order === 0 &&
     (old.costUsd !== event.costUsd || old.userId !== event.userId || old.teamId !== event.teamId || old.projectId !== event.projectId || old.source !== event.source);
   if (!higher && !refreshes) return false;
 

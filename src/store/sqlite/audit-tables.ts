@@ -34,12 +34,16 @@ function eventValues(e: UsageEvent): unknown[] {
 
 const SIDECHAIN_TAG = 'sidechain';
 
-/** An event's rank for the replace rule: not a sidechain first, then the larger token sum (input includes cache). */
-function rankOf(e: UsageEvent): [number, number] {
-  return [e.tags.includes(SIDECHAIN_TAG) ? 0 : 1, e.inputTokens + e.outputTokens];
+/**
+ * An event's rank for the replace rule: not a sidechain first, then the larger token sum (input includes cache), then
+ * the earlier start (a copy of a request in a later log, such as a Codex fork's re-dated copy of its parent's history,
+ * never takes the original's place, and the original takes the copy's). See ImportStateStore.commitImportBatch.
+ */
+function rankOf(e: UsageEvent): [number, number, number] {
+  return [e.tags.includes(SIDECHAIN_TAG) ? 0 : 1, e.inputTokens + e.outputTokens, -e.startedAt];
 }
 
-const STORED_RANK = `(CASE WHEN tags LIKE '%"${SIDECHAIN_TAG}"%' THEN 0 ELSE 1 END, input_tokens + output_tokens)`;
+const STORED_RANK = `(CASE WHEN tags LIKE '%"${SIDECHAIN_TAG}"%' THEN 0 ELSE 1 END, input_tokens + output_tokens, -started_at)`;
 
 interface ImportFileRow {
   source: string;
@@ -131,13 +135,13 @@ export class SqliteAuditTables {
     // Every column but id, then the id and the new event's rank.
     this.replaceEvent = db.prepare(
       `UPDATE events SET ${EVENT_COLUMNS.slice(1).map((c) => `${c} = ?`).join(', ')}
-       WHERE id = ? AND (?, ?) > ${STORED_RANK}`,
+       WHERE id = ? AND (?, ?, ?) > ${STORED_RANK}`,
     );
     // A record of the same rank replaces the stored one only where what the config decides differs (price, person),
     // or its source (an importer given a source of its own).
     this.refreshEvent = db.prepare(
       `UPDATE events SET ${EVENT_COLUMNS.slice(1).map((c) => `${c} = ?`).join(', ')}
-       WHERE id = ? AND ((?, ?) > ${STORED_RANK} OR ((?, ?) = ${STORED_RANK}
+       WHERE id = ? AND ((?, ?, ?) > ${STORED_RANK} OR ((?, ?, ?) = ${STORED_RANK}
          AND (cost_usd IS NOT ? OR user_id IS NOT ? OR team_id IS NOT ? OR project_id IS NOT ? OR source IS NOT ?)))`,
     );
     this.putState = db.prepare(
@@ -214,11 +218,11 @@ export class SqliteAuditTables {
       // Ids already stored: replaced when the new record ranks higher (the update trigger moves their rollups).
       for (const e of existing) {
         const values = eventValues(e);
-        const [sideRank, tokens] = rankOf(e);
+        const rank = rankOf(e);
         const changed =
           batch.refresh === true
-            ? this.refreshEvent.run([...values.slice(1), e.id, sideRank, tokens, sideRank, tokens, e.costUsd, e.userId, e.teamId, e.projectId, e.source]).changes
-            : this.replaceEvent.run([...values.slice(1), e.id, sideRank, tokens]).changes;
+            ? this.refreshEvent.run([...values.slice(1), e.id, ...rank, ...rank, e.costUsd, e.userId, e.teamId, e.projectId, e.source]).changes
+            : this.replaceEvent.run([...values.slice(1), e.id, ...rank]).changes;
         if (changed > 0) {
           replaced += 1;
           startOf.set(e.id, e.startedAt);
