@@ -73,6 +73,19 @@ describe('Codex rollout parser', () => {
     expect(third.usage.raw).toEqual({ input_tokens: 2000, cached_input_tokens: 1000, output_tokens: 200, reasoning_output_tokens: 100, total_tokens: 2200 });
   });
 
+  it("gives a fork's requests the fork's session, not its parent's named later in the file, also resuming a state saved without it", () => {
+    const path = `/x/rollout-2026-11-25T12-00-00-${FORK}.jsonl`;
+    const p = createCodexParser(path, null);
+    p.parse(JSON.stringify({ type: 'session_meta', payload: { id: FORK, forked_from_id: PARENT, cwd: '/w/fork', git: { branch: 'fork-branch' } } }), 'a');
+    p.parse(JSON.stringify({ type: 'session_meta', payload: { id: PARENT, cwd: '/w/app', git: { branch: 'main' } } }), 'b');
+    const r = p.parse(tc('2026-11-25T12:01:05Z', [8000, 3000, 400, 0], [5000, 2000, 100, 0]), 'c') as ParsedUsage;
+    expect([r.sessionId, r.cwd, r.branch]).toEqual([FORK, '/w/fork', 'fork-branch']);
+    // The key counts in the parent's session, as before: the fork's copies share the parent's event ids.
+    expect(r.key.split('\u0000')[1]).toBe(PARENT);
+    const resumed = createCodexParser(path, { sessionId: PARENT, cwd: '/w/app', branch: null, repoUrl: null, model: 'gpt-5-codex', total: null });
+    expect((resumed.parse(tc('2026-11-25T12:02:05Z', [9000, 3000, 500, 0], [1000, 0, 100, 0]), 'd') as ParsedUsage).sessionId).toBe(FORK);
+  });
+
   it('falls back to gpt-5 without a turn_context, tagged as a guess', () => {
     const p = createCodexParser('/x/r.jsonl', null);
     const r = p.parse(tc('2026-04-09T10:00:05Z', [10, 0, 5, 0], [10, 0, 5, 0]), 'a') as ParsedUsage;
@@ -105,9 +118,13 @@ describe('Codex rollout parser', () => {
     await whole.close();
   });
 
-  it("dates a forked session's copy of its parent's requests as the parent's, in one run or two, in either order", async () => {
-    const daily = async (store: SqliteStore) => (await store.aggregate('day', {})).map((d) => [d.key, d.requests, d.inputTokens]);
-    const want = [['2026-11-20', 2, 3000], ['2026-11-25', 1, 5000]];
+  it("dates and attributes a forked session's copy of its parent's requests as the parent's, in one run or two, in either order", async () => {
+    const daily = async (store: SqliteStore) => {
+      const sessions = (await store.listEvents({})).map((e) => `${new Date(e.startedAt).toISOString().slice(0, 10)} ${e.sessionId}`);
+      return [(await store.aggregate('day', {})).map((d) => [d.key, d.requests, d.inputTokens]), [...new Set(sessions)].sort()];
+    };
+    // Each request on its day and in its session: the parent's two, and the fork's own one.
+    const want = [[['2026-11-20', 2, 3000], ['2026-11-25', 1, 5000]], [`2026-11-20 ${PARENT}`, `2026-11-25 ${FORK}`]];
     const root = join(dir, 'forked');
     const { parent, fork } = writeForkedSessions(root);
     const once = new SqliteStore(join(dir, 'fork-once.db'));
@@ -120,6 +137,11 @@ describe('Codex rollout parser', () => {
       expect(await daily(twice)).toEqual(want);
       await twice.close();
     }
+    // The fork alone: its copies of the parent's requests are the only record of them, at the fork's date.
+    const alone = new SqliteStore(join(dir, 'fork-alone.db'));
+    expect(await importInto(alone, 'codex', [fork])).toMatchObject({ eventsAdded: 3 });
+    expect((await alone.listEvents({})).map((e) => e.sessionId)).toEqual([FORK, FORK, FORK]);
+    await alone.close();
     await once.close();
   });
 });

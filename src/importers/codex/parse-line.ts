@@ -13,12 +13,22 @@ import { convertCodexUsage, readCodexCounts, sameCounts, subtractCounts, type Co
  *   `token_count` repeating the previous total is the same turn reported twice: skipped as a duplicate;
  *   `info: null` (rate limits only) carries no usage.
  * The event key is the session and its cumulative total, so a rewritten file or a re-import maps to the same ids.
+ * A forked session's file starts with its own `session_meta` (with `forked_from_id`), then a copy of its parent's
+ * history, the parent's `session_meta` and token_counts included, re-dated to the fork: the key's session is the
+ * last `session_meta`'s (the copies get the parent's ids), the requests' session the first's (the file's own).
  * A file with no `turn_context` is priced as FALLBACK_MODEL, as ccusage does, and tagged `model-guessed`.
  */
 export const FALLBACK_MODEL = 'gpt-5';
 
 export interface CodexContext {
+  /**
+   * The session the file's cumulative totals count in, for the event key: the last `session_meta`'s. A fork's file
+   * names its parent's session after its own, and its totals continue the parent's (its copies of the parent's
+   * requests thus get the parent's event ids: one request, counted once).
+   */
   sessionId: string | null;
+  /** The file's own session (its first `session_meta`), which its requests belong to; absent in older saved states. */
+  ownSession?: string | null;
   cwd: string | null;
   branch: string | null;
   repoUrl: string | null;
@@ -29,10 +39,11 @@ export interface CodexContext {
 const INTERESTING = ['token_count', 'turn_context', 'session_meta'] as const;
 
 export function createCodexParser(path: string, saved: unknown): LineParser & { state: CodexContext } {
+  const named = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i.exec(basename(path))?.[1] ?? null;
+  const fileSession = named ?? basename(path);
   const state: CodexContext = isCodexContext(saved)
-    ? { ...saved }
-    : { sessionId: null, cwd: null, branch: null, repoUrl: null, model: null, total: null };
-  const fileSession = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i.exec(basename(path))?.[1] ?? basename(path);
+    ? { ...saved, ownSession: saved.ownSession ?? named ?? saved.sessionId }
+    : { sessionId: null, ownSession: null, cwd: null, branch: null, repoUrl: null, model: null, total: null };
 
   const parse = (line: string, where: string): LineResult => {
     // Lines without usage are not parsed (most of a log), but one that is not even shaped as a JSON object (binary
@@ -43,7 +54,11 @@ export function createCodexParser(path: string, saved: unknown): LineParser & { 
     const payload = obj['payload'];
     if (!isRecord(payload)) return 'no_usage';
     if (obj['type'] === 'session_meta') {
-      state.sessionId = str(payload['id']) ?? state.sessionId;
+      const id = str(payload['id']);
+      state.sessionId = id ?? state.sessionId;
+      state.ownSession ??= id;
+      // Another session's (a fork's copy of its parent's history): its place and branch are not this session's.
+      if (id !== null && id !== state.ownSession) return null;
       state.cwd = str(payload['cwd']) ?? state.cwd;
       const git = payload['git'];
       if (isRecord(git)) {
@@ -86,7 +101,9 @@ export function createCodexParser(path: string, saved: unknown): LineParser & { 
       // raw: the turn's own counts (re-pricing must never see the cumulative total).
       usage: convertCodexUsage(turn, last !== null ? compactRaw(info['last_token_usage']) : codexRaw(turn)),
       providerRequestId: null,
-      sessionId: session,
+      // The file's own session. A fork's copies of its parent's requests carry it too, but lose to the parent's own
+      // records (earlier, betterEvent) whenever the parent's file is imported.
+      sessionId: state.ownSession ?? fileSession,
       cwd: state.cwd,
       branch: state.branch,
       repoUrl: state.repoUrl,
