@@ -38,6 +38,7 @@ describe('feature extraction', () => {
       images: 1,
       jsonSchema: true,
       maxOutputTokens: 9000,
+      toolStep: false,
     });
 
     const anthropic = extractFeatures(
@@ -54,10 +55,19 @@ describe('feature extraction', () => {
     );
     // The last user turn holds only a tool result: no new question, an agent loop continuing.
     expect(anthropic.newText).toBe('');
-    expect(anthropic.features).toMatchObject({ newChars: 0, toolTurns: 2, reasoning: 2 });
+    expect(anthropic.features).toMatchObject({ newChars: 0, toolTurns: 2, reasoning: 2, toolStep: true });
 
     const responses = extractFeatures({ instructions: 'be brief', input: 'Summarize: cats sleep.', reasoning: { effort: 'high' } }, 'responses');
-    expect(responses.features).toMatchObject({ newChars: 22, contextChars: 8, turns: 1, reasoning: 2, simpleTask: 1 });
+    expect(responses.features).toMatchObject({ newChars: 22, contextChars: 8, turns: 1, reasoning: 2, simpleTask: 1, toolStep: false });
+
+    // The next step of an agent's turn: the newest message is the tool's result, the user text the turn's.
+    const call = { role: 'assistant', content: null, tool_calls: [{ id: 'a', type: 'function', function: { name: 'f', arguments: '{}' } }] };
+    const chatStep = extractFeatures({ messages: [{ role: 'user', content: 'Look it up' }, call, { role: 'tool', tool_call_id: 'a', content: 'found' }] }, 'chat.completions');
+    expect([chatStep.newText, chatStep.features.toolStep]).toEqual(['Look it up', true]);
+    const input = [{ role: 'user', content: 'Look it up' }, { type: 'function_call', call_id: 'a', name: 'f', arguments: '{}' }, { type: 'function_call_output', call_id: 'a', output: 'found' }];
+    const responsesStep = extractFeatures({ input }, 'responses');
+    expect([responsesStep.newText, responsesStep.features.toolStep]).toEqual(['Look it up', true]);
+    expect(extractFeatures({ input: input.slice(0, 2) }, 'responses').features.toolStep).toBe(false);
   });
 
   it('never throws on malformed bodies', () => {

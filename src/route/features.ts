@@ -44,6 +44,11 @@ export interface RequestFeatures {
   toolChoiceForced: boolean;
   /** Tool calls and results already in the conversation: an agent loop. */
   toolTurns: number;
+  /**
+   * The newest message is a tool result (a chat `tool` message, a Responses `…_output` item, a user message holding
+   * an Anthropic `tool_result`): the next step of an agent's turn, whose user text is the turn's, carried forward.
+   */
+  toolStep: boolean;
   /** JSON schema / structured output requested. */
   jsonSchema: boolean;
   /** JSON mode without a schema (`json_object`). */
@@ -191,6 +196,7 @@ export function extractFeatures(body: Readonly<Record<string, unknown>>, endpoin
   let turns = 0;
   const parts: string[] = [];
   let newChars = 0;
+  let toolStep = false;
 
   w.context += measure(body['system'], w, 0) + strLen(body['instructions']);
   const list = endpoint === 'responses' ? body['input'] : body['messages'];
@@ -212,15 +218,20 @@ export function extractFeatures(body: Readonly<Record<string, unknown>>, endpoin
       const m: unknown = list[i];
       if (!isRecord(m)) continue;
       const role = m['role'];
+      const newest = i === list.length - 1;
       if (role === 'tool' || role === 'function' || (m['type'] !== undefined && m['type'] !== 'message')) {
         // chat `tool` results; Responses function_call / function_call_output / reasoning items
         w.toolTurns++;
         w.context += measure(m['content'], w, 1) + strLen(m['output']) + strLen(m['arguments']);
+        if (newest) toolStep = role === 'tool' || role === 'function' || (typeof m['type'] === 'string' && m['type'].endsWith('_output'));
         continue;
       }
       if (Array.isArray(m['tool_calls'])) w.toolTurns += (m['tool_calls'] as unknown[]).length;
+      const before = w.toolTurns;
       if (i === last) newChars = measure(m['content'], w, 0, parts);
       else w.context += measure(m['content'], w, 0);
+      // Anthropic: tool results come back inside a user message.
+      if (newest && role === 'user' && w.toolTurns > before) toolStep = true;
     }
   }
 
@@ -263,6 +274,7 @@ export function extractFeatures(body: Readonly<Record<string, unknown>>, endpoin
       tools,
       toolChoiceForced: tools > 0 && toolChoiceForced,
       toolTurns: w.toolTurns,
+      toolStep,
       jsonSchema: format === 'json_schema',
       jsonMode: format === 'json_object',
       images: w.images,

@@ -11,8 +11,13 @@ import type { Ladders } from './ladder.js';
 
 /**
  * The quality guard. A request routing sent down (mode on) and then, within minutes, asked again by the same
- * person on a more capable model of the same ladder (pinned with `x-goodhart-route: off`, or named outright) is
- * a routing miss: the cheap answer was not good enough. When a team's misses for a task class pass both a count
+ * person on a more capable model of the same ladder, deliberately, is a routing miss: the cheap answer was not good
+ * enough. Deliberately means pinned with `x-goodhart-route: off` (the policy notes it, `notePinned`): the one way a
+ * person keeps a request routing would otherwise judge off the cheaper model. A request that is on the premium model
+ * for routing's own reasons is no judgement of the cheap answer, however alike its text: served there after the
+ * cheaper model failed (a fallback), held by a capability the cheaper model lacks, scored complex, or the class
+ * stopped. Nor is an agent's next step (the newest message a tool result), pinned or not: it carries the turn's
+ * user text forward, it does not ask it again. When a team's misses for a task class pass both a count
  * and a rate over the period, routing stops for that class and team for `disableHours`; `trips()` lists those
  * for findings. Trips are written to the decision store as they happen (`onTrip`), and `restore()` puts back, after
  * a restart, the trips still in force and the period's routed and missed counts (rebuilt from the stored
@@ -52,6 +57,7 @@ interface Pending {
   body: Readonly<Record<string, unknown>>;
   event: Readonly<UsageEvent>;
   routed: RoutedNote | undefined;
+  pinned: boolean;
 }
 
 /** Routed requests remembered per person: a re-ask is about one of the last few. */
@@ -66,6 +72,8 @@ const classKey = (teamId: string | null, taskClass: string) => `${teamId ?? ''}\
 export class QualityGuard implements RequestObserver {
   /** Bodies of routed requests, noted by the policy at admission (the proxy hands observers the same object). */
   private readonly notes = new WeakMap<object, RoutedNote>();
+  /** Bodies of requests pinned with `x-goodhart-route: off`: the only ones judged as re-asks. */
+  private readonly pinned = new WeakSet<object>();
   private readonly recent = new Map<string, Recent[]>();
   private readonly routedAt = new Map<string, number[]>();
   private readonly missedAt = new Map<string, number[]>();
@@ -116,6 +124,11 @@ export class QualityGuard implements RequestObserver {
     this.notes.set(body, note);
   }
 
+  /** Called by the routing policy, on the request path: one WeakSet add. */
+  notePinned(body: object): void {
+    this.pinned.add(body);
+  }
+
   /** The routed request was served by the model asked for after all (the cheaper one failed): not a routed answer. */
   forget(body: object): void {
     this.notes.delete(body);
@@ -138,7 +151,7 @@ export class QualityGuard implements RequestObserver {
   /** RequestObserver: only queues; the work runs on a later turn of the event loop. */
   observe(body: Readonly<Record<string, unknown>>, event: Readonly<UsageEvent>): void {
     if (event.userId === null || this.pending.length >= MAX_PENDING) return;
-    this.pending.push({ body, event, routed: this.notes.get(body) });
+    this.pending.push({ body, event, routed: this.notes.get(body), pinned: this.pinned.has(body) });
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.drain());
@@ -153,11 +166,11 @@ export class QualityGuard implements RequestObserver {
     for (const p of batch) this.process(p);
   }
 
-  private process({ body, event, routed }: Pending): void {
+  private process({ body, event, routed, pinned }: Pending): void {
     const userId = event.userId!;
     if (routed) {
       if (event.status >= 400 || event.errorClass !== null) return;
-      const sig = this.sign(body, event);
+      const sig = this.sign(extractFeatures(body, event.endpoint).newText);
       if (sig === null) return;
       this.remember(userId, { ...routed, at: event.endedAt, sig });
       const key = classKey(routed.teamId, routed.taskClass);
@@ -165,6 +178,7 @@ export class QualityGuard implements RequestObserver {
       trim(this.routedAt.get(key)!, event.endedAt - this.config.periodHours * 3_600_000);
       return;
     }
+    if (!pinned) return;
     const list = this.recent.get(userId);
     const rung = event.modelRequested === null ? undefined : this.ladders.find(event.modelRequested);
     if (!list || !rung) return;
@@ -173,7 +187,9 @@ export class QualityGuard implements RequestObserver {
       (r) => r.family === rung.family && rung.index < r.routedIndex && event.startedAt - r.at <= windowMs && event.startedAt >= r.at,
     );
     if (candidates.length === 0) return;
-    const sig = this.sign(body, event);
+    const x = extractFeatures(body, event.endpoint);
+    if (x.features.toolStep) return;
+    const sig = this.sign(x.newText);
     const hit = sig === null ? undefined : candidates.find((r) => similarity(sig, r.sig) >= this.config.similarity);
     if (!hit) return;
     list.splice(list.indexOf(hit), 1);
@@ -181,8 +197,8 @@ export class QualityGuard implements RequestObserver {
     this.countMiss(hit, event.startedAt);
   }
 
-  private sign(body: Readonly<Record<string, unknown>>, event: Readonly<UsageEvent>): Uint32Array | null {
-    return fingerprintText(extractFeatures(body, event.endpoint).newText, this.secret).signature;
+  private sign(newText: string): Uint32Array | null {
+    return fingerprintText(newText, this.secret).signature;
   }
 
   private remember(userId: string, r: Recent): void {

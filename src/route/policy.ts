@@ -84,7 +84,11 @@ export class RoutingPolicy implements Policy {
       mode === 'on' ? { headers: { [ROUTE_REASON_HEADER]: reason }, settle() {} } : NOTHING;
 
     const pin = req.headers[ROUTE_PIN_HEADER];
-    if (typeof pin === 'string' && pin.trim().toLowerCase() === 'off') return kept('pinned');
+    if (typeof pin === 'string' && pin.trim().toLowerCase() === 'off') {
+      // The one request the quality guard judges as a re-ask: the person chose the model over routing.
+      this.deps.guard?.notePinned(req.body);
+      return kept('pinned');
+    }
 
     const { score, taskClass, features } = scoreRequest(req.body, req.endpoint);
     if (this.deps.guard?.isDisabled(req.key.teamId, taskClass, req.now)) return kept(`guard; class=${taskClass}`);

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startHarness, type Harness } from '../testing/harness.js';
 import { configSchema } from '../config/schema.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { runFindings } from '../cli/commands/detect.js';
 import { runRoutingSavings } from '../cli/commands/routing.js';
 import { tmpdir } from 'node:os';
@@ -296,6 +297,115 @@ describe('quality guard', () => {
       expect((await ask(h.key, `${q} Please be precise.`, true)).routed).toBe(false);
     }
     expect(r.guard.trips(Date.now())).toEqual([]);
+  });
+
+  it('counts only deliberate re-asks: not fallbacks, requests held or kept for their own sake, nor agent steps', async () => {
+    // gpt-5-mini is served through a switch that can answer 429 (rate-limited) instead of passing on to the simulator.
+    let limited = false;
+    let simUrl = '';
+    const cheap: Server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (limited) {
+          res.writeHead(429, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded', param: null } }));
+          return;
+        }
+        fetch(`${simUrl}${req.url}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-sim-openai' }, body: Buffer.concat(chunks) }).then(
+          async (up) => {
+            res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' });
+            res.end(Buffer.from(await up.arrayBuffer()));
+          },
+          () => res.destroy(),
+        );
+      });
+    });
+    await new Promise<void>((r) => cheap.listen(0, '127.0.0.1', r));
+    open.push({ close: () => new Promise<void>((r) => cheap.close(() => r())) });
+    const cheapUrl = `http://127.0.0.1:${(cheap.address() as { port: number }).port}/v1`;
+    const providers = (sim: string) => ({
+      openai: { type: 'openai' as const, baseUrl: `${sim}/v1`, apiKey: 'sk-sim-openai' },
+      anthropic: { type: 'anthropic' as const, baseUrl: sim, apiKey: 'sk-ant-sim' },
+      cheap: { type: 'openai-compatible' as const, baseUrl: cheapUrl, models: [] },
+    });
+    const models = [{ name: 'gpt-5-mini', provider: 'cheap' }];
+    // One miss trips a class: any request wrongly taken for a re-ask shows as a trip.
+    const routing = {
+      mode: 'on',
+      ladders: { openai: ['gpt-5', 'gpt-5-mini'] },
+      thresholds: [0.35, 0.3],
+      capabilities: { 'gpt-5-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 4_000 } },
+      qualityGuard: { minMisses: 1, maxMissRate: 0.01 },
+    };
+    const store = new MemoryDecisionStore();
+    const r = createRouting(configSchema.parse({ providers: providers('http://sim.invalid'), models, routing }), store, { flushIntervalMs: 20 });
+    await r.ready;
+    const h = await startHarness({
+      policy: r.policy,
+      observers: [r.guard],
+      config: (sim) => {
+        simUrl = sim;
+        return { providers: providers(sim), models };
+      },
+    });
+    open.push(h, r);
+    const looked = async <T>(p: Promise<{ data: T; response: Response }>) => {
+      const out = await p;
+      await new Promise((resolve) => setImmediate(resolve));
+      r.guard.drain();
+      return { data: out.data, routedFrom: out.response.headers.get(ROUTED_FROM_HEADER), reason: out.response.headers.get(ROUTE_REASON_HEADER) };
+    };
+    const chat = (body: Record<string, unknown>, pin = false) =>
+      looked(h.openai.chat.completions.create({ model: 'gpt-5', ...body } as never, pin ? { headers: { 'x-goodhart-route': 'off' } } : {}).withResponse() as never) as Promise<{
+        data: { model: string };
+        routedFrom: string | null;
+        reason: string | null;
+      }>;
+
+    // The cheaper model is rate-limited: the same scheduled questions, asked again, are served by gpt-5 as asked.
+    const job = ['Translate this sentence into French: the weather is lovely today', 'Summarize in one line: the meeting moved to Thursday afternoon'];
+    for (const q of job) expect((await chat({ messages: [{ role: 'user', content: q }] })).routedFrom).toBe('gpt-5');
+    limited = true;
+    for (const q of job) expect((await chat({ messages: [{ role: 'user', content: q }] })).data.model).toBe('gpt-5');
+    limited = false;
+    expect(r.guard.trips(Date.now())).toEqual([]);
+
+    // An agent loop: step 1 (tools) is routed; step 2 (the tool's result) scores complex and stays on gpt-5, and a
+    // client that pins its follow-up steps pins step 2: the user text is the turn's, carried forward.
+    const q = 'What is the weather in Paris today, and should I take an umbrella?';
+    const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+    const call = { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] };
+    expect((await chat({ tools, messages: [{ role: 'user', content: q }] })).routedFrom).toBe('gpt-5');
+    const step2 = { tools, messages: [{ role: 'user', content: q }, call, { role: 'tool', tool_call_id: 'c1', content: 'Rain, 14 C' }] };
+    expect((await chat(step2)).reason).toMatch(/^complex;/);
+    expect((await chat(step2, true)).reason).toBe('pinned');
+    expect(r.guard.trips(Date.now())).toEqual([]);
+    const rtools = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false }];
+    const respond = (input: unknown[], pin = false) =>
+      looked(h.openai.responses.create({ model: 'gpt-5', tools: rtools, input } as never, pin ? { headers: { 'x-goodhart-route': 'off' } } : {}).withResponse() as never) as Promise<{ routedFrom: string | null; reason: string | null }>;
+    const rq = 'Is it going to snow in Oslo tomorrow morning, and how cold will it be?';
+    expect((await respond([{ role: 'user', content: rq }])).routedFrom).toBe('gpt-5');
+    const rstep2 = [{ role: 'user', content: rq }, { type: 'function_call', call_id: 'c2', name: 'get_weather', arguments: '{"city":"Oslo"}' }, { type: 'function_call_output', call_id: 'c2', output: 'Snow, -4 C' }];
+    expect((await respond(rstep2)).reason).toMatch(/^complex;/);
+    expect((await respond(rstep2, true)).reason).toBe('pinned');
+    expect(r.guard.trips(Date.now())).toEqual([]);
+
+    // The same instruction over documents: a short one is routed, one too big for gpt-5-mini's window is held.
+    const doc = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `Entry ${i}: ${tag} shipment arrived at the warehouse on schedule.`).join('\n');
+    const instruction = 'Capitalize the title of this shipment log please';
+    expect((await chat({ messages: [{ role: 'system', content: doc(5, 'short') }, { role: 'user', content: instruction }] })).routedFrom).toBe('gpt-5');
+    expect((await chat({ messages: [{ role: 'system', content: doc(200, 'long') }, { role: 'user', content: instruction }] })).reason).toBe('capability=context');
+
+    expect(r.guard.trips(Date.now())).toEqual([]);
+    await r.writer.flush();
+    expect(store.rows.filter((d) => d.missAt !== null)).toEqual([]);
+
+    // The control: a routed question asked again, pinned to gpt-5, is a miss (and with one allowed, stops the class).
+    const asked = 'In which year did the Berlin Wall fall, and what was the name of the country it divided?';
+    expect((await chat({ messages: [{ role: 'user', content: asked }] })).routedFrom).toBe('gpt-5');
+    expect((await chat({ messages: [{ role: 'user', content: `${asked} Please be precise.` }] }, true)).reason).toBe('pinned');
+    expect(r.guard.trips(Date.now())).toEqual([expect.objectContaining({ teamId: 'platform', misses: 1 })]);
   });
 
   it('remembers across a restart: the period’s misses count on, and a stopped class stays stopped', async () => {
