@@ -5,27 +5,31 @@ import type { ModelCapabilities } from './config.js';
  * What a routing target must support for a given request. Built-in values from the providers' model pages
  * (November 2026); `routing.capabilities` in the config adds or corrects models. A model in neither is assumed
  * to have none of the capabilities and a 32k window: routing to an unknown model only ever takes plain requests.
+ *
+ * `reasoning`: accepts a reasoning parameter (OpenAI `reasoning_effort` / Responses `reasoning`: the o-series and
+ * gpt-5 family; Anthropic `thinking`: Claude 3.7 Sonnet and the Claude 4 models). gpt-4o and gpt-4.1 answer 400
+ * unsupported_parameter, Claude 3.5 Haiku 400 "does not support extended thinking".
  */
 export const BUILTIN_CAPABILITIES: Readonly<Record<string, ModelCapabilities>> = {
-  'gpt-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 400_000 },
-  'gpt-5-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 400_000 },
-  'gpt-5-nano': { tools: true, vision: true, jsonSchema: true, contextTokens: 400_000 },
-  'gpt-4.1': { tools: true, vision: true, jsonSchema: true, contextTokens: 1_047_576 },
-  'gpt-4.1-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 1_047_576 },
-  'gpt-4.1-nano': { tools: true, vision: true, jsonSchema: true, contextTokens: 1_047_576 },
-  'gpt-4o': { tools: true, vision: true, jsonSchema: true, contextTokens: 128_000 },
-  'gpt-4o-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 128_000 },
-  o3: { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000 },
-  'o4-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000 },
-  'claude-opus-4-1': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000 },
-  'claude-sonnet-4-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000 },
+  'gpt-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 400_000, reasoning: true },
+  'gpt-5-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 400_000, reasoning: true },
+  'gpt-5-nano': { tools: true, vision: true, jsonSchema: true, contextTokens: 400_000, reasoning: true },
+  'gpt-4.1': { tools: true, vision: true, jsonSchema: true, contextTokens: 1_047_576, reasoning: false },
+  'gpt-4.1-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 1_047_576, reasoning: false },
+  'gpt-4.1-nano': { tools: true, vision: true, jsonSchema: true, contextTokens: 1_047_576, reasoning: false },
+  'gpt-4o': { tools: true, vision: true, jsonSchema: true, contextTokens: 128_000, reasoning: false },
+  'gpt-4o-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 128_000, reasoning: false },
+  o3: { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true },
+  'o4-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true },
+  'claude-opus-4-1': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true },
+  'claude-sonnet-4-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true },
   // Structured outputs (output_format json_schema) came after Sonnet 4; its 1M window is a beta header away.
-  'claude-sonnet-4-20250514': { tools: true, vision: true, jsonSchema: false, contextTokens: 200_000 },
-  'claude-haiku-4-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000 },
-  'claude-3-5-haiku-20241022': { tools: true, vision: false, jsonSchema: false, contextTokens: 200_000 },
+  'claude-sonnet-4-20250514': { tools: true, vision: true, jsonSchema: false, contextTokens: 200_000, reasoning: true },
+  'claude-haiku-4-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true },
+  'claude-3-5-haiku-20241022': { tools: true, vision: false, jsonSchema: false, contextTokens: 200_000, reasoning: false },
 };
 
-const UNKNOWN: ModelCapabilities = { tools: false, vision: false, jsonSchema: false, contextTokens: 32_000 };
+const UNKNOWN: ModelCapabilities = { tools: false, vision: false, jsonSchema: false, contextTokens: 32_000, reasoning: false };
 
 export function capabilitiesOf(model: string, overrides: Readonly<Record<string, ModelCapabilities>>): ModelCapabilities {
   return overrides[model] ?? BUILTIN_CAPABILITIES[model] ?? UNKNOWN;
@@ -39,11 +43,12 @@ export function generousInputTokens(bodyBytes: number): number {
   return Math.ceil(bodyBytes / 2);
 }
 
-/** The first capability `caps` lacks for this request ("tools", "vision", "json_schema", "context"), or null. */
+/** The first capability `caps` lacks for this request ("tools", "vision", "json_schema", "reasoning", "context"), or null. */
 export function missingCapability(f: RequestFeatures, bodyBytes: number, caps: ModelCapabilities): string | null {
   if ((f.tools > 0 || f.toolTurns > 0) && !caps.tools) return 'tools';
   if (f.images + f.files > 0 && !caps.vision) return 'vision';
   if (f.jsonSchema && !caps.jsonSchema) return 'json_schema';
+  if (f.reasoningAsked && !caps.reasoning) return 'reasoning';
   if (generousInputTokens(bodyBytes) + (f.maxOutputTokens ?? 0) > caps.contextTokens) return 'context';
   return null;
 }

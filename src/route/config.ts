@@ -24,6 +24,11 @@ export const capabilitySchema = z
     vision: z.boolean().describe('Image (and PDF) input'),
     jsonSchema: z.boolean().describe('Structured output bound to a JSON schema'),
     contextTokens: z.number().int().positive().describe('Context window in tokens (input + output)'),
+    /** Unset is false: a request asking for reasoning then stays on the model asked for, never an error upstream. */
+    reasoning: z
+      .boolean()
+      .default(false)
+      .describe('Reasoning effort and extended thinking (reasoning_effort, Responses reasoning, Anthropic thinking); unset: false'),
   })
   .strict();
 

@@ -58,6 +58,11 @@ export interface RequestFeatures {
   files: number;
   /** Reasoning effort asked for: 0 none/minimal/low or unset, 1 medium, 2 high; Anthropic thinking budget counts. */
   reasoning: number;
+  /**
+   * A reasoning parameter is set, at any level: chat `reasoning_effort`, a Responses `reasoning` with a value, an
+   * Anthropic `thinking` not disabled. A model without reasoning refuses the request (400), whatever the effort.
+   */
+  reasoningAsked: boolean;
 }
 
 export interface Extracted {
@@ -148,6 +153,14 @@ function reasoningLevel(body: Readonly<Record<string, unknown>>): number {
     return budget >= 8_000 ? 2 : 1;
   }
   return 0;
+}
+
+function reasoningAsked(body: Readonly<Record<string, unknown>>): boolean {
+  if (body['reasoning_effort'] !== undefined && body['reasoning_effort'] !== null) return true;
+  const reasoning = body['reasoning'];
+  if (isRecord(reasoning) && Object.values(reasoning).some((v) => v !== undefined && v !== null)) return true;
+  const thinking = body['thinking'];
+  return isRecord(thinking) && thinking['type'] !== 'disabled';
 }
 
 const CODE_FENCE = /```/g;
@@ -280,6 +293,7 @@ export function extractFeatures(body: Readonly<Record<string, unknown>>, endpoin
       images: w.images,
       files: w.files,
       reasoning: reasoningLevel(body),
+      reasoningAsked: reasoningAsked(body),
     },
   };
 }

@@ -240,6 +240,31 @@ describe('routing on', () => {
     expect(end.headers[ROUTE_REASON_HEADER]).toMatch(/; tiers=1; ladder end$/);
   });
 
+  it('never sends reasoning effort or extended thinking to a model without reasoning', async () => {
+    // Thresholds of 1 would route everything two tiers down: only the capability holds these back.
+    const ladders = { openai: ['gpt-5', 'gpt-5-mini', 'gpt-4.1-nano'], anthropic: ['claude-sonnet-4-5', 'claude-3-5-haiku-20241022'] };
+    const { h } = await setup({ mode: 'on', thresholds: [1, 1], ladders });
+    const q = 'Capitalize this: hello world';
+    const msg = await h.anthropic.messages
+      .create({ model: 'claude-sonnet-4-5', max_tokens: 2000, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: q }] })
+      .withResponse();
+    expect([msg.data.model, msg.response.headers.get(ROUTED_FROM_HEADER), msg.response.headers.get(ROUTE_REASON_HEADER)]).toEqual(['claude-sonnet-4-5', null, 'capability=reasoning']);
+    // One tier down is a model with reasoning; two would be gpt-4.1-nano, which refuses the parameter.
+    const chat = await h.openai.chat.completions.create({ model: 'gpt-5', reasoning_effort: 'low', messages: [{ role: 'user', content: q }] }).withResponse();
+    expect(chat.data.model).toBe('gpt-5-mini');
+    expect(chat.response.headers.get(ROUTE_REASON_HEADER)).toMatch(/; tiers=1; held by capability=reasoning$/);
+    const responses = await h.openai.responses.create({ model: 'gpt-5', reasoning: { effort: 'low' }, input: q }).withResponse();
+    expect(responses.data.model).toBe('gpt-5-mini');
+    expect(responses.response.headers.get(ROUTE_REASON_HEADER)).toMatch(/held by capability=reasoning$/);
+    // The control: without reasoning they go all the way down.
+    expect((await h.openai.chat.completions.create({ model: 'gpt-5', messages: [{ role: 'user', content: q }] })).model).toBe('gpt-4.1-nano');
+    expect((await h.anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 2000, messages: [{ role: 'user', content: q }] })).model).toBe('claude-3-5-haiku-20241022');
+    // A `capabilities` entry that does not say `reasoning: true` is taken to have none.
+    const { h: h2 } = await setup({ mode: 'on', thresholds: [1], ladders: { openai: ['gpt-5', 'gpt-5-mini'] }, capabilities: { 'gpt-5-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 400_000 } } });
+    const held = await h2.openai.chat.completions.create({ model: 'gpt-5', reasoning_effort: 'minimal', messages: [{ role: 'user', content: q }] }).withResponse();
+    expect([held.data.model, held.response.headers.get(ROUTE_REASON_HEADER)]).toEqual(['gpt-5', 'capability=reasoning']);
+  });
+
   it('finds a key set in routing.keys by its id, or by the prefix keys list shows', () => {
     const policy = new RoutingPolicy({ config: routingSchema.parse({ mode: 'off', keys: { 'key-1': 'on', 'gh_abc123…': 'shadow', gh_def456: 'on' } }), pricer: createPricer() });
     const key = (id: string, prefix: string) => ({ id, prefix, hash: '', userId: 'u', teamId: null, projectId: null, name: null, createdAt: 0, revokedAt: null });

@@ -1,7 +1,7 @@
 /** OpenAI `POST /v1/chat/completions`, non-stream and stream. */
 import { parseDirectives } from './directives.js';
 import { SimError } from './errors.js';
-import { chatUsage, openaiId, openaiModel, systemFingerprint } from './openai-common.js';
+import { chatUsage, openaiId, openaiModel, refuseReasoning, systemFingerprint } from './openai-common.js';
 import { planOutput, type FinishReason, type OutputPlan } from './plan.js';
 import { contentText, promptFingerprint, promptTokenCount, promptTokens, toolText, type Prompt } from './prompt.js';
 import { MIN_CACHEABLE_TOKENS } from './prompt-cache.js';
@@ -58,6 +58,7 @@ export function chatFinishReason(finish: FinishReason): 'stop' | 'length' | 'too
 export function handleChatCompletions(raw: unknown, ctx: SimContext): Reply {
   const body = parseBody(ChatCompletionBody, raw, 'openai');
   const model = openaiModel(body.model, 'chat', 'v1/chat/completions');
+  refuseReasoning(model, 'reasoning_effort', body.reasoning_effort);
   const prompt = chatPrompt(body);
   const directives = parseDirectives(prompt.lastUserText);
   const scripted = scriptedReply(directives, 'openai', ctx);

@@ -23,6 +23,15 @@ export function openaiModel(id: string, kind: SimModel['kind'], endpoint: string
   return model;
 }
 
+/**
+ * OpenAI's answer to a reasoning parameter sent to a model without reasoning (gpt-4o, gpt-4.1): a 400
+ * `unsupported_parameter` naming it (`reasoning_effort` on chat completions, `reasoning.effort` on Responses).
+ */
+export function refuseReasoning(model: SimModel, param: string, value: unknown): void {
+  if (model.reasoning || value === undefined || value === null) return;
+  throw new SimError(400, `Unsupported parameter: '${param}' is not supported with this model.`, { openaiCode: 'unsupported_parameter', param });
+}
+
 export function systemFingerprint(model: string): string {
   return 'fp_' + hashString(model, 7).toString(16).padStart(8, '0') + 'a1';
 }

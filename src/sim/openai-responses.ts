@@ -2,7 +2,7 @@
 import { parseDirectives } from './directives.js';
 import { SimError } from './errors.js';
 import type { SimModel } from './models.js';
-import { openaiId, openaiModel, responsesUsage } from './openai-common.js';
+import { openaiId, openaiModel, refuseReasoning, responsesUsage } from './openai-common.js';
 import { planOutput, type OutputPlan } from './plan.js';
 import { contentText, promptFingerprint, promptTokenCount, promptTokens, toolText, type Prompt } from './prompt.js';
 import { MIN_CACHEABLE_TOKENS } from './prompt-cache.js';
@@ -125,6 +125,7 @@ function responseObject(body: ResponsesBody, model: SimModel, id: string, create
 export function handleResponses(raw: unknown, ctx: SimContext): Reply {
   const body = parseBody(ResponsesBody, raw, 'openai');
   const model = openaiModel(body.model, 'chat', 'v1/responses');
+  refuseReasoning(model, 'reasoning.effort', body.reasoning?.effort);
   const prompt = responsesPrompt(body);
   const directives = parseDirectives(prompt.lastUserText);
   const scripted = scriptedReply(directives, 'openai', ctx);

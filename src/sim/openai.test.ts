@@ -82,6 +82,15 @@ describe('chat completions, non-stream', () => {
     expect(high.usage?.completion_tokens_details?.reasoning_tokens).toBe(4 * (low.usage?.completion_tokens_details?.reasoning_tokens ?? 0));
   });
 
+  it('refuses a reasoning parameter for a model without reasoning, as OpenAI does (400 unsupported_parameter)', async () => {
+    const chat = await client.chat.completions.create({ model: 'gpt-4o-mini', reasoning_effort: 'low', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(chat).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'reasoning_effort' });
+    const responses = await client.responses.create({ model: 'gpt-4.1', reasoning: { effort: 'low' }, input: 'x' }).catch((e: unknown) => e);
+    expect(responses).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'reasoning.effort' });
+    const plain = await client.chat.completions.create({ model: 'gpt-4o-mini', reasoning_effort: null, messages: [{ role: 'user', content: 'x' }] });
+    expect(plain.model).toBe('gpt-4o-mini');
+  });
+
   it('calls the first tool when the last message is from the user', async () => {
     const data = await client.chat.completions.create({ model: 'gpt-4.1-mini', tools: [weatherTool], messages: [{ role: 'user', content: 'Weather in Paris?' }] });
     const choice = data.choices[0];
