@@ -46,6 +46,11 @@ export interface RoutingPolicyDeps {
 
 export class RoutingPolicy implements Policy {
   private readonly ladders: Ladders;
+  /**
+   * Requests with a decision not yet settled, by body: a fallback admitted for one (the routed model failed, or in
+   * shadow the model asked for) takes the decision over, so it is recorded at what served (`handOver`).
+   */
+  private readonly pending = new WeakMap<object, () => AdmissionResult['settle']>();
   private readonly modes: {
     keys: Readonly<Record<string, RouteMode>>;
     projects: Readonly<Record<string, RouteMode>>;
@@ -75,9 +80,10 @@ export class RoutingPolicy implements Policy {
   }
 
   admit(req: AdmissionRequest): AdmissionResult {
-    const mode = this.modeFor(req.key);
     // A fallback is served as configured: the equivalent model the config names, not a cheaper one.
-    if (mode === 'off' || req.fallback === true || !ROUTABLE.has(req.endpoint)) return NOTHING;
+    if (req.fallback === true) return this.handOver(req.body);
+    const mode = this.modeFor(req.key);
+    if (mode === 'off' || !ROUTABLE.has(req.endpoint)) return NOTHING;
     const rung = this.ladders.find(req.model);
     if (rung === undefined || rung.index === rung.ladder.length - 1) return NOTHING;
     const kept = (reason: string): AdmissionResult =>
@@ -134,7 +140,8 @@ export class RoutingPolicy implements Policy {
     const catalogue = req.providerType === 'openai-compatible' ? req.provider : req.providerType;
     // Priced by the model's own name: the catalogue does not know "openai/gpt-5" (the prefix names the provider).
     const unprefixed = (model: string) => (rung.prefix !== '' && model.startsWith(rung.prefix) ? model.slice(rung.prefix.length) : model);
-    const settle = (outcome: { usage: NormalisedUsage | null; costUsd: number | null; model: string }) => {
+    const finish = (outcome: { usage: NormalisedUsage | null; costUsd: number | null; model: string }) => {
+      this.pending.delete(req.body);
       // Nothing generated (the provider failed, the client left first) saves nothing: not a decision worth counting.
       // Nor is a routed request served as asked after all, because the cheaper model failed (fallbackTo).
       if (outcome.usage === null || (decision.applied && outcome.model === decision.modelRequested)) {
@@ -142,11 +149,21 @@ export class RoutingPolicy implements Policy {
         this.deps.guard?.forget(req.body);
         return;
       }
+      // Served by the cheaper model's own fallback: the saving is against what served.
+      if (decision.applied) decision.modelRouted = outcome.model;
       const other = (model: string) => (outcome.usage ? this.deps.pricer.price(outcome.usage, unprefixed(model), catalogue).costUsd : 0);
       decision.requestedCostUsd = decision.applied ? other(decision.modelRequested) : outcome.costUsd;
       decision.routedCostUsd = decision.applied ? outcome.costUsd : other(decision.modelRouted);
       this.deps.decisions?.add(decision);
     };
+    // Settled by the admission holding the decision: this one, until a fallback's admission takes it over (the
+    // gateway then settles this one with nothing consumed, which must not drop the decision).
+    let holder = 0;
+    const settleAs = (n: number): AdmissionResult['settle'] => (outcome) => {
+      if (n === holder) finish(outcome);
+    };
+    this.pending.set(req.body, () => settleAs(++holder));
+    const settle = settleAs(0);
     if (mode === 'shadow') return { headers: NOTHING.headers, settle };
 
     this.deps.guard?.noteRouted(req.body, {
@@ -165,5 +182,14 @@ export class RoutingPolicy implements Policy {
       },
       settle,
     };
+  }
+
+  /**
+   * A fallback admitted for a request routing decided on: its settle records the decision, with the model and cost
+   * that served. A fallback of any other request changes nothing.
+   */
+  private handOver(body: object): AdmissionResult {
+    const take = this.pending.get(body);
+    return take === undefined ? NOTHING : { headers: NOTHING.headers, settle: take() };
   }
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startHarness, type Harness } from '../testing/harness.js';
-import { configSchema } from '../config/schema.js';
+import { configSchema, type GoodhartConfigInput } from '../config/schema.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { runFindings } from '../cli/commands/detect.js';
@@ -20,19 +20,67 @@ afterEach(async () => {
   for (const x of open.splice(0).reverse()) await x.close();
 });
 
+/**
+ * Routing (`routing`) in front of the simulator. `gateway` adds providers, models and fallbacks to the gateway's
+ * config, given the simulator's URL (called once for the routing's own config, then with the real URL).
+ */
 async function setup<S extends RouteDecisionStore = MemoryDecisionStore>(
   routing: Record<string, unknown>,
   store: S = new MemoryDecisionStore() as RouteDecisionStore as S,
+  gateway: (simUrl: string) => { providers?: Record<string, unknown>; models?: unknown[]; fallbacks?: Record<string, string[]> } = () => ({}),
 ): Promise<{ h: Harness; r: Routing; store: S }> {
-  const providers = {
-    openai: { type: 'openai', baseUrl: 'http://sim.invalid/v1' },
-    anthropic: { type: 'anthropic', baseUrl: 'http://sim.invalid' },
-  } as const;
-  const r = createRouting(configSchema.parse({ providers, routing }), store, { flushIntervalMs: 20 });
+  const config = (sim: string) => {
+    const extra = gateway(sim);
+    const providers = {
+      openai: { type: 'openai', baseUrl: `${sim}/v1`, apiKey: 'sk-sim-openai' },
+      anthropic: { type: 'anthropic', baseUrl: sim, apiKey: 'sk-ant-sim' },
+      ...extra.providers,
+    };
+    return { ...extra, providers } as Partial<GoodhartConfigInput>;
+  };
+  const r = createRouting(configSchema.parse({ ...config('http://sim.invalid'), routing }), store, { flushIntervalMs: 20 });
   await r.ready;
-  const h = await startHarness({ policy: r.policy, observers: [r.guard] });
+  const h = await startHarness({ policy: r.policy, observers: [r.guard], config });
   open.push(h, r);
   return { h, r, store };
+}
+
+/**
+ * An OpenAI-compatible upstream that passes requests on to the simulator, or answers a request for a model in `fail`
+ * with its status instead (`*`: any model). `provider(sim)` is its provider entry, for `setup`'s gateway config.
+ */
+async function upstreamSwitch() {
+  const sw = { fail: new Map<string, number>(), sim: '', url: '' };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const { model } = JSON.parse(Buffer.concat(chunks).toString()) as { model: string };
+      const status = sw.fail.get(model) ?? sw.fail.get('*');
+      if (status !== undefined) {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: `failing on purpose (${status})`, type: 'requests', code: null, param: null } }));
+        return;
+      }
+      fetch(`${sw.sim}${req.url}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-sim-openai' }, body: Buffer.concat(chunks) }).then(
+        async (up) => {
+          res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' });
+          res.end(Buffer.from(await up.arrayBuffer()));
+        },
+        () => res.destroy(),
+      );
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  open.push({ close: () => new Promise<void>((r) => server.close(() => r())) });
+  sw.url = `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`;
+  return {
+    sw,
+    provider(sim: string) {
+      sw.sim = sim;
+      return { type: 'openai-compatible', baseUrl: sw.url, models: [] };
+    },
+  };
 }
 
 async function baseline(): Promise<Harness> {
@@ -171,6 +219,40 @@ describe('routing on', () => {
       expect(d.routedCostUsd).toBe(events[i]!.costUsd);
       expect(d.requestedCostUsd!).toBeCloseTo(events[i]!.costUsd! * (i < 2 ? 25 : 15), 9);
     }
+  });
+
+  it("records a routed request served by the cheaper model's own fallback, at what served", async () => {
+    // gpt-5 → gpt-5-mini, whose configured fallback is gpt-4.1-mini; both are behind a switch set to fail.
+    const { sw, provider } = await upstreamSwitch();
+    const { h, r, store } = await setup({ mode: 'on', ladders: { openai: ['gpt-5', 'gpt-5-mini'] } }, new MemoryDecisionStore(), (sim) => ({
+      providers: { cheap: provider(sim) },
+      models: [{ name: 'gpt-5-mini', provider: 'cheap' }, { name: 'gpt-4.1-mini', provider: 'cheap' }],
+      fallbacks: { 'gpt-5-mini': ['gpt-4.1-mini'] },
+    }));
+    const ask = () => h.openai.chat.completions.create({ model: 'gpt-5', messages: [{ role: 'user', content: SIMPLE }] }).withResponse();
+    sw.fail.set('gpt-5-mini', 503);
+    const fellBack = await ask();
+    expect(fellBack.data.model).toBe('gpt-4.1-mini');
+    expect(fellBack.response.headers.get(ROUTED_FROM_HEADER)).toBe('gpt-5');
+    const ev = (await h.events()).at(-1)!;
+    expect(ev).toMatchObject({ modelRequested: 'gpt-5', modelServed: 'gpt-4.1-mini', fallbackFrom: 'cheap/gpt-5-mini: upstream_5xx (503)' });
+
+    // Both fail: served by gpt-5 as asked, which is no routing decision.
+    sw.fail.set('gpt-4.1-mini', 503);
+    const asAsked = await ask();
+    expect([asAsked.data.model, asAsked.response.headers.get(ROUTED_FROM_HEADER)]).toEqual(['gpt-5', null]);
+
+    await r.writer.flush();
+    expect(store.rows.map((d) => [d.modelRequested, d.modelRouted])).toEqual([['gpt-5', 'gpt-4.1-mini']]);
+    const d = store.rows[0]!;
+    expect(d.routedCostUsd).toBe(ev.costUsd);
+    const usage = {
+      input: { total: ev.inputTokens, noCache: ev.inputTokens - ev.cacheReadTokens, cacheRead: ev.cacheReadTokens, cacheWrite5m: 0, cacheWrite1h: 0 },
+      output: { total: ev.outputTokens, text: ev.outputTokens - ev.reasoningTokens, reasoning: ev.reasoningTokens },
+      raw: null,
+    };
+    expect(d.requestedCostUsd).toBeCloseTo(createPricer().price(usage, 'gpt-5', 'openai').costUsd!, 12);
+    expect(d.requestedCostUsd!).toBeGreaterThan(d.routedCostUsd!);
   });
 
   it('keeps complex requests on the model asked for, with the reason', async () => {
@@ -326,35 +408,7 @@ describe('quality guard', () => {
 
   it('counts only deliberate re-asks: not fallbacks, requests held or kept for their own sake, nor agent steps', async () => {
     // gpt-5-mini is served through a switch that can answer 429 (rate-limited) instead of passing on to the simulator.
-    let limited = false;
-    let simUrl = '';
-    const cheap: Server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        if (limited) {
-          res.writeHead(429, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded', param: null } }));
-          return;
-        }
-        fetch(`${simUrl}${req.url}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-sim-openai' }, body: Buffer.concat(chunks) }).then(
-          async (up) => {
-            res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' });
-            res.end(Buffer.from(await up.arrayBuffer()));
-          },
-          () => res.destroy(),
-        );
-      });
-    });
-    await new Promise<void>((r) => cheap.listen(0, '127.0.0.1', r));
-    open.push({ close: () => new Promise<void>((r) => cheap.close(() => r())) });
-    const cheapUrl = `http://127.0.0.1:${(cheap.address() as { port: number }).port}/v1`;
-    const providers = (sim: string) => ({
-      openai: { type: 'openai' as const, baseUrl: `${sim}/v1`, apiKey: 'sk-sim-openai' },
-      anthropic: { type: 'anthropic' as const, baseUrl: sim, apiKey: 'sk-ant-sim' },
-      cheap: { type: 'openai-compatible' as const, baseUrl: cheapUrl, models: [] },
-    });
-    const models = [{ name: 'gpt-5-mini', provider: 'cheap' }];
+    const { sw, provider } = await upstreamSwitch();
     // One miss trips a class: any request wrongly taken for a re-ask shows as a trip.
     const routing = {
       mode: 'on',
@@ -363,18 +417,7 @@ describe('quality guard', () => {
       capabilities: { 'gpt-5-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 4_000 } },
       qualityGuard: { minMisses: 1, maxMissRate: 0.01 },
     };
-    const store = new MemoryDecisionStore();
-    const r = createRouting(configSchema.parse({ providers: providers('http://sim.invalid'), models, routing }), store, { flushIntervalMs: 20 });
-    await r.ready;
-    const h = await startHarness({
-      policy: r.policy,
-      observers: [r.guard],
-      config: (sim) => {
-        simUrl = sim;
-        return { providers: providers(sim), models };
-      },
-    });
-    open.push(h, r);
+    const { h, r, store } = await setup(routing, new MemoryDecisionStore(), (sim) => ({ providers: { cheap: provider(sim) }, models: [{ name: 'gpt-5-mini', provider: 'cheap' }] }));
     const looked = async <T>(p: Promise<{ data: T; response: Response }>) => {
       const out = await p;
       await new Promise((resolve) => setImmediate(resolve));
@@ -391,9 +434,9 @@ describe('quality guard', () => {
     // The cheaper model is rate-limited: the same scheduled questions, asked again, are served by gpt-5 as asked.
     const job = ['Translate this sentence into French: the weather is lovely today', 'Summarize in one line: the meeting moved to Thursday afternoon'];
     for (const q of job) expect((await chat({ messages: [{ role: 'user', content: q }] })).routedFrom).toBe('gpt-5');
-    limited = true;
+    sw.fail.set('*', 429);
     for (const q of job) expect((await chat({ messages: [{ role: 'user', content: q }] })).data.model).toBe('gpt-5');
-    limited = false;
+    sw.fail.clear();
     expect(r.guard.trips(Date.now())).toEqual([]);
 
     // An agent loop: step 1 (tools) is routed; step 2 (the tool's result) scores complex and stays on gpt-5, and a
