@@ -32,7 +32,28 @@ export const BUILTIN_CAPABILITIES: Readonly<Record<string, ModelCapabilities>> =
 const UNKNOWN: ModelCapabilities = { tools: false, vision: false, jsonSchema: false, contextTokens: 32_000, reasoning: false };
 
 export function capabilitiesOf(model: string, overrides: Readonly<Record<string, ModelCapabilities>>): ModelCapabilities {
-  return overrides[model] ?? BUILTIN_CAPABILITIES[model] ?? UNKNOWN;
+  return knownCapabilitiesOf(model, overrides) ?? UNKNOWN;
+}
+
+/** The capabilities of a model the config or the built-in table knows; undefined for any other. */
+export function knownCapabilitiesOf(model: string, overrides: Readonly<Record<string, ModelCapabilities>>): ModelCapabilities | undefined {
+  return overrides[model] ?? BUILTIN_CAPABILITIES[model];
+}
+
+/**
+ * Whether `target` can do everything `asked` can, in a window at least as large: then whatever the stored turns of a
+ * conversation hold (images, tool calls, reasoning items, their length), if the model asked for could take them, so
+ * can the target. An unknown model asked for (null) is covered by none.
+ */
+function covers(target: ModelCapabilities, asked: ModelCapabilities | null): boolean {
+  if (asked === null) return false;
+  return (
+    target.contextTokens >= asked.contextTokens &&
+    (target.tools || !asked.tools) &&
+    (target.vision || !asked.vision) &&
+    (target.jsonSchema || !asked.jsonSchema) &&
+    (target.reasoning || !asked.reasoning)
+  );
 }
 
 /**
@@ -43,12 +64,17 @@ export function generousInputTokens(bodyBytes: number): number {
   return Math.ceil(bodyBytes / 2);
 }
 
-/** The first capability `caps` lacks for this request ("tools", "vision", "json_schema", "reasoning", "context"), or null. */
-export function missingCapability(f: RequestFeatures, bodyBytes: number, caps: ModelCapabilities): string | null {
+/**
+ * The first capability `caps` lacks for this request ("tools", "vision", "json_schema", "reasoning", "context"), or
+ * null. A request whose earlier turns are stored upstream (features.storedContext) also needs a target that covers
+ * the model asked for (`asked`, null when unknown): "context (previous_response_id)" when it does not.
+ */
+export function missingCapability(f: RequestFeatures, bodyBytes: number, caps: ModelCapabilities, asked: ModelCapabilities | null = null): string | null {
   if ((f.tools > 0 || f.toolTurns > 0) && !caps.tools) return 'tools';
   if (f.images + f.files > 0 && !caps.vision) return 'vision';
   if (f.jsonSchema && !caps.jsonSchema) return 'json_schema';
   if (f.reasoningAsked && !caps.reasoning) return 'reasoning';
   if (generousInputTokens(bodyBytes) + (f.maxOutputTokens ?? 0) > caps.contextTokens) return 'context';
+  if (f.storedContext !== null && !covers(caps, asked)) return `context (${f.storedContext})`;
   return null;
 }

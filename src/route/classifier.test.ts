@@ -68,6 +68,11 @@ describe('feature extraction', () => {
     const responsesStep = extractFeatures({ input }, 'responses');
     expect([responsesStep.newText, responsesStep.features.toolStep]).toEqual(['Look it up', true]);
     expect(extractFeatures({ input: input.slice(0, 2) }, 'responses').features.toolStep).toBe(false);
+
+    // Earlier turns stored at the provider, not in the body.
+    expect(extractFeatures({ input: 'more', previous_response_id: 'resp_1' }, 'responses').features.storedContext).toBe('previous_response_id');
+    expect(extractFeatures({ input: 'more', conversation: { id: 'conv_1' } }, 'responses').features.storedContext).toBe('conversation');
+    expect(extractFeatures({ messages: [], previous_response_id: 'resp_1' }, 'chat.completions').features.storedContext).toBeNull();
   });
 
   it('never throws on malformed bodies', () => {

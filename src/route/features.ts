@@ -63,6 +63,11 @@ export interface RequestFeatures {
    * Anthropic `thinking` not disabled. A model without reasoning refuses the request (400), whatever the effort.
    */
   reasoningAsked: boolean;
+  /**
+   * A Responses request continuing a conversation stored at the provider (`previous_response_id`, `conversation`):
+   * its earlier turns are not in the body, so they are neither measured nor seen. Null otherwise.
+   */
+  storedContext: 'previous_response_id' | 'conversation' | null;
 }
 
 export interface Extracted {
@@ -153,6 +158,14 @@ function reasoningLevel(body: Readonly<Record<string, unknown>>): number {
     return budget >= 8_000 ? 2 : 1;
   }
   return 0;
+}
+
+function storedContext(body: Readonly<Record<string, unknown>>, endpoint: Endpoint): RequestFeatures['storedContext'] {
+  if (endpoint !== 'responses') return null;
+  const previous = body['previous_response_id'];
+  if (typeof previous === 'string' && previous !== '') return 'previous_response_id';
+  const conversation = body['conversation'];
+  return conversation !== undefined && conversation !== null ? 'conversation' : null;
 }
 
 function reasoningAsked(body: Readonly<Record<string, unknown>>): boolean {
@@ -294,6 +307,7 @@ export function extractFeatures(body: Readonly<Record<string, unknown>>, endpoin
       files: w.files,
       reasoning: reasoningLevel(body),
       reasoningAsked: reasoningAsked(body),
+      storedContext: storedContext(body, endpoint),
     },
   };
 }

@@ -3,7 +3,7 @@ import type { AdmissionRequest, AdmissionResult, Policy } from '../policy/types.
 import type { Endpoint } from '../usage/event.js';
 import type { Pricer } from '../usage/pricing.js';
 import type { NormalisedUsage } from '../usage/types.js';
-import { capabilitiesOf, missingCapability } from './capabilities.js';
+import { capabilitiesOf, knownCapabilitiesOf, missingCapability } from './capabilities.js';
 import { scoreRequest } from './classifier.js';
 import type { RouteMode, RoutingConfig } from './config.js';
 import type { RouteDecision } from './decisions.js';
@@ -108,8 +108,11 @@ export class RoutingPolicy implements Policy {
     let target = Math.min(rung.index + steps, rung.ladder.length - 1);
     let missing: string | null = null;
     let held: string | null = null;
+    const overrides = this.deps.config.capabilities;
+    // Only a conversation stored upstream is judged against the model asked for (what it could hold).
+    const asked = features.storedContext === null ? null : (knownCapabilitiesOf(rung.ladder[rung.index]!, overrides) ?? null);
     for (; target > rung.index; target--) {
-      missing = missingCapability(features, req.bodyBytes, capabilitiesOf(rung.ladder[target]!, this.deps.config.capabilities));
+      missing = missingCapability(features, req.bodyBytes, capabilitiesOf(rung.ladder[target]!, overrides), asked);
       if (missing === null) break;
       held = missing;
     }

@@ -347,6 +347,23 @@ describe('routing on', () => {
     expect([held.data.model, held.response.headers.get(ROUTE_REASON_HEADER)]).toEqual(['gpt-5', 'capability=reasoning']);
   });
 
+  it('routes a Responses request continuing a stored conversation only to a model that can take all it could', async () => {
+    // previous_response_id / conversation: the earlier turns are at the provider, not in the body, unmeasured.
+    const { h } = await setup({ mode: 'on', thresholds: [1], ladders: { openai: ['gpt-4.1', 'gpt-4o-mini'] } });
+    const ask = (extra: Record<string, unknown>) => h.openai.responses.create({ model: 'gpt-4.1', input: 'And in French?', ...extra }).withResponse();
+    const prev = await ask({ previous_response_id: 'resp_68af4030592c81938ec0a5fbab4a3e9f' });
+    // gpt-4o-mini's 128k window is smaller than gpt-4.1's 1M, which the stored turns may fill.
+    expect([prev.data.model, prev.response.headers.get(ROUTE_REASON_HEADER)]).toEqual(['gpt-4.1', 'capability=context (previous_response_id)']);
+    const conv = await ask({ conversation: 'conv_689667905b048191b4740501625afd940c7533ace33a2dab' });
+    expect([conv.data.model, conv.response.headers.get(ROUTE_REASON_HEADER)]).toEqual(['gpt-4.1', 'capability=context (conversation)']);
+    expect((await ask({})).data.model).toBe('gpt-4o-mini');
+
+    // Down the default ladder every model has gpt-5's capabilities and window: whatever fit gpt-5 fits them.
+    const { h: h2 } = await setup({ mode: 'on' });
+    const down = await h2.openai.responses.create({ model: 'gpt-5', input: SIMPLE, previous_response_id: 'resp_68af4030592c81938ec0a5fbab4a3e9f' });
+    expect(down.model).toBe('gpt-5-nano');
+  });
+
   it('finds a key set in routing.keys by its id, or by the prefix keys list shows', () => {
     const policy = new RoutingPolicy({ config: routingSchema.parse({ mode: 'off', keys: { 'key-1': 'on', 'gh_abc123…': 'shadow', gh_def456: 'on' } }), pricer: createPricer() });
     const key = (id: string, prefix: string) => ({ id, prefix, hash: '', userId: 'u', teamId: null, projectId: null, name: null, createdAt: 0, revokedAt: null });
