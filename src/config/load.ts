@@ -3,6 +3,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type
 import type { z } from 'zod';
 import { GoodhartError } from '../errors.js';
 import { checkGovernanceReferences } from '../policy/config.js';
+import { configInvalid, formatPath, type ConfigCheck, type ConfigProblem } from './problems.js';
 import { configSchema, PROVIDER_BASE_URLS, type GoodhartConfig, type GoodhartConfigInput } from './schema.js';
 
 type Env = Record<string, string | undefined>;
@@ -107,12 +108,6 @@ function typeSubstituted(root: unknown, issues: readonly z.core.$ZodIssue[], sub
     changed = true;
   }
   return changed;
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let s = '';
-  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${String(p)}` : String(p);
-  return s || '(root)';
 }
 
 /** The line of the YAML node at `path`, or of its closest existing parent. */
@@ -253,9 +248,9 @@ function checkReferences(cfg: GoodhartConfig): { path: (string | number)[]; mess
 
 /**
  * Parses and validates config text. Errors name the file, the path inside it, the line, and the fix. `use`: see
- * ConfigUse.
+ * ConfigUse. `checks` run on a config that passed every other check (they may rely on its references).
  */
-export function parseConfig(text: string, file: string, env: Env = process.env, use: ConfigUse = 'serve'): GoodhartConfig {
+export function parseConfig(text: string, file: string, env: Env = process.env, use: ConfigUse = 'serve', checks: readonly ConfigCheck[] = []): GoodhartConfig {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -276,24 +271,18 @@ export function parseConfig(text: string, file: string, env: Env = process.env, 
   for (let round = 0; round < 4 && !result.success && typeSubstituted(substituted, result.error.issues, fromEnv); round++) {
     result = configSchema.safeParse(substituted);
   }
-  const problems = [
+  const problems: ConfigProblem[] = [
     ...bareReferences(js),
     ...(result.success
       ? checkReferences(result.data).map((p) => ({ path: p.path as PropertyKey[], message: p.message }))
       : zodProblems(result.error.issues, substituted, fromEnv)),
   ];
-  if (problems.length > 0) {
-    const lines = problems.slice(0, 10).map((p) => {
-      const line = lineOf(doc, counter, p.path);
-      return `  ${formatPath(p.path)}${line ? ` (line ${line})` : ''}: ${p.message}`;
-    });
-    const more = problems.length > 10 ? `\n  …and ${problems.length - 10} more` : '';
-    throw new GoodhartError('config_invalid', 500, `${file}: invalid configuration:\n${lines.join('\n')}${more}`);
-  }
+  if (problems.length === 0 && result.success) for (const check of checks) problems.push(...check(result.data as GoodhartConfig));
+  if (problems.length > 0) throw configInvalid(problems, file, (path) => lineOf(doc, counter, path));
   return result.data as GoodhartConfig;
 }
 
-export function loadConfigFile(file: string, env: Env = process.env, use: ConfigUse = 'serve'): GoodhartConfig {
+export function loadConfigFile(file: string, env: Env = process.env, use: ConfigUse = 'serve', checks: readonly ConfigCheck[] = []): GoodhartConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -307,7 +296,7 @@ export function loadConfigFile(file: string, env: Env = process.env, use: Config
         : `${file}: cannot read it (${code ?? String(err)}).`,
     );
   }
-  return parseConfig(text, file, env, use);
+  return parseConfig(text, file, env, use, checks);
 }
 
 /**

@@ -32,6 +32,8 @@ beforeAll(async () => {
       // A self-hosted model priced in config, served by the simulator under another name.
       // The same model hosted on a second provider at another price.
       models: [
+        // Routing's cheaper model needs a price (savings are a price difference).
+        { name: 'cheap-gpt', provider: 'flaky', price: { input: 0.1, output: 0.4 } },
         { name: 'tiny-local', provider: 'openai', upstreamName: 'gpt-4o-mini', price: { input: 0.01, output: 0.02 } },
         { name: 'tiny-local', provider: 'gpu', upstreamName: 'gpt-4o-mini', price: { input: 100, output: 100 } },
       ],

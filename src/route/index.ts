@@ -1,9 +1,12 @@
 import { priceOverridesOf } from '../config/prices.js';
+import { configInvalid, type ConfigProblem } from '../config/problems.js';
 import type { GoodhartConfig } from '../config/schema.js';
-import { GoodhartError } from '../errors.js';
 import { ModelRouter } from '../gateway/router.js';
 import type { Wire } from '../gateway/providers/types.js';
-import { createPricer } from '../usage/pricing.js';
+import { createPricer, type Pricer } from '../usage/pricing.js';
+import { didYouMean } from '../util/closest.js';
+import { BUILTIN_CAPABILITIES } from './capabilities.js';
+import { DEFAULT_LADDERS, routingConfigured } from './config.js';
 import { DecisionWriter, type RouteDecisionStore } from './decisions.js';
 import { QualityGuard } from './guard.js';
 import { Ladders } from './ladder.js';
@@ -33,38 +36,76 @@ export interface Routing {
   close(): Promise<void>;
 }
 
+const WIRE_NAMES: Record<Wire, string> = { openai: 'OpenAI', anthropic: 'Anthropic Messages' };
+/** One token in and out: enough to tell whether a model has a price. */
+const PROBE = { input: { total: 1, noCache: 1, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 }, output: { total: 1, text: 1, reasoning: 0 }, raw: null };
+
 /**
- * Fails fast when a ladder steps from a model the gateway serves to one it does not serve on the same wire:
- * routing there would turn a working request into a 404.
+ * What is wrong with the ladders, where routing is configured: a model no provider serves, or serves only on the
+ * other API than the ladder's top model (routing keeps a request on its API), or without a price (a provider's
+ * `gpt-*` pattern "serves" a misspelt `gpt-5-nanoo`, which then answers every routed request with a 404; and
+ * savings are a price difference). Each names the rung (`routing.ladders.openai[1]`), with the model a misspelt
+ * name most likely meant. A family none of whose models is served (a default ladder of a provider not configured)
+ * is left alone: nothing will be routed on it. Also used by `serve` when it loads the file, to give the line.
  */
-export function checkLadders(config: GoodhartConfig): void {
+export function ladderProblems(config: GoodhartConfig): ConfigProblem[] {
+  if (!routingConfigured(config.routing)) return [];
   const router = new ModelRouter(config);
-  const wireOf = (model: string): Wire | null => {
-    for (const wire of ['openai', 'anthropic'] as const) {
-      try {
-        router.resolve(model, wire);
-        return wire;
-      } catch {
-        // not served on this wire
+  const pricer = createPricer(priceOverridesOf(config.models));
+  const wiresOf = (model: string): Wire[] => (['openai', 'anthropic'] as const).filter((wire) => router.serves(model, wire));
+  const ladders = config.routing.ladders;
+  const known = new Set([
+    ...Object.keys(BUILTIN_CAPABILITIES),
+    ...Object.keys(config.routing.capabilities),
+    ...config.models.map((m) => m.name),
+    ...Object.values(DEFAULT_LADDERS).flat(),
+    ...Object.values(ladders).flat(),
+  ]);
+  const guess = (model: string) => didYouMean(model, known);
+  const problems: ConfigProblem[] = [];
+  for (const [family, ladder] of Object.entries(ladders)) {
+    const wires = ladder.map(wiresOf);
+    const top = ladder.findIndex((_, i) => wires[i]!.length > 0);
+    if (top === -1) continue;
+    // The ladder's API: its top model's, else (the top is not served) that of the first model served.
+    const wire = wires[top]!.includes('openai') ? 'openai' : wires[top]![0]!;
+    const catalogue = catalogueOf(router, ladder[top]!, wire);
+    ladder.forEach((model, i) => {
+      const path = ['routing', 'ladders', family, i];
+      const served = wires[i]!;
+      if (served.length === 0) {
+        problems.push({ path, message: `no configured provider serves "${model}".${guess(model)} Fix the name, or add it to a provider's \`models\` or under \`models:\`.` });
+      } else if (!served.includes(wire)) {
+        problems.push({
+          path,
+          message: `"${model}" is served on the ${served.map((w) => WIRE_NAMES[w]).join(' and ')} API and "${ladder[top]}" on the ${WIRE_NAMES[wire]} API: routing keeps a request on the API it came in on, so one ladder's models must share one. Put it on a ladder of its own API.`,
+        });
+      } else if (!priced(pricer, model, catalogue)) {
+        problems.push({
+          path,
+          message: `"${model}" has no price (neither under \`models:\` nor in the price catalogue), so routing could not say what it saves; a provider's name pattern may serve a misspelt name that its API then refuses.${guess(model)} Fix the name, or give it a price under \`models:\` (price: { input, output } in USD per million tokens).`,
+        });
       }
-    }
-    return null;
-  };
-  for (const [family, ladder] of Object.entries(config.routing.ladders)) {
-    const wire = wireOf(ladder[0]!);
-    if (wire === null) continue; // the family is not served at all: nothing will be routed
-    for (const model of ladder.slice(1)) {
-      try {
-        router.resolve(model, wire);
-      } catch {
-        throw new GoodhartError(
-          'config_invalid',
-          500,
-          `routing.ladders.${family}: "${model}" is not served by any configured provider on the ${wire} wire, so requests routed to it would fail. Add it to a provider's \`models\` or to \`models:\`, or remove it from the ladder.`,
-        );
-      }
-    }
+    });
   }
+  return problems;
+}
+
+/** The price catalogue the routing policy prices a ladder's models in: that of the provider serving its top model. */
+function catalogueOf(router: ModelRouter, model: string, wire: Wire): string {
+  const { provider } = router.resolve(model, wire);
+  return provider.type === 'openai-compatible' ? provider.id : provider.type;
+}
+
+/** Priced as the routing policy prices it: by its name (a `models:` price, else the catalogue's). */
+function priced(pricer: Pricer, model: string, catalogue: string): boolean {
+  return pricer.price(PROBE, model, catalogue).costUsd !== null;
+}
+
+/** Fails fast on ladderProblems (without the file: `serve` finds them as it loads one, with the line). */
+export function checkLadders(config: GoodhartConfig): void {
+  const problems = ladderProblems(config);
+  if (problems.length > 0) throw configInvalid(problems);
 }
 
 /** How often trips written by other replicas are read back: a tripped class keeps routing elsewhere at most this long. */

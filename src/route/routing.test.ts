@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryDecisionStore, type RouteDecisionStore } from './decisions.js';
 import { SqliteDecisionStore } from './sqlite-decisions.js';
-import { createRouting, type Routing } from './index.js';
+import { createRouting, ladderProblems, type Routing } from './index.js';
+import { parseConfig } from '../config/load.js';
 import { ROUTE_REASON_HEADER, ROUTED_FROM_HEADER, RoutingPolicy } from './policy.js';
 import { routingSchema } from './config.js';
 import { createPricer } from '../usage/pricing.js';
@@ -406,12 +407,13 @@ describe('quality guard', () => {
     const gone = { type: 'openai-compatible' as const, baseUrl: 'http://127.0.0.1:9/v1', models: ['cheap-gpt'] };
     const providers = { openai: { type: 'openai', baseUrl: 'http://sim.invalid/v1' }, anthropic: { type: 'anthropic', baseUrl: 'http://sim.invalid' }, gone };
     const routing = { mode: 'on', ladders: { house: ['gpt-5', 'cheap-gpt'] }, qualityGuard: { minMisses: 2, maxMissRate: 0.1 } };
-    const r = createRouting(configSchema.parse({ providers, routing }), new MemoryDecisionStore(), { flushIntervalMs: 20 });
+    const models = [{ name: 'cheap-gpt', provider: 'gone', price: { input: 0.1, output: 0.4 } }];
+    const r = createRouting(configSchema.parse({ providers, models, routing }), new MemoryDecisionStore(), { flushIntervalMs: 20 });
     await r.ready;
     const h = await startHarness({
       policy: r.policy,
       observers: [r.guard],
-      config: (sim) => ({ providers: { openai: { type: 'openai', baseUrl: `${sim}/v1`, apiKey: 'sk-sim-openai' }, anthropic: { type: 'anthropic', baseUrl: sim, apiKey: 'sk-ant-sim' }, gone } }),
+      config: (sim) => ({ providers: { openai: { type: 'openai', baseUrl: `${sim}/v1`, apiKey: 'sk-sim-openai' }, anthropic: { type: 'anthropic', baseUrl: sim, apiKey: 'sk-ant-sim' }, gone }, models }),
     });
     open.push(h, r);
     const ask = await asker(h, r);
@@ -579,13 +581,34 @@ describe('quality guard', () => {
 });
 
 describe('routing config at start', () => {
-  it('refuses a ladder that steps to a model no provider serves', () => {
+  it('refuses a ladder model no provider serves, one served on another API, or one without a price', () => {
     const config = configSchema.parse({
       providers: { local: { type: 'openai-compatible', baseUrl: 'http://localhost:8000/v1', models: ['big-model'] } },
+      models: [{ name: 'big-model', provider: 'local', price: { input: 1, output: 2 } }],
       routing: { mode: 'on', ladders: { local: ['big-model', 'small-model'] } },
     });
-    expect(() => createRouting(config, new MemoryDecisionStore())).toThrow(
-      /routing\.ladders\.local: "small-model" is not served by any configured provider on the openai wire/,
+    expect(() => createRouting(config, new MemoryDecisionStore())).toThrow(/^invalid configuration:\n  routing\.ladders\.local\[1\]: no configured provider serves "small-model"\. Fix the name/);
+
+    // Through the file: with its name and line, and the model a misspelt name most likely meant.
+    const file = (ladders: string) => `providers:
+  openai: { type: openai, baseUrl: "http://127.0.0.1:9/v1" }
+  anthropic: { type: anthropic, baseUrl: "http://127.0.0.1:9" }
+routing:
+  mode: shadow
+  ladders:
+${ladders}
+`;
+    const load = (ladders: string) => () => parseConfig(file(ladders), 'goodhart.yaml', {}, 'serve', [ladderProblems]);
+    // The openai provider's gpt-* pattern serves any gpt- name: the price is what tells a typo.
+    expect(load('    openai: [gpt-5, gpt-5-nanoo]')).toThrow(
+      /^goodhart\.yaml: invalid configuration:\n  routing\.ladders\.openai\[1\] \(line 7\): "gpt-5-nanoo" has no price .* Did you mean "gpt-5-nano"\? Fix the name, or give it a price under `models:`/,
     );
+    expect(load('    openai:\n      - gpt-5-ultra\n      - gpt-5-mini')).toThrow(/\n  routing\.ladders\.openai\[0\] \(line 8\): "gpt-5-ultra" has no price/);
+    expect(load('    openai: [gpt-5, claude-haiku-4-5]\n    anthropic: [claude-opus-4-1, claude-sonnet-4-5]')).toThrow(
+      /\n  routing\.ladders\.openai\[1\] \(line 7\): "claude-haiku-4-5" is served on the Anthropic Messages API and "gpt-5" on the OpenAI API: .* Put it on a ladder of its own API\.$/,
+    );
+    expect(load('    openai: [gpt-5, gpt-5-mini]')().routing.ladders).toEqual({ openai: ['gpt-5', 'gpt-5-mini'] });
+    // A default ladder of a provider not configured routes nothing and is no mistake.
+    expect(() => parseConfig('providers:\n  openai: { type: openai, baseUrl: "http://127.0.0.1:9/v1" }\nrouting: { mode: on }\n', 'g.yaml', {}, 'serve', [ladderProblems])).not.toThrow();
   });
 });

@@ -7,6 +7,7 @@ import type { Store } from '../../store/types.js';
 import { redisSchema, type GoodhartConfig } from '../../config/schema.js';
 import { redactRedisUrl } from '../../policy/redis/connection.js';
 import { redactUrl as redactDb } from '../../store/postgres/postgres-store.js';
+import { ladderProblems } from '../../route/index.js';
 import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
 
 export interface ServeOptions extends ConfigOptions {
@@ -141,7 +142,8 @@ export function registerServe(program: Command): void {
         stopOnSignals(demo, log);
         return;
       }
-      const { config, file } = resolveConfig(opts, process.env, 'serve');
+      // The ladders need the gateway's router and prices: checked here, so a mistake is reported with its line.
+      const { config, file } = resolveConfig(opts, process.env, 'serve', [ladderProblems]);
       const running = await startGateway(config, resolveDb(opts, config), port, opts.host);
       log(`Goodhart gateway listening on ${running.url}`);
       const shared = running.gateway.governance?.redis;
