@@ -134,6 +134,19 @@ describe('config loading', () => {
     expect(parseConfig('teams: [{ id: platform }]\nbudgets:\n  - { id: b, scope: "team:*", amount: 5 }\n  - { id: c, scope: "user:bob", amount: 5 }', 'g.yaml', {}).budgets).toHaveLength(2);
   });
 
+  it('refuses a routing mode for a team or project that is not declared, suggesting the one likely meant', () => {
+    const declared = 'teams: [{ id: platform }, { id: data }]\nprojects: [{ id: checkout, team: platform }]\n';
+    const typo = errorOf(() => parseConfig(`${declared}routing:\n  mode: shadow\n  teams:\n    platfrom: on\n  projects: { checkuot: on }\n`, 'r.yaml', {}));
+    expect(typo.message).toBe(
+      'r.yaml: invalid configuration:\n' +
+        '  routing.teams.platfrom (line 6): team "platfrom" is not declared under `teams:`, so this mode would never apply. Did you mean "platform"? Fix: use one of platform, data, or declare it\n' +
+        '  routing.projects.checkuot (line 7): project "checkuot" is not declared under `projects:`, so this mode would never apply. Did you mean "checkout"? Fix: use one of checkout, or declare it',
+    );
+    expect(parseConfig(`${declared}routing: { teams: { data: on }, projects: { checkout: off } }`, 'r.yaml', {}).routing.teams).toEqual({ data: 'on' });
+    // Teams (or projects) the config does not declare at all come from keys: any id goes.
+    expect(parseConfig('routing: { teams: { search: on } }', 'r.yaml', {}).routing.teams).toEqual({ search: 'on' });
+  });
+
   it('reports a missing file with the way out', () => {
     expect(errorOf(() => loadConfigFile('/nonexistent/goodhart.yaml')).message).toMatch(/no such file\. Fix: run `goodhart init`/);
   });

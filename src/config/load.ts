@@ -3,6 +3,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type
 import type { z } from 'zod';
 import { GoodhartError } from '../errors.js';
 import { checkGovernanceReferences } from '../policy/config.js';
+import { didYouMean } from '../util/closest.js';
 import { configInvalid, formatPath, type ConfigCheck, type ConfigProblem } from './problems.js';
 import { configSchema, PROVIDER_BASE_URLS, type GoodhartConfig, type GoodhartConfigInput } from './schema.js';
 
@@ -242,6 +243,18 @@ function checkReferences(cfg: GoodhartConfig): { path: (string | number)[]; mess
     const plural = `${kind}s`;
     problems.push({ path: ['budgets', i, 'scope'], message: `${kind} "${id}" is not declared under \`${plural}:\`, so this budget would never apply. Fix: use one of ${[...known].slice(0, 10).join(', ')}, or declare it` });
   });
+  // Routing modes for a team or project the config does not declare (a typo) would never apply either.
+  for (const kind of ['team', 'project'] as const) {
+    const known = declared[kind]!;
+    if (known.size === 0) continue;
+    for (const id of Object.keys(cfg.routing[`${kind}s`])) {
+      if (known.has(id)) continue;
+      problems.push({
+        path: ['routing', `${kind}s`, id],
+        message: `${kind} "${id}" is not declared under \`${kind}s:\`, so this mode would never apply.${didYouMean(id, known)} Fix: use one of ${[...known].slice(0, 10).join(', ')}, or declare it`,
+      });
+    }
+  }
   problems.push(...checkGovernanceReferences(cfg));
   return problems;
 }
