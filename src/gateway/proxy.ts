@@ -304,6 +304,8 @@ export class Proxy {
     // The model a policy stepped down from: admitted (tier, budget at its price) with the request, while that
     // admission holds.
     let covered = m.admission?.fallbackTo;
+    // The model routing stepped down from, for the request's whole life (`covered` ends with its admission).
+    const steppedFrom = covered;
     const alternatives = this.alternatives(servedAs, covered);
     // Each attempt prepares its own copy: preparing edits the body (model name, stream usage option).
     const pristine = alternatives.length > 0 ? { ...json } : json;
@@ -341,9 +343,21 @@ export class Proxy {
         timeoutMs,
       });
       let failure: string | null = null;
+      // Where to go on from: the next alternative, or (refused by a model routing chose) the model asked for.
+      let from = attempt;
       try {
         await call.started;
         if (call.status === 429 || call.status >= 500) failure = `${classify(call.status)} (${call.status})`;
+        else if ((call.status === 400 || call.status === 404) && steppedFrom !== undefined && servedAs !== steppedFrom) {
+          // A model routing chose (or its fallback) refused the request: a 404 for a model the provider does not
+          // have, a 400 for a parameter it does not take. The model asked for answers as it would have without
+          // routing (its own 4xx included); nothing has reached the client, and providers bill no 4xx.
+          const asked = alternatives.indexOf(steppedFrom);
+          if (asked >= attempt) {
+            failure = `${classify(call.status)} (${call.status})`;
+            from = asked;
+          }
+        }
       } catch (err) {
         if (m.clientAborted) {
           this.estimate(m, adapter, json, null);
@@ -355,7 +369,7 @@ export class Proxy {
         failure = isTimeout(err) ? 'upstream_timeout' : 'upstream_unreachable';
       }
       // Fall back only before anything reached the client, and only to models the config names as equivalent.
-      let next = failure !== null ? this.nextAlternative(alternatives, attempt, wire) : null;
+      let next = failure !== null ? this.nextAlternative(alternatives, from, wire) : null;
       // Any other model is admitted as a fallback (AdmissionRequest.fallback): its tier, and a budget reservation at
       // its price (a dearer fallback served on the first model's reservation passed hard caps, and premium tiers).
       // One the policy refuses is skipped. The failed answer waits, paused, for the decision.

@@ -256,6 +256,36 @@ describe('routing on', () => {
     expect(d.requestedCostUsd!).toBeGreaterThan(d.routedCostUsd!);
   });
 
+  it('serves the model asked for when the model routing chose refuses the request (404, 400), before the client sees it', async () => {
+    const { sw, provider } = await upstreamSwitch();
+    const { h, r, store } = await setup({ mode: 'on', ladders: { openai: ['gpt-5', 'gpt-5-mini'] } }, new MemoryDecisionStore(), (sim) => ({
+      providers: { cheap: provider(sim) },
+      models: [{ name: 'gpt-5-mini', provider: 'cheap' }],
+    }));
+    const messages = [{ role: 'user' as const, content: SIMPLE }];
+    // The account has no access to gpt-5-mini (404 model_not_found); then it refuses a parameter (400).
+    sw.fail.set('gpt-5-mini', 404);
+    const missing = await h.openai.chat.completions.create({ model: 'gpt-5', messages }).withResponse();
+    expect([missing.data.model, missing.response.headers.get(ROUTED_FROM_HEADER)]).toEqual(['gpt-5', null]);
+    const stream = await h.openai.chat.completions.create({ model: 'gpt-5', stream: true, messages });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text.length).toBeGreaterThan(0);
+    sw.fail.set('gpt-5-mini', 400);
+    expect((await h.openai.chat.completions.create({ model: 'gpt-5', messages })).model).toBe('gpt-5');
+    const events = await h.events();
+    expect(events.map((e) => [e.status, e.modelServed, e.fallbackFrom])).toEqual([
+      [200, 'gpt-5', 'cheap/gpt-5-mini: upstream_4xx (404)'],
+      [200, 'gpt-5', 'cheap/gpt-5-mini: upstream_4xx (404)'],
+      [200, 'gpt-5', 'cheap/gpt-5-mini: upstream_4xx (400)'],
+    ]);
+    await r.writer.flush();
+    expect(store.rows).toEqual([]);
+    // A model the client asked for itself answers with its own error.
+    const asked = await h.openai.chat.completions.create({ model: 'gpt-5-mini', messages }).catch((e: unknown) => e);
+    expect(asked).toMatchObject({ status: 400 });
+  });
+
   it('keeps complex requests on the model asked for, with the reason', async () => {
     const { h } = await setup({ mode: 'on' });
     const { data, response } = await h.openai.chat.completions
