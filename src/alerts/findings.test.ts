@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeFinding } from '../store/findings-store-contract.js';
 import type { BudgetStatus } from '../report/budget-status.js';
-import { detailOf, findingAlert, forecastText, summaryText } from './findings.js';
+import { detailOf, findingAlert, forecastAlert, forecastText, summaryText } from './findings.js';
 
 const anomaly = makeFinding({
   id: 'a1',
@@ -61,5 +61,25 @@ describe('finding alerts', () => {
       expect(forecastText(status(scope), 'person')).toContain(scope);
     }
     expect(forecastText(status('team:web'), 'team')).toContain('team:web');
+  });
+
+  it('names a personal budget by neither id nor scope at team detail: its id often carries the name', () => {
+    const dana: BudgetStatus = {
+      budget: 'dana-personal-cap', scope: 'user:dana', unit: 'usd', period: 'month', action: 'block', amount: 90, spent: 84, usedPercent: 93,
+      windowStart: Date.UTC(2026, 8, 1), windowEnd: Date.UTC(2026, 9, 1), note: null,
+      projection: { projected: 173.79, low: 150, high: 190, method: 'trend', exhaustionDate: '2026-09-16' },
+    };
+    // As the threshold alerts to the same sink say it ("A personal budget reached 80%…").
+    expect(forecastText(dana, 'team')).toBe('A personal budget is projected to reach $173.79 (likely $150.00 to $190.00) this month against $90.00; $84.00 spent so far. At this rate it runs out around 2026-09-16.');
+    const a = forecastAlert(dana, Date.UTC(2026, 8, 10));
+    for (const sink of [{ type: 'slack' as const, url: 'http://x' }, { type: 'webhook' as const, url: 'http://x', findings: 'team' as const }]) {
+      expect(JSON.stringify(a.render(sink))).not.toMatch(/dana/);
+    }
+    expect(a.render({ type: 'webhook', url: 'http://x', findings: 'team' })).toMatchObject({ id: null, budget: { id: null, scope: 'user' } });
+    // A sink that takes people's detail (a webhook's default) hears which budget it is.
+    expect(a.render({ type: 'webhook', url: 'http://x' })).toMatchObject({ budget: { id: 'dana-personal-cap', scope: 'user:dana' } });
+    expect((a.render({ type: 'slack', url: 'http://x', findings: 'person' }) as { text: string }).text).toContain('Budget "dana-personal-cap" (user:dana)');
+    // A team's budget keeps its name in a team channel.
+    expect(forecastText({ ...dana, budget: 'web-month', scope: 'team:web' }, 'team')).toContain('Budget "web-month" (team:web)');
   });
 });

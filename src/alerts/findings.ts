@@ -113,21 +113,21 @@ export function forecastCrosses(s: BudgetStatus): boolean {
   return s.projection !== null && s.spent !== null && s.windowEnd !== null && s.spent < s.amount && s.projection.high >= s.amount;
 }
 
-/** At team detail a budget of one person's (`user:…`, or a key, which is one person's) is not named. */
-function scopeText(scope: string, detail: 'team' | 'person'): string {
-  if (detail !== 'team') return scope;
-  if (scope.startsWith('user:')) return "one person's budget";
-  if (scope.startsWith('key:')) return "one person's key budget";
-  return scope;
-}
+/**
+ * At team detail a budget of one person's (`user:…`, or a key, which is one person's) is named neither by its scope
+ * nor by its id: a per-person budget's id often carries the name ("alice-cap"). Said as the threshold alerts to the
+ * same sink say it (format.ts alertText): "A personal budget".
+ */
+const hidesBudget = (scope: string, detail: 'team' | 'person'): boolean => detail === 'team' && (scope.startsWith('user:') || scope.startsWith('key:'));
 
 export function forecastText(s: BudgetStatus, detail: 'team' | 'person'): string {
   const p = s.projection!;
   const unit = s.unit;
+  const name = hidesBudget(s.scope, detail) ? 'A personal budget' : `Budget "${s.budget}" (${s.scope})`;
   const range = p.low === p.high ? '' : ` (likely ${formatAmount(unit, p.low)} to ${formatAmount(unit, p.high)})`;
   const runsOut = p.exhaustionDate === null ? '' : ` At this rate it runs out around ${p.exhaustionDate}.`;
   return (
-    `Budget "${s.budget}" (${scopeText(s.scope, detail)}) is projected to reach ${formatAmount(unit, p.projected)}${range} this ${s.period} ` +
+    `${name} is projected to reach ${formatAmount(unit, p.projected)}${range} this ${s.period} ` +
     `against ${formatAmount(unit, s.amount)}; ${formatAmount(unit, s.spent!)} spent so far.${runsOut}`
   );
 }
@@ -145,11 +145,13 @@ export function forecastAlert(s: BudgetStatus, at: number): OutboundAlert {
       if (detail === 'off') return null;
       const text = forecastText(s, detail);
       if (sink.type === 'slack') return { text: `:crystal_ball: ${text}` };
+      // As a threshold alert's webhook body at team detail (format.ts webhookBody): no id, the scope's kind only.
+      const hide = hidesBudget(s.scope, detail);
       return {
         type: 'goodhart.budget.forecast',
-        id: `forecast|${s.budget}|${scopeText(s.scope, detail)}|${s.windowStart}|${s.amount}`,
+        id: hide ? null : `forecast|${s.budget}|${s.scope}|${s.windowStart}|${s.amount}`,
         text,
-        budget: { id: s.budget, scope: scopeText(s.scope, detail), unit: s.unit, period: s.period, amount: s.amount },
+        budget: { id: hide ? null : s.budget, scope: hide ? s.scope.slice(0, s.scope.indexOf(':')) : s.scope, unit: s.unit, period: s.period, amount: s.amount },
         spent: s.spent,
         projected: p.projected,
         low: p.low,

@@ -250,7 +250,7 @@ describe.each(STORES)('live detection on %s', (_name, makeStore) => {
     expect(hook.method).toBe('run-rate');
     expect(hook.periodStart).toBe('2026-09-01T00:00:00.000Z');
     expect(slack().map((b) => b.text)).toEqual([
-      ":crystal_ball: Budget \"per-person\" (one person's budget) is projected to reach $173.79 this month against $90.00; $84.00 spent so far. At this rate it runs out around 2026-09-16.",
+      ":crystal_ball: A personal budget is projected to reach $173.79 this month against $90.00; $84.00 spent so far. At this rate it runs out around 2026-09-16.",
     ]);
     // A day later the same forecast is not sent again; a budget lowered below the trend is.
     clock.t += DAY;
