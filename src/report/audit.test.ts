@@ -150,6 +150,25 @@ describe('goodhart digest', () => {
   it('refuses to send without a webhook sink', async () => {
     await expect(runDigest({ user: 'alice', db, config: configFile, now: NOW, send: true })).rejects.toThrow(/No webhook sink/);
   });
+
+  it('never sends to a webhook that takes no person’s detail (findings: team or off)', async () => {
+    let received = 0;
+    const server = createServer((req, res) => {
+      received++;
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const teamSinks = join(dir, 'team-sinks.yaml');
+    writeFileSync(teamSinks, `timeZone: UTC\nteams: [{ id: core }]\nusers: [{ id: alice, team: core }]\nalerts:\n  sinks:\n    - { type: webhook, url: "${url}/team", findings: team }\n    - { type: webhook, url: "${url}/off", findings: off }\n    - { type: slack, url: "${url}/channel", findings: person }\n`);
+    try {
+      await expect(runDigest({ user: 'alice', db, config: teamSinks, now: NOW, send: true })).rejects.toThrow(/No webhook sink/);
+      expect(received).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
 });
 
 describe('digest suggestions', () => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { detailOf } from '../../alerts/format.js';
 import { postJson, redactUrl } from '../../alerts/send.js';
 import { GoodhartError } from '../../errors.js';
 import { collectDigest, digestMarkdown, digestWebhookBody, digestWeek } from '../../report/digest.js';
@@ -17,8 +18,9 @@ export interface DigestOptions extends ConfigOptions {
 
 /**
  * `goodhart digest --user U`: the person's weekly digest in Markdown; with `--send`, delivered through the alert
- * sinks' webhook sender. Digests are personal, so they go to `webhook` sinks (whose receiver gets the recipient
- * and delivers to them) or to `--to`, never to a Slack channel sink, where everyone would read them.
+ * sinks' webhook sender. Digests are personal, so they go to `webhook` sinks that take a person's detail (whose
+ * receiver gets the recipient and delivers to them) or to `--to`, never to a Slack channel sink, where everyone
+ * would read them, nor to a webhook set to `findings: team` or `off`.
  */
 export async function runDigest(opts: DigestOptions): Promise<{ markdown: string; sent: string[] }> {
   // Sending uses the config's webhook sinks, whose URLs may come from ${VAR}s that must be set then.
@@ -30,12 +32,13 @@ export async function runDigest(opts: DigestOptions): Promise<{ markdown: string
     const data = await collectDigest(sources, opts.user, week);
     const markdown = digestMarkdown(data);
     if (opts.send !== true && opts.to === undefined) return { markdown, sent: [] };
-    const targets = opts.to !== undefined ? [{ url: opts.to }] : config.alerts.sinks.filter((s) => s.type === 'webhook');
+    // A webhook set to `findings: team` (or `off`) was declared not to take a person's detail: a digest is all detail.
+    const targets = opts.to !== undefined ? [{ url: opts.to }] : config.alerts.sinks.filter((s) => s.type === 'webhook' && detailOf(s) === 'person');
     if (targets.length === 0) {
       throw new GoodhartError(
         'config_invalid',
         500,
-        'No webhook sink to deliver the digest to. Add one under alerts.sinks (type: webhook) whose receiver delivers to the recipient, or pass --to URL. Slack sinks post to a channel, so digests never go there.',
+        'No webhook sink to deliver the digest to. Add one under alerts.sinks (type: webhook, without `findings: team` or `off`) whose receiver delivers to the recipient, or pass --to URL. Slack sinks post to a channel, and webhooks set to `findings: team` or `off` take no person\'s detail, so digests never go there.',
       );
     }
     const user = config.users.find((u) => u.id === opts.user);
