@@ -61,8 +61,11 @@ export class DashboardAuth {
     const spec = this.deps.spec();
     let actor: Actor;
     if (s.adminRole !== null) {
-      if (this.adminRoles.get(s.keyHash) === undefined) throw new GoodhartError('unauthorized', 401, 'That admin key is no longer configured. Sign in again.');
-      actor = { id: s.actorId, userId: null, teamId: null, roleId: s.adminRole, permissions: new Set(spec.roles[s.adminRole]?.permissions ?? []) };
+      // The key's role in the config as it is now, not the one stored at sign-in: a key demoted (admin → finance)
+      // and the gateway restarted must not keep admin rights in the sessions it already had.
+      const roleId = this.adminRoles.get(s.keyHash);
+      if (roleId === undefined) throw new GoodhartError('unauthorized', 401, 'That admin key is no longer configured. Sign in again.');
+      actor = { id: s.actorId, userId: null, teamId: null, roleId, permissions: new Set(spec.roles[roleId]?.permissions ?? []) };
     } else {
       const key = await this.deps.store.findKeyByHash(s.keyHash);
       if (key === undefined || key.revokedAt !== null) {

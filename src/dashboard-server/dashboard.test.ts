@@ -280,6 +280,49 @@ describe('dashboard API', () => {
     }
   });
 
+  it('gives an admin key’s session the role the config gives the key now, not the one it signed in with', async () => {
+    const ADMIN = 'gh_admin_test_0123456789abcdef0123456789';
+    const gateway = (role: 'admin' | 'finance') =>
+      createGateway({
+        config: configSchema.parse({
+          providers: { openai: { type: 'openai', baseUrl: `${h.sim.url}/v1`, apiKey: 'sk-sim-openai' } },
+          users: [{ id: 'alice', team: 'core', role: 'member' }],
+          teams: [{ id: 'core' }],
+          tiers: { standard: ['gpt-4o-mini*'], premium: ['gpt-4o', 'gpt-4o-2*'] },
+          admin: { keys: [{ id: 'ops', key: ADMIN, role }] },
+        }),
+        store: h.store,
+        events: new EventWriter(h.store),
+        now: () => NOW,
+      });
+    const before = await gateway('admin');
+    let cookie: string;
+    try {
+      const res = await before.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/json' }, payload: { key: ADMIN } });
+      expect(res.statusCode, res.body).toBe(200);
+      cookie = String(res.headers['set-cookie']).split(';')[0]!;
+      expect((await before.app.inject({ method: 'GET', url: '/api/me', headers: { cookie } })).json()).toMatchObject({ role: 'admin', can: { approve: true } });
+    } finally {
+      await before.close();
+    }
+    // The config demotes the key to finance; the gateway restarts (the session lives in the database).
+    const after = await gateway('finance');
+    try {
+      const request = await after.app.inject({
+        method: 'POST',
+        url: '/admin/v1/access-requests',
+        headers: { authorization: `Bearer ${keys['alice']}`, 'content-type': 'application/json' },
+        payload: { tier: 'premium', justification: 'Evaluating the larger model for code review' },
+      });
+      expect(request.statusCode, request.body).toBe(201);
+      expect((await after.app.inject({ method: 'GET', url: '/api/me', headers: { cookie } })).json()).toMatchObject({ actor: 'admin-key:ops', role: 'finance', can: { approve: false } });
+      const approve = await after.app.inject({ method: 'POST', url: `/api/access-requests/${request.json().id}/approve`, headers: { cookie, 'content-type': 'application/json' }, payload: {} });
+      expect([approve.statusCode, approve.json().error.message]).toEqual([403, expect.stringContaining('role "finance"')]);
+    } finally {
+      await after.close();
+    }
+  });
+
   it('serves the page with a strict content security policy', async () => {
     const page = await h.gateway.app.inject({ method: 'GET', url: '/' });
     expect(page.statusCode).toBe(200);

@@ -20,7 +20,10 @@ export interface Session {
   userId: string | null;
   /** The key's team (a person's team otherwise comes from the directory). */
   keyTeamId: string | null;
-  /** Admin keys carry their role from the config; people's roles come from the directory on every request. */
+  /**
+   * Set for a session signed in with an admin key: the key's role at sign-in, kept for the record. Each request
+   * takes the role the config gives the key now, as people's roles come from the directory on every request.
+   */
   adminRole: string | null;
   createdAt: number;
   seenAt: number;
