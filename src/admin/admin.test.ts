@@ -196,6 +196,13 @@ describe('admin API permissions and the audit log', () => {
     expect(log.map((e: { action: string }) => e.action)).toEqual(['key.revoke', 'key.create']);
     expect(JSON.stringify(log)).not.toContain(made.json.key);
   });
+
+  it('says what a refused call tried: listing keys is a read, not a change', async () => {
+    const list = await api('alice', 'GET', '/keys');
+    expect([list.status, list.json.error.message]).toEqual([403, 'Listing keys needs the "manage" permission, which role "member" does not have. Ask an admin.']);
+    expect((await api('alice', 'POST', '/keys', { user: 'alice' })).json.error.message).toMatch(/^Creating keys needs the "manage" permission/);
+    expect((await api('alice', 'PUT', '/budgets/x', budget)).json.error.message).toMatch(/^Changing budgets needs the "budgets" permission/);
+  });
 });
 
 // Last: the changes it makes would show in the audit log the tests above read.

@@ -116,12 +116,12 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   });
 
   app.get(`${PREFIX}/keys`, async (req) => {
-    service.need(await actor(req), 'manage', 'keys');
+    service.need(await actor(req), 'manage', 'Listing keys');
     return { data: (await deps.store.listKeys()).map(keyView) };
   });
   app.post(`${PREFIX}/keys`, async (req, reply) => {
     const a = await actor(req);
-    service.need(a, 'manage', 'keys');
+    service.need(a, 'manage', 'Creating keys');
     const b = parse(keyBody, bodyOf(req), 'key');
     const team = b.team ?? service.engine.current().users.get(b.user)?.team ?? null;
     const made = newKey({ userId: b.user, teamId: team, projectId: b.project ?? null, name: b.name ?? null, now: deps.now() });
@@ -132,7 +132,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   });
   app.post(`${PREFIX}/keys/:id/revoke`, async (req) => {
     const a = await actor(req);
-    service.need(a, 'manage', 'keys');
+    service.need(a, 'manage', 'Revoking keys');
     const { id } = parse(z.object({ id: z.string().min(1).max(128) }), req.params, 'id');
     const before = (await deps.store.listKeys()).find((k) => k.id === id || k.prefix === id);
     const revoked = await deps.store.revokeKey(id, deps.now());

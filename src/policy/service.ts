@@ -118,7 +118,7 @@ export class GovernanceService {
 
   /** Creates or replaces an entity; the body is validated with the config's own schema. */
   set(actor: Actor, kind: EntityKind, id: string, body: unknown): Promise<EntityView> {
-    this.need(actor, WRITE_PERMISSION[kind], kind);
+    this.need(actor, WRITE_PERMISSION[kind], `Changing ${kind}s`);
     const parsed = ENTITY_SCHEMAS[kind].safeParse({ ...(body as object), id });
     if (!parsed.success) throw new GoodhartError('invalid_request', 400, `Invalid ${kind}: ${z.prettifyError(parsed.error)}`);
     const data = parsed.data as Record<string, unknown>;
@@ -130,7 +130,7 @@ export class GovernanceService {
   }
 
   remove(actor: Actor, kind: EntityKind, id: string): Promise<void> {
-    this.need(actor, WRITE_PERMISSION[kind], kind);
+    this.need(actor, WRITE_PERMISSION[kind], `Changing ${kind}s`);
     return this.serial(async () => {
       const before = this.directory.get(kind, id);
       if (!before) throw new GoodhartError('not_found', 404, `No ${kind} "${id}".`);
@@ -184,7 +184,7 @@ export class GovernanceService {
   /** A lead decides for their own team, an admin (manage) for anyone; nobody decides their own request. */
   decide(actor: Actor, id: string, decision: 'approve' | 'deny', body: unknown): Promise<AccessRequest> {
     const b = parseBody(decisionBody, body ?? {}, 'decision');
-    this.need(actor, 'approve', 'access requests');
+    this.need(actor, 'approve', 'Deciding access requests');
     return this.serial(async () => {
       const request = await this.store.getAccessRequest(id);
       if (!request) throw new GoodhartError('not_found', 404, `No access request "${id}". See \`goodhart access list\`.`);
@@ -227,7 +227,7 @@ export class GovernanceService {
 
   /** Ends a grant now (it would also end by itself at its expiry). */
   revokeGrant(actor: Actor, id: string): Promise<Grant> {
-    this.need(actor, 'manage', 'grants');
+    this.need(actor, 'manage', 'Revoking grants');
     return this.serial(async () => {
       const grant = (await this.store.listGrants({})).find((g) => g.id === id);
       if (!grant) throw new GoodhartError('not_found', 404, `No grant "${id}".`);
@@ -253,9 +253,10 @@ export class GovernanceService {
     return actor.permissions.has(permission) || (permission === 'budgets' && actor.permissions.has('manage'));
   }
 
-  need(actor: Actor, permission: Permission, what: string): void {
+  /** `doing` says what the caller tried, as the message starts: "Listing keys", "Changing budgets". */
+  need(actor: Actor, permission: Permission, doing: string): void {
     if (this.may(actor, permission)) return;
-    throw forbidden(`Changing ${what} needs the "${permission}" permission, which role "${actor.roleId}" does not have. Ask an admin.`);
+    throw forbidden(`${doing} needs the "${permission}" permission, which role "${actor.roleId}" does not have. Ask an admin.`);
   }
 
   private async apply(actor: Actor, kind: EntityKind, id: string, data: Record<string, unknown> | null, before: unknown, action: string): Promise<void> {
