@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { governanceShape } from '../policy/config.js';
 import { idSchema } from './id.js';
@@ -120,8 +121,27 @@ export const serverSchema = z
      * 10 minutes: long reasoning requests can take minutes before the first byte; beyond this the client gets 504.
      */
     upstreamTimeoutMs: z.number().int().positive().default(600_000),
+    /**
+     * Off by default: a gateway reached directly must not let any client say what its connection was. Behind a TLS
+     * proxy (deploy/nginx.conf) the connection from the proxy is plain HTTP, so the dashboard's session cookie is
+     * marked Secure only when X-Forwarded-Proto says https and the peer is trusted: `true` (any peer: the gateway is
+     * reachable only through the proxy) or the proxies' addresses.
+     */
+    trustProxy: z
+      .union([z.boolean(), z.array(z.string().refine(isProxyAddress, 'an IP address, a CIDR range (10.0.0.0/8) or loopback, linklocal, uniquelocal')).min(1)])
+      .default(false)
+      .describe('Honour X-Forwarded-Proto and X-Forwarded-For from a TLS-terminating proxy: true (any peer) or its addresses/CIDR ranges; default false'),
   })
   .strict();
+
+/** What Fastify's trustProxy (proxy-addr) takes in a list: an address, a CIDR range, or a named range. */
+function isProxyAddress(s: string): boolean {
+  if (s === 'loopback' || s === 'linklocal' || s === 'uniquelocal') return true;
+  const [address, bits, ...rest] = s.split('/');
+  const v = isIP(address ?? '');
+  if (v === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128));
+}
 
 /**
  * Redis, shared by gateway replicas: budget reservations and spend, rate-limit counters, alert de-duplication.

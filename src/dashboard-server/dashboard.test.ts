@@ -323,6 +323,33 @@ describe('dashboard API', () => {
     }
   });
 
+  it('marks the session cookie Secure behind a TLS proxy only when server.trustProxy trusts the proxy', async () => {
+    const forwarded = { 'content-type': 'application/json', 'x-forwarded-proto': 'https' };
+    // The harness's gateway trusts no proxy: any client could send the header.
+    const untrusted = await h.gateway.app.inject({ method: 'POST', url: '/api/session', headers: forwarded, payload: { key: keys['dave'] } });
+    expect(String(untrusted.headers['set-cookie'])).not.toContain('Secure');
+    for (const [trustProxy, secure] of [[true, true], [['127.0.0.1'], true], [['10.0.0.0/8'], false]] as const) {
+      const config = configSchema.parse({ server: { trustProxy }, providers: { openai: { type: 'openai', baseUrl: `${h.sim.url}/v1`, apiKey: 'sk-sim-openai' } } });
+      const proxied = await createGateway({ config, store: h.store, events: new EventWriter(h.store), now: () => NOW });
+      try {
+        // inject() connects from 127.0.0.1, as nginx on the same host would.
+        const res = await proxied.app.inject({ method: 'POST', url: '/api/session', headers: forwarded, payload: { key: keys['dave'] } });
+        expect(res.statusCode, res.body).toBe(200);
+        const cookie = String(res.headers['set-cookie']);
+        expect([trustProxy, cookie.endsWith('; Secure')]).toEqual([trustProxy, secure]);
+        const out = await proxied.app.inject({ method: 'DELETE', url: '/api/session', headers: { cookie: cookie.split(';')[0]!, 'x-forwarded-proto': 'https' } });
+        expect([trustProxy, String(out.headers['set-cookie']).endsWith('; Secure')]).toEqual([trustProxy, secure]);
+        // Plain HTTP through the same trusted proxy: not Secure (the browser would not send it back).
+        const plain = await proxied.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'http' }, payload: { key: keys['dave'] } });
+        expect(String(plain.headers['set-cookie'])).not.toContain('Secure');
+      } finally {
+        await proxied.close();
+      }
+    }
+    expect(() => configSchema.parse({ server: { trustProxy: ['10.0.0.300'] } })).toThrow(/CIDR range/);
+    expect(() => configSchema.parse({ server: { trustProxy: ['10.0.0.0/33'] } })).toThrow(/CIDR range/);
+  });
+
   it('serves the page with a strict content security policy', async () => {
     const page = await h.gateway.app.inject({ method: 'GET', url: '/' });
     expect(page.statusCode).toBe(200);

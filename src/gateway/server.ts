@@ -122,6 +122,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const app = Fastify({
     bodyLimit,
     logger: opts.logger ?? false,
+    // Off unless configured: only a trusted proxy's X-Forwarded-Proto makes a request https (the dashboard's Secure cookie).
+    trustProxy: config.server.trustProxy,
     // Longer than typical load balancer idle timeouts (60 s), so the LB closes idle connections first.
     keepAliveTimeout: 72_000,
     // Receiving a request (headers and body) may take at most Node's default of 5 minutes: a client sending a byte
