@@ -144,6 +144,25 @@ function isProxyAddress(s: string): boolean {
 }
 
 /**
+ * What the dashboard shows to people who may not see a group's individuals (members, of their own team's totals).
+ * A member can take their own figures out of their team's total: with one other person in it, what remains is that
+ * colleague's spend, requests, daily series and model mix. So a total is shown to them only when they and at least
+ * `minGroupSize - 1` others used it in the period (the statistical offices' threshold rule: 3 contributors, so no
+ * contributor can subtract their way to another's figures). 1 turns the rule off.
+ */
+export const dashboardSchema = z
+  .object({
+    minGroupSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(3)
+      .describe("A member sees their team's totals for a month only when they and at least minGroupSize - 1 others used the team's AI in it (default 3; 1: always)"),
+  })
+  .strict();
+
+/**
  * Redis, shared by gateway replicas: budget reservations and spend, rate-limit counters, alert de-duplication.
  * Without it each process keeps budgets in memory, which is right for one process and wrong for several.
  */
@@ -189,6 +208,7 @@ export const configSchema = z
     ...governanceShape,
     routing: routingSchema.default(defaultRoutingConfig()).describe('Right-sizing: route simple requests down a model ladder (src/route/)'),
     outcomes: outcomesConfigSchema.prefault({}).describe('Outcomes: git authors → people, linking windows, webhook secrets (README: Outcomes)'),
+    dashboard: dashboardSchema.prefault({}).describe('What the dashboard shows to people who may not see individuals (README: Dashboard)'),
   })
   .strict();
 

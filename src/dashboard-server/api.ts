@@ -95,7 +95,7 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     if (access === false) throw forbidden(`team ${team}`, c.visibility);
     const { month } = parse(monthQuery, req.query, 'query');
     const ctx = deps.context();
-    return teamView(ctx, monthRange(month, ctx.now, ctx.timeZone), team, access === 'detail', budgetVisible(c, await teamOfFn()));
+    return teamView(ctx, monthRange(month, ctx.now, ctx.timeZone), team, access === 'detail', budgetVisible(c, await teamOfFn()), c.actor.userId);
   });
 
   app.get('/api/users/:user', async (req) => {

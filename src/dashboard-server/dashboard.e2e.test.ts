@@ -64,6 +64,7 @@ beforeAll(async () => {
       users: [
         { id: 'alice', team: 'core', role: 'member' },
         { id: 'bob', team: 'core', role: 'lead' },
+        { id: 'dan', team: 'core', role: 'member' },
         { id: 'carol', team: 'data', role: 'member' },
         { id: 'fin', role: 'finance' },
       ],
@@ -83,7 +84,11 @@ beforeAll(async () => {
       makeTestEvent({ id: `b-${day}`, userId: 'bob', teamId: 'core', startedAt: at(`2026-10-${day}T11:00:00Z`), costUsd: 0.5, modelRequested: 'claude-sonnet-4', modelServed: 'claude-sonnet-4-20250514', provider: 'anthropic' }),
       makeTestEvent({ id: `c-${day}`, userId: 'carol', teamId: 'data', startedAt: at(`2026-10-${day}T12:00:00Z`), costUsd: 10 + d, modelRequested: 'gpt-4o-mini', modelServed: 'gpt-4o-mini-2024-07-18' }),
     );
+    // A third person on core, so that alice (a member) may see core's totals in October: two people besides her.
+    if (d % 5 === 0) events.push(makeTestEvent({ id: `d-${day}`, userId: 'dan', teamId: 'core', startedAt: at(`2026-10-${day}T13:00:00Z`), costUsd: 0.25 }));
   }
+  // In September only bob used core: its totals less alice's (none) would be his.
+  events.push(makeTestEvent({ id: 'b-sep', userId: 'bob', teamId: 'core', startedAt: at('2026-09-14T11:00:00Z'), costUsd: 7 }));
   await h.store.insertEvents(events);
   const sqlite = h.store as SqliteStore;
   await sqlite.findings.upsertFindings([finding('f-alice', 'alice', 'core', '07', 4.5), finding('f-carol', 'carol', 'data', '09', 12)]);
@@ -216,6 +221,15 @@ describe('dashboard in Chromium', () => {
     const core = savingsOct.rows.filter((r) => r.teamId === 'core');
     expect(await routingRows(page)).toEqual(core.map((r) => [`${r.modelRequested} → ${r.modelRouted}`, String(r.realised.requests), r.realised.requests ? usdFine(r.realised.savedUsd) : '—', String(r.potential.requests), r.potential.requests ? usdFine(r.potential.savedUsd) : '—', String(r.misses)]));
     await expect(page.locator('a[href="#/users/bob"]').count()).resolves.toBe(0);
+    // September: bob alone used core. The page says why there are no totals, and draws none of his figures.
+    await page.goto(`${h.url}/#/teams/core?month=2026-09`);
+    await page.waitForSelector('h1:has-text("Team core, 2026-09")');
+    expect(await page.locator('[data-withheld]').innerText()).toMatch(/^Your team's totals are shown once at least 2 people besides you used the team's AI in the month; fewer did in September 2026/);
+    expect([await page.locator('canvas').count(), await page.locator('.kpi').count()]).toEqual([0, 0]);
+    // Its $7 only as the team budget's spend, which the gateway tells each of her requests anyway (README: Dashboard).
+    expect(await page.locator('section.card:not(:has(h2:text-is("Budgets"))) >> text=$7.00').count()).toBe(0);
+    expect(await page.locator('section.card:has(h2:text-is("Budgets")) >> text=$7.00').count()).toBeGreaterThan(0);
+    await shot(page, 'member-team-withheld');
     // The API itself refuses, whatever the page shows.
     const status = await page.evaluate(async () => (await fetch('/api/users/bob')).status);
     expect(status).toBe(403);

@@ -6,6 +6,8 @@ import { EventWriter } from '../store/event-writer.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { makeTestEvent } from '../store/store-contract.js';
 import type { Finding } from '../detect/types.js';
+import type { UsageAggregate } from '../store/types.js';
+import { monthRange, smallGroupNote } from './views.js';
 
 /**
  * The dashboard API through the real gateway (fastify inject): sign-in, the session cookie, and what each role may
@@ -95,26 +97,62 @@ describe('dashboard API', () => {
     expect((await get(alice, '/api/org')).statusCode).toBe(403);
     expect((await get(alice, '/api/teams/data')).statusCode).toBe(403);
     expect((await get(alice, '/api/findings?user=bob')).statusCode).toBe(403);
+    // Only bob used core besides her this month: core's totals less her own would be bob's, so they are withheld
+    // (dashboard.minGroupSize 3: her and two others). Its budgets she sees, as each request of hers is told them.
     const team = (await get(alice, '/api/teams/core')).json();
-    expect(team.spend.totals.costUsd).toBe(12);
-    expect(team.users).toBeNull();
-    expect(team.findings).toBeNull();
+    expect(team).toMatchObject({ detail: false, spend: null, models: null, users: null, findings: null, outcomes: null, routing: null });
+    expect(team.withheld).toMatch(/^Your team's totals are shown once at least 2 people besides you used the team's AI in the month; fewer did this month/);
     expect(team.budgets.map((b: { budget: string; scope: string }) => `${b.budget} ${b.scope}`)).toEqual(['core-month team:core', 'per-team team:core']);
+  });
+
+  it("shows a member their team's totals only when at least two people besides them used it that month", async () => {
+    // dave has not used data's AI; carol has: data's totals would be carol's $20, her requests and her model mix.
+    const dave = await signIn('dave');
+    const alone = (await get(dave, '/api/teams/data')).json();
+    expect([alone.spend, alone.models, alone.routing, JSON.stringify(alone).includes('"costUsd":20')]).toEqual([null, null, null, false]);
+    expect(alone.withheld).toContain('fewer did this month');
+    // September: nobody used it. The same rule, per month shown.
+    expect((await get(dave, '/api/teams/data?month=2026-09')).json().withheld).toContain('fewer did in September 2026');
+    const store = h.store as SqliteStore;
+    const erin = [makeTestEvent({ id: 'erin1', source: 'claude-code', userId: 'erin', teamId: 'data', startedAt: at('2026-10-12T09:00:00Z'), costUsd: 3 })];
+    await store.commitImportBatch({ events: erin, states: [] });
+    try {
+      // carol and erin besides him: the totals are of two people at least.
+      const shown = (await get(dave, '/api/teams/data')).json();
+      expect([shown.withheld, shown.spend.totals.costUsd, shown.users]).toEqual([null, 23, null]);
+      // carol still does not: erin is the only other who used it (dave did not).
+      expect((await get(await signIn('carol'), '/api/teams/data')).json().withheld).toContain('fewer did this month');
+    } finally {
+      await store.commitImportBatch({ events: [], states: [], drop: erin.map((e) => e.id) });
+    }
+    // A lead and finance see the team whatever its size.
+    expect((await get(await signIn('bob'), '/api/teams/core')).json()).toMatchObject({ withheld: null, spend: { totals: { costUsd: 12 } } });
+    expect((await get(await signIn('fin'), '/api/teams/data')).json()).toMatchObject({ withheld: null, spend: { totals: { costUsd: 20 } } });
+    // dashboard.minGroupSize sets the size: 2 lets a member see one colleague's figures, 1 turns the rule off.
+    const oct = monthRange('2026-10', NOW, 'UTC');
+    const rows = [{ key: 'carol' }, { key: '(none)' }] as UsageAggregate[];
+    expect([3, 2, 1].map((n) => smallGroupNote(rows, 'dave', n, oct, NOW) === null)).toEqual([false, true, true]);
+    expect(configSchema.parse({}).dashboard.minGroupSize).toBe(3);
+    expect(() => configSchema.parse({ dashboard: { minGroupSize: 0 } })).toThrow();
   });
 
   it('says how much of the spend shown is imported, which budgets (gateway traffic) do not count', async () => {
     const store = h.store as SqliteStore;
-    const imported = [makeTestEvent({ id: 'imp1', source: 'claude-code', userId: 'alice', teamId: 'core', startedAt: at('2026-10-20T09:00:00Z'), costUsd: 40 })];
+    // erin's $1 (imported too) makes core a team of three this month, whose totals alice may see.
+    const imported = [
+      makeTestEvent({ id: 'imp1', source: 'claude-code', userId: 'alice', teamId: 'core', startedAt: at('2026-10-20T09:00:00Z'), costUsd: 40 }),
+      makeTestEvent({ id: 'imp-erin', source: 'claude-code', userId: 'erin', teamId: 'core', startedAt: at('2026-10-20T09:30:00Z'), costUsd: 1 }),
+    ];
     await store.commitImportBatch({ events: imported, states: [] });
     try {
       const alice = await signIn('alice');
       const team = (await get(alice, '/api/teams/core')).json();
-      // $12 through the gateway and $40 imported: the spend is $52, the team's budgets stay at the gateway's $12.
-      expect([team.spend.totals.costUsd, team.spend.importedUsd]).toEqual([52, 40]);
+      // $12 through the gateway and $41 imported: the spend is $53, the team's budgets stay at the gateway's $12.
+      expect([team.spend.totals.costUsd, team.spend.importedUsd]).toEqual([53, 41]);
       expect(team.budgets.map((b: { budget: string; spent: number }) => [b.budget, b.spent])).toEqual([['core-month', 12], ['per-team', 12]]);
       expect((await get(alice, '/api/users/me')).json().spend).toMatchObject({ totals: { costUsd: 50 }, importedUsd: 40 });
-      expect((await get(await signIn('fin'), '/api/org')).json().spend).toMatchObject({ totals: { costUsd: 72 }, importedUsd: 40 });
-      expect((await get(await signIn('carol'), '/api/teams/data')).json().spend.importedUsd).toBe(0);
+      expect((await get(await signIn('fin'), '/api/org')).json().spend).toMatchObject({ totals: { costUsd: 73 }, importedUsd: 41 });
+      expect((await get(await signIn('fin'), '/api/teams/data')).json().spend.importedUsd).toBe(0);
     } finally {
       await store.commitImportBatch({ events: [], states: [], drop: imported.map((e) => e.id) });
     }

@@ -82,6 +82,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
       timeZone: deps.config.timeZone,
       now: deps.now(),
       budgets: () => spec().budgets,
+      minGroupSize: deps.config.dashboard.minGroupSize,
     }),
   });
 

@@ -23,6 +23,7 @@ teams: [{ id: core }, { id: data }]
 users:
   - { id: alice, team: core, role: member }
   - { id: bob, team: core, role: lead }
+  - { id: dan, team: core, role: member }
   - { id: carol, team: data, role: member }
 `;
 
@@ -47,6 +48,8 @@ describe('dashboard Outcomes card', () => {
       makeTestEvent({ id: 'a1', userId: 'alice', teamId: 'core', startedAt: at('2026-09-02T10:00:00Z'), costUsd: 3 }),
       makeTestEvent({ id: 'a2', userId: 'alice', teamId: 'core', startedAt: at('2026-09-10T10:00:00Z'), costUsd: 5 }),
       makeTestEvent({ id: 'b1', userId: 'bob', teamId: 'core', startedAt: at('2026-09-11T10:00:00Z'), costUsd: 2 }),
+      // A third person on core: a member sees the team's totals only with two others in them (dashboard.minGroupSize).
+      makeTestEvent({ id: 'd1', userId: 'dan', teamId: 'core', startedAt: at('2026-09-13T10:00:00Z'), costUsd: 1 }),
       makeTestEvent({ id: 'c1', userId: 'carol', teamId: 'data', startedAt: at('2026-09-12T10:00:00Z'), costUsd: 40 }),
     ]);
     await store.insertOutcomes([
@@ -100,7 +103,7 @@ describe('dashboard Outcomes card', () => {
     const d = await page('bob', '/api/teams/core?month=2026-09');
     const report = await cli({ team: 'core' });
     expect(d.outcomes.row).toEqual(report.rows[0]);
-    expect(d.outcomes).toMatchObject({ reverted: 2, row: { spendUsd: 10, outcomes: { commits: 2, mergedPrs: 1, total: 3 } } });
+    expect(d.outcomes).toMatchObject({ reverted: 2, row: { spendUsd: 11, outcomes: { commits: 2, mergedPrs: 1, total: 3 } } });
     // A member sees the same team figures.
     expect((await page('alice', '/api/teams/core?month=2026-09')).outcomes).toEqual(d.outcomes);
     // Bob's own card: his commit, none of alice's reverts.

@@ -31,6 +31,8 @@ export interface ViewContext {
   outcomes: { source: OutcomeViewSource; config: AnalysisConfig } | null;
   /** Routing decisions (kept beside the SQLite store); null when this store keeps none. */
   decisions: Pick<RouteDecisionStore, 'savingsGroups'> | null;
+  /** `dashboard.minGroupSize`: a team's totals are shown to a member only with them and this many people less one. */
+  minGroupSize: number;
 }
 
 export interface MonthRange {
@@ -200,23 +202,54 @@ export async function orgView(ctx: ViewContext, r: MonthRange, visible: (kind: S
   return { month: r.month, timeZone: ctx.timeZone, spend: s, teams: mix(teams), models: mix(models), budgets, routing };
 }
 
-export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, detail: boolean, visible: (kind: ScopeKind, id: string | null) => boolean) {
+/**
+ * Why a team's totals are withheld from a member, or null when they may see them: a member can take their own
+ * figures out of the total, so it must hold at least `minGroupSize - 1` other people's usage of the month
+ * (dashboard.minGroupSize). Events with no person count as nobody.
+ */
+export function smallGroupNote(users: readonly UsageAggregate[], viewer: string | null, minGroupSize: number, r: MonthRange, now: number): string | null {
+  const others = users.filter((u) => u.key !== viewer && u.key !== '(none)').length;
+  if (others >= minGroupSize - 1) return null;
+  const needed = minGroupSize - 1;
+  return (
+    `Your team's totals are shown once at least ${needed} ${needed === 1 ? 'person' : 'people'} besides you used the team's AI in the month; ` +
+    `fewer did ${monthPhrase(r, now)}, so taking your own usage out of them could leave one colleague's figures. Your own usage is under My usage; ` +
+    'your lead, finance and admins see the team.'
+  );
+}
+
+/**
+ * A team's page. `viewer` is who asks without `detail` (a member): they get the totals only when the team is not
+ * too small for them to read a colleague's figures out of them (smallGroupNote); the team's budgets they always get,
+ * as the gateway tells each request where its budgets stand.
+ */
+export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, detail: boolean, visible: (kind: ScopeKind, id: string | null) => boolean, viewer: string | null = null) {
   const range = { since: r.start, until: r.until, teamId };
-  const [s, models, users, budgets] = await Promise.all([
-    spend(ctx, r, { teamId }),
-    ctx.store.aggregate('model', range, { timeZone: ctx.timeZone }),
-    detail ? ctx.store.aggregate('user', range, { timeZone: ctx.timeZone }) : Promise.resolve(null),
+  const totals = () => Promise.all([spend(ctx, r, { teamId }), ctx.store.aggregate('model', range, { timeZone: ctx.timeZone })]);
+  // Asked at once for who may see the people; for a member, once they may see the totals.
+  const early = detail ? totals() : null;
+  // Handled where it is awaited below; meanwhile a failure must not count as an unhandled rejection.
+  early?.catch(() => undefined);
+  const [users, budgets] = await Promise.all([
+    ctx.store.aggregate('user', range, { timeZone: ctx.timeZone }),
     budgetsView(ctx, (kind, id) => (kind === 'team' ? id === teamId : kind === 'user' && detail) && visible(kind, id), { at: Math.min(ctx.now, r.end - 1), within: { teamId }, kinds: detail ? ['team', 'user'] : ['team'] }),
   ]);
-  return {
+  const head = {
     month: r.month,
     timeZone: ctx.timeZone,
     team: teamId,
     detail,
+    budgets: budgets.filter((b) => b.scope === `team:${teamId}` || (detail && b.scope.startsWith('user:'))),
+  };
+  const withheld = detail ? null : smallGroupNote(users, viewer, ctx.minGroupSize, r, ctx.now);
+  if (withheld !== null) return { ...head, withheld, spend: null, models: null, users: null, findings: null, outcomes: null, routing: null };
+  const [s, models] = await (early ?? totals());
+  return {
+    ...head,
+    withheld: null,
     spend: s,
     models: mix(models),
-    users: users === null ? null : mix(users),
-    budgets: budgets.filter((b) => b.scope === `team:${teamId}` || (detail && b.scope.startsWith('user:'))),
+    users: detail ? mix(users) : null,
     findings: detail ? await findingsView(ctx, r, { teamId }, 50) : null,
     outcomes: await outcomes(ctx, r, { role: 'lead', teamId }),
     // Team totals per model pair, no per-person figures: members of the team may see them like the team's spend.

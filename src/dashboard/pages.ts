@@ -142,8 +142,19 @@ export async function orgPage(month?: string): Promise<HTMLElement> {
     routingCard(d.routing, true));
 }
 
+type TeamData = { month: string; detail: boolean; budgets: Budget[] } & (
+  | { withheld: null; spend: Spend; models: Mix[]; users: Mix[] | null; findings: Findings | null; outcomes: Outcomes; routing: Routing }
+  | { withheld: string }
+);
+
 export async function teamPage(team: string, month?: string): Promise<HTMLElement> {
-  const d = await api<{ month: string; detail: boolean; spend: Spend; models: Mix[]; users: Mix[] | null; budgets: Budget[]; findings: Findings | null; outcomes: Outcomes; routing: Routing }>(`/api/teams/${encodeURIComponent(team)}${q(month)}`);
+  const d = await api<TeamData>(`/api/teams/${encodeURIComponent(team)}${q(month)}`);
+  // Too few people besides the viewer used the team this month (dashboard.minGroupSize): the server sent no totals.
+  if (d.withheld !== null) {
+    const why = note(d.withheld);
+    why.dataset['withheld'] = '';
+    return h('div', {}, h('h1', {}, `Team ${team}, ${d.month}`), card('Team totals', why), card('Budgets', budgetsTable(d.budgets)));
+  }
   // The team's USD budget, a monthly one first: the chart draws its own spend and projection (gateway traffic, its
   // window), not the month's spend from every source against it.
   const usdBudgets = d.budgets.filter((b) => b.scope === `team:${team}` && b.unit === 'usd');
