@@ -85,7 +85,8 @@ beforeAll(async () => {
       makeTestEvent({ id: `c-${day}`, userId: 'carol', teamId: 'data', startedAt: at(`2026-10-${day}T12:00:00Z`), costUsd: 10 + d, modelRequested: 'gpt-4o-mini', modelServed: 'gpt-4o-mini-2024-07-18' }),
     );
     // A third person on core, so that alice (a member) may see core's totals in October: two people besides her.
-    if (d % 5 === 0) events.push(makeTestEvent({ id: `d-${day}`, userId: 'dan', teamId: 'core', startedAt: at(`2026-10-${day}T13:00:00Z`), costUsd: 0.25 }));
+    // dan spends the most and ships: the lead's People table must not put him on top for it.
+    if (d % 5 === 0) events.push(makeTestEvent({ id: `d-${day}`, userId: 'dan', teamId: 'core', startedAt: at(`2026-10-${day}T13:00:00Z`), costUsd: 20 }));
   }
   // In September only bob used core: its totals less alice's (none) would be his.
   events.push(makeTestEvent({ id: 'b-sep', userId: 'bob', teamId: 'core', startedAt: at('2026-09-14T11:00:00Z'), costUsd: 7 }));
@@ -95,6 +96,7 @@ beforeAll(async () => {
   await sqlite.insertOutcomes([
     { id: 'o1', kind: 'commit', userId: 'alice', teamId: 'core', repo: null, sessionId: null, at: at('2026-10-08T12:00:00Z'), count: 12, source: 'otel', attrs: {} },
     { id: 'o2', kind: 'pull_request', userId: 'alice', teamId: 'core', repo: null, sessionId: null, at: at('2026-10-09T12:00:00Z'), count: 3, source: 'otel', attrs: {} },
+    { id: 'o3', kind: 'commit', userId: 'dan', teamId: 'core', repo: null, sessionId: null, at: at('2026-10-16T12:00:00Z'), count: 9, source: 'otel', attrs: {} },
   ]);
   const decisions = new SqliteDecisionStore(sqlite.path);
   await decisions.insertDecisions(DECISIONS);
@@ -246,7 +248,21 @@ describe('dashboard in Chromium', () => {
     expect(mix.labels).toEqual(models.map((m) => m.key));
     expect(mix.values).toEqual(models.map((m) => roundUsd(m.costUsd)));
     expect(await page.locator('[data-imported]').count()).toBe(0);
+    // People by name, not by spend (dan spent the most), with what each shipped beside it.
+    const peopleRows = () => page.locator('[data-people] tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    expect(await peopleRows()).toEqual([
+      ['alice', '20', '$50.00', '12 commits', '$4.17'],
+      ['bob', '20', '$10.00', 'none counted', '—'],
+      ['dan', '3', '$60.00', '9 commits', '$6.67'],
+    ]);
+    expect(((await page.evaluate(async () => (await fetch('/api/teams/core')).json())) as { users: { key: string }[] }).users.map((u) => u.key)).toEqual(['alice', 'bob', 'dan']);
     await shot(page, 'lead-team');
+    // The lead may sort by a column, when they ask: a click on Spend (largest first), again (smallest first).
+    const spendHeader = page.locator('[data-people] th:has(button:text-is("Spend"))');
+    await spendHeader.locator('button').click();
+    expect([(await peopleRows()).map((r) => r[0]), await spendHeader.getAttribute('aria-sort')]).toEqual([['dan', 'alice', 'bob'], 'descending']);
+    await spendHeader.locator('button').click();
+    expect([(await peopleRows()).map((r) => r[0]), await spendHeader.getAttribute('aria-sort')]).toEqual([['bob', 'alice', 'dan'], 'ascending']);
 
     // Usage imported from a coding agent's logs: in the team's spend, not in its budget (the gateway's traffic). The
     // page says how much was imported, and the budget chart draws the budget's own figures, not the month's spend.

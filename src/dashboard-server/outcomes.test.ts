@@ -106,6 +106,12 @@ describe('dashboard Outcomes card', () => {
     expect(d.outcomes).toMatchObject({ reverted: 2, row: { spendUsd: 11, outcomes: { commits: 2, mergedPrs: 1, total: 3 } } });
     // A member sees the same team figures.
     expect((await page('alice', '/api/teams/core?month=2026-09')).outcomes).toEqual(d.outcomes);
+    // The lead's People table: each person by name with what they shipped, as each one's own report counts it.
+    const people = (await page('bob', '/api/teams/core?month=2026-09')) as unknown as { users: { key: string; costUsd: number; outcomes: { total: number } | null; costPerOutcome: number | null }[] };
+    expect(people.users.map((u) => [u.key, u.costUsd, u.outcomes?.total, u.costPerOutcome])).toEqual([['alice', 8, 2, 4], ['bob', 2, 1, 2], ['dan', 1, 0, null]]);
+    for (const user of ['alice', 'bob', 'dan']) expect(people.users.find((u) => u.key === user)?.outcomes).toEqual((await cli({ user })).rows[0]?.outcomes);
+    // A member gets no per-person rows.
+    expect(((await page('alice', '/api/teams/core?month=2026-09')) as unknown as { users: unknown }).users).toBeNull();
     // Bob's own card: his commit, none of alice's reverts.
     expect((await page('bob', '/api/users/bob?month=2026-09')).outcomes).toMatchObject({ reverted: 0, row: { outcomes: { commits: 1, mergedPrs: 0 } } });
   });

@@ -132,14 +132,38 @@ export interface OutcomesBlock {
 
 /** The same computation as `goodhart outcomes report` (outcomesView), for the month so far: both show the same numbers. */
 async function outcomes(ctx: ViewContext, r: MonthRange, viewer: OutcomeViewer): Promise<OutcomesBlock> {
-  if (ctx.outcomes === null) return { available: false, note: 'This store keeps no outcome events yet.', row: null, reverted: 0 };
-  if (!(r.until > r.start)) return { available: false, note: 'This month has not started.', row: null, reverted: 0 };
+  return (await outcomesAndPeople(ctx, r, viewer)).block;
+}
+
+/** With a lead's `people`: each person's row too, or null when the team has no outcomes counted this month. */
+async function outcomesAndPeople(ctx: ViewContext, r: MonthRange, viewer: OutcomeViewer): Promise<{ block: OutcomesBlock; people: EfficiencyRow[] | null }> {
+  if (ctx.outcomes === null) return { block: { available: false, note: 'This store keeps no outcome events yet.', row: null, reverted: 0 }, people: null };
+  if (!(r.until > r.start)) return { block: { available: false, note: 'This month has not started.', row: null, reverted: 0 }, people: null };
   const view = await outcomesView(ctx.outcomes.source, ctx.outcomes.config, viewer, { since: r.start, until: r.until }, ctx.now);
   const row = view.rows[0] ?? null;
   if (row === null || (row.outcomes.total === 0 && view.reverted === 0)) {
-    return { available: false, note: 'No commits, merged pull requests, closed tickets or deployments counted for this month.', row, reverted: view.reverted };
+    return { block: { available: false, note: 'No commits, merged pull requests, closed tickets or deployments counted for this month.', row, reverted: view.reverted }, people: null };
   }
-  return { available: true, note: null, row, reverted: view.reverted };
+  return { block: { available: true, note: null, row, reverted: view.reverted }, people: view.people ?? null };
+}
+
+/**
+ * A row of a team's People table: the person's usage in the team and, beside it, what they shipped this month
+ * (null when the team has no outcomes counted), so heavy use that ships reads as such. Ordered by name, never by
+ * spend: no page ranks people.
+ */
+export interface PersonRow extends Mix {
+  outcomes: EfficiencyRow['outcomes'] | null;
+  costPerOutcome: number | null;
+}
+
+function peopleRows(users: readonly UsageAggregate[], people: readonly EfficiencyRow[] | null): PersonRow[] {
+  const byId = new Map((people ?? []).map((p) => [p.subject.id, p]));
+  const named = [...users].sort((a, b) => (a.key === '(none)' ? 1 : b.key === '(none)' ? -1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return mix(named).map((u) => {
+    const p = people === null ? undefined : byId.get(u.key);
+    return { ...u, outcomes: p?.outcomes ?? null, costPerOutcome: p?.costPerOutcome ?? null };
+  });
 }
 
 export interface RoutingBlock {
@@ -244,14 +268,15 @@ export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, 
   const withheld = detail ? null : smallGroupNote(users, viewer, ctx.minGroupSize, r, ctx.now);
   if (withheld !== null) return { ...head, withheld, spend: null, models: null, users: null, findings: null, outcomes: null, routing: null };
   const [s, models] = await (early ?? totals());
+  const shipped = await outcomesAndPeople(ctx, r, { role: 'lead', teamId, people: detail });
   return {
     ...head,
     withheld: null,
     spend: s,
     models: mix(models),
-    users: detail ? mix(users) : null,
+    users: detail ? peopleRows(users, shipped.people) : null,
     findings: detail ? await findingsView(ctx, r, { teamId }, 50) : null,
-    outcomes: await outcomes(ctx, r, { role: 'lead', teamId }),
+    outcomes: shipped.block,
     // Team totals per model pair, no per-person figures: members of the team may see them like the team's spend.
     routing: await routingView(ctx, r, { teamId }),
   };

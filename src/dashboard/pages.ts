@@ -1,6 +1,7 @@
 import { api, type Me } from './api.js';
 import { budgetBars, dailySpend, forecastChart, mixChart } from './charts.js';
 import { card, count, dateTime, h, kpi, note, pct, table, usd } from './dom.js';
+import { sortableTable } from './sortable.js';
 
 /** One function per page: fetch the page's data from /api, build its elements. Types mirror the server's views. */
 
@@ -142,8 +143,49 @@ export async function orgPage(month?: string): Promise<HTMLElement> {
     routingCard(d.routing, true));
 }
 
+/** A person's row of a team (views.ts PersonRow): what they shipped beside what they spent; null: none counted for the team. */
+interface PersonRow extends Mix { outcomes: OutcomeRow['outcomes'] | null; costPerOutcome: number | null }
+
+const plural = (n: number, one: string, many: string): string => `${count(n)} ${n === 1 ? one : many}`;
+function shippedText(o: OutcomeRow['outcomes']): string {
+  const parts = [
+    o.commits > 0 ? plural(o.commits, 'commit', 'commits') : '',
+    o.mergedPrs > 0 ? plural(o.mergedPrs, 'merged PR', 'merged PRs') : '',
+    o.tickets > 0 ? plural(o.tickets, 'ticket', 'tickets') : '',
+    o.deployments > 0 ? plural(o.deployments, 'deployment', 'deployments') : '',
+  ].filter((x) => x !== '');
+  return parts.length > 0 ? parts.join(', ') : 'none counted';
+}
+
+/**
+ * The team's people by name, never by spend (no page ranks people): each one's usage with what it produced beside
+ * it, so heavy use that ships reads as such. A click on a header sorts by that column, if the viewer wants to.
+ */
+function peopleTable(users: PersonRow[]): HTMLElement {
+  if (users.length === 0) return note('Nobody used the team’s AI this month.');
+  const shipped = users.some((u) => u.outcomes !== null);
+  const name = (u: PersonRow) => (u.key === '(none)' ? u.key : h('a', { href: `#/users/${encodeURIComponent(u.key)}` }, u.key));
+  return h('div', { 'data-people': '' },
+    sortableTable(
+      [{ label: 'Person' }, { label: 'Requests', numeric: true }, { label: 'Spend', numeric: true }, ...(shipped ? [{ label: 'Shipped' }, { label: 'Spend per outcome', numeric: true }] : [])],
+      users.map((u) => [
+        { show: name(u), by: u.key },
+        { show: count(u.requests), by: u.requests },
+        { show: usd(u.costUsd), by: u.costUsd },
+        ...(shipped
+          ? [
+              { show: u.outcomes === null ? '—' : shippedText(u.outcomes), by: u.outcomes?.total ?? null },
+              { show: u.costPerOutcome === null ? '—' : usd(u.costPerOutcome), by: u.costPerOutcome },
+            ]
+          : []),
+      ])),
+    shipped
+      ? note('Shipped: commits, merged pull requests, closed tickets and deployments counted this month, as on each person’s page; spend per outcome divides their spend in the team by them.')
+      : note('No commits, merged pull requests or tickets are counted for this team this month, so the table shows spend alone.'));
+}
+
 type TeamData = { month: string; detail: boolean; budgets: Budget[] } & (
-  | { withheld: null; spend: Spend; models: Mix[]; users: Mix[] | null; findings: Findings | null; outcomes: Outcomes; routing: Routing }
+  | { withheld: null; spend: Spend; models: Mix[]; users: PersonRow[] | null; findings: Findings | null; outcomes: Outcomes; routing: Routing }
   | { withheld: string }
 );
 
@@ -169,7 +211,7 @@ export async function teamPage(team: string, month?: string): Promise<HTMLElemen
         tb ? gatewayOnly(d.spend, d.month) : note('No USD budget for this team.')),
       card('Model mix', d.models.length ? mixChart('team-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd)) : note('No usage this month.'))),
     card('Spend per day', dailySpend('team-daily', d.spend.daily.labels, d.spend.daily.values)),
-    d.users ? card('People', table(['Person', 'Requests', 'Spend'], d.users.map((u) => [u.key === '(none)' ? u.key : h('a', { href: `#/users/${encodeURIComponent(u.key)}` }, u.key), count(u.requests), usd(u.costUsd)]), [1, 2]))
+    d.users ? card('People', peopleTable(d.users))
       : card('People', note('Per-person figures are for the team lead, finance and admins; you see the team’s totals.')),
     card('Budgets', budgetsTable(d.budgets, { spend: d.spend, month: d.month })),
     d.findings ? card('Findings', findingsList(d.findings, true)) : null,

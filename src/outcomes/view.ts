@@ -15,7 +15,11 @@ import { loadSpendSlices, type SpendSlice } from './slices.js';
  * Nobody is shown a ranking of people. The dashboard's Outcomes card is the person view of a person's page and the
  * lead view of a team's page (its API has checked the caller may see that page), so it shows what the CLI shows.
  */
-export type OutcomeViewer = { role: 'person'; userId: string } | { role: 'lead'; teamId: string } | { role: 'admin' };
+export type OutcomeViewer =
+  | { role: 'person'; userId: string }
+  /** `people`: also each person's row (the dashboard's People table; a lead may open each person's page anyway). */
+  | { role: 'lead'; teamId: string; people?: boolean }
+  | { role: 'admin' };
 
 /** From the admin API's actor (src/policy/service.ts): manage/audit → admin, approve + team → lead, else person. */
 export function viewerFromActor(actor: { userId: string | null; teamId: string | null; permissions: ReadonlySet<string> }): OutcomeViewer {
@@ -53,6 +57,11 @@ export interface OutcomeView {
   myOutcomes: MyOutcome[];
   /** Changes reverted within the window, of the viewer's scope only (theirs, their team's, the organisation's). */
   reverted: number;
+  /**
+   * A lead asking for `people`: the row of each person with spend in the team, by id (never ranked), so a page can
+   * show what each person's spend produced beside it. Spend is theirs in the team; outcomes all of theirs.
+   */
+  people?: EfficiencyRow[];
 }
 
 /**
@@ -105,12 +114,16 @@ export async function outcomesView(
     };
   }
   if (viewer.role === 'lead') {
+    const inTeam = new Set(slices.map((x) => x.userId));
     return {
       ...base,
       rows: a.rows('team').filter((r) => r.subject.id === viewer.teamId),
       questions: [],
       openQuestions: { [viewer.teamId]: openQuestions[viewer.teamId] ?? 0 },
       myOutcomes: [],
+      ...(viewer.people === true
+        ? { people: a.rows('user').filter((r) => inTeam.has(r.subject.id)).sort((x, y) => (x.subject.id < y.subject.id ? -1 : x.subject.id > y.subject.id ? 1 : 0)) }
+        : {}),
     };
   }
   return { ...base, rows: [...a.rows('team'), ...a.rows('org')], questions: [], openQuestions, myOutcomes: [] };
