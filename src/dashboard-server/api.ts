@@ -7,8 +7,8 @@ import { RULE_IDS } from '../detect/types.js';
 import type { Store } from '../store/types.js';
 import type { GovernanceSpec } from '../policy/rules.js';
 import { checkSameOrigin, type Caller, type DashboardAuth } from './auth.js';
-import { budgetsView, findingsView, monthRange, orgView, teamView, userView, type ViewContext } from './views.js';
-import { canSeeBudget, canSeeOrg, canSeeUser, findingsScope, teamAccess, type Visibility } from './visibility.js';
+import { budgetsView, findingsView, monthRange, orgView, teamView, userView, type MonthRange, type ViewContext } from './views.js';
+import { canSeeBudget, canSeeOrg, findingsScope, personAccess, teamAccess, type Visibility } from './visibility.js';
 
 /**
  * The dashboard's JSON API under /api. Every route authenticates the session, checks what the caller may see
@@ -106,19 +106,26 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     // A person neither in the directory nor on a key (attributed by an import's identities) is on the team of their
     // latest event: the team whose page lists them.
     const team = (await teamOfFn())(user) ?? (await deps.store.listEvents({ userId: user, limit: 1, order: 'desc' }))[0]?.teamId ?? null;
-    if (!canSeeUser(c.visibility, user, team)) throw forbidden(`${user}’s usage`, c.visibility);
     const { month } = parse(monthQuery, req.query, 'query');
     const ctx = deps.context();
-    return userView(ctx, monthRange(month, ctx.now, ctx.timeZone), user);
+    const r = monthRange(month, ctx.now, ctx.timeZone);
+    const v = c.visibility;
+    const access = personAccess(v, user, team, v.scope === 'team' && (await bookedTo(ctx, user, v.teamId, r)));
+    if (access === false) throw forbidden(`${user}’s usage`, v);
+    // A lead sees what is booked to their team; the person's budgets count all their spend, so only for a member now.
+    return access === 'team' && v.scope === 'team' ? userView(ctx, r, user, { teamId: v.teamId, budgets: team === v.teamId }) : userView(ctx, r, user);
   });
 
   app.get('/api/findings', async (req) => {
     const c = await auth.caller(req);
     const q = parse(findingsQuery, req.query, 'query');
-    const scope = findingsScope(c.visibility, { teamId: q.team, userId: q.user }, await teamOfFn());
-    if (scope === null) throw forbidden('those findings', c.visibility);
     const ctx = deps.context();
-    return findingsView(ctx, monthRange(q.month, ctx.now, ctx.timeZone), { ...scope, ...(q.rule ? { rule: q.rule } : {}) });
+    const r = monthRange(q.month, ctx.now, ctx.timeZone);
+    const v = c.visibility;
+    const booked = q.user !== undefined && v.scope === 'team' && (await bookedTo(ctx, q.user, v.teamId, r));
+    const scope = findingsScope(v, { teamId: q.team, userId: q.user }, await teamOfFn(), booked);
+    if (scope === null) throw forbidden('those findings', v);
+    return findingsView(ctx, r, { ...scope, ...(q.rule ? { rule: q.rule } : {}) });
   });
 
   app.get('/api/budgets', async (req) => {
@@ -145,6 +152,12 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
       return deps.governance.service.decide(c.actor, id, decision, (req.body as JsonBody | undefined)?.json ?? {});
     });
   }
+}
+
+/** Whether a person has usage booked to a team in the month shown: the team page's People table lists them then. */
+async function bookedTo(ctx: ViewContext, userId: string, teamId: string, r: MonthRange): Promise<boolean> {
+  const rows = await ctx.store.aggregate('user', { userId, teamId, since: r.start, until: r.until }, { timeZone: ctx.timeZone });
+  return rows.some((x) => x.requests > 0);
 }
 
 /** Who the caller is and what the page may offer them (the API checks again on each call). */

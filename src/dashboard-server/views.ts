@@ -282,13 +282,20 @@ export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, 
   };
 }
 
-export async function userView(ctx: ViewContext, r: MonthRange, userId: string) {
-  const range = { since: r.start, until: r.until, userId };
+/**
+ * A person's page. `opts.teamId`: only what is booked to that team (a lead sees a person's time on their team, not
+ * their time on another); `opts.budgets: false` leaves out the person's budgets, which count all their spend.
+ */
+export async function userView(ctx: ViewContext, r: MonthRange, userId: string, opts: { teamId?: string; budgets?: boolean } = {}) {
+  const onTeam = opts.teamId !== undefined ? { teamId: opts.teamId } : {};
+  const range = { since: r.start, until: r.until, userId, ...onTeam };
   const [s, models, budgets, findings] = await Promise.all([
-    spend(ctx, r, { userId }),
+    spend(ctx, r, { userId, ...onTeam }),
     ctx.store.aggregate('model', range, { timeZone: ctx.timeZone }),
-    budgetsView(ctx, (kind, id) => kind === 'user' && id === userId, { at: Math.min(ctx.now, r.end - 1), within: { userId }, kinds: ['user'], always: [{ kind: 'user', id: userId }] }),
-    findingsView(ctx, r, { userId }, 50),
+    opts.budgets === false
+      ? Promise.resolve([])
+      : budgetsView(ctx, (kind, id) => kind === 'user' && id === userId, { at: Math.min(ctx.now, r.end - 1), within: { userId }, kinds: ['user'], always: [{ kind: 'user', id: userId }] }),
+    findingsView(ctx, r, { userId, ...onTeam }, 50),
   ]);
   const t = s.totals;
   // Stored input counts every input token, cache reads and writes included.
@@ -307,11 +314,13 @@ export async function userView(ctx: ViewContext, r: MonthRange, userId: string) 
     month: r.month,
     timeZone: ctx.timeZone,
     user: userId,
+    /** The team the figures are limited to, or null: all of the person's usage. */
+    team: opts.teamId ?? null,
     spend: s,
     models: mix(models),
     budgets,
     findings,
-    outcomes: await outcomes(ctx, r, { role: 'person', userId }),
+    outcomes: await outcomes(ctx, r, { role: 'person', userId, ...onTeam }),
     suggestions,
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Permission } from '../policy/config.js';
-import { canSeeBudget, canSeeOrg, canSeeUser, findingsScope, teamAccess, visibilityOf } from './visibility.js';
+import { canSeeBudget, canSeeOrg, canSeeUser, findingsScope, personAccess, teamAccess, visibilityOf } from './visibility.js';
 
 const viewer = (userId: string | null, teamId: string | null, ...perms: Permission[]) => visibilityOf({ userId, teamId, permissions: new Set(perms) });
 const teams: Record<string, string> = { alice: 'core', bob: 'core', carol: 'data' };
@@ -39,6 +39,19 @@ describe('dashboard visibility', () => {
     expect(findingsScope(lead, { userId: 'carol' }, teamOf)).toBeNull();
     expect(canSeeBudget(lead, 'user', 'alice', teamOf)).toBe(true);
     expect(canSeeBudget(lead, 'org', null, teamOf)).toBe(false);
+  });
+
+  it("opens to a lead a person with usage booked to their team (one who has moved on too), with that usage only", () => {
+    expect(personAccess(lead, 'alice', 'core', false)).toBe('team');
+    expect(personAccess(lead, 'bob', 'core', false)).toBe('all');
+    // carol is on data now, and had usage booked to core this month (before she moved).
+    expect(personAccess(lead, 'carol', 'data', true)).toBe('team');
+    expect(personAccess(lead, 'carol', 'data', false)).toBe(false);
+    expect(findingsScope(lead, { userId: 'carol' }, teamOf, true)).toEqual({ userId: 'carol', teamId: 'core' });
+    expect(findingsScope(lead, { userId: 'carol', teamId: 'data' }, teamOf, true)).toBeNull();
+    expect(findingsScope(lead, { userId: 'alice' }, teamOf)).toEqual({ userId: 'alice', teamId: 'core' });
+    expect(personAccess(member, 'bob', 'core', true)).toBe(false);
+    expect(personAccess(finance, 'carol', 'data', false)).toBe('all');
   });
 
   it('lets finance and admin see everything', () => {

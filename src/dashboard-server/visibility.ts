@@ -45,6 +45,17 @@ export function canSeeUser(v: Visibility, userId: string, userTeam: string | nul
   return v.scope === 'team' && userTeam !== null && userTeam === v.teamId;
 }
 
+/**
+ * How much of a person's page a viewer may open: `all` of it (themselves, admin, finance); `team`, only the usage
+ * booked to the lead's own team, for someone on that team now or with usage booked to it in the period shown
+ * (`bookedToViewerTeam`), i.e. whoever the lead's People table lists, including a person who has since moved; or false.
+ */
+export function personAccess(v: Visibility, userId: string, userTeam: string | null, bookedToViewerTeam: boolean): 'all' | 'team' | false {
+  if (v.scope === 'all' || (v.userId !== null && v.userId === userId)) return 'all';
+  if (v.scope === 'team' && (userTeam === v.teamId || bookedToViewerTeam)) return 'team';
+  return false;
+}
+
 /** Budgets a viewer may see: by scope kind and value (`user:*` instances are checked one by one). */
 export function canSeeBudget(v: Visibility, kind: ScopeKind, id: string | null, teamOf: (userId: string) => string | null): boolean {
   if (v.scope === 'all') return true;
@@ -64,9 +75,17 @@ export function findingsScope(
   v: Visibility,
   asked: { teamId?: string | undefined; userId?: string | undefined },
   teamOf: (userId: string) => string | null,
+  /** Whether the asked person has usage booked to the viewer's team in the period (personAccess). */
+  bookedToViewerTeam = false,
 ): { teamId?: string; userId?: string } | null {
   if (asked.userId !== undefined) {
-    if (!canSeeUser(v, asked.userId, teamOf(asked.userId))) return null;
+    const access = personAccess(v, asked.userId, teamOf(asked.userId), bookedToViewerTeam);
+    if (access === false) return null;
+    if (access === 'team' && v.scope === 'team') {
+      // A lead sees the person's findings about usage booked to their team, not about their time on another.
+      if (asked.teamId !== undefined && asked.teamId !== v.teamId) return null;
+      return { userId: asked.userId, teamId: v.teamId };
+    }
     return { userId: asked.userId, ...(asked.teamId !== undefined ? { teamId: asked.teamId } : {}) };
   }
   if (asked.teamId !== undefined) return teamAccess(v, asked.teamId) === 'detail' ? { teamId: asked.teamId } : null;

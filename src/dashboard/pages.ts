@@ -220,9 +220,10 @@ export async function teamPage(team: string, month?: string): Promise<HTMLElemen
 }
 
 export async function userPage(user: string, month?: string): Promise<HTMLElement> {
-  const d = await api<{ month: string; user: string; spend: Spend; models: Mix[]; budgets: Budget[]; findings: Findings; outcomes: Outcomes; suggestions: { text: string }[] }>(`/api/users/${encodeURIComponent(user)}${q(month)}`);
+  const d = await api<{ month: string; user: string; team: string | null; spend: Spend; models: Mix[]; budgets: Budget[]; findings: Findings; outcomes: Outcomes; suggestions: { text: string }[] }>(`/api/users/${encodeURIComponent(user)}${q(month)}`);
   return h('div', {},
     h('h1', {}, `${user === 'me' ? 'My usage' : `Usage of ${d.user}`}, ${d.month}`),
+    d.team ? note(`Only the usage booked to team ${d.team}, which you lead: time on another team is not shown.`) : null,
     kpis(d.spend),
     h('div', { class: 'grid' },
       card('Spend per day', dailySpend('user-daily', d.spend.daily.labels, d.spend.daily.values)),

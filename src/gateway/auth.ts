@@ -26,6 +26,9 @@ function otherKey(headers: IncomingHttpHeaders, first: string): string | undefin
 /** Presented keys remembered with their record (at most this many), so a known key is not hashed on every request. */
 const MAX_PRESENTED = 10_000;
 
+/** A person's team in the directory (config `users:` and the admin API); undefined for someone it does not list with one. */
+export type DirectoryTeam = (userId: string) => string | undefined;
+
 /**
  * Keys held in memory so authentication is one Map lookup on the request path (a key seen before), or one hash and
  * one lookup. The store's keys version is polled (every `refreshMs`) so keys created or revoked by `goodhart keys …`
@@ -41,6 +44,9 @@ export class KeyCache {
   private timer: NodeJS.Timeout | undefined;
   private lastMissCheck = 0;
   private refreshing: Promise<void> | undefined;
+  private teamOf: DirectoryTeam = () => undefined;
+  /** Each key as booked to its person's current team, made once per record and team (the policy engine caches by record). */
+  private readonly booked = new WeakMap<KeyRecord, KeyRecord>();
 
   constructor(
     private readonly store: Store,
@@ -79,8 +85,36 @@ export class KeyCache {
     return this.refreshing;
   }
 
-  /** Resolves the caller's key or throws 401 with what to do. Synchronous when the key is known. */
+  /**
+   * Books usage to the person's team in the directory, whatever team the key was made with: a person moved to another
+   * team books their new spend (and counts against budgets) there from the next request, with the key they have. The
+   * key's own team counts only for people the directory does not list with a team. The directory is the one answer to
+   * "whose team is this": approvals, the admin API and the dashboard already took it from there.
+   */
+  followDirectory(teamOf: DirectoryTeam): void {
+    this.teamOf = teamOf;
+  }
+
+  private withTeam(k: KeyRecord): KeyRecord {
+    const team = this.teamOf(k.userId);
+    if (team === undefined || team === k.teamId) return k;
+    const cached = this.booked.get(k);
+    if (cached !== undefined && cached.teamId === team) return cached;
+    const moved = { ...k, teamId: team };
+    this.booked.set(k, moved);
+    return moved;
+  }
+
+  /**
+   * Resolves the caller's key or throws 401 with what to do. Synchronous when the key is known. The record's team is
+   * the person's team now (followDirectory).
+   */
   authenticate(headers: IncomingHttpHeaders): KeyRecord | Promise<KeyRecord> {
+    const found = this.find(headers);
+    return found instanceof Promise ? found.then((k) => this.withTeam(k)) : this.withTeam(found);
+  }
+
+  private find(headers: IncomingHttpHeaders): KeyRecord | Promise<KeyRecord> {
     const key = presentedKey(headers);
     if (key === undefined) {
       throw new GoodhartError(

@@ -11,6 +11,7 @@ import { FingerprintObserver } from '../detect/fingerprint/observer.js';
 import { findingsStoreOf } from '../detect/store.js';
 import type { Store } from '../store/types.js';
 import { composePolicies } from '../policy/compose.js';
+import { Directory } from '../policy/directory.js';
 import type { Policy } from '../policy/types.js';
 import { createRouting, MemoryDecisionStore, type Routing } from '../route/index.js';
 import { openDecisionStore } from '../route/open.js';
@@ -165,6 +166,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics(() => (events instanceof EventWriter ? events.stats().queued : 0));
   const pricer = createPricer(overrides);
   const governance = opts.policy ? null : await installGovernance(app, { config, store, keys, pricer, now });
+  // Usage is booked to the person's team in the directory as it is now (admin API changes included), not the team the
+  // key was made with: see KeyCache.followDirectory.
+  const configDirectory = new Directory(config).spec();
+  keys.followDirectory((userId) => (governance?.policy.current() ?? configDirectory).users.get(userId)?.team);
   const routing = opts.policy ? null : await startRouting(config, store, now, tail);
   const policies: Policy[] = [];
   if (governance) policies.push(governance.policy);

@@ -3,7 +3,7 @@ import type { EventFilter, OutcomeStore, Store } from '../store/types.js';
 import { analyseOutcomes, lookaheadMs, type AnalysisConfig } from './analyse.js';
 import type { ShippedKind } from './counted.js';
 import type { LinkMethod } from './link.js';
-import type { EfficiencyRow } from './metrics.js';
+import { efficiency, type EfficiencyRow } from './metrics.js';
 import type { OutcomeQuestion } from './questions.js';
 import { loadSpendSlices, type SpendSlice } from './slices.js';
 
@@ -16,7 +16,8 @@ import { loadSpendSlices, type SpendSlice } from './slices.js';
  * lead view of a team's page (its API has checked the caller may see that page), so it shows what the CLI shows.
  */
 export type OutcomeViewer =
-  | { role: 'person'; userId: string }
+  /** `teamId`: only what is booked to that team (a lead opening a person who was on their team: not their time elsewhere). */
+  | { role: 'person'; userId: string; teamId?: string }
   /** `people`: also each person's row (the dashboard's People table; a lead may open each person's page anyway). */
   | { role: 'lead'; teamId: string; people?: boolean }
   | { role: 'admin' };
@@ -82,7 +83,7 @@ export async function outcomesView(
   const filter = {
     since: range.since,
     until: range.until,
-    ...(viewer.role === 'person' ? { userId: viewer.userId } : viewer.role === 'lead' ? { teamId: viewer.teamId } : {}),
+    ...(viewer.role === 'person' ? { userId: viewer.userId, ...(viewer.teamId !== undefined ? { teamId: viewer.teamId } : {}) } : viewer.role === 'lead' ? { teamId: viewer.teamId } : {}),
   };
   const [slices, outcomes] = await Promise.all([
     'spendSlices' in store ? store.spendSlices(filter) : loadSpendSlices(store, filter),
@@ -91,10 +92,12 @@ export async function outcomesView(
   const a = analyseOutcomes({ slices, outcomes, since: range.since, until: range.until, config, now });
   const openQuestions: Record<string, number> = {};
   for (const q of a.questions) openQuestions[q.teamId ?? '(none)'] = (openQuestions[q.teamId ?? '(none)'] ?? 0) + 1;
-  const reverted = a.reverted.filter((o) => (viewer.role === 'person' ? o.userId === viewer.userId : viewer.role === 'lead' ? o.teamId === viewer.teamId : true)).length;
+  const onTeam = (o: { teamId: string | null }) => viewer.role !== 'person' || viewer.teamId === undefined || o.teamId === viewer.teamId;
+  const reverted = a.reverted.filter((o) => (viewer.role === 'person' ? o.userId === viewer.userId && onTeam(o) : viewer.role === 'lead' ? o.teamId === viewer.teamId : true)).length;
   const base = { viewer, since: range.since, until: range.until, reverted };
   if (viewer.role === 'person') {
-    const mine = a.counted.filter((o) => o.userId === viewer.userId);
+    const mine = a.counted.filter((o) => o.userId === viewer.userId && onTeam(o));
+    const mineIds = new Set(mine.map((o) => o.id));
     const linked = new Map<string, { usd: number; methods: Set<LinkMethod> }>();
     for (const l of a.links) {
       const e = linked.get(l.outcomeId) ?? { usd: 0, methods: new Set<LinkMethod>() };
@@ -104,7 +107,10 @@ export async function outcomesView(
     }
     return {
       ...base,
-      rows: a.rows('user').filter((r) => r.subject.id === viewer.userId),
+      rows: (viewer.teamId === undefined
+        ? a.rows('user')
+        : efficiency({ slices, outcomes: mine, links: a.links.filter((l) => mineIds.has(l.outcomeId)), since: range.since, until: range.until }, 'user')
+      ).filter((r) => r.subject.id === viewer.userId),
       questions: a.questions.filter((q) => q.userId === viewer.userId),
       openQuestions: {},
       myOutcomes: mine.map((o) => ({

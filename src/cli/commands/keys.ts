@@ -15,7 +15,7 @@ export interface CreateKeyOptions extends ConfigOptions {
 }
 
 /** Creates a key; checks the user, team and project against the config when it declares them. */
-export async function createKey(opts: CreateKeyOptions, warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<{ key: string; record: KeyRecord }> {
+export async function createKey(opts: CreateKeyOptions): Promise<{ key: string; record: KeyRecord }> {
   // The config's rules for ids, also when it declares no users: an empty or spaced id cannot be named in a filter.
   for (const [flag, value] of [['--user', opts.user], ['--team', opts.team], ['--project', opts.project]] as const) {
     if (value === undefined) continue;
@@ -31,13 +31,17 @@ export async function createKey(opts: CreateKeyOptions, warn: (line: string) => 
   if (team !== null && config.teams.length > 0 && !config.teams.some((t) => t.id === team)) {
     throw new GoodhartError('invalid_request', 400, `Team "${team}" is not declared in the config. Add it under \`teams:\` or use one of: ${config.teams.map((t) => t.id).join(', ')}.`);
   }
+  // A declared person's usage is booked to their team in the directory whatever team their key names (KeyCache
+  // followDirectory): a key for another team would not do what it says.
+  if (opts.team !== undefined && declaredUser?.team !== undefined && declaredUser.team !== opts.team) {
+    throw new GoodhartError(
+      'invalid_request',
+      400,
+      `The config puts ${opts.user} in team ${declaredUser.team}, and a person's usage is booked to their team there whatever the key names. Leave out --team, or move ${opts.user} to ${opts.team} (\`users:\` in the config, or \`goodhart users set ${opts.user} --team ${opts.team}\`).`,
+    );
+  }
   if (opts.project && config.projects.length > 0 && !config.projects.some((p) => p.id === opts.project)) {
     throw new GoodhartError('invalid_request', 400, `Project "${opts.project}" is not declared in the config. Add it under \`projects:\`.`);
-  }
-  // After the checks: a note about a key that is then refused only confused.
-  if (opts.team !== undefined && declaredUser?.team !== undefined && declaredUser.team !== opts.team) {
-    // Allowed (usage on this key is attributed to --team), but the dashboard and approvals follow the config's team.
-    warn(`Note: the config puts ${opts.user} in team ${declaredUser.team}; this key's usage is attributed to team ${opts.team}.`);
   }
   const store = await openStore(resolveDb(opts, config));
   try {
@@ -68,7 +72,7 @@ export function registerKeys(program: Command): void {
     .command('create')
     .description('Create a key for a user; the key is printed once and only its hash is stored')
     .requiredOption('--user <id>', 'the person the key belongs to')
-    .option('--team <id>', 'their team (default: the team the config gives the user)')
+    .option('--team <id>', 'their team, for a person the config does not put in one (a declared person\'s usage goes to their team in the config)')
     .option('--project <id>', 'the project usage is attributed to')
     .option('--name <text>', 'a label, e.g. "laptop" or "ci"')
     .option('--json', 'print JSON')
