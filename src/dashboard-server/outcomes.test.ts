@@ -122,3 +122,51 @@ describe('dashboard Outcomes card', () => {
     expect(future.statusCode).toBe(404);
   });
 });
+
+describe('dashboard Outcomes card and `outcomes report` in the config’s time zone', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'goodhart-dash-outcomes-tz-'));
+  const db = join(dir, 'goodhart.db');
+  const yaml = join(dir, 'goodhart.yaml');
+  let store: SqliteStore;
+  let gateway: Gateway;
+  let cookie = '';
+
+  beforeAll(async () => {
+    writeFileSync(yaml, YAML.replace('timeZone: UTC', 'timeZone: America/Los_Angeles'));
+    store = new SqliteStore(db);
+    // 30 September in Los Angeles, 1 October in UTC: the spend, and a commit an hour later.
+    await store.insertEvents([
+      makeTestEvent({ id: 'a1', userId: 'alice', teamId: 'core', startedAt: at('2026-09-15T10:00:00Z'), costUsd: 3 }),
+      makeTestEvent({ id: 'a2', userId: 'alice', teamId: 'core', startedAt: at('2026-10-01T05:00:00Z'), costUsd: 5 }),
+    ]);
+    await store.insertOutcomes([
+      outcome({ id: 'c1', kind: 'commit', userId: 'alice', at: at('2026-09-15T11:00:00Z'), sha: sha('1'), source: 'git' }),
+      outcome({ id: 'c2', kind: 'commit', userId: 'alice', at: at('2026-10-01T06:00:00Z'), sha: sha('2'), source: 'git' }),
+    ]);
+    gateway = await createGateway({ config: loadConfigFile(yaml), store, now: () => NOW });
+    const k = newKey({ userId: 'alice', teamId: 'core', projectId: null });
+    await store.createKey(k.record);
+    await gateway.keys.refresh();
+    const res = await gateway.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/json' }, payload: { key: k.key } });
+    cookie = String(res.headers['set-cookie']).split(';')[0]!;
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('cuts the days where the dashboard does, unless --tz says otherwise', async () => {
+    const d = (await gateway.app.inject({ method: 'GET', url: '/api/users/me?month=2026-09', headers: { cookie } })).json();
+    const report = async (tz?: string) =>
+      JSON.parse(await outcomesReportCommand({ db, config: yaml, user: 'alice', since: '2026-09-01', until: '2026-09-30', json: true, ...(tz ? { tz } : {}) }, NOW)) as OutcomeView & { timeZone: string };
+    const la = await report();
+    expect(la.timeZone).toBe('America/Los_Angeles');
+    expect(la.rows[0]).toMatchObject({ spendUsd: 8, outcomes: { commits: 2 } });
+    expect(d.outcomes.row).toEqual(la.rows[0]);
+    expect((await report('UTC')).rows[0]).toMatchObject({ spendUsd: 3, outcomes: { commits: 1 } });
+    await expect(report('Mars/Olympus')).rejects.toMatchObject({ message: expect.stringMatching(/^--tz: unknown time zone/) });
+    const table = await outcomesReportCommand({ db, config: yaml, user: 'alice', since: '2026-09-01', until: '2026-09-30' }, NOW);
+    expect(table.split('\n')[0]).toMatch(/^Outcomes, your outcomes \(alice\), 2026-09-01 – 2026-09-30 \(America\/Los_Angeles/);
+  });
+});

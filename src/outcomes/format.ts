@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import { formatWallTime } from '../report/dates.js';
 import { formatCount } from '../report/format.js';
 import type { RepoImportSummary } from './git/import.js';
 import type { EfficiencyRow } from './metrics.js';
@@ -44,10 +45,10 @@ export function formatEfficiencyTable(rows: readonly EfficiencyRow[], label = 'T
   return table.toString();
 }
 
-export function formatView(view: OutcomeView): string {
-  const period = `${new Date(view.since).toISOString().slice(0, 10)} – ${new Date(view.until - 1).toISOString().slice(0, 10)}`;
+export function formatView(view: OutcomeView, timeZone = 'UTC'): string {
+  const period = `${formatWallTime(view.since, timeZone).slice(0, 10)} – ${formatWallTime(view.until - 1, timeZone).slice(0, 10)}`;
   const who = view.viewer.role === 'person' ? `your outcomes (${view.viewer.userId})` : view.viewer.role === 'lead' ? `team ${view.viewer.teamId}` : 'every team';
-  const lines = [`Outcomes, ${who}, ${period} (UTC weeks). Cost per outcome = all AI spend / outcomes; Trend = cost per outcome, later weeks vs earlier.`];
+  const lines = [`Outcomes, ${who}, ${period} (${timeZone}; weeks for the trend and r are UTC). Cost per outcome = all AI spend / outcomes; Trend = cost per outcome, later weeks vs earlier.`];
   if (view.rows.length === 0) lines.push('No spend and no outcomes in this period.');
   else lines.push(formatEfficiencyTable(view.rows, view.viewer.role === 'person' ? 'Person' : 'Team'));
   if (view.reverted > 0) lines.push(`${view.reverted} change(s) reverted within the revert window are not counted.`);

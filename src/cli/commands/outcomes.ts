@@ -3,7 +3,7 @@ import { GoodhartError } from '../../errors.js';
 import { formatImportSummary, formatView } from '../../outcomes/format.js';
 import { importGit } from '../../outcomes/git/import.js';
 import { outcomesView, type OutcomeViewer } from '../../outcomes/view.js';
-import { parseRange } from '../../report/dates.js';
+import { checkTimeZone, formatWallTime, parseDateOption, parseRange } from '../../report/dates.js';
 import { openStore } from '../../store/open.js';
 import { supportsImports } from '../../store/types.js';
 import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
@@ -21,6 +21,8 @@ interface ReportCliOptions extends ConfigOptions {
   user?: string;
   since?: string;
   until?: string;
+  /** IANA zone of the days; default the config's timeZone. */
+  tz?: string;
   json?: boolean;
 }
 
@@ -29,8 +31,7 @@ interface ReportCliOptions extends ConfigOptions {
  * people and projects are the current ones.
  */
 const DEFAULT_WEEKS = 8;
-const DAY_MS = 86_400_000;
-const WEEK_MS = 7 * DAY_MS;
+const WEEK_MS = 7 * 86_400_000;
 
 /** `goodhart outcomes import-git [REPO…]`. */
 export async function importGitCommand(repos: string[], opts: ImportGitCliOptions): Promise<string> {
@@ -62,17 +63,19 @@ export async function outcomesReportCommand(opts: ReportCliOptions, now = Date.n
     throw new GoodhartError('invalid_request', 400, 'Give --team (a team in aggregate) or --user (one person\'s own view), not both.');
   }
   const { config } = resolveConfig(opts);
-  const range = parseRange({ since: opts.since, until: opts.until, timeZone: 'UTC' });
+  // Days in the zone `report` and the dashboard use, so the Outcomes card of a month shows the same numbers.
+  const timeZone = checkTimeZone(opts.tz ?? config.timeZone);
+  const range = parseRange({ since: opts.since, until: opts.until, timeZone });
   const until = range.until ?? now;
-  // Whole days, as --since gives them: from midnight (UTC, the view's weeks) eight weeks back.
-  const since = range.since ?? Math.floor((until - DEFAULT_WEEKS * WEEK_MS) / DAY_MS) * DAY_MS;
+  // Whole days, as --since gives them: from local midnight eight weeks back.
+  const since = range.since ?? parseDateOption(formatWallTime(until - DEFAULT_WEEKS * WEEK_MS, timeZone).slice(0, 10), { option: '--since', timeZone });
   const viewer: OutcomeViewer =
     opts.user !== undefined ? { role: 'person', userId: opts.user } : opts.team !== undefined ? { role: 'lead', teamId: opts.team } : { role: 'admin' };
   const store = await openStore(resolveDb(opts, config), { mustExist: true, readOnly: true });
   try {
     if (!supportsImports(store)) throw new GoodhartError('config_invalid', 500, `This ${store.kind} store keeps no outcomes.`);
     const view = await outcomesView(store, config, viewer, { since, until }, now);
-    return opts.json === true ? JSON.stringify(view, null, 2) : formatView(view);
+    return opts.json === true ? JSON.stringify({ timeZone, ...view }, null, 2) : formatView(view, timeZone);
   } finally {
     await store.close();
   }
@@ -100,6 +103,7 @@ export function registerOutcomes(program: Command): void {
     .option('--user <id>', 'one person\'s own view, with their outcomes and questions')
     .option('--since <date>', `start (YYYY-MM-DD; default ${DEFAULT_WEEKS} weeks ago)`)
     .option('--until <date>', 'end (default now)')
+    .option('--tz <zone>', "IANA time zone of the days (default: the config's timeZone, else UTC)")
     .option('--json', 'print the view as JSON')
     .option('--config <file>', 'goodhart.yaml')
     .option('--db <path>', 'database (default ./.goodhart/goodhart.db or $GOODHART_DB)')
