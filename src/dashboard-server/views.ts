@@ -184,6 +184,8 @@ export async function routingView(ctx: ViewContext, r: MonthRange, filter: { tea
 }
 
 export interface FindingsBlock {
+  /** The zone the page shows the findings' times in: the config's, as its days and months. */
+  timeZone: string;
   available: boolean;
   note: string | null;
   findings: Finding[];
@@ -191,10 +193,10 @@ export interface FindingsBlock {
 }
 
 export async function findingsView(ctx: ViewContext, r: MonthRange, filter: { teamId?: string; userId?: string; rule?: RuleId }, limit = 200): Promise<FindingsBlock> {
-  if (ctx.findings === null) return { available: false, note: 'Waste detection keeps its findings in the SQLite store; this store has none.', findings: [], wastedUsd: 0 };
+  if (ctx.findings === null) return { timeZone: ctx.timeZone, available: false, note: 'Waste detection keeps its findings in the SQLite store; this store has none.', findings: [], wastedUsd: 0 };
   const all = await ctx.findings.listFindings({ ...filter, since: r.start, until: r.until });
   const findings = [...all].sort((a, b) => b.wastedUsd - a.wastedUsd || b.start - a.start).slice(0, limit);
-  return { available: true, note: all.length === 0 ? 'No findings this month.' : null, findings, wastedUsd: roundUsd(all.reduce((a, f) => a + f.wastedUsd, 0)) };
+  return { timeZone: ctx.timeZone, available: true, note: all.length === 0 ? 'No findings this month.' : null, findings, wastedUsd: roundUsd(all.reduce((a, f) => a + f.wastedUsd, 0)) };
 }
 
 export async function budgetsView(

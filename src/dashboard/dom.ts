@@ -26,7 +26,22 @@ const countFmt = new Intl.NumberFormat('en-US');
 export const usd = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : usdFmt.format(n));
 export const count = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : countFmt.format(n));
 export const pct = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : `${n}%`);
-export const dateTime = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+const wallFmts = new Map<string, Intl.DateTimeFormat>();
+/**
+ * `YYYY-MM-DD HH:MM` of an instant in `timeZone` (the config's, which every page's days and months are in): a
+ * finding at 19:00 on 30 November in Los Angeles is shown on the November page at that time, not at 03:00 on
+ * 1 December.
+ */
+export function dateTime(ms: number, timeZone: string): string {
+  let fmt = wallFmts.get(timeZone);
+  if (fmt === undefined) {
+    fmt = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+    wallFmts.set(timeZone, fmt);
+  }
+  const p: Record<string, string> = {};
+  for (const part of fmt.formatToParts(ms)) p[part.type] = part.value;
+  return `${p['year']}-${p['month']}-${p['day']} ${p['hour']}:${p['minute']}`;
+}
 
 export function table(head: string[], rows: Child[][], numeric: number[] = []): HTMLTableElement {
   const cls = (i: number) => (numeric.includes(i) ? 'num' : undefined);

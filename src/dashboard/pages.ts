@@ -10,7 +10,7 @@ interface Spend { totals: Totals; daily: { labels: string[]; values: number[] };
 interface Mix { key: string; requests: number; costUsd: number }
 interface Budget { budget: string; scope: string; unit: 'usd' | 'tokens'; period: string; amount: number; spent: number | null; usedPercent: number | null; projection: { projected: number; exhaustionDate: string | null; method: string } | null; note: string | null }
 interface Finding { id: string; rule: string; subject: { kind: string; id: string }; userId: string | null; teamId: string | null; start: number; end: number; wastedUsd: number; confidence: number; summary: string; suggestion: string; wasteMethod: string; evidence: { counts: Record<string, number>; ratios: Record<string, number>; requestIds: string[] } }
-interface Findings { available: boolean; note: string | null; findings: Finding[]; wastedUsd: number }
+interface Findings { timeZone: string; available: boolean; note: string | null; findings: Finding[]; wastedUsd: number }
 /** The row `goodhart outcomes report` prints (src/outcomes/metrics.ts EfficiencyRow), the fields the card shows. */
 interface OutcomeRow { linkedShare: number | null; outcomes: { commits: number; mergedPrs: number; tickets: number; deployments: number; total: number }; costPerOutcome: number | null; costPerCommit: number | null; costPerMergedPr: number | null; costPerTicket: number | null }
 interface Outcomes { available: boolean; note: string | null; row: OutcomeRow | null; reverted: number }
@@ -65,9 +65,9 @@ export function findingsList(f: Findings, showWho: boolean): HTMLElement {
   if (!f.available || f.findings.length === 0) return note(f.note ?? 'No findings.');
   return h('div', {},
     h('p', { class: 'muted', 'data-findings': String(f.findings.length) }, `${f.findings.length} finding${f.findings.length === 1 ? '' : 's'}, ${usd(f.wastedUsd)} estimated avoidable.`),
-    table(['When', 'Rule', ...(showWho ? ['Who'] : []), 'Avoidable', 'What happened', 'Evidence'],
+    table([`When (${f.timeZone})`, 'Rule', ...(showWho ? ['Who'] : []), 'Avoidable', 'What happened', 'Evidence'],
       f.findings.map((x) => [
-        dateTime(x.start), x.rule, ...(showWho ? [x.userId ?? `${x.subject.kind} ${x.subject.id}`] : []), usd(x.wastedUsd),
+        dateTime(x.start, f.timeZone), x.rule, ...(showWho ? [x.userId ?? `${x.subject.kind} ${x.subject.id}`] : []), usd(x.wastedUsd),
         h('div', {}, x.summary, h('div', { class: 'muted' }, `→ ${x.suggestion}`)),
         h('div', { class: 'evidence' },
           Object.entries({ ...x.evidence.counts, ...x.evidence.ratios }).map(([k, v]) => h('div', {}, `${k}: ${Number.isInteger(v) ? v : v.toFixed(2)}`)),

@@ -1,0 +1,11 @@
+import { describe, expect, it } from 'vitest';
+import { dateTime } from './dom.js';
+
+describe('dashboard formatting', () => {
+  it("shows a time in the config's zone, as the page's days and months are", () => {
+    const t = Date.parse('2026-12-01T03:00:00Z');
+    expect(dateTime(t, 'America/Los_Angeles')).toBe('2026-11-30 19:00');
+    expect(dateTime(t, 'UTC')).toBe('2026-12-01 03:00');
+    expect(dateTime(Date.parse('2026-10-05T00:30:00Z'), 'Asia/Kolkata')).toBe('2026-10-05 06:00');
+  });
+});
