@@ -307,7 +307,6 @@ export async function userView(ctx: ViewContext, r: MonthRange, userId: string, 
     {
       costUsd: t.costUsd,
       requests: t.requests,
-      models: models.map((m) => ({ model: m.key, costUsd: m.costUsd })),
       cacheShare: input > 0 ? t.cacheReadTokens / input : null,
     },
     { when: monthPhrase(r, ctx.now) },

@@ -67,7 +67,6 @@ export async function collectDigest(src: ReportSources, userId: string, week: Wi
     suggestions: digestSuggestions(findings ?? [], {
       costUsd: totals.costUsd,
       requests: totals.requests,
-      models: modelRows,
       cacheShare: input > 0 ? totals.cacheReadTokens / input : null,
     }),
   };

@@ -17,8 +17,6 @@ export interface Suggestion {
 export interface UsageShape {
   costUsd: number;
   requests: number;
-  /** Cost per model, biggest first. */
-  models: readonly { model: string; costUsd: number }[];
   /** Cache reads as a share of input tokens (0…1), when there was input. */
   cacheShare: number | null;
 }
@@ -49,20 +47,20 @@ export function digestSuggestions(findings: readonly Finding[], usage: UsageShap
 
   const general: Suggestion[] = [];
   const none = (text: string): Suggestion => ({ rule: null, text, wastedUsd: 0, findings: 0 });
+  // Nothing to judge: saying no waste was found "in your usage" would describe usage that does not exist.
+  if (usage.requests === 0 && specific.length === 0) return [none(`No usage was recorded for you ${when}, so there is nothing to suggest yet.`)];
   if (specific.length === 0) {
     general.push(none(`No waste patterns were detected in your usage ${when}: nothing to change on that front.`));
   }
-  const top = usage.models[0];
-  if (top !== undefined && usage.costUsd > 0 && top.costUsd / usage.costUsd >= 0.6 && usage.models.length > 0) {
-    general.push(
-      none(`${Math.round((top.costUsd / usage.costUsd) * 100)}% of your spend went to ${top.model}. For routine edits, lookups and summaries, try a smaller model first and keep ${top.model} for the hard parts.`),
-    );
-  }
+  // No "try a smaller model" from model share alone: most spend on one model says nothing about whether the requests
+  // were simple (a heavy user who ships, or someone on the smallest model there is, got it too, right after "nothing
+  // to change"). The evidence for it is the premium-overkill detector's (simple prompts by the routing classifier's
+  // score, on a premium model with a cheaper one named, as a habit): its finding's suggestion above says it, with
+  // the dollars.
   if (usage.cacheShare !== null && usage.cacheShare < 0.2 && usage.requests >= 20) {
     general.push(
       none(`Only ${Math.round(usage.cacheShare * 100)}% of your input was read from the prompt cache. Long-running sessions with a stable start (system prompt, files) are cheaper than many fresh ones.`),
     );
   }
-  if (usage.requests === 0) general.push(none(`No usage was recorded for you ${when}.`));
   return [...out, ...general].slice(0, max);
 }
