@@ -205,6 +205,7 @@ describe('dashboard in Chromium', () => {
     await expect(page.locator('text=similarity: 0.93').count()).resolves.toBe(1);
     await expect(page.locator('text=Say what was wrong with the first answer').count()).resolves.toBeGreaterThan(0);
     await shot(page, 'member-my-usage');
+    expect(await page.locator('.kpi:has(.label:text-is("Spend this month")) .sub').textContent()).toBe('20 requests');
     // Her Outcomes card counts what `goodhart outcomes report` counts: Claude Code's 12 commits (no git history
     // reported hers), and no merged pull request (the 3 it opened are not merged ones).
     const outcomeRows = await page.locator('section.card:has(h2:text-is("Outcomes")) tbody tr')
@@ -235,6 +236,11 @@ describe('dashboard in Chromium', () => {
     // The API itself refuses, whatever the page shows.
     const status = await page.evaluate(async () => (await fetch('/api/users/bob')).status);
     expect(status).toBe(403);
+    // A month that has ended is not "this month".
+    await page.goto(`${h.url}/#/me?month=2026-09`);
+    await page.waitForSelector('h1:has-text("My usage, 2026-09")');
+    expect(await kpiValue(page, 'Spend in 2026-09')).toBe('$0.00');
+    await expect(page.locator('.kpi .label:text-is("Spend this month")').count()).resolves.toBe(0);
     await page.context().close();
   });
 

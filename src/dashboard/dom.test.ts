@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dateTime } from './dom.js';
+import { counted, dateTime } from './dom.js';
 
 describe('dashboard formatting', () => {
   it("shows a time in the config's zone, as the page's days and months are", () => {
@@ -7,5 +7,9 @@ describe('dashboard formatting', () => {
     expect(dateTime(t, 'America/Los_Angeles')).toBe('2026-11-30 19:00');
     expect(dateTime(t, 'UTC')).toBe('2026-12-01 03:00');
     expect(dateTime(Date.parse('2026-10-05T00:30:00Z'), 'Asia/Kolkata')).toBe('2026-10-05 06:00');
+  });
+
+  it('says 1 request, not 1 requests', () => {
+    expect([0, 1, 2, 1234].map((n) => counted(n, 'request'))).toEqual(['0 requests', '1 request', '2 requests', '1,234 requests']);
   });
 });

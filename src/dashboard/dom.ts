@@ -25,6 +25,8 @@ const countFmt = new Intl.NumberFormat('en-US');
 
 export const usd = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : usdFmt.format(n));
 export const count = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : countFmt.format(n));
+/** A count with its noun, singular for exactly one: `1 request`, `2 requests`. */
+export const counted = (n: number, one: string, many = `${one}s`): string => `${count(n)} ${n === 1 ? one : many}`;
 export const pct = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : `${n}%`);
 const wallFmts = new Map<string, Intl.DateTimeFormat>();
 /**

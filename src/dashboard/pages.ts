@@ -1,6 +1,6 @@
 import { api, type Me } from './api.js';
 import { budgetBars, dailySpend, forecastChart, mixChart } from './charts.js';
-import { card, count, dateTime, h, kpi, note, pct, table, usd } from './dom.js';
+import { card, count, counted, dateTime, h, kpi, note, pct, table, usd } from './dom.js';
 import { sortableTable } from './sortable.js';
 
 /** One function per page: fetch the page's data from /api, build its elements. Types mirror the server's views. */
@@ -29,10 +29,11 @@ const status = (b: Budget): HTMLElement => {
   return h('span', { class: `pill ${cls}` }, used >= 100 ? 'over' : projected >= 100 ? 'will run out' : 'on track');
 };
 
-function kpis(s: Spend, extra: HTMLElement[] = []): HTMLElement {
+/** `month`: the page's (`YYYY-MM`); a month that has ended has no projection, and its spend is not "this month's". */
+function kpis(s: Spend, month: string, extra: HTMLElement[] = []): HTMLElement {
   const t = s.totals;
   return h('div', { class: 'kpis' },
-    kpi('Spend this month', usd(t.costUsd), `${count(t.requests)} requests`),
+    kpi(s.forecast ? 'Spend this month' : `Spend in ${month}`, usd(t.costUsd), counted(t.requests, 'request')),
     kpi('Projected at month end', s.forecast ? usd(s.forecast.projected) : 'month over', s.forecast ? `${usd(s.forecast.low)} – ${usd(s.forecast.high)}` : undefined),
     kpi('Tokens', count(t.inputTokens + t.outputTokens), `${count(t.cacheReadTokens)} input from cache`),
     ...extra);
@@ -72,7 +73,7 @@ export function findingsList(f: Findings, showWho: boolean): HTMLElement {
         h('div', { class: 'evidence' },
           Object.entries({ ...x.evidence.counts, ...x.evidence.ratios }).map(([k, v]) => h('div', {}, `${k}: ${Number.isInteger(v) ? v : v.toFixed(2)}`)),
           h('div', {}, `confidence ${x.confidence.toFixed(2)}; ${x.wasteMethod}`),
-          x.evidence.requestIds.length > 0 ? h('div', { title: x.evidence.requestIds.join('\n') }, `${x.evidence.requestIds.length} request ids`) : null),
+          x.evidence.requestIds.length > 0 ? h('div', { title: x.evidence.requestIds.join('\n') }, counted(x.evidence.requestIds.length, 'request id')) : null),
       ]), [showWho ? 3 : 2]));
 }
 
@@ -93,13 +94,13 @@ function outcomesCard(o: Outcomes): HTMLElement {
       ['Deployments', count(r.outcomes.deployments), '—'],
       ['All outcomes', count(r.outcomes.total), usd(r.costPerOutcome)],
     ], [1, 2]),
-    note(`${pct(linked)} of the spend is linked to an outcome.${o.reverted > 0 ? ` ${o.reverted} change(s) reverted within the revert window are not counted.` : ''}`));
+    note(`${pct(linked)} of the spend is linked to an outcome.${o.reverted > 0 ? ` ${counted(o.reverted, 'change')} reverted within the revert window ${o.reverted === 1 ? 'is' : 'are'} not counted.` : ''}`));
 }
 
 /** Savings are often fractions of a cent per request: four decimals below $10, cents above. */
 const usdFine = (n: number): string => (Math.abs(n) < 10 ? `$${n.toFixed(4)}` : usd(n));
 const saved = (b: Bucket, kind: 'realised' | 'potential'): HTMLElement =>
-  h('span', { 'data-usd': String(b.savedUsd), 'data-kind': kind, title: b.unpriced > 0 ? `${b.unpriced} request(s) with no price are counted but not in the dollars` : undefined },
+  h('span', { 'data-usd': String(b.savedUsd), 'data-kind': kind, title: b.unpriced > 0 ? `${counted(b.unpriced, 'request')} with no price ${b.unpriced === 1 ? 'is' : 'are'} counted but not in the dollars` : undefined },
     b.requests === 0 ? '—' : usdFine(b.savedUsd) + (b.unpriced > 0 ? ' *' : ''));
 
 /** Right-sizing: realised (routing on) and potential (shadow) savings, per team (org page) and per model pair. */
@@ -109,8 +110,8 @@ function routingCard(r: Routing, perTeam: boolean): HTMLElement {
   const team = (t: string | null) => t ?? '(none)';
   return card('Routing savings',
     h('div', { class: 'kpis' },
-      kpi('Saved by routing', usdFine(s.total.realised.savedUsd), `${count(s.total.realised.requests)} request${s.total.realised.requests === 1 ? '' : 's'} served by a cheaper model`),
-      kpi('Shadow: would save', usdFine(s.total.potential.savedUsd), `${count(s.total.potential.requests)} request${s.total.potential.requests === 1 ? '' : 's'} routing would send down`),
+      kpi('Saved by routing', usdFine(s.total.realised.savedUsd), `${counted(s.total.realised.requests, 'request')} served by a cheaper model`),
+      kpi('Shadow: would save', usdFine(s.total.potential.savedUsd), `${counted(s.total.potential.requests, 'request')} routing would send down`),
       kpi('Re-asked on premium', count(s.total.misses), 'routed answers the quality guard saw asked again')),
     perTeam ? h('h3', {}, 'By team') : null,
     perTeam
@@ -130,7 +131,7 @@ export async function orgPage(month?: string): Promise<HTMLElement> {
   const orgBudget = d.budgets.find((b) => b.scope === 'org' && b.unit === 'usd' && b.period === 'month');
   return h('div', {},
     h('h1', {}, `Organisation, ${d.month}`),
-    kpis(d.spend, orgBudget ? [kpi('Org budget', usd(orgBudget.amount), `${pct(orgBudget.usedPercent)} used${d.spend.importedUsd > 0 ? ' (gateway traffic)' : ''}`)] : []),
+    kpis(d.spend, d.month, orgBudget ? [kpi('Org budget', usd(orgBudget.amount), `${pct(orgBudget.usedPercent)} used${d.spend.importedUsd > 0 ? ' (gateway traffic)' : ''}`)] : []),
     h('div', { class: 'grid' },
       card('Spend per day', dailySpend('org-daily', d.spend.daily.labels, d.spend.daily.values)),
       card('Forecast against budget', forecastChart('org-forecast', d.spend.daily.labels, d.spend.daily.values, d.spend.elapsedDays, d.spend.forecast, orgBudget?.amount ?? null),
@@ -203,7 +204,7 @@ export async function teamPage(team: string, month?: string): Promise<HTMLElemen
   const tb = usdBudgets.find((b) => b.period === 'month') ?? usdBudgets[0];
   return h('div', {},
     h('h1', {}, `Team ${team}, ${d.month}`),
-    kpis(d.spend),
+    kpis(d.spend, d.month),
     h('div', { class: 'grid' },
       card(tb ? `Budget ${tb.budget} (${tb.period}), spend and forecast` : 'Spend and forecast',
         tb ? budgetBars('team-budget', tb.amount, tb.spent ?? 0, tb.projection?.projected ?? null, d.spend.importedUsd > 0 ? 'gateway' : null)
@@ -224,7 +225,7 @@ export async function userPage(user: string, month?: string): Promise<HTMLElemen
   return h('div', {},
     h('h1', {}, `${user === 'me' ? 'My usage' : `Usage of ${d.user}`}, ${d.month}`),
     d.team ? note(`Only the usage booked to team ${d.team}, which you lead: time on another team is not shown.`) : null,
-    kpis(d.spend),
+    kpis(d.spend, d.month),
     h('div', { class: 'grid' },
       card('Spend per day', dailySpend('user-daily', d.spend.daily.labels, d.spend.daily.values)),
       card('Model mix', d.models.length ? mixChart('user-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd)) : note('No usage this month.'))),

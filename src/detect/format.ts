@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import { formatWallTime } from '../report/dates.js';
+import { plural } from '../report/format.js';
 import type { Finding, RuleId } from './types.js';
 
 /** Terminal output for findings: numbers and suggestions, never text from anyone's prompts (none is stored). */
@@ -23,7 +24,7 @@ export function formatFindingsTable(findings: readonly Finding[], timeZone: stri
     ]);
   }
   const wasted = findings.reduce((a, f) => a + f.wastedUsd, 0);
-  return `${table.toString()}\n${findings.length} finding(s), estimated avoidable spend $${wasted.toFixed(2)}.`;
+  return `${table.toString()}\n${plural(findings.length, 'finding')}, estimated avoidable spend $${wasted.toFixed(2)}.`;
 }
 
 /** Per rule: how many findings and the estimated waste. */

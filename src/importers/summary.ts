@@ -55,6 +55,7 @@ export function addProblem(s: ImportSummary, file: string, line: number, reason:
 }
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
+const plural = (n: number, one: string): string => `${fmt(n)} ${n === 1 ? one : `${one}s`}`;
 
 /** `claude-code: 12 files (3 read), 48,210 lines, 1,204 events added, 2,310 duplicates; skipped: …` */
 export function formatSummaryLine(s: ImportSummary): string {
@@ -64,8 +65,8 @@ export function formatSummaryLine(s: ImportSummary): string {
   const restarted = s.filesRestarted > 0 ? `, ${fmt(s.filesRestarted)} rewritten` : '';
   const updated = s.eventsUpdated > 0 ? ` (${fmt(s.eventsUpdated)} updated)` : '';
   return (
-    `${s.source}: ${fmt(s.files)} files (${fmt(s.filesRead)} read${restarted}), ${fmt(s.linesRead)} lines, ` +
-    `${fmt(s.eventsAdded)} events added${updated}, ${fmt(s.duplicates)} duplicates` +
+    `${s.source}: ${plural(s.files, 'file')} (${fmt(s.filesRead)} read${restarted}), ${plural(s.linesRead, 'line')}, ` +
+    `${plural(s.eventsAdded, 'event')} added${updated}, ${plural(s.duplicates, 'duplicate')}` +
     `${s.meteredByGateway > 0 ? ` (${fmt(s.meteredByGateway)} already metered by the gateway)` : ''}` +
     `${skipped === '' ? '' : `; skipped: ${skipped}`} in ${(s.durationMs / 1000).toFixed(1)} s`
   );

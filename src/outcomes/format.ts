@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import { formatWallTime } from '../report/dates.js';
-import { formatCount } from '../report/format.js';
+import { formatCount, plural } from '../report/format.js';
 import type { RepoImportSummary } from './git/import.js';
 import type { EfficiencyRow } from './metrics.js';
 import type { OutcomeView } from './view.js';
@@ -51,7 +51,7 @@ export function formatView(view: OutcomeView, timeZone = 'UTC'): string {
   const lines = [`Outcomes, ${who}, ${period} (${timeZone}; weeks for the trend and r are UTC). Cost per outcome = all AI spend / outcomes; Trend = cost per outcome, later weeks vs earlier.`];
   if (view.rows.length === 0) lines.push('No spend and no outcomes in this period.');
   else lines.push(formatEfficiencyTable(view.rows, view.viewer.role === 'person' ? 'Person' : 'Team'));
-  if (view.reverted > 0) lines.push(`${view.reverted} change(s) reverted within the revert window are not counted.`);
+  if (view.reverted > 0) lines.push(`${plural(view.reverted, 'change')} reverted within the revert window ${view.reverted === 1 ? 'is' : 'are'} not counted.`);
   for (const q of view.questions) lines.push(`? ${q.summary}\n  ${q.suggestion}`);
   const open = Object.entries(view.openQuestions).filter(([, n]) => n > 0);
   if (open.length > 0) lines.push(`Open questions (weeks of large spend with nothing linked; shown to each person): ${open.map(([t, n]) => `${t} ${n}`).join(', ')}.`);
@@ -62,11 +62,11 @@ export function formatImportSummary(rows: readonly RepoImportSummary[]): string 
   return rows
     .map((r) => {
       const head = `${r.repo}${r.projectId !== null ? ` (project ${r.projectId})` : ''}: ${r.incremental ? 'new commits only' : 'full history'}`;
-      const body = `  ${formatCount(r.commits)} commits (${formatCount(r.aiCoAuthored)} AI co-authored, ${formatCount(r.reverts)} reverts), ${formatCount(r.prMerges)} merged pull requests, ${formatCount(r.syncMerges)} other merges; ${formatCount(r.inserted)} new outcome(s) stored.`;
+      const body = `  ${plural(r.commits, 'commit')} (${formatCount(r.aiCoAuthored)} AI co-authored, ${plural(r.reverts, 'revert')}), ${plural(r.prMerges, 'merged pull request')}, ${plural(r.syncMerges, 'other merge')}; ${plural(r.inserted, 'new outcome')} stored.`;
       const extra = [
-        r.skippedRecords > 0 ? `  ${r.skippedRecords} unreadable log record(s) skipped.` : '',
+        r.skippedRecords > 0 ? `  ${plural(r.skippedRecords, 'unreadable log record')} skipped.` : '',
         r.unmappedAuthors.length > 0
-          ? `  ${r.unmappedAuthors.length} author(s) map to no person, kept under their email: ${r.unmappedAuthors.slice(0, 5).join(', ')}${r.unmappedAuthors.length > 5 ? '…' : ''}. Add them to outcomes.people.`
+          ? `  ${plural(r.unmappedAuthors.length, 'author')} ${r.unmappedAuthors.length === 1 ? 'maps' : 'map'} to no person, kept under their email: ${r.unmappedAuthors.slice(0, 5).join(', ')}${r.unmappedAuthors.length > 5 ? '…' : ''}. Add them to outcomes.people.`
           : '',
       ].filter((l) => l !== '');
       return [head, body, ...extra].join('\n');

@@ -1,7 +1,7 @@
 import { formatWallTime } from './dates.js';
 import type { AuditData, Section } from './audit-data.js';
 import type { BudgetStatus } from './budget-status.js';
-import { formatCount } from './format.js';
+import { formatCount, plural } from './format.js';
 import { barChart, escapeXml, horizontalBars } from './svg-chart.js';
 
 /**
@@ -49,7 +49,7 @@ export function auditBlocks(d: AuditData): Block[] {
     { kind: 'h2', text: 'Spend and trend' },
     {
       kind: 'p',
-      text: `Spend ${money(t.costUsd)} over ${formatCount(t.requests)} ${t.requests === 1 ? 'request' : 'requests'}; ${d.partial ? `previous month to the same point ${money(d.spend.previousToDateUsd)} (${pct(d.spend.changePercent)}), all of it ${money(d.spend.previousMonthUsd)}` : `previous month ${money(d.spend.previousMonthUsd)} (${pct(d.spend.changePercent)})`}.${t.unpricedRequests > 0 ? ` ${formatCount(t.unpricedRequests)} requests used models with no known price and are not in the dollars.` : ''}`,
+      text: `Spend ${money(t.costUsd)} over ${plural(t.requests, 'request')}; ${d.partial ? `previous month to the same point ${money(d.spend.previousToDateUsd)} (${pct(d.spend.changePercent)}), all of it ${money(d.spend.previousMonthUsd)}` : `previous month ${money(d.spend.previousMonthUsd)} (${pct(d.spend.changePercent)})`}.${t.unpricedRequests > 0 ? ` ${plural(t.unpricedRequests, 'request')} used models with no known price and ${t.unpricedRequests === 1 ? 'is' : 'are'} not in the dollars.` : ''}`,
     },
     { kind: 'chart', svg: barChart({ title: `Spend per day, ${d.period}`, labels: d.spend.daily.labels.map((l) => l.slice(8)), values: d.spend.daily.values, format: money }) },
     { kind: 'chart', svg: barChart({ title: 'Spend per month (last six)', labels: d.spend.months.map((m) => m.key), values: d.spend.months.map((m) => m.costUsd), format: money, height: 200 }) },
@@ -65,7 +65,7 @@ export function auditBlocks(d: AuditData): Block[] {
       ? { kind: 'note', text: 'No usage in this period.' }
       : { kind: 'table', head: ['Team', 'Requests', 'Spend', 'Share'], rows: d.teams.map((r) => [r.key, formatCount(r.requests), money(r.costUsd), share(r.costUsd, t.costUsd)]), align: ['l', 'r', 'r', 'r'] },
     ...section(d.findings, 'Top findings (estimated avoidable spend)', (f) => [
-      { kind: 'p', text: `${formatCount(f.count)} findings, ${money(f.wastedUsd)} estimated avoidable. The ten largest:` },
+      { kind: 'p', text: `${plural(f.count, 'finding')}, ${money(f.wastedUsd)} estimated avoidable. The ten largest:` },
       {
         kind: 'table',
         head: ['Start', 'Rule', 'Who', 'Avoidable', 'What happened', 'Suggestion'],

@@ -17,7 +17,7 @@ describe('the weekly digest', () => {
     await store.insertEvents([makeTestEvent({ userId: 'ada', startedAt: Date.UTC(2026, 10, 17, 10), inputTokens: 1000, cacheReadTokens: 400, outputTokens: 200, costUsd: 0.01 })]);
     const week = digestWeek('2026-11-17', Date.UTC(2026, 10, 20), 'UTC');
     const d = await collectDigest({ store, timeZone: 'UTC', analysis: configSchema.parse({}), budgets: () => [], findings: null, outcomes: null, decisions: null, close: async () => {} }, 'ada', week);
-    expect(digestMarkdown(d)).toContain('1,000 input tokens (400 from the cache), 200 output.');
+    expect(digestMarkdown(d)).toContain('1 request, $0.01. 1,000 input tokens (400 from the cache), 200 output.');
     await store.close();
   });
 });

@@ -7,7 +7,7 @@ import { countedOutcomeTotals, type OutcomeTotals } from './outcomes.js';
 import { changePercent, dayLabels, seriesOf } from './series.js';
 import type { ReportSources } from './sources.js';
 import { digestSuggestions, type Suggestion } from './suggestions.js';
-import { formatCount } from './format.js';
+import { formatCount, plural } from './format.js';
 
 /**
  * A person's weekly digest: their usage, what it produced, and two or three suggestions from their own findings.
@@ -86,7 +86,7 @@ export function digestMarkdown(d: DigestData): string {
     '',
     t.requests === 0
       ? 'No requests were recorded for you this week.'
-      : `${formatCount(t.requests)} requests, ${money(t.costUsd)}${change}. ${formatCount(t.inputTokens)} input tokens (${formatCount(t.cacheReadTokens)} from the cache), ${formatCount(t.outputTokens)} output.`,
+      : `${plural(t.requests, 'request')}, ${money(t.costUsd)}${change}. ${formatCount(t.inputTokens)} input tokens (${formatCount(t.cacheReadTokens)} from the cache), ${formatCount(t.outputTokens)} output.`,
     '',
   ];
   if (t.requests > 0) {
@@ -98,7 +98,8 @@ export function digestMarkdown(d: DigestData): string {
     lines.push('No outcomes (commits, pull requests, lines) were recorded for you this week, so this digest cannot weigh spend against them.', '');
   } else {
     const o = d.outcomes;
-    lines.push(`${formatCount(o.commits)} commits, ${formatCount(o.pullRequests)} pull requests, ${formatCount(o.linesAdded)} lines added and ${formatCount(o.linesRemoved)} removed.${o.editsAccepted + o.editsRejected > 0 ? ` You accepted ${formatCount(o.editsAccepted)} of ${formatCount(o.editsAccepted + o.editsRejected)} suggested edits.` : ''}`, '');
+    const edits = o.editsAccepted + o.editsRejected;
+    lines.push(`${plural(o.commits, 'commit')}, ${plural(o.pullRequests, 'pull request')}, ${plural(o.linesAdded, 'line')} added and ${formatCount(o.linesRemoved)} removed.${edits > 0 ? ` You accepted ${formatCount(o.editsAccepted)} of ${plural(edits, 'suggested edit')}.` : ''}`, '');
   }
   lines.push('## Suggestions', '');
   if (d.findings === null) lines.push('_Waste detection is not available on this store, so these are general._', '');

@@ -66,6 +66,11 @@ export function formatCount(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
+/** A count with its noun, singular for exactly one: `1 request`, `2 requests`, `1,204 pull requests`. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
+
 /** Cost with 4 decimals; events without a price are shown as "n/a" instead of being counted as free. */
 export function formatCost(costUsd: number, requests: number, unpricedRequests: number): string {
   if (requests > 0 && unpricedRequests === requests) return 'n/a';
@@ -107,7 +112,7 @@ export function formatAggregatesTable(rows: readonly UsageAggregate[], opts: { g
   if (total.unpricedRequests > 0) {
     const share = Math.round((total.unpricedRequests / total.requests) * 1000) / 10;
     lines.push(
-      `n/a: ${formatCount(total.unpricedRequests)} of ${formatCount(total.requests)} requests (${share}%) used models with no known price; their cost is not included.`,
+      `n/a: ${formatCount(total.unpricedRequests)} of ${plural(total.requests, 'request')} (${share}%) used models with no known price; their cost is not included.`,
     );
   }
   return lines.join('\n');

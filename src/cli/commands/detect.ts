@@ -72,7 +72,7 @@ export async function runDetect(opts: DetectOptions, now = Date.now()): Promise<
       `Read ${result.events.toLocaleString('en-US')} events (${result.fingerprints.toLocaleString('en-US')} with fingerprints) in ${(result.ms / 1000).toFixed(1)} s.`,
     ];
     for (const [rule, s] of summariseFindings(result.findings)) {
-      lines.push(`  ${rule.padEnd(18)} ${String(s.findings).padStart(5)} finding(s)  $${s.wastedUsd.toFixed(2)} avoidable`);
+      lines.push(`  ${rule.padEnd(18)} ${String(s.findings).padStart(5)} ${s.findings === 1 ? 'finding ' : 'findings'}  $${s.wastedUsd.toFixed(2)} avoidable`);
     }
     lines.push(result.findings.length === 0 ? 'No findings.' : opts.dryRun === true ? 'Dry run: nothing stored.' : 'Stored; see `goodhart findings`.');
     return lines.join('\n');

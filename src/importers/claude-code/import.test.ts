@@ -303,7 +303,7 @@ describe('a request that went through the gateway and is in the agent log too', 
       writeFileSync(file, assistant('u1', new Date().toISOString(), 'req_1', m.id, 12) + assistant('u2', new Date().toISOString(), 'req_2', 'msg_direct', 30));
       const s = await importInto(h.store as SqliteStore, 'claude-code', [root]);
       expect(s).toMatchObject({ eventsAdded: 1, duplicates: 1, meteredByGateway: 1 });
-      expect(formatSummaryLine(s)).toContain('1 duplicates (1 already metered by the gateway)');
+      expect(formatSummaryLine(s)).toContain('1 event added, 1 duplicate (1 already metered by the gateway)');
       const stored = await h.store.listEvents({});
       expect(stored.filter((e) => e.providerRequestId === m.id).map((e) => e.source)).toEqual(['gateway']);
       expect(stored.filter((e) => e.providerRequestId === 'msg_direct').map((e) => e.source)).toEqual(['claude-code']);
