@@ -1,4 +1,5 @@
 import { periodWindow } from '../../policy/period.js';
+import { formatWallTime } from '../../report/dates.js';
 import type { DetectContext, Detector, DetectorDefinition, DetectInput, OutcomeInput } from '../types.js';
 import { DayClock, costOf, evidence, makeFinding, median, usd } from '../util.js';
 
@@ -65,6 +66,32 @@ export function poissonUpperTail(k: number, lambda: number): number {
 }
 /** Below this many outcome units in the baseline, outcomes are too sparse to compare. */
 const MIN_BASELINE_OUTCOMES = 3;
+
+/**
+ * What the finding says happened, as the rule found it: tokens per prompt up (the prompts do not account for the
+ * usage), and shipped work not significantly above its usual rate. Not "shipped work did not rise": it may have, by
+ * too little to tell from a few days (one commit where a third of one was usual is a ratio of 3), which the evidence's
+ * outcomeRateRatio shows.
+ */
+export function surgeSummary(s: {
+  days: number;
+  period: string;
+  /** The period's last day, YYYY-MM-DD in the config's zone. */
+  lastDay: string;
+  ratio: number;
+  spendUsd: number;
+  /** Tokens per prompt against usual; null when there was no prompt at all. */
+  perPromptRatio: number | null;
+  /** Outcome units in the window and the number usual for as many days; null without enough outcome history. */
+  shipped: { outcomes: number; usual: number } | null;
+}): string {
+  const prompts = s.perPromptRatio === null ? 'with no prompt typed at all' : `at ${s.perPromptRatio.toFixed(1)}× your usual tokens per prompt, more than what you asked for accounts for`;
+  const head = `In the last ${s.days} days of the ${s.period} ending ${s.lastDay}, usage ran at ${s.ratio.toFixed(1)}× your usual day in tokens (${usd(s.spendUsd)} in all), ${prompts}.`;
+  if (s.shipped === null) return head;
+  const n = s.shipped.outcomes;
+  const shipped = `${n} ${n === 1 ? 'outcome' : 'outcomes'} (commits, merged pull requests, tickets, deployments) where about ${s.shipped.usual.toFixed(1)} ${n > s.shipped.usual ? 'were usual: not significantly more' : 'were usual'}`;
+  return `${head} Shipped work: ${shipped}.`;
+}
 
 function create(ctx: DetectContext): Detector {
   const cfg = ctx.config.periodEndSurge;
@@ -175,7 +202,15 @@ function create(ctx: DetectContext): Detector {
             wasteMethod:
               'Spend in the window above 1.5× (prompts made × the usual cost per prompt), capped at the spend above the usual daily level.',
             confidence: 0.55 + Math.min(0.2, 0.03 * (ratio - cfg.minRatio)) + (outcomeRatio !== null ? 0.15 : 0.05),
-            summary: `In the last ${cfg.days} days before the ${cfg.period} closed (${new Date(periodEnd).toISOString().slice(0, 10)}), usage ran at ${ratio.toFixed(1)}× your usual day in tokens (${usd(win.cost)} in all) while prompts${outcomeRatio !== null ? ' and shipped work' : ''} did not rise with it.`,
+            summary: surgeSummary({
+              days: cfg.days,
+              period: cfg.period,
+              lastDay: formatWallTime(periodEnd - 1, tz).slice(0, 10),
+              ratio,
+              spendUsd: win.cost,
+              perPromptRatio: Number.isFinite(winPerPrompt) ? winPerPrompt / basePerPrompt : null,
+              shipped: outcomeRatio === null ? null : { outcomes: win.outcomes, usual: baseOutcomeRate * win.active },
+            }),
             suggestion:
               'If this was a real push (a release, a migration), link it to its pull requests or tickets so it shows as delivered work; if the runs were started to use up an allowance or move a usage number, they are not needed: Goodhart measures outcomes, not tokens.',
           },

@@ -34,7 +34,9 @@ describe('period-end-surge', () => {
     expect(findings).toHaveLength(1);
     const f = findings[0]!;
     expect(f.evidence.ratios['dailyTokenRatio']).toBeGreaterThan(10);
-    expect(f.summary).toContain('2026-10-01');
+    expect(f.summary).toBe(
+      'In the last 3 days of the month ending 2026-09-30, usage ran at 15.4× your usual day in tokens ($446 in all), at 15.4× your usual tokens per prompt, more than what you asked for accounts for.',
+    );
     expect(f.wastedUsd).toBeGreaterThan(100);
     expect(f.teamId).toBe('team-a');
   });
@@ -58,6 +60,19 @@ describe('period-end-surge', () => {
     expect(run('period-end-surge', [...base, ...surge], {}, [...baseOutcomes, ...shipped])).toEqual([]);
     // The same surge without the extra outcomes is flagged.
     expect(run('period-end-surge', [...base, ...surge], {}, [...baseOutcomes, ...WINDOW.map((d) => commits(d, 3))])).toHaveLength(1);
+  });
+
+  it('does not say shipped work did not rise when it rose by too little to tell', () => {
+    const baseOutcomes = Array.from({ length: 21 }, (_, d) => d).filter((d) => d % 7 < 5).map((d) => commits(SEP7 + d * DAY, 1));
+    const surge = WINDOW.flatMap((d) => day(d, 8, 240, 60_000));
+    // Twice the usual commits (6 where 3 were usual): P(X ≥ 6 | 3) = 0.08, not a significant rise.
+    const [f] = run('period-end-surge', [...baseline(), ...surge], {}, [...baseOutcomes, ...WINDOW.map((d) => commits(d, 2))]);
+    expect(f?.evidence.ratios['outcomeRateRatio']).toBeCloseTo(2, 10);
+    expect(f?.summary).toMatch(/ Shipped work: 6 outcomes \(commits, merged pull requests, tickets, deployments\) where about 3\.0 were usual: not significantly more\.$/);
+    expect(f?.summary).not.toMatch(/did not rise/);
+    // Fewer than usual: said as it is.
+    const [g] = run('period-end-surge', [...baseline(), ...surge], {}, [...baseOutcomes, commits(WINDOW[0]!, 1)]);
+    expect(g?.summary).toMatch(/ Shipped work: 1 outcome \(commits, merged pull requests, tickets, deployments\) where about 3\.0 were usual\.$/);
   });
 
   it('does not flag one big day (a spend anomaly, not a pattern)', () => {
