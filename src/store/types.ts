@@ -163,6 +163,30 @@ export interface CounterPoint {
   value: number;
 }
 
+/** A CUMULATIVE point's increase, and the time (ns) it counts from: its series' previous point, or its start. */
+export interface CounterStep {
+  increase: number;
+  /** Null when the point adds nothing new (a replay) or is the stored point again (its increase is the one it gave). */
+  sinceNs: string | null;
+}
+
+/** One OTLP request's writes, decided inside the store's transaction (CounterStore.commitOtel). */
+export interface OtelCommit {
+  counters: readonly CounterPoint[];
+  build(read: OtelRead): OtelWrites;
+}
+
+/** What the store holds for an OtelCommit, read in its transaction. */
+export interface OtelRead {
+  /** One step per point of `counters`, in order. */
+  counters: readonly CounterStep[];
+}
+
+export interface OtelWrites {
+  events: readonly UsageEvent[];
+  outcomes: readonly OutcomeEvent[];
+}
+
 export interface CounterStore {
   /**
    * For each point, the increase since the last point stored for its series (its key and start time), and
@@ -172,6 +196,13 @@ export interface CounterStore {
    * for the whole batch.
    */
   advanceCounters(points: readonly CounterPoint[]): Promise<number[]>;
+  /**
+   * What one OTLP request stores, in one transaction: its CUMULATIVE points move their series (advanceCounters'
+   * rule), `build` turns what that gives into events and outcomes, and those are stored (an id already stored is
+   * left as it is). A request that fails to store moves no counter, so the exporter's retry, or its next point,
+   * still carries the increase. `build` must be pure: a transaction that has to run again calls it again.
+   */
+  commitOtel(commit: OtelCommit): Promise<void>;
   /**
    * The OpenTelemetry events (source `otel`) of these sessions that carry `tag`: their ids and sessions. The OTLP
    * receiver asks which sessions send per-request log events (`otel-log`), and which metric events (`otel-metric`)
@@ -195,6 +226,7 @@ export function supportsImports(store: Store): store is AuditStore {
   return (
     typeof s.commitImportBatch === 'function' &&
     typeof s.advanceCounters === 'function' &&
+    typeof s.commitOtel === 'function' &&
     typeof s.otelTagged === 'function' &&
     typeof s.insertOutcomes === 'function'
   );

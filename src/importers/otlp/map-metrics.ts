@@ -9,9 +9,9 @@ import type { MappedBatch, OtelIdentity, OtelUsage } from './types.js';
  * 1. `extractPoints` reads every data point of the metrics this maps (sum, gauge, histogram; asInt or asDouble)
  *    with its series identity and temporality;
  * 2. the caller turns each point into an increase: a DELTA point is its own value; a CUMULATIVE point goes through
- *    the store's counter series (`advanceCounters`: difference from the last value, reset → full value, the last
- *    point again → its increase again, for a retried batch whose events were not stored; older points → 0), one
- *    series per attributes and start time (two senders with the same attributes count apart);
+ *    the store's counter series (`commitOtel`, in the transaction that stores the events: difference from the last
+ *    value, reset → full value, the last point again → its increase again; older points → 0), one series per
+ *    attributes and start time (two senders with the same attributes count apart);
  * 3. `buildFromPoints` makes the events: `claude_code.token.usage` points of one model and interval become one
  *    usage event (types input/output/cacheRead/cacheCreation), priced by `claude_code.cost.usage` of the same model
  *    and interval when sent; commits, pull requests, lines of code, sessions and edit decisions become outcomes;

@@ -267,31 +267,6 @@ describe('OTLP/HTTP receiver', () => {
     expect(commits.reduce((a, b) => a + b, 0)).toBe(2 + 3);
   });
 
-  it('stores a CUMULATIVE batch retried after its events could not be stored (its counters had already moved)', async () => {
-    let failures = 1;
-    const processOne = createOtlpProcessor({
-      store,
-      pricer: createPricer(),
-      rules: { identities: [], users: [], trustedPosters: [] },
-      write: async (events) => {
-        if (failures-- > 0) throw new Error('disk full');
-        await store.insertEvents(events);
-      },
-    });
-    const session = [kv('session.id', 'sess-retried'), kv('user.email', 'cy@acme.dev')];
-    const body = (end: number, input: number) => Buffer.from(JSON.stringify(metrics(2, 0, end, { input, output: 30, cacheRead: 0, cacheCreation: 0, cost: 0, commits: 2, added: 0 }, session)));
-    const key = (await store.listKeys())[0]!;
-    const request = async (end: number, input: number) => ({ signal: 'metrics' as const, body: body(end, input), encoding: undefined, protobuf: false, key });
-    await expect(processOne(await request(60, 700))).rejects.toThrow(/disk full/);
-    // The exporter sends the same batch again, then the next one.
-    await processOne(await request(60, 700));
-    await processOne(await request(60, 700));
-    await processOne(await request(120, 900));
-    const events = (await store.listEvents({ sessionId: 'sess-retried' })).map((e) => [e.inputTokens, e.outputTokens]);
-    expect(events).toEqual([[700, 30], [200, 0]]);
-    expect((await store.listOutcomes({ kind: 'commit' })).filter((o) => o.sessionId === 'sess-retried').map((o) => o.count)).toEqual([2]);
-  });
-
   it('maps api_request log events (with or without the claude_code. prefix); metrics of those sessions are not counted twice', async () => {
     const record = (name: string, seq: number, input: number) => ({
       timeUnixNano: ns(300 + seq),

@@ -106,11 +106,19 @@ export function createOtlpProcessor(deps: OtlpProcessorDeps): (r: OtlpRequest) =
       }
       for (const session of unknown) if ((await store.otelTagged([session], 'otel-log', 1)).length > 0) remember(new Set([session]));
       const cumulative = points.flatMap((p, i) => (p.cumulative ? [i] : []));
-      const increases = points.map((p) => p.value);
-      const advanced = await store.advanceCounters(cumulative.map((i) => ({ seriesKey: points[i]!.seriesKey, startTimeNs: points[i]!.startNs, timeNs: points[i]!.timeNs, value: points[i]!.value })));
-      cumulative.forEach((i, j) => (increases[i] = advanced[j] ?? 0));
-      batch = buildFromPoints(points, increases, (s) => sessionsWithLogs.has(s), (r) => resourcesWithSpans.has(r));
-      batch.rejected += rejected;
+      // The counters move in the transaction that stores what they gave: a request that fails moves none.
+      let built = 0;
+      await store.commitOtel({
+        counters: cumulative.map((i) => ({ seriesKey: points[i]!.seriesKey, startTimeNs: points[i]!.startNs, timeNs: points[i]!.timeNs, value: points[i]!.value })),
+        build: ({ counters }) => {
+          const increases = points.map((p) => p.value);
+          cumulative.forEach((i, j) => (increases[i] = counters[j]?.increase ?? 0));
+          const mapped = buildFromPoints(points, increases, (s) => sessionsWithLogs.has(s), (r) => resourcesWithSpans.has(r));
+          built = mapped.rejected;
+          return { events: mapped.usage.map((u) => toEvent(u, key, rules, memo)), outcomes: mapped.outcomes.map((o) => toOutcome(o, key, rules)) };
+        },
+      });
+      return { rejected: rejected + built };
     }
 
     if (batch.usage.length > 0) await deps.write(batch.usage.map((u) => toEvent(u, key, rules, memo)));

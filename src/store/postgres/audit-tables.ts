@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
-import { counterDelta, OUTCOME_OVERRIDE, seriesOf, shippedWork, type SeriesRow as SqliteSeriesRow, type ShippedWorkRow } from '../sqlite/audit-tables.js';
+import { counterStep, OUTCOME_OVERRIDE, seriesOf, shippedWork, type SeriesRow as SqliteSeriesRow, type ShippedWorkRow } from '../sqlite/audit-tables.js';
 import { outcomeValues } from '../rows.js';
-import type { CounterPoint, ImportFileState } from '../types.js';
+import type { CounterPoint, CounterStep, ImportFileState } from '../types.js';
 
 /**
  * The Postgres side of audit mode: importer file states, OTLP counter series and outcome events (migration 2),
@@ -76,42 +76,68 @@ const MAX_SERIES_KEY_BYTES = 2_000;
  */
 export async function advanceCounters(sql: postgres.Sql<{ int8: number }>, given: readonly CounterPoint[]): Promise<number[]> {
   if (given.length === 0) return [];
-  // Series keys hold attribute values from the payload. One with U+0000 (which Postgres refuses) or too long for an
-  // index entry is kept as its hash: still one key per series.
-  const points = given.map((p) => (p.seriesKey.includes('\u0000') || Buffer.byteLength(p.seriesKey) > MAX_SERIES_KEY_BYTES ? { ...p, seriesKey: `sha256:${createHash('sha256').update(p.seriesKey).digest('hex')}` } : p));
-  const keys = [...new Set(points.map((p) => p.seriesKey))].sort();
-  // A series is its key and its start time (seriesOf); locks are per key, which covers all its start times.
-  const wanted = [...new Map(points.map((p) => [seriesOf(p), p])).values()];
   return sql.begin(async (tx) => {
-    await tx`
-      SELECT count(pg_advisory_xact_lock(hashtext('goodhart:counter:' || k)))
-      FROM (SELECT k FROM unnest(${keys}::text[]) AS k ORDER BY k) AS ordered`;
-    const rows = await tx<SeriesRow[]>`
-      SELECT series_key, start_time_ns, time_ns, value, last_delta FROM counter_series
-      WHERE (series_key, start_time_ns) IN (
-        SELECT * FROM unnest(${wanted.map((p) => p.seriesKey)}::text[], ${wanted.map((p) => p.startTimeNs)}::text[]))`;
-    const series = new Map(rows.map((r) => [seriesOf({ seriesKey: r.series_key, startTimeNs: r.start_time_ns }), r]));
-    const moved = new Map<string, SeriesRow>();
-    const deltas = points.map((p) => {
-      const delta = counterDelta(series.get(seriesOf(p)), p, !moved.has(seriesOf(p)));
-      if (delta !== null) {
-        const row = { series_key: p.seriesKey, start_time_ns: p.startTimeNs, time_ns: p.timeNs, value: p.value, last_delta: delta };
-        series.set(seriesOf(p), row);
-        moved.set(seriesOf(p), row);
-      }
-      return delta ?? 0;
-    });
-    if (moved.size > 0) {
-      const rows = [...moved.values()];
-      await tx`
-        INSERT INTO counter_series (series_key, start_time_ns, time_ns, value, last_delta)
-        SELECT * FROM unnest(${rows.map((r) => r.series_key)}::text[], ${rows.map((r) => r.start_time_ns)}::text[],
-          ${rows.map((r) => r.time_ns)}::text[], ${rows.map((r) => r.value)}::float8[], ${rows.map((r) => r.last_delta)}::float8[])
-        ON CONFLICT (series_key, start_time_ns) DO UPDATE SET time_ns = EXCLUDED.time_ns, value = EXCLUDED.value,
-          last_delta = EXCLUDED.last_delta`;
-    }
-    return deltas;
+    await lockCounters(tx, given);
+    return (await advanceIn(tx, given)).map((s) => s.increase);
   });
+}
+
+/** Series keys as stored: one with U+0000 (which Postgres refuses) or too long for an index entry is kept as its hash. */
+function storedSeries(p: CounterPoint): CounterPoint {
+  return p.seriesKey.includes('\u0000') || Buffer.byteLength(p.seriesKey) > MAX_SERIES_KEY_BYTES ? { ...p, seriesKey: `sha256:${createHash('sha256').update(p.seriesKey).digest('hex')}` } : p;
+}
+
+/** The advisory lock names of the points' series (per key, which covers all its start times), for `lockNames`. */
+export function counterLocks(points: readonly CounterPoint[]): string[] {
+  return points.map((p) => `goodhart:counter:${storedSeries(p).seriesKey}`);
+}
+
+/** Takes transaction-scoped advisory locks on `names`, in one sorted order so that two transactions never deadlock. */
+export async function lockNames(tx: postgres.TransactionSql<{ int8: number }>, names: readonly string[]): Promise<void> {
+  if (names.length === 0) return;
+  const sorted = [...new Set(names)].sort();
+  await tx`
+    SELECT count(pg_advisory_xact_lock(hashtext(k)))
+    FROM (SELECT k FROM unnest(${sorted}::text[]) AS k ORDER BY k) AS ordered`;
+}
+
+async function lockCounters(tx: postgres.TransactionSql<{ int8: number }>, points: readonly CounterPoint[]): Promise<void> {
+  await lockNames(tx, counterLocks(points));
+}
+
+/**
+ * Reads the points' series, applies the points in order and writes back the series that moved (in a transaction
+ * holding their locks): each point's step, zero for one that moves nothing.
+ */
+export async function advanceIn(tx: postgres.TransactionSql<{ int8: number }>, given: readonly CounterPoint[]): Promise<CounterStep[]> {
+  if (given.length === 0) return [];
+  const points = given.map(storedSeries);
+  // A series is its key and its start time (seriesOf).
+  const wanted = [...new Map(points.map((p) => [seriesOf(p), p])).values()];
+  const rows = await tx<SeriesRow[]>`
+    SELECT series_key, start_time_ns, time_ns, value, last_delta FROM counter_series
+    WHERE (series_key, start_time_ns) IN (
+      SELECT * FROM unnest(${wanted.map((p) => p.seriesKey)}::text[], ${wanted.map((p) => p.startTimeNs)}::text[]))`;
+  const series = new Map(rows.map((r) => [seriesOf({ seriesKey: r.series_key, startTimeNs: r.start_time_ns }), r]));
+  const moved = new Map<string, SeriesRow>();
+  const steps = points.map((p): CounterStep => {
+    const step = counterStep(series.get(seriesOf(p)), p, !moved.has(seriesOf(p)));
+    if (step === null) return { increase: 0, sinceNs: null };
+    const row = { series_key: p.seriesKey, start_time_ns: p.startTimeNs, time_ns: p.timeNs, value: p.value, last_delta: step.increase };
+    series.set(seriesOf(p), row);
+    moved.set(seriesOf(p), row);
+    return step;
+  });
+  if (moved.size > 0) {
+    const rows = [...moved.values()];
+    await tx`
+      INSERT INTO counter_series (series_key, start_time_ns, time_ns, value, last_delta)
+      SELECT * FROM unnest(${rows.map((r) => r.series_key)}::text[], ${rows.map((r) => r.start_time_ns)}::text[],
+        ${rows.map((r) => r.time_ns)}::text[], ${rows.map((r) => r.value)}::float8[], ${rows.map((r) => r.last_delta)}::float8[])
+      ON CONFLICT (series_key, start_time_ns) DO UPDATE SET time_ns = EXCLUDED.time_ns, value = EXCLUDED.value,
+        last_delta = EXCLUDED.last_delta`;
+  }
+  return steps;
 }
 
 export async function insertOutcomes(db: Db, outcomes: readonly OutcomeEvent[]): Promise<number> {

@@ -13,6 +13,7 @@ import type {
   ImportFileState,
   ImportStateStore,
   KeyRecord,
+  OtelCommit,
   OutcomeStore,
   Store,
   UsageAggregate,
@@ -365,6 +366,22 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
 
   async advanceCounters(points: readonly CounterPoint[]): Promise<number[]> {
     return withDeadlockRetry(() => audit.advanceCounters(this.sql, points));
+  }
+
+  async commitOtel(commit: OtelCommit): Promise<void> {
+    const written = await withDeadlockRetry(() =>
+      this.sql.begin(async (tx) => {
+        await audit.lockNames(tx, audit.counterLocks(commit.counters));
+        const writes = commit.build({ counters: await audit.advanceIn(tx, commit.counters) });
+        const events = writes.events.map(storableEvent);
+        if (events.length > 0) await tx.unsafe(INSERT_EVENTS_COUNT_SQL, eventColumns(events), { prepare: true });
+        await audit.insertOutcomes(tx, writes.outcomes);
+        return events;
+      }),
+    );
+    // Telemetry is recent, so its months' partitions exist (open makes this month's and the next); an event of another
+    // month waited in the default partition, and moves to its own now.
+    await this.ensurePartitions(written.map((e) => e.startedAt));
   }
 
   async otelTagged(sessions: readonly string[], tag: string, limit: number): Promise<{ id: string; sessionId: string }[]> {

@@ -5,7 +5,7 @@ import { RollupBatch } from './rollup-batch.js';
 import { ofStoredCopy } from '../findings-rows.js';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
 import type { UsageEvent } from '../../usage/event.js';
-import type { CounterPoint, ImportBatch, ImportBatchResult, ImportFileState } from '../types.js';
+import type { CounterPoint, CounterStep, ImportBatch, ImportBatchResult, ImportFileState, OtelCommit } from '../types.js';
 
 /**
  * The SQLite side of audit mode: importer file states, OTLP counter series and outcome events (migration 2).
@@ -123,6 +123,7 @@ export class SqliteAuditTables {
   // transaction that must upgrade to a write lock after another connection wrote fails at once instead of waiting.
   private readonly commitTx: Database.Transaction<(batch: ImportBatch) => ImportBatchResult>;
   private readonly advanceTx: Database.Transaction<(points: readonly CounterPoint[]) => number[]>;
+  private readonly otelTx: Database.Transaction<(commit: OtelCommit) => void>;
   private readonly outcomesTx: Database.Transaction<(outcomes: readonly OutcomeEvent[]) => number>;
 
   constructor(
@@ -238,17 +239,17 @@ export class SqliteAuditTables {
       return { inserted, replaced, metered, ...(given.drop === undefined ? {} : { dropped }) };
     });
 
-    this.advanceTx = db.transaction((points: readonly CounterPoint[]): number[] => {
-      const moved = new Set<string>();
-      return points.map((p) => {
-        const prev = this.getSeries.get(p.seriesKey, p.startTimeNs) as SeriesRow | undefined;
-        const delta = counterDelta(prev, p, !moved.has(seriesOf(p)));
-        if (delta !== null) {
-          this.putSeries.run(p.seriesKey, p.startTimeNs, p.timeNs, p.value, delta);
-          moved.add(seriesOf(p));
-        }
-        return delta ?? 0;
-      });
+    this.advanceTx = db.transaction((points: readonly CounterPoint[]): number[] => this.advance(points).map((s) => s.increase));
+
+    // Events of an OTLP request: as the gateway's batches, with their rollups summed here (see commitTx).
+    this.otelTx = db.transaction((commit: OtelCommit): void => {
+      const writes = commit.build({ counters: this.advance(commit.counters) });
+      rollups.clear();
+      deferRollups.run();
+      for (const e of writes.events.map(storableEvent)) if (this.insertEvent.run(eventValues(e)).changes > 0) rollups.add(e);
+      undeferRollups.run();
+      rollups.flush();
+      for (const o of writes.outcomes) this.insertOutcome.run(outcomeValues(o));
     });
 
     this.outcomesTx = db.transaction((outcomes: readonly OutcomeEvent[]): number => {
@@ -294,6 +295,23 @@ export class SqliteAuditTables {
     return points.length === 0 ? [] : this.advanceTx.immediate(points);
   }
 
+  commitOtel(commit: OtelCommit): void {
+    this.otelTx.immediate(commit);
+  }
+
+  /** Moves the series of `points` (inside a transaction): each point's step, zero for one that moves nothing. */
+  private advance(points: readonly CounterPoint[]): CounterStep[] {
+    const moved = new Set<string>();
+    return points.map((p) => {
+      const prev = this.getSeries.get(p.seriesKey, p.startTimeNs) as SeriesRow | undefined;
+      const step = counterStep(prev, p, !moved.has(seriesOf(p)));
+      if (step === null) return { increase: 0, sinceNs: null };
+      this.putSeries.run(p.seriesKey, p.startTimeNs, p.timeNs, p.value, step.increase);
+      moved.add(seriesOf(p));
+      return step;
+    });
+  }
+
   insertOutcomes(outcomes: readonly OutcomeEvent[]): number {
     return outcomes.length === 0 ? 0 : this.outcomesTx.immediate(outcomes);
   }
@@ -332,19 +350,24 @@ export const seriesOf = (p: Pick<CounterPoint, 'seriesKey' | 'startTimeNs'>): st
  * the point must not move the series (not newer than what is stored). Nanosecond times are compared as integers of
  * any length.
  *
- * The very point stored last, sent again in a later call, gives the increase it gave then: a batch is retried when
- * storing its events failed after its counters moved, and its events and outcomes (ids derived from the records) are
- * then stored, or ignored when the first attempt stored them after all. So are the same points received by two
- * replicas. An older point sent again adds nothing.
+ * The very point stored last, sent again in a later call, gives the increase it gave then, and what it stored (ids
+ * derived from the records) is found stored: a batch retried after its answer was lost, or the same points received
+ * by two replicas. (The OTLP receiver moves counters in the transaction that stores their events, commitOtel, so a
+ * batch that failed to store moved none.) An older point sent again adds nothing.
  */
 export function counterDelta(prev: SeriesRow | undefined, p: CounterPoint, storedBefore = true): number | null {
-  if (prev === undefined) return p.value;
+  return counterStep(prev, p, storedBefore)?.increase ?? null;
+}
+
+/** `counterDelta` with the time the increase counts from (CounterStep): the stored point's, or the series' start. */
+export function counterStep(prev: SeriesRow | undefined, p: CounterPoint, storedBefore = true): CounterStep | null {
+  if (prev === undefined) return { increase: p.value, sinceNs: p.startTimeNs };
   // `storedBefore`: the stored point is from an earlier call (a point twice in one batch adds nothing the second time).
   const same = prev.start_time_ns === p.startTimeNs && prev.time_ns === p.timeNs && prev.value === p.value;
-  if (same && storedBefore && prev.last_delta !== null) return prev.last_delta;
+  if (same && storedBefore && prev.last_delta !== null) return { increase: prev.last_delta, sinceNs: null };
   if (compareNs(p.timeNs, prev.time_ns) <= 0) return null;
-  if (p.value < prev.value) return p.value;
-  return p.value - prev.value;
+  // A lower value is a reset: the counter started again somewhere after the stored point.
+  return { increase: p.value < prev.value ? p.value : p.value - prev.value, sinceNs: prev.time_ns };
 }
 
 function compareNs(a: string, b: string): number {

@@ -12,6 +12,7 @@ import type {
   ImportFileState,
   ImportStateStore,
   KeyRecord,
+  OtelCommit,
   OutcomeStore,
   Store,
   UsageAggregate,
@@ -239,6 +240,10 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
 
   async advanceCounters(points: readonly CounterPoint[]): Promise<number[]> {
     return this.audit.advanceCounters(points);
+  }
+
+  async commitOtel(commit: OtelCommit): Promise<void> {
+    this.audit.commitOtel(commit);
   }
 
   async otelTagged(sessions: readonly string[], tag: string, limit: number): Promise<{ id: string; sessionId: string }[]> {
