@@ -170,9 +170,24 @@ export interface CounterStep {
   sinceNs: string | null;
 }
 
+/**
+ * One OTLP metrics interval event's record of the points it holds (the processor's state, as JSON), stored beside the
+ * event under its id, so that points of the interval arriving in later requests add to the event instead of being
+ * taken for a replay of it.
+ */
+export interface OtelInterval {
+  id: string;
+  /** The interval (epoch ms): its earliest point's start, and its end. */
+  fromMs: number;
+  toMs: number;
+  state: string;
+}
+
 /** One OTLP request's writes, decided inside the store's transaction (CounterStore.commitOtel). */
 export interface OtelCommit {
   counters: readonly CounterPoint[];
+  /** Ids of the intervals the request has points of: the stored ones are read for `build`. */
+  intervals: readonly string[];
   build(read: OtelRead): OtelWrites;
 }
 
@@ -180,10 +195,18 @@ export interface OtelCommit {
 export interface OtelRead {
   /** One step per point of `counters`, in order. */
   counters: readonly CounterStep[];
+  /** The stored intervals of those asked for, by id. */
+  intervals: ReadonlyMap<string, OtelInterval>;
 }
 
 export interface OtelWrites {
+  /** Stored, replacing a stored interval with the same id. */
+  intervals: readonly OtelInterval[];
+  /** Stored, replacing a stored event with the same id (its rollups moved with it). */
   events: readonly UsageEvent[];
+  /** Ids of events to remove (never a gateway event). */
+  drop: readonly string[];
+  /** Stored; an id already stored is left as it is. */
   outcomes: readonly OutcomeEvent[];
 }
 
@@ -198,9 +221,10 @@ export interface CounterStore {
   advanceCounters(points: readonly CounterPoint[]): Promise<number[]>;
   /**
    * What one OTLP request stores, in one transaction: its CUMULATIVE points move their series (advanceCounters'
-   * rule), `build` turns what that gives into events and outcomes, and those are stored (an id already stored is
-   * left as it is). A request that fails to store moves no counter, so the exporter's retry, or its next point,
-   * still carries the increase. `build` must be pure: a transaction that has to run again calls it again.
+   * rule), the intervals it has points of are read, `build` decides from both what to write, and that is written. A
+   * request that fails to store moves no counter, so the exporter's retry, or its next point, still carries the
+   * increase; two requests with points of one interval take turns. `build` must be pure: a transaction that has to
+   * run again calls it again.
    */
   commitOtel(commit: OtelCommit): Promise<void>;
   /**

@@ -17,7 +17,7 @@ import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import type { AuditStore, KeyRecord } from '../../store/types.js';
 import { createPricer } from '../../usage/pricing.js';
 import { createOtlpProcessor } from './process.js';
-import { claudeCodeMetrics, claudeCodeSession, kv } from './testing.js';
+import { claudeCodeMetrics, claudeCodeSession, genaiHistogram, kv } from './testing.js';
 
 const PG_URL = process.env['GOODHART_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RUN = `gh_otlp_${randomBytes(4).toString('hex')}`;
@@ -99,6 +99,7 @@ async function processorFor(store: AuditStore) {
 
 const T0 = Date.parse('2026-11-17T10:00:00Z');
 const HAIKU = 'claude-haiku-4-5-20251001';
+const SONNET = 'claude-sonnet-4-5-20250929';
 
 describe.each(SUBJECTS)('OTLP telemetry stored in %s', (_kind, make) => {
   let s: Subject;
@@ -130,7 +131,61 @@ describe.each(SUBJECTS)('OTLP telemetry stored in %s', (_kind, make) => {
       expect(commits.reduce((a, o) => a + o.count, 0), name).toBe(3);
     }
   });
-});
 
-// Keeps `kv` in use for the tests below that build attributes by hand.
-void kv;
+  it('makes one event of one interval whose points a collector split over several requests; retries add nothing', async () => {
+    s = await make();
+    const send = await processorFor(s.store);
+    const whole = { input: 1000, output: 500, cacheRead: 20_000, cacheCreation: 3_000 };
+    for (const temporality of [1, 2] as const) {
+      const name = `sess-split-${temporality}`;
+      const session = claudeCodeSession(name, 'alice@example.com');
+      const part = (tokens: Partial<typeof whole>, cost?: number, lateStartMs = 0) =>
+        claudeCodeMetrics({ session, model: SONNET, tokens, ...(cost === undefined ? {} : { cost }), startMs: T0 + lateStartMs, endMs: T0 + 60_000, temporality });
+      // An OpenTelemetry Collector's batch processor (send_batch_max_size) cut one export in two; the JS SDK started
+      // the cache-write and cost series of this DELTA export 31 ms after the others (first recorded then).
+      const a = part({ input: whole.input, cacheRead: whole.cacheRead });
+      const b = part({ output: whole.output, cacheCreation: whole.cacheCreation }, 0.12345, temporality === 1 ? 31 : 0);
+      for (const batch of [a, b, a, b]) await send('metrics', batch);
+      // The next export: whole, the CUMULATIVE one with its running totals.
+      const next = temporality === 1 ? { input: 10, output: 5 } : { input: whole.input + 10, output: whole.output + 5, cacheRead: whole.cacheRead, cacheCreation: whole.cacheCreation };
+      const nextBatch = claudeCodeMetrics({ session, model: SONNET, tokens: next, cost: temporality === 1 ? 0.0001 : 0.12355, startMs: temporality === 1 ? T0 + 60_000 : T0, endMs: T0 + 120_000, temporality });
+      await send('metrics', nextBatch);
+      await send('metrics', nextBatch);
+      const events = await s.store.listEvents({ sessionId: name });
+      expect(events.map((e) => [e.inputTokens, e.cacheReadTokens, e.cacheWrite5mTokens, e.outputTokens, Math.round(e.costUsd! * 1e6) / 1e6, e.endedAt - T0]), name).toEqual([
+        [24_000, 20_000, 3_000, 500, 0.12345, 60_000],
+        [10, 0, 0, 5, 0.0001, 120_000],
+      ]);
+      if (temporality === 1) expect(events[0]!.startedAt).toBe(T0);
+      // Reports count one request per interval, as for an export that came whole.
+      const [day] = await s.store.aggregate('day', { sessionId: name });
+      expect([day?.requests, day?.inputTokens, day?.outputTokens]).toEqual([2, 24_010, 505]);
+    }
+  });
+
+  it("keeps a cost point sent apart from its tokens, before or after them, as the interval's cost", async () => {
+    s = await make();
+    const send = await processorFor(s.store);
+    for (const order of ['tokens-first', 'cost-first'] as const) {
+      const name = `sess-cost-${order}`;
+      const session = claudeCodeSession(name, 'alice@example.com');
+      const tokens = claudeCodeMetrics({ session, model: SONNET, tokens: { input: 1000, output: 500, cacheRead: 20_000, cacheCreation: 3_000 }, startMs: T0, endMs: T0 + 60_000, temporality: 1 });
+      const cost = claudeCodeMetrics({ session, model: SONNET, tokens: {}, cost: 0.12345, startMs: T0, endMs: T0 + 60_000, temporality: 1 });
+      for (const batch of order === 'tokens-first' ? [tokens, cost, cost] : [cost, cost, tokens]) await send('metrics', batch);
+      const events = await s.store.listEvents({ sessionId: name });
+      expect(events.map((e) => [e.inputTokens, e.outputTokens, e.costUsd]), order).toEqual([[24_000, 500, 0.12345]]);
+      expect((await s.store.aggregate('day', { sessionId: name }))[0]?.costUsd).toBe(0.12345);
+    }
+  });
+
+  it("makes one event of a GenAI histogram's input and output points sent in two requests", async () => {
+    s = await make();
+    const send = await processorFor(s.store);
+    const resource = [kv('service.name', 'etl'), kv('service.instance.id', 'w-1')];
+    const part = (tokens: { input?: number; output?: number }) => genaiHistogram({ resource, model: 'gpt-4o', tokens, requests: 4, startMs: T0, endMs: T0 + 60_000, temporality: 1 });
+    for (const batch of [part({ input: 8000 }), part({ output: 2000 }), part({ input: 8000 })]) await send('metrics', batch);
+    const events = (await s.store.listEvents({ source: 'otel' })).filter((e) => e.tags.includes('gen_ai.client.token.usage'));
+    // gpt-4o: $2.50 / $10 per million.
+    expect(events.map((e) => [e.inputTokens, e.outputTokens, Math.round(e.costUsd! * 1e6) / 1e6])).toEqual([[8000, 2000, 0.04]]);
+  });
+});

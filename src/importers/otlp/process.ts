@@ -2,14 +2,15 @@ import { gunzipSync } from 'node:zlib';
 import type { GoodhartConfig } from '../../config/schema.js';
 import { GoodhartError } from '../../errors.js';
 import type { OutcomeEvent } from '../../outcomes/event.js';
-import { supportsImports, type KeyRecord, type Store } from '../../store/types.js';
+import { supportsImports, type KeyRecord, type OtelInterval, type Store } from '../../store/types.js';
 import type { UsageEvent } from '../../usage/event.js';
 import type { Pricer } from '../../usage/pricing.js';
 import { matchIdentity } from '../attribution.js';
 import { stableId } from '../ids.js';
 import { createPriceMemo } from '../price-memo.js';
-import { identityOf } from './attributes.js';
-import { buildFromPoints, extractPoints } from './map-metrics.js';
+import { identityOf, nanosToMs } from './attributes.js';
+import { extractPoints, outcomesOf, planPoints } from './map-metrics.js';
+import { addPoints, intervalUsage, parseState } from './intervals.js';
 import { mapLogs } from './map-logs.js';
 import { mapSpans } from './map-spans.js';
 import { decodeProtobuf, type Signal } from './proto.js';
@@ -106,18 +107,28 @@ export function createOtlpProcessor(deps: OtlpProcessorDeps): (r: OtlpRequest) =
       }
       for (const session of unknown) if ((await store.otelTagged([session], 'otel-log', 1)).length > 0) remember(new Set([session]));
       const cumulative = points.flatMap((p, i) => (p.cumulative ? [i] : []));
-      // The counters move in the transaction that stores what they gave: a request that fails moves none.
-      let built = 0;
+      const plan = planPoints(points, (s) => sessionsWithLogs.has(s), (r) => resourcesWithSpans.has(r));
+      const ids = plan.groups.map((g) => stableId('otel', g.key));
+      // The counters move, and the intervals the request has points of are read and written, in the transaction
+      // that stores the events: a request that fails moves and adds nothing.
       await store.commitOtel({
         counters: cumulative.map((i) => ({ seriesKey: points[i]!.seriesKey, startTimeNs: points[i]!.startNs, timeNs: points[i]!.timeNs, value: points[i]!.value })),
-        build: ({ counters }) => {
+        intervals: ids,
+        build: ({ counters, intervals }) => {
           const increases = points.map((p) => p.value);
           cumulative.forEach((i, j) => (increases[i] = counters[j]?.increase ?? 0));
-          const mapped = buildFromPoints(points, increases, (s) => sessionsWithLogs.has(s), (r) => resourcesWithSpans.has(r));
-          built = mapped.rejected;
-          return { events: mapped.usage.map((u) => toEvent(u, key, rules, memo)), outcomes: mapped.outcomes.map((o) => toOutcome(o, key, rules)) };
+          const writes: { intervals: OtelInterval[]; events: UsageEvent[] } = { intervals: [], events: [] };
+          plan.groups.forEach((g, j) => {
+            const state = addPoints(parseState(intervals.get(ids[j]!)?.state), g, points, increases);
+            if (state === null) return;
+            const u = intervalUsage(g, state);
+            writes.intervals.push({ id: ids[j]!, fromMs: u?.at ?? nanosToMs(g.timeNs), toMs: nanosToMs(g.timeNs), state: JSON.stringify(state) });
+            if (u !== null) writes.events.push(toEvent(u, key, rules, memo));
+          });
+          return { ...writes, drop: [], outcomes: outcomesOf(points, increases, plan.outcomePoints).map((o) => toOutcome(o, key, rules)) };
         },
       });
+      const built = plan.rejected;
       return { rejected: rejected + built };
     }
 

@@ -3,7 +3,7 @@ import type postgres from 'postgres';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
 import { counterStep, OUTCOME_OVERRIDE, seriesOf, shippedWork, type SeriesRow as SqliteSeriesRow, type ShippedWorkRow } from '../sqlite/audit-tables.js';
 import { outcomeValues } from '../rows.js';
-import type { CounterPoint, CounterStep, ImportFileState } from '../types.js';
+import type { CounterPoint, CounterStep, ImportFileState, OtelInterval } from '../types.js';
 
 /**
  * The Postgres side of audit mode: importer file states, OTLP counter series and outcome events (migration 2),
@@ -138,6 +138,21 @@ export async function advanceIn(tx: postgres.TransactionSql<{ int8: number }>, g
         last_delta = EXCLUDED.last_delta`;
   }
   return steps;
+}
+
+export async function getOtelIntervals(tx: Db, ids: readonly string[]): Promise<OtelInterval[]> {
+  if (ids.length === 0) return [];
+  return tx<OtelInterval[]>`
+    SELECT id, from_ms AS "fromMs", to_ms AS "toMs", state FROM otel_intervals WHERE id = ANY(${ids as string[]}::text[])`;
+}
+
+export async function putOtelIntervals(tx: Db, intervals: readonly OtelInterval[]): Promise<void> {
+  if (intervals.length === 0) return;
+  await tx`
+    INSERT INTO otel_intervals (id, from_ms, to_ms, state)
+    SELECT * FROM unnest(${intervals.map((i) => i.id)}::text[], ${intervals.map((i) => i.fromMs)}::int8[],
+      ${intervals.map((i) => i.toMs)}::int8[], ${intervals.map((i) => i.state)}::text[])
+    ON CONFLICT (id) DO UPDATE SET from_ms = EXCLUDED.from_ms, to_ms = EXCLUDED.to_ms, state = EXCLUDED.state`;
 }
 
 export async function insertOutcomes(db: Db, outcomes: readonly OutcomeEvent[]): Promise<number> {

@@ -249,4 +249,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE counter_series DROP CONSTRAINT counter_series_pkey;
   ALTER TABLE counter_series ADD PRIMARY KEY (series_key, start_time_ns);
   `,
+  // What the metric points of an OTLP interval event said so far, as SQLite's 13.
+  `
+  CREATE TABLE otel_intervals (
+    id       TEXT COLLATE "C" PRIMARY KEY,
+    from_ms  BIGINT NOT NULL,
+    to_ms    BIGINT NOT NULL,
+    state    TEXT NOT NULL
+  );
+  `,
 ];

@@ -394,7 +394,8 @@ describe('audit mode (imports, counters, outcomes)', () => {
     await admin.unsafe(`SET search_path TO ${schema};
       ALTER TABLE counter_series DROP CONSTRAINT counter_series_pkey, ADD PRIMARY KEY (series_key);
       INSERT INTO counter_series VALUES ('s', '1000', '3000', 15, 5);
-      DELETE FROM schema_migrations WHERE version = ${MIGRATIONS.length};
+      DROP TABLE otel_intervals;
+      DELETE FROM schema_migrations WHERE version >= ${MIGRATIONS.findIndex((m) => m.includes('ADD PRIMARY KEY (series_key, start_time_ns)')) + 1};
       RESET search_path;`);
     const store = await openIn(schema);
     expect(await store.advanceCounters([{ seriesKey: 's', startTimeNs: '1000', timeNs: '3000', value: 15 }])).toEqual([5]);

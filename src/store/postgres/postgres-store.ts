@@ -371,10 +371,19 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
   async commitOtel(commit: OtelCommit): Promise<void> {
     const written = await withDeadlockRetry(() =>
       this.sql.begin(async (tx) => {
-        await audit.lockNames(tx, audit.counterLocks(commit.counters));
-        const writes = commit.build({ counters: await audit.advanceIn(tx, commit.counters) });
+        // Requests with points of one interval take turns, as do those moving one counter series.
+        await audit.lockNames(tx, [...audit.counterLocks(commit.counters), ...commit.intervals.map((id) => `goodhart:otel-interval:${id}`)]);
+        const counters = await audit.advanceIn(tx, commit.counters);
+        const intervals = await audit.getOtelIntervals(tx, commit.intervals);
+        const writes = commit.build({ counters, intervals: new Map(intervals.map((i) => [i.id, i])) });
+        await audit.putOtelIntervals(tx, writes.intervals);
         const events = writes.events.map(storableEvent);
-        if (events.length > 0) await tx.unsafe(INSERT_EVENTS_COUNT_SQL, eventColumns(events), { prepare: true });
+        if (events.length > 0) {
+          const rows = await tx.unsafe<{ id: string }[]>(INSERT_EVENTS_IDS_SQL, eventColumns(events), { prepare: true });
+          const inserted = new Set(rows.map((r) => r.id));
+          for (const e of events) if (!inserted.has(e.id)) await replaceEvent(tx, e, (old) => old.source !== 'gateway');
+        }
+        if (writes.drop.length > 0) await dropImportedCopies(tx, writes.drop);
         await audit.insertOutcomes(tx, writes.outcomes);
         return events;
       }),
@@ -532,19 +541,28 @@ function compareRanks(a: readonly number[], b: readonly number[]): number {
  * its start time changed, and moves its contribution in the hourly rollup from the old row to the new one.
  */
 async function replaceIfBetter(tx: TxSql, event: UsageEvent, orEqual = false): Promise<boolean> {
+  return replaceEvent(tx, event, (old) => {
+    const order = compareRanks(rankOf(event), rankOf(old));
+    // A record of the same rank replaces the stored one only where what the config decides differs (price, person),
+    // or its source (an importer given a source of its own).
+    const refreshes =
+      orEqual && order === 0 &&
+      (old.costUsd !== event.costUsd || old.userId !== event.userId || old.teamId !== event.teamId || old.projectId !== event.projectId || old.source !== event.source);
+    return order > 0 || refreshes;
+  });
+}
+
+/**
+ * Replaces the stored event with `event` (same id) when `replaces` says so of the stored one,
+ * moving it to another partition if its start time changed, and its contribution in the hourly rollup with it.
+ */
+async function replaceEvent(tx: TxSql, event: UsageEvent, replaces: (old: UsageEvent) => boolean): Promise<boolean> {
   const [claim] = await tx<{ started_at: number }[]>`SELECT started_at FROM event_ids WHERE id = ${event.id} FOR UPDATE`;
   if (claim === undefined) return false;
   const [oldRow] = await tx.unsafe<StoredEventRow[]>(`${EVENT_SELECT} WHERE id = $1 AND started_at = $2`, [event.id, claim.started_at], { prepare: true });
   if (oldRow === undefined) return false;
   const old = eventFromRow(oldRow);
-  const order = compareRanks(rankOf(event), rankOf(old));
-  const higher = order > 0;
-  // A record of the same rank replaces the stored one only where what the config decides differs (price, person),
-  // or its source (an importer given a source of its own).
-  const refreshes =
-    orEqual && order === 0 &&
-    (old.costUsd !== event.costUsd || old.userId !== event.userId || old.teamId !== event.teamId || old.projectId !== event.projectId || old.source !== event.source);
-  if (!higher && !refreshes) return false;
+  if (!replaces(old)) return false;
 
   const row = eventToRow(event);
   // tags go as JSON text cast in SQL: postgres.js would JSON.stringify a jsonb parameter a second time.

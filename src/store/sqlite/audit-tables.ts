@@ -5,7 +5,7 @@ import { RollupBatch } from './rollup-batch.js';
 import { ofStoredCopy } from '../findings-rows.js';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
 import type { UsageEvent } from '../../usage/event.js';
-import type { CounterPoint, CounterStep, ImportBatch, ImportBatchResult, ImportFileState, OtelCommit } from '../types.js';
+import type { CounterPoint, CounterStep, ImportBatch, ImportBatchResult, ImportFileState, OtelCommit, OtelInterval } from '../types.js';
 
 /**
  * The SQLite side of audit mode: importer file states, OTLP counter series and outcome events (migration 2).
@@ -241,14 +241,35 @@ export class SqliteAuditTables {
 
     this.advanceTx = db.transaction((points: readonly CounterPoint[]): number[] => this.advance(points).map((s) => s.increase));
 
-    // Events of an OTLP request: as the gateway's batches, with their rollups summed here (see commitTx).
+    const getInterval = db.prepare('SELECT id, from_ms AS fromMs, to_ms AS toMs, state FROM otel_intervals WHERE id = ?');
+    const putInterval = db.prepare(
+      `INSERT INTO otel_intervals (id, from_ms, to_ms, state) VALUES (?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET from_ms = excluded.from_ms, to_ms = excluded.to_ms, state = excluded.state`,
+    );
+    // Every column but id, then the id: an OTLP interval's event made again from what its points say now.
+    const putEvent = db.prepare(`UPDATE events SET ${EVENT_COLUMNS.slice(1).map((c) => `${c} = ?`).join(', ')} WHERE id = ? AND source <> 'gateway'`);
     this.otelTx = db.transaction((commit: OtelCommit): void => {
-      const writes = commit.build({ counters: this.advance(commit.counters) });
+      const counters = this.advance(commit.counters);
+      const intervals = new Map<string, OtelInterval>();
+      for (const id of commit.intervals) {
+        const row = getInterval.get(id) as OtelInterval | undefined;
+        if (row !== undefined) intervals.set(id, row);
+      }
+      const writes = commit.build({ counters, intervals });
+      for (const i of writes.intervals) putInterval.run(i.id, i.fromMs, i.toMs, i.state);
+      // New events as the gateway's batches, with their rollups summed here (see commitTx); the update trigger
+      // moves the rollups of those replaced.
+      const existing: UsageEvent[] = [];
       rollups.clear();
       deferRollups.run();
-      for (const e of writes.events.map(storableEvent)) if (this.insertEvent.run(eventValues(e)).changes > 0) rollups.add(e);
+      for (const e of writes.events.map(storableEvent)) {
+        if (this.insertEvent.run(eventValues(e)).changes > 0) rollups.add(e);
+        else existing.push(e);
+      }
       undeferRollups.run();
       rollups.flush();
+      for (const e of existing) putEvent.run([...eventValues(e).slice(1), e.id]);
+      for (const id of writes.drop) if (dropImportedCopy.run(id).changes > 0) dropReplacedCopy.run(id);
       for (const o of writes.outcomes) this.insertOutcome.run(outcomeValues(o));
     });
 

@@ -215,4 +215,15 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE counter_series;
   ALTER TABLE counter_series_by_start RENAME TO counter_series;
   `,
+  // 13: what the metric points of an OTLP interval event said so far (their identities and sums), under the event's
+  // id, so points of one interval that arrive in several requests (a collector's batch processor splits exports)
+  // add to the event instead of being dropped as a replay of it (importers/otlp/intervals.ts).
+  `
+  CREATE TABLE otel_intervals (
+    id       TEXT PRIMARY KEY,
+    from_ms  INTEGER NOT NULL,
+    to_ms    INTEGER NOT NULL,
+    state    TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

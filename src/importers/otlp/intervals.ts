@@ -1,0 +1,107 @@
+import { hash } from 'node:crypto';
+import { isRecord } from '../../usage/usage-fields.js';
+import { nanosToMs } from './attributes.js';
+import type { IntervalGroup, MetricPoint } from './map-metrics.js';
+import type { OtelUsage } from './types.js';
+
+/**
+ * What the metric points of one interval event said so far, kept with it in the store (`otel_intervals`), so that
+ * points of one interval that arrive in several requests make one event: an OpenTelemetry Collector's batch processor
+ * with `send_batch_max_size` splits an export anywhere (input and output tokens in one request, cache tokens and the
+ * cost in the next), and a sender may export a cost point apart from its tokens. Each point is counted once, by its
+ * own identity (its series and start, within the interval the event is: a retried or replayed request adds
+ * nothing); the event is made again from the sums. Pure.
+ */
+export interface IntervalState {
+  /** The points counted (hashes of series key and start): a point sent again adds nothing. */
+  points: string[];
+  /** Their sums by what they count: token types (`input`, `output`, `cacheRead`, `cacheCreation`) and `cost` (USD). */
+  sums: Record<string, number>;
+  /** The earliest start (unix ns) of its DELTA points; null when none sent one, or CUMULATIVE. */
+  startNs: string | null;
+}
+
+/** A point's identity within its interval: its series and its start. */
+export function pointId(p: Pick<MetricPoint, 'seriesKey' | 'startNs'>): string {
+  return hash('sha256', `${p.seriesKey}\u0002${p.startNs}`, 'hex').slice(0, 20);
+}
+
+/** A stored state, or an empty one (none stored, or not one this release wrote). */
+export function parseState(json: string | undefined): IntervalState {
+  if (json !== undefined) {
+    try {
+      const o: unknown = JSON.parse(json);
+      if (isRecord(o) && Array.isArray(o['points']) && isRecord(o['sums'])) {
+        const sums: Record<string, number> = {};
+        for (const [k, v] of Object.entries(o['sums'])) if (typeof v === 'number' && Number.isFinite(v)) sums[k] = v;
+        return { points: o['points'].filter((x): x is string => typeof x === 'string'), sums, startNs: typeof o['startNs'] === 'string' ? o['startNs'] : null };
+      }
+    } catch {
+      // Not a state: start afresh.
+    }
+  }
+  return { points: [], sums: {}, startNs: null };
+}
+
+/**
+ * The state with the group's points of this request added, each whose increase is positive and which the state has
+ * not counted yet; null when none is new (a replay, a retry, a cumulative point that did not move).
+ */
+export function addPoints(state: IntervalState, group: IntervalGroup, points: readonly MetricPoint[], increase: readonly number[]): IntervalState | null {
+  const seen = new Set(state.points);
+  const next: IntervalState = { points: [...state.points], sums: { ...state.sums }, startNs: state.startNs };
+  let added = false;
+  for (const { index, type } of group.members) {
+    const p = points[index]!;
+    const inc = increase[index] ?? 0;
+    const id = pointId(p);
+    if (!(inc > 0) || seen.has(id)) continue;
+    seen.add(id);
+    next.points.push(id);
+    next.sums[type] = (next.sums[type] ?? 0) + (type === 'cost' ? inc : Math.round(inc));
+    if (!p.cumulative && p.startNs !== '0') next.startNs = earlier(next.startNs, p.startNs);
+    added = true;
+  }
+  return added ? next : null;
+}
+
+/**
+ * The usage the interval's event records, or null when it records nothing. Claude Code's: its token types, at the
+ * cost it reported when a cost point is counted. A DELTA event runs from the earliest start of its points (none sent:
+ * its end) to its end; a CUMULATIVE one is dated at its end.
+ */
+export function intervalUsage(group: IntervalGroup, state: IntervalState): OtelUsage | null {
+  const n = (type: string): number => state.sums[type] ?? 0;
+  const usage: OtelUsage['usage'] = {
+    input: { total: 0, noCache: 0, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 },
+    output: { total: 0, text: 0, reasoning: 0 },
+    raw: { ...state.sums },
+  };
+  // Claude Code counts cache reads and writes apart from input; the GenAI histogram's input includes them unsplit.
+  usage.input.noCache = n('input');
+  usage.input.cacheRead = n('cacheRead');
+  // Claude Code does not say which TTL; Anthropic's default is 5 minutes.
+  usage.input.cacheWrite5m = n('cacheCreation');
+  usage.input.total = usage.input.noCache + usage.input.cacheRead + usage.input.cacheWrite5m;
+  usage.output.total = usage.output.text = n('output');
+  const cost = state.sums['cost'];
+  if (usage.input.total + usage.output.total === 0 && !(cost !== undefined && cost > 0)) return null;
+  const end = nanosToMs(group.timeNs);
+  return {
+    key: group.key,
+    at: group.cumulative ? end : nanosToMs(state.startNs ?? group.timeNs),
+    endedAt: end,
+    ...group.what,
+    usage,
+    reportedCostUsd: cost ?? null,
+    providerRequestId: null,
+    errorClass: null,
+  };
+}
+
+/** The earlier of two nanosecond times (null: none). */
+function earlier(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return BigInt(b) < BigInt(a) ? b : a;
+}
