@@ -177,26 +177,64 @@ export interface CounterStep {
  */
 export interface OtelInterval {
   id: string;
-  /** The interval (epoch ms): its earliest point's start, and its end. */
+  /**
+   * A GenAI token histogram's interval: the resource (its tag, as on its spans' events, SpanWindow), model and
+   * endpoint whose spans describe some of the same requests. Null for others.
+   */
+  resource: string | null;
+  model: string | null;
+  endpoint: string | null;
+  /** The interval (epoch ms, both ends included): from its points' earliest start, or the previous point, to its end. */
   fromMs: number;
   toMs: number;
   state: string;
 }
 
+/**
+ * The GenAI span events (source `otel`) of one resource (the tag `otel.resource=…` they carry), model and endpoint
+ * that ended within a time window (epoch ms, both ends included).
+ */
+export interface SpanWindow {
+  resource: string;
+  model: string;
+  endpoint: string;
+  fromMs: number;
+  toMs: number;
+}
+
+export interface SpanTotals {
+  inputTokens: number;
+  outputTokens: number;
+  requests: number;
+}
+
 /** One OTLP request's writes, decided inside the store's transaction (CounterStore.commitOtel). */
 export interface OtelCommit {
   counters: readonly CounterPoint[];
+  /** Per-request events (GenAI spans), stored first; an id already stored is left as it is. */
+  perRequest: readonly UsageEvent[];
   /** Ids of the intervals the request has points of: the stored ones are read for `build`. */
   intervals: readonly string[];
-  build(read: OtelRead): OtelWrites;
+  /** Also read the intervals of these resources, models and endpoints that overlap these windows. */
+  covering: readonly SpanWindow[];
+  /**
+   * What else the request decides on (the spans and histogram intervals of one resource and model): requests naming
+   * one take turns (SQLite's write transactions always do).
+   */
+  locks: readonly string[];
+  /** The windows whose span totals `build` needs, once the counters moved and the intervals are read. */
+  windows(read: OtelRead): readonly SpanWindow[];
+  build(read: OtelRead & { spans: readonly SpanTotals[] }): OtelWrites;
 }
 
 /** What the store holds for an OtelCommit, read in its transaction. */
 export interface OtelRead {
   /** One step per point of `counters`, in order. */
   counters: readonly CounterStep[];
-  /** The stored intervals of those asked for, by id. */
+  /** The stored intervals, of those asked for and those covering, by id. */
   intervals: ReadonlyMap<string, OtelInterval>;
+  /** The stored events with the ids of those intervals. */
+  events: ReadonlyMap<string, UsageEvent>;
 }
 
 export interface OtelWrites {
@@ -220,11 +258,12 @@ export interface CounterStore {
    */
   advanceCounters(points: readonly CounterPoint[]): Promise<number[]>;
   /**
-   * What one OTLP request stores, in one transaction: its CUMULATIVE points move their series (advanceCounters'
-   * rule), the intervals it has points of are read, `build` decides from both what to write, and that is written. A
-   * request that fails to store moves no counter, so the exporter's retry, or its next point, still carries the
-   * increase; two requests with points of one interval take turns. `build` must be pure: a transaction that has to
-   * run again calls it again.
+   * What one OTLP request stores, in one transaction: its per-request events are stored, its CUMULATIVE points move
+   * their series (advanceCounters' rule), the intervals it has points of or whose spans it brings are read, the span
+   * totals of the windows `windows` asks for are summed, `build` decides from all that what to write, and that is
+   * written. A request that fails to store moves no counter, so the exporter's retry, or its next point, still
+   * carries the increase; requests with points of one interval, or spans of one resource and model, take turns.
+   * `windows` and `build` must be pure: a transaction that has to run again calls them again.
    */
   commitOtel(commit: OtelCommit): Promise<void>;
   /**

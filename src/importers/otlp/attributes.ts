@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { isRecord, readCount } from '../../usage/usage-fields.js';
 import { MAX_STORED_TIME } from '../../store/rows.js';
 
@@ -68,6 +69,16 @@ export function attrsKey(a: Attrs, skip: ReadonlySet<string> = new Set()): strin
     .map(([k, v]) => `${k}=${String(v)}`)
     .join('\u0001');
 }
+
+/**
+ * A resource's short name (a hash of its attributes): its GenAI span events carry it as the tag `otel.resource=…`, so
+ * its token histogram's intervals find the spans that describe some of the same requests (`resourceTag`).
+ */
+export function resourceId(resourceKey: string): string {
+  return hash('sha256', resourceKey, 'hex').slice(0, 16);
+}
+
+export const resourceTag = (id: string): string => `otel.resource=${id}`;
 
 /** The catalogue provider id of a GenAI `gen_ai.provider.name` / `gen_ai.system` value. */
 export function catalogueProvider(name: string | null): string {

@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import { isRecord } from '../../usage/usage-fields.js';
 import { nanosToMs } from './attributes.js';
 import type { IntervalGroup, MetricPoint } from './map-metrics.js';
+import type { SpanTotals } from '../../store/types.js';
 import type { OtelUsage } from './types.js';
 
 /**
@@ -67,17 +68,41 @@ export function addPoints(state: IntervalState, group: IntervalGroup, points: re
 
 /**
  * The usage the interval's event records, or null when it records nothing. Claude Code's: its token types, at the
- * cost it reported when a cost point is counted. A DELTA event runs from the earliest start of its points (none sent:
- * its end) to its end; a CUMULATIVE one is dated at its end.
+ * cost it reported when a cost point is counted. A GenAI histogram's: what it counts beyond `spans`, the span events
+ * of its resource, model and window (`topUpUsage`). A DELTA event runs from the earliest start of its points (none
+ * sent: its end) to its end; a CUMULATIVE one is dated at its end.
  */
-export function intervalUsage(group: IntervalGroup, state: IntervalState): OtelUsage | null {
-  const n = (type: string): number => state.sums[type] ?? 0;
-  const usage: OtelUsage['usage'] = {
-    input: { total: 0, noCache: 0, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 },
-    output: { total: 0, text: 0, reasoning: 0 },
-    raw: { ...state.sums },
+export function intervalUsage(group: IntervalGroup, state: IntervalState, spans?: SpanTotals): OtelUsage | null {
+  let usage: OtelUsage['usage'] | null;
+  let tags = group.what.tags;
+  if (group.kind === 'genai-metric') {
+    usage = topUpUsage(state, spans);
+    if (spans !== undefined && spans.requests > 0) tags = [...tags, TOP_UP_TAG];
+  } else {
+    usage = claudeCodeUsage(state);
+  }
+  if (usage === null) return null;
+  const end = nanosToMs(group.timeNs);
+  return {
+    key: group.key,
+    at: group.cumulative ? end : nanosToMs(state.startNs ?? group.timeNs),
+    endedAt: end,
+    ...group.what,
+    tags,
+    usage,
+    reportedCostUsd: group.kind === 'ccm' ? (state.sums['cost'] ?? null) : null,
+    providerRequestId: null,
+    errorClass: null,
   };
-  // Claude Code counts cache reads and writes apart from input; the GenAI histogram's input includes them unsplit.
+}
+
+/** The tag of a GenAI histogram's event from which the tokens of spans in its window were taken. */
+export const TOP_UP_TAG = 'top-up';
+
+function claudeCodeUsage(state: IntervalState): OtelUsage['usage'] | null {
+  const n = (type: string): number => state.sums[type] ?? 0;
+  const usage = emptyUsage({ ...state.sums });
+  // Claude Code counts cache reads and writes apart from input.
   usage.input.noCache = n('input');
   usage.input.cacheRead = n('cacheRead');
   // Claude Code does not say which TTL; Anthropic's default is 5 minutes.
@@ -85,18 +110,43 @@ export function intervalUsage(group: IntervalGroup, state: IntervalState): OtelU
   usage.input.total = usage.input.noCache + usage.input.cacheRead + usage.input.cacheWrite5m;
   usage.output.total = usage.output.text = n('output');
   const cost = state.sums['cost'];
-  if (usage.input.total + usage.output.total === 0 && !(cost !== undefined && cost > 0)) return null;
-  const end = nanosToMs(group.timeNs);
-  return {
-    key: group.key,
-    at: group.cumulative ? end : nanosToMs(state.startNs ?? group.timeNs),
-    endedAt: end,
-    ...group.what,
-    usage,
-    reportedCostUsd: cost ?? null,
-    providerRequestId: null,
-    errorClass: null,
-  };
+  return usage.input.total + usage.output.total === 0 && !(cost !== undefined && cost > 0) ? null : usage;
+}
+
+/**
+ * What a GenAI token histogram's interval counts beyond the span events of its resource, model and window (spans are
+ * sampled, the histogram is not: the spans are the per-request record of the requests they describe, and this is
+ * the rest), or null when the spans account for all of it. The semantic conventions count input tokens with the
+ * cached ones included; the histogram does not split them.
+ */
+export function topUpUsage(state: IntervalState, spans: SpanTotals = { inputTokens: 0, outputTokens: 0, requests: 0 }): OtelUsage['usage'] | null {
+  const input = Math.max(0, (state.sums['input'] ?? 0) - spans.inputTokens);
+  const output = Math.max(0, (state.sums['output'] ?? 0) - spans.outputTokens);
+  if (input + output === 0) return null;
+  const usage = emptyUsage({ histogram: { ...state.sums }, spans: { ...spans } });
+  usage.input.total = usage.input.noCache = input;
+  usage.output.total = usage.output.text = output;
+  return usage;
+}
+
+function emptyUsage(raw: unknown): OtelUsage['usage'] {
+  return { input: { total: 0, noCache: 0, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 }, output: { total: 0, text: 0, reasoning: 0 }, raw };
+}
+
+/**
+ * Where the interval starts once this request's points are in it (epoch ms): the earliest of its stored start, the
+ * starts of its DELTA points and what its CUMULATIVE points' increases count from (`since`: the series' previous
+ * point, or its start); its end when none is known.
+ */
+export function intervalFrom(group: IntervalGroup, points: readonly MetricPoint[], since: (index: number) => string | null, storedFromMs?: number): number {
+  let from: string | null = null;
+  for (const { index } of group.members) {
+    const p = points[index]!;
+    const start = p.cumulative ? since(index) : p.startNs === '0' ? null : p.startNs;
+    from = earlier(from, start);
+  }
+  const ms = nanosToMs(from ?? group.timeNs);
+  return storedFromMs === undefined ? ms : Math.min(ms, storedFromMs);
 }
 
 /** The earlier of two nanosecond times (null: none). */

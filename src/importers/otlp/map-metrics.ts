@@ -1,6 +1,7 @@
 import type { OutcomeKind } from '../../outcomes/event.js';
+import { storable } from '../../store/rows.js';
 import { isRecord } from '../../usage/usage-fields.js';
-import { attrString, attrs, attrsKey, catalogueProvider, identityOf, nanos, nanosToMs, type Attrs } from './attributes.js';
+import { attrString, attrs, attrsKey, catalogueProvider, identityOf, nanos, nanosToMs, resourceId, type Attrs } from './attributes.js';
 import { list } from './map-spans.js';
 import type { OtelIdentity, OtelOutcome, OtelUsage } from './types.js';
 
@@ -38,9 +39,9 @@ const TOKEN_METRIC = 'claude_code.token.usage';
 const COST_METRIC = 'claude_code.cost.usage';
 /**
  * The GenAI semantic conventions' histogram of tokens per request (`gen_ai.token.type` input|output): its `sum` is
- * the tokens of the interval's requests. Instrumented SDKs also record the same requests as spans with
- * `gen_ai.usage.*`; the spans are the better record (per request, with ids and cache tokens), so points from a
- * resource whose spans carried usage are not counted (see `coveredResource`).
+ * the tokens of all the interval's requests. Instrumented SDKs also record requests as spans with `gen_ai.usage.*`,
+ * the better record (per request, with ids and cache tokens), but spans are sampled and the histogram is not: the
+ * interval's event is what the histogram counts beyond the spans of its resource, model and window (intervals.ts).
  */
 const GENAI_TOKEN_METRIC = 'gen_ai.client.token.usage';
 const GENAI_TYPE = 'gen_ai.token.type';
@@ -132,29 +133,29 @@ export interface IntervalGroup {
   members: { index: number; type: string }[];
   /** What the event says besides its usage and times, from its first point. */
   what: Pick<OtelUsage, 'provider' | 'endpoint' | 'model' | 'tags' | 'sessionId' | 'identity'>;
+  /**
+   * A GenAI histogram's interval: the resource (`resourceId`), model and endpoint whose spans describe some of its
+   * requests (its event is what they leave over). Absent for Claude Code's, and for a histogram without a model.
+   */
+  spans?: { resource: string; model: string; endpoint: string };
 }
 
 /**
  * The request's points planned into interval events and outcome points, before their increases are known. Usage of
  * sessions in `coveredSessions` (their `api_request` log events are received, one per request) is left out:
- * counting it here too would double it; their outcomes are kept. Likewise `gen_ai.client.token.usage` of a resource
- * in `coveredResource` (its GenAI spans are received, one per request).
+ * counting it here too would double it; their outcomes are kept.
  */
-export function planPoints(
-  points: readonly MetricPoint[],
-  coveredSessions: (session: string) => boolean,
-  coveredResource: (resourceKey: string) => boolean = () => false,
-): { groups: IntervalGroup[]; outcomePoints: number[]; rejected: number } {
+export function planPoints(points: readonly MetricPoint[], coveredSessions: (session: string) => boolean): { groups: IntervalGroup[]; outcomePoints: number[]; rejected: number } {
   const groups = new Map<string, IntervalGroup>();
   const outcomePoints: number[] = [];
   let rejected = 0;
-  const join = (kind: IntervalGroup['kind'], p: MetricPoint, index: number, type: string, what: () => IntervalGroup['what']): void => {
-    // One event per attributes (but the type) and interval end, whatever start each series carries (see above).
-    const key = `${kind}\u0002${p.groupKey}\u0002${p.cumulative ? p.timeNs : `delta\u0002${p.timeNs}`}`;
-    let g = groups.get(key);
+  const join = (key: string, p: MetricPoint, index: number, type: string, make: () => Omit<IntervalGroup, 'key' | 'cumulative' | 'timeNs' | 'members'>): void => {
+    // One event per interval end, whatever start each series carries (see above).
+    const full = `${key}\u0002${p.cumulative ? p.timeNs : `delta\u0002${p.timeNs}`}`;
+    let g = groups.get(full);
     if (g === undefined) {
-      g = { key, kind, cumulative: p.cumulative, timeNs: p.timeNs, members: [], what: what() };
-      groups.set(key, g);
+      g = { key: full, cumulative: p.cumulative, timeNs: p.timeNs, members: [], ...make() };
+      groups.set(full, g);
     }
     g.members.push({ index, type });
   };
@@ -166,20 +167,29 @@ export function planPoints(
     const who = identityOf(p.resource, p.point);
     const identity: OtelIdentity = { email: who.email, account: who.account, team: who.team };
     if (p.metric === GENAI_TOKEN_METRIC) {
-      if (coveredResource(p.resourceKey)) return;
       const type = attrString(p.point, GENAI_TYPE);
       if (type !== 'input' && type !== 'output') {
         rejected += 1;
         return;
       }
       const op = attrString(p.point, 'gen_ai.operation.name');
-      join('genai-metric', p, i, type, () => ({
-        provider: catalogueProvider(attrString(p.point, 'gen_ai.provider.name', 'gen_ai.system') ?? attrString(p.resource, 'gen_ai.provider.name', 'gen_ai.system')),
-        endpoint: op === 'embeddings' ? 'embeddings' : 'chat.completions',
-        model: attrString(p.point, 'gen_ai.response.model', 'gen_ai.request.model'),
-        tags: ['otel-metric', 'gen_ai.client.token.usage'],
-        sessionId: who.session,
-        identity,
+      const endpoint = op === 'embeddings' ? 'embeddings' : 'chat.completions';
+      const model = attrString(p.point, 'gen_ai.response.model', 'gen_ai.request.model');
+      const resource = resourceId(p.resourceKey);
+      // One event per resource, model and endpoint: the spans it is matched with are told by those (series that differ
+      // in other attributes, a server port or an error type, share them).
+      join(`genai-metric\u0002${resource}\u0002${model ?? ''}\u0002${endpoint}`, p, i, type, () => ({
+        kind: 'genai-metric',
+        what: {
+          provider: catalogueProvider(attrString(p.point, 'gen_ai.provider.name', 'gen_ai.system') ?? attrString(p.resource, 'gen_ai.provider.name', 'gen_ai.system')),
+          endpoint,
+          model,
+          tags: ['otel-metric', 'gen_ai.client.token.usage'],
+          sessionId: who.session,
+          identity,
+        },
+        // The model as its span events are stored (rows.ts), which they are matched by.
+        ...(model === null ? {} : { spans: { resource, model: storable(model), endpoint } }),
       }));
       return;
     }
@@ -189,7 +199,11 @@ export function planPoints(
       rejected += 1;
       return;
     }
-    join('ccm', p, i, type, () => ({ provider: 'anthropic', endpoint: 'messages', model: attrString(p.point, 'model'), tags: ['claude-code', 'otel-metric'], sessionId: who.session, identity }));
+    // Attributes but the type: one model's token types and its cost (which has no type) of one session.
+    join(`ccm\u0002${p.groupKey}`, p, i, type, () => ({
+      kind: 'ccm',
+      what: { provider: 'anthropic', endpoint: 'messages', model: attrString(p.point, 'model'), tags: ['claude-code', 'otel-metric'], sessionId: who.session, identity },
+    }));
   });
   return { groups: [...groups.values()], outcomePoints, rejected };
 }

@@ -1,5 +1,5 @@
 import { inclusiveUsage, isRecord } from '../../usage/usage-fields.js';
-import { attrCount, attrString, attrs, attrsKey, catalogueProvider, identityOf, nanos, nanosToMs } from './attributes.js';
+import { attrCount, attrString, attrs, attrsKey, catalogueProvider, identityOf, nanos, nanosToMs, resourceId, resourceTag } from './attributes.js';
 import type { MappedBatch, OtelUsage } from './types.js';
 
 /**
@@ -13,24 +13,23 @@ import type { MappedBatch, OtelUsage } from './types.js';
 const MODEL_CALLS = new Set(['chat', 'generate_content', 'text_completion', 'embeddings']);
 
 export function mapSpans(request: unknown): MappedBatch {
-  const out: MappedBatch = { usage: [], outcomes: [], rejected: 0, spanResources: new Set() };
+  const out: MappedBatch = { usage: [], outcomes: [], rejected: 0 };
   for (const rs of list(request, 'resourceSpans')) {
     const resource = attrs(isRecord(rs['resource']) ? rs['resource']['attributes'] : undefined);
+    const tag = resourceTag(resourceId(attrsKey(resource)));
     for (const ss of list(rs, 'scopeSpans')) {
       for (const span of list(ss, 'spans')) {
-        const r = mapSpan(span, resource);
+        const r = mapSpan(span, resource, tag);
         if (r === 'rejected') out.rejected += 1;
-        else if (r !== null) {
-          out.usage.push(r);
-          out.spanResources!.add(attrsKey(resource));
-        }
+        else if (r !== null) out.usage.push(r);
       }
     }
   }
   return out;
 }
 
-function mapSpan(span: Record<string, unknown>, resource: ReturnType<typeof attrs>): OtelUsage | null | 'rejected' {
+/** `resource`: its attributes, and its tag (which its token histogram's intervals find its spans by). */
+function mapSpan(span: Record<string, unknown>, resource: ReturnType<typeof attrs>, resourceTag: string): OtelUsage | null | 'rejected' {
   const a = attrs(span['attributes']);
   const op = attrString(a, 'gen_ai.operation.name');
   if (op !== null && !MODEL_CALLS.has(op)) return null;
@@ -67,7 +66,7 @@ function mapSpan(span: Record<string, unknown>, resource: ReturnType<typeof attr
     providerRequestId: attrString(a, 'gen_ai.response.id'),
     sessionId: who.session,
     identity: who,
-    tags: ['otel-span'],
+    tags: ['otel-span', resourceTag],
     errorClass: failed ? 'otel_error' : null,
   };
 }

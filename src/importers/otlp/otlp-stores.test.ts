@@ -17,7 +17,7 @@ import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import type { AuditStore, KeyRecord } from '../../store/types.js';
 import { createPricer } from '../../usage/pricing.js';
 import { createOtlpProcessor } from './process.js';
-import { claudeCodeMetrics, claudeCodeSession, genaiHistogram, kv } from './testing.js';
+import { claudeCodeMetrics, claudeCodeSession, genaiHistogram, genaiSpans, kv } from './testing.js';
 
 const PG_URL = process.env['GOODHART_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RUN = `gh_otlp_${randomBytes(4).toString('hex')}`;
@@ -89,8 +89,8 @@ const SUBJECTS: [string, () => Promise<Subject>][] = [
   ],
 ];
 
-async function processorFor(store: AuditStore) {
-  const made = newKey({ userId: 'alice', teamId: 'core', projectId: null });
+async function processorFor(store: AuditStore, userId = 'alice') {
+  const made = newKey({ userId, teamId: 'core', projectId: null });
   await store.createKey(made.record);
   const key: KeyRecord = made.record;
   const processOne = createOtlpProcessor({ store, pricer: createPricer(), rules: { identities: [], users: [], trustedPosters: [] }, write: async (events) => void (await store.insertEvents(events)) });
@@ -187,5 +187,65 @@ describe.each(SUBJECTS)('OTLP telemetry stored in %s', (_kind, make) => {
     const events = (await s.store.listEvents({ source: 'otel' })).filter((e) => e.tags.includes('gen_ai.client.token.usage'));
     // gpt-4o: $2.50 / $10 per million.
     expect(events.map((e) => [e.inputTokens, e.outputTokens, Math.round(e.costUsd! * 1e6) / 1e6])).toEqual([[8000, 2000, 0.04]]);
+  });
+
+  /** A service's usage as the reports have it: tokens, cost, requests; and its events (spans first). */
+  const usageOf = async (store: AuditStore, userId: string) => {
+    const [row] = await store.aggregate('user', { userId });
+    const events = (await store.listEvents({ userId })).sort((a, b) => Number(b.tags.includes('otel-span')) - Number(a.tags.includes('otel-span')) || a.endedAt - b.endedAt);
+    return {
+      total: [row?.inputTokens ?? 0, row?.outputTokens ?? 0, Math.round((row?.costUsd ?? 0) * 1e6) / 1e6, row?.requests ?? 0],
+      events: events.map((e) => [e.tags.includes('otel-span') ? 'span' : e.tags.includes('top-up') ? 'top-up' : 'histogram', e.inputTokens, e.outputTokens]),
+    };
+  };
+
+  it('counts all requests of a sampled service once: its spans, and what its token histogram counts beyond them', async () => {
+    s = await make();
+    const send = await processorFor(s.store, 'bot');
+    // OTEL_TRACES_SAMPLER=traceidratio 0.1: 10 chat requests of 1,000 input and 100 output tokens in a minute, one
+    // sampled as a span; the histogram (never sampled) counts all ten. gpt-4o: $2.50 / $10 per million.
+    for (const [pod, spanFirst] of [['pod-1', true], ['pod-2', false]] as const) {
+      const resource = [kv('service.name', 'support-bot'), kv('service.instance.id', pod), kv('user.email', `${pod}@example.com`)];
+      const span = genaiSpans(resource, [{ traceId: (spanFirst ? 'cd' : 'ce').repeat(16), spanId: 'ef'.repeat(8), model: 'gpt-4o', input: 1000, output: 100, startMs: T0 + 5_000, endMs: T0 + 6_000 }]);
+      const minute = genaiHistogram({ resource, model: 'gpt-4o', tokens: { input: 10_000, output: 1_000 }, requests: 10, startMs: T0, endMs: T0 + 60_000, temporality: 1 });
+      // The span usually comes first (spans are exported every few seconds, metrics every minute); a request that
+      // ends just before the minute's export has its span come after the histogram. Both are retried once.
+      for (const [signal, body] of spanFirst ? ([['traces', span], ['metrics', minute], ['traces', span], ['metrics', minute]] as const) : ([['metrics', minute], ['traces', span], ['metrics', minute], ['traces', span]] as const)) await send(signal, body);
+      expect(await usageOf(s.store, 'bot'), pod).toMatchObject({ total: [pod === 'pod-1' ? 10_000 : 20_000, pod === 'pod-1' ? 1_000 : 2_000, pod === 'pod-1' ? 0.035 : 0.07, pod === 'pod-1' ? 2 : 4] });
+    }
+    expect((await usageOf(s.store, 'bot')).events).toEqual([['span', 1000, 100], ['span', 1000, 100], ['top-up', 9000, 900], ['top-up', 9000, 900]]);
+  });
+
+  it('adds nothing for the histogram of a service whose every request is a span, in whichever order they come', async () => {
+    s = await make();
+    const send = await processorFor(s.store, 'bot');
+    const resource = [kv('service.name', 'etl'), kv('service.instance.id', 'w-1')];
+    const spans = genaiSpans(resource, Array.from({ length: 4 }, (_, i) => ({ traceId: `${i}a`.repeat(16), spanId: `${i}b`.repeat(8), model: 'gpt-4o', input: 500, output: 50, startMs: T0 + i * 10_000, endMs: T0 + i * 10_000 + 900 })));
+    const [early, late] = [{ resourceSpans: [{ ...spans.resourceSpans[0]!, scopeSpans: [{ ...spans.resourceSpans[0]!.scopeSpans[0]!, spans: spans.resourceSpans[0]!.scopeSpans[0]!.spans.slice(0, 3) }] }] }, { resourceSpans: [{ ...spans.resourceSpans[0]!, scopeSpans: [{ ...spans.resourceSpans[0]!.scopeSpans[0]!, spans: spans.resourceSpans[0]!.scopeSpans[0]!.spans.slice(3) }] }] }];
+    await send('traces', early);
+    await send('metrics', genaiHistogram({ resource, model: 'gpt-4o', tokens: { input: 2_000, output: 200 }, requests: 4, startMs: T0, endMs: T0 + 60_000, temporality: 1 }));
+    // The last request's span, exported after the minute's histogram, takes its part back from the histogram's event.
+    expect((await usageOf(s.store, 'bot')).events).toEqual([['span', 500, 50], ['span', 500, 50], ['span', 500, 50], ['histogram', 500, 50]].map((e, i) => (i === 3 ? ['top-up', 500, 50] : e)));
+    await send('traces', late);
+    expect(await usageOf(s.store, 'bot')).toEqual({ total: [2_000, 200, 0.007, 4], events: Array.from({ length: 4 }, () => ['span', 500, 50]) });
+  });
+
+  it('matches a CUMULATIVE histogram interval with the spans since its previous point', async () => {
+    s = await make();
+    const send = await processorFor(s.store, 'bot');
+    // The Python SDK's default temporality: running totals from the process start.
+    const resource = [kv('service.name', 'summariser'), kv('service.instance.id', 'p-1')];
+    const span = (n: number, endMs: number) => genaiSpans(resource, [{ traceId: `${n}c`.repeat(16), spanId: `${n}d`.repeat(8), model: 'gpt-4o', input: 1000, output: 100, startMs: endMs - 800, endMs }]);
+    const total = (endMs: number, input: number, output: number, requests: number) => genaiHistogram({ resource, model: 'gpt-4o', tokens: { input, output }, requests, startMs: T0, endMs, temporality: 2 });
+    await send('traces', span(1, T0 + 30_000));
+    await send('metrics', total(T0 + 60_000, 5_000, 500, 5));
+    await send('traces', span(2, T0 + 90_000));
+    await send('metrics', total(T0 + 120_000, 12_000, 1_200, 12));
+    await send('metrics', total(T0 + 120_000, 12_000, 1_200, 12));
+    // Each minute's event is its increase less its own minute's span, not the one before.
+    expect(await usageOf(s.store, 'bot')).toEqual({
+      total: [12_000, 1_200, 0.042, 4],
+      events: [['span', 1000, 100], ['span', 1000, 100], ['top-up', 4000, 400], ['top-up', 6000, 600]],
+    });
   });
 });

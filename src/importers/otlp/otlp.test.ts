@@ -377,7 +377,7 @@ describe('OTLP/HTTP receiver', () => {
     expect(spans[0]!.costUsd).toBeGreaterThan(0);
   });
 
-  it('maps the GenAI token histogram of a service that sends no spans; not of one whose spans carry the same usage', async () => {
+  it('maps the GenAI token histogram of a service that sends no spans; of one whose spans carry usage, what the spans of its interval leave', async () => {
     const histogram = (service: string, temporality: 1 | 2, start: number, end: number, input: number, output: number, count: number) => ({
       resourceMetrics: [
         {
@@ -422,11 +422,16 @@ describe('OTLP/HTTP receiver', () => {
       ['openai', 'gpt-4o-2024-08-06', 2500, 300, 'dan@acme.dev', true],
       ['openai', 'gpt-4o-2024-08-06', 5000, 800, 'dan@acme.dev', true],
     ]);
-    // A service whose spans carry the usage (the span test's resource, with its user): its histogram adds nothing.
-    const withSpans = histogram('support-bot', 1, 3000, 3060, 1580, 220, 2);
+    // A service whose spans carry usage (the span test's resource, with its user; its gpt-4o span ended at 1002 s with
+    // 1,500 input and 200 output tokens): its histogram's minute counted two requests, one sampled as that span. The
+    // event is the other's.
+    const withSpans = histogram('support-bot', 1, 960, 1020, 1580, 220, 2);
     withSpans.resourceMetrics[0]!.resource.attributes = [kv('service.name', 'support-bot'), kv('user.email', 'carol@acme.dev')];
     await post('/v1/metrics', withSpans);
-    expect(await metricsOnly()).toHaveLength(3);
+    await post('/v1/metrics', withSpans);
+    const topUp = (await metricsOnly()).filter((e) => e.tags.includes('top-up'));
+    expect(topUp.map((e) => [e.modelServed, e.inputTokens, e.outputTokens, e.userId])).toEqual([['gpt-4o-2024-08-06', 80, 20, 'carol@acme.dev']]);
+    expect(await metricsOnly()).toHaveLength(4);
 
     // A minute of forty requests summing 300k input tokens is priced at the per-request rate: the sum never
     // crosses Sonnet 4.5's long-context tier (which doubles the input rate of a single request above 200k).

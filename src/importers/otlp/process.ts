@@ -2,15 +2,15 @@ import { gunzipSync } from 'node:zlib';
 import type { GoodhartConfig } from '../../config/schema.js';
 import { GoodhartError } from '../../errors.js';
 import type { OutcomeEvent } from '../../outcomes/event.js';
-import { supportsImports, type KeyRecord, type OtelInterval, type Store } from '../../store/types.js';
+import { supportsImports, type KeyRecord, type Store } from '../../store/types.js';
 import type { UsageEvent } from '../../usage/event.js';
 import type { Pricer } from '../../usage/pricing.js';
 import { matchIdentity } from '../attribution.js';
 import { stableId } from '../ids.js';
 import { createPriceMemo } from '../price-memo.js';
-import { identityOf, nanosToMs } from './attributes.js';
-import { extractPoints, outcomesOf, planPoints } from './map-metrics.js';
-import { addPoints, intervalUsage, parseState } from './intervals.js';
+import { identityOf } from './attributes.js';
+import { metricsCommit, spansCommit, type Makers } from './commits.js';
+import { extractPoints, planPoints } from './map-metrics.js';
 import { mapLogs } from './map-logs.js';
 import { mapSpans } from './map-spans.js';
 import { decodeProtobuf, type Signal } from './proto.js';
@@ -19,10 +19,11 @@ import type { MappedBatch, OtelIdentity, OtelOutcome, OtelUsage } from './types.
 
 /**
  * One OTLP export request, start to finish once authenticated: decode (gzip, JSON or protobuf), map (pure modules),
- * resolve cumulative counters in the store, price and attribute the usage events, hand them to `write`, and store the
- * outcomes. What was seen across requests (sessions that send per-request log events, resources that send spans) is
- * kept in the processor. Runs on the OTLP thread (thread.ts) for a store in a file or on Postgres, so a large batch
- * never holds the gateway's thread; inline for a store in memory.
+ * price and attribute the usage events, and store them: metrics and spans in one store transaction each
+ * (commits.ts: cumulative counters, metric intervals and what spans leave of a histogram are decided there), log
+ * events through `write`. Which sessions send per-request log events is remembered in the processor. Runs on the
+ * OTLP thread (thread.ts) for a store in a file or on Postgres, so a large batch never holds the gateway's thread;
+ * inline for a store in memory.
  */
 export interface OtlpRequest {
   signal: Signal;
@@ -56,31 +57,38 @@ export const SMALLER_BATCHES =
   "Lower the exporter's batch size: OTEL_BSP_MAX_EXPORT_BATCH_SIZE (spans) or OTEL_BLRP_MAX_EXPORT_BATCH_SIZE (logs), or a shorter OTEL_METRIC_EXPORT_INTERVAL (metrics).";
 /** Sessions whose usage arrives as per-request log events, remembered so their metrics are not counted again. */
 const MAX_SESSIONS = 100_000;
+/** Span events per transaction (as the OTLP thread writes log events, otlp-thread.ts). */
+const SPAN_CHUNK = 5_000;
 
 export function createOtlpProcessor(deps: OtlpProcessorDeps): (r: OtlpRequest) => Promise<{ rejected: number }> {
   const memo = createPriceMemo(deps.pricer);
   const rules = deps.rules;
   const sessionsWithLogs = new Set<string>();
-  const remember = (sessions: Set<string>, into = sessionsWithLogs): void => {
+  const remember = (sessions: Set<string>): void => {
     for (const s of sessions) {
-      if (into.size >= MAX_SESSIONS) into.clear();
-      into.add(s);
+      if (sessionsWithLogs.size >= MAX_SESSIONS) sessionsWithLogs.clear();
+      sessionsWithLogs.add(s);
     }
   };
-  /**
-   * Resources (an SDK in a process) whose GenAI spans carried usage. Their `gen_ai.client.token.usage` histogram
-   * describes the same requests, so it is not counted: the spans are the per-request record. Kept in memory, like
-   * the sessions above: a metrics batch that arrives before any span of its process since the gateway started is
-   * counted (SDKs export spans every few seconds and metrics every minute, so this is at most the first minute).
-   */
-  const resourcesWithSpans = new Set<string>();
-
   return async ({ signal, body: raw, encoding, protobuf, key }) => {
     const body = decode(signal, Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), encoding, protobuf);
     let batch: MappedBatch;
+    const makers: Makers = {
+      event: (u) => toEvent(u, key, rules, memo),
+      outcome: (o) => toOutcome(o, key, rules),
+      reprice: (e, usage) => (e.modelServed === null ? null : memo.priceAggregate(usage, e.modelServed, e.provider, e.endedAt)),
+    };
     if (signal === 'traces') {
       batch = mapSpans(body);
-      remember(batch.spanResources ?? new Set(), resourcesWithSpans);
+      const store = deps.store;
+      if (supportsImports(store)) {
+        // Stored with the GenAI histogram intervals they overlap made again (commits.ts), in parts: a batch of tens of
+        // thousands holds the store's write lock for one part at a time. Ids come from the records, so a batch stored
+        // in part and retried adds nothing twice.
+        const events = batch.usage.map(makers.event);
+        for (let i = 0; i < events.length; i += SPAN_CHUNK) await store.commitOtel(spansCommit(events.slice(i, i + SPAN_CHUNK), makers));
+        return { rejected: batch.rejected };
+      }
     } else if (signal === 'logs') {
       const logs = mapLogs(body);
       const fresh = [...logs.sessions].filter((s) => !sessionsWithLogs.has(s));
@@ -106,30 +114,11 @@ export function createOtlpProcessor(deps: OtlpProcessorDeps): (r: OtlpRequest) =
         if (session !== null && !sessionsWithLogs.has(session)) unknown.add(session);
       }
       for (const session of unknown) if ((await store.otelTagged([session], 'otel-log', 1)).length > 0) remember(new Set([session]));
-      const cumulative = points.flatMap((p, i) => (p.cumulative ? [i] : []));
-      const plan = planPoints(points, (s) => sessionsWithLogs.has(s), (r) => resourcesWithSpans.has(r));
-      const ids = plan.groups.map((g) => stableId('otel', g.key));
       // The counters move, and the intervals the request has points of are read and written, in the transaction
       // that stores the events: a request that fails moves and adds nothing.
-      await store.commitOtel({
-        counters: cumulative.map((i) => ({ seriesKey: points[i]!.seriesKey, startTimeNs: points[i]!.startNs, timeNs: points[i]!.timeNs, value: points[i]!.value })),
-        intervals: ids,
-        build: ({ counters, intervals }) => {
-          const increases = points.map((p) => p.value);
-          cumulative.forEach((i, j) => (increases[i] = counters[j]?.increase ?? 0));
-          const writes: { intervals: OtelInterval[]; events: UsageEvent[] } = { intervals: [], events: [] };
-          plan.groups.forEach((g, j) => {
-            const state = addPoints(parseState(intervals.get(ids[j]!)?.state), g, points, increases);
-            if (state === null) return;
-            const u = intervalUsage(g, state);
-            writes.intervals.push({ id: ids[j]!, fromMs: u?.at ?? nanosToMs(g.timeNs), toMs: nanosToMs(g.timeNs), state: JSON.stringify(state) });
-            if (u !== null) writes.events.push(toEvent(u, key, rules, memo));
-          });
-          return { ...writes, drop: [], outcomes: outcomesOf(points, increases, plan.outcomePoints).map((o) => toOutcome(o, key, rules)) };
-        },
-      });
-      const built = plan.rejected;
-      return { rejected: rejected + built };
+      const plan = planPoints(points, (s) => sessionsWithLogs.has(s));
+      await store.commitOtel(metricsCommit(points, plan, makers));
+      return { rejected: rejected + plan.rejected };
     }
 
     if (batch.usage.length > 0) await deps.write(batch.usage.map((u) => toEvent(u, key, rules, memo)));

@@ -46,6 +46,4 @@ export interface MappedBatch {
   outcomes: OtelOutcome[];
   /** Items (spans, data points, log records) that were malformed and skipped. */
   rejected: number;
-  /** Resources (attrsKey) whose spans carried GenAI usage: their `gen_ai.client.token.usage` is not counted again. */
-  spanResources?: Set<string>;
 }

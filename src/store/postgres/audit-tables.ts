@@ -3,7 +3,7 @@ import type postgres from 'postgres';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
 import { counterStep, OUTCOME_OVERRIDE, seriesOf, shippedWork, type SeriesRow as SqliteSeriesRow, type ShippedWorkRow } from '../sqlite/audit-tables.js';
 import { outcomeValues } from '../rows.js';
-import type { CounterPoint, CounterStep, ImportFileState, OtelInterval } from '../types.js';
+import type { CounterPoint, CounterStep, ImportFileState, OtelInterval, SpanTotals, SpanWindow } from '../types.js';
 
 /**
  * The Postgres side of audit mode: importer file states, OTLP counter series and outcome events (migration 2),
@@ -140,19 +140,47 @@ export async function advanceIn(tx: postgres.TransactionSql<{ int8: number }>, g
   return steps;
 }
 
-export async function getOtelIntervals(tx: Db, ids: readonly string[]): Promise<OtelInterval[]> {
-  if (ids.length === 0) return [];
-  return tx<OtelInterval[]>`
-    SELECT id, from_ms AS "fromMs", to_ms AS "toMs", state FROM otel_intervals WHERE id = ANY(${ids as string[]}::text[])`;
+const INTERVAL_SELECT = 'SELECT id, resource, model, endpoint, from_ms AS "fromMs", to_ms AS "toMs", state FROM otel_intervals';
+
+/** The intervals with these ids, and those of the windows' resources, models and endpoints that overlap them. */
+export async function getOtelIntervals(tx: Db, ids: readonly string[], covering: readonly SpanWindow[]): Promise<OtelInterval[]> {
+  const out: OtelInterval[] = ids.length === 0 ? [] : await tx.unsafe<OtelInterval[]>(`${INTERVAL_SELECT} WHERE id = ANY($1::text[])`, [ids as string[]]);
+  for (const w of covering) {
+    out.push(
+      ...(await tx.unsafe<OtelInterval[]>(`${INTERVAL_SELECT} WHERE resource = $1 AND model = $2 AND endpoint = $3 AND to_ms >= $4 AND from_ms <= $5`, [w.resource, w.model, w.endpoint, w.fromMs, w.toMs], { prepare: true })),
+    );
+  }
+  return out;
 }
 
 export async function putOtelIntervals(tx: Db, intervals: readonly OtelInterval[]): Promise<void> {
   if (intervals.length === 0) return;
   await tx`
-    INSERT INTO otel_intervals (id, from_ms, to_ms, state)
-    SELECT * FROM unnest(${intervals.map((i) => i.id)}::text[], ${intervals.map((i) => i.fromMs)}::int8[],
-      ${intervals.map((i) => i.toMs)}::int8[], ${intervals.map((i) => i.state)}::text[])
-    ON CONFLICT (id) DO UPDATE SET from_ms = EXCLUDED.from_ms, to_ms = EXCLUDED.to_ms, state = EXCLUDED.state`;
+    INSERT INTO otel_intervals (id, resource, model, endpoint, from_ms, to_ms, state)
+    SELECT * FROM unnest(${intervals.map((i) => i.id)}::text[], ${intervals.map((i) => i.resource)}::text[], ${intervals.map((i) => i.model)}::text[],
+      ${intervals.map((i) => i.endpoint)}::text[], ${intervals.map((i) => i.fromMs)}::int8[], ${intervals.map((i) => i.toMs)}::int8[],
+      ${intervals.map((i) => i.state)}::text[])
+    ON CONFLICT (id) DO UPDATE SET resource = EXCLUDED.resource, model = EXCLUDED.model, endpoint = EXCLUDED.endpoint,
+      from_ms = EXCLUDED.from_ms, to_ms = EXCLUDED.to_ms, state = EXCLUDED.state`;
+}
+
+/** Days before its end a span may have started: bounds the partitions read (an LLM call lasts minutes at most). */
+const SPAN_START_MARGIN_MS = 86_400_000;
+
+/** The totals of the span events of each window (by the partial index on OpenTelemetry events' model and end). */
+export async function spanTotals(tx: Db, windows: readonly SpanWindow[]): Promise<SpanTotals[]> {
+  const out: SpanTotals[] = [];
+  for (const w of windows) {
+    const [row] = await tx.unsafe<{ input: number; output: number; requests: number }[]>(
+      `SELECT COALESCE(sum(input_tokens), 0)::int8 AS input, COALESCE(sum(output_tokens), 0)::int8 AS output, count(*)::int8 AS requests
+       FROM events WHERE source = 'otel' AND model_served = $1 AND ended_at >= $2 AND ended_at <= $3 AND endpoint = $4 AND tags ? $5
+         AND started_at >= $6 AND started_at <= $3`,
+      [w.model, w.fromMs, w.toMs, w.endpoint, `otel.resource=${w.resource}`, w.fromMs - SPAN_START_MARGIN_MS],
+      { prepare: true },
+    );
+    out.push({ inputTokens: Number(row?.input ?? 0), outputTokens: Number(row?.output ?? 0), requests: Number(row?.requests ?? 0) });
+  }
+  return out;
 }
 
 export async function insertOutcomes(db: Db, outcomes: readonly OutcomeEvent[]): Promise<number> {

@@ -258,4 +258,11 @@ export const MIGRATIONS: readonly string[] = [
     state    TEXT NOT NULL
   );
   `,
+  // A GenAI token histogram's interval by resource, model and endpoint, and OpenTelemetry events by model and end,
+  // as SQLite's 14.
+  `
+  ALTER TABLE otel_intervals ADD COLUMN resource TEXT COLLATE "C", ADD COLUMN model TEXT COLLATE "C", ADD COLUMN endpoint TEXT COLLATE "C";
+  CREATE INDEX idx_otel_intervals_resource ON otel_intervals (resource, model, endpoint, to_ms) WHERE resource IS NOT NULL;
+  CREATE INDEX idx_events_otel_model_end ON events (model_served, ended_at) WHERE source = 'otel';
+  `,
 ];

@@ -369,23 +369,38 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
   }
 
   async commitOtel(commit: OtelCommit): Promise<void> {
+    await this.ensurePartitions(commit.perRequest.map((e) => e.startedAt));
     const written = await withDeadlockRetry(() =>
       this.sql.begin(async (tx) => {
-        // Requests with points of one interval take turns, as do those moving one counter series.
-        await audit.lockNames(tx, [...audit.counterLocks(commit.counters), ...commit.intervals.map((id) => `goodhart:otel-interval:${id}`)]);
+        // Requests with points of one interval take turns, as do those moving one counter series, and those naming one
+        // lock (spans and histogram intervals of one resource and model).
+        await audit.lockNames(tx, [
+          ...audit.counterLocks(commit.counters),
+          ...commit.intervals.map((id) => `goodhart:otel-interval:${id}`),
+          ...commit.locks.map((name) => `goodhart:otel:${name}`),
+        ]);
+        const perRequest = commit.perRequest.map(storableEvent);
+        if (perRequest.length > 0) await tx.unsafe(INSERT_EVENTS_COUNT_SQL, eventColumns(perRequest), { prepare: true });
         const counters = await audit.advanceIn(tx, commit.counters);
-        const intervals = await audit.getOtelIntervals(tx, commit.intervals);
-        const writes = commit.build({ counters, intervals: new Map(intervals.map((i) => [i.id, i])) });
+        const intervals = new Map((await audit.getOtelIntervals(tx, commit.intervals, commit.covering)).map((i) => [i.id, i]));
+        const events = new Map<string, UsageEvent>();
+        if (intervals.size > 0) {
+          const rows = await tx.unsafe<StoredEventRow[]>(`${EVENT_SELECT} WHERE id = ANY($1::text[])`, [[...intervals.keys()]], { prepare: true });
+          for (const row of rows) events.set(row.id, eventFromRow(row));
+        }
+        const read = { counters, intervals, events };
+        const spans = await audit.spanTotals(tx, commit.windows(read));
+        const writes = commit.build({ ...read, spans });
         await audit.putOtelIntervals(tx, writes.intervals);
-        const events = writes.events.map(storableEvent);
-        if (events.length > 0) {
-          const rows = await tx.unsafe<{ id: string }[]>(INSERT_EVENTS_IDS_SQL, eventColumns(events), { prepare: true });
+        const made = writes.events.map(storableEvent);
+        if (made.length > 0) {
+          const rows = await tx.unsafe<{ id: string }[]>(INSERT_EVENTS_IDS_SQL, eventColumns(made), { prepare: true });
           const inserted = new Set(rows.map((r) => r.id));
-          for (const e of events) if (!inserted.has(e.id)) await replaceEvent(tx, e, (old) => old.source !== 'gateway');
+          for (const e of made) if (!inserted.has(e.id)) await replaceEvent(tx, e, (old) => old.source !== 'gateway');
         }
         if (writes.drop.length > 0) await dropImportedCopies(tx, writes.drop);
         await audit.insertOutcomes(tx, writes.outcomes);
-        return events;
+        return made;
       }),
     );
     // Telemetry is recent, so its months' partitions exist (open makes this month's and the next); an event of another

@@ -91,7 +91,7 @@ describe('SqliteStore audit tables', () => {
     await store.close();
     // Back to schema 11: one row per series key.
     const db = new Database(path);
-    db.exec(`DROP TABLE counter_series; DROP TABLE otel_intervals;
+    db.exec(`DROP TABLE counter_series; DROP TABLE otel_intervals; DROP INDEX idx_events_otel_model_end;
       CREATE TABLE counter_series (series_key TEXT PRIMARY KEY, start_time_ns TEXT NOT NULL, time_ns TEXT NOT NULL, value REAL NOT NULL, last_delta REAL) WITHOUT ROWID;
       INSERT INTO counter_series VALUES ('s', '1000', '3000', 15, 5);`);
     db.pragma('user_version = 11');

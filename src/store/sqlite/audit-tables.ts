@@ -1,11 +1,11 @@
 import type Database from 'better-sqlite3';
-import { meteringCandidates, outcomeValues, splitMetered, storableEvent } from '../rows.js';
+import { eventFromRow, meteringCandidates, outcomeValues, splitMetered, storableEvent, type EventRow } from '../rows.js';
 import type { Fingerprint } from '../../detect/fingerprint/types.js';
 import { RollupBatch } from './rollup-batch.js';
 import { ofStoredCopy } from '../findings-rows.js';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
 import type { UsageEvent } from '../../usage/event.js';
-import type { CounterPoint, CounterStep, ImportBatch, ImportBatchResult, ImportFileState, OtelCommit, OtelInterval } from '../types.js';
+import type { CounterPoint, CounterStep, ImportBatch, ImportBatchResult, ImportFileState, OtelCommit, OtelInterval, SpanTotals } from '../types.js';
 
 /**
  * The SQLite side of audit mode: importer file states, OTLP counter series and outcome events (migration 2).
@@ -241,34 +241,57 @@ export class SqliteAuditTables {
 
     this.advanceTx = db.transaction((points: readonly CounterPoint[]): number[] => this.advance(points).map((s) => s.increase));
 
-    const getInterval = db.prepare('SELECT id, from_ms AS fromMs, to_ms AS toMs, state FROM otel_intervals WHERE id = ?');
+    const INTERVAL = 'SELECT id, resource, model, endpoint, from_ms AS fromMs, to_ms AS toMs, state FROM otel_intervals';
+    const getInterval = db.prepare(`${INTERVAL} WHERE id = ?`);
+    const coveringIntervals = db.prepare(`${INTERVAL} WHERE resource = ? AND model = ? AND endpoint = ? AND to_ms >= ? AND from_ms <= ?`);
     const putInterval = db.prepare(
-      `INSERT INTO otel_intervals (id, from_ms, to_ms, state) VALUES (?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET from_ms = excluded.from_ms, to_ms = excluded.to_ms, state = excluded.state`,
+      `INSERT INTO otel_intervals (id, resource, model, endpoint, from_ms, to_ms, state) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET resource = excluded.resource, model = excluded.model, endpoint = excluded.endpoint,
+         from_ms = excluded.from_ms, to_ms = excluded.to_ms, state = excluded.state`,
+    );
+    const getEvent = db.prepare('SELECT * FROM events WHERE id = ?');
+    // By the partial index on OpenTelemetry events' model and end; the resource is a tag only its spans carry.
+    const spanTotals = db.prepare(
+      `SELECT COALESCE(sum(input_tokens), 0) AS inputTokens, COALESCE(sum(output_tokens), 0) AS outputTokens, count(*) AS requests
+       FROM events WHERE source = 'otel' AND model_served = ? AND ended_at >= ? AND ended_at <= ? AND endpoint = ? AND instr(tags, ?) > 0`,
     );
     // Every column but id, then the id: an OTLP interval's event made again from what its points say now.
     const putEvent = db.prepare(`UPDATE events SET ${EVENT_COLUMNS.slice(1).map((c) => `${c} = ?`).join(', ')} WHERE id = ? AND source <> 'gateway'`);
+    /** New events as the gateway's batches, with their rollups summed here (see commitTx); the ids already stored. */
+    const insertNew = (events: readonly UsageEvent[]): UsageEvent[] => {
+      const existing: UsageEvent[] = [];
+      rollups.clear();
+      deferRollups.run();
+      for (const e of events.map(storableEvent)) {
+        if (this.insertEvent.run(eventValues(e)).changes > 0) rollups.add(e);
+        else existing.push(e);
+      }
+      undeferRollups.run();
+      rollups.flush();
+      return existing;
+    };
     this.otelTx = db.transaction((commit: OtelCommit): void => {
+      insertNew(commit.perRequest);
       const counters = this.advance(commit.counters);
       const intervals = new Map<string, OtelInterval>();
       for (const id of commit.intervals) {
         const row = getInterval.get(id) as OtelInterval | undefined;
         if (row !== undefined) intervals.set(id, row);
       }
-      const writes = commit.build({ counters, intervals });
-      for (const i of writes.intervals) putInterval.run(i.id, i.fromMs, i.toMs, i.state);
-      // New events as the gateway's batches, with their rollups summed here (see commitTx); the update trigger
-      // moves the rollups of those replaced.
-      const existing: UsageEvent[] = [];
-      rollups.clear();
-      deferRollups.run();
-      for (const e of writes.events.map(storableEvent)) {
-        if (this.insertEvent.run(eventValues(e)).changes > 0) rollups.add(e);
-        else existing.push(e);
+      for (const w of commit.covering) {
+        for (const row of coveringIntervals.all(w.resource, w.model, w.endpoint, w.fromMs, w.toMs) as OtelInterval[]) intervals.set(row.id, row);
       }
-      undeferRollups.run();
-      rollups.flush();
-      for (const e of existing) putEvent.run([...eventValues(e).slice(1), e.id]);
+      const events = new Map<string, UsageEvent>();
+      for (const id of intervals.keys()) {
+        const row = getEvent.get(id) as EventRow | undefined;
+        if (row !== undefined) events.set(id, eventFromRow(row));
+      }
+      const read = { counters, intervals, events };
+      const spans = commit.windows(read).map((w) => spanTotals.get(w.model, w.fromMs, w.toMs, w.endpoint, JSON.stringify(`otel.resource=${w.resource}`)) as SpanTotals);
+      const writes = commit.build({ ...read, spans });
+      for (const i of writes.intervals) putInterval.run(i.id, i.resource, i.model, i.endpoint, i.fromMs, i.toMs, i.state);
+      // The update trigger moves the rollups of those replaced.
+      for (const e of insertNew(writes.events)) putEvent.run([...eventValues(e).slice(1), e.id]);
       for (const id of writes.drop) if (dropImportedCopy.run(id).changes > 0) dropReplacedCopy.run(id);
       for (const o of writes.outcomes) this.insertOutcome.run(outcomeValues(o));
     });

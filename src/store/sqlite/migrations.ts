@@ -226,4 +226,14 @@ export const MIGRATIONS: readonly string[] = [
     state    TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 14: a GenAI token histogram's interval is told with the resource, model and endpoint whose spans describe some
+  // of its requests (its event is what the spans of its window leave over), found from a span by them; the spans of
+  // a window are found by model and end (OpenTelemetry events only).
+  `
+  ALTER TABLE otel_intervals ADD COLUMN resource TEXT;
+  ALTER TABLE otel_intervals ADD COLUMN model TEXT;
+  ALTER TABLE otel_intervals ADD COLUMN endpoint TEXT;
+  CREATE INDEX idx_otel_intervals_resource ON otel_intervals (resource, model, endpoint, to_ms) WHERE resource IS NOT NULL;
+  CREATE INDEX idx_events_otel_model_end ON events (model_served, ended_at) WHERE source = 'otel';
+  `,
 ];
