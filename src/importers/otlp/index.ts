@@ -8,7 +8,7 @@ import type { KeyRecord, Store } from '../../store/types.js';
 import type { UsageEvent } from '../../usage/event.js';
 import { createPricer, type ModelPriceOverride } from '../../usage/pricing.js';
 import { createOtlpProcessor, SMALLER_BATCHES, type OtlpRequest, type OtlpRules } from './process.js';
-import { encodeStatus, type Signal } from './proto.js';
+import { encodeExportResponse, encodeStatus, exportResponse, type Signal } from './proto.js';
 import { OtlpThread } from './thread.js';
 
 /**
@@ -84,15 +84,11 @@ function isProtobuf(contentType: string | undefined): boolean {
   return typeof contentType === 'string' && /^application\/(x-)?protobuf\b/i.test(contentType);
 }
 
-/** OTLP's Export*ServiceResponse: empty on full success, `partialSuccess` when items were rejected. */
+/** OTLP's Export*ServiceResponse in the request's encoding: empty on full success, `partialSuccess` when items were rejected. */
 function respond(reply: FastifyReply, protobuf: boolean, rejected: number, signal: Signal): FastifyReply {
-  if (protobuf) {
-    // An empty message is a full success; a partial-success message is not worth encoding for a count.
-    return reply.code(200).header('content-type', 'application/x-protobuf').send(Buffer.alloc(0));
-  }
-  const field = signal === 'traces' ? 'rejectedSpans' : signal === 'logs' ? 'rejectedLogRecords' : 'rejectedDataPoints';
-  const body = rejected > 0 ? { partialSuccess: { [field]: String(rejected), errorMessage: `${rejected} malformed items skipped` } } : {};
-  return reply.code(200).header('content-type', 'application/json').send(body);
+  const message = `${rejected} malformed items skipped`;
+  if (protobuf) return reply.code(200).header('content-type', 'application/x-protobuf').send(Buffer.from(encodeExportResponse(signal, rejected, message)));
+  return reply.code(200).header('content-type', 'application/json').send(exportResponse(signal, rejected, message));
 }
 
 /** gRPC status codes by HTTP status, for google.rpc.Status (exporters may log the code; they act on the HTTP status). */

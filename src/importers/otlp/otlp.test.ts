@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
+import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { supportsImports, type AuditStore } from '../../store/types.js';
 import { startHarness, type Harness } from '../../testing/harness.js';
@@ -522,6 +523,36 @@ describe('OTLP/HTTP receiver', () => {
     const res = await post('/v1/logs', good);
     expect(await res.json()).toEqual({ partialSuccess: { rejectedLogRecords: '2', errorMessage: '2 malformed items skipped' } });
     expect((await store.listEvents({ sessionId: 'sess-absurd' })).map((e) => [e.inputTokens, e.outputTokens])).toEqual([[100, 0]]);
+  });
+
+  it('reports a partial success in protobuf too, as the official response messages decode it', async () => {
+    // opentelemetry-proto's collector/{trace,metrics,logs}/v1 responses, as an exporter decodes them.
+    const official = protobuf.parse(`syntax = "proto3";
+      message ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1; }
+      message ExportTracePartialSuccess { int64 rejected_spans = 1; string error_message = 2; }
+      message ExportMetricsServiceResponse { ExportMetricsPartialSuccess partial_success = 1; }
+      message ExportMetricsPartialSuccess { int64 rejected_data_points = 1; string error_message = 2; }
+      message ExportLogsServiceResponse { ExportLogsPartialSuccess partial_success = 1; }
+      message ExportLogsPartialSuccess { int64 rejected_log_records = 1; string error_message = 2; }`).root;
+    const send = async (signal: 'traces' | 'metrics' | 'logs', json: unknown) => {
+      const res = await post(`/v1/${signal}`, encodeProtobuf(signal, json), { 'content-type': 'application/x-protobuf' });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/x-protobuf');
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const type = official.lookupType(`Export${signal === 'traces' ? 'Trace' : signal === 'metrics' ? 'Metrics' : 'Logs'}ServiceResponse`);
+      return { bytes: bytes.byteLength, ...type.toObject(type.decode(bytes), { longs: String }) };
+    };
+    // Claude Code api_request events, one without token counts or a time: skipped.
+    const logs = apiRequestsOf('sess-partial-pb', 1);
+    logs.resourceLogs[0]!.scopeLogs[0]!.logRecords.push({ body: { stringValue: 'claude_code.api_request' }, attributes: [kv('event.name', 'api_request'), kv('model', 'claude-haiku-4-5'), kv('input_tokens', '5')] } as never);
+    expect(await send('logs', logs)).toMatchObject({ partialSuccess: { rejectedLogRecords: '1', errorMessage: '1 malformed items skipped' } });
+    const points = { resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'claude_code.commit.count', sum: { aggregationTemporality: 1, dataPoints: [{ asInt: '1' }, { timeUnixNano: ns(5), asInt: '1' }] } }] }] }] };
+    expect(await send('metrics', points)).toMatchObject({ partialSuccess: { rejectedDataPoints: '1', errorMessage: '1 malformed items skipped' } });
+    // A chat span with usage but no span id.
+    const spans = { resourceSpans: [{ resource: { attributes: [kv('service.name', 'bot')] }, scopeSpans: [{ spans: [{ traceId: 'ab'.repeat(16), name: 'chat gpt-4o', startTimeUnixNano: ns(7), endTimeUnixNano: ns(8), attributes: [kv('gen_ai.operation.name', 'chat'), kv('gen_ai.usage.input_tokens', 3)] }] }] }] };
+    expect(await send('traces', spans)).toMatchObject({ partialSuccess: { rejectedSpans: '1', errorMessage: '1 malformed items skipped' } });
+    // A full success is the empty message.
+    expect(await send('logs', apiRequestsOf('sess-partial-pb-ok', 1))).toEqual({ bytes: 0 });
   });
 
   it('reports malformed data points as a partial success', async () => {

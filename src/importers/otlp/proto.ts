@@ -103,6 +103,14 @@ const DESCRIPTOR = {
           },
         },
 
+        // The success responses: empty, or a partial success saying how many items were rejected and why.
+        ExportTraceServiceResponse: { fields: { partialSuccess: f('ExportTracePartialSuccess', 1) } },
+        ExportTracePartialSuccess: { fields: { rejectedSpans: f('int64', 1), errorMessage: f('string', 2) } },
+        ExportMetricsServiceResponse: { fields: { partialSuccess: f('ExportMetricsPartialSuccess', 1) } },
+        ExportMetricsPartialSuccess: { fields: { rejectedDataPoints: f('int64', 1), errorMessage: f('string', 2) } },
+        ExportLogsServiceResponse: { fields: { partialSuccess: f('ExportLogsPartialSuccess', 1) } },
+        ExportLogsPartialSuccess: { fields: { rejectedLogRecords: f('int64', 1), errorMessage: f('string', 2) } },
+
         // google.rpc.Status: the body of every OTLP/HTTP error response (its `details` are not sent).
         RpcStatus: { fields: { code: f('int32', 1), message: f('string', 2) } },
       },
@@ -121,6 +129,26 @@ export const OTLP_MESSAGES = {
 export type Signal = keyof typeof OTLP_MESSAGES;
 
 const RPC_STATUS = root.lookupType('otlp.RpcStatus');
+
+const RESPONSES = {
+  traces: { type: root.lookupType('otlp.ExportTraceServiceResponse'), field: 'rejectedSpans' },
+  metrics: { type: root.lookupType('otlp.ExportMetricsServiceResponse'), field: 'rejectedDataPoints' },
+  logs: { type: root.lookupType('otlp.ExportLogsServiceResponse'), field: 'rejectedLogRecords' },
+} as const satisfies Record<Signal, { type: protobuf.Type; field: string }>;
+
+/**
+ * An Export*ServiceResponse as OTLP/JSON has it: `{}` on full success, else `partialSuccess` with the count of
+ * rejected items (an int64, so a decimal string) and why. The spec's MUST for a server that rejects some items.
+ */
+export function exportResponse(signal: Signal, rejected: number, errorMessage: string): Record<string, unknown> {
+  return rejected > 0 ? { partialSuccess: { [RESPONSES[signal].field]: String(rejected), errorMessage } } : {};
+}
+
+/** The same as protobuf: empty bytes on full success. */
+export function encodeExportResponse(signal: Signal, rejected: number, errorMessage: string): Uint8Array {
+  const { type } = RESPONSES[signal];
+  return type.encode(type.fromObject(exportResponse(signal, rejected, errorMessage))).finish();
+}
 
 /** A google.rpc.Status as protobuf (OTLP/HTTP's error body for a protobuf request). */
 export function encodeStatus(status: { code: number; message: string }): Uint8Array {
