@@ -77,7 +77,27 @@ export function registerOtlpRoutes(app: FastifyInstance, deps: OtlpDeps): void {
     scope.post('/v1/traces', handle('traces'));
     scope.post('/v1/metrics', handle('metrics'));
     scope.post('/v1/logs', handle('logs'));
+    // Where exporters post when their endpoint is set a little wrong: a 404 (as google.rpc.Status, which they log)
+    // saying what to set, instead of the provider routes the gateway's own 404 lists.
+    for (const signal of ['traces', 'metrics', 'logs'] as const) {
+      for (const path of [`/v1/v1/${signal}`, `/v1/${signal}/`, `/v1/${signal}/v1/${signal}`]) {
+        scope.post(path, async (req) => {
+          throw new GoodhartError('not_found', 404, misplacedOtlp(path, signal, `${req.protocol}://${req.headers.host ?? 'HOST:PORT'}`));
+        });
+      }
+    }
   });
+}
+
+/** What to set when an exporter posted to `path` instead of `/v1/<signal>` of `base`. */
+export function misplacedOtlp(path: string, signal: Signal, base: string): string {
+  const why = path.endsWith('/')
+    ? `Goodhart receives OTLP at POST /v1/${signal}, without a trailing slash.`
+    : path.startsWith('/v1/v1/')
+      ? `The path has /v1 twice: OTEL_EXPORTER_OTLP_ENDPOINT is the server's base URL, without /v1 (the exporter adds /v1/${signal}).`
+      : `OTEL_EXPORTER_OTLP_ENDPOINT is the server's base URL, not a signal's (the exporter adds /v1/${signal}).`;
+  const own = `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`;
+  return `No route POST ${path}. ${why} Set OTEL_EXPORTER_OTLP_ENDPOINT=${base}, or ${own}=${base}/v1/${signal} (the full URL, used as it is).`;
 }
 
 function isProtobuf(contentType: string | undefined): boolean {

@@ -148,6 +148,28 @@ describe('OTLP/HTTP receiver', () => {
     }
   });
 
+  it('answers an exporter whose endpoint is set a little wrong with a 404 saying what to set', async () => {
+    const base = h.url;
+    const misses: [string, 'json' | 'protobuf', RegExp][] = [
+      // OTEL_EXPORTER_OTLP_ENDPOINT=http://HOST:PORT/v1: the exporter adds /v1/metrics.
+      ['/v1/v1/metrics', 'json', /\/v1 twice: OTEL_EXPORTER_OTLP_ENDPOINT is the server's base URL, without \/v1/],
+      ['/v1/v1/traces', 'protobuf', /\/v1 twice/],
+      ['/v1/metrics/', 'json', /POST \/v1\/metrics, without a trailing slash/],
+      // OTEL_EXPORTER_OTLP_ENDPOINT set to the logs URL.
+      ['/v1/logs/v1/logs', 'protobuf', /base URL, not a signal's/],
+    ];
+    for (const [path, encoding, why] of misses) {
+      const signal = path.includes('metrics') ? 'metrics' : path.includes('traces') ? 'traces' : 'logs';
+      const res = await post(path, encoding === 'json' ? {} : encodeProtobuf(signal, {}), encoding === 'json' ? {} : { 'content-type': 'application/x-protobuf' });
+      expect(res.status, path).toBe(404);
+      const status = encoding === 'json' ? ((await res.json()) as { code: number; message: string }) : decodeStatus(new Uint8Array(await res.arrayBuffer()));
+      expect(status.code, path).toBe(5);
+      expect(status.message, path).toMatch(why);
+      expect(status.message, path).toContain(`OTEL_EXPORTER_OTLP_ENDPOINT=${base}, or OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT=${base}/v1/${signal}`);
+      expect(status.message, path).not.toMatch(/OpenAI|Anthropic|chat\/completions/);
+    }
+  });
+
   it('refuses JSON bodies that are not shaped as an export request with 400 saying what is wrong', async () => {
     // JSON of the wrong shape: 400 saying what is wrong, not a success that stored nothing.
     const wrong: [string, unknown, RegExp][] = [
