@@ -1,5 +1,6 @@
 import type { EventFilter, Store } from '../store/types.js';
-import type { UsageEvent } from '../usage/event.js';
+import type { EventSource, UsageEvent } from '../usage/event.js';
+import { weekStart } from './counted.js';
 import { taskTags } from './tickets.js';
 
 /**
@@ -27,18 +28,53 @@ export interface SpendSlice {
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
+/**
+ * What kind of record of spend each source keeps, most detailed first. The same requests can be recorded by several:
+ * Claude Code through the gateway is metered by it and reported again by Claude Code's telemetry and by Anthropic's
+ * usage reports (which the README says to read beside the gateway's events, not added to them).
+ */
+export const SPEND_RECORDS = ['per-request', 'telemetry', 'per-person report', 'organisation report'] as const;
+export type SpendRecord = (typeof SPEND_RECORDS)[number];
+
+export const SPEND_RECORD_OF = {
+  gateway: 'per-request',
+  // Coding agents' logs: per request, and a request the gateway metered is not imported again.
+  'claude-code': 'per-request',
+  codex: 'per-request',
+  gemini: 'per-request',
+  otel: 'telemetry',
+  'anthropic-claude-code': 'per-person report',
+  'openai-usage': 'organisation report',
+  'anthropic-usage': 'organisation report',
+} as const satisfies Record<EventSource, SpendRecord>;
+
+/**
+ * Spend is counted once per person and week (Monday to Monday, UTC), from the most detailed kind of record of it
+ * there is (SPEND_RECORDS): a person's week metered by the gateway or read from their agents' logs is counted from
+ * those, and their telemetry and the providers' reports of that week are left out, as they describe the same
+ * requests; a week with no per-request record is counted from telemetry, then from reports. As Claude Code's commit
+ * counts are used for a person's week only when git reported none (counted.ts). One source (`--source`) is one kind.
+ */
+const rank = (source: EventSource): number => SPEND_RECORDS.indexOf(SPEND_RECORD_OF[source]);
+const personWeek = (userId: string | null, at: number): string => `${userId ?? ''}\u0000${weekStart(at)}`;
+
 export class SliceBuilder {
-  private readonly slices = new Map<string, SpendSlice>();
+  private readonly slices = new Map<string, SpendSlice & { rank: number; personWeek: string }>();
+  /** The most detailed kind of record seen, per person and week. */
+  private readonly best = new Map<string, number>();
 
   add(e: UsageEvent): void {
     const tasks = taskTags(e.tags);
     const hour = Math.floor(e.startedAt / HOUR_MS);
-    const key = [e.userId, e.teamId, e.projectId, e.repo, e.branch, tasks.join(','), hour].join('\u0000');
+    const r = rank(e.source);
+    const pw = personWeek(e.userId, e.startedAt);
+    this.best.set(pw, Math.min(this.best.get(pw) ?? r, r));
+    const key = [e.userId, e.teamId, e.projectId, e.repo, e.branch, tasks.join(','), hour, r].join('\u0000');
     let s = this.slices.get(key);
     if (s === undefined) {
       s = {
         userId: e.userId, teamId: e.teamId, projectId: e.projectId, repo: e.repo, branch: e.branch, tasks,
-        start: e.startedAt, end: e.startedAt, costUsd: 0, tokens: 0, requests: 0,
+        start: e.startedAt, end: e.startedAt, costUsd: 0, tokens: 0, requests: 0, rank: r, personWeek: pw,
       };
       this.slices.set(key, s);
     }
@@ -49,8 +85,12 @@ export class SliceBuilder {
     s.requests += 1;
   }
 
+  /** The slices of the kind of record each person's week is counted from. */
   build(): SpendSlice[] {
-    return [...this.slices.values()].sort((a, b) => a.start - b.start);
+    return [...this.slices.values()]
+      .filter((s) => s.rank === this.best.get(s.personWeek))
+      .map(({ rank: _rank, personWeek: _pw, ...slice }) => slice)
+      .sort((a, b) => a.start - b.start);
   }
 }
 

@@ -109,3 +109,52 @@ describe('outcomes view', () => {
     expect(recent.since).toBe(Date.parse('2026-01-23T00:00:00Z'));
   });
 });
+
+describe('spend recorded twice: metered by the gateway and reported by telemetry', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'goodhart-view-twice-'));
+  const db = join(dir, 'goodhart.db');
+  const yaml = join(dir, 'goodhart.yaml');
+  const at = (iso: string) => Date.parse(iso);
+  const range = { since: '2026-03-02', until: '2026-03-16' };
+
+  beforeAll(async () => {
+    writeFileSync(yaml, 'teams: [{ id: data }]\nusers:\n  - { id: bob, team: data }\n  - { id: ann, team: data }\n  - { id: cy, team: data }\n');
+    const store = new SqliteStore(db);
+    const request = (id: string, userId: string, source: 'gateway' | 'otel', iso: string, costUsd: number) =>
+      makeTestEvent({ id, userId, teamId: 'data', source, provider: 'anthropic', endpoint: 'messages', modelServed: 'claude-sonnet-4-5-20250929', startedAt: at(iso), costUsd, tags: source === 'otel' ? ['claude-code', 'otel-log'] : [] });
+    await store.insertEvents([
+      // Bob's Claude Code goes through the gateway with telemetry on: each request is metered, and reported again
+      // (at Claude Code's own estimate of its cost).
+      request('gw-bob-1', 'bob', 'gateway', '2026-03-03T10:00:00Z', 0.3),
+      request('ot-bob-1', 'bob', 'otel', '2026-03-03T10:00:01Z', 0.31),
+      request('gw-bob-2', 'bob', 'gateway', '2026-03-04T10:00:00Z', 0.2),
+      request('ot-bob-2', 'bob', 'otel', '2026-03-04T10:00:01Z', 0.21),
+      // Ann's goes to Anthropic directly: her telemetry is the only record of it.
+      request('ot-ann-1', 'ann', 'otel', '2026-03-03T11:00:00Z', 0.4),
+      // Cy went through the gateway the first week and directly the second.
+      request('gw-cy-1', 'cy', 'gateway', '2026-03-05T10:00:00Z', 1),
+      request('ot-cy-1', 'cy', 'otel', '2026-03-05T10:00:01Z', 1.1),
+      request('ot-cy-2', 'cy', 'otel', '2026-03-10T10:00:00Z', 2),
+    ]);
+    await store.insertOutcomes(['bob', 'ann', 'cy'].map((u) => ({ id: `c-${u}`, kind: 'commit' as const, userId: u, teamId: 'data', repo: 'github.com/acme/app', sha: `${u}0000000`, sessionId: null, at: at('2026-03-05T12:00:00Z'), count: 1, source: 'git' as const, attrs: {} })));
+    await store.close();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const row = async (source?: string) => {
+    const view = JSON.parse(await outcomesReportCommand({ db, config: yaml, team: 'data', ...range, json: true, ...(source === undefined ? {} : { source }) })) as OutcomeView;
+    const r = view.rows[0]!;
+    return [Math.round(r.spendUsd * 100) / 100, r.requests, r.outcomes.commits, r.costPerCommit === null ? null : Math.round(r.costPerCommit * 100) / 100];
+  };
+
+  it("counts each person's week once, from its most detailed record: the gateway's where it metered, else telemetry", async () => {
+    // bob 0.5 (gateway), ann 0.4 (telemetry), cy 1 (gateway, first week) + 2 (telemetry, second week).
+    expect(await row()).toEqual([3.9, 5, 3, 1.3]);
+  });
+
+  it('reads one source with --source, and names the sources for one it does not know', async () => {
+    expect(await row('gateway')).toEqual([1.5, 3, 3, 0.5]);
+    expect(await row('otel')).toEqual([4.02, 5, 3, 1.34]);
+    await expect(row('telemetry')).rejects.toThrow(/--source: unknown source "telemetry"\. Use one of: gateway, /);
+  });
+});

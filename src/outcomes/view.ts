@@ -1,5 +1,6 @@
 import { GoodhartError } from '../errors.js';
 import type { EventFilter, OutcomeStore, Store } from '../store/types.js';
+import type { EventSource } from '../usage/event.js';
 import { analyseOutcomes, lookaheadMs, type AnalysisConfig } from './analyse.js';
 import type { ShippedKind } from './counted.js';
 import type { LinkMethod } from './link.js';
@@ -78,12 +79,15 @@ export async function outcomesView(
   viewer: OutcomeViewer,
   range: { since: number; until: number },
   now = Date.now(),
+  /** Spend of one source only (`--source`); else each person's week from its most detailed record (slices.ts). */
+  spend: { source?: EventSource } = {},
 ): Promise<OutcomeView> {
   if (!(range.until > range.since)) throw new GoodhartError('invalid_request', 400, 'The period is empty: `until` must be after `since`.');
   const filter = {
     since: range.since,
     until: range.until,
     ...(viewer.role === 'person' ? { userId: viewer.userId, ...(viewer.teamId !== undefined ? { teamId: viewer.teamId } : {}) } : viewer.role === 'lead' ? { teamId: viewer.teamId } : {}),
+    ...(spend.source === undefined ? {} : { source: spend.source }),
   };
   const [slices, outcomes] = await Promise.all([
     'spendSlices' in store ? store.spendSlices(filter) : loadSpendSlices(store, filter),

@@ -4,6 +4,7 @@ import { savingsFromGroups, type SavingsReport } from '../route/savings.js';
 import type { UsageAggregate } from '../store/types.js';
 import { loadBudgetStatuses, type BudgetStatus } from './budget-status.js';
 import { totalOf, type AggregateTotals } from './format.js';
+import { loadSpendSlices } from '../outcomes/slices.js';
 import { costPerOutcome, countedOutcomeTotals, type CostPerOutcome, type OutcomeTotals } from './outcomes.js';
 import { formatWallTime } from './dates.js';
 import { changePercent, dayLabels, monthWindow, previousMonth, seriesOf } from './series.js';
@@ -39,7 +40,8 @@ export interface AuditData {
   /** Budget standings, and the part of the period's spend not from the gateway, which budgets do not count. */
   budgets: Section<{ statuses: BudgetStatus[]; importedUsd: number }>;
   findings: Section<{ top: Finding[]; count: number; wastedUsd: number }>;
-  outcomes: Section<{ totals: OutcomeTotals; cost: CostPerOutcome }>;
+  /** `spendUsd`: the spend outcomes are weighed against (each person's week once, from its most detailed record). */
+  outcomes: Section<{ totals: OutcomeTotals; spendUsd: number; cost: CostPerOutcome }>;
   routing: Section<SavingsReport>;
 }
 
@@ -79,7 +81,7 @@ export async function collectAudit(src: ReportSources, opts: { period: string; n
     models,
     budgets: await budgetsSection(src, window, opts.now, totals.costUsd),
     findings: await findingsSection(src, range),
-    outcomes: await outcomesSection(src, range, totals.costUsd),
+    outcomes: await outcomesSection(src, range),
     routing: await routingSection(src, range),
   };
 }
@@ -104,13 +106,16 @@ async function findingsSection(src: ReportSources, range: { since: number; until
   return { available: true, data: { top, count: all.length, wastedUsd: all.reduce((a, f) => a + f.wastedUsd, 0) } };
 }
 
-async function outcomesSection(src: ReportSources, range: { since: number; until: number }, costUsd: number): Promise<AuditData['outcomes']> {
+async function outcomesSection(src: ReportSources, range: { since: number; until: number }): Promise<AuditData['outcomes']> {
   if (src.outcomes === null) return { available: false, note: 'This store keeps no outcome events yet.' };
   const totals = await countedOutcomeTotals(src.outcomes, src.analysis, range);
   if (totals.records === 0) {
     return { available: false, note: 'No outcomes (commits, pull requests, lines) were recorded for this period, so there is no cost per outcome. Send OpenTelemetry from Claude Code or import outcomes to fill it.' };
   }
-  return { available: true, data: { totals, cost: costPerOutcome(costUsd, totals) } };
+  // Spend as `goodhart outcomes report` counts it: each person's week once, from its most detailed record (the gateway's
+  // metering and Claude Code's telemetry of the same requests are not added up).
+  const costUsd = (await loadSpendSlices(src.store, range)).reduce((a, s) => a + s.costUsd, 0);
+  return { available: true, data: { totals, spendUsd: costUsd, cost: costPerOutcome(costUsd, totals) } };
 }
 
 async function routingSection(src: ReportSources, range: { since: number; until: number }): Promise<AuditData['routing']> {

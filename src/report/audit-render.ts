@@ -88,7 +88,10 @@ export function auditBlocks(d: AuditData): Block[] {
         ],
         align: ['l', 'r', 'r'],
       },
-      { kind: 'note', text: 'All spend of the period divided by the outcomes recorded in it: a trend to watch, not a price per unit of work.' },
+      {
+        kind: 'note',
+        text: `The period's spend (${money(o.spendUsd)}: each person's week counted once, from its most detailed record, so the gateway's metering and the telemetry of the same requests are not added up) divided by the outcomes recorded in it: a trend to watch, not a price per unit of work.`,
+      },
     ]),
     ...section(d.routing, 'Routing savings', (r) => [
       {

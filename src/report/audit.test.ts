@@ -194,3 +194,27 @@ describe('digest suggestions', () => {
     ]);
   });
 });
+
+describe('goodhart audit: cost per outcome of spend recorded twice', () => {
+  it("weighs each person's week once, from the gateway's metering, not adding Claude Code's telemetry of the same requests", async () => {
+    const twiceDir = mkdtempSync(join(tmpdir(), 'goodhart-audit-twice-'));
+    try {
+      const twiceDb = join(twiceDir, 'goodhart.db');
+      const store = new SqliteStore(twiceDb);
+      const events = [];
+      for (let d = 1; d <= 10; d++) {
+        const startedAt = at(`2026-10-${String(d).padStart(2, '0')}T10:00:00Z`);
+        events.push(makeTestEvent({ id: `gw-${d}`, userId: 'alice', teamId: 'core', provider: 'anthropic', endpoint: 'messages', startedAt, costUsd: 1 }));
+        events.push(makeTestEvent({ id: `ot-${d}`, source: 'otel', tags: ['claude-code', 'otel-log'], userId: 'alice', teamId: 'core', provider: 'anthropic', endpoint: 'messages', startedAt: startedAt + 1000, costUsd: 1 }));
+      }
+      await store.insertEvents(events);
+      await store.insertOutcomes([{ id: 'c', kind: 'commit', userId: 'alice', teamId: 'core', repo: null, sessionId: null, at: at('2026-10-05T12:00:00Z'), count: 5, source: 'otel', attrs: {} }]);
+      await store.close();
+      const md = await runAuditReport({ period: '2026-10', db: twiceDb, config: configFile, now: NOW });
+      expect(md).toMatch(/\| Commits \| 5 \| \$2\.00 \|/);
+      expect(md).toContain("The period's spend ($10.00: each person's week counted once");
+    } finally {
+      rmSync(twiceDir, { recursive: true, force: true });
+    }
+  });
+});

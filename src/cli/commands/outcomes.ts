@@ -6,7 +6,9 @@ import { outcomesView, type OutcomeViewer } from '../../outcomes/view.js';
 import { checkTimeZone, formatWallTime, parseDateOption, parseRange } from '../../report/dates.js';
 import { openStore } from '../../store/open.js';
 import { supportsImports } from '../../store/types.js';
+import { EVENT_SOURCES } from '../../usage/event.js';
 import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
+import { sourceOption } from './report.js';
 
 interface ImportGitCliOptions extends ConfigOptions {
   since?: string;
@@ -19,6 +21,7 @@ interface ImportGitCliOptions extends ConfigOptions {
 interface ReportCliOptions extends ConfigOptions {
   team?: string;
   user?: string;
+  source?: string;
   since?: string;
   until?: string;
   /** IANA zone of the days; default the config's timeZone. */
@@ -62,6 +65,7 @@ export async function outcomesReportCommand(opts: ReportCliOptions, now = Date.n
   if (opts.team !== undefined && opts.user !== undefined) {
     throw new GoodhartError('invalid_request', 400, 'Give --team (a team in aggregate) or --user (one person\'s own view), not both.');
   }
+  const spend = opts.source === undefined ? {} : { source: sourceOption(opts.source) };
   const { config } = resolveConfig(opts);
   // Days in the zone `report` and the dashboard use, so the Outcomes card of a month shows the same numbers.
   const timeZone = checkTimeZone(opts.tz ?? config.timeZone);
@@ -74,7 +78,7 @@ export async function outcomesReportCommand(opts: ReportCliOptions, now = Date.n
   const store = await openStore(resolveDb(opts, config), { mustExist: true, readOnly: true });
   try {
     if (!supportsImports(store)) throw new GoodhartError('config_invalid', 500, `This ${store.kind} store keeps no outcomes.`);
-    const view = await outcomesView(store, config, viewer, { since, until }, now);
+    const view = await outcomesView(store, config, viewer, { since, until }, now, spend);
     return opts.json === true ? JSON.stringify({ timeZone, ...view }, null, 2) : formatView(view, timeZone);
   } finally {
     await store.close();
@@ -101,6 +105,7 @@ export function registerOutcomes(program: Command): void {
     .description('Efficiency per team: outcomes, cost per outcome and its trend (a person: --user, their own)')
     .option('--team <id>', 'one team, in aggregate (what its lead sees)')
     .option('--user <id>', 'one person\'s own view, with their outcomes and questions')
+    .option('--source <source>', `spend of this source only (${EVENT_SOURCES.join(', ')}); default: each person's week from its most detailed record`)
     .option('--since <date>', `start (YYYY-MM-DD; default ${DEFAULT_WEEKS} weeks ago)`)
     .option('--until <date>', 'end (default now)')
     .option('--tz <zone>', "IANA time zone of the days (default: the config's timeZone, else UTC)")

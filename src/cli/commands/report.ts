@@ -56,17 +56,16 @@ export function toEventFilter(opts: FilterOptions, timeZone: string): EventFilte
   if (opts.user !== undefined) filter.userId = opts.user;
   if (opts.project !== undefined) filter.projectId = opts.project;
   if (opts.model !== undefined) filter.model = opts.model;
-  if (opts.source !== undefined) {
-    if (!isEventSource(opts.source)) {
-      throw new GoodhartError(
-        'invalid_request',
-        400,
-        `--source: unknown source "${opts.source}". Use one of: ${EVENT_SOURCES.join(', ')}.`,
-      );
-    }
-    filter.source = opts.source;
-  }
+  if (opts.source !== undefined) filter.source = sourceOption(opts.source);
   return filter;
+}
+
+/** The `--source` option, with an error naming the sources there are. */
+export function sourceOption(value: string): EventSource {
+  if (!isEventSource(value)) {
+    throw new GoodhartError('invalid_request', 400, `--source: unknown source "${value}". Use one of: ${EVENT_SOURCES.join(', ')}.`);
+  }
+  return value;
 }
 
 const isoOrNull = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
