@@ -249,19 +249,18 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE counter_series DROP CONSTRAINT counter_series_pkey;
   ALTER TABLE counter_series ADD PRIMARY KEY (series_key, start_time_ns);
   `,
-  // What the metric points of an OTLP interval event said so far, as SQLite's 13.
+  // What the metric points of an OTLP interval event said so far, by resource, model and endpoint for a GenAI token
+  // histogram's; and OpenTelemetry events by model and end: as SQLite's 13.
   `
   CREATE TABLE otel_intervals (
     id       TEXT COLLATE "C" PRIMARY KEY,
     from_ms  BIGINT NOT NULL,
     to_ms    BIGINT NOT NULL,
-    state    TEXT NOT NULL
+    state    TEXT NOT NULL,
+    resource TEXT COLLATE "C",
+    model    TEXT COLLATE "C",
+    endpoint TEXT COLLATE "C"
   );
-  `,
-  // A GenAI token histogram's interval by resource, model and endpoint, and OpenTelemetry events by model and end,
-  // as SQLite's 14.
-  `
-  ALTER TABLE otel_intervals ADD COLUMN resource TEXT COLLATE "C", ADD COLUMN model TEXT COLLATE "C", ADD COLUMN endpoint TEXT COLLATE "C";
   CREATE INDEX idx_otel_intervals_resource ON otel_intervals (resource, model, endpoint, to_ms) WHERE resource IS NOT NULL;
   CREATE INDEX idx_events_otel_model_end ON events (model_served, ended_at) WHERE source = 'otel';
   `,

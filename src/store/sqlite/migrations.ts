@@ -217,22 +217,20 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 13: what the metric points of an OTLP interval event said so far (their identities and sums), under the event's
   // id, so points of one interval that arrive in several requests (a collector's batch processor splits exports)
-  // add to the event instead of being dropped as a replay of it (importers/otlp/intervals.ts).
+  // add to the event instead of being dropped as a replay of it (importers/otlp/intervals.ts). A GenAI token
+  // histogram's interval is told with the resource, model and endpoint whose spans describe some of its requests
+  // (its event is what the spans of its window leave over), found from a span by them; the spans of a window are
+  // found by model and end (OpenTelemetry events only).
   `
   CREATE TABLE otel_intervals (
     id       TEXT PRIMARY KEY,
     from_ms  INTEGER NOT NULL,
     to_ms    INTEGER NOT NULL,
-    state    TEXT NOT NULL
+    state    TEXT NOT NULL,
+    resource TEXT,
+    model    TEXT,
+    endpoint TEXT
   ) WITHOUT ROWID;
-  `,
-  // 14: a GenAI token histogram's interval is told with the resource, model and endpoint whose spans describe some
-  // of its requests (its event is what the spans of its window leave over), found from a span by them; the spans of
-  // a window are found by model and end (OpenTelemetry events only).
-  `
-  ALTER TABLE otel_intervals ADD COLUMN resource TEXT;
-  ALTER TABLE otel_intervals ADD COLUMN model TEXT;
-  ALTER TABLE otel_intervals ADD COLUMN endpoint TEXT;
   CREATE INDEX idx_otel_intervals_resource ON otel_intervals (resource, model, endpoint, to_ms) WHERE resource IS NOT NULL;
   CREATE INDEX idx_events_otel_model_end ON events (model_served, ended_at) WHERE source = 'otel';
   `,

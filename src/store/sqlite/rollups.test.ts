@@ -219,6 +219,7 @@ describe('SQLite hourly rollups', () => {
     db.exec('DROP TABLE import_price_book'); // migration 9
     db.exec('ALTER TABLE counter_series DROP COLUMN last_delta'); // migration 10
     db.exec('DROP INDEX idx_events_gateway_request'); // migration 11
+    db.exec('DROP TABLE otel_intervals; DROP INDEX idx_events_otel_model_end'); // migration 13
     db.pragma('user_version = 4');
     db.close();
     const reopened = new SqliteStore(path);
