@@ -63,6 +63,16 @@ export const outcomesConfigSchema = z
       .array(id)
       .default([])
       .describe('Users (CI, ticket bridges, an OpenTelemetry collector) whose keys may POST /v1/outcomes, or send OTLP telemetry, for other people; everyone else posts their own'),
+    /**
+     * True: an organisation without a ticket bridge or CI posting outcomes still has a way to record them. Turn it off
+     * once trusted sources report them: an ordinary key could otherwise claim ticket ids nobody closed.
+     */
+    selfReported: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Whether an ordinary key may POST /v1/outcomes commits, merged pull requests, closed tickets and deployments for its owner (the poster\'s word: any trusted record of the same one replaces it); false: only custom outcomes',
+      ),
     webhooks: z
       .object({
         github: z

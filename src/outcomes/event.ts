@@ -23,7 +23,13 @@ export const OUTCOME_KINDS = [
 ] as const;
 export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
 
-export const OUTCOME_SOURCES = ['otel', 'anthropic-claude-code', 'git', 'github', 'gitlab', 'api'] as const;
+/**
+ * Where an outcome came from. `api` is a self-reported post (an ordinary key: the poster's word, and every API post
+ * stored before trust was recorded); `api-trusted` a post by a key of `outcomes.trustedPosters` (a ticket bridge, CI).
+ * Of two records of one outcome the more trusted is kept (store OUTCOME_OVERRIDE): self-reported < trusted post <
+ * the provider's own (webhooks, git history).
+ */
+export const OUTCOME_SOURCES = ['otel', 'anthropic-claude-code', 'git', 'github', 'gitlab', 'api', 'api-trusted'] as const;
 export type OutcomeSource = (typeof OUTCOME_SOURCES)[number];
 
 export interface OutcomeEvent {

@@ -193,6 +193,38 @@ describe('outcome receivers', () => {
     });
   });
 
+  describe('POST /v1/outcomes: who wins an outcome claimed twice', () => {
+    const post = (body: unknown, key: string, g = gateway) =>
+      g.app.inject({ method: 'POST', url: '/v1/outcomes', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, payload: JSON.stringify(body) });
+    const ticket = async (id: string) => (await store.listOutcomes({ kind: 'ticket_closed' })).find((o) => o.tickets?.includes(id));
+
+    it("a trusted poster's closure replaces an ordinary key's earlier claim of the ticket, which cannot win it back", async () => {
+      expect((await post({ outcomes: [{ kind: 'ticket_closed', ticket: 'ENG-4242' }] }, annKey)).json()).toEqual({ received: 1, inserted: 1 });
+      expect((await post({ kind: 'ticket_closed', ticket: 'ENG-4242', user: 'bob' }, botKey)).json()).toEqual({ received: 1, inserted: 1 });
+      expect(await ticket('ENG-4242')).toMatchObject({ userId: 'bob', source: 'api-trusted', attrs: { postedBy: 'ci-bot' } });
+      expect((await post({ kind: 'ticket_closed', ticket: 'ENG-4242' }, annKey)).json()).toEqual({ received: 1, inserted: 0 });
+      expect((await ticket('ENG-4242'))?.userId).toBe('bob');
+    });
+
+    it('the same for a deployment', async () => {
+      const deployment = { kind: 'deployment', repo: 'github.com/acme/app', externalId: 'deploy-77' };
+      await post(deployment, annKey);
+      expect((await post({ ...deployment, user: 'dana' }, botKey)).json()).toEqual({ received: 1, inserted: 1 });
+      const stored = (await store.listOutcomes({ kind: 'deployment' })).find((o) => o.id === outcomeIds.deployment('github.com/acme/app', 'deploy-77'));
+      expect([stored?.userId, stored?.source]).toEqual(['dana', 'api-trusted']);
+    });
+
+    it('with outcomes.selfReported off, an ordinary key posts only custom outcomes', async () => {
+      const strict = await createGateway({ config: testConfig({ ...config, outcomes: { ...config.outcomes, selfReported: false } }), store });
+      await strict.keys.refresh();
+      const res = await post({ kind: 'ticket_closed', ticket: 'ENG-5000' }, annKey, strict);
+      expect([res.statusCode, res.json().error.message]).toEqual([403, expect.stringMatching(/^outcomes\[0\]\.kind: here only trusted posters/)]);
+      expect((await post({ kind: 'custom', externalId: 'talk-1' }, annKey, strict)).json()).toEqual({ received: 1, inserted: 1 });
+      expect((await post({ kind: 'ticket_closed', ticket: 'ENG-5000', user: 'bob' }, botKey, strict)).json()).toEqual({ received: 1, inserted: 1 });
+      await strict.close();
+    });
+  });
+
   it('answers 404 with what to configure when a receiver is not set up', async () => {
     const bare = new SqliteStore(':memory:');
     const g = await createGateway({ config: testConfig({}), store: bare });

@@ -559,7 +559,10 @@ export async function checkEarlierCopyKept(store: Store & Pick<AuditStore, 'comm
   expect((await store.aggregate('day', {})).map((d) => [d.key, d.requests])).toEqual([['2025-06-05', 1]]);
 }
 
-/** An outcome posted through the API gives way to the provider's webhook delivery of the same one, and only to it. */
+/**
+ * Of two records of one outcome the more trusted is kept: self-reported (`api`) < a trusted poster's (`api-trusted`) <
+ * the provider's (a webhook delivery, git). A self-report never displaces or blocks a trusted record.
+ */
 export async function checkOutcomeOverride(store: Pick<OutcomeStore, 'insertOutcomes' | 'listOutcomes'>): Promise<void> {
   const claim = { id: 'pr-43', kind: 'pull_request_merged' as const, userId: 'ann', teamId: 'core', repo: 'github.com/acme/app', sessionId: null, at: 1000, count: 1, source: 'api' as const, attrs: { postedBy: 'ann' } };
   expect(await store.insertOutcomes([claim])).toBe(1);
@@ -567,7 +570,20 @@ export async function checkOutcomeOverride(store: Pick<OutcomeStore, 'insertOutc
   expect(await store.insertOutcomes([delivered])).toBe(1);
   expect(await store.insertOutcomes([claim])).toBe(0);
   expect(await store.insertOutcomes([{ ...delivered, userId: 'carl' }])).toBe(0);
-  expect((await store.listOutcomes({})).map((o) => [o.id, o.userId, o.source])).toEqual([['pr-43', 'bob', 'github']]);
+  expect(await store.insertOutcomes([{ ...claim, userId: 'carl', source: 'api-trusted' as const }])).toBe(0);
+  // A ticket claimed by an ordinary key before the trusted bridge posts its closure for the real person.
+  const ticket = { ...claim, id: 'ticket-ENG-4242', kind: 'ticket_closed' as const, tickets: ['ENG-4242'] };
+  expect(await store.insertOutcomes([ticket])).toBe(1);
+  const bridged = { ...ticket, userId: 'bob', source: 'api-trusted' as const, attrs: { postedBy: 'jira-bridge' } };
+  expect(await store.insertOutcomes([bridged])).toBe(1);
+  expect(await store.insertOutcomes([ticket])).toBe(0);
+  expect(await store.insertOutcomes([{ ...bridged, userId: 'carl' }])).toBe(0);
+  // The provider's own record still replaces the bridge's.
+  expect(await store.insertOutcomes([{ ...bridged, userId: 'dana', source: 'github' as const, attrs: {} }])).toBe(1);
+  expect((await store.listOutcomes({})).map((o) => [o.id, o.userId, o.source])).toEqual([
+    ['pr-43', 'bob', 'github'],
+    ['ticket-ENG-4242', 'dana', 'github'],
+  ]);
 }
 
 /** Claude Code analytics reports a day's totals so far: a later report of the same day replaces the stored count. */

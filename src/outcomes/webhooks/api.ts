@@ -11,7 +11,10 @@ import { zodProblems, type WebhookContext } from './types.js';
 
 /**
  * `POST /v1/outcomes`: outcomes from anything else (a ticket tracker's automation, CI, a script), authenticated with
- * a Goodhart key. One outcome or `{ "outcomes": [...] }` (at most 1,000). Each needs its natural key, so a retried
+ * a Goodhart key. A trusted poster's key (`outcomes.trustedPosters`) records for anyone, as `api-trusted`; any other
+ * key records for its owner only, self-reported (`api`): the store replaces such a record with any trusted one of the
+ * same outcome, and never the other way round (OUTCOME_OVERRIDE); with `outcomes.selfReported: false` it may post
+ * only custom outcomes (their ids are its own). One outcome or `{ "outcomes": [...] }` (at most 1,000). Each needs its natural key, so a retried
  * post inserts nothing new: commit → repo + sha; pull_request_merged → repo + prNumber; ticket_closed → ticket;
  * deployment → repo + (externalId or sha); custom → externalId.
  */
@@ -77,6 +80,9 @@ export function apiOutcomes(items: readonly ApiOutcome[], poster: Poster, ctx: W
     if (o.user !== undefined && o.user !== poster.userId && !poster.trusted) {
       throw new GoodhartError('forbidden', 403, `outcomes[${i}].user: your key may record outcomes only for you (${poster.userId}). Leave out "user", or have an admin add your user to outcomes.trustedPosters.`);
     }
+    if (!poster.trusted && !ctx.rules.selfReported && o.kind !== 'custom') {
+      throw new GoodhartError('forbidden', 403, `outcomes[${i}].kind: here only trusted posters (outcomes.trustedPosters: a ticket bridge, CI) record ${o.kind} outcomes (outcomes.selfReported is false); your key may post custom outcomes.`);
+    }
     const userId = o.user ?? poster.userId;
     const ownTeam = o.user === undefined ? poster.teamId : ctx.teamOf(userId);
     if (o.team !== undefined && o.team !== ownTeam && !poster.trusted) {
@@ -94,7 +100,9 @@ export function apiOutcomes(items: readonly ApiOutcome[], poster: Poster, ctx: W
       : o.kind === 'deployment' ? outcomeIds.deployment(repo!, o.externalId ?? o.sha!)
       : outcomeIds.custom(userId, o.externalId!);
     return {
-      id, kind: o.kind, userId, teamId, repo, sessionId: null, at, count: o.kind === 'custom' ? o.count : 1, source: 'api',
+      id, kind: o.kind, userId, teamId, repo, sessionId: null, at, count: o.kind === 'custom' ? o.count : 1,
+      // Self-reported (`api`) or a trusted poster's (`api-trusted`): the store keeps the more trusted of two records.
+      source: poster.trusted ? 'api-trusted' : 'api',
       // Attributes that name a person re-attribute an outcome in reports (counted.ts): only a trusted poster's count.
       attrs: { ...(poster.trusted ? (o.attrs ?? {}) : withoutAuthors(o.attrs ?? {})), postedBy: poster.userId },
       projectId: o.project ?? (repo === null || repo.startsWith('/') ? null : ctx.project(repo)),

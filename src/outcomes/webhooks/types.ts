@@ -4,7 +4,7 @@ import { GoodhartError } from '../../errors.js';
 import { resolveProject } from '../../importers/attribution.js';
 import type { OutcomeEvent } from '../event.js';
 import { createPeopleResolver, type Who } from '../people.js';
-import type { TicketRules } from '../tickets.js';
+import type { OutcomesConfig } from '../config.js';
 
 /** What the payload mappers need: people and projects from the config, the clock, strict parsing. */
 export interface WebhookContext {
@@ -12,7 +12,8 @@ export interface WebhookContext {
   project(repo: string): string | null;
   /** The team of a configured user. */
   teamOf(userId: string): string | null;
-  rules: TicketRules;
+  /** `outcomes:` of the config: ticket rules, default branches, bots, self-reporting. */
+  rules: OutcomesConfig;
   /** An ISO time from the payload in epoch ms; the receive time when absent or unreadable. */
   time(iso: string | null | undefined): number;
   /** Validates a payload; a mismatch is a 400 naming the field. */

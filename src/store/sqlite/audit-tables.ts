@@ -94,14 +94,17 @@ export interface SeriesRow {
 const IMPORT_CACHE_KIB = 256 * 1024;
 
 /**
- * A record of a commit, merged PR, closed ticket or deployment posted through the outcomes API is someone's word; the
- * provider's signed webhook delivery of the same one (same id) replaces it, so a key holder cannot claim another
- * person's work first. Claude Code analytics' counts are a day's totals so far: a later report of the same day, actor
- * and kind (same id) replaces the stored count (and date and person) where they differ. Anything else already stored
- * is kept (retries, replays).
+ * Of two records of one outcome (same id) the more trusted is kept: a self-reported post through the outcomes API
+ * (`api`, an ordinary key: someone's word) gives way to a trusted poster's (`api-trusted`: a ticket bridge, CI) and to
+ * the provider's own (a signed webhook delivery, git history), and a trusted post gives way to the provider's. So a key
+ * holder cannot claim another person's work first, and a self-report never displaces or blocks a trusted record.
+ * Claude Code analytics' counts are a day's totals so far: a later report of the same day, actor and kind (same id)
+ * replaces the stored count (and date and person) where they differ. Anything else already stored is kept (retries,
+ * replays, a second record of equal trust).
  */
 export const OUTCOME_OVERRIDE = `kind = excluded.kind, user_id = excluded.user_id, team_id = excluded.team_id, repo = excluded.repo, session_id = excluded.session_id, at = excluded.at, count = excluded.count, source = excluded.source, attrs = excluded.attrs, project_id = excluded.project_id, branch = excluded.branch, sha = excluded.sha, pr_number = excluded.pr_number, tickets = excluded.tickets, lines_added = excluded.lines_added, lines_removed = excluded.lines_removed, files_changed = excluded.files_changed, ai_coauthored = excluded.ai_coauthored, ai_tools = excluded.ai_tools, reverts_sha = excluded.reverts_sha
          WHERE (outcomes.source = 'api' AND excluded.source <> 'api')
+           OR (outcomes.source = 'api-trusted' AND excluded.source NOT IN ('api', 'api-trusted'))
            OR (outcomes.source = 'anthropic-claude-code' AND excluded.source = 'anthropic-claude-code'
              AND (outcomes.count <> excluded.count OR outcomes.at <> excluded.at
                OR outcomes.user_id IS DISTINCT FROM excluded.user_id OR outcomes.team_id IS DISTINCT FROM excluded.team_id))`;
