@@ -10,10 +10,16 @@ import { revertedPrOf } from './reverts.js';
  *   counts (lines of code, sessions, edit decisions, pull requests *opened*) describe activity, not outcomes.
  * - A revert never counts, and a commit or merged pull request reverted within `revertWindowMs` stops counting:
  *   by its sha (`This reverts commit X`), or, for a pull request, by its number (`attrs.revertsPr`, reverts.ts).
+ * - A commit counts once, as it reached the default branch (push webhooks record no other branch's, import-git reads
+ *   HEAD): a squash commit of pull request N (`Title (#N)`, the sha N was merged as) counts as the commits N had
+ *   (`attrs.commits`, GitHub's count), so a pull request's commits count the same whichever way it was merged.
  * - Claude Code's OTel commit counts are a fallback: used for a person and week only when git or a webhook
  *   reported none of their commits that week (they describe the same commits).
  * - People are resolved again from the author recorded with the outcome (`attrs.authorEmail` / `authorLogin`).
  */
+/** On a merged pull request: how many commits it had (GitHub's `pull_request.commits`). */
+export const PR_COMMITS_ATTR = 'commits';
+
 export const SHIPPED_KINDS = ['commit', 'pull_request_merged', 'ticket_closed', 'deployment', 'custom'] as const satisfies readonly OutcomeKind[];
 export type ShippedKind = (typeof SHIPPED_KINDS)[number];
 
@@ -80,6 +86,17 @@ export function countOutcomes(
       revertedList.push(o);
     }
   }
+  // Squash merges: the one commit on the default branch stands for the pull request's commits.
+  const prCommits = new Map<string, { sha: string; commits: number }>();
+  for (const o of people) {
+    const n = Number(o.attrs[PR_COMMITS_ATTR]);
+    if (o.kind === 'pull_request_merged' && o.prNumber != null && o.sha && Number.isInteger(n) && n > 0) prCommits.set(prKey(o.repo, o.prNumber), { sha: o.sha.toLowerCase(), commits: n });
+  }
+  const commitsOf = (o: OutcomeEvent): number => {
+    if (o.kind !== 'commit' || o.prNumber == null || !o.sha) return o.count;
+    const pr = prCommits.get(prKey(o.repo, o.prNumber));
+    return pr !== undefined && pr.sha === o.sha.toLowerCase() ? pr.commits : o.count;
+  };
   const gitWeeks = new Set<string>();
   for (const o of people) if (o.kind === 'commit' && o.source !== 'otel') gitWeeks.add(`${o.userId ?? ''}\u0000${weekStart(o.at)}`);
   let telemetryReplaced = 0;
@@ -96,7 +113,7 @@ export function countOutcomes(
       telemetryReplaced += o.count;
       continue;
     }
-    counted.push({ ...o, kind: o.kind, tickets: o.tickets ?? [] });
+    counted.push({ ...o, kind: o.kind, tickets: o.tickets ?? [], count: commitsOf(o) });
   }
   return { counted, reverted: revertedList, reverts, telemetryReplaced };
 }

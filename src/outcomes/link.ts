@@ -9,7 +9,7 @@ import { ticketsInBranch, type TicketRules } from './tickets.js';
  *
  * 1. task-tag               requests tagged `task:PROJ-123` → outcomes naming PROJ-123
  * 2. branch                 requests made on repository R, branch B (Claude Code's cwd / gitBranch, or the
- *                           gateway's headers) → the pull request of R from B, or commits pushed to B
+ *                           gateway's headers) → the pull request of R from B, or commits posted with branch B
  * 3. ticket                 a ticket id in the requests' branch name → outcomes naming that ticket
  * 4. person-project-window  the same person, the same project or repository, shipped within the link window after
  * 5. person-window          the same person, when the requests carry no project the outcomes know

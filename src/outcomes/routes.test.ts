@@ -90,12 +90,17 @@ describe('outcome receivers', () => {
     expect(await store.listOutcomes({ kind: 'pull_request_merged' })).toHaveLength(1);
   });
 
-  it('records pushed commits, successful deployments and completed issues; ignores the rest', async () => {
-    expect((await github('push', fixture('github-push.json'))).json()).toEqual({ received: 2, inserted: 2 });
+  it('records commits pushed to the default branch, successful deployments and completed issues; ignores the rest', async () => {
+    // The fixture pushes to a feature branch: its commits count when they reach main (a force push or a rebase
+    // would replace them first).
+    expect((await github('push', fixture('github-push.json'))).json()).toEqual({ received: 0, inserted: 0, ignored: 'push to feature/proj-123-rate-limit: commits count when they reach the default branch (main)' });
+    const toMain = JSON.parse(fixture('github-push.json').toString('utf8')) as { ref: string };
+    toMain.ref = 'refs/heads/main';
+    expect((await github('push', Buffer.from(JSON.stringify(toMain)))).json()).toEqual({ received: 2, inserted: 2 });
     const commits = await store.listOutcomes({ kind: 'commit' });
     expect(commits.map((c) => [c.sha?.slice(0, 7), c.at, c.branch, c.filesChanged, c.aiCoAuthored, c.userId])).toEqual([
-      ['3c5e7b9', Date.parse('2026-03-09T09:15:00Z'), 'feature/proj-123-rate-limit', 3, true, 'ann'],
-      ['5e7b9d1', Date.parse('2026-03-09T10:40:00Z'), 'feature/proj-123-rate-limit', 1, false, 'ann'],
+      ['3c5e7b9', Date.parse('2026-03-09T09:15:00Z'), 'main', 3, true, 'ann'],
+      ['5e7b9d1', Date.parse('2026-03-09T10:40:00Z'), 'main', 1, false, 'ann'],
     ]);
     expect((await github('deployment_status', fixture('github-deployment_status.json'))).json()).toEqual({ received: 1, inserted: 1 });
     expect((await store.listOutcomes({ kind: 'deployment' }))[0]).toMatchObject({ userId: 'bob', attrs: { environment: 'production' }, sha: '9f1c2a7e4b6d8f0a1c3e5b7d9f1a3c5e7b9d1f3a' });

@@ -35,6 +35,8 @@ export interface MyOutcome {
   id: string;
   kind: ShippedKind;
   at: number;
+  /** How many it counts as (a squash commit: its pull request's commits). */
+  count: number;
   repo: string | null;
   prNumber: number | null;
   branch: string | null;
@@ -118,7 +120,7 @@ export async function outcomesView(
       questions: a.questions.filter((q) => q.userId === viewer.userId),
       openQuestions: {},
       myOutcomes: mine.map((o) => ({
-        id: o.id, kind: o.kind, at: o.at, repo: o.repo, prNumber: o.prNumber ?? null, branch: o.branch ?? null, tickets: o.tickets,
+        id: o.id, kind: o.kind, at: o.at, count: o.count, repo: o.repo, prNumber: o.prNumber ?? null, branch: o.branch ?? null, tickets: o.tickets,
         aiCoAuthored: o.aiCoAuthored ?? null, linkedUsd: linked.get(o.id)?.usd ?? 0, methods: [...(linked.get(o.id)?.methods ?? [])],
       })),
     };

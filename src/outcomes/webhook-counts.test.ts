@@ -47,7 +47,7 @@ outcomes:
 type Json = Record<string, unknown>;
 
 /** A merged pull request of `repo` (owner/name), from GitHub's documented payload. */
-function pullRequest(repo: string, n: number, p: { title: string; body?: string; head: string; mergeSha: string; login?: string; mergedAt: string }): Json {
+function pullRequest(repo: string, n: number, p: { title: string; body?: string; head: string; mergeSha: string; login?: string; mergedAt: string; commits?: number }): Json {
   const base = fixture<{ pull_request: Json; repository: Json } & Json>('github-pull_request-closed.json');
   return {
     ...base,
@@ -55,19 +55,22 @@ function pullRequest(repo: string, n: number, p: { title: string; body?: string;
     repository: { ...base.repository, full_name: repo, name: repo.split('/')[1], html_url: `https://github.com/${repo}` },
     pull_request: {
       ...base.pull_request, number: n, title: p.title, body: p.body ?? '', head: { ref: p.head, sha: sha('e') }, merge_commit_sha: p.mergeSha,
-      merged_at: p.mergedAt, closed_at: p.mergedAt, user: { login: p.login ?? 'alice-gh' }, additions: 120, deletions: 4,
+      merged_at: p.mergedAt, closed_at: p.mergedAt, user: { login: p.login ?? 'alice-gh' }, additions: 120, deletions: 4, commits: p.commits ?? 1,
     },
   };
 }
 
-function push(repo: string, ref: string, commits: { id: string; message: string; email?: string; at: string }[]): Json {
+function push(repo: string, ref: string, commits: { id: string; message: string; email?: string; at: string; distinct?: boolean }[], how: { forced?: boolean; before?: string } = {}): Json {
   const base = fixture<{ repository: Json } & Json>('github-push.json');
   return {
     ...base,
     ref: `refs/heads/${ref}`,
+    forced: how.forced ?? false,
+    before: how.before ?? sha('0'),
+    after: commits.at(-1)?.id ?? sha('0'),
     repository: { ...base.repository, full_name: repo, name: repo.split('/')[1], html_url: `https://github.com/${repo}` },
     commits: commits.map((c) => ({
-      id: c.id, message: c.message, timestamp: c.at, distinct: true,
+      id: c.id, message: c.message, timestamp: c.at, distinct: c.distinct ?? true,
       author: { name: 'Someone', email: c.email ?? 'alice@acme.com', username: c.email === 'bob@acme.com' ? 'bob-gh' : 'alice-gh' },
       added: [], removed: [], modified: ['src/billing.ts'],
     })),
@@ -130,7 +133,8 @@ describe('what the report counts after webhook deliveries', () => {
     const all = await store.listOutcomes({ repo });
     const view = await report({ user });
     const mine = view.myOutcomes.filter((o) => o.repo === repo);
-    return { commits: mine.filter((o) => o.kind === 'commit').length, prs: mine.filter((o) => o.kind === 'pull_request_merged').length, stored: all.length };
+    const sum = (kind: string) => mine.filter((o) => o.kind === kind).reduce((a, o) => a + o.count, 0);
+    return { commits: sum('commit'), prs: sum('pull_request_merged'), stored: all.length };
   };
 
   it("GitHub's Revert button: the revert pull request is not an outcome, and #200 stops counting", async () => {
@@ -182,6 +186,41 @@ describe('what the report counts after webhook deliveries', () => {
     ]));
     expect(res).toEqual({ received: 3, inserted: 3 });
     expect(await counts('github.com/acme/shop', 'alice')).toMatchObject({ commits: 3, prs: 1 });
+  });
+
+  it('a commit amended and force-pushed twice counts once, as it reached main', async () => {
+    const repo = 'acme/forced';
+    const [c1, c2, c3, merge] = [sha('a'), sha('b'), sha('c'), sha('d')];
+    expect(await github('push', push(repo, 'feature/fp', [{ id: c1, message: 'fp work', at: '2026-03-09T10:00:00Z' }]))).toMatchObject({ received: 0, ignored: 'push to feature/fp: commits count when they reach the default branch (main)' });
+    await github('push', push(repo, 'feature/fp', [{ id: c2, message: 'fp work', at: '2026-03-09T10:00:00Z' }], { forced: true, before: c1 }));
+    await github('push', push(repo, 'feature/fp', [{ id: c3, message: 'fp work', at: '2026-03-09T10:00:00Z' }], { forced: true, before: c2 }));
+    expect(await counts('github.com/acme/forced', 'alice')).toMatchObject({ commits: 0 });
+    await github('pull_request', pullRequest(repo, 9, { title: 'fp', head: 'feature/fp', mergeSha: merge, commits: 1, mergedAt: '2026-03-09T12:00:00Z' }));
+    await github('push', push(repo, 'main', [
+      { id: c3, message: 'fp work', at: '2026-03-09T10:00:00Z', distinct: false },
+      { id: merge, message: 'Merge pull request #9 from acme/feature/fp', at: '2026-03-09T12:00:00Z' },
+    ]));
+    expect(await counts('github.com/acme/forced', 'alice')).toMatchObject({ commits: 1, prs: 1 });
+  });
+
+  it("a pull request's two commits count two whichever merge button merged it; a backport does not count again", async () => {
+    const work = (a: string, b: string) => [{ id: a, message: 'part 1', at: '2026-03-10T09:00:00Z' }, { id: b, message: 'part 2', at: '2026-03-10T10:00:00Z' }];
+    // Merge commit: the push to main lists the branch's commits (not distinct: pushed before) and the merge.
+    await github('push', push('acme/merged', 'feature/m', work(sha('1'), sha('2'))));
+    await github('pull_request', pullRequest('acme/merged', 1, { title: 'm', head: 'feature/m', mergeSha: sha('3'), commits: 2, mergedAt: '2026-03-10T12:00:00Z' }));
+    await github('push', push('acme/merged', 'main', [...work(sha('1'), sha('2')).map((c) => ({ ...c, distinct: false })), { id: sha('3'), message: 'Merge pull request #1 from acme/feature/m', at: '2026-03-10T12:00:00Z' }]));
+    // Rebase and merge: copies of the commits, with new shas; the pull request's sha is the last copy's.
+    await github('push', push('acme/rebased', 'feature/r', work(sha('4'), sha('5'))));
+    await github('pull_request', pullRequest('acme/rebased', 2, { title: 'r', head: 'feature/r', mergeSha: sha('7'), commits: 2, mergedAt: '2026-03-10T12:00:00Z' }));
+    await github('push', push('acme/rebased', 'main', work(sha('6'), sha('7'))));
+    // Squash and merge: one commit, `Title (#N)`, for the pull request's two (its delivery may come after the push).
+    await github('push', push('acme/squashed', 'feature/s', work(sha('8'), sha('9'))));
+    await github('push', push('acme/squashed', 'main', [{ id: sha('f'), message: 's (#3)\n\n* part 1\n\n* part 2', at: '2026-03-10T12:00:00Z' }]));
+    await github('pull_request', pullRequest('acme/squashed', 3, { title: 's', head: 'feature/s', mergeSha: sha('f'), commits: 2, mergedAt: '2026-03-10T12:00:00Z' }));
+    for (const repo of ['merged', 'rebased', 'squashed']) expect(await counts(`github.com/acme/${repo}`, 'alice'), repo).toMatchObject({ commits: 2, prs: 1 });
+    // A fix cherry-picked onto a release branch is the same work again.
+    await github('push', push('acme/merged', 'release/1.x', [{ id: sha('e'), message: `part 1\n\n(cherry picked from commit ${sha('1')})`, at: '2026-03-11T09:00:00Z' }]));
+    expect(await counts('github.com/acme/merged', 'alice')).toMatchObject({ commits: 2 });
   });
 
   it("GitLab's Revert button: the revert merge request is not an outcome, and !7 stops counting", async () => {

@@ -2,20 +2,21 @@ import { z } from 'zod';
 import { normaliseRemote } from '../../importers/attribution.js';
 import { detectAiTools } from '../ai-coauthor.js';
 import type { OutcomeEvent } from '../event.js';
-import { isMergeMessage } from '../git/parse-log.js';
+import { classifyCommit, isMergeMessage } from '../git/parse-log.js';
 import { outcomeIds } from '../ids.js';
+import { PR_COMMITS_ATTR } from '../counted.js';
 import { githubRevert, REVERTS_PR_ATTR } from '../reverts.js';
 import { ticketsOf } from '../tickets.js';
 import type { WebhookContext, WebhookResult } from './types.js';
 
 /**
- * GitHub webhook payloads → outcomes. Pure. Handled: `pull_request` closed and merged, `push` (its commits but merges),
- * `deployment_status` success, `issues` closed as completed; `ping` and everything else are acknowledged and
- * ignored. Only the fields used are validated (GitHub adds fields freely); titles and bodies are read for ticket
+ * GitHub webhook payloads → outcomes. Pure. Handled: `pull_request` closed and merged, `push` to the default branch
+ * (its commits but merges), `deployment_status` success, `issues` closed as completed; `ping`, pushes to other
+ * branches and everything else are acknowledged and ignored. Only the fields used are validated (GitHub adds fields freely); titles and bodies are read for ticket
  * ids and AI markers and then dropped.
  */
 const login = z.object({ login: z.string() });
-const repository = z.object({ html_url: z.string(), full_name: z.string() });
+const repository = z.object({ html_url: z.string(), full_name: z.string(), default_branch: z.string().nullish() });
 
 const pullRequestEvent = z.object({
   action: z.string(),
@@ -32,6 +33,8 @@ const pullRequestEvent = z.object({
     additions: z.number().int().nonnegative().nullish(),
     deletions: z.number().int().nonnegative().nullish(),
     changed_files: z.number().int().nonnegative().nullish(),
+    /** How many commits the pull request had when merged (a squash merge leaves one on the default branch). */
+    commits: z.number().int().nonnegative().nullish(),
   }),
 });
 
@@ -94,7 +97,11 @@ export function githubOutcomes(event: string, payload: unknown, ctx: WebhookCont
         outcomes: [{
           id: outcomeIds.pullRequest(repo, pr.number), kind: 'pull_request_merged', userId: who.userId, teamId: who.teamId, repo,
           sessionId: null, at: ctx.time(pr.merged_at), count: 1, source: 'github',
-          attrs: { authorLogin: pr.user.login, authorHost: host, ...(revert?.pr != null ? { [REVERTS_PR_ATTR]: String(revert.pr) } : {}) },
+          attrs: {
+            authorLogin: pr.user.login, authorHost: host,
+            ...(pr.commits != null && pr.commits > 0 ? { [PR_COMMITS_ATTR]: String(pr.commits) } : {}),
+            ...(revert?.pr != null ? { [REVERTS_PR_ATTR]: String(revert.pr) } : {}),
+          },
           projectId: ctx.project(repo), branch: pr.head.ref, sha: pr.merge_commit_sha ?? null, prNumber: pr.number,
           tickets: ticketsOf({ text, branch: pr.head.ref, repo }, ctx.rules),
           linesAdded: pr.additions ?? null, linesRemoved: pr.deletions ?? null, filesChanged: pr.changed_files ?? null,
@@ -108,6 +115,13 @@ export function githubOutcomes(event: string, payload: unknown, ctx: WebhookCont
       const repo = normaliseRemote(p.repository.html_url);
       const host = hostOf(p.repository.html_url);
       const branch = p.ref.slice('refs/heads/'.length);
+      // A commit counts once, when it reaches the default branch: commits pushed to other branches are drafts that a
+      // force push replaces, a rebase or squash merge copies, a backport cherry-picks. What reaches the default branch
+      // is what was kept (a merge commit's push lists the branch's surviving commits; a rebase merge's, their copies).
+      const defaultBranch = p.repository.default_branch ?? (ctx.rules.defaultBranches.includes(branch) ? branch : null);
+      if (branch !== defaultBranch) {
+        return { outcomes: [], ignored: `push to ${branch}: commits count when they reach the default branch${p.repository.default_branch ? ` (${p.repository.default_branch})` : ''}` };
+      }
       // Merge commits are not work (import-git skips them too): a pull request's merge commit is its
       // merge_commit_sha, counted as the merged pull request, and a sync merge's commits count on their own. The
       // push payload lists no parents, so merges are known by the subject git, GitHub, GitLab or Bitbucket gives them.
@@ -116,6 +130,7 @@ export function githubOutcomes(event: string, payload: unknown, ctx: WebhookCont
         const ai = detectAiTools(c.message, { name: c.author.name ?? '', email: c.author.email ?? '' });
         const [title, ...rest] = c.message.split('\n');
         const revert = githubRevert({ title, body: rest.join('\n'), fullName: p.repository.full_name });
+        const cls = classifyCommit({ parents: [], message: c.message });
         const attrs: Record<string, string> = {};
         if (c.author.email) attrs['authorEmail'] = c.author.email;
         if (c.author.username) Object.assign(attrs, { authorLogin: c.author.username, authorHost: host });
@@ -123,6 +138,8 @@ export function githubOutcomes(event: string, payload: unknown, ctx: WebhookCont
         return {
           id: outcomeIds.commit(repo, c.id), kind: 'commit', userId: who.userId, teamId: who.teamId, repo, sessionId: null,
           at: ctx.time(c.timestamp), count: 1, source: 'github', attrs, projectId: ctx.project(repo), branch, sha: c.id,
+          // A squash merge (`Title (#12)`): counted as the commits of pull request 12 (counted.ts).
+          prNumber: cls.kind === 'commit' ? cls.squashedPr : null,
           tickets: ticketsOf({ text: c.message, repo }, ctx.rules),
           filesChanged: (c.added?.length ?? 0) + (c.removed?.length ?? 0) + (c.modified?.length ?? 0),
           aiCoAuthored: ai.aiCoAuthored, aiTools: ai.aiTools, revertsSha: revert?.sha ?? null,
