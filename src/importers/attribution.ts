@@ -19,7 +19,8 @@ export interface Attribution {
   teamId: string | null;
 }
 
-type Rules = Pick<GoodhartConfig, 'identities' | 'users'>;
+/** `outcomes.people` (git emails → people) is optional: a caller that has it (the whole config) maps by it too. */
+type Rules = Pick<GoodhartConfig, 'identities' | 'users'> & { outcomes?: { people: readonly { user: string; team?: string | undefined; emails: readonly string[] }[] } };
 
 const MATCH_KEYS = ['osUser', 'gitEmail', 'email', 'account', 'apiKey'] as const satisfies readonly (keyof Identity & keyof IdentityRule['match'])[];
 
@@ -27,7 +28,9 @@ const same = (a: string | null | undefined, b: string): boolean => a != null && 
 
 /**
  * The first `identities` rule whose every given field matches, else a configured user whose `email` is the account
- * or git email; null when nothing in the config names this identity. A rule's team is its own `team`, else the
+ * or git email, else a person of `outcomes.people` with that email (so one mapping serves spend and outcomes: Claude
+ * Code analytics' `alice@acme.com` is alice whichever of them names her); null when nothing in the config names this
+ * identity. A rule's team is its own `team`, else the
  * person's team in `users:` (as a key created for them, or a match on their email, would give).
  */
 export function matchIdentity(id: Identity, rules: Rules): Attribution | null {
@@ -40,6 +43,11 @@ export function matchIdentity(id: Identity, rules: Rules): Attribution | null {
   for (const user of rules.users) {
     if (user.email !== undefined && (same(id.email, user.email) || same(id.gitEmail, user.email))) {
       return { userId: user.id, teamId: user.team ?? null };
+    }
+  }
+  for (const p of rules.outcomes?.people ?? []) {
+    if (p.emails.some((e) => same(id.email, e) || same(id.gitEmail, e))) {
+      return { userId: p.user, teamId: p.team ?? rules.users.find((u) => u.id === p.user)?.team ?? null };
     }
   }
   return null;

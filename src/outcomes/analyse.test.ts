@@ -25,6 +25,16 @@ describe('which outcomes count', () => {
     expect(r.telemetryReplaced).toBe(3);
   });
 
+  it("uses Claude Code analytics' commit counts only for weeks git and webhooks reported nothing for that person", () => {
+    // import-git saw alice's 2 commits; analytics says 2 commits by Claude Code that day: the same 2.
+    const git = [makeOutcome({ source: 'git', at: since + D, sha: 'b'.repeat(40) }), makeOutcome({ source: 'github', at: since + D + 3_600_000, sha: 'c'.repeat(40) })];
+    const analytics = makeOutcome({ source: 'anthropic-claude-code', count: 2, at: since + D });
+    const laterWeek = makeOutcome({ source: 'anthropic-claude-code', count: 5, at: since + W + D });
+    const r = countOutcomes([...git, analytics, laterWeek], { revertWindowMs: 14 * D });
+    expect(r.counted.map((o) => [o.id, o.count])).toEqual([[git[0]!.id, 1], [git[1]!.id, 1], [laterWeek.id, 5]]);
+    expect(r.telemetryReplaced).toBe(2);
+  });
+
   it('re-attributes from the recorded author with the current people mapping', () => {
     const o = makeOutcome({ userId: 'old@acme.com', teamId: null, attrs: { authorEmail: 'ann@acme.com' } });
     const cfg = testConfig({ users: [{ id: 'ann', team: 'core' }], outcomes: { people: [{ user: 'ann', emails: ['ann@acme.com'] }] } });

@@ -1,4 +1,4 @@
-import type { OutcomeEvent, OutcomeKind } from './event.js';
+import type { OutcomeEvent, OutcomeKind, OutcomeSource } from './event.js';
 import type { Who } from './people.js';
 import { revertedPrOf } from './reverts.js';
 
@@ -13,8 +13,9 @@ import { revertedPrOf } from './reverts.js';
  * - A commit counts once, as it reached the default branch (push webhooks record no other branch's, import-git reads
  *   HEAD): a squash commit of pull request N (`Title (#N)`, the sha N was merged as) counts as the commits N had
  *   (`attrs.commits`, GitHub's count), so a pull request's commits count the same whichever way it was merged.
- * - Claude Code's OTel commit counts are a fallback: used for a person and week only when git or a webhook
- *   reported none of their commits that week (they describe the same commits).
+ * - Claude Code's commit counts (OTel, and the analytics API's `commits_by_claude_code`) are a fallback: used for a
+ *   person and week only when git, a webhook or the API reported none of their commits that week (they describe the
+ *   same commits).
  * - People are resolved again from the author recorded with the outcome (`attrs.authorEmail` / `authorLogin`).
  */
 /** On a merged pull request: how many commits it had (GitHub's `pull_request.commits`). */
@@ -33,7 +34,7 @@ export interface CountedResult {
   /** Commits and pull requests that were reverted within the window. */
   reverted: OutcomeEvent[];
   reverts: number;
-  /** OTel commit counts left out because git or a webhook reported that person's commits that week. */
+  /** Claude Code commit counts (OTel, analytics) left out because git or a webhook reported that person's commits that week. */
   telemetryReplaced: number;
 }
 
@@ -44,6 +45,8 @@ export function weekStart(at: number): number {
 }
 
 const isShipped = (k: OutcomeKind): k is ShippedKind => (SHIPPED_KINDS as readonly string[]).includes(k);
+/** Sources whose commit counts are Claude Code's own tally of commits git and the webhooks report one by one. */
+const TELEMETRY_SOURCES: ReadonlySet<OutcomeSource> = new Set<OutcomeSource>(['otel', 'anthropic-claude-code']);
 
 export function countOutcomes(
   all: readonly OutcomeEvent[],
@@ -98,7 +101,7 @@ export function countOutcomes(
     return pr !== undefined && pr.sha === o.sha.toLowerCase() ? pr.commits : o.count;
   };
   const gitWeeks = new Set<string>();
-  for (const o of people) if (o.kind === 'commit' && o.source !== 'otel') gitWeeks.add(`${o.userId ?? ''}\u0000${weekStart(o.at)}`);
+  for (const o of people) if (o.kind === 'commit' && !TELEMETRY_SOURCES.has(o.source)) gitWeeks.add(`${o.userId ?? ''}\u0000${weekStart(o.at)}`);
   let telemetryReplaced = 0;
   let reverts = 0;
   const counted: CountedOutcome[] = [];
@@ -109,7 +112,7 @@ export function countOutcomes(
       continue;
     }
     if (reverted.has(o.id)) continue;
-    if (o.source === 'otel' && gitWeeks.has(`${o.userId ?? ''}\u0000${weekStart(o.at)}`)) {
+    if (o.kind === 'commit' && TELEMETRY_SOURCES.has(o.source) && gitWeeks.has(`${o.userId ?? ''}\u0000${weekStart(o.at)}`)) {
       telemetryReplaced += o.count;
       continue;
     }

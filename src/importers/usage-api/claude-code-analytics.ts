@@ -94,7 +94,8 @@ export function convertClaudeCodeAnalyticsPage(body: unknown): ConvertedPage {
         at,
         count,
         source: 'anthropic-claude-code',
-        attrs: d.terminal_type ? { ...attrs, terminal_type: d.terminal_type } : attrs,
+        // The author, by which reports attribute it again (counted.ts: the people mapping of the day they run).
+        attrs: { ...attrs, ...(d.terminal_type ? { terminal_type: d.terminal_type } : {}), ...(email !== null ? { authorEmail: email } : {}) },
       });
     };
     const c = d.core_metrics;

@@ -22,7 +22,8 @@ export interface UsageApiImportOptions {
   api: UsageApi & UsageApiInfo;
   store: AuditStore;
   pricer: Pricer;
-  rules: Pick<GoodhartConfig, 'identities' | 'users'>;
+  /** Who is who: `identities`, `users[].email`, and `outcomes.people` emails when given. */
+  rules: Pick<GoodhartConfig, 'identities' | 'users'> & Partial<Pick<GoodhartConfig, 'outcomes'>>;
   adminKey?: string | undefined;
   baseUrl?: string | undefined;
   since?: string | undefined;

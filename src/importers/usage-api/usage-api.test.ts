@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.js';
 import { GoodhartError } from '../../errors.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { createPricer } from '../../usage/pricing.js';
@@ -236,6 +237,16 @@ describe('provider usage API importers', () => {
     // Dated within their day, so a report of that day shows them.
     const day = Date.parse('2026-04-09T00:00:00Z');
     expect(await store.listOutcomes({ since: day, until: day + 86_400_000 })).toHaveLength(9);
+    await store.close();
+  });
+
+  it('Claude Code analytics: a person named only in outcomes.people gets the spend and the commits, not their email', async () => {
+    const store = new SqliteStore(join(dir, `p-${++n}.db`));
+    const people = configSchema.parse({ users: [{ id: 'ann', team: 'core' }], outcomes: { people: [{ user: 'ann', emails: ['ANN@acme.dev'] }] } });
+    await run('anthropic-claude-code', store, { rules: people });
+    expect((await store.listEvents({})).map((e) => [e.userId, e.teamId])).toEqual([['ann', 'core']]);
+    const commits = await store.listOutcomes({ kind: 'commit' });
+    expect(commits.map((o) => [o.userId, o.teamId, o.count, o.attrs['authorEmail'] ?? null]).sort()).toEqual([['ann', 'core', 4, 'ann@acme.dev'], ['ci-bot', null, 1, null]]);
     await store.close();
   });
 
