@@ -22,6 +22,15 @@ export interface OutcomeCounts {
   total: number;
 }
 
+/**
+ * The tickets an outcome stands for, as the report counts them: those a closed ticket or a merged pull request names
+ * (a ticket closed without an id: itself). One definition for `outcomes report`, the audit and the digest.
+ */
+export function ticketsDoneBy(o: CountedOutcome): readonly string[] {
+  if (o.kind === 'ticket_closed') return o.tickets.length > 0 ? o.tickets : [o.id];
+  return o.kind === 'pull_request_merged' ? o.tickets : [];
+}
+
 export interface WeekPoint {
   /** Monday (UTC) of the week, YYYY-MM-DD. */
   week: string;
@@ -109,8 +118,7 @@ export function efficiency(input: MetricsInput, kind: SubjectKind): EfficiencyRo
     const a = get(id);
     a.kinds[o.kind] += o.count;
     a.weekOutcomes.set(weekStart(o.at), (a.weekOutcomes.get(weekStart(o.at)) ?? 0) + o.count);
-    if (o.kind === 'ticket_closed' || o.kind === 'pull_request_merged') for (const t of o.tickets) a.tickets.add(t);
-    if (o.kind === 'ticket_closed' && o.tickets.length === 0) a.tickets.add(o.id);
+    for (const t of ticketsDoneBy(o)) a.tickets.add(t);
     if (o.kind === 'commit' && o.aiCoAuthored != null) {
       a.aiKnown += o.count;
       if (o.aiCoAuthored) a.ai += o.count;

@@ -82,8 +82,9 @@ export function auditBlocks(d: AuditData): Block[] {
           o.totals.pullRequestsMerged > 0
             ? ['Pull requests merged', formatCount(o.totals.pullRequestsMerged), o.cost.perPullRequest === null ? 'n/a' : money(o.cost.perPullRequest)]
             : ['Pull requests opened', formatCount(o.totals.pullRequests), o.cost.perPullRequest === null ? 'n/a' : money(o.cost.perPullRequest)],
-          ['Tickets closed', formatCount(o.totals.ticketsClosed), o.cost.perTicket === null ? 'n/a' : money(o.cost.perTicket)],
-          ['Lines added (per 1,000)', formatCount(o.totals.linesAdded), o.cost.perKiloLine === null ? 'n/a' : money(o.cost.perKiloLine)],
+          ['Tickets (closed, or named by a merged pull request)', formatCount(o.totals.tickets), o.cost.perTicket === null ? 'n/a' : money(o.cost.perTicket)],
+          ['Deployments', formatCount(o.totals.deployments), o.cost.perDeployment === null ? 'n/a' : money(o.cost.perDeployment)],
+          [`Lines added (per 1,000)${o.totals.linesFrom === 'telemetry' ? ', as Claude Code reported them' : ''}`, formatCount(o.totals.linesAdded), o.cost.perKiloLine === null ? 'n/a' : money(o.cost.perKiloLine)],
           ['Edits accepted', `${formatCount(o.totals.editsAccepted)} of ${formatCount(o.totals.editsAccepted + o.totals.editsRejected)}`, o.cost.editAcceptance === null ? 'n/a' : `${Math.round(o.cost.editAcceptance * 100)}% accepted`],
         ],
         align: ['l', 'r', 'r'],

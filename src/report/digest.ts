@@ -95,11 +95,16 @@ export function digestMarkdown(d: DigestData): string {
   }
   lines.push('## What it produced', '');
   if (d.outcomes === null || d.outcomes.records === 0) {
-    lines.push('No outcomes (commits, pull requests, lines) were recorded for you this week, so this digest cannot weigh spend against them.', '');
+    lines.push('No outcomes (commits, pull requests, tickets, lines) were recorded for you this week, so this digest cannot weigh spend against them.', '');
   } else {
+    // The counts `goodhart outcomes report` gives for the same person and week (countedOutcomeTotals).
     const o = d.outcomes;
+    const work = `${plural(o.commits, 'commit')}, ${plural(o.pullRequestsMerged, 'merged pull request')}, ${plural(o.tickets, 'ticket')} (closed, or named by a merged pull request), ${plural(o.deployments, 'deployment')}.`;
+    const lineText =
+      o.linesFrom === null ? '' : ` ${plural(o.linesAdded, 'line')} added and ${formatCount(o.linesRemoved)} removed${o.linesFrom === 'telemetry' ? ' (as Claude Code reported them)' : ''}.`;
     const edits = o.editsAccepted + o.editsRejected;
-    lines.push(`${plural(o.commits, 'commit')}, ${plural(o.pullRequests, 'pull request')}, ${plural(o.linesAdded, 'line')} added and ${formatCount(o.linesRemoved)} removed.${edits > 0 ? ` You accepted ${formatCount(o.editsAccepted)} of ${plural(edits, 'suggested edit')}.` : ''}`, '');
+    const editText = edits > 0 ? ` You accepted ${formatCount(o.editsAccepted)} of ${plural(edits, 'suggested edit')}.` : '';
+    lines.push(`${work}${lineText}${editText}`, '');
   }
   lines.push('## Suggestions', '');
   if (d.findings === null) lines.push('_Waste detection is not available on this store, so these are general._', '');

@@ -1,6 +1,7 @@
 import { lookaheadMs, type AnalysisConfig } from '../outcomes/analyse.js';
-import { countOutcomes, SHIPPED_KINDS } from '../outcomes/counted.js';
+import { countOutcomes, SHIPPED_KINDS, type CountedOutcome } from '../outcomes/counted.js';
 import type { OutcomeEvent } from '../outcomes/event.js';
+import { ticketsDoneBy } from '../outcomes/metrics.js';
 import { createPeopleResolver } from '../outcomes/people.js';
 import type { OutcomeStore } from '../store/types.js';
 
@@ -11,19 +12,28 @@ export interface OutcomeTotals {
   commits: number;
   /** Pull requests opened (Claude Code telemetry). */
   pullRequests: number;
-  /** Pull/merge requests merged (GitHub, GitLab webhooks). */
+  /** Pull/merge requests merged (GitHub, GitLab webhooks, import-git, the API). */
   pullRequestsMerged: number;
-  ticketsClosed: number;
+  /**
+   * Distinct tickets closed, or named by a merged pull request: what `goodhart outcomes report` calls Tickets
+   * (metrics.ts ticketsDoneBy). Here from counted work only (countedOutcomeTotals); outcomeTotals counts closures.
+   */
+  tickets: number;
   deployments: number;
   linesAdded: number;
   linesRemoved: number;
+  /**
+   * Where the lines come from: `git` (shipped work: commits from import-git or the API, else merged pull requests),
+   * `telemetry` (Claude Code's own tally, when no shipped work carries lines), null (none recorded).
+   */
+  linesFrom: 'git' | 'telemetry' | null;
   sessions: number;
   editsAccepted: number;
   editsRejected: number;
 }
 
 export function outcomeTotals(outcomes: readonly OutcomeEvent[]): OutcomeTotals {
-  const t: OutcomeTotals = { records: 0, commits: 0, pullRequests: 0, pullRequestsMerged: 0, ticketsClosed: 0, deployments: 0, linesAdded: 0, linesRemoved: 0, sessions: 0, editsAccepted: 0, editsRejected: 0 };
+  const t: OutcomeTotals = { records: 0, commits: 0, pullRequests: 0, pullRequestsMerged: 0, tickets: 0, deployments: 0, linesAdded: 0, linesRemoved: 0, linesFrom: null, sessions: 0, editsAccepted: 0, editsRejected: 0 };
   for (const o of outcomes) {
     t.records++;
     switch (o.kind) {
@@ -37,7 +47,7 @@ export function outcomeTotals(outcomes: readonly OutcomeEvent[]): OutcomeTotals 
         t.pullRequestsMerged += o.count;
         break;
       case 'ticket_closed':
-        t.ticketsClosed += o.count;
+        t.tickets += o.count;
         break;
       case 'deployment':
         t.deployments += o.count;
@@ -47,6 +57,7 @@ export function outcomeTotals(outcomes: readonly OutcomeEvent[]): OutcomeTotals 
       case 'lines_of_code':
         if (o.attrs['type'] === 'removed') t.linesRemoved += o.count;
         else t.linesAdded += o.count;
+        t.linesFrom = 'telemetry';
         break;
       case 'session':
         t.sessions += o.count;
@@ -65,6 +76,7 @@ export interface CostPerOutcome {
   /** Per merged pull request when merges are recorded, else per pull request opened. */
   perPullRequest: number | null;
   perTicket: number | null;
+  perDeployment: number | null;
   /** Per 1,000 lines added. */
   perKiloLine: number | null;
   /** Accepted share of offered edits (0…1), when edits were recorded. */
@@ -78,7 +90,8 @@ export function costPerOutcome(costUsd: number, t: OutcomeTotals): CostPerOutcom
   return {
     perCommit: per(costUsd, t.commits),
     perPullRequest: per(costUsd, t.pullRequestsMerged > 0 ? t.pullRequestsMerged : t.pullRequests),
-    perTicket: per(costUsd, t.ticketsClosed),
+    perTicket: per(costUsd, t.tickets),
+    perDeployment: per(costUsd, t.deployments),
     perKiloLine: per(costUsd, t.linesAdded / 1000),
     editAcceptance: edits > 0 ? t.editsAccepted / edits : null,
   };
@@ -111,5 +124,29 @@ export async function countedOutcomeTotals(
   const work = counted.filter(inScope);
   const a = outcomeTotals(activity);
   const w = outcomeTotals(work);
-  return { ...a, records: activity.length + work.length, commits: w.commits, pullRequestsMerged: w.pullRequestsMerged, ticketsClosed: w.ticketsClosed, deployments: w.deployments };
+  const tickets = new Set(work.flatMap(ticketsDoneBy)).size;
+  const lines = shippedLines(work) ?? { linesAdded: a.linesAdded, linesRemoved: a.linesRemoved, linesFrom: a.linesFrom };
+  return { ...a, ...lines, records: activity.length + work.length, commits: w.commits, pullRequestsMerged: w.pullRequestsMerged, tickets, deployments: w.deployments };
+}
+
+/**
+ * Lines of shipped work, each change once: per repository, its commits' lines when any commit of it carries them
+ * (import-git, the API), else its merged pull requests' (GitHub's additions / deletions; a push lists no line counts).
+ * A pull request's lines are its commits' lines, so adding both would count them twice. Null when nothing carries any.
+ */
+function shippedLines(work: readonly CountedOutcome[]): Pick<OutcomeTotals, 'linesAdded' | 'linesRemoved' | 'linesFrom'> | null {
+  const carries = (o: CountedOutcome): boolean => o.linesAdded != null || o.linesRemoved != null;
+  const reposWithCommitLines = new Set(work.filter((o) => o.kind === 'commit' && carries(o)).map((o) => o.repo));
+  let linesAdded = 0;
+  let linesRemoved = 0;
+  let any = false;
+  for (const o of work) {
+    if (!carries(o)) continue;
+    if (o.kind === 'commit' || (o.kind === 'pull_request_merged' && !reposWithCommitLines.has(o.repo))) {
+      linesAdded += o.linesAdded ?? 0;
+      linesRemoved += o.linesRemoved ?? 0;
+      any = true;
+    }
+  }
+  return any ? { linesAdded, linesRemoved, linesFrom: 'git' } : null;
 }
