@@ -21,6 +21,14 @@ describe('tickets', () => {
     expect(ticketsInBranch('release-2026', any)).toEqual([]);
   });
 
+  it('reads no ticket from a version or a dependency bot\'s branch', () => {
+    expect(ticketsInBranch('dependabot/npm_and_yarn/react-18.3.1', any)).toEqual([]);
+    expect(ticketsInBranch('renovate/lodash-4.x', any)).toEqual([]);
+    expect(ticketsInBranch('feature/react-18.3.1-upgrade', any)).toEqual([]);
+    expect(ticketKeys('Upgrade to REACT-18.3 and NODE-20.11; fixes ENG-12.', any)).toEqual(['ENG-12']);
+    expect(ticketsInBranch('feature/eng-12-bump-react-18.3.1', any)).toEqual(['ENG-12']);
+  });
+
   it('counts GitHub issues only after a closing keyword, qualified by the repository', () => {
     expect(closedIssues('Fixes #45, refs #46. Closes: #47', 'github.com/acme/app')).toEqual(['github.com/acme/app#45', 'github.com/acme/app#47']);
     expect(ticketsOf({ text: 'PROJ-9 resolves #3', branch: 'eng-4-x', repo: 'r' }, any)).toEqual(['PROJ-9', 'ENG-4', 'r#3']);

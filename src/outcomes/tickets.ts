@@ -2,11 +2,15 @@
  * Ticket ids in text people write: commit messages, pull request titles, branch names, request tags. Pure.
  *
  * Jira-style keys (PROJ-123) are recognised anywhere; `ticketPrefixes` narrows them to the organisation's projects.
- * Without it, keys that are usually something else (UTF-8, SHA-256, ISO-8601, GPT-4…) are ignored. GitHub issues
+ * Without it, keys that are usually something else (UTF-8, SHA-256, ISO-8601, GPT-4…) are ignored. A key followed
+ * by `.digit` is a version (`react-18.3.1`), and a dependency bot's branch names packages: neither gives a ticket. GitHub issues
  * count only after a closing keyword (`Fixes #45`), qualified by the repository: a bare `#45` is as often a PR.
  */
 
-const KEY = /\b([A-Za-z][A-Za-z0-9]{0,9})-(\d{1,7})\b/g;
+/** A key followed by `.digit` is a version (`react-18.3.1`, `node-20.11`), not a ticket. */
+const KEY = /\b([A-Za-z][A-Za-z0-9]{0,9})-(\d{1,7})\b(?!\.\d)/g;
+/** Branches dependency bots open (`dependabot/npm_and_yarn/react-18.3.1`, `renovate/eslint-9.x`): package names and versions, no tickets. */
+const BOT_BRANCH = /^(?:dependabot|renovate|greenkeeper|snyk|pyup|whitesource|mend|depfu|imgbot)[/-]/i;
 const CLOSES = /\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s*:?\s+#(\d{1,7})\b/gi;
 /** Prefixes of KEY-123 shapes that are standards, encodings and model names, not tickets. */
 const FALSE_FRIENDS = new Set([
@@ -39,9 +43,9 @@ export function ticketKeys(text: string | null | undefined, rules: TicketRules):
   return [...out];
 }
 
-/** Keys in a branch name, whatever their case: `feature/proj-123-login` → PROJ-123. */
+/** Keys in a branch name, whatever their case: `feature/proj-123-login` → PROJ-123; none in a dependency bot's branch. */
 export function ticketsInBranch(branch: string | null | undefined, rules: TicketRules): string[] {
-  if (!branch) return [];
+  if (!branch || BOT_BRANCH.test(branch)) return [];
   return ticketKeys(branch.toUpperCase(), rules);
 }
 
