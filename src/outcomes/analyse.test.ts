@@ -35,6 +35,24 @@ describe('which outcomes count', () => {
     expect(r.telemetryReplaced).toBe(2);
   });
 
+  it("leaves bots' outcomes out of everyone's counts, unless outcomes.countBots", () => {
+    const bumps = [
+      makeOutcome({ kind: 'pull_request_merged', prNumber: 7, userId: 'dependabot[bot]@github.com', teamId: null, source: 'github', attrs: { authorLogin: 'dependabot[bot]', authorHost: 'github.com' } }),
+      makeOutcome({ kind: 'commit', sha: 'd'.repeat(40), userId: '49699333+dependabot[bot]@users.noreply.github.com', teamId: null, source: 'github', attrs: { authorEmail: '49699333+dependabot[bot]@users.noreply.github.com' } }),
+      makeOutcome({ kind: 'pull_request_merged', prNumber: 8, teamId: null, source: 'gitlab', attrs: { authorLogin: 'project_42_bot_3f2a9c', authorHost: 'gitlab.com' } }),
+      makeOutcome({ kind: 'commit', sha: 'e'.repeat(40), teamId: null, source: 'git', attrs: { authorEmail: 'release-bot@acme.com' } }),
+    ];
+    const ann = makeOutcome({ kind: 'commit', sha: 'f'.repeat(40), attrs: { authorEmail: 'ann@acme.com' } });
+    const rows = (outcomes: Record<string, unknown>) => {
+      const cfg = testConfig({ users: [{ id: 'ann', team: 'core' }], outcomes: { people: [{ user: 'ann', emails: ['ann@acme.com'] }], ...outcomes } });
+      const r = analyseOutcomes({ slices: [], outcomes: [...bumps, ann], since, until, config: cfg, now: 0 });
+      return [r.counted.length, r.rows('org')[0]?.outcomes.total];
+    };
+    expect(rows({ bots: ['Release-Bot@acme.com'] })).toEqual([1, 1]);
+    expect(rows({})).toEqual([2, 2]);
+    expect(rows({ countBots: true })).toEqual([5, 5]);
+  });
+
   it('re-attributes from the recorded author with the current people mapping', () => {
     const o = makeOutcome({ userId: 'old@acme.com', teamId: null, attrs: { authorEmail: 'ann@acme.com' } });
     const cfg = testConfig({ users: [{ id: 'ann', team: 'core' }], outcomes: { people: [{ user: 'ann', emails: ['ann@acme.com'] }] } });

@@ -3,7 +3,7 @@ import { countOutcomes, type CountedOutcome } from './counted.js';
 import type { OutcomeEvent } from './event.js';
 import { linkSpend, type Link } from './link.js';
 import { efficiency, type EfficiencyRow, type SubjectKind } from './metrics.js';
-import { createPeopleResolver } from './people.js';
+import { createBotTest, createPeopleResolver } from './people.js';
 import { spendWithoutOutcome, type OutcomeQuestion } from './questions.js';
 import type { SpendSlice } from './slices.js';
 
@@ -50,6 +50,7 @@ export function analyseOutcomes(input: AnalysisInput): Analysis {
     revertWindowMs: o.revertWindowDays * DAY_MS,
     resolve: createPeopleResolver(input.config),
     teamOf: (u) => teamOf.get(u) ?? null,
+    isBot: createBotTest(o),
   });
   const links = linkSpend(input.slices, result.counted, {
     windowMs: o.linkWindowHours * HOUR_MS,

@@ -59,6 +59,14 @@ export const outcomesConfigSchema = z
       .array(z.string().min(1))
       .default(['main', 'master', 'develop', 'trunk', 'HEAD'])
       .describe('Branches shared by everyone: never used to link spend to a pull request by branch'),
+    bots: z
+      .array(z.string().min(1))
+      .default([])
+      .describe("More bot logins or git emails (besides GitHub's `name[bot]` apps and GitLab's project and group bots) whose outcomes do not count"),
+    countBots: z
+      .boolean()
+      .default(false)
+      .describe('Count outcomes bots authored (dependency updates, release automation) too; off: they are no one\'s work'),
     trustedPosters: z
       .array(id)
       .default([])

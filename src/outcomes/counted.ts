@@ -17,6 +17,8 @@ import { revertedPrOf } from './reverts.js';
  *   person and week only when git, a webhook or the API reported none of their commits that week (they describe the
  *   same commits).
  * - People are resolved again from the author recorded with the outcome (`attrs.authorEmail` / `authorLogin`).
+ * - Bots' work is no one's (`isBot`: dependency updates, release automation): left out, as `bots`, unless
+ *   `outcomes.countBots`.
  */
 /** On a merged pull request: how many commits it had (GitHub's `pull_request.commits`). */
 export const PR_COMMITS_ATTR = 'commits';
@@ -36,6 +38,8 @@ export interface CountedResult {
   reverts: number;
   /** Claude Code commit counts (OTel, analytics) left out because git or a webhook reported that person's commits that week. */
   telemetryReplaced: number;
+  /** Outcomes left out because a bot authored them. */
+  bots: number;
 }
 
 const WEEK_MS = 7 * 86_400_000;
@@ -50,7 +54,13 @@ const TELEMETRY_SOURCES: ReadonlySet<OutcomeSource> = new Set<OutcomeSource>(['o
 
 export function countOutcomes(
   all: readonly OutcomeEvent[],
-  opts: { revertWindowMs: number; resolve?: (p: { email?: string | null; login?: string | null; host?: string | null }) => Who; teamOf?: (userId: string) => string | null },
+  opts: {
+    revertWindowMs: number;
+    resolve?: (p: { email?: string | null; login?: string | null; host?: string | null }) => Who;
+    teamOf?: (userId: string) => string | null;
+    /** Whether the recorded author is a bot (people.ts createBotTest); default: none is. */
+    isBot?: (attrs: Readonly<Record<string, string>>) => boolean;
+  },
 ): CountedResult {
   const people = all.map((o) => reattribute(o, opts));
   const isRevert = (o: OutcomeEvent): boolean => !!o.revertsSha || revertedPrOf(o) !== null;
@@ -104,6 +114,7 @@ export function countOutcomes(
   for (const o of people) if (o.kind === 'commit' && !TELEMETRY_SOURCES.has(o.source)) gitWeeks.add(`${o.userId ?? ''}\u0000${weekStart(o.at)}`);
   let telemetryReplaced = 0;
   let reverts = 0;
+  let bots = 0;
   const counted: CountedOutcome[] = [];
   for (const o of people) {
     if (!isShipped(o.kind)) continue;
@@ -112,13 +123,17 @@ export function countOutcomes(
       continue;
     }
     if (reverted.has(o.id)) continue;
+    if (opts.isBot?.(o.attrs) === true) {
+      bots += o.count;
+      continue;
+    }
     if (o.kind === 'commit' && TELEMETRY_SOURCES.has(o.source) && gitWeeks.has(`${o.userId ?? ''}\u0000${weekStart(o.at)}`)) {
       telemetryReplaced += o.count;
       continue;
     }
     counted.push({ ...o, kind: o.kind, tickets: o.tickets ?? [], count: commitsOf(o) });
   }
-  return { counted, reverted: revertedList, reverts, telemetryReplaced };
+  return { counted, reverted: revertedList, reverts, telemetryReplaced, bots };
 }
 
 /** The attributes that name an outcome's author, which reports attribute it by (`reattribute`). */

@@ -50,3 +50,22 @@ export function createPeopleResolver(rules: PeopleRules): (p: { email?: string |
     return who;
   };
 }
+
+/**
+ * Whether the recorded author of an outcome is a bot: a GitHub App (`dependabot[bot]`, also in its no-reply email
+ * `49699333+dependabot[bot]@users.noreply.github.com`), a GitLab project or group bot (`project_12_bot_…`), or a login
+ * or email of `outcomes.bots`. With `outcomes.countBots` nothing is. Pure.
+ */
+export function createBotTest(rules: Pick<GoodhartConfig['outcomes'], 'bots' | 'countBots'>): (attrs: Readonly<Record<string, string>>) => boolean {
+  if (rules.countBots) return () => false;
+  const named = new Set(rules.bots.map((b) => b.trim().toLowerCase()));
+  const isBot = (v: string | undefined): boolean => {
+    if (v === undefined || v === '') return false;
+    const s = v.trim().toLowerCase();
+    return named.has(s) || /\[bot\](?:@|$)/.test(s) || GITLAB_BOT.test(s);
+  };
+  return (attrs) => isBot(attrs['authorLogin']) || isBot(attrs['authorEmail']);
+}
+
+/** GitLab's bot users: `project_<id>_bot_<hex>`, `group_<id>_bot_<hex>` (older: without the suffix), and their emails. */
+const GITLAB_BOT = /^(?:project|group)_\d+_bot(?:_[0-9a-f]+)?(?:@|$)/;

@@ -2,7 +2,7 @@ import { lookaheadMs, type AnalysisConfig } from '../outcomes/analyse.js';
 import { countOutcomes, SHIPPED_KINDS, type CountedOutcome } from '../outcomes/counted.js';
 import type { OutcomeEvent } from '../outcomes/event.js';
 import { ticketsDoneBy } from '../outcomes/metrics.js';
-import { createPeopleResolver } from '../outcomes/people.js';
+import { createBotTest, createPeopleResolver } from '../outcomes/people.js';
 import type { OutcomeStore } from '../store/types.js';
 
 /** What AI-assisted work produced in a period, and what it cost per unit. Pure. */
@@ -117,6 +117,7 @@ export async function countedOutcomeTotals(
     revertWindowMs: config.outcomes.revertWindowDays * DAY_MS,
     resolve: createPeopleResolver(config),
     teamOf: (u) => teamOf.get(u) ?? null,
+    isBot: createBotTest(config.outcomes),
   });
   const inScope = (o: OutcomeEvent): boolean => o.at >= range.since && o.at < range.until && (userId === undefined || o.userId === userId);
   const shipped = new Set<string>(SHIPPED_KINDS);
