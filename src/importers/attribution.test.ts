@@ -42,4 +42,13 @@ describe('resolveProject', () => {
     expect(resolveProject('C:\\src\\checkout', 'git@github.com:acme/app.git', projects)).toEqual({ projectId: 'acme-app', repo: 'github.com/acme/app' });
     expect(resolveProject('C:\\src\\checkout', 'git@github.com:acme/tools.git', projects)).toEqual({ projectId: 'tools', repo: 'github.com/acme/tools' });
   });
+
+  it('names in full a repository that would take the id of a project configured with another repo', () => {
+    const projects = [{ id: 'billing', repo: 'https://github.com/acme/billing' }, { id: 'docs' }];
+    expect(resolveProject(null, 'https://github.com/acme/billing', projects).projectId).toBe('billing');
+    expect(resolveProject(null, 'https://github.com/other-org/billing', projects).projectId).toBe('github.com/other-org/billing');
+    expect(resolveProject(null, 'https://gitlab.com/acme/billing', projects).projectId).toBe('gitlab.com/acme/billing');
+    // A project configured without a repo takes any repository of its name, as before.
+    expect(resolveProject(null, 'git@github.com:acme/docs.git', projects).projectId).toBe('docs');
+  });
 });

@@ -76,7 +76,12 @@ export function normaliseRemote(url: string): string {
   return s.replace(/\.git\/?$/, '').replace(/\/+$/, '').replace(/:\d+\//, '/').toLowerCase();
 }
 
-/** The project of a working directory: a configured project with the same repo, else the repo's or folder's name. */
+/**
+ * The project of a working directory: a configured project with the same repo, else the repo's or folder's name. A
+ * remote whose name is the id of a project configured with another repo (`other-org/billing`, GitLab's
+ * `acme/billing`, beside project `billing` of `github.com/acme/billing`) is not that project: it is named in full
+ * (`github.com/other-org/billing`). A project configured without a repo still takes any repo or folder of its name.
+ */
 export function resolveProject(cwd: string | null, remoteUrl: string | null, projects: GoodhartConfig['projects']): ProjectAttribution {
   const repo = remoteUrl !== null ? normaliseRemote(remoteUrl) : cwd;
   if (remoteUrl !== null) {
@@ -84,6 +89,7 @@ export function resolveProject(cwd: string | null, remoteUrl: string | null, pro
     if (found) return { projectId: found.id, repo };
   }
   const name = repo === null ? null : lastComponent(repo);
+  if (remoteUrl !== null && repo !== null && projects.some((p) => p.id === name && p.repo !== undefined)) return { projectId: repo, repo };
   return { projectId: name === '' ? null : name, repo };
 }
 
