@@ -1,13 +1,14 @@
 import Table from 'cli-table3';
 import { formatWallTime } from '../report/dates.js';
-import { formatCount, plural } from '../report/format.js';
+import { formatCount, formatUsd, plural } from '../report/format.js';
 import type { RepoImportSummary } from './git/import.js';
 import type { EfficiencyRow } from './metrics.js';
 import type { OutcomeView } from './view.js';
 
 /** Terminal output for outcomes: the efficiency view and import summaries. No colours (same in a pipe and a test). */
 
-const money = (n: number | null): string => (n === null ? '–' : n >= 100 ? `$${n.toFixed(0)}` : `$${n.toFixed(2)}`);
+/** Whole dollars from $100 (a narrow table), cents below, and spend under a cent as it is (format.ts formatUsd). */
+const money = (n: number | null): string => (n === null ? '–' : formatUsd(n, Math.abs(n) >= 100 ? 0 : 2));
 const pct = (n: number | null): string => (n === null ? '–' : `${Math.round(n * 100)}%`);
 const compact = (n: number | null): string =>
   n === null ? '–' : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(0)}k` : n.toFixed(0);

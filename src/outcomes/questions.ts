@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Finding } from '../detect/types.js';
+import { formatUsd } from '../report/money.js';
 import { weekStart } from './counted.js';
 import type { Link } from './link.js';
 import type { SpendSlice } from './slices.js';
@@ -64,7 +65,7 @@ export function spendWithoutOutcome(slices: readonly SpendSlice[], links: readon
       wasteMethod: 'None claimed: spend with no linked outcome is a question, not waste.',
       // How sure we are that nothing was linked, not that anything is wrong: the links can miss work.
       confidence: 0.5,
-      summary: `$${w.spend.toFixed(2)} of AI spend in the week of ${day}${where}, ${w.requests} requests, is not linked to any commit, pull request, ticket or deployment.`,
+      summary: `${formatUsd(w.spend)} of AI spend in the week of ${day}${where}, ${w.requests} requests, is not linked to any commit, pull request, ticket or deployment.`,
       suggestion:
         'What was it for? Research, learning and experiments are good reasons and need no outcome. If it led to work, say so: tag requests with `x-goodhart-tags: task:PROJ-123`, or work on a branch named after the ticket, and the link is made.',
       detectedAt: opts.now,

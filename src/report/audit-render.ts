@@ -1,7 +1,7 @@
 import { formatWallTime } from './dates.js';
 import type { AuditData, Section } from './audit-data.js';
 import type { BudgetStatus } from './budget-status.js';
-import { formatCount, plural } from './format.js';
+import { formatCount, formatUsd, plural } from './format.js';
 import { barChart, escapeXml, horizontalBars } from './svg-chart.js';
 
 /**
@@ -9,8 +9,8 @@ import { barChart, escapeXml, horizontalBars } from './svg-chart.js';
  * script, no external resource). Pure: the same sections in the same order, built from one list of blocks.
  */
 
-export const money = (n: number): string =>
-  `${n < 0 ? '-' : ''}$${Math.abs(n).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+/** The money formatter of every report (format.ts): spend under a cent shows, not as $0.00. */
+export const money = (n: number): string => formatUsd(n);
 const pct = (n: number | null): string => (n === null ? 'n/a' : `${n > 0 ? '+' : ''}${n}%`);
 const amountIn = (unit: string, n: number | null): string => (n === null ? 'n/a' : unit === 'usd' ? money(n) : `${formatCount(Math.round(n))} tokens`);
 

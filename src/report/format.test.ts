@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { UsageAggregate } from '../store/types.js';
-import { formatAggregatesTable, formatCost, formatCount, toJson, totalOf } from './format.js';
+import { formatAggregatesTable, formatCost, formatCount, formatUsd, toJson, totalOf } from './format.js';
 
 const row = (key: string, overrides: Partial<UsageAggregate> = {}): UsageAggregate => ({
   key,
@@ -28,6 +28,13 @@ describe('formatCount and formatCost', () => {
     expect(formatCost(0.3, 3, 1)).toBe('0.3000 (+1 n/a)');
     expect(formatCost(0, 3, 3)).toBe('n/a');
     expect(formatCost(0, 0, 0)).toBe('0.0000');
+  });
+});
+
+describe('formatUsd', () => {
+  it('groups thousands, and shows spend under a cent instead of $0.00', () => {
+    expect([formatUsd(259219.4), formatUsd(259219.4, 0), formatUsd(1234.5), formatUsd(0), formatUsd(0.25)]).toEqual(['$259,219.40', '$259,219', '$1,234.50', '$0.00', '$0.25']);
+    expect([formatUsd(0.0042), formatUsd(0.0042, 0), formatUsd(0.00001), formatUsd(0.009), formatUsd(-1234.5)]).toEqual(['$0.0042', '$0.0042', '<$0.0001', '$0.0090', '-$1,234.50']);
   });
 });
 

@@ -2,6 +2,8 @@ import Table from 'cli-table3';
 import type { UsageAggregate } from '../store/types.js';
 import { boxTable } from './box-table.js';
 
+export { formatUsd } from './money.js';
+
 /** The sums of a set of aggregate rows (the "Total" line). `firstAt`/`lastAt` are null for no rows. */
 export interface AggregateTotals {
   requests: number;

@@ -1,4 +1,5 @@
 import type { Finding, RuleId } from '../detect/types.js';
+import { formatUsd } from './money.js';
 
 /**
  * Two or three suggestions for one person (the weekly digest, a month on the dashboard), drawn from their own
@@ -21,7 +22,7 @@ export interface UsageShape {
   cacheShare: number | null;
 }
 
-const usd = (n: number): string => `$${n.toFixed(2)}`;
+const usd = (n: number): string => formatUsd(n);
 
 export interface SuggestionOptions {
   /** The window the findings and usage cover, as the text says it: `this week` (the digest), `in September 2026`. */
