@@ -105,8 +105,11 @@ describe('outcomes view', () => {
     expect(table).toMatch(/│ Organisation │ \$90\.00 │ +2 │ +1 │ +1 │ +0 │ +\$30\.00 │/);
     expect(table).not.toContain('Open questions');
     // Without --since: eight weeks back from midnight, not from the current time of day.
-    const recent = JSON.parse(await outcomesReportCommand({ db: dbPath, config: yaml, json: true }, Date.parse('2026-03-20T15:37:00Z'))) as OutcomeView;
-    expect(recent.since).toBe(Date.parse('2026-01-23T00:00:00Z'));
+    const recent = JSON.parse(await outcomesReportCommand({ db: dbPath, config: yaml, json: true }, Date.parse('2026-03-20T15:37:00Z'))) as { since: string; until: string };
+    // ISO 8601, as `report --json` gives them.
+    expect([recent.since, recent.until]).toEqual(['2026-01-23T00:00:00.000Z', '2026-03-20T15:37:00.000Z']);
+    // A --since after now, without --until: said in the options' words.
+    await expect(outcomesReportCommand({ db: dbPath, config: yaml, since: '2030-01-01' }, Date.parse('2026-03-20T15:37:00Z'))).rejects.toThrow('--since (2030-01-01) must be before --until, which is now when not given');
   });
 });
 

@@ -73,13 +73,19 @@ export async function outcomesReportCommand(opts: ReportCliOptions, now = Date.n
   const until = range.until ?? now;
   // Whole days, as --since gives them: from local midnight eight weeks back.
   const since = range.since ?? parseDateOption(formatWallTime(until - DEFAULT_WEEKS * WEEK_MS, timeZone).slice(0, 10), { option: '--since', timeZone });
+  if (range.until === undefined && since >= until) {
+    throw new GoodhartError('invalid_request', 400, `--since (${opts.since}) must be before --until, which is now when not given: nothing has happened since then yet.`);
+  }
   const viewer: OutcomeViewer =
     opts.user !== undefined ? { role: 'person', userId: opts.user } : opts.team !== undefined ? { role: 'lead', teamId: opts.team } : { role: 'admin' };
   const store = await openStore(resolveDb(opts, config), { mustExist: true, readOnly: true });
   try {
     if (!supportsImports(store)) throw new GoodhartError('config_invalid', 500, `This ${store.kind} store keeps no outcomes.`);
     const view = await outcomesView(store, config, viewer, { since, until }, now, spend);
-    return opts.json === true ? JSON.stringify({ timeZone, ...view }, null, 2) : formatView(view, timeZone);
+    // since/until as ISO 8601, as `report --json` gives them.
+    return opts.json === true
+      ? JSON.stringify({ timeZone, ...view, since: new Date(view.since).toISOString(), until: new Date(view.until).toISOString() }, null, 2)
+      : formatView(view, timeZone);
   } finally {
     await store.close();
   }
