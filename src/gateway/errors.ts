@@ -114,10 +114,19 @@ function databaseUnavailable(err: unknown): string | null {
   return null;
 }
 
+/**
+ * What to do about a body over the limit where the default (send less context) does not apply: a webhook delivery or
+ * an outcome batch is not a prompt.
+ */
+function tooLargeHint(url: string): [string] | null {
+  if (!url.startsWith('/v1/outcomes')) return null;
+  return ['Webhook deliveries can be larger (GitHub sends up to 25 MB: a push of many commits): ask the operator to raise server.bodyLimitBytes. A POST /v1/outcomes client can send fewer outcomes per request.'];
+}
+
 /** The one place where errors become HTTP responses. */
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
-    const g = normalise(err, bodyLimit);
+    const g = normalise(err, bodyLimit, ...(tooLargeHint(req.url) ?? []));
     if (g.httpStatus >= 500 && g.code === 'internal') req.log.error({ err }, 'internal error');
     if (reply.sent || reply.raw.headersSent) {
       reply.raw.destroy();

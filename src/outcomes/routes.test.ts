@@ -230,6 +230,19 @@ describe('outcome receivers', () => {
     });
   });
 
+  it('says how to take a delivery larger than the body limit (413), not to use prompt caching', async () => {
+    const small = await createGateway({ config: testConfig({ ...config, server: { ...config.server, bodyLimitBytes: 1024 } }), store });
+    const body = Buffer.from(JSON.stringify({ zen: 'x'.repeat(4096) }));
+    const res = await small.app.inject({
+      method: 'POST', url: '/v1/outcomes/github', payload: body,
+      headers: { 'content-type': 'application/json', 'x-github-event': 'ping', 'x-hub-signature-256': signGithub(body, GH_SECRET) },
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.json().error.message).toMatch(/raise server\.bodyLimitBytes/);
+    expect(res.json().error.message).not.toMatch(/prompt caching/);
+    await small.close();
+  });
+
   it('answers 404 with what to configure when a receiver is not set up', async () => {
     const bare = new SqliteStore(':memory:');
     const g = await createGateway({ config: testConfig({}), store: bare });
