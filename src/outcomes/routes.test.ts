@@ -128,8 +128,8 @@ describe('outcome receivers', () => {
 
   it('records a merged GitLab merge request with the right token, refuses a wrong one', async () => {
     const body = fixture('gitlab-merge_request-merge.json');
-    const send = (token: string) =>
-      gateway.app.inject({ method: 'POST', url: '/v1/outcomes/gitlab', headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Merge Request Hook', 'x-gitlab-token': token }, payload: body });
+    const send = (token: string, payload: Buffer | string = body) =>
+      gateway.app.inject({ method: 'POST', url: '/v1/outcomes/gitlab', headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Merge Request Hook', 'x-gitlab-token': token }, payload });
     expect((await send('wrong-token-0123456789abcdef')).statusCode).toBe(401);
     expect((await send('')).statusCode).toBe(401);
     const res = await send(GL_TOKEN);
@@ -140,6 +140,12 @@ describe('outcome receivers', () => {
       at: Date.parse('2026-03-10T15:20:02Z'), sha: 'b6d8f0a1c3e5b7d9f1a3c5e7b9d1f3a9f1c2a7e4',
     });
     expect(mr?.tickets?.sort()).toEqual(['ENG-7', 'gitlab.com/acme/platform/api#31']);
+    // Some GitLab hooks write times as `2026-03-10 16:20:02 +0100`: read, not replaced by the time of arrival.
+    const json = JSON.parse(body.toString('utf8')) as { object_attributes: { iid: number; updated_at: string } };
+    json.object_attributes.iid = 13;
+    json.object_attributes.updated_at = '2026-03-10 16:20:02 +0100';
+    expect((await send(GL_TOKEN, JSON.stringify(json))).json()).toEqual({ received: 1, inserted: 1 });
+    expect((await store.listOutcomes({ source: 'gitlab' })).find((o) => o.prNumber === 13)?.at).toBe(Date.parse('2026-03-10T15:20:02Z'));
   });
 
   describe('POST /v1/outcomes', () => {

@@ -42,8 +42,7 @@ export function createWebhookContext(config: Pick<GoodhartConfig, 'identities' |
     rules: config.outcomes,
     time(iso) {
       if (iso == null) return now();
-      // GitLab writes `2013-12-03 17:23:34 UTC` as well as ISO 8601.
-      const t = Date.parse(iso.replace(/ UTC$/, 'Z').replace(/^(\d{4}-\d\d-\d\d) /, '$1T'));
+      const t = parsePayloadTime(iso);
       return Number.isFinite(t) ? t : now();
     },
     parse(schema, payload, what) {
@@ -52,4 +51,16 @@ export function createWebhookContext(config: Pick<GoodhartConfig, 'identities' |
       return r.data;
     },
   };
+}
+
+/**
+ * A payload's time in epoch ms, NaN when unreadable. ISO 8601, and GitLab's own forms: `2013-12-03 17:23:34 UTC` and
+ * `2026-12-05 20:00:00 +0100` (some hooks write the offset so). A time without a zone is UTC (never the zone of the
+ * machine that receives it).
+ */
+export function parsePayloadTime(text: string): number {
+  const m = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(Z|UTC|[+-]\d\d(?::?\d\d)?)?$/i.exec(text.trim());
+  if (m === null) return Date.parse(text);
+  const zone = m[3] === undefined || /^(Z|UTC)$/i.test(m[3]) ? 'Z' : m[3].length === 3 ? `${m[3]}:00` : `${m[3].slice(0, 3)}:${m[3].slice(-2)}`;
+  return Date.parse(`${m[1]}T${m[2]}${zone}`);
 }
