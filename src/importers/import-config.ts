@@ -11,6 +11,8 @@ export interface ImportConfig {
   identities: GoodhartConfig['identities'];
   users: GoodhartConfig['users'];
   projects: GoodhartConfig['projects'];
+  /** Git emails → people (`outcomes.people`): spend maps to people as their outcomes do. */
+  outcomes: { people: GoodhartConfig['outcomes']['people'] };
   priceOverrides: Record<string, ModelPriceOverride>;
   db: string | undefined;
   fingerprints: { enabled: boolean; retentionDays: number; secret?: string | undefined };
@@ -20,6 +22,7 @@ export const NO_FILE_IMPORT_CONFIG: Readonly<ImportConfig> = Object.freeze({
   identities: [],
   users: [],
   projects: [],
+  outcomes: { people: [] },
   priceOverrides: {},
   db: undefined,
   fingerprints: { enabled: true, retentionDays: 30 },
@@ -31,6 +34,7 @@ export function importConfigOf(config: GoodhartConfig): ImportConfig {
     identities: config.identities,
     users: config.users,
     projects: config.projects,
+    outcomes: { people: config.outcomes.people },
     priceOverrides,
     db: config.db,
     fingerprints: config.detect.fingerprints,

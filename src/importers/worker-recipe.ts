@@ -13,7 +13,8 @@ import type { FileSource } from './types.js';
  */
 export interface WorkerRecipe {
   source: FileSource;
-  config: Pick<GoodhartConfig, 'identities' | 'users' | 'projects'>;
+  /** Who is who and which project: the main thread's attributor reads the same (import.ts). */
+  config: Pick<GoodhartConfig, 'identities' | 'users' | 'projects'> & { outcomes?: { people: GoodhartConfig['outcomes']['people'] } };
   priceOverrides: Record<string, ModelPriceOverride>;
   identity: { osUser: string | null; account: string | null };
   /** Whose git settings give `user.email` besides the repository's own (git-info.ts). */

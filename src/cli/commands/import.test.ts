@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../importers/testing.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
-import { importFilesCommand, noLogsHint } from './import.js';
+import { importApiCommand, importFilesCommand, noLogsHint } from './import.js';
 
 const { dir, cleanup } = tempDir('cli-import');
 afterAll(cleanup);
@@ -72,5 +72,30 @@ describe('goodhart import --os-user', () => {
 
   it('still applies the importer\'s git email to their own logs', async () => {
     expect(await importAs(userInfo().username)).toEqual(['auditor@acme.com']);
+  });
+});
+
+describe('goodhart import anthropic-claude-code --config', () => {
+  it('maps a person named only in outcomes.people: their analytics spend and commits are theirs, not their email’s', async () => {
+    const yaml = join(dir, 'people.yaml');
+    writeFileSync(yaml, 'teams: [{ id: platform }]\nusers: [{ id: alice, team: platform }]\noutcomes:\n  people: [{ user: alice, emails: [alice@acme.com] }]\n');
+    const file = join(dir, 'analytics-2026-12-04.json');
+    writeFileSync(file, JSON.stringify({
+      data: [{
+        date: '2026-12-04T00:00:00Z', actor: { type: 'user_actor', email_address: 'alice@acme.com' }, terminal_type: 'vscode',
+        core_metrics: { num_sessions: 2, commits_by_claude_code: 2 },
+        model_breakdown: [{ model: 'claude-sonnet-4-5-20250929', tokens: { input: 1000, output: 2000, cache_read: 0, cache_creation: 0 }, estimated_cost: { currency: 'USD', amount: 350 } }],
+      }],
+      has_more: false, next_page: null,
+    }));
+    const db = join(dir, 'analytics.db');
+    await importApiCommand('anthropic-claude-code', { config: yaml, db, file: [file], since: '2026-12-04', until: '2026-12-04' });
+    const store = new SqliteStore(db);
+    try {
+      expect((await store.listEvents({})).map((e) => [e.userId, e.teamId])).toEqual([['alice', 'platform']]);
+      expect((await store.listOutcomes({ kind: 'commit' })).map((o) => [o.userId, o.teamId, o.count])).toEqual([['alice', 'platform', 2]]);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -160,7 +160,7 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
     const fingerprints = opts.fingerprints === false || !config.fingerprints.enabled ? null : await fingerprintSettings(store, config);
     const recipe: WorkerRecipe = {
       source,
-      config: { identities: config.identities, users: config.users, projects: config.projects },
+      config: { identities: config.identities, users: config.users, projects: config.projects, outcomes: config.outcomes },
       priceOverrides: config.priceOverrides,
       identity,
       gitScope,
@@ -175,7 +175,7 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
       store,
       pricer: loadPricer(config),
       priceBookKey: priceBookKey(config.priceOverrides),
-      attribute: createLocalAttributor(config, identity, createGitLookup({ scope: gitScope })),
+      attribute: createLocalAttributor(recipe.config, identity, createGitLookup({ scope: gitScope })),
       progress,
       full: opts.full === true,
       ...(maxLineBytes === undefined ? {} : { maxLineBytes }),

@@ -23,7 +23,7 @@ export interface UsageApiImportOptions {
   store: AuditStore;
   pricer: Pricer;
   /** Who is who: `identities`, `users[].email`, and `outcomes.people` emails when given. */
-  rules: Pick<GoodhartConfig, 'identities' | 'users'> & Partial<Pick<GoodhartConfig, 'outcomes'>>;
+  rules: Pick<GoodhartConfig, 'identities' | 'users'> & { outcomes?: { people: GoodhartConfig['outcomes']['people'] } };
   adminKey?: string | undefined;
   baseUrl?: string | undefined;
   since?: string | undefined;
