@@ -623,8 +623,13 @@ export class Proxy {
     if (usage && provider) {
       // A config price is the served route's `models:` entry's (keyed provider/name, config/prices.ts); the catalogue
       // knows the provider's (dated) name best.
-      const model = m.route?.price ? (m.route.priceName ?? m.servedAs) : (m.modelServed ?? m.route?.upstreamModel ?? m.modelRequested);
-      costUsd = model ? this.deps.pricer.price(usage, model, catalogueProvider(provider)).costUsd : null;
+      const catalogue = catalogueProvider(provider);
+      const priced = (model: string | null | undefined) => (model ? this.deps.pricer.price(usage, model, catalogue).costUsd : null);
+      // A served name the catalogue does not know (or none: "" from a server) is priced as the model admission
+      // reserved for: booked at nothing, the request would pass every USD budget.
+      costUsd = m.route?.price
+        ? priced(m.route.priceName ?? m.servedAs)
+        : (priced(m.modelServed) ?? priced(m.route?.upstreamModel ?? m.servedAs ?? m.modelRequested));
     }
     m.admission?.settle({ usage, costUsd, model: m.servedAs ?? m.modelRequested ?? '' });
     const event: UsageEvent = {

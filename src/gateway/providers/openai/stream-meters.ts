@@ -4,11 +4,18 @@ import type { SseEvent } from '../../sse.js';
 import { asString, BaseStreamMeter, parseObject } from '../meter-base.js';
 
 /**
- * OpenAI chat completion chunks. Only the first chunk (id, model) and the usage chunk are parsed; the rest are
- * kept as strings and parsed only if the stream breaks off and its output has to be estimated.
+ * How many chunks are parsed looking for the id and model. Azure OpenAI with content filtering opens with a chunk of
+ * prompt filter results whose id and model are "" (the next one has them); a server that never sends them costs
+ * this many parses, not one per chunk.
+ */
+const ID_PROBES = 4;
+
+/**
+ * OpenAI chat completion chunks. Only the first chunks that carry an id and model, and the usage chunk, are parsed;
+ * the rest are kept as strings and parsed only if the stream breaks off and its output has to be estimated.
  */
 export class OpenAIChatStreamMeter extends BaseStreamMeter {
-  private seenFirst = false;
+  private probes = 0;
 
   constructor(private readonly dropUsageChunk: boolean) {
     super();
@@ -17,16 +24,15 @@ export class OpenAIChatStreamMeter extends BaseStreamMeter {
   onEvent(ev: SseEvent, now: number): boolean {
     const d = ev.data;
     if (d.length === 0 || d === '[DONE]') return false;
-    if (!this.seenFirst) {
-      this.seenFirst = true;
-      const j = parseObject(d);
-      this.id = asString(j?.id);
-      this.model = asString(j?.model);
+    if ((this.id === null || this.model === null) && this.probes < ID_PROBES) {
+      this.probes++;
+      this.noteIds(parseObject(d));
     }
     if (memberValueStarts(d, 'usage', '{')) {
       const j = parseObject(d);
       const usage = j ? convertOpenAIChatUsage(j.usage) : null;
       if (usage) this.reported = usage;
+      this.noteIds(j);
       const choices = j?.choices;
       if (this.dropUsageChunk && Array.isArray(choices) && choices.length === 0) return true;
     }
@@ -35,6 +41,12 @@ export class OpenAIChatStreamMeter extends BaseStreamMeter {
     if (d.startsWith('{"error"') || ev.event === 'error') this.noteError(d);
     this.deltas.push(d);
     return false;
+  }
+
+  /** The first non-empty id and model seen. */
+  private noteIds(j: Record<string, unknown> | null): void {
+    this.id ??= nonEmpty(j?.id);
+    this.model ??= nonEmpty(j?.model);
   }
 
   protected deltaText(payload: Record<string, unknown>, out: string[]): void {
@@ -58,6 +70,8 @@ export class OpenAIChatStreamMeter extends BaseStreamMeter {
     }
   }
 }
+
+const nonEmpty = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
 
 /** A chunk that carries generated text, reasoning or a tool call (not the role-only opener). */
 function isContentChunk(d: string): boolean {

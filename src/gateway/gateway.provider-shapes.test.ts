@@ -1,0 +1,152 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../testing/harness.js';
+
+/**
+ * Answers real providers give in shapes the simulator never uses, in their exact wire format: Azure OpenAI's stream
+ * that opens with prompt filter results. The recorded tokens, cost and labels must be the provider's.
+ */
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sse = (data: unknown, event?: string) => (event ? `event: ${event}\n` : '') + `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+
+/** gpt-4o's usage in these answers: 2000 input (1536 cached), 400 output (128 reasoning). */
+const CHAT_USAGE = {
+  prompt_tokens: 2000,
+  completion_tokens: 400,
+  total_tokens: 2400,
+  prompt_tokens_details: { cached_tokens: 1536, audio_tokens: 0 },
+  completion_tokens_details: { reasoning_tokens: 128, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+};
+/** At gpt-4o's catalogue prices ($2.50 input, $1.25 cached input, $10 output per million): 464 × 2.5 + 1536 × 1.25 + 400 × 10 µ$. */
+const CHAT_COST = 0.00708;
+
+/** Azure OpenAI with content filtering on: a first chunk of prompt filter results whose id and model are "". */
+function azureChatStream(includeUsage: boolean, served = 'gpt-4o-2024-11-20'): string[] {
+  const filters = { hate: { filtered: false, severity: 'safe' }, self_harm: { filtered: false, severity: 'safe' }, sexual: { filtered: false, severity: 'safe' }, violence: { filtered: false, severity: 'safe' } };
+  const base = { id: 'chatcmpl-az1', object: 'chat.completion.chunk', created: 1763600000, model: served, system_fingerprint: 'fp_az' };
+  const frames = [sse({ choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: [{ prompt_index: 0, content_filter_results: filters }] })];
+  for (const content of ['', 'Hi', ' there']) {
+    frames.push(sse({ ...base, choices: [{ index: 0, delta: content === '' ? { role: 'assistant', content, refusal: null } : { content }, content_filter_results: content === '' ? {} : filters, finish_reason: null, logprobs: null }], ...(includeUsage ? { usage: null } : {}) }));
+  }
+  frames.push(sse({ ...base, choices: [{ index: 0, delta: {}, content_filter_results: {}, finish_reason: 'stop', logprobs: null }], ...(includeUsage ? { usage: null } : {}) }));
+  if (includeUsage) frames.push(sse({ ...base, choices: [], usage: CHAT_USAGE }));
+  frames.push(sse('[DONE]'));
+  return frames;
+}
+
+async function send(res: ServerResponse, frames: string[], headers: Record<string, string>): Promise<void> {
+  res.writeHead(200, headers);
+  for (const f of frames) {
+    res.write(f);
+    await sleep(2);
+  }
+  res.end();
+}
+
+async function answer(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): Promise<void> {
+  const url = req.url ?? '';
+  const stream = body.stream === true;
+  const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+  if (url.startsWith('/azure/chat/completions') && stream) {
+    // gpt-4o-mini: a server that names the model it served by a name no catalogue knows (a deployment's).
+    return send(res, azureChatStream(includeUsage, body.model === 'gpt-4o-mini' ? 'my-mini-deployment' : undefined), { 'content-type': 'text/event-stream', 'apim-request-id': 'az-req-1' });
+  }
+  res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no ${url}`, type: 'invalid_request_error' } }));
+}
+
+let upstream: Server;
+let h: Harness;
+beforeAll(async () => {
+  upstream = createServer(async (req, res) => {
+    let raw = '';
+    for await (const c of req) raw += String(c);
+    await answer(req, res, JSON.parse(raw) as Record<string, unknown>);
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+  h = await startHarness({
+    config: () => ({
+      providers: {
+        // As the README configures Azure OpenAI.
+        azure: { type: 'openai-compatible', baseUrl: `${url}/azure`, query: { 'api-version': '2024-10-21' }, headers: { 'api-key': 'az-key' }, models: ['gpt-4o', 'gpt-4o-mini'] },
+      },
+      budgets: [{ id: 'platform-month', scope: 'team:platform', amount: 10, period: 'month', thresholds: [] }],
+    }),
+  });
+});
+afterAll(async () => {
+  await h.close();
+  await new Promise((r) => upstream.close(r));
+});
+
+async function eventFor(requestId: string | null) {
+  for (let i = 0; i < 100; i++) {
+    const e = (await h.events()).find((x) => x.id === requestId);
+    if (e) return e;
+    await sleep(20);
+  }
+  throw new Error(`no event ${requestId}`);
+}
+
+/** What the team budget has booked. */
+async function spent(): Promise<number> {
+  const rows = await h.gateway.governance!.policy.status(Date.now());
+  return rows.find((r) => r.rule.id === 'platform-month')?.spent ?? Number.NaN;
+}
+
+/** What the team budget has booked once it reaches `expected` (settlement is asynchronous), or after 2 s. */
+async function spentUntil(expected: number): Promise<number> {
+  let now = await spent();
+  for (let i = 0; i < 100 && Math.abs(now - expected) > 1e-12; i++) {
+    await sleep(20);
+    now = await spent();
+  }
+  return now;
+}
+
+describe('Azure OpenAI streams (content filtering on)', () => {
+  it.each([true, false])('take the id and model from the first chunk that has them, and are priced and booked (include_usage %s)', async (includeUsage) => {
+    const before = await spent();
+    const { data: stream, response } = await h.openai.chat.completions
+      .create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'x' }], ...(includeUsage ? { stream_options: { include_usage: true } } : {}) })
+      .withResponse();
+    let text = '';
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const c of stream) {
+      text += c.choices[0]?.delta?.content ?? '';
+      usage = c.usage ?? usage;
+    }
+    expect(text).toBe('Hi there');
+    expect(usage?.prompt_tokens).toBe(includeUsage ? 2000 : undefined);
+    const e = await eventFor(response.headers.get('x-goodhart-request-id'));
+    expect([e.providerRequestId, e.modelServed, e.inputTokens, e.cacheReadTokens, e.outputTokens, e.reasoningTokens, e.usageEstimated, e.errorClass]).toEqual([
+      'chatcmpl-az1',
+      'gpt-4o-2024-11-20',
+      2000,
+      1536,
+      400,
+      128,
+      false,
+      null,
+    ]);
+    expect(e.costUsd).toBeCloseTo(CHAT_COST, 12);
+    // The budget books what the event costs: an unpriced event booked $0 and slipped past it.
+    expect(await spentUntil(before + CHAT_COST)).toBeCloseTo(before + CHAT_COST, 12);
+  });
+
+  it('whose served model has no price are priced and booked as the model asked for (what admission reserved for)', async () => {
+    const before = await spent();
+    const { data: stream, response } = await h.openai.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'x' }] }).withResponse();
+    for await (const _ of stream) {
+      /* read to the end */
+    }
+    const e = await eventFor(response.headers.get('x-goodhart-request-id'));
+    expect([e.providerRequestId, e.modelServed, e.inputTokens, e.outputTokens]).toEqual(['chatcmpl-az1', 'my-mini-deployment', 2000, 400]);
+    // gpt-4o-mini: $0.15 input, $0.075 cached, $0.60 output per million.
+    const cost = (464 * 0.15 + 1536 * 0.075 + 400 * 0.6) / 1e6;
+    expect(e.costUsd).toBeCloseTo(cost, 12);
+    expect(await spentUntil(before + cost)).toBeCloseTo(before + cost, 12);
+  });
+});
