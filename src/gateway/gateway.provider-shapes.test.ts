@@ -1,11 +1,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../testing/harness.js';
+import { countTextTokens, estimateOpenAIChatInput } from '../usage/estimate.js';
 
 /**
  * Answers real providers give in shapes the simulator never uses, in their exact wire format: Azure OpenAI's stream
- * that opens with prompt filter results. The recorded tokens, cost and labels must be the provider's.
+ * that opens with prompt filter results; failures inside a stream (Responses' `response.failed` and `error` events,
+ * an error chunk, Anthropic's overloaded_error) that the SDKs react to by closing the connection. The recorded
+ * tokens, cost and labels must be the provider's.
  */
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,19 +40,73 @@ function azureChatStream(includeUsage: boolean, served = 'gpt-4o-2024-11-20'): s
   return frames;
 }
 
-async function send(res: ServerResponse, frames: string[], headers: Record<string, string>): Promise<void> {
+async function send(res: ServerResponse, frames: string[], headers: Record<string, string>, holdMs = 0): Promise<void> {
   res.writeHead(200, headers);
   for (const f of frames) {
     res.write(f);
     await sleep(2);
   }
+  if (holdMs > 0) await sleep(holdMs);
   res.end();
 }
+
+/** The Responses usage in these answers: 1200 input (1024 cached), 300 output (256 reasoning). */
+const RESP_USAGE = { input_tokens: 1200, input_tokens_details: { cached_tokens: 1024 }, output_tokens: 300, output_tokens_details: { reasoning_tokens: 256 }, total_tokens: 1500 };
+/** At gpt-5's catalogue prices ($1.25 input, $0.125 cached input, $10 output per million). */
+const RESP_COST = (176 * 1.25 + 1024 * 0.125 + 300 * 10) / 1e6;
+
+/** OpenAI Responses stream that fails: `failed` ends with `response.failed` alone; `error` sends an `error` event first. */
+function failingResponsesStream(model: string, how: 'failed' | 'error'): string[] {
+  let seq = 0;
+  const ev = (type: string, p: Record<string, unknown>) => sse({ type, sequence_number: seq++, ...p }, type);
+  const response = (status: string, extra: Record<string, unknown> = {}) => ({ id: 'resp_fail1', object: 'response', created_at: 1763600000, status, model, output: [], usage: null, error: null, ...extra });
+  const frames = [ev('response.created', { response: response('in_progress') }), ev('response.in_progress', { response: response('in_progress') })];
+  for (const delta of ['Hel', 'lo']) frames.push(ev('response.output_text.delta', { item_id: 'msg_1', output_index: 0, content_index: 0, delta, logprobs: [] }));
+  if (how === 'error') frames.push(ev('error', { code: 'server_error', message: 'The server had an error while processing your request.', param: null }));
+  frames.push(ev('response.failed', { response: response('failed', { error: { code: 'server_error', message: 'The model failed to generate a response.' }, usage: RESP_USAGE }) }));
+  return frames;
+}
+
+/** A chat stream cut by an error chunk (OpenAI's SDK throws on it and closes), the connection held open after it. */
+function chatErrorStream(): string[] {
+  const base = { id: 'chatcmpl-err1', object: 'chat.completion.chunk', created: 1763600000, model: 'gpt-4o-2024-11-20' };
+  return [
+    sse({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], usage: null }),
+    sse({ ...base, choices: [{ index: 0, delta: { content: 'Hello wörld' }, finish_reason: null }], usage: null }),
+    sse({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } }),
+  ];
+}
+
+/** Anthropic overloaded after the stream started (an `error` event), the connection held open after it. */
+function anthropicOverloaded(model: string): string[] {
+  return [
+    sse({ type: 'message_start', message: { id: 'msg_over1', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 50, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 } } }, 'message_start'),
+    sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'),
+    sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hello wörld' } }, 'content_block_delta'),
+    sse({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, 'error'),
+  ];
+}
+
+/** How long the connection stays open after an error event: the client's SDK closes first, every time. */
+const HOLD_MS = 150;
 
 async function answer(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): Promise<void> {
   const url = req.url ?? '';
   const stream = body.stream === true;
+  const said = JSON.stringify(body);
   const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+  if (url.startsWith('/ant/v1/messages') && stream) {
+    res.on('error', () => undefined);
+    await send(res, anthropicOverloaded(String(body.model)), { 'content-type': 'text/event-stream' }, HOLD_MS);
+    return;
+  }
+  if (url.startsWith('/azure/responses') && stream) {
+    return send(res, failingResponsesStream(String(body.model), said.includes('[error]') ? 'error' : 'failed'), { 'content-type': 'text/event-stream' });
+  }
+  if (url.startsWith('/azure/chat/completions') && stream && said.includes('[stream-error]')) {
+    res.on('error', () => undefined);
+    return send(res, chatErrorStream(), { 'content-type': 'text/event-stream' }, HOLD_MS);
+  }
   if (url.startsWith('/azure/chat/completions') && stream) {
     // gpt-4o-mini: a server that names the model it served by a name no catalogue knows (a deployment's).
     return send(res, azureChatStream(includeUsage, body.model === 'gpt-4o-mini' ? 'my-mini-deployment' : undefined), { 'content-type': 'text/event-stream', 'apim-request-id': 'az-req-1' });
@@ -70,7 +128,8 @@ beforeAll(async () => {
     config: () => ({
       providers: {
         // As the README configures Azure OpenAI.
-        azure: { type: 'openai-compatible', baseUrl: `${url}/azure`, query: { 'api-version': '2024-10-21' }, headers: { 'api-key': 'az-key' }, models: ['gpt-4o', 'gpt-4o-mini'] },
+        azure: { type: 'openai-compatible', baseUrl: `${url}/azure`, query: { 'api-version': '2024-10-21' }, headers: { 'api-key': 'az-key' }, models: ['gpt-4o', 'gpt-4o-mini', 'gpt-5'] },
+        ant: { type: 'anthropic', baseUrl: `${url}/ant` },
       },
       budgets: [{ id: 'platform-month', scope: 'team:platform', amount: 10, period: 'month', thresholds: [] }],
     }),
@@ -148,5 +207,31 @@ describe('Azure OpenAI streams (content filtering on)', () => {
     const cost = (464 * 0.15 + 1536 * 0.075 + 400 * 0.6) / 1e6;
     expect(e.costUsd).toBeCloseTo(cost, 12);
     expect(await spentUntil(before + cost)).toBeCloseTo(before + cost, 12);
+  });
+});
+
+describe('a failure inside a stream is recorded as what it was', () => {
+  it.each([
+    ['response.failed alone', '[failed]'],
+    ['an error event, then response.failed', '[error]'],
+  ])('OpenAI Responses: %s', async (_name, marker) => {
+    const { data: stream, response } = await h.openai.responses.create({ model: 'gpt-5', input: `x ${marker}`, stream: true }).withResponse();
+    const types: string[] = [];
+    for await (const ev of stream) types.push(ev.type);
+    expect(types.at(-1)).toBe('response.failed');
+    const e = await eventFor(response.headers.get('x-goodhart-request-id'));
+    // The failed response reports its usage: metered exactly, and labelled with the provider's error code.
+    expect([e.errorClass, e.status, e.clientAborted, e.providerRequestId, e.inputTokens, e.cacheReadTokens, e.outputTokens, e.reasoningTokens, e.usageEstimated]).toEqual([
+      'upstream_stream_error: server_error',
+      200,
+      false,
+      'resp_fail1',
+      1200,
+      1024,
+      300,
+      256,
+      false,
+    ]);
+    expect(e.costUsd).toBeCloseTo(RESP_COST, 12);
   });
 });

@@ -14,6 +14,9 @@ export function parseObject(s: string): Record<string, unknown> | null {
 
 export const asString = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
+/** A `type` that says more than that the event is an error. */
+const nonEventType = (v: unknown): string | null => (typeof v === 'string' && v !== 'error' ? v : null);
+
 /**
  * What every stream meter keeps: ids, first-token time, reported usage, and the raw delta payloads, which are
  * parsed only if the stream breaks off and its output must be estimated.
@@ -56,10 +59,25 @@ export abstract class BaseStreamMeter implements StreamMeter {
   streamError(): string | null {
     return this.failure;
   }
-  /** Notes an error event's type (`{"error":{"type":…}}` or `{"type":"error","error":{"type":…}}`). */
+  /**
+   * Notes an error event's type: `{"error":{"type":…}}` (OpenAI chat), `{"type":"error","error":{"type":…}}`
+   * (Anthropic), or `{"type":"error","code":…}` (OpenAI Responses, whose `type` names the event). The first error
+   * is the cause: a later one (Responses' `response.failed` after its `error`) does not replace it.
+   */
   protected noteError(data: string): void {
-    const error = parseObject(data)?.error;
-    const type = error && typeof error === 'object' ? asString((error as Record<string, unknown>).type) ?? asString((error as Record<string, unknown>).code) : null;
+    if (this.failure !== null) return;
+    const j = parseObject(data);
+    const error = j?.error;
+    const type =
+      error && typeof error === 'object'
+        ? (asString((error as Record<string, unknown>).type) ?? asString((error as Record<string, unknown>).code))
+        : (asString(j?.code) ?? nonEventType(j?.type));
     this.failure = (type ?? 'error').slice(0, 64);
+  }
+  /** Notes a failure the provider reported in a final response object (`status: "failed"`, `error.code`). */
+  protected noteFailedResponse(error: unknown): void {
+    if (this.failure !== null) return;
+    const e = error && typeof error === 'object' ? (error as Record<string, unknown>) : null;
+    this.failure = (asString(e?.code) ?? asString(e?.type) ?? 'failed').slice(0, 64);
   }
 }

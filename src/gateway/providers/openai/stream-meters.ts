@@ -139,6 +139,8 @@ export class OpenAIResponsesStreamMeter extends BaseStreamMeter {
       if (RESPONSES_FINAL.has(name) && response?.usage) {
         this.reported = convertOpenAIResponsesUsage(response.usage) ?? this.reported;
       }
+      // A failure may come as this final event alone, with no `error` event before it.
+      if (name === 'response.failed') this.noteFailedResponse(response?.error);
     }
     return false;
   }
