@@ -234,4 +234,42 @@ describe('a failure inside a stream is recorded as what it was', () => {
     ]);
     expect(e.costUsd).toBeCloseTo(RESP_COST, 12);
   });
+
+  it('OpenAI chat: an error chunk, on which the SDK closes the connection', async () => {
+    const body = { model: 'gpt-4o', stream: true as const, messages: [{ role: 'user' as const, content: 'x [stream-error]' }] };
+    const { data: stream, response } = await h.openai.chat.completions.create(body).withResponse();
+    const err = await (async () => {
+      for await (const _ of stream) {
+        /* read until the SDK throws */
+      }
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    const e = await eventFor(response.headers.get('x-goodhart-request-id'));
+    const input = estimateOpenAIChatInput(body);
+    const output = countTextTokens('Hello wörld');
+    expect([e.errorClass, e.clientAborted, e.usageEstimated, e.inputTokens, e.outputTokens]).toEqual(['upstream_stream_error: server_error', false, true, input, output]);
+    expect(e.costUsd).toBeCloseTo((input * 2.5 + output * 10) / 1e6, 12);
+  });
+
+  it('Anthropic: overloaded_error, on which the SDK closes the connection (every time, not only when the provider closes first)', async () => {
+    for (let i = 0; i < 3; i++) {
+      const s = h.anthropic.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'x' }] });
+      const err = await s.finalMessage().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.APIError);
+      expect(String(err)).toMatch(/overloaded/i);
+      const { response } = await s.withResponse();
+      const e = await eventFor(response.headers.get('x-goodhart-request-id'));
+      const output = countTextTokens('Hello wörld');
+      // Input as message_start reported it, output counted: claude-haiku-4-5 at $1 / $5 per million.
+      expect([e.errorClass, e.clientAborted, e.usageEstimated, e.inputTokens, e.outputTokens, e.providerRequestId]).toEqual([
+        'upstream_stream_error: overloaded_error',
+        false,
+        true,
+        50,
+        output,
+        'msg_over1',
+      ]);
+      expect(e.costUsd).toBeCloseTo((50 * 1 + output * 5) / 1e6, 12);
+    }
+  });
 });

@@ -529,6 +529,13 @@ export class Proxy {
     out.writeHead(call.status, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...responseHeaders(call.headers, m.id) });
     const onDrain = () => call.resume();
     out.on('drain', onDrain);
+    // Whether the provider's error event had reached the client when it closed the connection (the SDKs close on
+    // one): a close that the error caused, which must not replace it in the event.
+    let failedBeforeClose = false;
+    const onClose = () => {
+      failedBeforeClose = meter.streamError() !== null;
+    };
+    out.once('close', onClose);
     let broken = false;
     try {
       call.consume((chunk) => {
@@ -551,8 +558,12 @@ export class Proxy {
       }
     } finally {
       out.off('drain', onDrain);
+      out.off('close', onClose);
     }
     this.collectStream(m, meter);
+    // The client closed because the provider's error ended its stream: recorded as when the provider's close won the
+    // race (Anthropic's SDK on overloaded_error, OpenAI's on an `error` event).
+    if (m.clientAborted && failedBeforeClose) m.clientAborted = false;
     if (m.clientAborted) {
       m.errorClass = 'client_aborted';
     }
