@@ -3,13 +3,13 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../testing/harness.js';
-import { countTextTokens, estimateOpenAIChatInput } from '../usage/estimate.js';
+import { countTextTokens, estimateEmbeddingsInput, estimateOpenAIChatInput } from '../usage/estimate.js';
 
 /**
  * Answers real providers give in shapes the simulator never uses, in their exact wire format: Azure OpenAI's stream
  * that opens with prompt filter results; failures inside a stream (Responses' `response.failed` and `error` events,
- * an error chunk, Anthropic's overloaded_error) that the SDKs react to by closing the connection. The recorded
- * tokens, cost and labels must be the provider's.
+ * an error chunk, Anthropic's overloaded_error) that the SDKs react to by closing the connection; float embeddings
+ * too large to hold. The recorded tokens, cost and labels must be the provider's.
  */
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -87,6 +87,34 @@ function anthropicOverloaded(model: string): string[] {
   ];
 }
 
+/** One float embedding as OpenAI writes it (`-0.01234567`), the same for every input. */
+function embeddingRow(dims: number): string {
+  return Array.from({ length: dims }, (_, j) => (((j * 7919) % 10007) / 10007 - 0.5).toFixed(8)).join(',');
+}
+
+/**
+ * Float embeddings, 7 tokens an input, as OpenAI answers them: data, then model, then usage, last. `chunked`: written
+ * in 1 MiB pieces without a content-length; `usage: false`: an answer without usage.
+ */
+async function embeddings(res: ServerResponse, body: Record<string, unknown>, opts: { chunked: boolean; usage: boolean }): Promise<void> {
+  const inputs = body.input as string[];
+  const row = embeddingRow(Number(body.dimensions));
+  const parts = [Buffer.from('{"object":"list","data":[')];
+  for (let i = 0; i < inputs.length; i++) parts.push(Buffer.from(`${i === 0 ? '' : ','}{"object":"embedding","index":${i},"embedding":[${row}]}`));
+  const usage = opts.usage ? `,"usage":{"prompt_tokens":${inputs.length * 7},"total_tokens":${inputs.length * 7}}` : '';
+  parts.push(Buffer.from(`],"model":"${String(body.model)}"${usage}}`));
+  const all = Buffer.concat(parts);
+  if (!opts.chunked) {
+    res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': 'req_emb1' }).end(all);
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': 'req_emb1' });
+  for (let i = 0; i < all.length; i += 1024 * 1024) {
+    if (!res.write(all.subarray(i, i + 1024 * 1024))) await new Promise((r) => res.once('drain', r));
+  }
+  res.end();
+}
+
 /** How long the connection stays open after an error event: the client's SDK closes first, every time. */
 const HOLD_MS = 150;
 
@@ -107,6 +135,9 @@ async function answer(req: IncomingMessage, res: ServerResponse, body: Record<st
     res.on('error', () => undefined);
     return send(res, chatErrorStream(), { 'content-type': 'text/event-stream' }, HOLD_MS);
   }
+  if (url.startsWith('/azure/embeddings')) {
+    return embeddings(res, body, { chunked: body.user === 'chunked', usage: body.model !== 'text-embedding-3-small' });
+  }
   if (url.startsWith('/azure/chat/completions') && stream) {
     // gpt-4o-mini: a server that names the model it served by a name no catalogue knows (a deployment's).
     return send(res, azureChatStream(includeUsage, body.model === 'gpt-4o-mini' ? 'my-mini-deployment' : undefined), { 'content-type': 'text/event-stream', 'apim-request-id': 'az-req-1' });
@@ -120,6 +151,7 @@ beforeAll(async () => {
   upstream = createServer(async (req, res) => {
     let raw = '';
     for await (const c of req) raw += String(c);
+    res.on('error', () => undefined);
     await answer(req, res, JSON.parse(raw) as Record<string, unknown>);
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
@@ -128,7 +160,7 @@ beforeAll(async () => {
     config: () => ({
       providers: {
         // As the README configures Azure OpenAI.
-        azure: { type: 'openai-compatible', baseUrl: `${url}/azure`, query: { 'api-version': '2024-10-21' }, headers: { 'api-key': 'az-key' }, models: ['gpt-4o', 'gpt-4o-mini', 'gpt-5'] },
+        azure: { type: 'openai-compatible', baseUrl: `${url}/azure`, query: { 'api-version': '2024-10-21' }, headers: { 'api-key': 'az-key' }, models: ['gpt-4o', 'gpt-4o-mini', 'gpt-5', 'text-embedding-3-*'] },
         ant: { type: 'anthropic', baseUrl: `${url}/ant` },
       },
       budgets: [{ id: 'platform-month', scope: 'team:platform', amount: 10, period: 'month', thresholds: [] }],
@@ -273,3 +305,58 @@ describe('a failure inside a stream is recorded as what it was', () => {
     }
   });
 });
+
+describe('a JSON answer too large to hold', () => {
+  const inputs = Array.from({ length: 2048 }, (_, i) => `doc ${i}`);
+
+  it.each([
+    ['with a content-length', 'whole'],
+    ['chunked', 'chunked'],
+  ])('is passed through and metered from the usage at its end: 2048 float embeddings of 3072 dimensions, 72 MB (%s)', async (_name, user) => {
+    const { data, response } = await h.openai.embeddings
+      .create({ model: 'text-embedding-3-large', input: inputs, encoding_format: 'float', dimensions: 3072, user })
+      .withResponse();
+    expect(response.status).toBe(200);
+    expect(data.data).toHaveLength(2048);
+    const row = embeddingRow(3072).split(',').map(Number);
+    expect(data.data[2047]?.embedding).toHaveLength(3072);
+    expect(data.data[2047]?.embedding.slice(-3)).toEqual(row.slice(-3));
+    expect(data.usage).toEqual({ prompt_tokens: 14336, total_tokens: 14336 });
+    const e = await eventFor(response.headers.get('x-goodhart-request-id'));
+    expect([e.status, e.errorClass, e.inputTokens, e.outputTokens, e.usageEstimated, e.modelServed]).toEqual([200, null, 14336, 0, false, 'text-embedding-3-large']);
+    // text-embedding-3-large: $0.13 per million tokens.
+    expect(e.costUsd).toBeCloseTo((14336 * 0.13) / 1e6, 12);
+  }, 30_000);
+
+  it('without usage at its end, has its input counted from the request and is marked estimated', async () => {
+    const body = { model: 'text-embedding-3-small', input: inputs, encoding_format: 'float' as const, dimensions: 1024, user: 'chunked' };
+    const { data, response } = await h.openai.embeddings.create(body).withResponse();
+    expect(data.data).toHaveLength(2048);
+    const e = await eventFor(response.headers.get('x-goodhart-request-id'));
+    const input = estimateEmbeddingsInput(body);
+    expect(input).toBeGreaterThan(2048);
+    expect([e.status, e.errorClass, e.inputTokens, e.usageEstimated]).toEqual([200, 'usage_missing', input, true]);
+    // text-embedding-3-small: $0.02 per million tokens.
+    expect(e.costUsd).toBeCloseTo((input * 0.02) / 1e6, 12);
+  }, 30_000);
+
+  it('that the client leaves mid-way is recorded as aborted, its input counted from the request', async () => {
+    const body = { model: 'text-embedding-3-large', input: inputs, encoding_format: 'float', dimensions: 1024, user: 'chunked' };
+    const ctl = new AbortController();
+    const res = await fetch(`${h.url}/v1/embeddings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: ctl.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    await reader.read();
+    ctl.abort();
+    const e = await eventFor(res.headers.get('x-goodhart-request-id'));
+    const input = estimateEmbeddingsInput(body);
+    expect([e.errorClass, e.clientAborted, e.inputTokens, e.usageEstimated]).toEqual(['client_aborted', true, input, true]);
+    expect(e.costUsd).toBeCloseTo((input * 0.13) / 1e6, 12);
+  }, 30_000);
+});
+

@@ -15,6 +15,7 @@ import type { KeyCache } from './auth.js';
 import type { JsonBody } from './body.js';
 import type { PreparedBody, ProviderAdapter, RequestInfo, StreamMeter, Wire } from './providers/types.js';
 import type { ModelRouter, ResolvedProvider, Route } from './router.js';
+import { TailKeeper, usageFromTail } from './json-tail.js';
 import { parseEvent, SseSplitter } from './sse.js';
 import { ResponseTooLarge, type UpstreamCall } from './upstream-call.js';
 import { ClientGone, isTimeout, upstreamError, type Upstreams } from './upstream.js';
@@ -69,8 +70,13 @@ const DROPPED_RESPONSE_HEADERS = new Set([
 
 /** Error bodies are small; 1 MiB is plenty and bounds memory against a hostile upstream. */
 const MAX_ERROR_BODY = 1024 * 1024;
-/** Non-streamed JSON responses (embeddings of many inputs can be large): 64 MiB. */
-const MAX_JSON_RESPONSE = 64 * 1024 * 1024;
+/**
+ * Non-streamed JSON answers up to 16 MiB are held whole, sent in one write and metered from their parse. Larger ones
+ * (2048 float embeddings of 3072 dimensions: 116 MB) are passed on as they arrive and metered from their last bytes
+ * (passThrough): the provider bills them, the client asked for them. Beyond 16 MiB, holding costs memory per request
+ * (a few such answers at once held a gigabyte) and parsing costs the gateway's thread (~100 ms per 50 MB).
+ */
+const MAX_HELD_RESPONSE = 16 * 1024 * 1024;
 
 const TAG_RE = /^[A-Za-z0-9][A-Za-z0-9_.:/=-]{0,63}$/;
 
@@ -447,9 +453,11 @@ export class Proxy {
       return;
     }
 
-    let buf: Buffer;
+    let read: Buffer | { head: Buffer[] };
     try {
-      buf = await call.readAll(MAX_JSON_RESPONSE);
+      // An answer that says it is too large to hold is passed on from its first byte.
+      const declared = Number(call.headers['content-length']);
+      read = await call.readUpTo(declared > MAX_HELD_RESPONSE ? 0 : MAX_HELD_RESPONSE);
     } catch (err) {
       if (m.clientAborted) {
         this.estimate(m, adapter, json, null);
@@ -459,6 +467,11 @@ export class Proxy {
       }
       throw upstreamError(err, provider, timeoutMs);
     }
+    if (!Buffer.isBuffer(read)) {
+      await this.passThrough(m, adapter, json, call, reply, read.head);
+      return;
+    }
+    const buf = read;
     m.firstTokenAt = this.deps.now();
     m.bodyDoneAt = performance.now();
     // The client gets its answer first; reading the usage out of it is the gateway's own business.
@@ -580,6 +593,54 @@ export class Proxy {
     } else if (!out.destroyed) {
       out.end();
     }
+  }
+
+  /**
+   * A JSON answer too large to hold (MAX_HELD_RESPONSE), passed on as it arrives with backpressure, as a stream is. Its
+   * usage is read from its last bytes (json-tail.ts); without one there, the input is counted from the request and
+   * the event marked estimated, as for any answer without usage.
+   */
+  private async passThrough(m: Meter, adapter: ProviderAdapter, json: Record<string, unknown>, call: UpstreamCall, reply: FastifyReply, head: Buffer[]): Promise<void> {
+    const out = reply.raw;
+    reply.hijack();
+    out.writeHead(call.status, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...responseHeaders(call.headers, m.id) });
+    m.firstTokenAt = this.deps.now();
+    const tail = new TailKeeper();
+    const onDrain = () => call.resume();
+    out.on('drain', onDrain);
+    let broken = false;
+    try {
+      for (const chunk of head) {
+        tail.push(chunk);
+        out.write(chunk);
+      }
+      // readUpTo paused the call: it goes on once the client has taken what was held.
+      if (!out.writableNeedDrain) call.resume();
+      call.consume((chunk) => {
+        tail.push(chunk);
+        if (!out.destroyed && !out.write(chunk)) call.pause();
+      });
+      await call.ended;
+    } catch (err) {
+      if (!m.clientAborted) {
+        broken = true;
+        m.errorClass = isTimeout(err) ? 'upstream_timeout' : 'upstream_disconnected';
+      }
+    } finally {
+      out.off('drain', onDrain);
+    }
+    const found = broken || m.clientAborted ? null : usageFromTail(tail.text());
+    if (found !== null) {
+      m.modelServed = found.model;
+      m.usage = adapter.usageFromBody(m.endpoint, { usage: found.usage });
+    }
+    if (m.clientAborted) m.errorClass = 'client_aborted';
+    if (m.usage === null) {
+      this.estimate(m, adapter, json, null);
+      m.errorClass ??= 'usage_missing';
+    }
+    if (broken) out.destroy();
+    else if (!out.destroyed) out.end();
   }
 
   /** A whole SSE body, read at once: metered event by event as pipeStream meters one arriving. */

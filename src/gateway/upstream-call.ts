@@ -78,6 +78,38 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
+  /**
+   * The whole body when it is at most `limit` bytes. Past that, the bytes read so far (`head`), with the call paused:
+   * the rest waits for the next `consume`, so a body too large to hold can be passed on as it arrives.
+   */
+  readUpTo(limit: number): Promise<Buffer | { head: Buffer[] }> {
+    return new Promise((resolve, reject) => {
+      const parts: Buffer[] = [];
+      let size = 0;
+      let over = false;
+      this.consume((chunk) => {
+        // Chunks already in hand when the limit was passed wait, in order, with those still to come.
+        if (over) return void this.early.push(chunk);
+        parts.push(chunk);
+        size += chunk.length;
+        if (size > limit) {
+          over = true;
+          this.pause();
+          this.sink = undefined;
+          resolve({ head: parts });
+        }
+      });
+      this.ended.then(
+        () => {
+          if (!over) resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+        },
+        (err: unknown) => {
+          if (!over) reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
+  }
+
   pause(): void {
     this.controller?.pause();
     this.decoders?.at(-1)!.pause();
