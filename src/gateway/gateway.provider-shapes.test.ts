@@ -135,6 +135,14 @@ async function answer(req: IncomingMessage, res: ServerResponse, body: Record<st
     res.on('error', () => undefined);
     return send(res, chatErrorStream(), { 'content-type': 'text/event-stream' }, HOLD_MS);
   }
+  if (url.startsWith('/azure/responses') && !stream) {
+    // What OpenAI answers to `background: true`: the response queued, to be fetched later with GET /v1/responses/{id}.
+    if (body.background === true) backgroundSent++;
+    const status = body.background === true ? 'queued' : 'completed';
+    const answer = { id: 'resp_bg1', object: 'response', created_at: 1763600000, status, background: body.background === true, model: body.model, output: [], error: null, usage: status === 'completed' ? RESP_USAGE : null };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+    return;
+  }
   if (url.startsWith('/azure/embeddings')) {
     return embeddings(res, body, { chunked: body.user === 'chunked', usage: body.model !== 'text-embedding-3-small' });
   }
@@ -145,6 +153,8 @@ async function answer(req: IncomingMessage, res: ServerResponse, body: Record<st
   res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no ${url}`, type: 'invalid_request_error' } }));
 }
 
+/** Background requests that reached the provider. */
+let backgroundSent = 0;
 let upstream: Server;
 let h: Harness;
 beforeAll(async () => {
@@ -358,5 +368,25 @@ describe('a JSON answer too large to hold', () => {
     expect([e.errorClass, e.clientAborted, e.inputTokens, e.usageEstimated]).toEqual(['client_aborted', true, input, true]);
     expect(e.costUsd).toBeCloseTo((input * 0.13) / 1e6, 12);
   }, 30_000);
+});
+
+describe('Responses with background: true', () => {
+  it('is refused before it reaches the provider, saying why and what to send instead', async () => {
+    const err = await h.openai.responses.create({ model: 'gpt-5', input: 'a long job', background: true }).withResponse().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    const e400 = err as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(e400.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request', message: expect.stringMatching(/"background": true is not supported.*neither metered nor returned.*without "background"/) });
+    expect(backgroundSent).toBe(0);
+    const e = await eventFor(e400.headers?.get('x-goodhart-request-id') ?? null);
+    expect([e.status, e.errorClass, e.inputTokens, e.outputTokens, e.costUsd]).toEqual([400, 'invalid_request', 0, 0, 0]);
+  });
+
+  it('false is served and metered as any request', async () => {
+    const { data, response } = await h.openai.responses.create({ model: 'gpt-5', input: 'x', background: false }).withResponse();
+    expect(data.status).toBe('completed');
+    const e = await eventFor(response.headers.get('x-goodhart-request-id'));
+    expect([e.status, e.errorClass, e.inputTokens, e.outputTokens]).toEqual([200, null, 1200, 300]);
+    expect(e.costUsd).toBeCloseTo(RESP_COST, 12);
+  });
 });
 

@@ -278,6 +278,8 @@ export class Proxy {
     m.modelRequested = model.slice(0, 256);
     let servedAs = model;
     let route = this.deps.router.resolve(model, wire);
+    const unmeterable = route.provider.adapter.unmeterable(m.endpoint, json);
+    if (unmeterable !== null) throw new GoodhartError('invalid_request', 400, unmeterable);
     let upstreamModel = route.upstreamModel;
     const policy = this.deps.policy;
     const ask = (asked: string, r: Route, fallback: boolean) =>

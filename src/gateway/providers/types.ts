@@ -62,4 +62,10 @@ export interface ProviderAdapter {
   estimateInput(endpoint: Endpoint, json: Record<string, unknown>): number;
   /** Output tokens counted locally from a complete (non-streamed) response body, for when it carries no usage. */
   estimateOutput(endpoint: Endpoint, response: unknown): number;
+  /**
+   * Why this request cannot be metered as asked (its answer would be produced after it ends, out of Goodhart's
+   * sight), in words that say what to send instead; null when it can. Refused with a 400 before admission, before
+   * anything is sent upstream.
+   */
+  unmeterable(endpoint: Endpoint, json: Record<string, unknown>): string | null;
 }

@@ -107,4 +107,5 @@ export const anthropicAdapter: ProviderAdapter = {
   createStreamMeter: () => new AnthropicStreamMeter(),
   estimateInput: (_endpoint, json) => estimateAnthropicInput(json),
   estimateOutput: (endpoint, response) => (endpoint === 'messages' ? estimateAnthropicOutput(response) : 0),
+  unmeterable: () => null,
 };

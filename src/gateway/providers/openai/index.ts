@@ -118,6 +118,20 @@ function estimateOutput(endpoint: Endpoint, response: unknown): number {
   }
 }
 
+/**
+ * Responses `background: true`: the provider answers `queued` at once and computes the response afterwards, to be
+ * fetched with GET /v1/responses/{id} (or cancelled, or streamed from a cursor). Goodhart does not proxy those, so it
+ * could neither meter the response (its cost would pass every budget) nor give it to the client: refused up front.
+ */
+function unmeterable(endpoint: Endpoint, json: Record<string, unknown>): string | null {
+  if (endpoint !== 'responses' || json.background !== true) return null;
+  return (
+    '"background": true is not supported through this Goodhart gateway: a background response is computed after the request ends ' +
+    'and fetched with GET /v1/responses/{id}, which Goodhart does not proxy, so it could be neither metered nor returned to you. ' +
+    'Send the request without "background" (with "stream": true, a long response arrives as it is generated).'
+  );
+}
+
 function makeOpenAIAdapter(defaultModels: readonly string[]): ProviderAdapter {
   return {
     wire: 'openai',
@@ -135,6 +149,7 @@ function makeOpenAIAdapter(defaultModels: readonly string[]): ProviderAdapter {
     createStreamMeter,
     estimateInput,
     estimateOutput,
+    unmeterable,
   };
 }
 
