@@ -1,5 +1,6 @@
 import type { OutcomeEvent } from '../outcomes/event.js';
 import type { Endpoint, EventSource, UsageEvent } from '../usage/event.js';
+import { TOOL_CALL_KINDS, type ToolCalls } from '../usage/types.js';
 import { MAX_COUNT } from '../usage/usage-fields.js';
 import type { EventFilter, KeyRecord } from './types.js';
 
@@ -40,11 +41,15 @@ export interface EventRow {
   client_aborted: number;
   raw_usage: string | null;
   fallback_from: string | null;
+  audio_input_tokens: number;
+  audio_output_tokens: number;
+  /** JSON of UsageEvent.toolCalls, or null when there were none. */
+  tool_calls: string | null;
 }
 
 type Flag = 'usage_estimated' | 'streamed' | 'client_aborted';
 /** A row as an engine returns it: JSON parsed or not, flags as 0/1 or booleans. */
-export type StoredEventRow = Omit<EventRow, 'tags' | Flag> & { tags: string | string[] } & Record<Flag, number | boolean>;
+export type StoredEventRow = Omit<EventRow, 'tags' | Flag | 'tool_calls'> & { tags: string | string[]; tool_calls: string | ToolCalls | null } & Record<Flag, number | boolean>;
 
 /**
  * The most UTF-8 bytes of an identifier kept (a session, a model, a user…). Postgres caps an index entry at 2,704
@@ -146,7 +151,8 @@ const badCost = (c: number | null): boolean => c !== null && (!Number.isFinite(c
  */
 export function storableEvent(e: UsageEvent): UsageEvent {
   const text = EVENT_TEXT.some((f) => needsStorable(e[f])) || e.tags.some(needsStorable);
-  const numbers = EVENT_COUNTS.some((f) => badCount(e[f])) || EVENT_TIMES.some((f) => badTime(e[f])) || badTime(e.firstTokenAt) || badCost(e.costUsd);
+  const numbers =
+    EVENT_COUNTS.some((f) => badCount(e[f])) || EVENT_TIMES.some((f) => badTime(e[f])) || badTime(e.firstTokenAt) || badCost(e.costUsd) || badExtras(e);
   if (!text && !numbers) return e;
   const clean: UsageEvent = { ...e, tags: e.tags.map((t) => storable(t)) };
   for (const f of EVENT_TEXT) if (typeof e[f] === 'string') (clean as unknown as Record<string, string>)[f] = storable(e[f]);
@@ -155,7 +161,36 @@ export function storableEvent(e: UsageEvent): UsageEvent {
   for (const f of EVENT_TIMES) if (badTime(e[f])) clean[f] = clampTime(e[f]);
   if (badTime(e.firstTokenAt)) clean.firstTokenAt = null;
   if (badCost(e.costUsd)) clean.costUsd = e.costUsd !== null && Number.isFinite(e.costUsd) && e.costUsd > MAX_STORED_COST ? MAX_STORED_COST : null;
+  if (badExtras(e)) {
+    delete clean.audioInputTokens;
+    delete clean.audioOutputTokens;
+    delete clean.toolCalls;
+    const calls = storedToolCalls(e.toolCalls);
+    if (calls !== null) clean.toolCalls = calls;
+    if (e.audioInputTokens !== undefined && !badCount(e.audioInputTokens) && e.audioInputTokens > 0) clean.audioInputTokens = e.audioInputTokens;
+    if (e.audioOutputTokens !== undefined && !badCount(e.audioOutputTokens) && e.audioOutputTokens > 0) clean.audioOutputTokens = e.audioOutputTokens;
+  }
   return clean;
+}
+
+/** Audio counts or tool calls a column cannot hold: dropped by storableEvent (they are parts of what is kept). */
+function badExtras(e: UsageEvent): boolean {
+  if (e.audioInputTokens !== undefined && badCount(e.audioInputTokens)) return true;
+  if (e.audioOutputTokens !== undefined && badCount(e.audioOutputTokens)) return true;
+  if (e.toolCalls === undefined) return false;
+  const calls = e.toolCalls as Record<string, unknown>;
+  return Object.keys(calls).some((k) => !(TOOL_CALL_KINDS as readonly string[]).includes(k) || typeof calls[k] !== 'number' || badCount(calls[k] as number));
+}
+
+/** The tool calls as stored: known kinds with counts a column holds, or null when none is left. */
+function storedToolCalls(calls: ToolCalls | undefined): ToolCalls | null {
+  if (calls === undefined || calls === null || typeof calls !== 'object') return null;
+  const out: ToolCalls = {};
+  for (const kind of TOOL_CALL_KINDS) {
+    const n = calls[kind];
+    if (typeof n === 'number' && !badCount(n) && n > 0) out[kind] = n;
+  }
+  return Object.keys(out).length > 0 ? out : null;
 }
 
 export function eventToRow(e: UsageEvent): EventRow {
@@ -192,6 +227,9 @@ export function eventToRow(e: UsageEvent): EventRow {
     client_aborted: e.clientAborted ? 1 : 0,
     raw_usage: e.rawUsage,
     fallback_from: e.fallbackFrom ?? null,
+    audio_input_tokens: e.audioInputTokens ?? 0,
+    audio_output_tokens: e.audioOutputTokens ?? 0,
+    tool_calls: e.toolCalls === undefined ? null : JSON.stringify(e.toolCalls),
   };
 }
 
@@ -232,6 +270,9 @@ export function eventFromRow(r: StoredEventRow): UsageEvent {
     clientAborted: flag(r.client_aborted),
     rawUsage: r.raw_usage,
     ...(r.fallback_from ? { fallbackFrom: r.fallback_from } : {}),
+    ...(r.audio_input_tokens ? { audioInputTokens: r.audio_input_tokens } : {}),
+    ...(r.audio_output_tokens ? { audioOutputTokens: r.audio_output_tokens } : {}),
+    ...(r.tool_calls ? { toolCalls: typeof r.tool_calls === 'string' ? (JSON.parse(r.tool_calls) as ToolCalls) : r.tool_calls } : {}),
   };
 }
 

@@ -174,6 +174,9 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
           clientAborted: true,
           rawUsage: '{"input_tokens":159}',
           fallbackFrom: 'anthropic/claude-opus-4-1: upstream_5xx (529)',
+          audioInputTokens: 500,
+          audioOutputTokens: 20,
+          toolCalls: { web_search: 3, file_search: 1 },
         });
         const bare = makeTestEvent({
           userId: null,

@@ -1,3 +1,5 @@
+import type { NormalisedUsage, ToolCalls } from './types.js';
+
 /**
  * One usage event per request (gateway) or per metered turn (importers). No prompt or response text, ever.
  */
@@ -57,6 +59,11 @@ export interface UsageEvent {
   cacheWrite1hTokens: number;
   outputTokens: number;
   reasoningTokens: number;
+  /** Audio tokens among `inputTokens` and `outputTokens` (OpenAI's audio models), priced at the audio rates; absent: 0. */
+  audioInputTokens?: number;
+  audioOutputTokens?: number;
+  /** Built-in tool calls the provider billed per call, by kind (`{"web_search": 3}`); absent when there were none. */
+  toolCalls?: ToolCalls;
 
   /** USD; null when the model has no price in the catalogue or config. */
   costUsd: number | null;
@@ -79,4 +86,14 @@ export interface UsageEvent {
    * gateway sets it.
    */
   fallbackFrom?: string | null;
+}
+
+/** The event's optional usage fields from a usage (audio tokens, tool calls), each left out when there is none. */
+export function usageExtras(u: NormalisedUsage | null | undefined): Pick<UsageEvent, 'audioInputTokens' | 'audioOutputTokens' | 'toolCalls'> {
+  if (!u) return {};
+  const out: Pick<UsageEvent, 'audioInputTokens' | 'audioOutputTokens' | 'toolCalls'> = {};
+  if (u.input.audio) out.audioInputTokens = u.input.audio;
+  if (u.output.audio) out.audioOutputTokens = u.output.audio;
+  if (u.toolCalls && Object.values(u.toolCalls).some((n) => n !== undefined && n > 0)) out.toolCalls = { ...u.toolCalls };
+  return out;
 }

@@ -264,4 +264,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX idx_otel_intervals_resource ON otel_intervals (resource, model, endpoint, to_ms) WHERE resource IS NOT NULL;
   CREATE INDEX idx_events_otel_model_end ON events (model_served, ended_at) WHERE source = 'otel';
   `,
+  // Audio tokens and built-in tool calls of an event, as SQLite's 14. A constant default: no table rewrite.
+  `
+  ALTER TABLE events
+    ADD COLUMN audio_input_tokens  BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN audio_output_tokens BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN tool_calls          JSONB;
+  `,
 ];

@@ -396,6 +396,7 @@ describe('audit mode (imports, counters, outcomes)', () => {
       INSERT INTO counter_series VALUES ('s', '1000', '3000', 15, 5);
       DROP TABLE otel_intervals;
       DROP INDEX idx_events_otel_model_end;
+      ALTER TABLE events DROP COLUMN audio_input_tokens, DROP COLUMN audio_output_tokens, DROP COLUMN tool_calls;
       DELETE FROM schema_migrations WHERE version >= ${MIGRATIONS.findIndex((m) => m.includes('ADD PRIMARY KEY (series_key, start_time_ns)')) + 1};
       RESET search_path;`);
     const store = await openIn(schema);

@@ -87,6 +87,9 @@ const EVENT_COLUMNS = [
   ['client_aborted', 'int2'],
   ['raw_usage', 'text'],
   ['fallback_from', 'text'],
+  ['audio_input_tokens', 'int8'],
+  ['audio_output_tokens', 'int8'],
+  ['tool_calls', 'text'],
 ] as const;
 
 type EventColumn = (typeof EVENT_COLUMNS)[number][0];
@@ -94,6 +97,7 @@ type EventColumn = (typeof EVENT_COLUMNS)[number][0];
 /** Booleans travel as 0/1 (postgres.js would type a JS boolean array as a scalar boolean) and tags as JSON text. */
 const COLUMN_VALUE: Partial<Record<EventColumn, string>> = {
   tags: 'b.tags::jsonb',
+  tool_calls: 'b.tool_calls::jsonb',
   usage_estimated: 'b.usage_estimated <> 0',
   streamed: 'b.streamed <> 0',
   client_aborted: 'b.client_aborted <> 0',
@@ -583,7 +587,7 @@ async function replaceEvent(tx: TxSql, event: UsageEvent, replaces: (old: UsageE
   // tags go as JSON text cast in SQL: postgres.js would JSON.stringify a jsonb parameter a second time.
   const names = EVENT_COLUMNS.map(([name]) => name).filter((name) => name !== 'id');
   await tx.unsafe(
-    `UPDATE events SET ${names.map((name, i) => `${name} = $${i + 3}${name === 'tags' ? '::text::jsonb' : ''}`).join(', ')}
+    `UPDATE events SET ${names.map((name, i) => `${name} = $${i + 3}${name === 'tags' || name === 'tool_calls' ? '::text::jsonb' : ''}`).join(', ')}
      WHERE id = $1 AND started_at = $2`,
     [event.id, old.startedAt, ...names.map((name) => (name === 'usage_estimated' || name === 'streamed' || name === 'client_aborted' ? row[name] === 1 : row[name]))],
     { prepare: true },

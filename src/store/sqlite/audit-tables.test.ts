@@ -94,6 +94,7 @@ describe('SqliteStore audit tables', () => {
     db.exec(`DROP TABLE counter_series; DROP TABLE otel_intervals; DROP INDEX idx_events_otel_model_end;
       CREATE TABLE counter_series (series_key TEXT PRIMARY KEY, start_time_ns TEXT NOT NULL, time_ns TEXT NOT NULL, value REAL NOT NULL, last_delta REAL) WITHOUT ROWID;
       INSERT INTO counter_series VALUES ('s', '1000', '3000', 15, 5);`);
+    for (const c of ['audio_input_tokens', 'audio_output_tokens', 'tool_calls']) db.exec(`ALTER TABLE events DROP COLUMN ${c}`); // migration 14
     db.pragma('user_version = 11');
     db.close();
     const reopened = new SqliteStore(path);

@@ -18,6 +18,7 @@ const EVENT_COLUMNS = [
   'provider', 'endpoint', 'model_requested', 'model_served',
   'input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens',
   'cost_usd', 'usage_estimated', 'status', 'error_class', 'streamed', 'client_aborted', 'raw_usage', 'fallback_from',
+  'audio_input_tokens', 'audio_output_tokens', 'tool_calls',
 ] as const;
 
 /** Positional values in EVENT_COLUMNS order (positional binding is about twice as fast as named for wide rows). */
@@ -29,6 +30,7 @@ function eventValues(e: UsageEvent): unknown[] {
     e.inputTokens, e.cacheReadTokens, e.cacheWrite5mTokens, e.cacheWrite1hTokens, e.outputTokens, e.reasoningTokens,
     e.costUsd, e.usageEstimated ? 1 : 0, e.status, e.errorClass, e.streamed ? 1 : 0, e.clientAborted ? 1 : 0, e.rawUsage,
     e.fallbackFrom ?? null,
+    e.audioInputTokens ?? 0, e.audioOutputTokens ?? 0, e.toolCalls === undefined ? null : JSON.stringify(e.toolCalls),
   ];
 }
 

@@ -234,4 +234,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX idx_otel_intervals_resource ON otel_intervals (resource, model, endpoint, to_ms) WHERE resource IS NOT NULL;
   CREATE INDEX idx_events_otel_model_end ON events (model_served, ended_at) WHERE source = 'otel';
   `,
+  // 14: the usage buckets priced apart from text tokens: audio tokens among the input and output (OpenAI's audio
+  // models), and the built-in tool calls billed per call, by kind, as JSON (UsageEvent.toolCalls). Not in the rollups:
+  // their cost is in cost_usd, and reports show them per event.
+  `
+  ALTER TABLE events ADD COLUMN audio_input_tokens  INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE events ADD COLUMN audio_output_tokens INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE events ADD COLUMN tool_calls          TEXT;
+  `,
 ];

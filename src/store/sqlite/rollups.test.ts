@@ -220,6 +220,7 @@ describe('SQLite hourly rollups', () => {
     db.exec('ALTER TABLE counter_series DROP COLUMN last_delta'); // migration 10
     db.exec('DROP INDEX idx_events_gateway_request'); // migration 11
     db.exec('DROP TABLE otel_intervals; DROP INDEX idx_events_otel_model_end'); // migration 13
+    for (const c of ['audio_input_tokens', 'audio_output_tokens', 'tool_calls']) db.exec(`ALTER TABLE events DROP COLUMN ${c}`); // migration 14
     db.pragma('user_version = 4');
     db.close();
     const reopened = new SqliteStore(path);

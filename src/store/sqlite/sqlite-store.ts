@@ -31,13 +31,15 @@ const INSERT_EVENT_SQL = `
     user_id, team_id, project_id, key_id, session_id, tags, repo, branch,
     provider, endpoint, model_requested, model_served,
     input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens,
-    cost_usd, usage_estimated, status, error_class, streamed, client_aborted, raw_usage, fallback_from
+    cost_usd, usage_estimated, status, error_class, streamed, client_aborted, raw_usage, fallback_from,
+    audio_input_tokens, audio_output_tokens, tool_calls
   ) VALUES (
     @id, @source, @provider_request_id, @started_at, @first_token_at, @ended_at,
     @user_id, @team_id, @project_id, @key_id, @session_id, @tags, @repo, @branch,
     @provider, @endpoint, @model_requested, @model_served,
     @input_tokens, @cache_read_tokens, @cache_write_5m_tokens, @cache_write_1h_tokens, @output_tokens, @reasoning_tokens,
-    @cost_usd, @usage_estimated, @status, @error_class, @streamed, @client_aborted, @raw_usage, @fallback_from
+    @cost_usd, @usage_estimated, @status, @error_class, @streamed, @client_aborted, @raw_usage, @fallback_from,
+    @audio_input_tokens, @audio_output_tokens, @tool_calls
   )`;
 
 /**
