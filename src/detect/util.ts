@@ -91,9 +91,10 @@ export function globMatcher(globs: readonly string[]): (name: string) => boolean
   };
 }
 
+/** An event's usage as the pricer takes it: its token buckets, audio tokens and built-in tool calls (not its tier). */
 export function eventUsage(e: UsageEvent): NormalisedUsage {
   const cached = e.cacheReadTokens + e.cacheWrite5mTokens + e.cacheWrite1hTokens;
-  return {
+  const usage: NormalisedUsage = {
     input: {
       total: e.inputTokens,
       noCache: Math.max(0, e.inputTokens - cached),
@@ -101,9 +102,13 @@ export function eventUsage(e: UsageEvent): NormalisedUsage {
       cacheWrite5m: e.cacheWrite5mTokens,
       cacheWrite1h: e.cacheWrite1hTokens,
     },
-    output: { total: e.outputTokens, text: e.outputTokens - e.reasoningTokens, reasoning: e.reasoningTokens },
+    output: { total: e.outputTokens, text: e.outputTokens - e.reasoningTokens - (e.audioOutputTokens ?? 0), reasoning: e.reasoningTokens },
     raw: null,
   };
+  if (e.audioInputTokens) usage.input.audio = e.audioInputTokens;
+  if (e.audioOutputTokens) usage.output.audio = e.audioOutputTokens;
+  if (e.toolCalls) usage.toolCalls = e.toolCalls;
+  return usage;
 }
 
 /** The price of an event's usage (optionally changed) under a model: null when the catalogue lacks the model. */

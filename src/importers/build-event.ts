@@ -1,4 +1,4 @@
-import type { EventSource, UsageEvent } from '../usage/event.js';
+import { usageExtras, type EventSource, type UsageEvent } from '../usage/event.js';
 import type { Attribution, ProjectAttribution } from './attribution.js';
 import { stableId } from './ids.js';
 import type { ParsedUsage } from './types.js';
@@ -11,7 +11,7 @@ export function toUsageEvent(
   catalogueCostUsd: number | null,
 ): UsageEvent {
   const u = p.usage;
-  const cost = p.reportedCostUsd ?? (catalogueCostUsd === null ? null : catalogueCostUsd * p.priceMultiplier);
+  const cost = p.reportedCostUsd ?? catalogueCostUsd;
   return {
     id: stableId(source, p.key),
     source,
@@ -37,6 +37,7 @@ export function toUsageEvent(
     cacheWrite1hTokens: u.input.cacheWrite1h,
     outputTokens: u.output.total,
     reasoningTokens: u.output.reasoning,
+    ...usageExtras(u),
     costUsd: cost,
     usageEstimated: false,
     status: 200,

@@ -51,6 +51,42 @@ describe('createPriceMemo', () => {
   });
 });
 
+describe('what the six learnt rates do not describe', () => {
+  const pricer = createPricer();
+  const at = Date.parse('2026-05-04T10:00:00Z');
+  const base = usage(9000, 0, 0, 0, 321, 0);
+
+  it('prices billing modes, audio and tool calls exactly as the pricer', () => {
+    const memo = createPriceMemo(pricer);
+    const cases: [NormalisedUsage, string, string][] = [
+      [{ ...base, billing: { speed: 'fast' } }, 'claude-opus-4-6', 'anthropic'],
+      [{ ...base, billing: { serviceTier: 'batch' } }, 'claude-sonnet-4-6', 'anthropic'],
+      [{ ...base, billing: { serviceTier: 'flex' } }, 'gpt-5-2025-08-07', 'openai'],
+      [{ ...base, billing: { serviceTier: 'priority' } }, 'gpt-5-codex', 'openai'],
+      [{ ...base, toolCalls: { web_search: 3 } }, 'claude-sonnet-4-6', 'anthropic'],
+      [{ ...base, input: { ...base.input, audio: 500 }, output: { total: 321, text: 121, reasoning: 0, audio: 200 } }, 'gpt-audio', 'openai'],
+    ];
+    for (const [u, model, provider] of cases) {
+      const want = pricer.price(u, model, provider, new Date(at)).costUsd!;
+      // The standard price differs: the case tests something.
+      expect(want, model).not.toBeCloseTo(pricer.price(base, model, provider, new Date(at)).costUsd!, 9);
+      for (let i = 0; i < 2; i++) expect(memo.price(u, model, provider, at), model).toBeCloseTo(want, 12);
+    }
+  });
+
+  it('prices a day’s sum at per-request rates: tokens at the tier and mode, audio at its rate, searches per search', () => {
+    const memo = createPriceMemo(pricer);
+    // 3M input tokens: one request that large would be repriced at Sonnet 4.5's long-context tier; a sum never is.
+    const sum: NormalisedUsage = { ...usage(3_000_000, 0, 0, 0, 100_000, 0), toolCalls: { web_search: 40 }, billing: { serviceTier: 'batch' } };
+    expect(memo.priceAggregate(sum, 'claude-sonnet-4-5-20250929', 'anthropic', at)).toBeCloseTo(((3_000_000 * 3 + 100_000 * 15) / 1e6) * 0.5 + 0.4, 9);
+    const audio: NormalisedUsage = { ...usage(1_000_000, 0, 0, 0, 100_000, 0), billing: { serviceTier: 'flex' } };
+    audio.input.audio = 400_000;
+    audio.output = { total: 100_000, text: 60_000, reasoning: 0, audio: 40_000 };
+    // gpt-audio: text $2.50 / $10, audio $32 / $64 per million; flex at half.
+    expect(memo.priceAggregate(audio, 'gpt-audio', 'openai', at)).toBeCloseTo(((600_000 * 2.5 + 400_000 * 32 + 60_000 * 10 + 40_000 * 64) / 1e6) * 0.5, 9);
+  });
+});
+
 describe('the price book', () => {
   const DAY = 86_400_000;
   const u = usage(1200, 40_000, 900, 300, 800, 0);

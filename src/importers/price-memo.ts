@@ -1,5 +1,6 @@
+import { priceMultiplier } from '../usage/billing-mode.js';
 import type { Pricer } from '../usage/pricing.js';
-import type { NormalisedUsage } from '../usage/types.js';
+import { TOOL_CALL_KINDS, type NormalisedUsage } from '../usage/types.js';
 
 /**
  * The catalogue pricer costs ~15 µs a call, which for a million imported events is most of an import. Prices are
@@ -7,6 +8,10 @@ import type { NormalisedUsage } from '../usage/types.js';
  * days in the catalogue, so this learns per (provider, model, UTC day) the USD per token of each type by asking the
  * pricer about a few probe requests, finds where linearity ends, and then prices with six multiplications.
  * Requests above that point, and days whose price varies within the day, go to the pricer itself.
+ *
+ * The billing mode (fast mode, flex, batch) multiplies the learnt rates by the one rule the pricer applies too
+ * (usage/billing-mode.ts). Usage the six rates do not describe, audio tokens and built-in tool calls (rare), is
+ * priced by the pricer itself.
  *
  * What it learns can be kept between runs (the price book, see price-book.ts): each learnt price with the days it
  * holds on, up to the catalogue's next dated price for the model (`Pricer.nextChange`). A re-import that only meets
@@ -151,8 +156,10 @@ export function createPriceMemo(initialPricer: Pricer | null, initialBook: reado
     if (bucket === undefined) return undefined;
     if (bucket === 'unpriced') return null;
     const t = clamp(usage);
-    if (bucket === 'direct' || t.input > bucket.linearUpTo) return pricer === null ? undefined : pricer.price(usage, model, provider, new Date(at)).costUsd;
-    return linear(t, bucket);
+    if (bucket === 'direct' || t.input > bucket.linearUpTo || beyondRates(usage)) {
+      return pricer === null ? undefined : pricer.price(usage, model, provider, new Date(at)).costUsd;
+    }
+    return linear(t, bucket) * priceMultiplier(usage.billing, provider, model);
   };
 
   return {
@@ -169,7 +176,10 @@ export function createPriceMemo(initialPricer: Pricer | null, initialBook: reado
         // Time-of-day prices: price the sum at its own time, per-request tiers cannot apply to a sum anyway.
         return needPricer().price(usage, model, provider, new Date(at)).costUsd;
       }
-      return linear(clamp(usage), longContext && bucket.long !== undefined ? bucket.long : bucket);
+      const rates = longContext && bucket.long !== undefined ? bucket.long : bucket;
+      const tokens = linear(clamp(usage), rates);
+      const extras = beyondRates(usage) ? aggregateExtras(needPricer(), usage, model, provider, new Date(at)) : { audio: 0, toolCalls: 0 };
+      return (tokens + extras.audio) * priceMultiplier(usage.billing, provider, model) + extras.toolCalls;
     },
     attach(p) {
       pricer = p;
@@ -243,6 +253,28 @@ function learnDay(pricer: Pricer, model: string, provider: string, day: number):
   return rates;
 }
 
+/** Audio tokens or built-in tool calls: usage the six learnt rates do not price. */
+function beyondRates(u: NormalisedUsage): boolean {
+  return pos(u.input.audio ?? 0) > 0 || pos(u.output.audio ?? 0) > 0 || (u.toolCalls !== undefined && TOOL_CALL_KINDS.some((k) => pos(u.toolCalls?.[k] ?? 0) > 0));
+}
+
+/**
+ * A sum's audio tokens at the per-request audio rates (learnt from a PROBE-sized request, so the sum is never priced
+ * at a tier it crosses as a whole), and its tool calls at their price per call. Both at the standard tier: the
+ * caller applies the billing mode to the tokens.
+ */
+function aggregateExtras(pricer: Pricer, u: NormalisedUsage, model: string, provider: string, at: Date): { audio: number; toolCalls: number } {
+  const cost = (v: NormalisedUsage): number => pricer.price(v, model, provider, at).costUsd ?? 0;
+  const none = usageOf({});
+  const audioIn = pos(u.input.audio ?? 0);
+  const audioOut = pos(u.output.audio ?? 0);
+  let audio = 0;
+  if (audioIn > 0) audio += (cost({ ...none, input: { ...none.input, total: PROBE, noCache: PROBE, audio: PROBE } }) / PROBE) * audioIn;
+  if (audioOut > 0) audio += (cost({ ...none, output: { total: PROBE, text: 0, reasoning: 0, audio: PROBE } }) / PROBE) * audioOut;
+  const toolCalls = u.toolCalls === undefined ? 0 : cost({ ...none, toolCalls: u.toolCalls });
+  return { audio, toolCalls };
+}
+
 interface Clamped {
   input: number;
   noCache: number;
@@ -253,7 +285,7 @@ interface Clamped {
   reasoning: number;
 }
 
-/** The same clamping the pricer applies to inconsistent counts. */
+/** The same clamping the pricer applies to inconsistent counts; `noCache` and `text` without their audio tokens. */
 function clamp(usage: NormalisedUsage): Clamped {
   const cacheRead = pos(usage.input.cacheRead);
   const cacheWrite5m = pos(usage.input.cacheWrite5m);
@@ -262,7 +294,17 @@ function clamp(usage: NormalisedUsage): Clamped {
   const input = Math.max(pos(usage.input.total), pos(usage.input.noCache) + parts);
   const reasoning = pos(usage.output.reasoning);
   const output = Math.max(pos(usage.output.total), reasoning);
-  return { input, noCache: input - parts, cacheRead, cacheWrite5m, cacheWrite1h, text: output - reasoning, reasoning };
+  const noCache = input - parts;
+  const text = output - reasoning;
+  return {
+    input,
+    noCache: noCache - Math.min(pos(usage.input.audio ?? 0), noCache),
+    cacheRead,
+    cacheWrite5m,
+    cacheWrite1h,
+    text: text - Math.min(pos(usage.output.audio ?? 0), text),
+    reasoning,
+  };
 }
 
 function linear(t: Clamped, r: Omit<Rates, 'linearUpTo' | 'long'>): number {

@@ -50,14 +50,13 @@ export interface FileResult {
   deferred: DeferredPrice[];
 }
 
-/** An event to price once the catalogue is loaded: its cost is then the catalogue's price times `multiplier`. */
+/** An event to price once the catalogue is loaded: its cost is then the catalogue's price of its usage. */
 export interface DeferredPrice {
   event: UsageEvent;
   usage: NormalisedUsage;
   model: string;
   provider: string;
   at: number;
-  multiplier: number;
 }
 
 export interface FileContext {
@@ -102,7 +101,7 @@ export function processFile(task: FileTask, ctx: FileContext): FileResult {
     const model = result.reportedCostUsd === null ? result.model : null;
     const catalogue = model === null ? null : ctx.memo.priceIfKnown === undefined ? ctx.memo.price(result.usage, model, result.provider, result.at) : ctx.memo.priceIfKnown(result.usage, model, result.provider, result.at);
     const event = toUsageEvent(importer.source, result, ctx.attribute(result.cwd, result.repoUrl), catalogue ?? null);
-    if (catalogue === undefined) r.deferred.push({ event, usage: result.usage, model: model!, provider: result.provider, at: result.at, multiplier: result.priceMultiplier });
+    if (catalogue === undefined) r.deferred.push({ event, usage: result.usage, model: model!, provider: result.provider, at: result.at });
     const held = byId.get(event.id);
     byId.set(event.id, held === undefined ? event : betterEvent(held, event));
     return event;
@@ -254,8 +253,7 @@ function clone(v: unknown): unknown {
 /** Prices the deferred events of a file with a memo that now has its pricer. */
 export function priceDeferred(r: FileResult, memo: PriceMemo): void {
   for (const d of r.deferred) {
-    const usd = memo.price(d.usage, d.model, d.provider, d.at);
-    d.event.costUsd = usd === null ? null : usd * d.multiplier;
+    d.event.costUsd = memo.price(d.usage, d.model, d.provider, d.at);
   }
   r.deferred = [];
 }

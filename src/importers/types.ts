@@ -49,10 +49,11 @@ export interface ParsedUsage {
   /** A git remote URL the log itself names (Codex's session_meta), else found from cwd. */
   repoUrl: string | null;
   tags: string[];
-  /** A cost the agent computed itself (old Claude Code `costUSD`); used when present. */
+  /**
+   * A cost the agent computed itself (old Claude Code `costUSD`); used when present. Else the catalogue prices
+   * `usage`, its billing mode included (Claude Code `speed: "fast"`: usage.billing, billing-mode.ts).
+   */
   reportedCostUsd: number | null;
-  /** Billing multiplier (Claude Code `speed: "fast"`). */
-  priceMultiplier: number;
 }
 
 /** What a parser makes of one line: usage, a skip reason, or null for a line that only updated its context. */

@@ -46,6 +46,16 @@ describe('convertAnthropicUsage', () => {
     expect(u?.input).toEqual({ total: 25, noCache: 25, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 });
   });
 
+  it('web searches, fast mode and the service tier: tool calls and billing mode beside the tokens', () => {
+    const u = convertAnthropicUsage({ input_tokens: 9000, output_tokens: 321, server_tool_use: { web_search_requests: 3, web_fetch_requests: 2 }, service_tier: 'standard', speed: 'fast' });
+    expect(u?.toolCalls).toEqual({ web_search: 3 });
+    expect(u?.billing).toEqual({ speed: 'fast' });
+    const plain = convertAnthropicUsage({ input_tokens: 1, output_tokens: 1, server_tool_use: { web_search_requests: 0 }, service_tier: 'standard', speed: 'standard' });
+    expect(plain).not.toHaveProperty('toolCalls');
+    expect(plain).not.toHaveProperty('billing');
+    expect(convertAnthropicUsage({ input_tokens: 1, output_tokens: 1, service_tier: 'batch' })?.billing).toEqual({ serviceTier: 'batch' });
+  });
+
   it('null when nothing is reported', () => {
     expect(convertAnthropicUsage(null)).toBeNull();
     expect(convertAnthropicUsage({})).toBeNull();
@@ -85,6 +95,14 @@ describe('createAnthropicStreamUsage', () => {
     const u = s.result();
     expect(u?.input).toEqual({ total: 10672, noCache: 472, cacheRead: 9000, cacheWrite5m: 200, cacheWrite1h: 1000 });
     expect(u?.output).toEqual({ total: 503, text: 503, reasoning: 0 });
+  });
+
+  it('web searches counted in message_delta (cumulative), fast mode from message_start', () => {
+    const s = createAnthropicStreamUsage();
+    s.onMessageStart({ ...start, speed: 'fast' });
+    s.onMessageDelta({ output_tokens: 40, server_tool_use: { web_search_requests: 1 } });
+    s.onMessageDelta({ output_tokens: 503, server_tool_use: { web_search_requests: 3 } });
+    expect(s.result()).toMatchObject({ toolCalls: { web_search: 3 }, billing: { speed: 'fast' }, output: { total: 503 } });
   });
 
   it('message_delta that repeats the input fields (and nulls some): overwritten, never summed', () => {

@@ -1,4 +1,4 @@
-import type { NormalisedUsage } from './types.js';
+import type { BillingMode, NormalisedUsage } from './types.js';
 import { countAt, isRecord, readCount } from './usage-fields.js';
 
 /**
@@ -46,11 +46,26 @@ export function convertAnthropicUsage(usage: unknown): NormalisedUsage | null {
   );
   const output = readCount(usage['output_tokens']) ?? 0;
 
-  return {
+  const converted: NormalisedUsage = {
     input: { total: noCache + cacheRead + cacheWrite5m + cacheWrite1h, noCache, cacheRead, cacheWrite5m, cacheWrite1h },
     output: { total: output, text: output, reasoning: 0 },
     raw: usage,
   };
+  const searches = countAt(usage['server_tool_use'], 'web_search_requests') ?? 0;
+  if (searches > 0) converted.toolCalls = { web_search: searches };
+  const billing = anthropicBilling(usage);
+  if (billing !== undefined) converted.billing = billing;
+  return converted;
+}
+
+/** `usage.speed` and `usage.service_tier` when they are not the standard ones (nearly every response is). */
+function anthropicBilling(usage: Record<string, unknown>): BillingMode | undefined {
+  const speed = usage['speed'];
+  const tier = usage['service_tier'];
+  const fast = typeof speed === 'string' && speed !== 'standard' ? speed.slice(0, 32) : undefined;
+  const serviceTier = typeof tier === 'string' && tier !== 'standard' ? tier.slice(0, 32) : undefined;
+  if (fast === undefined && serviceTier === undefined) return undefined;
+  return { ...(serviceTier !== undefined ? { serviceTier } : {}), ...(fast !== undefined ? { speed: fast } : {}) };
 }
 
 export interface AnthropicStreamUsage {

@@ -17,6 +17,25 @@ describe('convertOpenAIChatUsage', () => {
     });
   });
 
+  it('audio tokens (gpt-audio): parts of prompt and completion, the text the rest', () => {
+    const raw = {
+      prompt_tokens: 2000,
+      completion_tokens: 400,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 500 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 200 },
+    };
+    expect(convertOpenAIChatUsage(raw)).toEqual({
+      input: { total: 2000, noCache: 2000, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0, audio: 500 },
+      output: { total: 400, text: 200, reasoning: 0, audio: 200 },
+      raw,
+    });
+    // A server that reports audio beside the text (totals smaller than their parts): added, never negative.
+    expect(convertOpenAIChatUsage({ prompt_tokens: 10, completion_tokens: 5, prompt_tokens_details: { audio_tokens: 50 }, completion_tokens_details: { audio_tokens: 20 } })).toMatchObject({
+      input: { total: 60, noCache: 60, audio: 50 },
+      output: { total: 25, text: 5, audio: 20 },
+    });
+  });
+
   it('vLLM/Ollama style: no details at all', () => {
     const u = convertOpenAIChatUsage({ prompt_tokens: 17, completion_tokens: 42, total_tokens: 59 });
     expect(u?.input).toEqual({ total: 17, noCache: 17, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 });

@@ -9,7 +9,9 @@ import { countAt, firstCount, inclusiveUsage, isRecord, readCount } from './usag
  * - Proxies in front of Anthropic (LiteLLM, some routers): `cache_read_input_tokens`, `cache_creation_input_tokens`
  *   and sometimes the `cache_creation` 5m/1h breakdown, next to an inclusive `prompt_tokens`.
  * - OpenRouter: `prompt_tokens_details.cache_write_tokens`.
- * Cache writes without a TTL are billed at the 5-minute rate.
+ * Cache writes without a TTL are billed at the 5-minute rate. Audio tokens (`prompt_tokens_details.audio_tokens`,
+ * `completion_tokens_details.audio_tokens`, gpt-audio and gpt-4o-audio) are parts of the totals, priced at the audio
+ * rates.
  *
  * Null when `usage` is not an object or reports neither input nor output.
  */
@@ -37,8 +39,10 @@ export function convertOpenAIChatUsage(usage: unknown): NormalisedUsage | null {
   );
   const { cacheWrite5m, cacheWrite1h } = splitCacheWrite(cacheWriteTotal, usage['cache_creation']);
   const reasoning = firstCount(countAt(outDetails, 'reasoning_tokens'), readCount(usage['reasoning_tokens']));
+  const audioInput = countAt(details, 'audio_tokens');
+  const audioOutput = countAt(outDetails, 'audio_tokens');
 
-  return inclusiveUsage({ input, cacheRead, cacheWrite5m, cacheWrite1h, output, reasoning }, usage);
+  return inclusiveUsage({ input, cacheRead, cacheWrite5m, cacheWrite1h, audioInput, output, reasoning, audioOutput }, usage);
 }
 
 /**

@@ -279,3 +279,53 @@ describe('nextChange', () => {
     expect(pricer.nextChange('no-such-model', 'ollama', new Date())).toBe(Number.POSITIVE_INFINITY);
   });
 });
+
+describe('what is billed beyond text tokens', () => {
+  it('built-in tool calls at the catalogue price per call, on the first (catalogue) and later (fast path) calls', () => {
+    const pricer = createPricer();
+    // gpt-5: $1.25 / $10 per million, web search $10 and file search $2.50 per thousand calls.
+    const plain = usage({ noCache: 10_000, output: 500 });
+    const searched: NormalisedUsage = { ...plain, toolCalls: { web_search: 2, file_search: 1 } };
+    const tokens = (10_000 * 1.25 + 500 * 10) / M;
+    for (let i = 0; i < 3; i++) {
+      expect(pricer.price(plain, 'gpt-5', 'openai').costUsd).toBeCloseTo(tokens, 12);
+      expect(pricer.price(searched, 'gpt-5', 'openai').costUsd).toBeCloseTo(tokens + 0.02 + 0.0025, 12);
+    }
+    // claude-sonnet-4-5 from Anthropic's usage: $3 / $15 per million, $10 per thousand searches.
+    const u = convertAnthropicUsage({ input_tokens: 9000, output_tokens: 321, server_tool_use: { web_search_requests: 3 } })!;
+    expect(pricer.price(u, 'claude-sonnet-4-5', 'anthropic').costUsd).toBeCloseTo((9000 * 3 + 321 * 15) / M + 0.03, 12);
+    // A model without a search price: the calls cost nothing more.
+    expect(pricer.price({ ...plain, toolCalls: { web_search: 2 } }, 'gpt-4.1-nano', 'openai').costUsd).toBe(pricer.price(plain, 'gpt-4.1-nano', 'openai').costUsd);
+  });
+
+  it('audio tokens at the model’s audio rates, the text at the text rates', () => {
+    // gpt-audio: text $2.50 / $10, audio $32 / $64 per million.
+    const u = convertOpenAIChatUsage({
+      prompt_tokens: 2000,
+      completion_tokens: 400,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 500 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 200 },
+    })!;
+    const want = (1500 * 2.5 + 500 * 32 + 200 * 10 + 200 * 64) / M;
+    expect(createPricer().price(u, 'gpt-audio', 'openai').costUsd).toBeCloseTo(want, 12);
+    expect(want).toBeCloseTo(0.03455, 12);
+    // A model without audio rates prices them as text; an override too.
+    expect(createPricer().price(u, 'gpt-4o', 'openai').costUsd).toBeCloseTo((2000 * 2.5 + 400 * 10) / M, 12);
+    expect(createPricer({ local: { input: 1, output: 2 } }).price(u, 'local', 'vllm').costUsd).toBeCloseTo((2000 + 800) / M, 12);
+  });
+
+  it('the billing mode multiplies the token price (breakdown too), never the tool calls', () => {
+    const pricer = createPricer();
+    const u = usage({ noCache: 10_000, output: 500 });
+    const tokens = (10_000 * 1.25 + 500 * 10) / M;
+    expect(pricer.price({ ...u, billing: { serviceTier: 'flex' } }, 'gpt-5', 'openai').costUsd).toBeCloseTo(tokens / 2, 12);
+    expect(pricer.price({ ...u, billing: { serviceTier: 'priority' } }, 'gpt-5-2025-08-07', 'openai').costUsd).toBeCloseTo(tokens * 2, 12);
+    expect(pricer.price({ ...u, billing: { serviceTier: 'flex' }, toolCalls: { web_search: 1 } }, 'gpt-5', 'openai').costUsd).toBeCloseTo(tokens / 2 + 0.01, 12);
+    // claude-opus-4-6 fast mode: 6× $5 / $25 (the catalogue's price from 2026-03-13: flat above 200k).
+    const fast = pricer.price({ ...usage({ noCache: 50, output: 321 }), billing: { speed: 'fast' } }, 'claude-opus-4-6', 'anthropic');
+    expect(fast.costUsd).toBeCloseTo(((50 * 5 + 321 * 25) / M) * 6, 12);
+    expect(fast.breakdown?.output).toBeCloseTo(((321 * 25) / M) * 6, 12);
+    // A config price: the same rule for the provider it is served by.
+    expect(createPricer({ 'team-gpt': { input: 1, output: 2 } }).price({ ...u, billing: { serviceTier: 'flex' } }, 'team-gpt', 'openai').costUsd).toBeCloseTo((10_000 + 1000) / M / 2, 12);
+  });
+});

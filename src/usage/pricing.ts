@@ -1,7 +1,8 @@
 import { calcPrice, findProvider } from '@pydantic/genai-prices';
 import type { ModelInfo, ModelPrice, Provider, TieredPrices } from '@pydantic/genai-prices';
 import { z } from 'zod';
-import type { NormalisedUsage } from './types.js';
+import { isStandard, priceMultiplier } from './billing-mode.js';
+import { TOOL_CALL_KINDS, TOOL_CALL_PRICE_KEYS, type NormalisedUsage, type ToolCalls } from './types.js';
 
 /**
  * Prices one request's usage in USD: config overrides first, then the bundled `@pydantic/genai-prices` catalogue.
@@ -11,7 +12,12 @@ import type { NormalisedUsage } from './types.js';
  * `cache_write_5m_tokens` as subsets of the writes, each billed at its own price when the model has one
  * (`cache_write_1h_mtok`) and otherwise at the parent's (`cache_write_mtok`, else `input_mtok`).
  * Tiered prices (Anthropic's long context) reprice the WHOLE request once total input exceeds the tier start
- * (`> 200_000`), for every token type, which is Anthropic's published rule.
+ * (`> 200_000`), for every token type, which is Anthropic's published rule. Audio tokens (`input_audio_tokens`,
+ * `output_audio_tokens`, parts of the input and output) are billed at the model's audio rates where it has them.
+ *
+ * On top of the catalogue's token price: the usage's billing mode (flex, priority, fast mode, batch) multiplies the
+ * token price (billing-mode.ts, the one rule for it), and built-in tool calls are added at the catalogue's price per
+ * thousand calls (`web_searches_kcount`, `storage_searches_kcount`), on no tier discounted or marked up.
  */
 
 /** Per-million-token USD prices for a model the catalogue lacks (self-hosted) or that the config re-prices. */
@@ -37,7 +43,10 @@ export type ModelPriceOverride = z.infer<typeof modelPriceOverrideSchema>;
 export const PRICE_SOURCES = ['catalogue', 'override', 'none'] as const;
 export type PriceSource = (typeof PRICE_SOURCES)[number];
 
-/** USD per token type. `input` is the uncached input; `cacheWrite` covers both 5-minute and 1-hour writes. */
+/**
+ * USD per token type, the billing mode's multiplier applied. `input` is the uncached input; `cacheWrite` covers both
+ * 5-minute and 1-hour writes.
+ */
 export interface PriceBreakdown {
   input: number;
   cacheRead: number;
@@ -49,7 +58,10 @@ export interface PriceResult {
   /** USD; null when neither the config nor the catalogue knows the model. */
   costUsd: number | null;
   source: PriceSource;
-  /** Present when every part of the price is one of the four token types (always for overrides). */
+  /**
+   * Present when every part of the price is one of the four token types (always for overrides, which price tokens
+   * only: a config price has no price per tool call).
+   */
   breakdown?: PriceBreakdown;
 }
 
@@ -106,8 +118,8 @@ const FAST_KEYS = new Set([
   'cache_write_1h_mtok',
   'output_reasoning_mtok',
 ]);
-/** Priced per web search or stored search: never incurred by a plain completion's tokens. */
-const IGNORABLE_KEYS = new Set(['web_searches_kcount', 'storage_searches_kcount']);
+/** Priced per tool call, which the fast path never prices (usage with tool calls goes through the catalogue). */
+const IGNORABLE_KEYS = new Set<string>(Object.values(TOOL_CALL_PRICE_KEYS));
 
 function fastPrices(prices: ModelPrice): ModelPrice | null {
   for (const [key, value] of Object.entries(prices)) {
@@ -146,16 +158,23 @@ export function createPricer(overrides: Record<string, ModelPriceOverride> = {})
     price(usage, model, provider, at) {
       const resolved = resolve(model, provider);
       const t = tokens(usage);
-      if (resolved.kind === 'override') return priceOverride(t, resolved.price);
+      const calls = hasToolCalls(usage.toolCalls) ? usage.toolCalls : undefined;
+      if (resolved.kind === 'override') {
+        return withBilling(priceOverride(t, resolved.price), usage, provider, model);
+      }
       if (resolved.kind === 'none') return NONE;
-      if (at === undefined && resolved.current) {
+      if (at === undefined && resolved.current && calls === undefined && t.audioIn === 0 && t.audioOut === 0) {
         const breakdown = breakdownFromCatalogue(t, resolved.current);
-        if (breakdown) return { costUsd: sum(breakdown), source: 'catalogue', breakdown };
+        if (breakdown) return withBilling({ costUsd: sum(breakdown), source: 'catalogue', breakdown }, usage, resolved.provider.id, model);
       }
       const result = priceCatalogue(t, resolved.name, resolved.provider, at);
       if (at === undefined && resolved.current === undefined) resolved.current = result.prices ? fastPrices(result.prices) : null;
+      const prices = result.prices;
       delete result.prices;
-      return result;
+      const billed = withBilling(result, usage, resolved.provider.id, model);
+      if (calls === undefined || billed.costUsd === null || prices === undefined) return billed;
+      // Tool calls on top, at their own price: the breakdown (token types only) no longer accounts for the whole.
+      return { costUsd: billed.costUsd + toolCallsUsd(calls, prices, t.input), source: billed.source };
     },
     nextChange(model, provider, at) {
       const resolved = resolve(model, provider);
@@ -238,9 +257,13 @@ interface Tokens {
   cacheRead: number;
   cacheWrite5m: number;
   cacheWrite1h: number;
-  /** Total output, reasoning included. */
+  /** Audio among the uncached input. */
+  audioIn: number;
+  /** Total output, reasoning and audio included. */
   output: number;
   reasoning: number;
+  /** Audio among the output that is not reasoning. */
+  audioOut: number;
 }
 
 /** Counts made safe for the catalogue, which throws when a part exceeds its total or a count is negative. */
@@ -252,7 +275,52 @@ function tokens(u: NormalisedUsage): Tokens {
   const input = Math.max(safe(u.input.total), safe(u.input.noCache) + parts);
   const reasoning = safe(u.output.reasoning);
   const output = Math.max(safe(u.output.total), reasoning);
-  return { input, noCache: input - parts, cacheRead, cacheWrite5m, cacheWrite1h, output, reasoning };
+  const noCache = input - parts;
+  return {
+    input,
+    noCache,
+    cacheRead,
+    cacheWrite5m,
+    cacheWrite1h,
+    audioIn: Math.min(safe(u.input.audio ?? 0), noCache),
+    output,
+    reasoning,
+    audioOut: Math.min(safe(u.output.audio ?? 0), output - reasoning),
+  };
+}
+
+function hasToolCalls(calls: ToolCalls | undefined): calls is ToolCalls {
+  if (calls === undefined) return false;
+  for (const kind of TOOL_CALL_KINDS) if (safe(calls[kind] ?? 0) > 0) return true;
+  return false;
+}
+
+/** The catalogue's price of the calls (USD per thousand); a kind the model has no price for costs nothing. */
+function toolCallsUsd(calls: ToolCalls, prices: ModelPrice, totalInput: number): number {
+  let usd = 0;
+  for (const kind of TOOL_CALL_KINDS) {
+    const n = Math.floor(safe(calls[kind] ?? 0));
+    const p = prices[TOOL_CALL_PRICE_KEYS[kind]];
+    if (n === 0 || p === undefined) continue;
+    usd += (n * (typeof p === 'number' ? p : tierRate(p, totalInput))) / 1000;
+  }
+  return usd;
+}
+
+/**
+ * The token price times the billing mode's multiplier (billing-mode.ts); the standard tier untouched. `model` is the
+ * name asked about (the rule knows dated snapshots), as the importers' price memo asks the rule too.
+ */
+function withBilling(result: PriceResult, usage: NormalisedUsage, provider: string, model: string): PriceResult {
+  if (isStandard(usage.billing) || result.costUsd === null) return result;
+  const m = priceMultiplier(usage.billing, provider, model);
+  if (m === 1) return result;
+  const b = result.breakdown;
+  return {
+    costUsd: result.costUsd * m,
+    source: result.source,
+    ...(b ? { breakdown: { input: b.input * m, cacheRead: b.cacheRead * m, cacheWrite: b.cacheWrite * m, output: b.output * m } } : {}),
+  };
 }
 
 function safe(n: number): number {
@@ -286,6 +354,9 @@ function priceCatalogue(
       cache_write_1h_tokens: t.cacheWrite1h,
       output_tokens: t.output,
       output_reasoning_tokens: t.reasoning,
+      // Only when reported: a model with audio prices would otherwise ask how much of the cache read was audio.
+      ...(t.audioIn > 0 ? { input_audio_tokens: t.audioIn, cache_audio_read_tokens: 0 } : {}),
+      ...(t.audioOut > 0 ? { output_audio_tokens: t.audioOut } : {}),
     },
     model,
     at === undefined ? { provider } : { provider, timestamp: at },

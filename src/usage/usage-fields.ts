@@ -42,32 +42,42 @@ export interface InclusiveCounts {
   cacheRead?: number | undefined;
   cacheWrite5m?: number | undefined;
   cacheWrite1h?: number | undefined;
+  /** Audio tokens among the input (OpenAI `prompt_tokens_details.audio_tokens`). */
+  audioInput?: number | undefined;
   /** Output tokens as reported, reasoning included. */
   output?: number | undefined;
   reasoning?: number | undefined;
+  /** Audio tokens among the output (OpenAI `completion_tokens_details.audio_tokens`). */
+  audioOutput?: number | undefined;
 }
 
 /**
- * Builds the normalised shape from counts in the OpenAI convention (input includes cache, output includes
- * reasoning). A total smaller than its own part cannot be inclusive: some OpenAI-compatible servers report the
- * parts disjointly (Anthropic-style), so then the parts are added to it instead of being taken out of it.
+ * Builds the normalised shape from counts in the OpenAI convention (input includes cache and audio, output includes
+ * reasoning and audio). A total smaller than its own parts cannot be inclusive: some OpenAI-compatible servers report
+ * the parts disjointly (Anthropic-style), so then the parts are added to it instead of being taken out of it.
  * Either way `noCache` and `text` are never negative and nothing reported is dropped.
  */
 export function inclusiveUsage(c: InclusiveCounts, raw: unknown): NormalisedUsage {
   const cacheRead = c.cacheRead ?? 0;
   const cacheWrite5m = c.cacheWrite5m ?? 0;
   const cacheWrite1h = c.cacheWrite1h ?? 0;
+  const audioIn = c.audioInput ?? 0;
   const cached = cacheRead + cacheWrite5m + cacheWrite1h;
   const reported = c.input ?? 0;
-  const inputTotal = reported >= cached ? reported : reported + cached;
+  const inputTotal = reported >= cached + audioIn ? reported : reported + cached + audioIn;
 
   const reasoning = c.reasoning ?? 0;
+  const audioOut = c.audioOutput ?? 0;
   const out = c.output ?? 0;
-  const outputTotal = out >= reasoning ? out : out + reasoning;
+  const outputTotal = out >= reasoning + audioOut ? out : out + reasoning + audioOut;
 
-  return {
+  const usage: NormalisedUsage = {
     input: { total: inputTotal, noCache: inputTotal - cached, cacheRead, cacheWrite5m, cacheWrite1h },
-    output: { total: outputTotal, text: outputTotal - reasoning, reasoning },
+    output: { total: outputTotal, text: outputTotal - reasoning - audioOut, reasoning },
     raw,
   };
+  if (audioIn > 0) usage.input.audio = audioIn;
+  if (audioOut > 0) usage.output.audio = audioOut;
+  return usage;
 }
+

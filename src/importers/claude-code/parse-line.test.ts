@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ParsedUsage } from '../types.js';
-import { FAST_MODE_MULTIPLIER, parseClaudeLine, parseWithoutContent } from './parse-line.js';
+import { parseClaudeLine, parseWithoutContent } from './parse-line.js';
 
 const line = (over: Record<string, unknown> = {}, message: Record<string, unknown> = {}, usage: Record<string, unknown> = {}): string =>
   JSON.stringify({
@@ -35,14 +35,20 @@ describe('parseClaudeLine', () => {
     expect(r.at).toBe(Date.parse('2026-04-09T01:03:35.960Z'));
     expect(r.usage.input).toEqual({ total: 1 + 781 + 42507, noCache: 1, cacheRead: 42507, cacheWrite5m: 500, cacheWrite1h: 281 });
     expect(r.usage.output).toEqual({ total: 12, text: 12, reasoning: 0 });
-    expect(r).toMatchObject({ model: 'claude-sonnet-4-6', sessionId: 'sess-1', cwd: '/home/dev/app', branch: 'main', tags: [], priceMultiplier: 1, reportedCostUsd: null });
+    expect(r).toMatchObject({ model: 'claude-sonnet-4-6', sessionId: 'sess-1', cwd: '/home/dev/app', branch: 'main', tags: [], reportedCostUsd: null });
+    expect(r.usage.billing).toBeUndefined();
   });
 
-  it('tags sidechain lines and bills fast mode at the multiplier', () => {
+  it('tags sidechain lines and bills fast mode (in the usage, or beside it in older versions) as the usage says', () => {
     expect(parsed(line({ isSidechain: true })).tags).toEqual(['sidechain']);
     const fast = parsed(line({}, {}, { speed: 'fast' }));
-    expect(fast.priceMultiplier).toBe(FAST_MODE_MULTIPLIER);
+    expect(fast.usage.billing).toEqual({ speed: 'fast' });
     expect(fast.tags).toEqual(['fast']);
+    expect(parsed(line({ speed: 'fast' })).usage.billing).toEqual({ speed: 'fast' });
+  });
+
+  it('reads the web searches Claude Code ran (billed per search)', () => {
+    expect(parsed(line({}, {}, { server_tool_use: { web_search_requests: 2, web_fetch_requests: 1 } })).usage.toolCalls).toEqual({ web_search: 2 });
   });
 
   it('keys lines missing message.id or requestId by their own uuid (never deduplicated)', () => {

@@ -13,15 +13,12 @@ import type { LineResult } from '../types.js';
  *   lines missing either half of the pair are not deduplicated (keyed by their own `uuid`, else their position),
  *   as ccusage does;
  * - `isSidechain` (subagent) lines are tagged `sidechain`;
- * - `costUSD` (old versions) is the cost Claude Code computed; `speed: "fast"` bills at FAST_MODE_MULTIPLIER.
+ * - `costUSD` (old versions) is the cost Claude Code computed; `speed: "fast"` bills at fast mode's premium (the
+ *   usage's billing mode, priced by the one rule in usage/billing-mode.ts, as the gateway prices it);
+ * - `usage.server_tool_use.web_search_requests` are billed per search (the usage's tool calls).
  *
  * `where` identifies the line in its file, for lines that carry nothing unique.
  */
-
-/**
- * Anthropic bills fast mode (Opus research preview) at 6× the standard per-token prices, every token type.
- */
-export const FAST_MODE_MULTIPLIER = 6;
 
 export function parseClaudeLine(line: string, where: string): LineResult {
   const obj = parseWithoutContent(line);
@@ -43,6 +40,8 @@ export function parseClaudeLine(line: string, where: string): LineResult {
   const sidechain = obj['isSidechain'] === true;
   const speed = usageRaw['speed'] ?? obj['speed'] ?? message['speed'];
   const fast = speed === 'fast';
+  // Older versions wrote `speed` beside the usage, not in it.
+  if (fast) usage.billing = { ...usage.billing, speed: 'fast' };
   const cost = obj['costUSD'];
   const tags: string[] = [];
   if (sidechain) tags.push('sidechain');
@@ -61,7 +60,6 @@ export function parseClaudeLine(line: string, where: string): LineResult {
     repoUrl: null,
     tags,
     reportedCostUsd: typeof cost === 'number' && Number.isFinite(cost) && cost >= 0 ? cost : null,
-    priceMultiplier: fast ? FAST_MODE_MULTIPLIER : 1,
   };
 }
 

@@ -109,7 +109,6 @@ export function createCodexParser(path: string, saved: unknown): LineParser & { 
       repoUrl: state.repoUrl,
       tags: model === null ? ['model-guessed'] : [],
       reportedCostUsd: null,
-      priceMultiplier: 1,
     };
   };
 

@@ -51,7 +51,6 @@ export function parseGeminiMessage(msg: unknown, session: string, index: string)
     repoUrl: null,
     tags: model === null ? ['model-guessed'] : [],
     reportedCostUsd: null,
-    priceMultiplier: 1,
   };
 }
 

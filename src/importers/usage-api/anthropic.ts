@@ -9,7 +9,8 @@ import type { ApiUsageRow, ConvertedPage, UsageApi } from './types.js';
  * (`GET /v1/organizations/cost_report`), per formats.md: buckets `{starting_at, ending_at, results[]}`;
  * `uncached_input_tokens`, `cache_read_input_tokens`, `cache_creation{ephemeral_5m_input_tokens,
  * ephemeral_1h_input_tokens}`, `output_tokens`; cost `amount` is a decimal STRING in CENTS.
- * One event per usage result row; `service_tier: "batch"` rows are billed at half price and
+ * One event per usage result row; `service_tier: "batch"` rows are billed at half price (its billing mode,
+ * usage/billing-mode.ts), web searches (`server_tool_use.web_search_requests`) per search, and
  * `context_window: "200k-1M"` rows at the long-context rates.
  */
 const count = z.number().nonnegative().nullish();
@@ -61,6 +62,8 @@ function anthropicRow(at: number, endedAt: number, r: z.infer<typeof usageResult
     cache_creation_input_tokens: m5 + h1,
     cache_creation: { ephemeral_5m_input_tokens: m5, ephemeral_1h_input_tokens: h1 },
     output_tokens: r.output_tokens ?? 0,
+    ...(r.server_tool_use ? { server_tool_use: r.server_tool_use } : {}),
+    ...(r.service_tier ? { service_tier: r.service_tier } : {}),
   };
   const usage = convertAnthropicUsage(raw);
   if (usage === null) return null;
@@ -85,7 +88,6 @@ function anthropicRow(at: number, endedAt: number, r: z.infer<typeof usageResult
     projectId: r.workspace_id ?? null,
     tags,
     reportedCostUsd: null,
-    priceMultiplier: r.service_tier === 'batch' ? 0.5 : 1,
     longContext: r.context_window === '200k-1M',
   };
 }

@@ -77,7 +77,6 @@ export function convertClaudeCodeAnalyticsPage(body: unknown): ConvertedPage {
         projectId: null,
         tags: ['claude-code-analytics'],
         reportedCostUsd: Number.isFinite(cents) ? cents / 100 : null,
-        priceMultiplier: 1,
         longContext: false,
       } satisfies ApiUsageRow);
     }

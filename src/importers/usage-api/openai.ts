@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { NormalisedUsage } from '../../usage/types.js';
 import { inclusiveUsage } from '../../usage/usage-fields.js';
 import { bucketKey } from './bucket-check.js';
 import { convertBucketReport, pageOf, reportUrl, type BucketReport } from './paging.js';
@@ -8,7 +9,8 @@ import type { ApiUsageRow, ConvertedPage, UsageApi } from './types.js';
  * OpenAI organization usage (`GET /v1/organization/usage/completions`) and costs (`GET /v1/organization/costs`),
  * per formats.md: buckets `{start_time, end_time, results[]}` in unix seconds; `input_tokens` includes
  * `input_cached_tokens`; cost rows carry `amount.value` in dollars. Pages: `has_more` + `next_page` → `page=`.
- * One event per usage result row; batch rows are billed at half price.
+ * One event per usage result row; its `batch` and `service_tier` are its billing mode (usage/billing-mode.ts: batch
+ * and flex at half, priority at the model's premium).
  */
 const count = z.number().nonnegative().nullish();
 const usageResult = z.looseObject({
@@ -57,20 +59,31 @@ function openAIRow(at: number, endedAt: number, r: z.infer<typeof usageResult>, 
     endedAt,
     provider: 'openai',
     model: r.model ?? null,
-    // input_tokens and output_tokens count text; audio tokens come beside them, counted in with them and priced at
-    // the text rates (the events keep no audio bucket: realtime audio costs several times more, so a lower bound).
-    usage: inclusiveUsage({ input: (r.input_tokens ?? 0) + audioIn, cacheRead: r.input_cached_tokens ?? 0, output: (r.output_tokens ?? 0) + audioOut }, raw),
+    // input_tokens and output_tokens count text; audio tokens come beside them: counted in with them, and priced at
+    // the model's audio rates (at its text rates where the catalogue has none).
+    usage: {
+      ...inclusiveUsage(
+        { input: (r.input_tokens ?? 0) + audioIn, cacheRead: r.input_cached_tokens ?? 0, audioInput: audioIn, output: (r.output_tokens ?? 0) + audioOut, audioOutput: audioOut },
+        raw,
+      ),
+      ...billingOf(r),
+    },
     account: r.user_id ?? null,
     apiKey: r.api_key_id ?? null,
     email: null,
     projectId: r.project_id ?? null,
     tags,
     reportedCostUsd: null,
-    // The Batch API costs half; flex processing too. Priority processing costs more, by a rate per model the
-    // catalogue does not have: priced at the standard rate (tagged tier=priority).
-    priceMultiplier: r.batch === true || r.service_tier === 'flex' ? 0.5 : 1,
     longContext: false,
   };
+}
+
+/** The row's Batch API flag and service tier, as the usage's billing mode (none for the standard tier). */
+function billingOf(r: z.infer<typeof usageResult>): Pick<NormalisedUsage, 'billing'> {
+  const batch = r.batch === true;
+  const tier = r.service_tier && r.service_tier !== 'default' && r.service_tier !== 'auto' ? r.service_tier : undefined;
+  if (!batch && tier === undefined) return {};
+  return { billing: { ...(batch ? { batch } : {}), ...(tier !== undefined ? { serviceTier: tier } : {}) } };
 }
 
 const unix = (d: Date): string => String(Math.floor(d.getTime() / 1000));

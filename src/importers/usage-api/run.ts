@@ -3,7 +3,7 @@ import type { GoodhartConfig } from '../../config/schema.js';
 import { GoodhartError } from '../../errors.js';
 import type { OutcomeEvent } from '../../outcomes/event.js';
 import type { AuditStore } from '../../store/types.js';
-import type { EventSource, UsageEvent } from '../../usage/event.js';
+import { usageExtras, type EventSource, type UsageEvent } from '../../usage/event.js';
 import type { Pricer } from '../../usage/pricing.js';
 import { resolveIdentity, type Identity } from '../attribution.js';
 import { stableId } from '../ids.js';
@@ -212,7 +212,8 @@ function toEvent(api: UsageApiInfo, row: ApiUsageRow, memo: ReturnType<typeof cr
     cacheWrite1hTokens: u.input.cacheWrite1h,
     outputTokens: u.output.total,
     reasoningTokens: u.output.reasoning,
-    costUsd: row.reportedCostUsd ?? (catalogue === null ? null : catalogue * row.priceMultiplier),
+    ...usageExtras(u),
+    costUsd: row.reportedCostUsd ?? catalogue,
     usageEstimated: false,
     status: 200,
     errorClass: null,

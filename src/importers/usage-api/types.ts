@@ -20,8 +20,6 @@ export interface ApiUsageRow {
   tags: string[];
   /** Cost the provider itself reported for the row (Claude Code analytics' estimate), USD. */
   reportedCostUsd: number | null;
-  /** Billing multiplier on catalogue prices (Batch API: 0.5). */
-  priceMultiplier: number;
   /** Anthropic's `context_window: "200k-1M"`: priced at the long-context rates. */
   longContext: boolean;
 }

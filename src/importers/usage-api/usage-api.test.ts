@@ -10,6 +10,8 @@ import { createPricer } from '../../usage/pricing.js';
 import { stableId } from '../ids.js';
 import { tempDir } from '../testing.js';
 import { formatCostLine, formatRemovedLine } from './cost-line.js';
+import { convertAnthropicUsagePage } from './anthropic.js';
+import { convertOpenAIUsagePage } from './openai.js';
 import { USAGE_APIS } from './registry.js';
 import { runUsageApiImport, type UsageApiImportOptions } from './run.js';
 
@@ -167,7 +169,7 @@ describe('provider usage API importers', () => {
     expect(events.map((e) => [e.modelServed, e.inputTokens, e.cacheReadTokens, e.outputTokens, Math.round(e.costUsd! * 1e6) / 1e6, e.userId, e.teamId, e.projectId])).toEqual([
       ['gpt-4o-2024-08-06', 1_000_000, 400_000, 100_000, 3, 'ann', 'core', 'proj_web'],
       ['gpt-4o-2024-08-06', 1_000_000, 400_000, 100_000, 1.5, 'ann', 'core', 'proj_web'],
-      // gpt-4o-mini at $0.15 / $0.60 per million: audio counted in and priced at the text rates (a lower bound)…
+      // gpt-4o-mini at $0.15 / $0.60 per million: audio counted in, at the text rates (the catalogue has no audio rates for it)…
       ['gpt-4o-mini-2024-07-18', 501_000, 0, 20_000, 0.08715, 'key_4', null, 'proj_api'],
       // …and flex at half: (100k × 0.15 + 10k × 0.60) / 1M / 2.
       ['gpt-4o-mini-2024-07-18', 100_000, 0, 10_000, 0.0105, 'key_3', null, 'proj_api'],
@@ -180,20 +182,22 @@ describe('provider usage API importers', () => {
     await store.close();
   });
 
-  it('Anthropic: disjoint buckets, 5m/1h writes, per-request rates for a daily sum, batch at half price, cents', async () => {
+  it('Anthropic: disjoint buckets, 5m/1h writes, per-request rates for a daily sum, web searches, batch at half price, cents', async () => {
     const store = new SqliteStore(join(dir, `a-${++n}.db`));
     const s = await run('anthropic-usage', store);
     expect(s).toMatchObject({ eventsAdded: 2, reportedCostUsd: 20.255, costReportRows: 1 });
-    expect(formatCostLine(s)).toBe("  cost: $22.50 priced from usage; $20.25 in the provider's cost report");
+    expect(formatCostLine(s)).toBe("  cost: $22.54 priced from usage; $20.25 in the provider's cost report");
     const hit = seen.find((x) => x.path.startsWith('/v1/organizations/usage_report/messages'))!;
     expect(hit.headers['x-api-key']).toBe('sk-admin-test');
     expect(hit.headers['anthropic-version']).toBe('2023-06-01');
     const events = (await store.listEvents({})).sort((a, b) => b.inputTokens - a.inputTokens);
-    // 2M × $3 + 10M × $0.30 + 1M × $3.75 + 0.5M × $15 per million = $20.25 (never repriced at a long-context tier).
+    // 2M × $3 + 10M × $0.30 + 1M × $3.75 + 0.5M × $15 per million = $20.25 (never repriced at a long-context tier),
+    // and 4 web searches at $10 per thousand.
     expect(events.map((e) => [e.inputTokens, e.cacheWrite5mTokens, e.outputTokens, Math.round(e.costUsd! * 1e6) / 1e6, e.userId, e.projectId])).toEqual([
-      [13_000_000, 1_000_000, 500_000, 20.25, 'apikey_01', 'wrkspc_01'],
+      [13_000_000, 1_000_000, 500_000, 20.29, 'apikey_01', 'wrkspc_01'],
       [1_000_000, 0, 100_000, 2.25, 'apikey_01', 'wrkspc_01'],
     ]);
+    expect(events.map((e) => e.toolCalls)).toEqual([{ web_search: 4 }, undefined]);
     await store.close();
   });
 
@@ -255,7 +259,7 @@ describe('provider usage API importers', () => {
     await run('anthropic-usage', store);
     const analytics = await run('anthropic-claude-code', store);
     const cost = async (source: 'anthropic-usage' | 'anthropic-claude-code') => (await store.aggregate('day', { source })).reduce((t, r) => t + r.costUsd, 0);
-    expect([await cost('anthropic-usage'), await cost('anthropic-claude-code')]).toEqual([22.5, 6.12]);
+    expect([await cost('anthropic-usage'), await cost('anthropic-claude-code')]).toEqual([22.54, 6.12]);
     expect(analytics.eventsAdded).toBe(1);
     // A database imported before analytics had its own source: the same event under anthropic-usage.
     const legacy = new SqliteStore(join(dir, `s-${++n}.db`));
@@ -356,5 +360,43 @@ describe('provider usage API importers', () => {
     expect(err).toBeInstanceOf(GoodhartError);
     expect((err as Error).message).toMatch(/--admin-key or set ANTHROPIC_ADMIN_KEY/);
     await store.close();
+  });
+});
+
+describe('usage report rows priced by the same rule as the gateway', () => {
+  const pricer = createPricer();
+  const at = new Date('2026-04-09T00:00:00Z');
+  it('OpenAI: batch, flex and priority rows carry their billing mode; audio is priced at the audio rates', () => {
+    const row = (extra: Record<string, unknown>) => ({ input_tokens: 1_000_000, input_cached_tokens: 0, output_tokens: 100_000, num_model_requests: 1, model: 'gpt-5-2025-08-07', ...extra });
+    const page = convertOpenAIUsagePage({
+      data: [{ start_time: 1775692800, end_time: 1775779200, results: [row({ batch: true }), row({ service_tier: 'flex' }), row({ service_tier: 'priority' }), row({ service_tier: 'default' }), row({ model: 'gpt-audio', input_audio_tokens: 400_000, output_audio_tokens: 50_000 })] }],
+      has_more: false,
+    });
+    // gpt-5: $1.25 / $10 per million = $2.25 at the standard tier; priority at 2×.
+    const costs = page.rows.map((r) => pricer.price(r.usage, r.model!, r.provider, at).costUsd);
+    expect(costs.slice(0, 4).map((c) => Math.round(c! * 1e6) / 1e6)).toEqual([1.125, 1.125, 4.5, 2.25]);
+    // gpt-audio: 1M text in at $2.50, 0.4M audio in at $32, 0.1M text out at $10, 0.05M audio out at $64.
+    expect(page.rows[4]!.usage).toMatchObject({ input: { total: 1_400_000, audio: 400_000 }, output: { total: 150_000, audio: 50_000 } });
+    expect(costs[4]).toBeCloseTo(2.5 + 0.4 * 32 + 0.1 * 10 + 0.05 * 64, 9);
+  });
+
+  it('Anthropic: web searches are tool calls, batch rows carry their tier', () => {
+    const page = convertAnthropicUsagePage({
+      data: [
+        {
+          starting_at: '2026-04-09T00:00:00Z',
+          ending_at: '2026-04-10T00:00:00Z',
+          results: [
+            { uncached_input_tokens: 1000, output_tokens: 100, server_tool_use: { web_search_requests: 4 }, model: 'claude-sonnet-4-6', service_tier: 'standard' },
+            { uncached_input_tokens: 1000, output_tokens: 100, model: 'claude-sonnet-4-6', service_tier: 'batch' },
+          ],
+        },
+      ],
+      has_more: false,
+    });
+    expect(page.rows.map((r) => [r.usage.toolCalls, r.usage.billing])).toEqual([
+      [{ web_search: 4 }, undefined],
+      [undefined, { serviceTier: 'batch' }],
+    ]);
   });
 });
