@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GoodhartError } from '../errors.js';
 import type { KeyRecord } from '../store/types.js';
 import { countTextTokens } from '../usage/estimate.js';
-import type { Endpoint, UsageEvent } from '../usage/event.js';
+import { usageExtras, type Endpoint, type UsageEvent } from '../usage/event.js';
 import type { Pricer } from '../usage/pricing.js';
 import type { NormalisedUsage } from '../usage/types.js';
 import type { AdmissionResult, Policy } from '../policy/types.js';
@@ -731,6 +731,7 @@ export class Proxy {
       cacheWrite1hTokens: usage?.input.cacheWrite1h ?? 0,
       outputTokens: usage?.output.total ?? 0,
       reasoningTokens: usage?.output.reasoning ?? 0,
+      ...usageExtras(usage),
       costUsd,
       usageEstimated: m.estimated,
       status: m.status,

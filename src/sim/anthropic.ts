@@ -87,6 +87,36 @@ function chosenTool(body: MessagesBody, prompt: Prompt): { name: string; schema:
   return tool === undefined ? undefined : { name: tool.name, schema: tool.input_schema };
 }
 
+/**
+ * The web searches the answer runs before it (`tools` with a `web_search_…` server tool): once, `[[sim:searches=N]]`
+ * times, at most the tool's `max_uses`; none when the conversation does not end with the user. Each is a
+ * `server_tool_use` block and its `web_search_tool_result`, and counts in `usage.server_tool_use.web_search_requests`.
+ */
+function webSearches(body: MessagesBody, prompt: Prompt, times: number, ctx: SimContext): { use: object; result: object }[] {
+  const tool = (body.tools ?? []).find((t) => t.type?.startsWith('web_search_') === true);
+  if (tool === undefined || body.tool_choice?.type === 'none' || !prompt.endsWithUser) return [];
+  const n = Math.min(times, tool.max_uses ?? times);
+  const query = prompt.lastUserText.split(/\s+/).filter((w) => w !== '' && !w.startsWith('[[')).slice(0, 6).join(' ');
+  return Array.from({ length: n }, (_, i) => {
+    const id = 'srvtoolu_01' + randomChars(ctx.idRng, 22);
+    return {
+      use: { type: 'server_tool_use', id, name: tool.name, input: { query } },
+      result: {
+        type: 'web_search_tool_result',
+        tool_use_id: id,
+        content: [{ type: 'web_search_result', title: `Result ${i + 1}`, url: `https://example.com/${i + 1}`, encrypted_content: randomChars(ctx.idRng, 32), page_age: null }],
+      },
+    };
+  });
+}
+
+/** Fast mode (`speed: "fast"`) only on the models that have it, as the API answers. */
+function speedOf(body: MessagesBody, model: SimModel): string | undefined {
+  const speed = body.speed ?? undefined;
+  if (speed === 'fast' && model.fastMode !== true) throw new SimError(400, `speed: fast mode is not supported for model ${model.id}`);
+  return speed;
+}
+
 function stopReason(finish: FinishReason): string {
   if (finish === 'tool') return 'tool_use';
   if (finish === 'length') return 'max_tokens';
@@ -104,6 +134,7 @@ export function handleMessages(raw: unknown, ctx: SimContext): Reply {
   const body = parseBody(MessagesBody, raw, 'anthropic');
   const model = anthropicModel(body.model);
   const budget = thinkingBudget(body, model);
+  const speed = speedOf(body, model);
   const { prompt, breakpoints } = anthropicPrompt(body);
   const directives = parseDirectives(prompt.lastUserText);
   const scripted = scriptedReply(directives, 'anthropic', ctx);
@@ -132,12 +163,11 @@ export function handleMessages(raw: unknown, ctx: SimContext): Reply {
     cache_creation_input_tokens: cache.write5m + cache.write1h,
     cache_read_input_tokens: cache.read,
   };
-  const usage = {
-    ...inputUsage,
-    cache_creation: { ephemeral_5m_input_tokens: cache.write5m, ephemeral_1h_input_tokens: cache.write1h },
-    output_tokens: plan.outputTokens,
-    service_tier: 'standard',
-  };
+  const searches = webSearches(body, prompt, directives.searches ?? 1, ctx);
+  const toolUse = searches.length > 0 ? { server_tool_use: { web_search_requests: searches.length } } : {};
+  const cacheUsage = { ...inputUsage, cache_creation: { ephemeral_5m_input_tokens: cache.write5m, ephemeral_1h_input_tokens: cache.write1h } };
+  const served = { service_tier: 'standard', ...(speed !== undefined ? { speed } : {}) };
+  const usage = { ...cacheUsage, output_tokens: plan.outputTokens, ...toolUse, ...served };
   const id = 'msg_01' + randomChars(ctx.idRng, 22);
   const toolId = 'toolu_01' + randomChars(ctx.idRng, 22);
   const timing = timingFor(directives, ctx);
@@ -146,20 +176,22 @@ export function handleMessages(raw: unknown, ctx: SimContext): Reply {
   if (body.stream !== true) {
     const content: unknown[] = [];
     if (plan.thinking !== undefined) content.push({ type: 'thinking', thinking: plan.thinking.text, signature: plan.thinking.signature });
+    for (const s of searches) content.push(s.use, s.result);
     if (plan.toolCall !== undefined) content.push({ type: 'tool_use', id: toolId, name: plan.toolCall.name, input: plan.toolCall.input });
     else content.push({ type: 'text', text: plan.text });
     const message = { ...head, content, stop_reason: stopReason(plan.finish), stop_sequence: plan.stopSequence, usage };
     return jsonReply(message, timing, plan.contentChunks);
   }
-  const start = { ...head, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } };
+  // The searches are counted in message_delta's usage (cumulative, like output_tokens), not message_start's.
+  const start = { ...head, content: [], stop_reason: null, stop_sequence: null, usage: { ...cacheUsage, output_tokens: 1, ...served } };
   const delta = {
     delta: { stop_reason: stopReason(plan.finish), stop_sequence: plan.stopSequence },
-    usage: { ...inputUsage, output_tokens: plan.outputTokens },
+    usage: { ...inputUsage, output_tokens: plan.outputTokens, ...toolUse },
   };
-  return { kind: 'stream', frames: messageFrames(plan, start, delta, toolId), timing };
+  return { kind: 'stream', frames: messageFrames(plan, start, delta, toolId, searches), timing };
 }
 
-function messageFrames(plan: OutputPlan, start: object, delta: object, toolId: string): Frame[] {
+function messageFrames(plan: OutputPlan, start: object, delta: object, toolId: string, searches: { use: object; result: object }[] = []): Frame[] {
   const frames: Frame[] = [];
   const event = (type: string, payload: object, content = false) => frames.push({ data: sse(type, { type, ...payload }), content });
   let index = 0;
@@ -174,6 +206,14 @@ function messageFrames(plan: OutputPlan, start: object, delta: object, toolId: s
     blockStart({ type: 'thinking', thinking: '', signature: '' });
     for (const thinking of plan.thinking.chunks) blockDelta({ type: 'thinking_delta', thinking });
     for (const signature of plan.thinking.signatureChunks) blockDelta({ type: 'signature_delta', signature }, false);
+    event('content_block_stop', { index: index++ });
+  }
+  for (const { use, result } of searches) {
+    const { input, ...opening } = use as { input: unknown };
+    blockStart({ ...opening, input: {} });
+    blockDelta({ type: 'input_json_delta', partial_json: JSON.stringify(input) }, false);
+    event('content_block_stop', { index: index++ });
+    blockStart(result);
     event('content_block_stop', { index: index++ });
   }
   if (plan.toolCall !== undefined) {

@@ -8,6 +8,7 @@
  *   ttft=MS         delay before the first byte, overriding `firstTokenMs`
  *   itl=MS          delay between stream chunks, overriding `interTokenMs`
  *   tokens=N        emit exactly N output text tokens (still capped by max_tokens)
+ *   searches=N      run each built-in search tool the request declares N times (default once; 0: not at all)
  */
 import { SimError } from './errors.js';
 
@@ -19,6 +20,7 @@ export interface Directives {
   ttftMs?: number;
   itlMs?: number;
   tokens?: number;
+  searches?: number;
 }
 
 const DIRECTIVE = /\[\[sim:([^\]]*)\]\]/g;
@@ -28,7 +30,9 @@ const MAX_DELAY_MS = 600_000;
 /** Output longer than this is never useful in a test and would only make the simulator slow. */
 const MAX_TOKENS_DIRECTIVE = 100_000;
 
-const KEYS = 'status, retry-after, die-after, hang, ttft, itl, tokens';
+const KEYS = 'status, retry-after, die-after, hang, ttft, itl, tokens, searches';
+/** A request's searches: enough for any test, few enough that an answer stays small. */
+const MAX_SEARCHES = 20;
 
 function integer(key: string, raw: string | undefined, min: number, max: number): number {
   const n = raw === undefined || !/^\d+$/.test(raw.trim()) ? NaN : Number(raw.trim());
@@ -69,6 +73,9 @@ export function parseDirectives(text: string): Directives {
           break;
         case 'tokens':
           out.tokens = integer(key, value, 0, MAX_TOKENS_DIRECTIVE);
+          break;
+        case 'searches':
+          out.searches = integer(key, value, 0, MAX_SEARCHES);
           break;
         default:
           throw new SimError(400, `Unknown sim directive "${key}" in [[sim:...]]; known: ${KEYS}.`);

@@ -21,6 +21,10 @@ export interface SimModel {
    * too, answering with that name as `model`, as the providers do. One the catalogue prices as the alias.
    */
   readonly snapshot?: string;
+  /** OpenAI: answers `modalities: ["text", "audio"]` with spoken audio (gpt-audio), counting audio tokens. */
+  readonly audio?: boolean;
+  /** Anthropic: serves `speed: "fast"` (fast mode). */
+  readonly fastMode?: boolean;
 }
 
 export const SIM_MODELS = [
@@ -41,6 +45,7 @@ export const SIM_MODELS = [
   { id: 'gpt-5.2-codex', provider: 'openai', kind: 'chat', reasoning: true, displayName: 'GPT-5.2-Codex', released: '2025-12-18' },
   { id: 'o3', provider: 'openai', kind: 'chat', reasoning: true, displayName: 'o3', released: '2025-04-16', snapshot: 'o3-2025-04-16' },
   { id: 'o4-mini', provider: 'openai', kind: 'chat', reasoning: true, displayName: 'o4-mini', released: '2025-04-16', snapshot: 'o4-mini-2025-04-16' },
+  { id: 'gpt-audio', provider: 'openai', kind: 'chat', reasoning: false, audio: true, displayName: 'gpt-audio', released: '2025-08-28', snapshot: 'gpt-audio-2025-08-28' },
   {
     id: 'text-embedding-3-small',
     provider: 'openai',
@@ -59,6 +64,7 @@ export const SIM_MODELS = [
     displayName: 'text-embedding-3-large',
     released: '2024-01-25',
   },
+  { id: 'claude-opus-4-6', provider: 'anthropic', kind: 'chat', reasoning: true, fastMode: true, displayName: 'Claude Opus 4.6', released: '2026-02-05' },
   { id: 'claude-opus-4-1', provider: 'anthropic', kind: 'chat', reasoning: true, displayName: 'Claude Opus 4.1', released: '2025-08-05', snapshot: 'claude-opus-4-1-20250805' },
   { id: 'claude-sonnet-4-5', provider: 'anthropic', kind: 'chat', reasoning: true, displayName: 'Claude Sonnet 4.5', released: '2025-09-29', snapshot: 'claude-sonnet-4-5-20250929' },
   { id: 'claude-haiku-4-5', provider: 'anthropic', kind: 'chat', reasoning: true, displayName: 'Claude Haiku 4.5', released: '2025-10-15', snapshot: 'claude-haiku-4-5-20251001' },

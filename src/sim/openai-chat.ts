@@ -1,7 +1,8 @@
 /** OpenAI `POST /v1/chat/completions`, non-stream and stream. */
 import { parseDirectives } from './directives.js';
 import { SimError } from './errors.js';
-import { chatUsage, openaiId, openaiModel, refuseReasoning, systemFingerprint } from './openai-common.js';
+import { chatUsage, openaiId, openaiModel, refuseReasoning, servedTier, systemFingerprint } from './openai-common.js';
+import type { SimModel } from './models.js';
 import { planOutput, type FinishReason, type OutputPlan } from './plan.js';
 import { contentText, promptFingerprint, promptTokenCount, promptTokens, toolText, type Prompt } from './prompt.js';
 import { MIN_CACHEABLE_TOKENS } from './prompt-cache.js';
@@ -50,6 +51,37 @@ function chosenTool(body: ChatCompletionBody, prompt: Prompt): { name: string; s
   return tool === undefined ? undefined : { name: tool.function.name, schema: tool.function.parameters };
 }
 
+/**
+ * Audio the simulated voice models hear and speak, in tokens: 10 per second of input audio (24 kHz 16-bit mono PCM,
+ * 48,000 bytes a second, however it is encoded), and 5 audio tokens per token of the spoken transcript.
+ */
+const INPUT_AUDIO_BYTES_PER_TOKEN = 4_800;
+const AUDIO_TOKENS_PER_TRANSCRIPT_TOKEN = 5;
+
+/** Input audio tokens of the `input_audio` content parts (`{input_audio: {data: <base64>, format}}`). */
+export function inputAudioTokens(body: ChatCompletionBody): number {
+  let tokens = 0;
+  for (const message of body.messages) {
+    if (!Array.isArray(message.content)) continue;
+    for (const part of message.content as unknown[]) {
+      if (typeof part !== 'object' || part === null || (part as { type?: unknown }).type !== 'input_audio') continue;
+      const data = (part as { input_audio?: { data?: unknown } }).input_audio?.data;
+      const bytes = typeof data === 'string' ? Math.floor((data.replace(/=+$/, '').length * 3) / 4) : 0;
+      tokens += Math.max(1, Math.ceil(bytes / INPUT_AUDIO_BYTES_PER_TOKEN));
+    }
+  }
+  return tokens;
+}
+
+/** Whether the answer is spoken: `modalities` asks for audio, which only a voice model (gpt-audio) gives. */
+function speaks(body: ChatCompletionBody, model: SimModel): boolean {
+  if (!body.modalities?.includes('audio')) return false;
+  if (model.audio !== true) {
+    throw new SimError(400, `This model does not support audio output: '${model.id}'.`, { param: 'modalities', openaiCode: 'invalid_value' });
+  }
+  return true;
+}
+
 export function chatFinishReason(finish: FinishReason): 'stop' | 'length' | 'tool_calls' {
   if (finish === 'tool') return 'tool_calls';
   return finish === 'length' ? 'length' : 'stop';
@@ -80,8 +112,14 @@ export function handleChatCompletions(raw: unknown, ctx: SimContext): Reply {
     thinkingBudget: undefined,
     stop,
   });
-  const usage = chatUsage(inputTokens, cached, plan.outputTokens, plan.reasoningTokens);
+  const spoken = speaks(body, model) && plan.toolCall === undefined;
+  const audio = {
+    input: model.audio === true ? inputAudioTokens(body) : 0,
+    output: spoken ? plan.textTokens * AUDIO_TOKENS_PER_TRANSCRIPT_TOKEN : 0,
+  };
+  const usage = chatUsage(inputTokens, cached, plan.outputTokens, plan.reasoningTokens, audio);
   const id = openaiId(ctx, 'chatcmpl-', 29);
+  const audioId = spoken ? openaiId(ctx, 'audio_', 32, 'hex') : undefined;
   const toolCallId = plan.toolCall === undefined ? undefined : openaiId(ctx, 'call_', 24);
   const created = Math.floor(ctx.now() / 1000);
   const timing = timingFor(directives, ctx);
@@ -90,13 +128,15 @@ export function handleChatCompletions(raw: unknown, ctx: SimContext): Reply {
     object: 'chat.completion.chunk',
     created,
     model: model.id,
-    service_tier: 'default',
+    service_tier: servedTier(body.service_tier),
     system_fingerprint: systemFingerprint(model.id),
   };
 
   if (body.stream !== true) {
     const message =
-      plan.toolCall === undefined
+      audioId !== undefined
+        ? { role: 'assistant', content: null, refusal: null, annotations: [], audio: spokenAudio(audioId, plan.text, created) }
+        : plan.toolCall === undefined
         ? { role: 'assistant', content: plan.text, refusal: null, annotations: [] }
         : {
             role: 'assistant',
@@ -115,10 +155,19 @@ export function handleChatCompletions(raw: unknown, ctx: SimContext): Reply {
   }
 
   const includeUsage = body.stream_options?.include_usage === true;
-  return { kind: 'stream', frames: chatFrames(plan, base, includeUsage, usage, toolCallId ?? ''), timing };
+  return { kind: 'stream', frames: chatFrames(plan, base, includeUsage, usage, toolCallId ?? '', audioId), timing };
 }
 
-function chatFrames(plan: OutputPlan, base: object, includeUsage: boolean, usage: object, toolCallId: string): Frame[] {
+/** The spoken answer: its transcript, and a short silent WAV standing in for the speech. */
+function spokenAudio(id: string, transcript: string, created: number) {
+  const wav = Buffer.alloc(48);
+  wav.write('RIFF', 0, 'ascii');
+  wav.writeUInt32LE(40, 4);
+  wav.write('WAVEfmt ', 8, 'ascii');
+  return { id, data: wav.toString('base64'), expires_at: created + 3600, transcript };
+}
+
+function chatFrames(plan: OutputPlan, base: object, includeUsage: boolean, usage: object, toolCallId: string, audioId?: string): Frame[] {
   // Hot path of the benchmark baseline: the chunk envelope is serialised once, only the delta per chunk.
   const head = `data: ${JSON.stringify(base).slice(0, -1)},"choices":[{"index":0,"delta":`;
   const tail = (finish: string | null) =>
@@ -126,7 +175,11 @@ function chatFrames(plan: OutputPlan, base: object, includeUsage: boolean, usage
   const open = tail(null);
   const chunk = (delta: object, finish: string | null = null) => head + JSON.stringify(delta) + (finish === null ? open : tail(finish));
   const frames: Frame[] = [];
-  if (plan.toolCall === undefined) {
+  if (audioId !== undefined) {
+    // A spoken stream carries the transcript in `delta.audio` (and the speech, left out here).
+    frames.push({ data: chunk({ role: 'assistant', content: null, refusal: null }), content: false });
+    for (const transcript of plan.textChunks) frames.push({ data: chunk({ audio: { id: audioId, transcript } }), content: true });
+  } else if (plan.toolCall === undefined) {
     frames.push({ data: chunk({ role: 'assistant', content: '', refusal: null }), content: false });
     for (const text of plan.textChunks) frames.push({ data: `${head}{"content":${JSON.stringify(text)}}${open}`, content: true });
   } else {

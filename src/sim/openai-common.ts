@@ -40,15 +40,25 @@ export function openaiId(ctx: SimContext, prefix: string, length: number, alphab
   return prefix + randomChars(ctx.idRng, length, alphabet);
 }
 
-export function chatUsage(input: number, cached: number, output: number, reasoning: number) {
+/**
+ * The `service_tier` an answer reports: the tier asked for when it is one OpenAI bills apart (`flex`, and
+ * `priority`, which `fast` also asks for), else `default` (`auto` and `default` alike).
+ */
+export function servedTier(requested: string | null | undefined): string {
+  if (requested === 'flex' || requested === 'priority') return requested;
+  return requested === 'fast' ? 'priority' : 'default';
+}
+
+/** Audio tokens are parts of the totals, as OpenAI reports them: `prompt_tokens` includes the input audio. */
+export function chatUsage(input: number, cached: number, output: number, reasoning: number, audio = { input: 0, output: 0 }) {
   return {
-    prompt_tokens: input,
-    completion_tokens: output,
-    total_tokens: input + output,
-    prompt_tokens_details: { cached_tokens: cached, audio_tokens: 0 },
+    prompt_tokens: input + audio.input,
+    completion_tokens: output + audio.output,
+    total_tokens: input + audio.input + output + audio.output,
+    prompt_tokens_details: { cached_tokens: cached, audio_tokens: audio.input },
     completion_tokens_details: {
       reasoning_tokens: reasoning,
-      audio_tokens: 0,
+      audio_tokens: audio.output,
       accepted_prediction_tokens: 0,
       rejected_prediction_tokens: 0,
     },

@@ -2,8 +2,9 @@
 import { parseDirectives } from './directives.js';
 import { SimError } from './errors.js';
 import type { SimModel } from './models.js';
-import { openaiId, openaiModel, refuseReasoning, responsesUsage } from './openai-common.js';
+import { openaiId, openaiModel, refuseReasoning, responsesUsage, servedTier } from './openai-common.js';
 import { planOutput, type OutputPlan } from './plan.js';
+import { WORDS } from './prose.js';
 import { contentText, promptFingerprint, promptTokenCount, promptTokens, toolText, type Prompt } from './prompt.js';
 import { MIN_CACHEABLE_TOKENS } from './prompt-cache.js';
 import { jsonReply, scriptedReply, sse, timingFor, type Frame, type Reply, type SimContext } from './reply.js';
@@ -56,6 +57,38 @@ function chosenTool(body: ResponsesBody, prompt: Prompt): { name: string; schema
   return tool?.name === undefined ? undefined : { name: tool.name, schema: tool.parameters };
 }
 
+/** Built-in tools that search, by the type of their `tools` entry, with the output item each call adds. */
+const SEARCH_TOOLS: ReadonlyMap<string, 'web_search_call' | 'file_search_call'> = new Map([
+  ['web_search', 'web_search_call'],
+  ['web_search_preview', 'web_search_call'],
+  ['web_search_2025_08_26', 'web_search_call'],
+  ['web_search_preview_2025_03_11', 'web_search_call'],
+  ['file_search', 'file_search_call'],
+]);
+
+/**
+ * The searches the answer runs before it: each built-in search tool declared, once (`[[sim:searches=N]]`: N times),
+ * when the conversation ends with the user and tool_choice allows tools. One output item per call, as OpenAI reports
+ * them (and bills them: per call).
+ */
+function searchCalls(body: ResponsesBody, prompt: Prompt, times: number, ctx: SimContext): Array<Record<string, unknown>> {
+  if (body.tool_choice === 'none' || !prompt.endsWithUser) return [];
+  const words = prompt.lastUserText.split(/\s+/).filter((w) => w !== '' && !w.startsWith('[[')).slice(0, 6);
+  const query = words.length > 0 ? words.join(' ') : (WORDS[0] ?? 'query');
+  const items: Array<Record<string, unknown>> = [];
+  for (const tool of body.tools ?? []) {
+    const item = SEARCH_TOOLS.get(tool.type);
+    for (let i = 0; item !== undefined && i < times; i++) {
+      items.push(
+        item === 'web_search_call'
+          ? { id: openaiId(ctx, 'ws_', 50, 'hex'), type: item, status: 'completed', action: { type: 'search', query } }
+          : { id: openaiId(ctx, 'fs_', 50, 'hex'), type: item, status: 'completed', queries: [query], results: null },
+      );
+    }
+  }
+  return items;
+}
+
 interface Ids {
   response: string;
   reasoning: string;
@@ -64,9 +97,10 @@ interface Ids {
   callId: string;
 }
 
-function outputItems(plan: OutputPlan, ids: Ids, reasoning: boolean) {
+function outputItems(plan: OutputPlan, ids: Ids, reasoning: boolean, searches: Array<Record<string, unknown>>) {
   const items: Array<Record<string, unknown>> = [];
   if (reasoning) items.push({ id: ids.reasoning, type: 'reasoning', summary: [] });
+  items.push(...searches);
   if (plan.toolCall !== undefined) {
     items.push({
       id: ids.functionCall,
@@ -107,7 +141,7 @@ function responseObject(body: ResponsesBody, model: SimModel, id: string, create
     prompt_cache_key: null,
     reasoning: { effort: model.reasoning ? (body.reasoning?.effort ?? 'medium') : null, summary: null },
     safety_identifier: null,
-    service_tier: 'default',
+    service_tier: servedTier(body.service_tier),
     store: body.store ?? true,
     temperature: body.temperature ?? 1,
     text: { format: { type: 'text' }, verbosity: 'medium' },
@@ -153,17 +187,18 @@ export function handleResponses(raw: unknown, ctx: SimContext): Reply {
     functionCall: openaiId(ctx, 'fc_', 50, 'hex'),
     callId: openaiId(ctx, 'call_', 24),
   };
+  const searches = searchCalls(body, prompt, directives.searches ?? 1, ctx);
   const started = responseObject(body, model, ids.response, Math.floor(ctx.now() / 1000));
   const final = {
     ...started,
     status: plan.finish === 'length' ? 'incomplete' : 'completed',
     incomplete_details: plan.finish === 'length' ? { reason: 'max_output_tokens' } : null,
-    output: outputItems(plan, ids, model.reasoning),
+    output: outputItems(plan, ids, model.reasoning, searches),
     usage: responsesUsage(inputTokens, cached, plan.outputTokens, plan.reasoningTokens),
   };
   const timing = timingFor(directives, ctx);
   if (body.stream !== true) return jsonReply(final, timing, plan.contentChunks);
-  return { kind: 'stream', frames: responseFrames(plan, ids, started, final, model.reasoning), timing };
+  return { kind: 'stream', frames: responseFrames(plan, ids, started, final, model.reasoning, searches.length), timing };
 }
 
 function responseFrames(
@@ -172,6 +207,7 @@ function responseFrames(
   started: ReturnType<typeof responseObject>,
   final: Record<string, unknown> & { status: string },
   reasoning: boolean,
+  searches: number,
 ): Frame[] {
   const frames: Frame[] = [];
   let seq = 0;
@@ -186,6 +222,16 @@ function responseFrames(
     event('response.output_item.added', { output_index: 0, item: done[0] });
     event('response.output_item.done', { output_index: 0, item: done[0] });
     index = 1;
+  }
+  for (let end = index + searches; index < end; index++) {
+    const call = done[index] ?? {};
+    const kind = String(call.type).replace(/_call$/, '');
+    const at = { output_index: index, item_id: call.id };
+    event('response.output_item.added', { output_index: index, item: { ...call, status: 'in_progress' } });
+    event(`response.${kind}_call.in_progress`, at);
+    event(`response.${kind}_call.searching`, at);
+    event(`response.${kind}_call.completed`, at);
+    event('response.output_item.done', { output_index: index, item: call });
   }
   const item = done[index] ?? {};
   if (plan.toolCall !== undefined) {

@@ -29,6 +29,9 @@ export const ChatCompletionBody = z.looseObject({
     .nullish(),
   stop: z.union([z.string(), z.array(z.string())]).nullish(),
   reasoning_effort: z.string().nullish(),
+  service_tier: z.string().nullish(),
+  modalities: z.array(z.string()).nullish(),
+  audio: z.looseObject({ voice: z.unknown().optional(), format: z.string().optional() }).nullish(),
 });
 export type ChatCompletionBody = z.infer<typeof ChatCompletionBody>;
 
@@ -54,6 +57,7 @@ export const ResponsesBody = z.looseObject({
   temperature: z.number().nullish(),
   top_p: z.number().nullish(),
   metadata: z.record(z.string(), z.string()).nullish(),
+  service_tier: z.string().nullish(),
 });
 export type ResponsesBody = z.infer<typeof ResponsesBody>;
 
@@ -82,7 +86,10 @@ const anthropicPrompt = {
   tools: z
     .array(
       z.looseObject({
+        /** Absent or `custom` for client tools; server tools name their version (`web_search_20250305`). */
+        type: z.string().optional(),
         name: z.string(),
+        max_uses: positiveInt.optional(),
         description: z.string().optional(),
         input_schema: z.unknown().optional(),
         cache_control: CacheControl.nullish(),
@@ -102,6 +109,7 @@ export const MessagesBody = z.looseObject({
   max_tokens: positiveInt,
   stop_sequences: z.array(z.string()).nullish(),
   stream: z.boolean().nullish(),
+  speed: z.enum(['standard', 'fast']).nullish(),
 });
 export type MessagesBody = z.infer<typeof MessagesBody>;
 

@@ -1,4 +1,5 @@
 import { convertOpenAIChatUsage, convertOpenAIEmbeddingsUsage } from '../../../usage/convert-openai-chat-usage.js';
+import { withOpenAIExtras } from '../../../usage/convert-openai-extras.js';
 import { convertOpenAIResponsesUsage } from '../../../usage/convert-openai-responses-usage.js';
 import {
   estimateEmbeddingsInput,
@@ -80,15 +81,16 @@ export function withLeadingMember(raw: Buffer, member: Buffer): Buffer | null {
 }
 
 function usageFromBody(endpoint: Endpoint, json: unknown): NormalisedUsage | null {
-  const usage = json && typeof json === 'object' ? (json as Record<string, unknown>).usage : undefined;
+  const body = json && typeof json === 'object' ? (json as Record<string, unknown>) : undefined;
+  const usage = body?.usage;
   if (usage === undefined || usage === null) return null;
   switch (endpoint) {
     case 'responses':
-      return convertOpenAIResponsesUsage(usage);
+      return withOpenAIExtras(convertOpenAIResponsesUsage(usage), body!, 'responses');
     case 'embeddings':
       return convertOpenAIEmbeddingsUsage(usage);
     default:
-      return convertOpenAIChatUsage(usage);
+      return withOpenAIExtras(convertOpenAIChatUsage(usage), body!, 'chat');
   }
 }
 

@@ -1,4 +1,5 @@
 import { convertOpenAIChatUsage } from '../../../usage/convert-openai-chat-usage.js';
+import { withOpenAIExtras } from '../../../usage/convert-openai-extras.js';
 import { convertOpenAIResponsesUsage } from '../../../usage/convert-openai-responses-usage.js';
 import type { SseEvent } from '../../sse.js';
 import { asString, BaseStreamMeter, parseObject } from '../meter-base.js';
@@ -30,7 +31,8 @@ export class OpenAIChatStreamMeter extends BaseStreamMeter {
     }
     if (memberValueStarts(d, 'usage', '{')) {
       const j = parseObject(d);
-      const usage = j ? convertOpenAIChatUsage(j.usage) : null;
+      // The usage chunk carries the response's service_tier too, as every chunk does.
+      const usage = j ? withOpenAIExtras(convertOpenAIChatUsage(j.usage), j, 'chat') : null;
       if (usage) this.reported = usage;
       this.noteIds(j);
       const choices = j?.choices;
@@ -137,7 +139,8 @@ export class OpenAIResponsesStreamMeter extends BaseStreamMeter {
       this.id = asString(response?.id) ?? this.id;
       this.model = asString(response?.model) ?? this.model;
       if (RESPONSES_FINAL.has(name) && response?.usage) {
-        this.reported = convertOpenAIResponsesUsage(response.usage) ?? this.reported;
+        // The final event carries the whole response: its output items (built-in tool calls) and service_tier.
+        this.reported = withOpenAIExtras(convertOpenAIResponsesUsage(response.usage), response, 'responses') ?? this.reported;
       }
       // A failure may come as this final event alone, with no `error` event before it.
       if (name === 'response.failed') this.noteFailedResponse(response?.error);
