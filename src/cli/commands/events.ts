@@ -6,6 +6,7 @@ import { formatCost, formatCount } from '../../report/format.js';
 import { openStore } from '../../store/open.js';
 import { readDb, readTimeZone } from '../read-db.js';
 import type { UsageEvent } from '../../usage/event.js';
+import { TOOL_CALL_KINDS } from '../../usage/types.js';
 import { addFilterOptions, type FilterOptions, toEventFilter } from './report.js';
 
 /** Without --limit, the newest 100: enough to see what is happening, short enough for a terminal. */
@@ -26,12 +27,16 @@ function parseLimit(value: string | number | undefined): number {
   return n;
 }
 
-/** A compact table, one event per line; no prompt or response text exists to show. */
+/**
+ * A compact table, one event per line; no prompt or response text exists to show. What is billed besides text tokens
+ * (built-in tool calls, audio tokens) gets a column only when a listed event has some.
+ */
 export function formatEventsTable(events: readonly UsageEvent[], timeZone: string): string {
   if (events.length === 0) return 'No usage events match.';
+  const extras = events.some((e) => billedExtras(e) !== '');
   const table = new Table({
-    head: [`Time (${timeZone})`, 'Source', 'User', 'Team', 'Model', 'Input', 'Output', 'Cost USD', 'Status'],
-    colAligns: ['left', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'right'],
+    head: [`Time (${timeZone})`, 'Source', 'User', 'Team', 'Model', 'Input', 'Output', ...(extras ? ['Also billed'] : []), 'Cost USD', 'Status'],
+    colAligns: ['left', 'left', 'left', 'left', 'left', 'right', 'right', ...(extras ? (['left'] as const) : []), 'right', 'right'],
     style: { head: [], border: [], compact: true },
   });
   for (const e of events) {
@@ -43,11 +48,23 @@ export function formatEventsTable(events: readonly UsageEvent[], timeZone: strin
       e.modelServed ?? e.modelRequested ?? '-',
       formatCount(e.inputTokens),
       formatCount(e.outputTokens),
+      ...(extras ? [billedExtras(e) || '-'] : []),
       formatCost(e.costUsd ?? 0, 1, e.costUsd === null ? 1 : 0),
       e.errorClass === null ? String(e.status) : `${e.status} ${e.errorClass}`,
     ]);
   }
   return table.toString();
+}
+
+/** `web_search ×3, audio 500 in / 200 out`: the tool calls and the audio tokens among the input and output. */
+function billedExtras(e: UsageEvent): string {
+  const parts: string[] = [];
+  for (const kind of TOOL_CALL_KINDS) {
+    const n = e.toolCalls?.[kind];
+    if (n) parts.push(`${kind} ×${formatCount(n)}`);
+  }
+  if (e.audioInputTokens || e.audioOutputTokens) parts.push(`audio ${formatCount(e.audioInputTokens ?? 0)} in / ${formatCount(e.audioOutputTokens ?? 0)} out`);
+  return parts.join(', ');
 }
 
 /** `goodhart events`: the newest events matching the filters, oldest first. */

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { makeTestEvent } from '../../store/store-contract.js';
 import type { UsageEvent } from '../../usage/event.js';
-import { registerEvents, runEvents } from './events.js';
+import { formatEventsTable, registerEvents, runEvents } from './events.js';
 import { registerReport, runReport } from './report.js';
 
 const at = (iso: string): number => Date.parse(iso);
@@ -303,6 +303,16 @@ describe('goodhart events', () => {
         'Showing the newest 2 events; use --limit for more.',
       ].join('\n'),
     );
+  });
+
+  it('shows what is billed besides text tokens in a column of its own, only when a listed event has some', () => {
+    const searched = { ...e4, status: 200, errorClass: null, usageEstimated: false, toolCalls: { web_search: 2, file_search: 1 } };
+    const spoken = { ...e1, modelServed: 'gpt-audio', audioInputTokens: 500, audioOutputTokens: 200 };
+    const lines = formatEventsTable([searched, spoken], 'UTC').split('\n');
+    expect(lines[1]).toContain('│ Also billed ');
+    expect(lines[3]).toContain('│ web_search ×2, file_search ×1 │');
+    expect(lines[4]).toContain('│ audio 500 in / 200 out');
+    expect(formatEventsTable([e1], 'UTC')).not.toContain('Also billed');
   });
 });
 
