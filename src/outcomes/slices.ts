@@ -54,14 +54,23 @@ export const SPEND_RECORD_OF = {
  * those, and their telemetry and the providers' reports of that week are left out, as they describe the same
  * requests; a week with no per-request record is counted from telemetry, then from reports. As Claude Code's commit
  * counts are used for a person's week only when git reported none (counted.ts). One source (`--source`) is one kind.
+ *
+ * The organisation's usage reports (`openai-usage`, `anthropic-usage`) are compared per provider and week across
+ * everyone instead: their rows are attributed by API key, and the gateway reaches the provider with its own upstream
+ * key, so the report's rows of the gateway's traffic are never in the same person's week as the gateway's events of
+ * it. A provider's report rows of a week are left out when any more detailed record of that provider that week exists.
  */
 const rank = (source: EventSource): number => SPEND_RECORDS.indexOf(SPEND_RECORD_OF[source]);
+const ORG_REPORT = SPEND_RECORDS.indexOf('organisation report');
 const personWeek = (userId: string | null, at: number): string => `${userId ?? ''}\u0000${weekStart(at)}`;
+const providerWeek = (provider: string, at: number): string => `${provider}\u0000${weekStart(at)}`;
 
 export class SliceBuilder {
-  private readonly slices = new Map<string, SpendSlice & { rank: number; personWeek: string }>();
+  private readonly slices = new Map<string, SpendSlice & { rank: number; personWeek: string; providerWeek: string | null }>();
   /** The most detailed kind of record seen, per person and week. */
   private readonly best = new Map<string, number>();
+  /** Providers and weeks with a record more detailed than the organisation's usage reports. */
+  private readonly detailed = new Set<string>();
 
   add(e: UsageEvent): void {
     const tasks = taskTags(e.tags);
@@ -69,12 +78,15 @@ export class SliceBuilder {
     const r = rank(e.source);
     const pw = personWeek(e.userId, e.startedAt);
     this.best.set(pw, Math.min(this.best.get(pw) ?? r, r));
-    const key = [e.userId, e.teamId, e.projectId, e.repo, e.branch, tasks.join(','), hour, r].join('\u0000');
+    const prw = providerWeek(e.provider, e.startedAt);
+    if (r < ORG_REPORT) this.detailed.add(prw);
+    const orgReport = r === ORG_REPORT ? prw : null;
+    const key = [e.userId, e.teamId, e.projectId, e.repo, e.branch, tasks.join(','), hour, r, orgReport ?? ''].join('\u0000');
     let s = this.slices.get(key);
     if (s === undefined) {
       s = {
         userId: e.userId, teamId: e.teamId, projectId: e.projectId, repo: e.repo, branch: e.branch, tasks,
-        start: e.startedAt, end: e.startedAt, costUsd: 0, tokens: 0, requests: 0, rank: r, personWeek: pw,
+        start: e.startedAt, end: e.startedAt, costUsd: 0, tokens: 0, requests: 0, rank: r, personWeek: pw, providerWeek: orgReport,
       };
       this.slices.set(key, s);
     }
@@ -85,11 +97,11 @@ export class SliceBuilder {
     s.requests += 1;
   }
 
-  /** The slices of the kind of record each person's week is counted from. */
+  /** The slices of the kind of record each person's week is counted from (organisation reports: each provider's week). */
   build(): SpendSlice[] {
     return [...this.slices.values()]
-      .filter((s) => s.rank === this.best.get(s.personWeek))
-      .map(({ rank: _rank, personWeek: _pw, ...slice }) => slice)
+      .filter((s) => s.rank === this.best.get(s.personWeek) && !(s.providerWeek !== null && this.detailed.has(s.providerWeek)))
+      .map(({ rank: _rank, personWeek: _pw, providerWeek: _prw, ...slice }) => slice)
       .sort((a, b) => a.start - b.start);
   }
 }
