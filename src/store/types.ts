@@ -217,6 +217,8 @@ export interface OtelCommit {
   intervals: readonly string[];
   /** Also read the intervals of these resources, models and endpoints that overlap these windows. */
   covering: readonly SpanWindow[];
+  /** Also read when the latest stored interval of each of these resources, models and endpoints ended before `beforeMs`. */
+  previous: readonly PreviousInterval[];
   /**
    * What else the request decides on (the spans and histogram intervals of one resource and model): requests naming
    * one take turns (SQLite's write transactions always do).
@@ -227,6 +229,14 @@ export interface OtelCommit {
   build(read: OtelRead & { spans: readonly SpanTotals[] }): OtelWrites;
 }
 
+/** The GenAI histogram intervals of one resource, model and endpoint that ended before a time (epoch ms). */
+export interface PreviousInterval {
+  resource: string;
+  model: string;
+  endpoint: string;
+  beforeMs: number;
+}
+
 /** What the store holds for an OtelCommit, read in its transaction. */
 export interface OtelRead {
   /** One step per point of `counters`, in order. */
@@ -235,6 +245,8 @@ export interface OtelRead {
   intervals: ReadonlyMap<string, OtelInterval>;
   /** The stored events with the ids of those intervals. */
   events: ReadonlyMap<string, UsageEvent>;
+  /** One per `previous`, in order: the latest end (epoch ms) of those intervals, null when none is stored. */
+  previousEnds: readonly (number | null)[];
 }
 
 export interface OtelWrites {

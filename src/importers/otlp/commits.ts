@@ -1,5 +1,5 @@
 import type { OutcomeEvent } from '../../outcomes/event.js';
-import type { OtelCommit, OtelInterval, OtelRead, SpanTotals, SpanWindow } from '../../store/types.js';
+import type { OtelCommit, OtelInterval, OtelRead, PreviousInterval, SpanTotals, SpanWindow } from '../../store/types.js';
 import { storable } from '../../store/rows.js';
 import type { UsageEvent } from '../../usage/event.js';
 import { stableId } from '../ids.js';
@@ -31,6 +31,15 @@ export function metricsCommit(points: readonly MetricPoint[], plan: ReturnType<t
   const cumulative = points.flatMap((p, i) => (p.cumulative ? [i] : []));
   const counterOf = new Map(cumulative.map((i, j) => [i, j]));
   const ids = plan.groups.map((g) => stableId('otel', g.key));
+  // Where the stored intervals of each cumulative histogram's resource, model and endpoint ended, for a series that
+  // joins it later (intervalFrom).
+  const previous: PreviousInterval[] = [];
+  const previousOf = new Map<number, number>();
+  plan.groups.forEach((g, j) => {
+    if (g.spans === undefined || !g.members.some((m) => points[m.index]!.cumulative)) return;
+    previousOf.set(j, previous.length);
+    previous.push({ ...g.spans, beforeMs: nanosToMs(g.timeNs) });
+  });
   const increasesOf = (read: OtelRead): number[] => points.map((p, i) => (p.cumulative ? (read.counters[counterOf.get(i)!]?.increase ?? 0) : p.value));
   /** The intervals this request adds to, with their states and windows once it has. */
   const changed = (read: OtelRead) => {
@@ -40,7 +49,8 @@ export function metricsCommit(points: readonly MetricPoint[], plan: ReturnType<t
     plan.groups.forEach((group, j) => {
       const stored = read.intervals.get(ids[j]!);
       const state = addPoints(parseState(stored?.state), group, points, increases);
-      if (state !== null) out.push({ group, id: ids[j]!, state, fromMs: intervalFrom(group, points, since, stored?.fromMs), toMs: nanosToMs(group.timeNs) });
+      const previousEndMs = previousOf.has(j) ? read.previousEnds[previousOf.get(j)!] : null;
+      if (state !== null) out.push({ group, id: ids[j]!, state, fromMs: intervalFrom(group, points, since, stored?.fromMs, previousEndMs), toMs: nanosToMs(group.timeNs) });
     });
     return out;
   };
@@ -50,6 +60,7 @@ export function metricsCommit(points: readonly MetricPoint[], plan: ReturnType<t
     perRequest: [],
     intervals: ids,
     covering: [],
+    previous,
     locks: plan.groups.flatMap((g) => (g.spans === undefined ? [] : [lockOf(g.spans)])),
     windows: windowsOf,
     build: (read) => {
@@ -91,6 +102,7 @@ export function spansCommit(spans: readonly UsageEvent[], make: Pick<Makers, 're
     perRequest: spans,
     intervals: [],
     covering: [...covering.values()],
+    previous: [],
     locks: [...covering.values()].map(lockOf),
     windows: (read) => histograms(read).map((i) => ({ resource: i.resource!, model: i.model!, endpoint: i.endpoint!, fromMs: i.fromMs, toMs: i.toMs })),
     build: (read) => {

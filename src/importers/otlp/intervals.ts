@@ -137,15 +137,23 @@ function emptyUsage(raw: unknown): OtelUsage['usage'] {
  * Where the interval starts once this request's points are in it (epoch ms): the earliest of its stored start, the
  * starts of its DELTA points and what its CUMULATIVE points' increases count from (`since`: the series' previous
  * point, or its start); its end when none is known.
+ *
+ * A CUMULATIVE series with no stored point before this one (`since` is its own start) counts from the later of its
+ * start and `previousEndMs`, the end of the latest stored interval of the same resource, model and endpoint: SDKs
+ * date every cumulative series from the SDK's start (Java, .NET), so a series that first appears later (another
+ * server address, a first error type) would stretch the window back over spans earlier intervals already took.
  */
-export function intervalFrom(group: IntervalGroup, points: readonly MetricPoint[], since: (index: number) => string | null, storedFromMs?: number): number {
-  let from: string | null = null;
+export function intervalFrom(group: IntervalGroup, points: readonly MetricPoint[], since: (index: number) => string | null, storedFromMs?: number, previousEndMs?: number | null): number {
+  let fromMs: number | null = null;
   for (const { index } of group.members) {
     const p = points[index]!;
     const start = p.cumulative ? since(index) : p.startNs === '0' ? null : p.startNs;
-    from = earlier(from, start);
+    if (start === null) continue;
+    let ms = nanosToMs(start);
+    if (p.cumulative && start === p.startNs && previousEndMs != null) ms = Math.max(ms, previousEndMs);
+    fromMs = fromMs === null ? ms : Math.min(fromMs, ms);
   }
-  const ms = nanosToMs(from ?? group.timeNs);
+  const ms = fromMs ?? nanosToMs(group.timeNs);
   return storedFromMs === undefined ? ms : Math.min(ms, storedFromMs);
 }
 

@@ -248,4 +248,29 @@ describe.each(SUBJECTS)('OTLP telemetry stored in %s', (_kind, make) => {
       events: [['span', 1000, 100], ['span', 1000, 100], ['top-up', 4000, 400], ['top-up', 6000, 600]],
     });
   });
+
+  it('matches a series that joins a CUMULATIVE histogram later with the spans since the previous interval, not since the SDK started', async () => {
+    s = await make();
+    const send = await processorFor(s.store, 'bot');
+    // Java and .NET SDKs date every cumulative series from the SDK's start (T0), one first seen later too.
+    const resource = [kv('service.name', 'java-svc'), kv('service.instance.id', 'j-1')];
+    const span = (n: number, endMs: number) => genaiSpans(resource, [{ traceId: `${n}a`.repeat(16), spanId: `${n}b`.repeat(8), model: 'gpt-4o', input: 1000, output: 100, startMs: endMs - 500, endMs }]);
+    const total = (endMs: number, input: number, output: number, extra: ReturnType<typeof kv>[] = []) => {
+      const h = genaiHistogram({ resource, model: 'gpt-4o', tokens: { input, output }, requests: 1, startMs: T0, endMs, temporality: 2 });
+      for (const dp of h.resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.histogram.dataPoints) dp.attributes.push(...extra);
+      return h;
+    };
+    // Minute 1: 5 requests, one sampled as a span.
+    await send('traces', span(1, T0 + 30_000));
+    await send('metrics', total(T0 + 60_000, 5_000, 500));
+    // Minute 2: 5 more on the same series, one sampled; 2 on a new series (another server.address).
+    await send('traces', span(2, T0 + 90_000));
+    const minute2 = total(T0 + 120_000, 10_000, 1_000);
+    const joined = total(T0 + 120_000, 2_000, 200, [kv('server.address', 'eu.api.openai.com')]);
+    minute2.resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.histogram.dataPoints.push(...joined.resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.histogram.dataPoints);
+    await send('metrics', minute2);
+    await send('metrics', minute2);
+    // The histogram counted 12,000 input tokens: minute 1's span is taken from minute 1 only.
+    expect((await usageOf(s.store, 'bot')).events).toEqual([['span', 1000, 100], ['span', 1000, 100], ['top-up', 4000, 400], ['top-up', 6000, 600]]);
+  });
 });

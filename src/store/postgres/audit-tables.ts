@@ -3,7 +3,7 @@ import type postgres from 'postgres';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
 import { counterStep, OUTCOME_OVERRIDE, seriesOf, shippedWork, type SeriesRow as SqliteSeriesRow, type ShippedWorkRow } from '../sqlite/audit-tables.js';
 import { outcomeValues } from '../rows.js';
-import type { CounterPoint, CounterStep, ImportFileState, OtelInterval, SpanTotals, SpanWindow } from '../types.js';
+import type { CounterPoint, CounterStep, ImportFileState, OtelInterval, PreviousInterval, SpanTotals, SpanWindow } from '../types.js';
 
 /**
  * The Postgres side of audit mode: importer file states, OTLP counter series and outcome events (migration 2),
@@ -149,6 +149,20 @@ export async function getOtelIntervals(tx: Db, ids: readonly string[], covering:
     out.push(
       ...(await tx.unsafe<OtelInterval[]>(`${INTERVAL_SELECT} WHERE resource = $1 AND model = $2 AND endpoint = $3 AND to_ms >= $4 AND from_ms <= $5`, [w.resource, w.model, w.endpoint, w.fromMs, w.toMs], { prepare: true })),
     );
+  }
+  return out;
+}
+
+/** The latest end of the stored intervals of each resource, model and endpoint before a time (OtelRead.previousEnds). */
+export async function previousIntervalEnds(tx: Db, previous: readonly PreviousInterval[]): Promise<(number | null)[]> {
+  const out: (number | null)[] = [];
+  for (const w of previous) {
+    const [row] = await tx.unsafe<{ toMs: string | number | null }[]>(
+      'SELECT max(to_ms) AS "toMs" FROM otel_intervals WHERE resource = $1 AND model = $2 AND endpoint = $3 AND to_ms < $4',
+      [w.resource, w.model, w.endpoint, w.beforeMs],
+      { prepare: true },
+    );
+    out.push(row?.toMs == null ? null : Number(row.toMs));
   }
   return out;
 }

@@ -392,7 +392,7 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
           const rows = await tx.unsafe<StoredEventRow[]>(`${EVENT_SELECT} WHERE id = ANY($1::text[])`, [[...intervals.keys()]], { prepare: true });
           for (const row of rows) events.set(row.id, eventFromRow(row));
         }
-        const read = { counters, intervals, events };
+        const read = { counters, intervals, events, previousEnds: await audit.previousIntervalEnds(tx, commit.previous) };
         const spans = await audit.spanTotals(tx, commit.windows(read));
         const writes = commit.build({ ...read, spans });
         await audit.putOtelIntervals(tx, writes.intervals);

@@ -249,6 +249,7 @@ export class SqliteAuditTables {
     const INTERVAL = 'SELECT id, resource, model, endpoint, from_ms AS fromMs, to_ms AS toMs, state FROM otel_intervals';
     const getInterval = db.prepare(`${INTERVAL} WHERE id = ?`);
     const coveringIntervals = db.prepare(`${INTERVAL} WHERE resource = ? AND model = ? AND endpoint = ? AND to_ms >= ? AND from_ms <= ?`);
+    const previousEnd = db.prepare('SELECT max(to_ms) AS toMs FROM otel_intervals WHERE resource = ? AND model = ? AND endpoint = ? AND to_ms < ?');
     const putInterval = db.prepare(
       `INSERT INTO otel_intervals (id, resource, model, endpoint, from_ms, to_ms, state) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET resource = excluded.resource, model = excluded.model, endpoint = excluded.endpoint,
@@ -291,7 +292,8 @@ export class SqliteAuditTables {
         const row = getEvent.get(id) as EventRow | undefined;
         if (row !== undefined) events.set(id, eventFromRow(row));
       }
-      const read = { counters, intervals, events };
+      const previousEnds = commit.previous.map((w) => (previousEnd.get(w.resource, w.model, w.endpoint, w.beforeMs) as { toMs: number | null }).toMs);
+      const read = { counters, intervals, events, previousEnds };
       const spans = commit.windows(read).map((w) => spanTotals.get(w.model, w.fromMs, w.toMs, w.endpoint, JSON.stringify(`otel.resource=${w.resource}`)) as SpanTotals);
       const writes = commit.build({ ...read, spans });
       for (const i of writes.intervals) putInterval.run(i.id, i.resource, i.model, i.endpoint, i.fromMs, i.toMs, i.state);
