@@ -208,6 +208,16 @@ export interface SpanTotals {
   requests: number;
 }
 
+/**
+ * A window's span totals from its spans of the resource (`mine`), all its spans, and how many of those carry a
+ * resource tag at all. Spans stored by the release before the top-up (a5a7090) carry none: when a window's spans
+ * are all such, they are taken as the resource's (an upgrade's first minutes; if several resources sent that model
+ * then, each takes them all, and less is counted than was used).
+ */
+export function windowSpanTotals(r: { mine: SpanTotals; all: SpanTotals; tagged: number }): SpanTotals {
+  return r.tagged === 0 ? r.all : r.mine;
+}
+
 /** One OTLP request's writes, decided inside the store's transaction (CounterStore.commitOtel). */
 export interface OtelCommit {
   counters: readonly CounterPoint[];
@@ -217,6 +227,8 @@ export interface OtelCommit {
   intervals: readonly string[];
   /** Also read the intervals of these resources, models and endpoints that overlap these windows. */
   covering: readonly SpanWindow[];
+  /** Also read the stored events with these ids (a DELTA interval's id as the release before otel_intervals made it). */
+  events: readonly string[];
   /** Also read when the latest stored interval of each of these resources, models and endpoints ended before `beforeMs`. */
   previous: readonly PreviousInterval[];
   /**
@@ -243,7 +255,7 @@ export interface OtelRead {
   counters: readonly CounterStep[];
   /** The stored intervals, of those asked for and those covering, by id. */
   intervals: ReadonlyMap<string, OtelInterval>;
-  /** The stored events with the ids of those intervals. */
+  /** The stored events with the ids of those intervals, and of `events`. */
   events: ReadonlyMap<string, UsageEvent>;
   /** One per `previous`, in order: the latest end (epoch ms) of those intervals, null when none is stored. */
   previousEnds: readonly (number | null)[];

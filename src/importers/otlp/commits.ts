@@ -4,7 +4,7 @@ import { storable } from '../../store/rows.js';
 import type { UsageEvent } from '../../usage/event.js';
 import { stableId } from '../ids.js';
 import { nanosToMs, resourceTag } from './attributes.js';
-import { addPoints, intervalFrom, intervalUsage, parseState, topUpUsage, TOP_UP_TAG, type IntervalState } from './intervals.js';
+import { addPoints, countedBefore, intervalFrom, intervalUsage, legacyDeltaIds, parseState, topUpUsage, TOP_UP_TAG, type IntervalState } from './intervals.js';
 import { outcomesOf, type IntervalGroup, type MetricPoint, type planPoints } from './map-metrics.js';
 import type { OtelOutcome, OtelUsage } from './types.js';
 
@@ -31,6 +31,8 @@ export function metricsCommit(points: readonly MetricPoint[], plan: ReturnType<t
   const cumulative = points.flatMap((p, i) => (p.cumulative ? [i] : []));
   const counterOf = new Map(cumulative.map((i, j) => [i, j]));
   const ids = plan.groups.map((g) => stableId('otel', g.key));
+  // A DELTA request the release before otel_intervals stored, retried after the upgrade: found by its old ids.
+  const legacy = plan.groups.map((g) => legacyDeltaIds(g, points));
   // Where the stored intervals of each cumulative histogram's resource, model and endpoint ended, for a series that
   // joins it later (intervalFrom).
   const previous: PreviousInterval[] = [];
@@ -48,7 +50,8 @@ export function metricsCommit(points: readonly MetricPoint[], plan: ReturnType<t
     const out: { group: IntervalGroup; id: string; state: IntervalState; fromMs: number; toMs: number }[] = [];
     plan.groups.forEach((group, j) => {
       const stored = read.intervals.get(ids[j]!);
-      const state = addPoints(parseState(stored?.state), group, points, increases);
+      const before = stored === undefined ? legacy[j]!.flatMap((l) => (read.events.has(l.id) ? l.members : [])) : [];
+      const state = addPoints(countedBefore(parseState(stored?.state), points, before), group, points, increases);
       const previousEndMs = previousOf.has(j) ? read.previousEnds[previousOf.get(j)!] : null;
       if (state !== null) out.push({ group, id: ids[j]!, state, fromMs: intervalFrom(group, points, since, stored?.fromMs, previousEndMs), toMs: nanosToMs(group.timeNs) });
     });
@@ -60,6 +63,7 @@ export function metricsCommit(points: readonly MetricPoint[], plan: ReturnType<t
     perRequest: [],
     intervals: ids,
     covering: [],
+    events: [...new Set(legacy.flat().map((l) => l.id))],
     previous,
     locks: plan.groups.flatMap((g) => (g.spans === undefined ? [] : [lockOf(g.spans)])),
     windows: windowsOf,
@@ -102,6 +106,7 @@ export function spansCommit(spans: readonly UsageEvent[], make: Pick<Makers, 're
     perRequest: spans,
     intervals: [],
     covering: [...covering.values()],
+    events: [],
     previous: [],
     locks: [...covering.values()].map(lockOf),
     windows: (read) => histograms(read).map((i) => ({ resource: i.resource!, model: i.model!, endpoint: i.endpoint!, fromMs: i.fromMs, toMs: i.toMs })),

@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { isRecord } from '../../usage/usage-fields.js';
+import { stableId } from '../ids.js';
 import { nanosToMs } from './attributes.js';
 import type { IntervalGroup, MetricPoint } from './map-metrics.js';
 import type { SpanTotals } from '../../store/types.js';
@@ -25,6 +26,30 @@ export interface IntervalState {
 /** A point's identity within its interval: its series and its start. */
 export function pointId(p: Pick<MetricPoint, 'seriesKey' | 'startNs'>): string {
   return hash('sha256', `${p.seriesKey}\u0002${p.startNs}`, 'hex').slice(0, 20);
+}
+
+/**
+ * The ids the release before `otel_intervals` (a5a7090) gave a DELTA interval's events: one per series group
+ * (`MetricPoint.groupKey`), keyed by the earliest start of its points. An exporter retries a request for minutes, so
+ * one stored by that release can come again after the upgrade: its points are counted already (`countedBefore`).
+ */
+export function legacyDeltaIds(group: IntervalGroup, points: readonly MetricPoint[]): { id: string; members: number[] }[] {
+  if (group.cumulative) return [];
+  const bySeries = new Map<string, { start: string | null; members: number[] }>();
+  for (const { index } of group.members) {
+    const p = points[index]!;
+    if (!(p.value > 0)) continue;
+    const g = bySeries.get(p.groupKey) ?? { start: null, members: [] };
+    g.start = earlier(g.start, p.startNs === '0' ? null : p.startNs);
+    g.members.push(index);
+    bySeries.set(p.groupKey, g);
+  }
+  return [...bySeries].map(([groupKey, g]) => ({ id: stableId('otel', `${group.kind}\u0002${groupKey}\u0002${g.start ?? '0'}-${group.timeNs}`), members: g.members }));
+}
+
+/** The state with these points taken as counted, adding nothing to its sums (an event of them is stored already). */
+export function countedBefore(state: IntervalState, points: readonly MetricPoint[], indexes: readonly number[]): IntervalState {
+  return indexes.length === 0 ? state : { ...state, points: [...state.points, ...indexes.map((i) => pointId(points[i]!))] };
 }
 
 /** A stored state, or an empty one (none stored, or not one this release wrote). */

@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newKey } from '../../keys/keys.js';
+import { makeTestEvent } from '../../store/store-contract.js';
 import { PostgresStore } from '../../store/postgres/postgres-store.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import type { AuditStore, KeyRecord } from '../../store/types.js';
@@ -272,5 +273,24 @@ describe.each(SUBJECTS)('OTLP telemetry stored in %s', (_kind, make) => {
     await send('metrics', minute2);
     // The histogram counted 12,000 input tokens: minute 1's span is taken from minute 1 only.
     expect((await usageOf(s.store, 'bot')).events).toEqual([['span', 1000, 100], ['span', 1000, 100], ['top-up', 4000, 400], ['top-up', 6000, 600]]);
+  });
+
+  it('adds nothing for requests the release before the top-up (a5a7090) stored, when the exporter retries them after the upgrade', async () => {
+    s = await make();
+    const send = await processorFor(s.store, 'ann');
+    const t0 = Date.UTC(2026, 11, 1, 10, 0);
+    const resource = [kv('service.name', 'svc'), kv('service.instance.id', 'i1')];
+    const delta = claudeCodeMetrics({ session: claudeCodeSession('sess-2', 'ann@acme.com'), model: 'claude-sonnet-4-5', tokens: { input: 500, output: 50 }, cost: 0.005, startMs: t0, endMs: t0 + 60_000, temporality: 1 });
+    const hist = genaiHistogram({ resource, model: 'gpt-4o', tokens: { input: 10_000, output: 1_000 }, requests: 10, startMs: t0, endMs: t0 + 60_000, temporality: 1 });
+    // What a5a7090 stored of `delta` and of one span of `resource` (it ignored the histogram of a resource that sent
+    // spans), with the ids it gave them: the DELTA event's id carried its start; the span has no otel.resource tag.
+    const old = { source: 'otel' as const, userId: 'ann', teamId: 'core', endedAt: t0 + 60_000, status: 200 };
+    await s.store.insertEvents([
+      makeTestEvent({ ...old, id: 'otel_11e28eccfc64fee2803d15fd54502e53', provider: 'anthropic', endpoint: 'messages', modelServed: 'claude-sonnet-4-5', sessionId: 'sess-2', startedAt: t0, inputTokens: 500, outputTokens: 50, costUsd: 0.005, tags: ['claude-code', 'otel-metric'] }),
+      makeTestEvent({ ...old, id: 'otel_a784b0102964b2d5ab839c0c959e4127', provider: 'openai', endpoint: 'chat.completions', modelServed: 'gpt-4o', sessionId: null, startedAt: t0 + 10_000, endedAt: t0 + 11_000, inputTokens: 1000, outputTokens: 100, costUsd: 0.0035, tags: ['otel-span'] }),
+    ]);
+    for (const body of [delta, hist, delta, hist]) await send('metrics', body);
+    const input = (await s.store.listEvents({ userId: 'ann' })).reduce<Record<string, number>>((a, e) => ({ ...a, [e.modelServed!]: (a[e.modelServed!] ?? 0) + e.inputTokens }), {});
+    expect(input).toEqual({ 'claude-sonnet-4-5': 500, 'gpt-4o': 10_000 });
   });
 });

@@ -3,7 +3,7 @@ import type postgres from 'postgres';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
 import { counterStep, OUTCOME_OVERRIDE, seriesOf, shippedWork, type SeriesRow as SqliteSeriesRow, type ShippedWorkRow } from '../sqlite/audit-tables.js';
 import { outcomeValues } from '../rows.js';
-import type { CounterPoint, CounterStep, ImportFileState, OtelInterval, PreviousInterval, SpanTotals, SpanWindow } from '../types.js';
+import { windowSpanTotals, type CounterPoint, type CounterStep, type ImportFileState, type OtelInterval, type PreviousInterval, type SpanTotals, type SpanWindow } from '../types.js';
 
 /**
  * The Postgres side of audit mode: importer file states, OTLP counter series and outcome events (migration 2),
@@ -185,14 +185,19 @@ const SPAN_START_MARGIN_MS = 86_400_000;
 export async function spanTotals(tx: Db, windows: readonly SpanWindow[]): Promise<SpanTotals[]> {
   const out: SpanTotals[] = [];
   for (const w of windows) {
-    const [row] = await tx.unsafe<{ input: number; output: number; requests: number }[]>(
-      `SELECT COALESCE(sum(input_tokens), 0)::int8 AS input, COALESCE(sum(output_tokens), 0)::int8 AS output, count(*)::int8 AS requests
-       FROM events WHERE source = 'otel' AND model_served = $1 AND ended_at >= $2 AND ended_at <= $3 AND endpoint = $4 AND tags ? $5
+    // Spans without a resource tag (windowSpanTotals) are read too.
+    const [row] = await tx.unsafe<Record<'mineIn' | 'mineOut' | 'mineN' | 'allIn' | 'allOut' | 'allN' | 'tagged', number | string>[]>(
+      `SELECT COALESCE(sum(input_tokens) FILTER (WHERE tags ? $5), 0)::int8 AS "mineIn",
+         COALESCE(sum(output_tokens) FILTER (WHERE tags ? $5), 0)::int8 AS "mineOut", count(*) FILTER (WHERE tags ? $5)::int8 AS "mineN",
+         COALESCE(sum(input_tokens), 0)::int8 AS "allIn", COALESCE(sum(output_tokens), 0)::int8 AS "allOut", count(*)::int8 AS "allN",
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM jsonb_array_elements_text(tags) AS t WHERE t LIKE 'otel.resource=%'))::int8 AS tagged
+       FROM events WHERE source = 'otel' AND model_served = $1 AND ended_at >= $2 AND ended_at <= $3 AND endpoint = $4 AND tags ? 'otel-span'
          AND started_at >= $6 AND started_at <= $3`,
       [w.model, w.fromMs, w.toMs, w.endpoint, `otel.resource=${w.resource}`, w.fromMs - SPAN_START_MARGIN_MS],
       { prepare: true },
     );
-    out.push({ inputTokens: Number(row?.input ?? 0), outputTokens: Number(row?.output ?? 0), requests: Number(row?.requests ?? 0) });
+    const n = (k: keyof NonNullable<typeof row>): number => Number(row?.[k] ?? 0);
+    out.push(windowSpanTotals({ mine: { inputTokens: n('mineIn'), outputTokens: n('mineOut'), requests: n('mineN') }, all: { inputTokens: n('allIn'), outputTokens: n('allOut'), requests: n('allN') }, tagged: n('tagged') }));
   }
   return out;
 }

@@ -388,8 +388,9 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
         const counters = await audit.advanceIn(tx, commit.counters);
         const intervals = new Map((await audit.getOtelIntervals(tx, commit.intervals, commit.covering)).map((i) => [i.id, i]));
         const events = new Map<string, UsageEvent>();
-        if (intervals.size > 0) {
-          const rows = await tx.unsafe<StoredEventRow[]>(`${EVENT_SELECT} WHERE id = ANY($1::text[])`, [[...intervals.keys()]], { prepare: true });
+        const eventIds = [...new Set([...intervals.keys(), ...commit.events])];
+        if (eventIds.length > 0) {
+          const rows = await tx.unsafe<StoredEventRow[]>(`${EVENT_SELECT} WHERE id = ANY($1::text[])`, [eventIds], { prepare: true });
           for (const row of rows) events.set(row.id, eventFromRow(row));
         }
         const read = { counters, intervals, events, previousEnds: await audit.previousIntervalEnds(tx, commit.previous) };

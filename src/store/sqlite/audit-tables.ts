@@ -5,7 +5,7 @@ import { RollupBatch } from './rollup-batch.js';
 import { ofStoredCopy } from '../findings-rows.js';
 import type { OutcomeEvent, OutcomeFilter, OutcomeKind, OutcomeSource } from '../../outcomes/event.js';
 import type { UsageEvent } from '../../usage/event.js';
-import type { CounterPoint, CounterStep, ImportBatch, ImportBatchResult, ImportFileState, OtelCommit, OtelInterval, SpanTotals } from '../types.js';
+import { windowSpanTotals, type CounterPoint, type CounterStep, type ImportBatch, type ImportBatchResult, type ImportFileState, type OtelCommit, type OtelInterval, type SpanTotals, type SpanWindow } from '../types.js';
 
 /**
  * The SQLite side of audit mode: importer file states, OTLP counter series and outcome events (migration 2).
@@ -257,10 +257,19 @@ export class SqliteAuditTables {
     );
     const getEvent = db.prepare('SELECT * FROM events WHERE id = ?');
     // By the partial index on OpenTelemetry events' model and end; the resource is a tag only its spans carry.
-    const spanTotals = db.prepare(
-      `SELECT COALESCE(sum(input_tokens), 0) AS inputTokens, COALESCE(sum(output_tokens), 0) AS outputTokens, count(*) AS requests
-       FROM events WHERE source = 'otel' AND model_served = ? AND ended_at >= ? AND ended_at <= ? AND endpoint = ? AND instr(tags, ?) > 0`,
+    // Spans without a resource tag (windowSpanTotals) are read too: instr(tags, '"otel.resource=') = 0.
+    const spanTotalsOf = db.prepare(
+      `SELECT COALESCE(sum(CASE WHEN instr(tags, @resource) > 0 THEN input_tokens ELSE 0 END), 0) AS mineIn,
+         COALESCE(sum(CASE WHEN instr(tags, @resource) > 0 THEN output_tokens ELSE 0 END), 0) AS mineOut,
+         COALESCE(sum(instr(tags, @resource) > 0), 0) AS mineN,
+         COALESCE(sum(input_tokens), 0) AS allIn, COALESCE(sum(output_tokens), 0) AS allOut, count(*) AS allN,
+         COALESCE(sum(instr(tags, '"otel.resource=') > 0), 0) AS tagged
+       FROM events WHERE source = 'otel' AND model_served = @model AND ended_at >= @fromMs AND ended_at <= @toMs AND endpoint = @endpoint AND instr(tags, '"otel-span"') > 0`,
     );
+    const spanTotals = (w: SpanWindow): SpanTotals => {
+      const r = spanTotalsOf.get({ model: w.model, fromMs: w.fromMs, toMs: w.toMs, endpoint: w.endpoint, resource: JSON.stringify(`otel.resource=${w.resource}`) }) as Record<'mineIn' | 'mineOut' | 'mineN' | 'allIn' | 'allOut' | 'allN' | 'tagged', number>;
+      return windowSpanTotals({ mine: { inputTokens: r.mineIn, outputTokens: r.mineOut, requests: r.mineN }, all: { inputTokens: r.allIn, outputTokens: r.allOut, requests: r.allN }, tagged: r.tagged });
+    };
     // Every column but id, then the id: an OTLP interval's event made again from what its points say now.
     const putEvent = db.prepare(`UPDATE events SET ${EVENT_COLUMNS.slice(1).map((c) => `${c} = ?`).join(', ')} WHERE id = ? AND source <> 'gateway'`);
     /** New events as the gateway's batches, with their rollups summed here (see commitTx); the ids already stored. */
@@ -288,13 +297,13 @@ export class SqliteAuditTables {
         for (const row of coveringIntervals.all(w.resource, w.model, w.endpoint, w.fromMs, w.toMs) as OtelInterval[]) intervals.set(row.id, row);
       }
       const events = new Map<string, UsageEvent>();
-      for (const id of intervals.keys()) {
+      for (const id of new Set([...intervals.keys(), ...commit.events])) {
         const row = getEvent.get(id) as EventRow | undefined;
         if (row !== undefined) events.set(id, eventFromRow(row));
       }
       const previousEnds = commit.previous.map((w) => (previousEnd.get(w.resource, w.model, w.endpoint, w.beforeMs) as { toMs: number | null }).toMs);
       const read = { counters, intervals, events, previousEnds };
-      const spans = commit.windows(read).map((w) => spanTotals.get(w.model, w.fromMs, w.toMs, w.endpoint, JSON.stringify(`otel.resource=${w.resource}`)) as SpanTotals);
+      const spans = commit.windows(read).map(spanTotals);
       const writes = commit.build({ ...read, spans });
       for (const i of writes.intervals) putInterval.run(i.id, i.resource, i.model, i.endpoint, i.fromMs, i.toMs, i.state);
       // The update trigger moves the rollups of those replaced.
