@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createKey, registerKeys } from './keys.js';
+import { loadConfigFile } from '../../config/load.js';
+import { createGateway } from '../../gateway/server.js';
+import { openStore } from '../../store/open.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'goodhart-keys-'));
 const db = join(dir, 'g.db');
@@ -31,7 +34,7 @@ describe('goodhart keys', () => {
     await expect(createKey({ user: 'alice', team: 'the team', db, config })).rejects.toMatchObject({ message: expect.stringMatching(/^--team "the team"/) });
     // Her usage would be booked to platform whatever the key said (the gateway follows the directory).
     await expect(createKey({ user: 'alice', team: 'data', db, config })).rejects.toMatchObject({
-      message: expect.stringMatching(/^The config puts alice in team platform, .* Leave out --team, or move alice to data/),
+      message: expect.stringMatching(/^The directory puts alice in team platform, .* Leave out --team, or move alice to data/),
     });
     expect((await createKey({ user: 'alice', team: 'platform', db, config })).record.teamId).toBe('platform');
     expect((await createKey({ user: 'alice', db, config })).record.teamId).toBe('platform');
@@ -39,6 +42,23 @@ describe('goodhart keys', () => {
 
   it('refuses a team the config does not declare', async () => {
     await expect(createKey({ user: 'alice', team: 'nosuch', db, config })).rejects.toMatchObject({ message: expect.stringMatching(/^Team "nosuch" is not declared/) });
+  });
+
+  it('follows the directory its message names: after `goodhart users set bob --team data`, data is his team', async () => {
+    const adminConfig = join(dir, 'admin.yaml');
+    const ADMIN = 'admin-secret-key-0123456789';
+    writeFileSync(adminConfig, `teams: [{ id: platform }, { id: data }]\nusers:\n  - { id: bob, team: platform, role: member }\nadmin:\n  keys: [{ id: ops, key: ${ADMIN}, role: admin }]\nproviders:\n  openai: { type: openai, baseUrl: "http://127.0.0.1:9/v1", apiKey: sk-x }\n`);
+    const moved = join(dir, 'moved.db');
+    const store = await openStore(moved);
+    const gw = await createGateway({ config: loadConfigFile(adminConfig), store });
+    // What `goodhart users set bob --team data` sends to the running gateway.
+    const put = await gw.app.inject({ method: 'PUT', url: '/admin/v1/users/bob', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, payload: { id: 'bob', team: 'data', role: 'member' } });
+    expect(put.statusCode, put.body).toBe(200);
+    await gw.close();
+    await store.close();
+    expect((await createKey({ user: 'bob', team: 'data', db: moved, config: adminConfig })).record.teamId).toBe('data');
+    expect((await createKey({ user: 'bob', db: moved, config: adminConfig })).record.teamId).toBe('data');
+    await expect(createKey({ user: 'bob', team: 'platform', db: moved, config: adminConfig })).rejects.toMatchObject({ message: expect.stringMatching(/^The directory puts bob in team data,/) });
   });
 
   it('list and revoke refuse a database that does not exist instead of creating an empty one', async () => {
