@@ -112,8 +112,10 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     const v = c.visibility;
     const access = personAccess(v, user, team, v.scope === 'team' && (await bookedTo(ctx, user, v.teamId, r)));
     if (access === false) throw forbidden(`${user}’s usage`, v);
-    // A lead sees what is booked to their team; the person's budgets count all their spend, so only for a member now.
-    return access === 'team' && v.scope === 'team' ? userView(ctx, r, user, { teamId: v.teamId, budgets: team === v.teamId }) : userView(ctx, r, user);
+    // A lead sees what is booked to their team; the person's budgets count all their spend, so only for a member now,
+    // and only in the current month: a past month's budget is her spend then, on whichever team she was.
+    const current = ctx.now >= r.start && ctx.now < r.end;
+    return access === 'team' && v.scope === 'team' ? userView(ctx, r, user, { teamId: v.teamId, budgets: team === v.teamId && current }) : userView(ctx, r, user);
   });
 
   app.get('/api/findings', async (req) => {

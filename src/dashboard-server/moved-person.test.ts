@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../detect/types.js';
 import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { makeTestEvent } from '../store/store-contract.js';
 import { startHarness, type Harness } from '../testing/harness.js';
 
 /**
@@ -136,5 +137,22 @@ describe('a person moved to another team', () => {
     expect((await get('lena', '/api/findings?user=alice&team=payments&month=2026-10')).statusCode).toBe(403);
     expect(await ids('paul', '/api/findings?user=alice&month=2026-10')).toEqual(['f-payments']);
     expect(await ids('alice', '/api/users/me?month=2026-10')).toEqual(['f-payments', 'f-platform']);
+  });
+
+  it("a lead's People table counts what she shipped on the lead's team, as her page does", async () => {
+    const row = ((await get('lena', '/api/teams/platform?month=2026-10')).json().users as any[]).find((u) => u.key === 'alice');
+    const page = (await get('lena', '/api/users/alice?month=2026-10')).json();
+    expect(row.outcomes.commits).toBe(1);
+    expect(row.outcomes.commits).toBe(page.outcomes.row.outcomes.commits);
+    expect(row.costPerOutcome).toBe(page.outcomes.row.costPerOutcome);
+  });
+
+  it('a lead who gained her does not read her personal budget of a month before, spent on another team', async () => {
+    await h.store.insertEvents([makeTestEvent({ id: 'sep-alice', userId: 'alice', teamId: 'platform', startedAt: Date.parse('2026-09-15T10:00:00Z'), costUsd: 12.34 })]);
+    const paul = await get('paul', '/api/users/alice?month=2026-09');
+    expect(paul.statusCode).toBe(200);
+    expect(paul.json()).toMatchObject({ team: 'payments', spend: { totals: { requests: 0 } }, budgets: [] });
+    // This month's, where she is now on his team, he still gets.
+    expect((await get('paul', '/api/users/alice?month=2026-10')).json().budgets.map((b: { scope: string }) => b.scope)).toEqual(['user:alice']);
   });
 });

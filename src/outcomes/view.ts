@@ -63,7 +63,7 @@ export interface OutcomeView {
   reverted: number;
   /**
    * A lead asking for `people`: the row of each person with spend in the team, by id (never ranked), so a page can
-   * show what each person's spend produced beside it. Spend is theirs in the team; outcomes all of theirs.
+   * show what each person's spend produced beside it. Spend and outcomes are theirs in the team (booked to it).
    */
   people?: EfficiencyRow[];
 }
@@ -127,6 +127,13 @@ export async function outcomesView(
   }
   if (viewer.role === 'lead') {
     const inTeam = new Set(slices.map((x) => x.userId));
+    // Each person's outcomes booked to this team, as their page shows a lead (person view with teamId): not what
+    // someone who moved shipped on another team.
+    const people = () => {
+      const teams = a.counted.filter((o) => o.teamId === viewer.teamId);
+      const ids = new Set(teams.map((o) => o.id));
+      return efficiency({ slices, outcomes: teams, links: a.links.filter((l) => ids.has(l.outcomeId)), since: range.since, until: range.until }, 'user');
+    };
     return {
       ...base,
       rows: a.rows('team').filter((r) => r.subject.id === viewer.teamId),
@@ -134,7 +141,7 @@ export async function outcomesView(
       openQuestions: { [viewer.teamId]: openQuestions[viewer.teamId] ?? 0 },
       myOutcomes: [],
       ...(viewer.people === true
-        ? { people: a.rows('user').filter((r) => inTeam.has(r.subject.id)).sort((x, y) => (x.subject.id < y.subject.id ? -1 : x.subject.id > y.subject.id ? 1 : 0)) }
+        ? { people: people().filter((r) => inTeam.has(r.subject.id)).sort((x, y) => (x.subject.id < y.subject.id ? -1 : x.subject.id > y.subject.id ? 1 : 0)) }
         : {}),
     };
   }
