@@ -7,7 +7,7 @@ import { RULE_IDS } from '../detect/types.js';
 import type { Store } from '../store/types.js';
 import type { GovernanceSpec } from '../policy/rules.js';
 import { checkSameOrigin, type Caller, type DashboardAuth } from './auth.js';
-import { budgetsView, findingsView, monthRange, orgView, teamView, userView, type MonthRange, type ViewContext } from './views.js';
+import { budgetsView, findingsView, memberWithheld, monthRange, orgView, standingOnly, teamView, userView, type MonthRange, type ViewContext } from './views.js';
 import { canSeeBudget, canSeeOrg, findingsScope, personAccess, teamAccess, type Visibility } from './visibility.js';
 
 /**
@@ -137,7 +137,14 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     const within = v.scope === 'team' ? { teamId: v.teamId } : v.scope === 'self' ? { userId: v.userId } : undefined;
     // The viewer's own person and team are under the per-value budgets (user:*, team:*) before they spend anything.
     const always = [...(c.actor.userId !== null ? [{ kind: 'user' as const, id: c.actor.userId }] : []), ...(c.actor.teamId !== null ? [{ kind: 'team' as const, id: c.actor.teamId }] : [])];
-    return { data: await budgetsView(deps.context(), budgetVisible(c, await teamOfFn()), { ...(within ? { within } : {}), always }) };
+    const ctx = deps.context();
+    const data = await budgetsView(ctx, budgetVisible(c, await teamOfFn()), { ...(within ? { within } : {}), always });
+    // A member whose team's totals are withheld this month gets its budgets as their standing only, as on the team page.
+    const team = v.scope === 'self' ? v.teamId : null;
+    if (team !== null && (await memberWithheld(ctx, monthRange(undefined, ctx.now, ctx.timeZone), team, v.userId)) !== null) {
+      return { data: data.map((b) => (b.scope === `team:${team}` ? standingOnly(b) : b)) };
+    }
+    return { data };
   });
 
   app.get('/api/access-requests', async (req) => {

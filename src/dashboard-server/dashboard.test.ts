@@ -103,6 +103,16 @@ describe('dashboard API', () => {
     expect(team).toMatchObject({ detail: false, spend: null, models: null, users: null, findings: null, outcomes: null, routing: null });
     expect(team.withheld).toMatch(/^Your team's totals are shown once at least 2 people besides you used the team's AI in the month; fewer did this month/);
     expect(team.budgets.map((b: { budget: string; scope: string }) => `${b.budget} ${b.scope}`)).toEqual(['core-month team:core', 'per-team team:core']);
+    // ...as their standing only: core's $12 less her $10 would be bob's $2, and her requests are told her tighter
+    // personal cap, not core's. Nor /api/budgets, where she gets core's too.
+    const standing = (b: Record<string, unknown>) => [b['scope'], b['amount'], b['spent'], b['usedPercent'], b['projection'], b['standing'], b['windowEnd']];
+    const reset = Date.parse('2026-11-01T00:00:00Z');
+    expect(team.budgets.map(standing)).toEqual([['team:core', null, null, null, null, 'on track', reset], ['team:core', null, null, null, null, 'on track', reset]]);
+    const all = (await get(alice, '/api/budgets')).json().data as Record<string, unknown>[];
+    expect(all.filter((b) => b['scope'] === 'team:core').map(standing)).toEqual(team.budgets.map(standing));
+    expect(all.find((b) => b['scope'] === 'user:alice')).toMatchObject({ spent: 10 });
+    // bob leads core: he gets the amounts.
+    expect((await get(await signIn('bob'), '/api/teams/core')).json().budgets.find((b: { budget: string }) => b.budget === 'core-month')).toMatchObject({ amount: 50, spent: 12 });
   });
 
   it("shows a member their team's totals only when at least two people besides them used it that month", async () => {
@@ -160,14 +170,22 @@ describe('dashboard API', () => {
 
   it("a member sees their team's budgets at the team's spend, not their own", async () => {
     const alice = await signIn('alice');
-    const listed = (await get(alice, '/api/budgets')).json();
-    const spent = Object.fromEntries(listed.data.map((b: { scope: string; spent: number }) => [b.scope, b.spent]));
-    // alice spent $10 of core's $12 this month (bob $2); a per-team budget reads the team's whole spend.
-    expect([spent['team:core'], spent['user:alice']]).toEqual([12, 10]);
-    expect(listed.data.filter((b: { scope: string }) => b.scope === 'team:core').map((b: { budget: string; spent: number }) => [b.budget, b.spent]).sort()).toEqual([
-      ['core-month', 12],
-      ['per-team', 12],
-    ]);
+    // A third person on core (imported usage: budgets count the gateway's alone), so core is not withheld from her.
+    const store = h.store as SqliteStore;
+    const erin = [makeTestEvent({ id: 'erin-core', source: 'claude-code', userId: 'erin', teamId: 'core', startedAt: at('2026-10-12T09:00:00Z'), costUsd: 3 })];
+    await store.commitImportBatch({ events: erin, states: [] });
+    try {
+      const listed = (await get(alice, '/api/budgets')).json();
+      const spent = Object.fromEntries(listed.data.map((b: { scope: string; spent: number }) => [b.scope, b.spent]));
+      // alice spent $10 of core's $12 this month (bob $2); a per-team budget reads the team's whole spend.
+      expect([spent['team:core'], spent['user:alice']]).toEqual([12, 10]);
+      expect(listed.data.filter((b: { scope: string }) => b.scope === 'team:core').map((b: { budget: string; spent: number }) => [b.budget, b.spent]).sort()).toEqual([
+        ['core-month', 12],
+        ['per-team', 12],
+      ]);
+    } finally {
+      await store.commitImportBatch({ events: [], states: [], drop: erin.map((e) => e.id) });
+    }
   });
 
   it('a person who has not spent yet still sees the per-person budget that applies to them', async () => {

@@ -244,10 +244,47 @@ export function smallGroupNote(users: readonly UsageAggregate[], viewer: string 
   );
 }
 
+/** `near`: from 80% used, the alert threshold budgets send by default before the cap. */
+const NEAR_PERCENT = 80;
+
+/**
+ * A budget as its standing only: where it stands and when it resets, without its amount, spend or projection.
+ * What a member whose team's totals are withheld gets of the team's budgets: with two people on a team, the team's
+ * spend less their own is the colleague's, and the gateway's headers name only the tightest budget a request falls
+ * under (often the personal cap), so they do not already tell it. The amount goes too: a hybrid budget's amount is
+ * computed from the team's past spend.
+ */
+export interface BudgetStanding extends Omit<BudgetStatus, 'amount' | 'spent' | 'usedPercent' | 'projection'> {
+  amount: null;
+  spent: null;
+  usedPercent: null;
+  projection: null;
+  standing: 'on track' | 'near' | 'over';
+}
+
+export function standingOnly(b: BudgetStatus): BudgetStanding {
+  const used = b.usedPercent ?? 0;
+  return {
+    ...b,
+    amount: null,
+    spent: null,
+    usedPercent: null,
+    projection: null,
+    standing: used >= 100 ? 'over' : used >= NEAR_PERCENT ? 'near' : 'on track',
+    note: 'Shown as its standing only: with so few people using the team, its spend less yours would be a colleague’s.',
+  };
+}
+
+/** Why the team's totals of month `r` are withheld from member `viewer` (smallGroupNote), or null. */
+export async function memberWithheld(ctx: ViewContext, r: MonthRange, teamId: string, viewer: string | null): Promise<string | null> {
+  const users = await ctx.store.aggregate('user', { since: r.start, until: r.until, teamId }, { timeZone: ctx.timeZone });
+  return smallGroupNote(users, viewer, ctx.minGroupSize, r, ctx.now);
+}
+
 /**
  * A team's page. `viewer` is who asks without `detail` (a member): they get the totals only when the team is not
  * too small for them to read a colleague's figures out of them (smallGroupNote); the team's budgets they always get,
- * as the gateway tells each request where its budgets stand.
+ * as the gateway tells each request where its budgets stand, but then as their standing only (standingOnly).
  */
 export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, detail: boolean, visible: (kind: ScopeKind, id: string | null) => boolean, viewer: string | null = null) {
   const range = { since: r.start, until: r.until, teamId };
@@ -268,7 +305,10 @@ export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, 
     budgets: budgets.filter((b) => b.scope === `team:${teamId}` || (detail && b.scope.startsWith('user:'))),
   };
   const withheld = detail ? null : smallGroupNote(users, viewer, ctx.minGroupSize, r, ctx.now);
-  if (withheld !== null) return { ...head, withheld, spend: null, models: null, users: null, findings: null, outcomes: null, routing: null };
+  if (withheld !== null) {
+    const budgets = head.budgets.map((b) => (b.scope === `team:${teamId}` ? standingOnly(b) : b));
+    return { ...head, budgets, withheld, spend: null, models: null, users: null, findings: null, outcomes: null, routing: null };
+  }
   const [s, models] = await (early ?? totals());
   const shipped = await outcomesAndPeople(ctx, r, { role: 'lead', teamId, people: detail });
   return {

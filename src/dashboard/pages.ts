@@ -8,7 +8,8 @@ import { sortableTable } from './sortable.js';
 interface Totals { requests: number; costUsd: number; inputTokens: number; cacheReadTokens: number; outputTokens: number; unpricedRequests: number }
 interface Spend { totals: Totals; daily: { labels: string[]; values: number[] }; elapsedDays: number; forecast: { projected: number; low: number; high: number } | null; importedUsd: number }
 interface Mix { key: string; requests: number; costUsd: number }
-interface Budget { budget: string; scope: string; unit: 'usd' | 'tokens'; period: string; amount: number; spent: number | null; usedPercent: number | null; projection: { projected: number; exhaustionDate: string | null; method: string } | null; note: string | null }
+/** `standing` alone (amount, spent, projection null): a team budget shown to a member whose team's totals are withheld. */
+interface Budget { budget: string; scope: string; unit: 'usd' | 'tokens'; period: string; amount: number; spent: number | null; windowEnd: number | null; standing?: 'on track' | 'near' | 'over'; usedPercent: number | null; projection: { projected: number; exhaustionDate: string | null; method: string } | null; note: string | null }
 interface Finding { id: string; rule: string; subject: { kind: string; id: string }; userId: string | null; teamId: string | null; start: number; end: number; wastedUsd: number; confidence: number; summary: string; suggestion: string; wasteMethod: string; evidence: { counts: Record<string, number>; ratios: Record<string, number>; requestIds: string[] } }
 interface Findings { timeZone: string; available: boolean; note: string | null; findings: Finding[]; wastedUsd: number }
 /** The row `goodhart outcomes report` prints (src/outcomes/metrics.ts EfficiencyRow), the fields the card shows. */
@@ -53,7 +54,18 @@ function gatewayOnly(s: Spend, month: string): HTMLElement | null {
 export function budgetsTable(budgets: Budget[], s?: { spend: Spend; month: string }): HTMLElement {
   if (budgets.length === 0) return note('No budget applies here.');
   const imported = s ? gatewayOnly(s.spend, s.month) : null;
-  return h('div', {}, imported, budgetRowsTable(budgets));
+  const standing = budgets.filter((b) => b.standing !== undefined);
+  const rest = budgets.filter((b) => b.standing === undefined);
+  return h('div', {}, imported, rest.length > 0 ? budgetRowsTable(rest) : null, standing.length > 0 ? budgetStandingTable(standing) : null);
+}
+
+/** Budgets as their standing only, with the day each resets (a withheld team page: no amounts, see teamPage). */
+function budgetStandingTable(budgets: Budget[]): HTMLElement {
+  const pill = (x: NonNullable<Budget['standing']>) => h('span', { class: `pill ${x === 'over' ? 'bad' : x === 'near' ? 'warn' : 'ok'}` }, x);
+  return h('div', {},
+    note('With so few people using the team this month, its budgets show where they stand, not their amounts: the team’s spend less yours would be a colleague’s.'),
+    table(['Budget', 'Scope', 'Period', 'Standing', 'Resets'],
+      budgets.map((b) => [b.budget, b.scope, b.period, b.standing ? pill(b.standing) : '—', b.windowEnd === null ? 'never' : new Date(b.windowEnd).toISOString().slice(0, 10)])));
 }
 
 function budgetRowsTable(budgets: Budget[]): HTMLElement {
