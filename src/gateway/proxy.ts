@@ -282,7 +282,7 @@ export class Proxy {
     if (unmeterable !== null) throw new GoodhartError('invalid_request', 400, unmeterable);
     let upstreamModel = route.upstreamModel;
     const policy = this.deps.policy;
-    const ask = (asked: string, r: Route, fallback: boolean) =>
+    const ask = (asked: string, r: Route, fallback: boolean, failedModel?: string) =>
       policy!.admit({
         key: m.key,
         endpoint: m.endpoint,
@@ -296,6 +296,7 @@ export class Proxy {
         now: m.startedAt,
         servable: (other) => this.deps.router.serves(other, wire),
         ...(fallback ? { fallback } : {}),
+        ...(failedModel !== undefined ? { failedModel } : {}),
       });
     if (policy) {
       const admitted = ask(model, route, false);
@@ -385,7 +386,7 @@ export class Proxy {
       while (next !== null && policy && next.model !== covered) {
         let admission: AdmissionResult | null;
         try {
-          const admitted = ask(next.model, next.route, true);
+          const admitted = ask(next.model, next.route, true, servedAs);
           admission = admitted instanceof Promise ? await admitted : admitted;
         } catch (err) {
           if (!(err instanceof GoodhartError)) throw err;

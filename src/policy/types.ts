@@ -29,6 +29,11 @@ export interface AdmissionRequest {
    * for its tier and budgets (at its own price), not counted again against rate limits, never routed.
    */
   fallback?: boolean;
+  /**
+   * With `fallback`: the model that failed, whose alternative this is. Routing hands its decision over to fallbacks
+   * of the model it routed to, not to those of the model asked for (served as asked, then failed over as configured).
+   */
+  failedModel?: string;
 }
 
 export interface AdmissionResult {

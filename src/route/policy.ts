@@ -48,9 +48,10 @@ export class RoutingPolicy implements Policy {
   private readonly ladders: Ladders;
   /**
    * Requests with a decision not yet settled, by body: a fallback admitted for one (the routed model failed, or in
-   * shadow the model asked for) takes the decision over, so it is recorded at what served (`handOver`).
+   * shadow the model asked for) takes the decision over, so it is recorded at what served (`handOver`). Null: the
+   * decision is not handed over (the model asked for failed, on): the request was served as asked after all.
    */
-  private readonly pending = new WeakMap<object, () => AdmissionResult['settle']>();
+  private readonly pending = new WeakMap<object, (failedModel: string | undefined) => AdmissionResult['settle'] | null>();
   private readonly modes: {
     keys: Readonly<Record<string, RouteMode>>;
     projects: Readonly<Record<string, RouteMode>>;
@@ -81,7 +82,7 @@ export class RoutingPolicy implements Policy {
 
   admit(req: AdmissionRequest): AdmissionResult {
     // A fallback is served as configured: the equivalent model the config names, not a cheaper one.
-    if (req.fallback === true) return this.handOver(req.body);
+    if (req.fallback === true) return this.handOver(req.body, req.failedModel);
     const mode = this.modeFor(req.key);
     if (mode === 'off' || !ROUTABLE.has(req.endpoint)) return NOTHING;
     const rung = this.ladders.find(req.model);
@@ -165,7 +166,13 @@ export class RoutingPolicy implements Policy {
     const settleAs = (n: number): AdmissionResult['settle'] => (outcome) => {
       if (n === holder) finish(outcome);
     };
-    this.pending.set(req.body, () => settleAs(++holder));
+    this.pending.set(req.body, (failedModel) => {
+      // Routed, then back on the model asked for (the cheaper model failed), which failed too: this is a fallback of
+      // the model asked for, as configured, with or without routing. The decision ends served as asked (the
+      // admission holding it settles with nothing consumed, forgetting the guard's note), and is not handed over.
+      if (decision.applied && failedModel === decision.modelRequested) return null;
+      return settleAs(++holder);
+    });
     const settle = settleAs(0);
     if (mode === 'shadow') return { headers: NOTHING.headers, settle };
 
@@ -189,10 +196,11 @@ export class RoutingPolicy implements Policy {
 
   /**
    * A fallback admitted for a request routing decided on: its settle records the decision, with the model and cost
-   * that served. A fallback of any other request changes nothing.
+   * that served. A fallback of the model asked for (routed, that model failed: `failedModel`), or of any other
+   * request, changes nothing.
    */
-  private handOver(body: object): AdmissionResult {
-    const take = this.pending.get(body);
-    return take === undefined ? NOTHING : { headers: NOTHING.headers, settle: take() };
+  private handOver(body: object, failedModel: string | undefined): AdmissionResult {
+    const settle = this.pending.get(body)?.(failedModel) ?? null;
+    return settle === null ? NOTHING : { headers: NOTHING.headers, settle };
   }
 }

@@ -79,7 +79,7 @@ async function upstreamSwitch() {
     sw,
     provider(sim: string) {
       sw.sim = sim;
-      return { type: 'openai-compatible', baseUrl: sw.url, models: [] };
+      return { type: 'openai-compatible' as const, baseUrl: sw.url, models: [] as string[] };
     },
   };
 }
@@ -254,6 +254,63 @@ describe('routing on', () => {
     };
     expect(d.requestedCostUsd).toBeCloseTo(createPricer().price(usage, 'gpt-5', 'openai').costUsd!, 12);
     expect(d.requestedCostUsd!).toBeGreaterThan(d.routedCostUsd!);
+  });
+
+  it("records no decision when the model asked for, back in place of a failed cheaper one, is served by its own fallback", async () => {
+    // gpt-5 → gpt-5-mini (routing); gpt-4.1 is the configured fallback of gpt-5, the model asked for.
+    const { sw, provider } = await upstreamSwitch();
+    const { h, r, store } = await setup({ mode: 'on', ladders: { openai: ['gpt-5', 'gpt-5-mini'] } }, new MemoryDecisionStore(), (sim) => ({
+      providers: { cheap: provider(sim) },
+      models: [{ name: 'gpt-5-mini', provider: 'cheap' }, { name: 'gpt-5', provider: 'cheap' }, { name: 'gpt-4.1', provider: 'cheap' }],
+      fallbacks: { 'gpt-5': ['gpt-4.1'] },
+    }));
+    const forget = vi.spyOn(r.guard, 'forget');
+    sw.fail.set('gpt-5', 503);
+    // The cheaper model refuses (400: a parameter it does not take), or is down (503): back to gpt-5, which is down.
+    for (const status of [400, 503]) {
+      sw.fail.set('gpt-5-mini', status);
+      forget.mockClear();
+      const res = await h.openai.chat.completions.create({ model: 'gpt-5', messages: [{ role: 'user', content: SIMPLE }] }).withResponse();
+      expect([res.data.model, res.response.headers.get(ROUTED_FROM_HEADER)]).toEqual(['gpt-4.1', null]);
+      expect((await h.events()).at(-1)).toMatchObject({ modelRequested: 'gpt-5', modelServed: 'gpt-4.1' });
+      // Not a routed answer: the quality guard does not judge re-asks against it.
+      expect(forget).toHaveBeenCalledTimes(1);
+    }
+    await r.writer.flush();
+    expect(store.rows).toEqual([]);
+  });
+
+  it("shows no realised saving on the org page for a request the asked model's fallback served (governance and routing from config)", async () => {
+    const { sw, provider } = await upstreamSwitch();
+    const ADMIN = 'admin-secret-key-0123456789';
+    const h = await startHarness({
+      config: (sim) => ({
+        providers: { openai: { type: 'openai', baseUrl: `${sim}/v1`, apiKey: 'sk-sim-openai' }, cheap: provider(sim) },
+        models: [{ name: 'gpt-5-mini', provider: 'cheap' }, { name: 'gpt-5', provider: 'cheap' }, { name: 'gpt-4.1', provider: 'cheap' }],
+        fallbacks: { 'gpt-5': ['gpt-4.1'] },
+        routing: { mode: 'on', ladders: { openai: ['gpt-5', 'gpt-5-mini'] } },
+        admin: { keys: [{ id: 'ops', key: ADMIN, role: 'admin' }] },
+      }),
+    });
+    open.push(h);
+    sw.fail.set('gpt-5-mini', 503);
+    sw.fail.set('gpt-5', 503);
+    expect((await h.openai.chat.completions.create({ model: 'gpt-5', messages: [{ role: 'user', content: SIMPLE }] })).model).toBe('gpt-4.1');
+    await h.events();
+    // Unserved by gpt-5-mini too: a decision recorded would show as realised on the org page within the flush.
+    sw.fail.delete('gpt-5');
+    sw.fail.delete('gpt-5-mini');
+    expect((await h.openai.chat.completions.create({ model: 'gpt-5', messages: [{ role: 'user', content: SIMPLE }] })).model).toBe('gpt-5-mini');
+    await h.events();
+    const s = await h.gateway.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/json' }, payload: { key: ADMIN } });
+    const cookie = String(s.headers['set-cookie']).split(';')[0]!;
+    let realised = -1;
+    for (let i = 0; i < 50 && realised < 1; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      realised = (await h.gateway.app.inject({ method: 'GET', url: '/api/org', headers: { cookie } })).json().routing.savings?.total.realised.requests ?? 0;
+    }
+    // The routed request only, once its decision is flushed.
+    expect(realised).toBe(1);
   });
 
   it('serves the model asked for when the model routing chose refuses the request (404, 400), before the client sees it', async () => {
