@@ -158,7 +158,15 @@ export const dashboardSchema = z
       .min(1)
       .max(1000)
       .default(3)
-      .describe("A member sees their team's totals for a month only when they and at least minGroupSize - 1 others used the team's AI in it (default 3; 1: always)"),
+      .describe("A member sees their team's totals for a month only when they and at least minGroupSize - 1 others spent on the team's AI in it (default 3; 1: always)"),
+    // 0.85: the dominance rule's usual share. Above it, the total less the member's own is within 15% of one
+    // colleague's spend however many others spent a little.
+    maxShare: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.85)
+      .describe("Nor when one of those others spent more than this share of what the others spent (default 0.85; 1: no such rule)"),
   })
   .strict();
 

@@ -124,12 +124,13 @@ describe('dashboard API', () => {
     // September: nobody used it. The same rule, per month shown.
     expect((await get(dave, '/api/teams/data?month=2026-09')).json().withheld).toContain('fewer did in September 2026');
     const store = h.store as SqliteStore;
-    const erin = [makeTestEvent({ id: 'erin1', source: 'claude-code', userId: 'erin', teamId: 'data', startedAt: at('2026-10-12T09:00:00Z'), costUsd: 3 })];
+    // erin $5, carol $20: carol is 80% of what dave's colleagues spent, under dashboard.maxShare's 85%.
+    const erin = [makeTestEvent({ id: 'erin1', source: 'claude-code', userId: 'erin', teamId: 'data', startedAt: at('2026-10-12T09:00:00Z'), costUsd: 5 })];
     await store.commitImportBatch({ events: erin, states: [] });
     try {
       // carol and erin besides him: the totals are of two people at least.
       const shown = (await get(dave, '/api/teams/data')).json();
-      expect([shown.withheld, shown.spend.totals.costUsd, shown.users]).toEqual([null, 23, null]);
+      expect([shown.withheld, shown.spend.totals.costUsd, shown.users]).toEqual([null, 25, null]);
       // carol still does not: erin is the only other who used it (dave did not).
       expect((await get(await signIn('carol'), '/api/teams/data')).json().withheld).toContain('fewer did this month');
     } finally {
@@ -140,9 +141,12 @@ describe('dashboard API', () => {
     expect((await get(await signIn('fin'), '/api/teams/data')).json()).toMatchObject({ withheld: null, spend: { totals: { costUsd: 20 } } });
     // dashboard.minGroupSize sets the size: 2 lets a member see one colleague's figures, 1 turns the rule off.
     const oct = monthRange('2026-10', NOW, 'UTC');
-    const rows = [{ key: 'carol' }, { key: '(none)' }] as UsageAggregate[];
+    const rows = [{ key: 'carol', costUsd: 20 }, { key: '(none)', costUsd: 5 }] as UsageAggregate[];
     expect([3, 2, 1].map((n) => smallGroupNote(rows, 'dave', n, oct, NOW) === null)).toEqual([false, true, true]);
-    expect(configSchema.parse({}).dashboard.minGroupSize).toBe(3);
+    // dashboard.maxShare: one of three others with 90% of their spend is as good as alone; 1 turns the rule off.
+    const three = [{ key: 'carol', costUsd: 18 }, { key: 'erin', costUsd: 1 }, { key: 'fay', costUsd: 1 }] as UsageAggregate[];
+    expect([0.85, 0.9, 1].map((share) => smallGroupNote(three, 'dave', 3, oct, NOW, share) === null)).toEqual([false, true, true]);
+    expect(configSchema.parse({}).dashboard).toEqual({ minGroupSize: 3, maxShare: 0.85 });
     expect(() => configSchema.parse({ dashboard: { minGroupSize: 0 } })).toThrow();
   });
 

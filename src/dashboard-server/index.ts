@@ -83,6 +83,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
       now: deps.now(),
       budgets: () => spec().budgets,
       minGroupSize: deps.config.dashboard.minGroupSize,
+      maxShare: deps.config.dashboard.maxShare,
     }),
   });
 

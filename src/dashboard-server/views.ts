@@ -33,6 +33,8 @@ export interface ViewContext {
   decisions: Pick<RouteDecisionStore, 'savingsGroups'> | null;
   /** `dashboard.minGroupSize`: a team's totals are shown to a member only with them and this many people less one. */
   minGroupSize: number;
+  /** `dashboard.maxShare`: nor when one of the others spent more than this share of what the others spent. */
+  maxShare: number;
 }
 
 export interface MonthRange {
@@ -65,7 +67,8 @@ export function monthPhrase(r: MonthRange, now: number): string {
 
 export interface Series {
   labels: string[];
-  values: number[];
+  /** null: a day not shown to a member (too few others spent on it: teamView). */
+  values: (number | null)[];
 }
 
 export interface SpendBlock {
@@ -90,10 +93,14 @@ export interface Mix {
 
 const mix = (rows: readonly UsageAggregate[]): Mix[] => rows.map((r) => ({ key: r.key, requests: r.requests, costUsd: roundUsd(r.costUsd) }));
 
-/** Daily spend of the month (with the days before it for the forecast's rate) and the month-end projection. */
-async function spend(ctx: ViewContext, r: MonthRange, filter: EventFilter): Promise<SpendBlock> {
+/**
+ * Daily spend of the month (with the days before it for the forecast's rate) and the month-end projection.
+ * `history: false`: the forecast's rate from this month's days alone (a member's team page: the days before are
+ * another month's, which may be withheld from them).
+ */
+async function spend(ctx: ViewContext, r: MonthRange, filter: EventFilter, opts: { history?: boolean } = {}): Promise<SpendBlock> {
   const current = ctx.now;
-  const historyFrom = dayWindows(r.start - RATE_DAYS * 86_400_000, r.start, ctx.timeZone)[0]?.start ?? r.start;
+  const historyFrom = opts.history === false ? r.start : (dayWindows(r.start - RATE_DAYS * 86_400_000, r.start, ctx.timeZone)[0]?.start ?? r.start);
   const [rows, gateway] = await Promise.all([
     ctx.store.aggregate('day', { ...filter, since: historyFrom, until: r.until }, { timeZone: ctx.timeZone }),
     ctx.store.aggregate('month', { ...filter, source: 'gateway', since: r.start, until: r.until }, { timeZone: ctx.timeZone }),
@@ -228,20 +235,95 @@ export async function orgView(ctx: ViewContext, r: MonthRange, visible: (kind: S
   return { month: r.month, timeZone: ctx.timeZone, spend: s, teams: mix(teams), models: mix(models), budgets, routing };
 }
 
+/** Default `dashboard.maxShare`. */
+export const MAX_SHARE = 0.85;
+
+/**
+ * The people besides `viewer` who contributed to a group: with spend above 0. A refused or failed request costs
+ * nothing (the rollups the pages read keep no status, but a request that failed is priced at 0), and neither does a
+ * $0 one: a colleague with one refused request no longer makes a team "three people". Events with no person count
+ * as nobody.
+ */
+export function contributors(rows: readonly UsageAggregate[], viewer: string | null): UsageAggregate[] {
+  return rows.filter((u) => u.key !== viewer && u.key !== '(none)' && u.costUsd > 0);
+}
+
 /**
  * Why a team's totals are withheld from a member, or null when they may see them: a member can take their own
- * figures out of the total, so it must hold at least `minGroupSize - 1` other people's usage of the month
- * (dashboard.minGroupSize). Events with no person count as nobody.
+ * figures out of the total, so it must hold at least `minGroupSize - 1` other people's spend of the month
+ * (dashboard.minGroupSize: the threshold rule), none of whom spent more than `maxShare` of what the others spent
+ * (dashboard.maxShare: the dominance rule, with which statistical offices pair the threshold rule; otherwise the
+ * total less one's own is one colleague's spend within a few percent, whoever else made a $0.01 request).
+ * `minGroupSize` 1 turns both off.
  */
-export function smallGroupNote(users: readonly UsageAggregate[], viewer: string | null, minGroupSize: number, r: MonthRange, now: number): string | null {
-  const others = users.filter((u) => u.key !== viewer && u.key !== '(none)').length;
-  if (others >= minGroupSize - 1) return null;
+export function smallGroupNote(users: readonly UsageAggregate[], viewer: string | null, minGroupSize: number, r: MonthRange, now: number, maxShare = MAX_SHARE): string | null {
+  if (minGroupSize <= 1) return null;
+  const others = contributors(users, viewer);
   const needed = minGroupSize - 1;
-  return (
-    `Your team's totals are shown once at least ${needed} ${needed === 1 ? 'person' : 'people'} besides you used the team's AI in the month; ` +
-    `fewer did ${monthPhrase(r, now)}, so taking your own usage out of them could leave one colleague's figures. Your own usage is under My usage; ` +
-    'your lead, finance and admins see the team.'
+  const tail = ', so taking your own usage out of them could leave one colleague\'s figures. Your own usage is under My usage; your lead, finance and admins see the team.';
+  if (others.length < needed) {
+    return `Your team's totals are shown once at least ${needed} ${needed === 1 ? 'person' : 'people'} besides you used the team's AI in the month; fewer did ${monthPhrase(r, now)}${tail}`;
+  }
+  // With one other (minGroupSize 2), the threshold rule alone decides: the operator lets a member see one colleague.
+  const total = others.reduce((a, u) => a + u.costUsd, 0);
+  const largest = Math.max(...others.map((u) => u.costUsd));
+  if (others.length > 1 && largest > maxShare * total) {
+    return `Your team's totals are shown when no one besides you accounts for more than ${Math.round(maxShare * 100)}% of what the others spent; one did ${monthPhrase(r, now)}${tail}`;
+  }
+  return null;
+}
+
+/**
+ * What of a team page shown to a member is left out, cell by cell: a day or a model fewer than `minGroupSize - 1`
+ * of the others spent on is one or two colleagues' figures, whatever the month's total. Those days are null in the
+ * daily series (and then there is no forecast, which adds the days up); those models are summed into one row,
+ * `(other models)`. When the days or models left out, together, are still fewer others' (the total less what is
+ * shown would give them), all days or the whole model mix are left out. One query per other contributor for their
+ * days and one for their models (hourly rollups); only members' pages pay it.
+ */
+export interface Hidden {
+  days: string[];
+  /** Models summed into `(other models)`; all of them when `models` is null. */
+  models: string[];
+  allDays: boolean;
+  allModels: boolean;
+}
+
+async function cellsHidden(ctx: ViewContext, r: MonthRange, teamId: string, others: readonly string[]): Promise<Hidden> {
+  const needed = ctx.minGroupSize - 1;
+  const range = { since: r.start, until: r.until, teamId };
+  const per = await Promise.all(
+    others.map((userId) =>
+      Promise.all([ctx.store.aggregate('day', { ...range, userId }, { timeZone: ctx.timeZone }), ctx.store.aggregate('model', { ...range, userId }, { timeZone: ctx.timeZone })]),
+    ),
   );
+  const byCell = (pick: 0 | 1) => {
+    const who = new Map<string, Set<string>>();
+    per.forEach((rows, i) => {
+      for (const row of rows[pick]) if (row.costUsd > 0) who.set(row.key, (who.get(row.key) ?? new Set()).add(others[i]!));
+    });
+    const hidden = [...who].filter(([, people]) => people.size < needed);
+    const union = new Set(hidden.flatMap(([, people]) => [...people]));
+    return { hidden: hidden.map(([k]) => k).sort(), all: hidden.length > 0 && union.size < needed };
+  };
+  const days = byCell(0);
+  const models = byCell(1);
+  return { days: days.hidden, models: models.hidden, allDays: days.all, allModels: models.all };
+}
+
+const OTHER_MODELS = '(other models)';
+
+function hideCells(s: SpendBlock, models: readonly UsageAggregate[], hidden: Hidden): { spend: SpendBlock; models: Mix[] | null } {
+  const days = new Set(hidden.days);
+  const values = s.daily.values.map((v, i) => (hidden.allDays || days.has(s.daily.labels[i]!) ? null : v));
+  const anyDay = hidden.allDays || hidden.days.length > 0;
+  const spendShown = { ...s, daily: { ...s.daily, values }, forecast: anyDay ? null : s.forecast };
+  if (hidden.allModels) return { spend: spendShown, models: null };
+  const out = new Set(hidden.models);
+  const shown = mix(models.filter((m) => !out.has(m.key)));
+  const rest = models.filter((m) => out.has(m.key));
+  if (rest.length > 0) shown.push({ key: OTHER_MODELS, requests: rest.reduce((a, m) => a + m.requests, 0), costUsd: roundUsd(rest.reduce((a, m) => a + m.costUsd, 0)) });
+  return { spend: spendShown, models: shown };
 }
 
 /** `near`: from 80% used, the alert threshold budgets send by default before the cap. */
@@ -278,7 +360,7 @@ export function standingOnly(b: BudgetStatus): BudgetStanding {
 /** Why the team's totals of month `r` are withheld from member `viewer` (smallGroupNote), or null. */
 export async function memberWithheld(ctx: ViewContext, r: MonthRange, teamId: string, viewer: string | null): Promise<string | null> {
   const users = await ctx.store.aggregate('user', { since: r.start, until: r.until, teamId }, { timeZone: ctx.timeZone });
-  return smallGroupNote(users, viewer, ctx.minGroupSize, r, ctx.now);
+  return smallGroupNote(users, viewer, ctx.minGroupSize, r, ctx.now, ctx.maxShare);
 }
 
 /**
@@ -288,7 +370,9 @@ export async function memberWithheld(ctx: ViewContext, r: MonthRange, teamId: st
  */
 export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, detail: boolean, visible: (kind: ScopeKind, id: string | null) => boolean, viewer: string | null = null) {
   const range = { since: r.start, until: r.until, teamId };
-  const totals = () => Promise.all([spend(ctx, r, { teamId }), ctx.store.aggregate('model', range, { timeZone: ctx.timeZone })]);
+  // A member's forecast takes its rate from this month's days alone: the 14 days before are last month's, which
+  // may be withheld from them (its forecast inverted gave a colleague's spend of those days).
+  const totals = () => Promise.all([spend(ctx, r, { teamId }, { history: detail }), ctx.store.aggregate('model', range, { timeZone: ctx.timeZone })]);
   // Asked at once for who may see the people; for a member, once they may see the totals.
   const early = detail ? totals() : null;
   // Handled where it is awaited below; meanwhile a failure must not count as an unhandled rejection.
@@ -304,23 +388,31 @@ export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, 
     detail,
     budgets: budgets.filter((b) => b.scope === `team:${teamId}` || (detail && b.scope.startsWith('user:'))),
   };
-  const withheld = detail ? null : smallGroupNote(users, viewer, ctx.minGroupSize, r, ctx.now);
+  const withheld = detail ? null : smallGroupNote(users, viewer, ctx.minGroupSize, r, ctx.now, ctx.maxShare);
   if (withheld !== null) {
     const budgets = head.budgets.map((b) => (b.scope === `team:${teamId}` ? standingOnly(b) : b));
     return { ...head, budgets, withheld, spend: null, models: null, users: null, findings: null, outcomes: null, routing: null };
   }
-  const [s, models] = await (early ?? totals());
+  const [[s, models], hidden] = await Promise.all([
+    early ?? totals(),
+    detail || ctx.minGroupSize <= 1 ? null : cellsHidden(ctx, r, teamId, contributors(users, viewer).map((u) => u.key)),
+  ]);
+  const shown = hidden === null ? { spend: s, models: mix(models) } : hideCells(s, models, hidden);
   const shipped = await outcomesAndPeople(ctx, r, { role: 'lead', teamId, people: detail });
   return {
     ...head,
+    // A budget's projection takes its rate from the days before the month too, as the forecast did.
+    budgets: detail ? head.budgets : head.budgets.map((b) => ({ ...b, projection: null })),
     withheld: null,
-    spend: s,
-    models: mix(models),
+    spend: shown.spend,
+    models: shown.models,
+    hidden,
     users: detail ? peopleRows(users, shipped.people) : null,
     findings: detail ? await findingsView(ctx, r, { teamId }, 50) : null,
     outcomes: shipped.block,
-    // Team totals per model pair, no per-person figures: members of the team may see them like the team's spend.
-    routing: await routingView(ctx, r, { teamId }),
+    // Team totals per model pair: for who may see the people. Decisions are summed per team and pair, not per
+    // person, so a pair one colleague alone was routed on could not be told from the others for a member.
+    routing: detail ? await routingView(ctx, r, { teamId }) : { available: false, note: 'Routing savings per model pair are for the team lead, finance and admins: they are not counted per person, so a pair one colleague alone used could not be left out.', savings: null },
   };
 }
 

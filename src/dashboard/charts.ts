@@ -57,7 +57,7 @@ const money = { ticks: { callback: moneyTick } };
 const moneyAcross = { ticks: { callback: moneyTick, autoSkipPadding: 16, maxRotation: 0 } };
 
 /** Spend per day of the month. */
-export function dailySpend(id: string, labels: string[], values: number[]): HTMLElement {
+export function dailySpend(id: string, labels: string[], values: (number | null)[]): HTMLElement {
   return mount(
     id,
     'daily',
@@ -67,11 +67,11 @@ export function dailySpend(id: string, labels: string[], values: number[]): HTML
 }
 
 /** Cumulative spend so far, the projection to the month's end, and the budget as a line. */
-export function forecastChart(id: string, labels: string[], daily: number[], elapsed: number, forecast: { projected: number } | null, budget: number | null): HTMLElement {
+export function forecastChart(id: string, labels: string[], daily: (number | null)[], elapsed: number, forecast: { projected: number } | null, budget: number | null): HTMLElement {
   const cumulative: (number | null)[] = [];
   let sum = 0;
   daily.forEach((v, i) => {
-    sum += v;
+    sum += v ?? 0;
     cumulative.push(i < elapsed ? Math.round(sum * 100) / 100 : null);
   });
   const spent = elapsed > 0 ? (cumulative[elapsed - 1] ?? 0) : 0;

@@ -6,7 +6,8 @@ import { sortableTable } from './sortable.js';
 /** One function per page: fetch the page's data from /api, build its elements. Types mirror the server's views. */
 
 interface Totals { requests: number; costUsd: number; inputTokens: number; cacheReadTokens: number; outputTokens: number; unpricedRequests: number }
-interface Spend { totals: Totals; daily: { labels: string[]; values: number[] }; elapsedDays: number; forecast: { projected: number; low: number; high: number } | null; importedUsd: number }
+/** A daily value null: a day not shown to a member (too few others spent on it). */
+interface Spend { totals: Totals; daily: { labels: string[]; values: (number | null)[] }; elapsedDays: number; forecast: { projected: number; low: number; high: number } | null; importedUsd: number }
 interface Mix { key: string; requests: number; costUsd: number }
 /** `standing` alone (amount, spent, projection null): a team budget shown to a member whose team's totals are withheld. */
 interface Budget { budget: string; scope: string; unit: 'usd' | 'tokens'; period: string; amount: number; spent: number | null; windowEnd: number | null; standing?: 'on track' | 'near' | 'over'; usedPercent: number | null; projection: { projected: number; exhaustionDate: string | null; method: string } | null; note: string | null }
@@ -197,8 +198,24 @@ function peopleTable(users: PersonRow[]): HTMLElement {
       : note('No commits, merged pull requests or tickets are counted for this team this month, so the table shows spend alone.'));
 }
 
+/** What a member's team page leaves out, cell by cell (views.ts Hidden). */
+interface Hidden { days: string[]; models: string[]; allDays: boolean; allModels: boolean }
+
+/** Says what of a member's team page is left out, and why; null when nothing is. */
+function hiddenNote(x: Hidden | null): HTMLElement | null {
+  if (x === null || (x.days.length === 0 && x.models.length === 0)) return null;
+  const parts = [
+    x.allDays ? 'the daily spend' : x.days.length > 0 ? `${x.days.length} day${x.days.length === 1 ? '' : 's'} of the daily spend` : '',
+    x.allModels ? 'the model mix' : x.models.length > 0 ? `${x.models.length} model${x.models.length === 1 ? '' : 's'} (summed as “(other models)”)` : '',
+    x.days.length > 0 || x.allDays ? 'the projection' : '',
+  ].filter((p) => p !== '');
+  const el = note(`Not shown: ${parts.join(', ')}. Too few people besides you spent on ${parts.length === 1 ? 'it' : 'them'}, so taking your own usage out would leave a colleague’s figures.`);
+  el.dataset['hidden'] = '';
+  return el;
+}
+
 type TeamData = { month: string; detail: boolean; budgets: Budget[] } & (
-  | { withheld: null; spend: Spend; models: Mix[]; users: PersonRow[] | null; findings: Findings | null; outcomes: Outcomes; routing: Routing }
+  | { withheld: null; spend: Spend; models: Mix[] | null; hidden: Hidden | null; users: PersonRow[] | null; findings: Findings | null; outcomes: Outcomes; routing: Routing }
   | { withheld: string }
 );
 
@@ -222,7 +239,8 @@ export async function teamPage(team: string, month?: string): Promise<HTMLElemen
         tb ? budgetBars('team-budget', tb.amount, tb.spent ?? 0, tb.projection?.projected ?? null, d.spend.importedUsd > 0 ? 'gateway' : null)
           : budgetBars('team-budget', null, d.spend.totals.costUsd, d.spend.forecast?.projected ?? null, null),
         tb ? gatewayOnly(d.spend, d.month) : note('No USD budget for this team.')),
-      card('Model mix', d.models.length ? mixChart('team-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd)) : note('No usage this month.'))),
+      card('Model mix', d.models === null ? note('Not shown: too few people besides you used the models you did not.') : d.models.length ? mixChart('team-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd)) : note('No usage this month.'))),
+    hiddenNote(d.hidden),
     card('Spend per day', dailySpend('team-daily', d.spend.daily.labels, d.spend.daily.values)),
     d.users ? card('People', peopleTable(d.users))
       : card('People', note('Per-person figures are for the team lead, finance and admins; you see the team’s totals.')),

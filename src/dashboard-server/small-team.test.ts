@@ -1,0 +1,93 @@
+import { afterEach, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../testing/harness.js';
+import { makeTestEvent } from '../store/store-contract.js';
+import type { UsageEvent } from '../usage/event.js';
+
+/**
+ * dashboard.minGroupSize and dashboard.maxShare: what a member of a small team can subtract their way to. Each
+ * case is a team where alice (member, the viewer) and bob used the AI, and carol next to nothing.
+ */
+const open: Harness[] = [];
+afterEach(async () => {
+  for (const h of open.splice(0)) await h.close();
+});
+
+async function member(now: number, events: Parameters<Harness['store']['insertEvents']>[0]) {
+  const h = await startHarness({
+    now: () => now,
+    config: () => ({ timeZone: 'UTC', teams: [{ id: 'core' }], users: ['alice', 'bob', 'carol'].map((id) => ({ id, team: 'core', role: 'member' })) }),
+  });
+  open.push(h);
+  const key = await h.addKey('alice', 'core');
+  await h.store.insertEvents(events);
+  const res = await h.gateway.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/json' }, payload: { key } });
+  expect(res.statusCode, res.body).toBe(200);
+  const cookie = String(res.headers['set-cookie']).split(';')[0]!;
+  return (url: string) => h.gateway.app.inject({ method: 'GET', url, headers: { cookie } }).then((r) => r.json());
+}
+
+const ev = (id: string, userId: string, iso: string, costUsd: number, more: Partial<UsageEvent> = {}) =>
+  makeTestEvent({ id, userId, teamId: 'core', startedAt: Date.parse(iso), costUsd, ...more });
+
+/** alice $1 a day on gpt-4o, bob $3-$7 a day on claude-sonnet-4, 2-19 October; and carol's one event on the 1st. */
+function october(carol: ReturnType<typeof ev>) {
+  const bob: Record<string, number> = {};
+  const events = [carol];
+  for (let d = 2; d <= 19; d++) {
+    const day = `2026-10-${String(d).padStart(2, '0')}`;
+    bob[day] = Math.round(100 * (3 + ((d * 7) % 5))) / 100;
+    events.push(ev(`b-${day}`, 'bob', `${day}T10:00:00Z`, bob[day], { modelServed: 'claude-sonnet-4', provider: 'anthropic' }));
+    events.push(ev(`a-${day}`, 'alice', `${day}T11:00:00Z`, 1, { modelServed: 'gpt-4o-2024-08-06' }));
+  }
+  return events;
+}
+
+it("withholds the totals when the third person's only request cost $0.01: bob spent nearly all the others did", async () => {
+  const get = await member(Date.parse('2026-10-20T12:00:00Z'), october(ev('c1', 'carol', '2026-10-01T09:00:00Z', 0.01, { modelServed: 'gpt-4o-mini' })));
+  const team = await get('/api/teams/core');
+  expect(team.withheld).toMatch(/^Your team's totals are shown when no one besides you accounts for more than 85% of what the others spent; one did this month/);
+  expect([team.spend, team.models]).toEqual([null, null]);
+});
+
+it('counts nobody for a refused request ($0, 403): two people, withheld', async () => {
+  const get = await member(Date.parse('2026-10-20T12:00:00Z'), october(ev('c1', 'carol', '2026-10-01T09:00:00Z', 0, { status: 403, errorClass: 'forbidden', modelServed: null, inputTokens: 0, outputTokens: 0 })));
+  const team = await get('/api/teams/core');
+  expect(team.withheld).toMatch(/^Your team's totals are shown once at least 2 people besides you used the team's AI in the month; fewer did this month/);
+});
+
+it('leaves out the days and models fewer than two others spent on, when the month as a whole may be shown', async () => {
+  // carol spends like bob, but only on 2-10 October and on gpt-4o-mini: the 11th-19th are bob's alone besides alice.
+  const events = october(ev('c0', 'carol', '2026-10-01T09:00:00Z', 4, { modelServed: 'gpt-4o-mini' }));
+  for (let d = 2; d <= 10; d++) events.push(ev(`c-${d}`, 'carol', `2026-10-${String(d).padStart(2, '0')}T12:00:00Z`, 5, { modelServed: 'gpt-4o-mini' }));
+  const get = await member(Date.parse('2026-10-20T12:00:00Z'), events);
+  const team = await get('/api/teams/core');
+  expect(team.withheld).toBeNull();
+  const day = (l: string) => team.spend.daily.values[team.spend.daily.labels.indexOf(l)];
+  // Both others on the 2nd-10th; bob alone on the 11th-19th, carol alone on the 1st; nobody but alice after.
+  expect([day('2026-10-02'), day('2026-10-10')]).toEqual([1 + 5 + (3 + 14 % 5), 1 + 5 + (3 + 70 % 5)]);
+  expect([day('2026-10-01'), day('2026-10-11'), day('2026-10-19'), day('2026-10-20')]).toEqual([null, null, null, 0]);
+  expect(team.spend.forecast).toBeNull();
+  // gpt-4o is alice's alone, claude-sonnet-4 bob's and gpt-4o-mini carol's: each one other person's. Together two.
+  expect(team.models.map((m: { key: string }) => m.key)).toEqual(['gpt-4o-2024-08-06', '(other models)']);
+  expect(team.hidden).toMatchObject({ models: ['claude-sonnet-4', 'gpt-4o-mini'], allDays: false, allModels: false });
+  expect(team.routing).toMatchObject({ available: false, savings: null });
+});
+
+it("takes a member's forecast from the month's own days, not a withheld month's last 14", async () => {
+  // September: alice and bob only (withheld from alice). 1 October: carol's $0.60 and bob's $3 make three.
+  const events = [];
+  for (let d = 1; d <= 30; d++) {
+    const day = `2026-09-${String(d).padStart(2, '0')}`;
+    events.push(ev(`b-${day}`, 'bob', `${day}T10:00:00Z`, 7.13), ev(`a-${day}`, 'alice', `${day}T11:00:00Z`, 1));
+  }
+  events.push(ev('a-oct', 'alice', '2026-10-01T08:00:00Z', 2), ev('b-oct', 'bob', '2026-10-01T08:30:00Z', 3), ev('c-oct', 'carol', '2026-10-01T09:00:00Z', 0.6));
+  const get = await member(Date.parse('2026-10-01T12:00:00Z'), events);
+  expect((await get('/api/teams/core?month=2026-09')).withheld).toMatch(/fewer did in September 2026/);
+  const oct = await get('/api/teams/core?month=2026-10');
+  expect(oct.withheld).toBeNull();
+  // The day so far alone: $5.60 in half a day.
+  const { totals, forecast } = oct.spend;
+  expect(totals.costUsd).toBe(5.6);
+  const rate = (forecast.projected - totals.costUsd) / 30.5;
+  expect(rate).toBeCloseTo(5.6 / 0.5, 1);
+});
