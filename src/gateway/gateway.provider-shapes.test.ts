@@ -138,8 +138,10 @@ async function answer(req: IncomingMessage, res: ServerResponse, body: Record<st
   if (url.startsWith('/azure/responses') && !stream) {
     // What OpenAI answers to `background: true`: the response queued, to be fetched later with GET /v1/responses/{id}.
     if (body.background === true) backgroundSent++;
-    const status = body.background === true ? 'queued' : 'completed';
-    const answer = { id: 'resp_bg1', object: 'response', created_at: 1763600000, status, background: body.background === true, model: body.model, output: [], error: null, usage: status === 'completed' ? RESP_USAGE : null };
+    // `[failed]`: a response that failed, answered whole with its error and the usage it ran up.
+    const status = body.background === true ? 'queued' : said.includes('[failed]') ? 'failed' : 'completed';
+    const error = status === 'failed' ? { code: 'server_error', message: 'The model failed to generate a response.' } : null;
+    const answer = { id: 'resp_bg1', object: 'response', created_at: 1763600000, status, background: body.background === true, model: body.model, output: [], error, usage: status === 'queued' ? null : RESP_USAGE };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
     return;
   }
@@ -274,6 +276,13 @@ describe('a failure inside a stream is recorded as what it was', () => {
       256,
       false,
     ]);
+    expect(e.costUsd).toBeCloseTo(RESP_COST, 12);
+  });
+
+  it('OpenAI Responses, not streamed: a response whose status is failed', async () => {
+    const { response } = await h.openai.responses.create({ model: 'gpt-5', input: 'x [failed]' }).withResponse();
+    const e = await eventFor(response.headers.get('x-goodhart-request-id'));
+    expect([e.errorClass, e.status, e.inputTokens, e.outputTokens, e.usageEstimated]).toEqual(['upstream_failed: server_error', 200, 1200, 300, false]);
     expect(e.costUsd).toBeCloseTo(RESP_COST, 12);
   });
 

@@ -495,6 +495,8 @@ export class Proxy {
       const p = parsed as Record<string, unknown>;
       m.modelServed = typeof p.model === 'string' ? p.model : null;
       m.providerRequestId = typeof p.id === 'string' ? p.id : null;
+      // A Responses answer that failed is a 200 like any other: its status and error say so (its usage is billed).
+      if (m.endpoint === 'responses' && p.status === 'failed') m.errorClass ??= `upstream_failed: ${responseErrorCode(p.error)}`;
     }
     m.usage = adapter.usageFromBody(m.endpoint, parsed);
     if (m.usage === null && m.endpoint !== 'messages.count_tokens') {
@@ -786,3 +788,9 @@ function catalogueProvider(p: ResolvedProvider): string {
   return p.type === 'openai-compatible' ? p.id : p.type;
 }
 
+/** The code (else type) of a failed Responses answer's `error`, bounded as stream error labels are. */
+function responseErrorCode(error: unknown): string {
+  const e = error !== null && typeof error === 'object' ? (error as Record<string, unknown>) : {};
+  const code = typeof e['code'] === 'string' ? e['code'] : typeof e['type'] === 'string' ? e['type'] : 'failed';
+  return code.slice(0, 64);
+}
