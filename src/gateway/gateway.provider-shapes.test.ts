@@ -135,9 +135,28 @@ async function answer(req: IncomingMessage, res: ServerResponse, body: Record<st
     res.on('error', () => undefined);
     return send(res, chatErrorStream(), { 'content-type': 'text/event-stream' }, HOLD_MS);
   }
-  if (url.startsWith('/azure/responses') && !stream) {
+  if ((url.startsWith('/azure/responses') || url.startsWith('/oai/responses')) && !stream) {
     // What OpenAI answers to `background: true`: the response queued, to be fetched later with GET /v1/responses/{id}.
     if (body.background === true) backgroundSent++;
+    // `[searched …]`: a response with two web searches, served at the priority tier, pretty-printed as OpenAI's are;
+    // `[searched big]` pads its text past what the gateway holds (17 MB), sent in 1 MiB pieces.
+    if (said.includes('[searched')) {
+      const big = said.includes('[searched big]');
+      const search = (id: string) => ({ type: 'web_search_call', id, status: 'completed', action: { type: 'search', query: 'q' } });
+      const text = big ? 'lorem ipsum '.repeat(17 * 1024 * 1024 / 12) : 'lorem ipsum';
+      const answer = {
+        id: 'resp_search1', object: 'response', created_at: 1763600000, status: 'completed', error: null, instructions: null, model: String(body.model),
+        output: [search('ws_1'), search('ws_2'), { type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], text }] }],
+        parallel_tool_calls: true, service_tier: 'priority', store: true, usage: RESP_USAGE,
+      };
+      const all = Buffer.from(JSON.stringify(answer, null, 2));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      for (let i = 0; i < all.length; i += 1024 * 1024) {
+        if (!res.write(all.subarray(i, i + 1024 * 1024))) await new Promise((r) => res.once('drain', r));
+      }
+      res.end();
+      return;
+    }
     // `[failed]`: a response that failed, answered whole with its error and the usage it ran up.
     const status = body.background === true ? 'queued' : said.includes('[failed]') ? 'failed' : 'completed';
     const error = status === 'failed' ? { code: 'server_error', message: 'The model failed to generate a response.' } : null;
@@ -174,7 +193,10 @@ beforeAll(async () => {
         // As the README configures Azure OpenAI.
         azure: { type: 'openai-compatible', baseUrl: `${url}/azure`, query: { 'api-version': '2024-10-21' }, headers: { 'api-key': 'az-key' }, models: ['gpt-4o', 'gpt-4o-mini', 'gpt-5', 'text-embedding-3-*'] },
         ant: { type: 'anthropic', baseUrl: `${url}/ant` },
+        // OpenAI itself (gpt-5-mini), whose service tiers are priced.
+        oai: { type: 'openai', baseUrl: `${url}/oai`, apiKey: 'sk-oai' },
       },
+      models: [{ name: 'gpt-5-mini', provider: 'oai' }],
       budgets: [{ id: 'platform-month', scope: 'team:platform', amount: 10, period: 'month', thresholds: [] }],
     }),
   });
@@ -345,6 +367,25 @@ describe('a JSON answer too large to hold', () => {
     expect([e.status, e.errorClass, e.inputTokens, e.outputTokens, e.usageEstimated, e.modelServed]).toEqual([200, null, 14336, 0, false, 'text-embedding-3-large']);
     // text-embedding-3-large: $0.13 per million tokens.
     expect(e.costUsd).toBeCloseTo((14336 * 0.13) / 1e6, 12);
+  }, 30_000);
+
+  it('is priced as when held: its model, service tier and built-in tool calls (a Responses answer of 17 MB)', async () => {
+    const priced = async (input: string) => {
+      const { data, response } = await h.openai.responses.create({ model: 'gpt-5-mini', input }).withResponse();
+      return { data, e: await eventFor(response.headers.get('x-goodhart-request-id')) };
+    };
+    const held = await priced('x [searched small]');
+    const passed = await priced('x [searched big]');
+    expect(passed.data.output_text.length).toBeGreaterThan(16 * 1024 * 1024);
+    // Held whole, the answer is priced at priority with its two searches ($10 per thousand): more than its tokens at
+    // gpt-5-mini's standard rates ($0.25 input, $0.025 cached, $2 output per million) + $0.02.
+    expect(held.e.toolCalls).toEqual({ web_search: 2 });
+    expect(held.e.costUsd!).toBeGreaterThan((176 * 0.25 + 1024 * 0.025 + 300 * 2) / 1e6 + 0.02 + 1e-7);
+    for (const e of [held.e, passed.e]) {
+      expect([e.modelServed, e.inputTokens, e.outputTokens, e.usageEstimated, e.errorClass]).toEqual(['gpt-5-mini', 1200, 300, false, null]);
+    }
+    expect(passed.e.toolCalls).toEqual({ web_search: 2 });
+    expect(passed.e.costUsd).toBeCloseTo(held.e.costUsd!, 12);
   }, 30_000);
 
   it('without usage at its end, has its input counted from the request and is marked estimated', async () => {

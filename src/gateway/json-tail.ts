@@ -68,7 +68,29 @@ function objectEnd(text: string, start: number): number {
 }
 
 function modelBefore(text: string, before: number): string | null {
-  const m = lastMember(text, 'model', '"', before);
+  return stringAt(text, lastMember(text, 'model', '"', before));
+}
+
+/**
+ * The last string member `"name"` of the text (the response's `service_tier`, after `usage` in a chat answer and
+ * after `output` in a Responses one), else null.
+ */
+export function lastStringMember(text: string, name: string): string | null {
+  return stringAt(text, lastMember(text, name, '"', text.length));
+}
+
+/** The first string member `"name"` of the text (the `model` near the start of a chat, Responses or Messages answer). */
+export function firstStringMember(text: string, name: string): string | null {
+  const key = `"${name}"`;
+  for (let i = text.indexOf(key); i !== -1; i = text.indexOf(key, i + 1)) {
+    const m = lastMember(text, name, '"', i);
+    if (m !== null && m.key === i) return stringAt(text, m);
+  }
+  return null;
+}
+
+/** The string value that starts at `m.value`, parsed; null when absent, empty, cut off or not a string. */
+function stringAt(text: string, m: { value: number } | null): string | null {
   if (m === null) return null;
   const at = m.value;
   let end = at + 1;
@@ -99,5 +121,34 @@ export class TailKeeper {
   text(): string {
     const all = Buffer.concat(this.chunks);
     return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+  }
+}
+
+/**
+ * Counts a Responses answer's built-in tool call items (`"type": "web_search_call"`, billed per call) in the bytes of
+ * a body passing through, chunk by chunk. A value inside a string cannot match: its quotes are escaped.
+ */
+export class ToolCallItems {
+  private static readonly ITEM = /"type"\s*:\s*"(web_search_call|file_search_call)"/g;
+  /** Characters kept from the previous chunk: a match cut by a chunk boundary is found whole in the next scan. */
+  private static readonly CARRY = 64;
+  private carry = '';
+  private readonly counts = new Map<string, number>();
+
+  push(chunk: Buffer): void {
+    const text = this.carry + chunk.toString('latin1');
+    ToolCallItems.ITEM.lastIndex = 0;
+    for (let m = ToolCallItems.ITEM.exec(text); m !== null; m = ToolCallItems.ITEM.exec(text)) {
+      // A match that lies wholly in the carried text was counted with the chunk it came from.
+      if (m.index + m[0].length > this.carry.length) this.counts.set(m[1]!, (this.counts.get(m[1]!) ?? 0) + 1);
+    }
+    this.carry = text.slice(-ToolCallItems.CARRY);
+  }
+
+  /** The items found, as a Responses `output` list holds them (what the usage converter counts). */
+  items(): { type: string }[] {
+    const out: { type: string }[] = [];
+    for (const [type, n] of this.counts) for (let i = 0; i < n; i++) out.push({ type });
+    return out;
   }
 }

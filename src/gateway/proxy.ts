@@ -15,7 +15,7 @@ import type { KeyCache } from './auth.js';
 import type { JsonBody } from './body.js';
 import type { PreparedBody, ProviderAdapter, RequestInfo, StreamMeter, Wire } from './providers/types.js';
 import type { ModelRouter, ResolvedProvider, Route } from './router.js';
-import { TailKeeper, usageFromTail } from './json-tail.js';
+import { firstStringMember, lastStringMember, TailKeeper, ToolCallItems, usageFromTail } from './json-tail.js';
 import { parseEvent, SseSplitter } from './sse.js';
 import { ResponseTooLarge, type UpstreamCall } from './upstream-call.js';
 import { ClientGone, isTimeout, upstreamError, type Upstreams } from './upstream.js';
@@ -77,6 +77,11 @@ const MAX_ERROR_BODY = 1024 * 1024;
  * (a few such answers at once held a gigabyte) and parsing costs the gateway's thread (~100 ms per 50 MB).
  */
 const MAX_HELD_RESPONSE = 16 * 1024 * 1024;
+/**
+ * Bytes of a passed-through answer searched for its `model`: chat and Messages answers name it in their first
+ * hundred bytes, Responses after their `instructions` (a system prompt, rarely past a few KB).
+ */
+const HEAD_SCAN_BYTES = 256 * 1024;
 
 const TAG_RE = /^[A-Za-z0-9][A-Za-z0-9_.:/=-]{0,63}$/;
 
@@ -611,18 +616,22 @@ export class Proxy {
     out.writeHead(call.status, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...responseHeaders(call.headers, m.id) });
     m.firstTokenAt = this.deps.now();
     const tail = new TailKeeper();
+    // Responses bill their built-in tool calls per output item, which can be anywhere in the body.
+    const items = m.endpoint === 'responses' ? new ToolCallItems() : null;
     const onDrain = () => call.resume();
     out.on('drain', onDrain);
     let broken = false;
     try {
       for (const chunk of head) {
         tail.push(chunk);
+        items?.push(chunk);
         out.write(chunk);
       }
       // readUpTo paused the call: it goes on once the client has taken what was held.
       if (!out.writableNeedDrain) call.resume();
       call.consume((chunk) => {
         tail.push(chunk);
+        items?.push(chunk);
         if (!out.destroyed && !out.write(chunk)) call.pause();
       });
       await call.ended;
@@ -634,10 +643,18 @@ export class Proxy {
     } finally {
       out.off('drain', onDrain);
     }
-    const found = broken || m.clientAborted ? null : usageFromTail(tail.text());
+    const tailText = tail.text();
+    const found = broken || m.clientAborted ? null : usageFromTail(tailText);
     if (found !== null) {
-      m.modelServed = found.model;
-      m.usage = adapter.usageFromBody(m.endpoint, { usage: found.usage });
+      // What prices the answer besides its usage, as the adapter reads it from a whole body: the model (at the start
+      // of chat, Responses and Messages answers, at the end of embeddings), the service tier (after usage or output),
+      // the built-in tool calls.
+      m.modelServed = found.model ?? firstStringMember(startOf(head, HEAD_SCAN_BYTES), 'model');
+      const body: Record<string, unknown> = { usage: found.usage };
+      const tier = lastStringMember(tailText, 'service_tier');
+      if (tier !== null) body['service_tier'] = tier;
+      if (items !== null) body['output'] = items.items();
+      m.usage = adapter.usageFromBody(m.endpoint, body);
     }
     if (m.clientAborted) m.errorClass = 'client_aborted';
     if (m.usage === null) {
@@ -793,4 +810,16 @@ function responseErrorCode(error: unknown): string {
   const e = error !== null && typeof error === 'object' ? (error as Record<string, unknown>) : {};
   const code = typeof e['code'] === 'string' ? e['code'] : typeof e['type'] === 'string' ? e['type'] : 'failed';
   return code.slice(0, 64);
+}
+
+/** The first `limit` bytes of the chunks as text (the last character may be cut: a U+FFFD). */
+function startOf(chunks: readonly Buffer[], limit: number): string {
+  const taken: Buffer[] = [];
+  let size = 0;
+  for (const c of chunks) {
+    if (size >= limit) break;
+    taken.push(c);
+    size += c.length;
+  }
+  return Buffer.concat(taken).subarray(0, limit).toString('utf8');
 }
