@@ -388,6 +388,16 @@ describe('a JSON answer too large to hold', () => {
     expect(passed.e.costUsd).toBeCloseTo(held.e.costUsd!, 12);
   }, 30_000);
 
+  it('named by its provider (oai/gpt-5) is priced for the budget as the model that provider is sent', async () => {
+    const before = await spent();
+    const { response } = await h.openai.responses.create({ model: 'oai/gpt-5', input: 'x [searched small]' }).withResponse();
+    expect(response.status).toBe(200);
+    const e = await eventFor(response.headers.get('x-goodhart-request-id'));
+    expect(e.toolCalls).toEqual({ web_search: 2 });
+    expect(e.costUsd!).toBeGreaterThan(RESP_COST + 0.02);
+    expect(await spentUntil(before + e.costUsd!)).toBeCloseTo(before + e.costUsd!, 12);
+  });
+
   it('without usage at its end, has its input counted from the request and is marked estimated', async () => {
     const body = { model: 'text-embedding-3-small', input: inputs, encoding_format: 'float' as const, dimensions: 1024, user: 'chunked' };
     const { data, response } = await h.openai.embeddings.create(body).withResponse();

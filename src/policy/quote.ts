@@ -56,8 +56,11 @@ export class Quote {
   /** USD (NaN when the model has no price) and tokens. Anthropic input is priced as 1-hour cache writes, its dearest. */
   cost(model: string): Amounts {
     if (!this.bill) return { usd: 0, tokens: 0 };
-    const output = this.output(model);
-    const usd = this.pricer.cost(model, this.provider, this.input, output, this.req.providerType === 'anthropic');
+    // A model routed by its provider's prefix (`oai/gpt-5`) is priced as the model that provider is sent (`gpt-5`).
+    const prefix = `${this.req.provider}/`;
+    const priced = model.startsWith(prefix) ? model.slice(prefix.length) : model;
+    const output = this.output(priced);
+    const usd = this.pricer.cost(priced, this.provider, this.input, output, this.req.providerType === 'anthropic');
     return { usd: usd ?? Number.NaN, tokens: this.input + output };
   }
 
