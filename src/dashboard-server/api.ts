@@ -7,7 +7,7 @@ import { RULE_IDS } from '../detect/types.js';
 import type { Store } from '../store/types.js';
 import type { GovernanceSpec } from '../policy/rules.js';
 import { checkSameOrigin, type Caller, type DashboardAuth } from './auth.js';
-import { budgetsView, findingsView, memberWithheld, monthRange, orgView, standingOnly, teamView, userView, type MonthRange, type ViewContext } from './views.js';
+import { budgetsView, findingsView, memberBudgetHidden, monthRange, orgView, standingOnly, teamView, userView, type MonthRange, type ViewContext } from './views.js';
 import { canSeeBudget, canSeeOrg, findingsScope, personAccess, teamAccess, type Visibility } from './visibility.js';
 
 /**
@@ -139,9 +139,10 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     const always = [...(c.actor.userId !== null ? [{ kind: 'user' as const, id: c.actor.userId }] : []), ...(c.actor.teamId !== null ? [{ kind: 'team' as const, id: c.actor.teamId }] : [])];
     const ctx = deps.context();
     const data = await budgetsView(ctx, budgetVisible(c, await teamOfFn()), { ...(within ? { within } : {}), always });
-    // A member whose team's totals are withheld this month gets its budgets as their standing only, as on the team page.
+    // A member whose team's totals, or their imported/gateway split, are withheld this month gets its budgets as
+    // their standing only, as on the team page.
     const team = v.scope === 'self' ? v.teamId : null;
-    if (team !== null && (await memberWithheld(ctx, monthRange(undefined, ctx.now, ctx.timeZone), team, v.userId)) !== null) {
+    if (team !== null && (await memberBudgetHidden(ctx, monthRange(undefined, ctx.now, ctx.timeZone), team, v.userId))) {
       return { data: data.map((b) => (b.scope === `team:${team}` ? standingOnly(b) : b)) };
     }
     return { data };

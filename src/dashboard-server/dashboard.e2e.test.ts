@@ -221,9 +221,10 @@ describe('dashboard in Chromium', () => {
     await page.goto(`${h.url}/#/teams/core`);
     await page.waitForSelector('h1:has-text("Team core")');
     await expect(page.locator('text=Per-person figures are for the team lead').count()).resolves.toBe(1);
-    // bob alone besides her on most days, and on claude-sonnet-4; dan alone on the model she does not use: those
-    // cells are left out (all the days, since together they are still one person's), and the page says so.
-    expect(await page.locator('[data-hidden]').innerText()).toMatch(/^Not shown: the daily spend, 2 models \(summed as “\(other models\)”\), the projection\./);
+    // bob alone besides her on most days, and on claude-sonnet-4; dan alone on the model she does not use, and
+    // nearly all of the others' spend on the days he used it (maxShare, day by day): those cells are left out, each of
+    // the 20 days (together they are the month's, which may be shown), and the page says so.
+    expect(await page.locator('[data-hidden]').innerText()).toMatch(/^Not shown: 20 days of the daily spend, 2 models \(summed as “\(other models\)”\), the projection\./);
     expect((await chartData(page, 'team-models')).labels).toEqual(['(other models)']);
     // Routing savings per model pair are not counted per person: not for a member.
     await expect(page.locator('[data-routing="models"]').count()).resolves.toBe(0);

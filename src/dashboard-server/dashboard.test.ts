@@ -160,10 +160,17 @@ describe('dashboard API', () => {
     await store.commitImportBatch({ events: imported, states: [] });
     try {
       const alice = await signIn('alice');
-      const team = (await get(alice, '/api/teams/core')).json();
+      const team = (await get(await signIn('bob'), '/api/teams/core')).json();
       // $12 through the gateway and $41 imported: the spend is $53, the team's budgets stay at the gateway's $12.
       expect([team.spend.totals.costUsd, team.spend.importedUsd]).toEqual([53, 41]);
-      expect(team.budgets.map((b: { budget: string; spent: number }) => [b.budget, b.spent])).toEqual([['core-month', 12], ['per-team', 12]]);
+      expect(team.budgets.filter((b: { scope: string }) => b.scope === 'team:core').map((b: { budget: string; spent: number }) => [b.budget, b.spent])).toEqual([['core-month', 12], ['per-team', 12]]);
+      // alice, a member: erin alone besides her imported ($41 less her $40), and bob alone used the gateway ($12 less
+      // her $10). The split is left out, and the team's budgets (gateway spend) are shown as their standing only.
+      const hers = (await get(alice, '/api/teams/core')).json();
+      expect([hers.spend.totals.costUsd, hers.spend.importedUsd, hers.hidden.imported]).toEqual([53, null, true]);
+      expect(hers.budgets.map((b: { budget: string; spent: number | null; standing?: string }) => [b.budget, b.spent, b.standing])).toEqual([['core-month', null, 'on track'], ['per-team', null, 'on track']]);
+      const listed = (await get(alice, '/api/budgets')).json().data.filter((b: { scope: string }) => b.scope === 'team:core');
+      expect(listed.map((b: { spent: number | null }) => b.spent)).toEqual([null, null]);
       expect((await get(alice, '/api/users/me')).json().spend).toMatchObject({ totals: { costUsd: 50 }, importedUsd: 40 });
       expect((await get(await signIn('fin'), '/api/org')).json().spend).toMatchObject({ totals: { costUsd: 73 }, importedUsd: 41 });
       expect((await get(await signIn('fin'), '/api/teams/data')).json().spend.importedUsd).toBe(0);
@@ -172,20 +179,22 @@ describe('dashboard API', () => {
     }
   });
 
-  it("a member sees their team's budgets at the team's spend, not their own", async () => {
+  it("a member gets their team's budgets as their standing only when the budget's spend less theirs is one colleague's", async () => {
     const alice = await signIn('alice');
-    // A third person on core (imported usage: budgets count the gateway's alone), so core is not withheld from her.
+    // A third person on core (imported usage: budgets count the gateway's alone), so core is not withheld from her;
+    // but bob alone besides her used the gateway: the team budget's spend less hers would be his. (A member who may
+    // see it sees the team's spend, not their own: small-team.test.ts.)
     const store = h.store as SqliteStore;
     const erin = [makeTestEvent({ id: 'erin-core', source: 'claude-code', userId: 'erin', teamId: 'core', startedAt: at('2026-10-12T09:00:00Z'), costUsd: 3 })];
     await store.commitImportBatch({ events: erin, states: [] });
     try {
       const listed = (await get(alice, '/api/budgets')).json();
       const spent = Object.fromEntries(listed.data.map((b: { scope: string; spent: number }) => [b.scope, b.spent]));
-      // alice spent $10 of core's $12 this month (bob $2); a per-team budget reads the team's whole spend.
-      expect([spent['team:core'], spent['user:alice']]).toEqual([12, 10]);
-      expect(listed.data.filter((b: { scope: string }) => b.scope === 'team:core').map((b: { budget: string; spent: number }) => [b.budget, b.spent]).sort()).toEqual([
-        ['core-month', 12],
-        ['per-team', 12],
+      // alice spent $10 of core's $12 through the gateway this month (bob $2).
+      expect([spent['team:core'], spent['user:alice']]).toEqual([null, 10]);
+      expect(listed.data.filter((b: { scope: string }) => b.scope === 'team:core').map((b: { budget: string; standing: string }) => [b.budget, b.standing]).sort()).toEqual([
+        ['core-month', 'on track'],
+        ['per-team', 'on track'],
       ]);
     } finally {
       await store.commitImportBatch({ events: [], states: [], drop: erin.map((e) => e.id) });

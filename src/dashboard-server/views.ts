@@ -81,8 +81,9 @@ export interface SpendBlock {
   /**
    * The part of `totals.costUsd` that did not come through the gateway (coding-agent logs, provider usage APIs,
    * OTLP). Budgets count gateway traffic only, what the gateway enforces: the page says so when this is above 0.
+   * null: not shown to a member (too few others imported, or used the gateway: Hidden.imported).
    */
-  importedUsd: number;
+  importedUsd: number | null;
 }
 
 export interface Mix {
@@ -274,12 +275,16 @@ export function smallGroupNote(users: readonly UsageAggregate[], viewer: string 
 }
 
 /**
- * What of a team page shown to a member is left out, cell by cell: a day or a model fewer than `minGroupSize - 1`
- * of the others spent on is one or two colleagues' figures, whatever the month's total. Those days are null in the
- * daily series (and then there is no forecast, which adds the days up); those models are summed into one row,
- * `(other models)`. When the days or models left out, together, are still fewer others' (the total less what is
- * shown would give them), all days or the whole model mix are left out. One query per other contributor for their
- * days and one for their models (hourly rollups); only members' pages pay it.
+ * What of a team page shown to a member is left out, cell by cell: a day or a model is left out when fewer than
+ * `minGroupSize - 1` of the others spent on it, or when one of them spent more than `maxShare` of what the others
+ * spent on it (the month's two rules, smallGroupNote, applied to the cell: a day bob spent $42.42 on and carol $0.01
+ * is bob's day within a cent). Those days are null in the daily series (and then there is no forecast, which adds
+ * the days up); those models are summed into one row, `(other models)`. When the days or models left out, together,
+ * fail the same rules (the total less what is shown would give them), all days or the whole model mix are left out.
+ * The imported/gateway split is a cell too (`imported`): `spend.importedUsd` is null unless both the imported spend
+ * and the gateway spend of the others pass the rules. One query per other contributor for their days and one for
+ * their models (hourly rollups; the store groups by one key only), and one for everyone's gateway spend; only
+ * members' pages pay it.
  */
 export interface Hidden {
   days: string[];
@@ -287,28 +292,85 @@ export interface Hidden {
   models: string[];
   allDays: boolean;
   allModels: boolean;
+  /** The imported/gateway split (spend.importedUsd) is left out. */
+  imported: boolean;
 }
 
-async function cellsHidden(ctx: ViewContext, r: MonthRange, teamId: string, others: readonly string[]): Promise<Hidden> {
+/** Whether others' spend `costs` (person to USD, viewer left out, each above 0) fails the threshold or dominance rule. */
+function tooFew(costs: ReadonlyMap<string, number>, needed: number, maxShare: number): boolean {
+  if (costs.size < needed) return true;
+  if (costs.size < 2) return false;
+  const values = [...costs.values()];
+  const total = values.reduce((a, c) => a + c, 0);
+  return Math.max(...values) > maxShare * total;
+}
+
+async function cellsHidden(ctx: ViewContext, r: MonthRange, teamId: string, users: readonly UsageAggregate[], viewer: string | null): Promise<Hidden> {
   const needed = ctx.minGroupSize - 1;
   const range = { since: r.start, until: r.until, teamId };
-  const per = await Promise.all(
-    others.map((userId) =>
-      Promise.all([ctx.store.aggregate('day', { ...range, userId }, { timeZone: ctx.timeZone }), ctx.store.aggregate('model', { ...range, userId }, { timeZone: ctx.timeZone })]),
+  const others = contributors(users, viewer).map((u) => u.key);
+  const [per, gateway] = await Promise.all([
+    Promise.all(
+      others.map((userId) =>
+        Promise.all([ctx.store.aggregate('day', { ...range, userId }, { timeZone: ctx.timeZone }), ctx.store.aggregate('model', { ...range, userId }, { timeZone: ctx.timeZone })]),
+      ),
     ),
-  );
+    ctx.store.aggregate('user', { ...range, source: 'gateway' }, { timeZone: ctx.timeZone }),
+  ]);
   const byCell = (pick: 0 | 1) => {
-    const who = new Map<string, Set<string>>();
+    // cell -> person -> their cost on it
+    const cost = new Map<string, Map<string, number>>();
     per.forEach((rows, i) => {
-      for (const row of rows[pick]) if (row.costUsd > 0) who.set(row.key, (who.get(row.key) ?? new Set()).add(others[i]!));
+      for (const row of rows[pick]) {
+        if (row.costUsd <= 0) continue;
+        const people = cost.get(row.key) ?? new Map<string, number>();
+        people.set(others[i]!, (people.get(others[i]!) ?? 0) + row.costUsd);
+        cost.set(row.key, people);
+      }
     });
-    const hidden = [...who].filter(([, people]) => people.size < needed);
-    const union = new Set(hidden.flatMap(([, people]) => [...people]));
-    return { hidden: hidden.map(([k]) => k).sort(), all: hidden.length > 0 && union.size < needed };
+    const hidden = [...cost].filter(([, people]) => tooFew(people, needed, ctx.maxShare));
+    // What the hidden cells add up to, person by person: the total less what is shown.
+    const sum = new Map<string, number>();
+    for (const [, people] of hidden) for (const [who, c] of people) sum.set(who, (sum.get(who) ?? 0) + c);
+    return { hidden: hidden.map(([k]) => k).sort(), all: hidden.length > 0 && tooFew(sum, needed, ctx.maxShare) };
   };
   const days = byCell(0);
   const models = byCell(1);
-  return { days: days.hidden, models: models.hidden, allDays: days.all, allModels: models.all };
+  const imported = splitHidden(users, gateway, viewer, needed, ctx.maxShare);
+  return { days: days.hidden, models: models.hidden, allDays: days.all, allModels: models.all, imported };
+}
+
+/**
+ * Whether the split of a team's month into imported and gateway spend is left out for member `viewer`: the others'
+ * imported spend (`users`, all of it, less `gateway`, theirs through the gateway) and their gateway spend are each a
+ * cell (tooFew). No one else imported: the split is the viewer's own and the others' month. No one else used the
+ * gateway: theirs is $0.
+ */
+function splitHidden(users: readonly UsageAggregate[], gateway: readonly UsageAggregate[], viewer: string | null, needed: number, maxShare: number): boolean {
+  const viaGateway = new Map(gateway.map((g) => [g.key, g.costUsd]));
+  const importedBy = new Map<string, number>();
+  const gatewayBy = new Map<string, number>();
+  for (const u of contributors(users, viewer)) {
+    const g = Math.min(u.costUsd, viaGateway.get(u.key) ?? 0);
+    if (roundUsd(u.costUsd - g) > 0) importedBy.set(u.key, u.costUsd - g);
+    if (roundUsd(g) > 0) gatewayBy.set(u.key, g);
+  }
+  return importedBy.size > 0 && (tooFew(importedBy, needed, maxShare) || (gatewayBy.size > 0 && tooFew(gatewayBy, needed, maxShare)));
+}
+
+/**
+ * Whether a team budget's spend (gateway traffic only) is left out for member `viewer` in month `r`: the team's
+ * totals are withheld (smallGroupNote), or its imported/gateway split is (splitHidden: the month's spend less the
+ * budget's would give it).
+ */
+export async function memberBudgetHidden(ctx: ViewContext, r: MonthRange, teamId: string, viewer: string | null): Promise<boolean> {
+  if (ctx.minGroupSize <= 1) return false;
+  const range = { since: r.start, until: r.until, teamId };
+  const [users, gateway] = await Promise.all([
+    ctx.store.aggregate('user', range, { timeZone: ctx.timeZone }),
+    ctx.store.aggregate('user', { ...range, source: 'gateway' }, { timeZone: ctx.timeZone }),
+  ]);
+  return smallGroupNote(users, viewer, ctx.minGroupSize, r, ctx.now, ctx.maxShare) !== null || splitHidden(users, gateway, viewer, ctx.minGroupSize - 1, ctx.maxShare);
 }
 
 const OTHER_MODELS = '(other models)';
@@ -317,7 +379,7 @@ function hideCells(s: SpendBlock, models: readonly UsageAggregate[], hidden: Hid
   const days = new Set(hidden.days);
   const values = s.daily.values.map((v, i) => (hidden.allDays || days.has(s.daily.labels[i]!) ? null : v));
   const anyDay = hidden.allDays || hidden.days.length > 0;
-  const spendShown = { ...s, daily: { ...s.daily, values }, forecast: anyDay ? null : s.forecast };
+  const spendShown: SpendBlock = { ...s, daily: { ...s.daily, values }, forecast: anyDay ? null : s.forecast, importedUsd: hidden.imported ? null : s.importedUsd };
   if (hidden.allModels) return { spend: spendShown, models: null };
   const out = new Set(hidden.models);
   const shown = mix(models.filter((m) => !out.has(m.key)));
@@ -357,12 +419,6 @@ export function standingOnly(b: BudgetStatus): BudgetStanding {
   };
 }
 
-/** Why the team's totals of month `r` are withheld from member `viewer` (smallGroupNote), or null. */
-export async function memberWithheld(ctx: ViewContext, r: MonthRange, teamId: string, viewer: string | null): Promise<string | null> {
-  const users = await ctx.store.aggregate('user', { since: r.start, until: r.until, teamId }, { timeZone: ctx.timeZone });
-  return smallGroupNote(users, viewer, ctx.minGroupSize, r, ctx.now, ctx.maxShare);
-}
-
 /**
  * A team's page. `viewer` is who asks without `detail` (a member): they get the totals only when the team is not
  * too small for them to read a colleague's figures out of them (smallGroupNote); the team's budgets they always get,
@@ -395,14 +451,22 @@ export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, 
   }
   const [[s, models], hidden] = await Promise.all([
     early ?? totals(),
-    detail || ctx.minGroupSize <= 1 ? null : cellsHidden(ctx, r, teamId, contributors(users, viewer).map((u) => u.key)),
+    detail || ctx.minGroupSize <= 1 ? null : cellsHidden(ctx, r, teamId, users, viewer),
   ]);
   const shown = hidden === null ? { spend: s, models: mix(models) } : hideCells(s, models, hidden);
   const shipped = await outcomesAndPeople(ctx, r, { role: 'lead', teamId, people: detail });
   return {
     ...head,
     // A budget's projection takes its rate from the days before the month too, as the forecast did.
-    budgets: detail ? head.budgets : head.budgets.map((b) => ({ ...b, projection: null })),
+    // A team budget counts gateway spend only: with the split hidden, the month's spend less the budget's would
+    // give the others' imported spend back, so it is shown as its standing only.
+    budgets: detail
+      ? head.budgets
+      : head.budgets.map((b) =>
+          hidden?.imported && b.scope === `team:${teamId}`
+            ? { ...standingOnly(b), note: 'Shown as its standing only: a budget counts gateway spend alone, and the team’s spend less it would be what too few colleagues imported.' }
+            : { ...b, projection: null },
+        ),
     withheld: null,
     spend: shown.spend,
     models: shown.models,

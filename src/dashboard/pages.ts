@@ -7,7 +7,7 @@ import { sortableTable } from './sortable.js';
 
 interface Totals { requests: number; costUsd: number; inputTokens: number; cacheReadTokens: number; outputTokens: number; unpricedRequests: number }
 /** A daily value null: a day not shown to a member (too few others spent on it). */
-interface Spend { totals: Totals; daily: { labels: string[]; values: (number | null)[] }; elapsedDays: number; forecast: { projected: number; low: number; high: number } | null; importedUsd: number }
+interface Spend { totals: Totals; daily: { labels: string[]; values: (number | null)[] }; elapsedDays: number; forecast: { projected: number; low: number; high: number } | null; importedUsd: number | null }
 interface Mix { key: string; requests: number; costUsd: number }
 /** `standing` alone (amount, spent, projection null): a team budget shown to a member whose team's totals are withheld. */
 interface Budget { budget: string; scope: string; unit: 'usd' | 'tokens'; period: string; amount: number; spent: number | null; windowEnd: number | null; standing?: 'on track' | 'near' | 'over'; usedPercent: number | null; projection: { projected: number; exhaustionDate: string | null; method: string } | null; note: string | null }
@@ -46,6 +46,7 @@ function kpis(s: Spend, month: string, extra: HTMLElement[] = []): HTMLElement {
  * some, the budget cards say how much, so a budget "on track" beside a larger spend does not read as a contradiction.
  */
 function gatewayOnly(s: Spend, month: string): HTMLElement | null {
+  if (s.importedUsd === null) return note(`Budgets count gateway traffic only (what the gateway enforces). How much of the ${usd(s.totals.costUsd)} spent in ${month} was imported is not shown: too few people besides you imported usage or used the gateway, so taking yours out would leave a colleague’s.`);
   if (s.importedUsd <= 0) return null;
   const el = note(`Budgets count gateway traffic only (what the gateway enforces): ${usd(s.importedUsd)} of the ${usd(s.totals.costUsd)} spent in ${month} was imported (coding-agent logs, provider usage APIs, OTLP) and is not counted against them.`);
   el.dataset['imported'] = String(s.importedUsd);
@@ -57,14 +58,16 @@ export function budgetsTable(budgets: Budget[], s?: { spend: Spend; month: strin
   const imported = s ? gatewayOnly(s.spend, s.month) : null;
   const standing = budgets.filter((b) => b.standing !== undefined);
   const rest = budgets.filter((b) => b.standing === undefined);
-  return h('div', {}, imported, rest.length > 0 ? budgetRowsTable(rest) : null, standing.length > 0 ? budgetStandingTable(standing) : null);
+  return h('div', {}, imported, rest.length > 0 ? budgetRowsTable(rest) : null, standing.length > 0 ? budgetStandingTable(standing, s !== undefined) : null);
 }
 
 /** Budgets as their standing only, with the day each resets (a withheld team page: no amounts, see teamPage). */
-function budgetStandingTable(budgets: Budget[]): HTMLElement {
+function budgetStandingTable(budgets: Budget[], totalsShown = false): HTMLElement {
   const pill = (x: NonNullable<Budget['standing']>) => h('span', { class: `pill ${x === 'over' ? 'bad' : x === 'near' ? 'warn' : 'ok'}` }, x);
   return h('div', {},
-    note('With so few people using the team this month, its budgets show where they stand, not their amounts: the team’s spend less yours would be a colleague’s.'),
+    note(totalsShown
+      ? 'Its budgets show where they stand, not their amounts: a budget counts gateway spend alone, and the team’s spend less it would be what too few colleagues imported.'
+      : 'With so few people using the team this month, its budgets show where they stand, not their amounts: the team’s spend less yours would be a colleague’s.'),
     table(['Budget', 'Scope', 'Period', 'Standing', 'Resets'],
       budgets.map((b) => [b.budget, b.scope, b.period, b.standing ? pill(b.standing) : '—', b.windowEnd === null ? 'never' : new Date(b.windowEnd).toISOString().slice(0, 10)])));
 }
@@ -144,11 +147,11 @@ export async function orgPage(month?: string): Promise<HTMLElement> {
   const orgBudget = d.budgets.find((b) => b.scope === 'org' && b.unit === 'usd' && b.period === 'month');
   return h('div', {},
     h('h1', {}, `Organisation, ${d.month}`),
-    kpis(d.spend, d.month, orgBudget ? [kpi('Org budget', usd(orgBudget.amount), `${pct(orgBudget.usedPercent)} used${d.spend.importedUsd > 0 ? ' (gateway traffic)' : ''}`)] : []),
+    kpis(d.spend, d.month, orgBudget ? [kpi('Org budget', usd(orgBudget.amount), `${pct(orgBudget.usedPercent)} used${(d.spend.importedUsd ?? 0) > 0 ? ' (gateway traffic)' : ''}`)] : []),
     h('div', { class: 'grid' },
       card('Spend per day', dailySpend('org-daily', d.spend.daily.labels, d.spend.daily.values)),
       card('Forecast against budget', forecastChart('org-forecast', d.spend.daily.labels, d.spend.daily.values, d.spend.elapsedDays, d.spend.forecast, orgBudget?.amount ?? null),
-        orgBudget ? (d.spend.importedUsd > 0 ? note(`The lines are all spend, imported included; the budget counts only the ${usd(roundCents(d.spend.totals.costUsd - d.spend.importedUsd))} that went through the gateway.`) : null)
+        orgBudget ? ((d.spend.importedUsd ?? 0) > 0 ? note(`The lines are all spend, imported included; the budget counts only the ${usd(roundCents(d.spend.totals.costUsd - (d.spend.importedUsd ?? 0)))} that went through the gateway.`) : null)
           : note('No monthly org budget in USD is configured: the projection is shown without one.'))),
     h('div', { class: 'grid' },
       card('Spend by team', d.teams.length ? table(['Team', 'Requests', 'Spend'], d.teams.map((t) => [t.key === '(none)' ? t.key : h('a', { href: `#/teams/${encodeURIComponent(t.key)}` }, t.key), count(t.requests), usd(t.costUsd)]), [1, 2]) : note('No usage this month.')),
@@ -199,15 +202,16 @@ function peopleTable(users: PersonRow[]): HTMLElement {
 }
 
 /** What a member's team page leaves out, cell by cell (views.ts Hidden). */
-interface Hidden { days: string[]; models: string[]; allDays: boolean; allModels: boolean }
+interface Hidden { days: string[]; models: string[]; allDays: boolean; allModels: boolean; imported: boolean }
 
 /** Says what of a member's team page is left out, and why; null when nothing is. */
 function hiddenNote(x: Hidden | null): HTMLElement | null {
-  if (x === null || (x.days.length === 0 && x.models.length === 0)) return null;
+  if (x === null || (x.days.length === 0 && x.models.length === 0 && !x.imported)) return null;
   const parts = [
     x.allDays ? 'the daily spend' : x.days.length > 0 ? `${x.days.length} day${x.days.length === 1 ? '' : 's'} of the daily spend` : '',
     x.allModels ? 'the model mix' : x.models.length > 0 ? `${x.models.length} model${x.models.length === 1 ? '' : 's'} (summed as “(other models)”)` : '',
     x.days.length > 0 || x.allDays ? 'the projection' : '',
+    x.imported ? 'how much was imported rather than spent through the gateway (and the team budget’s amount)' : '',
   ].filter((p) => p !== '');
   const el = note(`Not shown: ${parts.join(', ')}. Too few people besides you spent on ${parts.length === 1 ? 'it' : 'them'}, so taking your own usage out would leave a colleague’s figures.`);
   el.dataset['hidden'] = '';
@@ -229,16 +233,17 @@ export async function teamPage(team: string, month?: string): Promise<HTMLElemen
   }
   // The team's USD budget, a monthly one first: the chart draws its own spend and projection (gateway traffic, its
   // window), not the month's spend from every source against it.
-  const usdBudgets = d.budgets.filter((b) => b.scope === `team:${team}` && b.unit === 'usd');
+  const usdBudgets = d.budgets.filter((b) => b.scope === `team:${team}` && b.unit === 'usd' && b.standing === undefined);
   const tb = usdBudgets.find((b) => b.period === 'month') ?? usdBudgets[0];
   return h('div', {},
     h('h1', {}, `Team ${team}, ${d.month}`),
     kpis(d.spend, d.month),
     h('div', { class: 'grid' },
       card(tb ? `Budget ${tb.budget} (${tb.period}), spend and forecast` : 'Spend and forecast',
-        tb ? budgetBars('team-budget', tb.amount, tb.spent ?? 0, tb.projection?.projected ?? null, d.spend.importedUsd > 0 ? 'gateway' : null)
+        tb ? budgetBars('team-budget', tb.amount, tb.spent ?? 0, tb.projection?.projected ?? null, (d.spend.importedUsd ?? 0) > 0 ? 'gateway' : null)
           : budgetBars('team-budget', null, d.spend.totals.costUsd, d.spend.forecast?.projected ?? null, null),
-        tb ? gatewayOnly(d.spend, d.month) : note('No USD budget for this team.')),
+        tb ? gatewayOnly(d.spend, d.month)
+          : note(d.budgets.some((b) => b.scope === `team:${team}` && b.standing !== undefined) ? 'The team’s budgets are under Budgets, as their standing only.' : 'No USD budget for this team.')),
       card('Model mix', d.models === null ? note('Not shown: too few people besides you used the models you did not.') : d.models.length ? mixChart('team-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd)) : note('No usage this month.'))),
     hiddenNote(d.hidden),
     card('Spend per day', dailySpend('team-daily', d.spend.daily.labels, d.spend.daily.values)),
