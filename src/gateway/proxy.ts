@@ -575,10 +575,7 @@ export class Proxy {
       const rest = splitter.rest() + decoder.end();
       if (rest.length > 0 && !meter.onEvent(parseEvent(rest), this.deps.now()) && !out.destroyed) out.write(rest);
     } catch (err) {
-      if (!m.clientAborted) {
-        broken = true;
-        m.errorClass = isTimeout(err) ? 'upstream_timeout' : 'upstream_disconnected';
-      }
+      broken = failedMidway(m, err);
     } finally {
       out.off('drain', onDrain);
       out.off('close', onClose);
@@ -636,10 +633,7 @@ export class Proxy {
       });
       await call.ended;
     } catch (err) {
-      if (!m.clientAborted) {
-        broken = true;
-        m.errorClass = isTimeout(err) ? 'upstream_timeout' : 'upstream_disconnected';
-      }
+      broken = failedMidway(m, err);
     } finally {
       out.off('drain', onDrain);
     }
@@ -822,4 +816,14 @@ function startOf(chunks: readonly Buffer[], limit: number): string {
     size += c.length;
   }
   return Buffer.concat(taken).subarray(0, limit).toString('utf8');
+}
+
+/**
+ * The provider failed while its answer was passing on (timed out, or the connection dropped): labelled so, and
+ * true, unless the client had left first (then it is the client's abort, and the answer is not called broken).
+ */
+function failedMidway(m: Meter, err: unknown): boolean {
+  if (m.clientAborted) return false;
+  m.errorClass = isTimeout(err) ? 'upstream_timeout' : 'upstream_disconnected';
+  return true;
 }
