@@ -102,3 +102,13 @@ export function run(rule: RuleId, inputs: DetectInput[], config: DetectConfigInp
   while (i < outs.length) engine.pushOutcome(outs[i++]!);
   return engine.finish(sorted.length > 0 ? sorted[sorted.length - 1]!.event.endedAt + DAY : T0);
 }
+
+/** Six different questions a person might ask about one pasted handbook (pastedDocument). */
+export const HANDBOOK_QUESTIONS: readonly string[] = [
+  'What does the handbook say about how long audit records are kept?',
+  'Which team gets the report from the backups job?',
+  'Summarise the encryption sections in five bullet points.',
+  'Is there any tenant whose records are kept for less than a week?',
+  'List the jobs that run between midnight and 6am.',
+  'Who reviews access, and how often?',
+];

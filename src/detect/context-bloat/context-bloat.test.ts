@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { startHarness } from '../../testing/harness.js';
 import { findingsStoreOf } from '../store.js';
-import { HOUR, MIN, T0, pasted, pastedDocument, prompt, run } from '../testing.js';
+import { HANDBOOK_QUESTIONS, HOUR, MIN, T0, pasted, pastedDocument, prompt, run } from '../testing.js';
 import type { DetectInput } from '../types.js';
 
 /** A 40-block (≈40k-token) document: the same chained block hashes every time it is pasted. */
@@ -42,18 +42,9 @@ describe('context-bloat', () => {
 });
 
 /** 45k tokens (about 180,000 characters) pasted into the newest message of a new conversation, with a question. */
-const QUESTIONS = [
-  'What does the handbook say about how long audit records are kept?',
-  'Which team gets the report from the backups job?',
-  'Summarise the encryption sections in five bullet points.',
-  'Is there any tenant whose records are kept for less than a week?',
-  'List the jobs that run between midnight and 6am.',
-  'Who reviews access, and how often?',
-];
-
 function pastes(opts: { cacheRead?: number; doc?: (i: number) => string; questionFirst?: boolean } = {}): DetectInput[] {
   let t = T0;
-  return QUESTIONS.map((q, i) => {
+  return HANDBOOK_QUESTIONS.map((q, i) => {
     const doc = opts.doc?.(i) ?? pastedDocument(7, 180_000);
     const content = opts.questionFirst ? `${q}\n\n${doc}` : `${doc}\n\n${q}`;
     const at = t;
@@ -89,7 +80,7 @@ describe('context-bloat through the gateway', () => {
     const h = await startHarness({ config: () => ({ detect: { fingerprints: { enabled: true, retentionDays: 30 } } }) });
     try {
       const doc = pastedDocument(9, 180_000);
-      for (const q of QUESTIONS) await h.anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: `${doc}\n\n${q}` }] });
+      for (const q of HANDBOOK_QUESTIONS) await h.anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: `${doc}\n\n${q}` }] });
       const events = await h.events();
       await h.gateway.close(); // drains the tail thread that writes the fingerprints
       const fps = await findingsStoreOf(h.store)!.listFingerprints({ since: 0, until: Date.now() + 1 });

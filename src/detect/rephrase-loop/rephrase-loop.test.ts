@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MIN, T0, pasted, pastedDocument, prompt, run, step } from '../testing.js';
+import { HANDBOOK_QUESTIONS, MIN, T0, pasted, pastedDocument, prompt, run, step } from '../testing.js';
 
 const BASE = 'fix the failing ledger sync test in src/billing/ledger.ts so the retry does not loop forever on an empty batch';
 const TRIES = [
@@ -57,14 +57,7 @@ describe('rephrase-loop', () => {
 
   it('does not flag different questions about one pasted document (the paste repeats, the question does not)', () => {
     const doc = pastedDocument(7, 180_000);
-    const questions = [
-      'What does the handbook say about how long audit records are kept?',
-      'Which team gets the report from the backups job?',
-      'Summarise the encryption sections in five bullet points.',
-      'Is there any tenant whose records are kept for less than a week?',
-      'List the jobs that run between midnight and 6am.',
-      'Who reviews access, and how often?',
-    ];
+    const questions = HANDBOOK_QUESTIONS;
     // Every 50-95 s, as a person reads each answer; 45k tokens each on Sonnet, uncached.
     let t = T0;
     const asks = questions.map((q, i) => {
