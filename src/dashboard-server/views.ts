@@ -282,9 +282,8 @@ export function smallGroupNote(users: readonly UsageAggregate[], viewer: string 
  * the days up); those models are summed into one row, `(other models)`. When the days or models left out, together,
  * fail the same rules (the total less what is shown would give them), all days or the whole model mix are left out.
  * The imported/gateway split is a cell too (`imported`): `spend.importedUsd` is null unless both the imported spend
- * and the gateway spend of the others pass the rules. One query per other contributor for their days and one for
- * their models (hourly rollups; the store groups by one key only), and one for everyone's gateway spend; only
- * members' pages pay it.
+ * and the gateway spend of the others pass the rules. Three queries: the team's days and models, each split by
+ * person, and everyone's gateway spend; only members' pages pay them.
  */
 export interface Hidden {
   days: string[];
@@ -308,34 +307,29 @@ function tooFew(costs: ReadonlyMap<string, number>, needed: number, maxShare: nu
 async function cellsHidden(ctx: ViewContext, r: MonthRange, teamId: string, users: readonly UsageAggregate[], viewer: string | null): Promise<Hidden> {
   const needed = ctx.minGroupSize - 1;
   const range = { since: r.start, until: r.until, teamId };
-  const others = contributors(users, viewer).map((u) => u.key);
-  const [per, gateway] = await Promise.all([
-    Promise.all(
-      others.map((userId) =>
-        Promise.all([ctx.store.aggregate('day', { ...range, userId }, { timeZone: ctx.timeZone }), ctx.store.aggregate('model', { ...range, userId }, { timeZone: ctx.timeZone })]),
-      ),
-    ),
+  const others = new Set(contributors(users, viewer).map((u) => u.key));
+  const [perDay, perModel, gateway] = await Promise.all([
+    ctx.store.aggregate('day', range, { timeZone: ctx.timeZone, by: 'user' }),
+    ctx.store.aggregate('model', range, { timeZone: ctx.timeZone, by: 'user' }),
     ctx.store.aggregate('user', { ...range, source: 'gateway' }, { timeZone: ctx.timeZone }),
   ]);
-  const byCell = (pick: 0 | 1) => {
+  const byCell = (rows: readonly UsageAggregate[]) => {
     // cell -> person -> their cost on it
     const cost = new Map<string, Map<string, number>>();
-    per.forEach((rows, i) => {
-      for (const row of rows[pick]) {
-        if (row.costUsd <= 0) continue;
-        const people = cost.get(row.key) ?? new Map<string, number>();
-        people.set(others[i]!, (people.get(others[i]!) ?? 0) + row.costUsd);
-        cost.set(row.key, people);
-      }
-    });
+    for (const row of rows) {
+      if (row.costUsd <= 0 || row.by === undefined || !others.has(row.by)) continue;
+      const people = cost.get(row.key) ?? new Map<string, number>();
+      people.set(row.by, (people.get(row.by) ?? 0) + row.costUsd);
+      cost.set(row.key, people);
+    }
     const hidden = [...cost].filter(([, people]) => tooFew(people, needed, ctx.maxShare));
     // What the hidden cells add up to, person by person: the total less what is shown.
     const sum = new Map<string, number>();
     for (const [, people] of hidden) for (const [who, c] of people) sum.set(who, (sum.get(who) ?? 0) + c);
     return { hidden: hidden.map(([k]) => k).sort(), all: hidden.length > 0 && tooFew(sum, needed, ctx.maxShare) };
   };
-  const days = byCell(0);
-  const models = byCell(1);
+  const days = byCell(perDay);
+  const models = byCell(perModel);
   const imported = splitHidden(users, gateway, viewer, needed, ctx.maxShare);
   return { days: days.hidden, models: models.hidden, allDays: days.all, allModels: models.all, imported };
 }

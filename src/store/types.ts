@@ -15,6 +15,16 @@ export interface EventFilter {
 }
 
 export type GroupBy = 'day' | 'month' | 'session' | 'team' | 'user' | 'project' | 'model';
+/** A second group an aggregate can split each row by (`aggregate(…, { by })`). */
+export type SplitBy = 'team' | 'user' | 'project';
+
+/** Options of `Store.aggregate`. */
+export interface AggregateOptions {
+  /** IANA zone of day and month buckets (default UTC). */
+  timeZone?: string;
+  /** Splits each group by a second key: one row per (key, by) pair, its value in `by`. */
+  by?: SplitBy;
+}
 
 /** One row of an aggregate report. `key` is the group value (a date, a session id, a team id…). */
 export interface UsageAggregate {
@@ -34,6 +44,8 @@ export interface UsageAggregate {
   lastAt: number;
   /** Distinct models seen in the group. */
   models: string[];
+  /** The second key, when the aggregate was split (`by`); `(none)` for a null value. */
+  by?: string;
 }
 
 export interface KeyRecord {
@@ -66,8 +78,10 @@ export interface Store {
    * Aggregates by a group; day/month are calendar buckets (`YYYY-MM-DD`, `YYYY-MM`) of startedAt in `timeZone`
    * (IANA name, default UTC). A null group value shows as `(none)`; `model` is modelServed, else modelRequested.
    * Order: day/month by key ascending; other groups by costUsd descending, then requests descending, then key.
+   * With `by`, one row per (key, by) pair, in that order, then by `by`: one query where a page would otherwise ask
+   * once per person.
    */
-  aggregate(groupBy: GroupBy, filter: EventFilter, opts?: { timeZone?: string }): Promise<UsageAggregate[]>;
+  aggregate(groupBy: GroupBy, filter: EventFilter, opts?: AggregateOptions): Promise<UsageAggregate[]>;
 
   createKey(key: KeyRecord): Promise<void>;
   findKeyByHash(hash: string): Promise<KeyRecord | undefined>;

@@ -1,4 +1,4 @@
-import type { EventFilter, GroupBy } from '../types.js';
+import type { EventFilter, GroupBy, SplitBy } from '../types.js';
 
 /**
  * Builds the SQL of `PostgresStore.aggregate`: pure, so the choice between rollup and raw events is testable
@@ -77,7 +77,7 @@ const ceilHour = (t: number): number => Math.ceil(t / HOUR_MS) * HOUR_MS;
 export function aggregateSql(
   groupBy: GroupBy,
   filter: EventFilter,
-  opts: { timeZone: string; rollups: boolean },
+  opts: { timeZone: string; rollups: boolean; by?: SplitBy },
 ): AggregatePlan {
   const params: (string | number)[] = [];
   const param = (value: string | number): string => {
@@ -104,14 +104,16 @@ export function aggregateSql(
   const localKey = (epochMsExpr: string): string =>
     `to_char(to_timestamp(${epochMsExpr} / 1000.0) AT TIME ZONE ${tz}, '${DATE_FORMATS[groupBy as 'day' | 'month']}')`;
   const rawKey = timeGroup ? localKey('started_at') : GROUP_COLUMNS[groupBy as keyof typeof GROUP_COLUMNS];
+  // The second key (same column in events and usage_hourly); a constant NULL without one.
+  const by = opts.by === undefined ? 'NULL::text' : GROUP_COLUMNS[opts.by];
 
   /** A part reading events in [from, to) (either bound optional). */
   const rawPart = (from: number | undefined, to: number | undefined): string => {
     const where = [...dims, ...rawOnly];
     if (from !== undefined) where.push(`started_at >= ${param(from)}`);
     if (to !== undefined) where.push(`started_at < ${param(to)}`);
-    return `SELECT ${rawKey} AS k, ${MODEL_EXPR} AS model, ${RAW_SUMS}
-      FROM events ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} GROUP BY 1, 2`;
+    return `SELECT ${rawKey} AS k, ${by} AS b, ${MODEL_EXPR} AS model, ${RAW_SUMS}
+      FROM events ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} GROUP BY 1, 2, 3`;
   };
 
   const since = filter.since;
@@ -133,7 +135,7 @@ export function aggregateSql(
   const hourFilter = hourWhere.length === 0 ? '' : `WHERE ${hourWhere.join(' AND ')}`;
 
   if (!timeGroup) {
-    parts.push(`SELECT ${rawKey} AS k, ${MODEL_EXPR} AS model, ${ROLLUP_SUMS} FROM usage_hourly ${hourFilter} GROUP BY 1, 2`);
+    parts.push(`SELECT ${rawKey} AS k, ${by} AS b, ${MODEL_EXPR} AS model, ${ROLLUP_SUMS} FROM usage_hourly ${hourFilter} GROUP BY 1, 2, 3`);
     return { text: outer('', parts), params, usesRollup: true };
   }
 
@@ -142,8 +144,8 @@ export function aggregateSql(
   // when both format the same and no offset change happens inside it (l1 - l0 is then exactly 59:59.999).
   const fmt = `'${DATE_FORMATS[groupBy]}'`;
   const cte = `WITH h AS MATERIALIZED (
-      SELECT hour_start, ${MODEL_EXPR} AS model, ${ROLLUP_SUMS}
-      FROM usage_hourly ${hourFilter} GROUP BY 1, 2
+      SELECT hour_start, ${by} AS b, ${MODEL_EXPR} AS model, ${ROLLUP_SUMS}
+      FROM usage_hourly ${hourFilter} GROUP BY 1, 2, 3
     ), hk AS MATERIALIZED (
       SELECT hour_start, to_char(l0, ${fmt}) AS k0,
         to_char(l0, ${fmt}) = to_char(l1, ${fmt}) AND l1 - l0 = interval '3599.999 seconds' AS whole
@@ -154,7 +156,7 @@ export function aggregateSql(
         FROM (SELECT DISTINCT hour_start FROM h) d
       ) x
     )`;
-  parts.push(`SELECT hk.k0 AS k, h.model, h.requests, h.input_tokens, h.cache_read_tokens, h.cache_write_5m_tokens,
+  parts.push(`SELECT hk.k0 AS k, h.b, h.model, h.requests, h.input_tokens, h.cache_read_tokens, h.cache_write_5m_tokens,
       h.cache_write_1h_tokens, h.output_tokens, h.reasoning_tokens, h.cost_usd, h.unpriced, h.estimated,
       h.first_at, h.last_at
     FROM h JOIN hk USING (hour_start) WHERE hk.whole`);
@@ -162,19 +164,19 @@ export function aggregateSql(
   // planner from flattening it into a join, where (unable to estimate how few hours split) it may scan all events.
   parts.push(`SELECT e.* FROM (SELECT hour_start FROM hk WHERE NOT whole) split,
       LATERAL (
-        SELECT ${rawKey} AS k, ${MODEL_EXPR} AS model, ${RAW_SUMS}
+        SELECT ${rawKey} AS k, ${by} AS b, ${MODEL_EXPR} AS model, ${RAW_SUMS}
         FROM events
         WHERE started_at >= split.hour_start AND started_at < split.hour_start + ${HOUR_MS}
           ${dims.map((d) => `AND ${d}`).join(' ')}
-        GROUP BY 1, 2
+        GROUP BY 1, 2, 3
       ) e`);
   return { text: outer(cte, parts), params, usesRollup: true };
 }
 
-/** Folds the parts' (key, model) rows into one row per key. */
+/** Folds the parts' (key, by, model) rows into one row per key, or per (key, by) pair. */
 function outer(cte: string, parts: string[]): string {
   return `${cte}
-    SELECT k AS group_key,
+    SELECT k AS group_key, b AS by_key,
       sum(requests)::int8 AS requests,
       sum(input_tokens)::int8 AS input_tokens,
       sum(cache_read_tokens)::int8 AS cache_read_tokens,
@@ -189,5 +191,5 @@ function outer(cte: string, parts: string[]): string {
       max(last_at)::int8 AS last_at,
       array_agg(DISTINCT model) FILTER (WHERE model IS NOT NULL) AS models
     FROM (${parts.map((p) => `(${p})`).join('\n UNION ALL \n')}) parts
-    GROUP BY k`;
+    GROUP BY k, b`;
 }

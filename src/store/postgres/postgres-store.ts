@@ -7,6 +7,7 @@ import type {
   CounterPoint,
   CounterStore,
   EventFilter,
+  AggregateOptions,
   GroupBy,
   ImportBatch,
   ImportBatchResult,
@@ -171,6 +172,7 @@ const EVENT_SELECT = `SELECT ${EVENT_COLUMNS.map(([name]) => name).join(', ')} F
 
 interface AggregateRow {
   group_key: string | null;
+  by_key: string | null;
   requests: number;
   input_tokens: number;
   cache_read_tokens: number;
@@ -443,10 +445,10 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
     return rows.map(eventFromRow);
   }
 
-  async aggregate(groupBy: GroupBy, filter: EventFilter, opts: { timeZone?: string } = {}): Promise<UsageAggregate[]> {
+  async aggregate(groupBy: GroupBy, filter: EventFilter, opts: AggregateOptions = {}): Promise<UsageAggregate[]> {
     // Validated and canonicalised by Intl, exactly as the SQLite store does, so both read the same zone.
     const timeZone = localDateFormatter(opts.timeZone ?? 'UTC').resolvedOptions().timeZone;
-    const plan = aggregateSql(groupBy, storableFilter(filter), { timeZone, rollups: this.rollups });
+    const plan = aggregateSql(groupBy, storableFilter(filter), { timeZone, rollups: this.rollups, ...(opts.by === undefined ? {} : { by: opts.by }) });
     let rows: AggregateRow[];
     try {
       rows = await this.sql.unsafe<AggregateRow[]>(plan.text, plan.params, { prepare: true });
@@ -456,10 +458,14 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
       }
       throw cause;
     }
-    const result = rows.map((row) => toAggregate(row.group_key ?? NONE_KEY, row));
+    const result = rows.map((row) => {
+      const a = toAggregate(row.group_key ?? NONE_KEY, row);
+      return opts.by === undefined ? a : { ...a, by: row.by_key ?? NONE_KEY };
+    });
+    const second = (a: UsageAggregate, b: UsageAggregate): number => compareKeys(a.by ?? '', b.by ?? '');
     return groupBy === 'day' || groupBy === 'month'
-      ? result.sort((a, b) => compareKeys(a.key, b.key))
-      : result.sort((a, b) => b.costUsd - a.costUsd || b.requests - a.requests || compareKeys(a.key, b.key));
+      ? result.sort((a, b) => compareKeys(a.key, b.key) || second(a, b))
+      : result.sort((a, b) => b.costUsd - a.costUsd || b.requests - a.requests || compareKeys(a.key, b.key) || second(a, b));
   }
 
   async createKey(key: KeyRecord): Promise<void> {

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { EventFilter, GroupBy, UsageAggregate } from '../types.js';
+import type { EventFilter, GroupBy, SplitBy, UsageAggregate } from '../types.js';
 import { DayBuckets } from './day-buckets.js';
 import { SLOT_MS, localDateFormatter } from './local-date.js';
 import { planRollup, type RollupPart } from './rollup-plan.js';
@@ -47,6 +47,8 @@ const ROLLUP_SUMS = `SUM(requests) AS requests, SUM(input_tokens) AS input_token
 
 interface PartRow {
   k: string | number | null;
+  /** The second key (`by`), null without one. */
+  b: string | null;
   model: string | null;
   requests: number;
   input_tokens: number;
@@ -102,11 +104,14 @@ export class SqliteAggregator {
     return stmt.all(params) as PartRow[];
   }
 
-  aggregate(groupBy: GroupBy, filter: EventFilter, timeZone: string): UsageAggregate[] {
+  aggregate(groupBy: GroupBy, filter: EventFilter, timeZone: string, by?: SplitBy): UsageAggregate[] {
     const timeGroup = groupBy === 'day' || groupBy === 'month';
     if (timeGroup && timeZone !== 'UTC') localDateFormatter(timeZone); // an unknown zone fails before any query
     const dims = dimWhere(filter);
     const rawKey = timeGroup ? `CAST(started_at / ${SLOT_MS} AS INTEGER)` : GROUP_COLUMNS[groupBy];
+    // The second key, in events and in rollup rows; a constant NULL without one (one more GROUP BY term, free).
+    const rawBy = by === undefined ? 'NULL' : GROUP_COLUMNS[by];
+    const rollupBy = by === undefined ? 'NULL' : ROLLUP_GROUP_COLUMNS[by];
     const raw = (since: number | undefined, until: number | undefined): PartRow[] => {
       const clauses = [...dims.clauses];
       const params: Params = { ...dims.params };
@@ -118,21 +123,21 @@ export class SqliteAggregator {
         clauses.push('started_at < @until');
         params['until'] = until;
       }
-      return this.all(`SELECT ${rawKey} AS k, ${MODEL_EXPR} AS model, ${RAW_SUMS} FROM events ${whereOf(clauses)} GROUP BY 1, 2`, params);
+      return this.all(`SELECT ${rawKey} AS k, ${rawBy} AS b, ${MODEL_EXPR} AS model, ${RAW_SUMS} FROM events ${whereOf(clauses)} GROUP BY 1, 2, 3`, params);
     };
 
     const utcDays = timeGroup && (timeZone === 'UTC' || localDateFormatter(timeZone).resolvedOptions().timeZone === 'UTC');
-    const plan = this.rollups ? planRollup(groupBy, filter, { utcDays }) : null;
+    const plan = this.rollups ? planRollup(groupBy, filter, { utcDays, by }) : null;
     if (!timeGroup) {
       const rows: PartRow[] = [];
       if (plan === null) rows.push(...raw(filter.since, filter.until));
       else {
         for (const r of plan.raw) rows.push(...raw(r.since, r.until));
         const key = ROLLUP_GROUP_COLUMNS[groupBy as keyof typeof ROLLUP_GROUP_COLUMNS];
-        for (const part of plan.parts) rows.push(...this.rollup(part, key, dims, {}));
+        for (const part of plan.parts) rows.push(...this.rollup(part, key, rollupBy, dims, {}));
       }
-      return fold(rows.map((r) => [r.k === null ? NONE_KEY : String(r.k), r] as const)).sort(
-        (a, b) => b.costUsd - a.costUsd || b.requests - a.requests || compareKeys(a.key, b.key),
+      return fold(rows.map((r) => [r.k === null ? NONE_KEY : String(r.k), r] as const), by !== undefined).sort(
+        (a, b) => b.costUsd - a.costUsd || b.requests - a.requests || compareKeys(a.key, b.key) || compareKeys(a.by ?? '', b.by ?? ''),
       );
     }
 
@@ -154,7 +159,7 @@ export class SqliteAggregator {
     };
     if (plan === null) {
       slots(raw(filter.since, filter.until));
-      return fold(keyed).sort((a, b) => compareKeys(a.key, b.key));
+      return fold(keyed, by !== undefined).sort(byDate);
     }
     for (const r of plan.raw) slots(raw(r.since, r.until));
     const segments = daySegments(days.starts);
@@ -163,7 +168,7 @@ export class SqliteAggregator {
     for (const part of plan.parts) {
       if (part.grain === 'day') {
         // UTC days (planned in UTC only) are whole local days.
-        for (const r of this.rollup(part, 'period_start', dims, {})) keyed.push([label(days.indexOf(Number(r.k))), r]);
+        for (const r of this.rollup(part, 'period_start', rollupBy, dims, {})) keyed.push([label(days.indexOf(Number(r.k))), r]);
         continue;
       }
       const split = splitAll.filter((h) => (part.from === undefined || h >= part.from) && (part.to === undefined || h < part.to));
@@ -178,25 +183,26 @@ export class SqliteAggregator {
         })
         .join(' ');
       const expr = segments.length === 1 ? key.replace(/^ELSE /, '') : `CASE ${key} END`;
-      for (const r of this.rollup(part, expr, dims, params, 'period_start NOT IN (SELECT value FROM json_each(@split))')) {
+      for (const r of this.rollup(part, expr, rollupBy, dims, params, 'period_start NOT IN (SELECT value FROM json_each(@split))')) {
         keyed.push([label(Number(r.k)), r]);
       }
       if (split.length > 0) {
         slots(
           this.all(
-            `SELECT CAST(e.started_at / ${SLOT_MS} AS INTEGER) AS k, COALESCE(e.model_served, e.model_requested) AS model, ${RAW_SUMS}
+            `SELECT CAST(e.started_at / ${SLOT_MS} AS INTEGER) AS k, ${by === undefined ? 'NULL' : `e.${GROUP_COLUMNS[by]}`} AS b,
+             COALESCE(e.model_served, e.model_requested) AS model, ${RAW_SUMS}
              FROM json_each(@hours) h JOIN events e ON e.started_at >= h.value AND e.started_at < h.value + ${HOUR_MS}
-             ${whereOf(dims.clauses)} GROUP BY 1, 2`,
+             ${whereOf(dims.clauses)} GROUP BY 1, 2, 3`,
             { ...dims.params, hours: JSON.stringify(split) },
           ),
         );
       }
     }
-    return fold(keyed).sort((a, b) => compareKeys(a.key, b.key));
+    return fold(keyed, by !== undefined).sort(byDate);
   }
 
-  /** (key, model) sums of one rollup part. */
-  private rollup(part: RollupPart, key: string, dims: { clauses: string[]; params: Params }, extra: Params, condition?: string): PartRow[] {
+  /** (key, by, model) sums of one rollup part. */
+  private rollup(part: RollupPart, key: string, by: string, dims: { clauses: string[]; params: Params }, extra: Params, condition?: string): PartRow[] {
     const clauses = [...dims.clauses];
     const params: Params = { ...dims.params, ...extra };
     if (part.from !== undefined) {
@@ -208,7 +214,7 @@ export class SqliteAggregator {
       params['to'] = part.to;
     }
     if (condition !== undefined) clauses.push(condition);
-    return this.all(`SELECT ${key} AS k, ${ROLLUP_MODEL_EXPR} AS model, ${ROLLUP_SUMS} FROM ${part.table} ${whereOf(clauses)} GROUP BY 1, 2`, params);
+    return this.all(`SELECT ${key} AS k, ${by} AS b, ${ROLLUP_MODEL_EXPR} AS model, ${ROLLUP_SUMS} FROM ${part.table} ${whereOf(clauses)} GROUP BY 1, 2, 3`, params);
   }
 }
 
@@ -232,11 +238,19 @@ function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Sums (key, model) rows into one aggregate per key. */
-function fold(rows: readonly (readonly [string, PartRow])[]): UsageAggregate[] {
-  const out = new Map<string, UsageAggregate & { modelSet: Set<string> }>();
+const byDate = (a: UsageAggregate, b: UsageAggregate): number => compareKeys(a.key, b.key) || compareKeys(a.by ?? '', b.by ?? '');
+
+/** Sums (key, by, model) rows into one aggregate per key, or per (key, by) pair when `split`. */
+function fold(rows: readonly (readonly [string, PartRow])[], split: boolean): UsageAggregate[] {
+  const out = new Map<string, Map<string | null, UsageAggregate & { modelSet: Set<string> }>>();
   for (const [key, r] of rows) {
-    let a = out.get(key);
+    let pairs = out.get(key);
+    if (pairs === undefined) {
+      pairs = new Map();
+      out.set(key, pairs);
+    }
+    const second = split ? (r.b ?? NONE_KEY) : null;
+    let a = pairs.get(second);
     if (a === undefined) {
       a = {
         key,
@@ -254,8 +268,9 @@ function fold(rows: readonly (readonly [string, PartRow])[]): UsageAggregate[] {
         lastAt: r.last_at,
         models: [],
         modelSet: new Set(),
+        ...(second === null ? {} : { by: second }),
       };
-      out.set(key, a);
+      pairs.set(second, a);
     }
     a.requests += r.requests;
     a.inputTokens += r.input_tokens;
@@ -271,5 +286,5 @@ function fold(rows: readonly (readonly [string, PartRow])[]): UsageAggregate[] {
     a.lastAt = Math.max(a.lastAt, r.last_at);
     if (r.model !== null) a.modelSet.add(r.model);
   }
-  return [...out.values()].map(({ modelSet, ...a }) => ({ ...a, models: [...modelSet].sort() }));
+  return [...out.values()].flatMap((pairs) => [...pairs.values()].map(({ modelSet, ...a }) => ({ ...a, models: [...modelSet].sort() })));
 }

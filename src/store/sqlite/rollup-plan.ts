@@ -1,4 +1,4 @@
-import type { EventFilter, GroupBy } from '../types.js';
+import type { EventFilter, GroupBy, SplitBy } from '../types.js';
 import { DAY_MS, HOUR_MS, ROLLUP_LEVELS, tableOf, type Grain, type RollupDim, type RollupLevel } from './rollups.js';
 
 /**
@@ -33,9 +33,10 @@ const GROUP_DIMS = {
   model: ['model_requested', 'model_served'],
 } as const satisfies Record<Exclude<GroupBy, 'session'>, readonly RollupDim[]>;
 
-/** The dimensions a filter and a group need. */
-export function neededDims(groupBy: Exclude<GroupBy, 'session'>, filter: EventFilter): Set<RollupDim> {
+/** The dimensions a filter and a group (and a second group, `by`) need. */
+export function neededDims(groupBy: Exclude<GroupBy, 'session'>, filter: EventFilter, by?: SplitBy): Set<RollupDim> {
   const dims = new Set<RollupDim>(GROUP_DIMS[groupBy]);
+  if (by !== undefined) for (const d of GROUP_DIMS[by]) dims.add(d);
   if (filter.teamId !== undefined) dims.add('team_id');
   if (filter.userId !== undefined) dims.add('user_id');
   if (filter.projectId !== undefined) dims.add('project_id');
@@ -51,10 +52,13 @@ const floorTo = (t: number, ms: number): number => Math.floor(t / ms) * ms;
 const ceilTo = (t: number, ms: number): number => Math.ceil(t / ms) * ms;
 const before = (a: number | undefined, b: number | undefined): boolean => a === undefined || b === undefined || a < b;
 
-/** The plan, or null when the whole answer must come from raw events. `utcDays`: daily rows may serve day/month groups. */
-export function planRollup(groupBy: GroupBy, filter: EventFilter, opts: { utcDays?: boolean } = {}): RollupPlan | null {
+/**
+ * The plan, or null when the whole answer must come from raw events. `utcDays`: daily rows may serve day/month
+ * groups; `by`: the aggregate is split by a second key too.
+ */
+export function planRollup(groupBy: GroupBy, filter: EventFilter, opts: { utcDays?: boolean; by?: SplitBy } = {}): RollupPlan | null {
   if (groupBy === 'session' || filter.sessionId !== undefined) return null;
-  const dims = neededDims(groupBy, filter);
+  const dims = neededDims(groupBy, filter, opts.by);
   const level = ROLLUP_LEVELS.find((l) => [...dims].every((d) => (l.dims as readonly RollupDim[]).includes(d)));
   if (level === undefined) return null;
   const hourFrom = filter.since === undefined ? undefined : ceilTo(filter.since, HOUR_MS);

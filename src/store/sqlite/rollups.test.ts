@@ -129,6 +129,19 @@ describe('SQLite hourly rollups', () => {
           expect(fromRollup.length, label).toBeGreaterThan(0);
           expect(comparable(fromRollup), label).toEqual(comparable(await raw.aggregate(groupBy, filter, { timeZone })));
           if (planRollup(groupBy, filter, { utcDays: timeZone === 'UTC' }) !== null) planned += 1;
+          // Split by person (a team page's cells, in one query): the same from rollups as from events, and each
+          // person's rows are what the same query filtered to that person answers.
+          const split = await rolled.aggregate(groupBy, filter, { timeZone, by: 'user' });
+          expect(comparable(split), `${label} by user`).toEqual(comparable(await raw.aggregate(groupBy, filter, { timeZone, by: 'user' })));
+          const people = new Set(split.map((r) => r.by!));
+          expect(people.size, label).toBeGreaterThan(0);
+          for (const userId of people) {
+            if (userId === '(none)' || (filter.userId !== undefined && filter.userId !== userId)) continue;
+            const own = split.filter((r) => r.by === userId).map(({ by: _by, ...r }) => r);
+            const alone = await rolled.aggregate(groupBy, { ...filter, userId }, { timeZone });
+            const order = (rows: UsageAggregate[]) => [...rows].sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+            expect(comparable(order(own)), `${label} ${userId}`).toEqual(comparable(order(alone)));
+          }
         }
       }
     }
@@ -138,7 +151,7 @@ describe('SQLite hourly rollups', () => {
       expect(tableTotals(path, table), table).toEqual({ requests: events.length, cost: Math.round(total.cost * 1e6) / 1e6 });
     }
     await Promise.all([rolled.close(), raw.close()]);
-  });
+  }, 60_000);
 
   it('writes the same rollup rows from an import batch (trigger deferred, sums per row) as the insert trigger', async () => {
     const viaTrigger = `/tmp/gh-rollup-trigger-${process.pid}-${Date.now()}.db`;

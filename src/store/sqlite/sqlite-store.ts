@@ -6,6 +6,7 @@ import type {
   CounterPoint,
   CounterStore,
   EventFilter,
+  AggregateOptions,
   GroupBy,
   ImportBatch,
   ImportBatchResult,
@@ -160,8 +161,8 @@ export class SqliteStore implements Store, ImportStateStore, CounterStore, Outco
     return (this.statement(sql).all(params) as EventRow[]).map(eventFromRow);
   }
 
-  async aggregate(groupBy: GroupBy, filter: EventFilter, opts: { timeZone?: string } = {}): Promise<UsageAggregate[]> {
-    return this.aggregator.aggregate(groupBy, storableFilter(filter), opts.timeZone ?? 'UTC');
+  async aggregate(groupBy: GroupBy, filter: EventFilter, opts: AggregateOptions = {}): Promise<UsageAggregate[]> {
+    return this.aggregator.aggregate(groupBy, storableFilter(filter), opts.timeZone ?? 'UTC', opts.by);
   }
 
   async createKey(key: KeyRecord): Promise<void> {
