@@ -124,8 +124,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function signIn(user: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+async function signIn(user: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
+  const context = await browser.newContext({ viewport });
   // Under the test's own 20 s: a step that hangs fails naming its selector, not as a bare test timeout.
   context.setDefaultTimeout(8_000);
   const page = await context.newPage();
@@ -377,6 +377,27 @@ describe('dashboard in Chromium', () => {
     expect(await page.locator('#who').innerText()).toBe('');
     expect(await page.locator('nav a').count()).toBe(0);
     await page.context().close();
+  });
+
+  it('on a phone (375 px wide) no page scrolls sideways: wide tables scroll inside their card', async () => {
+    for (const user of ['fin', 'bob'] as const) {
+      const page = await signIn(user, { width: 375, height: 800 });
+      await page.waitForSelector('#nav a');
+      const hrefs = await page.locator('#nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? ''));
+      expect(hrefs.length).toBeGreaterThan(3);
+      for (const href of [...hrefs, '#/users/alice']) {
+        await page.evaluate(`location.hash = ${JSON.stringify(href)}`);
+        await page.waitForSelector(`#app[data-page=${JSON.stringify(href)}] h1`);
+        await page.waitForTimeout(150); // charts lay out
+        const width = (await page.evaluate('document.documentElement.scrollWidth')) as number;
+        expect(width, `${user} ${href}`).toBeLessThanOrEqual(375);
+        // Signing out stays on screen.
+        const out = await page.locator('#who button').boundingBox();
+        expect(out !== null && out.x + out.width <= 375, `${user} ${href}: sign out on screen`).toBe(true);
+      }
+      await shot(page, `${user}-phone`);
+      await page.context().close();
+    }
   });
 
   it('the HTML audit is one file that renders its charts with no network', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { counted, dateTime } from './dom.js';
+import { counted, dateTime, usd } from './dom.js';
 
 describe('dashboard formatting', () => {
   it("shows a time in the config's zone, as the page's days and months are", () => {
@@ -11,5 +11,9 @@ describe('dashboard formatting', () => {
 
   it('says 1 request, not 1 requests', () => {
     expect([0, 1, 2, 1234].map((n) => counted(n, 'request'))).toEqual(['0 requests', '1 request', '2 requests', '1,234 requests']);
+  });
+
+  it('never shows spend under a cent as $0.00', () => {
+    expect([0, 0.0017, 0.00004, 0.004999, 1234.5, null].map(usd)).toEqual(['$0.00', '$0.0017', '<$0.0001', '$0.0050', '$1,234.50', 'n/a']);
   });
 });

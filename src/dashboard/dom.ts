@@ -1,4 +1,6 @@
 /** Tiny DOM helpers: every text goes through textContent, never innerHTML. */
+import { formatUsd } from '../report/money.js';
+
 type Child = Node | string | number | null | undefined | false;
 
 export function h<K extends keyof HTMLElementTagNameMap>(
@@ -20,10 +22,10 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
-const usdFmt = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const countFmt = new Intl.NumberFormat('en-US');
 
-export const usd = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : usdFmt.format(n));
+/** Dollars as the CLI prints them: `$1,234.56`, and spend under a cent as `$0.0042`, never `$0.00`. */
+export const usd = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : formatUsd(n));
 export const count = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : countFmt.format(n));
 /** A count with its noun, singular for exactly one: `1 request`, `2 requests`. */
 export const counted = (n: number, one: string, many = `${one}s`): string => `${count(n)} ${n === 1 ? one : many}`;
