@@ -49,6 +49,19 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     const spec = deps.spec();
     return (userId) => spec.users.get(userId)?.team ?? keyTeams.teams.get(userId) ?? null;
   };
+  /**
+   * Whether anyone by that name exists: in the directory, on a key or in the usage. A page of someone nobody has heard
+   * of would be a page of zeros that reads as real; asked only once the caller may see such a page, so a 404 tells
+   * a member nothing a 403 would not.
+   */
+  const known = async (kind: 'user' | 'team', id: string): Promise<boolean> => {
+    const spec = deps.spec();
+    if (kind === 'user' ? spec.users.has(id) : spec.teams.includes(id)) return true;
+    if ((await deps.store.listEvents({ ...(kind === 'user' ? { userId: id } : { teamId: id }), limit: 1 })).length > 0) return true;
+    return (await deps.store.listKeys()).some((k) => (kind === 'user' ? k.userId : k.teamId) === id);
+  };
+  const unknown = (kind: 'user' | 'team', id: string): GoodhartError =>
+    new GoodhartError('not_found', 404, kind === 'user' ? `Nobody called ${id} is in the directory, on a key or in the usage.` : `No team ${id} is declared, on a key or in the usage.`);
   const budgetVisible = (c: Caller, teamOf: (u: string) => string | null) => (kind: Parameters<typeof canSeeBudget>[1], id: string | null) =>
     canSeeBudget(c.visibility, kind, id, teamOf);
 
@@ -93,6 +106,7 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     const { team } = parse(z.object({ team: name }), req.params, 'team');
     const access = teamAccess(c.visibility, team);
     if (access === false) throw forbidden(`team ${team}`, c.visibility);
+    if (!(await known('team', team))) throw unknown('team', team);
     const { month } = parse(monthQuery, req.query, 'query');
     const ctx = deps.context();
     return teamView(ctx, monthRange(month, ctx.now, ctx.timeZone), team, access === 'detail', budgetVisible(c, await teamOfFn()), c.actor.userId);
@@ -112,10 +126,13 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     const v = c.visibility;
     const access = personAccess(v, user, team, v.scope === 'team' && (await bookedTo(ctx, user, v.teamId, r)));
     if (access === false) throw forbidden(`${user}’s usage`, v);
+    if (user !== c.actor.userId && !(await known('user', user))) throw unknown('user', user);
     // A lead sees what is booked to their team; the person's budgets count all their spend, so only for a member now,
     // and only in the current month: a past month's budget is her spend then, on whichever team she was.
     const current = ctx.now >= r.start && ctx.now < r.end;
-    return access === 'team' && v.scope === 'team' ? userView(ctx, r, user, { teamId: v.teamId, budgets: team === v.teamId && current }) : userView(ctx, r, user);
+    // Someone else's page says `bob`, not `you`.
+    const who = user === c.actor.userId ? {} : { who: user };
+    return access === 'team' && v.scope === 'team' ? userView(ctx, r, user, { teamId: v.teamId, budgets: team === v.teamId && current, ...who }) : userView(ctx, r, user, who);
   });
 
   app.get('/api/findings', async (req) => {

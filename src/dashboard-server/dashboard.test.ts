@@ -234,6 +234,12 @@ describe('dashboard API', () => {
     expect(team.budgets.map((b: { scope: string }) => b.scope).sort()).toEqual(['team:core', 'team:core', 'user:alice', 'user:bob']);
     expect((await get(bob, '/api/users/alice')).statusCode).toBe(200);
     expect((await get(bob, '/api/users/carol')).statusCode).toBe(403);
+    // Alice's page, read by her lead, speaks of alice; her own speaks to her.
+    const texts = (page: { suggestions: { text: string }[] }) => page.suggestions.map((x) => x.text).join(' ');
+    const asLead = texts((await get(bob, '/api/users/alice')).json());
+    expect(asLead).toMatch(/alice’s/);
+    expect(asLead).not.toMatch(/\byour?\b/i);
+    expect(texts((await get(await signIn('alice'), '/api/users/me')).json())).toMatch(/\byour\b/);
     // Someone known only by their imported events (an import's identities), listed on the team page, can be opened
     // from it; one on another team cannot. (Removed again: the other tests count this month's events.)
     const store = h.store as SqliteStore;
@@ -279,6 +285,15 @@ describe('dashboard API', () => {
     expect(org.budgets).toMatchObject([{ budget: 'org-month', scope: 'org', spent: 32, amount: 1000 }]);
     expect(org.spend.forecast.projected).toBeGreaterThan(32);
     expect((await get(fin, '/api/users/carol')).statusCode).toBe(200);
+    // Nobody by that name: a 404 that says so, not a page of zeros; a declared team with no usage yet is a page.
+    for (const [url, message] of [
+      ['/api/users/nosuch', 'Nobody called nosuch is in the directory, on a key or in the usage.'],
+      ['/api/teams/nosuch', 'No team nosuch is declared, on a key or in the usage.'],
+    ]) {
+      const res = await get(fin, url!);
+      expect([res.statusCode, res.json().error.message], url).toEqual([404, message]);
+    }
+    expect((await get(fin, '/api/teams/ops')).statusCode).toBe(200);
     const sept = (await get(fin, '/api/org?month=2026-09')).json();
     expect([sept.spend.totals.costUsd, sept.spend.forecast]).toEqual([100, null]);
     expect((await get(fin, '/api/org?month=October')).statusCode).toBe(400);

@@ -478,7 +478,7 @@ export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, 
  * A person's page. `opts.teamId`: only what is booked to that team (a lead sees a person's time on their team, not
  * their time on another); `opts.budgets: false` leaves out the person's budgets, which count all their spend.
  */
-export async function userView(ctx: ViewContext, r: MonthRange, userId: string, opts: { teamId?: string; budgets?: boolean } = {}) {
+export async function userView(ctx: ViewContext, r: MonthRange, userId: string, opts: { teamId?: string; budgets?: boolean; who?: string } = {}) {
   const onTeam = opts.teamId !== undefined ? { teamId: opts.teamId } : {};
   const range = { since: r.start, until: r.until, userId, ...onTeam };
   const [s, models, budgets, findings] = await Promise.all([
@@ -499,7 +499,7 @@ export async function userView(ctx: ViewContext, r: MonthRange, userId: string, 
       requests: t.requests,
       cacheShare: input > 0 ? t.cacheReadTokens / input : null,
     },
-    { when: monthPhrase(r, ctx.now) },
+    { when: monthPhrase(r, ctx.now), ...(opts.who === undefined ? {} : { who: opts.who }) },
   );
   return {
     month: r.month,

@@ -28,10 +28,14 @@ export interface SuggestionOptions {
   /** The window the findings and usage cover, as the text says it: `this week` (the digest), `in September 2026`. */
   when?: string;
   max?: number;
+  /** Whose usage, when someone else reads it (a lead on a person's page): the texts say `bob`, not `you`. */
+  who?: string;
 }
 
 export function digestSuggestions(findings: readonly Finding[], usage: UsageShape, opts: SuggestionOptions = {}): Suggestion[] {
-  const { when = 'this week', max = 3 } = opts;
+  const { when = 'this week', max = 3, who } = opts;
+  const them = who ?? 'you';
+  const their = who === undefined ? 'your' : `${who}’s`;
   const byRule = new Map<RuleId, Finding[]>();
   for (const f of findings) byRule.set(f.rule, [...(byRule.get(f.rule) ?? []), f]);
   const specific: Suggestion[] = [...byRule.entries()]
@@ -49,9 +53,9 @@ export function digestSuggestions(findings: readonly Finding[], usage: UsageShap
   const general: Suggestion[] = [];
   const none = (text: string): Suggestion => ({ rule: null, text, wastedUsd: 0, findings: 0 });
   // Nothing to judge: saying no waste was found "in your usage" would describe usage that does not exist.
-  if (usage.requests === 0 && specific.length === 0) return [none(`No usage was recorded for you ${when}, so there is nothing to suggest yet.`)];
+  if (usage.requests === 0 && specific.length === 0) return [none(`No usage was recorded for ${them} ${when}, so there is nothing to suggest yet.`)];
   if (specific.length === 0) {
-    general.push(none(`No waste patterns were detected in your usage ${when}: nothing to change on that front.`));
+    general.push(none(`No waste patterns were detected in ${their} usage ${when}: nothing to change on that front.`));
   }
   // No "try a smaller model" from model share alone: most spend on one model says nothing about whether the requests
   // were simple (a heavy user who ships, or someone on the smallest model there is, got it too, right after "nothing
@@ -60,7 +64,7 @@ export function digestSuggestions(findings: readonly Finding[], usage: UsageShap
   // the dollars.
   if (usage.cacheShare !== null && usage.cacheShare < 0.2 && usage.requests >= 20) {
     general.push(
-      none(`Only ${Math.round(usage.cacheShare * 100)}% of your input was read from the prompt cache. Long-running sessions with a stable start (system prompt, files) are cheaper than many fresh ones.`),
+      none(`Only ${Math.round(usage.cacheShare * 100)}% of ${their} input was read from the prompt cache. Long-running sessions with a stable start (system prompt, files) are cheaper than many fresh ones.`),
     );
   }
   return [...out, ...general].slice(0, max);
