@@ -144,7 +144,7 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     const booked = q.user !== undefined && v.scope === 'team' && (await bookedTo(ctx, q.user, v.teamId, r));
     const scope = findingsScope(v, { teamId: q.team, userId: q.user }, await teamOfFn(), booked);
     if (scope === null) throw forbidden('those findings', v);
-    return findingsView(ctx, r, { ...scope, ...(q.rule ? { rule: q.rule } : {}) });
+    return { month: r.month, ...(await findingsView(ctx, r, { ...scope, ...(q.rule ? { rule: q.rule } : {}) })) };
   });
 
   app.get('/api/budgets', async (req) => {

@@ -379,6 +379,23 @@ describe('dashboard in Chromium', () => {
     await page.context().close();
   });
 
+  it('moves between months from the page: back to September and forward again, never past the current month', async () => {
+    const page = await signIn('fin');
+    await page.waitForSelector('h1:has-text("Organisation, 2026-10")');
+    expect(await page.locator('nav.months a').allTextContents()).toEqual(['‹ 2026-09']);
+    await page.click('nav.months a[rel=prev]');
+    await page.waitForSelector('h1:has-text("Organisation, 2026-09")');
+    expect(await kpiValue(page, 'Spend in 2026-09')).toBe('$7.00');
+    expect(await page.locator('nav.months a').allTextContents()).toEqual(['‹ 2026-08', '2026-10 ›', 'this month']);
+    // The month carries over to the findings, which say which month they are.
+    await page.evaluate("location.hash = '#/findings?month=2026-09'");
+    await page.waitForSelector('h1:has-text("Findings, 2026-09")');
+    await page.click('nav.months a[rel=next]');
+    await page.waitForSelector('h1:has-text("Findings, 2026-10")');
+    expect(await page.locator('nav.months a[rel=next]').count()).toBe(0);
+    await page.context().close();
+  });
+
   it('on a phone (375 px wide) no page scrolls sideways: wide tables scroll inside their card', async () => {
     for (const user of ['fin', 'bob'] as const) {
       const page = await signIn(user, { width: 375, height: 800 });

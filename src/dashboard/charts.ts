@@ -52,7 +52,8 @@ export function moneyTick(v: string | number, _i: number, ticks: readonly { valu
   const digits = step > 0 && step < 0.01 ? Math.min(6, Math.ceil(-Math.log10(step))) : step >= 1 && Number.isInteger(step) && Number.isInteger(Number(v)) ? 0 : 2;
   return new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: digits, maximumFractionDigits: digits }).format(Number(v));
 }
-const money = { ticks: { callback: moneyTick } };
+// From $0: a month with no spend yet draws an axis at $0, not one from -$1 to $1.
+const money = { beginAtZero: true, suggestedMax: 1, ticks: { callback: moneyTick } };
 /** A horizontal money axis: labels side by side need more room between them than Chart.js's default 3 px. */
 const moneyAcross = { ticks: { callback: moneyTick, autoSkipPadding: 16, maxRotation: 0 } };
 

@@ -82,6 +82,30 @@ async function page(route: string, m: Me): Promise<HTMLElement> {
   }
 }
 
+/** The latest month a page showed when asked for none (the server's current month, in the config's zone). */
+let latestMonth: string | null = null;
+
+/** `YYYY-MM` moved by `delta` months. */
+function shiftMonth(month: string, delta: number): string {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  const d = new Date(Date.UTC(y, m - 1 + delta, 1));
+  return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+/** Links to the month before and after the page's (none past the current month), under its heading. */
+function monthLinks(content: HTMLElement, route: string, asked: string | null): void {
+  const month = content.dataset['month'];
+  if (month === undefined) return;
+  if (asked === null) latestMonth = month;
+  const latest = latestMonth ?? new Date().toISOString().slice(0, 7);
+  const link = (m: string, text: string, rel: string) => h('a', { href: `${route}?month=${m}`, rel }, text);
+  const links = h('nav', { class: 'months', 'aria-label': 'Month' },
+    link(shiftMonth(month, -1), `‹ ${shiftMonth(month, -1)}`, 'prev'),
+    month < latest ? link(shiftMonth(month, 1), `${shiftMonth(month, 1)} ›`, 'next') : null,
+    month < latest ? link(route, 'this month', 'current') : null);
+  content.querySelector('h1')?.after(links);
+}
+
 /** Counts navigations: a page whose data arrives after the person has moved on is not drawn over the newer one. */
 let navigation = 0;
 
@@ -113,6 +137,7 @@ async function render(): Promise<void> {
   try {
     const content = await page(route, me);
     if (mine !== navigation) return;
+    monthLinks(content, route, new URLSearchParams(location.hash.split('?')[1] ?? '').get('month'));
     app.replaceChildren(content);
     app.dataset['page'] = route;
     // Keyboard users land on the new page's heading, not back at the top of the document.

@@ -13,6 +13,8 @@ interface Mix { key: string; requests: number; costUsd: number }
 interface Budget { budget: string; scope: string; unit: 'usd' | 'tokens'; period: string; amount: number; spent: number | null; windowEnd: number | null; standing?: 'on track' | 'near' | 'over'; usedPercent: number | null; projection: { projected: number; exhaustionDate: string | null; method: string } | null; note: string | null }
 interface Finding { id: string; rule: string; subject: { kind: string; id: string }; userId: string | null; teamId: string | null; start: number; end: number; wastedUsd: number; confidence: number; summary: string; suggestion: string; wasteMethod: string; evidence: { counts: Record<string, number>; ratios: Record<string, number>; requestIds: string[] } }
 interface Findings { timeZone: string; available: boolean; note: string | null; findings: Finding[]; wastedUsd: number }
+/** A page of one month: its root says which (`data-month`), and the shell adds the links to the months either side. */
+const monthPage = (month: string, ...children: Parameters<typeof h>[2][]): HTMLElement => h('div', { 'data-month': month }, ...children);
 /** The row `goodhart outcomes report` prints (src/outcomes/metrics.ts EfficiencyRow), the fields the card shows. */
 interface OutcomeRow { linkedShare: number | null; outcomes: { commits: number; mergedPrs: number; tickets: number; deployments: number; total: number }; costPerOutcome: number | null; costPerCommit: number | null; costPerMergedPr: number | null; costPerTicket: number | null }
 interface Outcomes { available: boolean; note: string | null; row: OutcomeRow | null; reverted: number }
@@ -145,7 +147,7 @@ function routingCard(r: Routing, perTeam: boolean): HTMLElement {
 export async function orgPage(month?: string): Promise<HTMLElement> {
   const d = await api<{ month: string; spend: Spend; teams: Mix[]; models: Mix[]; budgets: Budget[]; routing: Routing }>(`/api/org${q(month)}`);
   const orgBudget = d.budgets.find((b) => b.scope === 'org' && b.unit === 'usd' && b.period === 'month');
-  return h('div', {},
+  return monthPage(d.month,
     h('h1', {}, `Organisation, ${d.month}`),
     kpis(d.spend, d.month, orgBudget ? [kpi('Org budget', usd(orgBudget.amount), `${pct(orgBudget.usedPercent)} used${(d.spend.importedUsd ?? 0) > 0 ? ' (gateway traffic)' : ''}`)] : []),
     h('div', { class: 'grid' },
@@ -229,13 +231,13 @@ export async function teamPage(team: string, month?: string): Promise<HTMLElemen
   if (d.withheld !== null) {
     const why = note(d.withheld);
     why.dataset['withheld'] = '';
-    return h('div', {}, h('h1', {}, `Team ${team}, ${d.month}`), card('Team totals', why), card('Budgets', budgetsTable(d.budgets)));
+    return monthPage(d.month, h('h1', {}, `Team ${team}, ${d.month}`), card('Team totals', why), card('Budgets', budgetsTable(d.budgets)));
   }
   // The team's USD budget, a monthly one first: the chart draws its own spend and projection (gateway traffic, its
   // window), not the month's spend from every source against it.
   const usdBudgets = d.budgets.filter((b) => b.scope === `team:${team}` && b.unit === 'usd' && b.standing === undefined);
   const tb = usdBudgets.find((b) => b.period === 'month') ?? usdBudgets[0];
-  return h('div', {},
+  return monthPage(d.month,
     h('h1', {}, `Team ${team}, ${d.month}`),
     kpis(d.spend, d.month),
     h('div', { class: 'grid' },
@@ -257,7 +259,7 @@ export async function teamPage(team: string, month?: string): Promise<HTMLElemen
 
 export async function userPage(user: string, month?: string): Promise<HTMLElement> {
   const d = await api<{ month: string; user: string; team: string | null; spend: Spend; models: Mix[]; budgets: Budget[]; findings: Findings; outcomes: Outcomes; suggestions: { text: string }[] }>(`/api/users/${encodeURIComponent(user)}${q(month)}`);
-  return h('div', {},
+  return monthPage(d.month,
     h('h1', {}, `${user === 'me' ? 'My usage' : `Usage of ${d.user}`}, ${d.month}`),
     d.team ? note(`Only the usage booked to team ${d.team}, which you lead: time on another team is not shown.`) : null,
     kpis(d.spend, d.month),
@@ -271,8 +273,8 @@ export async function userPage(user: string, month?: string): Promise<HTMLElemen
 }
 
 export async function findingsPage(month?: string): Promise<HTMLElement> {
-  const f = await api<Findings>(`/api/findings${q(month)}`);
-  return h('div', {}, h('h1', {}, 'Findings'), card('Waste findings you may see, largest first', findingsList(f, true)));
+  const f = await api<Findings & { month: string }>(`/api/findings${q(month)}`);
+  return monthPage(f.month, h('h1', {}, `Findings, ${f.month}`), card('Waste findings you may see, largest first', findingsList(f, true)));
 }
 
 export async function budgetsPage(me: Me, rerender: () => void): Promise<HTMLElement> {
