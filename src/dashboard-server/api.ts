@@ -38,14 +38,22 @@ const forbidden = (what: string, v: Visibility): GoodhartError =>
 export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void {
   const { auth } = deps;
   /** Team of a person: the directory's, else the team on their keys. */
-  let keyTeams: { version: number; teams: Map<string, string> } = { version: -1, teams: new Map() };
-  const teamOfFn = async (): Promise<(userId: string) => string | null> => {
+  let keyTeams: { version: number; teams: Map<string, string>; names: Set<string> } = { version: -1, teams: new Map(), names: new Set() };
+  const refreshKeys = async (): Promise<void> => {
     const version = await deps.store.keysVersion();
-    if (version !== keyTeams.version) {
-      const teams = new Map<string, string>();
-      for (const k of await deps.store.listKeys()) if (k.teamId !== null && !teams.has(k.userId)) teams.set(k.userId, k.teamId);
-      keyTeams = { version, teams };
+    if (version === keyTeams.version) return;
+    const teams = new Map<string, string>();
+    // Every person and team on a key, as `user:alice` and `team:core`.
+    const names = new Set<string>();
+    for (const k of await deps.store.listKeys()) {
+      if (k.teamId !== null && !teams.has(k.userId)) teams.set(k.userId, k.teamId);
+      names.add(`user:${k.userId}`);
+      if (k.teamId !== null) names.add(`team:${k.teamId}`);
     }
+    keyTeams = { version, teams, names };
+  };
+  const teamOfFn = async (): Promise<(userId: string) => string | null> => {
+    await refreshKeys();
     const spec = deps.spec();
     return (userId) => spec.users.get(userId)?.team ?? keyTeams.teams.get(userId) ?? null;
   };
@@ -54,11 +62,13 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
    * of would be a page of zeros that reads as real; asked only once the caller may see such a page, so a 404 tells
    * a member nothing a 403 would not.
    */
-  const known = async (kind: 'user' | 'team', id: string): Promise<boolean> => {
+  const known = async (kind: 'user' | 'team', id: string, ctx: ViewContext): Promise<boolean> => {
     const spec = deps.spec();
     if (kind === 'user' ? spec.users.has(id) : spec.teams.includes(id)) return true;
-    if ((await deps.store.listEvents({ ...(kind === 'user' ? { userId: id } : { teamId: id }), limit: 1 })).length > 0) return true;
-    return (await deps.store.listKeys()).some((k) => (kind === 'user' ? k.userId : k.teamId) === id);
+    await refreshKeys();
+    if (keyTeams.names.has(`${kind}:${id}`)) return true;
+    // Usage of any time, read where the pages read (the reader thread on SQLite), from the rollups.
+    return (await ctx.store.aggregate(kind, kind === 'user' ? { userId: id } : { teamId: id })).length > 0;
   };
   const unknown = (kind: 'user' | 'team', id: string): GoodhartError =>
     new GoodhartError('not_found', 404, kind === 'user' ? `Nobody called ${id} is in the directory, on a key or in the usage.` : `No team ${id} is declared, on a key or in the usage.`);
@@ -106,9 +116,9 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     const { team } = parse(z.object({ team: name }), req.params, 'team');
     const access = teamAccess(c.visibility, team);
     if (access === false) throw forbidden(`team ${team}`, c.visibility);
-    if (!(await known('team', team))) throw unknown('team', team);
     const { month } = parse(monthQuery, req.query, 'query');
     const ctx = deps.context();
+    if (!(await known('team', team, ctx))) throw unknown('team', team);
     return teamView(ctx, monthRange(month, ctx.now, ctx.timeZone), team, access === 'detail', budgetVisible(c, await teamOfFn()), c.actor.userId);
   });
 
@@ -126,7 +136,7 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     const v = c.visibility;
     const access = personAccess(v, user, team, v.scope === 'team' && (await bookedTo(ctx, user, v.teamId, r)));
     if (access === false) throw forbidden(`${user}’s usage`, v);
-    if (user !== c.actor.userId && !(await known('user', user))) throw unknown('user', user);
+    if (user !== c.actor.userId && !(await known('user', user, ctx))) throw unknown('user', user);
     // A lead sees what is booked to their team; the person's budgets count all their spend, so only for a member now,
     // and only in the current month: a past month's budget is her spend then, on whichever team she was.
     const current = ctx.now >= r.start && ctx.now < r.end;
