@@ -240,8 +240,8 @@ describe('goodhart import claude-code (fixture corpus)', () => {
     const all = JSON.parse(await runReport({ kind: 'daily', db: path, json: true })) as { rows: { key: string; requests: number }[] };
     const total = (r: { rows: { requests: number }[] }) => r.rows.reduce((a, x) => a + x.requests, 0);
     expect(total(claude)).toBe(10);
-    expect(total(codex)).toBe(6);
-    expect(total(all)).toBe(16);
+    expect(total(codex)).toBe(9);
+    expect(total(all)).toBe(19);
     expect(codex.rows.map((r) => r.key)).toEqual(['2026-04-08', '2026-04-09', '2026-04-10']);
   });
 });

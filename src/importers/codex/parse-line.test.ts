@@ -86,6 +86,68 @@ describe('Codex rollout parser', () => {
     expect((resumed.parse(tc('2026-11-25T12:02:05Z', [9000, 3000, 500, 0], [1000, 0, 100, 0]), 'd') as ParsedUsage).sessionId).toBe(FORK);
   });
 
+  it("imports an auto-compaction request, whose usage Codex 0.154+ writes as a token_usage_record and never adds to the totals, once", async () => {
+    // The fixture's 0.155 session: a turn, an auto-compaction (record, then the compacted line naming it, then a
+    // token_count repeating the totals), a turn. Each turn's record is also in its token_count: not counted twice.
+    const root = join(FIXTURES.codex, 'sessions', '2026', '04', '10');
+    const store = new SqliteStore(join(dir, 'compaction.db'));
+    const s = await importInto(store, 'codex', [root]);
+    expect(s).toMatchObject({ eventsAdded: 3, duplicates: 1 });
+    const events = await store.listEvents({ order: 'asc' });
+    expect(events.map((e) => [e.tags, e.inputTokens, e.cacheReadTokens, e.outputTokens, e.providerRequestId, e.modelServed])).toEqual([
+      [[], 150000, 120000, 2000, null, 'gpt-5-codex'],
+      [['compaction'], 180000, 150000, 3000, 'resp_0199b0c1', 'gpt-5-codex'],
+      [[], 20000, 5000, 500, null, 'gpt-5-codex'],
+    ]);
+    expect(events[1]).toMatchObject({ startedAt: Date.parse('2026-04-10T09:10:30.000Z'), sessionId: '0199b000-0000-7000-8000-00000000000c', projectId: 'svc' });
+    expect(events[1]!.costUsd).toBeGreaterThan(0);
+    // Imported again (--full), or line by line across runs: the same three.
+    expect(await importInto(store, 'codex', [root], { full: true })).toMatchObject({ eventsAdded: 0 });
+    const lines = readFileSync(join(root, 'rollout-2026-04-10T09-00-00-0199b000-0000-7000-8000-00000000000c.jsonl'), 'utf8').split('\n');
+    const path = join(dir, 'compaction-split', 'rollout-2026-04-10T09-00-00-0199b000-0000-7000-8000-00000000000c.jsonl');
+    mkdirSync(join(dir, 'compaction-split'), { recursive: true });
+    const split = new SqliteStore(join(dir, 'compaction-split.db'));
+    // Cut between the compaction's record and its compacted line.
+    writeFileSync(path, `${lines.slice(0, 11).join('\n')}\n`);
+    await importInto(split, 'codex', [path]);
+    writeFileSync(path, lines.join('\n'));
+    await importInto(split, 'codex', [path]);
+    const ids = (es: { id: string }[]) => es.map((e) => e.id).sort();
+    expect(ids(await split.listEvents({}))).toEqual(ids(events));
+    await split.close();
+    // Fingerprints: the compaction sends history to be summarised, not the turn typed before it (the next request's).
+    const fp = new SqliteStore(join(dir, 'compaction-fp.db'));
+    await importInto(fp, 'codex', [root], { fingerprints: { secret: 'compaction-test-secret-0123456789', since: 0 } });
+    const fps = await fp.findings.listFingerprints({ since: 0, until: Number.MAX_SAFE_INTEGER });
+    expect(fps.map((f) => [f.eventId, f.humanTurn]).sort()).toEqual([[events[0]!.id, true], [events[2]!.id, true]].sort());
+    await fp.close();
+    await store.close();
+  });
+
+  it('does not count a compaction twice should Codex report it in token_count too', () => {
+    const u = (c: number[]) => ({ input_tokens: c[0], cached_input_tokens: c[1], output_tokens: c[2], reasoning_output_tokens: c[3], total_tokens: c[0]! + c[2]! });
+    const rec = (id: string, c: number[]) => JSON.stringify({ timestamp: '2026-04-10T09:10:30Z', type: 'token_usage_record', payload: { thread_id: 'th', response_id: id, usage: u(c) } });
+    const compacted = (id: string) => JSON.stringify({ timestamp: '2026-04-10T09:10:31Z', type: 'compacted', payload: { replacement_history: [], compaction_response_id: id } });
+    const kinds = (lines: string[]) => {
+      const p = createCodexParser('/x/rollout-2026-04-10T09-00-00-0199b000-0000-7000-8000-00000000000d.jsonl', null);
+      return lines.map((l, i) => {
+        const r = p.parse(l, String(i));
+        return r === null || typeof r === 'string' ? r : r.tags.includes('compaction') ? 'compaction' : r.usage.input.total;
+      });
+    };
+    const first = tc('2026-04-10T09:00:05Z', [1000, 0, 10, 0], [1000, 0, 10, 0]);
+    // As 0.154/0.155 write it: the totals never include it.
+    expect(kinds([first, rec('c', [5000, 0, 50, 0]), compacted('c'), tc('2026-04-10T09:11:00Z', [1200, 0, 20, 0], [200, 0, 10, 0])])).toEqual([1000, null, 'compaction', 200]);
+    // Its own token_count after the compacted line: a duplicate of the request imported.
+    expect(kinds([first, rec('c', [5000, 0, 50, 0]), compacted('c'), tc('2026-04-10T09:10:32Z', [6000, 0, 60, 0], [5000, 0, 50, 0]), tc('2026-04-10T09:11:00Z', [6200, 0, 70, 0], [200, 0, 10, 0])])).toEqual([1000, null, 'compaction', 'duplicate', 200]);
+    // Its own token_count before the compacted line: counted there, not again.
+    expect(kinds([first, rec('c', [5000, 0, 50, 0]), tc('2026-04-10T09:10:30Z', [6000, 0, 60, 0], [5000, 0, 50, 0]), compacted('c')])).toEqual([1000, null, 5000, null]);
+    // Folded into the next turn's totals: the turn is its last_token_usage, the compaction counted once.
+    expect(kinds([first, rec('c', [5000, 0, 50, 0]), compacted('c'), tc('2026-04-10T09:11:00Z', [6200, 0, 70, 0], [200, 0, 10, 0])])).toEqual([1000, null, 'compaction', 200]);
+    // A normal response's record, even named by a compacted line: its token_count counted it.
+    expect(kinds([rec('r', [1000, 0, 10, 0]), first, compacted('r')])).toEqual([null, 1000, null]);
+  });
+
   it('falls back to gpt-5 without a turn_context, tagged as a guess', () => {
     const p = createCodexParser('/x/r.jsonl', null);
     const r = p.parse(tc('2026-04-09T10:00:05Z', [10, 0, 5, 0], [10, 0, 5, 0]), 'a') as ParsedUsage;

@@ -13,7 +13,8 @@ import type { FingerprintSettings, LineResult, TranscriptHasher } from '../types
  * - `response_item` messages (the user's as Codex sends them, with its injected context, and the model's) and the
  *   calls and outputs are the context;
  * - `event_msg` / `token_count` with usage (the parser's record) is a request, after the fact: Codex writes it when
- *   the answer is complete, so what came since the previous one is the request's new turn or step.
+ *   the answer is complete, so what came since the previous one is the request's new turn or step. An
+ *   auto-compaction request (a `compacted` line's record) is not: it gets no fingerprint and takes nothing.
  */
 
 /** Codex offers the model a handful of tools (shell, apply_patch, update_plan, view_image, MCP tools). */
@@ -52,7 +53,9 @@ export function createCodexTranscript(_path: string, context: unknown, fingerpri
 
   return {
     line(_buf, _start, _end, text, usage: LineResult | undefined): FingerprintCore | null {
-      if (usage !== undefined && usage !== null && typeof usage !== 'string') return c.request(CODEX_TOOLS, usage.at);
+      // An auto-compaction request (parse-line.ts) sends the history to be summarised, not the next turn: the turn and
+      // the tool step waiting are the next request's.
+      if (usage !== undefined && usage !== null && typeof usage !== 'string') return usage.tags.includes('compaction') ? null : c.request(CODEX_TOOLS, usage.at);
       if (text === null || !(text.includes('"response_item"') || text.includes('"user_message"'))) return null;
       const obj = parseJsonObject(text);
       if (typeof obj === 'string' || !isRecord(obj['payload'])) return null;
