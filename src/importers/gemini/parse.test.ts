@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
@@ -40,6 +42,40 @@ describe('Gemini CLI chats', () => {
     const store = new SqliteStore(join(dir, 'bom.db'));
     const s = await importInto(store, 'gemini', [root]);
     expect(s).toMatchObject({ eventsAdded: 2, problems: [] });
+    await store.close();
+  });
+
+  it('places each chat in its project, from where Gemini CLI recorded it, as Claude Code and Codex logs are', async () => {
+    const gemini = join(dir, 'places', '.gemini');
+    const hash = (root: string) => createHash('sha256').update(root).digest('hex');
+    const message = (id: string, input: number) => ({ id, timestamp: '2026-11-13T00:01:10.000Z', type: 'gemini', content: 'ok', model: 'gemini-2.5-flash', tokens: { input, output: 10, cached: 0, thoughts: 0, tool: 0, total: input + 10 } });
+    const chat = (folder: string, file: string, header: Record<string, unknown>, input: number) => {
+      const path = join(gemini, 'tmp', folder, 'chats', file);
+      mkdirSync(join(path, '..'), { recursive: true });
+      if (file.endsWith('.json')) writeFileSync(path, JSON.stringify({ ...header, messages: [message(`m${input}`, input)] }));
+      else writeFileSync(path, `${JSON.stringify(header)}\n${JSON.stringify(message(`m${input}`, input))}\n`);
+    };
+    const header = (sessionId: string, root: string, extra: Record<string, unknown> = {}) => ({ sessionId, projectHash: hash(root), startTime: '2026-11-13T00:00:00.000Z', lastUpdated: '2026-11-13T00:00:00.000Z', ...extra });
+    // The registry of current Gemini CLI: project roots by short id.
+    mkdirSync(gemini, { recursive: true });
+    writeFileSync(join(gemini, 'projects.json'), JSON.stringify({ projects: { '/w/acme-app': 'acme-app', '/w/Beta_Svc': 'beta-svc', '/w/legacy': 'legacy' } }, null, 2));
+    // A short-id folder with its .project_root marker.
+    chat('acme-app', 'session-2026-11-13T00-00-aaaa0001.jsonl', header('aaaa0001', '/w/acme-app'), 1000);
+    writeFileSync(join(gemini, 'tmp', 'acme-app', '.project_root'), '/w/acme-app');
+    // A short-id folder the registry names (no marker).
+    chat('beta-svc', 'session-2026-11-13T00-00-bbbb0002.jsonl', header('bbbb0002', '/w/Beta_Svc'), 2000);
+    // A folder named by the root's hash (before the registry), a legacy .json chat.
+    chat(hash('/w/legacy'), 'session-2026-11-13T00-00-cccc0003.json', header('cccc0003', '/w/legacy'), 3000);
+    // A folder nothing names: the chat's own header, then a subagent's workspace directories.
+    chat('orphan', 'session-2026-11-13T00-00-dddd0004.jsonl', header('dddd0004', '/w/orphan-root'), 4000);
+    chat('orphan', join('dddd0004', 'eeee0005.jsonl'), header('eeee0005', '/w/orphan-root', { kind: 'subagent', directories: ['/w/shared-lib', '/w/orphan-root'] }), 5000);
+    const store = new SqliteStore(join(dir, 'places.db'));
+    expect(await importInto(store, 'gemini', [join(gemini, 'tmp')])).toMatchObject({ eventsAdded: 5 });
+    const events = await store.listEvents({});
+    const projectOf = (input: number) => events.find((e) => e.inputTokens === input)?.projectId;
+    expect([1000, 2000, 3000, 4000, 5000].map(projectOf)).toEqual(['acme-app', 'Beta_Svc', 'legacy', null, 'orphan-root']);
+    // The root is the events' working directory: git remote and folder name, as for the other agents' logs.
+    expect(events.find((e) => e.inputTokens === 1000)?.repo).toBe('/w/acme-app');
     await store.close();
   });
 });
