@@ -1,4 +1,5 @@
 import { SKIP_REASONS, type SkipReason } from './types.js';
+import type { WrongInput } from './wrong-input.js';
 
 /** What one import run did; printed as one line, or as JSON with --json. */
 export interface ImportSummary {
@@ -24,6 +25,11 @@ export interface ImportSummary {
   /** The first problems, with where they are (`file:line`, line numbers from the start of the file). */
   problems: { file: string; line: number; reason: string }[];
   durationMs: number;
+  /**
+   * Folders or files given that are not this source's at all (another agent's logs, another API's page, a saved
+   * error), with what to run instead. When any is, the command exits 1.
+   */
+  wrongInput?: WrongInput[];
 }
 
 export const MAX_PROBLEMS = 50;

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../../importers/testing.js';
+import { FIXTURES, tempDir } from '../../importers/testing.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { importApiCommand, importFilesCommand, noLogsHint } from './import.js';
 
@@ -97,5 +97,44 @@ describe('goodhart import anthropic-claude-code --config', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('goodhart import given another source', () => {
+  it("says a folder of another agent's logs is that agent's, and which command reads it", async () => {
+    const db = join(dir, 'wrong-logs.db');
+    const codex = await importFilesCommand('codex', [FIXTURES.claude], { db, json: true, fingerprints: false });
+    expect(codex).toMatchObject({ eventsAdded: 0, wrongInput: [{ path: FIXTURES.claude, looksLike: 'claude-code' }] });
+    expect(codex.wrongInput![0]!.hint).toBe(`${FIXTURES.claude} holds Claude Code logs, not Codex's: import them with \`goodhart import claude-code ${FIXTURES.claude}\`.`);
+    // Gemini takes no file of them at all (no chats/ folder): said the same way, instead of "no log files found".
+    expect(await importFilesCommand('gemini', [FIXTURES.claude], { db, json: true, fingerprints: false })).toMatchObject({ files: 0, wrongInput: [{ looksLike: 'claude-code' }] });
+    expect(await importFilesCommand('claude-code', [FIXTURES.codex], { db, json: true, fingerprints: false })).toMatchObject({ wrongInput: [{ looksLike: 'codex' }] });
+    expect(await importFilesCommand('codex', [join(FIXTURES.gemini, 'tmp')], { db, json: true, fingerprints: false })).toMatchObject({ wrongInput: [{ looksLike: 'gemini' }] });
+    // Its own logs: nothing to say, also when they hold no usage yet.
+    const fresh = join(dir, 'fresh-codex', 'sessions');
+    mkdirSync(fresh, { recursive: true });
+    writeFileSync(join(fresh, 'rollout-2026-11-20T09-00-00-0199c000-0000-7000-8000-0000000000aa.jsonl'), `${JSON.stringify({ timestamp: '2026-11-20T09:00:00Z', type: 'session_meta', payload: { id: '0199c000-0000-7000-8000-0000000000aa', cwd: '/w' } })}\n`);
+    expect((await importFilesCommand('codex', [fresh], { db, json: true, fingerprints: false })).wrongInput).toBeUndefined();
+    expect((await importFilesCommand('codex', [FIXTURES.codex], { db: join(dir, 'right-logs.db'), json: true, fingerprints: false })).wrongInput).toBeUndefined();
+  });
+
+  it("says a saved page is another usage API's, or an API error, instead of counting a row not in the documented shape", async () => {
+    const db = join(dir, 'wrong-pages.db');
+    const anthropicPage = join(dir, 'anthropic-page.json');
+    writeFileSync(anthropicPage, JSON.stringify({ data: [{ starting_at: '2026-11-20T00:00:00Z', ending_at: '2026-11-21T00:00:00Z', results: [{ model: 'claude-sonnet-4-5-20250929', uncached_input_tokens: 10, cache_read_input_tokens: 0, output_tokens: 5 }] }], has_more: false, next_page: null }));
+    const openaiError = join(dir, 'openai-error.json');
+    writeFileSync(openaiError, JSON.stringify({ error: { message: 'Incorrect API key provided: sk-ad****. You can find your API key at https://platform.openai.com/account/api-keys.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }));
+    const anthropicError = join(dir, 'anthropic-error.json');
+    writeFileSync(anthropicError, JSON.stringify({ type: 'error', error: { type: 'permission_error', message: 'This endpoint requires an admin API key.' } }));
+    const opts = { db, since: '2026-11-01', until: '2026-11-30' };
+    const a = await importApiCommand('openai-usage', { ...opts, file: [anthropicPage] });
+    expect(a).toMatchObject({ eventsAdded: 0, wrongInput: [{ path: anthropicPage, looksLike: 'anthropic-usage' }] });
+    expect(a.wrongInput![0]!.hint).toBe(`${anthropicPage} is a page of Anthropic's usage or cost report, not OpenAI's usage or cost report: import it with \`goodhart import anthropic-usage --file ${anthropicPage}\`.`);
+    const e = await importApiCommand('openai-usage', { ...opts, file: [openaiError] });
+    expect(e.wrongInput).toEqual([expect.objectContaining({ path: openaiError, looksLike: 'api-error' })]);
+    expect(e.wrongInput![0]!.hint).toMatch(/is an API error response, not a usage page \(invalid_request_error: Incorrect API key provided/);
+    expect(e.problems.map((p) => p.reason)).toEqual([e.wrongInput![0]!.hint]);
+    const b = await importApiCommand('anthropic-usage', { ...opts, file: [anthropicError, anthropicPage] });
+    expect(b).toMatchObject({ eventsAdded: 1, wrongInput: [{ path: anthropicError, looksLike: 'api-error' }] });
   });
 });

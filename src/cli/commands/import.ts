@@ -93,6 +93,9 @@ function mustExist(paths: readonly string[], what: string): void {
 }
 
 function print(summary: ImportSummary, json: boolean | undefined): void {
+  // Input that is not this source's (wrongInput: what it looks like, what to run): nothing of it was imported, so the
+  // command fails (exit 1), as it does for a folder or file that is not there; --json still prints the summary.
+  if ((summary.wrongInput?.length ?? 0) > 0) process.exitCode = 1;
   if (json === true) {
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     return;
@@ -104,7 +107,9 @@ function print(summary: ImportSummary, json: boolean | undefined): void {
     const removed = formatRemovedLine(summary);
     if (removed !== null) process.stdout.write(`${removed}\n`);
   }
-  for (const p of summary.problems.slice(0, 10)) process.stderr.write(`  ${p.file}:${p.line}: ${p.reason}\n`);
+  const told = new Set((summary.wrongInput ?? []).map((w) => w.hint));
+  for (const w of summary.wrongInput ?? []) process.stderr.write(`goodhart: ${w.hint}\n`);
+  for (const p of summary.problems.slice(0, 10)) if (!told.has(p.reason)) process.stderr.write(`  ${p.file}:${p.line}: ${p.reason}\n`);
   if ((summary.skipped.too_long ?? 0) > 0) {
     // The next run starts past a skipped line: only --full reads it again.
     process.stderr.write('  Lines longer than --max-line-mb (default 16) were skipped: to read them, run again with a larger --max-line-mb and --full.\n');
@@ -156,7 +161,7 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
     import('../../importers/price-book.js'),
   ]);
   const progress = opts.json !== true && process.stderr.isTTY ? (await import('../../importers/progress.js')).terminalProgress(`import ${source}`) : undefined;
-  return withStore(opts, async (store, config, dbPath) => {
+  const summary = await withStore(opts, async (store, config, dbPath) => {
     const fingerprints = opts.fingerprints === false || !config.fingerprints.enabled ? null : await fingerprintSettings(store, config);
     const recipe: WorkerRecipe = {
       source,
@@ -183,6 +188,13 @@ export async function importFilesCommand(source: FileSource, dirs: string[], opt
       fingerprints,
     });
   });
+  // Nothing of this agent's in what it read (or no file of its at all under the folders named): another agent's logs?
+  const foundNone = summary.eventsAdded + summary.eventsUpdated + summary.duplicates === 0;
+  if (foundNone && (summary.linesRead > 0 || (summary.files === 0 && dirs.length > 0))) {
+    const wrong = (await import('../../importers/wrong-input.js')).sniffLogFolders(roots, source);
+    if (wrong.length > 0) summary.wrongInput = wrong;
+  }
+  return summary;
 }
 
 /** `goodhart import openai-usage|anthropic-usage|anthropic-claude-code`. */
@@ -228,7 +240,7 @@ export function registerImport(program: Command): Command {
     ).action(async (dirs: string[], options: FileOptions) => {
       const summary = await importFilesCommand(source, dirs, options);
       print(summary, options.json);
-      if (summary.files === 0 && options.json !== true) process.stderr.write(`${await noLogsHint(source, dirs)}\n`);
+      if (summary.files === 0 && summary.wrongInput === undefined && options.json !== true) process.stderr.write(`${await noLogsHint(source, dirs)}\n`);
     });
   }
   for (const [source, api] of Object.entries(USAGE_APIS) as [UsageApiSource, (typeof USAGE_APIS)[UsageApiSource]][]) {

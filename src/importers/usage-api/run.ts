@@ -9,8 +9,10 @@ import { resolveIdentity, type Identity } from '../attribution.js';
 import { stableId } from '../ids.js';
 import { createPriceMemo } from '../price-memo.js';
 import { addProblem, countSkip, emptySummary, type ImportSummary } from '../summary.js';
+import { apiErrorOf, type WrongInput } from '../wrong-input.js';
 import { checkBuckets, type BucketCheck } from './bucket-check.js';
 import { nextPageUrl } from './paging.js';
+import { USAGE_API_SOURCES, USAGE_APIS } from './registry.js';
 import type { ApiUsageRow, ConvertedPage, UsageApi, UsageApiInfo } from './types.js';
 
 /**
@@ -123,7 +125,19 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
         addProblem(summary, file, 0, err instanceof SyntaxError ? 'invalid_json' : `unreadable: ${String(err)}`);
         continue;
       }
-      for (const page of Array.isArray(body) ? body : [body]) take(opts.api.convertPage(page), file);
+      for (const raw of Array.isArray(body) ? body : [body]) {
+        const page = opts.api.convertPage(raw);
+        // Nothing of it in the documented shape: a saved error, or another API's page, is said as such.
+        const wrong = page.bad > 0 && page.rows.length + page.costs.length + page.outcomes.length === 0 ? await wrongPage(raw, file, opts.api) : null;
+        if (wrong === null) {
+          take(page, file);
+          continue;
+        }
+        summary.linesRead += 1;
+        countSkip(summary, 'bad_shape');
+        addProblem(summary, file, 0, wrong.hint);
+        if (!(summary.wrongInput ??= []).some((w) => w.path === wrong.path)) summary.wrongInput.push(wrong);
+      }
     }
   } else {
     const env = opts.env ?? process.env;
@@ -179,6 +193,34 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
   summary.outcomesAdded = await opts.store.insertOutcomes(outcomes);
   summary.durationMs = Math.round(performance.now() - started);
   return summary;
+}
+
+const API_NAMES: Record<(typeof USAGE_API_SOURCES)[number], string> = {
+  'openai-usage': "OpenAI's usage or cost report",
+  'anthropic-usage': "Anthropic's usage or cost report",
+  'anthropic-claude-code': "Anthropic's Claude Code analytics",
+};
+
+/** A saved response none of whose rows `api` reads: an API error, or a page another usage API reads; else null. */
+async function wrongPage(body: unknown, file: string, api: UsageApi & UsageApiInfo): Promise<WrongInput | null> {
+  const error = apiErrorOf(body);
+  if (error !== null) {
+    return {
+      path: file,
+      looksLike: 'api-error',
+      hint: `${file} is an API error response, not a usage page (${error.slice(0, 200)}): there is nothing in it to import. Save the page again once the request succeeds (with an organization admin key), or let goodhart call the API (--admin-key or $${api.keyEnv}).`,
+    };
+  }
+  const self = USAGE_API_SOURCES.find((s) => USAGE_APIS[s].eventSource === api.eventSource);
+  for (const other of USAGE_API_SOURCES) {
+    if (other === self) continue;
+    const page = (await USAGE_APIS[other].load()).convertPage(body);
+    if (page.bad === 0 && page.rows.length + page.costs.length + page.outcomes.length > 0) {
+      const what = self === undefined ? 'this import' : API_NAMES[self];
+      return { path: file, looksLike: other, hint: `${file} is a page of ${API_NAMES[other]}, not ${what}: import it with \`goodhart import ${other} --file ${file}\`.` };
+    }
+  }
+  return null;
 }
 
 function toEvent(api: UsageApiInfo, row: ApiUsageRow, memo: ReturnType<typeof createPriceMemo>, rules: UsageApiImportOptions['rules']): UsageEvent {
