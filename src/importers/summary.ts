@@ -4,7 +4,7 @@ import type { WrongInput } from './wrong-input.js';
 /** What one import run did; printed as one line, or as JSON with --json. */
 export interface ImportSummary {
   source: string;
-  /** Files found under the roots. */
+  /** Files found under the roots (or given); 0 for a usage API called (its pages are `pagesRead`). */
   files: number;
   /** Of those, read (new, grown or rewritten); the rest were unchanged since the last run and not opened. */
   filesRead: number;
@@ -63,15 +63,22 @@ export function addProblem(s: ImportSummary, file: string, line: number, reason:
 const fmt = (n: number): string => n.toLocaleString('en-US');
 const plural = (n: number, one: string): string => `${fmt(n)} ${n === 1 ? one : `${one}s`}`;
 
-/** `claude-code: 12 files (3 read), 48,210 lines, 1,204 events added, 2,310 duplicates; skipped: …` */
-export function formatSummaryLine(s: ImportSummary): string {
+/**
+ * `claude-code: 12 files (3 read), 48,210 lines, 1,204 events added, 2,310 duplicates; skipped: …`; a usage API
+ * called: `openai-usage: 3 pages (41 KB), …`.
+ */
+export function formatSummaryLine(s: ImportSummary & { pagesRead?: number }): string {
   const skipped = SKIP_REASONS.filter((r) => (s.skipped[r] ?? 0) > 0)
     .map((r) => `${fmt(s.skipped[r]!)} ${r.replace(/_/g, ' ')}`)
     .join(', ');
   const restarted = s.filesRestarted > 0 ? `, ${fmt(s.filesRestarted)} rewritten` : '';
   const updated = s.eventsUpdated > 0 ? ` (${fmt(s.eventsUpdated)} updated)` : '';
+  const read =
+    s.files === 0 && (s.pagesRead ?? 0) > 0
+      ? `${plural(s.pagesRead!, 'page')} (${fmt(Math.ceil(s.bytesRead / 1024))} KB)`
+      : `${plural(s.files, 'file')} (${fmt(s.filesRead)} read${restarted})`;
   return (
-    `${s.source}: ${plural(s.files, 'file')} (${fmt(s.filesRead)} read${restarted}), ${plural(s.linesRead, 'line')}, ` +
+    `${s.source}: ${read}, ${plural(s.linesRead, 'line')}, ` +
     `${plural(s.eventsAdded, 'event')} added${updated}, ${plural(s.duplicates, 'duplicate')}` +
     `${s.meteredByGateway > 0 ? ` (${fmt(s.meteredByGateway)} already metered by the gateway)` : ''}` +
     `${skipped === '' ? '' : `; skipped: ${skipped}`} in ${(s.durationMs / 1000).toFixed(1)} s`

@@ -109,7 +109,8 @@ function print(summary: ImportSummary, json: boolean | undefined): void {
   }
   const told = new Set((summary.wrongInput ?? []).map((w) => w.hint));
   for (const w of summary.wrongInput ?? []) process.stderr.write(`goodhart: ${w.hint}\n`);
-  for (const p of summary.problems.slice(0, 10)) if (!told.has(p.reason)) process.stderr.write(`  ${p.file}:${p.line}: ${p.reason}\n`);
+  // Line 0: the file (or API path) as a whole.
+  for (const p of summary.problems.slice(0, 10)) if (!told.has(p.reason)) process.stderr.write(`  ${p.file}${p.line > 0 ? `:${p.line}` : ''}: ${p.reason}\n`);
   if ((summary.skipped.too_long ?? 0) > 0) {
     // The next run starts past a skipped line: only --full reads it again.
     process.stderr.write('  Lines longer than --max-line-mb (default 16) were skipped: to read them, run again with a larger --max-line-mb and --full.\n');

@@ -103,6 +103,7 @@ export const anthropicUsageApi: UsageApi = {
   },
   headers: anthropicAdminHeaders,
   convertPage: convertAnthropicUsagePage,
+  costReportPath: '/v1/organizations/cost_report',
 };
 
 /** Anthropic's Admin API headers (usage and cost reports, Claude Code analytics). */

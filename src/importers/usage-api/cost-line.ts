@@ -4,13 +4,20 @@ const usd = (n: number): string => `$${n.toFixed(2)}`;
 
 /**
  * The summary's second line: what the usage rows cost, priced from the catalogue or as the provider estimated them
- * (Claude Code analytics), next to the provider's cost report when one was read, and saying so when none was.
+ * (Claude Code analytics), next to the provider's cost report when one was read, saying so when it was read but had
+ * nothing for the range, and when none was read.
  */
-export function formatCostLine(s: Pick<UsageApiSummary, 'pricedCostUsd' | 'estimatedCostUsd' | 'reportedCostUsd' | 'costReportRows'>): string {
+export function formatCostLine(s: Pick<UsageApiSummary, 'pricedCostUsd' | 'estimatedCostUsd' | 'reportedCostUsd' | 'costReportRows' | 'costReportPages'>): string {
   const parts: string[] = [];
   if (s.pricedCostUsd > 0 || s.estimatedCostUsd === 0) parts.push(`${usd(s.pricedCostUsd)} priced from usage`);
   if (s.estimatedCostUsd > 0) parts.push(`${usd(s.estimatedCostUsd)} as the provider estimated it`);
-  parts.push(s.costReportRows > 0 ? `${usd(s.reportedCostUsd)} in the provider's cost report` : 'no cost report read');
+  parts.push(
+    s.costReportRows > 0
+      ? `${usd(s.reportedCostUsd)} in the provider's cost report`
+      : s.costReportPages > 0
+        ? "the provider's cost report was read and has no costs for this range"
+        : 'no cost report read',
+  );
   return `  cost: ${parts.join('; ')}`;
 }
 
@@ -21,5 +28,5 @@ export function formatRemovedLine(s: Pick<UsageApiSummary, 'eventsRemoved'>): st
 }
 
 export function isUsageApiSummary<S extends object>(s: S): s is S & UsageApiSummary {
-  return 'pricedCostUsd' in s && 'estimatedCostUsd' in s && 'reportedCostUsd' in s && 'costReportRows' in s && 'eventsRemoved' in s;
+  return 'pricedCostUsd' in s && 'estimatedCostUsd' in s && 'reportedCostUsd' in s && 'costReportRows' in s && 'costReportPages' in s && 'eventsRemoved' in s;
 }

@@ -97,4 +97,5 @@ export const openAIUsageApi: UsageApi = {
   },
   headers: (key) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json' }),
   convertPage: convertOpenAIUsagePage,
+  costReportPath: '/organization/costs',
 };

@@ -40,9 +40,16 @@ export interface UsageApiImportOptions {
 }
 
 export type UsageApiSummary = ImportSummary & {
-  /** USD in the provider's cost report, over `costReportRows` rows (0: none was read). */
+  /**
+   * Pages of the API's responses read: called (then `files` is 0 and `bytesRead` their bodies' size), or in the saved
+   * files.
+   */
+  pagesRead: number;
+  /** USD in the provider's cost report, over `costReportRows` rows in the range. */
   reportedCostUsd: number;
   costReportRows: number;
+  /** Pages of the provider's cost report read (called, or saved pages holding cost rows); 0: none was read. */
+  costReportPages: number;
   /** USD of the usage rows priced from the catalogue. */
   pricedCostUsd: number;
   /** USD of the usage rows that carry the provider's own estimate (Claude Code analytics), taken as it is. */
@@ -59,7 +66,7 @@ const DAY_MS = 86_400_000;
 export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<UsageApiSummary> {
   const started = performance.now();
   const now = opts.now ?? Date.now;
-  const summary: UsageApiSummary = { ...emptySummary(opts.api.eventSource), reportedCostUsd: 0, costReportRows: 0, pricedCostUsd: 0, estimatedCostUsd: 0, eventsRemoved: 0, outcomesAdded: 0 };
+  const summary: UsageApiSummary = { ...emptySummary(opts.api.eventSource), pagesRead: 0, reportedCostUsd: 0, costReportRows: 0, costReportPages: 0, pricedCostUsd: 0, estimatedCostUsd: 0, eventsRemoved: 0, outcomesAdded: 0 };
   const memo = createPriceMemo(opts.pricer);
   const events = new Map<string, UsageEvent>();
   const outcomes: OutcomeEvent[] = [];
@@ -81,11 +88,12 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
   const lo = fromFiles && sinceDate !== undefined ? sinceDate.getTime() : Number.NEGATIVE_INFINITY;
   const hi = fromFiles && untilDate !== undefined ? untilDate.getTime() : Number.POSITIVE_INFINITY;
   const inRange = (at: number): boolean => at >= lo && at < hi;
-  const take = (page: ConvertedPage, where: string): void => {
+  const take = (page: ConvertedPage, where: string, costReport: boolean): void => {
     summary.linesRead += page.rows.length + page.bad;
+    if (costReport) summary.costReportPages += 1;
     if (page.bad > 0) {
       countSkip(summary, 'bad_shape', page.bad);
-      addProblem(summary, where, 0, `${page.bad} result rows not in the documented shape`);
+      addProblem(summary, where, 0, `${page.bad} result ${page.bad === 1 ? 'row' : 'rows'} not in the documented shape`);
     }
     for (const c of page.costs) {
       if (!inRange(c.at)) continue;
@@ -129,8 +137,10 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
         const page = opts.api.convertPage(raw);
         // Nothing of it in the documented shape: a saved error, or another API's page, is said as such.
         const wrong = page.bad > 0 && page.rows.length + page.costs.length + page.outcomes.length === 0 ? await wrongPage(raw, file, opts.api) : null;
+        summary.pagesRead += 1;
         if (wrong === null) {
-          take(page, file);
+          // A saved page is known to be the cost report's only by its cost rows.
+          take(page, file, page.costs.length > 0);
           continue;
         }
         summary.linesRead += 1;
@@ -156,10 +166,16 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
       // A server that keeps answering has_more with a cursor it gave before would be followed for ever.
       const cursors = new Set<string>();
       for (let n = 0; url !== null && n < MAX_PAGES; n++) {
-        const body = await getJson(doFetch, url, opts.api.headers(key), opts.retries ?? 3);
-        summary.filesRead += 1;
+        const { body, bytes } = await getJson(doFetch, url, opts.api.headers(key), opts.retries ?? 3);
+        summary.pagesRead += 1;
+        summary.bytesRead += bytes;
         const page = opts.api.convertPage(body);
-        take(page, url.pathname);
+        const costPath = opts.api.costReportPath;
+        take(page, url.pathname, costPath !== undefined && url.pathname.endsWith(costPath));
+        if (page.hasMore && page.nextPage === null) {
+          // Not the end: the API said so. What follows could not be asked for; the summary says the report is short.
+          addProblem(summary, first.pathname, 0, `answered has_more: true with no next_page: the API says more pages follow but gave no cursor to ask for them, so the pages after page ${n + 1} of this report were not read. Import again later, or a shorter range (--since/--until).`);
+        }
         if (!page.hasMore || page.nextPage === null) break;
         if (cursors.has(page.nextPage)) {
           throw new GoodhartError(
@@ -172,7 +188,6 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
         url = nextPageUrl(first, page.nextPage);
       }
     }
-    summary.files = summary.filesRead;
   }
 
   const all = [...events.values()];
@@ -303,7 +318,8 @@ function parseDate(value: string, option: string, endOfDay = false): Date {
   return new Date(day && endOfDay ? ms + DAY_MS : ms);
 }
 
-async function getJson(doFetch: typeof fetch, url: URL, headers: Record<string, string>, retries: number): Promise<unknown> {
+/** The body of a 200, parsed, and its size in bytes. */
+async function getJson(doFetch: typeof fetch, url: URL, headers: Record<string, string>, retries: number): Promise<{ body: unknown; bytes: number }> {
   for (let attempt = 0; ; attempt++) {
     let res: Response;
     try {
@@ -320,7 +336,7 @@ async function getJson(doFetch: typeof fetch, url: URL, headers: Record<string, 
       let text: string;
       try {
         text = await res.text();
-        return JSON.parse(text) as unknown;
+        return { body: JSON.parse(text) as unknown, bytes: Buffer.byteLength(text) };
       } catch (cause) {
         if (attempt < retries) {
           await sleep(backoff(attempt, null));

@@ -61,4 +61,6 @@ export interface UsageApi {
   requests(baseUrl: string, since: Date, until: Date): URL[];
   headers(adminKey: string): Record<string, string>;
   convertPage(page: unknown): ConvertedPage;
+  /** How the path of its cost report's requests ends, when it reads one (the summary says whether it was read). */
+  costReportPath?: string;
 }

@@ -9,6 +9,7 @@ import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { createPricer } from '../../usage/pricing.js';
 import { stableId } from '../ids.js';
 import { tempDir } from '../testing.js';
+import { formatSummaryLine } from '../summary.js';
 import { formatCostLine, formatRemovedLine } from './cost-line.js';
 import { convertAnthropicUsagePage } from './anthropic.js';
 import { convertOpenAIUsagePage } from './openai.js';
@@ -79,6 +80,8 @@ const anthropicCosts = {
   has_more: false,
   next_page: null,
 };
+const quietUsage = { ...openaiUsagePages['page_AAA'] as object, has_more: true, next_page: null };
+const quietCosts = { object: 'page', data: [], has_more: false, next_page: null };
 /** Later in the day the same day's report has grown: more commits and sessions. */
 let ccGrown = false;
 const claudeCodeDay = (page: 1 | 2) => ({
@@ -115,6 +118,10 @@ beforeAll(async () => {
       return res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[{"start_time":177569');
     }
     if (url.pathname.startsWith('/loop/')) return send({ data: [], has_more: true, next_page: 'page_same' });
+    // A quiet organization: the cost report has nothing for the days, and the usage report says more pages follow
+    // without giving the cursor to ask for them.
+    if (url.pathname === '/quiet/v1/organization/costs') return send(quietCosts);
+    if (url.pathname === '/quiet/v1/organization/usage/completions') return send(quietUsage);
     if (url.pathname === '/v1/organization/usage/completions') {
       // The first call is rate limited once: the importer must wait and retry.
       if (!throttled) {
@@ -293,6 +300,20 @@ describe('provider usage API importers', () => {
     expect(reversed).toBeInstanceOf(GoodhartError);
     expect((reversed as Error).message).toMatch(/^--since 2026-04-11 is not before --until 2026-04-09: nothing to import\. A YYYY-MM-DD --until includes that day/);
     expect(await store.listEvents({})).toEqual([]);
+    await store.close();
+  });
+
+  it('says an empty cost report was read, a has_more without a cursor cut the report short, and counts pages, not files', async () => {
+    const store = new SqliteStore(join(dir, `q-${++n}.db`));
+    const s = await run('openai-usage', store, { baseUrl: `${base}/quiet/v1` });
+    expect(s).toMatchObject({ files: 0, filesRead: 0, pagesRead: 2, costReportRows: 0, costReportPages: 1, eventsAdded: 3 });
+    expect(s.bytesRead).toBe(Buffer.byteLength(JSON.stringify(quietUsage)) + Buffer.byteLength(JSON.stringify(quietCosts)));
+    expect(formatSummaryLine(s)).toMatch(/^openai-usage: 2 pages \(2 KB\), 4 lines, 3 events added, 0 duplicates; skipped: 1 bad shape in /);
+    expect(formatCostLine(s)).toMatch(/^ {2}cost: \$[\d.]+ priced from usage; the provider's cost report was read and has no costs for this range$/);
+    expect(s.problems.map((p) => [p.file, p.reason])).toEqual([
+      ['/quiet/v1/organization/usage/completions', '1 result row not in the documented shape'],
+      ['/quiet/v1/organization/usage/completions', 'answered has_more: true with no next_page: the API says more pages follow but gave no cursor to ask for them, so the pages after page 1 of this report were not read. Import again later, or a shorter range (--since/--until).'],
+    ]);
     await store.close();
   });
 
