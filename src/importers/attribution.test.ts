@@ -23,6 +23,17 @@ describe('matchIdentity', () => {
   });
 });
 
+describe('resolveIdentity', () => {
+  it('books a person of users: named by the OS user, email or account to their team there', () => {
+    const rules = { users, identities: [] };
+    expect(resolveIdentity({ osUser: 'alice' }, rules)).toEqual({ userId: 'alice', teamId: 'platform' });
+    expect(resolveIdentity({ account: 'carol' }, rules)).toEqual({ userId: 'carol', teamId: 'infra' });
+    // Her email in users: maps to her id (matchIdentity); an id nobody declared has no team.
+    expect(resolveIdentity({ gitEmail: 'ALICE@acme.com', osUser: 'x' }, rules)).toEqual({ userId: 'alice', teamId: 'platform' });
+    expect(resolveIdentity({ osUser: 'erin' }, rules)).toEqual({ userId: 'erin', teamId: null });
+  });
+});
+
 describe('resolveProject', () => {
   it('names a Windows working directory by its last component on any machine', () => {
     expect(resolveProject('C:\\Users\\alice\\src\\webapp', null, [])).toEqual({ projectId: 'webapp', repo: 'C:\\Users\\alice\\src\\webapp' });

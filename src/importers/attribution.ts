@@ -53,9 +53,20 @@ export function matchIdentity(id: Identity, rules: Rules): Attribution | null {
   return null;
 }
 
-/** `matchIdentity`, else the email, the OS user or the account as the user id, with no team. */
+/**
+ * `matchIdentity`, else the email, the OS user or the account as the user id, with the team `users:` gives a person
+ * of that id (`--os-user alice` is alice of users:, on her team, as her key would book her), else none.
+ */
 export function resolveIdentity(id: Identity, rules: Rules): Attribution {
-  return matchIdentity(id, rules) ?? { userId: id.email ?? id.gitEmail ?? id.osUser ?? id.account ?? id.apiKey ?? null, teamId: null };
+  const matched = matchIdentity(id, rules);
+  if (matched !== null) return matched;
+  const userId = id.email ?? id.gitEmail ?? id.osUser ?? id.account ?? id.apiKey ?? null;
+  return { userId, teamId: teamOf(userId, rules) };
+}
+
+/** The team `users:` gives the person with this id, or null. */
+export function teamOf(userId: string | null, rules: Pick<Rules, 'users'>): string | null {
+  return userId === null ? null : (rules.users.find((u) => u.id === userId)?.team ?? null);
 }
 
 export interface ProjectAttribution {

@@ -83,7 +83,7 @@ const post = (path: string, body: unknown, headers: Record<string, string> = {},
   });
 
 /** `n` Claude Code api_request log events of one session. */
-const apiRequestsOf = (session: string, n: number) => ({
+const apiRequestsOf = (session: string, n: number, email = 'ann@acme.dev') => ({
   resourceLogs: [{
     resource: RESOURCE,
     scopeLogs: [{
@@ -91,7 +91,7 @@ const apiRequestsOf = (session: string, n: number) => ({
       logRecords: Array.from({ length: n }, (_, i) => ({
         timeUnixNano: ns(900 + i),
         body: { stringValue: 'claude_code.api_request' },
-        attributes: [kv('event.name', 'api_request'), kv('session.id', session), kv('user.email', 'ann@acme.dev'), kv('model', 'claude-sonnet-4-6'),
+        attributes: [kv('event.name', 'api_request'), kv('session.id', session), kv('user.email', email), kv('model', 'claude-sonnet-4-6'),
           kv('input_tokens', '100'), kv('output_tokens', String(i)), kv('cost_usd', '0.001'), kv('request_id', `req-${session}-${i}`)],
       })),
     }],
@@ -346,6 +346,18 @@ describe('OTLP/HTTP receiver', () => {
     ]);
     // Outcomes come from the metrics either way.
     expect((await store.listOutcomes({ kind: 'commit' })).filter((o) => o.sessionId === 'sess-apart').map((o) => o.count)).toEqual([1, 1]);
+  });
+
+  it("books a collector's telemetry naming a person of users: to that person's team, not the collector's", async () => {
+    const key = (await store.listKeys())[0]!;
+    const processOne = createOtlpProcessor({
+      store,
+      pricer: createPricer(),
+      rules: { identities: [], users: [{ id: 'zoe@acme.dev', team: 'billing' }], trustedPosters: [key.userId] },
+      write: async (events) => void (await store.insertEvents(events)),
+    });
+    await processOne({ signal: 'logs', body: Buffer.from(JSON.stringify(apiRequestsOf('sess-zoe', 1, 'zoe@acme.dev'))), encoding: undefined, protobuf: false, key });
+    expect((await store.listEvents({ sessionId: 'sess-zoe' })).map((e) => [e.userId, e.teamId])).toEqual([['zoe@acme.dev', 'billing']]);
   });
 
   it('maps GenAI spans sent as gzipped protobuf; agent and tool spans are not counted', async () => {

@@ -5,7 +5,7 @@ import type { OutcomeEvent } from '../../outcomes/event.js';
 import { supportsImports, type KeyRecord, type Store } from '../../store/types.js';
 import type { UsageEvent } from '../../usage/event.js';
 import type { Pricer } from '../../usage/pricing.js';
-import { matchIdentity } from '../attribution.js';
+import { matchIdentity, teamOf } from '../attribution.js';
 import { stableId } from '../ids.js';
 import { createPriceMemo } from '../price-memo.js';
 import { identityOf } from './attributes.js';
@@ -166,7 +166,9 @@ function attribute(identity: OtelIdentity, key: KeyRecord, rules: OtlpRules): { 
   if (!rules.trustedPosters.includes(key.userId)) return { userId: key.userId, teamId: key.teamId };
   const matched = matchIdentity({ email: identity.email, account: identity.account }, rules);
   if (matched !== null) return { userId: matched.userId, teamId: matched.teamId ?? identity.team ?? key.teamId };
-  return { userId: identity.email ?? identity.account ?? key.userId, teamId: identity.team ?? key.teamId };
+  const userId = identity.email ?? identity.account ?? key.userId;
+  // A person of users: is on their team there, whatever the collector's key or the telemetry says.
+  return { userId, teamId: teamOf(userId, rules) ?? identity.team ?? key.teamId };
 }
 
 function toEvent(u: OtelUsage, key: KeyRecord, rules: OtlpRules, memo: ReturnType<typeof createPriceMemo>): UsageEvent {
