@@ -2,6 +2,7 @@ import type { Finding } from '../detect/types.js';
 import type { Window } from '../policy/period.js';
 import { savingsFromGroups, type SavingsReport } from '../route/savings.js';
 import type { UsageAggregate } from '../store/types.js';
+import type { EventSource } from '../usage/event.js';
 import { loadBudgetStatuses, type BudgetStatus } from './budget-status.js';
 import { totalOf, type AggregateTotals } from './format.js';
 import { loadSpendSlices } from '../outcomes/slices.js';
@@ -20,6 +21,8 @@ export type Section<T> = { available: true; data: T } | { available: false; note
 export interface AuditData {
   period: string;
   timeZone: string;
+  /** `--source`: every spend figure is of this source alone; null: every source added up. */
+  source: EventSource | null;
   window: Window;
   generatedAt: number;
   /** True when the month is not over yet: figures are to date. */
@@ -47,23 +50,25 @@ export interface AuditData {
 
 const TOP_FINDINGS = 10;
 
-export async function collectAudit(src: ReportSources, opts: { period: string; now: number }): Promise<AuditData> {
+/** `source`: the spend of that source only (`goodhart audit --source`), as `goodhart report --source` reads it. */
+export async function collectAudit(src: ReportSources, opts: { period: string; now: number; source?: EventSource | undefined }): Promise<AuditData> {
   const tz = src.timeZone;
   const window = monthWindow(opts.period, tz);
   const until = Math.min(window.end, opts.now);
+  const only = opts.source === undefined ? {} : { source: opts.source };
   const range = { since: window.start, until };
   const prev = previousMonth(window, tz);
   const prevToDate = Math.min(prev.start + (until - window.start), prev.end);
   const [daily, prevRows, prevToDateRows, teams, models] = await Promise.all([
-    src.store.aggregate('day', range, { timeZone: tz }),
-    src.store.aggregate('month', { since: prev.start, until: prev.end }, { timeZone: tz }),
-    src.store.aggregate('month', { since: prev.start, until: prevToDate }, { timeZone: tz }),
-    src.store.aggregate('team', range, { timeZone: tz }),
-    src.store.aggregate('model', range, { timeZone: tz }),
+    src.store.aggregate('day', { ...range, ...only }, { timeZone: tz }),
+    src.store.aggregate('month', { since: prev.start, until: prev.end, ...only }, { timeZone: tz }),
+    src.store.aggregate('month', { since: prev.start, until: prevToDate, ...only }, { timeZone: tz }),
+    src.store.aggregate('team', { ...range, ...only }, { timeZone: tz }),
+    src.store.aggregate('model', { ...range, ...only }, { timeZone: tz }),
   ]);
   const starts = [window.start];
   for (let i = 0; i < 5; i++) starts.unshift(previousMonth({ start: starts[0]!, end: starts[0]! }, tz).start);
-  const byMonth = new Map((await src.store.aggregate('month', { since: starts[0]!, until }, { timeZone: tz })).map((r) => [r.key, r.costUsd]));
+  const byMonth = new Map((await src.store.aggregate('month', { since: starts[0]!, until, ...only }, { timeZone: tz })).map((r) => [r.key, r.costUsd]));
   const months = starts.map((t) => formatWallTime(t, tz).slice(0, 7)).map((key) => ({ key, costUsd: byMonth.get(key) ?? 0 }));
   const totals = totalOf(daily);
   const previousMonthUsd = prevRows.reduce((a, r) => a + r.costUsd, 0);
@@ -73,26 +78,30 @@ export async function collectAudit(src: ReportSources, opts: { period: string; n
   return {
     period: opts.period,
     timeZone: tz,
+    source: opts.source ?? null,
     window,
     generatedAt: opts.now,
     partial: opts.now < window.end,
     spend: { totals, previousMonthUsd, previousToDateUsd, changePercent: changePercent(totals.costUsd, previousToDateUsd), daily: { labels, values: seriesOf(daily, labels) }, months },
     teams,
     models,
-    budgets: await budgetsSection(src, window, opts.now, totals.costUsd),
+    budgets: await budgetsSection(src, window, opts.now, totals.costUsd, opts.source),
     findings: await findingsSection(src, range),
-    outcomes: await outcomesSection(src, range),
+    outcomes: await outcomesSection(src, range, opts.source),
     routing: await routingSection(src, range),
   };
 }
 
-async function budgetsSection(src: ReportSources, window: Window, now: number, spentUsd: number): Promise<AuditData['budgets']> {
+async function budgetsSection(src: ReportSources, window: Window, now: number, spentUsd: number, source: EventSource | undefined): Promise<AuditData['budgets']> {
   const budgets = src.budgets();
   if (budgets.length === 0) return { available: false, note: 'No budgets are configured (`budgets:` in goodhart.yaml, or `goodhart budgets set`).' };
   // A past month is judged as it stood at its end.
   const at = Math.min(now, window.end - 1);
-  const gateway = await src.store.aggregate('month', { source: 'gateway', since: window.start, until: Math.min(now, window.end) }, { timeZone: src.timeZone });
-  const importedUsd = Math.max(0, spentUsd - gateway.reduce((a, r) => a + r.costUsd, 0));
+  // `spentUsd` is of one source with --source: all of it imported, unless that source is the gateway.
+  const gateway =
+    source === undefined ? await src.store.aggregate('month', { source: 'gateway', since: window.start, until: Math.min(now, window.end) }, { timeZone: src.timeZone }) : [];
+  const gatewayUsd = source === undefined ? gateway.reduce((a, r) => a + r.costUsd, 0) : source === 'gateway' ? spentUsd : 0;
+  const importedUsd = Math.max(0, spentUsd - gatewayUsd);
   return { available: true, data: { statuses: await loadBudgetStatuses({ store: src.store, budgets, now: at, timeZone: src.timeZone }), importedUsd } };
 }
 
@@ -106,15 +115,15 @@ async function findingsSection(src: ReportSources, range: { since: number; until
   return { available: true, data: { top, count: all.length, wastedUsd: all.reduce((a, f) => a + f.wastedUsd, 0) } };
 }
 
-async function outcomesSection(src: ReportSources, range: { since: number; until: number }): Promise<AuditData['outcomes']> {
+async function outcomesSection(src: ReportSources, range: { since: number; until: number }, source: EventSource | undefined): Promise<AuditData['outcomes']> {
   if (src.outcomes === null) return { available: false, note: 'This store keeps no outcome events yet.' };
   const totals = await countedOutcomeTotals(src.outcomes, src.analysis, range);
   if (totals.records === 0) {
     return { available: false, note: 'No outcomes (commits, pull requests, lines) were recorded for this period, so there is no cost per outcome. Send OpenTelemetry from Claude Code or import outcomes to fill it.' };
   }
   // Spend as `goodhart outcomes report` counts it: each person's week once, from its most detailed record (the gateway's
-  // metering and Claude Code's telemetry of the same requests are not added up).
-  const costUsd = (await loadSpendSlices(src.store, range)).reduce((a, s) => a + s.costUsd, 0);
+  // metering and Claude Code's telemetry of the same requests are not added up); with --source, that source as it is.
+  const costUsd = (await loadSpendSlices(src.store, { ...range, ...(source === undefined ? {} : { source }) })).reduce((a, s) => a + s.costUsd, 0);
   return { available: true, data: { totals, spendUsd: costUsd, cost: costPerOutcome(costUsd, totals) } };
 }
 

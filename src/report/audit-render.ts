@@ -44,7 +44,7 @@ export function auditBlocks(d: AuditData): Block[] {
   const blocks: Block[] = [
     {
       kind: 'p',
-      text: `Period ${d.period} (${d.timeZone})${d.partial ? `, to ${formatWallTime(d.generatedAt, d.timeZone)} (month not over)` : ''}. Generated ${new Date(d.generatedAt).toISOString()}.`,
+      text: `Period ${d.period} (${d.timeZone})${d.partial ? `, to ${formatWallTime(d.generatedAt, d.timeZone)} (month not over)` : ''}.${d.source === null ? '' : ` Spend of source ${d.source} only (--source).`} Generated ${new Date(d.generatedAt).toISOString()}.`,
     },
     { kind: 'h2', text: 'Spend and trend' },
     {
@@ -91,7 +91,10 @@ export function auditBlocks(d: AuditData): Block[] {
       },
       {
         kind: 'note',
-        text: `The period's spend (${money(o.spendUsd)}: each person's week counted once, from its most detailed record, so the gateway's metering and the telemetry of the same requests are not added up) divided by the outcomes recorded in it: a trend to watch, not a price per unit of work.`,
+        text:
+          d.source === null
+            ? `The period's spend (${money(o.spendUsd)}: each person's week counted once, from its most detailed record, so the gateway's metering and the telemetry of the same requests are not added up) divided by the outcomes recorded in it: a trend to watch, not a price per unit of work.`
+            : `The period's spend of source ${d.source} (${money(o.spendUsd)}) divided by the outcomes recorded in it: a trend to watch, not a price per unit of work.`,
       },
     ]),
     ...section(d.routing, 'Routing savings', (r) => [

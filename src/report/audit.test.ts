@@ -111,6 +111,23 @@ describe('goodhart audit', () => {
     expect(none).toContain('> No routing decisions in this period');
   });
 
+  it('splits spend by source with --source, as `goodhart report --source` does', async () => {
+    // August holds only $5 imported from Claude Code's logs; October only gateway traffic.
+    const imported = await runAuditReport({ period: '2026-08', db, config: configFile, now: NOW, source: 'claude-code' });
+    expect(imported).toContain('Spend of source claude-code only (--source).');
+    expect(imported).toContain('Spend $5.00 over 1 request;');
+    expect(imported).toContain('$5.00 of the $5.00 spent in 2026-08 was imported');
+    const gateway = await runAuditReport({ period: '2026-08', db, config: configFile, now: NOW, source: 'gateway' });
+    expect(gateway).toContain('Spend $0.00 over 0 requests;');
+    expect(gateway).not.toContain('Budgets count gateway traffic only');
+    const october = await runAuditReport({ period: '2026-10', db, config: configFile, now: NOW, source: 'claude-code' });
+    expect(october).toContain('Spend $0.00 over 0 requests; previous month $0.00');
+    expect(october).toContain('| 2026-08 | $5.00 |');
+    expect(october).toContain('| 2026-09 | $0.00 |');
+    expect(await runAuditReport({ period: '2026-10', db, config: configFile, now: NOW, source: 'gateway' })).toContain('Spend $90.00 over 60 requests; previous month $60.00 (+50%).');
+    await expect(runAuditReport({ period: '2026-10', db, config: configFile, now: NOW, source: 'cursor' })).rejects.toThrow(/--source: unknown source "cursor"\. Use one of: gateway/);
+  });
+
   it('writes one self-contained HTML file with SVG charts of the same numbers', async () => {
     const html = await runAuditReport({ period: '2026-10', db, config: configFile, format: 'html', now: NOW });
     expect(html.startsWith('<!doctype html>')).toBe(true);
@@ -145,6 +162,15 @@ describe('goodhart digest', () => {
     expect(markdown).not.toContain('carol');
     expect(sent).toEqual([`http://127.0.0.1:${port}`]);
     expect(received[0]?.body).toMatchObject({ type: 'goodhart.digest.weekly', recipient: { user: 'alice', email: 'alice@example.com' }, weekOf: '2026-10-26', costUsd: 8 });
+  });
+
+  it('reads one source with --source', async () => {
+    const gateway = await runDigest({ user: 'alice', db, config: configFile, now: NOW, source: 'gateway' });
+    expect(gateway.markdown).toContain('_Usage recorded by source gateway only._');
+    expect(gateway.markdown).toContain('6 requests, $8.00 (+14.3% on the week before).');
+    const imported = await runDigest({ user: 'alice', db, config: configFile, now: NOW, source: 'openai-usage' });
+    expect(imported.markdown).toContain('No requests were recorded for you this week.');
+    await expect(runDigest({ user: 'alice', db, config: configFile, now: NOW, source: 'nope' })).rejects.toThrow(/--source: unknown source "nope"/);
   });
 
   it('refuses to send without a webhook sink', async () => {

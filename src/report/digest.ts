@@ -8,6 +8,7 @@ import { changePercent, dayLabels, seriesOf } from './series.js';
 import type { ReportSources } from './sources.js';
 import { digestSuggestions, type Suggestion } from './suggestions.js';
 import { formatCount, plural } from './format.js';
+import type { EventSource } from '../usage/event.js';
 
 /**
  * A person's weekly digest: their usage, what it produced, and two or three suggestions from their own findings.
@@ -19,6 +20,8 @@ export interface DigestData {
   /** Local Monday of the week, `YYYY-MM-DD`. */
   weekOf: string;
   timeZone: string;
+  /** `--source`: the usage is of this source alone; null: every source added up. */
+  source: EventSource | null;
   totals: AggregateTotals;
   previousWeekUsd: number;
   changePercent: number | null;
@@ -35,14 +38,16 @@ export function digestWeek(day: string | undefined, now: number, timeZone: strin
   return periodWindow('week', parseDateOption(day, { option: '--week', timeZone }), timeZone);
 }
 
-export async function collectDigest(src: ReportSources, userId: string, week: Window): Promise<DigestData> {
+/** `source`: the usage of that source only (`goodhart digest --source`), as `goodhart report --source` reads it. */
+export async function collectDigest(src: ReportSources, userId: string, week: Window, source?: EventSource): Promise<DigestData> {
   const tz = src.timeZone;
-  const range = { since: week.start, until: week.end, userId };
+  const only = source === undefined ? {} : { source };
+  const range = { since: week.start, until: week.end, userId, ...only };
   const prev = periodWindow('week', week.start - 1, tz);
   const [daily, models, prevRows, outcomes, findings] = await Promise.all([
     src.store.aggregate('day', range, { timeZone: tz }),
     src.store.aggregate('model', range, { timeZone: tz }),
-    src.store.aggregate('month', { since: prev.start, until: prev.end, userId }, { timeZone: tz }),
+    src.store.aggregate('month', { since: prev.start, until: prev.end, userId, ...only }, { timeZone: tz }),
     src.outcomes === null ? null : countedOutcomeTotals(src.outcomes, src.analysis, { since: week.start, until: week.end }, userId),
     src.findings === null ? null : src.findings.listFindings({ since: week.start, until: week.end, userId }),
   ]);
@@ -57,6 +62,7 @@ export async function collectDigest(src: ReportSources, userId: string, week: Wi
     week,
     weekOf: labels[0] ?? formatWallTime(week.start, tz).slice(0, 10),
     timeZone: tz,
+    source: source ?? null,
     totals,
     previousWeekUsd,
     changePercent: changePercent(totals.costUsd, previousWeekUsd),
@@ -84,6 +90,7 @@ export function digestMarkdown(d: DigestData): string {
     '',
     '## Usage',
     '',
+    ...(d.source === null ? [] : [`_Usage recorded by source ${d.source} only._`, '']),
     t.requests === 0
       ? 'No requests were recorded for you this week.'
       : `${plural(t.requests, 'request')}, ${money(t.costUsd)}${change}. ${formatCount(t.inputTokens)} input tokens (${formatCount(t.cacheReadTokens)} from the cache), ${formatCount(t.outputTokens)} output.`,

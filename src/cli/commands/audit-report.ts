@@ -6,12 +6,16 @@ import { auditHtml, auditMarkdown } from '../../report/audit-render.js';
 import { formatWallTime } from '../../report/dates.js';
 import { openReportSources } from '../../report/sources.js';
 import { openStore } from '../../store/open.js';
+import { EVENT_SOURCES } from '../../usage/event.js';
 import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
+import { sourceOption } from './report.js';
 
 export interface AuditReportOptions extends ConfigOptions {
   period?: string;
   format?: string;
   out?: string;
+  /** Spend of this event source only, as `report --source`. */
+  source?: string;
   /** The clock (tests). */
   now?: number;
 }
@@ -22,13 +26,14 @@ const FORMATS = { md: auditMarkdown, html: auditHtml } as const;
 export async function runAuditReport(opts: AuditReportOptions): Promise<string> {
   const format = opts.format ?? 'md';
   if (!(format in FORMATS)) throw new GoodhartError('invalid_request', 400, `--format: use md or html, got "${format}".`);
+  const source = opts.source === undefined ? undefined : sourceOption(opts.source);
   const { config } = resolveConfig(opts);
   const now = opts.now ?? Date.now();
   const period = opts.period ?? formatWallTime(now, config.timeZone).slice(0, 7);
   const store = await openStore(resolveDb(opts, config), { mustExist: true, readOnly: true });
   const sources = await openReportSources(config, store);
   try {
-    return FORMATS[format as keyof typeof FORMATS](await collectAudit(sources, { period, now }));
+    return FORMATS[format as keyof typeof FORMATS](await collectAudit(sources, { period, now, source }));
   } finally {
     await sources.close();
     await store.close();
@@ -42,6 +47,7 @@ export function registerAuditReport(program: Command): void {
     .option('--period <YYYY-MM>', 'the month (default: the current one, in the config’s timeZone)')
     .option('--format <md|html>', 'Markdown, or one self-contained HTML file with charts', 'md')
     .option('--out <file>', 'write to this file instead of standard output')
+    .option('--source <source>', `spend of this source only (${EVENT_SOURCES.join(', ')}); default: every source added up`)
     .option('--config <file>', 'YAML config (budgets, time zone)')
     .option('--db <path>', 'database (default: the config’s db, $GOODHART_DB or ./.goodhart/goodhart.db)')
     .action(async (o: AuditReportOptions) => {

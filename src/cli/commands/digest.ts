@@ -5,7 +5,9 @@ import { GoodhartError } from '../../errors.js';
 import { collectDigest, digestMarkdown, digestWebhookBody, digestWeek } from '../../report/digest.js';
 import { openReportSources } from '../../report/sources.js';
 import { openStore } from '../../store/open.js';
+import { EVENT_SOURCES } from '../../usage/event.js';
 import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
+import { sourceOption } from './report.js';
 
 export interface DigestOptions extends ConfigOptions {
   user: string;
@@ -13,6 +15,8 @@ export interface DigestOptions extends ConfigOptions {
   send?: boolean;
   /** A webhook for this person only (their DM bot, their mailer), instead of the config's webhook sinks. */
   to?: string;
+  /** Usage of this event source only, as `report --source`. */
+  source?: string;
   now?: number;
 }
 
@@ -23,13 +27,14 @@ export interface DigestOptions extends ConfigOptions {
  * would read them, nor to a webhook set to `findings: team` or `off`.
  */
 export async function runDigest(opts: DigestOptions): Promise<{ markdown: string; sent: string[] }> {
+  const source = opts.source === undefined ? undefined : sourceOption(opts.source);
   // Sending uses the config's webhook sinks, whose URLs may come from ${VAR}s that must be set then.
   const { config } = resolveConfig(opts, process.env, opts.send === true && opts.to === undefined ? 'serve' : 'read');
   const store = await openStore(resolveDb(opts, config), { mustExist: true, readOnly: true });
   const sources = await openReportSources(config, store);
   try {
     const week = digestWeek(opts.week, opts.now ?? Date.now(), config.timeZone);
-    const data = await collectDigest(sources, opts.user, week);
+    const data = await collectDigest(sources, opts.user, week, source);
     const markdown = digestMarkdown(data);
     if (opts.send !== true && opts.to === undefined) return { markdown, sent: [] };
     // A webhook set to `findings: team` (or `off`) was declared not to take a person's detail: a digest is all detail.
@@ -64,6 +69,7 @@ export function registerDigest(program: Command): void {
     .option('--week <YYYY-MM-DD>', 'any day of the week (default: the last complete week)')
     .option('--send', 'deliver it to the config’s webhook alert sinks (not Slack channel sinks: digests are personal)')
     .option('--to <url>', 'deliver it to this webhook instead')
+    .option('--source <source>', `usage of this source only (${EVENT_SOURCES.join(', ')}); default: every source added up`)
     .option('--config <file>', 'YAML config')
     .option('--db <path>', 'database (default: the config’s db, $GOODHART_DB or ./.goodhart/goodhart.db)')
     .action(async (o: DigestOptions) => {
