@@ -251,8 +251,8 @@ export function registerImport(program: Command): Command {
         .description(api.description)
         .option('--admin-key <key>', `admin API key (default: $${api.keyEnv})`)
         .option('--base-url <url>', `API base URL (default: ${api.defaultBaseUrl})`)
-        .option('--since <date>', 'first day to import (YYYY-MM-DD or ISO 8601; default: 30 days ago)')
-        .option('--until <date>', 'last day to import, included (YYYY-MM-DD, UTC), or up to this ISO 8601 time (default: now)')
+        .option('--since <date>', 'first day to import, from 00:00 UTC (YYYY-MM-DD, or an ISO 8601 time: its whole UTC day; default: 30 days ago)')
+        .option('--until <date>', 'last day to import, included (YYYY-MM-DD, or an ISO 8601 time: its whole UTC day; default: now)')
         .option('--file <files...>', 'read saved API responses (JSON files) instead of calling the API'),
     ).action(async (options: ApiOptions) => print(await importApiCommand(source, options), options.json));
   }

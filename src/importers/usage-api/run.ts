@@ -74,10 +74,15 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
 
   // Saved responses may cover more than asked: --since/--until keep the buckets that start within them.
   const fromFiles = opts.files !== undefined && opts.files.length > 0;
-  const sinceDate = opts.since === undefined ? undefined : parseDate(opts.since, '--since');
+  // Whole UTC days, the APIs' buckets: a time of day widens the range to its day (since to that day's 00:00 UTC, until
+  // to the next 00:00 UTC). The API's answer for a day is taken as whole and replaces the rows stored of it, so a
+  // request that began or ended within a day would have been taken for that whole day and removed the rest of it.
+  const sinceGiven = opts.since === undefined ? undefined : parseDate(opts.since, '--since');
   // A YYYY-MM-DD --until includes that day, as `goodhart report --until` does.
-  const untilDate = opts.until === undefined ? undefined : parseDate(opts.until, '--until', true);
-  if (sinceDate !== undefined && untilDate !== undefined && sinceDate.getTime() >= untilDate.getTime()) {
+  const untilGiven = opts.until === undefined ? undefined : parseDate(opts.until, '--until', true);
+  const sinceDate = sinceGiven === undefined ? undefined : startOfUtcDay(sinceGiven);
+  const untilDate = untilGiven === undefined ? undefined : endOfUtcDay(untilGiven);
+  if (sinceGiven !== undefined && untilGiven !== undefined && sinceGiven.getTime() >= untilGiven.getTime()) {
     throw new GoodhartError(
       'invalid_request',
       400,
@@ -155,8 +160,9 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
     if (key === undefined || key.trim() === '') {
       throw new GoodhartError('config_invalid', 500, `No admin key. Pass --admin-key or set ${opts.api.keyEnv} (an organization admin key, not a project API key), or import saved responses with --file.`);
     }
+    // The default end is now: the current day's bucket holds what the API has of it so far, all of it.
     const until = untilDate ?? new Date(now());
-    const since = sinceDate ?? new Date(until.getTime() - 30 * DAY_MS);
+    const since = sinceDate ?? startOfUtcDay(new Date(until.getTime() - 30 * DAY_MS));
     if (since.getTime() >= until.getTime()) {
       throw new GoodhartError('invalid_request', 400, `--since ${opts.since ?? ''} is not before --until (default: now): nothing to import.`);
     }
@@ -317,6 +323,9 @@ function parseDate(value: string, option: string, endOfDay = false): Date {
   if (!Number.isFinite(ms)) throw new GoodhartError('invalid_request', 400, `${option}: "${value}" is not a date. Use YYYY-MM-DD or ISO 8601.`);
   return new Date(day && endOfDay ? ms + DAY_MS : ms);
 }
+
+const startOfUtcDay = (d: Date): Date => new Date(Math.floor(d.getTime() / DAY_MS) * DAY_MS);
+const endOfUtcDay = (d: Date): Date => new Date(Math.ceil(d.getTime() / DAY_MS) * DAY_MS);
 
 /** The body of a 200, parsed, and its size in bytes. */
 async function getJson(doFetch: typeof fetch, url: URL, headers: Record<string, string>, retries: number): Promise<{ body: unknown; bytes: number }> {
