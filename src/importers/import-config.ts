@@ -15,6 +15,8 @@ export interface ImportConfig {
   outcomes: { people: GoodhartConfig['outcomes']['people'] };
   priceOverrides: Record<string, ModelPriceOverride>;
   db: string | undefined;
+  /** Where a usage report's day is dated (usage-api/bucket-date.ts). */
+  timeZone: string;
   fingerprints: { enabled: boolean; retentionDays: number; secret?: string | undefined };
 }
 
@@ -25,6 +27,7 @@ export const NO_FILE_IMPORT_CONFIG: Readonly<ImportConfig> = Object.freeze({
   outcomes: { people: [] },
   priceOverrides: {},
   db: undefined,
+  timeZone: 'UTC',
   fingerprints: { enabled: true, retentionDays: 30 },
 });
 
@@ -37,6 +40,7 @@ export function importConfigOf(config: GoodhartConfig): ImportConfig {
     outcomes: { people: config.outcomes.people },
     priceOverrides,
     db: config.db,
+    timeZone: config.timeZone,
     fingerprints: config.detect.fingerprints,
   };
 }

@@ -46,8 +46,8 @@ export interface OutcomeEvent {
   repo: string | null;
   sessionId: string | null;
   /**
-   * Epoch milliseconds: the end of the interval the count covers (a whole day's totals, Claude Code analytics: the
-   * day's start, so they fall within it); for a commit its author time.
+   * Epoch milliseconds: the end of the interval the count covers (a whole day's totals, Claude Code analytics: within
+   * the day, dated as its usage is, usage-api/bucket-date.ts); for a commit its author time.
    */
   at: number;
   /** How many (commits, pull requests, lines, sessions…) in the interval; 1 for one piece of shipped work. */

@@ -613,6 +613,23 @@ export async function checkDroppedImports(store: Store & Pick<AuditStore, 'commi
   expect([day?.requests, day?.inputTokens, day?.costUsd]).toEqual([2, 900, 0.85]);
 }
 
+/**
+ * A usage API's row stored at another date (a day dated at its start by an earlier release): dropped and stored again
+ * at its new date in one batch, the rollups following it (day and month keys in New York move with it).
+ */
+export async function checkRedatedImports(store: Store & Pick<AuditStore, 'commitImportBatch'>): Promise<void> {
+  const day = Date.UTC(2026, 11, 1);
+  const old = makeTestEvent({ id: 'oa-dec1', source: 'openai-usage', startedAt: day, endedAt: day + 86_400_000, inputTokens: 900, outputTokens: 100, costUsd: 1 });
+  await store.commitImportBatch({ events: [old], states: [] });
+  const ny = { timeZone: 'America/New_York' };
+  expect((await store.aggregate('month', {}, ny)).map((m) => m.key)).toEqual(['2026-11']);
+  const dated = { ...old, startedAt: Date.UTC(2026, 11, 1, 17), tags: ['day=2026-12-01'] };
+  expect(await store.commitImportBatch({ events: [dated], states: [], refresh: true, drop: [old.id] })).toMatchObject({ inserted: 1, replaced: 0, dropped: 1 });
+  expect((await store.listEvents({})).map((e) => [e.id, e.startedAt, e.tags])).toEqual([[old.id, dated.startedAt, ['day=2026-12-01']]]);
+  expect((await store.aggregate('day', {}, ny)).map((d) => [d.key, d.requests, d.inputTokens, d.costUsd])).toEqual([['2026-12-01', 1, 900, 1]]);
+  expect((await store.aggregate('month', {}, ny)).map((m) => [m.key, m.requests])).toEqual([['2026-12', 1]]);
+}
+
 /** OpenTelemetry events of some sessions by tag (the OTLP receiver's log-or-metrics check): ids and sessions. */
 export async function checkOtelTagged(store: Store & Pick<AuditStore, 'otelTagged'>): Promise<void> {
   const at = Date.UTC(2025, 5, 4);
@@ -640,4 +657,5 @@ export const AUDIT_CONTRACT: readonly [title: string, check: (store: AuditStore)
   ['removes the imported events a batch drops, with their rollups, and never a gateway event', checkDroppedImports],
   ['refreshes a stored event with the current price and person on a full re-read only', checkRefreshedImports],
   ['keeps the earlier of two copies of a request, whichever came first', checkEarlierCopyKept],
+  ['stores again at its new date a usage row the same batch drops', checkRedatedImports],
 ];

@@ -8,7 +8,7 @@ import type { GitScope } from '../../importers/git-info.js';
 import { importConfigOf, NO_FILE_IMPORT_CONFIG, type ImportConfig } from '../../importers/import-config.js';
 import { formatSummaryLine, type ImportSummary } from '../../importers/summary.js';
 import { FILE_SOURCES, type FileSource } from '../../importers/types.js';
-import { formatCostLine, formatRemovedLine, isUsageApiSummary } from '../../importers/usage-api/cost-line.js';
+import { formatCostLine, formatRedatedLine, formatRemovedLine, isUsageApiSummary } from '../../importers/usage-api/cost-line.js';
 import { USAGE_APIS, type UsageApiSource } from '../../importers/usage-api/registry.js';
 import type { WorkerRecipe } from '../../importers/worker-recipe.js';
 import { supportsImports, type AuditStore } from '../../store/types.js';
@@ -106,6 +106,8 @@ function print(summary: ImportSummary, json: boolean | undefined): void {
     process.stdout.write(`${formatCostLine(summary)}\n`);
     const removed = formatRemovedLine(summary);
     if (removed !== null) process.stdout.write(`${removed}\n`);
+    const redated = formatRedatedLine(summary);
+    if (redated !== null) process.stdout.write(`${redated}\n`);
   }
   const told = new Set((summary.wrongInput ?? []).map((w) => w.hint));
   for (const w of summary.wrongInput ?? []) process.stderr.write(`goodhart: ${w.hint}\n`);
@@ -209,6 +211,7 @@ export async function importApiCommand(source: UsageApiSource, opts: ApiOptions)
       store,
       pricer: await loadPricer(config)(),
       rules: config,
+      timeZone: config.timeZone,
       adminKey: opts.adminKey,
       baseUrl: opts.baseUrl,
       since: opts.since,

@@ -89,7 +89,7 @@ export function convertClaudeCodeAnalyticsPage(body: unknown): ConvertedPage {
         apiKey,
         repo: null,
         sessionId: null,
-        // The day's start: a day's counts fall within that day (its end is the next day's first instant).
+        // The day's start, as in its id; run.ts dates it as the day's usage is (bucket-date.ts).
         at,
         count,
         source: 'anthropic-claude-code',

@@ -27,6 +27,12 @@ export function formatRemovedLine(s: Pick<UsageApiSummary, 'eventsRemoved'>): st
   return `  ${s.eventsRemoved.toLocaleString('en-US')} stored rows of those days removed: the API now reports them in other buckets or groups`;
 }
 
+/** Stored days dated anew (at noon of their date in the config's timeZone, instead of 00:00 UTC), or null. */
+export function formatRedatedLine(s: Pick<UsageApiSummary, 'eventsRedated'>): string | null {
+  if (s.eventsRedated === 0) return null;
+  return `  ${s.eventsRedated.toLocaleString('en-US')} stored rows dated anew: a day's usage is dated at noon of that day in the config's timeZone, so it falls on the provider's day`;
+}
+
 export function isUsageApiSummary<S extends object>(s: S): s is S & UsageApiSummary {
   return 'pricedCostUsd' in s && 'estimatedCostUsd' in s && 'reportedCostUsd' in s && 'costReportRows' in s && 'costReportPages' in s && 'eventsRemoved' in s;
 }

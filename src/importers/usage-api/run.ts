@@ -11,6 +11,7 @@ import { createPriceMemo } from '../price-memo.js';
 import { addProblem, countSkip, emptySummary, type ImportSummary } from '../summary.js';
 import { apiErrorOf, type WrongInput } from '../wrong-input.js';
 import { checkBuckets, type BucketCheck } from './bucket-check.js';
+import { bucketDate, bucketStartOf, dayTag } from './bucket-date.js';
 import { nextPageUrl } from './paging.js';
 import { USAGE_API_SOURCES, USAGE_APIS } from './registry.js';
 import type { ApiUsageRow, ConvertedPage, UsageApi, UsageApiInfo } from './types.js';
@@ -30,6 +31,8 @@ export interface UsageApiImportOptions {
   baseUrl?: string | undefined;
   since?: string | undefined;
   until?: string | undefined;
+  /** The config's `timeZone`: a day's bucket is dated at noon of its date there (bucket-date.ts). Default UTC. */
+  timeZone?: string;
   /** Saved responses to read instead of calling the API. */
   files?: readonly string[];
   fetch?: typeof fetch;
@@ -56,6 +59,8 @@ export type UsageApiSummary = ImportSummary & {
   estimatedCostUsd: number;
   /** Stored rows of a bucket read again from the API that it no longer has (grouped otherwise now): removed. */
   eventsRemoved: number;
+  /** Of `eventsUpdated`, rows stored at another date (at the start of their day, by earlier releases) dated anew. */
+  eventsRedated: number;
   /** Outcomes stored: new ones, and days already stored whose counts changed (a day reported again as it grew). */
   outcomesAdded: number;
 };
@@ -66,9 +71,12 @@ const DAY_MS = 86_400_000;
 export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<UsageApiSummary> {
   const started = performance.now();
   const now = opts.now ?? Date.now;
-  const summary: UsageApiSummary = { ...emptySummary(opts.api.eventSource), pagesRead: 0, reportedCostUsd: 0, costReportRows: 0, costReportPages: 0, pricedCostUsd: 0, estimatedCostUsd: 0, eventsRemoved: 0, outcomesAdded: 0 };
+  const summary: UsageApiSummary = { ...emptySummary(opts.api.eventSource), pagesRead: 0, reportedCostUsd: 0, costReportRows: 0, costReportPages: 0, pricedCostUsd: 0, estimatedCostUsd: 0, eventsRemoved: 0, eventsRedated: 0, outcomesAdded: 0 };
   const memo = createPriceMemo(opts.pricer);
+  const timeZone = opts.timeZone ?? 'UTC';
   const events = new Map<string, UsageEvent>();
+  /** Each event's bucket (its start and end): a day's event is dated within it, not at its start. */
+  const buckets = new Map<string, { at: number; endedAt: number }>();
   const outcomes: OutcomeEvent[] = [];
   let rows = 0;
 
@@ -111,16 +119,18 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
         continue;
       }
       rows += 1;
-      const e = toEvent(opts.api, row, memo, opts.rules);
+      const e = toEvent(opts.api, row, memo, opts.rules, timeZone);
       if (row.reportedCostUsd === null) summary.pricedCostUsd += e.costUsd ?? 0;
       else summary.estimatedCostUsd += e.costUsd ?? 0;
       events.set(e.id, e);
+      buckets.set(e.id, { at: row.at, endedAt: row.endedAt });
     }
     for (const o of page.outcomes) {
       if (!inRange(o.at)) continue;
       const who = resolveIdentity({ email: o.email, apiKey: o.apiKey }, opts.rules);
       const { email: _e, apiKey: _k, ...rest } = o;
-      outcomes.push({ ...rest, userId: who.userId, teamId: who.teamId });
+      // A day's counts, dated as its usage is (their ids keep the day's start).
+      outcomes.push({ ...rest, at: bucketDate(o.at, o.at + DAY_MS, timeZone), userId: who.userId, teamId: who.teamId });
     }
   };
 
@@ -200,15 +210,19 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
   let drop: string[] = [];
   if (all.length > 0) {
     // The API's answer for a bucket is whole; saved responses may hold part of one.
-    const check = await checkStoredBuckets(opts.store, opts.api.eventSource, all, !fromFiles);
+    const check = await checkStoredBuckets(opts.store, opts.api, all, buckets, !fromFiles);
     if (check.reason !== null) throw new GoodhartError('invalid_request', 400, `${opts.api.eventSource}: ${check.reason} Nothing was stored.`);
-    drop = check.drop;
+    // Rows stored at another date are removed and stored again in the same transaction: the replace rule keeps the
+    // earlier of two records of one id, so they would keep their old date.
+    drop = [...new Set([...check.drop, ...check.redate])];
     // The API is read again in full for the range: a stored row takes the current prices, identity rules and
     // source (Claude Code analytics was stored as anthropic-usage before it had a source of its own).
     const r = await opts.store.commitImportBatch({ events: all, states: [], refresh: true, ...(drop.length === 0 ? {} : { drop }) });
-    summary.eventsRemoved = r.dropped ?? 0;
-    summary.eventsAdded = r.inserted;
-    summary.eventsUpdated = r.replaced;
+    const redated = Math.min(check.redate.length, r.dropped ?? 0, r.inserted);
+    summary.eventsRemoved = (r.dropped ?? 0) - redated;
+    summary.eventsAdded = r.inserted - redated;
+    summary.eventsUpdated = r.replaced + redated;
+    summary.eventsRedated = redated;
   }
   summary.duplicates = rows - summary.eventsAdded;
   summary.outcomesAdded = await opts.store.insertOutcomes(outcomes);
@@ -244,17 +258,18 @@ async function wrongPage(body: unknown, file: string, api: UsageApi & UsageApiIn
   return null;
 }
 
-function toEvent(api: UsageApiInfo, row: ApiUsageRow, memo: ReturnType<typeof createPriceMemo>, rules: UsageApiImportOptions['rules']): UsageEvent {
+function toEvent(api: UsageApiInfo, row: ApiUsageRow, memo: ReturnType<typeof createPriceMemo>, rules: UsageApiImportOptions['rules'], timeZone: string): UsageEvent {
   const source = api.eventSource;
   const identity: Identity = { account: row.account, apiKey: row.apiKey, email: row.email };
   const who = resolveIdentity(identity, rules);
   const catalogue = row.model === null ? null : memo.priceAggregate(row.usage, row.model, row.provider, row.at, row.longContext);
   const u = row.usage;
+  const day = dayTag(row.at, row.endedAt);
   return {
     id: stableId(api.idSource ?? source, row.key),
     source,
     providerRequestId: null,
-    startedAt: row.at,
+    startedAt: bucketDate(row.at, row.endedAt, timeZone),
     firstTokenAt: null,
     endedAt: row.endedAt,
     userId: who.userId,
@@ -262,7 +277,7 @@ function toEvent(api: UsageApiInfo, row: ApiUsageRow, memo: ReturnType<typeof cr
     projectId: row.projectId,
     keyId: null,
     sessionId: null,
-    tags: row.tags,
+    tags: day === null ? row.tags : [...row.tags, day],
     repo: null,
     branch: null,
     provider: row.provider,
@@ -286,20 +301,39 @@ function toEvent(api: UsageApiInfo, row: ApiUsageRow, memo: ReturnType<typeof cr
   };
 }
 
-/** Whether storing `events` would count a bucket already stored twice, and what to remove (bucket-check.ts). */
-async function checkStoredBuckets(store: AuditStore, source: EventSource, events: readonly UsageEvent[], replace: boolean): Promise<BucketCheck> {
+/**
+ * Whether storing `events` would count a bucket already stored twice, and what to remove (bucket-check.ts); and
+ * which stored rows the import has at another date (`redate`): days stored at their start by earlier releases, or
+ * dated in another `timeZone`.
+ */
+async function checkStoredBuckets(
+  store: AuditStore,
+  api: UsageApiInfo,
+  events: readonly UsageEvent[],
+  buckets: ReadonlyMap<string, { at: number; endedAt: number }>,
+  replace: boolean,
+): Promise<BucketCheck & { redate: string[] }> {
+  const source = api.eventSource;
+  const incoming = events.map((e) => ({ id: e.id, ...(buckets.get(e.id) ?? { at: e.startedAt, endedAt: e.endedAt }) }));
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
-  for (const e of events) {
-    lo = Math.min(lo, e.startedAt);
-    hi = Math.max(hi, e.endedAt);
+  for (const b of incoming) {
+    lo = Math.min(lo, b.at);
+    hi = Math.max(hi, b.endedAt);
   }
-  // A stored bucket overlapping the first one imported starts at most a day (the widest bucket) before it.
-  const stored = (await store.listEvents({ source, since: lo - DAY_MS, until: hi }))
-    // Claude Code analytics stored as anthropic-usage by earlier releases: other rows, not the usage report's.
-    .filter((e) => source !== 'anthropic-usage' || !e.tags.includes('claude-code-analytics'));
-  const rowOf = (e: UsageEvent) => ({ id: e.id, at: e.startedAt, endedAt: e.endedAt });
-  return checkBuckets(events.map(rowOf), stored.map(rowOf), replace);
+  // A stored bucket overlapping the import's starts at most a day (the widest bucket) before its first one and before
+  // its last one ends, and its row is dated within it (at most a day after its start).
+  const range = { since: lo - DAY_MS, until: hi + DAY_MS };
+  const listed = await store.listEvents({ source, ...range });
+  // Claude Code analytics stored as anthropic-usage by earlier releases: other rows, not the usage report's.
+  const stored = listed.filter((e) => source !== 'anthropic-usage' || !e.tags.includes('claude-code-analytics'));
+  const rowOf = (e: UsageEvent) => ({ id: e.id, at: bucketStartOf(e), endedAt: e.endedAt });
+  const check = checkBuckets(incoming, stored.map(rowOf), replace);
+  // Rows of this import stored under the source whose name seeds its ids (analytics stored as anthropic-usage).
+  const legacy = api.idSource !== undefined && api.idSource !== source ? await store.listEvents({ source: api.idSource, ...range }) : [];
+  const dated = new Map(events.map((e) => [e.id, e.startedAt]));
+  const redate = [...listed, ...legacy].filter((e) => dated.has(e.id) && dated.get(e.id) !== e.startedAt).map((e) => e.id);
+  return { ...check, redate };
 }
 
 /** `--base-url` as an http(s) URL, checked before any request (a bare host made `new URL` throw a TypeError). */

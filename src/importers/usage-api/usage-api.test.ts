@@ -182,7 +182,14 @@ describe('provider usage API importers', () => {
       ['gpt-4o-mini-2024-07-18', 100_000, 0, 10_000, 0.0105, 'key_3', null, 'proj_api'],
       ['gpt-4o-mini-2024-07-18', 20_000, 0, 5_000, 0.006, 'key_2', null, 'proj_api'],
     ]);
-    expect(events.map((e) => e.tags)).toEqual([['requests=420'], ['requests=10', 'batch'], ['requests=2', 'tier=default', 'audio'], ['requests=5', 'tier=flex'], ['requests=3']]);
+    // Each tagged with its provider's day (bucket-date.ts).
+    expect(events.map((e) => e.tags)).toEqual([
+      ['requests=420', 'day=2026-04-09'],
+      ['requests=10', 'batch', 'day=2026-04-09'],
+      ['requests=2', 'tier=default', 'audio', 'day=2026-04-10'],
+      ['requests=5', 'tier=flex', 'day=2026-04-10'],
+      ['requests=3', 'day=2026-04-10'],
+    ]);
     // An overlapping re-import adds nothing.
     throttled = true;
     expect(await run('openai-usage', store)).toMatchObject({ eventsAdded: 0, duplicates: 5 });
@@ -221,7 +228,7 @@ describe('provider usage API importers', () => {
       ['2026-04-10', null],
     ]);
     const [e] = await store.listEvents({});
-    expect(e).toMatchObject({ userId: 'ann', teamId: 'core', inputTokens: 35_000, cacheReadTokens: 30_000, cacheWrite5mTokens: 4000, outputTokens: 2000, costUsd: 6.12, tags: ['claude-code-analytics'] });
+    expect(e).toMatchObject({ userId: 'ann', teamId: 'core', inputTokens: 35_000, cacheReadTokens: 30_000, cacheWrite5mTokens: 4000, outputTokens: 2000, costUsd: 6.12, tags: ['claude-code-analytics', 'day=2026-04-09'] });
     const outcomes = await store.listOutcomes({});
     const summary = outcomes.map((o) => `${o.userId}:${o.kind}:${o.count}:${o.attrs['type'] ?? o.attrs['decision'] ?? ''}`).sort();
     expect(summary).toEqual([

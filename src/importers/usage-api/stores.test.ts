@@ -1,0 +1,152 @@
+/**
+ * The usage API importers against both stores that take imports: a SQLite file and PostgreSQL (the machine's server,
+ * a schema of its own per store, as the Postgres store tests do; GOODHART_TEST_PG_URL points elsewhere). The
+ * provider is the fake of testing.ts, reports computed from individual requests.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.js';
+import { PostgresStore } from '../../store/postgres/postgres-store.js';
+import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import type { AuditStore } from '../../store/types.js';
+import { createPricer } from '../../usage/pricing.js';
+import { tempDir } from '../testing.js';
+import { USAGE_APIS, type UsageApiSource } from './registry.js';
+import { runUsageApiImport, type UsageApiImportOptions } from './run.js';
+import { fakeUsageApi, type FakeRequest } from './testing.js';
+
+const PG_URL = process.env['GOODHART_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const RUN = `gh_usage_${randomBytes(4).toString('hex')}`;
+const { dir, cleanup } = tempDir('usage-stores');
+const schemas: string[] = [];
+let admin: postgres.Sql;
+
+beforeAll(async () => {
+  admin = postgres(PG_URL, { max: 2, connect_timeout: 5, onnotice: () => {} });
+  await admin`SELECT 1`;
+});
+
+afterAll(async () => {
+  for (const schema of schemas) await admin`DROP SCHEMA IF EXISTS ${admin(schema)} CASCADE`;
+  await admin.end({ timeout: 5 });
+  cleanup();
+});
+
+const STORES: [string, () => Promise<AuditStore>][] = [
+  ['sqlite', async () => new SqliteStore(join(dir, `${randomBytes(4).toString('hex')}.db`))],
+  [
+    'postgres',
+    async () => {
+      const schema = `${RUN}_${schemas.length + 1}`;
+      schemas.push(schema);
+      await admin`CREATE SCHEMA ${admin(schema)}`;
+      return PostgresStore.open(PG_URL, { searchPath: schema });
+    },
+  ],
+];
+
+const at = (iso: string): number => Date.parse(iso);
+const NY = 'America/New_York';
+
+async function run(source: UsageApiSource, store: AuditStore, requests: readonly FakeRequest[], extra: Partial<UsageApiImportOptions> = {}) {
+  const api = fakeUsageApi(requests);
+  return runUsageApiImport({
+    api: { ...USAGE_APIS[source], ...(await USAGE_APIS[source].load()) },
+    store,
+    pricer: createPricer(),
+    rules: configSchema.parse({}),
+    adminKey: 'sk-admin-test',
+    env: {},
+    fetch: api.fetch,
+    ...extra,
+  });
+}
+
+/** An OpenAI day: 1 December, the first request at 02:00 UTC (still 30 November in New York). */
+const december: FakeRequest[] = [
+  { t: at('2026-12-01T02:00:00Z'), provider: 'openai', model: 'gpt-4o-mini-2024-07-18', input: 1000, output: 100, apiKeyId: 'key_a' },
+  { t: at('2026-12-01T20:00:00Z'), provider: 'openai', model: 'gpt-4o-mini-2024-07-18', input: 2000, output: 200, apiKeyId: 'key_b' },
+];
+const DEC1 = { since: '2026-12-01', until: '2026-12-01' };
+
+describe.each(STORES)('usage API import into %s', (_name, open) => {
+  it("dates a day's bucket on its provider date: 1 December is December's in New York, configured there or not", async () => {
+    for (const timeZone of [NY, 'UTC']) {
+      const store = await open();
+      try {
+        expect(await run('openai-usage', store, december, { ...DEC1, timeZone })).toMatchObject({ eventsAdded: 2 });
+        expect((await store.aggregate('day', {}, { timeZone: NY })).map((d) => [d.key, d.requests, d.inputTokens])).toEqual([['2026-12-01', 2, 3000]]);
+        expect((await store.aggregate('month', {}, { timeZone: NY })).map((d) => d.key)).toEqual(['2026-12']);
+        // Noon of the date in the configured zone: in Tokyo too when that is UTC (New York's noon is the 2nd there).
+        expect((await store.aggregate('day', {}, { timeZone: 'Asia/Tokyo' })).map((d) => d.key)).toEqual([timeZone === 'UTC' ? '2026-12-01' : '2026-12-02']);
+        // Importing the day again stores nothing new and dates nothing anew.
+        expect(await run('openai-usage', store, december, { ...DEC1, timeZone })).toMatchObject({ eventsAdded: 0, eventsUpdated: 0, eventsRedated: 0, eventsRemoved: 0 });
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
+  it('dates anew the days an earlier release stored at 00:00 UTC, instead of storing them twice', async () => {
+    const store = await open();
+    try {
+      await run('openai-usage', store, december, { ...DEC1, timeZone: NY });
+      // As an earlier release stored them: at the bucket's start, without the day's tag.
+      const legacy = (await store.listEvents({})).map((e) => ({ ...e, startedAt: at('2026-12-01T00:00:00Z'), tags: e.tags.filter((t) => !t.startsWith('day=')) }));
+      await store.commitImportBatch({ events: legacy, states: [], drop: legacy.map((e) => e.id) });
+      expect((await store.aggregate('month', {}, { timeZone: NY })).map((d) => d.key)).toEqual(['2026-11']);
+      const again = await run('openai-usage', store, december, { ...DEC1, timeZone: NY });
+      expect(again).toMatchObject({ eventsAdded: 0, eventsUpdated: 2, eventsRedated: 2, eventsRemoved: 0 });
+      expect((await store.aggregate('day', {}, { timeZone: NY })).map((d) => [d.key, d.requests, d.inputTokens])).toEqual([['2026-12-01', 2, 3000]]);
+      // A config moved to another zone dates them anew too.
+      expect(await run('openai-usage', store, december, { ...DEC1, timeZone: 'Europe/Berlin' })).toMatchObject({ eventsAdded: 0, eventsRedated: 2 });
+      expect((await store.listEvents({})).map((e) => new Date(e.startedAt).toISOString())).toEqual(['2026-12-01T11:00:00.000Z', '2026-12-01T11:00:00.000Z']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("dates Claude Code analytics' days and their commits the same way, moving what earlier releases stored", async () => {
+    const store = await open();
+    try {
+      const file = join(dir, `cc-${randomBytes(4).toString('hex')}.json`);
+      writeFileSync(
+        file,
+        JSON.stringify({
+          data: [
+            {
+              date: '2026-12-01T00:00:00Z',
+              actor: { type: 'user_actor', email_address: 'ann@acme.dev' },
+              core_metrics: { num_sessions: 2, commits_by_claude_code: 3 },
+              model_breakdown: [{ model: 'claude-sonnet-4-6', tokens: { input: 1000, output: 2000, cache_read: 0, cache_creation: 0 }, estimated_cost: { currency: 'USD', amount: 100 } }],
+            },
+          ],
+          has_more: false,
+        }),
+      );
+      const cc = (timeZone: string) => run('anthropic-claude-code', store, [], { files: [file], adminKey: undefined, timeZone });
+      expect(await cc(NY)).toMatchObject({ eventsAdded: 1, outcomesAdded: 2 });
+      const ny = { timeZone: NY };
+      expect((await store.aggregate('day', {}, ny)).map((d) => [d.key, d.costUsd])).toEqual([['2026-12-01', 1]]);
+      const commits = await store.listOutcomes({ kind: 'commit' });
+      expect(commits.map((o) => new Date(o.at).toISOString())).toEqual(['2026-12-01T17:00:00.000Z']);
+      // As earlier releases stored them: the usage under anthropic-usage and everything at 00:00 UTC.
+      const [e] = await store.listEvents({});
+      const midnight = at('2026-12-01T00:00:00Z');
+      await store.commitImportBatch({ events: [{ ...e!, source: 'anthropic-usage', startedAt: midnight, tags: ['claude-code-analytics'] }], states: [], drop: [e!.id] });
+      await store.insertOutcomes((await store.listOutcomes({})).map((o) => ({ ...o, at: midnight, count: o.count + 1 })));
+      expect((await store.listOutcomes({ since: midnight, until: midnight + 1 })).length).toBe(2);
+      expect(await cc(NY)).toMatchObject({ eventsAdded: 0, eventsUpdated: 1, eventsRedated: 1, outcomesAdded: 2 });
+      expect((await store.listEvents({})).map((x) => [x.source, new Date(x.startedAt).toISOString()])).toEqual([['anthropic-claude-code', '2026-12-01T17:00:00.000Z']]);
+      expect((await store.listOutcomes({})).map((o) => [o.kind, o.count, new Date(o.at).toISOString()]).sort()).toEqual([
+        ['commit', 3, '2026-12-01T17:00:00.000Z'],
+        ['session', 2, '2026-12-01T17:00:00.000Z'],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+});
