@@ -147,6 +147,19 @@ describe('config loading', () => {
     expect(parseConfig('routing: { teams: { search: on } }', 'r.yaml', {}).routing.teams).toEqual({ search: 'on' });
   });
 
+  it("reads the ids a provider's usage report gives the gateway's traffic, refusing a key in their place", () => {
+    const base = 'providers:\n  oai:\n    type: openai\n    baseUrl: https://api.openai.com/v1\n';
+    const cfg = parseConfig(`${base}    usageReportIds: { apiKeyIds: [key_gw1], projectIds: [proj_gw] }`, 'u.yaml', {});
+    expect(cfg.providers['oai']!.usageReportIds).toEqual({ apiKeyIds: ['key_gw1'], projectIds: ['proj_gw'] });
+    expect(parseConfig(`${base}    usageReportIds: { projectIds: [proj_gw] }`, 'u.yaml', {}).providers['oai']!.usageReportIds).toEqual({ apiKeyIds: [], projectIds: ['proj_gw'] });
+    expect(errorOf(() => parseConfig(`${base}    usageReportIds: { apiKeyIds: [sk-proj-abc123] }`, 'u.yaml', {})).message).toContain(
+      'providers.oai.usageReportIds.apiKeyIds[0] (line 5): the id the usage report shows (key_…, apikey_…, proj_…, wrkspc_…), not the API key itself: never put a key here',
+    );
+    expect(errorOf(() => parseConfig('providers:\n  local:\n    type: openai-compatible\n    baseUrl: http://127.0.0.1:11434/v1\n    usageReportIds: { apiKeyIds: [key_1] }', 'u.yaml', {})).message).toContain(
+      "providers.local.usageReportIds (line 5): only OpenAI's and Anthropic's admin usage reports",
+    );
+  });
+
   it('reports a missing file with the way out', () => {
     expect(errorOf(() => loadConfigFile('/nonexistent/goodhart.yaml')).message).toMatch(/no such file\. Fix: run `goodhart init`/);
   });

@@ -210,6 +210,14 @@ function checkReferences(cfg: GoodhartConfig): { path: (string | number)[]; mess
       });
     }
   });
+  for (const [id, p] of Object.entries(cfg.providers)) {
+    if (p.usageReportIds !== undefined && p.type === 'openai-compatible') {
+      problems.push({
+        path: ['providers', id, 'usageReportIds'],
+        message: "only OpenAI's and Anthropic's admin usage reports (goodhart import openai-usage, anthropic-usage) name the gateway's traffic by these ids. Fix: remove it, or give the provider type openai or anthropic",
+      });
+    }
+  }
   const teams = new Set(cfg.teams.map((t) => t.id));
   const check = (list: { team?: string | undefined }[], key: 'users' | 'projects') =>
     list.forEach((u, i) => {

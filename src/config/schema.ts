@@ -27,6 +27,28 @@ export const PROVIDER_BASE_URLS = {
   'openai-compatible': 'http://127.0.0.1:11434/v1',
 } as const satisfies Record<ProviderType, string>;
 
+/** An id a provider's usage report names (key_…, apikey_…, proj_…, wrkspc_…): never a key itself. */
+const reportedId = z
+  .string()
+  .min(1)
+  .refine((s) => !/^sk-/i.test(s), 'the id the usage report shows (key_…, apikey_…, proj_…, wrkspc_…), not the API key itself: never put a key here');
+
+/**
+ * How the provider's admin usage report names this gateway's own upstream traffic: the id of the key in `apiKey`
+ * (OpenAI `api_key_id`, key_…; Anthropic `api_key_id`, apikey_…), or a project used by the gateway alone (OpenAI
+ * `project_id`, proj_…; Anthropic `workspace_id`, wrkspc_…). `goodhart import openai-usage|anthropic-usage` stores no
+ * row carrying one of them: the gateway metered those requests itself.
+ */
+export const usageReportIdsSchema = z
+  .object({
+    apiKeyIds: z.array(reportedId).default([]).describe("The gateway's upstream keys, as the usage report's api_key_id (OpenAI key_…, Anthropic apikey_…)"),
+    projectIds: z
+      .array(reportedId)
+      .default([])
+      .describe('Projects only the gateway uses, as the usage report names them (OpenAI project_id proj_…, Anthropic workspace_id wrkspc_…)'),
+  })
+  .strict();
+
 const providerSchema = z
   .object({
     type: z.enum(PROVIDER_TYPES).describe('Wire format: openai, anthropic, or openai-compatible (vLLM, Ollama, OpenRouter, Azure OpenAI…)'),
@@ -50,6 +72,9 @@ const providerSchema = z
       .positive()
       .optional()
       .describe('Time to wait for response headers and between stream chunks (default server.upstreamTimeoutMs)'),
+    usageReportIds: usageReportIdsSchema
+      .optional()
+      .describe("openai, anthropic: how the provider's admin usage report names this gateway's own traffic (its key's id, its projects); imports of that report skip those rows, which the gateway metered"),
   })
   .strict();
 export type ProviderConfig = z.infer<typeof providerSchema>;

@@ -16,10 +16,14 @@ providers:
     type: openai                       # openai | anthropic | openai-compatible
     baseUrl: \${OPENAI_BASE_URL:-https://api.openai.com/v1}
     apiKey: \${OPENAI_API_KEY:-}
+    # How OpenAI's admin usage report names this gateway's own traffic, so \`goodhart import openai-usage\`
+    # leaves it to the gateway's metering: the key's id (key_…) and/or a project only the gateway uses (proj_…).
+    # usageReportIds: { apiKeyIds: [key_…], projectIds: [proj_…] }
   anthropic:
     type: anthropic
     baseUrl: \${ANTHROPIC_BASE_URL:-https://api.anthropic.com}
     apiKey: \${ANTHROPIC_API_KEY:-}
+    # usageReportIds: { apiKeyIds: [apikey_…], projectIds: [wrkspc_…] }   # as for openai: its key, its workspace
   # A self-hosted or third-party OpenAI-compatible server (vLLM, Ollama, OpenRouter, Azure OpenAI):
   # local:
   #   type: openai-compatible

@@ -1,5 +1,5 @@
 import { priceOverridesOf } from '../config/prices.js';
-import type { GoodhartConfig } from '../config/schema.js';
+import type { GoodhartConfig, ProviderType } from '../config/schema.js';
 import type { ModelPriceOverride } from '../usage/pricing.js';
 
 /**
@@ -17,7 +17,16 @@ export interface ImportConfig {
   db: string | undefined;
   /** Where a usage report's day is dated (usage-api/bucket-date.ts). */
   timeZone: string;
+  /** The gateway's providers, with the ids their usage reports give its own traffic (`usageReportIds`). */
+  gatewayProviders: GatewayProvider[];
   fingerprints: { enabled: boolean; retentionDays: number; secret?: string | undefined };
+}
+
+export interface GatewayProvider {
+  id: string;
+  type: ProviderType;
+  apiKeyIds: readonly string[];
+  projectIds: readonly string[];
 }
 
 export const NO_FILE_IMPORT_CONFIG: Readonly<ImportConfig> = Object.freeze({
@@ -28,6 +37,7 @@ export const NO_FILE_IMPORT_CONFIG: Readonly<ImportConfig> = Object.freeze({
   priceOverrides: {},
   db: undefined,
   timeZone: 'UTC',
+  gatewayProviders: [],
   fingerprints: { enabled: true, retentionDays: 30 },
 });
 
@@ -41,6 +51,12 @@ export function importConfigOf(config: GoodhartConfig): ImportConfig {
     priceOverrides,
     db: config.db,
     timeZone: config.timeZone,
+    gatewayProviders: Object.entries(config.providers).map(([id, p]) => ({
+      id,
+      type: p.type,
+      apiKeyIds: p.usageReportIds?.apiKeyIds ?? [],
+      projectIds: p.usageReportIds?.projectIds ?? [],
+    })),
     fingerprints: config.detect.fingerprints,
   };
 }

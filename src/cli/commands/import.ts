@@ -108,6 +108,7 @@ function print(summary: ImportSummary, json: boolean | undefined): void {
     if (removed !== null) process.stdout.write(`${removed}\n`);
     const redated = formatRedatedLine(summary);
     if (redated !== null) process.stdout.write(`${redated}\n`);
+    for (const w of summary.warnings) process.stderr.write(`  warning: ${w}\n`);
   }
   const told = new Set((summary.wrongInput ?? []).map((w) => w.hint));
   for (const w of summary.wrongInput ?? []) process.stderr.write(`goodhart: ${w.hint}\n`);
@@ -212,6 +213,7 @@ export async function importApiCommand(source: UsageApiSource, opts: ApiOptions)
       pricer: await loadPricer(config)(),
       rules: config,
       timeZone: config.timeZone,
+      gatewayProviders: config.gatewayProviders,
       adminKey: opts.adminKey,
       baseUrl: opts.baseUrl,
       since: opts.since,

@@ -34,5 +34,5 @@ export function formatRedatedLine(s: Pick<UsageApiSummary, 'eventsRedated'>): st
 }
 
 export function isUsageApiSummary<S extends object>(s: S): s is S & UsageApiSummary {
-  return 'pricedCostUsd' in s && 'estimatedCostUsd' in s && 'reportedCostUsd' in s && 'costReportRows' in s && 'costReportPages' in s && 'eventsRemoved' in s;
+  return 'pricedCostUsd' in s && 'estimatedCostUsd' in s && 'reportedCostUsd' in s && 'costReportRows' in s && 'costReportPages' in s && 'eventsRemoved' in s && 'warnings' in s;
 }

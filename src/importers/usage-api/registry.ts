@@ -16,6 +16,8 @@ export const USAGE_APIS = {
     defaultBaseUrl: 'https://api.openai.com/v1',
     eventSource: 'openai-usage',
     costReport: true,
+    providerType: 'openai',
+    gatewayIds: true,
     load: async () => (await import('./openai.js')).openAIUsageApi,
   },
   'anthropic-usage': {
@@ -24,6 +26,8 @@ export const USAGE_APIS = {
     defaultBaseUrl: 'https://api.anthropic.com',
     eventSource: 'anthropic-usage',
     costReport: true,
+    providerType: 'anthropic',
+    gatewayIds: true,
     load: async () => (await import('./anthropic.js')).anthropicUsageApi,
   },
   // Claude Code analytics reports part of the same Anthropic spend as the usage report, per person: a source of its
@@ -36,6 +40,8 @@ export const USAGE_APIS = {
     // Stored as anthropic-usage until it had a source of its own: the same ids, so a re-import moves those events.
     idSource: 'anthropic-usage',
     costReport: false,
+    providerType: 'anthropic',
+    gatewayIds: false,
     load: async () => (await import('./claude-code-analytics.js')).claudeCodeAnalyticsApi,
   },
 } as const satisfies Record<UsageApiSource, UsageApiEntry>;

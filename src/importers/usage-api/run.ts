@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { GoodhartConfig } from '../../config/schema.js';
+import type { GatewayProvider } from '../import-config.js';
 import { GoodhartError } from '../../errors.js';
 import type { OutcomeEvent } from '../../outcomes/event.js';
 import type { AuditStore } from '../../store/types.js';
@@ -12,6 +13,7 @@ import { addProblem, countSkip, emptySummary, type ImportSummary } from '../summ
 import { apiErrorOf, type WrongInput } from '../wrong-input.js';
 import { checkBuckets, type BucketCheck } from './bucket-check.js';
 import { bucketDate, bucketStartOf, dayTag } from './bucket-date.js';
+import { gatewayOverlapWarning, gatewayRowMatcher } from './gateway-traffic.js';
 import { nextPageUrl } from './paging.js';
 import { USAGE_API_SOURCES, USAGE_APIS } from './registry.js';
 import type { ApiUsageRow, ConvertedPage, UsageApi, UsageApiInfo } from './types.js';
@@ -33,6 +35,8 @@ export interface UsageApiImportOptions {
   until?: string | undefined;
   /** The config's `timeZone`: a day's bucket is dated at noon of its date there (bucket-date.ts). Default UTC. */
   timeZone?: string;
+  /** The gateway's providers: rows of their `usageReportIds` are the gateway's own traffic, not stored (gateway-traffic.ts). */
+  gatewayProviders?: readonly GatewayProvider[];
   /** Saved responses to read instead of calling the API. */
   files?: readonly string[];
   fetch?: typeof fetch;
@@ -63,6 +67,8 @@ export type UsageApiSummary = ImportSummary & {
   eventsRedated: number;
   /** Outcomes stored: new ones, and days already stored whose counts changed (a day reported again as it grew). */
   outcomesAdded: number;
+  /** What the summary should tell beside its counts (days the gateway's traffic may be counted twice). */
+  warnings: string[];
 };
 
 const MAX_PAGES = 10_000;
@@ -71,12 +77,15 @@ const DAY_MS = 86_400_000;
 export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<UsageApiSummary> {
   const started = performance.now();
   const now = opts.now ?? Date.now;
-  const summary: UsageApiSummary = { ...emptySummary(opts.api.eventSource), pagesRead: 0, reportedCostUsd: 0, costReportRows: 0, costReportPages: 0, pricedCostUsd: 0, estimatedCostUsd: 0, eventsRemoved: 0, eventsRedated: 0, outcomesAdded: 0 };
+  const summary: UsageApiSummary = { ...emptySummary(opts.api.eventSource), pagesRead: 0, reportedCostUsd: 0, costReportRows: 0, costReportPages: 0, pricedCostUsd: 0, estimatedCostUsd: 0, eventsRemoved: 0, eventsRedated: 0, outcomesAdded: 0, warnings: [] };
   const memo = createPriceMemo(opts.pricer);
   const timeZone = opts.timeZone ?? 'UTC';
   const events = new Map<string, UsageEvent>();
   /** Each event's bucket (its start and end): a day's event is dated within it, not at its start. */
   const buckets = new Map<string, { at: number; endedAt: number }>();
+  // Rows of the gateway's own upstream traffic (providers.ID.usageReportIds), by id with their bucket: not stored.
+  const isGateway = gatewayRowMatcher(opts.api, opts.gatewayProviders ?? []);
+  const metered = new Map<string, { at: number; endedAt: number }>();
   const outcomes: OutcomeEvent[] = [];
   let rows = 0;
 
@@ -116,6 +125,10 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
     for (const row of page.rows) {
       if (!inRange(row.at)) {
         countSkip(summary, 'out_of_range');
+        continue;
+      }
+      if (isGateway?.(row) === true) {
+        metered.set(eventId(opts.api, row), { at: row.at, endedAt: row.endedAt });
         continue;
       }
       rows += 1;
@@ -208,23 +221,32 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
 
   const all = [...events.values()];
   let drop: string[] = [];
-  if (all.length > 0) {
-    // The API's answer for a bucket is whole; saved responses may hold part of one.
-    const check = await checkStoredBuckets(opts.store, opts.api, all, buckets, !fromFiles);
+  if (all.length > 0 || metered.size > 0) {
+    // The API's answer for a bucket is whole; saved responses may hold part of one. The gateway's rows are part of
+    // it: checked with the others, and removed where an import before they were named stored them.
+    const check = await checkStoredBuckets(opts.store, opts.api, all, new Map([...buckets, ...metered]), !fromFiles, metered);
     if (check.reason !== null) throw new GoodhartError('invalid_request', 400, `${opts.api.eventSource}: ${check.reason} Nothing was stored.`);
     // Rows stored at another date are removed and stored again in the same transaction: the replace rule keeps the
     // earlier of two records of one id, so they would keep their old date.
-    drop = [...new Set([...check.drop, ...check.redate])];
+    drop = [...new Set([...check.drop, ...check.redate, ...check.metered])];
     // The API is read again in full for the range: a stored row takes the current prices, identity rules and
     // source (Claude Code analytics was stored as anthropic-usage before it had a source of its own).
     const r = await opts.store.commitImportBatch({ events: all, states: [], refresh: true, ...(drop.length === 0 ? {} : { drop }) });
     const redated = Math.min(check.redate.length, r.dropped ?? 0, r.inserted);
-    summary.eventsRemoved = (r.dropped ?? 0) - redated;
+    const gatewayCopies = Math.min(check.metered.length, (r.dropped ?? 0) - redated);
+    summary.eventsRemoved = (r.dropped ?? 0) - redated - gatewayCopies;
     summary.eventsAdded = r.inserted - redated;
     summary.eventsUpdated = r.replaced + redated;
     summary.eventsRedated = redated;
   }
-  summary.duplicates = rows - summary.eventsAdded;
+  // The gateway's rows are records of requests it counted: duplicates, said as such (formatSummaryLine).
+  summary.meteredByGateway = metered.size;
+  summary.duplicates = rows - summary.eventsAdded + metered.size;
+  if (metered.size === 0) {
+    const rowsByDay = [...buckets.entries()].map(([id, b]) => ({ day: b.at, model: events.get(id)?.modelServed ?? null }));
+    const warning = await gatewayOverlapWarning(opts.store, opts.api, rowsByDay, opts.gatewayProviders ?? []);
+    if (warning !== null) summary.warnings.push(warning);
+  }
   summary.outcomesAdded = await opts.store.insertOutcomes(outcomes);
   summary.durationMs = Math.round(performance.now() - started);
   return summary;
@@ -258,6 +280,9 @@ async function wrongPage(body: unknown, file: string, api: UsageApi & UsageApiIn
   return null;
 }
 
+/** A row's event id: from its bucket and grouping (stable across imports and releases). */
+const eventId = (api: UsageApiInfo, row: ApiUsageRow): string => stableId(api.idSource ?? api.eventSource, row.key);
+
 function toEvent(api: UsageApiInfo, row: ApiUsageRow, memo: ReturnType<typeof createPriceMemo>, rules: UsageApiImportOptions['rules'], timeZone: string): UsageEvent {
   const source = api.eventSource;
   const identity: Identity = { account: row.account, apiKey: row.apiKey, email: row.email };
@@ -266,7 +291,7 @@ function toEvent(api: UsageApiInfo, row: ApiUsageRow, memo: ReturnType<typeof cr
   const u = row.usage;
   const day = dayTag(row.at, row.endedAt);
   return {
-    id: stableId(api.idSource ?? source, row.key),
+    id: eventId(api, row),
     source,
     providerRequestId: null,
     startedAt: bucketDate(row.at, row.endedAt, timeZone),
@@ -312,9 +337,10 @@ async function checkStoredBuckets(
   events: readonly UsageEvent[],
   buckets: ReadonlyMap<string, { at: number; endedAt: number }>,
   replace: boolean,
-): Promise<BucketCheck & { redate: string[] }> {
+  gateway: ReadonlyMap<string, unknown>,
+): Promise<BucketCheck & { redate: string[]; metered: string[] }> {
   const source = api.eventSource;
-  const incoming = events.map((e) => ({ id: e.id, ...(buckets.get(e.id) ?? { at: e.startedAt, endedAt: e.endedAt }) }));
+  const incoming = [...buckets.entries()].map(([id, b]) => ({ id, ...b }));
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (const b of incoming) {
@@ -333,7 +359,9 @@ async function checkStoredBuckets(
   const legacy = api.idSource !== undefined && api.idSource !== source ? await store.listEvents({ source: api.idSource, ...range }) : [];
   const dated = new Map(events.map((e) => [e.id, e.startedAt]));
   const redate = [...listed, ...legacy].filter((e) => dated.has(e.id) && dated.get(e.id) !== e.startedAt).map((e) => e.id);
-  return { ...check, redate };
+  // The gateway's rows stored by an import before `usageReportIds` named them.
+  const metered = listed.filter((e) => gateway.has(e.id)).map((e) => e.id);
+  return { ...check, redate, metered };
 }
 
 /** `--base-url` as an http(s) URL, checked before any request (a bare host made `new URL` throw a TypeError). */

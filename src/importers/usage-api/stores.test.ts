@@ -9,10 +9,13 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
+import { formatSummaryLine } from '../summary.js';
 import { PostgresStore } from '../../store/postgres/postgres-store.js';
+import { makeTestEvent } from '../../store/store-contract.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import type { AuditStore } from '../../store/types.js';
 import { createPricer } from '../../usage/pricing.js';
+import type { GatewayProvider } from '../import-config.js';
 import { tempDir } from '../testing.js';
 import { USAGE_APIS, type UsageApiSource } from './registry.js';
 import { runUsageApiImport, type UsageApiImportOptions } from './run.js';
@@ -145,6 +148,66 @@ describe.each(STORES)('usage API import into %s', (_name, open) => {
         ['commit', 3, '2026-12-01T17:00:00.000Z'],
         ['session', 2, '2026-12-01T17:00:00.000Z'],
       ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("leaves the gateway's own upstream traffic to its metering: rows of the keys and projects usageReportIds names", async () => {
+    const store = await open();
+    try {
+      // The gateway served two chat requests on 1 December with its upstream key (key_gw); ann went direct once.
+      const served = [at('2026-12-01T09:00:00Z'), at('2026-12-01T10:00:00Z')];
+      await store.insertEvents(served.map((t, i) => makeTestEvent({ id: `gw-${i}`, startedAt: t, provider: 'openai', modelRequested: 'gpt-4o-mini', modelServed: 'gpt-4o-mini-2024-07-18', inputTokens: 1000, outputTokens: 100, costUsd: 0.0002 })));
+      const report: FakeRequest[] = [
+        ...served.map((t) => ({ t, provider: 'openai' as const, model: 'gpt-4o-mini-2024-07-18', input: 1000, output: 100, apiKeyId: 'key_gw', projectId: 'proj_default' })),
+        { t: at('2026-12-01T11:00:00Z'), provider: 'openai', model: 'gpt-4o-mini-2024-07-18', input: 500, output: 50, apiKeyId: 'key_ann', projectId: 'proj_default' },
+      ];
+      const day = async () => (await store.aggregate('day', {})).map((d) => [d.key, d.requests, d.inputTokens]);
+      // Nothing names the gateway's key: its row is stored beside the gateway's events, and the summary says so.
+      const unnamed = await run('openai-usage', store, report, { ...DEC1, gatewayProviders: [{ id: 'openai', type: 'openai', apiKeyIds: [], projectIds: [] }] });
+      expect(unnamed).toMatchObject({ eventsAdded: 2, meteredByGateway: 0 });
+      expect(unnamed.warnings).toEqual([
+        "the gateway also metered these models on 2026-12-01 (UTC): openai-usage's rows include the gateway's own upstream traffic, so reports adding every source may count those days twice. To fix it, set providers.openai.usageReportIds (apiKeyIds: the api_key_id of the key the gateway uses (key_…), or projectIds: a project only it uses (proj_…)) and import again: those rows are then left to the gateway's own metering; or read the sources apart with --source.",
+      ]);
+      expect(await day()).toEqual([['2026-12-01', 4, 4500]]);
+      // Named: its row is not stored, and the copy stored before is removed.
+      const gatewayProviders: GatewayProvider[] = [{ id: 'openai', type: 'openai', apiKeyIds: ['key_gw'], projectIds: [] }];
+      const named = await run('openai-usage', store, report, { ...DEC1, gatewayProviders });
+      expect(named).toMatchObject({ eventsAdded: 0, eventsRemoved: 0, meteredByGateway: 1, duplicates: 2, warnings: [] });
+      expect(formatSummaryLine(named)).toContain('2 duplicates (1 already metered by the gateway)');
+      expect(await day()).toEqual([['2026-12-01', 3, 2500]]);
+      expect((await store.listEvents({ source: 'openai-usage' })).map((e) => e.userId)).toEqual(['key_ann']);
+      // A saved response of the same day: the same, not refused as grouped otherwise.
+      const file = join(dir, `oa-${randomBytes(4).toString('hex')}.json`);
+      const api = fakeUsageApi(report);
+      const q = `start_time=${at('2026-12-01T00:00:00Z') / 1000}&end_time=${at('2026-12-02T00:00:00Z') / 1000}&group_by[]=project_id&group_by[]=user_id&group_by[]=api_key_id&group_by[]=model&group_by[]=batch&group_by[]=service_tier`;
+      writeFileSync(file, JSON.stringify(await (await api.fetch(new URL(`https://api.openai.com/v1/organization/usage/completions?${q}`))).json()));
+      expect(await run('openai-usage', store, [], { files: [file], adminKey: undefined, gatewayProviders })).toMatchObject({ eventsAdded: 0, meteredByGateway: 1 });
+      expect(await day()).toEqual([['2026-12-01', 3, 2500]]);
+      // Ids that match no row: said so, with where to look.
+      const wrong = await run('openai-usage', store, report, { ...DEC1, gatewayProviders: [{ id: 'openai', type: 'openai', apiKeyIds: ['key_typo'], projectIds: [] }] });
+      expect(wrong.warnings[0]).toMatch(/To fix it, none of this import's rows carries the ids in providers\.openai\.usageReportIds: check them against the report's api_key_id and project_id/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("names Anthropic's gateway traffic by its workspace", async () => {
+    const store = await open();
+    try {
+      const report: FakeRequest[] = [
+        { t: at('2026-12-01T09:00:00Z'), provider: 'anthropic', model: 'claude-sonnet-4-5-20250929', input: 1000, output: 100, apiKeyId: 'apikey_gw', projectId: 'wrkspc_gateway' },
+        { t: at('2026-12-01T10:00:00Z'), provider: 'anthropic', model: 'claude-sonnet-4-5-20250929', input: 700, output: 70, apiKeyId: 'apikey_ci', projectId: 'wrkspc_ci' },
+      ];
+      const gatewayProviders: GatewayProvider[] = [{ id: 'claude', type: 'anthropic', apiKeyIds: [], projectIds: ['wrkspc_gateway'] }];
+      const s = await run('anthropic-usage', store, report, { ...DEC1, gatewayProviders });
+      expect(s).toMatchObject({ eventsAdded: 1, meteredByGateway: 1, warnings: [] });
+      expect((await store.listEvents({})).map((e) => [e.projectId, e.inputTokens])).toEqual([['wrkspc_ci', 700]]);
+      // Without any name, the gateway's Claude traffic of that day is pointed out.
+      await store.insertEvents([makeTestEvent({ id: 'gw-c', startedAt: at('2026-12-01T09:00:00Z'), provider: 'claude', endpoint: 'messages', modelServed: 'claude-sonnet-4-5-20250929' })]);
+      const unnamed = await run('anthropic-usage', store, report, { ...DEC1, gatewayProviders: [{ id: 'claude', type: 'anthropic', apiKeyIds: [], projectIds: [] }] });
+      expect(unnamed.warnings[0]).toMatch(/^the gateway also metered these models on 2026-12-01 \(UTC\): anthropic-usage's rows .* set providers\.claude\.usageReportIds \(apiKeyIds: the api_key_id of the key the gateway uses \(apikey_…\), or projectIds: a workspace only it uses \(wrkspc_…\)\)/);
     } finally {
       await store.close();
     }

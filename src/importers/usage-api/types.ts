@@ -53,6 +53,13 @@ export interface UsageApiInfo {
   idSource?: EventSource;
   /** Whether it reads the provider's cost report too (compared against the priced rows in the summary). */
   costReport: boolean;
+  /** The gateway's providers of this type send their traffic to the provider this API reports on. */
+  providerType: 'openai' | 'anthropic';
+  /**
+   * Whether its rows carry the provider's key and project ids (the usage reports), by which the gateway's own
+   * upstream traffic is known (`providers.ID.usageReportIds`). Claude Code analytics names keys, not their ids.
+   */
+  gatewayIds: boolean;
 }
 
 /** How to call one usage API; paged with `page=<next_page>` (paging.ts). */
