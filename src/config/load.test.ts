@@ -160,6 +160,15 @@ describe('config loading', () => {
     );
   });
 
+  it("reads projects' ids at the providers, each under one project", () => {
+    const cfg = parseConfig('projects:\n  - { id: web, providerIds: [proj_abc, wrkspc_01] }', 'p.yaml', {});
+    expect(cfg.projects[0]!.providerIds).toEqual(['proj_abc', 'wrkspc_01']);
+    expect(errorOf(() => parseConfig('projects:\n  - { id: web, providerIds: [proj_abc] }\n  - { id: api, providerIds: [proj_x, proj_abc] }', 'p.yaml', {})).message).toContain(
+      'projects[1].providerIds[1] (line 3): "proj_abc" is already a providerId of project "web". Fix: keep it under one project',
+    );
+    expect(errorOf(() => parseConfig('projects:\n  - { id: web, providerIds: [sk-ant-api03-xyz] }', 'p.yaml', {})).message).toContain('not the API key itself');
+  });
+
   it('reports a missing file with the way out', () => {
     expect(errorOf(() => loadConfigFile('/nonexistent/goodhart.yaml')).message).toMatch(/no such file\. Fix: run `goodhart init`/);
   });

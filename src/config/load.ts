@@ -218,6 +218,17 @@ function checkReferences(cfg: GoodhartConfig): { path: (string | number)[]; mess
       });
     }
   }
+  // A provider's project is one Goodhart project: under two, its rows would go to whichever came first.
+  const owner = new Map<string, string>();
+  cfg.projects.forEach((p, i) =>
+    (p.providerIds ?? []).forEach((pid, j) => {
+      const first = owner.get(pid);
+      if (first !== undefined && first !== p.id) {
+        problems.push({ path: ['projects', i, 'providerIds', j], message: `"${pid}" is already a providerId of project "${first}". Fix: keep it under one project` });
+      }
+      owner.set(pid, first ?? p.id);
+    }),
+  );
   const teams = new Set(cfg.teams.map((t) => t.id));
   const check = (list: { team?: string | undefined }[], key: 'users' | 'projects') =>
     list.forEach((u, i) => {

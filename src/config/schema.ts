@@ -105,7 +105,17 @@ export const userSchema = z
     role: id.optional().describe('Governance role (member, senior, lead, admin, finance…); default: defaultRole'),
   })
   .strict();
-export const projectSchema = z.object({ id, team: id.optional(), repo: z.string().optional() }).strict();
+export const projectSchema = z
+  .object({
+    id,
+    team: id.optional(),
+    repo: z.string().optional(),
+    providerIds: z
+      .array(reportedId)
+      .optional()
+      .describe("The project's ids in the providers' usage reports (OpenAI project_id proj_…, Anthropic workspace_id wrkspc_…): imported rows of them go to this project"),
+  })
+  .strict();
 
 /**
  * Audit mode attribution: who a piece of imported usage belongs to. The first rule whose every given `match` field

@@ -52,6 +52,7 @@ users:
 projects: []
 #  - id: checkout
 #    team: platform
+#    providerIds: [proj_…, wrkspc_…]   # its OpenAI project / Anthropic workspace in the usage reports (goodhart import)
 
 # Governance (see README, "Governance"). Periods are calendar-aligned in this time zone.
 # timeZone: Europe/Berlin

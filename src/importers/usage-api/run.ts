@@ -27,8 +27,11 @@ export interface UsageApiImportOptions {
   api: UsageApi & UsageApiInfo;
   store: AuditStore;
   pricer: Pricer;
-  /** Who is who: `identities`, `users[].email`, and `outcomes.people` emails when given. */
-  rules: Pick<GoodhartConfig, 'identities' | 'users'> & { outcomes?: { people: GoodhartConfig['outcomes']['people'] } };
+  /**
+   * Who is who: `identities`, `users[].email`, and `outcomes.people` emails when given; `projects` with their
+   * `providerIds` (the providers' project and workspace ids) and teams.
+   */
+  rules: Pick<GoodhartConfig, 'identities' | 'users'> & { outcomes?: { people: GoodhartConfig['outcomes']['people'] }; projects?: GoodhartConfig['projects'] };
   adminKey?: string | undefined;
   baseUrl?: string | undefined;
   since?: string | undefined;
@@ -79,6 +82,7 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
   const now = opts.now ?? Date.now;
   const summary: UsageApiSummary = { ...emptySummary(opts.api.eventSource), pagesRead: 0, reportedCostUsd: 0, costReportRows: 0, costReportPages: 0, pricedCostUsd: 0, estimatedCostUsd: 0, eventsRemoved: 0, eventsRedated: 0, outcomesAdded: 0, warnings: [] };
   const memo = createPriceMemo(opts.pricer);
+  const projectOf = projectsByProviderId(opts.rules.projects ?? []);
   const timeZone = opts.timeZone ?? 'UTC';
   const events = new Map<string, UsageEvent>();
   /** Each event's bucket (its start and end): a day's event is dated within it, not at its start. */
@@ -132,7 +136,7 @@ export async function runUsageApiImport(opts: UsageApiImportOptions): Promise<Us
         continue;
       }
       rows += 1;
-      const e = toEvent(opts.api, row, memo, opts.rules, timeZone);
+      const e = toEvent(opts.api, row, memo, opts.rules, timeZone, projectOf);
       if (row.reportedCostUsd === null) summary.pricedCostUsd += e.costUsd ?? 0;
       else summary.estimatedCostUsd += e.costUsd ?? 0;
       events.set(e.id, e);
@@ -283,10 +287,27 @@ async function wrongPage(body: unknown, file: string, api: UsageApi & UsageApiIn
 /** A row's event id: from its bucket and grouping (stable across imports and releases). */
 const eventId = (api: UsageApiInfo, row: ApiUsageRow): string => stableId(api.idSource ?? api.eventSource, row.key);
 
-function toEvent(api: UsageApiInfo, row: ApiUsageRow, memo: ReturnType<typeof createPriceMemo>, rules: UsageApiImportOptions['rules'], timeZone: string): UsageEvent {
+/** Configured projects by the providers' ids of them (`projects[].providerIds`). */
+function projectsByProviderId(projects: GoodhartConfig['projects']): Map<string, { id: string; team: string | null }> {
+  const out = new Map<string, { id: string; team: string | null }>();
+  for (const p of projects) for (const pid of p.providerIds ?? []) if (!out.has(pid)) out.set(pid, { id: p.id, team: p.team ?? null });
+  return out;
+}
+
+function toEvent(
+  api: UsageApiInfo,
+  row: ApiUsageRow,
+  memo: ReturnType<typeof createPriceMemo>,
+  rules: UsageApiImportOptions['rules'],
+  timeZone: string,
+  projectOf: ReadonlyMap<string, { id: string; team: string | null }>,
+): UsageEvent {
   const source = api.eventSource;
   const identity: Identity = { account: row.account, apiKey: row.apiKey, email: row.email };
   const who = resolveIdentity(identity, rules);
+  // The provider's project (OpenAI project, Anthropic workspace) as configured, else its raw id. Its team is the
+  // row's when the person has none, as a gateway key's own team counts only for someone the directory puts in none.
+  const project = row.projectId === null ? undefined : projectOf.get(row.projectId);
   const catalogue = row.model === null ? null : memo.priceAggregate(row.usage, row.model, row.provider, row.at, row.longContext);
   const u = row.usage;
   const day = dayTag(row.at, row.endedAt);
@@ -298,8 +319,8 @@ function toEvent(api: UsageApiInfo, row: ApiUsageRow, memo: ReturnType<typeof cr
     firstTokenAt: null,
     endedAt: row.endedAt,
     userId: who.userId,
-    teamId: who.teamId,
-    projectId: row.projectId,
+    teamId: who.teamId ?? project?.team ?? null,
+    projectId: project?.id ?? row.projectId,
     keyId: null,
     sessionId: null,
     tags: day === null ? row.tags : [...row.tags, day],

@@ -212,4 +212,49 @@ describe.each(STORES)('usage API import into %s', (_name, open) => {
       await store.close();
     }
   });
+
+  it("books a provider's project or workspace to the configured project named by its providerIds, with its team for people without one", async () => {
+    const store = await open();
+    try {
+      const report: FakeRequest[] = [
+        { t: at('2026-12-01T09:00:00Z'), provider: 'openai', model: 'gpt-4o-mini-2024-07-18', input: 1000, output: 100, apiKeyId: 'key_ci', projectId: 'proj_web1' },
+        { t: at('2026-12-01T10:00:00Z'), provider: 'openai', model: 'gpt-4o-mini-2024-07-18', input: 700, output: 70, apiKeyId: 'key_ann', projectId: 'proj_web1' },
+        { t: at('2026-12-01T11:00:00Z'), provider: 'openai', model: 'gpt-4o-mini-2024-07-18', input: 300, output: 30, apiKeyId: 'key_ci', projectId: 'proj_other' },
+        { t: at('2026-12-01T12:00:00Z'), provider: 'anthropic', model: 'claude-sonnet-4-5-20250929', input: 400, output: 40, apiKeyId: 'apikey_ci', projectId: 'wrkspc_web' },
+      ];
+      const people = { identities: [{ match: { apiKey: 'key_ann' }, user: 'ann' }], users: [{ id: 'ann', team: 'core' }], teams: [{ id: 'core' }, { id: 'web-team' }] };
+      const before = configSchema.parse(people);
+      await run('openai-usage', store, report, { ...DEC1, rules: before });
+      await run('anthropic-usage', store, report, { ...DEC1, rules: before });
+      const rows = async () => (await store.listEvents({})).map((e) => [e.userId, e.teamId, e.projectId, e.inputTokens]).sort((a, b) => Number(b[3]) - Number(a[3]));
+      expect(await rows()).toEqual([
+        ['key_ci', null, 'proj_web1', 1000],
+        ['ann', 'core', 'proj_web1', 700],
+        ['apikey_ci', null, 'wrkspc_web', 400],
+        ['key_ci', null, 'proj_other', 300],
+      ]);
+      // Mapped in the config: importing the days again moves the rows to the project, and to its team when their
+      // person has none (ann keeps hers).
+      const mapped = configSchema.parse({ ...people, projects: [{ id: 'web', team: 'web-team', providerIds: ['proj_web1', 'wrkspc_web'] }] });
+      expect(await run('openai-usage', store, report, { ...DEC1, rules: mapped })).toMatchObject({ eventsAdded: 0, eventsUpdated: 2 });
+      expect(await run('anthropic-usage', store, report, { ...DEC1, rules: mapped })).toMatchObject({ eventsAdded: 0, eventsUpdated: 1 });
+      expect(await rows()).toEqual([
+        ['key_ci', 'web-team', 'web', 1000],
+        ['ann', 'core', 'web', 700],
+        ['apikey_ci', 'web-team', 'web', 400],
+        ['key_ci', null, 'proj_other', 300],
+      ]);
+      expect((await store.aggregate('project', {})).map((r) => [r.key, r.requests])).toEqual([
+        ['web', 3],
+        ['proj_other', 1],
+      ]);
+      expect((await store.aggregate('team', {})).map((r) => [r.key, r.requests]).sort()).toEqual([
+        ['(none)', 1],
+        ['core', 1],
+        ['web-team', 2],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
 });
