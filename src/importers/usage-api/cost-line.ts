@@ -7,13 +7,17 @@ const usd = (n: number): string => `$${n.toFixed(2)}`;
  * (Claude Code analytics), next to the provider's cost report when one was read, saying so when it was read but had
  * nothing for the range, and when none was read.
  */
-export function formatCostLine(s: Pick<UsageApiSummary, 'pricedCostUsd' | 'estimatedCostUsd' | 'reportedCostUsd' | 'costReportRows' | 'costReportPages'>): string {
+export function formatCostLine(
+  s: Pick<UsageApiSummary, 'pricedCostUsd' | 'estimatedCostUsd' | 'reportedCostUsd' | 'costReportRows' | 'costReportPages'> & Partial<Pick<UsageApiSummary, 'meteredByGateway'>>,
+): string {
   const parts: string[] = [];
   if (s.pricedCostUsd > 0 || s.estimatedCostUsd === 0) parts.push(`${usd(s.pricedCostUsd)} priced from usage`);
   if (s.estimatedCostUsd > 0) parts.push(`${usd(s.estimatedCostUsd)} as the provider estimated it`);
+  // The cost report is the organisation's whole bill: the gateway's own rows, left to its metering, are in it.
+  const gateway = (s.meteredByGateway ?? 0) > 0 ? ` (which includes the gateway's own traffic, the ${s.meteredByGateway!.toLocaleString('en-US')} rows not stored)` : '';
   parts.push(
     s.costReportRows > 0
-      ? `${usd(s.reportedCostUsd)} in the provider's cost report`
+      ? `${usd(s.reportedCostUsd)} in the provider's cost report${gateway}`
       : s.costReportPages > 0
         ? "the provider's cost report was read and has no costs for this range"
         : 'no cost report read',

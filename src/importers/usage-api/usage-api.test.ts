@@ -372,6 +372,8 @@ describe('provider usage API importers', () => {
     writeFileSync(usageOnly, JSON.stringify([openaiUsagePages['first']]));
     const alone = await run('openai-usage', new SqliteStore(join(dir, `f-${++n}.db`)), { files: [usageOnly], adminKey: undefined });
     expect(formatCostLine(alone)).toBe('  cost: $4.50 priced from usage; no cost report read');
+    // The gateway's own rows are not priced here, but its traffic is in the organisation's cost report.
+    expect(formatCostLine({ ...s, meteredByGateway: 3 })).toBe("  cost: $4.60 priced from usage; $4.50 in the provider's cost report (which includes the gateway's own traffic, the 3 rows not stored)");
     // --since/--until apply to saved responses too: only the rows of buckets that start within them.
     const second = new Date((DAY + 86_400) * 1000).toISOString().slice(0, 10);
     const ranged = await run('openai-usage', new SqliteStore(join(dir, `f-${++n}.db`)), { files: [file], adminKey: undefined, since: second });
