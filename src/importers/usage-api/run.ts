@@ -4,7 +4,7 @@ import type { GatewayProvider } from '../import-config.js';
 import { GoodhartError } from '../../errors.js';
 import type { OutcomeEvent } from '../../outcomes/event.js';
 import type { AuditStore } from '../../store/types.js';
-import { usageExtras, type EventSource, type UsageEvent } from '../../usage/event.js';
+import { usageExtras, type UsageEvent } from '../../usage/event.js';
 import type { Pricer } from '../../usage/pricing.js';
 import { resolveIdentity, type Identity } from '../attribution.js';
 import { stableId } from '../ids.js';
