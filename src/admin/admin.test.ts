@@ -225,3 +225,17 @@ describe('downgrade models', () => {
     );
   });
 });
+
+describe('PUT replaces an entity, PATCH changes the fields it gives', () => {
+  it('keeps a declared person\'s team and role under PATCH, removes a field set to null; PUT sets the whole entity', async () => {
+    const patched = await api('admin', 'PATCH', '/users/otto', { email: 'otto@x.com' });
+    expect(patched.status).toBe(200);
+    expect(patched.json).toMatchObject({ source: 'admin', data: { id: 'otto', team: 'other', role: 'lead', email: 'otto@x.com' } });
+    expect((await api('admin', 'PATCH', '/users/otto', { email: null })).json.data).toEqual({ id: 'otto', team: 'other', role: 'lead' });
+    const log = (await api('admin', 'GET', '/audit-log?target=otto')).json.data;
+    expect(log[1]).toMatchObject({ action: 'user.set', before: { id: 'otto', team: 'other', role: 'lead' }, after: { email: 'otto@x.com', team: 'other' } });
+    expect((await api('admin', 'PATCH', '/users/otto', ['email'])).status).toBe(400);
+    expect((await api('admin', 'PUT', '/users/otto', { email: 'otto@x.com' })).json.data).toEqual({ id: 'otto', email: 'otto@x.com' });
+    expect((await api('admin', 'PUT', '/users/otto', { team: 'other', role: 'lead' })).status).toBe(200);
+  });
+});

@@ -43,6 +43,7 @@ beforeAll(async () => {
       users: [
         { id: 'alice', team: 'platform', role: 'member' },
         { id: 'lena', team: 'platform', role: 'lead' },
+        { id: 'mia', team: 'platform', role: 'lead', name: 'Mia' },
       ],
       tiers: { economy: ['gpt-4o-mini'], premium: ['gpt-5'] },
       admin: { keys: [{ id: 'ops', key: ADMIN_KEY }] },
@@ -100,5 +101,28 @@ describe('goodhart budgets, access, users, audit-log', () => {
     expect(await runText(ADMIN_KEY, 'teams', 'set', 'data', '--name', 'Data science')).toBe('Saved team data: name Data science.\n');
     const [grant] = await run(ADMIN_KEY, 'access', 'grants');
     expect(await runText(ADMIN_KEY, 'access', 'revoke', grant.id)).toBe(`Revoked grant ${grant.id} (alice, premium).\n`);
+  });
+});
+
+describe('set changes only the fields it is given', () => {
+  it('keeps a declared person\'s team and role when their email is set, and --unset removes a field', async () => {
+    expect(await runText(ADMIN_KEY, 'users', 'set', 'mia', '--email', 'mia@x.com')).toBe('Saved user mia: team platform, role lead, email mia@x.com.\n');
+    const [mia] = (await run(ADMIN_KEY, 'users', 'list')).filter((u: { id: string }) => u.id === 'mia');
+    expect(mia).toMatchObject({ source: 'admin', data: { id: 'mia', team: 'platform', role: 'lead', email: 'mia@x.com', name: 'Mia' } });
+    const unset = await run(ADMIN_KEY, 'users', 'set', 'mia', '--unset', 'email,name');
+    expect(unset.data).toEqual({ id: 'mia', team: 'platform', role: 'lead' });
+    await expect(run(ADMIN_KEY, 'users', 'set', 'mia', '--unset', 'emial')).rejects.toThrow('--unset emial: no such field. Fields: team, role, email, name.');
+    // A new one is made from the fields given.
+    expect((await run(ADMIN_KEY, 'projects', 'set', 'checkout', '--team', 'platform')).data).toEqual({ id: 'checkout', team: 'platform' });
+  });
+
+  it('changes a budget\'s amount and keeps its action, thresholds and contact; needs scope and amount to create one', async () => {
+    await run(ADMIN_KEY, 'budgets', 'set', 'declared', '--scope', 'team:platform', '--amount', '40', '--thresholds', '90', '--action', 'downgrade', '--downgrade-to', 'gpt-4o-mini', '--contact', '#ai-budget');
+    const saved = await run(ADMIN_KEY, 'budgets', 'set', 'declared', '--amount', '80');
+    expect(saved.data).toEqual({ id: 'declared', scope: 'team:platform', amount: 80, unit: 'usd', period: 'month', thresholds: [90], action: 'downgrade', downgradeAt: 80, downgradeTo: 'gpt-4o-mini', contact: '#ai-budget' });
+    // Removing a field with a default brings the default back.
+    expect((await run(ADMIN_KEY, 'budgets', 'set', 'declared', '--unset', 'thresholds,contact')).data).toMatchObject({ thresholds: [50, 80, 100], amount: 80 });
+    expect((await run(ADMIN_KEY, 'budgets', 'list')).find((b: { id: string }) => b.id === 'declared').data.contact).toBeUndefined();
+    await expect(run(ADMIN_KEY, 'budgets', 'set', 'fresh', '--amount', '5')).rejects.toThrow(/there is no budget "fresh" yet, so this creates one/);
   });
 });

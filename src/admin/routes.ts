@@ -88,6 +88,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     app.get(`${PREFIX}/${path}`, async (req) => ({ data: service.list(await actor(req), kind) }));
     app.get(`${PREFIX}/${path}/:id`, async (req) => service.get(await actor(req), kind, parse(idParam, req.params, 'id').id));
     app.put(`${PREFIX}/${path}/:id`, async (req) => service.set(await actor(req), kind, parse(idParam, req.params, 'id').id, bodyOf(req)));
+    app.patch(`${PREFIX}/${path}/:id`, async (req) => service.patch(await actor(req), kind, parse(idParam, req.params, 'id').id, bodyOf(req)));
     app.delete(`${PREFIX}/${path}/:id`, async (req, reply) => {
       await service.remove(await actor(req), kind, parse(idParam, req.params, 'id').id);
       return reply.code(204).send();

@@ -77,4 +77,19 @@ export function num(name: string): (v: string) => number {
   };
 }
 
+/**
+ * `--unset a,b` as the fields of a PATCH body set to null (which removes them), each checked against the fields the
+ * command knows (a misspelt one would remove nothing, silently). `known` are the body's keys; their kebab-case flag
+ * names are accepted too.
+ */
+export function unsetBody(unset: readonly string[] | undefined, known: readonly string[]): Record<string, null> {
+  const body: Record<string, null> = {};
+  for (const name of unset ?? []) {
+    const key = name.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    if (!known.includes(key)) throw new GoodhartError('invalid_request', 400, `--unset ${name}: no such field. Fields: ${known.join(', ')}.`);
+    body[key] = null;
+  }
+  return body;
+}
+
 export const iso = (ms: number | null | undefined): string => (typeof ms === 'number' ? new Date(ms).toISOString().slice(0, 19).replace('T', ' ') : '');

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { GoodhartConfig } from '../config/schema.js';
 import { GoodhartError } from '../errors.js';
+import { isObject, mergePatch } from '../util/merge-patch.js';
 import type { Grant } from './access.js';
 import type { Permission } from './config.js';
 import { Directory, ENTITY_SCHEMAS, type EntityView } from './directory.js';
@@ -116,14 +117,28 @@ export class GovernanceService {
     return found;
   }
 
-  /** Creates or replaces an entity; the body is validated with the config's own schema. */
+  /** Creates or replaces an entity (PUT): the body is the whole entity, validated with the config's own schema. */
   set(actor: Actor, kind: EntityKind, id: string, body: unknown): Promise<EntityView> {
     this.need(actor, WRITE_PERMISSION[kind], `Changing ${kind}s`);
-    const parsed = ENTITY_SCHEMAS[kind].safeParse({ ...(body as object), id });
-    if (!parsed.success) throw new GoodhartError('invalid_request', 400, `Invalid ${kind}: ${z.prettifyError(parsed.error)}`);
-    const data = parsed.data as Record<string, unknown>;
+    const data = validEntity(kind, id, body, '');
     return this.serial(async () => {
       const before = this.directory.get(kind, id)?.data ?? null;
+      await this.apply(actor, kind, id, data, before, `${kind}.set`);
+      return this.directory.get(kind, id)!;
+    });
+  }
+
+  /**
+   * Changes only the fields `patch` gives (PATCH, a JSON merge patch: RFC 7396): `null` removes a field (one with a
+   * default goes back to it), the others keep their values. With no such entity yet, the patch creates it.
+   */
+  patch(actor: Actor, kind: EntityKind, id: string, patch: unknown): Promise<EntityView> {
+    this.need(actor, WRITE_PERMISSION[kind], `Changing ${kind}s`);
+    if (!isObject(patch)) throw new GoodhartError('invalid_request', 400, `A PATCH body is a JSON object of the ${kind}'s fields to change (null removes one).`);
+    return this.serial(async () => {
+      const before = this.directory.get(kind, id)?.data ?? null;
+      const merged = mergePatch(before ?? {}, patch);
+      const data = validEntity(kind, id, merged, before === null ? ` (there is no ${kind} "${id}" yet, so this creates one: give the fields it needs)` : '');
       await this.apply(actor, kind, id, data, before, `${kind}.set`);
       return this.directory.get(kind, id)!;
     });
@@ -320,6 +335,13 @@ export class GovernanceService {
 async function resolveSince(store: GovernanceStore, since: number, now: number): Promise<number> {
   if (since > 0) return since;
   return (await store.firstGatewayEventAt()) ?? now;
+}
+
+/** An entity as stored: `body` with its id, parsed by the config's own schema (its defaults filled in). */
+function validEntity(kind: EntityKind, id: string, body: unknown, hint: string): Record<string, unknown> {
+  const parsed = ENTITY_SCHEMAS[kind].safeParse({ ...(body as object), id });
+  if (!parsed.success) throw new GoodhartError('invalid_request', 400, `Invalid ${kind}${hint}: ${z.prettifyError(parsed.error)}`);
+  return parsed.data as Record<string, unknown>;
 }
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown, what: string): T {

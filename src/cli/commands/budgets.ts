@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import type { BudgetConfig } from '../../policy/config.js';
-import { adminCall, adminOptions, list, num, print, type AdminOptions } from '../admin-client.js';
+import { adminCall, adminOptions, list, num, print, unsetBody, type AdminOptions } from '../admin-client.js';
 
 interface SetOptions extends AdminOptions {
-  scope: string;
-  amount: number;
+  scope?: string;
+  amount?: number;
   unit?: string;
   period?: string;
   thresholds?: string[];
@@ -14,11 +14,20 @@ interface SetOptions extends AdminOptions {
   hybridPercentile?: number;
   hybridLookback?: number;
   contact?: string;
+  unset?: string[];
 }
 
-/** The admin API body for `budgets set`: only what was given, so the config schema's defaults apply. */
+/** A budget's fields `budgets set --unset` may remove (scope and amount are required). */
+const UNSETTABLE = ['unit', 'period', 'thresholds', 'action', 'downgradeTo', 'downgradeAt', 'hybrid', 'contact'];
+
+/**
+ * The admin API's PATCH body for `budgets set`: only what was given (a new budget gets the config schema's defaults,
+ * an existing one keeps the rest), and null for each `--unset` field (back to its default, or gone).
+ */
 export function budgetBody(o: SetOptions): Record<string, unknown> {
-  const body: Record<string, unknown> = { scope: o.scope, amount: o.amount };
+  const body: Record<string, unknown> = unsetBody(o.unset, UNSETTABLE);
+  if (o.scope !== undefined) body['scope'] = o.scope;
+  if (o.amount !== undefined) body['amount'] = o.amount;
   if (o.unit !== undefined) body['unit'] = o.unit;
   if (o.period !== undefined) body['period'] = o.period;
   if (o.thresholds !== undefined) body['thresholds'] = o.thresholds.map(Number);
@@ -75,9 +84,9 @@ export function registerBudgets(program: Command): void {
   adminOptions(
     budgets
       .command('set <id>')
-      .description('Create or replace a budget; it applies at once, and the change is audited')
-      .requiredOption('--scope <scope>', 'org, team:ID, user:ID, project:ID, key:ID or tag:TAG (ID * = one per value)')
-      .requiredOption('--amount <n>', 'USD, or tokens with --unit tokens', num('--amount'))
+      .description('Create a budget (--scope and --amount needed), or change the fields given of one (the others are kept); it applies at once, and the change is audited')
+      .option('--scope <scope>', 'org, team:ID, user:ID, project:ID, key:ID or tag:TAG (ID * = one per value)')
+      .option('--amount <n>', 'USD, or tokens with --unit tokens', num('--amount'))
       .option('--unit <unit>', 'usd (default) or tokens')
       .option('--period <period>', 'day, week, month (default), quarter, year or none')
       .option('--thresholds <list>', 'alert percentages, e.g. 50,80,100', list)
@@ -86,9 +95,10 @@ export function registerBudgets(program: Command): void {
       .option('--downgrade-at <percent>', 'from this percentage requests are downgraded (default 80)', num('--downgrade-at'))
       .option('--hybrid-percentile <p>', 'hybrid budget: add this percentile of trailing spend', num('--hybrid-percentile'))
       .option('--hybrid-lookback <n>', 'hybrid budget: over this many past periods', num('--hybrid-lookback'))
-      .option('--contact <text>', 'whom to ask for more (shown when the budget refuses)'),
+      .option('--contact <text>', 'whom to ask for more (shown when the budget refuses)')
+      .option('--unset <fields>', `remove fields (those with a default go back to it): ${UNSETTABLE.join(', ')}`, list),
   ).action(async (id: string, o: SetOptions) => {
-    const saved = await adminCall(o, 'PUT', `/budgets/${encodeURIComponent(id)}`, budgetBody(o));
+    const saved = await adminCall(o, 'PATCH', `/budgets/${encodeURIComponent(id)}`, budgetBody(o));
     if (o.json) print(o, saved);
     else process.stdout.write(`${budgetLine(saved)}\n`);
   });

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import type { ENTITY_PATHS } from '../../admin/routes.js';
-import { adminCall, adminOptions, list, num, print, type AdminOptions } from '../admin-client.js';
+import { adminCall, adminOptions, list, num, print, unsetBody, type AdminOptions } from '../admin-client.js';
 
 /**
  * `goodhart teams|users|projects|tiers|roles|rate-limits list|set|delete`: the directory and rules the admin API
- * manages on top of the config. Each `set` sends the whole entity (created or replaced) and is audited.
+ * manages on top of the config. Each `set` changes only the fields given (PATCH: the others keep their values, also
+ * those the config declares), `--unset` removes fields; it creates the entity when there is none, and is audited.
  */
 interface Field {
   flag: string;
@@ -73,18 +74,20 @@ export function registerDirectory(program: Command): void {
       const { data } = await adminCall(o, 'GET', `/${path}`);
       print(o, data, ['id', ...spec.columns, 'source'], data.map((e: any) => [e.id, ...spec.columns.map((c) => cell(e.data[c])), e.source]));
     });
-    const set = group.command('set <id>').description(`Create or replace one (audited)`);
+    const keys = spec.fields.map((f) => f.key);
+    const set = group.command('set <id>').description(`Create one, or change the fields given of one (the others are kept; audited)`);
     for (const f of spec.fields) {
       if (f.parse) set.option(f.flag, f.help, f.parse);
       else set.option(f.flag, f.help);
     }
+    set.option('--unset <fields>', `remove fields: ${keys.join(', ')}`, list);
     adminOptions(set).action(async (id: string, o: AdminOptions & Record<string, unknown>) => {
-      const body: Record<string, unknown> = {};
+      const body: Record<string, unknown> = unsetBody(o['unset'] as string[] | undefined, keys);
       for (const f of spec.fields) {
         const optionName = f.flag.slice(2).split(' ')[0]!.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
         if (o[optionName] !== undefined) body[f.key] = o[optionName];
       }
-      const saved = await adminCall(o, 'PUT', `/${path}/${encodeURIComponent(id)}`, body);
+      const saved = await adminCall(o, 'PATCH', `/${path}/${encodeURIComponent(id)}`, body);
       if (o.json) print(o, saved);
       else {
         const fields = spec.columns.filter((c) => saved.data[c] !== undefined).map((c) => `${c} ${cell(saved.data[c])}`);
