@@ -187,7 +187,7 @@ describe('admin API permissions and the audit log', () => {
   });
 
   it('keys created and revoked through the API are audited without the key itself', async () => {
-    const made = await api('admin', 'POST', '/keys', { user: 'bob', team: 'platform', name: 'ci' });
+    const made = await api('admin', 'POST', '/keys', { user: 'alice', team: 'platform', name: 'ci' });
     expect(made.status).toBe(201);
     expect(made.json.key).toMatch(/^gh_/);
     await expect(new OpenAI({ baseURL: `${h.url}/v1`, apiKey: made.json.key, maxRetries: 0 }).models.list()).resolves.toBeDefined();
@@ -237,5 +237,40 @@ describe('PUT replaces an entity, PATCH changes the fields it gives', () => {
     expect((await api('admin', 'PATCH', '/users/otto', ['email'])).status).toBe(400);
     expect((await api('admin', 'PUT', '/users/otto', { email: 'otto@x.com' })).json.data).toEqual({ id: 'otto', email: 'otto@x.com' });
     expect((await api('admin', 'PUT', '/users/otto', { team: 'other', role: 'lead' })).status).toBe(200);
+  });
+});
+
+describe('admin changes are checked for what they name, as the config is', () => {
+  const refused = async (method: string, path: string, body?: unknown) => {
+    const res = await api('admin', method, path, body);
+    return [res.status, res.json?.error?.message];
+  };
+
+  it('refuses a budget, rate limit, user, project or role naming what is not declared, with the one likely meant', async () => {
+    expect(await refused('PUT', '/budgets/b2', { scope: 'team:platfrom', amount: 10 })).toEqual([
+      400,
+      'budget "b2": team "platfrom" is not declared, so this budget would never apply. Did you mean "platform"? Fix: use one of platform, other, or create it first (`goodhart teams set platfrom …`)',
+    ]);
+    expect(await refused('PUT', '/rate-limits/r2', { scope: 'user:alise', rpm: 5 })).toEqual([400, expect.stringMatching(/^rate limit "r2": user "alise" is not declared, so this rate limit would never apply\. Did you mean "alice"\?/)]);
+    expect(await refused('PATCH', '/users/bob', { team: 'nope' })).toEqual([400, expect.stringMatching(/^user "bob": team "nope" is not declared\. Fix: use one of platform, other/)]);
+    expect(await refused('PATCH', '/users/alice', { role: 'senoir' })).toEqual([400, expect.stringMatching(/^user "alice": role "senoir" is not declared\. Did you mean "senior"\?/)]);
+    expect(await refused('PATCH', '/projects/p1', { team: 'nope' })).toEqual([400, expect.stringMatching(/^project "p1": team "nope" is not declared/)]);
+    expect(await refused('PATCH', '/roles/member', { tiers: ['economy', 'nosuch'] })).toEqual([400, expect.stringMatching(/^role "member": tier "nosuch" is not declared\. Fix: use one of economy, premium, or create it first/)]);
+    expect((await api('admin', 'GET', '/budgets')).json.data.map((b: { id: string }) => b.id)).not.toContain('b2');
+  });
+
+  it('refuses to delete a team, role or tier something still names (409), and says what', async () => {
+    expect(await refused('DELETE', '/teams/other')).toEqual([409, 'Team "other" is in use: user "otto" (team), user "fiona" (team) name it. Fix: change or delete them first, e.g. `goodhart users set otto --team …`.']);
+    expect(await refused('DELETE', '/roles/lead')).toEqual([409, expect.stringMatching(/^Role "lead" is in use: user "lena" \(role\), user "otto" \(role\) name it\./)]);
+    expect((await api('admin', 'PUT', '/roles/reviewer', { tiers: ['premium'] })).status).toBe(200);
+    expect(await refused('DELETE', '/tiers/premium')).toEqual([409, expect.stringMatching(/^Tier "premium" is in use: role "reviewer" \(tiers\) names it/)]);
+    expect((await api('admin', 'DELETE', '/roles/reviewer')).status).toBe(204);
+    expect(await api('admin', 'GET', '/teams/other')).toMatchObject({ status: 200 });
+  });
+
+  it('refuses a key for a user, team or project that is not declared, as `keys create` does', async () => {
+    expect(await refused('POST', '/keys', { user: 'undeclared', team: 'no-such', project: 'no-such' })).toEqual([400, expect.stringMatching(/^User "undeclared" is not declared in the config or set through the admin API\. Use one of: alice, lena, otto, fiona/)]);
+    expect(await refused('POST', '/keys', { user: 'alice', team: 'platfrom' })).toEqual([400, expect.stringMatching(/^Team "platfrom" is not declared .* Did you mean "platform"\?/)]);
+    expect(await refused('POST', '/keys', { user: 'alice', team: 'other' })).toEqual([400, expect.stringMatching(/^The directory puts alice in team platform.* Leave out "team"/)]);
   });
 });

@@ -40,6 +40,7 @@ async function run(key: string, ...args: string[]): Promise<any> {
 beforeAll(async () => {
   h = await startHarness({
     config: () => ({
+      teams: [{ id: 'platform' }],
       users: [
         { id: 'alice', team: 'platform', role: 'member' },
         { id: 'lena', team: 'platform', role: 'lead' },

@@ -6,6 +6,7 @@ import type { KeyCache } from '../gateway/auth.js';
 import type { JsonBody } from '../gateway/body.js';
 import { newKey } from '../keys/keys.js';
 import { resetIso } from '../policy/messages.js';
+import { keyTeam } from '../policy/directory.js';
 import type { Actor, GovernanceService } from '../policy/service.js';
 import { ACCESS_STATUSES, type EntityKind } from '../policy/store.js';
 import type { KeyRecord, Store } from '../store/types.js';
@@ -124,12 +125,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     const a = await actor(req);
     service.need(a, 'manage', 'Creating keys');
     const b = parse(keyBody, bodyOf(req), 'key');
-    const declared = service.engine.current().users.get(b.user)?.team;
-    // Usage is booked to a declared person's team whatever the key names (KeyCache.followDirectory).
-    if (b.team !== undefined && declared !== undefined && b.team !== declared) {
-      throw new GoodhartError('invalid_request', 400, `${b.user} is in team ${declared}, and a person's usage is booked to their team whatever the key names. Leave out "team", or move ${b.user} to ${b.team} first (PUT /admin/v1/users/${b.user}).`);
-    }
-    const team = b.team ?? declared ?? null;
+    // The checks `keys create` makes: a user, team and project the directory declares, the person's own team.
+    const team = keyTeam(service.directoryNow(), b, (name) => `"${name}"`);
     const made = newKey({ userId: b.user, teamId: team, projectId: b.project ?? null, name: b.name ?? null, now: deps.now() });
     await deps.store.createKey(made.record);
     await deps.keys.refresh();

@@ -129,7 +129,19 @@ describe('config loading', () => {
     expect(twice.message).toMatch(/teams\[1\] \(line 1\): team "a" is declared twice/);
     expect(twice.message).toMatch(/models\[1\] \(line 4\): model "m" is declared twice/);
     const typo = errorOf(() => parseConfig('teams: [{ id: platform }]\nbudgets:\n  - { id: b, scope: "team:platfrom", amount: 5 }', 'f.yaml', {}));
-    expect(typo.message).toMatch(/budgets\[0\]\.scope \(line 3\): team "platfrom" is not declared under `teams:`, so this budget would never apply\. Fix: use one of platform/);
+    expect(typo.message).toContain('budgets[0].scope (line 3): team "platfrom" is not declared, so this budget would never apply. Did you mean "platform"? Fix: use one of platform, or declare it under `teams:`');
+    // The same for a rate limit; a role naming a tier that is not declared; a user's or project's team.
+    const refs = errorOf(() =>
+      parseConfig('teams: [{ id: platform }]\nusers: [{ id: bob, team: platfrom, role: membr }]\nprojects: [{ id: p1, team: nope }]\ntiers: { economy: [gpt-4o-mini] }\nroles:\n  member: { tiers: [economy, standard] }\nrateLimits:\n  - { id: r, scope: "user:bobb", rpm: 5 }', 'h.yaml', {}),
+    ).message;
+    expect(refs).toBe(
+      'h.yaml: invalid configuration:\n' +
+        '  roles.member.tiers[1] (line 6): tier "standard" is not declared. Fix: use one of economy, or declare it under `tiers:`\n' +
+        '  users[0].team (line 2): team "platfrom" is not declared. Did you mean "platform"? Fix: use one of platform, or declare it under `teams:`\n' +
+        '  users[0].role (line 2): role "membr" is not declared. Did you mean "member"? Fix: use one of member, or declare it under `roles:`\n' +
+        '  projects[0].team (line 3): team "nope" is not declared. Fix: use one of platform, or declare it under `teams:`\n' +
+        '  rateLimits[0].scope (line 8): user "bobb" is not declared, so this rate limit would never apply. Did you mean "bob"? Fix: use one of bob, or declare it under `users:`',
+    );
     // Wildcards, and kinds the config does not declare at all, are fine.
     expect(parseConfig('teams: [{ id: platform }]\nbudgets:\n  - { id: b, scope: "team:*", amount: 5 }\n  - { id: c, scope: "user:bob", amount: 5 }', 'g.yaml', {}).budgets).toHaveLength(2);
   });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { GoodhartError } from '../errors.js';
-import { checkGovernanceReferences } from '../policy/config.js';
+import { Directory } from '../policy/directory.js';
+import { referenceProblems } from '../policy/references.js';
 import { didYouMean } from '../util/closest.js';
 import { configInvalid, formatPath, type ConfigCheck, type ConfigProblem } from './problems.js';
 import { configSchema, PROVIDER_BASE_URLS, type GoodhartConfig, type GoodhartConfigInput } from './schema.js';
@@ -198,7 +199,10 @@ function zodProblems(issues: readonly z.core.$ZodIssue[], root: unknown, fromEnv
   );
 }
 
-/** Cross-references zod cannot see: models name existing providers, users name existing teams. */
+/**
+ * Cross-references zod cannot see: models name existing providers; users, projects, budgets and rate limits name
+ * existing teams, users, projects, roles and tiers (the admin API checks its changes with the same referenceProblems).
+ */
 function checkReferences(cfg: GoodhartConfig): { path: (string | number)[]; message: string }[] {
   const problems: { path: (string | number)[]; message: string }[] = [];
   const providers = Object.keys(cfg.providers);
@@ -206,7 +210,7 @@ function checkReferences(cfg: GoodhartConfig): { path: (string | number)[]; mess
     if (!cfg.providers[m.provider]) {
       problems.push({
         path: ['models', i, 'provider'],
-        message: `provider "${m.provider}" is not declared. Fix: use one of ${providers.map((p) => `"${p}"`).join(', ') || '(none declared: add a `providers:` section)'}`,
+        message: `provider "${m.provider}" is not declared. Fix: use one of ${providers.map((p) => `"${p}"`).join(', ') || '(none declared: add a \`providers:\` section)'}`,
       });
     }
   });
@@ -229,15 +233,6 @@ function checkReferences(cfg: GoodhartConfig): { path: (string | number)[]; mess
       owner.set(pid, first ?? p.id);
     }),
   );
-  const teams = new Set(cfg.teams.map((t) => t.id));
-  const check = (list: { team?: string | undefined }[], key: 'users' | 'projects') =>
-    list.forEach((u, i) => {
-      if (u.team !== undefined && !teams.has(u.team)) {
-        problems.push({ path: [key, i, 'team'], message: `team "${u.team}" is not declared. Fix: add it under \`teams:\`` });
-      }
-    });
-  check(cfg.users, 'users');
-  check(cfg.projects, 'projects');
   // One entry per id: a second one silently won (a model's price) or lost (a user's team) before.
   const once = <T>(list: readonly T[], key: string, idOf: (x: T) => string, what: string) => {
     const seen = new Set<string>();
@@ -251,20 +246,12 @@ function checkReferences(cfg: GoodhartConfig): { path: (string | number)[]; mess
   once(cfg.users, 'users', (u) => u.id, 'user');
   once(cfg.projects, 'projects', (p) => p.id, 'project');
   once(cfg.models, 'models', (m) => m.name, 'model');
-  // A budget for a team, user or project the config does not declare (a typo) would never apply.
-  const declared: Record<string, Set<string>> = { team: teams, user: new Set(cfg.users.map((u) => u.id)), project: new Set(cfg.projects.map((p) => p.id)) };
-  cfg.budgets.forEach((b, i) => {
-    const colon = b.scope.indexOf(':');
-    const kind = colon === -1 ? '' : b.scope.slice(0, colon);
-    const id = b.scope.slice(colon + 1);
-    const known = declared[kind];
-    if (known === undefined || known.size === 0 || id === '*' || known.has(id)) return;
-    const plural = `${kind}s`;
-    problems.push({ path: ['budgets', i, 'scope'], message: `${kind} "${id}" is not declared under \`${plural}:\`, so this budget would never apply. Fix: use one of ${[...known].slice(0, 10).join(', ')}, or declare it` });
-  });
+  once(cfg.budgets, 'budgets', (b) => b.id, 'budget');
+  problems.push(...referenceProblems(new Directory(cfg).refs(), 'config'));
   // Routing modes for a team or project the config does not declare (a typo) would never apply either.
+  const declared = { team: new Set(cfg.teams.map((t) => t.id)), project: new Set(cfg.projects.map((p) => p.id)) };
   for (const kind of ['team', 'project'] as const) {
-    const known = declared[kind]!;
+    const known = declared[kind];
     if (known.size === 0) continue;
     for (const id of Object.keys(cfg.routing[`${kind}s`])) {
       if (known.has(id)) continue;
@@ -274,7 +261,6 @@ function checkReferences(cfg: GoodhartConfig): { path: (string | number)[]; mess
       });
     }
   }
-  problems.push(...checkGovernanceReferences(cfg));
   return problems;
 }
 

@@ -90,7 +90,7 @@ describe('a person moved to another team', () => {
   it('refuses a new key naming a team other than the person’s: their usage would not go there', async () => {
     const res = await admin('POST', '/keys', { user: 'alice', team: 'platform' });
     expect(res.status).toBe(400);
-    expect(res.json.error.message).toMatch(/^alice is in team payments, .*Leave out "team"/);
+    expect(res.json.error.message).toMatch(/^The directory puts alice in team payments, .*Leave out "team"/);
     expect((await admin('POST', '/keys', { user: 'alice', team: 'payments' })).status).toBe(201);
   });
 

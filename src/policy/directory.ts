@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { idSchema } from '../config/id.js';
+import { GoodhartError } from '../errors.js';
+import { didYouMean } from '../util/closest.js';
 import { projectSchema, teamSchema, userSchema, type GoodhartConfig } from '../config/schema.js';
 import { budgetSchema, DEFAULT_ROLES, rateLimitSchema, roleSchema, tierModelsSchema, type BudgetConfig, type RateLimitConfig, type RoleConfig } from './config.js';
+import type { DirectoryRefs } from './references.js';
 import type { GovernanceSpec } from './rules.js';
 import type { EntityKind, OverlayRecord } from './store.js';
 
@@ -85,6 +88,29 @@ export class Directory {
     return this.list(kind).find((e) => e.id === id);
   }
 
+  /** What the reference checks read (references.ts): every entity in force. */
+  refs(): DirectoryRefs {
+    const data = <T>(kind: EntityKind) => this.list(kind).map((e) => e.data as unknown as T);
+    const roles: Record<string, { tiers: readonly string[] }> = {};
+    const declaredRoles = new Set<string>();
+    for (const r of this.list('role')) {
+      roles[r.id] = { tiers: (r.data['tiers'] as string[] | undefined) ?? [] };
+      // Without `roles:` the config's roles are the default ladder, whose tiers need not exist.
+      if (r.source === 'admin' || this.config.roles !== undefined) declaredRoles.add(r.id);
+    }
+    return {
+      teams: data<{ id: string }>('team'),
+      users: data<{ id: string; team?: string; role?: string }>('user'),
+      projects: data<{ id: string; team?: string }>('project'),
+      budgets: data<{ id: string; scope: string }>('budget'),
+      rateLimits: data<{ id: string; scope: string }>('rateLimit'),
+      tiers: Object.fromEntries(this.list('tier').map((t) => [t.id, t.data['models']])),
+      roles,
+      declaredRoles,
+      defaultRole: this.config.defaultRole,
+    };
+  }
+
   /** The rules the engine enforces. Overlay data was validated when it was set; it is parsed again for defaults. */
   spec(): GovernanceSpec {
     const users = new Map<string, { role?: string | undefined; team?: string | undefined }>();
@@ -129,4 +155,44 @@ export function governanceConfigured(config: GoodhartConfig): boolean {
     config.admin.keys.length > 0 ||
     config.alerts.sinks.length > 0
   );
+}
+
+/** Whom a new key is for (`keys create`, POST /admin/v1/keys). */
+export interface KeyOwner {
+  user: string;
+  team?: string | undefined;
+  project?: string | undefined;
+}
+
+/**
+ * The team a new key is booked to, after checking its user, team and project against the directory (the config with
+ * the admin API's changes): 400 naming the one that is not declared, and the one likely meant. Kinds the directory
+ * declares nothing of are not checked (keys alone name them). `field` names a field as the caller wrote it (`--team`
+ * on the CLI, "team" in the API).
+ */
+export function keyTeam(directory: Directory, o: KeyOwner, field: (name: 'user' | 'team' | 'project') => string): string | null {
+  const users = directory.list('user').map((u) => userSchema.parse(u.data));
+  const notDeclared = (kind: 'user' | 'team' | 'project', id: string, known: readonly string[]) =>
+    new GoodhartError(
+      'invalid_request',
+      400,
+      `${kind[0]!.toUpperCase()}${kind.slice(1)} "${id}" is not declared in the config or set through the admin API.${didYouMean(id, known)} Use one of: ${known.slice(0, 20).join(', ')}${known.length > 20 ? ', …' : ''}; or add it under \`${kind}s:\` (or \`goodhart ${kind}s set ${id}\`).`,
+    );
+  const declaredUser = users.find((u) => u.id === o.user);
+  if (users.length > 0 && !declaredUser) throw notDeclared('user', o.user, users.map((u) => u.id));
+  const teams = directory.list('team').map((t) => t.id);
+  const team = o.team ?? declaredUser?.team ?? null;
+  if (team !== null && teams.length > 0 && !teams.includes(team)) throw notDeclared('team', team, teams);
+  // A declared person's usage is booked to their team in the directory whatever team their key names (KeyCache
+  // followDirectory): a key for another team would not do what it says.
+  if (o.team !== undefined && declaredUser?.team !== undefined && declaredUser.team !== o.team) {
+    throw new GoodhartError(
+      'invalid_request',
+      400,
+      `The directory puts ${o.user} in team ${declaredUser.team}, and a person's usage is booked to their team there whatever the key names. Leave out ${field('team')}, or move ${o.user} to ${o.team} first (\`users:\` in the config, or \`goodhart users set ${o.user} --team ${o.team}\`).`,
+    );
+  }
+  const projects = directory.list('project').map((p) => p.id);
+  if (o.project !== undefined && projects.length > 0 && !projects.includes(o.project)) throw notDeclared('project', o.project, projects);
+  return team;
 }

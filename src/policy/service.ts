@@ -7,6 +7,7 @@ import type { Grant } from './access.js';
 import type { Permission } from './config.js';
 import { Directory, ENTITY_SCHEMAS, type EntityView } from './directory.js';
 import type { GovernanceEngine } from './engine.js';
+import { holderName, problemKey, referenceProblems } from './references.js';
 import { historyNeededSince, type GovernanceSpec } from './rules.js';
 import { dayWindows } from './period.js';
 import type { AccessRequest, AccessStatus, AuditEntry, AuditFilter, EntityKind, GovernanceStore } from './store.js';
@@ -39,6 +40,9 @@ const WRITE_PERMISSION = {
   rateLimit: 'manage',
   budget: 'budgets',
 } as const satisfies Record<EntityKind, Permission>;
+
+/** The CLI command of each kind that holds references (`goodhart users set …`). */
+const CLI_PATH = { team: 'teams', user: 'users', project: 'projects', budget: 'budgets', rateLimit: 'rate-limits', role: 'roles' } as const;
 
 /** Everyone may read tiers and roles: a person needs them to know what to ask for. */
 const PUBLIC_KINDS: ReadonlySet<EntityKind> = new Set(['tier', 'role']);
@@ -109,6 +113,11 @@ export class GovernanceService {
       throw forbidden(`Listing ${kind}s needs the "${permission}" permission, which role "${actor.roleId}" does not have.`);
     }
     return this.directory.list(kind);
+  }
+
+  /** The directory in force: the config with the admin API's changes. */
+  directoryNow(): Directory {
+    return this.directory;
   }
 
   get(actor: Actor, kind: EntityKind, id: string): EntityView {
@@ -278,6 +287,7 @@ export class GovernanceService {
     const now = this.now();
     const overlay = { kind, id, data, updatedAt: now, updatedBy: actor.id };
     const next = this.directory.with(overlay);
+    this.checkReferences(next, kind, id, data === null);
     let spec;
     try {
       spec = next.spec();
@@ -300,6 +310,31 @@ export class GovernanceService {
     await this.store.commit({ overlay, audit: this.audit(actor, action, kind, id, before, data) });
     this.directory = next;
     this.engine.setSpec(spec);
+  }
+
+  /**
+   * The references this change breaks, with the config loader's checks (references.ts); those broken already (an
+   * overlay stored before this check) are not its doing. A changed entity naming what does not exist: 400. A deleted
+   * one that others still name: 409, naming them.
+   */
+  private checkReferences(next: Directory, kind: EntityKind, id: string, deleting: boolean): void {
+    const had = new Set(referenceProblems(this.directory.refs(), 'admin').map(problemKey));
+    const added = referenceProblems(next.refs(), 'admin').filter((p) => !had.has(problemKey(p)));
+    const own = added.filter((p) => p.holder?.kind === kind && p.holder.id === id);
+    if (own.length > 0) throw new GoodhartError('invalid_request', 400, `${holderName(own[0]!)}: ${own.map((p) => p.message).join(' ')}`);
+    // A set can flag others only by declaring the first of a kind (budgets for key-only users are then checked):
+    // not what it set, so only a delete answers for them.
+    if (!deleting || added.length === 0) return;
+    const first = added[0]!;
+    const fix =
+      first.holder === null
+        ? `change ${first.field} in the config`
+        : `change or delete ${added.length === 1 ? 'it' : 'them'} first, e.g. \`goodhart ${CLI_PATH[first.holder.kind]} set ${first.holder.id} --${first.field} …\``;
+    throw new GoodhartError(
+      'invalid_request',
+      409,
+      `${kind === 'rateLimit' ? 'Rate limit' : kind[0]!.toUpperCase() + kind.slice(1)} "${id}" is in use: ${added.map((p) => `${holderName(p)} (${p.field})`).join(', ')} ${added.length === 1 ? 'names' : 'name'} it. Fix: ${fix}.`,
+    );
   }
 
   /**

@@ -4,8 +4,7 @@ import { idSchema } from '../../config/id.js';
 import { hashKey, newKey } from '../../keys/keys.js';
 import { openStore } from '../../store/open.js';
 import { openGovernanceStore } from '../../admin/install.js';
-import { Directory } from '../../policy/directory.js';
-import { userSchema } from '../../config/schema.js';
+import { Directory, keyTeam } from '../../policy/directory.js';
 import type { KeyRecord } from '../../store/types.js';
 import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
 import Table from 'cli-table3';
@@ -37,28 +36,7 @@ export async function createKey(opts: CreateKeyOptions): Promise<{ key: string; 
     } finally {
       await gov?.close();
     }
-    const users = directory.list('user').map((u) => userSchema.parse(u.data));
-    const teams = directory.list('team').map((t) => t.id);
-    const declaredUser = users.find((u) => u.id === opts.user);
-    if (users.length > 0 && !declaredUser) {
-      throw new GoodhartError('invalid_request', 400, `User "${opts.user}" is not declared in the config or set through the admin API. Add it under \`users:\` (or \`goodhart users set ${opts.user}\`), or use one of: ${users.map((u) => u.id).join(', ')}.`);
-    }
-    const team = opts.team ?? declaredUser?.team ?? null;
-    if (team !== null && teams.length > 0 && !teams.includes(team)) {
-      throw new GoodhartError('invalid_request', 400, `Team "${team}" is not declared in the config or set through the admin API. Add it under \`teams:\` (or \`goodhart teams set ${team}\`), or use one of: ${teams.join(', ')}.`);
-    }
-    // A declared person's usage is booked to their team in the directory whatever team their key names (KeyCache
-    // followDirectory): a key for another team would not do what it says.
-    if (opts.team !== undefined && declaredUser?.team !== undefined && declaredUser.team !== opts.team) {
-      throw new GoodhartError(
-        'invalid_request',
-        400,
-        `The directory puts ${opts.user} in team ${declaredUser.team}, and a person's usage is booked to their team there whatever the key names. Leave out --team, or move ${opts.user} to ${opts.team} (\`users:\` in the config, or \`goodhart users set ${opts.user} --team ${opts.team}\`).`,
-      );
-    }
-    if (opts.project && config.projects.length > 0 && !config.projects.some((p) => p.id === opts.project)) {
-      throw new GoodhartError('invalid_request', 400, `Project "${opts.project}" is not declared in the config. Add it under \`projects:\`.`);
-    }
+    const team = keyTeam(directory, opts, (name) => `--${name}`);
     const made = newKey({ userId: opts.user, teamId: team, projectId: opts.project ?? null, name: opts.name ?? null });
     await store.createKey(made.record);
     return made;
