@@ -128,6 +128,22 @@ describe('config loading', () => {
     const twice = errorOf(() => parseConfig('teams: [{ id: a }, { id: a }]\nmodels:\n  - { name: m, provider: p, price: { input: 1, output: 1 } }\n  - { name: m, provider: p, price: { input: 5, output: 5 } }\nproviders:\n  p: { type: openai-compatible, baseUrl: "http://x.test/v1" }', 'e.yaml', {}));
     expect(twice.message).toMatch(/teams\[1\] \(line 1\): team "a" is declared twice/);
     expect(twice.message).toMatch(/models\[1\] \(line 4\): model "m" is declared twice/);
+    // Every list of ids: two rate limits of one id would share one counter, each getting half its limit.
+    const ids = errorOf(() =>
+      parseConfig(
+        'rateLimits:\n  - { id: r, scope: "key:*", rpm: 6 }\n  - { id: r, scope: "key:*", rpm: 100 }\nbudgets:\n  - { id: b, scope: org, amount: 1 }\n  - { id: b, scope: org, amount: 2 }\nadmin:\n  keys:\n    - { id: ops, key: admin-secret-key-0123456789 }\n    - { id: ops, key: other-secret-key-0123456789 }',
+        'i.yaml',
+        {},
+      ),
+    ).message;
+    expect(ids).toBe(
+      'i.yaml: invalid configuration:\n' +
+        '  budgets[1] (line 6): budget id "b" is declared twice. Fix: give each budget its own id (its spend and alerts are kept by id)\n' +
+        '  rateLimits[1] (line 3): rate limit id "r" is declared twice. Fix: give each rate limit its own id (its counters are kept by id: two of one id share them)\n' +
+        '  admin.keys[1] (line 10): admin key id "ops" is declared twice. Fix: give each admin key its own id (the audit log names the key by it)',
+    );
+    // Maps cannot hold a key twice (tiers, roles, providers): the YAML parser says so.
+    expect(errorOf(() => parseConfig('tiers:\n  economy: [a]\n  economy: [b]', 'j.yaml', {})).message).toMatch(/j\.yaml: YAML syntax error: Map keys must be unique/);
     const typo = errorOf(() => parseConfig('teams: [{ id: platform }]\nbudgets:\n  - { id: b, scope: "team:platfrom", amount: 5 }', 'f.yaml', {}));
     expect(typo.message).toContain('budgets[0].scope (line 3): team "platfrom" is not declared, so this budget would never apply. Did you mean "platform"? Fix: use one of platform, or declare it under `teams:`');
     // The same for a rate limit; a role naming a tier that is not declared; a user's or project's team.

@@ -233,12 +233,14 @@ function checkReferences(cfg: GoodhartConfig): { path: (string | number)[]; mess
       owner.set(pid, first ?? p.id);
     }),
   );
-  // One entry per id: a second one silently won (a model's price) or lost (a user's team) before.
-  const once = <T>(list: readonly T[], key: string, idOf: (x: T) => string, what: string) => {
+  // One entry per id in every list of them: a second one silently won (a model's price) or lost (a user's team),
+  // or shared the first's state (two rate limits of one id counted in one window: each had half its limit). Maps
+  // (providers, tiers, roles, routing) cannot hold a key twice: the YAML parser refuses that (uniqueKeys).
+  const once = <T>(list: readonly T[], at: string | string[], idOf: (x: T) => string, what: string, fix = 'keep one entry') => {
     const seen = new Set<string>();
     list.forEach((x, i) => {
       const id = idOf(x);
-      if (seen.has(id)) problems.push({ path: [key, i], message: `${what} "${id}" is declared twice. Fix: keep one entry` });
+      if (seen.has(id)) problems.push({ path: [...[at].flat(), i], message: `${what} "${id}" is declared twice. Fix: ${fix}` });
       seen.add(id);
     });
   };
@@ -246,7 +248,9 @@ function checkReferences(cfg: GoodhartConfig): { path: (string | number)[]; mess
   once(cfg.users, 'users', (u) => u.id, 'user');
   once(cfg.projects, 'projects', (p) => p.id, 'project');
   once(cfg.models, 'models', (m) => m.name, 'model');
-  once(cfg.budgets, 'budgets', (b) => b.id, 'budget');
+  once(cfg.budgets, 'budgets', (b) => b.id, 'budget id', 'give each budget its own id (its spend and alerts are kept by id)');
+  once(cfg.rateLimits, 'rateLimits', (r) => r.id, 'rate limit id', 'give each rate limit its own id (its counters are kept by id: two of one id share them)');
+  once(cfg.admin.keys, ['admin', 'keys'], (k) => k.id, 'admin key id', 'give each admin key its own id (the audit log names the key by it)');
   problems.push(...referenceProblems(new Directory(cfg).refs(), 'config'));
   // Routing modes for a team or project the config does not declare (a typo) would never apply either.
   const declared = { team: new Set(cfg.teams.map((t) => t.id)), project: new Set(cfg.projects.map((p) => p.id)) };
