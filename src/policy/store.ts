@@ -26,7 +26,7 @@ export interface AuditEntry {
   /** Assigned by the store, increasing. */
   seq: number;
   at: number;
-  /** `user:alice` (their own key) or `admin-key:ops`. */
+  /** `user:alice` (their own key), `admin-key:ops`, or `cli:alice` (`goodhart keys create|revoke` by that OS user). */
   actor: string;
   actorRole: string;
   /** e.g. `budget.set`, `budget.delete`, `access.approve`, `key.revoke`. */

@@ -24,7 +24,7 @@ export function registerAudit(program: Command): void {
       .description('Every admin change: who, when, what, before and after (append-only; needs the audit permission)')
       .option('--since <date>', 'YYYY-MM-DD or ISO timestamp')
       .option('--until <date>', 'YYYY-MM-DD (inclusive) or ISO timestamp')
-      .option('--actor <actor>', 'e.g. user:alice or admin-key:ops')
+      .option('--actor <actor>', 'e.g. user:alice, admin-key:ops or cli:alice (keys made on the command line)')
       .option('--kind <kind>', 'budget, user, team, accessRequest, grant, key…')
       .option('--target <id>', 'one entity')
       .option('--limit <n>', 'newest N entries (default 1000)', num('--limit'))

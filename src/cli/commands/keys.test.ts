@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { createKey, registerKeys } from './keys.js';
+import { cliActor, createKey, registerKeys } from './keys.js';
 import { loadConfigFile } from '../../config/load.js';
 import { createGateway } from '../../gateway/server.js';
 import { openStore } from '../../store/open.js';
+import { SqliteGovernanceStore } from '../../store/sqlite/governance-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'goodhart-keys-'));
 const db = join(dir, 'g.db');
@@ -75,5 +76,26 @@ describe('goodhart keys', () => {
     const listed = await keys('list');
     expect(listed).not.toMatch(/\u001b\[/); // no colour codes in a pipe
     expect(listed).toContain(record.id);
+  });
+
+  it('writes keys created and revoked here to the audit log the admin API reads, by the OS user, without the key', async () => {
+    const audited = join(dir, 'audited.db');
+    const { key, record } = await createKey({ user: 'alice', name: 'laptop', db: audited, config });
+    expect(await keys('revoke', record.id, '--db', audited)).toContain('Revoked');
+    await keys('revoke', record.id, '--db', audited); // already revoked: nothing changes, nothing is recorded
+    const gov = new SqliteGovernanceStore(audited);
+    try {
+      const log = await gov.listAudit({ targetKind: 'key' });
+      expect(log.map((e) => [e.action, e.actor, e.targetId])).toEqual([
+        ['key.revoke', cliActor(), record.id],
+        ['key.create', cliActor(), record.id],
+      ]);
+      expect(log[1]).toMatchObject({ actorRole: 'cli', before: null, after: { user: 'alice', team: 'platform', name: 'laptop', revokedAt: null } });
+      expect(log[0]).toMatchObject({ before: { revokedAt: null }, after: { revokedAt: expect.any(String) } });
+      expect(JSON.stringify(log)).not.toContain(key);
+    } finally {
+      await gov.close();
+    }
+    expect(cliActor({ USER: 'jo' })).toMatch(/^cli:./);
   });
 });

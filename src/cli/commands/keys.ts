@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { GoodhartError } from '../../errors.js';
 import { idSchema } from '../../config/id.js';
@@ -5,6 +6,7 @@ import { hashKey, newKey } from '../../keys/keys.js';
 import { openStore } from '../../store/open.js';
 import { openGovernanceStore } from '../../admin/install.js';
 import { Directory, keyTeam } from '../../policy/directory.js';
+import type { AuditEntry } from '../../policy/store.js';
 import type { KeyRecord } from '../../store/types.js';
 import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
 import Table from 'cli-table3';
@@ -30,19 +32,39 @@ export async function createKey(opts: CreateKeyOptions): Promise<{ key: string; 
     // The directory the gateway books usage by: the config with what the admin API set on top (`goodhart users
     // set`), kept beside the events. A store without governance tables (Postgres before `serve`) has the config's.
     const gov = await openGovernanceStore(store, { inMemory: false });
-    let directory: Directory;
     try {
-      directory = new Directory(config, gov === null ? [] : await gov.loadOverlay());
+      const directory = new Directory(config, gov === null ? [] : await gov.loadOverlay());
+      const team = keyTeam(directory, opts, (name) => `--${name}`);
+      const made = newKey({ userId: opts.user, teamId: team, projectId: opts.project ?? null, name: opts.name ?? null });
+      await store.createKey(made.record);
+      await gov?.commit({ audit: keyAudit('key.create', made.record, null, publicView(made.record)) });
+      return made;
     } finally {
       await gov?.close();
     }
-    const team = keyTeam(directory, opts, (name) => `--${name}`);
-    const made = newKey({ userId: opts.user, teamId: team, projectId: opts.project ?? null, name: opts.name ?? null });
-    await store.createKey(made.record);
-    return made;
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Who the audit log says made a change on the command line: `cli:` and the OS user (no key names them; the gateway's
+ * admin API records `user:…` or `admin-key:…`).
+ */
+export function cliActor(env: NodeJS.ProcessEnv = process.env): string {
+  let name: string | undefined;
+  try {
+    name = userInfo().username;
+  } catch {
+    // no passwd entry (a container running as an arbitrary uid)
+  }
+  name ||= env['USER'] || env['LOGNAME'] || env['USERNAME'];
+  return name ? `cli:${name}` : 'cli';
+}
+
+/** The audit entry of a key created or revoked here, as the admin API writes it (without the key itself). */
+function keyAudit(action: 'key.create' | 'key.revoke', record: KeyRecord, before: unknown, after: unknown): Omit<AuditEntry, 'seq'> {
+  return { at: Date.now(), actor: cliActor(), actorRole: 'cli', action, targetKind: 'key', targetId: record.id, before, after };
 }
 
 function publicView(k: KeyRecord) {
@@ -113,6 +135,10 @@ export function registerKeys(program: Command): void {
     .action(async (idOrPrefix: string, opts: ConfigOptions & { json?: boolean }) => {
       const { config } = resolveConfig(opts);
       const store = await openStore(resolveDb(opts, config), { mustExist: true });
+      const gov = await openGovernanceStore(store, { inMemory: false }).catch(async (err: unknown) => {
+        await store.close();
+        throw err;
+      });
       try {
         // The prefix as `keys list` prints it ends in "…"; a whole key (a leaked one) is found by its hash.
         let which = idOrPrefix.trim().replace(/(…|\.\.\.)$/, '');
@@ -123,10 +149,13 @@ export function registerKeys(program: Command): void {
           throw new GoodhartError('not_found', 404, `No key matches "${idOrPrefix}". See \`goodhart keys list\`.`);
         }
         const already = revoked.revokedAt !== null && revoked.revokedAt < now;
+        // A revocation is a change (README: every change is in the audit log); one of a revoked key changes nothing.
+        if (!already) await gov?.commit({ audit: keyAudit('key.revoke', revoked, { ...publicView(revoked), revokedAt: null }, publicView(revoked)) });
         if (opts.json) process.stdout.write(`${JSON.stringify({ ...publicView(revoked), alreadyRevoked: already })}\n`);
         else if (already) process.stdout.write(`Key ${revoked.prefix}… (user ${revoked.userId}) was already revoked on ${new Date(revoked.revokedAt!).toISOString().slice(0, 19)}.\n`);
         else process.stdout.write(`Revoked ${revoked.prefix}… (user ${revoked.userId}).\n`);
       } finally {
+        await gov?.close();
         await store.close();
       }
     });
