@@ -265,6 +265,8 @@ describe('admin changes are checked for what they name, as the config is', () =>
     expect((await api('admin', 'PUT', '/roles/reviewer', { tiers: ['premium'] })).status).toBe(200);
     expect(await refused('DELETE', '/tiers/premium')).toEqual([409, expect.stringMatching(/^Tier "premium" is in use: role "reviewer" \(tiers\) names it/)]);
     expect((await api('admin', 'DELETE', '/roles/reviewer')).status).toBe(204);
+    // The config's admin key would be refused on every request.
+    expect(await refused('DELETE', '/roles/admin')).toEqual([409, 'Role "admin" is in use: admin key "ops" (role) names it. Fix: change the role of admin key "ops" (admin.keys) in the config.']);
     expect(await api('admin', 'GET', '/teams/other')).toMatchObject({ status: 200 });
   });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GoodhartError } from '../errors.js';
@@ -142,6 +143,23 @@ describe('config loading', () => {
         '  rateLimits[1] (line 3): rate limit id "r" is declared twice. Fix: give each rate limit its own id (its counters are kept by id: two of one id share them)\n' +
         '  admin.keys[1] (line 10): admin key id "ops" is declared twice. Fix: give each admin key its own id (the audit log names the key by it)',
     );
+    // An admin key whose role does not exist, and one key listed twice (as itself or as its hash) under two roles.
+    const adminKeys = errorOf(() =>
+      parseConfig(
+        `admin:\n  keys:\n    - { id: ops, key: admin-secret-key-0123456789, role: superuser }\n    - { id: audit, key: \"\${AUDIT_KEY}\", role: finance }\n    - { id: ops2, sha256: ${createHash('sha256').update('admin-secret-key-0123456789').digest('hex')}, role: admin }`,
+        'k.yaml',
+        { AUDIT_KEY: 'admin-secret-key-0123456789' },
+      ),
+    ).message;
+    expect(adminKeys).toBe(
+      'k.yaml: invalid configuration:\n' +
+        '  admin.keys[1] (line 4): admin key "audit" is the same key as admin.keys[0] ("ops", role superuser), so one of the two roles would never apply. Fix: keep one entry, or give this one a key of its own\n' +
+        '  admin.keys[2] (line 5): admin key "ops2" is the same key as admin.keys[0] ("ops", role superuser), so one of the two roles would never apply. Fix: keep one entry, or give this one a key of its own\n' +
+        '  admin.keys[0].role (line 3): role "superuser" is not declared. Fix: use one of member, senior, lead, admin, finance, or declare it under `roles:`',
+    );
+    // A command that needs no admin key reads a config whose keys are unset (their stand-ins are not compared).
+    const unset = 'admin:\n  keys:\n    - { id: ops, key: \"${OPS_KEY}\" }\n    - { id: audit, key: \"${AUDIT_KEY}\", role: finance }';
+    expect(parseConfig(unset, 'l.yaml', {}, 'read').admin.keys).toHaveLength(2);
     // Maps cannot hold a key twice (tiers, roles, providers): the YAML parser says so.
     expect(errorOf(() => parseConfig('tiers:\n  economy: [a]\n  economy: [b]', 'j.yaml', {})).message).toMatch(/j\.yaml: YAML syntax error: Map keys must be unique/);
     const typo = errorOf(() => parseConfig('teams: [{ id: platform }]\nbudgets:\n  - { id: b, scope: "team:platfrom", amount: 5 }', 'f.yaml', {}));

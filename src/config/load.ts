@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { GoodhartError } from '../errors.js';
+import { hashKey } from '../keys/keys.js';
 import { Directory } from '../policy/directory.js';
 import { referenceProblems } from '../policy/references.js';
 import { didYouMean } from '../util/closest.js';
@@ -48,8 +49,11 @@ function substitute(value: string, env: Env): string {
   });
 }
 
-/** Substitutes every string; `substituted` collects the paths of the strings that held a reference. */
-function substituteDeep(node: unknown, env: Env, path: string, file: string, substituted: Set<string>, use: ConfigUse): unknown {
+/**
+ * Substitutes every string; `substituted` collects the paths of the strings that held a reference, `standIns` those
+ * given a stand-in (ConfigUse 'read').
+ */
+function substituteDeep(node: unknown, env: Env, path: string, file: string, substituted: Set<string>, use: ConfigUse, standIns: Set<string>): unknown {
   if (typeof node === 'string') {
     let out: string;
     try {
@@ -57,7 +61,10 @@ function substituteDeep(node: unknown, env: Env, path: string, file: string, sub
     } catch (err) {
       if (!(err instanceof UnsetVariable)) throw err;
       const standIn = use === 'read' ? SERVE_ONLY.find((f) => f.path.test(path))?.standIn : undefined;
-      if (standIn !== undefined) return standIn;
+      if (standIn !== undefined) {
+        standIns.add(path);
+        return standIn;
+      }
       throw new GoodhartError(
         'config_invalid',
         500,
@@ -67,10 +74,10 @@ function substituteDeep(node: unknown, env: Env, path: string, file: string, sub
     if (out !== node) substituted.add(path);
     return out;
   }
-  if (Array.isArray(node)) return node.map((v, i) => substituteDeep(v, env, `${path}[${i}]`, file, substituted, use));
+  if (Array.isArray(node)) return node.map((v, i) => substituteDeep(v, env, `${path}[${i}]`, file, substituted, use, standIns));
   if (node && typeof node === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(node)) out[k] = substituteDeep(v, env, path ? `${path}.${k}` : k, file, substituted, use);
+    for (const [k, v] of Object.entries(node)) out[k] = substituteDeep(v, env, path ? `${path}.${k}` : k, file, substituted, use, standIns);
     return out;
   }
   return node;
@@ -203,7 +210,7 @@ function zodProblems(issues: readonly z.core.$ZodIssue[], root: unknown, fromEnv
  * Cross-references zod cannot see: models name existing providers; users, projects, budgets and rate limits name
  * existing teams, users, projects, roles and tiers (the admin API checks its changes with the same referenceProblems).
  */
-function checkReferences(cfg: GoodhartConfig): { path: (string | number)[]; message: string }[] {
+function checkReferences(cfg: GoodhartConfig, standIns: ReadonlySet<string>): { path: (string | number)[]; message: string }[] {
   const problems: { path: (string | number)[]; message: string }[] = [];
   const providers = Object.keys(cfg.providers);
   cfg.models.forEach((m, i) => {
@@ -251,6 +258,22 @@ function checkReferences(cfg: GoodhartConfig): { path: (string | number)[]; mess
   once(cfg.budgets, 'budgets', (b) => b.id, 'budget id', 'give each budget its own id (its spend and alerts are kept by id)');
   once(cfg.rateLimits, 'rateLimits', (r) => r.id, 'rate limit id', 'give each rate limit its own id (its counters are kept by id: two of one id share them)');
   once(cfg.admin.keys, ['admin', 'keys'], (k) => k.id, 'admin key id', 'give each admin key its own id (the audit log names the key by it)');
+  // One admin key listed twice (two ids, two roles) authenticated as whichever came last. A key a read command does
+  // not need (an unset variable: a stand-in) is not compared.
+  const keyAt = new Map<string, number>();
+  cfg.admin.keys.forEach((k, i) => {
+    if (standIns.has(`admin.keys[${i}].key`) || standIns.has(`admin.keys[${i}].sha256`)) return;
+    const hash = k.sha256 ?? hashKey(k.key!);
+    const first = keyAt.get(hash);
+    if (first === undefined) keyAt.set(hash, i);
+    else {
+      const other = cfg.admin.keys[first]!;
+      problems.push({
+        path: ['admin', 'keys', i],
+        message: `admin key "${k.id}" is the same key as admin.keys[${first}] ("${other.id}", role ${other.role}), so one of the two roles would never apply. Fix: keep one entry, or give this one a key of its own`,
+      });
+    }
+  });
   problems.push(...referenceProblems(new Directory(cfg).refs(), 'config'));
   // Routing modes for a team or project the config does not declare (a typo) would never apply either.
   const declared = { team: new Set(cfg.teams.map((t) => t.id)), project: new Set(cfg.projects.map((p) => p.id)) };
@@ -287,7 +310,8 @@ export function parseConfig(text: string, file: string, env: Env = process.env, 
     // The yaml library refuses documents whose aliases would expand past a bound ("billion laughs").
     throw new GoodhartError('config_invalid', 500, `${file}: YAML error: ${err instanceof Error ? err.message : String(err)}. Fix: use fewer aliases (*name); write the values out.`);
   }
-  const substituted = substituteDeep(js ?? {}, env, '', file, fromEnv, use);
+  const standIns = new Set<string>();
+  const substituted = substituteDeep(js ?? {}, env, '', file, fromEnv, use, standIns);
   let result = configSchema.safeParse(substituted);
   // A union may only report the next level's types once these parse: a few rounds at most.
   for (let round = 0; round < 4 && !result.success && typeSubstituted(substituted, result.error.issues, fromEnv); round++) {
@@ -296,7 +320,7 @@ export function parseConfig(text: string, file: string, env: Env = process.env, 
   const problems: ConfigProblem[] = [
     ...bareReferences(js),
     ...(result.success
-      ? checkReferences(result.data).map((p) => ({ path: p.path as PropertyKey[], message: p.message }))
+      ? checkReferences(result.data, standIns).map((p) => ({ path: p.path as PropertyKey[], message: p.message }))
       : zodProblems(result.error.issues, substituted, fromEnv)),
   ];
   if (problems.length === 0 && result.success) for (const check of checks) problems.push(...check(result.data as GoodhartConfig));

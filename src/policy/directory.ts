@@ -108,6 +108,7 @@ export class Directory {
       roles,
       declaredRoles,
       defaultRole: this.config.defaultRole,
+      adminKeys: this.config.admin.keys,
     };
   }
 

@@ -23,6 +23,8 @@ export interface DirectoryRefs {
    */
   declaredRoles: ReadonlySet<string>;
   defaultRole: string;
+  /** The config's admin keys: each one's role must exist, else every request with it is refused. */
+  adminKeys: readonly { id: string; role: string }[];
 }
 
 /** Where the fix of a dangling reference is described: in the config file, or with the admin CLI. */
@@ -31,8 +33,10 @@ export type RefContext = 'config' | 'admin';
 export interface ReferenceProblem {
   /** Where, in the config file's terms: `['users', 2, 'team']`. */
   path: (string | number)[];
-  /** The entity holding the reference, as the admin API names it; null for a config setting (defaultRole). */
+  /** The entity holding the reference, as the admin API names it; null for what only the config sets. */
   holder: { kind: 'team' | 'user' | 'project' | 'budget' | 'rateLimit' | 'role'; id: string } | null;
+  /** What only the config sets, as a person reads it: `defaultRole`, `admin key "ops"`. */
+  where?: string;
   /** The field holding it: `team`, `role`, `tiers`, `scope`, `defaultRole`. */
   field: string;
   /** What it names and cannot find. */
@@ -63,8 +67,13 @@ export function referenceProblems(d: DirectoryRefs, ctx: RefContext): ReferenceP
 
   if (!roles.has(d.defaultRole)) {
     const target = { kind: 'role', id: d.defaultRole } as const;
-    problems.push({ path: ['defaultRole'], holder: null, field: 'defaultRole', target, message: missing(target, roles) });
+    problems.push({ path: ['defaultRole'], holder: null, where: 'defaultRole', field: 'defaultRole', target, message: missing(target, roles) });
   }
+  d.adminKeys.forEach((k, i) => {
+    if (roles.has(k.role)) return;
+    const target = { kind: 'role', id: k.role } as const;
+    problems.push({ path: ['admin', 'keys', i, 'role'], holder: null, where: `admin key "${k.id}"`, field: 'role', target, message: missing(target, roles) });
+  });
   for (const [rid, role] of Object.entries(d.roles)) {
     if (!d.declaredRoles.has(rid)) continue;
     role.tiers.forEach((t, i) => {
@@ -108,10 +117,10 @@ export function referenceProblems(d: DirectoryRefs, ctx: RefContext): ReferenceP
 
 /** A problem's identity across two states of the directory (its message lists what exists, which may change). */
 export const problemKey = (p: ReferenceProblem): string =>
-  `${p.holder ? `${p.holder.kind}:${p.holder.id}` : p.path.join('.')}|${p.field}|${p.target.kind}:${p.target.id}`;
+  `${p.holder ? `${p.holder.kind}:${p.holder.id}` : p.where}|${p.field}|${p.target.kind}:${p.target.id}`;
 
-/** Who holds a reference, as a person reads it: `user "lena"`, `defaultRole`. */
+/** Who holds a reference, as a person reads it: `user "lena"`, `defaultRole`, `admin key "ops"`. */
 export function holderName(p: ReferenceProblem): string {
-  if (p.holder === null) return p.field;
+  if (p.holder === null) return p.where ?? p.field;
   return `${p.holder.kind === 'rateLimit' ? 'rate limit' : p.holder.kind} "${p.holder.id}"`;
 }

@@ -328,7 +328,7 @@ export class GovernanceService {
     const first = added[0]!;
     const fix =
       first.holder === null
-        ? `change ${first.field} in the config`
+        ? `change ${first.where === 'defaultRole' ? 'defaultRole' : `the ${first.field} of ${holderName(first)} (admin.keys)`} in the config`
         : `change or delete ${added.length === 1 ? 'it' : 'them'} first, e.g. \`goodhart ${CLI_PATH[first.holder.kind]} set ${first.holder.id} --${first.field} …\``;
     throw new GoodhartError(
       'invalid_request',
