@@ -276,3 +276,18 @@ describe('admin changes are checked for what they name, as the config is', () =>
     expect(await refused('POST', '/keys', { user: 'alice', team: 'other' })).toEqual([400, expect.stringMatching(/^The directory puts alice in team platform.* Leave out "team"/)]);
   });
 });
+
+describe('a wrong method on a path the admin API has', () => {
+  it('answers 405 with the methods the path takes (Allow), not 404', async () => {
+    const call = async (method: string, path: string) => {
+      const res = await fetch(`${h.url}/admin/v1${path}`, { method, headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, ...(method === 'GET' ? {} : { body: '{}' }) });
+      return [res.status, res.headers.get('allow'), ((await res.json()) as { error: { message: string } }).error.message];
+    };
+    expect(await call('POST', '/budgets/x')).toEqual([405, 'GET, PUT, PATCH, DELETE', 'POST is not allowed on /admin/v1/budgets/ID: it takes GET, PUT, PATCH, DELETE (README: Admin API and CLI).']);
+    expect((await call('PUT', '/budgets')).slice(0, 2)).toEqual([405, 'GET']);
+    expect((await call('DELETE', '/keys')).slice(0, 2)).toEqual([405, 'GET, POST']);
+    expect((await call('GET', '/keys/k1/revoke')).slice(0, 2)).toEqual([405, 'POST']);
+    expect((await call('PUT', '/status/budgets')).slice(0, 2)).toEqual([405, 'GET']);
+    expect((await call('GET', '/no-such-thing'))[0]).toBe(404);
+  });
+});

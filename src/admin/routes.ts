@@ -73,7 +73,33 @@ const keyView = (k: KeyRecord) => ({
   revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt).toISOString(),
 });
 
+/** The methods the admin API answers; another on one of its paths is a 405 saying which it takes (Allow). */
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const paths = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith(PREFIX)) paths.add(route.url);
+  });
+  registerRoutes(app, deps);
+  // A wrong method on a path the API has (POST to a budget, PUT to the list) is not "No route": say what it takes.
+  for (const url of [...paths]) {
+    const allow = METHODS.filter((method) => app.hasRoute({ method, url }));
+    const others = METHODS.filter((method) => !allow.includes(method));
+    if (others.length === 0) continue;
+    app.route({
+      method: [...others],
+      url,
+      handler: async (req) => {
+        throw new GoodhartError('method_not_allowed', 405, `${req.method} is not allowed on ${url.replace(/:(\w+)/g, (_m, name: string) => name.toUpperCase())}: it takes ${allow.join(', ')} (README: Admin API and CLI).`, {
+          headers: { allow: allow.join(', ') },
+        });
+      },
+    });
+  }
+}
+
+function registerRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const { service } = deps;
   const actor = async (req: FastifyRequest): Promise<Actor> => {
     const a = deps.auth.authenticate(req.headers);
