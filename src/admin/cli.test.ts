@@ -127,3 +127,13 @@ describe('set changes only the fields it is given', () => {
     await expect(run(ADMIN_KEY, 'budgets', 'set', 'fresh', '--amount', '5')).rejects.toThrow(/there is no budget "fresh" yet, so this creates one/);
   });
 });
+
+describe('delete', () => {
+  it('says what it deleted with --json too', async () => {
+    await run(ADMIN_KEY, 'budgets', 'set', 'gone', '--scope', 'org', '--amount', '1');
+    expect(await run(ADMIN_KEY, 'budgets', 'delete', 'gone')).toEqual({ kind: 'budget', id: 'gone', deleted: true });
+    await run(ADMIN_KEY, 'rate-limits', 'set', 'gone', '--scope', 'key:*', '--rpm', '5');
+    expect(await run(ADMIN_KEY, 'rate-limits', 'delete', 'gone')).toEqual({ kind: 'rateLimit', id: 'gone', deleted: true });
+    expect(await runText(ADMIN_KEY, 'budgets', 'delete', 'declared')).toBe('Deleted budget declared.\n');
+  });
+});

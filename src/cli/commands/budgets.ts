@@ -104,6 +104,8 @@ export function registerBudgets(program: Command): void {
   });
   adminOptions(budgets.command('delete <id>').description('Remove a budget (also one the config declares)')).action(async (id: string, o: AdminOptions) => {
     await adminCall(o, 'DELETE', `/budgets/${encodeURIComponent(id)}`);
-    if (!o.json) process.stdout.write(`Deleted budget ${id}.\n`);
+    // The API answers 204 with no body: --json says what was deleted.
+    if (o.json) print(o, { kind: 'budget', id, deleted: true });
+    else process.stdout.write(`Deleted budget ${id}.\n`);
   });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ENTITY_PATHS } from '../../admin/routes.js';
+import { ENTITY_PATHS } from '../../admin/routes.js';
 import { adminCall, adminOptions, list, num, print, unsetBody, type AdminOptions } from '../admin-client.js';
 
 /**
@@ -96,7 +96,9 @@ export function registerDirectory(program: Command): void {
     });
     adminOptions(group.command('delete <id>').description('Remove one (also one the config declares)')).action(async (id: string, o: AdminOptions) => {
       await adminCall(o, 'DELETE', `/${path}/${encodeURIComponent(id)}`);
-      if (!o.json) process.stdout.write(`Deleted ${path.replace(/s$/, '')} ${id}.\n`);
+      // The API answers 204 with no body: --json says what was deleted.
+      if (o.json) print(o, { kind: ENTITY_PATHS[path as keyof typeof DIRECTORY], id, deleted: true });
+      else process.stdout.write(`Deleted ${path.replace(/s$/, '')} ${id}.\n`);
     });
   }
 }
