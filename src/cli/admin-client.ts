@@ -11,24 +11,43 @@ export interface AdminOptions {
   url?: string;
   key?: string;
   json?: boolean;
+  /** The config whose server.host and server.port the gateway listens on (when no --url or $GOODHART_URL). */
+  config?: string;
 }
 
 type Env = Record<string, string | undefined>;
 
-/** Adds --url, --key and --json to a command. */
+/** Adds --url, --key, --config and --json to a command. */
 export function adminOptions(cmd: Command): Command {
   return cmd
-    .option('--url <url>', 'the gateway (default $GOODHART_URL or http://127.0.0.1:8787)')
+    .option('--url <url>', "the gateway (default $GOODHART_URL, else the config's server.host and server.port, else http://127.0.0.1:8787)")
     .option('--key <key>', 'admin key or your own gh_ key (default $GOODHART_ADMIN_KEY, else $GOODHART_API_KEY)')
+    .option('--config <file>', 'the config the gateway runs with, for its address (default $GOODHART_CONFIG or ./goodhart.yaml)')
     .option('--json', 'print JSON');
 }
 
+/**
+ * Where the gateway is: --url, else $GOODHART_URL, else the address the config (--config, $GOODHART_CONFIG or
+ * ./goodhart.yaml) tells `serve` to listen on, else serve's default. A wildcard host (0.0.0.0, ::) is reached on loopback.
+ */
+export async function gatewayUrl(opts: AdminOptions, env: Env = process.env): Promise<string> {
+  const given = opts.url ?? env['GOODHART_URL'];
+  if (given !== undefined && given !== '') return given.replace(/\/+$/, '');
+  const { configPath } = await import('./config-path.js');
+  const file = configPath(opts, env);
+  if (file === undefined) return 'http://127.0.0.1:8787';
+  const { loadConfigFile } = await import('../config/load.js');
+  const { host, port } = loadConfigFile(file, env, 'read').server;
+  const reach = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${reach.includes(':') ? `[${reach}]` : reach}:${port}`;
+}
+
 export async function adminCall(opts: AdminOptions, method: string, path: string, body?: unknown, env: Env = process.env): Promise<any> {
-  const base = (opts.url ?? env['GOODHART_URL'] ?? 'http://127.0.0.1:8787').replace(/\/+$/, '');
   const key = opts.key ?? env['GOODHART_ADMIN_KEY'] ?? env['GOODHART_API_KEY'];
   if (key === undefined || key === '') {
     throw new GoodhartError('unauthorized', 401, 'No key for the admin API. Pass --key, or set GOODHART_ADMIN_KEY (an admin key) or GOODHART_API_KEY (your gh_ key).');
   }
+  const base = await gatewayUrl(opts, env);
   let res: Response;
   try {
     res = await fetch(`${base}/admin/v1${path}`, {
@@ -37,7 +56,7 @@ export async function adminCall(opts: AdminOptions, method: string, path: string
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (cause) {
-    throw new GoodhartError('upstream_unreachable', 502, `Cannot reach the gateway at ${base} (${String(cause)}). Is \`goodhart serve\` running? Pass --url or set GOODHART_URL.`, { cause });
+    throw new GoodhartError('upstream_unreachable', 502, `Cannot reach the gateway at ${base} (${String(cause)}). Is \`goodhart serve\` running? Pass --url or set GOODHART_URL (or --config: the address its server.host and server.port give).`, { cause });
   }
   const text = await res.text();
   const json = text ? (JSON.parse(text) as any) : null;
