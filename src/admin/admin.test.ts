@@ -290,4 +290,10 @@ describe('a wrong method on a path the admin API has', () => {
     expect((await call('PUT', '/status/budgets')).slice(0, 2)).toEqual([405, 'GET']);
     expect((await call('GET', '/no-such-thing'))[0]).toBe(404);
   });
+
+  it('says what an id may contain', async () => {
+    const rule = 'use letters, digits, "_", ".", "@" or "-", starting with a letter or digit (at most 128 characters).';
+    expect(await api('admin', 'PUT', '/budgets/a%20b', { scope: 'org', amount: 1 })).toEqual({ status: 400, json: { error: expect.objectContaining({ message: `Invalid id "a b": ${rule}` }) } });
+    expect((await api('admin', 'POST', '/access-requests/-x/approve', {})).json.error.message).toBe(`Invalid id "-x": ${rule}`);
+  });
 });

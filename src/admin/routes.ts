@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { idSchema } from '../config/id.js';
+import { ID_RULE, idSchema } from '../config/id.js';
 import { GoodhartError } from '../errors.js';
 import type { KeyCache } from '../gateway/auth.js';
 import type { JsonBody } from '../gateway/body.js';
@@ -37,7 +37,13 @@ export const ENTITY_PATHS = {
   'rate-limits': 'rateLimit',
 } as const satisfies Record<string, EntityKind>;
 
-const idParam = z.object({ id: idSchema.or(z.string().regex(/^(ar|gr)_[0-9a-f]{8}$/)) });
+/** The `:id` of a path: an entity's, an access request's (ar_…) or a grant's (gr_…), all ids as the config writes them. */
+function idOf(req: FastifyRequest): string {
+  const id = (req.params as { id?: unknown }).id;
+  const r = idSchema.safeParse(id);
+  if (!r.success) throw new GoodhartError('invalid_request', 400, `Invalid id "${String(id).slice(0, 140)}": ${ID_RULE}.`);
+  return r.data;
+}
 
 const auditQuery = z
   .object({
@@ -113,11 +119,11 @@ function registerRoutes(app: FastifyInstance, deps: AdminDeps): void {
 
   for (const [path, kind] of Object.entries(ENTITY_PATHS) as [string, EntityKind][]) {
     app.get(`${PREFIX}/${path}`, async (req) => ({ data: service.list(await actor(req), kind) }));
-    app.get(`${PREFIX}/${path}/:id`, async (req) => service.get(await actor(req), kind, parse(idParam, req.params, 'id').id));
-    app.put(`${PREFIX}/${path}/:id`, async (req) => service.set(await actor(req), kind, parse(idParam, req.params, 'id').id, bodyOf(req)));
-    app.patch(`${PREFIX}/${path}/:id`, async (req) => service.patch(await actor(req), kind, parse(idParam, req.params, 'id').id, bodyOf(req)));
+    app.get(`${PREFIX}/${path}/:id`, async (req) => service.get(await actor(req), kind, idOf(req)));
+    app.put(`${PREFIX}/${path}/:id`, async (req) => service.set(await actor(req), kind, idOf(req), bodyOf(req)));
+    app.patch(`${PREFIX}/${path}/:id`, async (req) => service.patch(await actor(req), kind, idOf(req), bodyOf(req)));
     app.delete(`${PREFIX}/${path}/:id`, async (req, reply) => {
-      await service.remove(await actor(req), kind, parse(idParam, req.params, 'id').id);
+      await service.remove(await actor(req), kind, idOf(req));
       return reply.code(204).send();
     });
   }
@@ -178,14 +184,14 @@ function registerRoutes(app: FastifyInstance, deps: AdminDeps): void {
   });
   for (const decision of ['approve', 'deny'] as const) {
     app.post(`${PREFIX}/access-requests/:id/${decision}`, async (req) =>
-      service.decide(await actor(req), parse(idParam, req.params, 'id').id, decision, bodyOf(req)),
+      service.decide(await actor(req), idOf(req), decision, bodyOf(req)),
     );
   }
   app.get(`${PREFIX}/grants`, async (req) => {
     const { active } = parse(z.object({ active: z.enum(['true', 'false']).optional() }).strict(), req.query, 'query');
     return { data: await service.listGrants(await actor(req), active !== 'false') };
   });
-  app.post(`${PREFIX}/grants/:id/revoke`, async (req) => service.revokeGrant(await actor(req), parse(idParam, req.params, 'id').id));
+  app.post(`${PREFIX}/grants/:id/revoke`, async (req) => service.revokeGrant(await actor(req), idOf(req)));
 
   app.get(`${PREFIX}/audit-log`, async (req) => {
     const q = parse(auditQuery, req.query, 'query');
