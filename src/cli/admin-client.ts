@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import Table from 'cli-table3';
 import { GoodhartError } from '../errors.js';
+import { drawTable } from '../report/table.js';
+import { visibleText } from '../report/visible.js';
 
 /**
  * The governance commands are thin clients of a running gateway's admin API: one writer (the gateway) applies
@@ -77,9 +78,12 @@ export function print(opts: AdminOptions, data: unknown, columns?: readonly stri
     process.stdout.write('(none)\n');
     return;
   }
-  const table = new Table({ head: [...columns], style: { head: [], border: [] } });
-  for (const r of rows) table.push(r.map(String));
-  process.stdout.write(`${table.toString()}\n`);
+  process.stdout.write(`${drawTable({ head: columns }, rows)}\n`);
+}
+
+/** Prints a sentence about what the gateway answered; its ids and names are shown with their control characters visible. */
+export function say(text: string): void {
+  process.stdout.write(`${visibleText(text)}\n`);
 }
 
 export const list = (v: string): string[] =>

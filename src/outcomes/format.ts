@@ -1,6 +1,7 @@
-import Table from 'cli-table3';
 import { formatWallTime } from '../report/dates.js';
 import { formatCount, formatUsd, plural } from '../report/format.js';
+import { drawTable } from '../report/table.js';
+import { visibleText } from '../report/visible.js';
 import type { RepoImportSummary } from './git/import.js';
 import type { EfficiencyRow } from './metrics.js';
 import type { OutcomeView } from './view.js';
@@ -21,29 +22,29 @@ function trendCell(r: EfficiencyRow): string {
 }
 
 export function formatEfficiencyTable(rows: readonly EfficiencyRow[], label = 'Team'): string {
-  const table = new Table({
-    head: [label, 'Spend', 'Commits', 'PRs', 'Tickets', 'Deploys', 'Cost/outcome', 'Cost/PR', 'Tokens/outcome', 'Linked', 'AI co-auth.', 'r(spend,out)', 'Trend'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
-    style: { head: [], border: [], compact: true },
-  });
-  for (const r of rows) {
-    table.push([
-      r.subject.kind === 'org' ? 'Organisation' : r.subject.id,
-      money(r.spendUsd),
-      formatCount(r.outcomes.commits),
-      formatCount(r.outcomes.mergedPrs),
-      formatCount(r.outcomes.tickets),
-      formatCount(r.outcomes.deployments),
-      money(r.costPerOutcome),
-      money(r.costPerMergedPr),
-      compact(r.tokensPerOutcome),
-      pct(r.linkedShare),
-      pct(r.aiCoAuthoredShare),
-      r.spendOutcomeCorrelation === null ? '–' : r.spendOutcomeCorrelation.toFixed(2),
-      trendCell(r),
-    ]);
-  }
-  return table.toString();
+  const body = rows.map((r) => [
+    r.subject.kind === 'org' ? 'Organisation' : r.subject.id,
+    money(r.spendUsd),
+    formatCount(r.outcomes.commits),
+    formatCount(r.outcomes.mergedPrs),
+    formatCount(r.outcomes.tickets),
+    formatCount(r.outcomes.deployments),
+    money(r.costPerOutcome),
+    money(r.costPerMergedPr),
+    compact(r.tokensPerOutcome),
+    pct(r.linkedShare),
+    pct(r.aiCoAuthoredShare),
+    r.spendOutcomeCorrelation === null ? '–' : r.spendOutcomeCorrelation.toFixed(2),
+    trendCell(r),
+  ]);
+  return drawTable(
+    {
+      head: [label, 'Spend', 'Commits', 'PRs', 'Tickets', 'Deploys', 'Cost/outcome', 'Cost/PR', 'Tokens/outcome', 'Linked', 'AI co-auth.', 'r(spend,out)', 'Trend'],
+      aligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      compact: true,
+    },
+    body,
+  );
 }
 
 export function formatView(view: OutcomeView, timeZone = 'UTC'): string {
@@ -56,7 +57,8 @@ export function formatView(view: OutcomeView, timeZone = 'UTC'): string {
   for (const q of view.questions) lines.push(`? ${q.summary}\n  ${q.suggestion}`);
   const open = Object.entries(view.openQuestions).filter(([, n]) => n > 0);
   if (open.length > 0) lines.push(`Open questions (weeks of large spend with nothing linked; shown to each person): ${open.map(([t, n]) => `${t} ${n}`).join(', ')}.`);
-  return lines.join('\n');
+  // Team and person ids come from the store: their control characters are shown, not sent to the terminal.
+  return visibleText(lines.join('\n'));
 }
 
 export function formatImportSummary(rows: readonly RepoImportSummary[]): string {

@@ -1,9 +1,11 @@
 import type { UsageAggregate } from '../store/types.js';
 import { roundUsd } from './format.js';
+import { visible } from './visible.js';
 
 /**
  * CSV of aggregate rows (RFC 4180: CRLF line ends, fields quoted when they hold a comma, quote or line break),
- * one header line, no total line: spreadsheets sum columns themselves. Times are ISO 8601 UTC.
+ * one header line, no total line: spreadsheets sum columns themselves. Times are ISO 8601 UTC. Control characters in
+ * text (ESC, line breaks, bidi overrides) are written as their escapes, `\x1b`, as in the tables.
  */
 
 const COLUMNS = [
@@ -20,7 +22,8 @@ const COLUMNS = [
 ] as const satisfies readonly (keyof UsageAggregate)[];
 
 export function csvField(value: string | number): string {
-  const s = String(value);
+  // Control characters shown as their escapes (visible.ts): a CSV is read in terminals too, and no cell needs them.
+  const s = typeof value === 'string' ? visible(value) : String(value);
   // A leading =, +, - or @ makes spreadsheets evaluate the cell: prefix a quote (OWASP's CSV injection advice).
   const safe = /^[=+\-@\t\r]/.test(s) && typeof value === 'string' ? `'${s}` : s;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;

@@ -1,6 +1,5 @@
-import Table from 'cli-table3';
 import type { UsageAggregate } from '../store/types.js';
-import { boxTable } from './box-table.js';
+import { drawTable } from './table.js';
 
 export { formatUsd } from './money.js';
 
@@ -102,14 +101,7 @@ export function formatAggregatesTable(rows: readonly UsageAggregate[], opts: { g
   const aligns = ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'] as const;
   const total = totalOf(rows);
   const body = [...rows.map((r) => cells(r.key, r)), cells('Total', total)];
-  // ASCII cells (dates, ids, numbers) are drawn directly; anything else is measured by cli-table3.
-  let text = boxTable(head, body, aligns);
-  if (text === null) {
-    // No colours: output is the same in a terminal, a pipe and a test.
-    const table = new Table({ head, colAligns: [...aligns], style: { head: [], border: [] } });
-    for (const r of body) table.push(r);
-    text = table.toString();
-  }
+  const text = drawTable({ head, aligns }, body);
   const lines = [text];
   if (total.unpricedRequests > 0) {
     const share = Math.round((total.unpricedRequests / total.requests) * 1000) / 10;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { adminCall, adminOptions, iso, num, print, type AdminOptions } from '../admin-client.js';
+import { adminCall, adminOptions, say, iso, num, print, type AdminOptions } from '../admin-client.js';
 
 interface RequestOptions extends AdminOptions {
   tier?: string;
@@ -33,7 +33,7 @@ export function registerAccess(program: Command): void {
     };
     const r = await adminCall(o, 'POST', '/access-requests', body);
     if (o.json) print(o, r);
-    else process.stdout.write(`Request ${r.id} for ${r.tier ?? r.model} (${r.hours} h) is pending; your team lead or an admin decides.\n`);
+    else say(`Request ${r.id} for ${r.tier ?? r.model} (${r.hours} h) is pending; your team lead or an admin decides.`);
   });
   adminOptions(
     access.command('list').description('Access requests you may see (yours; your team’s if you lead it; all for admins)').option('--status <status>', 'pending, approved or denied'),
@@ -52,7 +52,7 @@ export function registerAccess(program: Command): void {
       const body = { ...(o.note !== undefined ? { note: o.note } : {}), ...(o.hours !== undefined ? { hours: o.hours } : {}) };
       const r = await adminCall(o, 'POST', `/access-requests/${encodeURIComponent(id)}/${decision}`, body);
       if (o.json) print(o, r);
-      else process.stdout.write(`Request ${r.id} ${r.status}${r.grantId ? ` (grant ${r.grantId})` : ''}.\n`);
+      else say(`Request ${r.id} ${r.status}${r.grantId ? ` (grant ${r.grantId})` : ''}.`);
     });
   }
   adminOptions(access.command('grants').description('Grants in force (time-boxed; they expire by themselves)').option('--all', 'include expired grants')).action(
@@ -64,6 +64,6 @@ export function registerAccess(program: Command): void {
   adminOptions(access.command('revoke <grantId>').description('End a grant now')).action(async (id: string, o: AdminOptions) => {
     const g = await adminCall(o, 'POST', `/grants/${encodeURIComponent(id)}/revoke`);
     if (o.json) print(o, g);
-    else process.stdout.write(`Revoked grant ${g.id} (${g.userId}, ${g.tier ?? g.model}).\n`);
+    else say(`Revoked grant ${g.id} (${g.userId}, ${g.tier ?? g.model}).`);
   });
 }

@@ -5,6 +5,7 @@ import { collectAudit } from '../../report/audit-data.js';
 import { auditHtml, auditMarkdown } from '../../report/audit-render.js';
 import { formatWallTime } from '../../report/dates.js';
 import { openReportSources } from '../../report/sources.js';
+import { visibleText } from '../../report/visible.js';
 import { openStore } from '../../store/open.js';
 import { EVENT_SOURCES } from '../../usage/event.js';
 import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
@@ -33,7 +34,8 @@ export async function runAuditReport(opts: AuditReportOptions): Promise<string> 
   const store = await openStore(resolveDb(opts, config), { mustExist: true, readOnly: true });
   const sources = await openReportSources(config, store);
   try {
-    return FORMATS[format as keyof typeof FORMATS](await collectAudit(sources, { period, now, source }));
+    // Team, person and model names come from the store: their control characters are shown, not sent to a terminal.
+    return visibleText(FORMATS[format as keyof typeof FORMATS](await collectAudit(sources, { period, now, source })));
   } finally {
     await sources.close();
     await store.close();

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { BudgetConfig } from '../../policy/config.js';
-import { adminCall, adminOptions, list, num, print, unsetBody, type AdminOptions } from '../admin-client.js';
+import { adminCall, adminOptions, say, list, num, print, unsetBody, type AdminOptions } from '../admin-client.js';
 
 interface SetOptions extends AdminOptions {
   scope?: string;
@@ -100,12 +100,12 @@ export function registerBudgets(program: Command): void {
   ).action(async (id: string, o: SetOptions) => {
     const saved = await adminCall(o, 'PATCH', `/budgets/${encodeURIComponent(id)}`, budgetBody(o));
     if (o.json) print(o, saved);
-    else process.stdout.write(`${budgetLine(saved)}\n`);
+    else say(budgetLine(saved));
   });
   adminOptions(budgets.command('delete <id>').description('Remove a budget (also one the config declares)')).action(async (id: string, o: AdminOptions) => {
     await adminCall(o, 'DELETE', `/budgets/${encodeURIComponent(id)}`);
     // The API answers 204 with no body: --json says what was deleted.
     if (o.json) print(o, { kind: 'budget', id, deleted: true });
-    else process.stdout.write(`Deleted budget ${id}.\n`);
+    else say(`Deleted budget ${id}.`);
   });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { detailOf } from '../../alerts/format.js';
+import { visibleText } from '../../report/visible.js';
 import { postJson, redactUrl } from '../../alerts/send.js';
 import { GoodhartError } from '../../errors.js';
 import { collectDigest, digestMarkdown, digestWebhookBody, digestWeek } from '../../report/digest.js';
@@ -74,7 +75,8 @@ export function registerDigest(program: Command): void {
     .option('--db <path>', 'database (default: the config’s db, $GOODHART_DB or ./.goodhart/goodhart.db)')
     .action(async (o: DigestOptions) => {
       const { markdown, sent } = await runDigest(o);
-      process.stdout.write(markdown);
+      // What is sent stays exact; what the terminal shows has its control characters visible.
+      process.stdout.write(visibleText(markdown));
       if (sent.length > 0) process.stderr.write(`Sent to ${sent.join(', ')}\n`);
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ENTITY_PATHS } from '../../admin/routes.js';
-import { adminCall, adminOptions, list, num, print, unsetBody, type AdminOptions } from '../admin-client.js';
+import { adminCall, adminOptions, say, list, num, print, unsetBody, type AdminOptions } from '../admin-client.js';
 
 /**
  * `goodhart teams|users|projects|tiers|roles|rate-limits list|set|delete`: the directory and rules the admin API
@@ -91,14 +91,14 @@ export function registerDirectory(program: Command): void {
       if (o.json) print(o, saved);
       else {
         const fields = spec.columns.filter((c) => saved.data[c] !== undefined).map((c) => `${c} ${cell(saved.data[c])}`);
-        process.stdout.write(`Saved ${path.replace(/s$/, '')} ${id}${fields.length > 0 ? `: ${fields.join(', ')}` : ''}.\n`);
+        say(`Saved ${path.replace(/s$/, '')} ${id}${fields.length > 0 ? `: ${fields.join(', ')}` : ''}.`);
       }
     });
     adminOptions(group.command('delete <id>').description('Remove one (also one the config declares)')).action(async (id: string, o: AdminOptions) => {
       await adminCall(o, 'DELETE', `/${path}/${encodeURIComponent(id)}`);
       // The API answers 204 with no body: --json says what was deleted.
       if (o.json) print(o, { kind: ENTITY_PATHS[path as keyof typeof DIRECTORY], id, deleted: true });
-      else process.stdout.write(`Deleted ${path.replace(/s$/, '')} ${id}.\n`);
+      else say(`Deleted ${path.replace(/s$/, '')} ${id}.`);
     });
   }
 }

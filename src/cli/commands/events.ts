@@ -1,8 +1,8 @@
-import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { GoodhartError } from '../../errors.js';
 import { checkTimeZone, formatWallTime } from '../../report/dates.js';
 import { formatCost, formatCount } from '../../report/format.js';
+import { drawTable } from '../../report/table.js';
 import { openStore } from '../../store/open.js';
 import { readDb, readTimeZone } from '../read-db.js';
 import type { UsageEvent } from '../../usage/event.js';
@@ -34,26 +34,26 @@ function parseLimit(value: string | number | undefined): number {
 export function formatEventsTable(events: readonly UsageEvent[], timeZone: string): string {
   if (events.length === 0) return 'No usage events match.';
   const extras = events.some((e) => billedExtras(e) !== '');
-  const table = new Table({
-    head: [`Time (${timeZone})`, 'Source', 'User', 'Team', 'Model', 'Input', 'Output', ...(extras ? ['Also billed'] : []), 'Cost USD', 'Status'],
-    colAligns: ['left', 'left', 'left', 'left', 'left', 'right', 'right', ...(extras ? (['left'] as const) : []), 'right', 'right'],
-    style: { head: [], border: [], compact: true },
-  });
-  for (const e of events) {
-    table.push([
-      formatWallTime(e.startedAt, timeZone),
-      e.source,
-      e.userId ?? '-',
-      e.teamId ?? '-',
-      e.modelServed ?? e.modelRequested ?? '-',
-      formatCount(e.inputTokens),
-      formatCount(e.outputTokens),
-      ...(extras ? [billedExtras(e) || '-'] : []),
-      formatCost(e.costUsd ?? 0, 1, e.costUsd === null ? 1 : 0),
-      e.errorClass === null ? String(e.status) : `${e.status} ${e.errorClass}`,
-    ]);
-  }
-  return table.toString();
+  const rows = events.map((e) => [
+    formatWallTime(e.startedAt, timeZone),
+    e.source,
+    e.userId ?? '-',
+    e.teamId ?? '-',
+    e.modelServed ?? e.modelRequested ?? '-',
+    formatCount(e.inputTokens),
+    formatCount(e.outputTokens),
+    ...(extras ? [billedExtras(e) || '-'] : []),
+    formatCost(e.costUsd ?? 0, 1, e.costUsd === null ? 1 : 0),
+    e.errorClass === null ? String(e.status) : `${e.status} ${e.errorClass}`,
+  ]);
+  return drawTable(
+    {
+      head: [`Time (${timeZone})`, 'Source', 'User', 'Team', 'Model', 'Input', 'Output', ...(extras ? ['Also billed'] : []), 'Cost USD', 'Status'],
+      aligns: ['left', 'left', 'left', 'left', 'left', 'right', 'right', ...(extras ? (['left'] as const) : []), 'right', 'right'],
+      compact: true,
+    },
+    rows,
+  );
 }
 
 /** `web_search ×3, audio 500 in / 200 out`: the tool calls and the audio tokens among the input and output. */

@@ -4,12 +4,13 @@ import { GoodhartError } from '../../errors.js';
 import { idSchema } from '../../config/id.js';
 import { hashKey, newKey } from '../../keys/keys.js';
 import { openStore } from '../../store/open.js';
+import { drawTable } from '../../report/table.js';
+import { visible } from '../../report/visible.js';
 import { openGovernanceStore } from '../../admin/install.js';
 import { Directory, keyTeam } from '../../policy/directory.js';
 import type { AuditEntry } from '../../policy/store.js';
 import type { KeyRecord } from '../../store/types.js';
 import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
-import Table from 'cli-table3';
 
 export interface CreateKeyOptions extends ConfigOptions {
   user: string;
@@ -98,7 +99,7 @@ export function registerKeys(program: Command): void {
         process.stdout.write(`${JSON.stringify({ key, ...publicView(record) })}\n`);
       } else {
         process.stdout.write(
-          `${key}\n\nKey ${record.prefix}… for user ${record.userId}${record.teamId ? ` (team ${record.teamId})` : ''}. It is shown once: store it now.\n`,
+          `${key}\n\nKey ${record.prefix}… for user ${visible(record.userId)}${record.teamId ? ` (team ${visible(record.teamId)})` : ''}. It is shown once: store it now.\n`,
         );
       }
     });
@@ -117,11 +118,11 @@ export function registerKeys(program: Command): void {
           process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
           return;
         }
-        const table = new Table({ head: ['id', 'prefix', 'user', 'team', 'project', 'name', 'created', 'revoked'], style: { head: [], border: [] } });
-        for (const r of rows) {
-          table.push([r.id, `${r.prefix}…`, r.user, r.team ?? '', r.project ?? '', r.name ?? '', r.createdAt.slice(0, 19), r.revokedAt?.slice(0, 19) ?? '']);
-        }
-        process.stdout.write(`${table.toString()}\n`);
+        const table = drawTable(
+          { head: ['id', 'prefix', 'user', 'team', 'project', 'name', 'created', 'revoked'] },
+          rows.map((r) => [r.id, `${r.prefix}…`, r.user, r.team ?? '', r.project ?? '', r.name ?? '', r.createdAt.slice(0, 19), r.revokedAt?.slice(0, 19) ?? '']),
+        );
+        process.stdout.write(`${table}\n`);
       } finally {
         await store.close();
       }
@@ -152,8 +153,8 @@ export function registerKeys(program: Command): void {
         // A revocation is a change (README: every change is in the audit log); one of a revoked key changes nothing.
         if (!already) await gov?.commit({ audit: keyAudit('key.revoke', revoked, { ...publicView(revoked), revokedAt: null }, publicView(revoked)) });
         if (opts.json) process.stdout.write(`${JSON.stringify({ ...publicView(revoked), alreadyRevoked: already })}\n`);
-        else if (already) process.stdout.write(`Key ${revoked.prefix}… (user ${revoked.userId}) was already revoked on ${new Date(revoked.revokedAt!).toISOString().slice(0, 19)}.\n`);
-        else process.stdout.write(`Revoked ${revoked.prefix}… (user ${revoked.userId}).\n`);
+        else if (already) process.stdout.write(`Key ${revoked.prefix}… (user ${visible(revoked.userId)}) was already revoked on ${new Date(revoked.revokedAt!).toISOString().slice(0, 19)}.\n`);
+        else process.stdout.write(`Revoked ${revoked.prefix}… (user ${visible(revoked.userId)}).\n`);
       } finally {
         await gov?.close();
         await store.close();

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { GoodhartError } from '../../errors.js';
 import { checkTimeZone, formatWallTime, parseRange } from '../../report/dates.js';
 import { formatCount } from '../../report/format.js';
+import { drawTable } from '../../report/table.js';
+import { visible } from '../../report/visible.js';
 import { savingsFromGroups, type SavingsBucket, type SavingsReport } from '../../route/savings.js';
 import type { RouteDecisionStore } from '../../route/decisions.js';
 import type { GuardTrip } from '../../route/guard.js';
@@ -25,26 +26,26 @@ const usd = (b: SavingsBucket) => (b.requests === 0 ? '-' : b.savedUsd.toFixed(4
 
 export function formatSavings(report: SavingsReport): string {
   if (report.rows.length === 0) return 'No routing decisions match (is routing in shadow or on mode for anyone?).';
-  const table = new Table({
-    head: ['Team', 'Requested → routed', 'Routed (on)', 'Saved USD', 'Would route (shadow)', 'Would save USD', 'Misses'],
-    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', 'right'],
-    style: { head: [], border: [] },
-  });
-  for (const r of report.rows) {
-    table.push([
-      r.teamId ?? '(none)',
-      `${r.modelRequested} → ${r.modelRouted}`,
-      formatCount(r.realised.requests),
-      usd(r.realised),
-      formatCount(r.potential.requests),
-      usd(r.potential),
-      formatCount(r.misses),
-    ]);
-  }
+  const rows = report.rows.map((r) => [
+    r.teamId ?? '(none)',
+    `${r.modelRequested} → ${r.modelRouted}`,
+    formatCount(r.realised.requests),
+    usd(r.realised),
+    formatCount(r.potential.requests),
+    usd(r.potential),
+    formatCount(r.misses),
+  ]);
   const t = report.total;
-  table.push(['Total', '', formatCount(t.realised.requests), usd(t.realised), formatCount(t.potential.requests), usd(t.potential), formatCount(t.misses)]);
+  rows.push(['Total', '', formatCount(t.realised.requests), usd(t.realised), formatCount(t.potential.requests), usd(t.potential), formatCount(t.misses)]);
+  const table = drawTable(
+    {
+      head: ['Team', 'Requested → routed', 'Routed (on)', 'Saved USD', 'Would route (shadow)', 'Would save USD', 'Misses'],
+      aligns: ['left', 'left', 'right', 'right', 'right', 'right', 'right'],
+    },
+    rows,
+  );
   return [
-    table.toString(),
+    table,
     'Saved: the requests priced at the requested model minus their cost on the routed one (same token counts).',
   ].join('\n');
 }
@@ -66,7 +67,7 @@ export function formatStopped(trips: readonly GuardTrip[], timeZone: string): st
   const until = (ms: number) => `${formatWallTime(ms, timeZone)} ${timeZone}`;
   return trips.map(
     (t) =>
-      `Routing stopped for team ${t.teamId ?? '(none)'}, ${t.taskClass} requests: ${t.misses} of ${t.routed} routed were asked again on the premium model; they go to the model asked for until ${until(t.until)} (quality guard).`,
+      `Routing stopped for team ${visible(t.teamId ?? '(none)')}, ${visible(t.taskClass)} requests: ${t.misses} of ${t.routed} routed were asked again on the premium model; they go to the model asked for until ${until(t.until)} (quality guard).`,
   );
 }
 
