@@ -1,8 +1,8 @@
 import postgres from 'postgres';
 import { GoodhartError } from '../errors.js';
-import { openSideTables, type SideSql } from '../store/postgres/side-tables.js';
+import { openSideTables, readSideTables, type SideSql } from '../store/postgres/side-tables.js';
 import type { TaskClass } from './classifier.js';
-import type { DecisionFilter, GuardHistoryRow, RouteDecision, RouteDecisionStore } from './decisions.js';
+import { MemoryDecisionStore, type DecisionFilter, type GuardHistoryRow, type RouteDecision, type RouteDecisionStore } from './decisions.js';
 import type { GuardTrip } from './guard.js';
 import type { SavingsGroup } from './savings.js';
 import { decisionFromRow, decisionToRow, savingsByHours, savingsGroupFromRow, tripFromRow, type DecisionRow, type SavingsGroupRow, type TripRow } from './decision-rows.js';
@@ -138,6 +138,15 @@ export class PostgresDecisionStore implements RouteDecisionStore {
   static async open(url: string, opts: { searchPath?: string | undefined } = {}): Promise<PostgresDecisionStore> {
     const sql = await openSideTables(url, { name: 'route', migrations: MIGRATIONS, max: 2, searchPath: opts.searchPath });
     return new PostgresDecisionStore(sql);
+  }
+
+  /**
+   * For reports: creates and migrates nothing (a role that may only SELECT reads them); a database whose gateway
+   * never routed (no routing tables) has no decisions.
+   */
+  static async read(url: string, opts: { searchPath?: string | undefined } = {}): Promise<RouteDecisionStore> {
+    const sql = await readSideTables(url, { name: 'route', migrations: MIGRATIONS, max: 2, searchPath: opts.searchPath });
+    return sql === null ? new MemoryDecisionStore() : new PostgresDecisionStore(sql);
   }
 
   async insertDecisions(decisions: readonly RouteDecision[]): Promise<void> {

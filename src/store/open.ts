@@ -15,11 +15,18 @@ export function defaultDbPath(): string {
  * `:memory:` gives a private in-memory database). With `mustExist`, a missing SQLite file is an error instead
  * of a new empty database: read-only commands use it so a mistyped --db is reported, not silently empty. With
  * `readOnly` (commands that only read), a SQLite file this user may not write is opened read-only, not refused.
+ * On Postgres the same: `mustExist` refuses a database without Goodhart's tables, and `readOnly` creates and
+ * migrates nothing (a role that may only SELECT can read), refusing a schema older than this goodhart's.
  */
 export async function openStore(location: string, opts: { mustExist?: boolean; readOnly?: boolean } = {}): Promise<Store> {
   // Errors from PostgresStore.open name the URL with its password redacted. Loaded on demand: a SQLite report
   // (`goodhart report daily`) should not pay for loading the Postgres driver.
-  if (/^postgres(ql)?:\/\//i.test(location)) return (await import('./postgres/postgres-store.js')).PostgresStore.open(location);
+  if (/^postgres(ql)?:\/\//i.test(location)) {
+    return (await import('./postgres/postgres-store.js')).PostgresStore.open(location, {
+      ...(opts.mustExist === true ? { mustExist: true } : {}),
+      ...(opts.readOnly === true ? { readOnly: true } : {}),
+    });
+  }
   if (location.trim() === '') {
     throw new GoodhartError('config_invalid', 500, 'The database location is empty. Pass --db PATH or set GOODHART_DB.');
   }

@@ -54,7 +54,8 @@ export function formatSavings(report: SavingsReport): string {
 export async function openDecisions(db: string): Promise<RouteDecisionStore> {
   if (/^postgres(ql)?:\/\//i.test(db)) {
     // The routing tables only (route_migrations), not the whole event store: `?search_path=` in the URL applies.
-    return (await import('../../route/postgres-decisions.js')).PostgresDecisionStore.open(db);
+    // Read as it is: nothing created or migrated, so a role that may only SELECT can run reports.
+    return (await import('../../route/postgres-decisions.js')).PostgresDecisionStore.read(db);
   }
   if (db !== ':memory:' && !existsSync(resolve(db))) {
     throw new GoodhartError('config_invalid', 500, `No Goodhart database at ${resolve(db)}. Run \`goodhart serve\` first, or point --db / GOODHART_DB at the right file.`);

@@ -52,6 +52,16 @@ export interface PostgresStoreOptions {
   connectTimeout?: number;
   /** Read reports from the hourly rollup where the filter allows (default true). False reads raw events only. */
   rollups?: boolean;
+  /**
+   * A database without Goodhart's tables is an error instead of getting them (commands given a database to use,
+   * not to set up: a mistyped URL is reported, not filled with eighteen tables).
+   */
+  mustExist?: boolean;
+  /**
+   * Commands that only read: nothing is created, migrated or partitioned, so a role that may only SELECT can run
+   * them; a schema older than this goodhart's is an error saying how to upgrade it.
+   */
+  readOnly?: boolean;
 }
 
 /** Column order of the batch arrays in insertEventsSql, with each array's SQL type. */
@@ -231,21 +241,52 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
       },
     });
     const store = new PostgresStore(sql, opts.rollups ?? true, { url, searchPath: opts.searchPath });
+    const readOnly = opts.readOnly === true;
     try {
-      await store.migrate(url);
-      const now = Date.now();
-      await store.ensurePartitions([now, now + 31 * 24 * HOUR_MS]);
+      if (readOnly || opts.mustExist === true) await store.requireSchema(url, readOnly);
+      if (!readOnly) {
+        await store.migrate(url);
+        const now = Date.now();
+        await store.ensurePartitions([now, now + 31 * 24 * HOUR_MS]);
+      }
     } catch (cause) {
       await sql.end({ timeout: 1 }).catch(() => {});
       if (cause instanceof GoodhartError) throw cause;
       throw new GoodhartError(
         'config_invalid',
         500,
-        `Cannot open the Postgres database at ${redactUrl(url)}: ${describeError(cause)}. Check the URL (--db or GOODHART_DB), that the server is running, and that the user may create tables.`,
+        `Cannot open the Postgres database at ${redactUrl(url)}: ${describeError(cause)}. Check the URL (--db or GOODHART_DB), that the server is running, and that the user may ${readOnly ? "read Goodhart's tables (GRANT USAGE on the schema and SELECT on its tables)" : 'create tables'}.`,
         { cause },
       );
     }
     return store;
+  }
+
+  /**
+   * For a database given to use, not to set up (mustExist, readOnly): it must hold Goodhart's tables; to only read
+   * it, at the version this goodhart reads (reading never upgrades it: that needs a user who may create tables).
+   */
+  private async requireSchema(url: string, readOnly: boolean): Promise<void> {
+    const [found] = await this.sql`SELECT to_regclass('schema_migrations') IS NOT NULL AS present, current_schema() AS schema`;
+    if (found?.['present'] !== true) {
+      const schema = typeof found?.['schema'] === 'string' ? `schema ${found['schema']}` : 'the search_path, which names no existing schema';
+      throw new GoodhartError(
+        'config_invalid',
+        500,
+        `No Goodhart store in the Postgres database at ${redactUrl(url)} (${schema} has no schema_migrations table). Point --db, GOODHART_DB or the config's db at the database \`goodhart serve\` writes to; to start a new store there, run \`goodhart serve --db URL\` (or \`goodhart import … --db URL\`) once, which creates Goodhart's tables.`,
+      );
+    }
+    if (!readOnly) return;
+    const [row] = await this.sql`SELECT COALESCE(max(version), 0)::int4 AS version FROM schema_migrations`;
+    const current = Number(row?.['version'] ?? 0);
+    if (current > MIGRATIONS.length) throw newerSchema(url, current);
+    if (current < MIGRATIONS.length) {
+      throw new GoodhartError(
+        'config_invalid',
+        500,
+        `The Postgres database at ${redactUrl(url)} has schema version ${current}, older than this goodhart reads (${MIGRATIONS.length}), and this command only reads: it changes nothing. Upgrade the schema by starting this version of \`goodhart serve\` on it once (as a user who may create tables), then run this command again.`,
+      );
+    }
   }
 
   /**
@@ -270,13 +311,7 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
       )`;
       const [row] = await tx`SELECT COALESCE(max(version), 0)::int4 AS version FROM schema_migrations`;
       const current = Number(row?.['version'] ?? 0);
-      if (current > MIGRATIONS.length) {
-        throw new GoodhartError(
-          'config_invalid',
-          500,
-          `The Postgres database at ${redactUrl(url)} has schema version ${current}, newer than this goodhart supports (${MIGRATIONS.length}). Upgrade goodhart, or point --db / GOODHART_DB at another database.`,
-        );
-      }
+      if (current > MIGRATIONS.length) throw newerSchema(url, current);
       for (const [i, migration] of MIGRATIONS.entries()) {
         if (i < current) continue;
         await tx.unsafe(migration);
@@ -716,6 +751,13 @@ function isPgError(e: unknown): e is PgError {
 }
 
 /** The cause in one line; postgres.js connection errors carry the code (ECONNREFUSED…) but a bare message. */
+const newerSchema = (url: string, current: number): GoodhartError =>
+  new GoodhartError(
+    'config_invalid',
+    500,
+    `The Postgres database at ${redactUrl(url)} has schema version ${current}, newer than this goodhart supports (${MIGRATIONS.length}). Upgrade goodhart, or point --db / GOODHART_DB at another database.`,
+  );
+
 function describeError(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
   const code = (e as { code?: unknown }).code;

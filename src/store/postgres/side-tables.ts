@@ -25,14 +25,55 @@ export interface SideTablesOptions {
 /** A pool that reads int8 as numbers. */
 export type SideSql = postgres.Sql<{ int8: number }>;
 
-export async function openSideTables(url: string, opts: SideTablesOptions): Promise<SideSql> {
-  const sql = postgres(url, {
+function sidePool(url: string, opts: SideTablesOptions): SideSql {
+  return postgres(url, {
     max: opts.max,
     connect_timeout: 10,
     types: TYPES,
     onnotice: () => {},
     ...(opts.searchPath === undefined ? {} : { connection: { search_path: opts.searchPath } }),
   });
+}
+
+/**
+ * The same tables for a command that only reads: nothing is created or migrated (a role that may only SELECT reads
+ * them). Null when they do not exist (no gateway with that feature wrote to this database): nothing to read.
+ */
+export async function readSideTables(url: string, opts: SideTablesOptions): Promise<SideSql | null> {
+  const sql = sidePool(url, opts);
+  const table = `${opts.name}_migrations`;
+  try {
+    const [found] = await sql`SELECT to_regclass(${table}) IS NOT NULL AS present`;
+    if (found?.['present'] !== true) {
+      await sql.end({ timeout: 1 });
+      return null;
+    }
+    const [row] = await sql.unsafe(`SELECT COALESCE(max(version), 0)::int4 AS version FROM ${table}`);
+    const current = Number(row?.['version'] ?? 0);
+    if (current !== opts.migrations.length) {
+      throw new GoodhartError(
+        'config_invalid',
+        500,
+        current > opts.migrations.length
+          ? `The ${opts.name} tables at ${redactUrl(url)} are version ${current}, newer than this goodhart supports (${opts.migrations.length}). Upgrade goodhart.`
+          : `The ${opts.name} tables at ${redactUrl(url)} are version ${current}, older than this goodhart reads (${opts.migrations.length}), and this command only reads. Upgrade them by starting this version of \`goodhart serve\` on the database once (as a user who may create tables), then run this command again.`,
+      );
+    }
+    return sql;
+  } catch (cause) {
+    await sql.end({ timeout: 1 }).catch(() => {});
+    if (cause instanceof GoodhartError) throw cause;
+    throw new GoodhartError(
+      'config_invalid',
+      500,
+      `Cannot read the ${opts.name} tables at ${redactUrl(url)}: ${String(cause)}. Check that the user may read them (GRANT USAGE on the schema and SELECT on its tables).`,
+      { cause },
+    );
+  }
+}
+
+export async function openSideTables(url: string, opts: SideTablesOptions): Promise<SideSql> {
+  const sql = sidePool(url, opts);
   const table = `${opts.name}_migrations`;
   try {
     await sql.begin(async (tx) => {
