@@ -236,4 +236,29 @@ describe('config loading', () => {
     const published = JSON.parse(readFileSync(new URL('../../schema/goodhart.schema.json', import.meta.url), 'utf8'));
     expect(published).toEqual(JSON.parse(JSON.stringify(configJsonSchema())));
   });
+
+  it('warns, naming the file, path and line, about a price in the wrong unit (USD per million tokens), and still loads', () => {
+    const text = [
+      'providers:',
+      '  local: { type: openai-compatible, baseUrl: "http://127.0.0.1:11434/v1" }',
+      'models:',
+      '  - name: my-llama',
+      '    provider: local',
+      '    price: { input: 0.0000025, output: 0.00001 }',
+      '  - name: free-llama',
+      '    provider: local',
+      '    price: { input: 0, output: 0.02, cacheRead: 0.001 }',
+      '  - name: dear',
+      '    provider: local',
+      '    price: { input: 2.5, output: 25000 }',
+    ].join('\n');
+    const warnings: string[] = [];
+    const cfg = parseConfig(text, 'goodhart.yaml', {}, 'serve', [], (m) => warnings.push(m));
+    expect(cfg.models[0]!.price).toEqual({ input: 0.0000025, output: 0.00001 });
+    expect(warnings).toEqual([
+      'goodhart.yaml: warning: models[0].price.input (line 6): 0.0000025 is implausibly small: prices are USD per million tokens, so this books my-llama at $0.0000025 per million tokens. A price per token of 0.0000025 is 2.5 per million; write that.',
+      'goodhart.yaml: warning: models[0].price.output (line 6): 0.00001 is implausibly small: prices are USD per million tokens, so this books my-llama at $0.00001 per million tokens. A price per token of 0.00001 is 10 per million; write that.',
+      'goodhart.yaml: warning: models[2].price.output (line 12): 25000 is implausibly large: prices are USD per million tokens, so this books dear at $25000 per million tokens. Check the unit (per million, not per billion).',
+    ]);
+  });
 });

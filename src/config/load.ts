@@ -292,10 +292,56 @@ function checkReferences(cfg: GoodhartConfig, standIns: ReadonlySet<string>): { 
 }
 
 /**
- * Parses and validates config text. Errors name the file, the path inside it, the line, and the fix. `use`: see
- * ConfigUse. `checks` run on a config that passed every other check (they may rely on its references).
+ * Prices are USD per million tokens. The cheapest models listed anywhere cost a few cents per million; none costs
+ * less than a thousandth of a dollar (0.001), which is what a price per token (2.5e-6 for $2.50 a million) or per
+ * thousand tokens looks like here: every request would be booked a million (or a thousand) times too cheap, and
+ * budgets would never trip. At the other end, the dearest cost a few hundred dollars per million; 10,000 is a price
+ * per billion, or a typo. Zero is a price (a free local model).
  */
-export function parseConfig(text: string, file: string, env: Env = process.env, use: ConfigUse = 'serve', checks: readonly ConfigCheck[] = []): GoodhartConfig {
+const PRICE_PLAUSIBLE = { min: 0.001, max: 10_000 } as const;
+const PRICE_FIELDS = ['input', 'output', 'cacheRead', 'cacheWrite5m', 'cacheWrite1h'] as const;
+
+/** Prices that are almost certainly in the wrong unit (PRICE_PLAUSIBLE): warned about, not refused. */
+function priceWarnings(cfg: GoodhartConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  cfg.models.forEach((m, i) => {
+    for (const field of PRICE_FIELDS) {
+      const v = m.price?.[field];
+      if (v === undefined || v === 0) continue;
+      if (v < PRICE_PLAUSIBLE.min) {
+        const perMillion = Number((v * 1_000_000).toPrecision(6));
+        out.push({
+          path: ['models', i, 'price', field],
+          message: `${v} is implausibly small: prices are USD per million tokens, so this books ${m.name} at $${v} per million tokens. A price per token of ${v} is ${perMillion} per million; write that`,
+        });
+      } else if (v > PRICE_PLAUSIBLE.max) {
+        out.push({
+          path: ['models', i, 'price', field],
+          message: `${v} is implausibly large: prices are USD per million tokens, so this books ${m.name} at $${v} per million tokens. Check the unit (per million, not per billion)`,
+        });
+      }
+    }
+  });
+  return out;
+}
+
+const warnOnStderr = (message: string): void => {
+  process.stderr.write(`goodhart: ${message}\n`);
+};
+
+/**
+ * Parses and validates config text. Errors name the file, the path inside it, the line, and the fix. `use`: see
+ * ConfigUse. `checks` run on a config that passed every other check (they may rely on its references). `warn` is told
+ * what loads but is almost certainly a mistake (a price in the wrong unit), with the file, path and line.
+ */
+export function parseConfig(
+  text: string,
+  file: string,
+  env: Env = process.env,
+  use: ConfigUse = 'serve',
+  checks: readonly ConfigCheck[] = [],
+  warn: (message: string) => void = warnOnStderr,
+): GoodhartConfig {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -325,10 +371,21 @@ export function parseConfig(text: string, file: string, env: Env = process.env, 
   ];
   if (problems.length === 0 && result.success) for (const check of checks) problems.push(...check(result.data as GoodhartConfig));
   if (problems.length > 0) throw configInvalid(problems, file, (path) => lineOf(doc, counter, path));
-  return result.data as GoodhartConfig;
+  const config = result.data as GoodhartConfig;
+  for (const w of priceWarnings(config)) {
+    const line = lineOf(doc, counter, w.path);
+    warn(`${file}: warning: ${formatPath(w.path)}${line ? ` (line ${line})` : ''}: ${w.message}.`);
+  }
+  return config;
 }
 
-export function loadConfigFile(file: string, env: Env = process.env, use: ConfigUse = 'serve', checks: readonly ConfigCheck[] = []): GoodhartConfig {
+export function loadConfigFile(
+  file: string,
+  env: Env = process.env,
+  use: ConfigUse = 'serve',
+  checks: readonly ConfigCheck[] = [],
+  warn: (message: string) => void = warnOnStderr,
+): GoodhartConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -342,7 +399,7 @@ export function loadConfigFile(file: string, env: Env = process.env, use: Config
         : `${file}: cannot read it (${code ?? String(err)}).`,
     );
   }
-  return parseConfig(text, file, env, use, checks);
+  return parseConfig(text, file, env, use, checks, warn);
 }
 
 /**
