@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { GoodhartError } from '../errors.js';
+import { sqliteFilesOpened } from '../store/sqlite/opened.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -93,8 +94,24 @@ function systemError(err: unknown): GoodhartError | null {
     case 'ENOENT':
       return e.path === undefined ? null : new GoodhartError('config_invalid', 500, `No such file or folder: ${e.path}. Create the folder first, or choose another path.`);
     default:
-      return null;
+      return e.code.startsWith('SQLITE_BUSY') || e.code.startsWith('SQLITE_LOCKED') ? sqliteLocked() : null;
   }
+}
+
+/**
+ * SQLite's "database is locked": another connection held the write lock for longer than the busy timeout (5 s,
+ * store/sqlite/connect.ts). SQLite does not say which file; this process knows which it opened.
+ */
+function sqliteLocked(): GoodhartError {
+  const files = sqliteFilesOpened();
+  const file = files.length === 1 ? files[0]! : null;
+  const which = file !== null ? `The SQLite database ${file}` : files.length > 1 ? `One of the SQLite databases ${files.join(', ')}` : 'The SQLite database (--db)';
+  return new GoodhartError(
+    'unavailable',
+    503,
+    `${which} is locked: another process holds its write lock (an open transaction: a sqlite3 shell or a script inside BEGIN, a backup, a long import) and did not release it within 5 seconds. Try again when it is done; \`fuser ${file ?? 'FILE'}\` or \`lsof ${file ?? 'FILE'}\` shows which process has it open.`,
+    { retryable: true },
+  );
 }
 
 /** A GoodhartError, also one from the import bundle (which carries its own copy of the class). */

@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import Database from 'better-sqlite3';
 import { GoodhartError } from '../../errors.js';
+import { noteSqliteOpened } from './opened.js';
 
 /**
  * How long a statement waits for another connection's lock before failing with SQLITE_BUSY. WAL lets readers
@@ -114,6 +115,7 @@ function openReadOnly(path: string): Database.Database {
  * or migrate (`readOnly` in the answer).
  */
 export function connectSqlite(path: string, opts: { readOnly?: boolean | undefined } = {}): SqliteConnection {
+  noteSqliteOpened(path);
   if (writable(path)) {
     try {
       return { db: openWritable(path), readOnly: false };
