@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { GoodhartError } from '../errors.js';
 import { drawTable } from '../report/table.js';
-import { visibleText } from '../report/visible.js';
+import { visible, visibleText } from '../report/visible.js';
 
 /**
  * The governance commands are thin clients of a running gateway's admin API: one writer (the gateway) applies
@@ -60,7 +60,19 @@ export async function adminCall(opts: AdminOptions, method: string, path: string
     throw new GoodhartError('upstream_unreachable', 502, `Cannot reach the gateway at ${base} (${String(cause)}). Is \`goodhart serve\` running? Pass --url or set GOODHART_URL (or --config: the address its server.host and server.port give).`, { cause });
   }
   const text = await res.text();
-  const json = text ? (JSON.parse(text) as any) : null;
+  let json: any = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // An HTML error page from a proxy, or another server on that port: not the gateway's admin API.
+    const type = res.headers.get('content-type') ?? 'none';
+    const start = visible(text.slice(0, 80).replace(/\s+/g, ' ').trim());
+    throw new GoodhartError(
+      'upstream_error',
+      502,
+      `${base}/admin/v1${path} answered HTTP ${res.status} with something that is not JSON (content-type ${type}, starting "${start}${text.length > 80 ? '…' : ''}"): it is not a Goodhart gateway's admin API. Check that GOODHART_URL or --url points at \`goodhart serve\` (its address and port, without /admin/v1), not at a proxy or another server.`,
+    );
+  }
   if (!res.ok) {
     const message = json?.error?.message ?? `HTTP ${res.status}`;
     throw new GoodhartError(res.status === 403 ? 'forbidden' : res.status === 404 ? 'not_found' : 'invalid_request', res.status, message);
