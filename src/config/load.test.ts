@@ -261,4 +261,17 @@ describe('config loading', () => {
       'goodhart.yaml: warning: models[2].price.output (line 12): 25000 is implausibly large: prices are USD per million tokens, so this books dear at $25000 per million tokens. Check the unit (per million, not per billion).',
     ]);
   });
+
+  it('warns when serving with a provider key that is empty (the template\'s ${OPENAI_API_KEY:-} unset), naming the variable', () => {
+    const warnings: string[] = [];
+    parseConfig(CONFIG_TEMPLATE, 'goodhart.yaml', { ANTHROPIC_API_KEY: 'sk-ant-1' }, 'serve', [], (m) => warnings.push(m));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^goodhart\.yaml: warning: providers\.openai\.apiKey \(line \d+\): empty \(OPENAI_API_KEY is not set\), so requests to provider "openai" go without a key and it will answer 401\. Fix: export OPENAI_API_KEY=… before starting, or remove apiKey if this server needs no key\.$/,
+    );
+    // Commands that call no provider are not told.
+    const quiet: string[] = [];
+    parseConfig(CONFIG_TEMPLATE, 'goodhart.yaml', {}, 'read', [], (m) => quiet.push(m));
+    expect(quiet).toEqual([]);
+  });
 });

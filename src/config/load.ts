@@ -325,6 +325,26 @@ function priceWarnings(cfg: GoodhartConfig): ConfigProblem[] {
   return out;
 }
 
+/**
+ * Providers whose apiKey is empty once substituted (`${OPENAI_API_KEY:-}`, as `goodhart init` writes it, with the
+ * variable unset): every request to them goes without a key and gets the provider's 401, which clients read as their
+ * own key being wrong. A warning, not an error: a provider nobody uses, or a local server that needs no key, is fine.
+ */
+function emptyKeyWarnings(raw: unknown, cfg: GoodhartConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  for (const [id, p] of Object.entries(cfg.providers)) {
+    if (p.apiKey !== '') continue;
+    const written = valueAt(raw, ['providers', id, 'apiKey']);
+    const names = typeof written === 'string' ? [...written.matchAll(ENV_REF)].filter((m) => !m[1]).map((m) => m[2]!) : [];
+    const fix = names.length > 0 ? `export ${names[0]}=… before starting` : 'write the key (as ${VARIABLE}) there';
+    out.push({
+      path: ['providers', id, 'apiKey'],
+      message: `empty${names.length > 0 ? ` (${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} not set)` : ''}, so requests to provider "${id}" go without a key and it will answer 401. Fix: ${fix}, or remove apiKey if this server needs no key`,
+    });
+  }
+  return out;
+}
+
 const warnOnStderr = (message: string): void => {
   process.stderr.write(`goodhart: ${message}\n`);
 };
@@ -372,7 +392,7 @@ export function parseConfig(
   if (problems.length === 0 && result.success) for (const check of checks) problems.push(...check(result.data as GoodhartConfig));
   if (problems.length > 0) throw configInvalid(problems, file, (path) => lineOf(doc, counter, path));
   const config = result.data as GoodhartConfig;
-  for (const w of priceWarnings(config)) {
+  for (const w of [...priceWarnings(config), ...(use === 'serve' ? emptyKeyWarnings(js, config) : [])]) {
     const line = lineOf(doc, counter, w.path);
     warn(`${file}: warning: ${formatPath(w.path)}${line ? ` (line ${line})` : ''}: ${w.message}.`);
   }

@@ -451,6 +451,9 @@ export class Proxy {
         }
         throw unreadableErrorBody(err, call, provider, timeoutMs);
       }
+      // Sent without a key (its apiKey is empty: an unset variable), the provider's 401 would tell the client that
+      // their own key is wrong. The same status, in the client's format, saying whose key is missing.
+      if (call.status === 401 && !provider.config.apiKey) throw missingProviderKey(provider);
       reply.code(call.status).headers(responseHeaders(call.headers, m.id)).send(errBody);
       return;
     }
@@ -787,6 +790,14 @@ function unreadableErrorBody(err: unknown, call: UpstreamCall, provider: Resolve
     status,
     `Provider "${provider.id}" answered ${status}, but ${why}. ${status === 429 || status >= 500 ? 'Retry later; if it keeps happening, the provider (or a proxy in front of it) is failing.' : 'Operators: check the provider, or the proxy in front of it.'}`,
     { retryable: status === 429 || status >= 500, cause: err, ...(typeof retryAfter === 'string' ? { headers: { 'retry-after': retryAfter } } : {}) },
+  );
+}
+
+function missingProviderKey(provider: ResolvedProvider): GoodhartError {
+  return new GoodhartError(
+    'upstream_error',
+    401,
+    `Provider "${provider.id}" answered 401 because the gateway has no API key for it: providers.${provider.id}.apiKey in the gateway's config is empty (an environment variable not set when \`goodhart serve\` started; its startup warning names it). Your Goodhart key was accepted. Operators: set the provider's key and restart the gateway.`,
   );
 }
 
