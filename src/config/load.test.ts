@@ -274,4 +274,30 @@ describe('config loading', () => {
     parseConfig(CONFIG_TEMPLATE, 'goodhart.yaml', {}, 'read', [], (m) => quiet.push(m));
     expect(quiet).toEqual([]);
   });
+
+  it('refuses a ${ that is not ${NAME} or ${NAME:-default}, with the file, path, line and the forms it supports', () => {
+    const forms = 'Fix: write ${NAME} or ${NAME:-default} (NAME: letters, digits and _, not starting with a digit), or $${ for a literal ${';
+    const cases: [string, string][] = [
+      ['${OPENAI_API_KEY', '"${OPENAI_API_KEY" has no closing }'],
+      ['${OPENAI_API_KEY:?x}', '"${OPENAI_API_KEY:?x}" is a shell form this file does not support (only ":-" gives a default; ":?", "-", ":=", ":+" and the like are not replaced)'],
+      ['${OPENAI_API_KEY-default}', '"${OPENAI_API_KEY-default}" is a shell form this file does not support'],
+      ['${open-ai}', '"${open-ai}" is a shell form this file does not support'],
+      ['"${1KEY}"', '"${1KEY}" is not a variable name'],
+      ['"sk-${KEY}${"', '"${" has no closing }'],
+      ['${A:-${B}}', '"${A:-${B}}": a default cannot hold another ${…} (it would be used as it is, not replaced). Fix: write one ${NAME}'],
+    ];
+    for (const [written, why] of cases) {
+      const text = ['providers:', '  openai:', '    type: openai', '    baseUrl: https://api.openai.com/v1', `    apiKey: ${written}`].join('\n');
+      const err = errorOf(() => parseConfig(text, 'goodhart.yaml', { OPENAI_API_KEY: 'sk-1', KEY: 'k' }, 'read'));
+      expect(err.message).toContain(`goodhart.yaml: invalid configuration:\n  providers.openai.apiKey (line 5): ${why}`);
+      if (!why.includes('a default cannot')) expect(err.message).toContain(`so it would be used as it is, not replaced. ${forms}`);
+    }
+    // The supported forms and an escaped ${ still load.
+    const ok = parseConfig(
+      ['providers:', '  openai:', '    type: openai', '    baseUrl: ${BASE:-https://api.openai.com/v1}', '    apiKey: ${A:-sk-a}', '    headers: { x-note: "$${not: a var" }'].join('\n'),
+      'goodhart.yaml',
+      { B: 'sk-b' },
+    );
+    expect(ok.providers.openai!.headers).toEqual({ 'x-note': '$${not: a var' });
+  });
 });

@@ -97,6 +97,45 @@ function bareReferences(node: unknown, path: PropertyKey[] = []): { path: Proper
   return [];
 }
 
+/** The one form `${` may start here, at a given index: `${NAME}` or `${NAME:-default}`. */
+const ENV_REF_AT = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/y;
+const SUPPORTED_FORMS = '${NAME} or ${NAME:-default} (NAME: letters, digits and _, not starting with a digit), or $${ for a literal ${';
+
+/** Why a `${` at `i` is not a reference this file supports (it stayed literal: `apiKey: ${OPENAI_API_KEY` became the key). */
+function brokenReference(text: string, i: number): string {
+  const close = text.indexOf('}', i);
+  if (close === -1) return `"${text.slice(i, i + 40)}" has no closing }`;
+  const inner = text.slice(i + 2, close);
+  const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(inner)?.[0];
+  if (name !== undefined && name.length < inner.length) {
+    return `"\${${inner}}" is a shell form this file does not support (only ":-" gives a default; ":?", "-", ":=", ":+" and the like are not replaced)`;
+  }
+  return `"\${${inner}}" is not a variable name`;
+}
+
+/**
+ * Every `${` must start a reference the loader replaces (or be escaped as `$${`): any other is left as it is, and a
+ * provider key of "${OPENAI_API_KEY" or "${OPENAI_API_KEY:?unset}" would be sent upstream as the key.
+ */
+function brokenReferences(node: unknown, path: PropertyKey[] = []): { path: PropertyKey[]; message: string }[] {
+  if (typeof node === 'string') {
+    for (let i = node.indexOf('${'); i !== -1; i = node.indexOf('${', i + 2)) {
+      if (i > 0 && node[i - 1] === '$') continue;
+      ENV_REF_AT.lastIndex = i;
+      const ref = ENV_REF_AT.exec(node);
+      if (ref !== null && !ref[2]?.includes('${')) continue;
+      if (ref !== null) {
+        return [{ path, message: `"${ref[0]}}": a default cannot hold another \${…} (it would be used as it is, not replaced). Fix: write one ${SUPPORTED_FORMS}` }];
+      }
+      return [{ path, message: `${brokenReference(node, i)}, so it would be used as it is, not replaced. Fix: write ${SUPPORTED_FORMS}` }];
+    }
+    return [];
+  }
+  if (Array.isArray(node)) return node.flatMap((v, i) => brokenReferences(v, [...path, i]));
+  if (node && typeof node === 'object') return Object.entries(node).flatMap(([k, v]) => brokenReferences(v, [...path, k]));
+  return [];
+}
+
 /**
  * Substitution yields text; where the schema wants a number or true/false and the text came from `${…}`
  * (`port: ${PORT:-8787}`, `enabled: ${LIVE:-false}`), the text is read as one. Only there: an API key of digits stays
@@ -385,6 +424,7 @@ export function parseConfig(
   }
   const problems: ConfigProblem[] = [
     ...bareReferences(js),
+    ...brokenReferences(js),
     ...(result.success
       ? checkReferences(result.data, standIns).map((p) => ({ path: p.path as PropertyKey[], message: p.message }))
       : zodProblems(result.error.issues, substituted, fromEnv)),
