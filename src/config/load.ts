@@ -137,6 +137,22 @@ function brokenReferences(node: unknown, path: PropertyKey[] = []): { path: Prop
 }
 
 /**
+ * The number or true/false an issue wanted: its own, or for a union (`trustProxy`: true/false or a list of
+ * addresses) one of its branches' at the union's own place.
+ */
+function scalarExpected(issue: z.core.$ZodIssue): 'number' | 'boolean' | undefined {
+  const scalar = (t: string): 'number' | 'boolean' | undefined => (t === 'number' || t === 'boolean' ? t : undefined);
+  if (issue.code === 'invalid_type') return scalar(issue.expected);
+  if (issue.code !== 'invalid_union') return undefined;
+  for (const branch of issue.errors) {
+    for (const sub of branch) {
+      if (sub.path.length === 0 && sub.code === 'invalid_type' && scalar(sub.expected) !== undefined) return scalar(sub.expected);
+    }
+  }
+  return undefined;
+}
+
+/**
  * Substitution yields text; where the schema wants a number or true/false and the text came from `${…}`
  * (`port: ${PORT:-8787}`, `enabled: ${LIVE:-false}`), the text is read as one. Only there: an API key of digits stays
  * text where the schema wants text. Returns whether anything changed.
@@ -144,13 +160,14 @@ function brokenReferences(node: unknown, path: PropertyKey[] = []): { path: Prop
 function typeSubstituted(root: unknown, issues: readonly z.core.$ZodIssue[], substituted: ReadonlySet<string>): boolean {
   let changed = false;
   for (const issue of issues) {
-    if (issue.code !== 'invalid_type' || (issue.expected !== 'number' && issue.expected !== 'boolean')) continue;
+    const expected = scalarExpected(issue);
+    if (expected === undefined) continue;
     if (!substituted.has(formatPath(issue.path)) || issue.path.length === 0) continue;
     let parent = root as Record<PropertyKey, unknown>;
     for (const key of issue.path.slice(0, -1)) parent = parent[key as PropertyKey] as Record<PropertyKey, unknown>;
     const last = issue.path.at(-1) as PropertyKey;
     const text = String(parent[last]).trim();
-    const value = issue.expected === 'boolean' ? ({ true: true, false: false } as Record<string, boolean>)[text.toLowerCase()] : text === '' ? NaN : Number(text);
+    const value = expected === 'boolean' ? ({ true: true, false: false } as Record<string, boolean>)[text.toLowerCase()] : text === '' ? NaN : Number(text);
     if (value === undefined || (typeof value === 'number' && !Number.isFinite(value))) continue;
     parent[last] = value;
     changed = true;

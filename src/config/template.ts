@@ -1,5 +1,12 @@
-/** What `goodhart init` writes: every section, commented, valid as it stands. */
-export const CONFIG_TEMPLATE = `# yaml-language-server: $schema=./node_modules/goodhart/schema/goodhart.schema.json
+/** Where the template's first line points editors for the schema; `goodhart init` writes the path that resolves. */
+export const TEMPLATE_SCHEMA_REF = './node_modules/goodhart/schema/goodhart.schema.json';
+
+/**
+ * What `goodhart init` writes: every section, commented, valid as it stands. Its first line names the JSON Schema for
+ * editors (yaml-language-server), relative to the file: init.ts puts in the path of the installed goodhart's.
+ */
+export const CONFIG_TEMPLATE = `# yaml-language-server: $schema=${TEMPLATE_SCHEMA_REF}
+# (the JSON Schema of the goodhart that wrote this file, for editors: fix the path if either moves)
 # Goodhart configuration. Validated at start: a mistake is reported with its path and line, and the server
 # does not start. \${VAR} is replaced by the environment variable VAR (\${VAR:-default} gives a default).
 
