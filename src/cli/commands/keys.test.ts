@@ -1,18 +1,20 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cliActor, createKey, registerKeys } from './keys.js';
 import { loadConfigFile } from '../../config/load.js';
 import { createGateway } from '../../gateway/server.js';
-import { openStore } from '../../store/open.js';
+import { defaultDbPath, openStore } from '../../store/open.js';
 import { SqliteGovernanceStore } from '../../store/sqlite/governance-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'goodhart-keys-'));
 const db = join(dir, 'g.db');
 const config = join(dir, 'goodhart.yaml');
 writeFileSync(config, 'teams: [{ id: platform }, { id: data }]\nusers:\n  - { id: alice, team: platform }\n');
+// The gateway's database, made as `serve` makes it: `keys create --db` refuses one that does not exist.
+beforeAll(async () => (await openStore(db)).close());
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** `goodhart keys …` as the CLI runs it (on `db`, unless the arguments name another); what it printed. */
@@ -60,6 +62,27 @@ describe('goodhart keys', () => {
     expect((await createKey({ user: 'bob', team: 'data', db: moved, config: adminConfig })).record.teamId).toBe('data');
     expect((await createKey({ user: 'bob', db: moved, config: adminConfig })).record.teamId).toBe('data');
     await expect(createKey({ user: 'bob', team: 'platform', db: moved, config: adminConfig })).rejects.toMatchObject({ message: expect.stringMatching(/^The directory puts bob in team data,/) });
+  });
+
+  it('create refuses a database --db names that does not exist (a typo), unless --new-db; it says where the key went', async () => {
+    const typo = join(dir, 'typo', 'g.db');
+    await expect(keys('create', '--user', 'alice', '--db', typo)).rejects.toMatchObject({
+      message: `No Goodhart database at ${typo}, and a key written to a new one would be refused by a gateway reading another (without --db, keys go to ${resolve(defaultDbPath())}). Check --db, or pass --new-db to create that database.`,
+    });
+    expect(existsSync(join(dir, 'typo'))).toBe(false);
+    let err = '';
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+    try {
+      expect(await keys('create', '--user', 'alice', '--db', typo, '--new-db')).toMatch(/^gh_/);
+      expect(await keys('create', '--user', 'alice')).toMatch(/^gh_/);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(err).toBe(`Stored in ${typo}.\nStored in ${db}.\n`);
+    // The config's own database may be new: `keys create` before the first `serve`.
+    const fresh = join(dir, 'fresh.yaml');
+    writeFileSync(fresh, `db: ${join(dir, 'first', 'g.db')}\n`);
+    expect((await createKey({ user: 'carol', config: fresh })).where).toBe(join(dir, 'first', 'g.db'));
   });
 
   it('list and revoke refuse a database that does not exist instead of creating an empty one', async () => {

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { GoodhartError } from '../../errors.js';
 import { idSchema } from '../../config/id.js';
@@ -9,18 +11,48 @@ import { visible } from '../../report/visible.js';
 import { openGovernanceStore } from '../../admin/install.js';
 import { Directory, keyTeam } from '../../policy/directory.js';
 import type { AuditEntry } from '../../policy/store.js';
-import type { KeyRecord } from '../../store/types.js';
+import type { KeyRecord, Store } from '../../store/types.js';
+import type { GoodhartConfig } from '../../config/schema.js';
 import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
+
+const POSTGRES_URL = /^postgres(ql)?:\/\//i;
 
 export interface CreateKeyOptions extends ConfigOptions {
   user: string;
   team?: string;
   project?: string;
   name?: string;
+  /** Create the database --db names when it does not exist (without: refused, see createKey). */
+  newDb?: boolean;
+}
+
+/**
+ * Where a new key goes, refusing a database --db names that does not exist: a mistyped --db made a new database (and
+ * its folders) and printed a key that the gateway, reading its own database, answered 401 for. The database the
+ * config, $GOODHART_DB or the default names may be new (`keys create` before the first `serve`), as may one --db
+ * names with --new-db.
+ */
+async function keyStore(opts: CreateKeyOptions, config: GoodhartConfig): Promise<{ store: Store; where: string }> {
+  const location = resolveDb(opts, config);
+  const otherwise = resolveDb({ ...opts, db: undefined }, config);
+  const guard = opts.db !== undefined && opts.newDb !== true && location !== otherwise;
+  if (POSTGRES_URL.test(location)) {
+    const { redactUrl } = await import('../../store/postgres/postgres-store.js');
+    return { store: await openStore(location, guard ? { mustExist: true } : {}), where: redactUrl(location) };
+  }
+  const where = location === ':memory:' ? location : resolve(location);
+  if (guard && where !== ':memory:' && !existsSync(where)) {
+    throw new GoodhartError(
+      'config_invalid',
+      500,
+      `No Goodhart database at ${where}, and a key written to a new one would be refused by a gateway reading another (without --db, keys go to ${POSTGRES_URL.test(otherwise) ? (await import('../../store/postgres/postgres-store.js')).redactUrl(otherwise) : resolve(otherwise)}). Check --db, or pass --new-db to create that database.`,
+    );
+  }
+  return { store: await openStore(location), where };
 }
 
 /** Creates a key; checks the user and team against the directory (config and admin API), the project against the config. */
-export async function createKey(opts: CreateKeyOptions): Promise<{ key: string; record: KeyRecord }> {
+export async function createKey(opts: CreateKeyOptions): Promise<{ key: string; record: KeyRecord; where: string }> {
   // The config's rules for ids, also when it declares no users: an empty or spaced id cannot be named in a filter.
   for (const [flag, value] of [['--user', opts.user], ['--team', opts.team], ['--project', opts.project]] as const) {
     if (value === undefined) continue;
@@ -28,7 +60,7 @@ export async function createKey(opts: CreateKeyOptions): Promise<{ key: string; 
     if (!checked.success) throw new GoodhartError('invalid_request', 400, `${flag} "${value}": ${checked.error.issues[0]?.message ?? 'not a valid id'}.`);
   }
   const { config } = resolveConfig(opts);
-  const store = await openStore(resolveDb(opts, config));
+  const { store, where } = await keyStore(opts, config);
   try {
     // The directory the gateway books usage by: the config with what the admin API set on top (`goodhart users
     // set`), kept beside the events. A store without governance tables (Postgres before `serve`) has the config's.
@@ -39,7 +71,7 @@ export async function createKey(opts: CreateKeyOptions): Promise<{ key: string; 
       const made = newKey({ userId: opts.user, teamId: team, projectId: opts.project ?? null, name: opts.name ?? null });
       await store.createKey(made.record);
       await gov?.commit({ audit: keyAudit('key.create', made.record, null, publicView(made.record)) });
-      return made;
+      return { ...made, where };
     } finally {
       await gov?.close();
     }
@@ -92,9 +124,12 @@ export function registerKeys(program: Command): void {
     .option('--name <text>', 'a label, e.g. "laptop" or "ci"')
     .option('--json', 'print JSON')
     .option('--config <file>', 'config file')
-    .option('--db <path>', 'database path')
+    .option('--db <path>', "database: the gateway's (default: the config's db, $GOODHART_DB or ./.goodhart/goodhart.db)")
+    .option('--new-db', 'create the database --db names if it does not exist (else refused: a mistyped --db would hold keys no gateway reads)')
     .action(async (opts: CreateKeyOptions & { json?: boolean }) => {
-      const { key, record } = await createKey(opts);
+      const { key, record, where } = await createKey(opts);
+      // On stderr, so `--json` and a script reading the key are unchanged: which database the gateway must read.
+      process.stderr.write(`Stored in ${where}.\n`);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ key, ...publicView(record) })}\n`);
       } else {
