@@ -127,4 +127,13 @@ export function unsetBody(unset: readonly string[] | undefined, known: readonly 
   return body;
 }
 
+/** A comma-separated list of numbers, each checked: `--thresholds 50,abc` said "received null" (abc sent as NaN). */
+export function numList(name: string): (v: string) => number[] {
+  return (v: string) => list(v).map((part) => {
+    const n = Number(part);
+    if (part === '' || !Number.isFinite(n)) throw new GoodhartError('invalid_request', 400, `${name}: "${part}" is not a number; give numbers separated by commas (e.g. 50,80,100), got "${v}".`);
+    return n;
+  });
+}
+
 export const iso = (ms: number | null | undefined): string => (typeof ms === 'number' ? new Date(ms).toISOString().slice(0, 19).replace('T', ' ') : '');

@@ -300,4 +300,21 @@ describe('config loading', () => {
     );
     expect(ok.providers.openai!.headers).toEqual({ 'x-note': '$${not: a var' });
   });
+
+  it('says what is wrong and how to fix it where zod said "Invalid key in record", "Invalid input" or "Too small"', () => {
+    const problem = (text: string): string => errorOf(() => parseConfig(text, 'goodhart.yaml', {}, 'read')).message;
+    expect(problem('providers:\n  "open ai": { type: openai, baseUrl: "https://api.openai.com/v1" }\n')).toBe(
+      'goodhart.yaml: invalid configuration:\n  providers.open ai (line 2): "open ai" cannot be an id here: use letters, digits, "_", ".", "@" or "-" (at most 128 characters). Fix: rename it',
+    );
+    expect(problem('server: { trustProxy: "true" }\n')).toBe(
+      'goodhart.yaml: invalid configuration:\n  server.trustProxy (line 1): expected true or false, or a list, got the text "true". Fix: write true without quotes',
+    );
+    expect(problem('server: { trustProxy: 10.0.0.5 }\n')).toMatch(/server\.trustProxy \(line 1\): expected true or false, or a list, got the text "10\.0\.0\.5"\. Fix: write true or false, or a list \(see schema/);
+    expect(problem('admin:\n  keys: [{ id: ops, key: short, role: admin }]\n')).toBe(
+      'goodhart.yaml: invalid configuration:\n  admin.keys[0].key (line 2): too short: an admin key needs at least 16 characters. Generate one with `openssl rand -hex 24` and give it as ${ENV_VAR}',
+    );
+    expect(problem('server: { port: 1 }\n---\nserver: { port: 2 }\n')).toBe(
+      'goodhart.yaml: more than one YAML document (a `---` line at line 2 starts another): a config file holds one. Fix: remove the `---` and merge what follows into one document, or keep each in its own file.',
+    );
+  });
 });

@@ -246,11 +246,40 @@ function issueMessage(issue: z.core.$ZodIssue, root: unknown, fromEnv: ReadonlyS
     return `missing: ${key} is required here. Fix: add \`${key}:\` (see schema/goodhart.schema.json)`;
   }
   if (isBaseUrl) return `${issue.message}, not ${describeValue(value)}. Fix: write the provider's API address, ${baseUrlExample(root, issue.path)}`;
+  if (issue.code === 'invalid_key') {
+    // A key of a mapping of ids (providers, routing.teams…): zod said only "Invalid key in record".
+    const why = issue.issues[0]?.message ?? 'not a valid id';
+    return `"${String(issue.path.at(-1))}" cannot be an id here: ${why}. Fix: rename it`;
+  }
+  if (issue.code === 'invalid_union') return unionMessage(issue, value, fromEnv.has(formatPath(issue.path)));
   if (issue.code !== 'invalid_type') return issue.message;
   const words = TYPE_WORDS[issue.expected] ?? { want: issue.expected, fix: 'see schema/goodhart.schema.json' };
   // A value from ${…}: the fix is in the environment, not the file.
   const fix = fromEnv.has(formatPath(issue.path)) ? `the value comes from \${…}: set that variable (or its :-default) to ${words.want}` : words.fix;
   return `expected ${words.want}, got ${describeValue(value)}. Fix: ${fix}`;
+}
+
+/**
+ * A value none of a union's forms accepts (`trustProxy: "true"`: true/false or a list of addresses), said as those
+ * forms (zod said "Invalid input"). Text that reads as true/false or a number was likely meant without quotes.
+ */
+function unionMessage(issue: z.core.$ZodIssueInvalidUnion, value: unknown, fromEnv: boolean): string {
+  const wants: string[] = [];
+  for (const branch of issue.errors) {
+    for (const sub of branch) {
+      if (sub.path.length !== 0 || sub.code !== 'invalid_type') continue;
+      const want = TYPE_WORDS[sub.expected]?.want ?? sub.expected;
+      if (!wants.includes(want)) wants.push(want);
+    }
+  }
+  if (wants.length === 0) return issue.message;
+  const either = wants.join(', or ');
+  const fix = fromEnv
+    ? `the value comes from \${…}: set that variable (or its :-default) to ${either}`
+    : typeof value === 'string' && /^(true|false|-?\d+(\.\d+)?)$/i.test(value.trim())
+      ? `write ${value.trim().toLowerCase()} without quotes`
+      : `write ${either} (see schema/goodhart.schema.json)`;
+  return `expected ${either}, got ${describeValue(value)}. Fix: ${fix}`;
 }
 
 /** Zod's issues as problems; one per unknown key, at the key itself (its line, not its parent's). */
@@ -422,6 +451,14 @@ export function parseConfig(
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
+    if (e.code === 'MULTIPLE_DOCS') {
+      const line = e.linePos?.[0]?.line;
+      throw new GoodhartError(
+        'config_invalid',
+        500,
+        `${file}: more than one YAML document (a \`---\` line${line ? ` at line ${line}` : ''} starts another): a config file holds one. Fix: remove the \`---\` and merge what follows into one document, or keep each in its own file.`,
+      );
+    }
     throw new GoodhartError('config_invalid', 500, `${file}: YAML syntax error: ${e.message}`);
   }
   const fromEnv = new Set<string>();

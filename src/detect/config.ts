@@ -21,7 +21,7 @@ export const detectConfigSchema = z
         retentionDays: positiveInt.default(30).describe('Days fingerprints are kept, then deleted'),
         secret: z
           .string()
-          .min(16)
+          .min(16, 'use a random secret of at least 16 characters (e.g. `openssl rand -hex 32`), given as ${ENV_VAR}')
           .optional()
           .describe('Per-installation fingerprint key (use ${ENV_VAR}); default: generated and kept in the database'),
       })

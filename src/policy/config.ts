@@ -121,7 +121,10 @@ export type AlertsConfig = z.output<typeof alertsSchema>;
 const adminKeySchema = z
   .object({
     id,
-    key: z.string().min(16).optional().describe('The admin key itself (use ${ENV_VAR}); or give sha256'),
+    key: z
+      .string()
+      .min(16, 'too short: an admin key needs at least 16 characters. Generate one with `openssl rand -hex 24` and give it as ${ENV_VAR}')
+      .optional().describe('The admin key itself (use ${ENV_VAR}); or give sha256'),
     sha256: z.string().regex(/^[0-9a-f]{64}$/).optional().describe('SHA-256 hex of the admin key'),
     role: id.default('admin'),
   })

@@ -135,7 +135,8 @@ describe('goodhart audit', () => {
     expect((html.match(/<svg /g) ?? []).length).toBe(3);
     const bars = [...html.matchAll(/data-label="(\d\d)" data-value="([\d.]+)"/g)].map((m) => [m[1], Number(m[2])]);
     expect(bars.slice(0, 2)).toEqual([['01', 3], ['02', 3]]);
-    await expect(runAuditReport({ period: '2026-13', db, config: configFile })).rejects.toThrow(/--period|month/);
+    // A month, not a day: it asked for YYYY-MM-DD.
+    await expect(runAuditReport({ period: '2026-13', db, config: configFile })).rejects.toThrow('--period: expected a month as YYYY-MM with the month 01 to 12 (e.g. 2026-10), got "2026-13".');
     await expect(runAuditReport({ period: '2026-10', db, config: configFile, format: 'pdf' })).rejects.toThrow(/--format: use md or html/);
   });
 });

@@ -34,8 +34,9 @@ export function changePercent(current: number, previous: number): number | null 
 
 /** A month `YYYY-MM` as a window in the time zone; a bad value names the option. */
 export function monthWindow(month: string, timeZone: string, option = '--period'): Window {
-  if (!/^\d{4}-\d{2}$/.test(month)) {
-    throw new GoodhartError('invalid_request', 400, `${option}: expected a month as YYYY-MM (e.g. 2026-10), got "${month}".`);
+  const mm = /^\d{4}-(\d{2})$/.exec(month)?.[1];
+  if (mm === undefined || Number(mm) < 1 || Number(mm) > 12) {
+    throw new GoodhartError('invalid_request', 400, `${option}: expected a month as YYYY-MM with the month 01 to 12 (e.g. 2026-10), got "${month}".`);
   }
   const start = parseDateOption(`${month}-01`, { option, timeZone });
   return periodWindow('month', start, timeZone);

@@ -51,7 +51,7 @@ export function registerAuditReport(program: Command): void {
     .option('--out <file>', 'write to this file instead of standard output')
     .option('--source <source>', `spend of this source only (${EVENT_SOURCES.join(', ')}); default: every source added up`)
     .option('--config <file>', 'YAML config (budgets, time zone)')
-    .option('--db <path>', 'database (default: the config’s db, $GOODHART_DB or ./.goodhart/goodhart.db)')
+    .option('--db <path>', 'database (default: the config’s db, else $GOODHART_DB, else ./.goodhart/goodhart.db)')
     .action(async (o: AuditReportOptions) => {
       const text = await runAuditReport(o);
       if (o.out !== undefined) {

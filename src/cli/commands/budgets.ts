@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import type { BudgetConfig } from '../../policy/config.js';
-import { adminCall, adminOptions, say, list, num, print, unsetBody, type AdminOptions } from '../admin-client.js';
+import { adminCall, adminOptions, say, list, num, numList, print, unsetBody, type AdminOptions } from '../admin-client.js';
 
 interface SetOptions extends AdminOptions {
   scope?: string;
   amount?: number;
   unit?: string;
   period?: string;
-  thresholds?: string[];
+  thresholds?: number[];
   action?: string;
   downgradeTo?: string;
   downgradeAt?: number;
@@ -30,7 +30,7 @@ export function budgetBody(o: SetOptions): Record<string, unknown> {
   if (o.amount !== undefined) body['amount'] = o.amount;
   if (o.unit !== undefined) body['unit'] = o.unit;
   if (o.period !== undefined) body['period'] = o.period;
-  if (o.thresholds !== undefined) body['thresholds'] = o.thresholds.map(Number);
+  if (o.thresholds !== undefined) body['thresholds'] = o.thresholds;
   if (o.action !== undefined) body['action'] = o.action;
   if (o.downgradeTo !== undefined) body['downgradeTo'] = o.downgradeTo;
   if (o.downgradeAt !== undefined) body['downgradeAt'] = o.downgradeAt;
@@ -89,7 +89,7 @@ export function registerBudgets(program: Command): void {
       .option('--amount <n>', 'USD, or tokens with --unit tokens', num('--amount'))
       .option('--unit <unit>', 'usd (default) or tokens')
       .option('--period <period>', 'day, week, month (default), quarter, year or none')
-      .option('--thresholds <list>', 'alert percentages, e.g. 50,80,100', list)
+      .option('--thresholds <list>', 'alert percentages, e.g. 50,80,100', numList('--thresholds'))
       .option('--action <action>', 'at the cap: block (default) or downgrade')
       .option('--downgrade-to <model>', 'the cheaper model (or tier) for action downgrade')
       .option('--downgrade-at <percent>', 'from this percentage requests are downgraded (default 80)', num('--downgrade-at'))

@@ -130,7 +130,7 @@ export function registerDetect(program: Command): void {
     .option('--json', 'print the findings as JSON')
     .option('--dry-run', 'detect and print, store nothing')
     .option('--config <file>', 'YAML config (thresholds under detect:)')
-    .option('--db <path>', 'SQLite file or postgres://… (default ./.goodhart/goodhart.db or $GOODHART_DB)')
+    .option('--db <path>', 'SQLite file or postgres://… (default: the config’s db, else $GOODHART_DB, else ./.goodhart/goodhart.db)')
     .action(async (opts: DetectOptions) => {
       process.stdout.write(`${await runDetect(opts)}\n`);
     });
@@ -149,7 +149,7 @@ export function registerFindings(program: Command): void {
     .option('--tz <zone>', 'IANA time zone for times (default: detect.timeZone, UTC)')
     .option('--json', 'print a JSON array')
     .option('--config <file>', 'YAML config')
-    .option('--db <path>', 'SQLite file or postgres://… (default ./.goodhart/goodhart.db or $GOODHART_DB)')
+    .option('--db <path>', 'SQLite file or postgres://… (default: the config’s db, else $GOODHART_DB, else ./.goodhart/goodhart.db)')
     .action(async (opts: FindingsOptions) => {
       process.stdout.write(`${await runFindings(opts)}\n`);
     });

@@ -72,7 +72,7 @@ export function registerDigest(program: Command): void {
     .option('--to <url>', 'deliver it to this webhook instead')
     .option('--source <source>', `usage of this source only (${EVENT_SOURCES.join(', ')}); default: every source added up`)
     .option('--config <file>', 'YAML config')
-    .option('--db <path>', 'database (default: the config’s db, $GOODHART_DB or ./.goodhart/goodhart.db)')
+    .option('--db <path>', 'database (default: the config’s db, else $GOODHART_DB, else ./.goodhart/goodhart.db)')
     .action(async (o: DigestOptions) => {
       const { markdown, sent } = await runDigest(o);
       // What is sent stays exact; what the terminal shows has its control characters visible.

@@ -225,7 +225,7 @@ export async function importApiCommand(source: UsageApiSource, opts: ApiOptions)
 
 const addCommon = (cmd: Command): Command =>
   cmd
-    .option('--db <path>', 'SQLite database (default: $GOODHART_DB or ./.goodhart/goodhart.db)')
+    .option('--db <path>', 'SQLite database (default: the config’s db, else $GOODHART_DB, else ./.goodhart/goodhart.db)')
     .option('--config <file>', 'goodhart.yaml with `identities:` and `projects:` for attribution')
     .option('--json', 'print the summary as JSON');
 

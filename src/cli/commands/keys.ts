@@ -124,7 +124,7 @@ export function registerKeys(program: Command): void {
     .option('--name <text>', 'a label, e.g. "laptop" or "ci"')
     .option('--json', 'print JSON')
     .option('--config <file>', 'config file')
-    .option('--db <path>', "database: the gateway's (default: the config's db, $GOODHART_DB or ./.goodhart/goodhart.db)")
+    .option('--db <path>', "the gateway's database (default: the config’s db, else $GOODHART_DB, else ./.goodhart/goodhart.db)")
     .option('--new-db', 'create the database --db names if it does not exist (else refused: a mistyped --db would hold keys no gateway reads)')
     .action(async (opts: CreateKeyOptions & { json?: boolean }) => {
       const { key, record, where } = await createKey(opts);
@@ -143,7 +143,7 @@ export function registerKeys(program: Command): void {
     .description('List keys (prefixes only; keys themselves are never stored)')
     .option('--json', 'print JSON')
     .option('--config <file>', 'config file')
-    .option('--db <path>', 'database path')
+    .option('--db <path>', 'database (default: the config’s db, else $GOODHART_DB, else ./.goodhart/goodhart.db)')
     .action(async (opts: ConfigOptions & { json?: boolean }) => {
       const { config } = resolveConfig(opts);
       const store = await openStore(resolveDb(opts, config), { mustExist: true, readOnly: true });
@@ -167,7 +167,7 @@ export function registerKeys(program: Command): void {
     .description('Revoke a key by id, prefix (as `keys list` shows it) or the whole key; a running gateway refuses it within 2 seconds')
     .option('--json', 'print JSON')
     .option('--config <file>', 'config file')
-    .option('--db <path>', 'database path')
+    .option('--db <path>', 'database (default: the config’s db, else $GOODHART_DB, else ./.goodhart/goodhart.db)')
     .action(async (idOrPrefix: string, opts: ConfigOptions & { json?: boolean }) => {
       const { config } = resolveConfig(opts);
       const store = await openStore(resolveDb(opts, config), { mustExist: true });

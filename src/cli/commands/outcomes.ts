@@ -102,7 +102,7 @@ export function registerOutcomes(program: Command): void {
     .option('--full', 'read the whole history again (never double counts)')
     .option('--json', 'print the summary as JSON')
     .option('--config <file>', 'goodhart.yaml with outcomes.people and projects')
-    .option('--db <path>', 'database (default ./.goodhart/goodhart.db or $GOODHART_DB)')
+    .option('--db <path>', 'database (default: the config’s db, else $GOODHART_DB, else ./.goodhart/goodhart.db)')
     .action(async (repos: string[], opts: ImportGitCliOptions) => {
       process.stdout.write(`${await importGitCommand(repos, opts)}\n`);
     });
@@ -117,7 +117,7 @@ export function registerOutcomes(program: Command): void {
     .option('--tz <zone>', "IANA time zone of the days (default: the config's timeZone, else UTC)")
     .option('--json', 'print the view as JSON')
     .option('--config <file>', 'goodhart.yaml')
-    .option('--db <path>', 'database (default ./.goodhart/goodhart.db or $GOODHART_DB)')
+    .option('--db <path>', 'database (default: the config’s db, else $GOODHART_DB, else ./.goodhart/goodhart.db)')
     .action(async (opts: ReportCliOptions) => {
       process.stdout.write(`${await outcomesReportCommand(opts)}\n`);
     });

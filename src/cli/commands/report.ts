@@ -106,7 +106,7 @@ export function addFilterOptions(cmd: Command): Command {
     .option('--model <model>', 'only this model (requested or served name)')
     .option('--source <source>', `only this source (${EVENT_SOURCES.join(', ')})`)
     .option('--tz <zone>', "IANA time zone for dates and day boundaries (default: the config's timeZone, else UTC)")
-    .option('--db <path>', 'SQLite file or postgres://… (default: the config’s db, $GOODHART_DB or ./.goodhart/goodhart.db)')
+    .option('--db <path>', 'SQLite file or postgres://… (default: the config’s db, else $GOODHART_DB, else ./.goodhart/goodhart.db)')
     .option('--config <file>', 'YAML config whose db to read (default $GOODHART_CONFIG or ./goodhart.yaml)');
 }
 

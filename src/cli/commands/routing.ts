@@ -100,7 +100,7 @@ export function registerRouting(program: Command): Command {
     .option('--until <date>', 'up to and including this day (YYYY-MM-DD), or before this ISO 8601 time')
     .option('--team <team>', 'only this team')
     .option('--tz <zone>', 'IANA time zone for dates', 'UTC')
-    .option('--db <path>', 'SQLite database or postgres:// URL (default: the config’s db, $GOODHART_DB or ./.goodhart/goodhart.db)')
+    .option('--db <path>', 'SQLite database or postgres:// URL (default: the config’s db, else $GOODHART_DB, else ./.goodhart/goodhart.db)')
     .option('--config <file>', 'YAML config whose db to read (default $GOODHART_CONFIG or ./goodhart.yaml)')
     .option('--json', 'print JSON instead of a table')
     .action(async (options: SavingsOptions) => {

@@ -129,7 +129,7 @@ export function registerServe(program: Command): void {
     .option('--config <file>', 'YAML config (default: $GOODHART_CONFIG, ./goodhart.yaml, or provider env variables)')
     .option('--port <n>', 'port to listen on (default 8787)')
     .option('--host <addr>', 'address to bind (default 127.0.0.1)')
-    .option('--db <path>', 'SQLite file, or postgres://… for several replicas (default ./.goodhart/goodhart.db or $GOODHART_DB)')
+    .option('--db <path>', 'SQLite file, or postgres://… for several replicas (default: the config’s db, else $GOODHART_DB, else ./.goodhart/goodhart.db)')
     .option('--demo', 'run offline with a simulated provider, a demo organisation and a little traffic')
     .action(async (opts: ServeOptions) => {
       const port = parsePort(opts.port);
