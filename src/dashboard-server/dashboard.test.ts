@@ -309,6 +309,23 @@ describe('dashboard API', () => {
     }
   });
 
+  it('carries requests to models with no known price through the mix rows, not as $0 spend', async () => {
+    // August: no other test reads it.
+    await h.store.insertEvents([
+      makeTestEvent({ id: 'u1', userId: 'alice', teamId: 'core', startedAt: at('2026-08-03T10:00:00Z'), costUsd: null, modelRequested: 'claude-future-9', modelServed: 'claude-future-9', provider: 'anthropic' }),
+      makeTestEvent({ id: 'u2', userId: 'alice', teamId: 'core', startedAt: at('2026-08-04T10:00:00Z'), costUsd: 3 }),
+    ]);
+    const org = (await get(await signIn('fin'), '/api/org?month=2026-08')).json();
+    expect(org.models.map((m: { key: string; requests: number; costUsd: number; unpricedRequests: number }) => [m.key, m.requests, m.costUsd, m.unpricedRequests]).sort()).toEqual([
+      ['claude-future-9', 1, 0, 1],
+      ['gpt-4o-2024-08-06', 1, 3, 0],
+    ]);
+    expect(org.teams).toEqual([{ key: 'core', requests: 2, costUsd: 3, unpricedRequests: 1 }]);
+    expect([org.spend.totals.costUsd, org.spend.totals.requests, org.spend.totals.unpricedRequests]).toEqual([3, 2, 1]);
+    const team = (await get(await signIn('bob'), '/api/teams/core?month=2026-08')).json();
+    expect(team.users).toMatchObject([{ key: 'alice', requests: 2, costUsd: 3, unpricedRequests: 1 }]);
+  });
+
   it('a lead approves a team member’s access request; a member cannot', async () => {
     const request = await h.gateway.app.inject({
       method: 'POST',

@@ -89,10 +89,13 @@ export interface SpendBlock {
 export interface Mix {
   key: string;
   requests: number;
+  /** The priced requests' cost: `unpricedRequests` (models with no known price) are not in it, and not free. */
   costUsd: number;
+  unpricedRequests: number;
 }
 
-const mix = (rows: readonly UsageAggregate[]): Mix[] => rows.map((r) => ({ key: r.key, requests: r.requests, costUsd: roundUsd(r.costUsd) }));
+const mix = (rows: readonly UsageAggregate[]): Mix[] =>
+  rows.map((r) => ({ key: r.key, requests: r.requests, costUsd: roundUsd(r.costUsd), unpricedRequests: r.unpricedRequests }));
 
 /**
  * Daily spend of the month (with the days before it for the forecast's rate) and the month-end projection.
@@ -378,7 +381,14 @@ function hideCells(s: SpendBlock, models: readonly UsageAggregate[], hidden: Hid
   const out = new Set(hidden.models);
   const shown = mix(models.filter((m) => !out.has(m.key)));
   const rest = models.filter((m) => out.has(m.key));
-  if (rest.length > 0) shown.push({ key: OTHER_MODELS, requests: rest.reduce((a, m) => a + m.requests, 0), costUsd: roundUsd(rest.reduce((a, m) => a + m.costUsd, 0)) });
+  if (rest.length > 0) {
+    shown.push({
+      key: OTHER_MODELS,
+      requests: rest.reduce((a, m) => a + m.requests, 0),
+      costUsd: roundUsd(rest.reduce((a, m) => a + m.costUsd, 0)),
+      unpricedRequests: rest.reduce((a, m) => a + m.unpricedRequests, 0),
+    });
+  }
   return { spend: spendShown, models: shown };
 }
 

@@ -96,13 +96,14 @@ export function forecastChart(id: string, labels: string[], daily: (number | nul
  * Shares of spend (model mix, teams). The legend is HTML beside the chart, not drawn in the canvas: Chart.js cuts a
  * label at the canvas's edge ("claude-sonnet-", "gemini-2.5-flas"), where text in the page wraps.
  */
-export function mixChart(id: string, labels: string[], values: number[]): HTMLElement {
+export function mixChart(id: string, labels: string[], values: number[], shown?: string[]): HTMLElement {
   const colours = labels.map((_, i) => PALETTE[i % PALETTE.length]!);
   const chart = mount(
     id,
     'mix',
     { type: 'doughnut', data: { labels, datasets: [{ data: values, backgroundColor: colours }] }, options: { plugins: { legend: { display: false } } } },
-    labels.map((l, i) => [l, usd(values[i])]),
+    // `shown`: the spend as the page words it (a model with no known price is `n/a`, not $0.00).
+    labels.map((l, i) => [l, shown?.[i] ?? usd(values[i])]),
     true,
   );
   const swatch = (colour: string): HTMLElement => {

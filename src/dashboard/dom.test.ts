@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { counted, dateTime, usd } from './dom.js';
+import { counted, dateTime, requestsLine, spendText, usd } from './dom.js';
 
 describe('dashboard formatting', () => {
   it("shows a time in the config's zone, as the page's days and months are", () => {
@@ -11,6 +11,18 @@ describe('dashboard formatting', () => {
 
   it('says 1 request, not 1 requests', () => {
     expect([0, 1, 2, 1234].map((n) => counted(n, 'request'))).toEqual(['0 requests', '1 request', '2 requests', '1,234 requests']);
+  });
+
+  it('shows spend on models with no known price as n/a or beside the dollars, never as free', () => {
+    expect(spendText(0, 1, 1)).toBe('n/a');
+    expect(spendText(0, 3, 3)).toBe('n/a');
+    expect(spendText(12, 5, 2)).toBe('$12.00 + 2 unpriced');
+    expect(spendText(12, 5, 0)).toBe('$12.00');
+    expect(spendText(0, 0, 0)).toBe('$0.00');
+    expect(requestsLine(12, 0)).toBe('12 requests');
+    expect(requestsLine(12, 3)).toBe('12 requests, 3 of them unpriced (not in the dollars)');
+    expect(requestsLine(1, 1)).toBe('1 request, unpriced (not in the dollars)');
+    expect(requestsLine(4, 4)).toBe('4 requests, all unpriced (not in the dollars)');
   });
 
   it('never shows spend under a cent as $0.00', () => {

@@ -29,6 +29,15 @@ export const usd = (n: number | null | undefined): string => (n === null || n ==
 export const count = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : countFmt.format(n));
 /** A count with its noun, singular for exactly one: `1 request`, `2 requests`. */
 export const counted = (n: number, one: string, many = `${one}s`): string => `${count(n)} ${n === 1 ? one : many}`;
+/**
+ * Spend of a row that may hold requests to models with no known price (their cost is not in `costUsd`, and they are
+ * not free): `n/a` when all of them are, `$12.00 + 3 unpriced` when some are, as `goodhart report` prints them.
+ */
+export const spendText = (costUsd: number, requests: number, unpricedRequests: number): string =>
+  requests > 0 && unpricedRequests >= requests ? 'n/a' : unpricedRequests > 0 ? `${usd(costUsd)} + ${count(unpricedRequests)} unpriced` : usd(costUsd);
+/** The line under a spend figure: `12 requests`, and how many of them had no price (`12 requests, 3 of them unpriced (not in the dollars)`). */
+export const requestsLine = (requests: number, unpricedRequests: number): string =>
+  `${counted(requests, 'request')}${unpricedRequests > 0 ? `, ${unpricedRequests >= requests ? (requests === 1 ? 'unpriced' : 'all unpriced') : `${count(unpricedRequests)} of them unpriced`} (not in the dollars)` : ''}`;
 export const pct = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : `${n}%`);
 const wallFmts = new Map<string, Intl.DateTimeFormat>();
 /**

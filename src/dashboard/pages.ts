@@ -1,6 +1,6 @@
 import { api, type Me } from './api.js';
 import { budgetBars, dailySpend, forecastChart, mixChart } from './charts.js';
-import { card, count, counted, dateTime, h, kpi, note, pct, table, usd } from './dom.js';
+import { card, count, counted, dateTime, h, kpi, note, pct, requestsLine, spendText, table, usd } from './dom.js';
 import { sortableTable } from './sortable.js';
 
 /** One function per page: fetch the page's data from /api, build its elements. Types mirror the server's views. */
@@ -8,7 +8,9 @@ import { sortableTable } from './sortable.js';
 interface Totals { requests: number; costUsd: number; inputTokens: number; cacheReadTokens: number; outputTokens: number; unpricedRequests: number }
 /** A daily value null: a day not shown to a member (too few others spent on it). */
 interface Spend { totals: Totals; daily: { labels: string[]; values: (number | null)[] }; elapsedDays: number; forecast: { projected: number; low: number; high: number } | null; importedUsd: number | null }
-interface Mix { key: string; requests: number; costUsd: number }
+/** `costUsd` leaves out `unpricedRequests` (models with no known price): shown with spendText, never as $0.00. */
+interface Mix { key: string; requests: number; costUsd: number; unpricedRequests: number }
+const mixSpend = (m: Mix): string => spendText(m.costUsd, m.requests, m.unpricedRequests);
 /** `standing` alone (amount, spent, projection null): a team budget shown to a member whose team's totals are withheld. */
 interface Budget { budget: string; scope: string; unit: 'usd' | 'tokens'; period: string; amount: number; spent: number | null; windowEnd: number | null; standing?: 'on track' | 'near' | 'over'; usedPercent: number | null; projection: { projected: number; exhaustionDate: string | null; method: string } | null; note: string | null }
 interface Finding { id: string; rule: string; subject: { kind: string; id: string }; userId: string | null; teamId: string | null; start: number; end: number; wastedUsd: number; confidence: number; summary: string; suggestion: string; wasteMethod: string; evidence: { counts: Record<string, number>; ratios: Record<string, number>; requestIds: string[] } }
@@ -37,7 +39,7 @@ const status = (b: Budget): HTMLElement => {
 function kpis(s: Spend, month: string, extra: HTMLElement[] = []): HTMLElement {
   const t = s.totals;
   return h('div', { class: 'kpis' },
-    kpi(s.forecast ? 'Spend this month' : `Spend in ${month}`, usd(t.costUsd), counted(t.requests, 'request')),
+    kpi(s.forecast ? 'Spend this month' : `Spend in ${month}`, t.requests > 0 && t.unpricedRequests >= t.requests ? 'n/a' : usd(t.costUsd), requestsLine(t.requests, t.unpricedRequests)),
     kpi('Projected at month end', s.forecast ? usd(s.forecast.projected) : 'month over', s.forecast ? `${usd(s.forecast.low)} – ${usd(s.forecast.high)}` : undefined),
     kpi('Tokens', count(t.inputTokens + t.outputTokens), `${count(t.cacheReadTokens)} input from cache`),
     ...extra);
@@ -156,8 +158,8 @@ export async function orgPage(month?: string): Promise<HTMLElement> {
         orgBudget ? ((d.spend.importedUsd ?? 0) > 0 ? note(`The lines are all spend, imported included; the budget counts only the ${usd(roundCents(d.spend.totals.costUsd - (d.spend.importedUsd ?? 0)))} that went through the gateway.`) : null)
           : note('No monthly org budget in USD is configured: the projection is shown without one.'))),
     h('div', { class: 'grid' },
-      card('Spend by team', d.teams.length ? table(['Team', 'Requests', 'Spend'], d.teams.map((t) => [t.key === '(none)' ? t.key : h('a', { href: `#/teams/${encodeURIComponent(t.key)}` }, t.key), count(t.requests), usd(t.costUsd)]), [1, 2]) : note('No usage this month.')),
-      card('Model mix', d.models.length ? mixChart('org-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd)) : note('No usage this month.'))),
+      card('Spend by team', d.teams.length ? table(['Team', 'Requests', 'Spend'], d.teams.map((t) => [t.key === '(none)' ? t.key : h('a', { href: `#/teams/${encodeURIComponent(t.key)}` }, t.key), count(t.requests), mixSpend(t)]), [1, 2]) : note('No usage this month.')),
+      card('Model mix', d.models.length ? mixChart('org-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd), d.models.map(mixSpend)) : note('No usage this month.'))),
     card('Org budgets', budgetsTable(d.budgets, { spend: d.spend, month: d.month })),
     routingCard(d.routing, true));
 }
@@ -190,7 +192,7 @@ function peopleTable(users: PersonRow[]): HTMLElement {
       users.map((u) => [
         { show: name(u), by: u.key },
         { show: count(u.requests), by: u.requests },
-        { show: usd(u.costUsd), by: u.costUsd },
+        { show: mixSpend(u), by: u.costUsd },
         ...(shipped
           ? [
               { show: u.outcomes === null ? '—' : shippedText(u.outcomes), by: u.outcomes?.total ?? null },
@@ -246,7 +248,7 @@ export async function teamPage(team: string, month?: string): Promise<HTMLElemen
           : budgetBars('team-budget', null, d.spend.totals.costUsd, d.spend.forecast?.projected ?? null, null),
         tb ? gatewayOnly(d.spend, d.month)
           : note(d.budgets.some((b) => b.scope === `team:${team}` && b.standing !== undefined) ? 'The team’s budgets are under Budgets, as their standing only.' : 'No USD budget for this team.')),
-      card('Model mix', d.models === null ? note('Not shown: too few people besides you used the models you did not.') : d.models.length ? mixChart('team-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd)) : note('No usage this month.'))),
+      card('Model mix', d.models === null ? note('Not shown: too few people besides you used the models you did not.') : d.models.length ? mixChart('team-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd), d.models.map(mixSpend)) : note('No usage this month.'))),
     hiddenNote(d.hidden),
     card('Spend per day', dailySpend('team-daily', d.spend.daily.labels, d.spend.daily.values)),
     d.users ? card('People', peopleTable(d.users))
@@ -265,7 +267,7 @@ export async function userPage(user: string, month?: string): Promise<HTMLElemen
     kpis(d.spend, d.month),
     h('div', { class: 'grid' },
       card('Spend per day', dailySpend('user-daily', d.spend.daily.labels, d.spend.daily.values)),
-      card('Model mix', d.models.length ? mixChart('user-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd)) : note('No usage this month.'))),
+      card('Model mix', d.models.length ? mixChart('user-models', d.models.map((m) => m.key), d.models.map((m) => m.costUsd), d.models.map(mixSpend)) : note('No usage this month.'))),
     card('Suggestions', h('ol', {}, d.suggestions.map((s) => h('li', {}, s.text)))),
     card('Budgets', budgetsTable(d.budgets, { spend: d.spend, month: d.month })),
     card('Findings', findingsList(d.findings, false)),

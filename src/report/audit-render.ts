@@ -11,6 +11,15 @@ import { barChart, escapeXml, horizontalBars } from './svg-chart.js';
 
 /** The money formatter of every report (format.ts): spend under a cent shows, not as $0.00. */
 export const money = (n: number): string => formatUsd(n);
+/**
+ * Spend of a row that may hold requests to models with no known price (their cost is not in `costUsd`, and they are
+ * not free): `n/a` when all of them are, `$12.00 + 3 unpriced` when some are (`report` prints `(+3 n/a)`).
+ */
+export const spendCell = (r: { costUsd: number; requests: number; unpricedRequests: number }): string =>
+  r.requests > 0 && r.unpricedRequests >= r.requests ? 'n/a' : r.unpricedRequests > 0 ? `${money(r.costUsd)} + ${formatCount(r.unpricedRequests)} unpriced` : money(r.costUsd);
+/** A row's share of the priced spend; `n/a` for a row with no priced request. */
+const shareOf = (r: { costUsd: number; requests: number; unpricedRequests: number }, whole: number): string =>
+  r.requests > 0 && r.unpricedRequests >= r.requests ? 'n/a' : share(r.costUsd, whole);
 const pct = (n: number | null): string => (n === null ? 'n/a' : `${n > 0 ? '+' : ''}${n}%`);
 const amountIn = (unit: string, n: number | null): string => (n === null ? 'n/a' : unit === 'usd' ? money(n) : `${formatCount(Math.round(n))} tokens`);
 
@@ -63,7 +72,7 @@ export function auditBlocks(d: AuditData): Block[] {
     { kind: 'h2', text: 'Spend by team' },
     d.teams.length === 0
       ? { kind: 'note', text: 'No usage in this period.' }
-      : { kind: 'table', head: ['Team', 'Requests', 'Spend', 'Share'], rows: d.teams.map((r) => [r.key, formatCount(r.requests), money(r.costUsd), share(r.costUsd, t.costUsd)]), align: ['l', 'r', 'r', 'r'] },
+      : { kind: 'table', head: ['Team', 'Requests', 'Spend', 'Share'], rows: d.teams.map((r) => [r.key, formatCount(r.requests), spendCell(r), shareOf(r, t.costUsd)]), align: ['l', 'r', 'r', 'r'] },
     ...section(d.findings, 'Top findings (estimated avoidable spend)', (f) => [
       { kind: 'p', text: `${plural(f.count, 'finding')}, ${money(f.wastedUsd)} estimated avoidable. The ten largest:` },
       {
@@ -110,8 +119,8 @@ export function auditBlocks(d: AuditData): Block[] {
   ];
   if (d.models.length === 0) blocks.push({ kind: 'note', text: 'No usage in this period.' });
   else {
-    blocks.push({ kind: 'chart', svg: horizontalBars({ title: 'Spend by model', labels: d.models.map((m) => m.key), values: d.models.map((m) => m.costUsd), format: money }) });
-    blocks.push({ kind: 'table', head: ['Model', 'Requests', 'Spend', 'Share'], rows: d.models.map((m) => [m.key, formatCount(m.requests), money(m.costUsd), share(m.costUsd, t.costUsd)]), align: ['l', 'r', 'r', 'r'] });
+    blocks.push({ kind: 'chart', svg: horizontalBars({ title: 'Spend by model', labels: d.models.map((m) => m.key), values: d.models.map((m) => m.costUsd), format: money, texts: d.models.map(spendCell) }) });
+    blocks.push({ kind: 'table', head: ['Model', 'Requests', 'Spend', 'Share'], rows: d.models.map((m) => [m.key, formatCount(m.requests), spendCell(m), shareOf(m, t.costUsd)]), align: ['l', 'r', 'r', 'r'] });
   }
   return blocks;
 }

@@ -2,7 +2,7 @@ import type { Finding } from '../detect/types.js';
 import { periodWindow, type Window } from '../policy/period.js';
 import { formatWallTime, parseDateOption } from './dates.js';
 import { totalOf, type AggregateTotals } from './format.js';
-import { money } from './audit-render.js';
+import { money, spendCell } from './audit-render.js';
 import { countedOutcomeTotals, type OutcomeTotals } from './outcomes.js';
 import { changePercent, dayLabels, seriesOf } from './series.js';
 import type { ReportSources } from './sources.js';
@@ -26,7 +26,8 @@ export interface DigestData {
   previousWeekUsd: number;
   changePercent: number | null;
   daily: { labels: string[]; values: number[] };
-  models: { model: string; costUsd: number; requests: number }[];
+  /** `costUsd` leaves out `unpricedRequests` (models with no known price). */
+  models: { model: string; costUsd: number; requests: number; unpricedRequests: number }[];
   outcomes: OutcomeTotals | null;
   findings: Finding[] | null;
   suggestions: Suggestion[];
@@ -54,7 +55,7 @@ export async function collectDigest(src: ReportSources, userId: string, week: Wi
   const totals = totalOf(daily);
   const previousWeekUsd = prevRows.reduce((a, r) => a + r.costUsd, 0);
   const labels = dayLabels(week.start, week.end, tz);
-  const modelRows = models.map((m) => ({ model: m.key, costUsd: m.costUsd, requests: m.requests }));
+  const modelRows = models.map((m) => ({ model: m.key, costUsd: m.costUsd, requests: m.requests, unpricedRequests: m.unpricedRequests }));
   // Stored input counts every input token, cache reads and writes included.
   const input = totals.inputTokens;
   return {
@@ -78,6 +79,13 @@ export async function collectDigest(src: ReportSources, userId: string, week: Wi
   };
 }
 
+/** ` 3 of them used models with no known price: their cost is not in the dollars.`, or nothing. */
+function unpricedText(t: AggregateTotals): string {
+  if (t.unpricedRequests === 0) return '';
+  const who = t.unpricedRequests >= t.requests ? (t.requests === 1 ? 'It' : 'All of them') : `${formatCount(t.unpricedRequests)} of them`;
+  return ` ${who} used ${t.unpricedRequests === 1 ? 'a model' : 'models'} with no known price: ${t.unpricedRequests === 1 ? 'its' : 'their'} cost is not in the dollars.`;
+}
+
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
 export function digestMarkdown(d: DigestData): string {
@@ -93,12 +101,12 @@ export function digestMarkdown(d: DigestData): string {
     ...(d.source === null ? [] : [`_Usage recorded by source ${d.source} only._`, '']),
     t.requests === 0
       ? 'No requests were recorded for you this week.'
-      : `${plural(t.requests, 'request')}, ${money(t.costUsd)}${change}. ${formatCount(t.inputTokens)} input tokens (${formatCount(t.cacheReadTokens)} from the cache), ${formatCount(t.outputTokens)} output.`,
+      : `${plural(t.requests, 'request')}, ${money(t.costUsd)}${change}.${unpricedText(t)} ${formatCount(t.inputTokens)} input tokens (${formatCount(t.cacheReadTokens)} from the cache), ${formatCount(t.outputTokens)} output.`,
     '',
   ];
   if (t.requests > 0) {
     lines.push(`| ${WEEKDAYS.join(' | ')} |`, `|${WEEKDAYS.map(() => '---:').join('|')}|`, `| ${d.daily.values.map((v) => money(v)).join(' | ')} |`, '');
-    lines.push('| Model | Requests | Spend |', '|---|---:|---:|', ...d.models.slice(0, 5).map((m) => `| ${m.model} | ${formatCount(m.requests)} | ${money(m.costUsd)} |`), '');
+    lines.push('| Model | Requests | Spend |', '|---|---:|---:|', ...d.models.slice(0, 5).map((m) => `| ${m.model} | ${formatCount(m.requests)} | ${spendCell(m)} |`), '');
   }
   lines.push('## What it produced', '');
   if (d.outcomes === null || d.outcomes.records === 0) {

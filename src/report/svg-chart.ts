@@ -67,7 +67,7 @@ export function barChart(c: BarChartInput): string {
 }
 
 /** Horizontal bars with their values written out (model mix, teams): long labels stay readable. */
-export function horizontalBars(c: Omit<BarChartInput, 'line' | 'height'>): string {
+export function horizontalBars(c: Omit<BarChartInput, 'line' | 'height'> & { texts?: readonly string[] }): string {
   const width = c.width ?? 720;
   const row = 22;
   const labelW = 220;
@@ -82,11 +82,13 @@ export function horizontalBars(c: Omit<BarChartInput, 'line' | 'height'>): strin
     const yy = 28 + i * row;
     const label = c.labels[i] ?? '';
     const w = (v / max) * barW;
+    // `texts`: each value as the table words it (a model with no known price is `n/a`, not $0.00).
+    const text = c.texts?.[i] ?? c.format(v);
     parts.push(`<text x="${labelW - 8}" y="${yy + 14}" font-size="11" text-anchor="end">${escapeXml(label.length > 34 ? `${label.slice(0, 33)}…` : label)}</text>`);
     parts.push(
-      `<rect x="${labelW}" y="${yy + 3}" width="${w.toFixed(1)}" height="${row - 8}" fill="#3b6fb6" data-label="${escapeXml(label)}" data-value="${v}"><title>${escapeXml(`${label}: ${c.format(v)}`)}</title></rect>`,
+      `<rect x="${labelW}" y="${yy + 3}" width="${w.toFixed(1)}" height="${row - 8}" fill="#3b6fb6" data-label="${escapeXml(label)}" data-value="${v}"><title>${escapeXml(`${label}: ${text}`)}</title></rect>`,
     );
-    parts.push(`<text x="${(labelW + w + 6).toFixed(1)}" y="${yy + 14}" font-size="11" fill="#333">${escapeXml(c.format(v))}</text>`);
+    parts.push(`<text x="${(labelW + w + 6).toFixed(1)}" y="${yy + 14}" font-size="11" fill="#333">${escapeXml(text)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('');
