@@ -14,17 +14,18 @@ export const DEFAULT_EVENTS_LIMIT = 100;
 
 export interface EventsOptions extends FilterOptions {
   json?: boolean;
-  /** The newest N events (printed oldest first). A string as typed on the command line, or a number. */
+  /** The newest N events (printed oldest first); 0: all of them. A string as typed on the command line, or a number. */
   limit?: string | number;
 }
 
-function parseLimit(value: string | number | undefined): number {
+/** The --limit as a number of events, or null for all of them (`--limit 0`). */
+function parseLimit(value: string | number | undefined): number | null {
   if (value === undefined) return DEFAULT_EVENTS_LIMIT;
   const n = typeof value === 'number' ? value : /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < 1) {
-    throw new GoodhartError('invalid_request', 400, `--limit: expected a positive whole number, got "${value}".`);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new GoodhartError('invalid_request', 400, `--limit: expected a whole number (0 for all events), got "${value}".`);
   }
-  return n;
+  return n === 0 ? null : n;
 }
 
 /**
@@ -67,30 +68,48 @@ function billedExtras(e: UsageEvent): string {
   return parts.join(', ');
 }
 
-/** `goodhart events`: the newest events matching the filters, oldest first. */
-export async function runEvents(opts: EventsOptions): Promise<string> {
+/**
+ * `goodhart events`: the newest events matching the filters, oldest first (`text`, for stdout). When the limit left
+ * some out, `cut` says how many match and how to get them: under the table, and on stderr with --json (whose
+ * stdout stays one JSON array).
+ */
+export async function listEvents(opts: EventsOptions): Promise<{ text: string; cut: string | null }> {
   const timeZone = checkTimeZone(await readTimeZone(opts));
   const filter = toEventFilter(opts, timeZone);
   const limit = parseLimit(opts.limit);
   const store = await openStore(await readDb(opts), { mustExist: true, readOnly: true });
   try {
-    const events = (await store.listEvents({ ...filter, limit, order: 'desc' })).reverse();
-    if (opts.json === true) return JSON.stringify(events, null, 2);
+    const events = (await store.listEvents({ ...filter, ...(limit === null ? {} : { limit }), order: 'desc' })).reverse();
+    let cut: string | null = null;
+    if (limit !== null && events.length === limit) {
+      // Every event is one request in the aggregates (read from the rollups: no scan of the events).
+      const matching = (await store.aggregate('month', filter, { timeZone })).reduce((n, r) => n + r.requests, 0);
+      if (matching > limit) {
+        cut = `Showing the newest ${formatCount(limit)} of ${formatCount(matching)} events; --limit N for more, --limit 0 for all.`;
+      }
+    }
+    if (opts.json === true) return { text: JSON.stringify(events, null, 2), cut };
     const table = formatEventsTable(events, timeZone);
-    return events.length === limit ? `${table}\nShowing the newest ${limit} events; use --limit for more.` : table;
+    return { text: cut === null ? table : `${table}\n${cut}`, cut };
   } finally {
     await store.close();
   }
+}
+
+export async function runEvents(opts: EventsOptions): Promise<string> {
+  return (await listEvents(opts)).text;
 }
 
 export function registerEvents(program: Command): Command {
   const cmd = program
     .command('events')
     .description('List recent usage events (metadata only)')
-    .option('--json', 'print a JSON array of events')
-    .option('--limit <n>', `how many of the newest events (default ${DEFAULT_EVENTS_LIMIT})`);
+    .option('--json', 'print a JSON array of events (when --limit leaves some out, stderr says how many match)')
+    .option('--limit <n>', `how many of the newest events (default ${DEFAULT_EVENTS_LIMIT}; 0: all)`);
   addFilterOptions(cmd).action(async (options: EventsOptions) => {
-    process.stdout.write(`${await runEvents(options)}\n`);
+    const { text, cut } = await listEvents(options);
+    process.stdout.write(`${text}\n`);
+    if (cut !== null && options.json === true) process.stderr.write(`events: ${cut}\n`);
   });
   return cmd;
 }

@@ -242,7 +242,8 @@ describe('user errors', () => {
     await expect(runReport({ kind: 'daily', db, until: '2025-02-30' })).rejects.toThrow(/^--until: .*no such day/);
     await expect(runReport({ kind: 'daily', db, tz: 'Berlin' })).rejects.toThrow(/^--tz: unknown time zone "Berlin"/);
     await expect(runReport({ kind: 'daily', db, source: 'cursor' })).rejects.toThrow(/^--source: unknown source "cursor"\. Use one of: gateway/);
-    await expect(runEvents({ db, limit: '0' })).rejects.toThrow(/^--limit: expected a positive whole number/);
+    await expect(runEvents({ db, limit: '-1' })).rejects.toThrow(/^--limit: expected a whole number \(0 for all events\)/);
+    await expect(runEvents({ db, limit: 'all' })).rejects.toThrow(/^--limit: expected a whole number/);
   });
 
   it('report a missing database instead of creating an empty one', async () => {
@@ -300,9 +301,11 @@ describe('goodhart events', () => {
         '│ 2025-03-11 15:30:00 │ gateway │ alice │ core │ mystery-1         │    10 │      5 │      n/a │              200 │',
         '│ 2025-04-02 17:30:00 │ gateway │ bob   │ data │ gpt-4o-2024-08-06 │ 4,000 │  1,000 │   0.2000 │ 502 upstream_5xx │',
         '└─────────────────────┴─────────┴───────┴──────┴───────────────────┴───────┴────────┴──────────┴──────────────────┘',
-        'Showing the newest 2 events; use --limit for more.',
+        'Showing the newest 2 of 4 events; --limit N for more, --limit 0 for all.',
       ].join('\n'),
     );
+    // All of them fit: nothing to say.
+    expect(await runEvents({ db, limit: 4 })).not.toContain('Showing the newest');
   });
 
   it('shows what is billed besides text tokens in a column of its own, only when a listed event has some', () => {
@@ -339,6 +342,23 @@ describe('commander registration', () => {
     const [report, events] = stdout;
     expect((JSON.parse(report ?? '') as { rows: { key: string }[] }).rows.map((r) => r.key)).toEqual(['2025-03-10', '2025-04-02']);
     expect(JSON.parse(events ?? '')).toEqual([e4]);
+  });
+
+  it('says on stderr when `events --json` left events out, and `--limit 0` prints them all', async () => {
+    const stderr: string[] = [];
+    const p = program();
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr.push(String(chunk));
+      return true;
+    });
+    await p.parseAsync(['events', '--json', '--limit', '3', '--db', db], { from: 'user' });
+    expect(JSON.parse(stdout[0] ?? '')).toEqual([e2, e3, e4]);
+    expect(stderr).toEqual(['events: Showing the newest 3 of 4 events; --limit N for more, --limit 0 for all.\n']);
+    await program().parseAsync(['events', '--json', '--limit', '0', '--db', db], { from: 'user' });
+    await program().parseAsync(['events', '--json', '--limit', '4', '--db', db], { from: 'user' });
+    expect(JSON.parse(stdout[1] ?? '')).toEqual(all);
+    expect(JSON.parse(stdout[2] ?? '')).toEqual(all);
+    expect(stderr).toHaveLength(1);
   });
 
   it('rejects an unknown period', async () => {
