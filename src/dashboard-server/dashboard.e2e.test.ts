@@ -396,6 +396,25 @@ describe('dashboard in Chromium', () => {
     await page.context().close();
   });
 
+  it('shows spend on a model with no known price as n/a, not $0.00, and marks estimated tokens', async () => {
+    // July: no other test reads it.
+    await h.store.insertEvents([
+      makeTestEvent({ id: 'jul-priced', userId: 'carol', teamId: 'data', startedAt: at('2026-07-07T10:00:00Z'), costUsd: 4, usageEstimated: true }),
+      makeTestEvent({ id: 'jul-unpriced', userId: 'carol', teamId: 'data', startedAt: at('2026-07-08T10:00:00Z'), costUsd: null, modelRequested: 'claude-future-9', modelServed: 'claude-future-9', provider: 'anthropic' }),
+    ]);
+    const page = await signIn('fin');
+    await page.evaluate("location.hash = '#/org?month=2026-07'");
+    await page.waitForSelector('h1:has-text("Organisation, 2026-07")');
+    const sub = (label: string) => page.locator(`.kpi:has(.label:text-is("${label}")) .sub`).textContent();
+    expect([await kpiValue(page, 'Spend in 2026-07'), await sub('Spend in 2026-07')]).toEqual(['$4.00', '2 requests, 1 of them unpriced (not in the dollars)']);
+    expect(await kpiValue(page, 'Tokens')).toMatch(/^~/);
+    expect(await sub('Tokens')).toContain('~ 1 request estimated (no usage reported)');
+    const cells = (selector: string) => page.locator(`${selector} tr`).evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    expect(await cells('[data-chart-table="org-models"]')).toEqual([['gpt-4o-2024-08-06', '$4.00'], ['claude-future-9', 'n/a']]);
+    expect(await cells('section.card:has(h2:text-is("Spend by team")) tbody')).toEqual([['data', '2', '$4.00 + 1 unpriced']]);
+    await page.context().close();
+  });
+
   it('on a phone (375 px wide) no page scrolls sideways: wide tables scroll inside their card', async () => {
     for (const user of ['fin', 'bob'] as const) {
       const page = await signIn(user, { width: 375, height: 800 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { counted, dateTime, requestsLine, spendText, usd } from './dom.js';
+import { counted, dateTime, requestsLine, spendText, tokensLine, usd } from './dom.js';
 
 describe('dashboard formatting', () => {
   it("shows a time in the config's zone, as the page's days and months are", () => {
@@ -23,6 +23,12 @@ describe('dashboard formatting', () => {
     expect(requestsLine(12, 3)).toBe('12 requests, 3 of them unpriced (not in the dollars)');
     expect(requestsLine(1, 1)).toBe('1 request, unpriced (not in the dollars)');
     expect(requestsLine(4, 4)).toBe('4 requests, all unpriced (not in the dollars)');
+  });
+
+  it('says how many requests had their tokens estimated', () => {
+    expect(tokensLine(1500, 0)).toBe('1,500 input from cache');
+    expect(tokensLine(1500, 1)).toBe('1,500 input from cache; ~ 1 request estimated (no usage reported)');
+    expect(tokensLine(0, 12)).toBe('0 input from cache; ~ 12 requests estimated (no usage reported)');
   });
 
   it('never shows spend under a cent as $0.00', () => {

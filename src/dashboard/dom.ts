@@ -38,6 +38,12 @@ export const spendText = (costUsd: number, requests: number, unpricedRequests: n
 /** The line under a spend figure: `12 requests`, and how many of them had no price (`12 requests, 3 of them unpriced (not in the dollars)`). */
 export const requestsLine = (requests: number, unpricedRequests: number): string =>
   `${counted(requests, 'request')}${unpricedRequests > 0 ? `, ${unpricedRequests >= requests ? (requests === 1 ? 'unpriced' : 'all unpriced') : `${count(unpricedRequests)} of them unpriced`} (not in the dollars)` : ''}`;
+/**
+ * The line under the token count: how much input came from the cache, and how many requests' tokens were estimated
+ * (the provider reported no usage: Goodhart counted them itself).
+ */
+export const tokensLine = (cacheReadTokens: number, estimatedRequests: number): string =>
+  `${count(cacheReadTokens)} input from cache${estimatedRequests > 0 ? `; ~ ${counted(estimatedRequests, 'request')} estimated (no usage reported)` : ''}`;
 export const pct = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : `${n}%`);
 const wallFmts = new Map<string, Intl.DateTimeFormat>();
 /**

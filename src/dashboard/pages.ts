@@ -1,11 +1,11 @@
 import { api, type Me } from './api.js';
 import { budgetBars, dailySpend, forecastChart, mixChart } from './charts.js';
-import { card, count, counted, dateTime, h, kpi, note, pct, requestsLine, spendText, table, usd } from './dom.js';
+import { card, count, counted, dateTime, h, kpi, note, pct, requestsLine, spendText, table, tokensLine, usd } from './dom.js';
 import { sortableTable } from './sortable.js';
 
 /** One function per page: fetch the page's data from /api, build its elements. Types mirror the server's views. */
 
-interface Totals { requests: number; costUsd: number; inputTokens: number; cacheReadTokens: number; outputTokens: number; unpricedRequests: number }
+interface Totals { requests: number; costUsd: number; inputTokens: number; cacheReadTokens: number; outputTokens: number; unpricedRequests: number; estimatedRequests: number }
 /** A daily value null: a day not shown to a member (too few others spent on it). */
 interface Spend { totals: Totals; daily: { labels: string[]; values: (number | null)[] }; elapsedDays: number; forecast: { projected: number; low: number; high: number } | null; importedUsd: number | null }
 /** `costUsd` leaves out `unpricedRequests` (models with no known price): shown with spendText, never as $0.00. */
@@ -41,7 +41,7 @@ function kpis(s: Spend, month: string, extra: HTMLElement[] = []): HTMLElement {
   return h('div', { class: 'kpis' },
     kpi(s.forecast ? 'Spend this month' : `Spend in ${month}`, t.requests > 0 && t.unpricedRequests >= t.requests ? 'n/a' : usd(t.costUsd), requestsLine(t.requests, t.unpricedRequests)),
     kpi('Projected at month end', s.forecast ? usd(s.forecast.projected) : 'month over', s.forecast ? `${usd(s.forecast.low)} – ${usd(s.forecast.high)}` : undefined),
-    kpi('Tokens', count(t.inputTokens + t.outputTokens), `${count(t.cacheReadTokens)} input from cache`),
+    kpi('Tokens', `${t.estimatedRequests > 0 ? '~' : ''}${count(t.inputTokens + t.outputTokens)}`, tokensLine(t.cacheReadTokens, t.estimatedRequests)),
     ...extra);
 }
 

@@ -109,7 +109,14 @@ export function formatAggregatesTable(rows: readonly UsageAggregate[], opts: { g
       `n/a: ${formatCount(total.unpricedRequests)} of ${plural(total.requests, 'request')} (${share}%) used models with no known price; their cost is not included.`,
     );
   }
+  if (total.estimatedRequests > 0) lines.push(estimatedNote(total.estimatedRequests, total.requests));
   return lines.join('\n');
+}
+
+/** The line under a table whose tokens are partly estimated (estimatedRequests in --json and --csv). */
+export function estimatedNote(estimated: number, requests: number): string {
+  const share = Math.round((estimated / requests) * 1000) / 10;
+  return `estimated: ${formatCount(estimated)} of ${plural(requests, 'request')} (${share}%) had no usage from the provider (the client disconnected, the stream broke off); Goodhart counted their tokens itself, so they are approximate.`;
 }
 
 /** Machine-readable report: `{ ...meta, rows, totals }`, costs rounded to a nano-dollar. */

@@ -41,13 +41,13 @@ export function formatEventsTable(events: readonly UsageEvent[], timeZone: strin
     e.userId ?? '-',
     e.teamId ?? '-',
     e.modelServed ?? e.modelRequested ?? '-',
-    formatCount(e.inputTokens),
-    formatCount(e.outputTokens),
+    tokens(e, e.inputTokens),
+    tokens(e, e.outputTokens),
     ...(extras ? [billedExtras(e) || '-'] : []),
     formatCost(e.costUsd ?? 0, 1, e.costUsd === null ? 1 : 0),
     e.errorClass === null ? String(e.status) : `${e.status} ${e.errorClass}`,
   ]);
-  return drawTable(
+  const table = drawTable(
     {
       head: [`Time (${timeZone})`, 'Source', 'User', 'Team', 'Model', 'Input', 'Output', ...(extras ? ['Also billed'] : []), 'Cost USD', 'Status'],
       aligns: ['left', 'left', 'left', 'left', 'left', 'right', 'right', ...(extras ? (['left'] as const) : []), 'right', 'right'],
@@ -55,7 +55,14 @@ export function formatEventsTable(events: readonly UsageEvent[], timeZone: strin
     },
     rows,
   );
+  const estimated = events.filter((e) => e.usageEstimated).length;
+  return estimated === 0 ? table : `${table}\n${estimatedLine(estimated)}`;
 }
+
+/** Marks the token counts of an event whose usage the provider did not report (usageEstimated). */
+const tokens = (e: UsageEvent, n: number): string => `${e.usageEstimated ? '~' : ''}${formatCount(n)}`;
+const estimatedLine = (n: number): string =>
+  `~ estimated: ${n === 1 ? '1 event' : `${formatCount(n)} events`} had no usage from the provider (the client disconnected, the stream broke off); Goodhart counted ${n === 1 ? 'its' : 'their'} tokens itself, so they are approximate (usageEstimated in --json).`;
 
 /** `web_search ×3, audio 500 in / 200 out`: the tool calls and the audio tokens among the input and output. */
 function billedExtras(e: UsageEvent): string {

@@ -230,7 +230,14 @@ describe('goodhart report (table)', () => {
     expect(lines.find((l) => l.includes('Total'))).toBe(
       '│ Total      │        4 │ 7,010 │      1,700 │                 150 │  1,805 │       120 │ 0.2625 (+1 n/a) │',
     );
-    expect(lines.at(-1)).toBe('n/a: 1 of 4 requests (25%) used models with no known price; their cost is not included.');
+    expect(lines.at(-2)).toBe('n/a: 1 of 4 requests (25%) used models with no known price; their cost is not included.');
+  });
+
+  it('says under the table how many requests had their tokens estimated (e4: the provider reported no usage)', async () => {
+    expect((await runReport({ kind: 'daily', db })).split('\n').at(-1)).toBe(
+      'estimated: 1 of 4 requests (25%) had no usage from the provider (the client disconnected, the stream broke off); Goodhart counted their tokens itself, so they are approximate.',
+    );
+    expect(await runReport({ kind: 'daily', db, until: '2025-03-31' })).not.toContain('estimated');
   });
 });
 
@@ -295,12 +302,13 @@ describe('goodhart events', () => {
     const out = await runEvents({ db, limit: 2, tz: 'Asia/Kolkata' });
     expect(out).toBe(
       [
-        '┌─────────────────────┬─────────┬───────┬──────┬───────────────────┬───────┬────────┬──────────┬──────────────────┐',
-        '│ Time (Asia/Kolkata) │ Source  │ User  │ Team │ Model             │ Input │ Output │ Cost USD │           Status │',
-        '├─────────────────────┼─────────┼───────┼──────┼───────────────────┼───────┼────────┼──────────┼──────────────────┤',
-        '│ 2025-03-11 15:30:00 │ gateway │ alice │ core │ mystery-1         │    10 │      5 │      n/a │              200 │',
-        '│ 2025-04-02 17:30:00 │ gateway │ bob   │ data │ gpt-4o-2024-08-06 │ 4,000 │  1,000 │   0.2000 │ 502 upstream_5xx │',
-        '└─────────────────────┴─────────┴───────┴──────┴───────────────────┴───────┴────────┴──────────┴──────────────────┘',
+        '┌─────────────────────┬─────────┬───────┬──────┬───────────────────┬────────┬────────┬──────────┬──────────────────┐',
+        '│ Time (Asia/Kolkata) │ Source  │ User  │ Team │ Model             │  Input │ Output │ Cost USD │           Status │',
+        '├─────────────────────┼─────────┼───────┼──────┼───────────────────┼────────┼────────┼──────────┼──────────────────┤',
+        '│ 2025-03-11 15:30:00 │ gateway │ alice │ core │ mystery-1         │     10 │      5 │      n/a │              200 │',
+        '│ 2025-04-02 17:30:00 │ gateway │ bob   │ data │ gpt-4o-2024-08-06 │ ~4,000 │ ~1,000 │   0.2000 │ 502 upstream_5xx │',
+        '└─────────────────────┴─────────┴───────┴──────┴───────────────────┴────────┴────────┴──────────┴──────────────────┘',
+        '~ estimated: 1 event had no usage from the provider (the client disconnected, the stream broke off); Goodhart counted its tokens itself, so they are approximate (usageEstimated in --json).',
         'Showing the newest 2 of 4 events; --limit N for more, --limit 0 for all.',
       ].join('\n'),
     );
