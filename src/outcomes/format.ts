@@ -11,13 +11,28 @@ import type { OutcomeView } from './view.js';
 /** Whole dollars from $100 (a narrow table), cents below, and spend under a cent as it is (format.ts formatUsd). */
 const money = (n: number | null): string => (n === null ? '–' : formatUsd(n, Math.abs(n) >= 100 ? 0 : 2));
 const pct = (n: number | null): string => (n === null ? '–' : `${Math.round(n * 100)}%`);
-const compact = (n: number | null): string =>
-  n === null ? '–' : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(0)}k` : n.toFixed(0);
+/** Token counts for a narrow column: `950`, `12k`, `3.4M`, `44.7B`, `1.2T`, and grouped trillions beyond (`1,234T`). */
+export function compact(n: number | null): string {
+  if (n === null) return '–';
+  if (Math.round(n) < 1e3) return n.toFixed(0);
+  const units = [[1e3, 'k', 0], [1e6, 'M', 1], [1e9, 'B', 1], [1e12, 'T', 1]] as const;
+  let i = 0;
+  while (i < units.length - 1 && n >= units[i + 1]![0]) i++;
+  // A figure that rounds up to 1,000 of its unit is 1 of the next: 999,999 is `1.0M`, not `1000k`.
+  if (i < units.length - 1 && Number((n / units[i]![0]).toFixed(units[i]![2])) >= 1e3) i++;
+  const [size, suffix, digits] = units[i]!;
+  const v = n / size;
+  return v >= 1e3 ? `${formatCount(Math.round(v))}${suffix}` : `${v.toFixed(digits)}${suffix}`;
+}
+
+/** A change beyond ten times is said as such: `+356501431%` reads as noise, not as a trend. */
+const TREND_SHOWN = 9.99;
 
 function trendCell(r: EfficiencyRow): string {
   const { change, direction } = r.trend;
   if (change === null) return '–';
   const arrow = direction === 'improving' ? '↓' : direction === 'worsening' ? '↑' : '→';
+  if (change > TREND_SHOWN) return `${arrow} >+999%`;
   return `${arrow} ${change > 0 ? '+' : ''}${Math.round(change * 100)}%`;
 }
 

@@ -29,13 +29,21 @@ export function csvField(value: string | number): string {
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
+/**
+ * A cost as a plain decimal (`0.00000006`, never JavaScript's `6e-8`, which spreadsheets and CSV readers may take
+ * for text): up to the nano-dollar the costs are rounded to, without trailing zeros.
+ */
+export function plainDecimal(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(9).replace(/0+$/, '');
+}
+
 export function toCsv(rows: readonly UsageAggregate[], keyLabel: string): string {
   const lines = [[keyLabel, ...COLUMNS, 'firstAt', 'lastAt', 'models'].map(csvField).join(',')];
   for (const r of rows) {
     lines.push(
       [
         r.key,
-        ...COLUMNS.map((c) => (c === 'costUsd' ? roundUsd(r.costUsd) : r[c])),
+        ...COLUMNS.map((c) => (c === 'costUsd' ? plainDecimal(roundUsd(r.costUsd)) : r[c])),
         new Date(r.firstAt).toISOString(),
         new Date(r.lastAt).toISOString(),
         r.models.join(' '),

@@ -29,12 +29,22 @@ describe('formatCount and formatCost', () => {
     expect(formatCost(0, 3, 3)).toBe('n/a');
     expect(formatCost(0, 0, 0)).toBe('0.0000');
   });
+
+  it('groups the cost column as the token columns, and never shows spend that happened as 0.0000', () => {
+    expect(formatCost(2092592.5757, 1, 0)).toBe('2,092,592.5757');
+    expect(formatCost(1234.5, 4, 1)).toBe('1,234.5000 (+1 n/a)');
+    expect([formatCost(0.00004, 1, 0), formatCost(0.00005, 1, 0), formatCost(-0.00004, 1, 0), formatCost(-1234.5, 1, 0)]).toEqual(['<0.0001', '0.0001', '>-0.0001', '-1,234.5000']);
+  });
 });
 
 describe('formatUsd', () => {
   it('groups thousands, and shows spend under a cent instead of $0.00', () => {
     expect([formatUsd(259219.4), formatUsd(259219.4, 0), formatUsd(1234.5), formatUsd(0), formatUsd(0.25)]).toEqual(['$259,219.40', '$259,219', '$1,234.50', '$0.00', '$0.25']);
     expect([formatUsd(0.0042), formatUsd(0.0042, 0), formatUsd(0.00001), formatUsd(0.009), formatUsd(-1234.5)]).toEqual(['$0.0042', '$0.0042', '<$0.0001', '$0.0090', '-$1,234.50']);
+  });
+
+  it('prints a cent as $0.01 however close below it the amount is, not $0.0100 beside $0.01', () => {
+    expect([0.0099975, 0.00995, 0.0099499, 0.0101, -0.0099975].map((n) => formatUsd(n))).toEqual(['$0.01', '$0.01', '$0.0099', '$0.01', '-$0.01']);
   });
 });
 

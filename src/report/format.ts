@@ -72,11 +72,21 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${formatCount(n)} ${n === 1 ? one : many}`;
 }
 
-/** Cost with 4 decimals; events without a price are shown as "n/a" instead of being counted as free. */
+/**
+ * Cost with 4 decimals and thousands grouped (`2,092,592.5757`), `<0.0001` for a cost that rounds to nothing (never
+ * `0.0000` for spend that happened); events without a price are shown as "n/a" instead of being counted as free.
+ */
 export function formatCost(costUsd: number, requests: number, unpricedRequests: number): string {
   if (requests > 0 && unpricedRequests === requests) return 'n/a';
-  const cost = roundUsd(costUsd).toFixed(4);
+  const cost = fourDecimals(roundUsd(costUsd));
   return unpricedRequests === 0 ? cost : `${cost} (+${formatCount(unpricedRequests)} n/a)`;
+}
+
+function fourDecimals(usd: number): string {
+  const abs = Math.abs(usd);
+  if (abs > 0 && abs < 0.00005) return usd < 0 ? '>-0.0001' : '<0.0001';
+  const [whole, decimals] = abs.toFixed(4).split('.');
+  return `${usd < 0 ? '-' : ''}${formatCount(Number(whole))}.${decimals}`;
 }
 
 type Counts = Omit<AggregateTotals, 'firstAt' | 'lastAt' | 'models'>;
