@@ -7,7 +7,7 @@ import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { makeTestEvent } from '../../store/store-contract.js';
 import type { UsageEvent } from '../../usage/event.js';
 import { formatEventsTable, registerEvents, runEvents } from './events.js';
-import { registerReport, runReport } from './report.js';
+import { registerReport, runReport, shortenId } from './report.js';
 
 const at = (iso: string): number => Date.parse(iso);
 const dir = mkdtempSync(join(tmpdir(), 'goodhart-cli-'));
@@ -219,6 +219,26 @@ describe('goodhart report --json (golden)', () => {
     expect(await keys({ kind: 'session', json: true, db, user: 'alice', project: 'web' })).toEqual([['s1', 1], ['s2', 1]]);
     const out = JSON.parse(await runReport({ kind: 'daily', json: true, db, since: '2025-03-10T12:00:00Z', until: '2025-03-11' })) as Record<string, unknown>;
     expect([out['since'], out['until']]).toEqual(['2025-03-10T12:00:00.000Z', '2025-03-12T00:00:00.000Z']);
+  });
+});
+
+describe('goodhart report session, long ids', () => {
+  it('shortens ids longer than 36 characters in the middle in the table, and keeps them whole in --json and --csv', async () => {
+    const longDb = join(dir, 'long-sessions.db');
+    const id = `cc-alice-${'x'.repeat(230)}-the-end-of-it`;
+    const store = new SqliteStore(longDb);
+    await store.insertEvents([makeTestEvent({ id: 'long', sessionId: id, startedAt: at('2025-03-10T09:00:00Z'), costUsd: 0.5 })]);
+    await store.close();
+    const table = await runReport({ kind: 'session', db: longDb });
+    expect(table).not.toContain(id);
+    expect(Math.max(...table.split('\n').map((l) => l.length))).toBeLessThan(140);
+    expect(table).toContain('│ cc-alice-xxxxxxxx...xx-the-end-of-it │');
+    const json = JSON.parse(await runReport({ kind: 'session', db: longDb, json: true })) as { rows: { key: string }[] };
+    expect(json.rows.map((r) => r.key)).toEqual([id]);
+    expect((await runReport({ kind: 'session', db: longDb, csv: true })).split('\r\n')[1]).toMatch(new RegExp(`^${id},`));
+    // A UUID (36) is shown whole; characters, not UTF-16 units, are counted.
+    expect(shortenId('0199a7c2-5b1e-7d30-9a4f-1c2d3e4f5a6b')).toBe('0199a7c2-5b1e-7d30-9a4f-1c2d3e4f5a6b');
+    expect(Array.from(shortenId('😀'.repeat(40)))).toHaveLength(36);
   });
 });
 

@@ -89,10 +89,27 @@ export async function runReport(opts: ReportOptions): Promise<string> {
     if (opts.json === true) {
       return toJson(rows, { report: opts.kind, timeZone, since: isoOrNull(filter.since), until: isoOrNull(filter.until) });
     }
-    return `${kind.title} (${timeZone})\n${formatAggregatesTable(rows, { groupLabel: kind.label })}`;
+    // Session ids run to 256 bytes (what a client sends): the table shows them shortened, --json and --csv whole.
+    const shown = opts.kind === 'session' ? rows.map((r) => ({ ...r, key: shortenId(r.key) })) : rows;
+    return `${kind.title} (${timeZone})\n${formatAggregatesTable(shown, { groupLabel: kind.label })}`;
   } finally {
     await store.close();
   }
+}
+
+/** How many characters of a session id the table shows: a UUID (36) whole. */
+export const SHOWN_ID_CHARS = 36;
+
+/**
+ * A long id for a table, cut in the middle so its start and end stay (`cc-alice-sess-3-a...of-the-long-id-end`):
+ * ASCII dots, so the table keeps its fast path (box-table.ts). Characters, not UTF-16 units: no half of an emoji.
+ */
+export function shortenId(id: string, max = SHOWN_ID_CHARS): string {
+  const chars = Array.from(id);
+  if (chars.length <= max) return id;
+  const keep = max - 3;
+  const head = Math.ceil(keep / 2);
+  return `${chars.slice(0, head).join('')}...${chars.slice(chars.length - (keep - head)).join('')}`;
 }
 
 /** Adds the options every filtering read command takes. */
@@ -116,7 +133,8 @@ export function registerReport(program: Command): Command {
     .description('Usage and cost totals by day, week, month, session, team, user, model or project')
     .addArgument(new Argument('<period>', 'how to group').choices(Object.keys(REPORT_KINDS)))
     .option('--json', 'print JSON instead of a table')
-    .option('--csv', 'print CSV instead of a table');
+    .option('--csv', 'print CSV instead of a table')
+    .addHelpText('after', `\nIn the session table, ids longer than ${SHOWN_ID_CHARS} characters are shortened in the middle (start...end); --json and --csv print them whole.`);
   addFilterOptions(cmd).action(async (period: ReportKind, options: Omit<ReportOptions, 'kind'>) => {
     process.stdout.write(`${await runReport({ ...options, kind: period })}\n`);
   });
