@@ -20,7 +20,8 @@ export const spendCell = (r: { costUsd: number; requests: number; unpricedReques
 /** A row's share of the priced spend; `n/a` for a row with no priced request. */
 const shareOf = (r: { costUsd: number; requests: number; unpricedRequests: number }, whole: number): string =>
   r.requests > 0 && r.unpricedRequests >= r.requests ? 'n/a' : share(r.costUsd, whole);
-const pct = (n: number | null): string => (n === null ? 'n/a' : `${n > 0 ? '+' : ''}${n}%`);
+/** A change in percent; beyond ten times (`+2140453083.6%` on a month of cents) said as `>+999%`. */
+export const pct = (n: number | null): string => (n === null ? 'n/a' : n > 999 ? '>+999%' : `${n > 0 ? '+' : ''}${n}%`);
 const amountIn = (unit: string, n: number | null): string => (n === null ? 'n/a' : unit === 'usd' ? money(n) : `${formatCount(Math.round(n))} tokens`);
 
 type Block =

@@ -47,7 +47,9 @@ budgets:
   }
   // August: usage imported from Claude Code's logs only, which budgets (gateway traffic) do not count.
   events.push(makeTestEvent({ id: 'aug-imported', source: 'claude-code', userId: 'alice', teamId: 'core', startedAt: at('2026-08-12T10:00:00Z'), costUsd: 5 }));
-  // July: requests to a model with no known price (costUsd null), beside a priced one.
+  // July: requests to a model with no known price (costUsd null), beside a priced one; a hundredth of a cent the
+  // week and month before.
+  events.push(makeTestEvent({ id: 'jun-tiny', userId: 'alice', teamId: 'core', startedAt: at('2026-06-30T10:00:00Z'), costUsd: 0.0001 }));
   events.push(makeTestEvent({ id: 'jul-a', userId: 'alice', teamId: 'core', startedAt: at('2026-07-07T10:00:00Z'), costUsd: 4 }));
   for (const [id, userId, teamId] of [['jul-u1', 'alice', 'core'], ['jul-u2', 'carol', 'data']] as const) {
     events.push(makeTestEvent({ id, userId, teamId, startedAt: at('2026-07-08T10:00:00Z'), costUsd: null, modelRequested: 'claude-future-9', modelServed: 'claude-future-9', provider: 'anthropic' }));
@@ -101,7 +103,7 @@ describe('goodhart audit', () => {
 
   it('shows spend on models with no known price as n/a or beside the dollars, never as $0.00', async () => {
     const md = await runAuditReport({ period: '2026-07', db, config: configFile, now: NOW });
-    expect(md).toContain('Spend $4.00 over 3 requests; previous month $0.00 (n/a). 2 requests used models with no known price and are not in the dollars.');
+    expect(md).toContain('Spend $4.00 over 3 requests; previous month $0.0001 (>+999%). 2 requests used models with no known price and are not in the dollars.');
     expect(md).toContain('| core | 2 | $4.00 + 1 unpriced | 100% |');
     expect(md).toContain('| data | 1 | n/a | n/a |');
     expect(md).toContain('| claude-future-9 | 2 | n/a | n/a |');
@@ -110,7 +112,7 @@ describe('goodhart audit', () => {
     const html = await runAuditReport({ period: '2026-07', db, config: configFile, format: 'html', now: NOW });
     expect(html).toContain('<title>claude-future-9: n/a</title>');
     const { markdown } = await runDigest({ user: 'alice', week: '2026-07-06', db, config: configFile, now: NOW });
-    expect(markdown).toContain('2 requests, $4.00. 1 of them used a model with no known price: its cost is not in the dollars.');
+    expect(markdown).toContain('2 requests, $4.00 (>+999% on the week before). 1 of them used a model with no known price: its cost is not in the dollars.');
     expect(markdown).toContain('| claude-future-9 | 1 | n/a |');
   });
 

@@ -2,7 +2,7 @@ import type { Finding } from '../detect/types.js';
 import { periodWindow, type Window } from '../policy/period.js';
 import { formatWallTime, parseDateOption } from './dates.js';
 import { totalOf, type AggregateTotals } from './format.js';
-import { money, spendCell } from './audit-render.js';
+import { money, pct, spendCell } from './audit-render.js';
 import { countedOutcomeTotals, type OutcomeTotals } from './outcomes.js';
 import { changePercent, dayLabels, seriesOf } from './series.js';
 import type { ReportSources } from './sources.js';
@@ -90,7 +90,7 @@ const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
 export function digestMarkdown(d: DigestData): string {
   const t = d.totals;
-  const change = d.changePercent === null ? '' : ` (${d.changePercent > 0 ? '+' : ''}${d.changePercent}% on the week before)`;
+  const change = d.changePercent === null ? '' : ` (${pct(d.changePercent)} on the week before)`;
   const lines = [
     `# Your AI usage, week of ${d.weekOf}`,
     '',
