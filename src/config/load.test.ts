@@ -304,7 +304,7 @@ describe('config loading', () => {
   it('says what is wrong and how to fix it where zod said "Invalid key in record", "Invalid input" or "Too small"', () => {
     const problem = (text: string): string => errorOf(() => parseConfig(text, 'goodhart.yaml', {}, 'read')).message;
     expect(problem('providers:\n  "open ai": { type: openai, baseUrl: "https://api.openai.com/v1" }\n')).toBe(
-      'goodhart.yaml: invalid configuration:\n  providers.open ai (line 2): "open ai" cannot be an id here: use letters, digits, "_", ".", "@" or "-" (at most 128 characters). Fix: rename it',
+      'goodhart.yaml: invalid configuration:\n  providers.open ai (line 2): "open ai" cannot be an id here: use letters, digits, "_", ".", "@" or "-", starting with a letter or digit (at most 128 characters). Fix: rename it',
     );
     expect(problem('server: { trustProxy: "true" }\n')).toBe(
       'goodhart.yaml: invalid configuration:\n  server.trustProxy (line 1): expected true or false, or a list, got the text "true". Fix: write true without quotes',

@@ -103,7 +103,7 @@ describe('goodhart keys', () => {
 
   it('writes keys created and revoked here to the audit log the admin API reads, by the OS user, without the key', async () => {
     const audited = join(dir, 'audited.db');
-    const { key, record } = await createKey({ user: 'alice', name: 'laptop', db: audited, config });
+    const { key, record } = await createKey({ user: 'alice', name: 'laptop', db: audited, config, newDb: true });
     expect(await keys('revoke', record.id, '--db', audited)).toContain('Revoked');
     await keys('revoke', record.id, '--db', audited); // already revoked: nothing changes, nothing is recorded
     const gov = new SqliteGovernanceStore(audited);
