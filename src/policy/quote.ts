@@ -1,7 +1,19 @@
 import type { Amounts } from './state.js';
 import type { AdmissionRequest } from './types.js';
 import { imageTokens } from '../usage/estimate.js';
-import { billed, cheapInputBound, choicesOf, declaredMaxOutput, exactInputBound, generates, modelOutputLimit, type WorstCasePricer } from './worst-case.js';
+import {
+  billed,
+  cheapInputBound,
+  choicesOf,
+  declaredMaxOutput,
+  exactInputBound,
+  generates,
+  modelOutputLimit,
+  TOOL_RESULT_TOKENS,
+  toolCallsAllowed,
+  type ToolCallAllowance,
+  type WorstCasePricer,
+} from './worst-case.js';
 
 const NO_LIMITS: ReadonlyMap<string, number> = new Map();
 
@@ -20,6 +32,10 @@ export class Quote {
   private readonly choices: number;
   /** Input tokens: an upper bound, exact once `countExactly` has run. */
   input: number;
+  /** Built-in tool calls the request allows (web and file search), billed per call. */
+  private readonly tools: readonly ToolCallAllowance[];
+  /** Input tokens those calls may add (what they read), on top of the body's. */
+  private readonly toolInput: number;
   private counted: boolean;
   private readonly provider: string;
 
@@ -34,6 +50,8 @@ export class Quote {
     // Images given by URL are a few bytes for hundreds of tokens: their estimates are added to the byte bound.
     this.input = this.bill ? cheapInputBound(req.bodyBytes) + imageTokens(req.endpoint, req.body) : 0;
     this.counted = !this.bill;
+    this.tools = this.bill ? toolCallsAllowed(req.endpoint, req.body) : [];
+    this.toolInput = this.tools.reduce((n, t) => n + t.calls, 0) * TOOL_RESULT_TOKENS;
     this.provider = catalogueProvider(req.provider, req.providerType);
   }
 
@@ -53,15 +71,19 @@ export class Quote {
     return this.declared ?? modelOutputLimit(model, this.outputLimits) * this.choices;
   }
 
-  /** USD (NaN when the model has no price) and tokens. Anthropic input is priced as 1-hour cache writes, its dearest. */
+  /**
+   * USD (NaN when the model has no price) and tokens. Anthropic input is priced as 1-hour cache writes, its dearest.
+   * Built-in tool calls the request allows are priced per call, and what they read as input (TOOL_RESULT_TOKENS each).
+   */
   cost(model: string): Amounts {
     if (!this.bill) return { usd: 0, tokens: 0 };
     // A model routed by its provider's prefix (`oai/gpt-5`) is priced as the model that provider is sent (`gpt-5`).
     const prefix = `${this.req.provider}/`;
     const priced = model.startsWith(prefix) ? model.slice(prefix.length) : model;
     const output = this.output(priced);
-    const usd = this.pricer.cost(priced, this.provider, this.input, output, this.req.providerType === 'anthropic');
-    return { usd: usd ?? Number.NaN, tokens: this.input + output };
+    const input = this.input + this.toolInput;
+    const usd = this.pricer.cost(priced, this.provider, input, output, this.req.providerType === 'anthropic', this.tools.length > 0 ? { tools: this.tools } : undefined);
+    return { usd: usd ?? Number.NaN, tokens: input + output };
   }
 
   /** Tokens a per-minute limit reserves: input and the declared output (undeclared output is counted as it comes). */

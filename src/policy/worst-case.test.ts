@@ -3,7 +3,7 @@ import { createPricer } from '../usage/pricing.js';
 import type { KeyRecord } from '../store/types.js';
 import type { Endpoint } from '../usage/event.js';
 import { Quote } from './quote.js';
-import { cheapInputBound, declaredMaxOutput, exactInputBound, modelOutputLimit, WorstCasePricer } from './worst-case.js';
+import { cheapInputBound, declaredMaxOutput, DEFAULT_TOOL_CALLS, exactInputBound, modelOutputLimit, TOOL_RESULT_TOKENS, toolCallsAllowed, WorstCasePricer } from './worst-case.js';
 
 describe('worst-case cost of a request', () => {
   it('reads the declared output cap of each API, times the choices asked for', () => {
@@ -67,5 +67,38 @@ describe('the quote a budget reserves', () => {
     const body = { model: 'flat', n: 8, messages: [{ role: 'user', content: 'hi' }] };
     expect(quote('chat.completions', body).output('flat')).toBe(8 * 32_768);
     expect(quote('chat.completions', { ...body, max_tokens: 100 }).output('flat')).toBe(800);
+  });
+});
+
+describe('built-in tool calls in the worst case', () => {
+  it('reads the calls a request allows: max_tool_calls, max_uses, else the default per search tool', () => {
+    const web = { type: 'web_search' };
+    const file = { type: 'file_search', vector_store_ids: ['vs'] };
+    expect(toolCallsAllowed('responses', { tools: [web, { type: 'function', name: 'f' }] })).toEqual([{ kinds: ['web_search'], calls: DEFAULT_TOOL_CALLS }]);
+    expect(toolCallsAllowed('responses', { tools: [{ type: 'web_search_preview' }, file] })).toEqual([
+      { kinds: ['web_search'], calls: DEFAULT_TOOL_CALLS },
+      { kinds: ['file_search'], calls: DEFAULT_TOOL_CALLS },
+    ]);
+    expect(toolCallsAllowed('responses', { tools: [web, file], max_tool_calls: 3 })).toEqual([{ kinds: ['web_search', 'file_search'], calls: 3 }]);
+    expect(toolCallsAllowed('responses', { tools: [web], tool_choice: 'none' })).toEqual([]);
+    expect(toolCallsAllowed('messages', { tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 2 }, { name: 'client', input_schema: {} }] })).toEqual([{ kinds: ['web_search'], calls: 2 }]);
+    expect(toolCallsAllowed('messages', { tools: [{ type: 'web_search_20250305', name: 'web_search' }] })).toEqual([{ kinds: ['web_search'], calls: DEFAULT_TOOL_CALLS }]);
+    expect(toolCallsAllowed('messages', { tools: [{ type: 'web_search_20250305', name: 'web_search' }], tool_choice: { type: 'none' } })).toEqual([]);
+    // Chat completions bill no built-in tool per call (function tools run on the client).
+    expect(toolCallsAllowed('chat.completions', { tools: [web] })).toEqual([]);
+  });
+
+  it('prices each call at the catalogue’s price, the dearest kind for a shared limit, and reserves what they read', () => {
+    const w = new WorstCasePricer(createPricer());
+    const plain = w.cost('gpt-4.1', 'openai', 1000, 100, false)!;
+    expect(w.cost('gpt-4.1', 'openai', 1000, 100, false, { tools: [{ kinds: ['web_search'], calls: 3 }] })! - plain).toBeCloseTo(3 * 0.01, 12);
+    expect(w.cost('gpt-4.1', 'openai', 1000, 100, false, { tools: [{ kinds: ['file_search'], calls: 4 }] })! - plain).toBeCloseTo(4 * 0.0025, 12);
+    expect(w.cost('gpt-4.1', 'openai', 1000, 100, false, { tools: [{ kinds: ['file_search', 'web_search'], calls: 2 }] })! - plain).toBeCloseTo(2 * 0.01, 12);
+    // A config price has no price per call.
+    expect(new WorstCasePricer(createPricer({ m: { input: 1, output: 1 } })).cost('m', 'openai', 1, 1, false, { tools: [{ kinds: ['web_search'], calls: 5 }] })).toBeCloseTo(2e-6, 15);
+    const body = { model: 'gpt-4.1', max_output_tokens: 100, max_tool_calls: 2, tools: [{ type: 'web_search' }], input: 'find' };
+    const q = new Quote({ key: {} as KeyRecord, endpoint: 'responses', model: 'gpt-4.1', provider: 'openai', providerType: 'openai', tags: [], body, bodyBytes: 200, headers: {}, now: 0 }, w);
+    const input = q.input + 2 * TOOL_RESULT_TOKENS;
+    expect(q.cost('gpt-4.1')).toEqual({ usd: expect.closeTo(input * 2e-6 + 100 * 8e-6 + 2 * 0.01, 12), tokens: input + 100 });
   });
 });

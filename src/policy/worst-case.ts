@@ -6,7 +6,7 @@ import {
   estimateResponsesInput,
 } from '../usage/estimate.js';
 import type { Pricer } from '../usage/pricing.js';
-import type { NormalisedUsage } from '../usage/types.js';
+import { TOOL_CALL_KINDS, type NormalisedUsage, type ToolCallKind } from '../usage/types.js';
 
 /**
  * The most a request can cost, known before it is forwarded: input tokens (a byte count far from any limit, a
@@ -69,6 +69,66 @@ export function billed(endpoint: Endpoint): boolean {
 const positiveInt = (v: unknown): number | null =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : null;
 
+/**
+ * Built-in tools a request lets the provider run, which it bills per call (usage `toolCalls`, pricing.ts): `calls`
+ * calls, each priced at the dearest per-call price among `kinds`.
+ */
+export interface ToolCallAllowance {
+  kinds: readonly ToolCallKind[];
+  calls: number;
+}
+
+/**
+ * Calls reserved for a search tool when the request does not limit them (OpenAI `max_tool_calls`, Anthropic
+ * `max_uses`): the model decides how often it searches, and neither provider caps it. A request that searches more
+ * can pass a budget by the difference (README, Budgets); one that sets the limit is reserved exactly.
+ */
+export const DEFAULT_TOOL_CALLS = 10;
+
+/**
+ * Input tokens reserved per built-in tool call for what it reads: search results are added to the model's input
+ * and billed as input tokens (OpenAI bills each web search on its mini models as a fixed block of 8,000).
+ */
+export const TOOL_RESULT_TOKENS = 8_000;
+
+/** OpenAI Responses tool types billed per call (`web_search`, `web_search_preview`, dated versions; `file_search`). */
+function responsesToolKind(type: unknown): ToolCallKind | null {
+  if (typeof type !== 'string') return null;
+  if (type.startsWith('web_search')) return 'web_search';
+  return type === 'file_search' ? 'file_search' : null;
+}
+
+const recordOf = (v: unknown): Readonly<Record<string, unknown>> | null => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+
+/**
+ * The built-in tool calls a request allows, as billing counts them: OpenAI Responses `tools` of type `web_search*`
+ * and `file_search` (up to `max_tool_calls` in all, else DEFAULT_TOOL_CALLS each), Anthropic `web_search_*` server
+ * tools (up to each one's `max_uses`, else DEFAULT_TOOL_CALLS). None when `tool_choice` rules tools out.
+ */
+export function toolCallsAllowed(endpoint: Endpoint, body: Readonly<Record<string, unknown>>): ToolCallAllowance[] {
+  const tools = Array.isArray(body['tools']) ? (body['tools'] as unknown[]) : [];
+  if (tools.length === 0) return [];
+  const out: ToolCallAllowance[] = [];
+  if (endpoint === 'responses') {
+    if (body['tool_choice'] === 'none') return [];
+    for (const t of tools) {
+      const kind = responsesToolKind(recordOf(t)?.['type']);
+      if (kind !== null) out.push({ kinds: [kind], calls: DEFAULT_TOOL_CALLS });
+    }
+    const max = positiveInt(body['max_tool_calls']);
+    // A limit on all built-in calls together: that many at the dearest kind offered.
+    if (max !== null && out.length > 0) return [{ kinds: [...new Set(out.flatMap((a) => a.kinds))], calls: max }];
+  } else if (endpoint === 'messages') {
+    if (recordOf(body['tool_choice'])?.['type'] === 'none') return [];
+    for (const t of tools) {
+      const tool = recordOf(t);
+      const type = tool?.['type'];
+      if (typeof type === 'string' && type.startsWith('web_search_')) out.push({ kinds: ['web_search'], calls: positiveInt(tool!['max_uses']) ?? DEFAULT_TOOL_CALLS });
+    }
+  }
+  return out;
+}
+
 /** Choices a chat request asks for (`n`, at least 1). */
 export function choicesOf(body: Readonly<Record<string, unknown>>): number {
   return Math.max(1, positiveInt(body['n']) ?? 1);
@@ -126,11 +186,20 @@ interface Rates {
   input: number;
   write: number;
   output: number;
+  /** USD per built-in tool call, by kind (0: the model has no such price). */
+  calls: Record<ToolCallKind, number>;
   /** Input size beyond which the price is tiered (long context): priced by the full pricer there. */
   flatUpTo: number;
 }
 
 const PROBE = 1_000_000;
+
+/** What a request adds to its tokens' price: built-in tool calls. */
+export interface WorstCaseExtras {
+  tools?: readonly ToolCallAllowance[];
+}
+
+const NO_EXTRAS: WorstCaseExtras = {};
 
 function usageOf(input: number, output: number, writes: boolean): NormalisedUsage {
   return {
@@ -149,8 +218,11 @@ export class WorstCasePricer {
 
   constructor(private readonly pricer: Pricer) {}
 
-  /** USD, or null when the model has no price. `cacheWrites`: input may be billed as (dearer) cache writes. */
-  cost(model: string, provider: string, input: number, output: number, cacheWrites: boolean): number | null {
+  /**
+   * USD, or null when the model has no price. `cacheWrites`: input may be billed as (dearer) cache writes. `extras`:
+   * what the request allows beyond tokens (tool calls, at the catalogue's price per call).
+   */
+  cost(model: string, provider: string, input: number, output: number, cacheWrites: boolean, extras: WorstCaseExtras = NO_EXTRAS): number | null {
     const key = `${provider}\u0000${model}`;
     let r = this.rates.get(key);
     if (r === undefined) {
@@ -159,12 +231,13 @@ export class WorstCasePricer {
       this.rates.set(key, r);
     }
     if (r === null) return null;
+    const calls = extras.tools === undefined || extras.tools.length === 0 ? 0 : callsUsd(r, extras.tools);
     if (input > r.flatUpTo) {
       const full = this.pricer.price(usageOf(input, output, cacheWrites), model, provider).costUsd;
       const plain = cacheWrites ? this.pricer.price(usageOf(input, output, false), model, provider).costUsd : full;
-      return full === null || plain === null ? null : Math.max(full, plain);
+      return full === null || plain === null ? null : Math.max(full, plain) + calls;
     }
-    return input * (cacheWrites ? Math.max(r.input, r.write) : r.input) + output * r.output;
+    return input * (cacheWrites ? Math.max(r.input, r.write) : r.input) + output * r.output + calls;
   }
 
   private derive(model: string, provider: string): Rates | null {
@@ -176,6 +249,11 @@ export class WorstCasePricer {
     const output = per(0, PROBE, false, PROBE);
     const write = per(1000, 0, true, 1000);
     if (input === null || output === null || write === null) return null;
+    const calls = {} as Record<ToolCallKind, number>;
+    for (const kind of TOOL_CALL_KINDS) {
+      const c = this.pricer.price({ ...usageOf(0, 0, false), toolCalls: { [kind]: PROBE_CALLS } }, model, provider).costUsd;
+      calls[kind] = c === null ? 0 : c / PROBE_CALLS;
+    }
     const same = (n: number) => Math.abs((per(n, 0, false, n) ?? input) - input) <= input * 1e-9 + 1e-18;
     let flatUpTo = Number.POSITIVE_INFINITY;
     if (!same(8 * PROBE)) {
@@ -189,6 +267,14 @@ export class WorstCasePricer {
       }
       flatUpTo = lo;
     }
-    return { input, write, output, flatUpTo };
+    return { input, write, output, calls, flatUpTo };
   }
+}
+
+const PROBE_CALLS = 1000;
+
+function callsUsd(r: Rates, tools: readonly ToolCallAllowance[]): number {
+  let usd = 0;
+  for (const t of tools) usd += t.calls * Math.max(0, ...t.kinds.map((k) => r.calls[k]));
+  return usd;
 }
