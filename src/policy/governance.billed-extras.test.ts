@@ -11,8 +11,8 @@ import { startHarness, type Harness } from '../testing/harness.js';
  */
 
 let h: Harness;
-const people = ['vic', 'wes', 'ann', 'abe'];
-const budgets: Record<string, number> = { vic: 0.01, wes: 0.1, ann: 0.03, abe: 0.1 };
+const budgets: Record<string, number> = { vic: 0.01, wes: 0.1, ann: 0.03, pia: 0.01, fay: 0.05, flo: 0.01 };
+const people = Object.keys(budgets);
 const clients: Record<string, { openai: OpenAI; anthropic: Anthropic }> = {};
 
 beforeAll(async () => {
@@ -72,5 +72,40 @@ describe('built-in tool calls are reserved', () => {
     expect(await statusOf(ask({ max_uses: 1 }, 5))).toBe(200);
     expect((await h.events()).filter((e) => e.userId === 'ann').at(-1)?.toolCalls).toEqual({ web_search: 1 });
     expect(await spentBy('ann')).toBeLessThanOrEqual(0.03);
+  });
+});
+
+describe('a dearer service tier is reserved at its price', () => {
+  it('OpenAI priority processing (2× for gpt-5): 900 tokens at $20 per million do not fit $0.01', async () => {
+    const ask = clients['pia']!.openai.chat.completions.create({
+      model: 'gpt-5',
+      max_completion_tokens: 900,
+      service_tier: 'priority',
+      messages: [{ role: 'user', content: 'go [[sim:tokens=900]]' }],
+    });
+    expect(await statusOf(ask)).toBe(429);
+    expect(await spentBy('pia')).toBeLessThanOrEqual(0.01);
+  });
+
+  it('Claude fast mode (6× for Opus 4.6): 1,000 tokens at $150 per million do not fit $0.05', async () => {
+    const ask = clients['fay']!.anthropic.messages.create({
+      model: 'claude-opus-4-6',
+      max_tokens: 1000,
+      speed: 'fast',
+      messages: [{ role: 'user', content: 'go [[sim:tokens=1000]]' }],
+    } as Anthropic.MessageCreateParamsNonStreaming);
+    expect(await statusOf(ask)).toBe(429);
+    expect(await spentBy('fay')).toBeLessThanOrEqual(0.05);
+  });
+
+  it('a cheaper tier (flex) is reserved at the standard price, and served', async () => {
+    const ask = clients['flo']!.openai.chat.completions.create({
+      model: 'gpt-5',
+      max_completion_tokens: 900,
+      service_tier: 'flex',
+      messages: [{ role: 'user', content: 'go [[sim:tokens=900]]' }],
+    });
+    expect(await statusOf(ask)).toBe(200);
+    expect(await spentBy('flo')).toBeCloseTo((900 * 10 * 0.5) / 1e6, 3);
   });
 });

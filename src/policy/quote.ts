@@ -3,6 +3,7 @@ import type { AdmissionRequest } from './types.js';
 import { imageTokens } from '../usage/estimate.js';
 import {
   billed,
+  billingAsked,
   cheapInputBound,
   choicesOf,
   declaredMaxOutput,
@@ -12,6 +13,7 @@ import {
   TOOL_RESULT_TOKENS,
   toolCallsAllowed,
   type ToolCallAllowance,
+  type WorstCaseExtras,
   type WorstCasePricer,
 } from './worst-case.js';
 
@@ -36,6 +38,8 @@ export class Quote {
   private readonly tools: readonly ToolCallAllowance[];
   /** Input tokens those calls may add (what they read), on top of the body's. */
   private readonly toolInput: number;
+  /** What the pricer adds to the tokens: those calls, and the service tier asked for (`service_tier`, `speed`). */
+  private readonly extras: WorstCaseExtras | undefined;
   private counted: boolean;
   private readonly provider: string;
 
@@ -52,6 +56,8 @@ export class Quote {
     this.counted = !this.bill;
     this.tools = this.bill ? toolCallsAllowed(req.endpoint, req.body) : [];
     this.toolInput = this.tools.reduce((n, t) => n + t.calls, 0) * TOOL_RESULT_TOKENS;
+    const billing = this.bill ? billingAsked(req.body) : undefined;
+    this.extras = this.tools.length > 0 || billing !== undefined ? { tools: this.tools, billing } : undefined;
     this.provider = catalogueProvider(req.provider, req.providerType);
   }
 
@@ -73,7 +79,8 @@ export class Quote {
 
   /**
    * USD (NaN when the model has no price) and tokens. Anthropic input is priced as 1-hour cache writes, its dearest.
-   * Built-in tool calls the request allows are priced per call, and what they read as input (TOOL_RESULT_TOKENS each).
+   * Built-in tool calls the request allows are priced per call, and what they read as input (TOOL_RESULT_TOKENS each);
+   * a dearer service tier asked for (priority, fast mode) at its price.
    */
   cost(model: string): Amounts {
     if (!this.bill) return { usd: 0, tokens: 0 };
@@ -82,7 +89,7 @@ export class Quote {
     const priced = model.startsWith(prefix) ? model.slice(prefix.length) : model;
     const output = this.output(priced);
     const input = this.input + this.toolInput;
-    const usd = this.pricer.cost(priced, this.provider, input, output, this.req.providerType === 'anthropic', this.tools.length > 0 ? { tools: this.tools } : undefined);
+    const usd = this.pricer.cost(priced, this.provider, input, output, this.req.providerType === 'anthropic', this.extras);
     return { usd: usd ?? Number.NaN, tokens: input + output };
   }
 

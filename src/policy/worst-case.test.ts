@@ -3,7 +3,7 @@ import { createPricer } from '../usage/pricing.js';
 import type { KeyRecord } from '../store/types.js';
 import type { Endpoint } from '../usage/event.js';
 import { Quote } from './quote.js';
-import { cheapInputBound, declaredMaxOutput, DEFAULT_TOOL_CALLS, exactInputBound, modelOutputLimit, TOOL_RESULT_TOKENS, toolCallsAllowed, WorstCasePricer } from './worst-case.js';
+import { billingAsked, cheapInputBound, declaredMaxOutput, DEFAULT_TOOL_CALLS, exactInputBound, modelOutputLimit, TOOL_RESULT_TOKENS, toolCallsAllowed, WorstCasePricer } from './worst-case.js';
 
 describe('worst-case cost of a request', () => {
   it('reads the declared output cap of each API, times the choices asked for', () => {
@@ -100,5 +100,33 @@ describe('built-in tool calls in the worst case', () => {
     const q = new Quote({ key: {} as KeyRecord, endpoint: 'responses', model: 'gpt-4.1', provider: 'openai', providerType: 'openai', tags: [], body, bodyBytes: 200, headers: {}, now: 0 }, w);
     const input = q.input + 2 * TOOL_RESULT_TOKENS;
     expect(q.cost('gpt-4.1')).toEqual({ usd: expect.closeTo(input * 2e-6 + 100 * 8e-6 + 2 * 0.01, 12), tokens: input + 100 });
+  });
+});
+
+describe('the service tier in the worst case', () => {
+  it('reads the tier asked for, on either wire; the standard tier is none', () => {
+    expect(billingAsked({ service_tier: 'priority' })).toEqual({ serviceTier: 'priority' });
+    expect(billingAsked({ speed: 'fast' })).toEqual({ speed: 'fast' });
+    expect(billingAsked({ service_tier: 'auto' })).toBeUndefined();
+    expect(billingAsked({ service_tier: 'default', speed: 'standard' })).toBeUndefined();
+    expect(billingAsked({})).toBeUndefined();
+  });
+
+  it('prices at the dearer of the tier’s price (billing-mode.ts) and the standard one, tool calls unchanged', () => {
+    const w = new WorstCasePricer(createPricer());
+    const std = w.cost('gpt-5', 'openai', 1000, 1000, false)!;
+    expect(w.cost('gpt-5', 'openai', 1000, 1000, false, { billing: { serviceTier: 'priority' } })).toBeCloseTo(2 * std, 12);
+    expect(w.cost('gpt-4.1', 'openai', 1000, 1000, false, { billing: { serviceTier: 'priority' } })).toBeCloseTo(1.75 * w.cost('gpt-4.1', 'openai', 1000, 1000, false)!, 12);
+    // Flex is half price: the reservation stays at the standard one.
+    expect(w.cost('gpt-5', 'openai', 1000, 1000, false, { billing: { serviceTier: 'flex' } })).toBeCloseTo(std, 12);
+    const opus = w.cost('claude-opus-4-6', 'anthropic', 1000, 1000, true)!;
+    expect(w.cost('claude-opus-4-6', 'anthropic', 1000, 1000, true, { billing: { speed: 'fast' } })).toBeCloseTo(6 * opus, 12);
+    // Anthropic's own service_tier (Priority Tier) bills standard rates.
+    expect(w.cost('claude-opus-4-6', 'anthropic', 1000, 1000, true, { billing: { serviceTier: 'priority' } })).toBeCloseTo(opus, 12);
+    // Long context (Sonnet 4.5 past 200k input) goes through the full pricer, tier applied there too.
+    const long = w.cost('claude-sonnet-4-5', 'anthropic', 300_000, 100, true)!;
+    expect(w.cost('claude-sonnet-4-5', 'anthropic', 300_000, 100, true, { billing: { speed: 'fast' } })).toBeCloseTo(6 * long, 9);
+    const search = { kinds: ['web_search' as const], calls: 1 };
+    expect(w.cost('gpt-5', 'openai', 1000, 1000, false, { billing: { serviceTier: 'priority' }, tools: [search] })).toBeCloseTo(2 * std + 0.01, 12);
   });
 });

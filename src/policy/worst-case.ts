@@ -5,8 +5,9 @@ import {
   estimateOpenAIChatInput,
   estimateResponsesInput,
 } from '../usage/estimate.js';
+import { isStandard } from '../usage/billing-mode.js';
 import type { Pricer } from '../usage/pricing.js';
-import { TOOL_CALL_KINDS, type NormalisedUsage, type ToolCallKind } from '../usage/types.js';
+import { TOOL_CALL_KINDS, type BillingMode, type NormalisedUsage, type ToolCallKind } from '../usage/types.js';
 
 /**
  * The most a request can cost, known before it is forwarded: input tokens (a byte count far from any limit, a
@@ -129,6 +130,21 @@ export function toolCallsAllowed(endpoint: Endpoint, body: Readonly<Record<strin
   return out;
 }
 
+/**
+ * The service a request asks for where it changes the price per token (billing-mode.ts): OpenAI `service_tier`
+ * (`priority`, `flex`…), Anthropic `speed` (`fast`). Undefined for the standard tier, nearly every request. Read from
+ * either wire: the price rule for the model's provider decides what each field means.
+ */
+export function billingAsked(body: Readonly<Record<string, unknown>>): BillingMode | undefined {
+  const tier = body['service_tier'];
+  const speed = body['speed'];
+  if (tier === undefined && speed === undefined) return undefined;
+  const mode: BillingMode = {};
+  if (typeof tier === 'string') mode.serviceTier = tier.slice(0, 32);
+  if (typeof speed === 'string') mode.speed = speed.slice(0, 32);
+  return isStandard(mode) ? undefined : mode;
+}
+
 /** Choices a chat request asks for (`n`, at least 1). */
 export function choicesOf(body: Readonly<Record<string, unknown>>): number {
   return Math.max(1, positiveInt(body['n']) ?? 1);
@@ -194,17 +210,23 @@ interface Rates {
 
 const PROBE = 1_000_000;
 
-/** What a request adds to its tokens' price: built-in tool calls. */
+/**
+ * What a request asks for beyond text tokens at the standard tier: the service tier (priced at its rate or the
+ * standard one, the dearer: a provider may serve a priority request at the standard tier, and flex never costs more),
+ * and built-in tool calls.
+ */
 export interface WorstCaseExtras {
+  billing?: BillingMode | undefined;
   tools?: readonly ToolCallAllowance[];
 }
 
 const NO_EXTRAS: WorstCaseExtras = {};
 
-function usageOf(input: number, output: number, writes: boolean): NormalisedUsage {
+function usageOf(input: number, output: number, writes: boolean, billing?: BillingMode): NormalisedUsage {
   return {
     input: { total: input, noCache: writes ? 0 : input, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: writes ? input : 0 },
     output: { total: output, text: output, reasoning: 0 },
+    ...(billing === undefined ? {} : { billing }),
     raw: null,
   };
 }
@@ -223,26 +245,43 @@ export class WorstCasePricer {
    * what the request allows beyond tokens (tool calls, at the catalogue's price per call).
    */
   cost(model: string, provider: string, input: number, output: number, cacheWrites: boolean, extras: WorstCaseExtras = NO_EXTRAS): number | null {
-    const key = `${provider}\u0000${model}`;
-    let r = this.rates.get(key);
-    if (r === undefined) {
-      r = this.derive(model, provider);
-      if (this.rates.size >= 10_000) this.rates.clear();
-      this.rates.set(key, r);
-    }
+    const billing = extras.billing !== undefined && !isStandard(extras.billing) ? extras.billing : undefined;
+    const r = this.ratesOf(model, provider, billing);
     if (r === null) return null;
     const calls = extras.tools === undefined || extras.tools.length === 0 ? 0 : callsUsd(r, extras.tools);
     if (input > r.flatUpTo) {
-      const full = this.pricer.price(usageOf(input, output, cacheWrites), model, provider).costUsd;
-      const plain = cacheWrites ? this.pricer.price(usageOf(input, output, false), model, provider).costUsd : full;
-      return full === null || plain === null ? null : Math.max(full, plain) + calls;
+      let most = 0;
+      for (const mode of billing === undefined ? [undefined] : [billing, undefined]) {
+        for (const writes of cacheWrites ? [true, false] : [false]) {
+          const c = this.pricer.price(usageOf(input, output, writes, mode), model, provider).costUsd;
+          if (c === null) return null;
+          most = Math.max(most, c);
+        }
+      }
+      return most + calls;
     }
     return input * (cacheWrites ? Math.max(r.input, r.write) : r.input) + output * r.output + calls;
   }
 
-  private derive(model: string, provider: string): Rates | null {
+  /** Per-token rates of a model, at a billing mode's prices where they are dearer than the standard ones. */
+  private ratesOf(model: string, provider: string, billing: BillingMode | undefined): Rates | null {
+    const key = billing === undefined ? `${provider}\u0000${model}` : `${provider}\u0000${model}\u0000${billing.serviceTier ?? ''}\u0000${billing.speed ?? ''}`;
+    let r = this.rates.get(key);
+    if (r === undefined) {
+      r = this.derive(model, provider, undefined);
+      if (r !== null && billing !== undefined) {
+        const m = this.derive(model, provider, billing);
+        r = m === null ? null : { input: Math.max(r.input, m.input), write: Math.max(r.write, m.write), output: Math.max(r.output, m.output), calls: r.calls, flatUpTo: Math.min(r.flatUpTo, m.flatUpTo) };
+      }
+      if (this.rates.size >= 10_000) this.rates.clear();
+      this.rates.set(key, r);
+    }
+    return r;
+  }
+
+  private derive(model: string, provider: string, billing: BillingMode | undefined): Rates | null {
     const per = (input: number, output: number, writes: boolean, n: number): number | null => {
-      const c = this.pricer.price(usageOf(input, output, writes), model, provider).costUsd;
+      const c = this.pricer.price(usageOf(input, output, writes, billing), model, provider).costUsd;
       return c === null ? null : c / n;
     };
     const input = per(1000, 0, false, 1000);
