@@ -11,7 +11,7 @@ import { startHarness, type Harness } from '../testing/harness.js';
  */
 
 let h: Harness;
-const budgets: Record<string, number> = { vic: 0.01, wes: 0.1, ann: 0.03, pia: 0.01, fay: 0.05, flo: 0.01 };
+const budgets: Record<string, number> = { vic: 0.01, wes: 0.1, ann: 0.03, pia: 0.01, fay: 0.05, flo: 0.01, yan: 0.05 };
 const people = Object.keys(budgets);
 const clients: Record<string, { openai: OpenAI; anthropic: Anthropic }> = {};
 
@@ -107,5 +107,19 @@ describe('a dearer service tier is reserved at its price', () => {
     });
     expect(await statusOf(ask)).toBe(200);
     expect(await spentBy('flo')).toBeCloseTo((900 * 10 * 0.5) / 1e6, 3);
+  });
+});
+
+describe('spoken output is reserved at the audio rate', () => {
+  it('gpt-audio asked for audio: 900 tokens at $64 per million do not fit $0.05', async () => {
+    const ask = clients['yan']!.openai.chat.completions.create({
+      model: 'gpt-audio',
+      max_completion_tokens: 900,
+      modalities: ['text', 'audio'],
+      audio: { voice: 'alloy', format: 'wav' },
+      messages: [{ role: 'user', content: 'go [[sim:tokens=900]]' }],
+    });
+    expect(await statusOf(ask)).toBe(429);
+    expect(await spentBy('yan')).toBeLessThanOrEqual(0.05);
   });
 });

@@ -9,7 +9,9 @@ import {
   declaredMaxOutput,
   exactInputBound,
   generates,
+  hearsAudio,
   modelOutputLimit,
+  speaks,
   TOOL_RESULT_TOKENS,
   toolCallsAllowed,
   type ToolCallAllowance,
@@ -40,6 +42,8 @@ export class Quote {
   private readonly toolInput: number;
   /** What the pricer adds to the tokens: those calls, and the service tier asked for (`service_tier`, `speed`). */
   private readonly extras: WorstCaseExtras | undefined;
+  /** The same, the output spoken (a model that speaks, or `modalities` asking for audio); made when needed. */
+  private spoken: WorstCaseExtras | undefined;
   private counted: boolean;
   private readonly provider: string;
 
@@ -65,6 +69,7 @@ export class Quote {
   countExactly(): boolean {
     if (this.counted) return false;
     this.counted = true;
+    if (hearsAudio(this.req.endpoint, this.req.body)) return false;
     const exact = exactInputBound(this.req.endpoint, this.req.providerType, this.req.body);
     if (exact >= this.input) return false;
     this.input = exact;
@@ -80,7 +85,7 @@ export class Quote {
   /**
    * USD (NaN when the model has no price) and tokens. Anthropic input is priced as 1-hour cache writes, its dearest.
    * Built-in tool calls the request allows are priced per call, and what they read as input (TOOL_RESULT_TOKENS each);
-   * a dearer service tier asked for (priority, fast mode) at its price.
+   * a dearer service tier asked for (priority, fast mode) at its price; output that may be spoken at the audio rate.
    */
   cost(model: string): Amounts {
     if (!this.bill) return { usd: 0, tokens: 0 };
@@ -89,7 +94,8 @@ export class Quote {
     const priced = model.startsWith(prefix) ? model.slice(prefix.length) : model;
     const output = this.output(priced);
     const input = this.input + this.toolInput;
-    const usd = this.pricer.cost(priced, this.provider, input, output, this.req.providerType === 'anthropic', this.extras);
+    const extras = output > 0 && speaks(this.req.body, priced) ? (this.spoken ??= { ...this.extras, audio: true }) : this.extras;
+    const usd = this.pricer.cost(priced, this.provider, input, output, this.req.providerType === 'anthropic', extras);
     return { usd: usd ?? Number.NaN, tokens: input + output };
   }
 

@@ -3,7 +3,7 @@ import { createPricer } from '../usage/pricing.js';
 import type { KeyRecord } from '../store/types.js';
 import type { Endpoint } from '../usage/event.js';
 import { Quote } from './quote.js';
-import { billingAsked, cheapInputBound, declaredMaxOutput, DEFAULT_TOOL_CALLS, exactInputBound, modelOutputLimit, TOOL_RESULT_TOKENS, toolCallsAllowed, WorstCasePricer } from './worst-case.js';
+import { billingAsked, cheapInputBound, declaredMaxOutput, DEFAULT_TOOL_CALLS, exactInputBound, hearsAudio, modelOutputLimit, speaks, TOOL_RESULT_TOKENS, toolCallsAllowed, WorstCasePricer } from './worst-case.js';
 
 describe('worst-case cost of a request', () => {
   it('reads the declared output cap of each API, times the choices asked for', () => {
@@ -128,5 +128,34 @@ describe('the service tier in the worst case', () => {
     expect(w.cost('claude-sonnet-4-5', 'anthropic', 300_000, 100, true, { billing: { speed: 'fast' } })).toBeCloseTo(6 * long, 9);
     const search = { kinds: ['web_search' as const], calls: 1 };
     expect(w.cost('gpt-5', 'openai', 1000, 1000, false, { billing: { serviceTier: 'priority' }, tools: [search] })).toBeCloseTo(2 * std + 0.01, 12);
+  });
+});
+
+describe('audio in the worst case', () => {
+  it('prices output that may be spoken at the audio rate, where the model has a dearer one', () => {
+    expect(speaks({ modalities: ['text', 'audio'] }, 'gpt-4o-mini')).toBe(true);
+    expect(speaks({}, 'gpt-audio-2025-08-28')).toBe(true);
+    expect(speaks({ modalities: ['text'] }, 'gpt-4.1')).toBe(false);
+    const w = new WorstCasePricer(createPricer());
+    expect(w.cost('gpt-audio', 'openai', 0, 1000, false)).toBeCloseTo(1000 * 10e-6, 12);
+    expect(w.cost('gpt-audio', 'openai', 0, 1000, false, { audio: true })).toBeCloseTo(1000 * 64e-6, 12);
+    expect(w.cost('gpt-audio', 'openai', 0, 1000, false, { audio: true, billing: { serviceTier: 'priority' } })).toBeCloseTo(2 * 1000 * 64e-6, 12);
+    // A model without audio prices: its text rate.
+    expect(w.cost('gpt-4.1', 'openai', 0, 1000, false, { audio: true })).toBeCloseTo(1000 * 8e-6, 12);
+    const body = { model: 'gpt-audio', max_completion_tokens: 900, modalities: ['text', 'audio'], messages: [{ role: 'user', content: 'talk' }] };
+    const q = new Quote({ key: {} as KeyRecord, endpoint: 'chat.completions', model: 'gpt-audio', provider: 'openai', providerType: 'openai', tags: [], body, bodyBytes: 100, headers: {}, now: 0 }, w);
+    expect(q.cost('gpt-audio').usd).toBeCloseTo(q.input * 2.5e-6 + 900 * 64e-6, 12);
+  });
+
+  it('keeps the byte bound for a request carrying audio, which the tokenizer does not count', () => {
+    const audio = { type: 'input_audio', input_audio: { data: 'UklGR'.repeat(20_000), format: 'wav' } };
+    const body = { model: 'gpt-audio', max_completion_tokens: 10, messages: [{ role: 'user', content: [{ type: 'text', text: 'what is said?' }, audio] }] };
+    expect(hearsAudio('chat.completions', body)).toBe(true);
+    expect(hearsAudio('chat.completions', { messages: [{ role: 'user', content: 'hi' }] })).toBe(false);
+    const w = new WorstCasePricer(createPricer());
+    const bytes = Buffer.byteLength(JSON.stringify(body));
+    const q = new Quote({ key: {} as KeyRecord, endpoint: 'chat.completions', model: 'gpt-audio', provider: 'openai', providerType: 'openai', tags: [], body, bodyBytes: bytes, headers: {}, now: 0 }, w);
+    expect(q.countExactly()).toBe(false);
+    expect(q.input).toBe(cheapInputBound(bytes));
   });
 });

@@ -145,6 +145,28 @@ export function billingAsked(body: Readonly<Record<string, unknown>>): BillingMo
   return isStandard(mode) ? undefined : mode;
 }
 
+/**
+ * Whether the answer may be spoken, billed at the model's audio output rate: `modalities` asks for audio (chat
+ * completions), or the model is a voice model (`gpt-audio`, `gpt-4o-audio-preview`…).
+ */
+export function speaks(body: Readonly<Record<string, unknown>>, model: string): boolean {
+  const modalities = body['modalities'];
+  return (Array.isArray(modalities) && modalities.includes('audio')) || model.includes('audio');
+}
+
+/**
+ * Whether a chat request carries audio (`input_audio` parts): the tokenizer does not count it, so its input keeps
+ * the byte bound (base64 audio is thousands of bytes per audio token, far above its price at any audio rate).
+ */
+export function hearsAudio(endpoint: Endpoint, body: Readonly<Record<string, unknown>>): boolean {
+  if (endpoint !== 'chat.completions' || !Array.isArray(body['messages'])) return false;
+  for (const m of body['messages'] as unknown[]) {
+    const content = recordOf(m)?.['content'];
+    if (Array.isArray(content) && content.some((p) => recordOf(p)?.['type'] === 'input_audio')) return true;
+  }
+  return false;
+}
+
 /** Choices a chat request asks for (`n`, at least 1). */
 export function choicesOf(body: Readonly<Record<string, unknown>>): number {
   return Math.max(1, positiveInt(body['n']) ?? 1);
@@ -213,20 +235,37 @@ const PROBE = 1_000_000;
 /**
  * What a request asks for beyond text tokens at the standard tier: the service tier (priced at its rate or the
  * standard one, the dearer: a provider may serve a priority request at the standard tier, and flex never costs more),
- * and built-in tool calls.
+ * spoken output (output at the audio rate where the model's is dearer), and built-in tool calls.
  */
 export interface WorstCaseExtras {
   billing?: BillingMode | undefined;
+  audio?: boolean;
   tools?: readonly ToolCallAllowance[];
 }
 
 const NO_EXTRAS: WorstCaseExtras = {};
 
-function usageOf(input: number, output: number, writes: boolean, billing?: BillingMode): NormalisedUsage {
+/** One way a request may be billed: a service tier, output as text or as audio. */
+interface Mode {
+  billing: BillingMode | undefined;
+  audio: boolean;
+}
+const STANDARD: Mode = { billing: undefined, audio: false };
+
+/** Every way a request asking for `billing` and `audio` may be billed: its price is the dearest of them. */
+function modesOf(billing: BillingMode | undefined, audio: boolean): Mode[] {
+  const out = [STANDARD];
+  if (billing !== undefined) out.push({ billing, audio: false });
+  if (audio) out.push({ billing: undefined, audio: true });
+  if (audio && billing !== undefined) out.push({ billing, audio: true });
+  return out;
+}
+
+function usageOf(input: number, output: number, writes: boolean, mode: Mode = STANDARD): NormalisedUsage {
   return {
     input: { total: input, noCache: writes ? 0 : input, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: writes ? input : 0 },
-    output: { total: output, text: output, reasoning: 0 },
-    ...(billing === undefined ? {} : { billing }),
+    output: mode.audio ? { total: output, text: 0, reasoning: 0, audio: output } : { total: output, text: output, reasoning: 0 },
+    ...(mode.billing === undefined ? {} : { billing: mode.billing }),
     raw: null,
   };
 }
@@ -242,16 +281,17 @@ export class WorstCasePricer {
 
   /**
    * USD, or null when the model has no price. `cacheWrites`: input may be billed as (dearer) cache writes. `extras`:
-   * what the request allows beyond tokens (tool calls, at the catalogue's price per call).
+   * what the request asks for beyond text tokens at the standard tier (see WorstCaseExtras).
    */
   cost(model: string, provider: string, input: number, output: number, cacheWrites: boolean, extras: WorstCaseExtras = NO_EXTRAS): number | null {
     const billing = extras.billing !== undefined && !isStandard(extras.billing) ? extras.billing : undefined;
-    const r = this.ratesOf(model, provider, billing);
+    const audio = extras.audio === true;
+    const r = this.ratesOf(model, provider, billing, audio);
     if (r === null) return null;
     const calls = extras.tools === undefined || extras.tools.length === 0 ? 0 : callsUsd(r, extras.tools);
     if (input > r.flatUpTo) {
       let most = 0;
-      for (const mode of billing === undefined ? [undefined] : [billing, undefined]) {
+      for (const mode of modesOf(billing, audio)) {
         for (const writes of cacheWrites ? [true, false] : [false]) {
           const c = this.pricer.price(usageOf(input, output, writes, mode), model, provider).costUsd;
           if (c === null) return null;
@@ -263,15 +303,16 @@ export class WorstCasePricer {
     return input * (cacheWrites ? Math.max(r.input, r.write) : r.input) + output * r.output + calls;
   }
 
-  /** Per-token rates of a model, at a billing mode's prices where they are dearer than the standard ones. */
-  private ratesOf(model: string, provider: string, billing: BillingMode | undefined): Rates | null {
-    const key = billing === undefined ? `${provider}\u0000${model}` : `${provider}\u0000${model}\u0000${billing.serviceTier ?? ''}\u0000${billing.speed ?? ''}`;
+  /** Per-token rates of a model, the dearest of every way the request may be billed (modesOf). */
+  private ratesOf(model: string, provider: string, billing: BillingMode | undefined, audio: boolean): Rates | null {
+    const key = billing === undefined && !audio ? `${provider}\u0000${model}` : `${provider}\u0000${model}\u0000${billing?.serviceTier ?? ''}\u0000${billing?.speed ?? ''}\u0000${audio ? 'a' : ''}`;
     let r = this.rates.get(key);
     if (r === undefined) {
-      r = this.derive(model, provider, undefined);
-      if (r !== null && billing !== undefined) {
-        const m = this.derive(model, provider, billing);
-        r = m === null ? null : { input: Math.max(r.input, m.input), write: Math.max(r.write, m.write), output: Math.max(r.output, m.output), calls: r.calls, flatUpTo: Math.min(r.flatUpTo, m.flatUpTo) };
+      const [first, ...others] = modesOf(billing, audio);
+      r = this.derive(model, provider, first!);
+      for (const mode of others) {
+        const m: Rates | null = r === null ? null : this.derive(model, provider, mode);
+        r = r === null || m === null ? null : { input: Math.max(r.input, m.input), write: Math.max(r.write, m.write), output: Math.max(r.output, m.output), calls: r.calls, flatUpTo: Math.min(r.flatUpTo, m.flatUpTo) };
       }
       if (this.rates.size >= 10_000) this.rates.clear();
       this.rates.set(key, r);
@@ -279,9 +320,9 @@ export class WorstCasePricer {
     return r;
   }
 
-  private derive(model: string, provider: string, billing: BillingMode | undefined): Rates | null {
+  private derive(model: string, provider: string, mode: Mode): Rates | null {
     const per = (input: number, output: number, writes: boolean, n: number): number | null => {
-      const c = this.pricer.price(usageOf(input, output, writes, billing), model, provider).costUsd;
+      const c = this.pricer.price(usageOf(input, output, writes, mode), model, provider).costUsd;
       return c === null ? null : c / n;
     };
     const input = per(1000, 0, false, 1000);
