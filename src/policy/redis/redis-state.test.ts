@@ -176,7 +176,7 @@ describe('RedisBudgetState', () => {
 async function outage(user: string) {
   const target = new globalThis.URL(URL);
   const relay = await startRelay(target.hostname, Number(target.port || 6379));
-  const url = `redis://${relay.host}:${relay.port}`;
+  const url = `redis://${relay.host}:${relay.port}${target.pathname}`; // the same database
   const logged: string[] = [];
   const s = await connectRedis(url, PREFIX, () => {});
   let booked = (): void => {};
