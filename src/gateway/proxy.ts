@@ -287,6 +287,10 @@ export class Proxy {
     if (unmeterable !== null) throw new GoodhartError('invalid_request', 400, unmeterable);
     let upstreamModel = route.upstreamModel;
     const policy = this.deps.policy;
+    // In flight until the answer is finished or the client is gone (a provider silent past its timeout ends it too):
+    // the budget reservation is kept that long, however long a stream runs (GovernanceEngine.sweep).
+    const res = reply.raw;
+    const inFlight = () => !res.writableFinished && !res.destroyed;
     const ask = (asked: string, r: Route, fallback: boolean, failedModel?: string) =>
       policy!.admit({
         key: m.key,
@@ -300,6 +304,7 @@ export class Proxy {
         headers: req.headers,
         now: m.startedAt,
         servable: (other) => this.deps.router.serves(other, wire),
+        inFlight,
         ...(fallback ? { fallback } : {}),
         ...(failedModel !== undefined ? { failedModel } : {}),
       });

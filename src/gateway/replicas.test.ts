@@ -104,7 +104,7 @@ beforeAll(async () => {
   oneRequest = (usage.prompt_tokens * 0.15 + usage.completion_tokens * 0.6) / 1e6;
   worstCase = ((usage.prompt_tokens + 10 + 64) * 0.15 + OUT_TOKENS * 0.6) / 1e6;
   const store = await PostgresStore.open(pg.url);
-  for (const user of ['bob', 'carol', 'dave', 'eve', 'frank']) {
+  for (const user of ['bob', 'carol', 'dave', 'eve', 'frank', 'gail']) {
     const k = newKey({ userId: user, teamId: 'platform' });
     await store.createKey(k.record);
     keys[user] = k.key;
@@ -121,6 +121,7 @@ beforeAll(async () => {
       'budgets:',
       `  - { id: bob-daily, scope: "user:bob", amount: ${oneRequest * AFFORDS.bob}, period: day, thresholds: [] }`,
       `  - { id: carol-daily, scope: "user:carol", amount: ${oneRequest * AFFORDS.carol}, period: day, thresholds: [] }`,
+      `  - { id: gail-daily, scope: "user:gail", amount: ${worstCase * 1.5}, period: day, thresholds: [] }`,
       '',
     ].join('\n'),
   );
@@ -205,6 +206,34 @@ describe('two gateway processes on Postgres and Redis', () => {
     expect(out.statusCode).toBe(204);
     await out.body.dump();
     expect((await me(a)).status).toBe(401);
+  }, 30_000);
+
+  it('keep the reservation of a stream running past the upstream timeout: the other replica does not spend it again', async () => {
+    // gail's budget affords one request at a time. A streams one for about 8 s (400 chunks, 20 ms apart) against
+    // an upstream timeout (the reservation TTL) of 5 s.
+    const streamBody = JSON.stringify({
+      model: 'gpt-4o-mini',
+      max_tokens: OUT_TOKENS,
+      stream: true,
+      messages: [{ role: 'user', content: `Count the sheep. [[sim:tokens=${OUT_TOKENS},itl=20]]` }],
+    });
+    const t0 = performance.now();
+    const long = request(`${a.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${keys['gail']}`, 'content-type': 'application/json' },
+      body: streamBody,
+    }).then(async (res) => ({ status: res.statusCode, text: await res.body.text(), ms: performance.now() - t0 }));
+    await new Promise((r) => setTimeout(r, UPSTREAM_TIMEOUT_MS + 1_500));
+    // Still reserved in Redis, past the TTL.
+    const held = await redisWindow('gail');
+    expect(held.inFlight).toBe(1);
+    expect(held.reserved).toBeGreaterThanOrEqual(worstCase);
+    const second = await ask(b.url, 'gail', 0);
+    const streamed = await long;
+    expect([streamed.status, streamed.text.includes('[DONE]'), streamed.ms > UPSTREAM_TIMEOUT_MS + 1_500]).toEqual([200, true, true]);
+    // B waited for the stream to settle, then could not afford a second request next to it.
+    expect(second.status).toBe(429);
+    expect(sum(await events('gail', 2))).toBeLessThanOrEqual(worstCase * 1.5);
   }, 30_000);
 
   it('lose no reservation to a replica killed mid-request: it expires, and the other replica keeps serving', async () => {

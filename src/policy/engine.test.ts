@@ -41,7 +41,7 @@ function engine(cfg: Partial<GoodhartConfigInput>, clock: { t: number }, alerts:
 function admit(
   e: GovernanceEngine,
   t: number,
-  opts: { model?: string; maxTokens?: number; endpoint?: Endpoint; tags?: string[]; body?: Record<string, unknown> } = {},
+  opts: { model?: string; maxTokens?: number; endpoint?: Endpoint; tags?: string[]; body?: Record<string, unknown>; inFlight?: () => boolean } = {},
 ): AdmissionResult {
   const endpoint = opts.endpoint ?? 'chat.completions';
   const body = opts.body ?? { model: opts.model ?? 'flat', max_tokens: opts.maxTokens ?? 1000, messages: [{ role: 'user', content: 'hi' }] };
@@ -56,6 +56,7 @@ function admit(
     bodyBytes: Buffer.byteLength(JSON.stringify(body)),
     headers: {},
     now: t,
+    ...(opts.inFlight ? { inFlight: opts.inFlight } : {}),
   });
   if (r instanceof Promise) throw new Error('expected a synchronous admission');
   return r;
@@ -387,5 +388,35 @@ describe('hybrid budgets and leaked reservations', () => {
     expect(e.sweep(clock.t + 599_000)).toBe(0);
     expect(e.sweep(clock.t + 600_001)).toBe(1);
     expect(() => admit(e, clock.t + 600_001, { maxTokens: 9000 })).not.toThrow();
+  });
+
+  it('keeps the reservation of a request in flight past the upstream timeout, which bounds silence, not length', () => {
+    const clock = { t: at('2025-05-10T10:00:00Z') };
+    const e = engine({ budgets: [{ id: 'org', scope: 'org', amount: 0.01, period: 'day' }] }, clock);
+    const stream = { open: true };
+    const r = admit(e, clock.t, { maxTokens: 9000, inFlight: () => stream.open });
+    // Streaming for 25 minutes, swept every 2.5 (a quarter of the TTL): the reservation holds throughout.
+    for (let minutes = 2.5; minutes <= 25; minutes += 2.5) {
+      expect(e.sweep(clock.t + minutes * 60_000)).toBe(0);
+      expect(refused(() => admit(e, clock.t + minutes * 60_000, { maxTokens: 9000 })).code).toBe('budget_exceeded');
+    }
+    expect(e.state.inFlight()).toBe(1);
+    // Settled as usual: released, booked.
+    r.settle({ usage: usage(10, 8000), costUsd: 0.00801, model: 'flat' });
+    expect(refused(() => admit(e, clock.t + 25 * 60_000, { maxTokens: 9000 })).code).toBe('budget_exceeded');
+    expect(() => admit(e, clock.t + 25 * 60_000, { maxTokens: 1000 })).not.toThrow();
+  });
+
+  it('releases a reservation a TTL after its request was last seen in flight, when it never settles', () => {
+    const clock = { t: at('2025-05-10T10:00:00Z') };
+    const e = engine({ budgets: [{ id: 'org', scope: 'org', amount: 0.01, period: 'day' }] }, clock);
+    const stream = { open: true };
+    admit(e, clock.t, { maxTokens: 9000, inFlight: () => stream.open }); // never settled
+    expect(e.sweep(clock.t + 900_000)).toBe(0); // seen in flight at +15 min
+    stream.open = false;
+    expect(e.sweep(clock.t + 900_000 + 599_000)).toBe(0);
+    expect(refused(() => admit(e, clock.t + 1_499_000, { maxTokens: 9000 })).code).toBe('budget_exceeded');
+    expect(e.sweep(clock.t + 900_000 + 600_001)).toBe(1);
+    expect(() => admit(e, clock.t + 1_500_001, { maxTokens: 9000 })).not.toThrow();
   });
 });

@@ -32,7 +32,10 @@ export interface EngineOptions {
   log?: (message: string) => void;
   /** `models[].maxOutputTokens` from the config. */
   outputLimits?: ReadonlyMap<string, number>;
-  /** Reservations older than this were leaked by a request that never settled: the sweeper releases them. */
+  /**
+   * A reservation whose request has not been seen in flight (AdmissionRequest.inFlight) for this long was leaked by a
+   * request that never settled: the sweeper releases it. Requests in flight have theirs refreshed by the sweeper.
+   */
   reservationTtlMs: number;
   onAlert?: (alert: BudgetAlert) => void;
   /** How long a request may wait near a limit for requests in flight to settle (default DEFAULT_MAX_WAIT_MS). */
@@ -60,6 +63,12 @@ interface View {
   rates: Match<RateRule>[];
   roleId: string;
   role: GovernanceSpec['roles'][string] | undefined;
+}
+
+/** An admitted request whose reservation is kept while it is in flight (AdmissionRequest.inFlight). */
+interface Live {
+  reservation: Reservation;
+  inFlight: () => boolean;
 }
 
 /** One admission in progress. */
@@ -128,6 +137,8 @@ export class GovernanceEngine implements Policy {
   private grants = new Map<string, Grant[]>();
   /** Requests waiting near a limit; woken by every settlement. */
   private readonly waiters = new Set<() => void>();
+  /** Admitted requests that say whether they are in flight: the sweeper keeps their reservations while they are. */
+  private readonly live = new Set<Live>();
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: EngineOptions) {
@@ -175,7 +186,8 @@ export class GovernanceEngine implements Policy {
   }
 
   start(): void {
-    const every = Math.min(30_000, Math.max(1000, Math.floor(this.opts.reservationTtlMs / 4)));
+    // Four sweeps per TTL: a request in flight is refreshed three times before its reservation could expire.
+    const every = Math.min(30_000, Math.max(250, Math.floor(this.opts.reservationTtlMs / 4)));
     this.sweeper = setInterval(() => detach(this.sweep(this.opts.now()), this.log, 'releasing expired reservations'), every);
     this.sweeper.unref();
   }
@@ -184,10 +196,20 @@ export class GovernanceEngine implements Policy {
     clearInterval(this.sweeper);
   }
 
-  /** Releases leaked reservations (requests that never settled) and forgets idle rate counters. */
+  /**
+   * Keeps the reservations of requests in flight (a stream may run far longer than the TTL, which bounds silence,
+   * not length), releases leaked ones (requests that never settled, not seen in flight for a TTL), and forgets idle
+   * rate counters.
+   */
   sweep(now: number): MaybePromise<number> {
     this.rates.prune(now);
-    return this.state.expire(now - this.opts.reservationTtlMs);
+    const alive: Reservation[] = [];
+    for (const l of this.live) {
+      if (l.inFlight()) alive.push(l.reservation);
+      else this.live.delete(l); // over: settled by now, or leaked (then released a TTL after it was last seen)
+    }
+    const expire = () => this.state.expire(now - this.opts.reservationTtlMs);
+    return alive.length === 0 ? expire() : andThen(this.state.refresh(alive, now), expire);
   }
 
   admit(req: AdmissionRequest): MaybePromise<AdmissionResult> {
@@ -363,11 +385,14 @@ export class GovernanceEngine implements Policy {
     }
     if (c.downgradedBy !== null) headers[HEADER_DOWNGRADED] = `${c.req.model} -> ${c.model}; budget=${c.downgradedBy.id}`;
     let settled = false;
+    const live: Live | null = c.req.inFlight === undefined ? null : { reservation, inFlight: c.req.inFlight };
+    if (live !== null) this.live.add(live);
     const result: AdmissionResult = {
       headers,
       settle: ({ usage, costUsd }) => {
         if (settled) return;
         settled = true;
+        if (live !== null) this.live.delete(live);
         const tokens = usage ? usage.input.total + usage.output.total : 0;
         const now = this.opts.now();
         if (rateLines.length > 0) detach(this.rates.settle(rateLines, rateTokens, tokens, now, c.req.now), this.log, 'settling rate limits');

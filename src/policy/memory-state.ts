@@ -32,6 +32,8 @@ interface MemoryReservation extends Reservation {
   readonly cost: Amounts;
   readonly scopeKeys: readonly string[];
   readonly lines: readonly BudgetLine[];
+  /** When its request was last seen in flight (made, or refreshed since). */
+  seenAt: number;
   expired: boolean;
   settled: boolean;
 }
@@ -44,7 +46,7 @@ export class MemoryBudgetState implements BudgetState {
   private readonly counters = new Map<string, Counter>();
   /** scope key → its live counters, to settle a reservation on every counter that holds it. */
   private readonly byScope = new Map<string, Set<Counter>>();
-  /** In flight, in the order they were made (which is also the order they started). */
+  /** In flight, in the order they were made. */
   private readonly inflight = new Map<number, MemoryReservation>();
   private readonly days: DayClock;
   private seq = 0;
@@ -63,7 +65,7 @@ export class MemoryBudgetState implements BudgetState {
       if (price > 0 ? used + price > lines[i]!.limit : used >= lines[i]!.limit) return { ok: false, failed: i, snapshots };
     }
     for (const c of counters) c.reserved += cost[c.unit];
-    const r: MemoryReservation = { id: ++this.seq, startedAt: at, cost, scopeKeys, lines, expired: false, settled: false };
+    const r: MemoryReservation = { id: ++this.seq, startedAt: at, cost, scopeKeys, lines, seenAt: at, expired: false, settled: false };
     this.inflight.set(r.id, r);
     return { ok: true, reservation: r, snapshots: counters.map((c) => ({ spent: c.spent, reserved: c.reserved })) };
   }
@@ -86,10 +88,18 @@ export class MemoryBudgetState implements BudgetState {
     return out;
   }
 
+  refresh(reservations: readonly Reservation[], at: number): void {
+    for (const reservation of reservations) {
+      const r = reservation as MemoryReservation;
+      if (r.seenAt < at) r.seenAt = at;
+    }
+  }
+
   expire(before: number): number {
     let n = 0;
+    // All of them (as many as requests in flight, every few seconds): refreshed ones are no longer in order.
     for (const r of this.inflight.values()) {
-      if (r.startedAt >= before) break;
+      if (r.seenAt >= before) continue;
       r.expired = true;
       this.inflight.delete(r.id);
       this.forEachHolder(r, (c) => {

@@ -56,7 +56,15 @@ export interface BudgetState {
   reserve(lines: readonly BudgetLine[], cost: Amounts, scopeKeys: readonly string[], at: number): MaybePromise<ReserveOutcome>;
   /** Books the real cost and releases the reservation; a second call is ignored. Returns the lines' new state. */
   settle(reservation: Reservation, actual: Amounts): MaybePromise<{ line: BudgetLine; snapshot: LineSnapshot }[]>;
-  /** Releases reservations made before `before` that were never settled (their request died); returns how many. */
+  /**
+   * Marks reservations of requests still in flight as seen at `at`: `expire` keeps them. Called by the sweeper for
+   * every request in flight, so that a request streaming for longer than the reservation TTL keeps its reservation.
+   */
+  refresh(reservations: readonly Reservation[], at: number): MaybePromise<void>;
+  /**
+   * Releases reservations never settled and not seen in flight since `before` (made before it and not refreshed
+   * since: their request died, or this process did); returns how many.
+   */
   expire(before: number): MaybePromise<number>;
   /** Current spent/reserved of lines, without reserving (status, headers of refused requests). */
   peek(lines: readonly BudgetLine[]): MaybePromise<LineSnapshot[]>;

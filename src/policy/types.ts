@@ -30,6 +30,13 @@ export interface AdmissionRequest {
    */
   fallback?: boolean;
   /**
+   * Whether the request is still in flight (its answer not finished, its client still connected). While it is, the
+   * reservation it was admitted with is kept, however long it streams; once it is not (or without this), a
+   * reservation never settled is released `server.upstreamTimeoutMs` after the request was last seen in flight.
+   * Asked off the request path (the sweeper), so it must be cheap.
+   */
+  inFlight?: () => boolean;
+  /**
    * With `fallback`: the model that failed, whose alternative this is. Routing hands its decision over to fallbacks
    * of the model it routed to, not to those of the model asked for (served as asked, then failed over as configured).
    */

@@ -3,7 +3,7 @@ import type { Unit } from '../config.js';
 import { DayClock, dayWindows, type Window } from '../period.js';
 import type { Amounts, BudgetLine, BudgetState, LedgerRow, LineSnapshot, Reservation, ReserveOutcome } from '../state.js';
 import { neverSent, redisUnavailable, type SharedRedis } from './connection.js';
-import { BUILD, RESERVE, SEED, SETTLE, SWEEP, Script } from './scripts.js';
+import { BUILD, REFRESH, RESERVE, SEED, SETTLE, SWEEP, Script } from './scripts.js';
 
 /**
  * Budget state shared by gateway replicas through Redis (the scripts and key layout are in scripts.ts).
@@ -33,7 +33,10 @@ export interface RedisBudgetStateOptions {
   timeZone: string;
   history: SpendHistory;
   now: () => number;
-  /** A reservation older than this belonged to a request that died: it is released (the upstream timeout). */
+  /**
+   * A reservation not seen in flight for this long belonged to a request that died (or a replica that did): it is
+   * released. The engine refreshes those of requests in flight (`refresh`) well within it.
+   */
   reservationTtlMs: number;
   /** Where held settlements are reported (see hold). */
   log?: (message: string) => void;
@@ -80,6 +83,7 @@ const settleScript = new Script(SETTLE);
 const seedScript = new Script(SEED);
 const buildScript = new Script(BUILD);
 const sweepScript = new Script(SWEEP);
+const refreshScript = new Script(REFRESH);
 
 export class RedisBudgetState implements BudgetState {
   readonly seedsItself = true;
@@ -220,6 +224,25 @@ export class RedisBudgetState implements BudgetState {
       out.push({ line, snapshot: { spent: Number(reply[i + u] ?? 0), reserved: Number(reply[i + 2 + u] ?? 0) } });
     }
     return out;
+  }
+
+  /**
+   * Keeps the reservations of requests still in flight: each is listed in its windows with the time it was last seen
+   * (the score RESERVE and SWEEP expire by), set to `at` here. One script for all of them, from the sweeper. A
+   * replica that dies stops refreshing its own, which then expire a TTL later.
+   */
+  async refresh(reservations: readonly Reservation[], at: number): Promise<void> {
+    const args: (string | number)[] = [this.shared.prefix, at, 0];
+    let n = 0;
+    for (const reservation of reservations) {
+      const r = reservation as RedisReservation;
+      if (r.settled || r.wins.length === 0) continue;
+      args.push(r.member, r.wins.length, ...r.wins);
+      n++;
+    }
+    if (n === 0) return;
+    args[2] = n;
+    await this.run(refreshScript, args);
   }
 
   async expire(before: number): Promise<number> {

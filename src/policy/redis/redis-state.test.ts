@@ -159,6 +159,37 @@ describe('RedisBudgetState', () => {
     expect(await alive.peek([l])).toEqual([{ spent: 0.2, reserved: 0 }]);
   });
 
+  it('keeps the reservations its replica refreshes past the TTL, on every replica, and releases them a TTL after the last refresh', async () => {
+    const [streaming, other] = [await replica(), await replica()];
+    const l = line('user:sven', 1);
+    const month = line('user:sven', 100, 'month');
+    const o = await streaming.reserve([l, month], { usd: 0.75, tokens: 0 }, ['user:sven'], now());
+    expect(o.ok).toBe(true);
+    const r = (o as { reservation: Reservation }).reservation;
+    // A stream running for three TTLs, refreshed every quarter of one (the engine's sweeper).
+    const start = now();
+    for (let t = start + TTL / 4; t <= start + 3 * TTL; t += TTL / 4) {
+      clock.t = t;
+      await streaming.refresh([r], now());
+      expect(await other.expire(now() - TTL)).toBe(0);
+      expect(await other.reserve([l], { usd: 0.5, tokens: 0 }, ['user:sven'], now())).toMatchObject({ ok: false, snapshots: [{ spent: 0, reserved: 0.75 }] });
+    }
+    expect(await other.peek([l, month])).toEqual([{ spent: 0, reserved: 0.75 }, { spent: 0, reserved: 0.75 }]);
+    // Its replica dies: nothing refreshes it any more.
+    const last = now();
+    clock.t = last + TTL - 1;
+    expect(await other.reserve([l], { usd: 0.5, tokens: 0 }, ['user:sven'], now())).toMatchObject({ ok: false });
+    clock.t = last + TTL + 1;
+    const after = await other.reserve([l], { usd: 0.5, tokens: 0 }, ['user:sven'], now());
+    expect(after).toMatchObject({ ok: true, snapshots: [{ spent: 0, reserved: 0.5 }] });
+    // A refresh after the release (it missed its TTL) never brings it back: it is released from its other windows too.
+    await streaming.refresh([r], now());
+    expect(await other.peek([l, month])).toEqual([{ spent: 0, reserved: 0.5 }, { spent: 0, reserved: 0 }]);
+    await other.settle((after as { reservation: Reservation }).reservation, { usd: 0, tokens: 0 });
+    await other.refresh([(after as { reservation: Reservation }).reservation], now());
+    expect(await other.peek([l, month])).toEqual([{ spent: 0, reserved: 0 }, { spent: 0, reserved: 0 }]);
+  });
+
   it('counts a reservation from when it was made, not from when its request started waiting', async () => {
     const s = await replica();
     const l = line('user:fred', 1);
@@ -315,6 +346,40 @@ describe('GovernanceEngine on the shared state', () => {
     // $0.006 of $0.011 is 54%: one alert, at 50%, of the full amount (no "100% of $0.00100").
     expect(alerts.map((a) => [a.threshold, a.amount])).toEqual([[50, 0.011]]);
   });
+  it('keeps the reservation of a request in flight past the TTL across replicas (the sweeper refreshes it)', async () => {
+    const config = configSchema.parse({ timeZone: TZ, budgets: [{ id: 'long', scope: 'user:lena', amount: 0.01, period: 'day' }] });
+    const engines = [await replica(), await replica()].map(
+      (state) => new GovernanceEngine({ spec: new Directory(config).spec(), pricer: createPricer({ flat: { input: 1, output: 1 } }), now, state, reservationTtlMs: TTL, maxWaitMs: 0 }),
+    );
+    const key: KeyRecord = { id: 'kl', hash: 'h', prefix: 'gh_l', userId: 'lena', teamId: 'long', projectId: null, name: null, createdAt: 0, revokedAt: null };
+    const stream = { open: true };
+    const request = (e: GovernanceEngine, inFlight?: () => boolean, maxTokens = 6000) => {
+      const body = { model: 'flat', max_tokens: maxTokens, messages: [{ role: 'user', content: 'tell a long story' }] };
+      return e.admit({ key, endpoint: 'chat.completions', model: 'flat', provider: 'openai', providerType: 'openai', tags: [], body, bodyBytes: 100, headers: {}, now: now(), ...(inFlight ? { inFlight } : {}) });
+    };
+    const [a, b] = engines as [GovernanceEngine, GovernanceEngine];
+    const long = await request(a, () => stream.open);
+    // The stream goes on for two TTLs; both replicas sweep every quarter of one.
+    for (let i = 1; i <= 8; i++) {
+      clock.t += TTL / 4;
+      await a.sweep(now());
+      await b.sweep(now());
+      await expect(Promise.resolve().then(() => request(b))).rejects.toMatchObject({ code: 'budget_exceeded' });
+    }
+    long.settle({ usage: null, costUsd: 0.005, model: 'flat' });
+    await new Promise((r) => setTimeout(r, 50));
+    const [standing] = await b.status(now());
+    expect([standing!.spent, standing!.reserved]).toEqual([0.005, 0]);
+    // A replica that stops (its sweeper with it) leaves its request's reservation to expire a TTL later.
+    await request(a, () => stream.open, 4000);
+    const [held] = await b.status(now());
+    expect(held!.reserved).toBeGreaterThan(0.004);
+    clock.t += TTL + 1;
+    await b.sweep(now());
+    const [after] = await b.status(now());
+    expect(after!.reserved).toBe(0);
+  });
+
   /** A per-person hybrid budget on its own state, over a store whose reads of past days are counted and held at will. */
   async function perPerson(people: string[]) {
     // Three days before today (New York): the Nth person spent $0.001 * (N + 1) each day, so their p90 adds that.

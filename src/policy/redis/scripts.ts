@@ -8,16 +8,17 @@ import type { Redis } from 'ioredis';
  *
  * Keys, under the configured prefix P (`win` = `scope|windowStart|windowEnd`, end 2^53-1 for all time):
  *   P w:win      HASH  su st (spent usd/tokens in the window), ru rt (reserved)
- *   P r:win      ZSET  reservations in flight, member `id|usd|tokens`, score = when it was made
+ *   P r:win      ZSET  reservations in flight, member `id|usd|tokens`, score = when it was made or last refreshed
  *   P sw:scope   SET   `start|end` of the scope's counted windows: a settlement adds to each that contains it
  *   P wins       SET   every counted window (the sweeper's list)
  *   P d:day      HASH  the ledger of one local day: `u|scope` `t|scope` spend, `_seed` = when it was seeded
  *   P rl:counter:minute  HASH q t (requests, tokens of a rate limit counter in one minute)
  *
  * Reservations are members with their start as score rather than keys with a TTL: a key that expires takes the
- * amount with it, and Redis has no expiry hook to take it off the window's reserved sum. A member older than the
+ * amount with it, and Redis has no expiry hook to take it off the window's reserved sum. Each replica refreshes the
+ * scores of its requests in flight (REFRESH, a few times per TTL); a member not refreshed for the
  * reservation TTL is released by the next script that touches the window (and by the sweeper), so a replica that
- * dies mid-request leaks nothing past the upstream timeout.
+ * dies mid-request leaks nothing past the upstream timeout, and a long stream keeps its reservation.
  *
  * Amounts travel as strings and are written with HINCRBYFLOAT: Lua's tostring keeps 14 digits, not 17.
  * Single-instance Redis (or a primary with replicas behind Sentinel); scripts build key names, so not Cluster.
@@ -229,6 +230,35 @@ if keep ~= '0' then
   redis.call('PEXPIRE', P .. 'r:' .. win, keep)
 end
 return {1}
+`;
+
+/**
+ * Keeps reservations of requests in flight: each one's score (when it was last seen) set to now in all its windows.
+ * One that was released meanwhile from any of them (not refreshed within the TTL: the replica stalled) is released
+ * from all of them, never brought back in some. ARGV: P, now, n, then n × (member, nWins, wins…). Reply: how many
+ * were found released.
+ */
+export const REFRESH = `${PRELUDE}
+local at, n, i = ARGV[2], tonumber(ARGV[3]), 4
+local lost = 0
+for _ = 1, n do
+  local member, nw = ARGV[i], tonumber(ARGV[i + 1])
+  i = i + 2
+  local held = true
+  for j = i, i + nw - 1 do
+    if not redis.call('ZSCORE', P .. 'r:' .. ARGV[j], member) then held = false end
+  end
+  for j = i, i + nw - 1 do
+    if held then
+      redis.call('ZADD', P .. 'r:' .. ARGV[j], 'XX', at, member)
+    elseif redis.call('ZREM', P .. 'r:' .. ARGV[j], member) == 1 then
+      unreserve(ARGV[j], member)
+    end
+  end
+  if not held then lost = lost + 1 end
+  i = i + nw
+end
+return lost
 `;
 
 /** The sweeper: releases expired reservations of every counted window. ARGV: P, expireBefore. Reply: how many. */
