@@ -361,7 +361,7 @@ export class GovernanceEngine implements Policy {
     budgetHeaders([s], headers);
     if (Number.isFinite(s.window.end)) headers['retry-after'] = String(Math.max(1, Math.ceil((s.window.end - c.req.now) / 1000)));
     const why = c.noDowngrade ?? 'it has no downgrade model for this request. Ask for a model of a cheaper tier, or ask an admin to set downgradeTo for this provider';
-    return new GoodhartError('budget_exceeded', 429, atPoint ? downgradePointRefusal(s, why, this.spec.timeZone) : budgetRefusal(s, cost, this.spec.timeZone), { headers });
+    return new GoodhartError('budget_exceeded', 429, atPoint ? downgradePointRefusal(s, why, this.spec.timeZone) : budgetRefusal(s, cost, this.spec.timeZone, c.quote.toolCalls), { headers });
   }
 
   private admitted(c: Ctx, reservation: Reservation, snapshots: readonly { spent: number; reserved: number }[]): MaybePromise<AdmissionResult> {

@@ -36,7 +36,11 @@ const statusOf = (p: Promise<unknown>) => p.then(() => 200, (e: { status?: numbe
 describe('built-in tool calls are reserved', () => {
   it('refuses a Responses web search that could cost far more than the budget (20 searches, $0.20 of $0.01)', async () => {
     const ask = clients['vic']!.openai.responses.create({ model: 'gpt-4.1', max_output_tokens: 100, tools: [{ type: 'web_search' }], input: 'find [[sim:searches=20,tokens=50]]' });
-    expect(await statusOf(ask)).toBe(429);
+    const err = (await ask.catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(err.status).toBe(429);
+    // Ten searches at $0.01 and what they read: the refusal says how to ask for less.
+    expect(err.message).toMatch(/may cost up to \$0\.2\d\d/);
+    expect(err.message).toContain('fewer built-in tool calls (max_tool_calls');
     expect(await spentBy('vic')).toBeLessThanOrEqual(0.01);
   });
 

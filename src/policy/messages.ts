@@ -75,7 +75,8 @@ export function budgetHeaders(standings: readonly Standing[], headers: Record<st
   }
 }
 
-export function budgetRefusal(s: Standing, cost: number, timeZone: string): string {
+/** `toolCalls`: the request allows built-in tool calls, reserved per call (worst-case.ts toolCallsAllowed). */
+export function budgetRefusal(s: Standing, cost: number, timeZone: string, toolCalls = false): string {
   const unit = s.rule.unit;
   const left = Math.max(0, s.amount - s.spent - s.reserved);
   const ask = s.rule.cfg.contact
@@ -84,7 +85,10 @@ export function budgetRefusal(s: Standing, cost: number, timeZone: string): stri
   return (
     `Budget ${label(s)} cannot cover this request: ${formatAmount(unit, s.spent)} spent and ${formatAmount(unit, s.reserved)} reserved by requests in flight, ` +
     `of ${formatAmount(unit, s.amount)}; ${formatAmount(unit, left)} left, and this request may cost up to ${formatAmount(unit, cost)}. ` +
-    `It resets ${resetText(s.window, timeZone)}. ${ask}. A smaller max_tokens or a cheaper model may still fit.`
+    `It resets ${resetText(s.window, timeZone)}. ${ask}. ` +
+    (toolCalls
+      ? 'A smaller max_tokens, fewer built-in tool calls (max_tool_calls, or the tool\'s max_uses), or a cheaper model may still fit.'
+      : 'A smaller max_tokens or a cheaper model may still fit.')
   );
 }
 

@@ -65,6 +65,11 @@ export class Quote {
     this.provider = catalogueProvider(req.provider, req.providerType);
   }
 
+  /** Whether the request allows built-in tool calls (reserved per call). */
+  get toolCalls(): boolean {
+    return this.tools.length > 0;
+  }
+
   /** Counts the input with the tokenizer; true when that lowered the bound (worth trying again). */
   countExactly(): boolean {
     if (this.counted) return false;
