@@ -93,7 +93,9 @@ async function inline(o: LiveRunnerOptions, budgets: () => readonly BudgetConfig
 }
 
 async function worker(o: LiveRunnerOptions, budgets: () => readonly BudgetConfig[], log: (m: string) => void): Promise<LiveRunner | null> {
-  const w: Worker = startWorker(import.meta.url, 'worker', { config: o.config, db: o.db, ...(o.holder ? { holder: o.holder } : {}) });
+  // The budgets in force go with the thread: its first tick forecasts at once, against these (not the file's).
+  const initial = budgets();
+  const w: Worker = startWorker(import.meta.url, 'worker', { config: o.config, db: o.db, budgets: initial, ...(o.holder ? { holder: o.holder } : {}) });
   let last: LiveStats | null = null;
   let seq = 0;
   const waiting = new Map<number, (s: LiveStats) => void>();
@@ -126,7 +128,7 @@ async function worker(o: LiveRunnerOptions, budgets: () => readonly BudgetConfig
   });
   // The worker thread must not keep the process alive on its own: serve's shutdown stops it.
   w.unref();
-  let sent = '';
+  let sent = JSON.stringify(initial);
   const postBudgets = (): void => {
     const now = JSON.stringify(budgets());
     if (now === sent) return;

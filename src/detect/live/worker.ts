@@ -12,12 +12,14 @@ import type { FromLive, ToLive } from './runner.js';
  * events, detecting and sending alerts never hold the gateway's thread. Ticks every `detect.live.intervalSeconds`,
  * one at a time; `tick` asks for one now (tests); `stop` gives the lease up and delivers queued alerts.
  */
-const { config, db, holder } = workerData as { config: GoodhartConfig; db: string; holder?: string };
+const { config, db, holder, budgets: inForce } = workerData as { config: GoodhartConfig; db: string; holder?: string; budgets: readonly BudgetConfig[] };
 const port = parentPort!;
 const post = (m: FromLive): void => port.postMessage(m);
 const log = (message: string): void => post({ type: 'log', message });
 
-let budgets: readonly BudgetConfig[] = config.budgets;
+// The budgets in force when the thread started (the admin API's changes on top of the file), never the file's
+// alone: the first tick forecasts at once, before the first `budgets` message could arrive.
+let budgets: readonly BudgetConfig[] = inForce;
 const store = await openStore(db);
 const live = await openLive({ config, store, budgets: () => budgets, log, ...(holder ? { holder } : {}) });
 if (live === null) {
