@@ -126,6 +126,11 @@ function registerRoutes(app: FastifyInstance, deps: AdminDeps): void {
       await service.remove(await actor(req), kind, idOf(req));
       return reply.code(204).send();
     });
+    // Hands the entity back to the config file: the admin API's change (or delete) of it is forgotten.
+    app.delete(`${PREFIX}/${path}/:id/override`, async (req) => {
+      const id = idOf(req);
+      return { kind, id, inForce: await service.reset(await actor(req), kind, id) };
+    });
   }
 
   app.get(`${PREFIX}/status/budgets`, async (req) => {

@@ -6,7 +6,7 @@ import { projectSchema, teamSchema, userSchema, type GoodhartConfig } from '../c
 import { budgetSchema, DEFAULT_ROLES, rateLimitSchema, roleSchema, tierModelsSchema, type BudgetConfig, type RateLimitConfig, type RoleConfig } from './config.js';
 import type { DirectoryRefs } from './references.js';
 import type { GovernanceSpec } from './rules.js';
-import type { EntityKind, OverlayRecord } from './store.js';
+import { ENTITY_KINDS, type EntityKind, type OverlayRecord } from './store.js';
 
 /**
  * The effective directory: what the config declares, with what the admin API set on top (an overlay record
@@ -25,6 +25,15 @@ export const ENTITY_SCHEMAS = {
 } as const satisfies Record<EntityKind, z.ZodType>;
 
 export type Entity = Record<string, unknown> & { id: string };
+
+/** A config file entity the admin API changed or deleted: the file's version of it is not read while this stands. */
+export interface Override {
+  kind: EntityKind;
+  id: string;
+  change: 'set' | 'deleted';
+  updatedAt: number;
+  updatedBy: string;
+}
 
 export interface EntityView {
   kind: EntityKind;
@@ -67,6 +76,28 @@ export class Directory {
   /** A copy with one more overlay record (validated by the caller). */
   with(record: OverlayRecord): Directory {
     return new Directory(this.config, [...this.overlay.values(), record]);
+  }
+
+  /** A copy without the admin API's record of this entity: the config file's entity (if any) applies again. */
+  without(kind: EntityKind, id: string): Directory {
+    return new Directory(this.config, [...this.overlay.values()].filter((r) => r.kind !== kind || r.id !== id));
+  }
+
+  /** The admin API's record of an entity (set or deleted through it), if any. */
+  record(kind: EntityKind, id: string): OverlayRecord | undefined {
+    return this.overlay.get(`${kind}\u0000${id}`);
+  }
+
+  /** Entities of the config file that the admin API set or deleted, kind by kind, in the file's order. */
+  overrides(): Override[] {
+    const out: Override[] = [];
+    for (const kind of ENTITY_KINDS) {
+      for (const e of configEntities(this.config, kind)) {
+        const o = this.record(kind, e.id);
+        if (o !== undefined) out.push({ kind, id: e.id, change: o.data === null ? 'deleted' : 'set', updatedAt: o.updatedAt, updatedBy: o.updatedBy });
+      }
+    }
+    return out;
   }
 
   list(kind: EntityKind): EntityView[] {

@@ -5,12 +5,12 @@ import { GoodhartError } from '../errors.js';
 import { isObject, mergePatch } from '../util/merge-patch.js';
 import type { Grant } from './access.js';
 import type { Permission } from './config.js';
-import { Directory, ENTITY_SCHEMAS, type EntityView } from './directory.js';
+import { Directory, ENTITY_SCHEMAS, type EntityView, type Override } from './directory.js';
 import type { GovernanceEngine } from './engine.js';
 import { holderName, problemKey, referenceProblems } from './references.js';
 import { historyNeededSince, type GovernanceSpec } from './rules.js';
 import { dayWindows } from './period.js';
-import type { AccessRequest, AccessStatus, AuditEntry, AuditFilter, EntityKind, GovernanceStore } from './store.js';
+import type { AccessRequest, AccessStatus, AuditEntry, AuditFilter, EntityKind, GovernanceChange, GovernanceStore } from './store.js';
 
 /**
  * Governance operations behind the admin API and the CLI: each checks the caller's permission, writes the change
@@ -162,6 +162,28 @@ export class GovernanceService {
     });
   }
 
+  /** Config file entities the admin API set or deleted: edits of them in the file are not read while this stands. */
+  overrides(): Override[] {
+    return this.directory.overrides();
+  }
+
+  /**
+   * Hands an entity back to the config file: forgets what the admin API set or deleted, so the file's entity applies
+   * again (at once, and at every start); one the file does not declare is then gone. Returns the entity now in force.
+   */
+  reset(actor: Actor, kind: EntityKind, id: string): Promise<EntityView | null> {
+    this.need(actor, WRITE_PERMISSION[kind], `Changing ${kind}s`);
+    return this.serial(async () => {
+      if (this.directory.record(kind, id) === undefined) {
+        throw new GoodhartError('not_found', 404, `The admin API has not changed ${kind} "${id}": it is ${this.directory.get(kind, id) ? 'as the config file declares it' : 'declared nowhere'}.`);
+      }
+      const before = this.directory.get(kind, id)?.data ?? null;
+      const next = this.directory.without(kind, id);
+      await this.applyChange(actor, next, { overlayReset: { kind, id } }, kind, id, before, next.get(kind, id)?.data ?? null, `${kind}.reset`);
+      return this.directory.get(kind, id) ?? null;
+    });
+  }
+
   async requestAccess(actor: Actor, body: unknown): Promise<AccessRequest> {
     const b = parseBody(accessRequestBody, body, 'access request');
     const userId = actor.userId ?? b.user;
@@ -284,10 +306,24 @@ export class GovernanceService {
   }
 
   private async apply(actor: Actor, kind: EntityKind, id: string, data: Record<string, unknown> | null, before: unknown, action: string): Promise<void> {
+    const overlay = { kind, id, data, updatedAt: this.now(), updatedBy: actor.id };
+    await this.applyChange(actor, this.directory.with(overlay), { overlay }, kind, id, before, data, action);
+  }
+
+  /** Checks the rules `next` leaves, loads the history they need, then writes the change with its audit entry and applies it. */
+  private async applyChange(
+    actor: Actor,
+    next: Directory,
+    change: Pick<GovernanceChange, 'overlay' | 'overlayReset'>,
+    kind: EntityKind,
+    id: string,
+    before: unknown,
+    after: unknown,
+    action: string,
+  ): Promise<void> {
     const now = this.now();
-    const overlay = { kind, id, data, updatedAt: now, updatedBy: actor.id };
-    const next = this.directory.with(overlay);
-    this.checkReferences(next, kind, id, data === null);
+    // What the change names must exist, and nothing left may name what it removes (a reset may remove one too).
+    this.checkReferences(next, kind, id, after === null);
     let spec;
     try {
       spec = next.spec();
@@ -307,7 +343,7 @@ export class GovernanceService {
       await this.engine.state.load(await this.store.spendByDay(days, this.loadedSince));
       this.loadedSince = days[0]?.start ?? this.loadedSince;
     }
-    await this.store.commit({ overlay, audit: this.audit(actor, action, kind, id, before, data) });
+    await this.store.commit({ ...change, audit: this.audit(actor, action, kind, id, before, after) });
     this.directory = next;
     this.engine.setSpec(spec);
   }

@@ -60,6 +60,8 @@ export interface AccessRequest {
 export interface GovernanceChange {
   audit: Omit<AuditEntry, 'seq'>;
   overlay?: OverlayRecord;
+  /** Forgets the admin API's record of this entity: the config file's entity (if any) applies again. */
+  overlayReset?: { kind: EntityKind; id: string };
   accessRequest?: AccessRequest;
   /**
    * The change decides `accessRequest`: it applies only while the stored request is still pending, else the whole

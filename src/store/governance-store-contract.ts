@@ -44,6 +44,16 @@ export function runGovernanceStoreContract(open: () => Promise<GovernanceFixture
     await f.close();
   });
 
+  it('forgets an overlay record on a reset, with the reset in the audit log', async () => {
+    const f = await open();
+    await f.gov.commit({ overlay: { kind: 'budget', id: 'b1', data: null, updatedAt: 1, updatedBy: 'x' }, audit: audit(1, 'budget.delete', 'b1') });
+    await f.gov.commit({ overlay: { kind: 'budget', id: 'b2', data: { amount: 2 }, updatedAt: 2, updatedBy: 'x' }, audit: audit(2, 'budget.set', 'b2') });
+    await f.gov.commit({ overlayReset: { kind: 'budget', id: 'b1' }, audit: audit(3, 'budget.reset', 'b1') });
+    expect(await f.gov.loadOverlay()).toEqual([{ kind: 'budget', id: 'b2', data: { amount: 2 }, updatedAt: 2, updatedBy: 'x' }]);
+    expect((await f.gov.listAudit({})).map((e) => e.action)).toEqual(['budget.reset', 'budget.set', 'budget.delete']);
+    await f.close();
+  });
+
   it('refuses to rewrite or delete audit entries, in the database itself', async () => {
     const f = await open();
     await f.gov.commit({ audit: audit(1, 'key.revoke', 'k1') });

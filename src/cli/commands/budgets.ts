@@ -56,7 +56,7 @@ export function budgetLine(saved: { id: string; data: BudgetConfig }): string {
 }
 
 export function registerBudgets(program: Command): void {
-  const budgets = program.command('budgets').description('Budgets: list, status, set, delete (through the admin API of a running gateway)');
+  const budgets = program.command('budgets').description('Budgets: list, status, set, delete, reset (through the admin API of a running gateway)');
   adminOptions(budgets.command('list').description('Budgets in force (config and admin API)')).action(async (o: AdminOptions) => {
     const { data } = await adminCall(o, 'GET', '/budgets');
     print(
@@ -107,5 +107,13 @@ export function registerBudgets(program: Command): void {
     // The API answers 204 with no body: --json says what was deleted.
     if (o.json) print(o, { kind: 'budget', id, deleted: true });
     else say(`Deleted budget ${id}.`);
+  });
+  adminOptions(
+    budgets.command('reset <id>').description('Hand a budget back to the config file: forget what the admin API set or deleted of it'),
+  ).action(async (id: string, o: AdminOptions) => {
+    const r = await adminCall(o, 'DELETE', `/budgets/${encodeURIComponent(id)}/override`);
+    if (o.json) print(o, r);
+    else if (r.inForce === null) process.stdout.write(`Budget ${id} is gone: the config file does not declare it.\n`);
+    else process.stdout.write(`${budgetLine(r.inForce).replace(/ set: /, ' is as the config file declares it again: ')}\n`);
   });
 }

@@ -69,7 +69,7 @@ const cell = (v: unknown): string => (v === undefined || v === null ? '' : Array
 
 export function registerDirectory(program: Command): void {
   for (const [path, spec] of Object.entries(DIRECTORY) as [string, Spec][]) {
-    const group = program.command(path).description(`${spec.description}: list, set, delete (admin API)`);
+    const group = program.command(path).description(`${spec.description}: list, set, delete, reset (admin API)`);
     adminOptions(group.command('list').description(`List ${path}`)).action(async (o: AdminOptions) => {
       const { data } = await adminCall(o, 'GET', `/${path}`);
       print(o, data, ['id', ...spec.columns, 'source'], data.map((e: any) => [e.id, ...spec.columns.map((c) => cell(e.data[c])), e.source]));
@@ -100,5 +100,13 @@ export function registerDirectory(program: Command): void {
       if (o.json) print(o, { kind: ENTITY_PATHS[path as keyof typeof DIRECTORY], id, deleted: true });
       else say(`Deleted ${path.replace(/s$/, '')} ${id}.`);
     });
+    adminOptions(group.command('reset <id>').description('Hand one back to the config file: forget what the admin API set or deleted of it')).action(
+      async (id: string, o: AdminOptions) => {
+        const r = await adminCall(o, 'DELETE', `/${path}/${encodeURIComponent(id)}/override`);
+        const what = `${path.replace(/s$/, '')} ${id}`;
+        if (o.json) print(o, r);
+        else process.stdout.write(r.inForce === null ? `Removed ${what}: the config file does not declare it.\n` : `The ${what} is as the config file declares it again.\n`);
+      },
+    );
   }
 }

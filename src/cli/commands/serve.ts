@@ -8,6 +8,8 @@ import { redisSchema, type GoodhartConfig } from '../../config/schema.js';
 import { redactRedisUrl } from '../../policy/redis/connection.js';
 import { redactUrl as redactDb } from '../../store/postgres/postgres-store.js';
 import { ladderProblems } from '../../route/index.js';
+import type { Override } from '../../policy/directory.js';
+import type { EntityKind } from '../../policy/store.js';
 import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
 
 export interface ServeOptions extends ConfigOptions {
@@ -122,6 +124,34 @@ export function providersLine(config: GoodhartConfig, file: string | undefined):
   return `  WARNING: ${file} declares no providers, so every model request gets 404. Add them under \`providers:\` (\`goodhart init\` writes an example); OPENAI_API_KEY and ANTHROPIC_API_KEY are read only when there is no config file.`;
 }
 
+/** The CLI command group and admin API path of each kind (`goodhart budgets reset`, /admin/v1/budgets/ID/override). */
+const KIND_PATHS = {
+  budget: 'budgets',
+  team: 'teams',
+  user: 'users',
+  project: 'projects',
+  tier: 'tiers',
+  role: 'roles',
+  rateLimit: 'rate-limits',
+} as const satisfies Record<EntityKind, string>;
+
+/**
+ * The start-up warning naming each entity of the config file that the admin API set or deleted: edits of those in
+ * the file are not read while the API's change stands, and nothing else would say so. Empty when there is none.
+ */
+export function overridesNotice(overrides: readonly Override[], file: string | undefined): string[] {
+  if (overrides.length === 0) return [];
+  const where = file ?? 'the config';
+  const lines = [`  WARNING: the admin API changed ${overrides.length === 1 ? 'an entity' : `${overrides.length} entities`} of ${where}; edits of ${overrides.length === 1 ? 'it' : 'them'} in the file are not read:`];
+  for (const o of overrides) {
+    const change = o.change === 'deleted' ? 'deleted' : 'set';
+    lines.push(`    ${o.kind} ${o.id}: ${change} through the admin API ${new Date(o.updatedAt).toISOString()} by ${o.updatedBy}`);
+  }
+  const first = overrides[0]!;
+  lines.push(`  To hand one back to the file: \`goodhart ${KIND_PATHS[first.kind]} reset ${first.id}\` (DELETE /admin/v1/${KIND_PATHS[first.kind]}/${first.id}/override).`);
+  return lines;
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -151,6 +181,7 @@ export function registerServe(program: Command): void {
       log(providersLine(config, file));
       log(`  OpenAI SDKs: OPENAI_BASE_URL=${running.url}/v1   Anthropic SDKs, Claude Code: ANTHROPIC_BASE_URL=${running.url}`);
       if (running.live) log(`  waste detection: live, every ${config.detect.live.intervalSeconds} s (one replica at a time)`);
+      for (const line of overridesNotice(running.gateway.governance?.service.overrides() ?? [], file)) log(line);
       stopOnSignals(running, log);
     });
 }

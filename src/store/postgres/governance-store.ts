@@ -143,7 +143,8 @@ export class PostgresGovernanceStore implements GovernanceStore {
 
   async commit(change: GovernanceChange): Promise<AuditEntry> {
     return this.sql.begin(async (tx): Promise<AuditEntry> => {
-      const { overlay: o, accessRequest: a, grant: g, audit } = change;
+      const { overlay: o, overlayReset: reset, accessRequest: a, grant: g, audit } = change;
+      if (reset) await tx`DELETE FROM gov_overlay WHERE kind = ${reset.kind} AND id = ${reset.id}`;
       if (o) {
         await tx`INSERT INTO gov_overlay (kind, id, data, updated_at, updated_by) VALUES (${o.kind}, ${o.id}, ${json(o.data)}, ${o.updatedAt}, ${o.updatedBy})
           ON CONFLICT (kind, id) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by`;

@@ -237,7 +237,8 @@ export class SqliteGovernanceStore implements GovernanceStore {
 
   async commit(change: GovernanceChange): Promise<AuditEntry> {
     return this.db.transaction((): AuditEntry => {
-      const { overlay, accessRequest: a, grant: g, audit } = change;
+      const { overlay, overlayReset: reset, accessRequest: a, grant: g, audit } = change;
+      if (reset) this.db.prepare('DELETE FROM gov_overlay WHERE kind = ? AND id = ?').run(reset.kind, reset.id);
       if (overlay) {
         this.db
           .prepare(
