@@ -12,6 +12,7 @@ const alert: BudgetAlert = {
   amount: 0.002,
   spent: 0.00172,
   threshold: 80,
+  passed: [],
   reason: 'threshold',
   blocked: null,
   windowStart: Date.UTC(2025, 8, 15),
@@ -34,6 +35,17 @@ describe('budget threshold alerts of a person', () => {
   it('name the person where the sink takes people (webhooks by default, or findings: person)', () => {
     expect(render({ type: 'webhook' })).toContain('"budget":{"id":"carl-day","scope":"user:carl"');
     expect(render({ type: 'slack', findings: 'person' })).toContain('Budget \\"carl-day\\" (user:carl) reached 80%');
+  });
+
+  it('say one step past several thresholds as one alert, true to the numbers', () => {
+    const burst = { ...alert, budgetId: 'platform-day', scope: 'team:platform', amount: 0.01, spent: 0.018, threshold: 100, passed: [50, 80] };
+    expect(JSON.parse(render({ type: 'webhook' }, burst))).toMatchObject({
+      text: 'Budget "platform-day" (team:platform) passed 100% (also 50% and 80%) this day: $0.0180 spent of $0.0100. Resets 2025-09-16 00:00:00 UTC.',
+      threshold: 100,
+      passed: [50, 80],
+    });
+    expect(JSON.parse(render({ type: 'slack' }, { ...burst, threshold: 80, passed: [50] })).text).toMatch(/^:warning: .* passed 80% \(also 50%\) this day: /);
+    expect(JSON.parse(render({ type: 'slack' }, { ...burst, threshold: 100, passed: [20, 50, 80] })).text).toContain('passed 100% (also 20%, 50% and 80%)');
   });
 
   it('name a team budget everywhere', () => {

@@ -35,7 +35,15 @@ export function alertText(a: BudgetAlert, timeZone: string, detail: BudgetDetail
   const name = detail === 'team' && isPersonal(a.scope) ? 'A personal budget' : `Budget "${a.budgetId}" (${a.scope})`;
   const ask = a.contact ? ` Contact: ${a.contact}.` : '';
   if (a.blocked !== null) return `${name} ${blockedText(a, a.blocked)} ${resetText(a, timeZone)}${ask}`;
-  return `${name} reached ${a.threshold}% ${periodText(a)}: ${formatAmount(a.unit, a.spent)} spent of ${formatAmount(a.unit, a.amount)}. ${resetText(a, timeZone)}${ask}`;
+  return `${name} ${crossedText(a)} ${periodText(a)}: ${formatAmount(a.unit, a.spent)} spent of ${formatAmount(a.unit, a.amount)}. ${resetText(a, timeZone)}${ask}`;
+}
+
+/** "reached 80%", or for one step past several thresholds "passed 100% (also 50% and 80%)". */
+function crossedText(a: BudgetAlert): string {
+  if (a.passed.length === 0) return `reached ${a.threshold}%`;
+  const list = a.passed.map((t) => `${t}%`);
+  const also = list.length === 1 ? list[0]! : `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]!}`;
+  return `passed ${a.threshold}% (also ${also})`;
 }
 
 /** What happened to one request, at the spend of the moment (not a threshold: spend has not reached one). */
@@ -62,6 +70,7 @@ export function webhookBody(a: BudgetAlert, timeZone: string, detail: BudgetDeta
       ? { id: null, scope: a.scope.slice(0, a.scope.indexOf(':')), unit: a.unit, period: a.period, amount: a.amount, contact: a.contact }
       : { id: a.budgetId, scope: a.scope, unit: a.unit, period: a.period, amount: a.amount, contact: a.contact },
     threshold: a.threshold,
+    passed: a.passed,
     reason: a.reason,
     blocked: a.blocked,
     spent: a.spent,

@@ -188,18 +188,17 @@ describe('soft thresholds and hard caps', () => {
     const clock = { t: at('2025-05-10T10:00:00Z') };
     const alerts: BudgetAlert[] = [];
     const e = engine({ budgets: [{ id: 'org', scope: 'org', amount: 0.01, period: 'month', thresholds: [10, 20, 50, 80, 100] }] }, clock, alerts);
-    spend(e, clock.t, 2500); // 25%
-    expect(alerts.map((a) => [a.threshold, a.reason])).toEqual([[10, 'threshold'], [20, 'threshold']]);
+    spend(e, clock.t, 2500); // 25%: one alert for 20%, naming 10% passed on the way
+    expect(alerts.map((a) => [a.threshold, a.passed, a.reason])).toEqual([[20, [10], 'threshold']]);
     refused(() => admit(e, clock.t, { maxTokens: 9000 })); // would cost more than is left
     refused(() => admit(e, clock.t, { maxTokens: 9000 }));
     expect(alerts.map((a) => [a.threshold, a.reason, a.spent])).toEqual([
-      [10, 'threshold', 0.0025],
       [20, 'threshold', 0.0025],
       [null, 'blocked', 0.0025],
     ]);
     spend(e, clock.t, 3000); // 55%: its own crossing
     spend(e, clock.t, 3000); // 85%
-    expect(alerts.slice(3).map((a) => [a.threshold, a.reason])).toEqual([[50, 'threshold'], [80, 'threshold']]);
+    expect(alerts.slice(2).map((a) => [a.threshold, a.reason])).toEqual([[50, 'threshold'], [80, 'threshold']]);
   });
 
   it('announces a refusal or a downgrade at the real spend, and each threshold when spend really reaches it', () => {
@@ -242,20 +241,51 @@ describe('soft thresholds and hard caps', () => {
     refused(() => admit(e, clock.t, { maxTokens: 100_000 })); // one oversized request
     spend(e, clock.t, 8600); // 96%
     for (let i = 0; i < 5; i++) refused(() => admit(e, clock.t, { maxTokens: 1000 })); // now every ordinary request is refused
-    expect(alerts.map((a) => [a.threshold, a.reason, Math.round(a.spent * 1e6)])).toEqual([
-      [null, 'blocked', 1000],
-      [50, 'threshold', 9600],
-      [80, 'threshold', 9600],
-      [null, 'blocked', 9600], // once for this level, not five times
+    expect(alerts.map((a) => [a.threshold, a.passed, a.reason, Math.round(a.spent * 1e6)])).toEqual([
+      [null, [], 'blocked', 1000],
+      [80, [50], 'threshold', 9600],
+      [null, [], 'blocked', 9600], // once for this level, not five times
     ]);
-    expect(alerts[3]!.dedupKey).not.toBe(alerts[0]!.dedupKey);
-    expect(alerts[3]!.blocked).toMatchObject({ action: 'refused', limit: 0.01 });
+    expect(alerts[2]!.dedupKey).not.toBe(alerts[0]!.dedupKey);
+    expect(alerts[2]!.blocked).toMatchObject({ action: 'refused', limit: 0.01 });
     // Spend reaching 100% is still announced as such.
     const last = admit(e, clock.t, { maxTokens: 100 });
     last.settle({ usage: usage(0, 400), costUsd: 0.0004, model: 'flat' });
-    expect(alerts.slice(4).map((a) => [a.threshold, a.reason])).toEqual([[100, 'threshold']]);
+    expect(alerts.slice(3).map((a) => [a.threshold, a.reason])).toEqual([[100, 'threshold']]);
     refused(() => admit(e, clock.t, { maxTokens: 10 }));
-    expect(alerts).toHaveLength(5);
+    expect(alerts).toHaveLength(4);
+  });
+
+  it('sends one alert for a request that passes several thresholds at once: the highest, naming the others', () => {
+    const clock = { t: at('2025-05-10T10:00:00Z') };
+    const alerts: BudgetAlert[] = [];
+    const e = engine({ budgets: [{ id: 'org', scope: 'org', amount: 0.01, period: 'day' }] }, clock, alerts);
+    const big = admit(e, clock.t, { maxTokens: 1000 });
+    big.settle({ usage: usage(0, 18_000), costUsd: 0.018, model: 'flat' }); // 0% to 180% in one request
+    expect(alerts.map((a) => [a.threshold, a.passed, a.spent])).toEqual([[100, [50, 80], 0.018]]);
+    expect(alerts[0]!.dedupKey).toBe(`org|org|${at('2025-05-10T00:00:00Z')}|100`);
+    refused(() => admit(e, clock.t, { maxTokens: 10 }));
+    expect(alerts).toHaveLength(1);
+  });
+
+  it('does not announce again a threshold a raised amount leaves under spend; one it puts back above spend is announced when reached again', () => {
+    const clock = { t: at('2025-05-10T10:00:00Z') };
+    const alerts: BudgetAlert[] = [];
+    const cfg = (amount: number): Partial<GoodhartConfigInput> => ({ budgets: [{ id: 'alice-day', scope: 'user:alice', amount, period: 'day' }] });
+    const e = engine(cfg(0.05), clock, alerts);
+    spend(e, clock.t, 41_000); // 82% of $0.05
+    expect(alerts.map((a) => [a.threshold, a.passed])).toEqual([[80, [50]]]);
+    // Raised to $0.06: spend is 68%, still past 50% (announced: not again), back under 80% (re-armed).
+    e.setSpec(new Directory(configSchema.parse(cfg(0.06))).spec());
+    spend(e, clock.t, 1000); // 70%
+    expect(alerts).toHaveLength(1);
+    spend(e, clock.t, 7000); // 80% of $0.06: crossed again
+    expect(alerts.slice(1).map((a) => [a.threshold, a.passed, a.amount])).toEqual([[80, [], 0.06]]);
+    expect(alerts[1]!.dedupKey).not.toBe(alerts[0]!.dedupKey);
+    // Raised again, spend still past 80%: nothing to announce.
+    e.setSpec(new Directory(configSchema.parse(cfg(0.0601))).spec());
+    spend(e, clock.t, 100);
+    expect(alerts).toHaveLength(2);
   });
 
   it('downgrade mode serves the cheaper model past the downgrade point, and says so', () => {

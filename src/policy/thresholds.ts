@@ -6,7 +6,10 @@ import type { BudgetLine, LineSnapshot } from './state.js';
 
 /** A soft cap reached, or a hard cap hit: sent to the alert sinks once per budget instance, threshold and window. */
 export interface BudgetAlert {
-  /** Budget instance, window, amount and threshold: a changed amount re-arms the thresholds. */
+  /**
+   * Budget instance, window and threshold (and, for a threshold crossed again after a raised amount put spend back
+   * under it, that amount); for a block, also the amount, action and spend level.
+   */
   dedupKey: string;
   budgetId: string;
   scope: string;
@@ -19,6 +22,11 @@ export interface BudgetAlert {
    * consumer reading `threshold: 100` would take a refusal at 10% spent for "reached 100%"); see `blocked.limit`.
    */
   threshold: number | null;
+  /**
+   * Lower thresholds (percent, ascending) spend passed in the same step as `threshold`: one request taking a budget
+   * from 0% to 180% sends one alert for 100% that names 50 and 80, not three. Empty for `blocked`.
+   */
+  passed: number[];
   /** `threshold`: spend reached it. `blocked`: a request did not fit (see `blocked`); spend is where it is. */
   reason: 'threshold' | 'blocked';
   /** A blocked request: refused or downgraded, its worst-case cost, and the limit (amount or downgrade point). */
@@ -47,17 +55,26 @@ export interface Applied {
   amount: number;
 }
 
-/** Per budget instance and window: the highest threshold announced, and the spend level of the last block announced. */
+/**
+ * Per budget instance and window: the thresholds announced (and still under spend), the ones a raised amount put
+ * back above spend (announced again, under a key of their own, only when spend reaches them again), the spend of
+ * the last settlement, and the spend level of the last block announced.
+ */
 interface Seen {
   start: number;
   amount: number;
-  level: number;
+  announced: Set<number>;
+  rearmed: Set<number>;
+  spent: number;
   blocked: Map<Blocked['action'], number>;
 }
 
 /**
  * Which thresholds of which budget instances have been announced in their current window. Only crossings are
- * reported, each once; the alert sinks deduplicate again by `dedupKey` in the store, across restarts.
+ * reported: one alert per step, for the highest threshold it crossed (naming the lower ones it passed), each
+ * threshold once per window. A changed amount does not announce again what was announced: a raise that leaves
+ * spend above a threshold keeps it announced, and one that puts spend back under it re-arms it, so it is announced
+ * again when spend reaches it again. The alert sinks deduplicate again by `dedupKey` in the store, across restarts.
  */
 export class ThresholdTracker {
   private readonly levels = new Map<string, Seen>();
@@ -70,7 +87,7 @@ export class ThresholdTracker {
     for (const { line, snapshot } of after) {
       const a = applied.find((x) => x.line.instance === line.instance);
       if (a === undefined || a.rule.thresholds.length === 0) continue;
-      this.raise(a, reachedLevel(snapshot.spent, a.amount, a.rule.thresholds), snapshot.spent, now);
+      this.raise(a, snapshot.spent, now);
     }
   }
 
@@ -86,7 +103,7 @@ export class ThresholdTracker {
   exhausted(a: Applied, snapshot: LineSnapshot, blocked: Blocked, now: number): void {
     if (this.onAlert === undefined) return;
     const level = reachedLevel(snapshot.spent, a.amount, a.rule.thresholds);
-    this.raise(a, level, snapshot.spent, now);
+    this.raise(a, snapshot.spent, now);
     const seen = this.seen(a);
     if ((seen.blocked.get(blocked.action) ?? -2) >= level) return;
     seen.blocked.set(blocked.action, level);
@@ -97,6 +114,7 @@ export class ThresholdTracker {
       ...this.base(a, snapshot.spent, now),
       dedupKey: `${instance}|${window.start}|${a.amount}|${blocked.action}|${from}`,
       threshold: null,
+      passed: [],
       reason: 'blocked',
       blocked,
     });
@@ -105,32 +123,49 @@ export class ThresholdTracker {
   private seen(a: Applied): Seen {
     const { instance, window } = a.line;
     let seen = this.levels.get(instance);
-    if (seen === undefined || seen.start !== window.start || seen.amount !== a.amount) {
-      seen = { start: window.start, amount: a.amount, level: -1, blocked: new Map() };
+    if (seen === undefined || seen.start !== window.start) {
+      seen = { start: window.start, amount: a.amount, announced: new Set(), rearmed: new Set(), spent: 0, blocked: new Map() };
       this.levels.set(instance, seen);
+    } else if (seen.amount !== a.amount) {
+      // A raised amount can put spend back under a threshold announced: re-armed. One still under spend stays announced.
+      for (const t of seen.announced) {
+        if (seen.spent < (t / 100) * a.amount) {
+          seen.announced.delete(t);
+          seen.rearmed.add(t);
+        }
+      }
+      seen.amount = a.amount;
+      // A block is about the amount it did not fit under (its key names it).
+      seen.blocked = new Map();
     }
     return seen;
   }
 
-  private raise(a: Applied, level: number, spent: number, now: number): void {
-    if (level < 0) return;
+  /** One alert for the highest threshold `spent` reached that is not announced yet, naming the others it passed. */
+  private raise(a: Applied, spent: number, now: number): void {
     const seen = this.seen(a);
-    for (let i = seen.level + 1; i <= level; i++) this.emit(a, i, spent, now);
-    seen.level = Math.max(seen.level, level);
-  }
-
-  private emit(a: Applied, i: number, spent: number, now: number): void {
-    const threshold = Math.round(a.rule.thresholds[i]! * 100);
+    seen.spent = spent;
+    const crossed = a.rule.thresholds
+      .filter((t) => spent >= t * a.amount)
+      .map((t) => Math.round(t * 100))
+      .filter((t) => !seen.announced.has(t));
+    if (crossed.length === 0) return;
+    for (const t of crossed) seen.announced.add(t);
+    const threshold = crossed[crossed.length - 1]!;
+    const again = seen.rearmed.has(threshold);
+    seen.rearmed.delete(threshold);
     this.onAlert!({
       ...this.base(a, spent, now),
-      dedupKey: `${a.line.instance}|${a.line.window.start}|${a.amount}|${threshold}`,
+      // Crossed again after a raise re-armed it: a key of its own (the first crossing's is recorded in the store).
+      dedupKey: `${a.line.instance}|${a.line.window.start}|${threshold}${again ? `|${a.amount}` : ''}`,
       threshold,
+      passed: crossed.slice(0, -1),
       reason: 'threshold',
       blocked: null,
     });
   }
 
-  private base(a: Applied, spent: number, now: number): Omit<BudgetAlert, 'dedupKey' | 'threshold' | 'reason' | 'blocked'> {
+  private base(a: Applied, spent: number, now: number): Omit<BudgetAlert, 'dedupKey' | 'threshold' | 'passed' | 'reason' | 'blocked'> {
     return {
       budgetId: a.rule.id,
       scope: a.line.scopeKey,
