@@ -5,7 +5,7 @@ describe('budget arithmetic', () => {
   it('a reservation fits when spent + reserved + cost stays within the limit', () => {
     expect(fits(6, 3, 1, 10)).toBe(true);
     expect(fits(6, 3, 1.0001, 10)).toBe(false);
-    // A free request (count_tokens) still needs something left.
+    // A request that costs nothing still needs something left.
     expect(fits(9.99, 0, 0, 10)).toBe(true);
     expect(fits(10, 0, 0, 10)).toBe(false);
   });

@@ -6,8 +6,8 @@ import type { Unit } from './config.js';
  */
 
 /**
- * Whether a reservation of `cost` fits under `limit`. A free request (count_tokens, cost 0) still needs some
- * budget left: an exhausted budget refuses every route, so there is no way around it.
+ * Whether a reservation of `cost` fits under `limit`. A request that costs nothing (a model priced 0 under a USD
+ * budget) still needs some budget left. count_tokens, free at the provider, is not checked against budgets at all.
  */
 export function fits(spent: number, reserved: number, cost: number, limit: number): boolean {
   const used = spent + reserved;

@@ -371,14 +371,20 @@ describe('soft thresholds and hard caps', () => {
     expect(err.message).not.toContain('set downgradeTo for this provider');
   });
 
-  it('counts every route: an exhausted budget refuses embeddings, responses, messages and even free count_tokens', () => {
+  it('counts every route: an exhausted budget refuses embeddings, responses and messages, saying when it resets; free count_tokens passes', () => {
     const clock = { t: at('2025-05-10T10:00:00Z') };
     const e = engine({ budgets: [{ id: 'org', scope: 'org', amount: 0.001, period: 'day' }] }, clock);
     const emb = admit(e, clock.t, { endpoint: 'embeddings', body: { model: 'flat', input: 'x'.repeat(100) } });
     emb.settle({ usage: usage(1000, 0), costUsd: 0.001, model: 'flat' });
-    for (const endpoint of ['chat.completions', 'responses', 'messages', 'embeddings', 'messages.count_tokens'] as const) {
-      expect(refused(() => admit(e, clock.t, { endpoint, body: { model: 'flat', input: 'x', messages: [] } })).code).toBe('budget_exceeded');
+    for (const endpoint of ['chat.completions', 'responses', 'messages', 'embeddings'] as const) {
+      const err = refused(() => admit(e, clock.t, { endpoint, body: { model: 'flat', input: 'x', messages: [] } }));
+      expect(err.code).toBe('budget_exceeded');
+      expect(err.message).toMatch(/^Budget "org" \(org, per day\) is used up: .*; nothing is left until it resets 2025-05-11 00:00:00 UTC\./);
+      expect(err.message).not.toMatch(/smaller max_tokens|may cost up to/);
     }
+    // count_tokens costs nothing at the provider: there is nothing for the budget to protect.
+    const count = admit(e, clock.t, { endpoint: 'messages.count_tokens', body: { model: 'flat', messages: [] } });
+    count.settle({ usage: null, costUsd: 0, model: 'flat' });
   });
 
   it('tag budgets and token budgets', () => {

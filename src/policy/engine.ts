@@ -223,6 +223,9 @@ export class GovernanceEngine implements Policy {
       if (this.budgets.hasTagRules) budgets = [...budgets, ...this.budgets.forTags(req.tags)];
       if (this.rateRules.hasTagRules && req.fallback !== true) rates = [...rates, ...this.rateRules.forTags(req.tags)];
     }
+    // count_tokens costs nothing at the provider: it cannot take a budget further, and refusing it (once a budget is
+    // used up) only broke the client tools that count before they send. Tiers and rate limits still apply.
+    if (req.endpoint === 'messages.count_tokens') budgets = [];
     const pending = budgets.map((m) => this.apply(m, req.now));
     // A hybrid amount not known yet (an asynchronous state, first request of the period): waited for, never
     // replaced by the baseline alone.

@@ -128,11 +128,12 @@ describe('every route counts', () => {
     expect((await h.events()).length - before).toBe(2);
     // Free count_tokens still works while something is left…
     await expect(carol.anthropic.messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'hi' }] })).resolves.toBeDefined();
-    // …and not once nothing is (here: the amount lowered below what was spent).
+    // …and once nothing is (here: the amount lowered below what was spent): it costs nothing at the provider.
     expect(await admin('PUT', '/budgets/lab-day', { scope: 'team:lab', amount: 0.001, period: 'day', thresholds: [] })).toBe(200);
-    const err = (await carol.anthropic.messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+    await expect(carol.anthropic.messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'hi' }] })).resolves.toBeDefined();
+    const err = (await carol.anthropic.messages.create({ model: 'claude', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
     expect(err).toBeInstanceOf(Anthropic.RateLimitError);
-    expect(err.error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    expect(err.error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.stringMatching(/is used up: .*nothing is left until it resets/) } });
   });
 
   it('a raised amount applies at once; a changed period does not keep the old window’s spend', async () => {

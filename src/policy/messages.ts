@@ -75,21 +75,39 @@ export function budgetHeaders(standings: readonly Standing[], headers: Record<st
   }
 }
 
-/** `toolCalls`: the request allows built-in tool calls, reserved per call (worst-case.ts toolCallsAllowed). */
+/**
+ * A 429 for a request the budget cannot cover, with advice that can work from where it stands: with something left,
+ * a smaller request may fit; with nothing left but requests in flight holding some, what they do not use comes back
+ * as they finish; with nothing left at all, only the reset or more budget help. `toolCalls`: the request allows
+ * built-in tool calls, reserved per call (worst-case.ts toolCallsAllowed).
+ */
 export function budgetRefusal(s: Standing, cost: number, timeZone: string, toolCalls = false): string {
   const unit = s.rule.unit;
+  const money = (n: number): string => formatAmount(unit, n);
   const left = Math.max(0, s.amount - s.spent - s.reserved);
-  const ask = s.rule.cfg.contact
-    ? `To get more, ask ${s.rule.cfg.contact}`
-    : 'To get more, ask a Goodhart admin or someone in finance to raise it (`goodhart budgets set`)';
-  return (
-    `Budget ${label(s)} cannot cover this request: ${formatAmount(unit, s.spent)} spent and ${formatAmount(unit, s.reserved)} reserved by requests in flight, ` +
-    `of ${formatAmount(unit, s.amount)}; ${formatAmount(unit, left)} left, and this request may cost up to ${formatAmount(unit, cost)}. ` +
-    `It resets ${resetText(s.window, timeZone)}. ${ask}. ` +
-    (toolCalls
-      ? 'A smaller max_tokens, fewer built-in tool calls (max_tool_calls, or the tool\'s max_uses), or a cheaper model may still fit.'
-      : 'A smaller max_tokens or a cheaper model may still fit.')
-  );
+  const ask = s.rule.cfg.contact ? `ask ${s.rule.cfg.contact}` : 'ask a Goodhart admin or someone in finance to raise it (`goodhart budgets set`)';
+  const standing = `${money(s.spent)} spent and ${money(s.reserved)} reserved by requests in flight, of ${money(s.amount)}`;
+  const resets = Number.isFinite(s.window.end) ? `It resets ${resetText(s.window, timeZone)}` : 'It is an all-time budget: it does not reset';
+  // Below what the message can show ($0, or less than a token): floating point leaves 0.05 - 0.03 - 0.02 at 3e-18.
+  const tiny = unit === 'tokens' ? 1 : 1e-9;
+  if (left >= tiny) {
+    return (
+      `Budget ${label(s)} cannot cover this request: ${standing}; ${money(left)} left, and this request may cost up to ${money(cost)}. ` +
+      `${resets}. To get more, ${ask}. ` +
+      (toolCalls
+        ? 'A smaller max_tokens, fewer built-in tool calls (max_tool_calls, or the tool\'s max_uses), or a cheaper model may still fit.'
+        : 'A smaller max_tokens or a cheaper model may still fit.')
+    );
+  }
+  if (s.spent <= s.amount - tiny) {
+    return (
+      `Budget ${label(s)} cannot cover this request: ${standing}; nothing is left while those requests run. ` +
+      `What they do not use comes back as they finish: try again in a minute. ${resets}. To get more, ${ask}.`
+    );
+  }
+  return Number.isFinite(s.window.end)
+    ? `Budget ${label(s)} is used up: ${standing}; nothing is left until it resets ${resetText(s.window, timeZone)}. To get more before then, ${ask}.`
+    : `Budget ${label(s)} is used up: ${standing}; nothing is left, and an all-time budget does not reset. To get more, ${ask}.`;
 }
 
 /** A downgrade budget past its downgrade point that could not downgrade this request; `why` says why and what to do. */
