@@ -92,7 +92,7 @@ export function budgetAlertOutbox(gstore: GovernanceStore, shared: SharedRedis |
       return first;
     },
     setAlertPending: (key, pending, nextTry, holder) => gstore.setAlertPending(key, pending, nextTry, holder),
-    takePendingAlerts: (now, since, leaseUntil, limit, holder) => gstore.takePendingAlerts(now, since, leaseUntil, limit, holder),
+    takePendingAlerts: (now, since, leaseUntil, limit, holder, dueBy) => gstore.takePendingAlerts(now, since, leaseUntil, limit, holder, dueBy),
     expireAlerts: (now, pendingSince) => gstore.expireAlerts(now, pendingSince),
   };
 }

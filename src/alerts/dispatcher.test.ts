@@ -100,6 +100,30 @@ describe('AlertDispatcher', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('retries at the next start what failed, without waiting for its retry time', async () => {
+    up = false;
+    received.length = 0;
+    const sinks: Sink[] = [{ type: 'webhook', url: `${url}/hook` }];
+    const logs: string[] = [];
+    const first = replica(sinks, 'restart.db', { log: (m) => logs.push(m) });
+    first.publishOutbound(alert('b|team:z|0|10|80'));
+    await first.drain();
+    expect(logs.join('\n')).toMatch(/failed \(.*\); trying again in 5 minutes and at the next start, for a day\./);
+    await first.close();
+
+    // The webhook is fixed and the gateway restarted a minute later: sent at start, not 4 minutes on.
+    up = true;
+    clock.t += 60_000;
+    const second = replica(sinks, 'restart.db');
+    second.start();
+    await second.drain();
+    expect(received).toEqual([{ text: 'b|team:z|0|10|80' }]);
+    // The sweeps after the start take only what is due: nothing is sent twice.
+    await second.retryPending();
+    expect(received).toHaveLength(1);
+    await second.close();
+  });
+
   it('retries only the sink that failed', async () => {
     up = true;
     received.length = 0;

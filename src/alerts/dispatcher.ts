@@ -9,8 +9,9 @@ import { postJson, redactUrl } from './send.js';
  * dedup key, in the store, so neither a restart nor another replica sends it again) with the body each sink gets,
  * then posted to every sink that takes it, each retried with exponential backoff on network errors, 408, 429 and
  * 5xx, until `maxAttempts`. A delivery still failing then stays pending in the store, due again RETRY_EVERY_MS later:
- * every SWEEP_EVERY_MS and at start (`start`) each process takes over what is due (under a lease in the store, so
- * one process at a time) and tries again, for up to RETRY_FOR_MS. A delivery the webhook refused for good (a 4xx
+ * every SWEEP_EVERY_MS each process takes over what is due, and at start (`start`) everything pending that no process
+ * holds, due or not (a webhook fixed and the gateway restarted need not wait out the 5 minutes), under a lease in the
+ * store (one process at a time), and tries again, for up to RETRY_FOR_MS. A delivery the webhook refused for good (a 4xx
  * but 408 and 429: a revoked Slack webhook answers 404) is not tried again.
  * Budget thresholds come from the gateway (`publish`); waste findings and budget forecasts from live detection
  * (`publishOutbound`, src/alerts/findings.ts).
@@ -146,10 +147,13 @@ export class AlertDispatcher {
     this.leaseMs = deliveryBoundMs(opts) + 60_000;
   }
 
-  /** Retries what earlier processes (or this one) left undelivered, now and every SWEEP_EVERY_MS. */
+  /**
+   * Retries what earlier processes (or this one) left undelivered: now everything pending that no process holds, due
+   * or not (as the failure's log line promises: "and at the next start"), then what is due every SWEEP_EVERY_MS.
+   */
   start(): void {
     if (this.closed || this.timer !== undefined) return;
-    this.track(this.retryPending());
+    this.track(this.retryPending({ waiting: true }));
     this.timer = setInterval(() => this.track(this.retryPending()), SWEEP_EVERY_MS);
     this.timer.unref();
   }
@@ -185,9 +189,10 @@ export class AlertDispatcher {
 
   /**
    * Gives up what was not delivered within RETRY_FOR_MS and forgets alerts past their keeping; then takes over alerts
-   * whose deliveries failed (here or in another process) and are due, and tries them again.
+   * whose deliveries failed (here or in another process) and are due (`waiting`: or wait for their retry time, held by
+   * no process), and tries them again.
    */
-  async retryPending(): Promise<void> {
+  async retryPending(o: { waiting?: boolean } = {}): Promise<void> {
     const now = this.now();
     try {
       const { expired } = await this.opts.outbox.expireAlerts(now, now - RETRY_FOR_MS);
@@ -197,7 +202,7 @@ export class AlertDispatcher {
     }
     let taken;
     try {
-      taken = await this.opts.outbox.takePendingAlerts(now, now - RETRY_FOR_MS, now + this.leaseMs, RETRY_BATCH, this.holder);
+      taken = await this.opts.outbox.takePendingAlerts(now, now - RETRY_FOR_MS, now + this.leaseMs, RETRY_BATCH, this.holder, o.waiting === true ? Number.MAX_SAFE_INTEGER : now);
     } catch (err) {
       this.log(`goodhart: could not read the alerts left to deliver (${String(err)}); trying again in ${SWEEP_EVERY_MS / 60_000} minute.`);
       return;

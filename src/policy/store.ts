@@ -134,9 +134,10 @@ export interface GovernanceStore {
   /**
    * Alerts from `since` on with deliveries still to make and due at `now` (their retry time has come, or the
    * process making them died and its lease ran out), the longest due first, leased to `holder` until `leaseUntil`:
-   * two callers never take the same one.
+   * two callers never take the same one. `dueBy` (default `now`): also the alerts no process holds that wait for a
+   * retry time up to then (a start tries again at once what waits, not only what is due).
    */
-  takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number, holder: string): Promise<PendingAlert[]>;
+  takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number, holder: string, dueBy?: number): Promise<PendingAlert[]>;
   /**
    * Gives up the deliveries of alerts raised before `pendingSince` (`expired`: how many alerts had some left), then
    * forgets the alerts kept until before `now` (`pruned`): raised again, they are sent again.

@@ -145,6 +145,19 @@ export function runGovernanceStoreContract(open: () => Promise<GovernanceFixture
     await f.close();
   });
 
+  it('takes, at a start, alerts waiting for their retry time that no process holds, but never one a process is sending', async () => {
+    const f = await open();
+    const hook = { sink: 'hook', body: '{}' };
+    await f.gov.claimAlert({ dedupKey: 'waits', at: 1000, payload: {}, pending: [hook], leaseUntil: 5000, holder: 'p1', keepUntil: null });
+    await f.gov.claimAlert({ dedupKey: 'sending', at: 1000, payload: {}, pending: [hook], leaseUntil: 5000, holder: 'p1', keepUntil: null });
+    expect(await f.gov.setAlertPending('waits', [hook], 301_000, 'p1')).toBe(true); // failed: due again in 5 minutes
+    expect(await f.gov.takePendingAlerts(2000, 0, 9000, 10, 'p2')).toEqual([]); // nothing due yet
+    expect(await f.gov.takePendingAlerts(2000, 0, 9000, 10, 'p2', Number.MAX_SAFE_INTEGER)).toEqual([{ dedupKey: 'waits', pending: [hook] }]);
+    // Now leased to p2 until 9000: not taken again, due or not.
+    expect(await f.gov.takePendingAlerts(3000, 0, 12_000, 10, 'p3', Number.MAX_SAFE_INTEGER)).toEqual([]);
+    await f.close();
+  });
+
   it('records an attempt only for the holder of the lease: one whose lease ran out does not undo the takeover', async () => {
     const f = await open();
     const hook = { sink: 'hook', body: '{}' };

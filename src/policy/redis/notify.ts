@@ -47,8 +47,8 @@ export class NotifyingGovernanceStore implements GovernanceStore {
   setAlertPending(dedupKey: string, pending: readonly PendingDelivery[], nextTry: number, holder: string): Promise<boolean> {
     return this.inner.setAlertPending(dedupKey, pending, nextTry, holder);
   }
-  takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number, holder: string): Promise<PendingAlert[]> {
-    return this.inner.takePendingAlerts(now, since, leaseUntil, limit, holder);
+  takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number, holder: string, dueBy?: number): Promise<PendingAlert[]> {
+    return this.inner.takePendingAlerts(now, since, leaseUntil, limit, holder, dueBy);
   }
   expireAlerts(now: number, pendingSince: number): Promise<{ expired: number; pruned: number }> {
     return this.inner.expireAlerts(now, pendingSince);

@@ -238,12 +238,12 @@ export class PostgresGovernanceStore implements GovernanceStore {
     return rows.length === 1;
   }
 
-  async takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number, holder: string): Promise<PendingAlert[]> {
+  async takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number, holder: string, dueBy = now): Promise<PendingAlert[]> {
     // SKIP LOCKED: replicas sweeping at once take different rows, never the same one twice. lease_until is when the
     // alert is due: the longest due first, so a backlog a sink keeps refusing never hides a newer alert.
     const rows = await this.sql<{ dedup_key: string; pending: string }[]>`
       UPDATE gov_alerts SET lease_until = ${leaseUntil}, lease_holder = ${holder} WHERE dedup_key IN (
-        SELECT dedup_key FROM gov_alerts WHERE pending IS NOT NULL AND lease_until <= ${now} AND at >= ${since}
+        SELECT dedup_key FROM gov_alerts WHERE pending IS NOT NULL AND (lease_until <= ${now} OR (lease_holder IS NULL AND lease_until <= ${Math.max(now, dueBy)})) AND at >= ${since}
         ORDER BY lease_until, at LIMIT ${limit} FOR UPDATE SKIP LOCKED
       ) RETURNING dedup_key, pending`;
     return rows.map((r) => ({ dedupKey: r.dedup_key, pending: JSON.parse(r.pending) as PendingDelivery[] }));

@@ -335,17 +335,18 @@ export class SqliteGovernanceStore implements GovernanceStore {
     return info.changes === 1;
   }
 
-  async takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number, holder: string): Promise<PendingAlert[]> {
+  async takePendingAlerts(now: number, since: number, leaseUntil: number, limit: number, holder: string, dueBy = now): Promise<PendingAlert[]> {
     // One statement: another connection (live detection's, another process on the file) cannot take the same rows.
     // lease_until is when the alert is due: the longest due first, so alerts tried and failed a moment ago (a sink
     // that keeps refusing) go to the back and a backlog never hides a newer alert from the sweeps.
     const rows = this.db
       .prepare(
         `UPDATE gov_alerts SET lease_until = ?, lease_holder = ? WHERE dedup_key IN (
-           SELECT dedup_key FROM gov_alerts WHERE pending IS NOT NULL AND lease_until <= ? AND at >= ? ORDER BY lease_until, at LIMIT ?
+           SELECT dedup_key FROM gov_alerts WHERE pending IS NOT NULL AND (lease_until <= ? OR (lease_holder IS NULL AND lease_until <= ?)) AND at >= ?
+           ORDER BY lease_until, at LIMIT ?
          ) RETURNING dedup_key, pending`,
       )
-      .all(leaseUntil, holder, now, since, limit) as { dedup_key: string; pending: string }[];
+      .all(leaseUntil, holder, now, Math.max(now, dueBy), since, limit) as { dedup_key: string; pending: string }[];
     return rows.map((r) => ({ dedupKey: r.dedup_key, pending: JSON.parse(r.pending) as PendingDelivery[] }));
   }
 
