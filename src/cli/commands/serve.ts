@@ -82,14 +82,15 @@ export async function startGateway(config: GoodhartConfig, db: string, port?: nu
 
 /**
  * SIGTERM/SIGINT/SIGHUP: drain and exit 0; a second signal exits at once. SIGHUP (a closed terminal, or an operator
- * expecting a reload) drains too rather than dropping requests in flight: the config is read at start only.
+ * expecting a reload) drains too rather than dropping requests in flight: the config is read at start only, so a
+ * reload is a restart, which a supervisor does (deploy/goodhart@.service: `systemctl reload`, Restart=always).
  */
 export function stopOnSignals(running: { stop(): Promise<void> }, log: (s: string) => void): void {
   let stopping = false;
   const onSignal = (sig: NodeJS.Signals) => {
     if (stopping) process.exit(1);
     stopping = true;
-    if (sig === 'SIGHUP') log('\nSIGHUP: Goodhart does not reload its config; start it again to apply changes.');
+    if (sig === 'SIGHUP') log('\nSIGHUP: Goodhart does not reload its config in place: it drains and exits; started again (by hand, or by a supervisor such as the systemd unit in deploy/), it reads the config anew.');
     log(`\n${sig}: finishing in-flight requests and writing pending usage events…`);
     running.stop().then(
       () => process.exit(0),
