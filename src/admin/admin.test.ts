@@ -136,14 +136,15 @@ describe('admin API permissions and the audit log', () => {
     expect(Number(response.headers.get('x-goodhart-budget-remaining'))).toBeLessThan(250);
   });
 
-  it('reads as it writes: a lead sees no directory, budget, budget status or grant of other people', async () => {
+  it('reads as it writes: a lead sees no directory, budget, budget status or grant of other teams', async () => {
     const status = async (who: string, path: string) => (await api(who, 'GET', path)).status;
     expect(await Promise.all(['/users', '/teams', '/budgets', '/status/budgets'].map((p) => status('lena', p)))).toEqual([403, 403, 403, 403]);
     expect((await api('lena', 'GET', '/status/budgets')).json.error.message).toContain('needs the "budgets" permission');
-    // Alice's grant (approved above) is hers and the admin's to see, not her lead's.
+    // Alice's grant (approved above) is hers, her lead's (who may revoke it) and the admin's to see, not another team's lead's.
     const grantsOf = async (who: string) => ((await api(who, 'GET', '/grants?active=false')).json.data as { userId: string }[]).map((g) => g.userId);
     expect(await grantsOf('alice')).toEqual(['alice']);
-    expect(await grantsOf('lena')).toEqual([]);
+    expect(await grantsOf('lena')).toEqual(['alice']);
+    expect(await grantsOf('otto')).toEqual([]);
     expect(await grantsOf('admin')).toContain('alice');
     // Finance reads budgets and where they stand, and the grants (it reads the audit log), but not the directory.
     expect(await Promise.all(['/budgets', '/status/budgets', '/users'].map((p) => status('fiona', p)))).toEqual([200, 200, 403]);

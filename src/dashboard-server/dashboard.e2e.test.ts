@@ -317,6 +317,11 @@ describe('dashboard in Chromium', () => {
     await page.waitForSelector('span[data-status="approved"]');
     const decided = await h.gateway.governance!.service.listAccess({ id: 'test', userId: null, teamId: null, roleId: 'admin', permissions: new Set(['manage']) });
     expect(decided.find((r) => r.id === requestId)).toMatchObject({ status: 'approved', decidedBy: 'user:bob' });
+    // A grant revoked later shows as revoked, not approved.
+    const grantId = decided.find((r) => r.id === requestId)!.grantId!;
+    await h.gateway.governance!.service.revokeGrant({ id: 'test', userId: null, teamId: null, roleId: 'admin', permissions: new Set(['manage']) }, grantId);
+    await page.reload();
+    await page.waitForSelector('span[data-status="revoked"]');
     await page.context().close();
   });
 

@@ -387,7 +387,10 @@ describe('dashboard API', () => {
       createGateway({
         config: configSchema.parse({
           providers: { openai: { type: 'openai', baseUrl: `${h.sim.url}/v1`, apiKey: 'sk-sim-openai' } },
-          users: [{ id: 'alice', team: 'core', role: 'member' }],
+          users: [
+            { id: 'alice', team: 'core', role: 'member' },
+            { id: 'erin', team: 'core', role: 'member' },
+          ],
           teams: [{ id: 'core' }],
           tiers: { standard: ['gpt-4o-mini*'], premium: ['gpt-4o', 'gpt-4o-2*'] },
           admin: { keys: [{ id: 'ops', key: ADMIN, role }] },
@@ -408,11 +411,13 @@ describe('dashboard API', () => {
     }
     // The config demotes the key to finance; the gateway restarts (the session lives in the database).
     const after = await gateway('finance');
+    // Someone who has not got premium yet (alice was granted it above: asking again is refused).
+    keys['erin'] = await h.addKey('erin', 'core');
     try {
       const request = await after.app.inject({
         method: 'POST',
         url: '/admin/v1/access-requests',
-        headers: { authorization: `Bearer ${keys['alice']}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${keys['erin']}`, 'content-type': 'application/json' },
         payload: { tier: 'premium', justification: 'Evaluating the larger model for code review' },
       });
       expect(request.statusCode, request.body).toBe(201);

@@ -23,7 +23,11 @@ interface Outcomes { available: boolean; note: string | null; row: OutcomeRow | 
 interface Bucket { requests: number; requestedUsd: number; routedUsd: number; savedUsd: number; unpriced: number }
 interface SavingsRow { teamId: string | null; modelRequested: string; modelRouted: string; realised: Bucket; potential: Bucket; misses: number }
 interface Routing { available: boolean; note: string | null; savings: { rows: SavingsRow[]; teams: { teamId: string | null; realised: Bucket; potential: Bucket; misses: number }[]; total: { realised: Bucket; potential: Bucket; misses: number } } | null }
-interface AccessRequest { id: string; userId: string; teamId: string | null; tier: string | null; model: string | null; justification: string; hours: number; status: string; createdAt: number; decidedBy: string | null }
+interface AccessRequest {
+  id: string; userId: string; teamId: string | null; tier: string | null; model: string | null; justification: string; hours: number; status: string; createdAt: number; decidedBy: string | null;
+  /** Once approved: what became of the grant (the request stays "approved"), and the hours granted. */
+  grant: { state: 'active' | 'expired' | 'revoked'; hours: number; expiresAt: number } | null;
+}
 
 const roundCents = (n: number): number => Math.round(n * 100) / 100;
 const q = (month: string | undefined): string => (month ? `?month=${encodeURIComponent(month)}` : '');
@@ -294,12 +298,17 @@ export async function budgetsPage(me: Me, rerender: () => void): Promise<HTMLEle
       rerender();
     }
   };
-  const rows = access.data.map((r) => [
-    r.id, r.userId, r.teamId ?? '—', r.tier ?? r.model ?? '', r.justification, `${r.hours} h`, h('span', { class: 'pill', 'data-status': r.status }, r.status),
+  const rows = access.data.map((r) => {
+    // An approved request says what became of its grant, and for how long it was granted (a lead may change the hours).
+    const status = r.status === 'approved' && r.grant !== null && r.grant.state !== 'active' ? r.grant.state : r.status;
+    const hours = r.grant !== null && r.grant.hours !== r.hours ? `${r.grant.hours} h (asked ${r.hours} h)` : `${r.hours} h`;
+    return [
+    r.id, r.userId, r.teamId ?? '—', r.tier ?? r.model ?? '', r.justification, hours, h('span', { class: 'pill', 'data-status': status }, status),
     me.can.approve && r.status === 'pending' && r.userId !== me.user
       ? h('span', {}, h('button', { class: 'primary', 'data-approve': r.id, onclick: decide(r.id, 'approve') }, 'Approve'), ' ', h('button', { class: 'danger', 'data-deny': r.id, onclick: decide(r.id, 'deny') }, 'Deny'))
       : r.decidedBy ?? '',
-  ]);
+    ];
+  });
   return h('div', {},
     h('h1', {}, 'Budgets and access'),
     card('Budgets', budgetsTable(budgets.data)),

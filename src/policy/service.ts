@@ -3,12 +3,12 @@ import { z } from 'zod';
 import type { GoodhartConfig } from '../config/schema.js';
 import { GoodhartError } from '../errors.js';
 import { isObject, mergePatch } from '../util/merge-patch.js';
-import type { Grant } from './access.js';
+import { activeGrant, checkAccess, TierIndex, type Grant } from './access.js';
 import type { Permission } from './config.js';
 import { Directory, ENTITY_SCHEMAS, type EntityView, type Override } from './directory.js';
 import type { GovernanceEngine } from './engine.js';
 import { holderName, problemKey, referenceProblems } from './references.js';
-import { historyNeededSince, type GovernanceSpec } from './rules.js';
+import { historyNeededSince, roleOf, type GovernanceSpec } from './rules.js';
 import { dayWindows } from './period.js';
 import type { AccessRequest, AccessStatus, AuditEntry, AuditFilter, EntityKind, GovernanceChange, GovernanceStore } from './store.js';
 
@@ -61,6 +61,20 @@ export const accessRequestBody = z
 export const decisionBody = z
   .object({ note: z.string().max(2000).optional(), hours: z.number().positive().optional() })
   .strict();
+
+/** What became of an approved request's grant: in force, run out, or ended early. */
+export interface GrantState {
+  id: string;
+  state: 'active' | 'expired' | 'revoked';
+  /** The hours granted (the approver may change the hours asked), as approved, before any revocation. */
+  hours: number;
+  /** When it ends or ended (a revoked grant: when it was revoked). */
+  expiresAt: number;
+  revokedBy: string | null;
+}
+
+/** An access request as listed: with its grant's state once approved (the request itself stays "approved"). */
+export type AccessRequestView = AccessRequest & { grant: GrantState | null };
 
 export function forbidden(message: string): GoodhartError {
   return new GoodhartError('forbidden', 403, message);
@@ -193,6 +207,7 @@ export class GovernanceService {
     if (b.tier !== undefined && spec.tiers[b.tier] === undefined) {
       throw new GoodhartError('invalid_request', 400, `No tier "${b.tier}". Tiers: ${Object.keys(spec.tiers).join(', ') || '(none configured)'}.`);
     }
+    await this.refuseHeld(actor, userId, b.tier ?? null, b.model ?? null, spec);
     const hours = Math.min(b.hours ?? this.config.access.defaultHours, this.config.access.maxHours);
     const request: AccessRequest = {
       id: `ar_${randomUUID().slice(0, 8)}`,
@@ -213,7 +228,40 @@ export class GovernanceService {
     return request;
   }
 
-  async listAccess(actor: Actor, status?: AccessStatus): Promise<AccessRequest[]> {
+  /**
+   * Refuses a request for what the person can use already: a tier their role includes or a grant in force covers, a
+   * model they may use, or the same thing asked and still pending. A lead would approve a request that changes nothing.
+   */
+  private async refuseHeld(actor: Actor, userId: string, tier: string | null, model: string | null, spec: GovernanceSpec): Promise<void> {
+    const now = this.now();
+    const you = actor.userId === userId ? 'You' : userId;
+    const have = actor.userId === userId ? 'have' : 'has';
+    const { id: roleId, role } = roleOf(spec, userId);
+    const grants = await this.store.listGrants({ activeAt: now, userId });
+    const until = (g: Grant) => `until ${new Date(g.expiresAt).toISOString()} (grant ${g.id})`;
+    if (tier !== null) {
+      if (role?.tiers.includes(tier)) throw held(`${you} already ${have} ${tier}: role "${roleId}" includes it.`);
+      const g = grants.find((x) => x.tier === tier && x.expiresAt > now);
+      if (g) throw held(`${you} already ${have} ${tier} ${until(g)}.`);
+    } else if (model !== null) {
+      const modelTier = new TierIndex(spec.tiers).tierOf(model);
+      const decision = checkAccess({ model, tier: modelTier, roleId, role, grants, now, untiered: spec.untieredModels });
+      if (decision.ok) {
+        const g = activeGrant(grants, modelTier, model, now);
+        const why = decision.via === 'role' ? `its tier "${modelTier}" is in role "${roleId}"` : g ? `a grant covers it ${until(g)}` : 'it is in no tier, and untiered models are allowed';
+        throw held(`${you} can already use ${model}: ${why}.`);
+      }
+    }
+    const pending = await this.store.listAccessRequests({ status: 'pending', userId });
+    const same = pending.find((r) => r.tier === tier && r.model === model);
+    if (same) throw held(`${you} already asked for ${tier ?? model} (${same.id}, pending since ${new Date(same.createdAt).toISOString()}): a team lead or an admin decides.`);
+  }
+
+  async listAccess(actor: Actor, status?: AccessStatus): Promise<AccessRequestView[]> {
+    return this.withGrants(await this.accessRequestsFor(actor, status));
+  }
+
+  private async accessRequestsFor(actor: Actor, status?: AccessStatus): Promise<AccessRequest[]> {
     const filter = status === undefined ? {} : { status };
     if (actor.permissions.has('manage') || actor.permissions.has('audit')) return this.store.listAccessRequests(filter);
     if (actor.permissions.has('approve') && actor.teamId !== null) {
@@ -225,6 +273,31 @@ export class GovernanceService {
     }
     if (actor.userId === null) return [];
     return this.store.listAccessRequests({ ...filter, userId: actor.userId });
+  }
+
+  /** Each approved request with what became of its grant: active, expired, or revoked (the audit log says when, by whom). */
+  private async withGrants(requests: AccessRequest[]): Promise<AccessRequestView[]> {
+    if (!requests.some((r) => r.grantId !== null)) return requests.map((r) => ({ ...r, grant: null }));
+    const now = this.now();
+    const [grants, revocations] = await Promise.all([this.store.listGrants({}), this.store.listAudit({ targetKind: 'grant' })]);
+    const byId = new Map(grants.map((g) => [g.id, g]));
+    // Newest first: the first revocation of a grant is its last; its `before` holds the expiry as granted.
+    const revoked = new Map<string, { at: number; by: string; expiresAt: number }>();
+    for (const e of revocations) {
+      if (e.action !== 'grant.revoke' || revoked.has(e.targetId)) continue;
+      const before = e.before as Partial<Grant> | null;
+      revoked.set(e.targetId, { at: e.at, by: e.actor, expiresAt: before?.expiresAt ?? e.at });
+    }
+    return requests.map((r) => {
+      const g = r.grantId === null ? undefined : byId.get(r.grantId);
+      if (g === undefined) return { ...r, grant: null };
+      const rev = revoked.get(g.id);
+      // Revoked before it would have run out; a revocation after the expiry changed nothing.
+      const early = rev !== undefined && g.expiresAt < rev.expiresAt;
+      const granted = early ? rev.expiresAt : g.expiresAt;
+      const state: GrantState['state'] = g.expiresAt > now ? 'active' : early ? 'revoked' : 'expired';
+      return { ...r, grant: { id: g.id, state, hours: Math.round(((granted - g.createdAt) / 3_600_000) * 100) / 100, expiresAt: g.expiresAt, revokedBy: early ? rev.by : null } };
+    });
   }
 
   /** A lead decides for their own team, an admin (manage) for anyone; nobody decides their own request. */
@@ -266,17 +339,41 @@ export class GovernanceService {
 
   async listGrants(actor: Actor, activeOnly: boolean): Promise<Grant[]> {
     const filter = activeOnly ? { activeAt: this.now() } : {};
-    // Everyone's with `manage` or `audit` (the audit log holds them all anyway); otherwise one's own.
+    // Everyone's with `manage` or `audit` (the audit log holds them all anyway); a lead's team's (they decide its
+    // requests, and may revoke what they granted); otherwise one's own.
     if (actor.permissions.has('manage') || actor.permissions.has('audit')) return this.store.listGrants(filter);
+    if (actor.permissions.has('approve') && actor.teamId !== null) {
+      const onTeam = await this.teamGrants(actor.teamId);
+      return (await this.store.listGrants(filter)).filter((g) => g.userId === actor.userId || onTeam(g));
+    }
     return actor.userId === null ? [] : this.store.listGrants({ ...filter, userId: actor.userId });
   }
 
-  /** Ends a grant now (it would also end by itself at its expiry). */
+  /**
+   * Whether a grant is on `team`: its person is in the team (the directory's team first, as for deciding), or, for a
+   * person the directory does not declare, it was granted on a request from the team.
+   */
+  private async teamGrants(team: string): Promise<(g: Grant) => boolean> {
+    const users = this.engine.current().users;
+    const requests = new Set((await this.store.listAccessRequests({ teamId: team })).map((r) => r.id));
+    return (g) => {
+      const declared = users.get(g.userId)?.team;
+      if (declared !== undefined) return declared === team;
+      return g.requestId !== null && requests.has(g.requestId);
+    };
+  }
+
+  /** Ends a grant now (it would also end by itself at its expiry): an admin any, a lead their own team's. */
   revokeGrant(actor: Actor, id: string): Promise<Grant> {
-    this.need(actor, 'manage', 'Revoking grants');
+    if (!this.may(actor, 'manage') && !this.may(actor, 'approve')) {
+      throw forbidden(`Revoking grants needs the "approve" permission (your team's) or "manage" (anyone's), which role "${actor.roleId}" does not have. Ask your team lead or an admin.`);
+    }
     return this.serial(async () => {
       const grant = (await this.store.listGrants({})).find((g) => g.id === id);
       if (!grant) throw new GoodhartError('not_found', 404, `No grant "${id}".`);
+      if (!this.may(actor, 'manage') && (actor.teamId === null || !(await this.teamGrants(actor.teamId))(grant))) {
+        throw forbidden(`Grant ${id} is ${grant.userId}'s, who is not on your team (${actor.teamId ?? 'none'}): a lead revokes their own team's grants, an admin anyone's.`);
+      }
       const after = { ...grant, expiresAt: Math.min(grant.expiresAt, this.now()) };
       await this.store.commit({ grant: after, audit: this.audit(actor, 'grant.revoke', 'grant', id, grant, after) });
       await this.reloadGrants();
@@ -413,6 +510,11 @@ function validEntity(kind: EntityKind, id: string, body: unknown, hint: string):
   const parsed = ENTITY_SCHEMAS[kind].safeParse({ ...(body as object), id });
   if (!parsed.success) throw new GoodhartError('invalid_request', 400, `Invalid ${kind}${hint}: ${z.prettifyError(parsed.error)}`);
   return parsed.data as Record<string, unknown>;
+}
+
+/** A request for what the person can use already: nothing for a lead to decide. */
+function held(message: string): GoodhartError {
+  return new GoodhartError('invalid_request', 409, message);
 }
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown, what: string): T {

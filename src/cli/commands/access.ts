@@ -9,8 +9,17 @@ interface RequestOptions extends AdminOptions {
   user?: string;
 }
 
-const requestRow = (r: any) => [r.id, r.userId, r.teamId ?? '', r.tier ?? r.model, r.status, r.hours, iso(r.createdAt), r.decidedBy ?? '', r.justification];
-const REQUEST_COLUMNS = ['id', 'user', 'team', 'asks for', 'status', 'hours', 'asked', 'decided by', 'justification'];
+/** An approved request says what became of its grant: approved (in force), expired or revoked. */
+const statusOf = (r: any): string => (r.status === 'approved' && r.grant && r.grant.state !== 'active' ? r.grant.state : r.status);
+/** The hours granted (not asked) and until when, or when it was revoked and by whom. */
+const grantedOf = (r: any): string => {
+  const g = r.grant;
+  if (!g) return '';
+  if (g.state === 'revoked') return `${g.hours} h, revoked ${iso(g.expiresAt)} by ${g.revokedBy}`;
+  return `${g.hours} h, ${g.state === 'active' ? 'until' : 'ended'} ${iso(g.expiresAt)}`;
+};
+const requestRow = (r: any) => [r.id, r.userId, r.teamId ?? '', r.tier ?? r.model, statusOf(r), r.hours, grantedOf(r), iso(r.createdAt), r.decidedBy ?? '', r.justification];
+const REQUEST_COLUMNS = ['id', 'user', 'team', 'asks for', 'status', 'hours asked', 'granted', 'asked', 'decided by', 'justification'];
 
 export function registerAccess(program: Command): void {
   const access = program.command('access').description('Ask for a model tier, and approve or deny such requests (leads and admins)');
@@ -55,13 +64,15 @@ export function registerAccess(program: Command): void {
       else say(`Request ${r.id} ${r.status}${r.grantId ? ` (grant ${r.grantId})` : ''}.`);
     });
   }
-  adminOptions(access.command('grants').description('Grants in force (time-boxed; they expire by themselves)').option('--all', 'include expired grants')).action(
+  adminOptions(
+    access.command('grants').description('Grants in force (yours; your team’s if you lead it; all for admins). Time-boxed: they expire by themselves').option('--all', 'include expired grants'),
+  ).action(
     async (o: AdminOptions & { all?: boolean }) => {
       const { data } = await adminCall(o, 'GET', `/grants${o.all ? '?active=false' : ''}`);
       print(o, data, ['id', 'user', 'tier/model', 'expires', 'granted by'], data.map((g: any) => [g.id, g.userId, g.tier ?? g.model, iso(g.expiresAt), g.grantedBy]));
     },
   );
-  adminOptions(access.command('revoke <grantId>').description('End a grant now')).action(async (id: string, o: AdminOptions) => {
+  adminOptions(access.command('revoke <grantId>').description('End a grant now (a lead: their team’s; an admin: anyone’s)')).action(async (id: string, o: AdminOptions) => {
     const g = await adminCall(o, 'POST', `/grants/${encodeURIComponent(id)}/revoke`);
     if (o.json) print(o, g);
     else say(`Revoked grant ${g.id} (${g.userId}, ${g.tier ?? g.model}).`);
