@@ -85,10 +85,14 @@ const HEAD_SCAN_BYTES = 256 * 1024;
 
 const TAG_RE = /^[A-Za-z0-9][A-Za-z0-9_.:/=-]{0,63}$/;
 
+/**
+ * `x-goodhart-tags`, lower-cased: `Search`, `SEARCH` and `search` are one tag, stored, reported and budgeted as
+ * `search` (a `tag:search` budget was escaped by writing the tag in capitals).
+ */
 export function parseTags(header: string | string[] | undefined): string[] {
   if (header === undefined) return [];
   const text = Array.isArray(header) ? header.join(',') : header;
-  const tags = [...new Set(text.split(',').map((t) => t.trim()).filter((t) => t.length > 0))];
+  const tags = [...new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0))];
   const bad = tags.find((t) => !TAG_RE.test(t));
   if (bad !== undefined || tags.length > 20) {
     throw new GoodhartError(

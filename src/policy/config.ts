@@ -20,7 +20,9 @@ export type Permission = (typeof PERMISSIONS)[number];
 
 const scope = z
   .string()
-  .regex(SCOPE_RE, 'use org, team:ID, user:ID, project:ID, key:ID or tag:TAG (ID "*" = one per value)');
+  .regex(SCOPE_RE, 'use org, team:ID, user:ID, project:ID, key:ID or tag:TAG (ID "*" = one per value)')
+  // Tags are lower-cased as requests arrive (gateway/proxy.ts parseTags): `tag:Search` is the budget of `search`.
+  .overwrite((s) => (s.startsWith('tag:') ? s.toLowerCase() : s));
 
 const percent = z.number().gt(0).max(100);
 

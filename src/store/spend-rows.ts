@@ -30,7 +30,10 @@ export function foldSpendRows(rows: readonly SpendRow[]): LedgerRow[] {
     if (r.team_id !== null) add(r.day, `team:${r.team_id}`, r.usd, r.tokens);
     if (r.project_id !== null) add(r.day, `project:${r.project_id}`, r.usd, r.tokens);
     if (r.key_id !== null) add(r.day, `key:${r.key_id}`, r.usd, r.tokens);
-    for (const t of (JSON.parse(r.tags) as string[] | null) ?? []) add(r.day, `tag:${t}`, r.usd, r.tokens);
+    // Lower-cased, once per row: tags are lower-cased as they arrive, and events stored before that ("Search",
+    // "search") count toward the one budget their tag now has.
+    const tags = new Set(((JSON.parse(r.tags) as string[] | null) ?? []).map((t) => t.toLowerCase()));
+    for (const t of tags) add(r.day, `tag:${t}`, r.usd, r.tokens);
   }
   return [...sums.values()];
 }
