@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DetectInput } from '../types.js';
-import { DAY, HOUR, MIN, T0, prompt, step } from '../testing.js';
+import { DAY, HOUR, MIN, T0, event, prompt, step } from '../testing.js';
 import { run } from '../testing.js';
 
 const TOPICS = ['ledger', 'invoice', 'tenant', 'billing', 'session', 'token', 'cache', 'queue', 'worker', 'parser', 'router', 'schema'];
@@ -59,5 +59,15 @@ describe('idle-loop', () => {
     let t = T0 - 8 * HOUR;
     const agent = Array.from({ length: 120 }, (_, i) => step(`Edit {"file":"f${i}.ts"}`, `ok ${i}`, { startedAt: (t += pauses[i % pauses.length]! * 1000 + 2_000), sessionId: 'overnight', costUsd: 0.02 }));
     expect(run('idle-loop', [...workdays(), ...agent])).toEqual([]);
+  });
+
+  it('does not flag per-minute OTel metric intervals (no fingerprint): the cadence is the exporter’s, not a timer’s', () => {
+    // Claude Code's metrics exporter: one event a minute summing the session's usage, during a working morning.
+    const metrics: DetectInput[] = Array.from({ length: 90 }, (_, i) => ({
+      event: event({ startedAt: T0 + HOUR + i * MIN, source: 'otel', sessionId: 's1', keyId: null, tags: ['claude-code', 'otel-metric'], costUsd: 0.06 }),
+      fp: null,
+    }));
+    expect(run('idle-loop', metrics)).toEqual([]);
+    expect(run('idle-loop', [...workdays(), ...metrics])).toEqual([]);
   });
 });

@@ -11,7 +11,9 @@ import { DAY, HOUR, MINUTE, costOf, evidence, hasExemptTag, makeFinding, usd } f
  * hours (learned from when they type prompts) and the absence of new prompts, it is a loop nobody is watching.
  *
  * Not flagged: on-call night work (new prompts, irregular gaps); long overnight agent runs (irregular gaps);
- * declared jobs (tags in `exemptTags`, e.g. `x-goodhart-tags: scheduled`); runs in the person's working hours.
+ * declared jobs (tags in `exemptTags`, e.g. `x-goodhart-tags: scheduled`); runs in the person's working hours;
+ * events without a fingerprint (OTel metric intervals, usage-API buckets, imports with fingerprints off): their
+ * regularity is the exporter's and they cannot show whether a prompt was new.
  */
 
 interface Run {
@@ -105,7 +107,10 @@ function create(ctx: DetectContext): Detector {
 
   return {
     observe({ event: e, fp }: DetectInput): void {
-      if (e.userId === null || hasExemptTag(e, exempt)) return;
+      // Without a fingerprint there is no evidence either way about new prompts: an OTel metric interval or a
+      // usage-API row is one event per minute or per bucket (a timer's cadence by construction) summing whatever
+      // the person did in it, and a per-request event recorded without a fingerprint says nothing of its prompt.
+      if (e.userId === null || fp === null || hasExemptTag(e, exempt)) return;
       let u = users.get(e.userId);
       if (u === undefined) {
         u = { hours: new Float64Array(24), total: 0, streams: new Map() };
