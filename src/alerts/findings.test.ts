@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeFinding } from '../store/findings-store-contract.js';
 import type { BudgetStatus } from '../report/budget-status.js';
-import { detailOf, findingAlert, forecastAlert, forecastText, summaryText } from './findings.js';
+import { detailOf, findingAlert, forecastAlert, forecastCrosses, forecastText, summaryText } from './findings.js';
 
 const anomaly = makeFinding({
   id: 'a1',
@@ -54,7 +54,7 @@ describe('finding alerts', () => {
     const status = (scope: string): BudgetStatus => ({
       budget: 'per-key', scope, unit: 'usd', period: 'month', action: 'block', amount: 90, spent: 84, usedPercent: 93,
       windowStart: Date.UTC(2026, 8, 1), windowEnd: Date.UTC(2026, 9, 1), note: null,
-      projection: { projected: 173.79, low: 150, high: 190, method: 'trend', exhaustionDate: '2026-09-16' },
+      projection: { projected: 173.79, low: 150, high: 190, method: 'trend', exhaustionDate: '2026-09-16', basisDays: 9 },
     });
     for (const scope of ['key:0f3a9c', 'user:dana']) {
       expect(forecastText(status(scope), 'team')).not.toContain(scope);
@@ -67,7 +67,7 @@ describe('finding alerts', () => {
     const dana: BudgetStatus = {
       budget: 'dana-personal-cap', scope: 'user:dana', unit: 'usd', period: 'month', action: 'block', amount: 90, spent: 84, usedPercent: 93,
       windowStart: Date.UTC(2026, 8, 1), windowEnd: Date.UTC(2026, 9, 1), note: null,
-      projection: { projected: 173.79, low: 150, high: 190, method: 'trend', exhaustionDate: '2026-09-16' },
+      projection: { projected: 173.79, low: 150, high: 190, method: 'trend', exhaustionDate: '2026-09-16', basisDays: 9 },
     };
     // As the threshold alerts to the same sink say it ("A personal budget reached 80%…").
     expect(forecastText(dana, 'team')).toBe('A personal budget is projected to reach $173.79 (likely $150.00 to $190.00) this month against $90.00; $84.00 spent so far. At this rate it runs out around 2026-09-16.');
@@ -81,5 +81,23 @@ describe('finding alerts', () => {
     expect((a.render({ type: 'slack', url: 'http://x', findings: 'person' }) as { text: string }).text).toContain('Budget "dana-personal-cap" (user:dana)');
     // A team's budget keeps its name in a team channel.
     expect(forecastText({ ...dana, budget: 'web-month', scope: 'team:web' }, 'team')).toContain('Budget "web-month" (team:web)');
+  });
+
+  it('sends no forecast alert for a run rate of minutes: a per-person daily budget needs 6 hours, a monthly one a day', () => {
+    const day = Date.UTC(2026, 11, 3);
+    // $1.19 in a 4-minute burst; two hours into the day the run rate projects $14.28 against $10.
+    const status = (elapsedDays: number, period: 'day' | 'month', windowEnd: number): BudgetStatus => ({
+      budget: 'per-person', scope: 'user:ana', unit: 'usd', period, action: 'notify', amount: 10, spent: 1.19, usedPercent: 11.9,
+      windowStart: day, windowEnd, note: null,
+      projection: { projected: 1.19 / elapsedDays, low: 1.19 / elapsedDays, high: 1.19 / elapsedDays, method: 'run-rate', exhaustionDate: null, basisDays: elapsedDays },
+    });
+    expect(forecastCrosses(status(2 / 24, 'day', day + 86_400_000))).toBe(false);
+    expect(forecastCrosses(status(2.5 / 24, 'day', day + 86_400_000))).toBe(false);
+    // $1.19 in 2.5 hours of a 30-day month projects $343: still under a day of observation.
+    expect(forecastCrosses(status(2.5 / 24, 'month', day + 30 * 86_400_000))).toBe(false);
+    // The same rate over 6 hours of a day is a projection worth a warning ($5 by 06:00 → $20).
+    const morning = { ...status(0.25, 'day', day + 86_400_000), spent: 5 };
+    morning.projection = { ...morning.projection!, projected: 20, low: 20, high: 20 };
+    expect(forecastCrosses(morning)).toBe(true);
   });
 });

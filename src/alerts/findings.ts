@@ -1,3 +1,4 @@
+import { minForecastBasisDays } from '../detect/forecast/index.js';
 import { DETECTORS } from '../detect/registry.js';
 import type { Finding } from '../detect/types.js';
 import { formatAmount } from '../policy/budget-math.js';
@@ -108,9 +109,15 @@ export function findingAlert(f: Finding, timeZone: string): OutboundAlert {
   };
 }
 
-/** Whether a budget's forecast is worth an alert: the upper projection reaches the amount before it is spent. */
+/**
+ * Whether a budget's forecast is worth an alert: the upper projection reaches the amount before it is spent, and
+ * the rate rests on enough observation for the period (a day, or a quarter of a shorter period: 6 hours of a daily
+ * budget). A few minutes' burst projected over a quarter is not a forecast.
+ */
 export function forecastCrosses(s: BudgetStatus): boolean {
-  return s.projection !== null && s.spent !== null && s.windowEnd !== null && s.spent < s.amount && s.projection.high >= s.amount;
+  if (s.projection === null || s.spent === null || s.windowEnd === null) return false;
+  const periodDays = Math.max(1 / 24, Math.round((s.windowEnd - s.windowStart) / 3_600_000) / 24);
+  return s.spent < s.amount && s.projection.high >= s.amount && s.projection.basisDays >= minForecastBasisDays(periodDays);
 }
 
 /**

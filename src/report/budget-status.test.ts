@@ -20,7 +20,7 @@ describe('budget standing', () => {
   });
 
   it('gives a run-rate projection for per-person budgets', () => {
-    expect(runRate(30, 100, 10, october)).toEqual({ projected: 93, low: 93, high: 93, exhaustionDate: null, method: 'run-rate' });
+    expect(runRate(30, 100, 10, october)).toEqual({ projected: 93, low: 93, high: 93, exhaustionDate: null, method: 'run-rate', basisDays: 10 });
     expect(runRate(60, 100, 10, october).exhaustionDate).toBe('2026-10-17');
     expect(runRate(120, 100, 10, october).exhaustionDate).toBe('2026-10-10');
   });

@@ -20,6 +20,11 @@ export interface Projection {
   exhaustionDate: string | null;
   /** `trend`: the forecast over daily spend (detect/forecast); `run-rate`: spent so far scaled to the period. */
   method: 'trend' | 'run-rate';
+  /**
+   * Days of observation behind the rate: for the trend, the days from the scope's first spend and today's elapsed
+   * part; for the run rate, the period's elapsed days. Forecast alerts need `minForecastBasisDays` of it.
+   */
+  basisDays: number;
 }
 
 export interface BudgetStatus {
@@ -64,7 +69,7 @@ export function budgetStanding(i: StandingInput): { spent: number; usedPercent: 
   return {
     spent: f.spent,
     usedPercent: percent(f.spent, i.amount),
-    projection: { projected: f.projected, low: f.low, high: f.high, exhaustionDate, method: 'trend' },
+    projection: { projected: f.projected, low: f.low, high: f.high, exhaustionDate, method: 'trend', basisDays: f.basisDays },
   };
 }
 
@@ -76,7 +81,7 @@ export function runRate(spent: number, amount: number, elapsedDays: number, peri
   let exhaustionDate: string | null = null;
   if (spent >= amount) exhaustionDate = periodLabels[Math.max(0, Math.ceil(elapsedDays) - 1)] ?? null;
   else if (rate > 0 && projected >= amount) exhaustionDate = periodLabels[dayIndex(amount / rate, days)] ?? null;
-  return { projected, low: projected, high: projected, exhaustionDate, method: 'run-rate' };
+  return { projected, low: projected, high: projected, exhaustionDate, method: 'run-rate', basisDays: Math.max(0, elapsedDays) };
 }
 
 /** The day a fractional day count from the period's start falls in: 24.3 is the 25th day, and so is 25.0 (its end). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forecastSpend, normalQuantile } from './index.js';
+import { forecastSpend, minForecastBasisDays, normalQuantile } from './index.js';
 
 describe('forecastSpend', () => {
   it('projects a steady rate exactly, with a narrow interval', () => {
@@ -42,10 +42,28 @@ describe('forecastSpend', () => {
     expect(forecastSpend({ daily: [1], lastDayFraction: 1 / 48, periodDays: 1, amount: 10 }).dailyRate).toBeCloseTo(4, 9);
     // The same on the 15th of a month as on the 1st: the period's own days before the first spend are no evidence either.
     const fifteenth = forecastSpend({ daily: [...Array(14).fill(0), 8], lastDayFraction: 0.5, periodDays: 30, amount: 100, history: Array(14).fill(0) });
-    expect([fifteenth.dailyRate, fifteenth.alert]).toEqual([16, true]);
+    expect(fifteenth.dailyRate).toBe(16);
+    // … but half a day of spend is too little to warn about a month (minForecastBasisDays: a day, 6 h of a daily budget).
+    expect([fifteenth.basisDays, fifteenth.alert]).toEqual([0.5, false]);
     // Quiet days after the first spend still count as zeros.
     const back = forecastSpend({ daily: [8], lastDayFraction: 0.5, periodDays: 1, amount: 10, history: [0, 0, 20, 0, 0, 0] });
     expect(back.dailyRate).toBeCloseTo(28 / 4.5, 9);
+  });
+
+  it('does not alert on minutes of spend: a forecast alert needs a day of observation, or a quarter of a shorter period', () => {
+    // A budget with no history: $4.06 in a quarter-hour burst, at 10:45 on the 67th day of a 92-day quarter.
+    const burst = forecastSpend({ daily: [...Array(66).fill(0), 4.06], lastDayFraction: 0.45, periodDays: 92, amount: 100, history: Array(14).fill(0) });
+    expect(burst.high).toBeGreaterThan(100);
+    expect(burst.basisDays).toBeCloseTo(0.45, 9);
+    expect(burst.alert).toBe(false);
+    // The same spend with two weeks of history behind it is a rate: the alert follows the projection.
+    const steady = forecastSpend({ daily: [...Array(66).fill(5), 4.06], lastDayFraction: 0.45, periodDays: 92, amount: 400 });
+    expect(steady.basisDays).toBeCloseTo(14.45, 9);
+    expect(steady.alert).toBe(true);
+    // A daily budget needs 6 hours: $4 by 01:00 is not yet a rate; $8 by noon is (the test above).
+    expect(minForecastBasisDays(1)).toBe(0.25);
+    expect(forecastSpend({ daily: [4], lastDayFraction: 1 / 24, periodDays: 1, amount: 10 }).alert).toBe(false);
+    expect(minForecastBasisDays(7)).toBe(1);
   });
 
   it('reports an exhausted budget as exhausted now', () => {

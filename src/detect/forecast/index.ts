@@ -40,13 +40,26 @@ export interface Forecast {
    * projection (earliest) and at the lower one (latest). Null: not within this period.
    */
   exhaustion: { day: number | null; earliest: number | null; latest: number | null };
-  /** The upper projection reaches the budget: time to warn. */
+  /**
+   * Days of observation the rate rests on: the complete days from the scope's first spend (at most RATE_DAYS) and
+   * the elapsed part of today. A burst of minutes on a first day is a basis of hours, however it is projected.
+   */
+  basisDays: number;
+  /** The upper projection reaches the budget and the basis is enough for the period (`minForecastBasisDays`): time to warn. */
   alert: boolean;
   level: number;
 }
 
 /** Two weeks: long enough to contain a weekly rhythm twice, short enough to follow a change of habits. */
 export const RATE_DAYS = 14;
+
+/**
+ * The least observation (days) a forecast alert needs: a full day, or a quarter of the period when that is shorter
+ * (6 hours of a daily budget). Minutes of spend projected over a month or a quarter are a burst, not a rate.
+ */
+export function minForecastBasisDays(periodDays: number): number {
+  return Math.min(1, periodDays / 4);
+}
 
 /** The least share of a day a partial day with no complete days beside it stands for in the rate. */
 const MIN_ALONE = 0.25;
@@ -87,6 +100,7 @@ export function forecastSpend(input: ForecastInput): Forecast {
   // Alone, a partial day counts as at least MIN_ALONE of a day: $1 at 00:30 is not a rate of $48 a day.
   const share = frac === 1 || input.daily.length === 0 ? 0 : series.length > 0 ? frac : Math.max(frac, MIN_ALONE);
   const covered = series.length + share;
+  const basis = series.length + (frac === 1 || input.daily.length === 0 ? 0 : frac);
   const rate = covered > 0 ? (series.reduce((a, b) => a + b, 0) + partial) / covered : 0;
   const sd = series.length > 1 ? Math.sqrt(series.reduce((a, v) => a + (v - rate) ** 2, 0) / (series.length - 1)) : rate;
   const n = Math.max(1, series.length);
@@ -129,7 +143,8 @@ export function forecastSpend(input: ForecastInput): Forecast {
     low,
     high,
     exhaustion: { day: round(cross(0)), earliest: round(cross(1)), latest: round(cross(-1)) },
-    alert: high >= input.amount,
+    basisDays: basis,
+    alert: high >= input.amount && basis >= minForecastBasisDays(input.periodDays),
     level,
   };
 }
