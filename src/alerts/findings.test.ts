@@ -35,6 +35,26 @@ describe('finding alerts', () => {
     expect(summaryText(team, 'team')).toBe(team.summary);
   });
 
+  it('names no team smaller than dashboard.minGroupSize at team level: "one person on team ana" is ana', () => {
+    const a = findingAlert({ ...anomaly, teamId: 'ana' }, 'UTC', true);
+    const slack = (a.render({ type: 'slack', url: 'http://x' }) as { text: string }).text;
+    expect(slack).toContain('one person on a small team');
+    expect(slack).toContain('One person spent $180.00');
+    expect(slack).not.toMatch(/ana|dana/);
+    const team = a.render({ type: 'webhook', url: 'http://x', findings: 'team' }) as any;
+    expect(team.finding).toMatchObject({ subject: { kind: 'team', id: null }, teamId: null, userId: null });
+    expect(JSON.stringify(team)).not.toMatch(/ana/);
+    // A sink that takes people's detail gets it whole; a team big enough is named.
+    expect((a.render({ type: 'webhook', url: 'http://x' }) as any).finding).toMatchObject({ teamId: 'ana', userId: 'dana' });
+    expect((findingAlert({ ...anomaly, teamId: 'ana' }, 'UTC', false).render({ type: 'slack', url: 'http://x' }) as { text: string }).text).toContain('one person on team ana');
+    // A small team's own anomaly is one or two people's spend: neither the team nor its name in the summary.
+    const small = { ...anomaly, subject: { kind: 'team' as const, id: 'ana' }, userId: null, teamId: 'ana', summary: 'team ana spent $300.00 on a day…' };
+    const text = (findingAlert(small, 'UTC', true).render({ type: 'slack', url: 'http://x' }) as { text: string }).text;
+    expect(text).toContain('a small team');
+    expect(text).toContain('A small team spent $300.00');
+    expect(text).not.toMatch(/ana/);
+  });
+
   it('renders per sink: Slack text without ids, webhook JSON with them, nothing for a sink that is off', () => {
     const a = findingAlert(anomaly, 'UTC');
     expect(a.dedupKey).toBe('finding|a1');

@@ -24,9 +24,20 @@ export { detailOf, type FindingsDetail } from './format.js';
 
 const PERSONAL = new Set(['user', 'session', 'key']);
 
+/**
+ * At team detail, a finding on a team with fewer people than `dashboard.minGroupSize` who used it in the month
+ * (`smallTeam`) names neither the team nor, for a team's own anomaly, the team as subject: "one person on team
+ * ana" is ana when she is the team, and a two-person team's total is the other's less one's own (the dashboard
+ * withholds such a team's totals from its members: smallGroupNote). The person, their lead and admins see it in
+ * the dashboard; a `findings: person` sink gets it whole.
+ */
+const hidesTeam = (f: Finding, detail: 'team' | 'person', smallTeam: boolean): boolean => detail === 'team' && smallTeam && f.teamId !== null;
+
 /** Who a finding is about, as this detail level may say it. */
-export function subjectText(f: Finding, detail: 'team' | 'person'): string {
+export function subjectText(f: Finding, detail: 'team' | 'person', smallTeam = false): string {
   const team = f.teamId === null ? '' : ` (team ${f.teamId})`;
+  if (hidesTeam(f, detail, smallTeam) && PERSONAL.has(f.subject.kind)) return 'one person on a small team';
+  if (hidesTeam(f, detail, smallTeam) && f.subject.kind === 'team') return 'a small team';
   if (!PERSONAL.has(f.subject.kind)) return `${f.subject.kind} ${f.subject.id}`;
   if (detail === 'team') return f.teamId === null ? 'one person (no team)' : `one person on team ${f.teamId}`;
   if (f.subject.kind === 'user') return `${f.subject.id}${team}`;
@@ -40,13 +51,15 @@ const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
  * anomalies name their subject ("user alice spent…"): at team level that name becomes "One person"; any other
  * mention of the person's id drops the summary for a neutral line.
  */
-export function summaryText(f: Finding, detail: 'team' | 'person'): string {
-  if (detail === 'person' || !PERSONAL.has(f.subject.kind)) return f.summary;
+export function summaryText(f: Finding, detail: 'team' | 'person', smallTeam = false): string {
+  const small = hidesTeam(f, detail, smallTeam);
+  const personal = PERSONAL.has(f.subject.kind);
+  if (detail === 'person' || (!personal && !(small && f.subject.kind === 'team'))) return f.summary;
   const prefix = `${f.subject.kind} ${f.subject.id} `;
-  const text = f.summary.startsWith(prefix) ? `One person ${f.summary.slice(prefix.length)}` : f.summary;
-  const ids = [f.subject.id, f.userId, f.sessionId].filter((x): x is string => x !== null && x.length > 0);
+  const text = f.summary.startsWith(prefix) ? `${personal ? 'One person' : 'A small team'} ${f.summary.slice(prefix.length)}` : f.summary;
+  const ids = [f.subject.id, f.userId, f.sessionId, small ? f.teamId : null].filter((x): x is string => x !== null && x.length > 0);
   const leaks = ids.some((id) => new RegExp(`(^|[^\\p{L}\\p{N}_])${escapeRe(id)}($|[^\\p{L}\\p{N}_])`, 'u').test(text));
-  return leaks ? `${DETECTORS[f.rule].title} found for one person (details for them and their lead in the dashboard).` : text;
+  return leaks ? `${DETECTORS[f.rule].title} found for ${personal ? 'one person' : 'a team'} (details for ${personal ? 'them and their lead' : 'its lead'} in the dashboard).` : text;
 }
 
 function span(f: Finding, timeZone: string): string {
@@ -57,32 +70,33 @@ const money = (f: Finding): string =>
   f.rule === 'spend-anomaly' ? 'unusual spend (no waste claimed)' : `$${f.wastedUsd.toFixed(2)} avoidable`;
 
 /** One line for people, then the summary and the suggestion. */
-export function findingText(f: Finding, detail: 'team' | 'person', timeZone: string): string {
-  return `${DETECTORS[f.rule].title}: ${subjectText(f, detail)}, ${money(f)}, ${span(f, timeZone)}. ${summaryText(f, detail)} Suggestion: ${f.suggestion}`;
+export function findingText(f: Finding, detail: 'team' | 'person', timeZone: string, smallTeam = false): string {
+  return `${DETECTORS[f.rule].title}: ${subjectText(f, detail, smallTeam)}, ${money(f)}, ${span(f, timeZone)}. ${summaryText(f, detail, smallTeam)} Suggestion: ${f.suggestion}`;
 }
 
-export function findingWebhookBody(f: Finding, detail: 'team' | 'person', timeZone: string): object {
+export function findingWebhookBody(f: Finding, detail: 'team' | 'person', timeZone: string, smallTeam = false): object {
   const personal = PERSONAL.has(f.subject.kind);
   const hide = detail === 'team';
+  const teamId = hidesTeam(f, detail, smallTeam) ? null : f.teamId;
   return {
     type: 'goodhart.finding',
     id: `finding|${f.id}`,
     detail,
-    text: findingText(f, detail, timeZone),
+    text: findingText(f, detail, timeZone, smallTeam),
     finding: {
       id: f.id,
       rule: f.rule,
       title: DETECTORS[f.rule].title,
-      subject: hide && personal ? { kind: 'team', id: f.teamId } : f.subject,
+      subject: hide && (personal || f.subject.kind === 'team') ? { kind: 'team', id: teamId } : f.subject,
       userId: hide ? null : f.userId,
-      teamId: f.teamId,
+      teamId,
       sessionId: hide ? null : f.sessionId,
       start: new Date(f.start).toISOString(),
       end: new Date(f.end).toISOString(),
       wastedUsd: f.wastedUsd,
       wasteMethod: f.wasteMethod,
       confidence: f.confidence,
-      summary: summaryText(f, detail),
+      summary: summaryText(f, detail, smallTeam),
       suggestion: f.suggestion,
       evidence: { counts: f.evidence.counts, ratios: f.evidence.ratios, requestIds: hide ? [] : f.evidence.requestIds },
     },
@@ -90,13 +104,16 @@ export function findingWebhookBody(f: Finding, detail: 'team' | 'person', timeZo
   };
 }
 
-export function findingSlackBody(f: Finding, detail: 'team' | 'person', timeZone: string): object {
+export function findingSlackBody(f: Finding, detail: 'team' | 'person', timeZone: string, smallTeam = false): object {
   const icon = f.rule === 'spend-anomaly' ? ':chart_with_upwards_trend:' : ':mag:';
-  return { text: `${icon} ${findingText(f, detail, timeZone)}` };
+  return { text: `${icon} ${findingText(f, detail, timeZone, smallTeam)}` };
 }
 
-/** A finding as an alert: once per finding id (a finding that grows keeps its id and is not sent again). */
-export function findingAlert(f: Finding, timeZone: string): OutboundAlert {
+/**
+ * A finding as an alert: once per finding id (a finding that grows keeps its id and is not sent again).
+ * `smallTeam`: the finding's team had fewer people using it in the month than `dashboard.minGroupSize` (hidesTeam).
+ */
+export function findingAlert(f: Finding, timeZone: string, smallTeam = false): OutboundAlert {
   return {
     dedupKey: `finding|${f.id}`,
     at: f.detectedAt,
@@ -104,7 +121,7 @@ export function findingAlert(f: Finding, timeZone: string): OutboundAlert {
     render(sink) {
       const detail = detailOf(sink);
       if (detail === 'off') return null;
-      return sink.type === 'slack' ? findingSlackBody(f, detail, timeZone) : findingWebhookBody(f, detail, timeZone);
+      return sink.type === 'slack' ? findingSlackBody(f, detail, timeZone, smallTeam) : findingWebhookBody(f, detail, timeZone, smallTeam);
     },
   };
 }

@@ -170,12 +170,13 @@ describe.each(STORES)('live detection on %s', (_name, makeStore) => {
     });
     expect(hook.finding.evidence.requestIds).toHaveLength(5);
     expect(hook.finding.suggestion).toMatch(/say what was wrong/);
-    // The Slack channel (team by default) gets the team and the dollars, never the person, session or requests.
+    // The Slack channel (team by default) gets the dollars, never the person, session or requests; nor the team,
+    // which two people used this month (fewer than dashboard.minGroupSize, 3): "team core" would be bob's colleague.
     expect(slack()).toHaveLength(1);
     const text: string = slack()[0].text;
-    expect(text).toMatch(/^:mag: Rephrase loops: one person on team core, \$0\.60 avoidable, 2026-09-07 09:00:00 to 2026-09-07 09:0\d:\d\d UTC\. 5 near-identical prompts/);
+    expect(text).toMatch(/^:mag: Rephrase loops: one person on a small team, \$0\.60 avoidable, 2026-09-07 09:00:00 to 2026-09-07 09:0\d:\d\d UTC\. 5 near-identical prompts/);
     expect(text).toMatch(/Suggestion: When an answer misses/);
-    expect(text).not.toMatch(/alice|alice-s1|ev-/);
+    expect(text).not.toMatch(/alice|alice-s1|ev-|core/);
     for (const body of received) expect(JSON.stringify(body)).not.toMatch(/ledger|batch/);
     // A sink with `findings: off` gets nothing of detection.
     expect(received.filter((r) => r.path === '/quiet')).toEqual([]);
@@ -260,6 +261,31 @@ describe.each(STORES)('live detection on %s', (_name, makeStore) => {
     expect(hooks().map((b) => b.budget.id)).toEqual(['per-person', 'core-monthly']);
     expect(hooks()[1]).toMatchObject({ method: 'trend', budget: { scope: 'team:core', amount: 150 } });
     expect(hooks()[1].high).toBeGreaterThanOrEqual(150);
+    await live.close();
+    await s.close();
+  });
+
+  it('names the team in a team channel once it has dashboard.minGroupSize people this month', async () => {
+    const s = await makeStore();
+    const clock = { t: T0 - 60 * MIN };
+    const live = (await openLive({ config: configWith({ dashboard: { minGroupSize: 2 } }), store: s, budgets: () => [], log: () => {}, now: () => clock.t, holder: 'A' }))!;
+    await live.detector.tick();
+    await store(s, loop('alice', 'core', T0));
+    await store(s, loop('bob', 'core', T0 + 2 * MIN, TRIES.slice(0, 2)));
+    // A team of one: its finding names no team.
+    await store(s, loop('dana', 'solo', T0 + 3 * MIN));
+    clock.t = T0 + 12 * MIN;
+    await live.detector.tick();
+    clock.t = T0 + 30 * MIN;
+    await live.detector.tick();
+    await live.dispatcher!.drain();
+    const texts: string[] = slack().map((b) => b.text).sort();
+    expect(texts).toHaveLength(2);
+    expect(texts[0]).toMatch(/^:mag: Rephrase loops: one person on a small team, /);
+    expect(texts[0]).not.toMatch(/solo|dana/);
+    expect(texts[1]).toMatch(/^:mag: Rephrase loops: one person on team core, /);
+    // The webhook takes people's detail: the team, whatever its size.
+    expect(hooks().map((h) => h.finding.teamId).sort()).toEqual(['core', 'solo']);
     await live.close();
     await s.close();
   });

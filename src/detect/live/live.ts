@@ -51,6 +51,11 @@ export interface LiveDeps {
   log?: (message: string) => void;
   /** Events read from the feed, and released to the detectors, per tick at most (default MAX_PER_TICK). */
   maxPerTick?: number;
+  /**
+   * `dashboard.minGroupSize` (default 3): a finding on a team fewer people used in the finding's month is sent to
+   * team-detail sinks without the team's name (alerts/findings.ts hidesTeam), as the dashboard withholds its totals.
+   */
+  minGroupSize?: number;
 }
 
 export interface LiveStats {
@@ -367,20 +372,37 @@ export class LiveDetector {
     await this.deps.source.upsertFindings(findings);
     s.unsaved = [];
     this.stats.findings += findings.length;
-    this.send(findings);
+    await this.send(findings);
   }
 
-  private send(findings: readonly Finding[]): void {
+  private async send(findings: readonly Finding[]): Promise<void> {
     const publish = this.deps.publish;
     if (publish === null) return;
     const now = this.now();
+    const sizes = new Map<string, Promise<number>>();
     for (const f of findings) {
       if (!this.shouldSend(f, now)) continue;
+      const small = f.teamId !== null && (await this.teamSize(f.teamId, f.start, now, sizes)) < (this.deps.minGroupSize ?? 3);
       // The dispatcher claims `finding|id` in the store first: a finding already sent (before a restart, by the
       // replica that had the lease) is not sent again.
-      publish(findingAlert(f, this.deps.detect.timeZone));
+      publish(findingAlert(f, this.deps.detect.timeZone, small));
       this.stats.alerts++;
     }
+  }
+
+  /** People who spent on a team in the month `at` falls in, up to now (the dashboard's contributors). */
+  private teamSize(teamId: string, at: number, now: number, memo: Map<string, Promise<number>>): Promise<number> {
+    if ((this.deps.minGroupSize ?? 3) <= 1) return Promise.resolve(Number.POSITIVE_INFINITY);
+    const month = periodWindow('month', at, this.deps.timeZone);
+    const key = `${teamId}|${month.start}`;
+    let size = memo.get(key);
+    if (size === undefined) {
+      size = this.deps.store
+        .aggregate('user', { teamId, since: month.start, until: Math.max(month.start + 1, Math.min(month.end, now)) }, { timeZone: this.deps.timeZone })
+        .then((rows) => rows.filter((r) => r.key !== '(none)' && r.costUsd > 0).length);
+      memo.set(key, size);
+    }
+    return size;
   }
 
   /**
@@ -401,7 +423,7 @@ export class LiveDetector {
     const result = await detectHistory(this.deps.store, this.deps.source, { since, until, config: this.deps.detect, pricer: this.deps.pricer });
     this.stats.redetections++;
     this.stats.findings += result.findings.length;
-    this.send(result.findings);
+    await this.send(result.findings);
   }
 
   /** Budgets whose upper projection reaches their amount this period: one alert per instance and period. */

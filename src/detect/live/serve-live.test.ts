@@ -117,6 +117,8 @@ describe.each(DBS)('serve with live detection on %s', (_name, location) => {
       providers: { anthropic: { type: 'anthropic', baseUrl: sim.url, apiKey: 'sk-ant-sim' } },
       alerts: { sinks: [{ type: 'webhook', url: `${receiverUrl}/hook` }, { type: 'slack', url: `${receiverUrl}/slack` }], initialBackoffMs: 10 },
       detect: { live: { intervalSeconds: 1, reorderSeconds: 1, alerts: { minWastedUsd: 0 } } },
+      // Team core is bob and alice: the team channel names it only with the small-group rule off.
+      dashboard: { minGroupSize: 1 },
     });
     running = await startGateway(config, db, 0, '127.0.0.1');
     expect(running.live?.mode).toBe('worker');

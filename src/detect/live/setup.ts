@@ -70,6 +70,7 @@ export async function openLive(o: LiveSetup): Promise<Live | null> {
     ...(o.now ? { now: o.now } : {}),
     ...(o.holder ? { holder: o.holder } : {}),
     ...(o.maxPerTick ? { maxPerTick: o.maxPerTick } : {}),
+    minGroupSize: o.config.dashboard.minGroupSize,
   });
   return {
     detector,
