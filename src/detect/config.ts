@@ -23,7 +23,7 @@ export const detectConfigSchema = z
           .string()
           .min(16, 'use a random secret of at least 16 characters (e.g. `openssl rand -hex 32`), given as ${ENV_VAR}')
           .optional()
-          .describe('Per-installation fingerprint key (use ${ENV_VAR}); default: generated and kept in the database'),
+          .describe('Per-installation fingerprint key (use ${ENV_VAR}); default: generated and kept in a file (mode 0600) beside a SQLite database, or in ~/.goodhart for PostgreSQL, never in the database'),
       })
       .strict()
       .default({ enabled: true, retentionDays: 30 }),

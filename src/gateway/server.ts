@@ -7,6 +7,7 @@ import { installGovernance, type Governance } from '../admin/install.js';
 import type { GoodhartConfig } from '../config/schema.js';
 import { EventWriter } from '../store/event-writer.js';
 import { storeSpec } from '../store/open.js';
+import { fingerprintKeyFile } from '../detect/fingerprint/secret-file.js';
 import { FingerprintObserver } from '../detect/fingerprint/observer.js';
 import { findingsStoreOf } from '../detect/store.js';
 import type { Store } from '../store/types.js';
@@ -105,6 +106,13 @@ async function startTail(
   const findings = cfg.enabled ? findingsStoreOf(store) : undefined;
   const secret = findings ? (cfg.secret ?? (await findings.fingerprintSecret())) : null;
   const spec = storeSpec(store);
+  if (secret !== null && cfg.secret === undefined && spec?.kind === 'postgres') {
+    // Generated on this host, outside the database: replicas elsewhere (or a container restarted without the file)
+    // make their own, and fingerprints made under different secrets never match.
+    log(
+      `Fingerprint secret generated and kept in ${fingerprintKeyFile(spec)} on this host: set detect.fingerprints.secret (the same on every replica) so replicas on other hosts or containers match each other's fingerprints.`,
+    );
+  }
   if (spec === null) {
     const inline = findings && secret ? new FingerprintObserver({ store: findings, secret, retentionDays: cfg.retentionDays }) : null;
     return { tail: null, fingerprints: inline };

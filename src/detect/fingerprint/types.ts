@@ -2,8 +2,9 @@ import type { TextFeatures } from './text.js';
 
 /**
  * What is kept of a request's text: a keyed MinHash of the new human turn, keyed hashes of its context blocks and
- * of its latest tool step, and a few counts. Nothing here can be turned back into text, and without the
- * installation's secret nothing can even be compared with a guess.
+ * of its latest tool step, and a few counts. Without the installation's secret (never stored in the database)
+ * nothing here can be compared with a guess. With it, the prompt signature can be inverted word by word against a
+ * dictionary (each content word is hashed on its own), so the secret must be kept apart from the database.
  */
 export interface FingerprintCore {
   /** The request carries a new human turn (a typed prompt), not only tool results or a continuation. */

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type postgres from 'postgres';
+import { readOrCreateSecretFile } from '../../detect/fingerprint/secret-file.js';
 import type { Fingerprint } from '../../detect/fingerprint/types.js';
 import type { EventRef, FindingsStore, LiveSource } from '../../detect/store.js';
 import type { Finding, FindingFilter } from '../../detect/types.js';
@@ -40,7 +40,10 @@ const FINGERPRINT_SELECT = `event_id, at, user_id, session_id, human_turn, promp
   tool_step, tools_declared, complexity`;
 
 export class PostgresFindingsTables implements FindingsStore, LiveSource {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly keyFile: string,
+  ) {}
 
   async upsertFindings(findings: readonly Finding[]): Promise<number> {
     // The last of several with one id wins, as INSERT OR REPLACE does (one statement may not update a row twice).
@@ -122,11 +125,13 @@ export class PostgresFindingsTables implements FindingsStore, LiveSource {
     return (await this.sql`DELETE FROM fingerprints WHERE at < ${before}`).count;
   }
 
+  /**
+   * Kept in a file on this host (mode 0600), never in the database: with the secret, stored prompt hashes can be
+   * inverted against a dictionary. Replicas on several hosts each make their own, so their fingerprints never
+   * match: set `detect.fingerprints.secret` (the same on every replica) for them.
+   */
   async fingerprintSecret(): Promise<string> {
-    // Insert-if-absent then read: replicas racing on a new database agree on whichever row won.
-    await this.sql`INSERT INTO detect_secrets (name, value) VALUES ('fingerprint', ${randomBytes(32).toString('base64')}) ON CONFLICT DO NOTHING`;
-    const [row] = await this.sql<{ value: string }[]>`SELECT value FROM detect_secrets WHERE name = 'fingerprint'`;
-    return row!.value;
+    return readOrCreateSecretFile(this.keyFile);
   }
 
   async feedMark(): Promise<string> {

@@ -271,4 +271,8 @@ export const MIGRATIONS: readonly string[] = [
     ADD COLUMN audio_output_tokens BIGINT NOT NULL DEFAULT 0,
     ADD COLUMN tool_calls          JSONB;
   `,
+  // The fingerprint secret leaves the database, as SQLite's 15 (store/postgres/findings-tables.ts).
+  `
+  DROP TABLE IF EXISTS detect_secrets;
+  `,
 ];

@@ -1,3 +1,4 @@
+import { fingerprintKeyFile } from '../../detect/fingerprint/secret-file.js';
 import postgres from 'postgres';
 import { GoodhartError } from '../../errors.js';
 import type { UsageEvent } from '../../usage/event.js';
@@ -200,6 +201,7 @@ interface AggregateRow {
 
 const NONE_KEY = '(none)';
 
+
 /**
  * The scale-out store: many gateway replicas share one PostgreSQL (15 or newer). Open it with
  * `PostgresStore.open(url)`, which connects and applies migrations before returning.
@@ -219,7 +221,7 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
     this.sql = sql;
     this.rollups = rollups;
     this.location = location;
-    this.findings = new PostgresFindingsTables(sql);
+    this.findings = new PostgresFindingsTables(sql, fingerprintKeyFile(location));
   }
 
   /** Connects, applies pending migrations, and creates this and next month's partitions. */

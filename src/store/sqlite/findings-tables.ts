@@ -5,6 +5,7 @@ import type { EventRef, FindingsStore, LiveSource } from '../../detect/store.js'
 import type { Finding, FindingFilter } from '../../detect/types.js';
 import type { UsageEvent } from '../../usage/event.js';
 import { findingFromRow, findingToRow, fingerprintFromRow, fingerprintToRow, type FindingRow, type FingerprintRow } from '../findings-rows.js';
+import { readOrCreateSecretFile } from '../../detect/fingerprint/secret-file.js';
 import { eventFromRow, type EventRow } from '../rows.js';
 
 /**
@@ -22,6 +23,11 @@ const cursorOf = (s: string): number => {
   return n;
 };
 
+/** Where a SQLite database's generated fingerprint secret is kept: a file beside it. */
+export function fingerprintKeyFileOf(dbPath: string): string {
+  return `${dbPath}.fingerprint-key`;
+}
+
 export class SqliteFindingsTables implements FindingsStore, LiveSource {
   private readonly upsertMany: (rows: readonly Finding[]) => number;
   private readonly insertFps: (rows: readonly Fingerprint[]) => number;
@@ -36,6 +42,8 @@ export class SqliteFindingsTables implements FindingsStore, LiveSource {
     }
     return st;
   }
+
+  private memorySecret: string | undefined;
 
   constructor(private readonly db: Database.Database) {
     const upsert = db.prepare(`INSERT OR REPLACE INTO findings (id, rule, subject_kind, subject_id, user_id, team_id, session_id,
@@ -125,11 +133,16 @@ export class SqliteFindingsTables implements FindingsStore, LiveSource {
     return this.stmt('DELETE FROM fingerprints WHERE at < ?').run(before).changes;
   }
 
+  /**
+   * Kept beside the database file (`<db>.fingerprint-key`, mode 0600), never in it: with the secret, stored prompt
+   * hashes can be inverted against a dictionary. A database in memory keeps one for its lifetime.
+   */
   async fingerprintSecret(): Promise<string> {
-    // INSERT OR IGNORE then SELECT: two processes racing on a new database agree on whichever row won.
-    this.stmt("INSERT OR IGNORE INTO detect_secrets (name, value) VALUES ('fingerprint', ?)").run(randomBytes(32).toString('base64'));
-    const row = this.stmt("SELECT value FROM detect_secrets WHERE name = 'fingerprint'").get() as { value: string };
-    return row.value;
+    if (this.db.memory || this.db.name === '' || this.db.name === ':memory:') {
+      this.memorySecret ??= randomBytes(32).toString('base64');
+      return this.memorySecret;
+    }
+    return readOrCreateSecretFile(fingerprintKeyFileOf(this.db.name));
   }
 
   async feedMark(): Promise<string> {

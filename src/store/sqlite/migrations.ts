@@ -242,4 +242,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN audio_output_tokens INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE events ADD COLUMN tool_calls          TEXT;
   `,
+  // 15: the fingerprint secret leaves the database (it is now a file beside it, or config): with it, anyone who could
+  // read the database could invert the stored prompt hashes word by word against a dictionary. The old secret is
+  // dropped, not moved: it was readable with the database. Fingerprints made with it no longer match new ones and
+  // age out with the retention (those made with a configured secret still match). secure_delete zeroes its freed
+  // page rather than leave the secret's bytes in the file.
+  `
+  PRAGMA secure_delete = ON;
+  DROP TABLE IF EXISTS detect_secrets;
+  PRAGMA secure_delete = OFF;
+  `,
 ];
