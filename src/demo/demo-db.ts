@@ -3,6 +3,7 @@
  * only ever delete a database it made itself, never a real store that `--db` happens to name.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { GoodhartError } from '../errors.js';
@@ -66,6 +67,13 @@ export function resetDemoDb(location: string): void {
       `${path} is not a database the demo made, and the demo deletes and recreates its database at every start. ${HOW_TO} To serve that database, run \`goodhart serve --db ${location}\` without --demo.`,
     );
   }
+  if (existsSync(path) && heldByAnother(path)) {
+    throw new GoodhartError(
+      'config_invalid',
+      500,
+      `${path} is in use by another process (a demo still running, or a gateway serving it), and the demo deletes and recreates its database at every start. Stop that process first, or give this demo a database of its own: --db ${dirname(location)}/demo-2.db.`,
+    );
+  }
   for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
   mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
@@ -74,4 +82,43 @@ export function resetDemoDb(location: string): void {
   } finally {
     db.close();
   }
+}
+
+/**
+ * Whether another connection (another process's gateway, its writer, reader or detection thread) has the database
+ * open: the gateway keeps it in WAL mode, where every open connection holds a shared lock, so an exclusive lock is
+ * refused at once (SQLITE_BUSY). Deleting the file under such a process would lose everything it writes from then
+ * on: it keeps writing to a file no longer in the folder. A file that is not a database is held by nobody.
+ */
+function heldByAnother(path: string): boolean {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { fileMustExist: true, timeout: 0 });
+  } catch {
+    return false;
+  }
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+    db.exec('COMMIT');
+    return false;
+  } catch (err) {
+    return (err as { code?: unknown }).code === 'SQLITE_BUSY' || (err as { code?: unknown }).code === 'SQLITE_LOCKED';
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Fails as listening would (EADDRINUSE, EACCES…, which the CLI words as what to do) when `port` on `host` cannot be
+ * bound: checked before the demo deletes its database, so a second demo started on a port in use leaves the running
+ * one's database alone. Port 0 (any free port) always can be.
+ */
+export async function checkPortFree(port: number, host: string): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolveListen, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolveListen()));
+  });
 }

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -98,6 +99,51 @@ describe('goodhart serve --demo', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }, 30_000);
+
+  it('a second demo on the same database fails without deleting it: port in use, or the file held by a running one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'goodhart-demo-'));
+    const db = join(dir, 'demo.db');
+    const port = await new Promise<number>((res) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => res(p));
+      });
+    });
+    const first = await runDemo({ ...quiet, port, db });
+    const keysOfFirst = async () => {
+      const store = await openStore(db, { mustExist: true });
+      const hashes = (await store.listKeys()).map((k) => k.hash);
+      await store.close();
+      return hashes.sort();
+    };
+    try {
+      const mine = Object.values(first.keys).map(hashKey).sort();
+      expect(await keysOfFirst()).toEqual(mine);
+      // The same port: refused as listening would refuse it (the CLI words EADDRINUSE), before the reset.
+      const portErr = await runDemo({ ...quiet, port, db }).then(async (d) => (await d.stop(), null), (e: unknown) => e);
+      expect((portErr as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
+      expect(await keysOfFirst()).toEqual(mine);
+      // Another port, the same file: the running demo holds it.
+      const heldErr = await runDemo({ ...quiet, port: 0, db }).then(async (d) => (await d.stop(), null), (e: unknown) => e);
+      expect(heldErr).toBeInstanceOf(GoodhartError);
+      expect((heldErr as GoodhartError).message).toContain('is in use by another process');
+      expect(await keysOfFirst()).toEqual(mine);
+      // The first demo still stores what it serves.
+      const res = await fetch(`${first.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${first.keys.ada}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }] }),
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      await first.stop();
+    }
+    const store = await openStore(db, { mustExist: true });
+    expect(await store.listEvents({})).toHaveLength(1);
+    await store.close();
+    expect(existsSync(db)).toBe(true);
+    rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
   it('is introduced in the README with the warning that each start deletes its database', () => {

@@ -3,7 +3,7 @@ import { configSchema, type GoodhartConfigInput } from '../config/schema.js';
 import { newKey } from '../keys/keys.js';
 import { startSimProvider } from '../sim/index.js';
 import { startGateway } from '../cli/commands/serve.js';
-import { DEFAULT_DEMO_DB, resetDemoDb } from './demo-db.js';
+import { checkPortFree, DEFAULT_DEMO_DB, resetDemoDb } from './demo-db.js';
 
 /** The demo organisation: small enough to read in a report, varied enough to show attribution. */
 const TEAMS = [
@@ -101,10 +101,14 @@ export interface DemoOptions {
  */
 export async function runDemo(opts: DemoOptions): Promise<{ url: string; keys: Record<string, string>; stop(): Promise<void> }> {
   const db = opts.db ?? DEFAULT_DEMO_DB;
+  const port = opts.port ?? 8787;
+  const host = opts.host ?? '127.0.0.1';
+  // Before the database is deleted: a demo that cannot listen (another demo has the port) must leave it alone.
+  await checkPortFree(port, host);
   resetDemoDb(db);
   const sim = await startSimProvider({ firstTokenMs: 120, interTokenMs: 8 });
   const input: GoodhartConfigInput = {
-    server: { port: opts.port ?? 8787, host: opts.host ?? '127.0.0.1' },
+    server: { port, host },
     providers: {
       openai: { type: 'openai', baseUrl: `${sim.url}/v1`, apiKey: 'sk-sim-openai' },
       anthropic: { type: 'anthropic', baseUrl: sim.url, apiKey: 'sk-ant-sim' },
