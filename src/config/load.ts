@@ -7,6 +7,7 @@ import { Directory } from '../policy/directory.js';
 import { referenceProblems } from '../policy/references.js';
 import { didYouMean } from '../util/closest.js';
 import { configInvalid, formatPath, type ConfigCheck, type ConfigProblem } from './problems.js';
+import { markFromEnv, PROVIDER_ENV } from './provider-env.js';
 import { configSchema, PROVIDER_BASE_URLS, type GoodhartConfig, type GoodhartConfigInput } from './schema.js';
 
 type Env = Record<string, string | undefined>;
@@ -545,6 +546,10 @@ export function configFromEnv(env: Env = process.env): GoodhartConfig {
       500,
       `environment: ${formatPath(issue.path)}: ${issue.message}. Fix: check OPENAI_BASE_URL / ANTHROPIC_BASE_URL.`,
     );
+  }
+  for (const id of ['openai', 'anthropic'] as const) {
+    const provider = result.data.providers[id];
+    if (provider !== undefined) markFromEnv(provider, PROVIDER_ENV[id]);
   }
   return result.data;
 }

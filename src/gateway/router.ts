@@ -1,4 +1,5 @@
 import type { GoodhartConfig, ModelPrice, ProviderConfig, ProviderType } from '../config/schema.js';
+import { PROVIDER_ENV } from '../config/provider-env.js';
 import { GoodhartError } from '../errors.js';
 import { PROVIDER_ADAPTERS } from './providers/registry.js';
 import type { ProviderAdapter, Wire } from './providers/types.js';
@@ -24,6 +25,12 @@ function globToTest(glob: string): (name: string) => boolean {
   const re = new RegExp(`^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
   return (name) => re.test(name);
 }
+
+/** Models whose names say which kind of provider serves them (the types' default globs: claude-*, gpt-*…). */
+const MISSING_KIND = [
+  { type: 'anthropic', name: 'Anthropic', label: 'an Anthropic' },
+  { type: 'openai', name: 'OpenAI', label: 'an OpenAI' },
+] as const;
 
 /** 10k distinct names is far beyond any real catalogue; the bound stops random names from growing the cache. */
 const CACHE_LIMIT = 10_000;
@@ -123,13 +130,39 @@ export class ModelRouter {
       );
     }
     const known = this.providers.map((p) => p.id);
+    if (known.length === 0) {
+      return new GoodhartError(
+        'model_not_found',
+        404,
+        // The router cannot tell a config file from the environment, so the advice covers both, for whoever runs it.
+        `Model "${model}" is not available: this gateway has no provider configured. Whoever runs it: with a config file, declare providers under \`providers:\` in it (OPENAI_API_KEY and ANTHROPIC_API_KEY are read only when there is no config file); without one, set OPENAI_API_KEY or ANTHROPIC_API_KEY for \`goodhart serve\`.`,
+      );
+    }
+    const configured = this.providers.map((p) => `${p.id} (${p.type})`).join(', ');
+    // A model of a kind no configured provider is (claude-* with only OpenAI set up): the provider is what is missing,
+    // and a prefix naming another provider could only lead to a 400.
+    const kind = MISSING_KIND.find((k) => PROVIDER_ADAPTERS[k.type].defaultModels.some((g) => globToTest(g)(model)));
+    if (kind !== undefined && !this.providers.some((p) => p.type === kind.type)) {
+      return new GoodhartError(
+        'model_not_found',
+        404,
+        `Model "${model}" is ${kind.label} model, and this gateway has no ${kind.name} provider (configured: ${configured}). Whoever runs it: set ${PROVIDER_ENV[kind.type].apiKey} for \`goodhart serve\` (read when there is no config file), or declare a provider of \`type: ${kind.type}\` under \`providers:\` in the config.`,
+      );
+    }
+    const onWire = this.providers.filter((p) => p.adapter.wire === wire).map((p) => p.id);
+    if (onWire.length === 0) {
+      const api = wire === 'anthropic' ? 'Anthropic Messages API' : 'OpenAI API';
+      const other = wire === 'anthropic' ? 'POST /v1/chat/completions (or /v1/responses)' : 'POST /v1/messages';
+      return new GoodhartError(
+        'model_not_found',
+        404,
+        `Model "${model}" is not available: no configured provider speaks the ${api} (configured: ${configured}). Call ${other} with a model they serve, or whoever runs the gateway configures a provider of \`type: ${wire}\` (${PROVIDER_ENV[wire].apiKey}, or under \`providers:\` in the config).`,
+      );
+    }
     return new GoodhartError(
       'model_not_found',
       404,
-      known.length === 0
-        ? // The router cannot tell a config file from the environment, so the advice covers both, for whoever runs it.
-          `Model "${model}" is not available: this gateway has no provider configured. Whoever runs it: with a config file, declare providers under \`providers:\` in it (OPENAI_API_KEY and ANTHROPIC_API_KEY are read only when there is no config file); without one, set OPENAI_API_KEY or ANTHROPIC_API_KEY for \`goodhart serve\`.`
-        : `Model "${model}" is not served by any configured provider (${known.join(', ')}). Check the name, add it under \`models:\` in the config, or prefix it with a provider id, like "${known[0]}/${model}".`,
+      `Model "${model}" is not served by any configured provider (${known.join(', ')}). Check the name, add it under \`models:\` in the config, or prefix it with a provider id, like "${onWire[0]}/${model}".`,
     );
   }
 }

@@ -1,5 +1,6 @@
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { UpstreamCall } from './upstream-call.js';
+import { providerSetting } from '../config/provider-env.js';
 import { GoodhartError } from '../errors.js';
 import type { ResolvedProvider } from './router.js';
 
@@ -115,7 +116,7 @@ export function upstreamError(err: unknown, provider: ResolvedProvider, timeoutM
   return new GoodhartError(
     'upstream_unreachable',
     502,
-    `Provider "${provider.id}" could not be reached at ${provider.config.baseUrl} (${code}). Retry later; operators should check providers.${provider.id}.baseUrl and the network.`,
+    `Provider "${provider.id}" could not be reached at ${provider.config.baseUrl} (${code}). Retry later; operators should check ${providerSetting(provider.id, provider.config, 'baseUrl')} and the network.`,
     { retryable: true, cause: err },
   );
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { GoodhartError } from '../../errors.js';
 import { startLiveDetection, type LiveRunner } from '../../detect/live/runner.js';
 import { createGateway, type Gateway } from '../../gateway/server.js';
+import { PROVIDER_ADAPTERS } from '../../gateway/providers/registry.js';
 import { openStore } from '../../store/open.js';
 import type { Store } from '../../store/types.js';
 import { redisSchema, type GoodhartConfig } from '../../config/schema.js';
@@ -153,6 +154,19 @@ export function overridesNotice(overrides: readonly Override[], file: string | u
   return lines;
 }
 
+/**
+ * Where to point clients, for the APIs some configured provider speaks: ANTHROPIC_BASE_URL is no use to a gateway
+ * without an Anthropic provider (every /v1/messages request would get 404). null without providers (the warning says so).
+ */
+export function clientsLine(config: GoodhartConfig, url: string): string | null {
+  const wires = new Set(Object.values(config.providers).map((p) => PROVIDER_ADAPTERS[p.type].wire));
+  const parts = [
+    ...(wires.has('openai') ? [`OpenAI SDKs: OPENAI_BASE_URL=${url}/v1`] : []),
+    ...(wires.has('anthropic') ? [`Anthropic SDKs, Claude Code: ANTHROPIC_BASE_URL=${url}`] : []),
+  ];
+  return parts.length === 0 ? null : `  ${parts.join('   ')}`;
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -180,7 +194,8 @@ export function registerServe(program: Command): void {
       const shared = running.gateway.governance?.redis;
       log(`  config: ${file ?? '(none: providers from environment variables)'}; store: ${redactDb(resolveDb(opts, config))}${shared ? `; budgets shared through ${redactRedisUrl(shared.url)}` : ''}`);
       log(providersLine(config, file));
-      log(`  OpenAI SDKs: OPENAI_BASE_URL=${running.url}/v1   Anthropic SDKs, Claude Code: ANTHROPIC_BASE_URL=${running.url}`);
+      const clients = clientsLine(config, running.url);
+      if (clients !== null) log(clients);
       if (running.live) log(`  waste detection: live, every ${config.detect.live.intervalSeconds} s (one replica at a time)`);
       for (const line of overridesNotice(running.gateway.governance?.service.overrides() ?? [], file)) log(line);
       stopOnSignals(running, log);
