@@ -389,6 +389,16 @@ describe('commander registration', () => {
     expect(stderr).toHaveLength(1);
   });
 
+  it('says in `report --help` what Input and Output count: cache and reasoning included', async () => {
+    let help = '';
+    const p = new Command('goodhart').exitOverride().configureOutput({ writeOut: (s) => (help += s), writeErr: () => undefined });
+    registerReport(p);
+    await expect(p.parseAsync(['report', '--help'], { from: 'user' })).rejects.toMatchObject({ code: 'commander.helpDisplayed' });
+    expect(help).toContain('Input        every input token: uncached input + Cache read + Cache write.');
+    expect(help).toContain("ccusage's Input is the uncached part alone");
+    expect(help).toContain('Output       every output token, Reasoning included.');
+  });
+
   it('rejects an unknown period', async () => {
     await expect(program().parseAsync(['report', 'yearly', '--db', db], { from: 'user' })).rejects.toMatchObject({
       code: 'commander.invalidArgument',

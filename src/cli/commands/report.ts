@@ -127,6 +127,21 @@ export function addFilterOptions(cmd: Command): Command {
     .option('--config <file>', 'YAML config whose db to read (default $GOODHART_CONFIG or ./goodhart.yaml)');
 }
 
+/**
+ * What the token columns count (the one normalised usage shape, src/usage/types.ts): Input is every input token, as
+ * OpenAI counts prompt_tokens and as prices apply, where ccusage's Input leaves the cache out.
+ */
+export const COLUMNS_HELP = [
+  'Token columns (--json and --csv count the same way: inputTokens, outputTokens…):',
+  '  Input        every input token: uncached input + Cache read + Cache write.',
+  "               ccusage's Input is the uncached part alone (here: Input minus",
+  '               Cache read minus Cache write).',
+  '  Cache read, Cache write (5m+1h)',
+  '               the parts of Input read from and written to the prompt cache.',
+  '  Output       every output token, Reasoning included.',
+  '  Reasoning    the part of Output a reasoning model spent thinking.',
+].join('\n');
+
 export function registerReport(program: Command): Command {
   const cmd = program
     .command('report')
@@ -134,7 +149,7 @@ export function registerReport(program: Command): Command {
     .addArgument(new Argument('<period>', 'how to group').choices(Object.keys(REPORT_KINDS)))
     .option('--json', 'print JSON instead of a table')
     .option('--csv', 'print CSV instead of a table')
-    .addHelpText('after', `\nIn the session table, ids longer than ${SHOWN_ID_CHARS} characters are shortened in the middle (start...end); --json and --csv print them whole.`);
+    .addHelpText('after', `\n${COLUMNS_HELP}\n\nIn the session table, ids longer than ${SHOWN_ID_CHARS} characters are shortened in the middle (start...end); --json and --csv print them whole.`);
   addFilterOptions(cmd).action(async (period: ReportKind, options: Omit<ReportOptions, 'kind'>) => {
     process.stdout.write(`${await runReport({ ...options, kind: period })}\n`);
   });
