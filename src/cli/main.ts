@@ -73,6 +73,15 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
 }
 
 /**
+ * How to choose another port, directly and through npm, where the flag must come after `--` (`npm run demo --port
+ * 8788` gives the flag to npm, which drops it): the script run is named when npm started this process.
+ */
+function anotherPort(): string {
+  const script = process.env['npm_lifecycle_event'];
+  return `choose another port with --port N (through npm: npm run ${script !== undefined && script !== '' && script !== 'npx' ? script : 'demo'} -- --port N)`;
+}
+
+/**
  * What the operating system refused, said as what to do (they printed a stack trace): a port in use or not allowed,
  * a host that does not resolve, a folder that does not exist.
  */
@@ -82,9 +91,9 @@ function systemError(err: unknown): GoodhartError | null {
   const where = e.port !== undefined ? `${e.address ?? ''}:${e.port}` : (e.hostname ?? e.address ?? '');
   switch (e.code) {
     case 'EADDRINUSE':
-      return new GoodhartError('config_invalid', 500, `Cannot listen on ${where}: the port is in use (another goodhart, or another server). Stop it, or choose another port with --port.`);
+      return new GoodhartError('config_invalid', 500, `Cannot listen on ${where}: the port is in use (another goodhart, or another server). Stop it, or ${anotherPort()}.`);
     case 'EACCES':
-      if (e.syscall === 'listen') return new GoodhartError('config_invalid', 500, `Not allowed to listen on ${where} (ports below 1024 need privileges). Choose another port with --port.`);
+      if (e.syscall === 'listen') return new GoodhartError('config_invalid', 500, `Not allowed to listen on ${where} (ports below 1024 need privileges): ${anotherPort()}.`);
       return new GoodhartError('config_invalid', 500, `Permission denied: ${e.path ?? e.message}. Check the file's permissions, or choose another path.`);
     case 'EADDRNOTAVAIL':
       return new GoodhartError('config_invalid', 500, `Cannot listen on ${where}: that address is not on this machine. Use --host 127.0.0.1, 0.0.0.0 or one of this machine's addresses.`);

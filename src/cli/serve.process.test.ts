@@ -211,8 +211,8 @@ describe('goodhart serve as a process', () => {
     const cfg = join(dir, 'plain.yaml');
     writeFileSync(cfg, `providers:\n  openai: { type: openai, baseUrl: "${sim.url}/v1", apiKey: sk-sim-openai }\n`);
     const port = new URL(sim.url).port;
-    const inUse = await serve(['--config', cfg, '--db', join(dir, 'p.db'), '--port', port]).catch((e: Error) => e.message);
-    expect(inUse).toMatch(/exited with 78: goodhart: Cannot listen on 127\.0\.0\.1:\d+: the port is in use.*choose another port with --port/s);
+    const inUse = await serve(['--config', cfg, '--db', join(dir, 'p.db'), '--port', port], { npm_lifecycle_event: 'demo' }).catch((e: Error) => e.message);
+    expect(inUse).toMatch(/exited with 78: goodhart: Cannot listen on 127\.0\.0\.1:\d+: the port is in use.*choose another port with --port N \(through npm: npm run demo -- --port N\)/s);
     expect(inUse).not.toMatch(/\n\s+at /);
     const notDb = join(dir, 'notes.txt');
     writeFileSync(notDb, 'not a database, '.repeat(100));

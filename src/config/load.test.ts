@@ -16,6 +16,17 @@ function errorOf(fn: () => unknown): GoodhartError {
   throw new Error('expected a GoodhartError');
 }
 
+describe("the README's examples", () => {
+  it('the Budgets example is a whole config: its providers are declared', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const from = readme.indexOf('```yaml', readme.indexOf('### Budgets')) + '```yaml'.length;
+    const yaml = readme.slice(from, readme.indexOf('```', from));
+    const cfg = parseConfig(yaml, 'README.md', { OPENAI_API_KEY: 'sk-test' });
+    expect(cfg.budgets.map((b) => b.id)).toEqual(['platform-monthly', 'each-dev-daily', 'search-hybrid']);
+    expect(cfg.models.map((m) => [m.name, m.provider])).toEqual([['my-llama', 'local']]);
+  });
+});
+
 describe('config loading', () => {
   it('substitutes ${ENV} and ${ENV:-default} in values, and keeps $${ literal', () => {
     const cfg = parseConfig(

@@ -26,6 +26,17 @@ const name = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9_.:@/=-]*$/
 const monthQuery = z.object({ month: z.string().regex(/^\d{4}-\d{2}$/, 'YYYY-MM').optional() }).strict();
 const findingsQuery = monthQuery.extend({ team: name.optional(), user: name.optional(), rule: z.enum(RULE_IDS).optional() }).strict();
 
+const signInBody = z
+  .object({
+    key: z
+      .string({ error: 'Enter your Goodhart key (the gh_… key your tools use, or an admin key).' })
+      .trim()
+      .min(1, 'Enter your Goodhart key (the gh_… key your tools use, or an admin key).')
+      .min(8, 'That is too short to be a Goodhart key: paste the whole key (gh_ and 32 characters), or an admin key.')
+      .max(512, 'That is too long to be a Goodhart key: paste the key alone.'),
+  })
+  .strict();
+
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (!r.success) throw new GoodhartError('invalid_request', 400, `Invalid ${what}: ${z.prettifyError(r.error)}`);
@@ -81,8 +92,10 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
 
   app.post('/api/session', async (req, reply) => {
     checkSameOrigin(req);
-    const { key } = parse(z.object({ key: z.string().min(8).max(512) }).strict(), (req.body as JsonBody | undefined)?.json ?? {}, 'sign-in');
-    const c = await auth.signIn(req, reply, key.trim());
+    const body = signInBody.safeParse((req.body as JsonBody | undefined)?.json ?? {});
+    // Said as what to do: the form's blank key read "✖ Too small: expected string to have >=8 characters → at key".
+    if (!body.success) throw new GoodhartError('invalid_request', 400, body.error.issues[0]?.message ?? 'Enter your Goodhart key.');
+    const c = await auth.signIn(req, reply, body.data.key);
     return me(c, deps, await teamOfFn());
   });
   app.delete('/api/session', async (req, reply) => {

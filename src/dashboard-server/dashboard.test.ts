@@ -75,6 +75,15 @@ describe('dashboard API', () => {
     expect([session.statusCode, session.json()]).toEqual([200, { signedIn: false }]);
     const bad = await h.gateway.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/json' }, payload: { key: 'gh_not_a_real_key_000000' } });
     expect(bad.statusCode).toBe(401);
+    // A blank or clipped key gets a sentence, not a schema's words.
+    const signIn400 = async (payload: unknown) => {
+      const res = await h.gateway.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/json' }, payload: payload as object });
+      return [res.statusCode, (res.json() as { error: { message: string } }).error.message];
+    };
+    expect(await signIn400({ key: '' })).toEqual([400, 'Enter your Goodhart key (the gh_… key your tools use, or an admin key).']);
+    expect(await signIn400({ key: '   ' })).toEqual([400, 'Enter your Goodhart key (the gh_… key your tools use, or an admin key).']);
+    expect(await signIn400({})).toEqual([400, 'Enter your Goodhart key (the gh_… key your tools use, or an admin key).']);
+    expect(await signIn400({ key: 'gh_ab' })).toEqual([400, 'That is too short to be a Goodhart key: paste the whole key (gh_ and 32 characters), or an admin key.']);
     // A form post (not JSON) or another origin cannot sign in or act.
     const form = await h.gateway.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'key=x' });
     // (The body parser already refuses what is not JSON; the route would answer 415.)

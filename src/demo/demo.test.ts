@@ -22,6 +22,9 @@ describe('goodhart serve --demo', () => {
       const banner = lines.join('\n');
       expect(banner).toContain(demo.url);
       expect(banner).toContain(demo.keys.ada);
+      // Codex does not read OPENAI_BASE_URL: the banner must not say those variables are all it needs.
+      expect(banner).not.toContain('(OpenAI SDKs, Codex)');
+      expect(banner).toContain('Codex needs a config.toml entry');
       for (let i = 0; i < 100 && !lines.some((l) => l.startsWith('demo: sent 15')); i++) await new Promise((r) => setTimeout(r, 100));
     } finally {
       await demo.stop();

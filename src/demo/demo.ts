@@ -138,7 +138,7 @@ export async function runDemo(opts: DemoOptions): Promise<{ url: string; keys: R
       `Try it (ada's key: ${k}):`,
       `  curl -s ${url}/v1/chat/completions -H "Authorization: Bearer ${k}" -H "content-type: application/json" \\`,
       `    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'`,
-      `  OPENAI_BASE_URL=${url}/v1 OPENAI_API_KEY=${k}        (OpenAI SDKs, Codex)`,
+      `  OPENAI_BASE_URL=${url}/v1 OPENAI_API_KEY=${k}        (OpenAI SDKs; Codex needs a config.toml entry: README, "Pointing clients at Goodhart")`,
       `  ANTHROPIC_BASE_URL=${url} ANTHROPIC_API_KEY=${k}     (Anthropic SDKs, Claude Code)`,
       '',
       'See what it cost, in another terminal:',
