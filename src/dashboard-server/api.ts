@@ -83,6 +83,13 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
   };
   const unknown = (kind: 'user' | 'team', id: string): GoodhartError =>
     new GoodhartError('not_found', 404, kind === 'user' ? `Nobody called ${id} is in the directory, on a key or in the usage.` : `No team ${id} is declared, on a key or in the usage.`);
+  /** How many people the directory and the keys put on a team (a member's withheld team page says when that is too few). */
+  const peopleOn = (team: string, teamOf: (userId: string) => string | null): Set<string> => {
+    const people = new Set<string>();
+    for (const id of deps.spec().users.keys()) if (teamOf(id) === team) people.add(id);
+    for (const id of keyTeams.teams.keys()) if (teamOf(id) === team) people.add(id);
+    return people;
+  };
   const budgetVisible = (c: Caller, teamOf: (u: string) => string | null) => (kind: Parameters<typeof canSeeBudget>[1], id: string | null) =>
     canSeeBudget(c.visibility, kind, id, teamOf);
 
@@ -132,7 +139,8 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     const { month } = parse(monthQuery, req.query, 'query');
     const ctx = deps.context();
     if (!(await known('team', team, ctx))) throw unknown('team', team);
-    return teamView(ctx, monthRange(month, ctx.now, ctx.timeZone), team, access === 'detail', budgetVisible(c, await teamOfFn()), c.actor.userId);
+    const teamOf = await teamOfFn();
+    return teamView(ctx, monthRange(month, ctx.now, ctx.timeZone), team, access === 'detail', budgetVisible(c, teamOf), c.actor.userId, access === 'detail' ? null : peopleOn(team, teamOf));
   });
 
   app.get('/api/users/:user', async (req) => {

@@ -260,11 +260,25 @@ export function contributors(rows: readonly UsageAggregate[], viewer: string | n
  * total less one's own is one colleague's spend within a few percent, whoever else made a $0.01 request).
  * `minGroupSize` 1 turns both off.
  */
-export function smallGroupNote(users: readonly UsageAggregate[], viewer: string | null, minGroupSize: number, r: MonthRange, now: number, maxShare = MAX_SHARE): string | null {
+export function smallGroupNote(
+  users: readonly UsageAggregate[],
+  viewer: string | null,
+  minGroupSize: number,
+  r: MonthRange,
+  now: number,
+  maxShare = MAX_SHARE,
+  /** People on the team: the directory's and those on its keys (null: not known). */
+  people: ReadonlySet<string> | null = null,
+): string | null {
   if (minGroupSize <= 1) return null;
   const others = contributors(users, viewer);
   const needed = minGroupSize - 1;
   const tail = ', so taking your own usage out of them could leave one colleague\'s figures. Your own usage is under My usage; your lead, finance and admins see the team.';
+  // Too few people on the team at all: waiting for a busier month would not help, only a larger team.
+  const onTeam = people === null ? null : new Set([...people, ...others.map((u) => u.key), ...(viewer === null ? [] : [viewer])]).size;
+  if (others.length < needed && onTeam !== null && onTeam < minGroupSize) {
+    return `Your team has ${onTeam} ${onTeam === 1 ? 'person' : 'people'} (you included), and a member sees a team's totals only in a month when at least ${needed} ${needed === 1 ? 'person' : 'people'} besides them used its AI (dashboard.minGroupSize ${minGroupSize}), so they stay withheld unless more people join the team${tail}`;
+  }
   if (others.length < needed) {
     return `Your team's totals are shown once at least ${needed} ${needed === 1 ? 'person' : 'people'} besides you used the team's AI in the month; fewer did ${monthPhrase(r, now)}${tail}`;
   }
@@ -428,7 +442,16 @@ export function standingOnly(b: BudgetStatus): BudgetStanding {
  * too small for them to read a colleague's figures out of them (smallGroupNote); the team's budgets they always get,
  * as the gateway tells each request where its budgets stand, but then as their standing only (standingOnly).
  */
-export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, detail: boolean, visible: (kind: ScopeKind, id: string | null) => boolean, viewer: string | null = null) {
+export async function teamView(
+  ctx: ViewContext,
+  r: MonthRange,
+  teamId: string,
+  detail: boolean,
+  visible: (kind: ScopeKind, id: string | null) => boolean,
+  viewer: string | null = null,
+  /** People on the team (directory and keys), for the note on a withheld page. */
+  people: ReadonlySet<string> | null = null,
+) {
   const range = { since: r.start, until: r.until, teamId };
   // A member's forecast takes its rate from this month's days alone: the 14 days before are last month's, which
   // may be withheld from them (its forecast inverted gave a colleague's spend of those days).
@@ -448,7 +471,7 @@ export async function teamView(ctx: ViewContext, r: MonthRange, teamId: string, 
     detail,
     budgets: budgets.filter((b) => b.scope === `team:${teamId}` || (detail && b.scope.startsWith('user:'))),
   };
-  const withheld = detail ? null : smallGroupNote(users, viewer, ctx.minGroupSize, r, ctx.now, ctx.maxShare);
+  const withheld = detail ? null : smallGroupNote(users, viewer, ctx.minGroupSize, r, ctx.now, ctx.maxShare, people);
   if (withheld !== null) {
     const budgets = head.budgets.map((b) => (b.scope === `team:${teamId}` ? standingOnly(b) : b));
     return { ...head, budgets, withheld, spend: null, models: null, users: null, findings: null, outcomes: null, routing: null };
