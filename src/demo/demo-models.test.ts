@@ -20,11 +20,13 @@ type Name = keyof typeof PRICES;
 describe('the demo serves the model names Claude Code and Codex send', () => {
   it('answers dated snapshots and Codex models under the name asked for, metered at the catalogue price', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'goodhart-demo-'));
+    const started = Date.now();
     const demo = await runDemo({ port: 0, db: join(dir, 'demo.db'), log: () => {}, initialRequests: 0, intervalMs: 0 });
     const usage = new Map<Name, { input: number; output: number }>();
     try {
-      const anthropic = new Anthropic({ baseURL: demo.url, apiKey: demo.keys.ada!, maxRetries: 0 });
-      const openai = new OpenAI({ baseURL: `${demo.url}/v1`, apiKey: demo.keys.ada!, maxRetries: 0 });
+      // alan is a senior: his role includes the premium tier (claude-opus-*, gpt-5*), which ada's does not.
+      const anthropic = new Anthropic({ baseURL: demo.url, apiKey: demo.keys.alan!, maxRetries: 0 });
+      const openai = new OpenAI({ baseURL: `${demo.url}/v1`, apiKey: demo.keys.alan!, maxRetries: 0 });
       for (const model of ['claude-sonnet-4-5-20250929', 'claude-haiku-4-5-20251001', 'claude-opus-4-1-20250805'] as const) {
         const res = await anthropic.messages.create({ model, max_tokens: 200, messages: [{ role: 'user', content: 'Name a sorting algorithm.' }] });
         expect(res.model).toBe(model);
@@ -39,7 +41,8 @@ describe('the demo serves the model names Claude Code and Codex send', () => {
       await demo.stop();
     }
     const store = await openStore(join(dir, 'demo.db'));
-    const events = await store.listEvents({});
+    // The demo's made-up history is stored with its start; these are the requests since.
+    const events = await store.listEvents({ since: started });
     await store.close();
     rmSync(dir, { recursive: true, force: true });
     expect(events).toHaveLength(5);

@@ -16,29 +16,87 @@ describe('goodhart serve --demo', () => {
     const dir = mkdtempSync(join(tmpdir(), 'goodhart-demo-'));
     const lines: string[] = [];
     const db = join(dir, 'demo.db');
-    const demo = await runDemo({ port: 0, db, log: (l) => lines.push(l), initialRequests: 15, intervalMs: 0 });
+    const started = Date.now();
+    const demo = await runDemo({ port: 0, db, log: (l) => lines.push(l), initialRequests: 20, intervalMs: 0 });
     try {
-      expect(Object.keys(demo.keys)).toHaveLength(5);
+      expect(Object.keys(demo.keys)).toHaveLength(12);
       const banner = lines.join('\n');
       expect(banner).toContain(demo.url);
       expect(banner).toContain(demo.keys.ada);
       // Codex does not read OPENAI_BASE_URL: the banner must not say those variables are all it needs.
       expect(banner).not.toContain('(OpenAI SDKs, Codex)');
       expect(banner).toContain('Codex needs a config.toml entry');
-      for (let i = 0; i < 100 && !lines.some((l) => l.startsWith('demo: sent 15')); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 100 && !lines.some((l) => l.startsWith('demo: sent 20')); i++) await new Promise((r) => setTimeout(r, 100));
     } finally {
       await demo.stop();
     }
     const store = await openStore(db);
-    const events = await store.listEvents({});
-    const byTeam = await store.aggregate('team', {});
+    const events = await store.listEvents({ since: started });
+    const byTeam = await store.aggregate('team', { since: started });
     await store.close();
     rmSync(dir, { recursive: true, force: true });
-    expect(events).toHaveLength(15);
+    expect(events).toHaveLength(20);
+    // Nobody is refused: members send no premium model (their role's tiers), and the budgets have room.
     expect(events.every((e) => e.status === 200 && e.costUsd! > 0)).toBe(true);
     expect(new Set(events.map((e) => e.endpoint))).toEqual(new Set(['chat.completions', 'messages', 'responses', 'embeddings']));
     expect(byTeam.map((r) => r.key).sort()).toEqual(['payments', 'platform', 'research']);
   }, 30_000);
+
+  it('shows the product on the dashboard: the keys it prints sign in, and each page has something to show', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'goodhart-demo-'));
+    const lines: string[] = [];
+    const demo = await runDemo({ port: 0, db: join(dir, 'demo.db'), log: (l) => lines.push(l), initialRequests: 0, intervalMs: 0 });
+    try {
+      const banner = lines.join('\n');
+      // The dashboard's address, and a key for a member, her lead and an admin.
+      expect(banner).toContain(`Dashboard: ${demo.url}/`);
+      for (const key of [demo.keys.ada!, demo.keys.grace!, demo.adminKey]) expect(banner).toContain(key);
+      const signIn = async (key: string) => {
+        const res = await fetch(`${demo.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key }) });
+        expect(res.status).toBe(200);
+        return res.headers.get('set-cookie')!.split(';')[0]!;
+      };
+      const get = async (cookie: string, path: string) => {
+        const res = await fetch(demo.url + path, { headers: { cookie } });
+        return { status: res.status, body: (await res.json()) as Record<string, any> };
+      };
+      const [ada, grace, admin] = [await signIn(demo.keys.ada!), await signIn(demo.keys.grace!), await signIn(demo.adminKey)];
+      // ada, a member: her team of four has its totals (the history: two weeks of everyone's usage).
+      const team = await get(ada, '/api/teams/platform');
+      expect([team.status, team.body['withheld'], team.body['spend']['totals']['costUsd'] > 1]).toEqual([200, null, true]);
+      expect((await get(ada, '/api/users/me')).body['spend']['totals']['costUsd']).toBeGreaterThan(0.1);
+      // grace, the lead: her team's people, and ada's request for the premium tier to decide.
+      const lead = await get(grace, '/api/teams/platform');
+      expect(lead.body['users'].map((u: { key: string }) => u.key).sort()).toEqual(['ada', 'alan', 'edsger', 'grace']);
+      const access = await get(grace, '/api/access-requests');
+      expect(access.body['data'].map((r: Record<string, unknown>) => [r['id'], r['userId'], r['tier'], r['status']])).toEqual([[demo.accessRequestId, 'ada', 'premium', 'pending']]);
+      // The admin key: the organisation (403 for everyone before), and budgets: one on track, one near its soft cap.
+      const org = await get(admin, '/api/org');
+      expect([org.status, org.body['teams'].length]).toEqual([200, 3]);
+      const budgets = (await get(admin, '/api/budgets')).body['data'] as { budget: string; usedPercent: number; thresholds?: number[] }[];
+      const used = Object.fromEntries(budgets.map((b) => [b.budget, b.usedPercent]));
+      expect(used['org-monthly']).toBeLessThan(50);
+      expect(used['platform-pilot']).toBeGreaterThanOrEqual(75);
+      expect(used['platform-pilot']).toBeLessThan(80);
+      // A member meets the tier rule: premium answers 403 with how to ask.
+      const opus = await fetch(`${demo.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': demo.keys.ada!, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'claude-opus-4-1', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }),
+      });
+      expect([opus.status, ((await opus.json()) as { error: { message: string } }).error.message]).toEqual([403, expect.stringContaining('goodhart access request --tier premium')]);
+      // Findings: live detection reads the history at start and finds john's rephrase loop of the last working day.
+      let findings: { rule: string; userId: string }[] = [];
+      for (let i = 0; i < 150 && findings.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        findings = (await get(admin, '/api/findings')).body['findings'] ?? [];
+      }
+      expect(findings.map((f) => [f.rule, f.userId])).toContainEqual(['rephrase-loop', 'john']);
+    } finally {
+      await demo.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
 
   it('never deletes a store it did not make: an existing gateway database is refused and left as it was', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'goodhart-demo-'));
@@ -113,6 +171,7 @@ describe('goodhart serve --demo', () => {
         s.close(() => res(p));
       });
     });
+    const started = Date.now();
     const first = await runDemo({ ...quiet, port, db });
     const keysOfFirst = async () => {
       const store = await openStore(db, { mustExist: true });
@@ -143,7 +202,7 @@ describe('goodhart serve --demo', () => {
       await first.stop();
     }
     const store = await openStore(db, { mustExist: true });
-    expect(await store.listEvents({})).toHaveLength(1);
+    expect(await store.listEvents({ since: started, userId: 'ada' })).toHaveLength(1);
     await store.close();
     expect(existsSync(db)).toBe(true);
     rmSync(dir, { recursive: true, force: true });
