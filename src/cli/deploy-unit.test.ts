@@ -19,6 +19,11 @@ describe('deploy/goodhart@.service', () => {
     expect(settings.get('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
   });
 
+  it('gives the service a state folder for a generated fingerprint key, since it hides home directories', () => {
+    expect(settings.get('ProtectHome')).toBe('true');
+    expect(settings.get('StateDirectory')).toBe('goodhart');
+  });
+
   it('stops with SIGTERM and waits longer than the longest request drains', () => {
     expect(settings.get('KillSignal')).toBe('SIGTERM');
     expect(Number(settings.get('TimeoutStopSec'))).toBeGreaterThan(600);

@@ -104,8 +104,19 @@ async function startTail(
 ): Promise<{ tail: TailWorker | null; fingerprints: RequestObserver | null }> {
   const cfg = config.detect.fingerprints;
   const findings = cfg.enabled ? findingsStoreOf(store) : undefined;
-  const secret = findings ? (cfg.secret ?? (await findings.fingerprintSecret())) : null;
   const spec = storeSpec(store);
+  let secret: string | null = null;
+  if (findings) {
+    try {
+      secret = cfg.secret ?? (await findings.fingerprintSecret());
+    } catch (err) {
+      // A key file this process may not create or read (a read-only home, another user's file): the gateway serves
+      // without waste-detection fingerprints rather than not at all.
+      log(
+        `WARNING: waste-detection fingerprints are off: the fingerprint secret could not be read or created${spec?.kind === 'postgres' ? ` (${fingerprintKeyFile(spec)})` : ''}: ${err instanceof Error ? err.message : String(err)}. Set detect.fingerprints.secret in the config (the same on every replica), or GOODHART_FINGERPRINT_KEY_FILE to a file this user may write.`,
+      );
+    }
+  }
   if (secret !== null && cfg.secret === undefined && spec?.kind === 'postgres') {
     // Generated on this host, outside the database: replicas elsewhere (or a container restarted without the file)
     // make their own, and fingerprints made under different secrets never match.

@@ -51,10 +51,13 @@ export async function startHarness(
     port?: number;
     /** How long a drain waits for requests still arriving (GatewayOptions.drainGrace). */
     drainGrace?: { headersMs: number; bodyMs: number };
+    /** Runs before the store opens, given its file's path (to put something beside it). */
+    beforeOpen?: (dbPath: string) => void;
   } = {},
 ): Promise<Harness> {
   const sim = await startSimProvider(opts.sim);
   const dir = mkdtempSync(join(tmpdir(), 'goodhart-test-'));
+  opts.beforeOpen?.(join(dir, 'goodhart.db'));
   const store = await openStore(opts.memoryStore === true ? ':memory:' : join(dir, 'goodhart.db'));
   const config = configSchema.parse({
     providers: {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../store/sqlite/migrations.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { event } from '../testing.js';
+import { startHarness } from '../../testing/harness.js';
 import { fingerprintOf, fingerprintTurn } from './fingerprint.js';
 import { fingerprintKeyFile } from './secret-file.js';
 import { deriveKeys } from './keys.js';
@@ -134,5 +135,23 @@ describe('fingerprint privacy: the database alone', () => {
     expect(a).not.toContain('hunter2');
     expect(a).not.toBe(fingerprintKeyFile({ url: 'postgres://app:hunter2@db.internal:5432/goodhart', searchPath: 'tenant_a' }, {}));
     expect(fingerprintKeyFile({ url: 'postgres://x@h/db' }, { GOODHART_FINGERPRINT_KEY_FILE: '/etc/goodhart/fp.key' })).toBe('/etc/goodhart/fp.key');
+    // The same database spelt another way is the same file; under systemd (StateDirectory=, home hidden) it is there.
+    expect(fingerprintKeyFile({ url: 'postgres://x@localhost:5432/db' }, {})).toBe(fingerprintKeyFile({ url: 'postgres://y@127.0.0.1/db' }, {}));
+    expect(fingerprintKeyFile({ url: 'postgres://x@h/db' }, { STATE_DIRECTORY: '/var/lib/goodhart' })).toMatch(/^\/var\/lib\/goodhart\/fingerprint-[0-9a-f]{16}\.key$/);
+  });
+
+  it('serves without fingerprints, saying why, when the key file cannot be read or created', async () => {
+    // A key file this process may not read (here: a folder where the file should be).
+    const h = await startHarness({ beforeOpen: (db) => mkdirSync(`${db}.fingerprint-key`) });
+    try {
+      const res = await fetch(`${h.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      await h.close();
+    }
   });
 });

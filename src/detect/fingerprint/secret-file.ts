@@ -40,8 +40,9 @@ function readSecret(path: string): string | null {
 
 /**
  * Where this host keeps the generated fingerprint secret of a database (never in the database itself):
- * `GOODHART_FINGERPRINT_KEY_FILE`, else `~/.goodhart/fingerprint-<database>.key`, named by a hash of the server,
- * database and schema (not the credentials).
+ * `GOODHART_FINGERPRINT_KEY_FILE`, else `fingerprint-<database>.key` in `$STATE_DIRECTORY` (systemd's StateDirectory=,
+ * writable where the shipped unit hides home directories), else in `~/.goodhart`; named by a hash of the server,
+ * database and schema (not the credentials), with `localhost` and the default port spelt one way.
  */
 export function fingerprintKeyFile(location: { url: string; searchPath?: string | undefined }, env: NodeJS.ProcessEnv = process.env): string {
   const explicit = env['GOODHART_FINGERPRINT_KEY_FILE'];
@@ -49,10 +50,12 @@ export function fingerprintKeyFile(location: { url: string; searchPath?: string 
   let where = location.url;
   try {
     const u = new URL(location.url);
-    where = `${u.hostname}:${u.port}${u.pathname}`;
+    const host = ['localhost', '[::1]', '::1'].includes(u.hostname) ? '127.0.0.1' : u.hostname.toLowerCase();
+    where = `${host}:${u.port === '5432' ? '' : u.port}${u.pathname}`;
   } catch {
     // not a URL (a connection string postgres.js reads otherwise): the whole of it
   }
   const id = createHash('sha256').update(`${where}|${location.searchPath ?? ''}`).digest('hex').slice(0, 16);
-  return join(homedir(), '.goodhart', `fingerprint-${id}.key`);
+  const state = env['STATE_DIRECTORY']?.split(':')[0];
+  return join(state !== undefined && state !== '' ? state : join(homedir(), '.goodhart'), `fingerprint-${id}.key`);
 }
