@@ -109,6 +109,10 @@ describe('the service tier in the worst case', () => {
     expect(billingAsked({ speed: 'fast' })).toEqual({ speed: 'fast' });
     expect(billingAsked({ service_tier: 'auto' })).toBeUndefined();
     expect(billingAsked({ service_tier: 'default', speed: 'standard' })).toBeUndefined();
+    // A tier no price depends on is the standard price: made-up values are not cache keys of their own.
+    expect(billingAsked({ service_tier: 'x123' })).toBeUndefined();
+    expect(billingAsked({ service_tier: 'Priority', speed: 'warp' })).toEqual({ serviceTier: 'priority' });
+    expect(billingAsked({ speed: 'FAST' })).toEqual({ speed: 'fast' });
     expect(billingAsked({})).toBeUndefined();
   });
 

@@ -135,13 +135,18 @@ export function toolCallsAllowed(endpoint: Endpoint, body: Readonly<Record<strin
  * (`priority`, `flex`…), Anthropic `speed` (`fast`). Undefined for the standard tier, nearly every request. Read from
  * either wire: the price rule for the model's provider decides what each field means.
  */
+/** The `service_tier` values a price depends on (billing-mode.ts priceMultiplier). */
+const PRICED_TIERS = new Set(['priority', 'fast', 'flex', 'batch']);
+
 export function billingAsked(body: Readonly<Record<string, unknown>>): BillingMode | undefined {
   const tier = body['service_tier'];
   const speed = body['speed'];
   if (tier === undefined && speed === undefined) return undefined;
+  // Only the values that change a price (billing-mode.ts), lower-cased: anything else is the standard price, and a
+  // client's made-up tiers must not each be a key of the worst-case cache (derived anew, then the cache cleared).
   const mode: BillingMode = {};
-  if (typeof tier === 'string') mode.serviceTier = tier.slice(0, 32);
-  if (typeof speed === 'string') mode.speed = speed.slice(0, 32);
+  if (typeof tier === 'string' && PRICED_TIERS.has(tier.toLowerCase())) mode.serviceTier = tier.toLowerCase();
+  if (typeof speed === 'string' && speed.toLowerCase() === 'fast') mode.speed = 'fast';
   return isStandard(mode) ? undefined : mode;
 }
 
