@@ -340,3 +340,37 @@ describe('errors in the wire format the client expects', () => {
     await expect(h.anthropic.models.retrieve('no-such-model')).rejects.toBeInstanceOf(Anthropic.NotFoundError);
   });
 });
+
+describe('a client that leaves while its request waits for admission', () => {
+  it('is not sent upstream, is recorded as client_aborted, and its reservation is settled with no usage', async () => {
+    const settled: unknown[] = [];
+    const slow = await startHarness({
+      // A budget near its limit holds a request while others finish (up to 15 s): here, 400 ms.
+      policy: {
+        admit: () =>
+          new Promise((resolve) =>
+            setTimeout(() => resolve({ headers: {}, settle: (outcome) => void settled.push(outcome.usage) }), 400),
+          ),
+      },
+    });
+    try {
+      const before = slow.sim.requests;
+      const controller = new AbortController();
+      const sent = fetch(`${slow.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${slow.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+        signal: controller.signal,
+      });
+      setTimeout(() => controller.abort(), 100);
+      await expect(sent).rejects.toThrow();
+      await new Promise((r) => setTimeout(r, 900));
+      expect(slow.sim.requests).toBe(before);
+      expect(settled).toEqual([null]);
+      const events = await slow.store.listEvents({});
+      expect(events.map((e) => [e.errorClass, e.inputTokens, e.outputTokens])).toEqual([['client_aborted', 0, 0]]);
+    } finally {
+      await slow.close();
+    }
+  });
+});

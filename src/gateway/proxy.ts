@@ -341,6 +341,14 @@ export class Proxy {
       }
     };
     reply.raw.on('close', onClose);
+    if (reply.raw.destroyed) {
+      // The client left while admission waited (a budget near its limit holds a request up to 15 s): nothing is sent
+      // upstream, and the reservation is released when the event is recorded (no usage).
+      m.clientAborted = true;
+      m.errorClass = 'client_aborted';
+      reply.hijack();
+      return;
+    }
     let provider = route.provider;
     let adapter = provider.adapter;
     let prepared: PreparedBody;
