@@ -1,3 +1,4 @@
+import { createRng } from '../sim/random.js';
 import { mayUsePremium, type DemoPerson } from './org.js';
 
 /**
@@ -12,17 +13,8 @@ export interface DemoCall {
   body: Record<string, unknown>;
 }
 
-/** A small deterministic generator (mulberry32): the demo's traffic and history are the same at every start. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic generator (the simulator's mulberry32): the demo's traffic and history are the same at every start. */
+export const rng = createRng;
 
 export function pickOf<T>(xs: readonly T[], r: () => number): T {
   return xs[Math.floor(r() * xs.length) % xs.length]!;
