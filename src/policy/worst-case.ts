@@ -130,14 +130,14 @@ export function toolCallsAllowed(endpoint: Endpoint, body: Readonly<Record<strin
   return out;
 }
 
+/** The `service_tier` values a price depends on (billing-mode.ts priceMultiplier). */
+const PRICED_TIERS = new Set(['priority', 'fast', 'flex', 'batch']);
+
 /**
  * The service a request asks for where it changes the price per token (billing-mode.ts): OpenAI `service_tier`
  * (`priority`, `flex`…), Anthropic `speed` (`fast`). Undefined for the standard tier, nearly every request. Read from
  * either wire: the price rule for the model's provider decides what each field means.
  */
-/** The `service_tier` values a price depends on (billing-mode.ts priceMultiplier). */
-const PRICED_TIERS = new Set(['priority', 'fast', 'flex', 'batch']);
-
 export function billingAsked(body: Readonly<Record<string, unknown>>): BillingMode | undefined {
   const tier = body['service_tier'];
   const speed = body['speed'];
