@@ -3,10 +3,8 @@
  * without Goodhart's tables or with an older schema, and run as a role that may only SELECT. Against the machine's
  * real PostgreSQL (GOODHART_TEST_PG_URL), in schemas and a role of their own, all dropped at the end.
  */
-import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
-import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { newKey } from '../keys/keys.js';
 import { PostgresDecisionStore } from '../route/postgres-decisions.js';
 import { makeTestEvent } from '../store/store-contract.js';
@@ -17,35 +15,20 @@ import { runEvents } from './commands/events.js';
 import { registerKeys } from './commands/keys.js';
 import { runReport } from './commands/report.js';
 import { runRoutingSavings } from './commands/routing.js';
+import { TEST_PG_URL, testSchemas } from '../testing/pg-schemas.js';
 
-const PG_URL = process.env['GOODHART_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const RUN = `gh_test_ro_${randomBytes(4).toString('hex')}`;
-const READER = `${RUN}_reader`;
-const schemas: string[] = [];
-let admin: postgres.Sql;
-
-beforeAll(async () => {
-  admin = postgres(PG_URL, { max: 2, connect_timeout: 5, onnotice: () => {} });
-  await admin`SELECT 1`;
+const pg = testSchemas('gh_test_ro', {
+  beforeEnd: async (admin) => {
+    const [role] = await admin`SELECT 1 FROM pg_roles WHERE rolname = ${READER}`;
+    if (role !== undefined) {
+      await admin.unsafe(`DROP OWNED BY ${READER}`);
+      await admin.unsafe(`DROP ROLE ${READER}`);
+    }
+  },
 });
-
-afterAll(async () => {
-  if (admin === undefined) return;
-  for (const schema of schemas) await admin`DROP SCHEMA IF EXISTS ${admin(schema)} CASCADE`;
-  const [role] = await admin`SELECT 1 FROM pg_roles WHERE rolname = ${READER}`;
-  if (role !== undefined) {
-    await admin.unsafe(`DROP OWNED BY ${READER}`);
-    await admin.unsafe(`DROP ROLE ${READER}`);
-  }
-  await admin.end({ timeout: 5 });
-});
-
-async function freshSchema(): Promise<string> {
-  const schema = `${RUN}_${schemas.length + 1}`;
-  schemas.push(schema);
-  await admin`CREATE SCHEMA ${admin(schema)}`;
-  return schema;
-}
+const READER = `${pg.run}_reader`;
+const PG_URL = TEST_PG_URL;
+const freshSchema = pg.fresh;
 
 /** The URL a person would pass as --db: this database, this schema, optionally as another role. */
 function urlFor(schema: string, user?: string): string {
@@ -59,7 +42,7 @@ function urlFor(schema: string, user?: string): string {
 }
 
 const tablesIn = async (schema: string): Promise<string[]> =>
-  (await admin<{ t: string }[]>`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ${schema} ORDER BY 1`).map((r) => r.t);
+  (await pg.admin()<{ t: string }[]>`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ${schema} ORDER BY 1`).map((r) => r.t);
 
 async function keysList(db: string): Promise<string> {
   const program = new Command().exitOverride();
@@ -77,7 +60,7 @@ async function keysList(db: string): Promise<string> {
 describe('read commands on Postgres', () => {
   it("refuse a database without Goodhart's tables, and leave it as it was", async () => {
     const schema = await freshSchema();
-    await admin.unsafe(`CREATE TABLE ${schema}.app_users (id int PRIMARY KEY)`);
+    await pg.admin().unsafe(`CREATE TABLE ${schema}.app_users (id int PRIMARY KEY)`);
     const db = urlFor(schema);
     for (const run of [() => runEvents({ db, limit: 1 }), () => runReport({ kind: 'daily', db }), () => keysList(db), () => runFindings({ db }), () => runAuditReport({ db, period: '2026-01' })]) {
       await expect(run()).rejects.toThrow(/^No Goodhart store in the Postgres database at .* has no schema_migrations table\)\. .*goodhart serve --db URL/);
@@ -88,9 +71,9 @@ describe('read commands on Postgres', () => {
   it('refuse a schema older than this goodhart reads, without upgrading it', async () => {
     const schema = await freshSchema();
     await (await PostgresStore.open(PG_URL, { searchPath: schema })).close();
-    await admin.unsafe(`DELETE FROM ${schema}.schema_migrations WHERE version > 1`);
+    await pg.admin().unsafe(`DELETE FROM ${schema}.schema_migrations WHERE version > 1`);
     await expect(runReport({ kind: 'daily', db: urlFor(schema) })).rejects.toThrow(/has schema version 1, older than this goodhart reads \(\d+\), and this command only reads/);
-    const [row] = await admin.unsafe(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`);
+    const [row] = await pg.admin().unsafe(`SELECT max(version)::int AS v FROM ${schema}.schema_migrations`);
     expect(row?.['v']).toBe(1);
   });
 
@@ -107,9 +90,9 @@ describe('read commands on Postgres', () => {
     await (await PostgresDecisionStore.open(PG_URL, { searchPath: schema })).close();
     const before = await tablesIn(schema);
 
-    await admin.unsafe(`CREATE ROLE ${READER} LOGIN`);
-    await admin.unsafe(`GRANT USAGE ON SCHEMA ${schema} TO ${READER}`);
-    await admin.unsafe(`GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO ${READER}`);
+    await pg.admin().unsafe(`CREATE ROLE ${READER} LOGIN`);
+    await pg.admin().unsafe(`GRANT USAGE ON SCHEMA ${schema} TO ${READER}`);
+    await pg.admin().unsafe(`GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO ${READER}`);
     const db = urlFor(schema, READER);
 
     const report = JSON.parse(await runReport({ kind: 'daily', json: true, db })) as { totals: { requests: number; costUsd: number } };

@@ -6,8 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
 import { formatSummaryLine } from '../summary.js';
 import { PostgresStore } from '../../store/postgres/postgres-store.js';
@@ -20,34 +19,17 @@ import { tempDir } from '../testing.js';
 import { USAGE_APIS, type UsageApiSource } from './registry.js';
 import { runUsageApiImport, type UsageApiImportOptions } from './run.js';
 import { fakeUsageApi, type FakeRequest } from './testing.js';
+import { TEST_PG_URL, testSchemas } from '../../testing/pg-schemas.js';
 
-const PG_URL = process.env['GOODHART_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const RUN = `gh_usage_${randomBytes(4).toString('hex')}`;
 const { dir, cleanup } = tempDir('usage-stores');
-const schemas: string[] = [];
-let admin: postgres.Sql;
-
-beforeAll(async () => {
-  admin = postgres(PG_URL, { max: 2, connect_timeout: 5, onnotice: () => {} });
-  await admin`SELECT 1`;
-});
-
-afterAll(async () => {
-  for (const schema of schemas) await admin`DROP SCHEMA IF EXISTS ${admin(schema)} CASCADE`;
-  await admin.end({ timeout: 5 });
-  cleanup();
-});
+const pg = testSchemas('gh_usage');
+afterAll(cleanup);
 
 const STORES: [string, () => Promise<AuditStore>][] = [
   ['sqlite', async () => new SqliteStore(join(dir, `${randomBytes(4).toString('hex')}.db`))],
   [
     'postgres',
-    async () => {
-      const schema = `${RUN}_${schemas.length + 1}`;
-      schemas.push(schema);
-      await admin`CREATE SCHEMA ${admin(schema)}`;
-      return PostgresStore.open(PG_URL, { searchPath: schema });
-    },
+    async () => PostgresStore.open(TEST_PG_URL, { searchPath: await pg.fresh() }),
   ],
 ];
 
