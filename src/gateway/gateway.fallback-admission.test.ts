@@ -87,6 +87,27 @@ describe('fallbacks admitted as fallbacks', () => {
     );
   });
 
+  it('leave a request a budget downgraded, then routing stepped down, saying it was not routed when the downgrade model served it', async () => {
+    // dear → downgraded by the budget to mid → routed to cheap → cheap fails → mid, the model routing stepped down from.
+    await withHarness(
+      (simUrl) => ({
+        providers: { openai: { type: 'openai', baseUrl: `${simUrl}/v1`, apiKey: 'sk-sim-openai' }, flaky: { type: 'openai-compatible', baseUrl: failingUrl, models: [] } },
+        models: [...priced.filter((m) => m.name !== 'mid'), { name: 'mid', provider: 'openai', upstreamName: 'gpt-4.1-mini', price: { input: 0, output: 1 } }],
+        routing: { mode: 'on', ladders: { house: ['dear', 'mid', 'cheap'] }, thresholds: [0.95, 0.9] },
+        budgets: [{ id: 'org-day', scope: 'org', amount: 1, period: 'day', thresholds: [], action: 'downgrade', downgradeAt: 0.5, downgradeTo: 'mid' }],
+      }),
+      async (h, c) => {
+        const { data, response } = await c.chat.completions
+          .create({ model: 'dear', max_tokens: 1000, messages: [{ role: 'user', content: 'What is the capital of France?' }] })
+          .withResponse();
+        expect(data.model).toBe('gpt-4.1-mini');
+        expect(response.headers.get('x-goodhart-downgraded')).toMatch(/^dear -> mid;/);
+        expect(response.headers.get('x-goodhart-routed-from')).toBeNull();
+        expect((await h.events()).map((e) => [e.modelRequested, e.modelServed, e.fallbackFrom])).toEqual([['dear', 'gpt-4.1-mini', 'flaky/y: upstream_5xx (503)']]);
+      },
+    );
+  });
+
   it('are not sent when the client left while one waited for its admission', async () => {
     await withHarness(
       (simUrl) => ({

@@ -440,8 +440,9 @@ export class Proxy {
       route = next.route;
       servedAs = next.model;
       upstreamModel = route.upstreamModel ?? next.model;
-      // Served as asked after all: the routing that stepped it down did not happen.
-      if (servedAs === model) reply.removeHeader(ROUTED_FROM_HEADER);
+      // Served as asked after all: the routing that stepped it down did not happen. Asked of routing, that is: a
+      // budget may have downgraded the client's model before routing stepped down from the downgrade model.
+      if (servedAs === steppedFrom) reply.removeHeader(ROUTED_FROM_HEADER);
     }
 
     if (call.undecodable !== null) {
