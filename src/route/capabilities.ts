@@ -23,7 +23,7 @@ export const BUILTIN_CAPABILITIES: Readonly<Record<string, ModelCapabilities>> =
   'o4-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true },
   'claude-opus-4-1': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true },
   'claude-sonnet-4-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true },
-  // Structured outputs (output_format json_schema) came after Sonnet 4; its 1M window is a beta header away.
+  // Structured outputs (output_config.format, in beta output_format) came after Sonnet 4; its 1M window is a beta header away.
   'claude-sonnet-4-20250514': { tools: true, vision: true, jsonSchema: false, contextTokens: 200_000, reasoning: true },
   'claude-haiku-4-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true },
   'claude-3-5-haiku-20241022': { tools: true, vision: false, jsonSchema: false, contextTokens: 200_000, reasoning: false },

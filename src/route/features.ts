@@ -271,13 +271,16 @@ export function extractFeatures(body: Readonly<Record<string, unknown>>, endpoin
   const choice = body['tool_choice'];
   const toolChoiceForced =
     choice === 'required' || choice === 'any' || (isRecord(choice) && choice['type'] !== 'auto' && choice['type'] !== 'none');
+  // Chat `response_format`, Responses `text.format`, Anthropic `output_config.format` (the beta's `output_format`).
   const format = isRecord(body['response_format'])
     ? body['response_format']['type']
     : isRecord(body['text']) && isRecord(body['text']['format'])
       ? body['text']['format']['type']
-      : isRecord(body['output_format'])
-        ? body['output_format']['type']
-        : undefined;
+      : isRecord(body['output_config']) && isRecord(body['output_config']['format'])
+        ? body['output_config']['format']['type']
+        : isRecord(body['output_format'])
+          ? body['output_format']['type']
+          : undefined;
 
   return {
     newText,

@@ -396,6 +396,11 @@ describe('routing on', () => {
     });
     expect(JSON.parse(res.bytes.toString()).model).toBe('claude-opus-4-1');
     expect(res.headers[ROUTE_REASON_HEADER]).toBe('capability=json_schema');
+    // Structured outputs as the SDK sends them since they left beta: `output_config.format`.
+    const ga = await h2.anthropic.messages
+      .create({ model: 'claude-opus-4-1', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], output_config: { format: { type: 'json_schema', schema: { type: 'object' } } } })
+      .withResponse();
+    expect([ga.data.model, ga.response.headers.get(ROUTE_REASON_HEADER)]).toEqual(['claude-opus-4-1', 'capability=json_schema']);
     // The control: the same plain request is routed.
     const plain = await send(h, '/v1/chat/completions', { model: 'gpt-5', messages: user('hi') });
     expect(plain.headers[ROUTED_FROM_HEADER]).toBe('gpt-5');
