@@ -67,7 +67,7 @@ export function generousInputTokens(bodyBytes: number): number {
 /**
  * The first capability `caps` lacks for this request ("tools", "vision", "json_schema", "reasoning", "context"), or
  * null. A request whose earlier turns are stored upstream (features.storedContext) also needs a target that covers
- * the model asked for (`asked`, null when unknown): "context (previous_response_id)" when it does not.
+ * the model asked for (`asked`, null when unknown): "context (previous_response_id)" (or conversation, prompt) when it does not.
  */
 export function missingCapability(f: RequestFeatures, bodyBytes: number, caps: ModelCapabilities, asked: ModelCapabilities | null = null): string | null {
   if ((f.tools > 0 || f.toolTurns > 0) && !caps.tools) return 'tools';

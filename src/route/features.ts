@@ -64,10 +64,11 @@ export interface RequestFeatures {
    */
   reasoningAsked: boolean;
   /**
-   * A Responses request continuing a conversation stored at the provider (`previous_response_id`, `conversation`):
-   * its earlier turns are not in the body, so they are neither measured nor seen. Null otherwise.
+   * A Responses request continuing a conversation stored at the provider (`previous_response_id`, `conversation`), or
+   * built from a prompt template stored there (`prompt`: its instructions, turns and tools, and variables that may be
+   * images or files): that part is not in the body, so it is neither measured nor seen. Null otherwise.
    */
-  storedContext: 'previous_response_id' | 'conversation' | null;
+  storedContext: 'previous_response_id' | 'conversation' | 'prompt' | null;
 }
 
 export interface Extracted {
@@ -165,7 +166,8 @@ function storedContext(body: Readonly<Record<string, unknown>>, endpoint: Endpoi
   const previous = body['previous_response_id'];
   if (typeof previous === 'string' && previous !== '') return 'previous_response_id';
   const conversation = body['conversation'];
-  return conversation !== undefined && conversation !== null ? 'conversation' : null;
+  if (conversation !== undefined && conversation !== null) return 'conversation';
+  return isRecord(body['prompt']) ? 'prompt' : null;
 }
 
 function reasoningAsked(body: Readonly<Record<string, unknown>>): boolean {

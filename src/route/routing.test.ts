@@ -449,6 +449,9 @@ describe('routing on', () => {
     expect([prev.data.model, prev.response.headers.get(ROUTE_REASON_HEADER)]).toEqual(['gpt-4.1', 'capability=context (previous_response_id)']);
     const conv = await ask({ conversation: 'conv_689667905b048191b4740501625afd940c7533ace33a2dab' });
     expect([conv.data.model, conv.response.headers.get(ROUTE_REASON_HEADER)]).toEqual(['gpt-4.1', 'capability=context (conversation)']);
+    // A stored prompt template: its instructions, turns and tools are at the provider, its variables may be images.
+    const prompt = await ask({ prompt: { id: 'pmpt_68af4030592c81938ec0a5fbab4a3e9f', variables: { photo: { type: 'input_image', image_url: 'https://example.com/a.png' } } } });
+    expect([prompt.data.model, prompt.response.headers.get(ROUTE_REASON_HEADER)]).toEqual(['gpt-4.1', 'capability=context (prompt)']);
     expect((await ask({})).data.model).toBe('gpt-4o-mini');
 
     // Down the default ladder every model has gpt-5's capabilities and window: whatever fit gpt-5 fits them.
