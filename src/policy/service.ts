@@ -10,7 +10,7 @@ import type { GovernanceEngine } from './engine.js';
 import { holderName, problemKey, referenceProblems } from './references.js';
 import { historyNeededSince, roleOf, type GovernanceSpec } from './rules.js';
 import { dayWindows } from './period.js';
-import type { AccessRequest, AccessStatus, AuditEntry, AuditFilter, EntityKind, GovernanceChange, GovernanceStore } from './store.js';
+import { OverlayChanged, type AccessRequest, type AccessStatus, type AuditEntry, type AuditFilter, type EntityKind, type GovernanceChange, type GovernanceStore, type OverlayRecord } from './store.js';
 
 /**
  * Governance operations behind the admin API and the CLI: each checks the caller's permission, writes the change
@@ -43,6 +43,12 @@ const WRITE_PERMISSION = {
 
 /** The CLI command of each kind that holds references (`goodhart users set …`). */
 const CLI_PATH = { team: 'teams', user: 'users', project: 'projects', budget: 'budgets', rateLimit: 'rate-limits', role: 'roles' } as const;
+
+/**
+ * How often a PATCH merges again when another change of its entity was written first: each retry reads the store
+ * anew, so only a stream of changes to the one entity, faster than a round trip, exhausts them (then 409: retry).
+ */
+const PATCH_ATTEMPTS = 3;
 
 /** Everyone may read tiers and roles: a person needs them to know what to ask for. */
 const PUBLIC_KINDS: ReadonlySet<EntityKind> = new Set(['tier', 'role']);
@@ -159,11 +165,20 @@ export class GovernanceService {
     this.need(actor, WRITE_PERMISSION[kind], `Changing ${kind}s`);
     if (!isObject(patch)) throw new GoodhartError('invalid_request', 400, `A PATCH body is a JSON object of the ${kind}'s fields to change (null removes one).`);
     return this.serial(async () => {
-      const before = this.directory.get(kind, id)?.data ?? null;
-      const merged = mergePatch(before ?? {}, patch);
-      const data = validEntity(kind, id, merged, before === null ? ` (there is no ${kind} "${id}" yet, so this creates one: give the fields it needs)` : '');
-      await this.apply(actor, kind, id, data, before, `${kind}.set`);
-      return this.directory.get(kind, id)!;
+      // Merged into the entity as stored when it is written: another replica may have changed it since this one read
+      // it. The write applies only while the stored record is still the one merged into; else read again, merge again.
+      for (let attempt = 1; ; attempt++) {
+        const before = this.directory.get(kind, id)?.data ?? null;
+        const merged = mergePatch(before ?? {}, patch);
+        const data = validEntity(kind, id, merged, before === null ? ` (there is no ${kind} "${id}" yet, so this creates one: give the fields it needs)` : '');
+        try {
+          await this.apply(actor, kind, id, data, before, `${kind}.set`, this.directory.record(kind, id) ?? null);
+          return this.directory.get(kind, id)!;
+        } catch (err) {
+          if (!(err instanceof OverlayChanged) || attempt === PATCH_ATTEMPTS) throw err;
+          await this.refresh();
+        }
+      }
     });
   }
 
@@ -402,16 +417,17 @@ export class GovernanceService {
     throw forbidden(`${doing} needs the "${permission}" permission, which role "${actor.roleId}" does not have. Ask an admin.`);
   }
 
-  private async apply(actor: Actor, kind: EntityKind, id: string, data: Record<string, unknown> | null, before: unknown, action: string): Promise<void> {
+  /** `overlayIf`: the stored record `data` was merged into (GovernanceChange.overlayIf); a PUT or a delete replaces whatever is there. */
+  private async apply(actor: Actor, kind: EntityKind, id: string, data: Record<string, unknown> | null, before: unknown, action: string, overlayIf?: OverlayRecord | null): Promise<void> {
     const overlay = { kind, id, data, updatedAt: this.now(), updatedBy: actor.id };
-    await this.applyChange(actor, this.directory.with(overlay), { overlay }, kind, id, before, data, action);
+    await this.applyChange(actor, this.directory.with(overlay), { overlay, ...(overlayIf === undefined ? {} : { overlayIf }) }, kind, id, before, data, action);
   }
 
   /** Checks the rules `next` leaves, loads the history they need, then writes the change with its audit entry and applies it. */
   private async applyChange(
     actor: Actor,
     next: Directory,
-    change: Pick<GovernanceChange, 'overlay' | 'overlayReset'>,
+    change: Pick<GovernanceChange, 'overlay' | 'overlayIf' | 'overlayReset'>,
     kind: EntityKind,
     id: string,
     before: unknown,
@@ -475,13 +491,15 @@ export class GovernanceService {
    * governance store, and each applies its own admin API changes at once but learns of the others' only so.
    */
   reload(): Promise<void> {
-    return this.serial(async () => {
-      const directory = new Directory(this.config, await this.store.loadOverlay());
-      const spec = directory.spec();
-      this.directory = directory;
-      this.engine.setSpec(spec);
-      await this.reloadGrants();
-    });
+    return this.serial(() => this.refresh());
+  }
+
+  private async refresh(): Promise<void> {
+    const directory = new Directory(this.config, await this.store.loadOverlay());
+    const spec = directory.spec();
+    this.directory = directory;
+    this.engine.setSpec(spec);
+    await this.reloadGrants();
   }
 
   private async reloadGrants(): Promise<void> {

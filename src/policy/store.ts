@@ -60,6 +60,12 @@ export interface AccessRequest {
 export interface GovernanceChange {
   audit: Omit<AuditEntry, 'seq'>;
   overlay?: OverlayRecord;
+  /**
+   * The stored record `overlay` was computed from (null: there was none): the change applies only while the entity's
+   * stored record is still that one (the same data), else the whole change is refused (OverlayChanged) and nothing of
+   * it is kept. A PATCH merges into what it read: two replicas patching one entity at once must not undo each other.
+   */
+  overlayIf?: OverlayRecord | null;
   /** Forgets the admin API's record of this entity: the config file's entity (if any) applies again. */
   overlayReset?: { kind: EntityKind; id: string };
   accessRequest?: AccessRequest;
@@ -74,6 +80,19 @@ export interface GovernanceChange {
 /** The refusal of a decision whose request another decision settled first (GovernanceChange.decidesPending). */
 export function alreadyDecided(id: string): GoodhartError {
   return new GoodhartError('invalid_request', 409, `Access request ${id} was decided by someone else a moment ago: reload it to see the decision.`);
+}
+
+/** The refusal of a change whose entity another change (here or on another replica) wrote first (GovernanceChange.overlayIf). */
+export class OverlayChanged extends GoodhartError {
+  constructor(kind: EntityKind, id: string) {
+    super('invalid_request', 409, `The ${kind} "${id}" was changed by someone else a moment ago: read it again and repeat your change.`, { retryable: true });
+  }
+}
+
+/** Whether the stored record (its data as the column holds it; undefined: no row) is still `expected` (null: none). */
+export function overlayStill(stored: { data: string | null } | undefined, expected: OverlayRecord | null): boolean {
+  if (stored === undefined || expected === null) return stored === undefined && expected === null;
+  return stored.data === (expected.data === null ? null : JSON.stringify(expected.data));
 }
 
 /** One delivery of an alert still to make: the sink (alerts/dispatcher.ts sinkId) and the JSON body it gets. */

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import type { GovernanceStore } from '../policy/store.js';
+import { OverlayChanged, type GovernanceStore, type OverlayRecord } from '../policy/store.js';
 import { makeTestEvent } from './store-contract.js';
 import type { Store } from './types.js';
 
@@ -51,6 +51,27 @@ export function runGovernanceStoreContract(open: () => Promise<GovernanceFixture
     await f.gov.commit({ overlayReset: { kind: 'budget', id: 'b1' }, audit: audit(3, 'budget.reset', 'b1') });
     expect(await f.gov.loadOverlay()).toEqual([{ kind: 'budget', id: 'b2', data: { amount: 2 }, updatedAt: 2, updatedBy: 'x' }]);
     expect((await f.gov.listAudit({})).map((e) => e.action)).toEqual(['budget.reset', 'budget.set', 'budget.delete']);
+    await f.close();
+  });
+
+  it('writes an overlay change made from a record only while that record is still stored; else nothing of it', async () => {
+    const f = await open();
+    const set = (amount: number, overlayIf: OverlayRecord | null) =>
+      f.gov.commit({ overlay: { kind: 'budget', id: 'b1', data: { amount }, updatedAt: amount, updatedBy: 'x' }, overlayIf, audit: audit(amount, 'budget.set', 'b1') });
+    // Two at once, from no record: one wins, the other is refused.
+    const first = await Promise.allSettled([set(1, null), set(2, null)]);
+    expect(first.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(first.find((r) => r.status === 'rejected')).toMatchObject({ reason: expect.any(OverlayChanged) });
+    const [stored] = await f.gov.loadOverlay();
+    await expect(set(3, null)).rejects.toBeInstanceOf(OverlayChanged);
+    await expect(set(3, { ...stored!, data: { amount: 99 } })).rejects.toBeInstanceOf(OverlayChanged);
+    await set(4, stored!);
+    expect(await f.gov.loadOverlay()).toMatchObject([{ data: { amount: 4 } }]);
+    expect((await f.gov.listAudit({})).map((e) => e.at)).toEqual([4, stored!.updatedAt]);
+    // Reset meanwhile: the record merged into is gone.
+    await f.gov.commit({ overlayReset: { kind: 'budget', id: 'b1' }, audit: audit(5, 'budget.reset', 'b1') });
+    await expect(set(6, { ...stored!, data: { amount: 4 } })).rejects.toBeInstanceOf(OverlayChanged);
+    expect(await f.gov.loadOverlay()).toEqual([]);
     await f.close();
   });
 

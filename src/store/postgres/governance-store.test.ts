@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runGovernanceStoreContract } from '../governance-store-contract.js';
 import { PostgresGovernanceStore } from './governance-store.js';
 import { PostgresStore } from './postgres-store.js';
+import { OverlayChanged } from '../../policy/store.js';
 
 const PG_URL = process.env['GOODHART_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RUN = `gh_gov_${randomBytes(4).toString('hex')}`;
@@ -98,5 +99,33 @@ describe('PostgresGovernanceStore', () => {
     const taken = (await Promise.all(takers)).flat();
     expect(taken.sort()).toEqual([...keys].sort());
     await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it('refuses an overlay change made from no record when another replica inserts one meanwhile (no row to lock)', async () => {
+    const schema = await freshSchema();
+    const gov = await PostgresGovernanceStore.open(PG_URL, { searchPath: schema });
+    let inserted!: () => void;
+    let release!: () => void;
+    const insertedP = new Promise<void>((r) => (inserted = r));
+    const other = admin.begin(async (tx) => {
+      await tx.unsafe(`INSERT INTO ${schema}.gov_overlay (kind, id, data, updated_at, updated_by) VALUES ('budget', 'b1', '{"amount":1}', 1, 'other')`);
+      inserted();
+      await new Promise<void>((r) => (release = r));
+    });
+    await insertedP;
+    // Sees no row (the other insert is not committed), then waits on the key in its own insert.
+    const mine = gov.commit({
+      overlay: { kind: 'budget', id: 'b1', data: { amount: 2 }, updatedAt: 2, updatedBy: 'me' },
+      overlayIf: null,
+      audit: { at: 2, actor: 'me', actorRole: 'admin', action: 'budget.set', targetKind: 'budget', targetId: 'b1', before: null, after: { amount: 2 } },
+    });
+    const refused = expect(mine).rejects.toBeInstanceOf(OverlayChanged);
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    await other;
+    await refused;
+    expect(await gov.loadOverlay()).toMatchObject([{ data: { amount: 1 }, updatedBy: 'other' }]);
+    expect(await gov.listAudit({})).toEqual([]);
+    await gov.close();
   });
 });

@@ -15,7 +15,7 @@ import type {
   PendingAlert,
   PendingDelivery,
 } from '../../policy/store.js';
-import { alreadyDecided } from '../../policy/store.js';
+import { alreadyDecided, OverlayChanged, overlayStill } from '../../policy/store.js';
 import { foldSpendRows, type SpendRow } from '../spend-rows.js';
 import { openSideTables, type SideSql } from './side-tables.js';
 import { toAccess, toGrant, type AccessRow, type GrantRow } from '../governance-rows.js';
@@ -146,8 +146,18 @@ export class PostgresGovernanceStore implements GovernanceStore {
       const { overlay: o, overlayReset: reset, accessRequest: a, grant: g, audit } = change;
       if (reset) await tx`DELETE FROM gov_overlay WHERE kind = ${reset.kind} AND id = ${reset.id}`;
       if (o) {
-        await tx`INSERT INTO gov_overlay (kind, id, data, updated_at, updated_by) VALUES (${o.kind}, ${o.id}, ${json(o.data)}, ${o.updatedAt}, ${o.updatedBy})
-          ON CONFLICT (kind, id) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by`;
+        const guard = change.overlayIf;
+        if (guard !== undefined) {
+          // Locks the row: a concurrent guarded change waits, then reads this one's (read committed re-reads a locked row).
+          const [row] = await tx<{ data: string | null }[]>`SELECT data FROM gov_overlay WHERE kind = ${o.kind} AND id = ${o.id} FOR UPDATE`;
+          if (!overlayStill(row, guard)) throw new OverlayChanged(o.kind, o.id);
+        }
+        // No row to lock when none was expected: one inserted meanwhile is a conflict, which updates nothing then.
+        const written = await tx`INSERT INTO gov_overlay (kind, id, data, updated_at, updated_by) VALUES (${o.kind}, ${o.id}, ${json(o.data)}, ${o.updatedAt}, ${o.updatedBy})
+          ON CONFLICT (kind, id) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by
+          WHERE ${guard !== null}
+          RETURNING kind`;
+        if (written.length === 0) throw new OverlayChanged(o.kind, o.id);
       }
       if (a) {
         // A concurrent decision holds the row until it commits; this one then sees its status (read committed).

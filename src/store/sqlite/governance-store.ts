@@ -16,7 +16,7 @@ import type {
   PendingDelivery,
 } from '../../policy/store.js';
 import { GoodhartError } from '../../errors.js';
-import { alreadyDecided } from '../../policy/store.js';
+import { alreadyDecided, OverlayChanged, overlayStill } from '../../policy/store.js';
 import { foldSpendRows, type SpendRow } from '../spend-rows.js';
 import { toAccess, toGrant, type AccessRow, type GrantRow } from '../governance-rows.js';
 import { connectSqlite, isReadOnlyError, outdatedReadOnlyError, readOnlyError } from './connect.js';
@@ -240,6 +240,10 @@ export class SqliteGovernanceStore implements GovernanceStore {
       const { overlay, overlayReset: reset, accessRequest: a, grant: g, audit } = change;
       if (reset) this.db.prepare('DELETE FROM gov_overlay WHERE kind = ? AND id = ?').run(reset.kind, reset.id);
       if (overlay) {
+        if (change.overlayIf !== undefined) {
+          const row = this.db.prepare('SELECT data FROM gov_overlay WHERE kind = ? AND id = ?').get(overlay.kind, overlay.id) as { data: string | null } | undefined;
+          if (!overlayStill(row, change.overlayIf)) throw new OverlayChanged(overlay.kind, overlay.id);
+        }
         this.db
           .prepare(
             `INSERT INTO gov_overlay (kind, id, data, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)
@@ -276,7 +280,8 @@ export class SqliteGovernanceStore implements GovernanceStore {
         )
         .run(audit.at, audit.actor, audit.actorRole, audit.action, audit.targetKind, audit.targetId, json(audit.before), json(audit.after));
       return { ...audit, seq: Number(info.lastInsertRowid) };
-    })();
+      // Immediate: the write lock from the start, so what overlayIf read is still so when the change is written.
+    }).immediate();
   }
 
   async listAudit(f: AuditFilter): Promise<AuditEntry[]> {
