@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GoodhartError } from '../errors.js';
 import type { UsageEvent } from '../usage/event.js';
-import type { AuditStore, KeyRecord, OutcomeStore, Store, UsageAggregate } from './types.js';
+import type { AuditStore, EventFilter, KeyRecord, OutcomeStore, Store, UsageAggregate } from './types.js';
 
 let nextId = 0;
 
@@ -414,6 +414,24 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         });
         const [s1] = (await store.aggregate('session', { sessionId: 's1' }));
         expect(s1?.models).toEqual(['gpt-4o-2024-08-06']);
+      });
+
+      it('selects the events with no team, user or project by a null filter, in reports (rollup or raw) and listings', async () => {
+        const store = await fresh();
+        const [lone, nobody, orphan] = [
+          makeTestEvent({ userId: 'bob', teamId: null, projectId: null, costUsd: 1 }),
+          makeTestEvent({ userId: null, teamId: null, projectId: 'web', costUsd: 2 }),
+          makeTestEvent({ userId: 'carol', teamId: 'core', projectId: null, costUsd: 4 }),
+        ];
+        await store.insertEvents([makeTestEvent({ costUsd: 8 }), lone!, nobody!, orphan!]);
+        const ids = async (filter: EventFilter) => (await store.listEvents(filter)).map((e) => e.id).sort();
+        expect(await ids({ teamId: null })).toEqual([lone!.id, nobody!.id]);
+        expect(await ids({ userId: null })).toEqual([nobody!.id]);
+        expect(await ids({ projectId: null, teamId: 'core' })).toEqual([orphan!.id]);
+        expect(byKey(await store.aggregate('user', { teamId: null }))).toEqual({ '(none)': [1, 2], bob: [1, 1] });
+        expect(byKey(await store.aggregate('team', { projectId: null }))).toEqual({ '(none)': [1, 1], core: [1, 4] });
+        expect(byKey(await store.aggregate('day', { userId: null }))).toEqual({ '2025-03-10': [1, 2] });
+        expect(byKey(await store.aggregate('session', { teamId: null, userId: 'bob' }))).toEqual({ '(none)': [1, 1] });
       });
 
       it('counts unpriced events separately and leaves them out of costUsd', async () => {

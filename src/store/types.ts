@@ -2,13 +2,19 @@ import type { Fingerprint } from '../detect/fingerprint/types.js';
 import type { OutcomeEvent, OutcomeFilter } from '../outcomes/event.js';
 import type { EventSource, UsageEvent } from '../usage/event.js';
 
-/** Filters shared by event queries and reports. Times are epoch milliseconds, `until` exclusive. */
+/** The group key of events without that value (no team, user, project or session): reports print it so. */
+export const NONE_KEY = '(none)';
+
+/**
+ * Filters shared by event queries and reports. Times are epoch milliseconds, `until` exclusive. A team, user or
+ * project of `null`: the events that have none (the rows reports print as NONE_KEY).
+ */
 export interface EventFilter {
   since?: number;
   until?: number;
-  teamId?: string;
-  userId?: string;
-  projectId?: string;
+  teamId?: string | null;
+  userId?: string | null;
+  projectId?: string | null;
   model?: string;
   source?: EventSource;
   sessionId?: string;

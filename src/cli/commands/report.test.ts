@@ -222,6 +222,28 @@ describe('goodhart report --json (golden)', () => {
   });
 });
 
+describe('goodhart report --team/--user/--project (none)', () => {
+  it('selects the events without one, as the tables print them; in events too', async () => {
+    const noneDb = join(dir, 'unassigned.db');
+    const store = new SqliteStore(noneDb);
+    const t = at('2025-03-10T09:00:00Z');
+    await store.insertEvents([
+      makeTestEvent({ id: 'n1', startedAt: t, userId: 'alice', teamId: 'core', projectId: 'web', costUsd: 0.5 }),
+      makeTestEvent({ id: 'n2', startedAt: t + 1, userId: null, teamId: null, projectId: null, costUsd: 0.25 }),
+      makeTestEvent({ id: 'n3', startedAt: t + 2, userId: 'bob', teamId: null, projectId: 'web', costUsd: 0.125 }),
+    ]);
+    await store.close();
+    const rows = async (o: Parameters<typeof runReport>[0]) =>
+      (JSON.parse(await runReport({ ...o, db: noneDb, json: true })) as { rows: { key: string; requests: number }[] }).rows.map((r) => [r.key, r.requests]);
+    expect(await rows({ kind: 'teams' })).toEqual([['core', 1], ['(none)', 2]]);
+    expect(await rows({ kind: 'users', team: '(none)' })).toEqual([['(none)', 1], ['bob', 1]]);
+    expect(await rows({ kind: 'teams', user: '(none)' })).toEqual([['(none)', 1]]);
+    expect(await rows({ kind: 'users', project: '(none)' })).toEqual([['(none)', 1]]);
+    expect(await runReport({ kind: 'teams', db: noneDb, team: '(none)' })).toContain('│ (none) │        2 │');
+    expect((JSON.parse(await runEvents({ db: noneDb, json: true, team: '(none)' })) as { id: string }[]).map((e) => e.id)).toEqual(['n2', 'n3']);
+  });
+});
+
 describe('goodhart report session, long ids', () => {
   it('shortens ids longer than 36 characters in the middle in the table, and keeps them whole in --json and --csv', async () => {
     const longDb = join(dir, 'long-sessions.db');

@@ -6,7 +6,7 @@ import { formatAggregatesTable, toJson } from '../../report/format.js';
 import { foldWeeks } from '../../report/weeks.js';
 import { openStore } from '../../store/open.js';
 import { readDb, readTimeZone } from '../read-db.js';
-import type { EventFilter, GroupBy } from '../../store/types.js';
+import { NONE_KEY, type EventFilter, type GroupBy } from '../../store/types.js';
 import { EVENT_SOURCES, type EventSource } from '../../usage/event.js';
 
 /** Every report: the store group it reads, its column label and title. `weekly` folds daily rows (weeks.ts). */
@@ -52,13 +52,16 @@ function isEventSource(value: string): value is EventSource {
 /** Turns CLI filter options into a store filter, with errors that name the option. */
 export function toEventFilter(opts: FilterOptions, timeZone: string): EventFilter {
   const filter: EventFilter = parseRange({ since: opts.since, until: opts.until, timeZone });
-  if (opts.team !== undefined) filter.teamId = opts.team;
-  if (opts.user !== undefined) filter.userId = opts.user;
-  if (opts.project !== undefined) filter.projectId = opts.project;
+  if (opts.team !== undefined) filter.teamId = groupOption(opts.team);
+  if (opts.user !== undefined) filter.userId = groupOption(opts.user);
+  if (opts.project !== undefined) filter.projectId = groupOption(opts.project);
   if (opts.model !== undefined) filter.model = opts.model;
   if (opts.source !== undefined) filter.source = sourceOption(opts.source);
   return filter;
 }
+
+/** A `--team`, `--user` or `--project` value: `(none)`, as reports print it, selects the events without one (no id is so). */
+const groupOption = (value: string): string | null => (value === NONE_KEY ? null : value);
 
 /** The `--source` option, with an error naming the sources there are. */
 export function sourceOption(value: string): EventSource {
@@ -117,9 +120,9 @@ export function addFilterOptions(cmd: Command): Command {
   return cmd
     .option('--since <date>', 'from this day (YYYY-MM-DD, midnight in --tz) or ISO 8601 time')
     .option('--until <date>', 'up to and including this day (YYYY-MM-DD), or before this ISO 8601 time')
-    .option('--team <team>', 'only this team')
-    .option('--user <user>', 'only this user')
-    .option('--project <project>', 'only this project')
+    .option('--team <team>', `only this team ('${NONE_KEY}': the events with no team)`)
+    .option('--user <user>', `only this user ('${NONE_KEY}': the events with no user)`)
+    .option('--project <project>', `only this project ('${NONE_KEY}': the events with no project)`)
     .option('--model <model>', 'only this model (requested or served name)')
     .option('--source <source>', `only this source (${EVENT_SOURCES.join(', ')})`)
     .option('--tz <zone>', "IANA time zone for dates and day boundaries (default: the config's timeZone, else UTC)")

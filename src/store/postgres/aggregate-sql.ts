@@ -87,9 +87,13 @@ export function aggregateSql(
 
   // Conditions on columns that events and usage_hourly share (same names in both tables).
   const dims: string[] = [];
-  if (filter.teamId !== undefined) dims.push(`team_id = ${param(filter.teamId)}`);
-  if (filter.userId !== undefined) dims.push(`user_id = ${param(filter.userId)}`);
-  if (filter.projectId !== undefined) dims.push(`project_id = ${param(filter.projectId)}`);
+  // null: the events without one (NULL in usage_hourly too).
+  const dim = (column: string, value: string | null | undefined): void => {
+    if (value !== undefined) dims.push(value === null ? `${column} IS NULL` : `${column} = ${param(value)}`);
+  };
+  dim('team_id', filter.teamId);
+  dim('user_id', filter.userId);
+  dim('project_id', filter.projectId);
   if (filter.model !== undefined) {
     const m = param(filter.model);
     // Either name matches, so `--model gpt-4o` finds events served as the dated snapshot too.

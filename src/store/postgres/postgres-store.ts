@@ -20,6 +20,7 @@ import type {
   Store,
   UsageAggregate,
 } from '../types.js';
+import { NONE_KEY } from '../types.js';
 import { eventFromRow, eventToRow, keyFromRow, keyToRow, meteringCandidates, splitMetered, storableEvent, storableFilter, type KeyRow, type StoredEventRow } from '../rows.js';
 import { HOUR_MS, aggregateSql } from './aggregate-sql.js';
 import * as audit from './audit-tables.js';
@@ -198,8 +199,6 @@ interface AggregateRow {
   last_at: number;
   models: string[] | null;
 }
-
-const NONE_KEY = '(none)';
 
 
 /**
@@ -723,11 +722,16 @@ function whereClause(filter: EventFilter): { where: string; params: (string | nu
     params.push(value);
     clauses.push(clause(`$${params.length}`));
   };
+  /** null: the events without one. */
+  const addDim = (column: string, value: string | null | undefined): void => {
+    if (value === null) clauses.push(`${column} IS NULL`);
+    else add((p) => `${column} = ${p}`, value);
+  };
   add((p) => `started_at >= ${p}`, filter.since);
   add((p) => `started_at < ${p}`, filter.until);
-  add((p) => `team_id = ${p}`, filter.teamId);
-  add((p) => `user_id = ${p}`, filter.userId);
-  add((p) => `project_id = ${p}`, filter.projectId);
+  addDim('team_id', filter.teamId);
+  addDim('user_id', filter.userId);
+  addDim('project_id', filter.projectId);
   // Either name matches, so `--model gpt-4o` finds events served as the dated snapshot too.
   add((p) => `(model_served = ${p} OR model_requested = ${p})`, filter.model);
   add((p) => `source = ${p}`, filter.source);

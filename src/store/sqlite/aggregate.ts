@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { EventFilter, GroupBy, SplitBy, UsageAggregate } from '../types.js';
+import { NONE_KEY, type EventFilter, type GroupBy, type SplitBy, type UsageAggregate } from '../types.js';
 import { DayBuckets } from './day-buckets.js';
 import { SLOT_MS, localDateFormatter } from './local-date.js';
 import { planRollup, type RollupPart } from './rollup-plan.js';
@@ -18,7 +18,6 @@ import { DAY_MS, HOUR_MS } from './rollups.js';
 const MODEL_EXPR = 'COALESCE(model_served, model_requested)';
 /** The same in rollup rows, where a missing value is '' (see rollups.ts). */
 const ROLLUP_MODEL_EXPR = "COALESCE(NULLIF(model_served, ''), NULLIF(model_requested, ''))";
-const NONE_KEY = '(none)';
 
 const GROUP_COLUMNS = {
   session: 'session_id',
@@ -75,9 +74,14 @@ function dimWhere(filter: EventFilter): { clauses: string[]; params: Params } {
     clauses.push(clause);
     params[name] = value;
   };
-  add('team_id = @team', 'team', filter.teamId);
-  add('user_id = @user', 'user', filter.userId);
-  add('project_id = @project', 'project', filter.projectId);
+  // null: the events without one, NULL in events and '' in rollup rows (rollups.ts).
+  const addDim = (column: string, name: string, value: string | null | undefined): void => {
+    if (value === null) clauses.push(`(${column} IS NULL OR ${column} = '')`);
+    else add(`${column} = @${name}`, name, value);
+  };
+  addDim('team_id', 'team', filter.teamId);
+  addDim('user_id', 'user', filter.userId);
+  addDim('project_id', 'project', filter.projectId);
   // Either name matches, so `--model gpt-4o` finds events served as the dated snapshot too.
   add('(model_served = @model OR model_requested = @model)', 'model', filter.model);
   add('source = @source', 'source', filter.source);

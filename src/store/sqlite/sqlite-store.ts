@@ -281,11 +281,16 @@ function whereClause(filter: EventFilter): { where: string; params: Record<strin
     clauses.push(clause);
     params[name] = value;
   };
+  /** null: the events without one. */
+  const addDim = (column: string, name: string, value: string | null | undefined): void => {
+    if (value === null) clauses.push(`${column} IS NULL`);
+    else add(`${column} = @${name}`, name, value);
+  };
   add('started_at >= @since', 'since', filter.since);
   add('started_at < @until', 'until', filter.until);
-  add('team_id = @team', 'team', filter.teamId);
-  add('user_id = @user', 'user', filter.userId);
-  add('project_id = @project', 'project', filter.projectId);
+  addDim('team_id', 'team', filter.teamId);
+  addDim('user_id', 'user', filter.userId);
+  addDim('project_id', 'project', filter.projectId);
   // Either name matches, so `--model gpt-4o` finds events served as the dated snapshot too.
   add('(model_served = @model OR model_requested = @model)', 'model', filter.model);
   add('source = @source', 'source', filter.source);
