@@ -121,6 +121,15 @@ function create(ctx: DetectContext): Detector {
         const z = (x - med) / scale;
         if (z < cfg.z || x - med < minUsd || x < cfg.minRatio * reference) continue;
         s.flaggedDay = day;
+        // A median of $0.00 is no "usual level": someone back after a break spent nothing to compare the day with.
+        // (Nor is a robust z against nothing worth printing: it is in the evidence.)
+        const zText = `(robust z ${z.toFixed(1)})`;
+        const usual =
+          active.length === 0
+            ? `after no spend at all in the previous ${same.length} weeks, so with nothing usual to compare it with`
+            : med === 0
+              ? `of the week that usually has no spend (same weekday, last ${same.length} weeks) ${zText}`
+              : `whose usual level (same weekday, last ${same.length} weeks) is ${usd(med)} ${zText}`;
         emit(
           s,
           {
@@ -132,7 +141,7 @@ function create(ctx: DetectContext): Detector {
               s.firstIds.has(day) ? [s.firstIds.get(day)!] : [],
             ),
             confidence: Math.min(0.95, 0.6 + 0.02 * (z - cfg.z)),
-            summary: `${s.kind} ${s.id} spent ${usd(x)} on a day whose usual level (same weekday, last ${same.length} weeks) is ${usd(med)} (robust z ${z.toFixed(1)}).`,
+            summary: `${s.kind} ${s.id} spent ${usd(x)} on a day ${usual}.`,
             suggestion:
               'Worth a quick look at what drove the day (the report by session or model shows it). If it was planned work, nothing to do; a budget alert can catch the next one earlier.',
           },

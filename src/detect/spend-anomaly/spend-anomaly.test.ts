@@ -34,6 +34,20 @@ describe('spend-anomaly', () => {
     expect(run('spend-anomaly', spend(36, (d) => (d === 35 ? 12 : weekdays(1)(d))))).toEqual([]);
   });
 
+  it('says someone back after a break had no spend to compare with, not that their usual level is $0.00', () => {
+    // Five weeks of weekdays, five weeks away, then a $100 Monday.
+    const back = (d: number): number => (d < 35 ? weekdays(10)(d) : d === 70 ? 100 : 0);
+    const user = run('spend-anomaly', spend(71, back)).filter((f) => f.subject.kind === 'user');
+    expect(user.map((f) => f.summary)).toEqual(['user alice spent $100 on a day after no spend at all in the previous 4 weeks, so with nothing usual to compare it with.']);
+    expect(user[0]!.evidence.ratios['sameWeekdayMedianUsd']).toBe(0);
+  });
+
+  it('says a weekday that usually has no spend has none, not a usual level of $0.00', () => {
+    const saturday = (d: number): number => (d === 33 ? 120 : weekdays(10)(d));
+    const user = run('spend-anomaly', spend(36, saturday)).filter((f) => f.subject.kind === 'user');
+    expect(user.map((f) => f.summary)).toEqual([expect.stringMatching(/^user alice spent \$120 on a day of the week that usually has no spend \(same weekday, last 4 weeks\) \(robust z \d+\.\d\)\.$/)]);
+  });
+
   it('does not flag weekend work at the usual level', () => {
     const withSaturday = (d: number): number => (d === 33 ? 10 : weekdays(10)(d));
     expect(run('spend-anomaly', spend(36, withSaturday))).toEqual([]);
