@@ -150,12 +150,12 @@ async function signIn(user: string, viewport = { width: 1280, height: 900 }): Pr
 }
 
 /** The numbers a chart draws (its first dataset), straight from the Chart.js instance. */
-async function chartData(page: Page, id: string): Promise<{ labels: string[]; values: number[] }> {
+async function chartData(page: Page, id: string): Promise<{ labels: string[]; values: (number | null)[] }> {
   const canvas = page.locator(`canvas[data-chart="${id}"]`);
   await canvas.waitFor();
   await page.waitForFunction(`document.querySelector('canvas[data-chart="${id}"]')?.ghChart !== undefined`);
   return canvas.evaluate((el) => {
-    const chart = (el as unknown as { ghChart: { data: { labels: string[]; datasets: { data: number[] }[] } } }).ghChart;
+    const chart = (el as unknown as { ghChart: { data: { labels: string[]; datasets: { data: (number | null)[] }[] } } }).ghChart;
     return { labels: chart.data.labels, values: chart.data.datasets[0]!.data };
   });
 }
@@ -417,6 +417,10 @@ describe('dashboard in Chromium', () => {
     const cells = (selector: string) => page.locator(`${selector} tr`).evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
     expect(await cells('[data-chart-table="org-models"]')).toEqual([['gpt-4o-2024-08-06', '$4.00'], ['claude-future-9', 'n/a']]);
     expect(await cells('section.card:has(h2:text-is("Spend by team")) tbody')).toEqual([['data', '2', '$4.00 + 1 unpriced']]);
+    // A day whose every request had no price draws no bar and reads n/a; a day with no requests is $0.00.
+    const daily = await chartData(page, 'org-daily');
+    expect(daily.values.slice(5, 9)).toEqual([0, 4, null, 0]);
+    expect((await cells('[data-chart-table="org-daily"]')).slice(5, 9)).toEqual([['2026-07-06', '$0.00'], ['2026-07-07', '$4.00'], ['2026-07-08', 'n/a'], ['2026-07-09', '$0.00']]);
     await page.context().close();
   });
 

@@ -67,7 +67,10 @@ export function monthPhrase(r: MonthRange, now: number): string {
 
 export interface Series {
   labels: string[];
-  /** null: a day not shown to a member (too few others spent on it: teamView). */
+  /**
+   * null: a day whose requests all had no price (n/a, not $0.00: spendText), or a day not shown to a member (too few
+   * others spent on it: teamView).
+   */
   values: (number | null)[];
 }
 
@@ -112,7 +115,8 @@ async function spend(ctx: ViewContext, r: MonthRange, filter: EventFilter, opts:
   const inMonth = new Set(r.labels);
   const totals = totalOf(rows.filter((x) => inMonth.has(x.key)));
   const importedUsd = roundUsd(Math.max(0, totals.costUsd - gateway.reduce((a, x) => a + x.costUsd, 0)));
-  const values = seriesOf(rows, r.labels).map(roundUsd);
+  const unpriced = new Set(rows.filter((x) => x.requests > 0 && x.unpricedRequests >= x.requests).map((x) => x.key));
+  const values = seriesOf(rows, r.labels).map((v, i) => (unpriced.has(r.labels[i]!) ? null : roundUsd(v)));
   const elapsedDays = current < r.end ? dayLabels(r.start, current, ctx.timeZone).length : r.labels.length;
   let forecast: SpendBlock['forecast'] = null;
   if (current < r.end) {

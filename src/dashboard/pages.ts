@@ -6,7 +6,7 @@ import { sortableTable } from './sortable.js';
 /** One function per page: fetch the page's data from /api, build its elements. Types mirror the server's views. */
 
 interface Totals { requests: number; costUsd: number; inputTokens: number; cacheReadTokens: number; outputTokens: number; unpricedRequests: number; estimatedRequests: number }
-/** A daily value null: a day not shown to a member (too few others spent on it). */
+/** A daily value null: a day whose requests all had no price, or a day not shown to a member (too few others spent on it). */
 interface Spend { totals: Totals; daily: { labels: string[]; values: (number | null)[] }; elapsedDays: number; forecast: { projected: number; low: number; high: number } | null; importedUsd: number | null }
 /** `costUsd` leaves out `unpricedRequests` (models with no known price): shown with spendText, never as $0.00. */
 interface Mix { key: string; requests: number; costUsd: number; unpricedRequests: number }
