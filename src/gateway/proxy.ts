@@ -379,10 +379,12 @@ export class Proxy {
       try {
         await call.started;
         if (call.status === 429 || call.status >= 500) failure = `${classify(call.status)} (${call.status})`;
-        else if ((call.status === 400 || call.status === 404) && steppedFrom !== undefined && servedAs !== steppedFrom) {
+        else if (call.status >= 400 && call.status < 500 && steppedFrom !== undefined && servedAs !== steppedFrom) {
           // A model routing chose (or its fallback) refused the request: a 404 for a model the provider does not
-          // have, a 400 for a parameter it does not take. The model asked for answers as it would have without
-          // routing (its own 4xx included); nothing has reached the client, and providers bill no 4xx.
+          // have, a 400 for a parameter it does not take, a 403 for a model the project may not use, a 401 from a
+          // provider that does not take the gateway's key, a 422 from a server that rejects the body. The model asked
+          // for answers as it would have without routing (its own 4xx included); nothing has reached the client, and
+          // providers bill no 4xx.
           const asked = alternatives.indexOf(steppedFrom);
           if (asked >= attempt) {
             failure = `${classify(call.status)} (${call.status})`;

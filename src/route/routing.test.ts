@@ -313,7 +313,7 @@ describe('routing on', () => {
     expect(realised).toBe(1);
   });
 
-  it('serves the model asked for when the model routing chose refuses the request (404, 400), before the client sees it', async () => {
+  it('serves the model asked for when the model routing chose refuses the request (any 4xx), before the client sees it', async () => {
     const { sw, provider } = await upstreamSwitch();
     const { h, r, store } = await setup({ mode: 'on', ladders: { openai: ['gpt-5', 'gpt-5-mini'] } }, new MemoryDecisionStore(), (sim) => ({
       providers: { cheap: provider(sim) },
@@ -330,17 +330,26 @@ describe('routing on', () => {
     expect(text.length).toBeGreaterThan(0);
     sw.fail.set('gpt-5-mini', 400);
     expect((await h.openai.chat.completions.create({ model: 'gpt-5', messages })).model).toBe('gpt-5');
+    // The project may not use gpt-5-mini (OpenAI's 403 "Project … does not have access to model"), the cheaper
+    // model's provider refuses the gateway's key (401), a self-hosted server rejects the body (422).
+    for (const status of [403, 401, 422]) {
+      sw.fail.set('gpt-5-mini', status);
+      expect((await h.openai.chat.completions.create({ model: 'gpt-5', messages })).model).toBe('gpt-5');
+    }
     const events = await h.events();
     expect(events.map((e) => [e.status, e.modelServed, e.fallbackFrom])).toEqual([
       [200, 'gpt-5', 'cheap/gpt-5-mini: upstream_4xx (404)'],
       [200, 'gpt-5', 'cheap/gpt-5-mini: upstream_4xx (404)'],
       [200, 'gpt-5', 'cheap/gpt-5-mini: upstream_4xx (400)'],
+      [200, 'gpt-5', 'cheap/gpt-5-mini: upstream_4xx (403)'],
+      [200, 'gpt-5', 'cheap/gpt-5-mini: upstream_4xx (401)'],
+      [200, 'gpt-5', 'cheap/gpt-5-mini: upstream_4xx (422)'],
     ]);
     await r.writer.flush();
     expect(store.rows).toEqual([]);
     // A model the client asked for itself answers with its own error.
     const asked = await h.openai.chat.completions.create({ model: 'gpt-5-mini', messages }).catch((e: unknown) => e);
-    expect(asked).toMatchObject({ status: 400 });
+    expect(asked).toMatchObject({ status: 422 });
   });
 
   it('keeps complex requests on the model asked for, with the reason', async () => {
