@@ -80,6 +80,19 @@ it('leaves out the days and models fewer than two others spent on, when the mont
   expect(team.routing).toMatchObject({ available: false, savings: null });
 });
 
+it('leaves out a model only a colleague asked for, at $0, and the times of the first and last request', async () => {
+  // As above (claude-sonnet-4 bob's, gpt-4o-mini carol's: left out), and bob asked for a model the gateway refused ($0).
+  const refused = ev('b-refused', 'bob', '2026-10-19T23:58:00Z', 0, { status: 403, errorClass: 'forbidden', modelServed: null, modelRequested: 'gpt-bobs-side-project', inputTokens: 0, outputTokens: 0 });
+  const team = await (await member(Date.parse('2026-10-20T12:00:00Z'), [...carolTo10th(10), refused]))('/api/teams/core');
+  expect(team.withheld).toBeNull();
+  expect(team.hidden).toMatchObject({ models: ['claude-sonnet-4', 'gpt-4o-mini', 'gpt-bobs-side-project'], allModels: false });
+  // The refused request is in (other models), with the models left out, not a row of bob's one request.
+  expect(team.models.map((m: { key: string }) => m.key)).toEqual(['gpt-4o-2024-08-06', '(other models)']);
+  expect(team.models[1]).toMatchObject({ requests: 9 + 18 + 1 + 1 });
+  // The last request of the month is bob's refused one, at 23:58 on the 19th, a day left out.
+  expect([team.spend.totals.firstAt, team.spend.totals.lastAt]).toEqual([null, null]);
+});
+
 it("leaves out all days when one colleague spent more than maxShare of the days left out: the total less the days shown is theirs", async () => {
   // As above, carol's 1st $4: the days left out are bob's $47 and carol's $4, 92% bob's.
   const team = await (await member(Date.parse('2026-10-20T12:00:00Z'), carolTo10th(4)))('/api/teams/core');

@@ -334,11 +334,15 @@ async function cellsHidden(ctx: ViewContext, r: MonthRange, teamId: string, user
     ctx.store.aggregate('model', range, { timeZone: ctx.timeZone, by: 'user' }),
     ctx.store.aggregate('user', { ...range, source: 'gateway' }, { timeZone: ctx.timeZone }),
   ]);
-  const byCell = (rows: readonly UsageAggregate[]) => {
+  const byCell = (rows: readonly UsageAggregate[], countsShown: boolean) => {
     // cell -> person -> their cost on it
     const cost = new Map<string, Map<string, number>>();
     for (const row of rows) {
-      if (row.costUsd <= 0 || row.by === undefined || !others.has(row.by)) continue;
+      if (row.by === undefined || row.by === viewer || row.by === '(none)') continue;
+      // A model's row shows its requests too: one only others asked for and nobody spent on (refused, failed, no
+      // price, a made-up name) would show a colleague's requests, so it is a cell nobody spent on, left out.
+      if (countsShown && row.requests > 0 && !cost.has(row.key)) cost.set(row.key, new Map());
+      if (row.costUsd <= 0 || !others.has(row.by)) continue;
       const people = cost.get(row.key) ?? new Map<string, number>();
       people.set(row.by, (people.get(row.by) ?? 0) + row.costUsd);
       cost.set(row.key, people);
@@ -347,10 +351,11 @@ async function cellsHidden(ctx: ViewContext, r: MonthRange, teamId: string, user
     // What the hidden cells add up to, person by person: the total less what is shown.
     const sum = new Map<string, number>();
     for (const [, people] of hidden) for (const [who, c] of people) sum.set(who, (sum.get(who) ?? 0) + c);
-    return { hidden: hidden.map(([k]) => k).sort(), all: hidden.length > 0 && tooFew(sum, needed, ctx.maxShare) };
+    // Cells nobody spent on add no dollars to the total less what is shown: only those spent on can give one away.
+    return { hidden: hidden.map(([k]) => k).sort(), all: sum.size > 0 && tooFew(sum, needed, ctx.maxShare) };
   };
-  const days = byCell(perDay);
-  const models = byCell(perModel);
+  const days = byCell(perDay, false);
+  const models = byCell(perModel, true);
   const imported = splitHidden(users, gateway, viewer, needed, ctx.maxShare);
   return { days: days.hidden, models: models.hidden, allDays: days.all, allModels: models.all, imported };
 }
@@ -394,9 +399,11 @@ function hideCells(s: SpendBlock, models: readonly UsageAggregate[], hidden: Hid
   const days = new Set(hidden.days);
   const values = s.daily.values.map((v, i) => (hidden.allDays || days.has(s.daily.labels[i]!) ? null : v));
   const anyDay = hidden.allDays || hidden.days.length > 0;
-  const spendShown: SpendBlock = { ...s, daily: { ...s.daily, values }, forecast: anyDay ? null : s.forecast, importedUsd: hidden.imported ? null : s.importedUsd };
-  if (hidden.allModels) return { spend: spendShown, models: null };
   const out = new Set(hidden.models);
+  // The times of the team's first and last request of the month are one person's each, often on a day left out.
+  const totals = { ...s.totals, firstAt: null, lastAt: null };
+  const spendShown: SpendBlock = { ...s, totals, daily: { ...s.daily, values }, forecast: anyDay ? null : s.forecast, importedUsd: hidden.imported ? null : s.importedUsd };
+  if (hidden.allModels) return { spend: spendShown, models: null };
   const shown = mix(models.filter((m) => !out.has(m.key)));
   const rest = models.filter((m) => out.has(m.key));
   if (rest.length > 0) {
