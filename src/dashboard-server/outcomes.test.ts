@@ -104,8 +104,11 @@ describe('dashboard Outcomes card', () => {
     const report = await cli({ team: 'core' });
     expect(d.outcomes.row).toEqual(report.rows[0]);
     expect(d.outcomes).toMatchObject({ reverted: 2, row: { spendUsd: 11, outcomes: { commits: 2, mergedPrs: 1, total: 3 } } });
-    // A member sees the same team figures.
-    expect((await page('alice', '/api/teams/core?month=2026-09')).outcomes).toEqual(d.outcomes);
+    // A member sees the same team figures, but for the weekly spend: days of the month are left out for her (bob and
+    // dan alone besides her), and a week less the days shown would give them.
+    const member = await page('alice', '/api/teams/core?month=2026-09');
+    expect((member as unknown as { hidden: { days: string[] } }).hidden.days.length).toBeGreaterThan(0);
+    expect(member.outcomes).toEqual({ ...d.outcomes, row: { ...d.outcomes.row, weekly: [], spendOutcomeCorrelation: null, trend: { change: null, direction: 'unknown' } } });
     // The lead's People table: each person by name with what they shipped, as each one's own report counts it.
     const people = (await page('bob', '/api/teams/core?month=2026-09')) as unknown as { users: { key: string; costUsd: number; outcomes: { total: number } | null; costPerOutcome: number | null }[] };
     expect(people.users.map((u) => [u.key, u.costUsd, u.outcomes?.total, u.costPerOutcome])).toEqual([['alice', 8, 2, 4], ['bob', 2, 1, 2], ['dan', 1, 0, null]]);

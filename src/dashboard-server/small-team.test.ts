@@ -93,6 +93,15 @@ it('leaves out a model only a colleague asked for, at $0, and the times of the f
   expect([team.spend.totals.firstAt, team.spend.totals.lastAt]).toEqual([null, null]);
 });
 
+it('leaves out the weekly spend of the outcomes row when days are left out: a week of them less the days shown is theirs', async () => {
+  // carolTo10th: the 12th-18th (a Monday to Sunday) are bob's alone besides alice's $1 a day.
+  const team = await (await member(Date.parse('2026-10-20T12:00:00Z'), carolTo10th(10)))('/api/teams/core');
+  expect(team.hidden.days).toContain('2026-10-12');
+  expect(team.outcomes.row).toMatchObject({ weekly: [], spendOutcomeCorrelation: null, trend: { change: null, direction: 'unknown' } });
+  // The month's figures stay: they pass both rules.
+  expect(team.outcomes.row.spendUsd).toBe(team.spend.totals.costUsd);
+});
+
 it("leaves out all days when one colleague spent more than maxShare of the days left out: the total less the days shown is theirs", async () => {
   // As above, carol's 1st $4: the days left out are bob's $47 and carol's $4, 92% bob's.
   const team = await (await member(Date.parse('2026-10-20T12:00:00Z'), carolTo10th(4)))('/api/teams/core');

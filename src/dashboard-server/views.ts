@@ -511,11 +511,21 @@ export async function teamView(
     hidden,
     users: detail ? peopleRows(users, shipped.people) : null,
     findings: detail ? await findingsView(ctx, r, { teamId }, 50) : null,
-    outcomes: shipped.block,
+    outcomes: hidden !== null && (hidden.allDays || hidden.days.length > 0) ? withoutWeeks(shipped.block) : shipped.block,
     // Team totals per model pair: for who may see the people. Decisions are summed per team and pair, not per
     // person, so a pair one colleague alone was routed on could not be told from the others for a member.
     routing: detail ? await routingView(ctx, r, { teamId }) : { available: false, note: 'Routing savings per model pair are for the team lead, finance and admins: they are not counted per person, so a pair one colleague alone used could not be left out.', savings: null },
   };
+}
+
+/**
+ * The outcomes block of a member's team page with days left out: its weekly spend less the days shown in that week
+ * would give them (a week of days bob alone spent on besides the viewer is bob's week), and the correlation and
+ * trend are computed from those weeks.
+ */
+function withoutWeeks(block: OutcomesBlock): OutcomesBlock {
+  if (block.row === null) return block;
+  return { ...block, row: { ...block.row, weekly: [], spendOutcomeCorrelation: null, trend: { change: null, direction: 'unknown' } } };
 }
 
 /**
