@@ -7,7 +7,7 @@ import { RULE_IDS } from '../detect/types.js';
 import type { Store } from '../store/types.js';
 import type { GovernanceSpec } from '../policy/rules.js';
 import { checkSameOrigin, type Caller, type DashboardAuth } from './auth.js';
-import { budgetsView, findingsView, memberBudgetHidden, monthRange, orgView, standingOnly, teamView, userView, type MonthRange, type ViewContext } from './views.js';
+import { budgetsView, findingsView, forMember, memberBudgetHidden, monthRange, orgView, standingOnly, teamView, userView, type MonthRange, type ViewContext } from './views.js';
 import { canSeeBudget, canSeeOrg, findingsScope, personAccess, teamAccess, type Visibility } from './visibility.js';
 
 /**
@@ -193,6 +193,8 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     if (team !== null && (await memberBudgetHidden(ctx, monthRange(undefined, ctx.now, ctx.timeZone), team, v.userId))) {
       return { data: data.map((b) => (b.scope === `team:${team}` ? standingOnly(b) : b)) };
     }
+    // Otherwise each by its own window (a day's or a week's team budget is that day's or week's spend), as on the team page.
+    if (team !== null) return { data: await Promise.all(data.map((b) => forMember(ctx, b, team, v.userId, ctx.now))) };
     return { data };
   });
 

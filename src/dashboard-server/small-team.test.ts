@@ -12,7 +12,7 @@ afterEach(async () => {
   for (const h of open.splice(0)) await h.close();
 });
 
-async function member(now: number, events: Parameters<Harness['store']['insertEvents']>[0], more: { budgets?: { id: string; scope: string; amount: number; period: 'month' }[]; users?: string[] } = {}) {
+async function member(now: number, events: Parameters<Harness['store']['insertEvents']>[0], more: { budgets?: { id: string; scope: string; amount: number; period: 'day' | 'week' | 'month' }[]; users?: string[] } = {}) {
   const users = more.users ?? ['alice', 'bob', 'carol'];
   const h = await startHarness({
     now: () => now,
@@ -100,6 +100,27 @@ it('leaves out the weekly spend of the outcomes row when days are left out: a we
   expect(team.outcomes.row).toMatchObject({ weekly: [], spendOutcomeCorrelation: null, trend: { change: null, direction: 'unknown' } });
   // The month's figures stay: they pass both rules.
   expect(team.outcomes.row.spendUsd).toBe(team.spend.totals.costUsd);
+});
+
+it("gives a team budget of a day or a week as its standing only when too few others spent in its window: that day's spend less hers is bob's", async () => {
+  // carolTo10th, on the 18th: bob alone besides alice that day and that week (the 12th-18th); the month may be shown.
+  const budgets = [
+    { id: 'core-day', scope: 'team:core', amount: 100, period: 'day' as const },
+    { id: 'core-week', scope: 'team:core', amount: 500, period: 'week' as const },
+    { id: 'core-month', scope: 'team:core', amount: 1000, period: 'month' as const },
+  ];
+  const get = await member(Date.parse('2026-10-18T18:00:00Z'), carolTo10th(10), { budgets });
+  const team = await get('/api/teams/core');
+  expect(team.withheld).toBeNull();
+  const byId = (list: { budget: string; spent: number | null }[]) => Object.fromEntries(list.map((b) => [b.budget, b]));
+  for (const list of [team.budgets, (await get('/api/budgets')).data]) {
+    const b = byId(list);
+    expect(b['core-day']).toMatchObject({ amount: null, spent: null, projection: null, standing: 'on track' });
+    expect(b['core-week']).toMatchObject({ amount: null, spent: null, projection: null, standing: 'on track' });
+    // The month: bob and carol both spent in it, neither most of it.
+    expect(b['core-month']).toMatchObject({ amount: 1000, projection: null });
+    expect(b['core-month']?.spent).toBeGreaterThan(0);
+  }
 });
 
 it("leaves out all days when one colleague spent more than maxShare of the days left out: the total less the days shown is theirs", async () => {

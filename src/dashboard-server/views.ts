@@ -449,6 +449,24 @@ export function standingOnly(b: BudgetStatus): BudgetStanding {
 }
 
 /**
+ * A team budget as member `viewer` may see it: its spend is the team's gateway spend of the budget's window, a day or
+ * a week as well as a month (or a quarter, a year, all time), so it is shown only when the others' gateway spend in
+ * that window passes both rules (tooFew), as a day of the team page is; otherwise as its standing only. Never its
+ * projection: its rate comes from the days before the window too. Other budgets are returned as they are.
+ */
+export async function forMember(ctx: ViewContext, b: BudgetStatus, teamId: string, viewer: string | null, at: number): Promise<BudgetStatus | BudgetStanding> {
+  if (b.scope !== `team:${teamId}` || b.spent === null) return b;
+  if (ctx.minGroupSize <= 1) return { ...b, projection: null };
+  const until = Math.min(at + 1, b.windowEnd ?? Number.POSITIVE_INFINITY);
+  const rows = await ctx.store.aggregate('user', { teamId, source: 'gateway', since: b.windowStart, until }, { timeZone: ctx.timeZone });
+  const others = new Map(contributors(rows, viewer).map((u) => [u.key, u.costUsd]));
+  if (tooFew(others, ctx.minGroupSize - 1, ctx.maxShare)) {
+    return { ...standingOnly(b), note: `Shown as its standing only: too few people besides you used the team’s AI this ${b.period === 'none' ? 'budget' : b.period}, so its spend less yours would be a colleague’s.` };
+  }
+  return { ...b, projection: null };
+}
+
+/**
  * A team's page. `viewer` is who asks without `detail` (a member): they get the totals only when the team is not
  * too small for them to read a colleague's figures out of them (smallGroupNote); the team's budgets they always get,
  * as the gateway tells each request where its budgets stand, but then as their standing only (standingOnly).
@@ -500,10 +518,12 @@ export async function teamView(
     // give the others' imported spend back, so it is shown as its standing only.
     budgets: detail
       ? head.budgets
-      : head.budgets.map((b) =>
-          hidden?.imported && b.scope === `team:${teamId}`
-            ? { ...standingOnly(b), note: 'Shown as its standing only: a budget counts gateway spend alone, and the team’s spend less it would be what too few colleagues imported.' }
-            : { ...b, projection: null },
+      : await Promise.all(
+          head.budgets.map((b) =>
+            hidden?.imported && b.scope === `team:${teamId}`
+              ? { ...standingOnly(b), note: 'Shown as its standing only: a budget counts gateway spend alone, and the team’s spend less it would be what too few colleagues imported.' }
+              : forMember(ctx, b, teamId, viewer, Math.min(ctx.now, r.end - 1)),
+          ),
         ),
     withheld: null,
     spend: shown.spend,
