@@ -140,7 +140,13 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     const ctx = deps.context();
     if (!(await known('team', team, ctx))) throw unknown('team', team);
     const teamOf = await teamOfFn();
-    return teamView(ctx, monthRange(month, ctx.now, ctx.timeZone), team, access === 'detail', budgetVisible(c, teamOf), c.actor.userId, access === 'detail' ? null : peopleOn(team, teamOf));
+    const r = monthRange(month, ctx.now, ctx.timeZone);
+    const visible = budgetVisible(c, teamOf);
+    // A lead sees the people's budgets only in the current month, as on a person's page: a past month's personal
+    // budget is all of their spend then, on whichever team they were (someone who joined since included).
+    const current = ctx.now >= r.start && ctx.now < r.end;
+    const shown: typeof visible = c.visibility.scope === 'team' && !current ? (kind, id) => kind !== 'user' && visible(kind, id) : visible;
+    return teamView(ctx, r, team, access === 'detail', shown, c.actor.userId, access === 'detail' ? null : peopleOn(team, teamOf));
   });
 
   app.get('/api/users/:user', async (req) => {

@@ -156,3 +156,40 @@ describe('a person moved to another team', () => {
     expect((await get('paul', '/api/users/alice?month=2026-10')).json().budgets.map((b: { scope: string }) => b.scope)).toEqual(['user:alice']);
   });
 });
+
+describe('a lead on a past month of their team page', () => {
+  it("gets no one's personal budget: alice's October was all on platform, before she joined payments", async () => {
+    const lead = await startHarness({
+      now: () => Date.parse('2026-11-20T12:00:00Z'),
+      config: () => ({
+        timeZone: 'UTC',
+        teams: [{ id: 'platform' }, { id: 'payments' }],
+        users: [
+          { id: 'alice', team: 'payments', role: 'member' },
+          { id: 'paul', team: 'payments', role: 'lead' },
+        ],
+        budgets: [
+          { id: 'alice-cap', scope: 'user:alice', amount: 100, period: 'month' },
+          { id: 'people', scope: 'user:*', amount: 50, period: 'month' },
+        ],
+      }),
+    });
+    try {
+      const key = await lead.addKey('paul', 'payments');
+      await lead.store.insertEvents([
+        makeTestEvent({ id: 'oct', userId: 'alice', teamId: 'platform', startedAt: Date.parse('2026-10-10T10:00:00Z'), costUsd: 12.34 }),
+        makeTestEvent({ id: 'nov', userId: 'alice', teamId: 'payments', startedAt: Date.parse('2026-11-10T10:00:00Z'), costUsd: 1 }),
+      ]);
+      const res = await lead.gateway.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/json' }, payload: { key } });
+      const cookie = String(res.headers['set-cookie']).split(';')[0]!;
+      const page = async (url: string) => (await lead.gateway.app.inject({ method: 'GET', url, headers: { cookie } })).json() as Promise<{ budgets: { budget: string; spent: number | null }[] }>;
+      // Her page for October gives none (she was not on payments then); nor does the team's.
+      expect((await page('/api/users/alice?month=2026-10')).budgets).toEqual([]);
+      expect((await page('/api/teams/payments?month=2026-10')).budgets).toEqual([]);
+      // This month, while she is on payments: both, at her spend this month.
+      expect((await page('/api/teams/payments')).budgets.map((b) => [b.budget, b.spent])).toEqual([['alice-cap', 1], ['people', 1]]);
+    } finally {
+      await lead.close();
+    }
+  });
+});
