@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
@@ -34,9 +34,29 @@ async function run(registerImport: typeof modules.registerImport, db: string): P
   return summary;
 }
 
+/** The packages a bundle file loads before it runs: its static imports and theirs (dynamic `import()` left out). */
+function staticPackages(out: string, entry: string): Set<string> {
+  const packages = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of readFileSync(join(out, file), 'utf8').matchAll(/^(?:import|export)\b[^;'"]*?(?:from\s*)?"([^"]+)";?$/gm)) {
+      const spec = m[1]!;
+      if (spec.startsWith('./')) visit(spec.slice(2));
+      else packages.add(spec);
+    }
+  };
+  visit(entry);
+  return packages;
+}
+
 describe('goodhart import, bundled (scripts/build-cli.ts)', () => {
+  let built: Promise<string> | undefined;
+  const bundle = (): Promise<string> => (built ??= bundleImportCommand(ROOT, dist));
+
   it('imports the fixture corpus exactly as the modules tsc builds do', async () => {
-    const out = await bundleImportCommand(ROOT, dist);
+    const out = await bundle();
     const bundled = (await import(pathToFileURL(join(out, 'import.js')).href)) as typeof modules;
     const a = join(dir, 'modules.db');
     const b = join(dir, 'bundle.db');
@@ -52,5 +72,13 @@ describe('goodhart import, bundled (scripts/build-cli.ts)', () => {
       }
     };
     expect(await events(b)).toEqual(await events(a));
+  });
+
+  it('loads no zod in the worker threads (a fifth of a second each): they price with overrides the config validated', async () => {
+    const out = await bundle();
+    const worker = staticPackages(out, 'file-worker.js');
+    expect(worker).toContain('@pydantic/genai-prices');
+    expect(worker).not.toContain('zod');
+    expect(staticPackages(out, 'import.js')).not.toContain('zod');
   });
 });

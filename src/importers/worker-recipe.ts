@@ -1,5 +1,6 @@
 import type { GoodhartConfig } from '../config/schema.js';
-import { createPricer, type ModelPriceOverride } from '../usage/pricing.js';
+import { pricerWith } from '../usage/catalogue-pricer.js';
+import type { ModelPriceOverride } from '../usage/pricing.js';
 import { createLocalAttributor } from './attribution.js';
 import { createGitLookup, type GitScope } from './git-info.js';
 import { createPriceMemo, type LearningPriceMemo, type PriceBookEntry } from './price-memo.js';
@@ -15,6 +16,7 @@ export interface WorkerRecipe {
   source: FileSource;
   /** Who is who and which project: the main thread's attributor reads the same (import.ts). */
   config: Pick<GoodhartConfig, 'identities' | 'users' | 'projects'> & { outcomes?: { people: GoodhartConfig['outcomes']['people'] } };
+  /** Validated by the main thread (the config's schema): the worker does not load zod to check them again. */
   priceOverrides: Record<string, ModelPriceOverride>;
   identity: { osUser: string | null; account: string | null };
   /** Whose git settings give `user.email` besides the repository's own (git-info.ts). */
@@ -35,7 +37,7 @@ export interface WorkerRecipe {
 export function contextFromRecipe(r: WorkerRecipe): FileContext & { memo: LearningPriceMemo } {
   return {
     importer: FILE_IMPORTERS[r.source],
-    memo: createPriceMemo(createPricer(r.priceOverrides), r.priceBook ?? []),
+    memo: createPriceMemo(pricerWith(new Map(Object.entries(r.priceOverrides))), r.priceBook ?? []),
     attribute: createLocalAttributor(r.config, r.identity, createGitLookup({ scope: r.gitScope })),
     maxLineBytes: r.maxLineBytes,
     maxWholeFileBytes: r.maxWholeFileBytes,

@@ -77,7 +77,8 @@ async function fingerprintSettings(store: AuditStore, config: ImportConfig): Pro
   return { secret, since: Date.now() - config.fingerprints.retentionDays * 86_400_000 };
 }
 
-const loadPricer = (config: ImportConfig) => async (): Promise<Pricer> => (await import('../../usage/pricing.js')).createPricer(config.priceOverrides);
+/** The config's prices were validated with the config (its schema): loading zod again to check them takes longer than a re-import. */
+const loadPricer = (config: ImportConfig) => async (): Promise<Pricer> => (await import('../../usage/catalogue-pricer.js')).pricerWith(new Map(Object.entries(config.priceOverrides)));
 
 /**
  * Threads reading and parsing log files: one per core up to 4 (the main thread writes SQLite meanwhile; past
