@@ -131,4 +131,24 @@ describe('SqliteStore audit tables', () => {
     expect(a).toEqual(shipped);
     expect(b).toStrictEqual({ id: 'c2', kind: 'commit', userId: 'ann', teamId: 'core', repo: 'github.com/acme/app', sessionId: null, at: 6000, count: 1, source: 'git', attrs: {}, aiCoAuthored: false });
   });
+
+  it('a connection that imports checkpoints the WAL every 10k pages, not after every batch past 1000', async () => {
+    const path = join(dir, `wal-${++n}.db`);
+    const store = new SqliteStore(path);
+    const at = Date.parse('2025-03-10T12:00:00Z');
+    // About 3,000 pages of WAL in batches of a few hundred: SQLite's default (1000 pages) would have checkpointed.
+    for (let b = 0; b < 12; b++) {
+      const events = Array.from({ length: 500 }, (_, i) => makeTestEvent({ id: `imp-${b}-${i}`, source: 'claude-code', startedAt: at + b * 1000 + i, rawUsage: 'x'.repeat(2000) }));
+      await store.commitImportBatch({ events, states: [] });
+    }
+    const other = new Database(path);
+    try {
+      // [busy, frames in the WAL, frames checkpointed]: frames since the last checkpoint that reset the WAL.
+      const [result] = other.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
+      expect(result!.log).toBeGreaterThan(2000);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
 });

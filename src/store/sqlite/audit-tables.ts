@@ -94,6 +94,8 @@ export interface SeriesRow {
 
 /** 256 MiB: the page cache of a connection that imports (see commitImportBatch). */
 const IMPORT_CACHE_KIB = 256 * 1024;
+/** 40 MB of WAL between checkpoints on a connection that imports (see commitImportBatch). */
+const IMPORT_CHECKPOINT_PAGES = 10_000;
 
 /**
  * Of two records of one outcome (same id) the more trusted is kept: a self-reported post through the outcomes API
@@ -346,6 +348,10 @@ export class SqliteAuditTables {
       // import); a cache that holds the transaction's pages writes each once. It is a ceiling, filled on demand,
       // and only on connections that import. (Statement journals are in memory on every connection: sqlite-store.ts.)
       this.db.pragma(`cache_size = -${IMPORT_CACHE_KIB}`);
+      // SQLite checkpoints after any commit that leaves the WAL over 1000 pages (4 MB): with 10k-event batches,
+      // after nearly every batch, copying back pages the next batches write again. Every IMPORT_CHECKPOINT_PAGES
+      // instead (the WAL stays bounded at that plus one batch).
+      this.db.pragma(`wal_autocheckpoint = ${IMPORT_CHECKPOINT_PAGES}`);
       this.bulk = true;
     }
     return this.commitTx.immediate({ ...batch, events: batch.events.map(storableEvent) });
