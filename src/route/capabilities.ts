@@ -9,27 +9,31 @@ import type { ModelCapabilities } from './config.js';
  * `reasoning`: accepts a reasoning parameter (OpenAI `reasoning_effort` / Responses `reasoning`: the o-series and
  * gpt-5 family; Anthropic `thinking`: Claude 3.7 Sonnet and the Claude 4 models). gpt-4o and gpt-4.1 answer 400
  * unsupported_parameter, Claude 3.5 Haiku 400 "does not support extended thinking".
+ *
+ * `effort`: accepts Anthropic's `output_config.effort`. Anthropic's effort page lists Claude Opus 4.5 and later and
+ * Sonnet 4.6 and later, not Haiku 4.5: none of the models below (Opus 4.1, Sonnet 4.5 and 4, Haiku 4.5, 3.5 Haiku),
+ * so such a request stays on the model asked for unless `routing.capabilities` names a model with `effort: true`.
  */
 export const BUILTIN_CAPABILITIES: Readonly<Record<string, ModelCapabilities>> = {
-  'gpt-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 400_000, reasoning: true },
-  'gpt-5-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 400_000, reasoning: true },
-  'gpt-5-nano': { tools: true, vision: true, jsonSchema: true, contextTokens: 400_000, reasoning: true },
-  'gpt-4.1': { tools: true, vision: true, jsonSchema: true, contextTokens: 1_047_576, reasoning: false },
-  'gpt-4.1-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 1_047_576, reasoning: false },
-  'gpt-4.1-nano': { tools: true, vision: true, jsonSchema: true, contextTokens: 1_047_576, reasoning: false },
-  'gpt-4o': { tools: true, vision: true, jsonSchema: true, contextTokens: 128_000, reasoning: false },
-  'gpt-4o-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 128_000, reasoning: false },
-  o3: { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true },
-  'o4-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true },
-  'claude-opus-4-1': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true },
-  'claude-sonnet-4-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true },
+  'gpt-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 400_000, reasoning: true, effort: false },
+  'gpt-5-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 400_000, reasoning: true, effort: false },
+  'gpt-5-nano': { tools: true, vision: true, jsonSchema: true, contextTokens: 400_000, reasoning: true, effort: false },
+  'gpt-4.1': { tools: true, vision: true, jsonSchema: true, contextTokens: 1_047_576, reasoning: false, effort: false },
+  'gpt-4.1-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 1_047_576, reasoning: false, effort: false },
+  'gpt-4.1-nano': { tools: true, vision: true, jsonSchema: true, contextTokens: 1_047_576, reasoning: false, effort: false },
+  'gpt-4o': { tools: true, vision: true, jsonSchema: true, contextTokens: 128_000, reasoning: false, effort: false },
+  'gpt-4o-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 128_000, reasoning: false, effort: false },
+  o3: { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true, effort: false },
+  'o4-mini': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true, effort: false },
+  'claude-opus-4-1': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true, effort: false },
+  'claude-sonnet-4-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true, effort: false },
   // Structured outputs (output_config.format, in beta output_format) came after Sonnet 4; its 1M window is a beta header away.
-  'claude-sonnet-4-20250514': { tools: true, vision: true, jsonSchema: false, contextTokens: 200_000, reasoning: true },
-  'claude-haiku-4-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true },
-  'claude-3-5-haiku-20241022': { tools: true, vision: false, jsonSchema: false, contextTokens: 200_000, reasoning: false },
+  'claude-sonnet-4-20250514': { tools: true, vision: true, jsonSchema: false, contextTokens: 200_000, reasoning: true, effort: false },
+  'claude-haiku-4-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true, effort: false },
+  'claude-3-5-haiku-20241022': { tools: true, vision: false, jsonSchema: false, contextTokens: 200_000, reasoning: false, effort: false },
 };
 
-const UNKNOWN: ModelCapabilities = { tools: false, vision: false, jsonSchema: false, contextTokens: 32_000, reasoning: false };
+const UNKNOWN: ModelCapabilities = { tools: false, vision: false, jsonSchema: false, contextTokens: 32_000, reasoning: false, effort: false };
 
 export function capabilitiesOf(model: string, overrides: Readonly<Record<string, ModelCapabilities>>): ModelCapabilities {
   return knownCapabilitiesOf(model, overrides) ?? UNKNOWN;
@@ -52,7 +56,8 @@ function covers(target: ModelCapabilities, asked: ModelCapabilities | null): boo
     (target.tools || !asked.tools) &&
     (target.vision || !asked.vision) &&
     (target.jsonSchema || !asked.jsonSchema) &&
-    (target.reasoning || !asked.reasoning)
+    (target.reasoning || !asked.reasoning) &&
+    (target.effort || !asked.effort)
   );
 }
 
@@ -65,7 +70,7 @@ export function generousInputTokens(bodyBytes: number): number {
 }
 
 /**
- * The first capability `caps` lacks for this request ("tools", "vision", "json_schema", "reasoning", "context"), or
+ * The first capability `caps` lacks for this request ("tools", "vision", "json_schema", "reasoning", "effort", "context"), or
  * null. A request whose earlier turns are stored upstream (features.storedContext) also needs a target that covers
  * the model asked for (`asked`, null when unknown): "context (previous_response_id)" (or conversation, prompt) when it does not.
  */
@@ -74,6 +79,7 @@ export function missingCapability(f: RequestFeatures, bodyBytes: number, caps: M
   if (f.images + f.files > 0 && !caps.vision) return 'vision';
   if (f.jsonSchema && !caps.jsonSchema) return 'json_schema';
   if (f.reasoningAsked && !caps.reasoning) return 'reasoning';
+  if (f.effortAsked && !caps.effort) return 'effort';
   if (generousInputTokens(bodyBytes) + (f.maxOutputTokens ?? 0) > caps.contextTokens) return 'context';
   if (f.storedContext !== null && !covers(caps, asked)) return `context (${f.storedContext})`;
   return null;

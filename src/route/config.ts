@@ -29,6 +29,8 @@ export const capabilitySchema = z
       .boolean()
       .default(false)
       .describe('Reasoning effort and extended thinking (reasoning_effort, Responses reasoning, Anthropic thinking); unset: false'),
+    /** Unset is false, as for reasoning: a request setting effort stays on the model asked for. */
+    effort: z.boolean().default(false).describe('Anthropic output_config.effort; unset: false'),
   })
   .strict();
 

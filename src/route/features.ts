@@ -64,6 +64,11 @@ export interface RequestFeatures {
    */
   reasoningAsked: boolean;
   /**
+   * Anthropic `output_config.effort` is set, at any level. It is not thinking (Sonnet 4.5 thinks, and refuses effort):
+   * only the models that take it do not answer 400.
+   */
+  effortAsked: boolean;
+  /**
    * A Responses request continuing a conversation stored at the provider (`previous_response_id`, `conversation`), or
    * built from a prompt template stored there (`prompt`: its instructions, turns and tools, and variables that may be
    * images or files): that part is not in the body, so it is neither measured nor seen. Null otherwise.
@@ -312,6 +317,7 @@ export function extractFeatures(body: Readonly<Record<string, unknown>>, endpoin
       files: w.files,
       reasoning: reasoningLevel(body),
       reasoningAsked: reasoningAsked(body),
+      effortAsked: isRecord(body['output_config']) && body['output_config']['effort'] !== undefined && body['output_config']['effort'] !== null,
       storedContext: storedContext(body, endpoint),
     },
   };

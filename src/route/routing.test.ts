@@ -449,6 +449,29 @@ describe('routing on', () => {
     expect([held.data.model, held.response.headers.get(ROUTE_REASON_HEADER)]).toEqual(['gpt-5', 'capability=reasoning']);
   });
 
+  it('sends Anthropic effort (output_config.effort) only to a model that takes it', async () => {
+    // Opus 4.6 takes effort, Haiku 4.5 does not (400); neither Sonnet 4.5 nor Claude 3.5 Haiku does.
+    const { h } = await setup({ mode: 'on', thresholds: [1], ladders: { anthropic: ['claude-opus-4-6', 'claude-haiku-4-5'], cap: ['claude-sonnet-4-5', 'claude-3-5-haiku-20241022'] } });
+    const ask = (model: string, extra: Record<string, unknown> = {}) =>
+      h.anthropic.messages.create({ model, max_tokens: 100, messages: [{ role: 'user', content: SIMPLE }], ...extra }).withResponse();
+    for (const model of ['claude-opus-4-6', 'claude-sonnet-4-5']) {
+      const res = await ask(model, { output_config: { effort: 'low' } });
+      expect([res.data.model, res.response.headers.get(ROUTED_FROM_HEADER), res.response.headers.get(ROUTE_REASON_HEADER)]).toEqual([model, null, 'capability=effort']);
+    }
+    // The control: without effort both are routed.
+    expect((await ask('claude-opus-4-6')).data.model).toBe('claude-haiku-4-5');
+    expect((await ask('claude-sonnet-4-5', { output_config: { effort: null } })).data.model).toBe('claude-3-5-haiku-20241022');
+    // A `capabilities` entry with `effort: true` (the simulator takes effort on any model) is sent it.
+    const { h: h2 } = await setup({
+      mode: 'on',
+      thresholds: [1],
+      ladders: { anthropic: ['claude-opus-4-6', 'claude-haiku-4-5'] },
+      capabilities: { 'claude-haiku-4-5': { tools: true, vision: true, jsonSchema: true, contextTokens: 200_000, reasoning: true, effort: true } },
+    });
+    const routed = await h2.anthropic.messages.create({ model: 'claude-opus-4-6', max_tokens: 100, output_config: { effort: 'low' }, messages: [{ role: 'user', content: SIMPLE }] });
+    expect(routed.model).toBe('claude-haiku-4-5');
+  });
+
   it('routes a Responses request continuing a stored conversation only to a model that can take all it could', async () => {
     // previous_response_id / conversation: the earlier turns are at the provider, not in the body, unmeasured.
     const { h } = await setup({ mode: 'on', thresholds: [1], ladders: { openai: ['gpt-4.1', 'gpt-4o-mini'] } });
