@@ -73,6 +73,13 @@ describe('feature extraction', () => {
     expect(extractFeatures({ input: 'more', previous_response_id: 'resp_1' }, 'responses').features.storedContext).toBe('previous_response_id');
     expect(extractFeatures({ input: 'more', conversation: { id: 'conv_1' } }, 'responses').features.storedContext).toBe('conversation');
     expect(extractFeatures({ messages: [], previous_response_id: 'resp_1' }, 'chat.completions').features.storedContext).toBeNull();
+
+    // Audio heard (an input_audio part, in chat or Responses) or spoken (modalities, the audio output parameter).
+    const heard = { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } };
+    expect(extractFeatures({ messages: [{ role: 'user', content: [heard] }] }, 'chat.completions').features.audio).toBe(true);
+    expect(extractFeatures({ input: [{ role: 'user', content: [heard, { type: 'input_text', text: 'hi' }] }] }, 'responses').features.audio).toBe(true);
+    expect(extractFeatures({ messages: [{ role: 'user', content: 'hi' }], modalities: ['text', 'audio'] }, 'chat.completions').features.audio).toBe(true);
+    expect(extractFeatures({ messages: [{ role: 'user', content: 'hi' }], modalities: ['text'] }, 'chat.completions').features.audio).toBe(false);
   });
 
   it('never throws on malformed bodies', () => {

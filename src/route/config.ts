@@ -31,6 +31,8 @@ export const capabilitySchema = z
       .describe('Reasoning effort and extended thinking (reasoning_effort, Responses reasoning, Anthropic thinking); unset: false'),
     /** Unset is false, as for reasoning: a request setting effort stays on the model asked for. */
     effort: z.boolean().default(false).describe('Anthropic output_config.effort; unset: false'),
+    /** Unset is false: only audio models hear or speak, and a request with audio stays on the model asked for. */
+    audio: z.boolean().default(false).describe('Audio input or output (input_audio parts, modalities: ["audio"]); unset: false'),
   })
   .strict();
 

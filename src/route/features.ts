@@ -56,6 +56,11 @@ export interface RequestFeatures {
   images: number;
   /** Documents or files attached (PDF, input_file). */
   files: number;
+  /**
+   * Audio heard or spoken: an `input_audio` part (chat, Responses), an earlier spoken answer referred to by id (a chat
+   * assistant message's `audio`), `modalities` asking for audio, or the `audio` output parameter.
+   */
+  audio: boolean;
   /** Reasoning effort asked for: 0 none/minimal/low or unset, 1 medium, 2 high; Anthropic thinking budget counts. */
   reasoning: number;
   /**
@@ -88,6 +93,7 @@ interface Walk {
   context: number;
   images: number;
   files: number;
+  audio: number;
   toolTurns: number;
 }
 
@@ -117,6 +123,9 @@ function measure(content: unknown, w: Walk, depth: number, parts?: string[]): nu
       case 'file':
       case 'input_file':
         w.files++;
+        break;
+      case 'input_audio':
+        w.audio++;
         break;
       case 'tool_use':
       case 'server_tool_use':
@@ -175,6 +184,12 @@ function storedContext(body: Readonly<Record<string, unknown>>, endpoint: Endpoi
   return isRecord(body['prompt']) ? 'prompt' : null;
 }
 
+/** Asks for a spoken answer: `modalities` with "audio", or the `audio` output parameter (voice, format). */
+function speaks(body: Readonly<Record<string, unknown>>): boolean {
+  const modalities = body['modalities'];
+  return (Array.isArray(modalities) && modalities.includes('audio')) || isRecord(body['audio']);
+}
+
 function reasoningAsked(body: Readonly<Record<string, unknown>>): boolean {
   if (body['reasoning_effort'] !== undefined && body['reasoning_effort'] !== null) return true;
   const reasoning = body['reasoning'];
@@ -225,7 +240,7 @@ function scanWords(text: string): { words: string[]; total: number; long: number
  * Anthropic `system` + `messages`. Never throws: a malformed body gives empty features.
  */
 export function extractFeatures(body: Readonly<Record<string, unknown>>, endpoint: Endpoint): Extracted {
-  const w: Walk = { context: 0, images: 0, files: 0, toolTurns: 0 };
+  const w: Walk = { context: 0, images: 0, files: 0, audio: 0, toolTurns: 0 };
   let turns = 0;
   const parts: string[] = [];
   let newChars = 0;
@@ -260,6 +275,7 @@ export function extractFeatures(body: Readonly<Record<string, unknown>>, endpoin
         continue;
       }
       if (Array.isArray(m['tool_calls'])) w.toolTurns += (m['tool_calls'] as unknown[]).length;
+      if (isRecord(m['audio'])) w.audio++;
       const before = w.toolTurns;
       if (i === last) newChars = measure(m['content'], w, 0, parts);
       else w.context += measure(m['content'], w, 0);
@@ -315,6 +331,7 @@ export function extractFeatures(body: Readonly<Record<string, unknown>>, endpoin
       jsonMode: format === 'json_object',
       images: w.images,
       files: w.files,
+      audio: w.audio > 0 || speaks(body),
       reasoning: reasoningLevel(body),
       reasoningAsked: reasoningAsked(body),
       effortAsked: isRecord(body['output_config']) && body['output_config']['effort'] !== undefined && body['output_config']['effort'] !== null,

@@ -472,6 +472,37 @@ describe('routing on', () => {
     expect(routed.model).toBe('claude-haiku-4-5');
   });
 
+  it('sends audio, heard or spoken, only to an audio model', async () => {
+    // gpt-4o-mini answers 400 to input_audio parts and to modalities: ["audio"].
+    const { h } = await setup({ mode: 'on', thresholds: [1], ladders: { openai: ['gpt-audio', 'gpt-4o-mini'] } });
+    const ask = (extra: Record<string, unknown>) => send(h, '/v1/chat/completions', { model: 'gpt-audio', messages: [{ role: 'user', content: SIMPLE }], ...extra });
+    const heard = [{ type: 'text', text: SIMPLE }, { type: 'input_audio', input_audio: { data: Buffer.alloc(4_800).toString('base64'), format: 'wav' } }];
+    const cases: Record<string, unknown>[] = [
+      { messages: [{ role: 'user', content: heard }] },
+      { modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' } },
+      { audio: { voice: 'alloy', format: 'wav' } },
+      // An earlier spoken answer, referred to by its id.
+      { messages: [{ role: 'user', content: 'Say hello' }, { role: 'assistant', audio: { id: 'audio_abc' } }, { role: 'user', content: SIMPLE }] },
+    ];
+    for (const body of cases) {
+      const res = await ask(body);
+      expect([res.status, JSON.parse(res.bytes.toString()).model, res.headers[ROUTED_FROM_HEADER], res.headers[ROUTE_REASON_HEADER]]).toEqual([
+        200,
+        'gpt-audio',
+        undefined,
+        'capability=audio',
+      ]);
+    }
+    // The control: the same question as text is routed.
+    expect(JSON.parse((await ask({})).bytes.toString()).model).toBe('gpt-4o-mini');
+    // Down to another audio model it goes (gpt-audio-mini, answered here by the simulator's gpt-audio).
+    const { h: h2 } = await setup({ mode: 'on', thresholds: [1], ladders: { openai: ['gpt-audio', 'gpt-audio-mini'] } }, new MemoryDecisionStore(), () => ({
+      models: [{ name: 'gpt-audio-mini', provider: 'openai', upstreamName: 'gpt-audio' }],
+    }));
+    const spoken = await send(h2, '/v1/chat/completions', { model: 'gpt-audio', messages: [{ role: 'user', content: heard }], ...cases[1] });
+    expect([spoken.status, spoken.headers[ROUTED_FROM_HEADER], spoken.headers[ROUTE_REASON_HEADER]]).toEqual([200, 'gpt-audio', expect.stringMatching(/^simple; .*; tiers=1$/)]);
+  });
+
   it('routes a Responses request continuing a stored conversation only to a model that can take all it could', async () => {
     // previous_response_id / conversation: the earlier turns are at the provider, not in the body, unmeasured.
     const { h } = await setup({ mode: 'on', thresholds: [1], ladders: { openai: ['gpt-4.1', 'gpt-4o-mini'] } });
