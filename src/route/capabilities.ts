@@ -51,8 +51,8 @@ export function knownCapabilitiesOf(model: string, overrides: Readonly<Record<st
 
 /**
  * Whether `target` can do everything `asked` can, in a window at least as large: then whatever the stored turns of a
- * conversation hold (images, tool calls, reasoning items, their length), if the model asked for could take them, so
- * can the target. An unknown model asked for (null) is covered by none.
+ * conversation hold (images, tool calls, reasoning items, their length), or a file not in the body, if the model asked
+ * for could take them, so can the target. An unknown model asked for (null) is covered by none.
  */
 function covers(target: ModelCapabilities, asked: ModelCapabilities | null): boolean {
   if (asked === null) return false;
@@ -77,8 +77,9 @@ export function generousInputTokens(bodyBytes: number): number {
 
 /**
  * The first capability `caps` lacks for this request ("tools", "vision", "audio", "json_schema", "reasoning",
- * "effort", "context"), or null. A request whose earlier turns are stored upstream (features.storedContext) also needs a target that covers
- * the model asked for (`asked`, null when unknown): "context (previous_response_id)" (or conversation, prompt) when it does not.
+ * "effort", "context"), or null. A request whose earlier turns, or a file, are not in the body (features.storedContext)
+ * also needs a target that covers the model asked for (`asked`, null when unknown): "context (previous_response_id)"
+ * (or conversation, prompt, file_id, file_url) when it does not.
  */
 export function missingCapability(f: RequestFeatures, bodyBytes: number, caps: ModelCapabilities, asked: ModelCapabilities | null = null): string | null {
   if ((f.tools > 0 || f.toolTurns > 0) && !caps.tools) return 'tools';

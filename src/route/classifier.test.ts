@@ -73,6 +73,15 @@ describe('feature extraction', () => {
     expect(extractFeatures({ input: 'more', previous_response_id: 'resp_1' }, 'responses').features.storedContext).toBe('previous_response_id');
     expect(extractFeatures({ input: 'more', conversation: { id: 'conv_1' } }, 'responses').features.storedContext).toBe('conversation');
     expect(extractFeatures({ messages: [], previous_response_id: 'resp_1' }, 'chat.completions').features.storedContext).toBeNull();
+    // A file not in the body: uploaded before (file_id), or fetched from a URL; one inside a tool result too.
+    const user = (content: unknown[]) => [{ role: 'user', content }];
+    expect(extractFeatures({ messages: user([{ type: 'file', file: { file_id: 'file-1' } }]) }, 'chat.completions').features.storedContext).toBe('file_id');
+    expect(extractFeatures({ messages: user([{ type: 'file', file: { file_data: 'data:application/pdf;base64,JVBERi0=' } }]) }, 'chat.completions').features.storedContext).toBeNull();
+    expect(extractFeatures({ input: user([{ type: 'input_file', file_url: 'https://example.com/a.pdf' }]) }, 'responses').features.storedContext).toBe('file_url');
+    expect(extractFeatures({ input: user([{ type: 'input_file', file_id: 'file-1' }]), previous_response_id: 'resp_1' }, 'responses').features.storedContext).toBe('previous_response_id');
+    const inResult = [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'document', source: { type: 'file', file_id: 'file_1' } }] }];
+    expect(extractFeatures({ messages: user(inResult) }, 'messages').features.storedContext).toBe('file_id');
+    expect(extractFeatures({ messages: user([{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'hi' } }]) }, 'messages').features.storedContext).toBeNull();
 
     // Audio heard (an input_audio part, in chat or Responses) or spoken (modalities, the audio output parameter).
     const heard = { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } };

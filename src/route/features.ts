@@ -76,9 +76,12 @@ export interface RequestFeatures {
   /**
    * A Responses request continuing a conversation stored at the provider (`previous_response_id`, `conversation`), or
    * built from a prompt template stored there (`prompt`: its instructions, turns and tools, and variables that may be
-   * images or files): that part is not in the body, so it is neither measured nor seen. Null otherwise.
+   * images or files); or a request of any endpoint with a file uploaded before (`file_id`: a chat `file` part, a
+   * Responses `input_file`, an Anthropic `document` whose source is a file) or fetched from a URL (`file_url`: a
+   * Responses `input_file`, an Anthropic `document` whose source is a URL): that part is not in the body, so it is
+   * neither measured nor seen. Null otherwise.
    */
-  storedContext: 'previous_response_id' | 'conversation' | 'prompt' | null;
+  storedContext: 'previous_response_id' | 'conversation' | 'prompt' | FileReference | null;
 }
 
 export interface Extracted {
@@ -89,10 +92,15 @@ export interface Extracted {
   words: string[];
 }
 
+/** How a file part refers to a file that is not in the body: by the id of an upload, or by a URL. */
+type FileReference = 'file_id' | 'file_url';
+
 interface Walk {
   context: number;
   images: number;
   files: number;
+  /** The first file part referring to a file not in the body. */
+  fileReference: FileReference | null;
   audio: number;
   toolTurns: number;
 }
@@ -123,6 +131,7 @@ function measure(content: unknown, w: Walk, depth: number, parts?: string[]): nu
       case 'file':
       case 'input_file':
         w.files++;
+        w.fileReference ??= fileReference(part);
         break;
       case 'input_audio':
         w.audio++;
@@ -146,6 +155,18 @@ function measure(content: unknown, w: Walk, depth: number, parts?: string[]): nu
     }
   }
   return n;
+}
+
+/**
+ * Where a file part's file is, when not in the body: an Anthropic `source` of type `file` or `url`; a chat `file`
+ * part's `file.file_id`; a Responses `input_file`'s `file_id` or `file_url`. Null for a file inline (base64, text).
+ */
+function fileReference(part: Readonly<Record<string, unknown>>): FileReference | null {
+  const source = part['source'];
+  if (isRecord(source)) return source['type'] === 'file' ? 'file_id' : source['type'] === 'url' ? 'file_url' : null;
+  const file = isRecord(part['file']) ? part['file'] : part;
+  if (typeof file['file_id'] === 'string') return 'file_id';
+  return typeof file['file_url'] === 'string' ? 'file_url' : null;
 }
 
 function strLen(v: unknown): number {
@@ -240,7 +261,7 @@ function scanWords(text: string): { words: string[]; total: number; long: number
  * Anthropic `system` + `messages`. Never throws: a malformed body gives empty features.
  */
 export function extractFeatures(body: Readonly<Record<string, unknown>>, endpoint: Endpoint): Extracted {
-  const w: Walk = { context: 0, images: 0, files: 0, audio: 0, toolTurns: 0 };
+  const w: Walk = { context: 0, images: 0, files: 0, fileReference: null, audio: 0, toolTurns: 0 };
   let turns = 0;
   const parts: string[] = [];
   let newChars = 0;
@@ -335,7 +356,7 @@ export function extractFeatures(body: Readonly<Record<string, unknown>>, endpoin
       reasoning: reasoningLevel(body),
       reasoningAsked: reasoningAsked(body),
       effortAsked: isRecord(body['output_config']) && body['output_config']['effort'] !== undefined && body['output_config']['effort'] !== null,
-      storedContext: storedContext(body, endpoint),
+      storedContext: storedContext(body, endpoint) ?? w.fileReference,
     },
   };
 }

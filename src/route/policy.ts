@@ -110,7 +110,7 @@ export class RoutingPolicy implements Policy {
     let missing: string | null = null;
     let held: string | null = null;
     const overrides = this.deps.config.capabilities;
-    // Only a conversation stored upstream is judged against the model asked for (what it could hold).
+    // Only a conversation stored upstream, or a file not in the body, is judged against the model asked for (what it could hold).
     const asked = features.storedContext === null ? null : (knownCapabilitiesOf(rung.ladder[rung.index]!, overrides) ?? null);
     for (; target > rung.index; target--) {
       missing = missingCapability(features, req.bodyBytes, capabilitiesOf(rung.ladder[target]!, overrides), asked);

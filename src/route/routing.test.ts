@@ -523,6 +523,34 @@ describe('routing on', () => {
     expect(down.model).toBe('gpt-5-nano');
   });
 
+  it('routes a request with a file uploaded before (file_id) or fetched from a URL only to a model that can take all it could', async () => {
+    // The file is at the provider or the URL, not in the body: its length is not measured, nor its content seen.
+    const { h } = await setup({ mode: 'on', thresholds: [1], ladders: { openai: ['gpt-4.1', 'gpt-4o-mini'], anthropic: ['claude-opus-4-1', 'claude-sonnet-4-20250514'] } });
+    const chat = (file: Record<string, unknown>) =>
+      send(h, '/v1/chat/completions', { model: 'gpt-4.1', messages: [{ role: 'user', content: [{ type: 'file', file }, { type: 'text', text: 'Summarize this.' }] }] });
+    const responses = (file: Record<string, unknown>) =>
+      send(h, '/v1/responses', { model: 'gpt-4.1', input: [{ role: 'user', content: [{ type: 'input_file', ...file }, { type: 'input_text', text: 'Summarize this.' }] }] });
+    const messages = (source: Record<string, unknown>) =>
+      send(h, '/v1/messages', { model: 'claude-opus-4-1', max_tokens: 100, messages: [{ role: 'user', content: [{ type: 'document', source }, { type: 'text', text: 'Summarize this.' }] }] });
+    const outcome = (res: Awaited<ReturnType<typeof send>>) => [JSON.parse(res.bytes.toString()).model, res.headers[ROUTE_REASON_HEADER]];
+    // gpt-4o-mini's 128k window is smaller than gpt-4.1's 1M, which the file may fill; Sonnet 4 lacks Opus 4.1's structured outputs.
+    expect(outcome(await chat({ file_id: 'file-6F2ksmvXxt4VdoqmHRw6kL' }))).toEqual(['gpt-4.1', 'capability=context (file_id)']);
+    expect(outcome(await responses({ file_id: 'file-6F2ksmvXxt4VdoqmHRw6kL' }))).toEqual(['gpt-4.1', 'capability=context (file_id)']);
+    expect(outcome(await responses({ file_url: 'https://example.com/report.pdf' }))).toEqual(['gpt-4.1', 'capability=context (file_url)']);
+    expect(outcome(await messages({ type: 'file', file_id: 'file_011CNha8iCJcU1wXNR6q4V8w' }))).toEqual(['claude-opus-4-1', 'capability=context (file_id)']);
+    expect(outcome(await messages({ type: 'url', url: 'https://example.com/report.pdf' }))).toEqual(['claude-opus-4-1', 'capability=context (file_url)']);
+    // The control: the same file in the body is measured, and routed.
+    const pdf = Buffer.from('%PDF-1.4 a short report').toString('base64');
+    expect((await chat({ filename: 'report.pdf', file_data: `data:application/pdf;base64,${pdf}` })).headers[ROUTED_FROM_HEADER]).toBe('gpt-4.1');
+    expect((await responses({ filename: 'report.pdf', file_data: `data:application/pdf;base64,${pdf}` })).headers[ROUTED_FROM_HEADER]).toBe('gpt-4.1');
+    expect((await messages({ type: 'base64', media_type: 'application/pdf', data: pdf })).headers[ROUTED_FROM_HEADER]).toBe('claude-opus-4-1');
+
+    // Down the default ladder every model has gpt-5's capabilities and window.
+    const { h: h2 } = await setup({ mode: 'on', thresholds: [1, 1] });
+    const down = await h2.openai.chat.completions.create({ model: 'gpt-5', messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-6F2ksmvXxt4VdoqmHRw6kL' } }, { type: 'text', text: SIMPLE }] }] });
+    expect(down.model).toBe('gpt-5-nano');
+  });
+
   it('finds a key set in routing.keys by its id, or by the prefix keys list shows', () => {
     const policy = new RoutingPolicy({ config: routingSchema.parse({ mode: 'off', keys: { 'key-1': 'on', 'gh_abc123…': 'shadow', gh_def456: 'on' } }), pricer: createPricer() });
     const key = (id: string, prefix: string) => ({ id, prefix, hash: '', userId: 'u', teamId: null, projectId: null, name: null, createdAt: 0, revokedAt: null });
