@@ -107,7 +107,8 @@ describe('fallbacks', () => {
     expect(hits).toBe(before + 1); // cheap-gpt was tried first
     expect(data.model).toBe('gpt-5');
     expect(response.headers.get('x-goodhart-routed-from')).toBeNull();
-    expect(response.headers.get('x-goodhart-route-reason')).toMatch(/^simple;/);
+    // The reason says what happened: routed, and back on the model asked for.
+    expect(response.headers.get('x-goodhart-route-reason')).toMatch(/^simple; score=0\.\d+; .*; tiers=1; ladder end; fell back to gpt-5 \(cheap-gpt: upstream_5xx \(503\)\)$/);
     const ev = (await h.events()).at(-1)!;
     expect(ev).toMatchObject({ status: 200, modelRequested: 'gpt-5', modelServed: 'gpt-5', fallbackFrom: 'flaky/cheap-gpt: upstream_5xx (503)' });
     // Priced as gpt-5 ($1.25 / $10 per million), the model that served it.

@@ -20,7 +20,7 @@ import { parseEvent, SseSplitter } from './sse.js';
 import { ResponseTooLarge, type UpstreamCall } from './upstream-call.js';
 import { ClientGone, isTimeout, upstreamError, type Upstreams } from './upstream.js';
 import { loopError, VIA_HEADER, viaOf } from './via.js';
-import { ROUTED_FROM_HEADER } from '../route/policy.js';
+import { ROUTE_REASON_HEADER, ROUTED_FROM_HEADER } from '../route/policy.js';
 
 export interface EventSink {
   enqueue(event: UsageEvent): void;
@@ -438,6 +438,10 @@ export class Proxy {
       if (failure === null || next === null) break;
       m.fallbackFrom ??= `${provider.id}/${upstreamModel ?? target}: ${failure}`;
       call.abort(new Error('falling back to an equivalent model'));
+      // Stepped down by routing: the reason goes on to say where the request went instead, and why, hop by hop (the
+      // cheaper model's fallbacks, the model asked for, its fallbacks), by the names the client knows.
+      const reason = steppedFrom !== undefined ? reply.getHeader(ROUTE_REASON_HEADER) : undefined;
+      if (typeof reason === 'string') reply.header(ROUTE_REASON_HEADER, `${reason}; fell back to ${next.model} (${servedAs}: ${failure})`);
       attempt = next.index + 1;
       route = next.route;
       servedAs = next.model;

@@ -203,7 +203,7 @@ describe('routing on', () => {
     const failed = await ask('gpt-5', `${SIMPLE} [[sim:status=503]]`).catch((e: { status: number; headers: Headers }) => e);
     // Routed to nano, which failed; tried again on gpt-5 as asked, which failed too: not routed after all.
     expect(failed).toMatchObject({ status: 503 });
-    expect((failed as { headers: Headers }).headers.get(ROUTE_REASON_HEADER)).toMatch(/^simple;.*tiers=2$/);
+    expect((failed as { headers: Headers }).headers.get(ROUTE_REASON_HEADER)).toMatch(/^simple;.*tiers=2; fell back to gpt-5 \(gpt-5-nano: upstream_5xx \(503\)\)$/);
     expect((failed as { headers: Headers }).headers.get(ROUTED_FROM_HEADER)).toBeNull();
 
     await r.writer.flush();
@@ -235,6 +235,7 @@ describe('routing on', () => {
     const fellBack = await ask();
     expect(fellBack.data.model).toBe('gpt-4.1-mini');
     expect(fellBack.response.headers.get(ROUTED_FROM_HEADER)).toBe('gpt-5');
+    expect(fellBack.response.headers.get(ROUTE_REASON_HEADER)).toMatch(/; tiers=1; ladder end; fell back to gpt-4\.1-mini \(gpt-5-mini: upstream_5xx \(503\)\)$/);
     const ev = (await h.events()).at(-1)!;
     expect(ev).toMatchObject({ modelRequested: 'gpt-5', modelServed: 'gpt-4.1-mini', fallbackFrom: 'cheap/gpt-5-mini: upstream_5xx (503)' });
 
@@ -242,6 +243,10 @@ describe('routing on', () => {
     sw.fail.set('gpt-4.1-mini', 503);
     const asAsked = await ask();
     expect([asAsked.data.model, asAsked.response.headers.get(ROUTED_FROM_HEADER)]).toEqual(['gpt-5', null]);
+    // Every hop, in order.
+    expect(asAsked.response.headers.get(ROUTE_REASON_HEADER)).toMatch(
+      /; tiers=1; ladder end; fell back to gpt-4\.1-mini \(gpt-5-mini: upstream_5xx \(503\)\); fell back to gpt-5 \(gpt-4\.1-mini: upstream_5xx \(503\)\)$/,
+    );
 
     await r.writer.flush();
     expect(store.rows.map((d) => [d.modelRequested, d.modelRouted])).toEqual([['gpt-5', 'gpt-4.1-mini']]);
@@ -324,6 +329,7 @@ describe('routing on', () => {
     sw.fail.set('gpt-5-mini', 404);
     const missing = await h.openai.chat.completions.create({ model: 'gpt-5', messages }).withResponse();
     expect([missing.data.model, missing.response.headers.get(ROUTED_FROM_HEADER)]).toEqual(['gpt-5', null]);
+    expect(missing.response.headers.get(ROUTE_REASON_HEADER)).toMatch(/^simple; .*; tiers=1; ladder end; fell back to gpt-5 \(gpt-5-mini: upstream_4xx \(404\)\)$/);
     const stream = await h.openai.chat.completions.create({ model: 'gpt-5', stream: true, messages });
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
