@@ -2,6 +2,7 @@ import { minForecastBasisDays } from '../detect/forecast/index.js';
 import { DETECTORS } from '../detect/registry.js';
 import type { Finding } from '../detect/types.js';
 import { formatAmount } from '../policy/budget-math.js';
+import { isPersonalScope } from '../policy/scope.js';
 import { formatWallTime } from '../report/dates.js';
 import type { BudgetStatus } from '../report/budget-status.js';
 import type { OutboundAlert } from './dispatcher.js';
@@ -142,7 +143,7 @@ export function forecastCrosses(s: BudgetStatus): boolean {
  * nor by its id: a per-person budget's id often carries the name ("alice-cap"). Said as the threshold alerts to the
  * same sink say it (format.ts alertText): "A personal budget".
  */
-const hidesBudget = (scope: string, detail: 'team' | 'person'): boolean => detail === 'team' && (scope.startsWith('user:') || scope.startsWith('key:'));
+const hidesBudget = (scope: string, detail: 'team' | 'person'): boolean => detail === 'team' && isPersonalScope(scope);
 
 export function forecastText(s: BudgetStatus, detail: 'team' | 'person'): string {
   const p = s.projection!;

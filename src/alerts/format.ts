@@ -1,5 +1,6 @@
 import { formatWallTime } from '../report/dates.js';
 import { formatAmount, percentOf } from '../policy/budget-math.js';
+import { isPersonalScope } from '../policy/scope.js';
 import type { BudgetAlert } from '../policy/thresholds.js';
 
 /** The two body formats alert sinks take: generic JSON, and Slack-compatible incoming webhooks. Pure. */
@@ -28,11 +29,10 @@ function resetText(a: BudgetAlert, timeZone: string): string {
  * budget", as it does for forecasts and findings.
  */
 export type BudgetDetail = 'person' | 'team';
-const isPersonal = (scope: string): boolean => scope.startsWith('user:') || scope.startsWith('key:');
 
 /** One line people read in a channel or an inbox. */
 export function alertText(a: BudgetAlert, timeZone: string, detail: BudgetDetail = 'person'): string {
-  const name = detail === 'team' && isPersonal(a.scope) ? 'A personal budget' : `Budget "${a.budgetId}" (${a.scope})`;
+  const name = detail === 'team' && isPersonalScope(a.scope) ? 'A personal budget' : `Budget "${a.budgetId}" (${a.scope})`;
   const ask = a.contact ? ` Contact: ${a.contact}.` : '';
   if (a.blocked !== null) return `${name} ${blockedText(a, a.blocked)} ${resetText(a, timeZone)}${ask}`;
   return `${name} ${crossedText(a)} ${periodText(a)}: ${formatAmount(a.unit, a.spent)} spent of ${formatAmount(a.unit, a.amount)}. ${resetText(a, timeZone)}${ask}`;
@@ -61,7 +61,7 @@ function blockedText(a: BudgetAlert, b: NonNullable<BudgetAlert['blocked']>): st
 }
 
 export function webhookBody(a: BudgetAlert, timeZone: string, detail: BudgetDetail = 'person'): object {
-  const hide = detail === 'team' && isPersonal(a.scope);
+  const hide = detail === 'team' && isPersonalScope(a.scope);
   return {
     type: 'goodhart.budget.threshold',
     id: hide ? null : a.dedupKey,

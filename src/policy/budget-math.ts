@@ -51,6 +51,16 @@ export function headerAmount(unit: Unit, n: number): string {
   return unit === 'tokens' ? String(Math.floor(v)) : v.toFixed(6);
 }
 
+/**
+ * `n` rounded down to a whole percent of `amount` (a step of `amount` / 100), never above `n`: what a shared
+ * budget's header gives of what is left (scope.ts isPersonalScope). Negative and zero amounts give 0.
+ */
+export function floorToPercent(n: number, amount: number): number {
+  if (!(amount > 0) || !(n > 0)) return 0;
+  // percentOf's epsilon makes 17% of $500 left show as 85, not 84.95; the min keeps floating point from going above n.
+  return Math.min(n, (amount * percentOf(n, amount)) / 100);
+}
+
 /** Whole percentage for messages: 79.96% shows as 79%, never rounded up to a threshold not yet reached. */
 export function percentOf(spent: number, amount: number): number {
   // The epsilon absorbs binary fractions: 0.0056 / 0.01 is 0.55999… in floating point.

@@ -100,9 +100,10 @@ const reservation = (maxTokens: number) =>
   (Buffer.byteLength(JSON.stringify({ model: 'flat', max_tokens: maxTokens, messages: [{ role: 'user', content: 'hi' }] })) + 64 + maxTokens) / 1e6;
 
 describe('budget periods with an injected clock (Europe/Berlin)', () => {
+  // A person's budget: its remaining header is exact (a shared one's is rounded down to 1% of the amount).
   const cfg = (period: 'day' | 'week' | 'month' | 'quarter', amount = 0.01): Partial<GoodhartConfigInput> => ({
     timeZone: 'Europe/Berlin',
-    budgets: [{ id: 'team', scope: 'team:platform', amount, period, thresholds: [] }],
+    budgets: [{ id: 'alice', scope: 'user:alice', amount, period, thresholds: [] }],
   });
 
   it('a day budget resets at local midnight, not UTC midnight', () => {

@@ -41,8 +41,9 @@ beforeAll(async () => {
       budgets: [
         // alice: a team budget that downgrades past 80%.
         { id: 'platform-q', scope: 'team:platform', amount: 0.01, period: 'quarter', action: 'downgrade', downgradeAt: 80, downgradeTo: 'cheap', thresholds: [] },
-        // carol (team "lab"): a small day budget.
-        { id: 'lab-day', scope: 'team:lab', amount: 0.005, period: 'day', thresholds: [] },
+        // carol (team "lab"): a small day budget of her own (a person's: its header is exact, to check the arithmetic;
+        // a team's is rounded down to 1% of its amount).
+        { id: 'lab-day', scope: 'user:carol', amount: 0.005, period: 'day', thresholds: [] },
       ],
       rateLimits: [{ id: 'per-key', scope: 'key:*', rpm: 30 }],
       admin: { keys: [{ id: 'ops', key: ADMIN_KEY }] },
@@ -129,7 +130,7 @@ describe('every route counts', () => {
     // Free count_tokens still works while something is left…
     await expect(carol.anthropic.messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'hi' }] })).resolves.toBeDefined();
     // …and once nothing is (here: the amount lowered below what was spent): it costs nothing at the provider.
-    expect(await admin('PUT', '/budgets/lab-day', { scope: 'team:lab', amount: 0.001, period: 'day', thresholds: [] })).toBe(200);
+    expect(await admin('PUT', '/budgets/lab-day', { scope: 'user:carol', amount: 0.001, period: 'day', thresholds: [] })).toBe(200);
     await expect(carol.anthropic.messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'hi' }] })).resolves.toBeDefined();
     const err = (await carol.anthropic.messages.create({ model: 'claude', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
     expect(err).toBeInstanceOf(Anthropic.RateLimitError);
@@ -140,18 +141,18 @@ describe('every route counts', () => {
     const carolSpent = async (since = 0) =>
       (await h.events()).filter((e) => e.userId === 'carol' && e.startedAt >= since).reduce((s, e) => s + (e.costUsd ?? 0), 0);
     const remaining = (r: { response: Response }) => Number(r.response.headers.get('x-goodhart-budget-remaining'));
-    expect(await admin('PUT', '/budgets/lab-day', { scope: 'team:lab', amount: 0.01, period: 'day', thresholds: [] })).toBe(200);
+    expect(await admin('PUT', '/budgets/lab-day', { scope: 'user:carol', amount: 0.01, period: 'day', thresholds: [] })).toBe(200);
     const before = await carolSpent();
     const raised = await chat(carol.openai, 1000); // reserves exactly 1000 µ$ (free input)
     expect(remaining(raised)).toBeCloseTo(0.01 - before - 0.001, 9);
     // The next day, a month budget counts the whole month (yesterday included)…
     clock.t = Date.parse('2025-04-03T08:00:00Z');
-    expect(await admin('PUT', '/budgets/lab-day', { scope: 'team:lab', amount: 0.01, period: 'month', thresholds: [] })).toBe(200);
+    expect(await admin('PUT', '/budgets/lab-day', { scope: 'user:carol', amount: 0.01, period: 'month', thresholds: [] })).toBe(200);
     const month = await chat(carol.openai, 10);
     expect(remaining(month)).toBeCloseTo(0.01 - (await carolSpent()) , 9);
     expect(month.response.headers.get('x-goodhart-budget-reset')).toBe('2025-04-30T22:00:00.000Z');
     // …and back to a day budget: only today's spend counts, not yesterday's.
-    expect(await admin('PUT', '/budgets/lab-day', { scope: 'team:lab', amount: 0.01, period: 'day', thresholds: [] })).toBe(200);
+    expect(await admin('PUT', '/budgets/lab-day', { scope: 'user:carol', amount: 0.01, period: 'day', thresholds: [] })).toBe(200);
     const day = await chat(carol.openai, 10);
     expect(remaining(day)).toBeCloseTo(0.01 - (await carolSpent(Date.parse('2025-04-02T22:00:00Z'))), 9);
     expect(remaining(day)).toBeCloseTo(0.01 - 0.00002, 9);

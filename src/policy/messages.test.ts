@@ -1,19 +1,59 @@
 import { describe, expect, it } from 'vitest';
 import { budgetSchema } from './config.js';
-import { budgetRefusal, type Standing } from './messages.js';
+import { budgetHeaders, budgetRefusal, type Standing } from './messages.js';
 import { compileBudget } from './rules.js';
 
 /** A budget's 429 gives advice that can work from where the budget stands. */
 
 const DAY = { start: Date.UTC(2026, 11, 6), end: Date.UTC(2026, 11, 7) };
-const standing = (over: Partial<Standing> & { contact?: string; period?: 'day' | 'none' }): Standing => ({
-  rule: compileBudget(budgetSchema.parse({ id: 'alice-daily', scope: 'user:alice', amount: 0.05, period: over.period ?? 'day', ...(over.contact ? { contact: over.contact } : {}) }), 'UTC'),
-  scopeKey: 'user:alice',
-  window: over.period === 'none' ? { start: 0, end: Number.POSITIVE_INFINITY } : DAY,
-  amount: 0.05,
-  spent: 0,
-  reserved: 0,
-  ...over,
+type Over = Partial<Standing> & { contact?: string; period?: 'day' | 'none'; unit?: 'usd' | 'tokens' };
+const standing = (over: Over): Standing => {
+  const scopeKey = over.scopeKey ?? 'user:alice';
+  const amount = over.amount ?? 0.05;
+  const cfg = { id: 'alice-daily', scope: scopeKey, amount, unit: over.unit ?? 'usd', period: over.period ?? 'day', ...(over.contact ? { contact: over.contact } : {}) };
+  return {
+    rule: compileBudget(budgetSchema.parse(cfg), 'UTC'),
+    scopeKey,
+    window: over.period === 'none' ? { start: 0, end: Number.POSITIVE_INFINITY } : DAY,
+    amount,
+    spent: 0,
+    reserved: 0,
+    ...over,
+  };
+};
+const remaining = (...standings: Standing[]): string | undefined => {
+  const headers: Record<string, string> = {};
+  budgetHeaders(standings, headers);
+  return headers['x-goodhart-budget-remaining'];
+};
+
+describe('the remaining header', () => {
+  it('gives a person’s own budget (user:, key:) exactly, after this request’s reservation', () => {
+    expect(remaining(standing({ spent: 0.0123456, reserved: 0.001 }))).toBe('0.036654');
+    expect(remaining(standing({ scopeKey: 'key:k1', unit: 'tokens', amount: 3000, spent: 1234 }))).toBe('1766');
+  });
+
+  it('gives a shared one (org, team, project, tag) rounded down to 1% of its amount: a colleague’s request does not show', () => {
+    // 73.3% left of $0.05: 73%, $0.0365. A colleague's $0.0002 request (73.3% → 72.9%) then moves it by a whole step.
+    const team = (spent: number) => remaining(standing({ scopeKey: 'team:platform', spent, reserved: 0.001 }));
+    expect(team(0.0123456)).toBe('0.036500');
+    expect(team(0.0124456)).toBe('0.036500');
+    expect(team(0.0125456)).toBe('0.036000');
+    for (const scopeKey of ['org', 'project:checkout', 'tag:search']) expect(remaining(standing({ scopeKey, spent: 0.0123456 }))).toBe('0.037500');
+    // Tokens alike: 1766 of 3000 is 58.9%, 1740 tokens.
+    expect(remaining(standing({ scopeKey: 'tag:search', unit: 'tokens', amount: 3000, spent: 1234 }))).toBe('1740');
+    // Never more than is left: just under a step is the step below; exactly a step (in floating point) is that step.
+    expect(remaining(standing({ scopeKey: 'org', amount: 1, spent: 0.7000001 }))).toBe('0.290000');
+    expect(remaining(standing({ scopeKey: 'org', amount: 1, spent: 0.7 }))).toBe('0.300000');
+    expect(remaining(standing({ scopeKey: 'org', amount: 1, spent: 1.2 }))).toBe('0.000000');
+  });
+
+  it('names the tightest budget by what it shows', () => {
+    // Alice's own: 40.5% left; the team's: 40.9%, shown as 40%: the team's is the tighter of the two as shown.
+    const headers: Record<string, string> = {};
+    budgetHeaders([standing({ amount: 1, spent: 0.595 }), standing({ scopeKey: 'team:platform', amount: 10, spent: 5.91 })], headers);
+    expect([headers['x-goodhart-budget'], headers['x-goodhart-budget-remaining']]).toEqual(['alice-daily; scope=team:platform; unit=usd', '4.000000']);
+  });
 });
 
 describe('budget refusals', () => {

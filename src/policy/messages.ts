@@ -1,8 +1,9 @@
 import { formatWallTime } from '../report/dates.js';
-import { formatAmount, headerAmount, percentOf } from './budget-math.js';
+import { floorToPercent, formatAmount, headerAmount, percentOf } from './budget-math.js';
 import type { Window } from './period.js';
 import type { RateRefusal } from './rate-limit.js';
 import type { BudgetRule } from './rules.js';
+import { isPersonalScope } from './scope.js';
 
 /** Texts and headers people and clients see: what happened, where they stand, what to do. */
 
@@ -43,17 +44,30 @@ function label(s: Standing): string {
   return `"${s.rule.id}" (${s.scopeKey}, ${s.rule.period === 'none' ? 'all time' : `per ${s.rule.period}`})`;
 }
 
+/**
+ * What the header gives of what is left: a person's own budget exactly; a shared one (org, team, project, tag) rounded
+ * down to 1% of its amount, since its exact remaining, read before and after a colleague's request, is that
+ * request's cost (scope.ts isPersonalScope).
+ */
+function shownLeft(s: Standing): number {
+  const left = s.amount - s.spent - s.reserved;
+  return isPersonalScope(s.scopeKey) ? left : floorToPercent(left, s.amount);
+}
+
 /** Headers for an admitted request: the tightest budget's remaining amount and reset, and a warning past a threshold. */
 export function budgetHeaders(standings: readonly Standing[], headers: Record<string, string>): void {
   let tightest: Standing | undefined;
+  let tightestLeft = 0;
   let tightestShare = Number.POSITIVE_INFINITY;
   let warn: Standing | undefined;
   let warnShare = -1;
   for (const s of standings) {
-    const used = s.spent + s.reserved;
-    const share = s.amount > 0 ? (s.amount - used) / s.amount : 0;
+    // Tightest by what is shown: which budget the header names then moves only as a shared one's rounded figure does.
+    const left = shownLeft(s);
+    const share = s.amount > 0 ? left / s.amount : 0;
     if (share < tightestShare) {
       tightest = s;
+      tightestLeft = left;
       tightestShare = share;
     }
     const first = s.rule.thresholds[0];
@@ -64,7 +78,7 @@ export function budgetHeaders(standings: readonly Standing[], headers: Record<st
     }
   }
   if (tightest === undefined) return;
-  headers[HEADER_REMAINING] = headerAmount(tightest.rule.unit, tightest.amount - tightest.spent - tightest.reserved);
+  headers[HEADER_REMAINING] = headerAmount(tightest.rule.unit, tightestLeft);
   const reset = resetIso(tightest.window);
   if (reset !== null) headers[HEADER_RESET] = reset;
   headers[HEADER_BUDGET] = `${tightest.rule.id}; scope=${tightest.scopeKey}; unit=${tightest.rule.unit}`;

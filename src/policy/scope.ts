@@ -29,6 +29,16 @@ export function formatScope(s: Scope): string {
   return `${s.kind}:${s.each ? '*' : s.id}`;
 }
 
+/**
+ * Whether a scope key (`user:alice`, `team:platform`…) is one person's: `user:…`, or `key:…`, a key being one
+ * person's. A shared one (org, team, project, tag) counts colleagues' spend too, so its exact figures, read before
+ * and after a colleague's request, would give that request's cost: the gateway's headers and refusals give them
+ * coarsely (messages.ts), and alerts to a team channel do not name a personal one (alerts/format.ts).
+ */
+export function isPersonalScope(scopeKey: string): boolean {
+  return scopeKey.startsWith('user:') || scopeKey.startsWith('key:');
+}
+
 /** The identity of a request, as far as scopes are concerned. */
 export interface Subject {
   keyId: string;
