@@ -52,4 +52,16 @@ describe('a shared budget’s remaining', () => {
     // Exact, these were 4.999… and 4.997…: their difference bob's cost. Rounded down to $0.05 (1% of $5), both 4.95.
     expect([before.get('x-goodhart-budget-remaining'), after.get('x-goodhart-budget-remaining')]).toEqual(['4.950000', '4.950000']);
   });
+
+  it('is refused with percentages of the amount, not bob’s spend in dollars', async () => {
+    const err = (await h.openai.chat.completions
+      .create({ model: 'dear', max_tokens: 6_000_000, messages: [{ role: 'user', content: 'Go.' }] })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(err.status).toBe(429);
+    // Bob's $0.002016 is 0.04% of $5; exactly, this read "$0.00202 spent … $5.00 left".
+    expect(err.message).toContain(
+      'Budget "platform-month" (team:platform, per month) cannot cover this request: under 1% spent and 0% reserved by requests in flight, of $5.00; 99% left, and this request may cost up to $6.00.',
+    );
+    expect(err.headers?.get('x-goodhart-budget-remaining')).toBe('4.950000');
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { budgetSchema } from './config.js';
-import { budgetHeaders, budgetRefusal, type Standing } from './messages.js';
+import { budgetHeaders, budgetRefusal, downgradePointRefusal, type Standing } from './messages.js';
 import { compileBudget } from './rules.js';
 
 /** A budget's 429 gives advice that can work from where the budget stands. */
@@ -77,5 +77,39 @@ describe('budget refusals', () => {
     const text = budgetRefusal(standing({ spent: 0.03, reserved: 0.02 }), 0.001, 'UTC');
     expect(text).toContain('nothing is left while those requests run. What they do not use comes back as they finish: try again in a minute.');
     expect(text).not.toMatch(/smaller max_tokens|may cost up to/);
+  });
+
+  it('gives a shared budget’s spent, reserved and left as whole percentages of its amount: a colleague’s request does not show', () => {
+    const team = (spent: number, reserved: number) => budgetRefusal(standing({ scopeKey: 'team:platform', amount: 500, spent, reserved, contact: '#ai-budget' }), 100, 'UTC');
+    const text = team(410.3, 2.1);
+    expect(text).toBe(
+      'Budget "alice-daily" (team:platform, per day) cannot cover this request: 82% spent and under 1% reserved by requests in flight, of $500.00; 17% left, and this request may cost up to $100.00. It resets 2026-12-07 00:00:00 UTC. To get more, ask #ai-budget. A smaller max_tokens or a cheaper model may still fit.',
+    );
+    // A colleague's $0.002 request, settled or still in flight, changes nothing the text says.
+    expect(team(410.302, 2.1)).toBe(text);
+    expect(team(410.3, 2.102)).toBe(text);
+    // The advice still follows the exact figures: nothing left but requests in flight, or used up.
+    expect(team(300, 200)).toContain('60% spent and 40% reserved by requests in flight, of $500.00; nothing is left while those requests run.');
+    expect(team(512.345, 0)).toContain('is used up: 102% spent and 0% reserved by requests in flight, of $500.00; nothing is left until it resets');
+    expect(team(499.99, 0)).toContain('99% spent and 0% reserved by requests in flight, of $500.00; under 1% left, and this request may cost up to $100.00.');
+    // Tokens alike, and a person's own tokens budget exactly.
+    const tokens = (scopeKey: string) => budgetRefusal(standing({ scopeKey, unit: 'tokens', amount: 3000, spent: 2000, reserved: 10 }), 1500, 'UTC');
+    expect(tokens('tag:search')).toContain('66% spent and under 1% reserved by requests in flight, of 3,000 tokens; 33% left, and this request may cost up to 1,500 tokens.');
+    expect(tokens('key:k1')).toContain('2,000 tokens spent and 10 tokens reserved by requests in flight, of 3,000 tokens; 990 tokens left, and this request may cost up to 1,500 tokens.');
+  });
+});
+
+describe('downgrade-point refusals', () => {
+  it('give a person’s own spend exactly, a shared budget’s as a whole percentage', () => {
+    const refusal = (scopeKey: string) => {
+      const s = standing({ scopeKey, amount: 500, spent: 399.123 });
+      return downgradePointRefusal({ ...s, rule: { ...s.rule, downgradeAt: 0.8, cfg: { ...s.rule.cfg, downgradeAt: 80 } } }, 'it has no downgrade model for this request', 'UTC');
+    };
+    expect(refusal('user:alice')).toBe(
+      'Budget "alice-daily" (user:alice, per day) would pass its downgrade point with this request (80%: $400.00 of $500.00; $399.12 spent), and it has no downgrade model for this request. It resets 2026-12-07 00:00:00 UTC.',
+    );
+    expect(refusal('org')).toBe(
+      'Budget "alice-daily" (org, per day) would pass its downgrade point with this request (80%: $400.00 of $500.00; 79% spent), and it has no downgrade model for this request. It resets 2026-12-07 00:00:00 UTC.',
+    );
   });
 });

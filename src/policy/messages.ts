@@ -1,4 +1,5 @@
 import { formatWallTime } from '../report/dates.js';
+import type { Unit } from './config.js';
 import { floorToPercent, formatAmount, headerAmount, percentOf } from './budget-math.js';
 import type { Window } from './period.js';
 import type { RateRefusal } from './rate-limit.js';
@@ -89,6 +90,21 @@ export function budgetHeaders(standings: readonly Standing[], headers: Record<st
   }
 }
 
+// Below what a message can show ($0, or less than a token): floating point leaves 0.05 - 0.03 - 0.02 at 3e-18.
+const tiny = (unit: Unit): number => (unit === 'tokens' ? 1 : 1e-9);
+
+/**
+ * A figure of a budget for a refusal: of a person's own (user:, key:) the amount; of a shared one a whole percentage
+ * of the budget's amount ("82%", "under 1%"), never finer: its exact spend, read before and after a colleague's
+ * request, would be that request's cost (scope.ts isPersonalScope).
+ */
+function figure(s: Standing, n: number): string {
+  if (isPersonalScope(s.scopeKey)) return formatAmount(s.rule.unit, n);
+  if (n < tiny(s.rule.unit)) return '0%';
+  const p = percentOf(n, s.amount);
+  return p === 0 ? 'under 1%' : `${p}%`;
+}
+
 /**
  * A 429 for a request the budget cannot cover, with advice that can work from where it stands: with something left,
  * a smaller request may fit; with nothing left but requests in flight holding some, what they do not use comes back
@@ -100,20 +116,19 @@ export function budgetRefusal(s: Standing, cost: number, timeZone: string, toolC
   const money = (n: number): string => formatAmount(unit, n);
   const left = Math.max(0, s.amount - s.spent - s.reserved);
   const ask = s.rule.cfg.contact ? `ask ${s.rule.cfg.contact}` : 'ask a Goodhart admin or someone in finance to raise it (`goodhart budgets set`)';
-  const standing = `${money(s.spent)} spent and ${money(s.reserved)} reserved by requests in flight, of ${money(s.amount)}`;
+  const standing = `${figure(s, s.spent)} spent and ${figure(s, s.reserved)} reserved by requests in flight, of ${money(s.amount)}`;
   const resets = Number.isFinite(s.window.end) ? `It resets ${resetText(s.window, timeZone)}` : 'It is an all-time budget: it does not reset';
-  // Below what the message can show ($0, or less than a token): floating point leaves 0.05 - 0.03 - 0.02 at 3e-18.
-  const tiny = unit === 'tokens' ? 1 : 1e-9;
-  if (left >= tiny) {
+  // The advice follows the exact figures; only what the text shows of a shared budget is coarse.
+  if (left >= tiny(unit)) {
     return (
-      `Budget ${label(s)} cannot cover this request: ${standing}; ${money(left)} left, and this request may cost up to ${money(cost)}. ` +
+      `Budget ${label(s)} cannot cover this request: ${standing}; ${figure(s, left)} left, and this request may cost up to ${money(cost)}. ` +
       `${resets}. To get more, ${ask}. ` +
       (toolCalls
         ? 'A smaller max_tokens, fewer built-in tool calls (max_tool_calls, or the tool\'s max_uses), or a cheaper model may still fit.'
         : 'A smaller max_tokens or a cheaper model may still fit.')
     );
   }
-  if (s.spent <= s.amount - tiny) {
+  if (s.spent <= s.amount - tiny(unit)) {
     return (
       `Budget ${label(s)} cannot cover this request: ${standing}; nothing is left while those requests run. ` +
       `What they do not use comes back as they finish: try again in a minute. ${resets}. To get more, ${ask}.`
@@ -131,7 +146,7 @@ export function downgradePointRefusal(s: Standing, why: string, timeZone: string
   // The percentage as configured: a point under 1% (downgradeAt: 0.1) read "0%" rounded.
   return (
     `Budget ${label(s)} would pass its downgrade point with this request (${s.rule.cfg.downgradeAt}%: ${formatAmount(unit, point)} of ${formatAmount(unit, s.amount)}; ` +
-    `${formatAmount(unit, s.spent)} spent), and ${why}. It resets ${resetText(s.window, timeZone)}.`
+    `${figure(s, s.spent)} spent), and ${why}. It resets ${resetText(s.window, timeZone)}.`
   );
 }
 
