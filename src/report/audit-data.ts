@@ -34,7 +34,8 @@ export interface AuditData {
     previousToDateUsd: number;
     /** This month against `previousToDateUsd`: a month not over is compared with as much of the one before. */
     changePercent: number | null;
-    daily: { labels: string[]; values: number[] };
+    /** null: a day whose requests all had no price (n/a, drawn with no bar, as the dashboard does), not a $0.00 day. */
+    daily: { labels: string[]; values: (number | null)[] };
     /** The last six months, oldest first, this one included. */
     months: { key: string; costUsd: number }[];
   };
@@ -74,6 +75,8 @@ export async function collectAudit(src: ReportSources, opts: { period: string; n
   const previousMonthUsd = prevRows.reduce((a, r) => a + r.costUsd, 0);
   const previousToDateUsd = prevToDateRows.reduce((a, r) => a + r.costUsd, 0);
   const labels = dayLabels(window.start, window.end, tz);
+  const unpricedDays = new Set(daily.filter((r) => r.requests > 0 && r.unpricedRequests >= r.requests).map((r) => r.key));
+  const dailyValues = seriesOf(daily, labels).map((v, i) => (unpricedDays.has(labels[i]!) ? null : v));
 
   return {
     period: opts.period,
@@ -82,7 +85,7 @@ export async function collectAudit(src: ReportSources, opts: { period: string; n
     window,
     generatedAt: opts.now,
     partial: opts.now < window.end,
-    spend: { totals, previousMonthUsd, previousToDateUsd, changePercent: changePercent(totals.costUsd, previousToDateUsd), daily: { labels, values: seriesOf(daily, labels) }, months },
+    spend: { totals, previousMonthUsd, previousToDateUsd, changePercent: changePercent(totals.costUsd, previousToDateUsd), daily: { labels, values: dailyValues }, months },
     teams,
     models,
     budgets: await budgetsSection(src, window, opts.now, totals.costUsd, opts.source),

@@ -111,6 +111,11 @@ describe('goodhart audit', () => {
     expect(md).not.toMatch(/claude-future-9 \| 2 \| \$0\.00/);
     const html = await runAuditReport({ period: '2026-07', db, config: configFile, format: 'html', now: NOW });
     expect(html).toContain('<title>claude-future-9: n/a</title>');
+    // The daily chart: the 8th (both requests unpriced) has no bar and reads n/a; the 7th is $4.00, the 9th $0.00.
+    expect(html).toContain('data-label="08" data-value="n/a">n/a<title>08: n/a</title>');
+    expect(html).not.toMatch(/<rect [^>]*data-label="08"/);
+    expect(html).toMatch(/<rect [^>]*data-label="07" data-value="4">/);
+    expect(html).toMatch(/<rect [^>]*data-label="09" data-value="0">/);
     const { markdown } = await runDigest({ user: 'alice', week: '2026-07-06', db, config: configFile, now: NOW });
     expect(markdown).toContain('2 requests, $4.00 (>+999% on the week before). 1 of them used a model with no known price: its cost is not in the dollars.');
     expect(markdown).toContain('| claude-future-9 | 1 | n/a |');

@@ -26,14 +26,17 @@ const nice = (max: number): number => {
   return 10 * p;
 };
 
-/** Vertical bars, one per label (days of a month, months of a trend). */
-export function barChart(c: BarChartInput): string {
+/**
+ * Vertical bars, one per label (days of a month, months of a trend). A null value (a day whose requests all had no
+ * known price) draws no bar, only `n/a` at the foot, as the dashboard's chart does: not a $0.00 day.
+ */
+export function barChart(c: Omit<BarChartInput, 'values'> & { values: readonly (number | null)[] }): string {
   const width = c.width ?? 720;
   const height = c.height ?? 240;
   const pad = { left: 64, right: 12, top: 28, bottom: 36 };
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
-  const top = nice(Math.max(0, ...c.values, c.line?.value ?? 0));
+  const top = nice(Math.max(0, ...c.values.map((v) => v ?? 0), c.line?.value ?? 0));
   const y = (v: number): number => pad.top + plotH - (v / top) * plotH;
   const step = c.labels.length > 0 ? plotW / c.labels.length : plotW;
   const every = Math.max(1, Math.ceil(c.labels.length / 12));
@@ -48,11 +51,17 @@ export function barChart(c: BarChartInput): string {
   }
   c.values.forEach((v, i) => {
     const x = pad.left + i * step + step * 0.15;
-    const h = Math.max(0, pad.top + plotH - y(v));
     const label = c.labels[i] ?? '';
-    parts.push(
-      `<rect x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(step * 0.7).toFixed(1)}" height="${h.toFixed(1)}" fill="#3b6fb6" data-label="${escapeXml(label)}" data-value="${v}"><title>${escapeXml(`${label}: ${c.format(v)}`)}</title></rect>`,
-    );
+    if (v === null) {
+      parts.push(
+        `<text x="${(x + step * 0.35).toFixed(1)}" y="${(pad.top + plotH - 3).toFixed(1)}" font-size="8" text-anchor="middle" fill="#888" data-label="${escapeXml(label)}" data-value="n/a">n/a<title>${escapeXml(`${label}: n/a`)}</title></text>`,
+      );
+    } else {
+      const h = Math.max(0, pad.top + plotH - y(v));
+      parts.push(
+        `<rect x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(step * 0.7).toFixed(1)}" height="${h.toFixed(1)}" fill="#3b6fb6" data-label="${escapeXml(label)}" data-value="${v}"><title>${escapeXml(`${label}: ${c.format(v)}`)}</title></rect>`,
+      );
+    }
     if (i % every === 0) {
       parts.push(`<text x="${(x + step * 0.35).toFixed(1)}" y="${height - pad.bottom + 14}" font-size="10" text-anchor="middle" fill="#555">${escapeXml(label)}</text>`);
     }
