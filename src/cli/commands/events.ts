@@ -5,6 +5,7 @@ import { formatCost, formatCount } from '../../report/format.js';
 import { drawTable } from '../../report/table.js';
 import { openStore } from '../../store/open.js';
 import { readDb, readTimeZone } from '../read-db.js';
+import { NONE_KEY } from '../../store/types.js';
 import type { UsageEvent } from '../../usage/event.js';
 import { TOOL_CALL_KINDS } from '../../usage/types.js';
 import { addFilterOptions, type FilterOptions, toEventFilter } from './report.js';
@@ -38,8 +39,9 @@ export function formatEventsTable(events: readonly UsageEvent[], timeZone: strin
   const rows = events.map((e) => [
     formatWallTime(e.startedAt, timeZone),
     e.source,
-    e.userId ?? '-',
-    e.teamId ?? '-',
+    // As `report` prints a missing group and `--team '(none)'` selects it.
+    e.userId ?? NONE_KEY,
+    e.teamId ?? NONE_KEY,
     e.modelServed ?? e.modelRequested ?? '-',
     tokens(e, e.inputTokens),
     tokens(e, e.outputTokens),

@@ -241,6 +241,10 @@ describe('goodhart report --team/--user/--project (none)', () => {
     expect(await rows({ kind: 'users', project: '(none)' })).toEqual([['(none)', 1]]);
     expect(await runReport({ kind: 'teams', db: noneDb, team: '(none)' })).toContain('│ (none) │        2 │');
     expect((JSON.parse(await runEvents({ db: noneDb, json: true, team: '(none)' })) as { id: string }[]).map((e) => e.id)).toEqual(['n2', 'n3']);
+    // The events table prints a missing user or team as `(none)` too, the value that selects it.
+    const table = await runEvents({ db: noneDb, team: '(none)', tz: 'UTC' });
+    expect(table).toMatch(/│ gateway │ \(none\) │ \(none\) │/);
+    expect(table).toMatch(/│ gateway │ bob +│ \(none\) │/);
   });
 });
 
