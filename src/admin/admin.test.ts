@@ -239,6 +239,17 @@ describe('PUT replaces an entity, PATCH changes the fields it gives', () => {
     expect((await api('admin', 'PUT', '/users/otto', { email: 'otto@x.com' })).json.data).toEqual({ id: 'otto', email: 'otto@x.com' });
     expect((await api('admin', 'PUT', '/users/otto', { team: 'other', role: 'lead' })).status).toBe(200);
   });
+
+  it('refuses a __proto__ key by name, as PUT does, at the top and inside an object: never read as the entity\'s fields', async () => {
+    const proto = await api('admin', 'PATCH', '/teams/other', JSON.parse('{"__proto__":{"name":"Owned"}}'));
+    expect([proto.status, proto.json.error.message]).toEqual([400, 'Invalid team: ✖ Unrecognized key: "__proto__"']);
+    expect((await api('admin', 'PUT', '/budgets/hb', { scope: 'team:other', amount: 10 })).status).toBe(200);
+    const nested = await api('admin', 'PATCH', '/budgets/hb', JSON.parse('{"hybrid":{"__proto__":{"percentile":95}}}'));
+    expect([nested.status, nested.json.error.message]).toEqual([400, expect.stringContaining('Unrecognized key: "__proto__"\n  → at hybrid')]);
+    expect((await api('admin', 'GET', '/teams/other')).json.data).toEqual({ id: 'other' });
+    expect((await api('admin', 'GET', '/budgets/hb')).json.data.hybrid).toBeUndefined();
+    expect((await api('admin', 'DELETE', '/budgets/hb')).status).toBe(204);
+  });
 });
 
 describe('admin changes are checked for what they name, as the config is', () => {

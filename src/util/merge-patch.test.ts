@@ -20,4 +20,15 @@ describe('mergePatch (RFC 7396)', () => {
     mergePatch(target, { hybrid: { percentile: 50 } });
     expect(target).toEqual({ hybrid: { percentile: 90 } });
   });
+
+  it('keeps __proto__ a field of its own: never the prototype of the result, at any depth', () => {
+    const out = mergePatch({ id: 'bob', hybrid: { lookback: 8 } }, JSON.parse('{"__proto__":{"role":"admin"},"hybrid":{"__proto__":{"percentile":95}}}')) as Record<string, Record<string, unknown>>;
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(out.hybrid)).toBe(Object.prototype);
+    expect(out.role).toBeUndefined();
+    expect(out.hybrid!.percentile).toBeUndefined();
+    expect(Object.keys(out)).toEqual(['id', 'hybrid', '__proto__']);
+    expect(Object.keys(out.hybrid!)).toEqual(['lookback', '__proto__']);
+    expect(({} as Record<string, unknown>).role).toBeUndefined();
+  });
 });
