@@ -24,6 +24,7 @@ const OPENAI_TYPE: Record<number, string> = {
   405: 'invalid_request_error',
   409: 'invalid_request_error',
   413: 'invalid_request_error',
+  414: 'invalid_request_error',
   415: 'invalid_request_error',
   429: 'rate_limit_error',
 };
@@ -34,6 +35,7 @@ const ANTHROPIC_TYPE: Record<number, string> = {
   403: 'permission_error',
   404: 'not_found_error',
   413: 'request_too_large',
+  414: 'invalid_request_error',
   415: 'invalid_request_error',
   429: 'rate_limit_error',
   504: 'timeout_error',
@@ -143,6 +145,30 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
     const g = new GoodhartError('not_found', 404, `No route ${req.method} ${req.url.split('?')[0]}. ${whatIsServed(req.url)}`);
     void reply.code(404).send(errorBody(g, wireOf(req.url, req.headers)));
   });
+}
+
+/**
+ * The longest path segment a route takes as a parameter (fastify's default, 100, is shorter than the ids the admin
+ * API and the dashboard take: 128 characters, ID_RULE). A longer one is refused by the route's own check (`Invalid
+ * id …: at most 128 characters`); past this, before routing, by `frameworkErrors`.
+ */
+export const MAX_PARAM_CHARS = 1024;
+
+/**
+ * Paths fastify's router refuses before any route sees them: a segment longer than MAX_PARAM_CHARS, and %-escapes
+ * that do not decode to UTF-8 text (`/v1/models/%ff`). Answered in the client's error format with what to fix, where
+ * fastify's own body (`{"error":"Bad Request","code":"FST_ERR_BAD_URL",…}`) is in none of them.
+ */
+export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const path = req.url.split('?')[0]!;
+  const shown = path.length > 120 ? `${path.slice(0, 120)}…` : path;
+  const g =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new GoodhartError('invalid_request', 414, `A part of the path ${shown} is longer than ${MAX_PARAM_CHARS} characters: no id or name Goodhart serves is (ids have at most 128). Check the URL.`)
+      : err.code === 'FST_ERR_BAD_URL'
+        ? new GoodhartError('invalid_request', 400, `The path ${shown} has a %-escape that is not UTF-8 text. Percent-encode each part of the path as UTF-8 (encodeURIComponent).`)
+        : normalise(err, 0);
+  void reply.code(g.httpStatus).send(errorBody(g, wireOf(req.url, req.headers)));
 }
 
 /**

@@ -322,6 +322,17 @@ describe('errors in the wire format the client expects', () => {
       expect(miss.statusCode).toBe(404);
       expect(((await miss.body.json()) as { error: { message: string } }).error.message).toMatch(hint);
     }
+    // Paths the router refuses before any route: in the client's format, saying what to fix; ids up to 128 characters
+    // (ID_RULE) reach their route, whose check names the rule.
+    const anthropicHeaders = { 'x-api-key': h.key, 'anthropic-version': '2023-06-01' };
+    const badUrl = await request(`${h.url}/v1/models/%ff`, { headers: anthropicHeaders });
+    expect([badUrl.statusCode, await badUrl.body.json()]).toEqual([400, { type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/^The path \/v1\/models\/%ff has a %-escape that is not UTF-8 text\. Percent-encode/) } }]);
+    const long = await request(`${h.url}/admin/v1/teams/${'t'.repeat(2000)}`);
+    expect([long.statusCode, ((await long.body.json()) as { error: { message: string; type: string } }).error]).toEqual([414, { message: expect.stringMatching(/^A part of the path \/admin\/v1\/teams\/t+… is longer than 1024 characters/), type: 'invalid_request_error', param: null, code: 'invalid_request' }]);
+    const id128 = await request(`${h.url}/admin/v1/teams/${'t'.repeat(128)}`);
+    expect(id128.statusCode).toBe(401);
+    const id129 = await request(`${h.url}/api/teams/${'t'.repeat(129)}`);
+    expect(((await id129.body.json()) as { error: { message: string } }).error.message).not.toMatch(/FST_ERR/);
     const health = await request(`${h.url}/healthz`);
     expect(await health.body.json()).toEqual({ status: 'ok' });
     const models = await h.openai.models.list();

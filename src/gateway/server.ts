@@ -23,7 +23,7 @@ import { registerOutcomeRoutes } from '../outcomes/routes.js';
 import { createPricer } from '../usage/pricing.js';
 import { KeyCache } from './auth.js';
 import { registerJsonBody } from './body.js';
-import { clientErrorHandler, installErrorHandling, wireOf } from './errors.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandling, MAX_PARAM_CHARS, wireOf } from './errors.js';
 import type { Wire } from './providers/types.js';
 import { GatewayMetrics } from './metrics.js';
 import { findModel, listModels, type ModelFilter } from './models.js';
@@ -152,6 +152,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     // Refused while closing by the hook below, in the client's error format (fastify's own 503 is its format).
     return503OnClosing: false,
     clientErrorHandler,
+    maxParamLength: MAX_PARAM_CHARS,
+    frameworkErrors,
   });
   registerJsonBody(app, bodyLimit);
   installErrorHandling(app, bodyLimit);
