@@ -140,7 +140,7 @@ export const MAX_STORED_TIME = Date.UTC(2100, 0, 1) - 1;
 const badCount = (n: number): boolean => !Number.isSafeInteger(n) || n < 0 || n > MAX_COUNT;
 const badTime = (t: number | null): boolean => t !== null && (!Number.isSafeInteger(t) || t < 0 || t > MAX_STORED_TIME);
 /** No request costs a billion dollars; a float sum of absurd costs overflows Postgres' rollups (an error, not Infinity). */
-const MAX_STORED_COST = 1e9;
+export const MAX_STORED_COST = 1e9;
 const badCost = (c: number | null): boolean => c !== null && (!Number.isFinite(c) || c < 0 || c > MAX_STORED_COST);
 
 /**

@@ -1,3 +1,4 @@
+import { MAX_STORED_COST } from '../../store/rows.js';
 import { convertAnthropicUsage } from '../../usage/convert-anthropic-usage.js';
 import { isRecord } from '../../usage/usage-fields.js';
 import { attrCount, attrString, attrs, identityOf, nanos, nanosToMs, scalar } from './attributes.js';
@@ -47,7 +48,8 @@ export function mapLogs(request: unknown): MappedBatch & { sessions: Set<string>
           endpoint: 'messages',
           model,
           usage,
-          reportedCostUsd: a.has('cost_usd') && Number.isFinite(cost) && cost >= 0 ? cost : null,
+          // A cost no request has (past what the store keeps) is not reported: the tokens are priced instead.
+          reportedCostUsd: a.has('cost_usd') && Number.isFinite(cost) && cost >= 0 && cost <= MAX_STORED_COST ? cost : null,
           providerRequestId: attrString(a, 'request_id'),
           sessionId: who.session,
           identity: who,

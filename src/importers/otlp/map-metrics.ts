@@ -1,6 +1,6 @@
 import type { OutcomeKind } from '../../outcomes/event.js';
-import { storable } from '../../store/rows.js';
-import { isRecord } from '../../usage/usage-fields.js';
+import { MAX_STORED_COST, storable } from '../../store/rows.js';
+import { isRecord, MAX_COUNT } from '../../usage/usage-fields.js';
 import { attrString, attrs, attrsKey, catalogueProvider, identityOf, nanos, nanosToMs, resourceId, type Attrs } from './attributes.js';
 import { list } from './map-spans.js';
 import type { OtelIdentity, OtelOutcome, OtelUsage } from './types.js';
@@ -83,7 +83,7 @@ export function extractPoints(request: unknown): { points: MetricPoint[]; reject
           const value = pointValue(dp);
           const timeNs = nanos(dp['timeUnixNano']);
           const startNs = nanos(dp['startTimeUnixNano']) ?? '0';
-          if (value === null || timeNs === null || value < 0) {
+          if (value === null || timeNs === null || value < 0 || value > maxValueOf(name)) {
             rejected += 1;
             continue;
           }
@@ -105,6 +105,13 @@ export function extractPoints(request: unknown): { points: MetricPoint[]; reject
   }
   return { points, rejected };
 }
+
+/**
+ * The most a point may hold: a count (tokens, commits, lines) past MAX_COUNT is garbage, as every usage reader takes it
+ * (readCount, and the log records here), and so is a cost past what the store keeps. Such a point is rejected; it was
+ * stored clamped, one point of 1e300 an event of a trillion tokens and a billion dollars in the organisation's spend.
+ */
+const maxValueOf = (metric: string): number => (metric === COST_METRIC ? MAX_STORED_COST : MAX_COUNT);
 
 /** asInt (decimal string or number), asDouble, or a histogram's sum. */
 function pointValue(dp: Record<string, unknown>): number | null {

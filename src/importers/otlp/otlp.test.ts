@@ -559,6 +559,20 @@ describe('OTLP/HTTP receiver', () => {
     expect((await store.listEvents({ sessionId: 'sess-absurd' })).map((e) => [e.inputTokens, e.outputTokens])).toEqual([[100, 0]]);
   });
 
+  it('rejects metric points no count or cost can be, and a log record\'s cost no request has (its tokens are priced)', async () => {
+    // One export of absurd values (a hostile or broken sender): tokens past 1e12, a cost past $1e9, commits past 1e12.
+    const batch = metrics(1, 0, 6000, { input: 1e300, output: 1e20, cacheRead: 0, cacheCreation: 0, cost: 5e15, commits: 1e13, added: 0 }, [kv('session.id', 'sess-huge')]);
+    const res = await post('/v1/metrics', batch);
+    expect(await res.json()).toMatchObject({ partialSuccess: { rejectedDataPoints: '4' } });
+    expect((await otelEvents()).filter((e) => e.sessionId === 'sess-huge')).toEqual([]);
+    const logs = apiRequestsOf('sess-huge-cost', 1);
+    const record = logs.resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!;
+    record.attributes = record.attributes.map((x) => (x.key === 'cost_usd' ? kv('cost_usd', '1e300') : x));
+    expect((await post('/v1/logs', logs)).status).toBe(200);
+    const [logged] = await store.listEvents({ sessionId: 'sess-huge-cost' });
+    expect([logged!.inputTokens, logged!.costUsd! < 0.01]).toEqual([100, true]);
+  });
+
   it('reports a partial success in protobuf too, as the official response messages decode it', async () => {
     // opentelemetry-proto's collector/{trace,metrics,logs}/v1 responses, as an exporter decodes them.
     const official = protobuf.parse(`syntax = "proto3";
