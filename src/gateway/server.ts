@@ -152,7 +152,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     // Refused while closing by the hook below, in the client's error format (fastify's own 503 is its format).
     return503OnClosing: false,
     clientErrorHandler,
-    maxParamLength: MAX_PARAM_CHARS,
+    routerOptions: { maxParamLength: MAX_PARAM_CHARS },
     frameworkErrors,
   });
   registerJsonBody(app, bodyLimit);
