@@ -163,6 +163,12 @@ describe('outcome receivers', () => {
       const bad = await post({ outcomes: [{ kind: 'custom', externalId: 'x' }, { kind: 'shipped', at: 'yesterday' }] }, annKey);
       expect(bad.statusCode).toBe(400);
       expect(bad.json().error.message).toMatch(/outcomes\.1\.kind: .*outcomes\.1\.at/);
+      // Times no outcome has: epoch seconds sent as milliseconds (January 1970), microseconds, the year 3000.
+      const seconds = await post({ kind: 'custom', externalId: 'secs', at: 1796534218 }, annKey);
+      expect([seconds.statusCode, seconds.json().error.message]).toEqual([400, expect.stringContaining('at: 1796534218 as epoch milliseconds is before 2000 (it looks like epoch seconds: multiply by 1000); send a time from 2000 to 2099')]);
+      expect((await post({ kind: 'custom', externalId: 'micros', at: 1796534218000000 }, annKey)).json().error.message).toContain('(it looks like epoch microseconds: divide by 1000)');
+      expect((await post({ kind: 'custom', externalId: 'y3000', at: '3000-01-01T00:00:00Z' }, annKey)).json().error.message).toContain('at: 3000-01-01T00:00:00Z is after 2099;');
+      expect(await store.listOutcomes({ kind: 'custom' })).toEqual([]);
     });
 
     it('records for the key owner; only trusted posters record for others', async () => {

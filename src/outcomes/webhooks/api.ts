@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { idSchema } from '../../config/id.js';
 import { GoodhartError } from '../../errors.js';
+import { MAX_STORED_TIME } from '../../store/rows.js';
 import { normaliseRemote } from '../../importers/attribution.js';
 import { AI_TOOLS } from '../ai-coauthor.js';
 import { AUTHOR_ATTRS, SHIPPED_KINDS } from '../counted.js';
@@ -20,10 +21,29 @@ import { zodProblems, type WebhookContext } from './types.js';
  */
 const count = z.number().int().nonnegative();
 
+/**
+ * An outcome's time: from 2000 (before git, and below it epoch seconds sent as milliseconds: `1796534218` was stored
+ * as 21 January 1970) to the end of 2099, as the stores keep usage times (MAX_STORED_TIME).
+ */
+const EARLIEST_AT = Date.UTC(2000, 0, 1);
+/** What is wrong with a time (`iso` when it came as ISO 8601), or null. */
+function atProblem(t: number, iso: string | null): string | null {
+  const shown = iso ?? `${t} as epoch milliseconds`;
+  if (t < EARLIEST_AT) return `${shown} is before 2000${iso === null && t >= EARLIEST_AT / 1000 ? ' (it looks like epoch seconds: multiply by 1000)' : ''}`;
+  if (t > MAX_STORED_TIME) return `${shown} is after 2099${iso === null && t / 1000 <= MAX_STORED_TIME ? ' (it looks like epoch microseconds: divide by 1000)' : ''}`;
+  return null;
+}
+const atSchema = z
+  .union([z.iso.datetime({ offset: true }), z.number().int().positive()])
+  .superRefine((v, ctx) => {
+    const problem = typeof v === 'number' ? atProblem(v, null) : atProblem(Date.parse(v), v);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: `${problem}; send a time from 2000 to 2099, ISO 8601 or epoch milliseconds` });
+  });
+
 export const apiOutcomeSchema = z
   .object({
     kind: z.enum(SHIPPED_KINDS),
-    at: z.union([z.iso.datetime({ offset: true }), z.number().int().positive()]).optional().describe('ISO 8601 or epoch ms; default now'),
+    at: atSchema.optional().describe('ISO 8601 or epoch ms, from 2000 to 2099; default now'),
     user: idSchema.optional().describe('Default: the key owner; others only for outcomes.trustedPosters'),
     team: idSchema.optional(),
     repo: z.string().min(1).max(300).optional(),
