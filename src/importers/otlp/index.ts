@@ -10,6 +10,7 @@ import { createPricer, type ModelPriceOverride } from '../../usage/pricing.js';
 import { createOtlpProcessor, SMALLER_BATCHES, type OtlpRequest, type OtlpRules } from './process.js';
 import { encodeExportResponse, encodeStatus, exportResponse, type Signal } from './proto.js';
 import { OtlpThread } from './thread.js';
+import { rejectedCount, rejectionMessage, type Rejections } from './types.js';
 
 /**
  * The OTLP/HTTP receiver: `POST /v1/traces`, `/v1/metrics`, `/v1/logs`, OTLP/JSON or protobuf, optionally gzipped,
@@ -38,7 +39,7 @@ export function registerOtlpRoutes(app: FastifyInstance, deps: OtlpDeps): void {
   const rules: OtlpRules = { identities: deps.rules?.identities ?? [], users: deps.rules?.users ?? [], trustedPosters: deps.rules?.outcomes?.trustedPosters ?? [] };
   const overrides = deps.priceOverrides ?? {};
   const spec = storeSpec(deps.store);
-  let ingest: (r: OtlpRequest) => Promise<{ rejected: number }>;
+  let ingest: (r: OtlpRequest) => Promise<{ rejected: Rejections }>;
   if (spec === null) {
     ingest = createOtlpProcessor({
       store: deps.store,
@@ -104,9 +105,12 @@ function isProtobuf(contentType: string | undefined): boolean {
   return typeof contentType === 'string' && /^application\/(x-)?protobuf\b/i.test(contentType);
 }
 
+const ITEMS: Record<Signal, readonly [string, string]> = { traces: ['span', 'spans'], metrics: ['data point', 'data points'], logs: ['log record', 'log records'] };
+
 /** OTLP's Export*ServiceResponse in the request's encoding: empty on full success, `partialSuccess` when items were rejected. */
-function respond(reply: FastifyReply, protobuf: boolean, rejected: number, signal: Signal): FastifyReply {
-  const message = `${rejected} malformed items skipped`;
+function respond(reply: FastifyReply, protobuf: boolean, rejections: Rejections, signal: Signal): FastifyReply {
+  const rejected = rejectedCount(rejections);
+  const message = rejected === 0 ? '' : rejectionMessage(rejections, ITEMS[signal]);
   if (protobuf) return reply.code(200).header('content-type', 'application/x-protobuf').send(Buffer.from(encodeExportResponse(signal, rejected, message)));
   return reply.code(200).header('content-type', 'application/json').send(exportResponse(signal, rejected, message));
 }

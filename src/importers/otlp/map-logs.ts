@@ -3,7 +3,7 @@ import { convertAnthropicUsage } from '../../usage/convert-anthropic-usage.js';
 import { isRecord } from '../../usage/usage-fields.js';
 import { attrCount, attrString, attrs, identityOf, nanos, nanosToMs, scalar } from './attributes.js';
 import { list } from './map-spans.js';
-import type { MappedBatch } from './types.js';
+import { BAD_TIME, reject, type MappedBatch } from './types.js';
 
 /**
  * Claude Code log events → usage. `api_request` (`event.name` with or without the `claude_code.` prefix) carries
@@ -12,7 +12,7 @@ import type { MappedBatch } from './types.js';
  * The sessions seen here are returned so metric points of the same sessions are not counted a second time.
  */
 export function mapLogs(request: unknown): MappedBatch & { sessions: Set<string> } {
-  const out: MappedBatch & { sessions: Set<string> } = { usage: [], outcomes: [], rejected: 0, sessions: new Set() };
+  const out: MappedBatch & { sessions: Set<string> } = { usage: [], outcomes: [], rejected: {}, sessions: new Set() };
   for (const rl of list(request, 'resourceLogs')) {
     const resource = attrs(isRecord(rl['resource']) ? rl['resource']['attributes'] : undefined);
     for (const sl of list(rl, 'scopeLogs')) {
@@ -32,7 +32,12 @@ export function mapLogs(request: unknown): MappedBatch & { sessions: Set<string>
           cache_creation_input_tokens: attrCount(a, 'cache_creation_tokens'),
         });
         if (at === null || usage === null) {
-          out.rejected += 1;
+          reject(
+            out.rejected,
+            at === null
+              ? `api_request without a time (timeUnixNano or observedTimeUnixNano: ${BAD_TIME}; or event.timestamp, ISO 8601)`
+              : 'api_request without token counts (input_tokens, output_tokens: whole numbers from 0 to 1e12)',
+          );
           continue;
         }
         const who = identityOf(resource, a);

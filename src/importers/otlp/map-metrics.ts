@@ -3,7 +3,7 @@ import { MAX_STORED_COST, storable } from '../../store/rows.js';
 import { isRecord, MAX_COUNT } from '../../usage/usage-fields.js';
 import { attrString, attrs, attrsKey, catalogueProvider, identityOf, nanos, nanosToMs, resourceId, type Attrs } from './attributes.js';
 import { list } from './map-spans.js';
-import type { OtelIdentity, OtelOutcome, OtelUsage } from './types.js';
+import { BAD_TIME, reject, type OtelIdentity, type OtelOutcome, type OtelUsage, type Rejections } from './types.js';
 
 /**
  * Claude Code metrics and the GenAI token histogram → usage and outcome events, in steps around the store:
@@ -60,9 +60,9 @@ export interface MetricPoint {
   cumulative: boolean;
 }
 
-export function extractPoints(request: unknown): { points: MetricPoint[]; rejected: number } {
+export function extractPoints(request: unknown): { points: MetricPoint[]; rejected: Rejections } {
   const points: MetricPoint[] = [];
-  let rejected = 0;
+  const rejected: Rejections = {};
   for (const rm of list(request, 'resourceMetrics')) {
     const resource = attrs(isRecord(rm['resource']) ? rm['resource']['attributes'] : undefined);
     const resourceKey = attrsKey(resource);
@@ -72,7 +72,7 @@ export function extractPoints(request: unknown): { points: MetricPoint[]; reject
         if (name !== TOKEN_METRIC && name !== COST_METRIC && name !== GENAI_TOKEN_METRIC && !(name in OUTCOME_METRICS)) continue;
         const data = ['sum', 'gauge', 'histogram'].map((k) => metric[k]).find(isRecord);
         if (data === undefined) {
-          rejected += 1;
+          reject(rejected, `${name} metric without sum, gauge or histogram data`);
           continue;
         }
         // Gauges carry no temporality; a gauge of a counter is its current total, like CUMULATIVE.
@@ -84,7 +84,12 @@ export function extractPoints(request: unknown): { points: MetricPoint[]; reject
           const timeNs = nanos(dp['timeUnixNano']);
           const startNs = nanos(dp['startTimeUnixNano']) ?? '0';
           if (value === null || timeNs === null || value < 0 || value > maxValueOf(name)) {
-            rejected += 1;
+            reject(
+              rejected,
+              timeNs === null
+                ? `${name} data point without timeUnixNano (${BAD_TIME})`
+                : `${name} data point whose value is not ${name === COST_METRIC ? 'a cost (asDouble from 0 to 1e9 USD)' : 'a count (asInt or asDouble from 0 to 1e12)'}`,
+            );
             continue;
           }
           points.push({
@@ -152,10 +157,10 @@ export interface IntervalGroup {
  * sessions in `coveredSessions` (their `api_request` log events are received, one per request) is left out:
  * counting it here too would double it; their outcomes are kept.
  */
-export function planPoints(points: readonly MetricPoint[], coveredSessions: (session: string) => boolean): { groups: IntervalGroup[]; outcomePoints: number[]; rejected: number } {
+export function planPoints(points: readonly MetricPoint[], coveredSessions: (session: string) => boolean): { groups: IntervalGroup[]; outcomePoints: number[]; rejected: Rejections } {
   const groups = new Map<string, IntervalGroup>();
   const outcomePoints: number[] = [];
-  let rejected = 0;
+  const rejected: Rejections = {};
   const join = (key: string, p: MetricPoint, index: number, type: string, make: () => Omit<IntervalGroup, 'key' | 'cumulative' | 'timeNs' | 'members'>): void => {
     // One event per interval end, whatever start each series carries (see above).
     const full = `${key}\u0002${p.cumulative ? p.timeNs : `delta\u0002${p.timeNs}`}`;
@@ -176,7 +181,7 @@ export function planPoints(points: readonly MetricPoint[], coveredSessions: (ses
     if (p.metric === GENAI_TOKEN_METRIC) {
       const type = attrString(p.point, GENAI_TYPE);
       if (type !== 'input' && type !== 'output') {
-        rejected += 1;
+        reject(rejected, `${GENAI_TOKEN_METRIC} data point whose ${GENAI_TYPE} is not input or output`);
         return;
       }
       const op = attrString(p.point, 'gen_ai.operation.name');
@@ -203,7 +208,7 @@ export function planPoints(points: readonly MetricPoint[], coveredSessions: (ses
     if (who.session !== null && coveredSessions(who.session)) return;
     const type = p.metric === COST_METRIC ? 'cost' : attrString(p.point, 'type');
     if (type === null || (type !== 'cost' && !TOKEN_TYPES.has(type))) {
-      rejected += 1;
+      reject(rejected, `${TOKEN_METRIC} data point whose type is not ${[...TOKEN_TYPES].join(', ')}`);
       return;
     }
     // Attributes but the type: one model's token types and its cost (which has no type) of one session.

@@ -1,6 +1,6 @@
 import { inclusiveUsage, isRecord } from '../../usage/usage-fields.js';
 import { attrCount, attrString, attrs, attrsKey, catalogueProvider, identityOf, nanos, nanosToMs, resourceId, resourceTag } from './attributes.js';
-import type { MappedBatch, OtelUsage } from './types.js';
+import { BAD_TIME, reject, type MappedBatch, type OtelUsage } from './types.js';
 
 /**
  * OTel GenAI spans → usage, per the semantic conventions in formats.md. A span is a model call when its
@@ -13,14 +13,14 @@ import type { MappedBatch, OtelUsage } from './types.js';
 const MODEL_CALLS = new Set(['chat', 'generate_content', 'text_completion', 'embeddings']);
 
 export function mapSpans(request: unknown): MappedBatch {
-  const out: MappedBatch = { usage: [], outcomes: [], rejected: 0 };
+  const out: MappedBatch = { usage: [], outcomes: [], rejected: {} };
   for (const rs of list(request, 'resourceSpans')) {
     const resource = attrs(isRecord(rs['resource']) ? rs['resource']['attributes'] : undefined);
     const tag = resourceTag(resourceId(attrsKey(resource)));
     for (const ss of list(rs, 'scopeSpans')) {
       for (const span of list(ss, 'spans')) {
         const r = mapSpan(span, resource, tag);
-        if (r === 'rejected') out.rejected += 1;
+        if (r === 'no-time' || r === 'no-span-id') reject(out.rejected, r === 'no-time' ? `span with token usage without endTimeUnixNano or startTimeUnixNano (${BAD_TIME})` : 'span with token usage without a spanId');
         else if (r !== null) out.usage.push(r);
       }
     }
@@ -29,7 +29,7 @@ export function mapSpans(request: unknown): MappedBatch {
 }
 
 /** `resource`: its attributes, and its tag (which its token histogram's intervals find its spans by). */
-function mapSpan(span: Record<string, unknown>, resource: ReturnType<typeof attrs>, resourceTag: string): OtelUsage | null | 'rejected' {
+function mapSpan(span: Record<string, unknown>, resource: ReturnType<typeof attrs>, resourceTag: string): OtelUsage | null | 'no-time' | 'no-span-id' {
   const a = attrs(span['attributes']);
   const op = attrString(a, 'gen_ai.operation.name');
   if (op !== null && !MODEL_CALLS.has(op)) return null;
@@ -40,7 +40,8 @@ function mapSpan(span: Record<string, unknown>, resource: ReturnType<typeof attr
   const end = nanos(span['endTimeUnixNano']) ?? start;
   const traceId = typeof span['traceId'] === 'string' ? span['traceId'] : '';
   const spanId = typeof span['spanId'] === 'string' ? span['spanId'] : '';
-  if (end === null || spanId === '') return 'rejected';
+  if (end === null) return 'no-time';
+  if (spanId === '') return 'no-span-id';
   const status = span['status'];
   const failed = isRecord(status) && (status['code'] === 2 || status['code'] === 'STATUS_CODE_ERROR');
   const who = identityOf(resource, a);

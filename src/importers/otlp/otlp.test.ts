@@ -555,7 +555,13 @@ describe('OTLP/HTTP receiver', () => {
     ];
     records.push(...absurd);
     const res = await post('/v1/logs', good);
-    expect(await res.json()).toEqual({ partialSuccess: { rejectedLogRecords: '2', errorMessage: '2 malformed items skipped' } });
+    expect(await res.json()).toEqual({
+      partialSuccess: {
+        rejectedLogRecords: '2',
+        errorMessage:
+          '2 log records skipped: 1 api_request without token counts (input_tokens, output_tokens: whole numbers from 0 to 1e12); 1 api_request without a time (timeUnixNano or observedTimeUnixNano: unix nanoseconds as a decimal string, from 1970 to 2099; or event.timestamp, ISO 8601)',
+      },
+    });
     expect((await store.listEvents({ sessionId: 'sess-absurd' })).map((e) => [e.inputTokens, e.outputTokens])).toEqual([[100, 0]]);
   });
 
@@ -563,7 +569,7 @@ describe('OTLP/HTTP receiver', () => {
     // One export of absurd values (a hostile or broken sender): tokens past 1e12, a cost past $1e9, commits past 1e12.
     const batch = metrics(1, 0, 6000, { input: 1e300, output: 1e20, cacheRead: 0, cacheCreation: 0, cost: 5e15, commits: 1e13, added: 0 }, [kv('session.id', 'sess-huge')]);
     const res = await post('/v1/metrics', batch);
-    expect(await res.json()).toMatchObject({ partialSuccess: { rejectedDataPoints: '4' } });
+    expect(await res.json()).toMatchObject({ partialSuccess: { rejectedDataPoints: '4', errorMessage: expect.stringContaining('1 claude_code.cost.usage data point whose value is not a cost (asDouble from 0 to 1e9 USD)') } });
     expect((await otelEvents()).filter((e) => e.sessionId === 'sess-huge')).toEqual([]);
     const logs = apiRequestsOf('sess-huge-cost', 1);
     const record = logs.resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!;
@@ -593,12 +599,12 @@ describe('OTLP/HTTP receiver', () => {
     // Claude Code api_request events, one without token counts or a time: skipped.
     const logs = apiRequestsOf('sess-partial-pb', 1);
     logs.resourceLogs[0]!.scopeLogs[0]!.logRecords.push({ body: { stringValue: 'claude_code.api_request' }, attributes: [kv('event.name', 'api_request'), kv('model', 'claude-haiku-4-5'), kv('input_tokens', '5')] } as never);
-    expect(await send('logs', logs)).toMatchObject({ partialSuccess: { rejectedLogRecords: '1', errorMessage: '1 malformed items skipped' } });
+    expect(await send('logs', logs)).toMatchObject({ partialSuccess: { rejectedLogRecords: '1', errorMessage: expect.stringMatching(/^1 log record skipped: 1 api_request without a time \(timeUnixNano/) } });
     const points = { resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'claude_code.commit.count', sum: { aggregationTemporality: 1, dataPoints: [{ asInt: '1' }, { timeUnixNano: ns(5), asInt: '1' }] } }] }] }] };
-    expect(await send('metrics', points)).toMatchObject({ partialSuccess: { rejectedDataPoints: '1', errorMessage: '1 malformed items skipped' } });
+    expect(await send('metrics', points)).toMatchObject({ partialSuccess: { rejectedDataPoints: '1', errorMessage: expect.stringMatching(/^1 data point skipped: 1 claude_code\.commit\.count data point without timeUnixNano/) } });
     // A chat span with usage but no span id.
     const spans = { resourceSpans: [{ resource: { attributes: [kv('service.name', 'bot')] }, scopeSpans: [{ spans: [{ traceId: 'ab'.repeat(16), name: 'chat gpt-4o', startTimeUnixNano: ns(7), endTimeUnixNano: ns(8), attributes: [kv('gen_ai.operation.name', 'chat'), kv('gen_ai.usage.input_tokens', 3)] }] }] }] };
-    expect(await send('traces', spans)).toMatchObject({ partialSuccess: { rejectedSpans: '1', errorMessage: '1 malformed items skipped' } });
+    expect(await send('traces', spans)).toMatchObject({ partialSuccess: { rejectedSpans: '1', errorMessage: '1 span skipped: 1 span with token usage without a spanId' } });
     // A full success is the empty message.
     expect(await send('logs', apiRequestsOf('sess-partial-pb-ok', 1))).toEqual({ bytes: 0 });
   });
@@ -606,6 +612,13 @@ describe('OTLP/HTTP receiver', () => {
   it('reports malformed data points as a partial success', async () => {
     const bad = { resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'claude_code.commit.count', sum: { aggregationTemporality: 1, dataPoints: [{ asInt: '1' }, { timeUnixNano: ns(5), asInt: 'x' }] } }] }] }] };
     const res = await post('/v1/metrics', bad);
-    expect(await res.json()).toEqual({ partialSuccess: { rejectedDataPoints: '2', errorMessage: '2 malformed items skipped' } });
+    // Each kind of fault once, saying what the exporter sent wrong.
+    expect(await res.json()).toEqual({
+      partialSuccess: {
+        rejectedDataPoints: '2',
+        errorMessage:
+          '2 data points skipped: 1 claude_code.commit.count data point without timeUnixNano (unix nanoseconds as a decimal string, from 1970 to 2099); 1 claude_code.commit.count data point whose value is not a count (asInt or asDouble from 0 to 1e12)',
+      },
+    });
   });
 });

@@ -15,7 +15,7 @@ import { mapLogs } from './map-logs.js';
 import { mapSpans } from './map-spans.js';
 import { decodeProtobuf, type Signal } from './proto.js';
 import { shapeError } from './shape.js';
-import type { MappedBatch, OtelIdentity, OtelOutcome, OtelUsage } from './types.js';
+import type { MappedBatch, OtelIdentity, OtelOutcome, OtelUsage, Rejections } from './types.js';
 
 /**
  * One OTLP export request, start to finish once authenticated: decode (gzip, JSON or protobuf), map (pure modules),
@@ -60,7 +60,7 @@ const MAX_SESSIONS = 100_000;
 /** Span events per transaction (as the OTLP thread writes log events, otlp-thread.ts). */
 const SPAN_CHUNK = 5_000;
 
-export function createOtlpProcessor(deps: OtlpProcessorDeps): (r: OtlpRequest) => Promise<{ rejected: number }> {
+export function createOtlpProcessor(deps: OtlpProcessorDeps): (r: OtlpRequest) => Promise<{ rejected: Rejections }> {
   const memo = createPriceMemo(deps.pricer);
   const rules = deps.rules;
   const sessionsWithLogs = new Set<string>();
@@ -118,7 +118,8 @@ export function createOtlpProcessor(deps: OtlpProcessorDeps): (r: OtlpRequest) =
       // that stores the events: a request that fails moves and adds nothing.
       const plan = planPoints(points, (s) => sessionsWithLogs.has(s));
       await store.commitOtel(metricsCommit(points, plan, makers));
-      return { rejected: rejected + plan.rejected };
+      for (const [why, n] of Object.entries(plan.rejected)) rejected[why] = (rejected[why] ?? 0) + n;
+      return { rejected };
     }
 
     if (batch.usage.length > 0) await deps.write(batch.usage.map((u) => toEvent(u, key, rules, memo)));

@@ -3,6 +3,7 @@ import type { StoreSpec } from '../../store/open.js';
 import type { ModelPriceOverride } from '../../usage/pricing.js';
 import { CallThread } from '../../util/call-thread.js';
 import type { OtlpRequest, OtlpRules } from './process.js';
+import type { Rejections } from './types.js';
 
 /** What the OTLP thread starts with: plain data (functions do not cross threads). */
 export interface OtlpThreadData {
@@ -46,7 +47,7 @@ export class OtlpThread {
     });
   }
 
-  async process(request: OtlpRequest): Promise<{ rejected: number }> {
+  async process(request: OtlpRequest): Promise<{ rejected: Rejections }> {
     const bytes = request.body.byteLength;
     if (this.waiting >= this.limits.requests || (this.waiting > 0 && this.waitingBytes + bytes > this.limits.bytes)) {
       throw new GoodhartError('rate_limited', 429, `Goodhart is still storing ${this.waiting} earlier telemetry batches; send this one again in a few seconds.`, {
@@ -57,7 +58,7 @@ export class OtlpThread {
     this.waiting += 1;
     this.waitingBytes += bytes;
     try {
-      return (await this.thread.call('process', [request])) as { rejected: number };
+      return (await this.thread.call('process', [request])) as { rejected: Rejections };
     } finally {
       this.waiting -= 1;
       this.waitingBytes -= bytes;

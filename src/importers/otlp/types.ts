@@ -44,6 +44,28 @@ export interface OtelOutcome {
 export interface MappedBatch {
   usage: OtelUsage[];
   outcomes: OtelOutcome[];
-  /** Items (spans, data points, log records) that were malformed and skipped. */
-  rejected: number;
+  /** Items (spans, data points, log records) that were malformed and skipped, by why. */
+  rejected: Rejections;
 }
+
+/**
+ * Items skipped, counted by why: a phrase naming the field and what it lacked, so the partial success an exporter logs
+ * says what to fix (OTLP: the server SHOULD say why), where it said only "2 malformed items skipped".
+ */
+export type Rejections = Record<string, number>;
+
+export function reject(r: Rejections, why: string): void {
+  r[why] = (r[why] ?? 0) + 1;
+}
+
+export const rejectedCount = (r: Rejections): number => Object.values(r).reduce((a, n) => a + n, 0);
+
+/** `2 data points skipped: 1 … without timeUnixNano (…); 1 … whose value …`; `item`: one item, and several. */
+export function rejectionMessage(r: Rejections, item: readonly [string, string]): string {
+  const n = rejectedCount(r);
+  const reasons = Object.entries(r).sort((a, b) => b[1] - a[1]);
+  return `${n} ${n === 1 ? item[0] : item[1]} skipped: ${reasons.map(([why, k]) => `${k} ${why}`).join('; ')}`;
+}
+
+/** Why a time was not read: missing, or not unix nanoseconds from 1970 to 2099 (attributes.ts nanos). */
+export const BAD_TIME = 'unix nanoseconds as a decimal string, from 1970 to 2099';
