@@ -21,27 +21,35 @@ const DECODERS: Record<string, Decompress> = { gzip: gunzip, 'x-gzip': gunzip, d
 export function registerJsonBody(app: FastifyInstance, bodyLimit: number): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, raw, done) => {
-    const finish = (buf: Buffer): void => {
+    decodeBody(req.headers['content-encoding'], raw as Buffer, bodyLimit, (err, buf) => {
+      if (err !== null) return done(err, undefined);
       const body = parse(buf);
       if (body instanceof GoodhartError) done(body, undefined);
       else done(null, body);
-    };
-    const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-    if (encoding === 'identity' || encoding === '') {
-      finish(raw as Buffer);
-      return;
-    }
-    const decode = DECODERS[encoding];
-    if (decode === undefined) {
-      done(new GoodhartError('invalid_request', 415, `Content-Encoding "${encoding.slice(0, 40)}" is not supported: send the body uncompressed, or gzip, deflate or br.`), undefined);
-      return;
-    }
-    decode(raw as Buffer, { maxOutputLength: bodyLimit }, (err, out) => {
-      if (err === null) finish(out);
-      else if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        done(new GoodhartError('payload_too_large', 413, `The request body is larger than this gateway accepts (${bodyLimit} bytes) once decompressed. Send less context, or ask the operator to raise server.bodyLimitBytes.`), undefined);
-      } else done(new GoodhartError('invalid_request', 400, `The request body is not valid ${encoding} data (${err.message}). Send it uncompressed, or fix its Content-Encoding header.`), undefined);
     });
+  });
+}
+
+/**
+ * A request body as sent before its `Content-Encoding` (gzip, deflate, br; none), held to `bodyLimit` once decoded;
+ * the error says what to send instead. For every route that reads bodies, the outcome receivers too.
+ */
+export function decodeBody(header: string | string[] | undefined, raw: Buffer, bodyLimit: number, done: (err: GoodhartError | null, body: Buffer) => void): void {
+  const encoding = String(header ?? 'identity').trim().toLowerCase();
+  if (encoding === 'identity' || encoding === '') {
+    done(null, raw);
+    return;
+  }
+  const decode = DECODERS[encoding];
+  if (decode === undefined) {
+    done(new GoodhartError('invalid_request', 415, `Content-Encoding "${encoding.slice(0, 40)}" is not supported: send the body uncompressed, or gzip, deflate or br.`), raw);
+    return;
+  }
+  decode(raw, { maxOutputLength: bodyLimit }, (err, out) => {
+    if (err === null) done(null, out);
+    else if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      done(new GoodhartError('payload_too_large', 413, `The request body is larger than this gateway accepts (${bodyLimit} bytes) once decompressed. Send less context, or ask the operator to raise server.bodyLimitBytes.`), raw);
+    } else done(new GoodhartError('invalid_request', 400, `The request body is not valid ${encoding} data (${err.message}). Send it uncompressed, or fix its Content-Encoding header.`), raw);
   });
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../gateway/server.js';
 import { newKey } from '../keys/keys.js';
@@ -207,6 +208,26 @@ describe('outcome receivers', () => {
       // And an API post after it changes nothing.
       expect((await post({ kind: 'pull_request_merged', repo: 'https://github.com/acme/app', prNumber: 43 }, annKey)).json()).toEqual({ received: 1, inserted: 0 });
       expect((await store.listOutcomes({ kind: 'pull_request_merged' })).find((o) => o.prNumber === 43)?.userId).toBe('bob');
+    });
+
+    it('reads a compressed body as the gateway does, and says which encodings it reads', async () => {
+      const send = (encoding: string, payload: Buffer) =>
+        gateway.app.inject({ method: 'POST', url: '/v1/outcomes', headers: { 'content-type': 'application/json', 'content-encoding': encoding, authorization: `Bearer ${annKey}` }, payload });
+      const body = Buffer.from(JSON.stringify({ kind: 'custom', externalId: 'gzipped-1' }));
+      expect((await send('gzip', gzipSync(body))).json()).toEqual({ received: 1, inserted: 1 });
+      const zstd = await send('zstd', body);
+      expect([zstd.statusCode, zstd.json().error.message]).toEqual([415, 'Content-Encoding "zstd" is not supported: send the body uncompressed, or gzip, deflate or br.']);
+      const bomb = await send('gzip', gzipSync(Buffer.alloc(40 * 1024 * 1024, 32)));
+      expect([bomb.statusCode, bomb.json().error.code]).toEqual([413, 'request_too_large']);
+      // A GitHub delivery signed over its payload, sent compressed.
+      const pr = fixture('github-pull_request-closed.json');
+      const res = await gateway.app.inject({
+        method: 'POST',
+        url: '/v1/outcomes/github',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'x-github-event': 'pull_request', 'x-github-delivery': 'd-gz', 'x-hub-signature-256': signGithub(pr, GH_SECRET) },
+        payload: gzipSync(pr),
+      });
+      expect(res.statusCode).toBe(200);
     });
   });
 

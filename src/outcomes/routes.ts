@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { GoodhartConfig } from '../config/schema.js';
 import { GoodhartError } from '../errors.js';
+import { decodeBody } from '../gateway/body.js';
 import type { KeyRecord, OutcomeStore, Store } from '../store/types.js';
 import type { OutcomeEvent } from './event.js';
 import { apiOutcomes, parseApiBody } from './webhooks/api.js';
@@ -61,7 +62,10 @@ export function registerOutcomeRoutes(app: FastifyInstance, deps: OutcomeRouteDe
 
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, raw, done) => done(null, raw));
+    // Decoded from its Content-Encoding as the gateway's bodies are (a gzipped POST /v1/outcomes was refused as
+    // "not valid JSON … Send Content-Type: application/json"); a signature is checked over the decoded bytes.
+    const bodyLimit = app.initialConfig.bodyLimit ?? 1 << 20;
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (req, raw, done) => decodeBody(req.headers['content-encoding'], raw as Buffer, bodyLimit, (err, body) => done(err, err === null ? body : undefined)));
     const rawOf = (req: FastifyRequest): Buffer => (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
 
     scope.post('/v1/outcomes/github', async (req) => {
