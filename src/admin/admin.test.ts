@@ -196,6 +196,13 @@ describe('admin API permissions and the audit log', () => {
     const log = (await api('admin', 'GET', '/audit-log?kind=key')).json.data;
     expect(log.map((e: { action: string }) => e.action)).toEqual(['key.revoke', 'key.create']);
     expect(JSON.stringify(log)).not.toContain(made.json.key);
+    // since/until as epoch milliseconds or ISO 8601; anything else is refused saying both.
+    const day = new Date(clock.t).toISOString().slice(0, 10);
+    expect((await api('admin', 'GET', `/audit-log?kind=key&since=${day}`)).json.data).toEqual(log);
+    expect((await api('admin', 'GET', `/audit-log?kind=key&since=${Date.parse(day)}`)).json.data).toEqual(log);
+    expect((await api('admin', 'GET', `/audit-log?kind=key&until=${day}`)).json.data).toEqual([]);
+    const bad = await api('admin', 'GET', '/audit-log?since=yesterday');
+    expect([bad.status, bad.json.error.message]).toEqual([400, expect.stringContaining('"yesterday" is not a time: use epoch milliseconds (1796515200000) or ISO 8601 (2026-12-01, 2026-12-01T09:00:00Z)')]);
   });
 
   it('says what a refused call tried: listing keys is a read, not a change', async () => {

@@ -45,10 +45,21 @@ function idOf(req: FastifyRequest): string {
   return r.data;
 }
 
+/**
+ * A time in a query: epoch milliseconds, as `goodhart audit-log` sends it, or ISO 8601 (`2026-12-01`, midnight UTC;
+ * `2026-12-01T09:00:00+01:00`). A date was refused as "expected number, received NaN".
+ */
+const queryTime = z.string().transform((s, ctx) => {
+  const t = /^-?\d+$/.test(s) ? Number(s) : /^\d{4}-\d\d-\d\d([T ][\d:.]+(Z|[+-]\d\d:?\d\d)?)?$/i.test(s) ? Date.parse(s) : Number.NaN;
+  if (Number.isSafeInteger(t)) return t;
+  ctx.addIssue({ code: 'custom', message: `"${s.slice(0, 40)}" is not a time: use epoch milliseconds (1796515200000) or ISO 8601 (2026-12-01, 2026-12-01T09:00:00Z)` });
+  return z.NEVER;
+});
+
 const auditQuery = z
   .object({
-    since: z.coerce.number().int().optional(),
-    until: z.coerce.number().int().optional(),
+    since: queryTime.optional(),
+    until: queryTime.optional(),
     actor: z.string().optional(),
     kind: z.string().optional(),
     target: z.string().optional(),
