@@ -247,6 +247,14 @@ describe('PUT replaces an entity, PATCH changes the fields it gives', () => {
     expect((await api('admin', 'PUT', '/users/otto', { team: 'other', role: 'lead' })).status).toBe(200);
   });
 
+  it('refuses names and emails too long to be ones, as the config does', async () => {
+    const name = await api('admin', 'PUT', '/teams/huge', { name: 'n'.repeat(1_000_000) });
+    expect([name.status, name.json.error.message]).toEqual([400, 'Invalid team: ✖ Too big: expected string to have <=200 characters\n  → at name']);
+    const email = await api('admin', 'PATCH', '/users/alice', { email: `${'e'.repeat(100_000)}@x.com` });
+    expect([email.status, email.json.error.message]).toEqual([400, 'Invalid user: ✖ Too big: expected string to have <=320 characters\n  → at email']);
+    expect((await api('admin', 'GET', '/teams/huge')).status).toBe(404);
+  });
+
   it('refuses a __proto__ key by name, as PUT does, at the top and inside an object: never read as the entity\'s fields', async () => {
     const proto = await api('admin', 'PATCH', '/teams/other', JSON.parse('{"__proto__":{"name":"Owned"}}'));
     expect([proto.status, proto.json.error.message]).toEqual([400, 'Invalid team: ✖ Unrecognized key: "__proto__"']);
