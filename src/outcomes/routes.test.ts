@@ -118,6 +118,18 @@ describe('outcome receivers', () => {
     expect((await github('ping', ping)).json()).toEqual({ received: 0, inserted: 0, ignored: 'event ping' });
   });
 
+  it('books a commit whose date no store keeps (git takes any: year 3000, year -1000) at the delivery, not then', async () => {
+    const push = JSON.parse(fixture('github-push.json').toString('utf8')) as { ref: string; commits: { id: string; timestamp: string }[] };
+    push.ref = 'refs/heads/main';
+    push.commits.forEach((c, i) => {
+      c.id = `${i === 0 ? 'f' : 'e'}${c.id.slice(1)}`;
+      c.timestamp = i === 0 ? '3000-01-01T00:00:00Z' : '-001000-01-01T00:00:00Z';
+    });
+    expect((await github('push', Buffer.from(JSON.stringify(push)))).json()).toEqual({ received: 2, inserted: 2 });
+    const at = (await store.listOutcomes({ kind: 'commit' })).filter((c) => c.sha?.startsWith('f') || c.sha?.startsWith('e')).map((c) => c.at);
+    expect(at).toEqual([Date.parse('2026-03-11T00:00:00Z'), Date.parse('2026-03-11T00:00:00Z')]);
+  });
+
   it('accepts GitHub\'s form-encoded deliveries', async () => {
     const json = JSON.parse(fixture('github-pull_request-closed.json').toString('utf8')) as { number: number; pull_request: { number: number } };
     json.number = 44;

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { GoodhartConfig } from '../../config/schema.js';
 import { GoodhartError } from '../../errors.js';
 import { resolveProject } from '../../importers/attribution.js';
+import { MAX_STORED_TIME } from '../../store/rows.js';
 import type { OutcomeEvent } from '../event.js';
 import { createPeopleResolver, type Who } from '../people.js';
 import type { OutcomesConfig } from '../config.js';
@@ -43,7 +44,9 @@ export function createWebhookContext(config: Pick<GoodhartConfig, 'identities' |
     time(iso) {
       if (iso == null) return now();
       const t = parsePayloadTime(iso);
-      return Number.isFinite(t) ? t : now();
+      // A time the stores do not keep (MAX_STORED_TIME: 1970 to 2099) is a forged or broken date (git takes any
+      // author date: year 3000, year -1000), read as unreadable: the delivery's time.
+      return Number.isFinite(t) && t >= 0 && t <= MAX_STORED_TIME ? t : now();
     },
     parse(schema, payload, what) {
       const r = schema.safeParse(payload);
