@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { Command } from 'commander';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +42,23 @@ async function start(file: string, cfg: Partial<GoodhartConfigInput>, t: number)
 }
 
 const amounts = (s: GovernanceService) => Object.fromEntries(s.engine.current().budgets.map((b) => [b.id, b.amount]));
+
+describe('entities the admin API stored', () => {
+  it('load at start though longer than the API now takes (its bounds apply where it writes)', async () => {
+    const file = join(dir, 'long.db');
+    const first = await start(file, { teams: [{ id: 'platform' }] }, T0);
+    await first.service.set(ops, 'user', 'lena', { team: 'platform', email: 'lena@x.com' });
+    expect(() => first.service.set(ops, 'user', 'lena', { team: 'platform', email: `${'e'.repeat(400)}@x.com` })).toThrow(/Too big: expected string to have <=320 characters/);
+    await first.close();
+    // Stored as an older version took it.
+    const db = new Database(file);
+    db.prepare("UPDATE gov_overlay SET data = ? WHERE kind = 'user' AND id = 'lena'").run(JSON.stringify({ id: 'lena', team: 'platform', email: `${'e'.repeat(400)}@x.com` }));
+    db.close();
+    const second = await start(file, { teams: [{ id: 'platform' }] }, T0);
+    expect(second.service.directoryNow().get('user', 'lena')?.data.email).toHaveLength(406);
+    await second.close();
+  });
+});
 
 describe('config entities changed through the admin API', () => {
   it('are named at start (what and when), and reset hands one back to the file, for good', async () => {

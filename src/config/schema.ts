@@ -95,19 +95,13 @@ const modelSchema = z
   .strict();
 export type ModelConfig = z.infer<typeof modelSchema>;
 
-/**
- * Bounds on the directory's free text: a name is shown on every page that names the team or person, and the admin API
- * stores what it is given (a 1 MB team name went into every replica's directory and every /api/me). 200 characters
- * for a name; 320 for an email (RFC 3696's 64 + @ + 255); 300 for a repository URL, as POST /v1/outcomes takes it.
- */
-const displayName = z.string().max(200);
-export const teamSchema = z.object({ id, name: displayName.optional() }).strict();
+export const teamSchema = z.object({ id, name: z.string().optional() }).strict();
 export const userSchema = z
   .object({
     id,
     team: id.optional(),
-    email: z.string().max(320).optional(),
-    name: displayName.optional(),
+    email: z.string().optional(),
+    name: z.string().optional(),
     role: id.optional().describe('Governance role (member, senior, lead, admin, finance…); default: defaultRole'),
   })
   .strict();
@@ -115,7 +109,7 @@ export const projectSchema = z
   .object({
     id,
     team: id.optional(),
-    repo: z.string().max(300).optional(),
+    repo: z.string().optional(),
     providerIds: z
       .array(reportedId)
       .optional()

@@ -24,6 +24,19 @@ export const ENTITY_SCHEMAS = {
   rateLimit: rateLimitSchema,
 } as const satisfies Record<EntityKind, z.ZodType>;
 
+/**
+ * What the admin API takes when it writes an entity: ENTITY_SCHEMAS with bounds on the directory's free text (a 1 MB
+ * team name or email was stored, and copied to every replica and page). 200 characters for a name; 320 for an email
+ * (RFC 3696's 64 + @ + 255); 300 for a repository, as POST /v1/outcomes takes it. Only where it writes: records are
+ * read back with ENTITY_SCHEMAS, so one stored before these bounds still loads (a start refused it otherwise).
+ */
+export const ENTITY_WRITE_SCHEMAS = {
+  ...ENTITY_SCHEMAS,
+  team: teamSchema.extend({ name: z.string().max(200).optional() }).strict(),
+  user: userSchema.extend({ email: z.string().max(320).optional(), name: z.string().max(200).optional() }).strict(),
+  project: projectSchema.extend({ repo: z.string().max(300).optional() }).strict(),
+} as const satisfies Record<EntityKind, z.ZodType>;
+
 export type Entity = Record<string, unknown> & { id: string };
 
 /** A config file entity the admin API changed or deleted: the file's version of it is not read while this stands. */

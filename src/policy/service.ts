@@ -5,7 +5,7 @@ import { GoodhartError } from '../errors.js';
 import { isObject, mergePatch } from '../util/merge-patch.js';
 import { activeGrant, checkAccess, TierIndex, type Grant } from './access.js';
 import type { Permission } from './config.js';
-import { Directory, ENTITY_SCHEMAS, type EntityView, type Override } from './directory.js';
+import { Directory, ENTITY_WRITE_SCHEMAS, type EntityView, type Override } from './directory.js';
 import type { GovernanceEngine } from './engine.js';
 import { holderName, problemKey, referenceProblems } from './references.js';
 import { historyNeededSince, roleOf, type GovernanceSpec } from './rules.js';
@@ -525,7 +525,7 @@ async function resolveSince(store: GovernanceStore, since: number, now: number):
 
 /** An entity as stored: `body` with its id, parsed by the config's own schema (its defaults filled in). */
 function validEntity(kind: EntityKind, id: string, body: unknown, hint: string): Record<string, unknown> {
-  const parsed = ENTITY_SCHEMAS[kind].safeParse({ ...(body as object), id });
+  const parsed = ENTITY_WRITE_SCHEMAS[kind].safeParse({ ...(body as object), id });
   if (!parsed.success) throw new GoodhartError('invalid_request', 400, `Invalid ${kind}${hint}: ${z.prettifyError(parsed.error)}`);
   return parsed.data as Record<string, unknown>;
 }
