@@ -1,4 +1,4 @@
-import { MAX_STORED_COST } from '../../store/rows.js';
+import { MAX_STORED_COST, MAX_STORED_TIME } from '../../store/rows.js';
 import { convertAnthropicUsage } from '../../usage/convert-anthropic-usage.js';
 import { isRecord } from '../../usage/usage-fields.js';
 import { attrCount, attrString, attrs, identityOf, nanos, nanosToMs, scalar } from './attributes.js';
@@ -24,7 +24,10 @@ export function mapLogs(request: unknown): MappedBatch & { sessions: Set<string>
         if (name !== 'api_request') continue;
         const time = nanos(rec['timeUnixNano']) ?? nanos(rec['observedTimeUnixNano']);
         const stamp = attrString(a, 'event.timestamp');
-        const at = stamp !== null && Number.isFinite(Date.parse(stamp)) ? Date.parse(stamp) : time !== null && time !== '0' ? nanosToMs(time) : null;
+        // event.timestamp when it is a time the stores keep (1970 to 2099, as timeUnixNano is read: nanos); a year
+        // 3000 or -1000 there was stored clamped to the last or first day they keep, beside a good timeUnixNano.
+        const stamped = stamp === null ? Number.NaN : Date.parse(stamp);
+        const at = stamped >= 0 && stamped <= MAX_STORED_TIME ? stamped : time !== null && time !== '0' ? nanosToMs(time) : null;
         const usage = convertAnthropicUsage({
           input_tokens: attrCount(a, 'input_tokens'),
           output_tokens: attrCount(a, 'output_tokens'),

@@ -579,6 +579,15 @@ describe('OTLP/HTTP receiver', () => {
     expect([logged!.inputTokens, logged!.costUsd! < 0.01]).toEqual([100, true]);
   });
 
+  it("reads a log record's time from timeUnixNano when its event.timestamp is no time the stores keep", async () => {
+    for (const [session, stamp] of [['sess-y3000', '3000-01-01T00:00:00Z'], ['sess-y-1000', '-001000-01-01T00:00:00Z']] as const) {
+      const logs = apiRequestsOf(session, 1);
+      logs.resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!.attributes.push(kv('event.timestamp', stamp));
+      expect((await post('/v1/logs', logs)).status).toBe(200);
+      expect((await store.listEvents({ sessionId: session })).map((e) => e.endedAt)).toEqual([Number(BigInt(ns(900)) / 1_000_000n)]);
+    }
+  });
+
   it('reports a partial success in protobuf too, as the official response messages decode it', async () => {
     // opentelemetry-proto's collector/{trace,metrics,logs}/v1 responses, as an exporter decodes them.
     const official = protobuf.parse(`syntax = "proto3";
