@@ -13,6 +13,17 @@ import type { LedgerRow } from './state.js';
 export const ENTITY_KINDS = ['team', 'user', 'project', 'budget', 'tier', 'role', 'rateLimit'] as const;
 export type EntityKind = (typeof ENTITY_KINDS)[number];
 
+/** The CLI command group and admin API path of each kind (`goodhart budgets reset`, /admin/v1/budgets/ID/override). */
+export const KIND_PATHS = {
+  budget: 'budgets',
+  team: 'teams',
+  user: 'users',
+  project: 'projects',
+  tier: 'tiers',
+  role: 'roles',
+  rateLimit: 'rate-limits',
+} as const satisfies Record<EntityKind, string>;
+
 /** An entity as the admin API last set it; `data: null` removes one the config declares. */
 export interface OverlayRecord {
   kind: EntityKind;

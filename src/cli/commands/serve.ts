@@ -10,7 +10,7 @@ import { redactRedisUrl } from '../../policy/redis/connection.js';
 import { redactUrl as redactDb } from '../../store/postgres/postgres-store.js';
 import { ladderProblems } from '../../route/index.js';
 import type { Override } from '../../policy/directory.js';
-import type { EntityKind } from '../../policy/store.js';
+import { KIND_PATHS } from '../../policy/store.js';
 import { resolveConfig, resolveDb, type ConfigOptions } from '../context.js';
 
 export interface ServeOptions extends ConfigOptions {
@@ -125,17 +125,6 @@ export function providersLine(config: GoodhartConfig, file: string | undefined):
   if (file === undefined) return '  WARNING: no provider configured. Set OPENAI_API_KEY / ANTHROPIC_API_KEY or write a config (`goodhart init`).';
   return `  WARNING: ${file} declares no providers, so every model request gets 404. Add them under \`providers:\` (\`goodhart init\` writes an example); OPENAI_API_KEY and ANTHROPIC_API_KEY are read only when there is no config file.`;
 }
-
-/** The CLI command group and admin API path of each kind (`goodhart budgets reset`, /admin/v1/budgets/ID/override). */
-const KIND_PATHS = {
-  budget: 'budgets',
-  team: 'teams',
-  user: 'users',
-  project: 'projects',
-  tier: 'tiers',
-  role: 'roles',
-  rateLimit: 'rate-limits',
-} as const satisfies Record<EntityKind, string>;
 
 /**
  * The start-up warning naming each entity of the config file that the admin API set or deleted: edits of those in
