@@ -163,7 +163,7 @@ export async function installGovernance(app: FastifyInstance, opts: GovernanceOp
   });
   let service: GovernanceService;
   try {
-    service = await GovernanceService.open(config, shared ? new NotifyingGovernanceStore(gstore, shared, log) : gstore, engine, now, checkDowngrades);
+    service = await GovernanceService.open(config, shared ? new NotifyingGovernanceStore(gstore, shared, log) : gstore, engine, now, checkDowngrades, log);
   } catch (err) {
     await gstore.close();
     await shared?.close();

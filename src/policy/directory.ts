@@ -39,6 +39,41 @@ export const ENTITY_WRITE_SCHEMAS = {
 
 export type Entity = Record<string, unknown> & { id: string };
 
+/**
+ * A stored overlay record this version cannot read: a newer version wrote it (a field or kind this one does not know,
+ * on a Postgres store replicas share), or this version's schema is stricter than the one that took it. It is left out:
+ * the config's entity of that id, if any, applies instead. One admin record must not stop a gateway from starting.
+ */
+export interface SkippedRecord {
+  record: OverlayRecord;
+  /** What is wrong with it, field by field: `role: Invalid input: expected string, received number`. */
+  problem: string;
+}
+
+/**
+ * The stored overlay records this version reads, and those it skips (SkippedRecord). A deletion (null data) is always
+ * read: it still deletes. Pure.
+ */
+export function readableOverlay(records: readonly OverlayRecord[]): { records: OverlayRecord[]; skipped: SkippedRecord[] } {
+  const ok: OverlayRecord[] = [];
+  const skipped: SkippedRecord[] = [];
+  for (const r of records) {
+    const problem = recordProblem(r);
+    if (problem === null) ok.push(r);
+    else skipped.push({ record: r, problem });
+  }
+  return { records: ok, skipped };
+}
+
+function recordProblem(r: OverlayRecord): string | null {
+  if (!(ENTITY_KINDS as readonly string[]).includes(r.kind)) return `this version knows no kind "${r.kind}" (a newer one stored it)`;
+  if (r.data === null) return null;
+  const parsed = ENTITY_SCHEMAS[r.kind].safeParse(r.data);
+  if (!parsed.success) return parsed.error.issues.map((i) => `${i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
+  if (parsed.data.id !== r.id) return `id: "${String(parsed.data.id)}", but the record is stored as "${r.id}"`;
+  return null;
+}
+
 /** A config file entity the admin API changed or deleted: the file's version of it is not read while this stands. */
 export interface Override {
   kind: EntityKind;
@@ -78,27 +113,56 @@ export function configEntities(config: GoodhartConfig, kind: EntityKind): Entity
 
 export class Directory {
   private readonly overlay = new Map<string, OverlayRecord>();
+  private readonly unread = new Map<string, SkippedRecord>();
 
+  /** `records` are read as they are (validated by the caller); those of `skipped` are not. */
   constructor(
     private readonly config: GoodhartConfig,
     records: readonly OverlayRecord[] = [],
+    skipped: readonly SkippedRecord[] = [],
   ) {
-    for (const r of records) this.overlay.set(`${r.kind}\u0000${r.id}`, r);
+    for (const s of skipped) this.unread.set(`${s.record.kind}\u0000${s.record.id}`, s);
+    for (const r of records) {
+      this.overlay.set(`${r.kind}\u0000${r.id}`, r);
+      this.unread.delete(`${r.kind}\u0000${r.id}`);
+    }
   }
 
-  /** A copy with one more overlay record (validated by the caller). */
+  /** The directory of the overlay records as the store holds them, without those this version cannot read (skipped()). */
+  static fromStore(config: GoodhartConfig, stored: readonly OverlayRecord[]): Directory {
+    const { records, skipped } = readableOverlay(stored);
+    const read = new Directory(config, records, skipped);
+    // A person's role must exist (spec()): a role only a skipped record declares takes its people's records along.
+    const roles = new Set(read.list('role').map((r) => r.id));
+    const roleless = (r: OverlayRecord) => r.kind === 'user' && typeof r.data?.['role'] === 'string' && !roles.has(r.data['role']);
+    if (!records.some(roleless)) return read;
+    const more = records.filter(roleless).map((r) => ({ record: r, problem: `role: no role "${String(r.data?.['role'])}" is in force` }));
+    return new Directory(config, records.filter((r) => !roleless(r)), [...skipped, ...more]);
+  }
+
+  /** A copy with one more overlay record (validated by the caller), which replaces a skipped one. */
   with(record: OverlayRecord): Directory {
-    return new Directory(this.config, [...this.overlay.values(), record]);
+    return new Directory(this.config, [...this.overlay.values(), record], [...this.unread.values()]);
   }
 
   /** A copy without the admin API's record of this entity: the config file's entity (if any) applies again. */
   without(kind: EntityKind, id: string): Directory {
-    return new Directory(this.config, [...this.overlay.values()].filter((r) => r.kind !== kind || r.id !== id));
+    const other = (r: OverlayRecord) => r.kind !== kind || r.id !== id;
+    return new Directory(this.config, [...this.overlay.values()].filter(other), [...this.unread.values()].filter((s) => other(s.record)));
   }
 
-  /** The admin API's record of an entity (set or deleted through it), if any. */
+  /**
+   * The admin API's record of an entity (set or deleted through it) as stored, if any: also one skipped (a PATCH
+   * replaces it, a reset forgets it).
+   */
   record(kind: EntityKind, id: string): OverlayRecord | undefined {
-    return this.overlay.get(`${kind}\u0000${id}`);
+    const key = `${kind}\u0000${id}`;
+    return this.overlay.get(key) ?? this.unread.get(key)?.record;
+  }
+
+  /** Stored records this version cannot read, left out (SkippedRecord). */
+  skipped(): SkippedRecord[] {
+    return [...this.unread.values()];
   }
 
   /** Entities of the config file that the admin API set or deleted, kind by kind, in the file's order. */
@@ -106,7 +170,7 @@ export class Directory {
     const out: Override[] = [];
     for (const kind of ENTITY_KINDS) {
       for (const e of configEntities(this.config, kind)) {
-        const o = this.record(kind, e.id);
+        const o = this.overlay.get(`${kind}\u0000${e.id}`);
         if (o !== undefined) out.push({ kind, id: e.id, change: o.data === null ? 'deleted' : 'set', updatedAt: o.updatedAt, updatedBy: o.updatedBy });
       }
     }
@@ -156,7 +220,7 @@ export class Directory {
     };
   }
 
-  /** The rules the engine enforces. Overlay data was validated when it was set; it is parsed again for defaults. */
+  /** The rules the engine enforces. Overlay data was validated when it was read or set; it is parsed again for defaults. */
   spec(): GovernanceSpec {
     const users = new Map<string, { role?: string | undefined; team?: string | undefined }>();
     for (const u of this.list('user')) {

@@ -5,12 +5,12 @@ import { GoodhartError } from '../errors.js';
 import { isObject, mergePatch } from '../util/merge-patch.js';
 import { activeGrant, checkAccess, TierIndex, type Grant } from './access.js';
 import type { Permission } from './config.js';
-import { Directory, ENTITY_WRITE_SCHEMAS, type EntityView, type Override } from './directory.js';
+import { Directory, ENTITY_WRITE_SCHEMAS, type EntityView, type Override, type SkippedRecord } from './directory.js';
 import type { GovernanceEngine } from './engine.js';
 import { holderName, problemKey, referenceProblems } from './references.js';
 import { historyNeededSince, roleOf, type GovernanceSpec } from './rules.js';
 import { dayWindows } from './period.js';
-import { OverlayChanged, type AccessRequest, type AccessStatus, type AuditEntry, type AuditFilter, type EntityKind, type GovernanceChange, type GovernanceStore, type OverlayRecord } from './store.js';
+import { KIND_PATHS, OverlayChanged, type AccessRequest, type AccessStatus, type AuditEntry, type AuditFilter, type EntityKind, type GovernanceChange, type GovernanceStore, type OverlayRecord } from './store.js';
 
 /**
  * Governance operations behind the admin API and the CLI: each checks the caller's permission, writes the change
@@ -40,9 +40,6 @@ const WRITE_PERMISSION = {
   rateLimit: 'manage',
   budget: 'budgets',
 } as const satisfies Record<EntityKind, Permission>;
-
-/** The CLI command of each kind that holds references (`goodhart users set …`). */
-const CLI_PATH = { team: 'teams', user: 'users', project: 'projects', budget: 'budgets', rateLimit: 'rate-limits', role: 'roles' } as const;
 
 /**
  * How often a PATCH merges again when another change of its entity was written first: each retry reads the store
@@ -91,6 +88,8 @@ export class GovernanceService {
   private loadedSince: number;
   /** Serialises writes: each change reads the state the previous one left. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The skipped records warned about (skippedKey): a reload warns only of those stored or changed since. */
+  private warned = new Set<string>();
 
   private constructor(
     private readonly config: GoodhartConfig,
@@ -100,9 +99,11 @@ export class GovernanceService {
     directory: Directory,
     loadedSince: number,
     private readonly checkSpec: SpecCheck | undefined,
+    private readonly log: (line: string) => void,
   ) {
     this.directory = directory;
     this.loadedSince = loadedSince;
+    this.warnSkipped();
   }
 
   /**
@@ -110,8 +111,15 @@ export class GovernanceService {
    * Everything before `now` is in the store (the previous process drained its events on shutdown); everything
    * after is booked by this process's settlements: counted once either way.
    */
-  static async open(config: GoodhartConfig, store: GovernanceStore, engine: GovernanceEngine, now: () => number, checkSpec?: SpecCheck): Promise<GovernanceService> {
-    const directory = new Directory(config, await store.loadOverlay());
+  static async open(
+    config: GoodhartConfig,
+    store: GovernanceStore,
+    engine: GovernanceEngine,
+    now: () => number,
+    checkSpec?: SpecCheck,
+    log: (line: string) => void = (m) => process.stderr.write(`${m}\n`),
+  ): Promise<GovernanceService> {
+    const directory = Directory.fromStore(config, await store.loadOverlay());
     const t0 = now();
     const spec = directory.spec();
     const since = await resolveSince(store, historyNeededSince(spec, t0), t0);
@@ -122,7 +130,7 @@ export class GovernanceService {
     engine.setSpec(spec);
     engine.noteSpenders(history.map((r) => r.scopeKey));
     engine.setGrants(await store.listGrants({ activeAt: t0 }));
-    return new GovernanceService(config, store, engine, now, directory, days[0]?.start ?? t0, checkSpec);
+    return new GovernanceService(config, store, engine, now, directory, days[0]?.start ?? t0, checkSpec, log);
   }
 
   list(actor: Actor, kind: EntityKind): EntityView[] {
@@ -478,7 +486,7 @@ export class GovernanceService {
     const fix =
       first.holder === null
         ? `change ${first.where === 'defaultRole' ? 'defaultRole' : `the ${first.field} of ${holderName(first)} (admin.keys)`} in the config`
-        : `change or delete ${added.length === 1 ? 'it' : 'them'} first, e.g. \`goodhart ${CLI_PATH[first.holder.kind]} set ${first.holder.id} --${first.field} …\``;
+        : `change or delete ${added.length === 1 ? 'it' : 'them'} first, e.g. \`goodhart ${KIND_PATHS[first.holder.kind]} set ${first.holder.id} --${first.field} …\``;
     throw new GoodhartError(
       'invalid_request',
       409,
@@ -495,11 +503,23 @@ export class GovernanceService {
   }
 
   private async refresh(): Promise<void> {
-    const directory = new Directory(this.config, await this.store.loadOverlay());
+    const directory = Directory.fromStore(this.config, await this.store.loadOverlay());
     const spec = directory.spec();
     this.directory = directory;
     this.engine.setSpec(spec);
+    this.warnSkipped();
     await this.reloadGrants();
+  }
+
+  /** Warns of the stored records the directory skips, each once (until it is stored again, or fixed and broken again). */
+  private warnSkipped(): void {
+    const current = new Set<string>();
+    for (const s of this.directory.skipped()) {
+      const key = skippedKey(s);
+      current.add(key);
+      if (!this.warned.has(key)) this.log(skippedNotice(s, this.directory.get(s.record.kind, s.record.id)));
+    }
+    this.warned = current;
   }
 
   private async reloadGrants(): Promise<void> {
@@ -515,6 +535,25 @@ export class GovernanceService {
     this.queue = run.catch(() => {});
     return run;
   }
+}
+
+const skippedKey = (s: SkippedRecord): string => JSON.stringify([s.record.kind, s.record.id, s.record.updatedAt, s.record.data]);
+
+/**
+ * The warning about a stored record this version skips (directory.ts SkippedRecord): which, who stored it and when,
+ * what is wrong with it, what applies instead, and the commands that replace or forget it.
+ */
+export function skippedNotice(s: SkippedRecord, inForce: EntityView | undefined): string {
+  const { kind, id, updatedAt, updatedBy } = s.record;
+  const head = `goodhart: WARNING: skipped the admin API's ${kind} "${id}" (stored ${new Date(updatedAt).toISOString()} by ${updatedBy}): `;
+  if (!Object.hasOwn(KIND_PATHS, kind)) return `${head}${s.problem}. It applies where every replica runs a version that knows the kind.`;
+  const path = KIND_PATHS[kind];
+  const instead = inForce === undefined ? `No ${kind} "${id}" is in force meanwhile` : `The config file's ${kind} "${id}" applies instead`;
+  return (
+    `${head}this version does not accept it (${s.problem}). ${instead}. ` +
+    `Fix: replace it (\`goodhart ${path} set ${id} …\`, or PUT /admin/v1/${path}/${id}), or forget it (\`goodhart ${path} reset ${id}\`, or DELETE /admin/v1/${path}/${id}/override); ` +
+    `if a newer replica stored it, it applies where that version runs.`
+  );
 }
 
 /** 0 (all time) means "from the first stored gateway event". */

@@ -41,7 +41,7 @@ export async function openReportSources(config: GoodhartConfig, store: Store): P
   if (path !== null) {
     const gov = new SqliteGovernanceStore(path, { readOnly: true });
     try {
-      budgets = new Directory(config, await gov.loadOverlay()).spec().budgets;
+      budgets = Directory.fromStore(config, await gov.loadOverlay()).spec().budgets;
     } finally {
       await gov.close();
     }

@@ -66,7 +66,7 @@ export async function createKey(opts: CreateKeyOptions): Promise<{ key: string; 
     // set`), kept beside the events. A store without governance tables (Postgres before `serve`) has the config's.
     const gov = await openGovernanceStore(store, { inMemory: false });
     try {
-      const directory = new Directory(config, gov === null ? [] : await gov.loadOverlay());
+      const directory = Directory.fromStore(config, gov === null ? [] : await gov.loadOverlay());
       const team = keyTeam(directory, opts, (name) => `--${name}`);
       const made = newKey({ userId: opts.user, teamId: team, projectId: opts.project ?? null, name: opts.name ?? null });
       await store.createKey(made.record);
