@@ -124,7 +124,9 @@ describe.each(DBS)('serve with live detection on %s', (_name, location) => {
     expect(running.live?.mode).toBe('worker');
     const warm = await running.live!.tickNow();
     expect(warm).toMatchObject({ leader: true, warmups: 1, warmupEvents: 10 });
-    await waitFor('the rephrase loop from history', () => received.length >= 2);
+    // Each sink delivers on its own: wait for both, so a late delivery is neither missed nor left for the next test.
+    const slackSays = (what: string) => received.some((r) => r.path === '/slack' && String(r.body.text).includes(what));
+    await waitFor('the rephrase loop from history, on both sinks', () => received.some((r) => r.path === '/hook') && slackSays('Rephrase loops'));
     expect(received.find((r) => r.path === '/hook')!.body.finding).toMatchObject({ rule: 'rephrase-loop', userId: 'bob' });
     expect(received.find((r) => r.path === '/slack')!.body.text).toMatch(/^:mag: Rephrase loops: one person on team core/);
 
@@ -144,7 +146,7 @@ describe.each(DBS)('serve with live detection on %s', (_name, location) => {
     messages.push({ role: 'user', content: 'stop running the same check, read the migration file and tell me what is missing' });
     await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 50, tools, messages });
 
-    await waitFor('the agent circle', () => received.some((r) => r.body.finding?.rule === 'agent-circle'), 20_000);
+    await waitFor('the agent circle, on both sinks', () => received.some((r) => r.body.finding?.rule === 'agent-circle') && slackSays('Agent circles'), 20_000);
     const hook = received.find((r) => r.body.finding?.rule === 'agent-circle')!.body;
     expect(hook.finding).toMatchObject({ userId: 'alice', teamId: 'core', sessionId: 'agent-1', subject: { kind: 'session', id: 'agent-1' } });
     expect(hook.finding.evidence.counts).toEqual({ agentSteps: 5, maxIdenticalSteps: 5, repeatedSteps: 4 });
