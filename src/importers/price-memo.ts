@@ -1,4 +1,5 @@
 import { priceMultiplier } from '../usage/billing-mode.js';
+import { clampedTokens } from '../usage/catalogue-pricer.js';
 import type { Pricer } from '../usage/pricing.js';
 import { TOOL_CALL_KINDS, type NormalisedUsage } from '../usage/types.js';
 
@@ -285,25 +286,17 @@ interface Clamped {
   reasoning: number;
 }
 
-/** The same clamping the pricer applies to inconsistent counts; `noCache` and `text` without their audio tokens. */
+/** The pricer's clamping (clampedTokens); `noCache` and `text` without their audio tokens. */
 function clamp(usage: NormalisedUsage): Clamped {
-  const cacheRead = pos(usage.input.cacheRead);
-  const cacheWrite5m = pos(usage.input.cacheWrite5m);
-  const cacheWrite1h = pos(usage.input.cacheWrite1h);
-  const parts = cacheRead + cacheWrite5m + cacheWrite1h;
-  const input = Math.max(pos(usage.input.total), pos(usage.input.noCache) + parts);
-  const reasoning = pos(usage.output.reasoning);
-  const output = Math.max(pos(usage.output.total), reasoning);
-  const noCache = input - parts;
-  const text = output - reasoning;
+  const t = clampedTokens(usage);
   return {
-    input,
-    noCache: noCache - Math.min(pos(usage.input.audio ?? 0), noCache),
-    cacheRead,
-    cacheWrite5m,
-    cacheWrite1h,
-    text: text - Math.min(pos(usage.output.audio ?? 0), text),
-    reasoning,
+    input: t.input,
+    noCache: t.noCache - t.audioIn,
+    cacheRead: t.cacheRead,
+    cacheWrite5m: t.cacheWrite5m,
+    cacheWrite1h: t.cacheWrite1h,
+    text: t.output - t.reasoning - t.audioOut,
+    reasoning: t.reasoning,
   };
 }
 

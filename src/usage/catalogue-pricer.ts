@@ -80,7 +80,7 @@ export function pricerWith(overrideMap: ReadonlyMap<string, ModelPriceOverride>)
   return {
     price(usage, model, provider, at) {
       const resolved = resolve(model, provider);
-      const t = tokens(usage);
+      const t = clampedTokens(usage);
       const calls = hasToolCalls(usage.toolCalls) ? usage.toolCalls : undefined;
       if (resolved.kind === 'override') {
         return withBilling(priceOverride(t, resolved.price), usage, provider, model);
@@ -173,7 +173,7 @@ function corrected(providerId: string, model: ModelInfo): ModelInfo {
   return { ...model, prices: other };
 }
 
-interface Tokens {
+export interface Tokens {
   /** Total input, cache included. */
   input: number;
   noCache: number;
@@ -189,8 +189,11 @@ interface Tokens {
   audioOut: number;
 }
 
-/** Counts made safe for the catalogue, which throws when a part exceeds its total or a count is negative. */
-function tokens(u: NormalisedUsage): Tokens {
+/**
+ * Counts made safe for the catalogue, which throws when a part exceeds its total or a count is negative. The importers'
+ * price memo clamps with it too, so both price the same counts.
+ */
+export function clampedTokens(u: NormalisedUsage): Tokens {
   const cacheRead = safe(u.input.cacheRead);
   const cacheWrite5m = safe(u.input.cacheWrite5m);
   const cacheWrite1h = safe(u.input.cacheWrite1h);
