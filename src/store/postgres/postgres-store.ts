@@ -251,13 +251,8 @@ export class PostgresStore implements Store, ImportStateStore, CounterStore, Out
         await store.ensurePartitions([now, now + 31 * 24 * HOUR_MS]);
       }
     } catch (cause) {
-      await sql.end({ timeout: 1 }).catch(() => {});
-      if (cause instanceof GoodhartError) throw cause;
-      throw new GoodhartError(
-        'config_invalid',
-        500,
-        `Cannot open the Postgres database at ${redactUrl(url)}: ${describeError(cause)}. Check the URL (--db or GOODHART_DB), that the server is running, and that the user may ${readOnly ? "read Goodhart's tables (GRANT USAGE on the schema and SELECT on its tables)" : 'create tables'}.`,
-        { cause },
+      return failOpen(sql, cause, (c) =>
+        `Cannot open the Postgres database at ${redactUrl(url)}: ${describeError(c)}. Check the URL (--db or GOODHART_DB), that the server is running, and that the user may ${readOnly ? "read Goodhart's tables (GRANT USAGE on the schema and SELECT on its tables)" : 'create tables'}.`,
       );
     }
     return store;
@@ -737,6 +732,16 @@ function whereClause(filter: EventFilter): { where: string; params: (string | nu
   add((p) => `source = ${p}`, filter.source);
   add((p) => `session_id = ${p}`, filter.sessionId);
   return { where: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params };
+}
+
+/**
+ * After a failed open: closes the pool it made, then throws a GoodhartError as it is and anything else as the
+ * `config_invalid` error `explain` words for it (what failed and what to check).
+ */
+export async function failOpen(sql: { end(opts: { timeout: number }): Promise<void> }, cause: unknown, explain: (cause: unknown) => string): Promise<never> {
+  await sql.end({ timeout: 1 }).catch(() => {});
+  if (cause instanceof GoodhartError) throw cause;
+  throw new GoodhartError('config_invalid', 500, explain(cause), { cause });
 }
 
 /**

@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { GoodhartError } from '../../errors.js';
-import { redactUrl } from './postgres-store.js';
+import { failOpen, redactUrl } from './postgres-store.js';
 
 /** int8 as JS numbers: every int8 Goodhart stores (epoch ms, counts) is far below 2^53. */
 export const TYPES = { int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } };
@@ -61,14 +61,7 @@ export async function readSideTables(url: string, opts: SideTablesOptions): Prom
     }
     return sql;
   } catch (cause) {
-    await sql.end({ timeout: 1 }).catch(() => {});
-    if (cause instanceof GoodhartError) throw cause;
-    throw new GoodhartError(
-      'config_invalid',
-      500,
-      `Cannot read the ${opts.name} tables at ${redactUrl(url)}: ${String(cause)}. Check that the user may read them (GRANT USAGE on the schema and SELECT on its tables).`,
-      { cause },
-    );
+    return failOpen(sql, cause, (c) => `Cannot read the ${opts.name} tables at ${redactUrl(url)}: ${String(c)}. Check that the user may read them (GRANT USAGE on the schema and SELECT on its tables).`);
   }
 }
 
@@ -90,14 +83,7 @@ export async function openSideTables(url: string, opts: SideTablesOptions): Prom
       }
     });
   } catch (cause) {
-    await sql.end({ timeout: 1 }).catch(() => {});
-    if (cause instanceof GoodhartError) throw cause;
-    throw new GoodhartError(
-      'config_invalid',
-      500,
-      `Cannot set up the ${opts.name} tables at ${redactUrl(url)}: ${String(cause)}. Check that the user may ${opts.needs ?? 'create tables'}.`,
-      { cause },
-    );
+    return failOpen(sql, cause, (c) => `Cannot set up the ${opts.name} tables at ${redactUrl(url)}: ${String(c)}. Check that the user may ${opts.needs ?? 'create tables'}.`);
   }
   return sql;
 }
