@@ -11,6 +11,7 @@ import { fingerprintOf, fingerprintTurn } from './fingerprint.js';
 import { fingerprintKeyFile } from './secret-file.js';
 import { deriveKeys } from './keys.js';
 import { sip32 } from './siphash.js';
+import { fmix32 } from './text.js';
 import { forEachWord } from './words.js';
 
 /**
@@ -25,14 +26,6 @@ const FILLER =
   'sierra tango uniform victor whiskey xray yankee zulu deploy build cache retry billing invoice report summary';
 const DICTIONARY = [...new Set(`${PROMPT} ${FILLER}`.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean))];
 
-const fm = (h: number): number => {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-};
 
 /** The attack: every text value in the database tried as the secret; the words of the dictionary whose hashes appear. */
 function recoverWords(dbPath: string): string[] {
@@ -51,7 +44,7 @@ function recoverWords(dbPath: string): string[] {
     const found = new Set<string>();
     for (const secret of candidates) {
       const key = deriveKeys(secret).words;
-      for (const w of DICTIONARY) if (prompts.some((p) => p.has(fm(sip32(key, w) ^ 0x5bd1e995)))) found.add(w);
+      for (const w of DICTIONARY) if (prompts.some((p) => p.has(fmix32(sip32(key, w) ^ 0x5bd1e995)))) found.add(w);
     }
     return [...found];
   } finally {
@@ -104,7 +97,7 @@ describe('fingerprint privacy: the database alone', () => {
     const stored = new Set(fp!.prompt!);
     const words: string[] = [];
     forEachWord(PROMPT, (w) => {
-      if (stored.has(fm(sip32(key, w) ^ 0x5bd1e995))) words.push(w);
+      if (stored.has(fmix32(sip32(key, w) ^ 0x5bd1e995))) words.push(w);
     });
     expect(words.length).toBeGreaterThanOrEqual(8);
   });

@@ -67,7 +67,8 @@ const BIGRAM = 0x27d4eb2f;
 /** The empty-slot marker of a signature; a real hash of this value is stored one lower. */
 const EMPTY = 0xffffffff;
 
-function fmix32(h: number): number {
+/** murmur3's 32-bit finaliser: spreads a word hash over every bit. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
